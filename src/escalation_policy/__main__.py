@@ -1,0 +1,5 @@
+import sys
+
+from escalation_policy.cli import main
+
+sys.exit(main())

@@ -1,0 +1,208 @@
+"""The durable engine: the policy's conditions compiled into durable_rules rulesets.
+
+durable_rules (durable-rules 2.0.28) decides which table rows and reactions match; the shared
+core does the rest. Its defects are designed around here, in one place:
+
+- An event fires only the first matching rule. Rules are partitioned into *layers* whose rules
+  can never match the same event (checked from their conditions), one ruleset per layer; every
+  layer sees every event, so every matching rule is honoured.
+- A ruleset holds at most 1024 live sessions. Escalation state lives in the core, not in
+  durable sessions: every evaluation uses one session id, so exactly one session is ever live.
+- The stock ``Host`` starts self-re-arming dispatcher threads (and they crashed under load).
+  :class:`_QuietHost` never starts them; nothing here needs them, as no rule uses timers.
+- Its timers use the wall clock: no rule uses them; time comes from facts, in the core.
+- An exception in an action is stored in the session instead of raised: actions only record
+  the rule's name, and a stored exception is turned into :class:`EngineFailure` with the
+  session reset.
+- It is not thread-safe: every call into it holds :data:`_DURABLE_LOCK`.
+- A condition ``$neq`` does not match an absent field, unlike the native ``none_of``:
+  negations compile to "absent or different".
+"""
+
+import contextlib
+import itertools
+import sys
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from escalation_policy.errors import EngineFailure, EngineUnavailableError
+from escalation_policy.policy import Condition, Policy
+
+__all__ = ["DurableMatcher", "durable_available"]
+
+# durable_rules' extension keeps process-wide state and is not thread-safe: one lock for all
+# engines in the process (the one module-level mutable object in the library, on purpose).
+_DURABLE_LOCK = threading.Lock()
+_SESSION = "0"
+_counter = itertools.count()
+
+
+def durable_available() -> str | None:
+    """``None`` if the durable engine can run here, else why it cannot."""
+    if sys.version_info >= (3, 13):
+        return (
+            "durable-rules 2.0.28 does not run on Python 3.13 and later (its extension calls "
+            "PyEval_CallObject, which Python 3.13 removed); use engine='native', which gives "
+            "the same decisions"
+        )
+    try:
+        import durable.engine  # noqa: F401
+    except ImportError as error:
+        return (
+            f"durable-rules is not installed ({error}); install it with "
+            "pip install 'escalation-policy[durable]', or use engine='native'"
+        )
+    return None
+
+
+def _json_cell(condition: Condition) -> dict[str, Any]:
+    values = sorted(condition.values, key=repr)
+    if condition.negated:
+        return {
+            "$or": [
+                {"$nex": {condition.field: 1}},
+                {"$and": [{"$neq": {condition.field: value}} for value in values]},
+            ]
+        }
+    if len(values) == 1:
+        return {condition.field: values[0]}
+    return {"$or": [{condition.field: value} for value in values]}
+
+
+def _exclusive(first: Sequence[Condition], second: Sequence[Condition]) -> bool:
+    """True if no record can satisfy both condition lists (so they may share a ruleset)."""
+    by_field = {c.field: c for c in first}
+    for other in second:
+        mine = by_field.get(other.field)
+        if mine is None:
+            continue
+        if not mine.negated and not other.negated and not (mine.values & other.values):
+            return True
+        if not mine.negated and other.negated and mine.values <= other.values:
+            return True
+        if mine.negated and not other.negated and other.values <= mine.values:
+            return True
+    return False
+
+
+def layers(rules: Sequence[Sequence[Condition]]) -> list[list[int]]:
+    """Greedy partition of rule indices into layers of pairwise exclusive rules."""
+    result: list[list[int]] = []
+    for index, conditions in enumerate(rules):
+        for layer in result:
+            if all(_exclusive(conditions, rules[other]) for other in layer):
+                layer.append(index)
+                break
+        else:
+            result.append([index])
+    return result
+
+
+class DurableMatcher:
+    """Matches by posting each record to durable_rules rulesets compiled from the policy."""
+
+    def __init__(self, policy: Policy) -> None:
+        why = durable_available()
+        if why is not None:
+            raise EngineUnavailableError(why)
+        import durable.engine as durable_engine
+
+        self._not_handled = durable_engine.MessageNotHandledException
+        self._fired: list[int] = []
+        prefix = f"escalation_policy_{next(_counter)}"
+        definitions: dict[str, dict[str, Any]] = {}
+
+        self._table_layers: list[list[str]] = []
+        for index, compiled in enumerate(policy.tables):
+            kind = f"table{index}"
+            rules = [
+                [Condition(field="event", values=frozenset({kind})), *conditions]
+                for conditions in compiled.conditions
+            ]
+            self._table_layers.append(self._define(definitions, f"{prefix}.{kind}", rules))
+
+        reaction_rules = [
+            [Condition(field="event", values=compiled.types), *compiled.conditions]
+            for compiled in policy.reactions
+        ]
+        self._reaction_layers = self._define(definitions, f"{prefix}.reactions", reaction_rules)
+
+        with _DURABLE_LOCK:
+            self._host = _quiet_host(durable_engine)
+            self._host.register_rulesets(definitions)
+
+    def _define(
+        self,
+        definitions: dict[str, dict[str, Any]],
+        name: str,
+        rules: Sequence[Sequence[Condition]],
+    ) -> list[str]:
+        names = []
+        for number, layer in enumerate(layers(rules)):
+            ruleset = f"{name}.layer{number}"
+            definitions[ruleset] = {
+                f"r{index}": {
+                    "all": [{"m": {"$and": [_json_cell(c) for c in rules[index]]}}],
+                    "run": self._recorder(index),
+                }
+                for index in layer
+            }
+            names.append(ruleset)
+        return names
+
+    def _recorder(self, index: int) -> Callable[[Any], None]:
+        def record(_closure: Any) -> None:
+            self._fired.append(index)
+
+        return record
+
+    def _post(self, rulesets: Iterable[str], record: Mapping[str, object]) -> list[int]:
+        with _DURABLE_LOCK:
+            self._fired = []
+            for ruleset in rulesets:
+                message = dict(record, sid=_SESSION)
+                try:
+                    state = self._host.post(ruleset, message)
+                except self._not_handled:
+                    continue
+                except Exception as error:
+                    self._reset(ruleset)
+                    raise EngineFailure(
+                        f"durable_rules failed on ruleset {ruleset}: {error!r}"
+                    ) from error
+                if isinstance(state, Mapping) and "exception" in state:
+                    self._reset(ruleset)
+                    raise EngineFailure(
+                        f"a durable_rules action failed on ruleset {ruleset}: "
+                        f"{str(state['exception'])[:200]}"
+                    )
+            return sorted(self._fired)
+
+    def _reset(self, ruleset: str) -> None:
+        # Best effort: if even this fails, the next post starts from a fresh session anyway.
+        with contextlib.suppress(Exception):
+            self._host.delete_state(ruleset, _SESSION)
+
+    def table_rows(self, index: int, inputs: Mapping[str, object]) -> Sequence[int]:
+        record = {key: value for key, value in inputs.items() if value is not None}
+        record["event"] = f"table{index}"
+        return self._post(self._table_layers[index], record)
+
+    def reactions(self, fact_type: str, context: Mapping[str, object]) -> Sequence[int]:
+        return self._post(self._reaction_layers, dict(context, **{"event": fact_type}))
+
+
+def _quiet_host(durable_engine: Any) -> Any:
+    class QuietHost(durable_engine.Host):  # type: ignore[misc]
+        """A durable ``Host`` that never starts its dispatcher threads.
+
+        ``Host._run`` is private; overriding it is the only way to stop the self-re-arming
+        timer threads the constructor starts (they crashed the process under load). Nothing
+        here needs them: no rule uses durable timers or queued actions.
+        """
+
+        def _run(self) -> None:
+            return None
+
+    return QuietHost()

@@ -1,0 +1,49 @@
+"""The native matcher: conditions precompiled into per-fact-type lists and memoised tables."""
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from escalation_policy.policy import CompiledReaction, CompiledTable, Condition
+
+
+class NativeMatcher:
+    """Matches in plain Python. Table results over finite domains are memoised."""
+
+    def __init__(
+        self, tables: Sequence["CompiledTable"], reactions: Sequence["CompiledReaction"]
+    ) -> None:
+        self._rows: list[tuple[tuple[Condition, ...], ...]] = [t.conditions for t in tables]
+        self._inputs = [t.table.inputs for t in tables]
+        self._memo: list[dict[tuple[object, ...], tuple[int, ...]] | None] = [
+            {} if t.finite else None for t in tables
+        ]
+        by_type: dict[str, list[tuple[int, tuple[Condition, ...]]]] = {}
+        for index, compiled in enumerate(reactions):
+            for fact_type in sorted(compiled.types):
+                by_type.setdefault(fact_type, []).append((index, compiled.conditions))
+        self._by_type = {key: tuple(value) for key, value in by_type.items()}
+
+    def table_rows(self, index: int, inputs: Mapping[str, object]) -> Sequence[int]:
+        memo = self._memo[index]
+        if memo is not None:
+            key = tuple(inputs[field] for field in self._inputs[index])
+            found = memo.get(key)
+            if found is None:
+                found = memo[key] = self._match_rows(index, inputs)
+            return found
+        return self._match_rows(index, inputs)
+
+    def _match_rows(self, index: int, inputs: Mapping[str, object]) -> tuple[int, ...]:
+        return tuple(
+            row
+            for row, conditions in enumerate(self._rows[index])
+            if all(c.matches(inputs) for c in conditions)
+        )
+
+    def reactions(self, fact_type: str, context: Mapping[str, object]) -> Sequence[int]:
+        return [
+            index
+            for index, conditions in self._by_type.get(fact_type, ())
+            if all(c.matches(context) for c in conditions)
+        ]

@@ -1,0 +1,132 @@
+"""The ``escalation-policy`` command line: replay recorded facts, render the policy."""
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from typing import IO, Any
+
+from escalation_policy.engine import ENGINES, PolicyEngine
+from escalation_policy.errors import InputError, PolicyError
+from escalation_policy.model import Action, Fact, make_converter
+from escalation_policy.policy import default_policy
+from escalation_policy.render import describe, severity_table, timestamp
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_BAD_INPUT = 0, 2
+
+
+def read_facts(stream: IO[str]) -> Iterator[tuple[int, Fact]]:
+    """``(line number, fact)`` for each non-blank JSON line; errors carry the line."""
+    converter = make_converter()
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise InputError(
+                f"not valid JSON ({error.msg} at column {error.colno})", line=number
+            ) from None
+        try:
+            yield number, converter.structure(data, Fact)
+        except InputError as error:
+            raise error.at_line(number) from None
+
+
+def _open(path: str) -> IO[str]:
+    if path == "-":
+        return sys.stdin
+    try:
+        return open(path, encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error.strerror}") from None
+
+
+def _replay(args: argparse.Namespace, out: IO[str]) -> int:
+    engine = PolicyEngine(engine=args.engine)
+    converter = make_converter()
+    fmt = args.format or ("table" if out.isatty() else "json")
+    stream = _open(args.file)
+    try:
+        for number, fact in read_facts(stream):
+            try:
+                decision = engine.handle(fact)
+            except InputError as error:
+                raise error.at_line(number) from None
+            for action in decision.actions:
+                if fmt == "json":
+                    body: dict[str, Any] = converter.unstructure(action, Action)
+                    out.write(json.dumps(body) + "\n")
+                else:
+                    out.write(_timeline_line(action) + "\n")
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+    return EXIT_OK
+
+
+def _timeline_line(action: Action) -> str:
+    return (
+        f"{timestamp(action.at)}  {action.escalation_id:<10}  {describe(action)}\n"
+        f"{'':19}{'':12}  [{action.rule} · {action.cites}]"
+    )
+
+
+def _table(_args: argparse.Namespace, out: IO[str]) -> int:
+    out.write(severity_table(default_policy()))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="escalation-policy",
+        description="The customer-escalation handbook as an executable policy.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    replay = commands.add_parser(
+        "replay",
+        help="replay recorded facts and print what the policy requires",
+        description="Read facts as JSON lines (one object per line, in time order) and print "
+        "the actions the policy takes. A bad line stops the replay with exit status 2.",
+    )
+    replay.add_argument("file", metavar="FILE", help="a JSON-lines file of facts, or - for stdin")
+    replay.add_argument(
+        "--format",
+        choices=("json", "table"),
+        help="json: one action per line; table: a readable timeline "
+        "(default: table on a terminal, json otherwise)",
+    )
+    replay.add_argument(
+        "--engine", choices=ENGINES, default="native", help="the rule engine (default: native)"
+    )
+    replay.set_defaults(run=_replay)
+    table = commands.add_parser(
+        "table",
+        help="print the severity table as Markdown",
+        description="Render the severity levels table from the rules, as Markdown.",
+    )
+    table.set_defaults(run=_table)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.run(args, sys.stdout)
+    except PolicyError as error:
+        sys.stderr.write(
+            f"escalation-policy: {getattr(args, 'file', '')}: {error}\n"
+            if isinstance(error, InputError) and getattr(args, "file", None)
+            else f"escalation-policy: {error}\n"
+        )
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:  # e.g. piped into head
+        return EXIT_OK
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""The library's errors: one base class, input problems also subclass ``ValueError``.
+
+Every error has a stable ``code`` (catalogued in ``docs/errors.md``) and a message that says
+what arrived, what was expected and where.
+"""
+
+import difflib
+from collections.abc import Iterable
+from typing import ClassVar
+
+__all__ = [
+    "DuplicateEscalationError",
+    "EngineFailure",
+    "EngineUnavailableError",
+    "EscalationClosedError",
+    "InputError",
+    "InvalidFactError",
+    "PolicyDefinitionError",
+    "PolicyError",
+    "StaleFactError",
+    "UnknownEscalationError",
+]
+
+
+class PolicyError(Exception):
+    """Base class of every error the library raises on purpose."""
+
+    code: ClassVar[str] = "policy_error"
+
+
+class InputError(PolicyError, ValueError):
+    """A fact (or a line of a file) that the policy cannot take. Nothing was changed."""
+
+    code: ClassVar[str] = "input_error"
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
+        self.reason = message
+        self.path = path
+        self.line = line
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        text = self.reason
+        if self.path:
+            text = f"{text} @ {self.path}"
+        if self.line is not None:
+            text = f"line {self.line}: {text}"
+        return text
+
+    def at_line(self, line: int) -> "InputError":
+        """The same error, located at ``line`` of a file."""
+        self.line = line
+        self.args = (self._render(),)
+        return self
+
+
+class InvalidFactError(InputError):
+    """The fact does not have the shape of the JSON contract."""
+
+    code = "invalid_fact"
+
+
+class UnknownEscalationError(InputError):
+    """The fact names an escalation the engine does not hold."""
+
+    code = "unknown_escalation"
+
+
+class DuplicateEscalationError(InputError):
+    """An ``opened`` fact for an escalation that is already open."""
+
+    code = "duplicate_escalation"
+
+
+class EscalationClosedError(InputError):
+    """A fact that would change an escalation that is already closed."""
+
+    code = "escalation_closed"
+
+
+class StaleFactError(InputError):
+    """A fact older than the engine's clock: facts must arrive in time order."""
+
+    code = "stale_fact"
+
+
+class PolicyDefinitionError(PolicyError):
+    """A rule module is wrong; raised when the policy is loaded, never while it runs."""
+
+    code = "policy_definition"
+
+    def __init__(self, message: str, *, module: str | None = None, rule: str | None = None) -> None:
+        self.module = module
+        self.rule = rule
+        where = ", ".join(
+            part
+            for part in (f"module {module}" if module else "", f"rule {rule}" if rule else "")
+            if part
+        )
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class EngineUnavailableError(PolicyError, RuntimeError):
+    """The requested rule engine cannot run on this Python or is not installed."""
+
+    code = "engine_unavailable"
+
+
+class EngineFailure(PolicyError, RuntimeError):
+    """The rule engine failed while matching a fact. The engine's state is unchanged."""
+
+    code = "engine_failure"
+
+
+def did_you_mean(got: object, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` when ``got`` is close to one of ``choices``, else ``''``."""
+    if not isinstance(got, str):
+        return ""
+    close = difflib.get_close_matches(got, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -1,0 +1,608 @@
+"""Facts (host to library) and actions (library to host), and the JSON edge that reads them.
+
+The JSON shape is a public contract, documented in ``docs/json-contract.md``: every object has a
+``"type"`` tag, timestamps are ISO-8601 with a timezone, enumerations are lower-case strings.
+"""
+
+import datetime as dt
+import enum
+import math
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, TypeVar
+
+import attrs
+import cattrs
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+
+from escalation_policy.errors import InvalidFactError, did_you_mean
+
+__all__ = [
+    "ACTION_TYPES",
+    "FACT_TYPES",
+    "AccountIssue",
+    "AccountIssueKind",
+    "Action",
+    "AssignOwner",
+    "Cadence",
+    "Closed",
+    "CreateTrackerDocument",
+    "EnhancementRequested",
+    "EscalationFact",
+    "ExecutiveSummaryUpdated",
+    "Fact",
+    "InformTam",
+    "MeetingAudience",
+    "MeetingHeld",
+    "Opened",
+    "OutOfScope",
+    "PostPurpose",
+    "PostReason",
+    "PostToChannel",
+    "Posted",
+    "RequestProductEscalation",
+    "RiskReduced",
+    "Role",
+    "RouteToTam",
+    "Segment",
+    "SetCadence",
+    "SetInvolvement",
+    "Severity",
+    "SeverityChanged",
+    "StatusChanged",
+    "TamAssigned",
+    "TamInformed",
+    "Team",
+    "Tick",
+    "UpdateExecutiveSummary",
+    "Violation",
+    "ViolationCode",
+    "make_converter",
+]
+
+
+class _Labelled(str, enum.Enum):
+    """A JSON string enumeration whose members also carry the handbook's wording."""
+
+    label: str
+
+    def __new__(cls, value: str, label: str = "") -> "_Labelled":
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label or value.replace("_", " ").capitalize()
+        return member
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class Severity(_Labelled):
+    CRITICAL = "critical", "Critical"
+    HIGH = "high", "High"
+    MEDIUM = "medium", "Medium"
+    LOW = "low", "Low"
+
+
+class Segment(_Labelled):
+    ENTERPRISE = "enterprise", "Enterprise"
+    COMMERCIAL = "commercial", "Commercial"
+    SMB = "smb", "SMB"
+
+
+class Team(_Labelled):
+    TAM = "tam", "TAM"
+    SUPPORT_ENGINEERING = "support_engineering", "Support Engineering"
+    CUSTOMER_SUCCESS = "customer_success", "Customer Success"
+    OTHER = "other", "Other"
+
+
+class Role(_Labelled):
+    VP_SALES = "vp_sales", "VP of Sales"
+    PRODUCT = "product", "Product"
+    CRO = "cro", "CRO"
+    CEO = "ceo", "CEO"
+    VP_CUSTOMER_SUCCESS = "vp_customer_success", "VP of Customer Success"
+    DIRECTOR_CUSTOMER_SUCCESS = "director_customer_success", "Director of Customer Success"
+    ACCOUNT_MANAGER = "account_manager", "Account Manager"
+
+
+class Cadence(_Labelled):
+    DAILY = "daily", "Daily"
+    MULTIPLE_PER_WEEK = "multiple_per_week", "Multiple times per week"
+    WEEKLY_TO_BIWEEKLY = "weekly_to_biweekly", "Weekly to Bi-weekly"
+    STANDARD = "standard", "Standard Communication"
+
+
+class PostPurpose(_Labelled):
+    CREATED = "created"
+    UPDATE = "update"
+    CLOSED = "closed"
+    RISK_REDUCED = "risk_reduced"
+    INITIATION = "initiation"
+    TRACKING = "tracking"
+
+
+class PostReason(_Labelled):
+    """Why the policy requires a post to ``#escalated_customers``."""
+
+    CREATED = "created"
+    UPDATE = "update"
+    CLOSED = "closed"
+    RISK_REDUCED = "risk_reduced"
+
+
+class MeetingAudience(_Labelled):
+    INTERNAL = "internal"
+    CUSTOMER = "customer"
+    EXECUTIVE = "executive"
+
+
+class AccountIssueKind(_Labelled):
+    DELAYED_RESPONSE = "delayed_response", "Delayed response"
+    OPEN_ACTIONS = "open_actions", "Open actions"
+    NON_COMPLIANT_INSTALLATION = "non_compliant_installation", "Non-compliant installation"
+
+
+class ViolationCode(_Labelled):
+    POST_OVERDUE = "post_overdue"
+    UPDATE_OVERDUE = "update_overdue"
+    MEETING_OVERDUE = "meeting_overdue"
+    TAM_NOT_INFORMED = "tam_not_informed"
+    EXECUTIVE_SUMMARY_OVERDUE = "executive_summary_overdue"
+    CHANNEL_MISUSE = "channel_misuse"
+    WRONG_POSTER = "wrong_poster"
+
+
+class _InvalidAttribute(ValueError):
+    """An attrs validator's complaint, carrying the field's name for the error path."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+def _aware(_instance: object, attribute: "attrs.Attribute[Any]", value: dt.datetime) -> None:
+    if not isinstance(value, dt.datetime):
+        raise _InvalidAttribute(attribute.name, f"got {value!r}, expected a datetime")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise _InvalidAttribute(
+            attribute.name, f"got naive {value.isoformat()}, expected a timezone-aware datetime"
+        )
+
+
+def _non_empty(_instance: object, attribute: "attrs.Attribute[Any]", value: str) -> None:
+    if not value:
+        raise _InvalidAttribute(attribute.name, "got '', expected a non-empty string")
+
+
+# ---------------------------------------------------------------------------------------- facts
+@attrs.frozen(kw_only=True)
+class Fact:
+    """Something that happened, reported by the host. ``at`` is when it happened."""
+
+    TYPE: ClassVar[str] = ""
+    at: dt.datetime = attrs.field(validator=_aware)
+
+
+@attrs.frozen(kw_only=True)
+class EscalationFact(Fact):
+    """A fact about one escalation."""
+
+    escalation_id: str = attrs.field(validator=_non_empty)
+
+
+@attrs.frozen(kw_only=True)
+class Opened(EscalationFact):
+    """An escalation was opened (any team member may open one)."""
+
+    TYPE = "opened"
+    customer: str = attrs.field(validator=_non_empty)
+    segment: Segment
+    severity: Severity
+    strategic_partnership: bool = False
+    broad_impact: bool = False
+    initiated_by: Team = Team.OTHER
+    opened_by: str | None = None
+    tam: str | None = None
+    issue_type: str | None = None
+    summary: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class SeverityChanged(EscalationFact):
+    TYPE = "severity_changed"
+    severity: Severity
+
+
+@attrs.frozen(kw_only=True)
+class TamAssigned(EscalationFact):
+    TYPE = "tam_assigned"
+    tam: str = attrs.field(validator=_non_empty)
+
+
+@attrs.frozen(kw_only=True)
+class Posted(EscalationFact):
+    """A message about the escalation was posted to a Slack channel."""
+
+    TYPE = "posted"
+    channel: str = attrs.field(validator=_non_empty)
+    purpose: PostPurpose
+    by: Team
+    url: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class MeetingHeld(EscalationFact):
+    TYPE = "meeting_held"
+    audience: MeetingAudience
+
+
+@attrs.frozen(kw_only=True)
+class TamInformed(EscalationFact):
+    TYPE = "tam_informed"
+
+
+@attrs.frozen(kw_only=True)
+class StatusChanged(EscalationFact):
+    """The status of the overall engagement changed (top-level issue status, milestones)."""
+
+    TYPE = "status_changed"
+    status: str = attrs.field(validator=_non_empty)
+    milestones: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class ExecutiveSummaryUpdated(EscalationFact):
+    TYPE = "executive_summary_updated"
+
+
+@attrs.frozen(kw_only=True)
+class EnhancementRequested(EscalationFact):
+    TYPE = "enhancement_requested"
+    summary: str = attrs.field(validator=_non_empty)
+
+
+@attrs.frozen(kw_only=True)
+class AccountIssue(EscalationFact):
+    TYPE = "account_issue"
+    kind: AccountIssueKind
+
+
+@attrs.frozen(kw_only=True)
+class RiskReduced(EscalationFact):
+    """Risk was reduced to the standard business process (issue resolved, monitoring)."""
+
+    TYPE = "risk_reduced"
+
+
+@attrs.frozen(kw_only=True)
+class Closed(EscalationFact):
+    TYPE = "closed"
+
+
+@attrs.frozen(kw_only=True)
+class Tick(Fact):
+    """Time passed; nothing else happened."""
+
+    TYPE = "tick"
+
+
+FACT_TYPES: Mapping[str, type[Fact]] = {
+    cls.TYPE: cls
+    for cls in (
+        Opened,
+        SeverityChanged,
+        TamAssigned,
+        Posted,
+        MeetingHeld,
+        TamInformed,
+        StatusChanged,
+        ExecutiveSummaryUpdated,
+        EnhancementRequested,
+        AccountIssue,
+        RiskReduced,
+        Closed,
+        Tick,
+    )
+}
+
+
+# -------------------------------------------------------------------------------------- actions
+@attrs.frozen(kw_only=True)
+class Action:
+    """Something the host should do. ``rule`` produced it; ``cites`` is its handbook section."""
+
+    TYPE: ClassVar[str] = ""
+    escalation_id: str
+    at: dt.datetime = attrs.field(validator=_aware)
+    rule: str
+    cites: str
+
+
+@attrs.frozen(kw_only=True)
+class AssignOwner(Action):
+    TYPE = "assign_owner"
+    owner: Team
+
+
+@attrs.frozen(kw_only=True)
+class SetInvolvement(Action):
+    TYPE = "set_involvement"
+    roles: tuple[Role, ...]
+    added: tuple[Role, ...]
+    removed: tuple[Role, ...]
+
+
+@attrs.frozen(kw_only=True)
+class SetCadence(Action):
+    TYPE = "set_cadence"
+    cadence: Cadence
+
+
+@attrs.frozen(kw_only=True)
+class CreateTrackerDocument(Action):
+    TYPE = "create_tracker_document"
+    title: str
+
+
+@attrs.frozen(kw_only=True)
+class PostToChannel(Action):
+    TYPE = "post_to_channel"
+    channel: str
+    by: Team
+    reason: PostReason
+    due: dt.datetime = attrs.field(validator=_aware)
+
+
+@attrs.frozen(kw_only=True)
+class InformTam(Action):
+    TYPE = "inform_tam"
+    tam: str
+    due: dt.datetime = attrs.field(validator=_aware)
+
+
+@attrs.frozen(kw_only=True)
+class UpdateExecutiveSummary(Action):
+    TYPE = "update_executive_summary"
+    due: dt.datetime = attrs.field(validator=_aware)
+
+
+@attrs.frozen(kw_only=True)
+class RequestProductEscalation(Action):
+    TYPE = "request_product_escalation"
+    template: str
+
+
+@attrs.frozen(kw_only=True)
+class RouteToTam(Action):
+    TYPE = "route_to_tam"
+    kind: AccountIssueKind
+    tam: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Violation(Action):
+    """The policy was not followed. ``due`` is when the missed obligation fell due, if any."""
+
+    TYPE = "violation"
+    code: ViolationCode
+    detail: str
+    due: dt.datetime | None = None
+
+
+@attrs.frozen(kw_only=True)
+class OutOfScope(Action):
+    TYPE = "out_of_scope"
+    reason: str
+
+
+ACTION_TYPES: Mapping[str, type[Action]] = {
+    cls.TYPE: cls
+    for cls in (
+        AssignOwner,
+        SetInvolvement,
+        SetCadence,
+        CreateTrackerDocument,
+        PostToChannel,
+        InformTam,
+        UpdateExecutiveSummary,
+        RequestProductEscalation,
+        RouteToTam,
+        Violation,
+        OutOfScope,
+    )
+}
+
+
+# ------------------------------------------------------------------------------------ converter
+class _FieldProblem(ValueError):
+    """A leaf problem found while structuring; the converter adds the path."""
+
+
+def _describe(value: object) -> str:
+    return "null" if value is None else repr(value)
+
+
+def parse_timestamp(value: object) -> dt.datetime:
+    """An ISO-8601 timestamp with a timezone (``Z`` allowed), else a :class:`_FieldProblem`."""
+    if isinstance(value, dt.datetime):
+        parsed = value
+    elif isinstance(value, str):
+        text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
+        try:
+            parsed = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise _FieldProblem(
+                f"got {value!r}, expected an ISO-8601 timestamp with a timezone"
+            ) from None
+    else:
+        raise _FieldProblem(
+            f"got {_describe(value)}, expected an ISO-8601 timestamp string with a timezone"
+        )
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise _FieldProblem(
+            f"got {_describe(value)} without a timezone, "
+            "expected a timezone such as 'Z' or '+00:00'"
+        )
+    return parsed
+
+
+def _format_timestamp(value: dt.datetime) -> str:
+    return value.isoformat()
+
+
+def _strict_str(value: object, _type: object) -> str:
+    if not isinstance(value, str):
+        raise _FieldProblem(f"got {_describe(value)}, expected a string")
+    return value
+
+
+def _strict_bool(value: object, _type: object) -> bool:
+    if not isinstance(value, bool):
+        raise _FieldProblem(f"got {_describe(value)}, expected true or false")
+    return value
+
+
+def _seconds(value: object, _type: object) -> dt.timedelta:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise _FieldProblem(f"got {_describe(value)}, expected a number of seconds")
+    return dt.timedelta(seconds=value)
+
+
+E = TypeVar("E", bound=_Labelled)
+
+
+def _enum_hook(cls: type[E]) -> Callable[[object, object], E]:
+    values = [member.value for member in cls]
+
+    def structure(value: object, _type: object) -> E:
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str):
+            try:
+                return cls(value)
+            except ValueError:
+                pass
+        raise _FieldProblem(
+            f"got {_describe(value)}, expected one of {', '.join(values)}"
+            + did_you_mean(value, values)
+        )
+
+    return structure
+
+
+_ENUMS: tuple[type[_Labelled], ...] = (
+    Severity,
+    Segment,
+    Team,
+    Role,
+    Cadence,
+    PostPurpose,
+    PostReason,
+    MeetingAudience,
+    AccountIssueKind,
+    ViolationCode,
+)
+
+Tagged = TypeVar("Tagged")
+
+
+def _explain(error: BaseException, path: str) -> tuple[str, str]:
+    """The first leaf problem in a cattrs error tree, as (message, JSON path)."""
+    if isinstance(error, ForbiddenExtraKeysError):
+        extra = sorted(error.extra_fields)
+        known = [a.name for a in attrs.fields(error.cl)] + ["type"]
+        hint = did_you_mean(extra[0], known) if extra else ""
+        tag = getattr(error.cl, "TYPE", error.cl.__name__)
+        return (
+            f"unknown field {extra[0]!r}{hint}; {tag!r} takes {', '.join(sorted(known))}",
+            f"{path}.{extra[0]}",
+        )
+    if isinstance(error, (ClassValidationError, IterableValidationError)):
+        for sub in error.exceptions:
+            step = ""
+            for note in getattr(sub, "__notes__", ()):
+                name = getattr(note, "name", None)
+                index = getattr(note, "index", None)
+                if name is not None:
+                    step = f".{name}"
+                elif index is not None:
+                    step = f"[{index}]"
+            if isinstance(sub, KeyError) and step:
+                return "required field is missing", f"{path}{step}"
+            return _explain(sub, f"{path}{step}")
+    if isinstance(error, _FieldProblem):
+        return str(error), path
+    if isinstance(error, _InvalidAttribute):
+        return str(error).partition(": ")[2], f"{path}.{error.field}"
+    if isinstance(error, (ValueError, TypeError)):
+        return f"invalid value: {error}", path
+    return f"unexpected {type(error).__name__}: {error}", path
+
+
+def make_converter() -> cattrs.Converter:
+    """The converter for the JSON edge: facts, actions and engine state.
+
+    Unknown keys are errors; ``type`` tags the union of facts and of actions. Problems raise
+    :class:`~escalation_policy.errors.InvalidFactError` naming the field, the value and what
+    was expected.
+    """
+    converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+    converter.register_structure_hook(dt.datetime, lambda value, _: parse_timestamp(value))
+    converter.register_unstructure_hook(dt.datetime, _format_timestamp)
+    converter.register_structure_hook(dt.timedelta, _seconds)
+    converter.register_unstructure_hook(dt.timedelta, lambda value: value.total_seconds())
+    converter.register_structure_hook(str, _strict_str)
+    converter.register_structure_hook(bool, _strict_bool)
+    for enum_cls in _ENUMS:
+        converter.register_structure_hook(enum_cls, _enum_hook(enum_cls))
+        converter.register_unstructure_hook(enum_cls, lambda member: member.value)
+
+    def tagged(base: type[Any], registry: Mapping[str, type[Any]], noun: str) -> None:
+        def structure(value: object, _type: object) -> Any:
+            return structure_tagged(value, registry, noun)
+
+        def unstructure(obj: Any) -> dict[str, Any]:
+            body: dict[str, Any] = {"type": obj.TYPE}
+            body.update(converter.unstructure(obj, unstructure_as=type(obj)))
+            return body
+
+        # Registered on the base, a hook would also catch every subclass (singledispatch):
+        # each concrete class gets its own generated hooks first.
+        for cls in registry.values():
+            converter.register_structure_hook(cls, converter.gen_structure_attrs_fromdict(cls))
+            converter.register_unstructure_hook(cls, converter.gen_unstructure_attrs_fromdict(cls))
+        converter.register_structure_hook(base, structure)
+        converter.register_unstructure_hook(base, unstructure)
+
+    def structure_tagged(value: object, registry: Mapping[str, type[Any]], noun: str) -> Any:
+        if not isinstance(value, Mapping):
+            raise InvalidFactError(
+                f"got {_describe(value)}, expected a JSON object with a 'type'", path="$"
+            )
+        tag = value.get("type")
+        if tag is None:
+            raise InvalidFactError(
+                f"required field is missing; expected one of {', '.join(registry)}",
+                path="$.type",
+            )
+        cls = registry.get(tag) if isinstance(tag, str) else None
+        if cls is None:
+            raise InvalidFactError(
+                f"unknown {noun} type {tag!r}{did_you_mean(tag, registry)}; "
+                f"expected one of {', '.join(registry)}",
+                path="$.type",
+            )
+        body = {key: item for key, item in value.items() if key != "type"}
+        try:
+            return converter.structure(body, cls)
+        except InvalidFactError:
+            raise
+        except (ClassValidationError, ForbiddenExtraKeysError, _FieldProblem) as error:
+            message, path = _explain(error, "$")
+            raise InvalidFactError(message, path=path) from None
+        except (ValueError, TypeError) as error:  # an attrs validator of the class
+            raise InvalidFactError(f"invalid {noun}: {error}", path="$") from None
+
+    tagged(Fact, FACT_TYPES, "fact")
+    tagged(Action, ACTION_TYPES, "action")
+    return converter

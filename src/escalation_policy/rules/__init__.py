@@ -1,0 +1,16 @@
+"""The policy: one module per section of the Customer Success Escalations handbook page.
+
+Each module declares ``TABLES`` and ``REACTIONS`` in the rule vocabulary
+(:mod:`escalation_policy.vocabulary`). Policy parameters the handbook leaves open are named
+values next to the handbook wording; the choices are explained in ``docs/policy-decisions.md``.
+"""
+
+MODULES = (
+    "escalation_policy.rules.scope",
+    "escalation_policy.rules.severity",
+    "escalation_policy.rules.responsibilities",
+    "escalation_policy.rules.tracker",
+    "escalation_policy.rules.communication",
+    "escalation_policy.rules.related_links",
+)
+"""The rule modules of the default policy, in the order their reactions run."""

@@ -1,0 +1,203 @@
+"""Handbook section "Communication Process".
+
+When a customer escalation is defined, the escalation document should be posted into the
+#escalated_customers channel by the escalation owner (i.e., Support for Low/Medium severity,
+TAM for high/critical severity escalations). The posting to this channel should occur:
+  1. when the escalation is identified and created
+  2. when incremental updates are required for executive or management visibility (e.g.,
+     daily updates for high or critical escalations)
+  3. when the escalation is closed or risk reduced to standard business process to manage
+The #escalated_customers channel is for awareness only [...] NOT intended for:
+  - Initiation of escalations
+  - The detailed tracking and interactions for the escalation
+"""
+
+import datetime as dt
+
+from escalation_policy.model import (
+    Closed,
+    Opened,
+    Posted,
+    PostPurpose,
+    PostReason,
+    RiskReduced,
+    Severity,
+    SeverityChanged,
+    ViolationCode,
+)
+from escalation_policy.vocabulary import (
+    Cancel,
+    DecisionTable,
+    Flag,
+    Fulfil,
+    HitPolicy,
+    Obligation,
+    Reaction,
+    RequirePost,
+    Row,
+    ScheduleUpdates,
+    Status,
+    one_of,
+)
+
+COMMUNICATION = "Communication Process"
+
+CHANNEL = "#escalated_customers"
+
+# How soon each required post is due. Calendar time.
+CREATED_POST_WITHIN = dt.timedelta(hours=2)  # "when the escalation is identified and created"
+CLOSED_POST_WITHIN = dt.timedelta(hours=24)
+RISK_REDUCED_POST_WITHIN = dt.timedelta(hours=24)
+DAILY_UPDATES = dt.timedelta(days=1)  # "daily updates for high or critical escalations"
+
+AWARENESS_POSTS = one_of(
+    PostPurpose.CREATED, PostPurpose.UPDATE, PostPurpose.CLOSED, PostPurpose.RISK_REDUCED
+)
+
+TABLES = (
+    DecisionTable(
+        id="communication.updates",
+        title="Incremental updates to the channel for executive and management visibility",
+        cites=COMMUNICATION,
+        hit_policy=HitPolicy.UNIQUE,
+        inputs=("severity",),
+        outputs=("update_every",),
+        rows=(
+            Row(
+                id="critical_and_high",
+                when={"severity": one_of(Severity.CRITICAL, Severity.HIGH)},
+                then={"update_every": DAILY_UPDATES},
+            ),
+            # Medium and low: updates are posted when needed; none is due on a schedule.
+            Row(
+                id="medium_and_low",
+                when={"severity": one_of(Severity.MEDIUM, Severity.LOW)},
+                then={"update_every": None},
+            ),
+        ),
+    ),
+)
+
+REACTIONS = (
+    Reaction(
+        id="communication.post_when_created",
+        title="The owner posts the escalation document when the escalation is created",
+        cites=f"{COMMUNICATION}; Responsibilities > Medium and Low Level Issues",
+        on=(Opened,),
+        when={"in_scope": True},
+        then=(RequirePost(channel=CHANNEL, reason=PostReason.CREATED, within=CREATED_POST_WITHIN),),
+    ),
+    Reaction(
+        id="communication.daily_updates",
+        title="Critical and high escalations get daily updates in the channel",
+        cites=COMMUNICATION,
+        on=(Opened, SeverityChanged),
+        when={"in_scope": True},
+        then=(ScheduleUpdates(),),
+    ),
+    Reaction(
+        id="communication.post_when_risk_reduced",
+        title="The owner posts when risk is reduced to the standard business process",
+        cites=COMMUNICATION,
+        on=(RiskReduced,),
+        when={"in_scope": True, "status": Status.ACTIVE},
+        then=(
+            Cancel(obligations=(Obligation.CHANNEL_UPDATE, Obligation.MEETING)),
+            RequirePost(
+                channel=CHANNEL, reason=PostReason.RISK_REDUCED, within=RISK_REDUCED_POST_WITHIN
+            ),
+        ),
+    ),
+    Reaction(
+        id="communication.closing_ends_tracking",
+        title="Closing ends updates, meetings and pending follow-ups",
+        cites=COMMUNICATION,
+        on=(Closed,),
+        when={"in_scope": True},
+        then=(
+            Cancel(
+                obligations=(
+                    Obligation.CHANNEL_UPDATE,
+                    Obligation.MEETING,
+                    Obligation.INFORM_TAM,
+                    Obligation.EXECUTIVE_SUMMARY,
+                )
+            ),
+        ),
+    ),
+    Reaction(
+        id="communication.post_when_closed",
+        title="The owner posts when the escalation is closed",
+        cites=COMMUNICATION,
+        on=(Closed,),
+        when={"in_scope": True, "status": Status.ACTIVE},
+        then=(
+            Cancel(obligations=(Obligation.CHANNEL_POST,)),
+            RequirePost(channel=CHANNEL, reason=PostReason.CLOSED, within=CLOSED_POST_WITHIN),
+        ),
+    ),
+    Reaction(
+        id="communication.required_post_made",
+        title="A post to the channel discharges the post required for its purpose",
+        cites=COMMUNICATION,
+        on=(Posted,),
+        when={
+            "in_scope": True,
+            "escalation_channel": True,
+            "purpose": one_of(PostPurpose.CREATED, PostPurpose.CLOSED, PostPurpose.RISK_REDUCED),
+        },
+        then=(Fulfil(obligation=Obligation.CHANNEL_POST),),
+    ),
+    Reaction(
+        id="communication.update_made",
+        title="An update posted to the channel keeps the update schedule",
+        cites=COMMUNICATION,
+        on=(Posted,),
+        when={"in_scope": True, "escalation_channel": True, "purpose": PostPurpose.UPDATE},
+        then=(Fulfil(obligation=Obligation.CHANNEL_UPDATE),),
+    ),
+    Reaction(
+        id="communication.posted_by_owner",
+        title="Posts to the channel are made by the escalation owner",
+        cites=COMMUNICATION,
+        on=(Posted,),
+        when={
+            "in_scope": True,
+            "escalation_channel": True,
+            "purpose": AWARENESS_POSTS,
+            "by_owner": False,
+        },
+        then=(
+            Flag(
+                code=ViolationCode.WRONG_POSTER,
+                detail="posted by a team other than the escalation owner",
+            ),
+        ),
+    ),
+    Reaction(
+        id="communication.not_for_initiation",
+        title="The channel is not for the initiation of escalations",
+        cites=COMMUNICATION,
+        on=(Posted,),
+        when={"escalation_channel": True, "purpose": PostPurpose.INITIATION},
+        then=(
+            Flag(
+                code=ViolationCode.CHANNEL_MISUSE,
+                detail="escalations are initiated in the account or support channels",
+            ),
+        ),
+    ),
+    Reaction(
+        id="communication.not_for_tracking",
+        title="The channel is not for the detailed tracking and interactions",
+        cites=COMMUNICATION,
+        on=(Posted,),
+        when={"escalation_channel": True, "purpose": PostPurpose.TRACKING},
+        then=(
+            Flag(
+                code=ViolationCode.CHANNEL_MISUSE,
+                detail="detailed tracking belongs in the account or support channels",
+            ),
+        ),
+    ),
+)

@@ -1,0 +1,318 @@
+"""The rule vocabulary: what a rule module is written in.
+
+A rule module declares ``TABLES`` (decision tables with an explicit hit policy) and
+``REACTIONS`` (what the policy does when a fact arrives). Both are plain, frozen data; the
+engines interpret them. Conditions compare the *context* of a fact: the fields listed in
+:data:`CONTEXT_FIELDS` (see ``docs/writing-rules.md``).
+"""
+
+import datetime as dt
+import enum
+from collections.abc import Mapping
+from typing import Any, TypeAlias
+
+import attrs
+
+from escalation_policy.model import (
+    AccountIssueKind,
+    Cadence,
+    Fact,
+    MeetingAudience,
+    PostPurpose,
+    PostReason,
+    Role,
+    Segment,
+    Severity,
+    Team,
+    ViolationCode,
+)
+
+__all__ = [
+    "ANY",
+    "CONTEXT_FIELDS",
+    "FACT_FIELDS",
+    "PLAN_OUTPUTS",
+    "AnyValue",
+    "ApplyPlan",
+    "Cancel",
+    "DecisionTable",
+    "DeclareOutOfScope",
+    "Effect",
+    "EscalateToProduct",
+    "Flag",
+    "Fulfil",
+    "HitPolicy",
+    "NoneOf",
+    "Obligation",
+    "OneOf",
+    "OpenTrackerDocument",
+    "Reaction",
+    "RequirePost",
+    "RequireSummaryUpdate",
+    "RequireTamInformed",
+    "RouteToTam",
+    "Row",
+    "ScheduleMeetings",
+    "ScheduleUpdates",
+    "Status",
+    "none_of",
+    "one_of",
+]
+
+
+class Status(str, enum.Enum):
+    """Where an escalation stands."""
+
+    ACTIVE = "active"
+    RISK_REDUCED = "risk_reduced"
+    CLOSED = "closed"
+
+
+class Obligation(str, enum.Enum):
+    """Something the policy expects the host's people to do by a due time."""
+
+    CHANNEL_POST = "channel_post"
+    CHANNEL_UPDATE = "channel_update"
+    MEETING = "meeting"
+    INFORM_TAM = "inform_tam"
+    EXECUTIVE_SUMMARY = "executive_summary"
+
+
+# ----------------------------------------------------------------------------------- conditions
+@attrs.frozen
+class AnyValue:
+    """Matches every value (a ``-`` cell in a decision table)."""
+
+    def __repr__(self) -> str:
+        return "ANY"
+
+
+ANY = AnyValue()
+
+
+@attrs.frozen
+class OneOf:
+    """Matches any of ``values``."""
+
+    values: tuple[object, ...]
+
+
+@attrs.frozen
+class NoneOf:
+    """Matches anything but ``values``."""
+
+    values: tuple[object, ...]
+
+
+def one_of(*values: object) -> OneOf:
+    return OneOf(values)
+
+
+def none_of(*values: object) -> NoneOf:
+    return NoneOf(values)
+
+
+Cell: TypeAlias = object
+"""A condition cell: a value, :func:`one_of`, :func:`none_of` or :data:`ANY`."""
+
+
+# --------------------------------------------------------------------------------------- tables
+class HitPolicy(str, enum.Enum):
+    """How many rows of a decision table may match one input."""
+
+    UNIQUE = "unique"
+    """Exactly one row matches every input; overlapping rows are an error at load time."""
+    FIRST = "first"
+    """Rows may overlap; the first matching row wins. Every input must match some row."""
+    COLLECT = "collect"
+    """Every matching row contributes; outputs are lists concatenated in row order."""
+
+
+@attrs.frozen(kw_only=True)
+class Row:
+    """One row of a decision table: ``when`` every input cell matches, ``then`` these outputs."""
+
+    id: str
+    when: Mapping[str, Cell]
+    then: Mapping[str, Any]
+    cites: str | None = None
+    """A narrower handbook section than the table's, if the row has one."""
+
+
+@attrs.frozen(kw_only=True)
+class DecisionTable:
+    id: str
+    title: str
+    cites: str
+    hit_policy: HitPolicy
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    rows: tuple[Row, ...]
+
+
+# -------------------------------------------------------------------------------------- effects
+@attrs.frozen(kw_only=True)
+class RequirePost:
+    """The escalation owner must post to ``channel``, for ``reason``, within ``within``."""
+
+    channel: str
+    reason: PostReason
+    within: dt.timedelta
+
+
+@attrs.frozen(kw_only=True)
+class RequireTamInformed:
+    """The assigned TAM must be informed of the escalation within ``within``."""
+
+    within: dt.timedelta
+
+
+@attrs.frozen(kw_only=True)
+class RequireSummaryUpdate:
+    """The tracker's executive summary must be updated within ``within``."""
+
+    within: dt.timedelta
+
+
+@attrs.frozen(kw_only=True)
+class Fulfil:
+    """The fact discharges an open obligation (a post discharges the one for its purpose)."""
+
+    obligation: Obligation
+
+
+@attrs.frozen(kw_only=True)
+class Cancel:
+    """These obligations no longer apply; they are dropped without a violation."""
+
+    obligations: tuple[Obligation, ...]
+
+
+@attrs.frozen(kw_only=True)
+class Flag:
+    """Report a violation now."""
+
+    code: ViolationCode
+    detail: str
+
+
+@attrs.frozen(kw_only=True)
+class ApplyPlan:
+    """Apply the decision tables: owner, involvement, cadence (opened, severity_changed)."""
+
+
+@attrs.frozen(kw_only=True)
+class ScheduleMeetings:
+    """Keep meetings at the planned ``meeting_every`` (``opened``, ``severity_changed``)."""
+
+
+@attrs.frozen(kw_only=True)
+class ScheduleUpdates:
+    """Keep channel updates at the planned ``update_every`` (``opened``, ``severity_changed``)."""
+
+
+@attrs.frozen(kw_only=True)
+class DeclareOutOfScope:
+    """The escalation is outside the process: say why; no owner, no obligations."""
+
+
+@attrs.frozen(kw_only=True)
+class OpenTrackerDocument:
+    """Create the escalation tracker document; ``CUSTOMER`` in ``title`` is replaced."""
+
+    title: str
+
+
+@attrs.frozen(kw_only=True)
+class RouteToTam:
+    """Route the reported account issue to the TAM."""
+
+
+@attrs.frozen(kw_only=True)
+class EscalateToProduct:
+    """Request Product support through the product escalation issue template."""
+
+    template: str
+
+
+Effect: TypeAlias = (
+    RequirePost
+    | RequireTamInformed
+    | RequireSummaryUpdate
+    | Fulfil
+    | Cancel
+    | Flag
+    | ApplyPlan
+    | ScheduleMeetings
+    | ScheduleUpdates
+    | DeclareOutOfScope
+    | OpenTrackerDocument
+    | RouteToTam
+    | EscalateToProduct
+)
+
+
+@attrs.frozen(kw_only=True)
+class Reaction:
+    """When a fact of type ``on`` arrives and its context matches ``when``, do ``then``."""
+
+    id: str
+    title: str
+    cites: str
+    on: tuple[type[Fact], ...]
+    then: tuple[Effect, ...]
+    when: Mapping[str, Cell] = attrs.field(factory=dict)
+
+
+# -------------------------------------------------------------------------------------- context
+def _values(enum_cls: type[enum.Enum]) -> tuple[object, ...]:
+    return tuple(member.value for member in enum_cls)
+
+
+BOOL: tuple[object, ...] = (False, True)
+TEXT = None  # free text: any string, no fixed domain
+
+CONTEXT_FIELDS: Mapping[str, tuple[object, ...] | None] = {
+    "severity": _values(Severity),
+    "previous_severity": _values(Severity),
+    "segment": _values(Segment),
+    "strategic_partnership": BOOL,
+    "broad_impact": BOOL,
+    "initiated_by": _values(Team),
+    "issue_type": TEXT,
+    "in_scope": BOOL,
+    "owner": _values(Team),
+    "cadence": _values(Cadence),
+    "status": _values(Status),
+    "tam_assigned": BOOL,
+    "purpose": _values(PostPurpose),
+    "by": _values(Team),
+    "escalation_channel": BOOL,
+    "by_owner": BOOL,
+    "audience": _values(MeetingAudience),
+    "kind": _values(AccountIssueKind),
+}
+"""Every field a condition may test, with its domain (``None``: free text)."""
+
+FACT_FIELDS: Mapping[str, frozenset[str]] = {
+    "severity_changed": frozenset({"previous_severity"}),
+    "posted": frozenset({"purpose", "by", "escalation_channel", "by_owner"}),
+    "meeting_held": frozenset({"audience"}),
+    "account_issue": frozenset({"kind"}),
+}
+"""Context fields that only some fact types have; the others are there for every fact."""
+
+PLAN_OUTPUTS: Mapping[str, str] = {
+    "description": "text: the handbook's description of the severity level",
+    "in_scope": "bool: the escalation follows this process",
+    "out_of_scope_reason": "text or null: why it does not",
+    "owner": "team: who owns the escalation and its posts",
+    "cadence": "cadence: of meetings and customer communication",
+    "involvement": "list of roles: who is kept aware",
+    "extra_involvement": "list of roles: added for the escalation's issue type",
+    "update_every": "duration or null: periodic channel updates",
+    "meeting_every": "duration or null: the longest allowed gap between meetings",
+}
+"""The outputs the decision tables must produce together, each from exactly one table."""
+
+ROLES = _values(Role)
