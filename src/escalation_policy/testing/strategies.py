@@ -1,0 +1,345 @@
+"""Hypothesis strategies for the library's facts, actions and whole histories.
+
+``histories()`` draws coherent histories: several escalations interleaved, time never going
+back, ``opened`` before anything else about an escalation, and after ``closed`` only the posts
+closing requires. ``compliant=True`` draws histories in which every obligation is met on
+time; ``compliant=False`` draws anything coherent (some comply, most do not).
+"""
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from hypothesis import strategies as st
+
+from escalation_policy.model import (
+    AccountIssue,
+    AccountIssueKind,
+    Action,
+    Closed,
+    EnhancementRequested,
+    ExecutiveSummaryUpdated,
+    Fact,
+    MeetingAudience,
+    MeetingHeld,
+    Opened,
+    Posted,
+    PostPurpose,
+    RiskReduced,
+    Segment,
+    Severity,
+    SeverityChanged,
+    StatusChanged,
+    TamAssigned,
+    TamInformed,
+    Team,
+    Tick,
+)
+
+__all__ = [
+    "CHANNEL",
+    "START",
+    "actions",
+    "aware_datetimes",
+    "escalation_ids",
+    "fact_types",
+    "facts",
+    "histories",
+    "register_type_strategies",
+]
+
+CHANNEL = "#escalated_customers"
+START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)
+
+_OFFSETS = st.sampled_from(
+    [dt.timezone.utc, dt.timezone(dt.timedelta(hours=-5)), dt.timezone(dt.timedelta(hours=2))]
+)
+
+
+def aware_datetimes() -> st.SearchStrategy[dt.datetime]:
+    """Timezone-aware datetimes (whole seconds, years 2000 to 2100)."""
+    return st.builds(
+        lambda naive, zone: naive.replace(microsecond=0, tzinfo=zone),
+        st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1)),
+        _OFFSETS,
+    )
+
+
+def escalation_ids() -> st.SearchStrategy[str]:
+    return st.from_regex(r"\AESC-[0-9]{1,4}\Z")
+
+
+_TEXT = st.text(min_size=1, max_size=20)
+_OPTIONAL_TEXT = st.none() | _TEXT
+_COMMON: dict[str, Any] = {"at": aware_datetimes(), "escalation_id": escalation_ids()}
+
+_FACT_STRATEGIES: dict[type[Fact], st.SearchStrategy[Any]] = {
+    Opened: st.builds(
+        Opened,
+        **_COMMON,
+        customer=_TEXT,
+        segment=st.sampled_from(Segment),
+        severity=st.sampled_from(Severity),
+        strategic_partnership=st.booleans(),
+        broad_impact=st.booleans(),
+        initiated_by=st.sampled_from(Team),
+        opened_by=_OPTIONAL_TEXT,
+        tam=_OPTIONAL_TEXT,
+        issue_type=_OPTIONAL_TEXT,
+        summary=_OPTIONAL_TEXT,
+    ),
+    SeverityChanged: st.builds(SeverityChanged, **_COMMON, severity=st.sampled_from(Severity)),
+    TamAssigned: st.builds(TamAssigned, **_COMMON, tam=_TEXT),
+    Posted: st.builds(
+        Posted,
+        **_COMMON,
+        channel=st.sampled_from([CHANNEL, "#acme-account", "escalated_customers"]),
+        purpose=st.sampled_from(PostPurpose),
+        by=st.sampled_from(Team),
+        url=_OPTIONAL_TEXT,
+    ),
+    MeetingHeld: st.builds(MeetingHeld, **_COMMON, audience=st.sampled_from(MeetingAudience)),
+    TamInformed: st.builds(TamInformed, **_COMMON),
+    StatusChanged: st.builds(
+        StatusChanged, **_COMMON, status=_TEXT, milestones=st.lists(_TEXT, max_size=3).map(tuple)
+    ),
+    ExecutiveSummaryUpdated: st.builds(ExecutiveSummaryUpdated, **_COMMON),
+    EnhancementRequested: st.builds(EnhancementRequested, **_COMMON, summary=_TEXT),
+    AccountIssue: st.builds(AccountIssue, **_COMMON, kind=st.sampled_from(AccountIssueKind)),
+    RiskReduced: st.builds(RiskReduced, **_COMMON),
+    Closed: st.builds(Closed, **_COMMON),
+    Tick: st.builds(Tick, at=aware_datetimes()),
+}
+
+
+def fact_types() -> tuple[type[Fact], ...]:
+    return tuple(_FACT_STRATEGIES)
+
+
+def facts(*types: type[Fact]) -> st.SearchStrategy[Fact]:
+    """Single facts of the given types (all types if none given), each valid on its own."""
+    chosen = types or tuple(_FACT_STRATEGIES)
+    return st.one_of([_FACT_STRATEGIES[cls] for cls in chosen])
+
+
+def actions() -> st.SearchStrategy[Action]:
+    """Any action, as the policy might emit it (fields valid, values arbitrary)."""
+    from escalation_policy.model import ACTION_TYPES
+
+    def build(cls: type[Action]) -> st.SearchStrategy[Action]:
+        return st.builds(
+            cls,
+            escalation_id=escalation_ids(),
+            at=aware_datetimes(),
+            rule=st.from_regex(r"\A[a-z]+\.[a-z_]+\Z"),
+            cites=_TEXT,
+        )
+
+    return st.one_of([build(cls) for cls in ACTION_TYPES.values()])
+
+
+def register_type_strategies() -> None:
+    """Make ``st.from_type(Opened)`` and friends draw valid facts (hypothesis entry point)."""
+    for cls, strategy in _FACT_STRATEGIES.items():
+        st.register_type_strategy(cls, strategy)
+    st.register_type_strategy(Fact, facts())
+
+
+# -------------------------------------------------------------------------------------- histories
+_STEP_KINDS = (
+    "open",
+    "severity",
+    "tam",
+    "post",
+    "meeting",
+    "tam_informed",
+    "status",
+    "summary",
+    "enhancement",
+    "account_issue",
+    "risk_reduced",
+    "close",
+    "tick",
+)
+
+
+@st.composite
+def _history(
+    draw: Callable[[st.SearchStrategy[Any]], Any],
+    max_escalations: int,
+    max_steps: int,
+    compliant: bool,
+) -> list[Fact]:
+    if compliant:
+        return _compliant(draw, max_escalations)
+    now = START
+    history: list[Fact] = []
+    open_ids: list[str] = []
+    closed_ids: list[str] = []
+    opened = 0
+    owners: dict[str, Team] = {}
+    steps = draw(st.integers(min_value=1, max_value=max_steps))
+    for _ in range(steps):
+        now += dt.timedelta(minutes=draw(st.sampled_from([0, 5, 30, 90, 600, 1500, 3000, 6000])))
+        kind = draw(st.sampled_from(_STEP_KINDS))
+        if kind == "open" or not (open_ids or closed_ids):
+            if opened >= max_escalations:
+                history.append(Tick(at=now))
+                continue
+            opened += 1
+            escalation_id = f"ESC-{opened}"
+            severity = draw(st.sampled_from(Severity))
+            history.append(
+                Opened(
+                    at=now,
+                    escalation_id=escalation_id,
+                    customer=f"Customer {opened}",
+                    segment=draw(st.sampled_from(Segment)),
+                    severity=severity,
+                    strategic_partnership=draw(st.booleans()),
+                    broad_impact=draw(st.booleans()),
+                    initiated_by=draw(st.sampled_from(Team)),
+                    tam=draw(st.sampled_from([None, "alex", "sam"])),
+                )
+            )
+            owners[escalation_id] = _owner(severity)
+            open_ids.append(escalation_id)
+            continue
+        if kind == "tick":
+            history.append(Tick(at=now))
+            continue
+        if kind == "post" and closed_ids and draw(st.booleans()):
+            escalation_id = draw(st.sampled_from(closed_ids))
+            history.append(
+                Posted(
+                    at=now,
+                    escalation_id=escalation_id,
+                    channel=CHANNEL,
+                    purpose=draw(st.sampled_from([PostPurpose.CLOSED, PostPurpose.RISK_REDUCED])),
+                    by=draw(st.sampled_from([owners[escalation_id], Team.OTHER])),
+                )
+            )
+            continue
+        if not open_ids:
+            history.append(Tick(at=now))
+            continue
+        escalation_id = draw(st.sampled_from(open_ids))
+        common: dict[str, Any] = {"at": now, "escalation_id": escalation_id}
+        if kind == "severity":
+            severity = draw(st.sampled_from(Severity))
+            owners[escalation_id] = _owner(severity)
+            history.append(SeverityChanged(**common, severity=severity))
+        elif kind == "tam":
+            history.append(TamAssigned(**common, tam=draw(st.sampled_from(["alex", "sam", "kim"]))))
+        elif kind == "post":
+            history.append(
+                Posted(
+                    **common,
+                    channel=draw(st.sampled_from([CHANNEL, "#acme-account"])),
+                    purpose=draw(st.sampled_from(PostPurpose)),
+                    by=draw(st.sampled_from([owners[escalation_id], Team.OTHER])),
+                )
+            )
+        elif kind == "meeting":
+            history.append(MeetingHeld(**common, audience=draw(st.sampled_from(MeetingAudience))))
+        elif kind == "tam_informed":
+            history.append(TamInformed(**common))
+        elif kind == "status":
+            history.append(StatusChanged(**common, status="investigating", milestones=("fix",)))
+        elif kind == "summary":
+            history.append(ExecutiveSummaryUpdated(**common))
+        elif kind == "enhancement":
+            history.append(EnhancementRequested(**common, summary="an API for exports"))
+        elif kind == "account_issue":
+            history.append(AccountIssue(**common, kind=draw(st.sampled_from(AccountIssueKind))))
+        elif kind == "risk_reduced":
+            history.append(RiskReduced(**common))
+        elif kind == "close":
+            history.append(Closed(**common))
+            open_ids.remove(escalation_id)
+            closed_ids.append(escalation_id)
+    return history
+
+
+def _owner(severity: Severity) -> Team:
+    critical_or_high = severity in (Severity.CRITICAL, Severity.HIGH)
+    return Team.TAM if critical_or_high else Team.SUPPORT_ENGINEERING
+
+
+def _compliant(draw: Callable[[st.SearchStrategy[Any]], Any], max_escalations: int) -> list[Fact]:
+    """Escalations that do everything on time: posts, daily updates and meetings, informing."""
+    count = draw(st.integers(min_value=1, max_value=max_escalations))
+    timeline: list[tuple[dt.datetime, int, Fact]] = []
+    order = 0
+
+    def add(fact: Fact) -> None:
+        nonlocal order
+        timeline.append((fact.at, order, fact))
+        order += 1
+
+    for number in range(1, count + 1):
+        escalation_id = f"ESC-{number}"
+        start = START + dt.timedelta(minutes=draw(st.integers(min_value=0, max_value=3 * 24 * 60)))
+        severity = draw(st.sampled_from(Severity))
+        tam = draw(st.sampled_from([None, "alex"]))
+        days = draw(st.integers(min_value=0, max_value=4))
+        owner = _owner(severity)
+        common: dict[str, Any] = {"escalation_id": escalation_id}
+        add(
+            Opened(
+                at=start,
+                **common,
+                customer=f"Customer {number}",
+                segment=Segment.ENTERPRISE,
+                severity=severity,
+                initiated_by=draw(st.sampled_from(Team)),
+                tam=tam,
+            )
+        )
+        minute = dt.timedelta(minutes=1)
+        add(
+            Posted(
+                at=start + 30 * minute,
+                **common,
+                channel=CHANNEL,
+                purpose=PostPurpose.CREATED,
+                by=owner,
+            )
+        )
+        if tam is not None and owner is Team.SUPPORT_ENGINEERING:
+            add(TamInformed(at=start + 45 * minute, **common))
+        for day in range(1, days + 1):
+            moment = start + dt.timedelta(days=day) - 60 * minute
+            add(MeetingHeld(at=moment, **common, audience=MeetingAudience.CUSTOMER))
+            add(
+                Posted(
+                    at=moment + minute,
+                    **common,
+                    channel=CHANNEL,
+                    purpose=PostPurpose.UPDATE,
+                    by=owner,
+                )
+            )
+            if draw(st.booleans()):
+                add(StatusChanged(at=moment + 2 * minute, **common, status=f"day {day}"))
+                add(ExecutiveSummaryUpdated(at=moment + 3 * minute, **common))
+        end = start + dt.timedelta(days=days, hours=12)
+        add(Closed(at=end, **common))
+        add(
+            Posted(
+                at=end + 30 * minute,
+                **common,
+                channel=CHANNEL,
+                purpose=PostPurpose.CLOSED,
+                by=owner,
+            )
+        )
+    timeline.sort(key=lambda item: (item[0], item[1]))
+    return [fact for _, _, fact in timeline]
+
+
+def histories(
+    *, max_escalations: int = 4, max_steps: int = 40, compliant: bool = False
+) -> st.SearchStrategy[list[Fact]]:
+    """Coherent histories of facts in time order (see the module's documentation)."""
+    return _history(max_escalations, max_steps, compliant)
