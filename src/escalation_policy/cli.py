@@ -8,7 +8,7 @@ from typing import IO, Any
 
 from escalation_policy.engine import ENGINES, PolicyEngine
 from escalation_policy.errors import InputError, PolicyError
-from escalation_policy.model import Action, Fact, make_converter
+from escalation_policy.model import Action, Fact, shared_converter
 from escalation_policy.policy import default_policy
 from escalation_policy.render import describe, severity_table, timestamp
 
@@ -19,7 +19,7 @@ EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
 def read_facts(stream: IO[str]) -> Iterator[tuple[int, Fact]]:
     """``(line number, fact)`` for each non-blank JSON line; errors carry the line."""
-    converter = make_converter()
+    converter = shared_converter()
     for number, line in enumerate(stream, start=1):
         if not line.strip():
             continue
@@ -46,7 +46,7 @@ def _open(path: str) -> IO[str]:
 
 def _replay(args: argparse.Namespace, out: IO[str]) -> int:
     engine = PolicyEngine(engine=args.engine)
-    converter = make_converter()
+    converter = shared_converter()
     fmt = args.format or ("table" if out.isatty() else "json")
     stream = _open(args.file)
     try:

@@ -15,7 +15,7 @@ import attrs
 
 from escalation_policy import _core
 from escalation_policy.errors import EngineUnavailableError, InvalidFactError, StaleFactError
-from escalation_policy.model import Action, EscalationFact, Fact, make_converter
+from escalation_policy.model import Action, EscalationFact, Fact, shared_converter
 from escalation_policy.policy import Policy, default_policy
 from escalation_policy.state import EngineState, EscalationState, Fulfilment, Outcome
 
@@ -74,7 +74,7 @@ class PolicyEngine:
         self.policy = policy or default_policy()
         self.engine = engine
         self._matcher = _matcher(engine, self.policy)
-        self._converter = make_converter()
+        self._converter = shared_converter()
         self._lock = threading.Lock()
         self._states: dict[str, EscalationState] = {}
         self._heap: list[tuple[dt.datetime, str]] = []

@@ -6,6 +6,7 @@ The JSON shape is a public contract, documented in ``docs/json-contract.md``: ev
 
 import datetime as dt
 import enum
+import functools
 import math
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar
@@ -33,6 +34,7 @@ __all__ = [
     "InformTam",
     "MeetingAudience",
     "MeetingHeld",
+    "Obligation",
     "Opened",
     "OutOfScope",
     "PostPurpose",
@@ -48,6 +50,7 @@ __all__ = [
     "SetInvolvement",
     "Severity",
     "SeverityChanged",
+    "Status",
     "StatusChanged",
     "TamAssigned",
     "TamInformed",
@@ -140,6 +143,24 @@ class AccountIssueKind(_Labelled):
     DELAYED_RESPONSE = "delayed_response", "Delayed response"
     OPEN_ACTIONS = "open_actions", "Open actions"
     NON_COMPLIANT_INSTALLATION = "non_compliant_installation", "Non-compliant installation"
+
+
+class Status(str, enum.Enum):
+    """Where an escalation stands."""
+
+    ACTIVE = "active"
+    RISK_REDUCED = "risk_reduced"
+    CLOSED = "closed"
+
+
+class Obligation(str, enum.Enum):
+    """Something the policy expects the host's people to do by a due time."""
+
+    CHANNEL_POST = "channel_post"
+    CHANNEL_UPDATE = "channel_update"
+    MEETING = "meeting"
+    INFORM_TAM = "inform_tam"
+    EXECUTIVE_SUMMARY = "executive_summary"
 
 
 class ViolationCode(_Labelled):
@@ -468,11 +489,11 @@ def _seconds(value: object, _type: object) -> dt.timedelta:
     return dt.timedelta(seconds=value)
 
 
-E = TypeVar("E", bound=_Labelled)
+E = TypeVar("E", bound=enum.Enum)
 
 
 def _enum_hook(cls: type[E]) -> Callable[[object, object], E]:
-    values = [member.value for member in cls]
+    values = [str(member.value) for member in cls]
 
     def structure(value: object, _type: object) -> E:
         if isinstance(value, cls):
@@ -490,7 +511,7 @@ def _enum_hook(cls: type[E]) -> Callable[[object, object], E]:
     return structure
 
 
-_ENUMS: tuple[type[_Labelled], ...] = (
+_ENUMS: tuple[type[enum.Enum], ...] = (
     Severity,
     Segment,
     Team,
@@ -501,9 +522,9 @@ _ENUMS: tuple[type[_Labelled], ...] = (
     MeetingAudience,
     AccountIssueKind,
     ViolationCode,
+    Status,
+    Obligation,
 )
-
-Tagged = TypeVar("Tagged")
 
 
 def _explain(error: BaseException, path: str) -> tuple[str, str]:
@@ -539,6 +560,13 @@ def _explain(error: BaseException, path: str) -> tuple[str, str]:
     return f"unexpected {type(error).__name__}: {error}", path
 
 
+@functools.lru_cache(maxsize=1)
+def shared_converter() -> cattrs.Converter:
+    """One converter for the process: building one compiles code (milliseconds), and a built
+    converter is never changed, so engines and the command line share this one."""
+    return make_converter()
+
+
 def make_converter() -> cattrs.Converter:
     """The converter for the JSON edge: facts, actions and engine state.
 
@@ -553,6 +581,7 @@ def make_converter() -> cattrs.Converter:
     converter.register_unstructure_hook(dt.timedelta, lambda value: value.total_seconds())
     converter.register_structure_hook(str, _strict_str)
     converter.register_structure_hook(bool, _strict_bool)
+    # Each enumeration by its class: being str-based, it would otherwise take the str hook.
     for enum_cls in _ENUMS:
         converter.register_structure_hook(enum_cls, _enum_hook(enum_cls))
         converter.register_unstructure_hook(enum_cls, lambda member: member.value)

@@ -18,11 +18,13 @@ from escalation_policy.model import (
     Cadence,
     Fact,
     MeetingAudience,
+    Obligation,
     PostPurpose,
     PostReason,
     Role,
     Segment,
     Severity,
+    Status,
     Team,
     ViolationCode,
 )
@@ -58,24 +60,6 @@ __all__ = [
     "none_of",
     "one_of",
 ]
-
-
-class Status(str, enum.Enum):
-    """Where an escalation stands."""
-
-    ACTIVE = "active"
-    RISK_REDUCED = "risk_reduced"
-    CLOSED = "closed"
-
-
-class Obligation(str, enum.Enum):
-    """Something the policy expects the host's people to do by a due time."""
-
-    CHANNEL_POST = "channel_post"
-    CHANNEL_UPDATE = "channel_update"
-    MEETING = "meeting"
-    INFORM_TAM = "inform_tam"
-    EXECUTIVE_SUMMARY = "executive_summary"
 
 
 # ----------------------------------------------------------------------------------- conditions

@@ -8,10 +8,13 @@ time; ``compliant=False`` draws anything coherent (some comply, most do not).
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import attrs
 from hypothesis import strategies as st
 
+from escalation_policy.engine import PolicyEngine
+from escalation_policy.errors import InputError
 from escalation_policy.model import (
     AccountIssue,
     AccountIssueKind,
@@ -35,6 +38,9 @@ from escalation_policy.model import (
     Team,
     Tick,
 )
+
+if TYPE_CHECKING:
+    from escalation_policy.policy import Policy
 
 __all__ = [
     "CHANNEL",
@@ -127,12 +133,20 @@ def actions() -> st.SearchStrategy[Action]:
     from escalation_policy.model import ACTION_TYPES
 
     def build(cls: type[Action]) -> st.SearchStrategy[Action]:
+        # Every datetime field is timezone-aware; ``due`` may be null on violations.
+        times: dict[str, Any] = {
+            field.name: (st.none() | aware_datetimes())
+            if field.default is None
+            else aware_datetimes()
+            for field in attrs.fields(cls)
+            if field.type in (dt.datetime, dt.datetime | None)
+        }
         return st.builds(
             cls,
             escalation_id=escalation_ids(),
-            at=aware_datetimes(),
             rule=st.from_regex(r"\A[a-z]+\.[a-z_]+\Z"),
             cites=_TEXT,
+            **times,
         )
 
     return st.one_of([build(cls) for cls in ACTION_TYPES.values()])
@@ -169,9 +183,27 @@ def _history(
     max_escalations: int,
     max_steps: int,
     compliant: bool,
+    policy: "Policy | None",
 ) -> list[Fact]:
     if compliant:
         return _compliant(draw, max_escalations)
+    # The history is simulated as it is drawn: a fact the policy would refuse (a post to a
+    # closed escalation it has already settled, say) becomes a tick at the same time.
+    simulation = PolicyEngine(policy)
+    history: list[Fact] = []
+    for fact in _draw_steps(draw, max_escalations, max_steps):
+        try:
+            simulation.handle(fact)
+        except InputError:
+            fact = Tick(at=fact.at)
+            simulation.handle(fact)
+        history.append(fact)
+    return history
+
+
+def _draw_steps(
+    draw: Callable[[st.SearchStrategy[Any]], Any], max_escalations: int, max_steps: int
+) -> list[Fact]:
     now = START
     history: list[Fact] = []
     open_ids: list[str] = []
@@ -339,7 +371,14 @@ def _compliant(draw: Callable[[st.SearchStrategy[Any]], Any], max_escalations: i
 
 
 def histories(
-    *, max_escalations: int = 4, max_steps: int = 40, compliant: bool = False
+    *,
+    max_escalations: int = 4,
+    max_steps: int = 40,
+    compliant: bool = False,
+    policy: "Policy | None" = None,
 ) -> st.SearchStrategy[list[Fact]]:
-    """Coherent histories of facts in time order (see the module's documentation)."""
-    return _history(max_escalations, max_steps, compliant)
+    """Coherent histories of facts in time order (see the module's documentation).
+
+    ``policy`` (default: the handbook's) is the policy the histories must be coherent for.
+    """
+    return _history(max_escalations, max_steps, compliant, policy)

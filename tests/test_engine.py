@@ -1,0 +1,275 @@
+"""PolicyEngine: clock, atomic rejection of bad input, closing, snapshots, the pure core."""
+
+import json
+import threading
+from typing import Any
+
+import pytest
+
+from escalation_policy import (
+    DuplicateEscalationError,
+    EngineState,
+    EngineUnavailableError,
+    EscalationClosedError,
+    InputError,
+    InvalidFactError,
+    PolicyEngine,
+    StaleFactError,
+    UnknownEscalationError,
+    advance,
+    decide,
+    make_converter,
+)
+from escalation_policy.model import Fact, Tick
+from tests.conftest import CHANNEL, Scenario, at, violations
+
+CONVERTER = make_converter()
+
+
+def _open(scenario: Scenario) -> None:
+    scenario.open(severity="critical")
+    scenario.post(at(minutes=10), "created", "tam")
+
+
+REJECTED = [
+    pytest.param(
+        {"type": "tam_informed", "escalation_id": "ESC-9"},
+        UnknownEscalationError,
+        id="unknown escalation",
+    ),
+    pytest.param(
+        {
+            "type": "opened",
+            "escalation_id": "ESC-1",
+            "customer": "Acme",
+            "segment": "enterprise",
+            "severity": "low",
+        },
+        DuplicateEscalationError,
+        id="second opened",
+    ),
+    pytest.param(
+        {"type": "severity_changed", "escalation_id": "ESC-1", "severity": "urgent"},
+        InvalidFactError,
+        id="malformed",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "error"), REJECTED)
+def test_rejected_fact_leaves_the_engine_exactly_as_it_was(
+    scenario: Scenario, body: dict[str, Any], error: type[Exception]
+) -> None:
+    _open(scenario)
+    before = scenario.engine.snapshot()
+    with pytest.raises(error):
+        scenario.engine.handle({**body, "at": at(days=3).isoformat()})
+    assert before == scenario.engine.snapshot()
+    # time did not pass either: the missed updates are reported by the next fact, once
+    later = scenario.tick(at(days=3))
+    assert 2 == len([v for v in violations(later.actions) if v[0] == "update_overdue"])
+
+
+def test_a_fact_older_than_the_clock_is_rejected(scenario: Scenario) -> None:
+    _open(scenario)
+    scenario.tick(at(hours=5))
+    before = scenario.engine.snapshot()
+    with pytest.raises(StaleFactError, match="time order") as caught:
+        scenario.fact("meeting_held", at(hours=4), audience="internal")
+    assert "$.at" == caught.value.path
+    assert before == scenario.engine.snapshot()
+
+
+def test_facts_at_the_same_time_are_accepted(scenario: Scenario) -> None:
+    _open(scenario)
+    scenario.fact("meeting_held", at(hours=4), audience="internal")
+    scenario.fact("tam_assigned", at(hours=4), tam="alex")
+    assert at(hours=4) == scenario.engine.clock
+
+
+def test_a_closed_escalation_accepts_only_its_closing_posts(scenario: Scenario) -> None:
+    _open(scenario)
+    scenario.fact("closed", at(hours=3))
+    before = scenario.engine.snapshot()
+    with pytest.raises(EscalationClosedError, match="closed"):
+        scenario.fact("severity_changed", at(hours=4), severity="low")
+    assert before == scenario.engine.snapshot()
+    decision = scenario.post(at(hours=5), "closed", "tam")
+    assert [False] == [f.late for f in decision.fulfilled]
+    assert 0 == len(scenario.engine)
+
+
+def test_a_late_closing_post_is_still_recognised_then_forgotten(scenario: Scenario) -> None:
+    _open(scenario)
+    scenario.fact("closed", at(hours=3))
+    assert [("post_overdue", "communication.post_when_closed")] == violations(
+        scenario.tick(at(days=2)).actions
+    )
+    assert 1 == len(scenario.engine), "kept to recognise a late post"
+    late = scenario.post(at(days=3), "closed", "tam")
+    assert [True] == [f.late for f in late.fulfilled]
+    assert 0 == len(scenario.engine)
+
+
+def test_a_never_made_closing_post_is_forgotten_after_the_late_window(scenario: Scenario) -> None:
+    _open(scenario)
+    scenario.fact("closed", at(hours=3))
+    scenario.tick(at(days=20))
+    assert 0 == len(scenario.engine)
+    with pytest.raises(UnknownEscalationError):
+        scenario.post(at(days=21), "closed", "tam")
+
+
+def test_an_id_can_be_reused_once_its_escalation_is_settled(scenario: Scenario) -> None:
+    _open(scenario)
+    scenario.fact("closed", at(hours=3))
+    scenario.post(at(hours=4), "closed", "tam")
+    assert ["assign_owner"] == [a.TYPE for a in scenario.open(at(days=1), severity="low").actions][
+        :1
+    ]
+
+
+def test_the_engine_refuses_what_is_not_a_fact(engine: PolicyEngine) -> None:
+    with pytest.raises(InvalidFactError, match="expected a Fact"):
+        engine.handle("opened")  # type: ignore[arg-type]
+
+
+def test_unknown_engine_is_a_clear_error() -> None:
+    with pytest.raises(EngineUnavailableError, match="unknown engine 'drools'"):
+        PolicyEngine(engine="drools")  # type: ignore[arg-type]
+
+
+def test_snapshot_survives_json_and_the_restored_engine_continues(engine_name: str) -> None:
+    first = Scenario(PolicyEngine(engine=engine_name))  # type: ignore[arg-type]
+    _open(first)
+    first.fact("status_changed", at(hours=2), status="triage")
+    text = json.dumps(CONVERTER.unstructure(first.engine.snapshot()))
+    restored = PolicyEngine.restore(
+        CONVERTER.structure(json.loads(text), EngineState), engine=engine_name
+    )  # type: ignore[arg-type]
+    assert first.engine.snapshot() == restored.snapshot()
+    tick = {"type": "tick", "at": at(days=2).isoformat()}
+    assert first.engine.handle(tick).actions == restored.handle(tick).actions
+
+
+def test_the_pure_core_gives_the_engines_decisions(scenario: Scenario) -> None:
+    facts = [
+        {
+            "type": "opened",
+            "at": at().isoformat(),
+            "escalation_id": "ESC-1",
+            "customer": "Acme",
+            "segment": "enterprise",
+            "severity": "medium",
+            "tam": "alex",
+        },
+        {
+            "type": "posted",
+            "at": at(hours=1).isoformat(),
+            "escalation_id": "ESC-1",
+            "channel": CHANNEL,
+            "purpose": "created",
+            "by": "support_engineering",
+        },
+        {"type": "tick", "at": at(days=2).isoformat()},
+        {
+            "type": "severity_changed",
+            "at": at(days=3).isoformat(),
+            "escalation_id": "ESC-1",
+            "severity": "high",
+        },
+        {"type": "tick", "at": at(days=9).isoformat()},
+    ]
+    state = None
+    pure: list[Any] = []
+    for body in facts:
+        fact: Fact = CONVERTER.structure(body, Fact)
+        if isinstance(fact, Tick):
+            assert state is not None
+            outcome = advance(state, fact.at)
+        else:
+            outcome = decide(state, fact)  # type: ignore[arg-type]
+        state = outcome.state
+        pure.extend(outcome.actions)
+    engine_actions = [a for body in facts for a in scenario.engine.handle(body).actions]
+    assert engine_actions == pure
+    assert state == scenario.engine.escalation("ESC-1")
+
+
+def test_time_passing_reports_only_what_fell_due(scenario: Scenario) -> None:
+    """Escalations with nothing due are untouched by a tick (their clock does not move)."""
+    for number in range(50):
+        scenario.escalation_id = f"ESC-{number}"
+        scenario.open(severity="low" if number else "critical")
+    decision = scenario.tick(at(hours=3))
+    assert {"ESC-0"} | {f"ESC-{n}" for n in range(1, 50)} == {
+        a.escalation_id for a in decision.actions
+    }
+    quiet = scenario.tick(at(hours=4))
+    assert () == quiet.actions
+
+
+def test_threads_sharing_an_engine_lose_and_duplicate_nothing(engine_name: str) -> None:
+    engine = PolicyEngine(engine=engine_name)  # type: ignore[arg-type]
+    solo = PolicyEngine(engine=engine_name)  # type: ignore[arg-type]
+    per_thread = 25
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def facts(worker: int, step: int) -> list[dict[str, Any]]:
+        when = at(hours=step).isoformat()
+        out = []
+        for number in range(per_thread):
+            escalation_id = f"W{worker}-{number}"
+            if step == 0:
+                out.append(
+                    {
+                        "type": "opened",
+                        "at": when,
+                        "escalation_id": escalation_id,
+                        "customer": "Acme",
+                        "segment": "enterprise",
+                        "severity": "medium",
+                        "tam": "alex",
+                    }
+                )
+            elif step == 1:
+                out.append(
+                    {
+                        "type": "posted",
+                        "at": when,
+                        "escalation_id": escalation_id,
+                        "channel": CHANNEL,
+                        "purpose": "created",
+                        "by": "support_engineering",
+                    }
+                )
+            else:
+                out.append({"type": "closed", "at": when, "escalation_id": escalation_id})
+        return out
+
+    def run(worker: int) -> None:
+        try:
+            for step in range(3):
+                barrier.wait()
+                for body in facts(worker, step):
+                    engine.handle(body)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(worker,)) for worker in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [] == errors
+    for step in range(3):
+        for worker in range(4):
+            for body in facts(worker, step):
+                solo.handle(body)
+    assert solo.snapshot() == engine.snapshot()
+
+
+def test_input_errors_are_value_errors_and_policy_errors() -> None:
+    assert issubclass(InputError, ValueError)
+    assert issubclass(StaleFactError, InputError)

@@ -1,0 +1,107 @@
+"""Every example replays, and yields what the handbook requires."""
+
+import json
+import pathlib
+import runpy
+import subprocess
+import sys
+
+import pytest
+
+from escalation_policy import PolicyEngine
+from escalation_policy.cli import read_facts
+
+EXAMPLES = pathlib.Path(__file__).parent.parent / "examples"
+TIMELINES = sorted(EXAMPLES.glob("*.jsonl"))
+COMPLIANT = [p for p in TIMELINES if p.name != "non-compliant.jsonl"]
+
+
+def _replay(path: pathlib.Path, engine_name: str) -> list[object]:
+    engine = PolicyEngine(engine=engine_name)  # type: ignore[arg-type]
+    with path.open() as stream:
+        return [a for _, fact in read_facts(stream) for a in engine.handle(fact).actions]
+
+
+def test_there_are_examples() -> None:
+    assert {
+        "critical-outage.jsonl",
+        "medium-support-led.jsonl",
+        "non-compliant.jsonl",
+        "severity-change.jsonl",
+        "strategic-partner.jsonl",
+    } <= {p.name for p in TIMELINES}
+
+
+@pytest.mark.parametrize("path", COMPLIANT, ids=lambda p: p.stem)
+def test_compliant_examples_have_no_violation(path: pathlib.Path, engine_name: str) -> None:
+    assert [] == [a for a in _replay(path, engine_name) if a.TYPE == "violation"]  # type: ignore[attr-defined]
+
+
+def test_non_compliant_example_yields_the_violations_a_careful_reader_expects(
+    engine_name: str,
+) -> None:
+    actions = _replay(EXAMPLES / "non-compliant.jsonl", engine_name)
+    found = [
+        (a.escalation_id, a.code.value, a.rule)  # type: ignore[attr-defined]
+        for a in actions
+        if a.TYPE == "violation"  # type: ignore[attr-defined]
+    ]
+    assert [
+        ("ESC-600", "channel_misuse", "communication.not_for_initiation"),
+        ("ESC-600", "post_overdue", "communication.post_when_created"),
+        ("ESC-600", "wrong_poster", "communication.posted_by_owner"),
+        ("ESC-600", "channel_misuse", "communication.not_for_tracking"),
+        ("ESC-600", "meeting_overdue", "severity.cadence/daily"),
+        ("ESC-600", "update_overdue", "communication.updates/critical_and_high"),
+        ("ESC-601", "tam_not_informed", "responsibilities.inform_tam"),
+        ("ESC-600", "update_overdue", "communication.updates/critical_and_high"),
+        ("ESC-600", "meeting_overdue", "severity.cadence/daily"),
+        ("ESC-600", "executive_summary_overdue", "tracker.summary_on_status_change"),
+        ("ESC-600", "update_overdue", "communication.updates/critical_and_high"),
+        ("ESC-600", "meeting_overdue", "severity.cadence/daily"),
+        ("ESC-600", "post_overdue", "communication.post_when_closed"),
+    ] == found
+
+
+def test_critical_outage_requires_what_the_handbook_says() -> None:
+    actions = _replay(EXAMPLES / "critical-outage.jsonl", "native")
+    types = [a.TYPE for a in actions]  # type: ignore[attr-defined]
+    assert types[:3] == ["assign_owner", "set_involvement", "set_cadence"]
+    assert 1 == types.count("create_tracker_document")
+    assert 1 == types.count("request_product_escalation")
+    assert 2 == types.count("update_executive_summary")
+    reasons = [a.reason.value for a in actions if a.TYPE == "post_to_channel"]  # type: ignore[attr-defined]
+    assert ("created", "closed") == (reasons[0], reasons[-1])
+
+
+def test_out_of_scope_customer_in_the_strategic_partner_example() -> None:
+    actions = _replay(EXAMPLES / "strategic-partner.jsonl", "native")
+    assert ["ESC-413"] == [a.escalation_id for a in actions if a.TYPE == "out_of_scope"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("path", TIMELINES, ids=lambda p: p.stem)
+def test_examples_replay_identically_on_both_engines_from_the_cli(path: pathlib.Path) -> None:
+    from escalation_policy._durable import durable_available
+
+    if durable_available() is not None:
+        pytest.skip(durable_available() or "")
+    outputs = [
+        subprocess.run(
+            [sys.executable, "-m", "escalation_policy", "replay", str(path), "--engine", name],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for name in ("native", "durable")
+    ]
+    assert outputs[0] == outputs[1]
+    assert all(json.loads(line) for line in outputs[0].splitlines())
+
+
+def test_the_host_example_acts_on_actions(capsys: pytest.CaptureFixture[str]) -> None:
+    module = runpy.run_path(str(EXAMPLES / "host.py"))
+    assert 0 == module["main"](str(EXAMPLES / "non-compliant.jsonl"))
+    out = capsys.readouterr().out
+    assert "[slack] remind TAM to post the created message for ESC-600" in out
+    assert "[alert] ESC-600 channel_misuse" in out
+    assert "[done] the engine holds 1 escalation(s)" in out, "ESC-600 awaits its closing post"
