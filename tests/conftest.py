@@ -1,4 +1,5 @@
 import datetime as dt
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,6 +19,8 @@ def at(days: float = 0, hours: float = 0, minutes: float = 0) -> dt.datetime:
 
 def engine_params() -> list[Any]:
     reason = durable_available()
+    if reason is not None and os.environ.get("ESCALATION_POLICY_REQUIRE_DURABLE") == "1":
+        raise RuntimeError(f"the durable engine is required here but unavailable: {reason}")
     return [
         pytest.param(name, marks=pytest.mark.skipif(reason is not None, reason=reason or ""))
         if name == "durable"

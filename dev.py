@@ -1,0 +1,85 @@
+"""Development tasks, with nothing but Python needed: ``python dev.py demo`` and ``python dev.py test``.
+
+Each task creates ``.venv`` (with the Python that runs this script) and installs what it needs.
+
+    python dev.py demo [FILE]   replay an example escalation as a readable timeline
+    python dev.py test [ARGS]   lint, type-check and run the test suite (ARGS go to pytest)
+"""
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+
+
+def run(*command: str | Path, check: bool = True) -> int:
+    print("+", " ".join(str(part) for part in command), flush=True)
+    return subprocess.run([str(part) for part in command], cwd=ROOT, check=check).returncode
+
+
+def ensure(extras: str) -> None:
+    """Create the virtual environment and install the package with ``extras``, once."""
+    if not PYTHON.exists():
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    stamp = VENV / f".installed-{extras or 'base'}-{digest}"
+    if stamp.exists():
+        return
+    run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    run(PYTHON, "-m", "pip", "install", "--quiet", "-e", f".[{extras}]" if extras else ".")
+    stamp.touch()
+
+
+def ensure_durable() -> None:
+    """durable-rules builds from source (a C compiler) and not on Python 3.13+: optional."""
+    if sys.version_info >= (3, 13):
+        print("note: durable-rules does not run on Python 3.13+; its tests will be skipped")
+        return
+    stamp = VENV / ".installed-durable"
+    if stamp.exists():
+        return
+    if run(PYTHON, "-m", "pip", "install", "--quiet", "-e", ".[durable]", check=False) == 0:
+        stamp.touch()
+    else:
+        print("note: durable-rules did not install (is a C compiler present?); "
+              "tests of the durable engine will be skipped")
+
+
+def demo(args: list[str]) -> int:
+    ensure("")
+    path = args[0] if args else "examples/critical-outage.jsonl"
+    return run(BIN / "escalation-policy", "replay", path, "--format", "table", check=False)
+
+
+def test(args: list[str]) -> int:
+    ensure("dev")
+    ensure_durable()
+    for command in (
+        (PYTHON, "-m", "ruff", "check", "src", "tests", "examples", "benchmarks", "dev.py"),
+        (PYTHON, "-m", "ruff", "format", "--check", "src", "tests", "examples", "benchmarks", "dev.py"),
+        (PYTHON, "-m", "mypy", "--strict", "src"),
+    ):
+        if run(*command, check=False) != 0:
+            return 1
+    return run(PYTHON, "-m", "pytest", *args, check=False)
+
+
+TASKS = {"demo": demo, "test": test}
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in TASKS:
+        print(__doc__)
+        return 2
+    return TASKS[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
