@@ -1,4 +1,4 @@
-"""Development tasks, with nothing but Python needed: ``python dev.py demo`` and ``python dev.py test``.
+"""Development tasks that need nothing but Python.
 
 Each task creates ``.venv`` (with the Python that runs this script) and installs what it needs.
 
@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+LINTED = ("src", "tests", "examples", "benchmarks", "dev.py")
 
 
 def run(*command: str | Path, check: bool = True) -> int:
@@ -48,8 +49,10 @@ def ensure_durable() -> None:
     if run(PYTHON, "-m", "pip", "install", "--quiet", "-e", ".[durable]", check=False) == 0:
         stamp.touch()
     else:
-        print("note: durable-rules did not install (is a C compiler present?); "
-              "tests of the durable engine will be skipped")
+        print(
+            "note: durable-rules did not install (is a C compiler present?); "
+            "tests of the durable engine will be skipped"
+        )
 
 
 def demo(args: list[str]) -> int:
@@ -61,9 +64,10 @@ def demo(args: list[str]) -> int:
 def test(args: list[str]) -> int:
     ensure("dev")
     ensure_durable()
+    linted = [name for name in LINTED if (ROOT / name).exists()]
     for command in (
-        (PYTHON, "-m", "ruff", "check", "src", "tests", "examples", "benchmarks", "dev.py"),
-        (PYTHON, "-m", "ruff", "format", "--check", "src", "tests", "examples", "benchmarks", "dev.py"),
+        (PYTHON, "-m", "ruff", "check", *linted),
+        (PYTHON, "-m", "ruff", "format", "--check", *linted),
         (PYTHON, "-m", "mypy", "--strict", "src"),
     ):
         if run(*command, check=False) != 0:
