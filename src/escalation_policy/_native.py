@@ -7,6 +7,9 @@ if TYPE_CHECKING:
     from escalation_policy.policy import CompiledReaction, CompiledTable, Condition
 
 
+_MEMO_LIMIT = 4096
+
+
 class NativeMatcher:
     """Matches in plain Python. Table results over finite domains are memoised."""
 
@@ -23,6 +26,15 @@ class NativeMatcher:
             for fact_type in sorted(compiled.types):
                 by_type.setdefault(fact_type, []).append((index, compiled.conditions))
         self._by_type = {key: tuple(value) for key, value in by_type.items()}
+        # Which reactions match depends only on the fields their conditions test: memoise the
+        # answer on those fields' values, per fact type.
+        self._tested = {
+            key: tuple(sorted({c.field for _, conditions in value for c in conditions}))
+            for key, value in self._by_type.items()
+        }
+        self._reaction_memo: dict[str, dict[tuple[object, ...], list[int]]] = {
+            key: {} for key in self._by_type
+        }
 
     def table_rows(self, index: int, inputs: Mapping[str, object]) -> Sequence[int]:
         memo = self._memo[index]
@@ -42,8 +54,17 @@ class NativeMatcher:
         )
 
     def reactions(self, fact_type: str, context: Mapping[str, object]) -> Sequence[int]:
-        return [
-            index
-            for index, conditions in self._by_type.get(fact_type, ())
-            if all(c.matches(context) for c in conditions)
-        ]
+        memo = self._reaction_memo.get(fact_type)
+        if memo is None:
+            return ()
+        key = tuple([context.get(field) for field in self._tested[fact_type]])
+        found = memo.get(key)
+        if found is None:
+            found = [
+                index
+                for index, conditions in self._by_type[fact_type]
+                if all(c.matches(context) for c in conditions)
+            ]
+            if len(memo) < _MEMO_LIMIT:  # free-text fields could otherwise grow it forever
+                memo[key] = found
+        return found

@@ -74,7 +74,6 @@ class PolicyEngine:
         self.policy = policy or default_policy()
         self.engine = engine
         self._matcher = _matcher(engine, self.policy)
-        self._converter = shared_converter()
         self._lock = threading.Lock()
         self._states: dict[str, EscalationState] = {}
         self._heap: list[tuple[dt.datetime, str]] = []
@@ -105,7 +104,7 @@ class PolicyEngine:
         take; the engine is then exactly as it was before the call.
         """
         if isinstance(fact, Mapping):
-            fact = self._converter.structure(fact, Fact)
+            fact = shared_converter().structure(fact, Fact)
         elif not isinstance(fact, Fact):
             raise InvalidFactError(
                 f"got {type(fact).__name__}, expected a Fact or a JSON object", path="$"
@@ -129,6 +128,10 @@ class PolicyEngine:
         if isinstance(fact, EscalationFact):
             _core.check(self._states.get(fact.escalation_id), fact)
 
+        heap = self._heap
+        if target is not None and (not heap or heap[0][0] >= fact.at):
+            # Nothing falls due: only the named escalation changes.
+            return self._handle_one(target, fact)  # type: ignore[arg-type]
         changed: dict[str, EscalationState | None] = {}
         actions: list[Action] = []
         fulfilled: tuple[Fulfilment, ...] = ()
@@ -146,7 +149,7 @@ class PolicyEngine:
                 actions.extend(outcome.actions)
             if isinstance(fact, EscalationFact) and target is not None:
                 state = changed.get(target, self._states.get(target))
-                outcome = _core.decide(self.policy, self._matcher, state, fact)
+                outcome = _core.decide(self.policy, self._matcher, state, fact, checked=True)
                 changed[target] = outcome.state
                 actions.extend(outcome.actions)
                 fulfilled = outcome.fulfilled
@@ -171,6 +174,22 @@ class PolicyEngine:
         if len(self._heap) > 2 * len(self._states) + 1024:
             self._rebuild_heap()
         return Decision(fact=fact, actions=tuple(actions), fulfilled=fulfilled)
+
+    def _handle_one(self, target: str, fact: EscalationFact) -> Decision:
+        old = self._states.get(target)
+        outcome = _core.decide(self.policy, self._matcher, old, fact, checked=True)
+        new = outcome.state
+        if new is None:
+            self._states.pop(target, None)
+        else:
+            self._states[target] = new
+            next_due = new.next_due
+            if next_due is not None and (old is None or old.next_due != next_due):
+                heapq.heappush(self._heap, (next_due, target))
+        self._clock = fact.at
+        if len(self._heap) > 2 * len(self._states) + 1024:
+            self._rebuild_heap()
+        return Decision(fact=fact, actions=outcome.actions, fulfilled=outcome.fulfilled)
 
     def _rebuild_heap(self) -> None:
         self._heap = [
