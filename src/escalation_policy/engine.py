@@ -149,7 +149,8 @@ class PolicyEngine:
                 actions.extend(outcome.actions)
             if isinstance(fact, EscalationFact) and target is not None:
                 state = changed.get(target, self._states.get(target))
-                outcome = _core.decide(self.policy, self._matcher, state, fact, checked=True)
+                # Checked again: passing time may have settled (forgotten) the escalation.
+                outcome = _core.decide(self.policy, self._matcher, state, fact)
                 changed[target] = outcome.state
                 actions.extend(outcome.actions)
                 fulfilled = outcome.fulfilled
