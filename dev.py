@@ -72,7 +72,8 @@ def test(args: list[str]) -> int:
     ):
         if run(*command, check=False) != 0:
             return 1
-    return run(PYTHON, "-m", "pytest", *args, check=False)
+    coverage = ("--policy-coverage", "--policy-coverage-fail-under=100")
+    return run(PYTHON, "-m", "pytest", *coverage, *args, check=False)
 
 
 TASKS = {"demo": demo, "test": test}

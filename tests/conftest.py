@@ -8,6 +8,9 @@ import pytest
 from escalation_policy import ENGINES, Action, Decision, PolicyEngine
 from escalation_policy._durable import durable_available
 
+# Our own suite uses the testing kit too: `--policy-coverage` proves every rule is exercised.
+pytest_plugins = ["escalation_policy.testing"]
+
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
 CHANNEL = "#escalated_customers"
 

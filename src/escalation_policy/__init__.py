@@ -12,6 +12,13 @@ Hosts feed :class:`PolicyEngine` facts and act on the actions it returns::
         print(action.TYPE, action.rule, action.cites)
 """
 
+from escalation_policy.audit import (
+    AuditReport,
+    AuditTotals,
+    AuditViolation,
+    EscalationAudit,
+    audit,
+)
 from escalation_policy.engine import ENGINES, Decision, EngineName, PolicyEngine, advance, decide
 from escalation_policy.errors import (
     DuplicateEscalationError,
@@ -83,6 +90,9 @@ __all__ = [
     "AccountIssueKind",
     "Action",
     "AssignOwner",
+    "AuditReport",
+    "AuditTotals",
+    "AuditViolation",
     "Cadence",
     "Closed",
     "CreateTrackerDocument",
@@ -93,6 +103,7 @@ __all__ = [
     "EngineState",
     "EngineUnavailableError",
     "EnhancementRequested",
+    "EscalationAudit",
     "EscalationClosedError",
     "EscalationFact",
     "EscalationState",
@@ -140,6 +151,7 @@ __all__ = [
     "ViolationCode",
     "__version__",
     "advance",
+    "audit",
     "decide",
     "default_policy",
     "load_policy",

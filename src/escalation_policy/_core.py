@@ -130,17 +130,20 @@ def _replace(obj: _T, changes: Mapping[str, Any]) -> _T:
 class Plan:
     values: Mapping[str, Any]
     sources: Mapping[str, str]  # output -> the row id that produced it
+    rows: tuple[str, ...]  # every row that matched, in table order
 
 
 def evaluate_plan(policy: Policy, matcher: Matcher, base: Mapping[str, object]) -> Plan:
     """Run the decision tables, in dependency order, over the escalation's attributes."""
     values: dict[str, Any] = dict(base)
     sources: dict[str, str] = {}
+    rows_matched: list[str] = []
     for index, compiled in enumerate(policy.tables):
         table = compiled.table
         inputs = {field: scalar(values.get(field)) for field in table.inputs}
         rows = matcher.table_rows(index, inputs)
         if table.hit_policy is HitPolicy.COLLECT:
+            rows_matched.extend(compiled.row_ids[row] for row in rows)
             for field in table.outputs:
                 collected: tuple[Any, ...] = ()
                 for row in rows:
@@ -157,10 +160,11 @@ def evaluate_plan(policy: Policy, matcher: Matcher, base: Mapping[str, object]) 
                 rule=table.id,
             )
         row = rows[0]
+        rows_matched.append(compiled.row_ids[row])
         for field in table.outputs:
             values[field] = table.rows[row].then[field]
             sources[field] = compiled.row_ids[row]
-    return Plan(values=values, sources=sources)
+    return Plan(values=values, sources=sources, rows=tuple(rows_matched))
 
 
 def _base(state: EscalationState) -> dict[str, object]:
@@ -321,8 +325,10 @@ def decide(
             plan = evaluate_plan(policy, matcher, {**_base(state), **changes})
     context = _context(policy, state, changes, fact, plan)
     work = _Work(policy, state, changes, fact, plan)
+    matched = list(plan.rows) if plan is not None else []
     for index in matcher.reactions(fact.TYPE, context):
         compiled = policy.reactions[index]
+        matched.append(compiled.reaction.id)
         for effect in compiled.reaction.then:
             work.apply(effect, compiled.reaction.id, compiled.reaction.cites)
     new = work.state()
@@ -343,6 +349,7 @@ def decide(
         state=None if new.settled else new,
         actions=earlier + tuple(work.actions),
         fulfilled=tuple(work.fulfilled),
+        matched=tuple(matched),
     )
 
 

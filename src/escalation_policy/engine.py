@@ -32,6 +32,8 @@ class Decision:
     fact: Fact
     actions: tuple[Action, ...]
     fulfilled: tuple[Fulfilment, ...] = ()
+    matched: tuple[str, ...] = ()
+    """The ids of the table rows and reactions that matched the fact (rule coverage)."""
 
 
 def decide(
@@ -135,6 +137,7 @@ class PolicyEngine:
         changed: dict[str, EscalationState | None] = {}
         actions: list[Action] = []
         fulfilled: tuple[Fulfilment, ...] = ()
+        matched: tuple[str, ...] = ()
         popped: list[tuple[dt.datetime, str]] = []
         try:
             while self._heap and self._heap[0][0] < fact.at:
@@ -154,6 +157,7 @@ class PolicyEngine:
                 changed[target] = outcome.state
                 actions.extend(outcome.actions)
                 fulfilled = outcome.fulfilled
+                matched = outcome.matched
         except BaseException:
             for entry in popped:
                 heapq.heappush(self._heap, entry)
@@ -174,7 +178,7 @@ class PolicyEngine:
         self._clock = fact.at
         if len(self._heap) > 2 * len(self._states) + 1024:
             self._rebuild_heap()
-        return Decision(fact=fact, actions=tuple(actions), fulfilled=fulfilled)
+        return Decision(fact=fact, actions=tuple(actions), fulfilled=fulfilled, matched=matched)
 
     def _handle_one(self, target: str, fact: EscalationFact) -> Decision:
         old = self._states.get(target)
@@ -190,7 +194,12 @@ class PolicyEngine:
         self._clock = fact.at
         if len(self._heap) > 2 * len(self._states) + 1024:
             self._rebuild_heap()
-        return Decision(fact=fact, actions=outcome.actions, fulfilled=outcome.fulfilled)
+        return Decision(
+            fact=fact,
+            actions=outcome.actions,
+            fulfilled=outcome.fulfilled,
+            matched=outcome.matched,
+        )
 
     def _rebuild_heap(self) -> None:
         self._heap = [

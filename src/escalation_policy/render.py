@@ -1,6 +1,7 @@
 """Rendering for people: the severity table as Markdown, actions as timeline lines."""
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from escalation_policy.model import (
     Action,
@@ -19,7 +20,10 @@ from escalation_policy.model import (
 )
 from escalation_policy.policy import Policy
 
-__all__ = ["describe", "severity_table", "timestamp"]
+if TYPE_CHECKING:
+    from escalation_policy.audit import AuditReport, AuditViolation
+
+__all__ = ["audit_markdown", "audit_text", "describe", "duration", "severity_table", "timestamp"]
 
 SEVERITY_TABLE_ID = "severity.levels"
 
@@ -88,3 +92,129 @@ def describe(action: Action) -> str:
     if isinstance(action, OutOfScope):
         return f"out of scope: {action.reason}"
     return action.TYPE
+
+
+# ----------------------------------------------------------------------------------------- audit
+def duration(value: dt.timedelta | None) -> str:
+    """``3d 4h``, ``2h 30m``, ``45m``, ``0m``; ``-`` for none."""
+    if value is None:
+        return "-"
+    minutes = int(value.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{days}d"] if days else []
+    if hours:
+        parts.append(f"{hours}h")
+    if minutes and not days:
+        parts.append(f"{minutes}m")
+    return " ".join(parts) or "0m"
+
+
+def _ratio(part: int, whole: int) -> str:
+    return f"{part}/{whole} ({100 * part / whole:.0f}%)" if whole else "none due"
+
+
+def _outcome(violation: "AuditViolation") -> str:
+    if violation.due is None:
+        return violation.detail
+    if violation.fulfilled_at is not None:
+        return (
+            f"due {timestamp(violation.due)}; done {timestamp(violation.fulfilled_at)} "
+            f"({duration(violation.late_by)} late)"
+        )
+    if violation.late_by is None:
+        return f"due {timestamp(violation.due)}; missed"
+    return f"due {timestamp(violation.due)}; not done ({duration(violation.late_by)} late)"
+
+
+def audit_text(report: "AuditReport") -> str:
+    """The audit as readable text, for a terminal."""
+    end = f" as of {timestamp(report.as_of)}" if report.as_of else ""
+    lines = [f"Audit of {report.facts} facts, {len(report.escalations)} escalations{end}", ""]
+    for item in report.escalations:
+        closed = f", closed {timestamp(item.closed_at)}" if item.closed_at else ", open"
+        scope = "" if item.in_scope else "  (out of scope)"
+        lines.append(
+            f"{item.escalation_id}  {item.customer}  {item.severity.value}  "
+            f"opened {timestamp(item.opened_at)}{closed}{scope}"
+        )
+        severities = ", ".join(f"{k} {duration(v)}" for k, v in item.time_at_severity.items())
+        posts = _ratio(item.required_posts_on_time, item.required_posts_due)
+        updates = _ratio(item.updates_on_time, item.updates_due)
+        lines.append(f"  required posts on time {posts}; updates on time {updates}")
+        lines.append(
+            f"  first post after {duration(item.first_post_after)}; "
+            f"time at severity: {severities or '-'}; "
+            f"severity changes {item.severity_changes}; "
+            f"closed after {duration(item.time_to_closure)}"
+        )
+        if item.violations:
+            lines.append(f"  violations ({len(item.violations)}):")
+        for violation in item.violations:
+            lines.append(
+                f"    {timestamp(violation.detected_at)}  {violation.code.value:<26} "
+                f"{violation.rule} · {violation.cites}"
+            )
+            lines.append(f"    {'':23}{_outcome(violation)}")
+        lines.append("")
+    totals = report.totals
+    posts = _ratio(totals.required_posts_on_time, totals.required_posts_due)
+    by_code = ", ".join(f"{code} {count}" for code, count in totals.violations_by_code.items())
+    lines += [
+        "Totals",
+        f"  escalations {totals.escalations} (in scope {totals.in_scope}, closed {totals.closed})",
+        f"  violations {totals.violations}" + (f": {by_code}" if by_code else ""),
+        f"  required posts on time {posts}",
+        f"  updates on time {_ratio(totals.updates_on_time, totals.updates_due)}",
+        f"  mean time to first post {duration(totals.mean_first_post_after)}; "
+        f"mean time to closure {duration(totals.mean_time_to_closure)}",
+        "  time at severity: "
+        + (", ".join(f"{k} {duration(v)}" for k, v in totals.time_at_severity.items()) or "-"),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def audit_markdown(report: "AuditReport") -> str:
+    """The audit as Markdown, for a tracker document or a review."""
+    totals = report.totals
+    posts = _ratio(totals.required_posts_on_time, totals.required_posts_due)
+    end = f" as of {timestamp(report.as_of)}" if report.as_of else ""
+    lines = [
+        f"## Escalation audit{end}",
+        "",
+        f"{report.facts} facts, {totals.escalations} escalations "
+        f"({totals.in_scope} in scope, {totals.closed} closed), "
+        f"{totals.violations} violations.",
+        "",
+        "| figure | value |",
+        "| --- | --- |",
+        f"| required posts on time | {posts} |",
+        f"| updates on time | {_ratio(totals.updates_on_time, totals.updates_due)} |",
+        f"| mean time to first post | {duration(totals.mean_first_post_after)} |",
+        f"| mean time to closure | {duration(totals.mean_time_to_closure)} |",
+        "",
+        "| escalation | customer | severity | posts on time | updates on time | violations |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for item in report.escalations:
+        lines.append(
+            f"| {item.escalation_id} | {_cell(item.customer)} | {item.severity.value} | "
+            f"{_ratio(item.required_posts_on_time, item.required_posts_due)} | "
+            f"{_ratio(item.updates_on_time, item.updates_due)} | {len(item.violations)} |"
+        )
+    violations = report.violations
+    if violations:
+        lines += [
+            "",
+            "### Violations",
+            "",
+            "| escalation | when | code | rule | handbook | what happened |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for violation in violations:
+            lines.append(
+                f"| {violation.escalation_id} | {timestamp(violation.detected_at)} | "
+                f"`{violation.code.value}` | `{violation.rule}` | {_cell(violation.cites)} | "
+                f"{_cell(_outcome(violation))} |"
+            )
+    return "\n".join(lines) + "\n"

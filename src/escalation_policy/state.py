@@ -115,6 +115,8 @@ class Outcome:
     state: EscalationState | None
     actions: tuple[Action, ...] = ()
     fulfilled: tuple[Fulfilment, ...] = ()
+    matched: tuple[str, ...] = ()
+    """The ids of the table rows and reactions that matched the fact, in order."""
 
 
 @attrs.frozen(kw_only=True)

@@ -1,1 +1,226 @@
-"""The testing kit for hosts: hypothesis strategies in ``strategies``."""
+"""The testing kit for hosts: a pytest plugin, a timeline builder and assertions.
+
+Enable the plugin explicitly in your root ``conftest.py`` (it is never loaded on its own)::
+
+    pytest_plugins = ["escalation_policy.testing"]
+
+It provides the fixtures ``policy_engine`` (a fresh engine) and ``timeline`` (a
+:class:`Timeline` that makes facts with sensible defaults and advancing time), and the option
+``--policy-coverage``, which reports at the end of the run which rules and decision-table rows
+the tests exercised and which they never did. The assertions :func:`assert_compliant` and
+:func:`assert_actions` work with or without the plugin; hypothesis strategies are in
+:mod:`escalation_policy.testing.strategies`.
+"""
+
+import contextlib
+import datetime as dt
+import itertools
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from escalation_policy.audit import AuditReport, audit
+from escalation_policy.engine import Decision, PolicyEngine
+from escalation_policy.model import Action, Fact, shared_converter
+from escalation_policy.policy import Policy
+
+__all__ = [
+    "PolicyCoverage",
+    "Timeline",
+    "assert_actions",
+    "assert_compliant",
+    "policy_engine",
+    "pytest_addoption",
+    "pytest_configure",
+    "pytest_sessionfinish",
+    "pytest_terminal_summary",
+    "pytest_unconfigure",
+    "timeline",
+]
+
+DEFAULT_START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)
+
+
+# ------------------------------------------------------------------------------------- timeline
+class Timeline:
+    """Builds a history fact by fact, feeding each to an engine as it goes.
+
+    ``timeline.open(severity="critical").post("created").after(hours=30)`` opens an
+    escalation (Enterprise, customer "Acme", a new id), has its owner post the "created"
+    message to the policy's channel, and lets 30 hours pass (a tick). Methods act on the
+    escalation opened last unless ``escalation_id=`` says otherwise. ``decisions`` and
+    ``actions`` hold what the policy decided; ``facts`` the history, for an audit.
+    """
+
+    def __init__(
+        self,
+        engine: PolicyEngine | None = None,
+        *,
+        start: dt.datetime = DEFAULT_START,
+    ) -> None:
+        self.engine = engine or PolicyEngine()
+        self.now = start
+        self.facts: list[Fact] = []
+        self.decisions: list[Decision] = []
+        self.current: str | None = None
+        self._ids = itertools.count(1)
+
+    # -- facts --------------------------------------------------------------------------------
+    def fact(self, type_: str, **fields: Any) -> "Timeline":
+        """Any fact, by its JSON type and fields; ``at`` defaults to the timeline's now."""
+        body: dict[str, Any] = {"type": type_, "at": self.now.isoformat(), **fields}
+        if type_ != "tick":
+            body.setdefault("escalation_id", self._escalation())
+        fact: Fact = shared_converter().structure(body, Fact)
+        self.decisions.append(self.engine.handle(fact))
+        self.facts.append(fact)
+        return self
+
+    def open(self, **fields: Any) -> "Timeline":
+        escalation_id = fields.pop("escalation_id", None) or f"ESC-{next(self._ids)}"
+        fields.setdefault("customer", "Acme")
+        fields.setdefault("segment", "enterprise")
+        fields.setdefault("severity", "medium")
+        self.current = escalation_id
+        return self.fact("opened", escalation_id=escalation_id, **fields)
+
+    def post(self, purpose: str = "update", **fields: Any) -> "Timeline":
+        """A post, by default by the escalation's owner to the policy's channel."""
+        escalation_id = fields.get("escalation_id") or self._escalation()
+        fields.setdefault("channel", self.engine.policy.channel)
+        if "by" not in fields:
+            state = self.engine.escalation(escalation_id)
+            owner = state.owner if state is not None else None
+            fields["by"] = owner.value if owner is not None else "other"
+        return self.fact("posted", purpose=purpose, **fields)
+
+    def severity(self, severity: str, **fields: Any) -> "Timeline":
+        return self.fact("severity_changed", severity=severity, **fields)
+
+    def meeting(self, audience: str = "customer", **fields: Any) -> "Timeline":
+        return self.fact("meeting_held", audience=audience, **fields)
+
+    def assign_tam(self, tam: str, **fields: Any) -> "Timeline":
+        return self.fact("tam_assigned", tam=tam, **fields)
+
+    def inform_tam(self, **fields: Any) -> "Timeline":
+        return self.fact("tam_informed", **fields)
+
+    def status(self, status: str, **fields: Any) -> "Timeline":
+        return self.fact("status_changed", status=status, **fields)
+
+    def summary_updated(self, **fields: Any) -> "Timeline":
+        return self.fact("executive_summary_updated", **fields)
+
+    def risk_reduced(self, **fields: Any) -> "Timeline":
+        return self.fact("risk_reduced", **fields)
+
+    def close(self, **fields: Any) -> "Timeline":
+        return self.fact("closed", **fields)
+
+    def after(self, **delta: float) -> "Timeline":
+        """Let time pass (``days=``, ``hours=``, ``minutes=``): a tick at the new time."""
+        self.now += dt.timedelta(**delta)
+        return self.fact("tick")
+
+    def wait(self, **delta: float) -> "Timeline":
+        """Move the timeline's clock without telling the engine (the next fact will)."""
+        self.now += dt.timedelta(**delta)
+        return self
+
+    # -- results ------------------------------------------------------------------------------
+    @property
+    def last(self) -> Decision:
+        return self.decisions[-1]
+
+    @property
+    def actions(self) -> list[Action]:
+        return [action for decision in self.decisions for action in decision.actions]
+
+    def _escalation(self) -> str:
+        if self.current is None:
+            raise ValueError("no escalation is open on this timeline: call open() first")
+        return self.current
+
+
+# ----------------------------------------------------------------------------------- assertions
+def _line(action: Action) -> str:
+    body = shared_converter().unstructure(action, Action)
+    fields = ", ".join(
+        f"{key}={value}"
+        for key, value in body.items()
+        if key not in ("type", "escalation_id", "at", "rule", "cites")
+    )
+    return f"{action.TYPE}({fields}) for {action.escalation_id} [{action.rule} · {action.cites}]"
+
+
+def _matches(action: Action, expected: Mapping[str, Any]) -> bool:
+    body = shared_converter().unstructure(action, Action)
+    return all(body.get(key) == value for key, value in expected.items())
+
+
+def assert_actions(
+    decision: Decision | Iterable[Action], *expected: Mapping[str, Any], exact: bool = False
+) -> None:
+    """Each ``expected`` (a partial action in its JSON form) matches a distinct action.
+
+    ``exact=True``: and there is no other action. The failure message lists what is missing
+    and what was unexpected, with each action's rule and handbook citation.
+    """
+    actions = list(decision.actions if isinstance(decision, Decision) else decision)
+    remaining = list(actions)
+    missing = []
+    for wanted in expected:
+        found = next((a for a in remaining if _matches(a, wanted)), None)
+        if found is None:
+            missing.append(wanted)
+        else:
+            remaining.remove(found)
+    if missing or (exact and remaining):
+        lines = ["the policy's actions differ from what was expected"]
+        if missing:
+            lines.append("missing:")
+            lines += [f"  {dict(wanted)}" for wanted in missing]
+        if exact and remaining:
+            lines.append("unexpected:")
+            lines += [f"  {_line(a)}" for a in remaining]
+        lines.append("actions:")
+        lines += [f"  {_line(a)}" for a in actions] or ["  (none)"]
+        raise AssertionError("\n".join(lines))
+
+
+def assert_compliant(
+    history: "Timeline | AuditReport | Iterable[Fact | Mapping[str, Any]]",
+    *,
+    as_of: dt.datetime | None = None,
+    policy: Policy | None = None,
+) -> AuditReport:
+    """The history followed the policy: its audit finds no violation. Returns the audit."""
+    if isinstance(history, AuditReport):
+        report = history
+    else:
+        facts = history.facts if isinstance(history, Timeline) else history
+        report = audit(facts, as_of=as_of, policy=policy)
+    if report.violations:
+        lines = [f"{len(report.violations)} violation(s) of the escalation policy:"]
+        for violation in report.violations:
+            due = f" (due {violation.due.isoformat()})" if violation.due else ""
+            lines.append(
+                f"  {violation.escalation_id} {violation.code.value}{due}: {violation.detail}\n"
+                f"    rule {violation.rule} · {violation.cites}"
+            )
+        raise AssertionError("\n".join(lines))
+    return report
+
+
+# The plugin's fixtures and hooks need pytest; the rest of the kit does not.
+with contextlib.suppress(ImportError):
+    from escalation_policy.testing._plugin import (
+        PolicyCoverage,
+        policy_engine,
+        pytest_addoption,
+        pytest_configure,
+        pytest_sessionfinish,
+        pytest_terminal_summary,
+        pytest_unconfigure,
+        timeline,
+    )

@@ -153,7 +153,11 @@ def actions() -> st.SearchStrategy[Action]:
 
 
 def register_type_strategies() -> None:
-    """Make ``st.from_type(Opened)`` and friends draw valid facts (hypothesis entry point)."""
+    """Make ``st.from_type(Opened)`` and friends draw valid facts.
+
+    Hypothesis calls it through the ``hypothesis`` entry point when it is imported, so a
+    host's tests get these strategies with nothing to configure.
+    """
     for cls, strategy in _FACT_STRATEGIES.items():
         st.register_type_strategy(cls, strategy)
     st.register_type_strategy(Fact, facts())

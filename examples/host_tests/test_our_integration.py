@@ -1,0 +1,59 @@
+"""How a host (a CRM integration) tests itself against the escalation policy."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from escalation_policy import Opened, PolicyEngine
+from escalation_policy.testing import Timeline, assert_actions, assert_compliant
+from escalation_policy.testing.strategies import histories
+
+
+def crm_owner_field(engine: PolicyEngine, escalation_id: str) -> str:
+    """The host's own code under test: what it writes in the CRM's owner field."""
+    state = engine.escalation(escalation_id)
+    return state.owner.label if state is not None and state.owner is not None else "Unassigned"
+
+
+def test_a_critical_escalation_is_owned_by_the_tam(timeline: Timeline) -> None:
+    timeline.open(severity="critical", customer="Globex")
+    assert_actions(
+        timeline.last,
+        {"type": "assign_owner", "owner": "tam"},
+        {"type": "post_to_channel", "reason": "created", "by": "tam"},
+    )
+    assert "TAM" == crm_owner_field(timeline.engine, "ESC-1")
+
+
+def test_our_daily_routine_is_compliant(timeline: Timeline) -> None:
+    timeline.open(severity="high").wait(minutes=20).post("created")
+    for _ in range(3):
+        timeline.wait(hours=20).meeting().post("update")
+    timeline.wait(hours=2).close().wait(minutes=10).post("closed")
+    assert_compliant(timeline)
+
+
+def test_forgetting_the_update_is_caught(timeline: Timeline) -> None:
+    timeline.open(severity="critical").post("created").after(hours=30)
+    assert_actions(timeline.last, {"type": "violation", "code": "update_overdue"})
+
+
+def test_support_informs_the_tam_on_medium_escalations(timeline: Timeline) -> None:
+    timeline.open(severity="medium", tam="Priya")
+    assert_actions(timeline.last, {"type": "inform_tam", "tam": "Priya"})
+    timeline.wait(hours=1).inform_tam().post("created")
+    assert_compliant(timeline)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.from_type(Opened))
+def test_our_owner_field_is_never_empty_for_an_in_scope_escalation(opened: Opened) -> None:
+    engine = PolicyEngine()
+    decision = engine.handle(opened)
+    in_scope = not any(action.TYPE == "out_of_scope" for action in decision.actions)
+    assert in_scope == (crm_owner_field(engine, opened.escalation_id) != "Unassigned")
+
+
+@settings(max_examples=25, deadline=None)
+@given(histories(compliant=True))
+def test_replaying_compliant_histories_through_our_adapter_stays_compliant(history: list) -> None:
+    assert_compliant(history)

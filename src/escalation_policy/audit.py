@@ -1,0 +1,372 @@
+"""The compliance audit: replay a recorded history through the policy and report.
+
+``audit(facts)`` streams the facts (any iterable, in time order) through a
+:class:`~escalation_policy.PolicyEngine` and reports, per escalation and in total, every
+violation with what was due and what happened instead, and the compliance figures. The report
+converts to JSON with the library's converter (shape in ``docs/audit.md``).
+"""
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from escalation_policy.engine import EngineName, PolicyEngine
+from escalation_policy.errors import InputError
+from escalation_policy.model import (
+    Closed,
+    EscalationFact,
+    Fact,
+    Opened,
+    OutOfScope,
+    Posted,
+    PostPurpose,
+    Severity,
+    SeverityChanged,
+    Tick,
+    Violation,
+    ViolationCode,
+    shared_converter,
+)
+from escalation_policy.policy import Policy
+from escalation_policy.vocabulary import Obligation
+
+__all__ = ["AuditReport", "AuditTotals", "AuditViolation", "EscalationAudit", "audit"]
+
+_AWARENESS = frozenset(
+    {PostPurpose.CREATED, PostPurpose.UPDATE, PostPurpose.CLOSED, PostPurpose.RISK_REDUCED}
+)
+
+
+@attrs.frozen(kw_only=True)
+class AuditViolation:
+    """One violation, and what happened instead.
+
+    ``due`` is when the missed obligation was due (``None`` for conduct such as channel
+    misuse); ``fulfilled_at`` when it was done after all (``None``: not done); ``late_by`` how
+    late it was done, or for a one-off obligation never done, how late it stood when closing
+    ended it or at the audit's end. A missed periodic update or meeting has no ``late_by``:
+    the next period is an obligation of its own.
+    """
+
+    escalation_id: str
+    code: ViolationCode
+    rule: str
+    cites: str
+    detail: str
+    detected_at: dt.datetime
+    due: dt.datetime | None = None
+    fulfilled_at: dt.datetime | None = None
+    late_by: dt.timedelta | None = None
+
+
+@attrs.frozen(kw_only=True)
+class EscalationAudit:
+    escalation_id: str
+    customer: str
+    in_scope: bool
+    severity: Severity
+    """The severity at the end of the audit (or at closing)."""
+    opened_at: dt.datetime
+    closed_at: dt.datetime | None
+    violations: tuple[AuditViolation, ...]
+    required_posts_due: int
+    """Required posts (created, closed, risk reduced) that fell due or were made."""
+    required_posts_on_time: int
+    updates_due: int
+    """Periodic channel updates that fell due or were made."""
+    updates_on_time: int
+    first_post_after: dt.timedelta | None
+    """From opening to the first awareness post to the escalation channel."""
+    time_at_severity: Mapping[str, dt.timedelta]
+    severity_changes: int
+    time_to_closure: dt.timedelta | None
+
+
+@attrs.frozen(kw_only=True)
+class AuditTotals:
+    escalations: int
+    in_scope: int
+    closed: int
+    violations: int
+    violations_by_code: Mapping[str, int]
+    required_posts_due: int
+    required_posts_on_time: int
+    required_posts_on_time_share: float | None
+    updates_due: int
+    updates_on_time: int
+    updates_on_time_share: float | None
+    mean_first_post_after: dt.timedelta | None
+    mean_time_to_closure: dt.timedelta | None
+    time_at_severity: Mapping[str, dt.timedelta]
+    severity_changes: int
+
+
+@attrs.frozen(kw_only=True)
+class AuditReport:
+    """The audit of a history: per escalation (in order of opening) and in total."""
+
+    facts: int
+    started_at: dt.datetime | None
+    as_of: dt.datetime | None
+    """The end of the audit: ``--as-of``, or the time of the last fact."""
+    escalations: tuple[EscalationAudit, ...]
+    totals: AuditTotals
+
+    @property
+    def violations(self) -> tuple[AuditViolation, ...]:
+        return tuple(v for escalation in self.escalations for v in escalation.violations)
+
+    def to_json(self) -> dict[str, Any]:
+        """The report's JSON form (``docs/audit.md``)."""
+        data: dict[str, Any] = shared_converter().unstructure(self)
+        return data
+
+
+class _Tracker:
+    """What the audit keeps about one escalation while the history streams by."""
+
+    __slots__ = (
+        "closed_at",
+        "customer",
+        "escalation_id",
+        "first_post_at",
+        "in_scope",
+        "open_violations",
+        "opened_at",
+        "posts_due",
+        "posts_on_time",
+        "severity",
+        "severity_changes",
+        "since",
+        "time_at",
+        "updates_due",
+        "updates_on_time",
+        "violations",
+    )
+
+    def __init__(self, fact: Opened) -> None:
+        self.escalation_id = fact.escalation_id
+        self.customer = fact.customer
+        self.in_scope = True
+        self.opened_at = fact.at
+        self.closed_at: dt.datetime | None = None
+        self.severity = fact.severity
+        self.since = fact.at
+        self.time_at: dict[str, dt.timedelta] = {}
+        self.severity_changes = 0
+        self.first_post_at: dt.datetime | None = None
+        self.violations: list[dict[str, Any]] = []
+        self.open_violations: dict[tuple[str, dt.datetime], dict[str, Any] | None] = {}
+        self.posts_due = self.posts_on_time = self.updates_due = self.updates_on_time = 0
+
+    def spend(self, until: dt.datetime) -> None:
+        key = self.severity.value
+        self.time_at[key] = self.time_at.get(key, dt.timedelta(0)) + (until - self.since)
+        self.since = until
+
+    def finish(self, end: dt.datetime | None) -> EscalationAudit:
+        stop = self.closed_at or end or self.since
+        if self.closed_at is None:
+            self.spend(max(stop, self.since))
+        violations = []
+        for item in self.violations:
+            # A missed period is missed: the next one is an obligation of its own. A one-off
+            # obligation never met stood late until closing ended it, or until the end.
+            unmet = item["fulfilled_at"] is None and item["due"] is not None
+            if unmet and end is not None and item["code"] not in _PERIODIC:
+                stop = end
+                if self.closed_at is not None and item["detected_at"] <= self.closed_at:
+                    stop = self.closed_at  # closing ends every obligation but its own post
+                item = {**item, "late_by": max(stop - item["due"], dt.timedelta(0))}
+            violations.append(AuditViolation(**item))
+        return EscalationAudit(
+            escalation_id=self.escalation_id,
+            customer=self.customer,
+            in_scope=self.in_scope,
+            severity=self.severity,
+            opened_at=self.opened_at,
+            closed_at=self.closed_at,
+            violations=tuple(violations),
+            required_posts_due=self.posts_due,
+            required_posts_on_time=self.posts_on_time,
+            updates_due=self.updates_due,
+            updates_on_time=self.updates_on_time,
+            first_post_after=(
+                self.first_post_at - self.opened_at if self.first_post_at is not None else None
+            ),
+            time_at_severity=dict(sorted(self.time_at.items(), key=lambda kv: _ORDER[kv[0]])),
+            severity_changes=self.severity_changes,
+            time_to_closure=self.closed_at - self.opened_at if self.closed_at else None,
+        )
+
+
+_ORDER = {severity.value: index for index, severity in enumerate(Severity)}
+_PERIODIC = frozenset({ViolationCode.UPDATE_OVERDUE, ViolationCode.MEETING_OVERDUE})
+
+
+def audit(
+    facts: Iterable[Fact | Mapping[str, Any]],
+    *,
+    as_of: dt.datetime | None = None,
+    policy: Policy | None = None,
+    engine: EngineName = "native",
+    progress: Callable[[int], None] | None = None,
+) -> AuditReport:
+    """Audit a recorded history (facts in time order, any number of escalations).
+
+    ``as_of`` ends the audit at a later time, for histories whose escalations are still open:
+    obligations due by then and unmet are violations; those not yet due are not. ``progress``
+    is called with the number of facts read, every 10,000 facts.
+
+    Raises :class:`~escalation_policy.errors.InputError` for a fact the policy cannot take,
+    with ``line`` set to the fact's position (1-based) in ``facts``.
+    """
+    policy_engine = PolicyEngine(policy, engine=engine)
+    channel_check = policy_engine.policy.is_escalation_channel
+    active: dict[str, _Tracker] = {}
+    finished: list[_Tracker] = []
+    count = 0
+    started_at: dt.datetime | None = None
+    for count, fact in enumerate(facts, start=1):
+        try:
+            decision = policy_engine.handle(fact)
+        except InputError as error:
+            raise error.at_line(count) from None
+        current = decision.fact
+        if started_at is None:
+            started_at = current.at
+        if isinstance(current, Opened):
+            old = active.pop(current.escalation_id, None)
+            if old is not None:
+                finished.append(old)  # an id reused after its escalation was settled
+            active[current.escalation_id] = _Tracker(current)
+        _account(active, decision.actions, decision.fulfilled)
+        if isinstance(current, EscalationFact):
+            _record(active[current.escalation_id], current, channel_check)
+        if progress is not None and count % 10_000 == 0:
+            progress(count)
+    end = policy_engine.clock
+    if as_of is not None:
+        if end is not None and as_of < end:
+            raise InputError(
+                f"got {as_of.isoformat()}, before the last fact at {end.isoformat()}; "
+                "expected a time at or after the history's end",
+                path="as_of",
+            )
+        _account(active, policy_engine.handle(Tick(at=as_of)).actions, ())
+        end = as_of
+    trackers = finished + list(active.values())
+    trackers.sort(key=lambda t: (t.opened_at, t.escalation_id))
+    escalations = tuple(tracker.finish(end) for tracker in trackers)
+    return AuditReport(
+        facts=count,
+        started_at=started_at,
+        as_of=end,
+        escalations=escalations,
+        totals=_totals(escalations),
+    )
+
+
+def _account(
+    active: Mapping[str, _Tracker], actions: Iterable[Any], fulfilled: Iterable[Any]
+) -> None:
+    for action in actions:
+        if isinstance(action, OutOfScope):
+            active[action.escalation_id].in_scope = False
+        elif isinstance(action, Violation):
+            tracker = active[action.escalation_id]
+            item: dict[str, Any] = {
+                "escalation_id": action.escalation_id,
+                "code": action.code,
+                "rule": action.rule,
+                "cites": action.cites,
+                "detail": action.detail,
+                "detected_at": action.at,
+                "due": action.due,
+                "fulfilled_at": None,
+                "late_by": None,
+            }
+            tracker.violations.append(item)
+            if action.due is not None:
+                tracker.open_violations[(action.rule, action.due)] = item
+            if action.code is ViolationCode.POST_OVERDUE:
+                tracker.posts_due += 1
+            elif action.code is ViolationCode.UPDATE_OVERDUE:
+                tracker.updates_due += 1
+    for fulfilment in fulfilled:
+        tracker = active[fulfilment.escalation_id]
+        late_item = tracker.open_violations.pop((fulfilment.rule, fulfilment.due), None)
+        if late_item is not None:
+            late_item["fulfilled_at"] = fulfilment.at
+            late_item["late_by"] = fulfilment.at - fulfilment.due
+            continue
+        if fulfilment.obligation is Obligation.CHANNEL_POST:
+            tracker.posts_due += 1
+            tracker.posts_on_time += not fulfilment.late
+        elif fulfilment.obligation is Obligation.CHANNEL_UPDATE:
+            tracker.updates_due += 1
+            tracker.updates_on_time += not fulfilment.late
+
+
+def _record(tracker: _Tracker, fact: EscalationFact, is_channel: Callable[[str], bool]) -> None:
+    if isinstance(fact, SeverityChanged) and fact.severity is not tracker.severity:
+        tracker.spend(fact.at)
+        tracker.severity = fact.severity
+        tracker.severity_changes += 1
+    elif isinstance(fact, Closed) and tracker.closed_at is None:
+        tracker.spend(fact.at)
+        tracker.closed_at = fact.at
+    elif (
+        isinstance(fact, Posted)
+        and tracker.first_post_at is None
+        and fact.purpose in _AWARENESS
+        and is_channel(fact.channel)
+    ):
+        tracker.first_post_at = fact.at
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _mean(values: list[dt.timedelta]) -> dt.timedelta | None:
+    if not values:
+        return None
+    return dt.timedelta(seconds=round(sum(v.total_seconds() for v in values) / len(values)))
+
+
+def _totals(escalations: tuple[EscalationAudit, ...]) -> AuditTotals:
+    by_code: dict[str, int] = {}
+    time_at: dict[str, dt.timedelta] = {}
+    for escalation in escalations:
+        for violation in escalation.violations:
+            by_code[violation.code.value] = by_code.get(violation.code.value, 0) + 1
+        for key, spent in escalation.time_at_severity.items():
+            time_at[key] = time_at.get(key, dt.timedelta(0)) + spent
+    posts_due = sum(e.required_posts_due for e in escalations)
+    posts_on_time = sum(e.required_posts_on_time for e in escalations)
+    updates_due = sum(e.updates_due for e in escalations)
+    updates_on_time = sum(e.updates_on_time for e in escalations)
+    return AuditTotals(
+        escalations=len(escalations),
+        in_scope=sum(e.in_scope for e in escalations),
+        closed=sum(e.closed_at is not None for e in escalations),
+        violations=sum(by_code.values()),
+        violations_by_code=dict(sorted(by_code.items())),
+        required_posts_due=posts_due,
+        required_posts_on_time=posts_on_time,
+        required_posts_on_time_share=_share(posts_on_time, posts_due),
+        updates_due=updates_due,
+        updates_on_time=updates_on_time,
+        updates_on_time_share=_share(updates_on_time, updates_due),
+        mean_first_post_after=_mean(
+            [e.first_post_after for e in escalations if e.first_post_after is not None]
+        ),
+        mean_time_to_closure=_mean(
+            [e.time_to_closure for e in escalations if e.time_to_closure is not None]
+        ),
+        time_at_severity=dict(sorted(time_at.items(), key=lambda kv: _ORDER[kv[0]])),
+        severity_changes=sum(e.severity_changes for e in escalations),
+    )

@@ -1,0 +1,174 @@
+"""The compliance audit: violations with what happened instead, and the figures."""
+
+import datetime as dt
+import json
+import pathlib
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from escalation_policy import InputError, audit
+from escalation_policy.cli import main, read_facts
+from escalation_policy.model import Fact, Opened, Posted, PostPurpose, Severity
+from escalation_policy.testing import strategies
+
+EXAMPLES = pathlib.Path(__file__).parent.parent / "examples"
+
+
+def _facts(name: str) -> list[Fact]:
+    with (EXAMPLES / name).open() as stream:
+        return [fact for _, fact in read_facts(stream)]
+
+
+def test_compliant_examples_audit_clean() -> None:
+    for name in (
+        "critical-outage.jsonl",
+        "medium-support-led.jsonl",
+        "severity-change.jsonl",
+        "strategic-partner.jsonl",
+    ):
+        report = audit(_facts(name))
+        assert () == report.violations, name
+        assert report.totals.required_posts_on_time == report.totals.required_posts_due
+
+
+def test_non_compliant_audit_says_what_was_due_and_what_happened_instead() -> None:
+    report = audit(_facts("non-compliant.jsonl"))
+    first, second = report.escalations
+    late_created = next(v for v in first.violations if v.rule == "communication.post_when_created")
+    assert (
+        dt.datetime(2026, 7, 6, 10, tzinfo=dt.timezone.utc),
+        dt.datetime(2026, 7, 6, 11, 30, tzinfo=dt.timezone.utc),
+        dt.timedelta(hours=1, minutes=30),
+    ) == (late_created.due, late_created.fulfilled_at, late_created.late_by)
+    closing = next(v for v in first.violations if v.rule == "communication.post_when_closed")
+    assert (None, dt.timedelta(hours=17)) == (closing.fulfilled_at, closing.late_by)
+    missed_update = next(v for v in first.violations if v.code.value == "update_overdue")
+    assert missed_update.late_by is None, "a missed period is missed, not late"
+    assert (0, 2, 1, 4) == (
+        first.required_posts_on_time,
+        first.required_posts_due,
+        first.updates_on_time,
+        first.updates_due,
+    )
+    assert dt.timedelta(hours=3, minutes=30) == first.first_post_after
+    assert {"critical": dt.timedelta(days=3, hours=8)} == dict(first.time_at_severity)
+    assert 13 == report.totals.violations
+    assert {
+        "channel_misuse": 2,
+        "executive_summary_overdue": 1,
+        "meeting_overdue": 3,
+        "post_overdue": 2,
+        "tam_not_informed": 1,
+        "update_overdue": 3,
+        "wrong_poster": 1,
+    } == dict(report.totals.violations_by_code)
+    assert (2, 2) == (second.required_posts_on_time, second.required_posts_due)
+
+
+def test_time_at_each_severity_and_changes() -> None:
+    report = audit(_facts("severity-change.jsonl"))
+    (item,) = report.escalations
+    assert 2 == item.severity_changes
+    assert ["critical", "high", "medium"] == list(item.time_at_severity)
+    assert dt.timedelta(hours=23, minutes=15) == item.time_at_severity["medium"]
+    assert dt.timedelta(days=1, hours=23, minutes=15) == item.time_at_severity["critical"]
+    assert item.time_to_closure == item.closed_at - item.opened_at  # type: ignore[operator]
+
+
+def test_as_of_reports_what_fell_due_but_not_what_is_still_to_come() -> None:
+    opened = _facts("critical-outage.jsonl")[:2]  # opened, then the created post
+    at = opened[-1].at
+    soon = audit(opened, as_of=at + dt.timedelta(hours=12))
+    later = audit(opened, as_of=at + dt.timedelta(hours=30))
+    assert () == soon.violations
+    assert {"update_overdue", "meeting_overdue"} == {v.code.value for v in later.violations}
+    assert later.escalations[0].closed_at is None
+
+
+def test_as_of_before_the_last_fact_is_an_error() -> None:
+    facts = _facts("critical-outage.jsonl")
+    with pytest.raises(InputError, match="before the last fact"):
+        audit(facts, as_of=facts[0].at)
+
+
+def test_a_bad_fact_in_the_history_names_its_position() -> None:
+    facts = _facts("critical-outage.jsonl")
+    with pytest.raises(InputError) as caught:
+        audit([facts[0], facts[0]])
+    assert 2 == caught.value.line
+
+
+SLOW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SLOW
+@given(strategies.histories(compliant=True))
+def test_a_history_generated_as_compliant_audits_clean(history: list[Fact]) -> None:
+    assert () == audit(history, as_of=history[-1].at + dt.timedelta(days=30)).violations
+
+
+@SLOW
+@given(strategies.histories(compliant=True), st.data())
+def test_removing_any_required_post_yields_a_violation_naming_it(
+    history: list[Fact], data: st.DataObject
+) -> None:
+    daily = {  # daily updates are required of critical and high escalations only
+        fact.escalation_id
+        for fact in history
+        if isinstance(fact, Opened) and fact.severity in (Severity.CRITICAL, Severity.HIGH)
+    }
+    required = [
+        index
+        for index, fact in enumerate(history)
+        if isinstance(fact, Posted)
+        and (
+            fact.purpose in (PostPurpose.CREATED, PostPurpose.CLOSED)
+            or (fact.purpose is PostPurpose.UPDATE and fact.escalation_id in daily)
+        )
+    ]
+    index = data.draw(st.sampled_from(required))
+    removed = history[index]
+    assert isinstance(removed, Posted)
+    rules = {
+        PostPurpose.CREATED: "communication.post_when_created",
+        PostPurpose.CLOSED: "communication.post_when_closed",
+        PostPurpose.UPDATE: "communication.updates/critical_and_high",
+    }
+    report = audit(
+        history[:index] + history[index + 1 :], as_of=history[-1].at + dt.timedelta(days=30)
+    )
+    assert rules[removed.purpose] in {
+        v.rule for v in report.violations if v.escalation_id == removed.escalation_id
+    }
+
+
+def test_cli_audit_formats_and_fail_on(capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(EXAMPLES / "non-compliant.jsonl")
+    assert 0 == main(["audit", path, "--format", "json"])
+    data = json.loads(capsys.readouterr().out)
+    assert 13 == data["totals"]["violations"]
+    assert {"facts", "started_at", "as_of", "escalations", "totals"} == set(data)
+    assert 1 == main(["audit", path, "--format", "markdown", "--fail-on", "wrong_poster"])
+    assert "| ESC-600 |" in capsys.readouterr().out
+    assert 1 == main(["audit", path, "--format", "text", "--fail-on", "any"])
+    assert "Totals" in capsys.readouterr().out
+    clean = str(EXAMPLES / "critical-outage.jsonl")
+    assert 0 == main(["audit", clean, "--format", "text", "--fail-on", "any"])
+
+
+def test_cli_audit_refuses_an_unknown_code(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["audit", str(EXAMPLES / "non-compliant.jsonl"), "--fail-on", "post_overdu"])
+    assert 2 == caught.value.code
+    assert "did you mean 'post_overdue'" in capsys.readouterr().err
+
+
+def test_cli_audit_as_of(capsys: pytest.CaptureFixture[str], tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "open.jsonl"
+    path.write_text((EXAMPLES / "critical-outage.jsonl").read_text().splitlines()[0] + "\n")
+    assert 1 == main(["audit", str(path), "--as-of", "2026-03-04T00:00:00Z", "--fail-on", "any"])
+    capsys.readouterr()
+    assert 2 == main(["audit", str(path), "--as-of", "yesterday"])
+    assert "--as-of" in capsys.readouterr().err
