@@ -273,3 +273,14 @@ def test_threads_sharing_an_engine_lose_and_duplicate_nothing(engine_name: str) 
 def test_input_errors_are_value_errors_and_policy_errors() -> None:
     assert issubclass(InputError, ValueError)
     assert issubclass(StaleFactError, InputError)
+
+
+def test_the_lazily_loaded_audit_is_the_function_every_time() -> None:
+    import escalation_policy
+
+    first = escalation_policy.audit
+    import escalation_policy._audit
+
+    assert callable(first)
+    assert first is escalation_policy.audit
+    assert escalation_policy.AuditReport is escalation_policy.audit([]).__class__

@@ -12,13 +12,9 @@ Hosts feed :class:`PolicyEngine` facts and act on the actions it returns::
         print(action.TYPE, action.rule, action.cites)
 """
 
-from escalation_policy.audit import (
-    AuditReport,
-    AuditTotals,
-    AuditViolation,
-    EscalationAudit,
-    audit,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from escalation_policy.engine import ENGINES, Decision, EngineName, PolicyEngine, advance, decide
 from escalation_policy.errors import (
     DuplicateEscalationError,
@@ -81,6 +77,28 @@ from escalation_policy.state import (
     PendingObligation,
 )
 from escalation_policy.vocabulary import Obligation, Status
+
+if TYPE_CHECKING:
+    from escalation_policy._audit import (
+        AuditReport,
+        AuditTotals,
+        AuditViolation,
+        EscalationAudit,
+        audit,
+    )
+
+_LAZY = {"AuditReport", "AuditTotals", "AuditViolation", "EscalationAudit", "audit"}
+
+
+def __getattr__(name: str) -> Any:
+    # The audit is loaded on first use: hosts that only handle facts do not pay for it.
+    if name in _LAZY:
+        module = importlib.import_module("escalation_policy._audit")
+        for lazy in _LAZY:
+            globals()[lazy] = getattr(module, lazy)
+        return globals()[name]
+    raise AttributeError(f"module 'escalation_policy' has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 

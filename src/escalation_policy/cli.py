@@ -6,7 +6,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
-from escalation_policy.audit import audit
+from escalation_policy._audit import audit
 from escalation_policy.engine import ENGINES, PolicyEngine
 from escalation_policy.errors import InputError, PolicyError, did_you_mean
 from escalation_policy.model import Action, Fact, ViolationCode, parse_timestamp, shared_converter

@@ -9,13 +9,14 @@ import enum
 import functools
 import math
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
-import cattrs
-from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 
 from escalation_policy.errors import InvalidFactError, did_you_mean
+
+if TYPE_CHECKING:  # cattrs is imported when a converter is built, not with the model
+    import cattrs
 
 __all__ = [
     "ACTION_TYPES",
@@ -529,6 +530,12 @@ _ENUMS: tuple[type[enum.Enum], ...] = (
 
 def _explain(error: BaseException, path: str) -> tuple[str, str]:
     """The first leaf problem in a cattrs error tree, as (message, JSON path)."""
+    from cattrs.errors import (
+        ClassValidationError,
+        ForbiddenExtraKeysError,
+        IterableValidationError,
+    )
+
     if isinstance(error, ForbiddenExtraKeysError):
         extra = sorted(error.extra_fields)
         known = [a.name for a in attrs.fields(error.cl)] + ["type"]
@@ -561,19 +568,22 @@ def _explain(error: BaseException, path: str) -> tuple[str, str]:
 
 
 @functools.lru_cache(maxsize=1)
-def shared_converter() -> cattrs.Converter:
+def shared_converter() -> "cattrs.Converter":
     """One converter for the process: building one compiles code (milliseconds), and a built
     converter is never changed, so engines and the command line share this one."""
     return make_converter()
 
 
-def make_converter() -> cattrs.Converter:
+def make_converter() -> "cattrs.Converter":
     """The converter for the JSON edge: facts, actions and engine state.
 
     Unknown keys are errors; ``type`` tags the union of facts and of actions. Problems raise
     :class:`~escalation_policy.errors.InvalidFactError` naming the field, the value and what
     was expected.
     """
+    import cattrs
+    from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
+
     converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
     converter.register_structure_hook(dt.datetime, lambda value, _: parse_timestamp(value))
     converter.register_unstructure_hook(dt.datetime, _format_timestamp)

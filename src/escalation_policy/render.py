@@ -21,7 +21,7 @@ from escalation_policy.model import (
 from escalation_policy.policy import Policy
 
 if TYPE_CHECKING:
-    from escalation_policy.audit import AuditReport, AuditViolation
+    from escalation_policy._audit import AuditReport, AuditViolation
 
 __all__ = ["audit_markdown", "audit_text", "describe", "duration", "severity_table", "timestamp"]
 

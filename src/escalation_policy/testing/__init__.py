@@ -18,7 +18,7 @@ import itertools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from escalation_policy.audit import AuditReport, audit
+from escalation_policy._audit import AuditReport, audit
 from escalation_policy.engine import Decision, PolicyEngine
 from escalation_policy.model import Action, Fact, shared_converter
 from escalation_policy.policy import Policy
