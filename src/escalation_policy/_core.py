@@ -134,7 +134,24 @@ class Plan:
 
 
 def evaluate_plan(policy: Policy, matcher: Matcher, base: Mapping[str, object]) -> Plan:
-    """Run the decision tables, in dependency order, over the escalation's attributes."""
+    """Run the decision tables, in dependency order, over the escalation's attributes.
+
+    A matcher with a ``plan_cache`` (the native one) memoises whole plans: tables are pure
+    functions of the escalation's attributes, so they are not evaluated again per fact.
+    """
+    cache: dict[tuple[object, ...], Plan] | None = getattr(matcher, "plan_cache", None)
+    if cache is not None:
+        key = tuple([base.get(field) for field in _PLAN_INPUTS])
+        plan = cache.get(key)
+        if plan is None:
+            plan = _evaluate_plan(policy, matcher, base)
+            if len(cache) < 4096:  # free-text issue types could otherwise grow it forever
+                cache[key] = plan
+        return plan
+    return _evaluate_plan(policy, matcher, base)
+
+
+def _evaluate_plan(policy: Policy, matcher: Matcher, base: Mapping[str, object]) -> Plan:
     values: dict[str, Any] = dict(base)
     sources: dict[str, str] = {}
     rows_matched: list[str] = []

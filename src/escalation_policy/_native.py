@@ -1,7 +1,7 @@
 """The native matcher: conditions precompiled into per-fact-type lists and memoised tables."""
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from escalation_policy.policy import CompiledReaction, CompiledTable, Condition
@@ -18,6 +18,8 @@ class NativeMatcher:
     ) -> None:
         self._rows: list[tuple[tuple[Condition, ...], ...]] = [t.conditions for t in tables]
         self._inputs = [t.table.inputs for t in tables]
+        self.plan_cache: dict[tuple[object, ...], Any] = {}
+        """Whole plans by the escalation's attributes (see ``_core.evaluate_plan``)."""
         self._memo: list[dict[tuple[object, ...], tuple[int, ...]] | None] = [
             {} if t.finite else None for t in tables
         ]
