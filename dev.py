@@ -55,6 +55,17 @@ def ensure_durable() -> None:
         )
 
 
+def ensure_bench() -> None:
+    """The benchmarks' peers (zen-engine ships wheels; best effort where it does not)."""
+    stamp = VENV / ".installed-bench"
+    if stamp.exists():
+        return
+    if run(PYTHON, "-m", "pip", "install", "--quiet", "-e", ".[bench]", check=False) == 0:
+        stamp.touch()
+    else:
+        print("note: zen-engine did not install; the benchmarks will skip it")
+
+
 def demo(args: list[str]) -> int:
     ensure("")
     path = args[0] if args else "examples/critical-outage.jsonl"
@@ -64,6 +75,7 @@ def demo(args: list[str]) -> int:
 def test(args: list[str]) -> int:
     ensure("dev")
     ensure_durable()
+    ensure_bench()
     linted = [name for name in LINTED if (ROOT / name).exists()]
     for command in (
         (PYTHON, "-m", "ruff", "check", *linted),
