@@ -184,8 +184,9 @@ def _evaluate_plan(policy: Policy, matcher: Matcher, base: Mapping[str, object])
     return Plan(values=values, sources=sources, rows=tuple(rows_matched))
 
 
-def _base(state: EscalationState) -> dict[str, object]:
-    return {field: getattr(state, field) for field in _PLAN_INPUTS}
+def _plan_inputs(source: EscalationState | Opened) -> dict[str, object]:
+    """The attributes the decision tables read, from a state or an ``opened`` fact."""
+    return {field: getattr(source, field) for field in _PLAN_INPUTS}
 
 
 # ---------------------------------------------------------------------------------------- checks
@@ -332,14 +333,14 @@ def decide(
 
     plan: Plan | None = None
     if isinstance(fact, Opened):
-        plan = evaluate_plan(policy, matcher, _opened_base(fact))
+        plan = evaluate_plan(policy, matcher, _plan_inputs(fact))
         state = _open(fact, plan)
         changes: dict[str, Any] = {}
     else:
         assert state is not None  # check() guarantees it
         changes = _record(state, fact)
         if isinstance(fact, SeverityChanged):
-            plan = evaluate_plan(policy, matcher, {**_base(state), **changes})
+            plan = evaluate_plan(policy, matcher, {**_plan_inputs(state), **changes})
     context = _context(policy, state, changes, fact, plan)
     work = _Work(policy, state, changes, fact, plan)
     matched = list(plan.rows) if plan is not None else []
@@ -368,10 +369,6 @@ def decide(
         fulfilled=tuple(work.fulfilled),
         matched=tuple(matched),
     )
-
-
-def _opened_base(fact: Opened) -> dict[str, object]:
-    return {field: getattr(fact, field) for field in _PLAN_INPUTS}
 
 
 def _open(fact: Opened, plan: Plan) -> EscalationState:

@@ -20,7 +20,6 @@ core does the rest. Its defects are designed around here, in one place:
 """
 
 import contextlib
-import itertools
 import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -35,7 +34,6 @@ __all__ = ["DurableMatcher", "durable_available"]
 # engines in the process (the one module-level mutable object in the library, on purpose).
 _DURABLE_LOCK = threading.Lock()
 _SESSION = "0"
-_counter = itertools.count()
 
 
 def durable_available() -> str | None:
@@ -110,7 +108,7 @@ class DurableMatcher:
 
         self._not_handled = durable_engine.MessageNotHandledException
         self._fired: list[int] = []
-        prefix = f"escalation_policy_{next(_counter)}"
+        prefix = "escalation_policy"  # names are per host, and each matcher has its own
         definitions: dict[str, dict[str, Any]] = {}
 
         self._table_layers: list[list[str]] = []

@@ -129,11 +129,9 @@ class PolicyEngine:
         target = fact.escalation_id if isinstance(fact, EscalationFact) else None
         if isinstance(fact, EscalationFact):
             _core.check(self._states.get(fact.escalation_id), fact)
-
-        heap = self._heap
-        if target is not None and (not heap or heap[0][0] >= fact.at):
-            # Nothing falls due: only the named escalation changes.
-            return self._handle_one(target, fact)  # type: ignore[arg-type]
+            if not self._heap or self._heap[0][0] >= fact.at:
+                # Nothing falls due: only the named escalation changes.
+                return self._handle_one(fact.escalation_id, fact)
         changed: dict[str, EscalationState | None] = {}
         actions: list[Action] = []
         fulfilled: tuple[Fulfilment, ...] = ()

@@ -241,10 +241,6 @@ def _check_header(item: DecisionTable | Reaction, module: str) -> None:
             )
 
 
-def _domain(field: str) -> tuple[object, ...] | None:
-    return CONTEXT_FIELDS[field]
-
-
 def _compile_cell(field: str, cell: object, module: str, rule: str) -> Condition | None:
     """The compiled condition for one cell, or ``None`` for :data:`ANY`."""
     if isinstance(cell, AnyValue):
@@ -257,7 +253,7 @@ def _compile_cell(field: str, cell: object, module: str, rule: str) -> Condition
             )
     else:
         values, negated = (cell,), False
-    domain = _domain(field)
+    domain = _input_domain(field)
     normalised = []
     for value in values:
         plain = scalar(value)
@@ -387,9 +383,8 @@ def _compile_table(table: DecisionTable, module: str, register: Any) -> Compiled
 
 
 def _input_domain(field: str) -> tuple[object, ...] | None:
-    if field in CONTEXT_FIELDS:
-        return CONTEXT_FIELDS[field]
-    return None
+    """The values ``field`` can take; ``None`` for free text and for tables' own outputs."""
+    return CONTEXT_FIELDS.get(field)
 
 
 def _cell_values(condition: Condition | None, domain: tuple[object, ...] | None) -> Any:
@@ -481,7 +476,7 @@ def _dependency_order(tables: list[CompiledTable]) -> list[CompiledTable]:
             )
         visiting.add(compiled.table.id)
         for field in compiled.table.inputs:
-            if (field in producer and field not in CONTEXT_FIELDS) or field in producer:
+            if field in producer:
                 visit(producer[field])
         visiting.discard(compiled.table.id)
         done.add(compiled.table.id)
