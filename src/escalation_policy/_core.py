@@ -106,8 +106,9 @@ def _replacer(cls: type[_T]) -> Any:
     costs a third of ``attrs.evolve``.
     """
     names = [field.name for field in attrs.fields(cls)]  # type: ignore[arg-type]
-    lines = ["def replace(obj, changes):", "    new = new_object(cls)", "    get = changes.get"]
-    lines += [f"    set_slot(new, {name!r}, get({name!r}, obj.{name}))" for name in names]
+    lines = ["def replace(obj, changes):", "    new = new_object(cls)"]
+    lines += [f"    set_slot(new, {name!r}, obj.{name})" for name in names]
+    lines += ["    for name, value in changes.items():", "        set_slot(new, name, value)"]
     lines.append("    return new")
     namespace: dict[str, Any] = {
         "new_object": object.__new__,
@@ -320,7 +321,13 @@ def decide(
     if not checked:
         check(state, fact)
     earlier: tuple[Action, ...] = ()
-    if state is not None and not isinstance(fact, Opened):
+    next_due = state.next_due if state is not None else None
+    if (
+        state is not None
+        and not isinstance(fact, Opened)
+        and next_due is not None
+        and next_due < fact.at
+    ):
         passed = advance(policy, state, fact.at)
         earlier = passed.actions
         if passed.state is None:
