@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
-LINTED = ("src", "tests", "examples", "benchmarks", "dev.py")
+LINTED = ("src", "tests", "examples", "benchmarks", "docs", "dev.py")
 
 
 def run(*command: str | Path, check: bool = True) -> int:
