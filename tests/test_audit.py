@@ -172,3 +172,17 @@ def test_cli_audit_as_of(capsys: pytest.CaptureFixture[str], tmp_path: pathlib.P
     capsys.readouterr()
     assert 2 == main(["audit", str(path), "--as-of", "yesterday"])
     assert "--as-of" in capsys.readouterr().err
+
+
+def test_long_audits_report_progress_every_ten_thousand_facts() -> None:
+    import sys
+
+    sys.path.insert(0, str(EXAMPLES.parent / "benchmarks"))
+    import workload
+
+    seen: list[int] = []
+    report = audit(
+        (json.loads(line) for line in workload.history_lines(20_000)), progress=seen.append
+    )
+    assert [10_000, 20_000] == seen
+    assert 20_000 == report.facts
