@@ -13,9 +13,14 @@ import resource
 import sys
 import threading
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from workload import close_announced, open_announced
 
 from escalation_policy import PolicyEngine
-from escalation_policy.model import Closed, Opened, Posted, PostPurpose, Segment, Severity, Team
+from escalation_policy.model import Severity
 
 START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)
 
@@ -39,37 +44,13 @@ def main() -> int:
     for number in range(args.escalations):
         now += dt.timedelta(seconds=1)
         escalation_id = f"ESC-{number}"
-        engine.handle(
-            Opened(
-                at=now,
-                escalation_id=escalation_id,
-                customer="Acme",
-                segment=Segment.ENTERPRISE,
-                severity=Severity.MEDIUM,
-            )
-        )
-        engine.handle(
-            Posted(
-                at=now,
-                escalation_id=escalation_id,
-                channel="#escalated_customers",
-                purpose=PostPurpose.CREATED,
-                by=Team.SUPPORT_ENGINEERING,
-            )
-        )
+        for fact in open_announced(now, escalation_id, Severity.MEDIUM):
+            engine.handle(fact)
         most_open = max(most_open, len(engine))
         if number >= args.open_at_once - 1:
             old = f"ESC-{number - args.open_at_once + 1}"
-            engine.handle(Closed(at=now, escalation_id=old))
-            engine.handle(
-                Posted(
-                    at=now,
-                    escalation_id=old,
-                    channel="#escalated_customers",
-                    purpose=PostPurpose.CLOSED,
-                    by=Team.SUPPORT_ENGINEERING,
-                )
-            )
+            for fact in close_announced(now, old, Severity.MEDIUM):
+                engine.handle(fact)
         if (number + 1) % (args.escalations // 5) == 0:
             samples.append(f"{number + 1:,}: {rss_mb():.0f} MB")
     elapsed = time.perf_counter() - started

@@ -32,11 +32,8 @@ from escalation_policy import PolicyEngine, default_policy
 from escalation_policy._core import evaluate_plan
 from escalation_policy.model import (
     Action,
-    Closed,
     Fact,
     Opened,
-    Posted,
-    PostPurpose,
     Segment,
     Severity,
     Tick,
@@ -367,24 +364,8 @@ def tick_cost(quick: bool, repeat: int) -> list[list[str]]:
         engine = PolicyEngine()
         start = workload.START
         for number in range(size):  # idle: medium escalations, next meeting in 14 days
-            engine.handle(
-                Opened(
-                    at=start,
-                    escalation_id=f"IDLE-{number}",
-                    customer="c",
-                    segment=Segment.ENTERPRISE,
-                    severity=Severity.MEDIUM,
-                )
-            )
-            engine.handle(
-                Posted(
-                    at=start,
-                    escalation_id=f"IDLE-{number}",
-                    channel=workload.CHANNEL,
-                    purpose=PostPurpose.CREATED,
-                    by=workload.owner(Severity.MEDIUM),
-                )
-            )
+            for fact in workload.open_announced(start, f"IDLE-{number}", Severity.MEDIUM):
+                engine.handle(fact)
         timings = []
         now = start
         for round_ in range(3 if quick else repeat * 3):
@@ -408,16 +389,8 @@ def tick_cost(quick: bool, repeat: int) -> list[list[str]]:
                 raise SystemExit(f"a tick reported {len(reported)} escalations, not {due_now}")
             for number in range(due_now):  # settle them, so they never come due again
                 escalation_id = f"DUE-{round_}-{number}"
-                engine.handle(Closed(at=now, escalation_id=escalation_id))
-                engine.handle(
-                    Posted(
-                        at=now,
-                        escalation_id=escalation_id,
-                        channel=workload.CHANNEL,
-                        purpose=PostPurpose.CLOSED,
-                        by=workload.owner(Severity.CRITICAL),
-                    )
-                )
+                for fact in workload.close_announced(now, escalation_id, Severity.CRITICAL):
+                    engine.handle(fact)
         cost = statistics.median(timings) * 1_000
         baseline = baseline or cost
         rows.append(

@@ -31,6 +31,40 @@ def owner(severity: Severity) -> Team:
     return Team.TAM if severity in (Severity.CRITICAL, Severity.HIGH) else Team.SUPPORT_ENGINEERING
 
 
+def open_announced(at: dt.datetime, escalation_id: str, severity: Severity) -> list[Fact]:
+    """An Enterprise escalation opened, and its "created" post made by its owner."""
+    return [
+        Opened(
+            at=at,
+            escalation_id=escalation_id,
+            customer="Acme",
+            segment=Segment.ENTERPRISE,
+            severity=severity,
+        ),
+        Posted(
+            at=at,
+            escalation_id=escalation_id,
+            channel=CHANNEL,
+            purpose=PostPurpose.CREATED,
+            by=owner(severity),
+        ),
+    ]
+
+
+def close_announced(at: dt.datetime, escalation_id: str, severity: Severity) -> list[Fact]:
+    """An escalation closed, and its closing post made by its owner: it is settled."""
+    return [
+        Closed(at=at, escalation_id=escalation_id),
+        Posted(
+            at=at,
+            escalation_id=escalation_id,
+            channel=CHANNEL,
+            purpose=PostPurpose.CLOSED,
+            by=owner(severity),
+        ),
+    ]
+
+
 def realistic_mix(escalations: int, seed: int = 7) -> list[Fact]:
     """Opened, severity changes, posts, meetings, ticks and closes across many escalations.
 

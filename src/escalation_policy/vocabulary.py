@@ -21,7 +21,6 @@ from escalation_policy.model import (
     Obligation,
     PostPurpose,
     PostReason,
-    Role,
     Segment,
     Severity,
     Status,
@@ -298,5 +297,3 @@ PLAN_OUTPUTS: Mapping[str, str] = {
     "meeting_every": "duration or null: the longest allowed gap between meetings",
 }
 """The outputs the decision tables must produce together, each from exactly one table."""
-
-ROLES = _values(Role)

@@ -7,7 +7,7 @@ time; ``compliant=False`` draws anything coherent (some comply, most do not).
 """
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -190,12 +190,13 @@ def _history(
     policy: "Policy | None",
 ) -> list[Fact]:
     if compliant:
-        return _compliant(draw, max_escalations)
-    # The history is simulated as it is drawn: a fact the policy would refuse (a post to a
-    # closed escalation it has already settled, say) becomes a tick at the same time.
+        return _compliant(draw, max_escalations, policy)
+    # The history is simulated as it is drawn: each step sees the policy's current state (who
+    # owns the escalation), and a fact the policy would refuse (a post to a closed escalation
+    # it has already settled, say) becomes a tick at the same time.
     simulation = PolicyEngine(policy)
     history: list[Fact] = []
-    for fact in _draw_steps(draw, max_escalations, max_steps):
+    for fact in _draw_steps(draw, max_escalations, max_steps, simulation):
         try:
             simulation.handle(fact)
         except InputError:
@@ -206,104 +207,102 @@ def _history(
 
 
 def _draw_steps(
-    draw: Callable[[st.SearchStrategy[Any]], Any], max_escalations: int, max_steps: int
-) -> list[Fact]:
+    draw: Callable[[st.SearchStrategy[Any]], Any],
+    max_escalations: int,
+    max_steps: int,
+    simulation: PolicyEngine,
+) -> Iterator[Fact]:
+    """Facts, drawn one at a time: each is applied to ``simulation`` before the next is drawn."""
     now = START
-    history: list[Fact] = []
     open_ids: list[str] = []
     closed_ids: list[str] = []
     opened = 0
-    owners: dict[str, Team] = {}
+
+    def owner(escalation_id: str) -> Team:
+        state = simulation.escalation(escalation_id)
+        return state.owner if state is not None and state.owner is not None else Team.OTHER
+
     steps = draw(st.integers(min_value=1, max_value=max_steps))
     for _ in range(steps):
         now += dt.timedelta(minutes=draw(st.sampled_from([0, 5, 30, 90, 600, 1500, 3000, 6000])))
         kind = draw(st.sampled_from(_STEP_KINDS))
         if kind == "open" or not (open_ids or closed_ids):
             if opened >= max_escalations:
-                history.append(Tick(at=now))
+                yield Tick(at=now)
                 continue
             opened += 1
             escalation_id = f"ESC-{opened}"
             severity = draw(st.sampled_from(Severity))
-            history.append(
-                Opened(
-                    at=now,
-                    escalation_id=escalation_id,
-                    customer=f"Customer {opened}",
-                    segment=draw(st.sampled_from(Segment)),
-                    severity=severity,
-                    strategic_partnership=draw(st.booleans()),
-                    broad_impact=draw(st.booleans()),
-                    initiated_by=draw(st.sampled_from(Team)),
-                    tam=draw(st.sampled_from([None, "alex", "sam"])),
-                )
+            yield Opened(
+                at=now,
+                escalation_id=escalation_id,
+                customer=f"Customer {opened}",
+                segment=draw(st.sampled_from(Segment)),
+                severity=severity,
+                strategic_partnership=draw(st.booleans()),
+                broad_impact=draw(st.booleans()),
+                initiated_by=draw(st.sampled_from(Team)),
+                tam=draw(st.sampled_from([None, "alex", "sam"])),
             )
-            owners[escalation_id] = _owner(severity)
             open_ids.append(escalation_id)
             continue
         if kind == "tick":
-            history.append(Tick(at=now))
+            yield Tick(at=now)
             continue
         if kind == "post" and closed_ids and draw(st.booleans()):
             escalation_id = draw(st.sampled_from(closed_ids))
-            history.append(
-                Posted(
-                    at=now,
-                    escalation_id=escalation_id,
-                    channel=CHANNEL,
-                    purpose=draw(st.sampled_from([PostPurpose.CLOSED, PostPurpose.RISK_REDUCED])),
-                    by=draw(st.sampled_from([owners[escalation_id], Team.OTHER])),
-                )
+            yield Posted(
+                at=now,
+                escalation_id=escalation_id,
+                channel=CHANNEL,
+                purpose=draw(st.sampled_from([PostPurpose.CLOSED, PostPurpose.RISK_REDUCED])),
+                by=draw(st.sampled_from([owner(escalation_id), Team.OTHER])),
             )
             continue
         if not open_ids:
-            history.append(Tick(at=now))
+            yield Tick(at=now)
             continue
         escalation_id = draw(st.sampled_from(open_ids))
         common: dict[str, Any] = {"at": now, "escalation_id": escalation_id}
         if kind == "severity":
             severity = draw(st.sampled_from(Severity))
-            owners[escalation_id] = _owner(severity)
-            history.append(SeverityChanged(**common, severity=severity))
+            yield SeverityChanged(**common, severity=severity)
         elif kind == "tam":
-            history.append(TamAssigned(**common, tam=draw(st.sampled_from(["alex", "sam", "kim"]))))
+            yield TamAssigned(**common, tam=draw(st.sampled_from(["alex", "sam", "kim"])))
         elif kind == "post":
-            history.append(
-                Posted(
-                    **common,
-                    channel=draw(st.sampled_from([CHANNEL, "#acme-account"])),
-                    purpose=draw(st.sampled_from(PostPurpose)),
-                    by=draw(st.sampled_from([owners[escalation_id], Team.OTHER])),
-                )
+            yield Posted(
+                **common,
+                channel=draw(st.sampled_from([CHANNEL, "#acme-account"])),
+                purpose=draw(st.sampled_from(PostPurpose)),
+                by=draw(st.sampled_from([owner(escalation_id), Team.OTHER])),
             )
         elif kind == "meeting":
-            history.append(MeetingHeld(**common, audience=draw(st.sampled_from(MeetingAudience))))
+            yield MeetingHeld(**common, audience=draw(st.sampled_from(MeetingAudience)))
         elif kind == "tam_informed":
-            history.append(TamInformed(**common))
+            yield TamInformed(**common)
         elif kind == "status":
-            history.append(StatusChanged(**common, status="investigating", milestones=("fix",)))
+            yield StatusChanged(**common, status="investigating", milestones=("fix",))
         elif kind == "summary":
-            history.append(ExecutiveSummaryUpdated(**common))
+            yield ExecutiveSummaryUpdated(**common)
         elif kind == "enhancement":
-            history.append(EnhancementRequested(**common, summary="an API for exports"))
+            yield EnhancementRequested(**common, summary="an API for exports")
         elif kind == "account_issue":
-            history.append(AccountIssue(**common, kind=draw(st.sampled_from(AccountIssueKind))))
+            yield AccountIssue(**common, kind=draw(st.sampled_from(AccountIssueKind)))
         elif kind == "risk_reduced":
-            history.append(RiskReduced(**common))
+            yield RiskReduced(**common)
         elif kind == "close":
-            history.append(Closed(**common))
+            yield Closed(**common)
             open_ids.remove(escalation_id)
             closed_ids.append(escalation_id)
-    return history
 
 
-def _owner(severity: Severity) -> Team:
-    critical_or_high = severity in (Severity.CRITICAL, Severity.HIGH)
-    return Team.TAM if critical_or_high else Team.SUPPORT_ENGINEERING
+def _compliant(
+    draw: Callable[[st.SearchStrategy[Any]], Any], max_escalations: int, policy: "Policy | None"
+) -> list[Fact]:
+    """Escalations that do everything on time: posts, daily updates and meetings, informing.
 
-
-def _compliant(draw: Callable[[st.SearchStrategy[Any]], Any], max_escalations: int) -> list[Fact]:
-    """Escalations that do everything on time: posts, daily updates and meetings, informing."""
+    Who posts, and whether a TAM must be informed, is what the policy decides on opening.
+    """
     count = draw(st.integers(min_value=1, max_value=max_escalations))
     timeline: list[tuple[dt.datetime, int, Fact]] = []
     order = 0
@@ -319,19 +318,22 @@ def _compliant(draw: Callable[[st.SearchStrategy[Any]], Any], max_escalations: i
         severity = draw(st.sampled_from(Severity))
         tam = draw(st.sampled_from([None, "alex"]))
         days = draw(st.integers(min_value=0, max_value=4))
-        owner = _owner(severity)
         common: dict[str, Any] = {"escalation_id": escalation_id}
-        add(
-            Opened(
-                at=start,
-                **common,
-                customer=f"Customer {number}",
-                segment=Segment.ENTERPRISE,
-                severity=severity,
-                initiated_by=draw(st.sampled_from(Team)),
-                tam=tam,
-            )
+        opened = Opened(
+            at=start,
+            **common,
+            customer=f"Customer {number}",
+            segment=Segment.ENTERPRISE,
+            severity=severity,
+            initiated_by=draw(st.sampled_from(Team)),
+            tam=tam,
         )
+        add(opened)
+        planned = PolicyEngine(policy)
+        actions = planned.handle(opened).actions
+        state = planned.escalation(escalation_id)
+        owner = state.owner if state is not None and state.owner is not None else Team.OTHER
+        informs = any(action.TYPE == "inform_tam" for action in actions)
         minute = dt.timedelta(minutes=1)
         add(
             Posted(
@@ -342,7 +344,7 @@ def _compliant(draw: Callable[[st.SearchStrategy[Any]], Any], max_escalations: i
                 by=owner,
             )
         )
-        if tam is not None and owner is Team.SUPPORT_ENGINEERING:
+        if informs:
             add(TamInformed(at=start + 45 * minute, **common))
         for day in range(1, days + 1):
             moment = start + dt.timedelta(days=day) - 60 * minute
