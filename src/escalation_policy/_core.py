@@ -1,11 +1,11 @@
-"""The pure core: one escalation's state and one fact in, new state and actions out.
+"""The pure core: one escalation's record and one fact in, the record changed and actions out.
 
 No I/O, no clock but the facts' own times, no globals. Which table rows and reactions match is
 asked of a :class:`Matcher`, so that the same core runs on every engine.
 """
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 import attrs
@@ -22,6 +22,7 @@ from escalation_policy.model import (
     AccountIssue,
     Action,
     AssignOwner,
+    Cadence,
     Closed,
     CreateTrackerDocument,
     EscalationFact,
@@ -31,28 +32,37 @@ from escalation_policy.model import (
     Opened,
     OutOfScope,
     Posted,
+    PostPurpose,
     PostReason,
     PostToChannel,
     RequestProductEscalation,
     RiskReduced,
     Role,
+    Segment,
     SetCadence,
     SetInvolvement,
+    Severity,
     SeverityChanged,
     StatusChanged,
     TamAssigned,
+    Team,
     UpdateExecutiveSummary,
     Violation,
     ViolationCode,
 )
 from escalation_policy.model import RouteToTam as RouteToTamAction
 from escalation_policy.policy import Policy, scalar
-from escalation_policy.state import EscalationState, Fulfilment, Outcome, PendingObligation
+from escalation_policy.state import (
+    EscalationState,
+    Fulfilment,
+    PendingObligation,
+    is_settled,
+    next_due_of,
+)
 from escalation_policy.vocabulary import (
     ApplyPlan,
     Cancel,
     DeclareOutOfScope,
-    Effect,
     EscalateToProduct,
     Flag,
     Fulfil,
@@ -96,35 +106,125 @@ class Matcher(Protocol):
         """Indices of ``policy.reactions`` that match, in declaration order."""
 
 
-_T = TypeVar("_T")
+_A = TypeVar("_A", bound=Action)
 
 
-def _replacer(cls: type[_T]) -> Any:
-    """An unrolled ``attrs.evolve`` for one of the state's classes (they have no validators).
+class Record:
+    """A mutable working copy of one escalation's state: what the core changes in place.
 
-    The core makes one new state per fact; this is its hottest path, and the unrolled copy
-    costs a third of ``attrs.evolve``.
+    The engine keeps one per escalation and hands the core a :meth:`copy` per fact, swapped in
+    only once the fact applied in full: a fact that fails leaves the engine as it was. Hosts
+    only ever see the immutable :class:`EscalationState` (:meth:`freeze`). ``next_due`` is kept
+    current by :meth:`refresh`, so that the engine and the core never recompute it.
     """
-    names = [field.name for field in attrs.fields(cls)]  # type: ignore[arg-type]
-    lines = ["def replace(obj, changes):", "    new = new_object(cls)"]
-    lines += [f"    set_slot(new, {name!r}, obj.{name})" for name in names]
-    lines += ["    for name, value in changes.items():", "        set_slot(new, name, value)"]
-    lines.append("    return new")
+
+    __slots__ = (*(field.name for field in attrs.fields(EscalationState)), "next_due")
+
+    escalation_id: str
+    customer: str
+    segment: Segment
+    severity: Severity
+    strategic_partnership: bool
+    broad_impact: bool
+    initiated_by: Team
+    opened_by: str | None
+    tam: str | None
+    issue_type: str | None
+    summary: str | None
+    opened_at: dt.datetime
+    clock: dt.datetime
+    status: Status
+    in_scope: bool
+    owner: Team | None
+    cadence: Cadence | None
+    involvement: tuple[Role, ...]
+    pending: list[PendingObligation]
+    informed_tam: str | None
+    engagement_status: str | None
+    milestones: tuple[str, ...]
+    severity_changes: int
+    closed_at: dt.datetime | None
+    retain_until: dt.datetime | None
+    next_due: dt.datetime | None
+
+    @classmethod
+    def thaw(cls, state: EscalationState) -> "Record":
+        record: Record = _THAW(state)
+        return record
+
+    def freeze(self) -> EscalationState:
+        state: EscalationState = _FREEZE(self)
+        return state
+
+    def copy(self) -> "Record":
+        record: Record = _COPY(self)
+        return record
+
+    def refresh(self) -> None:
+        self.next_due = next_due_of(self.pending, self.retain_until)
+
+    @property
+    def settled(self) -> bool:
+        return is_settled(self.status, self.pending, self.retain_until, self.clock)
+
+
+def _generated(name: str, body: list[str]) -> Any:
+    """A function unrolled over the state's field names (generated from those names only)."""
     namespace: dict[str, Any] = {
-        "new_object": object.__new__,
-        "set_slot": object.__setattr__,
-        "cls": cls,
+        "new_record": Record.__new__,
+        "Record": Record,
+        "EscalationState": EscalationState,
     }
-    exec("\n".join(lines), namespace)  # generated from the class's own field names only
-    return namespace["replace"]
+    exec("\n".join([f"def {name}(source):", *body]), namespace)
+    return namespace[name]
 
 
-_REPLACERS: dict[type, Any] = {cls: _replacer(cls) for cls in (EscalationState, PendingObligation)}
+# Copies between the frozen state and records, one statement per field: these run per fact,
+# and unrolled they cost a fraction of attrs.evolve or a loop over the fields.
+_FIELDS = [field.name for field in attrs.fields(EscalationState)]
+_COPY = _generated(
+    "copy",
+    [
+        "    new = new_record(Record)",
+        *(f"    new.{name} = source.{name}" for name in _FIELDS if name != "pending"),
+        "    new.pending = list(source.pending)",
+        "    new.next_due = source.next_due",
+        "    return new",
+    ],
+)
+_THAW = _generated(
+    "thaw",
+    [
+        "    new = new_record(Record)",
+        *(f"    new.{name} = source.{name}" for name in _FIELDS if name != "pending"),
+        "    new.pending = list(source.pending)",
+        "    new.refresh()",
+        "    return new",
+    ],
+)
+_FREEZE = _generated(
+    "freeze",
+    [
+        "    return EscalationState(",
+        *(f"        {name}=source.{name}," for name in _FIELDS if name != "pending"),
+        "        pending=tuple(source.pending),",
+        "    )",
+    ],
+)
 
 
-def _replace(obj: _T, changes: Mapping[str, Any]) -> _T:
-    result: _T = _REPLACERS[type(obj)](obj, changes)
-    return result
+def _moved(pending: PendingObligation, due: dt.datetime, overdue: bool) -> PendingObligation:
+    """``pending`` with a new due time and overdue flag (an unrolled ``attrs.evolve``)."""
+    return PendingObligation(
+        obligation=pending.obligation,
+        due=due,
+        rule=pending.rule,
+        cites=pending.cites,
+        reason=pending.reason,
+        tam=pending.tam,
+        every=pending.every,
+        overdue=overdue,
+    )
 
 
 @attrs.frozen
@@ -185,38 +285,38 @@ def _evaluate_plan(policy: Policy, matcher: Matcher, base: Mapping[str, object])
     return Plan(values=values, sources=sources, rows=tuple(rows_matched))
 
 
-def _plan_inputs(source: EscalationState | Opened) -> dict[str, object]:
-    """The attributes the decision tables read, from a state or an ``opened`` fact."""
+def _plan_inputs(source: Record | Opened) -> dict[str, object]:
+    """The attributes the decision tables read, from a record or an ``opened`` fact."""
     return {field: getattr(source, field) for field in _PLAN_INPUTS}
 
 
 # ---------------------------------------------------------------------------------------- checks
-def check(state: EscalationState | None, fact: Fact) -> None:
+def check(record: Record | None, fact: Fact) -> None:
     """Raise the input error this fact would cause for this escalation, if any."""
     if not isinstance(fact, EscalationFact):
         raise InvalidFactError(
             f"got a {fact.TYPE!r} fact, expected a fact about one escalation", path="$.type"
         )
     if isinstance(fact, Opened):
-        if state is not None and not state.settled:
+        if record is not None and not record.settled:
             raise DuplicateEscalationError(
                 f"escalation {fact.escalation_id!r} is already open (opened "
-                f"{state.opened_at.isoformat()}); expected a new escalation_id",
+                f"{record.opened_at.isoformat()}); expected a new escalation_id",
                 path="$.escalation_id",
             )
         return
-    if state is None:
+    if record is None:
         raise UnknownEscalationError(
             f"no open escalation {fact.escalation_id!r}; expected an 'opened' fact first",
             path="$.escalation_id",
         )
-    if fact.at < state.clock:
+    if fact.at < record.clock:
         raise StaleFactError(
             f"got {fact.at.isoformat()}, older than the escalation's last fact at "
-            f"{state.clock.isoformat()}; facts must arrive in time order",
+            f"{record.clock.isoformat()}; facts must arrive in time order",
             path="$.at",
         )
-    if state.status is Status.CLOSED and not isinstance(fact, Posted):
+    if record.status is Status.CLOSED and not isinstance(fact, Posted):
         raise EscalationClosedError(
             f"escalation {fact.escalation_id!r} is closed; got a {fact.TYPE!r} fact, expected "
             "only the posts its closing requires",
@@ -225,12 +325,13 @@ def check(state: EscalationState | None, fact: Fact) -> None:
 
 
 # --------------------------------------------------------------------------------------- advance
-def advance(policy: Policy, state: EscalationState, to: dt.datetime) -> Outcome:
-    """Let time pass up to ``to``: report each obligation that falls due unmet, once."""
-    next_due = state.next_due
+def advance(policy: Policy, record: Record, to: dt.datetime) -> list[Action]:
+    """Let time pass up to ``to`` on ``record`` (changed in place): report each obligation that
+    falls due unmet, once. The caller forgets the record if it is then ``settled``."""
+    next_due = record.next_due
     if next_due is None or next_due >= to:
-        return Outcome(state=state)
-    pending = list(state.pending)
+        return []
+    pending = record.pending
     actions: list[Action] = []
     rescheduled_update: PendingObligation | None = None
     while True:
@@ -239,26 +340,32 @@ def advance(policy: Policy, state: EscalationState, to: dt.datetime) -> Outcome:
             break
         _, index = min(late)
         missed = pending[index]
-        actions.append(_overdue(state, missed, to))
+        actions.append(_overdue(record.escalation_id, missed, to))
         if missed.every is not None:
-            pending[index] = _replace(missed, {"due": missed.due + missed.every})
+            pending[index] = _moved(missed, missed.due + missed.every, overdue=False)
             if missed.obligation is Obligation.CHANNEL_UPDATE:
                 rescheduled_update = pending[index]
         else:
-            pending[index] = _replace(missed, {"overdue": True})
+            pending[index] = _moved(missed, missed.due, overdue=True)
     if rescheduled_update is not None:
-        actions.append(_post_action(policy, state, rescheduled_update, to))
-    retain_until = state.retain_until
-    if state.status is Status.CLOSED and retain_until is None and any(p.overdue for p in pending):
-        retain_until = max(p.due for p in pending if p.overdue) + policy.late_fulfilment_window
-    new = _replace(
-        state,
-        {"pending": tuple(pending), "clock": max(state.clock, to), "retain_until": retain_until},
-    )
-    return Outcome(state=None if new.settled else new, actions=tuple(actions))
+        actions.append(
+            _post_action(policy, record.escalation_id, record.owner, rescheduled_update, to)
+        )
+    if (
+        record.status is Status.CLOSED
+        and record.retain_until is None
+        and any(p.overdue for p in pending)
+    ):
+        record.retain_until = (
+            max(p.due for p in pending if p.overdue) + policy.late_fulfilment_window
+        )
+    if to > record.clock:
+        record.clock = to
+    record.refresh()
+    return actions
 
 
-def _overdue(state: EscalationState, missed: PendingObligation, at: dt.datetime) -> Violation:
+def _overdue(escalation_id: str, missed: PendingObligation, at: dt.datetime) -> Violation:
     due = missed.due.isoformat()
     if missed.obligation is Obligation.CHANNEL_POST:
         reason = missed.reason.value if missed.reason else "required"
@@ -272,7 +379,7 @@ def _overdue(state: EscalationState, missed: PendingObligation, at: dt.datetime)
     else:
         detail = f"the executive summary was not updated by {due}"
     return Violation(
-        escalation_id=state.escalation_id,
+        escalation_id=escalation_id,
         at=at,
         rule=missed.rule,
         cites=missed.cites,
@@ -283,85 +390,91 @@ def _overdue(state: EscalationState, missed: PendingObligation, at: dt.datetime)
 
 
 def _post_action(
-    policy: Policy, state: EscalationState, pending: PendingObligation, at: dt.datetime
+    policy: Policy,
+    escalation_id: str,
+    owner: Team | None,
+    pending: PendingObligation,
+    at: dt.datetime,
 ) -> PostToChannel:
     return PostToChannel(
-        escalation_id=state.escalation_id,
+        escalation_id=escalation_id,
         at=at,
         rule=pending.rule,
         cites=pending.cites,
         channel=policy.channel,
-        by=state.owner or _no_owner(state),
+        by=owner or _no_owner(escalation_id),
         reason=pending.reason or PostReason.UPDATE,
         due=pending.due,
     )
 
 
-def _no_owner(state: EscalationState) -> Any:
+def _no_owner(escalation_id: str) -> Any:
     raise PolicyDefinitionError(
-        f"escalation {state.escalation_id!r} needs a post but has no owner: a reaction that "
+        f"escalation {escalation_id!r} needs a post but has no owner: a reaction that "
         "requires a post must run after ApplyPlan"
     )
 
 
 # ---------------------------------------------------------------------------------------- decide
+Step = tuple["Record | None", tuple[Action, ...], tuple[Fulfilment, ...], tuple[str, ...]]
+"""What :func:`decide` produced: the record (``None``: forget it), the actions, the
+obligations discharged and the ids of the rows and reactions that matched."""
+
+
 def decide(
     policy: Policy,
     matcher: Matcher,
-    state: EscalationState | None,
+    record: Record | None,
     fact: EscalationFact,
     *,
     checked: bool = False,
-) -> Outcome:
-    """Apply ``fact`` to the escalation's ``state`` (``None`` for ``opened``).
+) -> Step:
+    """Apply ``fact`` to the escalation's ``record`` (``None`` for ``opened``), in place.
 
     Raises an :class:`~escalation_policy.errors.InputError` for a fact the escalation cannot
-    take; ``state`` is never modified (it is immutable), so nothing is half-applied.
+    take. The record may be half-changed after an error: callers pass a copy they own and
+    keep it only when this returns.
     """
     if not checked:
-        check(state, fact)
-    earlier: tuple[Action, ...] = ()
-    next_due = state.next_due if state is not None else None
-    if (
-        state is not None
-        and not isinstance(fact, Opened)
-        and next_due is not None
-        and next_due < fact.at
-    ):
-        passed = advance(policy, state, fact.at)
-        earlier = passed.actions
-        if passed.state is None:
-            raise UnknownEscalationError(
-                f"escalation {fact.escalation_id!r} was closed and settled before "
-                f"{fact.at.isoformat()}",
-                path="$.escalation_id",
-            )
-        state = passed.state
-
+        check(record, fact)
+    at = fact.at
+    earlier: list[Action] = []
     plan: Plan | None = None
     if isinstance(fact, Opened):
         plan = evaluate_plan(policy, matcher, _plan_inputs(fact))
-        state = _open(fact, plan)
-        changes: dict[str, Any] = {}
+        record = _open(fact, plan)
+        status_before = record.status
+        severity_before = record.severity
     else:
-        assert state is not None  # check() guarantees it
-        changes = _record(state, fact)
+        assert record is not None  # check() guarantees it
+        if record.next_due is not None and record.next_due < at:
+            earlier = advance(policy, record, at)
+            if record.settled:
+                raise UnknownEscalationError(
+                    f"escalation {fact.escalation_id!r} was closed and settled before "
+                    f"{at.isoformat()}",
+                    path="$.escalation_id",
+                )
+        status_before = record.status
+        severity_before = record.severity
+        _record(record, fact)
         if isinstance(fact, SeverityChanged):
-            plan = evaluate_plan(policy, matcher, {**_plan_inputs(state), **changes})
-    context = _context(policy, state, changes, fact, plan)
-    work = _Work(policy, state, changes, fact, plan)
+            plan = evaluate_plan(policy, matcher, _plan_inputs(record))
+    context = _context(policy, record, status_before, severity_before, fact, plan)
+    work = _Work(policy, record, fact, plan)
     matched = list(plan.rows) if plan is not None else []
+    reactions = policy.reactions
     for index in matcher.reactions(fact.TYPE, context):
-        compiled = policy.reactions[index]
-        matched.append(compiled.reaction.id)
-        for effect in compiled.reaction.then:
-            work.apply(effect, compiled.reaction.id, compiled.reaction.cites)
-    new = work.state()
+        reaction = reactions[index].reaction
+        matched.append(reaction.id)
+        for effect in reaction.then:
+            _EFFECTS[type(effect)](work, effect, reaction.id, reaction.cites)
+    record.refresh()
     if earlier:
         # A next update announced while time passed, then cancelled by this very fact
         # (closing, risk reduced), was never really due: do not announce it.
-        still_due = {p.due for p in new.pending if p.obligation is Obligation.CHANNEL_UPDATE}
-        earlier = tuple(
+        still_due = {p.due for p in record.pending if p.obligation is Obligation.CHANNEL_UPDATE}
+        earlier = [
             action
             for action in earlier
             if not (
@@ -369,87 +482,90 @@ def decide(
                 and action.reason is PostReason.UPDATE
                 and action.due not in still_due
             )
+        ]
+        work.actions[:0] = earlier
+    return (
+        None if record.settled else record,
+        tuple(work.actions),
+        tuple(work.fulfilled),
+        tuple(matched),
+    )
+
+
+def _open(fact: Opened, plan: Plan) -> Record:
+    return Record.thaw(
+        EscalationState(
+            escalation_id=fact.escalation_id,
+            customer=fact.customer,
+            segment=fact.segment,
+            severity=fact.severity,
+            strategic_partnership=fact.strategic_partnership,
+            broad_impact=fact.broad_impact,
+            initiated_by=fact.initiated_by,
+            opened_by=fact.opened_by,
+            tam=fact.tam,
+            issue_type=fact.issue_type,
+            summary=fact.summary,
+            opened_at=fact.at,
+            clock=fact.at,
+            status=Status.ACTIVE,
+            in_scope=bool(plan.values["in_scope"]),
         )
-    return Outcome(
-        state=None if new.settled else new,
-        actions=earlier + tuple(work.actions),
-        fulfilled=tuple(work.fulfilled),
-        matched=tuple(matched),
     )
 
 
-def _open(fact: Opened, plan: Plan) -> EscalationState:
-    return EscalationState(
-        escalation_id=fact.escalation_id,
-        customer=fact.customer,
-        segment=fact.segment,
-        severity=fact.severity,
-        strategic_partnership=fact.strategic_partnership,
-        broad_impact=fact.broad_impact,
-        initiated_by=fact.initiated_by,
-        opened_by=fact.opened_by,
-        tam=fact.tam,
-        issue_type=fact.issue_type,
-        summary=fact.summary,
-        opened_at=fact.at,
-        clock=fact.at,
-        status=Status.ACTIVE,
-        in_scope=bool(plan.values["in_scope"]),
-    )
-
-
-def _record(state: EscalationState, fact: EscalationFact) -> dict[str, Any]:
+def _record(record: Record, fact: EscalationFact) -> None:
     """The fact's own changes to the record, before any rule runs."""
-    changes: dict[str, Any] = {"clock": fact.at}
+    record.clock = fact.at
     if isinstance(fact, SeverityChanged):
-        changes["severity"] = fact.severity
-        if fact.severity is not state.severity:
-            changes["severity_changes"] = state.severity_changes + 1
-        if state.status is Status.RISK_REDUCED:
-            changes["status"] = Status.ACTIVE  # a new severity re-escalates
+        if fact.severity is not record.severity:
+            record.severity_changes += 1
+        record.severity = fact.severity
+        if record.status is Status.RISK_REDUCED:
+            record.status = Status.ACTIVE  # a new severity re-escalates
     elif isinstance(fact, TamAssigned):
-        changes["tam"] = fact.tam
+        record.tam = fact.tam
     elif isinstance(fact, StatusChanged):
-        changes["engagement_status"] = fact.status
-        changes["milestones"] = fact.milestones
+        record.engagement_status = fact.status
+        record.milestones = fact.milestones
     elif isinstance(fact, RiskReduced):
-        if state.status is Status.ACTIVE:
-            changes["status"] = Status.RISK_REDUCED
+        if record.status is Status.ACTIVE:
+            record.status = Status.RISK_REDUCED
     elif isinstance(fact, Closed):
-        changes["status"] = Status.CLOSED
-        changes["closed_at"] = fact.at
-    return changes
+        record.status = Status.CLOSED
+        record.closed_at = fact.at
 
 
 def _context(
     policy: Policy,
-    state: EscalationState,
-    changes: Mapping[str, Any],
+    record: Record,
+    status_before: Status,
+    severity_before: Severity,
     fact: EscalationFact,
     plan: Plan | None,
 ) -> dict[str, object]:
     """The flat record conditions test (``vocabulary.CONTEXT_FIELDS``); nulls are left out.
 
-    ``status`` is the status before the fact; everything else is after it.
+    ``status`` is the status before the fact; everything else is after it (the fact's own
+    changes applied, no rule's yet; the owner and cadence as planned).
     """
-    in_scope = state.in_scope
+    in_scope = record.in_scope
     if plan is not None and in_scope:
         owner, cadence = plan.values["owner"], plan.values["cadence"]
     else:
-        owner, cadence = state.owner, state.cadence
-    severity = changes.get("severity", state.severity)
+        owner, cadence = record.owner, record.cadence
     context: dict[str, object] = {
-        "severity": severity._value_,
-        "segment": state.segment._value_,
-        "strategic_partnership": state.strategic_partnership,
-        "broad_impact": state.broad_impact,
-        "initiated_by": state.initiated_by._value_,
+        "severity": record.severity._value_,
+        "segment": record.segment._value_,
+        "strategic_partnership": record.strategic_partnership,
+        "broad_impact": record.broad_impact,
+        "initiated_by": record.initiated_by._value_,
         "in_scope": in_scope,
-        "status": state.status._value_,
-        "tam_assigned": changes.get("tam", state.tam) is not None,
+        "status": status_before._value_,
+        "tam_assigned": record.tam is not None,
     }
-    if state.issue_type is not None:
-        context["issue_type"] = state.issue_type
+    if record.issue_type is not None:
+        context["issue_type"] = record.issue_type
     if owner is not None:
         context["owner"] = owner._value_
     if cadence is not None:
@@ -458,9 +574,9 @@ def _context(
         context["purpose"] = fact.purpose._value_
         context["by"] = fact.by._value_
         context["escalation_channel"] = policy.is_escalation_channel(fact.channel)
-        context["by_owner"] = fact.by is state.owner
+        context["by_owner"] = fact.by is record.owner
     elif isinstance(fact, SeverityChanged):
-        context["previous_severity"] = state.severity._value_
+        context["previous_severity"] = severity_before._value_
     elif isinstance(fact, MeetingHeld):
         context["audience"] = fact.audience._value_
     elif isinstance(fact, AccountIssue):
@@ -469,159 +585,131 @@ def _context(
 
 
 class _Work:
-    """The effects of one fact, applied to a working copy of the escalation."""
+    """The effects of one fact, applied to the escalation's record in place.
+
+    Each effect type has one method (``_EFFECTS`` maps the type to it): dispatch is one
+    dictionary lookup per effect.
+    """
+
+    __slots__ = ("actions", "at", "escalation_id", "fact", "fulfilled", "plan", "policy", "record")
 
     def __init__(
-        self,
-        policy: Policy,
-        state: EscalationState,
-        changes: dict[str, Any],
-        fact: EscalationFact,
-        plan: Plan | None,
+        self, policy: Policy, record: Record, fact: EscalationFact, plan: Plan | None
     ) -> None:
         self.policy = policy
+        self.record = record
         self.fact = fact
+        self.at = fact.at
+        self.escalation_id = record.escalation_id
         self.plan = plan
-        self.changes = changes
-        self.base = state
-        self.pending = list(state.pending)
         self.actions: list[Action] = []
         self.fulfilled: list[Fulfilment] = []
 
-    def get(self, field: str) -> Any:
-        return self.changes.get(field, getattr(self.base, field))
-
-    def state(self) -> EscalationState:
-        self.changes["pending"] = tuple(self.pending)
-        return _replace(self.base, self.changes)
-
-    def _meta(self, rule: str, cites: str | None = None) -> dict[str, Any]:
-        return {
-            "escalation_id": self.base.escalation_id,
-            "at": self.fact.at,
-            "rule": rule,
-            "cites": cites if cites is not None else self.policy.rules[rule].cites,
-        }
-
     def _find(self, obligation: Obligation, reason: PostReason | None = None) -> int | None:
-        for index, pending in enumerate(self.pending):
+        for index, pending in enumerate(self.record.pending):
             if pending.obligation is obligation and (reason is None or pending.reason is reason):
                 return index
         return None
 
     def _owner(self) -> Any:
-        owner = self.get("owner")
+        owner = self.record.owner
         if owner is None and self.plan is not None:
             owner = self.plan.values["owner"]
-        return owner if owner is not None else _no_owner(self.base)
+        return owner if owner is not None else _no_owner(self.escalation_id)
 
-    def apply(self, effect: Effect, rule: str, cites: str) -> None:
-        at = self.fact.at
-        if isinstance(effect, ApplyPlan):
-            self._apply_plan()
-        elif isinstance(effect, ScheduleUpdates):
-            self._schedule(Obligation.CHANNEL_UPDATE, "update_every")
-        elif isinstance(effect, ScheduleMeetings):
-            self._schedule(Obligation.MEETING, "meeting_every")
-        elif isinstance(effect, RequirePost):
-            if self._find(Obligation.CHANNEL_POST, effect.reason) is None:
-                pending = PendingObligation(
-                    obligation=Obligation.CHANNEL_POST,
-                    due=at + effect.within,
-                    rule=rule,
-                    cites=cites,
-                    reason=effect.reason,
-                )
-                self.pending.append(pending)
-                self.actions.append(
-                    PostToChannel(
-                        **self._meta(rule, cites),
-                        channel=effect.channel,
-                        by=self._owner(),
-                        reason=effect.reason,
-                        due=pending.due,
-                    )
-                )
-        elif isinstance(effect, RequireTamInformed):
-            self._require_tam_informed(effect, rule, cites)
-        elif isinstance(effect, RequireSummaryUpdate):
-            index = self._find(Obligation.EXECUTIVE_SUMMARY)
-            if index is None or self.pending[index].overdue:
-                if index is not None:
-                    del self.pending[index]
-                pending = PendingObligation(
-                    obligation=Obligation.EXECUTIVE_SUMMARY,
-                    due=at + effect.within,
-                    rule=rule,
-                    cites=cites,
-                )
-                self.pending.append(pending)
-                self.actions.append(
-                    UpdateExecutiveSummary(**self._meta(rule, cites), due=pending.due)
-                )
-        elif isinstance(effect, Fulfil):
-            self._fulfil(effect.obligation)
-        elif isinstance(effect, Cancel):
-            self.pending = [p for p in self.pending if p.obligation not in effect.obligations]
-        elif isinstance(effect, Flag):
-            self.actions.append(
-                Violation(**self._meta(rule, cites), code=effect.code, detail=effect.detail)
+    def _post(self, pending: PendingObligation, at: dt.datetime) -> PostToChannel:
+        return _post_action(self.policy, self.escalation_id, self.record.owner, pending, at)
+
+    # ------------------------------------------------------------------------------- effects
+    def _require_post(self, effect: RequirePost, rule: str, cites: str) -> None:
+        if self._find(Obligation.CHANNEL_POST, effect.reason) is not None:
+            return
+        due = self.at + effect.within
+        self.record.pending.append(
+            PendingObligation(
+                obligation=Obligation.CHANNEL_POST,
+                due=due,
+                rule=rule,
+                cites=cites,
+                reason=effect.reason,
             )
-        elif isinstance(effect, DeclareOutOfScope):
-            reason = self.plan.values.get("out_of_scope_reason") if self.plan else None
-            self.actions.append(
-                OutOfScope(**self._meta(rule, cites), reason=reason or "outside the policy's scope")
+        )
+        self.actions.append(
+            PostToChannel(
+                escalation_id=self.escalation_id,
+                at=self.at,
+                rule=rule,
+                cites=cites,
+                channel=effect.channel,
+                by=self._owner(),
+                reason=effect.reason,
+                due=due,
             )
-        elif isinstance(effect, OpenTrackerDocument):
-            title = effect.title.replace("(CUSTOMER)", self.base.customer)
-            self.actions.append(CreateTrackerDocument(**self._meta(rule, cites), title=title))
-        elif isinstance(effect, RouteToTam):
-            assert isinstance(self.fact, AccountIssue)  # validated at load time
-            self.actions.append(
-                RouteToTamAction(
-                    **self._meta(rule, cites), kind=self.fact.kind, tam=self.get("tam")
-                )
+        )
+
+    def _require_summary_update(self, effect: RequireSummaryUpdate, rule: str, cites: str) -> None:
+        index = self._find(Obligation.EXECUTIVE_SUMMARY)
+        if index is not None and not self.record.pending[index].overdue:
+            return
+        if index is not None:
+            del self.record.pending[index]
+        due = self.at + effect.within
+        self.record.pending.append(
+            PendingObligation(
+                obligation=Obligation.EXECUTIVE_SUMMARY, due=due, rule=rule, cites=cites
             )
-        elif isinstance(effect, EscalateToProduct):
-            self.actions.append(
-                RequestProductEscalation(**self._meta(rule, cites), template=effect.template)
+        )
+        self.actions.append(
+            UpdateExecutiveSummary(
+                escalation_id=self.escalation_id, at=self.at, rule=rule, cites=cites, due=due
             )
+        )
 
     def _require_tam_informed(self, effect: RequireTamInformed, rule: str, cites: str) -> None:
-        tam = self.get("tam")
-        if tam is None or self.get("informed_tam") == tam:
+        tam = self.record.tam
+        if tam is None or self.record.informed_tam == tam:
             return
         index = self._find(Obligation.INFORM_TAM)
         if index is not None:
-            if self.pending[index].tam == tam:
+            if self.record.pending[index].tam == tam:
                 return
-            del self.pending[index]  # a new TAM replaces the one not yet informed
-        pending = PendingObligation(
-            obligation=Obligation.INFORM_TAM,
-            due=self.fact.at + effect.within,
-            rule=rule,
-            cites=cites,
-            tam=tam,
+            del self.record.pending[index]  # a new TAM replaces the one not yet informed
+        due = self.at + effect.within
+        self.record.pending.append(
+            PendingObligation(
+                obligation=Obligation.INFORM_TAM, due=due, rule=rule, cites=cites, tam=tam
+            )
         )
-        self.pending.append(pending)
-        self.actions.append(InformTam(**self._meta(rule, cites), tam=tam, due=pending.due))
+        self.actions.append(
+            InformTam(
+                escalation_id=self.escalation_id,
+                at=self.at,
+                rule=rule,
+                cites=cites,
+                tam=tam,
+                due=due,
+            )
+        )
 
-    def _fulfil(self, obligation: Obligation) -> None:
-        at = self.fact.at
+    def _fulfil(self, effect: Fulfil, _rule: str, _cites: str) -> None:
+        obligation = effect.obligation
+        at = self.at
         reason = None
         if obligation is Obligation.CHANNEL_POST:
             assert isinstance(self.fact, Posted)  # validated at load time
-            reason = PostReason(self.fact.purpose.value)
+            reason = _REASON_FOR_PURPOSE.get(self.fact.purpose)
+            if reason is None:
+                return  # no post is ever required for this purpose
         index = self._find(obligation, reason)
         if obligation is Obligation.INFORM_TAM:
-            informed = self.pending[index].tam if index is not None else self.get("tam")
-            self.changes["informed_tam"] = informed
+            informed = self.record.pending[index].tam if index is not None else self.record.tam
+            self.record.informed_tam = informed
         if index is None:
             return
-        pending = self.pending[index]
+        pending = self.record.pending[index]
         self.fulfilled.append(
             Fulfilment(
-                escalation_id=self.base.escalation_id,
+                escalation_id=self.escalation_id,
                 obligation=obligation,
                 rule=pending.rule,
                 due=pending.due,
@@ -630,71 +718,169 @@ class _Work:
             )
         )
         if pending.every is None:
-            del self.pending[index]
+            del self.record.pending[index]
             return
-        self.pending[index] = _replace(pending, {"due": at + pending.every, "overdue": False})
+        self.record.pending[index] = _moved(pending, at + pending.every, overdue=False)
         if obligation is Obligation.CHANNEL_UPDATE:
-            self.actions.append(_post_action(self.policy, self._current(), self.pending[index], at))
+            self.actions.append(self._post(self.record.pending[index], at))
 
-    def _current(self) -> EscalationState:
-        return _replace(self.base, self.changes)
+    def _cancel(self, effect: Cancel, _rule: str, _cites: str) -> None:
+        self.record.pending = [
+            p for p in self.record.pending if p.obligation not in effect.obligations
+        ]
 
-    def _apply_plan(self) -> None:
+    def _flag(self, effect: Flag, rule: str, cites: str) -> None:
+        self.actions.append(
+            Violation(
+                escalation_id=self.escalation_id,
+                at=self.at,
+                rule=rule,
+                cites=cites,
+                code=effect.code,
+                detail=effect.detail,
+            )
+        )
+
+    def _declare_out_of_scope(self, _effect: DeclareOutOfScope, rule: str, cites: str) -> None:
+        reason = self.plan.values.get("out_of_scope_reason") if self.plan else None
+        self.actions.append(
+            OutOfScope(
+                escalation_id=self.escalation_id,
+                at=self.at,
+                rule=rule,
+                cites=cites,
+                reason=reason or "outside the policy's scope",
+            )
+        )
+
+    def _open_tracker_document(self, effect: OpenTrackerDocument, rule: str, cites: str) -> None:
+        self.actions.append(
+            CreateTrackerDocument(
+                escalation_id=self.escalation_id,
+                at=self.at,
+                rule=rule,
+                cites=cites,
+                title=effect.title.replace("(CUSTOMER)", self.record.customer),
+            )
+        )
+
+    def _route_to_tam(self, _effect: RouteToTam, rule: str, cites: str) -> None:
+        assert isinstance(self.fact, AccountIssue)  # validated at load time
+        self.actions.append(
+            RouteToTamAction(
+                escalation_id=self.escalation_id,
+                at=self.at,
+                rule=rule,
+                cites=cites,
+                kind=self.fact.kind,
+                tam=self.record.tam,
+            )
+        )
+
+    def _escalate_to_product(self, effect: EscalateToProduct, rule: str, cites: str) -> None:
+        self.actions.append(
+            RequestProductEscalation(
+                escalation_id=self.escalation_id,
+                at=self.at,
+                rule=rule,
+                cites=cites,
+                template=effect.template,
+            )
+        )
+
+    def _apply_plan(self, _effect: ApplyPlan, _rule: str, _cites: str) -> None:
         assert self.plan is not None  # ApplyPlan runs on opened and severity_changed only
         values, sources = self.plan.values, self.plan.sources
-        at = self.fact.at
+        at = self.at
         owner = values["owner"]
-        if owner is not self.get("owner"):
-            self.changes["owner"] = owner
-            self.actions.append(AssignOwner(**self._meta(sources["owner"]), owner=owner))
-            for pending in self.pending:
+        if owner is not self.record.owner:
+            self.record.owner = owner
+            self.actions.append(self._from_plan(AssignOwner, sources["owner"], owner=owner))
+            for pending in self.record.pending:
                 if pending.obligation is Obligation.CHANNEL_POST and not pending.overdue:
-                    self.actions.append(_post_action(self.policy, self._current(), pending, at))
+                    self.actions.append(self._post(pending, at))
         roles: list[Role] = []
         for role in tuple(values["involvement"]) + tuple(values.get("extra_involvement", ())):
             if role not in roles:
                 roles.append(role)
-        current = tuple(self.get("involvement"))
+        current = self.record.involvement
         if tuple(roles) != current:
-            self.changes["involvement"] = tuple(roles)
+            self.record.involvement = tuple(roles)
             self.actions.append(
-                SetInvolvement(
-                    **self._meta(sources["involvement"]),
+                self._from_plan(
+                    SetInvolvement,
+                    sources["involvement"],
                     roles=tuple(roles),
                     added=tuple(r for r in roles if r not in current),
                     removed=tuple(r for r in current if r not in roles),
                 )
             )
         cadence = values["cadence"]
-        if cadence is not self.get("cadence"):
-            self.changes["cadence"] = cadence
-            self.actions.append(SetCadence(**self._meta(sources["cadence"]), cadence=cadence))
+        if cadence is not self.record.cadence:
+            self.record.cadence = cadence
+            self.actions.append(self._from_plan(SetCadence, sources["cadence"], cadence=cadence))
+
+    def _from_plan(self, cls: type[_A], row: str, **fields: Any) -> _A:
+        """An action produced by a table row: it cites the row's table."""
+        cites = self.policy.rules[row].cites
+        return cls(escalation_id=self.escalation_id, at=self.at, rule=row, cites=cites, **fields)
+
+    def _schedule_updates(self, _effect: ScheduleUpdates, _rule: str, _cites: str) -> None:
+        self._schedule(Obligation.CHANNEL_UPDATE, "update_every")
+
+    def _schedule_meetings(self, _effect: ScheduleMeetings, _rule: str, _cites: str) -> None:
+        self._schedule(Obligation.MEETING, "meeting_every")
 
     def _schedule(self, obligation: Obligation, output: str) -> None:
         """Keep, start, re-plan or stop a periodic obligation from the plan's ``output``."""
         assert self.plan is not None  # validated at load time: opened and severity_changed only
         every: dt.timedelta | None = self.plan.values[output]
         rule = self.plan.sources.get(output)
-        if self.get("status") is not Status.ACTIVE:
+        if self.record.status is not Status.ACTIVE:
             every = None
         index = self._find(obligation)
         if every is None or rule is None:
             if index is not None:
-                del self.pending[index]
+                del self.record.pending[index]
             return
-        if index is not None and self.pending[index].every == every:
+        if index is not None and self.record.pending[index].every == every:
             return
         pending = PendingObligation(
             obligation=obligation,
-            due=self.fact.at + every,
+            due=self.at + every,
             rule=rule,
             cites=self.policy.rules[rule].cites,
             reason=PostReason.UPDATE if obligation is Obligation.CHANNEL_UPDATE else None,
             every=every,
         )
         if index is None:
-            self.pending.append(pending)
+            self.record.pending.append(pending)
         else:
-            self.pending[index] = pending
+            self.record.pending[index] = pending
         if obligation is Obligation.CHANNEL_UPDATE:
-            self.actions.append(_post_action(self.policy, self._current(), pending, self.fact.at))
+            self.actions.append(self._post(pending, self.at))
+
+
+# Every effect of the vocabulary, and the method that applies it.
+_EFFECTS: dict[type[Any], Callable[[_Work, Any, str, str], None]] = {
+    ApplyPlan: _Work._apply_plan,
+    ScheduleUpdates: _Work._schedule_updates,
+    ScheduleMeetings: _Work._schedule_meetings,
+    RequirePost: _Work._require_post,
+    RequireTamInformed: _Work._require_tam_informed,
+    RequireSummaryUpdate: _Work._require_summary_update,
+    Fulfil: _Work._fulfil,
+    Cancel: _Work._cancel,
+    Flag: _Work._flag,
+    DeclareOutOfScope: _Work._declare_out_of_scope,
+    OpenTrackerDocument: _Work._open_tracker_document,
+    RouteToTam: _Work._route_to_tam,
+    EscalateToProduct: _Work._escalate_to_product,
+}
+
+# The post a fact's purpose answers, for the purposes the policy can require.
+_REASON_FOR_PURPOSE = {
+    purpose: PostReason(purpose.value)
+    for purpose in PostPurpose
+    if purpose.value in PostReason._value2member_map_
+}

@@ -46,12 +46,23 @@ def decide(
     escalation is closed and settled. Raises an input error and returns nothing otherwise.
     """
     chosen = policy or default_policy()
-    return _core.decide(chosen, chosen.native, state, fact)
+    record = _core.Record.thaw(state) if state is not None else None
+    record, actions, fulfilled, matched = _core.decide(chosen, chosen.native, record, fact)
+    return Outcome(
+        state=record.freeze() if record is not None else None,
+        actions=actions,
+        fulfilled=fulfilled,
+        matched=matched,
+    )
 
 
 def advance(state: EscalationState, to: dt.datetime, *, policy: Policy | None = None) -> Outcome:
     """Let time pass for one escalation: call it when ``state.next_due`` is before ``to``."""
-    return _core.advance(policy or default_policy(), state, to)
+    record = _core.Record.thaw(state)
+    actions = _core.advance(policy or default_policy(), record, to)
+    if not actions and record.clock == state.clock:
+        return Outcome(state=state)  # nothing was due
+    return Outcome(state=None if record.settled else record.freeze(), actions=tuple(actions))
 
 
 def _matcher(name: str, policy: Policy) -> _core.Matcher:
@@ -77,7 +88,7 @@ class PolicyEngine:
         self.engine = engine
         self._matcher = _matcher(engine, self.policy)
         self._lock = threading.Lock()
-        self._states: dict[str, EscalationState] = {}
+        self._records: dict[str, _core.Record] = {}
         self._heap: list[tuple[dt.datetime, str]] = []
         self._clock: dt.datetime | None = None
 
@@ -89,14 +100,16 @@ class PolicyEngine:
 
     def __len__(self) -> int:
         """How many escalations the engine holds (open, or closed and not yet settled)."""
-        return len(self._states)
+        return len(self._records)
 
     def escalation(self, escalation_id: str) -> EscalationState | None:
-        return self._states.get(escalation_id)
+        with self._lock:
+            record = self._records.get(escalation_id)
+            return record.freeze() if record is not None else None
 
     def escalations(self) -> tuple[EscalationState, ...]:
         with self._lock:
-            return tuple(self._states[key] for key in sorted(self._states))
+            return tuple(self._records[key].freeze() for key in sorted(self._records))
 
     # ------------------------------------------------------------------------------ handling
     def handle(self, fact: Fact | Mapping[str, Any]) -> Decision:
@@ -105,12 +118,12 @@ class PolicyEngine:
         Raises an :class:`~escalation_policy.errors.InputError` for a fact the policy cannot
         take; the engine is then exactly as it was before the call.
         """
-        if isinstance(fact, Mapping):
+        if not isinstance(fact, Fact):
+            if not isinstance(fact, Mapping):
+                raise InvalidFactError(
+                    f"got {type(fact).__name__}, expected a Fact or a JSON object", path="$"
+                )
             fact = shared_converter().structure(fact, Fact)
-        elif not isinstance(fact, Fact):
-            raise InvalidFactError(
-                f"got {type(fact).__name__}, expected a Fact or a JSON object", path="$"
-            )
         with self._lock:
             return self._handle(fact)
 
@@ -120,90 +133,104 @@ class PolicyEngine:
             yield self.handle(fact)
 
     def _handle(self, fact: Fact) -> Decision:
-        if self._clock is not None and fact.at < self._clock:
+        at = fact.at
+        if self._clock is not None and at < self._clock:
             raise StaleFactError(
-                f"got {fact.at.isoformat()}, older than the engine's clock "
+                f"got {at.isoformat()}, older than the engine's clock "
                 f"{self._clock.isoformat()}; facts must arrive in time order",
                 path="$.at",
             )
-        target = fact.escalation_id if isinstance(fact, EscalationFact) else None
-        if isinstance(fact, EscalationFact):
-            _core.check(self._states.get(fact.escalation_id), fact)
-            if not self._heap or self._heap[0][0] >= fact.at:
-                # Nothing falls due: only the named escalation changes.
-                return self._handle_one(fact.escalation_id, fact)
-        changed: dict[str, EscalationState | None] = {}
+        heap = self._heap
+        if isinstance(fact, EscalationFact) and (not heap or heap[0][0] >= at):
+            return self._handle_one(fact)  # nothing falls due: only this escalation changes
+        # Time passes for every escalation with something due, then the fact applies. Each
+        # changes a copy (a draft); the drafts replace the records only once all succeeded.
+        drafts: dict[str, _core.Record] = {}
         actions: list[Action] = []
-        fulfilled: tuple[Fulfilment, ...] = ()
-        matched: tuple[str, ...] = ()
         popped: list[tuple[dt.datetime, str]] = []
+        forget: str | None = None
         try:
-            while self._heap and self._heap[0][0] < fact.at:
-                entry = heapq.heappop(self._heap)
+            if isinstance(fact, EscalationFact):
+                _core.check(self._records.get(fact.escalation_id), fact)
+            while heap and heap[0][0] < at:
+                entry = heapq.heappop(heap)
                 popped.append(entry)
                 due, escalation_id = entry
-                state = changed.get(escalation_id, self._states.get(escalation_id))
-                if state is None or state.next_due != due:
-                    continue  # superseded by a later entry
-                outcome = _core.advance(self.policy, state, fact.at)
-                changed[escalation_id] = outcome.state
-                actions.extend(outcome.actions)
-            if isinstance(fact, EscalationFact) and target is not None:
-                state = changed.get(target, self._states.get(target))
-                # Checked again: passing time may have settled (forgotten) the escalation.
-                outcome = _core.decide(self.policy, self._matcher, state, fact)
-                changed[target] = outcome.state
-                actions.extend(outcome.actions)
-                fulfilled = outcome.fulfilled
-                matched = outcome.matched
+                draft = drafts.get(escalation_id)
+                if draft is None:
+                    record = self._records.get(escalation_id)
+                    if record is None or record.next_due != due:
+                        continue  # superseded by a later entry
+                    draft = drafts[escalation_id] = record.copy()
+                elif draft.next_due != due:
+                    continue
+                actions.extend(_core.advance(self.policy, draft, at))
+            fulfilled: tuple[Fulfilment, ...] = ()
+            matched: tuple[str, ...] = ()
+            target = fact.escalation_id if isinstance(fact, EscalationFact) else None
+            if target is not None:
+                assert isinstance(fact, EscalationFact)
+                draft = drafts.get(target)
+                if draft is None:
+                    record = self._records.get(target)
+                    draft = record.copy() if record is not None else None
+                elif draft.settled:
+                    draft = None  # passing time settled it: the check below says so
+                result, done, fulfilled, matched = _core.decide(
+                    self.policy, self._matcher, draft, fact
+                )
+                actions.extend(done)
+                if result is not None:
+                    drafts[target] = result
+                else:
+                    drafts.pop(target, None)
+                    forget = target  # settled by this very fact
         except BaseException:
             for entry in popped:
-                heapq.heappush(self._heap, entry)
+                heapq.heappush(heap, entry)
             raise
-
+        if forget is not None:
+            self._records.pop(forget, None)
         requeue = {entry[1] for entry in popped}
-        for escalation_id, new in changed.items():
-            old = self._states.get(escalation_id)
-            if new is None:
-                self._states.pop(escalation_id, None)
+        for escalation_id, draft in drafts.items():
+            old = self._records.get(escalation_id)
+            if draft.settled:
+                self._records.pop(escalation_id, None)
                 continue
-            self._states[escalation_id] = new
-            next_due = new.next_due
+            self._records[escalation_id] = draft
+            next_due = draft.next_due
             if next_due is not None and (
                 old is None or old.next_due != next_due or escalation_id in requeue
             ):
-                heapq.heappush(self._heap, (next_due, escalation_id))
-        self._clock = fact.at
-        if len(self._heap) > 2 * len(self._states) + 1024:
+                heapq.heappush(heap, (next_due, escalation_id))
+        self._clock = at
+        if len(heap) > 2 * len(self._records) + 1024:
             self._rebuild_heap()
         return Decision(fact=fact, actions=tuple(actions), fulfilled=fulfilled, matched=matched)
 
-    def _handle_one(self, target: str, fact: EscalationFact) -> Decision:
-        old = self._states.get(target)
-        outcome = _core.decide(self.policy, self._matcher, old, fact, checked=True)
-        new = outcome.state
-        if new is None:
-            self._states.pop(target, None)
+    def _handle_one(self, fact: EscalationFact) -> Decision:
+        target = fact.escalation_id
+        old = self._records.get(target)
+        result, actions, fulfilled, matched = _core.decide(
+            self.policy, self._matcher, old.copy() if old is not None else None, fact
+        )
+        if result is None:
+            self._records.pop(target, None)
         else:
-            self._states[target] = new
-            next_due = new.next_due
+            self._records[target] = result
+            next_due = result.next_due
             if next_due is not None and (old is None or old.next_due != next_due):
                 heapq.heappush(self._heap, (next_due, target))
         self._clock = fact.at
-        if len(self._heap) > 2 * len(self._states) + 1024:
+        if len(self._heap) > 2 * len(self._records) + 1024:
             self._rebuild_heap()
-        return Decision(
-            fact=fact,
-            actions=outcome.actions,
-            fulfilled=outcome.fulfilled,
-            matched=outcome.matched,
-        )
+        return Decision(fact=fact, actions=actions, fulfilled=fulfilled, matched=matched)
 
     def _rebuild_heap(self) -> None:
         self._heap = [
-            (state.next_due, key)
-            for key, state in self._states.items()
-            if state.next_due is not None
+            (record.next_due, key)
+            for key, record in self._records.items()
+            if record.next_due is not None
         ]
         heapq.heapify(self._heap)
 
@@ -213,7 +240,7 @@ class PolicyEngine:
         with self._lock:
             return EngineState(
                 clock=self._clock,
-                escalations=tuple(self._states[key] for key in sorted(self._states)),
+                escalations=tuple(self._records[key].freeze() for key in sorted(self._records)),
             )
 
     @classmethod
@@ -227,8 +254,9 @@ class PolicyEngine:
         """An engine that continues from ``state``."""
         restored = cls(policy, engine=engine)
         restored._clock = state.clock
-        restored._states = {
-            escalation.escalation_id: escalation for escalation in state.escalations
+        restored._records = {
+            escalation.escalation_id: _core.Record.thaw(escalation)
+            for escalation in state.escalations
         }
         restored._rebuild_heap()
         return restored

@@ -6,6 +6,7 @@ it by :attr:`EscalationState.next_due` to know when to call
 """
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 
 import attrs
 
@@ -75,21 +76,38 @@ class EscalationState:
     @property
     def next_due(self) -> dt.datetime | None:
         """The earliest time at which passing time changes this escalation, if any."""
-        times = [p.due for p in self.pending if not p.overdue]
-        if self.retain_until is not None:
-            times.append(self.retain_until)
-        return min(times) if times else None
+        return next_due_of(self.pending, self.retain_until)
 
     @property
     def settled(self) -> bool:
         """Closed with nothing more to wait for: the engine may forget it."""
-        if self.status is not Status.CLOSED:
+        return is_settled(self.status, self.pending, self.retain_until, self.clock)
+
+
+def next_due_of(
+    pending: Iterable[PendingObligation], retain_until: dt.datetime | None
+) -> dt.datetime | None:
+    """The earliest due time of what is not yet overdue, or ``retain_until``."""
+    earliest = retain_until
+    for obligation in pending:
+        if not obligation.overdue and (earliest is None or obligation.due < earliest):
+            earliest = obligation.due
+    return earliest
+
+
+def is_settled(
+    status: Status,
+    pending: Sequence[PendingObligation],
+    retain_until: dt.datetime | None,
+    clock: dt.datetime,
+) -> bool:
+    """Closed, nothing still to come, and no late fulfilment to wait for any longer."""
+    if status is not Status.CLOSED:
+        return False
+    for obligation in pending:
+        if not obligation.overdue:
             return False
-        if any(not p.overdue for p in self.pending):
-            return False
-        return not self.pending or (
-            self.retain_until is not None and self.clock >= self.retain_until
-        )
+    return not pending or (retain_until is not None and clock >= retain_until)
 
 
 @attrs.frozen(kw_only=True)
