@@ -4,6 +4,7 @@ import json
 import threading
 from typing import Any
 
+import attrs
 import pytest
 
 from escalation_policy import (
@@ -11,6 +12,7 @@ from escalation_policy import (
     EngineState,
     EngineUnavailableError,
     EscalationClosedError,
+    EscalationState,
     InputError,
     InvalidFactError,
     PolicyEngine,
@@ -20,6 +22,7 @@ from escalation_policy import (
     decide,
     make_converter,
 )
+from escalation_policy._core import Record
 from escalation_policy.model import Fact, Tick
 from tests.conftest import CHANNEL, Scenario, at, violations
 
@@ -194,6 +197,18 @@ def test_the_pure_core_gives_the_engines_decisions(scenario: Scenario) -> None:
     engine_actions = [a for body in facts for a in scenario.engine.handle(body).actions]
     assert engine_actions == pure
     assert state == scenario.engine.escalation("ESC-1")
+
+
+def test_the_engines_working_record_mirrors_the_public_state(scenario: Scenario) -> None:
+    """The engine keeps a mutable record per escalation: exactly the fields of the public
+    state plus its next due time, every one of them set once the escalation is open."""
+    fields = {field.name for field in attrs.fields(EscalationState)} | {"next_due"}
+    assert fields == set(Record.__slots__) == set(Record.__annotations__)
+    scenario.open(severity="high")
+    state = scenario.engine.escalation("ESC-1")
+    assert state is not None
+    assert state == Record.thaw(state).freeze()
+    assert state.next_due == Record.thaw(state).next_due
 
 
 def test_time_passing_reports_only_what_fell_due(scenario: Scenario) -> None:

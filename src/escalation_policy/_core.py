@@ -469,7 +469,7 @@ def decide(
         matched.append(reaction.id)
         for effect in reaction.then:
             _EFFECTS[type(effect)](work, effect, reaction.id, reaction.cites)
-    record.refresh()
+    record.next_due = next_due_of(record.pending, record.retain_until)
     if earlier:
         # A next update announced while time passed, then cancelled by this very fact
         # (closing, risk reduced), was never really due: do not announce it.
@@ -484,8 +484,9 @@ def decide(
             )
         ]
         work.actions[:0] = earlier
+    settled = record.status is Status.CLOSED and record.settled
     return (
-        None if record.settled else record,
+        None if settled else record,
         tuple(work.actions),
         tuple(work.fulfilled),
         tuple(matched),
@@ -493,25 +494,34 @@ def decide(
 
 
 def _open(fact: Opened, plan: Plan) -> Record:
-    return Record.thaw(
-        EscalationState(
-            escalation_id=fact.escalation_id,
-            customer=fact.customer,
-            segment=fact.segment,
-            severity=fact.severity,
-            strategic_partnership=fact.strategic_partnership,
-            broad_impact=fact.broad_impact,
-            initiated_by=fact.initiated_by,
-            opened_by=fact.opened_by,
-            tam=fact.tam,
-            issue_type=fact.issue_type,
-            summary=fact.summary,
-            opened_at=fact.at,
-            clock=fact.at,
-            status=Status.ACTIVE,
-            in_scope=bool(plan.values["in_scope"]),
-        )
-    )
+    record: Record = Record.__new__(Record)
+    record.escalation_id = fact.escalation_id
+    record.customer = fact.customer
+    record.segment = fact.segment
+    record.severity = fact.severity
+    record.strategic_partnership = fact.strategic_partnership
+    record.broad_impact = fact.broad_impact
+    record.initiated_by = fact.initiated_by
+    record.opened_by = fact.opened_by
+    record.tam = fact.tam
+    record.issue_type = fact.issue_type
+    record.summary = fact.summary
+    record.opened_at = fact.at
+    record.clock = fact.at
+    record.status = Status.ACTIVE
+    record.in_scope = bool(plan.values["in_scope"])
+    record.owner = None
+    record.cadence = None
+    record.involvement = ()
+    record.pending = []
+    record.informed_tam = None
+    record.engagement_status = None
+    record.milestones = ()
+    record.severity_changes = 0
+    record.closed_at = None
+    record.retain_until = None
+    record.next_due = None
+    return record
 
 
 def _record(record: Record, fact: EscalationFact) -> None:

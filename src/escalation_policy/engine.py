@@ -141,7 +141,7 @@ class PolicyEngine:
                 path="$.at",
             )
         heap = self._heap
-        if isinstance(fact, EscalationFact) and (not heap or heap[0][0] >= at):
+        if isinstance(fact, EscalationFact) and not self._due_before(at):
             return self._handle_one(fact)  # nothing falls due: only this escalation changes
         # Time passes for every escalation with something due, then the fact applies. Each
         # changes a copy (a draft); the drafts replace the records only once all succeeded.
@@ -207,6 +207,21 @@ class PolicyEngine:
         if len(heap) > 2 * len(self._records) + 1024:
             self._rebuild_heap()
         return Decision(fact=fact, actions=tuple(actions), fulfilled=fulfilled, matched=matched)
+
+    def _due_before(self, at: dt.datetime) -> bool:
+        """Whether some escalation has something due before ``at``.
+
+        Entries left behind when an escalation's next due time moved are dropped on the way:
+        they would otherwise send facts down the slow path for nothing.
+        """
+        heap = self._heap
+        while heap and heap[0][0] < at:
+            due, escalation_id = heap[0]
+            record = self._records.get(escalation_id)
+            if record is not None and record.next_due == due:
+                return True
+            heapq.heappop(heap)
+        return False
 
     def _handle_one(self, fact: EscalationFact) -> Decision:
         target = fact.escalation_id

@@ -331,11 +331,15 @@ FACT_TYPES: Mapping[str, type[Fact]] = {
 # -------------------------------------------------------------------------------------- actions
 @attrs.frozen(kw_only=True)
 class Action:
-    """Something the host should do. ``rule`` produced it; ``cites`` is its handbook section."""
+    """Something the host should do. ``rule`` produced it; ``cites`` is its handbook section.
+
+    Actions are outputs, built by the engine from validated facts: unlike facts they run no
+    validators (the JSON edge still refuses a timestamp without a timezone when reading one).
+    """
 
     TYPE: ClassVar[str] = ""
     escalation_id: str
-    at: dt.datetime = attrs.field(validator=_aware)
+    at: dt.datetime
     rule: str
     cites: str
 
@@ -372,20 +376,20 @@ class PostToChannel(Action):
     channel: str
     by: Team
     reason: PostReason
-    due: dt.datetime = attrs.field(validator=_aware)
+    due: dt.datetime
 
 
 @attrs.frozen(kw_only=True)
 class InformTam(Action):
     TYPE = "inform_tam"
     tam: str
-    due: dt.datetime = attrs.field(validator=_aware)
+    due: dt.datetime
 
 
 @attrs.frozen(kw_only=True)
 class UpdateExecutiveSummary(Action):
     TYPE = "update_executive_summary"
-    due: dt.datetime = attrs.field(validator=_aware)
+    due: dt.datetime
 
 
 @attrs.frozen(kw_only=True)
