@@ -5,7 +5,8 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from escalation_policy import (
     Action,
@@ -16,6 +17,8 @@ from escalation_policy import (
     Severity,
     make_converter,
 )
+from escalation_policy._fastpath import Fallback, action_writer, fact_reader
+from escalation_policy.model import FACT_TYPES, parse_timestamp
 from escalation_policy.testing import strategies
 
 CONVERTER = make_converter()
@@ -143,3 +146,93 @@ def test_naive_datetimes_are_refused_from_python_too() -> None:
             segment=Segment.ENTERPRISE,
             severity=Severity.LOW,
         )
+
+
+# The converter's fast paths (``_fastpath``) must agree with cattrs, the reference, exactly.
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=5,
+)
+
+
+def _cattrs_only(body: dict[str, Any]) -> Any:
+    """What cattrs alone makes of a fact's JSON object: the fact, or the error it raises."""
+    cls = FACT_TYPES[body["type"]]
+    try:
+        return CONVERTER.structure({k: v for k, v in body.items() if k != "type"}, cls)
+    except Exception as error:
+        return type(error)
+
+
+@st.composite
+def fact_bodies(draw: st.DrawFn) -> dict[str, Any]:
+    """A fact's JSON object, often spoiled: a field dropped, added or given another value."""
+    body: dict[str, Any] = CONVERTER.unstructure(draw(strategies.facts()), Fact)
+    spoil = draw(st.sampled_from(["none", "drop", "add", "replace"]))
+    fields = sorted(key for key in body if key != "type")
+    if spoil == "drop":
+        del body[draw(st.sampled_from(fields))]
+    elif spoil == "add":
+        body[draw(st.text(min_size=1, max_size=12))] = draw(JSON_VALUES)
+    elif spoil == "replace":
+        body[draw(st.sampled_from(fields))] = draw(
+            JSON_VALUES | st.sampled_from(["", "2026-03-02T09:00:00", "low", "tam", True])
+        )
+    return body
+
+
+@given(fact_bodies())
+def test_the_fast_fact_reader_agrees_with_cattrs(body: dict[str, Any]) -> None:
+    reference = _cattrs_only(body)
+    read = fact_reader(FACT_TYPES[body["type"]], parse_timestamp)
+    try:
+        fast = read(body)
+    except Fallback:
+        return  # cattrs decides (it is what the converter then runs)
+    assert reference == fast
+    assert type(reference) is type(fast)
+
+
+@given(strategies.actions())
+def test_the_fast_action_writer_writes_what_cattrs_writes(action: Action) -> None:
+    expected = {"type": action.TYPE, **CONVERTER.unstructure(action, unstructure_as=type(action))}
+    written = action_writer(type(action))(action)
+    assert list(expected.items()) == list(written.items())
+    assert json.dumps(expected) == json.dumps(written)
+
+
+def test_a_fact_the_fast_path_declines_still_gets_cattrs_explanation() -> None:
+    body = {**OPENED, "customer": ""}
+    with pytest.raises(Fallback):
+        fact_reader(Opened, parse_timestamp)(body)
+    with pytest.raises(InvalidFactError) as caught:
+        CONVERTER.structure(body, Fact)
+    assert "$.customer" == caught.value.path
+
+
+NEAR_MISSES = [None, True, False, 0, 1, 1.5, "", "x", "low", "tam", "update", "internal"]
+NEAR_MISSES += ["2026-03-02T09:00:00", "2026-03-02T09:00:00Z", "2026-03-02", [], ["a"], [1], {}]
+
+
+@pytest.mark.parametrize("fact_type", sorted(FACT_TYPES))
+@settings(max_examples=5)
+@given(data=st.data())
+def test_the_fast_fact_reader_agrees_with_cattrs_on_every_near_miss(
+    fact_type: str, data: st.DataObject
+) -> None:
+    """Every field of every fact type, given each of a set of plausible wrong values."""
+    body = CONVERTER.unstructure(data.draw(strategies.facts(FACT_TYPES[fact_type])), Fact)
+    read = fact_reader(FACT_TYPES[fact_type], parse_timestamp)
+    variants = [body] + [{k: v for k, v in body.items() if k != key} for key in body]
+    variants += [{**body, key: value} for key in body for value in NEAR_MISSES]
+    variants += [{**body, "unknown": 1}]
+    for variant in variants:
+        if variant.get("type") != fact_type:
+            continue  # the tag chose the reader: it only ever sees its own type
+        reference = _cattrs_only(variant)
+        try:
+            fast = read(variant)
+        except Fallback:
+            continue
+        assert (variant, reference) == (variant, fast)

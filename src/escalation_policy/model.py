@@ -588,6 +588,8 @@ def make_converter() -> "cattrs.Converter":
     import cattrs
     from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
 
+    from escalation_policy._fastpath import Fallback, action_writer, fact_reader
+
     converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
     converter.register_structure_hook(dt.datetime, lambda value, _: parse_timestamp(value))
     converter.register_unstructure_hook(dt.datetime, _format_timestamp)
@@ -600,11 +602,18 @@ def make_converter() -> "cattrs.Converter":
         converter.register_structure_hook(enum_cls, _enum_hook(enum_cls))
         converter.register_unstructure_hook(enum_cls, lambda member: member.value)
 
+    # The well-formed case skips cattrs (see _fastpath); anything else is cattrs' to judge.
+    readers = {cls: fact_reader(cls, parse_timestamp) for cls in FACT_TYPES.values()}
+    writers = {cls: action_writer(cls) for cls in ACTION_TYPES.values()}
+
     def tagged(base: type[Any], registry: Mapping[str, type[Any]], noun: str) -> None:
         def structure(value: object, _type: object) -> Any:
             return structure_tagged(value, registry, noun)
 
         def unstructure(obj: Any) -> dict[str, Any]:
+            writer = writers.get(type(obj))
+            if writer is not None:
+                return writer(obj)
             body: dict[str, Any] = {"type": obj.TYPE}
             body.update(converter.unstructure(obj, unstructure_as=type(obj)))
             return body
@@ -635,6 +644,12 @@ def make_converter() -> "cattrs.Converter":
                 f"expected one of {', '.join(registry)}",
                 path="$.type",
             )
+        reader = readers.get(cls)
+        if reader is not None:
+            try:
+                return reader(value)
+            except Fallback:
+                pass
         body = {key: item for key, item in value.items() if key != "type"}
         try:
             return converter.structure(body, cls)

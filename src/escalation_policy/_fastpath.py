@@ -1,0 +1,197 @@
+"""The converter's fast paths for the JSON edge: one fact in, one action out.
+
+cattrs, with detailed validation, is the reference: it says exactly what is wrong with a bad
+fact. It is also most of the cost of a fact read from JSON. So each fact type gets a plain
+function, built from its attrs fields, that takes the well-formed case only and hands anything
+else (an unknown or missing field, a value of another shape, a failing validator) back to
+cattrs, which then accepts it or explains the error. Actions are written by a plain function
+per type giving exactly cattrs' output. ``tests/test_model.py`` checks both against cattrs.
+"""
+
+import datetime as dt
+import enum
+import types
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+__all__ = ["Fallback", "action_writer", "fact_reader"]
+
+
+class Fallback(Exception):
+    """The fast path declines: let cattrs structure the value (or explain what is wrong)."""
+
+
+Reader = Callable[[object], Any]
+
+_MISSING = object()
+
+
+def _string(value: object) -> str:
+    if type(value) is not str:
+        raise Fallback
+    return value
+
+
+def _boolean(value: object) -> bool:
+    if type(value) is not bool:
+        raise Fallback
+    return value
+
+
+def _enumeration(cls: type[enum.Enum]) -> Reader:
+    members = {str(member.value): member for member in cls}
+
+    def read(value: object) -> enum.Enum:
+        member = members.get(value) if type(value) is str else None
+        if member is None:
+            raise Fallback
+        return member
+
+    return read
+
+
+def _timestamp(parse: Callable[[object], dt.datetime]) -> Reader:
+    def read(value: object) -> dt.datetime:
+        if type(value) is not str:
+            raise Fallback
+        try:
+            return parse(value)
+        except ValueError:
+            raise Fallback from None
+
+    return read
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    if type(value) is not list and type(value) is not tuple:
+        raise Fallback
+    items: tuple[object, ...] = tuple(value)
+    for item in items:
+        if type(item) is not str:
+            raise Fallback
+    return items  # type: ignore[return-value]
+
+
+def _optional(read: Reader) -> Reader:
+    def optional(value: object) -> Any:
+        return None if value is None else read(value)
+
+    return optional
+
+
+def _reader_for(kind: Any, parse_timestamp: Callable[[object], dt.datetime]) -> Reader:
+    if kind is str:
+        return _string
+    if kind is bool:
+        return _boolean
+    if kind is dt.datetime:
+        return _timestamp(parse_timestamp)
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return _enumeration(kind)
+    if typing.get_origin(kind) is tuple and typing.get_args(kind) == (str, ...):
+        return _strings
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        others = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        if len(others) == 1:
+            return _optional(_reader_for(others[0], parse_timestamp))
+    raise TypeError(f"no fast reader for {kind!r}")  # a new field type: add a reader
+
+
+def fact_reader(
+    cls: type[Any], parse_timestamp: Callable[[object], dt.datetime]
+) -> Callable[[Mapping[str, object]], Any]:
+    """A function from a fact's JSON object (with its ``type``) to the fact, or Fallback.
+
+    Unrolled over the class's fields (generated from their names and types only): this runs
+    once per fact read, and a loop over the fields costs twice as much.
+    """
+    fields = attrs.fields(cls)
+    namespace: dict[str, Any] = {"cls": cls, "Fallback": Fallback, "MISSING": _MISSING}
+    known = {field.name for field in fields} | {"type"}
+    lines = [
+        "def read(body):",
+        "    for key in body:",
+        f"        if key not in {sorted(known)!r}:",
+        "            raise Fallback",
+    ]
+    for field in fields:
+        namespace[f"read_{field.name}"] = _reader_for(field.type, parse_timestamp)
+        if field.default is attrs.NOTHING:
+            lines += [
+                f"    value = body.get({field.name!r}, MISSING)",
+                "    if value is MISSING:",
+                "        raise Fallback",
+                f"    {field.name} = read_{field.name}(value)",
+            ]
+        else:
+            namespace[f"default_{field.name}"] = field.default
+            lines += [
+                f"    value = body.get({field.name!r}, MISSING)",
+                f"    {field.name} = default_{field.name} if value is MISSING "
+                f"else read_{field.name}(value)",
+            ]
+    arguments = ", ".join(f"{field.name}={field.name}" for field in fields)
+    lines += [
+        "    try:",
+        f"        return cls({arguments})",
+        "    except ValueError:  # a validator of the class: cattrs says which field and why",
+        "        raise Fallback from None",
+    ]
+    exec("\n".join(lines), namespace)
+    reader: Callable[[Mapping[str, object]], Any] = namespace["read"]
+    return reader
+
+
+def _writer_for(kind: Any) -> Callable[[Any], Any] | None:
+    """How a field's value is written, or ``None`` when it is written as it is."""
+    if kind is dt.datetime:
+        return dt.datetime.isoformat
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return _enum_value
+    if typing.get_origin(kind) is tuple:  # written as a JSON array
+        item = typing.get_args(kind)[0]
+        if isinstance(item, type) and issubclass(item, enum.Enum):
+            return _enum_values
+        return list
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        others = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        inner = _writer_for(others[0]) if len(others) == 1 else None
+        return _or_none(inner) if inner is not None else None
+    return None
+
+
+def _enum_value(member: enum.Enum) -> Any:
+    return member.value
+
+
+def _enum_values(members: tuple[enum.Enum, ...]) -> list[Any]:
+    return [member.value for member in members]
+
+
+def _or_none(write: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def or_none(value: Any) -> Any:
+        return None if value is None else write(value)
+
+    return or_none
+
+
+def action_writer(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
+    """A function from an action to its JSON object, exactly as cattrs writes it.
+
+    Unrolled over the class's fields (generated from their names and types only).
+    """
+    namespace: dict[str, Any] = {}
+    items = [f"        'type': {cls.TYPE!r},"]
+    for field in attrs.fields(cls):
+        writer = _writer_for(field.type)
+        if writer is None:
+            items.append(f"        {field.name!r}: action.{field.name},")
+        else:
+            namespace[f"write_{field.name}"] = writer
+            items.append(f"        {field.name!r}: write_{field.name}(action.{field.name}),")
+    exec("\n".join(["def write(action):", "    return {", *items, "    }"]), namespace)
+    writer_function: Callable[[Any], dict[str, Any]] = namespace["write"]
+    return writer_function
