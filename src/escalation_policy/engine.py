@@ -141,7 +141,9 @@ class PolicyEngine:
                 path="$.at",
             )
         heap = self._heap
-        if isinstance(fact, EscalationFact) and not self._due_before(at):
+        if isinstance(fact, EscalationFact) and (
+            not heap or heap[0][0] >= at or not self._due_before(at)
+        ):
             return self._handle_one(fact)  # nothing falls due: only this escalation changes
         # Time passes for every escalation with something due, then the fact applies. Each
         # changes a copy (a draft); the drafts replace the records only once all succeeded.
