@@ -58,6 +58,19 @@ def best_rate(run: Callable[[], int], repeat: int) -> float:
     return statistics.median(rates)
 
 
+def interleaved_rates(runs: dict[str, Callable[[], int]], repeat: int) -> dict[str, float]:
+    """Items a second for each run: the median of ``repeat`` rounds, each round timing every
+    run once, so that a slow spell of the machine falls on all of them alike."""
+    rates: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeat):
+        for name, run in runs.items():
+            gc.collect()
+            started = time.perf_counter()
+            count = run()
+            rates[name].append(count / (time.perf_counter() - started))
+    return {name: statistics.median(values) for name, values in rates.items()}
+
+
 # ---------------------------------------------------------------- 1. the stateless decision
 def floor_decider() -> Callable[[str, str, bool], Decision]:
     """Hand-written plain Python: the floor."""
@@ -280,7 +293,7 @@ def stateless(quick: bool, repeat: int) -> list[list[str]]:
     }
     expected = [floor_decider()(*args) for args in INPUTS]
     rows: list[list[str]] = []
-    rates: dict[str, float] = {}
+    runs: dict[str, Callable[[], int]] = {}
     count = 2_000 if quick else 64_000
     for name, make in makers.items():
         try:
@@ -300,7 +313,8 @@ def stateless(quick: bool, repeat: int) -> list[list[str]]:
                 decide(*INPUTS[index & 31])
             return count
 
-        rates[name] = best_rate(run, 1 if quick else repeat)
+        runs[name] = run
+    rates = interleaved_rates(runs, 1 if quick else repeat)
     native = rates.get("escalation-policy, native engine")
     for name, rate in rates.items():
         ratio = f"{native / rate:.2f}x" if native else ""
