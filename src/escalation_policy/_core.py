@@ -120,6 +120,7 @@ class Record:
 
     __slots__ = (*(field.name for field in attrs.fields(EscalationState)), "next_due")
 
+    # Declared for type checkers; tests/test_engine.py keeps them the state's fields exactly.
     escalation_id: str
     customer: str
     segment: Segment
