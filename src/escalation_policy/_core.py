@@ -427,8 +427,6 @@ def decide(
     matcher: Matcher,
     record: Record | None,
     fact: EscalationFact,
-    *,
-    checked: bool = False,
 ) -> Step:
     """Apply ``fact`` to the escalation's ``record`` (``None`` for ``opened``), in place.
 
@@ -436,8 +434,7 @@ def decide(
     take. The record may be half-changed after an error: callers pass a copy they own and
     keep it only when this returns.
     """
-    if not checked:
-        check(record, fact)
+    check(record, fact)
     at = fact.at
     earlier: list[Action] = []
     plan: Plan | None = None
@@ -470,7 +467,7 @@ def decide(
         matched.append(reaction.id)
         for effect in reaction.then:
             _EFFECTS[type(effect)](work, effect, reaction.id, reaction.cites)
-    record.next_due = next_due_of(record.pending, record.retain_until)
+    record.refresh()
     if earlier:
         # A next update announced while time passed, then cancelled by this very fact
         # (closing, risk reduced), was never really due: do not announce it.
