@@ -49,13 +49,7 @@ Decision = tuple[str, str, tuple[str, ...], str | None, bool]
 
 def best_rate(run: Callable[[], int], repeat: int) -> float:
     """Items a second: the median of ``repeat`` timed runs."""
-    rates = []
-    for _ in range(repeat):
-        gc.collect()
-        started = time.perf_counter()
-        count = run()
-        rates.append(count / (time.perf_counter() - started))
-    return statistics.median(rates)
+    return interleaved_rates({"run": run}, repeat)["run"]
 
 
 def interleaved_rates(runs: dict[str, Callable[[], int]], repeat: int) -> dict[str, float]:

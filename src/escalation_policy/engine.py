@@ -153,6 +153,8 @@ class PolicyEngine:
         forget: str | None = None
         try:
             if isinstance(fact, EscalationFact):
+                # Judged as the host sent it, before time passes: an escalation still open
+                # refuses a second 'opened' even if this fact's time would settle it.
                 _core.check(self._records.get(fact.escalation_id), fact)
             while heap and heap[0][0] < at:
                 entry = heapq.heappop(heap)
