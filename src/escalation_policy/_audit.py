@@ -12,6 +12,7 @@ from typing import Any
 
 import attrs
 
+from escalation_policy._frozen import quick_init
 from escalation_policy.engine import EngineName, PolicyEngine
 from escalation_policy.errors import InputError
 from escalation_policy.model import (
@@ -39,6 +40,7 @@ _AWARENESS = frozenset(
 )
 
 
+@quick_init
 @attrs.frozen(kw_only=True)
 class AuditViolation:
     """One violation, and what happened instead.

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import attrs
 
 from escalation_policy import _core
+from escalation_policy._frozen import quick_init
 from escalation_policy.errors import EngineUnavailableError, InvalidFactError, StaleFactError
 from escalation_policy.model import Action, EscalationFact, Fact, shared_converter
 from escalation_policy.policy import Policy, default_policy
@@ -25,6 +26,7 @@ EngineName = Literal["native", "durable"]
 ENGINES: tuple[EngineName, ...] = ("native", "durable")
 
 
+@quick_init
 @attrs.frozen(kw_only=True)
 class Decision:
     """What the policy decided on one fact: actions in order, and obligations discharged."""

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
 
+from escalation_policy._frozen import quick_init
 from escalation_policy.errors import InvalidFactError, did_you_mean
 
 if TYPE_CHECKING:  # cattrs is imported when a converter is built, not with the model
@@ -329,6 +330,7 @@ FACT_TYPES: Mapping[str, type[Fact]] = {
 
 
 # -------------------------------------------------------------------------------------- actions
+@quick_init
 @attrs.frozen(kw_only=True)
 class Action:
     """Something the host should do. ``rule`` produced it; ``cites`` is its handbook section.
@@ -344,12 +346,14 @@ class Action:
     cites: str
 
 
+@quick_init
 @attrs.frozen(kw_only=True)
 class AssignOwner(Action):
     TYPE = "assign_owner"
     owner: Team
 
 
+@quick_init
 @attrs.frozen(kw_only=True)
 class SetInvolvement(Action):
     TYPE = "set_involvement"
@@ -358,18 +362,21 @@ class SetInvolvement(Action):
     removed: tuple[Role, ...]
 
 
+@quick_init
 @attrs.frozen(kw_only=True)
 class SetCadence(Action):
     TYPE = "set_cadence"
     cadence: Cadence
 
 
+@quick_init
 @attrs.frozen(kw_only=True)
 class CreateTrackerDocument(Action):
     TYPE = "create_tracker_document"
     title: str
 
 
+@quick_init
 @attrs.frozen(kw_only=True)
 class PostToChannel(Action):
     TYPE = "post_to_channel"
@@ -379,6 +386,7 @@ class PostToChannel(Action):
     due: dt.datetime
 
 
+@quick_init
 @attrs.frozen(kw_only=True)
 class InformTam(Action):
     TYPE = "inform_tam"
@@ -386,18 +394,21 @@ class InformTam(Action):
     due: dt.datetime
 
 
+@quick_init
 @attrs.frozen(kw_only=True)
 class UpdateExecutiveSummary(Action):
     TYPE = "update_executive_summary"
     due: dt.datetime
 
 
+@quick_init
 @attrs.frozen(kw_only=True)
 class RequestProductEscalation(Action):
     TYPE = "request_product_escalation"
     template: str
 
 
+@quick_init
 @attrs.frozen(kw_only=True)
 class RouteToTam(Action):
     TYPE = "route_to_tam"
@@ -405,6 +416,7 @@ class RouteToTam(Action):
     tam: str | None = None
 
 
+@quick_init
 @attrs.frozen(kw_only=True)
 class Violation(Action):
     """The policy was not followed. ``due`` is when the missed obligation fell due, if any."""
@@ -415,6 +427,7 @@ class Violation(Action):
     due: dt.datetime | None = None
 
 
+@quick_init
 @attrs.frozen(kw_only=True)
 class OutOfScope(Action):
     TYPE = "out_of_scope"

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
+from escalation_policy._frozen import quick_init
 from escalation_policy.model import (
     Action,
     Cadence,
@@ -24,6 +25,7 @@ from escalation_policy.vocabulary import Obligation, Status
 __all__ = ["EngineState", "EscalationState", "Fulfilment", "Outcome", "PendingObligation"]
 
 
+@quick_init
 @attrs.frozen(kw_only=True)
 class PendingObligation:
     """Something still expected of the escalation's people, due at ``due``.
@@ -43,6 +45,7 @@ class PendingObligation:
     overdue: bool = False
 
 
+@quick_init
 @attrs.frozen(kw_only=True)
 class EscalationState:
     escalation_id: str
@@ -110,6 +113,7 @@ def is_settled(
     return not pending or (retain_until is not None and clock >= retain_until)
 
 
+@quick_init
 @attrs.frozen(kw_only=True)
 class Fulfilment:
     """An obligation discharged by a fact; ``late`` if it was already overdue."""
@@ -126,6 +130,7 @@ class Fulfilment:
         return self.at > self.due
 
 
+@quick_init
 @attrs.frozen(kw_only=True)
 class Outcome:
     """What one step of the pure core produced: the new state (``None``: forget it)."""

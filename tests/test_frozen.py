@@ -1,0 +1,110 @@
+"""The quicker ``__init__`` of the output classes builds exactly what attrs' own builds."""
+
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import escalation_policy
+from escalation_policy import Decision, EscalationState, PendingObligation, PostToChannel
+from escalation_policy._frozen import ATTRS_INIT, quick_init
+
+CLASSES = sorted(ATTRS_INIT, key=lambda cls: cls.__qualname__)
+
+
+def test_the_outputs_built_per_fact_have_a_quick_init() -> None:
+    names = {cls.__name__ for cls in CLASSES}
+    assert {"Decision", "PendingObligation", "Fulfilment", "Violation", "PostToChannel"} <= names
+    actions = {
+        value
+        for value in vars(escalation_policy).values()
+        if isinstance(value, type) and issubclass(value, escalation_policy.Action)
+    }
+    assert actions <= set(CLASSES)
+
+
+def _build(cls: type[Any], init: Any, arguments: dict[str, object]) -> object:
+    instance = object.__new__(cls)
+    init(instance, **arguments)
+    return instance
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda cls: cls.__qualname__)
+@given(data=st.data())
+def test_quick_init_builds_what_attrs_init_builds(cls: type[Any], data: st.DataObject) -> None:
+    arguments: dict[str, object] = {}
+    for field in attrs.fields(cls):
+        # Values of any kind: neither __init__ checks them.
+        if field.default is attrs.NOTHING or data.draw(st.booleans()):
+            arguments[field.name] = data.draw(st.integers() | st.text(max_size=3) | st.none())
+    quick = cls(**arguments)
+    reference = _build(cls, ATTRS_INIT[cls], arguments)
+    assert quick == reference
+    assert repr(quick) == repr(reference)
+    assert attrs.asdict(quick, recurse=False) == attrs.asdict(reference, recurse=False)
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda cls: cls.__qualname__)
+def test_quick_init_refuses_what_attrs_init_refuses(cls: type[Any]) -> None:
+    required = {f.name: 1 for f in attrs.fields(cls) if f.default is attrs.NOTHING}
+    for init in (cls.__init__, ATTRS_INIT[cls]):
+        instance = object.__new__(cls)
+        with pytest.raises(TypeError, match="positional argument"):
+            init(instance, *required.values())
+        with pytest.raises(TypeError, match="unexpected keyword"):
+            init(instance, **required, not_a_field=1)
+        missing = dict(list(required.items())[1:])
+        with pytest.raises(TypeError, match="missing"):
+            init(instance, **missing)
+
+
+def test_quickly_built_objects_are_still_frozen() -> None:
+    post = PostToChannel(
+        escalation_id="ESC-1", at=1, rule="r", cites="c", channel="#x", by=2, reason=3, due=4
+    )
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        post.channel = "#y"  # type: ignore[misc]
+    assert hash(post) == hash(_build(PostToChannel, ATTRS_INIT[PostToChannel], attrs.asdict(post)))
+
+
+def test_defaults_are_attrs_defaults() -> None:
+    pending = PendingObligation(obligation=1, due=2, rule="r", cites="c")  # type: ignore[arg-type]
+    defaults = (pending.reason, pending.tam, pending.every, pending.overdue)
+    assert defaults == (None, None, None, False)
+    decision = Decision(fact=1, actions=())  # type: ignore[arg-type]
+    assert (decision.fulfilled, decision.matched) == ((), ())
+    assert EscalationState.__init__ is not ATTRS_INIT[EscalationState]
+
+
+@pytest.mark.parametrize(
+    ("field", "problem"),
+    [
+        (attrs.field(validator=attrs.validators.instance_of(int)), "validator"),
+        (attrs.field(converter=int), "converter"),
+        (attrs.field(factory=list), "factory"),
+        (attrs.field(alias="other"), "alias"),
+        (attrs.field(init=False, default=0), "init=False"),
+    ],
+)
+def test_quick_init_refuses_fields_it_cannot_copy_exactly(field: Any, problem: str) -> None:
+    cls = attrs.make_class("Odd", {"x": field}, frozen=True, slots=True, kw_only=True)
+    with pytest.raises(TypeError, match=problem):
+        quick_init(cls)
+
+
+def test_quick_init_refuses_hooks_and_positional_fields() -> None:
+    @attrs.frozen(kw_only=True)
+    class Hooked:
+        x: int
+
+        def __attrs_post_init__(self) -> None:
+            pass
+
+    with pytest.raises(TypeError, match="__attrs_post_init__"):
+        quick_init(Hooked)
+    with pytest.raises(TypeError, match="positional"):
+        quick_init(attrs.make_class("Positional", ["x"], frozen=True, slots=True))
+    with pytest.raises(TypeError, match="not a slotted attrs class"):
+        quick_init(attrs.make_class("Unslotted", ["x"], frozen=True, slots=False, kw_only=True))
