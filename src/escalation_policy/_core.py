@@ -10,6 +10,7 @@ from typing import Any, Protocol, TypeVar
 
 import attrs
 
+from escalation_policy._context import Situation
 from escalation_policy.errors import (
     DuplicateEscalationError,
     EscalationClosedError,
@@ -28,7 +29,6 @@ from escalation_policy.model import (
     EscalationFact,
     Fact,
     InformTam,
-    MeetingHeld,
     Opened,
     OutOfScope,
     Posted,
@@ -104,6 +104,9 @@ class Matcher(Protocol):
 
     def reactions(self, fact_type: str, context: Mapping[str, object]) -> Sequence[int]:
         """Indices of ``policy.reactions`` that match, in declaration order."""
+
+    def reactions_for(self, fact_type: str, situation: Situation) -> Sequence[int]:
+        """:meth:`reactions` on the situation's context (``_context.context``)."""
 
 
 _A = TypeVar("_A", bound=Action)
@@ -458,11 +461,15 @@ def decide(
         _record(record, fact)
         if isinstance(fact, SeverityChanged):
             plan = evaluate_plan(policy, matcher, _plan_inputs(record))
-    context = _context(policy, record, status_before, severity_before, fact, plan)
+    if plan is not None and record.in_scope:
+        owner, cadence = plan.values["owner"], plan.values["cadence"]  # as planned
+    else:
+        owner, cadence = record.owner, record.cadence
+    situation = (policy, record, fact, status_before, severity_before, owner, cadence)
     work = _Work(policy, record, fact, plan)
     matched = list(plan.rows) if plan is not None else []
     reactions = policy.reactions
-    for index in matcher.reactions(fact.TYPE, context):
+    for index in matcher.reactions_for(fact.TYPE, situation):
         reaction = reactions[index].reaction
         matched.append(reaction.id)
         for effect in reaction.then:
@@ -542,54 +549,6 @@ def _record(record: Record, fact: EscalationFact) -> None:
     elif isinstance(fact, Closed):
         record.status = Status.CLOSED
         record.closed_at = fact.at
-
-
-def _context(
-    policy: Policy,
-    record: Record,
-    status_before: Status,
-    severity_before: Severity,
-    fact: EscalationFact,
-    plan: Plan | None,
-) -> dict[str, object]:
-    """The flat record conditions test (``vocabulary.CONTEXT_FIELDS``); nulls are left out.
-
-    ``status`` is the status before the fact; everything else is after it (the fact's own
-    changes applied, no rule's yet; the owner and cadence as planned).
-    """
-    in_scope = record.in_scope
-    if plan is not None and in_scope:
-        owner, cadence = plan.values["owner"], plan.values["cadence"]
-    else:
-        owner, cadence = record.owner, record.cadence
-    context: dict[str, object] = {
-        "severity": record.severity._value_,
-        "segment": record.segment._value_,
-        "strategic_partnership": record.strategic_partnership,
-        "broad_impact": record.broad_impact,
-        "initiated_by": record.initiated_by._value_,
-        "in_scope": in_scope,
-        "status": status_before._value_,
-        "tam_assigned": record.tam is not None,
-    }
-    if record.issue_type is not None:
-        context["issue_type"] = record.issue_type
-    if owner is not None:
-        context["owner"] = owner._value_
-    if cadence is not None:
-        context["cadence"] = cadence._value_
-    if isinstance(fact, Posted):
-        context["purpose"] = fact.purpose._value_
-        context["by"] = fact.by._value_
-        context["escalation_channel"] = policy.is_escalation_channel(fact.channel)
-        context["by_owner"] = fact.by is record.owner
-    elif isinstance(fact, SeverityChanged):
-        context["previous_severity"] = severity_before._value_
-    elif isinstance(fact, MeetingHeld):
-        context["audience"] = fact.audience._value_
-    elif isinstance(fact, AccountIssue):
-        context["kind"] = fact.kind._value_
-    return context
 
 
 class _Work:

@@ -25,6 +25,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from escalation_policy._context import Situation, context
 from escalation_policy.errors import EngineFailure, EngineUnavailableError
 from escalation_policy.policy import Condition, Policy
 
@@ -189,6 +190,9 @@ class DurableMatcher:
 
     def reactions(self, fact_type: str, context: Mapping[str, object]) -> Sequence[int]:
         return self._post(self._reaction_layers, dict(context, **{"event": fact_type}))
+
+    def reactions_for(self, fact_type: str, situation: Situation) -> Sequence[int]:
+        return self.reactions(fact_type, context(fact_type, situation))
 
 
 def _quiet_host(durable_engine: Any) -> Any:

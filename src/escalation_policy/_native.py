@@ -3,6 +3,8 @@
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from escalation_policy._context import Situation, context, key_reader
+
 if TYPE_CHECKING:
     from escalation_policy.policy import CompiledReaction, CompiledTable, Condition
 
@@ -37,6 +39,7 @@ class NativeMatcher:
         self._reaction_memo: dict[str, dict[tuple[object, ...], list[int]]] = {
             key: {} for key in self._by_type
         }
+        self._keys = {key: key_reader(tested) for key, tested in self._tested.items()}
 
     def table_rows(self, index: int, inputs: Mapping[str, object]) -> Sequence[int]:
         memo = self._memo[index]
@@ -54,6 +57,16 @@ class NativeMatcher:
             for row, conditions in enumerate(self._rows[index])
             if all(c.matches(inputs) for c in conditions)
         )
+
+    def reactions_for(self, fact_type: str, situation: Situation) -> Sequence[int]:
+        # The memo key read straight from the situation: no context is built unless missed.
+        memo = self._reaction_memo.get(fact_type)
+        if memo is None:
+            return ()
+        found = memo.get(self._keys[fact_type](*situation))
+        if found is None:
+            return self.reactions(fact_type, context(fact_type, situation))
+        return found
 
     def reactions(self, fact_type: str, context: Mapping[str, object]) -> Sequence[int]:
         memo = self._reaction_memo.get(fact_type)

@@ -1,0 +1,111 @@
+"""The context reactions are matched against, and the native matcher's keys read from it."""
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from hypothesis import given
+
+from escalation_policy import Opened, PolicyEngine, Posted, PostPurpose, Segment, Severity, Team
+from escalation_policy._context import READS, Situation, context, fields_for, key_reader
+from escalation_policy.model import Fact
+from escalation_policy.testing import strategies
+from escalation_policy.vocabulary import CONTEXT_FIELDS, FACT_FIELDS
+
+AT = dt.datetime(2026, 3, 2, 9, tzinfo=dt.timezone.utc)
+
+
+class Spy:
+    """Wraps the native matcher: records each situation and checks the memoised answer."""
+
+    def __init__(self, engine: PolicyEngine) -> None:
+        self.native = engine.policy.native
+        self.seen: list[tuple[str, dict[str, object]]] = []
+
+    def table_rows(self, index: int, inputs: Any) -> Sequence[int]:
+        return self.native.table_rows(index, inputs)
+
+    def reactions(self, fact_type: str, full: Any) -> Sequence[int]:
+        return self.native.reactions(fact_type, full)
+
+    def reactions_for(self, fact_type: str, situation: Situation) -> Sequence[int]:
+        full = context(fact_type, situation)
+        self.seen.append((fact_type, full))
+        tested = self.native._tested.get(fact_type, ())
+        assert key_reader(tested)(*situation) == tuple(full.get(field) for field in tested)
+        every = fields_for(fact_type)
+        assert key_reader(every)(*situation) == tuple(full.get(field) for field in every)
+        answer = list(self.native.reactions_for(fact_type, situation))
+        unmemoised = [
+            index
+            for index, compiled in enumerate(situation[0].reactions)
+            if fact_type in compiled.types and all(c.matches(full) for c in compiled.conditions)
+        ]
+        assert answer == unmemoised
+        return answer
+
+
+def spied_engine() -> tuple[PolicyEngine, Spy]:
+    engine = PolicyEngine()
+    spy = Spy(engine)
+    engine._matcher = spy
+    return engine, spy
+
+
+def test_every_context_field_has_a_reading() -> None:
+    assert set(READS) == set(CONTEXT_FIELDS)
+    for fact_type, own in FACT_FIELDS.items():
+        assert own <= set(fields_for(fact_type))
+    assert not set(fields_for("tick_like")) & {f for own in FACT_FIELDS.values() for f in own}
+
+
+def test_a_post_is_matched_against_the_escalation_and_the_post() -> None:
+    engine, spy = spied_engine()
+    engine.handle(
+        Opened(
+            at=AT,
+            escalation_id="ESC-1",
+            customer="Acme",
+            segment=Segment.ENTERPRISE,
+            severity=Severity.HIGH,
+            tam="Alex",
+        )
+    )
+    engine.handle(
+        Posted(
+            at=AT,
+            escalation_id="ESC-1",
+            channel="#escalated_customers",
+            purpose=PostPurpose.CREATED,
+            by=Team.SUPPORT_ENGINEERING,
+        )
+    )
+    fact_type, full = spy.seen[-1]
+    owner = engine.escalation("ESC-1").owner  # type: ignore[union-attr]
+    assert fact_type == "posted"
+    assert full == {
+        "severity": "high",
+        "segment": "enterprise",
+        "strategic_partnership": False,
+        "broad_impact": False,
+        "initiated_by": "other",
+        "in_scope": True,
+        "owner": owner.value,  # type: ignore[union-attr]
+        "cadence": "multiple_per_week",
+        "status": "active",
+        "tam_assigned": True,
+        "purpose": "created",
+        "by": "support_engineering",
+        "escalation_channel": True,
+        "by_owner": owner is Team.SUPPORT_ENGINEERING,
+    }
+
+
+@given(strategies.histories())
+def test_memo_keys_and_answers_agree_with_the_full_context(history: list[Fact]) -> None:
+    engine, spy = spied_engine()
+    for fact in history:
+        engine.handle(fact)
+    for fact_type, full in spy.seen:
+        assert set(full) <= set(fields_for(fact_type))
+        assert None not in full.values()
