@@ -197,6 +197,10 @@ def _non_empty(_instance: object, attribute: "attrs.Attribute[Any]", value: str)
         raise _InvalidAttribute(attribute.name, "got '', expected a non-empty string")
 
 
+READER_CHECKS: Mapping[object, str] = {_aware: "aware", _non_empty: "non_empty"}
+"""What each validator checks, for the JSON edge's fast readers (``_fastpath.fact_reader``)."""
+
+
 # ---------------------------------------------------------------------------------------- facts
 @attrs.frozen(kw_only=True)
 class Fact:
@@ -616,7 +620,7 @@ def make_converter() -> "cattrs.Converter":
         converter.register_unstructure_hook(enum_cls, lambda member: member.value)
 
     # The well-formed case skips cattrs (see _fastpath); anything else is cattrs' to judge.
-    readers = {cls: fact_reader(cls, parse_timestamp) for cls in FACT_TYPES.values()}
+    readers = {cls: fact_reader(cls, parse_timestamp, READER_CHECKS) for cls in FACT_TYPES.values()}
     writers = {cls: action_writer(cls) for cls in ACTION_TYPES.values()}
 
     def tagged(base: type[Any], registry: Mapping[str, type[Any]], noun: str) -> None:
