@@ -56,7 +56,7 @@ def test_every_context_field_has_a_reading() -> None:
     assert set(READS) == set(CONTEXT_FIELDS)
     for fact_type, own in FACT_FIELDS.items():
         assert own <= set(fields_for(fact_type))
-    assert not set(fields_for("tick_like")) & {f for own in FACT_FIELDS.values() for f in own}
+    assert not set(fields_for("tick")) & {f for own in FACT_FIELDS.values() for f in own}
 
 
 def test_a_post_is_matched_against_the_escalation_and_the_post() -> None:
