@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given
 
 from escalation_policy import Opened, PolicyEngine, Posted, PostPurpose, Segment, Severity, Team
-from escalation_policy._context import READS, Situation, context, fields_for, key_reader
+from escalation_policy._context import READS, Situation, context_of, fields_for, key_reader
 from escalation_policy.model import Fact
 from escalation_policy.testing import strategies
 from escalation_policy.vocabulary import CONTEXT_FIELDS, FACT_FIELDS
@@ -29,7 +29,7 @@ class Spy:
         return self.native.reactions(fact_type, full)
 
     def reactions_for(self, fact_type: str, situation: Situation) -> Sequence[int]:
-        full = context(fact_type, situation)
+        full = context_of(fact_type, situation)
         self.seen.append((fact_type, full))
         tested = self.native._tested.get(fact_type, ())
         assert key_reader(tested)(*situation) == tuple(full.get(field) for field in tested)

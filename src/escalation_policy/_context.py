@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from escalation_policy.policy import Policy
     from escalation_policy.vocabulary import Status
 
-__all__ = ["READS", "Situation", "context", "fields_for", "key_reader"]
+__all__ = ["READS", "Situation", "context_of", "fields_for", "key_reader"]
 
 Situation = tuple[
     "Policy", "Record", "EscalationFact", "Status", "Severity", "Team | None", "Cadence | None"
@@ -60,7 +60,7 @@ def fields_for(fact_type: str) -> tuple[str, ...]:
     return tuple(field for field in CONTEXT_FIELDS if field not in _SPECIFIC or field in own)
 
 
-def context(fact_type: str, situation: Situation) -> dict[str, object]:
+def context_of(fact_type: str, situation: Situation) -> dict[str, object]:
     """The flat record a fact's reactions are matched against; absent fields are left out."""
     build: Callable[..., dict[str, object]] = _builder(fields_for(fact_type))
     return build(*situation)
@@ -69,7 +69,7 @@ def context(fact_type: str, situation: Situation) -> dict[str, object]:
 @functools.cache
 def key_reader(fields: tuple[str, ...]) -> Callable[..., tuple[object, ...]]:
     """A function from a situation's parts to the tuple of these fields' values (``None``:
-    absent): what ``context(...).get(field)`` gives for each, without building the context.
+    absent): what ``context_of(...).get(field)`` gives for each, without building the context.
     Generated once per field list (from :data:`READS` only)."""
     values = "".join(f"{READS[field]}, " for field in fields)
     key: Callable[..., tuple[object, ...]] = _compiled(

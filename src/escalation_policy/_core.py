@@ -106,7 +106,7 @@ class Matcher(Protocol):
         """Indices of ``policy.reactions`` that match, in declaration order."""
 
     def reactions_for(self, fact_type: str, situation: Situation) -> Sequence[int]:
-        """:meth:`reactions` on the situation's context (``_context.context``)."""
+        """:meth:`reactions` on the situation's context (``_context.context_of``)."""
 
 
 _A = TypeVar("_A", bound=Action)

@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from escalation_policy._context import Situation, context
+from escalation_policy._context import Situation, context_of
 from escalation_policy.errors import EngineFailure, EngineUnavailableError
 from escalation_policy.policy import Condition, Policy
 
@@ -192,7 +192,7 @@ class DurableMatcher:
         return self._post(self._reaction_layers, dict(context, **{"event": fact_type}))
 
     def reactions_for(self, fact_type: str, situation: Situation) -> Sequence[int]:
-        return self.reactions(fact_type, context(fact_type, situation))
+        return self.reactions(fact_type, context_of(fact_type, situation))
 
 
 def _quiet_host(durable_engine: Any) -> Any:

@@ -17,6 +17,8 @@ from typing import Any
 
 import attrs
 
+from escalation_policy._frozen import slot_setter
+
 __all__ = ["Fallback", "action_writer", "fact_reader"]
 
 
@@ -144,7 +146,7 @@ def fact_reader(
         lines.append(f"    {name} = value")
     if covered:
         for field in fields:
-            namespace[f"set_{field.name}"] = getattr(cls, field.name).__set__
+            namespace[f"set_{field.name}"] = slot_setter(cls, field.name)
         lines += [
             "    fact = new(cls)",
             *(f"    set_{field.name}(fact, {field.name})" for field in fields),

@@ -3,7 +3,7 @@
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from escalation_policy._context import Situation, context, key_reader
+from escalation_policy._context import Situation, context_of, key_reader
 
 if TYPE_CHECKING:
     from escalation_policy.policy import CompiledReaction, CompiledTable, Condition
@@ -65,7 +65,7 @@ class NativeMatcher:
             return ()
         found = memo.get(self._keys[fact_type](*situation))
         if found is None:
-            return self.reactions(fact_type, context(fact_type, situation))
+            return self.reactions(fact_type, context_of(fact_type, situation))
         return found
 
     def reactions(self, fact_type: str, context: Mapping[str, object]) -> Sequence[int]:
