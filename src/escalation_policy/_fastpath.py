@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 
 from escalation_policy._frozen import slot_setter
+from escalation_policy._typed import clean_string
 
 __all__ = ["Fallback", "action_writer", "fact_reader"]
 
@@ -32,7 +33,7 @@ _MISSING = object()
 
 
 def _string(value: object) -> str:
-    if type(value) is not str:
+    if type(value) is not str or not (value.isascii() or clean_string(value)):
         raise Fallback
     return value
 
@@ -72,7 +73,7 @@ def _strings(value: object) -> tuple[str, ...]:
         raise Fallback
     items: tuple[object, ...] = tuple(value)
     for item in items:
-        if type(item) is not str:
+        if type(item) is not str or not (item.isascii() or clean_string(item)):
             raise Fallback
     return items  # type: ignore[return-value]
 
@@ -103,28 +104,23 @@ def _reader_for(kind: Any, parse_timestamp: Callable[[object], dt.datetime]) -> 
 
 
 def fact_reader(
-    cls: type[Any],
-    parse_timestamp: Callable[[object], dt.datetime],
-    checks: Mapping[object, str] | None = None,
+    cls: type[Any], parse_timestamp: Callable[[object], dt.datetime]
 ) -> Callable[[Mapping[str, object]], Any]:
     """A function from a fact's JSON object (with its ``type``) to the fact, or Fallback.
 
     Unrolled over the class's fields (generated from their names and types only): this runs
-    once per fact read, and calls per field cost more than the checks themselves. ``checks``
-    names what each attrs validator of the model checks (``"aware"``: a timestamp with a
-    timezone, which reading one already ensures; ``"non_empty"``: a non-empty string); when
-    every validator of the class is covered, the reader checks them itself and sets the fields
-    directly, without running the validators again. Otherwise the class's ``__init__`` runs.
+    once per fact read, and calls per field cost more than the checks themselves. The reader
+    checks everything the class's own check (``_typed.check_fields``) does, for the
+    well-formed case, and sets the fields directly without running it again.
     """
     fields = attrs.fields(cls)
-    known = checks or {}
-    covered = "__slots__" in cls.__dict__ and all(_covered(field, known) for field in fields)
     namespace: dict[str, Any] = {
         "cls": cls,
         "Fallback": Fallback,
         "MISSING": _MISSING,
         "KNOWN": frozenset(field.name for field in fields) | {"type"},
         "new": object.__new__,
+        "clean": clean_string,
     }
     lines = [
         "def read(body):",
@@ -135,7 +131,7 @@ def fact_reader(
     for field in fields:
         name = field.name
         lines.append(f"    value = body.get({name!r}, MISSING)")
-        check = known.get(field.validator) if covered and field.validator is not None else None
+        check = "non_empty" if field.metadata.get("non_empty") else None
         read = _read_lines(name, field.type, check, namespace, parse_timestamp)
         if field.default is attrs.NOTHING:
             lines += ["    if value is MISSING:", "        raise Fallback", *read]
@@ -144,35 +140,16 @@ def fact_reader(
             lines += ["    if value is MISSING:", f"        value = default_{name}", "    else:"]
             lines += [f"    {line}" for line in read]
         lines.append(f"    {name} = value")
-    if covered:
-        for field in fields:
-            namespace[f"set_{field.name}"] = slot_setter(cls, field.name)
-        lines += [
-            "    fact = new(cls)",
-            *(f"    set_{field.name}(fact, {field.name})" for field in fields),
-            "    return fact",
-        ]
-    else:
-        arguments = ", ".join(f"{field.name}={field.name}" for field in fields)
-        lines += [
-            "    try:",
-            f"        return cls({arguments})",
-            "    except ValueError:  # a validator of the class: cattrs says which field and why",
-            "        raise Fallback from None",
-        ]
+    for field in fields:
+        namespace[f"set_{field.name}"] = slot_setter(cls, field.name)
+    lines += [
+        "    fact = new(cls)",
+        *(f"    set_{field.name}(fact, {field.name})" for field in fields),
+        "    return fact",
+    ]
     exec("\n".join(lines), namespace)
     reader: Callable[[Mapping[str, object]], Any] = namespace["read"]
     return reader
-
-
-def _covered(field: "attrs.Attribute[Any]", checks: Mapping[object, str]) -> bool:
-    """Whether reading the field checks all its validator does (see :func:`fact_reader`)."""
-    if field.validator is None:
-        return True
-    check = checks.get(field.validator)
-    return (check == "aware" and field.type is dt.datetime) or (
-        check == "non_empty" and field.type is str
-    )
 
 
 def _read_lines(
@@ -190,7 +167,10 @@ def _read_lines(
             return ["    if value is not None:", *(f"    {line}" for line in inner)]
     if kind is str:
         empty = " or not value" if check == "non_empty" else ""
-        return [f"    if type(value) is not str{empty}:", "        raise Fallback"]
+        return [
+            f"    if type(value) is not str{empty} or not (value.isascii() or clean(value)):",
+            "        raise Fallback",
+        ]
     if kind is bool:
         return ["    if type(value) is not bool:", "        raise Fallback"]
     if isinstance(kind, type) and issubclass(kind, enum.Enum):
@@ -241,17 +221,28 @@ def _or_none(write: Callable[[Any], Any]) -> Callable[[Any], Any]:
 def action_writer(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
     """A function from an action to its JSON object, exactly as cattrs writes it.
 
-    Unrolled over the class's fields (generated from their names and types only).
+    Unrolled over the class's fields (generated from their names and types only). A field
+    whose metadata says ``omit_if_default`` is written only when it holds another value.
     """
     namespace: dict[str, Any] = {}
     items = [f"        'type': {cls.TYPE!r},"]
+    optional: list[str] = []
     for field in attrs.fields(cls):
         writer = _writer_for(field.type)
         if writer is None:
-            items.append(f"        {field.name!r}: action.{field.name},")
+            value = f"action.{field.name}"
         else:
             namespace[f"write_{field.name}"] = writer
-            items.append(f"        {field.name!r}: write_{field.name}(action.{field.name}),")
-    exec("\n".join(["def write(action):", "    return {", *items, "    }"]), namespace)
+            value = f"write_{field.name}(action.{field.name})"
+        if field.metadata.get("omit_if_default"):
+            namespace[f"default_{field.name}"] = field.default
+            optional += [
+                f"    if action.{field.name} != default_{field.name}:",
+                f"        body[{field.name!r}] = {value}",
+            ]
+        else:
+            items.append(f"        {field.name!r}: {value},")
+    lines = ["def write(action):", "    body = {", *items, "    }", *optional, "    return body"]
+    exec("\n".join(lines), namespace)
     writer_function: Callable[[Any], dict[str, Any]] = namespace["write"]
     return writer_function

@@ -5,16 +5,19 @@ what arrived, what was expected and where.
 """
 
 import difflib
+import reprlib
 from collections.abc import Iterable
 from typing import ClassVar
 
 __all__ = [
+    "ClockJumpError",
     "DuplicateEscalationError",
     "EngineFailure",
     "EngineUnavailableError",
     "EscalationClosedError",
     "InputError",
     "InvalidFactError",
+    "InvalidSnapshotError",
     "PolicyDefinitionError",
     "PolicyError",
     "StaleFactError",
@@ -84,6 +87,18 @@ class StaleFactError(InputError):
     code = "stale_fact"
 
 
+class ClockJumpError(InputError):
+    """A fact further ahead of the engine's clock than the engine was told to accept."""
+
+    code = "clock_jump"
+
+
+class InvalidSnapshotError(InputError):
+    """A snapshot given to ``PolicyEngine.restore`` that is not one the library wrote."""
+
+    code = "invalid_snapshot"
+
+
 class PolicyDefinitionError(PolicyError):
     """A rule module is wrong; raised when the policy is loaded, never while it runs."""
 
@@ -112,9 +127,29 @@ class EngineFailure(PolicyError, RuntimeError):
     code = "engine_failure"
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel = 3
+_SHORT.maxstring = 80
+_SHORT.maxother = 80
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = 6
+
+
+def describe(value: object) -> str:
+    """A short rendering of ``value`` for a message: ``null`` for ``None``, else a bounded
+    ``repr``. It never fails: not on deep nesting, huge numbers or a broken ``__repr__``."""
+    if value is None:
+        return "null"
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return f"an integer of about {int(value.bit_length() * 0.30103)} digits"
+    try:
+        return _SHORT.repr(value)
+    except Exception:  # a host's object whose repr fails still gets a message
+        return f"a {type(value).__name__}"
+
+
 def did_you_mean(got: object, choices: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` when ``got`` is close to one of ``choices``, else ``''``."""
-    if not isinstance(got, str):
+    if not isinstance(got, str) or len(got) > 200:
         return ""
     close = difflib.get_close_matches(got, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import attrs
 
 from escalation_policy._frozen import quick_init
-from escalation_policy.errors import InvalidFactError, did_you_mean
+from escalation_policy._typed import NON_EMPTY, FieldProblem, check_fields, clean_string, to_instant
+from escalation_policy.errors import InvalidFactError, describe, did_you_mean
 
 if TYPE_CHECKING:  # cattrs is imported when a converter is built, not with the model
     import cattrs
@@ -175,46 +176,33 @@ class ViolationCode(_Labelled):
     WRONG_POSTER = "wrong_poster"
 
 
-class _InvalidAttribute(ValueError):
-    """An attrs validator's complaint, carrying the field's name for the error path."""
-
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        super().__init__(f"{field}: {message}")
-
-
-def _aware(_instance: object, attribute: "attrs.Attribute[Any]", value: dt.datetime) -> None:
-    if not isinstance(value, dt.datetime):
-        raise _InvalidAttribute(attribute.name, f"got {value!r}, expected a datetime")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise _InvalidAttribute(
-            attribute.name, f"got naive {value.isoformat()}, expected a timezone-aware datetime"
-        )
-
-
-def _non_empty(_instance: object, attribute: "attrs.Attribute[Any]", value: str) -> None:
-    if not value:
-        raise _InvalidAttribute(attribute.name, "got '', expected a non-empty string")
-
-
-READER_CHECKS: Mapping[object, str] = {_aware: "aware", _non_empty: "non_empty"}
-"""What each validator checks, for the JSON edge's fast readers (``_fastpath.fact_reader``)."""
+OMIT_IF_DEFAULT: Mapping[str, bool] = {"omit_if_default": True}
+"""Field metadata: the JSON form leaves the field out while it holds its default."""
 
 
 # ---------------------------------------------------------------------------------------- facts
 @attrs.frozen(kw_only=True)
 class Fact:
-    """Something that happened, reported by the host. ``at`` is when it happened."""
+    """Something that happened, reported by the host. ``at`` is when it happened.
+
+    A fact built in Python is checked as strictly as its JSON form: a value that does not fit
+    its field raises :class:`~escalation_policy.errors.InvalidFactError` naming the field. An
+    enumeration's value may be given as its JSON string (``severity="low"``). Timestamps must
+    carry a timezone and are kept in UTC.
+    """
 
     TYPE: ClassVar[str] = ""
-    at: dt.datetime = attrs.field(validator=_aware)
+    at: dt.datetime
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
 
 @attrs.frozen(kw_only=True)
 class EscalationFact(Fact):
     """A fact about one escalation."""
 
-    escalation_id: str = attrs.field(validator=_non_empty)
+    escalation_id: str = attrs.field(metadata=NON_EMPTY)
 
 
 @attrs.frozen(kw_only=True)
@@ -222,7 +210,7 @@ class Opened(EscalationFact):
     """An escalation was opened (any team member may open one)."""
 
     TYPE = "opened"
-    customer: str = attrs.field(validator=_non_empty)
+    customer: str = attrs.field(metadata=NON_EMPTY)
     segment: Segment
     severity: Severity
     strategic_partnership: bool = False
@@ -243,7 +231,7 @@ class SeverityChanged(EscalationFact):
 @attrs.frozen(kw_only=True)
 class TamAssigned(EscalationFact):
     TYPE = "tam_assigned"
-    tam: str = attrs.field(validator=_non_empty)
+    tam: str = attrs.field(metadata=NON_EMPTY)
 
 
 @attrs.frozen(kw_only=True)
@@ -251,7 +239,7 @@ class Posted(EscalationFact):
     """A message about the escalation was posted to a Slack channel."""
 
     TYPE = "posted"
-    channel: str = attrs.field(validator=_non_empty)
+    channel: str = attrs.field(metadata=NON_EMPTY)
     purpose: PostPurpose
     by: Team
     url: str | None = None
@@ -273,7 +261,7 @@ class StatusChanged(EscalationFact):
     """The status of the overall engagement changed (top-level issue status, milestones)."""
 
     TYPE = "status_changed"
-    status: str = attrs.field(validator=_non_empty)
+    status: str = attrs.field(metadata=NON_EMPTY)
     milestones: tuple[str, ...] = ()
 
 
@@ -285,7 +273,7 @@ class ExecutiveSummaryUpdated(EscalationFact):
 @attrs.frozen(kw_only=True)
 class EnhancementRequested(EscalationFact):
     TYPE = "enhancement_requested"
-    summary: str = attrs.field(validator=_non_empty)
+    summary: str = attrs.field(metadata=NON_EMPTY)
 
 
 @attrs.frozen(kw_only=True)
@@ -423,12 +411,19 @@ class RouteToTam(Action):
 @quick_init
 @attrs.frozen(kw_only=True)
 class Violation(Action):
-    """The policy was not followed. ``due`` is when the missed obligation fell due, if any."""
+    """The policy was not followed. ``due`` is when the missed obligation fell due, if any.
+
+    Consecutive missed periods of a periodic obligation noticed at once are one violation:
+    ``periods`` counts them and ``last_due`` is the due time of the last (both are left out of
+    the JSON form when one period was missed).
+    """
 
     TYPE = "violation"
     code: ViolationCode
     detail: str
     due: dt.datetime | None = None
+    periods: int = attrs.field(default=1, metadata=OMIT_IF_DEFAULT)
+    last_due: dt.datetime | None = attrs.field(default=None, metadata=OMIT_IF_DEFAULT)
 
 
 @quick_init
@@ -457,36 +452,22 @@ ACTION_TYPES: Mapping[str, type[Action]] = {
 
 
 # ------------------------------------------------------------------------------------ converter
-class _FieldProblem(ValueError):
-    """A leaf problem found while structuring; the converter adds the path."""
-
-
-def _describe(value: object) -> str:
-    return "null" if value is None else repr(value)
-
-
 def parse_timestamp(value: object) -> dt.datetime:
-    """An ISO-8601 timestamp with a timezone (``Z`` allowed), else a :class:`_FieldProblem`."""
-    if isinstance(value, dt.datetime):
-        parsed = value
-    elif isinstance(value, str):
+    """An ISO-8601 timestamp with a timezone (``Z`` allowed), in UTC, else a FieldProblem."""
+    if isinstance(value, str):
         text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
         try:
             parsed = dt.datetime.fromisoformat(text)
         except ValueError:
-            raise _FieldProblem(
-                f"got {value!r}, expected an ISO-8601 timestamp with a timezone"
+            raise FieldProblem(
+                f"got {describe(value)}, expected an ISO-8601 timestamp with a timezone"
             ) from None
-    else:
-        raise _FieldProblem(
-            f"got {_describe(value)}, expected an ISO-8601 timestamp string with a timezone"
-        )
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise _FieldProblem(
-            f"got {_describe(value)} without a timezone, "
-            "expected a timezone such as 'Z' or '+00:00'"
-        )
-    return parsed
+        return to_instant(parsed)
+    if isinstance(value, dt.datetime):
+        return to_instant(value)
+    raise FieldProblem(
+        f"got {describe(value)}, expected an ISO-8601 timestamp string with a timezone"
+    )
 
 
 def _format_timestamp(value: dt.datetime) -> str:
@@ -495,20 +476,40 @@ def _format_timestamp(value: dt.datetime) -> str:
 
 def _strict_str(value: object, _type: object) -> str:
     if not isinstance(value, str):
-        raise _FieldProblem(f"got {_describe(value)}, expected a string")
+        raise FieldProblem(f"got {describe(value)}, expected a string")
+    if not clean_string(value):
+        raise FieldProblem(f"got {describe(value)}, expected text without lone surrogates")
     return value
 
 
 def _strict_bool(value: object, _type: object) -> bool:
     if not isinstance(value, bool):
-        raise _FieldProblem(f"got {_describe(value)}, expected true or false")
+        raise FieldProblem(f"got {describe(value)}, expected true or false")
     return value
+
+
+def _strict_int(value: object, _type: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FieldProblem(f"got {describe(value)}, expected an integer")
+    return value
+
+
+def _strings(value: object, _type: object) -> tuple[str, ...]:
+    if not isinstance(value, (list, tuple)):
+        raise FieldProblem(f"got {describe(value)}, expected a list of strings")
+    for index, item in enumerate(value):
+        if not isinstance(item, str) or not clean_string(item):
+            raise FieldProblem(f"got {describe(item)}, expected a string", step=f"[{index}]")
+    return tuple(value)
 
 
 def _seconds(value: object, _type: object) -> dt.timedelta:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise _FieldProblem(f"got {_describe(value)}, expected a number of seconds")
-    return dt.timedelta(seconds=value)
+        raise FieldProblem(f"got {describe(value)}, expected a number of seconds")
+    try:
+        return dt.timedelta(seconds=value)
+    except OverflowError:
+        raise FieldProblem(f"got {describe(value)}, expected a number of seconds") from None
 
 
 E = TypeVar("E", bound=enum.Enum)
@@ -525,8 +526,8 @@ def _enum_hook(cls: type[E]) -> Callable[[object, object], E]:
                 return cls(value)
             except ValueError:
                 pass
-        raise _FieldProblem(
-            f"got {_describe(value)}, expected one of {', '.join(values)}"
+        raise FieldProblem(
+            f"got {describe(value)}, expected one of {', '.join(values)}"
             + did_you_mean(value, values)
         )
 
@@ -549,7 +550,7 @@ _ENUMS: tuple[type[enum.Enum], ...] = (
 )
 
 
-def _explain(error: BaseException, path: str) -> tuple[str, str]:
+def explain(error: BaseException, path: str) -> tuple[str, str]:
     """The first leaf problem in a cattrs error tree, as (message, JSON path)."""
     from cattrs.errors import (
         ClassValidationError,
@@ -558,13 +559,22 @@ def _explain(error: BaseException, path: str) -> tuple[str, str]:
     )
 
     if isinstance(error, ForbiddenExtraKeysError):
-        extra = sorted(error.extra_fields)
-        known = [a.name for a in attrs.fields(error.cl)] + ["type"]
-        hint = did_you_mean(extra[0], known) if extra else ""
-        tag = getattr(error.cl, "TYPE", error.cl.__name__)
+        extra = sorted(error.extra_fields, key=lambda key: (not isinstance(key, str), str(key)))
+        known = [a.name for a in attrs.fields(error.cl)]
+        if getattr(error.cl, "TYPE", ""):
+            known.append("type")
+        first = extra[0]
+        takes = f"{getattr(error.cl, 'TYPE', '') or error.cl.__name__!r} takes"
+        if not isinstance(first, str):
+            return (
+                f"got the key {describe(first)}, expected field names (strings); "
+                f"{takes} {', '.join(sorted(known))}",
+                path,
+            )
         return (
-            f"unknown field {extra[0]!r}{hint}; {tag!r} takes {', '.join(sorted(known))}",
-            f"{path}.{extra[0]}",
+            f"unknown field {describe(first)}{did_you_mean(first, known)}; "
+            f"{takes} {', '.join(sorted(known))}",
+            f"{path}.{first}" if first.isidentifier() else f"{path}[{describe(first)}]",
         )
     if isinstance(error, (ClassValidationError, IterableValidationError)):
         for sub in error.exceptions:
@@ -578,14 +588,12 @@ def _explain(error: BaseException, path: str) -> tuple[str, str]:
                     step = f"[{index}]"
             if isinstance(sub, KeyError) and step:
                 return "required field is missing", f"{path}{step}"
-            return _explain(sub, f"{path}{step}")
-    if isinstance(error, _FieldProblem):
-        return str(error), path
-    if isinstance(error, _InvalidAttribute):
-        return str(error).partition(": ")[2], f"{path}.{error.field}"
-    if isinstance(error, (ValueError, TypeError)):
-        return f"invalid value: {error}", path
-    return f"unexpected {type(error).__name__}: {error}", path
+            return explain(sub, f"{path}{step}")
+    if isinstance(error, FieldProblem):
+        return str(error), path + error.step
+    if isinstance(error, InvalidFactError):  # a check of the class itself
+        return error.reason, path + (error.path or "$")[1:]
+    return f"invalid value ({type(error).__name__})", path
 
 
 @functools.lru_cache(maxsize=1)
@@ -614,13 +622,15 @@ def make_converter() -> "cattrs.Converter":
     converter.register_unstructure_hook(dt.timedelta, lambda value: value.total_seconds())
     converter.register_structure_hook(str, _strict_str)
     converter.register_structure_hook(bool, _strict_bool)
+    converter.register_structure_hook(int, _strict_int)
+    converter.register_structure_hook_func(lambda kind: kind == tuple[str, ...], _strings)
     # Each enumeration by its class: being str-based, it would otherwise take the str hook.
     for enum_cls in _ENUMS:
         converter.register_structure_hook(enum_cls, _enum_hook(enum_cls))
         converter.register_unstructure_hook(enum_cls, lambda member: member.value)
 
     # The well-formed case skips cattrs (see _fastpath); anything else is cattrs' to judge.
-    readers = {cls: fact_reader(cls, parse_timestamp, READER_CHECKS) for cls in FACT_TYPES.values()}
+    readers = {cls: fact_reader(cls, parse_timestamp) for cls in FACT_TYPES.values()}
     writers = {cls: action_writer(cls) for cls in ACTION_TYPES.values()}
 
     def tagged(base: type[Any], registry: Mapping[str, type[Any]], noun: str) -> None:
@@ -628,25 +638,32 @@ def make_converter() -> "cattrs.Converter":
             return structure_tagged(value, registry, noun)
 
         def unstructure(obj: Any) -> dict[str, Any]:
-            writer = writers.get(type(obj))
-            if writer is not None:
-                return writer(obj)
-            body: dict[str, Any] = {"type": obj.TYPE}
-            body.update(converter.unstructure(obj, unstructure_as=type(obj)))
-            return body
+            return unstructure_one[type(obj)](obj)
+
+        def with_tag(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
+            untagged = converter.gen_unstructure_attrs_fromdict(cls)
+            tag = cls.TYPE
+
+            def unstructure(obj: Any) -> dict[str, Any]:
+                return {"type": tag, **untagged(obj)}
+
+            return unstructure
 
         # Registered on the base, a hook would also catch every subclass (singledispatch):
-        # each concrete class gets its own generated hooks first.
+        # each concrete class gets its own hooks first. Each writes the "type" tag, whether
+        # asked as the base or as the class itself.
+        unstructure_one: dict[type[Any], Callable[[Any], dict[str, Any]]] = {}
         for cls in registry.values():
             converter.register_structure_hook(cls, converter.gen_structure_attrs_fromdict(cls))
-            converter.register_unstructure_hook(cls, converter.gen_unstructure_attrs_fromdict(cls))
+            unstructure_one[cls] = writers.get(cls) or with_tag(cls)
+            converter.register_unstructure_hook(cls, unstructure_one[cls])
         converter.register_structure_hook(base, structure)
         converter.register_unstructure_hook(base, unstructure)
 
     def structure_tagged(value: object, registry: Mapping[str, type[Any]], noun: str) -> Any:
         if not isinstance(value, Mapping):
             raise InvalidFactError(
-                f"got {_describe(value)}, expected a JSON object with a 'type'", path="$"
+                f"got {describe(value)}, expected a JSON object with a 'type'", path="$"
             )
         tag = value.get("type")
         if tag is None:
@@ -657,7 +674,7 @@ def make_converter() -> "cattrs.Converter":
         cls = registry.get(tag) if isinstance(tag, str) else None
         if cls is None:
             raise InvalidFactError(
-                f"unknown {noun} type {tag!r}{did_you_mean(tag, registry)}; "
+                f"unknown {noun} type {describe(tag)}{did_you_mean(tag, registry)}; "
                 f"expected one of {', '.join(registry)}",
                 path="$.type",
             )
@@ -672,11 +689,9 @@ def make_converter() -> "cattrs.Converter":
             return converter.structure(body, cls)
         except InvalidFactError:
             raise
-        except (ClassValidationError, ForbiddenExtraKeysError, _FieldProblem) as error:
-            message, path = _explain(error, "$")
+        except (ClassValidationError, ForbiddenExtraKeysError, FieldProblem) as error:
+            message, path = explain(error, "$")
             raise InvalidFactError(message, path=path) from None
-        except (ValueError, TypeError) as error:  # an attrs validator of the class
-            raise InvalidFactError(f"invalid {noun}: {error}", path="$") from None
 
     tagged(Fact, FACT_TYPES, "fact")
     tagged(Action, ACTION_TYPES, "action")

@@ -1,0 +1,239 @@
+"""Checking values against the types their fields declare: one set of rules for every edge.
+
+A fact built in Python is checked as strictly as its JSON form: the same rules, the same
+messages. Timestamps are normalised here too: time is arithmetic on instants, so every
+timestamp is converted to UTC on the way in (the same instant in any zone gives the same
+decisions), and must fall within the range the library supports.
+"""
+
+import datetime as dt
+import enum
+import functools
+import types
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from escalation_policy.errors import InvalidFactError, describe, did_you_mean
+
+__all__ = [
+    "EARLIEST",
+    "LATEST",
+    "FieldProblem",
+    "check_fields",
+    "checker",
+    "clean_string",
+    "to_instant",
+]
+
+UTC = dt.timezone.utc
+EARLIEST = dt.datetime(1900, 1, 1, tzinfo=UTC)
+"""The earliest timestamp accepted."""
+LATEST = dt.datetime(9000, 1, 1, tzinfo=UTC)
+"""Timestamps must be before this: due times computed from them never overflow."""
+
+
+class FieldProblem(ValueError):
+    """A value that does not fit its field; the caller adds where it was.
+
+    ``step`` is the part of the path below the field (``[1]`` for a list's second item).
+    """
+
+    def __init__(self, message: str, *, step: str = "") -> None:
+        super().__init__(message)
+        self.step = step
+
+
+Check = Callable[[object], Any]
+
+
+def clean_string(value: str) -> bool:
+    """Whether ``value`` is text every host can store: no lone surrogates."""
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def to_instant(value: object) -> dt.datetime:
+    """``value`` as a UTC datetime in the supported range, else a :class:`FieldProblem`."""
+    if not isinstance(value, dt.datetime):
+        raise FieldProblem(f"got {describe(value)}, expected a timezone-aware datetime")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise FieldProblem(
+            f"got naive {value.isoformat()} without a timezone, "
+            "expected a timezone such as 'Z' or '+00:00'"
+        )
+    if value.tzinfo is not UTC:
+        try:
+            value = value.astimezone(UTC)
+        except OverflowError:
+            raise FieldProblem(
+                f"got {value.isoformat()}, expected a time from {EARLIEST.isoformat()} "
+                f"to before {LATEST.isoformat()}"
+            ) from None
+    if not EARLIEST <= value < LATEST:
+        raise FieldProblem(
+            f"got {value.isoformat()}, expected a time from {EARLIEST.isoformat()} "
+            f"to before {LATEST.isoformat()}"
+        )
+    return value
+
+
+def _string(value: object) -> str:
+    if type(value) is not str:
+        if isinstance(value, str) and not isinstance(value, enum.Enum):
+            value = str(value)
+        else:
+            raise FieldProblem(f"got {describe(value)}, expected a string")
+    if not clean_string(value):
+        raise FieldProblem(f"got {describe(value)}, expected text without lone surrogates")
+    return value
+
+
+def _boolean(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise FieldProblem(f"got {describe(value)}, expected true or false")
+    return value
+
+
+def _integer(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FieldProblem(f"got {describe(value)}, expected an integer")
+    if value < 0:
+        raise FieldProblem(f"got {describe(value)}, expected an integer of 0 or more")
+    return value
+
+
+def _duration(value: object) -> dt.timedelta:
+    if not isinstance(value, dt.timedelta):
+        raise FieldProblem(f"got {describe(value)}, expected a duration")
+    return value
+
+
+def _enumeration(cls: type[enum.Enum]) -> Check:
+    members = {str(member.value): member for member in cls}
+    values = list(members)
+
+    def check(value: object) -> enum.Enum:
+        if isinstance(value, cls):
+            return value
+        member = members.get(value) if type(value) is str else None
+        if member is None:
+            raise FieldProblem(
+                f"got {describe(value)}, expected one of {', '.join(values)}"
+                + did_you_mean(value, values)
+            )
+        return member
+
+    return check
+
+
+def _items(item: Check) -> Check:
+    def check(value: object) -> tuple[Any, ...]:
+        if not isinstance(value, (list, tuple)):
+            raise FieldProblem(f"got {describe(value)}, expected a list")
+        checked = []
+        for index, element in enumerate(value):
+            try:
+                checked.append(item(element))
+            except FieldProblem as problem:
+                raise FieldProblem(str(problem), step=f"[{index}]{problem.step}") from None
+        return tuple(checked)
+
+    return check
+
+
+def _optional(inner: Check) -> Check:
+    def check(value: object) -> Any:
+        return None if value is None else inner(value)
+
+    return check
+
+
+def _record(cls: type[Any]) -> Check:
+    def check(value: object) -> Any:
+        if not isinstance(value, cls):
+            raise FieldProblem(f"got {describe(value)}, expected a {cls.__name__}")
+        check_fields(value)
+        return value
+
+    return check
+
+
+@functools.cache
+def checker(kind: Any) -> Check:
+    """The check (and normalisation) for a value declared as ``kind``."""
+    if kind is str:
+        return _string
+    if kind is bool:
+        return _boolean
+    if kind is int:
+        return _integer
+    if kind is dt.datetime:
+        return _instant
+    if kind is dt.timedelta:
+        return _duration
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return _enumeration(kind)
+    if isinstance(kind, type) and attrs.has(kind):
+        return _record(kind)
+    origin = typing.get_origin(kind)
+    if origin is tuple:
+        arguments = typing.get_args(kind)
+        if len(arguments) == 2 and arguments[1] is Ellipsis:
+            return _items(checker(arguments[0]))
+    if origin in (typing.Union, types.UnionType):
+        others = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        if len(others) == 1:
+            return _optional(checker(others[0]))
+    raise TypeError(f"no check for fields of type {kind!r}")  # a new field type: add one
+
+
+def _instant(value: object) -> dt.datetime:
+    return to_instant(value)
+
+
+def check_fields(obj: Any, path: str = "$") -> None:
+    """Check every field of the attrs instance ``obj``, normalising values in place.
+
+    Raises :class:`~escalation_policy.errors.InvalidFactError` naming the first field that
+    does not fit (``@ $.severity``), what arrived and what was expected.
+    """
+    for name, check, non_empty in _plan(type(obj)):
+        value = getattr(obj, name)
+        try:
+            checked = check(value)
+        except FieldProblem as problem:
+            raise InvalidFactError(str(problem), path=f"{path}.{name}{problem.step}") from None
+        except InvalidFactError as error:  # a nested record: its path continues ours
+            inner = (error.path or "$")[1:]
+            raise InvalidFactError(error.reason, path=f"{path}.{name}{inner}") from None
+        if non_empty and not checked:
+            raise InvalidFactError("got '', expected a non-empty string", path=f"{path}.{name}")
+        if checked is not value:
+            object.__setattr__(obj, name, checked)
+
+
+_PLANS: dict[type[Any], tuple[tuple[str, Check, bool], ...]] = {}
+
+
+def _plan(cls: type[Any]) -> tuple[tuple[str, Check, bool], ...]:
+    """(field, check, non-empty) for each field of ``cls``, worked out once per class."""
+    plan = _PLANS.get(cls)
+    if plan is None:
+        hints = typing.get_type_hints(cls)
+        plan = _PLANS[cls] = tuple(
+            (field.name, checker(hints[field.name]), bool(field.metadata.get("non_empty")))
+            for field in attrs.fields(cls)
+        )
+    return plan
+
+
+NON_EMPTY: Mapping[str, bool] = {"non_empty": True}
+"""Field metadata: the string may not be empty."""
