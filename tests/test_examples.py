@@ -42,25 +42,26 @@ def test_non_compliant_example_yields_the_violations_a_careful_reader_expects(
 ) -> None:
     actions = _replay(EXAMPLES / "non-compliant.jsonl", engine_name)
     found = [
-        (a.escalation_id, a.code.value, a.rule)  # type: ignore[attr-defined]
+        (a.escalation_id, a.code.value, a.rule, a.periods)  # type: ignore[attr-defined]
         for a in actions
         if a.TYPE == "violation"  # type: ignore[attr-defined]
     ]
+    # The tick on 9 July notices two missed daily meetings at once: one violation, 2 periods.
     assert [
-        ("ESC-600", "channel_misuse", "communication.not_for_initiation"),
-        ("ESC-600", "post_overdue", "communication.post_when_created"),
-        ("ESC-600", "wrong_poster", "communication.posted_by_owner"),
-        ("ESC-600", "channel_misuse", "communication.not_for_tracking"),
-        ("ESC-600", "meeting_overdue", "severity.cadence/daily"),
-        ("ESC-600", "update_overdue", "communication.updates/critical_and_high"),
-        ("ESC-601", "tam_not_informed", "responsibilities.inform_tam"),
-        ("ESC-600", "update_overdue", "communication.updates/critical_and_high"),
-        ("ESC-600", "meeting_overdue", "severity.cadence/daily"),
-        ("ESC-600", "executive_summary_overdue", "tracker.summary_on_status_change"),
-        ("ESC-600", "update_overdue", "communication.updates/critical_and_high"),
-        ("ESC-600", "meeting_overdue", "severity.cadence/daily"),
-        ("ESC-600", "post_overdue", "communication.post_when_closed"),
+        ("ESC-600", "channel_misuse", "communication.not_for_initiation", 1),
+        ("ESC-600", "post_overdue", "communication.post_when_created", 1),
+        ("ESC-600", "wrong_poster", "communication.posted_by_owner", 1),
+        ("ESC-600", "channel_misuse", "communication.not_for_tracking", 1),
+        ("ESC-601", "tam_not_informed", "responsibilities.inform_tam", 1),
+        ("ESC-600", "meeting_overdue", "severity.cadence/daily", 1),
+        ("ESC-600", "update_overdue", "communication.updates/critical_and_high", 1),
+        ("ESC-600", "update_overdue", "communication.updates/critical_and_high", 1),
+        ("ESC-600", "meeting_overdue", "severity.cadence/daily", 2),
+        ("ESC-600", "executive_summary_overdue", "tracker.summary_on_status_change", 1),
+        ("ESC-600", "update_overdue", "communication.updates/critical_and_high", 1),
+        ("ESC-600", "post_overdue", "communication.post_when_closed", 1),
     ] == found
+    assert 13 == sum(period for *_, period in found), "13 missed obligations in all"
 
 
 def test_critical_outage_requires_what_the_handbook_says() -> None:

@@ -49,7 +49,8 @@ class AuditViolation:
     misuse); ``fulfilled_at`` when it was done after all (``None``: not done); ``late_by`` how
     late it was done, or for a one-off obligation never done, how late it stood when closing
     ended it or at the audit's end. A missed periodic update or meeting has no ``late_by``:
-    the next period is an obligation of its own.
+    the next period is an obligation of its own. ``periods`` counts the consecutive periods
+    one violation reports (``last_due`` is the last one's due time); totals count periods.
     """
 
     escalation_id: str
@@ -61,6 +62,8 @@ class AuditViolation:
     due: dt.datetime | None = None
     fulfilled_at: dt.datetime | None = None
     late_by: dt.timedelta | None = None
+    periods: int = 1
+    last_due: dt.datetime | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -289,6 +292,8 @@ def _account(
                 "due": action.due,
                 "fulfilled_at": None,
                 "late_by": None,
+                "periods": action.periods,
+                "last_due": action.last_due,
             }
             tracker.violations.append(item)
             if action.due is not None:
@@ -296,7 +301,7 @@ def _account(
             if action.code is ViolationCode.POST_OVERDUE:
                 tracker.posts_due += 1
             elif action.code is ViolationCode.UPDATE_OVERDUE:
-                tracker.updates_due += 1
+                tracker.updates_due += action.periods
     for fulfilment in fulfilled:
         tracker = active[fulfilment.escalation_id]
         late_item = tracker.open_violations.pop((fulfilment.rule, fulfilment.due), None)
@@ -344,7 +349,9 @@ def _totals(escalations: tuple[EscalationAudit, ...]) -> AuditTotals:
     time_at: dict[str, dt.timedelta] = {}
     for escalation in escalations:
         for violation in escalation.violations:
-            by_code[violation.code.value] = by_code.get(violation.code.value, 0) + 1
+            by_code[violation.code.value] = (
+                by_code.get(violation.code.value, 0) + violation.periods
+            )
         for key, spent in escalation.time_at_severity.items():
             time_at[key] = time_at.get(key, dt.timedelta(0)) + spent
     posts_due = sum(e.required_posts_due for e in escalations)

@@ -331,26 +331,31 @@ def check(record: Record | None, fact: Fact) -> None:
 # --------------------------------------------------------------------------------------- advance
 def advance(policy: Policy, record: Record, to: dt.datetime) -> list[Action]:
     """Let time pass up to ``to`` on ``record`` (changed in place): report each obligation that
-    falls due unmet, once. The caller forgets the record if it is then ``settled``."""
+    falls due unmet, once. The caller forgets the record if it is then ``settled``.
+
+    The work is bounded by the number of obligations, however far ``to`` lies: consecutive
+    missed periods of a periodic obligation are one violation that counts them.
+    """
     next_due = record.next_due
     if next_due is None or next_due >= to:
         return []
     pending = record.pending
     actions: list[Action] = []
     rescheduled_update: PendingObligation | None = None
-    while True:
-        late = [(p.due, i) for i, p in enumerate(pending) if not p.overdue and p.due < to]
-        if not late:
-            break
-        _, index = min(late)
+    late = sorted((p.due, i) for i, p in enumerate(pending) if not p.overdue and p.due < to)
+    for _, index in late:
         missed = pending[index]
-        actions.append(_overdue(record.escalation_id, missed, to))
-        if missed.every is not None:
-            pending[index] = _moved(missed, missed.due + missed.every, overdue=False)
-            if missed.obligation is Obligation.CHANNEL_UPDATE:
-                rescheduled_update = pending[index]
-        else:
+        every = missed.every
+        if every is None:
+            actions.append(_overdue(record.escalation_id, missed, to))
             pending[index] = _moved(missed, missed.due, overdue=True)
+            continue
+        periods = -((missed.due - to) // every)  # due times before ``to``: ceil(gap / every)
+        last_due = missed.due + (periods - 1) * every
+        actions.append(_overdue(record.escalation_id, missed, to, periods, last_due))
+        pending[index] = _moved(missed, last_due + every, overdue=False)
+        if missed.obligation is Obligation.CHANNEL_UPDATE:
+            rescheduled_update = pending[index]
     if rescheduled_update is not None:
         actions.append(
             _post_action(policy, record.escalation_id, record.owner, rescheduled_update, to)
@@ -369,8 +374,16 @@ def advance(policy: Policy, record: Record, to: dt.datetime) -> list[Action]:
     return actions
 
 
-def _overdue(escalation_id: str, missed: PendingObligation, at: dt.datetime) -> Violation:
+def _overdue(
+    escalation_id: str,
+    missed: PendingObligation,
+    at: dt.datetime,
+    periods: int = 1,
+    last_due: dt.datetime | None = None,
+) -> Violation:
     due = missed.due.isoformat()
+    if periods > 1 and last_due is not None:
+        due = f"{due} nor by any of the {periods - 1} later due times to {last_due.isoformat()}"
     if missed.obligation is Obligation.CHANNEL_POST:
         reason = missed.reason.value if missed.reason else "required"
         detail = f"the {reason!r} post was due by {due} and was not made"
@@ -390,6 +403,8 @@ def _overdue(escalation_id: str, missed: PendingObligation, at: dt.datetime) -> 
         code=_OVERDUE_CODE[missed.obligation],
         detail=detail,
         due=missed.due,
+        periods=periods,
+        last_due=last_due if periods > 1 else None,
     )
 
 
@@ -437,9 +452,21 @@ def decide(
     take. The record may be half-changed after an error: callers pass a copy they own and
     keep it only when this returns.
     """
-    check(record, fact)
     at = fact.at
     earlier: list[Action] = []
+    if record is not None and record.next_due is not None and record.next_due < at:
+        # Time passes first, for this escalation as for every other: what fell due before
+        # the fact is reported, and an escalation that this settles is forgotten.
+        earlier = advance(policy, record, at)
+        if record.settled:
+            if not isinstance(fact, Opened):
+                raise UnknownEscalationError(
+                    f"escalation {fact.escalation_id!r} was closed and settled before "
+                    f"{at.isoformat()}; expected an 'opened' fact first",
+                    path="$.escalation_id",
+                )
+            record = None  # what time reported stands: the new escalation follows it
+    check(record, fact)
     plan: Plan | None = None
     if isinstance(fact, Opened):
         plan = evaluate_plan(policy, matcher, _plan_inputs(fact))
@@ -448,14 +475,6 @@ def decide(
         severity_before = record.severity
     else:
         assert record is not None  # check() guarantees it
-        if record.next_due is not None and record.next_due < at:
-            earlier = advance(policy, record, at)
-            if record.settled:
-                raise UnknownEscalationError(
-                    f"escalation {fact.escalation_id!r} was closed and settled before "
-                    f"{at.isoformat()}",
-                    path="$.escalation_id",
-                )
         status_before = record.status
         severity_before = record.severity
         _record(record, fact)
@@ -475,7 +494,7 @@ def decide(
         for effect in reaction.then:
             _EFFECTS[type(effect)](work, effect, reaction.id, reaction.cites)
     record.refresh()
-    if earlier:
+    if earlier and not isinstance(fact, Opened):
         # A next update announced while time passed, then cancelled by this very fact
         # (closing, risk reduced), was never really due: do not announce it.
         still_due = {p.due for p in record.pending if p.obligation is Obligation.CHANNEL_UPDATE}

@@ -15,15 +15,47 @@ import attrs
 
 from escalation_policy import _core
 from escalation_policy._frozen import quick_init
-from escalation_policy.errors import EngineUnavailableError, InvalidFactError, StaleFactError
+from escalation_policy._typed import FieldProblem, check_fields, to_instant
+from escalation_policy.errors import (
+    ClockJumpError,
+    EngineUnavailableError,
+    InputError,
+    InvalidFactError,
+    InvalidSnapshotError,
+    StaleFactError,
+    describe,
+)
 from escalation_policy.model import Action, EscalationFact, Fact, shared_converter
 from escalation_policy.policy import Policy, default_policy
-from escalation_policy.state import EngineState, EscalationState, Fulfilment, Outcome
+from escalation_policy.state import (
+    SNAPSHOT_FORMAT,
+    EngineState,
+    EscalationState,
+    Fulfilment,
+    Outcome,
+)
+from escalation_policy.vocabulary import Status
 
 __all__ = ["ENGINES", "Decision", "EngineName", "PolicyEngine", "advance", "decide"]
 
 EngineName = Literal["native", "durable"]
 ENGINES: tuple[EngineName, ...] = ("native", "durable")
+
+DEFAULT_MAX_CLOCK_JUMP = dt.timedelta(days=366)
+"""How far ahead of its clock a fact may be, unless the engine is told otherwise."""
+MAX_LATENESS = dt.timedelta(days=7)
+"""The longest lateness window an engine accepts."""
+
+
+def _duration_option(
+    name: str, value: dt.timedelta | None, *, zero: bool = False
+) -> dt.timedelta | None:
+    if value is None:
+        return None
+    if not isinstance(value, dt.timedelta) or value < dt.timedelta(0) or (not zero and not value):
+        expected = "a duration of 0 or more" if zero else "a positive duration, or None"
+        raise InvalidFactError(f"got {describe(value)}, expected {expected}", path=name)
+    return value
 
 
 @quick_init
@@ -39,15 +71,24 @@ class Decision:
 
 
 def decide(
-    state: EscalationState | None, fact: EscalationFact, *, policy: Policy | None = None
+    state: EscalationState | None,
+    fact: EscalationFact | Mapping[str, Any],
+    *,
+    policy: Policy | None = None,
 ) -> Outcome:
     """The pure core for hosts that keep state themselves: one escalation, one fact.
 
-    ``state`` is ``None`` for an ``opened`` fact. Time passes first (obligations due before
-    ``fact.at`` are reported), then the fact applies. ``Outcome.state`` is ``None`` once the
-    escalation is closed and settled. Raises an input error and returns nothing otherwise.
+    ``state`` is the escalation's last state, or ``None`` for an ``opened`` fact; ``fact`` is
+    a fact object or its JSON form. Time passes first (obligations due before ``fact.at`` are
+    reported), then the fact applies: exactly the step :class:`PolicyEngine` takes.
+    ``Outcome.state`` is ``None`` once the escalation is closed and settled. Raises an
+    :class:`~escalation_policy.errors.InputError` (and returns nothing) for a fact the
+    escalation cannot take.
     """
     chosen = policy or default_policy()
+    fact = _escalation_fact(fact)
+    if state is not None:
+        _check_state(state, fact.escalation_id)
     record = _core.Record.thaw(state) if state is not None else None
     record, actions, fulfilled, matched = _core.decide(chosen, chosen.native, record, fact)
     return Outcome(
@@ -59,12 +100,47 @@ def decide(
 
 
 def advance(state: EscalationState, to: dt.datetime, *, policy: Policy | None = None) -> Outcome:
-    """Let time pass for one escalation: call it when ``state.next_due`` is before ``to``."""
+    """Let time pass for one escalation: call it when ``state.next_due`` is before ``to``.
+
+    Each obligation that fell due unmet before ``to`` is reported once; consecutive missed
+    periods of a periodic obligation are one violation (``Violation.periods``).
+    """
+    _check_state(state, None)
+    try:
+        to = to_instant(to)
+    except FieldProblem as problem:
+        raise InvalidFactError(str(problem), path="to") from None
     record = _core.Record.thaw(state)
     actions = _core.advance(policy or default_policy(), record, to)
     if not actions and record.clock == state.clock:
         return Outcome(state=state)  # nothing was due
     return Outcome(state=None if record.settled else record.freeze(), actions=tuple(actions))
+
+
+def _escalation_fact(fact: object) -> EscalationFact:
+    if isinstance(fact, Mapping):
+        fact = shared_converter().structure(fact, Fact)
+    if not isinstance(fact, EscalationFact):
+        raise InvalidFactError(
+            f"got {describe(fact)}, expected a fact about one escalation "
+            "(an EscalationFact or its JSON object)",
+            path="$",
+        )
+    return fact
+
+
+def _check_state(state: object, escalation_id: str | None) -> None:
+    if not isinstance(state, EscalationState):
+        raise InvalidFactError(
+            f"got {describe(state)}, expected an EscalationState (None only for 'opened')",
+            path="state",
+        )
+    if escalation_id is not None and state.escalation_id != escalation_id:
+        raise InvalidFactError(
+            f"got a fact about {escalation_id!r} with the state of {state.escalation_id!r}; "
+            "expected the state of the escalation the fact names",
+            path="$.escalation_id",
+        )
 
 
 def _matcher(name: str, policy: Policy) -> _core.Matcher:
@@ -85,9 +161,24 @@ class PolicyEngine:
     same decisions. Calls are serialised, so several threads may share one engine.
     """
 
-    def __init__(self, policy: Policy | None = None, *, engine: EngineName = "native") -> None:
+    def __init__(
+        self,
+        policy: Policy | None = None,
+        *,
+        engine: EngineName = "native",
+        max_clock_jump: dt.timedelta | None = DEFAULT_MAX_CLOCK_JUMP,
+        lateness: dt.timedelta = dt.timedelta(0),
+    ) -> None:
         self.policy = policy or default_policy()
         self.engine = engine
+        self.max_clock_jump = _duration_option("max_clock_jump", max_clock_jump)
+        window = _duration_option("lateness", lateness, zero=True)
+        if window is None or window > MAX_LATENESS:
+            raise InvalidFactError(
+                f"got {describe(lateness)}, expected a duration from 0 to {MAX_LATENESS}",
+                path="lateness",
+            )
+        self.lateness: dt.timedelta = window
         self._matcher = _matcher(engine, self.policy)
         self._lock = threading.Lock()
         self._records: dict[str, _core.Record] = {}
@@ -136,32 +227,51 @@ class PolicyEngine:
 
     def _handle(self, fact: Fact) -> Decision:
         at = fact.at
-        if self._clock is not None and at < self._clock:
-            raise StaleFactError(
-                f"got {at.isoformat()}, older than the engine's clock "
-                f"{self._clock.isoformat()}; facts must arrive in time order",
-                path="$.at",
-            )
+        clock = self._clock
+        if clock is not None:
+            if at < clock - self.lateness:
+                allowed = "" if not self.lateness else f" less the lateness {self.lateness}"
+                raise StaleFactError(
+                    f"got {at.isoformat()}, older than the engine's clock "
+                    f"{clock.isoformat()}{allowed}; facts must arrive in time order",
+                    path="$.at",
+                )
+            if self.max_clock_jump is not None and at - clock > self.max_clock_jump:
+                raise ClockJumpError(
+                    f"got {at.isoformat()}, {at - clock} after the engine's clock "
+                    f"{clock.isoformat()}; expected at most {self.max_clock_jump} ahead "
+                    "(max_clock_jump)",
+                    path="$.at",
+                )
+            clock = max(clock, at)
+        else:
+            clock = at
+        # Every other escalation lives up to the watermark: with a lateness window, what
+        # falls due in the window is reported only once the window has passed it.
+        watermark = clock - self.lateness
+        target = fact.escalation_id if isinstance(fact, EscalationFact) else None
         heap = self._heap
-        if isinstance(fact, EscalationFact) and (
-            not heap or heap[0][0] >= at or not self._due_before(at)
-        ):
-            return self._handle_one(fact)  # nothing falls due: only this escalation changes
-        # Time passes for every escalation with something due, then the fact applies. Each
-        # changes a copy (a draft); the drafts replace the records only once all succeeded.
+        if not heap or heap[0][0] >= watermark or not self._due_before(watermark, target):
+            # Nothing else falls due: only this fact's escalation changes.
+            decision = self._handle_one(fact, target)
+            self._clock = clock
+            return decision
+        # Time passes for every other escalation with something due, then the fact applies to
+        # its own (time passing for it first, in the same step). Each changes a copy (a
+        # draft); the drafts replace the records only once all succeeded.
         drafts: dict[str, _core.Record] = {}
         actions: list[Action] = []
         popped: list[tuple[dt.datetime, str]] = []
         forget: str | None = None
+        fulfilled: tuple[Fulfilment, ...] = ()
+        matched: tuple[str, ...] = ()
         try:
-            if isinstance(fact, EscalationFact):
-                # Judged as the host sent it, before time passes: an escalation still open
-                # refuses a second 'opened' even if this fact's time would settle it.
-                _core.check(self._records.get(fact.escalation_id), fact)
-            while heap and heap[0][0] < at:
+            while heap and heap[0][0] < watermark:
                 entry = heapq.heappop(heap)
                 popped.append(entry)
                 due, escalation_id = entry
+                if escalation_id == target:
+                    continue  # its own step lets time pass for it
                 draft = drafts.get(escalation_id)
                 if draft is None:
                     record = self._records.get(escalation_id)
@@ -170,26 +280,17 @@ class PolicyEngine:
                     draft = drafts[escalation_id] = record.copy()
                 elif draft.next_due != due:
                     continue
-                actions.extend(_core.advance(self.policy, draft, at))
-            fulfilled: tuple[Fulfilment, ...] = ()
-            matched: tuple[str, ...] = ()
-            target = fact.escalation_id if isinstance(fact, EscalationFact) else None
+                actions.extend(_core.advance(self.policy, draft, watermark))
             if target is not None:
                 assert isinstance(fact, EscalationFact)
-                draft = drafts.get(target)
-                if draft is None:
-                    record = self._records.get(target)
-                    draft = record.copy() if record is not None else None
-                elif draft.settled:
-                    draft = None  # passing time settled it: the check below says so
+                record = self._records.get(target)
                 result, done, fulfilled, matched = _core.decide(
-                    self.policy, self._matcher, draft, fact
+                    self.policy, self._matcher, record.copy() if record is not None else None, fact
                 )
                 actions.extend(done)
                 if result is not None:
                     drafts[target] = result
                 else:
-                    drafts.pop(target, None)
                     forget = target  # settled by this very fact
         except BaseException:
             for entry in popped:
@@ -209,28 +310,38 @@ class PolicyEngine:
                 old is None or old.next_due != next_due or escalation_id in requeue
             ):
                 heapq.heappush(heap, (next_due, escalation_id))
-        self._clock = at
+        self._clock = clock
         if len(heap) > 2 * len(self._records) + 1024:
             self._rebuild_heap()
         return Decision(fact=fact, actions=tuple(actions), fulfilled=fulfilled, matched=matched)
 
-    def _due_before(self, at: dt.datetime) -> bool:
-        """Whether some escalation has something due before ``at``.
+    def _due_before(self, at: dt.datetime, target: str | None) -> bool:
+        """Whether some escalation other than ``target`` has something due before ``at``.
 
         Entries left behind when an escalation's next due time moved are dropped on the way:
         they would otherwise send facts down the slow path for nothing.
         """
         heap = self._heap
-        while heap and heap[0][0] < at:
-            due, escalation_id = heap[0]
-            record = self._records.get(escalation_id)
-            if record is not None and record.next_due == due:
-                return True
-            heapq.heappop(heap)
-        return False
+        held: list[tuple[dt.datetime, str]] = []
+        try:
+            while heap and heap[0][0] < at:
+                due, escalation_id = heap[0]
+                record = self._records.get(escalation_id)
+                if record is None or record.next_due != due:
+                    heapq.heappop(heap)
+                elif escalation_id == target:
+                    held.append(heapq.heappop(heap))  # its own step lets time pass for it
+                else:
+                    return True
+            return False
+        finally:
+            for entry in held:
+                heapq.heappush(heap, entry)
 
-    def _handle_one(self, fact: EscalationFact) -> Decision:
-        target = fact.escalation_id
+    def _handle_one(self, fact: Fact, target: str | None) -> Decision:
+        if target is None:
+            return Decision(fact=fact, actions=())
+        assert isinstance(fact, EscalationFact)
         old = self._records.get(target)
         result, actions, fulfilled, matched = _core.decide(
             self.policy, self._matcher, old.copy() if old is not None else None, fact
@@ -242,7 +353,6 @@ class PolicyEngine:
             next_due = result.next_due
             if next_due is not None and (old is None or old.next_due != next_due):
                 heapq.heappush(self._heap, (next_due, target))
-        self._clock = fact.at
         if len(self._heap) > 2 * len(self._records) + 1024:
             self._rebuild_heap()
         return Decision(fact=fact, actions=actions, fulfilled=fulfilled, matched=matched)
@@ -257,7 +367,11 @@ class PolicyEngine:
 
     # ----------------------------------------------------------------------------- snapshots
     def snapshot(self) -> EngineState:
-        """Everything the engine holds, as data (``to_json`` gives its JSON form)."""
+        """Everything the engine holds, as data.
+
+        ``make_converter().unstructure(snapshot)`` gives its JSON form, which carries the
+        snapshot ``format`` so that :meth:`restore` can tell what it reads.
+        """
         with self._lock:
             return EngineState(
                 clock=self._clock,
@@ -267,13 +381,21 @@ class PolicyEngine:
     @classmethod
     def restore(
         cls,
-        state: EngineState,
+        state: EngineState | Mapping[str, Any],
         policy: Policy | None = None,
         *,
         engine: EngineName = "native",
+        max_clock_jump: dt.timedelta | None = DEFAULT_MAX_CLOCK_JUMP,
+        lateness: dt.timedelta = dt.timedelta(0),
     ) -> "PolicyEngine":
-        """An engine that continues from ``state``."""
-        restored = cls(policy, engine=engine)
+        """An engine that continues from ``state`` (a snapshot, or its JSON form).
+
+        The snapshot is checked like any input: a malformed or inconsistent one, or one
+        written with a policy that lacks its rules, raises
+        :class:`~escalation_policy.errors.InvalidSnapshotError` naming the field.
+        """
+        restored = cls(policy, engine=engine, max_clock_jump=max_clock_jump, lateness=lateness)
+        state = read_snapshot(state, restored.policy)
         restored._clock = state.clock
         restored._records = {
             escalation.escalation_id: _core.Record.thaw(escalation)
@@ -281,3 +403,89 @@ class PolicyEngine:
         }
         restored._rebuild_heap()
         return restored
+
+
+def read_snapshot(state: object, policy: Policy) -> EngineState:
+    """``state`` checked as a snapshot ``policy`` can continue from, else an input error."""
+    if isinstance(state, Mapping):
+        state = _structure_snapshot(state)
+    if not isinstance(state, EngineState):
+        raise InvalidSnapshotError(
+            f"got {describe(state)}, expected an EngineState or its JSON object", path="$"
+        )
+    try:
+        check_fields(state)
+    except InputError as error:
+        raise InvalidSnapshotError(error.reason, path=error.path) from None
+    if state.format != SNAPSHOT_FORMAT:
+        raise InvalidSnapshotError(
+            f"got format {state.format}, expected {SNAPSHOT_FORMAT}: the format this version "
+            "of the library writes and reads",
+            path="$.format",
+        )
+    if state.clock is None and state.escalations:
+        raise InvalidSnapshotError(
+            "got escalations without a clock, expected a clock no earlier than their last fact",
+            path="$.clock",
+        )
+    seen: set[str] = set()
+    for index, escalation in enumerate(state.escalations):
+        where = f"$.escalations[{index}]"
+        problem = _inconsistency(escalation, state.clock, policy, seen)
+        if problem is not None:
+            field, message = problem
+            raise InvalidSnapshotError(message, path=f"{where}.{field}")
+        seen.add(escalation.escalation_id)
+    return state
+
+
+def _structure_snapshot(data: Mapping[str, Any]) -> EngineState:
+    from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
+
+    from escalation_policy.model import explain
+
+    try:
+        snapshot: EngineState = shared_converter().structure(data, EngineState)
+    except (ClassValidationError, ForbiddenExtraKeysError, FieldProblem) as error:
+        message, path = explain(error, "$")
+        raise InvalidSnapshotError(message, path=path) from None
+    except InputError as error:
+        raise InvalidSnapshotError(error.reason, path=error.path) from None
+    return snapshot
+
+
+def _inconsistency(
+    escalation: EscalationState, clock: dt.datetime | None, policy: Policy, seen: set[str]
+) -> tuple[str, str] | None:
+    """The first thing in ``escalation`` no engine could have written, as (field, message)."""
+    if not escalation.escalation_id:
+        return "escalation_id", "got '', expected a non-empty string"
+    if escalation.escalation_id in seen:
+        return "escalation_id", f"got {escalation.escalation_id!r} twice, expected each once"
+    if clock is not None and escalation.clock > clock:
+        return "clock", (
+            f"got {escalation.clock.isoformat()}, expected no later than the snapshot's "
+            f"clock {clock.isoformat()}"
+        )
+    if escalation.opened_at > escalation.clock:
+        return "opened_at", (
+            f"got {escalation.opened_at.isoformat()}, expected no later than the "
+            f"escalation's clock {escalation.clock.isoformat()}"
+        )
+    if (escalation.status is Status.CLOSED) != (escalation.closed_at is not None):
+        return "closed_at", (
+            f"got {describe(escalation.closed_at)} with status {escalation.status.value!r}, "
+            "expected a closing time exactly when the escalation is closed"
+        )
+    for number, pending in enumerate(escalation.pending):
+        field = f"pending[{number}]"
+        if pending.every is not None and pending.every <= dt.timedelta(0):
+            return f"{field}.every", (
+                f"got {pending.every.total_seconds()} seconds, expected a positive period"
+            )
+        if pending.rule not in policy.rules:
+            return f"{field}.rule", (
+                f"got {pending.rule!r}, a rule this policy does not have; expected one of "
+                "the policy's rule ids (was the snapshot written with another policy?)"
+            )
+    return None

@@ -22,7 +22,14 @@ from escalation_policy.model import (
 )
 from escalation_policy.vocabulary import Obligation, Status
 
-__all__ = ["EngineState", "EscalationState", "Fulfilment", "Outcome", "PendingObligation"]
+__all__ = [
+    "SNAPSHOT_FORMAT",
+    "EngineState",
+    "EscalationState",
+    "Fulfilment",
+    "Outcome",
+    "PendingObligation",
+]
 
 
 @quick_init
@@ -142,9 +149,18 @@ class Outcome:
     """The ids of the table rows and reactions that matched the fact, in order."""
 
 
+SNAPSHOT_FORMAT = 1
+"""The format of the snapshots this version of the library writes (and reads)."""
+
+
 @attrs.frozen(kw_only=True)
 class EngineState:
-    """Everything a :class:`~escalation_policy.PolicyEngine` holds, for snapshots."""
+    """Everything a :class:`~escalation_policy.PolicyEngine` holds, for snapshots.
 
+    ``format`` says how the snapshot is laid out; a snapshot without one (written before
+    formats were numbered) is read as format 1.
+    """
+
+    format: int = SNAPSHOT_FORMAT
     clock: dt.datetime | None
     escalations: tuple[EscalationState, ...]
