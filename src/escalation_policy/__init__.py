@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from escalation_policy.engine import ENGINES, Decision, EngineName, PolicyEngine, advance, decide
 from escalation_policy.errors import (
+    ClockJumpError,
     DuplicateEscalationError,
     EngineFailure,
     EngineUnavailableError,
     EscalationClosedError,
     InputError,
     InvalidFactError,
+    InvalidSnapshotError,
     PolicyDefinitionError,
     PolicyError,
     StaleFactError,
@@ -112,6 +114,7 @@ __all__ = [
     "AuditTotals",
     "AuditViolation",
     "Cadence",
+    "ClockJumpError",
     "Closed",
     "CreateTrackerDocument",
     "Decision",
@@ -131,6 +134,7 @@ __all__ = [
     "InformTam",
     "InputError",
     "InvalidFactError",
+    "InvalidSnapshotError",
     "MeetingAudience",
     "MeetingHeld",
     "Obligation",

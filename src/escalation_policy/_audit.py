@@ -349,9 +349,7 @@ def _totals(escalations: tuple[EscalationAudit, ...]) -> AuditTotals:
     time_at: dict[str, dt.timedelta] = {}
     for escalation in escalations:
         for violation in escalation.violations:
-            by_code[violation.code.value] = (
-                by_code.get(violation.code.value, 0) + violation.periods
-            )
+            by_code[violation.code.value] = by_code.get(violation.code.value, 0) + violation.periods
         for key, spent in escalation.time_at_severity.items():
             time_at[key] = time_at.get(key, dt.timedelta(0)) + spent
     posts_due = sum(e.required_posts_due for e in escalations)

@@ -494,19 +494,20 @@ def decide(
         for effect in reaction.then:
             _EFFECTS[type(effect)](work, effect, reaction.id, reaction.cites)
     record.refresh()
-    if earlier and not isinstance(fact, Opened):
-        # A next update announced while time passed, then cancelled by this very fact
-        # (closing, risk reduced), was never really due: do not announce it.
-        still_due = {p.due for p in record.pending if p.obligation is Obligation.CHANNEL_UPDATE}
-        earlier = [
-            action
-            for action in earlier
-            if not (
-                isinstance(action, PostToChannel)
-                and action.reason is PostReason.UPDATE
-                and action.due not in still_due
-            )
-        ]
+    if earlier:
+        if not isinstance(fact, Opened):
+            # A next update announced while time passed, then cancelled by this very fact
+            # (closing, risk reduced), was never really due: do not announce it.
+            still_due = {p.due for p in record.pending if p.obligation is Obligation.CHANNEL_UPDATE}
+            earlier = [
+                action
+                for action in earlier
+                if not (
+                    isinstance(action, PostToChannel)
+                    and action.reason is PostReason.UPDATE
+                    and action.due not in still_due
+                )
+            ]
         work.actions[:0] = earlier
     settled = record.status is Status.CLOSED and record.settled
     return (

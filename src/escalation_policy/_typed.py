@@ -160,7 +160,10 @@ def _record(cls: type[Any]) -> Check:
     def check(value: object) -> Any:
         if not isinstance(value, cls):
             raise FieldProblem(f"got {describe(value)}, expected a {cls.__name__}")
-        check_fields(value)
+        try:
+            check_fields(value)
+        except InvalidFactError as error:  # its path continues the field's
+            raise FieldProblem(error.reason, step=(error.path or "$")[1:]) from None
         return value
 
     return check
@@ -211,9 +214,6 @@ def check_fields(obj: Any, path: str = "$") -> None:
             checked = check(value)
         except FieldProblem as problem:
             raise InvalidFactError(str(problem), path=f"{path}.{name}{problem.step}") from None
-        except InvalidFactError as error:  # a nested record: its path continues ours
-            inner = (error.path or "$")[1:]
-            raise InvalidFactError(error.reason, path=f"{path}.{name}{inner}") from None
         if non_empty and not checked:
             raise InvalidFactError("got '', expected a non-empty string", path=f"{path}.{name}")
         if checked is not value:

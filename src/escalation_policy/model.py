@@ -633,6 +633,8 @@ def make_converter() -> "cattrs.Converter":
     readers = {cls: fact_reader(cls, parse_timestamp) for cls in FACT_TYPES.values()}
     writers = {cls: action_writer(cls) for cls in ACTION_TYPES.values()}
 
+    generated: dict[type[Any], Callable[[Any, Any], Any]] = {}
+
     def tagged(base: type[Any], registry: Mapping[str, type[Any]], noun: str) -> None:
         def structure(value: object, _type: object) -> Any:
             return structure_tagged(value, registry, noun)
@@ -649,12 +651,23 @@ def make_converter() -> "cattrs.Converter":
 
             return unstructure
 
+        def one_type(cls: type[Any]) -> Callable[[object, object], Any]:
+            only = {cls.TYPE: cls}
+
+            def structure(value: object, _type: object) -> Any:
+                if isinstance(value, Mapping) and "type" not in value:
+                    value = {"type": cls.TYPE, **value}
+                return structure_tagged(value, only, noun)
+
+            return structure
+
         # Registered on the base, a hook would also catch every subclass (singledispatch):
-        # each concrete class gets its own hooks first. Each writes the "type" tag, whether
-        # asked as the base or as the class itself.
+        # each concrete class gets its own hooks first. Each writes the "type" tag, and reads
+        # it (or its absence) when asked for the class itself.
         unstructure_one: dict[type[Any], Callable[[Any], dict[str, Any]]] = {}
         for cls in registry.values():
-            converter.register_structure_hook(cls, converter.gen_structure_attrs_fromdict(cls))
+            generated[cls] = converter.gen_structure_attrs_fromdict(cls)
+            converter.register_structure_hook(cls, one_type(cls))
             unstructure_one[cls] = writers.get(cls) or with_tag(cls)
             converter.register_unstructure_hook(cls, unstructure_one[cls])
         converter.register_structure_hook(base, structure)
@@ -686,7 +699,7 @@ def make_converter() -> "cattrs.Converter":
                 pass
         body = {key: item for key, item in value.items() if key != "type"}
         try:
-            return converter.structure(body, cls)
+            return generated[cls](body, cls)
         except InvalidFactError:
             raise
         except (ClassValidationError, ForbiddenExtraKeysError, FieldProblem) as error:

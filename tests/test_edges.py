@@ -1,0 +1,406 @@
+"""Bad input at every edge is an InputError naming the field, and changes nothing.
+
+Facts as JSON and as Python objects, snapshots, and the pure functions' arguments: each
+problem found by trying the library as a new user, an integrator and an attacker would is a
+case here, and a bounded fuzz test (both engines) throws spoiled input at a live engine.
+"""
+
+import datetime as dt
+import json
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from escalation_policy import (
+    Action,
+    EngineState,
+    Fact,
+    InputError,
+    InvalidFactError,
+    InvalidSnapshotError,
+    MeetingHeld,
+    Opened,
+    PolicyEngine,
+    StatusChanged,
+    advance,
+    decide,
+    make_converter,
+)
+from escalation_policy.testing import strategies
+from tests.conftest import T0, Scenario, at
+
+CONVERTER = make_converter()
+
+OPENED: dict[str, Any] = {
+    "type": "opened",
+    "at": "2026-03-02T09:00:00Z",
+    "escalation_id": "ESC-2",
+    "customer": "Acme",
+    "segment": "enterprise",
+    "severity": "critical",
+}
+
+
+def _nested(depth: int) -> Any:
+    value: Any = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+BAD_JSON = [
+    pytest.param(
+        {**OPENED, "at": "9999-12-31T23:59:59Z"}, "$.at", "expected a time", id="year 9999"
+    ),
+    pytest.param(
+        {**OPENED, "at": "9999-12-31T23:59:59-05:00"}, "$.at", "expected a time", id="past max"
+    ),
+    pytest.param(
+        {**OPENED, "at": "0001-01-01T00:00:00+05:00"}, "$.at", "expected a time", id="before min"
+    ),
+    pytest.param(
+        {"type": _nested(2000)}, "$.type", "unknown fact type", id="type nested 2000 deep"
+    ),
+    pytest.param({**OPENED, 5: 1, "zz": 2}, "$.zz", "unknown field 'zz'", id="mixed key types"),
+    pytest.param({**OPENED, 5: 1}, "$", "got the key 5", id="a number as a key"),
+    pytest.param(
+        {**OPENED, "at": 10**5000}, "$.at", "integer of about 5000 digits", id="5000 digits"
+    ),
+    pytest.param(
+        {**OPENED, "customer": "\ud800"}, "$.customer", "lone surrogates", id="lone surrogate"
+    ),
+    pytest.param(
+        {
+            "type": "status_changed",
+            "at": "2026-03-02T09:00:00Z",
+            "escalation_id": "ESC-1",
+            "status": "ok",
+            "milestones": "abc",
+        },
+        "$.milestones",
+        "expected a list",
+        id="a string for a list",
+    ),
+    pytest.param(
+        {**OPENED, "segment": "enterprise "},
+        "$.segment",
+        "did you mean 'enterprise'",
+        id="near miss",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "path", "message"), BAD_JSON)
+def test_bad_json_is_an_input_error_and_the_engine_is_unchanged(
+    scenario: Scenario, body: dict[Any, Any], path: str, message: str
+) -> None:
+    scenario.open()
+    before = scenario.engine.snapshot()
+    with pytest.raises(InputError, match=message) as caught:
+        scenario.engine.handle(body)
+    assert path == caught.value.path
+    assert before == scenario.engine.snapshot()
+    scenario.tick(at(hours=1))  # the engine goes on
+
+
+def _opened_object(**changes: Any) -> Any:
+    fields: dict[str, Any] = {
+        "at": T0,
+        "escalation_id": "ESC-2",
+        "customer": "Acme",
+        "segment": "enterprise",
+        "severity": "critical",
+    }
+    fields.update(changes)
+    return lambda: Opened(**fields)
+
+
+BAD_OBJECTS = [
+    pytest.param(
+        _opened_object(escalation_id=5), "$.escalation_id", "expected a string", id="number id"
+    ),
+    pytest.param(
+        _opened_object(segment="enterprise "), "$.segment", "did you mean", id="near-miss segment"
+    ),
+    pytest.param(
+        _opened_object(severity="urgent"), "$.severity", "expected one of", id="unknown severity"
+    ),
+    pytest.param(_opened_object(at=dt.datetime(2026, 3, 2)), "$.at", "naive", id="naive time"),
+    pytest.param(
+        _opened_object(at="2026-03-02"), "$.at", "expected a timezone-aware", id="string time"
+    ),
+    pytest.param(
+        _opened_object(broad_impact="yes"), "$.broad_impact", "true or false", id="string bool"
+    ),
+    pytest.param(_opened_object(customer=""), "$.customer", "non-empty", id="empty customer"),
+    pytest.param(
+        lambda: StatusChanged(at=T0, escalation_id="E", status="ok", milestones="abc"),
+        "$.milestones",
+        "expected a list",
+        id="string milestones",
+    ),
+    pytest.param(
+        lambda: MeetingHeld(at=T0, escalation_id="E", audience=3),
+        "$.audience",
+        "expected one of",
+        id="number audience",
+    ),
+]
+
+
+@pytest.mark.parametrize(("build", "path", "message"), BAD_OBJECTS)
+def test_a_fact_object_is_checked_as_strictly_as_its_json_form(
+    build: Any, path: str, message: str
+) -> None:
+    with pytest.raises(InvalidFactError, match=message) as caught:
+        build()
+    assert path == caught.value.path
+
+
+def test_a_fact_object_may_give_an_enumerations_json_value() -> None:
+    """``severity="low"`` is the JSON value of ``Severity.LOW``: it is taken as that member,
+    so the engine's state stays something it can write as JSON."""
+    engine = PolicyEngine()
+    engine.handle(_opened_object(severity="low", segment="enterprise")())
+    engine.handle(MeetingHeld(at=at(hours=1), escalation_id="ESC-2", audience="customer"))
+    snapshot = CONVERTER.unstructure(engine.snapshot())
+    assert "low" == snapshot["escalations"][0]["severity"]
+    assert engine.snapshot() == PolicyEngine.restore(json.loads(json.dumps(snapshot))).snapshot()
+
+
+# ------------------------------------------------------------------------------ pure functions
+def _state() -> Any:
+    return decide(None, OPENED).state
+
+
+PURE_CALLS = [
+    pytest.param(
+        lambda: advance(_state(), dt.datetime(2026, 3, 3)), "to", "naive", id="advance naive"
+    ),
+    pytest.param(
+        lambda: advance(None, T0), "state", "expected an EscalationState", id="advance None"
+    ),  # type: ignore[arg-type]
+    pytest.param(
+        lambda: decide(None, {}), "$.type", "required field is missing", id="decide empty"
+    ),
+    pytest.param(
+        lambda: decide(None, "opened"), "$", "expected a fact about one", id="decide text"
+    ),  # type: ignore[arg-type]
+    pytest.param(
+        lambda: decide({"escalation_id": "E"}, OPENED), "state", "EscalationState", id="state dict"
+    ),  # type: ignore[arg-type]
+    pytest.param(
+        lambda: decide(
+            _state(), {"type": "closed", "at": "2026-03-03T00:00:00Z", "escalation_id": "B"}
+        ),
+        "$.escalation_id",
+        "with the state of 'ESC-2'",
+        id="state of another escalation",
+    ),
+]
+
+
+@pytest.mark.parametrize(("call", "path", "message"), PURE_CALLS)
+def test_the_pure_functions_refuse_wrong_arguments_with_input_errors(
+    call: Any, path: str, message: str
+) -> None:
+    with pytest.raises(InputError, match=message) as caught:
+        call()
+    assert path == caught.value.path
+
+
+def test_decide_takes_a_facts_json_form() -> None:
+    assert decide(None, OPENED) == decide(None, CONVERTER.structure(OPENED, Fact))
+
+
+# ----------------------------------------------------------------------------------- snapshots
+def _snapshot_json() -> dict[str, Any]:
+    engine = PolicyEngine()
+    scenario = Scenario(engine)
+    scenario.open(severity="critical", tam="alex", initiated_by="tam")
+    scenario.post(at(minutes=30), "created", "tam")
+    data: dict[str, Any] = CONVERTER.unstructure(engine.snapshot())
+    return data
+
+
+def _spoil(path: list[Any], value: Any) -> dict[str, Any]:
+    data = _snapshot_json()
+    target: Any = data
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+    return data
+
+
+def _periodic_index() -> int:
+    pending = _snapshot_json()["escalations"][0]["pending"]
+    return next(i for i, p in enumerate(pending) if p["every"] is not None)
+
+
+P = _periodic_index()
+
+BAD_SNAPSHOTS = [
+    pytest.param(
+        _spoil(["escalations", 0, "pending", P, "every"], 0),
+        f"$.escalations[0].pending[{P}].every",
+        "positive period",
+        id="every 0",
+    ),
+    pytest.param(
+        _spoil(["escalations", 0, "pending", P, "every"], -3600),
+        f"$.escalations[0].pending[{P}].every",
+        "positive period",
+        id="negative every",
+    ),
+    pytest.param(
+        _spoil(["escalations", 0, "pending", P, "every"], 1e300),
+        f"$.escalations[0].pending[{P}].every",
+        "number of seconds",
+        id="huge every",
+    ),
+    pytest.param(
+        _spoil(["escalations", 0, "severity"], "urgent"),
+        "$.escalations[0].severity",
+        "expected one of",
+        id="bad severity",
+    ),
+    pytest.param(
+        _spoil(["escalations", 0, "pending", P, "rule"], "nope"),
+        f"$.escalations[0].pending[{P}].rule",
+        "another policy",
+        id="unknown rule",
+    ),
+    pytest.param(_spoil(["format"], 2), "$.format", "got format 2", id="future format"),
+    pytest.param(_spoil(["clock"], None), "$.clock", "without a clock", id="no clock"),
+    pytest.param(
+        _spoil(["clock"], "2026-03-01T00:00:00Z"),
+        "$.escalations[0].clock",
+        "no later than the snapshot",
+        id="clock behind",
+    ),
+    pytest.param(
+        _spoil(["escalations", 0, "customer"], 7),
+        "$.escalations[0].customer",
+        "expected a string",
+        id="number customer",
+    ),
+    pytest.param(_spoil(["surprise"], 1), "$.surprise", "unknown field", id="unknown key"),
+    pytest.param(["not", "a", "snapshot"], "$", "expected an EngineState", id="a list"),
+]
+
+
+@pytest.mark.parametrize(("data", "path", "message"), BAD_SNAPSHOTS)
+def test_restore_checks_a_snapshot_like_any_input(data: Any, path: str, message: str) -> None:
+    with pytest.raises(InvalidSnapshotError, match=message) as caught:
+        PolicyEngine.restore(data)
+    assert path == caught.value.path
+
+
+def test_a_snapshot_carries_its_format_and_one_without_it_reads_as_the_first() -> None:
+    data = _snapshot_json()
+    assert 1 == data["format"]
+    del data["format"]
+    restored = PolicyEngine.restore(data)
+    assert 1 == len(restored)
+
+
+def test_a_snapshot_object_with_wrong_types_is_refused_too() -> None:
+    good = PolicyEngine.restore(_snapshot_json()).snapshot()
+    spoiled = attrs.evolve(
+        good,
+        escalations=(attrs.evolve(good.escalations[0], escalation_id=5),),  # type: ignore[arg-type]
+    )
+    with pytest.raises(InvalidSnapshotError) as caught:
+        PolicyEngine.restore(spoiled)
+    assert "$.escalations[0].escalation_id" == caught.value.path
+
+
+# ----------------------------------------------------------------------------- the JSON contract
+@settings(max_examples=80, deadline=None)
+@given(st.one_of(strategies.facts(), strategies.actions()))
+def test_every_fact_and_action_round_trips_with_its_type_tag(obj: Any) -> None:
+    base = Fact if isinstance(obj, Fact) else Action
+    for asked in (base, type(obj)):
+        body = (
+            CONVERTER.unstructure(obj) if asked is type(obj) else CONVERTER.unstructure(obj, base)
+        )
+        assert obj.TYPE == body["type"]
+        text = json.loads(json.dumps(body))
+        assert obj == CONVERTER.structure(text, base)
+        assert obj == CONVERTER.structure(text, type(obj))
+
+
+def test_a_snapshot_round_trips_with_its_format() -> None:
+    data = _snapshot_json()
+    assert data == CONVERTER.unstructure(CONVERTER.structure(data, EngineState))
+
+
+# ---------------------------------------------------------------------------------------- fuzz
+def _spoiled_values() -> st.SearchStrategy[Any]:
+    return st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.just(10**5000),
+        st.floats(allow_nan=True),
+        st.text(max_size=12),
+        st.sampled_from(["\ud800", "", " ", "9999-12-31T23:59:59Z", "2026-03-02T09:00:00"]),
+        st.sampled_from(["0001-01-01T00:00:00+05:00", "2026-03-02T09:00:00+25:00"]),
+        st.lists(st.integers(), max_size=3),
+        st.just(_nested(1500)),
+        st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    )
+
+
+@st.composite
+def _spoiled_fact(draw: st.DrawFn) -> dict[Any, Any]:
+    body: dict[Any, Any] = CONVERTER.unstructure(draw(strategies.facts()), Fact)
+    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+        key = draw(st.sampled_from([*body, "type", "extra", 7]))
+        if draw(st.booleans()) and key in body:
+            del body[key]
+        else:
+            body[key] = draw(_spoiled_values())
+    return body
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(history=strategies.histories(), data=st.data())
+def test_fuzz_spoiled_input_is_an_input_error_and_changes_nothing(
+    engine_name: str, history: list[Fact], data: st.DataObject
+) -> None:
+    """Spoiled facts, timestamps and snapshots between real facts: each is refused whole
+    with an InputError naming a field, or taken whole; nothing else ever escapes."""
+    engine = PolicyEngine(engine=engine_name)  # type: ignore[arg-type]
+    for fact in history:
+        spoiled = data.draw(st.none() | _spoiled_fact())
+        if spoiled is not None:
+            before = engine.snapshot()
+            refused = _refusal(engine.handle, spoiled)
+            assert refused is None or refused.path, f"no field named for {refused}"
+            if refused is not None:
+                assert before == engine.snapshot()
+        # a spoiled fact taken whole may make a later real one inapplicable
+        _refusal(engine.handle, fact)
+    snapshot = CONVERTER.unstructure(engine.snapshot())
+    if snapshot["escalations"]:
+        key = data.draw(st.sampled_from(sorted(snapshot["escalations"][0], key=str)))
+        snapshot["escalations"][0][key] = data.draw(_spoiled_values())
+        refused = _refusal(PolicyEngine.restore, snapshot, engine=engine_name)
+        assert refused is None or refused.path
+
+
+def _refusal(call: Any, *args: Any, **kwargs: Any) -> InputError | None:
+    """The input error ``call`` raised, or ``None``; any other exception escapes."""
+    try:
+        call(*args, **kwargs)
+    except InputError as error:
+        return error
+    return None
