@@ -373,3 +373,14 @@ def test_a_stale_fact_is_refused_with_the_window_named() -> None:
     with pytest.raises(StaleFactError, match="lateness") as caught:
         one.tick(at(minutes=59))
     assert "$.at" == caught.value.path
+
+
+def test_a_year_skipped_over_many_escalations_costs_a_few_actions_each() -> None:
+    """One fact's work is bounded by the obligations due, not by the time it skips."""
+    engine = PolicyEngine()
+    for number in range(1_000):
+        Scenario(engine, f"ESC-{number}").open(severity="critical")
+    late = engine.handle(Tick(at=at(days=365)))
+    assert len(late.actions) <= 4 * 1_000
+    # daily obligations first due a day after opening: 364 of them fell due within the year
+    assert 364 == max(getattr(a, "periods", 0) for a in late.actions)
