@@ -1,5 +1,6 @@
 """The pytest side of the testing kit: fixtures, ``--policy-coverage`` (see the package)."""
 
+import functools
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -71,6 +72,7 @@ class PolicyCoverage:
         original = PolicyEngine.handle
         coverage = self
 
+        @functools.wraps(original)  # the engine's own signature and docstring, for help()
         def handle(engine: PolicyEngine, fact: Any) -> Decision:
             decision = original(engine, fact)
             if not _in_hypothesis_test():
