@@ -1,20 +1,60 @@
 """The testing kit hosts use: timeline, assertions, strategies, the plugin and coverage."""
 
+import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
+import textwrap
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from escalation_policy import Closed, Opened, Posted, Tick
+from escalation_policy import (
+    Action,
+    Closed,
+    EscalationFact,
+    Opened,
+    PolicyEngine,
+    Posted,
+    Tick,
+    Violation,
+    make_converter,
+)
 from escalation_policy.model import Fact
-from escalation_policy.testing import Timeline, assert_actions, assert_compliant
+from escalation_policy.testing import PolicyCoverage, Timeline, assert_actions, assert_compliant
 from escalation_policy.testing.strategies import histories
 
 HOST_TESTS = pathlib.Path(__file__).parent.parent / "examples" / "host_tests"
+CONVERTER = make_converter()
+
+
+def run_pytest(directory: pathlib.Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run pytest on a host's suite in a fresh interpreter, as the host would."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args, str(directory)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=directory,
+        env={**os.environ, "PYTHONPATH": ""},
+    )
+
+
+def host_suite(tmp_path: pathlib.Path, tests: str) -> pathlib.Path:
+    """A host's suite: a root conftest enabling the plugin, and one test module."""
+    (tmp_path / "conftest.py").write_text('pytest_plugins = ["escalation_policy.testing"]\n')
+    (tmp_path / "test_host.py").write_text(textwrap.dedent(tests))
+    return tmp_path
+
+
+def coverage_section(output: str) -> str:
+    """The plugin's report, from its heading to the end of the run's output."""
+    section = output[output.index("escalation-policy coverage") :].splitlines()
+    return "\n".join(line for line in section if line.startswith(("policy coverage", "  ")))
 
 
 def test_timeline_builds_facts_with_defaults_and_advancing_time() -> None:
@@ -83,32 +123,162 @@ def test_strategies_are_registered_for_the_librarys_types(opened: Opened) -> Non
     assert opened.at.tzinfo is not None
 
 
-def test_the_host_suite_passes_with_the_plugin_and_reports_coverage() -> None:
-    env = {**os.environ, "PYTHONPATH": ""}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--policy-coverage",
-            "--rootdir",
-            str(HOST_TESTS),
-            str(HOST_TESTS),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=HOST_TESTS,
-        env=env,
+@settings(max_examples=100, deadline=None)
+@given(st.from_type(Fact), st.from_type(EscalationFact), st.from_type(Action))
+def test_every_drawn_fact_and_action_is_one_the_json_edge_reads_back(
+    fact: Fact, escalation_fact: EscalationFact, action: Action
+) -> None:
+    """Aware timestamps, non-empty ids: what is drawn survives JSON and the converter."""
+    for value, base in ((fact, Fact), (escalation_fact, Fact), (action, Action)):
+        body = json.loads(json.dumps(CONVERTER.unstructure(value, base)))
+        assert value == CONVERTER.structure(body, base)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.from_type(Opened), st.from_type(EscalationFact))
+def test_the_engine_takes_every_drawn_fact_about_an_open_escalation(
+    opened: Opened, fact: EscalationFact
+) -> None:
+    """A drawn fact is refused only for its place in a history, never for its content."""
+    engine = PolicyEngine()
+    engine.handle(opened)
+    if not isinstance(fact, Opened):
+        engine.handle(
+            attrs.evolve(fact, escalation_id=opened.escalation_id, at=max(fact.at, opened.at))
+        )
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.from_type(Violation))
+def test_drawn_violations_have_aware_timestamps(violation: Violation) -> None:
+    assert violation.at.tzinfo is not None
+    assert violation.due is None or violation.due.tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    "imports",
+    [
+        "import escalation_policy.testing.strategies",
+        "from escalation_policy.testing.strategies import histories\nimport hypothesis",
+        "import hypothesis\nimport escalation_policy.testing.strategies",
+        "import escalation_policy.testing\nimport hypothesis",
+    ],
+    ids=["strategies-alone", "strategies-first", "hypothesis-first", "kit-first"],
+)
+def test_the_kit_imports_in_any_order_and_registers_its_strategies(imports: str) -> None:
+    """Import sorters put ``escalation_policy`` before ``hypothesis`` in a host's tests."""
+    program = imports + textwrap.dedent(
+        """
+        from hypothesis import given, settings, strategies as st
+        from escalation_policy import EscalationFact
+
+        @settings(max_examples=10, database=None, deadline=None)
+        @given(st.from_type(EscalationFact))
+        def test(fact):
+            assert fact.at.tzinfo is not None
+
+        test()
+        print("imported and drew aware facts")
+        """
     )
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=False
+    )
+    assert (0, "imported and drew aware facts\n") == (result.returncode, result.stdout), (
+        result.stderr
+    )
+
+
+def test_the_host_suite_passes_with_the_plugin_and_reports_coverage() -> None:
+    result = run_pytest(HOST_TESTS, "--policy-coverage", "--rootdir", str(HOST_TESTS))
     assert 0 == result.returncode, result.stdout + result.stderr
-    assert "6 passed" in result.stdout
+    assert "7 passed" in result.stdout
     assert "escalation-policy coverage" in result.stdout
     assert "rules and table rows exercised" in result.stdout
     assert "never exercised: communication.not_for_initiation" in result.stdout
+
+
+def test_coverage_figures_are_the_same_on_every_run_of_the_same_suite() -> None:
+    """The host suite's property tests draw different escalations on each run."""
+    reports = [
+        coverage_section(run_pytest(HOST_TESTS, "--policy-coverage").stdout) for _ in range(3)
+    ]
+    assert [reports[0]] * 3 == reports
+
+
+def test_coverage_does_not_count_what_hypothesis_generates(tmp_path: pathlib.Path) -> None:
+    """Only the strategic partnership test reaches that rule, through generated facts."""
+    suite = host_suite(
+        tmp_path,
+        """
+        from hypothesis import given, settings, strategies as st
+
+        def test_a_low_escalation(timeline):
+            timeline.open(severity="low")
+
+        @settings(max_examples=5, deadline=None)
+        @given(st.integers(min_value=1, max_value=3))
+        def test_strategic_partners(make_timeline, days):
+            make_timeline().open(segment="smb", strategic_partnership=True).after(days=days)
+        """,
+    )
+    result = run_pytest(suite, "--policy-coverage")
+    assert 0 == result.returncode, result.stdout + result.stderr
+    assert "never exercised: scope.customers/strategic_partnership" in result.stdout
+
+
+def test_the_timeline_factory_works_in_given_tests(tmp_path: pathlib.Path) -> None:
+    """``timeline`` is function-scoped, which hypothesis refuses; ``make_timeline`` is not."""
+    suite = host_suite(
+        tmp_path,
+        """
+        from hypothesis import given, settings, strategies as st
+        from escalation_policy.testing import assert_actions
+
+        @settings(max_examples=10, deadline=None)
+        @given(st.integers(min_value=25, max_value=60))
+        def test_a_missed_update_is_caught(make_timeline, hours):
+            timeline = make_timeline()
+            timeline.open(severity="critical").post("created").after(hours=hours)
+            assert_actions(timeline.actions, {"type": "violation", "code": "update_overdue"})
+        """,
+    )
+    result = run_pytest(suite)
+    assert 0 == result.returncode, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+
+
+def test_a_coverage_threshold_alone_turns_coverage_on(tmp_path: pathlib.Path) -> None:
+    suite = host_suite(
+        tmp_path,
+        """
+        def test_a_low_escalation(timeline):
+            timeline.open(severity="low")
+        """,
+    )
+    result = run_pytest(suite, "--policy-coverage-fail-under=100")
+    assert 1 == result.returncode, result.stdout + result.stderr
+    assert "escalation-policy coverage" in result.stdout
+    assert re.search(r"FAIL: policy coverage [0-9.]+% is under 100%", result.stdout)
+
+
+def test_coverage_counts_deterministic_tests_only() -> None:
+    coverage = PolicyCoverage(PolicyEngine().policy)
+    coverage.install()
+    try:
+        Timeline().open(severity="low")
+
+        @settings(max_examples=3, deadline=None, database=None)
+        @given(st.booleans())
+        def generated(strategic: bool) -> None:
+            Timeline().open(severity="critical", strategic_partnership=strategic)
+
+        generated()
+    finally:
+        coverage.uninstall()
+    exercised = {rule for rule, count in coverage.hits.items() if count}
+    assert "responsibilities.owner/medium_and_low" in exercised
+    assert "responsibilities.owner/critical_and_high" not in exercised
 
 
 def test_the_plugin_is_not_loaded_unless_asked_for(tmp_path: pathlib.Path) -> None:

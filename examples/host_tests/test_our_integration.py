@@ -1,5 +1,7 @@
 """How a host (a CRM integration) tests itself against the escalation policy."""
 
+from collections.abc import Callable
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -57,3 +59,14 @@ def test_our_owner_field_is_never_empty_for_an_in_scope_escalation(opened: Opene
 @given(histories(compliant=True))
 def test_replaying_compliant_histories_through_our_adapter_stays_compliant(history: list) -> None:
     assert_compliant(history)
+
+
+@settings(max_examples=25, deadline=None)
+@given(hours=st.integers(min_value=25, max_value=72))
+def test_a_missed_daily_update_is_caught_however_late(
+    make_timeline: Callable[[], Timeline], hours: int
+) -> None:
+    # `timeline` is one per test, and hypothesis runs the test many times: a new one each run.
+    timeline = make_timeline()
+    timeline.open(severity="critical").post("created").after(hours=hours)
+    assert_actions(timeline.actions, {"type": "violation", "code": "update_overdue"})

@@ -4,12 +4,13 @@ Enable the plugin explicitly in your root ``conftest.py`` (it is never loaded on
 
     pytest_plugins = ["escalation_policy.testing"]
 
-It provides the fixtures ``policy_engine`` (a fresh engine) and ``timeline`` (a
-:class:`Timeline` that makes facts with sensible defaults and advancing time), and the option
-``--policy-coverage``, which reports at the end of the run which rules and decision-table rows
-the tests exercised and which they never did. The assertions :func:`assert_compliant` and
-:func:`assert_actions` work with or without the plugin; hypothesis strategies are in
-:mod:`escalation_policy.testing.strategies`.
+It provides the fixtures ``policy_engine`` (a fresh engine), ``timeline`` (a
+:class:`Timeline` that makes facts with sensible defaults and advancing time) and
+``make_timeline`` (makes timelines, for ``@given`` tests, where hypothesis refuses
+``timeline``), and the option ``--policy-coverage``, which reports at the end of the run which
+rules and decision-table rows the tests exercised and which they never did. The assertions
+:func:`assert_compliant` and :func:`assert_actions` work with or without the plugin; hypothesis
+strategies are in :mod:`escalation_policy.testing.strategies`.
 """
 
 import contextlib
@@ -28,6 +29,7 @@ __all__ = [
     "Timeline",
     "assert_actions",
     "assert_compliant",
+    "make_timeline",
     "policy_engine",
     "pytest_addoption",
     "pytest_configure",
@@ -76,6 +78,10 @@ class Timeline:
         return self
 
     def open(self, **fields: Any) -> "Timeline":
+        """Open an escalation: Enterprise, customer "Acme", Medium and a new id unless given.
+
+        Later methods act on this escalation unless they are given ``escalation_id=``.
+        """
         escalation_id = fields.pop("escalation_id", None) or f"ESC-{next(self._ids)}"
         fields.setdefault("customer", "Acme")
         fields.setdefault("segment", "enterprise")
@@ -94,27 +100,35 @@ class Timeline:
         return self.fact("posted", purpose=purpose, **fields)
 
     def severity(self, severity: str, **fields: Any) -> "Timeline":
+        """The escalation's severity changed (``"critical"``, ``"high"``, ...)."""
         return self.fact("severity_changed", severity=severity, **fields)
 
     def meeting(self, audience: str = "customer", **fields: Any) -> "Timeline":
+        """A meeting was held, by default with the customer."""
         return self.fact("meeting_held", audience=audience, **fields)
 
     def assign_tam(self, tam: str, **fields: Any) -> "Timeline":
+        """A TAM, named ``tam``, was assigned to the escalation."""
         return self.fact("tam_assigned", tam=tam, **fields)
 
     def inform_tam(self, **fields: Any) -> "Timeline":
+        """The escalation's TAM was informed of it."""
         return self.fact("tam_informed", **fields)
 
     def status(self, status: str, **fields: Any) -> "Timeline":
+        """The status of the overall engagement changed (``milestones=`` optional)."""
         return self.fact("status_changed", status=status, **fields)
 
     def summary_updated(self, **fields: Any) -> "Timeline":
+        """The executive summary was updated."""
         return self.fact("executive_summary_updated", **fields)
 
     def risk_reduced(self, **fields: Any) -> "Timeline":
+        """Risk was reduced to the standard business process."""
         return self.fact("risk_reduced", **fields)
 
     def close(self, **fields: Any) -> "Timeline":
+        """The escalation was closed (the closing post is still due: ``post("closed")``)."""
         return self.fact("closed", **fields)
 
     def after(self, **delta: float) -> "Timeline":
@@ -130,10 +144,12 @@ class Timeline:
     # -- results ------------------------------------------------------------------------------
     @property
     def last(self) -> Decision:
+        """The decision on the latest fact."""
         return self.decisions[-1]
 
     @property
     def actions(self) -> list[Action]:
+        """Every action the policy decided so far, in order."""
         return [action for decision in self.decisions for action in decision.actions]
 
     def _escalation(self) -> str:
@@ -216,6 +232,7 @@ def assert_compliant(
 with contextlib.suppress(ImportError):
     from escalation_policy.testing._plugin import (
         PolicyCoverage,
+        make_timeline,
         policy_engine,
         pytest_addoption,
         pytest_configure,

@@ -4,6 +4,12 @@
 back, ``opened`` before anything else about an escalation, and after ``closed`` only the posts
 closing requires. ``compliant=True`` draws histories in which every obligation is met on
 time; ``compliant=False`` draws anything coherent (some comply, most do not).
+
+Importing this module registers its strategies for the library's types, so that
+``st.from_type(Opened)``, ``st.from_type(EscalationFact)`` or ``st.from_type(Violation)`` draw
+only what the library accepts: timezone-aware timestamps, non-empty identifiers, values the
+JSON edge reads back. Hypothesis imports it through the package's ``hypothesis`` entry point,
+so a host's tests get them with nothing to configure.
 """
 
 import datetime as dt
@@ -16,11 +22,13 @@ from hypothesis import strategies as st
 from escalation_policy.engine import PolicyEngine
 from escalation_policy.errors import InputError
 from escalation_policy.model import (
+    ACTION_TYPES,
     AccountIssue,
     AccountIssueKind,
     Action,
     Closed,
     EnhancementRequested,
+    EscalationFact,
     ExecutiveSummaryUpdated,
     Fact,
     MeetingAudience,
@@ -72,6 +80,7 @@ def aware_datetimes() -> st.SearchStrategy[dt.datetime]:
 
 
 def escalation_ids() -> st.SearchStrategy[str]:
+    """Escalation ids such as ``ESC-42``."""
     return st.from_regex(r"\AESC-[0-9]{1,4}\Z")
 
 
@@ -119,6 +128,7 @@ _FACT_STRATEGIES: dict[type[Fact], st.SearchStrategy[Any]] = {
 
 
 def fact_types() -> tuple[type[Fact], ...]:
+    """Every concrete fact type, in the order of the JSON contract."""
     return tuple(_FACT_STRATEGIES)
 
 
@@ -128,39 +138,48 @@ def facts(*types: type[Fact]) -> st.SearchStrategy[Fact]:
     return st.one_of([_FACT_STRATEGIES[cls] for cls in chosen])
 
 
-def actions() -> st.SearchStrategy[Action]:
-    """Any action, as the policy might emit it (fields valid, values arbitrary)."""
-    from escalation_policy.model import ACTION_TYPES
+def _action(cls: type[Action]) -> st.SearchStrategy[Action]:
+    # Every datetime field is timezone-aware; ``due`` may be null on violations.
+    times: dict[str, Any] = {
+        field.name: (st.none() | aware_datetimes()) if field.default is None else aware_datetimes()
+        for field in attrs.fields(cls)
+        if field.type in (dt.datetime, dt.datetime | None)
+    }
+    return st.builds(
+        cls,
+        escalation_id=escalation_ids(),
+        rule=st.from_regex(r"\A[a-z]+\.[a-z_]+\Z"),
+        cites=_TEXT,
+        **times,
+    )
 
-    def build(cls: type[Action]) -> st.SearchStrategy[Action]:
-        # Every datetime field is timezone-aware; ``due`` may be null on violations.
-        times: dict[str, Any] = {
-            field.name: (st.none() | aware_datetimes())
-            if field.default is None
-            else aware_datetimes()
-            for field in attrs.fields(cls)
-            if field.type in (dt.datetime, dt.datetime | None)
-        }
-        return st.builds(
-            cls,
-            escalation_id=escalation_ids(),
-            rule=st.from_regex(r"\A[a-z]+\.[a-z_]+\Z"),
-            cites=_TEXT,
-            **times,
-        )
 
-    return st.one_of([build(cls) for cls in ACTION_TYPES.values()])
+_ACTION_STRATEGIES: dict[type[Action], st.SearchStrategy[Any]] = {
+    cls: _action(cls) for cls in ACTION_TYPES.values()
+}
+
+
+def actions(*types: type[Action]) -> st.SearchStrategy[Action]:
+    """Single actions of the given types (all types if none given), as the policy might emit
+    them: fields valid, values arbitrary."""
+    chosen = types or tuple(_ACTION_STRATEGIES)
+    return st.one_of([_ACTION_STRATEGIES[cls] for cls in chosen])
 
 
 def register_type_strategies() -> None:
-    """Make ``st.from_type(Opened)`` and friends draw valid facts.
+    """Make ``st.from_type`` draw valid facts and actions of every type the library defines.
 
-    Hypothesis calls it through the ``hypothesis`` entry point when it is imported, so a
-    host's tests get these strategies with nothing to configure.
+    Covers each concrete fact and action type and the bases ``Fact``, ``EscalationFact`` and
+    ``Action``. Importing this module calls it; calling it again changes nothing.
     """
     for cls, strategy in _FACT_STRATEGIES.items():
         st.register_type_strategy(cls, strategy)
     st.register_type_strategy(Fact, facts())
+    escalation_fact_types = [cls for cls in _FACT_STRATEGIES if issubclass(cls, EscalationFact)]
+    st.register_type_strategy(EscalationFact, facts(*escalation_fact_types))
+    for action_cls, action_strategy in _ACTION_STRATEGIES.items():
+        st.register_type_strategy(action_cls, action_strategy)
+    st.register_type_strategy(Action, actions())
 
 
 # -------------------------------------------------------------------------------------- histories
@@ -388,3 +407,10 @@ def histories(
     ``policy`` (default: the handbook's) is the policy the histories must be coherent for.
     """
     return _history(max_escalations, max_steps, compliant, policy)
+
+
+# Registered on import, not only through hypothesis' entry point: a module that imports these
+# strategies before hypothesis is imported cannot be loaded by that entry point (it is still
+# being imported when hypothesis runs it), and hypothesis skips entry points altogether
+# under HYPOTHESIS_NO_PLUGINS.
+register_type_strategies()
