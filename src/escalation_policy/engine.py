@@ -159,6 +159,13 @@ class PolicyEngine:
     ``engine`` chooses who matches the rules: ``"native"`` (the default, pure Python, every
     supported Python) or ``"durable"`` (durable_rules; see ``docs/engines.md``). Both give the
     same decisions. Calls are serialised, so several threads may share one engine.
+
+    ``max_clock_jump``: a fact further than this ahead of the engine's clock is refused with a
+    :class:`~escalation_policy.errors.ClockJumpError` (``None``: no limit), so that a mistyped
+    year cannot make every later fact stale. ``lateness``: a window for out-of-order delivery;
+    a fact up to this much older than the clock is still applied to its escalation, and other
+    escalations' obligations are reported only once the window has passed them. Facts about
+    one escalation must still arrive in their own order.
     """
 
     def __init__(
@@ -196,11 +203,13 @@ class PolicyEngine:
         return len(self._records)
 
     def escalation(self, escalation_id: str) -> EscalationState | None:
+        """The state of one escalation the engine holds, or ``None``."""
         with self._lock:
             record = self._records.get(escalation_id)
             return record.freeze() if record is not None else None
 
     def escalations(self) -> tuple[EscalationState, ...]:
+        """The state of every escalation the engine holds, by escalation id."""
         with self._lock:
             return tuple(self._records[key].freeze() for key in sorted(self._records))
 

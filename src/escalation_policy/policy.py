@@ -145,12 +145,14 @@ class Policy:
             raise KeyError(f"no rule {rule_id!r}{did_you_mean(rule_id, self.rules)}") from None
 
     def table(self, table_id: str) -> DecisionTable:
+        """The decision table with id ``table_id`` (a ``KeyError`` names a close one)."""
         for compiled in self.tables:
             if compiled.table.id == table_id:
                 return compiled.table
         raise KeyError(f"no table {table_id!r}")
 
     def is_escalation_channel(self, channel: str) -> bool:
+        """Whether ``channel`` names the policy's channel (``#`` and case do not matter)."""
         return channel.lstrip("#").casefold() == self.channel.lstrip("#").casefold()
 
 

@@ -55,6 +55,9 @@ class PendingObligation:
 @quick_init
 @attrs.frozen(kw_only=True)
 class EscalationState:
+    """One escalation as the policy keeps it: its attributes, where it stands, and what is
+    still expected of its people (``pending``). Plain data: hosts store it as JSON."""
+
     escalation_id: str
     customer: str
     segment: Segment
@@ -134,6 +137,7 @@ class Fulfilment:
 
     @property
     def late(self) -> bool:
+        """Whether the obligation was discharged after it was due."""
         return self.at > self.due
 
 
