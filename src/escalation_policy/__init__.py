@@ -80,6 +80,7 @@ from escalation_policy.vocabulary import Obligation, Status
 
 if TYPE_CHECKING:
     from escalation_policy._audit import (
+        AuditRefusal,
         AuditReport,
         AuditTotals,
         AuditViolation,
@@ -87,7 +88,7 @@ if TYPE_CHECKING:
         audit,
     )
 
-_LAZY = {"AuditReport", "AuditTotals", "AuditViolation", "EscalationAudit", "audit"}
+_LAZY = {"AuditRefusal", "AuditReport", "AuditTotals", "AuditViolation", "EscalationAudit", "audit"}
 
 
 def __getattr__(name: str) -> Any:
@@ -108,6 +109,7 @@ __all__ = [
     "AccountIssueKind",
     "Action",
     "AssignOwner",
+    "AuditRefusal",
     "AuditReport",
     "AuditTotals",
     "AuditViolation",
