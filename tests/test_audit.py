@@ -4,11 +4,12 @@ import datetime as dt
 import json
 import pathlib
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from escalation_policy import InputError, audit
+from escalation_policy import AuditRefusal, InputError, audit
 from escalation_policy.cli import main, read_facts
 from escalation_policy.model import Fact, Opened, Posted, PostPurpose, Severity
 from escalation_policy.testing import strategies
@@ -100,6 +101,47 @@ def test_a_bad_fact_in_the_history_names_its_position() -> None:
     assert 2 == caught.value.line
 
 
+def test_keep_going_reports_each_refused_fact_and_audits_the_rest_as_if_it_never_came() -> None:
+    facts = _facts("critical-outage.jsonl")
+    stale = attrs.evolve(facts[1], at=facts[0].at - dt.timedelta(hours=1))
+    history = [facts[0], facts[0], *facts[1:3], stale, *facts[3:]]
+    report = audit(history, keep_going=True)
+    assert [
+        AuditRefusal(
+            line=2,
+            code="duplicate_escalation",
+            path="$.escalation_id",
+            reason=report.refused[0].reason,
+        ),
+        AuditRefusal(line=5, code="stale_fact", path="$.at", reason=report.refused[1].reason),
+    ] == list(report.refused)
+    assert "already open" in report.refused[0].reason
+    assert 2 == report.totals.refused
+    assert len(history) == report.facts
+    clean = audit(facts)
+    assert (clean.escalations, 0) == (report.escalations, clean.totals.refused)
+
+
+def test_an_input_error_among_the_facts_is_raised_in_its_place_or_reported() -> None:
+    facts = _facts("critical-outage.jsonl")
+    unreadable = InputError("not valid JSON (Expecting value at column 1)")
+    with pytest.raises(InputError, match="not valid JSON") as caught:
+        audit([facts[0], unreadable, *facts[1:]])
+    assert 2 == caught.value.line
+    report = audit([facts[0], InputError("not valid JSON"), *facts[1:]], keep_going=True)
+    assert [(2, "input_error", "not valid JSON")] == [
+        (item.line, item.code, item.reason) for item in report.refused
+    ]
+    assert audit(facts).escalations == report.escalations
+
+
+def test_as_of_beyond_the_calendar_is_an_input_error_naming_as_of() -> None:
+    facts = _facts("critical-outage.jsonl")[:2]
+    with pytest.raises(InputError) as caught:
+        audit(facts, as_of=dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc))
+    assert "as_of" == caught.value.path
+
+
 SLOW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -149,7 +191,8 @@ def test_cli_audit_formats_and_fail_on(capsys: pytest.CaptureFixture[str]) -> No
     assert 0 == main(["audit", path, "--format", "json"])
     data = json.loads(capsys.readouterr().out)
     assert 13 == data["totals"]["violations"]
-    assert {"facts", "started_at", "as_of", "escalations", "totals"} == set(data)
+    assert {"facts", "started_at", "as_of", "escalations", "totals", "refused"} == set(data)
+    assert ([], 0) == (data["refused"], data["totals"]["refused"])
     assert 1 == main(["audit", path, "--format", "markdown", "--fail-on", "wrong_poster"])
     assert "| ESC-600 |" in capsys.readouterr().out
     assert 1 == main(["audit", path, "--format", "text", "--fail-on", "any"])

@@ -1,6 +1,7 @@
 """The command line: replay, table, errors with line numbers, --help everywhere."""
 
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import pytest
 from escalation_policy.cli import main
 
 EXAMPLES = pathlib.Path(__file__).parent.parent / "examples"
+TIMELINE = str(EXAMPLES / "critical-outage.jsonl")
 OPENED = (
     '{"type": "opened", "at": "2026-03-02T09:00:00Z", "escalation_id": "E1", '
     '"customer": "Acme", "segment": "enterprise", "severity": "low"}\n'
@@ -104,3 +106,269 @@ def test_every_command_has_help(command: list[str]) -> None:
     )
     assert 0 == result.returncode
     assert "usage: escalation-policy" in result.stdout
+
+
+# ------------------------------------------------------------------- never a traceback
+def _run(
+    *args: str, stdin: bytes = b"", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "escalation_policy", *args],
+        input=stdin,
+        capture_output=True,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def _one_line(stderr: bytes) -> str:
+    """The whole of standard error, which must be one line and no traceback."""
+    text = stderr.decode()
+    assert "Traceback" not in text
+    assert 1 == len(text.splitlines()), text
+    return text.rstrip("\n")
+
+
+@pytest.mark.parametrize(
+    ("second_line", "reason"),
+    [
+        pytest.param(
+            b'{"type": "tick", "at": "\xff"}', "not UTF-8 (byte 0xff at column 25)", id="bad byte"
+        ),
+        pytest.param(bytes(range(11, 256)), "not UTF-8 (byte 0x80 at column 118)", id="binary"),
+        pytest.param(
+            b"[" * 100_000, "not valid JSON (nested too deeply to read)", id="deep nesting"
+        ),
+        pytest.param(
+            b'{"type": "tick", "at": ' + b"1" * 5_000 + b"}",
+            "not valid JSON (a number with too many digits to read)",
+            id="5000 digits",
+        ),
+    ],
+)
+@pytest.mark.parametrize("command", ["replay", "audit"])
+def test_an_unreadable_line_is_one_message_naming_file_and_line(
+    tmp_path: pathlib.Path, command: str, second_line: bytes, reason: str
+) -> None:
+    path = tmp_path / "facts.jsonl"
+    path.write_bytes(OPENED.encode() + second_line + b"\n" + OPENED.encode())
+    result = _run(command, str(path))
+    assert 2 == result.returncode
+    assert f"escalation-policy: {path}: line 2: {reason}" == _one_line(result.stderr)
+
+
+def test_closed_standard_input_is_a_clear_error() -> None:
+    result = subprocess.run(
+        ["sh", "-c", 'exec "$0" -m escalation_policy replay - <&-', sys.executable],
+        capture_output=True,
+        check=False,
+    )
+    assert 2 == result.returncode
+    assert "escalation-policy: cannot read standard input: it is closed" == _one_line(result.stderr)
+
+
+def test_closed_standard_output_exits_3() -> None:
+    result = subprocess.run(
+        ["sh", "-c", 'exec "$0" -m escalation_policy replay "$1" >&-', sys.executable, TIMELINE],
+        capture_output=True,
+        check=False,
+    )
+    assert 3 == result.returncode
+    assert "escalation-policy: cannot write the output: standard output is closed" == _one_line(
+        result.stderr
+    )
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("command", ["replay", "audit"])
+def test_a_full_disk_exits_3(command: str) -> None:
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "escalation_policy", command, TIMELINE],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            check=False,
+        )
+    assert 3 == result.returncode
+    assert "escalation-policy: cannot write the output: No space left on device" == _one_line(
+        result.stderr
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["replay", "--format", "table"],
+        ["audit", "--format", "text"],
+        ["audit", "--format", "markdown"],
+    ],
+)
+def test_text_output_shows_a_lone_surrogate_as_an_escape(command: list[str]) -> None:
+    surrogate = OPENED.replace('"E1"', '"E\\udc80"').encode()
+    result = _run(*command, "-", stdin=surrogate, env={"PYTHONIOENCODING": "utf-8"})
+    assert (0, b"") == (result.returncode, result.stderr)
+    assert "E\\udc80" in result.stdout.decode()
+
+
+def test_an_as_of_beyond_the_calendar_is_one_line_with_status_2() -> None:
+    still_open = OPENED.replace('"low"', '"critical"').encode()
+    result = _run("audit", "-", "--as-of", "9999-12-31T23:59:59Z", stdin=still_open)
+    assert 2 == result.returncode
+    assert _one_line(result.stderr).startswith("escalation-policy: --as-of: got 9999-12-31")
+
+
+def test_an_interrupt_exits_130_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class Interrupted:
+        def __iter__(self) -> "Interrupted":
+            return self
+
+        def __next__(self) -> bytes:
+            raise KeyboardInterrupt
+
+    class Stdin:
+        buffer = Interrupted()
+
+    monkeypatch.setattr(sys, "stdin", Stdin())
+    assert 130 == main(["replay", "-"])
+    assert "escalation-policy: interrupted\n" == capsys.readouterr().err
+
+
+def test_an_internal_error_is_one_line_with_status_4(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(_policy: object) -> str:
+        raise RuntimeError("the table is broken")
+
+    monkeypatch.setattr("escalation_policy.cli.severity_table", broken)
+    assert 4 == main(["table"])
+    assert (
+        "escalation-policy: internal error (please report it): RuntimeError: the table is broken\n"
+        == capsys.readouterr().err
+    )
+
+
+@pytest.mark.parametrize("command", [[], ["replay"], ["audit"], ["table"]])
+def test_help_documents_every_exit_status(command: list[str]) -> None:
+    out = _run(*command, "--help").stdout.decode()
+    statuses = out[out.index("exit status:") :].splitlines()[1:]
+    assert ["0", "1", "2", "3", "4", "130"] == [
+        line.split()[0] for line in statuses if line[:3].strip().isdigit()
+    ]
+
+
+# ------------------------------------------------------------- several files, --keep-going
+LATER = OPENED.replace('"E1"', '"E2"').replace("09:00", "10:00")
+STALE = OPENED.replace('"E1"', '"E3"').replace("09:00", "08:00")
+
+
+def _files(tmp_path: pathlib.Path, *texts: str) -> list[str]:
+    paths = []
+    for number, text in enumerate(texts, start=1):
+        path = tmp_path / f"part{number}.jsonl"
+        path.write_text(text)
+        paths.append(str(path))
+    return paths
+
+
+def test_several_files_are_one_history_in_the_order_given(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second = _files(tmp_path, OPENED, "\n" + LATER)
+    assert 0 == main(["replay", first, second, "--format", "json"])
+    ids = {json.loads(line)["escalation_id"] for line in capsys.readouterr().out.splitlines()}
+    assert {"E1", "E2"} == ids
+    assert 2 == main(["replay", second, first, "--format", "json"])
+    assert f"escalation-policy: {first}: line 1: " in capsys.readouterr().err
+    assert 2 == main(["audit", second, first])
+    assert f"escalation-policy: {first}: line 1: " in capsys.readouterr().err
+
+
+def test_a_file_that_cannot_be_read_stops_before_any_output(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (first,) = _files(tmp_path, OPENED)
+    assert 2 == main(["replay", first, "no-such-file.jsonl", "--format", "json"])
+    captured = capsys.readouterr()
+    assert "" == captured.out
+    assert "escalation-policy: cannot read no-such-file.jsonl: No such file or directory\n" == (
+        captured.err
+    )
+
+
+def test_an_audit_names_the_line_of_the_file_past_blank_lines(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (path,) = _files(tmp_path, OPENED + "\n\n" + OPENED)
+    assert 2 == main(["audit", path])
+    assert f"escalation-policy: {path}: line 4: escalation 'E1' is already open" in (
+        capsys.readouterr().err
+    )
+
+
+def test_replay_keep_going_reports_each_refused_line_in_the_json_stream(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second = _files(tmp_path, OPENED + "{not json\n", "\n" + LATER + STALE)
+    assert 2 == main(["replay", first, second, "--keep-going", "--format", "json"])
+    captured = capsys.readouterr()
+    records = [json.loads(line) for line in captured.out.splitlines()]
+    refused = [record for record in records if record["type"] == "refused"]
+    assert [
+        {
+            "type": "refused",
+            "file": first,
+            "line": 2,
+            "code": "input_error",
+            "path": None,
+            "reason": "not valid JSON (Expecting property name enclosed in double quotes "
+            "at column 2)",
+        },
+        {
+            "type": "refused",
+            "file": second,
+            "line": 3,
+            "code": "stale_fact",
+            "path": "$.at",
+            "reason": refused[1]["reason"],
+        },
+    ] == refused
+    assert {"E1", "E2"} == {r["escalation_id"] for r in records if r["type"] != "refused"}
+    assert "escalation-policy: 2 of 4 lines refused\n" == captured.err
+
+
+def test_replay_keep_going_shows_refused_lines_in_the_timeline(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (path,) = _files(tmp_path, OPENED + OPENED.replace('"low"', '"lo"').replace("E1", "E2"))
+    assert 2 == main(["replay", path, "--keep-going", "--format", "table"])
+    lines = capsys.readouterr().out.splitlines()
+    (refused,) = [line for line in lines if line.startswith("REFUSED")]
+    assert refused.startswith(f"REFUSED                  {path}: line 2: got 'lo'")
+    assert refused.endswith(" @ $.severity")
+    assert lines[0].startswith("2026-03-02 09:00 +00:00  E1 "), "the line before it was replayed"
+
+
+def test_audit_keep_going_reports_refused_lines_in_every_format(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second = _files(tmp_path, OPENED + OPENED, "\n" + LATER + "{not json\n")
+    args = ["audit", first, second, "--keep-going", "--fail-on", "any"]
+    assert 2 == main([*args, "--format", "json"])
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert [(first, 2, "duplicate_escalation"), (second, 3, "input_error")] == [
+        (item["file"], item["line"], item["code"]) for item in data["refused"]
+    ]
+    assert (2, 2) == (data["totals"]["refused"], data["totals"]["escalations"])
+    assert "escalation-policy: 2 of 4 lines refused\n" == captured.err
+    assert 2 == main([*args, "--format", "text"])
+    text = capsys.readouterr().out
+    assert "Refused (2)\n" in text
+    assert f"  {second}: line 3: not valid JSON" in text
+    assert "  refused 2\n" in text
+    assert 2 == main([*args, "--format", "markdown"])
+    markdown = capsys.readouterr().out
+    assert "0 violations, 2 refused." in markdown
+    assert f"| {first} | 2 | `duplicate_escalation` | `$.escalation_id` | " in markdown

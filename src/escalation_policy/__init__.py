@@ -82,6 +82,7 @@ from escalation_policy.vocabulary import Obligation, Status
 
 if TYPE_CHECKING:
     from escalation_policy._audit import (
+        AuditRefusal,
         AuditReport,
         AuditTotals,
         AuditViolation,
@@ -89,7 +90,7 @@ if TYPE_CHECKING:
         audit,
     )
 
-_LAZY = {"AuditReport", "AuditTotals", "AuditViolation", "EscalationAudit", "audit"}
+_LAZY = {"AuditRefusal", "AuditReport", "AuditTotals", "AuditViolation", "EscalationAudit", "audit"}
 
 
 def __getattr__(name: str) -> Any:
@@ -110,6 +111,7 @@ __all__ = [
     "AccountIssueKind",
     "Action",
     "AssignOwner",
+    "AuditRefusal",
     "AuditReport",
     "AuditTotals",
     "AuditViolation",

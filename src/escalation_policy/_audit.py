@@ -2,8 +2,9 @@
 
 ``audit(facts)`` streams the facts (any iterable, in time order) through a
 :class:`~escalation_policy.PolicyEngine` and reports, per escalation and in total, every
-violation with what was due and what happened instead, and the compliance figures. The report
-converts to JSON with the library's converter (shape in ``docs/audit.md``).
+violation with what was due and what happened instead, and the compliance figures. With
+``keep_going=True`` the facts the policy refuses are reported too, instead of raised. The
+report converts to JSON with the library's converter (shape in ``docs/audit.md``).
 """
 
 import datetime as dt
@@ -13,7 +14,7 @@ from typing import Any
 import attrs
 
 from escalation_policy._frozen import quick_init
-from escalation_policy.engine import EngineName, PolicyEngine
+from escalation_policy.engine import Decision, EngineName, PolicyEngine
 from escalation_policy.errors import InputError
 from escalation_policy.model import (
     Closed,
@@ -33,7 +34,14 @@ from escalation_policy.model import (
 from escalation_policy.policy import Policy
 from escalation_policy.vocabulary import Obligation
 
-__all__ = ["AuditReport", "AuditTotals", "AuditViolation", "EscalationAudit", "audit"]
+__all__ = [
+    "AuditRefusal",
+    "AuditReport",
+    "AuditTotals",
+    "AuditViolation",
+    "EscalationAudit",
+    "audit",
+]
 
 _AWARENESS = frozenset(
     {PostPurpose.CREATED, PostPurpose.UPDATE, PostPurpose.CLOSED, PostPurpose.RISK_REDUCED}
@@ -64,6 +72,23 @@ class AuditViolation:
     late_by: dt.timedelta | None = None
     periods: int = 1
     last_due: dt.datetime | None = None
+
+
+@attrs.frozen(kw_only=True)
+class AuditRefusal:
+    """A fact the policy refused (or an item that could not be read as one), and why.
+
+    ``line`` is the item's position in the history (1-based); when ``file`` is set (the
+    command line sets it), the line of that file. ``code`` is the error's code
+    (``docs/errors.md``), ``path`` the field at fault, if one is, and ``reason`` what arrived
+    and what was expected.
+    """
+
+    file: str | None = None
+    line: int
+    code: str
+    path: str | None = None
+    reason: str
 
 
 @attrs.frozen(kw_only=True)
@@ -106,6 +131,8 @@ class AuditTotals:
     mean_time_to_closure: dt.timedelta | None
     time_at_severity: Mapping[str, dt.timedelta]
     severity_changes: int
+    refused: int
+    """Facts refused, with ``keep_going``; without it, a refusal stops the audit."""
 
 
 @attrs.frozen(kw_only=True)
@@ -113,11 +140,14 @@ class AuditReport:
     """The audit of a history: per escalation (in order of opening) and in total."""
 
     facts: int
+    """Facts read, refused ones included."""
     started_at: dt.datetime | None
     as_of: dt.datetime | None
     """The end of the audit: ``--as-of``, or the time of the last fact."""
     escalations: tuple[EscalationAudit, ...]
     totals: AuditTotals
+    refused: tuple[AuditRefusal, ...]
+    """With ``keep_going``: the facts refused, in the order read."""
 
     @property
     def violations(self) -> tuple[AuditViolation, ...]:
@@ -212,12 +242,13 @@ _PERIODIC = frozenset({ViolationCode.UPDATE_OVERDUE, ViolationCode.MEETING_OVERD
 
 
 def audit(
-    facts: Iterable[Fact | Mapping[str, Any]],
+    facts: Iterable[Fact | Mapping[str, Any] | InputError],
     *,
     as_of: dt.datetime | None = None,
     policy: Policy | None = None,
     engine: EngineName = "native",
     progress: Callable[[int], None] | None = None,
+    keep_going: bool = False,
 ) -> AuditReport:
     """Audit a recorded history (facts in time order, any number of escalations).
 
@@ -225,20 +256,32 @@ def audit(
     obligations due by then and unmet are violations; those not yet due are not. ``progress``
     is called with the number of facts read, every 10,000 facts.
 
-    Raises :class:`~escalation_policy.errors.InputError` for a fact the policy cannot take,
-    with ``line`` set to the fact's position (1-based) in ``facts``.
+    A fact the policy cannot take raises :class:`~escalation_policy.errors.InputError`, with
+    ``line`` set to the fact's position (1-based) in ``facts``; the audit stops there. With
+    ``keep_going=True`` it is reported in ``refused`` instead, and the audit goes on: the
+    policy is then as if the fact had never arrived. An ``InputError`` among ``facts`` stands
+    for an item the caller could not read as a fact (a line that is not JSON, say): it is
+    raised, or with ``keep_going`` reported, in its place.
     """
     policy_engine = PolicyEngine(policy, engine=engine)
     channel_check = policy_engine.policy.is_escalation_channel
     active: dict[str, _Tracker] = {}
     finished: list[_Tracker] = []
+    refused: list[AuditRefusal] = []
     count = 0
     started_at: dt.datetime | None = None
     for count, fact in enumerate(facts, start=1):
         try:
+            if isinstance(fact, InputError):
+                raise fact
             decision = policy_engine.handle(fact)
         except InputError as error:
-            raise error.at_line(count) from None
+            if not keep_going:
+                raise error.at_line(count) from None
+            refused.append(
+                AuditRefusal(line=count, code=error.code, reason=error.reason, path=error.path)
+            )
+            continue
         current = decision.fact
         if started_at is None:
             started_at = current.at
@@ -254,13 +297,7 @@ def audit(
             progress(count)
     end = policy_engine.clock
     if as_of is not None:
-        if end is not None and as_of < end:
-            raise InputError(
-                f"got {as_of.isoformat()}, before the last fact at {end.isoformat()}; "
-                "expected a time at or after the history's end",
-                path="as_of",
-            )
-        _account(active, policy_engine.handle(Tick(at=as_of)).actions, ())
+        _account(active, _close_at(policy_engine, as_of).actions, ())
         end = as_of
     trackers = finished + list(active.values())
     trackers.sort(key=lambda t: (t.opened_at, t.escalation_id))
@@ -270,8 +307,28 @@ def audit(
         started_at=started_at,
         as_of=end,
         escalations=escalations,
-        totals=_totals(escalations),
+        totals=_totals(escalations, refused=len(refused)),
+        refused=tuple(refused),
     )
+
+
+def _close_at(policy_engine: PolicyEngine, as_of: dt.datetime) -> Decision:
+    end = policy_engine.clock
+    if end is not None and as_of < end:
+        raise InputError(
+            f"got {as_of.isoformat()}, before the last fact at {end.isoformat()}; "
+            "expected a time at or after the history's end",
+            path="as_of",
+        )
+    try:
+        return policy_engine.handle(Tick(at=as_of))
+    except InputError as error:
+        raise InputError(error.reason, path="as_of") from None
+    except OverflowError:
+        raise InputError(
+            f"got {as_of.isoformat()}; expected a time whose deadlines the calendar can hold",
+            path="as_of",
+        ) from None
 
 
 def _account(
@@ -344,7 +401,7 @@ def _mean(values: list[dt.timedelta]) -> dt.timedelta | None:
     return dt.timedelta(seconds=round(sum(v.total_seconds() for v in values) / len(values)))
 
 
-def _totals(escalations: tuple[EscalationAudit, ...]) -> AuditTotals:
+def _totals(escalations: tuple[EscalationAudit, ...], *, refused: int) -> AuditTotals:
     by_code: dict[str, int] = {}
     time_at: dict[str, dt.timedelta] = {}
     for escalation in escalations:
@@ -376,4 +433,5 @@ def _totals(escalations: tuple[EscalationAudit, ...]) -> AuditTotals:
         ),
         time_at_severity=dict(sorted(time_at.items(), key=lambda kv: _ORDER[kv[0]])),
         severity_changes=sum(e.severity_changes for e in escalations),
+        refused=refused,
     )

@@ -1,12 +1,21 @@
-"""The ``escalation-policy`` command line: replay recorded facts, render the policy."""
+"""The ``escalation-policy`` command line: replay recorded facts, audit them, render the policy.
+
+The command line never ends with a traceback: bad input, closed streams and full disks end with
+one line on standard error and an exit status from ``EXIT_STATUSES``.
+"""
 
 import argparse
+import bisect
+import contextlib
 import json
+import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any
 
-from escalation_policy._audit import audit
+import attrs
+
+from escalation_policy._audit import AuditRefusal, audit
 from escalation_policy.engine import ENGINES, PolicyEngine
 from escalation_policy.errors import InputError, PolicyError, did_you_mean
 from escalation_policy.model import Action, Fact, ViolationCode, parse_timestamp, shared_converter
@@ -15,62 +24,224 @@ from escalation_policy.render import (
     audit_markdown,
     audit_text,
     describe,
+    refusal,
     severity_table,
     timestamp,
 )
 
-__all__ = ["main"]
+__all__ = ["main", "read_facts"]
 
-EXIT_OK, EXIT_BAD_INPUT = 0, 2
+EXIT_OK = 0
+EXIT_VIOLATIONS = 1
+EXIT_BAD_INPUT = 2
+EXIT_CANNOT_WRITE = 3
+EXIT_INTERNAL_ERROR = 4
+EXIT_INTERRUPTED = 130
+
+EXIT_STATUSES = f"""\
+exit status:
+  {EXIT_OK}    done
+  {EXIT_VIOLATIONS}    audit: --fail-on matched a violation
+  {EXIT_BAD_INPUT}    bad input: a wrong argument, a file that cannot be read, a line refused
+       (with --keep-going too, once every line was read)
+  {EXIT_CANNOT_WRITE}    the output cannot be written (standard output closed, disk full)
+  {EXIT_INTERNAL_ERROR}    an internal error: a bug, please report it
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C)
+"""
+
+STDIN = "<stdin>"
+"""How standard input (``-``) is named in messages and refused records."""
 
 
-def read_facts(stream: IO[str]) -> Iterator[tuple[int, Fact]]:
-    """``(line number, fact)`` for each non-blank JSON line; errors carry the line."""
+class _Exit(Exception):
+    """End the command with ``status`` and a one-line ``message`` on standard error."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class _CannotWrite(Exception):
+    def __init__(self, reason: str, *, broken_pipe: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.broken_pipe = broken_pipe
+
+
+class _Output:
+    """Standard output that reports failure as :class:`_CannotWrite`.
+
+    Text that the stream's encoding cannot hold (a lone surrogate from a ``\\udc80`` escape in
+    the input) is written with backslash escapes, never as bytes that are not of the encoding
+    nor as an error: the output is for people, and the JSON output is ASCII anyway.
+    """
+
+    def __init__(self, stream: IO[str] | None) -> None:
+        self._stream = stream
+
+    def isatty(self) -> bool:
+        return self._stream is not None and self._stream.isatty()
+
+    def write(self, text: str) -> None:
+        stream = self._writable()
+        if not text.isascii():
+            encoding = getattr(stream, "encoding", None) or "utf-8"
+            text = text.encode(encoding, "backslashreplace").decode(encoding)
+        try:
+            stream.write(text)
+        except OSError as error:
+            raise _cannot_write(error) from None
+
+    def flush(self) -> None:
+        try:
+            self._writable().flush()
+        except OSError as error:
+            raise _cannot_write(error) from None
+
+    def _writable(self) -> IO[str]:
+        if self._stream is None:
+            raise _CannotWrite("standard output is closed")
+        return self._stream
+
+
+def _cannot_write(error: OSError) -> _CannotWrite:
+    return _CannotWrite(
+        error.strerror or str(error), broken_pipe=isinstance(error, BrokenPipeError)
+    )
+
+
+# ------------------------------------------------------------------------------------ reading
+def _fact(line: str | bytes, converter: Any) -> Fact:
+    """The fact on one line; :class:`InputError` (without a line number) if there is none."""
+    if isinstance(line, bytes):
+        try:
+            line = line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InputError(
+                f"not UTF-8 (byte 0x{line[error.start]:02x} at column {error.start + 1})"
+            ) from None
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise InputError(f"not valid JSON ({error.msg} at column {error.colno})") from None
+    except RecursionError:
+        raise InputError("not valid JSON (nested too deeply to read)") from None
+    except ValueError:  # Python's limit on the digits of an integer
+        raise InputError("not valid JSON (a number with too many digits to read)") from None
+    fact: Fact = converter.structure(data, Fact)
+    return fact
+
+
+def _numbered(lines: Iterable[str | bytes]) -> Iterator[tuple[int, Fact | InputError]]:
+    """``(line number, fact or the reason there is none)`` for each non-blank line."""
     converter = shared_converter()
-    for number, line in enumerate(stream, start=1):
+    for number, line in enumerate(lines, start=1):
+        if number == 1:  # a byte order mark, as some editors write
+            line = (
+                line.removeprefix(b"\xef\xbb\xbf")
+                if isinstance(line, bytes)
+                else line.removeprefix("\ufeff")
+            )
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise InputError(
-                f"not valid JSON ({error.msg} at column {error.colno})", line=number
-            ) from None
-        try:
-            yield number, converter.structure(data, Fact)
+            item: Fact | InputError = _fact(line, converter)
         except InputError as error:
-            raise error.at_line(number) from None
+            item = error.at_line(number)
+        yield number, item
 
 
-def _open(path: str) -> IO[str]:
+def read_facts(stream: IO[str] | IO[bytes]) -> Iterator[tuple[int, Fact]]:
+    """``(line number, fact)`` for each non-blank JSON line; errors carry the line."""
+    for number, item in _numbered(stream):
+        if isinstance(item, InputError):
+            raise item
+        yield number, item
+
+
+def _name(path: str) -> str:
+    return STDIN if path == "-" else path
+
+
+def _open(path: str) -> IO[bytes]:
     if path == "-":
-        return sys.stdin
+        if sys.stdin is None:
+            raise InputError("cannot read standard input: it is closed")
+        return sys.stdin.buffer
     try:
-        return open(path, encoding="utf-8")
+        return open(path, "rb")
     except OSError as error:
-        raise InputError(f"cannot read {path}: {error.strerror}") from None
+        raise InputError(f"cannot read {path}: {error.strerror or error}") from None
 
 
-def _replay(args: argparse.Namespace, out: IO[str]) -> int:
+def _read(paths: Sequence[str]) -> Iterator[tuple[str, int, Fact | InputError]]:
+    """``(file, line number, fact or why not)`` for each non-blank line of the files, in order.
+
+    Every file is opened first, so that a misspelt name stops the command before any output.
+    """
+    for path in paths:
+        if path != "-":
+            _open(path).close()
+    for path in paths:
+        stream = _open(path)
+        try:
+            for number, item in _numbered(stream):
+                yield _name(path), number, item
+        except OSError as error:  # the file was readable, then a read failed (EIO, EISDIR)
+            raise InputError(f"cannot read {_name(path)}: {error.strerror or error}") from None
+        finally:
+            if path != "-":
+                stream.close()
+
+
+def _refused(name: str, number: int, error: InputError) -> AuditRefusal:
+    return AuditRefusal(
+        file=name, line=number, code=error.code, path=error.path, reason=error.reason
+    )
+
+
+def _stopped(name: str, error: InputError) -> _Exit:
+    return _Exit(EXIT_BAD_INPUT, f"{name}: {error}")
+
+
+def _report_refused(count: int, read: int) -> None:
+    lines = "line" if read == 1 else "lines"
+    _error(f"{count} of {read} {lines} refused")
+
+
+# ------------------------------------------------------------------------------------- replay
+def _replay(args: argparse.Namespace, out: _Output) -> int:
     engine = PolicyEngine(engine=args.engine)
     converter = shared_converter()
     fmt = args.format or ("table" if out.isatty() else "json")
-    stream = _open(args.file)
-    try:
-        for number, fact in read_facts(stream):
-            try:
-                decision = engine.handle(fact)
-            except InputError as error:
-                raise error.at_line(number) from None
-            for action in decision.actions:
-                if fmt == "json":
-                    body: dict[str, Any] = converter.unstructure(action, Action)
-                    out.write(json.dumps(body) + "\n")
-                else:
-                    out.write(_timeline_line(action) + "\n")
-    finally:
-        if stream is not sys.stdin:
-            stream.close()
+    read = refused = 0
+    for name, number, item in _read(args.files):
+        read += 1
+        try:
+            if isinstance(item, InputError):
+                raise item
+            decision = engine.handle(item)
+        except InputError as error:
+            error.at_line(number)
+            if not args.keep_going:
+                raise _stopped(name, error) from None
+            refused += 1
+            record = _refused(name, number, error)
+            if fmt == "json":
+                body = {"type": "refused", **converter.unstructure(record)}
+                out.write(json.dumps(body) + "\n")
+            else:
+                out.write(f"{'REFUSED':<23}  {refusal(record)}\n")
+            continue
+        for action in decision.actions:
+            if fmt == "json":
+                out.write(json.dumps(converter.unstructure(action, Action)) + "\n")
+            else:
+                out.write(_timeline_line(action) + "\n")
+    if refused:
+        _report_refused(refused, read)
+        return EXIT_BAD_INPUT
     return EXIT_OK
 
 
@@ -81,7 +252,29 @@ def _timeline_line(action: Action) -> str:
     )
 
 
-EXIT_VIOLATIONS = 1
+# -------------------------------------------------------------------------------------- audit
+class _Origins:
+    """Which file and line each item of the stream came from, by its position (1-based).
+
+    Kept as runs of consecutive lines, so a history of millions of facts costs one entry per
+    file and per blank line, not one per fact.
+    """
+
+    def __init__(self) -> None:
+        self._starts: list[int] = []
+        self._runs: list[tuple[str, int]] = []
+        self._expected: tuple[str, int] | None = None
+
+    def add(self, position: int, name: str, number: int) -> None:
+        if (name, number) != self._expected:
+            self._starts.append(position)
+            self._runs.append((name, number))
+        self._expected = (name, number + 1)
+
+    def __getitem__(self, position: int) -> tuple[str, int]:
+        index = bisect.bisect_right(self._starts, position) - 1
+        name, number = self._runs[index]
+        return name, number + position - self._starts[index]
 
 
 def _fail_on(text: str) -> frozenset[str]:
@@ -98,81 +291,123 @@ def _fail_on(text: str) -> frozenset[str]:
     return frozenset(codes)
 
 
-def _audit(args: argparse.Namespace, out: IO[str]) -> int:
+def _audit(args: argparse.Namespace, out: _Output) -> int:
     fmt = args.format or ("text" if out.isatty() else "json")
     as_of = None
     if args.as_of is not None:
         try:
             as_of = parse_timestamp(args.as_of)
         except ValueError as error:
-            raise InputError(f"--as-of: {error}") from None
-    show_progress = sys.stderr.isatty()
+            raise _Exit(EXIT_BAD_INPUT, f"--as-of: {error}") from None
+    show_progress = sys.stderr is not None and sys.stderr.isatty()
 
     def progress(count: int) -> None:
         if show_progress and count % 100_000 == 0:
-            sys.stderr.write(f"\r{count:,} facts audited")
-            sys.stderr.flush()
+            _progress(f"\r{count:,} facts audited")
 
-    stream = _open(args.file)
+    origins = _Origins()
+
+    def items() -> Iterator[Fact | InputError]:
+        for position, (name, number, item) in enumerate(_read(args.files), start=1):
+            origins.add(position, name, number)
+            yield item
+
     try:
         report = audit(
-            (fact for _, fact in read_facts(stream)),
+            items(),
             as_of=as_of,
             engine=args.engine,
             progress=progress,
+            keep_going=args.keep_going,
         )
+    except InputError as error:
+        if error.path == "as_of":
+            raise _Exit(EXIT_BAD_INPUT, f"--as-of: {error.reason}") from None
+        if error.line is None:
+            raise
+        name, number = origins[error.line]
+        raise _stopped(name, error.at_line(number)) from None
     finally:
-        if stream is not sys.stdin:
-            stream.close()
         if show_progress:
-            sys.stderr.write("\r\033[K")
+            _progress("\r\033[K")
+    report = attrs.evolve(
+        report,
+        refused=tuple(
+            attrs.evolve(item, file=name, line=number)
+            for item in report.refused
+            for name, number in [origins[item.line]]
+        ),
+    )
     if fmt == "json":
         out.write(json.dumps(report.to_json(), indent=2) + "\n")
     elif fmt == "markdown":
         out.write(audit_markdown(report))
     else:
         out.write(audit_text(report))
+    if report.refused:
+        _report_refused(len(report.refused), report.facts)
+        return EXIT_BAD_INPUT
     failing = [v for v in report.violations if v.code.value in (args.fail_on or ())]
     return EXIT_VIOLATIONS if failing else EXIT_OK
 
 
-def _table(_args: argparse.Namespace, out: IO[str]) -> int:
+def _table(_args: argparse.Namespace, out: _Output) -> int:
     out.write(severity_table(default_policy()))
     return EXIT_OK
 
 
+# --------------------------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
+    def command(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = commands.add_parser(
+            name,
+            epilog=EXIT_STATUSES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            **kwargs,
+        )
+        return parser
+
     parser = argparse.ArgumentParser(
         prog="escalation-policy",
         description="The customer-escalation handbook as an executable policy.",
+        epilog=EXIT_STATUSES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    replay = commands.add_parser(
+    files_help = (
+        "JSON-lines files of facts, or - for standard input, read in the order given as one history"
+    )
+    keep_going_help = (
+        "report each line the policy refuses (file, line, reason) and go on; "
+        "the exit status is still 2 when a line was refused"
+    )
+    replay = command(
         "replay",
         help="replay recorded facts and print what the policy requires",
         description="Read facts as JSON lines (one object per line, in time order) and print "
-        "the actions the policy takes. A bad line stops the replay with exit status 2.",
+        "the actions the policy takes. A bad line stops the replay with exit status 2, "
+        "unless --keep-going.",
     )
-    replay.add_argument("file", metavar="FILE", help="a JSON-lines file of facts, or - for stdin")
+    replay.add_argument("files", nargs="+", metavar="FILE", help=files_help)
     replay.add_argument(
         "--format",
         choices=("json", "table"),
         help="json: one action per line; table: a readable timeline "
         "(default: table on a terminal, json otherwise)",
     )
+    replay.add_argument("--keep-going", action="store_true", help=keep_going_help)
     replay.add_argument(
         "--engine", choices=ENGINES, default="native", help="the rule engine (default: native)"
     )
     replay.set_defaults(run=_replay)
-    audit_parser = commands.add_parser(
+    audit_parser = command(
         "audit",
         help="check a recorded history against the policy and report compliance",
         description="Replay a recorded history (JSON-lines facts in time order) and report "
         "each violation, with what was due and what happened instead, and compliance "
-        "figures, per escalation and in total. Exit status: 0, or 1 when --fail-on matches, "
-        "or 2 for bad input.",
+        "figures, per escalation and in total.",
     )
-    audit_parser.add_argument("file", metavar="FILE", help="a JSON-lines file of facts, or -")
+    audit_parser.add_argument("files", nargs="+", metavar="FILE", help=files_help)
     audit_parser.add_argument(
         "--as-of",
         metavar="TIME",
@@ -191,11 +426,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit with status 1 if there are violations with these codes "
         "(comma-separated), or 'any'",
     )
+    audit_parser.add_argument("--keep-going", action="store_true", help=keep_going_help)
     audit_parser.add_argument(
         "--engine", choices=ENGINES, default="native", help="the rule engine (default: native)"
     )
     audit_parser.set_defaults(run=_audit)
-    table = commands.add_parser(
+    table = command(
         "table",
         help="print the severity table as Markdown",
         description="Render the severity levels table from the rules, as Markdown.",
@@ -204,21 +440,55 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _error(message: str) -> None:
+    """One line on standard error, if there is a standard error to write to."""
+    if sys.stderr is None:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(f"escalation-policy: {' '.join(message.splitlines())}\n")
+        sys.stderr.flush()
+
+
+def _progress(text: str) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+
+def _discard_unwritten_output() -> None:
+    """Point standard output at the null device, so exiting does not retry the failed write."""
+    original = sys.__stdout__
+    if original is None or sys.stdout is not original:
+        return  # not the process's own standard output (a test capturing it, say)
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), original.fileno())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
-        code: int = args.run(args, sys.stdout)
+        args = build_parser().parse_args(argv)
+        out = _Output(sys.stdout)
+        status: int = args.run(args, out)
+        out.flush()
+    except _Exit as stop:
+        _error(stop.message)
+        return stop.status
+    except _CannotWrite as error:
+        _discard_unwritten_output()
+        if error.broken_pipe:  # the reader stopped early, as `| head` does: not a failure
+            return EXIT_OK
+        _error(f"cannot write the output: {error.reason}")
+        return EXIT_CANNOT_WRITE
     except PolicyError as error:
-        sys.stderr.write(
-            f"escalation-policy: {getattr(args, 'file', '')}: {error}\n"
-            if isinstance(error, InputError) and getattr(args, "file", None)
-            else f"escalation-policy: {error}\n"
-        )
+        _error(str(error))
         return EXIT_BAD_INPUT
-    except BrokenPipeError:  # e.g. piped into head
-        return EXIT_OK
-    return code
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return EXIT_INTERRUPTED
+    except Exception as error:  # the promise: never a traceback, whatever went wrong
+        _error(f"internal error (please report it): {type(error).__name__}: {error}")
+        return EXIT_INTERNAL_ERROR
+    return status
 
 
 if __name__ == "__main__":

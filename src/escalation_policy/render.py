@@ -21,9 +21,17 @@ from escalation_policy.model import (
 from escalation_policy.policy import Policy
 
 if TYPE_CHECKING:
-    from escalation_policy._audit import AuditReport, AuditViolation
+    from escalation_policy._audit import AuditRefusal, AuditReport, AuditViolation
 
-__all__ = ["audit_markdown", "audit_text", "describe", "duration", "severity_table", "timestamp"]
+__all__ = [
+    "audit_markdown",
+    "audit_text",
+    "describe",
+    "duration",
+    "refusal",
+    "severity_table",
+    "timestamp",
+]
 
 SEVERITY_TABLE_ID = "severity.levels"
 
@@ -127,6 +135,12 @@ def _outcome(violation: "AuditViolation") -> str:
     return f"due {timestamp(violation.due)}; not done ({duration(violation.late_by)} late)"
 
 
+def refusal(item: "AuditRefusal") -> str:
+    """``facts.jsonl: line 3: got 'lo'; expected ... @ $.severity``."""
+    where = f"{item.file}: line {item.line}" if item.file is not None else f"line {item.line}"
+    return f"{where}: {item.reason}" + (f" @ {item.path}" if item.path else "")
+
+
 def audit_text(report: "AuditReport") -> str:
     """The audit as readable text, for a terminal."""
     end = f" as of {timestamp(report.as_of)}" if report.as_of else ""
@@ -157,6 +171,10 @@ def audit_text(report: "AuditReport") -> str:
             )
             lines.append(f"    {'':23}{_outcome(violation)}")
         lines.append("")
+    if report.refused:
+        lines.append(f"Refused ({len(report.refused)})")
+        lines += [f"  {refusal(item)}" for item in report.refused]
+        lines.append("")
     totals = report.totals
     posts = _ratio(totals.required_posts_on_time, totals.required_posts_due)
     by_code = ", ".join(f"{code} {count}" for code, count in totals.violations_by_code.items())
@@ -170,6 +188,7 @@ def audit_text(report: "AuditReport") -> str:
         f"mean time to closure {duration(totals.mean_time_to_closure)}",
         "  time at severity: "
         + (", ".join(f"{k} {duration(v)}" for k, v in totals.time_at_severity.items()) or "-"),
+        f"  refused {totals.refused}",
     ]
     return "\n".join(lines) + "\n"
 
@@ -184,7 +203,7 @@ def audit_markdown(report: "AuditReport") -> str:
         "",
         f"{report.facts} facts, {totals.escalations} escalations "
         f"({totals.in_scope} in scope, {totals.closed} closed), "
-        f"{totals.violations} violations.",
+        f"{totals.violations} violations, {totals.refused} refused.",
         "",
         "| figure | value |",
         "| --- | --- |",
@@ -216,5 +235,18 @@ def audit_markdown(report: "AuditReport") -> str:
                 f"| {violation.escalation_id} | {timestamp(violation.detected_at)} | "
                 f"`{violation.code.value}` | `{violation.rule}` | {_cell(violation.cites)} | "
                 f"{_cell(_outcome(violation))} |"
+            )
+    if report.refused:
+        lines += [
+            "",
+            "### Refused",
+            "",
+            "| file | line | code | field | reason |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for refused in report.refused:
+            lines.append(
+                f"| {_cell(refused.file or '')} | {refused.line} | `{refused.code}` | "
+                f"{f'`{refused.path}`' if refused.path else ''} | {_cell(refused.reason)} |"
             )
     return "\n".join(lines) + "\n"
