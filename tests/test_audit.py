@@ -142,6 +142,15 @@ def test_as_of_beyond_the_calendar_is_an_input_error_naming_as_of() -> None:
     assert "as_of" == caught.value.path
 
 
+def test_as_of_may_lie_years_after_the_history() -> None:
+    """The audit's end is a deliberate jump: the engine's clock-jump limit does not apply."""
+    facts = _facts("critical-outage.jsonl")[:2]
+    report = audit(facts, as_of=facts[-1].at + dt.timedelta(days=3 * 365))
+    updates = [v for v in report.violations if v.code.value == "update_overdue"]
+    # daily updates from the opening at 09:12, the audit ends at 09:41: every day's is missed
+    assert [3 * 365] == [v.periods for v in updates]
+
+
 SLOW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

@@ -203,11 +203,12 @@ def test_a_full_disk_exits_3(command: str) -> None:
         ["audit", "--format", "markdown"],
     ],
 )
-def test_text_output_shows_a_lone_surrogate_as_an_escape(command: list[str]) -> None:
+def test_a_lone_surrogate_is_refused_in_one_line_by_every_format(command: list[str]) -> None:
+    """Text no host could store (a lone surrogate escaped in JSON) is an input error."""
     surrogate = OPENED.replace('"E1"', '"E\\udc80"').encode()
     result = _run(*command, "-", stdin=surrogate, env={"PYTHONIOENCODING": "utf-8"})
-    assert (0, b"") == (result.returncode, result.stderr)
-    assert "E\\udc80" in result.stdout.decode()
+    assert (2, b"") == (result.returncode, result.stdout)
+    assert "lone surrogates @ $.escalation_id" in _one_line(result.stderr)
 
 
 def test_an_as_of_beyond_the_calendar_is_one_line_with_status_2() -> None:
