@@ -307,7 +307,7 @@ def throughput(quick: bool, repeat: int, instructions: bool) -> list[list[str]]:
             rates[name].append(len(mix.facts) / run(len(mix.facts)))
     counted: dict[str, float] = {}
     if instructions and not quick and shutil.which("valgrind") and "native" in engines:
-        count = 5_000
+        count = 2_000  # callgrind runs the backlog and the first facts some 50x slower
         command = [sys.executable, str(Path(__file__).resolve()), "--facts-of", "native"]
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             futures = {
