@@ -1,7 +1,9 @@
 """The benchmark suite: every figure side by side, in one run, on this machine.
 
-    python benchmarks/run.py            # the full run (a few minutes); prints Markdown tables
-    python benchmarks/run.py --quick    # seconds: checks every implementation's answers only
+    python benchmarks/run.py                    # the full run; prints Markdown tables
+    python benchmarks/run.py --sections 1,2     # some tables only
+    python benchmarks/run.py --no-instructions  # without callgrind's counts (much quicker)
+    python benchmarks/run.py --quick            # seconds: checks every implementation's answers
 
 Peers (zen-engine, durable-rules) come with ``pip install -e ".[bench,durable]"``; an
 implementation whose package is missing is reported as skipped. The machine is noisy: compare
