@@ -1,7 +1,9 @@
 """The benchmark suite: every figure side by side, in one run, on this machine.
 
-    python benchmarks/run.py            # the full run (a few minutes); prints Markdown tables
-    python benchmarks/run.py --quick    # seconds: checks every implementation's answers only
+    python benchmarks/run.py                    # the full run; prints Markdown tables
+    python benchmarks/run.py --sections 1,2     # some tables only
+    python benchmarks/run.py --no-instructions  # without callgrind's counts (much quicker)
+    python benchmarks/run.py --quick            # seconds: checks every implementation's answers
 
 Peers (zen-engine, durable-rules) come with ``pip install -e ".[bench,durable]"``; an
 implementation whose package is missing is reported as skipped. The machine is noisy: compare
@@ -9,11 +11,13 @@ figures taken in the same run, as ratios. See docs/performance.md.
 """
 
 import argparse
+import concurrent.futures
 import datetime as dt
 import gc
 import io
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -26,345 +30,307 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import decision
 import workload
 
-from escalation_policy import PolicyEngine, default_policy
-from escalation_policy._core import evaluate_plan
-from escalation_policy.model import (
+from escalation_policy import (
     Action,
+    Closed,
     Fact,
     Opened,
+    PolicyEngine,
     Segment,
     Severity,
     Tick,
-    shared_converter,
+    make_converter,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-SEVERITIES = ("critical", "high", "medium", "low")
-EVENTS = ("opened", "tam_assigned", "posted", "closed")
-INPUTS = [(s, e, t) for s in SEVERITIES for e in EVENTS for t in (False, True)]
-Decision = tuple[str, str, tuple[str, ...], str | None, bool]
 
 
-def best_rate(run: Callable[[], int], repeat: int) -> float:
-    """Items a second: the median of ``repeat`` timed runs."""
-    return interleaved_rates({"run": run}, repeat)["run"]
-
-
-def interleaved_rates(runs: dict[str, Callable[[], int]], repeat: int) -> dict[str, float]:
-    """Items a second for each run: the median of ``repeat`` rounds, each round timing every
-    run once, so that a slow spell of the machine falls on all of them alike."""
-    rates: dict[str, list[float]] = {name: [] for name in runs}
+# ------------------------------------------------------- 1. the decision on an opened escalation
+def interleaved_seconds(
+    contenders: list[decision.Contender], repeat: int, scale: float
+) -> dict[str, list[float]]:
+    """Decisions a second for each contender, one figure per round; each round times every
+    contender once, so that a slow spell of the machine falls on all of them alike."""
+    rates: dict[str, list[float]] = {contender.name: [] for contender in contenders}
     for _ in range(repeat):
-        for name, run in runs.items():
+        for contender in contenders:
+            count = max(96, int(contender.count * scale))
             gc.collect()
-            started = time.perf_counter()
-            count = run()
-            rates[name].append(count / (time.perf_counter() - started))
-    return {name: statistics.median(values) for name, values in rates.items()}
+            rates[contender.name].append(count / contender.run(count))
+    return rates
 
 
-# ---------------------------------------------------------------- 1. the stateless decision
-def floor_decider() -> Callable[[str, str, bool], Decision]:
-    """Hand-written plain Python: the floor."""
-    owner = {
-        "critical": "tam",
-        "high": "tam",
-        "medium": "support_engineering",
-        "low": "support_engineering",
-    }
-    cadence = {
-        "critical": "daily",
-        "high": "multiple_per_week",
-        "medium": "weekly_to_biweekly",
-        "low": "standard",
-    }
-    executives = ("vp_sales", "product", "cro", "ceo", "vp_customer_success")
-    involvement = {
-        "critical": executives,
-        "high": executives,
-        "medium": ("vp_sales", "vp_customer_success"),
-        "low": ("director_customer_success", "account_manager"),
-    }
-    post = {"opened": "created", "closed": "closed"}
-
-    def decide(severity: str, event: str, tam: bool) -> Decision:
-        who = owner[severity]
-        inform = tam and who == "support_engineering" and event in ("opened", "tam_assigned")
-        return (who, cadence[severity], involvement[severity], post.get(event), inform)
-
-    return decide
-
-
-def policy_decider(engine: str) -> Callable[[str, str, bool], Decision]:
-    """The policy's own tables and reactions, matched by the native or durable matcher."""
-    policy = default_policy()
-    if engine == "native":
-        matcher: Any = policy.native
-    else:
-        from escalation_policy._durable import DurableMatcher
-
-        matcher = DurableMatcher(policy)
-    reactions = [compiled.reaction.id for compiled in policy.reactions]
-    posts = {
-        "communication.post_when_created": "created",
-        "communication.post_when_closed": "closed",
-    }
-    base = {
-        "segment": Segment.ENTERPRISE,
-        "strategic_partnership": False,
-        "broad_impact": False,
-        "initiated_by": None,
-        "issue_type": None,
-    }
-
-    def decide(severity: str, event: str, tam: bool) -> Decision:
-        plan = evaluate_plan(policy, matcher, {**base, "severity": Severity(severity)})
-        values = plan.values
-        context = {
-            "severity": severity,
-            "in_scope": True,
-            "owner": values["owner"].value,
-            "cadence": values["cadence"].value,
-            "status": "active",
-            "tam_assigned": tam,
-            "segment": "enterprise",
-            "strategic_partnership": False,
-            "broad_impact": False,
-        }
-        if event == "posted":
-            context.update(
-                purpose="update", by=values["owner"].value, escalation_channel=True, by_owner=True
-            )
-        matched = [reactions[i] for i in matcher.reactions(event, context)]
-        post = next((posts[r] for r in matched if r in posts), None)
-        return (
-            values["owner"].value,
-            values["cadence"].value,
-            tuple(role.value for role in values["involvement"]),
-            post,
-            "responsibilities.inform_tam" in matched,
+def callgrind_between_marks(command: list[str]) -> int | None:
+    """Instructions (every thread) that ``command`` runs between its two calls of
+    ``os.getppid()``, counted by callgrind; ``None`` where the interpreter's symbols are
+    stripped and callgrind cannot see the marks."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "callgrind.out"
+        subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                f"--callgrind-out-file={out}",
+                "--dump-before=os_getppid",
+                *command,
+            ],
+            check=True,
+            capture_output=True,
         )
-
-    return decide
-
-
-def durable_raw_decider() -> Callable[[str, str, bool], Decision]:
-    """durable_rules used directly: one rule per input combination, one post per decision."""
-    import durable.engine as durable_engine
-
-    class Host(durable_engine.Host):  # type: ignore[misc]
-        def _run(self) -> None:  # no dispatcher threads (they crashed under load)
+        between = Path(f"{out}.2")
+        if not between.exists():
             return None
-
-    floor = floor_decider()
-    result: list[Decision] = []
-    rules = {}
-
-    def action_for(answer: Decision) -> Callable[[Any], None]:
-        # One parameter: durable_rules treats a two-parameter action as asynchronous.
-        def action(_closure: Any) -> None:
-            result.append(answer)
-
-        return action
-
-    for number, (severity, event, tam) in enumerate(INPUTS):
-        rules[f"r{number}"] = {
-            "all": [{"m": {"$and": [{"severity": severity}, {"event": event}, {"tam": tam}]}}],
-            "run": action_for(floor(severity, event, tam)),
-        }
-    host = Host()
-    host.register_rulesets({"bench_raw": rules})
-
-    def decide(severity: str, event: str, tam: bool) -> Decision:
-        result.clear()
-        host.post("bench_raw", {"sid": "0", "severity": severity, "event": event, "tam": tam})
-        return result[0]
-
-    return decide
+        for line in between.read_text().splitlines():
+            if line.startswith(("totals:", "summary:")):
+                return int(line.split()[1])
+    return None
 
 
-def zen_decider() -> Callable[[str, str, bool], Decision]:
-    """zen-engine: three decision tables in one JDM graph, ``ZenEngine.evaluate``."""
-    import zen
-
-    floor = floor_decider()
-
-    def table(node: str, inputs: list[str], outputs: list[str], rows: list[list[str]]) -> Any:
-        return {
-            "id": node,
-            "type": "decisionTableNode",
-            "name": node,
-            "position": {"x": 0, "y": 0},
-            "content": {
-                "hitPolicy": "first",
-                "inputs": [
-                    {"id": f"{node}-i{n}", "name": f, "type": "expression", "field": f}
-                    for n, f in enumerate(inputs)
-                ],
-                "outputs": [
-                    {"id": f"{node}-o{n}", "name": f, "type": "expression", "field": f}
-                    for n, f in enumerate(outputs)
-                ],
-                "rules": [
-                    {
-                        "_id": f"{node}-r{r}",
-                        **{f"{node}-i{n}": cell for n, cell in enumerate(row[: len(inputs)])},
-                        **{f"{node}-o{n}": cell for n, cell in enumerate(row[len(inputs) :])},
-                    }
-                    for r, row in enumerate(rows)
-                ],
-            },
-        }
-
-    plan_rows = []
-    for severity in SEVERITIES:
-        who, cadence, involvement, _, _ = floor(severity, "posted", False)
-        roles = json.dumps(list(involvement))
-        plan_rows.append([f'"{severity}"', f'"{who}"', f'"{cadence}"', roles])
-    graph = {
-        "contentType": "application/vnd.gorules.decision",
-        "nodes": [
-            {"id": "in", "type": "inputNode", "name": "in", "position": {"x": 0, "y": 0}},
-            {"id": "out", "type": "outputNode", "name": "out", "position": {"x": 0, "y": 0}},
-            table("owner", ["severity"], ["owner"], [[r[0], r[1]] for r in plan_rows]),
-            table(
-                "levels",
-                ["severity"],
-                ["cadence", "involvement"],
-                [[r[0], r[2], r[3]] for r in plan_rows],
-            ),
-            table(
-                "events",
-                ["event", "severity", "tam"],
-                ["post", "inform"],
-                [
-                    ['"opened"', '"medium", "low"', "true", '"created"', "true"],
-                    ['"opened"', "", "", '"created"', "false"],
-                    ['"tam_assigned"', '"medium", "low"', "true", "null", "true"],
-                    ['"closed"', "", "", '"closed"', "false"],
-                    ["", "", "", "null", "false"],
-                ],
-            ),
-        ],
-        "edges": [
-            {"id": f"e{n}", "type": "edge", "sourceId": source, "targetId": target}
-            for n, (source, target) in enumerate(
-                [
-                    ("in", "owner"),
-                    ("in", "levels"),
-                    ("in", "events"),
-                    ("owner", "out"),
-                    ("levels", "out"),
-                    ("events", "out"),
-                ]
-            )
-        ],
-    }
-    decision = zen.ZenEngine().create_decision(json.dumps(graph))
-
-    def decide(severity: str, event: str, tam: bool) -> Decision:
-        out = decision.evaluate({"severity": severity, "event": event, "tam": tam})["result"]
-        return (
-            out["owner"],
-            out["cadence"],
-            tuple(out["involvement"]),
-            out.get("post"),
-            out["inform"],
-        )
-
-    return decide
+def instructions_per_decision(key: str, count: int) -> float | None:
+    """Instructions per decision, over ``count`` decisions after a warm-up."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--decisions-of", key, str(count)]
+    total = callgrind_between_marks(command)
+    return None if total is None else total / count
 
 
-def stateless(quick: bool, repeat: int) -> list[list[str]]:
-    makers: dict[str, Callable[[], Callable[[str, str, bool], Decision]]] = {
-        "plain Python, the floor": floor_decider,
-        "escalation-policy, native engine": lambda: policy_decider("native"),
-        "escalation-policy, durable engine": lambda: policy_decider("durable"),
-        "durable-rules 2.0.28, one post a decision": durable_raw_decider,
-        "zen-engine, 3 decision tables": zen_decider,
-    }
-    expected = [floor_decider()(*args) for args in INPUTS]
-    rows: list[list[str]] = []
-    runs: dict[str, Callable[[], int]] = {}
-    count = 2_000 if quick else 64_000
-    for name, make in makers.items():
+def decisions_between_marks(key: str, count: int) -> None:
+    """The child callgrind counts: set-up and a warm-up, a mark, the decisions, a mark."""
+    contender = decision.MAKERS[key]()
+    contender.run(min(count, 200))
+    os.getppid()
+    contender.run(count)
+    os.getppid()
+
+
+COMPARISONS = (
+    ("decide", "zen", "`decide` (objects) against zen-engine (fast API)"),
+    ("decide-json", "zen", "`decide` (JSON form) against zen-engine (fast API)"),
+    ("handle-native", "zen", "`handle` (native) against zen-engine (fast API)"),
+    ("decide", "durable-rules", "`decide` (objects) against durable-rules directly"),
+    ("handle-native", "handle-durable", "`handle`: native against durable engine"),
+    ("decide", "floor", "`decide` (objects) against the plain-Python floor"),
+    ("zen", "zen-decision", "zen-engine: fast API against `ZenDecision.evaluate`"),
+)
+
+
+def opened_decision(
+    quick: bool, repeat: int, instructions: bool
+) -> tuple[list[list[str]], list[list[str]]]:
+    contenders: list[decision.Contender] = []
+    keys: dict[str, str] = {}
+    skipped: list[list[str]] = []
+    expected = decision.normalised(decision.decide_objects().answers())
+    for key, make in decision.MAKERS.items():
         try:
-            decide = make()
+            contender = make()
         except Exception as error:  # a peer that is not installed, or cannot run here
             if os.environ.get("ESCALATION_POLICY_REQUIRE_PEERS") == "1":
-                raise SystemExit(f"{name} is required here but cannot run: {error}") from error
-            rows.append([name, f"skipped: {error}", ""])
+                raise SystemExit(f"{key} is required here but cannot run: {error}") from error
+            skipped.append([key, f"skipped: {error}"])
             continue
-        answers = [decide(*args) for args in INPUTS]
+        answers = decision.normalised(contender.answers())
         if answers != expected:
-            wrong = next(a for a, b in zip(answers, expected, strict=True) if a != b)
-            raise SystemExit(f"{name} gives a different decision: {wrong}")
-
-        def run(decide: Callable[[str, str, bool], Decision] = decide) -> int:
-            for index in range(count):
-                decide(*INPUTS[index & 31])
-            return count
-
-        runs[name] = run
-    rates = interleaved_rates(runs, 1 if quick else repeat)
-    native = rates.get("escalation-policy, native engine")
-    for name, rate in rates.items():
-        ratio = f"{native / rate:.2f}x" if native else ""
-        rows.append([name, f"{rate:,.0f}", ratio])
-    return rows
+            number = next(
+                n
+                for n, pair in enumerate(zip(answers, expected, strict=True))
+                if pair[0] != pair[1]
+            )
+            raise SystemExit(
+                f"{contender.name} decides {decision.INPUTS[number]} differently:\n"
+                f"{answers[number]}\nthe library: {expected[number]}"
+            )
+        contenders.append(contender)
+        keys[key] = contender.name
+    rates = interleaved_seconds(contenders, 1 if quick else repeat, 0.02 if quick else 1.0)
+    counted: dict[str, float] = {}
+    if instructions and not quick and shutil.which("valgrind"):
+        sizes = {
+            key: max(20, contender.count // 20)
+            for key, contender in zip(keys, contenders, strict=True)
+        }
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:  # one callgrind a core
+            futures = {
+                key: pool.submit(instructions_per_decision, key, n) for key, n in sizes.items()
+            }
+            for key, future in futures.items():
+                value = future.result()
+                if value is not None:
+                    counted[key] = value
+    rows = []
+    for key, name in keys.items():
+        values = rates[name]
+        median = statistics.median(values)
+        rows.append(
+            [
+                name,
+                f"{median:,.0f}",
+                f"{min(values):,.0f} to {max(values):,.0f}",
+                f"{1e6 / median:,.1f}",
+                f"{counted[key]:,.0f}" if key in counted else "not counted",
+            ]
+        )
+    rows += [[name, reason] for name, reason in skipped]
+    ratios = []
+    for first, second, label in COMPARISONS:
+        if first not in keys or second not in keys:
+            continue
+        wall = statistics.median(rates[keys[first]]) / statistics.median(rates[keys[second]])
+        counts = (
+            f"{counted[second] / counted[first]:.2f}x"
+            if first in counted and second in counted
+            else "not counted"
+        )
+        ratios.append([label, f"{wall:.2f}x", counts])
+    return rows, ratios
 
 
 # --------------------------------------------------------------------------- 2. throughput
-def throughput(quick: bool, repeat: int) -> list[list[str]]:
-    facts = workload.realistic_mix(300 if quick else 6_000)
-    converter = shared_converter()
-    lines = [json.dumps(converter.unstructure(fact, Fact)) for fact in facts]
-    rows = []
-    outputs: dict[str, list[Any]] = {}
+def the_mix(quick: bool) -> workload.Mix:
+    size = 200 if quick else 3_000
+    return workload.realistic_mix(escalations=size, open_at_once=size)
+
+
+def mix_runs(
+    engine: str, mix: workload.Mix, mark: Callable[[], object] = lambda: None
+) -> dict[str, Callable[[int], float]]:
+    """Timed runs of the stream (its first ``count`` facts) through the public API, each on
+    an engine that already holds the backlog (handled first, untimed). ``mark`` is called
+    just before and just after the timed part (callgrind counts what runs between)."""
+    converter = make_converter()
+    lines = [json.dumps(converter.unstructure(fact, Fact)) for fact in mix.facts]
+
+    def prepared() -> PolicyEngine:
+        policy_engine = PolicyEngine(engine=engine)  # type: ignore[arg-type]
+        for fact in mix.backlog:
+            policy_engine.handle(fact)
+        return policy_engine
+
+    def from_objects(count: int) -> float:
+        # Decisions are dropped as a host drops them once acted on: keeping them all alive
+        # while timing would time the garbage collector walking them.
+        policy_engine = prepared()
+        facts = mix.facts[:count]
+        gc.collect()
+        mark()
+        started = time.perf_counter()
+        for fact in facts:
+            policy_engine.handle(fact)
+        elapsed = time.perf_counter() - started
+        mark()
+        return elapsed
+
+    def json_to_json(count: int) -> float:
+        policy_engine = prepared()
+        sink = io.StringIO()
+        chosen = lines[:count]
+        gc.collect()
+        mark()
+        started = time.perf_counter()
+        for line in chosen:
+            decided = policy_engine.handle(json.loads(line))
+            for action in decided.actions:
+                sink.write(json.dumps(converter.unstructure(action, Action)) + "\n")
+        elapsed = time.perf_counter() - started
+        mark()
+        return elapsed
+
+    return {
+        f"`handle()` from fact objects, {engine} engine": from_objects,
+        f"JSON lines in, JSON lines out (`handle` of the parsed line), {engine} engine": (
+            json_to_json
+        ),
+    }
+
+
+def facts_between_marks(engine: str, name: str, count: int) -> None:
+    """The child callgrind counts: the backlog, a mark, ``count`` facts of the stream, a mark."""
+    runs = mix_runs(engine, the_mix(quick=False), mark=os.getppid)
+    next(run for label, run in runs.items() if label.startswith(name))(count)
+
+
+def throughput(quick: bool, repeat: int, instructions: bool) -> list[list[str]]:
+    mix = the_mix(quick)
+    rows: list[list[str]] = []
+    engines = []
     for engine in ("native", "durable"):
         try:
             PolicyEngine(engine=engine)  # type: ignore[arg-type]
         except Exception as error:  # reported as skipped
-            rows.append([f"handle(), {engine}, from objects", f"skipped: {error}"])
+            rows.append([f"{engine} engine", f"skipped: {error}"])
             continue
-
+        engines.append(engine)
+    # Untimed: what the stream holds, and the engines' answers compared.
+    outputs: dict[str, list[Any]] = {}
+    held: list[int] = []
+    open_now: list[int] = []
+    for engine in engines:
         checked = PolicyEngine(engine=engine)  # type: ignore[arg-type]
-        outputs[engine] = [checked.handle(fact).actions for fact in facts]  # untimed
-
-        def from_objects(engine: str = engine) -> int:
-            # Decisions are dropped as a host drops them once acted on: keeping 67,000 of
-            # them alive while timing would time the garbage collector walking them.
-            policy_engine = PolicyEngine(engine=engine)  # type: ignore[arg-type]
-            for fact in facts:
-                policy_engine.handle(fact)
-            return len(facts)
-
-        def json_to_json(engine: str = engine) -> int:
-            policy_engine = PolicyEngine(engine=engine)  # type: ignore[arg-type]
-            sink = io.StringIO()
-            for line in lines:
-                decision = policy_engine.handle(converter.structure(json.loads(line), Fact))
-                for action in decision.actions:
-                    sink.write(json.dumps(converter.unstructure(action, Action)) + "\n")
-            return len(lines)
-
-        rows.append(
-            [
-                f"handle(), {engine} engine, from fact objects",
-                f"{best_rate(from_objects, 1 if quick else repeat):,.0f} facts/s",
-            ]
-        )
-        rows.append(
-            [
-                f"JSON lines to JSON lines, {engine} engine",
-                f"{best_rate(json_to_json, 1 if quick else repeat):,.0f} facts/s",
-            ]
-        )
+        for fact in mix.backlog:
+            checked.handle(fact)
+        is_open = {fact.escalation_id for fact in mix.backlog if isinstance(fact, Opened)}
+        outputs[engine] = []
+        for fact in mix.facts:
+            outputs[engine].append(checked.handle(fact).actions)
+            if engine == engines[0]:
+                if isinstance(fact, Opened):
+                    is_open.add(fact.escalation_id)
+                elif isinstance(fact, Closed):
+                    is_open.discard(fact.escalation_id)
+                open_now.append(len(is_open))
+                held.append(len(checked))
     if len(outputs) == 2 and outputs["native"] != outputs["durable"]:
         raise SystemExit("the native and durable engines disagree on the realistic mix")
-    rows.insert(0, ["facts in the mix", f"{len(facts):,}"])
+    actions = [action for decided in outputs[engines[0]] for action in decided]
+    violations = sum(action.TYPE == "violation" for action in actions)
+    hours = (mix.facts[-1].at - mix.facts[0].at).total_seconds() / 3600
+    rows += [
+        ["backlog handled first, untimed", f"{len(mix.backlog):,} facts"],
+        ["facts in the timed stream", f"{len(mix.facts):,} over {hours:.0f} hours"],
+        [
+            "open escalations during the stream",
+            f"median {statistics.median(open_now):,.0f}, min {min(open_now):,}, "
+            f"max {max(open_now):,}",
+        ],
+        [
+            "escalations held by the engine (open, or closed and not yet settled)",
+            f"median {statistics.median(held):,.0f}, max {max(held):,}",
+        ],
+        ["actions returned", f"{len(actions):,}, of which {violations:,} violations"],
+    ]
+    runs: dict[str, Callable[[int], float]] = {}
+    for engine in engines:
+        runs.update(mix_runs(engine, mix))
+    rates: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(1 if quick else max(1, repeat - 2)):
+        for name, run in runs.items():
+            rates[name].append(len(mix.facts) / run(len(mix.facts)))
+    counted: dict[str, float] = {}
+    if instructions and not quick and shutil.which("valgrind") and "native" in engines:
+        count = 2_000  # callgrind runs the backlog and the first facts some 50x slower
+        command = [sys.executable, str(Path(__file__).resolve()), "--facts-of", "native"]
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            futures = {
+                name: pool.submit(callgrind_between_marks, [*command, name, str(count)])
+                for name in ("`handle()`", "JSON")
+            }
+            for name, future in futures.items():
+                total = future.result()
+                if total is not None:
+                    counted[name] = total / count
+    for name, values in rates.items():
+        median = statistics.median(values)
+        figure = f"{median:,.0f} facts/s ({min(values):,.0f} to {max(values):,.0f})"
+        key = next((k for k in counted if name.startswith(k) and "native" in name), None)
+        if key is not None:
+            figure += f"; {counted[key]:,.0f} instructions a fact over its first {count:,}"
+        rows.append([name, figure])
+    if len(engines) == 2:
+        for kind in ("`handle()`", "JSON"):
+            native, durable = (statistics.median(v) for n, v in rates.items() if n.startswith(kind))
+            rows.append([f"native against durable, {kind}", f"{native / durable:.2f}x"])
     return rows
 
 
@@ -531,7 +497,18 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per figure (median)")
     parser.add_argument("--skip-audit", action="store_true", help="leave out the 1M-fact audit")
     parser.add_argument("--sections", default="1,2,3,4,5,6", help="which tables, e.g. 3,4")
+    parser.add_argument(
+        "--no-instructions", action="store_true", help="leave out callgrind's counts (table 1)"
+    )
+    parser.add_argument("--decisions-of", nargs=2, help=argparse.SUPPRESS)  # for callgrind
+    parser.add_argument("--facts-of", nargs=3, help=argparse.SUPPRESS)  # for callgrind
     args = parser.parse_args()
+    if args.decisions_of:  # one contender's decisions, counted by callgrind from outside
+        decisions_between_marks(args.decisions_of[0], int(args.decisions_of[1]))
+        return 0
+    if args.facts_of:
+        facts_between_marks(args.facts_of[0], args.facts_of[1], int(args.facts_of[2]))
+        return 0
     sections = {int(part) for part in args.sections.split(",")}
     quick, repeat = args.quick, args.repeat
     print(
@@ -539,14 +516,23 @@ def main() -> int:
         + (" (quick mode: figures are not meaningful)" if quick else "")
     )
     if 1 in sections:
+        rows, ratios = opened_decision(quick, repeat, not args.no_instructions)
         table(
-            "1. The stateless decision (severity and event to owner, cadence, involvement, "
-            "post, inform TAM)",
-            ["implementation", "decisions/s", "native is"],
-            stateless(quick, repeat),
+            "1. The decision on an opened escalation (public APIs, the same answers)",
+            ["implementation", "decisions/s", "range over rounds", "µs each", "instructions each"],
+            rows,
+        )
+        table(
+            "1b. Side by side (above 1x: the first is faster, or runs fewer instructions)",
+            ["comparison", "wall time", "instructions"],
+            ratios,
         )
     if 2 in sections:
-        table("2. handle() on a realistic mix", ["measure", "figure"], throughput(quick, repeat))
+        table(
+            "2. handle() on a realistic mix, thousands of escalations open",
+            ["measure", "figure"],
+            throughput(quick, repeat, not args.no_instructions),
+        )
     if 3 in sections:
         table(
             "3. A tick that makes 100 escalations due",

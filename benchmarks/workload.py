@@ -4,7 +4,7 @@ import datetime as dt
 import json
 import random
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from escalation_policy.model import (
     Closed,
@@ -65,41 +65,68 @@ def close_announced(at: dt.datetime, escalation_id: str, severity: Severity) -> 
     ]
 
 
-def realistic_mix(escalations: int, seed: int = 7) -> list[Fact]:
-    """Opened, severity changes, posts, meetings, ticks and closes across many escalations.
+class Mix(NamedTuple):
+    """A realistic stream, and the backlog of open escalations a host holds before it starts."""
 
-    Roughly: 10% opened, 5% severity changes, 40% posts, 20% meetings, 10% ticks, 10% closes
-    (each with its closing post), 5% TAM informed; time moves on by up to two minutes a fact.
+    backlog: list[Fact]
+    facts: list[Fact]
+
+
+def realistic_mix(escalations: int, open_at_once: int, seed: int = 7) -> Mix:
+    """Opened, severity changes, posts, meetings, ticks and closes across many escalations,
+    with about ``open_at_once`` escalations open throughout.
+
+    The backlog opens ``open_at_once`` escalations (each with its "created" post), all at
+    the start. Then the stream: roughly 10% opened (``escalations`` in all), 5% severity
+    changes, 40% posts, 20% meetings, 10% ticks, 10% closes (each with its closing post; only
+    while more than ``open_at_once`` are open, so the count stays in the thousands), 5% TAM
+    informed. Time moves on by up to 12 seconds a fact, so that each open escalation sees a
+    few facts a day, as in a service with thousands open; it ends when the last escalation
+    has been opened.
     """
     rng = random.Random(seed)
     now = START
+    backlog: list[Fact] = []
     facts: list[Fact] = []
     open_ids: list[str] = []
     owners: dict[str, Team] = {}
-    opened = 0
-    while opened < escalations or open_ids:
-        now += dt.timedelta(seconds=rng.randint(0, 120))
-        roll = rng.random()
-        if (roll < 0.10 and opened < escalations) or not open_ids:
-            if opened >= escalations:
-                break
-            opened += 1
-            escalation_id = f"ESC-{opened}"
-            severity = rng.choice(SEVERITIES)
-            owners[escalation_id] = owner(severity)
-            facts.append(
-                Opened(
-                    at=now,
-                    escalation_id=escalation_id,
-                    customer=f"Customer {opened % 997}",
-                    segment=Segment.ENTERPRISE,
-                    severity=severity,
-                    tam="Alex" if opened % 3 else None,
-                )
+
+    def opened(number: int, target: list[Fact]) -> None:
+        escalation_id = f"ESC-{number}"
+        severity = rng.choice(SEVERITIES)
+        owners[escalation_id] = owner(severity)
+        target.append(
+            Opened(
+                at=now,
+                escalation_id=escalation_id,
+                customer=f"Customer {number % 997}",
+                segment=Segment.ENTERPRISE,
+                severity=severity,
+                tam="Alex" if number % 3 else None,
             )
-            open_ids.append(escalation_id)
+        )
+        open_ids.append(escalation_id)
+
+    for number in range(1, open_at_once + 1):
+        opened(number, backlog)
+        backlog.append(
+            Posted(
+                at=now,
+                escalation_id=f"ESC-{number}",
+                channel=CHANNEL,
+                purpose=PostPurpose.CREATED,
+                by=owners[f"ESC-{number}"],
+            )
+        )
+    serial = open_at_once
+    while serial < open_at_once + escalations:
+        now += dt.timedelta(seconds=rng.randint(0, 12))
+        roll = rng.random()
+        if roll < 0.10 or not open_ids:
+            serial += 1
+            opened(serial, facts)
             continue
-        escalation_id = rng.choice(open_ids)
+        escalation_id = open_ids[rng.randrange(len(open_ids))]
         if roll < 0.15:
             severity = rng.choice(SEVERITIES)
             owners[escalation_id] = owner(severity)
@@ -121,7 +148,7 @@ def realistic_mix(escalations: int, seed: int = 7) -> list[Fact]:
             )
         elif roll < 0.85:
             facts.append(Tick(at=now))
-        elif roll < 0.95 and (len(open_ids) > 50 or opened >= escalations):
+        elif roll < 0.95 and len(open_ids) > open_at_once:
             open_ids.remove(escalation_id)
             facts.append(Closed(at=now, escalation_id=escalation_id))
             facts.append(
@@ -135,7 +162,7 @@ def realistic_mix(escalations: int, seed: int = 7) -> list[Fact]:
             )
         else:
             facts.append(TamInformed(at=now, escalation_id=escalation_id))
-    return facts
+    return Mix(backlog, facts)
 
 
 def history_lines(facts: int, seed: int = 11) -> Iterator[str]:
