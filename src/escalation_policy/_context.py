@@ -12,6 +12,7 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from escalation_policy._codegen import generate
 from escalation_policy.vocabulary import CONTEXT_FIELDS, FACT_FIELDS
 
 if TYPE_CHECKING:
@@ -92,6 +93,4 @@ def _builder(fields: tuple[str, ...]) -> Callable[..., dict[str, object]]:
 
 
 def _compiled(lines: list[str]) -> Any:
-    namespace: dict[str, Any] = {}
-    exec("\n".join(lines), namespace)
-    return namespace[lines[0][4 : lines[0].index("(")]]
+    return generate(lines, {}, "context reader")

@@ -10,6 +10,7 @@ from typing import Any, Protocol, TypeVar
 
 import attrs
 
+from escalation_policy._codegen import generate
 from escalation_policy._context import Situation
 from escalation_policy.errors import (
     DuplicateEscalationError,
@@ -179,8 +180,7 @@ def _generated(name: str, body: list[str]) -> Any:
         "Record": Record,
         "EscalationState": EscalationState,
     }
-    exec("\n".join([f"def {name}(source):", *body]), namespace)
-    return namespace[name]
+    return generate([f"def {name}(source):", *body], namespace, f"record {name}")
 
 
 # Copies between the frozen state and records, one statement per field: these run per fact,

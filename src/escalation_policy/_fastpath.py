@@ -17,6 +17,7 @@ from typing import Any
 
 import attrs
 
+from escalation_policy._codegen import generate
 from escalation_policy._frozen import slot_setter
 from escalation_policy._typed import clean_string
 
@@ -147,8 +148,9 @@ def fact_reader(
         *(f"    set_{field.name}(fact, {field.name})" for field in fields),
         "    return fact",
     ]
-    exec("\n".join(lines), namespace)
-    reader: Callable[[Mapping[str, object]], Any] = namespace["read"]
+    reader: Callable[[Mapping[str, object]], Any] = generate(
+        lines, namespace, f"reader for {cls.__qualname__}"
+    )
     return reader
 
 
@@ -243,6 +245,7 @@ def action_writer(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
         else:
             items.append(f"        {field.name!r}: {value},")
     lines = ["def write(action):", "    body = {", *items, "    }", *optional, "    return body"]
-    exec("\n".join(lines), namespace)
-    writer_function: Callable[[Any], dict[str, Any]] = namespace["write"]
+    writer_function: Callable[[Any], dict[str, Any]] = generate(
+        lines, namespace, f"writer for {cls.__qualname__}"
+    )
     return writer_function

@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 
 import attrs
 
+from escalation_policy._codegen import generate
+
 __all__ = ["ATTRS_INIT", "quick_init", "slot_setter"]
 
 _T = TypeVar("_T")
@@ -40,9 +42,11 @@ def quick_init(cls: type[_T]) -> type[_T]:
             namespace[f"default_{name}"] = field.default
             parameters.append(f"{name}=default_{name}")
         body.append(f"    set_{name}(self, {name})")
-    source = "\n".join([f"def __init__(self, *, {', '.join(parameters)}):", *body])
-    exec(source, namespace)
-    init = namespace["__init__"]
+    init = generate(
+        [f"def __init__(self, *, {', '.join(parameters)}):", *body],
+        namespace,
+        f"__init__ of {cls.__qualname__}",
+    )
     original = cls.__init__
     init.__qualname__ = original.__qualname__
     init.__doc__ = original.__doc__

@@ -1,0 +1,152 @@
+"""Whether each generated function pays: it against the plain code it replaces, same work.
+
+Run: ``python benchmarks/generated.py`` (``--no-instructions`` leaves out callgrind). Each pair
+is checked to give equal results first, then timed in interleaved rounds (median of the
+rounds), and counted by callgrind between two marks. docs/design.md quotes the output.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import run  # noqa: E402  # the callgrind helper beside this file
+
+from escalation_policy import Fact, PostReason, PostToChannel, Team, decide, make_converter
+from escalation_policy._core import _FIELDS, Record
+from escalation_policy._fastpath import action_writer, fact_reader
+from escalation_policy._frozen import ATTRS_INIT
+from escalation_policy.model import parse_timestamp
+
+OPENED = {
+    "type": "opened",
+    "at": "2026-03-02T09:00:00Z",
+    "escalation_id": "ESC-1",
+    "customer": "Acme",
+    "segment": "enterprise",
+    "severity": "critical",
+    "initiated_by": "tam",
+    "tam": "alex",
+}
+CONVERTER = make_converter()
+FACT = CONVERTER.structure(OPENED, Fact)
+RECORD = Record.thaw(decide(None, FACT).state)  # type: ignore[arg-type]
+POST = {
+    "escalation_id": "ESC-1",
+    "at": FACT.at,
+    "rule": "communication.post_when_created",
+    "cites": "Communication Process",
+    "channel": "#escalated_customers",
+    "by": Team.TAM,
+    "reason": PostReason.CREATED,
+    "due": FACT.at,
+}
+ACTION = PostToChannel(**POST)
+
+
+def _plain_copy(source: Record) -> Record:
+    new: Record = Record.__new__(Record)
+    for name in _FIELDS:
+        setattr(new, name, getattr(source, name))
+    new.pending = list(source.pending)
+    new.next_due = source.next_due
+    return new
+
+
+def _plain_read(body: dict[str, Any]) -> Any:
+    fields = {key: value for key, value in body.items() if key != "type"}
+    fields["at"] = parse_timestamp(fields["at"])
+    return type(FACT)(**fields)  # the class's own checks, field by field
+
+
+_UNSTRUCTURE = CONVERTER.gen_unstructure_attrs_fromdict(PostToChannel)
+
+
+def _plain_write(action: Any) -> dict[str, Any]:
+    return {"type": action.TYPE, **_UNSTRUCTURE(action)}
+
+
+_READER = fact_reader(type(FACT), parse_timestamp)
+_WRITER = action_writer(PostToChannel)
+_ATTRS_INIT = ATTRS_INIT[PostToChannel]
+
+
+def _attrs_built(**fields: Any) -> PostToChannel:
+    action = object.__new__(PostToChannel)
+    _ATTRS_INIT(action, **fields)
+    return action
+
+
+PAIRS: dict[str, tuple[Callable[[], Any], Callable[[], Any]]] = {
+    "record copy": (lambda: RECORD.copy(), lambda: _plain_copy(RECORD)),
+    "fact reader": (lambda: _READER(OPENED), lambda: _plain_read(OPENED)),
+    "action writer": (lambda: _WRITER(ACTION), lambda: _plain_write(ACTION)),
+    "action __init__": (lambda: PostToChannel(**POST), lambda: _attrs_built(**POST)),
+}
+
+
+def _same(left: Any, right: Any) -> bool:
+    if isinstance(left, Record):
+        return all(getattr(left, name) == getattr(right, name) for name in _FIELDS)
+    return bool(left == right)
+
+
+def _seconds(call: Callable[[], Any], count: int) -> float:
+    start = time.perf_counter()
+    for _ in range(count):
+        call()
+    return time.perf_counter() - start
+
+
+def _marks(name: str, side: int, count: int) -> None:
+    call = PAIRS[name][side]
+    for _ in range(1_000):
+        call()
+    os.getppid()
+    for _ in range(count):
+        call()
+    os.getppid()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--no-instructions", action="store_true")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--marks", nargs=3, metavar=("NAME", "SIDE", "COUNT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.marks:
+        _marks(args.marks[0], int(args.marks[1]), int(args.marks[2]))
+        return 0
+    for name, (generated, plain) in PAIRS.items():
+        if not _same(generated(), plain()):
+            print(f"{name}: the generated and the plain results differ", file=sys.stderr)
+            return 1
+    count = 20_000
+    print("| function | generated µs | plain µs | speed-up | generated instr. | plain instr. |")
+    print("|---|---|---|---|---|---|")
+    for name, (generated, plain) in PAIRS.items():
+        rounds: list[tuple[float, float]] = []
+        for _ in range(args.rounds):
+            rounds.append((_seconds(generated, count), _seconds(plain, count)))
+        fast = statistics.median(r[0] for r in rounds) / count * 1e6
+        slow = statistics.median(r[1] for r in rounds) / count * 1e6
+        counted = ["not counted", "not counted"]
+        if not args.no_instructions:
+            for side in (0, 1):
+                total = run.callgrind_between_marks(
+                    [sys.executable, __file__, "--marks", name, str(side), "2000"]
+                )
+                if total is not None:
+                    counted[side] = f"{total / 2000:,.0f}"
+        print(f"| {name} | {fast:.2f} | {slow:.2f} | {slow / fast:.2f}x | {' | '.join(counted)} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
