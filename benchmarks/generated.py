@@ -16,7 +16,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import run  # noqa: E402  # the callgrind helper beside this file
+import run  # the callgrind helper beside this file
 
 from escalation_policy import Fact, PostReason, PostToChannel, Team, decide, make_converter
 from escalation_policy._core import _FIELDS, Record
@@ -118,7 +118,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--no-instructions", action="store_true")
     parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--marks", nargs=3, metavar=("NAME", "SIDE", "COUNT"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--marks", nargs=3, metavar=("NAME", "SIDE", "COUNT"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.marks:
         _marks(args.marks[0], int(args.marks[1]), int(args.marks[2]))
