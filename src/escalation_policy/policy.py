@@ -207,11 +207,11 @@ def load_policy(
                 elif isinstance(item, Reaction):
                     reactions.append((item, name))
 
-    declared = _declared_sections(names) if sections is None else _given_sections(sections)
+    known = _declared_sections(names) if sections is None else _given_sections(sections)
     cited: set[str] = set()
 
     def cite(citation: object, module: str, rule: str) -> None:
-        cited.update(_check_citation(citation, declared, module, rule))
+        cited.update(_check_citation(citation, known, module, rule))
 
     rules: dict[str, RuleInfo] = {}
 
@@ -233,7 +233,7 @@ def load_policy(
     for reaction, module in reactions:
         with _declared_at(reaction):
             compiled_reactions.append(_compile_reaction(reaction, module, register, cite))
-    _check_all_cited(declared, cited)
+    _check_all_cited(known, cited)
     channel = _the_channel(compiled_reactions)
     return Policy(
         tables=tuple(ordered),
@@ -694,6 +694,7 @@ def _dependency_order(tables: list[CompiledTable]) -> list[CompiledTable]:
                     "each output comes from one table",
                     module=compiled.module,
                     rule=compiled.table.id,
+                    **_where(compiled.table),
                 )
             producer[field] = compiled
     missing = sorted(_REQUIRED_OUTPUTS - producer.keys())
@@ -714,6 +715,7 @@ def _dependency_order(tables: list[CompiledTable]) -> list[CompiledTable]:
                 "tables depend on each other in a cycle",
                 module=compiled.module,
                 rule=compiled.table.id,
+                **_where(compiled.table),
             )
         visiting.add(compiled.table.id)
         for field in compiled.table.inputs:
@@ -732,6 +734,7 @@ def _dependency_order(tables: list[CompiledTable]) -> list[CompiledTable]:
                     f"input {field!r} is produced by no table",
                     module=compiled.module,
                     rule=compiled.table.id,
+                    **_where(compiled.table),
                 )
     return ordered
 
