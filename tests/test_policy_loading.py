@@ -1,23 +1,37 @@
-"""A policy edited wrongly fails when it is loaded, naming the module, the rule and the value."""
+"""A policy edited wrongly fails when it is loaded, naming the file and line, the module, the
+rule and the value."""
 
 import datetime as dt
+import pathlib
+import sys
 import types
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
 import pytest
 
 from escalation_policy import PolicyDefinitionError, load_policy
-from escalation_policy.model import Cadence, Opened, Posted, Severity
-from escalation_policy.rules import MODULES, communication, severity
+from escalation_policy.model import Cadence, Opened, Posted, Role, Severity
+from escalation_policy.rules import (
+    MODULES,
+    SECTIONS,
+    communication,
+    related_links,
+    responsibilities,
+    scope,
+    severity,
+)
 from escalation_policy.vocabulary import (
     ANY,
     ApplyPlan,
+    DecisionTable,
     Flag,
     HitPolicy,
     Reaction,
     RouteToTam,
     Row,
+    none_of,
     one_of,
 )
 
@@ -34,12 +48,27 @@ def _levels(**changes: Any) -> tuple[Any, ...]:
     return (attrs.evolve(severity.TABLES[0], **changes), *severity.TABLES[1:])
 
 
-def _fails(modules: list[Any], *words: str) -> PolicyDefinitionError:
+def _fails(
+    modules: Iterable[Any], *words: str, sections: Iterable[str] | None = None
+) -> PolicyDefinitionError:
     with pytest.raises(PolicyDefinitionError) as caught:
-        load_policy(modules)
+        load_policy(modules, sections=sections)
     for word in words:
         assert word in str(caught.value)
     return caught.value
+
+
+def _line() -> int:
+    """The line this is called from."""
+    return sys._getframe(1).f_lineno
+
+
+def _located_at(error: PolicyDefinitionError, item: Any, module: str, rule: str | None) -> None:
+    """``error`` names where ``item`` was declared, its module and its rule, in that order."""
+    assert (item.defined_at.file, item.defined_at.line) == (error.file, error.line)
+    assert (module, rule) == (error.module, error.rule)
+    where = f"{pathlib.Path(error.file).name}:{error.line}: module {module}"
+    assert where + (f", rule {rule}: " if rule else ": ") in str(error)
 
 
 def test_the_default_policy_loads_and_every_rule_cites_the_handbook() -> None:
@@ -171,7 +200,13 @@ def test_an_effect_on_a_fact_that_cannot_carry_it_fails() -> None:
         _with(severity, REACTIONS=(*severity.REACTIONS, reaction)),
         "RouteToTam cannot react to posted",
     )
-    plan = Reaction(id="severity.bad", title="t", cites="x", on=(Posted,), then=(ApplyPlan(),))
+    plan = Reaction(
+        id="severity.bad",
+        title="t",
+        cites="Definitions of Severity Levels",
+        on=(Posted,),
+        then=(ApplyPlan(),),
+    )
     _fails(_with(severity, REACTIONS=(*severity.REACTIONS, plan)), "ApplyPlan cannot react")
 
 
@@ -192,3 +227,258 @@ def test_a_module_without_tables_or_reactions_fails() -> None:
         "declares no TABLES",
         "escalation_policy.rules.empty",
     )
+
+
+# ----------------------------------------------------------------------- where a rule was written
+def test_a_rule_records_the_file_and_line_of_its_declaration() -> None:
+    line = _line()
+    row = Row(id="critical", when={"severity": "critcal"}, then={})
+    assert (__file__, line + 1) == (row.defined_at.file, row.defined_at.line)  # type: ignore[union-attr]
+    declared = scope.TABLES[0].defined_at
+    assert declared is not None
+    source = pathlib.Path(declared.file).read_text().splitlines()
+    assert ("scope.py", "DecisionTable(") == (
+        pathlib.Path(declared.file).name,
+        source[declared.line - 1].strip(),
+    )
+
+
+def test_where_a_rule_was_declared_takes_no_part_in_comparing_rules() -> None:
+    """An evolved copy is equal to the original, though declared elsewhere, and its repr is
+    the same: locations never make two policies differ."""
+    table = severity.TABLES[0]
+    copy = attrs.evolve(table)
+    assert table.defined_at != copy.defined_at
+    assert (table, repr(table)) == (copy, repr(copy))
+
+
+def test_an_error_names_the_file_line_module_rule_and_value() -> None:
+    bad = Row(
+        id="critical",
+        when={"severity": "critcal"},
+        then=severity.TABLES[0].rows[0].then,
+    )
+    error = _fails(
+        _with(severity, TABLES=_levels(rows=(bad, *severity.TABLES[0].rows[1:]))),
+        "severity: got 'critcal'",
+        "did you mean 'critical'",
+    )
+    _located_at(error, bad, "escalation_policy.rules.severity", "severity.levels/critical")
+
+
+def test_an_error_about_a_rule_of_the_handbook_names_its_rule_module() -> None:
+    error = _fails(MODULES, "'Scope'", sections=[s for s in SECTIONS if s != "Scope"])
+    _located_at(error, scope.TABLES[0], "escalation_policy.rules.scope", "scope.customers")
+    assert "rules/scope.py:" in str(error).replace("\\", "/")
+
+
+# ----------------------------------------------------------------------------- hidden rows (FIRST)
+def _first_levels(*rows: Row) -> list[Any]:
+    return _with(severity, TABLES=_levels(rows=rows, hit_policy=HitPolicy.FIRST))
+
+
+def test_a_row_the_row_above_hides_fails_under_first() -> None:
+    critical, high, medium, low = severity.TABLES[0].rows
+    broad = attrs.evolve(critical, when={"severity": one_of(Severity.CRITICAL, Severity.HIGH)})
+    error = _fails(
+        _first_levels(broad, high, medium, low),
+        "row 'severity.levels/high' can never win",
+        "the rows above it ('severity.levels/critical')",
+    )
+    _located_at(error, high, "escalation_policy.rules.severity", "severity.levels/high")
+
+
+def test_a_row_the_rows_above_hide_together_fails_under_first() -> None:
+    critical, _, medium, low = severity.TABLES[0].rows
+    upper = attrs.evolve(critical, when={"severity": one_of(Severity.CRITICAL, Severity.HIGH)})
+    lower = attrs.evolve(medium, when={"severity": one_of(Severity.MEDIUM, Severity.LOW)})
+    rest = attrs.evolve(low, when={"severity": ANY})
+    error = _fails(
+        _first_levels(upper, lower, rest),
+        "('severity.levels/critical', 'severity.levels/medium') already match every input",
+    )
+    _located_at(error, rest, "escalation_policy.rules.severity", "severity.levels/low")
+
+
+def _issue_types(hit_policy: HitPolicy, *rows: Row) -> tuple[DecisionTable, list[Any]]:
+    table = attrs.evolve(severity.TABLES[2], hit_policy=hit_policy, rows=rows)
+    return table, _with(severity, TABLES=(*severity.TABLES[:2], table))
+
+
+def _involves(row_id: str, issue_type: object, *roles: Role) -> Row:
+    return Row(id=row_id, when={"issue_type": issue_type}, then={"extra_involvement": roles})
+
+
+def test_a_text_row_hidden_by_the_rows_above_fails_under_first() -> None:
+    again = _involves("again", one_of("security", "outage"), Role.CEO)
+    _, modules = _issue_types(
+        HitPolicy.FIRST,
+        _involves("security", "security", Role.PRODUCT),
+        _involves("outage", "outage", Role.CRO),
+        again,
+        _involves("others", ANY),
+    )
+    error = _fails(
+        modules,
+        "row 'severity.issue_type_involvement/again' can never win",
+        "'severity.issue_type_involvement/security', 'severity.issue_type_involvement/outage'",
+    )
+    _located_at(
+        error, again, "escalation_policy.rules.severity", "severity.issue_type_involvement/again"
+    )
+
+
+def test_rows_over_text_that_win_for_some_text_load_under_first() -> None:
+    _, modules = _issue_types(
+        HitPolicy.FIRST,
+        _involves("not_security", none_of("security"), Role.CRO),
+        _involves("security", ANY, Role.PRODUCT),
+    )
+    assert "severity.issue_type_involvement/security" in load_policy(modules).rules
+
+
+# ---------------------------------------------------------------------- free text needs a catch-all
+@pytest.mark.parametrize("hit_policy", [HitPolicy.FIRST, HitPolicy.UNIQUE])
+def test_a_table_over_text_without_a_catch_all_fails(hit_policy: HitPolicy) -> None:
+    table, modules = _issue_types(hit_policy, _involves("security", "security", Role.PRODUCT))
+    error = _fails(
+        modules,
+        "no row covers issue_type=any other text",
+        f"hit policy {hit_policy.name} needs a catch-all row",
+    )
+    _located_at(error, table, "escalation_policy.rules.severity", "severity.issue_type_involvement")
+
+
+def test_a_table_over_text_with_a_catch_all_loads() -> None:
+    _, first = _issue_types(
+        HitPolicy.FIRST,
+        _involves("security", "security", Role.PRODUCT),
+        _involves("others", ANY),
+    )
+    _, unique = _issue_types(
+        HitPolicy.UNIQUE,
+        _involves("security", "security", Role.PRODUCT),
+        _involves("others", none_of("security")),
+    )
+    _, collect = _issue_types(HitPolicy.COLLECT, _involves("security", "security", Role.CEO))
+    for modules in (first, unique, collect):
+        assert "severity.issue_type_involvement/security" in load_policy(modules).rules
+
+
+# ------------------------------------------------------------------- reactions that can never fire
+def _plan(**changes: Any) -> tuple[Reaction, list[Any]]:
+    reaction = attrs.evolve(severity.REACTIONS[0], **changes)
+    return reaction, _with(severity, REACTIONS=(reaction, *severity.REACTIONS[1:]))
+
+
+def test_a_reaction_whose_condition_excludes_every_value_fails() -> None:
+    reaction, modules = _plan(when={"in_scope": none_of(True, False)})
+    error = _fails(modules, "in_scope: none_of(False, True) excludes every value of in_scope")
+    _located_at(error, reaction, "escalation_policy.rules.severity", "severity.plan")
+
+
+def test_a_row_whose_cell_excludes_every_value_fails() -> None:
+    critical, *others = severity.TABLES[0].rows
+    every = [level.value for level in Severity]
+    bad = attrs.evolve(critical, when={"severity": none_of(*every)})
+    error = _fails(_with(severity, TABLES=_levels(rows=(bad, *others))), "excludes every value")
+    _located_at(error, bad, "escalation_policy.rules.severity", "severity.levels/critical")
+
+
+@pytest.mark.parametrize("on", [(), []])
+def test_a_reaction_on_no_fact_type_fails(on: Any) -> None:
+    reaction, modules = _plan(on=on)
+    error = _fails(modules, "on names no fact type, so the reaction can never fire")
+    _located_at(error, reaction, "escalation_policy.rules.severity", "severity.plan")
+
+
+def test_a_reaction_testing_a_field_its_facts_lack_names_where() -> None:
+    reaction, modules = _plan(when={"kind": "delayed_response"})
+    error = _fails(modules, "field 'kind' is not in the context of opened, severity_changed")
+    _located_at(error, reaction, "escalation_policy.rules.severity", "severity.plan")
+
+
+def test_a_reaction_testing_a_value_outside_the_domain_names_where() -> None:
+    reaction, modules = _plan(when={"in_scope": "yes"})
+    error = _fails(modules, "in_scope: got 'yes', expected one of False, True")
+    _located_at(error, reaction, "escalation_policy.rules.severity", "severity.plan")
+
+
+# ---------------------------------------------------------------------------------- citations
+def test_a_misspelt_citation_fails_with_a_suggestion() -> None:
+    reaction = attrs.evolve(communication.REACTIONS[1], cites="Comunication Process")
+    error = _fails(
+        _with(communication, REACTIONS=(communication.REACTIONS[0], reaction)),
+        "cites 'Comunication Process', which is not a section the policy declares",
+        "did you mean 'Communication Process'",
+    )
+    _located_at(
+        error, reaction, "escalation_policy.rules.communication", "communication.daily_updates"
+    )
+
+
+def test_each_section_of_a_citation_must_be_declared() -> None:
+    reaction = attrs.evolve(
+        responsibilities.REACTIONS[3],
+        cites="Responsibilities > Critical and High Level Issues; Responsibilities > Medium",
+    )
+    error = _fails(
+        _with(responsibilities, REACTIONS=(*responsibilities.REACTIONS[:3], reaction)),
+        "cites 'Responsibilities > Medium'",
+        "did you mean 'Responsibilities > Medium and Low Level Issues'",
+    )
+    module = "escalation_policy.rules.responsibilities"
+    _located_at(error, reaction, module, "responsibilities.account_issues_to_tam")
+
+
+def test_a_row_citing_an_undeclared_section_fails() -> None:
+    table = responsibilities.TABLES[0]
+    row = attrs.evolve(table.rows[0], cites="Responsibilities > Critical Issues")
+    edited = attrs.evolve(table, rows=(row, table.rows[1]))
+    error = _fails(
+        _with(responsibilities, TABLES=(edited,)),
+        "cites 'Responsibilities > Critical Issues'",
+        "did you mean 'Responsibilities > Critical and High Level Issues'",
+    )
+    module = "escalation_policy.rules.responsibilities"
+    _located_at(error, row, module, "responsibilities.owner/critical_and_high")
+
+
+def test_a_policy_package_declares_its_own_sections(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A company's policy lives in its own package, whose SECTIONS are the headings of its
+    own handbook."""
+    package = types.ModuleType("acme_policy")
+    package.SECTIONS = (*SECTIONS, "Acme Extras")  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "acme_policy", package)
+    modules = []
+    for name in MODULES:
+        original = sys.modules[name]
+        copy = types.ModuleType(name.replace("escalation_policy.rules", "acme_policy"))
+        copy.TABLES = original.TABLES  # type: ignore[attr-defined]
+        copy.REACTIONS = original.REACTIONS  # type: ignore[attr-defined]
+        modules.append(copy)
+    error = _fails(modules, "section 'Acme Extras' is declared but no rule cites it")
+    assert ("acme_policy", None) == (error.module, error.rule)
+
+    extra = attrs.evolve(related_links.REACTIONS[0], cites="Related Links; Acme Extras")
+    modules[-1].REACTIONS = (extra,)  # type: ignore[attr-defined]
+    assert "related_links.enhancement_to_product" in load_policy(modules).rules
+
+
+# -------------------------------------------------------------------------- declared, never used
+def test_a_declared_section_no_rule_cites_fails() -> None:
+    """Leaving a module out of the policy leaves the section it encodes uncited."""
+    without = [name for name in MODULES if name != related_links.__name__]
+    error = _fails(without, "section 'Related Links' is declared but no rule cites it")
+    assert ("escalation_policy.rules", None) == (error.module, error.rule)
+    init = pathlib.Path(sys.modules["escalation_policy.rules"].__file__ or "")
+    assert (str(init), '"Related Links",') == (
+        error.file,
+        init.read_text().splitlines()[(error.line or 0) - 1].strip(),
+    )
+    assert f"__init__.py:{error.line}: module escalation_policy.rules: " in str(error)
+
+
+def test_sections_given_to_load_policy_must_each_be_cited() -> None:
+    error = _fails(MODULES, "section 'Objective' is declared", sections=(*SECTIONS, "Objective"))
+    assert (None, None, None) == (error.file, error.module, error.rule)

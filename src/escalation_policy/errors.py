@@ -5,6 +5,7 @@ what arrived, what was expected and where.
 """
 
 import difflib
+import os
 import reprlib
 from collections.abc import Iterable
 from typing import ClassVar
@@ -100,19 +101,53 @@ class InvalidSnapshotError(InputError):
 
 
 class PolicyDefinitionError(PolicyError):
-    """A rule module is wrong; raised when the policy is loaded, never while it runs."""
+    """A rule module is wrong; raised when the policy is loaded, never while it runs.
+
+    ``file`` and ``line`` say where the rule at fault was declared (the call that built the
+    table, row or reaction), ``module`` and ``rule`` which module and rule it is. The message
+    starts with them: ``rules/severity.py:41: module m, rule r: what is wrong``. The file is
+    shown relative to the current directory when it is under it.
+    """
 
     code = "policy_definition"
 
-    def __init__(self, message: str, *, module: str | None = None, rule: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        module: str | None = None,
+        rule: str | None = None,
+        file: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.reason = message
         self.module = module
         self.rule = rule
+        self.file = file
+        self.line = line
         where = ", ".join(
             part
             for part in (f"module {module}" if module else "", f"rule {rule}" if rule else "")
             if part
         )
-        super().__init__(f"{where}: {message}" if where else message)
+        text = f"{where}: {message}" if where else message
+        if file:
+            text = (
+                f"{_shown(file)}:{line}: {text}" if line is not None else f"{_shown(file)}: {text}"
+            )
+        super().__init__(text)
+
+
+def _shown(file: str) -> str:
+    """``file`` relative to the current directory when it is under it, else as it is."""
+    try:
+        path = os.path.abspath(file)
+        here = os.getcwd()
+    except (OSError, ValueError):  # a deleted working directory, a file name Python rejects
+        return file
+    if os.path.isabs(file) and path.startswith(os.path.join(here, "")):
+        return os.path.relpath(path, here)
+    return file
 
 
 class EngineUnavailableError(PolicyError, RuntimeError):

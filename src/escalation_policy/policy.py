@@ -1,17 +1,22 @@
 """Loading a policy: rule modules in, one checked, immutable :class:`Policy` out.
 
-Everything a policy owner can get wrong is found here, at load time, with the module, the
-rule and the bad value named: unknown fields and values, duplicate ids, overlapping rows under
-a hit policy that forbids them, inputs no row covers, outputs nobody produces.
+Everything a policy owner can get wrong is found here, at load time, with the file and line,
+the module, the rule and the bad value named: unknown fields and values, duplicate ids,
+overlapping rows under a hit policy that forbids them, rows the rows above them hide, inputs no
+row covers (free text included), outputs nobody produces, reactions that can never fire,
+citations of sections the policy does not declare and declared sections no rule cites.
 """
 
+import collections
+import contextlib
 import datetime as dt
 import enum
 import functools
 import importlib
 import itertools
+import linecache
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -34,6 +39,7 @@ from escalation_policy.vocabulary import (
     Flag,
     Fulfil,
     HitPolicy,
+    Location,
     NoneOf,
     Obligation,
     OneOf,
@@ -159,18 +165,25 @@ class Policy:
 def load_policy(
     modules: Iterable[str | ModuleType] = MODULES,
     *,
+    sections: Iterable[str] | None = None,
     late_fulfilment_window: dt.timedelta = dt.timedelta(days=7),
 ) -> Policy:
     """Load and check the rule modules (names or module objects), in the order given.
+
+    ``sections``: the handbook sections the rules may cite (``Heading > Subheading``), each of
+    which some rule must cite. By default, the ``SECTIONS`` declared by the package the modules
+    are in (for the handbook's policy, :data:`escalation_policy.rules.SECTIONS`).
 
     ``late_fulfilment_window``: how long a closed escalation whose closing post is overdue
     waits for it (so that a late post is still recognised) before it is dropped from memory.
     """
     tables: list[tuple[DecisionTable, str]] = []
     reactions: list[tuple[Reaction, str]] = []
+    names: list[str] = []
     for module in modules:
         loaded = importlib.import_module(module) if isinstance(module, str) else module
         name = loaded.__name__
+        names.append(name)
         for attribute, kind in (("TABLES", DecisionTable), ("REACTIONS", Reaction)):
             declared = getattr(loaded, attribute, None)
             if declared is None:
@@ -194,6 +207,12 @@ def load_policy(
                 elif isinstance(item, Reaction):
                     reactions.append((item, name))
 
+    known = _declared_sections(names) if sections is None else _given_sections(sections)
+    cited: set[str] = set()
+
+    def cite(citation: object, module: str, rule: str) -> None:
+        cited.update(_check_citation(citation, known, module, rule))
+
     rules: dict[str, RuleInfo] = {}
 
     def register(info: RuleInfo) -> None:
@@ -205,11 +224,16 @@ def load_policy(
             )
         rules[info.id] = info
 
-    compiled_tables = [_compile_table(table, module, register) for table, module in tables]
+    compiled_tables = []
+    for table, module in tables:
+        with _declared_at(table):
+            compiled_tables.append(_compile_table(table, module, register, cite))
     ordered = _dependency_order(compiled_tables)
-    compiled_reactions = [
-        _compile_reaction(reaction, module, register) for reaction, module in reactions
-    ]
+    compiled_reactions = []
+    for reaction, module in reactions:
+        with _declared_at(reaction):
+            compiled_reactions.append(_compile_reaction(reaction, module, register, cite))
+    _check_all_cited(known, cited)
     channel = _the_channel(compiled_reactions)
     return Policy(
         tables=tuple(ordered),
@@ -227,20 +251,144 @@ def default_policy() -> Policy:
     return load_policy()
 
 
+# ------------------------------------------------------------------------------------ locations
+def _where(item: object) -> dict[str, Any]:
+    """``file`` and ``line`` for an error about ``item``, where it records them."""
+    location = getattr(item, "defined_at", None)
+    if isinstance(location, Location):
+        return {"file": location.file, "line": location.line}
+    return {}
+
+
+@contextlib.contextmanager
+def _declared_at(item: object) -> Iterator[None]:
+    """Errors raised inside that name no file are located where ``item`` was declared."""
+    try:
+        yield
+    except PolicyDefinitionError as error:
+        where = _where(item)
+        if error.file is not None or not where:
+            raise
+        raise PolicyDefinitionError(
+            error.reason, module=error.module, rule=error.rule, **where
+        ) from None
+
+
+# ------------------------------------------------------------------------------------- sections
+@attrs.frozen
+class _Sections:
+    """The sections rules may cite, and who declared each (a package, or ``None``)."""
+
+    declared_by: Mapping[str, ModuleType | None]
+
+
+def _declared_sections(module_names: Sequence[str]) -> _Sections:
+    """The ``SECTIONS`` of the packages the rule modules are in."""
+    declared_by: dict[str, ModuleType | None] = {}
+    for name in dict.fromkeys(n.rpartition(".")[0] for n in module_names if "." in n):
+        try:
+            package = importlib.import_module(name)
+        except ImportError:  # an edited copy of a module may name a package that is not there
+            continue
+        sections = getattr(package, "SECTIONS", None)
+        if sections is None:
+            continue
+        for section in _valid_sections(sections, name):
+            declared_by.setdefault(section, package)
+    if not declared_by:
+        raise PolicyDefinitionError(
+            "no sections declared: the rule modules' package declares the handbook sections "
+            "its rules cite (SECTIONS = ('Scope', 'Scope > Subheading', ...)), "
+            "or load_policy(..., sections=...) names them"
+        )
+    return _Sections(declared_by=declared_by)
+
+
+def _given_sections(sections: Iterable[str]) -> _Sections:
+    if isinstance(sections, str):
+        raise PolicyDefinitionError(
+            f"sections is the text {sections!r}, expected a tuple of section names"
+        )
+    return _Sections(declared_by=dict.fromkeys(_valid_sections(tuple(sections), None)))
+
+
+def _valid_sections(sections: object, package: str | None) -> tuple[str, ...]:
+    if not isinstance(sections, (tuple, list, frozenset, set)) or not sections:
+        raise PolicyDefinitionError(
+            f"SECTIONS is {sections!r}, expected a non-empty tuple of section names", module=package
+        )
+    seen: set[str] = set()
+    for section in sections:
+        if not isinstance(section, str) or not section.strip() or ";" in section:
+            raise PolicyDefinitionError(
+                f"section {section!r} is not a heading such as 'Scope' or "
+                "'Responsibilities > Critical and High Level Issues' (without ';')",
+                module=package,
+            )
+        if section in seen:
+            raise PolicyDefinitionError(f"section {section!r} is declared twice", module=package)
+        seen.add(section)
+    return tuple(sections)
+
+
+def _check_citation(citation: object, declared: _Sections, module: str, rule: str) -> list[str]:
+    """The sections ``citation`` names (``"A; B > C"``), each one declared."""
+    if not isinstance(citation, str) or not citation.strip():
+        raise PolicyDefinitionError(
+            f"cites is {citation!r}, expected non-empty text", module=module, rule=rule
+        )
+    parts = [part.strip() for part in citation.split(";")]
+    for part in parts:
+        if part not in declared.declared_by:
+            # "Heading > Subheading": a subheading of the same heading is the likelier fix.
+            heading = part.rpartition(" > ")[0]
+            siblings = [
+                s for s in declared.declared_by if heading and s.startswith(f"{heading} > ")
+            ]
+            hint = did_you_mean(part, siblings) or did_you_mean(part, declared.declared_by)
+            raise PolicyDefinitionError(
+                f"cites {part!r}, which is not a section the policy declares (SECTIONS){hint}"
+                if part
+                else f"cites {citation!r}, which has an empty section; sections are separated "
+                "by '; '",
+                module=module,
+                rule=rule,
+            )
+    return parts
+
+
+def _check_all_cited(declared: _Sections, cited: set[str]) -> None:
+    for section, package in declared.declared_by.items():
+        if section in cited:
+            continue
+        where: dict[str, Any] = {}
+        file = getattr(package, "__file__", None)
+        if isinstance(file, str):
+            quoted = (f'"{section}"', f"'{section}'")
+            lines = linecache.getlines(file)
+            numbers = [n for n, text in enumerate(lines, 1) if any(q in text for q in quoted)]
+            where = {"file": file, "line": numbers[0] if numbers else None}
+        raise PolicyDefinitionError(
+            f"section {section!r} is declared but no rule cites it: a rule that encodes it is "
+            "missing (is its module left out?), or the section should not be declared",
+            module=getattr(package, "__name__", None),
+            **where,
+        )
+
+
 # --------------------------------------------------------------------------------------- checks
-def _check_header(item: DecisionTable | Reaction, module: str) -> None:
+def _check_header(item: DecisionTable | Reaction, module: str, cite: Any) -> None:
     if not isinstance(item.id, str) or not _ID.match(item.id):
         raise PolicyDefinitionError(
             f"id {item.id!r} is not a dotted lower-case name such as 'severity.levels'",
             module=module,
             rule=str(item.id),
         )
-    for attribute in ("title", "cites"):
-        value = getattr(item, attribute)
-        if not isinstance(value, str) or not value.strip():
-            raise PolicyDefinitionError(
-                f"{attribute} is {value!r}, expected non-empty text", module=module, rule=item.id
-            )
+    if not isinstance(item.title, str) or not item.title.strip():
+        raise PolicyDefinitionError(
+            f"title is {item.title!r}, expected non-empty text", module=module, rule=item.id
+        )
+    cite(item.cites, module, item.id)
 
 
 def _compile_cell(field: str, cell: object, module: str, rule: str) -> Condition | None:
@@ -273,6 +421,13 @@ def _compile_cell(field: str, cell: object, module: str, rule: str) -> Condition
                 rule=rule,
             )
         normalised.append(plain)
+    if negated and domain is not None and frozenset(domain) <= frozenset(normalised):
+        raise PolicyDefinitionError(
+            f"{field}: none_of({', '.join(repr(v) for v in domain)}) excludes every value "
+            f"of {field}, so the rule can never match",
+            module=module,
+            rule=rule,
+        )
     return Condition(field=field, values=frozenset(normalised), negated=negated)
 
 
@@ -314,8 +469,8 @@ def _check_output(field: str, value: object, module: str, rule: str) -> None:
             raise bad("a positive duration")
 
 
-def _compile_table(table: DecisionTable, module: str, register: Any) -> CompiledTable:
-    _check_header(table, module)
+def _compile_table(table: DecisionTable, module: str, register: Any, cite: Any) -> CompiledTable:
+    _check_header(table, module, cite)
     if not isinstance(table.hit_policy, HitPolicy):
         raise PolicyDefinitionError(
             f"hit_policy is {table.hit_policy!r}, expected HitPolicy.UNIQUE, FIRST or COLLECT",
@@ -334,40 +489,9 @@ def _compile_table(table: DecisionTable, module: str, register: Any) -> Compiled
             raise PolicyDefinitionError(
                 f"rows holds {row!r}, expected Row objects", module=module, rule=table.id
             )
-        full_id = f"{table.id}/{row.id}"
-        if not isinstance(row.id, str) or not _ROW_ID.match(row.id):
-            raise PolicyDefinitionError(
-                f"row id {row.id!r} is not a lower-case name", module=module, rule=full_id
-            )
-        for field in row.when:
-            _check_field(field, table.inputs, module, full_id, "input")
-        missing = [field for field in table.inputs if field not in row.when]
-        if missing:
-            raise PolicyDefinitionError(
-                f"no cell for input {missing[0]!r} (use ANY for 'any value')",
-                module=module,
-                rule=full_id,
-            )
-        for field in row.then:
-            _check_field(field, table.outputs, module, full_id, "output")
-        for field in table.outputs:
-            if field not in row.then:
-                raise PolicyDefinitionError(
-                    f"no value for output {field!r}", module=module, rule=full_id
-                )
-            _check_output(field, row.then[field], module, full_id)
-        cells = [_compile_cell(field, row.when[field], module, full_id) for field in table.inputs]
-        conditions.append(tuple(c for c in cells if c is not None))
-        row_ids.append(full_id)
-        register(
-            RuleInfo(
-                id=full_id,
-                title=f"{table.title}: {row.id.replace('_', ' ')}",
-                cites=row.cites or table.cites,
-                module=module,
-                kind="row",
-            )
-        )
+        with _declared_at(row):
+            conditions.append(_compile_row(table, row, module, register, cite))
+        row_ids.append(f"{table.id}/{row.id}")
     domains = [_input_domain(field) for field in table.inputs]
     finite = all(domain is not None for domain in domains)
     compiled = CompiledTable(
@@ -377,11 +501,54 @@ def _compile_table(table: DecisionTable, module: str, register: Any) -> Compiled
         conditions=tuple(conditions),
         finite=finite,
     )
+    cases = _Cases(compiled)
     if table.hit_policy is HitPolicy.UNIQUE:
-        _check_no_overlap(compiled)
-    if finite and table.hit_policy is not HitPolicy.COLLECT:
-        _check_complete(compiled, domains)
+        _check_no_overlap(compiled, cases)
+    if table.hit_policy is HitPolicy.FIRST:
+        _check_no_hidden_rows(compiled, cases)
+    if table.hit_policy is not HitPolicy.COLLECT:
+        _check_complete(compiled, cases)
     return compiled
+
+
+def _compile_row(
+    table: DecisionTable, row: Row, module: str, register: Any, cite: Any
+) -> tuple[Condition, ...]:
+    full_id = f"{table.id}/{row.id}"
+    if not isinstance(row.id, str) or not _ROW_ID.match(row.id):
+        raise PolicyDefinitionError(
+            f"row id {row.id!r} is not a lower-case name", module=module, rule=full_id
+        )
+    for field in row.when:
+        _check_field(field, table.inputs, module, full_id, "input")
+    missing = [field for field in table.inputs if field not in row.when]
+    if missing:
+        raise PolicyDefinitionError(
+            f"no cell for input {missing[0]!r} (use ANY for 'any value')",
+            module=module,
+            rule=full_id,
+        )
+    for field in row.then:
+        _check_field(field, table.outputs, module, full_id, "output")
+    for field in table.outputs:
+        if field not in row.then:
+            raise PolicyDefinitionError(
+                f"no value for output {field!r}", module=module, rule=full_id
+            )
+        _check_output(field, row.then[field], module, full_id)
+    cells = [_compile_cell(field, row.when[field], module, full_id) for field in table.inputs]
+    if row.cites is not None:
+        cite(row.cites, module, full_id)
+    register(
+        RuleInfo(
+            id=full_id,
+            title=f"{table.title}: {row.id.replace('_', ' ')}",
+            cites=row.cites or table.cites,
+            module=module,
+            kind="row",
+        )
+    )
+    return tuple(c for c in cells if c is not None)
 
 
 def _input_domain(field: str) -> tuple[object, ...] | None:
@@ -389,60 +556,132 @@ def _input_domain(field: str) -> tuple[object, ...] | None:
     return CONTEXT_FIELDS.get(field)
 
 
-def _cell_values(condition: Condition | None, domain: tuple[object, ...] | None) -> Any:
-    """The values a cell admits, as a set; ``None`` for 'everything' over an open domain."""
-    if condition is None:
-        return None if domain is None else frozenset(domain)
-    if condition.negated:
-        if domain is None:
-            return ("not", condition.values)
-        return frozenset(domain) - condition.values
-    return condition.values
+class _OtherText:
+    """Stands for every text no row of the table names: rows cannot tell such texts apart."""
+
+    def __repr__(self) -> str:
+        return "any other text"
 
 
-def _may_overlap(a: Any, b: Any) -> bool:
-    if a is None or b is None:
-        return True
-    if isinstance(a, tuple) or isinstance(b, tuple):
-        return True  # a negation over free text overlaps nearly everything
-    return bool(a & b)
+_OTHER_TEXT = _OtherText()
 
 
-def _check_no_overlap(compiled: CompiledTable) -> None:
-    table = compiled.table
-    by_field = [{c.field: c for c in conditions} for conditions in compiled.conditions]
-    for (i, first), (j, second) in itertools.combinations(enumerate(by_field), 2):
-        overlap = True
-        for field in table.inputs:
+class _Cases:
+    """A table's inputs, reduced to finitely many cases that stand for every input.
+
+    A finite domain is its own cases. A free-text input is the texts the rows name, plus one
+    case for every other text: a cell can only tell a named text from the rest, so two texts no
+    row names are matched alike by every row. Checks over the cases are exact.
+    """
+
+    def __init__(self, compiled: CompiledTable) -> None:
+        self.fields = compiled.table.inputs
+        self.domains: list[tuple[object, ...]] = []
+        for field in self.fields:
             domain = _input_domain(field)
-            if not _may_overlap(
-                _cell_values(first.get(field), domain), _cell_values(second.get(field), domain)
-            ):
-                overlap = False
-                break
-        if overlap:
+            if domain is None:
+                named = (
+                    value
+                    for conditions in compiled.conditions
+                    for condition in conditions
+                    if condition.field == field
+                    for value in sorted(condition.values, key=repr)
+                )
+                domain = (*dict.fromkeys(named), _OTHER_TEXT)
+            self.domains.append(domain)
+        # For each row, the cases each of its cells admits.
+        self.admitted = [
+            [
+                tuple(v for v in domain if all(c.matches({field: v}) for c in by_field[field]))
+                for field, domain in zip(self.fields, self.domains, strict=True)
+            ]
+            for by_field in (_by_field(conditions) for conditions in compiled.conditions)
+        ]
+        self.conditions = compiled.conditions
+
+    def all(self) -> Iterator[dict[str, object]]:
+        for combination in itertools.product(*self.domains):
+            yield dict(zip(self.fields, combination, strict=True))
+
+    def of_row(self, row: int) -> Iterator[dict[str, object]]:
+        for combination in itertools.product(*self.admitted[row]):
+            yield dict(zip(self.fields, combination, strict=True))
+
+    def first_match(self, case: Mapping[str, object], before: int) -> int | None:
+        for row, conditions in enumerate(self.conditions[:before]):
+            if all(c.matches(case) for c in conditions):
+                return row
+        return None
+
+
+def _by_field(conditions: Sequence[Condition]) -> dict[str, list[Condition]]:
+    found: dict[str, list[Condition]] = {}
+    for condition in conditions:
+        found.setdefault(condition.field, []).append(condition)
+    return collections.defaultdict(list, found)
+
+
+def _shown_case(case: Mapping[str, object]) -> str:
+    return ", ".join(f"{field}={value!r}" for field, value in case.items())
+
+
+def _check_no_overlap(compiled: CompiledTable, cases: _Cases) -> None:
+    table = compiled.table
+    for i, j in itertools.combinations(range(len(compiled.conditions)), 2):
+        shared = [
+            set(first) & set(second)
+            for first, second in zip(cases.admitted[i], cases.admitted[j], strict=True)
+        ]
+        if all(shared):
             raise PolicyDefinitionError(
                 f"rows {compiled.row_ids[i]!r} and {compiled.row_ids[j]!r} overlap, and the hit "
                 "policy UNIQUE allows one matching row for every input",
                 module=compiled.module,
                 rule=table.id,
+                **_where(table.rows[j]),
             )
 
 
-def _check_complete(compiled: CompiledTable, domains: Sequence[tuple[object, ...] | None]) -> None:
-    table = compiled.table
-    finite_domains = [domain for domain in domains if domain is not None]
-    for combination in itertools.product(*finite_domains):
-        context = dict(zip(table.inputs, combination, strict=True))
-        if not any(
-            all(c.matches(context) for c in conditions) for conditions in compiled.conditions
-        ):
-            shown = ", ".join(f"{field}={value!r}" for field, value in context.items())
+def _check_no_hidden_rows(compiled: CompiledTable, cases: _Cases) -> None:
+    """Under FIRST, every row must win for some input: else the rows above it hide it."""
+    for row in range(1, len(compiled.conditions)):
+        hiding: set[int] = set()
+        for case in cases.of_row(row):
+            first = cases.first_match(case, before=row)
+            if first is None:
+                break
+            hiding.add(first)
+        else:
+            above = ", ".join(repr(compiled.row_ids[i]) for i in sorted(hiding))
             raise PolicyDefinitionError(
-                f"no row covers {shown}: every input needs a row",
+                f"row {compiled.row_ids[row]!r} can never win: the rows above it ({above}) "
+                "already match every input it matches, and the hit policy FIRST takes the first "
+                "matching row",
+                module=compiled.module,
+                rule=compiled.row_ids[row],
+                **_where(compiled.table.rows[row]),
+            )
+
+
+def _check_complete(compiled: CompiledTable, cases: _Cases) -> None:
+    table = compiled.table
+    for case in cases.all():
+        if cases.first_match(case, before=len(compiled.conditions)) is not None:
+            continue
+        free = [field for field, value in case.items() if value is _OTHER_TEXT]
+        if free:
+            raise PolicyDefinitionError(
+                f"no row covers {_shown_case(case)}: {', '.join(free)} is free text, so a table "
+                f"with hit policy {table.hit_policy.name} needs a catch-all row (ANY, or "
+                "none_of(...) the texts other rows name) for the texts no row names",
                 module=compiled.module,
                 rule=table.id,
             )
+        raise PolicyDefinitionError(
+            f"no row covers {_shown_case(case)}: every input needs a row",
+            module=compiled.module,
+            rule=table.id,
+        )
 
 
 def _dependency_order(tables: list[CompiledTable]) -> list[CompiledTable]:
@@ -455,6 +694,7 @@ def _dependency_order(tables: list[CompiledTable]) -> list[CompiledTable]:
                     "each output comes from one table",
                     module=compiled.module,
                     rule=compiled.table.id,
+                    **_where(compiled.table),
                 )
             producer[field] = compiled
     missing = sorted(_REQUIRED_OUTPUTS - producer.keys())
@@ -475,6 +715,7 @@ def _dependency_order(tables: list[CompiledTable]) -> list[CompiledTable]:
                 "tables depend on each other in a cycle",
                 module=compiled.module,
                 rule=compiled.table.id,
+                **_where(compiled.table),
             )
         visiting.add(compiled.table.id)
         for field in compiled.table.inputs:
@@ -493,15 +734,26 @@ def _dependency_order(tables: list[CompiledTable]) -> list[CompiledTable]:
                     f"input {field!r} is produced by no table",
                     module=compiled.module,
                     rule=compiled.table.id,
+                    **_where(compiled.table),
                 )
     return ordered
 
 
-def _compile_reaction(reaction: Reaction, module: str, register: Any) -> CompiledReaction:
-    _check_header(reaction, module)
-    on = reaction.on if isinstance(reaction.on, tuple) else (reaction.on,)
+def _compile_reaction(
+    reaction: Reaction, module: str, register: Any, cite: Any
+) -> CompiledReaction:
+    _check_header(reaction, module, cite)
+    on = tuple(reaction.on) if isinstance(reaction.on, (tuple, list)) else (reaction.on,)
     if not on:
-        raise PolicyDefinitionError("on names no fact type", module=module, rule=reaction.id)
+        raise PolicyDefinitionError(
+            "on names no fact type, so the reaction can never fire", module=module, rule=reaction.id
+        )
+    if not isinstance(reaction.when, Mapping):
+        raise PolicyDefinitionError(
+            f"when is {reaction.when!r}, expected a dict of field: condition",
+            module=module,
+            rule=reaction.id,
+        )
     types: set[str] = set()
     for fact_type in on:
         if not (isinstance(fact_type, type) and issubclass(fact_type, Fact)) or fact_type.TYPE in (

@@ -8,6 +8,7 @@ engines interpret them. Conditions compare the *context* of a fact: the fields l
 
 import datetime as dt
 import enum
+import sys
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
@@ -43,6 +44,7 @@ __all__ = [
     "Flag",
     "Fulfil",
     "HitPolicy",
+    "Location",
     "NoneOf",
     "Obligation",
     "OneOf",
@@ -99,6 +101,36 @@ Cell: TypeAlias = object
 """A condition cell: a value, :func:`one_of`, :func:`none_of` or :data:`ANY`."""
 
 
+# ------------------------------------------------------------------------------------- location
+@attrs.frozen
+class Location:
+    """Where a table, row or reaction was declared: the file and line of the call that built
+    it. Load errors name it; it takes no part in comparing rules."""
+
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+def _declared_at() -> Location | None:
+    """The location of the code that is building a rule: the first caller outside attrs.
+
+    Rules are built when their module is imported (or copied with ``attrs.evolve``), never
+    while facts are handled, so reading the stack costs nothing at run time. The field is not
+    an argument of ``__init__``: an evolved copy is a new declaration, located where it is made.
+    """
+    frame = sys._getframe(1)
+    while frame is not None:
+        file = frame.f_code.co_filename
+        package = str(frame.f_globals.get("__name__", "")).partition(".")[0]
+        if not file.startswith("<attrs generated") and package not in ("attr", "attrs"):
+            return Location(file=file, line=frame.f_lineno)
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
+
+
 # --------------------------------------------------------------------------------------- tables
 class HitPolicy(str, enum.Enum):
     """How many rows of a decision table may match one input."""
@@ -120,6 +152,10 @@ class Row:
     then: Mapping[str, Any]
     cites: str | None = None
     """A narrower handbook section than the table's, if the row has one."""
+    defined_at: Location | None = attrs.field(
+        init=False, factory=_declared_at, eq=False, hash=False, repr=False
+    )
+    """Where the row was declared (``None`` if Python cannot tell)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -131,6 +167,10 @@ class DecisionTable:
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     rows: tuple[Row, ...]
+    defined_at: Location | None = attrs.field(
+        init=False, factory=_declared_at, eq=False, hash=False, repr=False
+    )
+    """Where the table was declared (``None`` if Python cannot tell)."""
 
 
 # -------------------------------------------------------------------------------------- effects
@@ -245,6 +285,10 @@ class Reaction:
     on: tuple[type[Fact], ...]
     then: tuple[Effect, ...]
     when: Mapping[str, Cell] = attrs.field(factory=dict)
+    defined_at: Location | None = attrs.field(
+        init=False, factory=_declared_at, eq=False, hash=False, repr=False
+    )
+    """Where the reaction was declared (``None`` if Python cannot tell)."""
 
 
 # -------------------------------------------------------------------------------------- context

@@ -14,3 +14,18 @@ MODULES = (
     "escalation_policy.rules.related_links",
 )
 """The rule modules of the default policy, in the order their reactions run."""
+
+SECTIONS = (
+    "Scope",
+    "Definitions of Severity Levels",
+    "Responsibilities",
+    "Responsibilities > Critical and High Level Issues",
+    "Responsibilities > Medium and Low Level Issues",
+    "Escalation Tracker Template",
+    "Escalation Tracker Template > Executive Summary",
+    "Communication Process",
+    "Related Links",
+)
+"""The handbook's headings (``Heading > Subheading``) the rules may cite, and must: a section
+declared here that no rule cites is an error when the policy is loaded. "Objective" states the
+page's purpose and asks nothing of anyone, so no rule encodes it and it is not declared."""
