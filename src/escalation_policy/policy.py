@@ -782,6 +782,10 @@ def _compile_reaction(
         compiled = _compile_cell(field, cell, module, reaction.id)
         if compiled is not None:
             conditions.append(compiled)
+    if "in_scope" not in reaction.when:
+        # Only escalations the process is for, unless the reaction says otherwise (a cell for
+        # in_scope of its own: ANY for every escalation, False for those out of scope).
+        conditions.append(Condition("in_scope", frozenset({True})))
     if not reaction.then:
         raise PolicyDefinitionError("then has no effect", module=module, rule=reaction.id)
     for effect in reaction.then:

@@ -10,6 +10,9 @@ TAM for high/critical severity escalations). The posting to this channel should 
 The #escalated_customers channel is for awareness only [...] NOT intended for:
   - Initiation of escalations
   - The detailed tracking and interactions for the escalation
+
+Reactions apply to escalations in scope unless they say otherwise: misuse of the channel is
+reported for every escalation (``"in_scope": ANY``).
 """
 
 import datetime as dt
@@ -26,6 +29,7 @@ from escalation_policy.model import (
     ViolationCode,
 )
 from escalation_policy.vocabulary import (
+    ANY,
     Cancel,
     DecisionTable,
     Flag,
@@ -84,7 +88,6 @@ REACTIONS = (
         title="The owner posts the escalation document when the escalation is created",
         cites=f"{COMMUNICATION}; Responsibilities > Medium and Low Level Issues",
         on=(Opened,),
-        when={"in_scope": True},
         then=(RequirePost(channel=CHANNEL, reason=PostReason.CREATED, within=CREATED_POST_WITHIN),),
     ),
     Reaction(
@@ -92,7 +95,6 @@ REACTIONS = (
         title="Critical and high escalations get daily updates in the channel",
         cites=COMMUNICATION,
         on=(Opened, SeverityChanged),
-        when={"in_scope": True},
         then=(ScheduleUpdates(),),
     ),
     Reaction(
@@ -100,7 +102,7 @@ REACTIONS = (
         title="The owner posts when risk is reduced to the standard business process",
         cites=COMMUNICATION,
         on=(RiskReduced,),
-        when={"in_scope": True, "status": Status.ACTIVE},
+        when={"status": Status.ACTIVE},
         then=(
             Cancel(obligations=(Obligation.CHANNEL_UPDATE, Obligation.MEETING)),
             RequirePost(
@@ -113,7 +115,6 @@ REACTIONS = (
         title="Closing ends updates, meetings and pending follow-ups",
         cites=COMMUNICATION,
         on=(Closed,),
-        when={"in_scope": True},
         then=(
             Cancel(
                 obligations=(
@@ -130,7 +131,7 @@ REACTIONS = (
         title="The owner posts when the escalation is closed",
         cites=COMMUNICATION,
         on=(Closed,),
-        when={"in_scope": True, "status": Status.ACTIVE},
+        when={"status": Status.ACTIVE},
         then=(
             Cancel(obligations=(Obligation.CHANNEL_POST,)),
             RequirePost(channel=CHANNEL, reason=PostReason.CLOSED, within=CLOSED_POST_WITHIN),
@@ -142,7 +143,6 @@ REACTIONS = (
         cites=COMMUNICATION,
         on=(Posted,),
         when={
-            "in_scope": True,
             "escalation_channel": True,
             "purpose": one_of(PostPurpose.CREATED, PostPurpose.CLOSED, PostPurpose.RISK_REDUCED),
         },
@@ -153,7 +153,7 @@ REACTIONS = (
         title="An update posted to the channel keeps the update schedule",
         cites=COMMUNICATION,
         on=(Posted,),
-        when={"in_scope": True, "escalation_channel": True, "purpose": PostPurpose.UPDATE},
+        when={"escalation_channel": True, "purpose": PostPurpose.UPDATE},
         then=(Fulfil(obligation=Obligation.CHANNEL_UPDATE),),
     ),
     Reaction(
@@ -162,7 +162,6 @@ REACTIONS = (
         cites=COMMUNICATION,
         on=(Posted,),
         when={
-            "in_scope": True,
             "escalation_channel": True,
             "purpose": AWARENESS_POSTS,
             "by_owner": False,
@@ -179,7 +178,7 @@ REACTIONS = (
         title="The channel is not for the initiation of escalations",
         cites=COMMUNICATION,
         on=(Posted,),
-        when={"escalation_channel": True, "purpose": PostPurpose.INITIATION},
+        when={"in_scope": ANY, "escalation_channel": True, "purpose": PostPurpose.INITIATION},
         then=(
             Flag(
                 code=ViolationCode.CHANNEL_MISUSE,
@@ -192,7 +191,7 @@ REACTIONS = (
         title="The channel is not for the detailed tracking and interactions",
         cites=COMMUNICATION,
         on=(Posted,),
-        when={"escalation_channel": True, "purpose": PostPurpose.TRACKING},
+        when={"in_scope": ANY, "escalation_channel": True, "purpose": PostPurpose.TRACKING},
         then=(
             Flag(
                 code=ViolationCode.CHANNEL_MISUSE,

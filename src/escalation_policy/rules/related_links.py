@@ -22,7 +22,6 @@ REACTIONS = (
         title="Enhancement requests go to Product through the product escalation template",
         cites="Related Links; Responsibilities > Critical and High Level Issues",
         on=(EnhancementRequested,),
-        when={"in_scope": True},
         then=(EscalateToProduct(template=PRODUCT_ESCALATION_TEMPLATE),),
     ),
 )

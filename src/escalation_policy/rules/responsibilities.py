@@ -71,7 +71,7 @@ REACTIONS = (
         title="If a TAM is assigned, Support Engineering informs the TAM of the escalation",
         cites=MEDIUM_AND_LOW,
         on=(Opened, TamAssigned),
-        when={"in_scope": True, "owner": Team.SUPPORT_ENGINEERING, "tam_assigned": True},
+        when={"owner": Team.SUPPORT_ENGINEERING, "tam_assigned": True},
         then=(RequireTamInformed(within=INFORM_TAM_WITHIN),),
     ),
     Reaction(
@@ -79,7 +79,6 @@ REACTIONS = (
         title="The TAM was informed",
         cites=MEDIUM_AND_LOW,
         on=(TamInformed,),
-        when={"in_scope": True},
         then=(Fulfil(obligation=Obligation.INFORM_TAM),),
     ),
     Reaction(
@@ -87,7 +86,7 @@ REACTIONS = (
         title="A TAM who owns the escalation needs no informing",
         cites=CRITICAL_AND_HIGH,
         on=(SeverityChanged,),
-        when={"in_scope": True, "owner": Team.TAM},
+        when={"owner": Team.TAM},
         then=(Cancel(obligations=(Obligation.INFORM_TAM,)),),
     ),
     Reaction(
@@ -95,7 +94,6 @@ REACTIONS = (
         title="The TAM handles account-related issues",
         cites=f"{CRITICAL_AND_HIGH}; {MEDIUM_AND_LOW}",
         on=(AccountIssue,),
-        when={"in_scope": True},
         then=(RouteToTam(),),
     ),
 )

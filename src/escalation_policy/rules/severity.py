@@ -139,7 +139,6 @@ REACTIONS = (
         "re-planned when the severity changes",
         cites=SEVERITY_LEVELS,
         on=(Opened, SeverityChanged),
-        when={"in_scope": True},
         then=(ApplyPlan(), ScheduleMeetings()),
     ),
     Reaction(
@@ -147,7 +146,6 @@ REACTIONS = (
         title="A meeting keeps the cadence",
         cites=SEVERITY_LEVELS,
         on=(MeetingHeld,),
-        when={"in_scope": True},
         then=(Fulfil(obligation=Obligation.MEETING),),
     ),
 )

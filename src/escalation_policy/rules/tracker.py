@@ -34,7 +34,6 @@ REACTIONS = (
         title="Each escalated customer gets an escalation tracker document",
         cites=TRACKER,
         on=(Opened,),
-        when={"in_scope": True},
         then=(OpenTrackerDocument(title=TRACKER_TITLE),),
     ),
     Reaction(
@@ -42,7 +41,6 @@ REACTIONS = (
         title="The executive summary is updated when the engagement's status changes",
         cites=f"{TRACKER} > Executive Summary",
         on=(StatusChanged,),
-        when={"in_scope": True},
         then=(RequireSummaryUpdate(within=SUMMARY_UPDATE_WITHIN),),
     ),
     Reaction(
@@ -50,7 +48,6 @@ REACTIONS = (
         title="The executive summary was updated",
         cites=f"{TRACKER} > Executive Summary",
         on=(ExecutiveSummaryUpdated,),
-        when={"in_scope": True},
         then=(Fulfil(obligation=Obligation.EXECUTIVE_SUMMARY),),
     ),
 )
