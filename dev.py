@@ -1,6 +1,8 @@
 """Development tasks that need nothing but Python.
 
-Each task creates ``.venv`` (with the Python that runs this script) and installs what it needs.
+Each task creates an environment for the Python that runs this script, ``.venv/3.12`` for
+Python 3.12, and installs what it needs there: each Python keeps its own, so
+``python3.10 dev.py test`` and ``python3.12 dev.py test`` do not undo each other's work.
 
     python dev.py demo [FILE]   replay an example escalation as a readable timeline
     python dev.py test [ARGS]   lint, type-check and run the test suite (ARGS go to pytest)
@@ -14,7 +16,10 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-VENV = ROOT / ".venv"
+VERSION = "{}.{}".format(*sys.version_info[:2])
+if sys.implementation.name != "cpython":
+    VERSION = sys.implementation.name + VERSION  # pypy3.10 beside 3.10
+VENV = ROOT / ".venv" / VERSION
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 LINTED = ("src", "tests", "examples", "benchmarks", "docs", "dev.py")
@@ -28,6 +33,8 @@ def run(*command: str | Path, check: bool = True) -> int:
 def ensure(extras: str) -> None:
     """Create the virtual environment and install the package with ``extras``, once."""
     if not PYTHON.exists():
+        if (ROOT / ".venv" / "pyvenv.cfg").exists():
+            print("note: the environment an older dev.py made in .venv itself is no longer used")
         venv.EnvBuilder(with_pip=True).create(VENV)
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
     stamp = VENV / f".installed-{extras or 'base'}-{digest}"

@@ -8,6 +8,10 @@ core does the rest. Its defects are designed around here, in one place:
   layer sees every event, so every matching rule is honoured.
 - A ruleset holds at most 1024 live sessions. Escalation state lives in the core, not in
   durable sessions: every evaluation uses one session id, so exactly one session is ever live.
+- A ruleset that has seen an event cannot be freed (``delete_ruleset`` then leaks most of its
+  memory, and crashes after ``delete_state``). Since durable only matches, the rulesets compiled
+  from one policy are shared by every engine for that policy (:data:`_COMPILED`) and kept for the
+  life of the process: creating and dropping engines costs no memory.
 - The stock ``Host`` starts self-re-arming dispatcher threads (and they crashed under load).
   :class:`_QuietHost` never starts them; nothing here needs them, as no rule uses timers.
 - Its timers use the wall clock: no rule uses them; time comes from facts, in the core.
@@ -15,15 +19,20 @@ core does the rest. Its defects are designed around here, in one place:
   the rule's name, and a stored exception is turned into :class:`EngineFailure` with the
   session reset.
 - It is not thread-safe: every call into it holds :data:`_DURABLE_LOCK`.
+- It calls ``datetime.utcfromtimestamp``, deprecated since Python 3.12: under ``-W error`` every
+  action would fail. Its own DeprecationWarnings are ignored while it runs, and only those.
 - A condition ``$neq`` does not match an absent field, unlike the native ``none_of``:
   negations compile to "absent or different".
 """
 
 import contextlib
+import json
+import re
 import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, cast
 
 from escalation_policy._context import Situation, context_of
 from escalation_policy.errors import EngineFailure, EngineUnavailableError
@@ -32,9 +41,21 @@ from escalation_policy.policy import Condition, Policy
 __all__ = ["DurableMatcher", "durable_available"]
 
 # durable_rules' extension keeps process-wide state and is not thread-safe: one lock for all
-# engines in the process (the one module-level mutable object in the library, on purpose).
+# engines in the process, held by every call into it and by every use of _COMPILED.
 _DURABLE_LOCK = threading.Lock()
 _SESSION = "0"
+# The rulesets compiled from each distinct policy (keyed by their definitions), shared by every
+# durable engine and never freed (see the module's notes). With _DURABLE_LOCK, the only
+# module-level mutable objects in the library, on purpose.
+_COMPILED: dict[str, "_Rulesets"] = {}
+# Only warnings raised by durable_rules' own modules (``durable``, ``durable.engine``).
+_DURABLE_DEPRECATION: tuple[str, None, type[Warning], re.Pattern[str], int] = (
+    "ignore",
+    None,
+    DeprecationWarning,
+    re.compile(r"durable(\.|$)"),
+    0,
+)
 
 
 def durable_available() -> str | None:
@@ -107,9 +128,7 @@ class DurableMatcher:
             raise EngineUnavailableError(why)
         import durable.engine as durable_engine
 
-        self._not_handled = durable_engine.MessageNotHandledException
-        self._fired: list[int] = []
-        prefix = "escalation_policy"  # names are per host, and each matcher has its own
+        prefix = "escalation_policy"  # names are per host, and each set of rulesets has its own
         definitions: dict[str, dict[str, Any]] = {}
 
         self._table_layers: list[list[str]] = []
@@ -119,69 +138,43 @@ class DurableMatcher:
                 [Condition(field="event", values=frozenset({kind})), *conditions]
                 for conditions in compiled.conditions
             ]
-            self._table_layers.append(self._define(definitions, f"{prefix}.{kind}", rules))
+            self._table_layers.append(_define(definitions, f"{prefix}.{kind}", rules))
 
         reaction_rules = [
             [Condition(field="event", values=compiled.types), *compiled.conditions]
             for compiled in policy.reactions
         ]
-        self._reaction_layers = self._define(definitions, f"{prefix}.reactions", reaction_rules)
+        self._reaction_layers = _define(definitions, f"{prefix}.reactions", reaction_rules)
 
+        key = json.dumps(definitions, sort_keys=True)
         with _DURABLE_LOCK:
-            self._host = _quiet_host(durable_engine)
-            self._host.register_rulesets(definitions)
+            rulesets = _COMPILED.get(key)
+            if rulesets is None:
+                rulesets = _COMPILED[key] = _Rulesets(durable_engine, definitions)
+        self._rulesets = rulesets
 
-    def _define(
-        self,
-        definitions: dict[str, dict[str, Any]],
-        name: str,
-        rules: Sequence[Sequence[Condition]],
-    ) -> list[str]:
-        names = []
-        for number, layer in enumerate(layers(rules)):
-            ruleset = f"{name}.layer{number}"
-            definitions[ruleset] = {
-                f"r{index}": {
-                    "all": [{"m": {"$and": [_json_cell(c) for c in rules[index]]}}],
-                    "run": self._recorder(index),
-                }
-                for index in layer
-            }
-            names.append(ruleset)
-        return names
-
-    def _recorder(self, index: int) -> Callable[[Any], None]:
-        def record(_closure: Any) -> None:
-            self._fired.append(index)
-
-        return record
-
-    def _post(self, rulesets: Iterable[str], record: Mapping[str, object]) -> list[int]:
-        with _DURABLE_LOCK:
-            self._fired = []
-            for ruleset in rulesets:
+    def _post(self, names: Iterable[str], record: Mapping[str, object]) -> list[int]:
+        rulesets = self._rulesets
+        with _DURABLE_LOCK, _durable_deprecations_ignored():
+            rulesets.fired.clear()
+            for name in names:
                 message = dict(record, sid=_SESSION)
                 try:
-                    state = self._host.post(ruleset, message)
-                except self._not_handled:
+                    state = rulesets.host.post(name, message)
+                except rulesets.not_handled:
                     continue
                 except Exception as error:
-                    self._reset(ruleset)
+                    rulesets.reset(name)
                     raise EngineFailure(
-                        f"durable_rules failed on ruleset {ruleset}: {error!r}"
+                        f"durable_rules failed on ruleset {name}: {error!r}"
                     ) from error
                 if isinstance(state, Mapping) and "exception" in state:
-                    self._reset(ruleset)
+                    rulesets.reset(name)
                     raise EngineFailure(
-                        f"a durable_rules action failed on ruleset {ruleset}: "
+                        f"a durable_rules action failed on ruleset {name}: "
                         f"{str(state['exception'])[:200]}"
                     )
-            return sorted(self._fired)
-
-    def _reset(self, ruleset: str) -> None:
-        # Best effort: if even this fails, the next post starts from a fresh session anyway.
-        with contextlib.suppress(Exception):
-            self._host.delete_state(ruleset, _SESSION)
+            return sorted(rulesets.fired)
 
     def table_rows(self, index: int, inputs: Mapping[str, object]) -> Sequence[int]:
         record = {key: value for key, value in inputs.items() if value is not None}
@@ -193,6 +186,83 @@ class DurableMatcher:
 
     def reactions_for(self, fact_type: str, situation: Situation) -> Sequence[int]:
         return self.reactions(fact_type, context_of(fact_type, situation))
+
+
+def _define(
+    definitions: dict[str, dict[str, Any]], name: str, rules: Sequence[Sequence[Condition]]
+) -> list[str]:
+    """Add one ruleset per layer of ``rules`` to ``definitions``; rule ``r3`` is ``rules[3]``."""
+    names = []
+    for number, layer in enumerate(layers(rules)):
+        ruleset = f"{name}.layer{number}"
+        definitions[ruleset] = {
+            f"r{index}": {"all": [{"m": {"$and": [_json_cell(c) for c in rules[index]]}}]}
+            for index in layer
+        }
+        names.append(ruleset)
+    return names
+
+
+class _Rulesets:
+    """One policy's rulesets in a durable host: used only with :data:`_DURABLE_LOCK` held.
+
+    A rule's action records its index in :attr:`fired`; :meth:`DurableMatcher._post` clears it
+    before posting, so what it reads afterwards is what that post matched.
+    """
+
+    def __init__(self, durable_engine: Any, definitions: Mapping[str, Mapping[str, Any]]) -> None:
+        self.not_handled: type[Exception] = durable_engine.MessageNotHandledException
+        self.fired: list[int] = []
+        with_actions = {
+            name: {
+                rule: dict(definition, run=self.recorder(int(rule[1:])))
+                for rule, definition in rules.items()
+            }
+            for name, rules in definitions.items()
+        }
+        try:
+            with _durable_deprecations_ignored():
+                self.host = _quiet_host(durable_engine)
+                self.host.register_rulesets(with_actions)
+        except Exception as error:
+            raise EngineFailure(
+                f"durable_rules refused the policy's rulesets: {error!r}"
+            ) from error
+
+    def recorder(self, index: int) -> Callable[[Any], None]:
+        def record(_closure: Any) -> None:
+            self.fired.append(index)
+
+        return record
+
+    def reset(self, name: str) -> None:
+        # Best effort: if even this fails, the next post starts from a fresh session anyway.
+        with contextlib.suppress(Exception):
+            self.host.delete_state(name, _SESSION)
+
+
+@contextlib.contextmanager
+def _durable_deprecations_ignored() -> Iterator[None]:
+    """Ignore the DeprecationWarnings raised by durable_rules' own code while the block runs.
+
+    The filter matches only warnings attributed to durable's modules, so every other warning
+    (the host's, from any thread) meets the host's filters as before. It is added and then
+    removed by identity, not with ``warnings.catch_warnings``, which would restore a copy of the
+    whole (process-wide) filter list and so undo a change another thread made meanwhile.
+    Callers hold :data:`_DURABLE_LOCK`, so no two durable calls overlap. Warnings that filter
+    ignores are not remembered in any ``__warningregistry__``: nothing needs resetting after.
+    """
+    entry = _DURABLE_DEPRECATION
+    # Typed as a Sequence, it is the list the warnings machinery reads (and filterwarnings edits).
+    filters = cast(list[object], warnings.filters)
+    filters.insert(0, entry)
+    try:
+        yield
+    finally:
+        for position, item in enumerate(filters):
+            if item is entry:
+                del filters[position]
+                break
 
 
 def _quiet_host(durable_engine: Any) -> Any:
