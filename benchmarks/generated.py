@@ -19,9 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run  # the callgrind helper beside this file
 
 from escalation_policy import Fact, PostReason, PostToChannel, Team, decide, make_converter
-from escalation_policy._core import _FIELDS, Record
 from escalation_policy._fastpath import action_writer, fact_reader
 from escalation_policy._frozen import ATTRS_INIT
+from escalation_policy._record import FIELDS, Record
 from escalation_policy.model import parse_timestamp
 
 OPENED = {
@@ -52,7 +52,7 @@ ACTION = PostToChannel(**POST)
 
 def _plain_copy(source: Record) -> Record:
     new: Record = Record.__new__(Record)
-    for name in _FIELDS:
+    for name in FIELDS:
         setattr(new, name, getattr(source, name))
     new.pending = list(source.pending)
     new.next_due = source.next_due
@@ -93,7 +93,7 @@ PAIRS: dict[str, tuple[Callable[[], Any], Callable[[], Any]]] = {
 
 def _same(left: Any, right: Any) -> bool:
     if isinstance(left, Record):
-        return all(getattr(left, name) == getattr(right, name) for name in _FIELDS)
+        return all(getattr(left, name) == getattr(right, name) for name in FIELDS)
     return bool(left == right)
 
 

@@ -8,6 +8,8 @@ from hypothesis import given
 
 from escalation_policy import Opened, PolicyEngine, Posted, PostPurpose, Segment, Severity, Team
 from escalation_policy._context import READS, Situation, context_of, fields_for, key_reader
+from escalation_policy._matching import Plan, evaluate_plan
+from escalation_policy._native import NativeMatcher
 from escalation_policy.model import Fact
 from escalation_policy.testing import strategies
 from escalation_policy.vocabulary import CONTEXT_FIELDS, FACT_FIELDS
@@ -19,7 +21,7 @@ class Spy:
     """Wraps the native matcher: records each situation and checks the memoised answer."""
 
     def __init__(self, engine: PolicyEngine) -> None:
-        self.native = engine.policy.native
+        self.native = NativeMatcher(engine.policy)
         self.seen: list[tuple[str, dict[str, object]]] = []
 
     def table_rows(self, index: int, inputs: Any) -> Sequence[int]:
@@ -27,6 +29,9 @@ class Spy:
 
     def reactions(self, fact_type: str, full: Any) -> Sequence[int]:
         return self.native.reactions(fact_type, full)
+
+    def plan(self, base: Any) -> Plan:
+        return evaluate_plan(self.native._policy, self, base)
 
     def reactions_for(self, fact_type: str, situation: Situation) -> Sequence[int]:
         full = context_of(fact_type, situation)

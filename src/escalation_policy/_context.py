@@ -16,7 +16,7 @@ from escalation_policy._codegen import generate
 from escalation_policy.vocabulary import CONTEXT_FIELDS, FACT_FIELDS
 
 if TYPE_CHECKING:
-    from escalation_policy._core import Record
+    from escalation_policy._record import Record
     from escalation_policy.model import Cadence, EscalationFact, Severity, Team
     from escalation_policy.policy import Policy
     from escalation_policy.vocabulary import Status

@@ -5,13 +5,11 @@ asked of a :class:`Matcher`, so that the same core runs on every engine.
 """
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-import attrs
-
-from escalation_policy._codegen import generate
-from escalation_policy._context import Situation
+from escalation_policy._matching import PLAN_INPUTS, Matcher, Plan
+from escalation_policy._record import Record
 from escalation_policy.errors import (
     DuplicateEscalationError,
     EscalationClosedError,
@@ -24,7 +22,6 @@ from escalation_policy.model import (
     AccountIssue,
     Action,
     AssignOwner,
-    Cadence,
     Closed,
     CreateTrackerDocument,
     EscalationFact,
@@ -39,10 +36,8 @@ from escalation_policy.model import (
     RequestProductEscalation,
     RiskReduced,
     Role,
-    Segment,
     SetCadence,
     SetInvolvement,
-    Severity,
     SeverityChanged,
     StatusChanged,
     TamAssigned,
@@ -52,13 +47,10 @@ from escalation_policy.model import (
     ViolationCode,
 )
 from escalation_policy.model import RouteToTam as RouteToTamAction
-from escalation_policy.policy import Policy, scalar
+from escalation_policy.policy import Policy
 from escalation_policy.state import (
-    EscalationState,
     Fulfilment,
     PendingObligation,
-    is_settled,
-    next_due_of,
 )
 from escalation_policy.vocabulary import (
     ApplyPlan,
@@ -67,7 +59,6 @@ from escalation_policy.vocabulary import (
     EscalateToProduct,
     Flag,
     Fulfil,
-    HitPolicy,
     Obligation,
     OpenTrackerDocument,
     RequirePost,
@@ -87,134 +78,8 @@ _OVERDUE_CODE = {
     Obligation.EXECUTIVE_SUMMARY: ViolationCode.EXECUTIVE_SUMMARY_OVERDUE,
 }
 
-_PLAN_INPUTS = (
-    "severity",
-    "segment",
-    "strategic_partnership",
-    "broad_impact",
-    "initiated_by",
-    "issue_type",
-)
-
-
-class Matcher(Protocol):
-    """Answers which rows and reactions match; the engines differ only here."""
-
-    def table_rows(self, index: int, inputs: Mapping[str, object]) -> Sequence[int]:
-        """Indices of the rows of ``policy.tables[index]`` whose cells match, in row order."""
-
-    def reactions(self, fact_type: str, context: Mapping[str, object]) -> Sequence[int]:
-        """Indices of ``policy.reactions`` that match, in declaration order."""
-
-    def reactions_for(self, fact_type: str, situation: Situation) -> Sequence[int]:
-        """:meth:`reactions` on the situation's context (``_context.context_of``)."""
-
 
 _A = TypeVar("_A", bound=Action)
-
-
-class Record:
-    """A mutable working copy of one escalation's state: what the core changes in place.
-
-    The engine keeps one per escalation and hands the core a :meth:`copy` per fact, swapped in
-    only once the fact applied in full: a fact that fails leaves the engine as it was. Hosts
-    only ever see the immutable :class:`EscalationState` (:meth:`freeze`). ``next_due`` is kept
-    current by :meth:`refresh`, so that the engine and the core never recompute it.
-    """
-
-    __slots__ = (*(field.name for field in attrs.fields(EscalationState)), "next_due")
-
-    # Declared for type checkers; tests/test_engine.py keeps them the state's fields exactly.
-    escalation_id: str
-    customer: str
-    segment: Segment
-    severity: Severity
-    strategic_partnership: bool
-    broad_impact: bool
-    initiated_by: Team
-    opened_by: str | None
-    tam: str | None
-    issue_type: str | None
-    summary: str | None
-    opened_at: dt.datetime
-    clock: dt.datetime
-    status: Status
-    in_scope: bool
-    owner: Team | None
-    cadence: Cadence | None
-    involvement: tuple[Role, ...]
-    pending: list[PendingObligation]
-    informed_tam: str | None
-    engagement_status: str | None
-    milestones: tuple[str, ...]
-    severity_changes: int
-    closed_at: dt.datetime | None
-    retain_until: dt.datetime | None
-    next_due: dt.datetime | None
-
-    @classmethod
-    def thaw(cls, state: EscalationState) -> "Record":
-        record: Record = _THAW(state)
-        return record
-
-    def freeze(self) -> EscalationState:
-        state: EscalationState = _FREEZE(self)
-        return state
-
-    def copy(self) -> "Record":
-        record: Record = _COPY(self)
-        return record
-
-    def refresh(self) -> None:
-        self.next_due = next_due_of(self.pending, self.retain_until)
-
-    @property
-    def settled(self) -> bool:
-        return is_settled(self.status, self.pending, self.retain_until, self.clock)
-
-
-def _generated(name: str, body: list[str]) -> Any:
-    """A function unrolled over the state's field names (generated from those names only)."""
-    namespace: dict[str, Any] = {
-        "new_record": Record.__new__,
-        "Record": Record,
-        "EscalationState": EscalationState,
-    }
-    return generate([f"def {name}(source):", *body], namespace, f"record {name}")
-
-
-# Copies between the frozen state and records, one statement per field: these run per fact,
-# and unrolled they cost a fraction of attrs.evolve or a loop over the fields.
-_FIELDS = [field.name for field in attrs.fields(EscalationState)]
-_COPY = _generated(
-    "copy",
-    [
-        "    new = new_record(Record)",
-        *(f"    new.{name} = source.{name}" for name in _FIELDS if name != "pending"),
-        "    new.pending = list(source.pending)",
-        "    new.next_due = source.next_due",
-        "    return new",
-    ],
-)
-_THAW = _generated(
-    "thaw",
-    [
-        "    new = new_record(Record)",
-        *(f"    new.{name} = source.{name}" for name in _FIELDS if name != "pending"),
-        "    new.pending = list(source.pending)",
-        "    new.refresh()",
-        "    return new",
-    ],
-)
-_FREEZE = _generated(
-    "freeze",
-    [
-        "    return EscalationState(",
-        *(f"        {name}=source.{name}," for name in _FIELDS if name != "pending"),
-        "        pending=tuple(source.pending),",
-        "    )",
-    ],
-)
 
 
 def _moved(pending: PendingObligation, due: dt.datetime, overdue: bool) -> PendingObligation:
@@ -231,67 +96,9 @@ def _moved(pending: PendingObligation, due: dt.datetime, overdue: bool) -> Pendi
     )
 
 
-@attrs.frozen
-class Plan:
-    values: Mapping[str, Any]
-    sources: Mapping[str, str]  # output -> the row id that produced it
-    rows: tuple[str, ...]  # every row that matched, in table order
-
-
-def evaluate_plan(policy: Policy, matcher: Matcher, base: Mapping[str, object]) -> Plan:
-    """Run the decision tables, in dependency order, over the escalation's attributes.
-
-    A matcher with a ``plan_cache`` (the native one) memoises whole plans: tables are pure
-    functions of the escalation's attributes, so they are not evaluated again per fact.
-    """
-    cache: dict[tuple[object, ...], Plan] | None = getattr(matcher, "plan_cache", None)
-    if cache is not None:
-        key = tuple([base.get(field) for field in _PLAN_INPUTS])
-        plan = cache.get(key)
-        if plan is None:
-            plan = _evaluate_plan(policy, matcher, base)
-            if len(cache) < 4096:  # free-text issue types could otherwise grow it forever
-                cache[key] = plan
-        return plan
-    return _evaluate_plan(policy, matcher, base)
-
-
-def _evaluate_plan(policy: Policy, matcher: Matcher, base: Mapping[str, object]) -> Plan:
-    values: dict[str, Any] = dict(base)
-    sources: dict[str, str] = {}
-    rows_matched: list[str] = []
-    for index, compiled in enumerate(policy.tables):
-        table = compiled.table
-        inputs = {field: scalar(values.get(field)) for field in table.inputs}
-        rows = matcher.table_rows(index, inputs)
-        if table.hit_policy is HitPolicy.COLLECT:
-            rows_matched.extend(compiled.row_ids[row] for row in rows)
-            for field in table.outputs:
-                collected: tuple[Any, ...] = ()
-                for row in rows:
-                    collected += tuple(table.rows[row].then[field])
-                values[field] = collected
-                if rows:
-                    sources[field] = compiled.row_ids[rows[0]]
-            continue
-        if not rows or (table.hit_policy is HitPolicy.UNIQUE and len(rows) > 1):
-            shown = ", ".join(f"{k}={v!r}" for k, v in inputs.items())
-            raise PolicyDefinitionError(
-                f"{len(rows)} rows match {shown}, hit policy {table.hit_policy.value}",
-                module=compiled.module,
-                rule=table.id,
-            )
-        row = rows[0]
-        rows_matched.append(compiled.row_ids[row])
-        for field in table.outputs:
-            values[field] = table.rows[row].then[field]
-            sources[field] = compiled.row_ids[row]
-    return Plan(values=values, sources=sources, rows=tuple(rows_matched))
-
-
 def _plan_inputs(source: Record | Opened) -> dict[str, object]:
     """The attributes the decision tables read, from a record or an ``opened`` fact."""
-    return {field: getattr(source, field) for field in _PLAN_INPUTS}
+    return {field: getattr(source, field) for field in PLAN_INPUTS}
 
 
 # ---------------------------------------------------------------------------------------- checks
@@ -469,7 +276,7 @@ def decide(
     check(record, fact)
     plan: Plan | None = None
     if isinstance(fact, Opened):
-        plan = evaluate_plan(policy, matcher, _plan_inputs(fact))
+        plan = matcher.plan(_plan_inputs(fact))
         record = _open(fact, plan)
         status_before = record.status
         severity_before = record.severity
@@ -479,7 +286,7 @@ def decide(
         severity_before = record.severity
         _record(record, fact)
         if isinstance(fact, SeverityChanged):
-            plan = evaluate_plan(policy, matcher, _plan_inputs(record))
+            plan = matcher.plan(_plan_inputs(record))
     if plan is not None and record.in_scope:
         owner, cadence = plan.values["owner"], plan.values["cadence"]  # as planned
     else:

@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, cast
 
 from escalation_policy._context import Situation, context_of
+from escalation_policy._matching import Plan, evaluate_plan
 from escalation_policy.errors import EngineFailure, EngineUnavailableError
 from escalation_policy.policy import Condition, Policy
 
@@ -123,6 +124,7 @@ class DurableMatcher:
     """Matches by posting each record to durable_rules rulesets compiled from the policy."""
 
     def __init__(self, policy: Policy) -> None:
+        self._policy = policy
         why = durable_available()
         if why is not None:
             raise EngineUnavailableError(why)
@@ -152,6 +154,9 @@ class DurableMatcher:
             if rulesets is None:
                 rulesets = _COMPILED[key] = _Rulesets(durable_engine, definitions)
         self._rulesets = rulesets
+
+    def plan(self, base: Mapping[str, object]) -> Plan:
+        return evaluate_plan(self._policy, self, base)
 
     def _post(self, names: Iterable[str], record: Mapping[str, object]) -> list[int]:
         rulesets = self._rulesets

@@ -1,27 +1,28 @@
 """The native matcher: conditions precompiled into per-fact-type lists and memoised tables."""
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from escalation_policy._context import Situation, context_of, key_reader
+from escalation_policy._matching import PLAN_INPUTS, Plan, evaluate_plan
 
 if TYPE_CHECKING:
-    from escalation_policy.policy import CompiledReaction, CompiledTable, Condition
+    from escalation_policy.policy import Condition, Policy
 
 
 _MEMO_LIMIT = 4096
 
 
 class NativeMatcher:
-    """Matches in plain Python. Table results over finite domains are memoised."""
+    """Matches in plain Python. It owns its memos: table results over finite domains, whole
+    plans by the escalation's attributes, and reactions by the fields they test."""
 
-    def __init__(
-        self, tables: Sequence["CompiledTable"], reactions: Sequence["CompiledReaction"]
-    ) -> None:
+    def __init__(self, policy: "Policy") -> None:
+        self._policy = policy
+        tables, reactions = policy.tables, policy.reactions
         self._rows: list[tuple[tuple[Condition, ...], ...]] = [t.conditions for t in tables]
         self._inputs = [t.table.inputs for t in tables]
-        self.plan_cache: dict[tuple[object, ...], Any] = {}
-        """Whole plans by the escalation's attributes (see ``_core.evaluate_plan``)."""
+        self._plans: dict[tuple[object, ...], Plan] = {}
         self._memo: list[dict[tuple[object, ...], tuple[int, ...]] | None] = [
             {} if t.finite else None for t in tables
         ]
@@ -40,6 +41,16 @@ class NativeMatcher:
             key: {} for key in self._by_type
         }
         self._keys = {key: key_reader(tested) for key, tested in self._tested.items()}
+
+    def plan(self, base: Mapping[str, object]) -> Plan:
+        # Tables are pure functions of the escalation's attributes: a plan is made once.
+        key = tuple([base.get(field) for field in PLAN_INPUTS])
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = evaluate_plan(self._policy, self, base)
+            if len(self._plans) < _MEMO_LIMIT:  # free-text issue types could grow it forever
+                self._plans[key] = plan
+        return plan
 
     def table_rows(self, index: int, inputs: Mapping[str, object]) -> Sequence[int]:
         memo = self._memo[index]

@@ -8,6 +8,7 @@ escalations cost nothing.
 import datetime as dt
 import heapq
 import threading
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Literal
 
@@ -15,6 +16,9 @@ import attrs
 
 from escalation_policy import _core
 from escalation_policy._frozen import quick_init
+from escalation_policy._matching import Matcher
+from escalation_policy._native import NativeMatcher
+from escalation_policy._record import Record
 from escalation_policy._typed import FieldProblem, check_fields, to_instant
 from escalation_policy.errors import (
     ClockJumpError,
@@ -89,8 +93,10 @@ def decide(
     fact = _escalation_fact(fact)
     if state is not None:
         _check_state(state, fact.escalation_id)
-    record = _core.Record.thaw(state) if state is not None else None
-    record, actions, fulfilled, matched = _core.decide(chosen, chosen.native, record, fact)
+    record = Record.thaw(state) if state is not None else None
+    record, actions, fulfilled, matched = _core.decide(
+        chosen, _shared_matcher(chosen), record, fact
+    )
     return Outcome(
         state=record.freeze() if record is not None else None,
         actions=actions,
@@ -110,7 +116,7 @@ def advance(state: EscalationState, to: dt.datetime, *, policy: Policy | None = 
         to = to_instant(to)
     except FieldProblem as problem:
         raise InvalidFactError(str(problem), path="to") from None
-    record = _core.Record.thaw(state)
+    record = Record.thaw(state)
     actions = _core.advance(policy or default_policy(), record, to)
     if not actions and record.clock == state.clock:
         return Outcome(state=state)  # nothing was due
@@ -143,9 +149,21 @@ def _check_state(state: object, escalation_id: str | None) -> None:
         )
 
 
-def _matcher(name: str, policy: Policy) -> _core.Matcher:
+_SHARED: "weakref.WeakKeyDictionary[Policy, NativeMatcher]" = weakref.WeakKeyDictionary()
+"""The native matcher the pure functions use for each policy: they keep no state of their own,
+so its memos are shared by every call for that policy (and dropped with the policy)."""
+
+
+def _shared_matcher(policy: Policy) -> NativeMatcher:
+    matcher = _SHARED.get(policy)
+    if matcher is None:
+        matcher = _SHARED[policy] = NativeMatcher(policy)
+    return matcher
+
+
+def _matcher(name: str, policy: Policy) -> Matcher:
     if name == "native":
-        return policy.native
+        return NativeMatcher(policy)
     if name == "durable":
         from escalation_policy._durable import DurableMatcher
 
@@ -188,7 +206,7 @@ class PolicyEngine:
         self.lateness: dt.timedelta = window
         self._matcher = _matcher(engine, self.policy)
         self._lock = threading.Lock()
-        self._records: dict[str, _core.Record] = {}
+        self._records: dict[str, Record] = {}
         self._heap: list[tuple[dt.datetime, str]] = []
         self._clock: dt.datetime | None = None
 
@@ -268,7 +286,7 @@ class PolicyEngine:
         # Time passes for every other escalation with something due, then the fact applies to
         # its own (time passing for it first, in the same step). Each changes a copy (a
         # draft); the drafts replace the records only once all succeeded.
-        drafts: dict[str, _core.Record] = {}
+        drafts: dict[str, Record] = {}
         actions: list[Action] = []
         popped: list[tuple[dt.datetime, str]] = []
         forget: str | None = None
@@ -407,8 +425,7 @@ class PolicyEngine:
         state = read_snapshot(state, restored.policy)
         restored._clock = state.clock
         restored._records = {
-            escalation.escalation_id: _core.Record.thaw(escalation)
-            for escalation in state.escalations
+            escalation.escalation_id: Record.thaw(escalation) for escalation in state.escalations
         }
         restored._rebuild_heap()
         return restored

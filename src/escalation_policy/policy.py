@@ -22,7 +22,6 @@ from typing import Any
 
 import attrs
 
-from escalation_policy._native import NativeMatcher
 from escalation_policy.errors import PolicyDefinitionError, did_you_mean
 from escalation_policy.model import FACT_TYPES, Cadence, Fact, Role, Team
 from escalation_policy.rules import MODULES
@@ -131,7 +130,7 @@ class CompiledReaction:
     conditions: tuple[Condition, ...]
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class Policy:
     """A loaded, validated policy. Build it with :func:`load_policy`."""
 
@@ -140,8 +139,6 @@ class Policy:
     rules: Mapping[str, RuleInfo]
     channel: str
     late_fulfilment_window: dt.timedelta
-    native: NativeMatcher = attrs.field(eq=False, repr=False)
-    """The policy compiled for the native engine."""
 
     def rule(self, rule_id: str) -> RuleInfo:
         """The rule with this id; ``KeyError`` naming close ids if there is none."""
@@ -241,7 +238,6 @@ def load_policy(
         rules=rules,
         channel=channel,
         late_fulfilment_window=late_fulfilment_window,
-        native=NativeMatcher(ordered, compiled_reactions),
     )
 
 

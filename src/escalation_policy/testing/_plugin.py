@@ -9,7 +9,7 @@ import pytest
 
 from escalation_policy.engine import Decision, PolicyEngine
 from escalation_policy.policy import Policy, default_policy
-from escalation_policy.testing import Timeline
+from escalation_policy.testing._kit import Timeline
 
 __all__ = [
     "PolicyCoverage",

@@ -1,0 +1,89 @@
+"""What the engines differ in: which table rows and reactions match. And the plan that the
+decision tables give an escalation, which every matcher computes the same way.
+
+The compiled :class:`~escalation_policy.Policy` is immutable data; each matcher owns whatever
+it memoises.
+"""
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import attrs
+
+from escalation_policy._context import Situation
+from escalation_policy.errors import PolicyDefinitionError
+from escalation_policy.policy import Policy, scalar
+from escalation_policy.vocabulary import HitPolicy
+
+__all__ = ["PLAN_INPUTS", "Matcher", "Plan", "evaluate_plan"]
+
+PLAN_INPUTS = (
+    "severity",
+    "segment",
+    "strategic_partnership",
+    "broad_impact",
+    "initiated_by",
+    "issue_type",
+)
+"""The escalation's attributes the decision tables read."""
+
+
+@attrs.frozen
+class Plan:
+    """What the decision tables give one escalation: every output, the row that gave it, and
+    every row that matched."""
+
+    values: Mapping[str, Any]
+    sources: Mapping[str, str]  # output -> the row id that produced it
+    rows: tuple[str, ...]  # every row that matched, in table order
+
+
+def evaluate_plan(policy: Policy, matcher: "Matcher", base: Mapping[str, object]) -> Plan:
+    """Run the decision tables, in dependency order, over the escalation's attributes
+    (``base``: at least :data:`PLAN_INPUTS`), asking ``matcher`` which rows match."""
+    values: dict[str, Any] = dict(base)
+    sources: dict[str, str] = {}
+    rows_matched: list[str] = []
+    for index, compiled in enumerate(policy.tables):
+        table = compiled.table
+        inputs = {field: scalar(values.get(field)) for field in table.inputs}
+        rows = matcher.table_rows(index, inputs)
+        if table.hit_policy is HitPolicy.COLLECT:
+            rows_matched.extend(compiled.row_ids[row] for row in rows)
+            for field in table.outputs:
+                collected: tuple[Any, ...] = ()
+                for row in rows:
+                    collected += tuple(table.rows[row].then[field])
+                values[field] = collected
+                if rows:
+                    sources[field] = compiled.row_ids[rows[0]]
+            continue
+        if not rows or (table.hit_policy is HitPolicy.UNIQUE and len(rows) > 1):
+            shown = ", ".join(f"{k}={v!r}" for k, v in inputs.items())
+            raise PolicyDefinitionError(
+                f"{len(rows)} rows match {shown}, hit policy {table.hit_policy.value}",
+                module=compiled.module,
+                rule=table.id,
+            )
+        row = rows[0]
+        rows_matched.append(compiled.row_ids[row])
+        for field in table.outputs:
+            values[field] = table.rows[row].then[field]
+            sources[field] = compiled.row_ids[row]
+    return Plan(values=values, sources=sources, rows=tuple(rows_matched))
+
+
+class Matcher(Protocol):
+    """Answers which rows and reactions match; the engines differ only here."""
+
+    def table_rows(self, index: int, inputs: Mapping[str, object]) -> Sequence[int]:
+        """Indices of the rows of ``policy.tables[index]`` whose cells match, in row order."""
+
+    def reactions(self, fact_type: str, context: Mapping[str, object]) -> Sequence[int]:
+        """Indices of ``policy.reactions`` that match, in declaration order."""
+
+    def reactions_for(self, fact_type: str, situation: Situation) -> Sequence[int]:
+        """:meth:`reactions` on the situation's context (``_context.context_of``)."""
+
+    def plan(self, base: Mapping[str, object]) -> Plan:
+        """:func:`evaluate_plan` with this matcher (a matcher may memoise whole plans)."""
