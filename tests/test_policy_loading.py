@@ -482,3 +482,27 @@ def test_a_declared_section_no_rule_cites_fails() -> None:
 def test_sections_given_to_load_policy_must_each_be_cited() -> None:
     error = _fails(MODULES, "section 'Objective' is declared", sections=(*SECTIONS, "Objective"))
     assert (None, None, None) == (error.file, error.module, error.rule)
+
+
+def test_the_plan_depends_on_the_attributes_the_tables_read() -> None:
+    """Whole plans are memoised by exactly the escalation's attributes the tables read."""
+    assert ("severity", "segment", "strategic_partnership", "broad_impact", "issue_type") == (
+        load_policy().plan_inputs
+    )
+
+
+def test_a_table_reading_what_is_not_an_attribute_of_the_escalation_fails() -> None:
+    """A table input must be the escalation's attribute or another table's output: the
+    status before a fact is known to reactions, not to the plan."""
+    table = attrs.evolve(
+        severity.TABLES[1],
+        inputs=("cadence", "status"),
+        rows=tuple(
+            attrs.evolve(row, when={**row.when, "status": ANY}) for row in severity.TABLES[1].rows
+        ),
+    )
+    _fails(
+        _with(severity, TABLES=(severity.TABLES[0], table, severity.TABLES[2])),
+        "input 'status' is not an attribute of the escalation",
+        "severity.cadence",
+    )

@@ -1,96 +1,179 @@
 """What a reaction's conditions test: the context of one fact, read from its situation.
 
-The *situation* is what the core knows when a fact applies: the policy, the escalation's
-record (the fact's own changes applied, no rule's yet), the fact, the status and severity
-before it, and the owner and cadence as planned. :data:`READS` says how each field of
-``vocabulary.CONTEXT_FIELDS`` is read from it; the full context (for matching) and the native
-matcher's memo keys (only the fields a fact type's reactions test) are both generated from
-it, so the two cannot disagree.
+The *situation* is what the core knows when a fact applies: the escalation's record (the
+fact's own changes applied, no rule's yet), the fact, the status and severity before it, the
+owner and cadence as planned, and the policy's channel. :data:`CONTEXT` declares every field a
+condition may test, once: its domain, the fact types that have it, and how it is read (a
+plain, type-checked function). The full context (for matching) and the native matcher's memo
+keys (only the fields a fact type's reactions test) are both read through it, so the two
+cannot disagree; the loader checks rules against the same declaration.
 """
 
+import enum
 import functools
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, cast
 
-from escalation_policy._codegen import generate
-from escalation_policy.vocabulary import CONTEXT_FIELDS, FACT_FIELDS
+import attrs
+
+from escalation_policy.model import (
+    AccountIssue,
+    AccountIssueKind,
+    Cadence,
+    EscalationFact,
+    MeetingAudience,
+    MeetingHeld,
+    Posted,
+    PostPurpose,
+    Segment,
+    Severity,
+    Status,
+    Team,
+)
 
 if TYPE_CHECKING:
     from escalation_policy._record import Record
-    from escalation_policy.model import Cadence, EscalationFact, Severity, Team
-    from escalation_policy.policy import Policy
-    from escalation_policy.vocabulary import Status
 
-__all__ = ["READS", "Situation", "context_of", "fields_for", "key_reader"]
+__all__ = ["CONTEXT", "ContextField", "Situation", "context_of", "fields_for", "key_reader"]
 
-Situation = tuple[
-    "Policy", "Record", "EscalationFact", "Status", "Severity", "Team | None", "Cadence | None"
-]
-"""(policy, record, fact, status before, severity before, owner, cadence)."""
 
-_PARAMETERS = "policy, record, fact, status_before, severity_before, owner, cadence"
+class Situation:
+    """Everything the conditions of one fact's reactions may read."""
 
-READS: dict[str, str] = {
-    "severity": "record.severity._value_",
-    "previous_severity": "severity_before._value_",
-    "segment": "record.segment._value_",
-    "strategic_partnership": "record.strategic_partnership",
-    "broad_impact": "record.broad_impact",
-    "initiated_by": "record.initiated_by._value_",
-    "issue_type": "record.issue_type",
-    "in_scope": "record.in_scope",
-    "owner": "None if owner is None else owner._value_",
-    "cadence": "None if cadence is None else cadence._value_",
-    "status": "status_before._value_",
-    "tam_assigned": "record.tam is not None",
-    "purpose": "fact.purpose._value_",
-    "by": "fact.by._value_",
-    "escalation_channel": "policy.is_escalation_channel(fact.channel)",
-    "by_owner": "fact.by is record.owner",
-    "audience": "fact.audience._value_",
-    "kind": "fact.kind._value_",
-}
-"""Each context field as a Python expression over the situation; ``None`` means absent."""
+    __slots__ = (
+        "cadence",
+        "channel",
+        "fact",
+        "owner",
+        "record",
+        "severity_before",
+        "status_before",
+    )
 
-_SPECIFIC = frozenset(field for fields in FACT_FIELDS.values() for field in fields)
+    def __init__(
+        self,
+        record: "Record",
+        fact: EscalationFact,
+        status_before: Status,
+        severity_before: Severity,
+        owner: Team | None,
+        cadence: Cadence | None,
+        channel: str,
+    ) -> None:
+        self.record = record
+        self.fact = fact
+        self.status_before = status_before
+        self.severity_before = severity_before
+        self.owner = owner
+        self.cadence = cadence
+        self.channel = channel
+
+
+Read = Callable[[Situation], object]
+
+
+@attrs.frozen
+class ContextField:
+    """A field conditions may test: its ``domain`` (``None``: free text), how it is read
+    (``None``: absent), and the fact types that have it (``None``: every fact)."""
+
+    name: str
+    domain: tuple[object, ...] | None
+    read: Read
+    facts: frozenset[str] | None = None
+
+
+def _values(enum_cls: type[enum.Enum]) -> tuple[object, ...]:
+    return tuple(member.value for member in enum_cls)
+
+
+BOOL: tuple[object, ...] = (False, True)
+
+
+def _channel(channel: str) -> str:
+    return channel.lstrip("#").casefold()
+
+
+def _posted(situation: Situation) -> Posted:
+    return cast(Posted, situation.fact)
+
+
+CONTEXT: tuple[ContextField, ...] = (
+    ContextField("severity", _values(Severity), lambda s: s.record.severity._value_),
+    ContextField(
+        "previous_severity",
+        _values(Severity),
+        lambda s: s.severity_before._value_,
+        frozenset({"severity_changed"}),
+    ),
+    ContextField("segment", _values(Segment), lambda s: s.record.segment._value_),
+    ContextField("strategic_partnership", BOOL, lambda s: s.record.strategic_partnership),
+    ContextField("broad_impact", BOOL, lambda s: s.record.broad_impact),
+    ContextField("initiated_by", _values(Team), lambda s: s.record.initiated_by._value_),
+    ContextField("issue_type", None, lambda s: s.record.issue_type),
+    ContextField("in_scope", BOOL, lambda s: s.record.in_scope),
+    ContextField("owner", _values(Team), lambda s: None if s.owner is None else s.owner._value_),
+    ContextField(
+        "cadence", _values(Cadence), lambda s: None if s.cadence is None else s.cadence._value_
+    ),
+    ContextField("status", _values(Status), lambda s: s.status_before._value_),
+    ContextField("tam_assigned", BOOL, lambda s: s.record.tam is not None),
+    ContextField(
+        "purpose",
+        _values(PostPurpose),
+        lambda s: _posted(s).purpose._value_,
+        frozenset({"posted"}),
+    ),
+    ContextField("by", _values(Team), lambda s: _posted(s).by._value_, frozenset({"posted"})),
+    ContextField(
+        "escalation_channel",
+        BOOL,
+        lambda s: _channel(_posted(s).channel) == _channel(s.channel),
+        frozenset({"posted"}),
+    ),
+    ContextField(
+        "by_owner", BOOL, lambda s: _posted(s).by is s.record.owner, frozenset({"posted"})
+    ),
+    ContextField(
+        "audience",
+        _values(MeetingAudience),
+        lambda s: cast(MeetingHeld, s.fact).audience._value_,
+        frozenset({"meeting_held"}),
+    ),
+    ContextField(
+        "kind",
+        _values(AccountIssueKind),
+        lambda s: cast(AccountIssue, s.fact).kind._value_,
+        frozenset({"account_issue"}),
+    ),
+)
+"""Every field a condition may test, declared once."""
+
+_BY_NAME: Mapping[str, ContextField] = {field.name: field for field in CONTEXT}
 
 
 def fields_for(fact_type: str) -> tuple[str, ...]:
-    """The context fields a fact of this type has (``vocabulary.FACT_FIELDS``)."""
-    own = FACT_FIELDS.get(fact_type, frozenset())
-    return tuple(field for field in CONTEXT_FIELDS if field not in _SPECIFIC or field in own)
+    """The context fields a fact of this type has."""
+    return tuple(f.name for f in CONTEXT if f.facts is None or fact_type in f.facts)
 
 
 def context_of(fact_type: str, situation: Situation) -> dict[str, object]:
     """The flat record a fact's reactions are matched against; absent fields are left out."""
-    build: Callable[..., dict[str, object]] = _builder(fields_for(fact_type))
-    return build(*situation)
+    context: dict[str, object] = {}
+    for name in fields_for(fact_type):
+        value = _BY_NAME[name].read(situation)
+        if value is not None:
+            context[name] = value
+    return context
 
 
 @functools.cache
-def key_reader(fields: tuple[str, ...]) -> Callable[..., tuple[object, ...]]:
-    """A function from a situation's parts to the tuple of these fields' values (``None``:
-    absent): what ``context_of(...).get(field)`` gives for each, without building the context.
-    Generated once per field list (from :data:`READS` only)."""
-    values = "".join(f"{READS[field]}, " for field in fields)
-    key: Callable[..., tuple[object, ...]] = _compiled(
-        [f"def key({_PARAMETERS}):", f"    return ({values})"]
-    )
+def key_reader(fields: tuple[str, ...]) -> Callable[[Situation], tuple[object, ...]]:
+    """A function from a situation to the tuple of these fields' values (``None``: absent):
+    what ``context_of(...).get(field)`` gives for each, without building the context."""
+    reads = tuple(_BY_NAME[name].read for name in fields)
+
+    def key(situation: Situation) -> tuple[object, ...]:
+        return tuple([read(situation) for read in reads])
+
     return key
-
-
-@functools.cache
-def _builder(fields: tuple[str, ...]) -> Callable[..., dict[str, object]]:
-    lines = [f"def build({_PARAMETERS}):", "    context = {}"]
-    for field in fields:
-        lines += [
-            f"    value = {READS[field]}",
-            "    if value is not None:",
-            f"        context[{field!r}] = value",
-        ]
-    build: Callable[..., dict[str, object]] = _compiled([*lines, "    return context"])
-    return build
-
-
-def _compiled(lines: list[str]) -> Any:
-    return generate(lines, {}, "context reader")

@@ -8,7 +8,8 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from escalation_policy._matching import PLAN_INPUTS, Matcher, Plan
+from escalation_policy._context import Situation
+from escalation_policy._matching import Matcher, Plan
 from escalation_policy._record import Record
 from escalation_policy.errors import (
     DuplicateEscalationError,
@@ -96,9 +97,9 @@ def _moved(pending: PendingObligation, due: dt.datetime, overdue: bool) -> Pendi
     )
 
 
-def _plan_inputs(source: Record | Opened) -> dict[str, object]:
+def _plan_inputs(policy: Policy, source: Record | Opened) -> dict[str, object]:
     """The attributes the decision tables read, from a record or an ``opened`` fact."""
-    return {field: getattr(source, field) for field in PLAN_INPUTS}
+    return {field: getattr(source, field) for field in policy.plan_inputs}
 
 
 # ---------------------------------------------------------------------------------------- checks
@@ -276,7 +277,7 @@ def decide(
     check(record, fact)
     plan: Plan | None = None
     if isinstance(fact, Opened):
-        plan = matcher.plan(_plan_inputs(fact))
+        plan = matcher.plan(_plan_inputs(policy, fact))
         record = _open(fact, plan)
         status_before = record.status
         severity_before = record.severity
@@ -286,12 +287,14 @@ def decide(
         severity_before = record.severity
         _record(record, fact)
         if isinstance(fact, SeverityChanged):
-            plan = matcher.plan(_plan_inputs(record))
+            plan = matcher.plan(_plan_inputs(policy, record))
     if plan is not None and record.in_scope:
         owner, cadence = plan.values["owner"], plan.values["cadence"]  # as planned
     else:
         owner, cadence = record.owner, record.cadence
-    situation = (policy, record, fact, status_before, severity_before, owner, cadence)
+    situation = Situation(
+        record, fact, status_before, severity_before, owner, cadence, policy.channel
+    )
     work = _Work(policy, record, fact, plan)
     matched = list(plan.rows) if plan is not None else []
     reactions = policy.reactions

@@ -15,17 +15,7 @@ from escalation_policy.errors import PolicyDefinitionError
 from escalation_policy.policy import Policy, scalar
 from escalation_policy.vocabulary import HitPolicy
 
-__all__ = ["PLAN_INPUTS", "Matcher", "Plan", "evaluate_plan"]
-
-PLAN_INPUTS = (
-    "severity",
-    "segment",
-    "strategic_partnership",
-    "broad_impact",
-    "initiated_by",
-    "issue_type",
-)
-"""The escalation's attributes the decision tables read."""
+__all__ = ["Matcher", "Plan", "evaluate_plan"]
 
 
 @attrs.frozen
@@ -40,7 +30,7 @@ class Plan:
 
 def evaluate_plan(policy: Policy, matcher: "Matcher", base: Mapping[str, object]) -> Plan:
     """Run the decision tables, in dependency order, over the escalation's attributes
-    (``base``: at least :data:`PLAN_INPUTS`), asking ``matcher`` which rows match."""
+    (``base``: at least ``policy.plan_inputs``), asking ``matcher`` which rows match."""
     values: dict[str, Any] = dict(base)
     sources: dict[str, str] = {}
     rows_matched: list[str] = []

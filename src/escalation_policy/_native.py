@@ -4,7 +4,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from escalation_policy._context import Situation, context_of, key_reader
-from escalation_policy._matching import PLAN_INPUTS, Plan, evaluate_plan
+from escalation_policy._matching import Plan, evaluate_plan
 
 if TYPE_CHECKING:
     from escalation_policy.policy import Condition, Policy
@@ -44,7 +44,7 @@ class NativeMatcher:
 
     def plan(self, base: Mapping[str, object]) -> Plan:
         # Tables are pure functions of the escalation's attributes: a plan is made once.
-        key = tuple([base.get(field) for field in PLAN_INPUTS])
+        key = tuple([base.get(field) for field in self._policy.plan_inputs])
         plan = self._plans.get(key)
         if plan is None:
             plan = evaluate_plan(self._policy, self, base)
@@ -74,7 +74,7 @@ class NativeMatcher:
         memo = self._reaction_memo.get(fact_type)
         if memo is None:
             return ()
-        found = memo.get(self._keys[fact_type](*situation))
+        found = memo.get(self._keys[fact_type](situation))
         if found is None:
             return self.reactions(fact_type, context_of(fact_type, situation))
         return found

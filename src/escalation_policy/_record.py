@@ -10,9 +10,8 @@ from typing import Any
 import attrs
 
 from escalation_policy._codegen import generate
-from escalation_policy.model import Cadence, Role, Segment, Severity, Team
+from escalation_policy.model import Cadence, Role, Segment, Severity, Status, Team
 from escalation_policy.state import EscalationState, PendingObligation, is_settled, next_due_of
-from escalation_policy.vocabulary import Status
 
 __all__ = ["FIELDS", "Record"]
 

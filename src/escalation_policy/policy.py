@@ -23,7 +23,7 @@ from typing import Any
 import attrs
 
 from escalation_policy.errors import PolicyDefinitionError, did_you_mean
-from escalation_policy.model import FACT_TYPES, Cadence, Fact, Role, Team
+from escalation_policy.model import FACT_TYPES, Cadence, Fact, Opened, Role, Team
 from escalation_policy.rules import MODULES
 from escalation_policy.vocabulary import (
     CONTEXT_FIELDS,
@@ -81,6 +81,8 @@ _EFFECT_FACTS: Mapping[type, tuple[frozenset[str], str]] = {
     DeclareOutOfScope: (frozenset({"opened"}), "scope is decided when an escalation opens"),
     RouteToTam: (frozenset({"account_issue"}), "it routes the account issue's kind"),
 }
+# The escalation's attributes, as an opened fact gives them: what a table may read directly.
+_ATTRIBUTES = frozenset(field.name for field in attrs.fields(Opened)) & frozenset(CONTEXT_FIELDS)
 _REQUIRED_OUTPUTS = frozenset(PLAN_OUTPUTS) - {"extra_involvement", "description"}
 _OPTIONAL_DURATION = (dt.timedelta, type(None))
 
@@ -139,6 +141,8 @@ class Policy:
     rules: Mapping[str, RuleInfo]
     channel: str
     late_fulfilment_window: dt.timedelta
+    plan_inputs: tuple[str, ...]
+    """The escalation's attributes the decision tables read: what a plan depends on."""
 
     def rule(self, rule_id: str) -> RuleInfo:
         """The rule with this id; ``KeyError`` naming close ids if there is none."""
@@ -238,6 +242,7 @@ def load_policy(
         rules=rules,
         channel=channel,
         late_fulfilment_window=late_fulfilment_window,
+        plan_inputs=_plan_inputs(ordered),
     )
 
 
@@ -725,14 +730,32 @@ def _dependency_order(tables: list[CompiledTable]) -> list[CompiledTable]:
         visit(compiled)
     for compiled in tables:
         for field in compiled.table.inputs:
-            if field not in CONTEXT_FIELDS and field not in producer:
+            if field in producer:
+                continue
+            if field not in CONTEXT_FIELDS:
                 raise PolicyDefinitionError(
                     f"input {field!r} is produced by no table",
                     module=compiled.module,
                     rule=compiled.table.id,
                     **_where(compiled.table),
                 )
+            if field not in _ATTRIBUTES:
+                raise PolicyDefinitionError(
+                    f"input {field!r} is not an attribute of the escalation; a table reads "
+                    f"{', '.join(sorted(_ATTRIBUTES))} or another table's outputs",
+                    module=compiled.module,
+                    rule=compiled.table.id,
+                    **_where(compiled.table),
+                )
     return ordered
+
+
+def _plan_inputs(tables: Sequence[CompiledTable]) -> tuple[str, ...]:
+    """The escalation's attributes the tables read (inputs no table produces), in the order
+    the context declares them."""
+    produced = {field for compiled in tables for field in compiled.table.outputs}
+    read = {field for compiled in tables for field in compiled.table.inputs} - produced
+    return tuple(field for field in CONTEXT_FIELDS if field in read)
 
 
 def _compile_reaction(

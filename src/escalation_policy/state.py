@@ -14,13 +14,14 @@ from escalation_policy._frozen import quick_init
 from escalation_policy.model import (
     Action,
     Cadence,
+    Obligation,
     PostReason,
     Role,
     Segment,
     Severity,
+    Status,
     Team,
 )
-from escalation_policy.vocabulary import Obligation, Status
 
 __all__ = [
     "SNAPSHOT_FORMAT",

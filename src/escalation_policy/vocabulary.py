@@ -14,18 +14,12 @@ from typing import Any, TypeAlias
 
 import attrs
 
+from escalation_policy._context import CONTEXT
 from escalation_policy.model import (
-    AccountIssueKind,
-    Cadence,
     Fact,
-    MeetingAudience,
     Obligation,
-    PostPurpose,
     PostReason,
-    Segment,
-    Severity,
     Status,
-    Team,
     ViolationCode,
 )
 
@@ -292,40 +286,14 @@ class Reaction:
 
 
 # -------------------------------------------------------------------------------------- context
-def _values(enum_cls: type[enum.Enum]) -> tuple[object, ...]:
-    return tuple(member.value for member in enum_cls)
-
-
-BOOL: tuple[object, ...] = (False, True)
-TEXT = None  # free text: any string, no fixed domain
-
 CONTEXT_FIELDS: Mapping[str, tuple[object, ...] | None] = {
-    "severity": _values(Severity),
-    "previous_severity": _values(Severity),
-    "segment": _values(Segment),
-    "strategic_partnership": BOOL,
-    "broad_impact": BOOL,
-    "initiated_by": _values(Team),
-    "issue_type": TEXT,
-    "in_scope": BOOL,
-    "owner": _values(Team),
-    "cadence": _values(Cadence),
-    "status": _values(Status),
-    "tam_assigned": BOOL,
-    "purpose": _values(PostPurpose),
-    "by": _values(Team),
-    "escalation_channel": BOOL,
-    "by_owner": BOOL,
-    "audience": _values(MeetingAudience),
-    "kind": _values(AccountIssueKind),
+    field.name: field.domain for field in CONTEXT
 }
 """Every field a condition may test, with its domain (``None``: free text)."""
 
 FACT_FIELDS: Mapping[str, frozenset[str]] = {
-    "severity_changed": frozenset({"previous_severity"}),
-    "posted": frozenset({"purpose", "by", "escalation_channel", "by_owner"}),
-    "meeting_held": frozenset({"audience"}),
-    "account_issue": frozenset({"kind"}),
+    fact_type: frozenset(f.name for f in CONTEXT if f.facts is not None and fact_type in f.facts)
+    for fact_type in sorted({t for f in CONTEXT if f.facts is not None for t in f.facts})
 }
 """Context fields that only some fact types have; the others are there for every fact."""
 
