@@ -60,7 +60,9 @@ def _cycle(graph: dict[str, set[str]]) -> list[str]:
 def test_no_module_of_the_package_imports_itself_back() -> None:
     graph = _graph()
     # The package's front door re-exports its modules; they never import it back.
-    importing_the_front = sorted(m for m, targets in graph.items() if "escalation_policy" in targets)
+    importing_the_front = sorted(
+        m for m, targets in graph.items() if "escalation_policy" in targets
+    )
     assert [] == importing_the_front
     assert [] == _cycle(graph), " -> ".join(_cycle(graph))
 
