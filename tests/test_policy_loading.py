@@ -26,11 +26,11 @@ from escalation_policy.vocabulary import (
     ANY,
     ApplyPlan,
     DecisionTable,
-    Flag,
     HitPolicy,
     Reaction,
     RouteToTam,
     Row,
+    Violation,
     none_of,
     one_of,
 )
@@ -216,7 +216,7 @@ def test_a_reaction_without_citation_fails() -> None:
         title="t",
         cites=" ",
         on=(Opened,),
-        then=(Flag(code="wrong_poster", detail="x"),),
+        then=(Violation(code="wrong_poster", detail="x"),),
     )  # type: ignore[arg-type]
     _fails(_with(severity, REACTIONS=(*severity.REACTIONS, reaction)), "cites", "severity.uncited")
 
@@ -506,3 +506,28 @@ def test_a_table_reading_what_is_not_an_attribute_of_the_escalation_fails() -> N
         "input 'status' is not an attribute of the escalation",
         "severity.cadence",
     )
+
+
+def test_every_kind_of_effect_has_one_handler_and_is_named_after_its_action() -> None:
+    """Effects are declared once, in the vocabulary; the core registers a handler for each."""
+    import escalation_policy.vocabulary as vocabulary
+    from escalation_policy._core import _HANDLERS
+    from escalation_policy.model import ACTION_TYPES
+
+    kinds = {
+        value
+        for value in vars(vocabulary).values()
+        if isinstance(value, type) and issubclass(value, vocabulary.Effect)
+    } - {vocabulary.Effect}
+    assert kinds == set(_HANDLERS)
+    emitting = {kind.__name__ for kind in kinds} & {cls.__name__ for cls in ACTION_TYPES.values()}
+    assert {
+        "CreateTrackerDocument",
+        "InformTam",
+        "OutOfScope",
+        "PostToChannel",
+        "RequestProductEscalation",
+        "RouteToTam",
+        "UpdateExecutiveSummary",
+        "Violation",
+    } == emitting

@@ -8,6 +8,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from escalation_policy import vocabulary as vocab
 from escalation_policy._context import Situation
 from escalation_policy._matching import Matcher, Plan
 from escalation_policy._record import Record
@@ -53,23 +54,7 @@ from escalation_policy.state import (
     Fulfilment,
     PendingObligation,
 )
-from escalation_policy.vocabulary import (
-    ApplyPlan,
-    Cancel,
-    DeclareOutOfScope,
-    EscalateToProduct,
-    Flag,
-    Fulfil,
-    Obligation,
-    OpenTrackerDocument,
-    RequirePost,
-    RequireSummaryUpdate,
-    RequireTamInformed,
-    RouteToTam,
-    ScheduleMeetings,
-    ScheduleUpdates,
-    Status,
-)
+from escalation_policy.vocabulary import Obligation, Status
 
 _OVERDUE_CODE = {
     Obligation.CHANNEL_POST: ViolationCode.POST_OVERDUE,
@@ -302,7 +287,7 @@ def decide(
         reaction = reactions[index].reaction
         matched.append(reaction.id)
         for effect in reaction.then:
-            _EFFECTS[type(effect)](work, effect, reaction.id, reaction.cites)
+            _HANDLERS[type(effect)](work, effect, reaction.id, reaction.cites)
     record.refresh()
     if earlier:
         if not isinstance(fact, Opened):
@@ -381,6 +366,19 @@ def _record(record: Record, fact: EscalationFact) -> None:
         record.closed_at = fact.at
 
 
+Handler = Callable[["_Work", Any, str, str], None]
+_HANDLERS: dict[type[vocab.Effect], Handler] = {}
+"""The handler of each kind of effect, registered where it is written (:func:`_handles`)."""
+
+
+def _handles(kind: type[vocab.Effect]) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        _HANDLERS[kind] = handler
+        return handler
+
+    return register
+
+
 class _Work:
     """The effects of one fact, applied to the escalation's record in place.
 
@@ -418,7 +416,8 @@ class _Work:
         return _post_action(self.policy, self.escalation_id, self.record.owner, pending, at)
 
     # ------------------------------------------------------------------------------- effects
-    def _require_post(self, effect: RequirePost, rule: str, cites: str) -> None:
+    @_handles(vocab.PostToChannel)
+    def _post_to_channel(self, effect: vocab.PostToChannel, rule: str, cites: str) -> None:
         if self._find(Obligation.CHANNEL_POST, effect.reason) is not None:
             return
         due = self.at + effect.within
@@ -444,7 +443,10 @@ class _Work:
             )
         )
 
-    def _require_summary_update(self, effect: RequireSummaryUpdate, rule: str, cites: str) -> None:
+    @_handles(vocab.UpdateExecutiveSummary)
+    def _update_executive_summary(
+        self, effect: vocab.UpdateExecutiveSummary, rule: str, cites: str
+    ) -> None:
         index = self._find(Obligation.EXECUTIVE_SUMMARY)
         if index is not None and not self.record.pending[index].overdue:
             return
@@ -462,7 +464,8 @@ class _Work:
             )
         )
 
-    def _require_tam_informed(self, effect: RequireTamInformed, rule: str, cites: str) -> None:
+    @_handles(vocab.InformTam)
+    def _inform_tam(self, effect: vocab.InformTam, rule: str, cites: str) -> None:
         tam = self.record.tam
         if tam is None or self.record.informed_tam == tam:
             return
@@ -488,7 +491,8 @@ class _Work:
             )
         )
 
-    def _fulfil(self, effect: Fulfil, _rule: str, _cites: str) -> None:
+    @_handles(vocab.Fulfil)
+    def _fulfil(self, effect: vocab.Fulfil, _rule: str, _cites: str) -> None:
         obligation = effect.obligation
         at = self.at
         reason = None
@@ -521,12 +525,14 @@ class _Work:
         if obligation is Obligation.CHANNEL_UPDATE:
             self.actions.append(self._post(self.record.pending[index], at))
 
-    def _cancel(self, effect: Cancel, _rule: str, _cites: str) -> None:
+    @_handles(vocab.Cancel)
+    def _cancel(self, effect: vocab.Cancel, _rule: str, _cites: str) -> None:
         self.record.pending = [
             p for p in self.record.pending if p.obligation not in effect.obligations
         ]
 
-    def _flag(self, effect: Flag, rule: str, cites: str) -> None:
+    @_handles(vocab.Violation)
+    def _violation(self, effect: vocab.Violation, rule: str, cites: str) -> None:
         self.actions.append(
             Violation(
                 escalation_id=self.escalation_id,
@@ -538,7 +544,8 @@ class _Work:
             )
         )
 
-    def _declare_out_of_scope(self, _effect: DeclareOutOfScope, rule: str, cites: str) -> None:
+    @_handles(vocab.OutOfScope)
+    def _out_of_scope(self, _effect: vocab.OutOfScope, rule: str, cites: str) -> None:
         reason = self.plan.values.get("out_of_scope_reason") if self.plan else None
         self.actions.append(
             OutOfScope(
@@ -550,7 +557,10 @@ class _Work:
             )
         )
 
-    def _open_tracker_document(self, effect: OpenTrackerDocument, rule: str, cites: str) -> None:
+    @_handles(vocab.CreateTrackerDocument)
+    def _create_tracker_document(
+        self, effect: vocab.CreateTrackerDocument, rule: str, cites: str
+    ) -> None:
         self.actions.append(
             CreateTrackerDocument(
                 escalation_id=self.escalation_id,
@@ -561,7 +571,8 @@ class _Work:
             )
         )
 
-    def _route_to_tam(self, _effect: RouteToTam, rule: str, cites: str) -> None:
+    @_handles(vocab.RouteToTam)
+    def _route_to_tam(self, _effect: vocab.RouteToTam, rule: str, cites: str) -> None:
         assert isinstance(self.fact, AccountIssue)  # validated at load time
         self.actions.append(
             RouteToTamAction(
@@ -574,7 +585,10 @@ class _Work:
             )
         )
 
-    def _escalate_to_product(self, effect: EscalateToProduct, rule: str, cites: str) -> None:
+    @_handles(vocab.RequestProductEscalation)
+    def _request_product_escalation(
+        self, effect: vocab.RequestProductEscalation, rule: str, cites: str
+    ) -> None:
         self.actions.append(
             RequestProductEscalation(
                 escalation_id=self.escalation_id,
@@ -585,7 +599,8 @@ class _Work:
             )
         )
 
-    def _apply_plan(self, _effect: ApplyPlan, _rule: str, _cites: str) -> None:
+    @_handles(vocab.ApplyPlan)
+    def _apply_plan(self, _effect: vocab.ApplyPlan, _rule: str, _cites: str) -> None:
         assert self.plan is not None  # ApplyPlan runs on opened and severity_changed only
         values, sources = self.plan.values, self.plan.sources
         at = self.at
@@ -622,10 +637,12 @@ class _Work:
         cites = self.policy.rules[row].cites
         return cls(escalation_id=self.escalation_id, at=self.at, rule=row, cites=cites, **fields)
 
-    def _schedule_updates(self, _effect: ScheduleUpdates, _rule: str, _cites: str) -> None:
+    @_handles(vocab.ScheduleUpdates)
+    def _schedule_updates(self, _effect: vocab.ScheduleUpdates, _rule: str, _cites: str) -> None:
         self._schedule(Obligation.CHANNEL_UPDATE, "update_every")
 
-    def _schedule_meetings(self, _effect: ScheduleMeetings, _rule: str, _cites: str) -> None:
+    @_handles(vocab.ScheduleMeetings)
+    def _schedule_meetings(self, _effect: vocab.ScheduleMeetings, _rule: str, _cites: str) -> None:
         self._schedule(Obligation.MEETING, "meeting_every")
 
     def _schedule(self, obligation: Obligation, output: str) -> None:
@@ -657,23 +674,6 @@ class _Work:
         if obligation is Obligation.CHANNEL_UPDATE:
             self.actions.append(self._post(pending, self.at))
 
-
-# Every effect of the vocabulary, and the method that applies it.
-_EFFECTS: dict[type[Any], Callable[[_Work, Any, str, str], None]] = {
-    ApplyPlan: _Work._apply_plan,
-    ScheduleUpdates: _Work._schedule_updates,
-    ScheduleMeetings: _Work._schedule_meetings,
-    RequirePost: _Work._require_post,
-    RequireTamInformed: _Work._require_tam_informed,
-    RequireSummaryUpdate: _Work._require_summary_update,
-    Fulfil: _Work._fulfil,
-    Cancel: _Work._cancel,
-    Flag: _Work._flag,
-    DeclareOutOfScope: _Work._declare_out_of_scope,
-    OpenTrackerDocument: _Work._open_tracker_document,
-    RouteToTam: _Work._route_to_tam,
-    EscalateToProduct: _Work._escalate_to_product,
-}
 
 # The post a fact's purpose answers, for the purposes the policy can require.
 _REASON_FOR_PURPOSE = {

@@ -30,57 +30,25 @@ from escalation_policy.vocabulary import (
     FACT_FIELDS,
     PLAN_OUTPUTS,
     AnyValue,
-    ApplyPlan,
     Cancel,
+    CreateTrackerDocument,
     DecisionTable,
-    DeclareOutOfScope,
-    EscalateToProduct,
-    Flag,
+    Effect,
     Fulfil,
     HitPolicy,
     Location,
     NoneOf,
     Obligation,
     OneOf,
-    OpenTrackerDocument,
+    PostToChannel,
     Reaction,
-    RequirePost,
-    RequireSummaryUpdate,
-    RequireTamInformed,
-    RouteToTam,
     Row,
-    ScheduleMeetings,
-    ScheduleUpdates,
 )
 
 __all__ = ["Condition", "Policy", "RuleInfo", "default_policy", "load_policy"]
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
 _ROW_ID = re.compile(r"^[a-z0-9_]+$")
-_EFFECTS = (
-    RequirePost,
-    RequireTamInformed,
-    RequireSummaryUpdate,
-    Fulfil,
-    Cancel,
-    Flag,
-    ApplyPlan,
-    ScheduleMeetings,
-    ScheduleUpdates,
-    DeclareOutOfScope,
-    OpenTrackerDocument,
-    RouteToTam,
-    EscalateToProduct,
-)
-_PLANNED = frozenset({"opened", "severity_changed"})
-# Effects that need something only some facts carry: the fact types they may react to.
-_EFFECT_FACTS: Mapping[type, tuple[frozenset[str], str]] = {
-    ApplyPlan: (_PLANNED, "the plan is made on opened and severity_changed facts"),
-    ScheduleMeetings: (_PLANNED, "the plan is made on opened and severity_changed facts"),
-    ScheduleUpdates: (_PLANNED, "the plan is made on opened and severity_changed facts"),
-    DeclareOutOfScope: (frozenset({"opened"}), "scope is decided when an escalation opens"),
-    RouteToTam: (frozenset({"account_issue"}), "it routes the account issue's kind"),
-}
 # The escalation's attributes, as an opened fact gives them: what a table may read directly.
 _ATTRIBUTES = frozenset(field.name for field in attrs.fields(Opened)) & frozenset(CONTEXT_FIELDS)
 _REQUIRED_OUTPUTS = frozenset(PLAN_OUTPUTS) - {"extra_involvement", "description"}
@@ -808,18 +776,18 @@ def _compile_reaction(
     if not reaction.then:
         raise PolicyDefinitionError("then has no effect", module=module, rule=reaction.id)
     for effect in reaction.then:
-        if not isinstance(effect, _EFFECTS):
+        if not isinstance(effect, Effect):
             raise PolicyDefinitionError(
-                f"then holds {effect!r}, expected effects such as RequirePost or Flag",
+                f"then holds {effect!r}, expected effects such as PostToChannel or Violation",
                 module=module,
                 rule=reaction.id,
             )
         _check_effect(effect, module, reaction.id)
-        allowed = _EFFECT_FACTS.get(type(effect))
-        if allowed is not None and not types <= allowed[0]:
+        allowed = type(effect).FACTS
+        if allowed is not None and not types <= allowed:
             raise PolicyDefinitionError(
-                f"{type(effect).__name__} cannot react to {', '.join(sorted(types - allowed[0]))}: "
-                f"{allowed[1]}",
+                f"{type(effect).__name__} cannot react to {', '.join(sorted(types - allowed))}: "
+                f"{type(effect).FACTS_WHY}",
                 module=module,
                 rule=reaction.id,
             )
@@ -857,9 +825,9 @@ def _check_effect(effect: object, module: str, rule: str) -> None:
         )
     if isinstance(effect, Cancel) and not effect.obligations:
         raise PolicyDefinitionError("Cancel names no obligation", module=module, rule=rule)
-    if isinstance(effect, OpenTrackerDocument) and "(CUSTOMER)" not in effect.title:
+    if isinstance(effect, CreateTrackerDocument) and "(CUSTOMER)" not in effect.title:
         raise PolicyDefinitionError(
-            f"OpenTrackerDocument.title {effect.title!r} has no (CUSTOMER) placeholder",
+            f"CreateTrackerDocument.title {effect.title!r} has no (CUSTOMER) placeholder",
             module=module,
             rule=rule,
         )
@@ -870,11 +838,11 @@ def _the_channel(reactions: Sequence[CompiledReaction]) -> str:
         effect.channel
         for compiled in reactions
         for effect in compiled.reaction.then
-        if isinstance(effect, RequirePost)
+        if isinstance(effect, PostToChannel)
     }
     if len(channels) != 1:
         raise PolicyDefinitionError(
-            "the policy's posts must all go to one channel; RequirePost names "
+            "the policy's posts must all go to one channel; PostToChannel names "
             + (", ".join(sorted(channels)) or "no channel")
         )
     return channels.pop()

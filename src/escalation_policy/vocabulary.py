@@ -10,7 +10,7 @@ import datetime as dt
 import enum
 import sys
 from collections.abc import Mapping
-from typing import Any, TypeAlias
+from typing import Any, ClassVar, TypeAlias
 
 import attrs
 
@@ -31,27 +31,27 @@ __all__ = [
     "AnyValue",
     "ApplyPlan",
     "Cancel",
+    "CreateTrackerDocument",
     "DecisionTable",
-    "DeclareOutOfScope",
     "Effect",
-    "EscalateToProduct",
-    "Flag",
     "Fulfil",
     "HitPolicy",
+    "InformTam",
     "Location",
     "NoneOf",
     "Obligation",
     "OneOf",
-    "OpenTrackerDocument",
+    "OutOfScope",
+    "PostToChannel",
     "Reaction",
-    "RequirePost",
-    "RequireSummaryUpdate",
-    "RequireTamInformed",
+    "RequestProductEscalation",
     "RouteToTam",
     "Row",
     "ScheduleMeetings",
     "ScheduleUpdates",
     "Status",
+    "UpdateExecutiveSummary",
+    "Violation",
     "none_of",
     "one_of",
 ]
@@ -168,8 +168,22 @@ class DecisionTable:
 
 
 # -------------------------------------------------------------------------------------- effects
+_PLANNED = frozenset({"opened", "severity_changed"})
+
+
+class Effect:
+    """What a reaction does. Each kind is named after the action it emits (``PostToChannel``
+    emits ``post_to_channel``) and declares here the fact types it may react to (``FACTS``;
+    ``None``: any) and why; the core registers one handler for each kind."""
+
+    __slots__ = ()
+
+    FACTS: ClassVar[frozenset[str] | None] = None
+    FACTS_WHY: ClassVar[str] = ""
+
+
 @attrs.frozen(kw_only=True)
-class RequirePost:
+class PostToChannel(Effect):
     """The escalation owner must post to ``channel``, for ``reason``, within ``within``."""
 
     channel: str
@@ -178,35 +192,35 @@ class RequirePost:
 
 
 @attrs.frozen(kw_only=True)
-class RequireTamInformed:
+class InformTam(Effect):
     """The assigned TAM must be informed of the escalation within ``within``."""
 
     within: dt.timedelta
 
 
 @attrs.frozen(kw_only=True)
-class RequireSummaryUpdate:
+class UpdateExecutiveSummary(Effect):
     """The tracker's executive summary must be updated within ``within``."""
 
     within: dt.timedelta
 
 
 @attrs.frozen(kw_only=True)
-class Fulfil:
+class Fulfil(Effect):
     """The fact discharges an open obligation (a post discharges the one for its purpose)."""
 
     obligation: Obligation
 
 
 @attrs.frozen(kw_only=True)
-class Cancel:
+class Cancel(Effect):
     """These obligations no longer apply; they are dropped without a violation."""
 
     obligations: tuple[Obligation, ...]
 
 
 @attrs.frozen(kw_only=True)
-class Flag:
+class Violation(Effect):
     """Report a violation now."""
 
     code: ViolationCode
@@ -214,59 +228,57 @@ class Flag:
 
 
 @attrs.frozen(kw_only=True)
-class ApplyPlan:
-    """Apply the decision tables: owner, involvement, cadence (opened, severity_changed)."""
+class ApplyPlan(Effect):
+    """Apply the decision tables: assign the owner, set the involvement and the cadence."""
+
+    FACTS = _PLANNED
+    FACTS_WHY = "the plan is made on opened and severity_changed facts"
 
 
 @attrs.frozen(kw_only=True)
-class ScheduleMeetings:
-    """Keep meetings at the planned ``meeting_every`` (``opened``, ``severity_changed``)."""
+class ScheduleMeetings(Effect):
+    """Keep meetings at the planned ``meeting_every``."""
+
+    FACTS = _PLANNED
+    FACTS_WHY = "the plan is made on opened and severity_changed facts"
 
 
 @attrs.frozen(kw_only=True)
-class ScheduleUpdates:
-    """Keep channel updates at the planned ``update_every`` (``opened``, ``severity_changed``)."""
+class ScheduleUpdates(Effect):
+    """Keep channel updates at the planned ``update_every`` (announced as posts)."""
+
+    FACTS = _PLANNED
+    FACTS_WHY = "the plan is made on opened and severity_changed facts"
 
 
 @attrs.frozen(kw_only=True)
-class DeclareOutOfScope:
+class OutOfScope(Effect):
     """The escalation is outside the process: say why; no owner, no obligations."""
 
+    FACTS = frozenset({"opened"})
+    FACTS_WHY = "scope is decided when an escalation opens"
+
 
 @attrs.frozen(kw_only=True)
-class OpenTrackerDocument:
-    """Create the escalation tracker document; ``CUSTOMER`` in ``title`` is replaced."""
+class CreateTrackerDocument(Effect):
+    """Create the escalation tracker document; ``(CUSTOMER)`` in ``title`` is replaced."""
 
     title: str
 
 
 @attrs.frozen(kw_only=True)
-class RouteToTam:
+class RouteToTam(Effect):
     """Route the reported account issue to the TAM."""
+
+    FACTS = frozenset({"account_issue"})
+    FACTS_WHY = "it routes the account issue's kind"
 
 
 @attrs.frozen(kw_only=True)
-class EscalateToProduct:
+class RequestProductEscalation(Effect):
     """Request Product support through the product escalation issue template."""
 
     template: str
-
-
-Effect: TypeAlias = (
-    RequirePost
-    | RequireTamInformed
-    | RequireSummaryUpdate
-    | Fulfil
-    | Cancel
-    | Flag
-    | ApplyPlan
-    | ScheduleMeetings
-    | ScheduleUpdates
-    | DeclareOutOfScope
-    | OpenTrackerDocument
-    | RouteToTam
-    | EscalateToProduct
-)
 
 
 @attrs.frozen(kw_only=True)

@@ -32,15 +32,15 @@ from escalation_policy.vocabulary import (
     ANY,
     Cancel,
     DecisionTable,
-    Flag,
     Fulfil,
     HitPolicy,
     Obligation,
+    PostToChannel,
     Reaction,
-    RequirePost,
     Row,
     ScheduleUpdates,
     Status,
+    Violation,
     one_of,
 )
 
@@ -88,7 +88,9 @@ REACTIONS = (
         title="The owner posts the escalation document when the escalation is created",
         cites=f"{COMMUNICATION}; Responsibilities > Medium and Low Level Issues",
         on=(Opened,),
-        then=(RequirePost(channel=CHANNEL, reason=PostReason.CREATED, within=CREATED_POST_WITHIN),),
+        then=(
+            PostToChannel(channel=CHANNEL, reason=PostReason.CREATED, within=CREATED_POST_WITHIN),
+        ),
     ),
     Reaction(
         id="communication.daily_updates",
@@ -105,7 +107,7 @@ REACTIONS = (
         when={"status": Status.ACTIVE},
         then=(
             Cancel(obligations=(Obligation.CHANNEL_UPDATE, Obligation.MEETING)),
-            RequirePost(
+            PostToChannel(
                 channel=CHANNEL, reason=PostReason.RISK_REDUCED, within=RISK_REDUCED_POST_WITHIN
             ),
         ),
@@ -134,7 +136,7 @@ REACTIONS = (
         when={"status": Status.ACTIVE},
         then=(
             Cancel(obligations=(Obligation.CHANNEL_POST,)),
-            RequirePost(channel=CHANNEL, reason=PostReason.CLOSED, within=CLOSED_POST_WITHIN),
+            PostToChannel(channel=CHANNEL, reason=PostReason.CLOSED, within=CLOSED_POST_WITHIN),
         ),
     ),
     Reaction(
@@ -167,7 +169,7 @@ REACTIONS = (
             "by_owner": False,
         },
         then=(
-            Flag(
+            Violation(
                 code=ViolationCode.WRONG_POSTER,
                 detail="posted by a team other than the escalation owner",
             ),
@@ -180,7 +182,7 @@ REACTIONS = (
         on=(Posted,),
         when={"in_scope": ANY, "escalation_channel": True, "purpose": PostPurpose.INITIATION},
         then=(
-            Flag(
+            Violation(
                 code=ViolationCode.CHANNEL_MISUSE,
                 detail="escalations are initiated in the account or support channels",
             ),
@@ -193,7 +195,7 @@ REACTIONS = (
         on=(Posted,),
         when={"in_scope": ANY, "escalation_channel": True, "purpose": PostPurpose.TRACKING},
         then=(
-            Flag(
+            Violation(
                 code=ViolationCode.CHANNEL_MISUSE,
                 detail="detailed tracking belongs in the account or support channels",
             ),

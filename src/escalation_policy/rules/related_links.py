@@ -8,7 +8,7 @@ Product for escalations related to enhancement requests.
 """
 
 from escalation_policy.model import EnhancementRequested
-from escalation_policy.vocabulary import EscalateToProduct, Reaction
+from escalation_policy.vocabulary import Reaction, RequestProductEscalation
 
 PRODUCT_ESCALATION_TEMPLATE = (
     "https://gitlab.com/gitlab-com/Product/issues/new?issuable_template=Product-Support-Request"
@@ -22,6 +22,6 @@ REACTIONS = (
         title="Enhancement requests go to Product through the product escalation template",
         cites="Related Links; Responsibilities > Critical and High Level Issues",
         on=(EnhancementRequested,),
-        then=(EscalateToProduct(template=PRODUCT_ESCALATION_TEMPLATE),),
+        then=(RequestProductEscalation(template=PRODUCT_ESCALATION_TEMPLATE),),
     ),
 )

@@ -15,8 +15,8 @@ from escalation_policy.model import Opened, Segment
 from escalation_policy.vocabulary import (
     ANY,
     DecisionTable,
-    DeclareOutOfScope,
     HitPolicy,
+    OutOfScope,
     Reaction,
     Row,
     one_of,
@@ -81,6 +81,6 @@ REACTIONS = (
         cites=SCOPE,
         on=(Opened,),
         when={"in_scope": False},
-        then=(DeclareOutOfScope(),),
+        then=(OutOfScope(),),
     ),
 )

@@ -11,11 +11,11 @@ import datetime as dt
 
 from escalation_policy.model import ExecutiveSummaryUpdated, Opened, StatusChanged
 from escalation_policy.vocabulary import (
+    CreateTrackerDocument,
     Fulfil,
     Obligation,
-    OpenTrackerDocument,
     Reaction,
-    RequireSummaryUpdate,
+    UpdateExecutiveSummary,
 )
 
 TRACKER = "Escalation Tracker Template"
@@ -34,14 +34,14 @@ REACTIONS = (
         title="Each escalated customer gets an escalation tracker document",
         cites=TRACKER,
         on=(Opened,),
-        then=(OpenTrackerDocument(title=TRACKER_TITLE),),
+        then=(CreateTrackerDocument(title=TRACKER_TITLE),),
     ),
     Reaction(
         id="tracker.summary_on_status_change",
         title="The executive summary is updated when the engagement's status changes",
         cites=f"{TRACKER} > Executive Summary",
         on=(StatusChanged,),
-        then=(RequireSummaryUpdate(within=SUMMARY_UPDATE_WITHIN),),
+        then=(UpdateExecutiveSummary(within=SUMMARY_UPDATE_WITHIN),),
     ),
     Reaction(
         id="tracker.summary_updated",
