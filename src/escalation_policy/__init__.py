@@ -15,7 +15,7 @@ Hosts feed :class:`PolicyEngine` facts and act on the actions it returns::
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from escalation_policy.engine import ENGINES, Decision, EngineName, PolicyEngine, advance, decide
+from escalation_policy.engine import ENGINES, EngineName, PolicyEngine, advance, decide
 from escalation_policy.errors import (
     ClockJumpError,
     DuplicateEscalationError,
@@ -72,10 +72,10 @@ from escalation_policy.model import (
 )
 from escalation_policy.policy import Policy, RuleInfo, default_policy, load_policy
 from escalation_policy.state import (
+    Decision,
     EngineState,
     EscalationState,
     Fulfilment,
-    Outcome,
     PendingObligation,
 )
 from escalation_policy.vocabulary import Obligation, Status
@@ -142,7 +142,6 @@ __all__ = [
     "Obligation",
     "Opened",
     "OutOfScope",
-    "Outcome",
     "PendingObligation",
     "Policy",
     "PolicyDefinitionError",

@@ -51,6 +51,7 @@ from escalation_policy.model import (
 from escalation_policy.model import RouteToTam as RouteToTamAction
 from escalation_policy.policy import Policy
 from escalation_policy.state import (
+    Decision,
     Fulfilment,
     PendingObligation,
 )
@@ -228,18 +229,14 @@ def _no_owner(escalation_id: str) -> Any:
 
 
 # ---------------------------------------------------------------------------------------- decide
-Step = tuple["Record | None", tuple[Action, ...], tuple[Fulfilment, ...], tuple[str, ...]]
-"""What :func:`decide` produced: the record (``None``: forget it), the actions, the
-obligations discharged and the ids of the rows and reactions that matched."""
-
-
 def decide(
     policy: Policy,
     matcher: Matcher,
     record: Record | None,
     fact: EscalationFact,
-) -> Step:
-    """Apply ``fact`` to the escalation's ``record`` (``None`` for ``opened``), in place.
+) -> tuple[Record | None, Decision]:
+    """Apply ``fact`` to the escalation's ``record`` (``None`` for ``opened``), in place; the
+    record it returns is ``None`` once the escalation is settled (forget it).
 
     Raises an :class:`~escalation_policy.errors.InputError` for a fact the escalation cannot
     take. The record may be half-changed after an error: callers pass a copy they own and
@@ -305,11 +302,11 @@ def decide(
             ]
         work.actions[:0] = earlier
     settled = record.status is Status.CLOSED and record.settled
-    return (
-        None if settled else record,
-        tuple(work.actions),
-        tuple(work.fulfilled),
-        tuple(matched),
+    return None if settled else record, Decision(
+        fact=fact,
+        actions=tuple(work.actions),
+        fulfilled=tuple(work.fulfilled),
+        matched=tuple(matched),
     )
 
 

@@ -12,10 +12,7 @@ import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Literal
 
-import attrs
-
 from escalation_policy import _core
-from escalation_policy._frozen import quick_init
 from escalation_policy._matching import Matcher
 from escalation_policy._native import NativeMatcher
 from escalation_policy._record import Record
@@ -29,14 +26,14 @@ from escalation_policy.errors import (
     StaleFactError,
     describe,
 )
-from escalation_policy.model import Action, EscalationFact, Fact, shared_converter
+from escalation_policy.model import Action, EscalationFact, Fact, Tick, shared_converter
 from escalation_policy.policy import Policy, default_policy
 from escalation_policy.state import (
     SNAPSHOT_FORMAT,
+    Decision,
     EngineState,
     EscalationState,
     Fulfilment,
-    Outcome,
 )
 from escalation_policy.vocabulary import Status
 
@@ -62,54 +59,42 @@ def _duration_option(
     return value
 
 
-@quick_init
-@attrs.frozen(kw_only=True)
-class Decision:
-    """What the policy decided on one fact: actions in order, and obligations discharged."""
-
-    fact: Fact
-    actions: tuple[Action, ...]
-    fulfilled: tuple[Fulfilment, ...] = ()
-    matched: tuple[str, ...] = ()
-    """The ids of the table rows and reactions that matched the fact (rule coverage)."""
-
-
 def decide(
     state: EscalationState | None,
     fact: EscalationFact | Mapping[str, Any],
     *,
     policy: Policy | None = None,
-) -> Outcome:
+) -> Decision:
     """The pure core for hosts that keep state themselves: one escalation, one fact.
 
     ``state`` is the escalation's last state, or ``None`` for an ``opened`` fact; ``fact`` is
     a fact object or its JSON form. Time passes first (obligations due before ``fact.at`` are
     reported), then the fact applies: exactly the step :class:`PolicyEngine` takes.
-    ``Outcome.state`` is ``None`` once the escalation is closed and settled. Raises an
-    :class:`~escalation_policy.errors.InputError` (and returns nothing) for a fact the
-    escalation cannot take.
+    ``Decision.state`` is its new state, ``None`` once the escalation is closed and settled.
+    Raises an :class:`~escalation_policy.errors.InputError` (and returns nothing) for a fact
+    the escalation cannot take.
     """
     chosen = policy or default_policy()
     fact = _escalation_fact(fact)
     if state is not None:
         _check_state(state, fact.escalation_id)
     record = Record.thaw(state) if state is not None else None
-    record, actions, fulfilled, matched = _core.decide(
-        chosen, _shared_matcher(chosen), record, fact
-    )
-    return Outcome(
+    record, decision = _core.decide(chosen, _shared_matcher(chosen), record, fact)
+    return Decision(
+        fact=fact,
+        actions=decision.actions,
+        fulfilled=decision.fulfilled,
+        matched=decision.matched,
         state=record.freeze() if record is not None else None,
-        actions=actions,
-        fulfilled=fulfilled,
-        matched=matched,
     )
 
 
-def advance(state: EscalationState, to: dt.datetime, *, policy: Policy | None = None) -> Outcome:
+def advance(state: EscalationState, to: dt.datetime, *, policy: Policy | None = None) -> Decision:
     """Let time pass for one escalation: call it when ``state.next_due`` is before ``to``.
 
     Each obligation that fell due unmet before ``to`` is reported once; consecutive missed
-    periods of a periodic obligation are one violation (``Violation.periods``).
+    periods of a periodic obligation are one violation (``Violation.periods``). The decision's
+    ``fact`` is a ``tick`` at ``to``, and its ``state`` the escalation's new state.
     """
     _check_state(state, None)
     try:
@@ -118,9 +103,12 @@ def advance(state: EscalationState, to: dt.datetime, *, policy: Policy | None = 
         raise InvalidFactError(str(problem), path="to") from None
     record = Record.thaw(state)
     actions = _core.advance(policy or default_policy(), record, to)
+    tick = Tick(at=to)
     if not actions and record.clock == state.clock:
-        return Outcome(state=state)  # nothing was due
-    return Outcome(state=None if record.settled else record.freeze(), actions=tuple(actions))
+        return Decision(fact=tick, actions=(), state=state)  # nothing was due
+    return Decision(
+        fact=tick, actions=tuple(actions), state=None if record.settled else record.freeze()
+    )
 
 
 def _escalation_fact(fact: object) -> EscalationFact:
@@ -311,10 +299,11 @@ class PolicyEngine:
             if target is not None:
                 assert isinstance(fact, EscalationFact)
                 record = self._records.get(target)
-                result, done, fulfilled, matched = _core.decide(
+                result, own = _core.decide(
                     self.policy, self._matcher, record.copy() if record is not None else None, fact
                 )
-                actions.extend(done)
+                actions.extend(own.actions)
+                fulfilled, matched = own.fulfilled, own.matched
                 if result is not None:
                     drafts[target] = result
                 else:
@@ -370,7 +359,7 @@ class PolicyEngine:
             return Decision(fact=fact, actions=())
         assert isinstance(fact, EscalationFact)
         old = self._records.get(target)
-        result, actions, fulfilled, matched = _core.decide(
+        result, decision = _core.decide(
             self.policy, self._matcher, old.copy() if old is not None else None, fact
         )
         if result is None:
@@ -382,7 +371,7 @@ class PolicyEngine:
                 heapq.heappush(self._heap, (next_due, target))
         if len(self._heap) > 2 * len(self._records) + 1024:
             self._rebuild_heap()
-        return Decision(fact=fact, actions=actions, fulfilled=fulfilled, matched=matched)
+        return decision
 
     def _rebuild_heap(self) -> None:
         self._heap = [

@@ -14,6 +14,7 @@ from escalation_policy._frozen import quick_init
 from escalation_policy.model import (
     Action,
     Cadence,
+    Fact,
     Obligation,
     PostReason,
     Role,
@@ -25,10 +26,10 @@ from escalation_policy.model import (
 
 __all__ = [
     "SNAPSHOT_FORMAT",
+    "Decision",
     "EngineState",
     "EscalationState",
     "Fulfilment",
-    "Outcome",
     "PendingObligation",
 ]
 
@@ -144,14 +145,20 @@ class Fulfilment:
 
 @quick_init
 @attrs.frozen(kw_only=True)
-class Outcome:
-    """What one step of the pure core produced: the new state (``None``: forget it)."""
+class Decision:
+    """What the policy decided on one fact: the actions in order, the obligations the fact
+    discharged, and the ids of the table rows and reactions that matched (rule coverage).
 
-    state: EscalationState | None
-    actions: tuple[Action, ...] = ()
+    ``state`` is the escalation's state after the fact, from :func:`~escalation_policy.decide`
+    and :func:`~escalation_policy.advance` (``None``: closed and settled, forget it). An engine
+    keeps its states itself (``PolicyEngine.escalation``) and leaves it ``None``.
+    """
+
+    fact: Fact
+    actions: tuple[Action, ...]
     fulfilled: tuple[Fulfilment, ...] = ()
     matched: tuple[str, ...] = ()
-    """The ids of the table rows and reactions that matched the fact, in order."""
+    state: EscalationState | None = None
 
 
 SNAPSHOT_FORMAT = 1
