@@ -8,6 +8,8 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import attrs
+
 from escalation_policy import vocabulary as vocab
 from escalation_policy._context import Situation
 from escalation_policy._matching import Matcher, Plan
@@ -35,6 +37,7 @@ from escalation_policy.model import (
     PostPurpose,
     PostReason,
     PostToChannel,
+    Reminder,
     RequestProductEscalation,
     RiskReduced,
     Role,
@@ -80,6 +83,7 @@ def _moved(pending: PendingObligation, due: dt.datetime, overdue: bool) -> Pendi
         tam=pending.tam,
         every=pending.every,
         overdue=overdue,
+        remind_before=pending.remind_before,
     )
 
 
@@ -154,6 +158,27 @@ def advance(policy: Policy, record: Record, to: dt.datetime) -> list[Action]:
         actions.append(
             _post_action(policy, record.escalation_id, record.owner, rescheduled_update, to)
         )
+    # What falls due soon (at or after ``to``) and asked for a reminder: nudge the owner, once.
+    soon = sorted(
+        (remind_at, i)
+        for i, p in enumerate(pending)
+        if (remind_at := p.remind_at) is not None and remind_at < to
+    )
+    for _, index in soon:
+        due = pending[index]
+        actions.append(
+            Reminder(
+                escalation_id=record.escalation_id,
+                at=to,
+                rule=due.rule,
+                cites=due.cites,
+                obligation=due.obligation,
+                due=due.due,
+                owner=record.owner,
+                reason=due.reason if due.obligation is Obligation.CHANNEL_POST else None,
+            )
+        )
+        pending[index] = attrs.evolve(due, reminded=True)
     if (
         record.status is Status.CLOSED
         and record.retain_until is None
@@ -425,6 +450,7 @@ class _Work:
                 rule=rule,
                 cites=cites,
                 reason=effect.reason,
+                remind_before=effect.remind_before,
             )
         )
         self.actions.append(
@@ -452,7 +478,11 @@ class _Work:
         due = self.at + effect.within
         self.record.pending.append(
             PendingObligation(
-                obligation=Obligation.EXECUTIVE_SUMMARY, due=due, rule=rule, cites=cites
+                obligation=Obligation.EXECUTIVE_SUMMARY,
+                due=due,
+                rule=rule,
+                cites=cites,
+                remind_before=effect.remind_before,
             )
         )
         self.actions.append(
@@ -474,7 +504,12 @@ class _Work:
         due = self.at + effect.within
         self.record.pending.append(
             PendingObligation(
-                obligation=Obligation.INFORM_TAM, due=due, rule=rule, cites=cites, tam=tam
+                obligation=Obligation.INFORM_TAM,
+                due=due,
+                rule=rule,
+                cites=cites,
+                tam=tam,
+                remind_before=effect.remind_before,
             )
         )
         self.actions.append(
@@ -635,14 +670,16 @@ class _Work:
         return cls(escalation_id=self.escalation_id, at=self.at, rule=row, cites=cites, **fields)
 
     @_handles(vocab.ScheduleUpdates)
-    def _schedule_updates(self, _effect: vocab.ScheduleUpdates, _rule: str, _cites: str) -> None:
-        self._schedule(Obligation.CHANNEL_UPDATE, "update_every")
+    def _schedule_updates(self, effect: vocab.ScheduleUpdates, _rule: str, _cites: str) -> None:
+        self._schedule(Obligation.CHANNEL_UPDATE, "update_every", effect.remind_before)
 
     @_handles(vocab.ScheduleMeetings)
-    def _schedule_meetings(self, _effect: vocab.ScheduleMeetings, _rule: str, _cites: str) -> None:
-        self._schedule(Obligation.MEETING, "meeting_every")
+    def _schedule_meetings(self, effect: vocab.ScheduleMeetings, _rule: str, _cites: str) -> None:
+        self._schedule(Obligation.MEETING, "meeting_every", effect.remind_before)
 
-    def _schedule(self, obligation: Obligation, output: str) -> None:
+    def _schedule(
+        self, obligation: Obligation, output: str, remind_before: dt.timedelta | None
+    ) -> None:
         """Keep, start, re-plan or stop a periodic obligation from the plan's ``output``."""
         assert self.plan is not None  # validated at load time: opened and severity_changed only
         every: dt.timedelta | None = self.plan.values[output]
@@ -663,6 +700,7 @@ class _Work:
             cites=self.policy.rules[rule].cites,
             reason=PostReason.UPDATE if obligation is Obligation.CHANNEL_UPDATE else None,
             every=every,
+            remind_before=remind_before,
         )
         if index is None:
             self.record.pending.append(pending)

@@ -44,6 +44,7 @@ __all__ = [
     "PostReason",
     "PostToChannel",
     "Posted",
+    "Reminder",
     "RequestProductEscalation",
     "RiskReduced",
     "Role",
@@ -428,6 +429,22 @@ class Violation(Action):
 
 @quick_init
 @attrs.frozen(kw_only=True)
+class Reminder(Action):
+    """An obligation falls due soon and is not met yet: nudge ``owner`` before it is missed.
+
+    Sent once per due time, ``remind_before`` ahead of it as the rule that made the obligation
+    says. ``reason`` says which post, for a required post.
+    """
+
+    TYPE = "reminder"
+    obligation: Obligation
+    due: dt.datetime
+    owner: Team | None = None
+    reason: PostReason | None = attrs.field(default=None, metadata=OMIT_IF_DEFAULT)
+
+
+@quick_init
+@attrs.frozen(kw_only=True)
 class OutOfScope(Action):
     TYPE = "out_of_scope"
     reason: str
@@ -447,6 +464,7 @@ ACTION_TYPES: Mapping[str, type[Action]] = {
         RouteToTam,
         Violation,
         OutOfScope,
+        Reminder,
     )
 }
 

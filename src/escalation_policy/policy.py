@@ -823,6 +823,21 @@ def _check_effect(effect: object, module: str, rule: str) -> None:
             module=module,
             rule=rule,
         )
+    remind = getattr(effect, "remind_before", None)
+    if remind is not None and (not isinstance(remind, dt.timedelta) or remind <= dt.timedelta(0)):
+        raise PolicyDefinitionError(
+            f"{type(effect).__name__}.remind_before: got {remind!r}, expected a positive "
+            "timedelta or None",
+            module=module,
+            rule=rule,
+        )
+    if remind is not None and within is not None and remind >= within:
+        raise PolicyDefinitionError(
+            f"{type(effect).__name__}.remind_before: got {remind}, expected less than "
+            f"within ({within}): a reminder comes before the obligation falls due",
+            module=module,
+            rule=rule,
+        )
     if isinstance(effect, Cancel) and not effect.obligations:
         raise PolicyDefinitionError("Cancel names no obligation", module=module, rule=rule)
     if isinstance(effect, CreateTrackerDocument) and "(CUSTOMER)" not in effect.title:

@@ -10,6 +10,7 @@ from escalation_policy.model import (
     InformTam,
     OutOfScope,
     PostToChannel,
+    Reminder,
     RequestProductEscalation,
     RouteToTam,
     SetCadence,
@@ -99,6 +100,12 @@ def describe(action: Action) -> str:
         return f"VIOLATION {action.code.value}: {action.detail}"
     if isinstance(action, OutOfScope):
         return f"out of scope: {action.reason}"
+    if isinstance(action, Reminder):
+        what = action.obligation.value.replace("_", " ")
+        if action.reason is not None:
+            what = f"{what} ({action.reason.value})"
+        who = f"{action.owner.label}: " if action.owner is not None else ""
+        return f"reminder: {who}{what} due by {timestamp(action.due)}"
     return action.TYPE
 
 

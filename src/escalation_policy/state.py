@@ -52,6 +52,15 @@ class PendingObligation:
     tam: str | None = None
     every: dt.timedelta | None = None
     overdue: bool = False
+    remind_before: dt.timedelta | None = None
+    reminded: bool = False
+
+    @property
+    def remind_at(self) -> dt.datetime | None:
+        """When to remind the owner, if the rule asked for a reminder not yet sent."""
+        if self.remind_before is None or self.reminded or self.overdue:
+            return None
+        return self.due - self.remind_before
 
 
 @quick_init
@@ -102,11 +111,16 @@ class EscalationState:
 def next_due_of(
     pending: Iterable[PendingObligation], retain_until: dt.datetime | None
 ) -> dt.datetime | None:
-    """The earliest due time of what is not yet overdue, or ``retain_until``."""
+    """The earliest due or reminder time of what is not yet overdue, or ``retain_until``."""
     earliest = retain_until
     for obligation in pending:
-        if not obligation.overdue and (earliest is None or obligation.due < earliest):
-            earliest = obligation.due
+        if obligation.overdue:
+            continue
+        when = obligation.due
+        if obligation.remind_before is not None and not obligation.reminded:
+            when = when - obligation.remind_before
+        if earliest is None or when < earliest:
+            earliest = when
     return earliest
 
 

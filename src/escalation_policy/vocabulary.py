@@ -189,6 +189,8 @@ class PostToChannel(Effect):
     channel: str
     reason: PostReason
     within: dt.timedelta
+    remind_before: dt.timedelta | None = None
+    """Remind the owner this long before it falls due (a ``reminder`` action)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -196,6 +198,8 @@ class InformTam(Effect):
     """The assigned TAM must be informed of the escalation within ``within``."""
 
     within: dt.timedelta
+    remind_before: dt.timedelta | None = None
+    """Remind the owner this long before it falls due (a ``reminder`` action)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -203,6 +207,8 @@ class UpdateExecutiveSummary(Effect):
     """The tracker's executive summary must be updated within ``within``."""
 
     within: dt.timedelta
+    remind_before: dt.timedelta | None = None
+    """Remind the owner this long before it falls due (a ``reminder`` action)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -241,6 +247,8 @@ class ScheduleMeetings(Effect):
 
     FACTS = _PLANNED
     FACTS_WHY = "the plan is made on opened and severity_changed facts"
+    remind_before: dt.timedelta | None = None
+    """Remind the owner this long before each falls due (a ``reminder`` action)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -249,6 +257,8 @@ class ScheduleUpdates(Effect):
 
     FACTS = _PLANNED
     FACTS_WHY = "the plan is made on opened and severity_changed facts"
+    remind_before: dt.timedelta | None = None
+    """Remind the owner this long before each falls due (a ``reminder`` action)."""
 
 
 @attrs.frozen(kw_only=True)

@@ -1,0 +1,115 @@
+"""Reminders: a rule may ask for the owner to be nudged a while before an obligation falls
+due (a `reminder` action), once per due time, so that hosts can prevent a miss."""
+
+import datetime as dt
+import types
+from typing import Any
+
+import attrs
+import pytest
+
+from escalation_policy import PolicyDefinitionError, PolicyEngine, load_policy, make_converter
+from escalation_policy.rules import MODULES, communication
+from escalation_policy.vocabulary import PostToChannel, ScheduleUpdates
+from tests.conftest import Scenario, at
+
+CONVERTER = make_converter()
+
+
+def _communication(**reminders: dt.timedelta) -> types.ModuleType:
+    """The communication module, with reminders on the created post and on the updates."""
+    edited = types.ModuleType(communication.__name__)
+    reactions = []
+    for reaction in communication.REACTIONS:
+        then = []
+        for effect in reaction.then:
+            if isinstance(effect, PostToChannel) and "post" in reminders:
+                effect = attrs.evolve(effect, remind_before=reminders["post"])
+            if isinstance(effect, ScheduleUpdates) and "updates" in reminders:
+                effect = attrs.evolve(effect, remind_before=reminders["updates"])
+            then.append(effect)
+        reactions.append(attrs.evolve(reaction, then=tuple(then)))
+    edited.TABLES = communication.TABLES  # type: ignore[attr-defined]
+    edited.REACTIONS = tuple(reactions)  # type: ignore[attr-defined]
+    return edited
+
+
+def _policy(**reminders: dt.timedelta) -> Any:
+    edited = _communication(**reminders)
+    return load_policy([edited if name == edited.__name__ else name for name in MODULES])
+
+
+def _reminders(decision: Any) -> list[tuple[str, str | None, dt.datetime]]:
+    return [
+        (a.obligation.value, a.reason.value if a.reason else None, a.due)
+        for a in decision.actions
+        if a.TYPE == "reminder"
+    ]
+
+
+@pytest.fixture
+def reminded(engine_name: str) -> Scenario:
+    policy = _policy(post=dt.timedelta(minutes=30), updates=dt.timedelta(hours=2))
+    scenario = Scenario(PolicyEngine(policy, engine=engine_name))  # type: ignore[arg-type]
+    scenario.open(severity="critical", tam="alex", initiated_by="tam")
+    return scenario
+
+
+def test_the_owner_is_reminded_before_a_required_post_falls_due_once(reminded: Scenario) -> None:
+    """The created post is due two hours after opening: a reminder half an hour before."""
+    assert [] == _reminders(reminded.tick(at(hours=1, minutes=29)))
+    first = reminded.tick(at(hours=1, minutes=31))
+    assert [("channel_post", "created", at(hours=2))] == _reminders(first)
+    assert "tam" == first.actions[0].owner.value  # type: ignore[attr-defined]
+    assert [] == _reminders(reminded.tick(at(hours=1, minutes=50)))
+    made = reminded.post(at(hours=1, minutes=55), "created", "tam")
+    assert [False] == [f.late for f in made.fulfilled]
+
+
+def test_each_period_of_a_periodic_obligation_is_reminded(reminded: Scenario) -> None:
+    reminded.post(at(minutes=10), "created", "tam")
+    first = reminded.tick(at(hours=22, minutes=1))  # updates due daily from opening
+    assert [("channel_update", None, at(days=1))] == _reminders(first)
+    reminded.post(at(hours=23), "update", "tam")  # the next is due a day after this one
+    second = reminded.tick(at(days=1, hours=21, minutes=1))
+    assert [("channel_update", None, at(days=1, hours=23))] == _reminders(second)
+
+
+def test_a_missed_obligation_is_reported_not_reminded(reminded: Scenario) -> None:
+    """A fact long after the due time reports the miss; only what is still ahead is reminded."""
+    late = reminded.tick(at(hours=3))
+    assert ["post_overdue"] == [a.code.value for a in late.actions if a.TYPE == "violation"]
+    assert [] == _reminders(late)
+
+
+def test_a_reminder_round_trips_through_json_and_names_no_reason_when_it_has_none(
+    reminded: Scenario,
+) -> None:
+    reminded.post(at(minutes=10), "created", "tam")
+    reminder = next(a for a in reminded.tick(at(hours=23)).actions if a.TYPE == "reminder")
+    body = CONVERTER.unstructure(reminder)
+    assert "reason" not in body
+    assert {"type", "escalation_id", "at", "rule", "cites", "obligation", "due", "owner"} == set(
+        body
+    )
+    assert reminder == CONVERTER.structure(body, type(reminder))
+
+
+def test_the_default_policy_sends_no_reminder() -> None:
+    scenario = Scenario(PolicyEngine())
+    scenario.open(severity="critical", tam="alex", initiated_by="tam")
+    assert [] == _reminders(scenario.tick(at(hours=1, minutes=59)))
+
+
+@pytest.mark.parametrize(
+    ("remind", "message"),
+    [
+        (dt.timedelta(hours=2), "expected less than within"),
+        (dt.timedelta(hours=-1), "expected a positive timedelta"),
+    ],
+)
+def test_a_reminder_that_cannot_come_before_the_due_time_fails_to_load(
+    remind: dt.timedelta, message: str
+) -> None:
+    with pytest.raises(PolicyDefinitionError, match=message):
+        _policy(post=remind)
