@@ -262,6 +262,12 @@ BAD_SNAPSHOTS = [
         id="huge every",
     ),
     pytest.param(
+        _spoil(["escalations", 0, "pending", P, "remind_before"], 0),
+        f"$.escalations[0].pending[{P}].remind_before",
+        "positive lead time",
+        id="reminder lead of 0",
+    ),
+    pytest.param(
         _spoil(["escalations", 0, "severity"], "urgent"),
         "$.escalations[0].severity",
         "expected one of",

@@ -498,6 +498,11 @@ def _inconsistency(
             return f"{field}.every", (
                 f"got {pending.every.total_seconds()} seconds, expected a positive period"
             )
+        if pending.remind_before is not None and pending.remind_before <= dt.timedelta(0):
+            return f"{field}.remind_before", (
+                f"got {pending.remind_before.total_seconds()} seconds, expected a positive "
+                "lead time or null"
+            )
         if pending.rule not in policy.rules:
             return f"{field}.rule", (
                 f"got {pending.rule!r}, a rule this policy does not have; expected one of "
