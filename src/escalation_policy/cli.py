@@ -19,7 +19,7 @@ from escalation_policy._audit import AuditRefusal, audit
 from escalation_policy.engine import ENGINES, PolicyEngine
 from escalation_policy.errors import InputError, PolicyError, did_you_mean
 from escalation_policy.model import Action, Fact, ViolationCode, parse_timestamp, shared_converter
-from escalation_policy.policy import default_policy
+from escalation_policy.policy import Policy, default_policy, load_policy
 from escalation_policy.render import (
     audit_markdown,
     audit_text,
@@ -212,7 +212,7 @@ def _report_refused(count: int, read: int) -> None:
 
 # ------------------------------------------------------------------------------------- replay
 def _replay(args: argparse.Namespace, out: _Output) -> int:
-    engine = PolicyEngine(engine=args.engine)
+    engine = PolicyEngine(_policy(args), engine=args.engine)
     converter = shared_converter()
     fmt = args.format or ("table" if out.isatty() else "json")
     read = refused = 0
@@ -306,6 +306,7 @@ def _audit(args: argparse.Namespace, out: _Output) -> int:
             _progress(f"\r{count:,} facts audited")
 
     origins = _Origins()
+    policy = _policy(args)
 
     def items() -> Iterator[Fact | InputError]:
         for position, (name, number, item) in enumerate(_read(args.files), start=1):
@@ -316,6 +317,7 @@ def _audit(args: argparse.Namespace, out: _Output) -> int:
         report = audit(
             items(),
             as_of=as_of,
+            policy=policy,
             engine=args.engine,
             progress=progress,
             keep_going=args.keep_going,
@@ -351,9 +353,14 @@ def _audit(args: argparse.Namespace, out: _Output) -> int:
     return EXIT_VIOLATIONS if failing else EXIT_OK
 
 
-def _table(_args: argparse.Namespace, out: _Output) -> int:
-    out.write(severity_table(default_policy()))
+def _table(args: argparse.Namespace, out: _Output) -> int:
+    out.write(severity_table(_policy(args)))
     return EXIT_OK
+
+
+def _policy(args: argparse.Namespace) -> Policy:
+    """The policy ``--policy`` names (a package, by module or folder), or the handbook's."""
+    return default_policy() if args.policy is None else load_policy(args.policy)
 
 
 # --------------------------------------------------------------------------------------- main
@@ -364,6 +371,12 @@ def build_parser() -> argparse.ArgumentParser:
             epilog=EXIT_STATUSES,
             formatter_class=argparse.RawDescriptionHelpFormatter,
             **kwargs,
+        )
+        parser.add_argument(
+            "--policy",
+            metavar="PACKAGE",
+            help="the policy package to apply, as a module name or a folder whose "
+            "__init__.py declares MODULES (default: the handbook's policy)",
         )
         return parser
 

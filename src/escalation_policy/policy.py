@@ -13,9 +13,13 @@ import datetime as dt
 import enum
 import functools
 import importlib
+import importlib.util
 import itertools
 import linecache
+import os
+import pathlib
 import re
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import ModuleType
 from typing import Any
@@ -132,12 +136,14 @@ class Policy:
 
 
 def load_policy(
-    modules: Iterable[str | ModuleType] = MODULES,
+    modules: Iterable[str | ModuleType] | str | os.PathLike[str] = MODULES,
     *,
     sections: Iterable[str] | None = None,
     late_fulfilment_window: dt.timedelta = dt.timedelta(days=7),
 ) -> Policy:
-    """Load and check the rule modules (names or module objects), in the order given.
+    """Load and check a policy: rule modules (names or module objects, in the order given),
+    or a policy package, named as a module (``"mycompany.escalations"``) or by its folder
+    (``"policies/mycompany"``), whose ``MODULES`` lists its rule modules.
 
     ``sections``: the handbook sections the rules may cite (``Heading > Subheading``), each of
     which some rule must cite. By default, the ``SECTIONS`` declared by the package the modules
@@ -146,6 +152,8 @@ def load_policy(
     ``late_fulfilment_window``: how long a closed escalation whose closing post is overdue
     waits for it (so that a late post is still recognised) before it is dropped from memory.
     """
+    if isinstance(modules, (str, os.PathLike)):
+        modules = _package_modules(modules)
     tables: list[tuple[DecisionTable, str]] = []
     reactions: list[tuple[Reaction, str]] = []
     names: list[str] = []
@@ -212,6 +220,45 @@ def load_policy(
         late_fulfilment_window=late_fulfilment_window,
         plan_inputs=_plan_inputs(ordered),
     )
+
+
+def _package_modules(package: str | os.PathLike[str]) -> tuple[str, ...]:
+    """The ``MODULES`` of a policy package given by module name or by folder."""
+    folder = pathlib.Path(package)
+    if folder.is_dir():
+        init = folder / "__init__.py"
+        if not init.is_file():
+            raise PolicyDefinitionError(
+                f"{folder} is not a policy package: expected an __init__.py declaring MODULES"
+            )
+        name = folder.resolve().name
+        loaded = sys.modules.get(name)
+        if loaded is None or pathlib.Path(getattr(loaded, "__file__", "") or "") != init.resolve():
+            spec = importlib.util.spec_from_file_location(
+                name, init.resolve(), submodule_search_locations=[str(folder.resolve())]
+            )
+            if spec is None or spec.loader is None:
+                raise PolicyDefinitionError(f"cannot load the policy package in {folder}")
+            loaded = importlib.util.module_from_spec(spec)
+            for stale in [key for key in sys.modules if key.startswith(f"{name}.")]:
+                del sys.modules[stale]  # rule modules of a package of that name elsewhere
+            sys.modules[name] = loaded  # its rule modules import as name.module
+            spec.loader.exec_module(loaded)
+    else:
+        text = os.fspath(package)
+        try:
+            loaded = importlib.import_module(text)
+        except ImportError as error:
+            raise PolicyDefinitionError(
+                f"no policy package {text!r}: expected an importable module or a folder ({error})"
+            ) from None
+    modules = getattr(loaded, "MODULES", None)
+    if not isinstance(modules, (tuple, list)) or not modules:
+        raise PolicyDefinitionError(
+            "a policy package declares MODULES, its rule modules in order",
+            module=loaded.__name__,
+        )
+    return tuple(modules)
 
 
 @functools.lru_cache(maxsize=1)

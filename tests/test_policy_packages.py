@@ -1,0 +1,119 @@
+"""A company's policy is a package of rule modules outside this library: loaded by folder or
+by module name, with `load_policy` and with `--policy` on every command, and no change to
+the engine."""
+
+import json
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from escalation_policy import PolicyDefinitionError, PolicyEngine, load_policy
+from escalation_policy import rules as handbook
+
+FACTS = [
+    {
+        "type": "opened",
+        "at": "2026-03-02T09:00:00Z",
+        "escalation_id": "E",
+        "customer": "Acme",
+        "segment": "enterprise",
+        "severity": "medium",
+    },
+    {"type": "tick", "at": "2026-03-10T09:00:00Z"},
+]
+
+
+@pytest.fixture
+def weekly(tmp_path: pathlib.Path) -> pathlib.Path:
+    """The handbook's policy as a company's own package, with Medium meeting weekly."""
+    package = tmp_path / "acme_escalations"
+    shutil.copytree(pathlib.Path(handbook.__file__).parent, package)
+    for compiled in package.rglob("__pycache__"):
+        shutil.rmtree(compiled)
+    init = package / "__init__.py"
+    init.write_text(init.read_text().replace('"escalation_policy.rules.', '"acme_escalations.'))
+    severity = package / "severity.py"
+    text = severity.read_text()
+    assert "WEEKLY_TO_BI_WEEKLY = dt.timedelta(days=14)" in text
+    severity.write_text(text.replace("timedelta(days=14)", "timedelta(days=7)"))
+    return package
+
+
+def _missed_meetings(policy: object) -> list[str]:
+    engine = PolicyEngine(policy)  # type: ignore[arg-type]
+    return [
+        a.due.isoformat()  # type: ignore[attr-defined]
+        for fact in FACTS
+        for a in engine.handle(fact).actions
+        if getattr(a, "code", None) == "meeting_overdue"
+    ]
+
+
+def test_a_policy_package_loads_from_its_folder(weekly: pathlib.Path) -> None:
+    assert ["2026-03-09T09:00:00+00:00"] == _missed_meetings(load_policy(str(weekly)))
+    assert [] == _missed_meetings(load_policy()), "the handbook's Medium meets bi-weekly"
+
+
+def test_a_policy_package_loads_by_module_name(
+    weekly: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(weekly.parent))
+    for name in [key for key in sys.modules if key.startswith("acme_escalations")]:
+        monkeypatch.delitem(sys.modules, name)
+    policy = load_policy("acme_escalations")
+    assert ["2026-03-09T09:00:00+00:00"] == _missed_meetings(policy)
+    assert all(rule.module.startswith("acme_escalations.") for rule in policy.rules.values())
+
+
+@pytest.mark.parametrize("command", [["replay", "-"], ["audit", "-", "--format", "json"]])
+def test_every_command_takes_the_policy_package(weekly: pathlib.Path, command: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "escalation_policy", *command, "--policy", str(weekly)],
+        input="\n".join(json.dumps(fact) for fact in FACTS),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert 0 == result.returncode, result.stderr
+    assert "2026-03-09T09:00:00+00:00" in result.stdout
+
+
+def test_the_table_command_renders_the_packages_table(weekly: pathlib.Path) -> None:
+    severity = weekly / "severity.py"
+    text = severity.read_text()
+    assert "risking current adoption and renewal." in text
+    severity.write_text(text.replace("risking current adoption and renewal.", "per Acme."))
+    result = subprocess.run(
+        [sys.executable, "-m", "escalation_policy", "table", "--policy", str(weekly)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert 0 == result.returncode, result.stderr
+    assert "per Acme." in result.stdout
+    assert "risking current adoption and renewal." not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda folder: folder, "expected an __init__.py declaring MODULES"),
+        (lambda folder: folder / "missing", "no policy package"),
+    ],
+)
+def test_a_folder_that_is_no_policy_package_fails_clearly(
+    tmp_path: pathlib.Path, make: object, message: str
+) -> None:
+    with pytest.raises(PolicyDefinitionError, match=message):
+        load_policy(str(make(tmp_path)))  # type: ignore[operator]
+
+
+def test_a_package_without_modules_fails_clearly(tmp_path: pathlib.Path) -> None:
+    package = tmp_path / "empty_policy"
+    package.mkdir()
+    (package / "__init__.py").write_text('"""No rules yet."""\n')
+    with pytest.raises(PolicyDefinitionError, match="declares MODULES"):
+        load_policy(str(package))
