@@ -222,10 +222,7 @@ def test_an_interrupt_exits_130_without_a_traceback(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     class Interrupted:
-        def __iter__(self) -> "Interrupted":
-            return self
-
-        def __next__(self) -> bytes:
+        def readline(self, _limit: int = -1) -> bytes:
             raise KeyboardInterrupt
 
     class Stdin:
@@ -373,3 +370,38 @@ def test_audit_keep_going_reports_refused_lines_in_every_format(
     markdown = capsys.readouterr().out
     assert "0 violations, 2 refused." in markdown
     assert f"| {first} | 2 | `duplicate_escalation` | `$.escalation_id` | " in markdown
+
+
+def test_a_file_with_no_line_breaks_is_refused_at_once_without_reading_it_all() -> None:
+    """/dev/zero has one endless line: it is refused as too long, not read into memory."""
+    result = subprocess.run(
+        [sys.executable, "-m", "escalation_policy", "replay", "/dev/zero"],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert 2 == result.returncode
+    assert "line 1: the line is longer than 1,048,576 bytes" in _one_line(result.stderr)
+
+
+def test_keep_going_skips_an_overlong_line_and_reads_the_next() -> None:
+    stdin = b"x" * (2 << 20) + b"\n" + OPENED.encode()
+    result = _run("replay", "-", "--keep-going", stdin=stdin)
+    assert 2 == result.returncode
+    assert b'"type": "assign_owner"' in result.stdout
+    assert b'"line": 1' in result.stdout
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "text"])
+def test_an_id_with_a_pipe_or_a_line_break_cannot_break_the_report(fmt: str) -> None:
+    opened = OPENED.replace('"E1"', '"E|1\\nx"').replace('"low"', '"critical"')
+    tick = '{"type": "tick", "at": "2026-03-04T09:00:00Z"}\n'
+    result = _run("audit", "-", "--format", fmt, stdin=(opened + tick).encode())
+    assert 0 == result.returncode
+    out = result.stdout.decode()
+    assert "E|1\nx" not in out
+    if fmt == "markdown":
+        rows = [line for line in out.splitlines() if line.startswith("| E")]
+        assert rows
+        assert all(line.count(" | ") == rows[0].count(" | ") for line in rows[:1])
+        assert all("E\\|1\\nx" in line for line in rows)

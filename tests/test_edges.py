@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from escalation_policy import (
     Action,
     EngineState,
+    EscalationState,
     Fact,
     InputError,
     InvalidFactError,
@@ -410,3 +411,133 @@ def _refusal(call: Any, *args: Any, **kwargs: Any) -> InputError | None:
     except InputError as error:
         return error
     return None
+
+
+# --------------------------------------------------------------- found by trying it as users do
+def test_a_snapshot_written_near_the_end_of_time_restores() -> None:
+    """The policy schedules up to its horizon ahead: facts must leave room for it, so every
+    snapshot the engine writes reads back."""
+    from escalation_policy import default_policy
+    from escalation_policy._typed import LATEST
+
+    last = LATEST - default_policy().horizon - dt.timedelta(seconds=1)
+    engine = PolicyEngine(max_clock_jump=None)
+    engine.handle({**OPENED, "at": last.isoformat()})
+    PolicyEngine.restore(CONVERTER.unstructure(engine.snapshot()))
+    with pytest.raises(InputError, match="the policy schedules up to") as caught:
+        engine.handle({"type": "tick", "at": (last + dt.timedelta(seconds=1)).isoformat()})
+    assert "$.at" == caught.value.path
+
+
+def _pending_update(data: dict[str, Any]) -> int:
+    pending = data["escalations"][0]["pending"]
+    return next(i for i, p in enumerate(pending) if p["obligation"] == "channel_update")
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        (("owner", None), "owner", "expected the owner who posts"),
+        (("every", 8640000000000), "every", "horizon"),
+        (("every", 0), "every", "positive period"),
+    ],
+)
+def test_a_state_no_engine_could_write_is_refused_by_restore_decide_and_advance(
+    change: tuple[str, Any], field: str, message: str
+) -> None:
+    data = _snapshot_json()
+    index = _pending_update(data)
+    name, value = change
+    if name == "owner":
+        data["escalations"][0]["owner"] = value
+        path = "owner"
+    else:
+        data["escalations"][0]["pending"][index][name] = value
+        path = f"pending[{index}].{name}"
+    with pytest.raises(InvalidSnapshotError, match=message) as caught:
+        PolicyEngine.restore(data)
+    assert f"$.escalations[0].{path}" == caught.value.path
+    state = CONVERTER.structure(data["escalations"][0], EscalationState)
+    for call in (
+        lambda: advance(state, at(days=3)),
+        lambda: decide(state, _closed()),
+    ):
+        with pytest.raises(InputError, match=message) as refused:
+            call()
+        assert f"state.{path}" == refused.value.path
+
+
+def _closed() -> dict[str, Any]:
+    return {"type": "closed", "at": at(days=3).isoformat(), "escalation_id": "ESC-1"}
+
+
+def test_a_state_object_with_wrong_types_is_refused_by_the_pure_functions() -> None:
+    state = CONVERTER.structure(_snapshot_json()["escalations"][0], EscalationState)
+    spoiled = attrs.evolve(state, clock=dt.datetime(2026, 3, 2))
+    with pytest.raises(InputError, match="naive") as caught:
+        advance(spoiled, at(days=3))
+    assert "state.clock" == caught.value.path
+
+
+@pytest.mark.parametrize("as_of", ["2026-03-10T00:00:00Z", dt.datetime(2026, 3, 10), 5])
+def test_audit_refuses_an_as_of_that_is_not_an_aware_datetime(as_of: Any) -> None:
+    from escalation_policy import audit
+
+    with pytest.raises(InputError) as caught:
+        audit([CONVERTER.structure(OPENED, Fact)], as_of=as_of)
+    assert "as_of" == caught.value.path
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "20260302T090000Z",
+        "2026-W10-1T09:00:00Z",
+        "2026-03-02T09:00:00.123456789Z",
+        "2026-03-02T09:00:00.5Z",
+        "2026-03-02T09:00:00+05:30:15",
+        "2026-03-02Z",
+    ],
+)
+def test_timestamps_outside_the_contract_are_refused_on_every_python(text: str) -> None:
+    with pytest.raises(InputError, match="expected an ISO-8601 timestamp") as caught:
+        CONVERTER.structure({**OPENED, "at": text}, Fact)
+    assert "$.at" == caught.value.path
+
+
+class _Text(str):
+    pass
+
+
+def test_an_enumeration_given_as_a_str_subclass_or_a_hosts_enum_is_read_alike() -> None:
+    import enum
+
+    class HostSeverity(str, enum.Enum):
+        LOW = "low"
+
+    for value in (_Text("low"), HostSeverity.LOW):
+        from_object = _opened_object(severity=value)()
+        from_json = CONVERTER.structure({**OPENED, "severity": value}, Fact)
+        assert from_object.severity is from_json.severity
+
+
+class _BrokenZone(dt.tzinfo):
+    def utcoffset(self, _when: dt.datetime | None) -> dt.timedelta:
+        raise RuntimeError("no such zone")
+
+
+class _BrokenMapping(dict):  # type: ignore[type-arg]
+    def __getitem__(self, key: Any) -> Any:
+        raise RuntimeError("the host's database went away")
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        raise RuntimeError("the host's database went away")
+
+
+def test_a_failing_timezone_or_mapping_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="timezone fails") as caught:
+        _opened_object(at=dt.datetime(2026, 3, 2, tzinfo=_BrokenZone()))()
+    assert "$.at" == caught.value.path
+    engine = PolicyEngine()
+    with pytest.raises(InputError, match="could not read the object"):
+        engine.handle(_BrokenMapping(OPENED))

@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 from escalation_policy._frozen import quick_init
+from escalation_policy._typed import FieldProblem, to_instant
 from escalation_policy.engine import Decision, EngineName, PolicyEngine
 from escalation_policy.errors import InputError
 from escalation_policy.model import (
@@ -264,6 +265,11 @@ def audit(
     for an item the caller could not read as a fact (a line that is not JSON, say): it is
     raised, or with ``keep_going`` reported, in its place.
     """
+    if as_of is not None:
+        try:
+            as_of = to_instant(as_of)
+        except FieldProblem as problem:
+            raise InputError(str(problem), path="as_of") from None
     policy_engine = PolicyEngine(policy, engine=engine)
     channel_check = policy_engine.policy.is_escalation_channel
     active: dict[str, _Tracker] = {}

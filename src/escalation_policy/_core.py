@@ -14,6 +14,7 @@ from escalation_policy import vocabulary as vocab
 from escalation_policy._context import Situation
 from escalation_policy._matching import Matcher, Plan
 from escalation_policy._record import Record
+from escalation_policy._typed import LATEST
 from escalation_policy.errors import (
     DuplicateEscalationError,
     EscalationClosedError,
@@ -93,6 +94,18 @@ def _plan_inputs(policy: Policy, source: Record | Opened) -> dict[str, object]:
 
 
 # ---------------------------------------------------------------------------------------- checks
+def check_time(policy: Policy, at: dt.datetime, path: str) -> None:
+    """Refuse a time the policy cannot schedule from: what it schedules must stay within the
+    range of timestamps the library supports."""
+    latest = LATEST - policy.horizon
+    if at >= latest:
+        raise InvalidFactError(
+            f"got {at.isoformat()}, expected a time before {latest.isoformat()} (the policy "
+            f"schedules up to {policy.horizon} ahead, and times end at {LATEST.isoformat()})",
+            path=path,
+        )
+
+
 def check(record: Record | None, fact: Fact) -> None:
     """Raise the input error this fact would cause for this escalation, if any."""
     if not isinstance(fact, EscalationFact):
@@ -268,6 +281,7 @@ def decide(
     keep it only when this returns.
     """
     at = fact.at
+    check_time(policy, at, "$.at")
     earlier: list[Action] = []
     if record is not None and record.next_due is not None and record.next_due < at:
         # Time passes first, for this escalation as for every other: what fell due before

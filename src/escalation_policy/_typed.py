@@ -64,7 +64,14 @@ def to_instant(value: object) -> dt.datetime:
     """``value`` as a UTC datetime in the supported range, else a :class:`FieldProblem`."""
     if not isinstance(value, dt.datetime):
         raise FieldProblem(f"got {describe(value)}, expected a timezone-aware datetime")
-    if value.tzinfo is None or value.utcoffset() is None:
+    try:
+        offset = value.utcoffset()
+    except Exception as error:  # a host's tzinfo that fails is a bad value, not a crash
+        raise FieldProblem(
+            f"got a datetime whose timezone fails ({type(error).__name__}), "
+            "expected a timezone such as UTC"
+        ) from None
+    if value.tzinfo is None or offset is None:
         raise FieldProblem(
             f"got naive {value.isoformat()} without a timezone, "
             "expected a timezone such as 'Z' or '+00:00'"
@@ -72,7 +79,7 @@ def to_instant(value: object) -> dt.datetime:
     if value.tzinfo is not UTC:
         try:
             value = value.astimezone(UTC)
-        except OverflowError:
+        except (OverflowError, TypeError, ValueError):
             raise FieldProblem(
                 f"got {value.isoformat()}, expected a time from {EARLIEST.isoformat()} "
                 f"to before {LATEST.isoformat()}"
@@ -123,7 +130,9 @@ def _enumeration(cls: type[enum.Enum]) -> Check:
     def check(value: object) -> enum.Enum:
         if isinstance(value, cls):
             return value
-        member = members.get(value) if type(value) is str else None
+        if isinstance(value, enum.Enum):  # a host's own enumeration: by its value
+            value = value.value
+        member = members.get(str.__str__(value)) if isinstance(value, str) else None
         if member is None:
             raise FieldProblem(
                 f"got {describe(value)}, expected one of {', '.join(values)}"

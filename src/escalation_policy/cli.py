@@ -10,7 +10,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
 import attrs
@@ -24,6 +24,7 @@ from escalation_policy.render import (
     audit_markdown,
     audit_text,
     describe,
+    plain,
     refusal,
     severity_table,
     timestamp,
@@ -133,10 +134,39 @@ def _fact(line: str | bytes, converter: Any) -> Fact:
     return fact
 
 
-def _numbered(lines: Iterable[str | bytes]) -> Iterator[tuple[int, Fact | InputError]]:
+MAX_LINE = 1 << 20
+"""The longest line read, in bytes: a fact is a few hundred; a binary file may have none."""
+
+
+def _bounded(stream: IO[str] | IO[bytes]) -> Iterator[str | bytes | None]:
+    """The stream's lines, each at most :data:`MAX_LINE` long; ``None`` for a longer one,
+    which is skipped to its end without being kept."""
+    while True:
+        line = stream.readline(MAX_LINE + 1)
+        if not line:
+            return
+        if len(line) > MAX_LINE and line[-1:] not in ("\n", b"\n"):
+            yield None  # said first: a reader that stops at it never reads the rest
+            while True:
+                rest = stream.readline(MAX_LINE)
+                if not rest or rest[-1:] in ("\n", b"\n"):
+                    break
+            continue
+        yield line
+
+
+def _numbered(stream: IO[str] | IO[bytes]) -> Iterator[tuple[int, Fact | InputError]]:
     """``(line number, fact or the reason there is none)`` for each non-blank line."""
     converter = shared_converter()
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(_bounded(stream), start=1):
+        if line is None:
+            yield (
+                number,
+                InputError(
+                    f"the line is longer than {MAX_LINE:,} bytes; expected one JSON object a line"
+                ).at_line(number),
+            )
+            continue
         if number == 1:  # a byte order mark, as some editors write
             line = (
                 line.removeprefix(b"\xef\xbb\xbf")
@@ -247,7 +277,7 @@ def _replay(args: argparse.Namespace, out: _Output) -> int:
 
 def _timeline_line(action: Action) -> str:
     return (
-        f"{timestamp(action.at)}  {action.escalation_id:<10}  {describe(action)}\n"
+        f"{timestamp(action.at)}  {plain(action.escalation_id):<10}  {plain(describe(action))}\n"
         f"{'':19}{'':12}  [{action.rule} · {action.cites}]"
     )
 

@@ -23,10 +23,18 @@ from escalation_policy.errors import (
     InputError,
     InvalidFactError,
     InvalidSnapshotError,
+    PolicyError,
     StaleFactError,
     describe,
 )
-from escalation_policy.model import Action, EscalationFact, Fact, Tick, shared_converter
+from escalation_policy.model import (
+    Action,
+    EscalationFact,
+    Fact,
+    Obligation,
+    Tick,
+    shared_converter,
+)
 from escalation_policy.policy import Policy, default_policy
 from escalation_policy.state import (
     SNAPSHOT_FORMAT,
@@ -77,7 +85,7 @@ def decide(
     chosen = policy or default_policy()
     fact = _escalation_fact(fact)
     if state is not None:
-        _check_state(state, fact.escalation_id)
+        _check_state(state, fact.escalation_id, chosen)
     record = Record.thaw(state) if state is not None else None
     record, decision = _core.decide(chosen, _shared_matcher(chosen), record, fact)
     return Decision(
@@ -96,13 +104,15 @@ def advance(state: EscalationState, to: dt.datetime, *, policy: Policy | None = 
     periods of a periodic obligation are one violation (``Violation.periods``). The decision's
     ``fact`` is a ``tick`` at ``to``, and its ``state`` the escalation's new state.
     """
-    _check_state(state, None)
     try:
         to = to_instant(to)
     except FieldProblem as problem:
         raise InvalidFactError(str(problem), path="to") from None
+    chosen = policy or default_policy()
+    _check_state(state, None, chosen)
+    _core.check_time(chosen, to, "to")
     record = Record.thaw(state)
-    actions = _core.advance(policy or default_policy(), record, to)
+    actions = _core.advance(chosen, record, to)
     tick = Tick(at=to)
     if not actions and record.clock == state.clock:
         return Decision(fact=tick, actions=(), state=state)  # nothing was due
@@ -111,9 +121,23 @@ def advance(state: EscalationState, to: dt.datetime, *, policy: Policy | None = 
     )
 
 
+def read_fact(data: Mapping[str, Any]) -> Fact:
+    """A fact from its JSON form; anything wrong with it, even a mapping that fails when
+    read, is an :class:`~escalation_policy.errors.InputError`."""
+    try:
+        fact: Fact = shared_converter().structure(data, Fact)
+    except PolicyError:
+        raise
+    except Exception as error:  # a host's mapping that fails while it is read
+        raise InvalidFactError(
+            f"could not read the object ({type(error).__name__}: {describe(error)})", path="$"
+        ) from None
+    return fact
+
+
 def _escalation_fact(fact: object) -> EscalationFact:
     if isinstance(fact, Mapping):
-        fact = shared_converter().structure(fact, Fact)
+        fact = read_fact(fact)
     if not isinstance(fact, EscalationFact):
         raise InvalidFactError(
             f"got {describe(fact)}, expected a fact about one escalation "
@@ -123,7 +147,8 @@ def _escalation_fact(fact: object) -> EscalationFact:
     return fact
 
 
-def _check_state(state: object, escalation_id: str | None) -> None:
+def _check_state(state: object, escalation_id: str | None, policy: Policy) -> None:
+    """``state`` checked as one a host kept: its fields, and what no engine could write."""
     if not isinstance(state, EscalationState):
         raise InvalidFactError(
             f"got {describe(state)}, expected an EscalationState (None only for 'opened')",
@@ -135,6 +160,13 @@ def _check_state(state: object, escalation_id: str | None) -> None:
             "expected the state of the escalation the fact names",
             path="$.escalation_id",
         )
+    try:
+        check_fields(state, "state")
+    except InputError as error:
+        raise InvalidFactError(error.reason, path=error.path) from None
+    problem = _inconsistency(state, None, policy, set())
+    if problem is not None:
+        raise InvalidFactError(problem[1], path=f"state.{problem[0]}")
 
 
 _SHARED: "weakref.WeakKeyDictionary[Policy, NativeMatcher]" = weakref.WeakKeyDictionary()
@@ -188,7 +220,7 @@ class PolicyEngine:
         window = _duration_option("lateness", lateness, zero=True)
         if window is None or window > MAX_LATENESS:
             raise InvalidFactError(
-                f"got {describe(lateness)}, expected a duration from 0 to {MAX_LATENESS}",
+                f"got {describe(lateness)}, expected a duration from 0 to {MAX_LATENESS.days} days",
                 path="lateness",
             )
         self.lateness: dt.timedelta = window
@@ -231,7 +263,7 @@ class PolicyEngine:
                 raise InvalidFactError(
                     f"got {type(fact).__name__}, expected a Fact or a JSON object", path="$"
                 )
-            fact = shared_converter().structure(fact, Fact)
+            fact = read_fact(fact)
         with self._lock:
             return self._handle(fact)
 
@@ -242,6 +274,7 @@ class PolicyEngine:
 
     def _handle(self, fact: Fact) -> Decision:
         at = fact.at
+        _core.check_time(self.policy, at, "$.at")
         clock = self._clock
         if clock is not None:
             if at < clock - self.lateness:
@@ -497,6 +530,21 @@ def _inconsistency(
         if pending.every is not None and pending.every <= dt.timedelta(0):
             return f"{field}.every", (
                 f"got {pending.every.total_seconds()} seconds, expected a positive period"
+            )
+        for name in ("every", "remind_before"):
+            length = getattr(pending, name)
+            if length is not None and length > policy.horizon:
+                return f"{field}.{name}", (
+                    f"got {length.total_seconds()} seconds, expected at most the policy's "
+                    f"horizon ({policy.horizon.total_seconds()} seconds)"
+                )
+        if (
+            pending.obligation in (Obligation.CHANNEL_POST, Obligation.CHANNEL_UPDATE)
+            and escalation.owner is None
+            and not pending.overdue
+        ):
+            return "owner", (
+                f"got null with a {pending.obligation.value} pending, expected the owner who posts"
             )
         if pending.remind_before is not None and pending.remind_before <= dt.timedelta(0):
             return f"{field}.remind_before", (

@@ -8,6 +8,7 @@ import datetime as dt
 import enum
 import functools
 import math
+import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -470,9 +471,26 @@ ACTION_TYPES: Mapping[str, type[Action]] = {
 
 
 # ------------------------------------------------------------------------------------ converter
+_TIMESTAMP = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{3}(\d{3})?)?)?([Zz]|[+-]\d{2}:\d{2})"
+)
+"""The timestamps of the contract, the same on every Python: date, time to the microsecond
+(3 or 6 digits), and a timezone (``Z`` or an offset in hours and minutes)."""
+
+
 def parse_timestamp(value: object) -> dt.datetime:
     """An ISO-8601 timestamp with a timezone (``Z`` allowed), in UTC, else a FieldProblem."""
     if isinstance(value, str):
+        if _TIMESTAMP.fullmatch(value) is None:
+            if _TIMESTAMP.fullmatch(value + "Z") is not None:
+                raise FieldProblem(
+                    f"got {describe(value)} without a timezone, "
+                    "expected a timezone such as 'Z' or '+00:00'"
+                )
+            raise FieldProblem(
+                f"got {describe(value)}, expected an ISO-8601 timestamp with a timezone, "
+                "such as '2026-03-02T09:00:00Z' or '2026-03-02T10:00:00+01:00'"
+            )
         text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
         try:
             parsed = dt.datetime.fromisoformat(text)
@@ -516,8 +534,12 @@ def _strings(value: object, _type: object) -> tuple[str, ...]:
     if not isinstance(value, (list, tuple)):
         raise FieldProblem(f"got {describe(value)}, expected a list of strings")
     for index, item in enumerate(value):
-        if not isinstance(item, str) or not clean_string(item):
+        if not isinstance(item, str):
             raise FieldProblem(f"got {describe(item)}, expected a string", step=f"[{index}]")
+        if not clean_string(item):
+            raise FieldProblem(
+                f"got {describe(item)}, expected text without lone surrogates", step=f"[{index}]"
+            )
     return tuple(value)
 
 

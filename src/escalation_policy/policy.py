@@ -115,6 +115,9 @@ class Policy:
     late_fulfilment_window: dt.timedelta
     plan_inputs: tuple[str, ...]
     """The escalation's attributes the decision tables read: what a plan depends on."""
+    horizon: dt.timedelta = dt.timedelta(0)
+    """How far past a fact the policy may schedule anything: its longest ``within`` and
+    longest period together, and the late fulfilment window."""
 
     def rule(self, rule_id: str) -> RuleInfo:
         """The rule with this id; ``KeyError`` naming close ids if there is none."""
@@ -219,6 +222,7 @@ def load_policy(
         channel=channel,
         late_fulfilment_window=late_fulfilment_window,
         plan_inputs=_plan_inputs(ordered),
+        horizon=_horizon(ordered, compiled_reactions, late_fulfilment_window),
     )
 
 
@@ -763,6 +767,29 @@ def _dependency_order(tables: list[CompiledTable]) -> list[CompiledTable]:
                     **_where(compiled.table),
                 )
     return ordered
+
+
+def _horizon(
+    tables: Sequence[CompiledTable],
+    reactions: Sequence[CompiledReaction],
+    late_fulfilment_window: dt.timedelta,
+) -> dt.timedelta:
+    """How far past a fact anything the policy schedules may lie (see ``Policy.horizon``)."""
+    zero = dt.timedelta(0)
+    within = [
+        value
+        for compiled in reactions
+        for effect in compiled.reaction.then
+        if isinstance(value := getattr(effect, "within", None), dt.timedelta)
+    ]
+    periods = [
+        value
+        for compiled in tables
+        for row in compiled.table.rows
+        for value in row.then.values()
+        if isinstance(value, dt.timedelta)
+    ]
+    return max(within, default=zero) + max(periods, default=zero) + late_fulfilment_window
 
 
 def _plan_inputs(tables: Sequence[CompiledTable]) -> tuple[str, ...]:

@@ -29,6 +29,7 @@ __all__ = [
     "audit_text",
     "describe",
     "duration",
+    "plain",
     "refusal",
     "severity_table",
     "timestamp",
@@ -38,7 +39,16 @@ SEVERITY_TABLE_ID = "severity.levels"
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Text for a Markdown table cell: pipes escaped, line breaks and control characters
+    shown as escapes, so that a value can never break the table."""
+    return plain(text).replace("|", "\\|")
+
+
+def plain(text: str) -> str:
+    """Text for one line of output: control characters (a newline in an id) as escapes."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 def severity_table(policy: Policy) -> str:
@@ -156,7 +166,7 @@ def audit_text(report: "AuditReport") -> str:
         closed = f", closed {timestamp(item.closed_at)}" if item.closed_at else ", open"
         scope = "" if item.in_scope else "  (out of scope)"
         lines.append(
-            f"{item.escalation_id}  {item.customer}  {item.severity.value}  "
+            f"{plain(item.escalation_id)}  {plain(item.customer)}  {item.severity.value}  "
             f"opened {timestamp(item.opened_at)}{closed}{scope}"
         )
         severities = ", ".join(f"{k} {duration(v)}" for k, v in item.time_at_severity.items())
@@ -224,7 +234,7 @@ def audit_markdown(report: "AuditReport") -> str:
     ]
     for item in report.escalations:
         lines.append(
-            f"| {item.escalation_id} | {_cell(item.customer)} | {item.severity.value} | "
+            f"| {_cell(item.escalation_id)} | {_cell(item.customer)} | {item.severity.value} | "
             f"{_ratio(item.required_posts_on_time, item.required_posts_due)} | "
             f"{_ratio(item.updates_on_time, item.updates_due)} | {len(item.violations)} |"
         )
@@ -239,7 +249,7 @@ def audit_markdown(report: "AuditReport") -> str:
         ]
         for violation in violations:
             lines.append(
-                f"| {violation.escalation_id} | {timestamp(violation.detected_at)} | "
+                f"| {_cell(violation.escalation_id)} | {timestamp(violation.detected_at)} | "
                 f"`{violation.code.value}` | `{violation.rule}` | {_cell(violation.cites)} | "
                 f"{_cell(_outcome(violation))} |"
             )
@@ -254,6 +264,6 @@ def audit_markdown(report: "AuditReport") -> str:
         for refused in report.refused:
             lines.append(
                 f"| {_cell(refused.file or '')} | {refused.line} | `{refused.code}` | "
-                f"{f'`{refused.path}`' if refused.path else ''} | {_cell(refused.reason)} |"
+                f"{f'`{_cell(refused.path)}`' if refused.path else ''} | {_cell(refused.reason)} |"
             )
     return "\n".join(lines) + "\n"
