@@ -120,9 +120,7 @@ def test_channel_is_not_for_initiation_or_tracking(scenario: Scenario, purpose: 
 @pytest.mark.parametrize("purpose", ["initiation", "tracking"])
 def test_account_channels_are_for_initiation_and_tracking(scenario: Scenario, purpose: str) -> None:
     scenario.open(severity="medium")
-    decision = scenario.post(
-        at(minutes=30), purpose, owner_of("medium"), channel="#acme-support"
-    )
+    decision = scenario.post(at(minutes=30), purpose, owner_of("medium"), channel="#acme-support")
     assert [] == violations(decision.actions)
 
 

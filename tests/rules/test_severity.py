@@ -25,7 +25,9 @@ from tests.conftest import (
     violations,
 )
 
-WITH_MEETINGS = severities_where(lambda severity: meetings(severity).then["meeting_every"] is not None)
+WITH_MEETINGS = severities_where(
+    lambda severity: meetings(severity).then["meeting_every"] is not None
+)
 WITHOUT_MEETINGS = severities_where(lambda severity: severity not in WITH_MEETINGS)
 
 
@@ -87,7 +89,9 @@ def test_a_cadence_without_meetings_sets_no_meeting_obligation(
 ) -> None:
     scenario.open(severity=severity)
     scenario.post(at(hours=1), "created", owner_of(severity))
-    assert [] == [v for v in violations(scenario.tick(at(days=90)).actions) if v[0] == "meeting_overdue"]
+    assert [] == [
+        v for v in violations(scenario.tick(at(days=90)).actions) if v[0] == "meeting_overdue"
+    ]
 
 
 @pytest.mark.parametrize("severity", WITH_MEETINGS)
