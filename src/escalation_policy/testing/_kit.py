@@ -32,7 +32,8 @@ class Timeline:
         *,
         start: dt.datetime = DEFAULT_START,
     ) -> None:
-        self.engine = engine or PolicyEngine()
+        # An engine holding no escalation is falsy (it has a length): test for None.
+        self.engine = engine if engine is not None else PolicyEngine()
         self.now = start
         self.facts: list[Fact] = []
         self.decisions: list[Decision] = []
@@ -191,7 +192,9 @@ def assert_compliant(
     if isinstance(history, AuditReport):
         report = history
     elif isinstance(history, Timeline):
-        report = audit(history.facts, as_of=as_of, policy=policy or history.engine.policy)
+        report = audit(
+            history.facts, as_of=as_of, policy=history.engine.policy if policy is None else policy
+        )
     else:
         report = audit(history, as_of=as_of, policy=policy)
     if report.violations:
