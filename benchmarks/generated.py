@@ -16,9 +16,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import attrs
 import run  # the callgrind helper beside this file
 
-from escalation_policy import Fact, PostReason, PostToChannel, Team, decide, make_converter
+from escalation_policy import Fact, PostToChannel, decide, make_converter
 from escalation_policy._fastpath import action_writer, fact_reader
 from escalation_policy._frozen import ATTRS_INIT
 from escalation_policy._record import FIELDS, Record
@@ -37,17 +38,9 @@ OPENED = {
 CONVERTER = make_converter()
 FACT = CONVERTER.structure(OPENED, Fact)
 RECORD = Record.thaw(decide(None, FACT).state)  # type: ignore[arg-type]
-POST = {
-    "escalation_id": "ESC-1",
-    "at": FACT.at,
-    "rule": "communication.post_when_created",
-    "cites": "Communication Process",
-    "channel": "#escalated_customers",
-    "by": Team.TAM,
-    "reason": PostReason.CREATED,
-    "due": FACT.at,
-}
-ACTION = PostToChannel(**POST)
+# The created post the policy requires of this escalation, and the fields it is built from.
+ACTION = next(a for a in decide(None, FACT).actions if isinstance(a, PostToChannel))
+POST = {field.name: getattr(ACTION, field.name) for field in attrs.fields(PostToChannel)}
 
 
 def _plain_copy(source: Record) -> Record:

@@ -1,11 +1,13 @@
 """Deterministic workloads for the benchmarks: realistic fact mixes and large histories."""
 
 import datetime as dt
+import functools
 import json
 import random
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
+from escalation_policy import decide, default_policy
 from escalation_policy.model import (
     Closed,
     Fact,
@@ -23,12 +25,18 @@ from escalation_policy.model import (
 )
 
 START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)
-CHANNEL = "#escalated_customers"
+CHANNEL = default_policy().channel
 SEVERITIES = list(Severity)
 
 
+@functools.cache
 def owner(severity: Severity) -> Team:
-    return Team.TAM if severity in (Severity.CRITICAL, Severity.HIGH) else Team.SUPPORT_ENGINEERING
+    """Who the policy makes the owner of an Enterprise escalation of this severity."""
+    opened = Opened(
+        at=START, escalation_id="E", customer="Acme", segment=Segment.ENTERPRISE, severity=severity
+    )
+    state = decide(None, opened).state
+    return state.owner if state is not None and state.owner is not None else Team.OTHER
 
 
 def open_announced(at: dt.datetime, escalation_id: str, severity: Severity) -> list[Fact]:

@@ -1,18 +1,78 @@
 import datetime as dt
+import enum
 import os
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NamedTuple
 
 import pytest
 
-from escalation_policy import ENGINES, Action, Decision, PolicyEngine
+from escalation_policy import ENGINES, Action, Decision, PolicyEngine, Severity, default_policy
 from escalation_policy._durable import durable_available
+from escalation_policy.vocabulary import AnyValue, NoneOf, OneOf
 
 # Our own suite uses the testing kit too: `--policy-coverage` proves every rule is exercised.
 pytest_plugins = ["escalation_policy.testing"]
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
-CHANNEL = "#escalated_customers"
+CHANNEL = default_policy().channel
+SEVERITIES = [severity.value for severity in Severity]
+
+
+# Tests read what the policy decides from the loaded policy, never from a copy of its values:
+# a policy owner who changes a rule changes its module, and the tests follow.
+class Match(NamedTuple):
+    """The row of a decision table that matched: its rule id and its outputs."""
+
+    rule: str
+    then: Mapping[str, Any]
+
+
+def _plain(value: object) -> object:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def _cell_matches(cell: object, value: object) -> bool:
+    if isinstance(cell, AnyValue):
+        return True
+    if isinstance(cell, (OneOf, NoneOf)):
+        return (value in {_plain(v) for v in cell.values}) is isinstance(cell, OneOf)
+    return _plain(cell) == value
+
+
+def row(table_id: str, **inputs: object) -> Match:
+    """The row of the handbook policy's table ``table_id`` that ``inputs`` (JSON values) match."""
+    table = default_policy().table(table_id)
+    wanted = {key: _plain(value) for key, value in inputs.items()}
+    for candidate in table.rows:
+        if all(_cell_matches(candidate.when[key], wanted[key]) for key in table.inputs):
+            return Match(f"{table_id}/{candidate.id}", candidate.then)
+    raise LookupError(f"no row of {table_id} matches {wanted}")
+
+
+def owner_of(severity: str) -> str:
+    """Who owns an escalation of this severity (``"tam"``, ...)."""
+    return str(row("responsibilities.owner", severity=severity).then["owner"].value)
+
+
+def other_team(team: str) -> str:
+    """A team that is not ``team``."""
+    return "support_engineering" if team != "support_engineering" else "tam"
+
+
+def meetings(severity: str) -> Match:
+    """The ``severity.cadence`` row for the severity's cadence (``then["meeting_every"]``)."""
+    cadence = row("severity.levels", severity=severity).then["cadence"]
+    return row("severity.cadence", cadence=cadence)
+
+
+def updates(severity: str) -> Match:
+    """The ``communication.updates`` row for the severity (``then["update_every"]``)."""
+    return row("communication.updates", severity=severity)
+
+
+def severities_where(test: Callable[[str], bool]) -> list[str]:
+    """The severities for which ``test`` holds, in the model's order."""
+    return [severity for severity in SEVERITIES if test(severity)]
 
 
 def at(days: float = 0, hours: float = 0, minutes: float = 0) -> dt.datetime:

@@ -13,6 +13,7 @@ from escalation_policy._native import NativeMatcher
 from escalation_policy.model import Fact
 from escalation_policy.testing import strategies
 from escalation_policy.vocabulary import CONTEXT_FIELDS, FACT_FIELDS
+from tests.conftest import row
 
 AT = dt.datetime(2026, 3, 2, 9, tzinfo=dt.timezone.utc)
 
@@ -81,7 +82,7 @@ def test_a_post_is_matched_against_the_escalation_and_the_post() -> None:
         Posted(
             at=AT,
             escalation_id="ESC-1",
-            channel="#escalated_customers",
+            channel=engine.policy.channel,
             purpose=PostPurpose.CREATED,
             by=Team.SUPPORT_ENGINEERING,
         )
@@ -97,7 +98,7 @@ def test_a_post_is_matched_against_the_escalation_and_the_post() -> None:
         "initiated_by": "other",
         "in_scope": True,
         "owner": owner.value,  # type: ignore[union-attr]
-        "cadence": "multiple_per_week",
+        "cadence": row("severity.levels", severity="high").then["cadence"].value,
         "status": "active",
         "tam_assigned": True,
         "purpose": "created",

@@ -14,7 +14,7 @@ import pytest
 
 from escalation_policy import EngineFailure, EngineUnavailableError, InputError, PolicyEngine
 from escalation_policy._durable import durable_available
-from tests.conftest import Scenario, at
+from tests.conftest import Scenario, at, owner_of
 
 EXAMPLE = pathlib.Path(__file__).parent.parent / "examples" / "critical-outage.jsonl"
 
@@ -122,7 +122,7 @@ def test_engines_that_share_rulesets_keep_their_own_escalations() -> None:
                 if step == 0:
                     scenario.open(severity=severity)
                 elif step == 1:
-                    scenario.post(at(hours=1), "created", "tam")
+                    scenario.post(at(minutes=1), "created", owner_of(severity))
                 else:
                     scenario.tick(at(days=2))
     for ours, reference in zip(durable, native, strict=True):

@@ -31,7 +31,7 @@ from escalation_policy import (
     make_converter,
 )
 from escalation_policy.testing import strategies
-from tests.conftest import T0, Scenario, at
+from tests.conftest import T0, Scenario, at, owner_of
 
 CONVERTER = make_converter()
 
@@ -43,6 +43,8 @@ OPENED: dict[str, Any] = {
     "segment": "enterprise",
     "severity": "critical",
 }
+
+CRITICAL_OWNER = owner_of("critical")
 
 
 def _nested(depth: int) -> Any:
@@ -222,7 +224,7 @@ def _snapshot_json() -> dict[str, Any]:
     engine = PolicyEngine()
     scenario = Scenario(engine)
     scenario.open(severity="critical", tam="alex", initiated_by="tam")
-    scenario.post(at(minutes=30), "created", "tam")
+    scenario.post(at(minutes=30), "created", CRITICAL_OWNER)
     data: dict[str, Any] = CONVERTER.unstructure(engine.snapshot())
     return data
 

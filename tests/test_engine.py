@@ -24,14 +24,16 @@ from escalation_policy import (
 )
 from escalation_policy._record import Record
 from escalation_policy.model import Fact, Tick
-from tests.conftest import CHANNEL, Scenario, at, violations
+from tests.conftest import CHANNEL, Scenario, at, owner_of, violations
 
 CONVERTER = make_converter()
+
+CRITICAL_OWNER = owner_of("critical")
 
 
 def _open(scenario: Scenario) -> None:
     scenario.open(severity="critical")
-    scenario.post(at(minutes=10), "created", "tam")
+    scenario.post(at(minutes=10), "created", CRITICAL_OWNER)
 
 
 REJECTED = [
@@ -97,7 +99,7 @@ def test_a_closed_escalation_accepts_only_its_closing_posts(scenario: Scenario) 
     with pytest.raises(EscalationClosedError, match="closed"):
         scenario.fact("severity_changed", at(hours=4), severity="low")
     assert before == scenario.engine.snapshot()
-    decision = scenario.post(at(hours=5), "closed", "tam")
+    decision = scenario.post(at(hours=5), "closed", CRITICAL_OWNER)
     assert [False] == [f.late for f in decision.fulfilled]
     assert 0 == len(scenario.engine)
 
@@ -109,7 +111,7 @@ def test_a_late_closing_post_is_still_recognised_then_forgotten(scenario: Scenar
         scenario.tick(at(days=2)).actions
     )
     assert 1 == len(scenario.engine), "kept to recognise a late post"
-    late = scenario.post(at(days=3), "closed", "tam")
+    late = scenario.post(at(days=3), "closed", CRITICAL_OWNER)
     assert [True] == [f.late for f in late.fulfilled]
     assert 0 == len(scenario.engine)
 
@@ -120,13 +122,13 @@ def test_a_never_made_closing_post_is_forgotten_after_the_late_window(scenario: 
     scenario.tick(at(days=20))
     assert 0 == len(scenario.engine)
     with pytest.raises(UnknownEscalationError):
-        scenario.post(at(days=21), "closed", "tam")
+        scenario.post(at(days=21), "closed", CRITICAL_OWNER)
 
 
 def test_an_id_can_be_reused_once_its_escalation_is_settled(scenario: Scenario) -> None:
     _open(scenario)
     scenario.fact("closed", at(hours=3))
-    scenario.post(at(hours=4), "closed", "tam")
+    scenario.post(at(hours=4), "closed", CRITICAL_OWNER)
     assert ["assign_owner"] == [a.TYPE for a in scenario.open(at(days=1), severity="low").actions][
         :1
     ]

@@ -9,7 +9,7 @@ import pytest
 
 from escalation_policy import Action, PolicyEngine
 from escalation_policy._durable import durable_available
-from tests.conftest import CHANNEL, at
+from tests.conftest import CHANNEL, at, owner_of
 
 pytestmark = pytest.mark.skipif(durable_available() is not None, reason=durable_available() or "")
 
@@ -24,7 +24,7 @@ def _phase_facts(worker: int, phase: int) -> list[dict[str, Any]]:
     for number in range(PER_THREAD):
         escalation_id = f"W{worker}-{number}"
         severity = ("critical", "high", "medium", "low")[number % 4]
-        owner = "tam" if severity in ("critical", "high") else "support_engineering"
+        owner = owner_of(severity)
         common = {"at": when, "escalation_id": escalation_id}
         facts.append(
             [

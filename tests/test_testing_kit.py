@@ -27,6 +27,7 @@ from escalation_policy import (
 from escalation_policy.model import Fact
 from escalation_policy.testing import PolicyCoverage, Timeline, assert_actions, assert_compliant
 from escalation_policy.testing.strategies import histories
+from tests.conftest import owner_of
 
 HOST_TESTS = pathlib.Path(__file__).parent.parent / "examples" / "host_tests"
 CONVERTER = make_converter()
@@ -63,7 +64,10 @@ def test_timeline_builds_facts_with_defaults_and_advancing_time() -> None:
     opened, posted, tick = timeline.facts
     assert [Opened, Posted, Tick] == [type(fact) for fact in timeline.facts]
     assert isinstance(posted, Posted)
-    assert ("tam", "#escalated_customers") == (posted.by.value, posted.channel)
+    assert (owner_of("critical"), timeline.engine.policy.channel) == (
+        posted.by.value,
+        posted.channel,
+    )
     assert 30 * 3600 == (tick.at - opened.at).total_seconds()
     assert {"update_overdue", "meeting_overdue"} == {
         a.code.value for a in timeline.last.actions if a.TYPE == "violation"

@@ -25,11 +25,14 @@ from escalation_policy import (
     make_converter,
 )
 from escalation_policy.model import EscalationFact
+from escalation_policy.rules import communication
 from escalation_policy.testing import strategies
-from tests.conftest import CHANNEL, Scenario, at
+from tests.conftest import CHANNEL, Scenario, at, owner_of
 
 CONVERTER = make_converter()
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+CRITICAL_OWNER = owner_of("critical")
 
 
 def _critical(scenario: Scenario, **fields: Any) -> None:
@@ -80,7 +83,7 @@ def test_the_engine_and_the_pure_step_agree_on_a_fact_that_closes_after_a_gap(
     """A critical escalation, its created post, then 'closed' 25 hours later: the update that
     fell due is reported, and the next update closing cancels is not announced."""
     _critical(scenario)
-    scenario.post(at(minutes=30), "created", "tam")
+    scenario.post(at(minutes=30), "created", CRITICAL_OWNER)
     closing = scenario.fact("closed", at(hours=25))
     state = None
     pure: list[Any] = []
@@ -115,7 +118,7 @@ def test_an_id_is_free_again_once_its_escalation_settled_with_no_tick_between(
 ) -> None:
     """Time passes with the fact itself: 30 days after closing, the id opens a new one."""
     _critical(scenario)
-    scenario.post(at(minutes=30), "created", "tam")
+    scenario.post(at(minutes=30), "created", CRITICAL_OWNER)
     scenario.fact("closed", at(hours=5))
     reopened = scenario.open(at(days=30), severity="low")
     assert "assign_owner" in [a.TYPE for a in reopened.actions]
@@ -157,7 +160,7 @@ def _zoned_history(zone: dt.tzinfo) -> list[Fact]:
             "escalation_id": "ESC-1",
             "channel": CHANNEL,
             "purpose": "created",
-            "by": "tam",
+            "by": CRITICAL_OWNER,
         },
         {"type": "tick", "at": start + dt.timedelta(hours=23, minutes=30)},
         {"type": "tick", "at": start + dt.timedelta(hours=24, minutes=45)},
@@ -207,7 +210,7 @@ def test_a_tick_fifty_years_ahead_reports_each_missed_obligation_once(
     engine = PolicyEngine(engine=engine_name, max_clock_jump=None)  # type: ignore[arg-type]
     scenario = Scenario(engine)
     _critical(scenario)
-    scenario.post(at(minutes=30), "created", "tam")
+    scenario.post(at(minutes=30), "created", CRITICAL_OWNER)
     late = scenario.tick(at(days=50 * 365))
     periodic = [a for a in late.actions if a.TYPE == "violation"]
     assert {"update_overdue", "meeting_overdue"} == {v.code.value for v in periodic}
@@ -224,7 +227,7 @@ def test_a_tick_fifty_years_ahead_reports_each_missed_obligation_once(
 
 def test_one_missed_period_keeps_the_violations_json_as_it_was(scenario: Scenario) -> None:
     _critical(scenario)
-    scenario.post(at(minutes=30), "created", "tam")
+    scenario.post(at(minutes=30), "created", CRITICAL_OWNER)
     late = scenario.tick(at(hours=25))
     update = next(a for a in late.actions if getattr(a, "code", None) == "update_overdue")
     body = CONVERTER.unstructure(update)
@@ -241,10 +244,10 @@ def test_the_engine_refuses_a_clock_jump_larger_than_it_accepts(engine_name: str
     _critical(scenario)
     before = scenario.engine.snapshot()
     with pytest.raises(ClockJumpError, match="max_clock_jump") as caught:
-        scenario.post(at(days=36 * 365), "created", "tam")
+        scenario.post(at(days=36 * 365), "created", CRITICAL_OWNER)
     assert "$.at" == caught.value.path
     assert before == scenario.engine.snapshot()
-    scenario.post(at(minutes=30), "created", "tam")  # the real fact is taken
+    scenario.post(at(minutes=30), "created", CRITICAL_OWNER)  # the real fact is taken
 
 
 def test_a_smaller_clock_jump_limit_can_be_chosen() -> None:
@@ -285,11 +288,11 @@ def test_a_fact_arriving_late_within_the_window_is_applied_and_counts_as_on_time
     one = Scenario(engine, "ESC-1")
     two = Scenario(engine, "ESC-2")
     _critical(one)
-    due = at(hours=2)  # the created post is due two hours after opening
+    due = at() + communication.CREATED_POST_WITHIN
     two.open(due - dt.timedelta(minutes=5), severity="low")
     two.tick(due + dt.timedelta(seconds=20))  # another host's fact, delivered first
     assert [] == [a for d in engine_decisions(one, two) for a in d.actions if a.TYPE == "violation"]
-    made = one.post(due - dt.timedelta(seconds=5), "created", "tam")
+    made = one.post(due - dt.timedelta(seconds=5), "created", CRITICAL_OWNER)
     assert [False] == [fulfilment.late for fulfilment in made.fulfilled]
 
 
@@ -301,18 +304,18 @@ def test_without_a_window_the_same_late_fact_is_refused_as_stale() -> None:
     engine = PolicyEngine()
     one, two = Scenario(engine, "ESC-1"), Scenario(engine, "ESC-2")
     _critical(one)
-    due = at(hours=2)
+    due = at() + communication.CREATED_POST_WITHIN
     two.open(due - dt.timedelta(minutes=5), severity="low")
     two.tick(due + dt.timedelta(seconds=20))
     with pytest.raises(StaleFactError):
-        one.post(due - dt.timedelta(seconds=5), "created", "tam")
+        one.post(due - dt.timedelta(seconds=5), "created", CRITICAL_OWNER)
 
 
 def test_obligations_are_reported_only_once_the_window_has_passed_them() -> None:
     engine = PolicyEngine(lateness=dt.timedelta(minutes=10))
     one = Scenario(engine, "ESC-1")
     _critical(one)
-    due = at(hours=2)
+    due = at() + communication.CREATED_POST_WITHIN
     assert () == one.tick(due + dt.timedelta(minutes=9)).actions
     late = one.tick(due + dt.timedelta(minutes=11))
     assert ["post_overdue"] == [a.code.value for a in late.actions if a.TYPE == "violation"]

@@ -32,7 +32,8 @@ class Timeline:
         *,
         start: dt.datetime = DEFAULT_START,
     ) -> None:
-        self.engine = engine or PolicyEngine()
+        # An engine holding no escalation is falsy (it has a length): test for None.
+        self.engine = engine if engine is not None else PolicyEngine()
         self.now = start
         self.facts: list[Fact] = []
         self.decisions: list[Decision] = []
@@ -183,12 +184,19 @@ def assert_compliant(
     as_of: dt.datetime | None = None,
     policy: Policy | None = None,
 ) -> AuditReport:
-    """The history followed the policy: its audit finds no violation. Returns the audit."""
+    """The history followed the policy: its audit finds no violation. Returns the audit.
+
+    ``policy`` is the policy to audit against: by default a timeline's own (its engine's), and
+    the handbook's for other histories.
+    """
     if isinstance(history, AuditReport):
         report = history
+    elif isinstance(history, Timeline):
+        report = audit(
+            history.facts, as_of=as_of, policy=history.engine.policy if policy is None else policy
+        )
     else:
-        facts = history.facts if isinstance(history, Timeline) else history
-        report = audit(facts, as_of=as_of, policy=policy)
+        report = audit(history, as_of=as_of, policy=policy)
     if report.violations:
         lines = [f"{len(report.violations)} violation(s) of the escalation policy:"]
         for violation in report.violations:

@@ -14,7 +14,7 @@ so a host's tests get them with nothing to configure.
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 from hypothesis import strategies as st
@@ -33,6 +33,7 @@ from escalation_policy.model import (
     Fact,
     MeetingAudience,
     MeetingHeld,
+    Obligation,
     Opened,
     Posted,
     PostPurpose,
@@ -46,12 +47,10 @@ from escalation_policy.model import (
     Team,
     Tick,
 )
-
-if TYPE_CHECKING:
-    from escalation_policy.policy import Policy
+from escalation_policy.policy import Policy, default_policy
+from escalation_policy.state import PendingObligation
 
 __all__ = [
-    "CHANNEL",
     "START",
     "actions",
     "aware_datetimes",
@@ -62,7 +61,6 @@ __all__ = [
     "register_type_strategies",
 ]
 
-CHANNEL = "#escalated_customers"
 START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)
 
 _OFFSETS = st.sampled_from(
@@ -108,7 +106,12 @@ _FACT_STRATEGIES: dict[type[Fact], st.SearchStrategy[Any]] = {
     Posted: st.builds(
         Posted,
         **_COMMON,
-        channel=st.sampled_from([CHANNEL, "#acme-account", "escalated_customers"]),
+        # The policy's channel, another, and the policy's without its "#".
+        channel=st.deferred(
+            lambda: st.sampled_from(
+                [default_policy().channel, "#acme-account", default_policy().channel.lstrip("#")]
+            )
+        ),
         purpose=st.sampled_from(PostPurpose),
         by=st.sampled_from(Team),
         url=_OPTIONAL_TEXT,
@@ -206,7 +209,7 @@ def _history(
     max_escalations: int,
     max_steps: int,
     compliant: bool,
-    policy: "Policy | None",
+    policy: Policy | None,
 ) -> list[Fact]:
     if compliant:
         return _compliant(draw, max_escalations, policy)
@@ -233,6 +236,7 @@ def _draw_steps(
 ) -> Iterator[Fact]:
     """Facts, drawn one at a time: each is applied to ``simulation`` before the next is drawn."""
     now = START
+    channel = simulation.policy.channel
     open_ids: list[str] = []
     closed_ids: list[str] = []
     opened = 0
@@ -273,7 +277,7 @@ def _draw_steps(
             yield Posted(
                 at=now,
                 escalation_id=escalation_id,
-                channel=CHANNEL,
+                channel=channel,
                 purpose=draw(st.sampled_from([PostPurpose.CLOSED, PostPurpose.RISK_REDUCED])),
                 by=draw(st.sampled_from([owner(escalation_id), Team.OTHER])),
             )
@@ -291,7 +295,7 @@ def _draw_steps(
         elif kind == "post":
             yield Posted(
                 **common,
-                channel=draw(st.sampled_from([CHANNEL, "#acme-account"])),
+                channel=draw(st.sampled_from([channel, "#acme-account"])),
                 purpose=draw(st.sampled_from(PostPurpose)),
                 by=draw(st.sampled_from([owner(escalation_id), Team.OTHER])),
             )
@@ -316,83 +320,91 @@ def _draw_steps(
 
 
 def _compliant(
-    draw: Callable[[st.SearchStrategy[Any]], Any], max_escalations: int, policy: "Policy | None"
+    draw: Callable[[st.SearchStrategy[Any]], Any], max_escalations: int, policy: Policy | None
 ) -> list[Fact]:
-    """Escalations that do everything on time: posts, daily updates and meetings, informing.
+    """Escalations that do everything on time: each obligation the policy sets is met within
+    its window (one-off posts early in it, periodic ones just before they fall due).
 
-    Who posts, and whether a TAM must be informed, is what the policy decides on opening.
+    What is due, when, and who posts are read from an engine running the policy alongside, so
+    the histories comply with whatever policy they are drawn for.
     """
     count = draw(st.integers(min_value=1, max_value=max_escalations))
     timeline: list[tuple[dt.datetime, int, Fact]] = []
-    order = 0
-
-    def add(fact: Fact) -> None:
-        nonlocal order
-        timeline.append((fact.at, order, fact))
-        order += 1
-
     for number in range(1, count + 1):
-        escalation_id = f"ESC-{number}"
         start = START + dt.timedelta(minutes=draw(st.integers(min_value=0, max_value=3 * 24 * 60)))
-        severity = draw(st.sampled_from(Severity))
-        tam = draw(st.sampled_from([None, "alex"]))
-        days = draw(st.integers(min_value=0, max_value=4))
-        common: dict[str, Any] = {"escalation_id": escalation_id}
+        span = dt.timedelta(days=draw(st.integers(min_value=0, max_value=4)), hours=12)
+        minutes = int(span.total_seconds() // 60)
+        changes = draw(st.lists(st.integers(min_value=1, max_value=minutes - 1), max_size=3))
         opened = Opened(
             at=start,
-            **common,
+            escalation_id=f"ESC-{number}",
             customer=f"Customer {number}",
             segment=Segment.ENTERPRISE,
-            severity=severity,
+            severity=draw(st.sampled_from(Severity)),
             initiated_by=draw(st.sampled_from(Team)),
-            tam=tam,
+            tam=draw(st.sampled_from([None, "alex"])),
         )
-        add(opened)
-        planned = PolicyEngine(policy)
-        actions = planned.handle(opened).actions
-        state = planned.escalation(escalation_id)
-        owner = state.owner if state is not None and state.owner is not None else Team.OTHER
-        informs = any(action.TYPE == "inform_tam" for action in actions)
-        minute = dt.timedelta(minutes=1)
-        add(
-            Posted(
-                at=start + 30 * minute,
-                **common,
-                channel=CHANNEL,
-                purpose=PostPurpose.CREATED,
-                by=owner,
-            )
-        )
-        if informs:
-            add(TamInformed(at=start + 45 * minute, **common))
-        for day in range(1, days + 1):
-            moment = start + dt.timedelta(days=day) - 60 * minute
-            add(MeetingHeld(at=moment, **common, audience=MeetingAudience.CUSTOMER))
-            add(
-                Posted(
-                    at=moment + minute,
-                    **common,
-                    channel=CHANNEL,
-                    purpose=PostPurpose.UPDATE,
-                    by=owner,
-                )
-            )
-            if draw(st.booleans()):
-                add(StatusChanged(at=moment + 2 * minute, **common, status=f"day {day}"))
-                add(ExecutiveSummaryUpdated(at=moment + 3 * minute, **common))
-        end = start + dt.timedelta(days=days, hours=12)
-        add(Closed(at=end, **common))
-        add(
-            Posted(
-                at=end + 30 * minute,
-                **common,
-                channel=CHANNEL,
-                purpose=PostPurpose.CLOSED,
-                by=owner,
-            )
-        )
+        status_changes = sorted(start + dt.timedelta(minutes=m) for m in set(changes))
+        for fact in _complying(opened, start + span, status_changes, policy):
+            timeline.append((fact.at, len(timeline), fact))
     timeline.sort(key=lambda item: (item[0], item[1]))
     return [fact for _, _, fact in timeline]
+
+
+def _complying(
+    opened: Opened, end: dt.datetime, status_changes: list[dt.datetime], policy: Policy | None
+) -> Iterator[Fact]:
+    """One escalation's facts, from ``opened`` to its closing post, meeting every obligation."""
+    engine = PolicyEngine(policy)
+    escalation_id = opened.escalation_id
+    common: dict[str, Any] = {"escalation_id": escalation_id}
+    engine.handle(opened)
+    yield opened
+    now = opened.at
+    closed = False
+    while (state := engine.escalation(escalation_id)) is not None:
+        owner = state.owner if state.owner is not None else Team.OTHER
+        moves: list[tuple[dt.datetime, Fact]] = []
+        for pending in state.pending:
+            window = max(pending.due - now, dt.timedelta(0))
+            # A periodic obligation is met just before it falls due, so that each one counts;
+            # a one-off early in its window.
+            if pending.every is not None:
+                at = pending.due - min(window / 8, dt.timedelta(hours=1))
+            else:
+                at = now + window / 4
+            at = max(now, at.replace(microsecond=0))
+            moves.append((at, _fulfilling(pending, at, common, owner, engine.policy.channel)))
+        if status_changes:
+            at = status_changes[0]
+            moves.append((at, StatusChanged(at=at, **common, status=f"status {at:%d %H:%M}")))
+        if not closed:
+            moves.append((end, Closed(at=end, **common)))
+        if not moves:  # nothing left to do: it is settled, or waits for nothing the policy sets
+            return
+        at, fact = min(moves, key=lambda move: move[0])
+        if isinstance(fact, StatusChanged):
+            status_changes.pop(0)
+        closed = closed or isinstance(fact, Closed)
+        engine.handle(fact)
+        now = at
+        yield fact
+
+
+def _fulfilling(
+    pending: PendingObligation, at: dt.datetime, common: dict[str, Any], owner: Team, channel: str
+) -> Fact:
+    """The fact that meets ``pending``: a post by the owner, a meeting, informing the TAM..."""
+    if pending.obligation in (Obligation.CHANNEL_POST, Obligation.CHANNEL_UPDATE):
+        reason = pending.reason.value if pending.reason is not None else "update"
+        return Posted(at=at, **common, channel=channel, purpose=PostPurpose(reason), by=owner)
+    if pending.obligation is Obligation.MEETING:
+        return MeetingHeld(at=at, **common, audience=MeetingAudience.CUSTOMER)
+    if pending.obligation is Obligation.INFORM_TAM:
+        return TamInformed(at=at, **common)
+    if pending.obligation is Obligation.EXECUTIVE_SUMMARY:
+        return ExecutiveSummaryUpdated(at=at, **common)
+    raise ValueError(f"no fact is known to meet the obligation {pending.obligation.value!r}")
 
 
 def histories(
@@ -400,7 +412,7 @@ def histories(
     max_escalations: int = 4,
     max_steps: int = 40,
     compliant: bool = False,
-    policy: "Policy | None" = None,
+    policy: Policy | None = None,
 ) -> st.SearchStrategy[list[Fact]]:
     """Coherent histories of facts in time order (see the module's documentation).
 
