@@ -97,7 +97,7 @@ def _plan_inputs(policy: Policy, source: Record | Opened) -> dict[str, object]:
 def check_time(policy: Policy, at: dt.datetime, path: str) -> None:
     """Refuse a time the policy cannot schedule from: what it schedules must stay within the
     range of timestamps the library supports."""
-    latest = LATEST - policy.horizon
+    latest = policy.latest
     if at >= latest:
         raise InvalidFactError(
             f"got {at.isoformat()}, expected a time before {latest.isoformat()} (the policy "
@@ -172,11 +172,12 @@ def advance(policy: Policy, record: Record, to: dt.datetime) -> list[Action]:
             _post_action(policy, record.escalation_id, record.owner, rescheduled_update, to)
         )
     # What falls due soon (at or after ``to``) and asked for a reminder: nudge the owner, once.
-    soon = sorted(
+    soon = [
         (remind_at, i)
         for i, p in enumerate(pending)
-        if (remind_at := p.remind_at) is not None and remind_at < to
-    )
+        if p.remind_before is not None and (remind_at := p.remind_at) is not None and remind_at < to
+    ]
+    soon.sort()
     for _, index in soon:
         due = pending[index]
         actions.append(
@@ -274,14 +275,14 @@ def decide(
     fact: EscalationFact,
 ) -> tuple[Record | None, Decision]:
     """Apply ``fact`` to the escalation's ``record`` (``None`` for ``opened``), in place; the
-    record it returns is ``None`` once the escalation is settled (forget it).
+    record it returns is ``None`` once the escalation is settled (forget it). The caller has
+    checked the fact's time (:func:`check_time`).
 
     Raises an :class:`~escalation_policy.errors.InputError` for a fact the escalation cannot
     take. The record may be half-changed after an error: callers pass a copy they own and
     keep it only when this returns.
     """
     at = fact.at
-    check_time(policy, at, "$.at")
     earlier: list[Action] = []
     if record is not None and record.next_due is not None and record.next_due < at:
         # Time passes first, for this escalation as for every other: what fell due before
@@ -314,7 +315,7 @@ def decide(
     else:
         owner, cadence = record.owner, record.cadence
     situation = Situation(
-        record, fact, status_before, severity_before, owner, cadence, policy.channel
+        record, fact, status_before, severity_before, owner, cadence, policy.channel_key
     )
     work = _Work(policy, record, fact, plan)
     matched = list(plan.rows) if plan is not None else []

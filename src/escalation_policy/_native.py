@@ -3,7 +3,7 @@
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from escalation_policy._context import Situation, context_of, key_reader
+from escalation_policy._context import Situation, context_of, key_order, key_reader
 from escalation_policy._matching import Plan, evaluate_plan
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ class NativeMatcher:
         # Which reactions match depends only on the fields their conditions test: memoise the
         # answer on those fields' values, per fact type.
         self._tested = {
-            key: tuple(sorted({c.field for _, conditions in value for c in conditions}))
+            key: key_order({c.field for _, conditions in value for c in conditions})
             for key, value in self._by_type.items()
         }
         self._reaction_memo: dict[str, dict[tuple[object, ...], list[int]]] = {

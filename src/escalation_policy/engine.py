@@ -86,6 +86,7 @@ def decide(
     fact = _escalation_fact(fact)
     if state is not None:
         _check_state(state, fact.escalation_id, chosen)
+    _core.check_time(chosen, fact.at, "$.at")
     record = Record.thaw(state) if state is not None else None
     record, decision = _core.decide(chosen, _shared_matcher(chosen), record, fact)
     return Decision(
@@ -274,16 +275,13 @@ class PolicyEngine:
 
     def _handle(self, fact: Fact) -> Decision:
         at = fact.at
-        _core.check_time(self.policy, at, "$.at")
+        if at >= self.policy.latest:
+            _core.check_time(self.policy, at, "$.at")
         clock = self._clock
-        if clock is not None:
-            if at < clock - self.lateness:
-                allowed = "" if not self.lateness else f" less the lateness {self.lateness}"
-                raise StaleFactError(
-                    f"got {at.isoformat()}, older than the engine's clock "
-                    f"{clock.isoformat()}{allowed}; facts must arrive in time order",
-                    path="$.at",
-                )
+        lateness = self.lateness
+        if clock is None:
+            clock = at
+        elif at >= clock:
             if self.max_clock_jump is not None and at - clock > self.max_clock_jump:
                 raise ClockJumpError(
                     f"got {at.isoformat()}, {at - clock} after the engine's clock "
@@ -291,12 +289,17 @@ class PolicyEngine:
                     "(max_clock_jump)",
                     path="$.at",
                 )
-            clock = max(clock, at)
-        else:
             clock = at
+        elif not lateness or at < clock - lateness:
+            allowed = f" less the lateness {lateness}" if lateness else ""
+            raise StaleFactError(
+                f"got {at.isoformat()}, older than the engine's clock "
+                f"{clock.isoformat()}{allowed}; facts must arrive in time order",
+                path="$.at",
+            )
         # Every other escalation lives up to the watermark: with a lateness window, what
         # falls due in the window is reported only once the window has passed it.
-        watermark = clock - self.lateness
+        watermark = clock - lateness if lateness else clock
         target = fact.escalation_id if isinstance(fact, EscalationFact) else None
         heap = self._heap
         if not heap or heap[0][0] >= watermark or not self._due_before(watermark, target):

@@ -26,6 +26,7 @@ from typing import Any
 
 import attrs
 
+from escalation_policy._typed import LATEST
 from escalation_policy.errors import PolicyDefinitionError, did_you_mean
 from escalation_policy.model import FACT_TYPES, Cadence, Fact, Opened, Role, Team
 from escalation_policy.rules import MODULES
@@ -118,6 +119,10 @@ class Policy:
     horizon: dt.timedelta = dt.timedelta(0)
     """How far past a fact the policy may schedule anything: its longest ``within`` and
     longest period together, and the late fulfilment window."""
+    latest: dt.datetime = LATEST
+    """Facts must come before this, so that what the policy schedules stays in range."""
+    channel_key: str = ""
+    """The channel as channels are compared (``#`` and case do not matter)."""
 
     def rule(self, rule_id: str) -> RuleInfo:
         """The rule with this id; ``KeyError`` naming close ids if there is none."""
@@ -135,7 +140,7 @@ class Policy:
 
     def is_escalation_channel(self, channel: str) -> bool:
         """Whether ``channel`` names the policy's channel (``#`` and case do not matter)."""
-        return channel.lstrip("#").casefold() == self.channel.lstrip("#").casefold()
+        return channel.lstrip("#").casefold() == self.channel_key
 
 
 def load_policy(
@@ -215,6 +220,7 @@ def load_policy(
             compiled_reactions.append(_compile_reaction(reaction, module, register, cite))
     _check_all_cited(known, cited)
     channel = _the_channel(compiled_reactions)
+    horizon = _horizon(ordered, compiled_reactions, late_fulfilment_window)
     return Policy(
         tables=tuple(ordered),
         reactions=tuple(compiled_reactions),
@@ -222,7 +228,9 @@ def load_policy(
         channel=channel,
         late_fulfilment_window=late_fulfilment_window,
         plan_inputs=_plan_inputs(ordered),
-        horizon=_horizon(ordered, compiled_reactions, late_fulfilment_window),
+        horizon=horizon,
+        latest=LATEST - horizon,
+        channel_key=channel.lstrip("#").casefold(),
     )
 
 
