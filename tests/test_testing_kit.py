@@ -306,3 +306,40 @@ def test_the_plugin_is_not_loaded_unless_asked_for(tmp_path: pathlib.Path) -> No
     )
     assert 0 != result.returncode
     assert "unrecognized arguments: --policy-coverage" in result.stderr
+
+
+def test_a_hosts_own_policy_package_drives_the_fixtures_and_coverage(
+    tmp_path: pathlib.Path,
+) -> None:
+    """`--policy-package` (or an overridden `policy` fixture) gives the kit's fixtures and
+    coverage a company's own policy: here the handbook's, with Medium meeting weekly."""
+    import shutil
+
+    from escalation_policy import rules
+
+    package = tmp_path / "acme_policy"
+    shutil.copytree(pathlib.Path(rules.__file__).parent, package)
+    init = package / "__init__.py"
+    init.write_text(init.read_text().replace('"escalation_policy.rules.', '"acme_policy.'))
+    severity = package / "severity.py"
+    text = severity.read_text()
+    weekly = text.replace("timedelta(days=14)", "timedelta(days=7)")
+    assert weekly != text
+    severity.write_text(weekly)
+    (tmp_path / "suite").mkdir()
+    suite = host_suite(
+        tmp_path / "suite",
+        """
+        from escalation_policy.testing import assert_actions
+
+        def test_medium_meets_weekly(timeline, policy):
+            assert "acme_policy.severity" in {rule.module for rule in policy.rules.values()}
+            timeline.open(severity="medium").after(days=8)
+            assert_actions(timeline.last, {"type": "violation", "code": "meeting_overdue"})
+        """,
+    )
+    result = run_pytest(suite, "--policy-package", str(package), "--policy-coverage")
+    assert 0 == result.returncode, result.stdout + result.stderr
+    assert "rules and table rows exercised" in result.stdout
+    handbook = run_pytest(suite)
+    assert 0 != handbook.returncode, "the handbook's Medium meets bi-weekly: no miss after 8 days"

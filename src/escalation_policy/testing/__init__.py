@@ -23,6 +23,7 @@ __all__ = [
     "assert_actions",
     "assert_compliant",
     "make_timeline",
+    "policy",
     "policy_engine",
     "pytest_addoption",
     "pytest_configure",
@@ -38,6 +39,7 @@ with contextlib.suppress(ImportError):
     from escalation_policy.testing._plugin import (
         PolicyCoverage,
         make_timeline,
+        policy,
         policy_engine,
         pytest_addoption,
         pytest_configure,

@@ -2,13 +2,13 @@
 
 import functools
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from escalation_policy.engine import Decision, PolicyEngine
-from escalation_policy.policy import Policy, default_policy
+from escalation_policy.policy import Policy, default_policy, load_policy
 from escalation_policy.testing._kit import Timeline
 
 __all__ = [
@@ -25,10 +25,17 @@ __all__ = [
 
 
 # -------------------------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="session")
+def policy(pytestconfig: pytest.Config) -> Policy:
+    """The policy the kit's fixtures apply: the package ``--policy-package`` names (a folder
+    or a module), else the handbook's. Override it in a ``conftest.py`` to choose in code."""
+    return _chosen_policy(pytestconfig)
+
+
 @pytest.fixture
-def policy_engine() -> PolicyEngine:
-    """A fresh engine with the handbook's policy."""
-    return PolicyEngine()
+def policy_engine(policy: Policy) -> PolicyEngine:
+    """A fresh engine with the ``policy`` fixture's policy."""
+    return PolicyEngine(policy)
 
 
 @pytest.fixture
@@ -38,13 +45,19 @@ def timeline(policy_engine: PolicyEngine) -> Timeline:
 
 
 @pytest.fixture(scope="session")
-def make_timeline() -> type[Timeline]:
-    """Makes timelines: ``make_timeline()`` is a new :class:`Timeline` over a fresh engine.
+def make_timeline(policy: Policy) -> Callable[[], Timeline]:
+    """Makes timelines: ``make_timeline()`` is a new :class:`Timeline` over a fresh engine
+    with the ``policy`` fixture's policy.
 
     For ``@given`` tests: hypothesis refuses function-scoped fixtures such as ``timeline``
     (one value would be shared by every generated example), so they call this once per example.
     """
-    return Timeline
+    return lambda: Timeline(PolicyEngine(policy))
+
+
+def _chosen_policy(config: pytest.Config) -> Policy:
+    package = config.getoption("--policy-package")
+    return default_policy() if package is None else load_policy(package)
 
 
 # ---------------------------------------------------------------------------------- rule coverage
@@ -132,6 +145,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PERCENT",
         help="fail the run if fewer rules were exercised (implies --policy-coverage)",
     )
+    group.addoption(
+        "--policy-package",
+        default=None,
+        metavar="PACKAGE",
+        help="the policy package (a folder or a module) the fixtures apply and coverage "
+        "counts (default: the handbook's policy)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -140,7 +160,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.getoption("--policy-coverage-fail-under") is not None
     )
     if wanted:
-        coverage = PolicyCoverage(default_policy())
+        coverage = PolicyCoverage(_chosen_policy(config))
         coverage.install()
         config.stash[_COVERAGE] = coverage
 
