@@ -95,7 +95,7 @@ def to_instant(value: object) -> dt.datetime:
 def _string(value: object) -> str:
     if type(value) is not str:
         if isinstance(value, str) and not isinstance(value, enum.Enum):
-            value = str(value)
+            value = str.__str__(value)
         else:
             raise FieldProblem(f"got {describe(value)}, expected a string")
     if not clean_string(value):
