@@ -103,6 +103,18 @@ def _json_actions(actions: Sequence[Action]) -> Answer:
     return [CONVERTER.unstructure(action, Action) for action in actions]
 
 
+def _timed(one: Callable[[Any], object], items: Sequence[Any]) -> Callable[[int], float]:
+    """Seconds to call ``one`` on ``count`` of the inputs, in turn (the same for everyone)."""
+
+    def run(count: int) -> float:
+        started = time.perf_counter()
+        for index in range(count):
+            one(items[index % len(items)])
+        return time.perf_counter() - started
+
+    return run
+
+
 def _facts_json() -> list[dict[str, Any]]:
     return [CONVERTER.unstructure(fact, Fact) for fact in INPUTS]
 
@@ -135,11 +147,7 @@ def decide_json() -> Contender:
         outcome = decide(None, converter.structure(document, Fact))  # type: ignore[arg-type]
         return [converter.unstructure(action, Action) for action in outcome.actions]
 
-    def run(count: int) -> float:
-        started = time.perf_counter()
-        for index in range(count):
-            one(documents[index % 96])
-        return time.perf_counter() - started
+    run = _timed(one, documents)
 
     return Contender(
         "escalation-policy `decide`, JSON form in and out",
@@ -352,11 +360,7 @@ def floor() -> Contender:
     decide_opened = floor_function()
     documents = _facts_json()
 
-    def run(count: int) -> float:
-        started = time.perf_counter()
-        for index in range(count):
-            decide_opened(documents[index % 96])
-        return time.perf_counter() - started
+    run = _timed(decide_opened, documents)
 
     return Contender(
         "plain Python over dicts, the floor (JSON form in and out)",
@@ -502,11 +506,7 @@ def zen_loader() -> Contender:
     def one(document: Mapping[str, Any]) -> Answer:
         return engine.evaluate("opened", document)["result"]["actions"]  # type: ignore[no-any-return]
 
-    def run(count: int) -> float:
-        started = time.perf_counter()
-        for index in range(count):
-            one(documents[index % 96])
-        return time.perf_counter() - started
+    run = _timed(one, documents)
 
     return Contender(
         "zen-engine, one `ZenEngine` with a loader, `evaluate(key, input)`",
@@ -527,11 +527,7 @@ def zen_decision() -> Contender:
     def one(document: Mapping[str, Any]) -> Answer:
         return decision.evaluate(document)["result"]["actions"]  # type: ignore[no-any-return]
 
-    def run(count: int) -> float:
-        started = time.perf_counter()
-        for index in range(count):
-            one(documents[index % 96])
-        return time.perf_counter() - started
+    run = _timed(one, documents)
 
     return Contender(
         "zen-engine, `create_decision(...).evaluate(input)` (a runtime per call)",
@@ -598,11 +594,7 @@ def durable_raw() -> Contender:
         host.post("bench_opened", document)
         return result[0]
 
-    def run(count: int) -> float:
-        started = time.perf_counter()
-        for index in range(count):
-            one(documents[index % 96])
-        return time.perf_counter() - started
+    run = _timed(one, documents)
 
     return Contender(
         "durable-rules 2.0.28 directly, one rule per input combination",
