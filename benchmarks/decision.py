@@ -255,7 +255,7 @@ def policy_tables() -> _Tables:
     title = ""
     for compiled in policy.reactions:
         for effect in compiled.reaction.then:
-            if hasattr(effect, "within"):
+            if getattr(effect, "within", None) is not None:
                 within[compiled.reaction.id] = int(effect.within.total_seconds())
             if compiled.reaction.id == "tracker.create_document":
                 title = effect.title

@@ -7,6 +7,7 @@ case here, and a bounded fuzz test (both engines) throws spoiled input at a live
 
 import datetime as dt
 import json
+import pathlib
 from typing import Any
 
 import attrs
@@ -30,8 +31,11 @@ from escalation_policy import (
     decide,
     make_converter,
 )
+from escalation_policy.state import SNAPSHOT_FORMAT
 from escalation_policy.testing import strategies
 from tests.conftest import T0, Scenario, at, owner_of
+
+DATA = pathlib.Path(__file__).parent / "data"
 
 CONVERTER = make_converter()
 
@@ -282,7 +286,7 @@ BAD_SNAPSHOTS = [
         "another policy",
         id="unknown rule",
     ),
-    pytest.param(_spoil(["format"], 2), "$.format", "got format 2", id="future format"),
+    pytest.param(_spoil(["format"], 3), "$.format", "got format 3", id="future format"),
     pytest.param(_spoil(["clock"], None), "$.clock", "without a clock", id="no clock"),
     pytest.param(
         _spoil(["clock"], "2026-03-01T00:00:00Z"),
@@ -308,12 +312,31 @@ def test_restore_checks_a_snapshot_like_any_input(data: Any, path: str, message:
     assert path == caught.value.path
 
 
-def test_a_snapshot_carries_its_format_and_one_without_it_reads_as_the_first() -> None:
-    data = _snapshot_json()
-    assert 1 == data["format"]
-    del data["format"]
-    restored = PolicyEngine.restore(data)
-    assert 1 == len(restored)
+def test_a_snapshot_carries_its_format() -> None:
+    assert SNAPSHOT_FORMAT == 2 == _snapshot_json()["format"]
+
+
+@pytest.mark.parametrize("with_format", [True, False], ids=["format 1", "no format"])
+def test_a_snapshot_of_the_first_format_is_upgraded_and_continues_the_same(
+    engine_name: str, with_format: bool
+) -> None:
+    """A snapshot written by the previous release (format 1: keys kept as ``reason`` and
+    ``tam``, the TAM informed as ``informed_tam``; no format before formats were numbered)
+    continues exactly as an engine that never stopped."""
+    data = json.loads((DATA / "snapshot-format-1.json").read_text())
+    if not with_format:
+        del data["format"]
+    facts = [
+        json.loads(line) for line in (DATA / "format-1-history.jsonl").read_text().splitlines()
+    ]
+    whole = PolicyEngine(engine=engine_name)
+    for fact in facts[:6]:
+        whole.handle(fact)
+    restored = PolicyEngine.restore(data, engine=engine_name)
+    assert whole.snapshot() == restored.snapshot()
+    for fact in facts[6:]:
+        assert whole.handle(fact).actions == restored.handle(fact).actions
+    assert whole.snapshot() == restored.snapshot()
 
 
 def test_a_snapshot_object_with_wrong_types_is_refused_too() -> None:
@@ -439,7 +462,7 @@ def _pending_update(data: dict[str, Any]) -> int:
 @pytest.mark.parametrize(
     ("change", "field", "message"),
     [
-        (("owner", None), "owner", "expected the owner who posts"),
+        (("owner", None), "owner", "expected the owner who acts on it"),
         (("every", 8640000000000), "every", "horizon"),
         (("every", 0), "every", "positive period"),
     ],

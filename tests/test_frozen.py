@@ -71,8 +71,8 @@ def test_quickly_built_objects_are_still_frozen() -> None:
 
 def test_defaults_are_attrs_defaults() -> None:
     pending = PendingObligation(obligation=1, due=2, rule="r", cites="c")  # type: ignore[arg-type]
-    defaults = (pending.reason, pending.tam, pending.every, pending.overdue)
-    assert defaults == (None, None, None, False)
+    defaults = (pending.key, pending.every, pending.overdue, pending.remind_before)
+    assert defaults == (None, None, False, None)
     decision = Decision(fact=1, actions=())  # type: ignore[arg-type]
     assert (decision.fulfilled, decision.matched) == ((), ())
     assert EscalationState.__init__ is not ATTRS_INIT[EscalationState]

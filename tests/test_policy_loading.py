@@ -12,7 +12,15 @@ import attrs
 import pytest
 
 from escalation_policy import PolicyDefinitionError, load_policy
-from escalation_policy.model import Cadence, Opened, Posted, Role, Severity
+from escalation_policy.model import (
+    Cadence,
+    Opened,
+    Posted,
+    PostReason,
+    Role,
+    Severity,
+    ViolationCode,
+)
 from escalation_policy.rules import (
     MODULES,
     SECTIONS,
@@ -26,8 +34,11 @@ from escalation_policy.vocabulary import (
     ANY,
     ApplyPlan,
     DecisionTable,
+    Fulfil,
     HitPolicy,
+    Obligation,
     Reaction,
+    Require,
     RouteToTam,
     Row,
     Violation,
@@ -41,6 +52,9 @@ def _with(module: types.ModuleType, **attributes: Any) -> list[Any]:
     edited = types.ModuleType(module.__name__)
     edited.TABLES = attributes.get("TABLES", module.TABLES)  # type: ignore[attr-defined]
     edited.REACTIONS = attributes.get("REACTIONS", module.REACTIONS)  # type: ignore[attr-defined]
+    edited.OBLIGATIONS = attributes.get(  # type: ignore[attr-defined]
+        "OBLIGATIONS", getattr(module, "OBLIGATIONS", ())
+    )
     return [edited if name == module.__name__ else name for name in MODULES]
 
 
@@ -523,11 +537,96 @@ def test_every_kind_of_effect_has_one_handler_and_is_named_after_its_action() ->
     emitting = {kind.__name__ for kind in kinds} & {cls.__name__ for cls in ACTION_TYPES.values()}
     assert {
         "CreateTrackerDocument",
-        "InformTam",
         "OutOfScope",
-        "PostToChannel",
         "RequestProductEscalation",
         "RouteToTam",
-        "UpdateExecutiveSummary",
         "Violation",
     } == emitting
+
+
+# ----------------------------------------------------------------------------------- obligations
+def _reacting(module: types.ModuleType, rule: str, *then: Any) -> tuple[Any, ...]:
+    """``module``'s reactions, the one with id ``rule`` doing ``then`` instead."""
+    return tuple(attrs.evolve(r, then=then) if r.id == rule else r for r in module.REACTIONS)
+
+
+def _require(**changes: Any) -> Require:
+    return Require(obligation=communication.CHANNEL_POST, **changes)
+
+
+@pytest.mark.parametrize(
+    ("effect", "words"),
+    [
+        (_require(within=dt.timedelta(hours=2)), ("keyed by reason", "give key")),
+        (
+            _require(key=PostReason.CREATED, within=dt.timedelta(hours=2), every="update_every"),
+            ("not both or neither",),
+        ),
+        (_require(key=PostReason.CREATED), ("not both or neither",)),
+        (
+            Require(obligation=communication.CHANNEL_UPDATE, every="update_evry"),
+            ("'update_evry'", "did you mean 'update_every'"),
+        ),
+        (
+            Require(obligation=communication.CHANNEL_UPDATE, every="owner"),
+            ("gives <Team.TAM", "not a timedelta"),
+        ),
+        (
+            Require(obligation=communication.CHANNEL_UPDATE, every="update_every", key="x"),
+            ("got key='x'", "has no key"),
+        ),
+    ],
+)
+def test_a_require_that_cannot_work_fails_to_load(effect: Any, words: tuple[str, ...]) -> None:
+    reactions = _reacting(communication, "communication.post_when_created", effect)
+    _fails(_with(communication, REACTIONS=reactions), "communication.post_when_created", *words)
+
+
+def test_a_periodic_obligation_is_planned_only_on_planning_facts() -> None:
+    effect = Require(obligation=communication.CHANNEL_UPDATE, every="update_every")
+    reactions = _reacting(communication, "communication.post_when_closed", effect)
+    _fails(_with(communication, REACTIONS=reactions), "cannot react to closed", "planned")
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"missed": "the {reasn!r} post was missed"}, ("cannot be filled", "{reason}")),
+        ({"announce_with": {}}, ("nothing fills PostToChannel.channel",)),
+        ({"owner_field": "owner"}, ("PostToChannel has no field 'owner'",)),
+        ({"key_from": "tams"}, ("key_from", "'tams'", "attribute of the escalation")),
+        ({"id": "Channel post"}, ("lower-case letters",)),
+    ],
+)
+def test_an_obligation_that_cannot_work_fails_to_load_naming_its_line(
+    changes: dict[str, Any], words: tuple[str, ...]
+) -> None:
+    line = _line() + 1
+    edited = attrs.evolve(communication.CHANNEL_POST, **changes)
+    reactions = tuple(
+        attrs.evolve(
+            r,
+            then=tuple(
+                attrs.evolve(e, obligation=edited)
+                if isinstance(e, (Require, Fulfil)) and e.obligation == communication.CHANNEL_POST
+                else e
+                for e in r.then
+            ),
+        )
+        for r in communication.REACTIONS
+    )
+    error = _fails(_with(communication, REACTIONS=reactions, OBLIGATIONS=(edited,)), *words)
+    assert (__file__, line) == (error.file, error.line)
+
+
+def test_two_obligations_of_one_name_and_one_never_required_fail_to_load() -> None:
+    other = attrs.evolve(communication.CHANNEL_POST, missed="missed by {due}", key=None)
+    _fails(
+        _with(communication, OBLIGATIONS=(*communication.OBLIGATIONS, other)),
+        "two different obligations are named 'channel_post'",
+    )
+    spare = Obligation(id="spare", violation=ViolationCode.POST_OVERDUE, missed="by {due}")
+    _fails(
+        _with(communication, OBLIGATIONS=(*communication.OBLIGATIONS, spare)),
+        "obligation 'spare' is never required",
+    )

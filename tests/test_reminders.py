@@ -10,7 +10,7 @@ import pytest
 
 from escalation_policy import PolicyDefinitionError, PolicyEngine, load_policy, make_converter
 from escalation_policy.rules import MODULES, communication
-from escalation_policy.vocabulary import PostToChannel, ScheduleUpdates
+from escalation_policy.vocabulary import Require
 from tests.conftest import Scenario, at
 
 CONVERTER = make_converter()
@@ -23,12 +23,15 @@ def _communication(**reminders: dt.timedelta) -> types.ModuleType:
     for reaction in communication.REACTIONS:
         then = []
         for effect in reaction.then:
-            if isinstance(effect, PostToChannel) and "post" in reminders:
+            if not isinstance(effect, Require):
+                pass
+            elif effect.obligation is communication.CHANNEL_POST and "post" in reminders:
                 effect = attrs.evolve(effect, remind_before=reminders["post"])
-            if isinstance(effect, ScheduleUpdates) and "updates" in reminders:
+            elif effect.obligation is communication.CHANNEL_UPDATE and "updates" in reminders:
                 effect = attrs.evolve(effect, remind_before=reminders["updates"])
             then.append(effect)
         reactions.append(attrs.evolve(reaction, then=tuple(then)))
+    edited.OBLIGATIONS = communication.OBLIGATIONS  # type: ignore[attr-defined]
     edited.TABLES = communication.TABLES  # type: ignore[attr-defined]
     edited.REACTIONS = tuple(reactions)  # type: ignore[attr-defined]
     return edited
@@ -40,11 +43,7 @@ def _policy(**reminders: dt.timedelta) -> Any:
 
 
 def _reminders(decision: Any) -> list[tuple[str, str | None, dt.datetime]]:
-    return [
-        (a.obligation.value, a.reason.value if a.reason else None, a.due)
-        for a in decision.actions
-        if a.TYPE == "reminder"
-    ]
+    return [(a.obligation, a.key, a.due) for a in decision.actions if a.TYPE == "reminder"]
 
 
 @pytest.fixture
@@ -82,13 +81,13 @@ def test_a_missed_obligation_is_reported_not_reminded(reminded: Scenario) -> Non
     assert [] == _reminders(late)
 
 
-def test_a_reminder_round_trips_through_json_and_names_no_reason_when_it_has_none(
+def test_a_reminder_round_trips_through_json_and_names_no_key_when_it_has_none(
     reminded: Scenario,
 ) -> None:
     reminded.post(at(minutes=10), "created", "tam")
     reminder = next(a for a in reminded.tick(at(hours=23)).actions if a.TYPE == "reminder")
     body = CONVERTER.unstructure(reminder)
-    assert "reason" not in body
+    assert "key" not in body
     assert {"type", "escalation_id", "at", "rule", "cites", "obligation", "due", "owner"} == set(
         body
     )
@@ -105,6 +104,7 @@ def test_the_default_policy_sends_no_reminder() -> None:
     ("remind", "message"),
     [
         (dt.timedelta(hours=2), "expected less than within"),
+        (dt.timedelta(days=1), "expected less than the shortest period"),
         (dt.timedelta(hours=-1), "expected a positive timedelta"),
     ],
 )
@@ -112,4 +112,4 @@ def test_a_reminder_that_cannot_come_before_the_due_time_fails_to_load(
     remind: dt.timedelta, message: str
 ) -> None:
     with pytest.raises(PolicyDefinitionError, match=message):
-        _policy(post=remind)
+        _policy(post=remind) if remind < dt.timedelta(days=1) else _policy(updates=remind)

@@ -33,7 +33,6 @@ from escalation_policy.model import (
     shared_converter,
 )
 from escalation_policy.policy import Policy
-from escalation_policy.vocabulary import Obligation
 
 __all__ = [
     "AuditRefusal",
@@ -370,10 +369,10 @@ def _account(
             late_item["fulfilled_at"] = fulfilment.at
             late_item["late_by"] = fulfilment.at - fulfilment.due
             continue
-        if fulfilment.obligation is Obligation.CHANNEL_POST:
+        if fulfilment.obligation == "channel_post":
             tracker.posts_due += 1
             tracker.posts_on_time += not fulfilment.late
-        elif fulfilment.obligation is Obligation.CHANNEL_UPDATE:
+        elif fulfilment.obligation == "channel_update":
             tracker.updates_due += 1
             tracker.updates_on_time += not fulfilment.late
 

@@ -19,7 +19,6 @@ from escalation_policy.errors import (
     DuplicateEscalationError,
     EscalationClosedError,
     InvalidFactError,
-    PolicyDefinitionError,
     StaleFactError,
     UnknownEscalationError,
 )
@@ -31,13 +30,9 @@ from escalation_policy.model import (
     CreateTrackerDocument,
     EscalationFact,
     Fact,
-    InformTam,
     Opened,
     OutOfScope,
     Posted,
-    PostPurpose,
-    PostReason,
-    PostToChannel,
     Reminder,
     RequestProductEscalation,
     RiskReduced,
@@ -47,28 +42,17 @@ from escalation_policy.model import (
     SeverityChanged,
     StatusChanged,
     TamAssigned,
-    Team,
-    UpdateExecutiveSummary,
     Violation,
-    ViolationCode,
 )
 from escalation_policy.model import RouteToTam as RouteToTamAction
-from escalation_policy.policy import Policy
+from escalation_policy.policy import Announce, CompiledObligation, Policy
 from escalation_policy.state import (
+    NOTHING_DONE,
     Decision,
     Fulfilment,
     PendingObligation,
 )
-from escalation_policy.vocabulary import Obligation, Status
-
-_OVERDUE_CODE = {
-    Obligation.CHANNEL_POST: ViolationCode.POST_OVERDUE,
-    Obligation.CHANNEL_UPDATE: ViolationCode.UPDATE_OVERDUE,
-    Obligation.MEETING: ViolationCode.MEETING_OVERDUE,
-    Obligation.INFORM_TAM: ViolationCode.TAM_NOT_INFORMED,
-    Obligation.EXECUTIVE_SUMMARY: ViolationCode.EXECUTIVE_SUMMARY_OVERDUE,
-}
-
+from escalation_policy.vocabulary import Status
 
 _A = TypeVar("_A", bound=Action)
 
@@ -80,8 +64,7 @@ def _moved(pending: PendingObligation, due: dt.datetime, overdue: bool) -> Pendi
         due=due,
         rule=pending.rule,
         cites=pending.cites,
-        reason=pending.reason,
-        tam=pending.tam,
+        key=pending.key,
         every=pending.every,
         overdue=overdue,
         remind_before=pending.remind_before,
@@ -151,26 +134,26 @@ def advance(policy: Policy, record: Record, to: dt.datetime) -> list[Action]:
     if next_due is None or next_due >= to:
         return []
     pending = record.pending
+    obligations = policy.obligations
     actions: list[Action] = []
-    rescheduled_update: PendingObligation | None = None
+    announced: list[tuple[Announce, PendingObligation]] = []
     late = sorted((p.due, i) for i, p in enumerate(pending) if not p.overdue and p.due < to)
     for _, index in late:
         missed = pending[index]
+        declared = obligations[missed.obligation]
         every = missed.every
         if every is None:
-            actions.append(_overdue(record.escalation_id, missed, to))
+            actions.append(_overdue(record.escalation_id, declared, missed, to))
             pending[index] = _moved(missed, missed.due, overdue=True)
             continue
         periods = -((missed.due - to) // every)  # due times before ``to``: ceil(gap / every)
         last_due = missed.due + (periods - 1) * every
-        actions.append(_overdue(record.escalation_id, missed, to, periods, last_due))
+        actions.append(_overdue(record.escalation_id, declared, missed, to, periods, last_due))
         pending[index] = _moved(missed, last_due + every, overdue=False)
-        if missed.obligation is Obligation.CHANNEL_UPDATE:
-            rescheduled_update = pending[index]
-    if rescheduled_update is not None:
-        actions.append(
-            _post_action(policy, record.escalation_id, record.owner, rescheduled_update, to)
-        )
+        if declared.announce is not None:
+            announced.append((declared.announce, pending[index]))
+    for announce, next_period in announced:  # the next due times, after what was missed
+        actions.append(announce(record.escalation_id, to, next_period, record.owner))
     # What falls due soon (at or after ``to``) and asked for a reminder: nudge the owner, once.
     soon = [
         (remind_at, i)
@@ -189,7 +172,7 @@ def advance(policy: Policy, record: Record, to: dt.datetime) -> list[Action]:
                 obligation=due.obligation,
                 due=due.due,
                 owner=record.owner,
-                reason=due.reason if due.obligation is Obligation.CHANNEL_POST else None,
+                key=due.key,
             )
         )
         pending[index] = attrs.evolve(due, reminded=True)
@@ -209,6 +192,7 @@ def advance(policy: Policy, record: Record, to: dt.datetime) -> list[Action]:
 
 def _overdue(
     escalation_id: str,
+    declared: CompiledObligation,
     missed: PendingObligation,
     at: dt.datetime,
     periods: int = 1,
@@ -217,53 +201,16 @@ def _overdue(
     due = missed.due.isoformat()
     if periods > 1 and last_due is not None:
         due = f"{due} nor by any of the {periods - 1} later due times to {last_due.isoformat()}"
-    if missed.obligation is Obligation.CHANNEL_POST:
-        reason = missed.reason.value if missed.reason else "required"
-        detail = f"the {reason!r} post was due by {due} and was not made"
-    elif missed.obligation is Obligation.CHANNEL_UPDATE:
-        detail = f"no update was posted by {due}"
-    elif missed.obligation is Obligation.MEETING:
-        detail = f"no meeting was held by {due}"
-    elif missed.obligation is Obligation.INFORM_TAM:
-        detail = f"the TAM {missed.tam!r} was not informed by {due}"
-    else:
-        detail = f"the executive summary was not updated by {due}"
     return Violation(
         escalation_id=escalation_id,
         at=at,
         rule=missed.rule,
         cites=missed.cites,
-        code=_OVERDUE_CODE[missed.obligation],
-        detail=detail,
+        code=declared.violation,
+        detail=declared.missed(due, missed.key),
         due=missed.due,
         periods=periods,
         last_due=last_due if periods > 1 else None,
-    )
-
-
-def _post_action(
-    policy: Policy,
-    escalation_id: str,
-    owner: Team | None,
-    pending: PendingObligation,
-    at: dt.datetime,
-) -> PostToChannel:
-    return PostToChannel(
-        escalation_id=escalation_id,
-        at=at,
-        rule=pending.rule,
-        cites=pending.cites,
-        channel=policy.channel,
-        by=owner or _no_owner(escalation_id),
-        reason=pending.reason or PostReason.UPDATE,
-        due=pending.due,
-    )
-
-
-def _no_owner(escalation_id: str) -> Any:
-    raise PolicyDefinitionError(
-        f"escalation {escalation_id!r} needs a post but has no owner: a reaction that "
-        "requires a post must run after ApplyPlan"
     )
 
 
@@ -328,18 +275,9 @@ def decide(
     record.refresh()
     if earlier:
         if not isinstance(fact, Opened):
-            # A next update announced while time passed, then cancelled by this very fact
+            # A next period announced while time passed, then cancelled by this very fact
             # (closing, risk reduced), was never really due: do not announce it.
-            still_due = {p.due for p in record.pending if p.obligation is Obligation.CHANNEL_UPDATE}
-            earlier = [
-                action
-                for action in earlier
-                if not (
-                    isinstance(action, PostToChannel)
-                    and action.reason is PostReason.UPDATE
-                    and action.due not in still_due
-                )
-            ]
+            earlier = [action for action in earlier if _still_due(policy, record, action)]
         work.actions[:0] = earlier
     settled = record.status is Status.CLOSED and record.settled
     return None if settled else record, Decision(
@@ -348,6 +286,15 @@ def decide(
         fulfilled=tuple(work.fulfilled),
         matched=tuple(matched),
     )
+
+
+def _still_due(policy: Policy, record: Record, action: Action) -> bool:
+    """Whether ``action``, if it announces a periodic obligation's next period, still stands."""
+    periodic = policy.announces_period.get(type(action))
+    if periodic is None:
+        return True
+    due = getattr(action, "due", None)
+    return any(p.due == due and p.obligation in periodic for p in record.pending)
 
 
 def _open(fact: Opened, plan: Plan) -> Record:
@@ -371,7 +318,7 @@ def _open(fact: Opened, plan: Plan) -> Record:
     record.cadence = None
     record.involvement = ()
     record.pending = []
-    record.informed_tam = None
+    record.done = NOTHING_DONE
     record.engagement_status = None
     record.milestones = ()
     record.severity_changes = 0
@@ -437,146 +384,98 @@ class _Work:
         self.actions: list[Action] = []
         self.fulfilled: list[Fulfilment] = []
 
-    def _find(self, obligation: Obligation, reason: PostReason | None = None) -> int | None:
+    def _find(self, obligation: str, key: object = None) -> int | None:
+        """The pending instance of ``obligation`` (with ``key``, if one is given)."""
         for index, pending in enumerate(self.record.pending):
-            if pending.obligation is obligation and (reason is None or pending.reason is reason):
+            if pending.obligation == obligation and (key is None or pending.key == key):
                 return index
         return None
 
-    def _owner(self) -> Any:
+    def _announce(self, declared: CompiledObligation, pending: PendingObligation) -> None:
+        """Tell the host of ``pending``, if its obligation is announced at all."""
+        announce = declared.announce
+        if announce is None:
+            return
         owner = self.record.owner
         if owner is None and self.plan is not None:
             owner = self.plan.values["owner"]
-        return owner if owner is not None else _no_owner(self.escalation_id)
-
-    def _post(self, pending: PendingObligation, at: dt.datetime) -> PostToChannel:
-        return _post_action(self.policy, self.escalation_id, self.record.owner, pending, at)
+        self.actions.append(announce(self.escalation_id, self.at, pending, owner))
 
     # ------------------------------------------------------------------------------- effects
-    @_handles(vocab.PostToChannel)
-    def _post_to_channel(self, effect: vocab.PostToChannel, rule: str, cites: str) -> None:
-        if self._find(Obligation.CHANNEL_POST, effect.reason) is not None:
+    @_handles(vocab.Require)
+    def _require(self, effect: vocab.Require, rule: str, cites: str) -> None:
+        if effect.every is not None:
+            self._schedule(effect)
             return
-        due = self.at + effect.within
-        self.record.pending.append(
-            PendingObligation(
-                obligation=Obligation.CHANNEL_POST,
-                due=due,
-                rule=rule,
-                cites=cites,
-                reason=effect.reason,
-                remind_before=effect.remind_before,
-            )
-        )
-        self.actions.append(
-            PostToChannel(
-                escalation_id=self.escalation_id,
-                at=self.at,
-                rule=rule,
-                cites=cites,
-                channel=effect.channel,
-                by=self._owner(),
-                reason=effect.reason,
-                due=due,
-            )
-        )
-
-    @_handles(vocab.UpdateExecutiveSummary)
-    def _update_executive_summary(
-        self, effect: vocab.UpdateExecutiveSummary, rule: str, cites: str
-    ) -> None:
-        index = self._find(Obligation.EXECUTIVE_SUMMARY)
-        if index is not None and not self.record.pending[index].overdue:
+        declared = self.policy.obligations[effect.obligation.id]
+        name = declared.id
+        key = effect.key
+        if declared.key_from is not None:
+            key = getattr(self.record, declared.key_from)
+            if key is None:
+                return  # nothing to key it by (no TAM assigned): nothing is required
+        key = None if key is None else str(key)
+        if declared.once_per_key and self.record.done.get(name) == key:
             return
+        index = self._find(name, None if declared.one_at_a_time else key)
         if index is not None:
-            del self.record.pending[index]
-        due = self.at + effect.within
-        self.record.pending.append(
-            PendingObligation(
-                obligation=Obligation.EXECUTIVE_SUMMARY,
-                due=due,
-                rule=rule,
-                cites=cites,
-                remind_before=effect.remind_before,
-            )
-        )
-        self.actions.append(
-            UpdateExecutiveSummary(
-                escalation_id=self.escalation_id, at=self.at, rule=rule, cites=cites, due=due
-            )
-        )
-
-    @_handles(vocab.InformTam)
-    def _inform_tam(self, effect: vocab.InformTam, rule: str, cites: str) -> None:
-        tam = self.record.tam
-        if tam is None or self.record.informed_tam == tam:
-            return
-        index = self._find(Obligation.INFORM_TAM)
-        if index is not None:
-            if self.record.pending[index].tam == tam:
+            pending = self.record.pending[index]
+            if pending.key == key and not (declared.renew_when_overdue and pending.overdue):
                 return
-            del self.record.pending[index]  # a new TAM replaces the one not yet informed
-        due = self.at + effect.within
-        self.record.pending.append(
-            PendingObligation(
-                obligation=Obligation.INFORM_TAM,
-                due=due,
-                rule=rule,
-                cites=cites,
-                tam=tam,
-                remind_before=effect.remind_before,
-            )
+            del self.record.pending[index]  # renewed, or replaced by one for a new key
+        assert effect.within is not None  # validated at load time
+        pending = PendingObligation(
+            obligation=name,
+            due=self.at + effect.within,
+            rule=rule,
+            cites=cites,
+            key=key,
+            remind_before=effect.remind_before,
         )
-        self.actions.append(
-            InformTam(
-                escalation_id=self.escalation_id,
-                at=self.at,
-                rule=rule,
-                cites=cites,
-                tam=tam,
-                due=due,
-            )
-        )
+        self.record.pending.append(pending)
+        self._announce(declared, pending)
 
     @_handles(vocab.Fulfil)
     def _fulfil(self, effect: vocab.Fulfil, _rule: str, _cites: str) -> None:
-        obligation = effect.obligation
-        at = self.at
-        reason = None
-        if obligation is Obligation.CHANNEL_POST:
-            assert isinstance(self.fact, Posted)  # validated at load time
-            reason = _REASON_FOR_PURPOSE.get(self.fact.purpose)
-            if reason is None:
-                return  # no post is ever required for this purpose
-        index = self._find(obligation, reason)
-        if obligation is Obligation.INFORM_TAM:
-            informed = self.record.pending[index].tam if index is not None else self.record.tam
-            self.record.informed_tam = informed
+        declared = self.policy.obligations[effect.obligation.id]
+        name = declared.id
+        key = None
+        if effect.key is not None:
+            key = str(getattr(self.fact, effect.key))
+        index = self._find(name, key)
+        if declared.once_per_key:
+            if index is not None:
+                done = self.record.pending[index].key
+            else:
+                done = (
+                    None if declared.key_from is None else getattr(self.record, declared.key_from)
+                )
+            if done is not None:
+                self.record.done = {**self.record.done, name: str(done)}
         if index is None:
             return
+        at = self.at
         pending = self.record.pending[index]
         self.fulfilled.append(
             Fulfilment(
                 escalation_id=self.escalation_id,
-                obligation=obligation,
+                obligation=name,
                 rule=pending.rule,
                 due=pending.due,
                 at=at,
-                reason=pending.reason,
+                key=pending.key,
             )
         )
         if pending.every is None:
             del self.record.pending[index]
             return
         self.record.pending[index] = _moved(pending, at + pending.every, overdue=False)
-        if obligation is Obligation.CHANNEL_UPDATE:
-            self.actions.append(self._post(self.record.pending[index], at))
+        self._announce(declared, self.record.pending[index])
 
     @_handles(vocab.Cancel)
     def _cancel(self, effect: vocab.Cancel, _rule: str, _cites: str) -> None:
-        self.record.pending = [
-            p for p in self.record.pending if p.obligation not in effect.obligations
-        ]
+        names = {obligation.id for obligation in effect.obligations}
+        self.record.pending = [p for p in self.record.pending if p.obligation not in names]
 
     @_handles(vocab.Violation)
     def _violation(self, effect: vocab.Violation, rule: str, cites: str) -> None:
@@ -650,14 +549,15 @@ class _Work:
     def _apply_plan(self, _effect: vocab.ApplyPlan, _rule: str, _cites: str) -> None:
         assert self.plan is not None  # ApplyPlan runs on opened and severity_changed only
         values, sources = self.plan.values, self.plan.sources
-        at = self.at
         owner = values["owner"]
         if owner is not self.record.owner:
             self.record.owner = owner
             self.actions.append(self._from_plan(AssignOwner, sources["owner"], owner=owner))
+            obligations = self.policy.obligations
             for pending in self.record.pending:
-                if pending.obligation is Obligation.CHANNEL_POST and not pending.overdue:
-                    self.actions.append(self._post(pending, at))
+                declared = obligations[pending.obligation]
+                if declared.announce_again_on_new_owner and not pending.overdue:
+                    self._announce(declared, pending)
         roles: list[Role] = []
         for role in tuple(values["involvement"]) + tuple(values.get("extra_involvement", ())):
             if role not in roles:
@@ -684,50 +584,35 @@ class _Work:
         cites = self.policy.rules[row].cites
         return cls(escalation_id=self.escalation_id, at=self.at, rule=row, cites=cites, **fields)
 
-    @_handles(vocab.ScheduleUpdates)
-    def _schedule_updates(self, effect: vocab.ScheduleUpdates, _rule: str, _cites: str) -> None:
-        self._schedule(Obligation.CHANNEL_UPDATE, "update_every", effect.remind_before)
-
-    @_handles(vocab.ScheduleMeetings)
-    def _schedule_meetings(self, effect: vocab.ScheduleMeetings, _rule: str, _cites: str) -> None:
-        self._schedule(Obligation.MEETING, "meeting_every", effect.remind_before)
-
-    def _schedule(
-        self, obligation: Obligation, output: str, remind_before: dt.timedelta | None
-    ) -> None:
-        """Keep, start, re-plan or stop a periodic obligation from the plan's ``output``."""
-        assert self.plan is not None  # validated at load time: opened and severity_changed only
-        every: dt.timedelta | None = self.plan.values[output]
-        rule = self.plan.sources.get(output)
+    def _schedule(self, effect: vocab.Require) -> None:
+        """Keep, start, re-plan or stop a periodic obligation from the plan's period."""
+        assert self.plan is not None
+        assert effect.every is not None
+        declared = self.policy.obligations[effect.obligation.id]
+        name = declared.id
+        every: dt.timedelta | None = self.plan.values[effect.every]
+        rule = self.plan.sources.get(effect.every)
         if self.record.status is not Status.ACTIVE:
             every = None
-        index = self._find(obligation)
+        index = self._find(name)
         if every is None or rule is None:
             if index is not None:
                 del self.record.pending[index]
             return
         if index is not None and self.record.pending[index].every == every:
             return
+        key = effect.key
         pending = PendingObligation(
-            obligation=obligation,
+            obligation=name,
             due=self.at + every,
             rule=rule,
             cites=self.policy.rules[rule].cites,
-            reason=PostReason.UPDATE if obligation is Obligation.CHANNEL_UPDATE else None,
+            key=None if key is None else str(key),
             every=every,
-            remind_before=remind_before,
+            remind_before=effect.remind_before,
         )
         if index is None:
             self.record.pending.append(pending)
         else:
             self.record.pending[index] = pending
-        if obligation is Obligation.CHANNEL_UPDATE:
-            self.actions.append(self._post(pending, self.at))
-
-
-# The post a fact's purpose answers, for the purposes the policy can require.
-_REASON_FOR_PURPOSE = {
-    purpose: PostReason(purpose.value)
-    for purpose in PostPurpose
-    if purpose.value in PostReason._value2member_map_
-}
+        self._announce(declared, pending)

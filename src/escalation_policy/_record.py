@@ -5,6 +5,7 @@ The core changes a record in place; hosts only ever see the frozen
 """
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -47,7 +48,7 @@ class Record:
     cadence: Cadence | None
     involvement: tuple[Role, ...]
     pending: list[PendingObligation]
-    informed_tam: str | None
+    done: Mapping[str, str]
     engagement_status: str | None
     milestones: tuple[str, ...]
     severity_changes: int

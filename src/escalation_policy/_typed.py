@@ -158,6 +158,23 @@ def _items(item: Check) -> Check:
     return check
 
 
+def _mapping(item: Check) -> Check:
+    def check(value: object) -> dict[str, Any]:
+        if not isinstance(value, Mapping):
+            raise FieldProblem(f"got {describe(value)}, expected an object")
+        checked = {}
+        for key, element in value.items():
+            if not isinstance(key, str):
+                raise FieldProblem(f"got the key {describe(key)}, expected string keys")
+            try:
+                checked[key] = item(element)
+            except FieldProblem as problem:
+                raise FieldProblem(str(problem), step=f"[{key!r}]{problem.step}") from None
+        return checked
+
+    return check
+
+
 def _optional(inner: Check) -> Check:
     def check(value: object) -> Any:
         return None if value is None else inner(value)
@@ -200,6 +217,10 @@ def checker(kind: Any) -> Check:
         arguments = typing.get_args(kind)
         if len(arguments) == 2 and arguments[1] is Ellipsis:
             return _items(checker(arguments[0]))
+    if origin in (dict, Mapping):
+        key, value = typing.get_args(kind)
+        if key is str:
+            return _mapping(checker(value))
     if origin in (typing.Union, types.UnionType):
         others = [arg for arg in typing.get_args(kind) if arg is not type(None)]
         if len(others) == 1:

@@ -31,7 +31,6 @@ from escalation_policy.model import (
     Action,
     EscalationFact,
     Fact,
-    Obligation,
     Tick,
     shared_converter,
 )
@@ -490,11 +489,47 @@ def read_snapshot(state: object, policy: Policy) -> EngineState:
     return state
 
 
+def upgrade_snapshot(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The JSON of a snapshot in an earlier format, in the current one (others unchanged).
+
+    Format 1 kept a pending obligation's key as ``reason`` (required posts; the periodic update
+    carried ``"update"``, which is no key) or ``tam`` (informing the TAM), and the TAM last
+    informed as ``informed_tam``: format 2 keeps each key as ``key``, and what was done once
+    per key as ``done``.
+    """
+    if data.get("format", 1) != 1 or not isinstance(data.get("escalations"), (list, tuple)):
+        return data
+    escalations = []
+    for escalation in data["escalations"]:
+        if isinstance(escalation, Mapping):
+            escalation = dict(escalation)
+            informed = escalation.pop("informed_tam", None)
+            if informed is not None:
+                escalation["done"] = {"inform_tam": informed}
+            pending = escalation.get("pending")
+            if isinstance(pending, (list, tuple)):
+                escalation["pending"] = [_upgrade_pending(item) for item in pending]
+        escalations.append(escalation)
+    return {**data, "format": SNAPSHOT_FORMAT, "escalations": escalations}
+
+
+def _upgrade_pending(item: object) -> object:
+    if not isinstance(item, Mapping):
+        return item
+    item = dict(item)
+    reason, tam = item.pop("reason", None), item.pop("tam", None)
+    key = reason if item.get("obligation") == "channel_post" else tam
+    if key is not None:
+        item["key"] = key
+    return item
+
+
 def _structure_snapshot(data: Mapping[str, Any]) -> EngineState:
     from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
 
     from escalation_policy.model import explain
 
+    data = upgrade_snapshot(data)
     try:
         snapshot: EngineState = shared_converter().structure(data, EngineState)
     except (ClassValidationError, ForbiddenExtraKeysError, FieldProblem) as error:
@@ -541,13 +576,16 @@ def _inconsistency(
                     f"got {length.total_seconds()} seconds, expected at most the policy's "
                     f"horizon ({policy.horizon.total_seconds()} seconds)"
                 )
-        if (
-            pending.obligation in (Obligation.CHANNEL_POST, Obligation.CHANNEL_UPDATE)
-            and escalation.owner is None
-            and not pending.overdue
-        ):
+        declared = policy.obligations.get(pending.obligation)
+        if declared is None:
+            return f"{field}.obligation", (
+                f"got {pending.obligation!r}, an obligation this policy does not have; expected "
+                f"one of {', '.join(policy.obligations)} (was the snapshot written with another "
+                "policy?)"
+            )
+        if declared.owner_field is not None and escalation.owner is None and not pending.overdue:
             return "owner", (
-                f"got null with a {pending.obligation.value} pending, expected the owner who posts"
+                f"got null with a {pending.obligation} pending, expected the owner who acts on it"
             )
         if pending.remind_before is not None and pending.remind_before <= dt.timedelta(0):
             return f"{field}.remind_before", (

@@ -38,7 +38,6 @@ __all__ = [
     "InformTam",
     "MeetingAudience",
     "MeetingHeld",
-    "Obligation",
     "Opened",
     "OutOfScope",
     "PostPurpose",
@@ -156,16 +155,6 @@ class Status(str, enum.Enum):
     ACTIVE = "active"
     RISK_REDUCED = "risk_reduced"
     CLOSED = "closed"
-
-
-class Obligation(str, enum.Enum):
-    """Something the policy expects the host's people to do by a due time."""
-
-    CHANNEL_POST = "channel_post"
-    CHANNEL_UPDATE = "channel_update"
-    MEETING = "meeting"
-    INFORM_TAM = "inform_tam"
-    EXECUTIVE_SUMMARY = "executive_summary"
 
 
 class ViolationCode(_Labelled):
@@ -434,14 +423,14 @@ class Reminder(Action):
     """An obligation falls due soon and is not met yet: nudge ``owner`` before it is missed.
 
     Sent once per due time, ``remind_before`` ahead of it as the rule that made the obligation
-    says. ``reason`` says which post, for a required post.
+    says. ``key`` says which instance, for a keyed obligation (the reason of a required post).
     """
 
     TYPE = "reminder"
-    obligation: Obligation
+    obligation: str
     due: dt.datetime
     owner: Team | None = None
-    reason: PostReason | None = attrs.field(default=None, metadata=OMIT_IF_DEFAULT)
+    key: str | None = attrs.field(default=None, metadata=OMIT_IF_DEFAULT)
 
 
 @quick_init
@@ -586,7 +575,6 @@ _ENUMS: tuple[type[enum.Enum], ...] = (
     AccountIssueKind,
     ViolationCode,
     Status,
-    Obligation,
 )
 
 

@@ -20,7 +20,8 @@ import os
 import pathlib
 import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import typing
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -28,8 +29,9 @@ import attrs
 
 from escalation_policy._typed import LATEST
 from escalation_policy.errors import PolicyDefinitionError, did_you_mean
-from escalation_policy.model import FACT_TYPES, Cadence, Fact, Opened, Role, Team
+from escalation_policy.model import FACT_TYPES, Action, Cadence, Fact, Opened, Role, Team
 from escalation_policy.rules import MODULES
+from escalation_policy.state import EscalationState, PendingObligation
 from escalation_policy.vocabulary import (
     CONTEXT_FIELDS,
     FACT_FIELDS,
@@ -45,8 +47,8 @@ from escalation_policy.vocabulary import (
     NoneOf,
     Obligation,
     OneOf,
-    PostToChannel,
     Reaction,
+    Require,
     Row,
 )
 
@@ -58,6 +60,8 @@ _ROW_ID = re.compile(r"^[a-z0-9_]+$")
 _ATTRIBUTES = frozenset(field.name for field in attrs.fields(Opened)) & frozenset(CONTEXT_FIELDS)
 _REQUIRED_OUTPUTS = frozenset(PLAN_OUTPUTS) - {"extra_involvement", "description"}
 _OPTIONAL_DURATION = (dt.timedelta, type(None))
+_PLANNED_FACTS = frozenset({"opened", "severity_changed"})
+_RECORD_ATTRIBUTES = frozenset(field.name for field in attrs.fields(EscalationState))
 
 
 def scalar(value: object) -> object:
@@ -105,6 +109,34 @@ class CompiledReaction:
     conditions: tuple[Condition, ...]
 
 
+Announce = Callable[[str, dt.datetime, PendingObligation, object], Any]
+
+
+@attrs.frozen
+class CompiledObligation:
+    """An obligation as the core uses it: its declaration's knobs, its violation's detail and
+    the function that builds its announcement (``None``: it is not announced)."""
+
+    obligation: Obligation
+    module: str
+    id: str
+    violation: Any
+    key_from: str | None
+    one_at_a_time: bool
+    once_per_key: bool
+    renew_when_overdue: bool
+    announce_again_on_new_owner: bool
+    announce: Announce | None
+    owner_field: str | None
+
+    def missed(self, due: str, key: str | None) -> str:
+        """The detail of the violation reported when an instance is missed."""
+        fields = {"due": due}
+        if self.obligation.key is not None:
+            fields[self.obligation.key] = key or ""
+        return self.obligation.missed.format(**fields)
+
+
 @attrs.frozen(eq=False)
 class Policy:
     """A loaded, validated policy. Build it with :func:`load_policy`."""
@@ -112,6 +144,11 @@ class Policy:
     tables: tuple[CompiledTable, ...]  # in dependency order
     reactions: tuple[CompiledReaction, ...]
     rules: Mapping[str, RuleInfo]
+    obligations: Mapping[str, "CompiledObligation"]
+    """The policy's obligations by name."""
+    announces_period: Mapping[type[Any], frozenset[str]]
+    """For each action class that announces the next period of a periodic obligation, the
+    names of those obligations."""
     channel: str
     late_fulfilment_window: dt.timedelta
     plan_inputs: tuple[str, ...]
@@ -164,6 +201,7 @@ def load_policy(
         modules = _package_modules(modules)
     tables: list[tuple[DecisionTable, str]] = []
     reactions: list[tuple[Reaction, str]] = []
+    obligations: list[tuple[Obligation, str]] = []
     names: list[str] = []
     for module in modules:
         loaded = importlib.import_module(module) if isinstance(module, str) else module
@@ -191,6 +229,18 @@ def load_policy(
                     tables.append((item, name))
                 elif isinstance(item, Reaction):
                     reactions.append((item, name))
+        declared_obligations = getattr(loaded, "OBLIGATIONS", ())
+        if not isinstance(declared_obligations, (tuple, list)):
+            raise PolicyDefinitionError(
+                f"OBLIGATIONS is a {type(declared_obligations).__name__}, expected a tuple",
+                module=name,
+            )
+        for item in declared_obligations:
+            if not isinstance(item, Obligation):
+                raise PolicyDefinitionError(
+                    f"OBLIGATIONS holds {item!r}, expected Obligation objects", module=name
+                )
+            obligations.append((item, name))
 
     known = _declared_sections(names) if sections is None else _given_sections(sections)
     cited: set[str] = set()
@@ -214,17 +264,47 @@ def load_policy(
         with _declared_at(table):
             compiled_tables.append(_compile_table(table, module, register, cite))
     ordered = _dependency_order(compiled_tables)
+    compiled_obligations: dict[str, CompiledObligation] = {}
+    # Obligations are those the modules declare (OBLIGATIONS) and those their reactions name.
+    named = [
+        (obligation, module, reaction)
+        for reaction, module in reactions
+        for effect in reaction.then
+        if isinstance(effect, (Require, Fulfil, Cancel))
+        for obligation in (
+            effect.obligations if isinstance(effect, Cancel) else (effect.obligation,)
+        )
+        if isinstance(obligation, Obligation)
+    ]
+    for obligation, module, where in [(o, m, o) for o, m in obligations] + named:
+        known_one = compiled_obligations.get(obligation.id)
+        if known_one is not None:
+            if known_one.obligation != obligation:
+                raise PolicyDefinitionError(
+                    f"two different obligations are named {obligation.id!r} (the other is "
+                    f"declared in {known_one.module})",
+                    module=module,
+                    **_where(where),
+                )
+            continue
+        with _declared_at(obligation):
+            compiled_obligations[obligation.id] = _compile_obligation(obligation, module)
     compiled_reactions = []
     for reaction, module in reactions:
         with _declared_at(reaction):
-            compiled_reactions.append(_compile_reaction(reaction, module, register, cite))
+            compiled_reactions.append(
+                _compile_reaction(reaction, module, register, cite, compiled_obligations, ordered)
+            )
     _check_all_cited(known, cited)
-    channel = _the_channel(compiled_reactions)
+    _check_all_required(compiled_obligations, compiled_reactions)
+    channel = _the_channel(compiled_obligations)
     horizon = _horizon(ordered, compiled_reactions, late_fulfilment_window)
     return Policy(
         tables=tuple(ordered),
         reactions=tuple(compiled_reactions),
         rules=rules,
+        obligations=compiled_obligations,
+        announces_period=_announces_period(compiled_obligations, compiled_reactions),
         channel=channel,
         late_fulfilment_window=late_fulfilment_window,
         plan_inputs=_plan_inputs(ordered),
@@ -809,7 +889,12 @@ def _plan_inputs(tables: Sequence[CompiledTable]) -> tuple[str, ...]:
 
 
 def _compile_reaction(
-    reaction: Reaction, module: str, register: Any, cite: Any
+    reaction: Reaction,
+    module: str,
+    register: Any,
+    cite: Any,
+    obligations: Mapping[str, CompiledObligation],
+    tables: Sequence[CompiledTable],
 ) -> CompiledReaction:
     _check_header(reaction, module, cite)
     on = tuple(reaction.on) if isinstance(reaction.on, (tuple, list)) else (reaction.on,)
@@ -873,16 +958,8 @@ def _compile_reaction(
                 module=module,
                 rule=reaction.id,
             )
-        if (
-            isinstance(effect, Fulfil)
-            and effect.obligation in (Obligation.CHANNEL_POST, Obligation.CHANNEL_UPDATE)
-            and types != {"posted"}
-        ):
-            raise PolicyDefinitionError(
-                f"Fulfil({effect.obligation.value}) reacts to posted facts only",
-                module=module,
-                rule=reaction.id,
-            )
+        if isinstance(effect, (Require, Fulfil, Cancel)):
+            _check_obligation_effect(effect, types, obligations, tables, module, reaction.id)
     register(
         RuleInfo(
             id=reaction.id,
@@ -895,6 +972,101 @@ def _compile_reaction(
     return CompiledReaction(
         reaction=reaction, module=module, types=frozenset(types), conditions=tuple(conditions)
     )
+
+
+def _check_obligation_effect(
+    effect: "Require | Fulfil | Cancel",
+    types: set[str],
+    obligations: Mapping[str, CompiledObligation],
+    tables: Sequence[CompiledTable],
+    module: str,
+    rule: str,
+) -> None:
+    named = effect.obligations if isinstance(effect, Cancel) else (effect.obligation,)
+    kind = type(effect).__name__
+    for obligation in named:
+        if not isinstance(obligation, Obligation):
+            raise PolicyDefinitionError(
+                f"{kind}: got {obligation!r}, expected an Obligation", module=module, rule=rule
+            )
+    if isinstance(effect, Fulfil) and effect.key is not None:
+        for fact_type in sorted(types):
+            cls = FACT_TYPES.get(fact_type)
+            if cls is None or effect.key not in attrs.fields_dict(cls):
+                raise PolicyDefinitionError(
+                    f"Fulfil.key: {fact_type} facts have no field {effect.key!r}",
+                    module=module,
+                    rule=rule,
+                )
+    if not isinstance(effect, Require):
+        return
+    obligation = effect.obligation
+    if (effect.within is None) == (effect.every is None):
+        raise PolicyDefinitionError(
+            f"Require({obligation.id}): give within (a one-off) or every (a table output "
+            "giving the period), not both or neither",
+            module=module,
+            rule=rule,
+        )
+    needs_key = obligation.key is not None and obligation.key_from is None
+    if needs_key and effect.key is None:
+        raise PolicyDefinitionError(
+            f"Require({obligation.id}): the obligation is keyed by {obligation.key}: give key",
+            module=module,
+            rule=rule,
+        )
+    if not needs_key and effect.key is not None:
+        raise PolicyDefinitionError(
+            f"Require({obligation.id}): got key={effect.key!r}, but the obligation "
+            + (
+                f"reads its key from {obligation.key_from}" if obligation.key_from else "has no key"
+            ),
+            module=module,
+            rule=rule,
+        )
+    if effect.every is not None:
+        if not types <= _PLANNED_FACTS:
+            raise PolicyDefinitionError(
+                f"Require({obligation.id}, every=...) cannot react to "
+                f"{', '.join(sorted(types - _PLANNED_FACTS))}: the period is planned on opened "
+                "and severity_changed facts",
+                module=module,
+                rule=rule,
+            )
+        produced = {output: compiled for compiled in tables for output in compiled.table.outputs}
+        source = produced.get(effect.every)
+        if source is None:
+            raise PolicyDefinitionError(
+                f"Require({obligation.id}).every: got {effect.every!r}, expected a table output "
+                f"giving the period{did_you_mean(effect.every, produced)}",
+                module=module,
+                rule=rule,
+            )
+        for row in source.table.rows:
+            value = row.then.get(effect.every)
+            if not isinstance(value, _OPTIONAL_DURATION):
+                raise PolicyDefinitionError(
+                    f"Require({obligation.id}).every reads {effect.every!r}, but row "
+                    f"{row.id!r} of {source.table.id!r} gives {value!r}, not a timedelta or None",
+                    module=module,
+                    rule=rule,
+                )
+        remind = effect.remind_before
+        shortest = min(
+            (
+                value
+                for row in source.table.rows
+                if isinstance(value := row.then.get(effect.every), dt.timedelta)
+            ),
+            default=None,
+        )
+        if remind is not None and shortest is not None and remind >= shortest:
+            raise PolicyDefinitionError(
+                f"Require({obligation.id}).remind_before: got {remind}, expected less than the "
+                f"shortest period {effect.every!r} gives ({shortest})",
+                module=module,
+                rule=rule,
+            )
 
 
 def _check_effect(effect: object, module: str, rule: str) -> None:
@@ -930,16 +1102,167 @@ def _check_effect(effect: object, module: str, rule: str) -> None:
         )
 
 
-def _the_channel(reactions: Sequence[CompiledReaction]) -> str:
+def _the_channel(obligations: Mapping[str, CompiledObligation]) -> str:
     channels = {
-        effect.channel
-        for compiled in reactions
-        for effect in compiled.reaction.then
-        if isinstance(effect, PostToChannel)
+        str(compiled.obligation.announce_with["channel"])
+        for compiled in obligations.values()
+        if "channel" in compiled.obligation.announce_with
     }
     if len(channels) != 1:
         raise PolicyDefinitionError(
-            "the policy's posts must all go to one channel; PostToChannel names "
+            "the policy's posts must all go to one channel; the obligations announce "
             + (", ".join(sorted(channels)) or "no channel")
         )
     return channels.pop()
+
+
+# ----------------------------------------------------------------------------------- obligations
+_ANNOUNCED_BY_CORE = frozenset({"escalation_id", "at", "rule", "cites", "due"})
+
+
+def _compile_obligation(obligation: Obligation, module: str) -> CompiledObligation:
+    def bad(message: str) -> PolicyDefinitionError:
+        return PolicyDefinitionError(f"obligation {obligation.id!r}: {message}", module=module)
+
+    if not isinstance(obligation.id, str) or not _ROW_ID.match(obligation.id):
+        raise bad("expected an id of lower-case letters, digits and underscores")
+    if not isinstance(obligation.missed, str):
+        raise bad(f"missed: got {obligation.missed!r}, expected the violation's detail text")
+    placeholders = {"due"} | ({obligation.key} if obligation.key is not None else set())
+    try:
+        obligation.missed.format(**dict.fromkeys(placeholders, ""))
+    except (KeyError, IndexError, ValueError) as error:
+        raise bad(
+            f"missed: {obligation.missed!r} cannot be filled ({type(error).__name__}: {error}); "
+            f"it may name {', '.join('{' + p + '}' for p in sorted(placeholders))}"
+        ) from None
+    if obligation.key_from is not None and obligation.key is None:
+        raise bad("key_from reads the key from the escalation, so the obligation needs a key")
+    if (obligation.one_at_a_time or obligation.once_per_key) and obligation.key is None:
+        raise bad("one_at_a_time and once_per_key tell instances apart by key: declare a key")
+    if obligation.key_from is not None and obligation.key_from not in _RECORD_ATTRIBUTES:
+        raise bad(
+            f"key_from: got {obligation.key_from!r}, expected an attribute of the escalation "
+            f"({', '.join(sorted(_RECORD_ATTRIBUTES))})"
+        )
+    announce: Announce | None = None
+    if obligation.announce is not None:
+        announce = _announcer(obligation, bad)
+    elif (
+        obligation.announce_with or obligation.owner_field or obligation.announce_again_on_new_owner
+    ):
+        raise bad("announce_with, owner_field and announce_again_on_new_owner need announce")
+    return CompiledObligation(
+        obligation=obligation,
+        module=module,
+        id=obligation.id,
+        violation=obligation.violation,
+        key_from=obligation.key_from,
+        one_at_a_time=obligation.one_at_a_time,
+        once_per_key=obligation.once_per_key,
+        renew_when_overdue=obligation.renew_when_overdue,
+        announce_again_on_new_owner=obligation.announce_again_on_new_owner,
+        announce=announce,
+        owner_field=obligation.owner_field,
+    )
+
+
+def _announcer(obligation: Obligation, bad: Callable[[str], PolicyDefinitionError]) -> Announce:
+    """The function that builds ``obligation``'s announcement, its fields checked now."""
+    cls: Any = obligation.announce
+    if not (isinstance(cls, type) and issubclass(cls, Action) and cls.TYPE):
+        raise bad(f"announce: got {cls!r}, expected an action class such as PostToChannel")
+    fields = {field.name: field for field in attrs.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    given = dict(obligation.announce_with)
+    filled = set(_ANNOUNCED_BY_CORE) | set(given)
+    if obligation.key is not None:
+        filled.add(obligation.key)
+    if obligation.owner_field is not None:
+        filled.add(obligation.owner_field)
+    unknown = sorted(filled - set(fields))
+    if unknown:
+        raise bad(
+            f"{cls.__name__} has no field {unknown[0]!r}{did_you_mean(unknown[0], fields)}; "
+            f"it has {', '.join(fields)}"
+        )
+    missing = [
+        name
+        for name, field in fields.items()
+        if name not in filled and field.default is attrs.NOTHING
+    ]
+    if missing:
+        raise bad(
+            f"nothing fills {cls.__name__}.{missing[0]}: give it in announce_with, or name it as "
+            "the key or the owner_field"
+        )
+    key_name = obligation.key
+    key_type = _value_type(hints.get(key_name)) if key_name is not None else None
+    owner_name = obligation.owner_field
+    build: Any = cls  # an action class, checked above
+
+    def announce(
+        escalation_id: str, at: dt.datetime, pending: PendingObligation, owner: object
+    ) -> Any:
+        values = dict(given)
+        if key_name is not None:
+            key = pending.key
+            values[key_name] = key_type(key) if key_type is not None and key is not None else key
+        if owner_name is not None:
+            if owner is None:
+                raise PolicyDefinitionError(
+                    f"escalation {escalation_id!r} needs a {cls.TYPE} by its owner but has no "
+                    "owner: a reaction that requires it must run after ApplyPlan"
+                )
+            values[owner_name] = owner
+        return build(
+            escalation_id=escalation_id,
+            at=at,
+            rule=pending.rule,
+            cites=pending.cites,
+            due=pending.due,
+            **values,
+        )
+
+    return announce
+
+
+def _value_type(hint: object) -> Callable[[str], Any] | None:
+    """The enumeration a field holds (its optional form too), to turn a key back into it."""
+    candidates = typing.get_args(hint) if typing.get_origin(hint) is not None else (hint,)
+    for candidate in candidates:
+        if isinstance(candidate, type) and issubclass(candidate, enum.Enum):
+            return candidate
+    return None
+
+
+def _check_all_required(
+    obligations: Mapping[str, CompiledObligation], reactions: Sequence[CompiledReaction]
+) -> None:
+    required = {
+        effect.obligation.id
+        for compiled in reactions
+        for effect in compiled.reaction.then
+        if isinstance(effect, Require)
+    }
+    for name, compiled in obligations.items():
+        if name not in required:
+            raise PolicyDefinitionError(
+                f"obligation {name!r} is never required (no reaction has Require for it), so "
+                "it can never be pending",
+                module=compiled.module,
+                **_where(compiled.obligation),
+            )
+
+
+def _announces_period(
+    obligations: Mapping[str, CompiledObligation], reactions: Sequence[CompiledReaction]
+) -> Mapping[type[Any], frozenset[str]]:
+    found: dict[type[Any], set[str]] = {}
+    for compiled in reactions:
+        for effect in compiled.reaction.then:
+            if isinstance(effect, Require) and effect.every is not None:
+                cls = obligations[effect.obligation.id].obligation.announce
+                if cls is not None:
+                    found.setdefault(cls, set()).add(effect.obligation.id)
+    return {cls: frozenset(names) for cls, names in found.items()}

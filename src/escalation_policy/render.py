@@ -111,9 +111,9 @@ def describe(action: Action) -> str:
     if isinstance(action, OutOfScope):
         return f"out of scope: {action.reason}"
     if isinstance(action, Reminder):
-        what = action.obligation.value.replace("_", " ")
-        if action.reason is not None:
-            what = f"{what} ({action.reason.value})"
+        what = action.obligation.replace("_", " ")
+        if action.key is not None:
+            what = f"{what} ({action.key})"
         who = f"{action.owner.label}: " if action.owner is not None else ""
         return f"reminder: {who}{what} due by {timestamp(action.due)}"
     return action.TYPE

@@ -6,7 +6,8 @@ it by :attr:`EscalationState.next_due` to know when to call
 """
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import types
+from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
@@ -15,14 +16,15 @@ from escalation_policy.model import (
     Action,
     Cadence,
     Fact,
-    Obligation,
-    PostReason,
     Role,
     Segment,
     Severity,
     Status,
     Team,
 )
+
+NOTHING_DONE: Mapping[str, str] = types.MappingProxyType({})
+"""No obligation fulfilled once per key yet (shared, never changed: records replace it)."""
 
 __all__ = [
     "SNAPSHOT_FORMAT",
@@ -39,17 +41,18 @@ __all__ = [
 class PendingObligation:
     """Something still expected of the escalation's people, due at ``due``.
 
-    ``every`` is set for periodic obligations (updates, meetings): once met or missed, the next
-    one is due ``every`` later. ``overdue`` is set once a one-off obligation was reported late:
-    it is not reported again, and a late fulfilment is still recognised.
+    ``obligation`` names the policy's obligation and ``key`` tells its instances apart (the
+    reason of a required post). ``every`` is set for periodic obligations (updates, meetings):
+    once met or missed, the next one is due ``every`` later. ``overdue`` is set once a one-off
+    obligation was reported late: it is not reported again, and a late fulfilment is still
+    recognised.
     """
 
-    obligation: Obligation
+    obligation: str
     due: dt.datetime
     rule: str
     cites: str
-    reason: PostReason | None = None
-    tam: str | None = None
+    key: str | None = None
     every: dt.timedelta | None = None
     overdue: bool = False
     remind_before: dt.timedelta | None = None
@@ -89,7 +92,8 @@ class EscalationState:
     cadence: Cadence | None = None
     involvement: tuple[Role, ...] = ()
     pending: tuple[PendingObligation, ...] = ()
-    informed_tam: str | None = None
+    done: Mapping[str, str] = NOTHING_DONE
+    """For an obligation fulfilled once per key: the key it was last fulfilled for."""
     engagement_status: str | None = None
     milestones: tuple[str, ...] = ()
     severity_changes: int = 0
@@ -145,11 +149,11 @@ class Fulfilment:
     """An obligation discharged by a fact; ``late`` if it was already overdue."""
 
     escalation_id: str
-    obligation: Obligation
+    obligation: str
     rule: str
     due: dt.datetime
     at: dt.datetime
-    reason: PostReason | None = None
+    key: str | None = None
 
     @property
     def late(self) -> bool:
@@ -175,8 +179,10 @@ class Decision:
     state: EscalationState | None = None
 
 
-SNAPSHOT_FORMAT = 1
-"""The format of the snapshots this version of the library writes (and reads)."""
+SNAPSHOT_FORMAT = 2
+"""The format of the snapshots this version of the library writes. It reads every earlier
+format too: format 1 kept a pending obligation's key as ``reason`` or ``tam``, and the TAM last
+informed as ``informed_tam``."""
 
 
 @attrs.frozen(kw_only=True)
@@ -184,7 +190,7 @@ class EngineState:
     """Everything a :class:`~escalation_policy.PolicyEngine` holds, for snapshots.
 
     ``format`` says how the snapshot is laid out; a snapshot without one (written before
-    formats were numbered) is read as format 1.
+    formats were numbered) is read as format 1, and every earlier format is upgraded when read.
     """
 
     format: int = SNAPSHOT_FORMAT

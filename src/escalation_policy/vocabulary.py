@@ -15,13 +15,7 @@ from typing import Any, ClassVar, TypeAlias
 import attrs
 
 from escalation_policy._context import CONTEXT
-from escalation_policy.model import (
-    Fact,
-    Obligation,
-    PostReason,
-    Status,
-    ViolationCode,
-)
+from escalation_policy.model import Fact, Status, ViolationCode
 
 __all__ = [
     "ANY",
@@ -36,21 +30,17 @@ __all__ = [
     "Effect",
     "Fulfil",
     "HitPolicy",
-    "InformTam",
     "Location",
     "NoneOf",
     "Obligation",
     "OneOf",
     "OutOfScope",
-    "PostToChannel",
     "Reaction",
     "RequestProductEscalation",
+    "Require",
     "RouteToTam",
     "Row",
-    "ScheduleMeetings",
-    "ScheduleUpdates",
     "Status",
-    "UpdateExecutiveSummary",
     "Violation",
     "none_of",
     "one_of",
@@ -172,9 +162,10 @@ _PLANNED = frozenset({"opened", "severity_changed"})
 
 
 class Effect:
-    """What a reaction does. Each kind is named after the action it emits (``PostToChannel``
-    emits ``post_to_channel``) and declares here the fact types it may react to (``FACTS``;
-    ``None``: any) and why; the core registers one handler for each kind."""
+    """What a reaction does. A kind that emits one action is named after it
+    (``CreateTrackerDocument`` emits ``create_tracker_document``; :class:`Require` emits the
+    obligation's announcement). Each kind declares here the fact types it may react to
+    (``FACTS``; ``None``: any) and why; the core registers one handler for each kind."""
 
     __slots__ = ()
 
@@ -183,39 +174,75 @@ class Effect:
 
 
 @attrs.frozen(kw_only=True)
-class PostToChannel(Effect):
-    """The escalation owner must post to ``channel``, for ``reason``, within ``within``."""
+class Obligation:
+    """Something the policy expects of the escalation's people by a due time, declared once.
 
-    channel: str
-    reason: PostReason
-    within: dt.timedelta
-    remind_before: dt.timedelta | None = None
-    """Remind the owner this long before it falls due (a ``reminder`` action)."""
+    Reactions *require* it (:class:`Require`: within a time, or every period a table gives),
+    *discharge* it (:class:`Fulfil`: the reaction's fact type and conditions say what fulfils
+    it) and *drop* it (:class:`Cancel`). Missed, it is reported as a ``violation`` with code
+    ``violation`` and the detail ``missed``, in which ``{due}`` is the due time and, for a keyed
+    obligation, ``{KEY!r}`` the key (``KEY`` the name given by ``key``).
+    """
+
+    id: str
+    """The obligation's name, as snapshots and ``reminder`` actions carry it."""
+    violation: object
+    """The violation code reported when it is missed: one of the policy's codes."""
+    missed: str
+    """The violation's detail: ``{due}`` and, if keyed, the key by its name."""
+    key: str | None = None
+    """What tells its instances apart (``"reason"``: one post per reason), if anything. The
+    key is given by :attr:`Require.key`, or read from the escalation (:attr:`key_from`)."""
+    key_from: str | None = None
+    """The escalation's attribute the key is read from when it is required (``"tam"``): while
+    the attribute is unset, nothing is required."""
+    one_at_a_time: bool = False
+    """One instance at most: requiring it for a new key replaces the pending one."""
+    once_per_key: bool = False
+    """Once fulfilled for a key, it is not required again for that key."""
+    renew_when_overdue: bool = False
+    """Requiring it while it is overdue starts it afresh (else the overdue one stands)."""
+    announce: type[Any] | None = None
+    """The action the host gets when it is required, and for a periodic obligation each time a
+    new period starts: an action class whose fields are filled by name from ``due``, the key,
+    the owner (:attr:`owner_field`) and :attr:`announce_with`."""
+    announce_with: Mapping[str, object] = attrs.field(factory=dict)
+    """Fixed values of the announcement's other fields."""
+    owner_field: str | None = None
+    """The announcement's field that names the escalation's owner (who must act), if any."""
+    announce_again_on_new_owner: bool = False
+    """When the owner changes, announce it again (to the new owner) while it is not overdue."""
+    defined_at: Location | None = attrs.field(
+        init=False, factory=_declared_at, eq=False, hash=False, repr=False
+    )
+    """Where the obligation was declared (``None`` if Python cannot tell)."""
+
+    def __str__(self) -> str:
+        return self.id
 
 
 @attrs.frozen(kw_only=True)
-class InformTam(Effect):
-    """The assigned TAM must be informed of the escalation within ``within``."""
+class Require(Effect):
+    """``obligation`` is due ``within`` this long, or every ``every`` (the name of the table
+    output that gives the period, read on ``opened`` and ``severity_changed`` facts: no period
+    stops it). ``key`` tells this instance apart, for a keyed obligation. ``remind_before``:
+    remind the owner this long before each due time (a ``reminder`` action)."""
 
-    within: dt.timedelta
+    obligation: Obligation
+    within: dt.timedelta | None = None
+    every: str | None = None
+    key: object = None
     remind_before: dt.timedelta | None = None
-    """Remind the owner this long before it falls due (a ``reminder`` action)."""
-
-
-@attrs.frozen(kw_only=True)
-class UpdateExecutiveSummary(Effect):
-    """The tracker's executive summary must be updated within ``within``."""
-
-    within: dt.timedelta
-    remind_before: dt.timedelta | None = None
-    """Remind the owner this long before it falls due (a ``reminder`` action)."""
 
 
 @attrs.frozen(kw_only=True)
 class Fulfil(Effect):
-    """The fact discharges an open obligation (a post discharges the one for its purpose)."""
+    """The fact discharges a pending ``obligation``. ``key``: the fact's field whose value is
+    the key of the instance it discharges (``"purpose"``: a post discharges the one for its
+    purpose); without it, the fact discharges the pending instance, whatever its key."""
 
     obligation: Obligation
+    key: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -239,26 +266,6 @@ class ApplyPlan(Effect):
 
     FACTS = _PLANNED
     FACTS_WHY = "the plan is made on opened and severity_changed facts"
-
-
-@attrs.frozen(kw_only=True)
-class ScheduleMeetings(Effect):
-    """Keep meetings at the planned ``meeting_every``."""
-
-    FACTS = _PLANNED
-    FACTS_WHY = "the plan is made on opened and severity_changed facts"
-    remind_before: dt.timedelta | None = None
-    """Remind the owner this long before each falls due (a ``reminder`` action)."""
-
-
-@attrs.frozen(kw_only=True)
-class ScheduleUpdates(Effect):
-    """Keep channel updates at the planned ``update_every`` (announced as posts)."""
-
-    FACTS = _PLANNED
-    FACTS_WHY = "the plan is made on opened and severity_changed facts"
-    remind_before: dt.timedelta | None = None
-    """Remind the owner this long before each falls due (a ``reminder`` action)."""
 
 
 @attrs.frozen(kw_only=True)

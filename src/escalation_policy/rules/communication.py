@@ -23,11 +23,15 @@ from escalation_policy.model import (
     Posted,
     PostPurpose,
     PostReason,
+    PostToChannel,
     RiskReduced,
     Severity,
     SeverityChanged,
     ViolationCode,
 )
+from escalation_policy.rules.responsibilities import INFORM_TAM
+from escalation_policy.rules.severity import MEETING
+from escalation_policy.rules.tracker import EXECUTIVE_SUMMARY
 from escalation_policy.vocabulary import (
     ANY,
     Cancel,
@@ -35,10 +39,9 @@ from escalation_policy.vocabulary import (
     Fulfil,
     HitPolicy,
     Obligation,
-    PostToChannel,
     Reaction,
+    Require,
     Row,
-    ScheduleUpdates,
     Status,
     Violation,
     one_of,
@@ -57,6 +60,31 @@ DAILY_UPDATES = dt.timedelta(days=1)  # "daily updates for high or critical esca
 AWARENESS_POSTS = one_of(
     PostPurpose.CREATED, PostPurpose.UPDATE, PostPurpose.CLOSED, PostPurpose.RISK_REDUCED
 )
+
+CHANNEL_POST = Obligation(
+    id="channel_post",
+    violation=ViolationCode.POST_OVERDUE,
+    missed="the {reason!r} post was due by {due} and was not made",
+    key="reason",
+    announce=PostToChannel,
+    announce_with={"channel": CHANNEL},
+    owner_field="by",
+    announce_again_on_new_owner=True,
+)
+"""A post the owner must make to the channel, one per reason (created, closed, risk reduced);
+the host is told again when the owner changes."""
+
+CHANNEL_UPDATE = Obligation(
+    id="channel_update",
+    violation=ViolationCode.UPDATE_OVERDUE,
+    missed="no update was posted by {due}",
+    announce=PostToChannel,
+    announce_with={"channel": CHANNEL, "reason": PostReason.UPDATE},
+    owner_field="by",
+)
+"""The periodic update to the channel; each next one is announced as a post."""
+
+OBLIGATIONS = (CHANNEL_POST, CHANNEL_UPDATE)
 
 TABLES = (
     DecisionTable(
@@ -89,7 +117,7 @@ REACTIONS = (
         cites=f"{COMMUNICATION}; Responsibilities > Medium and Low Level Issues",
         on=(Opened,),
         then=(
-            PostToChannel(channel=CHANNEL, reason=PostReason.CREATED, within=CREATED_POST_WITHIN),
+            Require(obligation=CHANNEL_POST, key=PostReason.CREATED, within=CREATED_POST_WITHIN),
         ),
     ),
     Reaction(
@@ -97,7 +125,7 @@ REACTIONS = (
         title="Critical and high escalations get daily updates in the channel",
         cites=COMMUNICATION,
         on=(Opened, SeverityChanged),
-        then=(ScheduleUpdates(),),
+        then=(Require(obligation=CHANNEL_UPDATE, every="update_every"),),
     ),
     Reaction(
         id="communication.post_when_risk_reduced",
@@ -106,9 +134,11 @@ REACTIONS = (
         on=(RiskReduced,),
         when={"status": Status.ACTIVE},
         then=(
-            Cancel(obligations=(Obligation.CHANNEL_UPDATE, Obligation.MEETING)),
-            PostToChannel(
-                channel=CHANNEL, reason=PostReason.RISK_REDUCED, within=RISK_REDUCED_POST_WITHIN
+            Cancel(obligations=(CHANNEL_UPDATE, MEETING)),
+            Require(
+                obligation=CHANNEL_POST,
+                key=PostReason.RISK_REDUCED,
+                within=RISK_REDUCED_POST_WITHIN,
             ),
         ),
     ),
@@ -117,16 +147,7 @@ REACTIONS = (
         title="Closing ends updates, meetings and pending follow-ups",
         cites=COMMUNICATION,
         on=(Closed,),
-        then=(
-            Cancel(
-                obligations=(
-                    Obligation.CHANNEL_UPDATE,
-                    Obligation.MEETING,
-                    Obligation.INFORM_TAM,
-                    Obligation.EXECUTIVE_SUMMARY,
-                )
-            ),
-        ),
+        then=(Cancel(obligations=(CHANNEL_UPDATE, MEETING, INFORM_TAM, EXECUTIVE_SUMMARY)),),
     ),
     Reaction(
         id="communication.post_when_closed",
@@ -135,8 +156,8 @@ REACTIONS = (
         on=(Closed,),
         when={"status": Status.ACTIVE},
         then=(
-            Cancel(obligations=(Obligation.CHANNEL_POST,)),
-            PostToChannel(channel=CHANNEL, reason=PostReason.CLOSED, within=CLOSED_POST_WITHIN),
+            Cancel(obligations=(CHANNEL_POST,)),
+            Require(obligation=CHANNEL_POST, key=PostReason.CLOSED, within=CLOSED_POST_WITHIN),
         ),
     ),
     Reaction(
@@ -148,7 +169,7 @@ REACTIONS = (
             "escalation_channel": True,
             "purpose": one_of(PostPurpose.CREATED, PostPurpose.CLOSED, PostPurpose.RISK_REDUCED),
         },
-        then=(Fulfil(obligation=Obligation.CHANNEL_POST),),
+        then=(Fulfil(obligation=CHANNEL_POST, key="purpose"),),
     ),
     Reaction(
         id="communication.update_made",
@@ -156,7 +177,7 @@ REACTIONS = (
         cites=COMMUNICATION,
         on=(Posted,),
         when={"escalation_channel": True, "purpose": PostPurpose.UPDATE},
-        then=(Fulfil(obligation=Obligation.CHANNEL_UPDATE),),
+        then=(Fulfil(obligation=CHANNEL_UPDATE),),
     ),
     Reaction(
         id="communication.posted_by_owner",

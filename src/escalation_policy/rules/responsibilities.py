@@ -14,21 +14,23 @@ import datetime as dt
 
 from escalation_policy.model import (
     AccountIssue,
+    InformTam,
     Opened,
     Severity,
     SeverityChanged,
     TamAssigned,
     TamInformed,
     Team,
+    ViolationCode,
 )
 from escalation_policy.vocabulary import (
     Cancel,
     DecisionTable,
     Fulfil,
     HitPolicy,
-    InformTam,
     Obligation,
     Reaction,
+    Require,
     RouteToTam,
     Row,
     one_of,
@@ -39,6 +41,21 @@ MEDIUM_AND_LOW = "Responsibilities > Medium and Low Level Issues"
 
 # "Support Engineering should inform the TAM of the escalation": how soon.
 INFORM_TAM_WITHIN = dt.timedelta(hours=24)
+
+INFORM_TAM = Obligation(
+    id="inform_tam",
+    violation=ViolationCode.TAM_NOT_INFORMED,
+    missed="the TAM {tam!r} was not informed by {due}",
+    key="tam",
+    key_from="tam",
+    one_at_a_time=True,
+    once_per_key=True,
+    announce=InformTam,
+)
+"""The assigned TAM must be informed: once per TAM, and a newly assigned TAM replaces one not
+yet informed."""
+
+OBLIGATIONS = (INFORM_TAM,)
 
 TABLES = (
     DecisionTable(
@@ -72,14 +89,14 @@ REACTIONS = (
         cites=MEDIUM_AND_LOW,
         on=(Opened, TamAssigned),
         when={"owner": Team.SUPPORT_ENGINEERING, "tam_assigned": True},
-        then=(InformTam(within=INFORM_TAM_WITHIN),),
+        then=(Require(obligation=INFORM_TAM, within=INFORM_TAM_WITHIN),),
     ),
     Reaction(
         id="responsibilities.tam_informed",
         title="The TAM was informed",
         cites=MEDIUM_AND_LOW,
         on=(TamInformed,),
-        then=(Fulfil(obligation=Obligation.INFORM_TAM),),
+        then=(Fulfil(obligation=INFORM_TAM),),
     ),
     Reaction(
         id="responsibilities.tam_owns",
@@ -87,7 +104,7 @@ REACTIONS = (
         cites=CRITICAL_AND_HIGH,
         on=(SeverityChanged,),
         when={"owner": Team.TAM},
-        then=(Cancel(obligations=(Obligation.INFORM_TAM,)),),
+        then=(Cancel(obligations=(INFORM_TAM,)),),
     ),
     Reaction(
         id="responsibilities.account_issues_to_tam",

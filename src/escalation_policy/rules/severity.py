@@ -12,7 +12,15 @@ communication; channel updates are governed by the communication process
 
 import datetime as dt
 
-from escalation_policy.model import Cadence, MeetingHeld, Opened, Role, Severity, SeverityChanged
+from escalation_policy.model import (
+    Cadence,
+    MeetingHeld,
+    Opened,
+    Role,
+    Severity,
+    SeverityChanged,
+    ViolationCode,
+)
 from escalation_policy.vocabulary import (
     ApplyPlan,
     DecisionTable,
@@ -20,8 +28,8 @@ from escalation_policy.vocabulary import (
     HitPolicy,
     Obligation,
     Reaction,
+    Require,
     Row,
-    ScheduleMeetings,
 )
 
 SEVERITY_LEVELS = "Definitions of Severity Levels"
@@ -32,6 +40,15 @@ MULTIPLE_TIMES_PER_WEEK = dt.timedelta(days=3, hours=12)  # twice a week at the 
 WEEKLY_TO_BI_WEEKLY = dt.timedelta(days=14)  # bi-weekly at the least
 
 EXECUTIVES = (Role.VP_SALES, Role.PRODUCT, Role.CRO, Role.CEO, Role.VP_CUSTOMER_SUCCESS)
+
+MEETING = Obligation(
+    id="meeting",
+    violation=ViolationCode.MEETING_OVERDUE,
+    missed="no meeting was held by {due}",
+)
+"""A meeting at the cadence's longest allowed gap (the table output ``meeting_every``)."""
+
+OBLIGATIONS = (MEETING,)
 
 TABLES = (
     DecisionTable(
@@ -139,13 +156,13 @@ REACTIONS = (
         "re-planned when the severity changes",
         cites=SEVERITY_LEVELS,
         on=(Opened, SeverityChanged),
-        then=(ApplyPlan(), ScheduleMeetings()),
+        then=(ApplyPlan(), Require(obligation=MEETING, every="meeting_every")),
     ),
     Reaction(
         id="severity.meeting_held",
         title="A meeting keeps the cadence",
         cites=SEVERITY_LEVELS,
         on=(MeetingHeld,),
-        then=(Fulfil(obligation=Obligation.MEETING),),
+        then=(Fulfil(obligation=MEETING),),
     ),
 )

@@ -9,13 +9,19 @@ milestones, etc.).
 
 import datetime as dt
 
-from escalation_policy.model import ExecutiveSummaryUpdated, Opened, StatusChanged
+from escalation_policy.model import (
+    ExecutiveSummaryUpdated,
+    Opened,
+    StatusChanged,
+    UpdateExecutiveSummary,
+    ViolationCode,
+)
 from escalation_policy.vocabulary import (
     CreateTrackerDocument,
     Fulfil,
     Obligation,
     Reaction,
-    UpdateExecutiveSummary,
+    Require,
 )
 
 TRACKER = "Escalation Tracker Template"
@@ -25,6 +31,18 @@ TRACKER_TITLE = "(CUSTOMER) Escalation Tracker"
 
 # "Should be updated when there are changes to the status": how soon after the change.
 SUMMARY_UPDATE_WITHIN = dt.timedelta(hours=24)
+
+EXECUTIVE_SUMMARY = Obligation(
+    id="executive_summary",
+    violation=ViolationCode.EXECUTIVE_SUMMARY_OVERDUE,
+    missed="the executive summary was not updated by {due}",
+    renew_when_overdue=True,
+    announce=UpdateExecutiveSummary,
+)
+"""The tracker's executive summary must be updated; a new change of status while it is
+overdue asks for it afresh."""
+
+OBLIGATIONS = (EXECUTIVE_SUMMARY,)
 
 TABLES = ()
 
@@ -41,13 +59,13 @@ REACTIONS = (
         title="The executive summary is updated when the engagement's status changes",
         cites=f"{TRACKER} > Executive Summary",
         on=(StatusChanged,),
-        then=(UpdateExecutiveSummary(within=SUMMARY_UPDATE_WITHIN),),
+        then=(Require(obligation=EXECUTIVE_SUMMARY, within=SUMMARY_UPDATE_WITHIN),),
     ),
     Reaction(
         id="tracker.summary_updated",
         title="The executive summary was updated",
         cites=f"{TRACKER} > Executive Summary",
         on=(ExecutiveSummaryUpdated,),
-        then=(Fulfil(obligation=Obligation.EXECUTIVE_SUMMARY),),
+        then=(Fulfil(obligation=EXECUTIVE_SUMMARY),),
     ),
 )

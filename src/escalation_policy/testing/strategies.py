@@ -33,7 +33,6 @@ from escalation_policy.model import (
     Fact,
     MeetingAudience,
     MeetingHeld,
-    Obligation,
     Opened,
     Posted,
     PostPurpose,
@@ -395,16 +394,16 @@ def _fulfilling(
     pending: PendingObligation, at: dt.datetime, common: dict[str, Any], owner: Team, channel: str
 ) -> Fact:
     """The fact that meets ``pending``: a post by the owner, a meeting, informing the TAM..."""
-    if pending.obligation in (Obligation.CHANNEL_POST, Obligation.CHANNEL_UPDATE):
-        reason = pending.reason.value if pending.reason is not None else "update"
+    if pending.obligation in ("channel_post", "channel_update"):
+        reason = pending.key if pending.key is not None else "update"
         return Posted(at=at, **common, channel=channel, purpose=PostPurpose(reason), by=owner)
-    if pending.obligation is Obligation.MEETING:
+    if pending.obligation == "meeting":
         return MeetingHeld(at=at, **common, audience=MeetingAudience.CUSTOMER)
-    if pending.obligation is Obligation.INFORM_TAM:
+    if pending.obligation == "inform_tam":
         return TamInformed(at=at, **common)
-    if pending.obligation is Obligation.EXECUTIVE_SUMMARY:
+    if pending.obligation == "executive_summary":
         return ExecutiveSummaryUpdated(at=at, **common)
-    raise ValueError(f"no fact is known to meet the obligation {pending.obligation.value!r}")
+    raise ValueError(f"no fact is known to meet the obligation {pending.obligation!r}")
 
 
 def histories(
