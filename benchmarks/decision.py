@@ -258,8 +258,8 @@ def policy_tables() -> _Tables:
             if getattr(effect, "within", None) is not None:
                 within[compiled.reaction.id] = int(effect.within.total_seconds())
             if compiled.reaction.id == "tracker.create_document":
-                title = effect.title
-    before, after = title.split("(CUSTOMER)")
+                title = effect.text["title"]
+    before, after = title.split("{customer}")
     return _Tables(
         scope=scope,
         owner=owner,
@@ -267,7 +267,7 @@ def policy_tables() -> _Tables:
         updates=updates,
         cites={key: info.cites for key, info in rule.items()},
         within=within,
-        channel=policy.channel,
+        channel=policy.channel or "",
         title=(before, after),
     )
 

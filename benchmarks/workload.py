@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from escalation_policy import decide, default_policy
-from escalation_policy.model import (
+from escalation_policy.model import Fact, Tick
+from escalation_policy.rules.terms import (
     Closed,
-    Fact,
     MeetingAudience,
     MeetingHeld,
     Opened,
@@ -21,7 +21,6 @@ from escalation_policy.model import (
     SeverityChanged,
     TamInformed,
     Team,
-    Tick,
 )
 
 START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)

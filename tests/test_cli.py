@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from escalation_policy import default_policy
 from escalation_policy.cli import main
 
 EXAMPLES = pathlib.Path(__file__).parent.parent / "examples"
@@ -79,9 +80,16 @@ def test_a_missing_file_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> 
     assert "cannot read no-such-file.jsonl" in capsys.readouterr().err
 
 
-def test_table_prints_the_severity_table(capsys: pytest.CaptureFixture[str]) -> None:
-    assert 0 == main(["table"])
+def test_table_prints_the_policys_tables(capsys: pytest.CaptureFixture[str]) -> None:
+    assert 0 == main(["table", "severity.levels"])
     assert capsys.readouterr().out.startswith("| Severity Level | Description | Cadence |")
+    assert 0 == main(["table"])
+    every = capsys.readouterr().out
+    for compiled in default_policy().tables:
+        assert f"(`{compiled.table.id}`)" in every
+    assert "| Critical or High | 1d |" in every  # a condition and a duration, as people read
+    assert 2 == main(["table", "severity.level"])
+    assert "did you mean 'severity.levels'" in capsys.readouterr().err
 
 
 def test_replay_reads_stdin() -> None:
@@ -239,7 +247,7 @@ def test_an_internal_error_is_one_line_with_status_4(
     def broken(_policy: object) -> str:
         raise RuntimeError("the table is broken")
 
-    monkeypatch.setattr("escalation_policy.cli.severity_table", broken)
+    monkeypatch.setattr("escalation_policy.cli.tables", lambda *args: broken(args))
     assert 4 == main(["table"])
     assert (
         "escalation-policy: internal error (please report it): RuntimeError: the table is broken\n"

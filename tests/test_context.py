@@ -6,16 +6,26 @@ from typing import Any
 
 from hypothesis import given
 
-from escalation_policy import Opened, PolicyEngine, Posted, PostPurpose, Segment, Severity, Team
-from escalation_policy._context import CONTEXT, Situation, context_of, fields_for, key_reader
+from escalation_policy import (
+    Opened,
+    PolicyEngine,
+    Posted,
+    PostPurpose,
+    Segment,
+    Severity,
+    Team,
+    default_policy,
+)
+from escalation_policy._context import Situation
 from escalation_policy._matching import Plan, evaluate_plan
 from escalation_policy._native import NativeMatcher
 from escalation_policy.model import Fact
 from escalation_policy.testing import strategies
-from escalation_policy.vocabulary import CONTEXT_FIELDS, FACT_FIELDS
 from tests.conftest import row
 
 AT = dt.datetime(2026, 3, 2, 9, tzinfo=dt.timezone.utc)
+CONTEXT = default_policy().context
+context_of, fields_for, key_reader = CONTEXT.context_of, CONTEXT.fields_for, CONTEXT.key_reader
 
 
 class Spy:
@@ -59,11 +69,27 @@ def spied_engine() -> tuple[PolicyEngine, Spy]:
 
 
 def test_every_context_field_is_declared_once_with_its_reading() -> None:
-    assert [f.name for f in CONTEXT] == list(CONTEXT_FIELDS)
-    assert len(CONTEXT) == len({f.name for f in CONTEXT})
-    for fact_type, own in FACT_FIELDS.items():
+    assert [f.name for f in CONTEXT.fields] == list(CONTEXT.domains)
+    assert len(CONTEXT.fields) == len({f.name for f in CONTEXT.fields})
+    for fact_type, own in CONTEXT.fact_fields.items():
         assert own <= set(fields_for(fact_type))
-    assert not set(fields_for("tick")) & {f for own in FACT_FIELDS.values() for f in own}
+    assert not set(fields_for("tick")) & {f for own in CONTEXT.fact_fields.values() for f in own}
+
+
+def test_the_context_is_derived_from_the_policys_terms() -> None:
+    """The escalation's attributes, the facts' value fields, the engine's own fields, the
+    previous value of what a fact sets, and the fields the policy computes."""
+    domains = CONTEXT.domains
+    assert ("critical", "high", "medium", "low") == domains["severity"]
+    assert domains["issue_type"] is None  # free text
+    assert ("critical", "high", "medium", "low") == domains["previous_severity"]
+    assert {"posted"} == set(CONTEXT.by_name["purpose"].facts or ())
+    assert {"active", "risk_reduced", "closed"} == set(domains["status"] or ())
+    assert {"tam", "support_engineering", "customer_success", "other"} == set(
+        domains["owner"] or ()
+    )
+    assert {"tam_assigned", "escalation_channel", "by_owner"} <= set(domains)
+    assert "channel" not in domains  # free text of a fact: what rules test is computed
 
 
 def test_a_post_is_matched_against_the_escalation_and_the_post() -> None:
@@ -91,6 +117,8 @@ def test_a_post_is_matched_against_the_escalation_and_the_post() -> None:
     owner = engine.escalation("ESC-1").owner  # type: ignore[union-attr]
     assert fact_type == "posted"
     assert full == {
+        "customer": "Acme",
+        "tam": "Alex",
         "severity": "high",
         "segment": "enterprise",
         "strategic_partnership": False,

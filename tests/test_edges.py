@@ -188,7 +188,10 @@ PURE_CALLS = [
         lambda: advance(_state(), dt.datetime(2026, 3, 3)), "to", "naive", id="advance naive"
     ),
     pytest.param(
-        lambda: advance(None, T0), "state", "expected an EscalationState", id="advance None"
+        lambda: advance(None, T0),
+        "state",
+        "expected the EscalationState of this policy",
+        id="advance None",
     ),  # type: ignore[arg-type]
     pytest.param(
         lambda: decide(None, {}), "$.type", "required field is missing", id="decide empty"

@@ -93,6 +93,7 @@ def edited_policy(edits: dict[str, list[tuple[str, str]]]) -> Policy:
             modules.append(name)
             continue
         module = types.ModuleType(f"edited_{file[:-3]}")
+        module.__package__ = "escalation_policy.rules"  # its relative imports: the package's
         exec(compile(edited_source(file, edits), str(RULES / file), "exec"), module.__dict__)
         modules.append(module)
     return load_policy(modules)

@@ -203,12 +203,20 @@ def test_the_pure_core_gives_the_engines_decisions(scenario: Scenario) -> None:
 
 def test_the_engines_working_record_mirrors_the_public_state(scenario: Scenario) -> None:
     """The engine keeps a mutable record per escalation: exactly the fields of the public
-    state plus its next due time, every one of them set once the escalation is open."""
+    state plus its next due time, every one of them set once the escalation is open; each
+    policy's record and state add a slot for each of the policy's attributes."""
     fields = {field.name for field in attrs.fields(EscalationState)} | {"next_due"}
-    assert fields == set(Record.__slots__) == set(Record.__annotations__)
+    declared = {name for name in Record.__annotations__ if name != "KIND"}
+    assert fields == set(Record.__slots__) == declared
     scenario.open(severity="high")
     state = scenario.engine.escalation("ESC-1")
     assert state is not None
+    kind = scenario.engine.policy.terms.record
+    assert set(kind.attributes) == set(kind.record.__slots__)
+    assert fields | set(kind.attributes) == {f.name for f in attrs.fields(type(state))} | {
+        "next_due"
+    }
+    assert state.attributes == {name: getattr(state, name) for name in kind.attributes}
     assert state == Record.thaw(state).freeze()
     assert state.next_due == Record.thaw(state).next_due
 

@@ -73,10 +73,33 @@ def test_the_loader_knows_no_matcher_and_the_core_no_engine() -> None:
         "escalation_policy._native",
         "escalation_policy._durable",
         "escalation_policy._core",
-        "escalation_policy._context",
     }
     assert not graph["escalation_policy._core"] & {
         "escalation_policy._native",
         "escalation_policy._durable",
         "escalation_policy.engine",
     }
+
+
+def _reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        for target in graph[todo.pop()]:
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
+
+
+def test_the_engine_knows_no_handbook() -> None:
+    """Nothing but the package's front door imports the handbook's policy: the engine, the
+    loader, the converter, the command line, the audit and the testing kit read whatever
+    policy they are given (the loader names the handbook's package only as its default)."""
+    graph = _graph()
+    handbook = {name for name in graph if name.startswith("escalation_policy.rules")}
+    for name in sorted(graph):
+        if name == "escalation_policy" or name in handbook:
+            continue
+        reached = _reachable(graph, name) & handbook
+        assert not reached, f"{name} imports the handbook's {sorted(reached)}"

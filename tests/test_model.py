@@ -15,10 +15,11 @@ from escalation_policy import (
     Opened,
     Segment,
     Severity,
+    default_policy,
     make_converter,
 )
 from escalation_policy._fastpath import Fallback, action_writer, fact_reader
-from escalation_policy.model import FACT_TYPES, parse_timestamp
+from escalation_policy.model import parse_timestamp
 from escalation_policy.testing import strategies
 
 CONVERTER = make_converter()
@@ -30,6 +31,8 @@ OPENED = {
     "segment": "enterprise",
     "severity": "critical",
 }
+
+FACT_TYPES = default_policy().contract.facts
 
 
 @given(strategies.facts())

@@ -12,15 +12,7 @@ import attrs
 import pytest
 
 from escalation_policy import PolicyDefinitionError, load_policy
-from escalation_policy.model import (
-    Cadence,
-    Opened,
-    Posted,
-    PostReason,
-    Role,
-    Severity,
-    ViolationCode,
-)
+from escalation_policy.model import Values
 from escalation_policy.rules import (
     MODULES,
     SECTIONS,
@@ -30,6 +22,15 @@ from escalation_policy.rules import (
     scope,
     severity,
 )
+from escalation_policy.rules.terms import (
+    Cadence,
+    Opened,
+    Posted,
+    PostReason,
+    Role,
+    Severity,
+    ViolationCode,
+)
 from escalation_policy.vocabulary import (
     ANY,
     ApplyPlan,
@@ -37,9 +38,9 @@ from escalation_policy.vocabulary import (
     Fulfil,
     HitPolicy,
     Obligation,
+    OutOfScope,
     Reaction,
     Require,
-    RouteToTam,
     Row,
     Violation,
     none_of,
@@ -50,11 +51,10 @@ from escalation_policy.vocabulary import (
 def _with(module: types.ModuleType, **attributes: Any) -> list[Any]:
     """The default modules, with ``module`` replaced by an edited copy."""
     edited = types.ModuleType(module.__name__)
-    edited.TABLES = attributes.get("TABLES", module.TABLES)  # type: ignore[attr-defined]
-    edited.REACTIONS = attributes.get("REACTIONS", module.REACTIONS)  # type: ignore[attr-defined]
-    edited.OBLIGATIONS = attributes.get(  # type: ignore[attr-defined]
-        "OBLIGATIONS", getattr(module, "OBLIGATIONS", ())
+    edited.__dict__.update(
+        {key: value for key, value in vars(module).items() if not key.startswith("__")}
     )
+    edited.__dict__.update(attributes)
     return [edited if name == module.__name__ else name for name in MODULES]
 
 
@@ -162,14 +162,8 @@ def test_overlapping_rows_fail_under_unique() -> None:
 
 
 def test_overlapping_rows_are_allowed_under_first() -> None:
-    rows = (
-        Row(
-            id="critical",
-            when={"severity": Severity.CRITICAL},
-            then=severity.TABLES[0].rows[0].then,
-        ),
-        Row(id="others", when={"severity": ANY}, then=severity.TABLES[0].rows[2].then),
-    )
+    *named, last = severity.TABLES[0].rows
+    rows = (*named, Row(id="others", when={"severity": ANY}, then=last.then))
     policy = load_policy(_with(severity, TABLES=_levels(rows=rows, hit_policy=HitPolicy.FIRST)))
     assert "severity.levels/others" in policy.rules
 
@@ -180,7 +174,7 @@ def test_a_wrongly_typed_output_fails() -> None:
     _fails(
         _with(severity, TABLES=_levels(rows=(bad, *severity.TABLES[0].rows[1:]))),
         "output cadence",
-        "Cadence.DAILY",
+        "got 'daily', expected a value of an enumeration (the policy's cadences)",
     )
 
 
@@ -208,11 +202,11 @@ def test_an_effect_on_a_fact_that_cannot_carry_it_fails() -> None:
         title="t",
         cites="Definitions of Severity Levels",
         on=(Posted,),
-        then=(RouteToTam(),),
+        then=(OutOfScope(),),
     )
     _fails(
         _with(severity, REACTIONS=(*severity.REACTIONS, reaction)),
-        "RouteToTam cannot react to posted",
+        "OutOfScope cannot react to posted",
     )
     plan = Reaction(
         id="severity.bad",
@@ -468,8 +462,7 @@ def test_a_policy_package_declares_its_own_sections(monkeypatch: pytest.MonkeyPa
     for name in MODULES:
         original = sys.modules[name]
         copy = types.ModuleType(name.replace("escalation_policy.rules", "acme_policy"))
-        copy.TABLES = original.TABLES  # type: ignore[attr-defined]
-        copy.REACTIONS = original.REACTIONS  # type: ignore[attr-defined]
+        copy.__dict__.update({k: v for k, v in vars(original).items() if not k.startswith("__")})
         modules.append(copy)
     error = _fails(modules, "section 'Acme Extras' is declared but no rule cites it")
     assert ("acme_policy", None) == (error.module, error.rule)
@@ -500,7 +493,7 @@ def test_sections_given_to_load_policy_must_each_be_cited() -> None:
 
 def test_the_plan_depends_on_the_attributes_the_tables_read() -> None:
     """Whole plans are memoised by exactly the escalation's attributes the tables read."""
-    assert ("severity", "segment", "strategic_partnership", "broad_impact", "issue_type") == (
+    assert ("segment", "severity", "strategic_partnership", "broad_impact", "issue_type") == (
         load_policy().plan_inputs
     )
 
@@ -526,7 +519,7 @@ def test_every_kind_of_effect_has_one_handler_and_is_named_after_its_action() ->
     """Effects are declared once, in the vocabulary; the core registers a handler for each."""
     import escalation_policy.vocabulary as vocabulary
     from escalation_policy._core import _HANDLERS
-    from escalation_policy.model import ACTION_TYPES
+    from escalation_policy.model import ENGINE_ACTIONS
 
     kinds = {
         value
@@ -534,14 +527,8 @@ def test_every_kind_of_effect_has_one_handler_and_is_named_after_its_action() ->
         if isinstance(value, type) and issubclass(value, vocabulary.Effect)
     } - {vocabulary.Effect}
     assert kinds == set(_HANDLERS)
-    emitting = {kind.__name__ for kind in kinds} & {cls.__name__ for cls in ACTION_TYPES.values()}
-    assert {
-        "CreateTrackerDocument",
-        "OutOfScope",
-        "RequestProductEscalation",
-        "RouteToTam",
-        "Violation",
-    } == emitting
+    emitting = {kind.__name__ for kind in kinds} & {cls.__name__ for cls in ENGINE_ACTIONS}
+    assert {"OutOfScope", "Violation"} == emitting
 
 
 # ----------------------------------------------------------------------------------- obligations
@@ -630,3 +617,23 @@ def test_two_obligations_of_one_name_and_one_never_required_fail_to_load() -> No
         _with(communication, OBLIGATIONS=(*communication.OBLIGATIONS, spare)),
         "obligation 'spare' is never required",
     )
+
+
+def test_a_value_no_rule_uses_fails_where_no_fact_brings_it() -> None:
+    """Roles come only from the tables: a role none of them names can never occur."""
+
+    class Crew(Values):
+        EVERYONE = "everyone"
+        NOBODY = "nobody"
+
+    rows = tuple(
+        attrs.evolve(row, then={**row.then, "involvement": (Crew.EVERYONE,)})
+        for row in severity.TABLES[0].rows
+    )
+    error = _fails(
+        _with(severity, TABLES=_levels(rows=rows)),
+        "Crew.NOBODY ('nobody') is declared but no rule uses it",
+    )
+    assert error.file == __file__
+    last = attrs.evolve(rows[-1], then={**rows[-1].then, "involvement": tuple(Crew)})
+    load_policy(_with(severity, TABLES=_levels(rows=(*rows[:-1], last))))

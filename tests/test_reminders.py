@@ -19,6 +19,9 @@ CONVERTER = make_converter()
 def _communication(**reminders: dt.timedelta) -> types.ModuleType:
     """The communication module, with reminders on the created post and on the updates."""
     edited = types.ModuleType(communication.__name__)
+    edited.__dict__.update(
+        {key: value for key, value in vars(communication).items() if not key.startswith("__")}
+    )
     reactions = []
     for reaction in communication.REACTIONS:
         then = []
@@ -31,8 +34,6 @@ def _communication(**reminders: dt.timedelta) -> types.ModuleType:
                 effect = attrs.evolve(effect, remind_before=reminders["updates"])
             then.append(effect)
         reactions.append(attrs.evolve(reaction, then=tuple(then)))
-    edited.OBLIGATIONS = communication.OBLIGATIONS  # type: ignore[attr-defined]
-    edited.TABLES = communication.TABLES  # type: ignore[attr-defined]
     edited.REACTIONS = tuple(reactions)  # type: ignore[attr-defined]
     return edited
 

@@ -15,6 +15,7 @@ Hosts feed :class:`PolicyEngine` facts and act on the actions it returns::
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from escalation_policy._convert import make_converter
 from escalation_policy.engine import ENGINES, EngineName, PolicyEngine, advance, decide
 from escalation_policy.errors import (
     ClockJumpError,
@@ -31,47 +32,50 @@ from escalation_policy.errors import (
     UnknownEscalationError,
 )
 from escalation_policy.model import (
-    AccountIssue,
-    AccountIssueKind,
     Action,
     AssignOwner,
+    EscalationFact,
+    Fact,
+    OutOfScope,
+    Reminder,
+    SetCadence,
+    SetInvolvement,
+    Tick,
+    Values,
+    Violation,
+)
+from escalation_policy.policy import Policy, RuleInfo, default_policy, load_policy
+from escalation_policy.rules.terms import (  # the default policy's terms, for convenience
+    AccountIssue,
+    AccountIssueKind,
     Cadence,
     Closed,
     CreateTrackerDocument,
     EnhancementRequested,
-    EscalationFact,
     ExecutiveSummaryUpdated,
-    Fact,
     InformTam,
     MeetingAudience,
     MeetingHeld,
     Opened,
-    OutOfScope,
     Posted,
     PostPurpose,
     PostReason,
     PostToChannel,
-    Reminder,
     RequestProductEscalation,
     RiskReduced,
     Role,
     RouteToTam,
     Segment,
-    SetCadence,
-    SetInvolvement,
     Severity,
     SeverityChanged,
+    Status,
     StatusChanged,
     TamAssigned,
     TamInformed,
     Team,
-    Tick,
     UpdateExecutiveSummary,
-    Violation,
     ViolationCode,
-    make_converter,
 )
-from escalation_policy.policy import Policy, RuleInfo, default_policy, load_policy
 from escalation_policy.state import (
     Decision,
     EngineState,
@@ -79,7 +83,7 @@ from escalation_policy.state import (
     Fulfilment,
     PendingObligation,
 )
-from escalation_policy.vocabulary import Obligation, Status
+from escalation_policy.vocabulary import Obligation
 
 if TYPE_CHECKING:
     from escalation_policy._audit import (
@@ -172,6 +176,7 @@ __all__ = [
     "Tick",
     "UnknownEscalationError",
     "UpdateExecutiveSummary",
+    "Values",
     "Violation",
     "ViolationCode",
     "__version__",

@@ -8,31 +8,28 @@ report converts to JSON with the library's converter (shape in ``docs/audit.md``
 """
 
 import datetime as dt
+import enum
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
 
+from escalation_policy._convert import shared_converter
 from escalation_policy._frozen import quick_init
 from escalation_policy._typed import FieldProblem, to_instant
 from escalation_policy.engine import Decision, EngineName, PolicyEngine
 from escalation_policy.errors import InputError
 from escalation_policy.model import (
-    Closed,
+    ACTIVE,
+    CLOSED,
     EscalationFact,
     Fact,
-    Opened,
     OutOfScope,
-    Posted,
-    PostPurpose,
-    Severity,
-    SeverityChanged,
     Tick,
     Violation,
-    ViolationCode,
-    shared_converter,
 )
 from escalation_policy.policy import Policy
+from escalation_policy.vocabulary import Require
 
 __all__ = [
     "AuditRefusal",
@@ -40,12 +37,10 @@ __all__ = [
     "AuditTotals",
     "AuditViolation",
     "EscalationAudit",
+    "ObligationFigures",
+    "ObligationTotals",
     "audit",
 ]
-
-_AWARENESS = frozenset(
-    {PostPurpose.CREATED, PostPurpose.UPDATE, PostPurpose.CLOSED, PostPurpose.RISK_REDUCED}
-)
 
 
 @quick_init
@@ -62,7 +57,7 @@ class AuditViolation:
     """
 
     escalation_id: str
-    code: ViolationCode
+    code: str
     rule: str
     cites: str
     detail: str
@@ -92,26 +87,42 @@ class AuditRefusal:
 
 
 @attrs.frozen(kw_only=True)
+class ObligationFigures:
+    """How one escalation kept one of the policy's obligations: how many instances (or
+    periods) fell due or were met, how many were met on time, and how long after opening it
+    was first met."""
+
+    due: int = 0
+    on_time: int = 0
+    first_met_after: dt.timedelta | None = None
+
+
+@attrs.frozen(kw_only=True)
 class EscalationAudit:
     escalation_id: str
     customer: str
     in_scope: bool
-    severity: Severity
+    severity: str
     """The severity at the end of the audit (or at closing)."""
     opened_at: dt.datetime
     closed_at: dt.datetime | None
     violations: tuple[AuditViolation, ...]
-    required_posts_due: int
-    """Required posts (created, closed, risk reduced) that fell due or were made."""
-    required_posts_on_time: int
-    updates_due: int
-    """Periodic channel updates that fell due or were made."""
-    updates_on_time: int
-    first_post_after: dt.timedelta | None
-    """From opening to the first awareness post to the escalation channel."""
+    obligations: Mapping[str, ObligationFigures]
+    """Each obligation of the policy that fell due or was met, by name (``channel_post``)."""
     time_at_severity: Mapping[str, dt.timedelta]
     severity_changes: int
     time_to_closure: dt.timedelta | None
+
+
+@attrs.frozen(kw_only=True)
+class ObligationTotals:
+    """One obligation over every escalation: due, met on time, the share on time, and the
+    mean time from opening to its first fulfilment."""
+
+    due: int
+    on_time: int
+    on_time_share: float | None
+    mean_first_met_after: dt.timedelta | None
 
 
 @attrs.frozen(kw_only=True)
@@ -121,13 +132,8 @@ class AuditTotals:
     closed: int
     violations: int
     violations_by_code: Mapping[str, int]
-    required_posts_due: int
-    required_posts_on_time: int
-    required_posts_on_time_share: float | None
-    updates_due: int
-    updates_on_time: int
-    updates_on_time_share: float | None
-    mean_first_post_after: dt.timedelta | None
+    obligations: Mapping[str, ObligationTotals]
+    """Every obligation of the policy, in the order the policy declares them."""
     mean_time_to_closure: dt.timedelta | None
     time_at_severity: Mapping[str, dt.timedelta]
     severity_changes: int
@@ -160,6 +166,32 @@ class AuditReport:
         return data
 
 
+class _Book:
+    """What the audit needs to know of the policy: which obligation each violation code
+    reports, which obligations are periodic, how facts move the status and the severity."""
+
+    def __init__(self, policy: Policy) -> None:
+        terms = policy.terms
+        self.obligations = tuple(policy.obligations)
+        self.by_code: dict[object, str] = {}
+        for name, compiled in policy.obligations.items():
+            self.by_code.setdefault(compiled.violation, name)
+        self.periodic = frozenset(
+            effect.obligation.id
+            for compiled in policy.reactions
+            for effect in compiled.reaction.then
+            if isinstance(effect, Require) and effect.every is not None
+        )
+        self.order = {member.value: index for index, member in enumerate(terms.severity)}
+        self.severity_field = {
+            tag: field
+            for tag, pairs in terms.sets.items()
+            for name, field in pairs
+            if name == "severity"
+        }
+        self.moves = terms.moves
+
+
 class _Tracker:
     """What the audit keeps about one escalation while the history streams by."""
 
@@ -167,42 +199,45 @@ class _Tracker:
         "closed_at",
         "customer",
         "escalation_id",
-        "first_post_at",
+        "figures",
         "in_scope",
         "open_violations",
         "opened_at",
-        "posts_due",
-        "posts_on_time",
         "severity",
         "severity_changes",
         "since",
+        "status",
         "time_at",
-        "updates_due",
-        "updates_on_time",
         "violations",
     )
 
-    def __init__(self, fact: Opened) -> None:
+    def __init__(self, fact: Any) -> None:
         self.escalation_id = fact.escalation_id
         self.customer = fact.customer
         self.in_scope = True
         self.opened_at = fact.at
         self.closed_at: dt.datetime | None = None
-        self.severity = fact.severity
+        self.severity = _value(fact.severity)
+        self.status = ACTIVE
         self.since = fact.at
         self.time_at: dict[str, dt.timedelta] = {}
         self.severity_changes = 0
-        self.first_post_at: dt.datetime | None = None
         self.violations: list[dict[str, Any]] = []
         self.open_violations: dict[tuple[str, dt.datetime], dict[str, Any] | None] = {}
-        self.posts_due = self.posts_on_time = self.updates_due = self.updates_on_time = 0
+        self.figures: dict[str, dict[str, Any]] = {}
+
+    def figure(self, obligation: str) -> dict[str, Any]:
+        found = self.figures.get(obligation)
+        if found is None:
+            found = self.figures[obligation] = {"due": 0, "on_time": 0, "first_met_after": None}
+        return found
 
     def spend(self, until: dt.datetime) -> None:
-        key = self.severity.value
+        key = self.severity
         self.time_at[key] = self.time_at.get(key, dt.timedelta(0)) + (until - self.since)
         self.since = until
 
-    def finish(self, end: dt.datetime | None) -> EscalationAudit:
+    def finish(self, end: dt.datetime | None, book: _Book) -> EscalationAudit:
         stop = self.closed_at or end or self.since
         if self.closed_at is None:
             self.spend(max(stop, self.since))
@@ -211,7 +246,7 @@ class _Tracker:
             # A missed period is missed: the next one is an obligation of its own. A one-off
             # obligation never met stood late until closing ended it, or until the end.
             unmet = item["fulfilled_at"] is None and item["due"] is not None
-            if unmet and end is not None and item["code"] not in _PERIODIC:
+            if unmet and end is not None and book.by_code.get(item["code"]) not in book.periodic:
                 stop = end
                 if self.closed_at is not None and item["detected_at"] <= self.closed_at:
                     stop = self.closed_at  # closing ends every obligation but its own post
@@ -225,21 +260,19 @@ class _Tracker:
             opened_at=self.opened_at,
             closed_at=self.closed_at,
             violations=tuple(violations),
-            required_posts_due=self.posts_due,
-            required_posts_on_time=self.posts_on_time,
-            updates_due=self.updates_due,
-            updates_on_time=self.updates_on_time,
-            first_post_after=(
-                self.first_post_at - self.opened_at if self.first_post_at is not None else None
-            ),
-            time_at_severity=dict(sorted(self.time_at.items(), key=lambda kv: _ORDER[kv[0]])),
+            obligations={
+                name: ObligationFigures(**self.figures[name])
+                for name in book.obligations
+                if name in self.figures
+            },
+            time_at_severity=dict(sorted(self.time_at.items(), key=lambda kv: book.order[kv[0]])),
             severity_changes=self.severity_changes,
             time_to_closure=self.closed_at - self.opened_at if self.closed_at else None,
         )
 
 
-_ORDER = {severity.value: index for index, severity in enumerate(Severity)}
-_PERIODIC = frozenset({ViolationCode.UPDATE_OVERDUE, ViolationCode.MEETING_OVERDUE})
+def _value(value: object) -> str:
+    return str(value.value if isinstance(value, enum.Enum) else value)
 
 
 def audit(
@@ -270,7 +303,7 @@ def audit(
         except FieldProblem as problem:
             raise InputError(str(problem), path="as_of") from None
     policy_engine = PolicyEngine(policy, engine=engine)
-    channel_check = policy_engine.policy.is_escalation_channel
+    book = _Book(policy_engine.policy)
     active: dict[str, _Tracker] = {}
     finished: list[_Tracker] = []
     refused: list[AuditRefusal] = []
@@ -291,29 +324,29 @@ def audit(
         current = decision.fact
         if started_at is None:
             started_at = current.at
-        if isinstance(current, Opened):
+        if isinstance(current, EscalationFact) and current.OPENS:
             old = active.pop(current.escalation_id, None)
             if old is not None:
                 finished.append(old)  # an id reused after its escalation was settled
             active[current.escalation_id] = _Tracker(current)
-        _account(active, decision.actions, decision.fulfilled)
+        _account(active, decision.actions, decision.fulfilled, book)
         if isinstance(current, EscalationFact):
-            _record(active[current.escalation_id], current, channel_check)
+            _record(active[current.escalation_id], current, book)
         if progress is not None and count % 10_000 == 0:
             progress(count)
     end = policy_engine.clock
     if as_of is not None:
-        _account(active, _close_at(policy_engine, as_of).actions, ())
+        _account(active, _close_at(policy_engine, as_of).actions, (), book)
         end = as_of
     trackers = finished + list(active.values())
     trackers.sort(key=lambda t: (t.opened_at, t.escalation_id))
-    escalations = tuple(tracker.finish(end) for tracker in trackers)
+    escalations = tuple(tracker.finish(end, book) for tracker in trackers)
     return AuditReport(
         facts=count,
         started_at=started_at,
         as_of=end,
         escalations=escalations,
-        totals=_totals(escalations, refused=len(refused)),
+        totals=_totals(escalations, book, refused=len(refused)),
         refused=tuple(refused),
     )
 
@@ -335,7 +368,7 @@ def _close_at(policy_engine: PolicyEngine, as_of: dt.datetime) -> Decision:
 
 
 def _account(
-    active: Mapping[str, _Tracker], actions: Iterable[Any], fulfilled: Iterable[Any]
+    active: Mapping[str, _Tracker], actions: Iterable[Any], fulfilled: Iterable[Any], book: _Book
 ) -> None:
     for action in actions:
         if isinstance(action, OutOfScope):
@@ -358,40 +391,37 @@ def _account(
             tracker.violations.append(item)
             if action.due is not None:
                 tracker.open_violations[(action.rule, action.due)] = item
-            if action.code is ViolationCode.POST_OVERDUE:
-                tracker.posts_due += 1
-            elif action.code is ViolationCode.UPDATE_OVERDUE:
-                tracker.updates_due += action.periods
+                missed = book.by_code.get(action.code)
+                if missed is not None:
+                    tracker.figure(missed)["due"] += action.periods
     for fulfilment in fulfilled:
         tracker = active[fulfilment.escalation_id]
+        figure = tracker.figure(fulfilment.obligation)
+        if figure["first_met_after"] is None:
+            figure["first_met_after"] = fulfilment.at - tracker.opened_at
         late_item = tracker.open_violations.pop((fulfilment.rule, fulfilment.due), None)
         if late_item is not None:
             late_item["fulfilled_at"] = fulfilment.at
             late_item["late_by"] = fulfilment.at - fulfilment.due
             continue
-        if fulfilment.obligation == "channel_post":
-            tracker.posts_due += 1
-            tracker.posts_on_time += not fulfilment.late
-        elif fulfilment.obligation == "channel_update":
-            tracker.updates_due += 1
-            tracker.updates_on_time += not fulfilment.late
+        figure["due"] += 1
+        figure["on_time"] += not fulfilment.late
 
 
-def _record(tracker: _Tracker, fact: EscalationFact, is_channel: Callable[[str], bool]) -> None:
-    if isinstance(fact, SeverityChanged) and fact.severity is not tracker.severity:
-        tracker.spend(fact.at)
-        tracker.severity = fact.severity
-        tracker.severity_changes += 1
-    elif isinstance(fact, Closed) and tracker.closed_at is None:
-        tracker.spend(fact.at)
-        tracker.closed_at = fact.at
-    elif (
-        isinstance(fact, Posted)
-        and tracker.first_post_at is None
-        and fact.purpose in _AWARENESS
-        and is_channel(fact.channel)
-    ):
-        tracker.first_post_at = fact.at
+def _record(tracker: _Tracker, fact: EscalationFact, book: _Book) -> None:
+    field = book.severity_field.get(fact.TYPE)
+    if field is not None:
+        severity = _value(getattr(fact, field))
+        if severity != tracker.severity:
+            tracker.spend(fact.at)
+            tracker.severity = severity
+            tracker.severity_changes += 1
+    after = book.moves.get(fact.TYPE, {}).get(tracker.status)
+    if after is not None:
+        tracker.status = after
+        if after == CLOSED and tracker.closed_at is None:
+            tracker.spend(fact.at)
+            tracker.closed_at = fact.at
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -404,37 +434,39 @@ def _mean(values: list[dt.timedelta]) -> dt.timedelta | None:
     return dt.timedelta(seconds=round(sum(v.total_seconds() for v in values) / len(values)))
 
 
-def _totals(escalations: tuple[EscalationAudit, ...], *, refused: int) -> AuditTotals:
+def _totals(escalations: tuple[EscalationAudit, ...], book: _Book, *, refused: int) -> AuditTotals:
     by_code: dict[str, int] = {}
     time_at: dict[str, dt.timedelta] = {}
     for escalation in escalations:
         for violation in escalation.violations:
-            by_code[violation.code.value] = by_code.get(violation.code.value, 0) + violation.periods
+            code = _value(violation.code)
+            by_code[code] = by_code.get(code, 0) + violation.periods
         for key, spent in escalation.time_at_severity.items():
             time_at[key] = time_at.get(key, dt.timedelta(0)) + spent
-    posts_due = sum(e.required_posts_due for e in escalations)
-    posts_on_time = sum(e.required_posts_on_time for e in escalations)
-    updates_due = sum(e.updates_due for e in escalations)
-    updates_on_time = sum(e.updates_on_time for e in escalations)
+    obligations = {}
+    for name in book.obligations:
+        figures = [e.obligations[name] for e in escalations if name in e.obligations]
+        due = sum(f.due for f in figures)
+        on_time = sum(f.on_time for f in figures)
+        obligations[name] = ObligationTotals(
+            due=due,
+            on_time=on_time,
+            on_time_share=_share(on_time, due),
+            mean_first_met_after=_mean(
+                [f.first_met_after for f in figures if f.first_met_after is not None]
+            ),
+        )
     return AuditTotals(
         escalations=len(escalations),
         in_scope=sum(e.in_scope for e in escalations),
         closed=sum(e.closed_at is not None for e in escalations),
         violations=sum(by_code.values()),
         violations_by_code=dict(sorted(by_code.items())),
-        required_posts_due=posts_due,
-        required_posts_on_time=posts_on_time,
-        required_posts_on_time_share=_share(posts_on_time, posts_due),
-        updates_due=updates_due,
-        updates_on_time=updates_on_time,
-        updates_on_time_share=_share(updates_on_time, updates_due),
-        mean_first_post_after=_mean(
-            [e.first_post_after for e in escalations if e.first_post_after is not None]
-        ),
+        obligations=obligations,
         mean_time_to_closure=_mean(
             [e.time_to_closure for e in escalations if e.time_to_closure is not None]
         ),
-        time_at_severity=dict(sorted(time_at.items(), key=lambda kv: _ORDER[kv[0]])),
+        time_at_severity=dict(sorted(time_at.items(), key=lambda kv: book.order[kv[0]])),
         severity_changes=sum(e.severity_changes for e in escalations),
         refused=refused,
     )

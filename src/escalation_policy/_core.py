@@ -23,36 +23,27 @@ from escalation_policy.errors import (
     UnknownEscalationError,
 )
 from escalation_policy.model import (
-    AccountIssue,
+    ACTIVE,
+    CLOSED,
     Action,
     AssignOwner,
-    Closed,
-    CreateTrackerDocument,
     EscalationFact,
     Fact,
-    Opened,
     OutOfScope,
-    Posted,
     Reminder,
-    RequestProductEscalation,
-    RiskReduced,
-    Role,
     SetCadence,
     SetInvolvement,
-    SeverityChanged,
-    StatusChanged,
-    TamAssigned,
     Violation,
 )
-from escalation_policy.model import RouteToTam as RouteToTamAction
 from escalation_policy.policy import Announce, CompiledObligation, Policy
 from escalation_policy.state import (
-    NOTHING_DONE,
     Decision,
     Fulfilment,
     PendingObligation,
 )
-from escalation_policy.vocabulary import Status
+
+_NOTHING_BEFORE: dict[str, object] = {}
+"""The ``previous`` of a fact that sets no attribute (shared, never changed)."""
 
 _A = TypeVar("_A", bound=Action)
 
@@ -71,7 +62,7 @@ def _moved(pending: PendingObligation, due: dt.datetime, overdue: bool) -> Pendi
     )
 
 
-def _plan_inputs(policy: Policy, source: Record | Opened) -> dict[str, object]:
+def _plan_inputs(policy: Policy, source: Record | EscalationFact) -> dict[str, object]:
     """The attributes the decision tables read, from a record or an ``opened`` fact."""
     return {field: getattr(source, field) for field in policy.plan_inputs}
 
@@ -89,13 +80,13 @@ def check_time(policy: Policy, at: dt.datetime, path: str) -> None:
         )
 
 
-def check(record: Record | None, fact: Fact) -> None:
+def check(policy: Policy, record: Record | None, fact: Fact) -> None:
     """Raise the input error this fact would cause for this escalation, if any."""
     if not isinstance(fact, EscalationFact):
         raise InvalidFactError(
             f"got a {fact.TYPE!r} fact, expected a fact about one escalation", path="$.type"
         )
-    if isinstance(fact, Opened):
+    if fact.OPENS:
         if record is not None and not record.settled:
             raise DuplicateEscalationError(
                 f"escalation {fact.escalation_id!r} is already open (opened "
@@ -105,7 +96,8 @@ def check(record: Record | None, fact: Fact) -> None:
         return
     if record is None:
         raise UnknownEscalationError(
-            f"no open escalation {fact.escalation_id!r}; expected an 'opened' fact first",
+            f"no open escalation {fact.escalation_id!r}; expected an "
+            f"{policy.terms.opening.TYPE!r} fact first",
             path="$.escalation_id",
         )
     if fact.at < record.clock:
@@ -114,10 +106,11 @@ def check(record: Record | None, fact: Fact) -> None:
             f"{record.clock.isoformat()}; facts must arrive in time order",
             path="$.at",
         )
-    if record.status is Status.CLOSED and not isinstance(fact, Posted):
+    if record.status == CLOSED and not fact.AFTER_CLOSING:
+        after = sorted(policy.terms.after_closing)
         raise EscalationClosedError(
             f"escalation {fact.escalation_id!r} is closed; got a {fact.TYPE!r} fact, expected "
-            "only the posts its closing requires",
+            + (f"only {', '.join(after)} facts (what its closing requires)" if after else "none"),
             path="$.type",
         )
 
@@ -176,11 +169,7 @@ def advance(policy: Policy, record: Record, to: dt.datetime) -> list[Action]:
             )
         )
         pending[index] = attrs.evolve(due, reminded=True)
-    if (
-        record.status is Status.CLOSED
-        and record.retain_until is None
-        and any(p.overdue for p in pending)
-    ):
+    if record.status == CLOSED and record.retain_until is None and any(p.overdue for p in pending):
         record.retain_until = (
             max(p.due for p in pending if p.overdue) + policy.late_fulfilment_window
         )
@@ -236,34 +225,31 @@ def decide(
         # the fact is reported, and an escalation that this settles is forgotten.
         earlier = advance(policy, record, at)
         if record.settled:
-            if not isinstance(fact, Opened):
+            if not fact.OPENS:
                 raise UnknownEscalationError(
                     f"escalation {fact.escalation_id!r} was closed and settled before "
-                    f"{at.isoformat()}; expected an 'opened' fact first",
+                    f"{at.isoformat()}; expected an {policy.terms.opening.TYPE!r} fact first",
                     path="$.escalation_id",
                 )
             record = None  # what time reported stands: the new escalation follows it
-    check(record, fact)
+    check(policy, record, fact)
     plan: Plan | None = None
-    if isinstance(fact, Opened):
+    if fact.OPENS:
         plan = matcher.plan(_plan_inputs(policy, fact))
-        record = _open(fact, plan)
+        record = policy.terms.record.open(fact, bool(plan.values["in_scope"]))
         status_before = record.status
-        severity_before = record.severity
+        previous: dict[str, object] = _NOTHING_BEFORE
     else:
         assert record is not None  # check() guarantees it
         status_before = record.status
-        severity_before = record.severity
-        _record(record, fact)
-        if isinstance(fact, SeverityChanged):
+        previous = _record(policy, record, fact)
+        if fact.TYPE in policy.planning:
             plan = matcher.plan(_plan_inputs(policy, record))
     if plan is not None and record.in_scope:
         owner, cadence = plan.values["owner"], plan.values["cadence"]  # as planned
     else:
         owner, cadence = record.owner, record.cadence
-    situation = Situation(
-        record, fact, status_before, severity_before, owner, cadence, policy.channel_key
-    )
+    situation = Situation(record, fact, status_before, previous, owner, cadence)
     work = _Work(policy, record, fact, plan)
     matched = list(plan.rows) if plan is not None else []
     reactions = policy.reactions
@@ -274,12 +260,12 @@ def decide(
             _HANDLERS[type(effect)](work, effect, reaction.id, reaction.cites)
     record.refresh()
     if earlier:
-        if not isinstance(fact, Opened):
+        if not fact.OPENS:
             # A next period announced while time passed, then cancelled by this very fact
             # (closing, risk reduced), was never really due: do not announce it.
             earlier = [action for action in earlier if _still_due(policy, record, action)]
         work.actions[:0] = earlier
-    settled = record.status is Status.CLOSED and record.settled
+    settled = record.status == CLOSED and record.settled
     return None if settled else record, Decision(
         fact=fact,
         actions=tuple(work.actions),
@@ -297,57 +283,26 @@ def _still_due(policy: Policy, record: Record, action: Action) -> bool:
     return any(p.due == due and p.obligation in periodic for p in record.pending)
 
 
-def _open(fact: Opened, plan: Plan) -> Record:
-    record: Record = Record.__new__(Record)
-    record.escalation_id = fact.escalation_id
-    record.customer = fact.customer
-    record.segment = fact.segment
-    record.severity = fact.severity
-    record.strategic_partnership = fact.strategic_partnership
-    record.broad_impact = fact.broad_impact
-    record.initiated_by = fact.initiated_by
-    record.opened_by = fact.opened_by
-    record.tam = fact.tam
-    record.issue_type = fact.issue_type
-    record.summary = fact.summary
-    record.opened_at = fact.at
+def _record(policy: Policy, record: Record, fact: EscalationFact) -> dict[str, object]:
+    """The fact's own changes to the record, before any rule runs: the attributes it sets
+    and the status it moves to. Returns the attributes it set, as they were before."""
     record.clock = fact.at
-    record.status = Status.ACTIVE
-    record.in_scope = bool(plan.values["in_scope"])
-    record.owner = None
-    record.cadence = None
-    record.involvement = ()
-    record.pending = []
-    record.done = NOTHING_DONE
-    record.engagement_status = None
-    record.milestones = ()
-    record.severity_changes = 0
-    record.closed_at = None
-    record.retain_until = None
-    record.next_due = None
-    return record
-
-
-def _record(record: Record, fact: EscalationFact) -> None:
-    """The fact's own changes to the record, before any rule runs."""
-    record.clock = fact.at
-    if isinstance(fact, SeverityChanged):
-        if fact.severity is not record.severity:
-            record.severity_changes += 1
-        record.severity = fact.severity
-        if record.status is Status.RISK_REDUCED:
-            record.status = Status.ACTIVE  # a new severity re-escalates
-    elif isinstance(fact, TamAssigned):
-        record.tam = fact.tam
-    elif isinstance(fact, StatusChanged):
-        record.engagement_status = fact.status
-        record.milestones = fact.milestones
-    elif isinstance(fact, RiskReduced):
-        if record.status is Status.ACTIVE:
-            record.status = Status.RISK_REDUCED
-    elif isinstance(fact, Closed):
-        record.status = Status.CLOSED
-        record.closed_at = fact.at
+    terms = policy.terms
+    previous = _NOTHING_BEFORE
+    pairs = terms.sets[fact.TYPE]
+    if pairs:
+        previous = {}
+        for attribute, field in pairs:
+            previous[attribute] = getattr(record, attribute)
+            setattr(record, attribute, getattr(fact, field))
+    move = terms.moves[fact.TYPE]
+    if move:
+        after = move.get(record.status)
+        if after is not None:
+            record.status = after
+            if after == CLOSED:
+                record.closed_at = fact.at
+    return previous
 
 
 Handler = Callable[["_Work", Any, str, str], None]
@@ -485,7 +440,7 @@ class _Work:
                 at=self.at,
                 rule=rule,
                 cites=cites,
-                code=effect.code,
+                code=effect.code,  # type: ignore[arg-type]  # one of the policy's codes
                 detail=effect.detail,
             )
         )
@@ -503,54 +458,17 @@ class _Work:
             )
         )
 
-    @_handles(vocab.CreateTrackerDocument)
-    def _create_tracker_document(
-        self, effect: vocab.CreateTrackerDocument, rule: str, cites: str
-    ) -> None:
-        self.actions.append(
-            CreateTrackerDocument(
-                escalation_id=self.escalation_id,
-                at=self.at,
-                rule=rule,
-                cites=cites,
-                title=effect.title.replace("(CUSTOMER)", self.record.customer),
-            )
-        )
-
-    @_handles(vocab.RouteToTam)
-    def _route_to_tam(self, _effect: vocab.RouteToTam, rule: str, cites: str) -> None:
-        assert isinstance(self.fact, AccountIssue)  # validated at load time
-        self.actions.append(
-            RouteToTamAction(
-                escalation_id=self.escalation_id,
-                at=self.at,
-                rule=rule,
-                cites=cites,
-                kind=self.fact.kind,
-                tam=self.record.tam,
-            )
-        )
-
-    @_handles(vocab.RequestProductEscalation)
-    def _request_product_escalation(
-        self, effect: vocab.RequestProductEscalation, rule: str, cites: str
-    ) -> None:
-        self.actions.append(
-            RequestProductEscalation(
-                escalation_id=self.escalation_id,
-                at=self.at,
-                rule=rule,
-                cites=cites,
-                template=effect.template,
-            )
-        )
+    @_handles(vocab.Emit)
+    def _emit(self, effect: vocab.Emit, rule: str, cites: str) -> None:
+        emit = self.policy.emitters[id(effect)]
+        self.actions.append(emit(self.escalation_id, self.at, rule, cites, self.record, self.fact))
 
     @_handles(vocab.ApplyPlan)
     def _apply_plan(self, _effect: vocab.ApplyPlan, _rule: str, _cites: str) -> None:
         assert self.plan is not None  # ApplyPlan runs on opened and severity_changed only
         values, sources = self.plan.values, self.plan.sources
         owner = values["owner"]
-        if owner is not self.record.owner:
+        if owner != self.record.owner:  # a restored owner is its text: compare values
             self.record.owner = owner
             self.actions.append(self._from_plan(AssignOwner, sources["owner"], owner=owner))
             obligations = self.policy.obligations
@@ -558,7 +476,7 @@ class _Work:
                 declared = obligations[pending.obligation]
                 if declared.announce_again_on_new_owner and not pending.overdue:
                     self._announce(declared, pending)
-        roles: list[Role] = []
+        roles: list[object] = []
         for role in tuple(values["involvement"]) + tuple(values.get("extra_involvement", ())):
             if role not in roles:
                 roles.append(role)
@@ -575,7 +493,7 @@ class _Work:
                 )
             )
         cadence = values["cadence"]
-        if cadence is not self.record.cadence:
+        if cadence != self.record.cadence:
             self.record.cadence = cadence
             self.actions.append(self._from_plan(SetCadence, sources["cadence"], cadence=cadence))
 
@@ -592,7 +510,7 @@ class _Work:
         name = declared.id
         every: dt.timedelta | None = self.plan.values[effect.every]
         rule = self.plan.sources.get(effect.every)
-        if self.record.status is not Status.ACTIVE:
+        if self.record.status != ACTIVE:
             every = None
         index = self._find(name)
         if every is None or rule is None:

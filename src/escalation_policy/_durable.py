@@ -34,7 +34,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, cast
 
-from escalation_policy._context import Situation, context_of
+from escalation_policy._context import Situation
 from escalation_policy._matching import Plan, evaluate_plan
 from escalation_policy.errors import EngineFailure, EngineUnavailableError
 from escalation_policy.policy import Condition, Policy
@@ -190,7 +190,7 @@ class DurableMatcher:
         return self._post(self._reaction_layers, dict(context, **{"event": fact_type}))
 
     def reactions_for(self, fact_type: str, situation: Situation) -> Sequence[int]:
-        return self.reactions(fact_type, context_of(fact_type, situation))
+        return self.reactions(fact_type, self._policy.context.context_of(fact_type, situation))
 
 
 def _define(

@@ -3,7 +3,7 @@
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from escalation_policy._context import Situation, context_of, key_order, key_reader
+from escalation_policy._context import Situation
 from escalation_policy._matching import Plan, evaluate_plan
 
 if TYPE_CHECKING:
@@ -19,6 +19,7 @@ class NativeMatcher:
 
     def __init__(self, policy: "Policy") -> None:
         self._policy = policy
+        self._context = context = policy.context
         tables, reactions = policy.tables, policy.reactions
         self._rows: list[tuple[tuple[Condition, ...], ...]] = [t.conditions for t in tables]
         self._inputs = [t.table.inputs for t in tables]
@@ -34,13 +35,13 @@ class NativeMatcher:
         # Which reactions match depends only on the fields their conditions test: memoise the
         # answer on those fields' values, per fact type.
         self._tested = {
-            key: key_order({c.field for _, conditions in value for c in conditions})
+            key: context.key_order({c.field for _, conditions in value for c in conditions})
             for key, value in self._by_type.items()
         }
         self._reaction_memo: dict[str, dict[tuple[object, ...], list[int]]] = {
             key: {} for key in self._by_type
         }
-        self._keys = {key: key_reader(tested) for key, tested in self._tested.items()}
+        self._keys = {key: context.key_reader(tested) for key, tested in self._tested.items()}
 
     def plan(self, base: Mapping[str, object]) -> Plan:
         # Tables are pure functions of the escalation's attributes: a plan is made once.
@@ -76,7 +77,7 @@ class NativeMatcher:
             return ()
         found = memo.get(self._keys[fact_type](situation))
         if found is None:
-            return self.reactions(fact_type, context_of(fact_type, situation))
+            return self.reactions(fact_type, self._context.context_of(fact_type, situation))
         return found
 
     def reactions(self, fact_type: str, context: Mapping[str, object]) -> Sequence[int]:

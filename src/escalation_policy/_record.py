@@ -1,20 +1,33 @@
 """The engine's working copy of one escalation: a mutable record, and its frozen form.
 
 The core changes a record in place; hosts only ever see the frozen
-:class:`~escalation_policy.EscalationState`.
+:class:`~escalation_policy.EscalationState`. A policy's escalations carry its own attributes
+(the fields of its opening fact, and those its facts set): :func:`record_kind` derives, for
+each policy, a record class and a state class with a slot for each, and the functions between
+them, generated once per policy.
 """
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
 from escalation_policy._codegen import generate
-from escalation_policy.model import Cadence, Role, Segment, Severity, Status, Team
-from escalation_policy.state import EscalationState, PendingObligation, is_settled, next_due_of
+from escalation_policy._frozen import quick_init
+from escalation_policy.model import ACTIVE, EscalationFact
+from escalation_policy.state import (
+    NOTHING_DONE,
+    EscalationState,
+    PendingObligation,
+    is_settled,
+    next_due_of,
+)
 
-__all__ = ["FIELDS", "Record"]
+__all__ = ["CORE_FIELDS", "Record", "RecordKind", "record_kind"]
+
+CORE_FIELDS = tuple(field.name for field in attrs.fields(EscalationState))
+"""The fields every escalation has, whatever the policy."""
 
 
 class Record:
@@ -23,50 +36,42 @@ class Record:
     The engine keeps one per escalation and hands the core a :meth:`copy` per fact, swapped in
     only once the fact applied in full: a fact that fails leaves the engine as it was. Hosts
     only ever see the immutable :class:`EscalationState` (:meth:`freeze`). ``next_due`` is kept
-    current by :meth:`refresh`, so that the engine and the core never recompute it.
+    current by :meth:`refresh`, so that the engine and the core never recompute it. Each
+    policy's records are of a subclass with a slot for each of its attributes.
     """
 
-    __slots__ = (*(field.name for field in attrs.fields(EscalationState)), "next_due")
+    __slots__ = (*CORE_FIELDS, "next_due")
 
     # Declared for type checkers; tests/test_engine.py keeps them the state's fields exactly.
     escalation_id: str
-    customer: str
-    segment: Segment
-    severity: Severity
-    strategic_partnership: bool
-    broad_impact: bool
-    initiated_by: Team
-    opened_by: str | None
-    tam: str | None
-    issue_type: str | None
-    summary: str | None
     opened_at: dt.datetime
     clock: dt.datetime
-    status: Status
+    status: str
     in_scope: bool
-    owner: Team | None
-    cadence: Cadence | None
-    involvement: tuple[Role, ...]
+    owner: Any
+    cadence: Any
+    involvement: tuple[Any, ...]
     pending: list[PendingObligation]
     done: Mapping[str, str]
-    engagement_status: str | None
-    milestones: tuple[str, ...]
-    severity_changes: int
     closed_at: dt.datetime | None
     retain_until: dt.datetime | None
     next_due: dt.datetime | None
 
+    KIND: ClassVar["RecordKind"]
+
     @classmethod
     def thaw(cls, state: EscalationState) -> "Record":
-        record: Record = _THAW(state)
+        """The working copy of ``state`` (of a policy's state class)."""
+        kind: RecordKind = getattr(type(state), "KIND")  # noqa: B009  # set by record_kind
+        record: Record = kind.thaw(state)
         return record
 
     def freeze(self) -> EscalationState:
-        state: EscalationState = _FREEZE(self)
+        state: EscalationState = self.KIND.freeze(self)
         return state
 
     def copy(self) -> "Record":
-        record: Record = _COPY(self)
+        record: Record = self.KIND.copy(self)
         return record
 
     def refresh(self) -> None:
@@ -76,46 +81,132 @@ class Record:
     def settled(self) -> bool:
         return is_settled(self.status, self.pending, self.retain_until, self.clock)
 
+    def __getattr__(self, name: str) -> Any:  # for type checkers: attributes are slots
+        raise AttributeError(name)
 
-def _generated(name: str, body: list[str]) -> Any:
-    """A function unrolled over the state's field names (generated from those names only)."""
-    namespace: dict[str, Any] = {
-        "new_record": Record.__new__,
-        "Record": Record,
-        "EscalationState": EscalationState,
+
+@attrs.frozen
+class RecordKind:
+    """One policy's escalations: their record and state classes, and the generated functions
+    that copy between them and open a record from the opening fact."""
+
+    attributes: tuple[str, ...]
+    record: type[Record]
+    state: type[EscalationState]
+    copy: Any
+    thaw: Any
+    freeze: Any
+    open: Any  # (fact, in_scope) -> Record
+
+
+def record_kind(
+    opening: type[EscalationFact], attributes: Mapping[str, tuple[Any, object]]
+) -> RecordKind:
+    """The record and state classes for escalations with ``attributes`` (name: (type, default;
+    ``attrs.NOTHING``: set by the ``opening`` fact, which has a field of that name))."""
+    names = tuple(attributes)
+    record_cls: type[Record] = type("Record", (Record,), {"__slots__": names})
+    state_fields = {
+        name: attrs.field(type=kind, default=default)
+        for name, (kind, default) in attributes.items()
     }
-    return generate([f"def {name}(source):", *body], namespace, f"record {name}")
+    state_cls: type[EscalationState] = quick_init(
+        attrs.make_class(
+            "EscalationState",
+            state_fields,
+            bases=(EscalationState,),
+            frozen=True,
+            kw_only=True,
+            slots=True,
+        )
+    )
+    state_cls.__module__ = EscalationState.__module__
+    state_cls.__doc__ = EscalationState.__doc__
+    state_cls.ATTRIBUTES = names
+    all_fields = (*CORE_FIELDS, *names)
+    namespace: dict[str, Any] = {
+        "new_record": record_cls.__new__,
+        "Record": record_cls,
+        "State": state_cls,
+        "ACTIVE": ACTIVE,
+        "NOTHING_DONE": NOTHING_DONE,
+        **{f"default_{name}": default for name, (_, default) in attributes.items()},
+    }
 
+    def generated(name: str, parameters: str, body: list[str]) -> Any:
+        return generate([f"def {name}({parameters}):", *body], namespace, f"record {name}")
 
-# Copies between the frozen state and records, one statement per field: these run per fact,
-# and unrolled they cost a fraction of attrs.evolve or a loop over the fields.
-FIELDS = [field.name for field in attrs.fields(EscalationState)]
-_COPY = _generated(
-    "copy",
-    [
-        "    new = new_record(Record)",
-        *(f"    new.{name} = source.{name}" for name in FIELDS if name != "pending"),
-        "    new.pending = list(source.pending)",
-        "    new.next_due = source.next_due",
-        "    return new",
-    ],
-)
-_THAW = _generated(
-    "thaw",
-    [
-        "    new = new_record(Record)",
-        *(f"    new.{name} = source.{name}" for name in FIELDS if name != "pending"),
-        "    new.pending = list(source.pending)",
-        "    new.refresh()",
-        "    return new",
-    ],
-)
-_FREEZE = _generated(
-    "freeze",
-    [
-        "    return EscalationState(",
-        *(f"        {name}=source.{name}," for name in FIELDS if name != "pending"),
-        "        pending=tuple(source.pending),",
-        "    )",
-    ],
-)
+    # Copies between the frozen state and records, one statement per field: these run per
+    # fact, and unrolled they cost a fraction of attrs.evolve or a loop over the fields.
+    copy = generated(
+        "copy",
+        "source",
+        [
+            "    new = new_record(Record)",
+            *(f"    new.{name} = source.{name}" for name in all_fields if name != "pending"),
+            "    new.pending = list(source.pending)",
+            "    new.next_due = source.next_due",
+            "    return new",
+        ],
+    )
+    thaw = generated(
+        "thaw",
+        "source",
+        [
+            "    new = new_record(Record)",
+            *(f"    new.{name} = source.{name}" for name in all_fields if name != "pending"),
+            "    new.pending = list(source.pending)",
+            "    new.refresh()",
+            "    return new",
+        ],
+    )
+    freeze = generated(
+        "freeze",
+        "source",
+        [
+            "    return State(",
+            *(f"        {name}=source.{name}," for name in all_fields if name != "pending"),
+            "        pending=tuple(source.pending),",
+            "    )",
+        ],
+    )
+    opened_fields = {field.name for field in attrs.fields(opening)}
+    open_record = generated(
+        "open",
+        "fact, in_scope",
+        [
+            "    new = new_record(Record)",
+            "    new.escalation_id = fact.escalation_id",
+            "    new.opened_at = fact.at",
+            "    new.clock = fact.at",
+            "    new.status = ACTIVE",
+            "    new.in_scope = in_scope",
+            "    new.owner = None",
+            "    new.cadence = None",
+            "    new.involvement = ()",
+            "    new.pending = []",
+            "    new.done = NOTHING_DONE",
+            "    new.closed_at = None",
+            "    new.retain_until = None",
+            "    new.next_due = None",
+            *(
+                f"    new.{name} = fact.{name}"
+                if name in opened_fields
+                else f"    new.{name} = default_{name}"
+                for name in names
+            ),
+            "    return new",
+        ],
+    )
+    kind = RecordKind(
+        attributes=names,
+        record=record_cls,
+        state=state_cls,
+        copy=copy,
+        thaw=thaw,
+        freeze=freeze,
+        open=open_record,
+    )
+    record_cls.KIND = kind
+    setattr(state_cls, "KIND", kind)  # noqa: B010  # how Record.thaw finds the kind
+    return kind

@@ -103,6 +103,13 @@ def _string(value: object) -> str:
     return value
 
 
+def _value_text(value: object) -> str:
+    """One of a policy's values: a member of its enumeration, or its text (as JSON gives)."""
+    if not isinstance(value, str):
+        raise FieldProblem(f"got {describe(value)}, expected a string")
+    return value if isinstance(value, enum.Enum) else _string(value)
+
+
 def _boolean(value: object) -> bool:
     if not isinstance(value, bool):
         raise FieldProblem(f"got {describe(value)}, expected true or false")
@@ -258,12 +265,31 @@ def _plan(cls: type[Any]) -> tuple[tuple[str, Check, bool], ...]:
     plan = _PLANS.get(cls)
     if plan is None:
         hints = typing.get_type_hints(cls)
-        plan = _PLANS[cls] = tuple(
-            (field.name, checker(hints[field.name]), bool(field.metadata.get("non_empty")))
-            for field in attrs.fields(cls)
-        )
+        steps = []
+        for field in attrs.fields(cls):
+            kind = hints.get(field.name, field.type)  # a class made by attrs.make_class
+            check = _values_checker(kind) if field.metadata.get("values") else checker(kind)
+            steps.append((field.name, check, bool(field.metadata.get("non_empty"))))
+        plan = _PLANS[cls] = tuple(steps)
     return plan
+
+
+def _values_checker(kind: Any) -> Check:
+    """The check of a field that holds a policy's values as text (``str``, ``str | None`` or
+    ``tuple[str, ...]``): an enumeration's member is kept as it is."""
+    if kind is str:
+        return _value_text
+    if kind == str | None:
+        return _optional(_value_text)
+    if kind == tuple[str, ...]:
+        return _items(_value_text)
+    raise TypeError(f"no check of values for fields of type {kind!r}")
 
 
 NON_EMPTY: Mapping[str, bool] = {"non_empty": True}
 """Field metadata: the string may not be empty."""
+
+VALUES: Mapping[str, bool] = {"values": True}
+"""Field metadata: the field holds one of the policy's values (or several), as its member of
+the policy's enumeration or as its text: the engine's fields for the owner, the roles, the
+cadence and violation codes, whose value sets each policy declares."""

@@ -16,9 +16,11 @@ from typing import IO, Any
 import attrs
 
 from escalation_policy._audit import AuditRefusal, audit
+from escalation_policy._context import scalar
+from escalation_policy._convert import shared_converter
 from escalation_policy.engine import ENGINES, PolicyEngine
 from escalation_policy.errors import InputError, PolicyError, did_you_mean
-from escalation_policy.model import Action, Fact, ViolationCode, parse_timestamp, shared_converter
+from escalation_policy.model import Action, Fact, parse_timestamp
 from escalation_policy.policy import Policy, default_policy, load_policy
 from escalation_policy.render import (
     audit_markdown,
@@ -26,7 +28,7 @@ from escalation_policy.render import (
     describe,
     plain,
     refusal,
-    severity_table,
+    tables,
     timestamp,
 )
 
@@ -155,9 +157,11 @@ def _bounded(stream: IO[str] | IO[bytes]) -> Iterator[str | bytes | None]:
         yield line
 
 
-def _numbered(stream: IO[str] | IO[bytes]) -> Iterator[tuple[int, Fact | InputError]]:
+def _numbered(
+    stream: IO[str] | IO[bytes], policy: Policy | None = None
+) -> Iterator[tuple[int, Fact | InputError]]:
     """``(line number, fact or the reason there is none)`` for each non-blank line."""
-    converter = shared_converter()
+    converter = shared_converter(policy)
     for number, line in enumerate(_bounded(stream), start=1):
         if line is None:
             yield (
@@ -182,9 +186,12 @@ def _numbered(stream: IO[str] | IO[bytes]) -> Iterator[tuple[int, Fact | InputEr
         yield number, item
 
 
-def read_facts(stream: IO[str] | IO[bytes]) -> Iterator[tuple[int, Fact]]:
-    """``(line number, fact)`` for each non-blank JSON line; errors carry the line."""
-    for number, item in _numbered(stream):
+def read_facts(
+    stream: IO[str] | IO[bytes], policy: Policy | None = None
+) -> Iterator[tuple[int, Fact]]:
+    """``(line number, fact)`` for each non-blank JSON line, read as facts of ``policy`` (by
+    default the handbook's); errors carry the line."""
+    for number, item in _numbered(stream, policy):
         if isinstance(item, InputError):
             raise item
         yield number, item
@@ -205,7 +212,7 @@ def _open(path: str) -> IO[bytes]:
         raise InputError(f"cannot read {path}: {error.strerror or error}") from None
 
 
-def _read(paths: Sequence[str]) -> Iterator[tuple[str, int, Fact | InputError]]:
+def _read(paths: Sequence[str], policy: Policy) -> Iterator[tuple[str, int, Fact | InputError]]:
     """``(file, line number, fact or why not)`` for each non-blank line of the files, in order.
 
     Every file is opened first, so that a misspelt name stops the command before any output.
@@ -216,7 +223,7 @@ def _read(paths: Sequence[str]) -> Iterator[tuple[str, int, Fact | InputError]]:
     for path in paths:
         stream = _open(path)
         try:
-            for number, item in _numbered(stream):
+            for number, item in _numbered(stream, policy):
                 yield _name(path), number, item
         except OSError as error:  # the file was readable, then a read failed (EIO, EISDIR)
             raise InputError(f"cannot read {_name(path)}: {error.strerror or error}") from None
@@ -242,11 +249,12 @@ def _report_refused(count: int, read: int) -> None:
 
 # ------------------------------------------------------------------------------------- replay
 def _replay(args: argparse.Namespace, out: _Output) -> int:
-    engine = PolicyEngine(_policy(args), engine=args.engine)
-    converter = shared_converter()
+    policy = _policy(args)
+    engine = PolicyEngine(policy, engine=args.engine)
+    converter = shared_converter(policy)
     fmt = args.format or ("table" if out.isatty() else "json")
     read = refused = 0
-    for name, number, item in _read(args.files):
+    for name, number, item in _read(args.files, policy):
         read += 1
         try:
             if isinstance(item, InputError):
@@ -307,16 +315,26 @@ class _Origins:
         return name, number + position - self._starts[index]
 
 
-def _fail_on(text: str) -> frozenset[str]:
-    codes = [code.strip() for code in text.split(",") if code.strip()]
-    known = [code.value for code in ViolationCode]
-    if codes == ["any"]:
+def _fail_on(text: str) -> tuple[str, ...]:
+    codes = tuple(code.strip() for code in text.split(",") if code.strip())
+    if not codes:
+        raise argparse.ArgumentTypeError("expected 'any' or violation codes, comma-separated")
+    return codes
+
+
+def _failing_codes(codes: Sequence[str] | None, policy: Policy) -> frozenset[str]:
+    """The codes ``--fail-on`` names, checked against the policy's violation codes."""
+    if not codes:
+        return frozenset()
+    known = list(policy.violation_codes)
+    if codes == ("any",):
         return frozenset(known)
     for code in codes:
         if code not in known:
-            raise argparse.ArgumentTypeError(
-                f"unknown violation code {code!r}{did_you_mean(code, known)}; "
-                f"expected 'any' or some of {', '.join(known)}"
+            raise _Exit(
+                EXIT_BAD_INPUT,
+                f"--fail-on: unknown violation code {code!r}{did_you_mean(code, known)}; "
+                f"expected 'any' or some of {', '.join(known)}",
             )
     return frozenset(codes)
 
@@ -337,9 +355,10 @@ def _audit(args: argparse.Namespace, out: _Output) -> int:
 
     origins = _Origins()
     policy = _policy(args)
+    failing_codes = _failing_codes(args.fail_on, policy)
 
     def items() -> Iterator[Fact | InputError]:
-        for position, (name, number, item) in enumerate(_read(args.files), start=1):
+        for position, (name, number, item) in enumerate(_read(args.files, policy), start=1):
             origins.add(position, name, number)
             yield item
 
@@ -379,12 +398,21 @@ def _audit(args: argparse.Namespace, out: _Output) -> int:
     if report.refused:
         _report_refused(len(report.refused), report.facts)
         return EXIT_BAD_INPUT
-    failing = [v for v in report.violations if v.code.value in (args.fail_on or ())]
+    failing = [v for v in report.violations if scalar(v.code) in failing_codes]
     return EXIT_VIOLATIONS if failing else EXIT_OK
 
 
 def _table(args: argparse.Namespace, out: _Output) -> int:
-    out.write(severity_table(_policy(args)))
+    policy = _policy(args)
+    known = [compiled.table.id for compiled in policy.tables]
+    for table_id in args.tables:
+        if table_id not in known:
+            raise _Exit(
+                EXIT_BAD_INPUT,
+                f"no table {table_id!r}{did_you_mean(table_id, known)}; the policy has "
+                f"{', '.join(known)}",
+            )
+    out.write(tables(policy, args.tables))
     return EXIT_OK
 
 
@@ -476,8 +504,12 @@ def build_parser() -> argparse.ArgumentParser:
     audit_parser.set_defaults(run=_audit)
     table = command(
         "table",
-        help="print the severity table as Markdown",
-        description="Render the severity levels table from the rules, as Markdown.",
+        help="print decision tables as Markdown",
+        description="Render the policy's decision tables from the rules, as Markdown: the "
+        "tables named, or every table.",
+    )
+    table.add_argument(
+        "tables", nargs="*", metavar="TABLE", help="a table's id, such as severity.levels"
     )
     table.set_defaults(run=_table)
     return parser

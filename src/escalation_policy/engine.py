@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Literal
 
 from escalation_policy import _core
+from escalation_policy._convert import shared_converter
 from escalation_policy._matching import Matcher
 from escalation_policy._native import NativeMatcher
 from escalation_policy._record import Record
@@ -28,11 +29,11 @@ from escalation_policy.errors import (
     describe,
 )
 from escalation_policy.model import (
+    CLOSED,
     Action,
     EscalationFact,
     Fact,
     Tick,
-    shared_converter,
 )
 from escalation_policy.policy import Policy, default_policy
 from escalation_policy.state import (
@@ -42,7 +43,6 @@ from escalation_policy.state import (
     EscalationState,
     Fulfilment,
 )
-from escalation_policy.vocabulary import Status
 
 __all__ = ["ENGINES", "Decision", "EngineName", "PolicyEngine", "advance", "decide"]
 
@@ -82,7 +82,7 @@ def decide(
     the escalation cannot take.
     """
     chosen = policy or default_policy()
-    fact = _escalation_fact(fact)
+    fact = _escalation_fact(fact, chosen)
     if state is not None:
         _check_state(state, fact.escalation_id, chosen)
     _core.check_time(chosen, fact.at, "$.at")
@@ -121,11 +121,12 @@ def advance(state: EscalationState, to: dt.datetime, *, policy: Policy | None = 
     )
 
 
-def read_fact(data: Mapping[str, Any]) -> Fact:
-    """A fact from its JSON form; anything wrong with it, even a mapping that fails when
-    read, is an :class:`~escalation_policy.errors.InputError`."""
+def read_fact(data: Mapping[str, Any], policy: Policy | None = None) -> Fact:
+    """A fact of ``policy`` (by default the handbook's) from its JSON form; anything wrong
+    with it, even a mapping that fails when read, is an
+    :class:`~escalation_policy.errors.InputError`."""
     try:
-        fact: Fact = shared_converter().structure(data, Fact)
+        fact: Fact = shared_converter(policy).structure(data, Fact)
     except PolicyError:
         raise
     except Exception as error:  # a host's mapping that fails while it is read
@@ -135,23 +136,36 @@ def read_fact(data: Mapping[str, Any]) -> Fact:
     return fact
 
 
-def _escalation_fact(fact: object) -> EscalationFact:
+def _escalation_fact(fact: object, policy: Policy) -> EscalationFact:
     if isinstance(fact, Mapping):
-        fact = read_fact(fact)
+        fact = read_fact(fact, policy)
     if not isinstance(fact, EscalationFact):
         raise InvalidFactError(
             f"got {describe(fact)}, expected a fact about one escalation "
             "(an EscalationFact or its JSON object)",
             path="$",
         )
+    _check_declared(fact, policy)
     return fact
+
+
+def _check_declared(fact: Fact, policy: Policy) -> None:
+    """A fact object of a type the policy does not take (another policy's) is an input
+    error, as its JSON form would be."""
+    if policy.contract.facts.get(fact.TYPE) is not type(fact):
+        raise InvalidFactError(
+            f"got a {type(fact).__qualname__} fact, which this policy does not take; expected "
+            f"one of {', '.join(policy.contract.facts)}",
+            path="$.type",
+        )
 
 
 def _check_state(state: object, escalation_id: str | None, policy: Policy) -> None:
     """``state`` checked as one a host kept: its fields, and what no engine could write."""
-    if not isinstance(state, EscalationState):
+    if not isinstance(state, policy.contract.state):
         raise InvalidFactError(
-            f"got {describe(state)}, expected an EscalationState (None only for 'opened')",
+            f"got {describe(state)}, expected the EscalationState of this policy (None only "
+            f"for {policy.terms.opening.TYPE!r})",
             path="state",
         )
     if escalation_id is not None and state.escalation_id != escalation_id:
@@ -225,6 +239,7 @@ class PolicyEngine:
             )
         self.lateness: dt.timedelta = window
         self._matcher = _matcher(engine, self.policy)
+        self._fact_types = self.policy.contract.facts
         self._lock = threading.Lock()
         self._records: dict[str, Record] = {}
         self._heap: list[tuple[dt.datetime, str]] = []
@@ -263,7 +278,9 @@ class PolicyEngine:
                 raise InvalidFactError(
                     f"got {type(fact).__name__}, expected a Fact or a JSON object", path="$"
                 )
-            fact = read_fact(fact)
+            fact = read_fact(fact, self.policy)
+        elif self._fact_types.get(fact.TYPE) is not type(fact):
+            _check_declared(fact, self.policy)
         with self._lock:
             return self._handle(fact)
 
@@ -458,7 +475,7 @@ class PolicyEngine:
 def read_snapshot(state: object, policy: Policy) -> EngineState:
     """``state`` checked as a snapshot ``policy`` can continue from, else an input error."""
     if isinstance(state, Mapping):
-        state = _structure_snapshot(state)
+        state = _structure_snapshot(state, policy)
     if not isinstance(state, EngineState):
         raise InvalidSnapshotError(
             f"got {describe(state)}, expected an EngineState or its JSON object", path="$"
@@ -481,6 +498,11 @@ def read_snapshot(state: object, policy: Policy) -> EngineState:
     seen: set[str] = set()
     for index, escalation in enumerate(state.escalations):
         where = f"$.escalations[{index}]"
+        if not isinstance(escalation, policy.contract.state):
+            raise InvalidSnapshotError(
+                f"got {describe(escalation)}, expected the EscalationState of this policy",
+                path=where,
+            )
         problem = _inconsistency(escalation, state.clock, policy, seen)
         if problem is not None:
             field, message = problem
@@ -503,6 +525,7 @@ def upgrade_snapshot(data: Mapping[str, Any]) -> Mapping[str, Any]:
     for escalation in data["escalations"]:
         if isinstance(escalation, Mapping):
             escalation = dict(escalation)
+            escalation.pop("severity_changes", None)  # counted by the audit, not kept
             informed = escalation.pop("informed_tam", None)
             if informed is not None:
                 escalation["done"] = {"inform_tam": informed}
@@ -524,14 +547,14 @@ def _upgrade_pending(item: object) -> object:
     return item
 
 
-def _structure_snapshot(data: Mapping[str, Any]) -> EngineState:
+def _structure_snapshot(data: Mapping[str, Any], policy: Policy) -> EngineState:
     from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
 
     from escalation_policy.model import explain
 
     data = upgrade_snapshot(data)
     try:
-        snapshot: EngineState = shared_converter().structure(data, EngineState)
+        snapshot: EngineState = shared_converter(policy).structure(data, EngineState)
     except (ClassValidationError, ForbiddenExtraKeysError, FieldProblem) as error:
         message, path = explain(error, "$")
         raise InvalidSnapshotError(message, path=path) from None
@@ -558,9 +581,13 @@ def _inconsistency(
             f"got {escalation.opened_at.isoformat()}, expected no later than the "
             f"escalation's clock {escalation.clock.isoformat()}"
         )
-    if (escalation.status is Status.CLOSED) != (escalation.closed_at is not None):
+    if escalation.status not in policy.terms.statuses:
+        return "status", (
+            f"got {escalation.status!r}, expected one of {', '.join(policy.terms.statuses)}"
+        )
+    if (escalation.status == CLOSED) != (escalation.closed_at is not None):
         return "closed_at", (
-            f"got {describe(escalation.closed_at)} with status {escalation.status.value!r}, "
+            f"got {describe(escalation.closed_at)} with status {escalation.status!r}, "
             "expected a closing time exactly when the escalation is closed"
         )
     for number, pending in enumerate(escalation.pending):

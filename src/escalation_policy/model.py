@@ -1,78 +1,61 @@
 """Facts (host to library) and actions (library to host), and the JSON edge that reads them.
 
-The JSON shape is a public contract, documented in ``docs/json-contract.md``: every object has a
-``"type"`` tag, timestamps are ISO-8601 with a timezone, enumerations are lower-case strings.
+The engine's own: the bases a policy declares its facts and actions on, the ``tick`` fact, the
+actions every policy may emit, and the converter of a loaded policy's JSON contract. Which
+facts, values and other actions there are is the policy's to declare (the handbook's are in
+:mod:`escalation_policy.rules.terms`). The JSON shape is a public contract, documented in
+``docs/json-contract.md``: every object has a ``"type"`` tag, timestamps are ISO-8601 with a
+timezone, enumerations are lower-case strings.
 """
 
 import datetime as dt
 import enum
-import functools
 import math
 import re
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import attrs
 
 from escalation_policy._frozen import quick_init
-from escalation_policy._typed import NON_EMPTY, FieldProblem, check_fields, clean_string, to_instant
+from escalation_policy._typed import (
+    NON_EMPTY,
+    VALUES,
+    FieldProblem,
+    check_fields,
+    clean_string,
+    to_instant,
+)
 from escalation_policy.errors import InvalidFactError, describe, did_you_mean
 
-if TYPE_CHECKING:  # cattrs is imported when a converter is built, not with the model
-    import cattrs
-
 __all__ = [
-    "ACTION_TYPES",
-    "FACT_TYPES",
-    "AccountIssue",
-    "AccountIssueKind",
+    "ACTIVE",
+    "CLOSED",
+    "ENGINE_ACTIONS",
     "Action",
     "AssignOwner",
-    "Cadence",
-    "Closed",
-    "CreateTrackerDocument",
-    "EnhancementRequested",
+    "Contract",
     "EscalationFact",
-    "ExecutiveSummaryUpdated",
     "Fact",
-    "InformTam",
-    "MeetingAudience",
-    "MeetingHeld",
-    "Opened",
     "OutOfScope",
-    "PostPurpose",
-    "PostReason",
-    "PostToChannel",
-    "Posted",
     "Reminder",
-    "RequestProductEscalation",
-    "RiskReduced",
-    "Role",
-    "RouteToTam",
-    "Segment",
     "SetCadence",
     "SetInvolvement",
-    "Severity",
-    "SeverityChanged",
-    "Status",
-    "StatusChanged",
-    "TamAssigned",
-    "TamInformed",
-    "Team",
     "Tick",
-    "UpdateExecutiveSummary",
+    "Values",
     "Violation",
-    "ViolationCode",
-    "make_converter",
 ]
 
 
-class _Labelled(str, enum.Enum):
-    """A JSON string enumeration whose members also carry the handbook's wording."""
+class Values(str, enum.Enum):
+    """A policy's value set: a JSON string enumeration whose members also carry the
+    handbook's wording (``CRITICAL = "critical", "Critical"``; without one, the label is the
+    value, capitalised). The members' order is the values' order (severities: the most
+    severe first)."""
 
     label: str
 
-    def __new__(cls, value: str, label: str = "") -> "_Labelled":
+    def __new__(cls, value: str, label: str = "") -> "Values":
         member = str.__new__(cls, value)
         member._value_ = value
         member.label = label or value.replace("_", " ").capitalize()
@@ -80,91 +63,6 @@ class _Labelled(str, enum.Enum):
 
     def __str__(self) -> str:
         return str(self.value)
-
-
-class Severity(_Labelled):
-    CRITICAL = "critical", "Critical"
-    HIGH = "high", "High"
-    MEDIUM = "medium", "Medium"
-    LOW = "low", "Low"
-
-
-class Segment(_Labelled):
-    ENTERPRISE = "enterprise", "Enterprise"
-    COMMERCIAL = "commercial", "Commercial"
-    SMB = "smb", "SMB"
-
-
-class Team(_Labelled):
-    TAM = "tam", "TAM"
-    SUPPORT_ENGINEERING = "support_engineering", "Support Engineering"
-    CUSTOMER_SUCCESS = "customer_success", "Customer Success"
-    OTHER = "other", "Other"
-
-
-class Role(_Labelled):
-    VP_SALES = "vp_sales", "VP of Sales"
-    PRODUCT = "product", "Product"
-    CRO = "cro", "CRO"
-    CEO = "ceo", "CEO"
-    VP_CUSTOMER_SUCCESS = "vp_customer_success", "VP of Customer Success"
-    DIRECTOR_CUSTOMER_SUCCESS = "director_customer_success", "Director of Customer Success"
-    ACCOUNT_MANAGER = "account_manager", "Account Manager"
-
-
-class Cadence(_Labelled):
-    DAILY = "daily", "Daily"
-    MULTIPLE_PER_WEEK = "multiple_per_week", "Multiple times per week"
-    WEEKLY_TO_BIWEEKLY = "weekly_to_biweekly", "Weekly to Bi-weekly"
-    STANDARD = "standard", "Standard Communication"
-
-
-class PostPurpose(_Labelled):
-    CREATED = "created"
-    UPDATE = "update"
-    CLOSED = "closed"
-    RISK_REDUCED = "risk_reduced"
-    INITIATION = "initiation"
-    TRACKING = "tracking"
-
-
-class PostReason(_Labelled):
-    """Why the policy requires a post to ``#escalated_customers``."""
-
-    CREATED = "created"
-    UPDATE = "update"
-    CLOSED = "closed"
-    RISK_REDUCED = "risk_reduced"
-
-
-class MeetingAudience(_Labelled):
-    INTERNAL = "internal"
-    CUSTOMER = "customer"
-    EXECUTIVE = "executive"
-
-
-class AccountIssueKind(_Labelled):
-    DELAYED_RESPONSE = "delayed_response", "Delayed response"
-    OPEN_ACTIONS = "open_actions", "Open actions"
-    NON_COMPLIANT_INSTALLATION = "non_compliant_installation", "Non-compliant installation"
-
-
-class Status(str, enum.Enum):
-    """Where an escalation stands."""
-
-    ACTIVE = "active"
-    RISK_REDUCED = "risk_reduced"
-    CLOSED = "closed"
-
-
-class ViolationCode(_Labelled):
-    POST_OVERDUE = "post_overdue"
-    UPDATE_OVERDUE = "update_overdue"
-    MEETING_OVERDUE = "meeting_overdue"
-    TAM_NOT_INFORMED = "tam_not_informed"
-    EXECUTIVE_SUMMARY_OVERDUE = "executive_summary_overdue"
-    CHANNEL_MISUSE = "channel_misuse"
-    WRONG_POSTER = "wrong_poster"
 
 
 OMIT_IF_DEFAULT: Mapping[str, bool] = {"omit_if_default": True}
@@ -191,98 +89,24 @@ class Fact:
 
 @attrs.frozen(kw_only=True)
 class EscalationFact(Fact):
-    """A fact about one escalation."""
+    """A fact about one escalation. A policy declares its fact types as subclasses, and what
+    each does to the escalation before any rule runs, in class attributes:
 
+    - ``OPENS``: it opens an escalation; its fields are the escalation's attributes. A policy
+      has exactly one such fact type, with a ``customer`` and an ordered ``severity`` field.
+    - ``SETS``: the escalation's attributes it sets, each from one of its fields
+      (``{"severity": "severity"}``); a new attribute starts unset (``None``, or empty).
+    - ``STATUS``: how it moves the escalation's status (``{"active": "risk_reduced"}``). The
+      engine knows ``active``, where an escalation starts, and ``closed``, where it ends.
+    - ``AFTER_CLOSING``: it is still accepted once the escalation is closed (the posts its
+      closing requires); any other fact about a closed escalation is refused.
+    """
+
+    OPENS: ClassVar[bool] = False
+    SETS: ClassVar[Mapping[str, str]] = {}
+    STATUS: ClassVar[Mapping[str, str]] = {}
+    AFTER_CLOSING: ClassVar[bool] = False
     escalation_id: str = attrs.field(metadata=NON_EMPTY)
-
-
-@attrs.frozen(kw_only=True)
-class Opened(EscalationFact):
-    """An escalation was opened (any team member may open one)."""
-
-    TYPE = "opened"
-    customer: str = attrs.field(metadata=NON_EMPTY)
-    segment: Segment
-    severity: Severity
-    strategic_partnership: bool = False
-    broad_impact: bool = False
-    initiated_by: Team = Team.OTHER
-    opened_by: str | None = None
-    tam: str | None = None
-    issue_type: str | None = None
-    summary: str | None = None
-
-
-@attrs.frozen(kw_only=True)
-class SeverityChanged(EscalationFact):
-    TYPE = "severity_changed"
-    severity: Severity
-
-
-@attrs.frozen(kw_only=True)
-class TamAssigned(EscalationFact):
-    TYPE = "tam_assigned"
-    tam: str = attrs.field(metadata=NON_EMPTY)
-
-
-@attrs.frozen(kw_only=True)
-class Posted(EscalationFact):
-    """A message about the escalation was posted to a Slack channel."""
-
-    TYPE = "posted"
-    channel: str = attrs.field(metadata=NON_EMPTY)
-    purpose: PostPurpose
-    by: Team
-    url: str | None = None
-
-
-@attrs.frozen(kw_only=True)
-class MeetingHeld(EscalationFact):
-    TYPE = "meeting_held"
-    audience: MeetingAudience
-
-
-@attrs.frozen(kw_only=True)
-class TamInformed(EscalationFact):
-    TYPE = "tam_informed"
-
-
-@attrs.frozen(kw_only=True)
-class StatusChanged(EscalationFact):
-    """The status of the overall engagement changed (top-level issue status, milestones)."""
-
-    TYPE = "status_changed"
-    status: str = attrs.field(metadata=NON_EMPTY)
-    milestones: tuple[str, ...] = ()
-
-
-@attrs.frozen(kw_only=True)
-class ExecutiveSummaryUpdated(EscalationFact):
-    TYPE = "executive_summary_updated"
-
-
-@attrs.frozen(kw_only=True)
-class EnhancementRequested(EscalationFact):
-    TYPE = "enhancement_requested"
-    summary: str = attrs.field(metadata=NON_EMPTY)
-
-
-@attrs.frozen(kw_only=True)
-class AccountIssue(EscalationFact):
-    TYPE = "account_issue"
-    kind: AccountIssueKind
-
-
-@attrs.frozen(kw_only=True)
-class RiskReduced(EscalationFact):
-    """Risk was reduced to the standard business process (issue resolved, monitoring)."""
-
-    TYPE = "risk_reduced"
-
-
-@attrs.frozen(kw_only=True)
-class Closed(EscalationFact):
-    TYPE = "closed"
 
 
 @attrs.frozen(kw_only=True)
@@ -292,24 +116,10 @@ class Tick(Fact):
     TYPE = "tick"
 
 
-FACT_TYPES: Mapping[str, type[Fact]] = {
-    cls.TYPE: cls
-    for cls in (
-        Opened,
-        SeverityChanged,
-        TamAssigned,
-        Posted,
-        MeetingHeld,
-        TamInformed,
-        StatusChanged,
-        ExecutiveSummaryUpdated,
-        EnhancementRequested,
-        AccountIssue,
-        RiskReduced,
-        Closed,
-        Tick,
-    )
-}
+ACTIVE = "active"
+"""The status of an escalation from its opening."""
+CLOSED = "closed"
+"""The status of a closed escalation."""
 
 
 # -------------------------------------------------------------------------------------- actions
@@ -332,71 +142,30 @@ class Action:
 @quick_init
 @attrs.frozen(kw_only=True)
 class AssignOwner(Action):
+    """The escalation's owner, as the policy's tables plan it: one of its teams."""
+
     TYPE = "assign_owner"
-    owner: Team
+    owner: str = attrs.field(metadata=VALUES)
 
 
 @quick_init
 @attrs.frozen(kw_only=True)
 class SetInvolvement(Action):
+    """Who is kept aware of the escalation (the policy's roles), and what changed."""
+
     TYPE = "set_involvement"
-    roles: tuple[Role, ...]
-    added: tuple[Role, ...]
-    removed: tuple[Role, ...]
+    roles: tuple[str, ...] = attrs.field(metadata=VALUES)
+    added: tuple[str, ...] = attrs.field(metadata=VALUES)
+    removed: tuple[str, ...] = attrs.field(metadata=VALUES)
 
 
 @quick_init
 @attrs.frozen(kw_only=True)
 class SetCadence(Action):
+    """The cadence of meetings and communication (one of the policy's cadences)."""
+
     TYPE = "set_cadence"
-    cadence: Cadence
-
-
-@quick_init
-@attrs.frozen(kw_only=True)
-class CreateTrackerDocument(Action):
-    TYPE = "create_tracker_document"
-    title: str
-
-
-@quick_init
-@attrs.frozen(kw_only=True)
-class PostToChannel(Action):
-    TYPE = "post_to_channel"
-    channel: str
-    by: Team
-    reason: PostReason
-    due: dt.datetime
-
-
-@quick_init
-@attrs.frozen(kw_only=True)
-class InformTam(Action):
-    TYPE = "inform_tam"
-    tam: str
-    due: dt.datetime
-
-
-@quick_init
-@attrs.frozen(kw_only=True)
-class UpdateExecutiveSummary(Action):
-    TYPE = "update_executive_summary"
-    due: dt.datetime
-
-
-@quick_init
-@attrs.frozen(kw_only=True)
-class RequestProductEscalation(Action):
-    TYPE = "request_product_escalation"
-    template: str
-
-
-@quick_init
-@attrs.frozen(kw_only=True)
-class RouteToTam(Action):
-    TYPE = "route_to_tam"
-    kind: AccountIssueKind
-    tam: str | None = None
+    cadence: str = attrs.field(metadata=VALUES)
 
 
 @quick_init
@@ -410,7 +179,7 @@ class Violation(Action):
     """
 
     TYPE = "violation"
-    code: ViolationCode
+    code: str = attrs.field(metadata=VALUES)
     detail: str
     due: dt.datetime | None = None
     periods: int = attrs.field(default=1, metadata=OMIT_IF_DEFAULT)
@@ -429,7 +198,7 @@ class Reminder(Action):
     TYPE = "reminder"
     obligation: str
     due: dt.datetime
-    owner: Team | None = None
+    owner: str | None = attrs.field(default=None, metadata=VALUES)
     key: str | None = attrs.field(default=None, metadata=OMIT_IF_DEFAULT)
 
 
@@ -440,23 +209,26 @@ class OutOfScope(Action):
     reason: str
 
 
-ACTION_TYPES: Mapping[str, type[Action]] = {
-    cls.TYPE: cls
-    for cls in (
-        AssignOwner,
-        SetInvolvement,
-        SetCadence,
-        CreateTrackerDocument,
-        PostToChannel,
-        InformTam,
-        UpdateExecutiveSummary,
-        RequestProductEscalation,
-        RouteToTam,
-        Violation,
-        OutOfScope,
-        Reminder,
-    )
-}
+ENGINE_ACTIONS: tuple[type[Action], ...] = (
+    AssignOwner,
+    SetInvolvement,
+    SetCadence,
+    Violation,
+    OutOfScope,
+    Reminder,
+)
+"""The actions every policy may emit; a policy declares the others."""
+
+
+@attrs.frozen
+class Contract:
+    """The JSON contract of a loaded policy: the fact and action types by their ``type`` tag,
+    the value sets (enumerations) their fields hold, and the policy's escalation state."""
+
+    facts: Mapping[str, type[Fact]]
+    actions: Mapping[str, type[Action]]
+    values: tuple[type[enum.Enum], ...]
+    state: type[Any]
 
 
 # ------------------------------------------------------------------------------------ converter
@@ -563,21 +335,6 @@ def _enum_hook(cls: type[E]) -> Callable[[object, object], E]:
     return structure
 
 
-_ENUMS: tuple[type[enum.Enum], ...] = (
-    Severity,
-    Segment,
-    Team,
-    Role,
-    Cadence,
-    PostPurpose,
-    PostReason,
-    MeetingAudience,
-    AccountIssueKind,
-    ViolationCode,
-    Status,
-)
-
-
 def explain(error: BaseException, path: str) -> tuple[str, str]:
     """The first leaf problem in a cattrs error tree, as (message, JSON path)."""
     from cattrs.errors import (
@@ -622,118 +379,3 @@ def explain(error: BaseException, path: str) -> tuple[str, str]:
     if isinstance(error, InvalidFactError):  # a check of the class itself
         return error.reason, path + (error.path or "$")[1:]
     return f"invalid value ({type(error).__name__})", path
-
-
-@functools.lru_cache(maxsize=1)
-def shared_converter() -> "cattrs.Converter":
-    """One converter for the process: building one compiles code (milliseconds), and a built
-    converter is never changed, so engines and the command line share this one."""
-    return make_converter()
-
-
-def make_converter() -> "cattrs.Converter":
-    """The converter for the JSON edge: facts, actions and engine state.
-
-    Unknown keys are errors; ``type`` tags the union of facts and of actions. Problems raise
-    :class:`~escalation_policy.errors.InvalidFactError` naming the field, the value and what
-    was expected.
-    """
-    import cattrs
-    from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
-
-    from escalation_policy._fastpath import Fallback, action_writer, fact_reader
-
-    converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
-    converter.register_structure_hook(dt.datetime, lambda value, _: parse_timestamp(value))
-    converter.register_unstructure_hook(dt.datetime, _format_timestamp)
-    converter.register_structure_hook(dt.timedelta, _seconds)
-    converter.register_unstructure_hook(dt.timedelta, lambda value: value.total_seconds())
-    converter.register_structure_hook(str, _strict_str)
-    converter.register_structure_hook(bool, _strict_bool)
-    converter.register_structure_hook(int, _strict_int)
-    converter.register_structure_hook_func(lambda kind: kind == tuple[str, ...], _strings)
-    # Each enumeration by its class: being str-based, it would otherwise take the str hook.
-    for enum_cls in _ENUMS:
-        converter.register_structure_hook(enum_cls, _enum_hook(enum_cls))
-        converter.register_unstructure_hook(enum_cls, lambda member: member.value)
-
-    # The well-formed case skips cattrs (see _fastpath); anything else is cattrs' to judge.
-    readers = {cls: fact_reader(cls, parse_timestamp) for cls in FACT_TYPES.values()}
-    writers = {cls: action_writer(cls) for cls in ACTION_TYPES.values()}
-
-    generated: dict[type[Any], Callable[[Any, Any], Any]] = {}
-
-    def tagged(base: type[Any], registry: Mapping[str, type[Any]], noun: str) -> None:
-        def structure(value: object, _type: object) -> Any:
-            return structure_tagged(value, registry, noun)
-
-        def unstructure(obj: Any) -> dict[str, Any]:
-            return unstructure_one[type(obj)](obj)
-
-        def with_tag(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
-            untagged = converter.gen_unstructure_attrs_fromdict(cls)
-            tag = cls.TYPE
-
-            def unstructure(obj: Any) -> dict[str, Any]:
-                return {"type": tag, **untagged(obj)}
-
-            return unstructure
-
-        def one_type(cls: type[Any]) -> Callable[[object, object], Any]:
-            only = {cls.TYPE: cls}
-
-            def structure(value: object, _type: object) -> Any:
-                if isinstance(value, Mapping) and "type" not in value:
-                    value = {"type": cls.TYPE, **value}
-                return structure_tagged(value, only, noun)
-
-            return structure
-
-        # Registered on the base, a hook would also catch every subclass (singledispatch):
-        # each concrete class gets its own hooks first. Each writes the "type" tag, and reads
-        # it (or its absence) when asked for the class itself.
-        unstructure_one: dict[type[Any], Callable[[Any], dict[str, Any]]] = {}
-        for cls in registry.values():
-            generated[cls] = converter.gen_structure_attrs_fromdict(cls)
-            converter.register_structure_hook(cls, one_type(cls))
-            unstructure_one[cls] = writers.get(cls) or with_tag(cls)
-            converter.register_unstructure_hook(cls, unstructure_one[cls])
-        converter.register_structure_hook(base, structure)
-        converter.register_unstructure_hook(base, unstructure)
-
-    def structure_tagged(value: object, registry: Mapping[str, type[Any]], noun: str) -> Any:
-        if not isinstance(value, Mapping):
-            raise InvalidFactError(
-                f"got {describe(value)}, expected a JSON object with a 'type'", path="$"
-            )
-        tag = value.get("type")
-        if tag is None:
-            raise InvalidFactError(
-                f"required field is missing; expected one of {', '.join(registry)}",
-                path="$.type",
-            )
-        cls = registry.get(tag) if isinstance(tag, str) else None
-        if cls is None:
-            raise InvalidFactError(
-                f"unknown {noun} type {describe(tag)}{did_you_mean(tag, registry)}; "
-                f"expected one of {', '.join(registry)}",
-                path="$.type",
-            )
-        reader = readers.get(cls)
-        if reader is not None:
-            try:
-                return reader(value)
-            except Fallback:
-                pass
-        body = {key: item for key, item in value.items() if key != "type"}
-        try:
-            return generated[cls](body, cls)
-        except InvalidFactError:
-            raise
-        except (ClassValidationError, ForbiddenExtraKeysError, FieldProblem) as error:
-            message, path = explain(error, "$")
-            raise InvalidFactError(message, path=path) from None
-
-    tagged(Fact, FACT_TYPES, "fact")
-    tagged(Action, ACTION_TYPES, "action")
-    return converter

@@ -14,6 +14,7 @@ import enum
 import functools
 import importlib
 import importlib.util
+import inspect
 import itertools
 import linecache
 import os
@@ -27,20 +28,18 @@ from typing import Any
 
 import attrs
 
+from escalation_policy._context import Context
+from escalation_policy._terms import Terms, compile_terms, value_set
 from escalation_policy._typed import LATEST
 from escalation_policy.errors import PolicyDefinitionError, did_you_mean
-from escalation_policy.model import FACT_TYPES, Action, Cadence, Fact, Opened, Role, Team
-from escalation_policy.rules import MODULES
-from escalation_policy.state import EscalationState, PendingObligation
+from escalation_policy.model import Action, Contract
+from escalation_policy.state import PendingObligation
 from escalation_policy.vocabulary import (
-    CONTEXT_FIELDS,
-    FACT_FIELDS,
-    PLAN_OUTPUTS,
     AnyValue,
     Cancel,
-    CreateTrackerDocument,
     DecisionTable,
     Effect,
+    Emit,
     Fulfil,
     HitPolicy,
     Location,
@@ -50,23 +49,19 @@ from escalation_policy.vocabulary import (
     Reaction,
     Require,
     Row,
+    Violation,
 )
 
 __all__ = ["Condition", "Policy", "RuleInfo", "default_policy", "load_policy"]
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
 _ROW_ID = re.compile(r"^[a-z0-9_]+$")
-# The escalation's attributes, as an opened fact gives them: what a table may read directly.
-_ATTRIBUTES = frozenset(field.name for field in attrs.fields(Opened)) & frozenset(CONTEXT_FIELDS)
-_REQUIRED_OUTPUTS = frozenset(PLAN_OUTPUTS) - {"extra_involvement", "description"}
 _OPTIONAL_DURATION = (dt.timedelta, type(None))
-_PLANNED_FACTS = frozenset({"opened", "severity_changed"})
-_RECORD_ATTRIBUTES = frozenset(field.name for field in attrs.fields(EscalationState))
 
 
 def scalar(value: object) -> object:
     """The JSON scalar a condition or a context compares: enum members become their value."""
-    return value.value if isinstance(value, enum.Enum) else value
+    return value.value if isinstance(value, enum.Enum) else value  # as _context.scalar
 
 
 @attrs.frozen
@@ -149,17 +144,37 @@ class Policy:
     announces_period: Mapping[type[Any], frozenset[str]]
     """For each action class that announces the next period of a periodic obligation, the
     names of those obligations."""
-    channel: str
+    emitters: Mapping[int, "Emitter"]
+    """The function that builds the action of each :class:`Emit` effect, by the effect's id."""
+    terms: Terms
+    """The facts, actions, values, attributes and context the policy is written in."""
+    outputs: Mapping[str, str]
+    """Every plan output the tables may produce, with its description."""
+    channel: str | None
+    """The channel the policy's obligations announce posts to, if it is one channel."""
+    violation_codes: tuple[str, ...]
+    """Every violation code the policy may report: its obligations' and its rules'."""
     late_fulfilment_window: dt.timedelta
     plan_inputs: tuple[str, ...]
     """The escalation's attributes the decision tables read: what a plan depends on."""
+    planning: frozenset[str]
+    """The fact types on which the plan is made (the opening one, and those that set an
+    attribute the tables read)."""
     horizon: dt.timedelta = dt.timedelta(0)
     """How far past a fact the policy may schedule anything: its longest ``within`` and
     longest period together, and the late fulfilment window."""
     latest: dt.datetime = LATEST
     """Facts must come before this, so that what the policy schedules stays in range."""
-    channel_key: str = ""
-    """The channel as channels are compared (``#`` and case do not matter)."""
+
+    @property
+    def contract(self) -> Contract:
+        """The policy's JSON contract: its fact and action types, its value sets."""
+        return self.terms.contract
+
+    @property
+    def context(self) -> Context:
+        """The fields the policy's conditions may test."""
+        return self.terms.context
 
     def rule(self, rule_id: str) -> RuleInfo:
         """The rule with this id; ``KeyError`` naming close ids if there is none."""
@@ -177,11 +192,222 @@ class Policy:
 
     def is_escalation_channel(self, channel: str) -> bool:
         """Whether ``channel`` names the policy's channel (``#`` and case do not matter)."""
-        return channel.lstrip("#").casefold() == self.channel_key
+        mine = self.channel
+        return mine is not None and channel_key(channel) == channel_key(mine)
+
+
+def channel_key(channel: str) -> str:
+    """A channel's name as channels are compared: ``#`` and case do not matter."""
+    return channel.lstrip("#").casefold()
+
+
+ENGINE_OUTPUTS: Mapping[str, str] = {
+    "in_scope": "bool: the escalation follows this process",
+    "out_of_scope_reason": "text or null: why it does not",
+    "owner": "one of the policy's teams: who owns the escalation and acts on its obligations",
+    "cadence": "one of the policy's cadences: of meetings and customer communication",
+    "involvement": "a tuple of the policy's roles: who is kept aware",
+    "extra_involvement": "a tuple of roles: added to the involvement (optional)",
+}
+"""The plan outputs the engine itself uses; a policy declares its others in ``OUTPUTS``."""
+
+_REQUIRED_OUTPUTS = ("in_scope", "owner", "cadence", "involvement")
+
+_DECLARED: Mapping[str, Any] = {
+    "OBLIGATIONS": Obligation,
+    "FACTS": object,  # checked with the terms
+    "ACTIONS": object,
+    "CONTEXT": object,
+    "OUTPUTS": None,  # a dict, read on its own
+}
+"""What a rule module may declare besides TABLES and REACTIONS."""
+
+
+def _declared_items(loaded: ModuleType, attribute: str, kind: Any) -> tuple[Any, ...]:
+    if kind is None:
+        return ()
+    declared = getattr(loaded, attribute, ())
+    if not isinstance(declared, (tuple, list)):
+        raise PolicyDefinitionError(
+            f"{attribute} is a {type(declared).__name__}, expected a tuple",
+            module=loaded.__name__,
+        )
+    for item in declared:
+        if not isinstance(item, kind):
+            raise PolicyDefinitionError(
+                f"{attribute} holds {item!r}, expected {kind.__name__} objects",
+                module=loaded.__name__,
+            )
+    return tuple(declared)
+
+
+def _named_obligations(
+    obligations: Sequence[tuple[Obligation, str]], reactions: Sequence[tuple[Reaction, str]]
+) -> list[tuple[Obligation, str]]:
+    """The obligations the modules declare (``OBLIGATIONS``), then those reactions name."""
+    named = list(obligations)
+    for reaction, module in reactions:
+        for effect in reaction.then:
+            if isinstance(effect, Cancel):
+                items: tuple[object, ...] = tuple(effect.obligations)
+            elif isinstance(effect, (Require, Fulfil)):
+                items = (effect.obligation,)
+            else:
+                continue
+            named.extend((item, module) for item in items if isinstance(item, Obligation))
+    return named
+
+
+def _output_values(
+    tables: Sequence[tuple[DecisionTable, str]],
+) -> dict[str, type[enum.Enum] | None]:
+    """The value set each of the engine's value outputs holds (owner: the policy's teams),
+    checked to be one enumeration across every row."""
+    found: dict[str, type[enum.Enum] | None] = {}
+    for table, module in tables:
+        for row in table.rows if isinstance(table.rows, (tuple, list)) else ():
+            then = getattr(row, "then", None)
+            if not isinstance(then, Mapping):
+                continue
+            for output in ("owner", "cadence", "involvement", "extra_involvement"):
+                if output not in then:
+                    continue
+                value = then[output]
+                values = value if isinstance(value, tuple) else (value,)
+                key = "roles" if output.endswith("involvement") else output
+                for item in values:
+                    kind = type(item) if isinstance(item, enum.Enum) else None
+                    if kind is None:
+                        expected = "a tuple of values" if key == "roles" else "a value"
+                        raise PolicyDefinitionError(
+                            f"output {output}: got {value!r}, expected {expected} of an "
+                            "enumeration (the policy's "
+                            + {"owner": "teams", "cadence": "cadences", "roles": "roles"}[key]
+                            + ")",
+                            module=module,
+                            rule=f"{table.id}/{row.id}",
+                            **_where(row),
+                        )
+                    known = found.setdefault(key, kind)
+                    if known is not kind:
+                        raise PolicyDefinitionError(
+                            f"output {output}: got {item!r}, a {kind.__name__}, but other rows "
+                            f"give {known.__name__ if known else None} values",
+                            module=module,
+                            rule=f"{table.id}/{row.id}",
+                            **_where(row),
+                        )
+    return found
+
+
+@attrs.frozen
+class _Scope:
+    """What the rules of one policy may name: its terms, its outputs, its planning facts."""
+
+    terms: Terms
+    outputs: Mapping[str, str]
+    planning: frozenset[str] = frozenset()
+
+    @property
+    def domains(self) -> Mapping[str, tuple[object, ...] | None]:
+        return self.terms.context.domains
+
+    def domain(self, field: str) -> tuple[object, ...] | None:
+        """The values ``field`` can take; ``None`` for free text and tables' own outputs."""
+        return self.terms.context.domains.get(field)
+
+
+def _source_of(cls: type[Any]) -> dict[str, Any]:
+    """``file`` and ``line`` of a class's definition, where Python can tell."""
+    try:
+        lines, line = inspect.getsourcelines(cls)
+        file = inspect.getsourcefile(cls)
+    except (OSError, TypeError):
+        return {}
+    return {"file": file, "line": line} if file is not None and lines else {}
+
+
+def _planning_facts(terms: Terms, plan_inputs: Sequence[str]) -> frozenset[str]:
+    """The fact types on which the plan is made: the opening one, and those that set an
+    attribute the tables read."""
+    planning = {terms.opening.TYPE}
+    for tag, pairs in terms.sets.items():
+        if any(attribute in plan_inputs for attribute, _ in pairs):
+            planning.add(tag)
+    return frozenset(planning)
+
+
+def _check_outputs_produced(
+    outputs: Mapping[str, str],
+    tables: Sequence[CompiledTable],
+    declared: Sequence[tuple[tuple[str, str], str]],
+) -> None:
+    produced = {field for compiled in tables for field in compiled.table.outputs}
+    for (name, _), module in declared:
+        if name not in produced:
+            raise PolicyDefinitionError(
+                f"output {name!r} is declared in OUTPUTS but no table produces it", module=module
+            )
+
+
+def _check_values_used(
+    terms: Terms,
+    output_values: Mapping[str, type[enum.Enum] | None],
+    tables: Sequence[CompiledTable],
+    reactions: Sequence[CompiledReaction],
+    obligations: Mapping[str, "CompiledObligation"],
+) -> None:
+    """Every value of a value set that no fact brings in (teams only the tables assign,
+    cadences, roles, violation codes...) must be used by some rule: one never used is a value
+    the policy forgot, or should not declare."""
+    from_facts = {
+        found
+        for cls in terms.facts.values()
+        for kind in typing.get_type_hints(cls).values()
+        if (found := value_set(kind)) is not None
+    }
+    used: set[object] = set()
+
+    def use(value: object) -> None:
+        if isinstance(value, enum.Enum):
+            used.add(value)
+        elif isinstance(value, (tuple, list, frozenset, set)):
+            for item in value:
+                use(item)
+        elif isinstance(value, Mapping):
+            for item in value.values():
+                use(item)
+        elif isinstance(value, (OneOf, NoneOf)):
+            use(value.values)
+
+    for compiled in tables:
+        for row in compiled.table.rows:
+            use(dict(row.when))
+            use(dict(row.then))
+    for reaction in reactions:
+        use(dict(reaction.reaction.when))
+        for effect in reaction.reaction.then:
+            use(attrs.asdict(effect, recurse=False) if attrs.has(type(effect)) else ())  # type: ignore[arg-type]
+    for compiled_obligation in obligations.values():
+        use(compiled_obligation.violation)
+        use(dict(compiled_obligation.obligation.announce_with))
+    sets = [*terms.values, *(kind for kind in output_values.values() if kind is not None)]
+    for kind in dict.fromkeys(sets):
+        if kind in from_facts:
+            continue
+        unused = [member for member in kind if member not in used]
+        if unused:
+            raise PolicyDefinitionError(
+                f"{kind.__name__}.{unused[0].name} ({unused[0].value!r}) is declared but no rule "
+                f"uses it: no fact brings {kind.__name__} values in, so a value no table, "
+                "reaction or obligation names can never occur",
+                module=kind.__module__,
+                **_source_of(kind),
+            )
 
 
 def load_policy(
-    modules: Iterable[str | ModuleType] | str | os.PathLike[str] = MODULES,
+    modules: Iterable[str | ModuleType] | str | os.PathLike[str] = "escalation_policy.rules",
     *,
     sections: Iterable[str] | None = None,
     late_fulfilment_window: dt.timedelta = dt.timedelta(days=7),
@@ -201,46 +427,53 @@ def load_policy(
         modules = _package_modules(modules)
     tables: list[tuple[DecisionTable, str]] = []
     reactions: list[tuple[Reaction, str]] = []
-    obligations: list[tuple[Obligation, str]] = []
+    declared: dict[str, list[tuple[Any, str]]] = {key: [] for key in _DECLARED}
     names: list[str] = []
     for module in modules:
         loaded = importlib.import_module(module) if isinstance(module, str) else module
         name = loaded.__name__
         names.append(name)
-        for attribute, kind in (("TABLES", DecisionTable), ("REACTIONS", Reaction)):
-            declared = getattr(loaded, attribute, None)
-            if declared is None:
-                raise PolicyDefinitionError(
-                    f"declares no {attribute}; a rule module declares TABLES and REACTIONS "
-                    "(an empty tuple if it has none)",
-                    module=name,
-                )
-            if not isinstance(declared, (tuple, list)):
-                raise PolicyDefinitionError(
-                    f"{attribute} is a {type(declared).__name__}, expected a tuple", module=name
-                )
-            for item in declared:
-                if not isinstance(item, kind):
-                    raise PolicyDefinitionError(
-                        f"{attribute} holds {item!r}, expected {kind.__name__} objects",
-                        module=name,
-                    )
-                if isinstance(item, DecisionTable):
-                    tables.append((item, name))
-                elif isinstance(item, Reaction):
-                    reactions.append((item, name))
-        declared_obligations = getattr(loaded, "OBLIGATIONS", ())
-        if not isinstance(declared_obligations, (tuple, list)):
+        if not any(hasattr(loaded, attribute) for attribute in (*_DECLARED, "TABLES", "REACTIONS")):
             raise PolicyDefinitionError(
-                f"OBLIGATIONS is a {type(declared_obligations).__name__}, expected a tuple",
+                "declares no TABLES, REACTIONS, OBLIGATIONS, FACTS, ACTIONS, CONTEXT or OUTPUTS: "
+                "a rule module declares its tables and reactions (an empty tuple if it has none), "
+                "and may declare the terms they are written in",
                 module=name,
             )
-        for item in declared_obligations:
-            if not isinstance(item, Obligation):
+        for attribute, kind in (("TABLES", DecisionTable), ("REACTIONS", Reaction)):
+            items = _declared_items(loaded, attribute, kind)
+            if kind is DecisionTable:
+                tables.extend((item, name) for item in items)
+            else:
+                reactions.extend((item, name) for item in items)
+        for attribute, expected in _DECLARED.items():
+            declared[attribute].extend(
+                (item, name) for item in _declared_items(loaded, attribute, expected)
+            )
+        outputs = getattr(loaded, "OUTPUTS", None)
+        if outputs is not None and not isinstance(outputs, Mapping):
+            raise PolicyDefinitionError(
+                f"OUTPUTS is a {type(outputs).__name__}, expected a dict of output name: "
+                "description",
+                module=name,
+            )
+        for output, description in (outputs or {}).items():
+            if (
+                not isinstance(output, str)
+                or not _ROW_ID.match(output)
+                or not isinstance(description, str)
+            ):
                 raise PolicyDefinitionError(
-                    f"OBLIGATIONS holds {item!r}, expected Obligation objects", module=name
+                    f"OUTPUTS: got {output!r}: {description!r}, expected a lower-case name and "
+                    "its description",
+                    module=name,
                 )
-            obligations.append((item, name))
+            if output in ENGINE_OUTPUTS:
+                raise PolicyDefinitionError(
+                    f"OUTPUTS: {output!r} is one of the engine's outputs", module=name
+                )
+            declared["OUTPUTS"].append(((output, description), name))
+    obligations: list[tuple[Obligation, str]] = declared["OBLIGATIONS"]
 
     known = _declared_sections(names) if sections is None else _given_sections(sections)
     cited: set[str] = set()
@@ -259,24 +492,36 @@ def load_policy(
             )
         rules[info.id] = info
 
+    outputs = {**ENGINE_OUTPUTS, **{name: text for (name, text), _ in declared["OUTPUTS"]}}
+    output_values = _output_values(tables)
+    announced = [
+        (obligation.announce, module)
+        for obligation, module in _named_obligations(obligations, reactions)
+        if obligation.announce is not None
+    ]
+    emitted = [
+        (effect.action, module)
+        for reaction, module in reactions
+        for effect in reaction.then
+        if isinstance(effect, Emit)
+    ]
+    terms = compile_terms(
+        declared["FACTS"],
+        [*declared["ACTIONS"], *announced, *emitted],
+        declared["CONTEXT"],
+        output_values,
+    )
+    scope = _Scope(terms=terms, outputs=outputs)
     compiled_tables = []
     for table, module in tables:
         with _declared_at(table):
-            compiled_tables.append(_compile_table(table, module, register, cite))
-    ordered = _dependency_order(compiled_tables)
+            compiled_tables.append(_compile_table(table, module, register, cite, scope))
+    ordered = _dependency_order(compiled_tables, scope)
+    plan_inputs = _plan_inputs(ordered, scope)
+    scope = attrs.evolve(scope, planning=_planning_facts(terms, plan_inputs))
     compiled_obligations: dict[str, CompiledObligation] = {}
     # Obligations are those the modules declare (OBLIGATIONS) and those their reactions name.
-    named = [
-        (obligation, module, reaction)
-        for reaction, module in reactions
-        for effect in reaction.then
-        if isinstance(effect, (Require, Fulfil, Cancel))
-        for obligation in (
-            effect.obligations if isinstance(effect, Cancel) else (effect.obligation,)
-        )
-        if isinstance(obligation, Obligation)
-    ]
-    for obligation, module, where in [(o, m, o) for o, m in obligations] + named:
+    for obligation, module in _named_obligations(obligations, reactions):
         known_one = compiled_obligations.get(obligation.id)
         if known_one is not None:
             if known_one.obligation != obligation:
@@ -284,20 +529,26 @@ def load_policy(
                     f"two different obligations are named {obligation.id!r} (the other is "
                     f"declared in {known_one.module})",
                     module=module,
-                    **_where(where),
+                    **_where(obligation),
                 )
             continue
         with _declared_at(obligation):
-            compiled_obligations[obligation.id] = _compile_obligation(obligation, module)
+            compiled_obligations[obligation.id] = _compile_obligation(
+                obligation, module, tuple(terms.attributes)
+            )
     compiled_reactions = []
+    emitters: dict[int, Emitter] = {}
     for reaction, module in reactions:
         with _declared_at(reaction):
             compiled_reactions.append(
-                _compile_reaction(reaction, module, register, cite, compiled_obligations, ordered)
+                _compile_reaction(
+                    reaction, module, register, cite, compiled_obligations, ordered, scope, emitters
+                )
             )
     _check_all_cited(known, cited)
     _check_all_required(compiled_obligations, compiled_reactions)
-    channel = _the_channel(compiled_obligations)
+    _check_outputs_produced(outputs, ordered, declared["OUTPUTS"])
+    _check_values_used(terms, output_values, ordered, compiled_reactions, compiled_obligations)
     horizon = _horizon(ordered, compiled_reactions, late_fulfilment_window)
     return Policy(
         tables=tuple(ordered),
@@ -305,12 +556,16 @@ def load_policy(
         rules=rules,
         obligations=compiled_obligations,
         announces_period=_announces_period(compiled_obligations, compiled_reactions),
-        channel=channel,
+        emitters=emitters,
+        terms=terms,
+        outputs=outputs,
+        channel=_the_channel(compiled_obligations),
+        violation_codes=_violation_codes(compiled_obligations, compiled_reactions),
         late_fulfilment_window=late_fulfilment_window,
-        plan_inputs=_plan_inputs(ordered),
+        plan_inputs=plan_inputs,
+        planning=scope.planning,
         horizon=horizon,
         latest=LATEST - horizon,
-        channel_key=channel.lstrip("#").casefold(),
     )
 
 
@@ -499,7 +754,9 @@ def _check_header(item: DecisionTable | Reaction, module: str, cite: Any) -> Non
     cite(item.cites, module, item.id)
 
 
-def _compile_cell(field: str, cell: object, module: str, rule: str) -> Condition | None:
+def _compile_cell(
+    field: str, cell: object, module: str, rule: str, domain: tuple[object, ...] | None
+) -> Condition | None:
     """The compiled condition for one cell, or ``None`` for :data:`ANY`."""
     if isinstance(cell, AnyValue):
         return None
@@ -511,7 +768,6 @@ def _compile_cell(field: str, cell: object, module: str, rule: str) -> Condition
             )
     else:
         values, negated = (cell,), False
-    domain = _input_domain(field)
     normalised = []
     for value in values:
         plain = scalar(value)
@@ -551,6 +807,8 @@ def _check_field(field: object, known: Iterable[str], module: str, rule: str, wh
 
 
 def _check_output(field: str, value: object, module: str, rule: str) -> None:
+    """The engine's outputs hold what the engine expects; a duration is positive."""
+
     def bad(expected: str) -> PolicyDefinitionError:
         return PolicyDefinitionError(
             f"output {field}: got {value!r}, expected {expected}", module=module, rule=rule
@@ -562,22 +820,19 @@ def _check_output(field: str, value: object, module: str, rule: str) -> None:
         raise bad("text")
     if field == "out_of_scope_reason" and not (value is None or isinstance(value, str)):
         raise bad("text or None")
-    if field == "owner" and not isinstance(value, Team):
-        raise bad("a Team, e.g. Team.TAM")
-    if field == "cadence" and not isinstance(value, Cadence):
-        raise bad("a Cadence, e.g. Cadence.DAILY")
+    if field in ("owner", "cadence") and not isinstance(value, enum.Enum):
+        raise bad("a value of an enumeration, e.g. Team.TAM")
     if field in ("involvement", "extra_involvement") and not (
-        isinstance(value, tuple) and all(isinstance(role, Role) for role in value)
+        isinstance(value, tuple) and all(isinstance(role, enum.Enum) for role in value)
     ):
-        raise bad("a tuple of Role values, e.g. (Role.CEO, Role.CRO)")
-    if field in ("update_every", "meeting_every"):
-        if not isinstance(value, _OPTIONAL_DURATION):
-            raise bad("a datetime.timedelta or None")
-        if isinstance(value, dt.timedelta) and value <= dt.timedelta(0):
-            raise bad("a positive duration")
+        raise bad("a tuple of values, e.g. (Role.CEO, Role.CRO)")
+    if isinstance(value, dt.timedelta) and value <= dt.timedelta(0):
+        raise bad("a positive duration")
 
 
-def _compile_table(table: DecisionTable, module: str, register: Any, cite: Any) -> CompiledTable:
+def _compile_table(
+    table: DecisionTable, module: str, register: Any, cite: Any, scope: _Scope
+) -> CompiledTable:
     _check_header(table, module, cite)
     if not isinstance(table.hit_policy, HitPolicy):
         raise PolicyDefinitionError(
@@ -585,11 +840,11 @@ def _compile_table(table: DecisionTable, module: str, register: Any, cite: Any) 
             module=module,
             rule=table.id,
         )
-    known_inputs = list(CONTEXT_FIELDS) + list(PLAN_OUTPUTS)
+    known_inputs = list(dict.fromkeys([*scope.domains, *scope.outputs]))
     for field in table.inputs:
         _check_field(field, known_inputs, module, table.id, "input")
     for field in table.outputs:
-        _check_field(field, PLAN_OUTPUTS, module, table.id, "output")
+        _check_field(field, scope.outputs, module, table.id, "output")
     row_ids: list[str] = []
     conditions: list[tuple[Condition, ...]] = []
     for row in table.rows:
@@ -598,9 +853,9 @@ def _compile_table(table: DecisionTable, module: str, register: Any, cite: Any) 
                 f"rows holds {row!r}, expected Row objects", module=module, rule=table.id
             )
         with _declared_at(row):
-            conditions.append(_compile_row(table, row, module, register, cite))
+            conditions.append(_compile_row(table, row, module, register, cite, scope))
         row_ids.append(f"{table.id}/{row.id}")
-    domains = [_input_domain(field) for field in table.inputs]
+    domains = [scope.domain(field) for field in table.inputs]
     finite = all(domain is not None for domain in domains)
     compiled = CompiledTable(
         table=table,
@@ -609,7 +864,7 @@ def _compile_table(table: DecisionTable, module: str, register: Any, cite: Any) 
         conditions=tuple(conditions),
         finite=finite,
     )
-    cases = _Cases(compiled)
+    cases = _Cases(compiled, scope)
     if table.hit_policy is HitPolicy.UNIQUE:
         _check_no_overlap(compiled, cases)
     if table.hit_policy is HitPolicy.FIRST:
@@ -620,7 +875,7 @@ def _compile_table(table: DecisionTable, module: str, register: Any, cite: Any) 
 
 
 def _compile_row(
-    table: DecisionTable, row: Row, module: str, register: Any, cite: Any
+    table: DecisionTable, row: Row, module: str, register: Any, cite: Any, scope: _Scope
 ) -> tuple[Condition, ...]:
     full_id = f"{table.id}/{row.id}"
     if not isinstance(row.id, str) or not _ROW_ID.match(row.id):
@@ -644,7 +899,10 @@ def _compile_row(
                 f"no value for output {field!r}", module=module, rule=full_id
             )
         _check_output(field, row.then[field], module, full_id)
-    cells = [_compile_cell(field, row.when[field], module, full_id) for field in table.inputs]
+    cells = [
+        _compile_cell(field, row.when[field], module, full_id, scope.domain(field))
+        for field in table.inputs
+    ]
     if row.cites is not None:
         cite(row.cites, module, full_id)
     register(
@@ -657,11 +915,6 @@ def _compile_row(
         )
     )
     return tuple(c for c in cells if c is not None)
-
-
-def _input_domain(field: str) -> tuple[object, ...] | None:
-    """The values ``field`` can take; ``None`` for free text and for tables' own outputs."""
-    return CONTEXT_FIELDS.get(field)
 
 
 class _OtherText:
@@ -682,11 +935,11 @@ class _Cases:
     row names are matched alike by every row. Checks over the cases are exact.
     """
 
-    def __init__(self, compiled: CompiledTable) -> None:
+    def __init__(self, compiled: CompiledTable, scope: _Scope) -> None:
         self.fields = compiled.table.inputs
         self.domains: list[tuple[object, ...]] = []
         for field in self.fields:
-            domain = _input_domain(field)
+            domain = scope.domain(field)
             if domain is None:
                 named = (
                     value
@@ -792,7 +1045,7 @@ def _check_complete(compiled: CompiledTable, cases: _Cases) -> None:
         )
 
 
-def _dependency_order(tables: list[CompiledTable]) -> list[CompiledTable]:
+def _dependency_order(tables: list[CompiledTable], scope: _Scope) -> list[CompiledTable]:
     producer: dict[str, CompiledTable] = {}
     for compiled in tables:
         for field in compiled.table.outputs:
@@ -805,12 +1058,13 @@ def _dependency_order(tables: list[CompiledTable]) -> list[CompiledTable]:
                     **_where(compiled.table),
                 )
             producer[field] = compiled
-    missing = sorted(_REQUIRED_OUTPUTS - producer.keys())
+    missing = sorted(set(_REQUIRED_OUTPUTS) - producer.keys())
     if missing:
         raise PolicyDefinitionError(
             f"no table produces {', '.join(missing)}; "
             f"the policy needs {', '.join(sorted(_REQUIRED_OUTPUTS))}"
         )
+    attributes = [name for name in scope.terms.attributes if name in scope.domains]
     ordered: list[CompiledTable] = []
     visiting: set[str] = set()
     done: set[str] = set()
@@ -839,17 +1093,17 @@ def _dependency_order(tables: list[CompiledTable]) -> list[CompiledTable]:
         for field in compiled.table.inputs:
             if field in producer:
                 continue
-            if field not in CONTEXT_FIELDS:
+            if field not in scope.domains:
                 raise PolicyDefinitionError(
                     f"input {field!r} is produced by no table",
                     module=compiled.module,
                     rule=compiled.table.id,
                     **_where(compiled.table),
                 )
-            if field not in _ATTRIBUTES:
+            if field not in attributes:
                 raise PolicyDefinitionError(
                     f"input {field!r} is not an attribute of the escalation; a table reads "
-                    f"{', '.join(sorted(_ATTRIBUTES))} or another table's outputs",
+                    f"{', '.join(sorted(attributes))} or another table's outputs",
                     module=compiled.module,
                     rule=compiled.table.id,
                     **_where(compiled.table),
@@ -880,12 +1134,12 @@ def _horizon(
     return max(within, default=zero) + max(periods, default=zero) + late_fulfilment_window
 
 
-def _plan_inputs(tables: Sequence[CompiledTable]) -> tuple[str, ...]:
+def _plan_inputs(tables: Sequence[CompiledTable], scope: _Scope) -> tuple[str, ...]:
     """The escalation's attributes the tables read (inputs no table produces), in the order
     the context declares them."""
     produced = {field for compiled in tables for field in compiled.table.outputs}
     read = {field for compiled in tables for field in compiled.table.inputs} - produced
-    return tuple(field for field in CONTEXT_FIELDS if field in read)
+    return tuple(field for field in scope.domains if field in read)
 
 
 def _compile_reaction(
@@ -895,8 +1149,11 @@ def _compile_reaction(
     cite: Any,
     obligations: Mapping[str, CompiledObligation],
     tables: Sequence[CompiledTable],
+    scope: _Scope,
+    emitters: dict[int, "Emitter"],
 ) -> CompiledReaction:
     _check_header(reaction, module, cite)
+    facts = scope.terms.facts
     on = tuple(reaction.on) if isinstance(reaction.on, (tuple, list)) else (reaction.on,)
     if not on:
         raise PolicyDefinitionError(
@@ -910,30 +1167,29 @@ def _compile_reaction(
         )
     types: set[str] = set()
     for fact_type in on:
-        if not (isinstance(fact_type, type) and issubclass(fact_type, Fact)) or fact_type.TYPE in (
-            "",
-            "tick",
-        ):
+        tag = getattr(fact_type, "TYPE", None)
+        if not isinstance(fact_type, type) or facts.get(tag) is not fact_type:  # type: ignore[arg-type]
             raise PolicyDefinitionError(
-                f"on: got {fact_type!r}, expected fact classes such as Opened or Posted "
-                f"(one of {', '.join(t for t in FACT_TYPES if t != 'tick')})",
+                f"on: got {fact_type!r}, expected fact classes the policy declares in FACTS "
+                f"({', '.join(cls.__name__ for cls in facts.values())})",
                 module=module,
                 rule=reaction.id,
             )
         types.add(fact_type.TYPE)
-    specific = {field for fields in FACT_FIELDS.values() for field in fields}
+    fact_fields = scope.terms.context.fact_fields
+    specific = {field for fields in fact_fields.values() for field in fields}
     conditions: list[Condition] = []
     for field, cell in reaction.when.items():
-        _check_field(field, CONTEXT_FIELDS, module, reaction.id, "field")
+        _check_field(field, scope.domains, module, reaction.id, "field")
         if field in specific:
-            lacking = sorted(t for t in types if field not in FACT_FIELDS.get(t, ()))
+            lacking = sorted(t for t in types if field not in fact_fields.get(t, ()))
             if lacking:
                 raise PolicyDefinitionError(
                     f"field {field!r} is not in the context of {', '.join(lacking)} facts",
                     module=module,
                     rule=reaction.id,
                 )
-        compiled = _compile_cell(field, cell, module, reaction.id)
+        compiled = _compile_cell(field, cell, module, reaction.id, scope.domain(field))
         if compiled is not None:
             conditions.append(compiled)
     if "in_scope" not in reaction.when:
@@ -945,12 +1201,16 @@ def _compile_reaction(
     for effect in reaction.then:
         if not isinstance(effect, Effect):
             raise PolicyDefinitionError(
-                f"then holds {effect!r}, expected effects such as PostToChannel or Violation",
+                f"then holds {effect!r}, expected effects such as Require or Violation",
                 module=module,
                 rule=reaction.id,
             )
         _check_effect(effect, module, reaction.id)
-        allowed = type(effect).FACTS
+        allowed = {
+            None: None,
+            "planning": scope.planning,
+            "opening": frozenset({scope.terms.opening.TYPE}),
+        }[type(effect).FACTS]
         if allowed is not None and not types <= allowed:
             raise PolicyDefinitionError(
                 f"{type(effect).__name__} cannot react to {', '.join(sorted(types - allowed))}: "
@@ -959,7 +1219,9 @@ def _compile_reaction(
                 rule=reaction.id,
             )
         if isinstance(effect, (Require, Fulfil, Cancel)):
-            _check_obligation_effect(effect, types, obligations, tables, module, reaction.id)
+            _check_obligation_effect(effect, types, obligations, tables, module, reaction.id, scope)
+        if isinstance(effect, Emit):
+            emitters[id(effect)] = _emitter(effect, types, module, reaction.id, scope)
     register(
         RuleInfo(
             id=reaction.id,
@@ -981,6 +1243,7 @@ def _check_obligation_effect(
     tables: Sequence[CompiledTable],
     module: str,
     rule: str,
+    scope: _Scope,
 ) -> None:
     named = effect.obligations if isinstance(effect, Cancel) else (effect.obligation,)
     kind = type(effect).__name__
@@ -991,7 +1254,7 @@ def _check_obligation_effect(
             )
     if isinstance(effect, Fulfil) and effect.key is not None:
         for fact_type in sorted(types):
-            cls = FACT_TYPES.get(fact_type)
+            cls = scope.terms.facts.get(fact_type)
             if cls is None or effect.key not in attrs.fields_dict(cls):
                 raise PolicyDefinitionError(
                     f"Fulfil.key: {fact_type} facts have no field {effect.key!r}",
@@ -1025,11 +1288,11 @@ def _check_obligation_effect(
             rule=rule,
         )
     if effect.every is not None:
-        if not types <= _PLANNED_FACTS:
+        if not types <= scope.planning:
             raise PolicyDefinitionError(
                 f"Require({obligation.id}, every=...) cannot react to "
-                f"{', '.join(sorted(types - _PLANNED_FACTS))}: the period is planned on opened "
-                "and severity_changed facts",
+                f"{', '.join(sorted(types - scope.planning))}: the period is planned on "
+                f"{', '.join(sorted(scope.planning))} facts",
                 module=module,
                 rule=rule,
             )
@@ -1094,33 +1357,126 @@ def _check_effect(effect: object, module: str, rule: str) -> None:
         )
     if isinstance(effect, Cancel) and not effect.obligations:
         raise PolicyDefinitionError("Cancel names no obligation", module=module, rule=rule)
-    if isinstance(effect, CreateTrackerDocument) and "(CUSTOMER)" not in effect.title:
-        raise PolicyDefinitionError(
-            f"CreateTrackerDocument.title {effect.title!r} has no (CUSTOMER) placeholder",
-            module=module,
-            rule=rule,
-        )
 
 
-def _the_channel(obligations: Mapping[str, CompiledObligation]) -> str:
+def _violation_codes(
+    obligations: Mapping[str, CompiledObligation], reactions: Sequence[CompiledReaction]
+) -> tuple[str, ...]:
+    codes = [str(scalar(compiled.violation)) for compiled in obligations.values()]
+    codes += [
+        str(scalar(effect.code))
+        for compiled in reactions
+        for effect in compiled.reaction.then
+        if isinstance(effect, Violation)
+    ]
+    return tuple(dict.fromkeys(codes))
+
+
+def _the_channel(obligations: Mapping[str, CompiledObligation]) -> str | None:
     channels = {
         str(compiled.obligation.announce_with["channel"])
         for compiled in obligations.values()
         if "channel" in compiled.obligation.announce_with
     }
-    if len(channels) != 1:
-        raise PolicyDefinitionError(
-            "the policy's posts must all go to one channel; the obligations announce "
-            + (", ".join(sorted(channels)) or "no channel")
+    return channels.pop() if len(channels) == 1 else None
+
+
+# --------------------------------------------------------------------------------------- emitting
+Emitter = Callable[[str, dt.datetime, str, str, Any, Any], Any]
+"""Builds an emitted action: (escalation id, at, rule, cites, record, fact) -> action."""
+
+
+def _emitter(effect: Emit, types: set[str], module: str, rule: str, scope: _Scope) -> Emitter:
+    """The function that builds ``effect``'s action, every field of it checked now."""
+
+    def bad(message: str) -> PolicyDefinitionError:
+        return PolicyDefinitionError(f"Emit({name}): {message}", module=module, rule=rule)
+
+    cls: Any = effect.action
+    name = getattr(cls, "__name__", repr(cls))
+    if not (isinstance(cls, type) and issubclass(cls, Action) and cls.TYPE):
+        raise bad(f"got {cls!r}, expected an action class")
+    fields = {field.name: field for field in attrs.fields(cls)}
+    attributes = scope.terms.attributes
+    sources: dict[str, str] = {}
+    for source, mapping in (
+        ("values", effect.values),
+        ("fact", effect.fact),
+        ("escalation", effect.escalation),
+        ("text", effect.text),
+    ):
+        for field in mapping:
+            if field in ("escalation_id", "at", "rule", "cites"):
+                raise bad(f"{source}: the engine fills {field!r}")
+            if field not in fields:
+                raise bad(
+                    f"{source}: {cls.__name__} has no field {field!r}"
+                    f"{did_you_mean(field, fields)}; it has {', '.join(fields)}"
+                )
+            if field in sources:
+                raise bad(f"{field!r} is given in both {sources[field]} and {source}")
+            sources[field] = source
+    for field, name_in_fact in effect.fact.items():
+        for tag in sorted(types):
+            if name_in_fact not in attrs.fields_dict(scope.terms.facts[tag]):
+                raise bad(f"fact: {tag} facts have no field {name_in_fact!r} (for {field})")
+    for field, attribute in effect.escalation.items():
+        if attribute not in attributes:
+            raise bad(
+                f"escalation: no attribute {attribute!r} (for {field})"
+                f"{did_you_mean(attribute, attributes)}; the escalation has "
+                f"{', '.join(attributes)}"
+            )
+    for field, template in effect.text.items():
+        try:
+            template.format(**dict.fromkeys(attributes, ""))
+        except (KeyError, IndexError, ValueError) as error:
+            raise bad(
+                f"text for {field}: {template!r} names {error}, not an attribute of the "
+                f"escalation ({', '.join(attributes)})"
+            ) from None
+    missing = [
+        field
+        for field, declared in fields.items()
+        if field not in sources
+        and field not in ("escalation_id", "at", "rule", "cites")
+        and declared.default is attrs.NOTHING
+    ]
+    if missing:
+        raise bad(
+            f"nothing fills {cls.__name__}.{missing[0]}: give it in values, fact, "
+            "escalation or text"
         )
-    return channels.pop()
+    values = dict(effect.values)
+    from_fact = tuple(effect.fact.items())
+    from_escalation = tuple(effect.escalation.items())
+    texts = tuple(effect.text.items())
+    names = tuple(attributes)
+
+    def emit(
+        escalation_id: str, at: dt.datetime, rule: str, cites: str, record: Any, fact: Any
+    ) -> Any:
+        built = dict(values)
+        for field, source in from_fact:
+            built[field] = getattr(fact, source)
+        for field, source in from_escalation:
+            built[field] = getattr(record, source)
+        if texts:
+            attributes = {name: getattr(record, name) for name in names}
+            for field, template in texts:
+                built[field] = template.format(**attributes)
+        return cls(escalation_id=escalation_id, at=at, rule=rule, cites=cites, **built)
+
+    return emit
 
 
 # ----------------------------------------------------------------------------------- obligations
 _ANNOUNCED_BY_CORE = frozenset({"escalation_id", "at", "rule", "cites", "due"})
 
 
-def _compile_obligation(obligation: Obligation, module: str) -> CompiledObligation:
+def _compile_obligation(
+    obligation: Obligation, module: str, attributes: Sequence[str]
+) -> CompiledObligation:
     def bad(message: str) -> PolicyDefinitionError:
         return PolicyDefinitionError(f"obligation {obligation.id!r}: {message}", module=module)
 
@@ -1140,10 +1496,10 @@ def _compile_obligation(obligation: Obligation, module: str) -> CompiledObligati
         raise bad("key_from reads the key from the escalation, so the obligation needs a key")
     if (obligation.one_at_a_time or obligation.once_per_key) and obligation.key is None:
         raise bad("one_at_a_time and once_per_key tell instances apart by key: declare a key")
-    if obligation.key_from is not None and obligation.key_from not in _RECORD_ATTRIBUTES:
+    if obligation.key_from is not None and obligation.key_from not in attributes:
         raise bad(
             f"key_from: got {obligation.key_from!r}, expected an attribute of the escalation "
-            f"({', '.join(sorted(_RECORD_ATTRIBUTES))})"
+            f"({', '.join(attributes)})"
         )
     announce: Announce | None = None
     if obligation.announce is not None:

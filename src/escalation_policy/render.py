@@ -1,25 +1,23 @@
-"""Rendering for people: the severity table as Markdown, actions as timeline lines."""
+"""Rendering for people: decision tables as Markdown, actions as timeline lines, audits."""
 
 import datetime as dt
-from typing import TYPE_CHECKING
+import enum
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import attrs
 
 from escalation_policy.model import (
     Action,
     AssignOwner,
-    CreateTrackerDocument,
-    InformTam,
     OutOfScope,
-    PostToChannel,
     Reminder,
-    RequestProductEscalation,
-    RouteToTam,
     SetCadence,
     SetInvolvement,
-    Severity,
-    UpdateExecutiveSummary,
     Violation,
 )
 from escalation_policy.policy import Policy
+from escalation_policy.vocabulary import AnyValue, DecisionTable, NoneOf, OneOf
 
 if TYPE_CHECKING:
     from escalation_policy._audit import AuditRefusal, AuditReport, AuditViolation
@@ -27,15 +25,15 @@ if TYPE_CHECKING:
 __all__ = [
     "audit_markdown",
     "audit_text",
+    "decision_table",
     "describe",
     "duration",
+    "label",
     "plain",
     "refusal",
-    "severity_table",
+    "tables",
     "timestamp",
 ]
-
-SEVERITY_TABLE_ID = "severity.levels"
 
 
 def _cell(text: str) -> str:
@@ -51,22 +49,64 @@ def plain(text: str) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
-def severity_table(policy: Policy) -> str:
-    """The handbook's severity table, rendered from the policy's ``severity.levels`` rows."""
-    table = policy.table(SEVERITY_TABLE_ID)
+def label(value: object) -> str:
+    """A value as people read it: a value's wording (``Critical``), a duration (``3d 12h``),
+    the items of a tuple, ``-`` for none."""
+    if value is None:
+        return "-"
+    if isinstance(value, enum.Enum):
+        return str(getattr(value, "label", value.value))
+    if isinstance(value, dt.timedelta):
+        return duration(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (tuple, list)):
+        return ", ".join(label(item) for item in value) or "-"
+    return str(value)
+
+
+def _condition(cell: object) -> str:
+    if isinstance(cell, AnyValue):
+        return "-"
+    if isinstance(cell, OneOf):
+        return " or ".join(label(value) for value in cell.values)
+    if isinstance(cell, NoneOf):
+        return "not " + " nor ".join(label(value) for value in cell.values)
+    return label(cell)
+
+
+def _title(table: DecisionTable, field: str) -> str:
+    return table.columns.get(field) or field.replace("_", " ").capitalize()
+
+
+def decision_table(policy: Policy, table_id: str) -> str:
+    """One of the policy's decision tables as a Markdown table, in the policy's wording:
+    a column per input and output (titled as the table's ``columns`` say), a row per rule."""
+    table = policy.table(table_id)
+    fields = (*table.inputs, *table.outputs)
     lines = [
-        "| Severity Level | Description | Cadence | Levels of Involvement |",
-        "| -------------- | ----------- | ------- | --------------------- |",
+        "| " + " | ".join(_cell(_title(table, field)) for field in fields) + " |",
+        "| " + " | ".join("-" * max(3, len(_title(table, field))) for field in fields) + " |",
     ]
     for row in table.rows:
-        severity = row.when["severity"]
-        label = severity.label if isinstance(severity, Severity) else str(severity)
-        roles = ", ".join(role.label for role in row.then["involvement"])
-        lines.append(
-            f"| {_cell(label)} | {_cell(row.then['description'])} | "
-            f"{_cell(row.then['cadence'].label)} | {_cell(roles)} |"
-        )
+        cells = [_condition(row.when[field]) for field in table.inputs]
+        cells += [label(row.then[field]) for field in table.outputs]
+        lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def tables(policy: Policy, table_ids: Iterable[str] = ()) -> str:
+    """The policy's decision tables (all of them, or those named), each under its title."""
+    chosen = list(table_ids) or [compiled.table.id for compiled in policy.tables]
+    if len(chosen) == 1:
+        return decision_table(policy, chosen[0])
+    parts = []
+    for table_id in chosen:
+        table = policy.table(table_id)
+        parts.append(
+            f"### {_cell(table.title)} (`{table.id}`)\n\n{decision_table(policy, table_id)}"
+        )
+    return "\n".join(parts)
 
 
 def timestamp(value: dt.datetime) -> str:
@@ -77,46 +117,44 @@ def timestamp(value: dt.datetime) -> str:
 
 
 def describe(action: Action) -> str:
-    """One plain sentence for an action."""
+    """One plain sentence for an action: the engine's own, or as the policy's action class
+    says (its ``describe()``), or its type and fields."""
     if isinstance(action, AssignOwner):
-        return f"owner is {action.owner.label}"
+        return f"owner is {label(action.owner)}"
     if isinstance(action, SetInvolvement):
-        roles = ", ".join(role.label for role in action.roles)
+        roles = label(action.roles)
         changes = []
         if action.added:
-            changes.append("added " + ", ".join(role.label for role in action.added))
+            changes.append("added " + label(action.added))
         if action.removed:
-            changes.append("removed " + ", ".join(role.label for role in action.removed))
+            changes.append("removed " + label(action.removed))
         return f"involve {roles}" + (f" ({'; '.join(changes)})" if changes else "")
     if isinstance(action, SetCadence):
-        return f"cadence is {action.cadence.label}"
-    if isinstance(action, CreateTrackerDocument):
-        return f"create the tracker document {action.title!r}"
-    if isinstance(action, PostToChannel):
-        return (
-            f"{action.by.label} posts to {action.channel} ({action.reason.value}) "
-            f"by {timestamp(action.due)}"
-        )
-    if isinstance(action, InformTam):
-        return f"inform the TAM {action.tam} by {timestamp(action.due)}"
-    if isinstance(action, UpdateExecutiveSummary):
-        return f"update the executive summary by {timestamp(action.due)}"
-    if isinstance(action, RequestProductEscalation):
-        return f"request Product support: {action.template}"
-    if isinstance(action, RouteToTam):
-        to = f"the TAM {action.tam}" if action.tam else "the TAM"
-        return f"route the {action.kind.label.lower()} issue to {to}"
+        return f"cadence is {label(action.cadence)}"
     if isinstance(action, Violation):
-        return f"VIOLATION {action.code.value}: {action.detail}"
+        return f"VIOLATION {_text(action.code)}: {action.detail}"
     if isinstance(action, OutOfScope):
         return f"out of scope: {action.reason}"
     if isinstance(action, Reminder):
         what = action.obligation.replace("_", " ")
         if action.key is not None:
             what = f"{what} ({action.key})"
-        who = f"{action.owner.label}: " if action.owner is not None else ""
+        who = f"{label(action.owner)}: " if action.owner is not None else ""
         return f"reminder: {who}{what} due by {timestamp(action.due)}"
-    return action.TYPE
+    own: Any = getattr(action, "describe", None)
+    if callable(own):
+        return str(own())
+    fields = [
+        f"{field.name} {timestamp(value) if isinstance(value, dt.datetime) else label(value)}"
+        for field in attrs.fields(type(action))
+        if field.name not in ("escalation_id", "at", "rule", "cites")
+        and (value := getattr(action, field.name)) is not None
+    ]
+    return action.TYPE.replace("_", " ") + (f": {', '.join(fields)}" if fields else "")
+
+
+def _text(value: object) -> str:
+    return str(value.value if isinstance(value, enum.Enum) else value)
 
 
 # ----------------------------------------------------------------------------------------- audit
@@ -158,6 +196,10 @@ def refusal(item: "AuditRefusal") -> str:
     return f"{where}: {item.reason}" + (f" @ {item.path}" if item.path else "")
 
 
+def _obligation(name: str) -> str:
+    return name.replace("_", " ")
+
+
 def audit_text(report: "AuditReport") -> str:
     """The audit as readable text, for a terminal."""
     end = f" as of {timestamp(report.as_of)}" if report.as_of else ""
@@ -166,16 +208,22 @@ def audit_text(report: "AuditReport") -> str:
         closed = f", closed {timestamp(item.closed_at)}" if item.closed_at else ", open"
         scope = "" if item.in_scope else "  (out of scope)"
         lines.append(
-            f"{plain(item.escalation_id)}  {plain(item.customer)}  {item.severity.value}  "
+            f"{plain(item.escalation_id)}  {plain(item.customer)}  {item.severity}  "
             f"opened {timestamp(item.opened_at)}{closed}{scope}"
         )
         severities = ", ".join(f"{k} {duration(v)}" for k, v in item.time_at_severity.items())
-        posts = _ratio(item.required_posts_on_time, item.required_posts_due)
-        updates = _ratio(item.updates_on_time, item.updates_due)
-        lines.append(f"  required posts on time {posts}; updates on time {updates}")
+        kept = "; ".join(
+            f"{_obligation(name)} {_ratio(figures.on_time, figures.due)}"
+            + (
+                f", first after {duration(figures.first_met_after)}"
+                if figures.first_met_after is not None
+                else ""
+            )
+            for name, figures in item.obligations.items()
+        )
+        lines.append(f"  on time: {kept or 'nothing due'}")
         lines.append(
-            f"  first post after {duration(item.first_post_after)}; "
-            f"time at severity: {severities or '-'}; "
+            f"  time at severity: {severities or '-'}; "
             f"severity changes {item.severity_changes}; "
             f"closed after {duration(item.time_to_closure)}"
         )
@@ -183,7 +231,7 @@ def audit_text(report: "AuditReport") -> str:
             lines.append(f"  violations ({len(item.violations)}):")
         for violation in item.violations:
             lines.append(
-                f"    {timestamp(violation.detected_at)}  {violation.code.value:<26} "
+                f"    {timestamp(violation.detected_at)}  {_text(violation.code):<26} "
                 f"{violation.rule} · {violation.cites}"
             )
             lines.append(f"    {'':23}{_outcome(violation)}")
@@ -193,16 +241,19 @@ def audit_text(report: "AuditReport") -> str:
         lines += [f"  {refusal(item)}" for item in report.refused]
         lines.append("")
     totals = report.totals
-    posts = _ratio(totals.required_posts_on_time, totals.required_posts_due)
     by_code = ", ".join(f"{code} {count}" for code, count in totals.violations_by_code.items())
     lines += [
         "Totals",
         f"  escalations {totals.escalations} (in scope {totals.in_scope}, closed {totals.closed})",
         f"  violations {totals.violations}" + (f": {by_code}" if by_code else ""),
-        f"  required posts on time {posts}",
-        f"  updates on time {_ratio(totals.updates_on_time, totals.updates_due)}",
-        f"  mean time to first post {duration(totals.mean_first_post_after)}; "
-        f"mean time to closure {duration(totals.mean_time_to_closure)}",
+    ]
+    for name, figures in totals.obligations.items():
+        lines.append(
+            f"  {_obligation(name)} on time {_ratio(figures.on_time, figures.due)}; "
+            f"mean time to the first {duration(figures.mean_first_met_after)}"
+        )
+    lines += [
+        f"  mean time to closure {duration(totals.mean_time_to_closure)}",
         "  time at severity: "
         + (", ".join(f"{k} {duration(v)}" for k, v in totals.time_at_severity.items()) or "-"),
         f"  refused {totals.refused}",
@@ -213,8 +264,8 @@ def audit_text(report: "AuditReport") -> str:
 def audit_markdown(report: "AuditReport") -> str:
     """The audit as Markdown, for a tracker document or a review."""
     totals = report.totals
-    posts = _ratio(totals.required_posts_on_time, totals.required_posts_due)
     end = f" as of {timestamp(report.as_of)}" if report.as_of else ""
+    names = list(totals.obligations)
     lines = [
         f"## Escalation audit{end}",
         "",
@@ -222,21 +273,33 @@ def audit_markdown(report: "AuditReport") -> str:
         f"({totals.in_scope} in scope, {totals.closed} closed), "
         f"{totals.violations} violations, {totals.refused} refused.",
         "",
-        "| figure | value |",
-        "| --- | --- |",
-        f"| required posts on time | {posts} |",
-        f"| updates on time | {_ratio(totals.updates_on_time, totals.updates_due)} |",
-        f"| mean time to first post | {duration(totals.mean_first_post_after)} |",
-        f"| mean time to closure | {duration(totals.mean_time_to_closure)} |",
+        "| obligation | on time | mean time to the first |",
+        "| --- | --- | --- |",
+    ]
+    for name, figures in totals.obligations.items():
+        lines.append(
+            f"| {_obligation(name)} | {_ratio(figures.on_time, figures.due)} | "
+            f"{duration(figures.mean_first_met_after)} |"
+        )
+    lines += [
         "",
-        "| escalation | customer | severity | posts on time | updates on time | violations |",
-        "| --- | --- | --- | --- | --- | --- |",
+        f"Mean time to closure: {duration(totals.mean_time_to_closure)}.",
+        "",
+        "| escalation | customer | severity | "
+        + "".join(f"{_obligation(name)} on time | " for name in names)
+        + "violations |",
+        "| --- | --- | --- | " + "--- | " * len(names) + "--- |",
     ]
     for item in report.escalations:
+        kept = "".join(
+            f"{_ratio(item.obligations[name].on_time, item.obligations[name].due)} | "
+            if name in item.obligations
+            else "none due | "
+            for name in names
+        )
         lines.append(
-            f"| {_cell(item.escalation_id)} | {_cell(item.customer)} | {item.severity.value} | "
-            f"{_ratio(item.required_posts_on_time, item.required_posts_due)} | "
-            f"{_ratio(item.updates_on_time, item.updates_due)} | {len(item.violations)} |"
+            f"| {_cell(item.escalation_id)} | {_cell(item.customer)} | {item.severity} | "
+            f"{kept}{len(item.violations)} |"
         )
     violations = report.violations
     if violations:
@@ -250,7 +313,7 @@ def audit_markdown(report: "AuditReport") -> str:
         for violation in violations:
             lines.append(
                 f"| {_cell(violation.escalation_id)} | {timestamp(violation.detected_at)} | "
-                f"`{violation.code.value}` | `{violation.rule}` | {_cell(violation.cites)} | "
+                f"`{_text(violation.code)}` | `{violation.rule}` | {_cell(violation.cites)} | "
                 f"{_cell(_outcome(violation))} |"
             )
     if report.refused:

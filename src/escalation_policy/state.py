@@ -8,20 +8,13 @@ it by :attr:`EscalationState.next_due` to know when to call
 import datetime as dt
 import types
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, ClassVar
 
 import attrs
 
 from escalation_policy._frozen import quick_init
-from escalation_policy.model import (
-    Action,
-    Cadence,
-    Fact,
-    Role,
-    Segment,
-    Severity,
-    Status,
-    Team,
-)
+from escalation_policy._typed import VALUES
+from escalation_policy.model import CLOSED, Action, Fact
 
 NOTHING_DONE: Mapping[str, str] = types.MappingProxyType({})
 """No obligation fulfilled once per key yet (shared, never changed: records replace it)."""
@@ -69,37 +62,36 @@ class PendingObligation:
 @quick_init
 @attrs.frozen(kw_only=True)
 class EscalationState:
-    """One escalation as the policy keeps it: its attributes, where it stands, and what is
-    still expected of its people (``pending``). Plain data: hosts store it as JSON."""
+    """One escalation as the policy keeps it: where it stands, what is still expected of its
+    people (``pending``) and, in the class each policy derives from this one, its attributes
+    (the fields of the policy's opening fact, and those its facts set: ``state.severity``, or
+    :attr:`attributes` for all of them). Plain data: hosts store it as JSON."""
+
+    ATTRIBUTES: ClassVar[tuple[str, ...]] = ()
+    """The names of the policy's attributes, in its class."""
 
     escalation_id: str
-    customer: str
-    segment: Segment
-    severity: Severity
-    strategic_partnership: bool
-    broad_impact: bool
-    initiated_by: Team
-    opened_by: str | None
-    tam: str | None
-    issue_type: str | None
-    summary: str | None
     opened_at: dt.datetime
     clock: dt.datetime
     """The time of the last fact applied to this escalation."""
-    status: Status
+    status: str
+    """``active`` from the opening, ``closed`` at the end, or a status the policy's facts set."""
     in_scope: bool
-    owner: Team | None = None
-    cadence: Cadence | None = None
-    involvement: tuple[Role, ...] = ()
+    owner: str | None = attrs.field(default=None, metadata=VALUES)
+    """One of the policy's teams (as its member, or its text once read from JSON)."""
+    cadence: str | None = attrs.field(default=None, metadata=VALUES)
+    involvement: tuple[str, ...] = attrs.field(default=(), metadata=VALUES)
     pending: tuple[PendingObligation, ...] = ()
     done: Mapping[str, str] = NOTHING_DONE
     """For an obligation fulfilled once per key: the key it was last fulfilled for."""
-    engagement_status: str | None = None
-    milestones: tuple[str, ...] = ()
-    severity_changes: int = 0
     closed_at: dt.datetime | None = None
     retain_until: dt.datetime | None = None
     """For a closed escalation waiting for an overdue closing post: when to stop waiting."""
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        """The escalation's attributes by name (``customer``, ``severity``, ...)."""
+        return {name: getattr(self, name) for name in self.ATTRIBUTES}
 
     @property
     def next_due(self) -> dt.datetime | None:
@@ -129,13 +121,13 @@ def next_due_of(
 
 
 def is_settled(
-    status: Status,
+    status: str,
     pending: Sequence[PendingObligation],
     retain_until: dt.datetime | None,
     clock: dt.datetime,
 ) -> bool:
     """Closed, nothing still to come, and no late fulfilment to wait for any longer."""
-    if status is not Status.CLOSED:
+    if status != CLOSED:
         return False
     for obligation in pending:
         if not obligation.overdue:

@@ -1,9 +1,14 @@
 """The rule vocabulary: what a rule module is written in.
 
-A rule module declares ``TABLES`` (decision tables with an explicit hit policy) and
-``REACTIONS`` (what the policy does when a fact arrives). Both are plain, frozen data; the
-engines interpret them. Conditions compare the *context* of a fact: the fields listed in
-:data:`CONTEXT_FIELDS` (see ``docs/writing-rules.md``).
+A rule module declares ``TABLES`` (decision tables with an explicit hit policy),
+``REACTIONS`` (what the policy does when a fact arrives) and ``OBLIGATIONS`` (what its people
+must do by a due time), and may declare the terms they are written in: ``FACTS`` (fact types,
+attrs classes derived from :class:`~escalation_policy.model.EscalationFact`), ``ACTIONS``,
+``CONTEXT`` (fields its conditions compute, :class:`ContextField`) and ``OUTPUTS`` (its own
+table outputs, name: description). All are plain, frozen data; the engines interpret them.
+Conditions compare the *context* of a fact: the escalation's attributes, the fact's own fields,
+the engine's ``in_scope``, ``status``, ``owner`` and ``cadence``, and the computed fields (see
+``docs/writing-rules.md``; ``Policy.context`` lists them for a loaded policy).
 """
 
 import datetime as dt
@@ -14,20 +19,19 @@ from typing import Any, ClassVar, TypeAlias
 
 import attrs
 
-from escalation_policy._context import CONTEXT
-from escalation_policy.model import Fact, Status, ViolationCode
+from escalation_policy._context import BOOL, ContextField, Situation
+from escalation_policy.model import Fact, Values
 
 __all__ = [
     "ANY",
-    "CONTEXT_FIELDS",
-    "FACT_FIELDS",
-    "PLAN_OUTPUTS",
+    "BOOL",
     "AnyValue",
     "ApplyPlan",
     "Cancel",
-    "CreateTrackerDocument",
+    "ContextField",
     "DecisionTable",
     "Effect",
+    "Emit",
     "Fulfil",
     "HitPolicy",
     "Location",
@@ -36,11 +40,10 @@ __all__ = [
     "OneOf",
     "OutOfScope",
     "Reaction",
-    "RequestProductEscalation",
     "Require",
-    "RouteToTam",
     "Row",
-    "Status",
+    "Situation",
+    "Values",
     "Violation",
     "none_of",
     "one_of",
@@ -151,6 +154,9 @@ class DecisionTable:
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     rows: tuple[Row, ...]
+    columns: Mapping[str, str] = attrs.field(factory=dict)
+    """How the rendered table titles its columns (``{"severity": "Severity Level"}``); a
+    field without a title is titled after its name."""
     defined_at: Location | None = attrs.field(
         init=False, factory=_declared_at, eq=False, hash=False, repr=False
     )
@@ -158,9 +164,6 @@ class DecisionTable:
 
 
 # -------------------------------------------------------------------------------------- effects
-_PLANNED = frozenset({"opened", "severity_changed"})
-
-
 class Effect:
     """What a reaction does. A kind that emits one action is named after it
     (``CreateTrackerDocument`` emits ``create_tracker_document``; :class:`Require` emits the
@@ -169,7 +172,9 @@ class Effect:
 
     __slots__ = ()
 
-    FACTS: ClassVar[frozenset[str] | None] = None
+    FACTS: ClassVar[str | None] = None
+    """``None``: it may react to any fact; ``"planning"``: only to the facts on which the plan
+    is made; ``"opening"``: only to the fact that opens an escalation."""
     FACTS_WHY: ClassVar[str] = ""
 
 
@@ -256,7 +261,8 @@ class Cancel(Effect):
 class Violation(Effect):
     """Report a violation now."""
 
-    code: ViolationCode
+    code: object
+    """One of the policy's violation codes."""
     detail: str
 
 
@@ -264,38 +270,30 @@ class Violation(Effect):
 class ApplyPlan(Effect):
     """Apply the decision tables: assign the owner, set the involvement and the cadence."""
 
-    FACTS = _PLANNED
-    FACTS_WHY = "the plan is made on opened and severity_changed facts"
+    FACTS = "planning"
+    FACTS_WHY = "the plan is made on the opening fact and on facts that set what the tables read"
 
 
 @attrs.frozen(kw_only=True)
 class OutOfScope(Effect):
     """The escalation is outside the process: say why; no owner, no obligations."""
 
-    FACTS = frozenset({"opened"})
+    FACTS = "opening"
     FACTS_WHY = "scope is decided when an escalation opens"
 
 
 @attrs.frozen(kw_only=True)
-class CreateTrackerDocument(Effect):
-    """Create the escalation tracker document; ``(CUSTOMER)`` in ``title`` is replaced."""
+class Emit(Effect):
+    """Emit an ``action`` (one of the policy's action classes), each of its fields from
+    ``values`` (fixed), ``fact`` (the fact's field of that name), ``escalation`` (the
+    escalation's attribute of that name) or ``text`` (a template the escalation's attributes
+    fill: ``"{customer} Escalation Tracker"``)."""
 
-    title: str
-
-
-@attrs.frozen(kw_only=True)
-class RouteToTam(Effect):
-    """Route the reported account issue to the TAM."""
-
-    FACTS = frozenset({"account_issue"})
-    FACTS_WHY = "it routes the account issue's kind"
-
-
-@attrs.frozen(kw_only=True)
-class RequestProductEscalation(Effect):
-    """Request Product support through the product escalation issue template."""
-
-    template: str
+    action: type[Any]
+    values: Mapping[str, object] = attrs.field(factory=dict)
+    fact: Mapping[str, str] = attrs.field(factory=dict)
+    escalation: Mapping[str, str] = attrs.field(factory=dict)
+    text: Mapping[str, str] = attrs.field(factory=dict)
 
 
 @attrs.frozen(kw_only=True)
@@ -312,29 +310,3 @@ class Reaction:
         init=False, factory=_declared_at, eq=False, hash=False, repr=False
     )
     """Where the reaction was declared (``None`` if Python cannot tell)."""
-
-
-# -------------------------------------------------------------------------------------- context
-CONTEXT_FIELDS: Mapping[str, tuple[object, ...] | None] = {
-    field.name: field.domain for field in CONTEXT
-}
-"""Every field a condition may test, with its domain (``None``: free text)."""
-
-FACT_FIELDS: Mapping[str, frozenset[str]] = {
-    fact_type: frozenset(f.name for f in CONTEXT if f.facts is not None and fact_type in f.facts)
-    for fact_type in sorted({t for f in CONTEXT if f.facts is not None for t in f.facts})
-}
-"""Context fields that only some fact types have; the others are there for every fact."""
-
-PLAN_OUTPUTS: Mapping[str, str] = {
-    "description": "text: the handbook's description of the severity level",
-    "in_scope": "bool: the escalation follows this process",
-    "out_of_scope_reason": "text or null: why it does not",
-    "owner": "team: who owns the escalation and its posts",
-    "cadence": "cadence: of meetings and customer communication",
-    "involvement": "list of roles: who is kept aware",
-    "extra_involvement": "list of roles: added for the escalation's issue type",
-    "update_every": "duration or null: periodic channel updates",
-    "meeting_every": "duration or null: the longest allowed gap between meetings",
-}
-"""The outputs the decision tables must produce together, each from exactly one table."""

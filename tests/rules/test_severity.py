@@ -12,7 +12,7 @@ import attrs
 import pytest
 
 from escalation_policy import default_policy
-from escalation_policy.render import severity_table
+from escalation_policy.render import decision_table
 from tests.conftest import (
     SEVERITIES,
     Scenario,
@@ -49,7 +49,7 @@ def _rows(markdown: str) -> list[list[str]]:
 def test_rendered_severity_table_is_the_handbooks() -> None:
     """`escalation-policy table` renders exactly the handbook's rows and values."""
     handbook = (pathlib.Path(__file__).parent / "handbook_severity_table.md").read_text()
-    assert _rows(handbook) == _rows(severity_table(default_policy()))
+    assert _rows(handbook) == _rows(decision_table(default_policy(), "severity.levels"))
 
 
 @pytest.mark.parametrize("severity", SEVERITIES)
@@ -136,6 +136,7 @@ def test_issue_type_extension_adds_roles(engine_name: str) -> None:
 
     (extension,) = [t for t in severity.TABLES if t.id == "severity.issue_type_involvement"]
     extended = types.ModuleType("extended_severity")
+    extended.__dict__.update({k: v for k, v in vars(severity).items() if not k.startswith("__")})
     extended.TABLES = (  # type: ignore[attr-defined]
         *[t for t in severity.TABLES if t is not extension],
         attrs.evolve(
@@ -149,7 +150,6 @@ def test_issue_type_extension_adds_roles(engine_name: str) -> None:
             ),
         ),
     )
-    extended.REACTIONS = severity.REACTIONS  # type: ignore[attr-defined]
     modules = [extended if name.endswith(".severity") else name for name in MODULES]
     engine = PolicyEngine(load_policy(modules), engine=engine_name)  # type: ignore[arg-type]
     decision = Scenario(engine).open(severity="medium", issue_type="security")

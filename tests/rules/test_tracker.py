@@ -8,7 +8,11 @@ WITHIN = tracker.SUMMARY_UPDATE_WITHIN
 
 def test_each_escalated_customer_gets_a_tracker_document(scenario: Scenario) -> None:
     (document,) = of_type(scenario.open(customer="Globex").actions, "create_tracker_document")
-    assert tracker.TRACKER_TITLE.replace("(CUSTOMER)", "Globex") == document.title
+    assert (
+        tracker.TRACKER_TITLE.format(customer="Globex")
+        == document.title
+        == "Globex Escalation Tracker"
+    )
     assert "Escalation Tracker Template" == document.cites
 
 

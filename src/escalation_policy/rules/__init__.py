@@ -1,11 +1,13 @@
 """The policy: one module per section of the Customer Success Escalations handbook page.
 
-Each module declares ``TABLES`` and ``REACTIONS`` in the rule vocabulary
+Its terms (values, facts, actions) are in :mod:`escalation_policy.rules.terms`; each rule
+module declares ``TABLES``, ``REACTIONS`` and ``OBLIGATIONS`` in the rule vocabulary
 (:mod:`escalation_policy.vocabulary`). Policy parameters the handbook leaves open are named
 values next to the handbook wording; the choices are explained in ``docs/policy-decisions.md``.
 """
 
 MODULES = (
+    "escalation_policy.rules.terms",
     "escalation_policy.rules.scope",
     "escalation_policy.rules.severity",
     "escalation_policy.rules.responsibilities",
@@ -13,7 +15,8 @@ MODULES = (
     "escalation_policy.rules.communication",
     "escalation_policy.rules.related_links",
 )
-"""The rule modules of the default policy, in the order their reactions run."""
+"""The modules of the default policy: its terms, then its rule modules in the order their
+reactions run."""
 
 SECTIONS = (
     "Scope",

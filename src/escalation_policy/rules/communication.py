@@ -17,7 +17,26 @@ reported for every escalation (``"in_scope": ANY``).
 
 import datetime as dt
 
-from escalation_policy.model import (
+from escalation_policy.vocabulary import (
+    ANY,
+    BOOL,
+    Cancel,
+    ContextField,
+    DecisionTable,
+    Fulfil,
+    HitPolicy,
+    Obligation,
+    Reaction,
+    Require,
+    Row,
+    Situation,
+    Violation,
+    one_of,
+)
+
+from .responsibilities import INFORM_TAM
+from .severity import MEETING
+from .terms import (
     Closed,
     Opened,
     Posted,
@@ -27,25 +46,10 @@ from escalation_policy.model import (
     RiskReduced,
     Severity,
     SeverityChanged,
+    Status,
     ViolationCode,
 )
-from escalation_policy.rules.responsibilities import INFORM_TAM
-from escalation_policy.rules.severity import MEETING
-from escalation_policy.rules.tracker import EXECUTIVE_SUMMARY
-from escalation_policy.vocabulary import (
-    ANY,
-    Cancel,
-    DecisionTable,
-    Fulfil,
-    HitPolicy,
-    Obligation,
-    Reaction,
-    Require,
-    Row,
-    Status,
-    Violation,
-    one_of,
-)
+from .tracker import EXECUTIVE_SUMMARY
 
 COMMUNICATION = "Communication Process"
 
@@ -60,6 +64,28 @@ DAILY_UPDATES = dt.timedelta(days=1)  # "daily updates for high or critical esca
 AWARENESS_POSTS = one_of(
     PostPurpose.CREATED, PostPurpose.UPDATE, PostPurpose.CLOSED, PostPurpose.RISK_REDUCED
 )
+
+
+def _channel_key(channel: str) -> str:
+    """A channel's name as channels are compared: ``#`` and case do not matter."""
+    return channel.lstrip("#").casefold()
+
+
+def _escalation_channel(situation: Situation) -> bool:
+    return bool(_channel_key(situation.fact.channel) == _channel_key(CHANNEL))
+
+
+def _by_owner(situation: Situation) -> bool:
+    return bool(situation.fact.by == situation.record.owner)
+
+
+CONTEXT = (
+    ContextField("escalation_channel", BOOL, _escalation_channel, frozenset({Posted.TYPE})),
+    ContextField("by_owner", BOOL, _by_owner, frozenset({Posted.TYPE})),
+)
+"""Whether a post went to the escalation channel, and whether its owner made it."""
+
+OUTPUTS = {"update_every": "duration or null: periodic channel updates"}
 
 CHANNEL_POST = Obligation(
     id="channel_post",

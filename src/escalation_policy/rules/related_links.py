@@ -7,8 +7,9 @@ needs, prioritization of enhancements and/or issues and troubleshooting of custo
 Product for escalations related to enhancement requests.
 """
 
-from escalation_policy.model import EnhancementRequested
-from escalation_policy.vocabulary import Reaction, RequestProductEscalation
+from escalation_policy.vocabulary import Emit, Reaction
+
+from .terms import EnhancementRequested, RequestProductEscalation
 
 PRODUCT_ESCALATION_TEMPLATE = (
     "https://gitlab.com/gitlab-com/Product/issues/new?issuable_template=Product-Support-Request"
@@ -22,6 +23,8 @@ REACTIONS = (
         title="Enhancement requests go to Product through the product escalation template",
         cites="Related Links; Responsibilities > Critical and High Level Issues",
         on=(EnhancementRequested,),
-        then=(RequestProductEscalation(template=PRODUCT_ESCALATION_TEMPLATE),),
+        then=(
+            Emit(action=RequestProductEscalation, values={"template": PRODUCT_ESCALATION_TEMPLATE}),
+        ),
     ),
 )

@@ -12,10 +12,26 @@ initiates").
 
 import datetime as dt
 
-from escalation_policy.model import (
+from escalation_policy.vocabulary import (
+    BOOL,
+    Cancel,
+    ContextField,
+    DecisionTable,
+    Emit,
+    Fulfil,
+    HitPolicy,
+    Obligation,
+    Reaction,
+    Require,
+    Row,
+    one_of,
+)
+
+from .terms import (
     AccountIssue,
     InformTam,
     Opened,
+    RouteToTam,
     Severity,
     SeverityChanged,
     TamAssigned,
@@ -23,24 +39,15 @@ from escalation_policy.model import (
     Team,
     ViolationCode,
 )
-from escalation_policy.vocabulary import (
-    Cancel,
-    DecisionTable,
-    Fulfil,
-    HitPolicy,
-    Obligation,
-    Reaction,
-    Require,
-    RouteToTam,
-    Row,
-    one_of,
-)
 
 CRITICAL_AND_HIGH = "Responsibilities > Critical and High Level Issues"
 MEDIUM_AND_LOW = "Responsibilities > Medium and Low Level Issues"
 
 # "Support Engineering should inform the TAM of the escalation": how soon.
 INFORM_TAM_WITHIN = dt.timedelta(hours=24)
+
+CONTEXT = (ContextField("tam_assigned", BOOL, lambda situation: situation.record.tam is not None),)
+"""Whether the escalation has a TAM."""
 
 INFORM_TAM = Obligation(
     id="inform_tam",
@@ -111,6 +118,6 @@ REACTIONS = (
         title="The TAM handles account-related issues",
         cites=f"{CRITICAL_AND_HIGH}; {MEDIUM_AND_LOW}",
         on=(AccountIssue,),
-        then=(RouteToTam(),),
+        then=(Emit(action=RouteToTam, fact={"kind": "kind"}, escalation={"tam": "tam"}),),
     ),
 )

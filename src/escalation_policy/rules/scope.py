@@ -11,7 +11,6 @@ severity (see docs/policy-decisions.md, "Scope of medium and low escalations"). 
 open an escalation: no rule looks at ``initiated_by`` to refuse one.
 """
 
-from escalation_policy.model import Opened, Segment
 from escalation_policy.vocabulary import (
     ANY,
     DecisionTable,
@@ -21,6 +20,8 @@ from escalation_policy.vocabulary import (
     Row,
     one_of,
 )
+
+from .terms import Opened, Segment
 
 SCOPE = "Scope"
 

@@ -12,15 +12,6 @@ communication; channel updates are governed by the communication process
 
 import datetime as dt
 
-from escalation_policy.model import (
-    Cadence,
-    MeetingHeld,
-    Opened,
-    Role,
-    Severity,
-    SeverityChanged,
-    ViolationCode,
-)
 from escalation_policy.vocabulary import (
     ApplyPlan,
     DecisionTable,
@@ -32,6 +23,16 @@ from escalation_policy.vocabulary import (
     Row,
 )
 
+from .terms import (
+    Cadence,
+    MeetingHeld,
+    Opened,
+    Role,
+    Severity,
+    SeverityChanged,
+    ViolationCode,
+)
+
 SEVERITY_LEVELS = "Definitions of Severity Levels"
 
 # The longest allowed gap between two meetings, for each cadence. Days are calendar days.
@@ -40,6 +41,11 @@ MULTIPLE_TIMES_PER_WEEK = dt.timedelta(days=3, hours=12)  # twice a week at the 
 WEEKLY_TO_BI_WEEKLY = dt.timedelta(days=14)  # bi-weekly at the least
 
 EXECUTIVES = (Role.VP_SALES, Role.PRODUCT, Role.CRO, Role.CEO, Role.VP_CUSTOMER_SUCCESS)
+
+OUTPUTS = {
+    "description": "text: the handbook's description of the severity level",
+    "meeting_every": "duration or null: the longest allowed gap between meetings",
+}
 
 MEETING = Obligation(
     id="meeting",
@@ -58,6 +64,12 @@ TABLES = (
         hit_policy=HitPolicy.UNIQUE,
         inputs=("severity",),
         outputs=("description", "cadence", "involvement"),
+        columns={
+            "severity": "Severity Level",
+            "description": "Description",
+            "cadence": "Cadence",
+            "involvement": "Levels of Involvement",
+        },
         rows=(
             Row(
                 id="critical",

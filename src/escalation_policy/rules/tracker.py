@@ -9,25 +9,21 @@ milestones, etc.).
 
 import datetime as dt
 
-from escalation_policy.model import (
+from escalation_policy.vocabulary import Emit, Fulfil, Obligation, Reaction, Require
+
+from .terms import (
+    CreateTrackerDocument,
     ExecutiveSummaryUpdated,
     Opened,
     StatusChanged,
     UpdateExecutiveSummary,
     ViolationCode,
 )
-from escalation_policy.vocabulary import (
-    CreateTrackerDocument,
-    Fulfil,
-    Obligation,
-    Reaction,
-    Require,
-)
 
 TRACKER = "Escalation Tracker Template"
 
-# The template's title; "(CUSTOMER)" is replaced with the customer's name.
-TRACKER_TITLE = "(CUSTOMER) Escalation Tracker"
+# The template's title, "(CUSTOMER) Escalation Tracker", with the customer's name.
+TRACKER_TITLE = "{customer} Escalation Tracker"
 
 # "Should be updated when there are changes to the status": how soon after the change.
 SUMMARY_UPDATE_WITHIN = dt.timedelta(hours=24)
@@ -52,7 +48,7 @@ REACTIONS = (
         title="Each escalated customer gets an escalation tracker document",
         cites=TRACKER,
         on=(Opened,),
-        then=(CreateTrackerDocument(title=TRACKER_TITLE),),
+        then=(Emit(action=CreateTrackerDocument, text={"title": TRACKER_TITLE}),),
     ),
     Reaction(
         id="tracker.summary_on_status_change",

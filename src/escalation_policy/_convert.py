@@ -1,0 +1,176 @@
+"""The converter of a loaded policy's JSON contract: its facts, actions and engine state.
+
+Unknown keys are errors; the ``type`` tag chooses among the policy's facts and actions; every
+problem is an :class:`~escalation_policy.errors.InvalidFactError` naming the field, the value
+and what was expected. The well-formed case skips cattrs (see ``_fastpath``).
+"""
+
+import datetime as dt
+import weakref
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from escalation_policy._typed import FieldProblem
+from escalation_policy.errors import InvalidFactError, describe, did_you_mean
+from escalation_policy.model import (
+    Action,
+    Fact,
+    _enum_hook,
+    _format_timestamp,
+    _seconds,
+    _strict_bool,
+    _strict_int,
+    _strict_str,
+    _strings,
+    explain,
+    parse_timestamp,
+)
+
+if TYPE_CHECKING:  # cattrs is imported when a converter is built
+    import cattrs
+
+    from escalation_policy.policy import Policy
+
+__all__ = ["make_converter", "shared_converter"]
+
+
+_CONVERTERS: "weakref.WeakKeyDictionary[Any, cattrs.Converter]" = weakref.WeakKeyDictionary()
+"""The converter of each policy in use: building one compiles code (milliseconds), and a built
+converter is never changed, so the engines and the command line of one policy share it."""
+
+
+def shared_converter(policy: "Policy | None" = None) -> "cattrs.Converter":
+    """The converter of ``policy`` (by default the handbook's), built once for the process."""
+    if policy is None:
+        from escalation_policy.policy import default_policy
+
+        policy = default_policy()
+    converter = _CONVERTERS.get(policy)
+    if converter is None:
+        converter = _CONVERTERS[policy] = make_converter(policy)
+    return converter
+
+
+def make_converter(policy: "Policy | None" = None) -> "cattrs.Converter":
+    """The converter for the JSON edge of ``policy`` (by default the handbook's): its facts,
+    its actions and its engine state.
+
+    Unknown keys are errors; ``type`` tags the union of facts and of actions. Problems raise
+    :class:`~escalation_policy.errors.InvalidFactError` naming the field, the value and what
+    was expected.
+    """
+    import cattrs
+    from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
+
+    from escalation_policy._fastpath import Fallback, action_writer, fact_reader
+    from escalation_policy.state import EscalationState
+
+    if policy is None:
+        from escalation_policy.policy import default_policy
+
+        policy = default_policy()
+    contract = policy.contract
+
+    converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+    converter.register_structure_hook(dt.datetime, lambda value, _: parse_timestamp(value))
+    converter.register_unstructure_hook(dt.datetime, _format_timestamp)
+    converter.register_structure_hook(dt.timedelta, _seconds)
+    converter.register_unstructure_hook(dt.timedelta, lambda value: value.total_seconds())
+    converter.register_structure_hook(str, _strict_str)
+    converter.register_structure_hook(bool, _strict_bool)
+    converter.register_structure_hook(int, _strict_int)
+    converter.register_structure_hook_func(lambda kind: kind == tuple[str, ...], _strings)
+    # Each enumeration by its class: being str-based, it would otherwise take the str hook.
+    for enum_cls in contract.values:
+        converter.register_structure_hook(enum_cls, _enum_hook(enum_cls))
+        converter.register_unstructure_hook(enum_cls, lambda member: member.value)
+
+    # The well-formed case skips cattrs (see _fastpath); anything else is cattrs' to judge.
+    readers = {cls: fact_reader(cls, parse_timestamp) for cls in contract.facts.values()}
+    writers = {cls: action_writer(cls) for cls in contract.actions.values()}
+
+    generated: dict[type[Any], Callable[[Any, Any], Any]] = {}
+
+    def tagged(base: type[Any], registry: Mapping[str, type[Any]], noun: str) -> None:
+        def structure(value: object, _type: object) -> Any:
+            return structure_tagged(value, registry, noun)
+
+        def unstructure(obj: Any) -> dict[str, Any]:
+            return unstructure_one[type(obj)](obj)
+
+        def with_tag(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
+            untagged = converter.gen_unstructure_attrs_fromdict(cls)
+            tag = cls.TYPE
+
+            def unstructure(obj: Any) -> dict[str, Any]:
+                return {"type": tag, **untagged(obj)}
+
+            return unstructure
+
+        def one_type(cls: type[Any]) -> Callable[[object, object], Any]:
+            only = {cls.TYPE: cls}
+
+            def structure(value: object, _type: object) -> Any:
+                if isinstance(value, Mapping) and "type" not in value:
+                    value = {"type": cls.TYPE, **value}
+                return structure_tagged(value, only, noun)
+
+            return structure
+
+        # Registered on the base, a hook would also catch every subclass (singledispatch):
+        # each concrete class gets its own hooks first. Each writes the "type" tag, and reads
+        # it (or its absence) when asked for the class itself.
+        unstructure_one: dict[type[Any], Callable[[Any], dict[str, Any]]] = {}
+        for cls in registry.values():
+            generated[cls] = converter.gen_structure_attrs_fromdict(cls)
+            converter.register_structure_hook(cls, one_type(cls))
+            unstructure_one[cls] = writers.get(cls) or with_tag(cls)
+            converter.register_unstructure_hook(cls, unstructure_one[cls])
+        converter.register_structure_hook(base, structure)
+        converter.register_unstructure_hook(base, unstructure)
+
+    def structure_tagged(value: object, registry: Mapping[str, type[Any]], noun: str) -> Any:
+        if not isinstance(value, Mapping):
+            raise InvalidFactError(
+                f"got {describe(value)}, expected a JSON object with a 'type'", path="$"
+            )
+        tag = value.get("type")
+        if tag is None:
+            raise InvalidFactError(
+                f"required field is missing; expected one of {', '.join(registry)}",
+                path="$.type",
+            )
+        cls = registry.get(tag) if isinstance(tag, str) else None
+        if cls is None:
+            raise InvalidFactError(
+                f"unknown {noun} type {describe(tag)}{did_you_mean(tag, registry)}; "
+                f"expected one of {', '.join(registry)}",
+                path="$.type",
+            )
+        reader = readers.get(cls)
+        if reader is not None:
+            try:
+                return reader(value)
+            except Fallback:
+                pass
+        body = {key: item for key, item in value.items() if key != "type"}
+        try:
+            return generated[cls](body, cls)
+        except InvalidFactError:
+            raise
+        except (ClassValidationError, ForbiddenExtraKeysError, FieldProblem) as error:
+            message, path = explain(error, "$")
+            raise InvalidFactError(message, path=path) from None
+
+    tagged(Fact, contract.facts, "fact")
+    tagged(Action, contract.actions, "action")
+    # The policy's escalation state adds its attributes to the engine's fields: read and
+    # written as that class wherever an EscalationState is.
+    state = contract.state
+    state_structure = converter.gen_structure_attrs_fromdict(state)
+    state_unstructure = converter.gen_unstructure_attrs_fromdict(state)
+    converter.register_structure_hook(state, state_structure)
+    converter.register_unstructure_hook(state, state_unstructure)
+    converter.register_structure_hook(EscalationState, state_structure)
+    converter.register_unstructure_hook(EscalationState, state_unstructure)
+    return converter

@@ -1,0 +1,413 @@
+"""A policy's terms, compiled: the facts it takes, the actions it emits, the values their fields
+hold, the escalation's attributes and statuses, and the context its conditions may test.
+
+The engine knows none of them in advance: the loader reads them from the policy's modules
+(``FACTS``, ``ACTIONS``, ``CONTEXT``) and from the obligations and effects its rules declare,
+checks them, and derives from them the policy's record and state classes, its JSON contract and
+its context.
+"""
+
+import enum
+import operator
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from escalation_policy._context import BOOL, Context, ContextField, Read, Situation
+from escalation_policy._record import CORE_FIELDS, RecordKind, record_kind
+from escalation_policy.errors import PolicyDefinitionError, did_you_mean
+from escalation_policy.model import (
+    ACTIVE,
+    CLOSED,
+    ENGINE_ACTIONS,
+    Action,
+    Contract,
+    EscalationFact,
+    Fact,
+    Tick,
+)
+
+__all__ = ["Terms", "compile_terms", "value_set"]
+
+_NAME = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+@attrs.frozen(eq=False)
+class Terms:
+    """What one policy is written in (see the module's documentation)."""
+
+    facts: Mapping[str, type[EscalationFact]]
+    """The policy's fact types by their ``type`` tag (the engine's ``tick`` aside)."""
+    opening: type[EscalationFact]
+    actions: Mapping[str, type[Action]]
+    """Every action type the policy may emit, the engine's own included."""
+    values: tuple[type[enum.Enum], ...]
+    """The value sets the facts' and actions' fields hold."""
+    severity: type[enum.Enum]
+    """The severities, most severe first: the type of the opening fact's ``severity``."""
+    attributes: Mapping[str, tuple[Any, object]]
+    """The escalation's attributes: name: (type, default; ``attrs.NOTHING``: from opening)."""
+    statuses: tuple[str, ...]
+    sets: Mapping[str, tuple[tuple[str, str], ...]]
+    """For each fact type, the (attribute, field) pairs it sets."""
+    moves: Mapping[str, Mapping[str, str]]
+    """For each fact type, how it moves the status (before: after)."""
+    after_closing: frozenset[str]
+    record: RecordKind
+    contract: Contract
+    context: Context
+
+
+def value_set(kind: object) -> type[enum.Enum] | None:
+    """The enumeration a field of type ``kind`` holds (alone, optional, or as a tuple)."""
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return kind
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType, tuple):
+        for argument in typing.get_args(kind):
+            found = value_set(argument)
+            if found is not None:
+                return found
+    return None
+
+
+def _optional_of(kind: object) -> object:
+    """The type that is not ``None`` in ``kind | None`` (``kind`` itself otherwise)."""
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        others = [argument for argument in typing.get_args(kind) if argument is not type(None)]
+        if len(others) == 1:
+            return others[0]
+    return kind
+
+
+def _fields(cls: type[Any]) -> dict[str, Any]:
+    """A fact or action class's fields and their types."""
+    hints = typing.get_type_hints(cls)
+    return {field.name: hints.get(field.name, field.type) for field in attrs.fields(cls)}
+
+
+def _value_read(path: str, kind: object) -> tuple[Read | str, tuple[object, ...] | None] | None:
+    """How a context field of type ``kind`` at the dotted ``path`` is read, and its domain;
+    ``None`` if conditions cannot test such a field (timestamps, lists, numbers)."""
+    optional = _optional_of(kind) is not kind
+    inner = _optional_of(kind)
+    if isinstance(inner, type) and issubclass(inner, enum.Enum):
+        domain = tuple(member.value for member in inner)
+        if not optional:
+            return f"{path}._value_", domain
+        get = operator.attrgetter(path)
+
+        def read(situation: Situation) -> object:
+            value = get(situation)
+            return None if value is None else value._value_
+
+        return read, domain
+    if inner is bool:
+        return path, BOOL
+    if inner is str:
+        return path, None
+    return None
+
+
+def _scalar_of(value: object) -> object:
+    return value._value_ if isinstance(value, enum.Enum) else value
+
+
+def compile_terms(
+    facts: Sequence[tuple[object, str]],
+    actions: Sequence[tuple[object, str]],
+    computed: Sequence[tuple[object, str]],
+    output_values: Mapping[str, type[enum.Enum] | None],
+) -> Terms:
+    """Check and compile the policy's terms.
+
+    ``facts``, ``actions`` and ``computed`` (context fields the policy computes) come with the
+    module that declares each; ``output_values`` gives the value sets of the plan's ``owner``
+    and ``cadence`` (the domains of those context fields).
+    """
+    fact_types: dict[str, type[EscalationFact]] = {}
+    declared_in: dict[str, str] = {}
+    for item, module in facts:
+        cls: Any = item
+        if not (isinstance(cls, type) and attrs.has(cls) and issubclass(cls, EscalationFact)):
+            raise PolicyDefinitionError(
+                f"FACTS holds {cls!r}, expected attrs classes derived from EscalationFact",
+                module=module,
+            )
+        tag = cls.TYPE
+        if not isinstance(tag, str) or not tag or not set(tag) <= _NAME or tag == Tick.TYPE:
+            raise PolicyDefinitionError(
+                f"{cls.__name__}.TYPE is {tag!r}, expected a lower-case name other than 'tick'",
+                module=module,
+            )
+        other = fact_types.get(tag)
+        if other is not None and other is not cls:
+            raise PolicyDefinitionError(
+                f"two fact types are named {tag!r}: {other.__qualname__} (in "
+                f"{declared_in[tag]}) and {cls.__qualname__}",
+                module=module,
+            )
+        fact_types[tag] = cls
+        declared_in[tag] = module
+    openers = [cls for cls in fact_types.values() if cls.OPENS]
+    if len(openers) != 1:
+        raise PolicyDefinitionError(
+            "the policy needs exactly one fact type that opens an escalation (OPENS = True); "
+            f"got {', '.join(c.TYPE for c in openers) or 'none'}"
+        )
+    opening = openers[0]
+    opening_fields = _fields(opening)
+    where = declared_in[opening.TYPE]
+    for required in ("customer", "severity"):
+        if required not in opening_fields:
+            raise PolicyDefinitionError(
+                f"{opening.__name__} has no field {required!r}: the fact that opens an "
+                "escalation names its customer and its severity",
+                module=where,
+            )
+    severity = opening_fields["severity"]
+    if not (isinstance(severity, type) and issubclass(severity, enum.Enum)):
+        raise PolicyDefinitionError(
+            f"{opening.__name__}.severity is {severity!r}, expected an enumeration of the "
+            "severities, most severe first",
+            module=where,
+        )
+
+    # The escalation's attributes: the opening fact's fields, and those facts set.
+    attributes: dict[str, tuple[Any, object]] = {
+        name: (kind, attrs.NOTHING)
+        for name, kind in opening_fields.items()
+        if name not in ("at", "escalation_id")
+    }
+    sets: dict[str, tuple[tuple[str, str], ...]] = {}
+    moves: dict[str, Mapping[str, str]] = {}
+    statuses = [ACTIVE]
+    for tag, cls in fact_types.items():
+        module = declared_in[tag]
+        fields = _fields(cls)
+        pairs = []
+        if cls is not opening and cls.OPENS:
+            raise PolicyDefinitionError(f"{cls.__name__} also opens", module=module)
+        for attribute, field in dict(cls.SETS).items():
+            if field not in fields:
+                raise PolicyDefinitionError(
+                    f"{cls.__name__}.SETS: {attribute!r} from {field!r}, but {tag} facts have "
+                    f"no field {field!r}{did_you_mean(field, fields)}",
+                    module=module,
+                )
+            if not isinstance(attribute, str) or attribute in CORE_FIELDS:
+                raise PolicyDefinitionError(
+                    f"{cls.__name__}.SETS: {attribute!r} is not an attribute a fact may set "
+                    f"(the engine keeps {', '.join(CORE_FIELDS)})",
+                    module=module,
+                )
+            kind = fields[field]
+            known = attributes.get(attribute)
+            if known is None:
+                is_tuple = typing.get_origin(kind) is tuple
+                attributes[attribute] = (kind, ()) if is_tuple else (kind | None, None)
+            elif _optional_of(known[0]) != _optional_of(kind):
+                raise PolicyDefinitionError(
+                    f"{cls.__name__}.SETS: {attribute!r} is a {known[0]!r}, but the field "
+                    f"{field!r} is a {kind!r}",
+                    module=module,
+                )
+            pairs.append((attribute, field))
+        sets[tag] = tuple(pairs)
+        move = {str(_scalar_of(k)): str(_scalar_of(v)) for k, v in dict(cls.STATUS).items()}
+        if cls is opening and move:
+            raise PolicyDefinitionError(
+                f"{cls.__name__}.STATUS: an escalation opens as {ACTIVE!r}", module=module
+            )
+        for before, after in move.items():
+            if before == CLOSED:
+                raise PolicyDefinitionError(
+                    f"{cls.__name__}.STATUS: nothing moves a closed escalation", module=module
+                )
+            for status in (before, after):
+                if not set(status) <= _NAME or not status:
+                    raise PolicyDefinitionError(
+                        f"{cls.__name__}.STATUS: {status!r} is not a lower-case name",
+                        module=module,
+                    )
+                if status not in statuses:
+                    statuses.append(status)
+        moves[tag] = move
+    if CLOSED not in statuses:
+        raise PolicyDefinitionError(
+            f"no fact type closes an escalation (STATUS = {{'{ACTIVE}': '{CLOSED}'}})"
+        )
+    statuses.remove(CLOSED)
+    statuses.append(CLOSED)
+
+    # Actions: the engine's, then the policy's.
+    action_types: dict[str, type[Action]] = {kind.TYPE: kind for kind in ENGINE_ACTIONS}
+    for item, module in actions:
+        cls = item
+        if not (isinstance(cls, type) and attrs.has(cls) and issubclass(cls, Action)):
+            raise PolicyDefinitionError(
+                f"ACTIONS holds {cls!r}, expected attrs classes derived from Action",
+                module=module,
+            )
+        tag = cls.TYPE
+        if not isinstance(tag, str) or not tag or not set(tag) <= _NAME:
+            raise PolicyDefinitionError(
+                f"{cls.__name__}.TYPE is {tag!r}, expected a lower-case name", module=module
+            )
+        known_action = action_types.get(tag)
+        if known_action is not None and known_action is not cls:
+            raise PolicyDefinitionError(
+                f"two action types are named {tag!r}: {known_action.__qualname__} and "
+                f"{cls.__qualname__}",
+                module=module,
+            )
+        action_types[tag] = cls
+
+    values: list[type[enum.Enum]] = []
+    for cls in (*fact_types.values(), *action_types.values()):
+        for kind in _fields(cls).values():
+            found = value_set(kind)
+            if found is not None and found not in values:
+                values.append(found)
+    for kind, _ in attributes.values():
+        found = value_set(kind)
+        if found is not None and found not in values:
+            values.append(found)
+
+    kind = record_kind(opening, attributes)
+    all_facts: dict[str, type[Fact]] = {**fact_types, Tick.TYPE: Tick}
+    contract = Contract(
+        facts=all_facts, actions=action_types, values=tuple(values), state=kind.state
+    )
+    context = _context(fact_types, attributes, sets, tuple(statuses), output_values, computed)
+    return Terms(
+        facts=fact_types,
+        opening=opening,
+        actions=action_types,
+        values=tuple(values),
+        severity=severity,
+        attributes=attributes,
+        statuses=tuple(statuses),
+        sets=sets,
+        moves=moves,
+        after_closing=frozenset(t for t, c in fact_types.items() if c.AFTER_CLOSING),
+        record=kind,
+        contract=contract,
+        context=context,
+    )
+
+
+def _planned_value(name: str) -> Any:
+    def read(situation: Situation) -> object:
+        value = getattr(situation, name)
+        return value._value_ if isinstance(value, enum.Enum) else value
+
+    return read
+
+
+def _previous(name: str) -> Any:
+    def read(situation: Situation) -> object:
+        value = situation.previous.get(name)
+        return value._value_ if isinstance(value, enum.Enum) else value
+
+    return read
+
+
+def _context(
+    fact_types: Mapping[str, type[EscalationFact]],
+    attributes: Mapping[str, tuple[Any, object]],
+    sets: Mapping[str, tuple[tuple[str, str], ...]],
+    statuses: tuple[str, ...],
+    output_values: Mapping[str, type[enum.Enum] | None],
+    computed: Sequence[tuple[object, str]],
+) -> Context:
+    fields: dict[str, ContextField] = {}
+    origin: dict[str, str] = {}
+
+    def add(field: ContextField, what: str, module: str | None = None) -> None:
+        known = fields.get(field.name)
+        if known is not None:
+            raise PolicyDefinitionError(
+                f"two context fields are named {field.name!r}: {origin[field.name]} and {what}; "
+                "rename one",
+                module=module,
+            )
+        fields[field.name] = field
+        origin[field.name] = what
+
+    def domain_of(enum_cls: type[enum.Enum] | None) -> tuple[object, ...] | None:
+        return None if enum_cls is None else tuple(member.value for member in enum_cls)
+
+    # The escalation's attributes, as they stand once the fact applied.
+    for name, (kind, _) in attributes.items():
+        read = _value_read(f"record.{name}", kind)
+        if read is not None:
+            add(ContextField(name, read[1], read[0]), f"the attribute {name!r}")
+    add(ContextField("in_scope", BOOL, "record.in_scope"), "the engine's 'in_scope'")
+    add(
+        ContextField("owner", domain_of(output_values.get("owner")), _planned_value("owner")),
+        "the engine's 'owner'",
+    )
+    add(
+        ContextField("cadence", domain_of(output_values.get("cadence")), _planned_value("cadence")),
+        "the engine's 'cadence'",
+    )
+    add(ContextField("status", statuses, "status_before"), "the engine's 'status'")
+    # The attributes a fact sets, as they were before it: for the fact types that set them.
+    setters: dict[str, set[str]] = {}
+    for tag, pairs in sets.items():
+        for attribute, _ in pairs:
+            setters.setdefault(attribute, set()).add(tag)
+    for attribute, tags in setters.items():
+        read = _value_read("x", attributes[attribute][0])
+        if read is not None:
+            add(
+                ContextField(
+                    f"previous_{attribute}", read[1], _previous(attribute), frozenset(tags)
+                ),
+                f"the previous value of {attribute!r}",
+            )
+    # The facts' own fields that hold values or yes/no (free text is for computed fields).
+    by_name: dict[str, tuple[tuple[Read | str, tuple[object, ...] | None], set[str]]] = {}
+    for tag, cls in fact_types.items():
+        set_fields = {field for _, field in sets[tag]}
+        for name, kind in _fields(cls).items():
+            if name in ("at", "escalation_id") or name in set_fields:
+                continue
+            read = _value_read(f"fact.{name}", kind)
+            if read is None or read[1] is None:
+                continue
+            if name in attributes and cls.OPENS:
+                continue
+            known = by_name.get(name)
+            if known is not None and known[0][1] != read[1]:
+                raise PolicyDefinitionError(
+                    f"the field {name!r} of {tag} facts holds other values than the field of "
+                    f"that name of {', '.join(sorted(known[1]))} facts; rename one"
+                )
+            by_name.setdefault(name, (read, set()))[1].add(tag)
+    for name, ((reader, domain), tags) in by_name.items():
+        add(
+            ContextField(name, domain, reader, frozenset(tags)),
+            f"the field {name!r} of {', '.join(sorted(tags))} facts",
+        )
+    for field, module in computed:
+        if not isinstance(field, ContextField) or isinstance(field.read, str):
+            raise PolicyDefinitionError(
+                f"CONTEXT holds {field!r}, expected ContextField objects read by a function "
+                "of the situation",
+                module=module,
+            )
+        if field.facts is not None:
+            unknown = sorted(set(field.facts) - set(fact_types))
+            if unknown:
+                raise PolicyDefinitionError(
+                    f"context field {field.name!r}: no fact type {unknown[0]!r}"
+                    + did_you_mean(unknown[0], fact_types),
+                    module=module,
+                )
+        add(field, f"the computed field in {module}", module)
+    return Context(fields.values(), (*fact_types, Tick.TYPE))

@@ -1,0 +1,313 @@
+"""The handbook's terms: the values, facts and actions its rules are written in.
+
+The engine knows none of them: the policy declares them (``FACTS`` and ``ACTIONS`` here; the
+values are the enumerations their fields and the rules use), and the JSON contract, the
+converter, the context conditions test and the testing kit's strategies derive from them. The
+JSON shape is documented in ``docs/json-contract.md``.
+"""
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import ClassVar
+
+import attrs
+
+from escalation_policy._frozen import quick_init
+from escalation_policy._typed import NON_EMPTY
+from escalation_policy.model import Action, EscalationFact, Values
+
+__all__ = [
+    "ACTIONS",
+    "FACTS",
+    "AccountIssue",
+    "AccountIssueKind",
+    "Cadence",
+    "Closed",
+    "CreateTrackerDocument",
+    "EnhancementRequested",
+    "ExecutiveSummaryUpdated",
+    "InformTam",
+    "MeetingAudience",
+    "MeetingHeld",
+    "Opened",
+    "PostPurpose",
+    "PostReason",
+    "PostToChannel",
+    "Posted",
+    "RequestProductEscalation",
+    "RiskReduced",
+    "Role",
+    "RouteToTam",
+    "Segment",
+    "Severity",
+    "SeverityChanged",
+    "Status",
+    "StatusChanged",
+    "TamAssigned",
+    "TamInformed",
+    "Team",
+    "UpdateExecutiveSummary",
+    "ViolationCode",
+]
+
+
+# --------------------------------------------------------------------------------------- values
+class Severity(Values):
+    CRITICAL = "critical", "Critical"
+    HIGH = "high", "High"
+    MEDIUM = "medium", "Medium"
+    LOW = "low", "Low"
+
+
+class Segment(Values):
+    ENTERPRISE = "enterprise", "Enterprise"
+    COMMERCIAL = "commercial", "Commercial"
+    SMB = "smb", "SMB"
+
+
+class Team(Values):
+    TAM = "tam", "TAM"
+    SUPPORT_ENGINEERING = "support_engineering", "Support Engineering"
+    CUSTOMER_SUCCESS = "customer_success", "Customer Success"
+    OTHER = "other", "Other"
+
+
+class Role(Values):
+    VP_SALES = "vp_sales", "VP of Sales"
+    PRODUCT = "product", "Product"
+    CRO = "cro", "CRO"
+    CEO = "ceo", "CEO"
+    VP_CUSTOMER_SUCCESS = "vp_customer_success", "VP of Customer Success"
+    DIRECTOR_CUSTOMER_SUCCESS = "director_customer_success", "Director of Customer Success"
+    ACCOUNT_MANAGER = "account_manager", "Account Manager"
+
+
+class Cadence(Values):
+    DAILY = "daily", "Daily"
+    MULTIPLE_PER_WEEK = "multiple_per_week", "Multiple times per week"
+    WEEKLY_TO_BIWEEKLY = "weekly_to_biweekly", "Weekly to Bi-weekly"
+    STANDARD = "standard", "Standard Communication"
+
+
+class PostPurpose(Values):
+    CREATED = "created"
+    UPDATE = "update"
+    CLOSED = "closed"
+    RISK_REDUCED = "risk_reduced"
+    INITIATION = "initiation"
+    TRACKING = "tracking"
+
+
+class PostReason(Values):
+    """Why the policy requires a post to ``#escalated_customers``."""
+
+    CREATED = "created"
+    UPDATE = "update"
+    CLOSED = "closed"
+    RISK_REDUCED = "risk_reduced"
+
+
+class MeetingAudience(Values):
+    INTERNAL = "internal"
+    CUSTOMER = "customer"
+    EXECUTIVE = "executive"
+
+
+class AccountIssueKind(Values):
+    DELAYED_RESPONSE = "delayed_response", "Delayed response"
+    OPEN_ACTIONS = "open_actions", "Open actions"
+    NON_COMPLIANT_INSTALLATION = "non_compliant_installation", "Non-compliant installation"
+
+
+class Status(Values):
+    """Where an escalation stands: the engine's ``active`` and ``closed``, and the handbook's
+    ``risk_reduced`` ("risk reduced to standard business process to manage")."""
+
+    ACTIVE = "active"
+    RISK_REDUCED = "risk_reduced"
+    CLOSED = "closed"
+
+
+class ViolationCode(Values):
+    POST_OVERDUE = "post_overdue"
+    UPDATE_OVERDUE = "update_overdue"
+    MEETING_OVERDUE = "meeting_overdue"
+    TAM_NOT_INFORMED = "tam_not_informed"
+    EXECUTIVE_SUMMARY_OVERDUE = "executive_summary_overdue"
+    CHANNEL_MISUSE = "channel_misuse"
+    WRONG_POSTER = "wrong_poster"
+
+
+# ---------------------------------------------------------------------------------------- facts
+@attrs.frozen(kw_only=True)
+class Opened(EscalationFact):
+    """An escalation was opened (any team member may open one)."""
+
+    TYPE = "opened"
+    OPENS = True
+    customer: str = attrs.field(metadata=NON_EMPTY)
+    segment: Segment
+    severity: Severity
+    strategic_partnership: bool = False
+    broad_impact: bool = False
+    initiated_by: Team = Team.OTHER
+    opened_by: str | None = None
+    tam: str | None = None
+    issue_type: str | None = None
+    summary: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class SeverityChanged(EscalationFact):
+    TYPE = "severity_changed"
+    SETS: ClassVar[Mapping[str, str]] = {"severity": "severity"}
+    STATUS: ClassVar[Mapping[str, str]] = {"risk_reduced": "active"}  # a new severity re-escalates
+    severity: Severity
+
+
+@attrs.frozen(kw_only=True)
+class TamAssigned(EscalationFact):
+    TYPE = "tam_assigned"
+    SETS: ClassVar[Mapping[str, str]] = {"tam": "tam"}
+    tam: str = attrs.field(metadata=NON_EMPTY)
+
+
+@attrs.frozen(kw_only=True)
+class Posted(EscalationFact):
+    """A message about the escalation was posted to a Slack channel."""
+
+    TYPE = "posted"
+    AFTER_CLOSING = True  # the posts its closing requires
+    channel: str = attrs.field(metadata=NON_EMPTY)
+    purpose: PostPurpose
+    by: Team
+    url: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class MeetingHeld(EscalationFact):
+    TYPE = "meeting_held"
+    audience: MeetingAudience
+
+
+@attrs.frozen(kw_only=True)
+class TamInformed(EscalationFact):
+    TYPE = "tam_informed"
+
+
+@attrs.frozen(kw_only=True)
+class StatusChanged(EscalationFact):
+    """The status of the overall engagement changed (top-level issue status, milestones)."""
+
+    TYPE = "status_changed"
+    SETS: ClassVar[Mapping[str, str]] = {"engagement_status": "status", "milestones": "milestones"}
+    status: str = attrs.field(metadata=NON_EMPTY)
+    milestones: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class ExecutiveSummaryUpdated(EscalationFact):
+    TYPE = "executive_summary_updated"
+
+
+@attrs.frozen(kw_only=True)
+class EnhancementRequested(EscalationFact):
+    TYPE = "enhancement_requested"
+    summary: str = attrs.field(metadata=NON_EMPTY)
+
+
+@attrs.frozen(kw_only=True)
+class AccountIssue(EscalationFact):
+    TYPE = "account_issue"
+    kind: AccountIssueKind
+
+
+@attrs.frozen(kw_only=True)
+class RiskReduced(EscalationFact):
+    """Risk was reduced to the standard business process (issue resolved, monitoring)."""
+
+    TYPE = "risk_reduced"
+    STATUS: ClassVar[Mapping[str, str]] = {"active": "risk_reduced"}
+
+
+@attrs.frozen(kw_only=True)
+class Closed(EscalationFact):
+    TYPE = "closed"
+    STATUS: ClassVar[Mapping[str, str]] = {"active": "closed", "risk_reduced": "closed"}
+
+
+FACTS = (
+    Opened,
+    SeverityChanged,
+    TamAssigned,
+    Posted,
+    MeetingHeld,
+    TamInformed,
+    StatusChanged,
+    ExecutiveSummaryUpdated,
+    EnhancementRequested,
+    AccountIssue,
+    RiskReduced,
+    Closed,
+)
+"""The facts the handbook's policy takes, besides the engine's ``tick``."""
+
+
+# -------------------------------------------------------------------------------------- actions
+@quick_init
+@attrs.frozen(kw_only=True)
+class CreateTrackerDocument(Action):
+    TYPE = "create_tracker_document"
+    title: str
+
+
+@quick_init
+@attrs.frozen(kw_only=True)
+class PostToChannel(Action):
+    TYPE = "post_to_channel"
+    channel: str
+    by: Team
+    reason: PostReason
+    due: dt.datetime
+
+
+@quick_init
+@attrs.frozen(kw_only=True)
+class InformTam(Action):
+    TYPE = "inform_tam"
+    tam: str
+    due: dt.datetime
+
+
+@quick_init
+@attrs.frozen(kw_only=True)
+class UpdateExecutiveSummary(Action):
+    TYPE = "update_executive_summary"
+    due: dt.datetime
+
+
+@quick_init
+@attrs.frozen(kw_only=True)
+class RequestProductEscalation(Action):
+    TYPE = "request_product_escalation"
+    template: str
+
+
+@quick_init
+@attrs.frozen(kw_only=True)
+class RouteToTam(Action):
+    TYPE = "route_to_tam"
+    kind: AccountIssueKind
+    tam: str | None = None
+
+
+ACTIONS = (
+    CreateTrackerDocument,
+    PostToChannel,
+    InformTam,
+    UpdateExecutiveSummary,
+    RequestProductEscalation,
+    RouteToTam,
+)
+"""The actions the handbook's policy emits, besides the engine's own (owner, involvement,
+cadence, violations, reminders, out of scope)."""
