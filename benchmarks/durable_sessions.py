@@ -19,8 +19,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from workload import close_announced, open_announced
 
-from escalation_policy import PolicyEngine
-from escalation_policy.rules.terms import Severity
+from escalation_policy import PolicyEngine, Severity
 
 START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)
 

@@ -22,7 +22,7 @@ import run  # the callgrind helper beside this file
 from escalation_policy import Fact, PostToChannel, decide, make_converter
 from escalation_policy._fastpath import action_writer, fact_reader
 from escalation_policy._frozen import ATTRS_INIT
-from escalation_policy._record import FIELDS, Record
+from escalation_policy._record import CORE_FIELDS, Record
 from escalation_policy.model import parse_timestamp
 
 OPENED = {
@@ -38,13 +38,14 @@ OPENED = {
 CONVERTER = make_converter()
 FACT = CONVERTER.structure(OPENED, Fact)
 RECORD = Record.thaw(decide(None, FACT).state)  # type: ignore[arg-type]
+FIELDS = (*CORE_FIELDS, *RECORD.KIND.attributes)  # the engine's fields and the policy's
 # The created post the policy requires of this escalation, and the fields it is built from.
 ACTION = next(a for a in decide(None, FACT).actions if isinstance(a, PostToChannel))
 POST = {field.name: getattr(ACTION, field.name) for field in attrs.fields(PostToChannel)}
 
 
 def _plain_copy(source: Record) -> Record:
-    new: Record = Record.__new__(Record)
+    new: Record = Record.__new__(type(source))
     for name in FIELDS:
         setattr(new, name, getattr(source, name))
     new.pending = list(source.pending)

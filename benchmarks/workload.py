@@ -7,10 +7,11 @@ import random
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from escalation_policy import decide, default_policy
-from escalation_policy.model import Fact, Tick
-from escalation_policy.rules.terms import (
+# The handbook's terms by the package's front door, so that the same harness runs on earlier
+# releases too (instructions on equal work, docs/performance.md).
+from escalation_policy import (
     Closed,
+    Fact,
     MeetingAudience,
     MeetingHeld,
     Opened,
@@ -21,6 +22,9 @@ from escalation_policy.rules.terms import (
     SeverityChanged,
     TamInformed,
     Team,
+    Tick,
+    decide,
+    default_policy,
 )
 
 START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)

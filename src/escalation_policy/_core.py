@@ -5,7 +5,7 @@ asked of a :class:`Matcher`, so that the same core runs on every engine.
 """
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import attrs
@@ -35,7 +35,7 @@ from escalation_policy.model import (
     SetInvolvement,
     Violation,
 )
-from escalation_policy.policy import Announce, CompiledObligation, Policy
+from escalation_policy.policy import Announce, CompiledObligation, Policy, unknown
 from escalation_policy.state import (
     Decision,
     Fulfilment,
@@ -219,22 +219,27 @@ def decide(
     keep it only when this returns.
     """
     at = fact.at
+    opens = fact.OPENS
     earlier: list[Action] = []
     if record is not None and record.next_due is not None and record.next_due < at:
         # Time passes first, for this escalation as for every other: what fell due before
         # the fact is reported, and an escalation that this settles is forgotten.
         earlier = advance(policy, record, at)
         if record.settled:
-            if not fact.OPENS:
+            if not opens:
                 raise UnknownEscalationError(
                     f"escalation {fact.escalation_id!r} was closed and settled before "
                     f"{at.isoformat()}; expected an {policy.terms.opening.TYPE!r} fact first",
                     path="$.escalation_id",
                 )
             record = None  # what time reported stands: the new escalation follows it
+    if record is None and not opens:
+        key = unknown(fact.TYPE)
+        if key in policy.about_unknown:
+            return None, _about_unknown(policy, matcher, fact, key, earlier)
     check(policy, record, fact)
     plan: Plan | None = None
-    if fact.OPENS:
+    if opens:
         plan = matcher.plan(_plan_inputs(policy, fact))
         record = policy.terms.record.open(fact, bool(plan.values["in_scope"]))
         status_before = record.status
@@ -242,9 +247,18 @@ def decide(
     else:
         assert record is not None  # check() guarantees it
         status_before = record.status
-        previous = _record(policy, record, fact)
+        record.clock = at
+        change = policy.changes.get(fact.TYPE)
+        previous = _NOTHING_BEFORE if change is None else _change(record, fact, *change)
         if fact.TYPE in policy.planning:
             plan = matcher.plan(_plan_inputs(policy, record))
+            in_scope = bool(plan.values["in_scope"])
+            if in_scope != record.in_scope:
+                # Scope follows the plan: an escalation that leaves it owes nothing more; one
+                # that enters it gets its plan from this fact's reactions.
+                record.in_scope = in_scope
+                if not in_scope:
+                    record.pending = []
     if plan is not None and record.in_scope:
         owner, cadence = plan.values["owner"], plan.values["cadence"]  # as planned
     else:
@@ -260,7 +274,7 @@ def decide(
             _HANDLERS[type(effect)](work, effect, reaction.id, reaction.cites)
     record.refresh()
     if earlier:
-        if not fact.OPENS:
+        if not opens:
             # A next period announced while time passed, then cancelled by this very fact
             # (closing, risk reduced), was never really due: do not announce it.
             earlier = [action for action in earlier if _still_due(policy, record, action)]
@@ -274,6 +288,44 @@ def decide(
     )
 
 
+def _about_unknown(
+    policy: Policy, matcher: Matcher, fact: EscalationFact, key: str, earlier: list[Action]
+) -> Decision:
+    """A fact about an escalation the engine does not know (never opened, or settled and
+    forgotten), which some reaction takes: matched on the fact's own fields, its violations
+    reported; nothing is kept."""
+    context = policy.context
+    situation = Situation(policy.terms.record.blank(), fact, "", _NOTHING_BEFORE, None, None)
+    fields: dict[str, object] = {}
+    for name in context.fields_for(fact.TYPE):
+        field = context.by_name[name]
+        if field.facts is not None and fact.TYPE in field.facts:
+            value = field.reader(situation)
+            if value is not None:
+                fields[name] = value
+    actions = list(earlier)
+    matched = []
+    reactions = policy.reactions
+    for index in matcher.reactions(key, fields):
+        reaction = reactions[index].reaction
+        matched.append(reaction.id)
+        for effect in reaction.then:
+            assert isinstance(effect, vocab.Violation)  # checked at load time
+            actions.append(
+                Violation(
+                    escalation_id=fact.escalation_id,
+                    at=fact.at,
+                    rule=reaction.id,
+                    cites=reaction.cites,
+                    code=effect.code,  # type: ignore[arg-type]  # one of the policy's codes
+                    detail=effect.detail,
+                )
+            )
+    if not matched:
+        check(policy, None, fact)  # no reaction takes it after all: the usual input error
+    return Decision(fact=fact, actions=tuple(actions), matched=tuple(matched))
+
+
 def _still_due(policy: Policy, record: Record, action: Action) -> bool:
     """Whether ``action``, if it announces a periodic obligation's next period, still stands."""
     periodic = policy.announces_period.get(type(action))
@@ -283,25 +335,25 @@ def _still_due(policy: Policy, record: Record, action: Action) -> bool:
     return any(p.due == due and p.obligation in periodic for p in record.pending)
 
 
-def _record(policy: Policy, record: Record, fact: EscalationFact) -> dict[str, object]:
+def _change(
+    record: Record,
+    fact: EscalationFact,
+    sets: tuple[tuple[str, str], ...],
+    moves: Mapping[str, str],
+) -> dict[str, object]:
     """The fact's own changes to the record, before any rule runs: the attributes it sets
     and the status it moves to. Returns the attributes it set, as they were before."""
-    record.clock = fact.at
-    terms = policy.terms
     previous = _NOTHING_BEFORE
-    pairs = terms.sets[fact.TYPE]
-    if pairs:
+    if sets:
         previous = {}
-        for attribute, field in pairs:
+        for attribute, field in sets:
             previous[attribute] = getattr(record, attribute)
             setattr(record, attribute, getattr(fact, field))
-    move = terms.moves[fact.TYPE]
-    if move:
-        after = move.get(record.status)
-        if after is not None:
-            record.status = after
-            if after == CLOSED:
-                record.closed_at = fact.at
+    after = moves.get(record.status)
+    if after is not None:
+        record.status = after
+        if after == CLOSED:
+            record.closed_at = fact.at
     return previous
 
 

@@ -81,9 +81,6 @@ class Record:
     def settled(self) -> bool:
         return is_settled(self.status, self.pending, self.retain_until, self.clock)
 
-    def __getattr__(self, name: str) -> Any:  # for type checkers: attributes are slots
-        raise AttributeError(name)
-
 
 @attrs.frozen
 class RecordKind:
@@ -97,6 +94,18 @@ class RecordKind:
     thaw: Any
     freeze: Any
     open: Any  # (fact, in_scope) -> Record
+
+    def blank(self) -> Record:
+        """A record of no escalation: every attribute unset, nothing pending. What computed
+        context fields read for a fact about an escalation the engine does not know."""
+        record: Record = self.record.__new__(self.record)
+        for name in (*CORE_FIELDS, *self.attributes, "next_due"):
+            setattr(record, name, None)
+        record.pending = []
+        record.involvement = ()
+        record.done = NOTHING_DONE
+        record.in_scope = False
+        return record
 
 
 def record_kind(

@@ -328,6 +328,12 @@ def _context(
     origin: dict[str, str] = {}
 
     def add(field: ContextField, what: str, module: str | None = None) -> None:
+        if field.name == "known":
+            raise PolicyDefinitionError(
+                f"{what} is named 'known', which conditions use for whether the engine knows "
+                "the fact's escalation; rename it",
+                module=module,
+            )
         known = fields.get(field.name)
         if known is not None:
             raise PolicyDefinitionError(

@@ -20,6 +20,7 @@ import linecache
 import os
 import pathlib
 import re
+import string
 import sys
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -28,6 +29,7 @@ from typing import Any
 
 import attrs
 
+from escalation_policy._codegen import generate
 from escalation_policy._context import Context
 from escalation_policy._terms import Terms, compile_terms, value_set
 from escalation_policy._typed import LATEST
@@ -57,6 +59,7 @@ __all__ = ["Condition", "Policy", "RuleInfo", "default_policy", "load_policy"]
 _ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
 _ROW_ID = re.compile(r"^[a-z0-9_]+$")
 _OPTIONAL_DURATION = (dt.timedelta, type(None))
+_BOOL = (False, True)
 
 
 def scalar(value: object) -> object:
@@ -146,6 +149,12 @@ class Policy:
     names of those obligations."""
     emitters: Mapping[int, "Emitter"]
     """The function that builds the action of each :class:`Emit` effect, by the effect's id."""
+    changes: Mapping[str, tuple[tuple[tuple[str, str], ...], Mapping[str, str]]]
+    """For each fact type that changes the escalation itself: the attributes it sets (attribute,
+    field) and how it moves the status (before: after)."""
+    about_unknown: frozenset[str]
+    """The keys (``unknown(fact_type)``) of the facts some reaction takes about an escalation
+    the engine does not know."""
     terms: Terms
     """The facts, actions, values, attributes and context the policy is written in."""
     outputs: Mapping[str, str]
@@ -540,7 +549,7 @@ def load_policy(
     emitters: dict[int, Emitter] = {}
     for reaction, module in reactions:
         with _declared_at(reaction):
-            compiled_reactions.append(
+            compiled_reactions.extend(
                 _compile_reaction(
                     reaction, module, register, cite, compiled_obligations, ordered, scope, emitters
                 )
@@ -557,6 +566,17 @@ def load_policy(
         obligations=compiled_obligations,
         announces_period=_announces_period(compiled_obligations, compiled_reactions),
         emitters=emitters,
+        changes={
+            tag: (terms.sets[tag], terms.moves[tag])
+            for tag in terms.facts
+            if terms.sets[tag] or terms.moves[tag]
+        },
+        about_unknown=frozenset(
+            fact_type
+            for compiled in compiled_reactions
+            for fact_type in compiled.types
+            if fact_type.endswith("?")
+        ),
         terms=terms,
         outputs=outputs,
         channel=_the_channel(compiled_obligations),
@@ -1151,7 +1171,9 @@ def _compile_reaction(
     tables: Sequence[CompiledTable],
     scope: _Scope,
     emitters: dict[int, "Emitter"],
-) -> CompiledReaction:
+) -> list[CompiledReaction]:
+    """The reaction compiled: for facts about escalations the engine knows, and (when it tests
+    ``known``) for facts about escalations it does not (:func:`unknown`)."""
     _check_header(reaction, module, cite)
     facts = scope.terms.facts
     on = tuple(reaction.on) if isinstance(reaction.on, (tuple, list)) else (reaction.on,)
@@ -1179,7 +1201,13 @@ def _compile_reaction(
     fact_fields = scope.terms.context.fact_fields
     specific = {field for fields in fact_fields.values() for field in fields}
     conditions: list[Condition] = []
-    for field, cell in reaction.when.items():
+    when = dict(reaction.when)
+    known = _compile_cell("known", when.pop("known", True), module, reaction.id, _BOOL)
+    about_known = known is None or known.matches({"known": True})
+    about_unknown = known is None or known.matches({"known": False})
+    if about_unknown:
+        _check_about_unknown(reaction, types, when, fact_fields, module)
+    for field, cell in when.items():
         _check_field(field, scope.domains, module, reaction.id, "field")
         if field in specific:
             lacking = sorted(t for t in types if field not in fact_fields.get(t, ()))
@@ -1231,9 +1259,63 @@ def _compile_reaction(
             kind="reaction",
         )
     )
-    return CompiledReaction(
-        reaction=reaction, module=module, types=frozenset(types), conditions=tuple(conditions)
-    )
+    results = []
+    if about_known:
+        results.append(
+            CompiledReaction(
+                reaction=reaction,
+                module=module,
+                types=frozenset(types),
+                conditions=tuple(conditions),
+            )
+        )
+    if about_unknown:
+        own = [c for c in conditions if c.field in when]  # no in_scope: there is no escalation
+        results.append(
+            CompiledReaction(
+                reaction=reaction,
+                module=module,
+                types=frozenset(unknown(t) for t in types),
+                conditions=tuple(own),
+            )
+        )
+    return results
+
+
+def unknown(fact_type: str) -> str:
+    """The name under which reactions to a ``fact_type`` fact about an escalation the engine
+    does not know are matched (both matchers key reactions by it)."""
+    return f"{fact_type}?"
+
+
+def _check_about_unknown(
+    reaction: Reaction,
+    types: set[str],
+    when: Mapping[str, object],
+    fact_fields: Mapping[str, frozenset[str]],
+    module: str,
+) -> None:
+    """A reaction to facts about an escalation never opened tests the fact alone, and can
+    only report a violation: there is no escalation to read or to change."""
+    own: set[str] = set().union(*(fact_fields.get(t, ()) for t in types))
+    for field in when:
+        lacking = sorted(t for t in types if field not in fact_fields.get(t, ()))
+        if lacking:
+            raise PolicyDefinitionError(
+                f"field {field!r} is not the fact's own, and a reaction to facts about an "
+                "escalation the engine does not know (known: False) tests only the fact's own "
+                f"fields ({', '.join(sorted(own))})",
+                module=module,
+                rule=reaction.id,
+            )
+    for effect in reaction.then:
+        if not isinstance(effect, Violation):
+            raise PolicyDefinitionError(
+                f"{type(effect).__name__} needs an escalation, and a reaction to facts about an "
+                "escalation the engine does not know (known: False) can only report a Violation",
+                module=module,
+                rule=reaction.id,
+            )
 
 
 def _check_obligation_effect(
@@ -1429,12 +1511,17 @@ def _emitter(effect: Emit, types: set[str], module: str, rule: str, scope: _Scop
             )
     for field, template in effect.text.items():
         try:
-            template.format(**dict.fromkeys(attributes, ""))
-        except (KeyError, IndexError, ValueError) as error:
-            raise bad(
-                f"text for {field}: {template!r} names {error}, not an attribute of the "
-                f"escalation ({', '.join(attributes)})"
-            ) from None
+            named = [
+                name for _, name, _, _ in string.Formatter().parse(template) if name is not None
+            ]
+        except ValueError as error:
+            raise bad(f"text for {field}: {template!r} is not a template ({error})") from None
+        for name in named:
+            if name not in attributes:
+                raise bad(
+                    f"text for {field}: {template!r} names {name!r}, not an attribute of the "
+                    f"escalation{did_you_mean(name, attributes)} ({', '.join(attributes)})"
+                )
     missing = [
         field
         for field, declared in fields.items()
@@ -1447,26 +1534,29 @@ def _emitter(effect: Emit, types: set[str], module: str, rule: str, scope: _Scop
             f"nothing fills {cls.__name__}.{missing[0]}: give it in values, fact, "
             "escalation or text"
         )
-    values = dict(effect.values)
-    from_fact = tuple(effect.fact.items())
-    from_escalation = tuple(effect.escalation.items())
-    texts = tuple(effect.text.items())
-    names = tuple(attributes)
-
-    def emit(
-        escalation_id: str, at: dt.datetime, rule: str, cites: str, record: Any, fact: Any
-    ) -> Any:
-        built = dict(values)
-        for field, source in from_fact:
-            built[field] = getattr(fact, source)
-        for field, source in from_escalation:
-            built[field] = getattr(record, source)
-        if texts:
-            attributes = {name: getattr(record, name) for name in names}
-            for field, template in texts:
-                built[field] = template.format(**attributes)
-        return cls(escalation_id=escalation_id, at=at, rule=rule, cites=cites, **built)
-
+    # Generated, one keyword per field, as the announcements are.
+    namespace: dict[str, Any] = {"cls": cls}
+    arguments = ["escalation_id=escalation_id", "at=at", "rule=rule", "cites=cites"]
+    for number, (field, value) in enumerate(effect.values.items()):
+        namespace[f"value_{number}"] = value
+        arguments.append(f"{field}=value_{number}")
+    for field, source in effect.fact.items():
+        arguments.append(f"{field}=fact.{source}")
+    for field, source in effect.escalation.items():
+        arguments.append(f"{field}=record.{source}")
+    for number, (field, template) in enumerate(effect.text.items()):
+        namespace[f"template_{number}"] = template
+        named = sorted({name for _, name, _, _ in string.Formatter().parse(template) if name})
+        filled = ", ".join(f"{name}=record.{name}" for name in named)
+        arguments.append(f"{field}=template_{number}.format({filled})")
+    emit: Emitter = generate(
+        [
+            "def emit(escalation_id, at, rule, cites, record, fact):",
+            f"    return cls({', '.join(arguments)})",
+        ],
+        namespace,
+        f"{cls.TYPE} emitted",
+    )
     return emit
 
 
@@ -1555,32 +1645,45 @@ def _announcer(obligation: Obligation, bad: Callable[[str], PolicyDefinitionErro
     key_name = obligation.key
     key_type = _value_type(hints.get(key_name)) if key_name is not None else None
     owner_name = obligation.owner_field
-    build: Any = cls  # an action class, checked above
-
-    def announce(
-        escalation_id: str, at: dt.datetime, pending: PendingObligation, owner: object
-    ) -> Any:
-        values = dict(given)
-        if key_name is not None:
-            key = pending.key
-            values[key_name] = key_type(key) if key_type is not None and key is not None else key
-        if owner_name is not None:
-            if owner is None:
-                raise PolicyDefinitionError(
-                    f"escalation {escalation_id!r} needs a {cls.TYPE} by its owner but has no "
-                    "owner: a reaction that requires it must run after ApplyPlan"
-                )
-            values[owner_name] = owner
-        return build(
-            escalation_id=escalation_id,
-            at=at,
-            rule=pending.rule,
-            cites=pending.cites,
-            due=pending.due,
-            **values,
-        )
-
+    # Generated, one keyword per field: it runs for every obligation required or renewed, and
+    # unrolled it costs a fraction of building the keywords as a dict (docs/design.md).
+    namespace: dict[str, Any] = {"cls": cls, "key_type": key_type, "no_owner": _no_owner}
+    arguments = [
+        "escalation_id=escalation_id",
+        "at=at",
+        "rule=pending.rule",
+        "cites=pending.cites",
+        "due=pending.due",
+    ]
+    for number, (name, value) in enumerate(given.items()):
+        namespace[f"given_{number}"] = value
+        arguments.append(f"{name}=given_{number}")
+    body = []
+    if key_name is not None:
+        body.append("    key = pending.key")
+        if key_type is not None:
+            body.append("    key = None if key is None else key_type(key)")
+        arguments.append(f"{key_name}=key")
+    if owner_name is not None:
+        body += ["    if owner is None:", f"        no_owner(escalation_id, {cls.TYPE!r})"]
+        arguments.append(f"{owner_name}=owner")
+    announce: Announce = generate(
+        [
+            "def announce(escalation_id, at, pending, owner):",
+            *body,
+            f"    return cls({', '.join(arguments)})",
+        ],
+        namespace,
+        f"announcement of {obligation.id}",
+    )
     return announce
+
+
+def _no_owner(escalation_id: str, action: str) -> None:
+    raise PolicyDefinitionError(
+        f"escalation {escalation_id!r} needs a {action} by its owner but has no owner: a "
+        "reaction that requires it must run after ApplyPlan"
+    )
 
 
 def _value_type(hint: object) -> Callable[[str], Any] | None:

@@ -71,12 +71,18 @@ def _channel_key(channel: str) -> str:
     return channel.lstrip("#").casefold()
 
 
+_CHANNEL_KEY = _channel_key(CHANNEL)
+
+
 def _escalation_channel(situation: Situation) -> bool:
-    return bool(_channel_key(situation.fact.channel) == _channel_key(CHANNEL))
+    channel: str = situation.fact.channel
+    return channel.lstrip("#").casefold() == _CHANNEL_KEY
 
 
 def _by_owner(situation: Situation) -> bool:
-    return bool(situation.fact.by == situation.record.owner)
+    by: str = situation.fact.by
+    owner: object = situation.record.owner
+    return by == owner
 
 
 CONTEXT = (
