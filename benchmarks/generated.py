@@ -19,11 +19,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import attrs
 import run  # the callgrind helper beside this file
 
-from escalation_policy import Fact, PostToChannel, decide, make_converter
+from escalation_policy import (
+    CreateTrackerDocument,
+    Fact,
+    PostReason,
+    PostToChannel,
+    decide,
+    default_policy,
+    make_converter,
+)
 from escalation_policy._fastpath import action_writer, fact_reader
 from escalation_policy._frozen import ATTRS_INIT
 from escalation_policy._record import CORE_FIELDS, Record
 from escalation_policy.model import parse_timestamp
+from escalation_policy.vocabulary import Emit
 
 OPENED = {
     "type": "opened",
@@ -77,11 +86,56 @@ def _attrs_built(**fields: Any) -> PostToChannel:
     return action
 
 
+POLICY = default_policy()
+_CREATED = next(p for p in RECORD.pending if p.obligation == "channel_post")
+_ANNOUNCE = POLICY.obligations["channel_post"].announce
+_TRACKER = next(
+    effect
+    for compiled in POLICY.reactions
+    for effect in compiled.reaction.then
+    if isinstance(effect, Emit) and effect.action is CreateTrackerDocument
+)
+_EMIT = POLICY.emitters[id(_TRACKER)]
+
+
+def _plain_announce(escalation_id: str, at: Any, pending: Any, owner: Any) -> Any:
+    """What the generated announcement does, as a function over the declaration's fields."""
+    declared = POLICY.obligations["channel_post"].obligation
+    values: dict[str, Any] = dict(declared.announce_with)
+    values["reason"] = PostReason(pending.key)
+    values["by"] = owner
+    return PostToChannel(
+        escalation_id=escalation_id,
+        at=at,
+        rule=pending.rule,
+        cites=pending.cites,
+        due=pending.due,
+        **values,
+    )
+
+
+def _plain_emit(escalation_id: str, at: Any, rule: str, cites: str, record: Any) -> Any:
+    """What the generated emitter does: every attribute offered to the template."""
+    attributes = {name: getattr(record, name) for name in RECORD.KIND.attributes}
+    built = {field: text.format(**attributes) for field, text in _TRACKER.text.items()}
+    return CreateTrackerDocument(
+        escalation_id=escalation_id, at=at, rule=rule, cites=cites, **built
+    )
+
+
 PAIRS: dict[str, tuple[Callable[[], Any], Callable[[], Any]]] = {
     "record copy": (lambda: RECORD.copy(), lambda: _plain_copy(RECORD)),
     "fact reader": (lambda: _READER(OPENED), lambda: _plain_read(OPENED)),
     "action writer": (lambda: _WRITER(ACTION), lambda: _plain_write(ACTION)),
     "action __init__": (lambda: PostToChannel(**POST), lambda: _attrs_built(**POST)),
+    "announcement": (
+        lambda: _ANNOUNCE("ESC-1", FACT.at, _CREATED, RECORD.owner),  # type: ignore[misc]
+        lambda: _plain_announce("ESC-1", FACT.at, _CREATED, RECORD.owner),
+    ),
+    "emitted action": (
+        lambda: _EMIT("ESC-1", FACT.at, "r", "c", RECORD, FACT),
+        lambda: _plain_emit("ESC-1", FACT.at, "r", "c", RECORD),
+    ),
 }
 
 
