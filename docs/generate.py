@@ -21,7 +21,7 @@ import escalation_policy
 import escalation_policy.testing
 import escalation_policy.testing.strategies
 from escalation_policy import default_policy
-from escalation_policy.vocabulary import HitPolicy
+from escalation_policy.render import policy_reference
 
 DOCS = Path(__file__).resolve().parent
 
@@ -198,43 +198,8 @@ def reference() -> str:
 
 
 def rules() -> str:
-    policy = default_policy()
-    lines = [
-        "# The rules of the handbook's policy",
-        "",
-        "Generated from the rule modules by `python docs/generate.py`; do not edit by hand.",
-        "Every action names one of these ids in `rule`, and its citation in `cites`.",
-        "",
-        "## Decision tables",
-        "",
-    ]
-    for compiled in policy.tables:
-        table = compiled.table
-        policy_name = {
-            HitPolicy.UNIQUE: "unique",
-            HitPolicy.FIRST: "first",
-            HitPolicy.COLLECT: "collect",
-        }[table.hit_policy]
-        lines += [
-            f"### `{table.id}`: {table.title}",
-            "",
-            f"Module `{compiled.module}`; cites *{table.cites}*; hit policy {policy_name}; "
-            f"inputs {', '.join(table.inputs)}; outputs {', '.join(table.outputs)}.",
-            "",
-        ]
-        if not table.rows:
-            lines += ["(No rows.)", ""]
-            continue
-        lines += ["| rule id | cites |", "| --- | --- |"]
-        for row_id in compiled.row_ids:
-            lines.append(f"| `{row_id}` | {policy.rules[row_id].cites} |")
-        lines.append("")
-    lines += ["## Reactions", "", "| rule id | on | what | cites |", "| --- | --- | --- | --- |"]
-    for compiled in policy.reactions:
-        reaction = compiled.reaction
-        on = ", ".join(sorted(compiled.types))
-        lines.append(f"| `{reaction.id}` | {on} | {reaction.title} | {reaction.cites} |")
-    return "\n".join(lines).rstrip() + "\n"
+    """The handbook's policy's reference (``escalation-policy rules`` prints it for any)."""
+    return policy_reference(default_policy(), "The rules of the handbook's policy")
 
 
 PAGES = {"reference.md": reference, "rules.md": rules}

@@ -97,6 +97,36 @@ def test_the_table_command_renders_the_packages_table(weekly: pathlib.Path) -> N
     assert "risking current adoption and renewal." not in result.stdout
 
 
+def test_the_rules_command_documents_the_packages_terms(weekly: pathlib.Path) -> None:
+    """`rules --policy` prints the package's own reference: a value it adds appears in its
+    facts' JSON contract."""
+    terms = weekly / "terms.py"
+    text = terms.read_text()
+    assert '    SMB = "smb", "SMB"\n' in text
+    terms.write_text(
+        text.replace(
+            '    SMB = "smb", "SMB"\n',
+            '    SMB = "smb", "SMB"\n    PUBLIC_SECTOR = "public_sector"\n',
+        )
+    )
+    scope = weekly / "scope.py"
+    scope.write_text(
+        scope.read_text().replace(
+            "one_of(Segment.COMMERCIAL, Segment.SMB)",
+            "one_of(Segment.COMMERCIAL, Segment.SMB, Segment.PUBLIC_SECTOR)",
+        )
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "escalation_policy", "rules", "--policy", str(weekly)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert 0 == result.returncode, result.stderr
+    assert "one of `enterprise`, `commercial`, `smb`, `public_sector`" in result.stdout
+    assert "`acme_escalations.scope`" in result.stdout
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [

@@ -27,6 +27,7 @@ from escalation_policy.render import (
     audit_text,
     describe,
     plain,
+    policy_reference,
     refusal,
     tables,
     timestamp,
@@ -416,6 +417,13 @@ def _table(args: argparse.Namespace, out: _Output) -> int:
     return EXIT_OK
 
 
+def _rules(args: argparse.Namespace, out: _Output) -> int:
+    policy = _policy(args)
+    name = getattr(args, "policy", None) or "the handbook's policy"
+    out.write(policy_reference(policy, f"The rules of {name}"))
+    return EXIT_OK
+
+
 def _policy(args: argparse.Namespace) -> Policy:
     """The policy ``--policy`` names (a package, by module or folder), or the handbook's."""
     return default_policy() if args.policy is None else load_policy(args.policy)
@@ -512,6 +520,14 @@ def build_parser() -> argparse.ArgumentParser:
         "tables", nargs="*", metavar="TABLE", help="a table's id, such as severity.levels"
     )
     table.set_defaults(run=_table)
+    rules = command(
+        "rules",
+        help="print the policy's reference as Markdown",
+        description="Render the policy's reference from the loaded policy, as Markdown: its "
+        "facts and actions (the JSON contract), values, obligations, decision tables and "
+        "reactions, with every rule's id and citation.",
+    )
+    rules.set_defaults(run=_rules)
     return parser
 
 

@@ -2,6 +2,9 @@
 
 import datetime as dt
 import enum
+import inspect
+import types
+import typing
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +33,7 @@ __all__ = [
     "duration",
     "label",
     "plain",
+    "policy_reference",
     "refusal",
     "tables",
     "timestamp",
@@ -330,3 +334,138 @@ def audit_markdown(report: "AuditReport") -> str:
                 f"{f'`{_cell(refused.path)}`' if refused.path else ''} | {_cell(refused.reason)} |"
             )
     return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------ policy reference
+def _kind(kind: object) -> str:
+    """A field's type as the JSON contract reads: ``text``, ``one of a, b``, ``list of ...``."""
+    optional = typing.get_origin(kind) in (typing.Union, types.UnionType) and type(
+        None
+    ) in typing.get_args(kind)
+    if optional:
+        others = [a for a in typing.get_args(kind) if a is not type(None)]
+        kind = others[0] if len(others) == 1 else kind
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        text = "one of " + ", ".join(f"`{member.value}`" for member in kind)
+    elif typing.get_origin(kind) is tuple:
+        text = "list of " + _kind(typing.get_args(kind)[0])
+    else:
+        text = {str: "text", bool: "true or false", int: "integer", dt.datetime: "timestamp"}.get(
+            kind,
+            str(kind),  # type: ignore[call-overload]
+        )
+    return f"{text}, or null" if optional else text
+
+
+def _fields_table(cls: type[Any], skip: Iterable[str]) -> list[str]:
+    hints = typing.get_type_hints(cls)
+    rows = []
+    for field in attrs.fields(cls):
+        if field.name in skip:
+            continue
+        default = "" if field.default is attrs.NOTHING else f" (default `{_json(field.default)}`)"
+        rows.append(f"| `{field.name}` | {_kind(hints[field.name])}{default} |")
+    if not rows:
+        return ["No fields of its own.", ""]
+    return ["| field | holds |", "| --- | --- |", *rows, ""]
+
+
+def _json(value: object) -> object:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def policy_reference(policy: Policy, title: str) -> str:
+    """A policy's reference page, generated from the loaded policy: its facts and actions
+    (the JSON contract), its values, its obligations, its decision tables and its reactions,
+    with every rule's id and citation."""
+    terms = policy.terms
+    lines = [
+        f"# {title}",
+        "",
+        "Generated from the loaded policy; do not edit by hand. Every action names one of its",
+        "rule ids in `rule`, and that rule's citation in `cites`.",
+        "",
+        "## Facts",
+        "",
+        "Every fact has `type`, `at` (a timestamp with a timezone) and, but for `tick`,",
+        "`escalation_id`.",
+        "",
+    ]
+    for tag, cls in terms.facts.items():
+        does = []
+        if cls.OPENS:
+            does.append("opens an escalation: its fields are the escalation's attributes")
+        for attribute, field in terms.sets[tag]:
+            does.append(f"sets the attribute `{attribute}` from `{field}`")
+        for before, after in terms.moves[tag].items():
+            does.append(f"moves the status from `{before}` to `{after}`")
+        if cls.AFTER_CLOSING:
+            does.append("is taken once the escalation is closed")
+        lines += [f"### `{tag}`", ""]
+        if cls.__doc__ and not cls.__doc__.startswith(cls.__name__ + "("):
+            lines += [inspect.cleandoc(cls.__doc__), ""]
+        if does:
+            lines += ["It " + "; ".join(does) + ".", ""]
+        lines += _fields_table(cls, ("at", "escalation_id"))
+    lines += ["## Actions", ""]
+    for tag, action in terms.actions.items():
+        lines += [f"### `{tag}`", ""]
+        lines += _fields_table(action, ("escalation_id", "at", "rule", "cites"))
+    lines += ["## Values", ""]
+    for values in terms.values:
+        lines += [f"### `{values.__name__}`", "", "| value | reads |", "| --- | --- |"]
+        lines += [f"| `{member.value}` | {_cell(label(member))} |" for member in values]
+        lines.append("")
+    lines += [
+        "## Obligations",
+        "",
+        "| obligation | missed: violation | detail | announced as |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, compiled in policy.obligations.items():
+        declared = compiled.obligation
+        announced = f"`{declared.announce.TYPE}`" if declared.announce is not None else "-"
+        lines.append(
+            f"| `{name}` | `{_text(compiled.violation)}` | {_cell(declared.missed)} | {announced} |"
+        )
+    lines += ["", "## Decision tables", ""]
+    for compiled_table in policy.tables:
+        table = compiled_table.table
+        lines += [
+            f"### `{table.id}`: {table.title}",
+            "",
+            f"Module `{compiled_table.module}`; cites *{table.cites}*; hit policy "
+            f"{table.hit_policy.value}; inputs {', '.join(table.inputs)}; outputs "
+            f"{', '.join(table.outputs)}.",
+            "",
+        ]
+        if not table.rows:
+            lines += ["(No rows.)", ""]
+            continue
+        lines += ["| rule id | cites |", "| --- | --- |"]
+        for row_id in compiled_table.row_ids:
+            lines.append(f"| `{row_id}` | {policy.rules[row_id].cites} |")
+        lines.append("")
+    lines += ["## Reactions", "", "| rule id | on | what | cites |", "| --- | --- | --- | --- |"]
+    seen: dict[str, list[str]] = {}
+    reactions = {}
+    for compiled_reaction in policy.reactions:
+        reaction = compiled_reaction.reaction
+        reactions[reaction.id] = reaction
+        for fact_type in sorted(compiled_reaction.types):
+            shown = (
+                f"{fact_type[:-1]} (unknown escalation)" if fact_type.endswith("?") else fact_type
+            )
+            seen.setdefault(reaction.id, []).append(shown)
+    for rule_id, reaction in reactions.items():
+        on = ", ".join(seen[rule_id])
+        lines.append(f"| `{rule_id}` | {on} | {reaction.title} | {reaction.cites} |")
+    lines += ["", "## Violation codes", ""]
+    lines += [f"- `{code}`" for code in policy.violation_codes]
+    return "\n".join(lines).rstrip() + "\n"
