@@ -59,6 +59,7 @@ STANDUP = Obligation(
     missed="no internal stand-up was held by {due}",
     announce=HoldStandup,
     owner_field="by",
+    announce_again_on_new_owner=True,
 )
 
 CUSTOMER_CONTACT = Obligation(
@@ -67,6 +68,7 @@ CUSTOMER_CONTACT = Obligation(
     missed="the customer had not heard from the team by {due}",
     announce=ContactCustomer,
     owner_field="by",
+    announce_again_on_new_owner=True,
 )
 
 CHANNEL_UPDATE = Obligation(
@@ -75,6 +77,7 @@ CHANNEL_UPDATE = Obligation(
     missed="no update was posted in the dedicated channel by {due}",
     announce=UpdateChannel,
     owner_field="by",
+    announce_again_on_new_owner=True,
 )
 
 OBLIGATIONS = (STANDUP, CUSTOMER_CONTACT, CHANNEL_UPDATE)

@@ -64,6 +64,7 @@ UPDATE_MESSAGE = Obligation(
     announce=MessageDue,
     announce_with={"channel": CHANNEL, "template": Template.UPDATE},
     owner_field="by",
+    announce_again_on_new_owner=True,
 )
 
 CLOSURE_MESSAGE = Obligation(
@@ -73,6 +74,7 @@ CLOSURE_MESSAGE = Obligation(
     announce=MessageDue,
     announce_with={"channel": CHANNEL, "template": Template.CLOSURE},
     owner_field="by",
+    announce_again_on_new_owner=True,
 )
 
 OBLIGATIONS = (UPDATE_MESSAGE, CLOSURE_MESSAGE)

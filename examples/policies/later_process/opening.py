@@ -55,6 +55,7 @@ FIRST_STANDUP = Obligation(
     missed="no internal stand-up was held by {due}",
     announce=HoldStandup,
     owner_field="by",
+    announce_again_on_new_owner=True,
 )
 """The stand-up within 24 hours of opening. A Critical escalation needs none of its own: its
 daily stand-ups start at opening, and the first of them is due 24 hours later."""
