@@ -41,13 +41,19 @@ def _doc(obj: object) -> str:
     return inspect.cleandoc(text or "")
 
 
+_MODULE_PATH = re.compile(
+    r"\b(?:escalation_policy(?:\.\w+)*|collections\.abc|typing"
+    r"|hypothesis\.strategies(?:\._internal\.\w+)*)\."
+)
+_QUOTED = re.compile(r"('[^']*'|\"[^\"]*\")")
+
+
 def _short(signature: str) -> str:
-    """Annotations without module paths: ``EscalationState``, not ``escalation_policy....``."""
-    return re.sub(
-        r"\b(?:escalation_policy(?:\.\w+)*|collections\.abc|typing"
-        r"|hypothesis\.strategies(?:\._internal\.\w+)*)\.",
-        "",
-        signature,
+    """Annotations without module paths: ``EscalationState``, not ``escalation_policy....``.
+    Quoted defaults keep their text: ``'escalation_policy.rules'`` is a value, not a path."""
+    parts = _QUOTED.split(signature)
+    return "".join(
+        part if index % 2 else _MODULE_PATH.sub("", part) for index, part in enumerate(parts)
     )
 
 

@@ -187,6 +187,12 @@ def test_the_reference_is_the_same_on_every_python() -> None:
     assert ["### `Plain`", "", "Enumeration: `only`.", ""] == _generator()._describe("Plain", Plain)
 
 
+def test_the_reference_shortens_module_paths_but_not_quoted_defaults() -> None:
+    shorten = _generator()._short
+    signature = "(modules: escalation_policy.model.Fact = 'escalation_policy.rules')"
+    assert "(modules: Fact = 'escalation_policy.rules')" == shorten(signature)
+
+
 def test_every_rule_of_the_policy_is_in_the_rule_catalogue() -> None:
     from escalation_policy import default_policy
 
