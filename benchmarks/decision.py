@@ -17,6 +17,7 @@ import itertools
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
+from enum import Enum
 from typing import Any, NamedTuple
 
 import attrs
@@ -205,13 +206,14 @@ def handle(engine: str) -> Contender:
 # ----------------------------------------------------------------- tables from the policy
 class _Tables(NamedTuple):
     scope: list[tuple[dict[str, Any], bool, str | None, str]]  # cells, in scope, reason, row
-    owner: dict[str, tuple[str, str, str]]  # severity: owner, rule, cites
+    owner: dict[tuple[str, bool], tuple[str, str, str]]  # severity, has TAM: owner, rule, cites
     levels: dict[str, tuple[str, list[str], str, str]]  # severity: cadence, roles, rule, cites
     updates: dict[str, tuple[int | None, str, str]]  # severity: seconds, rule, cites
     cites: dict[str, str]  # reaction id: cites
     within: dict[str, int]  # reaction id: seconds
     channel: str
     title: tuple[str, str]  # before and after the customer's name
+    document: dict[str, Any]  # the tracker document's other fields (template, sections)
 
 
 def _matches(cell: object, value: object) -> bool:
@@ -220,6 +222,12 @@ def _matches(cell: object, value: object) -> bool:
     if isinstance(cell, OneOf):
         return value in cell.values
     return bool(cell == value)
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, tuple):
+        return [_json_value(item) for item in value]
+    return value.value if isinstance(value, Enum) else value
 
 
 def _row_for(table_id: str, **values: object) -> tuple[Any, str]:
@@ -242,8 +250,13 @@ def policy_tables() -> _Tables:
         )
     owner, levels, updates = {}, {}, {}
     for severity in Severity:
-        row, row_id = _row_for("responsibilities.owner", severity=severity)
-        owner[severity.value] = (row.then["owner"].value, row_id, rule[row_id].cites)
+        for tam in (None, "Alex"):
+            row, row_id = _row_for("responsibilities.owner", severity=severity, tam=tam)
+            owner[severity.value, tam is not None] = (
+                row.then["owner"].value,
+                row_id,
+                rule[row_id].cites,
+            )
         row, row_id = _row_for("severity.levels", severity=severity)
         roles = [role.value for role in row.then["involvement"]]
         levels[severity.value] = (row.then["cadence"].value, roles, row_id, rule[row_id].cites)
@@ -253,12 +266,14 @@ def policy_tables() -> _Tables:
         updates[severity.value] = (seconds, row_id, rule[row_id].cites)
     within = {}
     title = ""
+    document: dict[str, Any] = {}
     for compiled in policy.reactions:
         for effect in compiled.reaction.then:
             if getattr(effect, "within", None) is not None:
                 within[compiled.reaction.id] = int(effect.within.total_seconds())
             if compiled.reaction.id == "tracker.create_document":
                 title = effect.text["title"]
+                document = {key: _json_value(value) for key, value in effect.values.items()}
     before, after = title.split("{customer}")
     return _Tables(
         scope=scope,
@@ -269,6 +284,7 @@ def policy_tables() -> _Tables:
         within=within,
         channel=policy.channel or "",
         title=(before, after),
+        document=document,
     )
 
 
@@ -292,6 +308,7 @@ def floor_function() -> Callable[[Mapping[str, Any]], Answer]:
     owner, levels, updates, cites = tables.owner, tables.levels, tables.updates, tables.cites
     channel = tables.channel
     before, after = tables.title
+    document = tables.document
     created = dt.timedelta(seconds=tables.within["communication.post_when_created"])
     inform = dt.timedelta(seconds=tables.within["responsibilities.inform_tam"])
     every = {key: dt.timedelta(seconds=value[0]) for key, value in updates.items() if value[0]}
@@ -314,7 +331,8 @@ def floor_function() -> Callable[[Mapping[str, Any]], Answer]:
                 }
             ]
         severity = fact["severity"]
-        who, owner_rule, owner_cites = owner[severity]
+        tam = fact["tam"]
+        who, owner_rule, owner_cites = owner[severity, tam is not None]
         cadence, roles, levels_rule, levels_cites = levels[severity]
         when = dt.datetime.fromisoformat(at)
         common = {"escalation_id": escalation_id, "at": at}
@@ -326,7 +344,6 @@ def floor_function() -> Callable[[Mapping[str, Any]], Answer]:
             {"type": "set_cadence", **common, "rule": levels_rule, "cites": levels_cites,
              "cadence": cadence},
         ]  # fmt: skip
-        tam = fact["tam"]
         if tam is not None and who == "support_engineering":
             rule = "responsibilities.inform_tam"
             actions.append(
@@ -336,7 +353,7 @@ def floor_function() -> Callable[[Mapping[str, Any]], Answer]:
         rule = "tracker.create_document"
         actions.append(
             {"type": "create_tracker_document", **common, "rule": rule, "cites": cites[rule],
-             "title": before + fact["customer"] + after}
+             "title": before + fact["customer"] + after, **document}
         )  # fmt: skip
         rule = "communication.post_when_created"
         actions.append(
@@ -421,7 +438,10 @@ def zen_graph() -> str:
         ]
         for cells, in_scope, reason, _ in tables.scope
     ]
-    owner_rows = [[q(s), q(o), q(r), q(c)] for s, (o, r, c) in tables.owner.items()]
+    owner_rows = [
+        [q(s), "true" if t else "false", q(o), q(r), q(c)]
+        for (s, t), (o, r, c) in tables.owner.items()
+    ]
     levels_rows = [[q(s), q(a), q(b), q(r), q(c)] for s, (a, b, r, c) in tables.levels.items()]
     update_rows = [[q(s), q(e), q(r), q(c)] for s, (e, r, c) in tables.updates.items()]
     cites = tables.cites
@@ -443,7 +463,9 @@ def zen_graph() -> str:
         f"due: d(at).add('{inform}s')}} : null, "
         f"{{type: 'create_tracker_document', {common}, rule: 'tracker.create_document', "
         f"cites: {q(cites['tracker.create_document'])}, "
-        f"title: {q(before)} + customer + {q(after)}}}, "
+        f"title: {q(before)} + customer + {q(after)}, "
+        f"template: {q(tables.document['template'])}, "
+        f"sections: [{', '.join(q(x) for x in tables.document['sections'])}]}}, "
         f"{{type: 'post_to_channel', {common}, rule: 'communication.post_when_created', "
         f"cites: {q(cites['communication.post_when_created'])}, channel: {q(tables.channel)}, "
         f"by: owner, reason: 'created', due: d(at).add('{created}s')}}, "
@@ -463,7 +485,9 @@ def zen_graph() -> str:
             ["in_scope", "out_of_scope_reason"],
             scope_rows,
         ),
-        _zen_table("owner", ["severity"], ["owner", "owner_rule", "owner_cites"], owner_rows),
+        _zen_table(
+            "owner", ["severity", "tam != null"], ["owner", "owner_rule", "owner_cites"], owner_rows
+        ),
         _zen_table(
             "levels",
             ["severity"],

@@ -27,6 +27,12 @@ class Match(NamedTuple):
     then: Mapping[str, Any]
 
 
+TAM = "alex"
+"""The TAM scenarios assign unless told otherwise."""
+DOC = "https://docs.example.com/acme-escalation-tracker"
+"""The escalation document posts link unless told otherwise."""
+
+
 def _plain(value: object) -> object:
     return value.value if isinstance(value, enum.Enum) else value
 
@@ -40,18 +46,20 @@ def _cell_matches(cell: object, value: object) -> bool:
 
 
 def row(table_id: str, **inputs: object) -> Match:
-    """The row of the handbook policy's table ``table_id`` that ``inputs`` (JSON values) match."""
+    """The row of the handbook policy's table ``table_id`` that ``inputs`` (JSON values) match;
+    an input not given is not set."""
     table = default_policy().table(table_id)
     wanted = {key: _plain(value) for key, value in inputs.items()}
     for candidate in table.rows:
-        if all(_cell_matches(candidate.when[key], wanted[key]) for key in table.inputs):
+        if all(_cell_matches(candidate.when[key], wanted.get(key)) for key in table.inputs):
             return Match(f"{table_id}/{candidate.id}", candidate.then)
     raise LookupError(f"no row of {table_id} matches {wanted}")
 
 
-def owner_of(severity: str) -> str:
-    """Who owns an escalation of this severity (``"tam"``, ...)."""
-    return str(row("responsibilities.owner", severity=severity).then["owner"].value)
+def owner_of(severity: str, tam: str | None = TAM) -> str:
+    """Who owns an escalation of this severity (``"tam"``, ...), with a TAM assigned unless
+    ``tam=None``."""
+    return str(row("responsibilities.owner", severity=severity, tam=tam).then["owner"].value)
 
 
 def other_team(team: str) -> str:
@@ -120,13 +128,24 @@ class Scenario:
         return decision
 
     def open(self, when: dt.datetime = T0, **fields: Any) -> Decision:
+        """An escalation opened: Acme, enterprise, critical, with a TAM, unless said otherwise
+        (``tam=None`` for none)."""
         fields.setdefault("customer", "Acme")
         fields.setdefault("segment", "enterprise")
         fields.setdefault("severity", "critical")
+        fields.setdefault("tam", TAM)
         return self.fact("opened", when, **fields)
 
-    def post(self, when: dt.datetime, purpose: str, by: str, channel: str = CHANNEL) -> Decision:
-        return self.fact("posted", when, channel=channel, purpose=purpose, by=by)
+    def post(
+        self,
+        when: dt.datetime,
+        purpose: str,
+        by: str,
+        channel: str = CHANNEL,
+        url: str | None = DOC,
+    ) -> Decision:
+        """A post, linking the escalation document unless ``url=None``."""
+        return self.fact("posted", when, channel=channel, purpose=purpose, by=by, url=url)
 
     def tick(self, when: dt.datetime) -> Decision:
         return self.fact("tick", when)

@@ -87,7 +87,8 @@ def test_table_prints_the_policys_tables(capsys: pytest.CaptureFixture[str]) -> 
     every = capsys.readouterr().out
     for compiled in default_policy().tables:
         assert f"(`{compiled.table.id}`)" in every
-    assert "| Critical or High | 1d |" in every  # a condition and a duration, as people read
+    assert "| Medium or Low | - |" in every  # a condition, and no duration, as people read
+    assert "| High | 3d 12h |" in every
     assert 2 == main(["table", "severity.level"])
     assert "did you mean 'severity.levels'" in capsys.readouterr().err
 

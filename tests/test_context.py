@@ -133,6 +133,9 @@ def test_a_post_is_matched_against_the_escalation_and_the_post() -> None:
         "by": "support_engineering",
         "escalation_channel": True,
         "by_owner": owner is Team.SUPPORT_ENGINEERING,
+        "by_initiator": False,
+        "linked": False,
+        "tam_opened": False,
     }
 
 

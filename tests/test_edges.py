@@ -323,7 +323,7 @@ def test_a_snapshot_carries_its_format() -> None:
 def test_a_snapshot_of_the_first_format_is_upgraded_and_continues_the_same(
     engine_name: str, with_format: bool
 ) -> None:
-    """A snapshot written by the previous release (format 1: keys kept as ``reason`` and
+    """A snapshot in the previous release's format (format 1: keys kept as ``reason`` and
     ``tam``, the TAM informed as ``informed_tam``; no format before formats were numbered)
     continues exactly as an engine that never stopped."""
     data = json.loads((DATA / "snapshot-format-1.json").read_text())

@@ -41,6 +41,9 @@ ROOT = pathlib.Path(__file__).parent.parent
 LIBRARY = pathlib.Path(escalation_policy.__file__).parent
 RULES = LIBRARY / "rules"
 
+DOC = "https://docs.example.com/acme-escalation-tracker"
+"""The escalation document the created and closed posts link."""
+
 Edit = dict[str, list[tuple[str, str]]]
 """For each file of the policy package, the text replaced (old, new), in order."""
 
@@ -61,33 +64,19 @@ WEEKLY_MEETINGS_AND_UPDATES_EVERY_TWO_DAYS: Edit = {
             """            Row(
                 id="weekly_to_biweekly",
                 when={"cadence": Cadence.WEEKLY_TO_BIWEEKLY},
-                then={"meeting_every": WEEKLY_TO_BI_WEEKLY},
+                then={"meeting_every": WEEKLY_TO_BI_WEEKLY, "contact_every": WEEKLY_TO_BI_WEEKLY},
             ),""",
-            '            Row(id="weekly", when={"cadence": Cadence.WEEKLY}, '
-            'then={"meeting_every": WEEKLY}),',
+            """            Row(
+                id="weekly",
+                when={"cadence": Cadence.WEEKLY},
+                then={"meeting_every": WEEKLY, "contact_every": WEEKLY},
+            ),""",
         ),
     ],
     "communication.py": [
         (
-            "DAILY_UPDATES = dt.timedelta(days=1)",
-            "DAILY_UPDATES = dt.timedelta(days=1)\nEVERY_TWO_DAYS = dt.timedelta(days=2)",
-        ),
-        (
-            """            Row(
-                id="critical_and_high",
-                when={"severity": one_of(Severity.CRITICAL, Severity.HIGH)},
-                then={"update_every": DAILY_UPDATES},
-            ),""",
-            """            Row(
-                id="critical",
-                when={"severity": Severity.CRITICAL},
-                then={"update_every": DAILY_UPDATES},
-            ),
-            Row(
-                id="high",
-                when={"severity": Severity.HIGH},
-                then={"update_every": EVERY_TWO_DAYS},
-            ),""",
+            "HIGH_UPDATES = dt.timedelta(days=3, hours=12)",
+            "HIGH_UPDATES = dt.timedelta(days=2)",
         ),
     ],
 }
@@ -162,8 +151,8 @@ class UpdateExecutiveSummary(Action):""",
             "    ProductDriAssigned,\n",
         ),
         (
-            "INFORM_TAM_WITHIN = dt.timedelta(hours=24)\n",
-            """INFORM_TAM_WITHIN = dt.timedelta(hours=24)
+            "TAM_ASSIGNED_WITHIN = dt.timedelta(hours=24)\n",
+            """TAM_ASSIGNED_WITHIN = dt.timedelta(hours=24)
 
 # A product-related critical or high escalation: a Product DRI within a day, reminded before.
 PRODUCT_DRI_WITHIN = dt.timedelta(hours=24)
@@ -171,19 +160,16 @@ PRODUCT_DRI_REMINDER = dt.timedelta(hours=4)
 """,
         ),
         (
-            'CONTEXT = (ContextField("tam_assigned", BOOL, '
-            "lambda situation: situation.record.tam is not None),)\n"
-            '"""Whether the escalation has a TAM."""',
-            '''CONTEXT = (
-    ContextField("tam_assigned", BOOL, lambda situation: situation.record.tam is not None),
+            '    ContextField("tam_opened", BOOL, _tam_opened),\n)\n',
+            """    ContextField("tam_opened", BOOL, _tam_opened),
     ContextField(
         "product_dri_assigned", BOOL, lambda situation: situation.record.product_dri is not None
     ),
 )
-"""Whether the escalation has a TAM, and a Product DRI."""''',
+""",
         ),
         (
-            "OBLIGATIONS = (INFORM_TAM,)",
+            "OBLIGATIONS = (INFORM_TAM, ASSIGN_TAM)",
             '''PRODUCT_DRI = Obligation(
     id="product_dri",
     violation=ViolationCode.PRODUCT_DRI_NOT_ASSIGNED,
@@ -192,13 +178,17 @@ PRODUCT_DRI_REMINDER = dt.timedelta(hours=4)
 )
 """A product-related critical or high escalation needs a DRI in Product."""
 
-OBLIGATIONS = (INFORM_TAM, PRODUCT_DRI)''',
+OBLIGATIONS = (INFORM_TAM, ASSIGN_TAM, PRODUCT_DRI)''',
         ),
         (
-            """escalation={"tam": "tam"}),),
+            """                values={"role": Role.DIRECTOR_CUSTOMER_SUCCESS},
+            ),
+        ),
     ),
 )""",
-            """escalation={"tam": "tam"}),),
+            """                values={"role": Role.DIRECTOR_CUSTOMER_SUCCESS},
+            ),
+        ),
     ),
     Reaction(
         id="responsibilities.product_dri",
@@ -402,16 +392,21 @@ def test_medium_meets_weekly_and_high_is_updated_every_two_days(
     assert "weekly" in policy.context.domains["cadence"]  # type: ignore[operator]
 
     high = Timeline(PolicyEngine(policy))
-    high.open(severity="high").post("created")
+    high.open(severity="high", tam="Priya").post("created", url=DOC)
     high.wait(hours=47).post("update").meeting()
-    high.wait(hours=2).close().post("closed")
+    high.wait(hours=2).close().post("closed", url=DOC)
     assert_compliant(high)  # against the timeline's own policy
-    as_json = make_converter(policy).unstructure(high.facts)
-    assert "update_overdue" in {v.code.value for v in audit(as_json).violations}  # the handbook
+    slow = Timeline(PolicyEngine(policy))
+    slow.open(severity="high", tam="Priya").post("created", url=DOC)
+    slow.wait(hours=60).post("update").meeting()
+    assert "update_overdue" in {v.code.value for v in audit(slow.facts, policy=policy).violations}
+    as_json = make_converter(policy).unstructure(slow.facts)
+    handbook = {v.code.value for v in audit(as_json).violations}
+    assert "update_overdue" not in handbook, "the handbook's High updates twice a week"
 
-    medium = Timeline(PolicyEngine(policy)).open(severity="medium")
+    medium = Timeline(PolicyEngine(policy)).open(severity="medium", tam="Priya")
     assert_actions(medium.last, {"type": "set_cadence", "cadence": "weekly"})
-    medium.post("created").after(days=7, minutes=1)
+    medium.post("created", url=DOC).after(days=7, minutes=1)
     assert_actions(medium.last, {"type": "violation", "code": "meeting_overdue"})
 
 
@@ -419,7 +414,7 @@ def test_the_director_of_customer_success_is_involved_in_high(
     policies: dict[str, Policy],
 ) -> None:
     policy = policies["Director of Customer Success in High"]
-    involved = Timeline(PolicyEngine(policy)).open(severity="high")
+    involved = Timeline(PolicyEngine(policy)).open(severity="high", tam="Priya")
     (involvement,) = [a for a in involved.actions if a.TYPE == "set_involvement"]
     assert "director_customer_success" in [role.value for role in involvement.roles]
 
@@ -434,7 +429,9 @@ def test_a_product_related_critical_escalation_needs_a_product_dri_within_a_day(
     assert "product_dri_not_assigned" in policy.violation_codes
     assert (False, True) == policy.context.domains["product_related"]
 
-    missed = Timeline(PolicyEngine(policy)).open(severity="critical", product_related=True)
+    missed = Timeline(PolicyEngine(policy)).open(
+        severity="critical", tam="Priya", product_related=True
+    )
     due = (missed.now + dt.timedelta(hours=24)).isoformat()
     assert_actions(missed.last, {"type": "assign_product_dri", "due": due})
     missed.after(hours=19)
@@ -450,7 +447,7 @@ def test_a_product_related_critical_escalation_needs_a_product_dri_within_a_day(
          "rule": "responsibilities.product_dri"},
     )  # fmt: skip
 
-    met = Timeline(PolicyEngine(policy)).open(severity="high", product_related=True)
+    met = Timeline(PolicyEngine(policy)).open(severity="high", tam="Priya", product_related=True)
     met.wait(hours=10).fact("product_dri_assigned", dri="Pat")
     assert ["product_dri"] == [f.obligation for f in met.last.fulfilled]
     met.severity("critical").after(days=2)

@@ -121,8 +121,13 @@ def test_a_never_made_closing_post_is_forgotten_after_the_late_window(scenario: 
     scenario.fact("closed", at(hours=3))
     scenario.tick(at(days=20))
     assert 0 == len(scenario.engine)
+    late = scenario.post(at(days=21), "closed", CRITICAL_OWNER)
+    assert [("channel_misuse", "communication.initiated_in_the_channel")] == violations(
+        late.actions
+    ), "forgotten, the escalation is not open: a post about it is one the channel hears first"
+    assert 0 == len(scenario.engine)
     with pytest.raises(UnknownEscalationError):
-        scenario.post(at(days=21), "closed", CRITICAL_OWNER)
+        scenario.fact("meeting_held", at(days=21), audience="customer")
 
 
 def test_an_id_can_be_reused_once_its_escalation_is_settled(scenario: Scenario) -> None:

@@ -36,7 +36,7 @@ def _with(module: types.ModuleType, **attributes: Any) -> list[Any]:
 
 def _initiated_in_the_channel(**when: Any) -> Reaction:
     return Reaction(
-        id="communication.initiated_in_the_channel",
+        id="communication.heard_of_first_in_the_channel",
         title="An escalation initiated in the channel",
         cites="Communication Process",
         on=(Posted,),
@@ -53,13 +53,23 @@ def _reporting_unknown(**when: Any) -> Any:
 def test_a_fact_about_an_unknown_escalation_is_refused_unless_a_reaction_takes_it(
     engine_name: str,
 ) -> None:
+    """The handbook's policy takes a post to its channel about an escalation never opened, to
+    report the misuse; without that reaction, or about anything else, it is refused."""
+    stripped = _with(
+        communication,
+        REACTIONS=tuple(
+            r for r in communication.REACTIONS if r.id != "communication.initiated_in_the_channel"
+        ),
+    )
     with pytest.raises(UnknownEscalationError):
-        PolicyEngine(engine=engine_name).handle({**POST, "at": at().isoformat()})
-    engine = PolicyEngine(_reporting_unknown(), engine=engine_name)
+        PolicyEngine(load_policy(stripped), engine=engine_name).handle(
+            {**POST, "at": at().isoformat()}
+        )
+    engine = PolicyEngine(engine=engine_name)
     decision = engine.handle({**POST, "at": at().isoformat()})
     assert [("violation", "channel_misuse", "ESC-9")] == [
-        (a.TYPE, a.code, a.escalation_id)
-        for a in decision.actions  # type: ignore[attr-defined]
+        (a.TYPE, a.code, a.escalation_id)  # type: ignore[attr-defined]
+        for a in decision.actions
     ]
     assert ("communication.initiated_in_the_channel",) == decision.matched
     assert 0 == len(engine), "nothing is kept about an escalation that was never opened"
@@ -69,7 +79,7 @@ def test_a_fact_about_an_unknown_escalation_is_refused_unless_a_reaction_takes_i
 
 
 def test_a_reaction_about_known_escalations_does_not_fire_on_unknown_ones() -> None:
-    engine = PolicyEngine(_reporting_unknown())
+    engine = PolicyEngine()
     engine.handle(
         {
             "type": "opened",

@@ -12,7 +12,6 @@ import attrs
 import pytest
 
 from escalation_policy import PolicyDefinitionError, load_policy
-from escalation_policy.model import Values
 from escalation_policy.rules import (
     MODULES,
     SECTIONS,
@@ -309,7 +308,14 @@ def test_a_row_the_rows_above_hide_together_fails_under_first() -> None:
 
 
 def _issue_types(hit_policy: HitPolicy, *rows: Row) -> tuple[DecisionTable, list[Any]]:
-    table = attrs.evolve(severity.TABLES[2], hit_policy=hit_policy, rows=rows)
+    """The issue-type table with these rows; the first also involves the roles only the
+    handbook's own rows name, so that every role stays in use."""
+    first, *others = rows
+    own = (Role.SECURITY, Role.ENGINEERING)
+    first = attrs.evolve(
+        first, then={"extra_involvement": (*first.then["extra_involvement"], *own)}
+    )
+    table = attrs.evolve(severity.TABLES[2], hit_policy=hit_policy, rows=(first, *others))
     return table, _with(severity, TABLES=(*severity.TABLES[:2], table))
 
 
@@ -402,7 +408,11 @@ def test_a_reaction_on_no_fact_type_fails(on: Any) -> None:
 
 def test_a_reaction_testing_a_field_its_facts_lack_names_where() -> None:
     reaction, modules = _plan(when={"kind": "delayed_response"})
-    error = _fails(modules, "field 'kind' is not in the context of opened, severity_changed")
+    error = _fails(
+        modules,
+        "field 'kind' is not in the context of issue_type_changed, opened, severity_changed, "
+        "tam_assigned facts",
+    )
     _located_at(error, reaction, "escalation_policy.rules.severity", "severity.plan")
 
 
@@ -426,12 +436,17 @@ def test_a_misspelt_citation_fails_with_a_suggestion() -> None:
 
 
 def test_each_section_of_a_citation_must_be_declared() -> None:
+    index = [r.id for r in responsibilities.REACTIONS].index(
+        "responsibilities.account_issues_to_tam"
+    )
     reaction = attrs.evolve(
-        responsibilities.REACTIONS[3],
+        responsibilities.REACTIONS[index],
         cites="Responsibilities > Critical and High Level Issues; Responsibilities > Medium",
     )
+    reactions = list(responsibilities.REACTIONS)
+    reactions[index] = reaction
     error = _fails(
-        _with(responsibilities, REACTIONS=(*responsibilities.REACTIONS[:3], reaction)),
+        _with(responsibilities, REACTIONS=tuple(reactions)),
         "cites 'Responsibilities > Medium'",
         "did you mean 'Responsibilities > Medium and Low Level Issues'",
     )
@@ -442,14 +457,14 @@ def test_each_section_of_a_citation_must_be_declared() -> None:
 def test_a_row_citing_an_undeclared_section_fails() -> None:
     table = responsibilities.TABLES[0]
     row = attrs.evolve(table.rows[0], cites="Responsibilities > Critical Issues")
-    edited = attrs.evolve(table, rows=(row, table.rows[1]))
+    edited = attrs.evolve(table, rows=(row, *table.rows[1:]))
     error = _fails(
         _with(responsibilities, TABLES=(edited,)),
         "cites 'Responsibilities > Critical Issues'",
         "did you mean 'Responsibilities > Critical and High Level Issues'",
     )
     module = "escalation_policy.rules.responsibilities"
-    _located_at(error, row, module, "responsibilities.owner/critical_and_high")
+    _located_at(error, row, module, "responsibilities.owner/critical_and_high_without_tam")
 
 
 def test_a_policy_package_declares_its_own_sections(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -493,9 +508,14 @@ def test_sections_given_to_load_policy_must_each_be_cited() -> None:
 
 def test_the_plan_depends_on_the_attributes_the_tables_read() -> None:
     """Whole plans are memoised by exactly the escalation's attributes the tables read."""
-    assert ("segment", "severity", "strategic_partnership", "broad_impact", "issue_type") == (
-        load_policy().plan_inputs
-    )
+    assert (
+        "segment",
+        "severity",
+        "strategic_partnership",
+        "broad_impact",
+        "tam",
+        "issue_type",
+    ) == load_policy().plan_inputs
 
 
 def test_a_table_reading_what_is_not_an_attribute_of_the_escalation_fails() -> None:
@@ -556,7 +576,7 @@ def _require(**changes: Any) -> Require:
         ),
         (
             Require(obligation=communication.CHANNEL_UPDATE, every="owner"),
-            ("gives <Team.TAM", "not a timedelta"),
+            ("gives <Team.SUPPORT_ENGINEERING", "not a timedelta"),
         ),
         (
             Require(obligation=communication.CHANNEL_UPDATE, every="update_every", key="x"),
@@ -620,20 +640,16 @@ def test_two_obligations_of_one_name_and_one_never_required_fail_to_load() -> No
 
 
 def test_a_value_no_rule_uses_fails_where_no_fact_brings_it() -> None:
-    """Roles come only from the tables: a role none of them names can never occur."""
-
-    class Crew(Values):
-        EVERYONE = "everyone"
-        NOBODY = "nobody"
-
-    rows = tuple(
-        attrs.evolve(row, then={**row.then, "involvement": (Crew.EVERYONE,)})
-        for row in severity.TABLES[0].rows
-    )
+    """Roles come only from the rules: a role none of them names can never occur. Low is the
+    only level that involves the Account Manager."""
+    *others, low = severity.TABLES[0].rows
+    assert Role.ACCOUNT_MANAGER in low.then["involvement"]
+    without = attrs.evolve(low, then={**low.then, "involvement": (Role.DIRECTOR_CUSTOMER_SUCCESS,)})
     error = _fails(
-        _with(severity, TABLES=_levels(rows=rows)),
-        "Crew.NOBODY ('nobody') is declared but no rule uses it",
+        _with(severity, TABLES=_levels(rows=(*others, without))),
+        "Role.ACCOUNT_MANAGER ('account_manager') is declared but no rule uses it",
     )
-    assert error.file == __file__
-    last = attrs.evolve(rows[-1], then={**rows[-1].then, "involvement": tuple(Crew)})
-    load_policy(_with(severity, TABLES=_levels(rows=(*rows[:-1], last))))
+    assert (str(error.file).endswith("terms.py"), "escalation_policy.rules.terms") == (
+        True,
+        error.module,
+    )

@@ -60,7 +60,8 @@ def coverage_section(output: str) -> str:
 
 def test_timeline_builds_facts_with_defaults_and_advancing_time() -> None:
     timeline = Timeline()
-    timeline.open(severity="critical").post("created").after(hours=30)
+    timeline.open(severity="critical", tam="alex").post("created", url="https://docs/1")
+    timeline.after(hours=30)
     opened, posted, tick = timeline.facts
     assert [Opened, Posted, Tick] == [type(fact) for fact in timeline.facts]
     assert isinstance(posted, Posted)
@@ -69,7 +70,7 @@ def test_timeline_builds_facts_with_defaults_and_advancing_time() -> None:
         posted.channel,
     )
     assert 30 * 3600 == (tick.at - opened.at).total_seconds()
-    assert {"update_overdue", "meeting_overdue"} == {
+    assert {"update_overdue", "meeting_overdue", "customer_communication_overdue"} == {
         a.code.value for a in timeline.last.actions if a.TYPE == "violation"
     }
 

@@ -10,6 +10,9 @@ from escalation_policy import Opened, PolicyEngine
 from escalation_policy.testing import Timeline, assert_actions, assert_compliant
 from escalation_policy.testing.strategies import histories
 
+TRACKER = "https://docs.example.com/globex-escalation-tracker"
+"""Our escalation document: the created, closed and risk-reduced posts link it."""
+
 
 def crm_owner_field(engine: PolicyEngine, escalation_id: str) -> str:
     """The host's own code under test: what it writes in the CRM's owner field."""
@@ -18,7 +21,7 @@ def crm_owner_field(engine: PolicyEngine, escalation_id: str) -> str:
 
 
 def test_a_critical_escalation_is_owned_by_the_tam(timeline: Timeline) -> None:
-    timeline.open(severity="critical", customer="Globex")
+    timeline.open(severity="critical", customer="Globex", tam="Priya")
     assert_actions(
         timeline.last,
         {"type": "assign_owner", "owner": "tam"},
@@ -28,10 +31,10 @@ def test_a_critical_escalation_is_owned_by_the_tam(timeline: Timeline) -> None:
 
 
 def test_our_daily_routine_is_compliant(timeline: Timeline) -> None:
-    timeline.open(severity="high").wait(minutes=20).post("created")
+    timeline.open(severity="high", tam="Priya").wait(minutes=20).post("created", url=TRACKER)
     for _ in range(3):
         timeline.wait(hours=20).meeting().post("update")
-    timeline.wait(hours=2).close().wait(minutes=10).post("closed")
+    timeline.wait(hours=2).close().wait(minutes=10).post("closed", url=TRACKER)
     assert_compliant(timeline)
 
 
@@ -54,7 +57,7 @@ def test_forgetting_the_update_is_caught(timeline: Timeline) -> None:
 def test_support_informs_the_tam_on_medium_escalations(timeline: Timeline) -> None:
     timeline.open(severity="medium", tam="Priya")
     assert_actions(timeline.last, {"type": "inform_tam", "tam": "Priya"})
-    timeline.wait(hours=1).inform_tam().post("created")
+    timeline.wait(hours=1).inform_tam().post("created", url=TRACKER)
     assert_compliant(timeline)
 
 

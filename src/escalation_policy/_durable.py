@@ -78,17 +78,22 @@ def durable_available() -> str | None:
 
 
 def _json_cell(condition: Condition) -> dict[str, Any]:
-    values = sorted(condition.values, key=repr)
+    """A condition as durable_rules reads it. ``None`` stands for an absent field (the context
+    leaves out what is not set): ``$nex``, and under a negation ``$ex``."""
+    field = condition.field
+    values = sorted((v for v in condition.values if v is not None), key=repr)
+    unset = None in condition.values
     if condition.negated:
-        return {
-            "$or": [
-                {"$nex": {condition.field: 1}},
-                {"$and": [{"$neq": {condition.field: value}} for value in values]},
-            ]
-        }
-    if len(values) == 1:
-        return {condition.field: values[0]}
-    return {"$or": [{condition.field: value} for value in values]}
+        different = [{"$neq": {field: value}} for value in values]
+        if unset:  # set, and none of the values
+            return {"$and": [{"$ex": {field: 1}}, *different]} if different else {"$ex": {field: 1}}
+        return {"$or": [{"$nex": {field: 1}}, {"$and": different}]}
+    parts: list[dict[str, Any]] = [{field: value} for value in values]
+    if unset:
+        parts.append({"$nex": {field: 1}})
+    if len(parts) == 1:
+        return parts[0]
+    return {"$or": parts}
 
 
 def _exclusive(first: Sequence[Condition], second: Sequence[Condition]) -> bool:

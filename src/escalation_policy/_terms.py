@@ -376,8 +376,9 @@ def _context(
                 ),
                 f"the previous value of {attribute!r}",
             )
-    # The facts' own fields that hold values or yes/no (free text is for computed fields).
-    by_name: dict[str, tuple[tuple[Read | str, tuple[object, ...] | None], set[str]]] = {}
+    # The facts' own fields that hold values or yes/no (free text is for computed fields). A
+    # name several fact types share is one field: read as optional if any has it optional.
+    by_name: dict[str, tuple[object, set[str], bool]] = {}
     for tag, cls in fact_types.items():
         set_fields = {field for _, field in sets[tag]}
         for name, kind in _fields(cls).items():
@@ -388,16 +389,22 @@ def _context(
                 continue
             if name in attributes and cls.OPENS:
                 continue
+            optional = _optional_of(kind) is not kind
             known = by_name.get(name)
-            if known is not None and known[0][1] != read[1]:
+            if known is not None and known[0] != _optional_of(kind):
                 raise PolicyDefinitionError(
                     f"the field {name!r} of {tag} facts holds other values than the field of "
                     f"that name of {', '.join(sorted(known[1]))} facts; rename one"
                 )
-            by_name.setdefault(name, (read, set()))[1].add(tag)
-    for name, ((reader, domain), tags) in by_name.items():
+            if known is None:
+                by_name[name] = (_optional_of(kind), {tag}, optional)
+            else:
+                by_name[name] = (known[0], {*known[1], tag}, known[2] or optional)
+    for name, (inner, tags, optional) in by_name.items():
+        read = _value_read(f"fact.{name}", inner | None if optional else inner)  # type: ignore[operator]
+        assert read is not None  # checked above
         add(
-            ContextField(name, domain, reader, frozenset(tags)),
+            ContextField(name, read[1], read[0], frozenset(tags)),
             f"the field {name!r} of {', '.join(sorted(tags))} facts",
         )
     for field, module in computed:

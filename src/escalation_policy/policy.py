@@ -777,7 +777,8 @@ def _check_header(item: DecisionTable | Reaction, module: str, cite: Any) -> Non
 def _compile_cell(
     field: str, cell: object, module: str, rule: str, domain: tuple[object, ...] | None
 ) -> Condition | None:
-    """The compiled condition for one cell, or ``None`` for :data:`ANY`."""
+    """The compiled condition for one cell, or ``None`` for :data:`ANY`. A free-text field's
+    cell may name ``None``: the field is not set (``none_of(None)``: it is)."""
     if isinstance(cell, AnyValue):
         return None
     if isinstance(cell, (OneOf, NoneOf)):
@@ -792,8 +793,8 @@ def _compile_cell(
     for value in values:
         plain = scalar(value)
         if domain is None:
-            ok = isinstance(plain, str)
-            expected = "text"
+            ok = isinstance(plain, str) or plain is None  # None: the text is not set
+            expected = "text, or None for no text"
         else:
             ok = any(plain == allowed and type(plain) is type(allowed) for allowed in domain)
             expected = "one of " + ", ".join(repr(v) for v in domain)
@@ -1502,12 +1503,13 @@ def _emitter(effect: Emit, types: set[str], module: str, rule: str, scope: _Scop
         for tag in sorted(types):
             if name_in_fact not in attrs.fields_dict(scope.terms.facts[tag]):
                 raise bad(f"fact: {tag} facts have no field {name_in_fact!r} (for {field})")
+    readable = [*attributes, "owner", "cadence", "status", "opened_at", "closed_at"]
     for field, attribute in effect.escalation.items():
-        if attribute not in attributes:
+        if attribute not in readable:
             raise bad(
                 f"escalation: no attribute {attribute!r} (for {field})"
-                f"{did_you_mean(attribute, attributes)}; the escalation has "
-                f"{', '.join(attributes)}"
+                f"{did_you_mean(attribute, readable)}; the escalation has "
+                f"{', '.join(readable)}"
             )
     for field, template in effect.text.items():
         try:

@@ -46,7 +46,7 @@ def test_the_owner_posts_when_the_escalation_is_created(scenario: Scenario, seve
 
 
 def test_missing_created_post_is_reported_once(scenario: Scenario) -> None:
-    scenario.open(severity="low")
+    scenario.open(severity="low", tam=None)
     first = scenario.tick(at() + CREATED_WITHIN + MINUTE)
     later = scenario.tick(at() + 4 * CREATED_WITHIN + MINUTE)
     assert [("post_overdue", "communication.post_when_created")] == violations(first.actions)
@@ -54,7 +54,7 @@ def test_missing_created_post_is_reported_once(scenario: Scenario) -> None:
 
 
 def test_created_post_on_time_is_compliant(scenario: Scenario) -> None:
-    scenario.open(severity="low")
+    scenario.open(severity="low", tam=None)
     decision = scenario.post(at() + CREATED_WITHIN, "created", owner_of("low"))
     assert [False] == [f.late for f in decision.fulfilled]
     assert [] == violations(scenario.tick(at(days=3)).actions)
@@ -106,7 +106,9 @@ def test_severities_without_an_update_interval_have_no_scheduled_updates(
 def test_post_by_another_team_is_a_wrong_poster(scenario: Scenario) -> None:
     scenario.open(severity="critical")
     decision = scenario.post(at(minutes=30), "created", other_team(owner_of("critical")))
-    assert [("wrong_poster", "communication.posted_by_owner")] == violations(decision.actions)
+    assert [("wrong_poster", "communication.created_by_owner_or_initiator")] == violations(
+        decision.actions
+    )
     assert 1 == len(decision.fulfilled), "the post was made, by the wrong team"
 
 
@@ -169,6 +171,7 @@ def test_risk_reduced_requires_a_post_and_ends_updates_and_meetings(scenario: Sc
         post.due,
     )
     scenario.post(at(minutes=50), "risk_reduced", owner)
+    scenario.fact("executive_summary_updated", at(minutes=55))  # required on risk reduced
     assert [] == violations(scenario.tick(at(days=60)).actions)
     closing = scenario.fact("closed", at(days=61))
     assert [] == of_type(closing.actions, "post_to_channel"), "the risk-reduced post announced it"
@@ -187,7 +190,8 @@ def test_severity_change_after_risk_reduced_re_escalates(scenario: Scenario, sev
     scheduled = [
         p for p in of_type(decision.actions, "post_to_channel") if p.reason.value == "update"
     ]
-    assert [at(days=2) + _every(severity)] == [p.due for p in scheduled]
+    soon = at(days=2) + communication.UPDATE_AFTER_RAISE_WITHIN
+    assert [at(days=2) + _every(severity), soon] == [p.due for p in scheduled]
 
 
 def test_owner_change_redirects_the_pending_created_post(scenario: Scenario) -> None:

@@ -142,9 +142,10 @@ def test_issue_type_extension_adds_roles(engine_name: str) -> None:
         attrs.evolve(
             extension,
             rows=(
+                *extension.rows,
                 Row(
-                    id="security",
-                    when={"issue_type": "security"},
+                    id="outage",
+                    when={"issue_type": "outage"},
                     then={"extra_involvement": (Role.CEO, Role.PRODUCT)},
                 ),
             ),
@@ -152,6 +153,6 @@ def test_issue_type_extension_adds_roles(engine_name: str) -> None:
     )
     modules = [extended if name.endswith(".severity") else name for name in MODULES]
     engine = PolicyEngine(load_policy(modules), engine=engine_name)  # type: ignore[arg-type]
-    decision = Scenario(engine).open(severity="medium", issue_type="security")
+    decision = Scenario(engine).open(severity="medium", issue_type="outage")
     (involvement,) = of_type(decision.actions, "set_involvement")
     assert [*_roles("medium"), "ceo", "product"] == [r.value for r in involvement.roles]

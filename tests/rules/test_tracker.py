@@ -45,6 +45,6 @@ def test_summary_not_updated_is_a_violation(scenario: Scenario) -> None:
 
 
 def test_no_status_change_needs_no_summary_update(scenario: Scenario) -> None:
-    scenario.open(severity="low")
+    scenario.open(severity="low", tam=None)
     scenario.post(at(minutes=1), "created", owner_of("low"))
     assert [] == violations(scenario.tick(at(days=10)).actions)

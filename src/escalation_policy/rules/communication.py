@@ -34,8 +34,8 @@ from escalation_policy.vocabulary import (
     one_of,
 )
 
-from .responsibilities import INFORM_TAM
-from .severity import MEETING
+from .responsibilities import ASSIGN_TAM, INFORM_TAM
+from .severity import CUSTOMER_COMMUNICATION, MEETING
 from .terms import (
     Closed,
     Opened,
@@ -47,6 +47,7 @@ from .terms import (
     Severity,
     SeverityChanged,
     Status,
+    Team,
     ViolationCode,
 )
 from .tracker import EXECUTIVE_SUMMARY
@@ -59,7 +60,19 @@ CHANNEL = "#escalated_customers"
 CREATED_POST_WITHIN = dt.timedelta(hours=2)  # "when the escalation is identified and created"
 CLOSED_POST_WITHIN = dt.timedelta(hours=24)
 RISK_REDUCED_POST_WITHIN = dt.timedelta(hours=24)
-DAILY_UPDATES = dt.timedelta(days=1)  # "daily updates for high or critical escalations"
+# "e.g., daily updates for high or critical escalations": the example is taken as the rule for
+# Critical; High's cadence is "multiple times per week", so High's updates follow it.
+DAILY_UPDATES = dt.timedelta(days=1)
+HIGH_UPDATES = dt.timedelta(days=3, hours=12)  # twice a week at the least
+# Raising the severity is when visibility matters most: an update soon after it.
+UPDATE_AFTER_RAISE_WITHIN = dt.timedelta(hours=2)
+
+# "initiated by Support (low and medium) or Customer Success (Medium and High), the escalation
+# document should be posted": the initiating team may post the created post then.
+INITIATORS_WHO_POST = {
+    Team.SUPPORT_ENGINEERING: (Severity.LOW, Severity.MEDIUM),
+    Team.CUSTOMER_SUCCESS: (Severity.MEDIUM, Severity.HIGH),
+}
 
 AWARENESS_POSTS = one_of(
     PostPurpose.CREATED, PostPurpose.UPDATE, PostPurpose.CLOSED, PostPurpose.RISK_REDUCED
@@ -79,6 +92,21 @@ def _escalation_channel(situation: Situation) -> bool:
     return channel.lstrip("#").casefold() == _CHANNEL_KEY
 
 
+_INITIATORS = {str(team): severities for team, severities in INITIATORS_WHO_POST.items()}
+
+
+def _linked(situation: Situation) -> bool:
+    url: object = situation.fact.url
+    return url is not None
+
+
+def _by_initiator(situation: Situation) -> bool:
+    record = situation.record
+    by: object = situation.fact.by
+    may_post = _INITIATORS.get(str(by), ())
+    return by == record.initiated_by and record.severity in may_post
+
+
 def _by_owner(situation: Situation) -> bool:
     by: str = situation.fact.by
     owner: object = situation.record.owner
@@ -88,8 +116,11 @@ def _by_owner(situation: Situation) -> bool:
 CONTEXT = (
     ContextField("escalation_channel", BOOL, _escalation_channel, frozenset({Posted.TYPE})),
     ContextField("by_owner", BOOL, _by_owner, frozenset({Posted.TYPE})),
+    ContextField("by_initiator", BOOL, _by_initiator, frozenset({Posted.TYPE})),
+    ContextField("linked", BOOL, _linked, frozenset({Posted.TYPE})),
 )
-"""Whether a post went to the escalation channel, and whether its owner made it."""
+"""Whether a post went to the escalation channel; whether its owner made it, or the team that
+initiated the escalation where the handbook lets it post; whether it links the document."""
 
 OUTPUTS = {"update_every": "duration or null: periodic channel updates"}
 
@@ -128,10 +159,11 @@ TABLES = (
         outputs=("update_every",),
         rows=(
             Row(
-                id="critical_and_high",
-                when={"severity": one_of(Severity.CRITICAL, Severity.HIGH)},
+                id="critical",
+                when={"severity": Severity.CRITICAL},
                 then={"update_every": DAILY_UPDATES},
             ),
+            Row(id="high", when={"severity": Severity.HIGH}, then={"update_every": HIGH_UPDATES}),
             # Medium and low: updates are posted when needed; none is due on a schedule.
             Row(
                 id="medium_and_low",
@@ -160,13 +192,25 @@ REACTIONS = (
         then=(Require(obligation=CHANNEL_UPDATE, every="update_every"),),
     ),
     Reaction(
+        id="communication.update_when_raised",
+        title="Raising the severity calls for an update in the channel soon after",
+        cites=COMMUNICATION,
+        on=(SeverityChanged,),
+        when={"severity_raised": True},
+        then=(
+            Require(
+                obligation=CHANNEL_POST, key=PostReason.UPDATE, within=UPDATE_AFTER_RAISE_WITHIN
+            ),
+        ),
+    ),
+    Reaction(
         id="communication.post_when_risk_reduced",
         title="The owner posts when risk is reduced to the standard business process",
         cites=COMMUNICATION,
         on=(RiskReduced,),
         when={"status": Status.ACTIVE},
         then=(
-            Cancel(obligations=(CHANNEL_UPDATE, MEETING)),
+            Cancel(obligations=(CHANNEL_UPDATE, MEETING, CUSTOMER_COMMUNICATION)),
             Require(
                 obligation=CHANNEL_POST,
                 key=PostReason.RISK_REDUCED,
@@ -179,7 +223,18 @@ REACTIONS = (
         title="Closing ends updates, meetings and pending follow-ups",
         cites=COMMUNICATION,
         on=(Closed,),
-        then=(Cancel(obligations=(CHANNEL_UPDATE, MEETING, INFORM_TAM, EXECUTIVE_SUMMARY)),),
+        then=(
+            Cancel(
+                obligations=(
+                    CHANNEL_UPDATE,
+                    MEETING,
+                    CUSTOMER_COMMUNICATION,
+                    INFORM_TAM,
+                    ASSIGN_TAM,
+                    EXECUTIVE_SUMMARY,
+                )
+            ),
+        ),
     ),
     Reaction(
         id="communication.post_when_closed",
@@ -199,7 +254,7 @@ REACTIONS = (
         on=(Posted,),
         when={
             "escalation_channel": True,
-            "purpose": one_of(PostPurpose.CREATED, PostPurpose.CLOSED, PostPurpose.RISK_REDUCED),
+            "purpose": AWARENESS_POSTS,
         },
         then=(Fulfil(obligation=CHANNEL_POST, key="purpose"),),
     ),
@@ -218,13 +273,49 @@ REACTIONS = (
         on=(Posted,),
         when={
             "escalation_channel": True,
-            "purpose": AWARENESS_POSTS,
+            "purpose": one_of(PostPurpose.UPDATE, PostPurpose.CLOSED, PostPurpose.RISK_REDUCED),
             "by_owner": False,
         },
         then=(
             Violation(
                 code=ViolationCode.WRONG_POSTER,
                 detail="posted by a team other than the escalation owner",
+            ),
+        ),
+    ),
+    Reaction(
+        id="communication.created_by_owner_or_initiator",
+        title="The escalation document is posted by the owner, or by the team that initiated "
+        "the escalation",
+        cites=f"{COMMUNICATION}; Responsibilities > Medium and Low Level Issues",
+        on=(Posted,),
+        when={
+            "escalation_channel": True,
+            "purpose": PostPurpose.CREATED,
+            "by_owner": False,
+            "by_initiator": False,
+        },
+        then=(
+            Violation(
+                code=ViolationCode.WRONG_POSTER,
+                detail="posted by a team other than the escalation owner or its initiator",
+            ),
+        ),
+    ),
+    Reaction(
+        id="communication.document_linked",
+        title="The created, closed and risk-reduced posts link the escalation document",
+        cites=f"{COMMUNICATION}; Escalation Tracker Template",
+        on=(Posted,),
+        when={
+            "escalation_channel": True,
+            "purpose": one_of(PostPurpose.CREATED, PostPurpose.CLOSED, PostPurpose.RISK_REDUCED),
+            "linked": False,
+        },
+        then=(
+            Violation(
+                code=ViolationCode.DOCUMENT_LINK_MISSING,
+                detail="the escalation document is posted as its link (url); this post has none",
             ),
         ),
     ),
@@ -238,6 +329,20 @@ REACTIONS = (
             Violation(
                 code=ViolationCode.CHANNEL_MISUSE,
                 detail="escalations are initiated in the account or support channels",
+            ),
+        ),
+    ),
+    Reaction(
+        id="communication.initiated_in_the_channel",
+        title="An escalation the channel hears of first was initiated in it",
+        cites=COMMUNICATION,
+        on=(Posted,),
+        when={"known": False, "escalation_channel": True},
+        then=(
+            Violation(
+                code=ViolationCode.CHANNEL_MISUSE,
+                detail="a post about an escalation that is not open: escalations are initiated "
+                "in the account or support channels, then posted",
             ),
         ),
     ),

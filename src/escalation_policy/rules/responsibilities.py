@@ -13,6 +13,7 @@ initiates").
 import datetime as dt
 
 from escalation_policy.vocabulary import (
+    ANY,
     BOOL,
     Cancel,
     ContextField,
@@ -24,6 +25,8 @@ from escalation_policy.vocabulary import (
     Reaction,
     Require,
     Row,
+    Situation,
+    Violation,
     one_of,
 )
 
@@ -31,6 +34,8 @@ from .terms import (
     AccountIssue,
     InformTam,
     Opened,
+    Role,
+    RouteToRole,
     RouteToTam,
     Severity,
     SeverityChanged,
@@ -43,11 +48,24 @@ from .terms import (
 CRITICAL_AND_HIGH = "Responsibilities > Critical and High Level Issues"
 MEDIUM_AND_LOW = "Responsibilities > Medium and Low Level Issues"
 
-# "Support Engineering should inform the TAM of the escalation": how soon.
-INFORM_TAM_WITHIN = dt.timedelta(hours=24)
+# "Support Engineering should inform the TAM of the escalation": how soon. No later than the
+# created post is due (communication.CREATED_POST_WITHIN): the TAM hears before the channel.
+INFORM_TAM_WITHIN = dt.timedelta(hours=2)
+# "TAMs are responsible for ... (Critical and High)": how long such an escalation may wait for one.
+TAM_ASSIGNED_WITHIN = dt.timedelta(hours=24)
 
-CONTEXT = (ContextField("tam_assigned", BOOL, lambda situation: situation.record.tam is not None),)
-"""Whether the escalation has a TAM."""
+
+def _tam_opened(situation: Situation) -> bool:
+    record = situation.record
+    opener: object = record.opened_by
+    return opener is not None and opener == record.tam
+
+
+CONTEXT = (
+    ContextField("tam_assigned", BOOL, lambda situation: situation.record.tam is not None),
+    ContextField("tam_opened", BOOL, _tam_opened),
+)
+"""Whether the escalation has a TAM, and whether that TAM opened it."""
 
 INFORM_TAM = Obligation(
     id="inform_tam",
@@ -62,26 +80,41 @@ INFORM_TAM = Obligation(
 """The assigned TAM must be informed: once per TAM, and a newly assigned TAM replaces one not
 yet informed."""
 
-OBLIGATIONS = (INFORM_TAM,)
+ASSIGN_TAM = Obligation(
+    id="assign_tam",
+    violation=ViolationCode.TAM_MISSING,
+    missed="no TAM was assigned by {due}",
+)
+"""A High or Critical escalation needs a TAM; until one is assigned, Support Engineering owns
+it and posts."""
+
+OBLIGATIONS = (INFORM_TAM, ASSIGN_TAM)
 
 TABLES = (
     DecisionTable(
         id="responsibilities.owner",
         title="Who owns the escalation",
         cites="Responsibilities",
-        hit_policy=HitPolicy.UNIQUE,
-        inputs=("severity",),
+        hit_policy=HitPolicy.FIRST,
+        inputs=("severity", "tam"),
         outputs=("owner",),
         rows=(
+            # No TAM yet: Support Engineering, which drives the resolution, owns and posts.
+            Row(
+                id="critical_and_high_without_tam",
+                when={"severity": one_of(Severity.CRITICAL, Severity.HIGH), "tam": None},
+                then={"owner": Team.SUPPORT_ENGINEERING},
+                cites=CRITICAL_AND_HIGH,
+            ),
             Row(
                 id="critical_and_high",
-                when={"severity": one_of(Severity.CRITICAL, Severity.HIGH)},
+                when={"severity": one_of(Severity.CRITICAL, Severity.HIGH), "tam": ANY},
                 then={"owner": Team.TAM},
                 cites=CRITICAL_AND_HIGH,
             ),
             Row(
                 id="medium_and_low",
-                when={"severity": one_of(Severity.MEDIUM, Severity.LOW)},
+                when={"severity": one_of(Severity.MEDIUM, Severity.LOW), "tam": ANY},
                 then={"owner": Team.SUPPORT_ENGINEERING},
                 cites=MEDIUM_AND_LOW,
             ),
@@ -95,7 +128,7 @@ REACTIONS = (
         title="If a TAM is assigned, Support Engineering informs the TAM of the escalation",
         cites=MEDIUM_AND_LOW,
         on=(Opened, TamAssigned),
-        when={"owner": Team.SUPPORT_ENGINEERING, "tam_assigned": True},
+        when={"owner": Team.SUPPORT_ENGINEERING, "tam_assigned": True, "tam_opened": False},
         then=(Require(obligation=INFORM_TAM, within=INFORM_TAM_WITHIN),),
     ),
     Reaction(
@@ -104,6 +137,45 @@ REACTIONS = (
         cites=MEDIUM_AND_LOW,
         on=(TamInformed,),
         then=(Fulfil(obligation=INFORM_TAM),),
+    ),
+    Reaction(
+        id="responsibilities.support_informs_tam",
+        title="Support Engineering informs the TAM",
+        cites=MEDIUM_AND_LOW,
+        on=(TamInformed,),
+        when={
+            "owner": Team.SUPPORT_ENGINEERING,
+            "by": one_of(Team.TAM, Team.CUSTOMER_SUCCESS, Team.OTHER),
+        },
+        then=(
+            Violation(
+                code=ViolationCode.WRONG_INFORMER,
+                detail="the TAM was informed by another team than Support Engineering",
+            ),
+        ),
+    ),
+    Reaction(
+        id="responsibilities.tam_needed",
+        title="A High or Critical escalation needs a TAM",
+        cites=CRITICAL_AND_HIGH,
+        on=(Opened, SeverityChanged),
+        when={"severity": one_of(Severity.CRITICAL, Severity.HIGH), "tam_assigned": False},
+        then=(Require(obligation=ASSIGN_TAM, within=TAM_ASSIGNED_WITHIN),),
+    ),
+    Reaction(
+        id="responsibilities.tam_assigned",
+        title="A TAM was assigned",
+        cites=CRITICAL_AND_HIGH,
+        on=(TamAssigned,),
+        then=(Fulfil(obligation=ASSIGN_TAM),),
+    ),
+    Reaction(
+        id="responsibilities.tam_no_longer_needed",
+        title="Lowered to Medium or Low, the escalation needs no TAM",
+        cites=MEDIUM_AND_LOW,
+        on=(SeverityChanged,),
+        when={"severity": one_of(Severity.MEDIUM, Severity.LOW)},
+        then=(Cancel(obligations=(ASSIGN_TAM,)),),
     ),
     Reaction(
         id="responsibilities.tam_owns",
@@ -118,6 +190,21 @@ REACTIONS = (
         title="The TAM handles account-related issues",
         cites=f"{CRITICAL_AND_HIGH}; {MEDIUM_AND_LOW}",
         on=(AccountIssue,),
+        when={"tam_assigned": True},
         then=(Emit(action=RouteToTam, fact={"kind": "kind"}, escalation={"tam": "tam"}),),
+    ),
+    Reaction(
+        id="responsibilities.account_issues_without_tam",
+        title="With no TAM, account-related issues go to the Director of Customer Success",
+        cites=f"{CRITICAL_AND_HIGH}; {MEDIUM_AND_LOW}",
+        on=(AccountIssue,),
+        when={"tam_assigned": False},
+        then=(
+            Emit(
+                action=RouteToRole,
+                fact={"kind": "kind"},
+                values={"role": Role.DIRECTOR_CUSTOMER_SUCCESS},
+            ),
+        ),
     ),
 )

@@ -13,7 +13,9 @@ communication; channel updates are governed by the communication process
 import datetime as dt
 
 from escalation_policy.vocabulary import (
+    BOOL,
     ApplyPlan,
+    ContextField,
     DecisionTable,
     Fulfil,
     HitPolicy,
@@ -21,15 +23,21 @@ from escalation_policy.vocabulary import (
     Reaction,
     Require,
     Row,
+    Situation,
+    one_of,
 )
 
 from .terms import (
     Cadence,
+    CustomerContacted,
+    IssueTypeChanged,
+    MeetingAudience,
     MeetingHeld,
     Opened,
     Role,
     Severity,
     SeverityChanged,
+    TamAssigned,
     ViolationCode,
 )
 
@@ -45,7 +53,28 @@ EXECUTIVES = (Role.VP_SALES, Role.PRODUCT, Role.CRO, Role.CEO, Role.VP_CUSTOMER_
 OUTPUTS = {
     "description": "text: the handbook's description of the severity level",
     "meeting_every": "duration or null: the longest allowed gap between meetings",
+    "contact_every": "duration or null: the longest allowed gap between communications to "
+    "the customer",
 }
+
+_ORDER = {str(severity): rank for rank, severity in enumerate(Severity)}  # most severe first
+
+
+def _raised(situation: Situation) -> bool:
+    before, now = situation.previous["severity"], situation.record.severity
+    return _ORDER[str(now)] < _ORDER[str(before)]
+
+
+def _lowered(situation: Situation) -> bool:
+    before, now = situation.previous["severity"], situation.record.severity
+    return _ORDER[str(now)] > _ORDER[str(before)]
+
+
+CONTEXT = (
+    ContextField("severity_raised", BOOL, _raised, frozenset({SeverityChanged.TYPE})),
+    ContextField("severity_lowered", BOOL, _lowered, frozenset({SeverityChanged.TYPE})),
+)
+"""Whether a change of severity raised it or lowered it, by the severities' order."""
 
 MEETING = Obligation(
     id="meeting",
@@ -54,7 +83,15 @@ MEETING = Obligation(
 )
 """A meeting at the cadence's longest allowed gap (the table output ``meeting_every``)."""
 
-OBLIGATIONS = (MEETING,)
+CUSTOMER_COMMUNICATION = Obligation(
+    id="customer_communication",
+    violation=ViolationCode.CUSTOMER_COMMUNICATION_OVERDUE,
+    missed="the customer was not communicated with by {due}",
+)
+"""Communication to the customer at the cadence (the table output ``contact_every``): a
+message, or a meeting with the customer or its executives."""
+
+OBLIGATIONS = (MEETING, CUSTOMER_COMMUNICATION)
 
 TABLES = (
     DecisionTable(
@@ -130,21 +167,34 @@ TABLES = (
         cites=SEVERITY_LEVELS,
         hit_policy=HitPolicy.UNIQUE,
         inputs=("cadence",),
-        outputs=("meeting_every",),
+        outputs=("meeting_every", "contact_every"),
+        # "Cadence refers to the cadence of internal and external meetings and communications to
+        # the customer": both at the same longest gap.
         rows=(
-            Row(id="daily", when={"cadence": Cadence.DAILY}, then={"meeting_every": DAILY}),
+            Row(
+                id="daily",
+                when={"cadence": Cadence.DAILY},
+                then={"meeting_every": DAILY, "contact_every": DAILY},
+            ),
             Row(
                 id="multiple_per_week",
                 when={"cadence": Cadence.MULTIPLE_PER_WEEK},
-                then={"meeting_every": MULTIPLE_TIMES_PER_WEEK},
+                then={
+                    "meeting_every": MULTIPLE_TIMES_PER_WEEK,
+                    "contact_every": MULTIPLE_TIMES_PER_WEEK,
+                },
             ),
             Row(
                 id="weekly_to_biweekly",
                 when={"cadence": Cadence.WEEKLY_TO_BIWEEKLY},
-                then={"meeting_every": WEEKLY_TO_BI_WEEKLY},
+                then={"meeting_every": WEEKLY_TO_BI_WEEKLY, "contact_every": WEEKLY_TO_BI_WEEKLY},
             ),
             # "Standard Communication": the ordinary account rhythm, no escalation meetings.
-            Row(id="standard", when={"cadence": Cadence.STANDARD}, then={"meeting_every": None}),
+            Row(
+                id="standard",
+                when={"cadence": Cadence.STANDARD},
+                then={"meeting_every": None, "contact_every": None},
+            ),
         ),
     ),
     DecisionTable(
@@ -154,21 +204,34 @@ TABLES = (
         hit_policy=HitPolicy.COLLECT,
         inputs=("issue_type",),
         outputs=("extra_involvement",),
-        # The handbook names no issue types. A row looks like:
-        #   Row(id="enhancement", when={"issue_type": "enhancement"},
-        #       then={"extra_involvement": (Role.PRODUCT,)}),
-        rows=(),
+        # The handbook names no issue types; these are the policy's (docs/policy-decisions.md).
+        rows=(
+            Row(
+                id="security",
+                when={"issue_type": "security"},
+                then={"extra_involvement": (Role.SECURITY,)},
+            ),
+            Row(
+                id="defect",
+                when={"issue_type": "defect"},
+                then={"extra_involvement": (Role.ENGINEERING,)},
+            ),
+        ),
     ),
 )
 
 REACTIONS = (
     Reaction(
         id="severity.plan",
-        title="An escalation gets the owner, involvement and meeting cadence of its severity, "
-        "re-planned when the severity changes",
+        title="An escalation gets the owner, involvement and cadence of its severity, "
+        "re-planned when the severity, the TAM or the type of issue changes",
         cites=SEVERITY_LEVELS,
-        on=(Opened, SeverityChanged),
-        then=(ApplyPlan(), Require(obligation=MEETING, every="meeting_every")),
+        on=(Opened, SeverityChanged, TamAssigned, IssueTypeChanged),
+        then=(
+            ApplyPlan(),
+            Require(obligation=MEETING, every="meeting_every"),
+            Require(obligation=CUSTOMER_COMMUNICATION, every="contact_every"),
+        ),
     ),
     Reaction(
         id="severity.meeting_held",
@@ -176,5 +239,21 @@ REACTIONS = (
         cites=SEVERITY_LEVELS,
         on=(MeetingHeld,),
         then=(Fulfil(obligation=MEETING),),
+    ),
+    Reaction(
+        id="severity.customer_communicated",
+        title="Communicating with the customer, or meeting the customer or its executives, "
+        "keeps the cadence of customer communication",
+        cites=SEVERITY_LEVELS,
+        on=(CustomerContacted,),
+        then=(Fulfil(obligation=CUSTOMER_COMMUNICATION),),
+    ),
+    Reaction(
+        id="severity.customer_met",
+        title="A meeting with the customer or its executives is communication with the customer",
+        cites=SEVERITY_LEVELS,
+        on=(MeetingHeld,),
+        when={"audience": one_of(MeetingAudience.CUSTOMER, MeetingAudience.EXECUTIVE)},
+        then=(Fulfil(obligation=CUSTOMER_COMMUNICATION),),
     ),
 )

@@ -15,6 +15,7 @@ import attrs
 from escalation_policy._frozen import quick_init
 from escalation_policy._typed import NON_EMPTY
 from escalation_policy.model import Action, EscalationFact, Values
+from escalation_policy.render import label, timestamp
 
 __all__ = [
     "ACTIONS",
@@ -24,9 +25,11 @@ __all__ = [
     "Cadence",
     "Closed",
     "CreateTrackerDocument",
+    "CustomerContacted",
     "EnhancementRequested",
     "ExecutiveSummaryUpdated",
     "InformTam",
+    "IssueTypeChanged",
     "MeetingAudience",
     "MeetingHeld",
     "Opened",
@@ -37,6 +40,7 @@ __all__ = [
     "RequestProductEscalation",
     "RiskReduced",
     "Role",
+    "RouteToRole",
     "RouteToTam",
     "Segment",
     "Severity",
@@ -80,6 +84,8 @@ class Role(Values):
     VP_CUSTOMER_SUCCESS = "vp_customer_success", "VP of Customer Success"
     DIRECTOR_CUSTOMER_SUCCESS = "director_customer_success", "Director of Customer Success"
     ACCOUNT_MANAGER = "account_manager", "Account Manager"
+    ENGINEERING = "engineering", "Engineering"
+    SECURITY = "security", "Security"
 
 
 class Cadence(Values):
@@ -133,6 +139,10 @@ class ViolationCode(Values):
     UPDATE_OVERDUE = "update_overdue"
     MEETING_OVERDUE = "meeting_overdue"
     TAM_NOT_INFORMED = "tam_not_informed"
+    TAM_MISSING = "tam_missing"
+    WRONG_INFORMER = "wrong_informer"
+    CUSTOMER_COMMUNICATION_OVERDUE = "customer_communication_overdue"
+    DOCUMENT_LINK_MISSING = "document_link_missing"
     EXECUTIVE_SUMMARY_OVERDUE = "executive_summary_overdue"
     CHANNEL_MISUSE = "channel_misuse"
     WRONG_POSTER = "wrong_poster"
@@ -192,7 +202,27 @@ class MeetingHeld(EscalationFact):
 
 @attrs.frozen(kw_only=True)
 class TamInformed(EscalationFact):
+    """The escalation's TAM was informed of it, by ``by`` if the host knows who."""
+
     TYPE = "tam_informed"
+    by: Team | None = None
+
+
+@attrs.frozen(kw_only=True)
+class CustomerContacted(EscalationFact):
+    """The team communicated with the customer (a call, an email, a message), by ``by``."""
+
+    TYPE = "customer_contacted"
+    by: Team | None = None
+
+
+@attrs.frozen(kw_only=True)
+class IssueTypeChanged(EscalationFact):
+    """What the escalation is about turned out otherwise (a security issue, say)."""
+
+    TYPE = "issue_type_changed"
+    SETS: ClassVar[Mapping[str, str]] = {"issue_type": "issue_type"}
+    issue_type: str = attrs.field(metadata=NON_EMPTY)
 
 
 @attrs.frozen(kw_only=True)
@@ -243,10 +273,12 @@ FACTS = (
     Posted,
     MeetingHeld,
     TamInformed,
+    CustomerContacted,
     StatusChanged,
     ExecutiveSummaryUpdated,
     EnhancementRequested,
     AccountIssue,
+    IssueTypeChanged,
     RiskReduced,
     Closed,
 )
@@ -257,8 +289,16 @@ FACTS = (
 @quick_init
 @attrs.frozen(kw_only=True)
 class CreateTrackerDocument(Action):
+    """Create the escalation tracker document from ``template``, with ``sections``."""
+
     TYPE = "create_tracker_document"
     title: str
+    template: str
+    sections: tuple[str, ...]
+
+    def describe(self) -> str:
+        """One plain sentence for the timeline."""
+        return f"create the tracker document {self.title!r} ({', '.join(self.sections)})"
 
 
 @quick_init
@@ -270,6 +310,13 @@ class PostToChannel(Action):
     reason: PostReason
     due: dt.datetime
 
+    def describe(self) -> str:
+        """One plain sentence for the timeline."""
+        return (
+            f"{label(self.by)} posts to {self.channel} ({self.reason.value}) "
+            f"by {timestamp(self.due)}"
+        )
+
 
 @quick_init
 @attrs.frozen(kw_only=True)
@@ -278,6 +325,10 @@ class InformTam(Action):
     tam: str
     due: dt.datetime
 
+    def describe(self) -> str:
+        """One plain sentence for the timeline."""
+        return f"inform the TAM {self.tam} by {timestamp(self.due)}"
+
 
 @quick_init
 @attrs.frozen(kw_only=True)
@@ -285,12 +336,28 @@ class UpdateExecutiveSummary(Action):
     TYPE = "update_executive_summary"
     due: dt.datetime
 
+    def describe(self) -> str:
+        """One plain sentence for the timeline."""
+        return f"update the executive summary by {timestamp(self.due)}"
+
 
 @quick_init
 @attrs.frozen(kw_only=True)
 class RequestProductEscalation(Action):
+    """Request Product support through ``template``: ``team`` (and ``responsible``, the TAM,
+    when one is named) makes the request, with a business case if ``business_case``."""
+
     TYPE = "request_product_escalation"
     template: str
+    team: Team
+    responsible: str | None = None
+    business_case: bool = False
+
+    def describe(self) -> str:
+        """One plain sentence for the timeline."""
+        who = f"the TAM {self.responsible}" if self.responsible else label(self.team)
+        case = ", with the business case" if self.business_case else ""
+        return f"{who} requests Product support{case}: {self.template}"
 
 
 @quick_init
@@ -300,6 +367,25 @@ class RouteToTam(Action):
     kind: AccountIssueKind
     tam: str | None = None
 
+    def describe(self) -> str:
+        """One plain sentence for the timeline."""
+        to = f"the TAM {self.tam}" if self.tam else "the TAM"
+        return f"route the {label(self.kind).lower()} issue to {to}"
+
+
+@quick_init
+@attrs.frozen(kw_only=True)
+class RouteToRole(Action):
+    """An account issue with no TAM to take it goes to ``role``."""
+
+    TYPE = "route_to_role"
+    kind: AccountIssueKind
+    role: Role
+
+    def describe(self) -> str:
+        """One plain sentence for the timeline."""
+        return f"route the {label(self.kind).lower()} issue to the {label(self.role)}"
+
 
 ACTIONS = (
     CreateTrackerDocument,
@@ -308,6 +394,7 @@ ACTIONS = (
     UpdateExecutiveSummary,
     RequestProductEscalation,
     RouteToTam,
+    RouteToRole,
 )
 """The actions the handbook's policy emits, besides the engine's own (owner, involvement,
 cadence, violations, reminders, out of scope)."""

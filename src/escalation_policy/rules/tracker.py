@@ -15,6 +15,8 @@ from .terms import (
     CreateTrackerDocument,
     ExecutiveSummaryUpdated,
     Opened,
+    RiskReduced,
+    SeverityChanged,
     StatusChanged,
     UpdateExecutiveSummary,
     ViolationCode,
@@ -24,6 +26,13 @@ TRACKER = "Escalation Tracker Template"
 
 # The template's title, "(CUSTOMER) Escalation Tracker", with the customer's name.
 TRACKER_TITLE = "{customer} Escalation Tracker"
+# "[Link] to template": the template the document is saved from.
+TRACKER_TEMPLATE = (
+    "https://docs.google.com/document/d/1DFW9WDigDZTRQlArqvyaLl_GcYi5lwsxKKKtcjB49s0/edit#"
+)
+# The sections the page requires: "Executive Summary", and in it "Milestones should include
+# key customer and GitLab milestones".
+TRACKER_SECTIONS = ("Executive Summary", "Key customer and company milestones")
 
 # "Should be updated when there are changes to the status": how soon after the change.
 SUMMARY_UPDATE_WITHIN = dt.timedelta(hours=24)
@@ -48,13 +57,42 @@ REACTIONS = (
         title="Each escalated customer gets an escalation tracker document",
         cites=TRACKER,
         on=(Opened,),
-        then=(Emit(action=CreateTrackerDocument, text={"title": TRACKER_TITLE}),),
+        then=(
+            Emit(
+                action=CreateTrackerDocument,
+                text={"title": TRACKER_TITLE},
+                values={"template": TRACKER_TEMPLATE, "sections": TRACKER_SECTIONS},
+            ),
+        ),
     ),
     Reaction(
         id="tracker.summary_on_status_change",
         title="The executive summary is updated when the engagement's status changes",
         cites=f"{TRACKER} > Executive Summary",
         on=(StatusChanged,),
+        then=(Require(obligation=EXECUTIVE_SUMMARY, within=SUMMARY_UPDATE_WITHIN),),
+    ),
+    Reaction(
+        id="tracker.summary_on_severity_change",
+        title="The executive summary is updated when the severity changes",
+        cites=f"{TRACKER} > Executive Summary",
+        on=(SeverityChanged,),
+        when={"severity_raised": True},
+        then=(Require(obligation=EXECUTIVE_SUMMARY, within=SUMMARY_UPDATE_WITHIN),),
+    ),
+    Reaction(
+        id="tracker.summary_on_severity_lowered",
+        title="The executive summary is updated when the severity is lowered",
+        cites=f"{TRACKER} > Executive Summary",
+        on=(SeverityChanged,),
+        when={"severity_lowered": True},
+        then=(Require(obligation=EXECUTIVE_SUMMARY, within=SUMMARY_UPDATE_WITHIN),),
+    ),
+    Reaction(
+        id="tracker.summary_on_risk_reduced",
+        title="The executive summary is updated when risk is reduced",
+        cites=f"{TRACKER} > Executive Summary",
+        on=(RiskReduced,),
         then=(Require(obligation=EXECUTIVE_SUMMARY, within=SUMMARY_UPDATE_WITHIN),),
     ),
     Reaction(

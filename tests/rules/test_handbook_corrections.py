@@ -1,0 +1,317 @@
+"""The handbook read again, sentence by sentence: each correction of the policy, as example
+tables a policy owner can read beside the sentence it rests on (docs/policy-decisions.md)."""
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from escalation_policy.rules import communication, responsibilities, tracker
+from tests.conftest import DOC, Scenario, at, of_type, owner_of, violations
+
+CREATED = communication.CREATED_POST_WITHIN
+
+
+def _codes(decision: Any) -> list[str]:
+    return [code for code, _ in violations(decision.actions)]
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. "Cadence refers to the cadence of internal and external meetings and communications to
+#    the customer."
+@pytest.mark.parametrize(
+    ("case", "contact", "expected"),
+    [
+        ("internal meetings only", [("meeting_held", {"audience": "internal"})], True),
+        ("a customer meeting", [("meeting_held", {"audience": "customer"})], False),
+        ("an executive meeting", [("meeting_held", {"audience": "executive"})], False),
+        ("a message to the customer", [("customer_contacted", {"by": "tam"})], False),
+    ],
+)
+def test_the_customer_hears_from_the_team_at_the_cadence(
+    scenario: Scenario, case: str, contact: list[tuple[str, dict[str, Any]]], expected: bool
+) -> None:
+    scenario.open(severity="critical")
+    scenario.post(at(minutes=10), "created", owner_of("critical"))
+    for fact_type, fields in contact:
+        scenario.fact(fact_type, at(hours=20), **fields)
+    later = scenario.tick(at(hours=25))
+    assert expected == ("customer_communication_overdue" in _codes(later)), case
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. "The #escalated_customers channel is ... NOT intended for: Initiation of escalations"
+@pytest.mark.parametrize(
+    ("case", "channel", "expected"),
+    [
+        ("the escalation channel", "#escalated_customers", ["channel_misuse"]),
+        ("without its #", "escalated_customers", ["channel_misuse"]),
+        ("an account channel", "#acme-account", None),
+    ],
+)
+def test_a_post_about_an_escalation_never_opened_is_channel_misuse(
+    scenario: Scenario, case: str, channel: str, expected: list[str] | None
+) -> None:
+    if expected is None:
+        from escalation_policy import UnknownEscalationError
+
+        with pytest.raises(UnknownEscalationError):
+            scenario.post(at(), "created", "tam", channel=channel)
+        return
+    decision = scenario.post(at(), "created", "tam", channel=channel)
+    assert expected == _codes(decision), case
+    assert 0 == len(scenario.engine)
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. "TAMs are responsible for managing the account engagement" (Critical and High): a TAM is
+#    needed; until one is assigned, Support Engineering owns and posts; account issues go to the
+#    Director of Customer Success.
+def test_a_high_escalation_without_a_tam_is_owned_by_support_until_one_is_assigned(
+    scenario: Scenario,
+) -> None:
+    opened = scenario.open(severity="high", tam=None)
+    (owner,) = of_type(opened.actions, "assign_owner")
+    assert ("support_engineering", "support_engineering") == (
+        owner.owner.value,
+        owner_of("high", tam=None),
+    )
+    assigned = scenario.fact("tam_assigned", at(hours=3), tam="Priya")
+    (owner,) = of_type(assigned.actions, "assign_owner")
+    assert "tam" == owner.owner.value
+    assert [] == _codes(scenario.tick(at(days=2)))
+
+
+def test_a_tam_not_assigned_in_time_is_reported(scenario: Scenario) -> None:
+    scenario.open(severity="critical", tam=None)
+    scenario.post(at(minutes=10), "created", "support_engineering")
+    late = scenario.tick(at() + responsibilities.TAM_ASSIGNED_WITHIN + dt.timedelta(minutes=1))
+    assert "tam_missing" in _codes(late)
+
+
+def test_lowered_to_medium_a_tam_is_no_longer_awaited(scenario: Scenario) -> None:
+    scenario.open(severity="critical", tam=None)
+    scenario.fact("severity_changed", at(hours=1), severity="medium")
+    assert "tam_missing" not in _codes(scenario.tick(at(days=2)))
+
+
+@pytest.mark.parametrize(
+    ("case", "tam", "expected"),
+    [
+        ("with a TAM", "Priya", ("route_to_tam", "Priya")),
+        ("without a TAM", None, ("route_to_role", "director_customer_success")),
+    ],
+)
+def test_account_issues_go_to_the_tam_or_the_director_of_customer_success(
+    scenario: Scenario, case: str, tam: str | None, expected: tuple[str, str]
+) -> None:
+    scenario.open(severity="medium", tam=tam)
+    decision = scenario.fact("account_issue", at(hours=1), kind="delayed_response")
+    (action,) = [a for a in decision.actions if a.TYPE.startswith("route_to")]
+    target = action.tam if action.TYPE == "route_to_tam" else action.role.value
+    assert expected == (action.TYPE, target), case
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. Scope is re-evaluated whenever what it reads changes: tests/test_escalation_lifecycle.py
+#    (the handbook's scope reads the customer, not the severity).
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. "If a TAM is assigned, Support Engineering should inform the TAM of the escalation."
+def test_the_tam_is_informed_no_later_than_the_created_post() -> None:
+    assert responsibilities.INFORM_TAM_WITHIN <= communication.CREATED_POST_WITHIN
+
+
+@pytest.mark.parametrize(
+    ("case", "opened_by", "expected"),
+    [
+        ("opened by someone else", "Sam", ["inform_tam"]),
+        ("opened by the TAM", "Priya", []),
+    ],
+)
+def test_a_tam_who_opened_the_escalation_needs_no_informing(
+    scenario: Scenario, case: str, opened_by: str, expected: list[str]
+) -> None:
+    opened = scenario.open(severity="medium", tam="Priya", opened_by=opened_by)
+    assert expected == [a.TYPE for a in opened.actions if a.TYPE == "inform_tam"], case
+
+
+@pytest.mark.parametrize(
+    ("case", "by", "expected"),
+    [
+        ("by Support Engineering", "support_engineering", []),
+        ("by Customer Success", "customer_success", ["wrong_informer"]),
+        ("by someone unknown", None, []),
+    ],
+)
+def test_support_engineering_informs_the_tam(
+    scenario: Scenario, case: str, by: str | None, expected: list[str]
+) -> None:
+    scenario.open(severity="medium", tam="Priya")
+    fields = {"by": by} if by is not None else {}
+    assert expected == _codes(scenario.fact("tam_informed", at(minutes=30), **fields)), case
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. "When customer escalation processes are initiated by Support (low and medium) or Customer
+#    Success (Medium and High), the escalation document should be posted"
+@pytest.mark.parametrize(
+    ("case", "severity", "initiated_by", "by", "expected"),
+    [
+        ("Customer Success, Medium", "medium", "customer_success", "customer_success", []),
+        ("Customer Success, High", "high", "customer_success", "customer_success", []),
+        ("Customer Success, Low", "low", "customer_success", "customer_success", ["wrong_poster"]),
+        ("Support, Low", "low", "support_engineering", "support_engineering", []),
+        ("the owner, High", "high", "support_engineering", "tam", []),
+        ("Other, Medium", "medium", "other", "other", ["wrong_poster"]),
+    ],
+)
+def test_the_initiating_team_may_post_the_escalation_document(
+    scenario: Scenario, case: str, severity: str, initiated_by: str, by: str, expected: list[str]
+) -> None:
+    scenario.open(severity=severity, initiated_by=initiated_by)
+    assert expected == _codes(scenario.post(at(minutes=30), "created", by)), case
+
+
+def test_updates_are_still_posted_by_the_owner(scenario: Scenario) -> None:
+    scenario.open(severity="medium", initiated_by="customer_success")
+    decision = scenario.post(at(minutes=30), "update", "customer_success")
+    assert [("wrong_poster", "communication.posted_by_owner")] == violations(decision.actions)
+
+
+# ---------------------------------------------------------------------------------------------
+# 7. "(e.g., daily updates for high or critical escalations)", while High's cadence is
+#    "Multiple times per week": Critical daily, High twice a week.
+@pytest.mark.parametrize(
+    ("case", "severity", "expected"),
+    [
+        ("Critical", "critical", communication.DAILY_UPDATES),
+        ("High", "high", communication.HIGH_UPDATES),
+    ],
+)
+def test_each_severity_has_its_own_update_period(
+    scenario: Scenario, case: str, severity: str, expected: dt.timedelta
+) -> None:
+    opened = scenario.open(severity=severity)
+    (update,) = [
+        a for a in of_type(opened.actions, "post_to_channel") if a.reason.value == "update"
+    ]
+    assert expected == update.due - at(), case
+
+
+def test_a_high_escalation_opened_on_a_friday_owes_one_update_a_period_not_a_day(
+    scenario: Scenario,
+) -> None:
+    """Three daily updates were due by Monday under the example taken as a rule; High's own
+    period runs over the weekend."""
+    friday = dt.datetime(2026, 3, 6, 17, tzinfo=dt.timezone.utc)
+    scenario.open(when=friday, severity="high")
+    scenario.post(friday + dt.timedelta(minutes=20), "created", owner_of("high"))
+    just_before = friday + communication.HIGH_UPDATES - dt.timedelta(minutes=1)
+    assert "update_overdue" not in _codes(scenario.tick(just_before))
+    assert ["update_overdue"] == [
+        code
+        for code in _codes(
+            scenario.tick(friday + communication.HIGH_UPDATES + dt.timedelta(hours=1))
+        )
+        if code == "update_overdue"
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# 8. "incremental updates are required for executive or management visibility"; the executive
+#    summary "should be updated when there are changes to the status of the overall engagement"
+@pytest.mark.parametrize(
+    ("case", "to", "update_soon"),
+    [("raised to Critical", "critical", True), ("lowered to Low", "low", False)],
+)
+def test_raising_the_severity_calls_for_an_update_soon(
+    scenario: Scenario, case: str, to: str, update_soon: bool
+) -> None:
+    scenario.open(severity="medium")
+    decision = scenario.fact("severity_changed", at(hours=5), severity=to)
+    soon = at(hours=5) + communication.UPDATE_AFTER_RAISE_WITHIN
+    dues = [
+        a.due for a in of_type(decision.actions, "post_to_channel") if a.reason.value == "update"
+    ]
+    assert update_soon == (soon in dues), case
+
+
+@pytest.mark.parametrize(
+    ("case", "fact", "fields"),
+    [
+        ("severity raised", "severity_changed", {"severity": "critical"}),
+        ("severity lowered", "severity_changed", {"severity": "low"}),
+        ("risk reduced", "risk_reduced", {}),
+    ],
+)
+def test_the_executive_summary_follows_severity_changes_and_risk_reduction(
+    scenario: Scenario, case: str, fact: str, fields: dict[str, Any]
+) -> None:
+    scenario.open(severity="medium")
+    decision = scenario.fact(fact, at(hours=5), **fields)
+    (summary,) = of_type(decision.actions, "update_executive_summary")
+    assert at(hours=5) + tracker.SUMMARY_UPDATE_WITHIN == summary.due, case
+
+
+# ---------------------------------------------------------------------------------------------
+# 9. "[Link] to template ... replace (CUSTOMER) with the customer name"; "Executive Summary";
+#    "Milestones should include key customer and GitLab milestones"
+def test_the_tracker_document_carries_its_template_and_sections(scenario: Scenario) -> None:
+    (document,) = of_type(scenario.open(customer="Globex").actions, "create_tracker_document")
+    assert (tracker.TRACKER_TEMPLATE, tracker.TRACKER_SECTIONS) == (
+        document.template,
+        document.sections,
+    )
+    assert "Executive Summary" in document.sections
+
+
+@pytest.mark.parametrize(
+    ("case", "purpose", "url", "expected"),
+    [
+        ("created, linked", "created", DOC, []),
+        ("created, no link", "created", None, ["document_link_missing"]),
+        ("update, no link", "update", None, []),
+    ],
+)
+def test_the_required_posts_link_the_document(
+    scenario: Scenario, case: str, purpose: str, url: str | None, expected: list[str]
+) -> None:
+    scenario.open(severity="critical")
+    decision = scenario.post(at(minutes=20), purpose, owner_of("critical"), url=url)
+    assert expected == _codes(decision), case
+
+
+# ---------------------------------------------------------------------------------------------
+# 10. "[TAMs are responsible for] developing the business case justification and escalation to
+#     Product for escalations related to enhancement requests"
+@pytest.mark.parametrize(
+    ("case", "severity", "expected"),
+    [
+        ("Critical: the TAM, with the business case", "critical", ("tam", "alex", True)),
+        ("Medium: Support Engineering", "medium", ("support_engineering", None, False)),
+    ],
+)
+def test_enhancement_requests_name_who_asks_and_whether_with_a_business_case(
+    scenario: Scenario, case: str, severity: str, expected: tuple[str, str | None, bool]
+) -> None:
+    scenario.open(severity=severity)
+    decision = scenario.fact("enhancement_requested", at(hours=2), summary="exports")
+    (request,) = of_type(decision.actions, "request_product_escalation")
+    assert expected == (request.team.value, request.responsible, request.business_case), case
+
+
+# ---------------------------------------------------------------------------------------------
+# 11. "Others can be included based on the type of issues involved"
+@pytest.mark.parametrize(
+    ("case", "issue_type", "added"),
+    [("a security issue", "security", ["security"]), ("a defect", "defect", ["engineering"])],
+)
+def test_involvement_grows_when_the_type_of_issue_is_known(
+    scenario: Scenario, case: str, issue_type: str, added: list[str]
+) -> None:
+    scenario.open(severity="medium")
+    decision = scenario.fact("issue_type_changed", at(hours=2), issue_type=issue_type)
+    (involvement,) = of_type(decision.actions, "set_involvement")
+    assert added == [role.value for role in involvement.added], case
