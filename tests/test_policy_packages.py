@@ -147,3 +147,29 @@ def test_a_package_without_modules_fails_clearly(tmp_path: pathlib.Path) -> None
     (package / "__init__.py").write_text('"""No rules yet."""\n')
     with pytest.raises(PolicyDefinitionError, match="declares MODULES"):
         load_policy(str(package))
+
+
+def test_a_violation_code_no_rule_reports_fails_to_load(weekly: pathlib.Path) -> None:
+    """A violation code no obligation or reaction reports can never be reported."""
+    terms = weekly / "terms.py"
+    text = terms.read_text()
+    marker = '    WRONG_POSTER = "wrong_poster"\n'
+    assert marker in text
+    terms.write_text(text.replace(marker, marker + '    NEVER_USED = "never_used"\n'))
+    with pytest.raises(PolicyDefinitionError, match=r"ViolationCode\.NEVER_USED"):
+        load_policy(str(weekly))
+
+
+def test_the_testing_kits_timeline_opens_with_the_policys_own_opening_fact() -> None:
+    """A company's opening fact may lack the handbook's segment: the timeline fills only what
+    the fact has (here the later process's, with fields of its own)."""
+    from escalation_policy.testing import Timeline
+
+    folder = pathlib.Path(__file__).parent.parent / "examples" / "policies" / "later_process"
+    later = load_policy(str(folder))
+    timeline = Timeline(PolicyEngine(later)).open(
+        short_name="acme", crm_case="CRM-1", immediate_asks="restore", exit_criteria="stable"
+    )
+    (opened,) = timeline.facts
+    assert (later.terms.opening, "Acme") == (type(opened), opened.customer)  # type: ignore[attr-defined]
+    assert "assign_owner" in [action.TYPE for action in timeline.last.actions]

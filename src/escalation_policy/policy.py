@@ -400,7 +400,17 @@ def _check_values_used(
     for compiled_obligation in obligations.values():
         use(compiled_obligation.violation)
         use(dict(compiled_obligation.obligation.announce_with))
-    sets = [*terms.values, *(kind for kind in output_values.values() if kind is not None)]
+    codes = [type(c.violation) for c in obligations.values()] + [
+        type(effect.code)
+        for reaction in reactions
+        for effect in reaction.reaction.then
+        if isinstance(effect, Violation)
+    ]
+    sets = [
+        *terms.values,
+        *(kind for kind in output_values.values() if kind is not None),
+        *(kind for kind in codes if issubclass(kind, enum.Enum)),
+    ]
     for kind in dict.fromkeys(sets):
         if kind in from_facts:
             continue

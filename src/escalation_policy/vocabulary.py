@@ -20,11 +20,13 @@ from typing import Any, ClassVar, TypeAlias
 import attrs
 
 from escalation_policy._context import BOOL, ContextField, Situation
+from escalation_policy._typed import NON_EMPTY
 from escalation_policy.model import Fact, Values
 
 __all__ = [
     "ANY",
     "BOOL",
+    "NON_EMPTY",
     "AnyValue",
     "ApplyPlan",
     "Cancel",

@@ -57,16 +57,22 @@ class Timeline:
         return self
 
     def open(self, **fields: Any) -> "Timeline":
-        """Open an escalation: Enterprise, customer "Acme", Medium and a new id unless given.
+        """Open an escalation with the policy's opening fact: customer "Acme", Medium (the
+        severity of that value, or the policy's least severe), Enterprise where the fact has a
+        segment, and a new id, unless given.
 
         Later methods act on this escalation unless they are given ``escalation_id=``.
         """
         escalation_id = fields.pop("escalation_id", None) or f"ESC-{next(self._ids)}"
+        terms = self.engine.policy.terms
+        own = attrs.fields_dict(terms.opening)
+        severities = [str(member.value) for member in terms.severity]
         fields.setdefault("customer", "Acme")
-        fields.setdefault("segment", "enterprise")
-        fields.setdefault("severity", "medium")
+        fields.setdefault("severity", "medium" if "medium" in severities else severities[-1])
+        if "segment" in own:
+            fields.setdefault("segment", "enterprise")
         self.current = escalation_id
-        return self.fact("opened", escalation_id=escalation_id, **fields)
+        return self.fact(terms.opening.TYPE, escalation_id=escalation_id, **fields)
 
     def post(self, purpose: str = "update", **fields: Any) -> "Timeline":
         """A post, by default by the escalation's owner to the policy's channel."""

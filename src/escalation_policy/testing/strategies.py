@@ -372,7 +372,8 @@ def _in_scope(draw: Draw, builder: _Builder, at: dt.datetime, escalation_id: str
     fact = builder.draw(draw, builder.opening, at, escalation_id, None)
     for _ in range(20):
         decision = decide(None, fact, policy=builder.policy)  # type: ignore[arg-type]
-        if decision.state is not None and decision.state.in_scope:
+        clean = not any(isinstance(action, Violation) for action in decision.actions)
+        if clean and decision.state is not None and decision.state.in_scope:
             break
         fact = builder.draw(draw, builder.opening, at, escalation_id, None)
     return fact
@@ -393,7 +394,11 @@ def _complying(
     yield opening
     now = opening.at
     closed = False
+    steps = 0
     while (state := engine.escalation(escalation_id)) is not None:
+        steps += 1
+        if steps > _MOST_STEPS:  # a policy that no closing fact can satisfy: stop drawing
+            return
         moves: list[tuple[dt.datetime, Fact]] = []
         for pending in state.pending:
             window = max(pending.due - now, dt.timedelta(0))
@@ -429,6 +434,10 @@ def _complying(
         )
         now = at
         yield fact
+
+
+_MOST_STEPS = 400
+"""The most facts one compliant escalation is drawn with, so that drawing ends."""
 
 
 def _harmless(policy: Policy, state: EscalationState, fact: Fact) -> bool:
