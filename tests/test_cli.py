@@ -414,3 +414,12 @@ def test_an_id_with_a_pipe_or_a_line_break_cannot_break_the_report(fmt: str) -> 
         assert rows
         assert all(line.count(" | ") == rows[0].count(" | ") for line in rows[:1])
         assert all("E\\|1\\nx" in line for line in rows)
+
+
+def test_every_command_takes_settings(capsys: pytest.CaptureFixture[str]) -> None:
+    assert 0 == main(["rules", "--setting", "high_update_every=2d"])
+    assert "| `high_update_every` | 2d | 3d 12h |" in capsys.readouterr().out
+    assert 0 == main(["table", "communication.updates", "--setting", "high_update_every=2d"])
+    assert "| High | 2d |" in capsys.readouterr().out
+    assert 2 == main(["table", "--setting", "high_update_evry=2d"])
+    assert "did you mean 'high_update_every'" in capsys.readouterr().err

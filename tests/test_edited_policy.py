@@ -59,17 +59,19 @@ WEEKLY_MEETINGS_AND_UPDATES_EVERY_TWO_DAYS: Edit = {
             "WEEKLY_TO_BI_WEEKLY = dt.timedelta(days=14)  # bi-weekly at the least",
             "WEEKLY = dt.timedelta(days=7)",
         ),
+        ('    name="weekly_to_biweekly_gap",', '    name="weekly_gap",'),
+        ("    default=WEEKLY_TO_BI_WEEKLY,", "    default=WEEKLY,"),
         ('"cadence": Cadence.WEEKLY_TO_BIWEEKLY,', '"cadence": Cadence.WEEKLY,'),
         (
             """            Row(
                 id="weekly_to_biweekly",
                 when={"cadence": Cadence.WEEKLY_TO_BIWEEKLY},
-                then={"meeting_every": WEEKLY_TO_BI_WEEKLY, "contact_every": WEEKLY_TO_BI_WEEKLY},
+                then={"meeting_every": BIWEEKLY_GAP, "contact_every": BIWEEKLY_GAP},
             ),""",
             """            Row(
                 id="weekly",
                 when={"cadence": Cadence.WEEKLY},
-                then={"meeting_every": WEEKLY, "contact_every": WEEKLY},
+                then={"meeting_every": BIWEEKLY_GAP, "contact_every": BIWEEKLY_GAP},
             ),""",
         ),
     ],

@@ -653,3 +653,47 @@ def test_a_value_no_rule_uses_fails_where_no_fact_brings_it() -> None:
         True,
         error.module,
     )
+
+
+# -------------------------------------------------------------------------------------- settings
+def test_every_invented_limit_is_a_setting_changed_without_editing_the_rules() -> None:
+    """ "Every invented limit is changeable without editing code": each is a setting with its
+    default; a value given at load time replaces it where the rules use it."""
+    policy = load_policy()
+    assert communication.HIGH_UPDATES == policy.settings["high_update_every"]
+    assert communication.CREATED_POST_WITHIN == policy.settings["created_post_within"]
+    changed = load_policy(settings={"high_update_every": "2d", "created_post_within": "30m"})
+    rows = {row.id: row.then["update_every"] for row in changed.table("communication.updates").rows}
+    assert dt.timedelta(days=2) == rows["high"]
+    (created,) = [
+        effect.within
+        for compiled in changed.reactions
+        if compiled.reaction.id == "communication.post_when_created"
+        for effect in compiled.reaction.then
+    ]
+    assert dt.timedelta(minutes=30) == created
+    assert communication.HIGH_UPDATES == load_policy().settings["high_update_every"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "words"),
+    [
+        ({"high_update_evry": "2d"}, ("no setting 'high_update_evry'", "high_update_every")),
+        ({"high_update_every": "two days"}, ("expected a duration such as '2h'",)),
+        ({"high_update_every": "0m"}, ("expected a positive duration",)),
+    ],
+)
+def test_a_wrong_setting_fails_to_load_naming_it(
+    settings: dict[str, object], words: tuple[str, ...]
+) -> None:
+    with pytest.raises(PolicyDefinitionError) as caught:
+        load_policy(settings=settings)
+    for word in words:
+        assert word in str(caught.value)
+
+
+def test_the_policys_reference_shows_each_settings_value() -> None:
+    from escalation_policy.render import policy_reference
+
+    page = policy_reference(load_policy(settings={"high_update_every": "2d"}), "t")
+    assert "| `high_update_every` | 2d | 3d 12h |" in page

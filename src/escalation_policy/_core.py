@@ -6,7 +6,7 @@ asked of a :class:`Matcher`, so that the same core runs on every engine.
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import attrs
 
@@ -430,14 +430,15 @@ class _Work:
             if pending.key == key and not (declared.renew_when_overdue and pending.overdue):
                 return
             del self.record.pending[index]  # renewed, or replaced by one for a new key
-        assert effect.within is not None  # validated at load time
+        # Checked at load time, where the policy's settings took their values.
+        within = cast(dt.timedelta, effect.within)
         pending = PendingObligation(
             obligation=name,
-            due=self.at + effect.within,
+            due=self.at + within,
             rule=rule,
             cites=cites,
             key=key,
-            remind_before=effect.remind_before,
+            remind_before=cast("dt.timedelta | None", effect.remind_before),
         )
         self.record.pending.append(pending)
         self._announce(declared, pending)
@@ -579,7 +580,7 @@ class _Work:
             cites=self.policy.rules[rule].cites,
             key=None if key is None else str(key),
             every=every,
-            remind_before=effect.remind_before,
+            remind_before=cast("dt.timedelta | None", effect.remind_before),
         )
         if index is None:
             self.record.pending.append(pending)

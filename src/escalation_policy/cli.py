@@ -425,8 +425,21 @@ def _rules(args: argparse.Namespace, out: _Output) -> int:
 
 
 def _policy(args: argparse.Namespace) -> Policy:
-    """The policy ``--policy`` names (a package, by module or folder), or the handbook's."""
-    return default_policy() if args.policy is None else load_policy(args.policy)
+    """The policy ``--policy`` names (a package, by module or folder), or the handbook's, with
+    the ``--setting`` values given."""
+    settings = dict(getattr(args, "setting", None) or ())
+    if args.policy is None and not settings:
+        return default_policy()
+    return load_policy(args.policy or "escalation_policy.rules", settings=settings)
+
+
+def _setting(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name.strip() or not value.strip():
+        raise argparse.ArgumentTypeError(
+            f"got {text!r}, expected NAME=VALUE, such as high_update_every=2d"
+        )
+    return name.strip(), value.strip()
 
 
 # --------------------------------------------------------------------------------------- main
@@ -443,6 +456,14 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="PACKAGE",
             help="the policy package to apply, as a module name or a folder whose "
             "__init__.py declares MODULES (default: the handbook's policy)",
+        )
+        parser.add_argument(
+            "--setting",
+            metavar="NAME=VALUE",
+            action="append",
+            type=_setting,
+            help="a value for one of the policy's settings, such as high_update_every=2d "
+            "(repeatable; `escalation-policy rules` lists them)",
         )
         return parser
 

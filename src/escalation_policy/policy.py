@@ -51,6 +51,7 @@ from escalation_policy.vocabulary import (
     Reaction,
     Require,
     Row,
+    Setting,
     Violation,
 )
 
@@ -166,6 +167,10 @@ class Policy:
     late_fulfilment_window: dt.timedelta
     plan_inputs: tuple[str, ...]
     """The escalation's attributes the decision tables read: what a plan depends on."""
+    settings: Mapping[str, object]
+    """The value of each of the policy's settings, by name."""
+    setting_declarations: Mapping[str, Setting]
+    """Each of the policy's settings, as its rules declare it."""
     planning: frozenset[str]
     """The fact types on which the plan is made (the opening one, and those that set an
     attribute the tables read)."""
@@ -230,6 +235,103 @@ _DECLARED: Mapping[str, Any] = {
     "OUTPUTS": None,  # a dict, read on its own
 }
 """What a rule module may declare besides TABLES and REACTIONS."""
+
+
+# -------------------------------------------------------------------------------------- settings
+_DURATION = re.compile(r"^\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*$")
+
+
+def parse_setting(setting: Setting, value: object) -> object:
+    """``value`` as a value of ``setting`` (a duration from a text such as ``"3d 12h"``), or a
+    :class:`~escalation_policy.errors.PolicyDefinitionError` saying what was expected."""
+    default = setting.default
+    if isinstance(default, dt.timedelta):
+        if isinstance(value, dt.timedelta):
+            parsed = value
+        elif isinstance(value, str) and (match := _DURATION.match(value)) and value.strip():
+            days, hours, minutes = (int(part or 0) for part in match.groups())
+            parsed = dt.timedelta(days=days, hours=hours, minutes=minutes)
+        else:
+            raise PolicyDefinitionError(
+                f"setting {setting.name}: got {value!r}, expected a duration such as '2h', "
+                "'3d 12h' or '90m'"
+            )
+        if parsed <= dt.timedelta(0):
+            raise PolicyDefinitionError(
+                f"setting {setting.name}: got {value!r}, expected a positive duration"
+            )
+        return parsed
+    if not isinstance(value, type(default)):
+        raise PolicyDefinitionError(
+            f"setting {setting.name}: got {value!r}, expected a {type(default).__name__}"
+        )
+    return value
+
+
+def _walk(item: Any) -> Iterator[object]:
+    """Every value inside a rule: its fields, mappings and tuples, depth first."""
+    if isinstance(item, Setting):
+        yield item
+    elif isinstance(item, Mapping):
+        for value in item.values():
+            yield from _walk(value)
+    elif isinstance(item, (tuple, list)):
+        for value in item:
+            yield from _walk(value)
+    elif attrs.has(type(item)) and not isinstance(item, (Obligation, Location)):
+        for field in attrs.fields(type(item)):
+            yield from _walk(getattr(item, field.name))
+
+
+def _settings(
+    rules: Sequence[tuple[object, str]], given: dict[str, object]
+) -> dict[str, tuple[Setting, object]]:
+    """Each setting the rules use, and its value: the one given, else its default."""
+    found: dict[str, Setting] = {}
+    for rule, module in rules:
+        for item in _walk(rule):
+            assert isinstance(item, Setting)
+            known = found.get(item.name)
+            if known is not None and known != item:
+                raise PolicyDefinitionError(
+                    f"two settings are named {item.name!r}, with other defaults or meanings",
+                    module=module,
+                    **_where(item),
+                )
+            found[item.name] = item
+    unknown = sorted(set(given) - set(found))
+    if unknown:
+        raise PolicyDefinitionError(
+            f"no setting {unknown[0]!r}{did_you_mean(unknown[0], found)}; the policy's "
+            f"settings are {', '.join(sorted(found)) or 'none'}"
+        )
+    return {
+        name: (setting, parse_setting(setting, given[name]) if name in given else setting.default)
+        for name, setting in found.items()
+    }
+
+
+def _resolved(item: Any, chosen: Mapping[str, tuple[Setting, object]]) -> Any:
+    """``item`` with every setting in it replaced by its value; where it was declared kept."""
+    if isinstance(item, Setting):
+        return chosen[item.name][1]
+    if isinstance(item, Mapping):
+        return {key: _resolved(value, chosen) for key, value in item.items()}
+    if isinstance(item, tuple):
+        return tuple(_resolved(value, chosen) for value in item)
+    if not attrs.has(type(item)) or isinstance(item, (Obligation, Location)):
+        return item
+    changes = {}
+    for field in attrs.fields(type(item)):
+        value = getattr(item, field.name)
+        if field.init and any(_walk(value)):
+            changes[field.name] = _resolved(value, chosen)
+    if not changes:
+        return item
+    copy = attrs.evolve(item, **changes)
+    if hasattr(item, "defined_at"):
+        object.__setattr__(copy, "defined_at", item.defined_at)
+    return copy
 
 
 def _declared_items(loaded: ModuleType, attribute: str, kind: Any) -> tuple[Any, ...]:
@@ -430,8 +532,9 @@ def load_policy(
     *,
     sections: Iterable[str] | None = None,
     late_fulfilment_window: dt.timedelta = dt.timedelta(days=7),
+    settings: Mapping[str, object] | None = None,
 ) -> Policy:
-    """Load and check a policy: rule modules (names or module objects, in the order given),
+    r"""Load and check a policy: rule modules (names or module objects, in the order given),
     or a policy package, named as a module (``"mycompany.escalations"``) or by its folder
     (``"policies/mycompany"``), whose ``MODULES`` lists its rule modules.
 
@@ -441,6 +544,10 @@ def load_policy(
 
     ``late_fulfilment_window``: how long a closed escalation whose closing post is overdue
     waits for it (so that a late post is still recognised) before it is dropped from memory.
+
+    ``settings``: values for the policy's :class:`~escalation_policy.vocabulary.Setting`\ s, by
+    name, in place of their defaults (a duration as a ``timedelta``, or a text such as ``"2h"``,
+    ``"3d 12h"`` or ``"90m"``).
     """
     if isinstance(modules, (str, os.PathLike)):
         modules = _package_modules(modules)
@@ -493,6 +600,9 @@ def load_policy(
                 )
             declared["OUTPUTS"].append(((output, description), name))
     obligations: list[tuple[Obligation, str]] = declared["OBLIGATIONS"]
+    chosen = _settings([*tables, *reactions], dict(settings or {}))
+    tables = [(_resolved(table, chosen), module) for table, module in tables]
+    reactions = [(_resolved(reaction, chosen), module) for reaction, module in reactions]
 
     known = _declared_sections(names) if sections is None else _given_sections(sections)
     cited: set[str] = set()
@@ -594,6 +704,8 @@ def load_policy(
         late_fulfilment_window=late_fulfilment_window,
         plan_inputs=plan_inputs,
         planning=scope.planning,
+        settings={name: value for name, (_, value) in chosen.items()},
+        setting_declarations={name: setting for name, (setting, _) in chosen.items()},
         horizon=horizon,
         latest=LATEST - horizon,
     )
@@ -1416,7 +1528,7 @@ def _check_obligation_effect(
             ),
             default=None,
         )
-        if remind is not None and shortest is not None and remind >= shortest:
+        if isinstance(remind, dt.timedelta) and shortest is not None and remind >= shortest:
             raise PolicyDefinitionError(
                 f"Require({obligation.id}).remind_before: got {remind}, expected less than the "
                 f"shortest period {effect.every!r} gives ({shortest})",

@@ -434,6 +434,23 @@ def policy_reference(policy: Policy, title: str) -> str:
         lines.append(
             f"| `{name}` | `{_text(compiled.violation)}` | {_cell(declared.missed)} | {announced} |"
         )
+    lines += ["", "## Settings", ""]
+    if policy.settings:
+        lines += [
+            "The limits the rules leave to the policy's owner, and their values here "
+            "(`load_policy(settings=...)`, `--setting NAME=VALUE`).",
+            "",
+            "| setting | value | default | what it is |",
+            "| --- | --- | --- | --- |",
+        ]
+        for name, value in policy.settings.items():
+            setting = policy.setting_declarations[name]
+            lines.append(
+                f"| `{name}` | {label(value)} | {label(setting.default)} | "
+                f"{_cell(setting.description)} |"
+            )
+    else:
+        lines.append("None.")
     lines += ["", "## Decision tables", ""]
     for compiled_table in policy.tables:
         table = compiled_table.table

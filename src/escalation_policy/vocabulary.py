@@ -44,6 +44,7 @@ __all__ = [
     "Reaction",
     "Require",
     "Row",
+    "Setting",
     "Situation",
     "Values",
     "Violation",
@@ -118,6 +119,25 @@ def _declared_at() -> Location | None:
             return Location(file=file, line=frame.f_lineno)
         frame = frame.f_back  # type: ignore[assignment]
     return None
+
+
+# ------------------------------------------------------------------------------------- settings
+@attrs.frozen(kw_only=True)
+class Setting:
+    """A limit the handbook leaves open, declared once with its default and what it means.
+
+    Rules use it wherever a value goes (a ``within``, a ``remind_before``, a table's output);
+    ``load_policy(settings={name: value})`` or ``--setting NAME=VALUE`` on the command line
+    changes it without editing the rules, and the policy's reference shows each value.
+    """
+
+    name: str
+    default: object
+    description: str
+    defined_at: Location | None = attrs.field(
+        init=False, factory=_declared_at, eq=False, hash=False, repr=False
+    )
+    """Where the setting was declared (``None`` if Python cannot tell)."""
 
 
 # --------------------------------------------------------------------------------------- tables
@@ -236,10 +256,10 @@ class Require(Effect):
     remind the owner this long before each due time (a ``reminder`` action)."""
 
     obligation: Obligation
-    within: dt.timedelta | None = None
+    within: "dt.timedelta | Setting | None" = None
     every: str | None = None
     key: object = None
-    remind_before: dt.timedelta | None = None
+    remind_before: "dt.timedelta | Setting | None" = None
 
 
 @attrs.frozen(kw_only=True)

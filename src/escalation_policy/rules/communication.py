@@ -29,6 +29,7 @@ from escalation_policy.vocabulary import (
     Reaction,
     Require,
     Row,
+    Setting,
     Situation,
     Violation,
     one_of,
@@ -66,6 +67,38 @@ DAILY_UPDATES = dt.timedelta(days=1)
 HIGH_UPDATES = dt.timedelta(days=3, hours=12)  # twice a week at the least
 # Raising the severity is when visibility matters most: an update soon after it.
 UPDATE_AFTER_RAISE_WITHIN = dt.timedelta(hours=2)
+
+# Each limit above, as a setting: load_policy(settings=...) changes it without editing rules.
+CREATED_POST = Setting(
+    name="created_post_within",
+    default=CREATED_POST_WITHIN,
+    description="how soon after opening the created post is due",
+)
+CLOSED_POST = Setting(
+    name="closed_post_within",
+    default=CLOSED_POST_WITHIN,
+    description="how soon after closing the closed post is due",
+)
+RISK_REDUCED_POST = Setting(
+    name="risk_reduced_post_within",
+    default=RISK_REDUCED_POST_WITHIN,
+    description="how soon after risk is reduced the risk-reduced post is due",
+)
+DAILY_UPDATES_SETTING = Setting(
+    name="critical_update_every",
+    default=DAILY_UPDATES,
+    description="how often a Critical escalation is updated in the channel",
+)
+HIGH_UPDATES_SETTING = Setting(
+    name="high_update_every",
+    default=HIGH_UPDATES,
+    description="how often a High escalation is updated in the channel",
+)
+UPDATE_AFTER_RAISE = Setting(
+    name="update_after_raise_within",
+    default=UPDATE_AFTER_RAISE_WITHIN,
+    description="how soon after the severity rises an update is due",
+)
 
 # "initiated by Support (low and medium) or Customer Success (Medium and High), the escalation
 # document should be posted": the initiating team may post the created post then.
@@ -161,9 +194,13 @@ TABLES = (
             Row(
                 id="critical",
                 when={"severity": Severity.CRITICAL},
-                then={"update_every": DAILY_UPDATES},
+                then={"update_every": DAILY_UPDATES_SETTING},
             ),
-            Row(id="high", when={"severity": Severity.HIGH}, then={"update_every": HIGH_UPDATES}),
+            Row(
+                id="high",
+                when={"severity": Severity.HIGH},
+                then={"update_every": HIGH_UPDATES_SETTING},
+            ),
             # Medium and low: updates are posted when needed; none is due on a schedule.
             Row(
                 id="medium_and_low",
@@ -180,9 +217,7 @@ REACTIONS = (
         title="The owner posts the escalation document when the escalation is created",
         cites=f"{COMMUNICATION}; Responsibilities > Medium and Low Level Issues",
         on=(Opened,),
-        then=(
-            Require(obligation=CHANNEL_POST, key=PostReason.CREATED, within=CREATED_POST_WITHIN),
-        ),
+        then=(Require(obligation=CHANNEL_POST, key=PostReason.CREATED, within=CREATED_POST),),
     ),
     Reaction(
         id="communication.daily_updates",
@@ -197,11 +232,7 @@ REACTIONS = (
         cites=COMMUNICATION,
         on=(SeverityChanged,),
         when={"severity_raised": True},
-        then=(
-            Require(
-                obligation=CHANNEL_POST, key=PostReason.UPDATE, within=UPDATE_AFTER_RAISE_WITHIN
-            ),
-        ),
+        then=(Require(obligation=CHANNEL_POST, key=PostReason.UPDATE, within=UPDATE_AFTER_RAISE),),
     ),
     Reaction(
         id="communication.post_when_risk_reduced",
@@ -214,7 +245,7 @@ REACTIONS = (
             Require(
                 obligation=CHANNEL_POST,
                 key=PostReason.RISK_REDUCED,
-                within=RISK_REDUCED_POST_WITHIN,
+                within=RISK_REDUCED_POST,
             ),
         ),
     ),
@@ -244,7 +275,7 @@ REACTIONS = (
         when={"status": Status.ACTIVE},
         then=(
             Cancel(obligations=(CHANNEL_POST,)),
-            Require(obligation=CHANNEL_POST, key=PostReason.CLOSED, within=CLOSED_POST_WITHIN),
+            Require(obligation=CHANNEL_POST, key=PostReason.CLOSED, within=CLOSED_POST),
         ),
     ),
     Reaction(

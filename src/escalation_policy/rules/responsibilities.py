@@ -25,6 +25,7 @@ from escalation_policy.vocabulary import (
     Reaction,
     Require,
     Row,
+    Setting,
     Situation,
     Violation,
     one_of,
@@ -53,6 +54,17 @@ MEDIUM_AND_LOW = "Responsibilities > Medium and Low Level Issues"
 INFORM_TAM_WITHIN = dt.timedelta(hours=2)
 # "TAMs are responsible for ... (Critical and High)": how long such an escalation may wait for one.
 TAM_ASSIGNED_WITHIN = dt.timedelta(hours=24)
+
+INFORM_TAM_SETTING = Setting(
+    name="inform_tam_within",
+    default=INFORM_TAM_WITHIN,
+    description="how soon Support Engineering informs an assigned TAM",
+)
+TAM_ASSIGNED_SETTING = Setting(
+    name="tam_assigned_within",
+    default=TAM_ASSIGNED_WITHIN,
+    description="how soon a High or Critical escalation gets a TAM",
+)
 
 
 def _tam_opened(situation: Situation) -> bool:
@@ -129,7 +141,7 @@ REACTIONS = (
         cites=MEDIUM_AND_LOW,
         on=(Opened, TamAssigned),
         when={"owner": Team.SUPPORT_ENGINEERING, "tam_assigned": True, "tam_opened": False},
-        then=(Require(obligation=INFORM_TAM, within=INFORM_TAM_WITHIN),),
+        then=(Require(obligation=INFORM_TAM, within=INFORM_TAM_SETTING),),
     ),
     Reaction(
         id="responsibilities.tam_informed",
@@ -160,7 +172,7 @@ REACTIONS = (
         cites=CRITICAL_AND_HIGH,
         on=(Opened, SeverityChanged),
         when={"severity": one_of(Severity.CRITICAL, Severity.HIGH), "tam_assigned": False},
-        then=(Require(obligation=ASSIGN_TAM, within=TAM_ASSIGNED_WITHIN),),
+        then=(Require(obligation=ASSIGN_TAM, within=TAM_ASSIGNED_SETTING),),
     ),
     Reaction(
         id="responsibilities.tam_assigned",

@@ -23,6 +23,7 @@ from escalation_policy.vocabulary import (
     Reaction,
     Require,
     Row,
+    Setting,
     Situation,
     one_of,
 )
@@ -47,6 +48,23 @@ SEVERITY_LEVELS = "Definitions of Severity Levels"
 DAILY = dt.timedelta(days=1)
 MULTIPLE_TIMES_PER_WEEK = dt.timedelta(days=3, hours=12)  # twice a week at the least
 WEEKLY_TO_BI_WEEKLY = dt.timedelta(days=14)  # bi-weekly at the least
+
+# The gaps as settings: load_policy(settings=...) changes them without editing rules.
+DAILY_GAP = Setting(
+    name="daily_gap",
+    default=DAILY,
+    description="the longest gap between meetings, and communications, at a Daily cadence",
+)
+MULTIPLE_PER_WEEK_GAP = Setting(
+    name="multiple_per_week_gap",
+    default=MULTIPLE_TIMES_PER_WEEK,
+    description="the same at a cadence of Multiple times per week",
+)
+BIWEEKLY_GAP = Setting(
+    name="weekly_to_biweekly_gap",
+    default=WEEKLY_TO_BI_WEEKLY,
+    description="the same at a Weekly to Bi-weekly cadence",
+)
 
 EXECUTIVES = (Role.VP_SALES, Role.PRODUCT, Role.CRO, Role.CEO, Role.VP_CUSTOMER_SUCCESS)
 
@@ -174,20 +192,20 @@ TABLES = (
             Row(
                 id="daily",
                 when={"cadence": Cadence.DAILY},
-                then={"meeting_every": DAILY, "contact_every": DAILY},
+                then={"meeting_every": DAILY_GAP, "contact_every": DAILY_GAP},
             ),
             Row(
                 id="multiple_per_week",
                 when={"cadence": Cadence.MULTIPLE_PER_WEEK},
                 then={
-                    "meeting_every": MULTIPLE_TIMES_PER_WEEK,
-                    "contact_every": MULTIPLE_TIMES_PER_WEEK,
+                    "meeting_every": MULTIPLE_PER_WEEK_GAP,
+                    "contact_every": MULTIPLE_PER_WEEK_GAP,
                 },
             ),
             Row(
                 id="weekly_to_biweekly",
                 when={"cadence": Cadence.WEEKLY_TO_BIWEEKLY},
-                then={"meeting_every": WEEKLY_TO_BI_WEEKLY, "contact_every": WEEKLY_TO_BI_WEEKLY},
+                then={"meeting_every": BIWEEKLY_GAP, "contact_every": BIWEEKLY_GAP},
             ),
             # "Standard Communication": the ordinary account rhythm, no escalation meetings.
             Row(

@@ -9,7 +9,7 @@ milestones, etc.).
 
 import datetime as dt
 
-from escalation_policy.vocabulary import Emit, Fulfil, Obligation, Reaction, Require
+from escalation_policy.vocabulary import Emit, Fulfil, Obligation, Reaction, Require, Setting
 
 from .terms import (
     CreateTrackerDocument,
@@ -36,6 +36,12 @@ TRACKER_SECTIONS = ("Executive Summary", "Key customer and company milestones")
 
 # "Should be updated when there are changes to the status": how soon after the change.
 SUMMARY_UPDATE_WITHIN = dt.timedelta(hours=24)
+
+SUMMARY_UPDATE = Setting(
+    name="summary_update_within",
+    default=SUMMARY_UPDATE_WITHIN,
+    description="how soon the executive summary is updated after a change of status",
+)
 
 EXECUTIVE_SUMMARY = Obligation(
     id="executive_summary",
@@ -70,7 +76,7 @@ REACTIONS = (
         title="The executive summary is updated when the engagement's status changes",
         cites=f"{TRACKER} > Executive Summary",
         on=(StatusChanged,),
-        then=(Require(obligation=EXECUTIVE_SUMMARY, within=SUMMARY_UPDATE_WITHIN),),
+        then=(Require(obligation=EXECUTIVE_SUMMARY, within=SUMMARY_UPDATE),),
     ),
     Reaction(
         id="tracker.summary_on_severity_change",
@@ -78,7 +84,7 @@ REACTIONS = (
         cites=f"{TRACKER} > Executive Summary",
         on=(SeverityChanged,),
         when={"severity_raised": True},
-        then=(Require(obligation=EXECUTIVE_SUMMARY, within=SUMMARY_UPDATE_WITHIN),),
+        then=(Require(obligation=EXECUTIVE_SUMMARY, within=SUMMARY_UPDATE),),
     ),
     Reaction(
         id="tracker.summary_on_severity_lowered",
@@ -86,14 +92,14 @@ REACTIONS = (
         cites=f"{TRACKER} > Executive Summary",
         on=(SeverityChanged,),
         when={"severity_lowered": True},
-        then=(Require(obligation=EXECUTIVE_SUMMARY, within=SUMMARY_UPDATE_WITHIN),),
+        then=(Require(obligation=EXECUTIVE_SUMMARY, within=SUMMARY_UPDATE),),
     ),
     Reaction(
         id="tracker.summary_on_risk_reduced",
         title="The executive summary is updated when risk is reduced",
         cites=f"{TRACKER} > Executive Summary",
         on=(RiskReduced,),
-        then=(Require(obligation=EXECUTIVE_SUMMARY, within=SUMMARY_UPDATE_WITHIN),),
+        then=(Require(obligation=EXECUTIVE_SUMMARY, within=SUMMARY_UPDATE),),
     ),
     Reaction(
         id="tracker.summary_updated",
