@@ -362,6 +362,7 @@ def tick_cost(quick: bool, repeat: int) -> list[list[str]]:
                         customer="c",
                         segment=Segment.ENTERPRISE,
                         severity=Severity.CRITICAL,
+                        tam="Alex",
                     )
                 )
         now += dt.timedelta(hours=3)

@@ -32,14 +32,29 @@ CHANNEL = default_policy().channel
 SEVERITIES = list(Severity)
 
 
+DOCUMENT = "https://docs.example.com/escalation-tracker"
+"""The escalation document the created and closed posts link."""
+
+
 @functools.cache
-def owner(severity: Severity) -> Team:
+def owner(severity: Severity, tam: str | None = "Alex") -> Team:
     """Who the policy makes the owner of an Enterprise escalation of this severity."""
     opened = Opened(
-        at=START, escalation_id="E", customer="Acme", segment=Segment.ENTERPRISE, severity=severity
+        at=START,
+        escalation_id="E",
+        customer="Acme",
+        segment=Segment.ENTERPRISE,
+        severity=severity,
+        tam=tam,
     )
     state = decide(None, opened).state
     return state.owner if state is not None and state.owner is not None else Team.OTHER
+
+
+def _tam(severity: Severity) -> str | None:
+    """A TAM for the High and Critical escalations the benchmarks open announced (they need
+    one), none for the others (so that no one is to be informed)."""
+    return "Alex" if severity in (Severity.CRITICAL, Severity.HIGH) else None
 
 
 def open_announced(at: dt.datetime, escalation_id: str, severity: Severity) -> list[Fact]:
@@ -51,13 +66,15 @@ def open_announced(at: dt.datetime, escalation_id: str, severity: Severity) -> l
             customer="Acme",
             segment=Segment.ENTERPRISE,
             severity=severity,
+            tam=_tam(severity),
         ),
         Posted(
             at=at,
             escalation_id=escalation_id,
             channel=CHANNEL,
             purpose=PostPurpose.CREATED,
-            by=owner(severity),
+            by=owner(severity, _tam(severity)),
+            url=DOCUMENT,
         ),
     ]
 
@@ -71,7 +88,8 @@ def close_announced(at: dt.datetime, escalation_id: str, severity: Severity) -> 
             escalation_id=escalation_id,
             channel=CHANNEL,
             purpose=PostPurpose.CLOSED,
-            by=owner(severity),
+            by=owner(severity, _tam(severity)),
+            url=DOCUMENT,
         ),
     ]
 
@@ -101,11 +119,13 @@ def realistic_mix(escalations: int, open_at_once: int, seed: int = 7) -> Mix:
     facts: list[Fact] = []
     open_ids: list[str] = []
     owners: dict[str, Team] = {}
+    tams: dict[str, str | None] = {}
 
     def opened(number: int, target: list[Fact]) -> None:
         escalation_id = f"ESC-{number}"
         severity = rng.choice(SEVERITIES)
-        owners[escalation_id] = owner(severity)
+        tams[escalation_id] = "Alex" if number % 3 else None
+        owners[escalation_id] = owner(severity, tams[escalation_id])
         target.append(
             Opened(
                 at=now,
@@ -113,7 +133,7 @@ def realistic_mix(escalations: int, open_at_once: int, seed: int = 7) -> Mix:
                 customer=f"Customer {number % 997}",
                 segment=Segment.ENTERPRISE,
                 severity=severity,
-                tam="Alex" if number % 3 else None,
+                tam=tams[escalation_id],
             )
         )
         open_ids.append(escalation_id)
@@ -127,6 +147,7 @@ def realistic_mix(escalations: int, open_at_once: int, seed: int = 7) -> Mix:
                 channel=CHANNEL,
                 purpose=PostPurpose.CREATED,
                 by=owners[f"ESC-{number}"],
+                url=DOCUMENT,
             )
         )
     serial = open_at_once
@@ -140,7 +161,7 @@ def realistic_mix(escalations: int, open_at_once: int, seed: int = 7) -> Mix:
         escalation_id = open_ids[rng.randrange(len(open_ids))]
         if roll < 0.15:
             severity = rng.choice(SEVERITIES)
-            owners[escalation_id] = owner(severity)
+            owners[escalation_id] = owner(severity, tams[escalation_id])
             facts.append(SeverityChanged(at=now, escalation_id=escalation_id, severity=severity))
         elif roll < 0.55:
             purpose = PostPurpose.CREATED if rng.random() < 0.3 else PostPurpose.UPDATE
@@ -151,6 +172,7 @@ def realistic_mix(escalations: int, open_at_once: int, seed: int = 7) -> Mix:
                     channel=CHANNEL,
                     purpose=purpose,
                     by=owners[escalation_id],
+                    url=DOCUMENT if purpose is PostPurpose.CREATED else None,
                 )
             )
         elif roll < 0.75:
@@ -169,6 +191,7 @@ def realistic_mix(escalations: int, open_at_once: int, seed: int = 7) -> Mix:
                     channel=CHANNEL,
                     purpose=PostPurpose.CLOSED,
                     by=owners[escalation_id],
+                    url=DOCUMENT,
                 )
             )
         else:
