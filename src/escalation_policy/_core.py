@@ -5,6 +5,7 @@ asked of a :class:`Matcher`, so that the same core runs on every engine.
 """
 
 import datetime as dt
+import enum
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
@@ -46,6 +47,13 @@ _NOTHING_BEFORE: dict[str, object] = {}
 """The ``previous`` of a fact that sets no attribute (shared, never changed)."""
 
 _A = TypeVar("_A", bound=Action)
+
+
+def _text(value: object) -> str:
+    """A key as text: an enumeration's value (not its ``str()``, a Python-level call)."""
+    if type(value) is str:
+        return value
+    return str(value._value_ if isinstance(value, enum.Enum) else value)
 
 
 def _moved(pending: PendingObligation, due: dt.datetime, overdue: bool) -> PendingObligation:
@@ -421,7 +429,7 @@ class _Work:
             key = getattr(self.record, declared.key_from)
             if key is None:
                 return  # nothing to key it by (no TAM assigned): nothing is required
-        key = None if key is None else str(key)
+        key = None if key is None else _text(key)
         if declared.once_per_key and self.record.done.get(name) == key:
             return
         index = self._find(name, None if declared.one_at_a_time else key)
@@ -449,7 +457,7 @@ class _Work:
         name = declared.id
         key = None
         if effect.key is not None:
-            key = str(getattr(self.fact, effect.key))
+            key = _text(getattr(self.fact, effect.key))
         index = self._find(name, key)
         if declared.once_per_key:
             if index is not None:
@@ -459,7 +467,7 @@ class _Work:
                     None if declared.key_from is None else getattr(self.record, declared.key_from)
                 )
             if done is not None:
-                self.record.done = {**self.record.done, name: str(done)}
+                self.record.done = {**self.record.done, name: _text(done)}
         if index is None:
             return
         at = self.at
@@ -578,7 +586,7 @@ class _Work:
             due=self.at + every,
             rule=rule,
             cites=self.policy.rules[rule].cites,
-            key=None if key is None else str(key),
+            key=None if key is None else _text(key),
             every=every,
             remind_before=cast("dt.timedelta | None", effect.remind_before),
         )

@@ -125,7 +125,11 @@ def _escalation_channel(situation: Situation) -> bool:
     return channel.lstrip("#").casefold() == _CHANNEL_KEY
 
 
-_INITIATORS = {str(team): severities for team, severities in INITIATORS_WHO_POST.items()}
+_INITIATORS = {
+    (team.value, severity.value)
+    for team, severities in INITIATORS_WHO_POST.items()
+    for severity in severities
+}
 
 
 def _linked(situation: Situation) -> bool:
@@ -135,9 +139,10 @@ def _linked(situation: Situation) -> bool:
 
 def _by_initiator(situation: Situation) -> bool:
     record = situation.record
-    by: object = situation.fact.by
-    may_post = _INITIATORS.get(str(by), ())
-    return by == record.initiated_by and record.severity in may_post
+    by = situation.fact.by
+    if by != record.initiated_by:
+        return False
+    return (by._value_, record.severity._value_) in _INITIATORS
 
 
 def _by_owner(situation: Situation) -> bool:

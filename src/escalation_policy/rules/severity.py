@@ -75,17 +75,24 @@ OUTPUTS = {
     "the customer",
 }
 
-_ORDER = {str(severity): rank for rank, severity in enumerate(Severity)}  # most severe first
+_ORDER = {severity.value: rank for rank, severity in enumerate(Severity)}  # most severe first
+
+
+def _ranks(situation: Situation) -> tuple[int, int]:
+    """The severity's rank before the fact and after it (0: the most severe)."""
+    before: Severity = situation.previous["severity"]  # type: ignore[assignment]
+    now: Severity = situation.record.severity
+    return _ORDER[before.value], _ORDER[now.value]
 
 
 def _raised(situation: Situation) -> bool:
-    before, now = situation.previous["severity"], situation.record.severity
-    return _ORDER[str(now)] < _ORDER[str(before)]
+    before, now = _ranks(situation)
+    return now < before
 
 
 def _lowered(situation: Situation) -> bool:
-    before, now = situation.previous["severity"], situation.record.severity
-    return _ORDER[str(now)] > _ORDER[str(before)]
+    before, now = _ranks(situation)
+    return now > before
 
 
 CONTEXT = (
