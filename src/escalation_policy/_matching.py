@@ -10,9 +10,9 @@ from typing import Any, Protocol
 
 import attrs
 
-from escalation_policy._context import Situation
+from escalation_policy._context import Situation, scalar
 from escalation_policy.errors import PolicyDefinitionError
-from escalation_policy.policy import Policy, scalar
+from escalation_policy.policy import Policy
 from escalation_policy.vocabulary import HitPolicy
 
 __all__ = ["Matcher", "Plan", "evaluate_plan"]

@@ -30,7 +30,7 @@ from typing import Any
 import attrs
 
 from escalation_policy._codegen import generate
-from escalation_policy._context import Context
+from escalation_policy._context import Context, scalar
 from escalation_policy._terms import Terms, compile_terms, value_set
 from escalation_policy._typed import LATEST
 from escalation_policy.errors import PolicyDefinitionError, did_you_mean
@@ -61,11 +61,6 @@ _ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
 _ROW_ID = re.compile(r"^[a-z0-9_]+$")
 _OPTIONAL_DURATION = (dt.timedelta, type(None))
 _BOOL = (False, True)
-
-
-def scalar(value: object) -> object:
-    """The JSON scalar a condition or a context compares: enum members become their value."""
-    return value.value if isinstance(value, enum.Enum) else value  # as _context.scalar
 
 
 @attrs.frozen

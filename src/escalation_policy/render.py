@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from escalation_policy._context import scalar
 from escalation_policy.model import (
     Action,
     AssignOwner,
@@ -158,7 +159,7 @@ def describe(action: Action) -> str:
 
 
 def _text(value: object) -> str:
-    return str(value.value if isinstance(value, enum.Enum) else value)
+    return str(scalar(value))
 
 
 # ----------------------------------------------------------------------------------------- audit

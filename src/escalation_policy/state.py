@@ -16,9 +16,6 @@ from escalation_policy._frozen import quick_init
 from escalation_policy._typed import VALUES
 from escalation_policy.model import CLOSED, Action, Fact
 
-NOTHING_DONE: Mapping[str, str] = types.MappingProxyType({})
-"""No obligation fulfilled once per key yet (shared, never changed: records replace it)."""
-
 __all__ = [
     "SNAPSHOT_FORMAT",
     "Decision",
@@ -27,6 +24,9 @@ __all__ = [
     "Fulfilment",
     "PendingObligation",
 ]
+
+NOTHING_DONE: Mapping[str, str] = types.MappingProxyType({})
+"""No obligation fulfilled once per key yet (shared, never changed: records replace it)."""
 
 
 @quick_init
