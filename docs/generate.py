@@ -10,6 +10,7 @@
 
 import enum
 import inspect
+import json
 import re
 import sys
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ import escalation_policy.testing
 import escalation_policy.testing.strategies
 from escalation_policy import default_policy
 from escalation_policy.render import policy_reference
+from escalation_policy.schema import json_schema
 
 DOCS = Path(__file__).resolve().parent
 
@@ -208,7 +210,12 @@ def rules() -> str:
     return policy_reference(default_policy(), "The rules of the handbook's policy")
 
 
-PAGES = {"reference.md": reference, "rules.md": rules}
+def schema() -> str:
+    """The JSON Schema of the handbook's policy (``escalation-policy schema`` for any)."""
+    return json.dumps(json_schema(default_policy()), indent=2) + "\n"
+
+
+PAGES = {"reference.md": reference, "rules.md": rules, "schema.json": schema}
 
 
 def main() -> int:

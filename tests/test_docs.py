@@ -149,7 +149,7 @@ def _generator() -> Any:
     return module
 
 
-@pytest.mark.parametrize("page", ["reference.md", "rules.md"])
+@pytest.mark.parametrize("page", ["reference.md", "rules.md", "schema.json"])
 def test_generated_page_is_current(page: str) -> None:
     build = _generator().PAGES[page]
     assert build() == (DOCS / page).read_text(), f"run: python docs/generate.py ({page})"

@@ -76,6 +76,7 @@ from escalation_policy.rules.terms import (  # the default policy's terms, for c
     UpdateExecutiveSummary,
     ViolationCode,
 )
+from escalation_policy.schema import json_schema
 from escalation_policy.state import (
     Decision,
     EngineState,
@@ -184,6 +185,7 @@ __all__ = [
     "audit",
     "decide",
     "default_policy",
+    "json_schema",
     "load_policy",
     "make_converter",
 ]

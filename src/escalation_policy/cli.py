@@ -32,6 +32,7 @@ from escalation_policy.render import (
     tables,
     timestamp,
 )
+from escalation_policy.schema import json_schema
 
 __all__ = ["main", "read_facts"]
 
@@ -417,6 +418,11 @@ def _table(args: argparse.Namespace, out: _Output) -> int:
     return EXIT_OK
 
 
+def _schema(args: argparse.Namespace, out: _Output) -> int:
+    out.write(json.dumps(json_schema(_policy(args)), indent=2) + "\n")
+    return EXIT_OK
+
+
 def _rules(args: argparse.Namespace, out: _Output) -> int:
     policy = _policy(args)
     name = getattr(args, "policy", None) or "the handbook's policy"
@@ -549,6 +555,13 @@ def build_parser() -> argparse.ArgumentParser:
         "reactions, with every rule's id and citation.",
     )
     rules.set_defaults(run=_rules)
+    schema = command(
+        "schema",
+        help="print the JSON Schema of the policy's facts and actions",
+        description="Print the JSON Schema (draft 07) of the loaded policy's facts and actions, "
+        "for hosts in other languages: a fact it rejects, the library refuses too.",
+    )
+    schema.set_defaults(run=_schema)
     return parser
 
 
