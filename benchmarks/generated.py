@@ -117,7 +117,8 @@ def _plain_announce(escalation_id: str, at: Any, pending: Any, owner: Any) -> An
 def _plain_emit(escalation_id: str, at: Any, rule: str, cites: str, record: Any) -> Any:
     """What the generated emitter does: every attribute offered to the template."""
     attributes = {name: getattr(record, name) for name in RECORD.KIND.attributes}
-    built = {field: text.format(**attributes) for field, text in _TRACKER.text.items()}
+    built: dict[str, Any] = dict(_TRACKER.values)
+    built.update({field: text.format(**attributes) for field, text in _TRACKER.text.items()})
     return CreateTrackerDocument(
         escalation_id=escalation_id, at=at, rule=rule, cites=cites, **built
     )
@@ -129,7 +130,7 @@ PAIRS: dict[str, tuple[Callable[[], Any], Callable[[], Any]]] = {
     "action writer": (lambda: _WRITER(ACTION), lambda: _plain_write(ACTION)),
     "action __init__": (lambda: PostToChannel(**POST), lambda: _attrs_built(**POST)),
     "announcement": (
-        lambda: _ANNOUNCE("ESC-1", FACT.at, _CREATED, RECORD.owner),  # type: ignore[misc]
+        lambda: _ANNOUNCE("ESC-1", FACT.at, _CREATED, RECORD.owner, RECORD),  # type: ignore[misc]
         lambda: _plain_announce("ESC-1", FACT.at, _CREATED, RECORD.owner),
     ),
     "emitted action": (

@@ -697,3 +697,55 @@ def test_the_policys_reference_shows_each_settings_value() -> None:
 
     page = policy_reference(load_policy(settings={"high_update_every": "2d"}), "t")
     assert "| `high_update_every` | 2d | 3d 12h |" in page
+
+
+def test_an_announcement_reads_fields_from_the_escalation() -> None:
+    """``announce_from``: the TAM informed of an escalation is told its customer."""
+    import escalation_policy.rules.terms as handbook_terms
+    from escalation_policy import PolicyEngine
+    from escalation_policy.vocabulary import Cancel
+
+    @attrs.frozen(kw_only=True)
+    class InformTamOfCustomer(handbook_terms.InformTam):
+        TYPE = "inform_tam_of_customer"
+        customer: str
+
+    def policy_with(announce_from: dict[str, str]) -> list[Any]:
+        told = attrs.evolve(
+            responsibilities.INFORM_TAM, announce=InformTamOfCustomer, announce_from=announce_from
+        )
+
+        def swap(effect: Any) -> Any:
+            if isinstance(effect, (Require, Fulfil)) and effect.obligation.id == "inform_tam":
+                return attrs.evolve(effect, obligation=told)
+            if isinstance(effect, Cancel):
+                kept = tuple(told if o.id == "inform_tam" else o for o in effect.obligations)
+                return attrs.evolve(effect, obligations=kept)
+            return effect
+
+        def copy(module: types.ModuleType) -> Any:
+            reactions = tuple(
+                attrs.evolve(r, then=tuple(map(swap, r.then))) for r in module.REACTIONS
+            )
+            obligations = tuple(told if o.id == "inform_tam" else o for o in module.OBLIGATIONS)
+            return _with(module, REACTIONS=reactions, OBLIGATIONS=obligations)[
+                MODULES.index(module.__name__)
+            ]
+
+        edited = {m.__name__: copy(m) for m in (responsibilities, communication)}
+        return [edited.get(name, name) for name in MODULES]
+
+    decision = PolicyEngine(load_policy(policy_with({"customer": "customer"}))).handle(
+        {
+            "type": "opened",
+            "at": "2026-03-02T09:00:00Z",
+            "escalation_id": "ESC-1",
+            "customer": "Globex",
+            "segment": "enterprise",
+            "severity": "medium",
+            "tam": "Priya",
+        }
+    )
+    (told_action,) = [a for a in decision.actions if a.TYPE == "inform_tam_of_customer"]
+    assert ("Priya", "Globex") == (told_action.tam, told_action.customer)  # type: ignore[attr-defined]
+    _fails(policy_with({"customer": "client"}), "announce_from: no attribute 'client'")

@@ -154,7 +154,7 @@ def advance(policy: Policy, record: Record, to: dt.datetime) -> list[Action]:
         if declared.announce is not None:
             announced.append((declared.announce, pending[index]))
     for announce, next_period in announced:  # the next due times, after what was missed
-        actions.append(announce(record.escalation_id, to, next_period, record.owner))
+        actions.append(announce(record.escalation_id, to, next_period, record.owner, record))
     # What falls due soon (at or after ``to``) and asked for a reminder: nudge the owner, once.
     soon = [
         (remind_at, i)
@@ -414,7 +414,7 @@ class _Work:
         owner = self.record.owner
         if owner is None and self.plan is not None:
             owner = self.plan.values["owner"]
-        self.actions.append(announce(self.escalation_id, self.at, pending, owner))
+        self.actions.append(announce(self.escalation_id, self.at, pending, owner, self.record))
 
     # ------------------------------------------------------------------------------- effects
     @_handles(vocab.Require)

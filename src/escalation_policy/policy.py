@@ -103,7 +103,8 @@ class CompiledReaction:
     conditions: tuple[Condition, ...]
 
 
-Announce = Callable[[str, dt.datetime, PendingObligation, object], Any]
+Announce = Callable[[str, dt.datetime, PendingObligation, object, Any], Any]
+"""Builds an announcement: (escalation id, at, the pending instance, owner, record)."""
 
 
 @attrs.frozen
@@ -1712,11 +1713,17 @@ def _compile_obligation(
         )
     announce: Announce | None = None
     if obligation.announce is not None:
-        announce = _announcer(obligation, bad)
+        announce = _announcer(obligation, bad, attributes)
     elif (
-        obligation.announce_with or obligation.owner_field or obligation.announce_again_on_new_owner
+        obligation.announce_with
+        or obligation.announce_from
+        or obligation.owner_field
+        or obligation.announce_again_on_new_owner
     ):
-        raise bad("announce_with, owner_field and announce_again_on_new_owner need announce")
+        raise bad(
+            "announce_with, announce_from, owner_field and announce_again_on_new_owner need "
+            "announce"
+        )
     return CompiledObligation(
         obligation=obligation,
         module=module,
@@ -1732,7 +1739,11 @@ def _compile_obligation(
     )
 
 
-def _announcer(obligation: Obligation, bad: Callable[[str], PolicyDefinitionError]) -> Announce:
+def _announcer(
+    obligation: Obligation,
+    bad: Callable[[str], PolicyDefinitionError],
+    attributes: Sequence[str],
+) -> Announce:
     """The function that builds ``obligation``'s announcement, its fields checked now."""
     cls: Any = obligation.announce
     if not (isinstance(cls, type) and issubclass(cls, Action) and cls.TYPE):
@@ -1740,7 +1751,15 @@ def _announcer(obligation: Obligation, bad: Callable[[str], PolicyDefinitionErro
     fields = {field.name: field for field in attrs.fields(cls)}
     hints = typing.get_type_hints(cls)
     given = dict(obligation.announce_with)
-    filled = set(_ANNOUNCED_BY_CORE) | set(given)
+    from_escalation = dict(obligation.announce_from)
+    readable = [*attributes, "owner", "cadence", "status", "opened_at"]
+    for field, attribute in from_escalation.items():
+        if attribute not in readable:
+            raise bad(
+                f"announce_from: no attribute {attribute!r} (for {field})"
+                f"{did_you_mean(attribute, readable)}; the escalation has {', '.join(readable)}"
+            )
+    filled = set(_ANNOUNCED_BY_CORE) | set(given) | set(from_escalation)
     if obligation.key is not None:
         filled.add(obligation.key)
     if obligation.owner_field is not None:
@@ -1758,8 +1777,8 @@ def _announcer(obligation: Obligation, bad: Callable[[str], PolicyDefinitionErro
     ]
     if missing:
         raise bad(
-            f"nothing fills {cls.__name__}.{missing[0]}: give it in announce_with, or name it as "
-            "the key or the owner_field"
+            f"nothing fills {cls.__name__}.{missing[0]}: give it in announce_with or "
+            "announce_from, or name it as the key or the owner_field"
         )
     key_name = obligation.key
     key_type = _value_type(hints.get(key_name)) if key_name is not None else None
@@ -1777,6 +1796,8 @@ def _announcer(obligation: Obligation, bad: Callable[[str], PolicyDefinitionErro
     for number, (name, value) in enumerate(given.items()):
         namespace[f"given_{number}"] = value
         arguments.append(f"{name}=given_{number}")
+    for name, attribute in from_escalation.items():
+        arguments.append(f"{name}=record.{attribute}")
     body = []
     if key_name is not None:
         body.append("    key = pending.key")
@@ -1788,7 +1809,7 @@ def _announcer(obligation: Obligation, bad: Callable[[str], PolicyDefinitionErro
         arguments.append(f"{owner_name}=owner")
     announce: Announce = generate(
         [
-            "def announce(escalation_id, at, pending, owner):",
+            "def announce(escalation_id, at, pending, owner, record):",
             *body,
             f"    return cls({', '.join(arguments)})",
         ],

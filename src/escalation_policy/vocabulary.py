@@ -232,9 +232,12 @@ class Obligation:
     announce: type[Any] | None = None
     """The action the host gets when it is required, and for a periodic obligation each time a
     new period starts: an action class whose fields are filled by name from ``due``, the key,
-    the owner (:attr:`owner_field`) and :attr:`announce_with`."""
+    the owner (:attr:`owner_field`), :attr:`announce_with` and :attr:`announce_from`."""
     announce_with: Mapping[str, object] = attrs.field(factory=dict)
     """Fixed values of the announcement's other fields."""
+    announce_from: Mapping[str, str] = attrs.field(factory=dict)
+    """Fields of the announcement read from the escalation, as of when it is announced:
+    announcement field: the escalation's attribute (``{"channel": "dedicated_channel"}``)."""
     owner_field: str | None = None
     """The announcement's field that names the escalation's owner (who must act), if any."""
     announce_again_on_new_owner: bool = False
