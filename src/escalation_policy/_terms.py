@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from escalation_policy._context import BOOL, Context, ContextField, Read, Situation
+from escalation_policy._context import BOOL, Context, ContextField, Read, Situation, scalar
 from escalation_policy._record import CORE_FIELDS, RecordKind, record_kind
 from escalation_policy.errors import PolicyDefinitionError, did_you_mean
 from escalation_policy.model import (
@@ -110,10 +110,6 @@ def _value_read(path: str, kind: object) -> tuple[Read | str, tuple[object, ...]
     if inner is str:
         return path, None
     return None
-
-
-def _scalar_of(value: object) -> object:
-    return value._value_ if isinstance(value, enum.Enum) else value
 
 
 def compile_terms(
@@ -217,7 +213,7 @@ def compile_terms(
                 )
             pairs.append((attribute, field))
         sets[tag] = tuple(pairs)
-        move = {str(_scalar_of(k)): str(_scalar_of(v)) for k, v in dict(cls.STATUS).items()}
+        move = {str(scalar(k)): str(scalar(v)) for k, v in dict(cls.STATUS).items()}
         if cls is opening and move:
             raise PolicyDefinitionError(
                 f"{cls.__name__}.STATUS: an escalation opens as {ACTIVE!r}", module=module
@@ -301,6 +297,7 @@ def compile_terms(
 
 
 def _planned_value(name: str) -> Any:
+    # The readers below run once per condition per fact: ``scalar`` is inlined.
     def read(situation: Situation) -> object:
         value = getattr(situation, name)
         return value._value_ if isinstance(value, enum.Enum) else value
