@@ -20,6 +20,7 @@ from escalation_policy.engine import ENGINES, EngineName, PolicyEngine, advance,
 from escalation_policy.errors import (
     ClockJumpError,
     DuplicateEscalationError,
+    DuplicateFactError,
     EngineFailure,
     EngineUnavailableError,
     EscalationClosedError,
@@ -29,6 +30,7 @@ from escalation_policy.errors import (
     PolicyDefinitionError,
     PolicyError,
     StaleFactError,
+    StoreError,
     UnknownEscalationError,
 )
 from escalation_policy.model import (
@@ -95,16 +97,31 @@ if TYPE_CHECKING:
         EscalationAudit,
         audit,
     )
+    from escalation_policy.service import Delivery, Handled, Service
+    from escalation_policy.store import PostgresStore, SQLiteStore, Store, open_store
 
-_LAZY = {"AuditRefusal", "AuditReport", "AuditTotals", "AuditViolation", "EscalationAudit", "audit"}
+_LAZY = {
+    **dict.fromkeys(
+        ("AuditRefusal", "AuditReport", "AuditTotals", "AuditViolation", "EscalationAudit"),
+        "escalation_policy._audit",
+    ),
+    "audit": "escalation_policy._audit",
+    **dict.fromkeys(("Delivery", "Handled", "Service"), "escalation_policy.service"),
+    **dict.fromkeys(
+        ("PostgresStore", "SQLiteStore", "Store", "open_store"), "escalation_policy.store"
+    ),
+}
 
 
 def __getattr__(name: str) -> Any:
-    # The audit is loaded on first use: hosts that only handle facts do not pay for it.
-    if name in _LAZY:
-        module = importlib.import_module("escalation_policy._audit")
-        for lazy in _LAZY:
-            globals()[lazy] = getattr(module, lazy)
+    # The audit and the stores are loaded on first use: hosts that only handle facts in
+    # memory do not pay for them.
+    module_name = _LAZY.get(name)
+    if module_name is not None:
+        module = importlib.import_module(module_name)
+        for lazy, home in _LAZY.items():
+            if home == module_name:
+                globals()[lazy] = getattr(module, lazy)
         return globals()[name]
     raise AttributeError(f"module 'escalation_policy' has no attribute {name!r}")
 
@@ -126,7 +143,9 @@ __all__ = [
     "Closed",
     "CreateTrackerDocument",
     "Decision",
+    "Delivery",
     "DuplicateEscalationError",
+    "DuplicateFactError",
     "EngineFailure",
     "EngineName",
     "EngineState",
@@ -139,6 +158,7 @@ __all__ = [
     "ExecutiveSummaryUpdated",
     "Fact",
     "Fulfilment",
+    "Handled",
     "InformTam",
     "InputError",
     "InvalidFactError",
@@ -157,13 +177,16 @@ __all__ = [
     "PostReason",
     "PostToChannel",
     "Posted",
+    "PostgresStore",
     "Reminder",
     "RequestProductEscalation",
     "RiskReduced",
     "Role",
     "RouteToTam",
     "RuleInfo",
+    "SQLiteStore",
     "Segment",
+    "Service",
     "SetCadence",
     "SetInvolvement",
     "Severity",
@@ -171,6 +194,8 @@ __all__ = [
     "StaleFactError",
     "Status",
     "StatusChanged",
+    "Store",
+    "StoreError",
     "TamAssigned",
     "TamInformed",
     "Team",
@@ -188,4 +213,5 @@ __all__ = [
     "json_schema",
     "load_policy",
     "make_converter",
+    "open_store",
 ]

@@ -205,12 +205,13 @@ def _writer_for(kind: Any) -> Callable[[Any], Any] | None:
     return None
 
 
-def _enum_value(member: enum.Enum) -> Any:
-    return member.value
+def _enum_value(member: enum.Enum | str) -> Any:
+    # A value read back from a stored state's JSON is its text already.
+    return member.value if isinstance(member, enum.Enum) else member
 
 
-def _enum_values(members: tuple[enum.Enum, ...]) -> list[Any]:
-    return [member.value for member in members]
+def _enum_values(members: tuple[enum.Enum | str, ...]) -> list[Any]:
+    return [member.value if isinstance(member, enum.Enum) else member for member in members]
 
 
 def _or_none(write: Callable[[Any], Any]) -> Callable[[Any], Any]:

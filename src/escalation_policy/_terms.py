@@ -22,6 +22,7 @@ from escalation_policy.errors import PolicyDefinitionError, did_you_mean
 from escalation_policy.model import (
     ACTIVE,
     CLOSED,
+    COMMON_FIELDS,
     ENGINE_ACTIONS,
     Action,
     Contract,
@@ -176,7 +177,7 @@ def compile_terms(
     attributes: dict[str, tuple[Any, object]] = {
         name: (kind, attrs.NOTHING)
         for name, kind in opening_fields.items()
-        if name not in ("at", "escalation_id")
+        if name not in COMMON_FIELDS
     }
     sets: dict[str, tuple[tuple[str, str], ...]] = {}
     moves: dict[str, Mapping[str, str]] = {}
@@ -379,7 +380,7 @@ def _context(
     for tag, cls in fact_types.items():
         set_fields = {field for _, field in sets[tag]}
         for name, kind in _fields(cls).items():
-            if name in ("at", "escalation_id") or name in set_fields:
+            if name in COMMON_FIELDS or name in set_fields:
                 continue
             read = _value_read(f"fact.{name}", kind)
             if read is None or read[1] is None:

@@ -251,7 +251,7 @@ def check_fields(obj: Any, path: str = "$") -> None:
             checked = check(value)
         except FieldProblem as problem:
             raise InvalidFactError(str(problem), path=f"{path}.{name}{problem.step}") from None
-        if non_empty and not checked:
+        if non_empty and checked == "":
             raise InvalidFactError("got '', expected a non-empty string", path=f"{path}.{name}")
         if checked is not value:
             object.__setattr__(obj, name, checked)

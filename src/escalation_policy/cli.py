@@ -1,4 +1,5 @@
-"""The ``escalation-policy`` command line: replay recorded facts, audit them, render the policy.
+"""The ``escalation-policy`` command line: replay recorded facts, audit them, run them through a
+durable store, deliver its outbox, render the policy.
 
 The command line never ends with a traceback: bad input, closed streams and full disks end with
 one line on standard error and an exit status from ``EXIT_STATUSES``.
@@ -7,9 +8,13 @@ one line on standard error and an exit status from ``EXIT_STATUSES``.
 import argparse
 import bisect
 import contextlib
+import datetime as dt
 import json
 import os
+import signal
+import subprocess
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
@@ -33,6 +38,8 @@ from escalation_policy.render import (
     timestamp,
 )
 from escalation_policy.schema import json_schema
+from escalation_policy.service import Delivery, Service
+from escalation_policy.store import open_store
 
 __all__ = ["main", "read_facts"]
 
@@ -290,6 +297,230 @@ def _timeline_line(action: Action) -> str:
         f"{timestamp(action.at)}  {plain(action.escalation_id):<10}  {plain(describe(action))}\n"
         f"{'':19}{'':12}  [{action.rule} · {action.cites}]"
     )
+
+
+# ---------------------------------------------------------------------------------- run, worker
+DEFAULT_STORE = "sqlite:///escalations.db"
+"""The store ``run`` and ``worker`` use unless ``--store`` or ``ESCALATION_POLICY_STORE``
+names another: a SQLite file in the current directory."""
+
+
+def _store_url(args: argparse.Namespace) -> str:
+    url: str = args.store or os.environ.get("ESCALATION_POLICY_STORE") or DEFAULT_STORE
+    return url
+
+
+def _service(args: argparse.Namespace, *, catch_up: bool = True) -> Service:
+    policy = _policy(args)
+    store = open_store(_store_url(args))
+    lateness = getattr(args, "lateness", None) or dt.timedelta(0)
+    return Service(store, policy, catch_up=catch_up, lateness=lateness)
+
+
+def _run(args: argparse.Namespace, out: _Output) -> int:
+    service = _service(args, catch_up=not args.no_catch_up)
+    fmt = args.format or ("table" if out.isatty() else "json")
+    if args.source is not None and len(args.files) != 1:
+        raise _Exit(EXIT_BAD_INPUT, "--source names one input: give one FILE with it")
+    read = refused = 0
+    with service:
+        for path in args.files:
+            source = args.source or (None if path == "-" else "file:" + os.path.realpath(path))
+            done = service.position(source) if source is not None else 0
+            batch: list[Fact | InputError] = []
+            lines: list[int] = []
+            for _, number, item in _read([path], service.policy):
+                read += 1
+                if number <= done:
+                    continue  # committed before: a run that stopped is resumed after it
+                lines.append(number)
+                batch.append(item)
+                if len(batch) >= args.batch:
+                    refused += _run_batch(service, args, out, fmt, path, source, batch, lines)
+                    batch, lines = [], []
+            if batch:
+                refused += _run_batch(service, args, out, fmt, path, source, batch, lines)
+    if refused:
+        _report_refused(refused, read)
+        return EXIT_BAD_INPUT
+    return EXIT_OK
+
+
+def _run_batch(
+    service: Service,
+    args: argparse.Namespace,
+    out: _Output,
+    fmt: str,
+    path: str,
+    source: str | None,
+    batch: list[Fact | InputError],
+    lines: list[int],
+) -> int:
+    """Handle one batch in one transaction and print what it emitted; returns how many of
+    its lines were refused (with --keep-going; without it, a refused line stops the run)."""
+    results = service.handle_many(batch, keep_going=args.keep_going, source=source, positions=lines)
+    refused = 0
+    for number, result in zip(lines, results, strict=False):
+        if isinstance(result, InputError):
+            result.at_line(number)
+            if not args.keep_going:
+                raise _stopped(_name(path), result)
+            refused += 1
+            _print_refused(out, fmt, service, _name(path), number, result)
+        elif not result.duplicate:
+            for delivery in result.deliveries:
+                out.write(_delivery_line(fmt, service, delivery) + "\n")
+    out.flush()
+    return refused
+
+
+def _print_refused(
+    out: _Output, fmt: str, service: Service, name: str, number: int, error: InputError
+) -> None:
+    record = _refused(name, number, error)
+    if fmt == "json":
+        body = shared_converter(service.policy).unstructure(record)
+        out.write(json.dumps({"type": "refused", **body}) + "\n")
+    else:
+        out.write(f"{'REFUSED':<23}  {refusal(record)}\n")
+
+
+def _delivery_line(fmt: str, service: Service, delivery: Delivery) -> str:
+    if fmt == "json":
+        return json.dumps(delivery.to_json(service.policy))
+    return f"{_timeline_line(delivery.action)}  {delivery.id}"
+
+
+class _Stop:
+    """Set by SIGTERM or SIGINT: the worker ends its round and exits."""
+
+    requested = False
+
+    @classmethod
+    def install(cls) -> None:
+        def stop(_signal: int, _frame: object) -> None:
+            cls.requested = True
+
+        for number in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(ValueError):  # not the main thread
+                signal.signal(number, stop)
+
+
+def _worker(args: argparse.Namespace, out: _Output) -> int:
+    if args.now is not None and not args.once:
+        raise _Exit(EXIT_BAD_INPUT, "--now is for one round: give --once with it")
+    now_given = None
+    if args.now is not None:
+        try:
+            now_given = parse_timestamp(args.now)
+        except ValueError as error:
+            raise _Exit(EXIT_BAD_INPUT, f"--now: {error}") from None
+    service = _service(args, catch_up=False)
+    _Stop.requested = False
+    if not args.once:
+        _Stop.install()
+    with service:
+        while True:
+            # The wall clock is read here and nowhere else in the library.
+            now = now_given or dt.datetime.now(dt.timezone.utc)
+            service.run_due(now - service.lateness)
+            _deliver(service, args, out, now)
+            if args.once or _Stop.requested:
+                return EXIT_OK
+            wake = [now + dt.timedelta(seconds=args.interval)]
+            for when in (service.next_wakeup(), service.next_delivery()):
+                if when is not None:
+                    wake.append(when + service.lateness)
+            pause = (min(wake) - dt.datetime.now(dt.timezone.utc)).total_seconds()
+            end = time.monotonic() + max(pause, 0.0)
+            while not _Stop.requested and time.monotonic() < end:
+                time.sleep(min(0.2, max(end - time.monotonic(), 0.0)))
+            if _Stop.requested:
+                return EXIT_OK
+
+
+def _deliver(service: Service, args: argparse.Namespace, out: _Output, now: dt.datetime) -> None:
+    """Deliver every action ready at ``now``: claim, deliver, acknowledge (or release)."""
+    lease = dt.timedelta(seconds=max(args.timeout * 2, 60))
+    while not _Stop.requested:
+        claimed = service.claim(now, limit=args.batch, lease=lease)
+        if not claimed:
+            return
+        for delivery in claimed:
+            text = json.dumps(delivery.to_json(service.policy))
+            if args.deliver is None:
+                out.write(text + "\n")
+                out.flush()
+                service.ack([delivery.id], now)
+                continue
+            error = _run_delivery(args.deliver, text, delivery, args.timeout)
+            if error is None:
+                service.ack([delivery.id], now)
+            else:
+                retry = service.release(delivery, now, error)
+                _error(
+                    f"delivery of {delivery.id} failed ({error}); retrying at {retry.isoformat()}"
+                )
+
+
+def _run_delivery(command: str, text: str, delivery: Delivery, timeout: float) -> str | None:
+    """Run the delivery command with the action on standard input: ``None`` if it exited 0."""
+    env = dict(os.environ, ESCALATION_POLICY_ACTION_ID=delivery.id)
+    try:
+        done = subprocess.run(
+            command,
+            shell=True,
+            input=text + "\n",
+            text=True,
+            env=env,
+            timeout=timeout,
+            stdout=subprocess.DEVNULL,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return f"the command took longer than {timeout:g} seconds"
+    except OSError as error:
+        return f"the command could not run: {error.strerror or error}"
+    if done.returncode != 0:
+        return f"the command exited with status {done.returncode}"
+    return None
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(text: str) -> dt.timedelta:
+    """A duration such as ``90s``, ``5m``, ``2h`` or ``1d`` (a bare number is seconds)."""
+    number, unit = (text[:-1], text[-1]) if text[-1:] in _UNITS else (text, "s")
+    try:
+        value = float(number)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 10**7 or not text.strip():
+        raise argparse.ArgumentTypeError(
+            f"got {text!r}, expected a duration such as 90s, 5m, 2h or 1d"
+        )
+    return dt.timedelta(seconds=value * _UNITS[unit])
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"got {text!r}, expected a whole number of 1 or more")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"got {text!r}, expected a positive number of seconds")
+    return value
 
 
 # -------------------------------------------------------------------------------------- audit
@@ -562,6 +793,100 @@ def build_parser() -> argparse.ArgumentParser:
         "for hosts in other languages: a fact it rejects, the library refuses too.",
     )
     schema.set_defaults(run=_schema)
+    store_help = (
+        "the store: sqlite:///FILE (or a file name) or postgresql://... (default: "
+        f"$ESCALATION_POLICY_STORE, else {DEFAULT_STORE})"
+    )
+    run = command(
+        "run",
+        help="handle facts through a durable store and print the actions",
+        description="Handle facts (JSON lines in time order) through a durable store, in "
+        "batches of one transaction each, and print the actions they emit, each with its "
+        "stable id. The store remembers how far each file was read: after a crash, run the "
+        "same command again and it goes on after what was committed. A fact with an id "
+        "already handled emits nothing again.",
+    )
+    run.add_argument("files", nargs="+", metavar="FILE", help=files_help)
+    run.add_argument("--store", metavar="URL", help=store_help)
+    run.add_argument(
+        "--batch",
+        type=_positive,
+        default=500,
+        metavar="N",
+        help="facts handled in one transaction (default: 500)",
+    )
+    run.add_argument(
+        "--source",
+        metavar="NAME",
+        help="the name under which the store remembers how far the input was read (default: "
+        "the file's path; standard input is resumable only with a name)",
+    )
+    run.add_argument(
+        "--format",
+        choices=("json", "table"),
+        help="json: one action per line, with its id; table: a readable timeline "
+        "(default: table on a terminal, json otherwise)",
+    )
+    run.add_argument("--keep-going", action="store_true", help=keep_going_help)
+    run.add_argument(
+        "--no-catch-up",
+        action="store_true",
+        help="do not let time pass for other escalations before each fact (for several "
+        "processes sharing one stream; run `worker` to report what falls due)",
+    )
+    run.add_argument(
+        "--lateness",
+        type=_duration,
+        metavar="DURATION",
+        help="time passes for other escalations only up to each fact's time less this "
+        "(90s, 5m, 2h, 1d), so a fact up to this late is not stale",
+    )
+    run.set_defaults(run=_run)
+    worker = command(
+        "worker",
+        help="report what falls due on the wall clock and deliver the outbox",
+        description="Run the store's due scans on the wall clock and deliver the actions in "
+        "its outbox, each exactly once as far as a receiver that de-duplicates by id can tell: "
+        "to standard output (one JSON line each), or to a command that gets the action on "
+        "standard input and its id in ESCALATION_POLICY_ACTION_ID, and whose exit status 0 "
+        "acknowledges it (any other: retried later, with back-off). Several workers may share "
+        "a store. SIGTERM or Ctrl-C ends the worker after the current round.",
+    )
+    worker.add_argument("--store", metavar="URL", help=store_help)
+    worker.add_argument(
+        "--deliver", metavar="COMMAND", help="deliver each action by running COMMAND (a shell line)"
+    )
+    worker.add_argument("--once", action="store_true", help="one round, then exit")
+    worker.add_argument(
+        "--now",
+        metavar="TIME",
+        help="with --once: the round's time (ISO-8601 with a timezone) instead of the clock",
+    )
+    worker.add_argument(
+        "--interval",
+        type=_seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="the longest wait between rounds (default: 30)",
+    )
+    worker.add_argument(
+        "--lateness",
+        type=_duration,
+        metavar="DURATION",
+        help="report what fell due only once this much more has passed, to let late facts "
+        "arrive first (90s, 5m, 2h, 1d; default: 0)",
+    )
+    worker.add_argument(
+        "--batch", type=_positive, default=100, metavar="N", help="actions claimed at once"
+    )
+    worker.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="how long the delivery command may take (default: 30)",
+    )
+    worker.set_defaults(run=_worker)
     return parser
 
 

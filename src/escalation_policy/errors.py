@@ -13,6 +13,7 @@ from typing import ClassVar
 __all__ = [
     "ClockJumpError",
     "DuplicateEscalationError",
+    "DuplicateFactError",
     "EngineFailure",
     "EngineUnavailableError",
     "EscalationClosedError",
@@ -22,6 +23,7 @@ __all__ = [
     "PolicyDefinitionError",
     "PolicyError",
     "StaleFactError",
+    "StoreError",
     "UnknownEscalationError",
 ]
 
@@ -74,6 +76,13 @@ class DuplicateEscalationError(InputError):
     """An ``opened`` fact for an escalation that is already open."""
 
     code = "duplicate_escalation"
+
+
+class DuplicateFactError(InputError):
+    """A fact whose ``id`` was handled before, with other content: a redelivery must be the
+    same fact."""
+
+    code = "duplicate_fact"
 
 
 class EscalationClosedError(InputError):
@@ -188,3 +197,10 @@ def did_you_mean(got: object, choices: Iterable[str]) -> str:
         return ""
     close = difflib.get_close_matches(got, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class StoreError(PolicyError):
+    """A store cannot be opened, read or written (a wrong URL, a database that is down, a
+    schema written by a newer version). What the failed call was doing was not committed."""
+
+    code = "store_error"

@@ -31,6 +31,7 @@ from escalation_policy.errors import InvalidFactError, describe, did_you_mean
 __all__ = [
     "ACTIVE",
     "CLOSED",
+    "COMMON_FIELDS",
     "ENGINE_ACTIONS",
     "Action",
     "AssignOwner",
@@ -82,9 +83,17 @@ class Fact:
 
     TYPE: ClassVar[str] = ""
     at: dt.datetime
+    id: str | None = attrs.field(default=None, metadata={**NON_EMPTY, **OMIT_IF_DEFAULT})
+    """The fact's id in the system it came from, if it has one: a store-backed
+    :class:`~escalation_policy.service.Service` handles each id once, so a redelivered fact
+    changes nothing. The in-memory engine does not read it."""
 
     def __attrs_post_init__(self) -> None:
         check_fields(self)
+
+
+COMMON_FIELDS: tuple[str, ...] = ("id", "at", "escalation_id")
+"""The fields the engine gives every fact about an escalation: none is a policy's own term."""
 
 
 @attrs.frozen(kw_only=True)

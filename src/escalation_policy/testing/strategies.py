@@ -31,7 +31,15 @@ from hypothesis import strategies as st
 from escalation_policy._context import scalar
 from escalation_policy.engine import PolicyEngine, decide
 from escalation_policy.errors import InputError
-from escalation_policy.model import CLOSED, Action, EscalationFact, Fact, Tick, Violation
+from escalation_policy.model import (
+    CLOSED,
+    COMMON_FIELDS,
+    Action,
+    EscalationFact,
+    Fact,
+    Tick,
+    Violation,
+)
 from escalation_policy.policy import Policy, default_policy
 from escalation_policy.state import EscalationState, PendingObligation
 from escalation_policy.vocabulary import AnyValue, Fulfil, NoneOf, OneOf, Reaction
@@ -262,7 +270,8 @@ class _Builder:
         self, draw: Draw, cls: type[Fact], at: dt.datetime, escalation_id: str, owner: object
     ) -> Fact:
         hints = typing.get_type_hints(cls)
-        fields: dict[str, Any] = {"at": at, "escalation_id": escalation_id}
+        # No fact ids: two facts of a history with one id would be one fact delivered twice.
+        fields: dict[str, Any] = {"at": at, "escalation_id": escalation_id, "id": None}
         for field in attrs.fields(cls):
             if field.name in fields:
                 continue
@@ -509,7 +518,7 @@ def _candidates(
     """Facts of type ``cls`` about the escalation at ``at``: the fields ``fixed`` names take
     those values, the others each value of their pool (a bounded number of combinations)."""
     hints = typing.get_type_hints(cls)
-    names = [f.name for f in attrs.fields(cls) if f.name not in ("at", "escalation_id")]
+    names = [f.name for f in attrs.fields(cls) if f.name not in COMMON_FIELDS]
     choices = []
     for name in names:
         kind = hints[name]

@@ -1,0 +1,506 @@
+"""The policy over a durable store: facts handled once, actions delivered at least once.
+
+A :class:`Service` handles each fact in one transaction of its store
+(:class:`~escalation_policy.store.Store`): it locks the escalation's row, decides, saves the new
+state, appends the actions to the outbox and records the fact's ``id``. Several processes may
+share one store (PostgreSQL; SQLite on one machine). Time still comes only from the facts and
+from the ``now`` the caller passes: :meth:`Service.run_due` reports what fell due, and
+:meth:`Service.next_wakeup` says when to call it.
+
+Every action gets a stable id, ``ESCALATION/SEQUENCE``: the receiver de-duplicates by it, and
+a redelivered fact returns the ids it got the first time.
+"""
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from escalation_policy import _core
+from escalation_policy._convert import shared_converter
+from escalation_policy._record import Record
+from escalation_policy._typed import FieldProblem, to_instant
+from escalation_policy.engine import _check_declared, _shared_matcher, read_fact, read_snapshot
+from escalation_policy.errors import (
+    DuplicateFactError,
+    InputError,
+    InvalidFactError,
+    InvalidSnapshotError,
+    StoreError,
+    describe,
+)
+from escalation_policy.model import Action, EscalationFact, Fact, Tick
+from escalation_policy.policy import Policy, default_policy
+from escalation_policy.state import SNAPSHOT_FORMAT, EngineState, EscalationState, Fulfilment
+from escalation_policy.store import StateRow, Store, Transaction, open_store
+
+__all__ = ["Delivery", "Handled", "Service"]
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_SCAN_CHUNK = 200
+
+
+def _micros(at: dt.datetime) -> int:
+    return (at - _EPOCH) // dt.timedelta(microseconds=1)
+
+
+def _instant(micros: int) -> dt.datetime:
+    return _EPOCH + dt.timedelta(microseconds=micros)
+
+
+@attrs.frozen
+class Delivery:
+    """An action with its stable id (``ESCALATION/SEQUENCE``), as the outbox holds it.
+
+    ``attempts`` counts the deliveries claimed so far (1 on the first). :meth:`to_json` is the
+    action's JSON object with the ``id`` first: what ``escalation-policy run`` prints.
+    """
+
+    id: str
+    action: Action
+    attempts: int = 0
+
+    def to_json(self, policy: Policy | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = shared_converter(policy).unstructure(self.action, Action)
+        return {"id": self.id, **body}
+
+
+@attrs.frozen
+class Handled:
+    """What handling one fact did: the actions it emitted, with their ids, in order.
+
+    ``duplicate`` is set when the fact's ``id`` was handled before: the actions are those it
+    emitted then, and nothing new was emitted. ``fulfilled`` and ``matched`` are as in a
+    :class:`~escalation_policy.Decision` (empty for a duplicate).
+    """
+
+    fact: Fact
+    deliveries: tuple[Delivery, ...]
+    duplicate: bool = False
+    fulfilled: tuple[Fulfilment, ...] = ()
+    matched: tuple[str, ...] = ()
+
+    @property
+    def actions(self) -> tuple[Action, ...]:
+        return tuple(delivery.action for delivery in self.deliveries)
+
+
+@attrs.define
+class _Working:
+    """The escalations one transaction changes, as records, with their last sequence numbers."""
+
+    records: dict[str, Record | None] = attrs.field(factory=dict)
+    seqs: dict[str, int] = attrs.field(factory=dict)
+    changed: set[str] = attrs.field(factory=set)
+    outbox: list[tuple[str, str, str]] = attrs.field(factory=list)
+    remembered: list[tuple[str, str, str | None, str]] = attrs.field(factory=list)
+    digests: dict[str, tuple[str, str]] = attrs.field(factory=dict)
+
+
+class Service:
+    """The policy over a durable store (a :class:`~escalation_policy.store.Store`, or its URL).
+
+    ``catch_up``: before each fact, time passes for every other escalation up to the fact's
+    time (less ``lateness``), so that one stream of facts in time order gets exactly the
+    decisions of :class:`~escalation_policy.PolicyEngine`. Workers that share a stream
+    arbitrarily should pass ``catch_up=False`` and let :meth:`run_due`, called on a schedule,
+    report what falls due: then facts about one escalation must still arrive in their order,
+    but facts about different escalations need not.
+
+    A fact older than its escalation's last fact is refused (:class:`StaleFactError`), as are
+    malformed facts; a refused fact changes nothing. Facts with an ``id`` are handled once: a
+    redelivery returns the first handling's actions (``Handled.duplicate``) and emits nothing;
+    the same id with other content is a :class:`~escalation_policy.errors.DuplicateFactError`.
+    """
+
+    def __init__(
+        self,
+        store: Store | str,
+        policy: Policy | None = None,
+        *,
+        catch_up: bool = True,
+        lateness: dt.timedelta = dt.timedelta(0),
+    ) -> None:
+        self.store = open_store(store) if isinstance(store, str) else store
+        self.policy = policy or default_policy()
+        self.catch_up = catch_up
+        if not isinstance(lateness, dt.timedelta) or lateness < dt.timedelta(0):
+            raise InvalidFactError(
+                f"got {describe(lateness)}, expected a duration of 0 or more", path="lateness"
+            )
+        self.lateness = lateness
+        self._converter = shared_converter(self.policy)
+        self._matcher = _shared_matcher(self.policy)
+
+    def close(self) -> None:
+        """Close the store."""
+        self.store.close()
+
+    def __enter__(self) -> "Service":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------------ handling
+    def handle(self, fact: Fact | Mapping[str, Any]) -> Handled:
+        """Handle one fact in one transaction. Raises an
+        :class:`~escalation_policy.errors.InputError` (committing nothing) for a fact the
+        policy cannot take."""
+        result = self.handle_many([fact])[0]
+        if isinstance(result, InputError):
+            raise result
+        return result
+
+    def handle_many(
+        self,
+        facts: Sequence[Fact | Mapping[str, Any] | InputError],
+        *,
+        keep_going: bool = False,
+        source: str | None = None,
+        positions: Sequence[int] | None = None,
+    ) -> list[Handled | InputError]:
+        """Handle facts in order, in one transaction: the fast way through a store.
+
+        Each result is the fact's :class:`Handled`, or the :class:`InputError` that refused
+        it. An :class:`InputError` among ``facts`` stands for an item the caller could not
+        read (a line that is not JSON): it is refused as it is. A refused fact changes
+        nothing; without ``keep_going`` it ends the batch (the facts before it are committed,
+        those after it are not handled and get no result).
+
+        ``source`` and ``positions`` record, in the same transaction, how far a named source
+        was read: ``positions[i]`` is the position of ``facts[i]`` (a line number), and
+        :meth:`position` returns the last one handled or refused, to resume from after a crash.
+        """
+        if positions is not None and len(positions) != len(facts):
+            raise ValueError("positions must give one position per fact")
+        read: list[Fact | InputError] = []
+        for item in facts:
+            if isinstance(item, InputError):
+                read.append(item)
+                continue
+            try:
+                read.append(self._read(item))
+            except InputError as error:
+                read.append(error)
+        targets = {
+            fact.escalation_id
+            for fact in read
+            if isinstance(fact, EscalationFact) and not isinstance(fact, InputError)
+        }
+
+        def attempt(tx: Transaction) -> list[Handled | InputError]:
+            results: list[Handled | InputError] = []
+            work = _Working()
+            for key, row in tx.lock(targets).items():
+                work.records[key] = self._thaw(row)
+                work.seqs[key] = row.seq
+            ids = [f.id for f in read if isinstance(f, Fact) and f.id is not None]
+            work.digests = tx.seen(ids) if ids else {}
+            consumed = -1
+            for index, fact in enumerate(read):
+                result = fact if isinstance(fact, InputError) else self._apply(tx, work, fact)
+                results.append(result)
+                if isinstance(result, InputError) and not keep_going:
+                    break
+                consumed = index
+            if source is not None and positions is not None and consumed >= 0:
+                tx.set_source(source, positions[consumed])
+            self._write(tx, work)
+            tx.forget(targets - work.changed)  # rows locked for facts that were refused
+            return results
+
+        results = self.store.run(attempt)
+        return results
+
+    def position(self, source: str) -> int:
+        """How far ``source`` was read, as the last position :meth:`handle_many` recorded."""
+        with self.store.transaction() as tx:
+            return tx.source(source)
+
+    def run_due(self, now: dt.datetime, *, limit: int | None = None) -> list[Delivery]:
+        """Let time pass to ``now`` for every escalation with something due before it, and
+        return what that emitted (missed obligations, reminders), in order.
+
+        Each escalation is claimed in a transaction that locks it: workers that run this at
+        the same time never report the same miss twice. ``limit`` bounds how many escalations
+        one call advances (``None``: all that are due).
+        """
+        try:
+            now = to_instant(now)
+        except FieldProblem as problem:
+            raise InvalidFactError(str(problem), path="now") from None
+        _core.check_time(self.policy, now, "now")
+        emitted: list[Delivery] = []
+        left = limit
+        while left is None or left > 0:
+            chunk = _SCAN_CHUNK if left is None else min(left, _SCAN_CHUNK)
+
+            def scan(tx: Transaction, size: int = chunk) -> tuple[int, list[Delivery]]:
+                work, done = _Working(), list[Delivery]()
+                found = self._advance_due(tx, work, now, (), size, done)
+                self._write(tx, work)
+                return found, done
+
+            found, done = self.store.run(scan)
+            emitted += done
+            if found < chunk:
+                break
+            if left is not None:
+                left -= found
+        return emitted
+
+    def next_wakeup(self) -> dt.datetime | None:
+        """The earliest time at which :meth:`run_due` has something to do, or ``None``."""
+        due = self.store.next_wakeup()
+        return _instant(due) if due is not None else None
+
+    # ----------------------------------------------------------------------------- queries
+    def escalation(self, escalation_id: str) -> EscalationState | None:
+        """The stored state of one escalation, or ``None`` (never opened, or settled)."""
+        row = self.store.state(escalation_id)
+        record = self._thaw(row) if row is not None else None
+        return record.freeze() if record is not None else None
+
+    def escalations(self) -> tuple[EscalationState, ...]:
+        """The state of every escalation the store holds, by id."""
+        return tuple(
+            record.freeze()
+            for row in self.store.states()
+            if (record := self._thaw(row)) is not None
+        )
+
+    # ------------------------------------------------------------------------------ delivery
+    def claim(
+        self,
+        now: dt.datetime,
+        *,
+        limit: int = 100,
+        lease: dt.timedelta = dt.timedelta(minutes=5),
+    ) -> list[Delivery]:
+        """Up to ``limit`` actions to deliver, leased to the caller for ``lease``.
+
+        Actions of one escalation come one at a time, in their order: the next is claimable
+        once the one before is acknowledged. An action neither acknowledged nor released
+        before its lease ends is claimed again (at-least-once delivery: the receiver
+        de-duplicates by :attr:`Delivery.id`).
+        """
+        rows = self.store.claim(_micros(now), limit, lease // dt.timedelta(microseconds=1))
+        return [Delivery(row.action_id, self._action(row.action), row.attempts) for row in rows]
+
+    def ack(self, ids: Iterable[str], now: dt.datetime) -> None:
+        """The actions ``ids`` were delivered: they are never claimed again."""
+        self.store.ack(list(ids), _micros(now))
+
+    def release(
+        self,
+        delivery: Delivery,
+        now: dt.datetime,
+        error: str = "",
+        *,
+        backoff: dt.timedelta = dt.timedelta(seconds=5),
+        max_backoff: dt.timedelta = dt.timedelta(hours=1),
+    ) -> dt.datetime:
+        """A delivery failed: it is tried again after a back-off that doubles with each
+        attempt (``backoff``, then twice that, ... up to ``max_backoff``). It is never
+        dropped. Returns when it will be claimable again."""
+        doublings = min(max(delivery.attempts - 1, 0), 40)  # 2**40 backoffs: past any cap
+        delay: dt.timedelta = min(backoff * (2**doublings), max_backoff)
+        retry_at: dt.datetime = now + delay
+        self.store.release(delivery.id, _micros(retry_at), error)
+        return retry_at
+
+    def next_delivery(self) -> dt.datetime | None:
+        """When the earliest undelivered action can be claimed, or ``None``."""
+        ready = self.store.next_delivery()
+        return _instant(ready) if ready is not None else None
+
+    def outbox(self, *, delivered: bool | None = None) -> list[Delivery]:
+        """The actions in the outbox in the order emitted (``delivered``: only those
+        delivered, or only those not)."""
+        return [
+            Delivery(action_id, self._action(text))
+            for action_id, text, _ in self.store.outbox(delivered=delivered)
+        ]
+
+    def snapshot(self) -> EngineState:
+        """Every escalation the store holds, as a snapshot that an in-memory
+        :class:`~escalation_policy.PolicyEngine` can continue from (``PolicyEngine.restore``)."""
+        states = self.escalations()
+        clock = max((state.clock for state in states), default=None)
+        return EngineState(clock=clock, escalations=states)
+
+    # ------------------------------------------------------------------------------ internals
+    def _read(self, item: object) -> Fact:
+        if isinstance(item, Fact):
+            if not isinstance(item, Tick):
+                _check_declared(item, self.policy)
+            return item
+        if isinstance(item, Mapping):
+            return read_fact(item, self.policy)
+        raise InvalidFactError(f"got {describe(item)}, expected a Fact or a JSON object", path="$")
+
+    def _apply(self, tx: Transaction, work: _Working, fact: Fact) -> Handled | InputError:
+        digest = ""
+        if fact.id is not None:
+            digest = self._digest(fact)
+            seen = work.digests.get(fact.id)
+            if seen is not None:
+                if seen[0] != digest:
+                    return DuplicateFactError(
+                        f"got the id {fact.id!r} again with other content; expected a "
+                        "redelivered fact to be the same fact",
+                        path="$.id",
+                    )
+                ids: list[str] = json.loads(seen[1])
+                pending = {row[0]: row[2] for row in work.outbox}  # not written yet
+                stored = dict(tx.actions([i for i in ids if i not in pending]))
+                return Handled(
+                    fact=fact,
+                    deliveries=tuple(
+                        Delivery(i, self._action(pending[i] if i in pending else stored[i]))
+                        for i in ids
+                    ),
+                    duplicate=True,
+                )
+        emitted: list[Delivery] = []
+        target = fact.escalation_id if isinstance(fact, EscalationFact) else None
+        # Drafts: what this fact changes, applied to the transaction's records only if it
+        # succeeds (a refused fact changes nothing).
+        draft = _Working(records=dict(work.records), seqs=dict(work.seqs))
+        try:
+            _core.check_time(self.policy, fact.at, "$.at")
+            if isinstance(fact, Tick):
+                self._advance_due(tx, draft, fact.at, (), None, emitted)
+            elif self.catch_up:
+                watermark = fact.at - self.lateness
+                self._advance_due(tx, draft, watermark, (target,), None, emitted)
+            fulfilled: tuple[Fulfilment, ...] = ()
+            matched: tuple[str, ...] = ()
+            if target is not None:
+                assert isinstance(fact, EscalationFact)
+                record = draft.records.get(target)
+                result, decision = _core.decide(
+                    self.policy,
+                    self._matcher,
+                    record.copy() if record is not None else None,
+                    fact,
+                )
+                draft.records[target] = None if result is None or result.settled else result
+                draft.changed.add(target)
+                self._emit(draft, decision.actions, emitted)
+                fulfilled, matched = decision.fulfilled, decision.matched
+        except InputError as error:
+            return error
+        work.records, work.seqs = draft.records, draft.seqs
+        work.changed |= draft.changed
+        work.outbox += draft.outbox
+        if fact.id is not None:
+            actions = json.dumps([delivery.id for delivery in emitted])
+            work.remembered.append((fact.id, digest, target, actions))
+            work.digests[fact.id] = (digest, actions)
+        return Handled(fact=fact, deliveries=tuple(emitted), fulfilled=fulfilled, matched=matched)
+
+    def _advance_due(
+        self,
+        tx: Transaction,
+        work: _Working,
+        to: dt.datetime,
+        exclude: Sequence[str | None],
+        limit: int | None,
+        emitted: list[Delivery],
+    ) -> int:
+        """Advance to ``to`` every escalation with something due before it (but those in
+        ``exclude``), earliest first; returns how many rows the store gave."""
+        before = _micros(to)
+        skip = {key for key in exclude if key is not None}
+        # Escalations this transaction already holds are advanced from their drafts.
+        held = sorted(
+            (record.next_due, key)
+            for key, record in work.records.items()
+            if record is not None
+            and key not in skip
+            and record.next_due is not None
+            and record.next_due < to
+        )
+        rows = tx.due(before, skip | set(work.records), limit or 1_000_000_000)
+        due: list[tuple[dt.datetime, str]] = list(held)
+        for row in rows:
+            record = self._thaw(row)
+            work.records[row.escalation_id] = record
+            work.seqs[row.escalation_id] = row.seq
+            if record is not None and record.next_due is not None:
+                due.append((record.next_due, row.escalation_id))
+        due.sort()
+        for _, key in due:
+            record = work.records[key]
+            assert record is not None
+            record = record.copy()
+            actions = _core.advance(self.policy, record, to)
+            work.records[key] = None if record.settled else record
+            work.changed.add(key)
+            self._emit(work, actions, emitted)
+        return len(rows)
+
+    def _emit(self, work: _Working, actions: Sequence[Action], emitted: list[Delivery]) -> None:
+        unstructure = self._converter.unstructure
+        for action in actions:
+            key = action.escalation_id
+            seq = work.seqs.get(key, 0) + 1
+            work.seqs[key] = seq
+            action_id = f"{key}/{seq}"
+            work.outbox.append(
+                (action_id, key, json.dumps(unstructure(action, Action), separators=(",", ":")))
+            )
+            emitted.append(Delivery(action_id, action))
+
+    def _write(self, tx: Transaction, work: _Working) -> None:
+        unstructure = self._converter.unstructure
+        rows: list[tuple[str, str | None, int | None, int]] = []
+        for key in sorted(work.changed):
+            record = work.records.get(key)
+            if record is None:
+                rows.append((key, None, None, work.seqs.get(key, 0)))
+                continue
+            state = json.dumps(unstructure(record.freeze()), separators=(",", ":"))
+            next_due = record.next_due
+            rows.append(
+                (key, state, _micros(next_due) if next_due is not None else None, work.seqs[key])
+            )
+        tx.save(rows)
+        tx.append(work.outbox)
+        tx.remember(work.remembered)
+
+    def _thaw(self, row: StateRow) -> Record | None:
+        if row.state is None:
+            return None
+        try:
+            data = json.loads(row.state)
+            if row.state_format != SNAPSHOT_FORMAT:
+                snapshot = read_snapshot(
+                    {"format": row.state_format, "clock": data.get("clock"), "escalations": [data]},
+                    self.policy,
+                )
+                return Record.thaw(snapshot.escalations[0])
+            state: EscalationState = self._converter.structure(data, self.policy.contract.state)
+        except (InputError, ValueError, TypeError, KeyError) as error:
+            raise StoreError(
+                f"the stored state of {row.escalation_id!r} cannot be read with this policy "
+                f"({error}); was the store written with another policy?"
+            ) from None
+        except InvalidSnapshotError as error:  # pragma: no cover - an InputError
+            raise StoreError(str(error)) from None
+        return Record.thaw(state)
+
+    def _action(self, text: str) -> Action:
+        action: Action = self._converter.structure(json.loads(text), Action)
+        return action
+
+    def _digest(self, fact: Fact) -> str:
+        body = self._converter.unstructure(fact, Fact)
+        body.pop("id", None)
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()

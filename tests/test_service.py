@@ -1,0 +1,475 @@
+"""The policy over a durable store: the same decisions as the in-memory engine, each fact
+handled once, each action delivered at least once and in order, on SQLite and PostgreSQL."""
+
+import datetime as dt
+import json
+import pathlib
+import sqlite3
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from escalation_policy import (
+    DuplicateFactError,
+    InputError,
+    PolicyEngine,
+    Service,
+    StaleFactError,
+    StoreError,
+    make_converter,
+    open_store,
+)
+from escalation_policy.model import Action, Fact
+from escalation_policy.store import SCHEMA_VERSION, _open
+from escalation_policy.testing import strategies
+
+from .conftest import DOC, TAM, T0, at
+from .stores import new_store_url, store_kind  # noqa: F401  # fixtures
+
+ROOT = pathlib.Path(__file__).parent.parent
+EXAMPLES = sorted((ROOT / "examples").glob("*.jsonl"))
+CONVERTER = make_converter()
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def lines(path: pathlib.Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def as_json(actions: Any) -> list[dict[str, Any]]:
+    return [CONVERTER.unstructure(action, Action) for action in actions]
+
+
+def replayed(facts: list[Any]) -> tuple[list[dict[str, Any]], PolicyEngine]:
+    engine = PolicyEngine()
+    actions = [action for fact in facts for action in engine.handle(fact).actions]
+    return as_json(actions), engine
+
+
+def opened(escalation_id: str = "ESC-1", when: dt.datetime = T0, **fields: Any) -> dict[str, Any]:
+    return {
+        "type": "opened",
+        "escalation_id": escalation_id,
+        "at": when.isoformat(),
+        "customer": "Acme",
+        "segment": "enterprise",
+        "severity": "critical",
+        "tam": TAM,
+        **fields,
+    }
+
+
+def posted(escalation_id: str, when: dt.datetime, purpose: str, by: str, **fields: Any) -> Any:
+    return {
+        "type": "posted",
+        "escalation_id": escalation_id,
+        "at": when.isoformat(),
+        "channel": "#customer-escalations",
+        "purpose": purpose,
+        "by": by,
+        "url": DOC,
+        **fields,
+    }
+
+
+def contents(service: Service) -> tuple[Any, ...]:
+    """Everything a store holds that a user can see: states and the outbox."""
+    return (
+        service.escalations(),
+        [(d.id, CONVERTER.unstructure(d.action, Action)) for d in service.outbox()],
+    )
+
+
+# ------------------------------------------------------------------------- the same decisions
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.name)
+def test_a_store_gives_the_in_memory_engines_actions_and_states(
+    new_store_url: Any, path: pathlib.Path
+) -> None:
+    facts = lines(path)
+    expected, engine = replayed(facts)
+    with Service(new_store_url()) as service:
+        got = [delivery for fact in facts for delivery in service.handle(fact).deliveries]
+        assert expected == as_json(delivery.action for delivery in got)
+        assert engine.escalations() == service.escalations()
+        assert [delivery.id for delivery in got] == [delivery.id for delivery in service.outbox()]
+
+
+def test_action_ids_are_the_escalation_and_a_sequence_from_1(new_store_url: Any) -> None:
+    facts = lines(ROOT / "examples" / "severity-change.jsonl")
+    with Service(new_store_url()) as service:
+        service.handle_many(facts)
+        by_escalation: dict[str, list[int]] = {}
+        for delivery in service.outbox():
+            escalation, _, seq = delivery.id.rpartition("/")
+            assert escalation == delivery.action.escalation_id
+            by_escalation.setdefault(escalation, []).append(int(seq))
+    assert by_escalation
+    for numbers in by_escalation.values():
+        assert list(range(1, len(numbers) + 1)) == numbers
+
+
+@SETTINGS
+@given(strategies.histories(max_escalations=3, max_steps=30), st.data())
+def test_any_history_in_any_batches_gives_the_in_memory_engines_actions(
+    history: list[Fact], data: st.DataObject
+) -> None:
+    expected, engine = replayed(history)
+    with Service(":memory:") as service:
+        got: list[Action] = []
+        start = 0
+        while start < len(history):
+            size = data.draw(st.integers(min_value=1, max_value=8), label="batch")
+            for result in service.handle_many(history[start : start + size]):
+                assert not isinstance(result, InputError)
+                got += result.actions
+            start += size
+        assert expected == as_json(got)
+        assert engine.escalations() == service.escalations()
+
+
+@SETTINGS
+@given(strategies.histories(max_escalations=3, max_steps=30))
+def test_a_service_continues_where_a_snapshot_of_it_leaves_off(history: list[Fact]) -> None:
+    """The store's states are the in-memory engine's: either can take over from the other."""
+    half = len(history) // 2
+    with Service(":memory:") as service:
+        service.handle_many(history[:half])
+        engine = PolicyEngine.restore(service.snapshot())
+        rest = [action for fact in history[half:] for action in engine.handle(fact).actions]
+        whole, _ = replayed(history)
+        first = [d.action for d in service.outbox()]
+        assert whole == as_json([*first, *rest])
+
+
+# --------------------------------------------------------------------------------- fact ids
+@SETTINGS
+@given(strategies.histories(max_escalations=3, max_steps=25), st.data())
+def test_every_fact_delivered_twice_gives_the_outbox_of_once(
+    history: list[Fact], data: st.DataObject
+) -> None:
+    with_ids = [attrs.evolve(fact, id=f"event-{n}") for n, fact in enumerate(history)]
+    once = Service(":memory:")
+    once.handle_many(with_ids)
+    # Each fact again, at a random later point (after itself), in random batches.
+    stream = list(with_ids)
+    for n, fact in enumerate(with_ids):
+        position = data.draw(st.integers(min_value=stream.index(fact) + 1, max_value=len(stream)))
+        stream.insert(position, with_ids[n])
+    twice = Service(":memory:")
+    start = 0
+    while start < len(stream):
+        size = data.draw(st.integers(min_value=1, max_value=6))
+        for result in twice.handle_many(stream[start : start + size]):
+            assert not isinstance(result, InputError), result
+        start += size
+    assert contents(once) == contents(twice)
+
+
+def test_a_redelivered_fact_returns_its_first_actions_and_emits_nothing(
+    new_store_url: Any,
+) -> None:
+    with Service(new_store_url()) as service:
+        first = service.handle(opened(id="crm-1"))
+        again = service.handle(opened(id="crm-1"))
+        assert first.deliveries
+        assert not first.duplicate
+        assert again.duplicate
+        assert first.deliveries == again.deliveries
+        assert len(first.deliveries) == len(service.outbox())
+
+
+def test_the_same_id_with_other_content_is_refused_and_changes_nothing(
+    new_store_url: Any,
+) -> None:
+    with Service(new_store_url()) as service:
+        service.handle(opened(id="crm-1"))
+        before = contents(service)
+        with pytest.raises(DuplicateFactError, match="crm-1") as caught:
+            service.handle(opened("ESC-2", id="crm-1"))
+        assert "$.id" == caught.value.path
+        assert before == contents(service)
+
+
+def test_facts_without_ids_are_applied_each_time_as_before(new_store_url: Any) -> None:
+    post = posted("ESC-1", at(hours=1), "created", "tam")
+    with Service(new_store_url()) as service:
+        service.handle(opened())
+        first = service.handle(post)
+        second = service.handle(post)
+    assert not first.duplicate
+    assert not second.duplicate
+
+
+def test_an_empty_fact_id_is_refused() -> None:
+    with Service(":memory:") as service, pytest.raises(InputError, match="non-empty") as caught:
+        service.handle(opened(id=""))
+    assert "$.id" == caught.value.path
+
+
+# ----------------------------------------------------------------------------- bad input
+def test_a_refused_fact_changes_nothing_and_leaves_no_row(new_store_url: Any) -> None:
+    with Service(new_store_url()) as service:
+        service.handle(opened())
+        before = contents(service)
+        for bad in (
+            posted("ESC-404", at(hours=1), "created", "tam"),  # no such escalation
+            opened(when=at(hours=2)),  # already open
+            {"type": "posted", "escalation_id": "ESC-1"},  # missing fields
+            posted("ESC-1", at(hours=-1), "created", "tam"),  # older than its last fact
+        ):
+            with pytest.raises(InputError):
+                service.handle(bad)
+            assert before == contents(service)
+        assert service.store.state("ESC-404") is None
+
+
+def test_a_stale_fact_names_the_escalations_clock(new_store_url: Any) -> None:
+    with Service(new_store_url()) as service:
+        service.handle(opened(when=at(hours=5)))
+        with pytest.raises(StaleFactError, match="facts must arrive in time order"):
+            service.handle(posted("ESC-1", at(hours=1), "created", "tam"))
+
+
+def test_a_refused_fact_in_a_batch_ends_it_after_committing_those_before(
+    new_store_url: Any,
+) -> None:
+    facts = [opened(), {"type": "nonsense"}, opened("ESC-2")]
+    with Service(new_store_url()) as service:
+        results = service.handle_many(facts, source="feed", positions=[1, 2, 3])
+        assert 2 == len(results)
+        assert isinstance(results[1], InputError)
+        assert service.escalation("ESC-1") is not None
+        assert service.escalation("ESC-2") is None
+        assert 1 == service.position("feed")
+
+
+def test_keep_going_refuses_the_bad_fact_and_handles_the_rest(new_store_url: Any) -> None:
+    facts = [opened(), {"type": "nonsense"}, opened("ESC-2")]
+    with Service(new_store_url()) as service:
+        results = service.handle_many(facts, keep_going=True, source="feed", positions=[4, 5, 6])
+        assert [False, True, False] == [isinstance(r, InputError) for r in results]
+        assert service.escalation("ESC-2") is not None
+        assert 6 == service.position("feed")
+
+
+def test_a_negative_lateness_is_refused() -> None:
+    with pytest.raises(InputError, match="lateness"):
+        Service(":memory:", lateness=dt.timedelta(seconds=-1))
+
+
+# -------------------------------------------------------------------------------- due scans
+def test_run_due_reports_what_fell_due_once_and_next_wakeup_is_the_earliest_due(
+    new_store_url: Any,
+) -> None:
+    with Service(new_store_url(), catch_up=False) as service:
+        service.handle(opened("ESC-1"))
+        service.handle(opened("ESC-2", when=at(hours=1), severity="low"))
+        wakeup = service.next_wakeup()
+        states = service.escalations()
+        assert min(state.next_due for state in states if state.next_due) == wakeup
+        assert wakeup is not None
+        assert [] == service.run_due(wakeup)  # due *before* now: nothing yet
+        later = wakeup + dt.timedelta(seconds=1)
+        reported = service.run_due(later)
+        assert reported
+        assert all(delivery.action.at == later for delivery in reported)
+        assert [] == service.run_due(later)
+        assert service.next_wakeup() is None or service.next_wakeup() >= later
+
+
+def test_run_due_matches_the_in_memory_engines_ticks(new_store_url: Any) -> None:
+    facts = lines(ROOT / "examples" / "non-compliant.jsonl")
+    end = dt.datetime.fromisoformat(facts[-1]["at"]) + dt.timedelta(days=30)
+    expected, _ = replayed([*facts, {"type": "tick", "at": end.isoformat()}])
+    with Service(new_store_url()) as service:
+        service.handle_many(facts)
+        service.run_due(end)
+        assert expected == as_json(d.action for d in service.outbox())
+
+
+def test_run_due_with_a_limit_advances_at_most_that_many(new_store_url: Any) -> None:
+    with Service(new_store_url(), catch_up=False) as service:
+        service.handle_many([opened(f"ESC-{n}", severity="low") for n in range(5)])
+        wakeup = service.next_wakeup()
+        assert wakeup is not None
+        later = wakeup + dt.timedelta(days=1)
+        first = service.run_due(later, limit=2)
+        assert 2 == len({d.action.escalation_id for d in first})
+        rest = service.run_due(later)
+        assert 3 == len({d.action.escalation_id for d in rest})
+
+
+def test_a_tick_lets_time_pass_for_every_escalation(new_store_url: Any) -> None:
+    facts = [opened(), {"type": "tick", "at": at(days=3).isoformat()}]
+    expected, _ = replayed(facts)
+    with Service(new_store_url(), catch_up=False) as service:
+        service.handle_many(facts)
+        assert expected == as_json(d.action for d in service.outbox())
+
+
+# --------------------------------------------------------------------------------- delivery
+def test_claim_gives_each_escalations_actions_one_at_a_time_in_order(new_store_url: Any) -> None:
+    with Service(new_store_url()) as service:
+        service.handle_many([opened("ESC-1"), opened("ESC-2")])
+        now = at(hours=1)
+        delivered: list[str] = []
+        while claimed := service.claim(now, limit=10):
+            assert len({d.action.escalation_id for d in claimed}) == len(claimed)
+            service.ack([d.id for d in claimed], now)
+            delivered += [d.id for d in claimed]
+        assert sorted(delivered) == sorted(d.id for d in service.outbox())
+        for escalation in ("ESC-1", "ESC-2"):
+            mine = [i for i in delivered if i.startswith(escalation + "/")]
+            assert sorted(mine, key=lambda i: int(i.rpartition("/")[2])) == mine
+        assert [] == service.outbox(delivered=False)
+
+
+def test_an_unacknowledged_claim_is_claimed_again_after_its_lease(new_store_url: Any) -> None:
+    with Service(new_store_url()) as service:
+        service.handle(opened())
+        lease = dt.timedelta(minutes=1)
+        first = service.claim(at(hours=1), limit=1, lease=lease)
+        assert [] == service.claim(at(hours=1, minutes=0.5), limit=1, lease=lease)
+        again = service.claim(at(hours=1, minutes=2), limit=1, lease=lease)
+        assert [d.id for d in first] == [d.id for d in again]
+        assert [2] == [d.attempts for d in again]
+
+
+def test_a_failed_delivery_is_retried_with_doubling_backoff_and_never_lost(
+    new_store_url: Any,
+) -> None:
+    with Service(new_store_url()) as service:
+        service.handle(opened())
+        now = at(hours=1)
+        (delivery,) = service.claim(now, limit=1)
+        waits = []
+        for _ in range(4):
+            retry = service.release(delivery, now, "receiver down")
+            waits.append(retry - now)
+            assert [] == service.claim(retry - dt.timedelta(microseconds=1), limit=1)
+            (delivery,) = service.claim(retry, limit=1)
+            now = retry
+        assert [dt.timedelta(seconds=5 * 2**n) for n in range(4)] == waits
+        service.ack([delivery.id], now)
+        assert delivery.id in [d.id for d in service.outbox(delivered=True)]
+
+
+def test_backoff_stops_growing_at_its_cap(new_store_url: Any) -> None:
+    with Service(new_store_url()) as service:
+        service.handle(opened())
+        (delivery,) = service.claim(at(hours=1), limit=1)
+        tired = attrs.evolve(delivery, attempts=10_000)
+        retry = service.release(tired, at(hours=1), "down", max_backoff=dt.timedelta(hours=2))
+        assert dt.timedelta(hours=2) == retry - at(hours=1)
+
+
+# ---------------------------------------------------------------------------------- schema
+def _v1_rows(url: str) -> int:
+    """Write, through schema version 1 only, what a version-1 store held."""
+    store = _open(url, 1)
+    with Service(":memory:") as reference:
+        reference.handle(opened("ESC-9"))
+        (kept,) = reference.escalations()
+        state = CONVERTER.unstructure(kept)
+        actions = [(d.id, d.action) for d in reference.outbox()]
+    with store.transaction() as tx:
+        db: Any = tx.db  # type: ignore[attr-defined]  # version 1's own columns, in SQL
+        db.execute(
+            store._sql(
+                "INSERT INTO ep_escalations (escalation_id, state, next_due, seq)"
+                " VALUES (?, ?, ?, ?)"
+            ),
+            ("ESC-9", json.dumps(state), None, len(actions)),
+        )
+        db.execute(
+            store._sql("INSERT INTO ep_outbox (action_id, escalation_id, action) VALUES (?, ?, ?)"),
+            (actions[0][0], "ESC-9", json.dumps(CONVERTER.unstructure(actions[0][1], Action))),
+        )
+    assert 1 == store.schema_version()
+    store.close()
+    return len(actions)
+
+
+def test_a_store_of_the_previous_schema_is_upgraded_when_opened(new_store_url: Any) -> None:
+    url = new_store_url()
+    emitted = _v1_rows(url)
+    with Service(url) as service:
+        assert SCHEMA_VERSION == service.store.schema_version()
+        assert "ESC-9" == service.escalation("ESC-9").escalation_id  # type: ignore[union-attr]
+        (waiting,) = service.claim(at(hours=1), limit=5)
+        assert "ESC-9/1" == waiting.id
+        handled = service.handle(
+            {
+                "type": "severity_changed",
+                "escalation_id": "ESC-9",
+                "at": at(hours=1).isoformat(),
+                "severity": "medium",
+            }
+        )
+        assert f"ESC-9/{emitted + 1}" == handled.deliveries[0].id
+
+
+def test_a_store_of_a_newer_schema_is_refused(new_store_url: Any) -> None:
+    url = new_store_url()
+    open_store(url).close()
+    with open_store(url) as store:
+        store._query(store._sql("UPDATE ep_meta SET value = ? WHERE key = ?"), ("99", "schema"))
+    with pytest.raises(StoreError, match="schema version 99, written by a newer version"):
+        open_store(url)
+
+
+def test_a_state_of_the_previous_snapshot_format_is_upgraded_when_read(
+    tmp_path: pathlib.Path,
+) -> None:
+    snapshot = json.loads((ROOT / "tests" / "data" / "snapshot-format-1.json").read_text())
+    (old,) = [e for e in snapshot["escalations"] if e.get("informed_tam")][:1] or [
+        snapshot["escalations"][0]
+    ]
+    path = tmp_path / "old.db"
+    open_store(str(path)).close()
+    db = sqlite3.connect(path)
+    db.execute(
+        "INSERT INTO ep_escalations (escalation_id, state, state_format, seq) VALUES (?, ?, 1, 0)",
+        (old["escalation_id"], json.dumps(old)),
+    )
+    db.commit()
+    db.close()
+    engine = PolicyEngine.restore(snapshot)
+    with Service(str(path)) as service:
+        assert engine.escalation(old["escalation_id"]) == service.escalation(old["escalation_id"])
+
+
+# ------------------------------------------------------------------------------- store URLs
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://localhost/db", "scheme 'mysql'"),
+        ("sqlite://relative.db", "three slashes"),
+        ("sqlite:///", "expected a file after sqlite:///"),
+        ("", "expected a store URL"),
+    ],
+)
+def test_a_wrong_store_url_is_a_clear_error(url: str, message: str) -> None:
+    with pytest.raises(StoreError, match=message):
+        open_store(url)
+
+
+def test_a_postgres_server_that_is_not_there_is_a_clear_error() -> None:
+    pytest.importorskip("psycopg")
+    with pytest.raises(StoreError, match="cannot connect to the PostgreSQL store"):
+        open_store("postgresql://nobody:secret@127.0.0.1:9/none?connect_timeout=1")
+
+
+def test_the_password_is_never_in_a_message() -> None:
+    pytest.importorskip("psycopg")
+    with pytest.raises(StoreError) as caught:
+        open_store("postgresql://nobody:secret@127.0.0.1:9/none?connect_timeout=1")
+    assert "secret" not in str(caught.value)
+
+
+def test_a_sqlite_file_that_cannot_be_opened_is_a_clear_error(tmp_path: pathlib.Path) -> None:
+    with pytest.raises(StoreError, match="cannot open the SQLite store"):
+        open_store(str(tmp_path / "missing-folder" / "store.db"))
