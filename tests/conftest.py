@@ -11,7 +11,7 @@ from escalation_policy._durable import durable_available
 from escalation_policy.vocabulary import AnyValue, NoneOf, OneOf
 
 # Our own suite uses the testing kit too: `--policy-coverage` proves every rule is exercised.
-pytest_plugins = ["escalation_policy.testing"]
+pytest_plugins = ["escalation_policy.testing", "tests.stores"]
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
 CHANNEL = default_policy().channel

@@ -26,8 +26,7 @@ from escalation_policy.model import Action, Fact
 from escalation_policy.store import SCHEMA_VERSION, _open
 from escalation_policy.testing import strategies
 
-from .conftest import DOC, TAM, T0, at
-from .stores import new_store_url, store_kind  # noqa: F401  # fixtures
+from .conftest import DOC, T0, TAM, at
 
 ROOT = pathlib.Path(__file__).parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.jsonl"))
