@@ -24,7 +24,7 @@ from escalation_policy._audit import AuditRefusal, audit
 from escalation_policy._context import scalar
 from escalation_policy._convert import shared_converter
 from escalation_policy.engine import ENGINES, PolicyEngine
-from escalation_policy.errors import InputError, PolicyError, did_you_mean
+from escalation_policy.errors import InputError, PolicyError, StoreError, did_you_mean
 from escalation_policy.model import Action, Fact, parse_timestamp
 from escalation_policy.policy import Policy, default_policy, load_policy
 from escalation_policy.render import (
@@ -48,6 +48,7 @@ EXIT_VIOLATIONS = 1
 EXIT_BAD_INPUT = 2
 EXIT_CANNOT_WRITE = 3
 EXIT_INTERNAL_ERROR = 4
+EXIT_STORE = 5
 EXIT_INTERRUPTED = 130
 
 EXIT_STATUSES = f"""\
@@ -58,6 +59,7 @@ exit status:
        (with --keep-going too, once every line was read)
   {EXIT_CANNOT_WRITE}    the output cannot be written (standard output closed, disk full)
   {EXIT_INTERNAL_ERROR}    an internal error: a bug, please report it
+  {EXIT_STORE}    run, worker: the store cannot be used (cannot connect, a newer schema)
   {EXIT_INTERRUPTED}  interrupted (Ctrl-C)
 """
 
@@ -929,6 +931,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         _error(f"cannot write the output: {error.reason}")
         return EXIT_CANNOT_WRITE
+    except StoreError as error:
+        _error(str(error))
+        return EXIT_STORE
     except PolicyError as error:
         _error(str(error))
         return EXIT_BAD_INPUT

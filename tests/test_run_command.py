@@ -1,0 +1,302 @@
+"""`escalation-policy run` and `worker`: facts through a store, the outbox delivered."""
+
+import datetime as dt
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+
+from escalation_policy import PolicyEngine, Service, make_converter
+from escalation_policy.cli import main
+from escalation_policy.model import Action
+
+EXAMPLES = pathlib.Path(__file__).parent.parent / "examples"
+CONVERTER = make_converter()
+
+
+def facts_of(path: pathlib.Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def replayed(path: pathlib.Path) -> list[dict[str, Any]]:
+    engine = PolicyEngine()
+    return [
+        CONVERTER.unstructure(action, Action)
+        for fact in facts_of(path)
+        for action in engine.handle(fact).actions
+    ]
+
+
+def printed(out: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def by_escalation(actions: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for action in actions:
+        grouped.setdefault(action["escalation_id"], []).append(action)
+    return grouped
+
+
+def without_ids(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{key: value for key, value in action.items() if key != "id"} for action in actions]
+
+
+@pytest.mark.parametrize("example", ["critical-outage.jsonl", "non-compliant.jsonl"])
+def test_run_prints_the_replays_actions_each_with_its_id(
+    new_store_url: Any, example: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = EXAMPLES / example
+    assert 0 == main(["run", "--store", new_store_url(), "--format", "json", str(path)])
+    actions = printed(capsys.readouterr().out)
+    assert replayed(path) == without_ids(actions)
+    assert len({a["id"] for a in actions}) == len(actions)
+    assert all(a["id"].startswith(a["escalation_id"] + "/") for a in actions)
+
+
+def test_run_again_skips_what_was_committed_and_goes_on_with_new_lines(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    lines = (EXAMPLES / "severity-change.jsonl").read_text().splitlines(keepends=True)
+    path = tmp_path / "feed.jsonl"
+    path.write_text("".join(lines[:5]))
+    assert 0 == main(["run", "--store", store, "--batch", "2", str(path)])
+    first = printed(capsys.readouterr().out)
+    assert 0 == main(["run", "--store", store, str(path)])
+    assert "" == capsys.readouterr().out
+    path.write_text("".join(lines))
+    assert 0 == main(["run", "--store", store, str(path)])
+    rest = printed(capsys.readouterr().out)
+    assert replayed(EXAMPLES / "severity-change.jsonl") == without_ids(first + rest)
+
+
+def test_a_bad_line_stops_run_after_committing_the_lines_before_it(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    lines = (EXAMPLES / "critical-outage.jsonl").read_text().splitlines(keepends=True)
+    path = tmp_path / "feed.jsonl"
+    path.write_text("".join([*lines[:3], '{"type": "posted"}\n', *lines[3:]]))
+    assert 2 == main(["run", "--store", store, str(path)])
+    captured = capsys.readouterr()
+    assert f"{path}: line 4:" in captured.err
+    before = printed(captured.out)
+    path.write_text("".join(lines[:3]) + "\n" + "".join(lines[3:]))  # line 4 fixed (blank)
+    assert 0 == main(["run", "--store", store, str(path)])
+    after = printed(capsys.readouterr().out)
+    assert replayed(EXAMPLES / "critical-outage.jsonl") == without_ids(before + after)
+
+
+def test_keep_going_reports_each_refused_line_and_exits_2(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = (EXAMPLES / "critical-outage.jsonl").read_text().splitlines(keepends=True)
+    path = tmp_path / "feed.jsonl"
+    path.write_text("".join([lines[0], "not json\n", *lines[1:]]))
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    assert 2 == main(["run", "--store", store, "--keep-going", str(path)])
+    out = printed(capsys.readouterr().out)
+    refused = [line for line in out if line["type"] == "refused"]
+    assert [2] == [line["line"] for line in refused]
+    assert replayed(EXAMPLES / "critical-outage.jsonl") == without_ids(
+        [line for line in out if line["type"] != "refused"]
+    )
+
+
+def test_facts_with_ids_given_twice_are_printed_once(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    facts = facts_of(EXAMPLES / "critical-outage.jsonl")
+    with_ids = [{"id": f"crm-{n}", **fact} for n, fact in enumerate(facts)]
+    doubled = [fact for fact in with_ids for _ in range(2)]
+    path = tmp_path / "feed.jsonl"
+    path.write_text("".join(json.dumps(fact) + "\n" for fact in doubled))
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    assert 0 == main(["run", "--store", store, "--batch", "3", str(path)])
+    assert replayed(EXAMPLES / "critical-outage.jsonl") == without_ids(
+        printed(capsys.readouterr().out)
+    )
+
+
+def test_standard_input_resumes_only_under_a_source_name(
+    tmp_path: pathlib.Path,
+) -> None:
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    text = "".join((EXAMPLES / "critical-outage.jsonl").read_text().splitlines(True)[:3])
+    command = [sys.executable, "-m", "escalation_policy", "run", "--store", store]
+    named = [*command, "--source", "crm-export", "-"]
+    first = subprocess.run(named, input=text, capture_output=True, text=True, check=True)
+    again = subprocess.run(named, input=text, capture_output=True, text=True, check=True)
+    assert first.stdout
+    assert "" == again.stdout
+    unnamed = subprocess.run([*command, "-"], input=text, capture_output=True, text=True)
+    assert 2 == unnamed.returncode  # read again from the start: the opening is a duplicate
+    assert "already open" in unnamed.stderr
+
+
+def test_the_default_store_is_a_sqlite_file_in_the_current_directory(
+    tmp_path: pathlib.Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "ESCALATION_POLICY_STORE"}
+    path = EXAMPLES / "medium-support-led.jsonl"
+    done = subprocess.run(
+        [sys.executable, "-m", "escalation_policy", "run", str(path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert replayed(path) == without_ids(printed(done.stdout))
+    assert (tmp_path / "escalations.db").exists()
+
+
+def test_the_store_can_come_from_the_environment(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = tmp_path / "from-env.db"
+    monkeypatch.setenv("ESCALATION_POLICY_STORE", f"sqlite:///{store}")
+    assert 0 == main(["run", str(EXAMPLES / "medium-support-led.jsonl")])
+    assert store.exists()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["run", "--store", "mysql://x/y", "FILE"], "scheme 'mysql'"),
+        (["worker", "--store", "mysql://x/y", "--once"], "scheme 'mysql'"),
+    ],
+)
+def test_a_store_that_cannot_be_used_exits_5_with_one_line(
+    arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arguments = [
+        str(EXAMPLES / "medium-support-led.jsonl") if a == "FILE" else a for a in arguments
+    ]
+    assert 5 == main(arguments)
+    err = capsys.readouterr().err
+    assert message in err
+    assert 1 == len(err.splitlines())
+
+
+def status_of(arguments: list[str]) -> int:
+    """``main``'s exit status, whether it returns it or argparse exits with it."""
+    try:
+        return main(arguments)
+    except SystemExit as stop:
+        return int(stop.code or 0)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["worker", "--now", "2026-01-01T00:00:00Z"], "--now is for one round"),
+        (["worker", "--once", "--now", "yesterday"], "--now"),
+        (["run", "--batch", "0", "FILE"], "expected a whole number of 1 or more"),
+        (["run", "--lateness", "soon", "FILE"], "expected a duration such as 90s"),
+        (["worker", "--interval", "-1"], "expected a positive number of seconds"),
+        (["run", "--source", "x", "FILE", "FILE"], "--source names one input"),
+    ],
+)
+def test_wrong_options_are_explained(
+    tmp_path: pathlib.Path,
+    arguments: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = str(EXAMPLES / "medium-support-led.jsonl")
+    arguments = [path if a == "FILE" else a for a in arguments]
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    assert 2 == status_of([*arguments, "--store", store])
+    assert message in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------ worker
+def test_worker_once_delivers_the_outbox_to_standard_output_once(
+    new_store_url: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = new_store_url()
+    path = EXAMPLES / "non-compliant.jsonl"
+    assert 0 == main(["run", "--store", url, str(path)])
+    emitted = printed(capsys.readouterr().out)
+    end = facts_of(path)[-1]["at"]
+    assert 0 == main(["worker", "--store", url, "--once", "--now", end])
+    delivered = printed(capsys.readouterr().out)
+    assert by_escalation(emitted) == by_escalation(delivered)  # each in its order
+    assert len(emitted) == len(delivered)
+    assert 0 == main(["worker", "--store", url, "--once", "--now", end])
+    assert "" == capsys.readouterr().out
+
+
+def test_worker_reports_what_fell_due_by_its_clock(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    path = EXAMPLES / "non-compliant.jsonl"
+    main(["run", "--store", url, str(path)])
+    capsys.readouterr()
+    later = dt.datetime.fromisoformat(facts_of(path)[-1]["at"]) + dt.timedelta(days=30)
+    expected = replayed(path)
+    engine = PolicyEngine()
+    for fact in facts_of(path):
+        engine.handle(fact)
+    expected += [
+        CONVERTER.unstructure(a, Action)
+        for a in engine.handle({"type": "tick", "at": later.isoformat()}).actions
+    ]
+    assert 0 == main(["worker", "--store", url, "--once", "--now", later.isoformat()])
+    assert by_escalation(expected) == by_escalation(without_ids(printed(capsys.readouterr().out)))
+
+
+def test_worker_delivers_through_a_command_and_retries_a_failure(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    main(["run", "--store", url, str(EXAMPLES / "medium-support-led.jsonl")])
+    capsys.readouterr()
+    received = tmp_path / "received.jsonl"
+    flag = tmp_path / "down"
+    flag.touch()
+    deliver = (
+        f'test ! -e "{flag}" && '
+        f'{{ cat >> "{received}"; echo "$ESCALATION_POLICY_ACTION_ID" >> "{received}.ids"; }}'
+    )
+    now = "2026-06-01T00:00:00Z"
+    assert 0 == main(["worker", "--store", url, "--once", "--now", now, "--deliver", deliver])
+    err = capsys.readouterr().err
+    assert "failed (the command exited with status 1); retrying at" in err
+    assert not received.exists()
+    flag.unlink()
+    assert 0 == main(["worker", "--store", url, "--once", "--now", now, "--deliver", deliver])
+    assert not received.exists(), "the back-off is not over yet"
+    later = "2026-06-01T02:00:00Z"
+    assert 0 == main(["worker", "--store", url, "--once", "--now", later, "--deliver", deliver])
+    ids = (tmp_path / "received.jsonl.ids").read_text().split()
+    with Service(url) as service:
+        assert [d.id for d in service.outbox()] == ids
+        assert [] == service.outbox(delivered=False)
+    assert ids == [json.loads(line)["id"] for line in received.read_text().splitlines()]
+
+
+def test_worker_stops_cleanly_on_sigterm(tmp_path: pathlib.Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "escalation_policy", "worker", "--store", url, "--interval", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(1.5)
+        worker.terminate()
+        _, err = worker.communicate(timeout=20)
+    finally:
+        worker.kill()
+    assert 0 == worker.returncode, err
+    assert "" == err
