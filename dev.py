@@ -4,7 +4,7 @@ Each task creates an environment for the Python that runs this script, ``.venv/3
 Python 3.12, and installs what it needs there: each Python keeps its own, so
 ``python3.10 dev.py test`` and ``python3.12 dev.py test`` do not undo each other's work.
 
-    python dev.py demo [FILE]   replay an example escalation as a readable timeline
+    python dev.py demo [FILE]   run an example escalation through a SQLite store, as a timeline
     python dev.py test [ARGS]   lint, type-check and run the test suite (ARGS go to pytest)
 """
 
@@ -74,9 +74,23 @@ def ensure_bench() -> None:
 
 
 def demo(args: list[str]) -> int:
+    """The main job on its embedded default: the facts through a fresh SQLite store."""
     ensure("")
     path = args[0] if args else "examples/critical-outage.jsonl"
-    return run(BIN / "escalation-policy", "replay", path, "--format", "table", check=False)
+    store = ROOT / ".demo" / "escalations.db"
+    store.parent.mkdir(exist_ok=True)
+    for stale in store.parent.glob("escalations.db*"):
+        stale.unlink()  # each demo starts from an empty store
+    return run(
+        BIN / "escalation-policy",
+        "run",
+        "--store",
+        f"sqlite:///{store}",
+        "--format",
+        "table",
+        path,
+        check=False,
+    )
 
 
 def test(args: list[str]) -> int:

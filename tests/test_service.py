@@ -472,3 +472,20 @@ def test_the_password_is_never_in_a_message() -> None:
 def test_a_sqlite_file_that_cannot_be_opened_is_a_clear_error(tmp_path: pathlib.Path) -> None:
     with pytest.raises(StoreError, match="cannot open the SQLite store"):
         open_store(str(tmp_path / "missing-folder" / "store.db"))
+
+
+def test_actions_decided_on_states_read_back_from_json_are_written_as_json() -> None:
+    """A host's stored state holds the owner as text: the actions built from it still write,
+    and they are the in-memory engine's."""
+    from escalation_policy import decide
+
+    facts = lines(ROOT / "examples" / "critical-outage.jsonl")
+    expected, _ = replayed(facts)
+    state, written = None, []
+    for fact in facts:
+        decision = decide(state, fact)
+        written += as_json(decision.actions)
+        if decision.state is not None:
+            text = json.dumps(CONVERTER.unstructure(decision.state))
+            state = CONVERTER.structure(json.loads(text), type(decision.state))
+    assert expected == written

@@ -64,6 +64,7 @@ class Delivery:
     attempts: int = 0
 
     def to_json(self, policy: Policy | None = None) -> dict[str, Any]:
+        """The action's JSON object (as ``policy``'s converter writes it), ``id`` first."""
         body: dict[str, Any] = shared_converter(policy).unstructure(self.action, Action)
         return {"id": self.id, **body}
 
@@ -85,6 +86,7 @@ class Handled:
 
     @property
     def actions(self) -> tuple[Action, ...]:
+        """The actions alone, in order."""
         return tuple(delivery.action for delivery in self.deliveries)
 
 

@@ -265,10 +265,14 @@ class Store(abc.ABC):
         )
 
     def next_delivery(self) -> int | None:
-        """When the earliest undelivered action is ready (it may be leased until later)."""
+        """When :meth:`claim` next has something to give: the earliest time at which the first
+        undelivered action of some escalation is ready and not leased."""
         rows = self._query(
-            "SELECT MIN(CASE WHEN claimed_until IS NULL OR claimed_until < available_at"
-            " THEN available_at ELSE claimed_until END) FROM ep_outbox WHERE delivered IS NULL"
+            "SELECT MIN(CASE WHEN o.claimed_until IS NULL OR o.claimed_until < o.available_at"
+            " THEN o.available_at ELSE o.claimed_until END) FROM ep_outbox o"
+            " WHERE o.delivered IS NULL AND NOT EXISTS (SELECT 1 FROM ep_outbox e"
+            " WHERE e.escalation_id = o.escalation_id AND e.delivered IS NULL"
+            " AND e.position < o.position)"
         )
         return int(rows[0][0]) if rows and rows[0][0] is not None else None
 
