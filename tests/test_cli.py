@@ -256,11 +256,11 @@ def test_an_internal_error_is_one_line_with_status_4(
     )
 
 
-@pytest.mark.parametrize("command", [[], ["replay"], ["audit"], ["table"]])
+@pytest.mark.parametrize("command", [[], ["replay"], ["audit"], ["table"], ["run"], ["worker"]])
 def test_help_documents_every_exit_status(command: list[str]) -> None:
     out = _run(*command, "--help").stdout.decode()
     statuses = out[out.index("exit status:") :].splitlines()[1:]
-    assert ["0", "1", "2", "3", "4", "130"] == [
+    assert ["0", "1", "2", "3", "4", "5", "130"] == [
         line.split()[0] for line in statuses if line[:3].strip().isdigit()
     ]
 

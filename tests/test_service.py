@@ -96,6 +96,16 @@ def test_a_store_gives_the_in_memory_engines_actions_and_states(
         assert [delivery.id for delivery in got] == [delivery.id for delivery in service.outbox()]
 
 
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.name)
+def test_both_engines_give_the_same_actions_through_a_store(
+    engine_name: str, path: pathlib.Path
+) -> None:
+    facts = lines(path)
+    expected, _ = replayed(facts)
+    with Service(":memory:", engine=engine_name) as service:  # type: ignore[arg-type]
+        assert expected == as_json(a for r in service.handle_many(facts) for a in r.actions)
+
+
 def test_action_ids_are_the_escalation_and_a_sequence_from_1(new_store_url: Any) -> None:
     facts = lines(ROOT / "examples" / "severity-change.jsonl")
     with Service(new_store_url()) as service:

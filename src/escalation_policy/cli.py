@@ -23,7 +23,7 @@ import attrs
 from escalation_policy._audit import AuditRefusal, audit
 from escalation_policy._context import scalar
 from escalation_policy._convert import shared_converter
-from escalation_policy.engine import ENGINES, PolicyEngine
+from escalation_policy.engine import ENGINES, EngineName, PolicyEngine
 from escalation_policy.errors import InputError, PolicyError, StoreError, did_you_mean
 from escalation_policy.model import Action, Fact, parse_timestamp
 from escalation_policy.policy import Policy, default_policy, load_policy
@@ -316,7 +316,8 @@ def _service(args: argparse.Namespace, *, catch_up: bool = True) -> Service:
     policy = _policy(args)
     store = open_store(_store_url(args))
     lateness = getattr(args, "lateness", None) or dt.timedelta(0)
-    return Service(store, policy, catch_up=catch_up, lateness=lateness)
+    engine: EngineName = getattr(args, "engine", "native")
+    return Service(store, policy, engine=engine, catch_up=catch_up, lateness=lateness)
 
 
 def _run(args: argparse.Namespace, out: _Output) -> int:
@@ -842,6 +843,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DURATION",
         help="time passes for other escalations only up to each fact's time less this "
         "(90s, 5m, 2h, 1d), so a fact up to this late is not stale",
+    )
+    run.add_argument(
+        "--engine", choices=ENGINES, default="native", help="the rule engine (default: native)"
     )
     run.set_defaults(run=_run)
     worker = command(

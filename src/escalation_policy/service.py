@@ -11,9 +11,12 @@ Every action gets a stable id, ``ESCALATION/SEQUENCE``: the receiver de-duplicat
 a redelivered fact returns the ids it got the first time.
 """
 
+import contextlib
 import datetime as dt
 import hashlib
+import heapq
 import json
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -23,7 +26,14 @@ from escalation_policy import _core
 from escalation_policy._convert import shared_converter
 from escalation_policy._record import Record
 from escalation_policy._typed import FieldProblem, to_instant
-from escalation_policy.engine import _check_declared, _shared_matcher, read_fact, read_snapshot
+from escalation_policy.engine import (
+    EngineName,
+    _check_declared,
+    _matcher,
+    _shared_matcher,
+    read_fact,
+    read_snapshot,
+)
 from escalation_policy.errors import (
     DuplicateFactError,
     InputError,
@@ -41,6 +51,7 @@ __all__ = ["Delivery", "Handled", "Service"]
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _SCAN_CHUNK = 200
+_UNLIMITED = 1 << 62
 
 
 def _micros(at: dt.datetime) -> int:
@@ -92,25 +103,46 @@ class Handled:
 
 @attrs.define
 class _Working:
-    """The escalations one transaction changes, as records, with their last sequence numbers."""
+    """The escalations one transaction holds, as records, with their last sequence numbers and
+    a heap of when each next falls due (entries left behind by a move are skipped)."""
 
     records: dict[str, Record | None] = attrs.field(factory=dict)
     seqs: dict[str, int] = attrs.field(factory=dict)
+    heap: list[tuple[dt.datetime, str]] = attrs.field(factory=list)
     changed: set[str] = attrs.field(factory=set)
     outbox: list[tuple[str, str, str]] = attrs.field(factory=list)
     remembered: list[tuple[str, str, str | None, str]] = attrs.field(factory=list)
     digests: dict[str, tuple[str, str]] = attrs.field(factory=dict)
 
+    def hold(self, key: str, record: Record | None) -> None:
+        """Keep ``record`` (``None``: settled or never opened) as the escalation's."""
+        self.records[key] = record
+        if record is not None and record.next_due is not None:
+            heapq.heappush(self.heap, (record.next_due, key))
+
+    def draft(self) -> "_Working":
+        """A copy to change for one fact: kept only if the fact is taken."""
+        return _Working(records=dict(self.records), seqs=dict(self.seqs), heap=list(self.heap))
+
+    def take(self, draft: "_Working") -> None:
+        """Keep what ``draft`` changed."""
+        self.records, self.seqs, self.heap = draft.records, draft.seqs, draft.heap
+        self.changed |= draft.changed
+        self.outbox += draft.outbox
+
 
 class Service:
     """The policy over a durable store (a :class:`~escalation_policy.store.Store`, or its URL).
 
+    ``engine`` chooses who matches the rules, as for :class:`~escalation_policy.PolicyEngine`:
+    both give the same decisions.
+
     ``catch_up``: before each fact, time passes for every other escalation up to the fact's
     time (less ``lateness``), so that one stream of facts in time order gets exactly the
     decisions of :class:`~escalation_policy.PolicyEngine`. Workers that share a stream
-    arbitrarily should pass ``catch_up=False`` and let :meth:`run_due`, called on a schedule,
-    report what falls due: then facts about one escalation must still arrive in their order,
-    but facts about different escalations need not.
+    partitioned by escalation pass ``catch_up=False`` and let :meth:`run_due`, called on a
+    schedule, report what falls due: then facts about one escalation must still arrive in their
+    order, but facts about different escalations need not.
 
     A fact older than its escalation's last fact is refused (:class:`StaleFactError`), as are
     malformed facts; a refused fact changes nothing. Facts with an ``id`` are handled once: a
@@ -123,6 +155,7 @@ class Service:
         store: Store | str,
         policy: Policy | None = None,
         *,
+        engine: EngineName = "native",
         catch_up: bool = True,
         lateness: dt.timedelta = dt.timedelta(0),
     ) -> None:
@@ -135,7 +168,13 @@ class Service:
             )
         self.lateness = lateness
         self._converter = shared_converter(self.policy)
-        self._matcher = _shared_matcher(self.policy)
+        self.engine = engine
+        # The native matcher keeps no state between calls and is shared; durable_rules is not
+        # thread-safe, so a durable service matches one fact at a time.
+        self._matcher = (
+            _shared_matcher(self.policy) if engine == "native" else _matcher(engine, self.policy)
+        )
+        self._matching = threading.Lock() if engine != "native" else contextlib.nullcontext()
 
     def close(self) -> None:
         """Close the store."""
@@ -198,8 +237,14 @@ class Service:
             results: list[Handled | InputError] = []
             work = _Working()
             for key, row in tx.lock(targets).items():
-                work.records[key] = self._thaw(row)
+                work.hold(key, self._thaw(row))
                 work.seqs[key] = row.seq
+            # What falls due before the batch's last fact, held once for the whole batch.
+            watermark = self._last_watermark(read)
+            if watermark is not None:
+                for row in tx.due(_micros(watermark), targets, _UNLIMITED):
+                    work.hold(row.escalation_id, self._thaw(row))
+                    work.seqs[row.escalation_id] = row.seq
             ids = [f.id for f in read if isinstance(f, Fact) and f.id is not None]
             work.digests = tx.seen(ids) if ids else {}
             consumed = -1
@@ -243,9 +288,13 @@ class Service:
 
             def scan(tx: Transaction, size: int = chunk) -> tuple[int, list[Delivery]]:
                 work, done = _Working(), list[Delivery]()
-                found = self._advance_due(tx, work, now, (), size, done)
+                rows = tx.due(_micros(now), (), size)
+                for row in rows:
+                    work.hold(row.escalation_id, self._thaw(row))
+                    work.seqs[row.escalation_id] = row.seq
+                self._advance_held(work, now, None, done)
                 self._write(tx, work)
-                return found, done
+                return len(rows), done
 
             found, done = self.store.run(scan)
             emitted += done
@@ -372,80 +421,75 @@ class Service:
         target = fact.escalation_id if isinstance(fact, EscalationFact) else None
         # Drafts: what this fact changes, applied to the transaction's records only if it
         # succeeds (a refused fact changes nothing).
-        draft = _Working(records=dict(work.records), seqs=dict(work.seqs))
+        draft = work.draft()
         try:
             _core.check_time(self.policy, fact.at, "$.at")
             if isinstance(fact, Tick):
-                self._advance_due(tx, draft, fact.at, (), None, emitted)
+                self._advance_held(draft, fact.at, None, emitted)
             elif self.catch_up:
-                watermark = fact.at - self.lateness
-                self._advance_due(tx, draft, watermark, (target,), None, emitted)
+                self._advance_held(draft, fact.at - self.lateness, target, emitted)
             fulfilled: tuple[Fulfilment, ...] = ()
             matched: tuple[str, ...] = ()
             if target is not None:
                 assert isinstance(fact, EscalationFact)
                 record = draft.records.get(target)
-                result, decision = _core.decide(
-                    self.policy,
-                    self._matcher,
-                    record.copy() if record is not None else None,
-                    fact,
-                )
-                draft.records[target] = None if result is None or result.settled else result
+                with self._matching:
+                    result, decision = _core.decide(
+                        self.policy,
+                        self._matcher,
+                        record.copy() if record is not None else None,
+                        fact,
+                    )
+                draft.hold(target, None if result is None or result.settled else result)
                 draft.changed.add(target)
                 self._emit(draft, decision.actions, emitted)
                 fulfilled, matched = decision.fulfilled, decision.matched
         except InputError as error:
             return error
-        work.records, work.seqs = draft.records, draft.seqs
-        work.changed |= draft.changed
-        work.outbox += draft.outbox
+        work.take(draft)
         if fact.id is not None:
             actions = json.dumps([delivery.id for delivery in emitted])
             work.remembered.append((fact.id, digest, target, actions))
             work.digests[fact.id] = (digest, actions)
         return Handled(fact=fact, deliveries=tuple(emitted), fulfilled=fulfilled, matched=matched)
 
-    def _advance_due(
-        self,
-        tx: Transaction,
-        work: _Working,
-        to: dt.datetime,
-        exclude: Sequence[str | None],
-        limit: int | None,
-        emitted: list[Delivery],
-    ) -> int:
-        """Advance to ``to`` every escalation with something due before it (but those in
-        ``exclude``), earliest first; returns how many rows the store gave."""
-        before = _micros(to)
-        skip = {key for key in exclude if key is not None}
-        # Escalations this transaction already holds are advanced from their drafts.
-        held = sorted(
-            (record.next_due, key)
-            for key, record in work.records.items()
-            if record is not None
-            and key not in skip
-            and record.next_due is not None
-            and record.next_due < to
-        )
-        rows = tx.due(before, skip | set(work.records), limit or 1_000_000_000)
-        due: list[tuple[dt.datetime, str]] = list(held)
-        for row in rows:
-            record = self._thaw(row)
-            work.records[row.escalation_id] = record
-            work.seqs[row.escalation_id] = row.seq
-            if record is not None and record.next_due is not None:
-                due.append((record.next_due, row.escalation_id))
-        due.sort()
-        for _, key in due:
-            record = work.records[key]
-            assert record is not None
+    def _last_watermark(self, facts: Sequence[Fact | InputError]) -> dt.datetime | None:
+        """The latest time to which the batch lets time pass for escalations it does not
+        name: its last fact's, less the lateness (a tick's own time), if any."""
+        latest: dt.datetime | None = None
+        for fact in facts:
+            if isinstance(fact, Tick):
+                when = fact.at
+            elif self.catch_up and isinstance(fact, Fact):
+                when = fact.at - self.lateness
+            else:
+                continue
+            if latest is None or when > latest:
+                latest = when
+        return latest
+
+    def _advance_held(
+        self, work: _Working, to: dt.datetime, skip: str | None, emitted: list[Delivery]
+    ) -> None:
+        """Advance to ``to`` every held escalation with something due before it (but
+        ``skip``, whose own fact lets time pass for it), earliest first."""
+        heap = work.heap
+        aside: list[tuple[dt.datetime, str]] = []
+        while heap and heap[0][0] < to:
+            due, key = heapq.heappop(heap)
+            record = work.records.get(key)
+            if record is None or record.next_due != due:
+                continue  # superseded by a later entry
+            if key == skip:
+                aside.append((due, key))
+                continue
             record = record.copy()
             actions = _core.advance(self.policy, record, to)
-            work.records[key] = None if record.settled else record
+            work.hold(key, None if record.settled else record)
             work.changed.add(key)
             self._emit(work, actions, emitted)
-        return len(rows)
+        for entry in aside:
+            heapq.heappush(heap, entry)
 
     def _emit(self, work: _Working, actions: Sequence[Action], emitted: list[Delivery]) -> None:
         unstructure = self._converter.unstructure
