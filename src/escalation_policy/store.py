@@ -582,6 +582,13 @@ class PostgresStore(Store):
             ) from None
         self.url = url
         self._errors = psycopg.Error
+        try:  # one plain connection first: a server that is not there fails at once
+            psycopg.connect(url, autocommit=True).close()
+        except psycopg.Error as error:
+            reason = " ".join(str(error).split())
+            raise StoreError(
+                f"cannot connect to the PostgreSQL store {_safe(url)}: {reason}"
+            ) from None
         self._pool = psycopg_pool.ConnectionPool(
             url, min_size=1, max_size=pool_size, open=False, kwargs={"autocommit": True}
         )
