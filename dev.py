@@ -6,6 +6,7 @@ Python 3.12, and installs what it needs there: each Python keeps its own, so
 
     python dev.py demo [FILE]   run an example escalation through a SQLite store, as a timeline
     python dev.py test [ARGS]   lint, type-check and run the test suite (ARGS go to pytest)
+    python dev.py docs          build the documentation site into site/ (open site/index.html)
 """
 
 import hashlib
@@ -109,7 +110,12 @@ def test(args: list[str]) -> int:
     return run(PYTHON, "-m", "pytest", *coverage, *args, check=False)
 
 
-TASKS = {"demo": demo, "test": test}
+def docs(args: list[str]) -> int:
+    ensure("dev")
+    return run(PYTHON, "-m", "mkdocs", "build", "--strict", *args, check=False)
+
+
+TASKS = {"demo": demo, "test": test, "docs": docs}
 
 
 def main() -> int:
