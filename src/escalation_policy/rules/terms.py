@@ -105,12 +105,13 @@ class PostPurpose(Values):
 
 
 class PostReason(Values):
-    """Why the policy requires a post to ``#escalated_customers``."""
+    """Why the policy requires a post to ``#escalated_customers``; the wording is what the
+    channel calls each post."""
 
-    CREATED = "created"
-    UPDATE = "update"
-    CLOSED = "closed"
-    RISK_REDUCED = "risk_reduced"
+    CREATED = "created", "New"
+    UPDATE = "update", "Update"
+    CLOSED = "closed", "Closure"
+    RISK_REDUCED = "risk_reduced", "Risk-reduced"
 
 
 class MeetingAudience(Values):
