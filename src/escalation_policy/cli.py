@@ -576,7 +576,19 @@ def _failing_codes(codes: Sequence[str] | None, policy: Policy) -> frozenset[str
 
 
 def _audit(args: argparse.Namespace, out: _Output) -> int:
-    fmt = args.format or ("text" if out.isatty() else "json")
+    output = None if args.output in (None, "-") else args.output
+    fmt = args.format or ("text" if output is None and out.isatty() else "json")
+    if fmt == "html":
+        from escalation_policy import _html  # plotly, an optional extra, is imported only here
+
+        try:
+            _html.require_plotly()
+        except _html.PlotlyMissingError as error:
+            raise _Exit(EXIT_BAD_INPUT, f"--format html: {error}") from None
+    if output is not None:
+        problem = _unwritable(output)
+        if problem is not None:  # said before reading: a long audit is not wasted
+            raise _Exit(EXIT_CANNOT_WRITE, f"cannot write {output}: {problem}")
     as_of = None
     if args.as_of is not None:
         try:
@@ -592,10 +604,13 @@ def _audit(args: argparse.Namespace, out: _Output) -> int:
     origins = _Origins()
     policy = _policy(args)
     failing_codes = _failing_codes(args.fail_on, policy)
+    kept: list[Fact | InputError] = []  # the page's timelines replay the history once more
 
     def items() -> Iterator[Fact | InputError]:
         for position, (name, number, item) in enumerate(_read(args.files, policy), start=1):
             origins.add(position, name, number)
+            if fmt == "html":
+                kept.append(item)
             yield item
 
     try:
@@ -626,16 +641,43 @@ def _audit(args: argparse.Namespace, out: _Output) -> int:
         ),
     )
     if fmt == "json":
-        out.write(json.dumps(report.to_json(), indent=2) + "\n")
+        text = json.dumps(report.to_json(), indent=2) + "\n"
     elif fmt == "markdown":
-        out.write(audit_markdown(report))
+        text = audit_markdown(report)
+    elif fmt == "html":
+        text = _html.audit_html(report, kept, policy, as_of=as_of, engine=args.engine)
     else:
-        out.write(audit_text(report))
+        text = audit_text(report)
+    if output is None:
+        out.write(text)
+    else:
+        _write_report(output, text)
     if report.refused:
         _report_refused(len(report.refused), report.facts)
         return EXIT_BAD_INPUT
     failing = [v for v in report.violations if scalar(v.code) in failing_codes]
     return EXIT_VIOLATIONS if failing else EXIT_OK
+
+
+def _unwritable(path: str) -> str | None:
+    """Why the report cannot be written to ``path``, if that can be told before writing."""
+    if os.path.isdir(path):
+        return "it is a directory"
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return f"no such directory {folder}"
+    if not os.access(path if os.path.exists(path) else folder, os.W_OK):
+        return "permission denied"
+    return None
+
+
+def _write_report(path: str, text: str) -> None:
+    """Write the report to ``path`` (UTF-8), or end with exit status 3 saying why not."""
+    try:
+        with open(path, "w", encoding="utf-8") as file:
+            file.write(text)
+    except OSError as error:
+        raise _Exit(EXIT_CANNOT_WRITE, f"cannot write {path}: {error.strerror or error}") from None
 
 
 def _table(args: argparse.Namespace, out: _Output) -> int:
@@ -756,8 +798,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit_parser.add_argument(
         "--format",
-        choices=("text", "markdown", "json"),
-        help="text (default on a terminal), markdown, or json (default otherwise)",
+        choices=("text", "markdown", "json", "html"),
+        help="text (default on a terminal), markdown, json (default otherwise), or html: one "
+        "self-contained page with charts, for a browser (needs escalation-policy[html])",
+    )
+    audit_parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write the report to FILE instead of standard output (- is standard output); "
+        "FILE is written once the audit is done, and not at all if it stops on bad input",
     )
     audit_parser.add_argument(
         "--fail-on",

@@ -1,0 +1,428 @@
+"""The audit as an HTML page (``escalation-policy audit FILE --format html``): a summary chart
+and a timeline per escalation, self-contained, checked in its text and in a real browser."""
+
+import datetime as dt
+import html
+import json
+import os
+import pathlib
+import re
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from escalation_policy import AuditReport, Fact, audit, default_policy, make_converter
+from escalation_policy._html import LATE, MET, MISSED, OPEN, audit_html, timelines
+from escalation_policy.cli import main, read_facts
+
+EXAMPLE = pathlib.Path(__file__).parent.parent / "examples" / "non-compliant.jsonl"
+CHROMIUM = "/usr/bin/chromium"
+REQUIRE_BROWSER = os.environ.get("ESCALATION_POLICY_REQUIRE_BROWSER") == "1"
+
+# An escalation whose id and customer would break a page that did not escape them.
+AWKWARD_ID = 'ESC-<7>&"q"'
+AWKWARD_CUSTOMER = "Initech <script>window.injected = 1</script> & Sons <b>"
+AWKWARD = [
+    {
+        "type": "opened",
+        "at": "2026-07-13T09:00:00Z",
+        "escalation_id": AWKWARD_ID,
+        "customer": AWKWARD_CUSTOMER,
+        "segment": "enterprise",
+        "severity": "high",
+        "initiated_by": "customer_success",
+        "tam": "Ann <O'Neil>",
+    },
+    {
+        "type": "severity_changed",
+        "at": "2026-07-14T09:00:00Z",
+        "escalation_id": AWKWARD_ID,
+        "severity": "critical",
+    },
+    {"type": "closed", "at": "2026-07-15T09:00:00Z", "escalation_id": AWKWARD_ID},
+]
+
+
+def read(path: pathlib.Path = EXAMPLE) -> list[Fact]:
+    with path.open("rb") as stream:
+        return [fact for _, fact in read_facts(stream)]
+
+
+def awkward(items: list[dict[str, Any]] = AWKWARD) -> list[Fact]:
+    converter = make_converter()
+    return [converter.structure(item, Fact) for item in items]
+
+
+def charts(page: str) -> dict[str, dict[str, Any]]:
+    """Each chart's figure (``data`` and ``layout``), by the id of the element it is drawn in."""
+    found = re.findall(r'<script type="application/json" data-chart="([^"]+)">(.*?)</script>', page)
+    return {chart: json.loads(text) for chart, text in found}
+
+
+def traces(figure: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    return [trace for trace in figure["data"] if trace.get("name") == name]
+
+
+@pytest.fixture(scope="module")
+def report() -> AuditReport:
+    return audit(read())
+
+
+@pytest.fixture(scope="module")
+def page(report: AuditReport) -> str:
+    return audit_html(report, read(), default_policy())
+
+
+# ------------------------------------------------------------------------------- the page's data
+def test_each_escalation_has_a_timeline_with_every_violation_marked(
+    report: AuditReport, page: str
+) -> None:
+    figures = charts(page)
+    assert ["summary-chart", "timeline-1", "timeline-2"] == list(figures)
+    for number, escalation in enumerate(report.escalations, start=1):
+        assert f'data-escalation="{escalation.escalation_id}"' in page
+        (marked,) = traces(figures[f"timeline-{number}"], "violation")
+        expected = [[v.rule, str(v.code), v.cites] for v in escalation.violations]
+        assert expected == marked["customdata"]
+    marked_rules = [
+        rule
+        for name, figure in figures.items()
+        if name.startswith("timeline-")
+        for rule, _code, _cites in traces(figure, "violation")[0]["customdata"]
+    ]
+    assert [v.rule for v in report.violations] == marked_rules
+
+
+def test_the_summary_counts_each_code_per_iso_week_as_the_audit_does(
+    report: AuditReport, page: str
+) -> None:
+    summary = charts(page)["summary-chart"]
+    codes = [trace for trace in summary["data"] if trace["legendgroup"] == "codes"]
+    assert dict(report.totals.violations_by_code) == {t["name"]: sum(t["y"]) for t in codes}
+    assert report.totals.violations == sum(sum(t["y"]) for t in codes)
+    assert {"2026-W28"} == {week for t in codes for week in t["x"]}  # the example's one week
+    assert {v.rule for v in report.violations} == {
+        rule for t in codes for rules in t["customdata"] for rule in rules
+    }
+    totals = report.totals.obligations
+    (on_time,) = traces(summary, "on time")
+    (not_on_time,) = traces(summary, "late or missed")
+    assert list(totals) == on_time["y"]
+    assert [totals[name].on_time for name in totals] == on_time["x"]
+    assert [totals[name].due - totals[name].on_time for name in totals] == not_on_time["x"]
+
+
+def test_the_obligations_drawn_are_those_the_audit_counts(report: AuditReport) -> None:
+    """Each obligation that fell due in the audit is one span on a timeline, met on time, met
+    late or missed: the replay and the audit agree."""
+    drawn = [span for timeline in timelines(read()) for span in timeline.obligations]
+    for name, totals in report.totals.obligations.items():
+        due = [s for s in drawn if s.obligation == name and s.outcome in (MET, LATE, MISSED)]
+        assert (totals.due, totals.on_time) == (len(due), sum(s.outcome == MET for s in due))
+
+
+def test_the_timeline_follows_the_severity_owner_and_facts_of_an_escalation() -> None:
+    (timeline,) = timelines(awkward())
+    assert [("high", "2026-07-13", "2026-07-14"), ("critical", "2026-07-14", "2026-07-15")] == [
+        (band.severity, band.start.date().isoformat(), band.end.date().isoformat())
+        for band in timeline.severities
+    ]
+    assert ["opened", "severity_changed", "closed"] == list(timeline.facts)
+    assert 1 <= len(timeline.owners)
+    assert AWKWARD_CUSTOMER == timeline.customer
+
+
+def test_as_of_ends_the_timeline_of_an_open_escalation_with_what_is_still_open() -> None:
+    as_of = dt.datetime(2026, 7, 13, 10, 0, tzinfo=dt.timezone.utc)
+    (timeline,) = timelines(awkward(AWKWARD[:1]), as_of=as_of)
+    assert (None, as_of) == (timeline.closed_at, timeline.end)
+    assert {OPEN} == {span.outcome for span in timeline.obligations if span.due > as_of}
+
+
+# -------------------------------------------------------------------------- a page that is safe
+def test_the_page_loads_no_script_or_stylesheet_from_elsewhere(page: str) -> None:
+    tags = re.findall(r"<(?:script|link|img|iframe)\b[^>]*>", page, flags=re.IGNORECASE)
+    assert [] == [tag for tag in tags if re.search(r"\b(?:src|href)\s*=", tag, re.IGNORECASE)]
+    assert not re.search(r"@import|url\(\s*['\"]?(?:https?:)?//", page, flags=re.IGNORECASE)
+    assert "default-src 'none'" in page, "the content policy forbids the browser any request"
+    assert page.isascii(), "the page survives any encoding of standard output"
+
+
+def test_escalation_ids_and_customers_are_escaped_in_the_page() -> None:
+    facts = read() + awkward()
+    page = audit_html(audit(facts), facts, default_policy())
+    assert f"<h2>{html.escape(AWKWARD_ID)} &#183; {html.escape(AWKWARD_CUSTOMER)}</h2>" in page
+    assert "<script>window.injected" not in page
+    for text in re.findall(r'<script type="application/json"[^>]*>(.*?)</script>', page):
+        assert not {"<", ">", "&"} & set(text), "chart data cannot end its script element"
+    # Plotly reads hover text as HTML: what the history says is escaped there too.
+    hovers = " ".join(
+        text for f in charts(page).values() for t in f["data"] for text in t.get("hovertext", ())
+    )
+    assert html.escape(AWKWARD_CUSTOMER) in hovers
+    assert AWKWARD_CUSTOMER not in hovers
+
+
+# ---------------------------------------------------------------------------------- the command
+@pytest.mark.parametrize("output", [[], ["-o", "-"]], ids=["no output", "output -"])
+def test_format_html_without_an_output_file_writes_the_page_to_standard_output(
+    capsys: pytest.CaptureFixture[str], output: list[str]
+) -> None:
+    assert 0 == main(["audit", str(EXAMPLE), "--format", "html", *output])
+    captured = capsys.readouterr()
+    assert captured.out.startswith("<!DOCTYPE html>")
+    assert captured.out.rstrip().endswith("</html>")
+    assert "" == captured.err
+
+
+def test_output_writes_the_report_to_a_file_and_nothing_to_standard_output(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str], report: AuditReport
+) -> None:
+    target = tmp_path / "report.html"
+    assert 1 == main(
+        ["audit", str(EXAMPLE), "--format", "html", "-o", str(target), "--fail-on", "any"]
+    )
+    assert ("", "") == tuple(capsys.readouterr())
+    assert target.read_text(encoding="ascii").startswith("<!DOCTYPE html>")
+    assert 0 == main(["audit", str(EXAMPLE), "--output", str(tmp_path / "report.json")])
+    written = json.loads((tmp_path / "report.json").read_text())
+    assert report.totals.violations == written["totals"]["violations"], "any format, not html only"
+
+
+@pytest.mark.parametrize(
+    ("where", "words"),
+    [
+        pytest.param("missing/report.html", "no such directory", id="missing folder"),
+        pytest.param(".", "it is a directory", id="a folder"),
+    ],
+)
+def test_an_output_that_cannot_be_written_is_one_line_and_status_3(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str], where: str, words: str
+) -> None:
+    target = tmp_path / where
+    assert 3 == main(["audit", str(EXAMPLE), "--format", "html", "-o", str(target)])
+    captured = capsys.readouterr()
+    assert "" == captured.out
+    (line,) = captured.err.splitlines()
+    assert line.startswith(f"escalation-policy: cannot write {target}: {words}")
+
+
+def test_a_history_refused_leaves_no_output_file(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history = tmp_path / "history.jsonl"
+    history.write_text(EXAMPLE.read_text() + "{not json\n")
+    target = tmp_path / "report.html"
+    assert 2 == main(["audit", str(history), "--format", "html", "-o", str(target)])
+    assert "line 15: not valid JSON" in capsys.readouterr().err
+    assert not target.exists()
+
+
+def test_without_plotly_html_is_refused_naming_the_extra(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "plotly.graph_objects", None)
+    assert 2 == main(["audit", str(EXAMPLE), "--format", "html"])
+    captured = capsys.readouterr()
+    assert "" == captured.out
+    (line,) = captured.err.splitlines()
+    assert line.startswith("escalation-policy: --format html: the HTML report needs plotly")
+    assert "pip install 'escalation-policy[html]'" in line
+
+
+# ---------------------------------------------------------------------------------- the browser
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+# Runs Chromium with the two pipe ends (given by number) as file descriptors 3 and 4.
+_ON_FDS_3_AND_4 = """
+import fcntl, os, sys
+ends = [fcntl.fcntl(int(fd), fcntl.F_DUPFD, 10) for fd in sys.argv[1:3]]
+os.dup2(ends[0], 3)
+os.dup2(ends[1], 4)
+os.execv(sys.argv[3], sys.argv[3:])
+"""
+
+
+class DevTools:
+    """Chromium driven over the DevTools protocol on a pipe (``--remote-debugging-pipe``):
+    JSON messages ended by a NUL byte, on file descriptors 3 (to the browser) and 4 (from it).
+    Only the standard library: no websocket client, no browser download."""
+
+    def __init__(self, chromium: str, profile: str) -> None:
+        to_browser, self._writer = os.pipe()
+        self._reader, from_browser = os.pipe()
+        command = [chromium, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-pipe"]
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _ON_FDS_3_AND_4, str(to_browser), str(from_browser), *command],
+            pass_fds=(to_browser, from_browser),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        os.close(to_browser)
+        os.close(from_browser)
+        self._buffer = b""
+        self._next_id = 0
+        self.events: list[dict[str, Any]] = []
+
+    def close(self) -> None:
+        os.close(self._writer)
+        os.close(self._reader)
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def send(self, method: str, session: str | None = None, **params: Any) -> dict[str, Any]:
+        self._next_id += 1
+        message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params}
+        if session is not None:
+            message["sessionId"] = session
+        os.write(self._writer, json.dumps(message).encode() + b"\0")
+        while True:
+            reply = self._receive(deadline=time.monotonic() + 30)
+            if reply.get("id") == self._next_id:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                result: dict[str, Any] = reply.get("result", {})
+                return result
+
+    def wait_for(self, method: str, after: int = 0, timeout: float = 30) -> dict[str, Any]:
+        """The first event ``method`` after the first ``after`` events received."""
+        deadline = time.monotonic() + timeout
+        for event in self.events[after:]:
+            if event["method"] == method:
+                return event
+        while True:
+            message = self._receive(deadline)
+            if message.get("method") == method:
+                return message
+
+    def _receive(self, deadline: float) -> dict[str, Any]:
+        while b"\0" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self._reader], [], [], left)[0]:
+                raise TimeoutError("Chromium did not answer in time")
+            chunk = os.read(self._reader, 1 << 20)
+            if not chunk:
+                raise RuntimeError("Chromium closed the DevTools pipe")
+            self._buffer += chunk
+        raw, self._buffer = self._buffer.split(b"\0", 1)
+        message: dict[str, Any] = json.loads(raw)
+        if "method" in message:
+            self.events.append(message)
+        return message
+
+
+@pytest.fixture
+def chromium() -> Iterator[DevTools]:
+    if not os.access(CHROMIUM, os.X_OK):
+        message = f"no Chromium at {CHROMIUM} (apt-get install -y chromium)"
+        if REQUIRE_BROWSER:
+            pytest.fail(f"{message}; ESCALATION_POLICY_REQUIRE_BROWSER=1 requires it")
+        pytest.skip(message)
+    profile = tempfile.mkdtemp(prefix="escalation-policy-chromium-")
+    browser = DevTools(CHROMIUM, profile)
+    try:
+        yield browser
+    finally:
+        browser.close()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+# Run in the page once it has loaded: waits for every chart, then reads what plotly drew.
+RENDERED = """
+(async () => {
+  for (let waited = 0; document.body.dataset.charts !== "drawn"; waited += 50) {
+    if (waited > 10000) throw new Error("the charts were not drawn in 10 s");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return JSON.stringify({
+    injected: window.injected === undefined ? null : window.injected,
+    headings: [...document.querySelectorAll("section.escalation h2")].map((h) => h.textContent),
+    charts: [...document.querySelectorAll(".js-plotly-plot")].map((chart) => ({
+      id: chart.id,
+      traces: [...chart.querySelectorAll(".cartesianlayer g.trace")].map((trace) => ({
+        name: trace.__data__[0].trace.name,
+        marks: trace.querySelectorAll("path.point, g.point > path").length,
+      })),
+    })),
+  });
+})()
+"""
+
+
+def test_the_page_renders_in_chromium_without_errors_or_requests(
+    chromium: DevTools, tmp_path: pathlib.Path
+) -> None:
+    """The written page, opened in a real browser: its scripts run without an error, it asks
+    for nothing over the network, and every mark of every chart is drawn."""
+    history = tmp_path / "history.jsonl"
+    history.write_text(EXAMPLE.read_text() + "".join(json.dumps(item) + "\n" for item in AWKWARD))
+    target = tmp_path / "report.html"
+    assert 0 == main(["audit", str(history), "--format", "html", "-o", str(target)])
+    page = target.read_text()
+    expected = {
+        chart: [(trace["name"], len(trace["x"])) for trace in figure["data"]]
+        for chart, figure in charts(page).items()
+    }
+    report = audit(read(history))
+
+    target_id = chromium.send("Target.createTarget", url="about:blank")["targetId"]
+    session = chromium.send("Target.attachToTarget", targetId=target_id, flatten=True)["sessionId"]
+    for domain in ("Page", "Runtime", "Log", "Network"):
+        chromium.send(f"{domain}.enable", session)
+    before = len(chromium.events)
+    chromium.send("Page.navigate", session, url=target.as_uri())
+    chromium.wait_for("Page.loadEventFired", after=before)
+    result = chromium.send(
+        "Runtime.evaluate", session, expression=RENDERED, awaitPromise=True, returnByValue=True
+    )
+    assert "exceptionDetails" not in result, result
+    rendered = json.loads(result["result"]["value"])
+
+    errors = [
+        event["params"]
+        for event in chromium.events
+        if event["method"] == "Runtime.exceptionThrown"
+        or (
+            event["method"] == "Runtime.consoleAPICalled"
+            and event["params"]["type"] in ("error", "assert", "warning")
+        )
+        or (event["method"] == "Log.entryAdded" and event["params"]["entry"]["level"] == "error")
+    ]
+    assert [] == errors
+    requests = [
+        event["params"]["request"]["url"]
+        for event in chromium.events
+        if event["method"] == "Network.requestWillBeSent"
+    ]
+    # plotly.js 2 reads an image of its own from a data: URL; that is no request to the network.
+    requests = [url for url in requests if not url.startswith(("data:", "blob:"))]
+    assert [target.as_uri()] == requests, "the page requests nothing but itself"
+
+    assert rendered["injected"] is None, "a customer's name never runs as a script"
+    assert [f"{e.escalation_id} · {e.customer}" for e in report.escalations] == rendered["headings"]
+    drawn = {
+        chart["id"]: [(trace["name"], trace["marks"]) for trace in chart["traces"]]
+        for chart in rendered["charts"]
+    }
+    assert expected == drawn, "every mark of every chart is drawn"
+    for number, escalation in enumerate(report.escalations, start=1):
+        marks = dict(drawn[f"timeline-{number}"])
+        assert len(escalation.violations) == marks.get("violation", 0)
