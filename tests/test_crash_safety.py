@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from escalation_policy import Service
+from escalation_policy.model import parse_timestamp
 
 EXAMPLES = pathlib.Path(__file__).parent.parent / "examples"
 RUNS = int(os.environ.get("ESCALATION_POLICY_CRASH_RUNS", "20"))
@@ -36,7 +37,7 @@ def stream(copies: int = 4) -> list[dict[str, Any]]:
                 if not line.strip():
                     continue
                 fact = json.loads(line)
-                when = dt.datetime.fromisoformat(fact["at"]) + dt.timedelta(minutes=41 * copy)
+                when = parse_timestamp(fact["at"]) + dt.timedelta(minutes=41 * copy)
                 fact["at"] = when.isoformat()
                 if "escalation_id" in fact:
                     fact["escalation_id"] = f"{fact['escalation_id']}-{copy}"

@@ -13,7 +13,7 @@ import pytest
 
 from escalation_policy import PolicyEngine, Service, make_converter
 from escalation_policy.cli import main
-from escalation_policy.model import Action
+from escalation_policy.model import Action, parse_timestamp
 
 EXAMPLES = pathlib.Path(__file__).parent.parent / "examples"
 CONVERTER = make_converter()
@@ -241,7 +241,7 @@ def test_worker_reports_what_fell_due_by_its_clock(
     path = EXAMPLES / "non-compliant.jsonl"
     main(["run", "--store", url, str(path)])
     capsys.readouterr()
-    later = dt.datetime.fromisoformat(facts_of(path)[-1]["at"]) + dt.timedelta(days=30)
+    later = parse_timestamp(facts_of(path)[-1]["at"]) + dt.timedelta(days=30)
     expected = replayed(path)
     engine = PolicyEngine()
     for fact in facts_of(path):

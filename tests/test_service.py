@@ -22,7 +22,7 @@ from escalation_policy import (
     make_converter,
     open_store,
 )
-from escalation_policy.model import Action, Fact
+from escalation_policy.model import Action, Fact, parse_timestamp
 from escalation_policy.store import SCHEMA_VERSION, _open
 from escalation_policy.testing import strategies
 
@@ -291,7 +291,7 @@ def test_run_due_reports_what_fell_due_once_and_next_wakeup_is_the_earliest_due(
 
 def test_run_due_matches_the_in_memory_engines_ticks(new_store_url: Any) -> None:
     facts = lines(ROOT / "examples" / "non-compliant.jsonl")
-    end = dt.datetime.fromisoformat(facts[-1]["at"]) + dt.timedelta(days=30)
+    end = parse_timestamp(facts[-1]["at"]) + dt.timedelta(days=30)
     expected, _ = replayed([*facts, {"type": "tick", "at": end.isoformat()}])
     with Service(new_store_url()) as service:
         service.handle_many(facts)

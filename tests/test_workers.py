@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from escalation_policy import Service, make_converter
-from escalation_policy.model import Action
+from escalation_policy.model import Action, parse_timestamp
 
 from .stores import postgres_url
 from .test_crash_safety import stream
@@ -41,7 +41,7 @@ def plan(seed: int) -> tuple[list[dt.datetime], list[list[list[dict[str, Any]]]]
     # time never overtakes a fact of the phase.
     size = -(-len(facts) // PHASES)
     by_phase = [facts[k : k + size] for k in range(0, len(facts), size)]
-    starts = [dt.datetime.fromisoformat(phase[0]["at"]) for phase in by_phase]
+    starts = [parse_timestamp(phase[0]["at"]) for phase in by_phase]
     owner: dict[str, int] = {}
     items: list[list[list[dict[str, Any]]]] = [[[] for _ in by_phase] for _ in range(WORKERS)]
     handled: list[dict[str, Any]] = []
@@ -77,7 +77,7 @@ def _worker(
                     for result in service.handle_many(batch):
                         assert not isinstance(result, Exception), result
                 barrier.wait()
-            service.run_due(dt.datetime.fromisoformat(end))
+            service.run_due(parse_timestamp(end))
     except BaseException as error:
         errors.put(f"worker {number}: {type(error).__name__}: {error}")
         barrier.abort()
