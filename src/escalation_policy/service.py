@@ -11,6 +11,7 @@ Every action gets a stable id, ``ESCALATION/SEQUENCE``: the receiver de-duplicat
 a redelivered fact returns the ids it got the first time.
 """
 
+import collections
 import contextlib
 import datetime as dt
 import hashlib
@@ -52,6 +53,8 @@ __all__ = ["Delivery", "Handled", "Service"]
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _SCAN_CHUNK = 200
 _UNLIMITED = 1 << 62
+_KNOWN_STATES = 10_000
+"""How many escalations' last state a service keeps read, to skip reading it again."""
 
 
 def _micros(at: dt.datetime) -> int:
@@ -168,6 +171,8 @@ class Service:
             )
         self.lateness = lateness
         self._converter = shared_converter(self.policy)
+        self._known: collections.OrderedDict[str, tuple[str, Record]] = collections.OrderedDict()
+        self._known_lock = threading.Lock()
         self.engine = engine
         # The native matcher keeps no state between calls and is shared; durable_rules is not
         # thread-safe, so a durable service matches one fact at a time.
@@ -512,6 +517,7 @@ class Service:
                 rows.append((key, None, None, work.seqs.get(key, 0)))
                 continue
             state = json.dumps(unstructure(record.freeze()), separators=(",", ":"))
+            self._remember(key, state, record)
             next_due = record.next_due
             rows.append(
                 (key, state, _micros(next_due) if next_due is not None else None, work.seqs[key])
@@ -523,6 +529,25 @@ class Service:
     def _thaw(self, row: StateRow) -> Record | None:
         if row.state is None:
             return None
+        known = self._known.get(row.escalation_id)
+        if known is not None and known[0] == row.state and row.state_format == SNAPSHOT_FORMAT:
+            return known[1]  # the text this process wrote: its record, never changed in place
+        record = self._read_state(row)
+        self._remember(row.escalation_id, row.state, record)
+        return record
+
+    def _remember(self, escalation_id: str, text: str, record: Record) -> None:
+        """Keep the record a state's text was read as or written from, for the next read of
+        the same text (most rows a worker reads are rows it wrote): a bounded cache."""
+        with self._known_lock:
+            known = self._known
+            known[escalation_id] = (text, record)
+            known.move_to_end(escalation_id)
+            if len(known) > _KNOWN_STATES:
+                known.popitem(last=False)
+
+    def _read_state(self, row: StateRow) -> Record:
+        assert row.state is not None
         try:
             data = json.loads(row.state)
             if row.state_format != SNAPSHOT_FORMAT:

@@ -207,7 +207,8 @@ class Store(abc.ABC):
 
     def next_wakeup(self) -> int | None:
         """The earliest time anything stored falls due, or ``None``: one indexed query."""
-        rows = self._query("SELECT MIN(next_due) FROM ep_escalations")
+        # The condition lets SQLite answer from the partial index instead of reading the table.
+        rows = self._query("SELECT MIN(next_due) FROM ep_escalations WHERE next_due IS NOT NULL")
         return int(rows[0][0]) if rows and rows[0][0] is not None else None
 
     def state(self, escalation_id: str) -> StateRow | None:
@@ -471,12 +472,12 @@ class _PostgresTransaction(Transaction):
             return {}
         self.db.execute(
             "INSERT INTO ep_escalations (escalation_id)"
-            " SELECT unnest(%s::text[]) ORDER BY 1 ON CONFLICT DO NOTHING",
+            " SELECT unnest(%b::text[]) ORDER BY 1 ON CONFLICT DO NOTHING",
             (ordered,),
         )
         rows = self.db.execute(
             "SELECT escalation_id, state, state_format, seq FROM ep_escalations"
-            " WHERE escalation_id = ANY(%s) ORDER BY escalation_id FOR UPDATE",
+            " WHERE escalation_id = ANY(%b) ORDER BY escalation_id FOR UPDATE",
             (ordered,),
         ).fetchall()
         return {row[0]: StateRow(*row) for row in rows}
@@ -505,8 +506,8 @@ class _PostgresTransaction(Transaction):
         self.db.execute(
             "UPDATE ep_escalations e SET state = r.state, next_due = r.next_due, seq = r.seq,"
             " state_format = %s"
-            " FROM (SELECT unnest(%s::text[]) AS escalation_id, unnest(%s::text[]) AS state,"
-            " unnest(%s::bigint[]) AS next_due, unnest(%s::bigint[]) AS seq) r"
+            " FROM (SELECT unnest(%b::text[]) AS escalation_id, unnest(%b::text[]) AS state,"
+            " unnest(%b::bigint[]) AS next_due, unnest(%b::bigint[]) AS seq) r"
             " WHERE e.escalation_id = r.escalation_id",
             (_STATE_FORMAT, keys, states, dues, seqs),
         )
@@ -526,7 +527,7 @@ class _PostgresTransaction(Transaction):
         ids, digests, keys, actions = (list(column) for column in zip(*rows, strict=True))
         self.db.execute(
             "INSERT INTO ep_facts (fact_id, digest, escalation_id, actions)"
-            " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[])",
+            " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[])",
             (ids, digests, keys, actions),
         )
 
@@ -537,7 +538,7 @@ class _PostgresTransaction(Transaction):
         self.db.execute(
             "INSERT INTO ep_outbox (action_id, escalation_id, action)"
             " SELECT r.action_id, r.escalation_id, r.action"
-            " FROM unnest(%s::text[], %s::text[], %s::text[]) WITH ORDINALITY"
+            " FROM unnest(%b::text[], %b::text[], %b::text[]) WITH ORDINALITY"
             " AS r(action_id, escalation_id, action, n) ORDER BY r.n",
             (ids, keys, actions),
         )
