@@ -238,19 +238,24 @@ def test_the_status_shows_the_engagement_status_and_milestones() -> None:
     assert expected in mrkdwn_texts(rendered)
 
 
-def test_a_state_read_back_from_a_store_renders_as_the_engines_does() -> None:
+def test_a_state_read_back_from_a_store_renders_as_the_engines_does(
+    tmp_path: pathlib.Path,
+) -> None:
     """A stored state holds the owner, roles and cadence as text: they read the same."""
     history = facts(ROOT / "examples" / "critical-outage.jsonl")
     engine = PolicyEngine()
     from_engine, from_store = [], []
-    with Service(":memory:") as service:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    # A second service on the store reads the states back from their JSON text (the one that
+    # wrote them keeps its own records).
+    with Service(url) as service, Service(url) as reader:
         for fact in history:
             actions = service.handle(fact).actions
             assert engine.handle(fact).actions == actions
             for action in actions:
                 if isinstance(action, PostToChannel):
                     in_memory = engine.escalation(action.escalation_id)
-                    stored = service.escalation(action.escalation_id)
+                    stored = reader.escalation(action.escalation_id)
                     assert in_memory is not None
                     assert stored is not None
                     assert isinstance(stored.owner, str)
