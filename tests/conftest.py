@@ -13,6 +13,16 @@ from escalation_policy.vocabulary import AnyValue, NoneOf, OneOf
 # Our own suite uses the testing kit too: `--policy-coverage` proves every rule is exercised.
 pytest_plugins = ["escalation_policy.testing", "tests.stores"]
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    """No hypothesis deadline: the machines this suite runs on are shared, and a slow example
+    is not a wrong one. (Imported here, once the plugins above are registered.)"""
+    from hypothesis import settings
+
+    settings.register_profile("escalation-policy", deadline=None)
+    settings.load_profile("escalation-policy")
+
+
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
 CHANNEL = default_policy().channel
 SEVERITIES = [severity.value for severity in Severity]

@@ -293,7 +293,10 @@ def test_worker_stops_cleanly_on_sigterm(tmp_path: pathlib.Path) -> None:
         text=True,
     )
     try:
-        time.sleep(1.5)
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "store.db").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)  # the store is opened once the worker handles SIGTERM
+        time.sleep(0.5)
         worker.terminate()
         _, err = worker.communicate(timeout=20)
     finally:

@@ -418,10 +418,10 @@ def _worker(args: argparse.Namespace, out: _Output) -> int:
             now_given = parse_timestamp(args.now)
         except ValueError as error:
             raise _Exit(EXIT_BAD_INPUT, f"--now: {error}") from None
-    service = _service(args, catch_up=False)
     _Stop.requested = False
     if not args.once:
-        _Stop.install()
+        _Stop.install()  # before the store opens: a SIGTERM from then on ends the worker cleanly
+    service = _service(args, catch_up=False)
     with service:
         while True:
             # The wall clock is read here and nowhere else in the library.
