@@ -796,6 +796,13 @@ class SQLiteRecords(MutableMapping[str, str]):
         with self._lock:
             self._connection.close()
 
+    def __del__(self) -> None:
+        # Records dropped without close() still release their file (Python 3.13 warns about a
+        # connection left open).
+        connection = getattr(self, "_connection", None)
+        if connection is not None:
+            connection.close()
+
     def __enter__(self) -> "SQLiteRecords":
         return self
 

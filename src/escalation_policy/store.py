@@ -449,6 +449,13 @@ class SQLiteStore(Store):
         with self._lock:
             self._db.close()
 
+    def __del__(self) -> None:
+        # A store that is dropped without close() still releases its file (Python 3.13 warns
+        # about a connection left open).
+        db = getattr(self, "_db", None)
+        if db is not None:
+            db.close()
+
 
 _CLAIMABLE = (
     # The earliest undelivered action of each escalation, if it is ready and not leased.
