@@ -2,9 +2,12 @@
 
 import datetime as dt
 import json
+from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
+from cattrs.gen import make_dict_unstructure_fn, override
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,16 +16,32 @@ from escalation_policy import (
     Fact,
     InvalidFactError,
     Opened,
+    PolicyEngine,
     Segment,
     Severity,
     default_policy,
+    load_policy,
     make_converter,
 )
-from escalation_policy._fastpath import Fallback, action_writer, fact_reader
+from escalation_policy._convert import shared_converter
+from escalation_policy._fastpath import (
+    Fallback,
+    action_writer,
+    fact_reader,
+    object_writer,
+    text_writer,
+)
+from escalation_policy._record import Record
 from escalation_policy.model import parse_timestamp
 from escalation_policy.testing import strategies
 
 CONVERTER = make_converter()
+POLICIES = {
+    "handbook": default_policy(),
+    "later process": load_policy(
+        str(Path(__file__).resolve().parent.parent / "examples" / "policies" / "later_process")
+    ),
+}
 OPENED = {
     "type": "opened",
     "at": "2026-03-02T09:00:00Z",
@@ -160,10 +179,14 @@ JSON_VALUES = st.recursive(
 
 
 def _cattrs_only(body: dict[str, Any]) -> Any:
-    """What cattrs alone makes of a fact's JSON object: the fact, or the error it raises."""
+    """What cattrs alone makes of a fact's JSON object: the fact, or the error it raises. (The
+    converter's own hook for the class runs the fast reader first: cattrs' function for the
+    class, with the converter's hooks for the fields, is the reference.)"""
     cls = FACT_TYPES[body["type"]]
     try:
-        return CONVERTER.structure({k: v for k, v in body.items() if k != "type"}, cls)
+        return CONVERTER.gen_structure_attrs_fromdict(cls)(
+            {k: v for k, v in body.items() if k != "type"}, cls
+        )
     except Exception as error:
         return type(error)
 
@@ -197,12 +220,69 @@ def test_the_fast_fact_reader_agrees_with_cattrs(body: dict[str, Any]) -> None:
     assert type(reference) is type(fast)
 
 
+def _cattrs_written(value: Any, cls: type[Any]) -> dict[str, Any]:
+    """What cattrs alone writes of ``value``, a ``cls`` (the converter's own hook for the class
+    is the fast writer: cattrs' function, with the converter's hooks for the fields, is the
+    reference)."""
+    omitted = {
+        field.name: override(omit_if_default=True)
+        for field in attrs.fields(cls)
+        if field.metadata.get("omit_if_default")
+    }
+    written: dict[str, Any] = make_dict_unstructure_fn(cls, CONVERTER, **omitted)(value)
+    return written
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
 @given(strategies.actions())
-def test_the_fast_action_writer_writes_what_cattrs_writes(action: Action) -> None:
-    expected = {"type": action.TYPE, **CONVERTER.unstructure(action, unstructure_as=type(action))}
-    written = action_writer(type(action))(action)
+def test_the_fast_action_writers_write_what_cattrs_writes(action: Action) -> None:
+    cls = type(action)
+    expected = {"type": action.TYPE, **_cattrs_written(action, cls)}
+    written = action_writer(cls)(action)
     assert list(expected.items()) == list(written.items())
     assert json.dumps(expected) == json.dumps(written)
+    assert _compact(expected) == text_writer(cls, tag=cls.TYPE)(action)
+    assert json.loads(text_writer(cls, tag=cls.TYPE)(action)) == CONVERTER.unstructure(
+        action, Action
+    )
+
+
+@pytest.mark.parametrize("policy", ["handbook", "later process"])
+@settings(max_examples=60)
+@given(data=st.data())
+def test_the_fast_state_writers_write_what_cattrs_writes(policy: str, data: st.DataObject) -> None:
+    """Every state a history leaves, and its working record, is written as cattrs writes the
+    state: as a dictionary and as compact JSON text; and a state read back from that text
+    (values held as text) is written the same again."""
+    chosen = POLICIES[policy]
+    engine = PolicyEngine(chosen)
+    for fact in data.draw(strategies.histories(policy=chosen)):
+        engine.handle(fact)
+    converter = shared_converter(chosen)
+    cls = chosen.contract.state
+    as_dict, as_text = object_writer(cls), text_writer(cls)
+    for state in engine.snapshot().escalations:
+        expected = _cattrs_written(state, cls)
+        record = Record.thaw(state)
+        assert list(expected.items()) == list(as_dict(state).items())
+        assert list(expected.items()) == list(as_dict(record).items())
+        assert _compact(expected) == as_text(state) == as_text(record)
+        read_back = converter.structure(json.loads(as_text(state)), cls)
+        assert _compact(expected) == as_text(read_back) == as_text(Record.thaw(read_back))
+
+
+def test_a_state_with_text_beyond_ascii_is_written_as_json_escapes_it() -> None:
+    customer = 'Café ☃ "quoted" \\ back\nline 😀'
+    engine = PolicyEngine()
+    engine.handle({**OPENED, "customer": customer})
+    (state,) = engine.snapshot().escalations
+    text = text_writer(type(state))(state)
+    assert _compact(_cattrs_written(state, type(state))) == text
+    assert text.isascii()
+    assert customer == json.loads(text)["customer"]
 
 
 def test_a_fact_the_fast_path_declines_still_gets_cattrs_explanation() -> None:
