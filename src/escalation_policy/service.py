@@ -25,6 +25,7 @@ import attrs
 
 from escalation_policy import _core
 from escalation_policy._convert import shared_converter
+from escalation_policy._fastpath import text_writer
 from escalation_policy._record import Record
 from escalation_policy._typed import FieldProblem, to_instant
 from escalation_policy.engine import (
@@ -55,6 +56,9 @@ _SCAN_CHUNK = 200
 _UNLIMITED = 1 << 62
 _KNOWN_STATES = 10_000
 """How many escalations' last state a service keeps read, to skip reading it again."""
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
+"""Compact JSON, as ``json.dumps(value, separators=(",", ":"))`` writes it (without building an
+encoder for each call)."""
 
 
 def _micros(at: dt.datetime) -> int:
@@ -123,16 +127,6 @@ class _Working:
         if record is not None and record.next_due is not None:
             heapq.heappush(self.heap, (record.next_due, key))
 
-    def draft(self) -> "_Working":
-        """A copy to change for one fact: kept only if the fact is taken."""
-        return _Working(records=dict(self.records), seqs=dict(self.seqs), heap=list(self.heap))
-
-    def take(self, draft: "_Working") -> None:
-        """Keep what ``draft`` changed."""
-        self.records, self.seqs, self.heap = draft.records, draft.seqs, draft.heap
-        self.changed |= draft.changed
-        self.outbox += draft.outbox
-
 
 class Service:
     """The policy over a durable store (a :class:`~escalation_policy.store.Store`, or its URL).
@@ -171,6 +165,13 @@ class Service:
             )
         self.lateness = lateness
         self._converter = shared_converter(self.policy)
+        # The JSON texts of states and actions, as the converter writes them (tested so),
+        # without building their dictionaries: most of a batch's cost otherwise.
+        contract = self.policy.contract
+        self._state_text = text_writer(contract.state)  # reads a record as its frozen state
+        self._action_text = {
+            cls: text_writer(cls, tag=cls.TYPE) for cls in contract.actions.values()
+        }
         self._known: collections.OrderedDict[str, tuple[str, Record]] = collections.OrderedDict()
         self._known_lock = threading.Lock()
         self.engine = engine
@@ -424,20 +425,15 @@ class Service:
                 )
         emitted: list[Delivery] = []
         target = fact.escalation_id if isinstance(fact, EscalationFact) else None
-        # Drafts: what this fact changes, applied to the transaction's records only if it
-        # succeeds (a refused fact changes nothing).
-        draft = work.draft()
+        # The fact's own escalation is decided first, on a copy: a refused fact changes
+        # nothing. Time passing for the others cannot fail, and does not touch that one.
+        fulfilled: tuple[Fulfilment, ...] = ()
+        matched: tuple[str, ...] = ()
         try:
             _core.check_time(self.policy, fact.at, "$.at")
-            if isinstance(fact, Tick):
-                self._advance_held(draft, fact.at, None, emitted)
-            elif self.catch_up:
-                self._advance_held(draft, fact.at - self.lateness, target, emitted)
-            fulfilled: tuple[Fulfilment, ...] = ()
-            matched: tuple[str, ...] = ()
             if target is not None:
                 assert isinstance(fact, EscalationFact)
-                record = draft.records.get(target)
+                record = work.records.get(target)
                 with self._matching:
                     result, decision = _core.decide(
                         self.policy,
@@ -445,13 +441,17 @@ class Service:
                         record.copy() if record is not None else None,
                         fact,
                     )
-                draft.hold(target, None if result is None or result.settled else result)
-                draft.changed.add(target)
-                self._emit(draft, decision.actions, emitted)
-                fulfilled, matched = decision.fulfilled, decision.matched
         except InputError as error:
             return error
-        work.take(draft)
+        if isinstance(fact, Tick):
+            self._advance_held(work, fact.at, None, emitted)
+        elif self.catch_up:
+            self._advance_held(work, fact.at - self.lateness, target, emitted)
+        if target is not None:
+            work.hold(target, None if result is None or result.settled else result)
+            work.changed.add(target)
+            self._emit(work, decision.actions, emitted)
+            fulfilled, matched = decision.fulfilled, decision.matched
         if fact.id is not None:
             actions = json.dumps([delivery.id for delivery in emitted])
             work.remembered.append((fact.id, digest, target, actions))
@@ -497,26 +497,26 @@ class Service:
             heapq.heappush(heap, entry)
 
     def _emit(self, work: _Working, actions: Sequence[Action], emitted: list[Delivery]) -> None:
-        unstructure = self._converter.unstructure
+        texts = self._action_text
         for action in actions:
             key = action.escalation_id
             seq = work.seqs.get(key, 0) + 1
             work.seqs[key] = seq
             action_id = f"{key}/{seq}"
-            work.outbox.append(
-                (action_id, key, json.dumps(unstructure(action, Action), separators=(",", ":")))
-            )
+            text = texts.get(type(action))
+            body = text(action) if text else _dumps(self._converter.unstructure(action, Action))
+            work.outbox.append((action_id, key, body))
             emitted.append(Delivery(action_id, action))
 
     def _write(self, tx: Transaction, work: _Working) -> None:
-        unstructure = self._converter.unstructure
+        state_text = self._state_text
         rows: list[tuple[str, str | None, int | None, int]] = []
         for key in sorted(work.changed):
             record = work.records.get(key)
             if record is None:
                 rows.append((key, None, None, work.seqs.get(key, 0)))
                 continue
-            state = json.dumps(unstructure(record.freeze()), separators=(",", ":"))
+            state = state_text(record)
             self._remember(key, state, record)
             next_due = record.next_due
             rows.append(
