@@ -564,6 +564,20 @@ def _code_colours(policy: Policy) -> dict[str, str]:
     }
 
 
+def _obligation_bars(go: Any, name: str, colour: str, **fields: Any) -> Any:
+    """Horizontal bars of obligations, in the legend's "obligations" group, with a hover text
+    for each (``fields``: the bars, their ``hovertext`` and anything else plotly takes)."""
+    return go.Bar(
+        name=name,
+        legendgroup="obligations",
+        legendgrouptitle_text="obligations",
+        orientation="h",
+        marker_color=colour,
+        hovertemplate="%{hovertext}<extra></extra>",
+        **fields,
+    )
+
+
 def summary_figure(report: AuditReport, policy: Policy) -> Any:
     """Violations per ISO week of their time, stacked by code (missed periods counted as the
     audit's totals count them), and each obligation's due instances: on time, or not."""
@@ -619,19 +633,16 @@ def summary_figure(report: AuditReport, policy: Policy) -> Any:
         ("late or missed", VIOLATION_COLOUR, [totals[n].due - totals[n].on_time for n in names]),
     ):
         figure.add_trace(
-            go.Bar(
-                name=kind,
-                legendgroup="obligations",
-                legendgrouptitle_text="obligations",
-                orientation="h",
+            _obligation_bars(
+                go,
+                kind,
+                colour,
                 y=names,
                 x=values,
-                marker_color=colour,
                 hovertext=[
                     _hover(name, [f"{kind}: {value} of {totals[name].due} due"])
                     for name, value in zip(names, values, strict=True)
                 ],
-                hovertemplate="%{hovertext}<extra></extra>",
             ),
             row=1,
             col=2,
@@ -716,18 +727,15 @@ def timeline_figure(
         if not spans:
             continue
         data.append(
-            go.Bar(
-                name=outcome,
-                legendgroup="obligations",
-                legendgrouptitle_text="obligations",
-                orientation="h",
+            _obligation_bars(
+                go,
+                outcome,
+                OUTCOME_COLOURS[outcome],
                 y=[f"obligation: {span.lane}" for span in spans],
                 base=[_x(span.created) for span in spans],
                 x=[max(_ms(span.created, span.due), 60_000.0) for span in spans],
-                marker_color=OUTCOME_COLOURS[outcome],
                 marker_line={"color": "#555", "width": 0.5},
                 hovertext=[_span_hover(span) for span in spans],
-                hovertemplate="%{hovertext}<extra></extra>",
             )
         )
     fact_colours = {

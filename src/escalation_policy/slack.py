@@ -24,7 +24,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import attrs
 
@@ -286,16 +286,34 @@ def _fallback(
     return _fit(escape(sentence), TEXT_LIMIT, escaped=True)
 
 
+class _Heading(NamedTuple):
+    """What every post shows first, as text: its title and the escalation's customer,
+    severity, owner and status."""
+
+    title: str
+    customer: str
+    severity: str
+    owner: str
+    status: str
+
+
+def _heading(action: Any, state: EscalationState, policy: Policy | None, by: object) -> _Heading:
+    """``by``: the enumeration the owner is a member of (how the owner is named)."""
+    return _Heading(
+        title=_post_title(action),
+        customer=str(state.attributes.get("customer") or state.escalation_id),
+        severity=label(state.attributes.get("severity")),
+        owner=_value(state.owner, policy, by),
+        status=_value(state.status, policy),
+    )
+
+
 def _handbook(
     action: Any, state: EscalationState, document: str | None, policy: Policy | None
 ) -> tuple[str, list["Block"]]:
     models = _models()
     attributes = state.attributes
-    customer = str(attributes.get("customer") or state.escalation_id)
-    severity = label(attributes.get("severity"))
-    title = _post_title(action)
-    owner = _value(state.owner, policy, type(action.by))
-    status = _value(state.status, policy)
+    title, customer, severity, owner, status = _heading(action, state, policy, type(action.by))
     fields = [
         _field("Customer", _line(customer)),
         _field("Severity", severity),
@@ -342,12 +360,10 @@ def _generic(
 ) -> tuple[str, list["Block"]]:
     models = _models()
     attributes = state.attributes
-    customer = str(attributes.get("customer") or state.escalation_id)
-    severity = label(attributes.get("severity"))
-    title = _post_title(action)
     by = getattr(action, "by", None)
-    owner = _value(state.owner, policy, type(by) if isinstance(by, enum.Enum) else None)
-    status = _value(state.status, policy)
+    title, customer, severity, owner, status = _heading(
+        action, state, policy, type(by) if isinstance(by, enum.Enum) else None
+    )
     pairs = [
         ("Customer", _line(customer)),
         (_title(policy, "severity"), severity),
