@@ -1,4 +1,5 @@
-"""The benchmarks cannot rot: their quick mode runs here and checks every implementation."""
+"""The benchmarks cannot rot: their quick modes run here and check every implementation and
+every store."""
 
 import os
 import pathlib
@@ -6,14 +7,14 @@ import re
 import subprocess
 import sys
 
-RUN = pathlib.Path(__file__).parent.parent / "benchmarks" / "run.py"
+BENCHMARKS = pathlib.Path(__file__).parent.parent / "benchmarks"
 
 
-def test_quick_benchmarks_agree_across_every_implementation() -> None:
-    """Every implementation the benchmarks time gives the library's answers (the run stops
-    otherwise), the mix keeps its escalations open, and every table is printed."""
+def quick_run(script: str, *options: str) -> str:
+    """What ``benchmarks/SCRIPT`` prints in its quick mode; it must exit with status 0 (each
+    script stops with another status when an implementation or a store disagrees)."""
     result = subprocess.run(
-        [sys.executable, str(RUN), "--quick"],
+        [sys.executable, str(BENCHMARKS / script), "--quick", *options],
         capture_output=True,
         text=True,
         check=False,
@@ -21,7 +22,14 @@ def test_quick_benchmarks_agree_across_every_implementation() -> None:
         timeout=600,
     )
     assert 0 == result.returncode, result.stdout + result.stderr
-    assert "all implementations agree" in result.stdout
+    return result.stdout
+
+
+def test_quick_benchmarks_agree_across_every_implementation() -> None:
+    """Every implementation the benchmarks time gives the library's answers (the run stops
+    otherwise), the mix keeps its escalations open, and every table is printed."""
+    printed = quick_run("run.py")
+    assert "all implementations agree" in printed
     for section in (
         "1. The decision on an opened escalation",
         "1b. Side by side",
@@ -31,14 +39,35 @@ def test_quick_benchmarks_agree_across_every_implementation() -> None:
         "5. Start-up",
         "6. The audit",
     ):
-        assert section in result.stdout
+        assert section in printed
     for implementation in (
         "the floor",
         "`decide(None, fact)`",
         "`decide`, JSON form in and out",
         "`PolicyEngine.handle`, native engine",
     ):  # the library's own are never skipped (peers may be, where they are not installed)
-        assert implementation in result.stdout
-    held = re.search(r"open escalations during the stream \| median ([\d,]+)", result.stdout)
-    assert held is not None, result.stdout
+        assert implementation in printed
+    held = re.search(r"open escalations during the stream \| median ([\d,]+)", printed)
+    assert held is not None, printed
     assert 200 <= int(held.group(1).replace(",", ""))
+
+
+def test_quick_store_benchmarks_give_the_engines_actions() -> None:
+    """Every store configuration emits the in-memory engine's actions (the run stops with a
+    non-zero status otherwise), and every table is printed. Without a PostgreSQL server its
+    rows are reported as skipped, unless ESCALATION_POLICY_REQUIRE_POSTGRES=1."""
+    printed = quick_run("stores.py", "--no-instructions")
+    assert "every store gave the in-memory engine's actions" in printed
+    for heading in (
+        "### 1. Facts a second through the stores",
+        "### 1b. What table 1 timed",
+        "### 2. A due scan",
+        "### Targets",
+    ):
+        assert heading in printed
+    for configuration in (
+        "in-memory `PolicyEngine.handle` (baseline)",
+        "SQLite, one fact a transaction",
+        "SQLite, batches of 500",
+    ):  # SQLite is always there (PostgreSQL may be skipped)
+        assert configuration in printed
