@@ -6,6 +6,7 @@ rounds), and counted by callgrind between two marks. docs/design.md quotes the o
 """
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -28,7 +29,7 @@ from escalation_policy import (
     default_policy,
     make_converter,
 )
-from escalation_policy._fastpath import action_writer, fact_reader
+from escalation_policy._fastpath import action_writer, fact_reader, text_writer
 from escalation_policy._frozen import ATTRS_INIT
 from escalation_policy._record import CORE_FIELDS, Record
 from escalation_policy.model import parse_timestamp
@@ -75,8 +76,21 @@ def _plain_write(action: Any) -> dict[str, Any]:
     return {"type": action.TYPE, **_UNSTRUCTURE(action)}
 
 
+_STATE = CONVERTER.gen_unstructure_attrs_fromdict(type(RECORD.freeze()))
+
+
+def _plain_state_text(record: Record) -> str:
+    return json.dumps(_STATE(record.freeze()), separators=(",", ":"))
+
+
+def _plain_action_text(action: Any) -> str:
+    return json.dumps(_plain_write(action), separators=(",", ":"))
+
+
 _READER = fact_reader(type(FACT), parse_timestamp)
 _WRITER = action_writer(PostToChannel)
+_STATE_TEXT = text_writer(type(RECORD.freeze()))
+_ACTION_TEXT = text_writer(PostToChannel, tag=PostToChannel.TYPE)
 _ATTRS_INIT = ATTRS_INIT[PostToChannel]
 
 
@@ -128,6 +142,8 @@ PAIRS: dict[str, tuple[Callable[[], Any], Callable[[], Any]]] = {
     "record copy": (lambda: RECORD.copy(), lambda: _plain_copy(RECORD)),
     "fact reader": (lambda: _READER(OPENED), lambda: _plain_read(OPENED)),
     "action writer": (lambda: _WRITER(ACTION), lambda: _plain_write(ACTION)),
+    "action as JSON text": (lambda: _ACTION_TEXT(ACTION), lambda: _plain_action_text(ACTION)),
+    "state as JSON text": (lambda: _STATE_TEXT(RECORD), lambda: _plain_state_text(RECORD)),
     "action __init__": (lambda: PostToChannel(**POST), lambda: _attrs_built(**POST)),
     "announcement": (
         lambda: _ANNOUNCE("ESC-1", FACT.at, _CREATED, RECORD.owner, RECORD),  # type: ignore[misc]
