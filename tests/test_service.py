@@ -375,6 +375,55 @@ def test_backoff_stops_growing_at_its_cap(new_store_url: Any) -> None:
         assert dt.timedelta(hours=2) == retry - at(hours=1)
 
 
+# ---------------------------------------------------------------------------------- pruning
+def test_prune_forgets_old_fact_ids_and_delivered_actions_only(new_store_url: Any) -> None:
+    """Fact ids older than the cut are forgotten, newer ones kept; actions delivered before
+    the cut go, those delivered later and those not delivered stay; states are untouched."""
+    with Service(new_store_url()) as service:
+        service.handle(opened("ESC-1", id="crm-1"))
+        service.handle(opened("ESC-2", at(hours=2), id="crm-2"))
+        delivered = [d.id for d in service.claim(at(hours=3), limit=100)]  # one per escalation
+        service.ack(delivered[:1], at(hours=3))
+        service.ack(delivered[1:], at(hours=5))
+        outbox, states = len(service.outbox()), service.escalations()
+        pruned = service.prune(facts_before=at(hours=1), delivered_before=at(hours=4))
+        assert (1, 1) == (pruned.facts, pruned.actions)
+        assert outbox - 1 == len(service.outbox())
+        assert delivered[0] not in {d.id for d in service.outbox()}
+        assert states == service.escalations()
+        assert service.handle(opened("ESC-2", at(hours=2), id="crm-2")).duplicate  # kept
+        # Forgotten: the opening fact is handled as new, and refused as the escalation is open.
+        with pytest.raises(InputError, match="already open"):
+            service.handle(opened("ESC-1", id="crm-1"))
+        assert (0, 0) == attrs.astuple(service.prune(facts_before=at(hours=1)))
+
+
+def test_a_redelivered_fact_whose_actions_were_pruned_returns_those_kept(
+    new_store_url: Any,
+) -> None:
+    with Service(new_store_url()) as service:
+        first = service.handle(opened(id="crm-1"))
+        (claimed,) = service.claim(at(hours=1), limit=1)
+        service.ack([claimed.id], at(hours=1))
+        service.prune(delivered_before=at(hours=2))
+        again = service.handle(opened(id="crm-1"))
+        assert again.duplicate
+        assert [d for d in first.deliveries if d.id != claimed.id] == list(again.deliveries)
+
+
+def test_prune_without_a_limit_keeps_everything_and_a_bad_time_is_refused(
+    new_store_url: Any,
+) -> None:
+    with Service(new_store_url()) as service:
+        service.handle(opened(id="crm-1"))
+        before = contents(service)
+        assert (0, 0) == attrs.astuple(service.prune())
+        with pytest.raises(InputError) as caught:
+            service.prune(facts_before=dt.datetime(2026, 3, 2))  # naive
+        assert "facts_before" == caught.value.path
+        assert before == contents(service)
+
+
 # ---------------------------------------------------------------------------------- schema
 def _v1_rows(url: str) -> int:
     """Write, through schema version 1 only, what a version-1 store held."""
@@ -419,6 +468,39 @@ def test_a_store_of_the_previous_schema_is_upgraded_when_opened(new_store_url: A
             }
         )
         assert f"ESC-9/{emitted + 1}" == handled.deliveries[0].id
+
+
+def test_fact_ids_recorded_before_version_3_are_kept_and_recognised(new_store_url: Any) -> None:
+    """A version-2 store's handled facts have no time: upgraded, they are still recognised as
+    redeliveries, and pruning by time keeps them."""
+    url = new_store_url()
+    with Service(":memory:") as reference:
+        fact = opened(id="crm-1")
+        handled = reference.handle(fact)
+        digest = reference._digest(reference._read(fact))
+    store = _open(url, 2)
+    with store.transaction() as tx:
+        db: Any = tx.db  # type: ignore[attr-defined]  # version 2's own columns, in SQL
+        db.execute(
+            store._sql(
+                "INSERT INTO ep_facts (fact_id, digest, escalation_id, actions) VALUES (?, ?, ?, ?)"
+            ),
+            ("crm-1", digest, "ESC-1", json.dumps([d.id for d in handled.deliveries])),
+        )
+        for delivery in handled.deliveries:
+            db.execute(
+                store._sql(
+                    "INSERT INTO ep_outbox (action_id, escalation_id, action) VALUES (?, ?, ?)"
+                ),
+                (delivery.id, "ESC-1", json.dumps(CONVERTER.unstructure(delivery.action, Action))),
+            )
+    store.close()
+    with Service(url) as service:
+        assert 3 == SCHEMA_VERSION == service.store.schema_version()
+        assert (0, 0) == attrs.astuple(service.prune(facts_before=at(days=400)))
+        again = service.handle(fact)
+        assert again.duplicate
+        assert [d.id for d in handled.deliveries] == [d.id for d in again.deliveries]
 
 
 def test_a_store_of_a_newer_schema_is_refused(new_store_url: Any) -> None:

@@ -97,7 +97,7 @@ if TYPE_CHECKING:
         EscalationAudit,
         audit,
     )
-    from escalation_policy.service import Delivery, Handled, Service
+    from escalation_policy.service import Delivery, Handled, Pruned, Service
     from escalation_policy.store import PostgresStore, SQLiteStore, Store, open_store
 
 _LAZY = {
@@ -106,7 +106,7 @@ _LAZY = {
         "escalation_policy._audit",
     ),
     "audit": "escalation_policy._audit",
-    **dict.fromkeys(("Delivery", "Handled", "Service"), "escalation_policy.service"),
+    **dict.fromkeys(("Delivery", "Handled", "Pruned", "Service"), "escalation_policy.service"),
     **dict.fromkeys(
         ("PostgresStore", "SQLiteStore", "Store", "open_store"), "escalation_policy.store"
     ),
@@ -178,6 +178,7 @@ __all__ = [
     "PostToChannel",
     "Posted",
     "PostgresStore",
+    "Pruned",
     "Reminder",
     "RequestProductEscalation",
     "RiskReduced",

@@ -49,7 +49,7 @@ from escalation_policy.policy import Policy, default_policy
 from escalation_policy.state import SNAPSHOT_FORMAT, EngineState, EscalationState, Fulfilment
 from escalation_policy.store import StateRow, Store, Transaction, open_store
 
-__all__ = ["Delivery", "Handled", "Service"]
+__all__ = ["Delivery", "Handled", "Pruned", "Service"]
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _SCAN_CHUNK = 200
@@ -108,6 +108,14 @@ class Handled:
         return tuple(delivery.action for delivery in self.deliveries)
 
 
+@attrs.frozen
+class Pruned:
+    """What :meth:`Service.prune` removed: how many fact ids, and how many delivered actions."""
+
+    facts: int
+    actions: int
+
+
 @attrs.define
 class _Working:
     """The escalations one transaction holds, as records, with their last sequence numbers and
@@ -118,7 +126,7 @@ class _Working:
     heap: list[tuple[dt.datetime, str]] = attrs.field(factory=list)
     changed: set[str] = attrs.field(factory=set)
     outbox: list[tuple[str, str, str]] = attrs.field(factory=list)
-    remembered: list[tuple[str, str, str | None, str]] = attrs.field(factory=list)
+    remembered: list[tuple[str, str, str | None, str, int]] = attrs.field(factory=list)
     digests: dict[str, tuple[str, str]] = attrs.field(factory=dict)
 
     def hold(self, key: str, record: Record | None) -> None:
@@ -370,6 +378,36 @@ class Service:
         self.store.release(delivery.id, _micros(retry_at), error)
         return retry_at
 
+    def prune(
+        self,
+        *,
+        facts_before: dt.datetime | None = None,
+        delivered_before: dt.datetime | None = None,
+    ) -> "Pruned":
+        """Forget what is no longer needed, so that the store grows with what is open rather
+        than with the whole history: the ids of facts whose time is before ``facts_before``,
+        and the actions delivered (acknowledged) before ``delivered_before``. ``None`` keeps
+        that kind.
+
+        A fact redelivered after its id was forgotten is handled as a new fact: choose
+        ``facts_before`` older than any redelivery the sources may still make (a fact older
+        than its escalation's last fact is then refused as stale, and an opening fact of an
+        escalation still open as a duplicate escalation). A redelivered fact whose actions were
+        pruned returns the actions still kept. Undelivered actions, the escalations' states
+        and the sources' positions are never pruned.
+        """
+        limits: list[int | None] = []
+        for name, value in (("facts_before", facts_before), ("delivered_before", delivered_before)):
+            if value is None:
+                limits.append(None)
+                continue
+            try:
+                limits.append(_micros(to_instant(value)))
+            except FieldProblem as problem:
+                raise InvalidFactError(str(problem), path=name) from None
+        facts, actions = self.store.prune(limits[0], limits[1])
+        return Pruned(facts=facts, actions=actions)
+
     def next_delivery(self) -> dt.datetime | None:
         """When the earliest undelivered action can be claimed, or ``None``."""
         ready = self.store.next_delivery()
@@ -413,13 +451,13 @@ class Service:
                         path="$.id",
                     )
                 ids: list[str] = json.loads(seen[1])
-                pending = {row[0]: row[2] for row in work.outbox}  # not written yet
-                stored = dict(tx.actions([i for i in ids if i not in pending]))
+                texts = {row[0]: row[2] for row in work.outbox}  # not written yet
+                texts.update(tx.actions([i for i in ids if i not in texts]))
                 return Handled(
                     fact=fact,
+                    # Actions pruned once delivered (Service.prune) are left out.
                     deliveries=tuple(
-                        Delivery(i, self._action(pending[i] if i in pending else stored[i]))
-                        for i in ids
+                        Delivery(i, self._action(texts[i])) for i in ids if i in texts
                     ),
                     duplicate=True,
                 )
@@ -454,7 +492,7 @@ class Service:
             fulfilled, matched = decision.fulfilled, decision.matched
         if fact.id is not None:
             actions = json.dumps([delivery.id for delivery in emitted])
-            work.remembered.append((fact.id, digest, target, actions))
+            work.remembered.append((fact.id, digest, target, actions, _micros(fact.at)))
             work.digests[fact.id] = (digest, actions)
         return Handled(fact=fact, deliveries=tuple(emitted), fulfilled=fulfilled, matched=matched)
 

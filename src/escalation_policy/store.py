@@ -40,10 +40,11 @@ __all__ = [
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The version of the stores' schema this version of the library writes. Version 1 kept
 states, handled facts and the outbox; version 2 added delivery retries (attempts, back-off,
-leases) and the state's format."""
+leases) and the state's format; version 3 the time of each handled fact, and indexes to prune
+old fact ids and delivered actions by."""
 
 _MIGRATIONS: Mapping[str, Sequence[Sequence[str]]] = {
     # Statements per version, for both databases: {serial} is the outbox's ordering key.
@@ -80,6 +81,12 @@ _MIGRATIONS: Mapping[str, Sequence[Sequence[str]]] = {
             " WHERE delivered IS NULL",
             "CREATE INDEX ep_outbox_pending ON ep_outbox (escalation_id, position)"
             " WHERE delivered IS NULL",
+        ),
+        (
+            # The fact's own time; NULL for the facts handled before version 3 (kept).
+            "ALTER TABLE ep_facts ADD COLUMN at BIGINT",
+            "CREATE INDEX ep_facts_at ON ep_facts (at) WHERE at IS NOT NULL",
+            "CREATE INDEX ep_outbox_delivered ON ep_outbox (delivered) WHERE delivered IS NOT NULL",
         ),
     ),
 }
@@ -136,8 +143,8 @@ class Transaction(abc.ABC):
         """``fact_id -> (digest, actions JSON)`` for the ids already handled."""
 
     @abc.abstractmethod
-    def remember(self, rows: Sequence[tuple[str, str, str | None, str]]) -> None:
-        """Record handled facts: ``(fact_id, digest, escalation_id, actions JSON)``."""
+    def remember(self, rows: Sequence[tuple[str, str, str | None, str, int]]) -> None:
+        """Record handled facts: ``(fact_id, digest, escalation_id, actions JSON, at)``."""
 
     @abc.abstractmethod
     def append(self, rows: Sequence[tuple[str, str, str]]) -> None:
@@ -145,7 +152,8 @@ class Transaction(abc.ABC):
 
     @abc.abstractmethod
     def actions(self, action_ids: Sequence[str]) -> list[tuple[str, str]]:
-        """``(action_id, action JSON)`` of these outbox rows, in the order given."""
+        """``(action_id, action JSON)`` of these outbox rows, in the order given; an action
+        pruned once delivered is left out."""
 
     @abc.abstractmethod
     def source(self, name: str) -> int:
@@ -265,6 +273,23 @@ class Store(abc.ABC):
             (retry_at, error, action_id),
         )
 
+    def prune(self, facts_before: int | None, delivered_before: int | None) -> tuple[int, int]:
+        """Forget the ids of facts whose time is before ``facts_before``, and drop the actions
+        delivered before ``delivered_before`` (``None``: keep them all). Returns how many of
+        each went. Undelivered actions and the escalations' states are never touched."""
+        facts = actions = 0
+        if facts_before is not None:
+            facts = self._change(self._sql("DELETE FROM ep_facts WHERE at < ?"), (facts_before,))
+        if delivered_before is not None:
+            actions = self._change(
+                self._sql("DELETE FROM ep_outbox WHERE delivered < ?"), (delivered_before,)
+            )
+        return facts, actions
+
+    @abc.abstractmethod
+    def _change(self, sql: str, params: Sequence[object]) -> int:
+        """Run one statement that changes rows, in a transaction of its own: how many."""
+
     def next_delivery(self) -> int | None:
         """When :meth:`claim` next has something to give: the earliest time at which the first
         undelivered action of some escalation is ready and not leased."""
@@ -339,9 +364,10 @@ class _SQLiteTransaction(Transaction):
                 found[fact_id] = (digest, actions)
         return found
 
-    def remember(self, rows: Sequence[tuple[str, str, str | None, str]]) -> None:
+    def remember(self, rows: Sequence[tuple[str, str, str | None, str, int]]) -> None:
         self.db.executemany(
-            "INSERT INTO ep_facts (fact_id, digest, escalation_id, actions) VALUES (?, ?, ?, ?)",
+            "INSERT INTO ep_facts (fact_id, digest, escalation_id, actions, at)"
+            " VALUES (?, ?, ?, ?, ?)",
             rows,
         )
 
@@ -357,7 +383,7 @@ class _SQLiteTransaction(Transaction):
                 "SELECT action_id, action FROM ep_outbox WHERE action_id = ?", (action_id,)
             ):
                 found[row[0]] = row[1]
-        return [(action_id, found[action_id]) for action_id in action_ids]
+        return [(action_id, found[action_id]) for action_id in action_ids if action_id in found]
 
     def source(self, name: str) -> int:
         row = self.db.execute(
@@ -432,6 +458,13 @@ class SQLiteStore(Store):
             except sqlite3.OperationalError as error:
                 if "no such table" in str(error):
                     return []
+                raise StoreError(f"the SQLite store {self.path} failed: {error}") from None
+
+    def _change(self, sql: str, params: Sequence[object]) -> int:
+        with self.transaction():
+            try:
+                return int(self._db.execute(sql, params).rowcount)
+            except sqlite3.Error as error:
                 raise StoreError(f"the SQLite store {self.path} failed: {error}") from None
 
     def _execute_script(self, statements: Sequence[str]) -> None:
@@ -538,14 +571,14 @@ class _PostgresTransaction(Transaction):
         ).fetchall()
         return {row[0]: (row[1], row[2]) for row in rows}
 
-    def remember(self, rows: Sequence[tuple[str, str, str | None, str]]) -> None:
+    def remember(self, rows: Sequence[tuple[str, str, str | None, str, int]]) -> None:
         if not rows:
             return
-        ids, digests, keys, actions = (list(column) for column in zip(*rows, strict=True))
+        ids, digests, keys, actions, times = (list(column) for column in zip(*rows, strict=True))
         self.db.execute(
-            "INSERT INTO ep_facts (fact_id, digest, escalation_id, actions)"
-            " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[])",
-            (ids, digests, keys, actions),
+            "INSERT INTO ep_facts (fact_id, digest, escalation_id, actions, at)"
+            " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::bigint[])",
+            (ids, digests, keys, actions, times),
         )
 
     def append(self, rows: Sequence[tuple[str, str, str]]) -> None:
@@ -566,7 +599,7 @@ class _PostgresTransaction(Transaction):
             (list(action_ids),),
         ).fetchall()
         found = dict(rows)
-        return [(action_id, found[action_id]) for action_id in action_ids]
+        return [(action_id, found[action_id]) for action_id in action_ids if action_id in found]
 
     def source(self, name: str) -> int:
         row = self.db.execute(
@@ -656,6 +689,10 @@ class PostgresStore(Store):
             except psycopg.errors.UndefinedTable:
                 return []
             return cursor.fetchall() if cursor.description else []
+
+    def _change(self, sql: str, params: Sequence[object]) -> int:
+        with self._pool.connection() as connection:
+            return int(connection.execute(sql, params).rowcount)
 
     def _execute_script(self, statements: Sequence[str]) -> None:
         with self._pool.connection() as connection, connection.transaction():
