@@ -202,6 +202,10 @@ def status_of(arguments: list[str]) -> int:
         (["run", "--lateness", "soon", "FILE"], "expected a duration such as 90s"),
         (["worker", "--interval", "-1"], "expected a positive number of seconds"),
         (["run", "--source", "x", "FILE", "FILE"], "--source names one input"),
+        (["prune"], "say what to prune"),
+        (["prune", "--facts-older-than", "soon"], "expected a duration such as 90s"),
+        (["prune", "--facts-older-than", "1d", "--now", "today"], "--now"),
+        (["prune", "--delivered-older-than", "9999999d"], "before the year 1"),
     ],
 )
 def test_wrong_options_are_explained(
@@ -215,6 +219,38 @@ def test_wrong_options_are_explained(
     store = f"sqlite:///{tmp_path / 'store.db'}"
     assert 2 == status_of([*arguments, "--store", store])
     assert message in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------- prune
+def test_prune_forgets_what_is_older_than_the_durations_and_says_how_much(
+    new_store_url: Any, tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = new_store_url()
+    facts = facts_of(EXAMPLES / "non-compliant.jsonl")
+    source = tmp_path / "feed.jsonl"
+    source.write_text(
+        "".join(json.dumps({**fact, "id": f"crm-{n}"}) + "\n" for n, fact in enumerate(facts))
+    )
+    assert 0 == main(["run", "--store", url, "--format", "json", str(source)])
+    emitted = printed(capsys.readouterr().out)
+    end = facts[-1]["at"]
+    assert 0 == main(["worker", "--store", url, "--once", "--now", end])
+    capsys.readouterr()
+    # A day after the last fact: every fact is older than an hour, and every action was
+    # delivered at the last fact's time, a day before; none is older than 30 days.
+    later = parse_timestamp(end) + dt.timedelta(days=1)
+    arguments = ["prune", "--store", url, "--now", later.isoformat()]
+    assert 0 == main([*arguments, "--facts-older-than", "30d", "--delivered-older-than", "30d"])
+    report = json.loads(capsys.readouterr().out)
+    assert (0, 0) == (report["facts"], report["actions"])
+    assert 0 == main([*arguments, "--facts-older-than", "1h", "--delivered-older-than", "1h"])
+    report = json.loads(capsys.readouterr().out)
+    assert (len(facts), len(emitted)) == (report["facts"], report["actions"])
+    cut = (later - dt.timedelta(hours=1)).isoformat()
+    assert cut == report["facts_before"] == report["delivered_before"]
+    with Service(url) as service:
+        assert [] == service.outbox()
+        assert service.escalations()  # states are never pruned
 
 
 # ------------------------------------------------------------------------------------ worker

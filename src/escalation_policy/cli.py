@@ -59,7 +59,7 @@ exit status:
        (with --keep-going too, once every line was read)
   {EXIT_CANNOT_WRITE}    the output cannot be written (standard output closed, disk full)
   {EXIT_INTERNAL_ERROR}    an internal error: a bug, please report it
-  {EXIT_STORE}    run, worker: the store cannot be used (cannot connect, a newer schema)
+  {EXIT_STORE}    run, worker, prune: the store cannot be used (cannot connect, a newer schema)
   {EXIT_INTERRUPTED}  interrupted (Ctrl-C)
 """
 
@@ -440,6 +440,39 @@ def _worker(args: argparse.Namespace, out: _Output) -> int:
                 time.sleep(min(0.2, max(end - time.monotonic(), 0.0)))
             if _Stop.requested:
                 return EXIT_OK
+
+
+def _prune(args: argparse.Namespace, out: _Output) -> int:
+    if args.facts_older_than is None and args.delivered_older_than is None:
+        raise _Exit(
+            EXIT_BAD_INPUT, "say what to prune: --facts-older-than, --delivered-older-than or both"
+        )
+    now = dt.datetime.now(dt.timezone.utc)  # the wall clock, at the edge
+    if args.now is not None:
+        try:
+            now = parse_timestamp(args.now)
+        except ValueError as error:
+            raise _Exit(EXIT_BAD_INPUT, f"--now: {error}") from None
+    try:
+        facts_before = now - args.facts_older_than if args.facts_older_than is not None else None
+        delivered_before = (
+            now - args.delivered_older_than if args.delivered_older_than is not None else None
+        )
+    except OverflowError:
+        raise _Exit(EXIT_BAD_INPUT, "a duration reaches back before the year 1") from None
+    with _service(args) as service:
+        try:
+            pruned = service.prune(facts_before=facts_before, delivered_before=delivered_before)
+        except InputError as error:
+            raise _Exit(EXIT_BAD_INPUT, str(error)) from None
+    report = {
+        "facts": pruned.facts,
+        "facts_before": facts_before.isoformat() if facts_before is not None else None,
+        "actions": pruned.actions,
+        "delivered_before": delivered_before.isoformat() if delivered_before is not None else None,
+    }
+    out.write(json.dumps(report) + "\n")
+    return EXIT_OK
 
 
 def _deliver(service: Service, args: argparse.Namespace, out: _Output, now: dt.datetime) -> None:
@@ -943,6 +976,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long the delivery command may take (default: 30)",
     )
     worker.set_defaults(run=_worker)
+    prune = command(
+        "prune",
+        help="forget old fact ids and delivered actions",
+        description="Forget the ids of facts older than a duration (a redelivery of such a "
+        "fact is then handled as a new fact: keep them longer than any source may redeliver) "
+        "and drop the actions delivered longer ago than a duration, measured back from the "
+        "wall clock. Undelivered actions and the escalations' states are never pruned. Prints "
+        "how many of each went, as one JSON object.",
+    )
+    prune.add_argument("--store", metavar="URL", help=store_help)
+    prune.add_argument(
+        "--facts-older-than",
+        type=_duration,
+        metavar="DURATION",
+        help="forget the ids of facts whose time is older than this (90s, 5m, 2h, 30d)",
+    )
+    prune.add_argument(
+        "--delivered-older-than",
+        type=_duration,
+        metavar="DURATION",
+        help="drop the actions delivered longer ago than this",
+    )
+    prune.add_argument(
+        "--now", metavar="TIME", help="measure back from TIME (ISO-8601) instead of the clock"
+    )
+    prune.set_defaults(run=_prune)
     return parser
 
 
