@@ -79,6 +79,8 @@ BAD_JSON = [
     pytest.param(
         {**OPENED, "customer": "\ud800"}, "$.customer", "lone surrogates", id="lone surrogate"
     ),
+    pytest.param({**OPENED, "customer": "A\x00"}, "$.customer", "without NUL", id="NUL"),
+    pytest.param({**OPENED, "escalation_id": "E\x00"}, "$.escalation_id", "NUL", id="NUL id"),
     pytest.param(
         {
             "type": "status_changed",

@@ -35,8 +35,13 @@ Reader = Callable[[object], Any]
 _MISSING = object()
 
 
+def _plain(text: str) -> bool:
+    """ASCII without NUL: text that needs no closer look (``clean_string`` decides the rest)."""
+    return text.isascii() and "\x00" not in text
+
+
 def _string(value: object) -> str:
-    if type(value) is not str or not (value.isascii() or clean_string(value)):
+    if type(value) is not str or not (_plain(value) or clean_string(value)):
         raise Fallback
     return value
 
@@ -76,7 +81,7 @@ def _strings(value: object) -> tuple[str, ...]:
         raise Fallback
     items: tuple[object, ...] = tuple(value)
     for item in items:
-        if type(item) is not str or not (item.isascii() or clean_string(item)):
+        if type(item) is not str or not (_plain(item) or clean_string(item)):
             raise Fallback
     return items  # type: ignore[return-value]
 
@@ -124,6 +129,7 @@ def fact_reader(
         "KNOWN": frozenset(field.name for field in fields) | {"type"},
         "new": object.__new__,
         "clean": clean_string,
+        "NUL": "\x00",
     }
     lines = [
         "def read(body):",
@@ -172,7 +178,8 @@ def _read_lines(
     if kind is str:
         empty = " or not value" if check == "non_empty" else ""
         return [
-            f"    if type(value) is not str{empty} or not (value.isascii() or clean(value)):",
+            f"    if type(value) is not str{empty} or not ((value.isascii() and NUL not in value)"
+            " or clean(value)):",
             "        raise Fallback",
         ]
     if kind is bool:

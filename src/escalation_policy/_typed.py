@@ -50,7 +50,10 @@ Check = Callable[[object], Any]
 
 
 def clean_string(value: str) -> bool:
-    """Whether ``value`` is text every host can store: no lone surrogates."""
+    """Whether ``value`` is text every host can store: no NUL character (PostgreSQL's text
+    cannot hold one) and no lone surrogates."""
+    if "\x00" in value:
+        return False
     if value.isascii():
         return True
     try:
@@ -99,7 +102,7 @@ def _string(value: object) -> str:
         else:
             raise FieldProblem(f"got {describe(value)}, expected a string")
     if not clean_string(value):
-        raise FieldProblem(f"got {describe(value)}, expected text without lone surrogates")
+        raise FieldProblem(f"got {describe(value)}, expected text without NUL or lone surrogates")
     return value
 
 

@@ -284,7 +284,7 @@ def _strict_str(value: object, _type: object) -> str:
     if not isinstance(value, str):
         raise FieldProblem(f"got {describe(value)}, expected a string")
     if not clean_string(value):
-        raise FieldProblem(f"got {describe(value)}, expected text without lone surrogates")
+        raise FieldProblem(f"got {describe(value)}, expected text without NUL or lone surrogates")
     return value
 
 
@@ -308,7 +308,8 @@ def _strings(value: object, _type: object) -> tuple[str, ...]:
             raise FieldProblem(f"got {describe(item)}, expected a string", step=f"[{index}]")
         if not clean_string(item):
             raise FieldProblem(
-                f"got {describe(item)}, expected text without lone surrogates", step=f"[{index}]"
+                f"got {describe(item)}, expected text without NUL or lone surrogates",
+                step=f"[{index}]",
             )
     return tuple(value)
 

@@ -78,7 +78,10 @@ def escalation_ids() -> st.SearchStrategy[str]:
     return st.from_regex(r"\AESC-[0-9]{1,4}\Z")
 
 
-_TEXT = st.text(min_size=1, max_size=20)
+_TEXT = st.text(
+    st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), min_size=1, max_size=20
+)
+"""Free text as facts may hold it: any character but NUL and lone surrogates."""
 
 
 def _optional(kind: object) -> tuple[object, bool]:
