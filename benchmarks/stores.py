@@ -177,7 +177,7 @@ def refuse(results: Sequence[object]) -> None:
 def stored_actions(service: Service) -> Actions:
     """The outbox, escalation by escalation (action ids are ``ESCALATION/SEQUENCE``)."""
     actions: Actions = collections.defaultdict(list)
-    for action_id, text, _ in service.store.outbox():
+    for action_id, text, *_ in service.store.outbox():
         actions[action_id.rpartition("/")[0]].append(json.loads(text))
     return dict(actions)
 

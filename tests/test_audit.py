@@ -218,7 +218,10 @@ def test_cli_audit_formats_and_fail_on(capsys: pytest.CaptureFixture[str]) -> No
     assert 0 == main(["audit", path, "--format", "json"])
     data = json.loads(capsys.readouterr().out)
     assert 16 == data["totals"]["violations"]
-    assert {"facts", "started_at", "as_of", "escalations", "totals", "refused"} == set(data)
+    assert {"policy", "facts", "started_at", "as_of", "escalations", "totals", "refused"} == set(
+        data
+    )
+    assert default_policy().identity == data["policy"]
     assert ([], 0) == (data["refused"], data["totals"]["refused"])
     assert 1 == main(["audit", path, "--format", "markdown", "--fail-on", "wrong_poster"])
     assert "| ESC-600 |" in capsys.readouterr().out

@@ -146,6 +146,10 @@ def test_as_of_ends_the_timeline_of_an_open_escalation_with_what_is_still_open()
     assert {OPEN} == {span.outcome for span in timeline.obligations if span.due > as_of}
 
 
+def test_the_page_names_the_policy_audited_against(page: str) -> None:
+    assert f"Policy <code>{default_policy().identity}</code>" in page
+
+
 # -------------------------------------------------------------------------- a page that is safe
 def test_the_page_loads_no_script_or_stylesheet_from_elsewhere(page: str) -> None:
     tags = re.findall(r"<(?:script|link|img|iframe)\b[^>]*>", page, flags=re.IGNORECASE)

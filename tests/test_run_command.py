@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from escalation_policy import PolicyEngine, Service, make_converter
+from escalation_policy import PolicyEngine, Service, default_policy, make_converter
 from escalation_policy.cli import main
 from escalation_policy.model import Action, parse_timestamp
 
@@ -44,7 +44,12 @@ def by_escalation(actions: list[dict[str, Any]]) -> dict[str, list[dict[str, Any
 
 
 def without_ids(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{key: value for key, value in action.items() if key != "id"} for action in actions]
+    """The actions as the in-memory engine writes them: without the id and the policy's
+    identity a store adds."""
+    return [
+        {key: value for key, value in action.items() if key not in ("id", "policy")}
+        for action in actions
+    ]
 
 
 @pytest.mark.parametrize("example", ["critical-outage.jsonl", "non-compliant.jsonl"])
@@ -57,6 +62,8 @@ def test_run_prints_the_replays_actions_each_with_its_id(
     assert replayed(path) == without_ids(actions)
     assert len({a["id"] for a in actions}) == len(actions)
     assert all(a["id"].startswith(a["escalation_id"] + "/") for a in actions)
+    assert {default_policy().identity} == {a["policy"] for a in actions}
+    assert all(list(a)[:3] == ["id", "policy", "type"] for a in actions)
 
 
 def test_run_again_skips_what_was_committed_and_goes_on_with_new_lines(
@@ -251,6 +258,19 @@ def test_prune_forgets_what_is_older_than_the_durations_and_says_how_much(
     with Service(url) as service:
         assert [] == service.outbox()
         assert service.escalations()  # states are never pruned
+    assert 2 == main([*arguments, "--facts-older-than", "300000d"])
+    assert "outside the times the policy supports" in capsys.readouterr().err
+
+
+def test_prune_of_a_store_that_is_not_there_is_an_error_and_makes_none(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "missing.db"
+    assert 5 == main(["prune", "--store", f"sqlite:///{missing}", "--facts-older-than", "1d"])
+    err = capsys.readouterr().err
+    assert f"no store at {missing}" in err
+    assert 1 == len(err.splitlines())
+    assert not missing.exists()
 
 
 # ------------------------------------------------------------------------------------ worker

@@ -27,9 +27,11 @@ from escalation_policy.store import SCHEMA_VERSION, _open
 from escalation_policy.testing import strategies
 
 from .conftest import DOC, T0, TAM, at
+from .stores import postgres_url
 
 ROOT = pathlib.Path(__file__).parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.jsonl"))
+ONE_CLOSED_ESCALATION = ROOT / "examples" / "critical-outage.jsonl"  # one escalation, closed
 CONVERTER = make_converter()
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -235,6 +237,20 @@ def test_a_refused_fact_changes_nothing_and_leaves_no_row(new_store_url: Any) ->
         assert service.store.state("ESC-404") is None
 
 
+def test_text_a_store_cannot_hold_is_refused_and_the_batch_goes_on(new_store_url: Any) -> None:
+    """PostgreSQL's text holds no NUL: such a fact is refused as an input error, on every
+    store alike, and the facts after it are handled."""
+    with Service(new_store_url()) as service:
+        results = service.handle_many(
+            [opened("ESC-\x00"), opened("ESC-2", customer="A\x00"), opened("ESC-3")],
+            keep_going=True,
+        )
+        assert ["$.escalation_id", "$.customer"] == [
+            r.path for r in results[:2] if isinstance(r, InputError)
+        ]
+        assert ["ESC-3"] == [state.escalation_id for state in service.escalations()]
+
+
 def test_a_stale_fact_names_the_escalations_clock(new_store_url: Any) -> None:
     with Service(new_store_url()) as service:
         service.handle(opened(when=at(hours=5)))
@@ -424,6 +440,44 @@ def test_prune_without_a_limit_keeps_everything_and_a_bad_time_is_refused(
         assert before == contents(service)
 
 
+def test_a_fact_redelivered_after_its_id_was_pruned_is_stale_even_once_settled(
+    new_store_url: Any,
+) -> None:
+    """A settled escalation keeps its last time: its facts, redelivered after their ids were
+    forgotten, are refused as stale instead of opening it again."""
+    facts = [{**fact, "id": f"crm-{n}"} for n, fact in enumerate(lines(ONE_CLOSED_ESCALATION))]
+    with Service(new_store_url()) as service:
+        service.handle_many(facts)
+        (escalation_id,) = {fact["escalation_id"] for fact in facts}
+        assert service.escalation(escalation_id) is None  # closed and settled
+        end = parse_timestamp(facts[-1]["at"])
+        service.ack([d.id for d in service.outbox()], end)
+        assert len(facts) == service.prune(facts_before=end + dt.timedelta(days=1)).facts
+        before = contents(service)
+        for fact in facts[:-1]:
+            with pytest.raises(StaleFactError, match="closed and settled"):
+                service.handle(fact)
+        assert before == contents(service)
+
+
+def test_a_failed_prune_on_postgresql_is_a_store_error() -> None:
+    """The server's refusal (here a lock held elsewhere, and a lock timeout) is a StoreError
+    naming the store, as for every other call."""
+    import psycopg
+
+    schema = postgres_url()
+    url = next(schema)
+    try:
+        Service(url).close()
+        with psycopg.connect(url) as holder:
+            holder.execute("LOCK TABLE ep_facts IN ACCESS EXCLUSIVE MODE")
+            impatient = url + "%20-clock_timeout%3D200"  # options=-csearch_path=... -c...
+            with Service(impatient) as service, pytest.raises(StoreError, match="PostgreSQL"):
+                service.prune(facts_before=T0)
+    finally:
+        schema.close()
+
+
 # ---------------------------------------------------------------------------------- schema
 def _v1_rows(url: str) -> int:
     """Write, through schema version 1 only, what a version-1 store held."""
@@ -501,6 +555,7 @@ def test_fact_ids_recorded_before_version_3_are_kept_and_recognised(new_store_ur
         again = service.handle(fact)
         assert again.duplicate
         assert [d.id for d in handled.deliveries] == [d.id for d in again.deliveries]
+        assert {None} == {d.policy for d in again.deliveries}  # decided before it was kept
 
 
 def test_a_store_of_a_newer_schema_is_refused(new_store_url: Any) -> None:

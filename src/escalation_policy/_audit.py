@@ -145,6 +145,9 @@ class AuditTotals:
 class AuditReport:
     """The audit of a history: per escalation (in order of opening) and in total."""
 
+    policy: str
+    """The identity of the policy audited against (:attr:`Policy.identity
+    <escalation_policy.Policy.identity>`)."""
     facts: int
     """Facts read, refused ones included."""
     started_at: dt.datetime | None
@@ -342,6 +345,7 @@ def audit(
     trackers.sort(key=lambda t: (t.opened_at, t.escalation_id))
     escalations = tuple(tracker.finish(end, book) for tracker in trackers)
     return AuditReport(
+        policy=policy_engine.policy.identity,
         facts=count,
         started_at=started_at,
         as_of=end,

@@ -934,6 +934,7 @@ def audit_page(
 <main>
 <h1>{html.escape(title)}</h1>
 <p>{html.escape(span)}</p>
+<p class="policy">Policy <code>{html.escape(report.policy)}</code></p>
 <section id="summary">
 <h2>Summary</h2>
 <ul class="figures">{items}</ul>

@@ -23,6 +23,7 @@ import attrs
 from escalation_policy._audit import AuditRefusal, audit
 from escalation_policy._context import scalar
 from escalation_policy._convert import shared_converter
+from escalation_policy._typed import EARLIEST, LATEST
 from escalation_policy.engine import ENGINES, EngineName, PolicyEngine
 from escalation_policy.errors import InputError, PolicyError, StoreError, did_you_mean
 from escalation_policy.model import Action, Fact, parse_timestamp
@@ -460,11 +461,19 @@ def _prune(args: argparse.Namespace, out: _Output) -> int:
         )
     except OverflowError:
         raise _Exit(EXIT_BAD_INPUT, "a duration reaches back before the year 1") from None
+    url = _store_url(args)
+    path = url[len("sqlite:///") :] if url.lower().startswith("sqlite:///") else url
+    if "://" not in path and path != ":memory:" and not os.path.exists(path):
+        raise _Exit(EXIT_STORE, f"no store at {path}: nothing to prune")
     with _service(args) as service:
         try:
             pruned = service.prune(facts_before=facts_before, delivered_before=delivered_before)
-        except InputError as error:
-            raise _Exit(EXIT_BAD_INPUT, str(error)) from None
+        except InputError:
+            raise _Exit(
+                EXIT_BAD_INPUT,
+                "a duration reaches outside the times the policy supports "
+                f"({EARLIEST.isoformat()} to {LATEST.isoformat()})",
+            ) from None
     report = {
         "facts": pruned.facts,
         "facts_before": facts_before.isoformat() if facts_before is not None else None,
@@ -727,6 +736,11 @@ def _table(args: argparse.Namespace, out: _Output) -> int:
     return EXIT_OK
 
 
+def _identity(args: argparse.Namespace, out: _Output) -> int:
+    out.write(_policy(args).identity + "\n")
+    return EXIT_OK
+
+
 def _schema(args: argparse.Namespace, out: _Output) -> int:
     out.write(json.dumps(json_schema(_policy(args)), indent=2) + "\n")
     return EXIT_OK
@@ -879,6 +893,15 @@ def build_parser() -> argparse.ArgumentParser:
         "for hosts in other languages: a fact it rejects, the library refuses too.",
     )
     schema.set_defaults(run=_schema)
+    identity = command(
+        "identity",
+        help="print the policy's identity",
+        description="Print the identity of the loaded policy (with its settings): sha256: and "
+        "the digest of everything it declares. The same package and settings give the same "
+        "identity anywhere; any change to a rule, a citation, a term or a setting gives "
+        "another. Every action a store keeps, and every audit, names it.",
+    )
+    identity.set_defaults(run=_identity)
     store_help = (
         "the store: sqlite:///FILE (or a file name) or postgresql://... (default: "
         f"$ESCALATION_POLICY_STORE, else {DEFAULT_STORE})"

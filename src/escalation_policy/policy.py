@@ -182,6 +182,17 @@ class Policy:
         return self.terms.contract
 
     @property
+    def identity(self) -> str:
+        """``sha256:`` and 64 hexadecimal digits: the digest of everything the policy declares
+        (its tables, reactions, obligations, citations, terms and settings' values), the same
+        for the same package and settings on any machine; where a rule sits in its file,
+        comments and formatting take no part. Actions, audits and stores name the policy by
+        it."""
+        from escalation_policy._identity import identity
+
+        return identity(self)
+
+    @property
     def context(self) -> Context:
         """The fields the policy's conditions may test."""
         return self.terms.context

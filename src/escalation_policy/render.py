@@ -208,7 +208,11 @@ def _obligation(name: str) -> str:
 def audit_text(report: "AuditReport") -> str:
     """The audit as readable text, for a terminal."""
     end = f" as of {timestamp(report.as_of)}" if report.as_of else ""
-    lines = [f"Audit of {report.facts} facts, {len(report.escalations)} escalations{end}", ""]
+    lines = [
+        f"Audit of {report.facts} facts, {len(report.escalations)} escalations{end}",
+        f"Policy {report.policy}",
+        "",
+    ]
     for item in report.escalations:
         closed = f", closed {timestamp(item.closed_at)}" if item.closed_at else ", open"
         scope = "" if item.in_scope else "  (out of scope)"
@@ -277,6 +281,8 @@ def audit_markdown(report: "AuditReport") -> str:
         f"{report.facts} facts, {totals.escalations} escalations "
         f"({totals.in_scope} in scope, {totals.closed} closed), "
         f"{totals.violations} violations, {totals.refused} refused.",
+        "",
+        f"Policy `{report.policy}`.",
         "",
         "| obligation | on time | mean time to the first |",
         "| --- | --- | --- |",

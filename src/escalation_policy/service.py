@@ -41,6 +41,7 @@ from escalation_policy.errors import (
     InputError,
     InvalidFactError,
     InvalidSnapshotError,
+    StaleFactError,
     StoreError,
     describe,
 )
@@ -73,18 +74,26 @@ def _instant(micros: int) -> dt.datetime:
 class Delivery:
     """An action with its stable id (``ESCALATION/SEQUENCE``), as the outbox holds it.
 
-    ``attempts`` counts the deliveries claimed so far (1 on the first). :meth:`to_json` is the
-    action's JSON object with the ``id`` first: what ``escalation-policy run`` prints.
+    ``attempts`` counts the deliveries claimed so far (1 on the first). ``policy`` is the
+    identity of the policy that decided the action (:attr:`Policy.identity
+    <escalation_policy.Policy.identity>`; ``None`` for an action stored before it was
+    recorded). :meth:`to_json` is the action's JSON object with the ``id`` and the ``policy``
+    first: what ``escalation-policy run`` prints.
     """
 
     id: str
     action: Action
     attempts: int = 0
+    policy: str | None = None
 
     def to_json(self, policy: Policy | None = None) -> dict[str, Any]:
-        """The action's JSON object (as ``policy``'s converter writes it), ``id`` first."""
+        """The action's JSON object (as ``policy``'s converter writes it), ``id`` and
+        ``policy`` (the identity of the policy that decided it, if known) first."""
         body: dict[str, Any] = shared_converter(policy).unstructure(self.action, Action)
-        return {"id": self.id, **body}
+        head: dict[str, Any] = {"id": self.id}
+        if self.policy is not None:
+            head["policy"] = self.policy
+        return {**head, **body}
 
 
 @attrs.frozen
@@ -125,9 +134,25 @@ class _Working:
     seqs: dict[str, int] = attrs.field(factory=dict)
     heap: list[tuple[dt.datetime, str]] = attrs.field(factory=list)
     changed: set[str] = attrs.field(factory=set)
-    outbox: list[tuple[str, str, str]] = attrs.field(factory=list)
+    outbox: list[tuple[str, str, str, str]] = attrs.field(factory=list)
     remembered: list[tuple[str, str, str | None, str, int]] = attrs.field(factory=list)
     digests: dict[str, tuple[str, str]] = attrs.field(factory=dict)
+    settled: dict[str, int] = attrs.field(factory=dict)
+    """The clocks of the held escalations that settled: facts older than them are stale."""
+
+    def load(self, row: StateRow, record: Record | None) -> None:
+        """Hold an escalation as the store has it: its record (read from ``row``), its last
+        sequence number, and for a settled one the clock it settled at."""
+        key = row.escalation_id
+        self.hold(key, record)
+        self.seqs[key] = row.seq
+        if record is None and row.clock is not None:
+            self.settled[key] = row.clock
+
+    def settle(self, key: str, clock: dt.datetime) -> None:
+        """The escalation settled at ``clock``: forget its record, keep its clock."""
+        self.hold(key, None)
+        self.settled[key] = _micros(clock)
 
     def hold(self, key: str, record: Record | None) -> None:
         """Keep ``record`` (``None``: settled or never opened) as the escalation's."""
@@ -172,6 +197,9 @@ class Service:
                 f"got {describe(lateness)}, expected a duration of 0 or more", path="lateness"
             )
         self.lateness = lateness
+        self.identity = self.policy.identity
+        """The identity of the policy (:attr:`Policy.identity
+        <escalation_policy.Policy.identity>`), recorded with each action it decides."""
         self._converter = shared_converter(self.policy)
         # The JSON texts of states and actions, as the converter writes them (tested so),
         # without building their dictionaries: most of a batch's cost otherwise.
@@ -250,15 +278,13 @@ class Service:
         def attempt(tx: Transaction) -> list[Handled | InputError]:
             results: list[Handled | InputError] = []
             work = _Working()
-            for key, row in tx.lock(targets).items():
-                work.hold(key, self._thaw(row))
-                work.seqs[key] = row.seq
+            for row in tx.lock(targets).values():
+                work.load(row, self._thaw(row))
             # What falls due before the batch's last fact, held once for the whole batch.
             watermark = self._last_watermark(read)
             if watermark is not None:
                 for row in tx.due(_micros(watermark), targets, _UNLIMITED):
-                    work.hold(row.escalation_id, self._thaw(row))
-                    work.seqs[row.escalation_id] = row.seq
+                    work.load(row, self._thaw(row))
             ids = [f.id for f in read if isinstance(f, Fact) and f.id is not None]
             work.digests = tx.seen(ids) if ids else {}
             consumed = -1
@@ -304,8 +330,7 @@ class Service:
                 work, done = _Working(), list[Delivery]()
                 rows = tx.due(_micros(now), (), size)
                 for row in rows:
-                    work.hold(row.escalation_id, self._thaw(row))
-                    work.seqs[row.escalation_id] = row.seq
+                    work.load(row, self._thaw(row))
                 self._advance_held(work, now, None, done)
                 self._write(tx, work)
                 return len(rows), done
@@ -354,7 +379,10 @@ class Service:
         de-duplicates by :attr:`Delivery.id`).
         """
         rows = self.store.claim(_micros(now), limit, lease // dt.timedelta(microseconds=1))
-        return [Delivery(row.action_id, self._action(row.action), row.attempts) for row in rows]
+        return [
+            Delivery(row.action_id, self._action(row.action), row.attempts, row.policy)
+            for row in rows
+        ]
 
     def ack(self, ids: Iterable[str], now: dt.datetime) -> None:
         """The actions ``ids`` were delivered: they are never claimed again."""
@@ -390,11 +418,12 @@ class Service:
         that kind.
 
         A fact redelivered after its id was forgotten is handled as a new fact: choose
-        ``facts_before`` older than any redelivery the sources may still make (a fact older
-        than its escalation's last fact is then refused as stale, and an opening fact of an
-        escalation still open as a duplicate escalation). A redelivered fact whose actions were
-        pruned returns the actions still kept. Undelivered actions, the escalations' states
-        and the sources' positions are never pruned.
+        ``facts_before`` older than any redelivery the sources may still make. It is refused
+        when older than its escalation's last fact or scan (kept once the escalation has
+        settled, so that its facts do not open it again) and when it opens an escalation still
+        open; only a redelivery of an escalation's very last fact could apply again. A
+        redelivered fact whose actions were pruned returns the actions still kept. Undelivered
+        actions, the escalations' states and the sources' positions are never pruned.
         """
         limits: list[int | None] = []
         for name, value in (("facts_before", facts_before), ("delivered_before", delivered_before)):
@@ -417,8 +446,8 @@ class Service:
         """The actions in the outbox in the order emitted (``delivered``: only those
         delivered, or only those not)."""
         return [
-            Delivery(action_id, self._action(text))
-            for action_id, text, _ in self.store.outbox(delivered=delivered)
+            Delivery(action_id, self._action(text), policy=policy)
+            for action_id, text, _, policy in self.store.outbox(delivered=delivered)
         ]
 
     def snapshot(self) -> EngineState:
@@ -451,13 +480,19 @@ class Service:
                         path="$.id",
                     )
                 ids: list[str] = json.loads(seen[1])
-                texts = {row[0]: row[2] for row in work.outbox}  # not written yet
-                texts.update(tx.actions([i for i in ids if i not in texts]))
+                rows: dict[str, tuple[str, str | None]] = {
+                    row[0]: (row[2], row[3])
+                    for row in work.outbox  # not written yet
+                }
+                for action_id, text, policy in tx.actions([i for i in ids if i not in rows]):
+                    rows[action_id] = (text, policy)
                 return Handled(
                     fact=fact,
                     # Actions pruned once delivered (Service.prune) are left out.
                     deliveries=tuple(
-                        Delivery(i, self._action(texts[i])) for i in ids if i in texts
+                        Delivery(i, self._action(rows[i][0]), policy=rows[i][1])
+                        for i in ids
+                        if i in rows
                     ),
                     duplicate=True,
                 )
@@ -472,6 +507,8 @@ class Service:
             if target is not None:
                 assert isinstance(fact, EscalationFact)
                 record = work.records.get(target)
+                if record is None:
+                    self._check_settled(work, target, fact.at)
                 with self._matching:
                     result, decision = _core.decide(
                         self.policy,
@@ -486,7 +523,13 @@ class Service:
         elif self.catch_up:
             self._advance_held(work, fact.at - self.lateness, target, emitted)
         if target is not None:
-            work.hold(target, None if result is None or result.settled else result)
+            if result is not None and not result.settled:
+                work.hold(target, result)
+                work.settled.pop(target, None)
+            elif record is not None:  # the escalation it held settled
+                work.settle(target, result.clock if result is not None else fact.at)
+            else:  # a fact about an escalation never opened
+                work.hold(target, None)
             work.changed.add(target)
             self._emit(work, decision.actions, emitted)
             fulfilled, matched = decision.fulfilled, decision.matched
@@ -495,6 +538,19 @@ class Service:
             work.remembered.append((fact.id, digest, target, actions, _micros(fact.at)))
             work.digests[fact.id] = (digest, actions)
         return Handled(fact=fact, deliveries=tuple(emitted), fulfilled=fulfilled, matched=matched)
+
+    @staticmethod
+    def _check_settled(work: _Working, key: str, at: dt.datetime) -> None:
+        """A fact about a settled escalation older than its last fact or scan is stale, as
+        it is for an open one: a redelivery whose id was pruned does not apply again."""
+        settled = work.settled.get(key)
+        if settled is not None and _micros(at) < settled:
+            raise StaleFactError(
+                f"got {at.isoformat()}, older than the escalation's last fact or scan at "
+                f"{_instant(settled).isoformat()} (it closed and settled); facts must arrive "
+                "in time order",
+                path="$.at",
+            )
 
     def _last_watermark(self, facts: Sequence[Fact | InputError]) -> dt.datetime | None:
         """The latest time to which the batch lets time pass for escalations it does not
@@ -528,7 +584,10 @@ class Service:
                 continue
             record = record.copy()
             actions = _core.advance(self.policy, record, to)
-            work.hold(key, None if record.settled else record)
+            if record.settled:
+                work.settle(key, record.clock)
+            else:
+                work.hold(key, record)
             work.changed.add(key)
             self._emit(work, actions, emitted)
         for entry in aside:
@@ -543,23 +602,22 @@ class Service:
             action_id = f"{key}/{seq}"
             text = texts.get(type(action))
             body = text(action) if text else _dumps(self._converter.unstructure(action, Action))
-            work.outbox.append((action_id, key, body))
-            emitted.append(Delivery(action_id, action))
+            work.outbox.append((action_id, key, body, self.identity))
+            emitted.append(Delivery(action_id, action, policy=self.identity))
 
     def _write(self, tx: Transaction, work: _Working) -> None:
         state_text = self._state_text
-        rows: list[tuple[str, str | None, int | None, int]] = []
+        rows: list[tuple[str, str | None, int | None, int, int | None]] = []
         for key in sorted(work.changed):
             record = work.records.get(key)
             if record is None:
-                rows.append((key, None, None, work.seqs.get(key, 0)))
+                rows.append((key, None, None, work.seqs.get(key, 0), work.settled.get(key)))
                 continue
             state = state_text(record)
             self._remember(key, state, record)
             next_due = record.next_due
-            rows.append(
-                (key, state, _micros(next_due) if next_due is not None else None, work.seqs[key])
-            )
+            due = _micros(next_due) if next_due is not None else None
+            rows.append((key, state, due, work.seqs[key], _micros(record.clock)))
         tx.save(rows)
         tx.append(work.outbox)
         tx.remember(work.remembered)

@@ -43,8 +43,9 @@ T = TypeVar("T")
 SCHEMA_VERSION = 3
 """The version of the stores' schema this version of the library writes. Version 1 kept
 states, handled facts and the outbox; version 2 added delivery retries (attempts, back-off,
-leases) and the state's format; version 3 the time of each handled fact, and indexes to prune
-old fact ids and delivered actions by."""
+leases) and the state's format; version 3 the time of each handled fact, the identity of the
+policy that decided each action, each escalation's clock (kept once it settles), and indexes to
+prune old fact ids and delivered actions by."""
 
 _MIGRATIONS: Mapping[str, Sequence[Sequence[str]]] = {
     # Statements per version, for both databases: {serial} is the outbox's ordering key.
@@ -87,6 +88,11 @@ _MIGRATIONS: Mapping[str, Sequence[Sequence[str]]] = {
             "ALTER TABLE ep_facts ADD COLUMN at BIGINT",
             "CREATE INDEX ep_facts_at ON ep_facts (at) WHERE at IS NOT NULL",
             "CREATE INDEX ep_outbox_delivered ON ep_outbox (delivered) WHERE delivered IS NOT NULL",
+            # The identity of the policy that decided the action; NULL before version 3.
+            "ALTER TABLE ep_outbox ADD COLUMN policy TEXT",
+            # The escalation's clock, kept once it settles: a redelivered fact older than it
+            # is stale, even after its id was pruned.
+            "ALTER TABLE ep_escalations ADD COLUMN clock BIGINT",
         ),
     ),
 }
@@ -95,12 +101,15 @@ _MIGRATIONS: Mapping[str, Sequence[Sequence[str]]] = {
 @attrs.frozen
 class StateRow:
     """One escalation as stored: its state's JSON (``None`` once settled), the format that JSON
-    was written in, and the sequence number of its last action."""
+    was written in, the sequence number of its last action, and its clock."""
 
     escalation_id: str
     state: str | None
     state_format: int
     seq: int
+    clock: int | None = None
+    """The escalation's clock (its last fact or scan), kept once it settles: a fact older than
+    it is stale (``None``: never set, or stored before schema version 3)."""
 
 
 @attrs.frozen
@@ -111,6 +120,8 @@ class OutboxRow:
     escalation_id: str
     action: str
     attempts: int
+    policy: str | None = None
+    """The identity of the policy that decided it (``None``: stored before schema version 3)."""
 
 
 class Transaction(abc.ABC):
@@ -135,8 +146,8 @@ class Transaction(abc.ABC):
         rows another worker holds are skipped, as are those in ``exclude``."""
 
     @abc.abstractmethod
-    def save(self, rows: Sequence[tuple[str, str | None, int | None, int]]) -> None:
-        """Write ``(escalation_id, state JSON or None, next due or None, seq)`` rows."""
+    def save(self, rows: Sequence[tuple[str, str | None, int | None, int, int | None]]) -> None:
+        """Write ``(escalation_id, state JSON or None, next due or None, seq, clock)`` rows."""
 
     @abc.abstractmethod
     def seen(self, fact_ids: Collection[str]) -> dict[str, tuple[str, str]]:
@@ -147,13 +158,14 @@ class Transaction(abc.ABC):
         """Record handled facts: ``(fact_id, digest, escalation_id, actions JSON, at)``."""
 
     @abc.abstractmethod
-    def append(self, rows: Sequence[tuple[str, str, str]]) -> None:
-        """Add ``(action_id, escalation_id, action JSON)`` rows to the outbox, in order."""
+    def append(self, rows: Sequence[tuple[str, str, str, str]]) -> None:
+        """Add ``(action_id, escalation_id, action JSON, policy identity)`` rows to the outbox,
+        in order."""
 
     @abc.abstractmethod
-    def actions(self, action_ids: Sequence[str]) -> list[tuple[str, str]]:
-        """``(action_id, action JSON)`` of these outbox rows, in the order given; an action
-        pruned once delivered is left out."""
+    def actions(self, action_ids: Sequence[str]) -> list[tuple[str, str, str | None]]:
+        """``(action_id, action JSON, policy identity)`` of these outbox rows, in the order
+        given; an action pruned once delivered is left out."""
 
     @abc.abstractmethod
     def source(self, name: str) -> int:
@@ -223,7 +235,7 @@ class Store(abc.ABC):
         """The stored row of one escalation, or ``None``, without locking it."""
         rows = self._query(
             self._sql(
-                "SELECT escalation_id, state, state_format, seq FROM ep_escalations"
+                "SELECT escalation_id, state, state_format, seq, clock FROM ep_escalations"
                 " WHERE escalation_id = ?"
             ),
             (escalation_id,),
@@ -233,20 +245,21 @@ class Store(abc.ABC):
     def states(self) -> list[StateRow]:
         """Every escalation still held (not settled), by id."""
         rows = self._query(
-            "SELECT escalation_id, state, state_format, seq FROM ep_escalations"
+            "SELECT escalation_id, state, state_format, seq, clock FROM ep_escalations"
             " WHERE state IS NOT NULL ORDER BY escalation_id"
         )
         return [StateRow(*row) for row in rows]
 
-    def outbox(self, *, delivered: bool | None = None) -> list[tuple[str, str, bool]]:
-        """``(action_id, action JSON, delivered)`` for each action, in the order emitted;
-        ``delivered`` chooses the delivered (``True``) or undelivered (``False``) ones."""
+    def outbox(self, *, delivered: bool | None = None) -> list[tuple[str, str, bool, str | None]]:
+        """``(action_id, action JSON, delivered, policy identity)`` for each action, in the
+        order emitted; ``delivered`` chooses the delivered (``True``) or undelivered
+        (``False``) ones."""
         where = {None: "", True: " WHERE delivered IS NOT NULL", False: " WHERE delivered IS NULL"}
         rows = self._query(
-            f"SELECT action_id, action, delivered FROM ep_outbox{where[delivered]}"
+            f"SELECT action_id, action, delivered, policy FROM ep_outbox{where[delivered]}"
             " ORDER BY position"
         )
-        return [(row[0], row[1], row[2] is not None) for row in rows]
+        return [(row[0], row[1], row[2] is not None, row[3]) for row in rows]
 
     # ------------------------------------------------------------------------- delivery
     @abc.abstractmethod
@@ -317,7 +330,7 @@ class _SQLiteTransaction(Transaction):
             chunk = ordered[start : start + 500]
             marks = ",".join("?" * len(chunk))
             for row in self.db.execute(
-                "SELECT escalation_id, state, state_format, seq FROM ep_escalations"
+                "SELECT escalation_id, state, state_format, seq, clock FROM ep_escalations"
                 f" WHERE escalation_id IN ({marks})",
                 chunk,
             ):
@@ -328,7 +341,7 @@ class _SQLiteTransaction(Transaction):
                 "INSERT INTO ep_escalations (escalation_id) VALUES (?)", [(key,) for key in new]
             )
             for key in new:
-                rows[key] = StateRow(key, None, _STATE_FORMAT, 0)
+                rows[key] = StateRow(key, None, _STATE_FORMAT, 0, None)
         return rows
 
     def forget(self, escalation_ids: Collection[str]) -> None:
@@ -339,17 +352,17 @@ class _SQLiteTransaction(Transaction):
 
     def due(self, before: int, exclude: Collection[str], limit: int) -> list[StateRow]:
         rows = self.db.execute(
-            "SELECT escalation_id, state, state_format, seq FROM ep_escalations"
+            "SELECT escalation_id, state, state_format, seq, clock FROM ep_escalations"
             " WHERE next_due < ? ORDER BY next_due, escalation_id LIMIT ?",
             (before, limit + len(exclude)),
         ).fetchall()
         return [StateRow(*row) for row in rows if row[0] not in exclude][:limit]
 
-    def save(self, rows: Sequence[tuple[str, str | None, int | None, int]]) -> None:
+    def save(self, rows: Sequence[tuple[str, str | None, int | None, int, int | None]]) -> None:
         self.db.executemany(
-            "UPDATE ep_escalations SET state = ?, next_due = ?, seq = ?, state_format = ?"
-            " WHERE escalation_id = ?",
-            [(state, due, seq, _STATE_FORMAT, key) for key, state, due, seq in rows],
+            "UPDATE ep_escalations SET state = ?, next_due = ?, seq = ?, state_format = ?,"
+            " clock = ? WHERE escalation_id = ?",
+            [(state, due, seq, _STATE_FORMAT, clock, key) for key, state, due, seq, clock in rows],
         )
 
     def seen(self, fact_ids: Collection[str]) -> dict[str, tuple[str, str]]:
@@ -371,19 +384,21 @@ class _SQLiteTransaction(Transaction):
             rows,
         )
 
-    def append(self, rows: Sequence[tuple[str, str, str]]) -> None:
+    def append(self, rows: Sequence[tuple[str, str, str, str]]) -> None:
         self.db.executemany(
-            "INSERT INTO ep_outbox (action_id, escalation_id, action) VALUES (?, ?, ?)", rows
+            "INSERT INTO ep_outbox (action_id, escalation_id, action, policy) VALUES (?, ?, ?, ?)",
+            rows,
         )
 
-    def actions(self, action_ids: Sequence[str]) -> list[tuple[str, str]]:
+    def actions(self, action_ids: Sequence[str]) -> list[tuple[str, str, str | None]]:
         found = {}
         for action_id in action_ids:
             for row in self.db.execute(
-                "SELECT action_id, action FROM ep_outbox WHERE action_id = ?", (action_id,)
+                "SELECT action_id, action, policy FROM ep_outbox WHERE action_id = ?",
+                (action_id,),
             ):
-                found[row[0]] = row[1]
-        return [(action_id, found[action_id]) for action_id in action_ids if action_id in found]
+                found[row[0]] = (row[0], row[1], row[2])
+        return [found[action_id] for action_id in action_ids if action_id in found]
 
     def source(self, name: str) -> int:
         row = self.db.execute(
@@ -480,7 +495,7 @@ class SQLiteStore(Store):
                 " WHERE action_id = ?",
                 [(now + lease, row[0]) for row in rows],
             )
-        return [OutboxRow(row[0], row[1], row[2], row[3] + 1) for row in rows]
+        return [OutboxRow(row[0], row[1], row[2], row[3] + 1, row[4]) for row in rows]
 
     def _ack(self, tx: Transaction, action_ids: Sequence[str], now: int) -> None:
         self._db.executemany(
@@ -508,7 +523,7 @@ _CLAIMABLE = (
     " AND e.delivered IS NULL AND e.position < o.position)"
     " ORDER BY o.available_at, o.position LIMIT ?"
 )
-_CLAIM = "SELECT o.action_id, o.escalation_id, o.action, o.attempts" + _CLAIMABLE
+_CLAIM = "SELECT o.action_id, o.escalation_id, o.action, o.attempts, o.policy" + _CLAIMABLE
 
 
 # --------------------------------------------------------------------------------- PostgreSQL
@@ -526,7 +541,7 @@ class _PostgresTransaction(Transaction):
             (ordered,),
         )
         rows = self.db.execute(
-            "SELECT escalation_id, state, state_format, seq FROM ep_escalations"
+            "SELECT escalation_id, state, state_format, seq, clock FROM ep_escalations"
             " WHERE escalation_id = ANY(%b) ORDER BY escalation_id FOR UPDATE",
             (ordered,),
         ).fetchall()
@@ -542,24 +557,25 @@ class _PostgresTransaction(Transaction):
 
     def due(self, before: int, exclude: Collection[str], limit: int) -> list[StateRow]:
         rows = self.db.execute(
-            "SELECT escalation_id, state, state_format, seq FROM ep_escalations"
+            "SELECT escalation_id, state, state_format, seq, clock FROM ep_escalations"
             " WHERE next_due < %s AND escalation_id <> ALL(%s)"
             " ORDER BY next_due, escalation_id LIMIT %s FOR UPDATE SKIP LOCKED",
             (before, list(exclude), limit),
         ).fetchall()
         return [StateRow(*row) for row in rows]
 
-    def save(self, rows: Sequence[tuple[str, str | None, int | None, int]]) -> None:
+    def save(self, rows: Sequence[tuple[str, str | None, int | None, int, int | None]]) -> None:
         if not rows:
             return
-        keys, states, dues, seqs = (list(column) for column in zip(*rows, strict=True))
+        keys, states, dues, seqs, clocks = (list(column) for column in zip(*rows, strict=True))
         self.db.execute(
             "UPDATE ep_escalations e SET state = r.state, next_due = r.next_due, seq = r.seq,"
-            " state_format = %s"
+            " state_format = %s, clock = r.clock"
             " FROM (SELECT unnest(%b::text[]) AS escalation_id, unnest(%b::text[]) AS state,"
-            " unnest(%b::bigint[]) AS next_due, unnest(%b::bigint[]) AS seq) r"
+            " unnest(%b::bigint[]) AS next_due, unnest(%b::bigint[]) AS seq,"
+            " unnest(%b::bigint[]) AS clock) r"
             " WHERE e.escalation_id = r.escalation_id",
-            (_STATE_FORMAT, keys, states, dues, seqs),
+            (_STATE_FORMAT, keys, states, dues, seqs, clocks),
         )
 
     def seen(self, fact_ids: Collection[str]) -> dict[str, tuple[str, str]]:
@@ -581,25 +597,25 @@ class _PostgresTransaction(Transaction):
             (ids, digests, keys, actions, times),
         )
 
-    def append(self, rows: Sequence[tuple[str, str, str]]) -> None:
+    def append(self, rows: Sequence[tuple[str, str, str, str]]) -> None:
         if not rows:
             return
-        ids, keys, actions = (list(column) for column in zip(*rows, strict=True))
+        ids, keys, actions, policies = (list(column) for column in zip(*rows, strict=True))
         self.db.execute(
-            "INSERT INTO ep_outbox (action_id, escalation_id, action)"
-            " SELECT r.action_id, r.escalation_id, r.action"
-            " FROM unnest(%b::text[], %b::text[], %b::text[]) WITH ORDINALITY"
-            " AS r(action_id, escalation_id, action, n) ORDER BY r.n",
-            (ids, keys, actions),
+            "INSERT INTO ep_outbox (action_id, escalation_id, action, policy)"
+            " SELECT r.action_id, r.escalation_id, r.action, r.policy"
+            " FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[]) WITH ORDINALITY"
+            " AS r(action_id, escalation_id, action, policy, n) ORDER BY r.n",
+            (ids, keys, actions, policies),
         )
 
-    def actions(self, action_ids: Sequence[str]) -> list[tuple[str, str]]:
+    def actions(self, action_ids: Sequence[str]) -> list[tuple[str, str, str | None]]:
         rows = self.db.execute(
-            "SELECT action_id, action FROM ep_outbox WHERE action_id = ANY(%s)",
+            "SELECT action_id, action, policy FROM ep_outbox WHERE action_id = ANY(%s)",
             (list(action_ids),),
         ).fetchall()
-        found = dict(rows)
-        return [(action_id, found[action_id]) for action_id in action_ids if action_id in found]
+        found = {row[0]: (row[0], row[1], row[2]) for row in rows}
+        return [found[action_id] for action_id in action_ids if action_id in found]
 
     def source(self, name: str) -> int:
         row = self.db.execute(
@@ -660,9 +676,14 @@ class PostgresStore(Store):
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Transaction]:
+        with self._reporting(), self._pool.connection() as connection, connection.transaction():
+            yield _PostgresTransaction(connection)
+
+    @contextlib.contextmanager
+    def _reporting(self) -> Iterator[None]:
+        """The server's errors as a :class:`StoreError` (conflicts aside: ``run`` retries them)."""
         try:
-            with self._pool.connection() as connection, connection.transaction():
-                yield _PostgresTransaction(connection)
+            yield
         except self._errors as error:
             if self._conflict(error):
                 raise
@@ -683,7 +704,7 @@ class PostgresStore(Store):
     def _query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         import psycopg
 
-        with self._pool.connection() as connection:
+        with self._reporting(), self._pool.connection() as connection:
             try:
                 cursor = connection.execute(sql, params)
             except psycopg.errors.UndefinedTable:
@@ -691,7 +712,7 @@ class PostgresStore(Store):
             return cursor.fetchall() if cursor.description else []
 
     def _change(self, sql: str, params: Sequence[object]) -> int:
-        with self._pool.connection() as connection:
+        with self._reporting(), self._pool.connection() as connection:
             return int(connection.execute(sql, params).rowcount)
 
     def _execute_script(self, statements: Sequence[str]) -> None:
@@ -700,12 +721,13 @@ class PostgresStore(Store):
                 connection.execute(statement)
 
     def claim(self, now: int, limit: int, lease: int) -> list[OutboxRow]:
-        with self._pool.connection() as connection, connection.transaction():
+        with self._reporting(), self._pool.connection() as connection, connection.transaction():
             rows = connection.execute(
                 "UPDATE ep_outbox SET claimed_until = %s, attempts = attempts + 1"
                 " WHERE action_id IN (SELECT o.action_id"
                 + _CLAIMABLE.replace("?", "%s")
-                + " FOR UPDATE SKIP LOCKED) RETURNING action_id, escalation_id, action, attempts",
+                + " FOR UPDATE SKIP LOCKED)"
+                " RETURNING action_id, escalation_id, action, attempts, policy",
                 (now + lease, now, now, limit),
             ).fetchall()
         rows.sort(key=lambda row: _order(row[0]))

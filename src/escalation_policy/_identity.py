@@ -1,0 +1,183 @@
+"""A policy's identity: one digest of everything it declares.
+
+Two loads of the same rule package with the same settings have the same identity, on any
+machine and any supported Python; any change to what the policy decides or says changes it: a
+table's row or hit policy, a reaction, an obligation, a citation, a title, a fact or action
+type and its fields, a value set, a setting's value, a computed context field's code. Where a
+declaration sits in its file (``defined_at``), comments and formatting take no part.
+
+The digest is the SHA-256 of :func:`document`, a canonical JSON form of the policy, written
+with sorted keys: ``sha256:`` and 64 hexadecimal digits. A function in a declaration (a
+computed context field's reader) is written as its qualified name and its source text, where
+Python can read it (else its name alone); one the engine built from a declaration, by its name.
+Module names take no part: a copy of a package under another name is the same policy.
+"""
+
+import datetime as dt
+import enum
+import hashlib
+import inspect
+import json
+import textwrap
+import types
+import typing
+import weakref
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+__all__ = ["FORMAT", "document", "identity"]
+
+FORMAT = 1
+"""The version of :func:`document`'s form: part of what is digested, so that a new form never
+gives an old policy's identity to another policy."""
+
+_IDENTITIES: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
+"""Each policy's identity, computed once: a policy never changes once loaded."""
+
+
+def identity(policy: Any) -> str:
+    """``sha256:`` and the hexadecimal SHA-256 of the policy's canonical :func:`document`."""
+    known = _IDENTITIES.get(policy)
+    if known is None:
+        text = json.dumps(document(policy), sort_keys=True, separators=(",", ":"))
+        known = _IDENTITIES[policy] = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    return known
+
+
+def document(policy: Any) -> dict[str, Any]:
+    """The policy (a :class:`~escalation_policy.policy.Policy`, which imports this module) as
+    plain JSON data: what its identity digests."""
+    terms = policy.terms
+    return {
+        "format": FORMAT,
+        "facts": {tag: _class(cls) for tag, cls in terms.facts.items()},
+        "opening": terms.opening.TYPE,
+        "actions": {tag: _class(cls) for tag, cls in terms.actions.items()},
+        "values": {cls.__name__: _members(cls) for cls in terms.values},
+        "severity": terms.severity.__name__,
+        "attributes": {
+            name: [_type(kind), _value(default)]
+            for name, (kind, default) in terms.attributes.items()
+        },
+        "statuses": list(terms.statuses),
+        "sets": {tag: [list(pair) for pair in pairs] for tag, pairs in terms.sets.items()},
+        "moves": {tag: dict(moves) for tag, moves in terms.moves.items()},
+        "after_closing": sorted(terms.after_closing),
+        "context": [
+            {
+                "name": field.name,
+                "domain": _value(field.domain),
+                "read": _value(field.read),
+                "facts": None if field.facts is None else sorted(field.facts),
+            }
+            for field in terms.context.fields
+        ],
+        "outputs": dict(policy.outputs),
+        "settings": {name: _value(value) for name, value in policy.settings.items()},
+        "tables": [_value(compiled.table) for compiled in policy.tables],
+        "reactions": [_value(compiled.reaction) for compiled in policy.reactions],
+        "obligations": {
+            name: _value(compiled.obligation) for name, compiled in policy.obligations.items()
+        },
+        "late_fulfilment_window": _value(policy.late_fulfilment_window),
+    }
+
+
+def _class(cls: type[Any]) -> dict[str, Any]:
+    """A fact or action type: its fields (name, type, default, metadata) and class settings."""
+    hints = typing.get_type_hints(cls)
+    fields = [
+        [
+            field.name,
+            _type(hints.get(field.name, field.type)),
+            None if field.default is attrs.NOTHING else _value(field.default),
+            _value(dict(field.metadata)),
+        ]
+        for field in attrs.fields(cls)
+    ]
+    settings = {
+        name: _value(getattr(cls, name))
+        for name in ("OPENS", "SETS", "STATUS", "AFTER_CLOSING")
+        if hasattr(cls, name)
+    }
+    return {"fields": fields, "class": settings}
+
+
+def _members(cls: type[enum.Enum]) -> list[list[Any]]:
+    return [
+        [member.name, _value(member.value), _value(getattr(member, "label", None))]
+        for member in cls
+    ]
+
+
+def _type(kind: Any) -> str:
+    """A field's type as text, the same on every Python version."""
+    if kind is type(None):
+        return "null"
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(sorted(_type(argument) for argument in typing.get_args(kind)))
+    if origin is not None:
+        name = getattr(origin, "__qualname__", str(origin))
+        return f"{name}[{', '.join(_type(argument) for argument in typing.get_args(kind))}]"
+    if kind is Ellipsis:
+        return "..."
+    if isinstance(kind, type):
+        tag = getattr(kind, "TYPE", None)
+        if isinstance(tag, str) and tag:
+            return f"type:{tag}"
+        prefix = "enum:" if issubclass(kind, enum.Enum) else ""
+        return prefix + kind.__qualname__
+    return str(kind)
+
+
+def _value(value: Any) -> Any:
+    """``value`` as plain JSON data, the same on every machine and Python version."""
+    if isinstance(value, enum.Enum):  # before str: most of the policy's values are both
+        return {"member": f"{type(value).__qualname__}.{value.name}", "value": _value(value.value)}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, dt.timedelta):
+        return {"seconds": value.total_seconds()}
+    if isinstance(value, dt.datetime):
+        return {"time": value.isoformat()}
+    if isinstance(value, type):
+        return {"class": _type(value)}
+    if isinstance(value, Mapping):
+        return {str(key): _value(item) for key, item in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_value(item) for item in value]
+    if isinstance(value, (set, frozenset)):
+        items = [_value(item) for item in value]
+        return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
+    if attrs.has(type(value)):
+        body = {
+            field.name: _value(getattr(value, field.name))
+            for field in attrs.fields(type(value))
+            if field.name != "defined_at"  # where it was declared takes no part
+        }
+        return {"kind": type(value).__qualname__, **body}
+    if callable(value):
+        return _function(value)
+    return {"object": type(value).__qualname__}
+
+
+def _function(function: Any) -> dict[str, Any]:
+    """A policy's own function by its name and source; one of the engine's (a reader the
+    loader builds for a declared field) by its name alone: its code is the engine's, not the
+    policy's, and a new version of the library does not make another policy of the same one."""
+    name = getattr(function, "__qualname__", None) or type(function).__qualname__
+    module = getattr(function, "__module__", None) or ""
+    source: str | None = None
+    if module.partition(".")[0] != "escalation_policy" or module.startswith(_RULES):
+        try:
+            source = textwrap.dedent(inspect.getsource(function))
+        except (OSError, TypeError):
+            source = None
+    return {"function": name, "source": source}  # a copy of a package in another module is alike
+
+
+_RULES = "escalation_policy.rules"
+"""The handbook's policy package: its functions are the policy's own."""
