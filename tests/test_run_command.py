@@ -225,7 +225,9 @@ def test_wrong_options_are_explained(
     arguments = [path if a == "FILE" else a for a in arguments]
     store = f"sqlite:///{tmp_path / 'store.db'}"
     assert 2 == status_of([*arguments, "--store", store])
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err
+    assert 1 == len(err.splitlines()), "one line, as every error of the command line"
 
 
 # ------------------------------------------------------------------------------------- prune

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 import attrs
 
@@ -772,6 +772,14 @@ def _setting(text: str) -> tuple[str, str]:
 
 
 # --------------------------------------------------------------------------------------- main
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose errors are one line on standard error (status 2), as every
+    other error of the command line: argparse's own print the usage first."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     def command(name: str, **kwargs: Any) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = commands.add_parser(
@@ -796,7 +804,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
         return parser
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="escalation-policy",
         description="The customer-escalation handbook as an executable policy.",
         epilog=EXIT_STATUSES,
