@@ -6,6 +6,7 @@ import pathlib
 import re
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -148,3 +149,120 @@ def test_the_identity_command_prints_the_policys_identity(
     assert load_policy(settings={"high_update_every": "2d"}).identity == (
         capsys.readouterr().out.strip()
     )
+
+
+# ------------------------------------------------------------------------------------- diff
+def _swapped_owner_rows() -> Edit:
+    """The last two rows of the first-hit owner table in the other order. They match no input
+    in common, so the loader takes it; the order of a first-hit table's rows is part of it."""
+    source = (RULES / "responsibilities.py").read_text()
+    second = source.index('            Row(\n                id="critical_and_high",')
+    third = source.index('            Row(\n                id="medium_and_low"')
+    end = source.index("        ),\n    ),\n)", third)
+    first, last = source[second:third], source[third:end]
+    return {"responsibilities.py": [(first + last, last + first)]}
+
+
+@pytest.fixture(scope="module")
+def variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The handbook's policy and policies that differ from it in one way each, or not at all."""
+    folder = tmp_path_factory.mktemp("variants")
+    edits = {**EDITS, "all four": ALL_FOUR, "a title": TITLE, "rows swapped": _swapped_owner_rows()}
+    loaded = {
+        name: load_policy(str(edited_package(folder / f"variant_{n}", edit)))
+        for n, (name, edit) in enumerate(edits.items())
+    }
+    loaded["a copy"] = load_policy(str(edited_package(folder / "copy", {})))
+    loaded["a setting"] = load_policy(settings={"high_update_every": "2d"})
+    loaded["later process"] = load_policy(str(LATER_PROCESS))
+    return {"handbook": default_policy(), **loaded}
+
+
+def test_two_policies_differ_somewhere_exactly_when_their_identities_differ(
+    variants: dict[str, Any],
+) -> None:
+    for old_name, old in variants.items():
+        for new_name, new in variants.items():
+            same = old.identity == new.identity
+            assert same == (old.diff(new) == ()), (old_name, new_name)
+
+
+@pytest.mark.parametrize(
+    ("variant", "expected"),
+    [
+        (
+            "a setting",
+            [
+                '~ settings/high_update_every: "3d 12h" -> "2d"',
+                '~ tables/communication.updates/rows/high/then/update_every: "3d 12h" -> "2d"',
+            ],
+        ),
+        (
+            "a public_sector segment, always in scope",
+            [
+                "+ values/Segment/PUBLIC_SECTOR",
+                '~ context/segment/domain: ["enterprise", "commercial", "smb"] -> '
+                '["enterprise", "commercial", "smb", "public_sector"]',
+                "+ tables/scope.customers/rows/public_sector",
+            ],
+        ),
+        (
+            "a title",
+            [
+                '~ tables/severity.cadence/title: "How often meetings must be held at each '
+                'cadence" -> "How often meetings are held at each cadence"'
+            ],
+        ),
+        (
+            "rows swapped",
+            [
+                "~ tables/responsibilities.owner/rows (order): "
+                '["critical_and_high_without_tam", "critical_and_high", "medium_and_low"] -> '
+                '["critical_and_high_without_tam", "medium_and_low", "critical_and_high"]'
+            ],
+        ),
+    ],
+)
+def test_a_diff_names_each_change_by_its_rule_ids(
+    variants: dict[str, Any], variant: str, expected: list[str]
+) -> None:
+    assert expected == [str(change) for change in variants["handbook"].diff(variants[variant])]
+
+
+def test_a_diff_names_what_an_edit_adds_and_what_it_changes(variants: dict[str, Any]) -> None:
+    changes = {str(change) for change in variants["handbook"].diff(variants["all four"])}
+    assert {
+        "+ obligations/product_dri",
+        "+ reactions/responsibilities.product_dri",
+        "+ facts/product_dri_assigned",
+        "+ facts/opened/fields/product_related",
+        "- tables/severity.cadence/rows/weekly_to_biweekly",
+        "+ tables/severity.cadence/rows/weekly",
+        '~ tables/severity.levels/rows/medium/then/cadence: "weekly_to_biweekly" -> "weekly"',
+    } <= changes
+    removed = {str(change) for change in variants["all four"].diff(variants["handbook"])}
+    assert "- obligations/product_dri" in removed  # the other way round
+
+
+def test_the_diff_command_prints_the_changes_and_exits_1_when_they_differ(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert 0 == main(["diff", "handbook"])
+    assert [f"{HANDBOOK} -> {HANDBOOK}"] == capsys.readouterr().out.splitlines()
+    assert 1 == main(["diff", "handbook", "--setting", "high_update_every=2d"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"{HANDBOOK} -> sha256:")
+    assert '~ settings/high_update_every: "3d 12h" -> "2d"' == lines[1]
+    assert 1 == main(["diff", str(LATER_PROCESS)])
+    assert len(capsys.readouterr().out.splitlines()) > 10
+
+
+def test_the_identities_quoted_in_the_documentation_are_the_handbooks() -> None:
+    """The docs show the handbook's identity in their examples: it must be today's."""
+    quoted = {
+        (page.name, identity)
+        for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+        for identity in re.findall(r"sha256:[0-9a-f]{64}", page.read_text())
+    }
+    assert quoted
+    assert {(page, HANDBOOK) for page, _ in quoted} == quoted

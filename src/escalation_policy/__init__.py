@@ -97,10 +97,12 @@ if TYPE_CHECKING:
         EscalationAudit,
         audit,
     )
+    from escalation_policy._diff import PolicyDifference
     from escalation_policy.service import Delivery, Handled, Pruned, Service
     from escalation_policy.store import PostgresStore, SQLiteStore, Store, open_store
 
 _LAZY = {
+    "PolicyDifference": "escalation_policy._diff",
     **dict.fromkeys(
         ("AuditRefusal", "AuditReport", "AuditTotals", "AuditViolation", "EscalationAudit"),
         "escalation_policy._audit",
@@ -171,6 +173,7 @@ __all__ = [
     "PendingObligation",
     "Policy",
     "PolicyDefinitionError",
+    "PolicyDifference",
     "PolicyEngine",
     "PolicyError",
     "PostPurpose",

@@ -46,6 +46,7 @@ __all__ = ["main", "read_facts"]
 
 EXIT_OK = 0
 EXIT_VIOLATIONS = 1
+EXIT_DIFFERENT = 1
 EXIT_BAD_INPUT = 2
 EXIT_CANNOT_WRITE = 3
 EXIT_INTERNAL_ERROR = 4
@@ -55,7 +56,7 @@ EXIT_INTERRUPTED = 130
 EXIT_STATUSES = f"""\
 exit status:
   {EXIT_OK}    done
-  {EXIT_VIOLATIONS}    audit: --fail-on matched a violation
+  {EXIT_VIOLATIONS}    audit: --fail-on matched a violation; diff: the policies differ
   {EXIT_BAD_INPUT}    bad input: a wrong argument, a file that cannot be read, a line refused
        (with --keep-going too, once every line was read)
   {EXIT_CANNOT_WRITE}    the output cannot be written (standard output closed, disk full)
@@ -736,6 +737,16 @@ def _table(args: argparse.Namespace, out: _Output) -> int:
     return EXIT_OK
 
 
+def _diff(args: argparse.Namespace, out: _Output) -> int:
+    old = default_policy() if args.old == "handbook" else load_policy(args.old)
+    new = _policy(args)
+    changes = old.diff(new)
+    out.write(f"{old.identity} -> {new.identity}\n")
+    for change in changes:
+        out.write(f"{plain(str(change))}\n")
+    return EXIT_DIFFERENT if changes else EXIT_OK
+
+
 def _identity(args: argparse.Namespace, out: _Output) -> int:
     out.write(_policy(args).identity + "\n")
     return EXIT_OK
@@ -910,6 +921,20 @@ def build_parser() -> argparse.ArgumentParser:
         "another. Every action a store keeps, and every audit, names it.",
     )
     identity.set_defaults(run=_identity)
+    diff = command(
+        "diff",
+        help="what changed from one policy to another",
+        description="Compare the policy (--policy, with any --setting; by default the "
+        "handbook's) with OLD: one line per place where what they declare differs, named by "
+        "its rule ids: + added, - removed, ~ changed (old -> new). The first line gives both "
+        "identities. Exit status 1 when they differ, 0 when they are the same policy.",
+    )
+    diff.add_argument(
+        "old",
+        metavar="OLD",
+        help="the policy to compare with: a package (module name or folder), or 'handbook'",
+    )
+    diff.set_defaults(run=_diff)
     store_help = (
         "the store: sqlite:///FILE (or a file name) or postgresql://... (default: "
         f"$ESCALATION_POLICY_STORE, else {DEFAULT_STORE})"

@@ -25,7 +25,7 @@ import sys
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -54,6 +54,9 @@ from escalation_policy.vocabulary import (
     Setting,
     Violation,
 )
+
+if TYPE_CHECKING:  # imported when a policy is compared
+    from escalation_policy._diff import PolicyDifference
 
 __all__ = ["Condition", "Policy", "RuleInfo", "default_policy", "load_policy"]
 
@@ -191,6 +194,14 @@ class Policy:
         from escalation_policy._identity import identity
 
         return identity(self)
+
+    def diff(self, other: "Policy") -> "tuple[PolicyDifference, ...]":
+        """What changes from this policy to ``other``: each place where what they declare
+        differs (a table's row, a reaction, an obligation, a setting, a term), named by its
+        rule ids. Empty exactly when both have the same :attr:`identity`."""
+        from escalation_policy._diff import differences
+
+        return differences(self, other)
 
     @property
     def context(self) -> Context:
