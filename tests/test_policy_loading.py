@@ -3,6 +3,8 @@ rule and the value."""
 
 import datetime as dt
 import pathlib
+import re
+import shutil
 import sys
 import types
 from collections.abc import Iterable
@@ -11,7 +13,9 @@ from typing import Any
 import attrs
 import pytest
 
+import escalation_policy
 from escalation_policy import PolicyDefinitionError, load_policy
+from escalation_policy.cli import main
 from escalation_policy.rules import (
     MODULES,
     SECTIONS,
@@ -749,3 +753,55 @@ def test_an_announcement_reads_fields_from_the_escalation() -> None:
     (told_action,) = [a for a in decision.actions if a.TYPE == "inform_tam_of_customer"]
     assert ("Priya", "Globex") == (told_action.tam, told_action.customer)  # type: ignore[attr-defined]
     _fails(policy_with({"customer": "client"}), "announce_from: no attribute 'client'")
+
+
+# ------------------------------------------------------------------------ a package that breaks
+_RULES_FOLDER = pathlib.Path(escalation_policy.__file__).parent / "rules"
+
+
+def _broken_package(folder: pathlib.Path, module: str, appended: str) -> pathlib.Path:
+    """A copy of the handbook's package named after ``folder``, with ``appended`` at the end
+    of ``module``."""
+    shutil.copytree(_RULES_FOLDER, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    init = folder / "__init__.py"
+    init.write_text(init.read_text().replace('"escalation_policy.rules.', f'"{folder.name}.'))
+    path = folder / module
+    path.write_text(path.read_text() + appended)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("appended", "reason"),
+    [
+        ("def (:\n", "SyntaxError"),
+        ("import a_module_that_is_not_there\n", "No module named 'a_module_that_is_not_there'"),
+        ("X = 1 / 0\n", "ZeroDivisionError: division by zero"),
+    ],
+    ids=["syntax error", "missing import", "exception"],
+)
+def test_a_rule_module_that_cannot_be_imported_is_a_definition_error_naming_its_line(
+    tmp_path: pathlib.Path, appended: str, reason: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _broken_package(tmp_path / f"broken_{len(reason)}", "scope.py", appended)
+    lines = len((folder / "scope.py").read_text().splitlines())
+    with pytest.raises(PolicyDefinitionError, match=re.escape(reason)) as caught:
+        load_policy(str(folder))
+    assert (f"{folder.name}.scope", str(folder / "scope.py"), lines) == (
+        caught.value.module,
+        caught.value.file,
+        caught.value.line,
+    )
+    assert 2 == main(["identity", "--policy", str(folder)])
+    err = capsys.readouterr().err
+    assert f"scope.py:{lines}:" in err
+    assert reason in err
+    assert 1 == len(err.splitlines())
+
+
+def test_modules_the_package_does_not_hold_are_a_definition_error(tmp_path: pathlib.Path) -> None:
+    folder = tmp_path / "renamed"
+    shutil.copytree(_RULES_FOLDER, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    init = folder / "__init__.py"
+    init.write_text(init.read_text().replace('"escalation_policy.rules.', '"mycompany.'))
+    with pytest.raises(PolicyDefinitionError, match=re.escape("MODULES names 'mycompany.terms'")):
+        load_policy(str(folder))

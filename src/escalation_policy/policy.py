@@ -22,6 +22,7 @@ import pathlib
 import re
 import string
 import sys
+import traceback
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import ModuleType
@@ -574,7 +575,11 @@ def load_policy(
     declared: dict[str, list[tuple[Any, str]]] = {key: [] for key in _DECLARED}
     names: list[str] = []
     for module in modules:
-        loaded = importlib.import_module(module) if isinstance(module, str) else module
+        if isinstance(module, str):
+            with _importing(module):
+                loaded = importlib.import_module(module)
+        else:
+            loaded = module
         name = loaded.__name__
         names.append(name)
         if not any(hasattr(loaded, attribute) for attribute in (*_DECLARED, "TABLES", "REACTIONS")):
@@ -729,6 +734,49 @@ def load_policy(
     )
 
 
+@contextlib.contextmanager
+def _importing(module: str, *, absent_is_callers: bool = False) -> Iterator[None]:
+    """Importing a module of a policy package: whatever its code raises (a syntax error, a
+    module it imports that is not there, an exception) is a :class:`PolicyDefinitionError`
+    naming the file and line, not a crash. ``absent_is_callers``: the module itself not being
+    there is left to the caller (as an ``ImportError``) to say so."""
+    try:
+        yield
+    except PolicyDefinitionError:
+        raise
+    except ModuleNotFoundError as error:
+        absent = bool(error.name) and (module == error.name or module.startswith(f"{error.name}."))
+        if absent and absent_is_callers:
+            raise
+        if absent:
+            raise PolicyDefinitionError(
+                f"MODULES names {module!r}, which cannot be found: is it in the package's "
+                "folder, under the package's name?",
+                module=module,
+            ) from None
+        raise _import_failed(module, error) from None
+    except Exception as error:
+        raise _import_failed(module, error) from None
+
+
+def _import_failed(module: str, error: BaseException | None) -> PolicyDefinitionError:
+    file: str | None = None
+    line: int | None = None
+    if isinstance(error, SyntaxError):
+        file, line = error.filename, error.lineno
+    elif error is not None:
+        # The last line of the policy's own code that ran (not the standard library's).
+        library = os.path.dirname(os.__file__)
+        for frame, number in traceback.walk_tb(error.__traceback__):
+            name = frame.f_code.co_filename
+            if not name.startswith(("<", library)):
+                file, line = name, number
+    reason = f"{type(error).__name__}: {error}" if error is not None else "it failed"
+    return PolicyDefinitionError(
+        f"the module cannot be imported ({reason})", module=module, file=file, line=line
+    )
+
+
 def _package_modules(package: str | os.PathLike[str]) -> tuple[str, ...]:
     """The ``MODULES`` of a policy package given by module name or by folder."""
     folder = pathlib.Path(package)
@@ -750,11 +798,13 @@ def _package_modules(package: str | os.PathLike[str]) -> tuple[str, ...]:
             for stale in [key for key in sys.modules if key.startswith(f"{name}.")]:
                 del sys.modules[stale]  # rule modules of a package of that name elsewhere
             sys.modules[name] = loaded  # its rule modules import as name.module
-            spec.loader.exec_module(loaded)
+            with _importing(name):
+                spec.loader.exec_module(loaded)
     else:
         text = os.fspath(package)
         try:
-            loaded = importlib.import_module(text)
+            with _importing(text, absent_is_callers=True):
+                loaded = importlib.import_module(text)
         except ImportError as error:
             raise PolicyDefinitionError(
                 f"no policy package {text!r}: expected an importable module or a folder ({error})"
