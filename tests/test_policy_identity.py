@@ -13,7 +13,7 @@ import pytest
 from escalation_policy import Service, default_policy, load_policy
 from escalation_policy.cli import main
 
-from .test_edited_policy import ALL_FOUR, EDITS, RULES, Edit, edited_package
+from .test_edited_policy import ALL_FOUR, EDITS, RULES, Edit, combined, edited_package
 
 ROOT = pathlib.Path(__file__).parent.parent
 LATER_PROCESS = ROOT / "examples" / "policies" / "later_process"
@@ -80,6 +80,54 @@ def _first_import(name: str) -> str:
         for line in (RULES / name).read_text().splitlines()
         if line.startswith(("import ", "from "))
     )
+
+
+# A computed context field's function, the helper it calls and the table the helper reads.
+HELPER: Edit = {
+    "severity.py": [
+        (
+            "    return _ORDER[before.value], _ORDER[now.value]",
+            "    return _ORDER[now.value], _ORDER[before.value]",
+        )
+    ]
+}
+CONSTANT: Edit = {
+    "severity.py": [
+        (
+            "_ORDER = {severity.value: rank for rank, severity in enumerate(Severity)}",
+            "_ORDER = {severity.value: -rank for rank, severity in enumerate(Severity)}",
+        )
+    ]
+}
+# The same function with a comment, a docstring and another layout: the same code.
+RELAID: Edit = {
+    "severity.py": [
+        (
+            "def _raised(situation: Situation) -> bool:\n    before, now = _ranks(situation)\n"
+            "    return now < before\n",
+            'def _raised(situation: Situation) -> bool:\n    """Raised: more severe now."""\n'
+            "    # Ranks: 0 is the most severe.\n    before, now = _ranks(\n        situation,\n"
+            "    )\n    return (now\n            < before)  # a lower rank\n",
+        )
+    ]
+}
+
+
+def test_the_code_a_computed_field_runs_is_part_of_the_identity(tmp_path: pathlib.Path) -> None:
+    """A helper the field's function calls and a table the helper reads count, as the
+    function itself does (they decide as much)."""
+    changed = {
+        copied(tmp_path / "helper", HELPER),
+        copied(tmp_path / "constant", CONSTANT),
+    }
+    assert HANDBOOK not in changed
+    assert 2 == len(changed)
+
+
+def test_comments_docstrings_and_layout_inside_a_function_leave_the_identity(
+    tmp_path: pathlib.Path,
+) -> None:
+    assert HANDBOOK == copied(tmp_path / "relaid", RELAID)
 
 
 @pytest.mark.parametrize("edit", [*EDITS, "all four", "a title"])
@@ -227,6 +275,26 @@ def test_a_diff_names_each_change_by_its_rule_ids(
     variants: dict[str, Any], variant: str, expected: list[str]
 ) -> None:
     assert expected == [str(change) for change in variants["handbook"].diff(variants[variant])]
+
+
+DESCRIPTION: Edit = {"severity.py": [("relationship and brand.", "relationship and reputation.")]}
+
+
+def test_a_diff_shows_where_long_values_differ_and_when_code_changed(
+    tmp_path: pathlib.Path,
+) -> None:
+    """A long text is cut to where the two differ, never where they are alike; a function's
+    code is said to have changed, by the path of the field that runs it."""
+    edit = combined(DESCRIPTION, HELPER)
+    changes = [
+        str(c)
+        for c in default_policy().diff(load_policy(str(edited_package(tmp_path / "long", edit))))
+    ]
+    assert [
+        "~ context/severity_raised/read/uses/_ranks/code: the function's code changed",
+        "~ tables/severity.levels/rows/critical/then/description: … risk to the relationship "
+        'and brand." -> … risk to the relationship and reputation."',
+    ] == changes
 
 
 def test_a_diff_names_what_an_edit_adds_and_what_it_changes(variants: dict[str, Any]) -> None:

@@ -36,7 +36,13 @@ class PolicyDifference:
             return f"+ {self.path}"
         if self.kind == "removed":
             return f"- {self.path}"
-        return f"~ {self.path}: {_shown(self.old)} -> {_shown(self.new)}"
+        if self.path.endswith("/code"):  # a function's syntax tree: its file says more
+            return f"~ {self.path}: the function's code changed"
+        old, new = _shown(self.old), _shown(self.new)
+        if old == new:  # members that differ by their names only
+            old, new = _shown(self.old, plain=False), _shown(self.new, plain=False)
+        old, new = _focused(old, new)
+        return f"~ {self.path}: {old} -> {new}"
 
 
 def differences(old: Any, new: Any) -> tuple[PolicyDifference, ...]:
@@ -72,6 +78,8 @@ def _compare_mappings(
             found.append(PolicyDifference("removed", place, old=old[key]))
         elif key not in old:
             found.append(PolicyDifference("added", place, new=new[key]))
+        elif key == "code" and "function" in old and old[key] != new[key]:
+            found.append(PolicyDifference("changed", place, old[key], new[key]))  # one line
         else:
             _compare(old[key], new[key], place, found)
 
@@ -121,6 +129,30 @@ def _duration(seconds: float) -> str:
     return " ".join(parts) or "0s"
 
 
-def _shown(value: Any) -> str:
-    text = json.dumps(_plain(value), sort_keys=True, ensure_ascii=False)
-    return text if len(text) <= 200 else text[:199] + "\u2026"
+def _shown(value: Any, *, plain: bool = True) -> str:
+    return json.dumps(_plain(value) if plain else value, sort_keys=True, ensure_ascii=False)
+
+
+def _focused(old: str, new: str, *, longest: int = 120, context: int = 30) -> tuple[str, str]:
+    """Two long texts cut to where they differ, with some context on each side: what they
+    have in common at either end is left out (``…``), never what differs."""
+    if len(old) <= longest and len(new) <= longest:
+        return old, new
+    prefix = 0
+    while prefix < min(len(old), len(new)) and old[prefix] == new[prefix]:
+        prefix += 1
+    suffix = 0
+    while (
+        suffix < min(len(old), len(new)) - prefix
+        and old[len(old) - 1 - suffix] == new[len(new) - 1 - suffix]
+    ):
+        suffix += 1
+    start = max(prefix - context, 0)
+    kept = max(suffix - context, 0)
+
+    def cut(text: str) -> str:
+        head = "\u2026" if start else ""
+        tail = "\u2026" if kept else ""
+        return head + text[start : len(text) - kept] + tail
+
+    return cut(old), cut(new)

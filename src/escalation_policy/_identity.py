@@ -8,17 +8,19 @@ declaration sits in its file (``defined_at``), comments and formatting take no p
 
 The digest is the SHA-256 of :func:`document`, a canonical JSON form of the policy, written
 with sorted keys: ``sha256:`` and 64 hexadecimal digits. A function in a declaration (a
-computed context field's reader) is written as its qualified name and its source text, where
-Python can read it (else its name alone); one the engine built from a declaration, by its name.
-Module names take no part: a copy of a package under another name is the same policy.
+computed context field's reader) is written as its qualified name, its syntax tree (without
+comments, docstring or layout: the same tree on every supported Python) and, in turn, the
+functions and values it names from its module and its closure; without source, by its name
+alone. One the engine built from a declaration is written by its name. Module names take no
+part: a copy of a package under another name is the same policy.
 """
 
+import ast
 import datetime as dt
 import enum
 import hashlib
 import inspect
 import json
-import textwrap
 import types
 import typing
 import weakref
@@ -50,6 +52,8 @@ def document(policy: Any) -> dict[str, Any]:
     """The policy (a :class:`~escalation_policy.policy.Policy`, which imports this module) as
     plain JSON data: what its identity digests."""
     terms = policy.terms
+    writer = _Writer()
+    _value, _class, _members = writer.value, writer.cls, writer.members
     return {
         "format": FORMAT,
         "facts": {tag: _class(cls) for tag, cls in terms.facts.items()},
@@ -85,33 +89,6 @@ def document(policy: Any) -> dict[str, Any]:
     }
 
 
-def _class(cls: type[Any]) -> dict[str, Any]:
-    """A fact or action type: its fields (name, type, default, metadata) and class settings."""
-    hints = typing.get_type_hints(cls)
-    fields = [
-        [
-            field.name,
-            _type(hints.get(field.name, field.type)),
-            None if field.default is attrs.NOTHING else _value(field.default),
-            _value(dict(field.metadata)),
-        ]
-        for field in attrs.fields(cls)
-    ]
-    settings = {
-        name: _value(getattr(cls, name))
-        for name in ("OPENS", "SETS", "STATUS", "AFTER_CLOSING")
-        if hasattr(cls, name)
-    }
-    return {"fields": fields, "class": settings}
-
-
-def _members(cls: type[enum.Enum]) -> list[list[Any]]:
-    return [
-        [member.name, _value(member.value), _value(getattr(member, "label", None))]
-        for member in cls
-    ]
-
-
 def _type(kind: Any) -> str:
     """A field's type as text, the same on every Python version."""
     if kind is type(None):
@@ -133,50 +110,170 @@ def _type(kind: Any) -> str:
     return str(kind)
 
 
-def _value(value: Any) -> Any:
-    """``value`` as plain JSON data, the same on every machine and Python version."""
-    if isinstance(value, enum.Enum):  # before str: most of the policy's values are both
-        return {"member": f"{type(value).__qualname__}.{value.name}", "value": _value(value.value)}
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, dt.timedelta):
-        return {"seconds": value.total_seconds()}
-    if isinstance(value, dt.datetime):
-        return {"time": value.isoformat()}
-    if isinstance(value, type):
-        return {"class": _type(value)}
-    if isinstance(value, Mapping):
-        return {str(key): _value(item) for key, item in value.items()}
-    if isinstance(value, (tuple, list)):
-        return [_value(item) for item in value]
-    if isinstance(value, (set, frozenset)):
-        items = [_value(item) for item in value]
-        return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
-    if attrs.has(type(value)):
-        body = {
-            field.name: _value(getattr(value, field.name))
-            for field in attrs.fields(type(value))
-            if field.name != "defined_at"  # where it was declared takes no part
+class _Writer:
+    """Writes one policy's declarations as plain JSON data, the same on every machine and
+    Python version; a function once however often it is named."""
+
+    def __init__(self) -> None:
+        self.functions: dict[int, str] = {}  # the functions written or being written
+
+    def cls(self, cls: type[Any]) -> dict[str, Any]:
+        """A fact or action type: its fields (name, type, default, metadata) and class
+        settings."""
+        hints = typing.get_type_hints(cls)
+        fields = [
+            [
+                field.name,
+                _type(hints.get(field.name, field.type)),
+                None if field.default is attrs.NOTHING else self.value(field.default),
+                self.value(dict(field.metadata)),
+            ]
+            for field in attrs.fields(cls)
+        ]
+        settings = {
+            name: self.value(getattr(cls, name))
+            for name in ("OPENS", "SETS", "STATUS", "AFTER_CLOSING")
+            if hasattr(cls, name)
         }
-        return {"kind": type(value).__qualname__, **body}
-    if callable(value):
-        return _function(value)
-    return {"object": type(value).__qualname__}
+        return {"fields": fields, "class": settings}
+
+    def members(self, cls: type[enum.Enum]) -> list[list[Any]]:
+        return [
+            [member.name, self.value(member.value), self.value(getattr(member, "label", None))]
+            for member in cls
+        ]
+
+    def value(self, value: Any) -> Any:
+        """``value`` as plain JSON data."""
+        if isinstance(value, enum.Enum):  # before str: most of the policy's values are both
+            return {
+                "member": f"{type(value).__qualname__}.{value.name}",
+                "value": self.value(value.value),
+            }
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        if isinstance(value, dt.timedelta):
+            return {"seconds": value.total_seconds()}
+        if isinstance(value, dt.datetime):
+            return {"time": value.isoformat()}
+        if isinstance(value, type):
+            return {"class": _type(value)}
+        if isinstance(value, Mapping):
+            return {str(key): self.value(item) for key, item in value.items()}
+        if isinstance(value, (tuple, list)):
+            return [self.value(item) for item in value]
+        if isinstance(value, (set, frozenset)):
+            items = [self.value(item) for item in value]
+            return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
+        if attrs.has(type(value)):
+            body = {
+                field.name: self.value(getattr(value, field.name))
+                for field in attrs.fields(type(value))
+                if field.name != "defined_at"  # where it was declared takes no part
+            }
+            return {"kind": type(value).__qualname__, **body}
+        if isinstance(value, types.ModuleType):
+            return {"module": value.__name__}
+        if isinstance(value, (types.FunctionType, types.MethodType)) or callable(value):
+            return self.function(value)
+        if isinstance(value, (bytes, complex)) or value is Ellipsis:
+            return {"literal": repr(value)}
+        return {"object": type(value).__qualname__}
+
+    def function(self, function: Any) -> dict[str, Any]:
+        """A policy's own function by its name and its code: its syntax tree (comments,
+        docstring and layout left out), and what it names from its module and its closure, in
+        turn; one of the engine's (a reader the loader builds for a declared field) by its
+        name alone: its code is the engine's, and a new version of the library does not make
+        another policy of the same one."""
+        name = getattr(function, "__qualname__", None) or type(function).__qualname__
+        written: dict[str, Any] = {"function": name}  # module names take no part
+        module = getattr(function, "__module__", None) or ""
+        if module.partition(".")[0] == "escalation_policy" and not module.startswith(_RULES):
+            return written
+        if id(function) in self.functions:  # recursion, or named twice: once is enough
+            return written
+        self.functions[id(function)] = name
+        nodes = _syntax(function)
+        if not nodes:  # no source to read: its name is all there is
+            return written
+        written["code"] = [_tree(node) for node in nodes]
+        named = getattr(function, "__globals__", {})
+        written["uses"] = {
+            used: self.value(named[used])
+            for used in sorted(_names(nodes))
+            if used in named and named[used] is not function
+        }
+        cells = getattr(function, "__closure__", None) or ()
+        written["closure"] = [self.value(cell.cell_contents) for cell in cells]
+        return written
 
 
-def _function(function: Any) -> dict[str, Any]:
-    """A policy's own function by its name and source; one of the engine's (a reader the
-    loader builds for a declared field) by its name alone: its code is the engine's, not the
-    policy's, and a new version of the library does not make another policy of the same one."""
-    name = getattr(function, "__qualname__", None) or type(function).__qualname__
-    module = getattr(function, "__module__", None) or ""
-    source: str | None = None
-    if module.partition(".")[0] != "escalation_policy" or module.startswith(_RULES):
-        try:
-            source = textwrap.dedent(inspect.getsource(function))
-        except (OSError, TypeError):
-            source = None
-    return {"function": name, "source": source}  # a copy of a package in another module is alike
+def _syntax(function: Any) -> list[ast.AST]:
+    """The syntax tree of a function or lambda, found in its module's source by its name and
+    first line (several lambdas on one line: all of them); empty if Python has no source."""
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return []
+    try:
+        lines, _ = inspect.findsource(function)
+        tree = ast.parse("".join(lines))
+    except (OSError, TypeError, SyntaxError, ValueError):
+        return []
+    found: list[ast.AST] = []
+    for node in ast.walk(tree):
+        if code.co_name == "<lambda>":
+            if isinstance(node, ast.Lambda) and node.lineno == code.co_firstlineno:
+                found.append(node)
+        elif (
+            isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == code.co_name
+        ):
+            first = min([node.lineno, *(decorator.lineno for decorator in node.decorator_list)])
+            if first == code.co_firstlineno:
+                found.append(node)
+    return found
+
+
+def _tree(node: Any) -> Any:
+    """A syntax tree as nested lists: each node's type and its fields, leaving out fields that
+    are empty (the same tree on every Python version) and a function's docstring."""
+    if isinstance(node, ast.AST):
+        written: list[Any] = [type(node).__name__]
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if field == "body" and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                value = _without_docstring(value)
+            if value is None or value == []:
+                continue
+            written.append([field, _tree(value)])
+        return written
+    if isinstance(node, list):
+        return [_tree(item) for item in node]
+    if node is None or isinstance(node, (bool, int, float, str)):
+        return node
+    return {"literal": repr(node)}
+
+
+def _without_docstring(body: Any) -> Any:
+    first = body[0] if body else None
+    if (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    ):
+        return body[1:]
+    return body
+
+
+def _names(nodes: list[ast.AST]) -> set[str]:
+    """The names the code reads (some may be its own locals: looked up in its module, they are
+    not found there)."""
+    return {
+        node.id
+        for tree in nodes
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+    }
 
 
 _RULES = "escalation_policy.rules"
