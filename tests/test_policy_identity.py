@@ -248,7 +248,7 @@ def test_two_policies_differ_somewhere_exactly_when_their_identities_differ(
         (
             "a public_sector segment, always in scope",
             [
-                "+ values/Segment/PUBLIC_SECTOR",
+                '+ values/Segment/PUBLIC_SECTOR: ["public_sector", "Public sector"]',
                 '~ context/segment/domain: ["enterprise", "commercial", "smb"] -> '
                 '["enterprise", "commercial", "smb", "public_sector"]',
                 "+ tables/scope.customers/rows/public_sector",
@@ -303,7 +303,8 @@ def test_a_diff_names_what_an_edit_adds_and_what_it_changes(variants: dict[str, 
         "+ obligations/product_dri",
         "+ reactions/responsibilities.product_dri",
         "+ facts/product_dri_assigned",
-        "+ facts/opened/fields/product_related",
+        '+ facts/opened/fields/product_related: ["bool", false, {}]',
+        '+ attributes/product_related: ["bool", {"set_by": "the opening fact"}]',
         "- tables/severity.cadence/rows/weekly_to_biweekly",
         "+ tables/severity.cadence/rows/weekly",
         '~ tables/severity.levels/rows/medium/then/cadence: "weekly_to_biweekly" -> "weekly"',

@@ -17,6 +17,8 @@ from escalation_policy._identity import document
 
 __all__ = ["PolicyDifference", "differences"]
 
+_SHORT = 120
+"""The longest value shown whole beside a place added or removed (a row, a value)."""
 _KEYS = ("id", "name")
 """What names the items of a list of declarations (tables, rows, reactions; context fields)."""
 
@@ -32,10 +34,10 @@ class PolicyDifference:
     new: Any = None
 
     def __str__(self) -> str:
-        if self.kind == "added":
-            return f"+ {self.path}"
-        if self.kind == "removed":
-            return f"- {self.path}"
+        if self.kind in ("added", "removed"):
+            sign, value = ("+", self.new) if self.kind == "added" else ("-", self.old)
+            shown = _shown(value)
+            return f"{sign} {self.path}" + (f": {shown}" if len(shown) <= _SHORT else "")
         if self.path.endswith("/code"):  # a function's syntax tree: its file says more
             return f"~ {self.path}: the function's code changed"
         old, new = _shown(self.old), _shown(self.new)
@@ -133,7 +135,7 @@ def _shown(value: Any, *, plain: bool = True) -> str:
     return json.dumps(_plain(value) if plain else value, sort_keys=True, ensure_ascii=False)
 
 
-def _focused(old: str, new: str, *, longest: int = 120, context: int = 30) -> tuple[str, str]:
+def _focused(old: str, new: str, *, longest: int = _SHORT, context: int = 30) -> tuple[str, str]:
     """Two long texts cut to where they differ, with some context on each side: what they
     have in common at either end is left out (``…``), never what differs."""
     if len(old) <= longest and len(new) <= longest:

@@ -145,6 +145,8 @@ class _Writer:
 
     def value(self, value: Any) -> Any:
         """``value`` as plain JSON data."""
+        if value is attrs.NOTHING:  # an attribute's "default": the opening fact sets it
+            return {"set_by": "the opening fact"}
         if isinstance(value, enum.Enum):  # before str: most of the policy's values are both
             return {
                 "member": f"{type(value).__qualname__}.{value.name}",
