@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # cattrs is imported when a converter is built
 
     from escalation_policy.policy import Policy
 
-__all__ = ["make_converter", "shared_converter"]
+__all__ = ["make_converter", "shared_converter", "shared_text_writers"]
 
 
 _CONVERTERS: "weakref.WeakKeyDictionary[Any, cattrs.Converter]" = weakref.WeakKeyDictionary()
@@ -49,6 +49,26 @@ def shared_converter(policy: "Policy | None" = None) -> "cattrs.Converter":
     if converter is None:
         converter = _CONVERTERS[policy] = make_converter(policy)
     return converter
+
+
+_TEXTS: "weakref.WeakKeyDictionary[Any, TextWriters]" = weakref.WeakKeyDictionary()
+
+TextWriters = tuple[Callable[[Any], str], Mapping[type[Any], Callable[[Any], str]]]
+"""A policy's writers of JSON text: for its escalation state (a record is written as its frozen
+state), and for each of its action types."""
+
+
+def shared_text_writers(policy: "Policy") -> TextWriters:
+    """The compact JSON text writers of ``policy``'s state and actions, exactly as its
+    converter and ``json.dumps`` write them, built once for the process (see ``_fastpath``)."""
+    writers = _TEXTS.get(policy)
+    if writers is None:
+        from escalation_policy._fastpath import text_writer
+
+        contract = policy.contract
+        actions = {cls: text_writer(cls, tag=cls.TYPE) for cls in contract.actions.values()}
+        writers = _TEXTS[policy] = (text_writer(contract.state), actions)
+    return writers
 
 
 def make_converter(policy: "Policy | None" = None) -> "cattrs.Converter":

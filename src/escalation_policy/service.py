@@ -24,8 +24,7 @@ from typing import Any
 import attrs
 
 from escalation_policy import _core
-from escalation_policy._convert import shared_converter
-from escalation_policy._fastpath import text_writer
+from escalation_policy._convert import shared_converter, shared_text_writers
 from escalation_policy._record import Record
 from escalation_policy._typed import FieldProblem, to_instant
 from escalation_policy.engine import (
@@ -57,13 +56,21 @@ _SCAN_CHUNK = 200
 _UNLIMITED = 1 << 62
 _KNOWN_STATES = 10_000
 """How many escalations' last state a service keeps read, to skip reading it again."""
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
-"""Compact JSON, as ``json.dumps(value, separators=(",", ":"))`` writes it (without building an
-encoder for each call)."""
 
 
 def _micros(at: dt.datetime) -> int:
     return (at - _EPOCH) // dt.timedelta(microseconds=1)
+
+
+def _limit(name: str, value: dt.datetime | None) -> int | None:
+    """An optional time given by the caller, in microseconds; an InvalidFactError naming
+    ``name`` for one that is not an aware datetime in the supported range."""
+    if value is None:
+        return None
+    try:
+        return _micros(to_instant(value))
+    except FieldProblem as problem:
+        raise InvalidFactError(str(problem), path=name) from None
 
 
 def _instant(micros: int) -> dt.datetime:
@@ -203,11 +210,7 @@ class Service:
         self._converter = shared_converter(self.policy)
         # The JSON texts of states and actions, as the converter writes them (tested so),
         # without building their dictionaries: most of a batch's cost otherwise.
-        contract = self.policy.contract
-        self._state_text = text_writer(contract.state)  # reads a record as its frozen state
-        self._action_text = {
-            cls: text_writer(cls, tag=cls.TYPE) for cls in contract.actions.values()
-        }
+        self._state_text, self._action_text = shared_text_writers(self.policy)
         self._known: collections.OrderedDict[str, tuple[str, Record]] = collections.OrderedDict()
         self._known_lock = threading.Lock()
         self.engine = engine
@@ -425,16 +428,9 @@ class Service:
         redelivered fact whose actions were pruned returns the actions still kept. Undelivered
         actions, the escalations' states and the sources' positions are never pruned.
         """
-        limits: list[int | None] = []
-        for name, value in (("facts_before", facts_before), ("delivered_before", delivered_before)):
-            if value is None:
-                limits.append(None)
-                continue
-            try:
-                limits.append(_micros(to_instant(value)))
-            except FieldProblem as problem:
-                raise InvalidFactError(str(problem), path=name) from None
-        facts, actions = self.store.prune(limits[0], limits[1])
+        facts, actions = self.store.prune(
+            _limit("facts_before", facts_before), _limit("delivered_before", delivered_before)
+        )
         return Pruned(facts=facts, actions=actions)
 
     def next_delivery(self) -> dt.datetime | None:
@@ -600,8 +596,7 @@ class Service:
             seq = work.seqs.get(key, 0) + 1
             work.seqs[key] = seq
             action_id = f"{key}/{seq}"
-            text = texts.get(type(action))
-            body = text(action) if text else _dumps(self._converter.unstructure(action, Action))
+            body = texts[type(action)](action)  # every action type is in the contract
             work.outbox.append((action_id, key, body, self.identity))
             emitted.append(Delivery(action_id, action, policy=self.identity))
 
