@@ -314,9 +314,9 @@ def _store_url(args: argparse.Namespace) -> str:
     return url
 
 
-def _service(args: argparse.Namespace, *, catch_up: bool = True) -> Service:
+def _service(args: argparse.Namespace, *, catch_up: bool = True, create: bool = True) -> Service:
     policy = _policy(args)
-    store = open_store(_store_url(args))
+    store = open_store(_store_url(args), create=create)
     lateness = getattr(args, "lateness", None) or dt.timedelta(0)
     engine: EngineName = getattr(args, "engine", "native")
     return Service(store, policy, engine=engine, catch_up=catch_up, lateness=lateness)
@@ -414,12 +414,7 @@ class _Stop:
 def _worker(args: argparse.Namespace, out: _Output) -> int:
     if args.now is not None and not args.once:
         raise _Exit(EXIT_BAD_INPUT, "--now is for one round: give --once with it")
-    now_given = None
-    if args.now is not None:
-        try:
-            now_given = parse_timestamp(args.now)
-        except ValueError as error:
-            raise _Exit(EXIT_BAD_INPUT, f"--now: {error}") from None
+    now_given = _given_time(args.now)
     _Stop.requested = False
     if not args.once:
         _Stop.install()  # before the store opens: a SIGTERM from then on ends the worker cleanly
@@ -444,17 +439,22 @@ def _worker(args: argparse.Namespace, out: _Output) -> int:
                 return EXIT_OK
 
 
+def _given_time(text: str | None) -> dt.datetime | None:
+    """The time ``--now`` gives (ISO-8601 with a timezone), if any."""
+    if text is None:
+        return None
+    try:
+        return parse_timestamp(text)
+    except ValueError as error:
+        raise _Exit(EXIT_BAD_INPUT, f"--now: {error}") from None
+
+
 def _prune(args: argparse.Namespace, out: _Output) -> int:
     if args.facts_older_than is None and args.delivered_older_than is None:
         raise _Exit(
             EXIT_BAD_INPUT, "say what to prune: --facts-older-than, --delivered-older-than or both"
         )
-    now = dt.datetime.now(dt.timezone.utc)  # the wall clock, at the edge
-    if args.now is not None:
-        try:
-            now = parse_timestamp(args.now)
-        except ValueError as error:
-            raise _Exit(EXIT_BAD_INPUT, f"--now: {error}") from None
+    now = _given_time(args.now) or dt.datetime.now(dt.timezone.utc)  # the clock, at the edge
     try:
         facts_before = now - args.facts_older_than if args.facts_older_than is not None else None
         delivered_before = (
@@ -462,11 +462,7 @@ def _prune(args: argparse.Namespace, out: _Output) -> int:
         )
     except OverflowError:
         raise _Exit(EXIT_BAD_INPUT, "a duration reaches back before the year 1") from None
-    url = _store_url(args)
-    path = url[len("sqlite:///") :] if url.lower().startswith("sqlite:///") else url
-    if "://" not in path and path != ":memory:" and not os.path.exists(path):
-        raise _Exit(EXIT_STORE, f"no store at {path}: nothing to prune")
-    with _service(args) as service:
+    with _service(args, create=False) as service:
         try:
             pruned = service.prune(facts_before=facts_before, delivered_before=delivered_before)
         except InputError:

@@ -17,6 +17,7 @@ transaction, and refuses a store written by a newer version of the library.
 
 import abc
 import contextlib
+import os
 import sqlite3
 import threading
 import urllib.parse
@@ -96,6 +97,10 @@ _MIGRATIONS: Mapping[str, Sequence[Sequence[str]]] = {
         ),
     ),
 }
+
+
+_STATE_ROW = "escalation_id, state, state_format, seq, clock"
+"""The columns of ``ep_escalations`` a :class:`StateRow` holds, in its order."""
 
 
 @attrs.frozen
@@ -234,10 +239,7 @@ class Store(abc.ABC):
     def state(self, escalation_id: str) -> StateRow | None:
         """The stored row of one escalation, or ``None``, without locking it."""
         rows = self._query(
-            self._sql(
-                "SELECT escalation_id, state, state_format, seq, clock FROM ep_escalations"
-                " WHERE escalation_id = ?"
-            ),
+            self._sql(f"SELECT {_STATE_ROW} FROM ep_escalations WHERE escalation_id = ?"),
             (escalation_id,),
         )
         return StateRow(*rows[0]) if rows else None
@@ -245,7 +247,7 @@ class Store(abc.ABC):
     def states(self) -> list[StateRow]:
         """Every escalation still held (not settled), by id."""
         rows = self._query(
-            "SELECT escalation_id, state, state_format, seq, clock FROM ep_escalations"
+            f"SELECT {_STATE_ROW} FROM ep_escalations"
             " WHERE state IS NOT NULL ORDER BY escalation_id"
         )
         return [StateRow(*row) for row in rows]
@@ -330,8 +332,7 @@ class _SQLiteTransaction(Transaction):
             chunk = ordered[start : start + 500]
             marks = ",".join("?" * len(chunk))
             for row in self.db.execute(
-                "SELECT escalation_id, state, state_format, seq, clock FROM ep_escalations"
-                f" WHERE escalation_id IN ({marks})",
+                f"SELECT {_STATE_ROW} FROM ep_escalations WHERE escalation_id IN ({marks})",
                 chunk,
             ):
                 rows[row[0]] = StateRow(*row)
@@ -352,7 +353,7 @@ class _SQLiteTransaction(Transaction):
 
     def due(self, before: int, exclude: Collection[str], limit: int) -> list[StateRow]:
         rows = self.db.execute(
-            "SELECT escalation_id, state, state_format, seq, clock FROM ep_escalations"
+            f"SELECT {_STATE_ROW} FROM ep_escalations"
             " WHERE next_due < ? ORDER BY next_due, escalation_id LIMIT ?",
             (before, limit + len(exclude)),
         ).fetchall()
@@ -541,7 +542,7 @@ class _PostgresTransaction(Transaction):
             (ordered,),
         )
         rows = self.db.execute(
-            "SELECT escalation_id, state, state_format, seq, clock FROM ep_escalations"
+            f"SELECT {_STATE_ROW} FROM ep_escalations"
             " WHERE escalation_id = ANY(%b) ORDER BY escalation_id FOR UPDATE",
             (ordered,),
         ).fetchall()
@@ -557,7 +558,7 @@ class _PostgresTransaction(Transaction):
 
     def due(self, before: int, exclude: Collection[str], limit: int) -> list[StateRow]:
         rows = self.db.execute(
-            "SELECT escalation_id, state, state_format, seq, clock FROM ep_escalations"
+            f"SELECT {_STATE_ROW} FROM ep_escalations"
             " WHERE next_due < %s AND escalation_id <> ALL(%s)"
             " ORDER BY next_due, escalation_id LIMIT %s FOR UPDATE SKIP LOCKED",
             (before, list(exclude), limit),
@@ -786,13 +787,16 @@ def _safe(url: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
-def open_store(url: str) -> Store:
+def open_store(url: str, *, create: bool = True) -> Store:
     """The store at ``url``: ``sqlite:///PATH`` (or a plain file path, or ``:memory:``) or
-    ``postgresql://...`` (also ``postgres://``), its schema brought up to date."""
-    return _open(url, SCHEMA_VERSION)
+    ``postgresql://...`` (also ``postgres://``), its schema brought up to date.
+
+    ``create=False``: a SQLite file that is not there is a :class:`StoreError` rather than a
+    new, empty store (for a command that only reads or trims one)."""
+    return _open(url, SCHEMA_VERSION, create=create)
 
 
-def _open(url: str, version: int) -> Store:
+def _open(url: str, version: int, *, create: bool = True) -> Store:
     """The store at ``url`` with its schema brought up to ``version`` (earlier versions: to
     test upgrades)."""
     if not isinstance(url, str) or not url:
@@ -806,6 +810,8 @@ def _open(url: str, version: int) -> Store:
         path = url[len("sqlite:///") :] if scheme else url
         if not path:
             raise StoreError(f"got {url!r}, expected a file after sqlite:///")
+        if not create and path != ":memory:" and not os.path.exists(path):
+            raise StoreError(f"no store at {path}")
         return SQLiteStore(path) if version == SCHEMA_VERSION else _sqlite_at(path, version)
     raise StoreError(
         f"got a store URL with scheme {scheme!r}; expected sqlite:///FILE, a file name, or "
