@@ -39,16 +39,17 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # the tests' store helpers
 
 import run  # the callgrind helper and the table printer beside this file
 import workload
+from tests.stores import POSTGRES, postgres_missing, with_schema
 
 import escalation_policy
 from escalation_policy import (
@@ -66,9 +67,6 @@ from escalation_policy import (
 from escalation_policy.service import Delivery, Service
 
 ROOT = Path(__file__).resolve().parent.parent
-POSTGRES = os.environ.get(
-    "ESCALATION_POLICY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
-)
 BATCH = 500
 WORKERS = (1, 2, 4)
 SQLITE_TARGET = 10_000  # facts/s, SQLite in batches
@@ -97,20 +95,6 @@ def progress(text: str) -> None:
 
 
 # ------------------------------------------------------------------------------------ stores
-def postgres_missing() -> str | None:
-    """Why PostgreSQL cannot be used here, or ``None``."""
-    try:
-        import psycopg
-    except ImportError:
-        return "psycopg is not installed (pip install 'escalation-policy[postgres]')"
-    try:
-        with psycopg.connect(POSTGRES, connect_timeout=5) as connection:
-            connection.execute("SELECT 1")
-    except psycopg.Error as error:
-        return f"no PostgreSQL server at {POSTGRES} ({' '.join(str(error).split())})"
-    return None
-
-
 def postgres_admin(*statements: str) -> list[Any]:
     """Run statements on the server (outside any benchmark schema); the last one's rows."""
     import psycopg
@@ -123,20 +107,13 @@ def postgres_admin(*statements: str) -> list[Any]:
     return rows
 
 
-def in_schema(schema: str) -> str:
-    """The server's URL with ``schema`` as the search path."""
-    parts = urllib.parse.urlsplit(POSTGRES)
-    query = [*urllib.parse.parse_qsl(parts.query), ("options", f"-csearch_path={schema}")]
-    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
-
-
 @contextlib.contextmanager
 def postgres_schema() -> Iterator[tuple[str, str]]:
     """A fresh, empty schema: ``(name, URL)``; dropped afterwards."""
     schema = f"bench_{uuid.uuid4().hex[:12]}"
     postgres_admin(f"CREATE SCHEMA {schema}")
     try:
-        yield schema, in_schema(schema)
+        yield schema, with_schema(POSTGRES, schema)
     finally:
         postgres_admin(f"DROP SCHEMA {schema} CASCADE")
 

@@ -46,7 +46,7 @@ def require_postgres() -> None:
     pytest.skip(f"{reason}; set ESCALATION_POLICY_TEST_POSTGRES to a server to run this test")
 
 
-def _with_schema(url: str, schema: str) -> str:
+def with_schema(url: str, schema: str) -> str:
     parts = urllib.parse.urlsplit(url)
     query = urllib.parse.parse_qsl(parts.query)
     query.append(("options", f"-csearch_path={schema}"))
@@ -62,7 +62,7 @@ def postgres_url() -> Iterator[str]:
     with psycopg.connect(POSTGRES, autocommit=True) as connection:
         connection.execute(f"CREATE SCHEMA {schema}")
     try:
-        yield _with_schema(POSTGRES, schema)
+        yield with_schema(POSTGRES, schema)
     finally:
         with psycopg.connect(POSTGRES, autocommit=True) as connection:
             connection.execute(f"DROP SCHEMA {schema} CASCADE")
