@@ -17,20 +17,18 @@ from escalation_policy._convert import shared_converter
 from escalation_policy._matching import Matcher
 from escalation_policy._native import NativeMatcher
 from escalation_policy._record import Record
+from escalation_policy._step import DEFAULT_MAX_CLOCK_JUMP, Limits, admit, step
 from escalation_policy._typed import FieldProblem, check_fields, to_instant
 from escalation_policy.errors import (
-    ClockJumpError,
     EngineUnavailableError,
     InputError,
     InvalidFactError,
     InvalidSnapshotError,
     PolicyError,
-    StaleFactError,
     describe,
 )
 from escalation_policy.model import (
     CLOSED,
-    Action,
     EscalationFact,
     Fact,
     Tick,
@@ -41,29 +39,12 @@ from escalation_policy.state import (
     Decision,
     EngineState,
     EscalationState,
-    Fulfilment,
 )
 
 __all__ = ["ENGINES", "Decision", "EngineName", "PolicyEngine", "advance", "decide"]
 
 EngineName = Literal["native", "durable"]
 ENGINES: tuple[EngineName, ...] = ("native", "durable")
-
-DEFAULT_MAX_CLOCK_JUMP = dt.timedelta(days=366)
-"""How far ahead of its clock a fact may be, unless the engine is told otherwise."""
-MAX_LATENESS = dt.timedelta(days=7)
-"""The longest lateness window an engine accepts."""
-
-
-def _duration_option(
-    name: str, value: dt.timedelta | None, *, zero: bool = False
-) -> dt.timedelta | None:
-    if value is None:
-        return None
-    if not isinstance(value, dt.timedelta) or value < dt.timedelta(0) or (not zero and not value):
-        expected = "a duration of 0 or more" if zero else "a positive duration, or None"
-        raise InvalidFactError(f"got {describe(value)}, expected {expected}", path=name)
-    return value
 
 
 def decide(
@@ -230,19 +211,14 @@ class PolicyEngine:
     ) -> None:
         self.policy = policy or default_policy()
         self.engine = engine
-        self.max_clock_jump = _duration_option("max_clock_jump", max_clock_jump)
-        window = _duration_option("lateness", lateness, zero=True)
-        if window is None or window > MAX_LATENESS:
-            raise InvalidFactError(
-                f"got {describe(lateness)}, expected a duration from 0 to {MAX_LATENESS.days} days",
-                path="lateness",
-            )
-        self.lateness: dt.timedelta = window
+        self._limits = Limits.checked(max_clock_jump, lateness)
+        self.max_clock_jump = self._limits.max_clock_jump
+        self.lateness: dt.timedelta = self._limits.lateness
         self._matcher = _matcher(engine, self.policy)
         self._fact_types = self.policy.contract.facts
         self._lock = threading.Lock()
-        self._records: dict[str, Record] = {}
-        self._heap: list[tuple[dt.datetime, str]] = []
+        self._held = _Escalations()
+        self._records = self._held.records
         self._clock: dt.datetime | None = None
 
     # ------------------------------------------------------------------------------- queries
@@ -290,148 +266,10 @@ class PolicyEngine:
             yield self.handle(fact)
 
     def _handle(self, fact: Fact) -> Decision:
-        at = fact.at
-        if at >= self.policy.latest:
-            _core.check_time(self.policy, at, "$.at")
-        clock = self._clock
-        lateness = self.lateness
-        if clock is None:
-            clock = at
-        elif at >= clock:
-            if self.max_clock_jump is not None and at - clock > self.max_clock_jump:
-                raise ClockJumpError(
-                    f"got {at.isoformat()}, {at - clock} after the engine's clock "
-                    f"{clock.isoformat()}; expected at most {self.max_clock_jump} ahead "
-                    "(max_clock_jump)",
-                    path="$.at",
-                )
-            clock = at
-        elif not lateness or at < clock - lateness:
-            allowed = f" less the lateness {lateness}" if lateness else ""
-            raise StaleFactError(
-                f"got {at.isoformat()}, older than the engine's clock "
-                f"{clock.isoformat()}{allowed}; facts must arrive in time order",
-                path="$.at",
-            )
-        # Every other escalation lives up to the watermark: with a lateness window, what
-        # falls due in the window is reported only once the window has passed it.
-        watermark = clock - lateness if lateness else clock
-        target = fact.escalation_id if isinstance(fact, EscalationFact) else None
-        heap = self._heap
-        if not heap or heap[0][0] >= watermark or not self._due_before(watermark, target):
-            # Nothing else falls due: only this fact's escalation changes.
-            decision = self._handle_one(fact, target)
-            self._clock = clock
-            return decision
-        # Time passes for every other escalation with something due, then the fact applies to
-        # its own (time passing for it first, in the same step). Each changes a copy (a
-        # draft); the drafts replace the records only once all succeeded.
-        drafts: dict[str, Record] = {}
-        actions: list[Action] = []
-        popped: list[tuple[dt.datetime, str]] = []
-        forget: str | None = None
-        fulfilled: tuple[Fulfilment, ...] = ()
-        matched: tuple[str, ...] = ()
-        try:
-            while heap and heap[0][0] < watermark:
-                entry = heapq.heappop(heap)
-                popped.append(entry)
-                due, escalation_id = entry
-                if escalation_id == target:
-                    continue  # its own step lets time pass for it
-                draft = drafts.get(escalation_id)
-                if draft is None:
-                    record = self._records.get(escalation_id)
-                    if record is None or record.next_due != due:
-                        continue  # superseded by a later entry
-                    draft = drafts[escalation_id] = record.copy()
-                elif draft.next_due != due:
-                    continue
-                actions.extend(_core.advance(self.policy, draft, watermark))
-            if target is not None:
-                assert isinstance(fact, EscalationFact)
-                record = self._records.get(target)
-                result, own = _core.decide(
-                    self.policy, self._matcher, record.copy() if record is not None else None, fact
-                )
-                actions.extend(own.actions)
-                fulfilled, matched = own.fulfilled, own.matched
-                if result is not None:
-                    drafts[target] = result
-                else:
-                    forget = target  # settled by this very fact
-        except BaseException:
-            for entry in popped:
-                heapq.heappush(heap, entry)
-            raise
-        if forget is not None:
-            self._records.pop(forget, None)
-        requeue = {entry[1] for entry in popped}
-        for escalation_id, draft in drafts.items():
-            old = self._records.get(escalation_id)
-            if draft.settled:
-                self._records.pop(escalation_id, None)
-                continue
-            self._records[escalation_id] = draft
-            next_due = draft.next_due
-            if next_due is not None and (
-                old is None or old.next_due != next_due or escalation_id in requeue
-            ):
-                heapq.heappush(heap, (next_due, escalation_id))
+        clock, watermark = admit(self.policy, self._limits, self._clock, fact.at)
+        decision = step(self.policy, self._matcher, self._held, fact, watermark)
         self._clock = clock
-        if len(heap) > 2 * len(self._records) + 1024:
-            self._rebuild_heap()
-        return Decision(fact=fact, actions=tuple(actions), fulfilled=fulfilled, matched=matched)
-
-    def _due_before(self, at: dt.datetime, target: str | None) -> bool:
-        """Whether some escalation other than ``target`` has something due before ``at``.
-
-        Entries left behind when an escalation's next due time moved are dropped on the way:
-        they would otherwise send facts down the slow path for nothing.
-        """
-        heap = self._heap
-        held: list[tuple[dt.datetime, str]] = []
-        try:
-            while heap and heap[0][0] < at:
-                due, escalation_id = heap[0]
-                record = self._records.get(escalation_id)
-                if record is None or record.next_due != due:
-                    heapq.heappop(heap)
-                elif escalation_id == target:
-                    held.append(heapq.heappop(heap))  # its own step lets time pass for it
-                else:
-                    return True
-            return False
-        finally:
-            for entry in held:
-                heapq.heappush(heap, entry)
-
-    def _handle_one(self, fact: Fact, target: str | None) -> Decision:
-        if target is None:
-            return Decision(fact=fact, actions=())
-        assert isinstance(fact, EscalationFact)
-        old = self._records.get(target)
-        result, decision = _core.decide(
-            self.policy, self._matcher, old.copy() if old is not None else None, fact
-        )
-        if result is None:
-            self._records.pop(target, None)
-        else:
-            self._records[target] = result
-            next_due = result.next_due
-            if next_due is not None and (old is None or old.next_due != next_due):
-                heapq.heappush(self._heap, (next_due, target))
-        if len(self._heap) > 2 * len(self._records) + 1024:
-            self._rebuild_heap()
         return decision
-
-    def _rebuild_heap(self) -> None:
-        self._heap = [
-            (record.next_due, key)
-            for key, record in self._records.items()
-            if record.next_due is not None
-        ]
-        heapq.heapify(self._heap)
 
     # ----------------------------------------------------------------------------- snapshots
     def snapshot(self) -> EngineState:
@@ -465,11 +303,78 @@ class PolicyEngine:
         restored = cls(policy, engine=engine, max_clock_jump=max_clock_jump, lateness=lateness)
         state = read_snapshot(state, restored.policy)
         restored._clock = state.clock
-        restored._records = {
-            escalation.escalation_id: Record.thaw(escalation) for escalation in state.escalations
-        }
-        restored._rebuild_heap()
+        restored._held.restore(Record.thaw(escalation) for escalation in state.escalations)
         return restored
+
+
+class _Escalations:
+    """The escalations an engine holds: a record each, and a heap of when each next falls
+    due (entries left behind when a due time moved are skipped and dropped)."""
+
+    __slots__ = ("heap", "records")
+
+    def __init__(self) -> None:
+        self.records: dict[str, Record] = {}
+        self.heap: list[tuple[dt.datetime, str]] = []
+
+    def restore(self, records: Iterable[Record]) -> None:
+        self.records.clear()
+        self.records.update((record.escalation_id, record) for record in records)
+        self._rebuild()
+
+    def record(self, escalation_id: str) -> Record | None:
+        return self.records.get(escalation_id)
+
+    def check_unknown(self, escalation_id: str, at: dt.datetime) -> None:
+        pass  # the engine forgets a settled escalation: its clock is the engine's
+
+    def due(self, before: dt.datetime, skip: str | None) -> Iterator[tuple[str, Record]]:
+        heap = self.heap
+        if not heap or heap[0][0] >= before:
+            return
+        records = self.records
+        aside: list[tuple[dt.datetime, str]] = []
+        try:
+            while heap and heap[0][0] < before:
+                entry = heapq.heappop(heap)
+                due, escalation_id = entry
+                record = records.get(escalation_id)
+                if record is None or record.next_due != due:
+                    continue  # superseded by a later entry
+                if escalation_id == skip:
+                    aside.append(entry)  # its own step lets time pass for it
+                    continue
+                yield escalation_id, record
+        finally:
+            for entry in aside:
+                heapq.heappush(heap, entry)
+
+    def advanced(self, escalation_id: str, record: Record) -> None:
+        if record.settled:
+            del self.records[escalation_id]
+        elif record.next_due is not None:
+            heapq.heappush(self.heap, (record.next_due, escalation_id))
+
+    def decided(
+        self, escalation_id: str, before: Record | None, after: Record | None, at: dt.datetime
+    ) -> None:
+        if after is None:
+            self.records.pop(escalation_id, None)
+        else:
+            self.records[escalation_id] = after
+            next_due = after.next_due
+            if next_due is not None and (before is None or before.next_due != next_due):
+                heapq.heappush(self.heap, (next_due, escalation_id))
+        if len(self.heap) > 2 * len(self.records) + 1024:
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        self.heap[:] = [
+            (record.next_due, key)
+            for key, record in self.records.items()
+            if record.next_due is not None
+        ]
+        heapq.heapify(self.heap)
 
 
 def read_snapshot(state: object, policy: Policy) -> EngineState:
