@@ -13,8 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from escalation_policy import (
+    ClockJumpError,
     DuplicateFactError,
     InputError,
+    InvalidFactError,
     PolicyEngine,
     Service,
     StaleFactError,
@@ -408,8 +410,9 @@ def test_prune_forgets_old_fact_ids_and_delivered_actions_only(new_store_url: An
         assert delivered[0] not in {d.id for d in service.outbox()}
         assert states == service.escalations()
         assert service.handle(opened("ESC-2", at(hours=2), id="crm-2")).duplicate  # kept
-        # Forgotten: the opening fact is handled as new, and refused as the escalation is open.
-        with pytest.raises(InputError, match="already open"):
+        # Forgotten: the opening fact is handled as new, and refused: it is older than the
+        # store's clock (and its escalation is open).
+        with pytest.raises(StaleFactError, match="older than the engine's clock"):
             service.handle(opened("ESC-1", id="crm-1"))
         assert (0, 0) == attrs.astuple(service.prune(facts_before=at(hours=1)))
 
@@ -440,13 +443,18 @@ def test_prune_without_a_limit_keeps_everything_and_a_bad_time_is_refused(
         assert before == contents(service)
 
 
+@pytest.mark.parametrize(
+    ("catch_up", "reason"),
+    [(True, "older than the engine's clock"), (False, "closed and settled")],
+)
 def test_a_fact_redelivered_after_its_id_was_pruned_is_stale_even_once_settled(
-    new_store_url: Any,
+    new_store_url: Any, catch_up: bool, reason: str
 ) -> None:
     """A settled escalation keeps its last time: its facts, redelivered after their ids were
-    forgotten, are refused as stale instead of opening it again."""
+    forgotten, are refused as stale instead of opening it again (older than the store's clock
+    when the service catches up, than the escalation's own last time otherwise)."""
     facts = [{**fact, "id": f"crm-{n}"} for n, fact in enumerate(lines(ONE_CLOSED_ESCALATION))]
-    with Service(new_store_url()) as service:
+    with Service(new_store_url(), catch_up=catch_up) as service:
         service.handle_many(facts)
         (escalation_id,) = {fact["escalation_id"] for fact in facts}
         assert service.escalation(escalation_id) is None  # closed and settled
@@ -455,7 +463,7 @@ def test_a_fact_redelivered_after_its_id_was_pruned_is_stale_even_once_settled(
         assert len(facts) == service.prune(facts_before=end + dt.timedelta(days=1)).facts
         before = contents(service)
         for fact in facts[:-1]:
-            with pytest.raises(StaleFactError, match="closed and settled"):
+            with pytest.raises(StaleFactError, match=reason):
                 service.handle(fact)
         assert before == contents(service)
 
@@ -636,3 +644,61 @@ def test_actions_decided_on_states_read_back_from_json_are_written_as_json() -> 
             text = json.dumps(CONVERTER.unstructure(decision.state))
             state = CONVERTER.structure(json.loads(text), type(decision.state))
     assert expected == written
+
+
+# ------------------------------------------------------------------------- the clock's guards
+def test_a_mistyped_year_is_refused_and_changes_nothing(new_store_url: Any) -> None:
+    """A fact further ahead of the store's clock than ``max_clock_jump`` is refused, as the
+    in-memory engine refuses it: time does not pass for the others, and the correct facts
+    after it are still taken."""
+    with Service(new_store_url()) as service:
+        for number in range(20):
+            service.handle(opened(f"ESC-{number}", at(minutes=number)))
+        before = contents(service)
+        with pytest.raises(ClockJumpError, match="max_clock_jump"):
+            service.handle(opened("ESC-typo", at(days=3650)))
+        assert before == contents(service)
+        later = service.handle(opened("ESC-late", at(hours=1)))
+        assert "ESC-late" in {delivery.action.escalation_id for delivery in later.deliveries}
+
+
+def test_the_service_takes_the_engines_limits(new_store_url: Any) -> None:
+    """``max_clock_jump`` and ``lateness`` are checked as the engine checks them."""
+    url = new_store_url()
+    with pytest.raises(InvalidFactError) as caught:
+        Service(url, lateness=dt.timedelta(days=8))
+    assert ("lateness", "got datetime.timedelta(days=8), expected a duration from 0 to 7 days") == (
+        caught.value.path,
+        caught.value.reason,
+    )
+    with pytest.raises(InvalidFactError) as caught:
+        Service(url, max_clock_jump=dt.timedelta(0))
+    assert "max_clock_jump" == caught.value.path
+    with Service(url, max_clock_jump=None) as service:
+        service.handle(opened("ESC-1"))
+        assert service.handle(opened("ESC-2", at(days=3650))).deliveries
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    order=st.permutations(range(6)),
+    lateness=st.sampled_from([dt.timedelta(0), dt.timedelta(hours=2)]),
+)
+def test_service_and_engine_refuse_and_take_the_same_facts(
+    order: list[int], lateness: dt.timedelta
+) -> None:
+    """One step for both: facts out of time order across escalations are refused, or taken
+    within the lateness window, alike by the engine and by a catching-up service."""
+    facts = [opened(f"ESC-{n}", at(hours=n)) for n in order]
+    engine = PolicyEngine(lateness=lateness)
+    with Service(":memory:", lateness=lateness) as service:
+        for fact in facts:
+            try:
+                expected: object = engine.handle(fact).actions
+            except InputError as error:
+                expected = str(error)
+            try:
+                actual: object = service.handle(fact).actions
+            except InputError as error:
+                actual = str(error)
+            assert expected == actual

@@ -31,6 +31,7 @@ __all__ = [
     "Held",
     "Limits",
     "admit",
+    "check_jump",
     "pass_time",
     "step",
 ]
@@ -85,13 +86,7 @@ def admit(
     if clock is None:
         clock = at
     elif at >= clock:
-        jump = limits.max_clock_jump
-        if jump is not None and at - clock > jump:
-            raise ClockJumpError(
-                f"got {at.isoformat()}, {at - clock} after the engine's clock "
-                f"{clock.isoformat()}; expected at most {jump} ahead (max_clock_jump)",
-                path="$.at",
-            )
+        check_jump(limits, clock, at)
         clock = at
     elif not lateness or at < clock - lateness:
         allowed = f" less the lateness {lateness}" if lateness else ""
@@ -101,6 +96,17 @@ def admit(
             path="$.at",
         )
     return clock, clock - lateness if lateness else clock
+
+
+def check_jump(limits: Limits, clock: dt.datetime, at: dt.datetime) -> None:
+    """Refuse a fact further ahead of ``clock`` than ``limits.max_clock_jump``."""
+    jump = limits.max_clock_jump
+    if jump is not None and at - clock > jump:
+        raise ClockJumpError(
+            f"got {at.isoformat()}, {at - clock} after the engine's clock "
+            f"{clock.isoformat()}; expected at most {jump} ahead (max_clock_jump)",
+            path="$.at",
+        )
 
 
 class Held(Protocol):

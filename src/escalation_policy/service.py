@@ -18,7 +18,7 @@ import hashlib
 import heapq
 import json
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -26,6 +26,14 @@ import attrs
 from escalation_policy import _core
 from escalation_policy._convert import shared_converter, shared_text_writers
 from escalation_policy._record import Record
+from escalation_policy._step import (
+    DEFAULT_MAX_CLOCK_JUMP,
+    Limits,
+    admit,
+    check_jump,
+    pass_time,
+    step,
+)
 from escalation_policy._typed import FieldProblem, to_instant
 from escalation_policy.engine import (
     EngineName,
@@ -146,6 +154,8 @@ class _Working:
     digests: dict[str, tuple[str, str]] = attrs.field(factory=dict)
     settled: dict[str, int] = attrs.field(factory=dict)
     """The clocks of the held escalations that settled: facts older than them are stale."""
+    clock: dt.datetime | None = None
+    """The store's clock, kept by a service that catches up."""
 
     def load(self, row: StateRow, record: Record | None) -> None:
         """Hold an escalation as the store has it: its record (read from ``row``), its last
@@ -166,6 +176,59 @@ class _Working:
         self.records[key] = record
         if record is not None and record.next_due is not None:
             heapq.heappush(self.heap, (record.next_due, key))
+
+    # The step's view of what the transaction holds (escalation_policy._step.Held).
+    def record(self, key: str) -> Record | None:
+        return self.records.get(key)
+
+    def check_unknown(self, key: str, at: dt.datetime) -> None:
+        """A fact about a settled escalation older than its last fact or scan is stale, as
+        it is for an open one: a redelivery whose id was pruned does not apply again."""
+        settled = self.settled.get(key)
+        if settled is not None and _micros(at) < settled:
+            raise StaleFactError(
+                f"got {at.isoformat()}, older than the escalation's last fact or scan at "
+                f"{_instant(settled).isoformat()} (it closed and settled); facts must arrive "
+                "in time order",
+                path="$.at",
+            )
+
+    def due(self, before: dt.datetime, skip: str | None) -> Iterator[tuple[str, Record]]:
+        heap = self.heap
+        aside: list[tuple[dt.datetime, str]] = []
+        try:
+            while heap and heap[0][0] < before:
+                due, key = heapq.heappop(heap)
+                record = self.records.get(key)
+                if record is None or record.next_due != due:
+                    continue  # superseded by a later entry
+                if key == skip:
+                    aside.append((due, key))
+                    continue
+                # A copy: the record read may be the one a state's text was read as.
+                yield key, record.copy()
+        finally:
+            for entry in aside:
+                heapq.heappush(heap, entry)
+
+    def advanced(self, key: str, record: Record) -> None:
+        if record.settled:
+            self.settle(key, record.clock)
+        else:
+            self.hold(key, record)
+        self.changed.add(key)
+
+    def decided(
+        self, key: str, before: Record | None, after: Record | None, at: dt.datetime
+    ) -> None:
+        if after is not None and not after.settled:
+            self.hold(key, after)
+            self.settled.pop(key, None)
+        elif before is not None:  # the escalation it held settled
+            self.settle(key, after.clock if after is not None else at)
+        else:  # a fact about an escalation never opened
+            self.hold(key, None)
+        self.changed.add(key)
 
 
 class Service:
@@ -195,15 +258,14 @@ class Service:
         engine: EngineName = "native",
         catch_up: bool = True,
         lateness: dt.timedelta = dt.timedelta(0),
+        max_clock_jump: dt.timedelta | None = DEFAULT_MAX_CLOCK_JUMP,
     ) -> None:
+        self._limits = Limits.checked(max_clock_jump, lateness)
         self.store = open_store(store) if isinstance(store, str) else store
         self.policy = policy or default_policy()
         self.catch_up = catch_up
-        if not isinstance(lateness, dt.timedelta) or lateness < dt.timedelta(0):
-            raise InvalidFactError(
-                f"got {describe(lateness)}, expected a duration of 0 or more", path="lateness"
-            )
-        self.lateness = lateness
+        self.lateness = self._limits.lateness
+        self.max_clock_jump = self._limits.max_clock_jump
         self.identity = self.policy.identity
         """The identity of the policy (:attr:`Policy.identity
         <escalation_policy.Policy.identity>`), recorded with each action it decides."""
@@ -281,10 +343,14 @@ class Service:
         def attempt(tx: Transaction) -> list[Handled | InputError]:
             results: list[Handled | InputError] = []
             work = _Working()
+            if self.catch_up:
+                clock = tx.clock()
+                work.clock = _instant(clock) if clock is not None else None
+            started = work.clock
             for row in tx.lock(targets).values():
                 work.load(row, self._thaw(row))
             # What falls due before the batch's last fact, held once for the whole batch.
-            watermark = self._last_watermark(read)
+            watermark = self._last_watermark(read, work.clock)
             if watermark is not None:
                 for row in tx.due(_micros(watermark), targets, _UNLIMITED):
                     work.load(row, self._thaw(row))
@@ -299,6 +365,8 @@ class Service:
                 consumed = index
             if source is not None and positions is not None and consumed >= 0:
                 tx.set_source(source, positions[consumed])
+            if work.clock is not None and work.clock != started:
+                tx.set_clock(_micros(work.clock))
             self._write(tx, work)
             tx.forget(targets - work.changed)  # rows locked for facts that were refused
             return results
@@ -334,7 +402,7 @@ class Service:
                 rows = tx.due(_micros(now), (), size)
                 for row in rows:
                     work.load(row, self._thaw(row))
-                self._advance_held(work, now, None, done)
+                self._emit(work, pass_time(self.policy, work, now), done)
                 self._write(tx, work)
                 return len(rows), done
 
@@ -493,101 +561,63 @@ class Service:
                     duplicate=True,
                 )
         emitted: list[Delivery] = []
-        target = fact.escalation_id if isinstance(fact, EscalationFact) else None
-        # The fact's own escalation is decided first, on a copy: a refused fact changes
-        # nothing. Time passing for the others cannot fail, and does not touch that one.
-        fulfilled: tuple[Fulfilment, ...] = ()
-        matched: tuple[str, ...] = ()
         try:
-            _core.check_time(self.policy, fact.at, "$.at")
-            if target is not None:
-                assert isinstance(fact, EscalationFact)
-                record = work.records.get(target)
-                if record is None:
-                    self._check_settled(work, target, fact.at)
-                with self._matching:
-                    result, decision = _core.decide(
-                        self.policy,
-                        self._matcher,
-                        record.copy() if record is not None else None,
-                        fact,
-                    )
+            watermark = self._admit(work, fact)
+            with self._matching:
+                decision = step(self.policy, self._matcher, work, fact, watermark)
         except InputError as error:
             return error
-        if isinstance(fact, Tick):
-            self._advance_held(work, fact.at, None, emitted)
-        elif self.catch_up:
-            self._advance_held(work, fact.at - self.lateness, target, emitted)
-        if target is not None:
-            if result is not None and not result.settled:
-                work.hold(target, result)
-                work.settled.pop(target, None)
-            elif record is not None:  # the escalation it held settled
-                work.settle(target, result.clock if result is not None else fact.at)
-            else:  # a fact about an escalation never opened
-                work.hold(target, None)
-            work.changed.add(target)
-            self._emit(work, decision.actions, emitted)
-            fulfilled, matched = decision.fulfilled, decision.matched
+        self._emit(work, decision.actions, emitted)
+        target = fact.escalation_id if isinstance(fact, EscalationFact) else None
         if fact.id is not None:
             actions = json.dumps([delivery.id for delivery in emitted])
             work.remembered.append((fact.id, digest, target, actions, _micros(fact.at)))
             work.digests[fact.id] = (digest, actions)
-        return Handled(fact=fact, deliveries=tuple(emitted), fulfilled=fulfilled, matched=matched)
+        return Handled(
+            fact=fact,
+            deliveries=tuple(emitted),
+            fulfilled=decision.fulfilled,
+            matched=decision.matched,
+        )
 
-    @staticmethod
-    def _check_settled(work: _Working, key: str, at: dt.datetime) -> None:
-        """A fact about a settled escalation older than its last fact or scan is stale, as
-        it is for an open one: a redelivery whose id was pruned does not apply again."""
-        settled = work.settled.get(key)
-        if settled is not None and _micros(at) < settled:
-            raise StaleFactError(
-                f"got {at.isoformat()}, older than the escalation's last fact or scan at "
-                f"{_instant(settled).isoformat()} (it closed and settled); facts must arrive "
-                "in time order",
-                path="$.at",
-            )
-
-    def _last_watermark(self, facts: Sequence[Fact | InputError]) -> dt.datetime | None:
+    def _last_watermark(
+        self, facts: Sequence[Fact | InputError], clock: dt.datetime | None
+    ) -> dt.datetime | None:
         """The latest time to which the batch lets time pass for escalations it does not
-        name: its last fact's, less the lateness (a tick's own time), if any."""
+        name, from the store's ``clock``: that of its last fact admitted (a tick's own time
+        without ``catch_up``), if any."""
         latest: dt.datetime | None = None
         for fact in facts:
-            if isinstance(fact, Tick):
+            if isinstance(fact, InputError):
+                continue
+            if self.catch_up:
+                try:
+                    clock, when = admit(self.policy, self._limits, clock, fact.at)
+                except InputError:
+                    continue  # refused when its turn comes
+            elif isinstance(fact, Tick):
                 when = fact.at
-            elif self.catch_up and isinstance(fact, Fact):
-                when = fact.at - self.lateness
             else:
                 continue
             if latest is None or when > latest:
                 latest = when
         return latest
 
-    def _advance_held(
-        self, work: _Working, to: dt.datetime, skip: str | None, emitted: list[Delivery]
-    ) -> None:
-        """Advance to ``to`` every held escalation with something due before it (but
-        ``skip``, whose own fact lets time pass for it), earliest first."""
-        heap = work.heap
-        aside: list[tuple[dt.datetime, str]] = []
-        while heap and heap[0][0] < to:
-            due, key = heapq.heappop(heap)
-            record = work.records.get(key)
-            if record is None or record.next_due != due:
-                continue  # superseded by a later entry
-            if key == skip:
-                aside.append((due, key))
-                continue
-            record = record.copy()
-            actions = _core.advance(self.policy, record, to)
-            if record.settled:
-                work.settle(key, record.clock)
-            else:
-                work.hold(key, record)
-            work.changed.add(key)
-            self._emit(work, actions, emitted)
-        for entry in aside:
-            heapq.heappush(heap, entry)
+    def _admit(self, work: _Working, fact: Fact) -> dt.datetime | None:
+        """The watermark up to which ``fact`` lets time pass for the escalations it does not
+        name (``None``: not at all), once its time passed the guards every engine applies."""
+        if self.catch_up:
+            clock, watermark = admit(self.policy, self._limits, work.clock, fact.at)
+            work.clock = clock
+            return watermark
+        _core.check_time(self.policy, fact.at, "$.at")
+        if isinstance(fact, Tick):
+            return fact.at
+        if isinstance(fact, EscalationFact):
+            record = work.records.get(fact.escalation_id)
+            if record is not None:
+                check_jump(self._limits, record.clock, fact.at)
+        return None
 
     def _emit(self, work: _Working, actions: Sequence[Action], emitted: list[Delivery]) -> None:
         texts = self._action_text

@@ -173,6 +173,15 @@ class Transaction(abc.ABC):
         given; an action pruned once delivered is left out."""
 
     @abc.abstractmethod
+    def clock(self) -> int | None:
+        """The store's clock (the latest fact time a catching-up service handled), in
+        microseconds, or ``None``; locked for the rest of the transaction."""
+
+    @abc.abstractmethod
+    def set_clock(self, clock: int) -> None:
+        """Move the store's clock to ``clock`` (microseconds)."""
+
+    @abc.abstractmethod
     def source(self, name: str) -> int:
         """How far the source ``name`` was read (0 if never)."""
 
@@ -401,6 +410,17 @@ class _SQLiteTransaction(Transaction):
                 found[row[0]] = (row[0], row[1], row[2])
         return [found[action_id] for action_id in action_ids if action_id in found]
 
+    def clock(self) -> int | None:
+        row = self.db.execute("SELECT value FROM ep_meta WHERE key = 'clock'").fetchone()
+        return int(row[0]) if row else None
+
+    def set_clock(self, clock: int) -> None:
+        self.db.execute(
+            "INSERT INTO ep_meta (key, value) VALUES ('clock', ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (str(clock),),
+        )
+
     def source(self, name: str) -> int:
         row = self.db.execute(
             "SELECT position FROM ep_sources WHERE source = ?", (name,)
@@ -617,6 +637,17 @@ class _PostgresTransaction(Transaction):
         ).fetchall()
         found = {row[0]: (row[0], row[1], row[2]) for row in rows}
         return [found[action_id] for action_id in action_ids if action_id in found]
+
+    def clock(self) -> int | None:
+        row = self.db.execute("SELECT value FROM ep_meta WHERE key = 'clock' FOR UPDATE").fetchone()
+        return int(row[0]) if row else None
+
+    def set_clock(self, clock: int) -> None:
+        self.db.execute(
+            "INSERT INTO ep_meta (key, value) VALUES ('clock', %s)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (str(clock),),
+        )
 
     def source(self, name: str) -> int:
         row = self.db.execute(
