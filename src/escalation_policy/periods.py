@@ -1,0 +1,293 @@
+"""Periods: how often a periodic obligation falls due, counted on an escalation's calendar.
+
+A rule gives a periodic obligation its period as a decision table's output (or a setting):
+
+- a :class:`~datetime.timedelta`: a rolling period of calendar time, restarted at each
+  fulfilment (``dt.timedelta(days=1)``: at most a day between two updates);
+- :class:`Rolling`: the same in business time (``business=True``) or *sequential* (the next
+  period starts at the previous due time, so early work buys no slack);
+- :class:`EachBusinessDay`: at least once each business day, by its end;
+- :class:`TimesPerWeek`: at least ``times`` each ``weeks`` calendar weeks (ISO weeks in the
+  calendar's zone);
+- :class:`EveryBusinessDays`: by the end of the ``days``-th business day after the last time.
+
+A period is cut into *buckets*, each with a due time and how many fulfilments it needs. A
+fulfilment counts toward the bucket it falls in; once a bucket has what it needs, the next
+one starts. A bucket that ends short is one miss, and the buckets after it start afresh:
+one lapse never makes the next period late. :class:`BusinessTime` is a one-off duration
+counted in open time (a ``within``).
+
+Each period has a text form (:attr:`Period.text`), which is how a state keeps it and how a
+setting gives it: ``"each business day"``, ``"2 per week"``, ``"1 per 2 weeks"``, ``"every 3
+business days"``, ``"every 4h of business time"``, ``"every 1d, sequential"``.
+"""
+
+import abc
+import datetime as dt
+import functools
+import math
+import re
+
+import attrs
+
+from escalation_policy.calendar import Calendar
+
+__all__ = [
+    "Bucket",
+    "BusinessTime",
+    "EachBusinessDay",
+    "EveryBusinessDays",
+    "Period",
+    "Rolling",
+    "TimesPerWeek",
+    "format_duration",
+    "parse_duration",
+    "parse_period",
+]
+
+_DURATION = re.compile(r"^\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?\s*$")
+_ZERO = dt.timedelta(0)
+
+
+def parse_duration(text: str) -> dt.timedelta | None:
+    """``"1d4h30m"`` (days, hours, minutes, seconds, each optional) as a duration, or
+    ``None`` if ``text`` is not one or is zero."""
+    found = _DURATION.match(text)
+    if found is None or not any(found.groups()):
+        return None
+    days, hours, minutes, seconds = (int(part or 0) for part in found.groups())
+    duration = dt.timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    return duration or None
+
+
+def format_duration(duration: dt.timedelta) -> str:
+    """A duration in the form :func:`parse_duration` reads (whole seconds)."""
+    seconds = int(duration.total_seconds())
+    days, seconds = divmod(seconds, 86_400)
+    hours, seconds = divmod(seconds, 3_600)
+    minutes, seconds = divmod(seconds, 60)
+    parts = [
+        f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "m"), (seconds, "s"))
+    ]
+    return "".join(part for part in parts if not part.startswith("0")) or "0s"
+
+
+@attrs.frozen
+class Bucket:
+    """One period of a periodic obligation: due at ``due``, met by ``required`` fulfilments
+    at or after ``since`` (``None``: any time before ``due``)."""
+
+    due: dt.datetime
+    since: dt.datetime | None = None
+    required: int = 1
+
+
+class Period(abc.ABC):
+    """How often a periodic obligation falls due (see the module's description)."""
+
+    @property
+    @abc.abstractmethod
+    def text(self) -> str:
+        """The period's text form, which :func:`parse_period` reads back."""
+
+    @abc.abstractmethod
+    def first(self, calendar: Calendar, start: dt.datetime) -> Bucket:
+        """The first bucket of an obligation that starts at ``start``."""
+
+    @abc.abstractmethod
+    def following(self, calendar: Calendar, bucket: Bucket) -> Bucket:
+        """The bucket after ``bucket``, when nothing was done in it."""
+
+    def met(self, calendar: Calendar, bucket: Bucket, at: dt.datetime) -> Bucket:
+        """The bucket after ``bucket``, met at ``at``."""
+        return self.following(calendar, bucket)
+
+    def missed(
+        self, calendar: Calendar, bucket: Bucket, to: dt.datetime
+    ) -> tuple[int, dt.datetime, Bucket]:
+        """``bucket`` ended short before ``to``: how many buckets in a row ended short before
+        ``to`` (this one and those after it, in which nothing was done), the due time of the
+        last of them, and the bucket after it (due at or after ``to``)."""
+        periods, last, upcoming = 1, bucket, self.following(calendar, bucket)
+        while upcoming.due < to:
+            periods, last, upcoming = periods + 1, upcoming, self.following(calendar, upcoming)
+        return periods, last.due, upcoming
+
+
+@attrs.frozen
+class BusinessTime:
+    """A duration counted in the open time of the escalation's calendar: due ``within``
+    ``BusinessTime(dt.timedelta(hours=2))`` of an event outside open hours is due two open
+    hours after the next opening."""
+
+    duration: dt.timedelta
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.duration, dt.timedelta) or self.duration <= _ZERO:
+            raise ValueError(f"a business time must be a positive duration, not {self.duration!r}")
+
+    def due(self, calendar: Calendar, start: dt.datetime) -> dt.datetime:
+        return calendar.add(start, self.duration)
+
+
+@attrs.frozen
+class Rolling(Period):
+    """A rolling period: due ``every`` after the start, then ``every`` after each
+    fulfilment (``sequential``: after the previous due time), in open time when
+    ``business``."""
+
+    every: dt.timedelta
+    business: bool = False
+    sequential: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.every, dt.timedelta) or self.every <= _ZERO:
+            raise ValueError(f"a period must be a positive duration, not {self.every!r}")
+
+    @property
+    def text(self) -> str:
+        text = f"every {format_duration(self.every)}"
+        if self.business:
+            text += " of business time"
+        return text + (", sequential" if self.sequential else "")
+
+    def _after(self, calendar: Calendar, start: dt.datetime, times: int = 1) -> dt.datetime:
+        if self.business:
+            return calendar.add(start, self.every * times)
+        return start + self.every * times
+
+    def first(self, calendar: Calendar, start: dt.datetime) -> Bucket:
+        return Bucket(self._after(calendar, start))
+
+    def following(self, calendar: Calendar, bucket: Bucket) -> Bucket:
+        return Bucket(self._after(calendar, bucket.due))
+
+    def met(self, calendar: Calendar, bucket: Bucket, at: dt.datetime) -> Bucket:
+        return Bucket(self._after(calendar, bucket.due if self.sequential else at))
+
+    def missed(
+        self, calendar: Calendar, bucket: Bucket, to: dt.datetime
+    ) -> tuple[int, dt.datetime, Bucket]:
+        gap = calendar.elapsed(bucket.due, to) if self.business else to - bucket.due
+        periods = max(1, math.ceil(gap / self.every))
+        upcoming = self._after(calendar, bucket.due, periods)
+        if upcoming < to:  # business time: ``to`` lies after the last open time counted
+            periods += 1
+            upcoming = self._after(calendar, bucket.due, periods)
+        return periods, self._after(calendar, bucket.due, periods - 1), Bucket(upcoming)
+
+
+@attrs.frozen
+class EachBusinessDay(Period):
+    """At least once each business day, by its end (its last close). The day an obligation
+    starts is not a period of its own: the first is the next business day, and what is done
+    after the start's day closes counts toward it."""
+
+    @property
+    def text(self) -> str:
+        return "each business day"
+
+    def first(self, calendar: Calendar, start: dt.datetime) -> Bucket:
+        since = calendar.end_of_business_day(start)
+        return Bucket(calendar.end_of_business_day(since), since)
+
+    def following(self, calendar: Calendar, bucket: Bucket) -> Bucket:
+        return Bucket(calendar.end_of_business_day(bucket.due), bucket.due)
+
+
+@attrs.frozen
+class EveryBusinessDays(Period):
+    """By the end of the ``days``-th business day after the start, then after each
+    fulfilment."""
+
+    days: int
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.days, int) or isinstance(self.days, bool) or self.days < 1:
+            raise ValueError(f"days must be a whole number of 1 or more, not {self.days!r}")
+
+    @property
+    def text(self) -> str:
+        return f"every {self.days} business day{'s' if self.days > 1 else ''}"
+
+    def first(self, calendar: Calendar, start: dt.datetime) -> Bucket:
+        return Bucket(calendar.next_business_day_end(start, self.days))
+
+    def following(self, calendar: Calendar, bucket: Bucket) -> Bucket:
+        # ``bucket.due`` is a close: it counts toward the next business day already.
+        return Bucket(calendar.next_business_day_end(bucket.due, self.days - 1))
+
+    def met(self, calendar: Calendar, bucket: Bucket, at: dt.datetime) -> Bucket:
+        return Bucket(calendar.next_business_day_end(at, self.days))
+
+
+@attrs.frozen
+class TimesPerWeek(Period):
+    """At least ``times`` fulfilments in each run of ``weeks`` calendar weeks (ISO weeks in
+    the calendar's zone, counted from the week the obligation starts), by the run's end.
+
+    The run an obligation starts in asks for ``times`` in proportion to the business days
+    left in it after the start's day, rounded up: a twice-weekly meeting started on a
+    Wednesday asks for one that week, started on a Friday for none."""
+
+    times: int = 1
+    weeks: int = 1
+
+    def __attrs_post_init__(self) -> None:
+        for name in ("times", "weeks"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a whole number of 1 or more, not {value!r}")
+
+    @property
+    def text(self) -> str:
+        weeks = "week" if self.weeks == 1 else f"{self.weeks} weeks"
+        return f"{self.times} per {weeks}"
+
+    def _end(self, calendar: Calendar, start: dt.datetime) -> dt.datetime:
+        end = calendar.week_end(start)
+        for _ in range(self.weeks - 1):
+            end = calendar.week_end(end)
+        return end
+
+    def first(self, calendar: Calendar, start: dt.datetime) -> Bucket:
+        due = self._end(calendar, start)
+        first_day = calendar.day_of(calendar.week_start(start))
+        last_day = calendar.day_of(due) - dt.timedelta(days=1)
+        after = calendar.day_of(start) + dt.timedelta(days=1)
+        total = sum(1 for _ in calendar.days(first_day, last_day))
+        left = sum(1 for _ in calendar.days(after, last_day)) if after <= last_day else 0
+        required = math.ceil(self.times * left / total) if total else 0
+        if not required:
+            return self.following(calendar, Bucket(due, start, 0))
+        return Bucket(due, start, required)
+
+    def following(self, calendar: Calendar, bucket: Bucket) -> Bucket:
+        due = self._end(calendar, bucket.due)
+        last_day = calendar.day_of(due) - dt.timedelta(days=1)
+        if not any(True for _ in calendar.days(calendar.day_of(bucket.due), last_day)):
+            return self.following(calendar, Bucket(due, bucket.due, 0))  # no business day
+        return Bucket(due, bucket.due, self.times)
+
+
+_PER_WEEKS = re.compile(r"^(\d+) per (?:(\d+) )?weeks?$")
+_EVERY_DAYS = re.compile(r"^every (\d+) business days?$")
+_EVERY = re.compile(r"^every (\S+)( of business time)?(, sequential)?$")
+
+
+@functools.lru_cache(maxsize=256)
+def parse_period(text: str) -> Period | None:
+    """The period a text form names (see the module's description), or ``None``."""
+    words = " ".join(text.strip().lower().split())
+    if words == "each business day":
+        return EachBusinessDay()
+    try:
+        if found := _PER_WEEKS.match(words):
+            return TimesPerWeek(int(found[1]), int(found[2] or 1))
+        if found := _EVERY_DAYS.match(words):
+            return EveryBusinessDays(int(found[1]))
+        if (found := _EVERY.match(words)) and (every := parse_duration(found[1])) is not None:
+            return Rolling(every, business=bool(found[2]), sequential=bool(found[3]))
+    except ValueError:
+        return None
+    return None

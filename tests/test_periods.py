@@ -1,0 +1,115 @@
+"""Periods of periodic obligations on a calendar: buckets, misses and their text form."""
+
+import datetime as dt
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from escalation_policy.calendar import Calendar
+from escalation_policy.periods import (
+    Bucket,
+    EachBusinessDay,
+    EveryBusinessDays,
+    Period,
+    Rolling,
+    TimesPerWeek,
+    parse_period,
+)
+
+UTC = dt.timezone.utc
+OFFICE = Calendar.weekdays("09:00", "17:00", name="office", zone="America/New_York")
+
+
+def local(day: int, hour: int, minute: int = 0) -> dt.datetime:
+    """A time in March 2026, New York wall time, as a UTC instant (2026-03-02 is a Monday;
+    DST starts on Sunday 2026-03-08)."""
+    wall = dt.datetime(2026, 3, day, hour, minute, tzinfo=OFFICE.tzinfo)
+    return wall.astimezone(UTC)
+
+
+PERIODS: list[Period] = [
+    EachBusinessDay(),
+    TimesPerWeek(2),
+    TimesPerWeek(1, 2),
+    EveryBusinessDays(3),
+    Rolling(dt.timedelta(hours=4), business=True),
+    Rolling(dt.timedelta(days=1), sequential=True),
+]
+
+
+@pytest.mark.parametrize("period", PERIODS, ids=lambda period: period.text)
+def test_a_period_reads_back_from_its_text(period: Period) -> None:
+    assert period == parse_period(period.text)
+
+
+@pytest.mark.parametrize("text", ["", "daily", "0 per week", "every 0 business days", "1 per"])
+def test_text_that_names_no_period_is_none(text: str) -> None:
+    assert parse_period(text) is None
+
+
+@pytest.mark.parametrize(
+    ("case", "start", "due"),
+    [
+        ("opened Friday afternoon: the first day is Monday", local(6, 15), local(9, 17)),
+        ("opened before Monday opens: Tuesday", local(2, 7), local(3, 17)),
+        ("opened on Saturday: Tuesday", local(7, 12), local(10, 17)),
+    ],
+)
+def test_each_business_day_starts_with_the_next_business_day(
+    case: str, start: dt.datetime, due: dt.datetime
+) -> None:
+    assert due == EachBusinessDay().first(OFFICE, start).due, case
+
+
+def test_an_update_each_business_day_at_varying_times_is_never_late() -> None:
+    """17:00 one day and 09:00 the next are both in time for their own day."""
+    period = EachBusinessDay()
+    bucket = period.first(OFFICE, local(2, 10))  # Monday: the first period is Tuesday's
+    for made in (local(3, 17), local(4, 9), local(5, 16, 59)):
+        assert bucket.since is not None and bucket.since <= made <= bucket.due
+        bucket = period.met(OFFICE, bucket, made)
+    assert local(6, 17) == bucket.due
+
+
+@pytest.mark.parametrize(
+    ("case", "start", "required", "due"),
+    [
+        ("Monday: twice that week", local(2, 10), 2, local(9, 0)),
+        ("Wednesday: once that week", local(4, 10), 1, local(9, 0)),
+        ("Friday: none that week, twice the next", local(6, 10), 2, local(16, 0)),
+    ],
+)
+def test_twice_a_week_asks_in_proportion_in_the_first_week(
+    case: str, start: dt.datetime, required: int, due: dt.datetime
+) -> None:
+    bucket = TimesPerWeek(2).first(OFFICE, start)
+    assert (required, due) == (bucket.required, bucket.due), case
+
+
+def test_a_silent_stretch_is_one_miss_counting_its_periods() -> None:
+    period = EachBusinessDay()
+    bucket = period.first(OFFICE, local(2, 10))
+    periods, last, upcoming = period.missed(OFFICE, bucket, local(9, 12))
+    assert (4, local(6, 17), local(9, 17)) == (periods, last, upcoming.due)
+
+
+instants = st.datetimes(
+    min_value=dt.datetime(2020, 1, 1), max_value=dt.datetime(2030, 1, 1), timezones=st.just(UTC)
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(period=st.sampled_from(PERIODS), start=instants, days=st.integers(0, 60))
+def test_buckets_move_forward_and_a_miss_leaves_the_next_bucket_ahead(
+    period: Period, start: dt.datetime, days: int
+) -> None:
+    bucket = period.first(OFFICE, start)
+    assert bucket.due > start
+    following = period.following(OFFICE, bucket)
+    assert following.due > bucket.due
+    to = bucket.due + dt.timedelta(days=days, seconds=1)
+    periods, last, upcoming = period.missed(OFFICE, bucket, to)
+    assert periods >= 1
+    assert bucket.due <= last < to <= upcoming.due
+    assert isinstance(upcoming, Bucket)
