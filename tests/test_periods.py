@@ -67,7 +67,8 @@ def test_an_update_each_business_day_at_varying_times_is_never_late() -> None:
     period = EachBusinessDay()
     bucket = period.first(OFFICE, local(2, 10))  # Monday: the first period is Tuesday's
     for made in (local(3, 17), local(4, 9), local(5, 16, 59)):
-        assert bucket.since is not None and bucket.since <= made <= bucket.due
+        assert bucket.since is not None
+        assert bucket.since <= made <= bucket.due
         bucket = period.met(OFFICE, bucket, made)
     assert local(6, 17) == bucket.due
 
