@@ -22,8 +22,8 @@ from escalation_policy.policy.compiled import (
     Emitter,
     Policy,
     RuleInfo,
+    RuleKind,
     channel_key,
-    unknown,
 )
 from escalation_policy.policy.load import default_policy, load_policy
 
@@ -36,8 +36,8 @@ __all__ = [
     "Emitter",
     "Policy",
     "RuleInfo",
+    "RuleKind",
     "channel_key",
     "default_policy",
     "load_policy",
-    "unknown",
 ]

@@ -2,6 +2,7 @@
 reactions and obligations, immutable once loaded."""
 
 import datetime as dt
+import enum
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,7 @@ from escalation_policy.policy.terms import Terms
 from escalation_policy.state import PendingObligation
 from escalation_policy.vocabulary import (
     DecisionTable,
+    Effect,
     Obligation,
     Reaction,
     Setting,
@@ -36,6 +38,16 @@ class Condition:
         return (context.get(self.field) in self.values) is not self.negated
 
 
+class RuleKind(str, enum.Enum):
+    """What a rule id names: a table's row or a reaction."""
+
+    ROW = "row"
+    REACTION = "reaction"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
 @attrs.frozen
 class RuleInfo:
     """What the policy says about one rule id: a table row or a reaction."""
@@ -44,7 +56,7 @@ class RuleInfo:
     title: str
     cites: str
     module: str
-    kind: str  # "row" or "reaction"
+    kind: RuleKind
 
 
 @attrs.frozen
@@ -58,10 +70,21 @@ class CompiledTable:
 
 @attrs.frozen
 class CompiledReaction:
+    """A reaction as the matchers and the core use it. A reaction that tests ``known`` may be
+    compiled twice: for facts about escalations the engine knows, and for facts about those it
+    does not (never opened, or settled and forgotten), which only the fact's own fields can
+    match."""
+
     reaction: Reaction
     module: str
     types: frozenset[str]
     conditions: tuple[Condition, ...]
+    known: bool = True
+    """For facts about an escalation the engine knows; else about one it does not."""
+    then: tuple[tuple[Effect, object], ...] = ()
+    """Each effect, with what the loader compiled of it for the core's handler (the function
+    that builds an :class:`~escalation_policy.vocabulary.Emit` effect's action; ``None`` for
+    most kinds)."""
 
 
 Announce = Callable[[str, dt.datetime, PendingObligation, object, Any], Any]
@@ -105,14 +128,11 @@ class Policy:
     announces_period: Mapping[type[Any], frozenset[str]]
     """For each action class that announces the next period of a periodic obligation, the
     names of those obligations."""
-    emitters: Mapping[int, "Emitter"]
-    """The function that builds the action of each :class:`Emit` effect, by the effect's id."""
     changes: Mapping[str, tuple[tuple[tuple[str, str], ...], Mapping[str, str]]]
     """For each fact type that changes the escalation itself: the attributes it sets (attribute,
     field) and how it moves the status (before: after)."""
     about_unknown: frozenset[str]
-    """The keys (``unknown(fact_type)``) of the facts some reaction takes about an escalation
-    the engine does not know."""
+    """The fact types some reaction takes about an escalation the engine does not know."""
     terms: Terms
     """The facts, actions, values, attributes and context the policy is written in."""
     outputs: Mapping[str, str]
@@ -193,9 +213,3 @@ def channel_key(channel: str) -> str:
 
 Emitter = Callable[[str, dt.datetime, str, str, Any, Any], Any]
 """Builds an emitted action: (escalation id, at, rule, cites, record, fact) -> action."""
-
-
-def unknown(fact_type: str) -> str:
-    """The name under which reactions to a ``fact_type`` fact about an escalation the engine
-    does not know are matched (both matchers key reactions by it)."""
-    return f"{fact_type}?"

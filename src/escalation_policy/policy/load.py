@@ -24,7 +24,6 @@ from escalation_policy.policy.compiled import (
     CompiledObligation,
     CompiledReaction,
     CompiledTable,
-    Emitter,
     Policy,
     RuleInfo,
 )
@@ -104,7 +103,6 @@ def load_policy(
     scope = attrs.evolve(scope, planning=_planning_facts(terms, plan_inputs))
     compiled_obligations = _compile_obligations(obligations, terms)
     compiled_reactions: list[CompiledReaction] = []
-    emitters: dict[int, Emitter] = {}
     for reaction, module in reactions:
         with declared_at(reaction):
             compiled_reactions.extend(
@@ -116,7 +114,6 @@ def load_policy(
                     compiled_obligations,
                     ordered,
                     scope,
-                    emitters,
                 )
             )
     check_all_cited(rules.sections, rules.cited)
@@ -130,7 +127,6 @@ def load_policy(
         rules=rules.found,
         obligations=compiled_obligations,
         announces_period=announces_period_of(compiled_obligations, compiled_reactions),
-        emitters=emitters,
         changes={
             tag: (terms.sets[tag], terms.moves[tag])
             for tag in terms.facts
@@ -139,8 +135,8 @@ def load_policy(
         about_unknown=frozenset(
             fact_type
             for compiled in compiled_reactions
+            if not compiled.known
             for fact_type in compiled.types
-            if fact_type.endswith("?")
         ),
         terms=terms,
         outputs=outputs,

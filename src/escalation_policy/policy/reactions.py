@@ -1,7 +1,7 @@
 """Reactions compiled: the facts they take, their conditions, and each effect checked."""
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -15,17 +15,21 @@ from escalation_policy.policy.compiled import (
     Condition,
     Emitter,
     RuleInfo,
-    unknown,
+    RuleKind,
 )
 from escalation_policy.policy.emitters import compile_emitter
 from escalation_policy.policy.scope import Scope, check_field, check_header, compile_cell
 from escalation_policy.vocabulary import (
+    EFFECTS,
+    ApplyPlan,
     Cancel,
     Effect,
     Emit,
     Fulfil,
     Obligation,
+    OutOfScope,
     Reaction,
+    ReactsTo,
     Require,
     Violation,
 )
@@ -58,10 +62,9 @@ def compile_reaction(
     obligations: Mapping[str, CompiledObligation],
     tables: Sequence[CompiledTable],
     scope: Scope,
-    emitters: dict[int, "Emitter"],
 ) -> list[CompiledReaction]:
     """The reaction compiled: for facts about escalations the engine knows, and (when it tests
-    ``known``) for facts about escalations it does not (:func:`unknown`)."""
+    ``known``) for facts about escalations it does not."""
     check_header(reaction, module, cite)
     facts = scope.terms.facts
     on = tuple(reaction.on) if isinstance(reaction.on, (tuple, list)) else (reaction.on,)
@@ -114,37 +117,22 @@ def compile_reaction(
         conditions.append(Condition("in_scope", frozenset({True})))
     if not reaction.then:
         raise PolicyDefinitionError("then has no effect", module=module, rule=reaction.id)
-    for effect in reaction.then:
-        if not isinstance(effect, Effect):
-            raise PolicyDefinitionError(
-                f"then holds {effect!r}, expected effects such as Require or Violation",
-                module=module,
-                rule=reaction.id,
-            )
-        _check_effect(effect, module, reaction.id)
-        allowed = {
-            None: None,
-            "planning": scope.planning,
-            "opening": frozenset({scope.terms.opening.TYPE}),
-        }[type(effect).FACTS]
-        if allowed is not None and not types <= allowed:
-            raise PolicyDefinitionError(
-                f"{type(effect).__name__} cannot react to {', '.join(sorted(types - allowed))}: "
-                f"{type(effect).FACTS_WHY}",
-                module=module,
-                rule=reaction.id,
-            )
-        if isinstance(effect, (Require, Fulfil, Cancel)):
-            _check_obligation_effect(effect, types, obligations, tables, module, reaction.id, scope)
-        if isinstance(effect, Emit):
-            emitters[id(effect)] = compile_emitter(effect, types, module, reaction.id, scope)
+    site = _Site(
+        types=frozenset(types),
+        obligations=obligations,
+        tables=tables,
+        module=module,
+        rule=reaction.id,
+        scope=scope,
+    )
+    then = tuple((effect, _compile_effect(effect, site)) for effect in reaction.then)
     register(
         RuleInfo(
             id=reaction.id,
             title=reaction.title,
             cites=reaction.cites,
             module=module,
-            kind="reaction",
+            kind=RuleKind.REACTION,
         )
     )
     results = []
@@ -155,6 +143,7 @@ def compile_reaction(
                 module=module,
                 types=frozenset(types),
                 conditions=tuple(conditions),
+                then=then,
             )
         )
     if about_unknown:
@@ -163,8 +152,10 @@ def compile_reaction(
             CompiledReaction(
                 reaction=reaction,
                 module=module,
-                types=frozenset(unknown(t) for t in types),
+                types=frozenset(types),
                 conditions=tuple(own),
+                known=False,
+                then=then,
             )
         )
     return results
@@ -191,7 +182,7 @@ def _check_about_unknown(
                 rule=reaction.id,
             )
     for effect in reaction.then:
-        if not isinstance(effect, Violation):
+        if not getattr(type(effect), "ABOUT_UNKNOWN", False):
             raise PolicyDefinitionError(
                 f"{type(effect).__name__} needs an escalation, and a reaction to facts about an "
                 "escalation the engine does not know (known: False) can only report a Violation",
@@ -200,15 +191,102 @@ def _check_about_unknown(
             )
 
 
-def _check_obligation_effect(
-    effect: "Require | Fulfil | Cancel",
-    types: set[str],
-    obligations: Mapping[str, CompiledObligation],
-    tables: Sequence[CompiledTable],
-    module: str,
-    rule: str,
-    scope: Scope,
-) -> None:
+@attrs.frozen
+class _Site:
+    """Where an effect is checked: the reaction's facts, module and rule, and what it may
+    name."""
+
+    types: frozenset[str]
+    obligations: Mapping[str, CompiledObligation]
+    tables: Sequence[CompiledTable]
+    module: str
+    rule: str
+    scope: Scope
+
+
+def _compile_effect(effect: object, site: _Site) -> object:
+    """``effect`` checked as its kind says, and what the loader compiles of it for the core's
+    handler (``None`` for most kinds)."""
+    module, rule = site.module, site.rule
+    if not isinstance(effect, Effect):
+        raise PolicyDefinitionError(
+            f"then holds {effect!r}, expected effects such as Require or Violation",
+            module=module,
+            rule=rule,
+        )
+    kind = type(effect)
+    check = _CHECKS.get(kind)
+    if check is None:
+        raise PolicyDefinitionError(
+            f"then holds an effect of kind {kind.__name__} (from {kind.__module__}), which the "
+            "policy language does not know; expected one of "
+            f"{', '.join(known.__name__ for known in EFFECTS)}",
+            module=module,
+            rule=rule,
+        )
+    _check_timing(effect, module, rule)
+    allowed = {
+        ReactsTo.ANY_FACT: None,
+        ReactsTo.PLANNING_FACTS: site.scope.planning,
+        ReactsTo.OPENING_FACT: frozenset({site.scope.terms.opening.TYPE}),
+    }[kind.REACTS_TO]
+    if allowed is not None and not site.types <= allowed:
+        raise PolicyDefinitionError(
+            f"{kind.__name__} cannot react to {', '.join(sorted(site.types - allowed))}: "
+            f"{kind.REACTS_TO_WHY}",
+            module=module,
+            rule=rule,
+        )
+    return check(effect, site)
+
+
+class _Checks:
+    """The loader's check of each kind of effect, named after it (``Effect.NAME``): it raises
+    a :class:`PolicyDefinitionError` for an effect that cannot work, and returns what the core's
+    handler of the kind is given besides the effect."""
+
+    @staticmethod
+    def require(effect: Require, site: _Site) -> None:
+        _check_obligation_effect(effect, site)
+
+    @staticmethod
+    def fulfil(effect: Fulfil, site: _Site) -> None:
+        _check_obligation_effect(effect, site)
+
+    @staticmethod
+    def cancel(effect: Cancel, site: _Site) -> None:
+        if not effect.obligations:
+            raise PolicyDefinitionError(
+                "Cancel names no obligation", module=site.module, rule=site.rule
+            )
+        _check_obligation_effect(effect, site)
+
+    @staticmethod
+    def violation(_effect: Violation, _site: _Site) -> None:
+        return None
+
+    @staticmethod
+    def apply_plan(_effect: ApplyPlan, _site: _Site) -> None:
+        return None
+
+    @staticmethod
+    def out_of_scope(_effect: OutOfScope, _site: _Site) -> None:
+        return None
+
+    @staticmethod
+    def emit(effect: Emit, site: _Site) -> Emitter:
+        return compile_emitter(effect, set(site.types), site.module, site.rule, site.scope)
+
+
+_CHECKS: Mapping[type[Effect], Callable[[Any, _Site], object]] = {
+    kind: getattr(_Checks, kind.NAME) for kind in EFFECTS
+}
+"""The check of each kind of effect, found by its name: a kind without one fails here."""
+
+
+def _check_obligation_effect(effect: "Require | Fulfil | Cancel", site: _Site) -> None:
+    types, tables = site.types, site.tables
+    module, rule, scope = site.module, site.rule, site.scope
     named = effect.obligations if isinstance(effect, Cancel) else (effect.obligation,)
     kind = type(effect).__name__
     for obligation in named:
@@ -296,7 +374,7 @@ def _check_obligation_effect(
             )
 
 
-def _check_effect(effect: object, module: str, rule: str) -> None:
+def _check_timing(effect: object, module: str, rule: str) -> None:
     within = getattr(effect, "within", None)
     if within is not None and (not isinstance(within, dt.timedelta) or within <= dt.timedelta(0)):
         raise PolicyDefinitionError(
@@ -319,8 +397,6 @@ def _check_effect(effect: object, module: str, rule: str) -> None:
             module=module,
             rule=rule,
         )
-    if isinstance(effect, Cancel) and not effect.obligations:
-        raise PolicyDefinitionError("Cancel names no obligation", module=module, rule=rule)
 
 
 def violation_codes_of(

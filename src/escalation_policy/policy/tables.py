@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from escalation_policy.errors import PolicyDefinitionError
-from escalation_policy.policy.compiled import CompiledTable, Condition, RuleInfo
+from escalation_policy.policy.compiled import CompiledTable, Condition, RuleInfo, RuleKind
 from escalation_policy.policy.locations import declared_at, where
 from escalation_policy.policy.outputs import REQUIRED_OUTPUTS, check_output
 from escalation_policy.policy.scope import ROW_ID, Scope, check_field, check_header, compile_cell
@@ -100,7 +100,7 @@ def _compile_row(
             title=f"{table.title}: {row.id.replace('_', ' ')}",
             cites=row.cites or table.cites,
             module=module,
-            kind="row",
+            kind=RuleKind.ROW,
         )
     )
     return tuple(c for c in cells if c is not None)
