@@ -483,9 +483,7 @@ def policy_reference(policy: Policy, title: str) -> str:
         reaction = compiled_reaction.reaction
         reactions[reaction.id] = reaction
         for fact_type in sorted(compiled_reaction.types):
-            shown = (
-                f"{fact_type[:-1]} (unknown escalation)" if fact_type.endswith("?") else fact_type
-            )
+            shown = fact_type if compiled_reaction.known else f"{fact_type} (unknown escalation)"
             seen.setdefault(reaction.id, []).append(shown)
     for rule_id, reaction in reactions.items():
         on = ", ".join(seen[rule_id])
