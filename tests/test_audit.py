@@ -257,3 +257,65 @@ def test_long_audits_report_progress_every_ten_thousand_facts() -> None:
     )
     assert [10_000, 20_000] == seen
     assert 20_000 == report.facts
+
+
+OPENED = {
+    "type": "opened",
+    "at": "2026-07-06T08:00:00Z",
+    "escalation_id": "ESC-600",
+    "customer": "Vandelay Industries",
+    "segment": "enterprise",
+    "severity": "medium",
+    "initiated_by": "customer_success",
+    "tam": "Rita Moreno",
+}
+POST_ABOUT_UNOPENED = {
+    "type": "posted",
+    "at": "2026-07-06T08:05:00Z",
+    "escalation_id": "ESC-999",
+    "channel": "#escalated_customers",
+    "purpose": "created",
+    "by": "customer_success",
+}
+
+
+def test_a_post_about_an_escalation_never_opened_is_reported_apart_from_the_escalations() -> None:
+    """The policy reports a post to the channel about an escalation it does not know as
+    misuse: the audit lists it, counts it and lets ``--fail-on`` see it, under no escalation."""
+    report = audit([OPENED, POST_ABOUT_UNOPENED])
+    (violation,) = report.unopened
+    assert ("ESC-999", "channel_misuse", "communication.initiated_in_the_channel") == (
+        violation.escalation_id,
+        violation.code.value,
+        violation.rule,
+    )
+    assert ["ESC-600"] == [e.escalation_id for e in report.escalations]
+    assert () == report.escalations[0].violations
+    assert (violation,) == report.violations
+    assert (1, {"channel_misuse": 1}) == (
+        report.totals.violations,
+        dict(report.totals.violations_by_code),
+    )
+    assert [violation.rule] == [v["rule"] for v in report.to_json()["unopened"]]
+
+
+def test_cli_audit_of_a_post_about_an_escalation_never_opened(
+    capsys: pytest.CaptureFixture[str], tmp_path: pathlib.Path
+) -> None:
+    path = tmp_path / "unopened.jsonl"
+    path.write_text("".join(json.dumps(item) + "\n" for item in (OPENED, POST_ABOUT_UNOPENED)))
+    assert 1 == main(["audit", str(path), "--format", "json", "--fail-on", "channel_misuse"])
+    data = json.loads(capsys.readouterr().out)
+    assert (["ESC-999"], 1) == (
+        [v["escalation_id"] for v in data["unopened"]],
+        data["totals"]["violations"],
+    )
+    assert 0 == main(["audit", str(path), "--format", "text"])
+    text = capsys.readouterr().out
+    assert "About escalations never opened: violations (1):\n  ESC-999\n" in text
+    assert 0 == main(["audit", str(path), "--format", "markdown"])
+    assert "| ESC-999 |" in capsys.readouterr().out
+
+
+def test_the_json_report_names_unopened_only_when_there_are_any() -> None:
+    assert "unopened" not in audit(_facts("non-compliant.jsonl")).to_json()

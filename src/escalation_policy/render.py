@@ -195,6 +195,14 @@ def _outcome(violation: "AuditViolation") -> str:
     return f"due {timestamp(violation.due)}; not done ({duration(violation.late_by)} late)"
 
 
+def _violation_lines(violation: "AuditViolation") -> list[str]:
+    return [
+        f"    {timestamp(violation.detected_at)}  {_text(violation.code):<26} "
+        f"{violation.rule} · {violation.cites}",
+        f"    {'':23}{_outcome(violation)}",
+    ]
+
+
 def refusal(item: "AuditRefusal") -> str:
     """``facts.jsonl: line 3: got 'lo'; expected ... @ $.severity``."""
     where = f"{item.file}: line {item.line}" if item.file is not None else f"line {item.line}"
@@ -238,12 +246,13 @@ def audit_text(report: "AuditReport") -> str:
         )
         if item.violations:
             lines.append(f"  violations ({len(item.violations)}):")
-        for violation in item.violations:
-            lines.append(
-                f"    {timestamp(violation.detected_at)}  {_text(violation.code):<26} "
-                f"{violation.rule} · {violation.cites}"
-            )
-            lines.append(f"    {'':23}{_outcome(violation)}")
+        lines += [line for violation in item.violations for line in _violation_lines(violation)]
+        lines.append("")
+    if report.unopened:
+        lines.append(f"About escalations never opened: violations ({len(report.unopened)}):")
+        for violation in report.unopened:
+            lines.append(f"  {plain(violation.escalation_id)}")
+            lines += _violation_lines(violation)
         lines.append("")
     if report.refused:
         lines.append(f"Refused ({len(report.refused)})")
