@@ -56,7 +56,8 @@ class AuditViolation:
     late it was done, or for a one-off obligation never done, how late it stood when closing
     ended it or at the audit's end. A missed periodic update or meeting has no ``late_by``:
     the next period is an obligation of its own. ``periods`` counts the consecutive periods
-    one violation reports (``last_due`` is the last one's due time); totals count periods.
+    one violation reports (``last_due`` is the last one's due time). It is one violation in
+    every count; its periods are counted in the obligation's figures.
     """
 
     escalation_id: str
@@ -438,7 +439,7 @@ def _totals(
     time_at: dict[str, dt.timedelta] = {}
     for violation in (*(v for e in escalations for v in e.violations), *unopened):
         code = _value(violation.code)
-        by_code[code] = by_code.get(code, 0) + violation.periods
+        by_code[code] = by_code.get(code, 0) + 1  # one violation, however many periods
     for escalation in escalations:
         for key, spent in escalation.time_at_severity.items():
             time_at[key] = time_at.get(key, dt.timedelta(0)) + spent

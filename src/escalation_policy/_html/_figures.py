@@ -22,7 +22,7 @@ from escalation_policy._html._timeline import (
     when,
 )
 from escalation_policy.policy import Policy
-from escalation_policy.render import duration, label
+from escalation_policy.render import duration, label, violation_outcome
 
 __all__ = [
     "CODE_COLOURS",
@@ -146,8 +146,9 @@ def _obligation_bars(go: Any, name: str, colour: str, **fields: Any) -> Any:
 
 
 def summary_figure(report: AuditReport, policy: Policy) -> Any:
-    """Violations per ISO week of their time, stacked by code (missed periods counted as the
-    audit's totals count them), and each obligation's due instances: on time, or not."""
+    """Violations per ISO week of their time, stacked by code (one each, however many periods
+    it missed, as the audit counts them), and each obligation's due instances (or periods): on
+    time, or not."""
     go = require_plotly()
     subplots = importlib.import_module("plotly.subplots")
     figure = subplots.make_subplots(
@@ -163,7 +164,7 @@ def summary_figure(report: AuditReport, policy: Policy) -> Any:
     for violation in report.violations:
         code, week = text_of(violation.code), _week(violation.detected_at)
         by_week = counts.setdefault(code, {})
-        by_week[week] = by_week.get(week, 0) + violation.periods
+        by_week[week] = by_week.get(week, 0) + 1
         rules.setdefault((code, week), set()).add(violation.rule)
     weeks = sorted({week for by_week in counts.values() for week in by_week})
     colours = _code_colours(policy)
@@ -417,11 +418,5 @@ def _violation_hover(violation: AuditViolation) -> str:
         violation.detail,
     ]
     if violation.due is not None:
-        lines.append(f"due {when(violation.due)}")
-    if violation.periods > 1:
-        lines.append(f"{violation.periods} periods missed")
-    if violation.fulfilled_at is not None:
-        lines.append(f"done {when(violation.fulfilled_at)}, {duration(violation.late_by)} late")
-    elif violation.late_by is not None:
-        lines.append(f"not done: {duration(violation.late_by)} late")
+        lines.append(violation_outcome(violation))  # as the text and Markdown audits say it
     return _hover(text_of(violation.code), lines)

@@ -170,8 +170,7 @@ def _escalation_section(
         ("severity", names.get(severity, severity)),
     ]
     if audited is not None:
-        count = sum(v.periods for v in audited.violations)
-        facts.append(("violations", str(count)))
+        facts.append(("violations", str(len(audited.violations))))
         if not audited.in_scope:
             facts.append(("scope", "out of scope"))
     items = "".join(
