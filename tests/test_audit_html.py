@@ -208,6 +208,24 @@ def test_each_format_counts_the_violations_of_a_generated_history_alike(
     assert dict.fromkeys(("json", "text", "markdown", "html"), expected) == counts
 
 
+def test_a_violation_about_an_escalation_never_opened_is_counted_on_the_page() -> None:
+    post = {
+        "type": "posted",
+        "at": "2026-07-13T10:00:00Z",
+        "escalation_id": "ESC-999",
+        "channel": "#escalated_customers",
+        "purpose": "created",
+        "by": "customer_success",
+    }
+    facts = awkward([AWKWARD[0], post])
+    report = audit(facts)
+    page = audit_html(report, facts, default_policy())
+    assert 1 == len(report.unopened)
+    assert '<li class="violations"><b>1</b> violations</li>' in page
+    assert "<b>1</b> about escalations never opened</li>" in page
+    assert [AWKWARD_ID] == [timeline.escalation_id for timeline in timelines(facts)]
+
+
 # -------------------------------------------------------------------------- a page that is safe
 def test_the_page_loads_no_script_or_stylesheet_from_elsewhere(page: str) -> None:
     tags = re.findall(r"<(?:script|link|img|iframe)\b[^>]*>", page, flags=re.IGNORECASE)

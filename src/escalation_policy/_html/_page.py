@@ -70,6 +70,8 @@ def audit_page(
         ("closed", totals.closed),
         ("violations", totals.violations),
     ]
+    if report.unopened:
+        figures.append(("about escalations never opened", len(report.unopened)))
     if totals.refused:
         figures.append(("facts refused", totals.refused))
     items = "".join(
