@@ -50,11 +50,30 @@ class PendingObligation:
     overdue: bool = False
     remind_before: dt.timedelta | None = None
     reminded: bool = False
+    period: str | None = None
+    """For a periodic obligation counted on the escalation's calendar, its period's text form
+    (:func:`escalation_policy.periods.parse_period`): ``"each business day"``, ``"2 per
+    week"``... (``every`` is then unset)."""
+    since: dt.datetime | None = None
+    """The start of the current period: what is done before it counted toward an earlier one."""
+    required: int = 1
+    """How many times the current period asks for."""
+    counts: tuple[int, ...] = ()
+    """How many times each part (or the obligation, if it has no parts) was done in the
+    current period; empty: none yet."""
+    paused_left: dt.timedelta | None = None
+    """While the escalation's clocks are paused: the time left on this obligation's clock
+    (open time, for one counted on the calendar); it is not due meanwhile."""
 
     @property
     def remind_at(self) -> dt.datetime | None:
         """When to remind the owner, if the rule asked for a reminder not yet sent."""
-        if self.remind_before is None or self.reminded or self.overdue:
+        if (
+            self.remind_before is None
+            or self.reminded
+            or self.overdue
+            or self.paused_left is not None
+        ):
             return None
         return self.due - self.remind_before
 
@@ -87,6 +106,13 @@ class EscalationState:
     closed_at: dt.datetime | None = None
     retain_until: dt.datetime | None = None
     """For a closed escalation waiting for an overdue closing post: when to stop waiting."""
+    calendar: str | None = None
+    """The name of the calendar the escalation's clocks count on, chosen when it opened and
+    kept (``NAME@ZONE`` when moved into the customer's zone); ``None``: calendar time."""
+    paused_since: dt.datetime | None = None
+    """While the escalation's clocks are paused (waiting on the customer): since when."""
+    paused_for: dt.timedelta = dt.timedelta(0)
+    """How long its clocks were paused in all, pauses that ended."""
 
     @property
     def attributes(self) -> dict[str, Any]:
@@ -110,7 +136,7 @@ def next_due_of(
     """The earliest due or reminder time of what is not yet overdue, or ``retain_until``."""
     earliest = retain_until
     for obligation in pending:
-        if obligation.overdue:
+        if obligation.overdue or obligation.paused_left is not None:
             continue
         when = obligation.due
         if obligation.remind_before is not None and not obligation.reminded:
