@@ -6,6 +6,10 @@ must do by a due time), and may declare the terms they are written in: ``FACTS``
 attrs classes derived from :class:`~escalation_policy.model.EscalationFact`), ``ACTIONS``,
 ``CONTEXT`` (fields its conditions compute, :class:`ContextField`) and ``OUTPUTS`` (its own
 table outputs, name: description). All are plain, frozen data; the engines interpret them.
+A package needs nothing of the library but this module: the bases of its facts and actions
+(:class:`EscalationFact`, :class:`Action`), its value sets (:class:`Values`, ``NON_EMPTY``
+for text that must not be empty), :func:`quick_init` for the actions it emits often, and the
+wording its actions' ``describe`` uses (:func:`label`, :func:`timestamp`, :func:`duration`).
 Conditions compare the *context* of a fact: the escalation's attributes, the fact's own fields,
 the engine's ``in_scope``, ``status``, ``owner`` and ``cadence``, and the computed fields (see
 ``docs/writing-rules.md``; ``Policy.context`` lists them for a loaded policy).
@@ -20,14 +24,17 @@ from typing import Any, ClassVar, TypeAlias
 import attrs
 
 from escalation_policy._context import BOOL, ContextField, Situation
+from escalation_policy._frozen import quick_init
 from escalation_policy._typed import NON_EMPTY
-from escalation_policy.model import Fact, Values
+from escalation_policy._wording import duration, label, timestamp
+from escalation_policy.model import Action, EscalationFact, Fact, Values
 
 __all__ = [
     "ANY",
     "BOOL",
     "EFFECTS",
     "NON_EMPTY",
+    "Action",
     "AnyValue",
     "ApplyPlan",
     "Cancel",
@@ -35,6 +42,7 @@ __all__ = [
     "DecisionTable",
     "Effect",
     "Emit",
+    "EscalationFact",
     "Fulfil",
     "HitPolicy",
     "Location",
@@ -50,8 +58,12 @@ __all__ = [
     "Situation",
     "Values",
     "Violation",
+    "duration",
+    "label",
     "none_of",
     "one_of",
+    "quick_init",
+    "timestamp",
 ]
 
 
