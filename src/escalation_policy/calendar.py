@@ -119,7 +119,7 @@ def _format_time(seconds: int) -> str:
     return f"{hour:02}:{minute:02}:{second:02}" if second else f"{hour:02}:{minute:02}"
 
 
-@attrs.frozen(order=True)
+@attrs.frozen(order=True, repr=False)
 class Window:
     """A span of local wall time within one date, from ``start`` to ``end`` (seconds since
     the date's midnight; ``end`` may be 86,400, which is ``24:00``). Written ``"09:00-17:00"``."""
@@ -157,6 +157,9 @@ class Window:
 
     def __str__(self) -> str:
         return f"{_format_time(self.start)}-{_format_time(self.end)}"
+
+    def __repr__(self) -> str:
+        return f"Window.parse({str(self)!r})"
 
 
 WindowInput = str | tuple[str, str] | Window
@@ -944,7 +947,7 @@ class Calendar:
         day = self.day_of(instant)
         return self._day(day + dt.timedelta(days=7 - day.weekday())).start
 
-    def days(self, start: dt.date, end: dt.date) -> Iterator[dt.date]:
+    def business_days(self, start: dt.date, end: dt.date) -> Iterator[dt.date]:
         """The business days from ``start`` to ``end`` (both local dates, inclusive)."""
         current, last = _date(start), _date(end)
         while current <= last:
