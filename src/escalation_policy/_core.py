@@ -6,6 +6,7 @@ asked of a :class:`Matcher`, so that the same core runs on every engine.
 
 import datetime as dt
 import enum
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
@@ -20,6 +21,7 @@ from escalation_policy.errors import (
     DuplicateEscalationError,
     EscalationClosedError,
     InvalidFactError,
+    PolicyDefinitionError,
     StaleFactError,
     UnknownEscalationError,
 )
@@ -36,6 +38,7 @@ from escalation_policy.model import (
     SetInvolvement,
     Violation,
 )
+from escalation_policy.periods import Bucket, BusinessTime, Period, Rolling, parse_period
 from escalation_policy.policy import Announce, CompiledObligation, Emitter, Policy
 from escalation_policy.state import (
     Decision,
@@ -68,6 +71,76 @@ def _moved(pending: PendingObligation, due: dt.datetime, overdue: bool) -> Pendi
         overdue=overdue,
         remind_before=pending.remind_before,
     )
+
+
+ON_CALENDAR = "business time"
+"""The ``period`` of a one-off obligation due within a business time: its clock counts the
+escalation's calendar's open time (for pausing it)."""
+
+
+@functools.lru_cache(maxsize=64)
+def _rolling(every: dt.timedelta) -> Rolling:
+    return Rolling(every)
+
+
+def _period_of(pending: PendingObligation) -> Period | None:
+    """The period of a periodic obligation (``None`` for a one-off)."""
+    if pending.period is not None:
+        return parse_period(pending.period)
+    return _rolling(pending.every) if pending.every is not None else None
+
+
+def _in_bucket(
+    pending: PendingObligation, bucket: Bucket, counts: tuple[int, ...] = ()
+) -> PendingObligation:
+    """``pending`` in ``bucket``, with ``counts`` done in it (none: a new period)."""
+    return attrs.evolve(
+        pending,
+        due=bucket.due,
+        since=bucket.since,
+        required=bucket.required,
+        counts=counts,
+        overdue=False,
+        reminded=False,
+    )
+
+
+def _missing(declared: CompiledObligation, missed: PendingObligation) -> str:
+    """What a period of ``missed`` lacked, in words: its parts done fewer times than asked."""
+    parts = declared.parts or ("",)
+    counts = missed.counts or (0,) * len(parts)
+    short = [
+        f"{part.replace('_', ' ')} {count} of {missed.required}"
+        if missed.required > 1
+        else part.replace("_", " ")
+        for part, count in zip(parts, counts, strict=True)
+        if count < missed.required and part
+    ]
+    return " and ".join(short)
+
+
+def choose_calendar(policy: Policy, fact: EscalationFact) -> str | None:
+    """The name of the calendar an escalation opened by ``fact`` counts on, or the input error
+    its zone field causes."""
+    chosen = policy.calendars
+    if chosen is None:
+        return None
+    calendar = chosen.default
+    if chosen.by is not None:
+        value = getattr(fact, chosen.by)
+        calendar = chosen.choose.get(value, chosen.choose.get(_text(value), calendar))
+    name = calendar.name
+    zone = getattr(fact, chosen.zone_from) if chosen.zone_from is not None else None
+    if zone:
+        name = f"{name}@{zone}"
+        try:
+            policy.calendar(name)
+        except PolicyDefinitionError:
+            raise InvalidFactError(
+                f"got {zone!r}, expected an IANA time zone such as 'Europe/Berlin'",
+                path=f"$.{chosen.zone_from}",
+            ) from None
+    return name
 
 
 def _plan_inputs(policy: Policy, source: Record | EscalationFact) -> dict[str, object]:
@@ -138,11 +211,29 @@ def advance(policy: Policy, record: Record, to: dt.datetime) -> list[Action]:
     obligations = policy.obligations
     actions: list[Action] = []
     announced: list[tuple[Announce, PendingObligation]] = []
-    late = sorted((p.due, i) for i, p in enumerate(pending) if not p.overdue and p.due < to)
+    late = sorted(
+        (p.due, i)
+        for i, p in enumerate(pending)
+        if not p.overdue and p.due < to and p.paused_left is None
+    )
     for _, index in late:
         missed = pending[index]
         declared = obligations[missed.obligation]
         every = missed.every
+        if missed.period is not None or (declared.parts and every is not None):
+            period = _period_of(missed)
+            if period is not None:
+                calendar = policy.calendar(record.calendar)
+                bucket = Bucket(missed.due, missed.since, missed.required)
+                periods, last_due, upcoming = period.missed(calendar, bucket, to)
+                missing = _missing(declared, missed)
+                actions.append(
+                    _overdue(record.escalation_id, declared, missed, to, periods, last_due, missing)
+                )
+                pending[index] = _in_bucket(missed, upcoming)
+                if declared.announce is not None:
+                    announced.append((declared.announce, pending[index]))
+                continue
         if every is None:
             actions.append(_overdue(record.escalation_id, declared, missed, to))
             pending[index] = _moved(missed, missed.due, overdue=True)
@@ -194,6 +285,7 @@ def _overdue(
     at: dt.datetime,
     periods: int = 1,
     last_due: dt.datetime | None = None,
+    missing: str = "",
 ) -> Violation:
     due = missed.due.isoformat()
     if periods > 1 and last_due is not None:
@@ -204,7 +296,7 @@ def _overdue(
         rule=missed.rule,
         cites=missed.cites,
         code=declared.violation,
-        detail=declared.missed(due, missed.key),
+        detail=declared.missed(due, missed.key, missing),
         due=missed.due,
         periods=periods,
         last_due=last_due if periods > 1 else None,
@@ -248,6 +340,7 @@ def decide(
     if opens:
         plan = matcher.plan(_plan_inputs(policy, fact))
         record = policy.terms.record.open(fact, bool(plan.values["in_scope"]))
+        record.calendar = choose_calendar(policy, fact)
         status_before = record.status
         previous: dict[str, object] = _NOTHING_BEFORE
     else:
@@ -429,15 +522,22 @@ class _Work:
                 return
             del self.record.pending[index]  # renewed, or replaced by one for a new key
         # Checked at load time, where the policy's settings took their values.
-        within = cast(dt.timedelta, effect.within)
+        within = cast("dt.timedelta | BusinessTime", effect.within)
+        if isinstance(within, BusinessTime):
+            due = within.due(self.policy.calendar(self.record.calendar), self.at)
+            clock: str | None = ON_CALENDAR
+        else:
+            due, clock = self.at + within, None
         pending = PendingObligation(
             obligation=name,
-            due=self.at + within,
+            due=due,
             rule=rule,
             cites=cites,
             key=key,
             remind_before=cast("dt.timedelta | None", effect.remind_before),
+            period=clock,
         )
+        pending = self._paused(declared, pending)
         self.record.pending.append(pending)
         self._announce(declared, pending)
 
@@ -461,6 +561,9 @@ class _Work:
             return
         at = self.at
         pending = self.record.pending[index]
+        if pending.period not in (None, ON_CALENDAR) or (declared.parts and pending.every):
+            self._fulfil_period(declared, index, effect.part)
+            return
         self.fulfilled.append(
             Fulfilment(
                 escalation_id=self.escalation_id,
@@ -476,6 +579,94 @@ class _Work:
             return
         self.record.pending[index] = _moved(pending, at + pending.every, overdue=False)
         self._announce(declared, self.record.pending[index])
+
+    def _fulfil_period(self, declared: CompiledObligation, index: int, part: str | None) -> None:
+        """Count a fulfilment toward the current period of a periodic obligation; once the
+        period has what it asks for, the next one starts."""
+        pending = self.record.pending[index]
+        at = self.at
+        if pending.since is not None and at < pending.since:
+            return  # done again in a period already met
+        parts = declared.parts or (None,)
+        counts = list(pending.counts or (0,) * len(parts))
+        counts[parts.index(part) if part in parts else 0] += 1
+        if min(counts) < pending.required:
+            self.record.pending[index] = attrs.evolve(pending, counts=tuple(counts))
+            return
+        self.fulfilled.append(
+            Fulfilment(
+                escalation_id=self.escalation_id,
+                obligation=declared.id,
+                rule=pending.rule,
+                due=pending.due,
+                at=at,
+                key=pending.key,
+            )
+        )
+        period = _period_of(pending)
+        assert period is not None  # a periodic obligation
+        calendar = self.policy.calendar(self.record.calendar)
+        bucket = Bucket(pending.due, pending.since, pending.required)
+        self.record.pending[index] = _in_bucket(pending, period.met(calendar, bucket, at))
+        self._announce(declared, self.record.pending[index])
+
+    def _paused(
+        self, declared: CompiledObligation, pending: PendingObligation
+    ) -> PendingObligation:
+        """``pending`` with its clock stopped, if it is pausable and the escalation's clocks
+        are paused."""
+        if self.record.paused_since is None or not declared.pausable:
+            return pending
+        return attrs.evolve(pending, paused_left=self._left(pending))
+
+    def _left(self, pending: PendingObligation) -> dt.timedelta:
+        """The time left on ``pending``'s clock now (open time, on the calendar)."""
+        if pending.due <= self.at:
+            return dt.timedelta(0)
+        if pending.period is None:
+            return pending.due - self.at
+        calendar = self.policy.calendar(self.record.calendar)
+        return calendar.elapsed(self.at, pending.due)
+
+    def _pause(self, _effect: vocab.Pause, _prepared: None, _rule: str, _cites: str) -> None:
+        record = self.record
+        if record.paused_since is not None:
+            return
+        record.paused_since = self.at
+        obligations = self.policy.obligations
+        record.pending = [
+            attrs.evolve(pending, paused_left=self._left(pending))
+            if obligations[pending.obligation].pausable and not pending.overdue
+            else pending
+            for pending in record.pending
+        ]
+
+    def _resume(self, _effect: vocab.Resume, _prepared: None, _rule: str, _cites: str) -> None:
+        record = self.record
+        if record.paused_since is None:
+            return
+        record.paused_for += self.at - record.paused_since
+        record.paused_since = None
+        calendar = self.policy.calendar(record.calendar)
+        resumed: list[PendingObligation] = []
+        for pending in record.pending:
+            left = pending.paused_left
+            if left is None:
+                resumed.append(pending)
+                continue
+            period = _period_of(pending)
+            if (
+                pending.period is not None
+                and period is not None
+                and not isinstance(period, Rolling)
+            ):
+                # A period of days or weeks starts afresh: the days paused were not its own.
+                fresh = _in_bucket(pending, period.first(calendar, self.at))
+                resumed.append(attrs.evolve(fresh, paused_left=None))
+                continue
+            due = self.at + left if pending.period is None else calendar.add(self.at, left)
+            resumed.append(attrs.evolve(pending, due=due, paused_left=None))
+        record.pending = resumed
 
     def _cancel(self, effect: vocab.Cancel, _prepared: None, _rule: str, _cites: str) -> None:
         names = {obligation.id for obligation in effect.obligations}
@@ -556,7 +747,7 @@ class _Work:
         assert effect.every is not None
         declared = self.policy.obligations[effect.obligation.id]
         name = declared.id
-        every: dt.timedelta | None = self.plan.values[effect.every]
+        every: dt.timedelta | Period | None = self.plan.values[effect.every]
         rule = self.plan.sources.get(effect.every)
         if self.record.status != ACTIVE:
             every = None
@@ -565,18 +756,32 @@ class _Work:
             if index is not None:
                 del self.record.pending[index]
             return
-        if index is not None and self.record.pending[index].every == every:
-            return
+        if isinstance(every, Rolling) and not every.business and not every.sequential:
+            every = every.every  # a plain rolling period: a duration says the same
+        if isinstance(every, dt.timedelta):
+            text, bucket = None, Bucket(self.at + every)
+        else:
+            calendar = self.policy.calendar(self.record.calendar)
+            text, bucket = every.text, every.first(calendar, self.at)
+            every = None
+        if index is not None:
+            current = self.record.pending[index]
+            if current.every == every and current.period == text:
+                return
         key = effect.key
         pending = PendingObligation(
             obligation=name,
-            due=self.at + every,
+            due=bucket.due,
             rule=rule,
             cites=self.policy.rules[rule].cites,
             key=None if key is None else _text(key),
             every=every,
             remind_before=cast("dt.timedelta | None", effect.remind_before),
+            period=text,
+            since=bucket.since,
+            required=bucket.required,
         )
+        pending = self._paused(declared, pending)
         if index is None:
             self.record.pending.append(pending)
         else:

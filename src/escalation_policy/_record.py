@@ -55,6 +55,9 @@ class Record:
     done: Mapping[str, str]
     closed_at: dt.datetime | None
     retain_until: dt.datetime | None
+    calendar: str | None
+    paused_since: dt.datetime | None
+    paused_for: dt.timedelta
     next_due: dt.datetime | None
 
     KIND: ClassVar["RecordKind"]
@@ -139,6 +142,7 @@ def record_kind(
         "State": state_cls,
         "ACTIVE": ACTIVE,
         "NOTHING_DONE": NOTHING_DONE,
+        "ZERO": dt.timedelta(0),
         **{f"default_{name}": default for name, (_, default) in attributes.items()},
     }
 
@@ -197,6 +201,9 @@ def record_kind(
             "    new.done = NOTHING_DONE",
             "    new.closed_at = None",
             "    new.retain_until = None",
+            "    new.calendar = None",
+            "    new.paused_since = None",
+            "    new.paused_for = ZERO",
             "    new.next_due = None",
             *(
                 f"    new.{name} = fact.{name}"

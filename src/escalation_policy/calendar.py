@@ -571,6 +571,11 @@ class Calendar:
         """Calendar time: open at every instant, in UTC."""
         return cls(name=name, zone="UTC", hours=dict.fromkeys(Weekday, ("00:00-24:00",)))
 
+    def in_zone(self, zone: str) -> "Calendar":
+        """This calendar's hours, holidays and dates read in another time zone (a customer's),
+        named ``NAME@ZONE``."""
+        return attrs.evolve(self, name=f"{self.name}@{zone}", zone=zone)
+
     def with_holidays(
         self,
         *,

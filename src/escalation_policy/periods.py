@@ -255,8 +255,8 @@ class TimesPerWeek(Period):
         first_day = calendar.day_of(calendar.week_start(start))
         last_day = calendar.day_of(due) - dt.timedelta(days=1)
         after = calendar.day_of(start) + dt.timedelta(days=1)
-        total = sum(1 for _ in calendar.days(first_day, last_day))
-        left = sum(1 for _ in calendar.days(after, last_day)) if after <= last_day else 0
+        total = sum(1 for _ in calendar.business_days(first_day, last_day))
+        left = sum(1 for _ in calendar.business_days(after, last_day)) if after <= last_day else 0
         required = math.ceil(self.times * left / total) if total else 0
         if not required:
             return self.following(calendar, Bucket(due, start, 0))
@@ -265,7 +265,7 @@ class TimesPerWeek(Period):
     def following(self, calendar: Calendar, bucket: Bucket) -> Bucket:
         due = self._end(calendar, bucket.due)
         last_day = calendar.day_of(due) - dt.timedelta(days=1)
-        if not any(True for _ in calendar.days(calendar.day_of(bucket.due), last_day)):
+        if not any(True for _ in calendar.business_days(calendar.day_of(bucket.due), last_day)):
             return self.following(calendar, Bucket(due, bucket.due, 0))  # no business day
         return Bucket(due, bucket.due, self.times)
 

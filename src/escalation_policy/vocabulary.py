@@ -27,35 +27,72 @@ from escalation_policy._context import BOOL, ContextField, Situation
 from escalation_policy._frozen import quick_init
 from escalation_policy._typed import NON_EMPTY
 from escalation_policy._wording import duration, label, timestamp
+from escalation_policy.calendar import (
+    FRIDAY,
+    MONDAY,
+    SATURDAY,
+    SUNDAY,
+    THURSDAY,
+    TUESDAY,
+    WEDNESDAY,
+    Calendar,
+    Holiday,
+)
 from escalation_policy.model import Action, EscalationFact, Fact, Values
+from escalation_policy.periods import (
+    BusinessTime,
+    EachBusinessDay,
+    EveryBusinessDays,
+    Period,
+    Rolling,
+    TimesPerWeek,
+)
 
 __all__ = [
     "ANY",
     "BOOL",
     "EFFECTS",
+    "FRIDAY",
+    "MONDAY",
     "NON_EMPTY",
+    "SATURDAY",
+    "SUNDAY",
+    "THURSDAY",
+    "TUESDAY",
+    "WEDNESDAY",
     "Action",
     "AnyValue",
     "ApplyPlan",
+    "BusinessTime",
+    "Calendar",
+    "Calendars",
     "Cancel",
     "ContextField",
     "DecisionTable",
+    "EachBusinessDay",
     "Effect",
     "Emit",
     "EscalationFact",
+    "EveryBusinessDays",
     "Fulfil",
     "HitPolicy",
+    "Holiday",
     "Location",
     "NoneOf",
     "Obligation",
     "OneOf",
     "OutOfScope",
+    "Pause",
+    "Period",
     "Reaction",
     "ReactsTo",
     "Require",
+    "Resume",
+    "Rolling",
     "Row",
     "Setting",
     "Situation",
+    "TimesPerWeek",
     "Values",
     "Violation",
     "duration",
@@ -274,6 +311,15 @@ class Obligation:
     """The announcement's field that names the escalation's owner (who must act), if any."""
     announce_again_on_new_owner: bool = False
     """When the owner changes, announce it again (to the new owner) while it is not overdue."""
+    pausable: bool = False
+    """Its clock stops while the escalation's clocks are paused (:class:`Pause`): the time
+    left when they stop is what is left when they resume (open time, on a calendar), as
+    Zendesk's pausable updates. Otherwise it runs on, as a periodic update does."""
+    parts: tuple[str, ...] = ()
+    """The parts a period of a periodic obligation asks for, each as often as the period says
+    (``("meeting", "customer_communication")``): a fact fulfils one part
+    (:attr:`Fulfil.part`), and a period that ends short is one violation naming what was
+    missing (``{missing}`` in :attr:`missed`). Empty: any fulfilment counts."""
     defined_at: Location | None = attrs.field(
         init=False, factory=_declared_at, eq=False, hash=False, repr=False
     )
@@ -292,7 +338,7 @@ class Require(Effect):
 
     NAME = "require"
     obligation: Obligation
-    within: "dt.timedelta | Setting | None" = None
+    within: "dt.timedelta | BusinessTime | Setting | None" = None
     every: str | None = None
     key: object = None
     remind_before: "dt.timedelta | Setting | None" = None
@@ -307,6 +353,8 @@ class Fulfil(Effect):
     NAME = "fulfil"
     obligation: Obligation
     key: str | None = None
+    part: str | None = None
+    """For an obligation with :attr:`~Obligation.parts`: the part the fact fulfils."""
 
 
 @attrs.frozen(kw_only=True)
@@ -363,6 +411,22 @@ class Emit(Effect):
     text: Mapping[str, str] = attrs.field(factory=dict)
 
 
+@attrs.frozen(kw_only=True)
+class Pause(Effect):
+    """Stop the clocks of the escalation's pausable obligations (waiting on the customer):
+    they are not due while paused, and resume with the time they had left."""
+
+    NAME = "pause"
+
+
+@attrs.frozen(kw_only=True)
+class Resume(Effect):
+    """Start the paused clocks again: each pausable obligation is due when the time it had
+    left has run again, counted from now (on the calendar, in open time)."""
+
+    NAME = "resume"
+
+
 EFFECTS: tuple[type[Effect], ...] = (
     Require,
     Fulfil,
@@ -371,6 +435,8 @@ EFFECTS: tuple[type[Effect], ...] = (
     ApplyPlan,
     OutOfScope,
     Emit,
+    Pause,
+    Resume,
 )
 """Every kind of effect: the one list of them."""
 
@@ -389,3 +455,19 @@ class Reaction:
         init=False, factory=_declared_at, eq=False, hash=False, repr=False
     )
     """Where the reaction was declared (``None`` if Python cannot tell)."""
+
+
+@attrs.frozen(kw_only=True)
+class Calendars:
+    """Which calendar each escalation's clocks count on, chosen when it opens and kept for
+    its life (a rule module declares it as ``CALENDARS``; a policy has one at most).
+
+    ``default`` serves every escalation, unless ``by`` names a field of the opening fact whose
+    value picks another from ``choose``; ``zone_from`` names a field of the opening fact that
+    may give an IANA time zone (the customer's) to move the chosen calendar into, its hours
+    then read in that zone. Without a declaration, clocks count calendar time."""
+
+    default: Calendar
+    by: str | None = None
+    choose: Mapping[object, Calendar] = attrs.field(factory=dict)
+    zone_from: str | None = None

@@ -10,11 +10,13 @@ import attrs
 
 from escalation_policy._context import Context
 from escalation_policy._typed import LATEST
-from escalation_policy.errors import did_you_mean
+from escalation_policy.calendar import Calendar
+from escalation_policy.errors import InputError, did_you_mean
 from escalation_policy.model import Contract
 from escalation_policy.policy.terms import Terms
 from escalation_policy.state import PendingObligation
 from escalation_policy.vocabulary import (
+    Calendars,
     DecisionTable,
     Effect,
     Obligation,
@@ -87,6 +89,14 @@ class CompiledReaction:
     most kinds)."""
 
 
+CALENDAR_TIME = Calendar.always("calendar time")
+"""The clock of a policy that declares no calendars: open at every instant."""
+
+
+class UnknownCalendarError(InputError):
+    """A state names a calendar the policy does not declare."""
+
+
 Announce = Callable[[str, dt.datetime, PendingObligation, object, Any], Any]
 """Builds an announcement: (escalation id, at, the pending instance, owner, record)."""
 
@@ -107,10 +117,13 @@ class CompiledObligation:
     announce_again_on_new_owner: bool
     announce: Announce | None
     owner_field: str | None
+    pausable: bool = False
+    parts: tuple[str, ...] = ()
 
-    def missed(self, due: str, key: str | None) -> str:
-        """The detail of the violation reported when an instance is missed."""
-        fields = {"due": due}
+    def missed(self, due: str, key: str | None, missing: str = "") -> str:
+        """The detail of the violation reported when an instance is missed (``missing``:
+        what its period lacked, for an obligation with parts)."""
+        fields = {"due": due, "missing": missing}
         if self.obligation.key is not None:
             fields[self.obligation.key] = key or ""
         return self.obligation.missed.format(**fields)
@@ -151,10 +164,15 @@ class Policy:
     planning: frozenset[str]
     """The fact types on which the plan is made (the opening one, and those that set an
     attribute the tables read)."""
+    calendars: Calendars | None = None
+    """Which calendar each escalation's clocks count on (``None``: calendar time)."""
     horizon: dt.timedelta = dt.timedelta(0)
     """How far past a fact the policy may schedule anything: its longest ``within`` and
     longest period together, and the late fulfilment window."""
     latest: dt.datetime = LATEST
+    _calendars: dict[str | None, Calendar] = attrs.field(
+        init=False, factory=dict, repr=False, alias="_calendars"
+    )
     """Facts must come before this, so that what the policy schedules stays in range."""
 
     @property
@@ -172,6 +190,29 @@ class Policy:
         from escalation_policy.policy.identity import identity
 
         return identity(self)
+
+    def calendar(self, name: str | None) -> Calendar:
+        """The calendar an escalation's state names (:attr:`EscalationState.calendar`):
+        one the policy declares, moved into a zone for ``NAME@ZONE``; calendar time for
+        ``None``."""
+        found = self._calendars.get(name)
+        if found is None:
+            found = self._calendars[name] = self._find_calendar(name)
+        return found
+
+    def _find_calendar(self, name: str | None) -> Calendar:
+        if name is None or self.calendars is None:
+            return CALENDAR_TIME
+        base, _, zone = name.partition("@")
+        declared = self.calendars
+        for calendar in (declared.default, *declared.choose.values()):
+            if calendar.name == base:
+                return calendar.in_zone(zone) if zone else calendar
+        raise UnknownCalendarError(
+            f"got the calendar {name!r}, which this policy does not declare; expected one of "
+            + ", ".join(sorted({c.name for c in (declared.default, *declared.choose.values())}))
+            + " (was the state written with another policy?)"
+        )
 
     def diff(self, other: "Policy") -> "tuple[PolicyDifference, ...]":
         """What changes from this policy to ``other``: each place where what they declare

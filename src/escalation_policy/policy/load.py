@@ -12,7 +12,8 @@ from types import ModuleType
 import attrs
 
 from escalation_policy._typed import LATEST
-from escalation_policy.errors import PolicyDefinitionError
+from escalation_policy.calendar import Calendar
+from escalation_policy.errors import PolicyDefinitionError, did_you_mean
 from escalation_policy.policy.citations import (
     Sections,
     check_all_cited,
@@ -51,6 +52,7 @@ from escalation_policy.policy.settings import chosen_settings, resolved
 from escalation_policy.policy.tables import compile_table, dependency_order, plan_inputs_of
 from escalation_policy.policy.terms import Terms, compile_terms, value_set
 from escalation_policy.vocabulary import (
+    Calendars,
     DecisionTable,
     Emit,
     NoneOf,
@@ -147,9 +149,51 @@ def load_policy(
         planning=scope.planning,
         settings={name: value for name, (_, value) in chosen.items()},
         setting_declarations={name: setting for name, (setting, _) in chosen.items()},
+        calendars=_calendars(declared, terms),
         horizon=horizon,
         latest=LATEST - horizon,
     )
+
+
+def _calendars(declared: Declarations, terms: Terms) -> Calendars | None:
+    """The policy's ``CALENDARS``, checked against its opening fact."""
+    if not declared.calendars:
+        return None
+    if len(declared.calendars) > 1:
+        where = ", ".join(module for _, module in declared.calendars)
+        raise PolicyDefinitionError(
+            f"CALENDARS is declared more than once ({where}): a policy chooses calendars once"
+        )
+    chosen, module = declared.calendars[0]
+    fields = attrs.fields_dict(terms.opening)
+    for calendar in (chosen.default, *chosen.choose.values()):
+        if not isinstance(calendar, Calendar):
+            raise PolicyDefinitionError(
+                f"CALENDARS: got {calendar!r}, expected a Calendar", module=module
+            )
+    for name in ("by", "zone_from"):
+        field = getattr(chosen, name)
+        if field is not None and field not in fields:
+            raise PolicyDefinitionError(
+                f"CALENDARS.{name}: the {terms.opening.TYPE} fact has no field {field!r}"
+                f"{did_you_mean(field, fields)}",
+                module=module,
+            )
+    if chosen.choose and chosen.by is None:
+        raise PolicyDefinitionError(
+            "CALENDARS: choose gives calendars by value, but by names no field to read the "
+            "value from",
+            module=module,
+        )
+    names = [calendar.name for calendar in (chosen.default, *chosen.choose.values())]
+    for calendar_name in names:
+        if "@" in calendar_name:
+            raise PolicyDefinitionError(
+                f"CALENDARS: a calendar's name may not hold '@' (got {calendar_name!r}): it "
+                "separates the name from a zone",
+                module=module,
+            )
+    return chosen
 
 
 class _Rules:

@@ -67,6 +67,8 @@ def compile_obligation(
         announce_again_on_new_owner=obligation.announce_again_on_new_owner,
         announce=announce,
         owner_field=obligation.owner_field,
+        pausable=obligation.pausable,
+        parts=tuple(obligation.parts),
     )
 
 

@@ -18,7 +18,7 @@ import attrs
 from escalation_policy.errors import PolicyDefinitionError
 from escalation_policy.policy.outputs import ENGINE_OUTPUTS
 from escalation_policy.policy.scope import ROW_ID
-from escalation_policy.vocabulary import DecisionTable, Obligation, Reaction
+from escalation_policy.vocabulary import Calendars, DecisionTable, Obligation, Reaction
 
 DECLARED: Mapping[str, Any] = {
     "OBLIGATIONS": Obligation,
@@ -43,6 +43,8 @@ class Declarations:
     context: tuple[tuple[Any, str], ...]
     outputs: tuple[tuple[tuple[str, str], str], ...]
     """The policy's own table outputs: (name, description), module."""
+    calendars: tuple[tuple[Calendars, str], ...] = ()
+    """The ``CALENDARS`` declarations (one at most in a valid policy), with their module."""
 
 
 def read_modules(modules: Iterable[str | ModuleType]) -> Declarations:
@@ -52,6 +54,7 @@ def read_modules(modules: Iterable[str | ModuleType]) -> Declarations:
     reactions: list[tuple[Reaction, str]] = []
     declared: dict[str, list[tuple[Any, str]]] = {key: [] for key in DECLARED}
     names: list[str] = []
+    calendars: list[tuple[Calendars, str]] = []
     for module in modules:
         if isinstance(module, str):
             with importing(module):
@@ -60,7 +63,10 @@ def read_modules(modules: Iterable[str | ModuleType]) -> Declarations:
             loaded = module
         name = loaded.__name__
         names.append(name)
-        if not any(hasattr(loaded, attribute) for attribute in (*DECLARED, "TABLES", "REACTIONS")):
+        if not any(
+            hasattr(loaded, attribute)
+            for attribute in (*DECLARED, "TABLES", "REACTIONS", "CALENDARS")
+        ):
             raise PolicyDefinitionError(
                 "declares no TABLES, REACTIONS, OBLIGATIONS, FACTS, ACTIONS, CONTEXT or OUTPUTS: "
                 "a rule module declares its tables and reactions (an empty tuple if it has none), "
@@ -74,6 +80,15 @@ def read_modules(modules: Iterable[str | ModuleType]) -> Declarations:
                 (item, name) for item in declared_items(loaded, attribute, expected)
             )
         declared["OUTPUTS"].extend((output, name) for output in _own_outputs(loaded))
+        if hasattr(loaded, "CALENDARS"):
+            chosen = loaded.CALENDARS
+            if not isinstance(chosen, Calendars):
+                raise PolicyDefinitionError(
+                    f"CALENDARS: got {chosen!r}, expected a Calendars declaration "
+                    "(Calendars(default=Calendar(...)))",
+                    module=name,
+                )
+            calendars.append((chosen, name))
     return Declarations(
         modules=tuple(names),
         tables=tuple(tables),
@@ -83,6 +98,7 @@ def read_modules(modules: Iterable[str | ModuleType]) -> Declarations:
         actions=tuple(declared["ACTIONS"]),
         context=tuple(declared["CONTEXT"]),
         outputs=tuple(declared["OUTPUTS"]),
+        calendars=tuple(calendars),
     )
 
 

@@ -7,7 +7,9 @@ from typing import Any
 import attrs
 
 from escalation_policy._context import BOOL, scalar
+from escalation_policy.calendar import HORIZON_DAYS
 from escalation_policy.errors import PolicyDefinitionError, did_you_mean
+from escalation_policy.periods import BusinessTime, Period
 from escalation_policy.policy.compiled import (
     CompiledObligation,
     CompiledReaction,
@@ -28,13 +30,15 @@ from escalation_policy.vocabulary import (
     Fulfil,
     Obligation,
     OutOfScope,
+    Pause,
     Reaction,
     ReactsTo,
     Require,
+    Resume,
     Violation,
 )
 
-_OPTIONAL_DURATION = (dt.timedelta, type(None))
+_PERIOD = (dt.timedelta, Period, type(None))
 
 
 def named_obligations(
@@ -277,6 +281,14 @@ class _Checks:
     def emit(effect: Emit, site: _Site) -> Emitter:
         return compile_emitter(effect, set(site.types), site.module, site.rule, site.scope)
 
+    @staticmethod
+    def pause(_effect: Pause, _site: _Site) -> None:
+        return None
+
+    @staticmethod
+    def resume(_effect: Resume, _site: _Site) -> None:
+        return None
+
 
 _CHECKS: Mapping[type[Effect], Callable[[Any, _Site], object]] = {
     kind: getattr(_Checks, kind.NAME) for kind in EFFECTS
@@ -294,6 +306,23 @@ def _check_obligation_effect(effect: "Require | Fulfil | Cancel", site: _Site) -
             raise PolicyDefinitionError(
                 f"{kind}: got {obligation!r}, expected an Obligation", module=module, rule=rule
             )
+    if isinstance(effect, Fulfil) and effect.part is not None:
+        parts = effect.obligation.parts
+        if effect.part not in parts:
+            raise PolicyDefinitionError(
+                f"Fulfil.part: got {effect.part!r}, expected one of the parts of "
+                f"{effect.obligation.id}: {', '.join(parts) or 'it has none'}"
+                f"{did_you_mean(effect.part, parts)}",
+                module=module,
+                rule=rule,
+            )
+    if isinstance(effect, Fulfil) and effect.obligation.parts and effect.part is None:
+        raise PolicyDefinitionError(
+            f"Fulfil({effect.obligation.id}): the obligation has parts "
+            f"({', '.join(effect.obligation.parts)}): give the part the fact fulfils",
+            module=module,
+            rule=rule,
+        )
     if isinstance(effect, Fulfil) and effect.key is not None:
         for fact_type in sorted(types):
             cls = scope.terms.facts.get(fact_type)
@@ -349,10 +378,11 @@ def _check_obligation_effect(effect: "Require | Fulfil | Cancel", site: _Site) -
             )
         for row in source.table.rows:
             value = row.then.get(effect.every)
-            if not isinstance(value, _OPTIONAL_DURATION):
+            if not isinstance(value, _PERIOD):
                 raise PolicyDefinitionError(
                     f"Require({obligation.id}).every reads {effect.every!r}, but row "
-                    f"{row.id!r} of {source.table.id!r} gives {value!r}, not a timedelta or None",
+                    f"{row.id!r} of {source.table.id!r} gives {value!r}, not a timedelta, a "
+                    "period (EachBusinessDay(), TimesPerWeek(2)...) or None",
                     module=module,
                     rule=rule,
                 )
@@ -376,9 +406,12 @@ def _check_obligation_effect(effect: "Require | Fulfil | Cancel", site: _Site) -
 
 def _check_timing(effect: object, module: str, rule: str) -> None:
     within = getattr(effect, "within", None)
-    if within is not None and (not isinstance(within, dt.timedelta) or within <= dt.timedelta(0)):
+    if isinstance(within, BusinessTime):
+        within = within.duration
+    elif within is not None and (not isinstance(within, dt.timedelta) or within <= dt.timedelta(0)):
         raise PolicyDefinitionError(
-            f"{type(effect).__name__}.within: got {within!r}, expected a positive timedelta",
+            f"{type(effect).__name__}.within: got {within!r}, expected a positive timedelta, "
+            "or a BusinessTime",
             module=module,
             rule=rule,
         )
@@ -432,4 +465,17 @@ def horizon_of(
         for value in row.then.values()
         if isinstance(value, dt.timedelta)
     ]
-    return max(within, default=zero) + max(periods, default=zero) + late_fulfilment_window
+    # On a calendar, a duration or period may stretch over closed days, weeks and holidays:
+    # as far as the calendar's search for open time reaches, and two weeks' periods.
+    on_calendar = any(
+        isinstance(getattr(effect, "within", None), BusinessTime)
+        for compiled in reactions
+        for effect in compiled.reaction.then
+    ) or any(
+        isinstance(value, Period)
+        for compiled in tables
+        for row in compiled.table.rows
+        for value in row.then.values()
+    )
+    stretch = dt.timedelta(days=2 * HORIZON_DAYS) if on_calendar else zero
+    return max(within, default=zero) + max(periods, default=zero) + stretch + late_fulfilment_window

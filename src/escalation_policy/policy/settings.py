@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 
 from escalation_policy.errors import PolicyDefinitionError, did_you_mean
+from escalation_policy.periods import BusinessTime, Period, parse_duration, parse_period
 from escalation_policy.policy.locations import where
 from escalation_policy.vocabulary import (
     Location,
@@ -39,6 +40,32 @@ def parse_setting(setting: Setting, value: object) -> object:
                 f"setting {setting.name}: got {value!r}, expected a positive duration"
             )
         return parsed
+    if isinstance(default, Period):
+        if isinstance(value, (Period, dt.timedelta)):
+            return value
+        if isinstance(value, str):
+            period = parse_period(value)
+            if period is not None:
+                return period
+            if (every := parse_duration(value)) is not None:
+                return every  # a rolling period of calendar time, as a duration gives
+        raise PolicyDefinitionError(
+            f"setting {setting.name}: got {value!r}, expected a period such as 'each business "
+            "day', '2 per week', '1 per 2 weeks', 'every 3 business days', 'every 4h of "
+            "business time' or a duration ('3d 12h')"
+        )
+    if isinstance(default, BusinessTime):
+        if isinstance(value, BusinessTime):
+            return value
+        length = value if isinstance(value, dt.timedelta) else None
+        if isinstance(value, str):
+            length = parse_duration(value)
+        if length is None or length <= dt.timedelta(0):
+            raise PolicyDefinitionError(
+                f"setting {setting.name}: got {value!r}, expected a positive duration of "
+                "business time such as '2h' or '1d'"
+            )
+        return BusinessTime(length)
     if not isinstance(value, type(default)):
         raise PolicyDefinitionError(
             f"setting {setting.name}: got {value!r}, expected a {type(default).__name__}"
