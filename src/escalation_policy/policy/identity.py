@@ -29,6 +29,8 @@ from typing import Any
 
 import attrs
 
+from escalation_policy.calendar import Calendar
+
 __all__ = ["FORMAT", "document", "identity"]
 
 FORMAT = 1
@@ -86,6 +88,7 @@ def document(policy: Any) -> dict[str, Any]:
             name: _value(compiled.obligation) for name, compiled in policy.obligations.items()
         },
         "late_fulfilment_window": _value(policy.late_fulfilment_window),
+        **({"calendars": _value(policy.calendars)} if policy.calendars is not None else {}),
     }
 
 
@@ -154,6 +157,8 @@ class _Writer:
             }
         if value is None or isinstance(value, (bool, int, float, str)):
             return value
+        if isinstance(value, Calendar):  # its hours, dates and sources: what it is
+            return {"calendar": value.document()}
         if isinstance(value, dt.timedelta):
             return {"seconds": value.total_seconds()}
         if isinstance(value, dt.datetime):
