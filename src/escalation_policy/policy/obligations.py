@@ -26,6 +26,15 @@ def compile_obligation(
     if not isinstance(obligation.missed, str):
         raise bad(f"missed: got {obligation.missed!r}, expected the violation's detail text")
     placeholders = {"due"} | ({obligation.key} if obligation.key is not None else set())
+    if obligation.parts:
+        placeholders.add("missing")
+    if not isinstance(obligation.parts, tuple) or not all(
+        isinstance(part, str) and ROW_ID.match(part) for part in obligation.parts
+    ):
+        raise bad(
+            f"parts: got {obligation.parts!r}, expected a tuple of names of lower-case "
+            "letters, digits and underscores"
+        )
     try:
         obligation.missed.format(**dict.fromkeys(placeholders, ""))
     except (KeyError, IndexError, ValueError) as error:
