@@ -41,6 +41,9 @@ class Spy:
     def reactions(self, fact_type: str, full: Any) -> Sequence[int]:
         return self.native.reactions(fact_type, full)
 
+    def reactions_about_unknown(self, fact_type: str, full: Any) -> Sequence[int]:
+        return self.native.reactions_about_unknown(fact_type, full)
+
     def plan(self, base: Any) -> Plan:
         return evaluate_plan(self.native._policy, self, base)
 
@@ -55,7 +58,9 @@ class Spy:
         unmemoised = [
             index
             for index, compiled in enumerate(self.native._policy.reactions)
-            if fact_type in compiled.types and all(c.matches(full) for c in compiled.conditions)
+            if compiled.known
+            and fact_type in compiled.types
+            and all(c.matches(full) for c in compiled.conditions)
         ]
         assert answer == unmemoised
         return answer

@@ -103,3 +103,26 @@ def test_the_engine_knows_no_handbook() -> None:
             continue
         reached = _reachable(graph, name) & handbook
         assert not reached, f"{name} imports the handbook's {sorted(reached)}"
+
+
+def test_a_rule_package_imports_the_policy_language_and_nothing_else_of_the_library() -> None:
+    """The handbook's package and the later-process example import from the library only
+    ``escalation_policy.vocabulary`` and ``escalation_policy.model``: a package needs nothing
+    else, and nothing private."""
+    root = PACKAGE.parent.parent
+    folders = [PACKAGE / "rules", root / "examples" / "policies" / "later_process"]
+    allowed = {"escalation_policy.vocabulary", "escalation_policy.model"}
+    imported: dict[str, set[str]] = {}
+    for folder in folders:
+        for path in sorted(folder.glob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names: list[str] = []
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    names = [node.module]
+                for name in names:
+                    if name.partition(".")[0] == "escalation_policy":
+                        imported.setdefault(path.name, set()).add(name)
+    outside = {name: sorted(found - allowed) for name, found in imported.items() if found - allowed}
+    assert {} == outside

@@ -38,6 +38,7 @@ from escalation_policy.vocabulary import (
     ANY,
     ApplyPlan,
     DecisionTable,
+    Effect,
     Fulfil,
     HitPolicy,
     Obligation,
@@ -540,7 +541,8 @@ def test_a_table_reading_what_is_not_an_attribute_of_the_escalation_fails() -> N
 
 
 def test_every_kind_of_effect_has_one_handler_and_is_named_after_its_action() -> None:
-    """Effects are declared once, in the vocabulary; the core registers a handler for each."""
+    """Effects are declared once, in the vocabulary, and listed in EFFECTS; the core finds a
+    handler for each by the kind's name, which is its action's."""
     import escalation_policy.vocabulary as vocabulary
     from escalation_policy._core import _HANDLERS
     from escalation_policy.model import ENGINE_ACTIONS
@@ -550,9 +552,30 @@ def test_every_kind_of_effect_has_one_handler_and_is_named_after_its_action() ->
         for value in vars(vocabulary).values()
         if isinstance(value, type) and issubclass(value, vocabulary.Effect)
     } - {vocabulary.Effect}
-    assert kinds == set(_HANDLERS)
+    assert kinds == set(vocabulary.EFFECTS) == set(_HANDLERS)
     emitting = {kind.__name__ for kind in kinds} & {cls.__name__ for cls in ENGINE_ACTIONS}
     assert {"OutOfScope", "Violation"} == emitting
+    actions = {cls.__name__: cls.TYPE for cls in ENGINE_ACTIONS}
+    assert all(kind.NAME == actions[kind.__name__] for kind in kinds if kind.__name__ in actions)
+
+
+def test_a_kind_of_effect_the_language_does_not_know_is_refused_naming_it() -> None:
+    """An Effect subclass of the package's own has no check and no handler: the loader
+    refuses it, naming it, its module and the rule, instead of the engine failing on the
+    first fact."""
+
+    @attrs.frozen(kw_only=True)
+    class Escalate(Effect):
+        to: str
+
+    reactions = _reacting(scope, "scope.out_of_scope", Escalate(to="ceo"))
+    error = _fails(
+        _with(scope, REACTIONS=reactions),
+        f"then holds an effect of kind Escalate (from {__name__}), which the policy language "
+        "does not know; expected one of Require, Fulfil, Cancel, Violation, ApplyPlan, "
+        "OutOfScope, Emit",
+    )
+    assert (scope.__name__, "scope.out_of_scope") == (error.module, error.rule)
 
 
 # ----------------------------------------------------------------------------------- obligations

@@ -97,12 +97,12 @@ if TYPE_CHECKING:
         EscalationAudit,
         audit,
     )
-    from escalation_policy._diff import PolicyDifference
+    from escalation_policy.policy.diff import PolicyDifference
     from escalation_policy.service import Delivery, Handled, Pruned, Service
     from escalation_policy.store import PostgresStore, SQLiteStore, Store, open_store
 
 _LAZY = {
-    "PolicyDifference": "escalation_policy._diff",
+    "PolicyDifference": "escalation_policy.policy.diff",
     **dict.fromkeys(
         ("AuditRefusal", "AuditReport", "AuditTotals", "AuditViolation", "EscalationAudit"),
         "escalation_policy._audit",

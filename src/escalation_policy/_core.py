@@ -36,7 +36,15 @@ from escalation_policy.model import (
     SetInvolvement,
     Violation,
 )
-from escalation_policy.policy import Announce, CompiledObligation, Policy, unknown
+from escalation_policy.policy import Announce, CompiledObligation, Emitter, Policy
+from escalation_policy.policy.outputs import (
+    CADENCE,
+    EXTRA_INVOLVEMENT,
+    IN_SCOPE,
+    INVOLVEMENT,
+    OUT_OF_SCOPE_REASON,
+    OWNER,
+)
 from escalation_policy.state import (
     Decision,
     Fulfilment,
@@ -241,15 +249,13 @@ def decide(
                     path="$.escalation_id",
                 )
             record = None  # what time reported stands: the new escalation follows it
-    if record is None and not opens:
-        key = unknown(fact.TYPE)
-        if key in policy.about_unknown:
-            return None, _about_unknown(policy, matcher, fact, key, earlier)
+    if record is None and not opens and fact.TYPE in policy.about_unknown:
+        return None, _about_unknown(policy, matcher, fact, earlier)
     check(policy, record, fact)
     plan: Plan | None = None
     if opens:
         plan = matcher.plan(_plan_inputs(policy, fact))
-        record = policy.terms.record.open(fact, bool(plan.values["in_scope"]))
+        record = policy.terms.record.open(fact, bool(plan.values[IN_SCOPE]))
         status_before = record.status
         previous: dict[str, object] = _NOTHING_BEFORE
     else:
@@ -260,7 +266,7 @@ def decide(
         previous = _NOTHING_BEFORE if change is None else _change(record, fact, *change)
         if fact.TYPE in policy.planning:
             plan = matcher.plan(_plan_inputs(policy, record))
-            in_scope = bool(plan.values["in_scope"])
+            in_scope = bool(plan.values[IN_SCOPE])
             if in_scope != record.in_scope:
                 # Scope follows the plan: an escalation that leaves it owes nothing more; one
                 # that enters it gets its plan from this fact's reactions.
@@ -268,7 +274,7 @@ def decide(
                 if not in_scope:
                     record.pending = []
     if plan is not None and record.in_scope:
-        owner, cadence = plan.values["owner"], plan.values["cadence"]  # as planned
+        owner, cadence = plan.values[OWNER], plan.values[CADENCE]  # as planned
     else:
         owner, cadence = record.owner, record.cadence
     situation = Situation(record, fact, status_before, previous, owner, cadence)
@@ -276,10 +282,11 @@ def decide(
     matched = list(plan.rows) if plan is not None else []
     reactions = policy.reactions
     for index in matcher.reactions_for(fact.TYPE, situation):
-        reaction = reactions[index].reaction
-        matched.append(reaction.id)
-        for effect in reaction.then:
-            _HANDLERS[type(effect)](work, effect, reaction.id, reaction.cites)
+        compiled = reactions[index]
+        rule, cites = compiled.reaction.id, compiled.reaction.cites
+        matched.append(rule)
+        for effect, prepared in compiled.then:
+            _HANDLERS[type(effect)](work, effect, prepared, rule, cites)
     record.refresh()
     if earlier:
         if not opens:
@@ -297,7 +304,7 @@ def decide(
 
 
 def _about_unknown(
-    policy: Policy, matcher: Matcher, fact: EscalationFact, key: str, earlier: list[Action]
+    policy: Policy, matcher: Matcher, fact: EscalationFact, earlier: list[Action]
 ) -> Decision:
     """A fact about an escalation the engine does not know (never opened, or settled and
     forgotten), which some reaction takes: matched on the fact's own fields, its violations
@@ -314,11 +321,11 @@ def _about_unknown(
     actions = list(earlier)
     matched = []
     reactions = policy.reactions
-    for index in matcher.reactions(key, fields):
+    for index in matcher.reactions_about_unknown(fact.TYPE, fields):
         reaction = reactions[index].reaction
         matched.append(reaction.id)
         for effect in reaction.then:
-            assert isinstance(effect, vocab.Violation)  # checked at load time
+            assert isinstance(effect, vocab.Violation)  # the one kind ABOUT_UNKNOWN, at load time
             actions.append(
                 Violation(
                     escalation_id=fact.escalation_id,
@@ -365,24 +372,16 @@ def _change(
     return previous
 
 
-Handler = Callable[["_Work", Any, str, str], None]
-_HANDLERS: dict[type[vocab.Effect], Handler] = {}
-"""The handler of each kind of effect, registered where it is written (:func:`_handles`)."""
-
-
-def _handles(kind: type[vocab.Effect]) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
-        _HANDLERS[kind] = handler
-        return handler
-
-    return register
+Handler = Callable[["_Work", Any, Any, str, str], None]
+"""Applies one effect: (work, the effect, what the loader compiled of it, rule, cites)."""
 
 
 class _Work:
     """The effects of one fact, applied to the escalation's record in place.
 
-    Each effect type has one method (``_EFFECTS`` maps the type to it): dispatch is one
-    dictionary lookup per effect.
+    Each kind of effect has one method, named after the kind (``_`` and ``Effect.NAME``):
+    :data:`_HANDLERS` finds it for every kind, and dispatch is one dictionary lookup per
+    effect.
     """
 
     __slots__ = ("actions", "at", "escalation_id", "fact", "fulfilled", "plan", "policy", "record")
@@ -413,12 +412,11 @@ class _Work:
             return
         owner = self.record.owner
         if owner is None and self.plan is not None:
-            owner = self.plan.values["owner"]
+            owner = self.plan.values[OWNER]
         self.actions.append(announce(self.escalation_id, self.at, pending, owner, self.record))
 
     # ------------------------------------------------------------------------------- effects
-    @_handles(vocab.Require)
-    def _require(self, effect: vocab.Require, rule: str, cites: str) -> None:
+    def _require(self, effect: vocab.Require, _prepared: None, rule: str, cites: str) -> None:
         if effect.every is not None:
             self._schedule(effect)
             return
@@ -451,8 +449,7 @@ class _Work:
         self.record.pending.append(pending)
         self._announce(declared, pending)
 
-    @_handles(vocab.Fulfil)
-    def _fulfil(self, effect: vocab.Fulfil, _rule: str, _cites: str) -> None:
+    def _fulfil(self, effect: vocab.Fulfil, _prepared: None, _rule: str, _cites: str) -> None:
         declared = self.policy.obligations[effect.obligation.id]
         name = declared.id
         key = None
@@ -488,13 +485,11 @@ class _Work:
         self.record.pending[index] = _moved(pending, at + pending.every, overdue=False)
         self._announce(declared, self.record.pending[index])
 
-    @_handles(vocab.Cancel)
-    def _cancel(self, effect: vocab.Cancel, _rule: str, _cites: str) -> None:
+    def _cancel(self, effect: vocab.Cancel, _prepared: None, _rule: str, _cites: str) -> None:
         names = {obligation.id for obligation in effect.obligations}
         self.record.pending = [p for p in self.record.pending if p.obligation not in names]
 
-    @_handles(vocab.Violation)
-    def _violation(self, effect: vocab.Violation, rule: str, cites: str) -> None:
+    def _violation(self, effect: vocab.Violation, _prepared: None, rule: str, cites: str) -> None:
         self.actions.append(
             Violation(
                 escalation_id=self.escalation_id,
@@ -506,9 +501,10 @@ class _Work:
             )
         )
 
-    @_handles(vocab.OutOfScope)
-    def _out_of_scope(self, _effect: vocab.OutOfScope, rule: str, cites: str) -> None:
-        reason = self.plan.values.get("out_of_scope_reason") if self.plan else None
+    def _out_of_scope(
+        self, _effect: vocab.OutOfScope, _prepared: None, rule: str, cites: str
+    ) -> None:
+        reason = self.plan.values.get(OUT_OF_SCOPE_REASON) if self.plan else None
         self.actions.append(
             OutOfScope(
                 escalation_id=self.escalation_id,
@@ -519,26 +515,25 @@ class _Work:
             )
         )
 
-    @_handles(vocab.Emit)
-    def _emit(self, effect: vocab.Emit, rule: str, cites: str) -> None:
-        emit = self.policy.emitters[id(effect)]
+    def _emit(self, _effect: vocab.Emit, emit: Emitter, rule: str, cites: str) -> None:
         self.actions.append(emit(self.escalation_id, self.at, rule, cites, self.record, self.fact))
 
-    @_handles(vocab.ApplyPlan)
-    def _apply_plan(self, _effect: vocab.ApplyPlan, _rule: str, _cites: str) -> None:
+    def _apply_plan(
+        self, _effect: vocab.ApplyPlan, _prepared: None, _rule: str, _cites: str
+    ) -> None:
         assert self.plan is not None  # ApplyPlan runs on opened and severity_changed only
         values, sources = self.plan.values, self.plan.sources
-        owner = values["owner"]
+        owner = values[OWNER]
         if owner != self.record.owner:  # a restored owner is its text: compare values
             self.record.owner = owner
-            self.actions.append(self._from_plan(AssignOwner, sources["owner"], owner=owner))
+            self.actions.append(self._from_plan(AssignOwner, sources[OWNER], owner=owner))
             obligations = self.policy.obligations
             for pending in self.record.pending:
                 declared = obligations[pending.obligation]
                 if declared.announce_again_on_new_owner and not pending.overdue:
                     self._announce(declared, pending)
         roles: list[object] = []
-        for role in tuple(values["involvement"]) + tuple(values.get("extra_involvement", ())):
+        for role in tuple(values[INVOLVEMENT]) + tuple(values.get(EXTRA_INVOLVEMENT, ())):
             if role not in roles:
                 roles.append(role)
         current = self.record.involvement
@@ -547,16 +542,16 @@ class _Work:
             self.actions.append(
                 self._from_plan(
                     SetInvolvement,
-                    sources["involvement"],
+                    sources[INVOLVEMENT],
                     roles=tuple(roles),
                     added=tuple(r for r in roles if r not in current),
                     removed=tuple(r for r in current if r not in roles),
                 )
             )
-        cadence = values["cadence"]
+        cadence = values[CADENCE]
         if cadence != self.record.cadence:
             self.record.cadence = cadence
-            self.actions.append(self._from_plan(SetCadence, sources["cadence"], cadence=cadence))
+            self.actions.append(self._from_plan(SetCadence, sources[CADENCE], cadence=cadence))
 
     def _from_plan(self, cls: type[_A], row: str, **fields: Any) -> _A:
         """An action produced by a table row: it cites the row's table."""
@@ -595,3 +590,9 @@ class _Work:
         else:
             self.record.pending[index] = pending
         self._announce(declared, pending)
+
+
+_HANDLERS: Mapping[type[vocab.Effect], Handler] = {
+    kind: getattr(_Work, f"_{kind.NAME}") for kind in vocab.EFFECTS
+}
+"""The handler of each kind of effect, found by its name: a kind without one fails here."""

@@ -147,8 +147,13 @@ class DurableMatcher:
             ]
             self._table_layers.append(_define(definitions, f"{prefix}.{kind}", rules))
 
+        # An event is a fact type, and whether the escalation it is about is known.
         reaction_rules = [
-            [Condition(field="event", values=compiled.types), *compiled.conditions]
+            [
+                Condition(field="event", values=compiled.types),
+                Condition(field="known", values=frozenset({compiled.known})),
+                *compiled.conditions,
+            ]
             for compiled in policy.reactions
         ]
         self._reaction_layers = _define(definitions, f"{prefix}.reactions", reaction_rules)
@@ -192,7 +197,12 @@ class DurableMatcher:
         return self._post(self._table_layers[index], record)
 
     def reactions(self, fact_type: str, context: Mapping[str, object]) -> Sequence[int]:
-        return self._post(self._reaction_layers, dict(context, **{"event": fact_type}))
+        return self._post(self._reaction_layers, dict(context, event=fact_type, known=True))
+
+    def reactions_about_unknown(
+        self, fact_type: str, context: Mapping[str, object]
+    ) -> Sequence[int]:
+        return self._post(self._reaction_layers, dict(context, event=fact_type, known=False))
 
     def reactions_for(self, fact_type: str, situation: Situation) -> Sequence[int]:
         return self.reactions(fact_type, self._policy.context.context_of(fact_type, situation))

@@ -72,6 +72,12 @@ class Matcher(Protocol):
     def reactions(self, fact_type: str, context: Mapping[str, object]) -> Sequence[int]:
         """Indices of ``policy.reactions`` that match, in declaration order."""
 
+    def reactions_about_unknown(
+        self, fact_type: str, context: Mapping[str, object]
+    ) -> Sequence[int]:
+        """:meth:`reactions`, among those compiled for facts about an escalation the engine
+        does not know (``CompiledReaction.known`` false)."""
+
     def reactions_for(self, fact_type: str, situation: Situation) -> Sequence[int]:
         """:meth:`reactions` on the situation's context (``_context.context_of``)."""
 

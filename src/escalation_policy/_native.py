@@ -28,10 +28,13 @@ class NativeMatcher:
             {} if t.finite else None for t in tables
         ]
         by_type: dict[str, list[tuple[int, tuple[Condition, ...]]]] = {}
+        about_unknown: dict[str, list[tuple[int, tuple[Condition, ...]]]] = {}
         for index, compiled in enumerate(reactions):
             for fact_type in sorted(compiled.types):
-                by_type.setdefault(fact_type, []).append((index, compiled.conditions))
+                found = by_type if compiled.known else about_unknown
+                found.setdefault(fact_type, []).append((index, compiled.conditions))
         self._by_type = {key: tuple(value) for key, value in by_type.items()}
+        self._about_unknown = {key: tuple(value) for key, value in about_unknown.items()}
         # Which reactions match depends only on the fields their conditions test: memoise the
         # answer on those fields' values, per fact type.
         self._tested = {
@@ -42,6 +45,13 @@ class NativeMatcher:
             key: {} for key in self._by_type
         }
         self._keys = {key: context.key_reader(tested) for key, tested in self._tested.items()}
+        self._unknown_tested = {
+            key: context.key_order({c.field for _, conditions in value for c in conditions})
+            for key, value in self._about_unknown.items()
+        }
+        self._unknown_memo: dict[str, dict[tuple[object, ...], list[int]]] = {
+            key: {} for key in self._about_unknown
+        }
 
     def plan(self, base: Mapping[str, object]) -> Plan:
         # Tables are pure functions of the escalation's attributes: a plan is made once.
@@ -80,18 +90,36 @@ class NativeMatcher:
             return self.reactions(fact_type, self._context.context_of(fact_type, situation))
         return found
 
+    def reactions_about_unknown(
+        self, fact_type: str, context: Mapping[str, object]
+    ) -> Sequence[int]:
+        return _matching(
+            self._about_unknown, self._unknown_tested, self._unknown_memo, fact_type, context
+        )
+
     def reactions(self, fact_type: str, context: Mapping[str, object]) -> Sequence[int]:
-        memo = self._reaction_memo.get(fact_type)
-        if memo is None:
-            return ()
-        key = tuple([context.get(field) for field in self._tested[fact_type]])
-        found = memo.get(key)
-        if found is None:
-            found = [
-                index
-                for index, conditions in self._by_type[fact_type]
-                if all(c.matches(context) for c in conditions)
-            ]
-            if len(memo) < _MEMO_LIMIT:  # free-text fields could otherwise grow it forever
-                memo[key] = found
-        return found
+        return _matching(self._by_type, self._tested, self._reaction_memo, fact_type, context)
+
+
+def _matching(
+    by_type: Mapping[str, tuple[tuple[int, tuple["Condition", ...]], ...]],
+    tested: Mapping[str, tuple[str, ...]],
+    memos: Mapping[str, dict[tuple[object, ...], list[int]]],
+    fact_type: str,
+    context: Mapping[str, object],
+) -> Sequence[int]:
+    """The reactions of ``by_type[fact_type]`` that match, memoised on the fields they test."""
+    memo = memos.get(fact_type)
+    if memo is None:
+        return ()
+    key = tuple([context.get(field) for field in tested[fact_type]])
+    found = memo.get(key)
+    if found is None:
+        found = [
+            index
+            for index, conditions in by_type[fact_type]
+            if all(c.matches(context) for c in conditions)
+        ]
+        if len(memo) < _MEMO_LIMIT:  # free-text fields could otherwise grow it forever
+            memo[key] = found
+    return found

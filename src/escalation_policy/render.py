@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from escalation_policy._context import scalar
+from escalation_policy._wording import duration, label, timestamp
 from escalation_policy.model import (
+    ACTION_FIELDS,
     Action,
     AssignOwner,
     OutOfScope,
@@ -52,22 +54,6 @@ def plain(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
-
-
-def label(value: object) -> str:
-    """A value as people read it: a value's wording (``Critical``), a duration (``3d 12h``),
-    the items of a tuple, ``-`` for none."""
-    if value is None:
-        return "-"
-    if isinstance(value, enum.Enum):
-        return str(getattr(value, "label", value.value))
-    if isinstance(value, dt.timedelta):
-        return duration(value)
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (tuple, list)):
-        return ", ".join(label(item) for item in value) or "-"
-    return str(value)
 
 
 def _condition(cell: object) -> str:
@@ -114,13 +100,6 @@ def tables(policy: Policy, table_ids: Iterable[str] = ()) -> str:
     return "\n".join(parts)
 
 
-def timestamp(value: dt.datetime) -> str:
-    """``2026-03-02 09:00 +00:00``: minutes, with the offset the host gave."""
-    text = value.strftime("%Y-%m-%d %H:%M")
-    offset = value.strftime("%z")
-    return f"{text} {offset[:3]}:{offset[3:]}" if offset else text
-
-
 def describe(action: Action) -> str:
     """One plain sentence for an action: the engine's own, or as the policy's action class
     says (its ``describe()``), or its type and fields."""
@@ -152,8 +131,7 @@ def describe(action: Action) -> str:
     fields = [
         f"{field.name} {timestamp(value) if isinstance(value, dt.datetime) else label(value)}"
         for field in attrs.fields(type(action))
-        if field.name not in ("escalation_id", "at", "rule", "cites")
-        and (value := getattr(action, field.name)) is not None
+        if field.name not in ACTION_FIELDS and (value := getattr(action, field.name)) is not None
     ]
     return action.TYPE.replace("_", " ") + (f": {', '.join(fields)}" if fields else "")
 
@@ -163,21 +141,6 @@ def _text(value: object) -> str:
 
 
 # ----------------------------------------------------------------------------------------- audit
-def duration(value: dt.timedelta | None) -> str:
-    """``3d 4h``, ``2h 30m``, ``45m``, ``0m``; ``-`` for none."""
-    if value is None:
-        return "-"
-    minutes = int(value.total_seconds() // 60)
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    parts = [f"{days}d"] if days else []
-    if hours:
-        parts.append(f"{hours}h")
-    if minutes and not days:
-        parts.append(f"{minutes}m")
-    return " ".join(parts) or "0m"
-
-
 def _ratio(part: int, whole: int) -> str:
     return f"{part}/{whole} ({100 * part / whole:.0f}%)" if whole else "none due"
 
@@ -423,7 +386,7 @@ def policy_reference(policy: Policy, title: str) -> str:
     lines += ["## Actions", ""]
     for tag, action in terms.actions.items():
         lines += [f"### `{tag}`", ""]
-        lines += _fields_table(action, ("escalation_id", "at", "rule", "cites"))
+        lines += _fields_table(action, ACTION_FIELDS)
     lines += ["## Values", ""]
     for values in terms.values:
         lines += [f"### `{values.__name__}`", "", "| value | reads |", "| --- | --- |"]
@@ -483,9 +446,7 @@ def policy_reference(policy: Policy, title: str) -> str:
         reaction = compiled_reaction.reaction
         reactions[reaction.id] = reaction
         for fact_type in sorted(compiled_reaction.types):
-            shown = (
-                f"{fact_type[:-1]} (unknown escalation)" if fact_type.endswith("?") else fact_type
-            )
+            shown = fact_type if compiled_reaction.known else f"{fact_type} (unknown escalation)"
             seen.setdefault(reaction.id, []).append(shown)
     for rule_id, reaction in reactions.items():
         on = ", ".join(seen[rule_id])

@@ -6,6 +6,10 @@ must do by a due time), and may declare the terms they are written in: ``FACTS``
 attrs classes derived from :class:`~escalation_policy.model.EscalationFact`), ``ACTIONS``,
 ``CONTEXT`` (fields its conditions compute, :class:`ContextField`) and ``OUTPUTS`` (its own
 table outputs, name: description). All are plain, frozen data; the engines interpret them.
+A package needs nothing of the library but this module: the bases of its facts and actions
+(:class:`EscalationFact`, :class:`Action`), its value sets (:class:`Values`, ``NON_EMPTY``
+for text that must not be empty), :func:`quick_init` for the actions it emits often, and the
+wording its actions' ``describe`` uses (:func:`label`, :func:`timestamp`, :func:`duration`).
 Conditions compare the *context* of a fact: the escalation's attributes, the fact's own fields,
 the engine's ``in_scope``, ``status``, ``owner`` and ``cadence``, and the computed fields (see
 ``docs/writing-rules.md``; ``Policy.context`` lists them for a loaded policy).
@@ -20,13 +24,17 @@ from typing import Any, ClassVar, TypeAlias
 import attrs
 
 from escalation_policy._context import BOOL, ContextField, Situation
+from escalation_policy._frozen import quick_init
 from escalation_policy._typed import NON_EMPTY
-from escalation_policy.model import Fact, Values
+from escalation_policy._wording import duration, label, timestamp
+from escalation_policy.model import Action, EscalationFact, Fact, Values
 
 __all__ = [
     "ANY",
     "BOOL",
+    "EFFECTS",
     "NON_EMPTY",
+    "Action",
     "AnyValue",
     "ApplyPlan",
     "Cancel",
@@ -34,6 +42,7 @@ __all__ = [
     "DecisionTable",
     "Effect",
     "Emit",
+    "EscalationFact",
     "Fulfil",
     "HitPolicy",
     "Location",
@@ -42,14 +51,19 @@ __all__ = [
     "OneOf",
     "OutOfScope",
     "Reaction",
+    "ReactsTo",
     "Require",
     "Row",
     "Setting",
     "Situation",
     "Values",
     "Violation",
+    "duration",
+    "label",
     "none_of",
     "one_of",
+    "quick_init",
+    "timestamp",
 ]
 
 
@@ -186,18 +200,36 @@ class DecisionTable:
 
 
 # -------------------------------------------------------------------------------------- effects
+class ReactsTo(enum.Enum):
+    """The facts a kind of effect may react to."""
+
+    ANY_FACT = "any fact"
+    PLANNING_FACTS = "the facts on which the plan is made"
+    OPENING_FACT = "the fact that opens an escalation"
+
+
 class Effect:
     """What a reaction does. A kind that emits one action is named after it
     (``CreateTrackerDocument`` emits ``create_tracker_document``; :class:`Require` emits the
-    obligation's announcement). Each kind declares here the fact types it may react to
-    (``FACTS``; ``None``: any) and why; the core registers one handler for each kind."""
+    obligation's announcement).
+
+    Each kind is declared once, here, and listed in :data:`EFFECTS`; what the rest of the
+    library needs to know of it, it declares on itself: the facts it may react to
+    (``REACTS_TO``) and why, whether it may react to a fact about an escalation the engine does
+    not know (``ABOUT_UNKNOWN``), and its name (``NAME``), under which the loader's check and
+    the core's handler of the kind are found (both are looked up for every kind of
+    :data:`EFFECTS` when their module is imported). The loader refuses any other kind."""
 
     __slots__ = ()
 
-    FACTS: ClassVar[str | None] = None
-    """``None``: it may react to any fact; ``"planning"``: only to the facts on which the plan
-    is made; ``"opening"``: only to the fact that opens an escalation."""
-    FACTS_WHY: ClassVar[str] = ""
+    NAME: ClassVar[str] = ""
+    """The kind's name, as its action's: ``apply_plan`` for :class:`ApplyPlan`."""
+    REACTS_TO: ClassVar[ReactsTo] = ReactsTo.ANY_FACT
+    REACTS_TO_WHY: ClassVar[str] = ""
+    """Why it reacts to no other facts than ``REACTS_TO``, for the loader's error."""
+    ABOUT_UNKNOWN: ClassVar[bool] = False
+    """It may react to a fact about an escalation the engine does not know (``known``:
+    ``False``): it needs no escalation."""
 
 
 @attrs.frozen(kw_only=True)
@@ -258,6 +290,7 @@ class Require(Effect):
     stops it). ``key`` tells this instance apart, for a keyed obligation. ``remind_before``:
     remind the owner this long before each due time (a ``reminder`` action)."""
 
+    NAME = "require"
     obligation: Obligation
     within: "dt.timedelta | Setting | None" = None
     every: str | None = None
@@ -271,6 +304,7 @@ class Fulfil(Effect):
     the key of the instance it discharges (``"purpose"``: a post discharges the one for its
     purpose); without it, the fact discharges the pending instance, whatever its key."""
 
+    NAME = "fulfil"
     obligation: Obligation
     key: str | None = None
 
@@ -279,6 +313,7 @@ class Fulfil(Effect):
 class Cancel(Effect):
     """These obligations no longer apply; they are dropped without a violation."""
 
+    NAME = "cancel"
     obligations: tuple[Obligation, ...]
 
 
@@ -286,6 +321,8 @@ class Cancel(Effect):
 class Violation(Effect):
     """Report a violation now."""
 
+    NAME = "violation"
+    ABOUT_UNKNOWN = True
     code: object
     """One of the policy's violation codes."""
     detail: str
@@ -295,16 +332,20 @@ class Violation(Effect):
 class ApplyPlan(Effect):
     """Apply the decision tables: assign the owner, set the involvement and the cadence."""
 
-    FACTS = "planning"
-    FACTS_WHY = "the plan is made on the opening fact and on facts that set what the tables read"
+    NAME = "apply_plan"
+    REACTS_TO = ReactsTo.PLANNING_FACTS
+    REACTS_TO_WHY = (
+        "the plan is made on the opening fact and on facts that set what the tables read"
+    )
 
 
 @attrs.frozen(kw_only=True)
 class OutOfScope(Effect):
     """The escalation is outside the process: say why; no owner, no obligations."""
 
-    FACTS = "opening"
-    FACTS_WHY = "scope is decided when an escalation opens"
+    NAME = "out_of_scope"
+    REACTS_TO = ReactsTo.OPENING_FACT
+    REACTS_TO_WHY = "scope is decided when an escalation opens"
 
 
 @attrs.frozen(kw_only=True)
@@ -314,11 +355,24 @@ class Emit(Effect):
     escalation's attribute of that name) or ``text`` (a template the escalation's attributes
     fill: ``"{customer} Escalation Tracker"``)."""
 
+    NAME = "emit"
     action: type[Any]
     values: Mapping[str, object] = attrs.field(factory=dict)
     fact: Mapping[str, str] = attrs.field(factory=dict)
     escalation: Mapping[str, str] = attrs.field(factory=dict)
     text: Mapping[str, str] = attrs.field(factory=dict)
+
+
+EFFECTS: tuple[type[Effect], ...] = (
+    Require,
+    Fulfil,
+    Cancel,
+    Violation,
+    ApplyPlan,
+    OutOfScope,
+    Emit,
+)
+"""Every kind of effect: the one list of them."""
 
 
 @attrs.frozen(kw_only=True)

@@ -12,8 +12,7 @@ from typing import ClassVar
 
 import attrs
 
-from escalation_policy._typed import NON_EMPTY
-from escalation_policy.model import Action, EscalationFact, Values
+from escalation_policy.vocabulary import NON_EMPTY, Action, EscalationFact, Values
 
 __all__ = [
     "ACTIONS",

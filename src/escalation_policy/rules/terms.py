@@ -12,10 +12,15 @@ from typing import ClassVar
 
 import attrs
 
-from escalation_policy._frozen import quick_init
-from escalation_policy.model import Action, EscalationFact, Values
-from escalation_policy.render import label, timestamp
-from escalation_policy.vocabulary import NON_EMPTY
+from escalation_policy.vocabulary import (
+    NON_EMPTY,
+    Action,
+    EscalationFact,
+    Values,
+    label,
+    quick_init,
+    timestamp,
+)
 
 __all__ = [
     "ACTIONS",

@@ -1,7 +1,7 @@
 """What differs between two policies: every difference of their identity documents, by place.
 
 Two policies have the same identity exactly when they have no difference here: both read the
-canonical document of :mod:`escalation_policy._identity`. A difference is named by its path in
+canonical document of :mod:`escalation_policy.policy.identity`. A difference is named by its path in
 that document, with the rule ids as they are written: ``tables/severity.levels/rows/high/then``
 is the outputs of the row ``high`` of the table ``severity.levels``; ``reactions/...``,
 ``obligations/...``, ``settings/...``, ``facts/...`` and ``actions/...`` name the others.
@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import attrs
 
-from escalation_policy._identity import document
+from escalation_policy.policy.identity import document
 
 __all__ = ["PolicyDifference", "differences"]
 

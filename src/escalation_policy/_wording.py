@@ -1,0 +1,45 @@
+"""Values as people read them: a value's wording, a duration, a time. For the outputs people
+read, and for a policy's own actions, whose ``describe`` says what the host is to do."""
+
+import datetime as dt
+import enum
+
+__all__ = ["duration", "label", "timestamp"]
+
+
+def label(value: object) -> str:
+    """A value as people read it: a value's wording (``Critical``), a duration (``3d 12h``),
+    the items of a tuple, ``-`` for none."""
+    if value is None:
+        return "-"
+    if isinstance(value, enum.Enum):
+        return str(getattr(value, "label", value.value))
+    if isinstance(value, dt.timedelta):
+        return duration(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (tuple, list)):
+        return ", ".join(label(item) for item in value) or "-"
+    return str(value)
+
+
+def duration(value: dt.timedelta | None) -> str:
+    """``3d 4h``, ``2h 30m``, ``45m``, ``0m``; ``-`` for none."""
+    if value is None:
+        return "-"
+    minutes = int(value.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{days}d"] if days else []
+    if hours:
+        parts.append(f"{hours}h")
+    if minutes and not days:
+        parts.append(f"{minutes}m")
+    return " ".join(parts) or "0m"
+
+
+def timestamp(value: dt.datetime) -> str:
+    """``2026-03-02 09:00 +00:00``: minutes, with the offset the host gave."""
+    text = value.strftime("%Y-%m-%d %H:%M")
+    offset = value.strftime("%z")
+    return f"{text} {offset[:3]}:{offset[3:]}" if offset else text

@@ -1,0 +1,215 @@
+"""What the compiler hands the core: the loaded :class:`Policy` and its compiled tables,
+reactions and obligations, immutable once loaded."""
+
+import datetime as dt
+import enum
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from escalation_policy._context import Context
+from escalation_policy._typed import LATEST
+from escalation_policy.errors import did_you_mean
+from escalation_policy.model import Contract
+from escalation_policy.policy.terms import Terms
+from escalation_policy.state import PendingObligation
+from escalation_policy.vocabulary import (
+    DecisionTable,
+    Effect,
+    Obligation,
+    Reaction,
+    Setting,
+)
+
+if TYPE_CHECKING:
+    from escalation_policy.policy.diff import PolicyDifference
+
+
+@attrs.frozen
+class Condition:
+    """One compiled cell: ``field`` must (or, negated, must not) be one of ``values``."""
+
+    field: str
+    values: frozenset[object]
+    negated: bool = False
+
+    def matches(self, context: Mapping[str, object]) -> bool:
+        return (context.get(self.field) in self.values) is not self.negated
+
+
+class RuleKind(str, enum.Enum):
+    """What a rule id names: a table's row or a reaction."""
+
+    ROW = "row"
+    REACTION = "reaction"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+@attrs.frozen
+class RuleInfo:
+    """What the policy says about one rule id: a table row or a reaction."""
+
+    id: str
+    title: str
+    cites: str
+    module: str
+    kind: RuleKind
+
+
+@attrs.frozen
+class CompiledTable:
+    table: DecisionTable
+    module: str
+    row_ids: tuple[str, ...]  # full ids, "table.id/row.id"
+    conditions: tuple[tuple[Condition, ...], ...]
+    finite: bool  # every input has a finite domain: results can be memoised
+
+
+@attrs.frozen
+class CompiledReaction:
+    """A reaction as the matchers and the core use it. A reaction that tests ``known`` may be
+    compiled twice: for facts about escalations the engine knows, and for facts about those it
+    does not (never opened, or settled and forgotten), which only the fact's own fields can
+    match."""
+
+    reaction: Reaction
+    module: str
+    types: frozenset[str]
+    conditions: tuple[Condition, ...]
+    known: bool = True
+    """For facts about an escalation the engine knows; else about one it does not."""
+    then: tuple[tuple[Effect, object], ...] = ()
+    """Each effect, with what the loader compiled of it for the core's handler (the function
+    that builds an :class:`~escalation_policy.vocabulary.Emit` effect's action; ``None`` for
+    most kinds)."""
+
+
+Announce = Callable[[str, dt.datetime, PendingObligation, object, Any], Any]
+"""Builds an announcement: (escalation id, at, the pending instance, owner, record)."""
+
+
+@attrs.frozen
+class CompiledObligation:
+    """An obligation as the core uses it: its declaration's knobs, its violation's detail and
+    the function that builds its announcement (``None``: it is not announced)."""
+
+    obligation: Obligation
+    module: str
+    id: str
+    violation: Any
+    key_from: str | None
+    one_at_a_time: bool
+    once_per_key: bool
+    renew_when_overdue: bool
+    announce_again_on_new_owner: bool
+    announce: Announce | None
+    owner_field: str | None
+
+    def missed(self, due: str, key: str | None) -> str:
+        """The detail of the violation reported when an instance is missed."""
+        fields = {"due": due}
+        if self.obligation.key is not None:
+            fields[self.obligation.key] = key or ""
+        return self.obligation.missed.format(**fields)
+
+
+@attrs.frozen(eq=False)
+class Policy:
+    """A loaded, validated policy. Build it with :func:`load_policy`."""
+
+    tables: tuple[CompiledTable, ...]  # in dependency order
+    reactions: tuple[CompiledReaction, ...]
+    rules: Mapping[str, RuleInfo]
+    obligations: Mapping[str, "CompiledObligation"]
+    """The policy's obligations by name."""
+    announces_period: Mapping[type[Any], frozenset[str]]
+    """For each action class that announces the next period of a periodic obligation, the
+    names of those obligations."""
+    changes: Mapping[str, tuple[tuple[tuple[str, str], ...], Mapping[str, str]]]
+    """For each fact type that changes the escalation itself: the attributes it sets (attribute,
+    field) and how it moves the status (before: after)."""
+    about_unknown: frozenset[str]
+    """The fact types some reaction takes about an escalation the engine does not know."""
+    terms: Terms
+    """The facts, actions, values, attributes and context the policy is written in."""
+    outputs: Mapping[str, str]
+    """Every plan output the tables may produce, with its description."""
+    channel: str | None
+    """The channel the policy's obligations announce posts to, if it is one channel."""
+    violation_codes: tuple[str, ...]
+    """Every violation code the policy may report: its obligations' and its rules'."""
+    late_fulfilment_window: dt.timedelta
+    plan_inputs: tuple[str, ...]
+    """The escalation's attributes the decision tables read: what a plan depends on."""
+    settings: Mapping[str, object]
+    """The value of each of the policy's settings, by name."""
+    setting_declarations: Mapping[str, Setting]
+    """Each of the policy's settings, as its rules declare it."""
+    planning: frozenset[str]
+    """The fact types on which the plan is made (the opening one, and those that set an
+    attribute the tables read)."""
+    horizon: dt.timedelta = dt.timedelta(0)
+    """How far past a fact the policy may schedule anything: its longest ``within`` and
+    longest period together, and the late fulfilment window."""
+    latest: dt.datetime = LATEST
+    """Facts must come before this, so that what the policy schedules stays in range."""
+
+    @property
+    def contract(self) -> Contract:
+        """The policy's JSON contract: its fact and action types, its value sets."""
+        return self.terms.contract
+
+    @property
+    def identity(self) -> str:
+        """``sha256:`` and 64 hexadecimal digits: the digest of everything the policy declares
+        (its tables, reactions, obligations, citations, terms and settings' values), the same
+        for the same package and settings on any machine; where a rule sits in its file,
+        comments and formatting take no part. Actions, audits and stores name the policy by
+        it."""
+        from escalation_policy.policy.identity import identity
+
+        return identity(self)
+
+    def diff(self, other: "Policy") -> "tuple[PolicyDifference, ...]":
+        """What changes from this policy to ``other``: each place where what they declare
+        differs (a table's row, a reaction, an obligation, a setting, a term), named by its
+        rule ids. Empty exactly when both have the same :attr:`identity`."""
+        from escalation_policy.policy.diff import differences
+
+        return differences(self, other)
+
+    @property
+    def context(self) -> Context:
+        """The fields the policy's conditions may test."""
+        return self.terms.context
+
+    def rule(self, rule_id: str) -> RuleInfo:
+        """The rule with this id; ``KeyError`` naming close ids if there is none."""
+        try:
+            return self.rules[rule_id]
+        except KeyError:
+            raise KeyError(f"no rule {rule_id!r}{did_you_mean(rule_id, self.rules)}") from None
+
+    def table(self, table_id: str) -> DecisionTable:
+        """The decision table with id ``table_id`` (a ``KeyError`` names a close one)."""
+        for compiled in self.tables:
+            if compiled.table.id == table_id:
+                return compiled.table
+        raise KeyError(f"no table {table_id!r}")
+
+    def is_escalation_channel(self, channel: str) -> bool:
+        """Whether ``channel`` names the policy's channel (``#`` and case do not matter)."""
+        mine = self.channel
+        return mine is not None and channel_key(channel) == channel_key(mine)
+
+
+def channel_key(channel: str) -> str:
+    """A channel's name as channels are compared: ``#`` and case do not matter."""
+    return channel.lstrip("#").casefold()
+
+
+Emitter = Callable[[str, dt.datetime, str, str, Any, Any], Any]
+"""Builds an emitted action: (escalation id, at, rule, cites, record, fact) -> action."""

@@ -1,0 +1,317 @@
+"""Loading a policy, step by step: read the modules, resolve the settings, compile the terms,
+tables, obligations and reactions, then check the whole."""
+
+import datetime as dt
+import enum
+import functools
+import os
+import typing
+from collections.abc import Iterable, Mapping, Sequence
+from types import ModuleType
+
+import attrs
+
+from escalation_policy._typed import LATEST
+from escalation_policy.errors import PolicyDefinitionError
+from escalation_policy.policy.citations import (
+    Sections,
+    check_all_cited,
+    check_citation,
+    declared_sections,
+    given_sections,
+)
+from escalation_policy.policy.compiled import (
+    CompiledObligation,
+    CompiledReaction,
+    CompiledTable,
+    Policy,
+    RuleInfo,
+)
+from escalation_policy.policy.locations import declared_at, source_of, where
+from escalation_policy.policy.obligations import (
+    announces_period_of,
+    check_all_required,
+    compile_obligation,
+    the_channel,
+)
+from escalation_policy.policy.outputs import (
+    ENGINE_OUTPUTS,
+    check_outputs_produced,
+    output_value_sets,
+)
+from escalation_policy.policy.packages import Declarations, package_modules, read_modules
+from escalation_policy.policy.reactions import (
+    compile_reaction,
+    horizon_of,
+    named_obligations,
+    violation_codes_of,
+)
+from escalation_policy.policy.scope import Scope
+from escalation_policy.policy.settings import chosen_settings, resolved
+from escalation_policy.policy.tables import compile_table, dependency_order, plan_inputs_of
+from escalation_policy.policy.terms import Terms, compile_terms, value_set
+from escalation_policy.vocabulary import (
+    DecisionTable,
+    Emit,
+    NoneOf,
+    Obligation,
+    OneOf,
+    Reaction,
+    Violation,
+)
+
+
+def load_policy(
+    modules: Iterable[str | ModuleType] | str | os.PathLike[str] = "escalation_policy.rules",
+    *,
+    sections: Iterable[str] | None = None,
+    late_fulfilment_window: dt.timedelta = dt.timedelta(days=7),
+    settings: Mapping[str, object] | None = None,
+) -> Policy:
+    r"""Load and check a policy: rule modules (names or module objects, in the order given),
+    or a policy package, named as a module (``"mycompany.escalations"``) or by its folder
+    (``"policies/mycompany"``), whose ``MODULES`` lists its rule modules.
+
+    ``sections``: the handbook sections the rules may cite (``Heading > Subheading``), each of
+    which some rule must cite. By default, the ``SECTIONS`` declared by the package the modules
+    are in (for the handbook's policy, :data:`escalation_policy.rules.SECTIONS`).
+
+    ``late_fulfilment_window``: how long a closed escalation whose closing post is overdue
+    waits for it (so that a late post is still recognised) before it is dropped from memory.
+
+    ``settings``: values for the policy's :class:`~escalation_policy.vocabulary.Setting`\ s, by
+    name, in place of their defaults (a duration as a ``timedelta``, or a text such as ``"2h"``,
+    ``"3d 12h"`` or ``"90m"``).
+    """
+    if isinstance(modules, (str, os.PathLike)):
+        modules = package_modules(modules)
+    declared = read_modules(modules)
+    chosen = chosen_settings([*declared.tables, *declared.reactions], dict(settings or {}))
+    tables = [(resolved(table, chosen), module) for table, module in declared.tables]
+    reactions = [(resolved(reaction, chosen), module) for reaction, module in declared.reactions]
+    rules = _Rules(
+        declared_sections(declared.modules) if sections is None else given_sections(sections)
+    )
+    # Obligations are those the modules declare (OBLIGATIONS) and those their reactions name.
+    obligations = named_obligations(declared.obligations, reactions)
+    outputs = {**ENGINE_OUTPUTS, **{name: text for (name, text), _ in declared.outputs}}
+    output_values = output_value_sets(tables)
+    terms = _compile_terms(declared, obligations, reactions, output_values)
+    scope = Scope(terms=terms, outputs=outputs)
+    ordered = _compile_tables(tables, rules, scope)
+    plan_inputs = plan_inputs_of(ordered, scope)
+    scope = attrs.evolve(scope, planning=_planning_facts(terms, plan_inputs))
+    compiled_obligations = _compile_obligations(obligations, terms)
+    compiled_reactions: list[CompiledReaction] = []
+    for reaction, module in reactions:
+        with declared_at(reaction):
+            compiled_reactions.extend(
+                compile_reaction(
+                    reaction,
+                    module,
+                    rules.register,
+                    rules.cite,
+                    compiled_obligations,
+                    ordered,
+                    scope,
+                )
+            )
+    check_all_cited(rules.sections, rules.cited)
+    check_all_required(compiled_obligations, compiled_reactions)
+    check_outputs_produced(outputs, ordered, declared.outputs)
+    _check_values_used(terms, output_values, ordered, compiled_reactions, compiled_obligations)
+    horizon = horizon_of(ordered, compiled_reactions, late_fulfilment_window)
+    return Policy(
+        tables=tuple(ordered),
+        reactions=tuple(compiled_reactions),
+        rules=rules.found,
+        obligations=compiled_obligations,
+        announces_period=announces_period_of(compiled_obligations, compiled_reactions),
+        changes={
+            tag: (terms.sets[tag], terms.moves[tag])
+            for tag in terms.facts
+            if terms.sets[tag] or terms.moves[tag]
+        },
+        about_unknown=frozenset(
+            fact_type
+            for compiled in compiled_reactions
+            if not compiled.known
+            for fact_type in compiled.types
+        ),
+        terms=terms,
+        outputs=outputs,
+        channel=the_channel(compiled_obligations),
+        violation_codes=violation_codes_of(compiled_obligations, compiled_reactions),
+        late_fulfilment_window=late_fulfilment_window,
+        plan_inputs=plan_inputs,
+        planning=scope.planning,
+        settings={name: value for name, (_, value) in chosen.items()},
+        setting_declarations={name: setting for name, (setting, _) in chosen.items()},
+        horizon=horizon,
+        latest=LATEST - horizon,
+    )
+
+
+class _Rules:
+    """The rule ids the policy declares, each once, and the sections its rules cite."""
+
+    def __init__(self, sections: Sections) -> None:
+        self.sections = sections
+        self.cited: set[str] = set()
+        self.found: dict[str, RuleInfo] = {}
+
+    def cite(self, citation: object, module: str, rule: str) -> None:
+        self.cited.update(check_citation(citation, self.sections, module, rule))
+
+    def register(self, info: RuleInfo) -> None:
+        if info.id in self.found:
+            raise PolicyDefinitionError(
+                f"duplicate rule id {info.id!r}, first declared in {self.found[info.id].module}",
+                module=info.module,
+                rule=info.id,
+            )
+        self.found[info.id] = info
+
+
+def _compile_terms(
+    declared: Declarations,
+    obligations: Sequence[tuple[Obligation, str]],
+    reactions: Sequence[tuple[Reaction, str]],
+    output_values: Mapping[str, type[enum.Enum] | None],
+) -> Terms:
+    """The policy's terms: those its modules declare, and the actions its obligations
+    announce and its reactions emit."""
+    announced = [
+        (obligation.announce, module)
+        for obligation, module in obligations
+        if obligation.announce is not None
+    ]
+    emitted = [
+        (effect.action, module)
+        for reaction, module in reactions
+        for effect in reaction.then
+        if isinstance(effect, Emit)
+    ]
+    return compile_terms(
+        declared.facts,
+        [*declared.actions, *announced, *emitted],
+        declared.context,
+        output_values,
+    )
+
+
+def _compile_tables(
+    tables: Sequence[tuple[DecisionTable, str]], rules: _Rules, scope: Scope
+) -> list[CompiledTable]:
+    """The tables compiled, in dependency order."""
+    compiled_tables = []
+    for table, module in tables:
+        with declared_at(table):
+            compiled_tables.append(compile_table(table, module, rules.register, rules.cite, scope))
+    return dependency_order(compiled_tables, scope)
+
+
+def _compile_obligations(
+    obligations: Sequence[tuple[Obligation, str]], terms: Terms
+) -> dict[str, CompiledObligation]:
+    """Each obligation compiled once, however many reactions name it; two different ones of
+    one name are an error."""
+    compiled: dict[str, CompiledObligation] = {}
+    for obligation, module in obligations:
+        known = compiled.get(obligation.id)
+        if known is not None:
+            if known.obligation != obligation:
+                raise PolicyDefinitionError(
+                    f"two different obligations are named {obligation.id!r} (the other is "
+                    f"declared in {known.module})",
+                    module=module,
+                    **where(obligation),
+                )
+            continue
+        with declared_at(obligation):
+            compiled[obligation.id] = compile_obligation(
+                obligation, module, tuple(terms.attributes)
+            )
+    return compiled
+
+
+def _planning_facts(terms: Terms, plan_inputs: Sequence[str]) -> frozenset[str]:
+    """The fact types on which the plan is made: the opening one, and those that set an
+    attribute the tables read."""
+    planning = {terms.opening.TYPE}
+    for tag, pairs in terms.sets.items():
+        if any(attribute in plan_inputs for attribute, _ in pairs):
+            planning.add(tag)
+    return frozenset(planning)
+
+
+def _check_values_used(
+    terms: Terms,
+    output_values: Mapping[str, type[enum.Enum] | None],
+    tables: Sequence[CompiledTable],
+    reactions: Sequence[CompiledReaction],
+    obligations: Mapping[str, "CompiledObligation"],
+) -> None:
+    """Every value of a value set that no fact brings in (teams only the tables assign,
+    cadences, roles, violation codes...) must be used by some rule: one never used is a value
+    the policy forgot, or should not declare."""
+    from_facts = {
+        found
+        for cls in terms.facts.values()
+        for kind in typing.get_type_hints(cls).values()
+        if (found := value_set(kind)) is not None
+    }
+    used: set[object] = set()
+
+    def use(value: object) -> None:
+        if isinstance(value, enum.Enum):
+            used.add(value)
+        elif isinstance(value, (tuple, list, frozenset, set)):
+            for item in value:
+                use(item)
+        elif isinstance(value, Mapping):
+            for item in value.values():
+                use(item)
+        elif isinstance(value, (OneOf, NoneOf)):
+            use(value.values)
+
+    for compiled in tables:
+        for row in compiled.table.rows:
+            use(dict(row.when))
+            use(dict(row.then))
+    for reaction in reactions:
+        use(dict(reaction.reaction.when))
+        for effect in reaction.reaction.then:
+            use(attrs.asdict(effect, recurse=False) if attrs.has(type(effect)) else ())  # type: ignore[arg-type]
+    for compiled_obligation in obligations.values():
+        use(compiled_obligation.violation)
+        use(dict(compiled_obligation.obligation.announce_with))
+    codes = [type(c.violation) for c in obligations.values()] + [
+        type(effect.code)
+        for reaction in reactions
+        for effect in reaction.reaction.then
+        if isinstance(effect, Violation)
+    ]
+    sets = [
+        *terms.values,
+        *(kind for kind in output_values.values() if kind is not None),
+        *(kind for kind in codes if issubclass(kind, enum.Enum)),
+    ]
+    for kind in dict.fromkeys(sets):
+        if kind in from_facts:
+            continue
+        unused = [member for member in kind if member not in used]
+        if unused:
+            raise PolicyDefinitionError(
+                f"{kind.__name__}.{unused[0].name} ({unused[0].value!r}) is declared but no rule "
+                f"uses it: no fact brings {kind.__name__} values in, so a value no table, "
+                "reaction or obligation names can never occur",
+                module=kind.__module__,
+                **source_of(kind),
+            )
+
+
+@functools.lru_cache(maxsize=1)
+def default_policy() -> Policy:
+    """The policy of the handbook, from :mod:`escalation_policy.rules` (loaded once)."""
+    return load_policy()

@@ -1,0 +1,111 @@
+"""Obligations compiled: their knobs checked, their announcement built; and the checks and
+facts about them the whole policy gives (every obligation required, the one channel)."""
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from escalation_policy.errors import PolicyDefinitionError
+from escalation_policy.policy.compiled import Announce, CompiledObligation, CompiledReaction
+from escalation_policy.policy.emitters import announcer
+from escalation_policy.policy.locations import where
+from escalation_policy.policy.scope import ROW_ID
+from escalation_policy.vocabulary import (
+    Obligation,
+    Require,
+)
+
+
+def compile_obligation(
+    obligation: Obligation, module: str, attributes: Sequence[str]
+) -> CompiledObligation:
+    def bad(message: str) -> PolicyDefinitionError:
+        return PolicyDefinitionError(f"obligation {obligation.id!r}: {message}", module=module)
+
+    if not isinstance(obligation.id, str) or not ROW_ID.match(obligation.id):
+        raise bad("expected an id of lower-case letters, digits and underscores")
+    if not isinstance(obligation.missed, str):
+        raise bad(f"missed: got {obligation.missed!r}, expected the violation's detail text")
+    placeholders = {"due"} | ({obligation.key} if obligation.key is not None else set())
+    try:
+        obligation.missed.format(**dict.fromkeys(placeholders, ""))
+    except (KeyError, IndexError, ValueError) as error:
+        raise bad(
+            f"missed: {obligation.missed!r} cannot be filled ({type(error).__name__}: {error}); "
+            f"it may name {', '.join('{' + p + '}' for p in sorted(placeholders))}"
+        ) from None
+    if obligation.key_from is not None and obligation.key is None:
+        raise bad("key_from reads the key from the escalation, so the obligation needs a key")
+    if (obligation.one_at_a_time or obligation.once_per_key) and obligation.key is None:
+        raise bad("one_at_a_time and once_per_key tell instances apart by key: declare a key")
+    if obligation.key_from is not None and obligation.key_from not in attributes:
+        raise bad(
+            f"key_from: got {obligation.key_from!r}, expected an attribute of the escalation "
+            f"({', '.join(attributes)})"
+        )
+    announce: Announce | None = None
+    if obligation.announce is not None:
+        announce = announcer(obligation, bad, attributes)
+    elif (
+        obligation.announce_with
+        or obligation.announce_from
+        or obligation.owner_field
+        or obligation.announce_again_on_new_owner
+    ):
+        raise bad(
+            "announce_with, announce_from, owner_field and announce_again_on_new_owner need "
+            "announce"
+        )
+    return CompiledObligation(
+        obligation=obligation,
+        module=module,
+        id=obligation.id,
+        violation=obligation.violation,
+        key_from=obligation.key_from,
+        one_at_a_time=obligation.one_at_a_time,
+        once_per_key=obligation.once_per_key,
+        renew_when_overdue=obligation.renew_when_overdue,
+        announce_again_on_new_owner=obligation.announce_again_on_new_owner,
+        announce=announce,
+        owner_field=obligation.owner_field,
+    )
+
+
+def check_all_required(
+    obligations: Mapping[str, CompiledObligation], reactions: Sequence[CompiledReaction]
+) -> None:
+    required = {
+        effect.obligation.id
+        for compiled in reactions
+        for effect in compiled.reaction.then
+        if isinstance(effect, Require)
+    }
+    for name, compiled in obligations.items():
+        if name not in required:
+            raise PolicyDefinitionError(
+                f"obligation {name!r} is never required (no reaction has Require for it), so "
+                "it can never be pending",
+                module=compiled.module,
+                **where(compiled.obligation),
+            )
+
+
+def announces_period_of(
+    obligations: Mapping[str, CompiledObligation], reactions: Sequence[CompiledReaction]
+) -> Mapping[type[Any], frozenset[str]]:
+    found: dict[type[Any], set[str]] = {}
+    for compiled in reactions:
+        for effect in compiled.reaction.then:
+            if isinstance(effect, Require) and effect.every is not None:
+                cls = obligations[effect.obligation.id].obligation.announce
+                if cls is not None:
+                    found.setdefault(cls, set()).add(effect.obligation.id)
+    return {cls: frozenset(names) for cls, names in found.items()}
+
+
+def the_channel(obligations: Mapping[str, CompiledObligation]) -> str | None:
+    channels = {
+        str(compiled.obligation.announce_with["channel"])
+        for compiled in obligations.values()
+        if "channel" in compiled.obligation.announce_with
+    }
+    return channels.pop() if len(channels) == 1 else None

@@ -1,0 +1,217 @@
+"""Importing a policy package and its rule modules: what each module declares, read and checked
+for its shape; whatever the package's code raises, a :class:`PolicyDefinitionError` naming the
+file and line."""
+
+import contextlib
+import importlib
+import importlib.util
+import os
+import pathlib
+import sys
+import traceback
+from collections.abc import Iterable, Iterator, Mapping
+from types import ModuleType
+from typing import Any
+
+import attrs
+
+from escalation_policy.errors import PolicyDefinitionError
+from escalation_policy.policy.outputs import ENGINE_OUTPUTS
+from escalation_policy.policy.scope import ROW_ID
+from escalation_policy.vocabulary import DecisionTable, Obligation, Reaction
+
+DECLARED: Mapping[str, Any] = {
+    "OBLIGATIONS": Obligation,
+    "FACTS": object,  # checked with the terms
+    "ACTIONS": object,
+    "CONTEXT": object,
+    "OUTPUTS": None,  # a dict, read on its own
+}
+"""What a rule module may declare besides TABLES and REACTIONS."""
+
+
+@attrs.frozen
+class Declarations:
+    """What a policy's rule modules declare, each item with the name of its module."""
+
+    modules: tuple[str, ...]
+    tables: tuple[tuple[DecisionTable, str], ...]
+    reactions: tuple[tuple[Reaction, str], ...]
+    obligations: tuple[tuple[Obligation, str], ...]
+    facts: tuple[tuple[Any, str], ...]
+    actions: tuple[tuple[Any, str], ...]
+    context: tuple[tuple[Any, str], ...]
+    outputs: tuple[tuple[tuple[str, str], str], ...]
+    """The policy's own table outputs: (name, description), module."""
+
+
+def read_modules(modules: Iterable[str | ModuleType]) -> Declarations:
+    """Import each rule module (a name, or a module already imported) and read what it
+    declares, each declaration checked for its shape."""
+    tables: list[tuple[DecisionTable, str]] = []
+    reactions: list[tuple[Reaction, str]] = []
+    declared: dict[str, list[tuple[Any, str]]] = {key: [] for key in DECLARED}
+    names: list[str] = []
+    for module in modules:
+        if isinstance(module, str):
+            with importing(module):
+                loaded = importlib.import_module(module)
+        else:
+            loaded = module
+        name = loaded.__name__
+        names.append(name)
+        if not any(hasattr(loaded, attribute) for attribute in (*DECLARED, "TABLES", "REACTIONS")):
+            raise PolicyDefinitionError(
+                "declares no TABLES, REACTIONS, OBLIGATIONS, FACTS, ACTIONS, CONTEXT or OUTPUTS: "
+                "a rule module declares its tables and reactions (an empty tuple if it has none), "
+                "and may declare the terms they are written in",
+                module=name,
+            )
+        tables.extend((item, name) for item in declared_items(loaded, "TABLES", DecisionTable))
+        reactions.extend((item, name) for item in declared_items(loaded, "REACTIONS", Reaction))
+        for attribute, expected in DECLARED.items():
+            declared[attribute].extend(
+                (item, name) for item in declared_items(loaded, attribute, expected)
+            )
+        declared["OUTPUTS"].extend((output, name) for output in _own_outputs(loaded))
+    return Declarations(
+        modules=tuple(names),
+        tables=tuple(tables),
+        reactions=tuple(reactions),
+        obligations=tuple(declared["OBLIGATIONS"]),
+        facts=tuple(declared["FACTS"]),
+        actions=tuple(declared["ACTIONS"]),
+        context=tuple(declared["CONTEXT"]),
+        outputs=tuple(declared["OUTPUTS"]),
+    )
+
+
+def _own_outputs(loaded: ModuleType) -> list[tuple[str, str]]:
+    """The module's ``OUTPUTS``: its own table outputs, name and description."""
+    name = loaded.__name__
+    outputs = getattr(loaded, "OUTPUTS", None)
+    if outputs is not None and not isinstance(outputs, Mapping):
+        raise PolicyDefinitionError(
+            f"OUTPUTS is a {type(outputs).__name__}, expected a dict of output name: description",
+            module=name,
+        )
+    found = []
+    for output, description in (outputs or {}).items():
+        if (
+            not isinstance(output, str)
+            or not ROW_ID.match(output)
+            or not isinstance(description, str)
+        ):
+            raise PolicyDefinitionError(
+                f"OUTPUTS: got {output!r}: {description!r}, expected a lower-case name and "
+                "its description",
+                module=name,
+            )
+        if output in ENGINE_OUTPUTS:
+            raise PolicyDefinitionError(
+                f"OUTPUTS: {output!r} is one of the engine's outputs", module=name
+            )
+        found.append((output, description))
+    return found
+
+
+def declared_items(loaded: ModuleType, attribute: str, kind: Any) -> tuple[Any, ...]:
+    if kind is None:
+        return ()
+    declared = getattr(loaded, attribute, ())
+    if not isinstance(declared, (tuple, list)):
+        raise PolicyDefinitionError(
+            f"{attribute} is a {type(declared).__name__}, expected a tuple",
+            module=loaded.__name__,
+        )
+    for item in declared:
+        if not isinstance(item, kind):
+            raise PolicyDefinitionError(
+                f"{attribute} holds {item!r}, expected {kind.__name__} objects",
+                module=loaded.__name__,
+            )
+    return tuple(declared)
+
+
+@contextlib.contextmanager
+def importing(module: str, *, absent_is_callers: bool = False) -> Iterator[None]:
+    """Importing a module of a policy package: whatever its code raises (a syntax error, a
+    module it imports that is not there, an exception) is a :class:`PolicyDefinitionError`
+    naming the file and line, not a crash. ``absent_is_callers``: the module itself not being
+    there is left to the caller (as an ``ImportError``) to say so."""
+    try:
+        yield
+    except PolicyDefinitionError:
+        raise
+    except ModuleNotFoundError as error:
+        absent = bool(error.name) and (module == error.name or module.startswith(f"{error.name}."))
+        if absent and absent_is_callers:
+            raise
+        if absent:
+            raise PolicyDefinitionError(
+                f"MODULES names {module!r}, which cannot be found: is it in the package's "
+                "folder, under the package's name?",
+                module=module,
+            ) from None
+        raise _import_failed(module, error) from None
+    except Exception as error:
+        raise _import_failed(module, error) from None
+
+
+def _import_failed(module: str, error: BaseException | None) -> PolicyDefinitionError:
+    file: str | None = None
+    line: int | None = None
+    if isinstance(error, SyntaxError):
+        file, line = error.filename, error.lineno
+    elif error is not None:
+        # The last line of the policy's own code that ran (not the standard library's).
+        library = os.path.dirname(os.__file__)
+        for frame, number in traceback.walk_tb(error.__traceback__):
+            name = frame.f_code.co_filename
+            if not name.startswith(("<", library)):
+                file, line = name, number
+    reason = f"{type(error).__name__}: {error}" if error is not None else "it failed"
+    return PolicyDefinitionError(
+        f"the module cannot be imported ({reason})", module=module, file=file, line=line
+    )
+
+
+def package_modules(package: str | os.PathLike[str]) -> tuple[str, ...]:
+    """The ``MODULES`` of a policy package given by module name or by folder."""
+    folder = pathlib.Path(package)
+    if folder.is_dir():
+        init = folder / "__init__.py"
+        if not init.is_file():
+            raise PolicyDefinitionError(
+                f"{folder} is not a policy package: expected an __init__.py declaring MODULES"
+            )
+        name = folder.resolve().name
+        loaded = sys.modules.get(name)
+        if loaded is None or pathlib.Path(getattr(loaded, "__file__", "") or "") != init.resolve():
+            spec = importlib.util.spec_from_file_location(
+                name, init.resolve(), submodule_search_locations=[str(folder.resolve())]
+            )
+            if spec is None or spec.loader is None:
+                raise PolicyDefinitionError(f"cannot load the policy package in {folder}")
+            loaded = importlib.util.module_from_spec(spec)
+            for stale in [key for key in sys.modules if key.startswith(f"{name}.")]:
+                del sys.modules[stale]  # rule modules of a package of that name elsewhere
+            sys.modules[name] = loaded  # its rule modules import as name.module
+            with importing(name):
+                spec.loader.exec_module(loaded)
+    else:
+        text = os.fspath(package)
+        try:
+            with importing(text, absent_is_callers=True):
+                loaded = importlib.import_module(text)
+        except ImportError as error:
+            raise PolicyDefinitionError(
+                f"no policy package {text!r}: expected an importable module or a folder ({error})"
+            ) from None
+    modules = getattr(loaded, "MODULES", None)
+    if not isinstance(modules, (tuple, list)) or not modules:
+        raise PolicyDefinitionError(
+            "a policy package declares MODULES, its rule modules in order",
+            module=loaded.__name__,
+        )
+    return tuple(modules)

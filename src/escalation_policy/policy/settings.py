@@ -1,0 +1,112 @@
+"""The policy's settings: each one the rules use, its value (given or its default), and the
+rules with every setting replaced by its value."""
+
+import datetime as dt
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from escalation_policy.errors import PolicyDefinitionError, did_you_mean
+from escalation_policy.policy.locations import where
+from escalation_policy.vocabulary import (
+    Location,
+    Obligation,
+    Setting,
+)
+
+_DURATION = re.compile(r"^\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*$")
+
+
+def parse_setting(setting: Setting, value: object) -> object:
+    """``value`` as a value of ``setting`` (a duration from a text such as ``"3d 12h"``), or a
+    :class:`~escalation_policy.errors.PolicyDefinitionError` saying what was expected."""
+    default = setting.default
+    if isinstance(default, dt.timedelta):
+        if isinstance(value, dt.timedelta):
+            parsed = value
+        elif isinstance(value, str) and (match := _DURATION.match(value)) and value.strip():
+            days, hours, minutes = (int(part or 0) for part in match.groups())
+            parsed = dt.timedelta(days=days, hours=hours, minutes=minutes)
+        else:
+            raise PolicyDefinitionError(
+                f"setting {setting.name}: got {value!r}, expected a duration such as '2h', "
+                "'3d 12h' or '90m'"
+            )
+        if parsed <= dt.timedelta(0):
+            raise PolicyDefinitionError(
+                f"setting {setting.name}: got {value!r}, expected a positive duration"
+            )
+        return parsed
+    if not isinstance(value, type(default)):
+        raise PolicyDefinitionError(
+            f"setting {setting.name}: got {value!r}, expected a {type(default).__name__}"
+        )
+    return value
+
+
+def walk(item: Any) -> Iterator[object]:
+    """Every value inside a rule: its fields, mappings and tuples, depth first."""
+    if isinstance(item, Setting):
+        yield item
+    elif isinstance(item, Mapping):
+        for value in item.values():
+            yield from walk(value)
+    elif isinstance(item, (tuple, list)):
+        for value in item:
+            yield from walk(value)
+    elif attrs.has(type(item)) and not isinstance(item, (Obligation, Location)):
+        for field in attrs.fields(type(item)):
+            yield from walk(getattr(item, field.name))
+
+
+def chosen_settings(
+    rules: Sequence[tuple[object, str]], given: dict[str, object]
+) -> dict[str, tuple[Setting, object]]:
+    """Each setting the rules use, and its value: the one given, else its default."""
+    found: dict[str, Setting] = {}
+    for rule, module in rules:
+        for item in walk(rule):
+            assert isinstance(item, Setting)
+            known = found.get(item.name)
+            if known is not None and known != item:
+                raise PolicyDefinitionError(
+                    f"two settings are named {item.name!r}, with other defaults or meanings",
+                    module=module,
+                    **where(item),
+                )
+            found[item.name] = item
+    unknown = sorted(set(given) - set(found))
+    if unknown:
+        raise PolicyDefinitionError(
+            f"no setting {unknown[0]!r}{did_you_mean(unknown[0], found)}; the policy's "
+            f"settings are {', '.join(sorted(found)) or 'none'}"
+        )
+    return {
+        name: (setting, parse_setting(setting, given[name]) if name in given else setting.default)
+        for name, setting in found.items()
+    }
+
+
+def resolved(item: Any, chosen: Mapping[str, tuple[Setting, object]]) -> Any:
+    """``item`` with every setting in it replaced by its value; where it was declared kept."""
+    if isinstance(item, Setting):
+        return chosen[item.name][1]
+    if isinstance(item, Mapping):
+        return {key: resolved(value, chosen) for key, value in item.items()}
+    if isinstance(item, tuple):
+        return tuple(resolved(value, chosen) for value in item)
+    if not attrs.has(type(item)) or isinstance(item, (Obligation, Location)):
+        return item
+    changes = {}
+    for field in attrs.fields(type(item)):
+        value = getattr(item, field.name)
+        if field.init and any(walk(value)):
+            changes[field.name] = resolved(value, chosen)
+    if not changes:
+        return item
+    copy = attrs.evolve(item, **changes)
+    if hasattr(item, "defined_at"):
+        object.__setattr__(copy, "defined_at", item.defined_at)
+    return copy
