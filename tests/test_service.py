@@ -29,7 +29,7 @@ from escalation_policy.store import SCHEMA_VERSION, _open
 from escalation_policy.testing import strategies
 
 from .conftest import DOC, T0, TAM, at
-from .stores import postgres_url
+from .stores import postgres_url, require_postgres
 
 ROOT = pathlib.Path(__file__).parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.jsonl"))
@@ -471,6 +471,7 @@ def test_a_fact_redelivered_after_its_id_was_pruned_is_stale_even_once_settled(
 def test_a_failed_prune_on_postgresql_is_a_store_error() -> None:
     """The server's refusal (here a lock held elsewhere, and a lock timeout) is a StoreError
     naming the store, as for every other call."""
+    require_postgres()  # psycopg may be missing: skip (or fail where required), saying why
     import psycopg
 
     schema = postgres_url()
