@@ -17,10 +17,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from escalation_policy import AuditReport, Fact, audit, default_policy, make_converter
 from escalation_policy._html import LATE, MET, MISSED, OPEN, audit_html, timelines
 from escalation_policy.cli import main, read_facts
+from escalation_policy.render import audit_markdown, audit_text
+from escalation_policy.testing import strategies
 
 EXAMPLE = pathlib.Path(__file__).parent.parent / "examples" / "non-compliant.jsonl"
 CHROMIUM = "/usr/bin/chromium"
@@ -148,6 +151,79 @@ def test_as_of_ends_the_timeline_of_an_open_escalation_with_what_is_still_open()
 
 def test_the_page_names_the_policy_audited_against(page: str) -> None:
     assert f"Policy <code>{default_policy().identity}</code>" in page
+
+
+# ------------------------------------------------------------------- one count in every format
+def counts_in_every_format(
+    report: AuditReport, facts: list[Fact], as_of: dt.datetime | None = None
+) -> dict[str, Any]:
+    """Each escalation's violation count, and the total, as each format of the audit shows it."""
+    data = json.loads(json.dumps(report.to_json()))
+    text = audit_text(report)
+    blocks = text.split("\n\n")[1 : 1 + len(report.escalations)]
+    markdown = audit_markdown(report).splitlines()
+    table = markdown.index(next(line for line in markdown if line.startswith("| escalation |")))
+    rows = markdown[table + 2 : table + 2 + len(report.escalations)]
+    page = audit_html(report, facts, default_policy(), as_of=as_of)
+    return {
+        "json": (
+            [len(e["violations"]) for e in data["escalations"]],
+            data["totals"]["violations"],
+        ),
+        "text": (
+            [int((re.findall(r"\n  violations \((\d+)\):", block) or [0])[0]) for block in blocks],
+            int(re.findall(r"\n  violations (\d+)", text)[-1]),
+        ),
+        "markdown": (
+            [int(re.findall(r"(\d+) \|$", row)[0]) for row in rows],
+            int(re.findall(r"(\d+) violations, ", markdown[2])[0]),
+        ),
+        "html": (
+            [int(n) for n in re.findall(r'<li class="violations">violations: <b>(\d+)</b>', page)],
+            int(re.findall(r'<li class="violations"><b>(\d+)</b> violations</li>', page)[0]),
+        ),
+    }
+
+
+def test_each_format_counts_the_violations_of_each_escalation_alike(report: AuditReport) -> None:
+    """A violation counts one in every format, whatever number of periods it missed: ESC-600
+    has 13 (two of them report two missed periods each), the history 14."""
+    expected = ([13, 1], 14)
+    assert dict.fromkeys(("json", "text", "markdown", "html"), expected) == counts_in_every_format(
+        report, read()
+    )
+    assert {2} == {v.periods for v in report.violations if v.periods > 1}
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(strategies.histories())
+def test_each_format_counts_the_violations_of_a_generated_history_alike(
+    history: list[Fact],
+) -> None:
+    # Ended a fortnight later, so that the periods still open are missed for days in a row.
+    as_of = history[-1].at + dt.timedelta(days=14)
+    report = audit(history, as_of=as_of)
+    counts = counts_in_every_format(report, history, as_of)
+    expected = ([len(e.violations) for e in report.escalations], len(report.violations))
+    assert dict.fromkeys(("json", "text", "markdown", "html"), expected) == counts
+
+
+def test_a_violation_about_an_escalation_never_opened_is_counted_on_the_page() -> None:
+    post = {
+        "type": "posted",
+        "at": "2026-07-13T10:00:00Z",
+        "escalation_id": "ESC-999",
+        "channel": "#escalated_customers",
+        "purpose": "created",
+        "by": "customer_success",
+    }
+    facts = awkward([AWKWARD[0], post])
+    report = audit(facts)
+    page = audit_html(report, facts, default_policy())
+    assert 1 == len(report.unopened)
+    assert '<li class="violations"><b>1</b> violations</li>' in page
+    assert "<b>1</b> about escalations never opened</li>" in page
+    assert [AWKWARD_ID] == [timeline.escalation_id for timeline in timelines(facts)]
 
 
 # -------------------------------------------------------------------------- a page that is safe

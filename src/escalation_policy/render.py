@@ -40,6 +40,7 @@ __all__ = [
     "refusal",
     "tables",
     "timestamp",
+    "violation_outcome",
 ]
 
 
@@ -145,7 +146,10 @@ def _ratio(part: int, whole: int) -> str:
     return f"{part}/{whole} ({100 * part / whole:.0f}%)" if whole else "none due"
 
 
-def _outcome(violation: "AuditViolation") -> str:
+def violation_outcome(violation: "AuditViolation") -> str:
+    """What happened instead: ``due ...; done ... (1h 30m late)``, ``due ...; missed``, or
+    for consecutive periods missed, ``due ...; missed 3 periods, the last due ...``; for
+    conduct, the violation's detail."""
     if violation.due is None:
         return violation.detail
     if violation.fulfilled_at is not None:
@@ -154,8 +158,21 @@ def _outcome(violation: "AuditViolation") -> str:
             f"({duration(violation.late_by)} late)"
         )
     if violation.late_by is None:
+        if violation.periods > 1 and violation.last_due is not None:
+            return (
+                f"due {timestamp(violation.due)}; missed {violation.periods} periods, "
+                f"the last due {timestamp(violation.last_due)}"
+            )
         return f"due {timestamp(violation.due)}; missed"
     return f"due {timestamp(violation.due)}; not done ({duration(violation.late_by)} late)"
+
+
+def _violation_lines(violation: "AuditViolation") -> list[str]:
+    return [
+        f"    {timestamp(violation.detected_at)}  {_text(violation.code):<26} "
+        f"{violation.rule} · {violation.cites}",
+        f"    {'':23}{violation_outcome(violation)}",
+    ]
 
 
 def refusal(item: "AuditRefusal") -> str:
@@ -201,12 +218,13 @@ def audit_text(report: "AuditReport") -> str:
         )
         if item.violations:
             lines.append(f"  violations ({len(item.violations)}):")
-        for violation in item.violations:
-            lines.append(
-                f"    {timestamp(violation.detected_at)}  {_text(violation.code):<26} "
-                f"{violation.rule} · {violation.cites}"
-            )
-            lines.append(f"    {'':23}{_outcome(violation)}")
+        lines += [line for violation in item.violations for line in _violation_lines(violation)]
+        lines.append("")
+    if report.unopened:
+        lines.append(f"About escalations never opened: violations ({len(report.unopened)}):")
+        for violation in report.unopened:
+            lines.append(f"  {plain(violation.escalation_id)}")
+            lines += _violation_lines(violation)
         lines.append("")
     if report.refused:
         lines.append(f"Refused ({len(report.refused)})")
@@ -288,7 +306,7 @@ def audit_markdown(report: "AuditReport") -> str:
             lines.append(
                 f"| {_cell(violation.escalation_id)} | {timestamp(violation.detected_at)} | "
                 f"`{_text(violation.code)}` | `{violation.rule}` | {_cell(violation.cites)} | "
-                f"{_cell(_outcome(violation))} |"
+                f"{_cell(violation_outcome(violation))} |"
             )
     if report.refused:
         lines += [

@@ -1,37 +1,39 @@
-"""The compliance audit: replay a recorded history through the policy and report.
+"""The compliance audit: what the replay of a recorded history says of each escalation.
 
-``audit(facts)`` streams the facts (any iterable, in time order) through a
-:class:`~escalation_policy.PolicyEngine` and reports, per escalation and in total, every
-violation with what was due and what happened instead, and the compliance figures. With
-``keep_going=True`` the facts the policy refuses are reported too, instead of raised. The
-report converts to JSON with the library's converter (shape in ``docs/audit.md``).
+``audit(facts)`` replays the facts (any iterable, in time order) and reports, per escalation
+and in total, every violation with what was due and what happened instead, and the compliance
+figures. With ``keep_going=True`` the facts the policy refuses are reported too, instead of
+raised. The report converts to JSON with the library's converter (shape in ``docs/audit.md``).
 """
 
 import datetime as dt
 import enum
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
 
+from escalation_policy._audit._replay import AuditRefusal, Replayed, replay
 from escalation_policy._convert import shared_converter
 from escalation_policy._frozen import quick_init
 from escalation_policy._typed import FieldProblem, to_instant
-from escalation_policy.engine import Decision, EngineName, PolicyEngine
+from escalation_policy.engine import EngineName, PolicyEngine
 from escalation_policy.errors import InputError
 from escalation_policy.model import (
     ACTIVE,
     CLOSED,
+    Action,
     EscalationFact,
     Fact,
     OutOfScope,
-    Tick,
     Violation,
 )
 from escalation_policy.policy import Policy
+from escalation_policy.state import EscalationState, Fulfilment
 from escalation_policy.vocabulary import Require
 
 __all__ = [
+    "AuditObserver",
     "AuditRefusal",
     "AuditReport",
     "AuditTotals",
@@ -40,6 +42,7 @@ __all__ = [
     "ObligationFigures",
     "ObligationTotals",
     "audit",
+    "audit_end",
 ]
 
 
@@ -53,7 +56,8 @@ class AuditViolation:
     late it was done, or for a one-off obligation never done, how late it stood when closing
     ended it or at the audit's end. A missed periodic update or meeting has no ``late_by``:
     the next period is an obligation of its own. ``periods`` counts the consecutive periods
-    one violation reports (``last_due`` is the last one's due time); totals count periods.
+    one violation reports (``last_due`` is the last one's due time). It is one violation in
+    every count; its periods are counted in the obligation's figures.
     """
 
     escalation_id: str
@@ -67,23 +71,6 @@ class AuditViolation:
     late_by: dt.timedelta | None = None
     periods: int = 1
     last_due: dt.datetime | None = None
-
-
-@attrs.frozen(kw_only=True)
-class AuditRefusal:
-    """A fact the policy refused (or an item that could not be read as one), and why.
-
-    ``line`` is the item's position in the history (1-based); when ``file`` is set (the
-    command line sets it), the line of that file. ``code`` is the error's code
-    (``docs/errors.md``), ``path`` the field at fault, if one is, and ``reason`` what arrived
-    and what was expected.
-    """
-
-    file: str | None = None
-    line: int
-    code: str
-    path: str | None = None
-    reason: str
 
 
 @attrs.frozen(kw_only=True)
@@ -157,15 +144,24 @@ class AuditReport:
     totals: AuditTotals
     refused: tuple[AuditRefusal, ...]
     """With ``keep_going``: the facts refused, in the order read."""
+    unopened: tuple[AuditViolation, ...] = ()
+    """Violations about escalations the history never opened (a post to the escalation
+    channel about one is misuse), which no escalation lists."""
 
     @property
     def violations(self) -> tuple[AuditViolation, ...]:
-        """Every escalation's violations, escalation by escalation."""
-        return tuple(v for escalation in self.escalations for v in escalation.violations)
+        """Every escalation's violations, escalation by escalation, then those about
+        escalations never opened."""
+        return (
+            *(v for escalation in self.escalations for v in escalation.violations),
+            *self.unopened,
+        )
 
     def to_json(self) -> dict[str, Any]:
-        """The report's JSON form (``docs/audit.md``)."""
+        """The report's JSON form (``docs/audit.md``); ``unopened`` only when there are any."""
         data: dict[str, Any] = shared_converter().unstructure(self)
+        if not self.unopened:
+            del data["unopened"]
         return data
 
 
@@ -196,9 +192,10 @@ class _Book:
 
 
 class _Tracker:
-    """What the audit keeps about one escalation while the history streams by."""
+    """What the audit keeps about one escalation while the history is replayed."""
 
     __slots__ = (
+        "book",
         "closed_at",
         "customer",
         "escalation_id",
@@ -214,7 +211,8 @@ class _Tracker:
         "violations",
     )
 
-    def __init__(self, fact: Any) -> None:
+    def __init__(self, fact: Any, book: _Book) -> None:
+        self.book = book
         self.escalation_id = fact.escalation_id
         self.customer = fact.customer
         self.in_scope = True
@@ -240,7 +238,52 @@ class _Tracker:
         self.time_at[key] = self.time_at.get(key, dt.timedelta(0)) + (until - self.since)
         self.since = until
 
-    def finish(self, end: dt.datetime | None, book: _Book) -> EscalationAudit:
+    # -- what the replay tells
+    def action(self, action: Any) -> None:
+        if isinstance(action, OutOfScope):
+            self.in_scope = False
+        elif isinstance(action, Violation):
+            item = _violation(action)
+            self.violations.append(item)
+            if action.due is not None:
+                self.open_violations[(action.rule, action.due)] = item
+                missed = self.book.by_code.get(action.code)
+                if missed is not None:
+                    self.figure(missed)["due"] += action.periods
+
+    def fulfilled(self, fulfilment: Fulfilment) -> None:
+        figure = self.figure(fulfilment.obligation)
+        if figure["first_met_after"] is None:
+            figure["first_met_after"] = fulfilment.at - self.opened_at
+        late_item = self.open_violations.pop((fulfilment.rule, fulfilment.due), None)
+        if late_item is not None:
+            late_item["fulfilled_at"] = fulfilment.at
+            late_item["late_by"] = fulfilment.at - fulfilment.due
+            return
+        figure["due"] += 1
+        figure["on_time"] += not fulfilment.late
+
+    def fact(self, fact: EscalationFact, fulfilled: Sequence[Fulfilment]) -> None:
+        book = self.book
+        field = book.severity_field.get(fact.TYPE)
+        if field is not None:
+            severity = _value(getattr(fact, field))
+            if severity != self.severity:
+                self.spend(fact.at)
+                self.severity = severity
+                self.severity_changes += 1
+        after = book.moves.get(fact.TYPE, {}).get(self.status)
+        if after is not None:
+            self.status = after
+            if after == CLOSED and self.closed_at is None:
+                self.spend(fact.at)
+                self.closed_at = fact.at
+
+    def state(self, state: EscalationState | None, at: dt.datetime) -> None:
+        """The audit keeps its own figures: it does not ask the engine's state."""
+
+    def finish(self, end: dt.datetime | None) -> EscalationAudit:
+        book = self.book
         stop = self.closed_at or end or self.since
         if self.closed_at is None:
             self.spend(max(stop, self.since))
@@ -274,6 +317,58 @@ class _Tracker:
         )
 
 
+def _violation(action: Violation) -> dict[str, Any]:
+    return {
+        "escalation_id": action.escalation_id,
+        "code": action.code,
+        "rule": action.rule,
+        "cites": action.cites,
+        "detail": action.detail,
+        "detected_at": action.at,
+        "due": action.due,
+        "fulfilled_at": None,
+        "late_by": None,
+        "periods": action.periods,
+        "last_due": action.last_due,
+    }
+
+
+class AuditObserver:
+    """The audit as an observer of the replay: a tracker per escalation, then the report."""
+
+    needs_state = False
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.book = _Book(policy)
+        self.about_unopened: list[AuditViolation] = []
+        self.escalations: tuple[EscalationAudit, ...] = ()
+
+    def opened(self, fact: EscalationFact) -> _Tracker:
+        return _Tracker(fact, self.book)
+
+    def unopened(self, action: Action) -> None:
+        if isinstance(action, Violation):
+            self.about_unopened.append(AuditViolation(**_violation(action)))
+
+    def ended(self, escalations: Sequence[_Tracker], replayed: Replayed) -> None:
+        self.escalations = tuple(tracker.finish(replayed.end) for tracker in escalations)
+
+    def report(self, replayed: Replayed) -> "AuditReport":
+        """The audit of the history ``replayed``, once it has ended."""
+        unopened = tuple(self.about_unopened)
+        return AuditReport(
+            policy=self.policy.identity,
+            facts=replayed.facts,
+            started_at=replayed.started_at,
+            as_of=replayed.end,
+            escalations=self.escalations,
+            totals=_totals(self.escalations, unopened, self.book, refused=len(replayed.refused)),
+            refused=replayed.refused,
+            unopened=unopened,
+        )
+
+
 def _value(value: object) -> str:
     return str(value.value if isinstance(value, enum.Enum) else value)
 
@@ -300,132 +395,27 @@ def audit(
     for an item the caller could not read as a fact (a line that is not JSON, say): it is
     raised, or with ``keep_going`` reported, in its place.
     """
-    if as_of is not None:
-        try:
-            as_of = to_instant(as_of)
-        except FieldProblem as problem:
-            raise InputError(str(problem), path="as_of") from None
     policy_engine = PolicyEngine(policy, engine=engine)
-    book = _Book(policy_engine.policy)
-    active: dict[str, _Tracker] = {}
-    finished: list[_Tracker] = []
-    refused: list[AuditRefusal] = []
-    count = 0
-    started_at: dt.datetime | None = None
-    for count, fact in enumerate(facts, start=1):
-        try:
-            if isinstance(fact, InputError):
-                raise fact
-            decision = policy_engine.handle(fact)
-        except InputError as error:
-            if not keep_going:
-                raise error.at_line(count) from None
-            refused.append(
-                AuditRefusal(line=count, code=error.code, reason=error.reason, path=error.path)
-            )
-            continue
-        current = decision.fact
-        if started_at is None:
-            started_at = current.at
-        if isinstance(current, EscalationFact) and current.OPENS:
-            old = active.pop(current.escalation_id, None)
-            if old is not None:
-                finished.append(old)  # an id reused after its escalation was settled
-            active[current.escalation_id] = _Tracker(current)
-        _account(active, decision.actions, decision.fulfilled, book)
-        if isinstance(current, EscalationFact):
-            _record(active[current.escalation_id], current, book)
-        if progress is not None and count % 10_000 == 0:
-            progress(count)
-    end = policy_engine.clock
-    if as_of is not None:
-        _account(active, _close_at(policy_engine, as_of).actions, (), book)
-        end = as_of
-    trackers = finished + list(active.values())
-    trackers.sort(key=lambda t: (t.opened_at, t.escalation_id))
-    escalations = tuple(tracker.finish(end, book) for tracker in trackers)
-    return AuditReport(
-        policy=policy_engine.policy.identity,
-        facts=count,
-        started_at=started_at,
-        as_of=end,
-        escalations=escalations,
-        totals=_totals(escalations, book, refused=len(refused)),
-        refused=tuple(refused),
+    observer = AuditObserver(policy_engine.policy)
+    replayed = replay(
+        facts,
+        policy_engine,
+        [observer],
+        as_of=audit_end(as_of),
+        keep_going=keep_going,
+        progress=progress,
     )
+    return observer.report(replayed)
 
 
-def _close_at(policy_engine: PolicyEngine, as_of: dt.datetime) -> Decision:
-    end = policy_engine.clock
-    if end is not None and as_of < end:
-        raise InputError(
-            f"got {as_of.isoformat()}, before the last fact at {end.isoformat()}; "
-            "expected a time at or after the history's end",
-            path="as_of",
-        )
-    # The audit's end is a deliberate jump: as far past the history as the reader asks.
-    policy_engine.max_clock_jump = None
+def audit_end(as_of: dt.datetime | None) -> dt.datetime | None:
+    """``as_of`` as an instant, or an ``InputError`` naming ``as_of``."""
+    if as_of is None:
+        return None
     try:
-        return policy_engine.handle(Tick(at=as_of))
-    except InputError as error:
-        raise InputError(error.reason, path="as_of") from None
-
-
-def _account(
-    active: Mapping[str, _Tracker], actions: Iterable[Any], fulfilled: Iterable[Any], book: _Book
-) -> None:
-    for action in actions:
-        if isinstance(action, OutOfScope):
-            active[action.escalation_id].in_scope = False
-        elif isinstance(action, Violation):
-            tracker = active[action.escalation_id]
-            item: dict[str, Any] = {
-                "escalation_id": action.escalation_id,
-                "code": action.code,
-                "rule": action.rule,
-                "cites": action.cites,
-                "detail": action.detail,
-                "detected_at": action.at,
-                "due": action.due,
-                "fulfilled_at": None,
-                "late_by": None,
-                "periods": action.periods,
-                "last_due": action.last_due,
-            }
-            tracker.violations.append(item)
-            if action.due is not None:
-                tracker.open_violations[(action.rule, action.due)] = item
-                missed = book.by_code.get(action.code)
-                if missed is not None:
-                    tracker.figure(missed)["due"] += action.periods
-    for fulfilment in fulfilled:
-        tracker = active[fulfilment.escalation_id]
-        figure = tracker.figure(fulfilment.obligation)
-        if figure["first_met_after"] is None:
-            figure["first_met_after"] = fulfilment.at - tracker.opened_at
-        late_item = tracker.open_violations.pop((fulfilment.rule, fulfilment.due), None)
-        if late_item is not None:
-            late_item["fulfilled_at"] = fulfilment.at
-            late_item["late_by"] = fulfilment.at - fulfilment.due
-            continue
-        figure["due"] += 1
-        figure["on_time"] += not fulfilment.late
-
-
-def _record(tracker: _Tracker, fact: EscalationFact, book: _Book) -> None:
-    field = book.severity_field.get(fact.TYPE)
-    if field is not None:
-        severity = _value(getattr(fact, field))
-        if severity != tracker.severity:
-            tracker.spend(fact.at)
-            tracker.severity = severity
-            tracker.severity_changes += 1
-    after = book.moves.get(fact.TYPE, {}).get(tracker.status)
-    if after is not None:
-        tracker.status = after
-        if after == CLOSED and tracker.closed_at is None:
-            tracker.spend(fact.at)
-            tracker.closed_at = fact.at
+        return to_instant(as_of)
+    except FieldProblem as problem:
+        raise InputError(str(problem), path="as_of") from None
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -438,13 +428,19 @@ def _mean(values: list[dt.timedelta]) -> dt.timedelta | None:
     return dt.timedelta(seconds=round(sum(v.total_seconds() for v in values) / len(values)))
 
 
-def _totals(escalations: tuple[EscalationAudit, ...], book: _Book, *, refused: int) -> AuditTotals:
+def _totals(
+    escalations: tuple[EscalationAudit, ...],
+    unopened: tuple[AuditViolation, ...],
+    book: _Book,
+    *,
+    refused: int,
+) -> AuditTotals:
     by_code: dict[str, int] = {}
     time_at: dict[str, dt.timedelta] = {}
+    for violation in (*(v for e in escalations for v in e.violations), *unopened):
+        code = _value(violation.code)
+        by_code[code] = by_code.get(code, 0) + 1  # one violation, however many periods
     for escalation in escalations:
-        for violation in escalation.violations:
-            code = _value(violation.code)
-            by_code[code] = by_code.get(code, 0) + violation.periods
         for key, spent in escalation.time_at_severity.items():
             time_at[key] = time_at.get(key, dt.timedelta(0)) + spent
     obligations = {}

@@ -1,0 +1,216 @@
+"""One replay of a recorded history, and what reports observe of it.
+
+:func:`replay` streams the facts through a :class:`~escalation_policy.PolicyEngine` once and
+tells each observer, escalation by escalation, what happened: the actions, the obligations
+met, the facts, and (for observers that ask) the engine's state after each. The audit's report
+and the HTML page's timelines are observers; they keep different things but never replay, nor
+tell escalations apart, on their own.
+"""
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
+
+import attrs
+
+from escalation_policy.engine import Decision, PolicyEngine
+from escalation_policy.errors import InputError
+from escalation_policy.model import Action, EscalationFact, Fact, Tick
+from escalation_policy.state import EscalationState, Fulfilment
+
+__all__ = ["AuditRefusal", "EscalationObserver", "Observer", "Replayed", "replay"]
+
+
+@attrs.frozen(kw_only=True)
+class AuditRefusal:
+    """A fact the policy refused (or an item that could not be read as one), and why.
+
+    ``line`` is the item's position in the history (1-based); when ``file`` is set (the
+    command line sets it), the line of that file. ``code`` is the error's code
+    (``docs/errors.md``), ``path`` the field at fault, if one is, and ``reason`` what arrived
+    and what was expected.
+    """
+
+    file: str | None = None
+    line: int
+    code: str
+    path: str | None = None
+    reason: str
+
+
+class EscalationObserver(Protocol):
+    """What one observer keeps about one escalation, told in order what happens to it."""
+
+    def action(self, action: Action) -> None:
+        """An action the policy took about the escalation."""
+
+    def fulfilled(self, fulfilment: Fulfilment) -> None:
+        """An obligation of the escalation a fact met."""
+
+    def fact(self, fact: EscalationFact, fulfilled: Sequence[Fulfilment]) -> None:
+        """A fact about the escalation, after its actions and fulfilments."""
+
+    def state(self, state: EscalationState | None, at: dt.datetime) -> None:
+        """The engine's state of the escalation after a fact that touched it (``None``:
+        settled and forgotten); only for an observer whose ``needs_state`` is true."""
+
+
+Kept = TypeVar("Kept", bound=EscalationObserver)
+
+
+class Observer(Protocol[Kept]):
+    """A report built from a replay: one ``Kept`` per escalation, opened as the history
+    opens them, and the actions about escalations the history never opened."""
+
+    needs_state: bool
+    """Whether its escalations want the engine's state after each fact that touches them."""
+
+    def opened(self, fact: EscalationFact) -> Kept:
+        """What it will keep about the escalation ``fact`` opens."""
+
+    def unopened(self, action: Action) -> None:
+        """An action about an escalation the history never opened (the policy reports a post
+        to the escalation channel about one as misuse)."""
+
+    def ended(self, escalations: Sequence[Kept], replayed: "Replayed") -> None:
+        """The history ended: its escalations, in order of opening."""
+
+
+@attrs.frozen(kw_only=True)
+class Replayed:
+    """What the replay itself counted."""
+
+    facts: int
+    """Items read, refused ones included."""
+    started_at: dt.datetime | None
+    """The time of the first fact taken."""
+    end: dt.datetime | None
+    """The end of the history: ``as_of``, or the engine's clock after the last fact."""
+    refused: tuple[AuditRefusal, ...]
+    """With ``keep_going``: the items refused, in the order read."""
+
+
+class _Escalation:
+    """One escalation of the history, from its opening: what each observer keeps of it."""
+
+    __slots__ = ("escalation_id", "forgotten", "kept", "opened_at")
+
+    def __init__(self, fact: EscalationFact, kept: list[EscalationObserver]) -> None:
+        self.escalation_id = fact.escalation_id
+        self.opened_at = fact.at
+        self.kept = kept
+        self.forgotten = False
+        """Settled: the engine no longer holds it, and nothing about it changes any more."""
+
+
+def replay(
+    facts: Iterable[Fact | Mapping[str, Any] | InputError],
+    policy_engine: PolicyEngine,
+    observers: Sequence[Observer[Any]],
+    *,
+    as_of: dt.datetime | None = None,
+    keep_going: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> Replayed:
+    """Feed ``facts`` (in time order) through ``policy_engine`` and tell ``observers``.
+
+    A fact the policy cannot take, or an ``InputError`` among ``facts`` (an item the caller
+    could not read as a fact), raises an ``InputError`` whose ``line`` is its position
+    (1-based); with ``keep_going`` it is counted in ``refused`` instead and the replay goes on,
+    the engine as if it had never arrived. ``as_of`` ends the history later than its last
+    fact: time passes until then. ``progress`` is called with the number of items read, every
+    10,000 items.
+    """
+    observers = tuple(observers)
+    needs_state = [index for index, observer in enumerate(observers) if observer.needs_state]
+    active: dict[str, _Escalation] = {}
+    finished: list[_Escalation] = []
+    refused: list[AuditRefusal] = []
+    count = 0
+    started_at: dt.datetime | None = None
+
+    def tell(decision: Decision) -> None:
+        fact = decision.fact
+        touched: set[str] = set()
+        if isinstance(fact, EscalationFact):
+            if fact.OPENS:
+                old = active.pop(fact.escalation_id, None)
+                if old is not None:
+                    finished.append(old)  # an id reused after its escalation was settled
+                active[fact.escalation_id] = _Escalation(
+                    fact, [observer.opened(fact) for observer in observers]
+                )
+            touched.add(fact.escalation_id)
+        elif needs_state and isinstance(fact, Tick):
+            touched.update(key for key, known in active.items() if not known.forgotten)
+        for action in decision.actions:
+            escalation = active.get(action.escalation_id)
+            if escalation is None:
+                for observer in observers:
+                    observer.unopened(action)
+                continue
+            for kept in escalation.kept:
+                kept.action(action)
+            touched.add(action.escalation_id)
+        for fulfilment in decision.fulfilled:
+            escalation = active[fulfilment.escalation_id]  # only a held escalation has any
+            for kept in escalation.kept:
+                kept.fulfilled(fulfilment)
+            touched.add(fulfilment.escalation_id)
+        if isinstance(fact, EscalationFact) and fact.escalation_id in active:
+            for kept in active[fact.escalation_id].kept:
+                kept.fact(fact, decision.fulfilled)
+        if not needs_state:
+            return
+        for escalation_id in sorted(touched):
+            escalation = active.get(escalation_id)
+            if escalation is None:
+                continue
+            state = policy_engine.escalation(escalation_id)
+            escalation.forgotten = state is None
+            for index in needs_state:
+                escalation.kept[index].state(state, fact.at)
+
+    for count, fact in enumerate(facts, start=1):
+        try:
+            if isinstance(fact, InputError):
+                raise fact
+            decision = policy_engine.handle(fact)
+        except InputError as error:
+            if not keep_going:
+                raise error.at_line(count) from None
+            refused.append(
+                AuditRefusal(line=count, code=error.code, reason=error.reason, path=error.path)
+            )
+            continue
+        if started_at is None:
+            started_at = decision.fact.at
+        tell(decision)
+        if progress is not None and count % 10_000 == 0:
+            progress(count)
+    end = policy_engine.clock
+    if as_of is not None:
+        tell(_close_at(policy_engine, as_of))
+        end = as_of
+    escalations = finished + list(active.values())
+    escalations.sort(key=lambda e: (e.opened_at, e.escalation_id))
+    replayed = Replayed(facts=count, started_at=started_at, end=end, refused=tuple(refused))
+    for index, observer in enumerate(observers):
+        observer.ended([escalation.kept[index] for escalation in escalations], replayed)
+    return replayed
+
+
+def _close_at(policy_engine: PolicyEngine, as_of: dt.datetime) -> Decision:
+    end = policy_engine.clock
+    if end is not None and as_of < end:
+        raise InputError(
+            f"got {as_of.isoformat()}, before the last fact at {end.isoformat()}; "
+            "expected a time at or after the history's end",
+            path="as_of",
+        )
+    # The history's end is a deliberate jump: as far past it as the reader asks.
+    policy_engine.max_clock_jump = None
+    try:
+        return policy_engine.handle(Tick(at=as_of))
+    except InputError as error:
+        raise InputError(error.reason, path="as_of") from None
