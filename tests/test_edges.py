@@ -23,14 +23,12 @@ from escalation_policy import (
     InputError,
     InvalidFactError,
     InvalidSnapshotError,
-    MeetingHeld,
-    Opened,
     PolicyEngine,
-    StatusChanged,
     advance,
     decide,
     make_converter,
 )
+from escalation_policy.rules import MeetingHeld, Opened, StatusChanged
 from escalation_policy.state import SNAPSHOT_FORMAT
 from escalation_policy.testing import strategies
 from tests.conftest import T0, Scenario, at, owner_of

@@ -15,10 +15,7 @@ from escalation_policy import (
     Action,
     Fact,
     InvalidFactError,
-    Opened,
     PolicyEngine,
-    Segment,
-    Severity,
     default_policy,
     load_policy,
     make_converter,
@@ -33,6 +30,7 @@ from escalation_policy._fastpath import (
 )
 from escalation_policy._record import Record
 from escalation_policy.model import parse_timestamp
+from escalation_policy.rules import Opened, Segment, Severity
 from escalation_policy.testing import strategies
 
 CONVERTER = make_converter()

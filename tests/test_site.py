@@ -13,6 +13,7 @@ import attrs
 import pytest
 
 import escalation_policy
+import escalation_policy.rules
 import escalation_policy.testing
 
 ROOT = pathlib.Path(__file__).parent.parent
@@ -29,9 +30,10 @@ TESTING = (
 
 def public_api() -> Iterator[tuple[str, object]]:
     """What the reference documents, by the name a user imports it under."""
-    for name in sorted(escalation_policy.__all__, key=str.lower):
-        if not name.startswith("__"):
-            yield f"escalation_policy.{name}", getattr(escalation_policy, name)
+    for module in (escalation_policy, escalation_policy.rules):
+        for name in sorted(module.__all__, key=str.lower):
+            if not name.startswith("__"):
+                yield f"{module.__name__}.{name}", getattr(module, name)
     for name in TESTING:
         yield f"escalation_policy.testing.{name}", getattr(escalation_policy.testing, name)
 

@@ -32,14 +32,8 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry import ConnectionErrorRetryHandler
 from slack_sdk.models.blocks import Block
 
-from escalation_policy import (
-    Action,
-    PolicyEngine,
-    PostReason,
-    PostToChannel,
-    Service,
-    load_policy,
-)
+from escalation_policy import Action, PolicyEngine, Service, load_policy
+from escalation_policy.rules import PostReason, PostToChannel
 from escalation_policy.slack import (
     EVENT_TYPE,
     SlackDeliveryError,

@@ -13,18 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from escalation_policy import (
-    Action,
-    Closed,
-    EscalationFact,
-    Opened,
-    PolicyEngine,
-    Posted,
-    Tick,
-    Violation,
-    make_converter,
-)
+from escalation_policy import Action, EscalationFact, PolicyEngine, Tick, Violation, make_converter
 from escalation_policy.model import Fact
+from escalation_policy.rules import Closed, Opened, Posted
 from escalation_policy.testing import PolicyCoverage, Timeline, assert_actions, assert_compliant
 from escalation_policy.testing.strategies import histories
 from tests.conftest import owner_of
