@@ -2,6 +2,7 @@
 from the docstrings, documents every public name, method and property."""
 
 import enum
+import importlib.util
 import inspect
 import pathlib
 import re
@@ -55,6 +56,13 @@ def _function(member: object) -> object:
     return member
 
 
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a parent package of a dotted name is missing
+        return False
+
+
 def _doc(obj: object) -> str:
     if inspect.isclass(obj):
         text = obj.__dict__.get("__doc__")  # its own: an inherited one describes the base
@@ -65,8 +73,18 @@ def _doc(obj: object) -> str:
     return inspect.cleandoc(text or "")
 
 
+SITE_TOOLS = ("mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers.python")
+"""What building the site needs: the `[dev]` extra installs them."""
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+    missing = [name for name in SITE_TOOLS if not _installed(name)]
+    if missing:
+        pytest.skip(
+            f"the site is not built: {', '.join(missing)} not installed "
+            "(pip install -e '.[dev]' installs them)"
+        )
     folder = tmp_path_factory.mktemp("site")
     built = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(folder)],
