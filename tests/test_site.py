@@ -99,6 +99,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     return folder
 
 
+@pytest.mark.slow
 def test_the_site_builds_strictly_with_every_page(site: pathlib.Path) -> None:
     pages = sorted(path.stem for path in (ROOT / "docs").glob("*.md"))
     assert [] == [page for page in pages if not (site / page / "index.html").exists()]
@@ -106,6 +107,7 @@ def test_the_site_builds_strictly_with_every_page(site: pathlib.Path) -> None:
     assert "Quick start" in home, "the home page is the README"
 
 
+@pytest.mark.slow
 def test_the_api_reference_documents_every_public_name_method_and_property(
     site: pathlib.Path,
 ) -> None:
@@ -121,6 +123,7 @@ def test_the_api_reference_documents_every_public_name_method_and_property(
     assert [] == [name for name in expected if name not in anchors]
 
 
+@pytest.mark.slow
 def test_the_reference_shows_roles_as_code_not_sphinx_markup(site: pathlib.Path) -> None:
     page = (site / "reference" / "index.html").read_text()
     assert [] == re.findall(r":(?:class|meth|func|attr|exc):`", page)
