@@ -138,9 +138,11 @@ def test(args: list[str]) -> int:
     if everything:
         step("every test (as CI runs them)")
         return run(PYTHON, "-m", "pytest", *coverage, *args, check=False)
-    # The quick set: an -m given in ARGS comes after this one, and pytest takes the last.
+    # The quick set, with a quarter of the examples (tests/conftest.py); an -m given in ARGS
+    # comes after this one, and pytest takes the last.
     step("the quick tests (python dev.py test --all runs every test)")
-    status = run(PYTHON, "-m", "pytest", "-m", "not slow", *coverage, *args, check=False)
+    quick = ("-m", "not slow", "--hypothesis-profile=fast")
+    status = run(PYTHON, "-m", "pytest", *quick, *coverage, *args, check=False)
     print(
         "\nThose were the quick tests. The slow ones (crash runs, suites run inside the suite, "
         "the docs site, the benchmarks, the soak test) run with every other test in:\n"
