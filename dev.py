@@ -76,7 +76,7 @@ def ensure_durable() -> None:
     stamp = VENV / ".installed-durable"
     if stamp.exists():
         return
-    step("installing durable-rules, the optional engine (built from source: a minute or two)")
+    step("installing durable-rules, the optional engine (built from source where no wheel fits)")
     if pip_install("-e", ".[durable]", check=False) == 0:
         stamp.touch()
     else:
