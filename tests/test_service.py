@@ -27,6 +27,7 @@ from escalation_policy import (
 from escalation_policy.model import Action, Fact, parse_timestamp
 from escalation_policy.store import SCHEMA_VERSION, _open
 from escalation_policy.testing import strategies
+from tests.conftest import examples
 
 from .conftest import DOC, T0, TAM, at
 from .stores import postgres_url, require_postgres
@@ -35,7 +36,9 @@ ROOT = pathlib.Path(__file__).parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.jsonl"))
 ONE_CLOSED_ESCALATION = ROOT / "examples" / "critical-outage.jsonl"  # one escalation, closed
 CONVERTER = make_converter()
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def lines(path: pathlib.Path) -> list[dict[str, Any]]:

@@ -92,6 +92,7 @@ def by_escalation(service: Service) -> dict[str, list[tuple[str, str]]]:
     return grouped
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [7, 8, 9])
 def test_four_workers_sharing_a_stream_give_one_in_memory_replays_result(seed: int) -> None:
     require_postgres()  # before the reference replay: a machine without a server skips at once
