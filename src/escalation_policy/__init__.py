@@ -30,29 +30,11 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-<<<<<<< HEAD
-if TYPE_CHECKING:
-    from escalation_policy._audit import (
-        AuditRefusal,
-        AuditReport,
-        AuditTotals,
-        AuditViolation,
-        EscalationAudit,
-        audit,
-    )
-    from escalation_policy.policy.diff import PolicyDifference
-    from escalation_policy.service import Delivery, Handled, Pruned, Service
-    from escalation_policy.store import PostgresStore, SQLiteStore, Store, open_store
-
-_LAZY = {
-    "PolicyDifference": "escalation_policy.policy.diff",
-=======
 # The public names and the module each comes from: the one list behind ``__all__``, attribute
 # access and ``dir()``. Type checkers read the same names from the imports below, which
 # tests/test_imports.py keeps equal to this list.
 _EXPORTS: dict[str, str] = {
     # the engines and what they return
->>>>>>> suite
     **dict.fromkeys(
         ("ENGINES", "EngineName", "PolicyEngine", "advance", "decide"), "escalation_policy.engine"
     ),
@@ -82,7 +64,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(
         ("Policy", "RuleInfo", "default_policy", "load_policy"), "escalation_policy.policy"
     ),
-    "PolicyDifference": "escalation_policy._diff",
+    "PolicyDifference": "escalation_policy.policy.diff",
     # the service and its stores
     **dict.fromkeys(("Delivery", "Handled", "Pruned", "Service"), "escalation_policy.service"),
     **dict.fromkeys(
@@ -195,7 +177,7 @@ if TYPE_CHECKING:
     from escalation_policy._audit import EscalationAudit as EscalationAudit
     from escalation_policy._audit import audit as audit
     from escalation_policy._convert import make_converter as make_converter
-    from escalation_policy._diff import PolicyDifference as PolicyDifference
+    from escalation_policy.policy.diff import PolicyDifference as PolicyDifference
     from escalation_policy.engine import ENGINES as ENGINES
     from escalation_policy.engine import EngineName as EngineName
     from escalation_policy.engine import PolicyEngine as PolicyEngine
