@@ -4,9 +4,14 @@ Each task creates an environment for the Python that runs this script, ``.venv/3
 Python 3.12, and installs what it needs there: each Python keeps its own, so
 ``python3.10 dev.py test`` and ``python3.12 dev.py test`` do not undo each other's work.
 
-    python dev.py demo [FILE]   run an example escalation through a SQLite store, as a timeline
-    python dev.py test [ARGS]   lint, type-check and run the test suite (ARGS go to pytest)
-    python dev.py docs          build the documentation site into site/ (open site/index.html)
+    python dev.py demo [FILE]        run an example escalation through a SQLite store
+    python dev.py test [ARGS]        lint, type-check and run the quick tests, those not marked
+                                     slow (ARGS go to pytest)
+    python dev.py test --all [ARGS]  the same with every test: what CI runs
+    python dev.py docs               build the documentation site into site/ (open site/index.html)
+
+The first run of a task installs what it needs, which takes a few minutes; later runs start at
+once.
 """
 
 import hashlib
@@ -31,18 +36,35 @@ def run(*command: str | Path, check: bool = True) -> int:
     return subprocess.run([str(part) for part in command], cwd=ROOT, check=check).returncode
 
 
+def step(doing: str) -> None:
+    """Say what is about to take a while, before it starts."""
+    print(f"==> {doing}", flush=True)
+
+
+def pip_install(*requirements: str, check: bool = True) -> int:
+    """pip with one line per package it collects (not --quiet: a long install is not a hang)."""
+    return run(PYTHON, "-m", "pip", "install", "--progress-bar", "off", *requirements, check=check)
+
+
 def ensure(extras: str) -> None:
     """Create the virtual environment and install the package with ``extras``, once."""
+    where = VENV.relative_to(ROOT)
     if not PYTHON.exists():
         if (ROOT / ".venv" / "pyvenv.cfg").exists():
             print("note: the environment an older dev.py made in .venv itself is no longer used")
+        step(f"creating {where} for Python {VERSION} (first run only)")
         venv.EnvBuilder(with_pip=True).create(VENV)
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
     stamp = VENV / f".installed-{extras or 'base'}-{digest}"
     if stamp.exists():
         return
+    package = f"escalation-policy[{extras}]" if extras else "escalation-policy"
+    step(
+        f"installing {package} into {where} (on the first run, or after pyproject.toml "
+        f"changed; {'a few minutes' if extras else 'about a minute'})"
+    )
     run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-    run(PYTHON, "-m", "pip", "install", "--quiet", "-e", f".[{extras}]" if extras else ".")
+    pip_install("-e", f".[{extras}]" if extras else ".")
     stamp.touch()
 
 
@@ -54,7 +76,8 @@ def ensure_durable() -> None:
     stamp = VENV / ".installed-durable"
     if stamp.exists():
         return
-    if run(PYTHON, "-m", "pip", "install", "--quiet", "-e", ".[durable]", check=False) == 0:
+    step("installing durable-rules, the optional engine (built from source where no wheel fits)")
+    if pip_install("-e", ".[durable]", check=False) == 0:
         stamp.touch()
     else:
         print(
@@ -68,7 +91,8 @@ def ensure_bench() -> None:
     stamp = VENV / ".installed-bench"
     if stamp.exists():
         return
-    if run(PYTHON, "-m", "pip", "install", "--quiet", "-e", ".[bench]", check=False) == 0:
+    step("installing zen-engine, a peer the benchmarks compare against")
+    if pip_install("-e", ".[bench]", check=False) == 0:
         stamp.touch()
     else:
         print("note: zen-engine did not install; the benchmarks will skip it")
@@ -95,10 +119,14 @@ def demo(args: list[str]) -> int:
 
 
 def test(args: list[str]) -> int:
+    """Lint, type-check and run the quick tests; with ``--all``, every test."""
+    everything = "--all" in args
+    args = [arg for arg in args if arg != "--all"]
     ensure("dev")
     ensure_durable()
     ensure_bench()
     linted = [name for name in LINTED if (ROOT / name).exists()]
+    step("lint, format and types")
     for command in (
         (PYTHON, "-m", "ruff", "check", *linted),
         (PYTHON, "-m", "ruff", "format", "--check", *linted),
@@ -107,7 +135,21 @@ def test(args: list[str]) -> int:
         if run(*command, check=False) != 0:
             return 1
     coverage = ("--policy-coverage", "--policy-coverage-fail-under=100")
-    return run(PYTHON, "-m", "pytest", *coverage, *args, check=False)
+    if everything:
+        step("every test (as CI runs them)")
+        return run(PYTHON, "-m", "pytest", *coverage, *args, check=False)
+    # The quick set, with a quarter of the examples (tests/conftest.py); an -m given in ARGS
+    # comes after this one, and pytest takes the last.
+    step("the quick tests (python dev.py test --all runs every test)")
+    quick = ("-m", "not slow", "--hypothesis-profile=fast")
+    status = run(PYTHON, "-m", "pytest", *quick, *coverage, *args, check=False)
+    print(
+        "\nThose were the quick tests. The slow ones (crash runs, suites run inside the suite, "
+        "the docs site, the benchmarks, the soak test) run with every other test in:\n"
+        "    python dev.py test --all",
+        flush=True,
+    )
+    return status
 
 
 def docs(args: list[str]) -> int:

@@ -22,17 +22,8 @@ from typing import Any, NamedTuple
 
 import attrs
 
-from escalation_policy import (
-    Action,
-    Fact,
-    Opened,
-    PolicyEngine,
-    Segment,
-    Severity,
-    decide,
-    default_policy,
-    make_converter,
-)
+from escalation_policy import Action, Fact, PolicyEngine, decide, default_policy, make_converter
+from escalation_policy.rules import Opened, Segment, Severity
 from escalation_policy.vocabulary import ANY, OneOf
 
 START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)

@@ -19,7 +19,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from workload import close_announced, open_announced
 
-from escalation_policy import PolicyEngine, Severity
+from escalation_policy import PolicyEngine
+from escalation_policy.rules import Severity
 
 START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)
 

@@ -33,17 +33,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 import decision
 import workload
 
-from escalation_policy import (
-    Action,
-    Closed,
-    Fact,
-    Opened,
-    PolicyEngine,
-    Segment,
-    Severity,
-    Tick,
-    make_converter,
-)
+from escalation_policy import Action, Fact, PolicyEngine, Tick, make_converter
+from escalation_policy.rules import Closed, Opened, Segment, Severity
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -52,18 +52,8 @@ import workload
 from tests.stores import POSTGRES, postgres_missing, with_schema
 
 import escalation_policy
-from escalation_policy import (
-    Action,
-    Fact,
-    InputError,
-    Opened,
-    PolicyEngine,
-    Segment,
-    Severity,
-    Tick,
-    decide,
-    make_converter,
-)
+from escalation_policy import Action, Fact, InputError, PolicyEngine, Tick, decide, make_converter
+from escalation_policy.rules import Opened, Segment, Severity
 from escalation_policy.service import Delivery, Service
 
 ROOT = Path(__file__).resolve().parent.parent

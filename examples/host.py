@@ -11,15 +11,8 @@ import json
 import sys
 from pathlib import Path
 
-from escalation_policy import (
-    AssignOwner,
-    InformTam,
-    InputError,
-    PolicyEngine,
-    PostToChannel,
-    SetInvolvement,
-    Violation,
-)
+from escalation_policy import AssignOwner, InputError, PolicyEngine, SetInvolvement, Violation
+from escalation_policy.rules import InformTam, PostToChannel
 
 
 def act(action: object) -> str:

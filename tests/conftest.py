@@ -6,21 +6,42 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from escalation_policy import ENGINES, Action, Decision, PolicyEngine, Severity, default_policy
+from escalation_policy import ENGINES, Action, Decision, PolicyEngine, default_policy
 from escalation_policy._durable import durable_available
+from escalation_policy.rules import Severity
 from escalation_policy.vocabulary import AnyValue, NoneOf, OneOf
 
 # Our own suite uses the testing kit too: `--policy-coverage` proves every rule is exercised.
 pytest_plugins = ["escalation_policy.testing", "tests.stores"]
 
 
+@pytest.hookimpl(tryfirst=True)  # before hypothesis' plugin loads --hypothesis-profile
 def pytest_configure(config: pytest.Config) -> None:
     """No hypothesis deadline: the machines this suite runs on are shared, and a slow example
-    is not a wrong one. (Imported here, once the plugins above are registered.)"""
+    is not a wrong one. The ``fast`` profile, which ``python dev.py test`` selects for its quick
+    set, draws fewer examples where a test does not choose its own number. (Imported here, once
+    the plugins above are registered.)"""
     from hypothesis import settings
 
     settings.register_profile("escalation-policy", deadline=None)
-    settings.load_profile("escalation-policy")
+    settings.register_profile(
+        "fast", settings.get_profile("escalation-policy"), max_examples=FAST_EXAMPLES
+    )
+    settings.load_profile(config.getoption("hypothesis_profile", None) or "escalation-policy")
+
+
+FAST_EXAMPLES = 25
+"""Examples per property in the quick set, where a test does not choose its own number
+(hypothesis' default, which the full set keeps, is 100)."""
+
+
+def examples(full: int) -> int:
+    """The examples a property that chooses its own number draws: ``full`` in the full set, in
+    the quick set as many in proportion as the ``fast`` profile draws (a quarter)."""
+    from hypothesis import settings
+
+    everything = settings.get_profile("escalation-policy").max_examples
+    return max(5, full * settings.default.max_examples // everything)
 
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)

@@ -21,6 +21,7 @@ from escalation_policy.cli import main, read_facts
 from escalation_policy.model import Fact
 from escalation_policy.rules.terms import Posted
 from escalation_policy.testing import strategies
+from tests.conftest import examples
 
 EXAMPLES = pathlib.Path(__file__).parent.parent / "examples"
 
@@ -165,7 +166,9 @@ def test_as_of_may_lie_years_after_the_history() -> None:
 
 
 DAY = dt.timedelta(days=1)
-SLOW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SLOW = settings(
+    max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @SLOW
@@ -245,6 +248,7 @@ def test_cli_audit_as_of(capsys: pytest.CaptureFixture[str], tmp_path: pathlib.P
     assert "--as-of" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_long_audits_report_progress_every_ten_thousand_facts() -> None:
     import sys
 

@@ -447,6 +447,7 @@ RENDERED = """
 """
 
 
+@pytest.mark.slow
 def test_the_page_renders_in_chromium_without_errors_or_requests(
     chromium: DevTools, tmp_path: pathlib.Path
 ) -> None:

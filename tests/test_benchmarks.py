@@ -7,6 +7,10 @@ import re
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.slow  # each test runs a benchmark in a process of its own
+
 BENCHMARKS = pathlib.Path(__file__).parent.parent / "benchmarks"
 
 

@@ -248,7 +248,7 @@ def test_an_internal_error_is_one_line_with_status_4(
     def broken(_policy: object) -> str:
         raise RuntimeError("the table is broken")
 
-    monkeypatch.setattr("escalation_policy.cli.tables", lambda *args: broken(args))
+    monkeypatch.setattr("escalation_policy.cli.table.tables", lambda *args: broken(args))
     assert 4 == main(["table"])
     assert (
         "escalation-policy: internal error (please report it): RuntimeError: the table is broken\n"

@@ -10,12 +10,12 @@ from escalation_policy._durable import durable_available, layers
 from escalation_policy.model import Fact
 from escalation_policy.policy import Condition
 from escalation_policy.testing import strategies
-from tests.conftest import Scenario, at
+from tests.conftest import Scenario, at, examples
 
 pytestmark = pytest.mark.skipif(durable_available() is not None, reason=durable_available() or "")
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(strategies.histories(max_escalations=5, max_steps=60))
 def test_both_engines_produce_the_same_actions_in_order_and_the_same_state(
     history: list[Fact],
@@ -73,6 +73,7 @@ def test_the_durable_engine_starts_no_threads() -> None:
     assert before == threading.active_count()
 
 
+@pytest.mark.slow
 def test_more_escalations_open_at_once_than_durable_has_sessions() -> None:
     """durable_rules holds 1024 live sessions per ruleset; the policy holds 5,000 open."""
     engine = PolicyEngine(engine="durable")

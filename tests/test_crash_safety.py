@@ -23,6 +23,8 @@ import pytest
 from escalation_policy import Service
 from escalation_policy.model import parse_timestamp
 
+pytestmark = pytest.mark.slow  # each test kills and restarts processes, many times over
+
 EXAMPLES = pathlib.Path(__file__).parent.parent / "examples"
 RUNS = int(os.environ.get("ESCALATION_POLICY_CRASH_RUNS", "20"))
 """Runs per test and store (CI's legs after the first run fewer: the first runs all 20)."""

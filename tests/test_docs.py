@@ -7,6 +7,7 @@ block that cannot run on its own (a fragment of a rule module, say) is fenced ``
 such blocks are rare, and the prose around them says why.
 """
 
+import ast
 import importlib.util
 import inspect
 import pathlib
@@ -70,13 +71,17 @@ FIXTURES: dict[str, Callable[[], object]] = {
 }
 
 
-def run_page(page: pathlib.Path) -> None:
+def run_page(page: pathlib.Path) -> list[str]:
+    """Runs the page's blocks and calls the tests they define; returns what ran, in order:
+    each block's place, and after it each test it defined (``place: test_name``)."""
+    ran = []
     namespace: dict[str, Any] = {"__name__": f"docs_{page.stem}"}
     for block in python_blocks(page):
         # Blank lines before the code make tracebacks name the page's own line numbers.
         code = compile("\n" * (block.line - 1) + block.code, str(block.page), "exec")
         before = set(namespace)
         _run(block, lambda: exec(code, namespace))  # noqa: B023 (called at once)
+        ran.append(block.where)
         for name in sorted(set(namespace) - before):
             test = namespace[name]
             if name.startswith("test_") and callable(test):
@@ -85,6 +90,17 @@ def run_page(page: pathlib.Path) -> None:
                     for parameter in inspect.signature(test).parameters
                 }
                 _run(block, lambda: test(**arguments), f"calling {name}")  # noqa: B023
+                ran.append(f"{block.where}: {name}")
+    return ran
+
+
+def _defined_tests(block: Block) -> list[str]:
+    """The test functions a block defines at its top level, read from its source."""
+    return sorted(
+        node.name
+        for node in ast.parse(block.code).body
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+    )
 
 
 def _fixture(block: Block, test: str, name: str) -> object:
@@ -117,7 +133,13 @@ def _run(block: Block, step: Callable[[], object], doing: str = "running it") ->
     ids=lambda page: str(page.relative_to(ROOT)),
 )
 def test_the_python_of_each_page_runs(page: pathlib.Path) -> None:
-    run_page(page)
+    """Every block runs to its end, in order, and every test a block defines is called."""
+    expected = [
+        entry
+        for block in python_blocks(page)
+        for entry in [block.where, *(f"{block.where}: {name}" for name in _defined_tests(block))]
+    ]
+    assert expected == run_page(page)
 
 
 def test_blocks_not_run_are_few_and_marked() -> None:

@@ -23,17 +23,15 @@ from escalation_policy import (
     InputError,
     InvalidFactError,
     InvalidSnapshotError,
-    MeetingHeld,
-    Opened,
     PolicyEngine,
-    StatusChanged,
     advance,
     decide,
     make_converter,
 )
+from escalation_policy.rules import MeetingHeld, Opened, StatusChanged
 from escalation_policy.state import SNAPSHOT_FORMAT
 from escalation_policy.testing import strategies
-from tests.conftest import T0, Scenario, at, owner_of
+from tests.conftest import T0, Scenario, at, examples, owner_of
 
 DATA = pathlib.Path(__file__).parent / "data"
 
@@ -356,7 +354,7 @@ def test_a_snapshot_object_with_wrong_types_is_refused_too() -> None:
 
 
 # ----------------------------------------------------------------------------- the JSON contract
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(st.one_of(strategies.facts(), strategies.actions()))
 def test_every_fact_and_action_round_trips_with_its_type_tag(obj: Any) -> None:
     base = Fact if isinstance(obj, Fact) else Action
@@ -405,7 +403,7 @@ def _spoiled_fact(draw: st.DrawFn) -> dict[Any, Any]:
 
 
 @settings(
-    max_examples=60,
+    max_examples=examples(60),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )

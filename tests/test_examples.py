@@ -87,6 +87,7 @@ def test_out_of_scope_customer_in_the_strategic_partner_example() -> None:
     assert ["ESC-413"] == [a.escalation_id for a in actions if a.TYPE == "out_of_scope"]  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", TIMELINES, ids=lambda p: p.stem)
 def test_examples_replay_identically_on_both_engines_from_the_cli(path: pathlib.Path) -> None:
     from escalation_policy._durable import durable_available

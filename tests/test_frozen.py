@@ -8,8 +8,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import escalation_policy
-from escalation_policy import Decision, EscalationState, PendingObligation, PostToChannel
+import escalation_policy.rules
+from escalation_policy import Decision, EscalationState, PendingObligation
 from escalation_policy._frozen import ATTRS_INIT, quick_init
+from escalation_policy.rules import PostToChannel
 
 CLASSES = sorted(ATTRS_INIT, key=lambda cls: cls.__qualname__)
 
@@ -17,9 +19,14 @@ CLASSES = sorted(ATTRS_INIT, key=lambda cls: cls.__qualname__)
 def test_the_outputs_built_per_fact_have_a_quick_init() -> None:
     names = {cls.__name__ for cls in CLASSES}
     assert {"Decision", "PendingObligation", "Fulfilment", "Violation", "PostToChannel"} <= names
+    exported = [
+        getattr(module, name)
+        for module in (escalation_policy, escalation_policy.rules)
+        for name in module.__all__
+    ]
     actions = {
         value
-        for value in vars(escalation_policy).values()
+        for value in exported
         if isinstance(value, type) and issubclass(value, escalation_policy.Action)
     }
     assert actions <= set(CLASSES)

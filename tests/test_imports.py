@@ -3,6 +3,13 @@ loader, the core and the matchers stay layers (the loader knows no matcher)."""
 
 import ast
 import pathlib
+import subprocess
+import sys
+import warnings
+
+import pytest
+
+import escalation_policy
 
 PACKAGE = pathlib.Path(__file__).parent.parent / "src" / "escalation_policy"
 
@@ -93,13 +100,14 @@ def _reachable(graph: dict[str, set[str]], start: str) -> set[str]:
 
 
 def test_the_engine_knows_no_handbook() -> None:
-    """Nothing but the package's front door imports the handbook's policy: the engine, the
-    loader, the converter, the command line, the audit and the testing kit read whatever
-    policy they are given (the loader names the handbook's package only as its default)."""
+    """Nothing of the library imports the handbook's policy, the front door included: the
+    engine, the loader, the converter, the command line, the audit and the testing kit read
+    whatever policy they are given (the loader names the handbook's package only as its
+    default)."""
     graph = _graph()
     handbook = {name for name in graph if name.startswith("escalation_policy.rules")}
     for name in sorted(graph):
-        if name == "escalation_policy" or name in handbook:
+        if name in handbook:
             continue
         reached = _reachable(graph, name) & handbook
         assert not reached, f"{name} imports the handbook's {sorted(reached)}"
@@ -124,5 +132,80 @@ def test_a_rule_package_imports_the_policy_language_and_nothing_else_of_the_libr
                 for name in names:
                     if name.partition(".")[0] == "escalation_policy":
                         imported.setdefault(path.name, set()).add(name)
-    outside = {name: sorted(found - allowed) for name, found in imported.items() if found - allowed}
+    own = "escalation_policy.rules"  # the handbook's package may import its own modules
+
+    def foreign(module: str) -> bool:
+        return module not in allowed and module != own and not module.startswith(own + ".")
+
+    outside = {
+        name: sorted(filter(foreign, found))
+        for name, found in imported.items()
+        if any(map(foreign, found))
+    }
     assert {} == outside
+
+
+def _imported_for_type_checkers() -> dict[str, str]:
+    """The names the front door imports for type checkers, and the module of each."""
+    tree = ast.parse((PACKAGE / "__init__.py").read_text())
+    guarded = next(
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+    )
+    return {
+        alias.name: node.module or ""
+        for node in guarded.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+
+
+def test_type_checkers_see_exactly_the_public_names_each_from_its_module() -> None:
+    assert escalation_policy._EXPORTS == _imported_for_type_checkers()
+
+
+def test_every_public_name_imports_and_is_listed_by_dir() -> None:
+    public = [name for name in escalation_policy.__all__ if name != "__version__"]
+    assert [] == [name for name in public if getattr(escalation_policy, name, None) is None]
+    assert set(public) <= set(dir(escalation_policy))
+    assert not set(escalation_policy._MOVED) & set(dir(escalation_policy))
+
+
+def test_importing_the_package_loads_none_of_its_modules() -> None:
+    """``import escalation_policy`` is cheap: each name loads its module on first use."""
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, escalation_policy; "
+            "print(sorted(m for m in sys.modules if m.startswith('escalation_policy.')))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "[]" == loaded.stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("name", "home"),
+    [("Severity", "escalation_policy.rules"), ("Values", "escalation_policy.vocabulary")],
+)
+def test_a_name_that_moved_still_imports_with_a_warning_naming_its_new_place(
+    name: str, home: str
+) -> None:
+    with pytest.warns(DeprecationWarning, match=f"import it from {home}$"):
+        moved = getattr(escalation_policy, name)
+    assert getattr(sys.modules[home], name) is moved
+
+
+def test_the_names_that_moved_are_all_where_they_went() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        missing = [
+            f"{home}.{name}"
+            for name, home in escalation_policy._MOVED.items()
+            if getattr(escalation_policy, name) is not getattr(sys.modules[home], name)
+        ]
+    assert [] == missing

@@ -38,7 +38,7 @@ from escalation_policy.policy import Policy
 from escalation_policy.testing import assert_compliant
 from escalation_policy.testing.strategies import histories
 from escalation_policy.vocabulary import AnyValue, NoneOf, OneOf
-from tests.conftest import engine_params
+from tests.conftest import engine_params, examples
 
 ROOT = pathlib.Path(__file__).parent.parent
 PACKAGE = ROOT / "examples" / "policies" / "later_process"
@@ -185,11 +185,11 @@ def test_the_library_names_none_of_the_later_process_terms() -> None:
     own = _own_terms(POLICY) - _own_terms(default_policy())
     identifiers = sorted(term for term in own if "_" in term or sum(c.isupper() for c in term) > 1)
     assert {"ProductDriAssigned", "product_dri", "standup_held", "short_name"} <= set(identifiers)
+    any_term = re.compile(rf"\b(?:{'|'.join(map(re.escape, identifiers))})\b")
     named = {
         f"{path.relative_to(ROOT)}: {term}"
         for path in LIBRARY.rglob("*.py")
-        for term in identifiers
-        if re.search(rf"\b{re.escape(term)}\b", path.read_text())
+        for term in set(any_term.findall(path.read_text()))
     }
     assert set() == named
 
@@ -845,9 +845,12 @@ def test_table_with_the_policy_folder() -> None:
 
 # -------------------------------------------------------------------------------- properties
 AVAILABLE_ENGINES = [name for name in ENGINES if name != "durable" or durable_available() is None]
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(histories(compliant=True, policy=POLICY))
 def test_compliant_histories_drawn_for_the_later_process_comply_with_it(

@@ -15,10 +15,7 @@ from escalation_policy import (
     Action,
     Fact,
     InvalidFactError,
-    Opened,
     PolicyEngine,
-    Segment,
-    Severity,
     default_policy,
     load_policy,
     make_converter,
@@ -33,7 +30,9 @@ from escalation_policy._fastpath import (
 )
 from escalation_policy._record import Record
 from escalation_policy.model import parse_timestamp
+from escalation_policy.rules import Opened, Segment, Severity
 from escalation_policy.testing import strategies
+from tests.conftest import examples
 
 CONVERTER = make_converter()
 POLICIES = {
@@ -251,7 +250,7 @@ def test_the_fast_action_writers_write_what_cattrs_writes(action: Action) -> Non
 
 
 @pytest.mark.parametrize("policy", ["handbook", "later process"])
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 @given(data=st.data())
 def test_the_fast_state_writers_write_what_cattrs_writes(policy: str, data: st.DataObject) -> None:
     """Every state a history leaves, and its working record, is written as cattrs writes the

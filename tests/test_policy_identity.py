@@ -226,6 +226,7 @@ def variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"handbook": default_policy(), **loaded}
 
 
+@pytest.mark.slow
 def test_two_policies_differ_somewhere_exactly_when_their_identities_differ(
     variants: dict[str, Any],
 ) -> None:

@@ -16,9 +16,12 @@ from escalation_policy import (
 )
 from escalation_policy.model import Fact
 from escalation_policy.testing import strategies
+from tests.conftest import examples
 
 CONVERTER = make_converter()
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def _run(history: list[Fact], engine: str = "native") -> list[Decision]:

@@ -22,6 +22,7 @@ from escalation_policy.cli import main
 from escalation_policy.engine import read_fact
 from escalation_policy.model import Action
 from escalation_policy.testing import strategies
+from tests.conftest import examples
 
 CONVERTER = make_converter()
 
@@ -64,7 +65,7 @@ def test_a_companys_policy_has_its_own_schema() -> None:
             assert _valid(validate, json.loads(line)), line
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(strategies.facts())
 def test_every_fact_the_library_draws_passes_the_schema(fact: Fact) -> None:
     assert _valid(FACTS, json.loads(json.dumps(CONVERTER.unstructure(fact, Fact))))
@@ -77,7 +78,7 @@ JSON = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(strategies.facts(), st.data())
 def test_a_fact_the_schema_rejects_the_library_refuses(fact: Fact, data: st.DataObject) -> None:
     body: dict[str, Any] = json.loads(json.dumps(CONVERTER.unstructure(fact, Fact)))

@@ -27,15 +27,18 @@ from escalation_policy import (
 from escalation_policy.model import Action, Fact, parse_timestamp
 from escalation_policy.store import SCHEMA_VERSION, _open
 from escalation_policy.testing import strategies
+from tests.conftest import examples
 
 from .conftest import DOC, T0, TAM, at
-from .stores import postgres_url
+from .stores import postgres_url, require_postgres
 
 ROOT = pathlib.Path(__file__).parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.jsonl"))
 ONE_CLOSED_ESCALATION = ROOT / "examples" / "critical-outage.jsonl"  # one escalation, closed
 CONVERTER = make_converter()
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def lines(path: pathlib.Path) -> list[dict[str, Any]]:
@@ -471,6 +474,7 @@ def test_a_fact_redelivered_after_its_id_was_pruned_is_stale_even_once_settled(
 def test_a_failed_prune_on_postgresql_is_a_store_error() -> None:
     """The server's refusal (here a lock held elsewhere, and a lock timeout) is a StoreError
     naming the store, as for every other call."""
+    require_postgres()  # psycopg may be missing: skip (or fail where required), saying why
     import psycopg
 
     schema = postgres_url()

@@ -32,14 +32,8 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry import ConnectionErrorRetryHandler
 from slack_sdk.models.blocks import Block
 
-from escalation_policy import (
-    Action,
-    PolicyEngine,
-    PostReason,
-    PostToChannel,
-    Service,
-    load_policy,
-)
+from escalation_policy import Action, PolicyEngine, Service, load_policy
+from escalation_policy.rules import PostReason, PostToChannel
 from escalation_policy.slack import (
     EVENT_TYPE,
     SlackDeliveryError,
@@ -51,6 +45,7 @@ from escalation_policy.slack import (
     message,
 )
 from escalation_policy.state import EscalationState
+from tests.conftest import examples
 
 ROOT = pathlib.Path(__file__).parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.jsonl"))
@@ -309,7 +304,7 @@ LONG_TEXT = st.text(max_size=40) | st.builds(
 """Text of any length, absurdly long often: a short piece (``&``, an emoji) many times over."""
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     customer=LONG_TEXT.filter(bool),
     summary=st.none() | LONG_TEXT,

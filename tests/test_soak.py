@@ -11,7 +11,10 @@ from escalation_policy import Action, PolicyEngine
 from escalation_policy._durable import durable_available
 from tests.conftest import CHANNEL, at, owner_of
 
-pytestmark = pytest.mark.skipif(durable_available() is not None, reason=durable_available() or "")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(durable_available() is not None, reason=durable_available() or ""),
+]
 
 THREADS = 4
 PER_THREAD = 750  # 3,000 escalations, 15,000 facts

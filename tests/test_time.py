@@ -27,10 +27,12 @@ from escalation_policy import (
 from escalation_policy.model import EscalationFact
 from escalation_policy.rules import communication
 from escalation_policy.testing import strategies
-from tests.conftest import CHANNEL, Scenario, at, owner_of
+from tests.conftest import CHANNEL, Scenario, at, examples, owner_of
 
 CONVERTER = make_converter()
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 CRITICAL_OWNER = owner_of("critical")
 
@@ -330,7 +332,7 @@ def _delivered_with_jitter(facts: list[Fact], seed: int) -> list[Fact]:
     return sorted(facts, key=lambda f: f.at + dt.timedelta(seconds=shuffle.uniform(0, 20)))
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(strategies.histories(), st.integers(min_value=0, max_value=2**32))
 def test_delivery_jitter_within_the_window_refuses_nothing_and_misses_the_same(
     history: list[Fact], seed: int

@@ -6,7 +6,8 @@ from collections.abc import Callable
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from escalation_policy import Opened, PolicyEngine
+from escalation_policy import PolicyEngine
+from escalation_policy.rules import Opened
 from escalation_policy.testing import Timeline, assert_actions, assert_compliant
 from escalation_policy.testing.strategies import histories
 

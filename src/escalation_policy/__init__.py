@@ -10,212 +10,218 @@ Hosts feed :class:`PolicyEngine` facts and act on the actions it returns::
                               "segment": "enterprise", "severity": "critical"})
     for action in decision.actions:
         print(action.TYPE, action.rule, action.cites)
+
+This module holds what a host needs: the engines, the service and its stores, the audit, the
+bases of facts and actions and the actions every policy may emit, the errors, and loading a
+policy. Each audience has its own door:
+
+- the handbook's terms (its facts, actions and values, such as ``Opened`` and ``Severity``):
+  :mod:`escalation_policy.rules`;
+- what a policy package is written in: :mod:`escalation_policy.vocabulary` (its
+  ``Violation`` is the effect a rule declares; the ``Violation`` here is the action it emits);
+- helpers for a host's tests: :mod:`escalation_policy.testing`.
+
+Every name is imported on first use, so ``import escalation_policy`` costs next to nothing.
 """
 
 import importlib
+import warnings
 from typing import TYPE_CHECKING, Any
 
-from escalation_policy._convert import make_converter
-from escalation_policy.engine import ENGINES, EngineName, PolicyEngine, advance, decide
-from escalation_policy.errors import (
-    ClockJumpError,
-    DuplicateEscalationError,
-    DuplicateFactError,
-    EngineFailure,
-    EngineUnavailableError,
-    EscalationClosedError,
-    InputError,
-    InvalidFactError,
-    InvalidSnapshotError,
-    PolicyDefinitionError,
-    PolicyError,
-    StaleFactError,
-    StoreError,
-    UnknownEscalationError,
-)
-from escalation_policy.model import (
-    Action,
-    AssignOwner,
-    EscalationFact,
-    Fact,
-    OutOfScope,
-    Reminder,
-    SetCadence,
-    SetInvolvement,
-    Tick,
-    Values,
-    Violation,
-)
-from escalation_policy.policy import Policy, RuleInfo, default_policy, load_policy
-from escalation_policy.rules.terms import (  # the default policy's terms, for convenience
-    AccountIssue,
-    AccountIssueKind,
-    Cadence,
-    Closed,
-    CreateTrackerDocument,
-    EnhancementRequested,
-    ExecutiveSummaryUpdated,
-    InformTam,
-    MeetingAudience,
-    MeetingHeld,
-    Opened,
-    Posted,
-    PostPurpose,
-    PostReason,
-    PostToChannel,
-    RequestProductEscalation,
-    RiskReduced,
-    Role,
-    RouteToTam,
-    Segment,
-    Severity,
-    SeverityChanged,
-    Status,
-    StatusChanged,
-    TamAssigned,
-    TamInformed,
-    Team,
-    UpdateExecutiveSummary,
-    ViolationCode,
-)
-from escalation_policy.schema import json_schema
-from escalation_policy.state import (
-    Decision,
-    EngineState,
-    EscalationState,
-    Fulfilment,
-    PendingObligation,
-)
-from escalation_policy.vocabulary import Obligation
+__version__ = "0.1.0"
 
-if TYPE_CHECKING:
-    from escalation_policy._audit import (
-        AuditRefusal,
-        AuditReport,
-        AuditTotals,
-        AuditViolation,
-        EscalationAudit,
-        audit,
-    )
-    from escalation_policy.policy.diff import PolicyDifference
-    from escalation_policy.service import Delivery, Handled, Pruned, Service
-    from escalation_policy.store import PostgresStore, SQLiteStore, Store, open_store
-
-_LAZY = {
-    "PolicyDifference": "escalation_policy.policy.diff",
+# The public names and the module each comes from: the one list behind ``__all__``, attribute
+# access and ``dir()``. Type checkers read the same names from the imports below, which
+# tests/test_imports.py keeps equal to this list.
+_EXPORTS: dict[str, str] = {
+    # the engines and what they return
     **dict.fromkeys(
-        ("AuditRefusal", "AuditReport", "AuditTotals", "AuditViolation", "EscalationAudit"),
-        "escalation_policy._audit",
+        ("ENGINES", "EngineName", "PolicyEngine", "advance", "decide"), "escalation_policy.engine"
     ),
-    "audit": "escalation_policy._audit",
+    **dict.fromkeys(
+        ("Decision", "EngineState", "EscalationState", "Fulfilment", "PendingObligation"),
+        "escalation_policy.state",
+    ),
+    # facts and actions: the bases, the tick, and the actions every policy may emit
+    **dict.fromkeys(
+        (
+            "Action",
+            "AssignOwner",
+            "EscalationFact",
+            "Fact",
+            "OutOfScope",
+            "Reminder",
+            "SetCadence",
+            "SetInvolvement",
+            "Tick",
+            "Violation",
+        ),
+        "escalation_policy.model",
+    ),
+    "make_converter": "escalation_policy._convert",
+    "json_schema": "escalation_policy.schema",
+    # policies
+    **dict.fromkeys(
+        ("Policy", "RuleInfo", "default_policy", "load_policy"), "escalation_policy.policy"
+    ),
+    "PolicyDifference": "escalation_policy.policy.diff",
+    # the service and its stores
     **dict.fromkeys(("Delivery", "Handled", "Pruned", "Service"), "escalation_policy.service"),
     **dict.fromkeys(
         ("PostgresStore", "SQLiteStore", "Store", "open_store"), "escalation_policy.store"
     ),
+    # the audit
+    **dict.fromkeys(
+        (
+            "AuditRefusal",
+            "AuditReport",
+            "AuditTotals",
+            "AuditViolation",
+            "EscalationAudit",
+            "audit",
+        ),
+        "escalation_policy._audit",
+    ),
+    # errors
+    **dict.fromkeys(
+        (
+            "ClockJumpError",
+            "DuplicateEscalationError",
+            "DuplicateFactError",
+            "EngineFailure",
+            "EngineUnavailableError",
+            "EscalationClosedError",
+            "InputError",
+            "InvalidFactError",
+            "InvalidSnapshotError",
+            "PolicyDefinitionError",
+            "PolicyError",
+            "StaleFactError",
+            "StoreError",
+            "UnknownEscalationError",
+        ),
+        "escalation_policy.errors",
+    ),
 }
+
+# Names this module exported before each audience had its own door, and where they live now.
+# They still import, with a DeprecationWarning that names the new place.
+_MOVED: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "AccountIssue",
+            "AccountIssueKind",
+            "Cadence",
+            "Closed",
+            "CreateTrackerDocument",
+            "EnhancementRequested",
+            "ExecutiveSummaryUpdated",
+            "InformTam",
+            "MeetingAudience",
+            "MeetingHeld",
+            "Opened",
+            "PostPurpose",
+            "PostReason",
+            "PostToChannel",
+            "Posted",
+            "RequestProductEscalation",
+            "RiskReduced",
+            "Role",
+            "RouteToTam",
+            "Segment",
+            "Severity",
+            "SeverityChanged",
+            "Status",
+            "StatusChanged",
+            "TamAssigned",
+            "TamInformed",
+            "Team",
+            "UpdateExecutiveSummary",
+            "ViolationCode",
+        ),
+        "escalation_policy.rules",
+    ),
+    **dict.fromkeys(("Obligation", "Values"), "escalation_policy.vocabulary"),
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
 
 
 def __getattr__(name: str) -> Any:
-    # The audit and the stores are loaded on first use: hosts that only handle facts in
-    # memory do not pay for them.
-    module_name = _LAZY.get(name)
-    if module_name is not None:
-        module = importlib.import_module(module_name)
-        for lazy, home in _LAZY.items():
-            if home == module_name:
-                globals()[lazy] = getattr(module, lazy)
-        return globals()[name]
+    home = _EXPORTS.get(name)
+    if home is not None:
+        value = getattr(importlib.import_module(home), name)
+        globals()[name] = value  # found here from now on, without this function
+        return value
+    home = _MOVED.get(name)
+    if home is not None:
+        warnings.warn(
+            f"escalation_policy.{name} has moved: import it from {home}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(home), name)
     raise AttributeError(f"module 'escalation_policy' has no attribute {name!r}")
 
 
-__version__ = "0.1.0"
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
 
-__all__ = [
-    "ENGINES",
-    "AccountIssue",
-    "AccountIssueKind",
-    "Action",
-    "AssignOwner",
-    "AuditRefusal",
-    "AuditReport",
-    "AuditTotals",
-    "AuditViolation",
-    "Cadence",
-    "ClockJumpError",
-    "Closed",
-    "CreateTrackerDocument",
-    "Decision",
-    "Delivery",
-    "DuplicateEscalationError",
-    "DuplicateFactError",
-    "EngineFailure",
-    "EngineName",
-    "EngineState",
-    "EngineUnavailableError",
-    "EnhancementRequested",
-    "EscalationAudit",
-    "EscalationClosedError",
-    "EscalationFact",
-    "EscalationState",
-    "ExecutiveSummaryUpdated",
-    "Fact",
-    "Fulfilment",
-    "Handled",
-    "InformTam",
-    "InputError",
-    "InvalidFactError",
-    "InvalidSnapshotError",
-    "MeetingAudience",
-    "MeetingHeld",
-    "Obligation",
-    "Opened",
-    "OutOfScope",
-    "PendingObligation",
-    "Policy",
-    "PolicyDefinitionError",
-    "PolicyDifference",
-    "PolicyEngine",
-    "PolicyError",
-    "PostPurpose",
-    "PostReason",
-    "PostToChannel",
-    "Posted",
-    "PostgresStore",
-    "Pruned",
-    "Reminder",
-    "RequestProductEscalation",
-    "RiskReduced",
-    "Role",
-    "RouteToTam",
-    "RuleInfo",
-    "SQLiteStore",
-    "Segment",
-    "Service",
-    "SetCadence",
-    "SetInvolvement",
-    "Severity",
-    "SeverityChanged",
-    "StaleFactError",
-    "Status",
-    "StatusChanged",
-    "Store",
-    "StoreError",
-    "TamAssigned",
-    "TamInformed",
-    "Team",
-    "Tick",
-    "UnknownEscalationError",
-    "UpdateExecutiveSummary",
-    "Values",
-    "Violation",
-    "ViolationCode",
-    "__version__",
-    "advance",
-    "audit",
-    "decide",
-    "default_policy",
-    "json_schema",
-    "load_policy",
-    "make_converter",
-    "open_store",
-]
+
+if TYPE_CHECKING:
+    # `X as X`: names a strict type checker sees as exported on purpose
+    from escalation_policy._audit import AuditRefusal as AuditRefusal
+    from escalation_policy._audit import AuditReport as AuditReport
+    from escalation_policy._audit import AuditTotals as AuditTotals
+    from escalation_policy._audit import AuditViolation as AuditViolation
+    from escalation_policy._audit import EscalationAudit as EscalationAudit
+    from escalation_policy._audit import audit as audit
+    from escalation_policy._convert import make_converter as make_converter
+    from escalation_policy.engine import ENGINES as ENGINES
+    from escalation_policy.engine import EngineName as EngineName
+    from escalation_policy.engine import PolicyEngine as PolicyEngine
+    from escalation_policy.engine import advance as advance
+    from escalation_policy.engine import decide as decide
+    from escalation_policy.errors import ClockJumpError as ClockJumpError
+    from escalation_policy.errors import DuplicateEscalationError as DuplicateEscalationError
+    from escalation_policy.errors import DuplicateFactError as DuplicateFactError
+    from escalation_policy.errors import EngineFailure as EngineFailure
+    from escalation_policy.errors import EngineUnavailableError as EngineUnavailableError
+    from escalation_policy.errors import EscalationClosedError as EscalationClosedError
+    from escalation_policy.errors import InputError as InputError
+    from escalation_policy.errors import InvalidFactError as InvalidFactError
+    from escalation_policy.errors import InvalidSnapshotError as InvalidSnapshotError
+    from escalation_policy.errors import PolicyDefinitionError as PolicyDefinitionError
+    from escalation_policy.errors import PolicyError as PolicyError
+    from escalation_policy.errors import StaleFactError as StaleFactError
+    from escalation_policy.errors import StoreError as StoreError
+    from escalation_policy.errors import UnknownEscalationError as UnknownEscalationError
+    from escalation_policy.model import Action as Action
+    from escalation_policy.model import AssignOwner as AssignOwner
+    from escalation_policy.model import EscalationFact as EscalationFact
+    from escalation_policy.model import Fact as Fact
+    from escalation_policy.model import OutOfScope as OutOfScope
+    from escalation_policy.model import Reminder as Reminder
+    from escalation_policy.model import SetCadence as SetCadence
+    from escalation_policy.model import SetInvolvement as SetInvolvement
+    from escalation_policy.model import Tick as Tick
+    from escalation_policy.model import Violation as Violation
+    from escalation_policy.policy import Policy as Policy
+    from escalation_policy.policy import RuleInfo as RuleInfo
+    from escalation_policy.policy import default_policy as default_policy
+    from escalation_policy.policy import load_policy as load_policy
+    from escalation_policy.policy.diff import PolicyDifference as PolicyDifference
+    from escalation_policy.schema import json_schema as json_schema
+    from escalation_policy.service import Delivery as Delivery
+    from escalation_policy.service import Handled as Handled
+    from escalation_policy.service import Pruned as Pruned
+    from escalation_policy.service import Service as Service
+    from escalation_policy.state import Decision as Decision
+    from escalation_policy.state import EngineState as EngineState
+    from escalation_policy.state import EscalationState as EscalationState
+    from escalation_policy.state import Fulfilment as Fulfilment
+    from escalation_policy.state import PendingObligation as PendingObligation
+    from escalation_policy.store import PostgresStore as PostgresStore
+    from escalation_policy.store import SQLiteStore as SQLiteStore
+    from escalation_policy.store import Store as Store
+    from escalation_policy.store import open_store as open_store

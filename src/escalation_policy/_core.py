@@ -40,6 +40,14 @@ from escalation_policy.model import (
 )
 from escalation_policy.periods import Bucket, BusinessTime, Period, Rolling, parse_period
 from escalation_policy.policy import Announce, CompiledObligation, Emitter, Policy
+from escalation_policy.policy.outputs import (
+    CADENCE,
+    EXTRA_INVOLVEMENT,
+    IN_SCOPE,
+    INVOLVEMENT,
+    OUT_OF_SCOPE_REASON,
+    OWNER,
+)
 from escalation_policy.state import (
     Decision,
     Fulfilment,
@@ -339,7 +347,7 @@ def decide(
     plan: Plan | None = None
     if opens:
         plan = matcher.plan(_plan_inputs(policy, fact))
-        record = policy.terms.record.open(fact, bool(plan.values["in_scope"]))
+        record = policy.terms.record.open(fact, bool(plan.values[IN_SCOPE]))
         record.calendar = choose_calendar(policy, fact)
         status_before = record.status
         previous: dict[str, object] = _NOTHING_BEFORE
@@ -351,7 +359,7 @@ def decide(
         previous = _NOTHING_BEFORE if change is None else _change(record, fact, *change)
         if fact.TYPE in policy.planning:
             plan = matcher.plan(_plan_inputs(policy, record))
-            in_scope = bool(plan.values["in_scope"])
+            in_scope = bool(plan.values[IN_SCOPE])
             if in_scope != record.in_scope:
                 # Scope follows the plan: an escalation that leaves it owes nothing more; one
                 # that enters it gets its plan from this fact's reactions.
@@ -359,7 +367,7 @@ def decide(
                 if not in_scope:
                     record.pending = []
     if plan is not None and record.in_scope:
-        owner, cadence = plan.values["owner"], plan.values["cadence"]  # as planned
+        owner, cadence = plan.values[OWNER], plan.values[CADENCE]  # as planned
     else:
         owner, cadence = record.owner, record.cadence
     situation = Situation(record, fact, status_before, previous, owner, cadence)
@@ -497,7 +505,7 @@ class _Work:
             return
         owner = self.record.owner
         if owner is None and self.plan is not None:
-            owner = self.plan.values["owner"]
+            owner = self.plan.values[OWNER]
         self.actions.append(announce(self.escalation_id, self.at, pending, owner, self.record))
 
     # ------------------------------------------------------------------------------- effects
@@ -687,7 +695,7 @@ class _Work:
     def _out_of_scope(
         self, _effect: vocab.OutOfScope, _prepared: None, rule: str, cites: str
     ) -> None:
-        reason = self.plan.values.get("out_of_scope_reason") if self.plan else None
+        reason = self.plan.values.get(OUT_OF_SCOPE_REASON) if self.plan else None
         self.actions.append(
             OutOfScope(
                 escalation_id=self.escalation_id,
@@ -706,17 +714,17 @@ class _Work:
     ) -> None:
         assert self.plan is not None  # ApplyPlan runs on opened and severity_changed only
         values, sources = self.plan.values, self.plan.sources
-        owner = values["owner"]
+        owner = values[OWNER]
         if owner != self.record.owner:  # a restored owner is its text: compare values
             self.record.owner = owner
-            self.actions.append(self._from_plan(AssignOwner, sources["owner"], owner=owner))
+            self.actions.append(self._from_plan(AssignOwner, sources[OWNER], owner=owner))
             obligations = self.policy.obligations
             for pending in self.record.pending:
                 declared = obligations[pending.obligation]
                 if declared.announce_again_on_new_owner and not pending.overdue:
                     self._announce(declared, pending)
         roles: list[object] = []
-        for role in tuple(values["involvement"]) + tuple(values.get("extra_involvement", ())):
+        for role in tuple(values[INVOLVEMENT]) + tuple(values.get(EXTRA_INVOLVEMENT, ())):
             if role not in roles:
                 roles.append(role)
         current = self.record.involvement
@@ -725,16 +733,16 @@ class _Work:
             self.actions.append(
                 self._from_plan(
                     SetInvolvement,
-                    sources["involvement"],
+                    sources[INVOLVEMENT],
                     roles=tuple(roles),
                     added=tuple(r for r in roles if r not in current),
                     removed=tuple(r for r in current if r not in roles),
                 )
             )
-        cadence = values["cadence"]
+        cadence = values[CADENCE]
         if cadence != self.record.cadence:
             self.record.cadence = cadence
-            self.actions.append(self._from_plan(SetCadence, sources["cadence"], cadence=cadence))
+            self.actions.append(self._from_plan(SetCadence, sources[CADENCE], cadence=cadence))
 
     def _from_plan(self, cls: type[_A], row: str, **fields: Any) -> _A:
         """An action produced by a table row: it cites the row's table."""

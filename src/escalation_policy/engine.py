@@ -212,14 +212,26 @@ class PolicyEngine:
         self.policy = policy or default_policy()
         self.engine = engine
         self._limits = Limits.checked(max_clock_jump, lateness)
-        self.max_clock_jump = self._limits.max_clock_jump
-        self.lateness: dt.timedelta = self._limits.lateness
         self._matcher = _matcher(engine, self.policy)
         self._fact_types = self.policy.contract.facts
         self._lock = threading.Lock()
         self._held = _Escalations()
         self._records = self._held.records
         self._clock: dt.datetime | None = None
+
+    @property
+    def max_clock_jump(self) -> dt.timedelta | None:
+        """How far ahead of the clock a fact may be (``None``: no limit); may be changed."""
+        return self._limits.max_clock_jump
+
+    @max_clock_jump.setter
+    def max_clock_jump(self, value: dt.timedelta | None) -> None:
+        self._limits = Limits.checked(value, self._limits.lateness)
+
+    @property
+    def lateness(self) -> dt.timedelta:
+        """The window for facts that arrive late (see the class)."""
+        return self._limits.lateness
 
     # ------------------------------------------------------------------------------- queries
     @property

@@ -29,6 +29,7 @@ from escalation_policy._typed import (
 from escalation_policy.errors import InvalidFactError, describe, did_you_mean
 
 __all__ = [
+    "ACTION_FIELDS",
     "ACTIVE",
     "CLOSED",
     "COMMON_FIELDS",
@@ -146,6 +147,11 @@ class Action:
     at: dt.datetime
     rule: str
     cites: str
+
+
+ACTION_FIELDS: tuple[str, ...] = tuple(field.name for field in attrs.fields(Action))
+"""The fields the engine fills in every action (``escalation_id``, ``at``, ``rule``,
+``cites``): none is a policy's own."""
 
 
 @quick_init

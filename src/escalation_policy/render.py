@@ -13,6 +13,7 @@ import attrs
 from escalation_policy._context import scalar
 from escalation_policy._wording import duration, label, timestamp
 from escalation_policy.model import (
+    ACTION_FIELDS,
     Action,
     AssignOwner,
     OutOfScope,
@@ -131,8 +132,7 @@ def describe(action: Action) -> str:
     fields = [
         f"{field.name} {timestamp(value) if isinstance(value, dt.datetime) else label(value)}"
         for field in attrs.fields(type(action))
-        if field.name not in ("escalation_id", "at", "rule", "cites")
-        and (value := getattr(action, field.name)) is not None
+        if field.name not in ACTION_FIELDS and (value := getattr(action, field.name)) is not None
     ]
     return action.TYPE.replace("_", " ") + (f": {', '.join(fields)}" if fields else "")
 
@@ -404,7 +404,7 @@ def policy_reference(policy: Policy, title: str) -> str:
     lines += ["## Actions", ""]
     for tag, action in terms.actions.items():
         lines += [f"### `{tag}`", ""]
-        lines += _fields_table(action, ("escalation_id", "at", "rule", "cites"))
+        lines += _fields_table(action, ACTION_FIELDS)
     lines += ["## Values", ""]
     for values in terms.values:
         lines += [f"### `{values.__name__}`", "", "| value | reads |", "| --- | --- |"]

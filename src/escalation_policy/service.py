@@ -55,7 +55,17 @@ from escalation_policy.errors import (
 from escalation_policy.model import Action, EscalationFact, Fact, Tick
 from escalation_policy.policy import Policy, default_policy
 from escalation_policy.state import SNAPSHOT_FORMAT, EngineState, EscalationState, Fulfilment
-from escalation_policy.store import StateRow, Store, Transaction, open_store
+from escalation_policy.store import (
+    HandledFact,
+    NewAction,
+    SeenFact,
+    StateRow,
+    StateUpdate,
+    Store,
+    StoredAction,
+    Transaction,
+    open_store,
+)
 
 __all__ = ["Delivery", "Handled", "Pruned", "Service"]
 
@@ -149,9 +159,9 @@ class _Working:
     seqs: dict[str, int] = attrs.field(factory=dict)
     heap: list[tuple[dt.datetime, str]] = attrs.field(factory=list)
     changed: set[str] = attrs.field(factory=set)
-    outbox: list[tuple[str, str, str, str]] = attrs.field(factory=list)
-    remembered: list[tuple[str, str, str | None, str, int]] = attrs.field(factory=list)
-    digests: dict[str, tuple[str, str]] = attrs.field(factory=dict)
+    outbox: list[NewAction] = attrs.field(factory=list)
+    remembered: list[HandledFact] = attrs.field(factory=list)
+    digests: dict[str, SeenFact] = attrs.field(factory=dict)
     settled: dict[str, int] = attrs.field(factory=dict)
     """The clocks of the held escalations that settled: facts older than them are stale."""
     clock: dt.datetime | None = None
@@ -510,8 +520,8 @@ class Service:
         """The actions in the outbox in the order emitted (``delivered``: only those
         delivered, or only those not)."""
         return [
-            Delivery(action_id, self._action(text), policy=policy)
-            for action_id, text, _, policy in self.store.outbox(delivered=delivered)
+            Delivery(entry.action_id, self._action(entry.action), policy=entry.policy)
+            for entry in self.store.outbox(delivered=delivered)
         ]
 
     def snapshot(self) -> EngineState:
@@ -537,24 +547,24 @@ class Service:
             digest = self._digest(fact)
             seen = work.digests.get(fact.id)
             if seen is not None:
-                if seen[0] != digest:
+                if seen.digest != digest:
                     return DuplicateFactError(
                         f"got the id {fact.id!r} again with other content; expected a "
                         "redelivered fact to be the same fact",
                         path="$.id",
                     )
-                ids: list[str] = json.loads(seen[1])
-                rows: dict[str, tuple[str, str | None]] = {
-                    row[0]: (row[2], row[3])
+                ids: list[str] = json.loads(seen.actions)
+                rows: dict[str, StoredAction] = {
+                    row.action_id: StoredAction(row.action_id, row.action, row.policy)
                     for row in work.outbox  # not written yet
                 }
-                for action_id, text, policy in tx.actions([i for i in ids if i not in rows]):
-                    rows[action_id] = (text, policy)
+                for stored in tx.actions([i for i in ids if i not in rows]):
+                    rows[stored.action_id] = stored
                 return Handled(
                     fact=fact,
                     # Actions pruned once delivered (Service.prune) are left out.
                     deliveries=tuple(
-                        Delivery(i, self._action(rows[i][0]), policy=rows[i][1])
+                        Delivery(i, self._action(rows[i].action), policy=rows[i].policy)
                         for i in ids
                         if i in rows
                     ),
@@ -571,8 +581,8 @@ class Service:
         target = fact.escalation_id if isinstance(fact, EscalationFact) else None
         if fact.id is not None:
             actions = json.dumps([delivery.id for delivery in emitted])
-            work.remembered.append((fact.id, digest, target, actions, _micros(fact.at)))
-            work.digests[fact.id] = (digest, actions)
+            work.remembered.append(HandledFact(fact.id, digest, target, actions, _micros(fact.at)))
+            work.digests[fact.id] = SeenFact(digest, actions)
         return Handled(
             fact=fact,
             deliveries=tuple(emitted),
@@ -627,22 +637,24 @@ class Service:
             work.seqs[key] = seq
             action_id = f"{key}/{seq}"
             body = texts[type(action)](action)  # every action type is in the contract
-            work.outbox.append((action_id, key, body, self.identity))
+            work.outbox.append(NewAction(action_id, key, body, self.identity))
             emitted.append(Delivery(action_id, action, policy=self.identity))
 
     def _write(self, tx: Transaction, work: _Working) -> None:
         state_text = self._state_text
-        rows: list[tuple[str, str | None, int | None, int, int | None]] = []
+        rows: list[StateUpdate] = []
         for key in sorted(work.changed):
             record = work.records.get(key)
             if record is None:
-                rows.append((key, None, None, work.seqs.get(key, 0), work.settled.get(key)))
+                rows.append(
+                    StateUpdate(key, None, None, work.seqs.get(key, 0), work.settled.get(key))
+                )
                 continue
             state = state_text(record)
             self._remember(key, state, record)
             next_due = record.next_due
             due = _micros(next_due) if next_due is not None else None
-            rows.append((key, state, due, work.seqs[key], _micros(record.clock)))
+            rows.append(StateUpdate(key, state, due, work.seqs[key], _micros(record.clock)))
         tx.save(rows)
         tx.append(work.outbox)
         tx.remember(work.remembered)

@@ -130,8 +130,8 @@ def test_issue_type_extension_adds_roles(engine_name: str) -> None:
     """ "Others can be included based on the type of issues involved": the extension table."""
     import types
 
-    from escalation_policy import PolicyEngine, Role, load_policy
-    from escalation_policy.rules import MODULES, severity
+    from escalation_policy import PolicyEngine, load_policy
+    from escalation_policy.rules import MODULES, Role, severity
     from escalation_policy.vocabulary import Row
 
     (extension,) = [t for t in severity.TABLES if t.id == "severity.issue_type_involvement"]

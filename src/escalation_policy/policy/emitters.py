@@ -12,7 +12,7 @@ import attrs
 
 from escalation_policy._codegen import generate
 from escalation_policy.errors import PolicyDefinitionError, did_you_mean
-from escalation_policy.model import Action
+from escalation_policy.model import ACTION_FIELDS, Action
 from escalation_policy.policy.compiled import Announce, Emitter
 from escalation_policy.policy.scope import Scope
 from escalation_policy.vocabulary import (
@@ -41,7 +41,7 @@ def compile_emitter(effect: Emit, types: set[str], module: str, rule: str, scope
         ("text", effect.text),
     ):
         for field in mapping:
-            if field in ("escalation_id", "at", "rule", "cites"):
+            if field in ACTION_FIELDS:
                 raise bad(f"{source}: the engine fills {field!r}")
             if field not in fields:
                 raise bad(
@@ -79,9 +79,7 @@ def compile_emitter(effect: Emit, types: set[str], module: str, rule: str, scope
     missing = [
         field
         for field, declared in fields.items()
-        if field not in sources
-        and field not in ("escalation_id", "at", "rule", "cites")
-        and declared.default is attrs.NOTHING
+        if field not in sources and field not in ACTION_FIELDS and declared.default is attrs.NOTHING
     ]
     if missing:
         raise bad(
@@ -90,7 +88,7 @@ def compile_emitter(effect: Emit, types: set[str], module: str, rule: str, scope
         )
     # Generated, one keyword per field, as the announcements are.
     namespace: dict[str, Any] = {"cls": cls}
-    arguments = ["escalation_id=escalation_id", "at=at", "rule=rule", "cites=cites"]
+    arguments = [f"{field}={field}" for field in ACTION_FIELDS]
     for number, (field, value) in enumerate(effect.values.items()):
         namespace[f"value_{number}"] = value
         arguments.append(f"{field}=value_{number}")
@@ -114,7 +112,7 @@ def compile_emitter(effect: Emit, types: set[str], module: str, rule: str, scope
     return emit
 
 
-_ANNOUNCED_BY_CORE = frozenset({"escalation_id", "at", "rule", "cites", "due"})
+_ANNOUNCED_BY_CORE = frozenset({*ACTION_FIELDS, "due"})
 
 
 def announcer(

@@ -12,17 +12,36 @@ from escalation_policy.vocabulary import (
     DecisionTable,
 )
 
-ENGINE_OUTPUTS: Mapping[str, str] = {
-    "in_scope": "bool: the escalation follows this process",
-    "out_of_scope_reason": "text or null: why it does not",
-    "owner": "one of the policy's teams: who owns the escalation and acts on its obligations",
-    "cadence": "one of the policy's cadences: of meetings and customer communication",
-    "involvement": "a tuple of the policy's roles: who is kept aware",
-    "extra_involvement": "a tuple of roles: added to the involvement (optional)",
-}
-"""The plan outputs the engine itself uses; a policy declares its others in ``OUTPUTS``."""
+# The plan outputs the engine itself reads, by the names the core reads them by.
+IN_SCOPE = "in_scope"
+OUT_OF_SCOPE_REASON = "out_of_scope_reason"
+OWNER = "owner"
+CADENCE = "cadence"
+INVOLVEMENT = "involvement"
+EXTRA_INVOLVEMENT = "extra_involvement"
 
-REQUIRED_OUTPUTS = ("in_scope", "owner", "cadence", "involvement")
+ENGINE_OUTPUTS: Mapping[str, str] = {
+    IN_SCOPE: "bool: the escalation follows this process",
+    OUT_OF_SCOPE_REASON: "text or null: why it does not",
+    OWNER: "one of the policy's teams: who owns the escalation and acts on its obligations",
+    CADENCE: "one of the policy's cadences: of meetings and customer communication",
+    INVOLVEMENT: "a tuple of the policy's roles: who is kept aware",
+    EXTRA_INVOLVEMENT: "a tuple of roles: added to the involvement (optional)",
+}
+"""The plan outputs the engine itself uses, with what each holds; a policy declares its others
+in ``OUTPUTS``."""
+
+REQUIRED_OUTPUTS = (IN_SCOPE, OWNER, CADENCE, INVOLVEMENT)
+"""The engine's outputs every policy's tables must produce."""
+
+_VALUE_SETS: Mapping[str, tuple[str, str]] = {
+    OWNER: (OWNER, "teams"),
+    CADENCE: (CADENCE, "cadences"),
+    INVOLVEMENT: ("roles", "roles"),
+    EXTRA_INVOLVEMENT: ("roles", "roles"),
+}
+"""The engine's outputs that hold values of one of the policy's value sets: the value set's
+key (the outputs of involvement share the roles) and what the policy's values are."""
 
 
 def output_value_sets(
@@ -36,21 +55,18 @@ def output_value_sets(
             then = getattr(row, "then", None)
             if not isinstance(then, Mapping):
                 continue
-            for output in ("owner", "cadence", "involvement", "extra_involvement"):
+            for output, (key, wording) in _VALUE_SETS.items():
                 if output not in then:
                     continue
                 value = then[output]
                 values = value if isinstance(value, tuple) else (value,)
-                key = "roles" if output.endswith("involvement") else output
                 for item in values:
                     kind = type(item) if isinstance(item, enum.Enum) else None
                     if kind is None:
                         expected = "a tuple of values" if key == "roles" else "a value"
                         raise PolicyDefinitionError(
                             f"output {output}: got {value!r}, expected {expected} of an "
-                            "enumeration (the policy's "
-                            + {"owner": "teams", "cadence": "cadences", "roles": "roles"}[key]
-                            + ")",
+                            f"enumeration (the policy's {wording})",
                             module=module,
                             rule=f"{table.id}/{row.id}",
                             **where(row),
@@ -88,15 +104,15 @@ def check_output(field: str, value: object, module: str, rule: str) -> None:
             f"output {field}: got {value!r}, expected {expected}", module=module, rule=rule
         )
 
-    if field == "in_scope" and not isinstance(value, bool):
+    if field == IN_SCOPE and not isinstance(value, bool):
         raise bad("True or False")
     if field in ("description",) and not isinstance(value, str):
         raise bad("text")
-    if field == "out_of_scope_reason" and not (value is None or isinstance(value, str)):
+    if field == OUT_OF_SCOPE_REASON and not (value is None or isinstance(value, str)):
         raise bad("text or None")
-    if field in ("owner", "cadence") and not isinstance(value, enum.Enum):
+    if field in (OWNER, CADENCE) and not isinstance(value, enum.Enum):
         raise bad("a value of an enumeration, e.g. Team.TAM")
-    if field in ("involvement", "extra_involvement") and not (
+    if field in (INVOLVEMENT, EXTRA_INVOLVEMENT) and not (
         isinstance(value, tuple) and all(isinstance(role, enum.Enum) for role in value)
     ):
         raise bad("a tuple of values, e.g. (Role.CEO, Role.CRO)")

@@ -12,7 +12,7 @@ from escalation_policy._audit import AuditReport, audit
 from escalation_policy._context import scalar
 from escalation_policy._convert import shared_converter
 from escalation_policy.engine import Decision, PolicyEngine
-from escalation_policy.model import Action, Fact
+from escalation_policy.model import ACTION_FIELDS, Action, Fact
 from escalation_policy.policy import Policy
 
 __all__ = ["Timeline", "assert_actions", "assert_compliant"]
@@ -173,7 +173,7 @@ def _line(action: Action) -> str:
     fields = ", ".join(
         f"{key}={value}"
         for key, value in body.items()
-        if key not in ("type", "escalation_id", "at", "rule", "cites")
+        if key != "type" and key not in ACTION_FIELDS
     )
     return f"{action.TYPE}({fields}) for {action.escalation_id} [{action.rule} · {action.cites}]"
 

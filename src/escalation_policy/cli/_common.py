@@ -1,0 +1,389 @@
+"""What the commands share: exit statuses and errors, output, reading facts, the policy and the
+store a command names, and the arguments several take."""
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from typing import IO, Any, TypeAlias
+
+from escalation_policy._audit import AuditRefusal
+from escalation_policy._convert import shared_converter
+from escalation_policy.engine import EngineName
+from escalation_policy.errors import InputError
+from escalation_policy.model import Action, Fact, parse_timestamp
+from escalation_policy.policy import Policy, default_policy, load_policy
+from escalation_policy.render import describe, plain, timestamp
+from escalation_policy.service import Service
+from escalation_policy.store import open_store
+
+EXIT_OK = 0
+EXIT_VIOLATIONS = 1
+EXIT_DIFFERENT = 1
+EXIT_BAD_INPUT = 2
+EXIT_CANNOT_WRITE = 3
+EXIT_INTERNAL_ERROR = 4
+EXIT_STORE = 5
+EXIT_INTERRUPTED = 130
+
+EXIT_STATUSES = f"""\
+exit status:
+  {EXIT_OK}    done
+  {EXIT_VIOLATIONS}    audit: --fail-on matched a violation; diff: the policies differ
+  {EXIT_BAD_INPUT}    bad input: a wrong argument, a file that cannot be read, a line refused
+       (with --keep-going too, once every line was read)
+  {EXIT_CANNOT_WRITE}    the output cannot be written (standard output closed, disk full)
+  {EXIT_INTERNAL_ERROR}    an internal error: a bug, please report it
+  {EXIT_STORE}    run, worker, prune: the store cannot be used (cannot connect, a newer schema)
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C)
+"""
+
+STDIN = "<stdin>"
+"""How standard input (``-``) is named in messages and refused records."""
+
+
+class Exit(Exception):
+    """End the command with ``status`` and a one-line ``message`` on standard error."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class CannotWrite(Exception):
+    def __init__(self, reason: str, *, broken_pipe: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.broken_pipe = broken_pipe
+
+
+class Output:
+    """Standard output that reports failure as :class:`CannotWrite`.
+
+    Text that the stream's encoding cannot hold (a lone surrogate from a ``\\udc80`` escape in
+    the input) is written with backslash escapes, never as bytes that are not of the encoding
+    nor as an error: the output is for people, and the JSON output is ASCII anyway.
+    """
+
+    def __init__(self, stream: IO[str] | None) -> None:
+        self._stream = stream
+
+    def isatty(self) -> bool:
+        return self._stream is not None and self._stream.isatty()
+
+    def write(self, text: str) -> None:
+        stream = self._writable()
+        if not text.isascii():
+            encoding = getattr(stream, "encoding", None) or "utf-8"
+            text = text.encode(encoding, "backslashreplace").decode(encoding)
+        try:
+            stream.write(text)
+        except OSError as error:
+            raise _cannot_write(error) from None
+
+    def flush(self) -> None:
+        try:
+            self._writable().flush()
+        except OSError as error:
+            raise _cannot_write(error) from None
+
+    def _writable(self) -> IO[str]:
+        if self._stream is None:
+            raise CannotWrite("standard output is closed")
+        return self._stream
+
+
+def _cannot_write(error: OSError) -> CannotWrite:
+    return CannotWrite(error.strerror or str(error), broken_pipe=isinstance(error, BrokenPipeError))
+
+
+# ---------------------------------------------------------------------------------------- reading
+def _fact(line: str | bytes, converter: Any) -> Fact:
+    """The fact on one line; :class:`InputError` (without a line number) if there is none."""
+    if isinstance(line, bytes):
+        try:
+            line = line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InputError(
+                f"not UTF-8 (byte 0x{line[error.start]:02x} at column {error.start + 1})"
+            ) from None
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise InputError(f"not valid JSON ({error.msg} at column {error.colno})") from None
+    except RecursionError:
+        raise InputError("not valid JSON (nested too deeply to read)") from None
+    except ValueError:  # Python's limit on the digits of an integer
+        raise InputError("not valid JSON (a number with too many digits to read)") from None
+    fact: Fact = converter.structure(data, Fact)
+    return fact
+
+
+MAX_LINE = 1 << 20
+"""The longest line read, in bytes: a fact is a few hundred; a binary file may have none."""
+
+
+def _bounded(stream: IO[str] | IO[bytes]) -> Iterator[str | bytes | None]:
+    """The stream's lines, each at most :data:`MAX_LINE` long; ``None`` for a longer one,
+    which is skipped to its end without being kept."""
+    while True:
+        line = stream.readline(MAX_LINE + 1)
+        if not line:
+            return
+        if len(line) > MAX_LINE and line[-1:] not in ("\n", b"\n"):
+            yield None  # said first: a reader that stops at it never reads the rest
+            while True:
+                rest = stream.readline(MAX_LINE)
+                if not rest or rest[-1:] in ("\n", b"\n"):
+                    break
+            continue
+        yield line
+
+
+def _numbered(
+    stream: IO[str] | IO[bytes], policy: Policy | None = None
+) -> Iterator[tuple[int, Fact | InputError]]:
+    """``(line number, fact or the reason there is none)`` for each non-blank line."""
+    converter = shared_converter(policy)
+    for number, line in enumerate(_bounded(stream), start=1):
+        if line is None:
+            yield (
+                number,
+                InputError(
+                    f"the line is longer than {MAX_LINE:,} bytes; expected one JSON object a line"
+                ).at_line(number),
+            )
+            continue
+        if number == 1:  # a byte order mark, as some editors write
+            line = (
+                line.removeprefix(b"\xef\xbb\xbf")
+                if isinstance(line, bytes)
+                else line.removeprefix("\ufeff")
+            )
+        if not line.strip():
+            continue
+        try:
+            item: Fact | InputError = _fact(line, converter)
+        except InputError as error:
+            item = error.at_line(number)
+        yield number, item
+
+
+def read_facts(
+    stream: IO[str] | IO[bytes], policy: Policy | None = None
+) -> Iterator[tuple[int, Fact]]:
+    """``(line number, fact)`` for each non-blank JSON line, read as facts of ``policy`` (by
+    default the handbook's); errors carry the line."""
+    for number, item in _numbered(stream, policy):
+        if isinstance(item, InputError):
+            raise item
+        yield number, item
+
+
+def display_name(path: str) -> str:
+    return STDIN if path == "-" else path
+
+
+def _open(path: str) -> IO[bytes]:
+    if path == "-":
+        if sys.stdin is None:
+            raise InputError("cannot read standard input: it is closed")
+        return sys.stdin.buffer
+    try:
+        return open(path, "rb")
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def read_items(
+    paths: Sequence[str], policy: Policy
+) -> Iterator[tuple[str, int, Fact | InputError]]:
+    """``(file, line number, fact or why not)`` for each non-blank line of the files, in order.
+
+    Every file is opened first, so that a misspelt name stops the command before any output.
+    """
+    for path in paths:
+        if path != "-":
+            _open(path).close()
+    for path in paths:
+        stream = _open(path)
+        try:
+            for number, item in _numbered(stream, policy):
+                yield display_name(path), number, item
+        except OSError as error:  # the file was readable, then a read failed (EIO, EISDIR)
+            raise InputError(
+                f"cannot read {display_name(path)}: {error.strerror or error}"
+            ) from None
+        finally:
+            if path != "-":
+                stream.close()
+
+
+def refusal_record(name: str, number: int, error: InputError) -> AuditRefusal:
+    return AuditRefusal(
+        file=name, line=number, code=error.code, path=error.path, reason=error.reason
+    )
+
+
+def stopped(name: str, error: InputError) -> Exit:
+    return Exit(EXIT_BAD_INPUT, f"{name}: {error}")
+
+
+def report_refused(count: int, read: int) -> None:
+    lines = "line" if read == 1 else "lines"
+    write_error(f"{count} of {read} {lines} refused")
+
+
+def timeline_line(action: Action) -> str:
+    return (
+        f"{timestamp(action.at)}  {plain(action.escalation_id):<10}  {plain(describe(action))}\n"
+        f"{'':19}{'':12}  [{action.rule} · {action.cites}]"
+    )
+
+
+# ----------------------------------------------------------------- the store, the time, durations
+DEFAULT_STORE = "sqlite:///escalations.db"
+"""The store ``run`` and ``worker`` use unless ``--store`` or ``ESCALATION_POLICY_STORE``
+names another: a SQLite file in the current directory."""
+
+
+def _store_url(args: argparse.Namespace) -> str:
+    url: str = args.store or os.environ.get("ESCALATION_POLICY_STORE") or DEFAULT_STORE
+    return url
+
+
+def open_service(
+    args: argparse.Namespace, *, catch_up: bool = True, create: bool = True
+) -> Service:
+    policy = chosen_policy(args)
+    store = open_store(_store_url(args), create=create)
+    lateness = getattr(args, "lateness", None) or dt.timedelta(0)
+    engine: EngineName = getattr(args, "engine", "native")
+    return Service(store, policy, engine=engine, catch_up=catch_up, lateness=lateness)
+
+
+def given_time(text: str | None) -> dt.datetime | None:
+    """The time ``--now`` gives (ISO-8601 with a timezone), if any."""
+    if text is None:
+        return None
+    try:
+        return parse_timestamp(text)
+    except ValueError as error:
+        raise Exit(EXIT_BAD_INPUT, f"--now: {error}") from None
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration(text: str) -> dt.timedelta:
+    """A duration such as ``90s``, ``5m``, ``2h`` or ``1d`` (a bare number is seconds)."""
+    number, unit = (text[:-1], text[-1]) if text[-1:] in _UNITS else (text, "s")
+    try:
+        value = float(number)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 10**7 or not text.strip():
+        raise argparse.ArgumentTypeError(
+            f"got {text!r}, expected a duration such as 90s, 5m, 2h or 1d"
+        )
+    return dt.timedelta(seconds=value * _UNITS[unit])
+
+
+def positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"got {text!r}, expected a whole number of 1 or more")
+    return value
+
+
+def seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"got {text!r}, expected a positive number of seconds")
+    return value
+
+
+# ----------------------------------------------------------------------- the policy, the commands
+def chosen_policy(args: argparse.Namespace) -> Policy:
+    """The policy ``--policy`` names (a package, by module or folder), or the handbook's, with
+    the ``--setting`` values given."""
+    settings = dict(getattr(args, "setting", None) or ())
+    if args.policy is None and not settings:
+        return default_policy()
+    return load_policy(args.policy or "escalation_policy.rules", settings=settings)
+
+
+def _setting(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name.strip() or not value.strip():
+        raise argparse.ArgumentTypeError(
+            f"got {text!r}, expected NAME=VALUE, such as high_update_every=2d"
+        )
+    return name.strip(), value.strip()
+
+
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+"""Where each command adds its parser (``register``)."""
+
+FILES_HELP = (
+    "JSON-lines files of facts, or - for standard input, read in the order given as one history"
+)
+KEEP_GOING_HELP = (
+    "report each line the policy refuses (file, line, reason) and go on; "
+    "the exit status is still 2 when a line was refused"
+)
+STORE_HELP = (
+    "the store: sqlite:///FILE (or a file name) or postgresql://... (default: "
+    f"$ESCALATION_POLICY_STORE, else {DEFAULT_STORE})"
+)
+
+
+def add_command(commands: Commands, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+    """Add the command ``name``'s parser, with the exit statuses and the options every command
+    takes (``--policy``, ``--setting``)."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name,
+        epilog=EXIT_STATUSES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **kwargs,
+    )
+    parser.add_argument(
+        "--policy",
+        metavar="PACKAGE",
+        help="the policy package to apply, as a module name or a folder whose "
+        "__init__.py declares MODULES (default: the handbook's policy)",
+    )
+    parser.add_argument(
+        "--setting",
+        metavar="NAME=VALUE",
+        action="append",
+        type=_setting,
+        help="a value for one of the policy's settings, such as high_update_every=2d "
+        "(repeatable; `escalation-policy rules` lists them)",
+    )
+    return parser
+
+
+def write_error(message: str) -> None:
+    """One line on standard error, if there is a standard error to write to."""
+    if sys.stderr is None:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(f"escalation-policy: {' '.join(message.splitlines())}\n")
+        sys.stderr.flush()
+
+
+def write_progress(text: str) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(text)
+        sys.stderr.flush()

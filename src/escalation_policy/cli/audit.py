@@ -1,0 +1,232 @@
+"""``escalation-policy audit``: check a recorded history against the policy and report
+compliance."""
+
+import argparse
+import bisect
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+
+import attrs
+
+from escalation_policy._audit import audit
+from escalation_policy._context import scalar
+from escalation_policy.cli._common import (
+    EXIT_BAD_INPUT,
+    EXIT_CANNOT_WRITE,
+    EXIT_OK,
+    EXIT_VIOLATIONS,
+    FILES_HELP,
+    KEEP_GOING_HELP,
+    Commands,
+    Exit,
+    Output,
+    add_command,
+    chosen_policy,
+    read_items,
+    report_refused,
+    stopped,
+    write_progress,
+)
+from escalation_policy.engine import ENGINES
+from escalation_policy.errors import InputError, did_you_mean
+from escalation_policy.model import Fact, parse_timestamp
+from escalation_policy.policy import Policy
+from escalation_policy.render import audit_markdown, audit_text
+
+
+def register(commands: Commands) -> None:
+    parser = add_command(
+        commands,
+        "audit",
+        help="check a recorded history against the policy and report compliance",
+        description="Replay a recorded history (JSON-lines facts in time order) and report "
+        "each violation, with what was due and what happened instead, and compliance "
+        "figures, per escalation and in total.",
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE", help=FILES_HELP)
+    parser.add_argument(
+        "--as-of",
+        metavar="TIME",
+        help="end the audit at TIME (ISO-8601 with a timezone), for escalations still open: "
+        "obligations due by then are violations, those not yet due are not",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("text", "markdown", "json", "html"),
+        help="text (default on a terminal), markdown, json (default otherwise), or html: one "
+        "self-contained page with charts, for a browser (needs escalation-policy[html])",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write the report to FILE instead of standard output (- is standard output); "
+        "FILE is written once the audit is done, and not at all if it stops on bad input",
+    )
+    parser.add_argument(
+        "--fail-on",
+        metavar="CODES",
+        type=_fail_on,
+        help="exit with status 1 if there are violations with these codes "
+        "(comma-separated), or 'any'",
+    )
+    parser.add_argument("--keep-going", action="store_true", help=KEEP_GOING_HELP)
+    parser.add_argument(
+        "--engine", choices=ENGINES, default="native", help="the rule engine (default: native)"
+    )
+    parser.set_defaults(run=run)
+
+
+class _Origins:
+    """Which file and line each item of the stream came from, by its position (1-based).
+
+    Kept as runs of consecutive lines, so a history of millions of facts costs one entry per
+    file and per blank line, not one per fact.
+    """
+
+    def __init__(self) -> None:
+        self._starts: list[int] = []
+        self._runs: list[tuple[str, int]] = []
+        self._expected: tuple[str, int] | None = None
+
+    def add(self, position: int, name: str, number: int) -> None:
+        if (name, number) != self._expected:
+            self._starts.append(position)
+            self._runs.append((name, number))
+        self._expected = (name, number + 1)
+
+    def __getitem__(self, position: int) -> tuple[str, int]:
+        index = bisect.bisect_right(self._starts, position) - 1
+        name, number = self._runs[index]
+        return name, number + position - self._starts[index]
+
+
+def _fail_on(text: str) -> tuple[str, ...]:
+    codes = tuple(code.strip() for code in text.split(",") if code.strip())
+    if not codes:
+        raise argparse.ArgumentTypeError("expected 'any' or violation codes, comma-separated")
+    return codes
+
+
+def _failing_codes(codes: Sequence[str] | None, policy: Policy) -> frozenset[str]:
+    """The codes ``--fail-on`` names, checked against the policy's violation codes."""
+    if not codes:
+        return frozenset()
+    known = list(policy.violation_codes)
+    if codes == ("any",):
+        return frozenset(known)
+    for code in codes:
+        if code not in known:
+            raise Exit(
+                EXIT_BAD_INPUT,
+                f"--fail-on: unknown violation code {code!r}{did_you_mean(code, known)}; "
+                f"expected 'any' or some of {', '.join(known)}",
+            )
+    return frozenset(codes)
+
+
+def run(args: argparse.Namespace, out: Output) -> int:
+    output = None if args.output in (None, "-") else args.output
+    fmt = args.format or ("text" if output is None and out.isatty() else "json")
+    if fmt == "html":
+        from escalation_policy import _html  # plotly, an optional extra, is imported only here
+
+        try:
+            _html.require_plotly()
+        except _html.PlotlyMissingError as error:
+            raise Exit(EXIT_BAD_INPUT, f"--format html: {error}") from None
+    if output is not None:
+        problem = _unwritable(output)
+        if problem is not None:  # said before reading: a long audit is not wasted
+            raise Exit(EXIT_CANNOT_WRITE, f"cannot write {output}: {problem}")
+    as_of = None
+    if args.as_of is not None:
+        try:
+            as_of = parse_timestamp(args.as_of)
+        except ValueError as error:
+            raise Exit(EXIT_BAD_INPUT, f"--as-of: {error}") from None
+    show_progress = sys.stderr is not None and sys.stderr.isatty()
+
+    def progress(count: int) -> None:
+        if show_progress and count % 100_000 == 0:
+            write_progress(f"\r{count:,} facts audited")
+
+    origins = _Origins()
+    policy = chosen_policy(args)
+    failing_codes = _failing_codes(args.fail_on, policy)
+    kept: list[Fact | InputError] = []  # the page's timelines replay the history once more
+
+    def items() -> Iterator[Fact | InputError]:
+        for position, (name, number, item) in enumerate(read_items(args.files, policy), start=1):
+            origins.add(position, name, number)
+            if fmt == "html":
+                kept.append(item)
+            yield item
+
+    try:
+        report = audit(
+            items(),
+            as_of=as_of,
+            policy=policy,
+            engine=args.engine,
+            progress=progress,
+            keep_going=args.keep_going,
+        )
+    except InputError as error:
+        if error.path == "as_of":
+            raise Exit(EXIT_BAD_INPUT, f"--as-of: {error.reason}") from None
+        if error.line is None:
+            raise
+        name, number = origins[error.line]
+        raise stopped(name, error.at_line(number)) from None
+    finally:
+        if show_progress:
+            write_progress("\r\033[K")
+    report = attrs.evolve(
+        report,
+        refused=tuple(
+            attrs.evolve(item, file=name, line=number)
+            for item in report.refused
+            for name, number in [origins[item.line]]
+        ),
+    )
+    if fmt == "json":
+        text = json.dumps(report.to_json(), indent=2) + "\n"
+    elif fmt == "markdown":
+        text = audit_markdown(report)
+    elif fmt == "html":
+        text = _html.audit_html(report, kept, policy, as_of=as_of, engine=args.engine)
+    else:
+        text = audit_text(report)
+    if output is None:
+        out.write(text)
+    else:
+        _write_report(output, text)
+    if report.refused:
+        report_refused(len(report.refused), report.facts)
+        return EXIT_BAD_INPUT
+    failing = [v for v in report.violations if scalar(v.code) in failing_codes]
+    return EXIT_VIOLATIONS if failing else EXIT_OK
+
+
+def _unwritable(path: str) -> str | None:
+    """Why the report cannot be written to ``path``, if that can be told before writing."""
+    if os.path.isdir(path):
+        return "it is a directory"
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return f"no such directory {folder}"
+    if not os.access(path if os.path.exists(path) else folder, os.W_OK):
+        return "permission denied"
+    return None
+
+
+def _write_report(path: str, text: str) -> None:
+    """Write the report to ``path`` (UTF-8), or end with exit status 3 saying why not."""
+    try:
+        with open(path, "w", encoding="utf-8") as file:
+            file.write(text)
+    except OSError as error:
+        raise Exit(EXIT_CANNOT_WRITE, f"cannot write {path}: {error.strerror or error}") from None

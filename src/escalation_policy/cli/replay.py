@@ -1,0 +1,83 @@
+"""``escalation-policy replay``: replay recorded facts and print the actions the policy takes."""
+
+import argparse
+import json
+
+from escalation_policy._convert import shared_converter
+from escalation_policy.cli._common import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    FILES_HELP,
+    KEEP_GOING_HELP,
+    Commands,
+    Output,
+    add_command,
+    chosen_policy,
+    read_items,
+    refusal_record,
+    report_refused,
+    stopped,
+    timeline_line,
+)
+from escalation_policy.engine import ENGINES, PolicyEngine
+from escalation_policy.errors import InputError
+from escalation_policy.model import Action
+from escalation_policy.render import refusal
+
+
+def register(commands: Commands) -> None:
+    parser = add_command(
+        commands,
+        "replay",
+        help="replay recorded facts and print what the policy requires",
+        description="Read facts as JSON lines (one object per line, in time order) and print "
+        "the actions the policy takes. A bad line stops the replay with exit status 2, "
+        "unless --keep-going.",
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE", help=FILES_HELP)
+    parser.add_argument(
+        "--format",
+        choices=("json", "table"),
+        help="json: one action per line; table: a readable timeline "
+        "(default: table on a terminal, json otherwise)",
+    )
+    parser.add_argument("--keep-going", action="store_true", help=KEEP_GOING_HELP)
+    parser.add_argument(
+        "--engine", choices=ENGINES, default="native", help="the rule engine (default: native)"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, out: Output) -> int:
+    policy = chosen_policy(args)
+    engine = PolicyEngine(policy, engine=args.engine)
+    converter = shared_converter(policy)
+    fmt = args.format or ("table" if out.isatty() else "json")
+    read = refused = 0
+    for name, number, item in read_items(args.files, policy):
+        read += 1
+        try:
+            if isinstance(item, InputError):
+                raise item
+            decision = engine.handle(item)
+        except InputError as error:
+            error.at_line(number)
+            if not args.keep_going:
+                raise stopped(name, error) from None
+            refused += 1
+            record = refusal_record(name, number, error)
+            if fmt == "json":
+                body = {"type": "refused", **converter.unstructure(record)}
+                out.write(json.dumps(body) + "\n")
+            else:
+                out.write(f"{'REFUSED':<23}  {refusal(record)}\n")
+            continue
+        for action in decision.actions:
+            if fmt == "json":
+                out.write(json.dumps(converter.unstructure(action, Action)) + "\n")
+            else:
+                out.write(timeline_line(action) + "\n")
+    if refused:
+        report_refused(refused, read)
+        return EXIT_BAD_INPUT
+    return EXIT_OK

@@ -1,0 +1,159 @@
+"""``escalation-policy run``: handle facts through a durable store and print the actions, with
+their ids."""
+
+import argparse
+import json
+import os
+
+from escalation_policy._convert import shared_converter
+from escalation_policy.cli._common import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    FILES_HELP,
+    KEEP_GOING_HELP,
+    STORE_HELP,
+    Commands,
+    Exit,
+    Output,
+    add_command,
+    display_name,
+    duration,
+    open_service,
+    positive,
+    read_items,
+    refusal_record,
+    report_refused,
+    stopped,
+    timeline_line,
+)
+from escalation_policy.engine import ENGINES
+from escalation_policy.errors import InputError
+from escalation_policy.model import Fact
+from escalation_policy.render import refusal
+from escalation_policy.service import Delivery, Service
+
+
+def register(commands: Commands) -> None:
+    parser = add_command(
+        commands,
+        "run",
+        help="handle facts through a durable store and print the actions",
+        description="Handle facts (JSON lines in time order) through a durable store, in "
+        "batches of one transaction each, and print the actions they emit, each with its "
+        "stable id. The store remembers how far each file was read: after a crash, run the "
+        "same command again and it goes on after what was committed. A fact with an id "
+        "already handled emits nothing again.",
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE", help=FILES_HELP)
+    parser.add_argument("--store", metavar="URL", help=STORE_HELP)
+    parser.add_argument(
+        "--batch",
+        type=positive,
+        default=500,
+        metavar="N",
+        help="facts handled in one transaction (default: 500)",
+    )
+    parser.add_argument(
+        "--source",
+        metavar="NAME",
+        help="the name under which the store remembers how far the input was read (default: "
+        "the file's path; standard input is resumable only with a name)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("json", "table"),
+        help="json: one action per line, with its id; table: a readable timeline "
+        "(default: table on a terminal, json otherwise)",
+    )
+    parser.add_argument("--keep-going", action="store_true", help=KEEP_GOING_HELP)
+    parser.add_argument(
+        "--no-catch-up",
+        action="store_true",
+        help="do not let time pass for other escalations before each fact (for several "
+        "processes sharing one stream; run `worker` to report what falls due)",
+    )
+    parser.add_argument(
+        "--lateness",
+        type=duration,
+        metavar="DURATION",
+        help="time passes for other escalations only up to each fact's time less this "
+        "(90s, 5m, 2h, 1d), so a fact up to this late is not stale",
+    )
+    parser.add_argument(
+        "--engine", choices=ENGINES, default="native", help="the rule engine (default: native)"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, out: Output) -> int:
+    service = open_service(args, catch_up=not args.no_catch_up)
+    fmt = args.format or ("table" if out.isatty() else "json")
+    if args.source is not None and len(args.files) != 1:
+        raise Exit(EXIT_BAD_INPUT, "--source names one input: give one FILE with it")
+    read = refused = 0
+    with service:
+        for path in args.files:
+            source = args.source or (None if path == "-" else "file:" + os.path.realpath(path))
+            done = service.position(source) if source is not None else 0
+            batch: list[Fact | InputError] = []
+            lines: list[int] = []
+            for _, number, item in read_items([path], service.policy):
+                read += 1
+                if number <= done:
+                    continue  # committed before: a run that stopped is resumed after it
+                lines.append(number)
+                batch.append(item)
+                if len(batch) >= args.batch:
+                    refused += _run_batch(service, args, out, fmt, path, source, batch, lines)
+                    batch, lines = [], []
+            if batch:
+                refused += _run_batch(service, args, out, fmt, path, source, batch, lines)
+    if refused:
+        report_refused(refused, read)
+        return EXIT_BAD_INPUT
+    return EXIT_OK
+
+
+def _run_batch(
+    service: Service,
+    args: argparse.Namespace,
+    out: Output,
+    fmt: str,
+    path: str,
+    source: str | None,
+    batch: list[Fact | InputError],
+    lines: list[int],
+) -> int:
+    """Handle one batch in one transaction and print what it emitted; returns how many of
+    its lines were refused (with --keep-going; without it, a refused line stops the run)."""
+    results = service.handle_many(batch, keep_going=args.keep_going, source=source, positions=lines)
+    refused = 0
+    for number, result in zip(lines, results, strict=False):
+        if isinstance(result, InputError):
+            result.at_line(number)
+            if not args.keep_going:
+                raise stopped(display_name(path), result)
+            refused += 1
+            _print_refused(out, fmt, service, display_name(path), number, result)
+        elif not result.duplicate:
+            for delivery in result.deliveries:
+                out.write(_delivery_line(fmt, service, delivery) + "\n")
+    out.flush()
+    return refused
+
+
+def _print_refused(
+    out: Output, fmt: str, service: Service, name: str, number: int, error: InputError
+) -> None:
+    record = refusal_record(name, number, error)
+    if fmt == "json":
+        body = shared_converter(service.policy).unstructure(record)
+        out.write(json.dumps({"type": "refused", **body}) + "\n")
+    else:
+        out.write(f"{'REFUSED':<23}  {refusal(record)}\n")
+
+
+def _delivery_line(fmt: str, service: Service, delivery: Delivery) -> str:
+    if fmt == "json":
+        return json.dumps(delivery.to_json(service.policy))
+    return f"{timeline_line(delivery.action)}  {delivery.id}"

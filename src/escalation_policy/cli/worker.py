@@ -1,0 +1,167 @@
+"""``escalation-policy worker``: run the store's due scans on the wall clock and deliver its
+outbox."""
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import time
+
+from escalation_policy.cli._common import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    STORE_HELP,
+    Commands,
+    Exit,
+    Output,
+    add_command,
+    duration,
+    given_time,
+    open_service,
+    positive,
+    seconds,
+    write_error,
+)
+from escalation_policy.service import Delivery, Service
+
+
+def register(commands: Commands) -> None:
+    parser = add_command(
+        commands,
+        "worker",
+        help="report what falls due on the wall clock and deliver the outbox",
+        description="Run the store's due scans on the wall clock and deliver the actions in "
+        "its outbox, each exactly once as far as a receiver that de-duplicates by id can tell: "
+        "to standard output (one JSON line each), or to a command that gets the action on "
+        "standard input and its id in ESCALATION_POLICY_ACTION_ID, and whose exit status 0 "
+        "acknowledges it (any other: retried later, with back-off). Several workers may share "
+        "a store. SIGTERM or Ctrl-C ends the worker after the current round.",
+    )
+    parser.add_argument("--store", metavar="URL", help=STORE_HELP)
+    parser.add_argument(
+        "--deliver", metavar="COMMAND", help="deliver each action by running COMMAND (a shell line)"
+    )
+    parser.add_argument("--once", action="store_true", help="one round, then exit")
+    parser.add_argument(
+        "--now",
+        metavar="TIME",
+        help="with --once: the round's time (ISO-8601 with a timezone) instead of the clock",
+    )
+    parser.add_argument(
+        "--interval",
+        type=seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="the longest wait between rounds (default: 30)",
+    )
+    parser.add_argument(
+        "--lateness",
+        type=duration,
+        metavar="DURATION",
+        help="report what fell due only once this much more has passed, to let late facts "
+        "arrive first (90s, 5m, 2h, 1d; default: 0)",
+    )
+    parser.add_argument(
+        "--batch", type=positive, default=100, metavar="N", help="actions claimed at once"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="how long the delivery command may take (default: 30)",
+    )
+    parser.set_defaults(run=run)
+
+
+class _Stop:
+    """Set by SIGTERM or SIGINT: the worker ends its round and exits."""
+
+    requested = False
+
+    @classmethod
+    def install(cls) -> None:
+        def stop(_signal: int, _frame: object) -> None:
+            cls.requested = True
+
+        for number in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(ValueError):  # not the main thread
+                signal.signal(number, stop)
+
+
+def run(args: argparse.Namespace, out: Output) -> int:
+    if args.now is not None and not args.once:
+        raise Exit(EXIT_BAD_INPUT, "--now is for one round: give --once with it")
+    now_given = given_time(args.now)
+    _Stop.requested = False
+    if not args.once:
+        _Stop.install()  # before the store opens: a SIGTERM from then on ends the worker cleanly
+    service = open_service(args, catch_up=False)
+    with service:
+        while True:
+            # The wall clock is read here and nowhere else in the library.
+            now = now_given or dt.datetime.now(dt.timezone.utc)
+            service.run_due(now - service.lateness)
+            _deliver(service, args, out, now)
+            if args.once or _Stop.requested:
+                return EXIT_OK
+            wake = [now + dt.timedelta(seconds=args.interval)]
+            for when in (service.next_wakeup(), service.next_delivery()):
+                if when is not None:
+                    wake.append(when + service.lateness)
+            pause = (min(wake) - dt.datetime.now(dt.timezone.utc)).total_seconds()
+            end = time.monotonic() + max(pause, 0.0)
+            while not _Stop.requested and time.monotonic() < end:
+                time.sleep(min(0.2, max(end - time.monotonic(), 0.0)))
+            if _Stop.requested:
+                return EXIT_OK
+
+
+def _deliver(service: Service, args: argparse.Namespace, out: Output, now: dt.datetime) -> None:
+    """Deliver every action ready at ``now``: claim, deliver, acknowledge (or release)."""
+    lease = dt.timedelta(seconds=max(args.timeout * 2, 60))
+    while not _Stop.requested:
+        claimed = service.claim(now, limit=args.batch, lease=lease)
+        if not claimed:
+            return
+        for delivery in claimed:
+            text = json.dumps(delivery.to_json(service.policy))
+            if args.deliver is None:
+                out.write(text + "\n")
+                out.flush()
+                service.ack([delivery.id], now)
+                continue
+            error = _run_delivery(args.deliver, text, delivery, args.timeout)
+            if error is None:
+                service.ack([delivery.id], now)
+            else:
+                retry = service.release(delivery, now, error)
+                write_error(
+                    f"delivery of {delivery.id} failed ({error}); retrying at {retry.isoformat()}"
+                )
+
+
+def _run_delivery(command: str, text: str, delivery: Delivery, timeout: float) -> str | None:
+    """Run the delivery command with the action on standard input: ``None`` if it exited 0."""
+    env = dict(os.environ, ESCALATION_POLICY_ACTION_ID=delivery.id)
+    try:
+        done = subprocess.run(
+            command,
+            shell=True,
+            input=text + "\n",
+            text=True,
+            env=env,
+            timeout=timeout,
+            stdout=subprocess.DEVNULL,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return f"the command took longer than {timeout:g} seconds"
+    except OSError as error:
+        return f"the command could not run: {error.strerror or error}"
+    if done.returncode != 0:
+        return f"the command exited with status {done.returncode}"
+    return None

@@ -1,0 +1,418 @@
+"""What every store shares: the schema and its migrations, the rows a store keeps and returns,
+and the abstract :class:`Store` and :class:`Transaction` the SQLite and PostgreSQL stores
+implement.
+
+A store keeps JSON text and times as microseconds since 1970 (UTC); each row that crosses
+between the service and a store is one of the named records below, declared here once.
+"""
+
+import abc
+import contextlib
+import urllib.parse
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any, ClassVar, NamedTuple, TypeVar
+
+import attrs
+
+from escalation_policy.errors import StoreError
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "HandledFact",
+    "NewAction",
+    "OutboxEntry",
+    "OutboxRow",
+    "SeenFact",
+    "StateRow",
+    "StateUpdate",
+    "Store",
+    "StoredAction",
+    "Transaction",
+]
+
+T = TypeVar("T")
+
+SCHEMA_VERSION = 3
+"""The version of the stores' schema this version of the library writes. Version 1 kept
+states, handled facts and the outbox; version 2 added delivery retries (attempts, back-off,
+leases) and the state's format; version 3 the time of each handled fact, the identity of the
+policy that decided each action, each escalation's clock (kept once it settles), and indexes to
+prune old fact ids and delivered actions by."""
+
+_MIGRATIONS: Mapping[str, Sequence[Sequence[str]]] = {
+    # Statements per version, for both databases: {serial} is the outbox's ordering key.
+    "common": (
+        (
+            "CREATE TABLE ep_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            "CREATE TABLE ep_escalations ("
+            " escalation_id TEXT PRIMARY KEY,"
+            " state TEXT,"  # the EscalationState as JSON; NULL once closed and settled
+            " next_due BIGINT,"  # when passing time next changes it, if ever
+            " seq BIGINT NOT NULL DEFAULT 0)",  # the sequence number of its last action
+            "CREATE INDEX ep_escalations_next_due ON ep_escalations (next_due)"
+            " WHERE next_due IS NOT NULL",
+            "CREATE TABLE ep_facts ("
+            " fact_id TEXT PRIMARY KEY,"
+            " digest TEXT NOT NULL,"  # of the fact without its id: a redelivery must match
+            " escalation_id TEXT,"
+            " actions TEXT NOT NULL)",  # the ids of the actions it emitted, as JSON
+            "CREATE TABLE ep_outbox ("
+            " position {serial},"
+            " action_id TEXT NOT NULL UNIQUE,"
+            " escalation_id TEXT NOT NULL,"
+            " action TEXT NOT NULL,"
+            " delivered BIGINT)",
+            "CREATE TABLE ep_sources (source TEXT PRIMARY KEY, position BIGINT NOT NULL)",
+        ),
+        (
+            "ALTER TABLE ep_escalations ADD COLUMN state_format INTEGER NOT NULL DEFAULT 2",
+            "ALTER TABLE ep_outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE ep_outbox ADD COLUMN available_at BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE ep_outbox ADD COLUMN claimed_until BIGINT",
+            "ALTER TABLE ep_outbox ADD COLUMN last_error TEXT",
+            "CREATE INDEX ep_outbox_ready ON ep_outbox (available_at, position)"
+            " WHERE delivered IS NULL",
+            "CREATE INDEX ep_outbox_pending ON ep_outbox (escalation_id, position)"
+            " WHERE delivered IS NULL",
+        ),
+        (
+            # The fact's own time; NULL for the facts handled before version 3 (kept).
+            "ALTER TABLE ep_facts ADD COLUMN at BIGINT",
+            "CREATE INDEX ep_facts_at ON ep_facts (at) WHERE at IS NOT NULL",
+            "CREATE INDEX ep_outbox_delivered ON ep_outbox (delivered) WHERE delivered IS NOT NULL",
+            # The identity of the policy that decided the action; NULL before version 3.
+            "ALTER TABLE ep_outbox ADD COLUMN policy TEXT",
+            # The escalation's clock, kept once it settles: a redelivered fact older than it
+            # is stale, even after its id was pruned.
+            "ALTER TABLE ep_escalations ADD COLUMN clock BIGINT",
+        ),
+    ),
+}
+
+
+_STATE_FORMAT = 2  # the snapshot format of the states written (escalation_policy.state)
+
+_STATE_ROW = "escalation_id, state, state_format, seq, clock"
+"""The columns of ``ep_escalations`` a :class:`StateRow` holds, in its order."""
+
+
+@attrs.frozen
+class StateRow:
+    """One escalation as stored: its state's JSON (``None`` once settled), the format that JSON
+    was written in, the sequence number of its last action, and its clock."""
+
+    escalation_id: str
+    state: str | None
+    state_format: int
+    seq: int
+    clock: int | None = None
+    """The escalation's clock (its last fact or scan), kept once it settles: a fact older than
+    it is stale (``None``: never set, or stored before schema version 3)."""
+
+
+@attrs.frozen
+class OutboxRow:
+    """An action waiting for delivery: its id, escalation, JSON and delivery attempts so far."""
+
+    action_id: str
+    escalation_id: str
+    action: str
+    attempts: int
+    policy: str | None = None
+    """The identity of the policy that decided it (``None``: stored before schema version 3)."""
+
+
+class StateUpdate(NamedTuple):
+    """One escalation as :meth:`Transaction.save` writes it: its state's JSON (``None`` once
+    settled), when passing time next changes it (``None``: never), the sequence number of its
+    last action, and its clock."""
+
+    escalation_id: str
+    state: str | None
+    next_due: int | None
+    seq: int
+    clock: int | None
+
+
+class HandledFact(NamedTuple):
+    """A fact handled, as :meth:`Transaction.remember` records it: its id, the digest of the
+    fact without its id, its escalation, the ids of the actions it emitted (JSON) and its time."""
+
+    fact_id: str
+    digest: str
+    escalation_id: str | None
+    actions: str
+    at: int
+
+
+class SeenFact(NamedTuple):
+    """What :meth:`Transaction.seen` tells of a fact already handled: its digest and the ids of
+    the actions it emitted (JSON)."""
+
+    digest: str
+    actions: str
+
+
+class NewAction(NamedTuple):
+    """An action :meth:`Transaction.append` adds to the outbox: its id, escalation, JSON and the
+    identity of the policy that decided it."""
+
+    action_id: str
+    escalation_id: str
+    action: str
+    policy: str
+
+
+class StoredAction(NamedTuple):
+    """An action of the outbox as :meth:`Transaction.actions` reads it back: its id, JSON and
+    the identity of the policy that decided it (``None``: stored before schema version 3)."""
+
+    action_id: str
+    action: str
+    policy: str | None
+
+
+class OutboxEntry(NamedTuple):
+    """An action as :meth:`Store.outbox` lists it: its id, JSON, whether it was delivered, and
+    the identity of the policy that decided it (``None``: stored before schema version 3)."""
+
+    action_id: str
+    action: str
+    delivered: bool
+    policy: str | None
+
+
+class Transaction(abc.ABC):
+    """What the service does inside one transaction of the store.
+
+    Rows read through :meth:`lock` and :meth:`due` stay locked until the transaction ends, so
+    no other worker changes or reports them meanwhile.
+    """
+
+    @abc.abstractmethod
+    def lock(self, escalation_ids: Collection[str]) -> dict[str, StateRow]:
+        """The rows of these escalations, locked, in a fixed order (so two workers never wait
+        for each other); an escalation not yet stored gets an empty row."""
+
+    @abc.abstractmethod
+    def forget(self, escalation_ids: Collection[str]) -> None:
+        """Drop the empty rows :meth:`lock` made for these escalations, if still empty."""
+
+    @abc.abstractmethod
+    def due(self, before: int, exclude: Collection[str], limit: int) -> list[StateRow]:
+        """Up to ``limit`` rows with something due before ``before``, earliest first, locked;
+        rows another worker holds are skipped, as are those in ``exclude``."""
+
+    @abc.abstractmethod
+    def save(self, rows: Sequence[StateUpdate]) -> None:
+        """Write the escalations' new states."""
+
+    @abc.abstractmethod
+    def seen(self, fact_ids: Collection[str]) -> dict[str, SeenFact]:
+        """What was kept of each fact among ``fact_ids`` already handled, by its id."""
+
+    @abc.abstractmethod
+    def remember(self, rows: Sequence[HandledFact]) -> None:
+        """Record handled facts."""
+
+    @abc.abstractmethod
+    def append(self, rows: Sequence[NewAction]) -> None:
+        """Add actions to the outbox, in order."""
+
+    @abc.abstractmethod
+    def actions(self, action_ids: Sequence[str]) -> list[StoredAction]:
+        """These actions of the outbox, in the order given; an action pruned once delivered is
+        left out."""
+
+    @abc.abstractmethod
+    def clock(self) -> int | None:
+        """The store's clock (the latest fact time a catching-up service handled), in
+        microseconds, or ``None``; locked for the rest of the transaction."""
+
+    @abc.abstractmethod
+    def set_clock(self, clock: int) -> None:
+        """Move the store's clock to ``clock`` (microseconds)."""
+
+    @abc.abstractmethod
+    def source(self, name: str) -> int:
+        """How far the source ``name`` was read (0 if never)."""
+
+    @abc.abstractmethod
+    def set_source(self, name: str, position: int) -> None:
+        """Record that the source ``name`` was read up to ``position``."""
+
+
+class Store(abc.ABC):
+    """A database holding a service's state. Open one with :func:`open_store`."""
+
+    url: str
+    placeholder: ClassVar[str]
+
+    @abc.abstractmethod
+    def transaction(self) -> contextlib.AbstractContextManager[Transaction]:
+        """A transaction: committed when the block ends, rolled back if it raises."""
+
+    def run(self, work: Callable[[Transaction], T], *, attempts: int = 5) -> T:
+        """``work(tx)`` in a transaction, run again from the start when the database aborted
+        it for a conflict with another worker (a deadlock, a key inserted at the same time).
+        ``work`` must do nothing but through ``tx``: a failed attempt leaves no trace."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.transaction() as tx:
+                    return work(tx)
+            except Exception as error:
+                if attempt == attempts or not self._conflict(error):
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _conflict(self, error: Exception) -> bool:
+        """Whether ``error`` is a conflict with another transaction, worth a new attempt."""
+        return False
+
+    @abc.abstractmethod
+    def _query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement in a transaction of its own and return its rows."""
+
+    def close(self) -> None:  # noqa: B027  # a store without connections needs nothing here
+        """Release the store's connections."""
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------- queries
+    def _sql(self, text: str) -> str:
+        return text.replace("?", self.placeholder)
+
+    def schema_version(self) -> int:
+        """The schema version of the database (0 for an empty one)."""
+        rows = self._query(self._sql("SELECT value FROM ep_meta WHERE key = ?"), ("schema",))
+        return int(rows[0][0]) if rows else 0
+
+    def next_wakeup(self) -> int | None:
+        """The earliest time anything stored falls due, or ``None``: one indexed query."""
+        # The condition lets SQLite answer from the partial index instead of reading the table.
+        rows = self._query("SELECT MIN(next_due) FROM ep_escalations WHERE next_due IS NOT NULL")
+        return int(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def state(self, escalation_id: str) -> StateRow | None:
+        """The stored row of one escalation, or ``None``, without locking it."""
+        rows = self._query(
+            self._sql(f"SELECT {_STATE_ROW} FROM ep_escalations WHERE escalation_id = ?"),
+            (escalation_id,),
+        )
+        return StateRow(*rows[0]) if rows else None
+
+    def states(self) -> list[StateRow]:
+        """Every escalation still held (not settled), by id."""
+        rows = self._query(
+            f"SELECT {_STATE_ROW} FROM ep_escalations"
+            " WHERE state IS NOT NULL ORDER BY escalation_id"
+        )
+        return [StateRow(*row) for row in rows]
+
+    def outbox(self, *, delivered: bool | None = None) -> list[OutboxEntry]:
+        """Each action, in the order emitted; ``delivered`` chooses the delivered (``True``) or
+        undelivered (``False``) ones."""
+        where = {None: "", True: " WHERE delivered IS NOT NULL", False: " WHERE delivered IS NULL"}
+        rows = self._query(
+            f"SELECT action_id, action, delivered, policy FROM ep_outbox{where[delivered]}"
+            " ORDER BY position"
+        )
+        return [OutboxEntry(row[0], row[1], row[2] is not None, row[3]) for row in rows]
+
+    # ------------------------------------------------------------------------- delivery
+    @abc.abstractmethod
+    def claim(self, now: int, limit: int, lease: int) -> list[OutboxRow]:
+        """Up to ``limit`` actions ready at ``now``, each the earliest undelivered action of its
+        escalation, leased to the caller until ``now + lease``."""
+
+    def ack(self, action_ids: Sequence[str], now: int) -> None:
+        """Mark actions delivered."""
+        if action_ids:
+            with self.transaction() as tx:
+                self._ack(tx, action_ids, now)
+
+    @abc.abstractmethod
+    def _ack(self, tx: Transaction, action_ids: Sequence[str], now: int) -> None: ...
+
+    def release(self, action_id: str, retry_at: int, error: str) -> None:
+        """Give an undelivered action back, to be tried again at ``retry_at``."""
+        self._query(
+            self._sql(
+                "UPDATE ep_outbox SET claimed_until = NULL, available_at = ?, last_error = ?"
+                " WHERE action_id = ? AND delivered IS NULL"
+            ),
+            (retry_at, error, action_id),
+        )
+
+    def prune(self, facts_before: int | None, delivered_before: int | None) -> tuple[int, int]:
+        """Forget the ids of facts whose time is before ``facts_before``, and drop the actions
+        delivered before ``delivered_before`` (``None``: keep them all). Returns how many of
+        each went. Undelivered actions and the escalations' states are never touched."""
+        facts = actions = 0
+        if facts_before is not None:
+            facts = self._change(self._sql("DELETE FROM ep_facts WHERE at < ?"), (facts_before,))
+        if delivered_before is not None:
+            actions = self._change(
+                self._sql("DELETE FROM ep_outbox WHERE delivered < ?"), (delivered_before,)
+            )
+        return facts, actions
+
+    @abc.abstractmethod
+    def _change(self, sql: str, params: Sequence[object]) -> int:
+        """Run one statement that changes rows, in a transaction of its own: how many."""
+
+    @abc.abstractmethod
+    def _execute_script(self, statements: Sequence[str]) -> None:
+        """Run ``statements`` in one transaction (a migration)."""
+
+    def next_delivery(self) -> int | None:
+        """When :meth:`claim` next has something to give: the earliest time at which the first
+        undelivered action of some escalation is ready and not leased."""
+        rows = self._query(
+            "SELECT MIN(CASE WHEN o.claimed_until IS NULL OR o.claimed_until < o.available_at"
+            " THEN o.available_at ELSE o.claimed_until END) FROM ep_outbox o"
+            " WHERE o.delivered IS NULL AND NOT EXISTS (SELECT 1 FROM ep_outbox e"
+            " WHERE e.escalation_id = o.escalation_id AND e.delivered IS NULL"
+            " AND e.position < o.position)"
+        )
+        return int(rows[0][0]) if rows and rows[0][0] is not None else None
+
+
+_CLAIMABLE = (
+    # The earliest undelivered action of each escalation, if it is ready and not leased.
+    " FROM ep_outbox o WHERE o.delivered IS NULL AND o.available_at <= ?"
+    " AND (o.claimed_until IS NULL OR o.claimed_until <= ?)"
+    " AND NOT EXISTS (SELECT 1 FROM ep_outbox e WHERE e.escalation_id = o.escalation_id"
+    " AND e.delivered IS NULL AND e.position < o.position)"
+    " ORDER BY o.available_at, o.position LIMIT ?"
+)
+
+
+def _migrate(store: Store, serial: str, *, to: int = SCHEMA_VERSION) -> None:
+    """Apply the migrations the store lacks, up to version ``to``, each in one transaction."""
+    version = store.schema_version()
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"the store {_safe(store.url)} has schema version {version}, written by a newer "
+            f"version of escalation-policy; this one reads versions up to {SCHEMA_VERSION}"
+        )
+    for number in range(version + 1, to + 1):
+        statements = [text.format(serial=serial) for text in _MIGRATIONS["common"][number - 1]]
+        upsert = (
+            f"INSERT INTO ep_meta (key, value) VALUES ('schema', '{number}')"
+            f" ON CONFLICT (key) DO UPDATE SET value = '{number}'"
+        )
+        store._execute_script([*statements, upsert])
+
+
+def _safe(url: str) -> str:
+    """``url`` without its password."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
