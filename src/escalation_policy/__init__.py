@@ -177,7 +177,6 @@ if TYPE_CHECKING:
     from escalation_policy._audit import EscalationAudit as EscalationAudit
     from escalation_policy._audit import audit as audit
     from escalation_policy._convert import make_converter as make_converter
-    from escalation_policy.policy.diff import PolicyDifference as PolicyDifference
     from escalation_policy.engine import ENGINES as ENGINES
     from escalation_policy.engine import EngineName as EngineName
     from escalation_policy.engine import PolicyEngine as PolicyEngine
@@ -211,6 +210,7 @@ if TYPE_CHECKING:
     from escalation_policy.policy import RuleInfo as RuleInfo
     from escalation_policy.policy import default_policy as default_policy
     from escalation_policy.policy import load_policy as load_policy
+    from escalation_policy.policy.diff import PolicyDifference as PolicyDifference
     from escalation_policy.schema import json_schema as json_schema
     from escalation_policy.service import Delivery as Delivery
     from escalation_policy.service import Handled as Handled
