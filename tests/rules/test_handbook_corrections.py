@@ -174,6 +174,27 @@ def test_the_initiating_team_may_post_the_escalation_document(
     assert expected == _codes(scenario.post(at(minutes=30), "created", by)), case
 
 
+# TAMs are part of Customer Success (the page links the "TAM Handbook homepage",
+# /handbook/customer-success/tam/): where the page names Customer Success, a TAM counts.
+@pytest.mark.parametrize(
+    ("case", "severity", "initiated_by", "by", "expected"),
+    [
+        ("a TAM initiates and posts, Medium", "medium", "tam", "tam", []),
+        ("a TAM initiates and posts, High", "high", "tam", "tam", []),
+        ("Customer Success initiates, TAM posts, Medium", "medium", "customer_success", "tam", []),
+        ("TAM initiates, Customer Success posts, Medium", "medium", "tam", "customer_success", []),
+        ("a TAM initiates and posts, Low", "low", "tam", "tam", ["wrong_poster"]),
+        ("a TAM initiates, Support posts, Medium", "medium", "tam", "support_engineering", []),
+        ("a TAM initiates, Other posts, Medium", "medium", "tam", "other", ["wrong_poster"]),
+    ],
+)
+def test_a_tam_counts_as_customer_success_where_the_page_names_it(
+    scenario: Scenario, case: str, severity: str, initiated_by: str, by: str, expected: list[str]
+) -> None:
+    scenario.open(severity=severity, initiated_by=initiated_by, tam=None)
+    assert expected == _codes(scenario.post(at(minutes=30), "created", by)), case
+
+
 def test_updates_are_still_posted_by_the_owner(scenario: Scenario) -> None:
     scenario.open(severity="medium", initiated_by="customer_success")
     decision = scenario.post(at(minutes=30), "update", "customer_success")

@@ -106,6 +106,9 @@ INITIATORS_WHO_POST = {
     Team.SUPPORT_ENGINEERING: (Severity.LOW, Severity.MEDIUM),
     Team.CUSTOMER_SUCCESS: (Severity.MEDIUM, Severity.HIGH),
 }
+# Where the page names Customer Success, a TAM counts: TAMs are part of Customer Success (the
+# page links the "TAM Handbook homepage", /handbook/customer-success/tam/).
+PART_OF = {Team.TAM: Team.CUSTOMER_SUCCESS}
 
 AWARENESS_POSTS = one_of(
     PostPurpose.CREATED, PostPurpose.UPDATE, PostPurpose.CLOSED, PostPurpose.RISK_REDUCED
@@ -139,10 +142,12 @@ def _linked(situation: Situation) -> bool:
 
 def _by_initiator(situation: Situation) -> bool:
     record = situation.record
-    by = situation.fact.by
-    if by != record.initiated_by:
+    by: Team = situation.fact.by
+    initiated_by: Team = record.initiated_by
+    team = PART_OF.get(by, by)
+    if team != PART_OF.get(initiated_by, initiated_by):
         return False
-    return (by._value_, record.severity._value_) in _INITIATORS
+    return (team._value_, record.severity._value_) in _INITIATORS
 
 
 def _by_owner(situation: Situation) -> bool:
