@@ -65,7 +65,8 @@ RISK_REDUCED_POST_WITHIN = dt.timedelta(hours=24)
 # Critical; High's cadence is "multiple times per week", so High's updates follow it.
 DAILY_UPDATES = dt.timedelta(days=1)
 HIGH_UPDATES = dt.timedelta(days=3, hours=12)  # twice a week at the least
-# Raising the severity is when visibility matters most: an update soon after it.
+# Raising the severity into High or Critical, the severities the page's example gives
+# updates for, is when visibility matters most: an update soon after it.
 UPDATE_AFTER_RAISE_WITHIN = dt.timedelta(hours=2)
 
 # Each limit above, as a setting: load_policy(settings=...) changes it without editing rules.
@@ -97,7 +98,7 @@ HIGH_UPDATES_SETTING = Setting(
 UPDATE_AFTER_RAISE = Setting(
     name="update_after_raise_within",
     default=UPDATE_AFTER_RAISE_WITHIN,
-    description="how soon after the severity rises an update is due",
+    description="how soon after the severity rises into High or Critical an update is due",
 )
 
 # "initiated by Support (low and medium) or Customer Success (Medium and High), the escalation
@@ -238,10 +239,11 @@ REACTIONS = (
     ),
     Reaction(
         id="communication.update_when_raised",
-        title="Raising the severity calls for an update in the channel soon after",
+        title="Raising the severity into High or Critical calls for an update in the channel "
+        "soon after",
         cites=COMMUNICATION,
         on=(SeverityChanged,),
-        when={"severity_raised": True},
+        when={"severity_raised": True, "severity": one_of(Severity.CRITICAL, Severity.HIGH)},
         then=(Require(obligation=CHANNEL_POST, key=PostReason.UPDATE, within=UPDATE_AFTER_RAISE),),
     ),
     Reaction(
