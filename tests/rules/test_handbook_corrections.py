@@ -379,3 +379,52 @@ def test_involvement_grows_when_the_type_of_issue_is_known(
     decision = scenario.fact("issue_type_changed", at(hours=2), issue_type=issue_type)
     (involvement,) = of_type(decision.actions, "set_involvement")
     assert added == [role.value for role in involvement.added], case
+
+
+# ---------------------------------------------------------------------------------------------
+# 12. "This can also be leveraged for issues that affect a broad number of customers though the
+#     customer engagement model will differ."
+SINGLE_ACCOUNT = {"tam_missing", "meeting_overdue", "customer_communication_overdue"}
+
+
+@pytest.mark.parametrize(
+    ("case", "severity", "raised_to", "broad_impact", "expected"),
+    [
+        ("Critical, one account", "critical", None, False, SINGLE_ACCOUNT),
+        ("Critical, broad impact", "critical", None, True, set()),
+        ("High, broad impact", "high", None, True, set()),
+        ("Medium, one account", "medium", None, False, SINGLE_ACCOUNT - {"tam_missing"}),
+        ("Medium, broad impact", "medium", None, True, set()),
+        ("Medium raised to Critical, one account", "medium", "critical", False, SINGLE_ACCOUNT),
+        ("Medium raised to Critical, broad impact", "medium", "critical", True, set()),
+    ],
+)
+def test_a_broad_impact_escalation_has_no_single_account_obligations(
+    scenario: Scenario,
+    case: str,
+    severity: str,
+    raised_to: str | None,
+    broad_impact: bool,
+    expected: set[str],
+) -> None:
+    """No TAM is awaited, and no meeting or customer communication is due on the cadence; the
+    channel's posts and updates are kept (all made here), so nothing else is reported."""
+    scenario.open(severity=severity, broad_impact=broad_impact, tam=None)
+    scenario.post(at(minutes=10), "created", owner_of(severity, tam=None))
+    if raised_to is not None:
+        scenario.fact("severity_changed", at(minutes=20), severity=raised_to)
+        scenario.fact("executive_summary_updated", at(minutes=25))
+    for hours in range(1, 15 * 24, 20):
+        scenario.post(at(hours=hours), "update", owner_of(raised_to or severity, tam=None))
+    scenario.tick(at(days=15))
+    assert expected == {code for code, _ in violations(scenario.actions())}, case
+
+
+def test_a_broad_impact_escalation_keeps_its_posts_updates_and_involvement(
+    scenario: Scenario,
+) -> None:
+    opened = scenario.open(severity="critical", broad_impact=True, tam=None)
+    (involvement,) = of_type(opened.actions, "set_involvement")
+    assert involvement.roles, "the involvement of its severity"
+    late = scenario.tick(at() + communication.DAILY_UPDATES + dt.timedelta(minutes=1))
+    assert ["post_overdue", "update_overdue"] == sorted(_codes(late))

@@ -151,12 +151,18 @@ REACTIONS = (
         on=(TamInformed,),
         then=(Fulfil(obligation=INFORM_TAM),),
     ),
+    # A TAM manages one account's engagement; a broad-impact escalation's "customer engagement
+    # model will differ" (Scope), and it needs no TAM of its own.
     Reaction(
         id="responsibilities.tam_needed",
-        title="A High or Critical escalation needs a TAM",
-        cites=CRITICAL_AND_HIGH,
+        title="A High or Critical escalation about one account needs a TAM",
+        cites=f"{CRITICAL_AND_HIGH}; Scope",
         on=(Opened, SeverityChanged),
-        when={"severity": one_of(Severity.CRITICAL, Severity.HIGH), "tam_assigned": False},
+        when={
+            "severity": one_of(Severity.CRITICAL, Severity.HIGH),
+            "tam_assigned": False,
+            "broad_impact": False,
+        },
         then=(Require(obligation=ASSIGN_TAM, within=TAM_ASSIGNED_SETTING),),
     ),
     Reaction(
