@@ -428,3 +428,46 @@ def test_a_broad_impact_escalation_keeps_its_posts_updates_and_involvement(
     assert involvement.roles, "the involvement of its severity"
     late = scenario.tick(at() + communication.DAILY_UPDATES + dt.timedelta(minutes=1))
     assert ["post_overdue", "update_overdue"] == sorted(_codes(late))
+
+
+# ---------------------------------------------------------------------------------------------
+# 13. "this channel is NOT intended for: Initiation of escalations; The detailed tracking and
+#     interactions for the escalation": only a post that could start an escalation is
+#     initiation. A post about an escalation closed and settled (so no longer known) is not; one
+#     that is no awareness post and no misuse either is refused as about no open escalation.
+REFUSED = "refused"
+
+
+@pytest.mark.parametrize(
+    ("case", "history", "purpose", "expected"),
+    [
+        ("an update the day after closing", "closed", "update", REFUSED),
+        ("a closing post again the day after closing", "closed", "closed", REFUSED),
+        ("a risk-reduced post the day after closing", "closed", "risk_reduced", REFUSED),
+        ("tracking the day after closing", "closed", "tracking", ["channel_misuse"]),
+        ("an update while the closing post is awaited", "closing", "update", []),
+        ("created, never opened", "never opened", "created", ["channel_misuse"]),
+        ("initiation, never opened", "never opened", "initiation", ["channel_misuse"]),
+        ("tracking, never opened", "never opened", "tracking", ["channel_misuse"]),
+        ("an update, never opened", "never opened", "update", REFUSED),
+    ],
+)
+def test_only_a_post_that_could_start_an_escalation_is_initiation_in_the_channel(
+    scenario: Scenario, case: str, history: str, purpose: str, expected: list[str] | str
+) -> None:
+    from escalation_policy import UnknownEscalationError
+
+    owner = owner_of("medium")
+    if history != "never opened":
+        scenario.open(severity="medium")
+        scenario.post(at(minutes=10), "created", owner)
+        scenario.fact("closed", at(hours=5))
+    if history == "closed":
+        scenario.post(at(hours=6), "closed", owner)
+        assert 0 == len(scenario.engine), "closed and settled: forgotten"
+    when = at(days=1, hours=5) if history == "closed" else at(hours=6)
+    if expected == REFUSED:
+        with pytest.raises(UnknownEscalationError):
+            scenario.post(when, purpose, owner)
+        return
+    assert expected == _codes(scenario.post(when, purpose, owner)), case

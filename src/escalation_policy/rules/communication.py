@@ -375,17 +375,36 @@ REACTIONS = (
             ),
         ),
     ),
+    # Only a post that could start an escalation is initiation: an update or a closing post
+    # about an escalation the engine no longer knows is about one closed and settled.
     Reaction(
         id="communication.initiated_in_the_channel",
         title="An escalation the channel hears of first was initiated in it",
         cites=COMMUNICATION,
         on=(Posted,),
-        when={"known": False, "escalation_channel": True},
+        when={
+            "known": False,
+            "escalation_channel": True,
+            "purpose": one_of(PostPurpose.CREATED, PostPurpose.INITIATION),
+        },
         then=(
             Violation(
                 code=ViolationCode.CHANNEL_MISUSE,
                 detail="a post about an escalation that is not open: escalations are initiated "
                 "in the account or support channels, then posted",
+            ),
+        ),
+    ),
+    Reaction(
+        id="communication.not_for_tracking_when_not_open",
+        title="The channel is not for the detailed tracking of an escalation, open or not",
+        cites=COMMUNICATION,
+        on=(Posted,),
+        when={"known": False, "escalation_channel": True, "purpose": PostPurpose.TRACKING},
+        then=(
+            Violation(
+                code=ViolationCode.CHANNEL_MISUSE,
+                detail="detailed tracking belongs in the account or support channels",
             ),
         ),
     ),
