@@ -181,3 +181,40 @@ def test_every_rule_of_the_policy_is_in_the_rule_catalogue() -> None:
 
     catalogue = (DOCS / "rules.md").read_text()
     assert [] == [rule for rule in default_policy().rules if f"`{rule}`" not in catalogue]
+
+
+# ------------------------------------------------------------------------ the violation codes
+def _violation_rows(heading: str) -> dict[str, list[str]]:
+    """The codes in the table under ``## heading`` of docs/violations.md, each with the rule
+    ids its row names in the rules column."""
+    page = (DOCS / "violations.md").read_text()
+    section = page.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        code = re.fullmatch(r"`([a-z_]+)`", cells[0])
+        if line.startswith("| `") and code:
+            rows[code[1]] = re.findall(r"`([a-z_]+\.[a-z_./]+)`", cells[2])
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("heading", "package"),
+    [
+        ("The handbook's policy", "escalation_policy.rules"),
+        ("The later process", str(ROOT / "examples" / "policies" / "later_process")),
+    ],
+)
+def test_every_violation_code_is_documented_with_the_rules_that_raise_it(
+    heading: str, package: str
+) -> None:
+    """docs/violations.md lists exactly the codes each shipped policy declares, and names only
+    rules the policy has: a new code, or a renamed rule, cannot go undocumented."""
+    from escalation_policy import load_policy
+
+    policy = load_policy(package)
+    rows = _violation_rows(heading)
+    assert sorted(policy.violation_codes) == sorted(rows)
+    named = [rule for rules in rows.values() for rule in rules]
+    assert [] == [rule for rule in named if rule not in policy.rules]
+    assert all(rows.values()), "each code names the rules that raise it"

@@ -65,7 +65,8 @@ RISK_REDUCED_POST_WITHIN = dt.timedelta(hours=24)
 # Critical; High's cadence is "multiple times per week", so High's updates follow it.
 DAILY_UPDATES = dt.timedelta(days=1)
 HIGH_UPDATES = dt.timedelta(days=3, hours=12)  # twice a week at the least
-# Raising the severity is when visibility matters most: an update soon after it.
+# Raising the severity into High or Critical, the severities the page's example gives
+# updates for, is when visibility matters most: an update soon after it.
 UPDATE_AFTER_RAISE_WITHIN = dt.timedelta(hours=2)
 
 # Each limit above, as a setting: load_policy(settings=...) changes it without editing rules.
@@ -97,7 +98,7 @@ HIGH_UPDATES_SETTING = Setting(
 UPDATE_AFTER_RAISE = Setting(
     name="update_after_raise_within",
     default=UPDATE_AFTER_RAISE_WITHIN,
-    description="how soon after the severity rises an update is due",
+    description="how soon after the severity rises into High or Critical an update is due",
 )
 
 # "initiated by Support (low and medium) or Customer Success (Medium and High), the escalation
@@ -106,6 +107,9 @@ INITIATORS_WHO_POST = {
     Team.SUPPORT_ENGINEERING: (Severity.LOW, Severity.MEDIUM),
     Team.CUSTOMER_SUCCESS: (Severity.MEDIUM, Severity.HIGH),
 }
+# Where the page names Customer Success, a TAM counts: TAMs are part of Customer Success (the
+# page links the "TAM Handbook homepage", /handbook/customer-success/tam/).
+PART_OF = {Team.TAM: Team.CUSTOMER_SUCCESS}
 
 AWARENESS_POSTS = one_of(
     PostPurpose.CREATED, PostPurpose.UPDATE, PostPurpose.CLOSED, PostPurpose.RISK_REDUCED
@@ -139,10 +143,12 @@ def _linked(situation: Situation) -> bool:
 
 def _by_initiator(situation: Situation) -> bool:
     record = situation.record
-    by = situation.fact.by
-    if by != record.initiated_by:
+    by: Team = situation.fact.by
+    initiated_by: Team = record.initiated_by
+    team = PART_OF.get(by, by)
+    if team != PART_OF.get(initiated_by, initiated_by):
         return False
-    return (by._value_, record.severity._value_) in _INITIATORS
+    return (team._value_, record.severity._value_) in _INITIATORS
 
 
 def _by_owner(situation: Situation) -> bool:
@@ -233,10 +239,11 @@ REACTIONS = (
     ),
     Reaction(
         id="communication.update_when_raised",
-        title="Raising the severity calls for an update in the channel soon after",
+        title="Raising the severity into High or Critical calls for an update in the channel "
+        "soon after",
         cites=COMMUNICATION,
         on=(SeverityChanged,),
-        when={"severity_raised": True},
+        when={"severity_raised": True, "severity": one_of(Severity.CRITICAL, Severity.HIGH)},
         then=(Require(obligation=CHANNEL_POST, key=PostReason.UPDATE, within=UPDATE_AFTER_RAISE),),
     ),
     Reaction(
@@ -368,17 +375,36 @@ REACTIONS = (
             ),
         ),
     ),
+    # Only a post that could start an escalation is initiation: an update or a closing post
+    # about an escalation the engine no longer knows is about one closed and settled.
     Reaction(
         id="communication.initiated_in_the_channel",
         title="An escalation the channel hears of first was initiated in it",
         cites=COMMUNICATION,
         on=(Posted,),
-        when={"known": False, "escalation_channel": True},
+        when={
+            "known": False,
+            "escalation_channel": True,
+            "purpose": one_of(PostPurpose.CREATED, PostPurpose.INITIATION),
+        },
         then=(
             Violation(
                 code=ViolationCode.CHANNEL_MISUSE,
                 detail="a post about an escalation that is not open: escalations are initiated "
                 "in the account or support channels, then posted",
+            ),
+        ),
+    ),
+    Reaction(
+        id="communication.not_for_tracking_when_not_open",
+        title="The channel is not for the detailed tracking of an escalation, open or not",
+        cites=COMMUNICATION,
+        on=(Posted,),
+        when={"known": False, "escalation_channel": True, "purpose": PostPurpose.TRACKING},
+        then=(
+            Violation(
+                code=ViolationCode.CHANNEL_MISUSE,
+                detail="detailed tracking belongs in the account or support channels",
             ),
         ),
     ),

@@ -27,7 +27,6 @@ from escalation_policy.vocabulary import (
     Row,
     Setting,
     Situation,
-    Violation,
     one_of,
 )
 
@@ -143,35 +142,27 @@ REACTIONS = (
         when={"owner": Team.SUPPORT_ENGINEERING, "tam_assigned": True, "tam_opened": False},
         then=(Require(obligation=INFORM_TAM, within=INFORM_TAM_SETTING),),
     ),
+    # "Support Engineering should inform the TAM of the escalation" asks that the TAM knows: a
+    # TAM told by anyone (Customer Success, a colleague) is informed, whoever the fact's `by`.
     Reaction(
         id="responsibilities.tam_informed",
-        title="The TAM was informed",
+        title="The TAM was informed, by whoever told them",
         cites=MEDIUM_AND_LOW,
         on=(TamInformed,),
         then=(Fulfil(obligation=INFORM_TAM),),
     ),
-    Reaction(
-        id="responsibilities.support_informs_tam",
-        title="Support Engineering informs the TAM",
-        cites=MEDIUM_AND_LOW,
-        on=(TamInformed,),
-        when={
-            "owner": Team.SUPPORT_ENGINEERING,
-            "by": one_of(Team.TAM, Team.CUSTOMER_SUCCESS, Team.OTHER),
-        },
-        then=(
-            Violation(
-                code=ViolationCode.WRONG_INFORMER,
-                detail="the TAM was informed by another team than Support Engineering",
-            ),
-        ),
-    ),
+    # A TAM manages one account's engagement; a broad-impact escalation's "customer engagement
+    # model will differ" (Scope), and it needs no TAM of its own.
     Reaction(
         id="responsibilities.tam_needed",
-        title="A High or Critical escalation needs a TAM",
-        cites=CRITICAL_AND_HIGH,
+        title="A High or Critical escalation about one account needs a TAM",
+        cites=f"{CRITICAL_AND_HIGH}; Scope",
         on=(Opened, SeverityChanged),
-        when={"severity": one_of(Severity.CRITICAL, Severity.HIGH), "tam_assigned": False},
+        when={
+            "severity": one_of(Severity.CRITICAL, Severity.HIGH),
+            "tam_assigned": False,
+            "broad_impact": False,
+        },
         then=(Require(obligation=ASSIGN_TAM, within=TAM_ASSIGNED_SETTING),),
     ),
     Reaction(

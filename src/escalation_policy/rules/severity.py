@@ -7,7 +7,9 @@
 
 The cadence column governs meetings (internal, customer or executive) and customer
 communication; channel updates are governed by the communication process
-(see docs/policy-decisions.md, "Cadence and daily updates").
+(see docs/policy-decisions.md, "Cadence and daily updates"). An escalation of broad impact
+keeps no meeting or customer-communication cadence: "the customer engagement model will
+differ" (Scope).
 """
 
 import datetime as dt
@@ -252,8 +254,19 @@ REACTIONS = (
         "re-planned when the severity, the TAM or the type of issue changes",
         cites=SEVERITY_LEVELS,
         on=(Opened, SeverityChanged, TamAssigned, IssueTypeChanged),
+        then=(ApplyPlan(),),
+    ),
+    # "This can also be leveraged for issues that affect a broad number of customers though the
+    # customer engagement model will differ": the cadence of meetings and of communication to
+    # the customer is a single account's, and a broad-impact escalation has its own.
+    Reaction(
+        id="severity.account_cadence",
+        title="Meetings and communication to the customer keep the cadence of the severity, "
+        "for an escalation about one account",
+        cites=f"{SEVERITY_LEVELS}; Scope",
+        on=(Opened, SeverityChanged, TamAssigned, IssueTypeChanged),
+        when={"broad_impact": False},
         then=(
-            ApplyPlan(),
             Require(obligation=MEETING, every="meeting_every"),
             Require(obligation=CUSTOMER_COMMUNICATION, every="contact_every"),
         ),

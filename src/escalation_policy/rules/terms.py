@@ -146,7 +146,6 @@ class ViolationCode(Values):
     MEETING_OVERDUE = "meeting_overdue"
     TAM_NOT_INFORMED = "tam_not_informed"
     TAM_MISSING = "tam_missing"
-    WRONG_INFORMER = "wrong_informer"
     CUSTOMER_COMMUNICATION_OVERDUE = "customer_communication_overdue"
     DOCUMENT_LINK_MISSING = "document_link_missing"
     EXECUTIVE_SUMMARY_OVERDUE = "executive_summary_overdue"
@@ -208,7 +207,8 @@ class MeetingHeld(EscalationFact):
 
 @attrs.frozen(kw_only=True)
 class TamInformed(EscalationFact):
-    """The escalation's TAM was informed of it, by ``by`` if the host knows who."""
+    """The escalation's TAM was informed of it, by ``by`` if the host knows who (for the
+    record: whoever told the TAM, the TAM knows)."""
 
     TYPE = "tam_informed"
     by: Team | None = None
