@@ -161,7 +161,8 @@ class _Working:
     changed: set[str] = attrs.field(factory=set)
     outbox: list[NewAction] = attrs.field(factory=list)
     remembered: list[HandledFact] = attrs.field(factory=list)
-    digests: dict[str, SeenFact] = attrs.field(factory=dict)
+    digests: dict[str, SeenFact | HandledFact] = attrs.field(factory=dict)
+    """The facts handled, by id: as the store has them, or as this transaction records them."""
     settled: dict[str, int] = attrs.field(factory=dict)
     """The clocks of the held escalations that settled: facts older than them are stale."""
     clock: dt.datetime | None = None
@@ -365,7 +366,8 @@ class Service:
                 for row in tx.due(_micros(watermark), targets, _UNLIMITED):
                     work.load(row, self._thaw(row))
             ids = [f.id for f in read if isinstance(f, Fact) and f.id is not None]
-            work.digests = tx.seen(ids) if ids else {}
+            if ids:
+                work.digests.update(tx.seen(ids))
             consumed = -1
             for index, fact in enumerate(read):
                 result = fact if isinstance(fact, InputError) else self._apply(tx, work, fact)
@@ -581,8 +583,9 @@ class Service:
         target = fact.escalation_id if isinstance(fact, EscalationFact) else None
         if fact.id is not None:
             actions = json.dumps([delivery.id for delivery in emitted])
-            work.remembered.append(HandledFact(fact.id, digest, target, actions, _micros(fact.at)))
-            work.digests[fact.id] = SeenFact(digest, actions)
+            handled = HandledFact(fact.id, digest, target, actions, _micros(fact.at))
+            work.remembered.append(handled)
+            work.digests[fact.id] = handled
         return Handled(
             fact=fact,
             deliveries=tuple(emitted),

@@ -91,13 +91,13 @@ class _SQLiteTransaction(Transaction):
         self.db.executemany(
             "INSERT INTO ep_facts (fact_id, digest, escalation_id, actions, at)"
             " VALUES (?, ?, ?, ?, ?)",
-            rows,
+            map(tuple, rows),  # sqlite3 binds a plain tuple faster than a NamedTuple
         )
 
     def append(self, rows: Sequence[NewAction]) -> None:
         self.db.executemany(
             "INSERT INTO ep_outbox (action_id, escalation_id, action, policy) VALUES (?, ?, ?, ?)",
-            rows,
+            map(tuple, rows),
         )
 
     def actions(self, action_ids: Sequence[str]) -> list[StoredAction]:
