@@ -20,9 +20,11 @@ import datetime as dt
 from escalation_policy.vocabulary import (
     ANY,
     BOOL,
+    BusinessTime,
     Cancel,
     ContextField,
     DecisionTable,
+    EachBusinessDay,
     Fulfil,
     HitPolicy,
     Obligation,
@@ -36,7 +38,7 @@ from escalation_policy.vocabulary import (
 )
 
 from .responsibilities import ASSIGN_TAM, INFORM_TAM
-from .severity import CUSTOMER_COMMUNICATION, MEETING
+from .severity import CADENCE
 from .terms import (
     Closed,
     Opened,
@@ -57,17 +59,19 @@ COMMUNICATION = "Communication Process"
 
 CHANNEL = "#escalated_customers"
 
-# How soon each required post is due. Calendar time.
-CREATED_POST_WITHIN = dt.timedelta(hours=2)  # "when the escalation is identified and created"
-CLOSED_POST_WITHIN = dt.timedelta(hours=24)
-RISK_REDUCED_POST_WITHIN = dt.timedelta(hours=24)
-# "e.g., daily updates for high or critical escalations": the example is taken as the rule for
-# Critical; High's cadence is "multiple times per week", so High's updates follow it.
-DAILY_UPDATES = dt.timedelta(days=1)
-HIGH_UPDATES = dt.timedelta(days=3, hours=12)  # twice a week at the least
+# How soon each required post is due, in business time (the escalation's business days, see
+# rules/severity.py): a post owed after hours is owed once the day begins.
+ONE_BUSINESS_DAY = dt.timedelta(hours=8)  # the open hours of one business day
+CREATED_POST_WITHIN = BusinessTime(dt.timedelta(hours=2))  # "when ... identified and created"
+CLOSED_POST_WITHIN = BusinessTime(ONE_BUSINESS_DAY)
+RISK_REDUCED_POST_WITHIN = BusinessTime(ONE_BUSINESS_DAY)
+# "e.g., daily updates for high or critical escalations": an update each business day, by its
+# end, for both.
+DAILY_UPDATES = EachBusinessDay()
+HIGH_UPDATES = EachBusinessDay()
 # Raising the severity into High or Critical, the severities the page's example gives
 # updates for, is when visibility matters most: an update soon after it.
-UPDATE_AFTER_RAISE_WITHIN = dt.timedelta(hours=2)
+UPDATE_AFTER_RAISE_WITHIN = BusinessTime(dt.timedelta(hours=2))
 
 # Each limit above, as a setting: load_policy(settings=...) changes it without editing rules.
 CREATED_POST = Setting(
@@ -253,7 +257,7 @@ REACTIONS = (
         on=(RiskReduced,),
         when={"status": Status.ACTIVE},
         then=(
-            Cancel(obligations=(CHANNEL_UPDATE, MEETING, CUSTOMER_COMMUNICATION)),
+            Cancel(obligations=(CHANNEL_UPDATE, CADENCE)),
             Require(
                 obligation=CHANNEL_POST,
                 key=PostReason.RISK_REDUCED,
@@ -270,8 +274,7 @@ REACTIONS = (
             Cancel(
                 obligations=(
                     CHANNEL_UPDATE,
-                    MEETING,
-                    CUSTOMER_COMMUNICATION,
+                    CADENCE,
                     INFORM_TAM,
                     ASSIGN_TAM,
                     EXECUTIVE_SUMMARY,

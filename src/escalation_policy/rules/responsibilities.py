@@ -15,6 +15,7 @@ import datetime as dt
 from escalation_policy.vocabulary import (
     ANY,
     BOOL,
+    BusinessTime,
     Cancel,
     ContextField,
     DecisionTable,
@@ -50,9 +51,10 @@ MEDIUM_AND_LOW = "Responsibilities > Medium and Low Level Issues"
 
 # "Support Engineering should inform the TAM of the escalation": how soon. No later than the
 # created post is due (communication.CREATED_POST_WITHIN): the TAM hears before the channel.
-INFORM_TAM_WITHIN = dt.timedelta(hours=2)
-# "TAMs are responsible for ... (Critical and High)": how long such an escalation may wait for one.
-TAM_ASSIGNED_WITHIN = dt.timedelta(hours=24)
+INFORM_TAM_WITHIN = BusinessTime(dt.timedelta(hours=2))
+# "TAMs are responsible for ... (Critical and High)": how long such an escalation may wait for one
+# (one business day of open time, on the escalation's business days).
+TAM_ASSIGNED_WITHIN = BusinessTime(dt.timedelta(hours=8))
 
 INFORM_TAM_SETTING = Setting(
     name="inform_tam_within",

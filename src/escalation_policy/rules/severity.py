@@ -12,27 +12,32 @@ keeps no meeting or customer-communication cadence: "the customer engagement mod
 differ" (Scope).
 """
 
-import datetime as dt
-
 from escalation_policy.vocabulary import (
     BOOL,
     ApplyPlan,
+    Calendar,
+    Calendars,
     ContextField,
     DecisionTable,
+    EachBusinessDay,
     Fulfil,
     HitPolicy,
     Obligation,
+    Pause,
     Reaction,
     Require,
+    Resume,
     Row,
     Setting,
     Situation,
+    TimesPerWeek,
     one_of,
 )
 
 from .terms import (
     Cadence,
     CustomerContacted,
+    CustomerResponded,
     IssueTypeChanged,
     MeetingAudience,
     MeetingHeld,
@@ -42,29 +47,33 @@ from .terms import (
     SeverityChanged,
     TamAssigned,
     ViolationCode,
+    WaitingOnCustomer,
 )
 
 SEVERITY_LEVELS = "Definitions of Severity Levels"
 
-# The longest allowed gap between two meetings, for each cadence. Days are calendar days.
-DAILY = dt.timedelta(days=1)
-MULTIPLE_TIMES_PER_WEEK = dt.timedelta(days=3, hours=12)  # twice a week at the least
-WEEKLY_TO_BI_WEEKLY = dt.timedelta(days=14)  # bi-weekly at the least
+# The business calendar every escalation's clocks count on: Monday to Friday, 09:00 to 17:00,
+# in UTC unless the opening fact gives the customer's time zone (``time_zone``), where the same
+# hours are read. A company changes it here (its zone, hours, holidays: docs/calendars.md).
+BUSINESS_DAYS = Calendar.weekdays("09:00", "17:00", name="business_days", zone="UTC")
+CALENDARS = Calendars(default=BUSINESS_DAYS, zone_from="time_zone")
 
-# The gaps as settings: load_policy(settings=...) changes them without editing rules.
-DAILY_GAP = Setting(
-    name="daily_gap",
-    default=DAILY,
-    description="the longest gap between meetings, and communications, at a Daily cadence",
+# Each cadence, as people read it: "Daily" is each business day (by its end), "Multiple times
+# per week" at least twice each calendar week, "Weekly to Bi-weekly" at least once every two
+# calendar weeks. As settings: load_policy(settings=...) changes them without editing rules.
+DAILY = Setting(
+    name="daily_cadence",
+    default=EachBusinessDay(),
+    description="how often meetings and communication to the customer happen at a Daily cadence",
 )
-MULTIPLE_PER_WEEK_GAP = Setting(
-    name="multiple_per_week_gap",
-    default=MULTIPLE_TIMES_PER_WEEK,
+MULTIPLE_TIMES_PER_WEEK = Setting(
+    name="multiple_per_week_cadence",
+    default=TimesPerWeek(2),
     description="the same at a cadence of Multiple times per week",
 )
-BIWEEKLY_GAP = Setting(
-    name="weekly_to_biweekly_gap",
-    default=WEEKLY_TO_BI_WEEKLY,
+WEEKLY_TO_BI_WEEKLY = Setting(
+    name="weekly_to_biweekly_cadence",
+    default=TimesPerWeek(1, weeks=2),
     description="the same at a Weekly to Bi-weekly cadence",
 )
 
@@ -72,9 +81,7 @@ EXECUTIVES = (Role.VP_SALES, Role.PRODUCT, Role.CRO, Role.CEO, Role.VP_CUSTOMER_
 
 OUTPUTS = {
     "description": "text: the handbook's description of the severity level",
-    "meeting_every": "duration or null: the longest allowed gap between meetings",
-    "contact_every": "duration or null: the longest allowed gap between communications to "
-    "the customer",
+    "cadence_every": "period or null: how often meetings and communication to the customer happen",
 }
 
 _ORDER = {severity.value: rank for rank, severity in enumerate(Severity)}  # most severe first
@@ -103,22 +110,19 @@ CONTEXT = (
 )
 """Whether a change of severity raised it or lowered it, by the severities' order."""
 
-MEETING = Obligation(
-    id="meeting",
-    violation=ViolationCode.MEETING_OVERDUE,
-    missed="no meeting was held by {due}",
+CADENCE = Obligation(
+    id="cadence",
+    violation=ViolationCode.CADENCE_MISSED,
+    missed="the cadence due by {due} lacked {missing}",
+    parts=("meeting", "customer_communication"),
+    pausable=True,
 )
-"""A meeting at the cadence's longest allowed gap (the table output ``meeting_every``)."""
+"""The cadence of the severity (the table output ``cadence_every``): in each of its periods, a
+meeting (internal or with the customer) and communication to the customer (a message, or a
+meeting with the customer or its executives). A period that lacks either is one violation,
+naming what it lacked. Its clock stops while the escalation waits on the customer."""
 
-CUSTOMER_COMMUNICATION = Obligation(
-    id="customer_communication",
-    violation=ViolationCode.CUSTOMER_COMMUNICATION_OVERDUE,
-    missed="the customer was not communicated with by {due}",
-)
-"""Communication to the customer at the cadence (the table output ``contact_every``): a
-message, or a meeting with the customer or its executives."""
-
-OBLIGATIONS = (MEETING, CUSTOMER_COMMUNICATION)
+OBLIGATIONS = (CADENCE,)
 
 TABLES = (
     DecisionTable(
@@ -194,33 +198,30 @@ TABLES = (
         cites=SEVERITY_LEVELS,
         hit_policy=HitPolicy.UNIQUE,
         inputs=("cadence",),
-        outputs=("meeting_every", "contact_every"),
+        outputs=("cadence_every",),
         # "Cadence refers to the cadence of internal and external meetings and communications to
         # the customer": both at the same longest gap.
         rows=(
             Row(
                 id="daily",
                 when={"cadence": Cadence.DAILY},
-                then={"meeting_every": DAILY_GAP, "contact_every": DAILY_GAP},
+                then={"cadence_every": DAILY},
             ),
             Row(
                 id="multiple_per_week",
                 when={"cadence": Cadence.MULTIPLE_PER_WEEK},
-                then={
-                    "meeting_every": MULTIPLE_PER_WEEK_GAP,
-                    "contact_every": MULTIPLE_PER_WEEK_GAP,
-                },
+                then={"cadence_every": MULTIPLE_TIMES_PER_WEEK},
             ),
             Row(
                 id="weekly_to_biweekly",
                 when={"cadence": Cadence.WEEKLY_TO_BIWEEKLY},
-                then={"meeting_every": BIWEEKLY_GAP, "contact_every": BIWEEKLY_GAP},
+                then={"cadence_every": WEEKLY_TO_BI_WEEKLY},
             ),
             # "Standard Communication": the ordinary account rhythm, no escalation meetings.
             Row(
                 id="standard",
                 when={"cadence": Cadence.STANDARD},
-                then={"meeting_every": None, "contact_every": None},
+                then={"cadence_every": None},
             ),
         ),
     ),
@@ -266,17 +267,14 @@ REACTIONS = (
         cites=f"{SEVERITY_LEVELS}; Scope",
         on=(Opened, SeverityChanged, TamAssigned, IssueTypeChanged),
         when={"broad_impact": False},
-        then=(
-            Require(obligation=MEETING, every="meeting_every"),
-            Require(obligation=CUSTOMER_COMMUNICATION, every="contact_every"),
-        ),
+        then=(Require(obligation=CADENCE, every="cadence_every"),),
     ),
     Reaction(
         id="severity.meeting_held",
         title="A meeting keeps the cadence",
         cites=SEVERITY_LEVELS,
         on=(MeetingHeld,),
-        then=(Fulfil(obligation=MEETING),),
+        then=(Fulfil(obligation=CADENCE, part="meeting"),),
     ),
     Reaction(
         id="severity.customer_communicated",
@@ -284,7 +282,7 @@ REACTIONS = (
         "keeps the cadence of customer communication",
         cites=SEVERITY_LEVELS,
         on=(CustomerContacted,),
-        then=(Fulfil(obligation=CUSTOMER_COMMUNICATION),),
+        then=(Fulfil(obligation=CADENCE, part="customer_communication"),),
     ),
     Reaction(
         id="severity.customer_met",
@@ -292,6 +290,20 @@ REACTIONS = (
         cites=SEVERITY_LEVELS,
         on=(MeetingHeld,),
         when={"audience": one_of(MeetingAudience.CUSTOMER, MeetingAudience.EXECUTIVE)},
-        then=(Fulfil(obligation=CUSTOMER_COMMUNICATION),),
+        then=(Fulfil(obligation=CADENCE, part="customer_communication"),),
+    ),
+    Reaction(
+        id="severity.waiting_on_customer",
+        title="While the escalation waits on the customer, the cadence stops",
+        cites=SEVERITY_LEVELS,
+        on=(WaitingOnCustomer,),
+        then=(Pause(),),
+    ),
+    Reaction(
+        id="severity.customer_responded",
+        title="When the customer responds, the cadence runs again",
+        cites=SEVERITY_LEVELS,
+        on=(CustomerResponded,),
+        then=(Resume(),),
     ),
 )

@@ -31,6 +31,7 @@ __all__ = [
     "Closed",
     "CreateTrackerDocument",
     "CustomerContacted",
+    "CustomerResponded",
     "EnhancementRequested",
     "ExecutiveSummaryUpdated",
     "InformTam",
@@ -57,6 +58,7 @@ __all__ = [
     "Team",
     "UpdateExecutiveSummary",
     "ViolationCode",
+    "WaitingOnCustomer",
 ]
 
 
@@ -143,10 +145,9 @@ class Status(Values):
 class ViolationCode(Values):
     POST_OVERDUE = "post_overdue"
     UPDATE_OVERDUE = "update_overdue"
-    MEETING_OVERDUE = "meeting_overdue"
+    CADENCE_MISSED = "cadence_missed"
     TAM_NOT_INFORMED = "tam_not_informed"
     TAM_MISSING = "tam_missing"
-    CUSTOMER_COMMUNICATION_OVERDUE = "customer_communication_overdue"
     DOCUMENT_LINK_MISSING = "document_link_missing"
     EXECUTIVE_SUMMARY_OVERDUE = "executive_summary_overdue"
     CHANNEL_MISUSE = "channel_misuse"
@@ -170,6 +171,9 @@ class Opened(EscalationFact):
     tam: str | None = None
     issue_type: str | None = None
     summary: str | None = None
+    time_zone: str | None = None
+    """The customer's IANA time zone (``"Europe/Berlin"``), if its business days are not the
+    policy's default zone's: the escalation's business days are then counted there."""
 
 
 @attrs.frozen(kw_only=True)
@@ -272,6 +276,21 @@ class Closed(EscalationFact):
     STATUS: ClassVar[Mapping[str, str]] = {"active": "closed", "risk_reduced": "closed"}
 
 
+@attrs.frozen(kw_only=True)
+class WaitingOnCustomer(EscalationFact):
+    """The escalation waits on the customer (an answer, access, a test): the cadence of
+    meetings and communication to the customer stops until the customer responds."""
+
+    TYPE = "waiting_on_customer"
+
+
+@attrs.frozen(kw_only=True)
+class CustomerResponded(EscalationFact):
+    """The customer responded: the cadence runs again."""
+
+    TYPE = "customer_responded"
+
+
 FACTS = (
     Opened,
     SeverityChanged,
@@ -287,6 +306,8 @@ FACTS = (
     IssueTypeChanged,
     RiskReduced,
     Closed,
+    WaitingOnCustomer,
+    CustomerResponded,
 )
 """The facts the handbook's policy takes, besides the engine's ``tick``."""
 

@@ -9,7 +9,15 @@ milestones, etc.).
 
 import datetime as dt
 
-from escalation_policy.vocabulary import Emit, Fulfil, Obligation, Reaction, Require, Setting
+from escalation_policy.vocabulary import (
+    BusinessTime,
+    Emit,
+    Fulfil,
+    Obligation,
+    Reaction,
+    Require,
+    Setting,
+)
 
 from .terms import (
     CreateTrackerDocument,
@@ -34,8 +42,9 @@ TRACKER_TEMPLATE = (
 # key customer and GitLab milestones".
 TRACKER_SECTIONS = ("Executive Summary", "Key customer and company milestones")
 
-# "Should be updated when there are changes to the status": how soon after the change.
-SUMMARY_UPDATE_WITHIN = dt.timedelta(hours=24)
+# "Should be updated when there are changes to the status": how soon after the change (one
+# business day of open time).
+SUMMARY_UPDATE_WITHIN = BusinessTime(dt.timedelta(hours=8))
 
 SUMMARY_UPDATE = Setting(
     name="summary_update_within",
