@@ -55,6 +55,7 @@ def _resident_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+@pytest.mark.slow
 @needs_durable
 @pytest.mark.parametrize("strict", ["error::DeprecationWarning", "error"])
 def test_the_durable_cli_under_warnings_as_errors_gives_what_native_gives(strict: str) -> None:

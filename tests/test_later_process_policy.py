@@ -818,6 +818,7 @@ def test_replay_with_the_policy_folder(engine_name: str) -> None:
     }
 
 
+@pytest.mark.slow
 def test_audit_with_the_policy_folder() -> None:
     clean = _run("audit", *(str(EXAMPLES / n) for n in COMPLIANT), "--fail-on", "any")
     assert 0 == clean.returncode, clean.stderr + clean.stdout
