@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from escalation_policy import EngineFailure, EngineUnavailableError, InputError, PolicyEngine
-from escalation_policy._durable import durable_available
+from escalation_policy._engines.durable import durable_available
 from tests.conftest import Scenario, at, owner_of
 
 EXAMPLE = pathlib.Path(__file__).parent.parent / "examples" / "critical-outage.jsonl"

@@ -31,7 +31,7 @@ from escalation_policy import (
     default_policy,
     load_policy,
 )
-from escalation_policy._durable import durable_available
+from escalation_policy._engines.durable import durable_available
 from escalation_policy.cli import read_facts
 from escalation_policy.model import Fact
 from escalation_policy.policy import Policy

@@ -11,7 +11,7 @@ from types import ModuleType
 
 import attrs
 
-from escalation_policy._typed import LATEST
+from escalation_policy._language.typed import LATEST
 from escalation_policy.errors import PolicyDefinitionError
 from escalation_policy.policy.citations import (
     Sections,
