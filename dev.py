@@ -145,7 +145,8 @@ def test(args: list[str]) -> int:
     status = run(PYTHON, "-m", "pytest", *quick, *coverage, *args, check=False)
     print(
         "\nThose were the quick tests. The slow ones (crash runs, suites run inside the suite, "
-        "the docs site, the benchmarks, the soak test) run with every other test in:\n"
+        "the docs site, the benchmarks, the soak test, tests that start many processes) run "
+        "with every other test in:\n"
         "    python dev.py test --all",
         flush=True,
     )

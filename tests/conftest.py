@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from escalation_policy import ENGINES, Action, Decision, PolicyEngine, default_policy
-from escalation_policy._durable import durable_available
+from escalation_policy._engines.durable import durable_available
 from escalation_policy.rules import Severity
 from escalation_policy.vocabulary import AnyValue, NoneOf, OneOf
 

@@ -263,6 +263,9 @@ class PostgresSchema:
     def empty(self) -> None:
         for table in self.data_tables:
             self.admin.execute(f'DELETE FROM {self.name}."{table}"')
+        # What a store keeps beside its schema's version (a catching-up service's clock)
+        # starts empty too, as in a new schema.
+        self.admin.execute(f"DELETE FROM {self.name}.ep_meta WHERE key <> 'schema'")
         for sequence in self.sequences:
             self.admin.execute(f'ALTER SEQUENCE {self.name}."{sequence}" RESTART')
 

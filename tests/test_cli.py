@@ -138,6 +138,7 @@ def _one_line(stderr: bytes) -> str:
     return text.rstrip("\n")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("second_line", "reason"),
     [
@@ -188,6 +189,7 @@ def test_closed_standard_output_exits_3() -> None:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
 @pytest.mark.parametrize("command", ["replay", "audit"])
 def test_a_full_disk_exits_3(command: str) -> None:
@@ -204,6 +206,7 @@ def test_a_full_disk_exits_3(command: str) -> None:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "command",
     [

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from escalation_policy import EngineFailure, PolicyEngine
-from escalation_policy._durable import durable_available, layers
+from escalation_policy._engines.durable import durable_available, layers
 from escalation_policy.model import Fact
 from escalation_policy.policy import Condition
 from escalation_policy.testing import strategies

@@ -7,9 +7,9 @@ from typing import Any
 from hypothesis import given
 
 from escalation_policy import PolicyEngine, default_policy
-from escalation_policy._context import Situation
-from escalation_policy._matching import Plan, evaluate_plan
-from escalation_policy._native import NativeMatcher
+from escalation_policy._core.matching import Plan, evaluate_plan
+from escalation_policy._engines.native import NativeMatcher
+from escalation_policy._language.context import Situation
 from escalation_policy.model import Fact
 from escalation_policy.rules import Opened, Posted, PostPurpose, Segment, Severity, Team
 from escalation_policy.testing import strategies

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from escalation_policy import EngineFailure, EngineUnavailableError, InputError, PolicyEngine
-from escalation_policy._durable import durable_available
+from escalation_policy._engines.durable import durable_available
 from tests.conftest import Scenario, at, owner_of
 
 EXAMPLE = pathlib.Path(__file__).parent.parent / "examples" / "critical-outage.jsonl"
@@ -55,6 +55,7 @@ def _resident_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+@pytest.mark.slow
 @needs_durable
 @pytest.mark.parametrize("strict", ["error::DeprecationWarning", "error"])
 def test_the_durable_cli_under_warnings_as_errors_gives_what_native_gives(strict: str) -> None:

@@ -446,7 +446,7 @@ def test_a_snapshot_written_near_the_end_of_time_restores() -> None:
     """The policy schedules up to its horizon ahead: facts must leave room for it, so every
     snapshot the engine writes reads back."""
     from escalation_policy import default_policy
-    from escalation_policy._typed import LATEST
+    from escalation_policy._language.typed import LATEST
 
     last = LATEST - default_policy().horizon - dt.timedelta(seconds=1)
     engine = PolicyEngine(max_clock_jump=None)

@@ -22,7 +22,7 @@ from escalation_policy import (
     decide,
     make_converter,
 )
-from escalation_policy._record import Record
+from escalation_policy._core.record import Record
 from escalation_policy.model import Fact, Tick
 from tests.conftest import CHANNEL, Scenario, at, owner_of, violations
 

@@ -90,7 +90,7 @@ def test_out_of_scope_customer_in_the_strategic_partner_example() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("path", TIMELINES, ids=lambda p: p.stem)
 def test_examples_replay_identically_on_both_engines_from_the_cli(path: pathlib.Path) -> None:
-    from escalation_policy._durable import durable_available
+    from escalation_policy._engines.durable import durable_available
 
     if durable_available() is not None:
         pytest.skip(durable_available() or "")

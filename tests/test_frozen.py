@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import escalation_policy
 import escalation_policy.rules
 from escalation_policy import Decision, EscalationState, PendingObligation
-from escalation_policy._frozen import ATTRS_INIT, quick_init
+from escalation_policy._language.frozen import ATTRS_INIT, quick_init
 from escalation_policy.rules import PostToChannel
 
 CLASSES = sorted(ATTRS_INIT, key=lambda cls: cls.__qualname__)

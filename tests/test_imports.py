@@ -77,13 +77,13 @@ def test_no_module_of_the_package_imports_itself_back() -> None:
 def test_the_loader_knows_no_matcher_and_the_core_no_engine() -> None:
     graph = _graph()
     assert not graph["escalation_policy.policy"] & {
-        "escalation_policy._native",
-        "escalation_policy._durable",
+        "escalation_policy._engines.native",
+        "escalation_policy._engines.durable",
         "escalation_policy._core",
     }
     assert not graph["escalation_policy._core"] & {
-        "escalation_policy._native",
-        "escalation_policy._durable",
+        "escalation_policy._engines.native",
+        "escalation_policy._engines.durable",
         "escalation_policy.engine",
     }
 

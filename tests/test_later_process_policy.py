@@ -31,7 +31,7 @@ from escalation_policy import (
     default_policy,
     load_policy,
 )
-from escalation_policy._durable import durable_available
+from escalation_policy._engines.durable import durable_available
 from escalation_policy.cli import read_facts
 from escalation_policy.model import Fact
 from escalation_policy.policy import Policy
@@ -818,6 +818,7 @@ def test_replay_with_the_policy_folder(engine_name: str) -> None:
     }
 
 
+@pytest.mark.slow
 def test_audit_with_the_policy_folder() -> None:
     clean = _run("audit", *(str(EXAMPLES / n) for n in COMPLIANT), "--fail-on", "any")
     assert 0 == clean.returncode, clean.stderr + clean.stdout

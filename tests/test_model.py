@@ -21,14 +21,14 @@ from escalation_policy import (
     make_converter,
 )
 from escalation_policy._convert import shared_converter
-from escalation_policy._fastpath import (
+from escalation_policy._convert.fastpath import (
     Fallback,
     action_writer,
     fact_reader,
     object_writer,
     text_writer,
 )
-from escalation_policy._record import Record
+from escalation_policy._core.record import Record
 from escalation_policy.model import parse_timestamp
 from escalation_policy.rules import Opened, Segment, Severity
 from escalation_policy.testing import strategies

@@ -39,6 +39,7 @@ def test_an_identity_is_a_sha256_digest() -> None:
     assert re.fullmatch(r"sha256:[0-9a-f]{64}", HANDBOOK)
 
 
+@pytest.mark.slow
 def test_the_same_policy_has_the_same_identity_in_every_process() -> None:
     """Loaded again, in another process, with another hash seed, the identity is the same."""
     code = (

@@ -131,6 +131,7 @@ def test_facts_with_ids_given_twice_are_printed_once(
     )
 
 
+@pytest.mark.slow
 def test_standard_input_resumes_only_under_a_source_name(
     tmp_path: pathlib.Path,
 ) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from escalation_policy import Action, PolicyEngine
-from escalation_policy._durable import durable_available
+from escalation_policy._engines.durable import durable_available
 from tests.conftest import CHANNEL, at, owner_of
 
 pytestmark = [

@@ -153,6 +153,7 @@ def test_drawn_violations_have_aware_timestamps(violation: Violation) -> None:
     assert violation.due is None or violation.due.tzinfo is not None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "imports",
     [

@@ -14,11 +14,11 @@ from typing import Any, Literal
 
 from escalation_policy import _core
 from escalation_policy._convert import shared_converter
-from escalation_policy._matching import Matcher
-from escalation_policy._native import NativeMatcher
-from escalation_policy._record import Record
-from escalation_policy._step import DEFAULT_MAX_CLOCK_JUMP, Limits, admit, step
-from escalation_policy._typed import FieldProblem, check_fields, to_instant
+from escalation_policy._core.matching import Matcher
+from escalation_policy._core.record import Record
+from escalation_policy._core.step import DEFAULT_MAX_CLOCK_JUMP, Limits, admit, step
+from escalation_policy._engines.native import NativeMatcher
+from escalation_policy._language.typed import FieldProblem, check_fields, to_instant
 from escalation_policy.errors import (
     EngineUnavailableError,
     InputError,
@@ -180,7 +180,7 @@ def _matcher(name: str, policy: Policy) -> Matcher:
     if name == "native":
         return NativeMatcher(policy)
     if name == "durable":
-        from escalation_policy._durable import DurableMatcher
+        from escalation_policy._engines.durable import DurableMatcher
 
         return DurableMatcher(policy)
     raise EngineUnavailableError(f"unknown engine {name!r}; expected one of {', '.join(ENGINES)}")

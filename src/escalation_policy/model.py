@@ -17,8 +17,8 @@ from typing import Any, ClassVar, TypeVar
 
 import attrs
 
-from escalation_policy._frozen import quick_init
-from escalation_policy._typed import (
+from escalation_policy._language.frozen import quick_init
+from escalation_policy._language.typed import (
     NON_EMPTY,
     VALUES,
     FieldProblem,

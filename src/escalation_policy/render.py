@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from escalation_policy._context import scalar
-from escalation_policy._wording import duration, label, timestamp
+from escalation_policy._language.context import scalar
+from escalation_policy._language.wording import duration, label, timestamp
 from escalation_policy.model import (
     ACTION_FIELDS,
     Action,

@@ -25,8 +25,8 @@ import attrs
 
 from escalation_policy import _core
 from escalation_policy._convert import shared_converter, shared_text_writers
-from escalation_policy._record import Record
-from escalation_policy._step import (
+from escalation_policy._core.record import Record
+from escalation_policy._core.step import (
     DEFAULT_MAX_CLOCK_JUMP,
     Limits,
     admit,
@@ -34,7 +34,7 @@ from escalation_policy._step import (
     pass_time,
     step,
 )
-from escalation_policy._typed import FieldProblem, to_instant
+from escalation_policy._language.typed import FieldProblem, to_instant
 from escalation_policy.engine import (
     EngineName,
     _check_declared,
@@ -188,7 +188,7 @@ class _Working:
         if record is not None and record.next_due is not None:
             heapq.heappush(self.heap, (record.next_due, key))
 
-    # The step's view of what the transaction holds (escalation_policy._step.Held).
+    # The step's view of what the transaction holds (escalation_policy._core.step.Held).
     def record(self, key: str) -> Record | None:
         return self.records.get(key)
 

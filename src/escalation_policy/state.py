@@ -12,8 +12,8 @@ from typing import Any, ClassVar
 
 import attrs
 
-from escalation_policy._frozen import quick_init
-from escalation_policy._typed import VALUES
+from escalation_policy._language.frozen import quick_init
+from escalation_policy._language.typed import VALUES
 from escalation_policy.model import CLOSED, Action, Fact
 
 __all__ = [

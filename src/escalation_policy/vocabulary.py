@@ -23,10 +23,10 @@ from typing import Any, ClassVar, TypeAlias
 
 import attrs
 
-from escalation_policy._context import BOOL, ContextField, Situation
-from escalation_policy._frozen import quick_init
-from escalation_policy._typed import NON_EMPTY
-from escalation_policy._wording import duration, label, timestamp
+from escalation_policy._language.context import BOOL, ContextField, Situation
+from escalation_policy._language.frozen import quick_init
+from escalation_policy._language.typed import NON_EMPTY
+from escalation_policy._language.wording import duration, label, timestamp
 from escalation_policy.calendar import (
     FRIDAY,
     MONDAY,

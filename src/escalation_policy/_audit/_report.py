@@ -15,8 +15,8 @@ import attrs
 
 from escalation_policy._audit._replay import AuditRefusal, Replayed, replay
 from escalation_policy._convert import shared_converter
-from escalation_policy._frozen import quick_init
-from escalation_policy._typed import FieldProblem, to_instant
+from escalation_policy._language.frozen import quick_init
+from escalation_policy._language.typed import FieldProblem, to_instant
 from escalation_policy.engine import EngineName, PolicyEngine
 from escalation_policy.errors import InputError
 from escalation_policy.model import (

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 import attrs
 
 from escalation_policy._audit import audit
-from escalation_policy._context import scalar
+from escalation_policy._language.context import scalar
 from escalation_policy.cli._common import (
     EXIT_BAD_INPUT,
     EXIT_CANNOT_WRITE,

@@ -4,7 +4,7 @@ import argparse
 import datetime as dt
 import json
 
-from escalation_policy._typed import EARLIEST, LATEST
+from escalation_policy._language.typed import EARLIEST, LATEST
 from escalation_policy.cli._common import (
     EXIT_BAD_INPUT,
     EXIT_OK,

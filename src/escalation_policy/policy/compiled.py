@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from escalation_policy._context import Context
-from escalation_policy._typed import LATEST
+from escalation_policy._language.context import Context
+from escalation_policy._language.typed import LATEST
 from escalation_policy.calendar import Calendar
 from escalation_policy.errors import InputError, did_you_mean
 from escalation_policy.model import Contract

@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 
-from escalation_policy._codegen import generate
+from escalation_policy._language.codegen import generate
 from escalation_policy.errors import PolicyDefinitionError, did_you_mean
 from escalation_policy.model import ACTION_FIELDS, Action
 from escalation_policy.policy.compiled import Announce, Emitter

@@ -11,7 +11,7 @@ from types import ModuleType
 
 import attrs
 
-from escalation_policy._typed import LATEST
+from escalation_policy._language.typed import LATEST
 from escalation_policy.calendar import Calendar
 from escalation_policy.errors import PolicyDefinitionError, did_you_mean
 from escalation_policy.policy.citations import (

@@ -6,7 +6,7 @@ from typing import Any
 
 import attrs
 
-from escalation_policy._context import BOOL, scalar
+from escalation_policy._language.context import BOOL, scalar
 from escalation_policy.calendar import HORIZON_DAYS
 from escalation_policy.errors import PolicyDefinitionError, did_you_mean
 from escalation_policy.periods import BusinessTime, Period

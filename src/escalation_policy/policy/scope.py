@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from escalation_policy._context import scalar
+from escalation_policy._language.context import scalar
 from escalation_policy.errors import PolicyDefinitionError, did_you_mean
 from escalation_policy.policy.compiled import Condition
 from escalation_policy.policy.terms import Terms

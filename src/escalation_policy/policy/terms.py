@@ -16,8 +16,8 @@ from typing import Any
 
 import attrs
 
-from escalation_policy._context import BOOL, Context, ContextField, Read, Situation, scalar
-from escalation_policy._record import CORE_FIELDS, RecordKind, record_kind
+from escalation_policy._core.record import CORE_FIELDS, RecordKind, record_kind
+from escalation_policy._language.context import BOOL, Context, ContextField, Read, Situation, scalar
 from escalation_policy.errors import PolicyDefinitionError, did_you_mean
 from escalation_policy.model import (
     ACTIVE,

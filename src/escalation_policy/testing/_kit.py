@@ -9,8 +9,8 @@ from typing import Any
 import attrs
 
 from escalation_policy._audit import AuditReport, audit
-from escalation_policy._context import scalar
 from escalation_policy._convert import shared_converter
+from escalation_policy._language.context import scalar
 from escalation_policy.engine import Decision, PolicyEngine
 from escalation_policy.model import ACTION_FIELDS, Action, Fact
 from escalation_policy.policy import Policy

@@ -28,7 +28,7 @@ from typing import Any
 import attrs
 from hypothesis import strategies as st
 
-from escalation_policy._context import scalar
+from escalation_policy._language.context import scalar
 from escalation_policy.engine import PolicyEngine, decide
 from escalation_policy.errors import InputError
 from escalation_policy.model import (

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from escalation_policy._codegen import generate
+from escalation_policy._language.codegen import generate
 
 __all__ = ["ATTRS_INIT", "quick_init", "slot_setter"]
 

@@ -10,7 +10,7 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from escalation_policy._typed import FieldProblem
+from escalation_policy._language.typed import FieldProblem
 from escalation_policy.errors import InvalidFactError, describe, did_you_mean
 from escalation_policy.model import (
     Action,
@@ -63,7 +63,7 @@ def shared_text_writers(policy: "Policy") -> TextWriters:
     converter and ``json.dumps`` write them, built once for the process (see ``_fastpath``)."""
     writers = _TEXTS.get(policy)
     if writers is None:
-        from escalation_policy._fastpath import text_writer
+        from escalation_policy._convert.fastpath import text_writer
 
         contract = policy.contract
         actions = {cls: text_writer(cls, tag=cls.TYPE) for cls in contract.actions.values()}
@@ -82,7 +82,12 @@ def make_converter(policy: "Policy | None" = None) -> "cattrs.Converter":
     import cattrs
     from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
 
-    from escalation_policy._fastpath import Fallback, action_writer, fact_reader, object_writer
+    from escalation_policy._convert.fastpath import (
+        Fallback,
+        action_writer,
+        fact_reader,
+        object_writer,
+    )
     from escalation_policy.state import EscalationState
 
     if policy is None:

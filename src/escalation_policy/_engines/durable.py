@@ -34,8 +34,8 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, cast
 
-from escalation_policy._context import Situation
-from escalation_policy._matching import Plan, evaluate_plan
+from escalation_policy._core.matching import Plan, evaluate_plan
+from escalation_policy._language.context import Situation
 from escalation_policy.errors import EngineFailure, EngineUnavailableError
 from escalation_policy.policy import Condition, Policy
 

@@ -13,8 +13,8 @@ from typing import Any, ClassVar
 
 import attrs
 
-from escalation_policy._codegen import generate
-from escalation_policy._frozen import quick_init
+from escalation_policy._language.codegen import generate
+from escalation_policy._language.frozen import quick_init
 from escalation_policy.model import ACTIVE, EscalationFact
 from escalation_policy.state import (
     NOTHING_DONE,

@@ -19,9 +19,9 @@ from typing import Any
 
 import attrs
 
-from escalation_policy._codegen import generate
-from escalation_policy._frozen import slot_setter
-from escalation_policy._typed import clean_string
+from escalation_policy._language.codegen import generate
+from escalation_policy._language.frozen import slot_setter
+from escalation_policy._language.typed import clean_string
 
 __all__ = ["Fallback", "action_writer", "fact_reader", "object_writer", "text_writer"]
 

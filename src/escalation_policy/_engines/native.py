@@ -3,8 +3,8 @@
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from escalation_policy._context import Situation
-from escalation_policy._matching import Plan, evaluate_plan
+from escalation_policy._core.matching import Plan, evaluate_plan
+from escalation_policy._language.context import Situation
 
 if TYPE_CHECKING:
     from escalation_policy.policy import Condition, Policy

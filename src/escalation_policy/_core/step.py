@@ -17,9 +17,9 @@ from typing import Protocol
 
 import attrs
 
-from escalation_policy import _core
-from escalation_policy._matching import Matcher
-from escalation_policy._record import Record
+from escalation_policy._core import escalation as _core
+from escalation_policy._core.matching import Matcher
+from escalation_policy._core.record import Record
 from escalation_policy.errors import ClockJumpError, InvalidFactError, StaleFactError, describe
 from escalation_policy.model import Action, EscalationFact, Fact
 from escalation_policy.policy import Policy

@@ -13,10 +13,10 @@ from typing import Any, TypeVar, cast
 import attrs
 
 from escalation_policy import vocabulary as vocab
-from escalation_policy._context import Situation
-from escalation_policy._matching import Matcher, Plan
-from escalation_policy._record import Record
-from escalation_policy._typed import LATEST
+from escalation_policy._core.matching import Matcher, Plan
+from escalation_policy._core.record import Record
+from escalation_policy._language.context import Situation
+from escalation_policy._language.typed import LATEST
 from escalation_policy.errors import (
     DuplicateEscalationError,
     EscalationClosedError,

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 import attrs
 
-from escalation_policy._context import Situation, scalar
+from escalation_policy._language.context import Situation, scalar
 from escalation_policy.errors import PolicyDefinitionError
 from escalation_policy.policy import Policy
 from escalation_policy.vocabulary import HitPolicy
