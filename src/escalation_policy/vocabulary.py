@@ -60,6 +60,7 @@ __all__ = [
     "THURSDAY",
     "TUESDAY",
     "WEDNESDAY",
+    "Accept",
     "Action",
     "AnyValue",
     "ApplyPlan",
@@ -427,6 +428,16 @@ class Resume(Effect):
     NAME = "resume"
 
 
+@attrs.frozen(kw_only=True)
+class Accept(Effect):
+    """Take the fact and report nothing: for a fact about an escalation the engine does not
+    know (``known: False``) that is no one's mistake, such as an update posted for awareness
+    after its escalation closed and was forgotten, which would otherwise be refused."""
+
+    NAME = "accept"
+    ABOUT_UNKNOWN = True
+
+
 EFFECTS: tuple[type[Effect], ...] = (
     Require,
     Fulfil,
@@ -437,6 +448,7 @@ EFFECTS: tuple[type[Effect], ...] = (
     Emit,
     Pause,
     Resume,
+    Accept,
 )
 """Every kind of effect: the one list of them."""
 

@@ -334,7 +334,7 @@ def decide(
         # the fact is reported, and an escalation that this settles is forgotten.
         earlier = advance(policy, record, at)
         if record.settled:
-            if not opens:
+            if not opens and fact.TYPE not in policy.about_unknown:
                 raise UnknownEscalationError(
                     f"escalation {fact.escalation_id!r} was closed and settled before "
                     f"{at.isoformat()}; expected an {policy.terms.opening.TYPE!r} fact first",
@@ -418,7 +418,9 @@ def _about_unknown(
         reaction = reactions[index].reaction
         matched.append(reaction.id)
         for effect in reaction.then:
-            assert isinstance(effect, vocab.Violation)  # the one kind ABOUT_UNKNOWN, at load time
+            if isinstance(effect, vocab.Accept):
+                continue  # taken, nothing to report
+            assert isinstance(effect, vocab.Violation)  # the kinds ABOUT_UNKNOWN, at load time
             actions.append(
                 Violation(
                     escalation_id=fact.escalation_id,
@@ -675,6 +677,9 @@ class _Work:
             due = self.at + left if pending.period is None else calendar.add(self.at, left)
             resumed.append(attrs.evolve(pending, due=due, paused_left=None))
         record.pending = resumed
+
+    def _accept(self, _effect: vocab.Accept, _prepared: None, _rule: str, _cites: str) -> None:
+        pass  # the fact is taken as it is
 
     def _cancel(self, effect: vocab.Cancel, _prepared: None, _rule: str, _cites: str) -> None:
         names = {obligation.id for obligation in effect.obligations}

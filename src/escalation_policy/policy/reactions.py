@@ -23,6 +23,7 @@ from escalation_policy.policy.emitters import compile_emitter
 from escalation_policy.policy.scope import Scope, check_field, check_header, compile_cell
 from escalation_policy.vocabulary import (
     EFFECTS,
+    Accept,
     ApplyPlan,
     Cancel,
     Effect,
@@ -189,7 +190,8 @@ def _check_about_unknown(
         if not getattr(type(effect), "ABOUT_UNKNOWN", False):
             raise PolicyDefinitionError(
                 f"{type(effect).__name__} needs an escalation, and a reaction to facts about an "
-                "escalation the engine does not know (known: False) can only report a Violation",
+                "escalation the engine does not know (known: False) can only report a Violation "
+                "or Accept it",
                 module=module,
                 rule=reaction.id,
             )
@@ -280,6 +282,10 @@ class _Checks:
     @staticmethod
     def emit(effect: Emit, site: _Site) -> Emitter:
         return compile_emitter(effect, set(site.types), site.module, site.rule, site.scope)
+
+    @staticmethod
+    def accept(_effect: Accept, _site: _Site) -> None:
+        return None
 
     @staticmethod
     def pause(_effect: Pause, _site: _Site) -> None:

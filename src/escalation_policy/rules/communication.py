@@ -20,6 +20,7 @@ import datetime as dt
 from escalation_policy.vocabulary import (
     ANY,
     BOOL,
+    Accept,
     BusinessTime,
     Cancel,
     ContextField,
@@ -410,6 +411,19 @@ REACTIONS = (
                 detail="detailed tracking belongs in the account or support channels",
             ),
         ),
+    ),
+    Reaction(
+        id="communication.awareness_after_closing",
+        title="A post for awareness about an escalation no longer open (closed, and its closing "
+        "post made) is taken as it is: it is neither initiation nor tracking",
+        cites=COMMUNICATION,
+        on=(Posted,),
+        when={
+            "known": False,
+            "escalation_channel": True,
+            "purpose": one_of(PostPurpose.UPDATE, PostPurpose.CLOSED, PostPurpose.RISK_REDUCED),
+        },
+        then=(Accept(),),
     ),
     Reaction(
         id="communication.not_for_tracking",
