@@ -544,7 +544,7 @@ def test_every_kind_of_effect_has_one_handler_and_is_named_after_its_action() ->
     """Effects are declared once, in the vocabulary, and listed in EFFECTS; the core finds a
     handler for each by the kind's name, which is its action's."""
     import escalation_policy.vocabulary as vocabulary
-    from escalation_policy._core.escalation import _HANDLERS
+    from escalation_policy._core.effects import HANDLERS as _HANDLERS
     from escalation_policy.model import ENGINE_ACTIONS
 
     kinds = {

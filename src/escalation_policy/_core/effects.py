@@ -1,0 +1,383 @@
+"""The effects of one fact, applied to the escalation's record: one handler for each kind of
+effect the vocabulary declares (:data:`HANDLERS`)."""
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, cast
+
+import attrs
+
+from escalation_policy import vocabulary as vocab
+from escalation_policy._core.matching import Plan
+from escalation_policy._core.obligations import ON_CALENDAR, in_bucket, moved, period_of, text_of
+from escalation_policy._core.record import Record
+from escalation_policy.model import (
+    ACTIVE,
+    Action,
+    AssignOwner,
+    EscalationFact,
+    OutOfScope,
+    SetCadence,
+    SetInvolvement,
+    Violation,
+)
+from escalation_policy.periods import Bucket, BusinessTime, Period, Rolling
+from escalation_policy.policy import CompiledObligation, Emitter, Policy
+from escalation_policy.policy.outputs import (
+    CADENCE,
+    EXTRA_INVOLVEMENT,
+    INVOLVEMENT,
+    OUT_OF_SCOPE_REASON,
+    OWNER,
+)
+from escalation_policy.state import (
+    Fulfilment,
+    PendingObligation,
+)
+
+_NOTHING_BEFORE: dict[str, object] = {}
+"""The ``previous`` of a fact that sets no attribute (shared, never changed)."""
+
+
+_A = TypeVar("_A", bound=Action)
+
+
+Handler = Callable[["Work", Any, Any, str, str], None]
+"""Applies one effect: (work, the effect, what the loader compiled of it, rule, cites)."""
+
+
+class Work:
+    """The effects of one fact, applied to the escalation's record in place.
+
+    Each kind of effect has one method, named after the kind (``_`` and ``Effect.NAME``):
+    :data:`HANDLERS` finds it for every kind, and dispatch is one dictionary lookup per
+    effect.
+    """
+
+    __slots__ = ("actions", "at", "escalation_id", "fact", "fulfilled", "plan", "policy", "record")
+
+    def __init__(
+        self, policy: Policy, record: Record, fact: EscalationFact, plan: Plan | None
+    ) -> None:
+        self.policy = policy
+        self.record = record
+        self.fact = fact
+        self.at = fact.at
+        self.escalation_id = record.escalation_id
+        self.plan = plan
+        self.actions: list[Action] = []
+        self.fulfilled: list[Fulfilment] = []
+
+    def _find(self, obligation: str, key: object = None) -> int | None:
+        """The pending instance of ``obligation`` (with ``key``, if one is given)."""
+        for index, pending in enumerate(self.record.pending):
+            if pending.obligation == obligation and (key is None or pending.key == key):
+                return index
+        return None
+
+    def _announce(self, declared: CompiledObligation, pending: PendingObligation) -> None:
+        """Tell the host of ``pending``, if its obligation is announced at all."""
+        announce = declared.announce
+        if announce is None:
+            return
+        owner = self.record.owner
+        if owner is None and self.plan is not None:
+            owner = self.plan.values[OWNER]
+        self.actions.append(announce(self.escalation_id, self.at, pending, owner, self.record))
+
+    # ------------------------------------------------------------------------------- effects
+    def _require(self, effect: vocab.Require, _prepared: None, rule: str, cites: str) -> None:
+        if effect.every is not None:
+            self._schedule(effect)
+            return
+        declared = self.policy.obligations[effect.obligation.id]
+        name = declared.id
+        key = effect.key
+        if declared.key_from is not None:
+            key = getattr(self.record, declared.key_from)
+            if key is None:
+                return  # nothing to key it by (no TAM assigned): nothing is required
+        key = None if key is None else text_of(key)
+        if declared.once_per_key and self.record.done.get(name) == key:
+            return
+        index = self._find(name, None if declared.one_at_a_time else key)
+        if index is not None:
+            pending = self.record.pending[index]
+            if pending.key == key and not (declared.renew_when_overdue and pending.overdue):
+                return
+            del self.record.pending[index]  # renewed, or replaced by one for a new key
+        # Checked at load time, where the policy's settings took their values.
+        within = cast("dt.timedelta | BusinessTime", effect.within)
+        if isinstance(within, BusinessTime):
+            due = within.due(self.policy.calendar(self.record.calendar), self.at)
+            clock: str | None = ON_CALENDAR
+        else:
+            due, clock = self.at + within, None
+        pending = PendingObligation(
+            obligation=name,
+            due=due,
+            rule=rule,
+            cites=cites,
+            key=key,
+            remind_before=cast("dt.timedelta | None", effect.remind_before),
+            period=clock,
+        )
+        pending = self._paused(declared, pending)
+        self.record.pending.append(pending)
+        self._announce(declared, pending)
+
+    def _fulfil(self, effect: vocab.Fulfil, _prepared: None, _rule: str, _cites: str) -> None:
+        declared = self.policy.obligations[effect.obligation.id]
+        name = declared.id
+        key = None
+        if effect.key is not None:
+            key = text_of(getattr(self.fact, effect.key))
+        index = self._find(name, key)
+        if declared.once_per_key:
+            if index is not None:
+                done = self.record.pending[index].key
+            else:
+                done = (
+                    None if declared.key_from is None else getattr(self.record, declared.key_from)
+                )
+            if done is not None:
+                self.record.done = {**self.record.done, name: text_of(done)}
+        if index is None:
+            return
+        at = self.at
+        pending = self.record.pending[index]
+        if pending.period not in (None, ON_CALENDAR) or (declared.parts and pending.every):
+            self._fulfil_period(declared, index, effect.part)
+            return
+        self.fulfilled.append(
+            Fulfilment(
+                escalation_id=self.escalation_id,
+                obligation=name,
+                rule=pending.rule,
+                due=pending.due,
+                at=at,
+                key=pending.key,
+            )
+        )
+        if pending.every is None:
+            del self.record.pending[index]
+            return
+        self.record.pending[index] = moved(pending, at + pending.every, overdue=False)
+        self._announce(declared, self.record.pending[index])
+
+    def _fulfil_period(self, declared: CompiledObligation, index: int, part: str | None) -> None:
+        """Count a fulfilment toward the current period of a periodic obligation; once the
+        period has what it asks for, the next one starts."""
+        pending = self.record.pending[index]
+        at = self.at
+        if pending.since is not None and at < pending.since:
+            return  # done again in a period already met
+        parts = declared.parts or (None,)
+        counts = list(pending.counts or (0,) * len(parts))
+        counts[parts.index(part) if part in parts else 0] += 1
+        if min(counts) < pending.required:
+            self.record.pending[index] = attrs.evolve(pending, counts=tuple(counts))
+            return
+        self.fulfilled.append(
+            Fulfilment(
+                escalation_id=self.escalation_id,
+                obligation=declared.id,
+                rule=pending.rule,
+                due=pending.due,
+                at=at,
+                key=pending.key,
+            )
+        )
+        period = period_of(pending)
+        assert period is not None  # a periodic obligation
+        calendar = self.policy.calendar(self.record.calendar)
+        bucket = Bucket(pending.due, pending.since, pending.required)
+        self.record.pending[index] = in_bucket(pending, period.met(calendar, bucket, at))
+        self._announce(declared, self.record.pending[index])
+
+    def _paused(
+        self, declared: CompiledObligation, pending: PendingObligation
+    ) -> PendingObligation:
+        """``pending`` with its clock stopped, if it is pausable and the escalation's clocks
+        are paused."""
+        if self.record.paused_since is None or not declared.pausable:
+            return pending
+        return attrs.evolve(pending, paused_left=self._left(pending))
+
+    def _left(self, pending: PendingObligation) -> dt.timedelta:
+        """The time left on ``pending``'s clock now (open time, on the calendar)."""
+        if pending.due <= self.at:
+            return dt.timedelta(0)
+        if pending.period is None:
+            return pending.due - self.at
+        calendar = self.policy.calendar(self.record.calendar)
+        return calendar.elapsed(self.at, pending.due)
+
+    def _pause(self, _effect: vocab.Pause, _prepared: None, _rule: str, _cites: str) -> None:
+        record = self.record
+        if record.paused_since is not None:
+            return
+        record.paused_since = self.at
+        obligations = self.policy.obligations
+        record.pending = [
+            attrs.evolve(pending, paused_left=self._left(pending))
+            if obligations[pending.obligation].pausable and not pending.overdue
+            else pending
+            for pending in record.pending
+        ]
+
+    def _resume(self, _effect: vocab.Resume, _prepared: None, _rule: str, _cites: str) -> None:
+        record = self.record
+        if record.paused_since is None:
+            return
+        record.paused_for += self.at - record.paused_since
+        record.paused_since = None
+        calendar = self.policy.calendar(record.calendar)
+        resumed: list[PendingObligation] = []
+        for pending in record.pending:
+            left = pending.paused_left
+            if left is None:
+                resumed.append(pending)
+                continue
+            period = period_of(pending)
+            if (
+                pending.period is not None
+                and period is not None
+                and not isinstance(period, Rolling)
+            ):
+                # A period of days or weeks starts afresh: the days paused were not its own.
+                fresh = in_bucket(pending, period.first(calendar, self.at))
+                resumed.append(attrs.evolve(fresh, paused_left=None))
+                continue
+            due = self.at + left if pending.period is None else calendar.add(self.at, left)
+            resumed.append(attrs.evolve(pending, due=due, paused_left=None))
+        record.pending = resumed
+
+    def _accept(self, _effect: vocab.Accept, _prepared: None, _rule: str, _cites: str) -> None:
+        pass  # the fact is taken as it is
+
+    def _cancel(self, effect: vocab.Cancel, _prepared: None, _rule: str, _cites: str) -> None:
+        names = {obligation.id for obligation in effect.obligations}
+        self.record.pending = [p for p in self.record.pending if p.obligation not in names]
+
+    def _violation(self, effect: vocab.Violation, _prepared: None, rule: str, cites: str) -> None:
+        self.actions.append(
+            Violation(
+                escalation_id=self.escalation_id,
+                at=self.at,
+                rule=rule,
+                cites=cites,
+                code=effect.code,  # type: ignore[arg-type]  # one of the policy's codes
+                detail=effect.detail,
+            )
+        )
+
+    def _out_of_scope(
+        self, _effect: vocab.OutOfScope, _prepared: None, rule: str, cites: str
+    ) -> None:
+        reason = self.plan.values.get(OUT_OF_SCOPE_REASON) if self.plan else None
+        self.actions.append(
+            OutOfScope(
+                escalation_id=self.escalation_id,
+                at=self.at,
+                rule=rule,
+                cites=cites,
+                reason=reason or "outside the policy's scope",
+            )
+        )
+
+    def _emit(self, _effect: vocab.Emit, emit: Emitter, rule: str, cites: str) -> None:
+        self.actions.append(emit(self.escalation_id, self.at, rule, cites, self.record, self.fact))
+
+    def _apply_plan(
+        self, _effect: vocab.ApplyPlan, _prepared: None, _rule: str, _cites: str
+    ) -> None:
+        assert self.plan is not None  # ApplyPlan runs on opened and severity_changed only
+        values, sources = self.plan.values, self.plan.sources
+        owner = values[OWNER]
+        if owner != self.record.owner:  # a restored owner is its text: compare values
+            self.record.owner = owner
+            self.actions.append(self._from_plan(AssignOwner, sources[OWNER], owner=owner))
+            obligations = self.policy.obligations
+            for pending in self.record.pending:
+                declared = obligations[pending.obligation]
+                if declared.announce_again_on_new_owner and not pending.overdue:
+                    self._announce(declared, pending)
+        roles: list[object] = []
+        for role in tuple(values[INVOLVEMENT]) + tuple(values.get(EXTRA_INVOLVEMENT, ())):
+            if role not in roles:
+                roles.append(role)
+        current = self.record.involvement
+        if tuple(roles) != current:
+            self.record.involvement = tuple(roles)
+            self.actions.append(
+                self._from_plan(
+                    SetInvolvement,
+                    sources[INVOLVEMENT],
+                    roles=tuple(roles),
+                    added=tuple(r for r in roles if r not in current),
+                    removed=tuple(r for r in current if r not in roles),
+                )
+            )
+        cadence = values[CADENCE]
+        if cadence != self.record.cadence:
+            self.record.cadence = cadence
+            self.actions.append(self._from_plan(SetCadence, sources[CADENCE], cadence=cadence))
+
+    def _from_plan(self, cls: type[_A], row: str, **fields: Any) -> _A:
+        """An action produced by a table row: it cites the row's table."""
+        cites = self.policy.rules[row].cites
+        return cls(escalation_id=self.escalation_id, at=self.at, rule=row, cites=cites, **fields)
+
+    def _schedule(self, effect: vocab.Require) -> None:
+        """Keep, start, re-plan or stop a periodic obligation from the plan's period."""
+        assert self.plan is not None
+        assert effect.every is not None
+        declared = self.policy.obligations[effect.obligation.id]
+        name = declared.id
+        every: dt.timedelta | Period | None = self.plan.values[effect.every]
+        rule = self.plan.sources.get(effect.every)
+        if self.record.status != ACTIVE:
+            every = None
+        index = self._find(name)
+        if every is None or rule is None:
+            if index is not None:
+                del self.record.pending[index]
+            return
+        if isinstance(every, Rolling) and not every.business and not every.sequential:
+            every = every.every  # a plain rolling period: a duration says the same
+        if isinstance(every, dt.timedelta):
+            text, bucket = None, Bucket(self.at + every)
+        else:
+            calendar = self.policy.calendar(self.record.calendar)
+            text, bucket = every.text, every.first(calendar, self.at)
+            every = None
+        if index is not None:
+            current = self.record.pending[index]
+            if current.every == every and current.period == text:
+                return
+        key = effect.key
+        pending = PendingObligation(
+            obligation=name,
+            due=bucket.due,
+            rule=rule,
+            cites=self.policy.rules[rule].cites,
+            key=None if key is None else text_of(key),
+            every=every,
+            remind_before=cast("dt.timedelta | None", effect.remind_before),
+            period=text,
+            since=bucket.since,
+            required=bucket.required,
+        )
+        pending = self._paused(declared, pending)
+        if index is None:
+            self.record.pending.append(pending)
+        else:
+            self.record.pending[index] = pending
+        self._announce(declared, pending)
+
+
+HANDLERS: Mapping[type[vocab.Effect], Handler] = {
+    kind: getattr(Work, f"_{kind.NAME}") for kind in vocab.EFFECTS
+}
+"""The handler of each kind of effect, found by its name: a kind without one fails here."""

@@ -1,0 +1,84 @@
+"""What the core does with one pending obligation: its period, its next bucket, what a period
+lacked, and its keys as text."""
+
+import datetime as dt
+import enum
+import functools
+
+import attrs
+
+from escalation_policy.periods import Bucket, Period, Rolling, parse_period
+from escalation_policy.policy import CompiledObligation
+from escalation_policy.state import (
+    PendingObligation,
+)
+
+_NOTHING_BEFORE: dict[str, object] = {}
+"""The ``previous`` of a fact that sets no attribute (shared, never changed)."""
+
+
+def text_of(value: object) -> str:
+    """A key as text: an enumeration's value (not its ``str()``, a Python-level call)."""
+    if type(value) is str:
+        return value
+    return str(value._value_ if isinstance(value, enum.Enum) else value)
+
+
+def moved(pending: PendingObligation, due: dt.datetime, overdue: bool) -> PendingObligation:
+    """``pending`` with a new due time and overdue flag (an unrolled ``attrs.evolve``)."""
+    return PendingObligation(
+        obligation=pending.obligation,
+        due=due,
+        rule=pending.rule,
+        cites=pending.cites,
+        key=pending.key,
+        every=pending.every,
+        overdue=overdue,
+        remind_before=pending.remind_before,
+    )
+
+
+ON_CALENDAR = "business time"
+"""The ``period`` of a one-off obligation due within a business time: its clock counts the
+escalation's calendar's open time (for pausing it)."""
+
+
+@functools.lru_cache(maxsize=64)
+def rolling(every: dt.timedelta) -> Rolling:
+    return Rolling(every)
+
+
+def period_of(pending: PendingObligation) -> Period | None:
+    """The period of a periodic obligation (``None`` for a one-off)."""
+    if pending.period is not None:
+        return parse_period(pending.period)
+    return rolling(pending.every) if pending.every is not None else None
+
+
+def in_bucket(
+    pending: PendingObligation, bucket: Bucket, counts: tuple[int, ...] = ()
+) -> PendingObligation:
+    """``pending`` in ``bucket``, with ``counts`` done in it (none: a new period)."""
+    return attrs.evolve(
+        pending,
+        due=bucket.due,
+        since=bucket.since,
+        required=bucket.required,
+        counts=counts,
+        overdue=False,
+        reminded=False,
+    )
+
+
+def missing_parts(declared: CompiledObligation, missed: PendingObligation) -> str:
+    """What a period of ``missed`` lacked, in words: its parts done fewer times than asked."""
+    parts = declared.parts or ("",)
+    counts = missed.counts or (0,) * len(parts)
+    short = [
+        f"{part.replace('_', ' ')} {count} of {missed.required}"
+        if missed.required > 1
+        else part.replace("_", " ")
+        for part, count in zip(parts, counts, strict=True)
+        if count < missed.required and part
+    ]
+    return " and ".join(short)
