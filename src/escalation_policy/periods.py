@@ -90,6 +90,9 @@ class Period(abc.ABC):
     def text(self) -> str:
         """The period's text form, which :func:`parse_period` reads back."""
 
+    def __str__(self) -> str:
+        return self.text
+
     @abc.abstractmethod
     def first(self, calendar: Calendar, start: dt.datetime) -> Bucket:
         """The first bucket of an obligation that starts at ``start``."""
@@ -128,6 +131,9 @@ class BusinessTime:
 
     def due(self, calendar: Calendar, start: dt.datetime) -> dt.datetime:
         return calendar.add(start, self.duration)
+
+    def __str__(self) -> str:
+        return f"{format_duration(self.duration)} of business time"
 
 
 @attrs.frozen

@@ -194,7 +194,7 @@ TABLES = (
     ),
     DecisionTable(
         id="severity.cadence",
-        title="How often meetings must be held at each cadence",
+        title="How often meetings and communication to the customer happen at each cadence",
         cites=SEVERITY_LEVELS,
         hit_policy=HitPolicy.UNIQUE,
         inputs=("cadence",),
