@@ -11,7 +11,7 @@ from typing import Any
 
 from escalation_policy import default_policy
 from escalation_policy.calendar import Calendar
-from escalation_policy.periods import Bucket, BusinessTime, Period
+from escalation_policy.periods import Bucket, BusinessTime, Period, Rolling
 
 UTC = dt.timezone.utc
 
@@ -36,6 +36,14 @@ def due(setting: str, start: dt.datetime, zone: str | None = None) -> dt.datetim
     return limit(setting).due(calendar(zone), start)
 
 
+def period(value: object) -> Period:
+    """A period as a table gives it: a plain duration is a rolling period of calendar time."""
+    if isinstance(value, dt.timedelta):
+        return Rolling(value)
+    assert isinstance(value, Period), f"{value!r} is no period"
+    return value
+
+
 def buckets(period: Period, start: dt.datetime) -> Iterator[Bucket]:
     """The periods of a periodic obligation that starts at ``start``, one after the other."""
     bucket = period.first(calendar(), start)
@@ -48,6 +56,25 @@ def due_times(period: Period, start: dt.datetime, count: int) -> list[dt.datetim
     """The first ``count`` due times of a periodic obligation that starts at ``start``."""
     found = buckets(period, start)
     return [next(found).due for _ in range(count)]
+
+
+def kept(
+    period: Period, start: dt.datetime, count: int, lead: dt.timedelta
+) -> tuple[list[dt.datetime], dt.datetime]:
+    """When to meet a periodic obligation that starts at ``start`` for ``count`` periods, as
+    often as each asks, the last time ``lead`` before its due time; and when the period after
+    them is due."""
+    times: list[dt.datetime] = []
+    bucket = period.first(calendar(), start)
+    for _ in range(count):
+        done = [bucket.due - lead * n for n in range(bucket.required, 0, -1)]
+        times += done
+        bucket = (
+            period.met(calendar(), bucket, done[-1])
+            if done
+            else period.following(calendar(), bucket)
+        )
+    return times, bucket.due
 
 
 def utc(month: int, day: int, hour: int, minute: int = 0) -> dt.datetime:

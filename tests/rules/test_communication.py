@@ -23,7 +23,7 @@ from tests.conftest import (
     updates,
     violations,
 )
-from tests.rules.business_days import calendar, due, due_times, limit, utc
+from tests.rules.business_days import calendar, due, due_times, kept, limit, period, utc
 
 MINUTE = dt.timedelta(minutes=1)
 WITH_UPDATES = severities_where(lambda severity: updates(severity).then["update_every"] is not None)
@@ -31,9 +31,7 @@ WITHOUT_UPDATES = severities_where(lambda severity: severity not in WITH_UPDATES
 
 
 def _every(severity: str) -> Period:
-    every = updates(severity).then["update_every"]
-    assert isinstance(every, Period)
-    return every
+    return period(updates(severity).then["update_every"])
 
 
 def _created_due(opened: dt.datetime) -> dt.datetime:
@@ -77,11 +75,11 @@ def test_updates_at_the_severitys_interval_keep_the_schedule(
     scenario: Scenario, severity: str
 ) -> None:
     owner = owner_of(severity)
-    *dues, after = due_times(_every(severity), at(), 4)
+    posts, after = kept(_every(severity), at(), 3, lead=30 * MINUTE)
     scenario.open(severity=severity)
     scenario.post(at(minutes=10), "created", owner)
-    for when in dues:
-        scenario.post(when - 30 * MINUTE, "update", owner)
+    for when in posts:
+        scenario.post(when, "update", owner)
     assert [] == [
         v for v in violations(scenario.tick(after - MINUTE).actions) if v[0] == "update_overdue"
     ]

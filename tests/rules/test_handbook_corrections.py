@@ -9,7 +9,7 @@ import pytest
 from escalation_policy.rules import tracker
 from escalation_policy.rules.terms import ViolationCode
 from tests.conftest import DOC, Scenario, at, of_type, owner_of, updates, violations
-from tests.rules.business_days import due, due_times, lacked, limit, utc
+from tests.rules.business_days import due, due_times, lacked, limit, period, utc
 
 
 def _codes(decision: Any) -> list[str]:
@@ -441,7 +441,7 @@ def test_a_broad_impact_escalation_keeps_its_posts_updates_and_involvement(
     opened = scenario.open(severity="critical", broad_impact=True, tam=None)
     (involvement,) = of_type(opened.actions, "set_involvement")
     assert involvement.roles, "the involvement of its severity"
-    (first_update,) = due_times(updates("critical").then["update_every"], at(), 1)
+    (first_update,) = due_times(period(updates("critical").then["update_every"]), at(), 1)
     late = scenario.tick(first_update + dt.timedelta(minutes=1))
     assert ["post_overdue", "update_overdue"] == sorted(_codes(late))
 

@@ -29,7 +29,7 @@ from tests.conftest import (
     severities_where,
     violations,
 )
-from tests.rules.business_days import buckets, due_times, lacked, utc
+from tests.rules.business_days import due_times, kept, lacked, period, utc
 
 WITH_CADENCE = severities_where(
     lambda severity: meetings(severity).then["cadence_every"] is not None
@@ -43,9 +43,7 @@ def _roles(severity: str) -> list[str]:
 
 
 def _period(severity: str) -> Period:
-    every = meetings(severity).then["cadence_every"]
-    assert isinstance(every, Period)
-    return every
+    return period(meetings(severity).then["cadence_every"])
 
 
 def _missed(actions: Any) -> list[tuple[str, str]]:
@@ -85,18 +83,12 @@ def test_a_meeting_with_the_customer_in_each_period_keeps_the_cadence(
 ) -> None:
     """A customer meeting is both parts of the cadence: as many in each period as it asks for
     keep it, period after period."""
+    meetings_held, after = kept(_period(severity), at(), 3, lead=dt.timedelta(hours=1))
     scenario.open(severity=severity)
     scenario.post(at(minutes=10), "created", owner_of(severity))
-    periods = buckets(_period(severity), at())
-    start = at()
-    for _ in range(3):
-        bucket = next(periods)
-        since = bucket.since or start
-        for n in range(1, bucket.required + 1):
-            held = since + (bucket.due - since) * n / (bucket.required + 1)
-            scenario.fact("meeting_held", held, audience="customer")
-        start = bucket.due
-    assert [] == _missed(scenario.tick(start + MINUTE).actions)
+    for held in meetings_held:
+        scenario.fact("meeting_held", held, audience="customer")
+    assert [] == _missed(scenario.tick(after - MINUTE).actions)
 
 
 @pytest.mark.parametrize("severity", WITH_CADENCE)
