@@ -9,12 +9,16 @@ import datetime as dt
 
 import pytest
 
-from escalation_policy.rules import responsibilities
 from tests.conftest import Scenario, at, of_type, owner_of, severities_where, violations
+from tests.rules.business_days import due
 
-INFORM_WITHIN = responsibilities.INFORM_TAM_WITHIN
 SUPPORT_LED = severities_where(lambda severity: owner_of(severity) == "support_engineering")
 TAM_LED = severities_where(lambda severity: owner_of(severity) == "tam")
+
+
+def _inform_due(start: dt.datetime) -> dt.datetime:
+    """When the TAM must have been told of an escalation that needed it from ``start``."""
+    return due("inform_tam_within", start)
 
 
 @pytest.mark.parametrize(
@@ -45,14 +49,15 @@ def test_the_owner_is_decided_by_severity_not_by_who_initiated(
 
 @pytest.mark.parametrize("severity", SUPPORT_LED)
 def test_support_informs_an_assigned_tam(scenario: Scenario, severity: str) -> None:
+    deadline = _inform_due(at())
     (inform,) = of_type(scenario.open(severity=severity, tam="alex").actions, "inform_tam")
-    assert ("alex", at() + INFORM_WITHIN) == (inform.tam, inform.due)
+    assert ("alex", deadline) == (inform.tam, inform.due)
     assert "responsibilities.inform_tam" == inform.rule
-    decision = scenario.fact("tam_informed", at() + INFORM_WITHIN / 2)
-    assert [at() + INFORM_WITHIN] == [f.due for f in decision.fulfilled]
+    decision = scenario.fact("tam_informed", at() + (deadline - at()) / 2)
+    assert [deadline] == [f.due for f in decision.fulfilled]
     assert [] == [
         v
-        for v in violations(scenario.tick(at() + 2 * INFORM_WITHIN).actions)
+        for v in violations(scenario.tick(deadline + dt.timedelta(days=1)).actions)
         if v[0] == "tam_not_informed"
     ]
 
@@ -60,8 +65,8 @@ def test_support_informs_an_assigned_tam(scenario: Scenario, severity: str) -> N
 @pytest.mark.parametrize("severity", SUPPORT_LED)
 def test_uninformed_tam_is_a_violation_once(scenario: Scenario, severity: str) -> None:
     scenario.open(severity=severity, tam="alex")
-    scenario.tick(at() + INFORM_WITHIN + dt.timedelta(minutes=1))
-    scenario.tick(at() + 2 * INFORM_WITHIN)
+    scenario.tick(_inform_due(at()) + dt.timedelta(minutes=1))
+    scenario.tick(_inform_due(at()) + dt.timedelta(days=1))
     assert [("tam_not_informed", "responsibilities.inform_tam")] == [
         v for v in violations(scenario.actions()) if v[0] == "tam_not_informed"
     ]
@@ -76,14 +81,14 @@ def test_a_tam_who_owns_the_escalation_is_not_informed(scenario: Scenario, sever
 def test_tam_assigned_later_is_informed(scenario: Scenario, severity: str) -> None:
     scenario.open(severity=severity)
     (inform,) = of_type(scenario.fact("tam_assigned", at(hours=2), tam="kim").actions, "inform_tam")
-    assert ("kim", at(hours=2) + INFORM_WITHIN) == (inform.tam, inform.due)
+    assert ("kim", _inform_due(at(hours=2))) == (inform.tam, inform.due)
 
 
 @pytest.mark.parametrize("severity", SUPPORT_LED)
 def test_a_new_tam_replaces_the_one_not_yet_informed(scenario: Scenario, severity: str) -> None:
     scenario.open(severity=severity, tam="alex")
     scenario.fact("tam_assigned", at(minutes=1), tam="kim")
-    scenario.tick(at() + 2 * INFORM_WITHIN)
+    scenario.tick(_inform_due(at(minutes=1)) + dt.timedelta(days=1))
     assert ["kim"] == [
         v.detail.split("'")[1]
         for v in of_type(scenario.actions(), "violation")
@@ -97,7 +102,7 @@ def test_raising_severity_to_tam_ownership_drops_informing(
 ) -> None:
     scenario.open(severity=severity, tam="alex")
     scenario.fact("severity_changed", at(minutes=1), severity=TAM_LED[0])
-    scenario.tick(at() + 2 * INFORM_WITHIN)
+    scenario.tick(_inform_due(at()) + dt.timedelta(days=1))
     assert "tam_not_informed" not in [code for code, _ in violations(scenario.actions())]
 
 

@@ -200,7 +200,7 @@ TABLES = (
         inputs=("cadence",),
         outputs=("cadence_every",),
         # "Cadence refers to the cadence of internal and external meetings and communications to
-        # the customer": both at the same longest gap.
+        # the customer": both in the same periods, as one cadence of two parts (CADENCE).
         rows=(
             Row(
                 id="daily",
