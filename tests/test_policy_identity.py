@@ -23,8 +23,8 @@ HANDBOOK = default_policy().identity
 TITLE: Edit = {
     "severity.py": [
         (
-            'title="How often meetings must be held at each cadence"',
-            'title="How often meetings are held at each cadence"',
+            'title="How often meetings and communication to the customer happen at each cadence"',
+            'title="How often the team meets and talks to the customer at each cadence"',
         )
     ]
 }
@@ -259,8 +259,9 @@ def test_two_policies_differ_somewhere_exactly_when_their_identities_differ(
         (
             "a title",
             [
-                '~ tables/severity.cadence/title: "How often meetings must be held at each '
-                'cadence" -> "How often meetings are held at each cadence"'
+                '~ tables/severity.cadence/title: "How often meetings and communication to the '
+                'customer happen at each cadence" -> "How often the team meets and talks to the '
+                'customer at each cadence"'
             ],
         ),
         (
