@@ -185,15 +185,19 @@ class Rolling(Period):
 
 @attrs.frozen
 class EachBusinessDay(Period):
-    """At least once each business day, by its end (its last close). The day an obligation
-    starts is not a period of its own: the first is the next business day, and what is done
-    after the start's day closes counts toward it."""
+    """At least once each business day, by its end (its last close). A business day an
+    obligation starts during is not a period of its own: the first is the next business day,
+    and what is done after that day closes counts toward it. An obligation that starts before
+    a business day opens (at night, on a weekend) starts with that business day."""
 
     @property
     def text(self) -> str:
         return "each business day"
 
     def first(self, calendar: Calendar, start: dt.datetime) -> Bucket:
+        day = calendar.business_day_of(start)
+        if start < calendar.open_intervals(day)[0][0]:
+            return Bucket(calendar.business_day_end(day), start)
         since = calendar.end_of_business_day(start)
         return Bucket(calendar.end_of_business_day(since), since)
 
