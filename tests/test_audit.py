@@ -323,3 +323,116 @@ def test_cli_audit_of_a_post_about_an_escalation_never_opened(
 
 def test_the_json_report_names_unopened_only_when_there_are_any() -> None:
     assert "unopened" not in audit(_facts("non-compliant.jsonl")).to_json()
+
+
+# ------------------------------------------------------------------ times in the calendar's zone
+def tokyo_history() -> list[dict[str, object]]:
+    """Two Critical escalations opened on Friday 6 March 2026 at 08:00 UTC, each with its
+    created post an hour late: ESC-T for a customer in Tokyo (opened 17:00 there, after the
+    close, so its post is due 2 business hours after Monday's 09:00 opening), ESC-U with no
+    zone (on the handbook's calendar, in UTC)."""
+    opened = {
+        "type": "opened",
+        "at": "2026-03-06T08:00:00Z",
+        "customer": "Kaisha",
+        "segment": "enterprise",
+        "severity": "critical",
+        "initiated_by": "customer_success",
+        "tam": "Aiko Sato",
+    }
+    post = {
+        "type": "posted",
+        "channel": default_policy().channel,
+        "purpose": "created",
+        "by": "tam",
+        "url": "https://docs.example.com/tracker",
+    }
+    return [
+        {**opened, "escalation_id": "ESC-T", "time_zone": "Asia/Tokyo"},
+        {**opened, "escalation_id": "ESC-U", "customer": "Acme"},
+        {**post, "at": "2026-03-06T12:00:00Z", "escalation_id": "ESC-U"},
+        {**post, "at": "2026-03-09T03:00:00Z", "escalation_id": "ESC-T"},
+    ]
+
+
+TOKYO_AS_OF = dt.datetime(2026, 3, 9, 4, tzinfo=dt.timezone.utc)
+TOKYO_LATE_POST = "due 2026-03-09 11:00 +09:00; done 2026-03-09 12:00 +09:00 (1h late)"
+UTC_LATE_POST = "due 2026-03-06 11:00 +00:00; done 2026-03-06 12:00 +00:00 (1h late)"
+
+
+def test_the_json_audit_names_each_escalations_calendar_and_keeps_due_times_in_utc() -> None:
+    """JSON stays machine-readable: instants in UTC under the keys it always had, and each
+    escalation names the calendar its clocks counted on and that calendar's zone."""
+    report = audit(tokyo_history(), as_of=TOKYO_AS_OF)
+    data = json.loads(json.dumps(report.to_json()))
+    tokyo, utc = data["escalations"]
+    assert [
+        {"name": "business_days@Asia/Tokyo", "zone": "Asia/Tokyo"},
+        {"name": "business_days", "zone": "UTC"},
+    ] == [tokyo["calendar"], utc["calendar"]]
+    (late,) = tokyo["violations"]
+    assert ("post_overdue", "2026-03-09T02:00:00+00:00", "2026-03-09T03:00:00+00:00", 3600.0) == (
+        late["code"],
+        late["due"],
+        late["fulfilled_at"],
+        late["late_by"],
+    )
+    others = {f.name for f in attrs.fields(type(report.escalations[0]))} - {"calendar"}
+    assert {"calendar"} == set(tokyo) - others, "the one key added"
+
+
+def test_text_and_markdown_show_due_times_in_the_calendars_zone_with_its_offset() -> None:
+    """ESC-T's created post, due Monday 11:00 in Tokyo and made at 12:00 there, reads so in
+    the text and Markdown audits, beside the name of its calendar; ESC-U, with no zone, reads
+    in UTC."""
+    from escalation_policy.render import audit_markdown, audit_text
+
+    report = audit(tokyo_history(), as_of=TOKYO_AS_OF)
+    text, markdown = audit_text(report), audit_markdown(report)
+    for shown in (TOKYO_LATE_POST, UTC_LATE_POST):
+        assert shown in text
+        assert shown in markdown
+    assert "ESC-T  Kaisha  critical  opened 2026-03-06 17:00 +09:00, open\n" in text
+    assert "  calendar: business_days@Asia/Tokyo (Asia/Tokyo)\n" in text
+    assert "ESC-U  Acme  critical  opened 2026-03-06 08:00 +00:00, open\n" in text
+    assert "  calendar: business_days (UTC)\n" in text
+    assert "| ESC-T | Kaisha | critical | business_days@Asia/Tokyo (Asia/Tokyo) | " in markdown
+    assert "| ESC-U | Acme | critical | business_days (UTC) | " in markdown
+    assert "| ESC-T | 2026-03-09 12:00 +09:00 | `post_overdue` |" in markdown
+
+
+def test_cli_audit_shows_the_calendar_in_every_format(
+    capsys: pytest.CaptureFixture[str], tmp_path: pathlib.Path
+) -> None:
+    path = tmp_path / "tokyo.jsonl"
+    path.write_text("".join(json.dumps(item) + "\n" for item in tokyo_history()))
+    shown = {}
+    for fmt in ("json", "text", "markdown"):
+        assert 0 == main(["audit", str(path), "--format", fmt])
+        shown[fmt] = capsys.readouterr().out
+    calendars = [e["calendar"] for e in json.loads(shown["json"])["escalations"]]
+    assert ["business_days@Asia/Tokyo", "business_days"] == [c["name"] for c in calendars]
+    assert "calendar: business_days@Asia/Tokyo (Asia/Tokyo)" in shown["text"]
+    assert "| business_days@Asia/Tokyo (Asia/Tokyo) |" in shown["markdown"]
+    assert TOKYO_LATE_POST in shown["text"]
+    assert TOKYO_LATE_POST in shown["markdown"]
+
+
+def test_a_policy_without_calendars_audits_in_calendar_time_shown_in_utc() -> None:
+    """The later process declares no calendars: its clocks count calendar time, its JSON
+    calendar is null and its times read in UTC, as before calendars existed."""
+    from escalation_policy import load_policy
+    from escalation_policy.render import audit_markdown, audit_text
+
+    package = EXAMPLES / "policies" / "later_process"
+    later_process = load_policy(str(package))
+    assert None is later_process.calendars
+    with (package / "examples" / "non-compliant.jsonl").open() as stream:
+        facts = [fact for _, fact in read_facts(stream, later_process)]
+    report = audit(facts, policy=later_process)
+    assert {None} == {e["calendar"] for e in report.to_json()["escalations"]}
+    text = audit_text(report)
+    assert "  calendar: calendar time (UTC)\n" in text
+    assert "| calendar time (UTC) |" in audit_markdown(report)
+    offsets = {line[21:27] for line in text.splitlines() if line.startswith("    20")}
+    assert {"+00:00"} == offsets, "every violation's time in UTC"

@@ -24,6 +24,7 @@ from escalation_policy._html import LATE, MET, MISSED, OPEN, audit_html, timelin
 from escalation_policy.cli import main, read_facts
 from escalation_policy.render import audit_markdown, audit_text
 from escalation_policy.testing import strategies
+from tests.test_audit import TOKYO_AS_OF, tokyo_history
 
 EXAMPLE = pathlib.Path(__file__).parent.parent / "examples" / "non-compliant.jsonl"
 CHROMIUM = "/usr/bin/chromium"
@@ -507,3 +508,40 @@ def test_the_page_renders_in_chromium_without_errors_or_requests(
     for number, escalation in enumerate(report.escalations, start=1):
         marks = dict(drawn[f"timeline-{number}"])
         assert len(escalation.violations) == marks.get("violation", 0)
+
+
+# ------------------------------------------------------------------ times in the calendar's zone
+def test_the_page_shows_each_escalations_calendar_and_its_due_times_in_its_zone() -> None:
+    """ESC-T's clocks count on the handbook's calendar moved into Tokyo: its section names that
+    calendar, and its times (opened, the created post's due time, the violation's outcome) read
+    in Tokyo with the offset there; ESC-U, with no zone, reads in UTC as before."""
+    facts = awkward(tokyo_history())
+    report = audit(facts, as_of=TOKYO_AS_OF)
+    page = audit_html(report, facts, default_policy(), as_of=TOKYO_AS_OF)
+    tokyo_section, utc_section = re.findall(r'<section class="escalation".*?</section>', page, re.S)
+    assert '<li class="calendar">calendar: <b>business_days@Asia/Tokyo (Asia/Tokyo)</b>' in (
+        tokyo_section
+    )
+    assert '<li class="opened">opened: <b>2026-03-06 17:00 +09:00</b>' in tokyo_section
+    assert '<li class="calendar">calendar: <b>business_days (UTC)</b>' in utc_section
+    assert '<li class="opened">opened: <b>2026-03-06 08:00 UTC</b>' in utc_section
+    drawn = charts(page)
+    tokyo, utc = drawn["timeline-1"], drawn["timeline-2"]
+    assert "due 2026-03-09 11:00 +09:00" in _hover_of(
+        tokyo, LATE, "obligation: channel_post (created)"
+    )
+    assert "due 2026-03-09 11:00 +09:00; done 2026-03-09 12:00 +09:00 (1h late)" in _hover_of(
+        tokyo, "violation", "violations"
+    )
+    assert "due 2026-03-06 11:00 UTC" in _hover_of(utc, LATE, "obligation: channel_post (created)")
+
+
+def _hover_of(figure: dict[str, Any], name: str, lane: str) -> str:
+    """The hover text of the one mark or bar of trace ``name`` on ``lane``."""
+    (hover,) = [
+        text
+        for trace in traces(figure, name)
+        for y, text in zip(trace["y"], trace["hovertext"], strict=True)
+        if y == lane
+    ]
+    return str(hover)

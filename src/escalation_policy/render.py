@@ -26,11 +26,18 @@ from escalation_policy.policy import Policy
 from escalation_policy.vocabulary import AnyValue, DecisionTable, NoneOf, OneOf
 
 if TYPE_CHECKING:
-    from escalation_policy._audit import AuditRefusal, AuditReport, AuditViolation
+    from escalation_policy._audit import (
+        AuditCalendar,
+        AuditRefusal,
+        AuditReport,
+        AuditViolation,
+        EscalationAudit,
+    )
 
 __all__ = [
     "audit_markdown",
     "audit_text",
+    "calendar_label",
     "decision_table",
     "describe",
     "duration",
@@ -101,9 +108,11 @@ def tables(policy: Policy, table_ids: Iterable[str] = ()) -> str:
     return "\n".join(parts)
 
 
-def describe(action: Action) -> str:
+def describe(action: Action, zone: dt.tzinfo | None = None) -> str:
     """One plain sentence for an action: the engine's own, or as the policy's action class
-    says (its ``describe()``), or its type and fields."""
+    says (its ``describe()``), or its type and fields. The times it gives of its own (a
+    reminder's due time) are shown in ``zone``, with their offset there (``None``: as they
+    are, in UTC)."""
     if isinstance(action, AssignOwner):
         return f"owner is {label(action.owner)}"
     if isinstance(action, SetInvolvement):
@@ -125,12 +134,12 @@ def describe(action: Action) -> str:
         if action.key is not None:
             what = f"{what} ({action.key})"
         who = f"{label(action.owner)}: " if action.owner is not None else ""
-        return f"reminder: {who}{what} due by {timestamp(action.due)}"
+        return f"reminder: {who}{what} due by {_local(action.due, zone)}"
     own: Any = getattr(action, "describe", None)
     if callable(own):
         return str(own())
     fields = [
-        f"{field.name} {timestamp(value) if isinstance(value, dt.datetime) else label(value)}"
+        f"{field.name} {_local(value, zone) if isinstance(value, dt.datetime) else label(value)}"
         for field in attrs.fields(type(action))
         if field.name not in ACTION_FIELDS and (value := getattr(action, field.name)) is not None
     ]
@@ -146,32 +155,51 @@ def _ratio(part: int, whole: int) -> str:
     return f"{part}/{whole} ({100 * part / whole:.0f}%)" if whole else "none due"
 
 
-def violation_outcome(violation: "AuditViolation") -> str:
+def calendar_label(calendar: "AuditCalendar | None") -> str:
+    """Which calendar an escalation's clocks counted on, and the zone its times are shown in:
+    ``business_days@Asia/Tokyo (Asia/Tokyo)``, or ``calendar time (UTC)``."""
+    if calendar is None:
+        return "calendar time (UTC)"
+    return f"{calendar.name} ({calendar.zone})"
+
+
+def _local(value: dt.datetime, zone: dt.tzinfo | None) -> str:
+    """``value`` in ``zone``, with its offset there (``None``: as it is, in UTC)."""
+    return timestamp(value if zone is None else value.astimezone(zone))
+
+
+def _zone(escalation: "EscalationAudit") -> dt.tzinfo | None:
+    return None if escalation.calendar is None else escalation.calendar.tzinfo
+
+
+def violation_outcome(violation: "AuditViolation", zone: dt.tzinfo | None = None) -> str:
     """What happened instead: ``due ...; done ... (1h 30m late)``, ``due ...; missed``, or
     for consecutive periods missed, ``due ...; missed 3 periods, the last due ...``; for
-    conduct, the violation's detail."""
+    conduct, the violation's detail. Times are shown in ``zone`` (the zone of the calendar
+    the escalation's clocks counted on), with their offset there."""
     if violation.due is None:
         return violation.detail
+    due = _local(violation.due, zone)
     if violation.fulfilled_at is not None:
         return (
-            f"due {timestamp(violation.due)}; done {timestamp(violation.fulfilled_at)} "
+            f"due {due}; done {_local(violation.fulfilled_at, zone)} "
             f"({duration(violation.late_by)} late)"
         )
     if violation.late_by is None:
         if violation.periods > 1 and violation.last_due is not None:
             return (
-                f"due {timestamp(violation.due)}; missed {violation.periods} periods, "
-                f"the last due {timestamp(violation.last_due)}"
+                f"due {due}; missed {violation.periods} periods, "
+                f"the last due {_local(violation.last_due, zone)}"
             )
-        return f"due {timestamp(violation.due)}; missed"
-    return f"due {timestamp(violation.due)}; not done ({duration(violation.late_by)} late)"
+        return f"due {due}; missed"
+    return f"due {due}; not done ({duration(violation.late_by)} late)"
 
 
-def _violation_lines(violation: "AuditViolation") -> list[str]:
+def _violation_lines(violation: "AuditViolation", zone: dt.tzinfo | None = None) -> list[str]:
     return [
-        f"    {timestamp(violation.detected_at)}  {_text(violation.code):<26} "
+        f"    {_local(violation.detected_at, zone)}  {_text(violation.code):<26} "
         f"{violation.rule} · {violation.cites}",
-        f"    {'':23}{violation_outcome(violation)}",
+        f"    {'':23}{violation_outcome(violation, zone)}",
     ]
 
 
@@ -194,12 +222,14 @@ def audit_text(report: "AuditReport") -> str:
         "",
     ]
     for item in report.escalations:
-        closed = f", closed {timestamp(item.closed_at)}" if item.closed_at else ", open"
+        zone = _zone(item)
+        closed = f", closed {_local(item.closed_at, zone)}" if item.closed_at else ", open"
         scope = "" if item.in_scope else "  (out of scope)"
         lines.append(
             f"{plain(item.escalation_id)}  {plain(item.customer)}  {item.severity}  "
-            f"opened {timestamp(item.opened_at)}{closed}{scope}"
+            f"opened {_local(item.opened_at, zone)}{closed}{scope}"
         )
+        lines.append(f"  calendar: {calendar_label(item.calendar)}")
         severities = ", ".join(f"{k} {duration(v)}" for k, v in item.time_at_severity.items())
         kept = "; ".join(
             f"{_obligation(name)} {_ratio(figures.on_time, figures.due)}"
@@ -218,7 +248,9 @@ def audit_text(report: "AuditReport") -> str:
         )
         if item.violations:
             lines.append(f"  violations ({len(item.violations)}):")
-        lines += [line for violation in item.violations for line in _violation_lines(violation)]
+        lines += [
+            line for violation in item.violations for line in _violation_lines(violation, zone)
+        ]
         lines.append("")
     if report.unopened:
         lines.append(f"About escalations never opened: violations ({len(report.unopened)}):")
@@ -277,10 +309,10 @@ def audit_markdown(report: "AuditReport") -> str:
         "",
         f"Mean time to closure: {duration(totals.mean_time_to_closure)}.",
         "",
-        "| escalation | customer | severity | "
+        "| escalation | customer | severity | calendar | "
         + "".join(f"{_obligation(name)} on time | " for name in names)
         + "violations |",
-        "| --- | --- | --- | " + "--- | " * len(names) + "--- |",
+        "| --- | --- | --- | --- | " + "--- | " * len(names) + "--- |",
     ]
     for item in report.escalations:
         kept = "".join(
@@ -291,9 +323,10 @@ def audit_markdown(report: "AuditReport") -> str:
         )
         lines.append(
             f"| {_cell(item.escalation_id)} | {_cell(item.customer)} | {item.severity} | "
-            f"{kept}{len(item.violations)} |"
+            f"{_cell(calendar_label(item.calendar))} | {kept}{len(item.violations)} |"
         )
-    violations = report.violations
+    violations = [(v, _zone(item)) for item in report.escalations for v in item.violations]
+    violations += [(v, None) for v in report.unopened]
     if violations:
         lines += [
             "",
@@ -302,11 +335,11 @@ def audit_markdown(report: "AuditReport") -> str:
             "| escalation | when | code | rule | handbook | what happened |",
             "| --- | --- | --- | --- | --- | --- |",
         ]
-        for violation in violations:
+        for violation, zone in violations:
             lines.append(
-                f"| {_cell(violation.escalation_id)} | {timestamp(violation.detected_at)} | "
+                f"| {_cell(violation.escalation_id)} | {_local(violation.detected_at, zone)} | "
                 f"`{_text(violation.code)}` | `{violation.rule}` | {_cell(violation.cites)} | "
-                f"{_cell(violation_outcome(violation))} |"
+                f"{_cell(violation_outcome(violation, zone))} |"
             )
     if report.refused:
         lines += [

@@ -6,6 +6,7 @@ report's types. The HTML page (``escalation_policy._html``) observes the same re
 """
 
 from escalation_policy._audit._replay import (
+    AuditCalendar,
     AuditRefusal,
     EscalationObserver,
     Observer,
@@ -25,6 +26,7 @@ from escalation_policy._audit._report import (
 )
 
 __all__ = [
+    "AuditCalendar",
     "AuditObserver",
     "AuditRefusal",
     "AuditReport",

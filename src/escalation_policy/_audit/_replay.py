@@ -8,17 +8,47 @@ tell escalations apart, on their own.
 """
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 import attrs
 
+from escalation_policy._core.escalation import choose_calendar
+from escalation_policy.calendar import Calendar
 from escalation_policy.engine import Decision, PolicyEngine
 from escalation_policy.errors import InputError
 from escalation_policy.model import Action, EscalationFact, Fact, Tick
 from escalation_policy.state import EscalationState, Fulfilment
 
-__all__ = ["AuditRefusal", "EscalationObserver", "Observer", "Replayed", "replay"]
+__all__ = [
+    "AuditCalendar",
+    "AuditRefusal",
+    "EscalationObserver",
+    "Observer",
+    "Replayed",
+    "replay",
+]
+
+
+@attrs.frozen(kw_only=True)
+class AuditCalendar:
+    """The calendar an escalation's clocks counted on, pinned when it opened: its ``name``
+    as the escalation's state keeps it (``NAME@ZONE`` when moved into the customer's zone)
+    and the IANA ``zone`` its hours are read in, in which its times are shown to people."""
+
+    name: str
+    zone: str
+
+    @property
+    def tzinfo(self) -> dt.tzinfo:
+        """The calendar's zone, read from the same zone data as the calendar's own."""
+        return _tzinfo(self.zone)
+
+
+@functools.lru_cache(maxsize=64)
+def _tzinfo(zone: str) -> dt.tzinfo:
+    return Calendar.always().in_zone(zone).tzinfo
 
 
 @attrs.frozen(kw_only=True)
@@ -65,8 +95,9 @@ class Observer(Protocol[Kept]):
     needs_state: bool
     """Whether its escalations want the engine's state after each fact that touches them."""
 
-    def opened(self, fact: EscalationFact) -> Kept:
-        """What it will keep about the escalation ``fact`` opens."""
+    def opened(self, fact: EscalationFact, calendar: AuditCalendar | None) -> Kept:
+        """What it will keep about the escalation ``fact`` opens, whose clocks count on
+        ``calendar`` (``None``: calendar time, for a policy that declares no calendars)."""
 
     def unopened(self, action: Action) -> None:
         """An action about an escalation the history never opened (the policy reports a post
@@ -137,8 +168,9 @@ def replay(
                 old = active.pop(fact.escalation_id, None)
                 if old is not None:
                     finished.append(old)  # an id reused after its escalation was settled
+                calendar = _calendar_of(policy_engine, fact)
                 active[fact.escalation_id] = _Escalation(
-                    fact, [observer.opened(fact) for observer in observers]
+                    fact, [observer.opened(fact, calendar) for observer in observers]
                 )
             touched.add(fact.escalation_id)
         elif needs_state and isinstance(fact, Tick):
@@ -198,6 +230,18 @@ def replay(
     for index, observer in enumerate(observers):
         observer.ended([escalation.kept[index] for escalation in escalations], replayed)
     return replayed
+
+
+def _calendar_of(policy_engine: PolicyEngine, fact: EscalationFact) -> AuditCalendar | None:
+    """The calendar the engine pinned for the escalation ``fact`` has just opened."""
+    policy = policy_engine.policy
+    state = policy_engine.escalation(fact.escalation_id)
+    # Settled at its opening, the escalation is no longer held: its calendar is the one the
+    # engine chose for it, by the same choice.
+    name = state.calendar if state is not None else choose_calendar(policy, fact)
+    if name is None:
+        return None
+    return AuditCalendar(name=name, zone=policy.calendar(name).zone)
 
 
 def _close_at(policy_engine: PolicyEngine, as_of: dt.datetime) -> Decision:

@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from escalation_policy._audit._replay import AuditRefusal, Replayed, replay
+from escalation_policy._audit._replay import AuditCalendar, AuditRefusal, Replayed, replay
 from escalation_policy._convert import shared_converter
 from escalation_policy._language.frozen import quick_init
 from escalation_policy._language.typed import FieldProblem, to_instant
@@ -33,6 +33,7 @@ from escalation_policy.state import EscalationState, Fulfilment
 from escalation_policy.vocabulary import Require
 
 __all__ = [
+    "AuditCalendar",
     "AuditObserver",
     "AuditRefusal",
     "AuditReport",
@@ -93,6 +94,9 @@ class EscalationAudit:
     """The severity at the end of the audit (or at closing)."""
     opened_at: dt.datetime
     closed_at: dt.datetime | None
+    calendar: AuditCalendar | None = None
+    """The calendar its clocks counted on, whose zone its times are shown in to people
+    (``None``: calendar time, shown in UTC; the policy declares no calendars)."""
     violations: tuple[AuditViolation, ...]
     obligations: Mapping[str, ObligationFigures]
     """Each obligation of the policy that fell due or was met, by name (``channel_post``)."""
@@ -196,6 +200,7 @@ class _Tracker:
 
     __slots__ = (
         "book",
+        "calendar",
         "closed_at",
         "customer",
         "escalation_id",
@@ -211,8 +216,9 @@ class _Tracker:
         "violations",
     )
 
-    def __init__(self, fact: Any, book: _Book) -> None:
+    def __init__(self, fact: Any, book: _Book, calendar: AuditCalendar | None) -> None:
         self.book = book
+        self.calendar = calendar
         self.escalation_id = fact.escalation_id
         self.customer = fact.customer
         self.in_scope = True
@@ -305,6 +311,7 @@ class _Tracker:
             severity=self.severity,
             opened_at=self.opened_at,
             closed_at=self.closed_at,
+            calendar=self.calendar,
             violations=tuple(violations),
             obligations={
                 name: ObligationFigures(**self.figures[name])
@@ -344,8 +351,8 @@ class AuditObserver:
         self.about_unopened: list[AuditViolation] = []
         self.escalations: tuple[EscalationAudit, ...] = ()
 
-    def opened(self, fact: EscalationFact) -> _Tracker:
-        return _Tracker(fact, self.book)
+    def opened(self, fact: EscalationFact, calendar: AuditCalendar | None) -> _Tracker:
+        return _Tracker(fact, self.book, calendar)
 
     def unopened(self, action: Action) -> None:
         if isinstance(action, Violation):

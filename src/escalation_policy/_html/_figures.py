@@ -18,6 +18,7 @@ from escalation_policy._html._timeline import (
     EscalationTimeline,
     Mark,
     ObligationSpan,
+    shown_in,
     text_of,
     when,
 )
@@ -235,6 +236,7 @@ def timeline_figure(
     """One escalation over time: a lane each for its severity, owner, involvement, every
     fact type, every obligation and its violations."""
     go = require_plotly()
+    zone = shown_in(timeline.calendar)
     data: list[Any] = []
     shapes: list[dict[str, Any]] = []
     names = severity_names(policy)
@@ -267,7 +269,7 @@ def timeline_figure(
                 hovertext=[
                     _hover(
                         names[severity],
-                        [f"from {when(band.start)}", f"to {when(band.end)}"],
+                        [f"from {when(band.start, zone)}", f"to {when(band.end, zone)}"],
                     )
                     for band in bands
                 ],
@@ -303,7 +305,7 @@ def timeline_figure(
                 base=[_x(span.created) for span in spans],
                 x=[max(_ms(span.created, span.due), 60_000.0) for span in spans],
                 marker_line={"color": "#555", "width": 0.5},
-                hovertext=[_span_hover(span) for span in spans],
+                hovertext=[_span_hover(span, zone) for span in spans],
             )
         )
     fact_colours = {
@@ -344,7 +346,9 @@ def timeline_figure(
                     "color": colour,
                     "line": {"width": 1, "color": "#333"},
                 },
-                hovertext=[_hover(item.title, [when(item.at), *item.details]) for item in items],
+                hovertext=[
+                    _hover(item.title, [when(item.at, zone), *item.details]) for item in items
+                ],
                 hovertemplate="%{hovertext}<extra></extra>",
             )
         )
@@ -360,7 +364,7 @@ def timeline_figure(
                 x=[_x(v.detected_at) for v in violations],
                 marker={"symbol": "x", "size": 13, "color": VIOLATION_COLOUR},
                 customdata=[[v.rule, text_of(v.code), v.cites] for v in violations],
-                hovertext=[_violation_hover(v) for v in violations],
+                hovertext=[_violation_hover(v, zone) for v in violations],
                 hovertemplate="%{hovertext}<extra></extra>",
             )
         )
@@ -398,11 +402,11 @@ def timeline_figure(
     )
 
 
-def _span_hover(span: ObligationSpan) -> str:
+def _span_hover(span: ObligationSpan, zone: dt.tzinfo | None) -> str:
     lines = [
-        f"{span.outcome}" + (f" at {when(span.settled_at)}" if span.settled_at else ""),
-        f"expected from {when(span.created)}",
-        f"due {when(span.due)}",
+        f"{span.outcome}" + (f" at {when(span.settled_at, zone)}" if span.settled_at else ""),
+        f"expected from {when(span.created, zone)}",
+        f"due {when(span.due, zone)}",
     ]
     if span.outcome == LATE and span.settled_at is not None:
         lines.append(f"{duration(span.settled_at - span.due)} late")
@@ -410,13 +414,14 @@ def _span_hover(span: ObligationSpan) -> str:
     return _hover(span.lane, lines)
 
 
-def _violation_hover(violation: AuditViolation) -> str:
+def _violation_hover(violation: AuditViolation, zone: dt.tzinfo | None) -> str:
     lines = [
-        f"at {when(violation.detected_at)}",
+        f"at {when(violation.detected_at, zone)}",
         f"rule: {violation.rule}",
         f"cites: {violation.cites}",
         violation.detail,
     ]
     if violation.due is not None:
-        lines.append(violation_outcome(violation))  # as the text and Markdown audits say it
+        # As the text and Markdown audits say it, in the escalation's zone.
+        lines.append(violation_outcome(violation, zone))
     return _hover(text_of(violation.code), lines)

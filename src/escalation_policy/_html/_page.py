@@ -16,11 +16,12 @@ from escalation_policy._html._figures import (
     summary_figure,
     timeline_figure,
 )
-from escalation_policy._html._timeline import EscalationTimeline, timelines, when
+from escalation_policy._html._timeline import EscalationTimeline, shown_in, timelines, when
 from escalation_policy.engine import EngineName
 from escalation_policy.errors import InputError
 from escalation_policy.model import Fact
 from escalation_policy.policy import Policy
+from escalation_policy.render import calendar_label
 
 __all__ = ["audit_html", "audit_page"]
 
@@ -166,10 +167,12 @@ def _escalation_section(
 ) -> str:
     names = severity_names(policy)
     severity = timeline.severities[-1].severity if timeline.severities else "-"
+    zone = shown_in(timeline.calendar)
     facts = [
-        ("opened", when(timeline.opened_at)),
-        ("closed", when(timeline.closed_at) if timeline.closed_at else "still open"),
+        ("opened", when(timeline.opened_at, zone)),
+        ("closed", when(timeline.closed_at, zone) if timeline.closed_at else "still open"),
         ("severity", names.get(severity, severity)),
+        ("calendar", calendar_label(timeline.calendar)),
     ]
     if audited is not None:
         facts.append(("violations", str(len(audited.violations))))

@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from escalation_policy._audit import Replayed, audit_end, replay
+from escalation_policy._audit import AuditCalendar, Replayed, audit_end, replay
 from escalation_policy._convert import shared_converter
 from escalation_policy.engine import EngineName, PolicyEngine
 from escalation_policy.errors import InputError
@@ -28,7 +28,7 @@ from escalation_policy.model import (
     Violation,
 )
 from escalation_policy.policy import Policy
-from escalation_policy.render import describe, label
+from escalation_policy.render import describe, label, timestamp
 from escalation_policy.state import EscalationState, Fulfilment
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "ObligationSpan",
     "SeverityBand",
     "TimelineObserver",
+    "shown_in",
     "text_of",
     "timelines",
     "when",
@@ -114,6 +115,8 @@ class EscalationTimeline:
     closed_at: dt.datetime | None
     end: dt.datetime
     """The closing, or the end of the history (its last fact, or ``as_of``)."""
+    calendar: AuditCalendar | None
+    """The calendar its clocks counted on (``None``: calendar time)."""
     severities: tuple[SeverityBand, ...]
     owners: tuple[Mark, ...]
     involvement: tuple[Mark, ...]
@@ -174,8 +177,10 @@ _Identity = tuple[str, str | None, str, dt.datetime]
 class _Builder:
     """What the timeline keeps about one escalation while the history is replayed."""
 
-    def __init__(self, fact: Any, policy: Policy) -> None:
+    def __init__(self, fact: Any, policy: Policy, calendar: AuditCalendar | None) -> None:
         self.policy = policy
+        self.calendar = calendar
+        self.zone = shown_in(calendar)
         self.escalation_id: str = fact.escalation_id
         self.customer = str(fact.customer)
         self.opened_at: dt.datetime = fact.at
@@ -196,12 +201,12 @@ class _Builder:
     # -- what the engine said
     def action(self, action: Action) -> None:
         if isinstance(action, AssignOwner):
-            self.owners.append(_action_mark(action, label(action.owner)))
+            self.owners.append(_action_mark(action, label(action.owner), self.zone))
         elif isinstance(action, SetInvolvement):
-            self.involvement.append(_action_mark(action, f"{len(action.roles)} roles"))
+            self.involvement.append(_action_mark(action, f"{len(action.roles)} roles", self.zone))
         elif isinstance(action, Reminder):
             lane = _lane(action.obligation, action.key)
-            self.reminders.setdefault(lane, []).append(_action_mark(action, "reminder"))
+            self.reminders.setdefault(lane, []).append(_action_mark(action, "reminder", self.zone))
         elif isinstance(action, Violation):
             self._missed(action)
 
@@ -330,7 +335,7 @@ class _Builder:
             if fulfilment.escalation_id == self.escalation_id:
                 what = fulfilment.obligation + (f" ({fulfilment.key})" if fulfilment.key else "")
                 timing = "late" if fulfilment.late else "on time"
-                details.append(f"meets {what}, due {when(fulfilment.due)}: {timing}")
+                details.append(f"meets {what}, due {when(fulfilment.due, self.zone)}: {timing}")
         self.facts.setdefault(fact.TYPE, []).append(
             Mark(at=fact.at, title=fact.TYPE, details=tuple(details))
         )
@@ -352,6 +357,7 @@ class _Builder:
             opened_at=self.opened_at,
             closed_at=self.closed_at,
             end=max(stop, self.opened_at),
+            calendar=self.calendar,
             severities=tuple(self.bands),
             owners=tuple(self.owners),
             involvement=tuple(self.involvement),
@@ -364,11 +370,11 @@ class _Builder:
         )
 
 
-def _action_mark(action: Action, title: str) -> Mark:
+def _action_mark(action: Action, title: str, zone: dt.tzinfo | None) -> Mark:
     return Mark(
         at=action.at,
         title=title,
-        details=(describe(action), f"rule: {action.rule}", f"cites: {action.cites}"),
+        details=(describe(action, zone), f"rule: {action.rule}", f"cites: {action.cites}"),
     )
 
 
@@ -385,9 +391,20 @@ def _json_text(value: object) -> str:
     return "-" if value is None else str(value)
 
 
-def when(value: dt.datetime) -> str:
-    """A time in UTC to the minute, as the page shows times."""
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+def when(value: dt.datetime, zone: dt.tzinfo | None = None) -> str:
+    """A time to the minute, as the page shows times: in UTC (``2026-03-09 08:00 UTC``), or
+    in ``zone`` with its offset there (``2026-03-09 17:00 +09:00``)."""
+    if zone is None:
+        return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return timestamp(value.astimezone(zone))
+
+
+def shown_in(calendar: AuditCalendar | None) -> dt.tzinfo | None:
+    """The zone the page shows an escalation's times in: its calendar's, unless that is UTC
+    (``None``: UTC)."""
+    if calendar is None or calendar.zone == "UTC":
+        return None
+    return calendar.tzinfo
 
 
 class TimelineObserver:
@@ -399,8 +416,8 @@ class TimelineObserver:
         self.policy = policy
         self.timelines: tuple[EscalationTimeline, ...] = ()
 
-    def opened(self, fact: EscalationFact) -> _Builder:
-        return _Builder(fact, self.policy)
+    def opened(self, fact: EscalationFact, calendar: AuditCalendar | None) -> _Builder:
+        return _Builder(fact, self.policy, calendar)
 
     def unopened(self, action: Action) -> None:
         """An escalation never opened has no timeline: the audit lists its violations."""
