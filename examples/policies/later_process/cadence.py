@@ -5,20 +5,21 @@ times a week, Medium weekly, Low as usual). The dedicated channel gets an update
 while the escalation is open. The customer hears from the team about three times a week for
 Critical and High.
 
-Each period is the longest allowed gap: the next one is due that long after the last, or after
-opening (or a change of severity) for the first. Days are calendar days.
+Periods are counted on the escalation's business calendar (``opening.BUSINESS_DAYS``): "daily"
+is each business day, by its end; "N times a week" is N in each calendar week, by its end. A
+period starts afresh at opening and at a change of severity that changes it.
 """
-
-import datetime as dt
 
 from escalation_policy.vocabulary import (
     DecisionTable,
+    EachBusinessDay,
     Fulfil,
     HitPolicy,
     Obligation,
     Reaction,
     Require,
     Row,
+    TimesPerWeek,
     one_of,
 )
 
@@ -39,24 +40,24 @@ from .terms import (
 
 CADENCE = "Cadence"
 
-DAILY = dt.timedelta(days=1)
-SEVERAL_TIMES_A_WEEK = dt.timedelta(days=3)  # three times a week: Monday, Wednesday, Friday
-WEEKLY = dt.timedelta(days=7)
-ABOUT_THREE_TIMES_A_WEEK = dt.timedelta(days=3)
+DAILY = EachBusinessDay()
+SEVERAL_TIMES_A_WEEK = TimesPerWeek(3)  # "several": more than a couple, three in each week
+WEEKLY = TimesPerWeek(1)
+ABOUT_THREE_TIMES_A_WEEK = TimesPerWeek(3)
 
 EXECUTIVES = (Role.VP_SALES, Role.PRODUCT, Role.CRO, Role.CEO, Role.VP_CUSTOMER_SUCCESS)
 
 OUTPUTS = {
-    "standup_every": "duration or null: the longest gap between internal stand-ups",
-    "update_message_every": "duration or null: the longest gap between Update messages",
-    "customer_contact_every": "duration or null: the longest gap between customer contacts",
-    "channel_update_every": "duration: the longest gap between updates in the dedicated channel",
+    "standup_every": "period or null: how often internal stand-ups are held",
+    "update_message_every": "period or null: how often Update messages are posted",
+    "customer_contact_every": "period or null: how often the customer hears from the team",
+    "channel_update_every": "period: how often the dedicated channel gets an update",
 }
 
 STANDUP = Obligation(
     id="standup",
     violation=ViolationCode.STANDUP_OVERDUE,
-    missed="no internal stand-up was held by {due}",
+    missed="fewer internal stand-ups than the cadence asks for were held by {due}",
     announce=HoldStandup,
     owner_field="by",
     announce_again_on_new_owner=True,
@@ -65,7 +66,7 @@ STANDUP = Obligation(
 CUSTOMER_CONTACT = Obligation(
     id="customer_contact",
     violation=ViolationCode.CUSTOMER_CONTACT_OVERDUE,
-    missed="the customer had not heard from the team by {due}",
+    missed="the customer heard from the team less often than the cadence asks for by {due}",
     announce=ContactCustomer,
     owner_field="by",
     announce_again_on_new_owner=True,

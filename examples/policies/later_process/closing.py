@@ -9,8 +9,6 @@ The outcome is part of every closing fact. Closing without the agreement, the ve
 analysis the customer asked for is a violation; the escalation is closed all the same.
 """
 
-import datetime as dt
-
 from escalation_policy.vocabulary import (
     BOOL,
     Cancel,
@@ -25,13 +23,14 @@ from escalation_policy.vocabulary import (
 
 from .cadence import CHANNEL_UPDATE, CUSTOMER_CONTACT, STANDUP
 from .messages import UPDATE_MESSAGE
-from .opening import DEDICATED_CHANNEL, FIRST_STANDUP
+from .opening import DEDICATED_CHANNEL, FIRST_STANDUP, ONE_BUSINESS_DAY
 from .owners import PRODUCT_DRI, SUPPORT_DRI
 from .terms import ArchiveChannel, ChannelArchived, Closed, ViolationCode
 
 CLOSING = "Closing"
 
-CHANNEL_ARCHIVED_WITHIN = dt.timedelta(hours=24)
+# How soon after closing the channel is archived, in business time.
+CHANNEL_ARCHIVED_WITHIN = ONE_BUSINESS_DAY
 
 CONTEXT = (
     ContextField(

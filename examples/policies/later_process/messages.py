@@ -10,8 +10,6 @@ closes. Both are the DRI's to post. The status and who is kept informed are not 
 emitted message's fields: they are the engine's, announced with it (``set_involvement``).
 """
 
-import datetime as dt
-
 from escalation_policy.vocabulary import (
     BOOL,
     ContextField,
@@ -23,7 +21,7 @@ from escalation_policy.vocabulary import (
     Situation,
 )
 
-from .opening import DEDICATED_CHANNEL
+from .opening import DEDICATED_CHANNEL, ONE_BUSINESS_DAY
 from .terms import (
     Closed,
     MessageDue,
@@ -39,8 +37,8 @@ MESSAGES = "Messages"
 
 CHANNEL = "#escalated_customers"
 
-# "The Closure message is posted": how soon after closing.
-CLOSURE_MESSAGE_WITHIN = dt.timedelta(hours=24)
+# "The Closure message is posted": how soon after closing, in business time.
+CLOSURE_MESSAGE_WITHIN = ONE_BUSINESS_DAY
 
 
 def _channel_key(channel: str) -> str:
@@ -60,7 +58,7 @@ CONTEXT = (
 UPDATE_MESSAGE = Obligation(
     id="update_message",
     violation=ViolationCode.UPDATE_MESSAGE_OVERDUE,
-    missed="no Update message was posted by {due}",
+    missed="fewer Update messages than the cadence asks for were posted by {due}",
     announce=MessageDue,
     announce_with={"channel": CHANNEL, "template": Template.UPDATE},
     owner_field="by",

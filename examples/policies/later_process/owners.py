@@ -10,6 +10,8 @@ product manager or product director; for Critical, a member of the product leade
 Assigned within 24 hours of the escalation being opened (or of its severity rising to
 High/Critical).
 
+24 hours of the working day: one business day of the escalation's calendar (``opening.py``).
+
 Support DRI: a support engineering manager is named for escalations that involve support
 tickets.
 """
@@ -34,6 +36,7 @@ from escalation_policy.vocabulary import (
     one_of,
 )
 
+from .opening import ONE_BUSINESS_DAY
 from .terms import (
     AccountTeamChanged,
     AssignProductDri,
@@ -51,12 +54,13 @@ from .terms import (
 
 OWNERS = "Owners (DRIs)"
 
-# "Assigned within 24 hours": the owner is reminded this long before the Product DRI is due.
-PRODUCT_DRI_WITHIN = dt.timedelta(hours=24)
+# "Assigned within 24 hours": naming a person is work of the working day, one business day
+# (at any severity); the owner is reminded this many hours of the clock before it is due.
+PRODUCT_DRI_WITHIN = ONE_BUSINESS_DAY
 PRODUCT_DRI_REMIND_BEFORE = dt.timedelta(hours=4)
 
-# The summary names no time for the Support DRI: the Product DRI's 24 hours.
-SUPPORT_DRI_WITHIN = dt.timedelta(hours=24)
+# The summary names no time for the Support DRI: the Product DRI's business day.
+SUPPORT_DRI_WITHIN = ONE_BUSINESS_DAY
 
 # The levels senior enough to be the Product DRI at each severity.
 FOR_HIGH = one_of(

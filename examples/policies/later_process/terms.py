@@ -150,6 +150,9 @@ class Opened(EscalationFact):
     ps_project_running: bool = False
     csm_assigned: bool = False
     cse_assigned: bool = False
+    time_zone: str | None = None
+    """The customer's IANA time zone (``"Europe/Berlin"``), if its business days are not the
+    policy's default zone's: the escalation's business days are then counted there."""
 
 
 @attrs.frozen(kw_only=True)
