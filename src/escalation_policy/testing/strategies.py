@@ -115,6 +115,10 @@ def _texts(policy: Policy) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+_ZONES = ("UTC", "Europe/Berlin", "America/New_York", "America/Sao_Paulo", "Asia/Kolkata")
+"""Time zones drawn for a field a policy's calendars read the customer's zone from."""
+
+
 class _Strategies:
     """The strategies of one policy, built once."""
 
@@ -137,6 +141,8 @@ class _Strategies:
             strategy = aware_datetimes()
         elif name == "escalation_id":
             strategy = escalation_ids()
+        elif self.policy.calendars is not None and name == self.policy.calendars.zone_from:
+            strategy = st.sampled_from(_ZONES)  # the customer's time zone: a real one
         elif inner is str:
             named = st.sampled_from(self.texts) if self.texts else st.nothing()
             strategy = named | _TEXT
@@ -255,7 +261,10 @@ class _Builder:
         """The values histories draw a field from."""
         inner, optional = _optional(kind)
         values: list[object]
-        if inner is str:
+        calendars = self.policy.calendars
+        if calendars is not None and name == calendars.zone_from:
+            values = list(_ZONES)  # the customer's time zone: a real one
+        elif inner is str:
             values = [*self.texts, *_NAMES] if name != "customer" else ["Acme", "Globex"]
         elif inner is bool:
             values = [False, True]
@@ -416,7 +425,9 @@ def _complying(
             window = max(pending.due - now, dt.timedelta(0))
             # A periodic obligation is met just before it falls due, so that each one counts;
             # a one-off early in its window.
-            if pending.every is not None:
+            if pending.paused_left is not None:
+                continue  # its clock is stopped: nothing is due
+            if pending.every is not None or pending.period is not None:
                 at = pending.due - min(window / 8, dt.timedelta(hours=1))
             else:
                 at = now + window / 4
@@ -493,10 +504,25 @@ def _fulfilling(
                     met = any(
                         f.obligation == pending.obligation and f.due == pending.due
                         for f in decision.fulfilled
-                    )
+                    ) or _counted(pending, decision.state)
                     if met and not any(isinstance(a, Violation) for a in decision.actions):
                         return fact
     return None
+
+
+def _counted(pending: PendingObligation, after: EscalationState | None) -> bool:
+    """Whether a fact counted toward the period of ``pending`` that still asks for more: a
+    part, or a time, done fewer times than the period asks."""
+    if after is None:
+        return False
+    for now in after.pending:
+        if now.obligation == pending.obligation and now.due == pending.due and now.counts:
+            before = pending.counts or (0,) * len(now.counts)
+            return any(
+                done > earlier and earlier < pending.required
+                for done, earlier in zip(now.counts, before, strict=True)
+            )
+    return False
 
 
 def _conditions(reaction: Reaction, cls: type[Fact]) -> dict[str, list[object]]:
