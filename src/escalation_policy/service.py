@@ -25,7 +25,6 @@ import attrs
 
 from escalation_policy import _core
 from escalation_policy._convert import shared_converter, shared_text_writers
-from escalation_policy._core.record import Record
 from escalation_policy._core.step import (
     DEFAULT_MAX_CLOCK_JUMP,
     Limits,
@@ -54,6 +53,7 @@ from escalation_policy.errors import (
 )
 from escalation_policy.model import Action, EscalationFact, Fact, Tick
 from escalation_policy.policy import Policy, default_policy
+from escalation_policy.policy.record import Record
 from escalation_policy.state import SNAPSHOT_FORMAT, EngineState, EscalationState, Fulfilment
 from escalation_policy.store import (
     HandledFact,

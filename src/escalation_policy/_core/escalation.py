@@ -13,7 +13,6 @@ import attrs
 
 from escalation_policy import vocabulary as vocab
 from escalation_policy._core.matching import Matcher, Plan
-from escalation_policy._core.record import Record
 from escalation_policy._language.context import Situation
 from escalation_policy._language.typed import LATEST
 from escalation_policy.errors import (
@@ -45,6 +44,7 @@ from escalation_policy.policy.outputs import (
     OUT_OF_SCOPE_REASON,
     OWNER,
 )
+from escalation_policy.policy.record import Record
 from escalation_policy.state import (
     Decision,
     Fulfilment,
