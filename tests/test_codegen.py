@@ -5,8 +5,8 @@ import traceback
 from typing import Any
 
 from escalation_policy import make_converter
-from escalation_policy._core.record import Record
 from escalation_policy._language.codegen import generate
+from escalation_policy.policy.record import Record
 
 
 def test_a_traceback_through_generated_code_shows_its_lines() -> None:

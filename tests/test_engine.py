@@ -22,8 +22,8 @@ from escalation_policy import (
     decide,
     make_converter,
 )
-from escalation_policy._core.record import Record
 from escalation_policy.model import Fact, Tick
+from escalation_policy.policy.record import Record
 from tests.conftest import CHANNEL, Scenario, at, owner_of, violations
 
 CONVERTER = make_converter()

@@ -28,8 +28,8 @@ from escalation_policy._convert.fastpath import (
     object_writer,
     text_writer,
 )
-from escalation_policy._core.record import Record
 from escalation_policy.model import parse_timestamp
+from escalation_policy.policy.record import Record
 from escalation_policy.rules import Opened, Segment, Severity
 from escalation_policy.testing import strategies
 from tests.conftest import examples

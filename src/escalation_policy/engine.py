@@ -15,7 +15,6 @@ from typing import Any, Literal
 from escalation_policy import _core
 from escalation_policy._convert import shared_converter
 from escalation_policy._core.matching import Matcher
-from escalation_policy._core.record import Record
 from escalation_policy._core.step import DEFAULT_MAX_CLOCK_JUMP, Limits, admit, step
 from escalation_policy._engines.native import NativeMatcher
 from escalation_policy._language.typed import FieldProblem, check_fields, to_instant
@@ -34,6 +33,7 @@ from escalation_policy.model import (
     Tick,
 )
 from escalation_policy.policy import Policy, default_policy
+from escalation_policy.policy.record import Record
 from escalation_policy.state import (
     SNAPSHOT_FORMAT,
     Decision,

@@ -10,7 +10,6 @@ import attrs
 from escalation_policy import vocabulary as vocab
 from escalation_policy._core.matching import Plan
 from escalation_policy._core.obligations import ON_CALENDAR, in_bucket, moved, period_of, text_of
-from escalation_policy._core.record import Record
 from escalation_policy.model import (
     ACTIVE,
     Action,
@@ -30,6 +29,7 @@ from escalation_policy.policy.outputs import (
     OUT_OF_SCOPE_REASON,
     OWNER,
 )
+from escalation_policy.policy.record import Record
 from escalation_policy.state import (
     Fulfilment,
     PendingObligation,

@@ -13,7 +13,6 @@ from escalation_policy import vocabulary as vocab
 from escalation_policy._core.effects import HANDLERS, Work
 from escalation_policy._core.matching import Matcher, Plan
 from escalation_policy._core.obligations import in_bucket, missing_parts, moved, period_of, text_of
-from escalation_policy._core.record import Record
 from escalation_policy._language.context import Situation
 from escalation_policy._language.typed import LATEST
 from escalation_policy.errors import (
@@ -39,6 +38,7 @@ from escalation_policy.policy.outputs import (
     IN_SCOPE,
     OWNER,
 )
+from escalation_policy.policy.record import Record
 from escalation_policy.state import (
     Decision,
     PendingObligation,

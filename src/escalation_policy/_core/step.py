@@ -19,10 +19,10 @@ import attrs
 
 from escalation_policy._core import escalation as _core
 from escalation_policy._core.matching import Matcher
-from escalation_policy._core.record import Record
 from escalation_policy.errors import ClockJumpError, InvalidFactError, StaleFactError, describe
 from escalation_policy.model import Action, EscalationFact, Fact
 from escalation_policy.policy import Policy
+from escalation_policy.policy.record import Record
 from escalation_policy.state import Decision
 
 __all__ = [

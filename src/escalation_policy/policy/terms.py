@@ -16,7 +16,6 @@ from typing import Any
 
 import attrs
 
-from escalation_policy._core.record import CORE_FIELDS, RecordKind, record_kind
 from escalation_policy._language.context import BOOL, Context, ContextField, Read, Situation, scalar
 from escalation_policy.errors import PolicyDefinitionError, did_you_mean
 from escalation_policy.model import (
@@ -30,6 +29,7 @@ from escalation_policy.model import (
     Fact,
     Tick,
 )
+from escalation_policy.policy.record import CORE_FIELDS, RecordKind, record_kind
 
 __all__ = ["Terms", "compile_terms", "value_set"]
 

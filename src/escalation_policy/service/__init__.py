@@ -25,7 +25,6 @@ import attrs
 
 from escalation_policy import _core
 from escalation_policy._convert import shared_converter, shared_text_writers
-from escalation_policy._core.record import Record
 from escalation_policy._core.step import (
     DEFAULT_MAX_CLOCK_JUMP,
     Limits,
@@ -54,6 +53,19 @@ from escalation_policy.errors import (
 )
 from escalation_policy.model import Action, EscalationFact, Fact, Tick
 from escalation_policy.policy import Policy, default_policy
+from escalation_policy.policy.record import Record
+from escalation_policy.service._results import (
+    _KNOWN_STATES,
+    _SCAN_CHUNK,
+    _UNLIMITED,
+    Delivery,
+    Handled,
+    Pruned,
+    _instant,
+    _limit,
+    _micros,
+)
+from escalation_policy.service._working import _Working
 from escalation_policy.state import SNAPSHOT_FORMAT, EngineState, EscalationState, Fulfilment
 from escalation_policy.store import (
     HandledFact,
@@ -68,178 +80,6 @@ from escalation_policy.store import (
 )
 
 __all__ = ["Delivery", "Handled", "Pruned", "Service"]
-
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-_SCAN_CHUNK = 200
-_UNLIMITED = 1 << 62
-_KNOWN_STATES = 10_000
-"""How many escalations' last state a service keeps read, to skip reading it again."""
-
-
-def _micros(at: dt.datetime) -> int:
-    return (at - _EPOCH) // dt.timedelta(microseconds=1)
-
-
-def _limit(name: str, value: dt.datetime | None) -> int | None:
-    """An optional time given by the caller, in microseconds; an InvalidFactError naming
-    ``name`` for one that is not an aware datetime in the supported range."""
-    if value is None:
-        return None
-    try:
-        return _micros(to_instant(value))
-    except FieldProblem as problem:
-        raise InvalidFactError(str(problem), path=name) from None
-
-
-def _instant(micros: int) -> dt.datetime:
-    return _EPOCH + dt.timedelta(microseconds=micros)
-
-
-@attrs.frozen
-class Delivery:
-    """An action with its stable id (``ESCALATION/SEQUENCE``), as the outbox holds it.
-
-    ``attempts`` counts the deliveries claimed so far (1 on the first). ``policy`` is the
-    identity of the policy that decided the action (:attr:`Policy.identity
-    <escalation_policy.Policy.identity>`; ``None`` for an action stored before it was
-    recorded). :meth:`to_json` is the action's JSON object with the ``id`` and the ``policy``
-    first: what ``escalation-policy run`` prints.
-    """
-
-    id: str
-    action: Action
-    attempts: int = 0
-    policy: str | None = None
-
-    def to_json(self, policy: Policy | None = None) -> dict[str, Any]:
-        """The action's JSON object (as ``policy``'s converter writes it), ``id`` and
-        ``policy`` (the identity of the policy that decided it, if known) first."""
-        body: dict[str, Any] = shared_converter(policy).unstructure(self.action, Action)
-        head: dict[str, Any] = {"id": self.id}
-        if self.policy is not None:
-            head["policy"] = self.policy
-        return {**head, **body}
-
-
-@attrs.frozen
-class Handled:
-    """What handling one fact did: the actions it emitted, with their ids, in order.
-
-    ``duplicate`` is set when the fact's ``id`` was handled before: the actions are those it
-    emitted then, and nothing new was emitted. ``fulfilled`` and ``matched`` are as in a
-    :class:`~escalation_policy.Decision` (empty for a duplicate).
-    """
-
-    fact: Fact
-    deliveries: tuple[Delivery, ...]
-    duplicate: bool = False
-    fulfilled: tuple[Fulfilment, ...] = ()
-    matched: tuple[str, ...] = ()
-
-    @property
-    def actions(self) -> tuple[Action, ...]:
-        """The actions alone, in order."""
-        return tuple(delivery.action for delivery in self.deliveries)
-
-
-@attrs.frozen
-class Pruned:
-    """What :meth:`Service.prune` removed: how many fact ids, and how many delivered actions."""
-
-    facts: int
-    actions: int
-
-
-@attrs.define
-class _Working:
-    """The escalations one transaction holds, as records, with their last sequence numbers and
-    a heap of when each next falls due (entries left behind by a move are skipped)."""
-
-    records: dict[str, Record | None] = attrs.field(factory=dict)
-    seqs: dict[str, int] = attrs.field(factory=dict)
-    heap: list[tuple[dt.datetime, str]] = attrs.field(factory=list)
-    changed: set[str] = attrs.field(factory=set)
-    outbox: list[NewAction] = attrs.field(factory=list)
-    remembered: list[HandledFact] = attrs.field(factory=list)
-    digests: dict[str, SeenFact | HandledFact] = attrs.field(factory=dict)
-    """The facts handled, by id: as the store has them, or as this transaction records them."""
-    settled: dict[str, int] = attrs.field(factory=dict)
-    """The clocks of the held escalations that settled: facts older than them are stale."""
-    clock: dt.datetime | None = None
-    """The store's clock, kept by a service that catches up."""
-
-    def load(self, row: StateRow, record: Record | None) -> None:
-        """Hold an escalation as the store has it: its record (read from ``row``), its last
-        sequence number, and for a settled one the clock it settled at."""
-        key = row.escalation_id
-        self.hold(key, record)
-        self.seqs[key] = row.seq
-        if record is None and row.clock is not None:
-            self.settled[key] = row.clock
-
-    def settle(self, key: str, clock: dt.datetime) -> None:
-        """The escalation settled at ``clock``: forget its record, keep its clock."""
-        self.hold(key, None)
-        self.settled[key] = _micros(clock)
-
-    def hold(self, key: str, record: Record | None) -> None:
-        """Keep ``record`` (``None``: settled or never opened) as the escalation's."""
-        self.records[key] = record
-        if record is not None and record.next_due is not None:
-            heapq.heappush(self.heap, (record.next_due, key))
-
-    # The step's view of what the transaction holds (escalation_policy._core.step.Held).
-    def record(self, key: str) -> Record | None:
-        return self.records.get(key)
-
-    def check_unknown(self, key: str, at: dt.datetime) -> None:
-        """A fact about a settled escalation older than its last fact or scan is stale, as
-        it is for an open one: a redelivery whose id was pruned does not apply again."""
-        settled = self.settled.get(key)
-        if settled is not None and _micros(at) < settled:
-            raise StaleFactError(
-                f"got {at.isoformat()}, older than the escalation's last fact or scan at "
-                f"{_instant(settled).isoformat()} (it closed and settled); facts must arrive "
-                "in time order",
-                path="$.at",
-            )
-
-    def due(self, before: dt.datetime, skip: str | None) -> Iterator[tuple[str, Record]]:
-        heap = self.heap
-        aside: list[tuple[dt.datetime, str]] = []
-        try:
-            while heap and heap[0][0] < before:
-                due, key = heapq.heappop(heap)
-                record = self.records.get(key)
-                if record is None or record.next_due != due:
-                    continue  # superseded by a later entry
-                if key == skip:
-                    aside.append((due, key))
-                    continue
-                # A copy: the record read may be the one a state's text was read as.
-                yield key, record.copy()
-        finally:
-            for entry in aside:
-                heapq.heappush(heap, entry)
-
-    def advanced(self, key: str, record: Record) -> None:
-        if record.settled:
-            self.settle(key, record.clock)
-        else:
-            self.hold(key, record)
-        self.changed.add(key)
-
-    def decided(
-        self, key: str, before: Record | None, after: Record | None, at: dt.datetime
-    ) -> None:
-        if after is not None and not after.settled:
-            self.hold(key, after)
-            self.settled.pop(key, None)
-        elif before is not None:  # the escalation it held settled
-            self.settle(key, after.clock if after is not None else at)
-        else:  # a fact about an escalation never opened
-            self.hold(key, None)
-        self.changed.add(key)
 
 
 class Service:

@@ -1,0 +1,96 @@
+"""What a service returns: actions with their ids, what handling a fact did, what pruning
+removed; and times as the store keeps them (microseconds since 1970)."""
+
+import datetime as dt
+from typing import Any
+
+import attrs
+
+from escalation_policy._convert import shared_converter
+from escalation_policy._language.typed import FieldProblem, to_instant
+from escalation_policy.errors import (
+    InvalidFactError,
+)
+from escalation_policy.model import Action, Fact
+from escalation_policy.policy import Policy
+from escalation_policy.state import Fulfilment
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_SCAN_CHUNK = 200
+_UNLIMITED = 1 << 62
+_KNOWN_STATES = 10_000
+"""How many escalations' last state a service keeps read, to skip reading it again."""
+
+
+def _micros(at: dt.datetime) -> int:
+    return (at - _EPOCH) // dt.timedelta(microseconds=1)
+
+
+def _limit(name: str, value: dt.datetime | None) -> int | None:
+    """An optional time given by the caller, in microseconds; an InvalidFactError naming
+    ``name`` for one that is not an aware datetime in the supported range."""
+    if value is None:
+        return None
+    try:
+        return _micros(to_instant(value))
+    except FieldProblem as problem:
+        raise InvalidFactError(str(problem), path=name) from None
+
+
+def _instant(micros: int) -> dt.datetime:
+    return _EPOCH + dt.timedelta(microseconds=micros)
+
+
+@attrs.frozen
+class Delivery:
+    """An action with its stable id (``ESCALATION/SEQUENCE``), as the outbox holds it.
+
+    ``attempts`` counts the deliveries claimed so far (1 on the first). ``policy`` is the
+    identity of the policy that decided the action (:attr:`Policy.identity
+    <escalation_policy.Policy.identity>`; ``None`` for an action stored before it was
+    recorded). :meth:`to_json` is the action's JSON object with the ``id`` and the ``policy``
+    first: what ``escalation-policy run`` prints.
+    """
+
+    id: str
+    action: Action
+    attempts: int = 0
+    policy: str | None = None
+
+    def to_json(self, policy: Policy | None = None) -> dict[str, Any]:
+        """The action's JSON object (as ``policy``'s converter writes it), ``id`` and
+        ``policy`` (the identity of the policy that decided it, if known) first."""
+        body: dict[str, Any] = shared_converter(policy).unstructure(self.action, Action)
+        head: dict[str, Any] = {"id": self.id}
+        if self.policy is not None:
+            head["policy"] = self.policy
+        return {**head, **body}
+
+
+@attrs.frozen
+class Handled:
+    """What handling one fact did: the actions it emitted, with their ids, in order.
+
+    ``duplicate`` is set when the fact's ``id`` was handled before: the actions are those it
+    emitted then, and nothing new was emitted. ``fulfilled`` and ``matched`` are as in a
+    :class:`~escalation_policy.Decision` (empty for a duplicate).
+    """
+
+    fact: Fact
+    deliveries: tuple[Delivery, ...]
+    duplicate: bool = False
+    fulfilled: tuple[Fulfilment, ...] = ()
+    matched: tuple[str, ...] = ()
+
+    @property
+    def actions(self) -> tuple[Action, ...]:
+        """The actions alone, in order."""
+        return tuple(delivery.action for delivery in self.deliveries)
+
+
+@attrs.frozen
+class Pruned:
+    """What :meth:`Service.prune` removed: how many fact ids, and how many delivered actions."""
+
+    facts: int
+    actions: int
