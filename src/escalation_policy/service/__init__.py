@@ -15,13 +15,11 @@ import collections
 import contextlib
 import datetime as dt
 import hashlib
-import heapq
 import json
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import attrs
 
 from escalation_policy import _core
 from escalation_policy._convert import shared_converter, shared_text_writers
@@ -47,7 +45,6 @@ from escalation_policy.errors import (
     InputError,
     InvalidFactError,
     InvalidSnapshotError,
-    StaleFactError,
     StoreError,
     describe,
 )
@@ -66,11 +63,10 @@ from escalation_policy.service._results import (
     _micros,
 )
 from escalation_policy.service._working import _Working
-from escalation_policy.state import SNAPSHOT_FORMAT, EngineState, EscalationState, Fulfilment
+from escalation_policy.state import SNAPSHOT_FORMAT, EngineState, EscalationState
 from escalation_policy.store import (
     HandledFact,
     NewAction,
-    SeenFact,
     StateRow,
     StateUpdate,
     Store,
