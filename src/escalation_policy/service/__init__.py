@@ -20,7 +20,6 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-
 from escalation_policy import _core
 from escalation_policy._convert import shared_converter, shared_text_writers
 from escalation_policy._core.step import (
