@@ -22,9 +22,9 @@ import run  # the callgrind helper beside this file
 
 from escalation_policy import Fact, decide, default_policy, make_converter
 from escalation_policy._convert.fastpath import action_writer, fact_reader, text_writer
-from escalation_policy.policy.record import CORE_FIELDS, Record
 from escalation_policy._language.frozen import ATTRS_INIT
 from escalation_policy.model import parse_timestamp
+from escalation_policy.policy.record import CORE_FIELDS, Record
 from escalation_policy.rules import CreateTrackerDocument, PostReason, PostToChannel
 from escalation_policy.vocabulary import Emit
 
