@@ -18,8 +18,6 @@ from typing import Any
 
 import attrs
 
-from escalation_policy.model import EscalationFact
-
 __all__ = [
     "BOOL",
     "Context",
@@ -50,7 +48,7 @@ class Situation:
     def __init__(
         self,
         record: Any,
-        fact: EscalationFact,
+        fact: Any,
         status_before: str,
         previous: Mapping[str, object],
         owner: object,
