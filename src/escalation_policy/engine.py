@@ -8,22 +8,18 @@ escalations cost nothing.
 import datetime as dt
 import heapq
 import threading
-import weakref
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Literal
+from typing import Any
 
 from escalation_policy import _core
-from escalation_policy._convert import shared_converter
-from escalation_policy._core.matching import Matcher
+from escalation_policy._convert import check_declared, read_fact, shared_converter
 from escalation_policy._core.step import DEFAULT_MAX_CLOCK_JUMP, Limits, admit, step
-from escalation_policy._engines.native import NativeMatcher
+from escalation_policy._engines import ENGINES, EngineName, matcher_of, shared_matcher
 from escalation_policy._language.typed import FieldProblem, check_fields, to_instant
 from escalation_policy.errors import (
-    EngineUnavailableError,
     InputError,
     InvalidFactError,
     InvalidSnapshotError,
-    PolicyError,
     describe,
 )
 from escalation_policy.model import (
@@ -42,9 +38,6 @@ from escalation_policy.state import (
 )
 
 __all__ = ["ENGINES", "Decision", "EngineName", "PolicyEngine", "advance", "decide"]
-
-EngineName = Literal["native", "durable"]
-ENGINES: tuple[EngineName, ...] = ("native", "durable")
 
 
 def decide(
@@ -68,7 +61,7 @@ def decide(
         _check_state(state, fact.escalation_id, chosen)
     _core.check_time(chosen, fact.at, "$.at")
     record = Record.thaw(state) if state is not None else None
-    record, decision = _core.decide(chosen, _shared_matcher(chosen), record, fact)
+    record, decision = _core.decide(chosen, shared_matcher(chosen), record, fact)
     return Decision(
         fact=fact,
         actions=decision.actions,
@@ -102,21 +95,6 @@ def advance(state: EscalationState, to: dt.datetime, *, policy: Policy | None = 
     )
 
 
-def read_fact(data: Mapping[str, Any], policy: Policy | None = None) -> Fact:
-    """A fact of ``policy`` (by default the handbook's) from its JSON form; anything wrong
-    with it, even a mapping that fails when read, is an
-    :class:`~escalation_policy.errors.InputError`."""
-    try:
-        fact: Fact = shared_converter(policy).structure(data, Fact)
-    except PolicyError:
-        raise
-    except Exception as error:  # a host's mapping that fails while it is read
-        raise InvalidFactError(
-            f"could not read the object ({type(error).__name__}: {describe(error)})", path="$"
-        ) from None
-    return fact
-
-
 def _escalation_fact(fact: object, policy: Policy) -> EscalationFact:
     if isinstance(fact, Mapping):
         fact = read_fact(fact, policy)
@@ -126,19 +104,8 @@ def _escalation_fact(fact: object, policy: Policy) -> EscalationFact:
             "(an EscalationFact or its JSON object)",
             path="$",
         )
-    _check_declared(fact, policy)
+    check_declared(fact, policy)
     return fact
-
-
-def _check_declared(fact: Fact, policy: Policy) -> None:
-    """A fact object of a type the policy does not take (another policy's) is an input
-    error, as its JSON form would be."""
-    if policy.contract.facts.get(fact.TYPE) is not type(fact):
-        raise InvalidFactError(
-            f"got a {type(fact).__qualname__} fact, which this policy does not take; expected "
-            f"one of {', '.join(policy.contract.facts)}",
-            path="$.type",
-        )
 
 
 def _check_state(state: object, escalation_id: str | None, policy: Policy) -> None:
@@ -162,28 +129,6 @@ def _check_state(state: object, escalation_id: str | None, policy: Policy) -> No
     problem = _inconsistency(state, None, policy, set())
     if problem is not None:
         raise InvalidFactError(problem[1], path=f"state.{problem[0]}")
-
-
-_SHARED: "weakref.WeakKeyDictionary[Policy, NativeMatcher]" = weakref.WeakKeyDictionary()
-"""The native matcher the pure functions use for each policy: they keep no state of their own,
-so its memos are shared by every call for that policy (and dropped with the policy)."""
-
-
-def _shared_matcher(policy: Policy) -> NativeMatcher:
-    matcher = _SHARED.get(policy)
-    if matcher is None:
-        matcher = _SHARED[policy] = NativeMatcher(policy)
-    return matcher
-
-
-def _matcher(name: str, policy: Policy) -> Matcher:
-    if name == "native":
-        return NativeMatcher(policy)
-    if name == "durable":
-        from escalation_policy._engines.durable import DurableMatcher
-
-        return DurableMatcher(policy)
-    raise EngineUnavailableError(f"unknown engine {name!r}; expected one of {', '.join(ENGINES)}")
 
 
 class PolicyEngine:
@@ -212,7 +157,7 @@ class PolicyEngine:
         self.policy = policy or default_policy()
         self.engine = engine
         self._limits = Limits.checked(max_clock_jump, lateness)
-        self._matcher = _matcher(engine, self.policy)
+        self._matcher = matcher_of(engine, self.policy)
         self._fact_types = self.policy.contract.facts
         self._lock = threading.Lock()
         self._held = _Escalations()
@@ -268,7 +213,7 @@ class PolicyEngine:
                 )
             fact = read_fact(fact, self.policy)
         elif self._fact_types.get(fact.TYPE) is not type(fact):
-            _check_declared(fact, self.policy)
+            check_declared(fact, self.policy)
         with self._lock:
             return self._handle(fact)
 

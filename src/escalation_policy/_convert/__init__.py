@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from escalation_policy._language.typed import FieldProblem
-from escalation_policy.errors import InvalidFactError, describe, did_you_mean
+from escalation_policy.errors import InvalidFactError, PolicyError, describe, did_you_mean
 from escalation_policy.model import (
     Action,
     Fact,
@@ -199,3 +199,29 @@ def make_converter(policy: "Policy | None" = None) -> "cattrs.Converter":
     converter.register_structure_hook(EscalationState, state_structure)
     converter.register_unstructure_hook(EscalationState, state_unstructure)
     return converter
+
+
+def read_fact(data: Mapping[str, Any], policy: "Policy | None" = None) -> Fact:
+    """A fact of ``policy`` (by default the handbook's) from its JSON form; anything wrong
+    with it, even a mapping that fails when read, is an
+    :class:`~escalation_policy.errors.InputError`."""
+    try:
+        fact: Fact = shared_converter(policy).structure(data, Fact)
+    except PolicyError:
+        raise
+    except Exception as error:  # a host's mapping that fails while it is read
+        raise InvalidFactError(
+            f"could not read the object ({type(error).__name__}: {describe(error)})", path="$"
+        ) from None
+    return fact
+
+
+def check_declared(fact: Fact, policy: "Policy") -> None:
+    """A fact object of a type the policy does not take (another policy's) is an input
+    error, as its JSON form would be."""
+    if policy.contract.facts.get(fact.TYPE) is not type(fact):
+        raise InvalidFactError(
+            f"got a {type(fact).__qualname__} fact, which this policy does not take; expected "
+            f"one of {', '.join(policy.contract.facts)}",
+            path="$.type",
+        )

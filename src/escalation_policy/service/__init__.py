@@ -21,7 +21,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from escalation_policy import _core
-from escalation_policy._convert import shared_converter, shared_text_writers
+from escalation_policy._convert import (
+    check_declared,
+    read_fact,
+    shared_converter,
+    shared_text_writers,
+)
 from escalation_policy._core.step import (
     DEFAULT_MAX_CLOCK_JUMP,
     Limits,
@@ -30,15 +35,9 @@ from escalation_policy._core.step import (
     pass_time,
     step,
 )
+from escalation_policy._engines import EngineName, matcher_of, shared_matcher
 from escalation_policy._language.typed import FieldProblem, to_instant
-from escalation_policy.engine import (
-    EngineName,
-    _check_declared,
-    _matcher,
-    _shared_matcher,
-    read_fact,
-    read_snapshot,
-)
+from escalation_policy.engine import read_snapshot
 from escalation_policy.errors import (
     DuplicateFactError,
     InputError,
@@ -125,7 +124,7 @@ class Service:
         # The native matcher keeps no state between calls and is shared; durable_rules is not
         # thread-safe, so a durable service matches one fact at a time.
         self._matcher = (
-            _shared_matcher(self.policy) if engine == "native" else _matcher(engine, self.policy)
+            shared_matcher(self.policy) if engine == "native" else matcher_of(engine, self.policy)
         )
         self._matching = threading.Lock() if engine != "native" else contextlib.nullcontext()
 
@@ -372,7 +371,7 @@ class Service:
     def _read(self, item: object) -> Fact:
         if isinstance(item, Fact):
             if not isinstance(item, Tick):
-                _check_declared(item, self.policy)
+                check_declared(item, self.policy)
             return item
         if isinstance(item, Mapping):
             return read_fact(item, self.policy)
