@@ -99,7 +99,7 @@ def other_team(team: str) -> str:
 
 
 def meetings(severity: str) -> Match:
-    """The ``severity.cadence`` row for the severity's cadence (``then["meeting_every"]``)."""
+    """The ``severity.cadence`` row for the severity's cadence (``then["cadence_every"]``)."""
     cadence = row("severity.levels", severity=severity).then["cadence"]
     return row("severity.cadence", cadence=cadence)
 

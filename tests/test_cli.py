@@ -87,8 +87,9 @@ def test_table_prints_the_policys_tables(capsys: pytest.CaptureFixture[str]) -> 
     every = capsys.readouterr().out
     for compiled in default_policy().tables:
         assert f"(`{compiled.table.id}`)" in every
-    assert "| Medium or Low | - |" in every  # a condition, and no duration, as people read
-    assert "| High | 3d 12h |" in every
+    assert "| Medium or Low | - |" in every  # a condition, and no period, as people read
+    assert "| High | each business day |" in every
+    assert "| Multiple times per week | 2 per week |" in every
     assert 2 == main(["table", "severity.level"])
     assert "did you mean 'severity.levels'" in capsys.readouterr().err
 
@@ -421,7 +422,7 @@ def test_an_id_with_a_pipe_or_a_line_break_cannot_break_the_report(fmt: str) -> 
 
 def test_every_command_takes_settings(capsys: pytest.CaptureFixture[str]) -> None:
     assert 0 == main(["rules", "--setting", "high_update_every=2d"])
-    assert "| `high_update_every` | 2d | 3d 12h |" in capsys.readouterr().out
+    assert "| `high_update_every` | 2d | each business day |" in capsys.readouterr().out
     assert 0 == main(["table", "communication.updates", "--setting", "high_update_every=2d"])
     assert "| High | 2d |" in capsys.readouterr().out
     assert 2 == main(["table", "--setting", "high_update_evry=2d"])

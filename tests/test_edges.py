@@ -247,10 +247,12 @@ def _spoil(path: list[Any], value: Any) -> dict[str, Any]:
 
 def _periodic_index() -> int:
     pending = _snapshot_json()["escalations"][0]["pending"]
-    return next(i for i, p in enumerate(pending) if p["every"] is not None)
+    return next(i for i, p in enumerate(pending) if p["period"] is not None)
 
 
 P = _periodic_index()
+"""A periodic obligation counted on the escalation's business days (its ``period``); a snapshot
+may hold a rolling one (``every``) as well, as another policy's settings give."""
 
 BAD_SNAPSHOTS = [
     pytest.param(
@@ -276,6 +278,24 @@ BAD_SNAPSHOTS = [
         f"$.escalations[0].pending[{P}].remind_before",
         "positive lead time",
         id="reminder lead of 0",
+    ),
+    pytest.param(
+        _spoil(["escalations", 0, "pending", P, "period"], "each fortnight"),
+        f"$.escalations[0].pending[{P}].period",
+        "expected a period's text form",
+        id="unknown period",
+    ),
+    pytest.param(
+        _spoil(["escalations", 0, "calendar"], "holidays_only"),
+        "$.escalations[0].calendar",
+        "which this policy does not declare",
+        id="unknown calendar",
+    ),
+    pytest.param(
+        _spoil(["escalations", 0, "calendar"], "business_days@Mars/Olympus"),
+        "$.escalations[0].calendar",
+        "unknown time zone 'Mars/Olympus'",
+        id="calendar in an unknown zone",
     ),
     pytest.param(
         _spoil(["escalations", 0, "severity"], "urgent"),

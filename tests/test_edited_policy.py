@@ -36,6 +36,7 @@ from escalation_policy import Policy, PolicyEngine, audit, load_policy, make_con
 from escalation_policy.rules import MODULES
 from escalation_policy.testing import Timeline, assert_actions, assert_compliant
 from escalation_policy.testing.strategies import histories
+from escalation_policy.vocabulary import TimesPerWeek
 from tests.conftest import examples
 
 ROOT = pathlib.Path(__file__).parent.parent
@@ -57,30 +58,32 @@ WEEKLY_MEETINGS_AND_UPDATES_EVERY_TWO_DAYS: Edit = {
     ],
     "severity.py": [
         (
-            "WEEKLY_TO_BI_WEEKLY = dt.timedelta(days=14)  # bi-weekly at the least",
-            "WEEKLY = dt.timedelta(days=7)",
+            """WEEKLY_TO_BI_WEEKLY = Setting(
+    name="weekly_to_biweekly_cadence",
+    default=TimesPerWeek(1, weeks=2),
+    description="the same at a Weekly to Bi-weekly cadence",""",
+            """WEEKLY = Setting(
+    name="weekly_cadence",
+    default=TimesPerWeek(1),
+    description="the same at a Weekly cadence",""",
         ),
-        ('    name="weekly_to_biweekly_gap",', '    name="weekly_gap",'),
-        ("    default=WEEKLY_TO_BI_WEEKLY,", "    default=WEEKLY,"),
         ('"cadence": Cadence.WEEKLY_TO_BIWEEKLY,', '"cadence": Cadence.WEEKLY,'),
         (
             """            Row(
                 id="weekly_to_biweekly",
                 when={"cadence": Cadence.WEEKLY_TO_BIWEEKLY},
-                then={"meeting_every": BIWEEKLY_GAP, "contact_every": BIWEEKLY_GAP},
+                then={"cadence_every": WEEKLY_TO_BI_WEEKLY},
             ),""",
             """            Row(
                 id="weekly",
                 when={"cadence": Cadence.WEEKLY},
-                then={"meeting_every": BIWEEKLY_GAP, "contact_every": BIWEEKLY_GAP},
+                then={"cadence_every": WEEKLY},
             ),""",
         ),
     ],
     "communication.py": [
-        (
-            "HIGH_UPDATES = dt.timedelta(days=3, hours=12)",
-            "HIGH_UPDATES = dt.timedelta(days=2)",
-        ),
+        ("    EachBusinessDay,\n", "    EachBusinessDay,\n    EveryBusinessDays,\n"),
+        ("HIGH_UPDATES = EachBusinessDay()", "HIGH_UPDATES = EveryBusinessDays(2)"),
     ],
 }
 
@@ -154,8 +157,8 @@ class UpdateExecutiveSummary(Action):""",
             "    ProductDriAssigned,\n",
         ),
         (
-            "TAM_ASSIGNED_WITHIN = dt.timedelta(hours=24)\n",
-            """TAM_ASSIGNED_WITHIN = dt.timedelta(hours=24)
+            "TAM_ASSIGNED_WITHIN = BusinessTime(dt.timedelta(hours=8))\n",
+            """TAM_ASSIGNED_WITHIN = BusinessTime(dt.timedelta(hours=8))
 
 # A product-related critical or high escalation: a Product DRI within a day, reminded before.
 PRODUCT_DRI_WITHIN = dt.timedelta(hours=24)
@@ -388,29 +391,32 @@ def test_the_table_of_edits_in_the_tutorial_is_measured_here() -> None:
 def test_medium_meets_weekly_and_high_is_updated_every_two_days(
     policies: dict[str, Policy],
 ) -> None:
+    """Medium meets once each calendar week; High is updated by the end of every second
+    business day (the handbook's: each business day). The timelines open on a Monday."""
     policy = policies["Medium meets weekly; High updates every 2 days"]
-    cadence = {row.id: row.then["meeting_every"] for row in policy.table("severity.cadence").rows}
-    assert dt.timedelta(days=7) == cadence["weekly"]
+    cadence = {row.id: row.then["cadence_every"] for row in policy.table("severity.cadence").rows}
+    assert TimesPerWeek(1) == cadence["weekly"]
     assert "weekly_to_biweekly" not in cadence
     assert "weekly" in policy.context.domains["cadence"]  # type: ignore[operator]
 
     high = Timeline(PolicyEngine(policy))
     high.open(severity="high", tam="Priya").post("created", url=DOC)
-    high.wait(hours=47).post("update").meeting()
+    high.wait(hours=47).post("update").meeting()  # Wednesday 08:00, due by Wednesday's end
     high.wait(hours=2).close().post("closed", url=DOC)
     assert_compliant(high)  # against the timeline's own policy
+    as_json = make_converter(policy).unstructure(high.facts)
+    handbook = {v.code.value for v in audit(as_json).violations}
+    assert "update_overdue" in handbook, "the handbook's High is updated each business day"
     slow = Timeline(PolicyEngine(policy))
     slow.open(severity="high", tam="Priya").post("created", url=DOC)
-    slow.wait(hours=60).post("update").meeting()
+    slow.wait(hours=60).post("update").meeting()  # Wednesday 21:00
     assert "update_overdue" in {v.code.value for v in audit(slow.facts, policy=policy).violations}
-    as_json = make_converter(policy).unstructure(slow.facts)
-    handbook = {v.code.value for v in audit(as_json).violations}
-    assert "update_overdue" not in handbook, "the handbook's High updates twice a week"
 
     medium = Timeline(PolicyEngine(policy)).open(severity="medium", tam="Priya")
     assert_actions(medium.last, {"type": "set_cadence", "cadence": "weekly"})
-    medium.post("created", url=DOC).after(days=7, minutes=1)
-    assert_actions(medium.last, {"type": "violation", "code": "meeting_overdue"})
+    medium.post("created", url=DOC).after(days=7, minutes=1)  # the next Monday
+    week_end = (medium.facts[0].at + dt.timedelta(days=6, hours=15)).isoformat()
+    assert_actions(medium.last, {"type": "violation", "code": "cadence_missed", "due": week_end})
 
 
 def test_the_director_of_customer_success_is_involved_in_high(

@@ -47,28 +47,23 @@ def test_non_compliant_example_yields_the_violations_a_careful_reader_expects(
         for a in actions
         if a.TYPE == "violation"  # type: ignore[attr-defined]
     ]
-    # ESC-600 is critical: its meetings, customer communication and updates are those of the
-    # critical rows (customer communication keeps the meetings' cadence).
-    meetings, updates = conftest.meetings("critical").rule, conftest.updates("critical").rule
-    # The tick on 9 July notices two missed daily meetings at once: one violation, 2 periods;
-    # no meeting was with the customer, so customer communication is missed alike.
+    # ESC-600 is critical, opened on a Monday before hours: its cadence and updates are those of
+    # the critical rows, each business day from Tuesday. The update Tuesday lacked is reported
+    # when Wednesday's arrives; the cadence Wednesday lacked (no meeting, no communication with
+    # the customer) when the tick on Thursday comes. It closes before Thursday's are due.
+    cadence, updates = conftest.meetings("critical").rule, conftest.updates("critical").rule
     assert [
         ("ESC-600", "channel_misuse", "communication.not_for_initiation", 1),
         ("ESC-601", "tam_not_informed", "responsibilities.inform_tam", 1),
         ("ESC-600", "post_overdue", "communication.post_when_created", 1),
         ("ESC-600", "wrong_poster", "communication.created_by_owner_or_initiator", 1),
         ("ESC-600", "channel_misuse", "communication.not_for_tracking", 1),
-        ("ESC-600", "meeting_overdue", meetings, 1),
-        ("ESC-600", "customer_communication_overdue", meetings, 1),
         ("ESC-600", "update_overdue", updates, 1),
-        ("ESC-600", "update_overdue", updates, 1),
-        ("ESC-600", "meeting_overdue", meetings, 2),
-        ("ESC-600", "customer_communication_overdue", meetings, 2),
         ("ESC-600", "executive_summary_overdue", "tracker.summary_on_status_change", 1),
-        ("ESC-600", "update_overdue", updates, 1),
+        ("ESC-600", "cadence_missed", cadence, 1),
         ("ESC-600", "post_overdue", "communication.post_when_closed", 1),
     ] == found
-    assert 16 == sum(period for *_, period in found), "16 missed obligations in all"
+    assert 9 == sum(period for *_, period in found), "9 missed obligations in all"
 
 
 def test_critical_outage_requires_what_the_handbook_says() -> None:

@@ -37,6 +37,7 @@ from escalation_policy.rules.terms import (
 from escalation_policy.vocabulary import (
     ANY,
     ApplyPlan,
+    BusinessTime,
     DecisionTable,
     Effect,
     Fulfil,
@@ -193,7 +194,7 @@ def test_a_missing_output_fails() -> None:
 
 def test_a_non_positive_duration_fails() -> None:
     rows = (
-        Row(id="daily", when={"cadence": Cadence.DAILY}, then={"meeting_every": dt.timedelta(0)}),
+        Row(id="daily", when={"cadence": Cadence.DAILY}, then={"cadence_every": dt.timedelta(0)}),
         *severity.TABLES[1].rows[1:],
     )
     tables = (severity.TABLES[0], attrs.evolve(severity.TABLES[1], rows=rows), severity.TABLES[2])
@@ -698,7 +699,7 @@ def test_every_invented_limit_is_a_setting_changed_without_editing_the_rules() -
         if compiled.reaction.id == "communication.post_when_created"
         for effect in compiled.reaction.then
     ]
-    assert dt.timedelta(minutes=30) == created
+    assert BusinessTime(dt.timedelta(minutes=30)) == created  # still counted in business time
     assert communication.HIGH_UPDATES == load_policy().settings["high_update_every"]
 
 
@@ -706,8 +707,9 @@ def test_every_invented_limit_is_a_setting_changed_without_editing_the_rules() -
     ("settings", "words"),
     [
         ({"high_update_evry": "2d"}, ("no setting 'high_update_evry'", "high_update_every")),
-        ({"high_update_every": "two days"}, ("expected a duration such as '2h'",)),
-        ({"high_update_every": "0m"}, ("expected a positive duration",)),
+        ({"high_update_every": "two days"}, ("expected a period such as 'each business day'",)),
+        ({"high_update_every": "0m"}, ("got '0m', expected a period",)),
+        ({"created_post_within": "0m"}, ("expected a positive duration",)),
     ],
 )
 def test_a_wrong_setting_fails_to_load_naming_it(
@@ -723,7 +725,8 @@ def test_the_policys_reference_shows_each_settings_value() -> None:
     from escalation_policy.render import policy_reference
 
     page = policy_reference(load_policy(settings={"high_update_every": "2d"}), "t")
-    assert "| `high_update_every` | 2d | 3d 12h |" in page
+    assert "| `high_update_every` | 2d | each business day |" in page
+    assert "| `created_post_within` | 2h of business time | 2h of business time |" in page
 
 
 def test_an_announcement_reads_fields_from_the_escalation() -> None:

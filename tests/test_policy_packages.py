@@ -37,24 +37,26 @@ def weekly(tmp_path: pathlib.Path) -> pathlib.Path:
     init.write_text(init.read_text().replace('"escalation_policy.rules.', '"acme_escalations.'))
     severity = package / "severity.py"
     text = severity.read_text()
-    assert "WEEKLY_TO_BI_WEEKLY = dt.timedelta(days=14)" in text
-    severity.write_text(text.replace("timedelta(days=14)", "timedelta(days=7)"))
+    assert "    default=TimesPerWeek(1, weeks=2),\n" in text
+    severity.write_text(text.replace("TimesPerWeek(1, weeks=2)", "TimesPerWeek(1)"))
     return package
 
 
-def _missed_meetings(policy: object) -> list[str]:
+def _missed_cadence(policy: object) -> list[str]:
     engine = PolicyEngine(policy)  # type: ignore[arg-type]
     return [
         a.due.isoformat()  # type: ignore[attr-defined]
         for fact in FACTS
         for a in engine.handle(fact).actions
-        if getattr(a, "code", None) == "meeting_overdue"
+        if getattr(a, "code", None) == "cadence_missed"
     ]
 
 
 def test_a_policy_package_loads_from_its_folder(weekly: pathlib.Path) -> None:
-    assert ["2026-03-09T09:00:00+00:00"] == _missed_meetings(load_policy(str(weekly)))
-    assert [] == _missed_meetings(load_policy()), "the handbook's Medium meets bi-weekly"
+    """Medium, opened on a Monday, meets once in that calendar week: the week that ends as the
+    next Monday begins. The handbook's once in two weeks is not yet due."""
+    assert ["2026-03-09T00:00:00+00:00"] == _missed_cadence(load_policy(str(weekly)))
+    assert [] == _missed_cadence(load_policy()), "the handbook's Medium meets bi-weekly"
 
 
 def test_a_policy_package_loads_by_module_name(
@@ -64,7 +66,7 @@ def test_a_policy_package_loads_by_module_name(
     for name in [key for key in sys.modules if key.startswith("acme_escalations")]:
         monkeypatch.delitem(sys.modules, name)
     policy = load_policy("acme_escalations")
-    assert ["2026-03-09T09:00:00+00:00"] == _missed_meetings(policy)
+    assert ["2026-03-09T00:00:00+00:00"] == _missed_cadence(policy)
     assert all(rule.module.startswith("acme_escalations.") for rule in policy.rules.values())
 
 
@@ -78,7 +80,7 @@ def test_every_command_takes_the_policy_package(weekly: pathlib.Path, command: l
         check=False,
     )
     assert 0 == result.returncode, result.stderr
-    assert "2026-03-09T09:00:00+00:00" in result.stdout
+    assert "2026-03-09T00:00:00+00:00" in result.stdout
 
 
 def test_the_table_command_renders_the_packages_table(weekly: pathlib.Path) -> None:

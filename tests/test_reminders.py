@@ -38,9 +38,10 @@ def _communication(**reminders: dt.timedelta) -> types.ModuleType:
     return edited
 
 
-def _policy(**reminders: dt.timedelta) -> Any:
+def _policy(settings: dict[str, str] | None = None, **reminders: dt.timedelta) -> Any:
     edited = _communication(**reminders)
-    return load_policy([edited if name == edited.__name__ else name for name in MODULES])
+    modules = [edited if name == edited.__name__ else name for name in MODULES]
+    return load_policy(modules, settings=settings)
 
 
 def _reminders(decision: Any) -> list[tuple[str, str | None, dt.datetime]]:
@@ -67,12 +68,15 @@ def test_the_owner_is_reminded_before_a_required_post_falls_due_once(reminded: S
 
 
 def test_each_period_of_a_periodic_obligation_is_reminded(reminded: Scenario) -> None:
+    """Updates are due by the end of each business day after the opening's (a Monday): the
+    owner is reminded two hours before each."""
     reminded.post(at(minutes=10), "created", "tam")
-    first = reminded.tick(at(hours=22, minutes=1))  # updates due daily from opening
-    assert [("channel_update", None, at(days=1))] == _reminders(first)
-    reminded.post(at(hours=23), "update", "tam")  # the next is due a day after this one
-    second = reminded.tick(at(days=1, hours=21, minutes=1))
-    assert [("channel_update", None, at(days=1, hours=23))] == _reminders(second)
+    assert [] == _reminders(reminded.tick(at(days=1, hours=5, minutes=59)))
+    first = reminded.tick(at(days=1, hours=6, minutes=1))
+    assert [("channel_update", None, at(days=1, hours=8))] == _reminders(first)  # Tuesday 17:00
+    reminded.post(at(days=1, hours=7), "update", "tam")  # the next is due by Wednesday's end
+    second = reminded.tick(at(days=2, hours=6, minutes=1))
+    assert [("channel_update", None, at(days=2, hours=8))] == _reminders(second)
 
 
 def test_a_missed_obligation_is_reported_not_reminded(reminded: Scenario) -> None:
@@ -86,7 +90,8 @@ def test_a_reminder_round_trips_through_json_and_names_no_key_when_it_has_none(
     reminded: Scenario,
 ) -> None:
     reminded.post(at(minutes=10), "created", "tam")
-    reminder = next(a for a in reminded.tick(at(hours=23)).actions if a.TYPE == "reminder")
+    tick = reminded.tick(at(days=1, hours=7))
+    reminder = next(a for a in tick.actions if a.TYPE == "reminder")
     body = CONVERTER.unstructure(reminder)
     assert "key" not in body
     assert {"type", "escalation_id", "at", "rule", "cites", "obligation", "due", "owner"} == set(
@@ -112,5 +117,9 @@ def test_the_default_policy_sends_no_reminder() -> None:
 def test_a_reminder_that_cannot_come_before_the_due_time_fails_to_load(
     remind: dt.timedelta, message: str
 ) -> None:
+    # Critical escalations updated every 24 hours: a period of calendar time the reminder of
+    # one day cannot come within.
+    rolling = {"critical_update_every": "1d"}
+    reminders = {"post": remind} if remind < dt.timedelta(days=1) else {"updates": remind}
     with pytest.raises(PolicyDefinitionError, match=message):
-        _policy(post=remind) if remind < dt.timedelta(days=1) else _policy(updates=remind)
+        _policy(rolling, **reminders)

@@ -52,7 +52,7 @@ def coverage_section(output: str) -> str:
 def test_timeline_builds_facts_with_defaults_and_advancing_time() -> None:
     timeline = Timeline()
     timeline.open(severity="critical", tam="alex").post("created", url="https://docs/1")
-    timeline.after(hours=30)
+    timeline.after(hours=32, minutes=1)  # Tuesday 17:01, the end of the next business day passed
     opened, posted, tick = timeline.facts
     assert [Opened, Posted, Tick] == [type(fact) for fact in timeline.facts]
     assert isinstance(posted, Posted)
@@ -60,8 +60,8 @@ def test_timeline_builds_facts_with_defaults_and_advancing_time() -> None:
         posted.by.value,
         posted.channel,
     )
-    assert 30 * 3600 == (tick.at - opened.at).total_seconds()
-    assert {"update_overdue", "meeting_overdue", "customer_communication_overdue"} == {
+    assert 32 * 3600 + 60 == (tick.at - opened.at).total_seconds()
+    assert {"update_overdue", "cadence_missed"} == {
         a.code.value for a in timeline.last.actions if a.TYPE == "violation"
     }
 

@@ -25,7 +25,8 @@ from escalation_policy import (
     make_converter,
 )
 from escalation_policy.model import EscalationFact
-from escalation_policy.rules import communication
+from escalation_policy.rules import PostReason
+from escalation_policy.rules.severity import BUSINESS_DAYS
 from escalation_policy.testing import strategies
 from tests.conftest import CHANNEL, Scenario, at, examples, owner_of
 
@@ -215,16 +216,18 @@ def test_a_tick_fifty_years_ahead_reports_each_missed_obligation_once(
     scenario.post(at(minutes=30), "created", CRITICAL_OWNER)
     late = scenario.tick(at(days=50 * 365))
     periodic = [a for a in late.actions if a.TYPE == "violation"]
-    assert {"update_overdue", "meeting_overdue", "customer_communication_overdue"} == {
-        v.code.value for v in periodic
-    }
-    assert len(late.actions) <= 4, "one violation per obligation, and one announcement"
+    assert {"update_overdue", "cadence_missed"} == {v.code.value for v in periodic}
+    assert len(late.actions) <= 3, "one violation per obligation, and one announcement"
     update = next(v for v in periodic if v.code.value == "update_overdue")
     assert update.due is not None
     assert update.last_due is not None
-    assert update.periods == (update.last_due - update.due) // dt.timedelta(days=1) + 1
-    assert update.periods > 18_000
-    assert update.last_due < at(days=50 * 365) <= update.last_due + dt.timedelta(days=1)
+    # an update each business day: one period for each business day from the first due to the
+    # last, about 261 a year
+    days = BUSINESS_DAYS.business_days(update.due.date(), update.last_due.date())
+    assert update.periods == len(list(days))
+    assert update.periods > 13_000
+    next_due = BUSINESS_DAYS.next_business_day_end(update.last_due, 1)
+    assert update.last_due < at(days=50 * 365) <= next_due
     body = CONVERTER.unstructure(update)
     assert (update.periods, update.last_due.isoformat()) == (body["periods"], body["last_due"])
 
@@ -232,7 +235,7 @@ def test_a_tick_fifty_years_ahead_reports_each_missed_obligation_once(
 def test_one_missed_period_keeps_the_violations_json_as_it_was(scenario: Scenario) -> None:
     _critical(scenario)
     scenario.post(at(minutes=30), "created", CRITICAL_OWNER)
-    late = scenario.tick(at(hours=25))
+    late = scenario.tick(at(days=1, hours=8, minutes=1))  # the end of the next business day
     update = next(a for a in late.actions if getattr(a, "code", None) == "update_overdue")
     body = CONVERTER.unstructure(update)
     assert 1 == update.periods
@@ -292,7 +295,7 @@ def test_a_fact_arriving_late_within_the_window_is_applied_and_counts_as_on_time
     one = Scenario(engine, "ESC-1")
     two = Scenario(engine, "ESC-2")
     _critical(one)
-    due = at() + communication.CREATED_POST_WITHIN
+    due = _created_post_due(one)
     two.open(due - dt.timedelta(minutes=5), severity="low")
     two.tick(due + dt.timedelta(seconds=20))  # another host's fact, delivered first
     assert [] == [a for d in engine_decisions(one, two) for a in d.actions if a.TYPE == "violation"]
@@ -304,11 +307,21 @@ def engine_decisions(*scenarios: Scenario) -> list[Decision]:
     return [decision for scenario in scenarios for decision in scenario.decisions]
 
 
+def _created_post_due(scenario: Scenario) -> dt.datetime:
+    """When the created post of the escalation just opened is due, as the policy says."""
+    (due,) = [
+        action.due
+        for action in scenario.decisions[-1].actions
+        if action.TYPE == "post_to_channel" and action.reason == PostReason.CREATED
+    ]
+    return due
+
+
 def test_without_a_window_the_same_late_fact_is_refused_as_stale() -> None:
     engine = PolicyEngine()
     one, two = Scenario(engine, "ESC-1"), Scenario(engine, "ESC-2")
     _critical(one)
-    due = at() + communication.CREATED_POST_WITHIN
+    due = _created_post_due(one)
     two.open(due - dt.timedelta(minutes=5), severity="low")
     two.tick(due + dt.timedelta(seconds=20))
     with pytest.raises(StaleFactError):
@@ -319,7 +332,7 @@ def test_obligations_are_reported_only_once_the_window_has_passed_them() -> None
     engine = PolicyEngine(lateness=dt.timedelta(minutes=10))
     one = Scenario(engine, "ESC-1")
     _critical(one)
-    due = at() + communication.CREATED_POST_WITHIN
+    due = _created_post_due(one)
     assert () == one.tick(due + dt.timedelta(minutes=9)).actions
     late = one.tick(due + dt.timedelta(minutes=11))
     assert ["post_overdue"] == [a.code.value for a in late.actions if a.TYPE == "violation"]
@@ -388,8 +401,10 @@ def test_a_year_skipped_over_many_escalations_costs_a_few_actions_each() -> None
     for number in range(1_000):
         Scenario(engine, f"ESC-{number}").open(severity="critical")
     late = engine.handle(Tick(at=at(days=365)))
-    # the created post, updates, meetings and customer communication: a violation each, and
-    # the next update announced
-    assert len(late.actions) <= 5 * 1_000
-    # daily obligations first due a day after opening: 364 of them fell due within the year
-    assert 364 == max(getattr(a, "periods", 0) for a in late.actions)
+    # the created post, the updates and the cadence: a violation each, and the next update
+    # announced
+    assert len(late.actions) <= 4 * 1_000
+    # obligations of each business day, first due at the end of the business day after the
+    # opening (a Monday), last at the end of the business day before the tick's
+    days = BUSINESS_DAYS.business_days(dt.date(2026, 3, 3), at(days=364).date())
+    assert len(list(days)) == max(getattr(a, "periods", 0) for a in late.actions)

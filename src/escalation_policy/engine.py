@@ -13,6 +13,7 @@ from typing import Any
 
 from escalation_policy import _core
 from escalation_policy._convert import check_declared, read_fact, shared_converter
+from escalation_policy._core.obligations import ON_CALENDAR
 from escalation_policy._core.step import DEFAULT_MAX_CLOCK_JUMP, Limits, admit, step
 from escalation_policy._engines import ENGINES, EngineName, matcher_of, shared_matcher
 from escalation_policy._language.typed import FieldProblem, check_fields, to_instant
@@ -20,6 +21,7 @@ from escalation_policy.errors import (
     InputError,
     InvalidFactError,
     InvalidSnapshotError,
+    PolicyDefinitionError,
     describe,
 )
 from escalation_policy.model import (
@@ -28,7 +30,9 @@ from escalation_policy.model import (
     Fact,
     Tick,
 )
+from escalation_policy.periods import parse_period
 from escalation_policy.policy import Policy, default_policy
+from escalation_policy.policy.compiled import UnknownCalendarError
 from escalation_policy.policy.record import Record
 from escalation_policy.state import (
     SNAPSHOT_FORMAT,
@@ -452,8 +456,18 @@ def _inconsistency(
             f"got {describe(escalation.closed_at)} with status {escalation.status!r}, "
             "expected a closing time exactly when the escalation is closed"
         )
+    if escalation.calendar is not None:
+        try:
+            policy.calendar(escalation.calendar)
+        except (UnknownCalendarError, PolicyDefinitionError) as error:
+            return "calendar", str(error)
     for number, pending in enumerate(escalation.pending):
         field = f"pending[{number}]"
+        if pending.period not in (None, ON_CALENDAR) and parse_period(pending.period) is None:
+            return f"{field}.period", (
+                f"got {pending.period!r}, expected a period's text form ('each business day', "
+                "'2 per week', 'every 1d', ...) or null"
+            )
         if pending.every is not None and pending.every <= dt.timedelta(0):
             return f"{field}.every", (
                 f"got {pending.every.total_seconds()} seconds, expected a positive period"

@@ -4,18 +4,25 @@ read, and for a policy's own actions, whose ``describe`` says what the host is t
 import datetime as dt
 import enum
 
+from escalation_policy.periods import BusinessTime, Period
+
 __all__ = ["duration", "label", "timestamp"]
 
 
 def label(value: object) -> str:
     """A value as people read it: a value's wording (``Critical``), a duration (``3d 12h``),
-    the items of a tuple, ``-`` for none."""
+    a period (``each business day``, ``2 per week``), a business time (``2h of business
+    time``), the items of a tuple, ``-`` for none."""
     if value is None:
         return "-"
     if isinstance(value, enum.Enum):
         return str(getattr(value, "label", value.value))
     if isinstance(value, dt.timedelta):
         return duration(value)
+    if isinstance(value, Period):
+        return value.text  # "each business day", "2 per week": as settings are written
+    if isinstance(value, BusinessTime):
+        return f"{duration(value.duration)} of business time"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, (tuple, list)):

@@ -28,6 +28,7 @@ from typing import Any
 import attrs
 from hypothesis import strategies as st
 
+from escalation_policy._core.obligations import ON_CALENDAR
 from escalation_policy._language.context import scalar
 from escalation_policy.engine import PolicyEngine, decide
 from escalation_policy.errors import InputError
@@ -78,6 +79,10 @@ def escalation_ids() -> st.SearchStrategy[str]:
     return st.from_regex(r"\AESC-[0-9]{1,4}\Z")
 
 
+_ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata")
+"""Time zones the field that moves an escalation's calendar (``Calendars.zone_from``) takes:
+with and without daylight saving time, and an offset of half an hour."""
+
 _TEXT = st.text(
     st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), min_size=1, max_size=20
 )
@@ -115,8 +120,9 @@ def _texts(policy: Policy) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-_ZONES = ("UTC", "Europe/Berlin", "America/New_York", "America/Sao_Paulo", "Asia/Kolkata")
-"""Time zones drawn for a field a policy's calendars read the customer's zone from."""
+def _zone_field(policy: Policy) -> str | None:
+    """The opening fact's field that names the customer's time zone, if the policy has one."""
+    return policy.calendars.zone_from if policy.calendars is not None else None
 
 
 class _Strategies:
@@ -125,6 +131,7 @@ class _Strategies:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self.texts = _texts(policy)
+        self.zone_field = _zone_field(policy)
         contract = policy.contract
         self.facts: dict[type[Fact], st.SearchStrategy[Any]] = {
             cls: self._fact(cls) for cls in contract.facts.values()
@@ -141,8 +148,8 @@ class _Strategies:
             strategy = aware_datetimes()
         elif name == "escalation_id":
             strategy = escalation_ids()
-        elif self.policy.calendars is not None and name == self.policy.calendars.zone_from:
-            strategy = st.sampled_from(_ZONES)  # the customer's time zone: a real one
+        elif inner is str and name == self.zone_field:
+            strategy = st.sampled_from(_ZONES)
         elif inner is str:
             named = st.sampled_from(self.texts) if self.texts else st.nothing()
             strategy = named | _TEXT
@@ -241,6 +248,7 @@ class _Builder:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self.texts = _of(policy).texts
+        self.zone_field = _zone_field(policy)
         terms = policy.terms
         self.opening = terms.opening
         self.others = tuple(cls for cls in terms.facts.values() if not cls.OPENS)
@@ -261,9 +269,8 @@ class _Builder:
         """The values histories draw a field from."""
         inner, optional = _optional(kind)
         values: list[object]
-        calendars = self.policy.calendars
-        if calendars is not None and name == calendars.zone_from:
-            values = list(_ZONES)  # the customer's time zone: a real one
+        if inner is str and name == self.zone_field:
+            values = list(_ZONES)
         elif inner is str:
             values = [*self.texts, *_NAMES] if name != "customer" else ["Acme", "Globex"]
         elif inner is bool:
@@ -423,11 +430,11 @@ def _complying(
         moves: list[tuple[dt.datetime, Fact]] = []
         for pending in state.pending:
             window = max(pending.due - now, dt.timedelta(0))
-            # A periodic obligation is met just before it falls due, so that each one counts;
-            # a one-off early in its window.
+            # A periodic obligation is met just before it falls due, so that each one counts
+            # (and, on a calendar's periods, within its period); a one-off early in its window.
             if pending.paused_left is not None:
                 continue  # its clock is stopped: nothing is due
-            if pending.every is not None or pending.period is not None:
+            if pending.every is not None or pending.period not in (None, ON_CALENDAR):
                 at = pending.due - min(window / 8, dt.timedelta(hours=1))
             else:
                 at = now + window / 4
@@ -511,17 +518,18 @@ def _fulfilling(
 
 
 def _counted(pending: PendingObligation, after: EscalationState | None) -> bool:
-    """Whether a fact counted toward the period of ``pending`` that still asks for more: a
-    part, or a time, done fewer times than the period asks."""
+    """Whether a fact counted toward ``pending``'s period without completing it (one of two
+    meetings a week, one part of a cadence): the period is still ``pending``'s, with more done
+    of what it still lacked."""
     if after is None:
         return False
     for now in after.pending:
-        if now.obligation == pending.obligation and now.due == pending.due and now.counts:
-            before = pending.counts or (0,) * len(now.counts)
-            return any(
-                done > earlier and earlier < pending.required
-                for done, earlier in zip(now.counts, before, strict=True)
-            )
+        if (now.obligation, now.key, now.due) != (pending.obligation, pending.key, pending.due):
+            continue
+        before = pending.counts or (0,) * len(now.counts)
+        done = zip(before, now.counts, strict=False)
+        if any(old < new and old < pending.required for old, new in done):
+            return True
     return False
 
 
