@@ -22,9 +22,54 @@ from typing import Any, NamedTuple
 
 import attrs
 
-from escalation_policy import Action, Fact, PolicyEngine, decide, default_policy, make_converter
+from escalation_policy import (
+    Action,
+    Fact,
+    Policy,
+    PolicyEngine,
+    decide,
+    default_policy,
+    load_policy,
+    make_converter,
+)
 from escalation_policy.rules import Opened, Segment, Severity
-from escalation_policy.vocabulary import ANY, OneOf
+from escalation_policy.vocabulary import (
+    ANY,
+    BusinessTime,
+    EachBusinessDay,
+    EveryBusinessDays,
+    OneOf,
+    Rolling,
+    TimesPerWeek,
+)
+
+
+def _in_calendar_time(value: object) -> object:
+    """A business time or period of the handbook's, as the calendar time it stands for."""
+    if isinstance(value, BusinessTime):
+        return value.duration
+    if isinstance(value, EachBusinessDay):
+        return dt.timedelta(days=1)
+    if isinstance(value, TimesPerWeek):
+        return dt.timedelta(days=7 * value.weeks) / value.times
+    if isinstance(value, EveryBusinessDays):
+        return dt.timedelta(days=value.days)
+    if isinstance(value, Rolling):
+        return value.every
+    return value
+
+
+def _calendar_time_policy() -> Policy:
+    """The handbook's policy with every deadline and period in calendar time: what the
+    independent implementations compute (their arithmetic is on durations), so that every
+    contender makes the same decision. The decision's machinery is what is compared."""
+    handbook = default_policy()
+    return load_policy(
+        settings={name: _in_calendar_time(value) for name, value in handbook.settings.items()}
+    )
+
+
+POLICY = _calendar_time_policy()
 
 START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)
 CUSTOMERS = ("Acme", "Globex", "Initech")
@@ -88,7 +133,7 @@ def normalised(answers: Sequence[Answer]) -> list[Answer]:
     return result
 
 
-CONVERTER = make_converter()
+CONVERTER = make_converter(POLICY)
 
 
 def _json_actions(actions: Sequence[Action]) -> Answer:
@@ -119,12 +164,12 @@ def decide_objects() -> Contender:
     def run(count: int) -> float:
         started = time.perf_counter()
         for index in range(count):
-            decide(None, facts[index % 96])
+            decide(None, facts[index % 96], policy=POLICY)
         return time.perf_counter() - started
 
     return Contender(
         "escalation-policy `decide(None, fact)`, objects",
-        lambda: [_json_actions(decide(None, fact).actions) for fact in facts],
+        lambda: [_json_actions(decide(None, fact, policy=POLICY).actions) for fact in facts],
         run,
         10_000,
     )
@@ -136,7 +181,7 @@ def decide_json() -> Contender:
     documents = _facts_json()
 
     def one(document: Mapping[str, Any]) -> Answer:
-        outcome = decide(None, converter.structure(document, Fact))  # type: ignore[arg-type]
+        outcome = decide(None, converter.structure(document, Fact), policy=POLICY)  # type: ignore[arg-type]
         return [converter.unstructure(action, Action) for action in outcome.actions]
 
     run = _timed(one, documents)
@@ -151,7 +196,7 @@ def decide_json() -> Contender:
 
 def handle(engine: str) -> Contender:
     """``PolicyEngine.handle(fact)``: each decision opens another escalation in one engine."""
-    PolicyEngine(engine=engine)  # type: ignore[arg-type]  # raises here if it cannot run
+    PolicyEngine(POLICY, engine=engine)  # type: ignore[arg-type]  # raises here if it cannot run
     count = 10_000 if engine == "native" else 1_000
     facts = [
         Opened(
@@ -171,12 +216,12 @@ def handle(engine: str) -> Contender:
         # A new engine for each input: the inputs' times are hours apart, and in one engine
         # the posts due in between would be reported as well.
         return [
-            _json_actions(PolicyEngine(engine=engine).handle(fact).actions)  # type: ignore[arg-type]
+            _json_actions(PolicyEngine(POLICY, engine=engine).handle(fact).actions)  # type: ignore[arg-type]
             for fact in INPUTS
         ]
 
     def run(count: int) -> float:
-        policy_engine = PolicyEngine(engine=engine)  # type: ignore[arg-type]
+        policy_engine = PolicyEngine(POLICY, engine=engine)  # type: ignore[arg-type]
         chosen = facts[:count]
         while len(chosen) < count:  # more than prepared: the ids must stay distinct
             number = len(chosen)
@@ -222,7 +267,7 @@ def _json_value(value: object) -> object:
 
 
 def _row_for(table_id: str, **values: object) -> tuple[Any, str]:
-    policy = default_policy()
+    policy = POLICY
     table = policy.table(table_id)
     row = next(r for r in table.rows if all(_matches(r.when[k], v) for k, v in values.items()))
     return row, f"{table_id}/{row.id}"
@@ -230,7 +275,7 @@ def _row_for(table_id: str, **values: object) -> tuple[Any, str]:
 
 def policy_tables() -> _Tables:
     """What the independent implementations need, read from the loaded policy."""
-    policy = default_policy()
+    policy = POLICY
     rule = policy.rules
     scope = []
     scope_table = policy.table("scope.customers")

@@ -57,13 +57,20 @@ def parse_setting(setting: Setting, value: object) -> object:
     if isinstance(default, BusinessTime):
         if isinstance(value, BusinessTime):
             return value
-        length = value if isinstance(value, dt.timedelta) else None
+        if isinstance(value, dt.timedelta) and value > dt.timedelta(0):
+            return value  # a duration of calendar time, as a duration gives everywhere
+        length = None
         if isinstance(value, str):
-            length = parse_duration(value)
+            text = value.strip().lower()
+            if text.endswith(" of calendar time"):
+                calendar_time = parse_duration(text.removesuffix(" of calendar time"))
+                if calendar_time is not None:
+                    return calendar_time
+            length = parse_duration(text.removesuffix(" of business time"))
         if length is None or length <= dt.timedelta(0):
             raise PolicyDefinitionError(
                 f"setting {setting.name}: got {value!r}, expected a positive duration of "
-                "business time such as '2h' or '1d'"
+                "business time such as '2h' or '1d', or of calendar time ('2h of calendar time')"
             )
         return BusinessTime(length)
     if not isinstance(value, type(default)):
