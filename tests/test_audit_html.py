@@ -187,13 +187,19 @@ def counts_in_every_format(
 
 
 def test_each_format_counts_the_violations_of_each_escalation_alike(report: AuditReport) -> None:
-    """A violation counts one in every format, whatever number of periods it missed: ESC-600
-    has 13 (two of them report two missed periods each), the history 14."""
-    expected = ([13, 1], 14)
-    assert dict.fromkeys(("json", "text", "markdown", "html"), expected) == counts_in_every_format(
-        report, read()
-    )
-    assert {2} == {v.periods for v in report.violations if v.periods > 1}
+    """A violation counts one in every format, whatever number of periods it missed.
+
+    The example as it is: ESC-600 has 8 violations, the history 9. Left open (its closings left
+    out) and audited to Wednesday 15 July, ESC-600 misses its cadence and its updates each
+    business day to the end: the Monday and Tuesday after the last tick are one violation of
+    two periods each, and ESC-600 has 13, the history 14."""
+    formats = ("json", "text", "markdown", "html")
+    assert dict.fromkeys(formats, ([8, 1], 9)) == counts_in_every_format(report, read())
+    left_open = [fact for fact in read() if fact.TYPE != "closed"]
+    as_of = dt.datetime(2026, 7, 15, 9, tzinfo=dt.timezone.utc)
+    longer = audit(left_open, as_of=as_of)
+    assert dict.fromkeys(formats, ([13, 1], 14)) == counts_in_every_format(longer, left_open, as_of)
+    assert [2, 2] == [v.periods for v in longer.violations if v.periods > 1]
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -243,8 +243,9 @@ def test_two_policies_differ_somewhere_exactly_when_their_identities_differ(
         (
             "a setting",
             [
-                '~ settings/high_update_every: "3d 12h" -> "2d"',
-                '~ tables/communication.updates/rows/high/then/update_every: "3d 12h" -> "2d"',
+                '~ settings/high_update_every: "each business day" -> "2d"',
+                "~ tables/communication.updates/rows/high/then/update_every: "
+                '"each business day" -> "2d"',
             ],
         ),
         (
@@ -309,7 +310,10 @@ def test_a_diff_names_what_an_edit_adds_and_what_it_changes(variants: dict[str, 
         '+ facts/opened/fields/product_related: ["bool", false, {}]',
         '+ attributes/product_related: ["bool", {"set_by": "the opening fact"}]',
         "- tables/severity.cadence/rows/weekly_to_biweekly",
-        "+ tables/severity.cadence/rows/weekly",
+        '+ tables/severity.cadence/rows/weekly: {"cites": null, "id": "weekly", "kind": "Row", '
+        '"then": {"cadence_every": "1 per week"}, "when": {"cadence": "weekly"}}',
+        '- settings/weekly_to_biweekly_cadence: "1 per 2 weeks"',
+        '+ settings/weekly_cadence: "1 per week"',
         '~ tables/severity.levels/rows/medium/then/cadence: "weekly_to_biweekly" -> "weekly"',
     } <= changes
     removed = {str(change) for change in variants["all four"].diff(variants["handbook"])}
@@ -324,7 +328,7 @@ def test_the_diff_command_prints_the_changes_and_exits_1_when_they_differ(
     assert 1 == main(["diff", "handbook", "--setting", "high_update_every=2d"])
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(f"{HANDBOOK} -> sha256:")
-    assert '~ settings/high_update_every: "3d 12h" -> "2d"' == lines[1]
+    assert '~ settings/high_update_every: "each business day" -> "2d"' == lines[1]
     assert 1 == main(["diff", str(LATER_PROCESS)])
     assert len(capsys.readouterr().out.splitlines()) > 10
 

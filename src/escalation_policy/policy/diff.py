@@ -7,12 +7,21 @@ is the outputs of the row ``high`` of the table ``severity.levels``; ``reactions
 ``obligations/...``, ``settings/...``, ``facts/...`` and ``actions/...`` name the others.
 """
 
+import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import attrs
 
+from escalation_policy._language.wording import label
+from escalation_policy.periods import (
+    BusinessTime,
+    EachBusinessDay,
+    EveryBusinessDays,
+    Rolling,
+    TimesPerWeek,
+)
 from escalation_policy.policy.identity import document
 
 __all__ = ["PolicyDifference", "differences"]
@@ -110,16 +119,40 @@ def _leaf(value: Mapping[str, Any]) -> bool:
 
 
 def _plain(value: Any) -> Any:
-    """``value`` as a reader would name it: a member by its value, a duration as ``3d 12h``."""
+    """``value`` as a reader would name it: a member by its value, a duration as ``3d 12h``,
+    a period as its text (``each business day``), a business time as ``2h of business time``."""
     if isinstance(value, Mapping):
         if set(value) == {"member", "value"}:
             return _plain(value["value"])
         if set(value) == {"seconds"} and isinstance(value["seconds"], (int, float)):
             return _duration(value["seconds"])
+        if (period := _period(value)) is not None:
+            return period
         return {key: _plain(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_plain(item) for item in value]
     return value
+
+
+def _period(value: Mapping[str, Any]) -> str | None:
+    """A period or a business time, as the document writes it, in the words settings take."""
+    kinds: dict[str, Any] = {
+        cls.__qualname__: cls
+        for cls in (EachBusinessDay, EveryBusinessDays, TimesPerWeek, Rolling, BusinessTime)
+    }
+    kind = kinds.get(value.get("kind"))  # type: ignore[arg-type]
+    if kind is None:
+        return None
+    fields = {
+        name: dt.timedelta(seconds=item["seconds"]) if isinstance(item, Mapping) else item
+        for name, item in value.items()
+        if name != "kind"
+    }
+    try:
+        built = kind(**fields)
+    except (TypeError, ValueError):
+        return None
+    return label(built)
 
 
 def _duration(seconds: float) -> str:
