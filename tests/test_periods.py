@@ -52,12 +52,12 @@ def test_text_that_names_no_period_is_none(text: str) -> None:
     ("case", "start", "due"),
     [
         ("opened Friday afternoon: the first day is Monday", local(6, 15), local(9, 17)),
-        ("opened before Monday opens: Monday", local(2, 7), local(2, 17)),
-        ("opened on Saturday: Monday", local(7, 12), local(9, 17)),
-        ("opened Friday evening: Monday", local(6, 19), local(9, 17)),
+        ("opened before Monday opens: Tuesday", local(2, 7), local(3, 17)),
+        ("opened on Saturday: Tuesday", local(7, 12), local(10, 17)),
+        ("opened Friday evening: Tuesday", local(6, 19), local(10, 17)),
     ],
 )
-def test_each_business_day_starts_with_the_next_business_day_that_begins(
+def test_each_business_day_starts_with_the_business_day_after_the_one_it_starts_toward(
     case: str, start: dt.datetime, due: dt.datetime
 ) -> None:
     assert due == EachBusinessDay().first(OFFICE, start).due, case

@@ -185,19 +185,17 @@ class Rolling(Period):
 
 @attrs.frozen
 class EachBusinessDay(Period):
-    """At least once each business day, by its end (its last close). A business day an
-    obligation starts during is not a period of its own: the first is the next business day,
-    and what is done after that day closes counts toward it. An obligation that starts before
-    a business day opens (at night, on a weekend) starts with that business day."""
+    """At least once each business day, by its end (its last close). The business day an
+    obligation starts toward (the day it starts, or the next business day when it starts after
+    hours) is not a period of its own, as the day an escalation opens has its created post:
+    the first period is the business day after it, and what is done after that day closes
+    counts toward it."""
 
     @property
     def text(self) -> str:
         return "each business day"
 
     def first(self, calendar: Calendar, start: dt.datetime) -> Bucket:
-        day = calendar.business_day_of(start)
-        if start < calendar.open_intervals(day)[0][0]:
-            return Bucket(calendar.business_day_end(day), start)
         since = calendar.end_of_business_day(start)
         return Bucket(calendar.end_of_business_day(since), since)
 

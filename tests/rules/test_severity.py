@@ -507,5 +507,5 @@ def test_the_customers_time_zone_moves_the_business_day(
     fields = {"time_zone": time_zone} if time_zone else {}
     history: History = [(utc(3, 3, 9, 30), CUSTOMER_MEETING)]
     assert expected == _lacked(
-        scenario, "critical", utc(3, 2, 10), history, [utc(3, 4, 9)], **fields
+        scenario, "critical", utc(3, 2, 1), history, [utc(3, 4, 9)], **fields
     )
