@@ -426,15 +426,22 @@ def test_cli_audit_shows_the_calendar_in_every_format(
 
 
 def test_a_policy_without_calendars_audits_in_calendar_time_shown_in_utc() -> None:
-    """The later process declares no calendars: its clocks count calendar time, its JSON
-    calendar is null and its times read in UTC, as before calendars existed."""
+    """A policy that declares no calendars (here the handbook's without its CALENDARS) counts
+    calendar time: its JSON calendar is null and its times read in UTC, as before calendars
+    existed."""
+    import types
+
     from escalation_policy import load_policy
     from escalation_policy.render import audit_markdown, audit_text
+    from escalation_policy.rules import MODULES, severity
 
-    package = EXAMPLES / "policies" / "later_process"
-    later_process = load_policy(str(package))
+    without = types.ModuleType("severity_without_calendars")
+    without.__dict__.update({k: v for k, v in vars(severity).items() if k != "CALENDARS"})
+    later_process = load_policy(
+        [without if name == severity.__name__ else name for name in MODULES]
+    )
     assert None is later_process.calendars
-    with (package / "examples" / "non-compliant.jsonl").open() as stream:
+    with (EXAMPLES / "non-compliant.jsonl").open() as stream:
         facts = [fact for _, fact in read_facts(stream, later_process)]
     report = audit(facts, policy=later_process)
     assert {None} == {e["calendar"] for e in report.to_json()["escalations"]}
