@@ -243,6 +243,7 @@ WEEKEND = [utc(3, 7, 12), utc(3, 8, 12), utc(3, 9, 8), utc(3, 9, 16, 59), utc(3,
 
 # "(e.g., daily updates for high or critical escalations)": an update each business day, by
 # its end, whatever the hour it was posted the day before.
+@pytest.mark.handbook_reading
 @pytest.mark.parametrize("severity", WITH_UPDATES)
 @pytest.mark.parametrize(
     ("opened", "posted", "checked", "expected"),
@@ -288,6 +289,7 @@ def test_updates_are_due_once_each_business_day(
     assert expected == _missed_updates(scenario, severity, opened, posted, checked)
 
 
+@pytest.mark.handbook_reading
 @pytest.mark.parametrize("severity", WITH_UPDATES)
 def test_updates_do_not_pause_while_waiting_on_the_customer(
     scenario: Scenario, severity: str

@@ -254,6 +254,7 @@ def test_updates_are_still_posted_by_the_owner(scenario: Scenario) -> None:
 #    and communication to the customer, not of the channel's updates, which are "for executive
 #    or management visibility". (An earlier reading gave High an update every 3.5 days, and
 #    Critical one every 24 hours around the clock.)
+@pytest.mark.handbook_reading
 @pytest.mark.parametrize(("case", "severity"), [("Critical", "critical"), ("High", "high")])
 def test_critical_and_high_escalations_are_updated_each_business_day(
     scenario: Scenario, case: str, severity: str
@@ -267,6 +268,7 @@ def test_critical_and_high_escalations_are_updated_each_business_day(
     assert utc(3, 3, 17) == update.due, case
 
 
+@pytest.mark.handbook_reading
 @pytest.mark.parametrize(("case", "severity"), [("Critical", "critical"), ("High", "high")])
 def test_an_escalation_opened_on_friday_afternoon_owes_its_first_update_by_mondays_close(
     scenario: Scenario, case: str, severity: str

@@ -368,6 +368,7 @@ def test_multiple_times_per_week_is_at_least_twice_each_calendar_week(
 
 # "| Medium | ... | Weekly to Bi-weekly |": at least once every two calendar weeks, counted
 # from the week the escalation opens.
+@pytest.mark.handbook_reading
 @pytest.mark.parametrize(
     ("history", "checked", "expected"),
     [
