@@ -566,6 +566,7 @@ def test_the_tests_of_the_rules_and_the_host_tests_pass_against_the_edited_polic
     package = source / "escalation_policy"
     env = {**os.environ, "PYTHONPATH": str(source)}
     pinned = "test_rendered_severity_table_is_the_handbooks"
+    reading = "handbook_reading"
     runs = [
         (
             ROOT,
