@@ -9,12 +9,24 @@ and clocks that pause while the escalation waits on the customer.
 
 import datetime as dt
 import functools
+import json
+import re
+import types
 from typing import Any
 
+import attrs
 import pytest
 
-from escalation_policy import InputError, Policy, PolicyEngine, load_policy
+from escalation_policy import (
+    InputError,
+    Policy,
+    PolicyDefinitionError,
+    PolicyEngine,
+    load_policy,
+    make_converter,
+)
 from escalation_policy.model import Action
+from escalation_policy.vocabulary import Tier
 
 NEW_YORK = dt.timezone(dt.timedelta(hours=-4))  # EDT, from 8 March 2026
 WINTER = dt.timezone(dt.timedelta(hours=-5))  # EST, before it
@@ -248,3 +260,181 @@ def test_a_snapshot_keeps_the_calendar_the_counts_and_the_pause() -> None:
     assert [restored.handle(item).actions for item in later] == [
         engine.handle(item).actions for item in later
     ]
+
+
+# ------------------------------------------------------------- reminders and tiers on the clock
+def local(instant: dt.datetime) -> str:
+    """An instant as New York's wall time (EDT), as :func:`ny` writes it."""
+    return instant.astimezone(NEW_YORK).isoformat()
+
+
+def utc(wall: str) -> str:
+    """A wall time written by :func:`ny` as violations write due times: in UTC."""
+    return dt.datetime.fromisoformat(wall).astimezone(dt.timezone.utc).isoformat()
+
+
+def reminders(actions: list[Action]) -> list[tuple[str, str, str]]:
+    return [
+        (local(action.at), action.obligation, local(action.due))  # type: ignore[attr-defined]
+        for action in actions
+        if action.TYPE == "reminder"
+    ]
+
+
+def notices(actions: list[Action]) -> list[tuple[str, int, str]]:
+    return [
+        (local(action.at), action.tier, action.notify)  # type: ignore[attr-defined]
+        for action in actions
+        if action.TYPE == "overdue_notice"
+    ]
+
+
+def test_a_reminder_lead_on_a_business_clock_is_open_time(engine_name: str) -> None:
+    """A call back due within two business hours, asked for at 16:30 on a Friday, is due at
+    10:30 on Monday; the reminder with 1h45 of it left comes on Friday at 16:45 (in calendar
+    time it would be 08:45 on Monday, before the office opens)."""
+    requested = [opened(ny(13, 9), severity="low"), fact("call_requested", ny(13, 16, 30))]
+    assert [] == reminders(run(engine_name, [*requested, tick(ny(13, 16, 44))]))
+    actions = run(engine_name, [*requested, tick(ny(13, 16, 46))])
+    assert [(ny(13, 16, 46), "call_back", ny(16, 10, 30))] == reminders(actions)
+
+
+def test_a_reminder_outside_open_hours_waits_for_the_opening(engine_name: str) -> None:
+    """A page at 22:00 on Sunday is due at 10:00 on Monday, twelve hours on; its reminder two
+    hours before, at 08:00, waits for the office to open at 09:00."""
+    paged = [opened(ny(13, 9), severity="low"), fact("paged", ny(15, 22))]
+    assert [] == reminders(run(engine_name, [*paged, tick(ny(16, 8, 30))]))
+    actions = run(engine_name, [*paged, tick(ny(16, 9, 1))])
+    assert [(ny(16, 9, 1), "acknowledge", ny(16, 10))] == reminders(actions)
+
+
+def test_a_reminder_that_would_wait_past_the_due_time_is_not_sent(engine_name: str) -> None:
+    """A page at 20:00 on Friday is due at 08:00 on Saturday: the office does not open before
+    then, so there is no reminder, only the violation when it is missed."""
+    actions = run(
+        engine_name, [opened(ny(13, 9), severity="low"), fact("paged", ny(13, 20)), tick(ny(16, 9))]
+    )
+    assert [] == reminders(actions)
+    assert [
+        ("page_unanswered", f"the page was not acknowledged by {utc(ny(14, 8))}")
+    ] == violations(actions)
+
+
+def test_tiers_chase_an_unmet_obligation_on_its_clock_each_once_in_order(engine_name: str) -> None:
+    """Due at 10:30 on Monday and never met: the violation at the due time, the desk's manager
+    one business hour later, the director four business hours later, and nobody after."""
+    facts = [opened(ny(13, 9), severity="low"), fact("call_requested", ny(13, 16, 30))]
+    checkpoints = [ny(16, 10, 31), ny(16, 11, 29), ny(16, 11, 31), ny(16, 14, 31), ny(20, 9)]
+    actions = run(engine_name, [*facts, *(tick(at) for at in checkpoints)])
+    assert [("call_back_late", f"no call back by {utc(ny(16, 10, 30))}")] == violations(actions)
+    assert [
+        (ny(16, 11, 31), 1, "the desk's manager"),
+        (ny(16, 14, 31), 2, "the director of support"),
+    ] == notices(actions)
+    chased = [action for action in actions if action.TYPE == "overdue_notice"]
+    assert {("office.call_requested", "Office hours")} == {(a.rule, a.cites) for a in chased}
+
+
+def test_tiers_overdue_at_once_come_together_in_order(engine_name: str) -> None:
+    """Time that passes beyond both tiers at once sends both, first tier first."""
+    actions = run(
+        engine_name,
+        [
+            opened(ny(13, 9), severity="low"),
+            fact("call_requested", ny(13, 16, 30)),
+            tick(ny(18, 9)),
+        ],
+    )
+    assert [(1, "the desk's manager"), (2, "the director of support")] == [
+        (tier, notify) for _, tier, notify in notices(actions)
+    ]
+
+
+def test_an_obligation_met_late_is_chased_no_further(engine_name: str) -> None:
+    facts = [
+        opened(ny(13, 9), severity="low"),
+        fact("call_requested", ny(13, 16, 30)),
+        tick(ny(16, 11, 31)),
+        fact("called_back", ny(16, 12)),
+        tick(ny(18, 9)),
+    ]
+    assert [(ny(16, 11, 31), 1, "the desk's manager")] == notices(run(engine_name, facts))
+
+
+def test_tiers_of_an_obligation_on_calendar_time_count_calendar_time(engine_name: str) -> None:
+    """The page due at 08:00 on Saturday: its manager is told one hour later, a Saturday."""
+    facts = [
+        opened(ny(13, 9), severity="low"),
+        fact("paged", ny(13, 20)),
+        tick(ny(14, 8, 59)),
+        tick(ny(14, 9, 1)),
+    ]
+    assert [(ny(14, 9, 1), 1, "the on-call manager")] == notices(run(engine_name, facts))
+
+
+def test_reminders_and_tiers_survive_a_snapshot_as_json(engine_name: str) -> None:
+    """A restored engine sends what is left: no reminder twice, the next tier once."""
+    engine = PolicyEngine(office(), engine=engine_name)  # type: ignore[arg-type]
+    for item in [
+        opened(ny(13, 9), severity="low"),
+        fact("call_requested", ny(13, 16, 30)),
+        tick(ny(16, 11, 31)),
+    ]:
+        engine.handle(item)
+    text = json.dumps(make_converter(office()).unstructure(engine.snapshot()))
+    restored = PolicyEngine.restore(json.loads(text), office(), engine=engine_name)  # type: ignore[arg-type]
+    actions = [a for at in (ny(16, 12), ny(16, 14, 31)) for a in restored.handle(tick(at)).actions]
+    assert [(ny(16, 14, 31), 2, "the director of support")] == notices(actions)
+    assert [] == reminders(actions)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"tiers": (Tier(after=dt.timedelta(hours=2), notify="a"),) * 2},
+            "tier 2: after: got 2:00:00, expected later than tier 1's (2:00:00)",
+        ),
+        ({"tiers": (Tier(after=dt.timedelta(0), notify="a"),)}, "expected a positive timedelta"),
+        ({"tiers": (Tier(after=dt.timedelta(hours=1), notify=" "),)}, "expected whom to tell"),
+        ({"tiers": [Tier(after=dt.timedelta(hours=1), notify="a")]}, "expected a tuple of Tier"),
+        ({"remind_in_open_hours": "yes"}, "expected True or False"),
+    ],
+)
+def test_wrong_tiers_are_refused_when_loaded(change: dict[str, Any], message: str) -> None:
+    module = _office_with(call_back=change)
+    with pytest.raises(PolicyDefinitionError, match=re.escape(message)):
+        load_policy([module])
+
+
+def test_tiers_on_a_periodic_obligation_are_refused_when_loaded() -> None:
+    """A missed period is reported and the next one starts: nothing stays unmet to chase."""
+    module = _office_with(check_in={"tiers": (Tier(after=dt.timedelta(hours=1), notify="a"),)})
+    with pytest.raises(PolicyDefinitionError, match="the obligation has tiers"):
+        load_policy([module])
+
+
+def _office_with(**changes: dict[str, Any]) -> types.ModuleType:
+    """The office's rules with some obligations' declarations changed (by their ids)."""
+    from tests.policies.office import rules
+
+    edited = types.ModuleType(rules.__name__)
+    edited.__dict__.update({k: v for k, v in vars(rules).items() if not k.startswith("__")})
+    replaced = {
+        obligation.id: attrs.evolve(obligation, **changes.get(obligation.id, {}))
+        for obligation in rules.OBLIGATIONS
+    }
+    edited.OBLIGATIONS = tuple(replaced.values())  # type: ignore[attr-defined]
+    reactions = []
+    for reaction in rules.REACTIONS:
+        then = tuple(
+            attrs.evolve(effect, obligation=replaced[effect.obligation.id])
+            if hasattr(effect, "obligation")
+            else attrs.evolve(effect, obligations=tuple(replaced[o.id] for o in effect.obligations))
+            if hasattr(effect, "obligations")
+            else effect
+            for effect in reaction.then
+        )
+        reactions.append(attrs.evolve(reaction, then=then))
+    edited.REACTIONS = tuple(reactions)  # type: ignore[attr-defined]
+    return edited

@@ -186,6 +186,21 @@ def test_a_duration_ends_in_open_time_or_at_a_close_never_before_start(
 
 
 @SETTINGS
+@given(calendars(), instants, durations)
+def test_subtracting_leaves_exactly_the_duration_and_lands_in_open_time(
+    calendar: Calendar, end: dt.datetime, duration: dt.timedelta
+) -> None:
+    """elapsed(subtract(e, d), e) == d; the result is open (or an opening's start), and no
+    later instant leaves as much: it is when a reminder with that lead is sent."""
+    start = calendar.subtract(end, duration)
+    assert start <= end
+    assert duration == calendar.elapsed(start, end)
+    if duration:
+        assert calendar.open_at(start)
+        assert calendar.elapsed(start + MICROSECOND, end) < duration
+
+
+@SETTINGS
 @given(calendars(), instants, st.timedeltas(dt.timedelta(0), dt.timedelta(days=120)))
 def test_elapsed_is_the_sum_of_each_local_dates_openings(
     calendar: Calendar, start: dt.datetime, span: dt.timedelta

@@ -50,6 +50,7 @@ _EXPORTS: dict[str, str] = {
             "EscalationFact",
             "Fact",
             "OutOfScope",
+            "OverdueNotice",
             "Reminder",
             "SetCadence",
             "SetInvolvement",
@@ -201,6 +202,7 @@ if TYPE_CHECKING:
     from escalation_policy.model import EscalationFact as EscalationFact
     from escalation_policy.model import Fact as Fact
     from escalation_policy.model import OutOfScope as OutOfScope
+    from escalation_policy.model import OverdueNotice as OverdueNotice
     from escalation_policy.model import Reminder as Reminder
     from escalation_policy.model import SetCadence as SetCadence
     from escalation_policy.model import SetInvolvement as SetInvolvement

@@ -40,6 +40,7 @@ __all__ = [
     "EscalationFact",
     "Fact",
     "OutOfScope",
+    "OverdueNotice",
     "Reminder",
     "SetCadence",
     "SetInvolvement",
@@ -219,6 +220,23 @@ class Reminder(Action):
 
 @quick_init
 @attrs.frozen(kw_only=True)
+class OverdueNotice(Action):
+    """An obligation stays unmet past its due time: tell ``notify`` (the owner's manager, a
+    director...), the obligation's tier number ``tier`` (1 for the first), as the obligation's
+    ``tiers`` say. Its rule and citation are those of the rule that required the obligation,
+    as for a ``reminder``; ``owner`` is the escalation's owner, who was expected to act."""
+
+    TYPE = "overdue_notice"
+    obligation: str
+    due: dt.datetime
+    tier: int
+    notify: str
+    owner: str | None = attrs.field(default=None, metadata=VALUES)
+    key: str | None = attrs.field(default=None, metadata=OMIT_IF_DEFAULT)
+
+
+@quick_init
+@attrs.frozen(kw_only=True)
 class OutOfScope(Action):
     TYPE = "out_of_scope"
     reason: str
@@ -231,6 +249,7 @@ ENGINE_ACTIONS: tuple[type[Action], ...] = (
     Violation,
     OutOfScope,
     Reminder,
+    OverdueNotice,
 )
 """The actions every policy may emit; a policy declares the others."""
 

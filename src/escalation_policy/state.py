@@ -14,7 +14,7 @@ import attrs
 
 from escalation_policy._language.frozen import quick_init
 from escalation_policy._language.typed import VALUES
-from escalation_policy.model import CLOSED, Action, Fact
+from escalation_policy.model import CLOSED, OMIT_IF_DEFAULT, Action, Fact
 
 __all__ = [
     "SNAPSHOT_FORMAT",
@@ -64,6 +64,13 @@ class PendingObligation:
     paused_left: dt.timedelta | None = None
     """While the escalation's clocks are paused: the time left on this obligation's clock
     (open time, for one counted on the calendar); it is not due meanwhile."""
+    reminder_at: dt.datetime | None = attrs.field(default=None, metadata=OMIT_IF_DEFAULT)
+    """When its reminder is sent, where that is not simply ``due - remind_before``: a lead of
+    open time before a due time counted on the calendar, or a reminder kept to open hours."""
+    tier: int = attrs.field(default=0, metadata=OMIT_IF_DEFAULT)
+    """How many of its obligation's tiers were sent since it fell overdue."""
+    next_tier_at: dt.datetime | None = attrs.field(default=None, metadata=OMIT_IF_DEFAULT)
+    """While it stays overdue and a tier is left to send: when to send the next one."""
 
     @property
     def remind_at(self) -> dt.datetime | None:
@@ -75,6 +82,8 @@ class PendingObligation:
             or self.paused_left is not None
         ):
             return None
+        if self.reminder_at is not None:
+            return self.reminder_at
         return self.due - self.remind_before
 
 
@@ -133,14 +142,22 @@ class EscalationState:
 def next_due_of(
     pending: Iterable[PendingObligation], retain_until: dt.datetime | None
 ) -> dt.datetime | None:
-    """The earliest due or reminder time of what is not yet overdue, or ``retain_until``."""
+    """The earliest due or reminder time of what is not yet overdue, the next tier of what
+    stays overdue, or ``retain_until``."""
     earliest = retain_until
     for obligation in pending:
-        if obligation.overdue or obligation.paused_left is not None:
+        if obligation.paused_left is not None:
             continue
-        when = obligation.due
-        if obligation.remind_before is not None and not obligation.reminded:
-            when = when - obligation.remind_before
+        if obligation.overdue:
+            when = obligation.next_tier_at
+            if when is None:
+                continue
+        else:
+            when = obligation.due
+            if obligation.remind_before is not None and not obligation.reminded:
+                remind = obligation.reminder_at or when - obligation.remind_before
+                if remind < when:
+                    when = remind
         if earliest is None or when < earliest:
             earliest = when
     return earliest

@@ -93,6 +93,7 @@ __all__ = [
     "Row",
     "Setting",
     "Situation",
+    "Tier",
     "TimesPerWeek",
     "Values",
     "Violation",
@@ -271,6 +272,17 @@ class Effect:
 
 
 @attrs.frozen(kw_only=True)
+class Tier:
+    """One step in chasing an obligation that stays unmet after its due time: ``after`` that
+    long past the due time (on the obligation's clock: open time, for one due within a
+    :class:`BusinessTime`), an ``overdue_notice`` action tells ``notify`` (``"manager"``,
+    ``"director of customer success"``: whom the host should tell)."""
+
+    after: dt.timedelta
+    notify: str
+
+
+@attrs.frozen(kw_only=True)
 class Obligation:
     """Something the policy expects of the escalation's people by a due time, declared once.
 
@@ -321,6 +333,15 @@ class Obligation:
     (``("meeting", "customer_communication")``): a fact fulfils one part
     (:attr:`Fulfil.part`), and a period that ends short is one violation naming what was
     missing (``{missing}`` in :attr:`missed`). Empty: any fulfilment counts."""
+    remind_in_open_hours: bool = False
+    """A reminder (:attr:`Require.remind_before`) that would fall while the escalation's
+    calendar is closed waits for its next opening, and is not sent if that is not before the
+    due time. (A reminder of an obligation counted on the calendar is always in open time:
+    its lead is open time.)"""
+    tiers: "tuple[Tier, ...]" = ()
+    """Whom to tell, and when, while a one-off obligation stays unmet after its due time (the
+    owner's manager after an hour, then a director...): each tier once, in order, until it is
+    met or dropped. The violation at the due time is reported as ever."""
     defined_at: Location | None = attrs.field(
         init=False, factory=_declared_at, eq=False, hash=False, repr=False
     )

@@ -88,7 +88,7 @@ def make_converter(policy: "Policy | None" = None) -> "cattrs.Converter":
         fact_reader,
         object_writer,
     )
-    from escalation_policy.state import EscalationState
+    from escalation_policy.state import EscalationState, PendingObligation
 
     if policy is None:
         from escalation_policy.policy import default_policy
@@ -198,6 +198,9 @@ def make_converter(policy: "Policy | None" = None) -> "cattrs.Converter":
     converter.register_unstructure_hook(state, state_unstructure)
     converter.register_structure_hook(EscalationState, state_structure)
     converter.register_unstructure_hook(EscalationState, state_unstructure)
+    # Its pending obligations leave out the fields that hold their defaults, as the state's
+    # own writer does.
+    converter.register_unstructure_hook(PendingObligation, object_writer(PendingObligation))
     return converter
 
 

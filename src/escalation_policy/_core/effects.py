@@ -9,7 +9,14 @@ import attrs
 
 from escalation_policy import vocabulary as vocab
 from escalation_policy._core.matching import Plan
-from escalation_policy._core.obligations import ON_CALENDAR, in_bucket, moved, period_of, text_of
+from escalation_policy._core.obligations import (
+    ON_CALENDAR,
+    in_bucket,
+    moved,
+    on_clock,
+    period_of,
+    text_of,
+)
 from escalation_policy.model import (
     ACTIVE,
     Action,
@@ -122,7 +129,7 @@ class Work:
             remind_before=cast("dt.timedelta | None", effect.remind_before),
             period=clock,
         )
-        pending = self._paused(declared, pending)
+        pending = self._paused(declared, on_clock(self.policy, self.record, pending))
         self.record.pending.append(pending)
         self._announce(declared, pending)
 
@@ -162,7 +169,9 @@ class Work:
         if pending.every is None:
             del self.record.pending[index]
             return
-        self.record.pending[index] = moved(pending, at + pending.every, overdue=False)
+        self.record.pending[index] = on_clock(
+            self.policy, self.record, moved(pending, at + pending.every, overdue=False)
+        )
         self._announce(declared, self.record.pending[index])
 
     def _fulfil_period(self, declared: CompiledObligation, index: int, part: str | None) -> None:
@@ -192,7 +201,9 @@ class Work:
         assert period is not None  # a periodic obligation
         calendar = self.policy.calendar(self.record.calendar)
         bucket = Bucket(pending.due, pending.since, pending.required)
-        self.record.pending[index] = in_bucket(pending, period.met(calendar, bucket, at))
+        self.record.pending[index] = on_clock(
+            self.policy, self.record, in_bucket(pending, period.met(calendar, bucket, at))
+        )
         self._announce(declared, self.record.pending[index])
 
     def _paused(
@@ -247,10 +258,12 @@ class Work:
             ):
                 # A period of days or weeks starts afresh: the days paused were not its own.
                 fresh = in_bucket(pending, period.first(calendar, self.at))
-                resumed.append(attrs.evolve(fresh, paused_left=None))
+                resumed.append(on_clock(self.policy, record, attrs.evolve(fresh, paused_left=None)))
                 continue
             due = self.at + left if pending.period is None else calendar.add(self.at, left)
-            resumed.append(attrs.evolve(pending, due=due, paused_left=None))
+            resumed.append(
+                on_clock(self.policy, record, attrs.evolve(pending, due=due, paused_left=None))
+            )
         record.pending = resumed
 
     def _accept(self, _effect: vocab.Accept, _prepared: None, _rule: str, _cites: str) -> None:
@@ -369,7 +382,7 @@ class Work:
             since=bucket.since,
             required=bucket.required,
         )
-        pending = self._paused(declared, pending)
+        pending = self._paused(declared, on_clock(self.policy, self.record, pending))
         if index is None:
             self.record.pending.append(pending)
         else:

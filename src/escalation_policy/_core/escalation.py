@@ -12,7 +12,16 @@ import attrs
 from escalation_policy import vocabulary as vocab
 from escalation_policy._core.effects import HANDLERS, Work
 from escalation_policy._core.matching import Matcher, Plan
-from escalation_policy._core.obligations import in_bucket, missing_parts, moved, period_of, text_of
+from escalation_policy._core.obligations import (
+    in_bucket,
+    missing_parts,
+    moved,
+    on_clock,
+    overdue,
+    period_of,
+    text_of,
+    tier_time,
+)
 from escalation_policy._language.context import Situation
 from escalation_policy._language.typed import LATEST
 from escalation_policy.errors import (
@@ -28,6 +37,7 @@ from escalation_policy.model import (
     Action,
     EscalationFact,
     Fact,
+    OverdueNotice,
     Reminder,
     Violation,
 )
@@ -159,22 +169,31 @@ def advance(policy: Policy, record: Record, to: dt.datetime) -> list[Action]:
                 actions.append(
                     _overdue(record.escalation_id, declared, missed, to, periods, last_due, missing)
                 )
-                pending[index] = in_bucket(missed, upcoming)
+                pending[index] = on_clock(policy, record, in_bucket(missed, upcoming))
                 if declared.announce is not None:
                     announced.append((declared.announce, pending[index]))
                 continue
         if every is None:
             actions.append(_overdue(record.escalation_id, declared, missed, to))
-            pending[index] = moved(missed, missed.due, overdue=True)
+            pending[index] = overdue(policy, record, missed)
             continue
         periods = -((missed.due - to) // every)  # due times before ``to``: ceil(gap / every)
         last_due = missed.due + (periods - 1) * every
         actions.append(_overdue(record.escalation_id, declared, missed, to, periods, last_due))
-        pending[index] = moved(missed, last_due + every, overdue=False)
+        pending[index] = on_clock(policy, record, moved(missed, last_due + every, overdue=False))
         if declared.announce is not None:
             announced.append((declared.announce, pending[index]))
     for announce, next_period in announced:  # the next due times, after what was missed
         actions.append(announce(record.escalation_id, to, next_period, record.owner, record))
+    # What stays unmet past its due time, with tiers to go: tell the next people, in order.
+    chased = [
+        (when, i)
+        for i, p in enumerate(pending)
+        if (when := p.next_tier_at) is not None and when < to
+    ]
+    chased.sort()
+    for _, index in chased:
+        actions.extend(_chase(policy, record, index, to))
     # What falls due soon (at or after ``to``) and asked for a reminder: nudge the owner, once.
     soon = [
         (remind_at, i)
@@ -205,6 +224,38 @@ def advance(policy: Policy, record: Record, to: dt.datetime) -> list[Action]:
         record.clock = to
     record.refresh()
     return actions
+
+
+def _chase(policy: Policy, record: Record, index: int, to: dt.datetime) -> list[Action]:
+    """The tiers of the overdue ``record.pending[index]`` that fall before ``to``, each once;
+    the obligation keeps when its next tier falls, if one is left."""
+    late = record.pending[index]
+    tiers = policy.obligations[late.obligation].tiers
+    sent = late.tier
+    notices: list[Action] = []
+    next_at: dt.datetime | None = None
+    while sent < len(tiers):
+        next_at = tier_time(policy, record, late, tiers[sent].after)
+        if next_at >= to:
+            break
+        sent += 1
+        next_at = None
+        notices.append(
+            OverdueNotice(
+                escalation_id=record.escalation_id,
+                at=to,
+                rule=late.rule,
+                cites=late.cites,
+                obligation=late.obligation,
+                due=late.due,
+                tier=sent,
+                notify=tiers[sent - 1].notify,
+                owner=record.owner,
+                key=late.key,
+            )
+        )
+    record.pending[index] = attrs.evolve(late, tier=sent, next_tier_at=next_at)
+    return notices
 
 
 def _overdue(

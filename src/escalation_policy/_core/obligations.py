@@ -8,7 +8,8 @@ import functools
 import attrs
 
 from escalation_policy.periods import Bucket, Period, Rolling, parse_period
-from escalation_policy.policy import CompiledObligation
+from escalation_policy.policy import CompiledObligation, Policy
+from escalation_policy.policy.record import Record
 from escalation_policy.state import (
     PendingObligation,
 )
@@ -36,6 +37,47 @@ def moved(pending: PendingObligation, due: dt.datetime, overdue: bool) -> Pendin
         overdue=overdue,
         remind_before=pending.remind_before,
     )
+
+
+def on_clock(policy: Policy, record: Record, pending: PendingObligation) -> PendingObligation:
+    """``pending`` with its reminder's time set where its clock moves it from
+    ``due - remind_before``: a lead of open time for an obligation counted on the calendar,
+    or the next opening for one whose obligation keeps reminders to open hours (no reminder
+    if that is not before the due time)."""
+    lead = pending.remind_before
+    if lead is None or pending.reminded or pending.overdue or record.calendar is None:
+        return pending
+    plain = pending.due - lead
+    when = plain
+    if pending.period is not None:
+        when = policy.calendar(record.calendar).subtract(pending.due, lead)
+    elif policy.obligations[pending.obligation].remind_in_open_hours:
+        when = policy.calendar(record.calendar).next_open(plain)
+        if when >= pending.due:
+            return attrs.evolve(pending, reminded=True, reminder_at=None)
+    reminder_at = None if when == plain else when
+    if reminder_at == pending.reminder_at:
+        return pending
+    return attrs.evolve(pending, reminder_at=reminder_at)
+
+
+def overdue(policy: Policy, record: Record, pending: PendingObligation) -> PendingObligation:
+    """``pending``, a one-off obligation, now overdue: when to send its obligation's first
+    tier, if it has any."""
+    late = moved(pending, pending.due, overdue=True)
+    tiers = policy.obligations[pending.obligation].tiers
+    if not tiers:
+        return late
+    return attrs.evolve(late, next_tier_at=tier_time(policy, record, late, tiers[0].after))
+
+
+def tier_time(
+    policy: Policy, record: Record, pending: PendingObligation, after: dt.timedelta
+) -> dt.datetime:
+    """``after`` past ``pending``'s due time, on its clock."""
+    if pending.period is None:
+        return pending.due + after
+    return policy.calendar(record.calendar).add(pending.due, after)
 
 
 ON_CALENDAR = "business time"
@@ -67,6 +109,7 @@ def in_bucket(
         counts=counts,
         overdue=False,
         reminded=False,
+        reminder_at=None,
     )
 
 

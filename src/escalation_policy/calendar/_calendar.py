@@ -446,6 +446,36 @@ class Calendar:
                 raise self._horizon_error(at)
             day += _DAY
 
+    def subtract(self, end: dt.datetime, duration: dt.timedelta) -> dt.datetime:
+        """The last instant at or before ``end`` from which ``duration`` of open time is left
+        until ``end``: when to remind someone who needs that much working time before a due
+        time. It is open or an opening's start, never in closed hours (a lead of one open hour
+        before Monday 10:00 on a 09:00 to 17:00 calendar is Monday 09:00, not Friday 17:00).
+        A zero duration is ``end`` itself.
+
+        :raises PolicyDefinitionError: when no open time is found within
+            :data:`HORIZON_DAYS` consecutive days before ``end``.
+        """
+        at = _instant(end, "end")
+        remaining = _duration(duration)
+        if not remaining:
+            return at
+        day = self._date_of(at)
+        idle = 0
+        while True:
+            intervals = self._day(day).intervals
+            for opens, closes in reversed(intervals):
+                if opens >= at:
+                    continue
+                closes = min(closes, at)
+                if remaining <= closes - opens:
+                    return closes - remaining
+                remaining -= closes - opens
+            idle = 0 if intervals else idle + 1
+            if idle > HORIZON_DAYS:
+                raise self._horizon_error(at)
+            day -= _DAY
+
     def elapsed(
         self,
         start: dt.datetime,

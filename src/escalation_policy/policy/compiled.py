@@ -22,6 +22,7 @@ from escalation_policy.vocabulary import (
     Obligation,
     Reaction,
     Setting,
+    Tier,
 )
 
 if TYPE_CHECKING:
@@ -119,6 +120,8 @@ class CompiledObligation:
     owner_field: str | None
     pausable: bool = False
     parts: tuple[str, ...] = ()
+    remind_in_open_hours: bool = False
+    tiers: tuple[Tier, ...] = ()
 
     def missed(self, due: str, key: str | None, missing: str = "") -> str:
         """The detail of the violation reported when an instance is missed (``missing``:

@@ -1,6 +1,7 @@
 """Obligations compiled: their knobs checked, their announcement built; and the checks and
 facts about them the whole policy gives (every obligation required, the one channel)."""
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -12,6 +13,7 @@ from escalation_policy.policy.scope import ROW_ID
 from escalation_policy.vocabulary import (
     Obligation,
     Require,
+    Tier,
 )
 
 
@@ -51,6 +53,23 @@ def compile_obligation(
             f"key_from: got {obligation.key_from!r}, expected an attribute of the escalation "
             f"({', '.join(attributes)})"
         )
+    tiers = obligation.tiers
+    if not isinstance(tiers, tuple) or not all(isinstance(tier, Tier) for tier in tiers):
+        raise bad(f"tiers: got {tiers!r}, expected a tuple of Tier(after=..., notify=...)")
+    for number, tier in enumerate(tiers, 1):
+        if not isinstance(tier.after, dt.timedelta) or tier.after <= dt.timedelta(0):
+            raise bad(f"tier {number}: after: got {tier.after!r}, expected a positive timedelta")
+        if number > 1 and tier.after <= tiers[number - 2].after:
+            raise bad(
+                f"tier {number}: after: got {tier.after}, expected later than tier "
+                f"{number - 1}'s ({tiers[number - 2].after}): tiers come in order"
+            )
+        if not isinstance(tier.notify, str) or not tier.notify.strip():
+            raise bad(f"tier {number}: notify: got {tier.notify!r}, expected whom to tell")
+    if not isinstance(obligation.remind_in_open_hours, bool):
+        raise bad(
+            f"remind_in_open_hours: got {obligation.remind_in_open_hours!r}, expected True or False"
+        )
     announce: Announce | None = None
     if obligation.announce is not None:
         announce = announcer(obligation, bad, attributes)
@@ -78,6 +97,8 @@ def compile_obligation(
         owner_field=obligation.owner_field,
         pausable=obligation.pausable,
         parts=tuple(obligation.parts),
+        remind_in_open_hours=obligation.remind_in_open_hours,
+        tiers=tiers,
     )
 
 

@@ -365,6 +365,14 @@ def _check_obligation_effect(effect: "Require | Fulfil | Cancel", site: _Site) -
             rule=rule,
         )
     if effect.every is not None:
+        if obligation.tiers:
+            raise PolicyDefinitionError(
+                f"Require({obligation.id}, every=...): the obligation has tiers, which chase "
+                "a one-off obligation that stays unmet; a missed period of a periodic one is "
+                "reported and the next period starts: require it within a time",
+                module=module,
+                rule=rule,
+            )
         if not types <= scope.planning:
             raise PolicyDefinitionError(
                 f"Require({obligation.id}, every=...) cannot react to "

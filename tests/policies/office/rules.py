@@ -24,6 +24,7 @@ from escalation_policy.vocabulary import (
     Require,
     Resume,
     Row,
+    Tier,
     TimesPerWeek,
     Values,
 )
@@ -59,6 +60,8 @@ class Code(Values):
     CHECK_IN_MISSED = "check_in_missed", "Check-in missed"
     REVIEW_MISSED = "review_missed", "Review missed"
     REPLY_LATE = "reply_late", "Reply late"
+    CALL_BACK_LATE = "call_back_late", "Call back late"
+    PAGE_UNANSWERED = "page_unanswered", "Page unanswered"
 
 
 @attrs.frozen(kw_only=True)
@@ -105,12 +108,49 @@ class Back(EscalationFact):
 
 
 @attrs.frozen(kw_only=True)
+class CallRequested(EscalationFact):
+    """The customer asks for a call back: due within two business hours, chased if late."""
+
+    TYPE: ClassVar[str] = "call_requested"
+
+
+@attrs.frozen(kw_only=True)
+class CalledBack(EscalationFact):
+    TYPE: ClassVar[str] = "called_back"
+
+
+@attrs.frozen(kw_only=True)
+class Paged(EscalationFact):
+    """The on-call engineer is paged: acknowledged within twelve hours, round the clock."""
+
+    TYPE: ClassVar[str] = "paged"
+
+
+@attrs.frozen(kw_only=True)
+class Acknowledged(EscalationFact):
+    TYPE: ClassVar[str] = "acknowledged"
+
+
+@attrs.frozen(kw_only=True)
 class Closed(EscalationFact):
     TYPE: ClassVar[str] = "closed"
     STATUS: ClassVar[Mapping[str, str]] = {"active": "closed"}
 
 
-FACTS = (Opened, CheckedIn, Reviewed, Asked, Replied, Waiting, Back, Closed)
+FACTS = (
+    Opened,
+    CheckedIn,
+    Reviewed,
+    Asked,
+    Replied,
+    Waiting,
+    Back,
+    CallRequested,
+    CalledBack,
+    Paged,
+    Acknowledged,
+    Closed,
+)
 
 NEW_YORK = Calendar.weekdays(
     "09:00", "17:00", name="new_york", zone="America/New_York", holidays=(dt.date(2026, 7, 3),)
@@ -134,7 +174,23 @@ REVIEW = Obligation(
     parts=("call", "notes"),
 )
 REPLY = Obligation(id="reply", violation=Code.REPLY_LATE, missed="no reply by {due}", pausable=True)
-OBLIGATIONS = (CHECK_IN, REVIEW, REPLY)
+CALL_BACK = Obligation(
+    id="call_back",
+    violation=Code.CALL_BACK_LATE,
+    missed="no call back by {due}",
+    tiers=(
+        Tier(after=dt.timedelta(hours=1), notify="the desk's manager"),
+        Tier(after=dt.timedelta(hours=4), notify="the director of support"),
+    ),
+)
+ACKNOWLEDGE = Obligation(
+    id="acknowledge",
+    violation=Code.PAGE_UNANSWERED,
+    missed="the page was not acknowledged by {due}",
+    remind_in_open_hours=True,
+    tiers=(Tier(after=dt.timedelta(hours=1), notify="the on-call manager"),),
+)
+OBLIGATIONS = (CHECK_IN, REVIEW, REPLY, CALL_BACK, ACKNOWLEDGE)
 
 TABLES = (
     DecisionTable(
@@ -228,11 +284,53 @@ REACTIONS = (
         then=(Fulfil(obligation=REPLY),),
     ),
     Reaction(
+        id="office.call_requested",
+        title="A call back is due within two business hours; the desk is reminded when less "
+        "than an hour and three quarters of them is left",
+        cites=OFFICE_HOURS,
+        on=(CallRequested,),
+        then=(
+            Require(
+                obligation=CALL_BACK,
+                within=BusinessTime(dt.timedelta(hours=2)),
+                remind_before=dt.timedelta(hours=1, minutes=45),
+            ),
+        ),
+    ),
+    Reaction(
+        id="office.called_back",
+        title="The call back",
+        cites=OFFICE_HOURS,
+        on=(CalledBack,),
+        then=(Fulfil(obligation=CALL_BACK),),
+    ),
+    Reaction(
+        id="office.paged",
+        title="A page is acknowledged within twelve hours; the reminder two hours before waits "
+        "for office hours",
+        cites=OFFICE_HOURS,
+        on=(Paged,),
+        then=(
+            Require(
+                obligation=ACKNOWLEDGE,
+                within=dt.timedelta(hours=12),
+                remind_before=dt.timedelta(hours=2),
+            ),
+        ),
+    ),
+    Reaction(
+        id="office.acknowledged",
+        title="The page's acknowledgement",
+        cites=OFFICE_HOURS,
+        on=(Acknowledged,),
+        then=(Fulfil(obligation=ACKNOWLEDGE),),
+    ),
+    Reaction(
         id="office.closing",
         title="Closing ends every clock",
         cites=OFFICE_HOURS,
         on=(Closed,),
-        then=(Cancel(obligations=(CHECK_IN, REVIEW, REPLY)),),
+        then=(Cancel(obligations=(CHECK_IN, REVIEW, REPLY, CALL_BACK, ACKNOWLEDGE)),),
     ),
     Reaction(
         id="office.waiting",
