@@ -13,6 +13,7 @@ import json
 import re
 import types
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
@@ -26,6 +27,7 @@ from escalation_policy import (
     make_converter,
 )
 from escalation_policy.model import Action
+from escalation_policy.render import describe
 from escalation_policy.vocabulary import Tier
 
 NEW_YORK = dt.timezone(dt.timedelta(hours=-4))  # EDT, from 8 March 2026
@@ -438,3 +440,16 @@ def _office_with(**changes: dict[str, Any]) -> types.ModuleType:
         reactions.append(attrs.evolve(reaction, then=then))
     edited.REACTIONS = tuple(reactions)  # type: ignore[attr-defined]
     return edited
+
+
+def test_an_overdue_notice_says_whom_to_tell_about_what() -> None:
+    facts = [
+        opened(ny(13, 9), severity="low"),
+        fact("call_requested", ny(13, 16, 30)),
+        tick(ny(16, 11, 31)),
+    ]
+    (notice,) = [a for a in run("native", facts) if a.TYPE == "overdue_notice"]
+    assert (
+        "overdue, tier 1: tell the desk's manager: call back due by 2026-03-16 10:30 -04:00 is "
+        "not done (owner Desk)"
+    ) == describe(notice, ZoneInfo("America/New_York"))

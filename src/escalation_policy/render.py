@@ -17,6 +17,7 @@ from escalation_policy.model import (
     Action,
     AssignOwner,
     OutOfScope,
+    OverdueNotice,
     Reminder,
     SetCadence,
     SetInvolvement,
@@ -135,6 +136,15 @@ def describe(action: Action, zone: dt.tzinfo | None = None) -> str:
             what = f"{what} ({action.key})"
         who = f"{label(action.owner)}: " if action.owner is not None else ""
         return f"reminder: {who}{what} due by {_local(action.due, zone)}"
+    if isinstance(action, OverdueNotice):
+        what = action.obligation.replace("_", " ")
+        if action.key is not None:
+            what = f"{what} ({action.key})"
+        owner = f" (owner {label(action.owner)})" if action.owner is not None else ""
+        return (
+            f"overdue, tier {action.tier}: tell {action.notify}: {what} due by "
+            f"{_local(action.due, zone)} is not done{owner}"
+        )
     own: Any = getattr(action, "describe", None)
     if callable(own):
         return str(own())
