@@ -114,6 +114,15 @@ def severities_where(test: Callable[[str], bool]) -> list[str]:
     return [severity for severity in SEVERITIES if test(severity)]
 
 
+GRACE = default_policy().opening_grace
+"""How long the handbook's policy holds a fact about an escalation not opened yet."""
+
+
+def past_grace(when: dt.datetime) -> dt.datetime:
+    """A moment after a fact at ``when`` about an escalation not opened stops being held."""
+    return when + GRACE + dt.timedelta(seconds=1)
+
+
 def at(days: float = 0, hours: float = 0, minutes: float = 0) -> dt.datetime:
     """A moment relative to T0, the start of every scenario."""
     return T0 + dt.timedelta(days=days, hours=hours, minutes=minutes)
@@ -180,6 +189,13 @@ class Scenario:
 
     def tick(self, when: dt.datetime) -> Decision:
         return self.fact("tick", when)
+
+    def unopened_post(
+        self, when: dt.datetime, purpose: str, by: str, **fields: Any
+    ) -> list[Action]:
+        """A post about an escalation not open: what it and the end of its grace report."""
+        held = self.post(when, purpose, by, **fields)
+        return [*held.actions, *self.tick(past_grace(when)).actions]
 
     def actions(self) -> list[Action]:
         return [action for decision in self.decisions for action in decision.actions]

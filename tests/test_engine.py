@@ -123,10 +123,10 @@ def test_a_never_made_closing_post_is_forgotten_after_the_late_window(scenario: 
     assert 0 == len(scenario.engine)
     # Forgotten, the escalation is not open; a closing post, late, is taken as it is: it is
     # no initiation in the channel, and no one's mistake to refuse.
-    assert () == scenario.post(at(days=21), "closed", CRITICAL_OWNER).actions
+    assert [] == scenario.unopened_post(at(days=21), "closed", CRITICAL_OWNER)
     assert 0 == len(scenario.engine)
     with pytest.raises(UnknownEscalationError):
-        scenario.fact("meeting_held", at(days=21), audience="customer")
+        scenario.fact("meeting_held", at(days=22), audience="customer")
 
 
 def test_an_id_can_be_reused_once_its_escalation_is_settled(scenario: Scenario) -> None:

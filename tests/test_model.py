@@ -20,7 +20,7 @@ from escalation_policy import (
     load_policy,
     make_converter,
 )
-from escalation_policy._convert import shared_converter
+from escalation_policy._convert import shared_converter, shared_text_writers
 from escalation_policy._convert.fastpath import (
     Fallback,
     action_writer,
@@ -28,7 +28,7 @@ from escalation_policy._convert.fastpath import (
     object_writer,
     text_writer,
 )
-from escalation_policy.model import parse_timestamp
+from escalation_policy.model import AWAITING_OPENING, parse_timestamp
 from escalation_policy.policy.record import Record
 from escalation_policy.rules import Opened, Segment, Severity
 from escalation_policy.testing import strategies
@@ -264,6 +264,13 @@ def test_the_fast_state_writers_write_what_cattrs_writes(policy: str, data: st.D
     cls = chosen.contract.state
     as_dict, as_text = object_writer(cls), text_writer(cls)
     for state in engine.snapshot().escalations:
+        if state.status == AWAITING_OPENING:
+            # No attributes yet: written as its facts held, by the converter and the store's
+            # text writer alike, and read back the same.
+            text = shared_text_writers(chosen)[0](state)
+            assert _compact(converter.unstructure(state)) == text
+            assert state == converter.structure(json.loads(text), cls)
+            continue
         expected = _cattrs_written(state, cls)
         record = Record.thaw(state)
         assert list(expected.items()) == list(as_dict(state).items())

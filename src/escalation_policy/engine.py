@@ -11,6 +11,8 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+import attrs
+
 from escalation_policy import _core
 from escalation_policy._convert import check_declared, read_fact, shared_converter
 from escalation_policy._core.obligations import ON_CALENDAR
@@ -25,7 +27,9 @@ from escalation_policy.errors import (
     describe,
 )
 from escalation_policy.model import (
+    AWAITING_OPENING,
     CLOSED,
+    Action,
     EscalationFact,
     Fact,
     Tick,
@@ -90,7 +94,7 @@ def advance(state: EscalationState, to: dt.datetime, *, policy: Policy | None = 
     _check_state(state, None, chosen)
     _core.check_time(chosen, to, "to")
     record = Record.thaw(state)
-    actions = _core.advance(chosen, record, to)
+    actions = _core.advance(chosen, shared_matcher(chosen), record, to)
     tick = Tick(at=to)
     if not actions and record.clock == state.clock:
         return Decision(fact=tick, actions=(), state=state)  # nothing was due
@@ -127,7 +131,8 @@ def _check_state(state: object, escalation_id: str | None, policy: Policy) -> No
             path="$.escalation_id",
         )
     try:
-        check_fields(state, "state")
+        if state.status != AWAITING_OPENING:  # it has no attributes yet
+            check_fields(state, "state")
     except InputError as error:
         raise InvalidFactError(error.reason, path=error.path) from None
     problem = _inconsistency(state, None, policy, set())
@@ -189,7 +194,8 @@ class PolicyEngine:
         return self._clock
 
     def __len__(self) -> int:
-        """How many escalations the engine holds (open, or closed and not yet settled)."""
+        """How many escalations the engine holds: open, closed and not yet settled, or
+        awaiting their opening (facts about them held for the policy's opening grace)."""
         return len(self._records)
 
     def escalation(self, escalation_id: str) -> EscalationState | None:
@@ -231,6 +237,22 @@ class PolicyEngine:
         decision = step(self.policy, self._matcher, self._held, fact, watermark)
         self._clock = clock
         return decision
+
+    def release_held(self) -> tuple[Action, ...]:
+        """Decide every fact held for an opening (see ``opening_grace`` in
+        :func:`~escalation_policy.load_policy`) now, as a fact about an escalation that is
+        not open, and return what that reports, by escalation id: for a history that has
+        ended, whose openings will not come (the audit does this at the end)."""
+        actions: list[Action] = []
+        with self._lock:
+            records = self._records
+            for key in sorted(records):
+                record = records[key]
+                if record.status != AWAITING_OPENING:
+                    continue
+                actions.extend(_core.release(self.policy, self._matcher, record))
+                del records[key]  # it holds nothing more: settled
+        return tuple(actions)
 
     # ----------------------------------------------------------------------------- snapshots
     def snapshot(self) -> EngineState:
@@ -347,7 +369,14 @@ def read_snapshot(state: object, policy: Policy) -> EngineState:
             f"got {describe(state)}, expected an EngineState or its JSON object", path="$"
         )
     try:
-        check_fields(state)
+        # An escalation awaiting its opening has no attributes yet: its facts are checked
+        # with it, below.
+        opened = tuple(e for e in state.escalations if e.status != AWAITING_OPENING)
+        check_fields(
+            state
+            if len(opened) == len(state.escalations)
+            else attrs.evolve(state, escalations=opened)
+        )
     except InputError as error:
         raise InvalidSnapshotError(error.reason, path=error.path) from None
     if state.format != SNAPSHOT_FORMAT:
@@ -429,6 +458,39 @@ def _structure_snapshot(data: Mapping[str, Any], policy: Policy) -> EngineState:
     return snapshot
 
 
+def _awaiting_inconsistency(escalation: EscalationState, policy: Policy) -> tuple[str, str] | None:
+    """The first thing in an escalation awaiting its opening no engine could have written."""
+    if escalation.status != AWAITING_OPENING:
+        return "held", (
+            f"got facts held with status {escalation.status!r}, expected them only while the "
+            f"escalation is {AWAITING_OPENING!r}"
+        )
+    if not escalation.held or escalation.pending:
+        return "held", "expected the facts held for the opening, and nothing pending"
+    for number, fact in enumerate(escalation.held):
+        field = f"held[{number}]"
+        if (
+            not isinstance(fact, EscalationFact)
+            or fact.OPENS
+            or fact.escalation_id != escalation.escalation_id
+            or fact.TYPE not in policy.about_unknown
+        ):
+            return field, (
+                f"got {describe(fact)}, expected a fact about {escalation.escalation_id!r} "
+                "that this policy takes before its opening"
+            )
+        try:
+            check_declared(fact, policy)
+        except InputError as error:
+            return field, error.reason
+        if fact.at > escalation.clock:
+            return field, (
+                f"got a fact at {fact.at.isoformat()}, expected none later than the "
+                f"escalation's clock {escalation.clock.isoformat()}"
+            )
+    return None
+
+
 def _inconsistency(
     escalation: EscalationState, clock: dt.datetime | None, policy: Policy, seen: set[str]
 ) -> tuple[str, str] | None:
@@ -447,6 +509,8 @@ def _inconsistency(
             f"got {escalation.opened_at.isoformat()}, expected no later than the "
             f"escalation's clock {escalation.clock.isoformat()}"
         )
+    if escalation.status == AWAITING_OPENING or escalation.held:
+        return _awaiting_inconsistency(escalation, policy)
     if escalation.status not in policy.terms.statuses:
         return "status", (
             f"got {escalation.status!r}, expected one of {', '.join(policy.terms.statuses)}"

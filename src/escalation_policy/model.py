@@ -131,6 +131,10 @@ ACTIVE = "active"
 """The status of an escalation from its opening."""
 CLOSED = "closed"
 """The status of a closed escalation."""
+AWAITING_OPENING = "awaiting_opening"
+"""The status of an escalation not opened yet, of which facts that arrived before its opening
+are held (:attr:`~escalation_policy.EscalationState.held`) for the policy's
+``opening_grace``."""
 
 
 # -------------------------------------------------------------------------------------- actions

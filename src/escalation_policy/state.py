@@ -14,7 +14,7 @@ import attrs
 
 from escalation_policy._language.frozen import quick_init
 from escalation_policy._language.typed import VALUES
-from escalation_policy.model import CLOSED, OMIT_IF_DEFAULT, Action, Fact
+from escalation_policy.model import AWAITING_OPENING, CLOSED, OMIT_IF_DEFAULT, Action, Fact
 
 __all__ = [
     "SNAPSHOT_FORMAT",
@@ -122,6 +122,12 @@ class EscalationState:
     """While the escalation's clocks are paused (waiting on the customer): since when."""
     paused_for: dt.timedelta = dt.timedelta(0)
     """How long its clocks were paused in all, pauses that ended."""
+    held: tuple[Fact, ...] = attrs.field(default=(), metadata=OMIT_IF_DEFAULT)
+    """While its status is ``awaiting_opening``: the facts about it that arrived before its
+    opening fact, in order, held for the policy's ``opening_grace`` each (an ingestion race).
+    When the opening comes in time they apply after it; each one whose time runs out is
+    decided as a fact about an escalation that is not open. The escalation has no other
+    attributes meanwhile."""
 
     @property
     def attributes(self) -> dict[str, Any]:
@@ -136,7 +142,7 @@ class EscalationState:
     @property
     def settled(self) -> bool:
         """Closed with nothing more to wait for: the engine may forget it."""
-        return is_settled(self.status, self.pending, self.retain_until, self.clock)
+        return is_settled(self.status, self.pending, self.retain_until, self.clock, self.held)
 
 
 def next_due_of(
@@ -168,8 +174,12 @@ def is_settled(
     pending: Sequence[PendingObligation],
     retain_until: dt.datetime | None,
     clock: dt.datetime,
+    held: Sequence[Fact] = (),
 ) -> bool:
-    """Closed, nothing still to come, and no late fulfilment to wait for any longer."""
+    """Closed, nothing still to come, and no late fulfilment to wait for any longer; or
+    awaiting its opening with no fact held any longer."""
+    if status == AWAITING_OPENING:
+        return not held
     if status != CLOSED:
         return False
     for obligation in pending:

@@ -13,7 +13,9 @@ from tests.rules.business_days import due, due_times, lacked, limit, period, utc
 
 
 def _codes(decision: Any) -> list[str]:
-    return [code for code, _ in violations(decision.actions)]
+    """The violation codes of a decision, or of a list of actions."""
+    actions = decision if isinstance(decision, list) else decision.actions
+    return [code for code, _ in violations(actions)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -73,8 +75,9 @@ def test_a_post_about_an_escalation_never_opened_is_channel_misuse(
         with pytest.raises(UnknownEscalationError):
             scenario.post(at(), "created", "tam", channel=channel)
         return
-    decision = scenario.post(at(), "created", "tam", channel=channel)
-    assert expected == _codes(decision), case
+    # Held for the opening a moment behind it, in vain: then decided as about no escalation.
+    actions = scenario.unopened_post(at(), "created", "tam", channel=channel)
+    assert expected == _codes(actions), case
     assert 0 == len(scenario.engine)
 
 
@@ -488,4 +491,4 @@ def test_only_a_post_that_could_start_an_escalation_is_initiation_in_the_channel
         with pytest.raises(UnknownEscalationError):
             scenario.post(when, purpose, owner)
         return
-    assert expected == _codes(scenario.post(when, purpose, owner)), case
+    assert expected == _codes(scenario.unopened_post(when, purpose, owner)), case

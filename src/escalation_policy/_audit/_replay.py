@@ -224,6 +224,15 @@ def replay(
     if as_of is not None:
         tell(_close_at(policy_engine, as_of))
         end = as_of
+    # The history has ended: the openings of the facts still held for one will not come.
+    for action in policy_engine.release_held():
+        escalation = active.get(action.escalation_id)
+        if escalation is None:
+            for observer in observers:
+                observer.unopened(action)
+            continue
+        for kept in escalation.kept:
+            kept.action(action)
     escalations = finished + list(active.values())
     escalations.sort(key=lambda e: (e.opened_at, e.escalation_id))
     replayed = Replayed(facts=count, started_at=started_at, end=end, refused=tuple(refused))

@@ -6,6 +6,7 @@ and what was expected. The well-formed case skips cattrs (see ``_fastpath``).
 """
 
 import datetime as dt
+import json
 import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -13,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 from escalation_policy._language.typed import FieldProblem
 from escalation_policy.errors import InvalidFactError, PolicyError, describe, did_you_mean
 from escalation_policy.model import (
+    AWAITING_OPENING,
     Action,
+    EscalationFact,
     Fact,
     _enum_hook,
     _format_timestamp,
@@ -67,8 +70,74 @@ def shared_text_writers(policy: "Policy") -> TextWriters:
 
         contract = policy.contract
         actions = {cls: text_writer(cls, tag=cls.TYPE) for cls in contract.actions.values()}
-        writers = _TEXTS[policy] = (text_writer(contract.state), actions)
+        state_text = text_writer(contract.state)
+        converter = shared_converter(policy)
+
+        def write_state(state: Any) -> str:
+            if state.status == AWAITING_OPENING:
+                return json.dumps(awaiting_document(state, converter), separators=(",", ":"))
+            return state_text(state)
+
+        writers = _TEXTS[policy] = (write_state, actions)
     return writers
+
+
+def awaiting_document(state: Any, converter: "cattrs.Converter") -> dict[str, Any]:
+    """The JSON of an escalation awaiting its opening (a state or a record): its id, times and
+    the facts held, nothing else (it has no attributes yet)."""
+    return {
+        "escalation_id": state.escalation_id,
+        "opened_at": _format_timestamp(state.opened_at),
+        "clock": _format_timestamp(state.clock),
+        "status": AWAITING_OPENING,
+        "in_scope": False,
+        "held": [converter.unstructure(fact, Fact) for fact in state.held],
+    }
+
+
+def _awaiting_state(
+    data: Mapping[str, Any], converter: "cattrs.Converter", policy: "Policy"
+) -> Any:
+    """An escalation awaiting its opening, read from :func:`awaiting_document`'s JSON."""
+    extra = sorted(
+        set(data) - {"escalation_id", "opened_at", "clock", "status", "in_scope", "held"}
+    )
+    if extra:
+        raise InvalidFactError(
+            f"got the field {extra[0]!r}, which an escalation awaiting its opening does not have",
+            path=f"$.{extra[0]}",
+        )
+    held = data.get("held")
+    if not isinstance(held, (list, tuple)) or not held:
+        raise InvalidFactError(
+            f"got {describe(held)}, expected the facts held for the opening (a non-empty list)",
+            path="$.held",
+        )
+    facts = []
+    for index, item in enumerate(held):
+        try:
+            fact = converter.structure(item, Fact)
+        except InvalidFactError as error:
+            inner = (error.path or "$")[1:]
+            raise InvalidFactError(error.reason, path=f"$.held[{index}]{inner}") from None
+        escalation_id = getattr(fact, "escalation_id", None)
+        if (
+            not isinstance(fact, EscalationFact)
+            or escalation_id != data.get("escalation_id")
+            or fact.OPENS
+        ):
+            raise InvalidFactError(
+                f"got a {fact.TYPE!r} fact about {describe(escalation_id)}, expected a fact "
+                f"about {describe(data.get('escalation_id'))} that does not open it",
+                path=f"$.held[{index}]",
+            )
+        facts.append(fact)
+    record = policy.terms.record.awaiting(facts[0])
+    record.held = tuple(facts)
+    record.clock = max(fact.at for fact in facts)
+    record.retain_until = facts[0].at + policy.opening_grace
+    record.refresh()
+    return record.freeze()
 
 
 def make_converter(policy: "Policy | None" = None) -> "cattrs.Converter":
@@ -192,8 +261,19 @@ def make_converter(policy: "Policy | None" = None) -> "cattrs.Converter":
     # The policy's escalation state adds its attributes to the engine's fields: read and
     # written as that class wherever an EscalationState is.
     state = contract.state
-    state_structure = converter.gen_structure_attrs_fromdict(state)
-    state_unstructure = object_writer(state)  # exactly cattrs' output, a fraction of its cost
+    state_fields = converter.gen_structure_attrs_fromdict(state)
+    state_document = object_writer(state)  # exactly cattrs' output, a fraction of its cost
+
+    def state_structure(data: Any, cls: Any) -> Any:
+        if isinstance(data, Mapping) and data.get("status") == AWAITING_OPENING:
+            return _awaiting_state(data, converter, policy)
+        return state_fields(data, cls)
+
+    def state_unstructure(value: Any) -> dict[str, Any]:
+        if value.status == AWAITING_OPENING:
+            return awaiting_document(value, converter)
+        return state_document(value)
+
     converter.register_structure_hook(state, state_structure)
     converter.register_unstructure_hook(state, state_unstructure)
     converter.register_structure_hook(EscalationState, state_structure)

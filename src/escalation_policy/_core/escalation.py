@@ -27,12 +27,14 @@ from escalation_policy._language.typed import LATEST
 from escalation_policy.errors import (
     DuplicateEscalationError,
     EscalationClosedError,
+    InputError,
     InvalidFactError,
     PolicyDefinitionError,
     StaleFactError,
     UnknownEscalationError,
 )
 from escalation_policy.model import (
+    AWAITING_OPENING,
     CLOSED,
     Action,
     EscalationFact,
@@ -136,7 +138,7 @@ def check(policy: Policy, record: Record | None, fact: Fact) -> None:
 
 
 # --------------------------------------------------------------------------------------- advance
-def advance(policy: Policy, record: Record, to: dt.datetime) -> list[Action]:
+def advance(policy: Policy, matcher: Matcher, record: Record, to: dt.datetime) -> list[Action]:
     """Let time pass up to ``to`` on ``record`` (changed in place): report each obligation that
     falls due unmet, once. The caller forgets the record if it is then ``settled``.
 
@@ -146,6 +148,8 @@ def advance(policy: Policy, record: Record, to: dt.datetime) -> list[Action]:
     next_due = record.next_due
     if next_due is None or next_due >= to:
         return []
+    if record.status == AWAITING_OPENING:
+        return _expire(policy, matcher, record, to)
     pending = record.pending
     obligations = policy.obligations
     actions: list[Action] = []
@@ -226,6 +230,14 @@ def advance(policy: Policy, record: Record, to: dt.datetime) -> list[Action]:
     return actions
 
 
+def release(policy: Policy, matcher: Matcher, record: Record) -> list[Action]:
+    """Decide every fact ``record`` holds for its opening now, as facts about an escalation
+    that is not open: the history has ended, and its opening will not come."""
+    if record.status != AWAITING_OPENING:
+        return []
+    return _expire(policy, matcher, record, None)
+
+
 def _chase(policy: Policy, record: Record, index: int, to: dt.datetime) -> list[Action]:
     """The tiers of the overdue ``record.pending[index]`` that fall before ``to``, each once;
     the obligation keeps when its next tier falls, if one is left."""
@@ -304,17 +316,29 @@ def decide(
     if record is not None and record.next_due is not None and record.next_due < at:
         # Time passes first, for this escalation as for every other: what fell due before
         # the fact is reported, and an escalation that this settles is forgotten.
-        earlier = advance(policy, record, at)
+        earlier = advance(policy, matcher, record, at)
         if record.settled:
-            if not opens and fact.TYPE not in policy.about_unknown:
+            if not opens and fact.TYPE not in policy.about_unknown and record.status == CLOSED:
                 raise UnknownEscalationError(
                     f"escalation {fact.escalation_id!r} was closed and settled before "
                     f"{at.isoformat()}; expected an {policy.terms.opening.TYPE!r} fact first",
                     path="$.escalation_id",
                 )
             record = None  # what time reported stands: the new escalation follows it
+    waiting: Record | None = None
+    if record is not None and record.status == AWAITING_OPENING:
+        waiting, record = record, None
     if record is None and not opens and fact.TYPE in policy.about_unknown:
-        return None, _about_unknown(policy, matcher, fact, earlier)
+        decision = _about_unknown(policy, matcher, fact, earlier)
+        if not policy.opening_grace:
+            return waiting, decision
+        # Held for the opening, which may be a moment behind (another feed).
+        waiting = waiting or policy.terms.record.awaiting(fact)
+        waiting.held = (*waiting.held, fact)
+        waiting.clock = max(waiting.clock, at)
+        waiting.retain_until = waiting.held[0].at + policy.opening_grace
+        waiting.refresh()
+        return waiting, Decision(fact=fact, actions=tuple(earlier))
     check(policy, record, fact)
     plan: Plan | None = None
     if opens:
@@ -360,12 +384,78 @@ def decide(
             earlier = [action for action in earlier if _still_due(policy, record, action)]
         work.actions[:0] = earlier
     settled = record.status == CLOSED and record.settled
-    return None if settled else record, Decision(
+    decided: Record | None = None if settled else record
+    decision = Decision(
         fact=fact,
         actions=tuple(work.actions),
         fulfilled=tuple(work.fulfilled),
         matched=tuple(matched),
     )
+    if waiting is not None and opens:
+        return _after_opening(policy, matcher, decided, decision, waiting.held)
+    return decided, decision
+
+
+def _after_opening(
+    policy: Policy,
+    matcher: Matcher,
+    record: Record | None,
+    opening: Decision,
+    held: tuple[Fact, ...],
+) -> tuple[Record | None, Decision]:
+    """The facts held for an escalation's opening, applied after it in order, each at its own
+    time or the opening's, whichever is later: one decision for the opening and them all. A
+    held fact the opened escalation cannot take is decided as it would have been without it."""
+    actions, fulfilled = list(opening.actions), list(opening.fulfilled)
+    matched = list(opening.matched)
+    at = opening.fact.at
+    for fact in held:
+        assert isinstance(fact, EscalationFact)  # only facts about an escalation are held
+        late = fact if fact.at >= at else attrs.evolve(fact, at=at)
+        try:
+            if record is None:
+                raise UnknownEscalationError("settled at its opening", path="$.escalation_id")
+            after, decision = decide(policy, matcher, record.copy(), late)
+        except InputError:
+            try:
+                decision = _about_unknown(policy, matcher, fact, [])
+            except InputError:
+                continue  # the policy no longer takes it at all
+        else:
+            record = after
+        actions.extend(decision.actions)
+        fulfilled.extend(decision.fulfilled)
+        matched.extend(decision.matched)
+    return record, Decision(
+        fact=opening.fact,
+        actions=tuple(actions),
+        fulfilled=tuple(fulfilled),
+        matched=tuple(matched),
+    )
+
+
+def _expire(
+    policy: Policy, matcher: Matcher, record: Record, to: dt.datetime | None
+) -> list[Action]:
+    """Time passes up to ``to`` for an escalation awaiting its opening: each held fact whose
+    grace ran out before ``to`` (``None``: every one) is decided as a fact about an escalation
+    that is not open."""
+    grace = policy.opening_grace
+    actions: list[Action] = []
+    kept: list[Fact] = []
+    for fact in record.held:
+        if to is not None and fact.at + grace >= to:
+            kept.append(fact)
+            continue
+        assert isinstance(fact, EscalationFact)  # only facts about an escalation are held
+        try:
+            actions.extend(_about_unknown(policy, matcher, fact, []).actions)
+        except InputError:
+            continue  # the policy no longer takes it at all
+    record.held = tuple(kept)
+    record.retain_until = kept[0].at + grace if kept else None
+    record.refresh()
+    return actions
 
 
 def _about_unknown(

@@ -133,12 +133,14 @@ class Held(Protocol):
         opened), which replaces ``before``."""
 
 
-def pass_time(policy: Policy, held: Held, to: dt.datetime, skip: str | None = None) -> list[Action]:
+def pass_time(
+    policy: Policy, matcher: Matcher, held: Held, to: dt.datetime, skip: str | None = None
+) -> list[Action]:
     """Let time pass up to ``to`` for every held escalation with something due before it but
     ``skip``; return what fell due, in order."""
     actions: list[Action] = []
     for escalation_id, record in held.due(to, skip):
-        actions.extend(_core.advance(policy, record, to))
+        actions.extend(_core.advance(policy, matcher, record, to))
         held.advanced(escalation_id, record)
     return actions
 
@@ -156,7 +158,7 @@ def step(
     :class:`~escalation_policy.errors.InputError`, changing nothing, for a fact the
     escalation cannot take."""
     if not isinstance(fact, EscalationFact):
-        actions = pass_time(policy, held, watermark) if watermark is not None else []
+        actions = pass_time(policy, matcher, held, watermark) if watermark is not None else []
         return Decision(fact=fact, actions=tuple(actions))
     target = fact.escalation_id
     before = held.record(target)
@@ -166,7 +168,7 @@ def step(
     if watermark is None:
         held.decided(target, before, after, fact.at)
         return own
-    actions = pass_time(policy, held, watermark, target)
+    actions = pass_time(policy, matcher, held, watermark, target)
     held.decided(target, before, after, fact.at)
     if not actions:
         return own

@@ -173,6 +173,9 @@ class Policy:
     """How far past a fact the policy may schedule anything: its longest ``within`` and
     longest period together, and the late fulfilment window."""
     latest: dt.datetime = LATEST
+    opening_grace: dt.timedelta = dt.timedelta(0)
+    """How long a fact about an escalation not opened yet, which a reaction takes as such, is
+    held for its opening to arrive (an ingestion race); zero: decided at once."""
     _calendars: dict[str | None, Calendar] = attrs.field(
         init=False, factory=dict, repr=False, alias="_calendars"
     )

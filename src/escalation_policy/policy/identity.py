@@ -88,6 +88,7 @@ def document(policy: Any) -> dict[str, Any]:
             name: _value(compiled.obligation) for name, compiled in policy.obligations.items()
         },
         "late_fulfilment_window": _value(policy.late_fulfilment_window),
+        "opening_grace": _value(policy.opening_grace),
         **({"calendars": _value(policy.calendars)} if policy.calendars is not None else {}),
     }
 

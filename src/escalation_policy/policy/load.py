@@ -69,6 +69,7 @@ def load_policy(
     sections: Iterable[str] | None = None,
     late_fulfilment_window: dt.timedelta = dt.timedelta(days=7),
     settings: Mapping[str, object] | None = None,
+    opening_grace: dt.timedelta | None = None,
 ) -> Policy:
     r"""Load and check a policy: rule modules (names or module objects, in the order given),
     or a policy package, named as a module (``"mycompany.escalations"``) or by its folder
@@ -84,6 +85,13 @@ def load_policy(
     ``settings``: values for the policy's :class:`~escalation_policy.vocabulary.Setting`\ s, by
     name, in place of their defaults (a duration as a ``timedelta``, or a text such as ``"2h"``,
     ``"3d 12h"`` or ``"90m"``).
+
+    ``opening_grace``: how long a fact about an escalation not opened yet (which a reaction
+    takes as such: a post about it) is held for its opening fact to arrive, as when a chat
+    post reaches the host a minute before the CRM's opening. In time, it applies after the
+    opening; else it is decided as a fact about an escalation that is not open. By default,
+    the ``OPENING_GRACE`` a rule module declares, else :data:`DEFAULT_OPENING_GRACE`; zero
+    decides such facts at once.
     """
     if isinstance(modules, (str, os.PathLike)):
         modules = package_modules(modules)
@@ -122,7 +130,8 @@ def load_policy(
     check_all_required(compiled_obligations, compiled_reactions)
     check_outputs_produced(outputs, ordered, declared.outputs)
     _check_values_used(terms, output_values, ordered, compiled_reactions, compiled_obligations)
-    horizon = horizon_of(ordered, compiled_reactions, late_fulfilment_window)
+    grace = _opening_grace(declared, opening_grace)
+    horizon = horizon_of(ordered, compiled_reactions, late_fulfilment_window) + grace
     return Policy(
         tables=tuple(ordered),
         reactions=tuple(compiled_reactions),
@@ -152,7 +161,37 @@ def load_policy(
         calendars=_calendars(declared, terms),
         horizon=horizon,
         latest=LATEST - horizon,
+        opening_grace=grace,
     )
+
+
+DEFAULT_OPENING_GRACE = dt.timedelta(minutes=5)
+"""How long a fact about an escalation not opened yet is held, unless the policy says."""
+MAX_OPENING_GRACE = dt.timedelta(days=1)
+"""The longest opening grace a policy may set: a race between two feeds, not a backlog."""
+
+
+def _opening_grace(declared: Declarations, given: dt.timedelta | None) -> dt.timedelta:
+    """The policy's opening grace: the one given, else the one a module declares, else the
+    default; checked."""
+    module: str | None = None
+    if given is not None:
+        grace: object = given
+    elif declared.opening_grace:
+        if len(declared.opening_grace) > 1:
+            where = ", ".join(name for _, name in declared.opening_grace)
+            raise PolicyDefinitionError(
+                f"OPENING_GRACE is declared more than once ({where}): a policy sets it once"
+            )
+        grace, module = declared.opening_grace[0]
+    else:
+        return DEFAULT_OPENING_GRACE
+    if not isinstance(grace, dt.timedelta) or not (dt.timedelta(0) <= grace <= MAX_OPENING_GRACE):
+        raise PolicyDefinitionError(
+            f"OPENING_GRACE: got {grace!r}, expected a timedelta from 0 to {MAX_OPENING_GRACE}",
+            module=module,
+        )
+    return grace
 
 
 def _calendars(declared: Declarations, terms: Terms) -> Calendars | None:

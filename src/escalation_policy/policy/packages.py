@@ -45,6 +45,8 @@ class Declarations:
     """The policy's own table outputs: (name, description), module."""
     calendars: tuple[tuple[Calendars, str], ...] = ()
     """The ``CALENDARS`` declarations (one at most in a valid policy), with their module."""
+    opening_grace: tuple[tuple[object, str], ...] = ()
+    """The ``OPENING_GRACE`` declarations (one at most in a valid policy), with their module."""
 
 
 def read_modules(modules: Iterable[str | ModuleType]) -> Declarations:
@@ -55,6 +57,7 @@ def read_modules(modules: Iterable[str | ModuleType]) -> Declarations:
     declared: dict[str, list[tuple[Any, str]]] = {key: [] for key in DECLARED}
     names: list[str] = []
     calendars: list[tuple[Calendars, str]] = []
+    grace: list[tuple[object, str]] = []
     for module in modules:
         if isinstance(module, str):
             with importing(module):
@@ -65,7 +68,7 @@ def read_modules(modules: Iterable[str | ModuleType]) -> Declarations:
         names.append(name)
         if not any(
             hasattr(loaded, attribute)
-            for attribute in (*DECLARED, "TABLES", "REACTIONS", "CALENDARS")
+            for attribute in (*DECLARED, "TABLES", "REACTIONS", "CALENDARS", "OPENING_GRACE")
         ):
             raise PolicyDefinitionError(
                 "declares no TABLES, REACTIONS, OBLIGATIONS, FACTS, ACTIONS, CONTEXT or OUTPUTS: "
@@ -89,6 +92,8 @@ def read_modules(modules: Iterable[str | ModuleType]) -> Declarations:
                     module=name,
                 )
             calendars.append((chosen, name))
+        if hasattr(loaded, "OPENING_GRACE"):
+            grace.append((loaded.OPENING_GRACE, name))
     return Declarations(
         modules=tuple(names),
         tables=tuple(tables),
@@ -99,6 +104,7 @@ def read_modules(modules: Iterable[str | ModuleType]) -> Declarations:
         context=tuple(declared["CONTEXT"]),
         outputs=tuple(declared["OUTPUTS"]),
         calendars=tuple(calendars),
+        opening_grace=tuple(grace),
     )
 
 

@@ -15,7 +15,7 @@ import attrs
 
 from escalation_policy._language.codegen import generate
 from escalation_policy._language.frozen import quick_init
-from escalation_policy.model import ACTIVE, EscalationFact
+from escalation_policy.model import ACTIVE, AWAITING_OPENING, EscalationFact, Fact
 from escalation_policy.state import (
     NOTHING_DONE,
     EscalationState,
@@ -58,6 +58,7 @@ class Record:
     calendar: str | None
     paused_since: dt.datetime | None
     paused_for: dt.timedelta
+    held: tuple[Fact, ...]
     next_due: dt.datetime | None
 
     KIND: ClassVar["RecordKind"]
@@ -82,7 +83,7 @@ class Record:
 
     @property
     def settled(self) -> bool:
-        return is_settled(self.status, self.pending, self.retain_until, self.clock)
+        return is_settled(self.status, self.pending, self.retain_until, self.clock, self.held)
 
 
 @attrs.frozen
@@ -98,6 +99,16 @@ class RecordKind:
     freeze: Any
     open: Any  # (fact, in_scope) -> Record
 
+    def awaiting(self, fact: EscalationFact) -> Record:
+        """A record of an escalation not opened yet, holding nothing yet: its status
+        ``awaiting_opening``, every attribute unset."""
+        record = self.blank()
+        record.escalation_id = fact.escalation_id
+        record.opened_at = record.clock = fact.at
+        record.status = AWAITING_OPENING
+        record.paused_for = dt.timedelta(0)
+        return record
+
     def blank(self) -> Record:
         """A record of no escalation: every attribute unset, nothing pending. What computed
         context fields read for a fact about an escalation the engine does not know."""
@@ -108,6 +119,7 @@ class RecordKind:
         record.involvement = ()
         record.done = NOTHING_DONE
         record.in_scope = False
+        record.held = ()
         return record
 
 
@@ -204,6 +216,7 @@ def record_kind(
             "    new.calendar = None",
             "    new.paused_since = None",
             "    new.paused_for = ZERO",
+            "    new.held = ()",
             "    new.next_due = None",
             *(
                 f"    new.{name} = fact.{name}"

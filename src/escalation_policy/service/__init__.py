@@ -248,7 +248,7 @@ class Service:
                 rows = tx.due(_micros(now), (), size)
                 for row in rows:
                     work.load(row, self._thaw(row))
-                self._emit(work, pass_time(self.policy, work, now), done)
+                self._emit(work, pass_time(self.policy, self._matcher, work, now), done)
                 self._write(tx, work)
                 return len(rows), done
 
