@@ -4,15 +4,9 @@ and a timeline per escalation, self-contained, checked in its text and in a real
 import datetime as dt
 import html
 import json
-import os
 import pathlib
 import re
-import select
-import shutil
-import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,11 +18,10 @@ from escalation_policy._html import LATE, MET, MISSED, OPEN, audit_html, timelin
 from escalation_policy.cli import main, read_facts
 from escalation_policy.render import audit_markdown, audit_text
 from escalation_policy.testing import strategies
+from tests.browser import DevTools, browser
 from tests.test_audit import TOKYO_AS_OF, tokyo_history
 
 EXAMPLE = pathlib.Path(__file__).parent.parent / "examples" / "non-compliant.jsonl"
-CHROMIUM = "/usr/bin/chromium"
-REQUIRE_BROWSER = os.environ.get("ESCALATION_POLICY_REQUIRE_BROWSER") == "1"
 
 # An escalation whose id and customer would break a page that did not escape them.
 AWKWARD_ID = 'ESC-<7>&"q"'
@@ -257,6 +250,29 @@ def test_escalation_ids_and_customers_are_escaped_in_the_page() -> None:
     assert AWKWARD_CUSTOMER not in hovers
 
 
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    return [text for item in value for text in _strings(item)] if isinstance(value, list) else []
+
+
+def test_a_tam_named_as_a_link_is_text_in_the_timelines_lanes() -> None:
+    """The lane of an obligation kept per TAM names the TAM, and plotly reads axis labels,
+    legend entries and mark labels as HTML of its own: a TAM named ``<a href=...>`` is
+    escaped there as everywhere, and no string of the chart holds the tag as it came."""
+    tam = "<a href='https://evil.example/'>click</a>"
+    opened = {**AWKWARD[0], "tam": tam, "severity": "medium"}
+    facts = awkward([opened, {**AWKWARD[2], "at": "2026-07-20T09:00:00Z"}])
+    page = audit_html(audit(facts), facts, default_policy())
+    timeline = charts(page)["timeline-1"]
+    lane = f"obligation: inform_tam ({html.escape(tam, quote=False)})"
+    assert lane in timeline["layout"]["yaxis"]["categoryarray"]
+    assert lane in [y for trace in timeline["data"] for y in trace.get("y", ())]
+    assert [] == [text for text in _strings(timeline) if "<a " in text]
+
+
 # ---------------------------------------------------------------------------------- the command
 @pytest.mark.parametrize("output", [[], ["-o", "-"]], ids=["no output", "output -"])
 def test_format_html_without_an_output_file_writes_the_page_to_standard_output(
@@ -325,111 +341,10 @@ def test_without_plotly_html_is_refused_naming_the_extra(
 
 
 # ---------------------------------------------------------------------------------- the browser
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
-
-
-# Runs Chromium with the two pipe ends (given by number) as file descriptors 3 and 4.
-_ON_FDS_3_AND_4 = """
-import fcntl, os, sys
-ends = [fcntl.fcntl(int(fd), fcntl.F_DUPFD, 10) for fd in sys.argv[1:3]]
-os.dup2(ends[0], 3)
-os.dup2(ends[1], 4)
-os.execv(sys.argv[3], sys.argv[3:])
-"""
-
-
-class DevTools:
-    """Chromium driven over the DevTools protocol on a pipe (``--remote-debugging-pipe``):
-    JSON messages ended by a NUL byte, on file descriptors 3 (to the browser) and 4 (from it).
-    Only the standard library: no websocket client, no browser download."""
-
-    def __init__(self, chromium: str, profile: str) -> None:
-        to_browser, self._writer = os.pipe()
-        self._reader, from_browser = os.pipe()
-        command = [chromium, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-pipe"]
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", _ON_FDS_3_AND_4, str(to_browser), str(from_browser), *command],
-            pass_fds=(to_browser, from_browser),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        os.close(to_browser)
-        os.close(from_browser)
-        self._buffer = b""
-        self._next_id = 0
-        self.events: list[dict[str, Any]] = []
-
-    def close(self) -> None:
-        os.close(self._writer)
-        os.close(self._reader)
-        self.process.kill()
-        self.process.wait(timeout=10)
-
-    def send(self, method: str, session: str | None = None, **params: Any) -> dict[str, Any]:
-        self._next_id += 1
-        message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params}
-        if session is not None:
-            message["sessionId"] = session
-        os.write(self._writer, json.dumps(message).encode() + b"\0")
-        while True:
-            reply = self._receive(deadline=time.monotonic() + 30)
-            if reply.get("id") == self._next_id:
-                if "error" in reply:
-                    raise RuntimeError(f"{method}: {reply['error']}")
-                result: dict[str, Any] = reply.get("result", {})
-                return result
-
-    def wait_for(self, method: str, after: int = 0, timeout: float = 30) -> dict[str, Any]:
-        """The first event ``method`` after the first ``after`` events received."""
-        deadline = time.monotonic() + timeout
-        for event in self.events[after:]:
-            if event["method"] == method:
-                return event
-        while True:
-            message = self._receive(deadline)
-            if message.get("method") == method:
-                return message
-
-    def _receive(self, deadline: float) -> dict[str, Any]:
-        while b"\0" not in self._buffer:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self._reader], [], [], left)[0]:
-                raise TimeoutError("Chromium did not answer in time")
-            chunk = os.read(self._reader, 1 << 20)
-            if not chunk:
-                raise RuntimeError("Chromium closed the DevTools pipe")
-            self._buffer += chunk
-        raw, self._buffer = self._buffer.split(b"\0", 1)
-        message: dict[str, Any] = json.loads(raw)
-        if "method" in message:
-            self.events.append(message)
-        return message
-
-
 @pytest.fixture
 def chromium() -> Iterator[DevTools]:
-    if not os.access(CHROMIUM, os.X_OK):
-        message = f"no Chromium at {CHROMIUM} (apt-get install -y chromium)"
-        if REQUIRE_BROWSER:
-            pytest.fail(f"{message}; ESCALATION_POLICY_REQUIRE_BROWSER=1 requires it")
-        pytest.skip(message)
-    profile = tempfile.mkdtemp(prefix="escalation-policy-chromium-")
-    browser = DevTools(CHROMIUM, profile)
-    try:
-        yield browser
-    finally:
-        browser.close()
-        shutil.rmtree(profile, ignore_errors=True)
+    with browser() as devtools:
+        yield devtools
 
 
 # Run in the page once it has loaded: waits for every chart, then reads what plotly drew.

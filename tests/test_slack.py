@@ -153,27 +153,33 @@ def test_the_created_post_shows_the_escalation_as_the_handbook_words_it() -> Non
         {
             "type": "section",
             "fields": [
-                {"type": "mrkdwn", "text": "*Customer*\nGlobex Corporation"},
-                {"type": "mrkdwn", "text": "*Severity*\nCritical"},
-                {"type": "mrkdwn", "text": "*Segment*\nEnterprise"},
-                {"type": "mrkdwn", "text": "*Owner*\nTAM"},
-                {"type": "mrkdwn", "text": "*TAM*\nPriya Raman"},
+                {"type": "mrkdwn", "verbatim": True, "text": "*Customer*\nGlobex Corporation"},
+                {"type": "mrkdwn", "verbatim": True, "text": "*Severity*\nCritical"},
+                {"type": "mrkdwn", "verbatim": True, "text": "*Segment*\nEnterprise"},
+                {"type": "mrkdwn", "verbatim": True, "text": "*Owner*\nTAM"},
+                {"type": "mrkdwn", "verbatim": True, "text": "*TAM*\nPriya Raman"},
                 {
                     "type": "mrkdwn",
+                    "verbatim": True,
                     "text": "*Involvement*\nVP of Sales, Product, CRO, CEO, VP of Customer Success",
                 },
-                {"type": "mrkdwn", "text": "*Cadence*\nDaily"},
+                {"type": "mrkdwn", "verbatim": True, "text": "*Cadence*\nDaily"},
                 {
                     "type": "mrkdwn",
+                    "verbatim": True,
                     "text": f"*Tracker document*\n<{DOC}|Open the tracker document>",
                 },
             ],
         },
-        {"type": "section", "text": {"type": "mrkdwn", "text": "*Status:* Active"}},
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "verbatim": True, "text": "*Status:* Active"},
+        },
         {
             "type": "section",
             "text": {
                 "type": "mrkdwn",
+                "verbatim": True,
                 "text": "*Executive summary*\nSelf-managed instance down after upgrade; "
                 "CI pipelines blocked for 4,000 developers",
             },
@@ -182,13 +188,15 @@ def test_the_created_post_shows_the_escalation_as_the_handbook_words_it() -> Non
         {
             "type": "context",
             "elements": [
-                {"type": "mrkdwn", "text": "ESC-101"},
+                {"type": "mrkdwn", "verbatim": True, "text": "ESC-101"},
                 {
                     "type": "mrkdwn",
+                    "verbatim": True,
                     "text": "TAM posts to #escalated_customers by 2026-03-02 11:12 +00:00",
                 },
                 {
                     "type": "mrkdwn",
+                    "verbatim": True,
                     "text": "communication.post_when_created \u00b7 Communication Process; "
                     "Responsibilities &gt; Medium and Low Level Issues",
                 },

@@ -3,6 +3,7 @@
 import datetime as dt
 import enum
 import inspect
+import re
 import types
 import typing
 from collections.abc import Iterable
@@ -43,6 +44,7 @@ __all__ = [
     "describe",
     "duration",
     "label",
+    "markdown_text",
     "plain",
     "policy_reference",
     "refusal",
@@ -59,10 +61,38 @@ def _cell(text: str) -> str:
 
 
 def plain(text: str) -> str:
-    """Text for one line of output: control characters (a newline in an id) as escapes."""
+    """Text for one line of a terminal or a file: control characters (a newline in an id, an
+    ESC, a BEL, a right-to-left override) as escapes, so that what a fact says can neither
+    drive the terminal nor reorder the line. Every text output goes through it."""
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
+_MARKDOWN_SYNTAX = re.compile(
+    r"[&<>\\`*\[\]|~$]"  # HTML, code, emphasis, links and images, table cells, strikes, maths
+    r"|(?<![^\W_])_|_(?![^\W_])"  # an underscore that could open or close emphasis
+    # What a renderer would turn into a link: https://, www. and an e-mail address.
+    r"|:(?=//)|(?<=[wW]{3})\.|@(?=[\w.+-]+\.\w)"
+)
+
+
+def markdown_text(text: str) -> str:
+    """What a history says (an id, a name, a reason), as Markdown that shows it as written: on
+    one line (control characters as escapes, as :func:`plain` has them), every character that
+    Markdown or HTML would read as markup as a numeric character reference, which CommonMark and
+    every other Markdown show as the character itself. So no tag, link, image, emphasis or
+    table cell comes of it, in a merge request's comment or anywhere else."""
+    return _MARKDOWN_SYNTAX.sub(lambda match: f"&#{ord(match.group())};", plain(text))
+
+
+_FIELD_PATH = re.compile(r"\$(\.[A-Za-z_][A-Za-z0-9_]*|\[[0-9]+\])*")
+
+
+def _field_path(path: str) -> str:
+    """A field's path (``$.severity``, ``$.milestones[2]``) as code; a path that names a key
+    the fact brought (``$['<b>']``) as :func:`markdown_text`."""
+    return f"`{path}`" if _FIELD_PATH.fullmatch(path) else markdown_text(path)
 
 
 def _condition(cell: object) -> str:
@@ -224,7 +254,7 @@ def _obligation(name: str) -> str:
 
 
 def audit_text(report: "AuditReport") -> str:
-    """The audit as readable text, for a terminal."""
+    """The audit as readable text, for a terminal: every line goes through :func:`plain`."""
     end = f" as of {timestamp(report.as_of)}" if report.as_of else ""
     lines = [
         f"Audit of {report.facts} facts, {len(report.escalations)} escalations{end}",
@@ -236,7 +266,7 @@ def audit_text(report: "AuditReport") -> str:
         closed = f", closed {_local(item.closed_at, zone)}" if item.closed_at else ", open"
         scope = "" if item.in_scope else "  (out of scope)"
         lines.append(
-            f"{plain(item.escalation_id)}  {plain(item.customer)}  {item.severity}  "
+            f"{item.escalation_id}  {item.customer}  {item.severity}  "
             f"opened {_local(item.opened_at, zone)}{closed}{scope}"
         )
         lines.append(f"  calendar: {calendar_label(item.calendar)}")
@@ -265,7 +295,7 @@ def audit_text(report: "AuditReport") -> str:
     if report.unopened:
         lines.append(f"About escalations never opened: violations ({len(report.unopened)}):")
         for violation in report.unopened:
-            lines.append(f"  {plain(violation.escalation_id)}")
+            lines.append(f"  {violation.escalation_id}")
             lines += _violation_lines(violation)
         lines.append("")
     if report.refused:
@@ -290,11 +320,12 @@ def audit_text(report: "AuditReport") -> str:
         + (", ".join(f"{k} {duration(v)}" for k, v in totals.time_at_severity.items()) or "-"),
         f"  refused {totals.refused}",
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(plain(line) for line in lines) + "\n"
 
 
 def audit_markdown(report: "AuditReport") -> str:
-    """The audit as Markdown, for a tracker document or a review."""
+    """The audit as Markdown, for a tracker document or a review. What the history says (ids,
+    customers, what happened, why a line was refused) goes through :func:`markdown_text`."""
     totals = report.totals
     end = f" as of {timestamp(report.as_of)}" if report.as_of else ""
     names = list(totals.obligations)
@@ -332,8 +363,9 @@ def audit_markdown(report: "AuditReport") -> str:
             for name in names
         )
         lines.append(
-            f"| {_cell(item.escalation_id)} | {_cell(item.customer)} | {item.severity} | "
-            f"{_cell(calendar_label(item.calendar))} | {kept}{len(item.violations)} |"
+            f"| {markdown_text(item.escalation_id)} | {markdown_text(item.customer)} | "
+            f"{markdown_text(item.severity)} | {markdown_text(calendar_label(item.calendar))} | "
+            f"{kept}{len(item.violations)} |"
         )
     violations = [(v, _zone(item)) for item in report.escalations for v in item.violations]
     violations += [(v, None) for v in report.unopened]
@@ -347,9 +379,10 @@ def audit_markdown(report: "AuditReport") -> str:
         ]
         for violation, zone in violations:
             lines.append(
-                f"| {_cell(violation.escalation_id)} | {_local(violation.detected_at, zone)} | "
-                f"`{_text(violation.code)}` | `{violation.rule}` | {_cell(violation.cites)} | "
-                f"{_cell(violation_outcome(violation, zone))} |"
+                f"| {markdown_text(violation.escalation_id)} | "
+                f"{_local(violation.detected_at, zone)} | `{_text(violation.code)}` | "
+                f"`{violation.rule}` | {_cell(violation.cites)} | "
+                f"{markdown_text(violation_outcome(violation, zone))} |"
             )
     if report.refused:
         lines += [
@@ -361,8 +394,9 @@ def audit_markdown(report: "AuditReport") -> str:
         ]
         for refused in report.refused:
             lines.append(
-                f"| {_cell(refused.file or '')} | {refused.line} | `{refused.code}` | "
-                f"{f'`{_cell(refused.path)}`' if refused.path else ''} | {_cell(refused.reason)} |"
+                f"| {markdown_text(refused.file or '')} | {refused.line} | `{refused.code}` | "
+                f"{_field_path(refused.path) if refused.path else ''} | "
+                f"{markdown_text(refused.reason)} |"
             )
     return "\n".join(lines) + "\n"
 

@@ -23,7 +23,7 @@ from escalation_policy._html._timeline import (
     when,
 )
 from escalation_policy.policy import Policy
-from escalation_policy.render import duration, label, violation_outcome
+from escalation_policy.render import duration, label, plain, violation_outcome
 
 __all__ = [
     "CODE_COLOURS",
@@ -34,6 +34,7 @@ __all__ = [
     "SEVERITY_COLOURS",
     "VIOLATION_COLOUR",
     "PlotlyMissingError",
+    "chart_text",
     "require_plotly",
     "severity_names",
     "summary_figure",
@@ -102,9 +103,18 @@ def _ms(start: dt.datetime, end: dt.datetime) -> float:
     return (end - start).total_seconds() * 1000
 
 
+def chart_text(text: str) -> str:
+    """A text as a chart draws it (a legend entry, an axis label, a mark's label, a line of a
+    hover). plotly reads every such text as HTML of its own (``<b>``, ``<a href=...>``, ``<span
+    style=...>``): ``&``, ``<`` and ``>`` become the entities it decodes back (it decodes no
+    ``&quot;``), and control characters escapes, as the text audit shows them. Every text a
+    chart is given goes through here, whether the history or the policy wrote it."""
+    return html.escape(plain(text), quote=False)
+
+
 def _hover(title: str, lines: Iterable[str]) -> str:
-    """Hover text: every piece of the history escaped, as plotly reads hover text as HTML."""
-    return "<br>".join([f"<b>{html.escape(title)}</b>", *(html.escape(line) for line in lines)])
+    """Hover text: a bold title over lines, each of them :func:`chart_text`."""
+    return "<br>".join([f"<b>{chart_text(title)}</b>", *(chart_text(line) for line in lines)])
 
 
 def _week(value: dt.datetime) -> str:
@@ -136,7 +146,7 @@ def _obligation_bars(go: Any, name: str, colour: str, **fields: Any) -> Any:
     """Horizontal bars of obligations, in the legend's "obligations" group, with a hover text
     for each (``fields``: the bars, their ``hovertext`` and anything else plotly takes)."""
     return go.Bar(
-        name=name,
+        name=chart_text(name),
         legendgroup="obligations",
         legendgrouptitle_text="obligations",
         orientation="h",
@@ -176,7 +186,7 @@ def summary_figure(report: AuditReport, policy: Policy) -> Any:
         shown = [week for week in weeks if week in by_week]
         figure.add_trace(
             go.Bar(
-                name=code,
+                name=chart_text(code),
                 legendgroup="codes",
                 legendgrouptitle_text="violation code",
                 x=shown,
@@ -206,7 +216,7 @@ def summary_figure(report: AuditReport, policy: Policy) -> Any:
                 go,
                 kind,
                 colour,
-                y=names,
+                y=[chart_text(name) for name in names],
                 x=values,
                 hovertext=[
                     _hover(name, [f"{kind}: {value} of {totals[name].due} due"])
@@ -258,7 +268,7 @@ def timeline_figure(
             continue
         data.append(
             go.Bar(
-                name=names[severity],
+                name=chart_text(names[severity]),
                 legendgroup="severity",
                 legendgrouptitle_text="severity",
                 orientation="h",
@@ -301,7 +311,7 @@ def timeline_figure(
                 go,
                 outcome,
                 OUTCOME_COLOURS[outcome],
-                y=[f"obligation: {span.lane}" for span in spans],
+                y=[chart_text(f"obligation: {span.lane}") for span in spans],
                 base=[_x(span.created) for span in spans],
                 x=[max(_ms(span.created, span.due), 60_000.0) for span in spans],
                 marker_line={"color": "#555", "width": 0.5},
@@ -329,14 +339,14 @@ def timeline_figure(
             continue
         data.append(
             go.Scatter(
-                name=name,
+                name=chart_text(name),
                 legendgroup="marks",
                 legendgrouptitle_text="what happened",
                 showlegend=lane.startswith("fact: "),
                 mode="markers+text" if lane == "owner" else "markers",
-                y=[lane] * len(items),
+                y=[chart_text(lane)] * len(items),
                 x=[_x(item.at) for item in items],
-                text=[html.escape(item.title) for item in items],
+                text=[chart_text(item.title) for item in items],
                 textposition="middle right",
                 textfont_size=10,
                 cliponaxis=False,
@@ -393,7 +403,7 @@ def timeline_figure(
             "yaxis": {
                 "type": "category",
                 "categoryorder": "array",
-                "categoryarray": lanes,
+                "categoryarray": [chart_text(lane) for lane in lanes],
                 "range": [len(lanes) - 0.5, -0.5],
                 "automargin": True,
                 "tickfont": {"size": 11},

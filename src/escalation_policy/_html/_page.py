@@ -21,7 +21,7 @@ from escalation_policy.engine import EngineName
 from escalation_policy.errors import InputError
 from escalation_policy.model import Fact
 from escalation_policy.policy import Policy
-from escalation_policy.render import calendar_label
+from escalation_policy.render import calendar_label, plain
 
 __all__ = ["audit_html", "audit_page"]
 
@@ -76,8 +76,7 @@ def audit_page(
     if totals.refused:
         figures.append(("facts refused", totals.refused))
     items = "".join(
-        f'<li class="{html.escape(name)}"><b>{value}</b> {html.escape(name)}</li>'
-        for name, value in figures
+        f'<li class="{_text(name)}"><b>{value}</b> {_text(name)}</li>' for name, value in figures
     )
     plotlyjs = _ascii(offline.get_plotlyjs()).replace("</script", "<\\/script")
     data = "\n".join(
@@ -88,19 +87,19 @@ def audit_page(
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{html.escape(_CONTENT_POLICY, quote=False)}">
+<meta http-equiv="Content-Security-Policy" content="{_CONTENT_POLICY_ATTRIBUTE}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="escalation-policy">
-<title>{html.escape(title)}</title>
+<title>{_text(title)}</title>
 <style>{_STYLE}</style>
 <script>window.PlotlyConfig = {{MathJaxConfig: "local"}};</script>
 <script>{plotlyjs}</script>
 </head>
 <body>
 <main>
-<h1>{html.escape(title)}</h1>
-<p>{html.escape(span)}</p>
-<p class="policy">Policy <code>{html.escape(report.policy)}</code></p>
+<h1>{_text(title)}</h1>
+<p>{_text(span)}</p>
+<p class="policy">Policy <code>{_text(report.policy)}</code></p>
 <section id="summary">
 <h2>Summary</h2>
 <ul class="figures">{items}</ul>
@@ -126,12 +125,21 @@ Promise.all(drawn).then(() => {{ document.body.dataset.charts = "drawn"; }});
     return page.encode("ascii", "xmlcharrefreplace").decode("ascii")
 
 
+def _text(value: str) -> str:
+    """Text for the page, in an element or an attribute: on one line, control characters as
+    escapes (as :func:`~escalation_policy.render.plain` has them), and ``&``, ``<``, ``>`` and
+    quotes as HTML entities. Every text the page shows goes through it; the charts' texts go
+    through ``_figures.chart_text``."""
+    return html.escape(plain(value))
+
+
 _CONFIG = {"displaylogo": False, "responsive": True}
 _CONTENT_POLICY = (
     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
     "img-src data: blob:; font-src data:"
 )
 """The page may run its own inline scripts and styles and nothing else: no request leaves it."""
+_CONTENT_POLICY_ATTRIBUTE = html.escape(_CONTENT_POLICY, quote=False)
 
 
 def _figure_json(figure: Any) -> str:
@@ -179,12 +187,12 @@ def _escalation_section(
         if not audited.in_scope:
             facts.append(("scope", "out of scope"))
     items = "".join(
-        f'<li class="{html.escape(name)}">{html.escape(name)}: <b>{html.escape(value)}</b></li>'
+        f'<li class="{_text(name)}">{_text(name)}: <b>{_text(value)}</b></li>'
         for name, value in facts
     )
     return (
-        f'<section class="escalation" data-escalation="{html.escape(timeline.escalation_id)}">\n'
-        f"<h2>{html.escape(timeline.escalation_id)} · {html.escape(timeline.customer)}</h2>\n"
+        f'<section class="escalation" data-escalation="{_text(timeline.escalation_id)}">\n'
+        f"<h2>{_text(timeline.escalation_id)} · {_text(timeline.customer)}</h2>\n"
         f'<ul class="figures">{items}</ul>\n'
         f'<div class="chart" id="{chart_id}"></div>\n'
         "</section>\n"

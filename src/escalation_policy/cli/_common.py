@@ -16,7 +16,7 @@ from escalation_policy.engine import EngineName
 from escalation_policy.errors import InputError
 from escalation_policy.model import Action, Fact, parse_timestamp
 from escalation_policy.policy import Policy, default_policy, load_policy
-from escalation_policy.render import describe, plain, timestamp
+from escalation_policy.render import describe, plain, refusal, timestamp
 from escalation_policy.service import Service
 from escalation_policy.store import open_store
 
@@ -238,11 +238,19 @@ def report_refused(count: int, read: int) -> None:
     write_error(f"{count} of {read} {lines} refused")
 
 
-def timeline_line(action: Action) -> str:
+def timeline_line(action: Action, after: str = "") -> str:
+    """An action as two lines of the readable timeline (``after``: what follows the second,
+    such as the action's id), each through :func:`plain`, as every text line is."""
     return (
-        f"{timestamp(action.at)}  {plain(action.escalation_id):<10}  {plain(describe(action))}\n"
-        f"{'':19}{'':12}  [{action.rule} · {action.cites}]"
+        plain(f"{timestamp(action.at)}  {plain(action.escalation_id):<10}  {describe(action)}")
+        + "\n"
+        + plain(f"{'':19}{'':12}  [{action.rule} · {action.cites}]{after}")
     )
+
+
+def refused_line(record: AuditRefusal) -> str:
+    """A refused line in the readable timeline."""
+    return plain(f"{'REFUSED':<23}  {refusal(record)}")
 
 
 # ----------------------------------------------------------------- the store, the time, durations
@@ -379,7 +387,7 @@ def write_error(message: str) -> None:
     if sys.stderr is None:
         return
     with contextlib.suppress(OSError, ValueError):
-        sys.stderr.write(f"escalation-policy: {' '.join(message.splitlines())}\n")
+        sys.stderr.write(f"escalation-policy: {plain(' '.join(message.splitlines()))}\n")
         sys.stderr.flush()
 
 

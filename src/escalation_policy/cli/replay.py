@@ -15,6 +15,7 @@ from escalation_policy.cli._common import (
     chosen_policy,
     read_items,
     refusal_record,
+    refused_line,
     report_refused,
     stopped,
     timeline_line,
@@ -22,7 +23,6 @@ from escalation_policy.cli._common import (
 from escalation_policy.engine import ENGINES, PolicyEngine
 from escalation_policy.errors import InputError
 from escalation_policy.model import Action
-from escalation_policy.render import refusal
 
 
 def register(commands: Commands) -> None:
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
                 body = {"type": "refused", **converter.unstructure(record)}
                 out.write(json.dumps(body) + "\n")
             else:
-                out.write(f"{'REFUSED':<23}  {refusal(record)}\n")
+                out.write(refused_line(record) + "\n")
             continue
         for action in decision.actions:
             if fmt == "json":

@@ -22,6 +22,7 @@ from escalation_policy.cli._common import (
     positive,
     read_items,
     refusal_record,
+    refused_line,
     report_refused,
     stopped,
     timeline_line,
@@ -29,7 +30,6 @@ from escalation_policy.cli._common import (
 from escalation_policy.engine import ENGINES
 from escalation_policy.errors import InputError
 from escalation_policy.model import Fact
-from escalation_policy.render import refusal
 from escalation_policy.service import Delivery, Service
 
 
@@ -150,10 +150,10 @@ def _print_refused(
         body = shared_converter(service.policy).unstructure(record)
         out.write(json.dumps({"type": "refused", **body}) + "\n")
     else:
-        out.write(f"{'REFUSED':<23}  {refusal(record)}\n")
+        out.write(refused_line(record) + "\n")
 
 
 def _delivery_line(fmt: str, service: Service, delivery: Delivery) -> str:
     if fmt == "json":
         return json.dumps(delivery.to_json(service.policy))
-    return f"{timeline_line(delivery.action)}  {delivery.id}"
+    return timeline_line(delivery.action, after=f"  {delivery.id}")

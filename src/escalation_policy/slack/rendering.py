@@ -4,6 +4,7 @@ built and validated with slack_sdk's own models (imported on first use)."""
 import datetime as dt
 import enum
 import functools
+import re
 import urllib.parse
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -48,10 +49,40 @@ _ELLIPSIS = "\u2026"
 
 
 # ------------------------------------------------------------------------------------- text
-def escape(text: str) -> str:
-    """Text for Slack's mrkdwn (and a message's ``text``): ``&``, ``<`` and ``>`` escaped as
-    Slack requires, so that user text can neither mention nor link nor break the markup."""
+def _entities(text: str) -> str:
+    """``&``, ``<`` and ``>`` as the entities Slack requires: no mention, link or command
+    (``<!channel>``, ``<@U123>``, ``<http://x|y>``) can be written without them."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_FORMATTING = re.compile(
+    r"(?<![^\W_])[*_~]|[*_~](?![^\W_])"  # bold, italics or a strike: at the edge of a word
+    r"|`"  # code
+    r"|^\s*(?=&gt;)"  # a quote: > at the start of a line
+)
+_LOOK_ALIKES = {"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"}
+"""mrkdwn has no escape for its formatting characters: each is shown as one that looks alike
+(asterisk operator, modifier letter low macron, tilde operator, modifier letter grave accent)."""
+_QUOTE_BREAK = "\u02cc"
+"""Before a > that would start a quote: a small mark (modifier letter low vertical line) that is
+no space, so that the line no longer starts with >."""
+
+
+def escape(text: str) -> str:
+    """Text for Slack's mrkdwn (and a message's ``text``), shown as written and doing nothing
+    else: on one line, control characters as escapes (as
+    :func:`~escalation_policy.render.plain` has them); ``&``, ``<`` and ``>`` escaped as Slack
+    requires, so that it can neither mention (``<!channel>``, ``<@U123>``) nor link; and the
+    characters that would format it (``*bold*``, ``_italics_``, ``~strike~``, a backtick, a
+    quote's ``>``) as characters that look alike. A ``*``, ``_`` or ``~`` within a word, which
+    formats nothing, is kept (``#escalated_customers``). Every text of a message goes
+    through it."""
+    return _FORMATTING.sub(_unformatted, _entities(plain(text)))
+
+
+def _unformatted(match: re.Match[str]) -> str:
+    found = match.group()
+    return _LOOK_ALIKES.get(found) or found + _QUOTE_BREAK
 
 
 def _units(text: str) -> int:
@@ -186,7 +217,7 @@ def _document_field(document: str | None) -> str:
     parsed = urllib.parse.urlsplit(document)
     link_safe = parsed.scheme in ("http", "https") and parsed.netloc and document.isprintable()
     # In a mrkdwn link, | and > end the address: they are percent-encoded, & escaped.
-    address = escape(document.replace("|", "%7C").replace(">", "%3E").replace(" ", "%20"))
+    address = _entities(document.replace("|", "%7C").replace(">", "%3E").replace(" ", "%20"))
     if link_safe and _units(head + address) + 30 <= FIELD_LIMIT:
         return f"{head}<{address}|Open the tracker document>"
     return _field("Tracker document", _line(document))
@@ -300,14 +331,10 @@ def _handbook(
     summary = attributes.get("summary")
     blocks: list[Block] = [
         models.HeaderBlock(text=models.PlainTextObject(text=_header(title, customer))),
-        models.SectionBlock(fields=[models.MarkdownTextObject(text=field) for field in fields]),
+        models.SectionBlock(fields=[models.mrkdwn(field) for field in fields]),
+        models.SectionBlock(text=models.mrkdwn(_fit(standing, SECTION_TEXT_LIMIT, escaped=True))),
         models.SectionBlock(
-            text=models.MarkdownTextObject(text=_fit(standing, SECTION_TEXT_LIMIT, escaped=True))
-        ),
-        models.SectionBlock(
-            text=models.MarkdownTextObject(
-                text=_block_text("Executive summary", str(summary or "None yet."))
-            )
+            text=models.mrkdwn(_block_text("Executive summary", str(summary or "None yet.")))
         ),
         models.DividerBlock(),
         _context(
@@ -353,9 +380,7 @@ def _generic(
     ]
     for start in range(0, len(fields), FIELDS_PER_SECTION):
         chunk = fields[start : start + FIELDS_PER_SECTION]
-        blocks.append(
-            models.SectionBlock(fields=[models.MarkdownTextObject(text=text) for text in chunk])
-        )
+        blocks.append(models.SectionBlock(fields=[models.mrkdwn(text) for text in chunk]))
     blocks += [
         models.DividerBlock(),
         _context(
@@ -380,9 +405,7 @@ def _header(title: str, customer: str) -> str:
 def _context(*parts: str) -> "Block":
     models = _models()
     return models.ContextBlock(
-        elements=[
-            models.MarkdownTextObject(text=_mrkdwn(part, CONTEXT_TEXT_LIMIT)) for part in parts
-        ]
+        elements=[models.mrkdwn(_mrkdwn(part, CONTEXT_TEXT_LIMIT)) for part in parts]
     )
 
 
@@ -407,6 +430,11 @@ class _Models:
         self.MarkdownTextObject = MarkdownTextObject
         self.PlainTextObject = PlainTextObject
         self.SectionBlock = SectionBlock
+
+    def mrkdwn(self, text: str) -> Any:
+        """A mrkdwn text object that Slack takes verbatim: it formats the markup the text has,
+        but turns no web address, channel name or ``@here`` of it into a link or a mention."""
+        return self.MarkdownTextObject(text=text, verbatim=True)
 
 
 def _models() -> _Models:
