@@ -405,7 +405,8 @@ def add_command(commands: Commands, name: str, **kwargs: Any) -> argparse.Argume
         "--policy",
         metavar="PACKAGE",
         help="the policy package to apply, as a module name or a folder whose "
-        "__init__.py declares MODULES (default: the handbook's policy)",
+        "__init__.py declares MODULES (default: the handbook's policy). Loading a package "
+        "runs its Python code, with this command's rights: name only packages you would run",
     )
     parser.add_argument(
         "--setting",
