@@ -123,6 +123,10 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return data
 
 
+_DECODER = json.JSONDecoder(object_pairs_hook=_object)
+"""Built once: ``json.loads`` with a hook builds a decoder for every line."""
+
+
 def _fact(line: str | bytes, converter: Any) -> Fact:
     """The fact on one line; :class:`InputError` (without a line number) if there is none."""
     if isinstance(line, bytes):
@@ -133,7 +137,7 @@ def _fact(line: str | bytes, converter: Any) -> Fact:
                 f"not UTF-8 (byte 0x{line[error.start]:02x} at column {error.start + 1})"
             ) from None
     try:
-        data = json.loads(line, object_pairs_hook=_object)
+        data = _DECODER.decode(line)
     except _RepeatedKey as repeated:
         raise InputError(
             f"the key {describe_value(repeated.key)} is given more than once in one object; "
