@@ -328,6 +328,31 @@ def test_cli_audit_of_a_post_about_an_escalation_never_opened(
     assert "| ESC-999 |" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown", "html"])
+@pytest.mark.parametrize("purpose", ["created", "initiation", "tracking", "update", "closed"])
+def test_cli_audit_of_posts_about_escalations_never_opened_only(
+    fmt: str, purpose: str, capsys: pytest.CaptureFixture[str], tmp_path: pathlib.Path
+) -> None:
+    """A history of nothing but posts about escalations never opened, whatever their purpose:
+    every format reports it (this once ended in a KeyError, exit 4)."""
+    path = tmp_path / "unopened.jsonl"
+    posts = [
+        {**POST_ABOUT_UNOPENED, "purpose": purpose},
+        {**POST_ABOUT_UNOPENED, "escalation_id": "ESC-998", "at": "2026-07-06T09:00:00Z"},
+    ]
+    path.write_text("".join(json.dumps(item) + "\n" for item in posts))
+    assert 0 == main(["audit", str(path), "--format", fmt])
+    captured = capsys.readouterr()
+    assert "" == captured.err
+    if fmt == "json":
+        report = json.loads(captured.out)
+        assert [] == report["escalations"]
+        unopened = {v["escalation_id"] for v in report["unopened"]}
+        assert "ESC-998" in unopened, "a post initiating an escalation in the channel"
+        assert unopened <= {"ESC-998", "ESC-999"}
+        assert len(report["unopened"]) == report["totals"]["violations"]
+
+
 def test_the_json_report_names_unopened_only_when_there_are_any() -> None:
     assert "unopened" not in audit(_facts("non-compliant.jsonl")).to_json()
 

@@ -427,3 +427,37 @@ def test_every_command_takes_settings(capsys: pytest.CaptureFixture[str]) -> Non
     assert "| High | 2d |" in capsys.readouterr().out
     assert 2 == main(["table", "--setting", "high_update_evry=2d"])
     assert "did you mean 'high_update_every'" in capsys.readouterr().err
+
+
+TICK_THEN_OPENED = OPENED.replace('{"type": "opened", ', '{"type": "tick", "type": "opened", ')
+"""One object with two ``type`` keys: which one a JSON reader keeps is the reader's choice."""
+
+
+@pytest.mark.parametrize(
+    "command", [["replay"], ["audit", "--format", "json"], ["replay", "--keep-going"]]
+)
+def test_a_key_given_twice_in_a_line_is_refused_naming_the_key(
+    command: list[str], tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "facts.jsonl"
+    path.write_text(TICK_THEN_OPENED + OPENED.replace('"E1"', '"E2"'))
+    assert 2 == main([command[0], str(path), *command[1:]])
+    captured = capsys.readouterr()
+    message = "the key 'type' is given more than once in one object; expected each key once"
+    if "--keep-going" in command:
+        refused, *actions = [json.loads(line) for line in captured.out.splitlines()]
+        assert (1, "input_error") == (refused["line"], refused["code"])
+        assert message in refused["reason"]
+        assert {"E2"} == {action["escalation_id"] for action in actions}
+    else:
+        assert f"{path}: line 1: {message}" in captured.err
+        assert "E1" not in captured.out, "nothing was opened"
+
+
+def test_a_key_given_twice_in_a_nested_object_is_refused_too(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "facts.jsonl"
+    path.write_text(OPENED.replace('"low"', '{"a": 1, "a": 2}'))
+    assert 2 == main(["replay", str(path)])
+    assert "the key 'a' is given more than once" in capsys.readouterr().err

@@ -28,6 +28,7 @@ from escalation_policy import (
     decide,
     make_converter,
 )
+from escalation_policy._language.typed import MAX_FACT_SIZE, MAX_ID_LENGTH, MAX_TEXT_LENGTH
 from escalation_policy.rules import MeetingHeld, Opened, StatusChanged
 from escalation_policy.state import SNAPSHOT_FORMAT
 from escalation_policy.testing import strategies
@@ -97,6 +98,67 @@ BAD_JSON = [
         "did you mean 'enterprise'",
         id="near miss",
     ),
+    pytest.param(
+        {**OPENED, "at": "2026-03-02T09:00:00+01:99"},
+        "$.at",
+        "offset whose minutes are 00 to 59",
+        id="offset minutes 99",
+    ),
+    pytest.param(
+        {**OPENED, "at": "2026-03-02T09:00:00-00:60"},
+        "$.at",
+        "offset whose minutes are 00 to 59",
+        id="offset minutes 60",
+    ),
+    pytest.param(
+        {**OPENED, "escalation_id": "E" * (MAX_ID_LENGTH + 1)},
+        "$.escalation_id",
+        f"\\(257 characters\\), expected an id of at most {MAX_ID_LENGTH} characters",
+        id="escalation id too long",
+    ),
+    pytest.param(
+        {**OPENED, "id": "\N{GRINNING FACE}" * (MAX_ID_LENGTH + 1)},
+        "$.id",
+        f"expected an id of at most {MAX_ID_LENGTH} characters",
+        id="fact id too long",
+    ),
+    pytest.param(
+        {**OPENED, "summary": "s" * (MAX_TEXT_LENGTH + 1)},
+        "$.summary",
+        "\\(16,385 characters\\), expected a text of at most 16,384 characters",
+        id="text too long",
+    ),
+    pytest.param(
+        {
+            "type": "status_changed",
+            "at": "2026-03-02T09:00:00Z",
+            "escalation_id": "ESC-1",
+            "status": "ok",
+            "milestones": ["m", "m" * (MAX_TEXT_LENGTH + 1)],
+        },
+        "$.milestones[1]",
+        "expected a text of at most 16,384 characters",
+        id="list item too long",
+    ),
+    pytest.param(
+        {**OPENED, **dict.fromkeys(("summary", "tam", "opened_by"), "t" * MAX_TEXT_LENGTH)}
+        | {"issue_type": "i" * MAX_TEXT_LENGTH},
+        "$",
+        f"got a fact of 65,551 characters of text, expected at most {MAX_FACT_SIZE:,} in all",
+        id="fact too large",
+    ),
+    pytest.param(
+        {
+            "type": "status_changed",
+            "at": "2026-03-02T09:00:00Z",
+            "escalation_id": "ESC-1",
+            "status": "ok",
+            "milestones": [""] * MAX_FACT_SIZE,
+        },
+        "$",
+        f"expected at most {MAX_FACT_SIZE:,} in all",
+        id="a long list of empty texts",
+    ),
 ]
 
 
@@ -154,6 +216,32 @@ BAD_OBJECTS = [
         "$.audience",
         "expected one of",
         id="number audience",
+    ),
+    pytest.param(
+        _opened_object(escalation_id="E" * (MAX_ID_LENGTH + 1)),
+        "$.escalation_id",
+        "expected an id of at most 256 characters",
+        id="escalation id too long",
+    ),
+    pytest.param(
+        _opened_object(id="I" * (MAX_ID_LENGTH + 1)),
+        "$.id",
+        "expected an id of at most 256 characters",
+        id="fact id too long",
+    ),
+    pytest.param(
+        _opened_object(summary="s" * 100_000_000),
+        "$.summary",
+        "100,000,000 characters\\), expected a text of at most 16,384",
+        id="100 MB text",
+    ),
+    pytest.param(
+        lambda: StatusChanged(
+            at=T0, escalation_id="E", status="ok", milestones=("m" * MAX_TEXT_LENGTH,) * 4
+        ),
+        "$",
+        "expected at most 65,536 in all",
+        id="fact too large",
     ),
 ]
 
@@ -324,6 +412,36 @@ BAD_SNAPSHOTS = [
         id="number customer",
     ),
     pytest.param(_spoil(["surprise"], 1), "$.surprise", "unknown field", id="unknown key"),
+    pytest.param(
+        _spoil(["escalations", 0, "owner"], "<script>bogus"),
+        "$.escalations[0].owner",
+        "got '<script>bogus', a value this policy does not declare; expected one of",
+        id="undeclared owner",
+    ),
+    pytest.param(
+        _spoil(["escalations", 0, "cadence"], "hourly"),
+        "$.escalations[0].cadence",
+        "a value this policy does not declare",
+        id="undeclared cadence",
+    ),
+    pytest.param(
+        _spoil(["escalations", 0, "involvement"], ["ceo", "<img src=x>"]),
+        "$.escalations[0].involvement[1]",
+        "a value this policy does not declare",
+        id="undeclared role",
+    ),
+    pytest.param(
+        _spoil(["escalations", 0, "done"], {"dance": "x"}),
+        "$.escalations[0].done['dance']",
+        "an obligation this policy does not have",
+        id="undeclared obligation done",
+    ),
+    pytest.param(
+        _spoil(["escalations", 0, "escalation_id"], "E" * (MAX_ID_LENGTH + 1)),
+        "$.escalations[0].escalation_id",
+        "expected an id of at most 256 characters",
+        id="escalation id too long",
+    ),
     pytest.param(["not", "a", "snapshot"], "$", "expected an EngineState", id="a list"),
 ]
 
@@ -486,6 +604,7 @@ def _pending_update(data: dict[str, Any]) -> int:
     ("change", "field", "message"),
     [
         (("owner", None), "owner", "expected the owner who acts on it"),
+        (("owner", "<script>bogus"), "owner", "a value this policy does not declare"),
         (("every", 8640000000000), "every", "horizon"),
         (("every", 0), "every", "positive period"),
     ],
@@ -551,6 +670,18 @@ def test_timestamps_outside_the_contract_are_refused_on_every_python(text: str) 
     with pytest.raises(InputError, match="expected an ISO-8601 timestamp") as caught:
         CONVERTER.structure({**OPENED, "at": text}, Fact)
     assert "$.at" == caught.value.path
+
+
+@pytest.mark.parametrize(
+    ("text", "utc"),
+    [
+        ("2026-03-02T09:00:00+01:59", "2026-03-02T07:01:00+00:00"),
+        ("2026-03-02T09:00:00-23:59", "2026-03-03T08:59:00+00:00"),
+        ("2026-03-02T09:00:00+05:45", "2026-03-02T03:15:00+00:00"),
+    ],
+)
+def test_offsets_up_to_59_minutes_are_read_as_written(text: str, utc: str) -> None:
+    assert utc == CONVERTER.structure({**OPENED, "at": text}, Fact).at.isoformat()
 
 
 class _Text(str):

@@ -302,6 +302,8 @@ def test_a_fact_the_fast_path_declines_still_gets_cattrs_explanation() -> None:
 
 NEAR_MISSES = [None, True, False, 0, 1, 1.5, "", "x", "low", "tam", "update", "internal"]
 NEAR_MISSES += ["2026-03-02T09:00:00", "2026-03-02T09:00:00Z", "2026-03-02", [], ["a"], [1], {}]
+NEAR_MISSES += ["i" * 256, "i" * 257, "t" * 16_384, "t" * 16_385, ["t" * 16_385]]  # the limits
+NEAR_MISSES += ["2026-03-02T09:00:00+01:59", "2026-03-02T09:00:00+01:60"]
 
 
 @pytest.mark.parametrize("fact_type", sorted(FACT_TYPES))

@@ -221,7 +221,9 @@ def variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         name: load_policy(str(edited_package(folder / f"variant_{n}", edit)))
         for n, (name, edit) in enumerate(edits.items())
     }
-    loaded["a copy"] = load_policy(str(edited_package(folder / "copy", {})))
+    # Not a folder named "copy": loaded as a package of that name, it would replace the
+    # standard library's copy module (and is refused).
+    loaded["a copy"] = load_policy(str(edited_package(folder / "handbook_copy", {})))
     loaded["a setting"] = load_policy(settings={"high_update_every": "2d"})
     loaded["later process"] = load_policy(str(LATER_PROCESS))
     return {"handbook": default_policy(), **loaded}

@@ -14,7 +14,7 @@ import attrs
 import pytest
 
 import escalation_policy
-from escalation_policy import PolicyDefinitionError, load_policy
+from escalation_policy import PolicyDefinitionError, PolicyEngine, load_policy
 from escalation_policy.cli import main
 from escalation_policy.rules import (
     MODULES,
@@ -710,6 +710,17 @@ def test_every_invented_limit_is_a_setting_changed_without_editing_the_rules() -
         ({"high_update_every": "two days"}, ("expected a period such as 'each business day'",)),
         ({"high_update_every": "0m"}, ("got '0m', expected a period",)),
         ({"created_post_within": "0m"}, ("expected a positive duration",)),
+        (
+            {"high_update_every": "3650000d"},
+            ("setting high_update_every: got '3650000d', expected at most 366 days",),
+        ),
+        ({"high_update_every": "367d"}, ("expected at most 366 days",)),
+        ({"high_update_every": "9" * 30 + "d"}, ("expected at most 366 days",)),
+        ({"high_update_every": "every 367 business days"}, ("expected at most 366 days",)),
+        ({"weekly_to_biweekly_cadence": "1 per 53 weeks"}, ("expected at most 366 days",)),
+        ({"inform_tam_within": "367d of calendar time"}, ("expected at most 366 days",)),
+        ({"inform_tam_within": dt.timedelta(days=400)}, ("setting inform_tam_within",)),
+        ({"daily_cadence": "every 8785h of business time"}, ("expected at most 366 days",)),
     ],
 )
 def test_a_wrong_setting_fails_to_load_naming_it(
@@ -719,6 +730,40 @@ def test_a_wrong_setting_fails_to_load_naming_it(
         load_policy(settings=settings)
     for word in words:
         assert word in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"high_update_every": "366d"},
+        {"weekly_to_biweekly_cadence": "1 per 52 weeks"},
+        {"inform_tam_within": "366d of business time"},
+    ],
+)
+def test_settings_up_to_a_year_load_and_schedule(settings: dict[str, object]) -> None:
+    policy = load_policy(settings=settings)
+    engine = PolicyEngine(policy)
+    engine.handle(
+        {
+            "type": "opened",
+            "at": "2026-03-02T09:00:00Z",
+            "escalation_id": "E",
+            "customer": "Acme",
+            "segment": "enterprise",
+            "severity": "high",
+        }
+    )
+    engine.handle({"type": "tick", "at": "2027-03-01T00:00:00Z"})
+    state = engine.escalation("E")
+    assert state is not None
+    assert state.next_due is not None
+    assert policy.latest.year > 8990, "facts of any year a calendar holds are still taken"
+
+
+def test_durations_the_policy_cannot_schedule_fail_to_load() -> None:
+    """Not an overflow while facts are handled: the policy is refused when it loads."""
+    with pytest.raises(PolicyDefinitionError, match="late fulfilment window"):
+        load_policy(late_fulfilment_window=dt.timedelta(days=3_650_000))
 
 
 def test_the_policys_reference_shows_each_settings_value() -> None:

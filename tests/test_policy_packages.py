@@ -12,6 +12,7 @@ import pytest
 
 from escalation_policy import PolicyDefinitionError, PolicyEngine, load_policy
 from escalation_policy import rules as handbook
+from escalation_policy.cli import main
 
 FACTS = [
     {
@@ -175,3 +176,39 @@ def test_the_testing_kits_timeline_opens_with_the_policys_own_opening_fact() -> 
     (opened,) = timeline.facts
     assert (later.terms.opening, "Acme") == (type(opened), opened.customer)  # type: ignore[attr-defined]
     assert "assign_owner" in [action.TYPE for action in timeline.last.actions]
+
+
+@pytest.mark.parametrize("name", ["json", "csv", "sys"])
+def test_a_folder_named_like_another_module_is_refused_and_replaces_nothing(
+    weekly: pathlib.Path, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Loaded as a package of its name, the folder would take the place of the standard
+    library's module for the whole process."""
+    folder = weekly.parent / name
+    weekly.rename(folder)
+    init = folder / "__init__.py"
+    init.write_text(init.read_text().replace('"acme_escalations.', f'"{name}.'))
+    before = sys.modules.get(name)
+    with pytest.raises(PolicyDefinitionError, match=f"would load as the package '{name}'"):
+        load_policy(str(folder))
+    assert 2 == main(["rules", "--policy", str(folder)])
+    assert "which is the name of another module" in capsys.readouterr().err
+    assert 2 == main(["diff", str(folder)])
+    assert "Rename the folder" in capsys.readouterr().err
+    assert before is sys.modules.get(name)
+    assert not any(key.startswith(f"{name}.severity") for key in sys.modules)
+
+
+def test_a_package_loaded_again_from_another_folder_of_the_same_name_replaces_it(
+    weekly: pathlib.Path, tmp_path: pathlib.Path
+) -> None:
+    """Edited copies of one package, each in a folder of the package's name: the last one
+    loaded is the one used."""
+    first = load_policy(str(weekly))
+    copy = tmp_path / "copy" / weekly.name
+    shutil.copytree(weekly, copy)
+    severity = copy / "severity.py"
+    severity.write_text(severity.read_text().replace("TimesPerWeek(1)", "TimesPerWeek(1, weeks=2)"))
+    second = load_policy(str(copy))
+    assert ["2026-03-09T00:00:00+00:00"] == _missed_cadence(first)
+    assert [] == _missed_cadence(second)

@@ -214,6 +214,21 @@ def status_of(arguments: list[str]) -> int:
         (["prune", "--facts-older-than", "soon"], "expected a duration such as 90s"),
         (["prune", "--facts-older-than", "1d", "--now", "today"], "--now"),
         (["prune", "--delivered-older-than", "9999999d"], "before the year 1"),
+        (["run", "--lateness", "9999999d", "FILE"], "expected a duration from 0 to 7d"),
+        (["run", "--lateness", "7d1s", "FILE"], "expected a duration"),
+        (["worker", "--once", "--lateness", "8d"], "expected a duration from 0 to 7d"),
+        (["worker", "--interval", "1e12"], "positive number of seconds, at most 86400"),
+        (["worker", "--once", "--timeout", "1e300"], "positive number of seconds, at most 86400"),
+        (["worker", "--once", "--timeout", "nan"], "positive number of seconds"),
+        (["run", "--source", "s" * 257, "FILE"], "(257 characters), expected a name of at most"),
+        (
+            ["run", "--setting", "high_update_every=3650000d", "FILE"],
+            "setting high_update_every: got '3650000d', expected at most 366 days",
+        ),
+        (
+            ["worker", "--once", "--setting", "critical_update_every=every 999 business days"],
+            "expected at most 366 days",
+        ),
     ],
 )
 def test_wrong_options_are_explained(
@@ -229,6 +244,38 @@ def test_wrong_options_are_explained(
     err = capsys.readouterr().err
     assert message in err
     assert 1 == len(err.splitlines()), "one line, as every error of the command line"
+
+
+@pytest.mark.parametrize("command", ["run", "worker"])
+def test_the_longest_lateness_and_waits_are_taken(
+    command: str, tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    if command == "run":
+        arguments = ["run", "--lateness", "7d", str(EXAMPLES / "medium-support-led.jsonl")]
+    else:
+        arguments = ["worker", "--once", "--lateness", "7d", "--interval", "86400"]
+        arguments += ["--timeout", "86400", "--now", "2026-03-02T12:00:00Z"]
+    assert 0 == main([*arguments, "--store", store])
+    assert "" == capsys.readouterr().err
+
+
+def test_run_refuses_a_line_with_a_key_given_twice_on_every_store(
+    new_store_url: Any, tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``{"type": "tick", "type": "opened", ...}`` opened an escalation (the last key won):
+    it is refused, and nothing is opened."""
+    first = facts_of(EXAMPLES / "critical-outage.jsonl")[0]
+    doubled = json.dumps(first).replace('{"type": "opened"', '{"type": "tick", "type": "opened"')
+    path = tmp_path / "feed.jsonl"
+    path.write_text(doubled + "\n")
+    store = new_store_url()
+    assert 2 == main(["run", "--store", store, "--format", "json", "--keep-going", str(path)])
+    (refused,) = printed(capsys.readouterr().out)
+    assert ("refused", 1) == (refused["type"], refused["line"])
+    assert "the key 'type' is given more than once" in refused["reason"]
+    with Service(store) as service:
+        assert () == service.escalations()
 
 
 # ------------------------------------------------------------------------------------- prune

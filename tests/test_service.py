@@ -290,6 +290,21 @@ def test_a_negative_lateness_is_refused() -> None:
         Service(":memory:", lateness=dt.timedelta(seconds=-1))
 
 
+@pytest.mark.parametrize("lateness", [dt.timedelta(days=7, seconds=1), dt.timedelta(days=9999999)])
+def test_a_lateness_over_seven_days_is_refused_by_services_and_engines(
+    lateness: dt.timedelta,
+) -> None:
+    for make in (
+        lambda: Service(":memory:", lateness=lateness),
+        lambda: PolicyEngine(lateness=lateness),
+    ):
+        with pytest.raises(InputError, match="expected a duration from 0 to 7 days") as caught:
+            make()
+        assert "lateness" == caught.value.path
+    with Service(":memory:", lateness=dt.timedelta(days=7)) as service:
+        assert dt.timedelta(days=7) == service.lateness
+
+
 # -------------------------------------------------------------------------------- due scans
 def test_run_due_reports_what_fell_due_once_and_next_wakeup_is_the_earliest_due(
     new_store_url: Any,

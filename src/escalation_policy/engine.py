@@ -8,6 +8,7 @@ escalations cost nothing.
 import datetime as dt
 import heapq
 import threading
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -37,6 +38,7 @@ from escalation_policy.model import (
 from escalation_policy.periods import parse_period
 from escalation_policy.policy import Policy, default_policy
 from escalation_policy.policy.compiled import UnknownCalendarError
+from escalation_policy.policy.outputs import output_value_sets
 from escalation_policy.policy.record import Record
 from escalation_policy.state import (
     SNAPSHOT_FORMAT,
@@ -491,6 +493,29 @@ def _awaiting_inconsistency(escalation: EscalationState, policy: Policy) -> tupl
     return None
 
 
+_PLANNED: "weakref.WeakKeyDictionary[Policy, Mapping[str, tuple[str, ...]]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _planned_values(policy: Policy) -> Mapping[str, tuple[str, ...]]:
+    """The values a state's ``owner``, ``cadence`` and ``involvement`` may hold: those of the
+    value sets the policy's tables plan them from."""
+    found = _PLANNED.get(policy)
+    if found is None:
+        sets = output_value_sets([(compiled.table, "") for compiled in policy.tables])
+        found = _PLANNED[policy] = {
+            field: tuple(str(member.value) for member in kind)
+            for field, kind in (
+                ("owner", sets.get("owner")),
+                ("cadence", sets.get("cadence")),
+                ("involvement", sets.get("roles")),
+            )
+            if kind is not None
+        }
+    return found
+
+
 def _inconsistency(
     escalation: EscalationState, clock: dt.datetime | None, policy: Policy, seen: set[str]
 ) -> tuple[str, str] | None:
@@ -520,6 +545,21 @@ def _inconsistency(
             f"got {describe(escalation.closed_at)} with status {escalation.status!r}, "
             "expected a closing time exactly when the escalation is closed"
         )
+    for field, values in _planned_values(policy).items():
+        given = getattr(escalation, field)
+        items = enumerate(given) if isinstance(given, tuple) else ((None, given),)
+        for index, item in items:
+            if item is not None and item not in values:
+                return field + ("" if index is None else f"[{index}]"), (
+                    f"got {describe(item)}, a value this policy does not declare; expected one "
+                    f"of {', '.join(values)} (was the state written with another policy?)"
+                )
+    for obligation in escalation.done:
+        if obligation not in policy.obligations:
+            return f"done[{obligation!r}]", (
+                f"got {describe(obligation)}, an obligation this policy does not have; expected "
+                f"one of {', '.join(policy.obligations)}"
+            )
     if escalation.calendar is not None:
         try:
             policy.calendar(escalation.calendar)

@@ -22,6 +22,7 @@ from escalation_policy._language.typed import (
     NON_EMPTY,
     VALUES,
     FieldProblem,
+    check_fact_size,
     check_fields,
     clean_string,
     to_instant,
@@ -91,7 +92,7 @@ class Fact:
     changes nothing. The in-memory engine does not read it."""
 
     def __attrs_post_init__(self) -> None:
-        check_fields(self)
+        check_fact_size(check_fields(self))
 
 
 COMMON_FIELDS: tuple[str, ...] = ("id", "at", "escalation_id")
@@ -271,10 +272,13 @@ class Contract:
 
 # ------------------------------------------------------------------------------------ converter
 _TIMESTAMP = re.compile(
-    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{3}(\d{3})?)?)?([Zz]|[+-]\d{2}:\d{2})"
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{3}(\d{3})?)?)?([Zz]|[+-]\d{2}:[0-5]\d)"
 )
 """The timestamps of the contract, the same on every Python: date, time to the microsecond
-(3 or 6 digits), and a timezone (``Z`` or an offset in hours and minutes)."""
+(3 or 6 digits), and a timezone (``Z`` or an offset in hours and minutes, the minutes from 00
+to 59: Python would read ``+01:99`` as an offset of 2 hours 39 minutes)."""
+_OFFSET_MINUTES = re.compile(r"[+-]\d{2}:[6-9]\d$")
+"""An offset whose minutes are out of range, said so in the message."""
 
 
 def parse_timestamp(value: object) -> dt.datetime:
@@ -285,6 +289,11 @@ def parse_timestamp(value: object) -> dt.datetime:
                 raise FieldProblem(
                     f"got {describe(value)} without a timezone, "
                     "expected a timezone such as 'Z' or '+00:00'"
+                )
+            if _OFFSET_MINUTES.search(value) is not None:
+                raise FieldProblem(
+                    f"got {describe(value)}, expected a timezone offset whose minutes are 00 "
+                    "to 59, such as '+01:00' or '+05:30'"
                 )
             raise FieldProblem(
                 f"got {describe(value)}, expected an ISO-8601 timestamp with a timezone, "

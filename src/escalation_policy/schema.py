@@ -3,7 +3,7 @@
 Derived from the policy's terms, as the converter is: one schema per fact and action type,
 tagged by ``type``, every field with the values it takes, no other key allowed. The schema is
 a first line of defence for a host: a fact it rejects, the library refuses too (the library
-checks more, such as a timestamp's calendar date).
+checks more, such as a timestamp's calendar date and the size of a whole fact).
 """
 
 import datetime as dt
@@ -15,6 +15,7 @@ from typing import Any
 
 import attrs
 
+from escalation_policy._language.typed import text_limit
 from escalation_policy.model import _TIMESTAMP, Action, Fact
 from escalation_policy.policy import Policy, default_policy
 
@@ -23,14 +24,19 @@ __all__ = ["json_schema"]
 DRAFT = "http://json-schema.org/draft-07/schema#"
 
 
-def _field(kind: object, non_empty: bool) -> dict[str, Any]:
-    """The schema of one field's value."""
+def _field(kind: object, non_empty: bool, limit: int = 0) -> dict[str, Any]:
+    """The schema of one field's value (``limit``: the longest text it may hold, if any)."""
     if typing.get_origin(kind) in (typing.Union, types.UnionType):
         others = [argument for argument in typing.get_args(kind) if argument is not type(None)]
-        inner = _field(others[0], non_empty) if len(others) == 1 else {}
+        inner = _field(others[0], non_empty, limit) if len(others) == 1 else {}
         return {"anyOf": [inner, {"type": "null"}]}
     if kind is str:
-        return {"type": "string", "minLength": 1} if non_empty else {"type": "string"}
+        text: dict[str, Any] = {"type": "string"}
+        if non_empty:
+            text["minLength"] = 1
+        if limit:
+            text["maxLength"] = limit
+        return text
     if kind is bool:
         return {"type": "boolean"}
     if kind is int:
@@ -42,7 +48,7 @@ def _field(kind: object, non_empty: bool) -> dict[str, Any]:
     if isinstance(kind, type) and issubclass(kind, enum.Enum):
         return {"type": "string", "enum": [member.value for member in kind]}
     if typing.get_origin(kind) is tuple:
-        return {"type": "array", "items": _field(typing.get_args(kind)[0], False)}
+        return {"type": "array", "items": _field(typing.get_args(kind)[0], False, limit)}
     return {}
 
 
@@ -52,7 +58,10 @@ def _object(cls: type[Any]) -> dict[str, Any]:
     properties: dict[str, Any] = {"type": {"const": cls.TYPE}}
     required = ["type"]
     for field in attrs.fields(cls):
-        properties[field.name] = _field(hints[field.name], bool(field.metadata.get("non_empty")))
+        kind = hints[field.name]
+        # Facts are input: their texts have limits (actions are the library's own output).
+        limit = text_limit(field.name, kind) if issubclass(cls, Fact) else 0
+        properties[field.name] = _field(kind, bool(field.metadata.get("non_empty")), limit)
         if field.default is attrs.NOTHING:
             required.append(field.name)
     schema: dict[str, Any] = {

@@ -21,7 +21,7 @@ import attrs
 
 from escalation_policy._language.codegen import generate
 from escalation_policy._language.frozen import slot_setter
-from escalation_policy._language.typed import clean_string
+from escalation_policy._language.typed import MAX_FACT_SIZE, clean_string, text_limit
 
 __all__ = ["Fallback", "action_writer", "fact_reader", "object_writer", "text_writer"]
 
@@ -119,7 +119,8 @@ def fact_reader(
     Unrolled over the class's fields (generated from their names and types only): this runs
     once per fact read, and calls per field cost more than the checks themselves. The reader
     checks everything the class's own check (``_typed.check_fields``) does, for the
-    well-formed case, and sets the fields directly without running it again.
+    well-formed case (the length of each text and the size of the whole fact too), and sets
+    the fields directly without running it again.
     """
     fields = attrs.fields(cls)
     namespace: dict[str, Any] = {
@@ -136,6 +137,7 @@ def fact_reader(
         "    for key in body:",
         "        if key not in KNOWN:",
         "            raise Fallback",
+        "    size = 0",
     ]
     for field in fields:
         name = field.name
@@ -148,10 +150,14 @@ def fact_reader(
             namespace[f"default_{name}"] = field.default
             lines += ["    if value is MISSING:", f"        value = default_{name}", "    else:"]
             lines += [f"    {line}" for line in read]
+        lines += _size_lines(field.type, text_limit(name, field.type))
         lines.append(f"    {name} = value")
     for field in fields:
         namespace[f"set_{field.name}"] = slot_setter(cls, field.name)
+    namespace["MAX_FACT_SIZE"] = MAX_FACT_SIZE
     lines += [
+        "    if size > MAX_FACT_SIZE:",
+        "        raise Fallback",
         "    fact = new(cls)",
         *(f"    set_{field.name}(fact, {field.name})" for field in fields),
         "    return fact",
@@ -160,6 +166,28 @@ def fact_reader(
         lines, namespace, f"reader for {cls.__qualname__}"
     )
     return reader
+
+
+def _size_lines(kind: Any, limit: int) -> list[str]:
+    """Statements that check the length of ``value``, a text or a list of texts of a field
+    with that ``limit`` (0: no text), and add it to ``size`` as ``check_fields`` counts it."""
+    if not limit:
+        return []
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        inner = _size_lines(next(a for a in typing.get_args(kind) if a is not type(None)), limit)
+        return ["    if value is not None:", *(f"    {line}" for line in inner)]
+    if kind is str:
+        return [
+            f"    if len(value) > {limit}:",
+            "        raise Fallback",
+            "    size += len(value) + 1",
+        ]
+    return [  # a tuple of texts
+        "    for item in value:",
+        f"        if len(item) > {limit}:",
+        "            raise Fallback",
+        "        size += len(item) + 1",
+    ]
 
 
 def _read_lines(

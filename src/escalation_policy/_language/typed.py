@@ -20,11 +20,17 @@ from escalation_policy.errors import InvalidFactError, describe, did_you_mean
 
 __all__ = [
     "EARLIEST",
+    "ID_FIELDS",
     "LATEST",
+    "MAX_FACT_SIZE",
+    "MAX_ID_LENGTH",
+    "MAX_TEXT_LENGTH",
     "FieldProblem",
+    "check_fact_size",
     "check_fields",
     "checker",
     "clean_string",
+    "text_limit",
     "to_instant",
 ]
 
@@ -33,6 +39,23 @@ EARLIEST = dt.datetime(1900, 1, 1, tzinfo=UTC)
 """The earliest timestamp accepted."""
 LATEST = dt.datetime(9000, 1, 1, tzinfo=UTC)
 """Timestamps must be before this: due times computed from them never overflow."""
+
+# The size of what a fact may carry (docs/json-contract.md, "Limits"). A store keeps every
+# text it is given and writes an escalation's attributes again with each of its facts: the
+# limits keep that work, and the store, bounded whatever a producer sends.
+ID_FIELDS = frozenset({"id", "escalation_id"})
+"""The fields that hold ids: stores index them."""
+MAX_ID_LENGTH = 256
+"""The longest id, in characters: at most 1,024 bytes in UTF-8, which PostgreSQL's indexes
+hold with room to spare (an index entry may take about 2,700 bytes), in an action's id
+(``ESCALATION/SEQUENCE``) too; the ids of the systems facts come from are far shorter."""
+MAX_TEXT_LENGTH = 16_384
+"""The longest text in any other field (and in each item of a list), in characters."""
+MAX_FACT_SIZE = 65_536
+"""The most text one fact may carry in all: the characters of its texts and ids, each
+counting one more (so that a list of many empty texts counts too). A JSON line of a fact
+within this limit is at most 786,432 bytes however its text is escaped: always under the
+1 MiB the command line reads in one line."""
 
 
 class FieldProblem(ValueError):
@@ -242,29 +265,67 @@ def _instant(value: object) -> dt.datetime:
     return to_instant(value)
 
 
-def check_fields(obj: Any, path: str = "$") -> None:
-    """Check every field of the attrs instance ``obj``, normalising values in place.
+def check_fields(obj: Any, path: str = "$") -> int:
+    """Check every field of the attrs instance ``obj``, normalising values in place, and
+    return the size of its text (as :data:`MAX_FACT_SIZE` counts it).
 
     Raises :class:`~escalation_policy.errors.InvalidFactError` naming the first field that
     does not fit (``@ $.severity``), what arrived and what was expected.
     """
-    for name, check, non_empty in _plan(type(obj)):
+    size = 0
+    for name, check, non_empty, limit in _plan(type(obj)):
         value = getattr(obj, name)
         try:
             checked = check(value)
+            if limit and checked is not None:
+                size += _text_size(checked, limit)
         except FieldProblem as problem:
             raise InvalidFactError(str(problem), path=f"{path}.{name}{problem.step}") from None
         if non_empty and checked == "":
             raise InvalidFactError("got '', expected a non-empty string", path=f"{path}.{name}")
         if checked is not value:
             object.__setattr__(obj, name, checked)
+    return size
 
 
-_PLANS: dict[type[Any], tuple[tuple[str, Check, bool], ...]] = {}
+def _text_size(value: str | tuple[str, ...], limit: int) -> int:
+    """The size of a checked text (or list of texts) no item of which is over ``limit``."""
+    if isinstance(value, str):
+        if len(value) > limit:
+            raise FieldProblem(_too_long(value, limit))
+        return len(value) + 1
+    size = 0
+    for index, item in enumerate(value):
+        if len(item) > limit:
+            raise FieldProblem(_too_long(item, limit), step=f"[{index}]")
+        size += len(item) + 1
+    return size
 
 
-def _plan(cls: type[Any]) -> tuple[tuple[str, Check, bool], ...]:
-    """(field, check, non-empty) for each field of ``cls``, worked out once per class."""
+def _too_long(value: str, limit: int) -> str:
+    what = "an id" if limit == MAX_ID_LENGTH else "a text"
+    return (
+        f"got {describe(value)} ({len(value):,} characters), expected {what} of at most "
+        f"{limit:,} characters"
+    )
+
+
+def check_fact_size(size: int) -> None:
+    """A fact whose text (see :data:`MAX_FACT_SIZE`) is over the limit is an input error."""
+    if size > MAX_FACT_SIZE:
+        raise InvalidFactError(
+            f"got a fact of {size:,} characters of text, expected at most {MAX_FACT_SIZE:,} "
+            "in all (each text counting one more)",
+            path="$",
+        )
+
+
+_PLANS: dict[type[Any], tuple[tuple[str, Check, bool, int], ...]] = {}
+
+
+def _plan(cls: type[Any]) -> tuple[tuple[str, Check, bool, int], ...]:
+    """(field, check, non-empty, length limit) for each field of ``cls``, worked out once per
+    class; the limit is 0 for a field that holds no text."""
     plan = _PLANS.get(cls)
     if plan is None:
         hints = typing.get_type_hints(cls)
@@ -272,9 +333,18 @@ def _plan(cls: type[Any]) -> tuple[tuple[str, Check, bool], ...]:
         for field in attrs.fields(cls):
             kind = hints.get(field.name, field.type)  # a class made by attrs.make_class
             check = _values_checker(kind) if field.metadata.get("values") else checker(kind)
-            steps.append((field.name, check, bool(field.metadata.get("non_empty"))))
+            limit = text_limit(field.name, kind)
+            steps.append((field.name, check, bool(field.metadata.get("non_empty")), limit))
         plan = _PLANS[cls] = tuple(steps)
     return plan
+
+
+def text_limit(name: str, kind: Any) -> int:
+    """The length limit of a field ``name`` declared as ``kind``: :data:`MAX_ID_LENGTH` for
+    an id, :data:`MAX_TEXT_LENGTH` for any other text or list of texts, 0 for the rest."""
+    if kind not in (str, str | None, tuple[str, ...], tuple[str, ...] | None):
+        return 0
+    return MAX_ID_LENGTH if name in ID_FIELDS else MAX_TEXT_LENGTH
 
 
 def _values_checker(kind: Any) -> Check:

@@ -12,8 +12,10 @@ from typing import IO, Any, TypeAlias
 
 from escalation_policy._audit import AuditRefusal
 from escalation_policy._convert import shared_converter
+from escalation_policy._core.step import MAX_LATENESS
 from escalation_policy.engine import EngineName
 from escalation_policy.errors import InputError
+from escalation_policy.errors import describe as describe_value
 from escalation_policy.model import Action, Fact, parse_timestamp
 from escalation_policy.policy import Policy, default_policy, load_policy
 from escalation_policy.render import describe, plain, refusal, timestamp
@@ -102,6 +104,29 @@ def _cannot_write(error: OSError) -> CannotWrite:
 
 
 # ---------------------------------------------------------------------------------------- reading
+class _RepeatedKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refused if a key comes twice: JSON readers differ on which one wins
+    (Python's, the last), so ``{"type": "tick", "type": "opened"}`` means nothing certain."""
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _RepeatedKey(key)
+            seen.add(key)
+    return data
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_object)
+"""Built once: ``json.loads`` with a hook builds a decoder for every line."""
+
+
 def _fact(line: str | bytes, converter: Any) -> Fact:
     """The fact on one line; :class:`InputError` (without a line number) if there is none."""
     if isinstance(line, bytes):
@@ -112,7 +137,12 @@ def _fact(line: str | bytes, converter: Any) -> Fact:
                 f"not UTF-8 (byte 0x{line[error.start]:02x} at column {error.start + 1})"
             ) from None
     try:
-        data = json.loads(line)
+        data = _DECODER.decode(line)
+    except _RepeatedKey as repeated:
+        raise InputError(
+            f"the key {describe_value(repeated.key)} is given more than once in one object; "
+            "expected each key once (which one was meant cannot be told)"
+        ) from None
     except json.JSONDecodeError as error:
         raise InputError(f"not valid JSON ({error.msg} at column {error.colno})") from None
     except RecursionError:
@@ -301,6 +331,16 @@ def duration(text: str) -> dt.timedelta:
     return dt.timedelta(seconds=value * _UNITS[unit])
 
 
+def lateness(text: str) -> dt.timedelta:
+    """``--lateness``: a duration (as :func:`duration` reads it) up to the engines' limit."""
+    value = duration(text)
+    if value > MAX_LATENESS:
+        raise argparse.ArgumentTypeError(
+            f"got {text!r}, expected a duration from 0 to {MAX_LATENESS.days}d"
+        )
+    return value
+
+
 def positive(text: str) -> int:
     try:
         value = int(text)
@@ -311,13 +351,21 @@ def positive(text: str) -> int:
     return value
 
 
+LONGEST_WAIT = 86_400.0
+"""The most seconds ``--interval`` and ``--timeout`` take: a day. A worker wakes at least that
+often, and gives a delivery at most that long."""
+
+
 def seconds(text: str) -> float:
+    """A positive number of seconds, at most :data:`LONGEST_WAIT`."""
     try:
         value = float(text)
     except ValueError:
         value = 0.0
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"got {text!r}, expected a positive number of seconds")
+    if not 0 < value <= LONGEST_WAIT:
+        raise argparse.ArgumentTypeError(
+            f"got {text!r}, expected a positive number of seconds, at most {LONGEST_WAIT:g} (a day)"
+        )
     return value
 
 
@@ -369,7 +417,8 @@ def add_command(commands: Commands, name: str, **kwargs: Any) -> argparse.Argume
         "--policy",
         metavar="PACKAGE",
         help="the policy package to apply, as a module name or a folder whose "
-        "__init__.py declares MODULES (default: the handbook's policy)",
+        "__init__.py declares MODULES (default: the handbook's policy). Loading a package "
+        "runs its Python code, with this command's rights: name only packages you would run",
     )
     parser.add_argument(
         "--setting",

@@ -27,7 +27,9 @@ def register(commands: Commands) -> None:
     parser.add_argument(
         "old",
         metavar="OLD",
-        help="the policy to compare with: a package (module name or folder), or 'handbook'",
+        help="the policy to compare with: a package (module name or folder), or 'handbook'. "
+        "Loading a package runs its Python code, with this command's rights: compare only "
+        "packages you would run",
     )
     parser.set_defaults(run=run)
 

@@ -6,6 +6,7 @@ import json
 import os
 
 from escalation_policy._convert import shared_converter
+from escalation_policy._language.typed import MAX_ID_LENGTH
 from escalation_policy.cli._common import (
     EXIT_BAD_INPUT,
     EXIT_OK,
@@ -17,7 +18,7 @@ from escalation_policy.cli._common import (
     Output,
     add_command,
     display_name,
-    duration,
+    lateness,
     open_service,
     positive,
     read_items,
@@ -28,7 +29,7 @@ from escalation_policy.cli._common import (
     timeline_line,
 )
 from escalation_policy.engine import ENGINES
-from escalation_policy.errors import InputError
+from escalation_policy.errors import InputError, describe
 from escalation_policy.model import Fact
 from escalation_policy.service import Delivery, Service
 
@@ -56,8 +57,10 @@ def register(commands: Commands) -> None:
     parser.add_argument(
         "--source",
         metavar="NAME",
+        type=source_name,
         help="the name under which the store remembers how far the input was read (default: "
-        "the file's path; standard input is resumable only with a name)",
+        "the file's path; standard input is resumable only with a name; at most "
+        f"{MAX_ID_LENGTH} characters)",
     )
     parser.add_argument(
         "--format",
@@ -74,15 +77,25 @@ def register(commands: Commands) -> None:
     )
     parser.add_argument(
         "--lateness",
-        type=duration,
+        type=lateness,
         metavar="DURATION",
         help="time passes for other escalations only up to each fact's time less this "
-        "(90s, 5m, 2h, 1d), so a fact up to this late is not stale",
+        "(90s, 5m, 2h, 1d; at most 7d), so a fact up to this late is not stale",
     )
     parser.add_argument(
         "--engine", choices=ENGINES, default="native", help="the rule engine (default: native)"
     )
     parser.set_defaults(run=run)
+
+
+def source_name(text: str) -> str:
+    """``--source``: a name a store keeps in an index, as long as an id may be at most."""
+    if len(text) > MAX_ID_LENGTH:
+        raise argparse.ArgumentTypeError(
+            f"got {describe(text)} ({len(text):,} characters), expected a name of at most "
+            f"{MAX_ID_LENGTH} characters"
+        )
+    return text
 
 
 def run(args: argparse.Namespace, out: Output) -> int:

@@ -18,8 +18,8 @@ from escalation_policy.cli._common import (
     Exit,
     Output,
     add_command,
-    duration,
     given_time,
+    lateness,
     open_service,
     positive,
     seconds,
@@ -55,14 +55,14 @@ def register(commands: Commands) -> None:
         type=seconds,
         default=30.0,
         metavar="SECONDS",
-        help="the longest wait between rounds (default: 30)",
+        help="the longest wait between rounds (default: 30; at most a day, 86400)",
     )
     parser.add_argument(
         "--lateness",
-        type=duration,
+        type=lateness,
         metavar="DURATION",
         help="report what fell due only once this much more has passed, to let late facts "
-        "arrive first (90s, 5m, 2h, 1d; default: 0)",
+        "arrive first (90s, 5m, 2h, 1d; default: 0; at most 7d)",
     )
     parser.add_argument(
         "--batch", type=positive, default=100, metavar="N", help="actions claimed at once"
@@ -72,7 +72,7 @@ def register(commands: Commands) -> None:
         type=seconds,
         default=30.0,
         metavar="SECONDS",
-        help="how long the delivery command may take (default: 30)",
+        help="how long the delivery command may take (default: 30; at most a day, 86400)",
     )
     parser.set_defaults(run=run)
 

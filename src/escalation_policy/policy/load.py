@@ -11,7 +11,7 @@ from types import ModuleType
 
 import attrs
 
-from escalation_policy._language.typed import LATEST
+from escalation_policy._language.typed import EARLIEST, LATEST
 from escalation_policy.calendar import Calendar
 from escalation_policy.errors import PolicyDefinitionError, did_you_mean
 from escalation_policy.policy.citations import (
@@ -131,7 +131,7 @@ def load_policy(
     check_outputs_produced(outputs, ordered, declared.outputs)
     _check_values_used(terms, output_values, ordered, compiled_reactions, compiled_obligations)
     grace = _opening_grace(declared, opening_grace)
-    horizon = horizon_of(ordered, compiled_reactions, late_fulfilment_window) + grace
+    horizon = _checked_horizon(ordered, compiled_reactions, late_fulfilment_window) + grace
     return Policy(
         tables=tuple(ordered),
         reactions=tuple(compiled_reactions),
@@ -192,6 +192,27 @@ def _opening_grace(declared: Declarations, given: dt.timedelta | None) -> dt.tim
             module=module,
         )
     return grace
+
+
+def _checked_horizon(
+    tables: Sequence[CompiledTable],
+    reactions: Sequence[CompiledReaction],
+    late_fulfilment_window: dt.timedelta,
+) -> dt.timedelta:
+    """How far past a fact the policy schedules, if that leaves the facts a range of times to
+    take: else a :class:`PolicyDefinitionError`, not an overflow while facts are handled."""
+    try:
+        horizon = horizon_of(tables, reactions, late_fulfilment_window)
+        room = LATEST - horizon > EARLIEST
+    except OverflowError:
+        room = False
+    if not room:
+        raise PolicyDefinitionError(
+            "the policy's longest within and period and its late fulfilment window, together, "
+            f"reach past the {LATEST.year - EARLIEST.year} years a fact's time may span: "
+            "nothing it schedules could be due in range; expected durations of a year or so"
+        )
+    return horizon
 
 
 def _calendars(declared: Declarations, terms: Terms) -> Calendars | None:

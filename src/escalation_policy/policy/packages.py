@@ -208,8 +208,9 @@ def package_modules(package: str | os.PathLike[str]) -> tuple[str, ...]:
                 f"{folder} is not a policy package: expected an __init__.py declaring MODULES"
             )
         name = folder.resolve().name
+        _check_name_is_free(name, folder, init.resolve())
         loaded = sys.modules.get(name)
-        if loaded is None or pathlib.Path(getattr(loaded, "__file__", "") or "") != init.resolve():
+        if loaded is None or _file_of(loaded) != init.resolve():
             spec = importlib.util.spec_from_file_location(
                 name, init.resolve(), submodule_search_locations=[str(folder.resolve())]
             )
@@ -237,3 +238,38 @@ def package_modules(package: str | os.PathLike[str]) -> tuple[str, ...]:
             module=loaded.__name__,
         )
     return tuple(modules)
+
+
+def _file_of(module: ModuleType) -> pathlib.Path | None:
+    file = getattr(module, "__file__", None)
+    return pathlib.Path(file).resolve() if isinstance(file, str) and file else None
+
+
+def _check_name_is_free(name: str, folder: pathlib.Path, init: pathlib.Path) -> None:
+    """A folder loads as the package of its name, which its rule modules import by: refused
+    when that name is another module's (``--policy ./json``), which the package would replace
+    for the whole process. A policy package of that name loaded before, from another folder
+    (an edited copy), may be replaced."""
+    loaded = sys.modules.get(name)
+    if loaded is not None:
+        if _file_of(loaded) == init or hasattr(loaded, "MODULES"):
+            return
+        where: object = _file_of(loaded) or "built in"
+    elif "." in name:
+        return  # not a name an import statement reaches
+    else:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None:
+            return
+        origin = spec.origin if spec.has_location else None
+        if origin is not None and pathlib.Path(origin).resolve() == init:
+            return
+        where = origin or "built in"
+    raise PolicyDefinitionError(
+        f"{folder} would load as the package {name!r}, which is the name of another module "
+        f"({where}): loading it would replace that module in this process. Rename the folder "
+        "(and the module names in its MODULES)"
+    )

@@ -8,8 +8,17 @@ from typing import Any
 
 import attrs
 
+from escalation_policy.calendar import HORIZON_DAYS
 from escalation_policy.errors import PolicyDefinitionError, did_you_mean
-from escalation_policy.periods import BusinessTime, Period, parse_duration, parse_period
+from escalation_policy.periods import (
+    BusinessTime,
+    EveryBusinessDays,
+    Period,
+    Rolling,
+    TimesPerWeek,
+    parse_duration,
+    parse_period,
+)
 from escalation_policy.policy.locations import where
 from escalation_policy.vocabulary import (
     Location,
@@ -20,9 +29,45 @@ from escalation_policy.vocabulary import (
 _DURATION = re.compile(r"^\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*$")
 
 
+LONGEST_SETTING = dt.timedelta(days=HORIZON_DAYS)
+"""The longest duration or period a setting may be given (a year, as far as a calendar looks
+for open time): what an escalation waits for must fall due while it is followed, and the
+policy must be able to schedule it for any fact it takes."""
+
+
 def parse_setting(setting: Setting, value: object) -> object:
     """``value`` as a value of ``setting`` (a duration from a text such as ``"3d 12h"``), or a
     :class:`~escalation_policy.errors.PolicyDefinitionError` saying what was expected."""
+    try:
+        parsed = _parse_setting(setting, value)
+    except OverflowError:  # more days than a duration holds
+        parsed = LONGEST_SETTING * 2
+    span = _span(parsed)
+    if span is not None and span > LONGEST_SETTING:
+        raise PolicyDefinitionError(
+            f"setting {setting.name}: got {value!r}, expected at most {HORIZON_DAYS} days: "
+            "the policy schedules what falls due within a year"
+        )
+    return parsed
+
+
+def _span(value: object) -> dt.timedelta | None:
+    """How long a setting's value (a duration, a business time or a period) asks to wait, as
+    a duration (in open time for business time), if it is one of those."""
+    if isinstance(value, dt.timedelta):
+        return value
+    if isinstance(value, BusinessTime):
+        return value.duration
+    if isinstance(value, Rolling):
+        return value.every
+    if isinstance(value, TimesPerWeek):
+        return dt.timedelta(weeks=value.weeks)
+    if isinstance(value, EveryBusinessDays):
+        return dt.timedelta(days=value.days)
+    return None
+
+
+def _parse_setting(setting: Setting, value: object) -> object:
     default = setting.default
     if isinstance(default, dt.timedelta):
         if isinstance(value, dt.timedelta):
