@@ -239,8 +239,9 @@ class PostgresStore(Store):
         with self._reporting(), self._pool.connection() as connection, connection.transaction():
 
             def execute(sql: str) -> list[tuple[Any, ...]]:
-                cursor = connection.execute(sql)
-                return cursor.fetchall() if cursor.description else []
+                with self._reporting():
+                    cursor = connection.execute(sql)
+                    return cursor.fetchall() if cursor.description else []
 
             yield execute
 

@@ -3,6 +3,7 @@
 import contextlib
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
@@ -164,7 +165,7 @@ class SQLiteStore(Store):
             self._db = sqlite3.connect(
                 path, timeout=timeout, isolation_level=None, check_same_thread=False
             )
-            self._db.execute("PRAGMA journal_mode = WAL")
+            _wal(self._db, timeout)
             self._db.execute("PRAGMA synchronous = FULL")
             # A cache of up to 64 MiB (the default is 2 MiB: a few thousand states), and the
             # WAL copied back into the database every 10,000 pages rather than every 1,000:
@@ -210,7 +211,14 @@ class SQLiteStore(Store):
         # BEGIN IMMEDIATE takes the write lock before the version is read: processes that open
         # a new file at once take turns.
         with self.transaction():
-            yield lambda sql: self._db.execute(sql).fetchall()
+
+            def execute(sql: str) -> list[tuple[Any, ...]]:
+                try:
+                    return self._db.execute(sql).fetchall()
+                except sqlite3.Error as error:
+                    raise self._failed(error) from None
+
+            yield execute
 
     def _failed(self, error: sqlite3.Error) -> StoreError:
         return StoreError(f"the SQLite store {self._shown} failed: {error}")
@@ -265,6 +273,20 @@ class SQLiteStore(Store):
         db = getattr(self, "_db", None)
         if db is not None:
             db.close()
+
+
+def _wal(db: sqlite3.Connection, timeout: float) -> None:
+    """Put the database in WAL mode. Switching takes a lock SQLite does not wait for (no busy
+    handler): processes that open a new file at once try again until ``timeout``."""
+    give_up = time.monotonic() + timeout
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > give_up:
+                raise
+            time.sleep(0.01)
 
 
 def _outbox_row(
