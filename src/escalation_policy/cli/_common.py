@@ -120,7 +120,12 @@ def _fact(line: str | bytes, converter: Any) -> Fact:
         raise InputError("not valid JSON (nested too deeply to read)") from None
     except ValueError:  # Python's limit on the digits of an integer
         raise InputError("not valid JSON (a number with too many digits to read)") from None
-    fact: Fact = converter.structure(data, Fact)
+    try:
+        fact: Fact = converter.structure(data, Fact)
+    except InputError as error:
+        found = data.get("id") if isinstance(data, dict) else None
+        error.fact_id = found if isinstance(found, str) else None  # kept with the refusal
+        raise
     return fact
 
 

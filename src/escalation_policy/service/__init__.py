@@ -695,6 +695,8 @@ def _fact_id(item: object) -> str | None:
     """The id of a fact, or of a JSON object that should have been one, if it has one."""
     if isinstance(item, Fact):
         return item.id
+    if isinstance(item, InputError):
+        return item.fact_id
     if isinstance(item, Mapping):
         found = item.get("id")
         return found if isinstance(found, str) else None
