@@ -2,22 +2,31 @@
 tables are not what they say, damaged files, and URLs that are not store URLs. Every failure is
 a StoreError (exit status 5 on the command line), never a raw database error."""
 
+import contextlib
+import datetime as dt
+import functools
+import io
+import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from escalation_policy import Service, StoreError, open_store
+from escalation_policy import InputError, Service, StoreError, open_store
 from escalation_policy.cli import main
 from escalation_policy.store import SCHEMA_VERSION, _open
 from escalation_policy.store.base import _safe, _tables
 
-from .conftest import T0
+from .conftest import T0, examples
 from .stores import postgres_url, require_postgres
 
 ROOT = pathlib.Path(__file__).parent.parent
@@ -270,3 +279,157 @@ def test_sqlite_errors_inside_a_transaction_become_store_errors(tmp_path: pathli
             tx.db.execute("SELECT * FROM nowhere")  # type: ignore[attr-defined]
         with store.transaction() as tx:  # the store is usable after it
             assert {} == tx.seen(["x"])
+
+
+# --------------------------------------------------------------------------- damaged files, fuzzed
+FUZZ_NOW = "2026-03-20T00:00:00+00:00"
+COMMANDS = [
+    ["status"],
+    ["dead-letters"],
+    ["refused"],
+    ["worker", "--once", "--now", FUZZ_NOW],
+    ["run", "--keep-going", "--format", "json", "FEED"],
+    ["prune", "--facts-older-than", "1d", "--delivered-older-than", "1d", "--now", FUZZ_NOW],
+    ["dead-letters", "--retry"],
+    ["refused", "--acknowledge"],
+]
+
+
+@functools.cache
+def template_store() -> bytes:
+    """The bytes of a SQLite store holding some of everything: states, fact ids, delivered
+    and undelivered actions, a dead letter, a refusal."""
+    folder = pathlib.Path(tempfile.mkdtemp())
+    path = folder / "template.db"
+    feed = EXAMPLES / "non-compliant.jsonl"
+    facts = [json.loads(line) for line in feed.read_text().splitlines() if line.strip()]
+    for number, fact in enumerate(facts):
+        fact["id"] = f"src-{number}"
+    with Service(str(path)) as service:
+        service.handle_many(
+            [*facts, {"type": "openned"}],
+            keep_going=True,
+            source="feed",
+            positions=list(range(1, len(facts) + 2)),
+            now=T0,
+        )
+        claimed = service.claim(T0 + dt.timedelta(days=1), limit=3)
+        service.ack([claimed[0].id], T0 + dt.timedelta(days=1))
+        with service.store.transaction() as tx:
+            db: Any = tx.db  # type: ignore[attr-defined]
+            db.execute(
+                "UPDATE ep_outbox SET action = 'not json' WHERE action_id = ?", (claimed[1].id,)
+            )
+        service.claim(T0 + dt.timedelta(days=2), limit=10)
+    data = path.read_bytes()
+    shutil.rmtree(folder)
+    return data
+
+
+def damaged(data: bytes, changes: list[tuple[int, int]], cut: int | None) -> bytes:
+    """``data`` with bytes overwritten at fractions of its length, and maybe cut short."""
+    damaged = bytearray(data)
+    for where, value in changes:
+        damaged[where * len(damaged) // 10_000] = value
+    return bytes(damaged[: cut * len(damaged) // 100] if cut is not None else damaged)
+
+
+DAMAGE = {
+    "changes": st.lists(
+        st.tuples(st.integers(0, 9_999), st.integers(0, 255)), min_size=1, max_size=24
+    ),
+    "cut": st.none() | st.integers(1, 99),
+}
+
+
+@settings(
+    max_examples=examples(80),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(command=st.sampled_from(COMMANDS), **DAMAGE)
+def test_a_damaged_sqlite_store_is_a_store_error_never_an_internal_error(
+    command: list[str],
+    changes: list[tuple[int, int]],
+    cut: int | None,
+    tmp_path: pathlib.Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Bytes of a store file overwritten at random (and the file maybe cut short): every
+    command either works or ends with the status docs/errors.md gives, never status 4."""
+    folder = pathlib.Path(tempfile.mkdtemp(dir=tmp_path))
+    path = folder / "store.db"
+    path.write_bytes(damaged(template_store(), changes, cut))
+    feed = EXAMPLES / "critical-outage.jsonl"
+    arguments = [str(feed) if part == "FEED" else part for part in command]
+    status = main([*arguments, "--store", f"sqlite:///{path}"])
+    err = capsys.readouterr().err
+    assert status in (0, 2, 5), err
+    assert "internal error" not in err
+    assert len(err.splitlines()) <= 3 or command[0] == "run"
+
+
+@settings(
+    max_examples=examples(60),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(**DAMAGE)
+def test_a_damaged_sqlite_store_raises_only_the_librarys_errors(
+    changes: list[tuple[int, int]], cut: int | None, tmp_path: pathlib.Path
+) -> None:
+    """Through the Python API, a damaged store raises a StoreError (or, for what the caller
+    gives, an InputError), never a raw database error."""
+    folder = pathlib.Path(tempfile.mkdtemp(dir=tmp_path))
+    path = folder / "store.db"
+    path.write_bytes(damaged(template_store(), changes, cut))
+    later = T0 + dt.timedelta(days=3)
+    calls = [
+        lambda s: s.escalations(),
+        lambda s: s.snapshot(),
+        lambda s: s.outbox(),
+        lambda s: s.status(),
+        lambda s: s.dead_letters(),
+        lambda s: s.refusals(),
+        lambda s: s.run_due(later),
+        lambda s: s.claim(later, limit=50),
+        lambda s: s.retry_dead_letters(),
+        lambda s: s.acknowledge_refusals(later),
+        lambda s: s.handle({"type": "tick", "at": later.isoformat()}),
+        lambda s: s.prune(facts_before=later, delivered_before=later),
+    ]
+    try:
+        service = Service(str(path))
+    except StoreError:
+        return
+    with service:
+        for call in calls:
+            with contextlib.suppress(StoreError, InputError):  # anything else fails the test
+                call(service)
+
+
+@settings(max_examples=examples(150), deadline=None)
+@given(
+    url=st.one_of(
+        st.text(st.characters(blacklist_characters=":", blacklist_categories=["Cs"])),
+        st.text(st.characters(blacklist_categories=["Cs"])).map(lambda text: "sqlite:///" + text),
+        st.lists(
+            st.sampled_from(["host=", "dbname=", "user=", "password=", " ", "x", "'", "\x00"])
+        ).map("".join),
+    )
+)
+def test_any_store_option_is_a_store_or_a_clear_error(url: str) -> None:
+    """Whatever ``--store`` holds (no network scheme: nothing is dialled), ``status`` either
+    reads the store or ends with status 2 or 5 and one line; a store that is not there is not
+    made."""
+    with tempfile.TemporaryDirectory() as folder:
+        here = os.getcwd()
+        os.chdir(folder)
+        try:
+            with contextlib.redirect_stderr(io.StringIO()) as err:
+                status = main(["status", "--store", url])
+            assert status in (2, 5), err.getvalue()
+            assert 1 == len(err.getvalue().splitlines())
+            assert [] == os.listdir(folder)
+        finally:
+            os.chdir(here)

@@ -662,14 +662,15 @@ class Service:
                 )
                 return Record.thaw(snapshot.escalations[0])
             state: EscalationState = self._converter.structure(data, self.policy.contract.state)
-        except (InputError, ValueError, TypeError, KeyError) as error:
+            return Record.thaw(state)
+        except InvalidSnapshotError as error:
+            raise StoreError(str(error)) from None
+        except Exception as error:  # cattrs' groups too: whatever the text, it is the store's
             raise StoreError(
                 f"the stored state of {row.escalation_id!r} cannot be read with this policy "
-                f"({error}); was the store written with another policy?"
+                f"({' '.join(str(error).split())}); was the store written with another policy, "
+                "or damaged?"
             ) from None
-        except InvalidSnapshotError as error:  # pragma: no cover - an InputError
-            raise StoreError(str(error)) from None
-        return Record.thaw(state)
 
     def _action(self, text: str) -> Action:
         """The action an outbox row holds; a :class:`StoreError` for one this policy cannot

@@ -29,6 +29,10 @@ from escalation_policy.store.base import (
 
 __all__ = ["SQLiteStore"]
 
+_FAILURES = (sqlite3.Error, UnicodeDecodeError)
+"""What reading or writing the file may raise: the database's errors, and text that is not
+UTF-8 in a damaged file."""
+
 _CLAIM = "SELECT o.action_id, o.escalation_id, o.action, o.attempts, o.policy" + _CLAIMABLE
 
 
@@ -173,10 +177,17 @@ class SQLiteStore(Store):
             # benchmarks/stores.py.
             self._db.execute("PRAGMA cache_size = -65536")
             self._db.execute("PRAGMA wal_autocheckpoint = 10000")
-        except sqlite3.Error as error:
+        except _FAILURES as error:
+            self.close()
+            if isinstance(error, UnicodeDecodeError):
+                raise self._failed(error) from None
             raise StoreError(f"cannot open the SQLite store {self._shown}: {error}") from None
         self._lock = threading.RLock()
-        _migrate(self, "INTEGER PRIMARY KEY AUTOINCREMENT")
+        try:
+            _migrate(self, "INTEGER PRIMARY KEY AUTOINCREMENT")
+        except BaseException:
+            self.close()
+            raise
 
     _TABLE_EXISTS = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '{table}'"
 
@@ -194,7 +205,7 @@ class SQLiteStore(Store):
             except BaseException as error:
                 with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back itself
                     self._db.execute("ROLLBACK")
-                if isinstance(error, sqlite3.Error):
+                if isinstance(error, _FAILURES):
                     raise self._failed(error) from None
                 raise
             try:
@@ -215,19 +226,24 @@ class SQLiteStore(Store):
             def execute(sql: str) -> list[tuple[Any, ...]]:
                 try:
                     return self._db.execute(sql).fetchall()
-                except sqlite3.Error as error:
+                except _FAILURES as error:
                     raise self._failed(error) from None
 
             yield execute
 
-    def _failed(self, error: sqlite3.Error) -> StoreError:
+    def _failed(self, error: Exception) -> StoreError:
+        if isinstance(error, UnicodeDecodeError):
+            return StoreError(
+                f"the SQLite store {self._shown} holds text that is not UTF-8 ({error.reason} "
+                f"at byte {error.start}): it was damaged; restore it from a backup"
+            )
         return StoreError(f"the SQLite store {self._shown} failed: {error}")
 
     def _query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             try:
                 return self._db.execute(sql, params).fetchall()
-            except sqlite3.Error as error:
+            except _FAILURES as error:
                 raise self._failed(error) from None
 
     def _change(self, sql: str, params: Sequence[object]) -> int:
@@ -264,8 +280,10 @@ class SQLiteStore(Store):
         )
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        db = getattr(self, "_db", None)
+        if db is not None:
+            with getattr(self, "_lock", contextlib.nullcontext()):
+                db.close()
 
     def __del__(self) -> None:
         # A store that is dropped without close() still releases its file (Python 3.13 warns
