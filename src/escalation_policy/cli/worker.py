@@ -126,7 +126,7 @@ def _report_dead_letters(service: Service, reported: int) -> int:
     """Say how many dead letters the store holds when that changed since the last report (a
     worker that starts reports them once): they wait for a person, and are otherwise only
     seen with `status` and `dead-letters`."""
-    count = service.status().dead_letters
+    count = service.store.dead_letter_count()  # every round: one indexed count, no more
     if count and count != reported:
         letters = "action is" if count == 1 else "actions are"
         write_error(

@@ -468,6 +468,11 @@ class Store(abc.ABC):
             for row in rows
         ]
 
+    def dead_letter_count(self) -> int:
+        """How many dead letters the store holds: one query on their index."""
+        rows = self._query("SELECT COUNT(*) FROM ep_outbox WHERE dead IS NOT NULL")
+        return _time(self, rows[0][0]) or 0
+
     def revive(self, action_ids: Collection[str] | None = None) -> int:
         """Put dead letters back in the outbox, ready at once (``None``: all of them); returns
         how many."""
