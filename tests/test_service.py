@@ -837,3 +837,14 @@ def test_a_refusal_that_ends_a_batch_is_not_recorded_since_it_is_read_again(
         assert 2 == len(results)
         assert 1 == service.position("crm")  # the next run reads line 2 again
         assert [] == service.refusals()
+
+
+def test_a_redelivered_fact_leaves_out_the_actions_that_cannot_be_read(
+    new_store_url: Any,
+) -> None:
+    with Service(new_store_url()) as service:
+        first = service.handle(opened("ESC-1", id="crm-1"))
+        _rewrite_action(service, "ESC-1/1", "not json")
+        again = service.handle(opened("ESC-1", id="crm-1"))
+        assert again.duplicate
+        assert [d.id for d in first.deliveries][1:] == [d.id for d in again.deliveries]

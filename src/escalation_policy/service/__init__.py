@@ -531,16 +531,16 @@ class Service:
                 }
                 for stored in tx.actions([i for i in ids if i not in rows]):
                     rows[stored.action_id] = stored
-                return Handled(
-                    fact=fact,
-                    # Actions pruned once delivered (Service.prune) are left out.
-                    deliveries=tuple(
-                        Delivery(i, self._action(rows[i].action), policy=rows[i].policy)
-                        for i in ids
-                        if i in rows
-                    ),
-                    duplicate=True,
-                )
+                # Actions pruned once delivered (Service.prune) are left out, and so are those
+                # this policy cannot read (dead letters, or set aside when claimed): a
+                # redelivery must not stop a run for them.
+                deliveries: list[Delivery] = []
+                for i in ids:
+                    if i in rows:
+                        with contextlib.suppress(StoreError):
+                            action = self._action(rows[i].action)
+                            deliveries.append(Delivery(i, action, policy=rows[i].policy))
+                return Handled(fact=fact, deliveries=tuple(deliveries), duplicate=True)
         emitted: list[Delivery] = []
         try:
             watermark = self._admit(work, fact)
