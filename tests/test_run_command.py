@@ -409,3 +409,83 @@ def test_worker_stops_cleanly_on_sigterm(tmp_path: pathlib.Path) -> None:
         worker.kill()
     assert 0 == worker.returncode, err
     assert "" == err
+
+
+# ---------------------------------------------------------------- refusals, dead letters, status
+def test_a_refused_line_is_reported_by_every_run_until_acknowledged(
+    new_store_url: Any, tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = (EXAMPLES / "critical-outage.jsonl").read_text().splitlines(keepends=True)
+    path = tmp_path / "feed.jsonl"
+    path.write_text("".join([lines[0], '{"type": "openned", "id": "crm-9"}\n', *lines[1:]]))
+    store = new_store_url()
+    run = ["run", "--store", store, "--keep-going", "--format", "json", str(path)]
+    assert 2 == main(run)
+    capsys.readouterr()
+    assert 2 == main(run)  # nothing new is read, and the refusal is still reported
+    out, err = capsys.readouterr()
+    assert "" == out
+    assert f"{path}: line 2: unknown fact type 'openned'" in err
+    assert "not acknowledged" in err
+    assert 0 == main(["status", "--store", store])
+    assert 1 == json.loads(capsys.readouterr().out)["refused"]
+    assert 0 == main(["refused", "--store", store])
+    (listed,) = printed(capsys.readouterr().out)
+    assert (str(path), 2, "crm-9", "invalid_fact") == (
+        listed["file"],
+        listed["line"],
+        listed["fact_id"],
+        listed["code"],
+    )
+    assert 0 == main(["refused", "--store", store, "--acknowledge", "--source", "elsewhere"])
+    assert [] == printed(capsys.readouterr().out)  # another source's: nothing acknowledged
+    assert 2 == main(run)
+    assert 0 == main(["refused", "--store", store, "--acknowledge", str(path)])
+    assert [listed] == printed(capsys.readouterr().out)
+    assert 0 == main(run)
+    assert 0 == main(["refused", "--store", store])
+    assert "" == capsys.readouterr().out
+
+
+def test_worker_sets_an_unreadable_action_aside_and_delivers_the_others(
+    new_store_url: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = new_store_url()
+    path = EXAMPLES / "non-compliant.jsonl"
+    assert 0 == main(["run", "--store", url, "--format", "json", str(path)])
+    emitted = printed(capsys.readouterr().out)
+    broken = emitted[0]["id"]
+    with Service(url) as service, service.store.transaction() as tx:
+        db: Any = tx.db  # type: ignore[attr-defined]
+        db.execute(
+            service.store._sql("UPDATE ep_outbox SET action = ? WHERE action_id = ?"),
+            ('{"type": "assign_owner", "owner', broken),
+        )
+    end = facts_of(path)[-1]["at"]
+    assert 0 == main(["worker", "--store", url, "--once", "--now", end, "--batch", "3"])
+    out, err = capsys.readouterr()
+    assert {a["id"] for a in emitted} - {broken} == {a["id"] for a in printed(out)}
+    assert "1 action is set aside as dead letters" in err
+    assert 0 == main(["dead-letters", "--store", url])
+    (letter,) = printed(capsys.readouterr().out)
+    assert broken == letter["id"]
+    assert "JSON cannot be read" in letter["error"]
+    assert 0 == main(["status", "--store", url])
+    status = json.loads(capsys.readouterr().out)
+    assert (1, 0) == (status["dead_letters"], status["undelivered"])
+    assert 0 == main(["dead-letters", "--store", url, "--retry", "ESC-none/1"])
+    assert "put 0 dead letters back" in capsys.readouterr().err
+    assert 0 == main(["dead-letters", "--store", url, "--retry"])
+    assert "put 1 dead letter back" in capsys.readouterr().err
+    assert 0 == main(["status", "--store", url])
+    assert 1 == json.loads(capsys.readouterr().out)["undelivered"]
+
+
+@pytest.mark.parametrize("command", ["status", "refused", "dead-letters"])
+def test_reading_commands_refuse_a_store_that_is_not_there(
+    command: str, tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "missing.db"
+    assert 5 == main([command, "--store", f"sqlite:///{missing}"])
+    assert "no store at" in capsys.readouterr().err
+    assert not missing.exists()

@@ -577,7 +577,7 @@ def test_fact_ids_recorded_before_version_3_are_kept_and_recognised(new_store_ur
             )
     store.close()
     with Service(url) as service:
-        assert 3 == SCHEMA_VERSION == service.store.schema_version()
+        assert SCHEMA_VERSION == service.store.schema_version()
         assert (0, 0) == attrs.astuple(service.prune(facts_before=at(days=400)))
         again = service.handle(fact)
         assert again.duplicate
@@ -721,3 +721,145 @@ def test_service_and_engine_refuse_and_take_the_same_facts(
             except InputError as error:
                 actual = str(error)
             assert expected == actual
+
+
+# ------------------------------------------------------------------------------ dead letters
+def _rewrite_action(service: Service, action_id: str, text: str) -> None:
+    """Change an action's stored JSON, as a damaged row or an edited policy leaves it."""
+    with service.store.transaction() as tx:
+        db: Any = tx.db  # type: ignore[attr-defined]
+        db.execute(
+            service.store._sql("UPDATE ep_outbox SET action = ? WHERE action_id = ?"),
+            (text, action_id),
+        )
+
+
+def _with_undeclared_value(service: Service, action_id: str) -> str:
+    """The stored JSON of ``action_id`` as a policy that declared another action type wrote
+    it (the policy that reads it has dropped that type)."""
+    (entry,) = [e for e in service.store.outbox() if e.action_id == action_id]
+    return json.dumps({**json.loads(entry.action), "type": "retired_value"})
+
+
+def test_an_action_that_cannot_be_read_is_set_aside_and_the_others_delivered(
+    new_store_url: Any,
+) -> None:
+    with Service(new_store_url()) as service:
+        service.handle(opened("ESC-1"))
+        service.handle(opened("ESC-2"))
+        service.handle(opened("ESC-3"))
+        _rewrite_action(service, "ESC-1/1", '{"type": "assign_owner", "escalati')
+        _rewrite_action(service, "ESC-2/1", _with_undeclared_value(service, "ESC-2/1"))
+        claimed = service.claim(at(hours=1), limit=10)
+        # The others are delivered at once, the actions after a dead letter included.
+        assert ["ESC-1/2", "ESC-2/2", "ESC-3/1"] == sorted(d.id for d in claimed)
+        letters = service.dead_letters()
+        assert ["ESC-1/1", "ESC-2/1"] == [letter.id for letter in letters]
+        assert "JSON cannot be read" in letters[0].error
+        assert "retired_value" in letters[1].error
+        assert {at(hours=1)} == {letter.at for letter in letters}
+        assert 2 == service.status().dead_letters
+        assert not {"ESC-1/1", "ESC-2/1"} & {d.id for d in service.outbox(delivered=False)}
+
+
+def test_a_dead_letter_put_back_is_delivered_once_it_can_be_read(new_store_url: Any) -> None:
+    with Service(new_store_url()) as service:
+        service.handle(opened("ESC-1"))
+        (good,) = [e.action for e in service.store.outbox() if e.action_id == "ESC-1/1"]
+        _rewrite_action(service, "ESC-1/1", "not json")
+        service.claim(at(hours=1), limit=50)
+        assert 1 == service.retry_dead_letters()
+        assert [] == service.dead_letters()
+        # Still unreadable: set aside again.
+        assert "ESC-1/1" not in [d.id for d in service.claim(at(hours=2), limit=50)]
+        assert ["ESC-1/1"] == [letter.id for letter in service.dead_letters()]
+        _rewrite_action(service, "ESC-1/1", good)
+        assert 1 == service.retry_dead_letters(["ESC-1/1"])
+        assert "ESC-1/1" in [d.id for d in service.claim(at(hours=3), limit=50)]
+        assert [] == service.dead_letters()
+        assert 0 == service.retry_dead_letters(["ESC-1/1"])  # not a dead letter any more
+
+
+@pytest.mark.parametrize(
+    ("call", "path"),
+    [
+        (lambda s: s.claim(dt.datetime(2026, 3, 2, 9)), "now"),
+        (lambda s: s.claim("2026-03-02T09:00:00Z"), "now"),
+        (lambda s: s.claim(T0, lease=dt.timedelta(seconds=-1)), "lease"),
+        (lambda s: s.claim(T0, lease=dt.timedelta(0)), "lease"),
+        (lambda s: s.claim(T0, lease=dt.timedelta(days=400)), "lease"),
+        (lambda s: s.claim(T0, limit=0), "limit"),
+        (lambda s: s.ack(["ESC-1/1"], dt.datetime(2026, 3, 2, 9)), "now"),
+        (lambda s: s.ack("ESC-1/1", T0), "ids"),
+        (lambda s: s.ack([1], T0), "ids[0]"),
+        (lambda s: s.acknowledge_refusals(dt.datetime(2026, 3, 2, 9)), "now"),
+        (lambda s: s.handle_many([], now=dt.datetime(2026, 3, 2, 9)), "now"),
+    ],
+)
+def test_claim_and_ack_refuse_a_naive_time_and_a_lease_that_is_not_positive(
+    call: Any, path: str
+) -> None:
+    with Service(":memory:") as service:
+        service.handle(opened("ESC-1"))
+        before = [(e.action_id, e.delivered) for e in service.store.outbox()]
+        with pytest.raises(InvalidFactError) as caught:
+            call(service)
+        assert path == caught.value.path
+        assert before == [(e.action_id, e.delivered) for e in service.store.outbox()]
+
+
+# ---------------------------------------------------------------------------------- refusals
+def test_refused_facts_read_past_are_kept_until_acknowledged(new_store_url: Any) -> None:
+    url = new_store_url()
+    later = dt.datetime(2026, 5, 1, tzinfo=dt.timezone.utc)
+    with Service(url) as service:
+        results = service.handle_many(
+            [opened("ESC-1"), {"type": "openned", "id": "crm-7"}, opened("ESC-2")],
+            keep_going=True,
+            source="crm",
+            positions=[1, 2, 3],
+            now=later,
+        )
+        assert [False, True, False] == [isinstance(r, InputError) for r in results]
+        service.handle_many([{"type": "nope"}], keep_going=True)  # no source: not recorded
+    with Service(url) as service:  # kept in the store, not in the process
+        (refusal,) = service.refusals()
+        assert ("crm", 2, "crm-7", "invalid_fact", "$.type", later) == (
+            refusal.source,
+            refusal.position,
+            refusal.fact_id,
+            refusal.code,
+            refusal.path,
+            refusal.at,
+        )
+        assert "openned" in refusal.reason
+        assert 1 == service.status().refused
+        assert [] == service.refusals(sources=["other"])
+        assert [refusal] == service.acknowledge_refusals(later, sources=["crm"])
+        assert [] == service.refusals()
+        assert 0 == service.status().refused
+
+
+def test_a_refusal_that_ends_a_batch_is_not_recorded_since_it_is_read_again(
+    new_store_url: Any,
+) -> None:
+    with Service(new_store_url()) as service:
+        results = service.handle_many(
+            [opened("ESC-1"), {"type": "openned"}, opened("ESC-2")],
+            source="crm",
+            positions=[1, 2, 3],
+        )
+        assert 2 == len(results)
+        assert 1 == service.position("crm")  # the next run reads line 2 again
+        assert [] == service.refusals()
+
+
+def test_a_redelivered_fact_leaves_out_the_actions_that_cannot_be_read(
+    new_store_url: Any,
+) -> None:
+    with Service(new_store_url()) as service:
+        first = service.handle(opened("ESC-1", id="crm-1"))
+        _rewrite_action(service, "ESC-1/1", "not json")
+        again = service.handle(opened("ESC-1", id="crm-1"))
+        assert again.duplicate
+        assert [d.id for d in first.deliveries][1:] == [d.id for d in again.deliveries]

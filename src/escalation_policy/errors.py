@@ -38,6 +38,9 @@ class InputError(PolicyError, ValueError):
     """A fact (or a line of a file) that the policy cannot take. Nothing was changed."""
 
     code: ClassVar[str] = "input_error"
+    fact_id: str | None = None
+    """The ``id`` of the fact refused, when it was read far enough to show one (a refusal a
+    store records keeps it)."""
 
     def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
         self.reason = message

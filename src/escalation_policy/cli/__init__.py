@@ -16,13 +16,16 @@ from typing import NoReturn
 
 from escalation_policy.cli import (
     audit,
+    dead_letters,
     diff,
     identity,
     prune,
+    refused,
     replay,
     rules,
     run,
     schema,
+    status,
     table,
     worker,
 )
@@ -44,7 +47,21 @@ from escalation_policy.errors import PolicyError, StoreError
 
 __all__ = ["main", "read_facts"]
 
-COMMANDS = (replay, audit, table, rules, schema, identity, diff, run, worker, prune)
+COMMANDS = (
+    replay,
+    audit,
+    table,
+    rules,
+    schema,
+    identity,
+    diff,
+    run,
+    worker,
+    prune,
+    status,
+    refused,
+    dead_letters,
+)
 """The commands, in the order ``--help`` lists them."""
 
 

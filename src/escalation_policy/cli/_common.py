@@ -39,7 +39,8 @@ exit status:
        (with --keep-going too, once every line was read)
   {EXIT_CANNOT_WRITE}    the output cannot be written (standard output closed, disk full)
   {EXIT_INTERNAL_ERROR}    an internal error: a bug, please report it
-  {EXIT_STORE}    run, worker, prune: the store cannot be used (cannot connect, a newer schema)
+  {EXIT_STORE}    run, worker, prune, status, refused, dead-letters: the store cannot be used
+       (a wrong URL, cannot connect, a newer schema, a damaged store)
   {EXIT_INTERRUPTED}  interrupted (Ctrl-C)
 """
 
@@ -149,7 +150,12 @@ def _fact(line: str | bytes, converter: Any) -> Fact:
         raise InputError("not valid JSON (nested too deeply to read)") from None
     except ValueError:  # Python's limit on the digits of an integer
         raise InputError("not valid JSON (a number with too many digits to read)") from None
-    fact: Fact = converter.structure(data, Fact)
+    try:
+        fact: Fact = converter.structure(data, Fact)
+    except InputError as error:
+        found = data.get("id") if isinstance(data, dict) else None
+        error.fact_id = found if isinstance(found, str) else None  # kept with the refusal
+        raise
     return fact
 
 
@@ -290,8 +296,25 @@ names another: a SQLite file in the current directory."""
 
 
 def _store_url(args: argparse.Namespace) -> str:
-    url: str = args.store or os.environ.get("ESCALATION_POLICY_STORE") or DEFAULT_STORE
-    return url
+    """The store ``--store`` names (a blank one is refused as it is, not replaced by the
+    default), else ``$ESCALATION_POLICY_STORE``, else :data:`DEFAULT_STORE`."""
+    if args.store is not None:
+        given: str = args.store
+        return given
+    return os.environ.get("ESCALATION_POLICY_STORE") or DEFAULT_STORE
+
+
+def source_name(path: str) -> str | None:
+    """The name under which ``run`` records how far it read ``path`` (``None``: standard
+    input, which has none unless ``--source`` gives one)."""
+    return None if path == "-" else "file:" + os.path.realpath(path)
+
+
+def source_shown(source: str | None) -> str:
+    """A source as a person reads it: a file's path, else the name given."""
+    if source is None:
+        return STDIN
+    return source.removeprefix("file:")
 
 
 def open_service(

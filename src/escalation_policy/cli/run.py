@@ -2,8 +2,8 @@
 their ids."""
 
 import argparse
+import datetime as dt
 import json
-import os
 
 from escalation_policy._convert import shared_converter
 from escalation_policy._language.typed import MAX_ID_LENGTH
@@ -25,13 +25,19 @@ from escalation_policy.cli._common import (
     refusal_record,
     refused_line,
     report_refused,
+    source_name,
+    source_shown,
     stopped,
     timeline_line,
+    write_error,
 )
 from escalation_policy.engine import ENGINES
 from escalation_policy.errors import InputError, describe
 from escalation_policy.model import Fact
-from escalation_policy.service import Delivery, Service
+from escalation_policy.service import Delivery, Refusal, Service
+
+_EARLIER_SHOWN = 20
+"""How many refusals of earlier runs ``run`` names one by one before it only counts them."""
 
 
 def register(commands: Commands) -> None:
@@ -57,7 +63,7 @@ def register(commands: Commands) -> None:
     parser.add_argument(
         "--source",
         metavar="NAME",
-        type=source_name,
+        type=source_option,
         help="the name under which the store remembers how far the input was read (default: "
         "the file's path; standard input is resumable only with a name; at most "
         f"{MAX_ID_LENGTH} characters)",
@@ -88,7 +94,7 @@ def register(commands: Commands) -> None:
     parser.set_defaults(run=run)
 
 
-def source_name(text: str) -> str:
+def source_option(text: str) -> str:
     """``--source``: a name a store keeps in an index, as long as an id may be at most."""
     if len(text) > MAX_ID_LENGTH:
         raise argparse.ArgumentTypeError(
@@ -105,8 +111,10 @@ def run(args: argparse.Namespace, out: Output) -> int:
         raise Exit(EXIT_BAD_INPUT, "--source names one input: give one FILE with it")
     read = refused = 0
     with service:
+        sources = {args.source or source_name(path) for path in args.files} - {None}
+        earlier = service.refusals(sources=sources) if sources else []
         for path in args.files:
-            source = args.source or (None if path == "-" else "file:" + os.path.realpath(path))
+            source = args.source or source_name(path)
             done = service.position(source) if source is not None else 0
             batch: list[Fact | InputError] = []
             lines: list[int] = []
@@ -121,10 +129,30 @@ def run(args: argparse.Namespace, out: Output) -> int:
                     batch, lines = [], []
             if batch:
                 refused += _run_batch(service, args, out, fmt, path, source, batch, lines)
+    if earlier:
+        _report_earlier(earlier)
     if refused:
         report_refused(refused, read)
-        return EXIT_BAD_INPUT
-    return EXIT_OK
+    return EXIT_BAD_INPUT if refused or earlier else EXIT_OK
+
+
+def _report_earlier(earlier: list[Refusal]) -> None:
+    """Name the lines refused by earlier runs of these sources and not acknowledged: a run
+    resumed after them does not read them again, so each run reports them until they are."""
+    for kept in earlier[:_EARLIER_SHOWN]:
+        where = source_shown(kept.source)
+        line = f": line {kept.position}" if kept.position is not None else ""
+        field = f" @ {kept.path}" if kept.path else ""
+        when = f" at {kept.at.isoformat()}" if kept.at is not None else ""
+        write_error(f"{where}{line}: {kept.reason}{field} (refused{when}, not acknowledged)")
+    more = len(earlier) - _EARLIER_SHOWN
+    lines = "line" if len(earlier) == 1 else "lines"
+    write_error(
+        f"{len(earlier)} {lines} refused by an earlier run not acknowledged"
+        + (f" ({more} not named above)" if more > 0 else "")
+        + "; `escalation-policy refused` lists them, `escalation-policy refused --acknowledge` "
+        "acknowledges them"
+    )
 
 
 def _run_batch(
@@ -139,7 +167,13 @@ def _run_batch(
 ) -> int:
     """Handle one batch in one transaction and print what it emitted; returns how many of
     its lines were refused (with --keep-going; without it, a refused line stops the run)."""
-    results = service.handle_many(batch, keep_going=args.keep_going, source=source, positions=lines)
+    results = service.handle_many(
+        batch,
+        keep_going=args.keep_going,
+        source=source,
+        positions=lines,
+        now=dt.datetime.now(dt.timezone.utc),  # the wall clock, at the edge: when refused
+    )
     refused = 0
     for number, result in zip(lines, results, strict=False):
         if isinstance(result, InputError):

@@ -100,12 +100,14 @@ def run(args: argparse.Namespace, out: Output) -> int:
     if not args.once:
         _Stop.install()  # before the store opens: a SIGTERM from then on ends the worker cleanly
     service = open_service(args, catch_up=False)
+    dead_letters = 0
     with service:
         while True:
             # The wall clock is read here and nowhere else in the library.
             now = now_given or dt.datetime.now(dt.timezone.utc)
             service.run_due(now - service.lateness)
             _deliver(service, args, out, now)
+            dead_letters = _report_dead_letters(service, dead_letters)
             if args.once or _Stop.requested:
                 return EXIT_OK
             wake = [now + dt.timedelta(seconds=args.interval)]
@@ -118,6 +120,20 @@ def run(args: argparse.Namespace, out: Output) -> int:
                 time.sleep(min(0.2, max(end - time.monotonic(), 0.0)))
             if _Stop.requested:
                 return EXIT_OK
+
+
+def _report_dead_letters(service: Service, reported: int) -> int:
+    """Say how many dead letters the store holds when that changed since the last report (a
+    worker that starts reports them once): they wait for a person, and are otherwise only
+    seen with `status` and `dead-letters`."""
+    count = service.store.dead_letter_count()  # every round: one indexed count, no more
+    if count and count != reported:
+        letters = "action is" if count == 1 else "actions are"
+        write_error(
+            f"{count} {letters} set aside as dead letters (undeliverable with this policy); "
+            "`escalation-policy dead-letters` lists them"
+        )
+    return count
 
 
 def _deliver(service: Service, args: argparse.Namespace, out: Output, now: dt.datetime) -> None:

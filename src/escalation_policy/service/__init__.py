@@ -53,9 +53,13 @@ from escalation_policy.service._results import (
     _KNOWN_STATES,
     _SCAN_CHUNK,
     _UNLIMITED,
+    DeadLetter,
     Delivery,
     Handled,
     Pruned,
+    Refusal,
+    Status,
+    _given,
     _instant,
     _limit,
     _micros,
@@ -65,6 +69,8 @@ from escalation_policy.state import SNAPSHOT_FORMAT, EngineState, EscalationStat
 from escalation_policy.store import (
     HandledFact,
     NewAction,
+    NewRefusal,
+    OutboxRow,
     StateRow,
     StateUpdate,
     Store,
@@ -73,7 +79,10 @@ from escalation_policy.store import (
     open_store,
 )
 
-__all__ = ["Delivery", "Handled", "Pruned", "Service"]
+__all__ = ["DeadLetter", "Delivery", "Handled", "Pruned", "Refusal", "Service", "Status"]
+
+_LONGEST_LEASE = dt.timedelta(days=366)
+"""The longest lease :meth:`Service.claim` grants: longer is a mistake, not a plan."""
 
 
 class Service:
@@ -155,6 +164,7 @@ class Service:
         keep_going: bool = False,
         source: str | None = None,
         positions: Sequence[int] | None = None,
+        now: dt.datetime | None = None,
     ) -> list[Handled | InputError]:
         """Handle facts in order, in one transaction: the fast way through a store.
 
@@ -167,11 +177,18 @@ class Service:
         ``source`` and ``positions`` record, in the same transaction, how far a named source
         was read: ``positions[i]`` is the position of ``facts[i]`` (a line number), and
         :meth:`position` returns the last one handled or refused, to resume from after a crash.
+        With a ``source``, each fact refused and read past is also recorded, with its position,
+        its id if it had one and the time ``now`` (the caller's clock, if given), and
+        :meth:`refusals` reports it until :meth:`acknowledge_refusals`: a run resumed after
+        it does not read it again, and nothing refused goes unnoticed.
         """
         if positions is not None and len(positions) != len(facts):
             raise ValueError("positions must give one position per fact")
+        refused_at = _limit("now", now)
         read: list[Fact | InputError] = []
+        fact_ids: list[str | None] = []
         for item in facts:
+            fact_ids.append(_fact_id(item))
             if isinstance(item, InputError):
                 read.append(item)
                 continue
@@ -211,6 +228,22 @@ class Service:
                 consumed = index
             if source is not None and positions is not None and consumed >= 0:
                 tx.set_source(source, positions[consumed])
+            if source is not None:
+                tx.refuse(
+                    [
+                        NewRefusal(
+                            source,
+                            positions[index] if positions is not None else None,
+                            fact_ids[index],
+                            result.code,
+                            result.path,
+                            result.reason,
+                            refused_at,
+                        )
+                        for index, result in enumerate(results[: consumed + 1])
+                        if isinstance(result, InputError)
+                    ]
+                )
             if work.clock is not None and work.clock != started:
                 tx.set_clock(_micros(work.clock))
             self._write(tx, work)
@@ -294,16 +327,51 @@ class Service:
         once the one before is acknowledged. An action neither acknowledged nor released
         before its lease ends is claimed again (at-least-once delivery: the receiver
         de-duplicates by :attr:`Delivery.id`).
+
+        An action this service's policy cannot read (its JSON damaged, or a value the policy
+        no longer declares) is set aside as a dead letter, with why, in the transaction that
+        claims it: the others are delivered, and :meth:`dead_letters` lists it.
         """
-        rows = self.store.claim(_micros(now), limit, lease // dt.timedelta(microseconds=1))
-        return [
-            Delivery(row.action_id, self._action(row.action), row.attempts, row.policy)
-            for row in rows
-        ]
+        at = _given("now", now)
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+            raise InvalidFactError(
+                f"got {limit!r}, expected a whole number of 1 or more", path="limit"
+            )
+        if not isinstance(lease, dt.timedelta) or not dt.timedelta(0) < lease <= _LONGEST_LEASE:
+            raise InvalidFactError(
+                f"got {lease!r}, expected a positive timedelta of at most {_LONGEST_LEASE.days} "
+                "days",
+                path="lease",
+            )
+        read: dict[str, Action] = {}
+        set_aside = 0
+
+        def check(row: OutboxRow) -> str | None:
+            nonlocal set_aside
+            try:
+                read[row.action_id] = self._action(row.action)
+            except StoreError as error:
+                set_aside += 1
+                return str(error)
+            return None
+
+        claimed: list[Delivery] = []
+        while len(claimed) < limit:
+            set_aside = 0
+            rows = self.store.claim(
+                at, limit - len(claimed), lease // dt.timedelta(microseconds=1), check
+            )
+            claimed += [
+                Delivery(row.action_id, read[row.action_id], row.attempts, row.policy)
+                for row in rows
+            ]
+            if not set_aside:  # else the actions after those set aside may be ready now
+                break
+        return claimed
 
     def ack(self, ids: Iterable[str], now: dt.datetime) -> None:
         """The actions ``ids`` were delivered: they are never claimed again."""
-        self.store.ack(list(ids), _micros(now))
+        self.store.ack(_ids(ids), _given("now", now))
 
     def release(
         self,
@@ -317,11 +385,78 @@ class Service:
         """A delivery failed: it is tried again after a back-off that doubles with each
         attempt (``backoff``, then twice that, ... up to ``max_backoff``). It is never
         dropped. Returns when it will be claimable again."""
+        _given("now", now)
         doublings = min(max(delivery.attempts - 1, 0), 40)  # 2**40 backoffs: past any cap
-        delay: dt.timedelta = min(backoff * (2**doublings), max_backoff)
-        retry_at: dt.datetime = now + delay
-        self.store.release(delivery.id, _micros(retry_at), error)
+        try:
+            delay: dt.timedelta = min(backoff * (2**doublings), max_backoff)
+            retry_at: dt.datetime = now + delay
+        except (OverflowError, TypeError):
+            retry_at = dt.datetime.max  # refused just below, naming the back-off
+        self.store.release(delivery.id, _given("max_backoff", retry_at), str(error))
         return retry_at
+
+    def dead_letters(self) -> list[DeadLetter]:
+        """The actions set aside as undeliverable (:meth:`claim`), in the order emitted."""
+        return [
+            DeadLetter(
+                id=row.action_id,
+                escalation_id=row.escalation_id,
+                action=row.action,
+                error=row.error,
+                at=_instant(row.dead),
+                attempts=row.attempts,
+                policy=row.policy,
+            )
+            for row in self.store.dead_letters()
+        ]
+
+    def retry_dead_letters(self, ids: Iterable[str] | None = None) -> int:
+        """Put dead letters back in the outbox, claimable at once (``None``: all of them), once
+        what set them aside is mended (the policy that declares their values is back). One that
+        still cannot be read is set aside again. Returns how many went back."""
+        return self.store.revive(None if ids is None else _ids(ids))
+
+    # ------------------------------------------------------------------------------ refusals
+    def refusals(self, *, sources: Iterable[str | None] | None = None) -> list[Refusal]:
+        """The refused facts recorded by :meth:`handle_many` with a ``source`` and not yet
+        acknowledged, in the order refused; ``sources``: only those of these sources."""
+        return [
+            Refusal(
+                number=row.number,
+                source=row.source,
+                position=row.position,
+                fact_id=row.fact_id,
+                code=row.code,
+                path=row.path,
+                reason=row.reason,
+                at=_instant(row.refused) if row.refused is not None else None,
+            )
+            for row in self.store.refusals(None if sources is None else set(sources))
+        ]
+
+    def acknowledge_refusals(
+        self, now: dt.datetime, *, sources: Iterable[str | None] | None = None
+    ) -> list[Refusal]:
+        """Acknowledge the refused facts (``sources``: only those of these sources), at
+        ``now``: :meth:`refusals` reports them no more. Returns those acknowledged."""
+        at = _given("now", now)
+        refusals = self.refusals(sources=sources)
+        self.store.acknowledge([refusal.number for refusal in refusals], at)
+        return refusals
+
+    def status(self) -> Status:
+        """What the store holds, for monitoring: open escalations, actions waiting for
+        delivery, dead letters, refused facts not acknowledged, and the next times
+        :meth:`run_due` and :meth:`claim` have something to do."""
+        counts = self.store.counts()
+        return Status(
+            escalations=counts.escalations,
+            undelivered=counts.undelivered,
+            dead_letters=counts.dead_letters,
+            refused=counts.refused,
+            next_wakeup=self.next_wakeup(),
+            next_delivery=self.next_delivery(),
+        )
 
     def prune(
         self,
@@ -396,16 +531,16 @@ class Service:
                 }
                 for stored in tx.actions([i for i in ids if i not in rows]):
                     rows[stored.action_id] = stored
-                return Handled(
-                    fact=fact,
-                    # Actions pruned once delivered (Service.prune) are left out.
-                    deliveries=tuple(
-                        Delivery(i, self._action(rows[i].action), policy=rows[i].policy)
-                        for i in ids
-                        if i in rows
-                    ),
-                    duplicate=True,
-                )
+                # Actions pruned once delivered (Service.prune) are left out, and so are those
+                # this policy cannot read (dead letters, or set aside when claimed): a
+                # redelivery must not stop a run for them.
+                deliveries: list[Delivery] = []
+                for i in ids:
+                    if i in rows:
+                        with contextlib.suppress(StoreError):
+                            action = self._action(rows[i].action)
+                            deliveries.append(Delivery(i, action, policy=rows[i].policy))
+                return Handled(fact=fact, deliveries=tuple(deliveries), duplicate=True)
         emitted: list[Delivery] = []
         try:
             watermark = self._admit(work, fact)
@@ -527,17 +662,27 @@ class Service:
                 )
                 return Record.thaw(snapshot.escalations[0])
             state: EscalationState = self._converter.structure(data, self.policy.contract.state)
-        except (InputError, ValueError, TypeError, KeyError) as error:
+            return Record.thaw(state)
+        except InvalidSnapshotError as error:
+            raise StoreError(str(error)) from None
+        except Exception as error:  # cattrs' groups too: whatever the text, it is the store's
             raise StoreError(
                 f"the stored state of {row.escalation_id!r} cannot be read with this policy "
-                f"({error}); was the store written with another policy?"
+                f"({' '.join(str(error).split())}); was the store written with another policy, "
+                "or damaged?"
             ) from None
-        except InvalidSnapshotError as error:  # pragma: no cover - an InputError
-            raise StoreError(str(error)) from None
-        return Record.thaw(state)
 
     def _action(self, text: str) -> Action:
-        action: Action = self._converter.structure(json.loads(text), Action)
+        """The action an outbox row holds; a :class:`StoreError` for one this policy cannot
+        read."""
+        try:
+            action: Action = self._converter.structure(json.loads(text), Action)
+        except InputError as error:
+            raise StoreError(
+                f"the action cannot be read with the policy {self.identity} ({error})"
+            ) from None
+        except (ValueError, TypeError, RecursionError) as error:
+            raise StoreError(f"the action's JSON cannot be read ({error})") from None
         return action
 
     def _digest(self, fact: Fact) -> str:
@@ -545,3 +690,29 @@ class Service:
         body.pop("id", None)
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _fact_id(item: object) -> str | None:
+    """The id of a fact, or of a JSON object that should have been one, if it has one."""
+    if isinstance(item, Fact):
+        return item.id
+    if isinstance(item, InputError):
+        return item.fact_id
+    if isinstance(item, Mapping):
+        found = item.get("id")
+        return found if isinstance(found, str) else None
+    return None
+
+
+def _ids(ids: Iterable[str]) -> list[str]:
+    """Action ids the caller gives; an InvalidFactError for a single string (whose
+    characters are no ids) or for ids that are not strings."""
+    if isinstance(ids, str) or not isinstance(ids, Iterable):
+        raise InvalidFactError(f"got {describe(ids)}, expected a list of action ids", path="ids")
+    listed = list(ids)
+    for index, action_id in enumerate(listed):
+        if not isinstance(action_id, str):
+            raise InvalidFactError(
+                f"got {describe(action_id)}, expected an action id", path=f"ids[{index}]"
+            )
+    return listed

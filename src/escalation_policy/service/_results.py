@@ -10,6 +10,7 @@ from escalation_policy._convert import shared_converter
 from escalation_policy._language.typed import FieldProblem, to_instant
 from escalation_policy.errors import (
     InvalidFactError,
+    StoreError,
 )
 from escalation_policy.model import Action, Fact
 from escalation_policy.policy import Policy
@@ -38,7 +39,24 @@ def _limit(name: str, value: dt.datetime | None) -> int | None:
 
 
 def _instant(micros: int) -> dt.datetime:
-    return _EPOCH + dt.timedelta(microseconds=micros)
+    """A time the store holds; a :class:`StoreError` for one no datetime can hold (a damaged
+    store)."""
+    try:
+        return _EPOCH + dt.timedelta(microseconds=micros)
+    except (OverflowError, TypeError):
+        raise StoreError(
+            f"the store holds the time {micros!r} (microseconds since 1970), which is out of "
+            "range: it was damaged; restore it from a backup"
+        ) from None
+
+
+def _given(name: str, value: dt.datetime) -> int:
+    """A time the caller must give, in microseconds; an InvalidFactError naming ``name`` for
+    one that is not an aware datetime in the supported range."""
+    try:
+        return _micros(to_instant(value))
+    except FieldProblem as problem:
+        raise InvalidFactError(str(problem), path=name) from None
 
 
 @attrs.frozen
@@ -94,3 +112,50 @@ class Pruned:
 
     facts: int
     actions: int
+
+
+@attrs.frozen
+class DeadLetter:
+    """An action set aside as undeliverable (:meth:`Service.claim` could not read it with
+    the service's policy): it is claimed no more, and the actions after it go on. ``action``
+    is its JSON as stored (it may not be valid JSON); ``error`` why it was set aside, ``at``
+    when. :meth:`Service.retry_dead_letters` puts it back in the outbox."""
+
+    id: str
+    escalation_id: str
+    action: str
+    error: str
+    at: dt.datetime
+    attempts: int
+    policy: str | None = None
+
+
+@attrs.frozen
+class Refusal:
+    """A fact refused while a named source was read past it, kept until acknowledged
+    (:meth:`Service.acknowledge_refusals`). ``number`` orders them; ``source`` and ``position``
+    (its line) say where it was; ``fact_id`` is its id, if it had one; ``at`` when it was
+    refused, by the caller's clock (``None``: not said)."""
+
+    number: int
+    source: str | None
+    position: int | None
+    fact_id: str | None
+    code: str
+    path: str | None
+    reason: str
+    at: dt.datetime | None
+
+
+@attrs.frozen
+class Status:
+    """What a store holds, for monitoring (:meth:`Service.status`): escalations open,
+    actions waiting for delivery, dead letters, refused facts not acknowledged, and when
+    :meth:`Service.run_due` and :meth:`Service.claim` next have something to do."""
+
+    escalations: int
+    undelivered: int
+    dead_letters: int
+    refused: int
+    next_wakeup: dt.datetime | None
+    next_delivery: dt.datetime | None

@@ -8,7 +8,7 @@ between the service and a store is one of the named records below, declared here
 
 import abc
 import contextlib
-import urllib.parse
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple, TypeVar
 
@@ -18,26 +18,30 @@ from escalation_policy.errors import StoreError
 
 __all__ = [
     "SCHEMA_VERSION",
+    "DeadLetterRow",
     "HandledFact",
     "NewAction",
     "OutboxEntry",
     "OutboxRow",
+    "RefusalRow",
     "SeenFact",
     "StateRow",
     "StateUpdate",
     "Store",
+    "StoreCounts",
     "StoredAction",
     "Transaction",
 ]
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The version of the stores' schema this version of the library writes. Version 1 kept
 states, handled facts and the outbox; version 2 added delivery retries (attempts, back-off,
 leases) and the state's format; version 3 the time of each handled fact, the identity of the
 policy that decided each action, each escalation's clock (kept once it settles), and indexes to
-prune old fact ids and delivered actions by."""
+prune old fact ids and delivered actions by; version 4 dead letters (actions set aside as
+undeliverable) and the refused facts of each source, kept until acknowledged."""
 
 _MIGRATIONS: Mapping[str, Sequence[Sequence[str]]] = {
     # Statements per version, for both databases: {serial} is the outbox's ordering key.
@@ -86,6 +90,24 @@ _MIGRATIONS: Mapping[str, Sequence[Sequence[str]]] = {
             # is stale, even after its id was pruned.
             "ALTER TABLE ep_escalations ADD COLUMN clock BIGINT",
         ),
+        (
+            # When an action was set aside as undeliverable (its error in last_error); NULL
+            # for the others. A dead letter is neither claimed nor holds back later actions.
+            "ALTER TABLE ep_outbox ADD COLUMN dead BIGINT",
+            "CREATE INDEX ep_outbox_dead ON ep_outbox (position) WHERE dead IS NOT NULL",
+            "CREATE TABLE ep_refusals ("
+            " number {serial},"
+            " source TEXT,"  # the source that was read past it (NULL: none was named)
+            " position BIGINT,"  # its line
+            " fact_id TEXT,"
+            " code TEXT NOT NULL,"
+            " path TEXT,"
+            " reason TEXT NOT NULL,"
+            " refused BIGINT,"  # when, by the caller's clock
+            " acknowledged BIGINT)",
+            "CREATE INDEX ep_refusals_open ON ep_refusals (source, number)"
+            " WHERE acknowledged IS NULL",
+        ),
     ),
 }
 
@@ -120,6 +142,58 @@ class OutboxRow:
     attempts: int
     policy: str | None = None
     """The identity of the policy that decided it (``None``: stored before schema version 3)."""
+
+
+@attrs.frozen
+class DeadLetterRow:
+    """An action set aside as undeliverable: its id, escalation, JSON as stored, delivery
+    attempts, the error that set it aside, when (microseconds) and the policy that decided it."""
+
+    action_id: str
+    escalation_id: str
+    action: str
+    attempts: int
+    error: str
+    dead: int
+    policy: str | None
+
+
+class RefusalRow(NamedTuple):
+    """A refused fact as the store keeps it until acknowledged: its number (in the order
+    recorded), the source read past it and its position there, the fact's id if it had one,
+    the error's code, path and reason, and when it was refused (microseconds; ``None``: not
+    said)."""
+
+    number: int
+    source: str | None
+    position: int | None
+    fact_id: str | None
+    code: str
+    path: str | None
+    reason: str
+    refused: int | None
+
+
+class NewRefusal(NamedTuple):
+    """A refused fact :meth:`Transaction.refuse` records (as :class:`RefusalRow`, unnumbered)."""
+
+    source: str | None
+    position: int | None
+    fact_id: str | None
+    code: str
+    path: str | None
+    reason: str
+    refused: int | None
+
+
+class StoreCounts(NamedTuple):
+    """What :meth:`Store.counts` tells: escalations held, actions undelivered (dead letters
+    aside), dead letters, and refused facts not acknowledged."""
+
+    escalations: int
+    undelivered: int
+    dead_letters: int
+    refused: int
 
 
 class StateUpdate(NamedTuple):
@@ -241,16 +315,28 @@ class Transaction(abc.ABC):
     def set_source(self, name: str, position: int) -> None:
         """Record that the source ``name`` was read up to ``position``."""
 
+    @abc.abstractmethod
+    def refuse(self, rows: Sequence[NewRefusal]) -> None:
+        """Record refused facts, to be reported until acknowledged."""
+
 
 class Store(abc.ABC):
     """A database holding a service's state. Open one with :func:`open_store`."""
 
     url: str
     placeholder: ClassVar[str]
+    _TABLE_EXISTS: ClassVar[str]
+    """A query with one row when the table ``{table}`` exists, none otherwise."""
 
     @abc.abstractmethod
     def transaction(self) -> contextlib.AbstractContextManager[Transaction]:
         """A transaction: committed when the block ends, rolled back if it raises."""
+
+    @abc.abstractmethod
+    def _script(self) -> contextlib.AbstractContextManager[Callable[[str], list[tuple[Any, ...]]]]:
+        """A transaction that no other process's :meth:`_script` overlaps (the schema's
+        migrations): gives a function that runs one statement and returns its rows. A failure
+        of the database is a :class:`StoreError`."""
 
     def run(self, work: Callable[[Transaction], T], *, attempts: int = 5) -> T:
         """``work(tx)`` in a transaction, run again from the start when the database aborted
@@ -288,14 +374,14 @@ class Store(abc.ABC):
 
     def schema_version(self) -> int:
         """The schema version of the database (0 for an empty one)."""
-        rows = self._query(self._sql("SELECT value FROM ep_meta WHERE key = ?"), ("schema",))
-        return int(rows[0][0]) if rows else 0
+        with self._script() as execute:
+            return _version(self, execute)
 
     def next_wakeup(self) -> int | None:
         """The earliest time anything stored falls due, or ``None``: one indexed query."""
         # The condition lets SQLite answer from the partial index instead of reading the table.
         rows = self._query("SELECT MIN(next_due) FROM ep_escalations WHERE next_due IS NOT NULL")
-        return int(rows[0][0]) if rows and rows[0][0] is not None else None
+        return _time(self, rows[0][0]) if rows else None
 
     def state(self, escalation_id: str) -> StateRow | None:
         """The stored row of one escalation, or ``None``, without locking it."""
@@ -315,19 +401,42 @@ class Store(abc.ABC):
 
     def outbox(self, *, delivered: bool | None = None) -> list[OutboxEntry]:
         """Each action, in the order emitted; ``delivered`` chooses the delivered (``True``) or
-        undelivered (``False``) ones."""
-        where = {None: "", True: " WHERE delivered IS NOT NULL", False: " WHERE delivered IS NULL"}
+        undelivered (``False``) ones. Dead letters are left out (:meth:`dead_letters`)."""
+        where = {
+            None: " WHERE dead IS NULL",
+            True: " WHERE delivered IS NOT NULL",
+            False: " WHERE delivered IS NULL AND dead IS NULL",
+        }
         rows = self._query(
             f"SELECT action_id, action, delivered, policy FROM ep_outbox{where[delivered]}"
             " ORDER BY position"
         )
         return [OutboxEntry(row[0], row[1], row[2] is not None, row[3]) for row in rows]
 
+    def counts(self) -> StoreCounts:
+        """How many escalations are held, actions undelivered, dead letters and refused facts
+        not acknowledged: for a status report."""
+        rows = self._query(
+            "SELECT (SELECT COUNT(*) FROM ep_escalations WHERE state IS NOT NULL),"
+            " (SELECT COUNT(*) FROM ep_outbox WHERE delivered IS NULL AND dead IS NULL),"
+            " (SELECT COUNT(*) FROM ep_outbox WHERE dead IS NOT NULL),"
+            " (SELECT COUNT(*) FROM ep_refusals WHERE acknowledged IS NULL)"
+        )
+        return StoreCounts(*(_time(self, value) or 0 for value in rows[0]))
+
     # ------------------------------------------------------------------------- delivery
     @abc.abstractmethod
-    def claim(self, now: int, limit: int, lease: int) -> list[OutboxRow]:
+    def claim(
+        self,
+        now: int,
+        limit: int,
+        lease: int,
+        check: Callable[[OutboxRow], str | None] | None = None,
+    ) -> list[OutboxRow]:
         """Up to ``limit`` actions ready at ``now``, each the earliest undelivered action of its
-        escalation, leased to the caller until ``now + lease``."""
+        escalation, leased to the caller until ``now + lease``. ``check`` says why a row cannot
+        be delivered (``None``: it can): such a row is set aside as a dead letter, with that
+        error, in the same transaction, and left out."""
 
     def ack(self, action_ids: Sequence[str], now: int) -> None:
         """Mark actions delivered."""
@@ -340,12 +449,42 @@ class Store(abc.ABC):
 
     def release(self, action_id: str, retry_at: int, error: str) -> None:
         """Give an undelivered action back, to be tried again at ``retry_at``."""
-        self._query(
+        self._change(
             self._sql(
                 "UPDATE ep_outbox SET claimed_until = NULL, available_at = ?, last_error = ?"
                 " WHERE action_id = ? AND delivered IS NULL"
             ),
             (retry_at, error, action_id),
+        )
+
+    def dead_letters(self) -> list[DeadLetterRow]:
+        """The actions set aside as undeliverable, in the order emitted."""
+        rows = self._query(
+            "SELECT action_id, escalation_id, action, attempts, last_error, dead, policy"
+            " FROM ep_outbox WHERE dead IS NOT NULL ORDER BY position"
+        )
+        return [
+            DeadLetterRow(row[0], row[1], row[2], row[3], row[4] or "", row[5], row[6])
+            for row in rows
+        ]
+
+    def dead_letter_count(self) -> int:
+        """How many dead letters the store holds: one query on their index."""
+        rows = self._query("SELECT COUNT(*) FROM ep_outbox WHERE dead IS NOT NULL")
+        return _time(self, rows[0][0]) or 0
+
+    def revive(self, action_ids: Collection[str] | None = None) -> int:
+        """Put dead letters back in the outbox, ready at once (``None``: all of them); returns
+        how many."""
+        update = (
+            "UPDATE ep_outbox SET dead = NULL, claimed_until = NULL, available_at = 0"
+            " WHERE dead IS NOT NULL"
+        )
+        if action_ids is None:
+            return self._change(update, ())
+        return sum(
+            self._change(self._sql(update + " AND action_id = ?"), (action_id,))
+            for action_id in action_ids
         )
 
     def prune(self, facts_before: int | None, delivered_before: int | None) -> tuple[int, int]:
@@ -361,13 +500,37 @@ class Store(abc.ABC):
             )
         return facts, actions
 
+    # ------------------------------------------------------------------------- refusals
+    def refusals(self, sources: Collection[str | None] | None = None) -> list[RefusalRow]:
+        """The refused facts not yet acknowledged, in the order recorded; ``sources``: only
+        those of these sources (``None`` among them: those recorded without one)."""
+        rows = self._query(
+            "SELECT number, source, position, fact_id, code, path, reason, refused"
+            " FROM ep_refusals WHERE acknowledged IS NULL ORDER BY number"
+        )
+        found = [RefusalRow(*row) for row in rows]
+        if sources is None:
+            return found
+        wanted = set(sources)
+        return [row for row in found if row.source in wanted]
+
+    def acknowledge(self, numbers: Collection[int], now: int | None) -> int:
+        """Mark these refusals (by number) acknowledged, at ``now``: they are reported no
+        more. Returns how many were."""
+        return sum(
+            self._change(
+                self._sql(
+                    "UPDATE ep_refusals SET acknowledged = ?"
+                    " WHERE number = ? AND acknowledged IS NULL"
+                ),
+                (now if now is not None else 0, number),
+            )
+            for number in numbers
+        )
+
     @abc.abstractmethod
     def _change(self, sql: str, params: Sequence[object]) -> int:
         """Run one statement that changes rows, in a transaction of its own: how many."""
-
-    @abc.abstractmethod
-    def _execute_script(self, statements: Sequence[str]) -> None:
-        """Run ``statements`` in one transaction (a migration)."""
 
     def next_delivery(self) -> int | None:
         """When :meth:`claim` next has something to give: the earliest time at which the first
@@ -375,44 +538,126 @@ class Store(abc.ABC):
         rows = self._query(
             "SELECT MIN(CASE WHEN o.claimed_until IS NULL OR o.claimed_until < o.available_at"
             " THEN o.available_at ELSE o.claimed_until END) FROM ep_outbox o"
-            " WHERE o.delivered IS NULL AND NOT EXISTS (SELECT 1 FROM ep_outbox e"
-            " WHERE e.escalation_id = o.escalation_id AND e.delivered IS NULL"
-            " AND e.position < o.position)"
+            " WHERE o.delivered IS NULL AND o.dead IS NULL AND NOT EXISTS (SELECT 1"
+            " FROM ep_outbox e WHERE e.escalation_id = o.escalation_id AND e.delivered IS NULL"
+            " AND e.dead IS NULL AND e.position < o.position)"
         )
-        return int(rows[0][0]) if rows and rows[0][0] is not None else None
+        return _time(self, rows[0][0]) if rows else None
 
 
 _CLAIMABLE = (
-    # The earliest undelivered action of each escalation, if it is ready and not leased.
-    " FROM ep_outbox o WHERE o.delivered IS NULL AND o.available_at <= ?"
+    # The earliest undelivered action of each escalation, if it is ready and not leased; a dead
+    # letter is neither claimed nor holds back the actions after it.
+    " FROM ep_outbox o WHERE o.delivered IS NULL AND o.dead IS NULL AND o.available_at <= ?"
     " AND (o.claimed_until IS NULL OR o.claimed_until <= ?)"
     " AND NOT EXISTS (SELECT 1 FROM ep_outbox e WHERE e.escalation_id = o.escalation_id"
-    " AND e.delivered IS NULL AND e.position < o.position)"
+    " AND e.delivered IS NULL AND e.dead IS NULL AND e.position < o.position)"
     " ORDER BY o.available_at, o.position LIMIT ?"
 )
 
 
-def _migrate(store: Store, serial: str, *, to: int = SCHEMA_VERSION) -> None:
-    """Apply the migrations the store lacks, up to version ``to``, each in one transaction."""
-    version = store.schema_version()
-    if version > SCHEMA_VERSION:
+def _checked(
+    rows: Sequence[OutboxRow], check: Callable[[OutboxRow], str | None] | None
+) -> tuple[list[OutboxRow], list[tuple[OutboxRow, str]]]:
+    """The rows ``check`` passes, and those it refuses with why."""
+    good: list[OutboxRow] = []
+    dead: list[tuple[OutboxRow, str]] = []
+    for row in rows:
+        error = check(row) if check is not None else None
+        if error is None:
+            good.append(row)
+        else:
+            dead.append((row, error))
+    return good, dead
+
+
+def _time(store: Store, value: object) -> int | None:
+    """A time or count the store returned, or a :class:`StoreError` for a value that is not
+    one (a damaged database)."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    raise StoreError(
+        f"the store {_safe(store.url)} returned {value!r} where a whole number belongs: "
+        "it was damaged; restore it from a backup"
+    )
+
+
+def _tables(version: int) -> list[str]:
+    """The tables a store of schema ``version`` has."""
+    return [
+        match
+        for statements in _MIGRATIONS["common"][:version]
+        for statement in statements
+        for match in re.findall(r"^CREATE TABLE (\w+)", statement)
+    ]
+
+
+def _version(store: Store, execute: Callable[[str], list[tuple[Any, ...]]]) -> int:
+    """The schema version ``ep_meta`` records (0 for an empty database), read in a migration's
+    transaction."""
+    if not execute(store._TABLE_EXISTS.format(table="ep_meta")):
+        return 0
+    rows = execute("SELECT value FROM ep_meta WHERE key = 'schema'")
+    if not rows:
+        return 0
+    text = rows[0][0]
+    if not isinstance(text, str) or not text.isdigit() or not text.isascii():
         raise StoreError(
-            f"the store {_safe(store.url)} has schema version {version}, written by a newer "
-            f"version of escalation-policy; this one reads versions up to {SCHEMA_VERSION}"
+            f"the store {_safe(store.url)} records schema version {text!r}; expected a whole "
+            "number: it was not written by escalation-policy, or it was damaged"
         )
-    for number in range(version + 1, to + 1):
-        statements = [text.format(serial=serial) for text in _MIGRATIONS["common"][number - 1]]
-        upsert = (
-            f"INSERT INTO ep_meta (key, value) VALUES ('schema', '{number}')"
-            f" ON CONFLICT (key) DO UPDATE SET value = '{number}'"
-        )
-        store._execute_script([*statements, upsert])
+    return int(text)
 
 
-def _safe(url: str) -> str:
-    """``url`` without its password."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+def _migrate(store: Store, serial: str, *, to: int = SCHEMA_VERSION) -> None:
+    """Apply the migrations the store lacks, up to version ``to``, each in one transaction
+    that reads the version first: processes that open a new store at once take turns, and
+    each applies only what the one before it left to do. Then check that the tables are
+    there."""
+    while True:
+        with store._script() as execute:
+            version = _version(store, execute)
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"the store {_safe(store.url)} has schema version {version}, written by a "
+                    f"newer version of escalation-policy; this one reads versions up to "
+                    f"{SCHEMA_VERSION}"
+                )
+            if version >= to:
+                missing = [
+                    table
+                    for table in _tables(version)
+                    if not execute(store._TABLE_EXISTS.format(table=table))
+                ]
+                if missing:
+                    raise StoreError(
+                        f"the store {_safe(store.url)} has schema version {version} but no "
+                        f"table {', '.join(missing)}: it was damaged; restore it from a backup"
+                    )
+                return
+            number = version + 1
+            statements = [text.format(serial=serial) for text in _MIGRATIONS["common"][version]]
+            statements.append(
+                f"INSERT INTO ep_meta (key, value) VALUES ('schema', '{number}')"
+                f" ON CONFLICT (key) DO UPDATE SET value = '{number}'"
+            )
+            try:
+                for statement in statements:
+                    execute(statement)
+            except StoreError as error:
+                raise StoreError(
+                    f"cannot upgrade the store {_safe(store.url)} from schema version {version} "
+                    f"to {number} ({error}): its tables are not those of version "
+                    f"{version}; restore it from a backup"
+                ) from None
+
+
+_PASSWORD_IN_NETLOC = re.compile(r"(://[^/@?#]*?:)[^/@?#]*@")
+_PASSWORD_SETTING = re.compile(r"(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'?|[^&\s#]*)")
+
+
+def _safe(text: str) -> str:
+    """``text`` (a store URL, a libpq connection string, or a message quoting one) without
+    its passwords: in the URL's user part, in a ``password=`` parameter or setting."""
+    text = _PASSWORD_IN_NETLOC.sub(r"\1***@", text)
+    return _PASSWORD_SETTING.sub(r"\1***", text)

@@ -4,7 +4,7 @@ psycopg is imported only when such a store is opened: it is the optional ``[post
 """
 
 import contextlib
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
 from escalation_policy.errors import StoreError
@@ -14,6 +14,7 @@ from escalation_policy.store.base import (
     _STATE_ROW,
     HandledFact,
     NewAction,
+    NewRefusal,
     OutboxRow,
     SeenFact,
     StateRow,
@@ -21,6 +22,7 @@ from escalation_policy.store.base import (
     Store,
     StoredAction,
     Transaction,
+    _checked,
     _migrate,
     _safe,
 )
@@ -142,6 +144,19 @@ class _PostgresTransaction(Transaction):
             (name, position),
         )
 
+    def refuse(self, rows: Sequence[NewRefusal]) -> None:
+        if not rows:
+            return
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        self.db.execute(
+            "INSERT INTO ep_refusals (source, position, fact_id, code, path, reason, refused)"
+            " SELECT r.source, r.position, r.fact_id, r.code, r.path, r.reason, r.refused"
+            " FROM unnest(%b::text[], %b::bigint[], %b::text[], %b::text[], %b::text[],"
+            " %b::text[], %b::bigint[]) WITH ORDINALITY"
+            " AS r(source, position, fact_id, code, path, reason, refused, n) ORDER BY r.n",
+            columns,
+        )
+
 
 class PostgresStore(Store):
     """A store in a PostgreSQL database (psycopg 3 with a connection pool; the ``[postgres]``
@@ -150,6 +165,7 @@ class PostgresStore(Store):
     (``FOR UPDATE SKIP LOCKED``)."""
 
     placeholder = "%s"
+    _TABLE_EXISTS = "SELECT 1 WHERE to_regclass('{table}') IS NOT NULL"
 
     def __init__(self, url: str, *, pool_size: int = 4) -> None:
         try:
@@ -178,13 +194,17 @@ class PostgresStore(Store):
             raise StoreError(
                 f"cannot connect to the PostgreSQL store {_safe(url)}: {error}"
             ) from None
-        with self._pool.connection() as connection:
-            # Two processes opening a new database at once: one migrates, the other waits.
-            connection.execute("SELECT pg_advisory_lock(8120731)")
-            try:
-                _migrate(self, "BIGSERIAL PRIMARY KEY")
-            finally:
-                connection.execute("SELECT pg_advisory_unlock(8120731)")
+        try:
+            with self._reporting(), self._pool.connection() as connection:
+                # Two processes opening a new database at once: one migrates, the other waits.
+                connection.execute("SELECT pg_advisory_lock(8120731)")
+                try:
+                    _migrate(self, "BIGSERIAL PRIMARY KEY")
+                finally:
+                    connection.execute("SELECT pg_advisory_unlock(8120731)")
+        except BaseException:
+            self._pool.close()
+            raise
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -199,7 +219,8 @@ class PostgresStore(Store):
         except self._errors as error:
             if self._conflict(error):
                 raise
-            raise StoreError(f"the PostgreSQL store {_safe(self.url)} failed: {error}") from None
+            reason = _safe(" ".join(str(error).split()))
+            raise StoreError(f"the PostgreSQL store {_safe(self.url)} failed: {reason}") from None
 
     def _conflict(self, error: Exception) -> bool:
         import psycopg
@@ -213,28 +234,35 @@ class PostgresStore(Store):
             ),
         )
 
-    def _query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
-        import psycopg
+    @contextlib.contextmanager
+    def _script(self) -> Iterator[Callable[[str], list[tuple[Any, ...]]]]:
+        with self._reporting(), self._pool.connection() as connection, connection.transaction():
 
+            def execute(sql: str) -> list[tuple[Any, ...]]:
+                with self._reporting():
+                    cursor = connection.execute(sql)
+                    return cursor.fetchall() if cursor.description else []
+
+            yield execute
+
+    def _query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         with self._reporting(), self._pool.connection() as connection:
-            try:
-                cursor = connection.execute(sql, params)
-            except psycopg.errors.UndefinedTable:
-                return []
+            cursor = connection.execute(sql, params)
             return cursor.fetchall() if cursor.description else []
 
     def _change(self, sql: str, params: Sequence[object]) -> int:
         with self._reporting(), self._pool.connection() as connection:
             return int(connection.execute(sql, params).rowcount)
 
-    def _execute_script(self, statements: Sequence[str]) -> None:
-        with self._pool.connection() as connection, connection.transaction():
-            for statement in statements:
-                connection.execute(statement)
-
-    def claim(self, now: int, limit: int, lease: int) -> list[OutboxRow]:
+    def claim(
+        self,
+        now: int,
+        limit: int,
+        lease: int,
+        check: Callable[[OutboxRow], str | None] | None = None,
+    ) -> list[OutboxRow]:
         with self._reporting(), self._pool.connection() as connection, connection.transaction():
-            rows = connection.execute(
+            found = connection.execute(
                 "UPDATE ep_outbox SET claimed_until = %s, attempts = attempts + 1"
                 " WHERE action_id IN (SELECT o.action_id"
                 + _CLAIMABLE.replace("?", "%s")
@@ -242,8 +270,16 @@ class PostgresStore(Store):
                 " RETURNING action_id, escalation_id, action, attempts, policy",
                 (now + lease, now, now, limit),
             ).fetchall()
-        rows.sort(key=lambda row: _order(row[0]))
-        return [OutboxRow(*row) for row in rows]
+            found.sort(key=lambda row: _order(row[0]))
+            good, dead = _checked([OutboxRow(*row) for row in found], check)
+            if dead:
+                connection.execute(
+                    "UPDATE ep_outbox o SET dead = %s, claimed_until = NULL, last_error = r.error"
+                    " FROM (SELECT unnest(%s::text[]) AS action_id, unnest(%s::text[]) AS error) r"
+                    " WHERE o.action_id = r.action_id",
+                    (now, [row.action_id for row, _ in dead], [error for _, error in dead]),
+                )
+        return good
 
     def _ack(self, tx: Transaction, action_ids: Sequence[str], now: int) -> None:
         assert isinstance(tx, _PostgresTransaction)
@@ -258,7 +294,14 @@ class PostgresStore(Store):
     def drop(self) -> None:
         """Remove every table of the store (for tests and for starting over)."""
         with self._pool.connection() as connection, connection.transaction():
-            for table in ("ep_sources", "ep_outbox", "ep_facts", "ep_escalations", "ep_meta"):
+            for table in (
+                "ep_refusals",
+                "ep_sources",
+                "ep_outbox",
+                "ep_facts",
+                "ep_escalations",
+                "ep_meta",
+            ):
                 connection.execute(f"DROP TABLE IF EXISTS {table}")
 
 

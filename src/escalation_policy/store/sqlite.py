@@ -3,7 +3,8 @@
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Collection, Iterator, Sequence
+import time
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
 from escalation_policy.errors import StoreError
@@ -13,6 +14,7 @@ from escalation_policy.store.base import (
     _STATE_ROW,
     HandledFact,
     NewAction,
+    NewRefusal,
     OutboxRow,
     SeenFact,
     StateRow,
@@ -20,10 +22,16 @@ from escalation_policy.store.base import (
     Store,
     StoredAction,
     Transaction,
+    _checked,
     _migrate,
+    _safe,
 )
 
 __all__ = ["SQLiteStore"]
+
+_FAILURES = (sqlite3.Error, UnicodeDecodeError)
+"""What reading or writing the file may raise: the database's errors, and text that is not
+UTF-8 in a damaged file."""
 
 _CLAIM = "SELECT o.action_id, o.escalation_id, o.action, o.attempts, o.policy" + _CLAIMABLE
 
@@ -134,6 +142,13 @@ class _SQLiteTransaction(Transaction):
             (name, position),
         )
 
+    def refuse(self, rows: Sequence[NewRefusal]) -> None:
+        self.db.executemany(
+            "INSERT INTO ep_refusals (source, position, fact_id, code, path, reason, refused)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            map(tuple, rows),
+        )
+
 
 class SQLiteStore(Store):
     """A store in one SQLite file (the standard library's ``sqlite3``), in WAL mode.
@@ -149,11 +164,12 @@ class SQLiteStore(Store):
     def __init__(self, path: str, *, timeout: float = 30.0) -> None:
         self.url = f"sqlite:///{path}"
         self.path = path
+        self._shown = _safe(path)
         try:
             self._db = sqlite3.connect(
                 path, timeout=timeout, isolation_level=None, check_same_thread=False
             )
-            self._db.execute("PRAGMA journal_mode = WAL")
+            _wal(self._db, timeout)
             self._db.execute("PRAGMA synchronous = FULL")
             # A cache of up to 64 MiB (the default is 2 MiB: a few thousand states), and the
             # WAL copied back into the database every 10,000 pages rather than every 1,000:
@@ -161,10 +177,19 @@ class SQLiteStore(Store):
             # benchmarks/stores.py.
             self._db.execute("PRAGMA cache_size = -65536")
             self._db.execute("PRAGMA wal_autocheckpoint = 10000")
-        except sqlite3.Error as error:
-            raise StoreError(f"cannot open the SQLite store {path}: {error}") from None
+        except _FAILURES as error:
+            self.close()
+            if isinstance(error, UnicodeDecodeError):
+                raise self._failed(error) from None
+            raise StoreError(f"cannot open the SQLite store {self._shown}: {error}") from None
         self._lock = threading.RLock()
-        _migrate(self, "INTEGER PRIMARY KEY AUTOINCREMENT")
+        try:
+            _migrate(self, "INTEGER PRIMARY KEY AUTOINCREMENT")
+        except BaseException:
+            self.close()
+            raise
+
+    _TABLE_EXISTS = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '{table}'"
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -172,11 +197,16 @@ class SQLiteStore(Store):
             try:
                 self._db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as error:
-                raise StoreError(f"cannot write to the SQLite store {self.path}: {error}") from None
+                raise StoreError(
+                    f"cannot write to the SQLite store {self._shown}: {error}"
+                ) from None
             try:
                 yield _SQLiteTransaction(self._db)
-            except BaseException:
-                self._db.execute("ROLLBACK")
+            except BaseException as error:
+                with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back itself
+                    self._db.execute("ROLLBACK")
+                if isinstance(error, _FAILURES):
+                    raise self._failed(error) from None
                 raise
             try:
                 self._db.execute("COMMIT")
@@ -184,39 +214,64 @@ class SQLiteStore(Store):
                 with contextlib.suppress(sqlite3.Error):
                     self._db.execute("ROLLBACK")
                 raise StoreError(
-                    f"cannot commit to the SQLite store {self.path}: {error}"
+                    f"cannot commit to the SQLite store {self._shown}: {error}"
                 ) from None
+
+    @contextlib.contextmanager
+    def _script(self) -> Iterator[Callable[[str], list[tuple[Any, ...]]]]:
+        # BEGIN IMMEDIATE takes the write lock before the version is read: processes that open
+        # a new file at once take turns.
+        with self.transaction():
+
+            def execute(sql: str) -> list[tuple[Any, ...]]:
+                try:
+                    return self._db.execute(sql).fetchall()
+                except _FAILURES as error:
+                    raise self._failed(error) from None
+
+            yield execute
+
+    def _failed(self, error: Exception) -> StoreError:
+        if isinstance(error, UnicodeDecodeError):
+            return StoreError(
+                f"the SQLite store {self._shown} holds text that is not UTF-8 ({error.reason} "
+                f"at byte {error.start}): it was damaged; restore it from a backup"
+            )
+        return StoreError(f"the SQLite store {self._shown} failed: {error}")
 
     def _query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             try:
                 return self._db.execute(sql, params).fetchall()
-            except sqlite3.OperationalError as error:
-                if "no such table" in str(error):
-                    return []
-                raise StoreError(f"the SQLite store {self.path} failed: {error}") from None
+            except _FAILURES as error:
+                raise self._failed(error) from None
 
     def _change(self, sql: str, params: Sequence[object]) -> int:
         with self.transaction():
-            try:
-                return int(self._db.execute(sql, params).rowcount)
-            except sqlite3.Error as error:
-                raise StoreError(f"the SQLite store {self.path} failed: {error}") from None
+            return int(self._db.execute(sql, params).rowcount)
 
-    def _execute_script(self, statements: Sequence[str]) -> None:
+    def claim(
+        self,
+        now: int,
+        limit: int,
+        lease: int,
+        check: Callable[[OutboxRow], str | None] | None = None,
+    ) -> list[OutboxRow]:
         with self.transaction():
-            for statement in statements:
-                self._db.execute(statement)
-
-    def claim(self, now: int, limit: int, lease: int) -> list[OutboxRow]:
-        with self.transaction():
-            rows = self._db.execute(_CLAIM, (now, now, limit)).fetchall()
+            found = self._db.execute(_CLAIM, (now, now, limit)).fetchall()
+            rows = [_outbox_row(self, row[0], row[1], row[2], row[3], row[4]) for row in found]
             self._db.executemany(
                 "UPDATE ep_outbox SET claimed_until = ?, attempts = attempts + 1"
                 " WHERE action_id = ?",
-                [(now + lease, row[0]) for row in rows],
+                [(now + lease, row.action_id) for row in rows],
             )
-        return [OutboxRow(row[0], row[1], row[2], row[3] + 1, row[4]) for row in rows]
+            good, dead = _checked(rows, check)
+            self._db.executemany(
+                "UPDATE ep_outbox SET dead = ?, claimed_until = NULL, last_error = ?"
+                " WHERE action_id = ?",
+                [(now, error, row.action_id) for row, error in dead],
+            )
+        return good
 
     def _ack(self, tx: Transaction, action_ids: Sequence[str], now: int) -> None:
         self._db.executemany(
@@ -225,8 +280,10 @@ class SQLiteStore(Store):
         )
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        db = getattr(self, "_db", None)
+        if db is not None:
+            with getattr(self, "_lock", contextlib.nullcontext()):
+                db.close()
 
     def __del__(self) -> None:
         # A store that is dropped without close() still releases its file (Python 3.13 warns
@@ -236,11 +293,49 @@ class SQLiteStore(Store):
             db.close()
 
 
+def _wal(db: sqlite3.Connection, timeout: float) -> None:
+    """Put the database in WAL mode. Switching takes a lock SQLite does not wait for (no busy
+    handler): processes that open a new file at once try again until ``timeout``."""
+    give_up = time.monotonic() + timeout
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > give_up:
+                raise
+            time.sleep(0.01)
+
+
+def _outbox_row(
+    store: SQLiteStore,
+    action_id: object,
+    key: object,
+    action: object,
+    attempts: object,
+    policy: object,
+) -> OutboxRow:
+    """A claimed row, its attempt counted; a :class:`StoreError` for values of the wrong types
+    (a damaged file: SQLite keeps any value in any column)."""
+    if not (
+        isinstance(action_id, str)
+        and isinstance(key, str)
+        and isinstance(attempts, int)
+        and (policy is None or isinstance(policy, str))
+    ):
+        raise StoreError(
+            f"the SQLite store {store._shown} holds an outbox row of the wrong types "
+            f"({action_id!r}): it was damaged; restore it from a backup"
+        )
+    text = action if isinstance(action, str) else repr(action)
+    return OutboxRow(action_id, key, text, attempts + 1, policy)
+
+
 def _at_version(path: str, version: int) -> SQLiteStore:
     """The SQLite store at ``path`` with its schema brought up to ``version`` only (to test
     upgrades)."""
     store = SQLiteStore.__new__(SQLiteStore)
-    store.url, store.path = f"sqlite:///{path}", path
+    store.url, store.path, store._shown = f"sqlite:///{path}", path, _safe(path)
     store._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     store._lock = threading.RLock()
     _migrate(store, "INTEGER PRIMARY KEY AUTOINCREMENT", to=version)
