@@ -271,3 +271,31 @@ def test_every_way_in_takes_a_fact_exactly_when_its_texts_are_within_the_limits(
         except (InvalidFactError, ClassValidationError):  # cattrs alone wraps the class's error
             outcomes.append(False)
     assert [expected] * 3 == outcomes
+
+
+def test_a_source_name_over_the_limit_is_refused_through_the_python_api(new_store_url: Any) -> None:
+    with Service(new_store_url()) as service:
+        with pytest.raises(InvalidFactError, match=r"257 characters.*@ source"):
+            service.handle_many([opened("ESC-1")], source="s" * (MAX_ID_LENGTH + 1))
+        assert () == service.escalations()
+
+
+def test_a_file_whose_path_is_too_long_to_index_is_still_resumed(
+    new_store_url: Any, tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The store remembers how far it read a file under its path, or a digest of a path longer
+    than an index takes: a second run reads nothing again, on every store."""
+    folder = tmp_path
+    while len(str(folder)) < MAX_ID_LENGTH + 10:
+        folder = folder / ("d" * 40)
+    folder.mkdir(parents=True)
+    path = folder / "feed.jsonl"
+    path.write_text(json.dumps(opened("ESC-1")) + "\n")
+    store = new_store_url()
+    command = ["run", "--store", store, "--format", "json", str(path)]
+    assert 0 == main(command)
+    assert {"ESC-1"} == {
+        json.loads(line)["escalation_id"] for line in capsys.readouterr().out.splitlines()
+    }
+    assert 0 == main(command)
+    assert "" == capsys.readouterr().out

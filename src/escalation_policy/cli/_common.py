@@ -4,6 +4,7 @@ store a command names, and the arguments several take."""
 import argparse
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
 import sys
@@ -13,6 +14,7 @@ from typing import IO, Any, TypeAlias
 from escalation_policy._audit import AuditRefusal
 from escalation_policy._convert import shared_converter
 from escalation_policy._core.step import MAX_LATENESS
+from escalation_policy._language.typed import MAX_ID_LENGTH
 from escalation_policy.engine import EngineName
 from escalation_policy.errors import InputError
 from escalation_policy.errors import describe as describe_value
@@ -307,7 +309,12 @@ def _store_url(args: argparse.Namespace) -> str:
 def source_name(path: str) -> str | None:
     """The name under which ``run`` records how far it read ``path`` (``None``: standard
     input, which has none unless ``--source`` gives one)."""
-    return None if path == "-" else "file:" + os.path.realpath(path)
+    if path == "-":
+        return None
+    name = "file:" + os.path.realpath(path)
+    if len(name) > MAX_ID_LENGTH:  # a store keeps it in an index: a digest stands for it
+        name = "file-sha256:" + hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()
+    return name
 
 
 def source_shown(source: str | None) -> str:

@@ -36,7 +36,7 @@ from escalation_policy._core.step import (
     step,
 )
 from escalation_policy._engines import EngineName, matcher_of, shared_matcher
-from escalation_policy._language.typed import FieldProblem, to_instant
+from escalation_policy._language.typed import MAX_ID_LENGTH, FieldProblem, to_instant
 from escalation_policy.engine import read_snapshot
 from escalation_policy.errors import (
     DuplicateFactError,
@@ -184,6 +184,13 @@ class Service:
         """
         if positions is not None and len(positions) != len(facts):
             raise ValueError("positions must give one position per fact")
+        if source is not None and (not isinstance(source, str) or len(source) > MAX_ID_LENGTH):
+            shown = f" ({len(source):,} characters)" if isinstance(source, str) else ""
+            raise InvalidFactError(
+                f"got {describe(source)}{shown}, expected a name of at most {MAX_ID_LENGTH} "
+                "characters (a store keeps it in an index)",
+                path="source",
+            )
         refused_at = _limit("now", now)
         read: list[Fact | InputError] = []
         fact_ids: list[str | None] = []
