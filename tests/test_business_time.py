@@ -23,9 +23,11 @@ from escalation_policy import (
     Policy,
     PolicyDefinitionError,
     PolicyEngine,
+    Service,
     load_policy,
     make_converter,
 )
+from escalation_policy.calendar import Holiday
 from escalation_policy.model import Action
 from escalation_policy.render import describe
 from escalation_policy.vocabulary import Tier
@@ -453,3 +455,101 @@ def test_an_overdue_notice_says_whom_to_tell_about_what() -> None:
         "overdue, tier 1: tell the desk's manager: call back due by 2026-03-16 10:30 -04:00 is "
         "not done (owner Desk)"
     ) == describe(notice, ZoneInfo("America/New_York"))
+
+
+# --------------------------------------------------- a calendar change, pinned and re-planned
+@functools.cache
+def office_with_a_new_holiday() -> Policy:
+    """The office policy after its owner added Tuesday 10 March 2026 as a holiday."""
+    from tests.policies.office import rules
+
+    edited = types.ModuleType(rules.__name__)
+    edited.__dict__.update({k: v for k, v in vars(rules).items() if not k.startswith("__")})
+    new_york = attrs.evolve(
+        rules.NEW_YORK, holidays=(*rules.NEW_YORK.holidays, Holiday(dt.date(2026, 3, 10)))
+    )
+    edited.CALENDARS = attrs.evolve(rules.CALENDARS, default=new_york)  # type: ignore[attr-defined]
+    return load_policy([edited])
+
+
+def reply_due(state: Any) -> str:
+    (reply,) = [p for p in state.pending if p.obligation == "reply"]
+    return local(reply.due)
+
+
+def test_a_calendar_change_applies_to_open_escalations_only_when_re_planned(
+    engine_name: str,
+) -> None:
+    """Opened and asked on Monday at 15:00: the reply is due on Tuesday at 11:00, four office
+    hours on. The owner then makes that Tuesday a holiday: the escalation keeps the plan it was
+    made under until the host re-plans it, which moves the reply to Wednesday at 11:00 (the
+    three open hours it had left at 16:00) and says so."""
+    engine = PolicyEngine(office(), engine=engine_name)  # type: ignore[arg-type]
+    engine.handle(opened(ny(9, 10), severity="low"))
+    engine.handle(fact("asked", ny(9, 15)))
+    text = json.dumps(make_converter(office()).unstructure(engine.snapshot()))
+    changed = office_with_a_new_holiday()
+    restored = PolicyEngine.restore(json.loads(text), changed, engine=engine_name)  # type: ignore[arg-type]
+    assert ny(10, 11) == reply_due(restored.escalation("E1"))
+    late = restored.handle(tick(ny(9, 16)))
+    assert [] == violations(late.actions)
+    (replanned,) = restored.replan()
+    assert ("E1", "new_york") == (replanned.escalation_id, replanned.calendar)
+    assert replanned.before == office().calendar("new_york").identity
+    assert replanned.after == changed.calendar("new_york").identity != replanned.before
+    assert [("reply", ny(10, 11), ny(11, 11))] == [
+        (m.obligation, local(m.before), local(m.after)) for m in replanned.moved
+    ]
+    assert ny(11, 11) == reply_due(restored.escalation("E1"))
+    assert () == restored.replan(), "planned on today's calendar: nothing more to do"
+    assert [] == violations(restored.handle(tick(ny(10, 11, 1))).actions)
+    assert ["reply_late"] == [
+        c for c, _ in violations(restored.handle(tick(ny(11, 11, 1))).actions)
+    ]
+
+
+def test_a_deadline_set_after_the_change_counts_on_the_pinned_calendar(engine_name: str) -> None:
+    engine = PolicyEngine(office(), engine=engine_name)  # type: ignore[arg-type]
+    engine.handle(opened(ny(9, 10), severity="low"))
+    snapshot = json.loads(json.dumps(make_converter(office()).unstructure(engine.snapshot())))
+    assert [office().calendar("new_york").document()] == snapshot["calendars"]
+    restored = PolicyEngine.restore(snapshot, office_with_a_new_holiday(), engine=engine_name)  # type: ignore[arg-type]
+    restored.handle(fact("asked", ny(9, 15)))
+    assert ny(10, 11) == reply_due(restored.escalation("E1"))
+    restored.replan()
+    restored.handle(fact("replied", ny(9, 15, 30)))
+    restored.handle(fact("asked", ny(9, 16)))
+    assert ny(11, 12) == reply_due(restored.escalation("E1"))
+
+
+def test_a_state_kept_before_calendars_were_pinned_counts_on_todays() -> None:
+    engine = PolicyEngine(office())
+    engine.handle(opened(ny(9, 10), severity="low"))
+    data = make_converter(office()).unstructure(engine.snapshot())
+    del data["escalations"][0]["calendar_identity"]
+    del data["calendars"]
+    restored = PolicyEngine.restore(data, office_with_a_new_holiday())
+    state = restored.escalation("E1")
+    assert state is not None
+    assert office_with_a_new_holiday().calendar("new_york").identity == state.calendar_identity
+    assert () == restored.replan()
+
+
+def test_a_store_keeps_the_calendar_its_escalations_are_pinned_to(new_store_url: Any) -> None:
+    """Another process with the changed policy: the escalation keeps its plan, and deadlines
+    set now count on its calendar, until `replan`."""
+    url = new_store_url()
+    with Service(url, office()) as service:
+        service.handle(opened(ny(9, 10), severity="low"))
+    changed = office_with_a_new_holiday()
+    with Service(url, changed) as service:
+        service.handle(fact("asked", ny(9, 15)))
+        assert ny(10, 11) == reply_due(service.escalation("E1"))
+        (replanned,) = service.replan(dt.datetime.fromisoformat(ny(9, 16)))
+        assert [(ny(10, 11), ny(11, 11))] == [
+            (local(m.before), local(m.after)) for m in replanned.moved
+        ]
+        assert ny(11, 11) == reply_due(service.escalation("E1"))
+        assert () == service.replan(dt.datetime.fromisoformat(ny(9, 16)))
+        snapshot = service.snapshot()
+        assert [changed.calendar("new_york").identity] == [c.identity for c in snapshot.calendars]

@@ -29,6 +29,7 @@ from escalation_policy.calendar import (
     WEDNESDAY,
     Calendar,
     Holiday,
+    HolidaySource,
     Weekday,
     Window,
     holidays_from,
@@ -1022,3 +1023,41 @@ def test_long_durations_take_whole_weeks_at_a_time(monkeypatch: pytest.MonkeyPat
     always = Calendar.always()
     assert start + dt.timedelta(days=3650) == always.add(start, dt.timedelta(days=3650))
     assert len(set(expanded)) < 30
+
+
+@SETTINGS
+@given(calendars())
+def test_a_calendar_is_read_back_from_its_document_as_itself(calendar: Calendar) -> None:
+    """What a store or a snapshot keeps of a calendar an escalation was pinned to."""
+    again = Calendar.from_document(json.loads(json.dumps(calendar.document())))
+    assert calendar.identity == again.identity
+    assert calendar == again
+
+
+def test_a_calendar_with_dates_and_sources_is_read_back_from_its_document() -> None:
+    source = HolidaySource(
+        country="DE",
+        subdivision="BE",
+        categories=("public",),
+        years=(2026,),
+        observed=True,
+        package="holidays",
+        version="0.80",
+    )
+    calendar = Calendar(
+        name="berlin",
+        zone="Europe/Berlin",
+        hours={"monday": "08:00-12:00, 13:00-18:00", "friday": "08:00-14:00"},
+        holidays={"2026-10-03": "German Unity Day"},
+        closures=[("2026-12-24", "12:00-18:00")],
+        open_days=[("2026-12-27", "10:00-12:00")],
+        sources=(source,),
+    )
+    again = Calendar.from_document(calendar.document())
+    assert (calendar.identity, calendar) == (again.identity, again)
+
+
+@pytest.mark.parametrize("document", [{}, {"format": 99}, {"format": 1, "name": "x"}, "x"])
+def test_a_document_that_is_no_calendars_is_refused(document: Any) -> None:
+    with pytest.raises(PolicyDefinitionError, match="calendar"):
+        Calendar.from_document(document)

@@ -489,3 +489,59 @@ def test_reading_commands_refuse_a_store_that_is_not_there(
     assert 5 == main([command, "--store", f"sqlite:///{missing}"])
     assert "no store at" in capsys.readouterr().err
     assert not missing.exists()
+
+
+def test_replan_moves_due_times_after_a_calendar_change_and_says_what_moved(
+    new_store_url: Any, tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The office policy, then the same with a holiday added on the day a reply was due:
+    `replan --dry-run` says what would move and moves nothing; `replan` moves it; again,
+    nothing is left to re-plan."""
+    url = new_store_url()
+    feed = tmp_path / "feed.jsonl"
+    opened = {
+        "type": "opened",
+        "at": "2026-03-09T10:00:00-04:00",
+        "escalation_id": "E1",
+        "customer": "Acme",
+        "severity": "low",
+    }
+    asked = {"type": "asked", "at": "2026-03-09T15:00:00-04:00", "escalation_id": "E1"}
+    feed.write_text(json.dumps(opened) + "\n" + json.dumps(asked) + "\n")
+    office = ["--policy", "tests.policies.office"]
+    assert 0 == main(["run", "--store", url, "--format", "json", *office, str(feed)])
+    package = tmp_path / "office_with_a_holiday"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        'MODULES = ("office_with_a_holiday.rules",)\nSECTIONS = ("Office hours",)\n'
+    )
+    (package / "rules.py").write_text(
+        "import datetime as dt\n\n"
+        "import attrs\n\n"
+        "from tests.policies.office.rules import *  # noqa: F403\n"
+        "from tests.policies.office.rules import CALENDARS as _BEFORE, NEW_YORK as _NY\n\n"
+        "CALENDARS = attrs.evolve(\n"
+        "    _BEFORE, default=attrs.evolve(_NY, holidays=(*_NY.holidays, dt.date(2026, 3, 10)))\n"
+        ")\n"
+    )
+    capsys.readouterr()
+    replan = [
+        "replan",
+        "--store",
+        url,
+        "--policy",
+        str(package),
+        "--now",
+        "2026-03-09T16:00:00-04:00",
+    ]
+    assert 0 == main([*replan, "--dry-run"])
+    (would,) = printed(capsys.readouterr().out)
+    assert (False, "new_york") == (would["applied"], would["calendar"])
+    assert [("reply", "2026-03-10T15:00:00+00:00", "2026-03-11T15:00:00+00:00")] == [
+        (m["obligation"], m["before"], m["after"]) for m in would["moved"]
+    ]
+    assert 0 == main(replan)
+    (done,) = printed(capsys.readouterr().out)
+    assert (True, would["moved"]) == (done["applied"], done["moved"])
+    assert 0 == main(replan)
+    assert "" == capsys.readouterr().out

@@ -39,7 +39,15 @@ _EXPORTS: dict[str, str] = {
         ("ENGINES", "EngineName", "PolicyEngine", "advance", "decide"), "escalation_policy.engine"
     ),
     **dict.fromkeys(
-        ("Decision", "EngineState", "EscalationState", "Fulfilment", "PendingObligation"),
+        (
+            "Decision",
+            "EngineState",
+            "EscalationState",
+            "Fulfilment",
+            "MovedDue",
+            "PendingObligation",
+            "Replanned",
+        ),
         "escalation_policy.state",
     ),
     # facts and actions: the bases, the tick, and the actions every policy may emit
@@ -222,7 +230,9 @@ if TYPE_CHECKING:
     from escalation_policy.state import EngineState as EngineState
     from escalation_policy.state import EscalationState as EscalationState
     from escalation_policy.state import Fulfilment as Fulfilment
+    from escalation_policy.state import MovedDue as MovedDue
     from escalation_policy.state import PendingObligation as PendingObligation
+    from escalation_policy.state import Replanned as Replanned
     from escalation_policy.store import PostgresStore as PostgresStore
     from escalation_policy.store import SQLiteStore as SQLiteStore
     from escalation_policy.store import Store as Store

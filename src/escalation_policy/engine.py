@@ -17,6 +17,7 @@ import attrs
 from escalation_policy import _core
 from escalation_policy._convert import check_declared, read_fact, shared_converter
 from escalation_policy._core.obligations import ON_CALENDAR
+from escalation_policy._core.replan import replan as _replan
 from escalation_policy._core.step import DEFAULT_MAX_CLOCK_JUMP, Limits, admit, step
 from escalation_policy._engines import ENGINES, EngineName, matcher_of, shared_matcher
 from escalation_policy._language.typed import FieldProblem, check_fields, to_instant
@@ -45,6 +46,7 @@ from escalation_policy.state import (
     Decision,
     EngineState,
     EscalationState,
+    Replanned,
 )
 
 __all__ = ["ENGINES", "Decision", "EngineName", "PolicyEngine", "advance", "decide"]
@@ -70,7 +72,7 @@ def decide(
     if state is not None:
         _check_state(state, fact.escalation_id, chosen)
     _core.check_time(chosen, fact.at, "$.at")
-    record = Record.thaw(state) if state is not None else None
+    record = Record.thaw(pinned(state, chosen)) if state is not None else None
     record, decision = _core.decide(chosen, shared_matcher(chosen), record, fact)
     return Decision(
         fact=fact,
@@ -95,7 +97,7 @@ def advance(state: EscalationState, to: dt.datetime, *, policy: Policy | None = 
     chosen = policy or default_policy()
     _check_state(state, None, chosen)
     _core.check_time(chosen, to, "to")
-    record = Record.thaw(state)
+    record = Record.thaw(pinned(state, chosen))
     actions = _core.advance(chosen, shared_matcher(chosen), record, to)
     tick = Tick(at=to)
     if not actions and record.clock == state.clock:
@@ -264,10 +266,48 @@ class PolicyEngine:
         snapshot ``format`` so that :meth:`restore` can tell what it reads.
         """
         with self._lock:
+            records = self._records
             return EngineState(
                 clock=self._clock,
-                escalations=tuple(self._records[key].freeze() for key in sorted(self._records)),
+                escalations=tuple(records[key].freeze() for key in sorted(records)),
+                calendars=self.policy.pinned_calendars(
+                    record.calendar_identity for record in records.values()
+                ),
             )
+
+    def replan(
+        self, at: dt.datetime | None = None, *, dry_run: bool = False
+    ) -> tuple[Replanned, ...]:
+        """Plan every open escalation pinned to a calendar other than the one the policy
+        declares now on the one it declares now, and say what moved (by escalation id).
+
+        An escalation keeps counting on the calendar it was opened under (its
+        ``calendar_identity``) until this is asked: a change of a calendar's hours, holidays or
+        zone rewrites no plan by itself. ``at`` (by default the engine's clock) is the moment
+        from which the open time a deadline has left is counted again. ``dry_run``: say what
+        would move, and change nothing.
+        """
+        with self._lock:
+            if at is None:
+                at = self._clock
+            if at is None:
+                return ()
+            try:
+                at = to_instant(at)
+            except FieldProblem as problem:
+                raise InvalidFactError(str(problem), path="at") from None
+            done: list[Replanned] = []
+            for key in sorted(self._records):
+                before = self._records[key]
+                if before.status == AWAITING_OPENING:
+                    continue
+                after = before.copy()
+                replanned = _replan(self.policy, after, at)
+                if replanned is not None:
+                    if not dry_run:
+                        self._held.decided(key, before, after, at)
+                    done.append(replanned)
+            return tuple(done)
 
     @classmethod
     def restore(
@@ -288,6 +328,8 @@ class PolicyEngine:
         restored = cls(policy, engine=engine, max_clock_jump=max_clock_jump, lateness=lateness)
         state = read_snapshot(state, restored.policy)
         restored._clock = state.clock
+        for calendar in state.calendars:
+            restored.policy.remember(calendar)
         restored._held.restore(Record.thaw(escalation) for escalation in state.escalations)
         return restored
 
@@ -372,13 +414,9 @@ def read_snapshot(state: object, policy: Policy) -> EngineState:
         )
     try:
         # An escalation awaiting its opening has no attributes yet: its facts are checked
-        # with it, below.
+        # with it, below; the calendars were checked as they were read.
         opened = tuple(e for e in state.escalations if e.status != AWAITING_OPENING)
-        check_fields(
-            state
-            if len(opened) == len(state.escalations)
-            else attrs.evolve(state, escalations=opened)
-        )
+        check_fields(attrs.evolve(state, escalations=opened, calendars=()))
     except InputError as error:
         raise InvalidSnapshotError(error.reason, path=error.path) from None
     if state.format != SNAPSHOT_FORMAT:
@@ -405,7 +443,17 @@ def read_snapshot(state: object, policy: Policy) -> EngineState:
             field, message = problem
             raise InvalidSnapshotError(message, path=f"{where}.{field}")
         seen.add(escalation.escalation_id)
+    if any(e.calendar is not None and e.calendar_identity is None for e in state.escalations):
+        state = attrs.evolve(state, escalations=tuple(pinned(e, policy) for e in state.escalations))
     return state
+
+
+def pinned(state: EscalationState, policy: Policy) -> EscalationState:
+    """``state`` pinned to its calendar: one written before escalations kept the identity of
+    their calendar counts on the one the policy declares now."""
+    if state.calendar is None or state.calendar_identity is not None:
+        return state
+    return attrs.evolve(state, calendar_identity=policy.calendar(state.calendar).identity)
 
 
 def upgrade_snapshot(data: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -105,6 +105,13 @@ class Period(abc.ABC):
         """The bucket after ``bucket``, met at ``at``."""
         return self.following(calendar, bucket)
 
+    def replanned(self, old: Calendar, new: Calendar, bucket: Bucket, at: dt.datetime) -> Bucket:
+        """``bucket``, planned on the calendar ``old``, planned again at ``at`` on ``new``: by
+        default the open time it had left is left on the new calendar."""
+        if bucket.due <= at:
+            return bucket
+        return attrs.evolve(bucket, due=new.add(at, old.elapsed(at, bucket.due)))
+
     def missed(
         self, calendar: Calendar, bucket: Bucket, to: dt.datetime
     ) -> tuple[int, dt.datetime, Bucket]:
@@ -202,6 +209,11 @@ class EachBusinessDay(Period):
     def following(self, calendar: Calendar, bucket: Bucket) -> Bucket:
         return Bucket(calendar.end_of_business_day(bucket.due), bucket.due)
 
+    def replanned(self, old: Calendar, new: Calendar, bucket: Bucket, at: dt.datetime) -> Bucket:
+        """Due by the end of the same business day, as the new calendar has it (or of the next
+        business day, if that date is no longer one)."""
+        return attrs.evolve(bucket, due=_same_business_day(old, new, bucket.due))
+
 
 @attrs.frozen
 class EveryBusinessDays(Period):
@@ -227,6 +239,11 @@ class EveryBusinessDays(Period):
 
     def met(self, calendar: Calendar, bucket: Bucket, at: dt.datetime) -> Bucket:
         return Bucket(calendar.next_business_day_end(at, self.days))
+
+    def replanned(self, old: Calendar, new: Calendar, bucket: Bucket, at: dt.datetime) -> Bucket:
+        """Due by the end of the same business day, as the new calendar has it (or of the next
+        business day, if that date is no longer one)."""
+        return attrs.evolve(bucket, due=_same_business_day(old, new, bucket.due))
 
 
 @attrs.frozen
@@ -270,12 +287,25 @@ class TimesPerWeek(Period):
             return self.following(calendar, Bucket(due, start, 0))
         return Bucket(due, start, required)
 
+    def replanned(self, old: Calendar, new: Calendar, bucket: Bucket, at: dt.datetime) -> Bucket:
+        """Due by the end of the same week, in the new calendar's zone."""
+        return attrs.evolve(bucket, due=new.week_end(bucket.due - _MICROSECOND))
+
     def following(self, calendar: Calendar, bucket: Bucket) -> Bucket:
         due = self._end(calendar, bucket.due)
         last_day = calendar.day_of(due) - dt.timedelta(days=1)
         if not any(True for _ in calendar.business_days(calendar.day_of(bucket.due), last_day)):
             return self.following(calendar, Bucket(due, bucket.due, 0))  # no business day
         return Bucket(due, bucket.due, self.times)
+
+
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def _same_business_day(old: Calendar, new: Calendar, due: dt.datetime) -> dt.datetime:
+    """The end of the business day that ends at ``due`` on ``old``, on ``new``."""
+    day = old.day_of(due - _MICROSECOND)
+    return new.end_of_business_day(new.start_of_day(day))
 
 
 _PER_WEEKS = re.compile(r"^(\d+) per (?:(\d+) )?weeks?$")

@@ -14,6 +14,7 @@ import attrs
 
 from escalation_policy._language.frozen import quick_init
 from escalation_policy._language.typed import VALUES
+from escalation_policy.calendar import Calendar
 from escalation_policy.model import AWAITING_OPENING, CLOSED, OMIT_IF_DEFAULT, Action, Fact
 
 __all__ = [
@@ -22,7 +23,9 @@ __all__ = [
     "EngineState",
     "EscalationState",
     "Fulfilment",
+    "MovedDue",
     "PendingObligation",
+    "Replanned",
 ]
 
 NOTHING_DONE: Mapping[str, str] = types.MappingProxyType({})
@@ -118,6 +121,10 @@ class EscalationState:
     calendar: str | None = None
     """The name of the calendar the escalation's clocks count on, chosen when it opened and
     kept (``NAME@ZONE`` when moved into the customer's zone); ``None``: calendar time."""
+    calendar_identity: str | None = attrs.field(default=None, metadata=OMIT_IF_DEFAULT)
+    """The identity of the calendar its clocks count on (``Calendar.identity``), pinned when
+    it opened: a later change of the policy's calendar applies to it only when the host
+    re-plans it (``PolicyEngine.replan``)."""
     paused_since: dt.datetime | None = None
     """While the escalation's clocks are paused (waiting on the customer): since when."""
     paused_for: dt.timedelta = dt.timedelta(0)
@@ -224,6 +231,30 @@ class Decision:
     state: EscalationState | None = None
 
 
+@attrs.frozen(kw_only=True)
+class MovedDue:
+    """A due time that re-planning moved: of ``obligation`` (``key``: which instance), from
+    ``before`` to ``after``."""
+
+    obligation: str
+    key: str | None
+    before: dt.datetime
+    after: dt.datetime
+
+
+@attrs.frozen(kw_only=True)
+class Replanned:
+    """One open escalation planned again on the calendar the policy declares now: the
+    calendar's name, the identities it was pinned to ``before`` and is ``after``, and the due
+    times that moved (none, if the change did not touch them)."""
+
+    escalation_id: str
+    calendar: str
+    before: str | None
+    after: str
+    moved: tuple[MovedDue, ...] = ()
+
+
 SNAPSHOT_FORMAT = 2
 """The format of the snapshots this version of the library writes. It reads every earlier
 format too: format 1 kept a pending obligation's key as ``reason`` or ``tam``, and the TAM last
@@ -241,3 +272,8 @@ class EngineState:
     format: int = SNAPSHOT_FORMAT
     clock: dt.datetime | None
     escalations: tuple[EscalationState, ...]
+    calendars: tuple[Calendar, ...] = ()
+    """The calendars the escalations are pinned to (:attr:`EscalationState.calendar_identity`),
+    as the policy declared them when they were pinned: each escalation keeps counting on its
+    own after a change of the policy's, until re-planned. Written as each calendar's
+    ``document()``, and only when there are any."""

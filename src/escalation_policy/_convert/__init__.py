@@ -150,6 +150,7 @@ def make_converter(policy: "Policy | None" = None) -> "cattrs.Converter":
     """
     import cattrs
     from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
+    from cattrs.gen import make_dict_unstructure_fn, override
 
     from escalation_policy._convert.fastpath import (
         Fallback,
@@ -157,7 +158,8 @@ def make_converter(policy: "Policy | None" = None) -> "cattrs.Converter":
         fact_reader,
         object_writer,
     )
-    from escalation_policy.state import EscalationState, PendingObligation
+    from escalation_policy.calendar import Calendar
+    from escalation_policy.state import EngineState, EscalationState, PendingObligation
 
     if policy is None:
         from escalation_policy.policy import default_policy
@@ -278,6 +280,23 @@ def make_converter(policy: "Policy | None" = None) -> "cattrs.Converter":
     converter.register_unstructure_hook(state, state_unstructure)
     converter.register_structure_hook(EscalationState, state_structure)
     converter.register_unstructure_hook(EscalationState, state_unstructure)
+
+    # A snapshot keeps the calendars its escalations are pinned to as their documents, and
+    # writes them only when there are any.
+    def structure_calendar(value: object, _type: object) -> Calendar:
+        if not isinstance(value, Mapping):
+            raise InvalidFactError(f"got {describe(value)}, expected a calendar's document")
+        try:
+            return Calendar.from_document(value)
+        except PolicyError as error:
+            raise InvalidFactError(str(error)) from None
+
+    converter.register_structure_hook(Calendar, structure_calendar)
+    converter.register_unstructure_hook(Calendar, lambda calendar: calendar.document())
+    converter.register_unstructure_hook(
+        EngineState,
+        make_dict_unstructure_fn(EngineState, converter, calendars=override(omit_if_default=True)),
+    )
     # Its pending obligations leave out the fields that hold their defaults, as the state's
     # own writer does.
     converter.register_unstructure_hook(PendingObligation, object_writer(PendingObligation))

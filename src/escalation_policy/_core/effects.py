@@ -116,7 +116,9 @@ class Work:
         # Checked at load time, where the policy's settings took their values.
         within = cast("dt.timedelta | BusinessTime", effect.within)
         if isinstance(within, BusinessTime):
-            due = within.due(self.policy.calendar(self.record.calendar), self.at)
+            due = within.due(
+                self.policy.calendar(self.record.calendar, self.record.calendar_identity), self.at
+            )
             clock: str | None = ON_CALENDAR
         else:
             due, clock = self.at + within, None
@@ -199,7 +201,7 @@ class Work:
         )
         period = period_of(pending)
         assert period is not None  # a periodic obligation
-        calendar = self.policy.calendar(self.record.calendar)
+        calendar = self.policy.calendar(self.record.calendar, self.record.calendar_identity)
         bucket = Bucket(pending.due, pending.since, pending.required)
         self.record.pending[index] = on_clock(
             self.policy, self.record, in_bucket(pending, period.met(calendar, bucket, at))
@@ -221,7 +223,7 @@ class Work:
             return dt.timedelta(0)
         if pending.period is None:
             return pending.due - self.at
-        calendar = self.policy.calendar(self.record.calendar)
+        calendar = self.policy.calendar(self.record.calendar, self.record.calendar_identity)
         return calendar.elapsed(self.at, pending.due)
 
     def _pause(self, _effect: vocab.Pause, _prepared: None, _rule: str, _cites: str) -> None:
@@ -243,7 +245,7 @@ class Work:
             return
         record.paused_for += self.at - record.paused_since
         record.paused_since = None
-        calendar = self.policy.calendar(record.calendar)
+        calendar = self.policy.calendar(record.calendar, record.calendar_identity)
         resumed: list[PendingObligation] = []
         for pending in record.pending:
             left = pending.paused_left
@@ -362,7 +364,7 @@ class Work:
         if isinstance(every, dt.timedelta):
             text, bucket = None, Bucket(self.at + every)
         else:
-            calendar = self.policy.calendar(self.record.calendar)
+            calendar = self.policy.calendar(self.record.calendar, self.record.calendar_identity)
             text, bucket = every.text, every.first(calendar, self.at)
             every = None
         if index is not None:

@@ -166,7 +166,7 @@ def advance(policy: Policy, matcher: Matcher, record: Record, to: dt.datetime) -
         if missed.period is not None or (declared.parts and every is not None):
             period = period_of(missed)
             if period is not None:
-                calendar = policy.calendar(record.calendar)
+                calendar = policy.calendar(record.calendar, record.calendar_identity)
                 bucket = Bucket(missed.due, missed.since, missed.required)
                 periods, last_due, upcoming = period.missed(calendar, bucket, to)
                 missing = missing_parts(declared, missed)
@@ -345,6 +345,8 @@ def decide(
         plan = matcher.plan(_plan_inputs(policy, fact))
         record = policy.terms.record.open(fact, bool(plan.values[IN_SCOPE]))
         record.calendar = choose_calendar(policy, fact)
+        if record.calendar is not None:
+            record.calendar_identity = policy.calendar(record.calendar).identity
         status_before = record.status
         previous: dict[str, object] = _NOTHING_BEFORE
     else:

@@ -50,9 +50,11 @@ def on_clock(policy: Policy, record: Record, pending: PendingObligation) -> Pend
     plain = pending.due - lead
     when = plain
     if pending.period is not None:
-        when = policy.calendar(record.calendar).subtract(pending.due, lead)
+        when = policy.calendar(record.calendar, record.calendar_identity).subtract(
+            pending.due, lead
+        )
     elif policy.obligations[pending.obligation].remind_in_open_hours:
-        when = policy.calendar(record.calendar).next_open(plain)
+        when = policy.calendar(record.calendar, record.calendar_identity).next_open(plain)
         if when >= pending.due:
             return attrs.evolve(pending, reminded=True, reminder_at=None)
     reminder_at = None if when == plain else when
@@ -77,7 +79,7 @@ def tier_time(
     """``after`` past ``pending``'s due time, on its clock."""
     if pending.period is None:
         return pending.due + after
-    return policy.calendar(record.calendar).add(pending.due, after)
+    return policy.calendar(record.calendar, record.calendar_identity).add(pending.due, after)
 
 
 ON_CALENDAR = "business time"

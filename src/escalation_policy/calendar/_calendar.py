@@ -249,6 +249,44 @@ class Calendar:
             "sources": [source.document() for source in self.sources],
         }
 
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any]) -> "Calendar":
+        """The calendar :meth:`document` wrote (a calendar an escalation was pinned to, kept
+        by a store or a snapshot): the same identity.
+
+        :raises PolicyDefinitionError: for a document that is no calendar's.
+        """
+        try:
+            if not isinstance(document, Mapping) or document.get("format") != FORMAT:
+                raise ValueError(f"expected a calendar's document of format {FORMAT}")
+            calendar = cls(
+                name=document["name"],
+                zone=document["zone"],
+                hours={day: tuple(windows) for day, windows in document["hours"].items()},
+                holidays=[(item["date"], item["name"]) for item in document["holidays"]],
+                closures=[(item["date"], tuple(item["closed"])) for item in document["closures"]],
+                open_days=[(item["date"], tuple(item["hours"])) for item in document["open_days"]],
+                sources=[
+                    HolidaySource(
+                        country=item["country"],
+                        subdivision=item["subdivision"],
+                        categories=tuple(item["categories"]),
+                        years=tuple(item["years"]),
+                        observed=item["observed"],
+                        package=item["package"],
+                        version=item["version"],
+                    )
+                    for item in document["sources"]
+                ],
+            )
+        except PolicyDefinitionError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise PolicyDefinitionError(
+                f"not a calendar's document ({type(error).__name__}: {error})"
+            ) from None
+        return calendar
+
     # -------------------------------------------------------------------- local dates
     def _local(self, day: dt.date, seconds: int) -> dt.datetime:
         """The instant a local time names: the first at which the wall clock reads it or

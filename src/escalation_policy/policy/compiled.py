@@ -3,7 +3,7 @@ reactions and obligations, immutable once loaded."""
 
 import datetime as dt
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -173,13 +173,16 @@ class Policy:
     """How far past a fact the policy may schedule anything: its longest ``within`` and
     longest period together, and the late fulfilment window."""
     latest: dt.datetime = LATEST
+    """Facts must come before this, so that what the policy schedules stays in range."""
     opening_grace: dt.timedelta = dt.timedelta(0)
     """How long a fact about an escalation not opened yet, which a reaction takes as such, is
     held for its opening to arrive (an ingestion race); zero: decided at once."""
+    _pinned: dict[str, Calendar] = attrs.field(
+        init=False, factory=dict, repr=False, alias="_pinned"
+    )
     _calendars: dict[str | None, Calendar] = attrs.field(
         init=False, factory=dict, repr=False, alias="_calendars"
     )
-    """Facts must come before this, so that what the policy schedules stays in range."""
 
     @property
     def contract(self) -> Contract:
@@ -197,14 +200,34 @@ class Policy:
 
         return identity(self)
 
-    def calendar(self, name: str | None) -> Calendar:
+    def calendar(self, name: str | None, pinned: str | None = None) -> Calendar:
         """The calendar an escalation's state names (:attr:`EscalationState.calendar`):
         one the policy declares, moved into a zone for ``NAME@ZONE``; calendar time for
-        ``None``."""
+        ``None``. With ``pinned`` (:attr:`EscalationState.calendar_identity`), the calendar of
+        that identity the escalation was opened or last re-planned under, where it differs
+        from the one the policy declares now and its definition is known
+        (:meth:`remember`); else the one declared now."""
         found = self._calendars.get(name)
         if found is None:
             found = self._calendars[name] = self._find_calendar(name)
+        if pinned is not None and pinned != found.identity:
+            return self._pinned.get(pinned, found)
         return found
+
+    def remember(self, calendar: Calendar) -> None:
+        """Keep ``calendar``, one escalations were pinned to (read back from a store or a
+        snapshot), so that they keep counting on it until re-planned."""
+        self._pinned.setdefault(calendar.identity, calendar)
+
+    def pinned_calendars(self, identities: "Iterable[str | None]") -> tuple[Calendar, ...]:
+        """The calendars of these identities that this policy knows (declared or
+        remembered), in order of identity: what a snapshot keeps of them."""
+        known = {calendar.identity: calendar for calendar in self._pinned.values()}
+        for name in self._calendars:
+            calendar = self._calendars[name]
+            known.setdefault(calendar.identity, calendar)
+        wanted = {identity for identity in identities if identity is not None}
+        return tuple(known[identity] for identity in sorted(wanted) if identity in known)
 
     def _find_calendar(self, name: str | None) -> Calendar:
         if name is None or self.calendars is None:

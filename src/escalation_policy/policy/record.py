@@ -56,6 +56,7 @@ class Record:
     closed_at: dt.datetime | None
     retain_until: dt.datetime | None
     calendar: str | None
+    calendar_identity: str | None
     paused_since: dt.datetime | None
     paused_for: dt.timedelta
     held: tuple[Fact, ...]
@@ -214,6 +215,7 @@ def record_kind(
             "    new.closed_at = None",
             "    new.retain_until = None",
             "    new.calendar = None",
+            "    new.calendar_identity = None",
             "    new.paused_since = None",
             "    new.paused_for = ZERO",
             "    new.held = ()",

@@ -27,6 +27,7 @@ from escalation_policy._convert import (
     shared_converter,
     shared_text_writers,
 )
+from escalation_policy._core.replan import replan as _replan
 from escalation_policy._core.step import (
     DEFAULT_MAX_CLOCK_JUMP,
     Limits,
@@ -37,16 +38,18 @@ from escalation_policy._core.step import (
 )
 from escalation_policy._engines import EngineName, matcher_of, shared_matcher
 from escalation_policy._language.typed import MAX_ID_LENGTH, FieldProblem, to_instant
-from escalation_policy.engine import read_snapshot
+from escalation_policy.calendar import Calendar
+from escalation_policy.engine import pinned, read_snapshot
 from escalation_policy.errors import (
     DuplicateFactError,
     InputError,
     InvalidFactError,
     InvalidSnapshotError,
+    PolicyError,
     StoreError,
     describe,
 )
-from escalation_policy.model import Action, EscalationFact, Fact, Tick
+from escalation_policy.model import AWAITING_OPENING, Action, EscalationFact, Fact, Tick
 from escalation_policy.policy import Policy, default_policy
 from escalation_policy.policy.record import Record
 from escalation_policy.service._results import (
@@ -65,7 +68,7 @@ from escalation_policy.service._results import (
     _micros,
 )
 from escalation_policy.service._working import _Working
-from escalation_policy.state import SNAPSHOT_FORMAT, EngineState, EscalationState
+from escalation_policy.state import SNAPSHOT_FORMAT, EngineState, EscalationState, Replanned
 from escalation_policy.store import (
     HandledFact,
     NewAction,
@@ -136,6 +139,17 @@ class Service:
             shared_matcher(self.policy) if engine == "native" else matcher_of(engine, self.policy)
         )
         self._matching = threading.Lock() if engine != "native" else contextlib.nullcontext()
+        # The calendars escalations were pinned to, kept by the store: each escalation keeps
+        # counting on its own until re-planned, whatever the policy declares now.
+        self._kept_calendars: set[str] = set()
+        for identity, text in self.store.run(lambda tx: tx.calendars()).items():
+            try:
+                self.policy.remember(Calendar.from_document(json.loads(text)))
+            except (ValueError, PolicyError) as error:
+                raise StoreError(
+                    f"the calendar {identity} the store keeps cannot be read ({error})"
+                ) from None
+            self._kept_calendars.add(identity)
 
     def close(self) -> None:
         """Close the store."""
@@ -507,7 +521,41 @@ class Service:
         :class:`~escalation_policy.PolicyEngine` can continue from (``PolicyEngine.restore``)."""
         states = self.escalations()
         clock = max((state.clock for state in states), default=None)
-        return EngineState(clock=clock, escalations=states)
+        calendars = self.policy.pinned_calendars(state.calendar_identity for state in states)
+        return EngineState(clock=clock, escalations=states, calendars=calendars)
+
+    def replan(self, now: dt.datetime, *, dry_run: bool = False) -> tuple[Replanned, ...]:
+        """Plan every open escalation pinned to a calendar other than the one the policy
+        declares now on the one it declares now, in one transaction, and say what moved (see
+        :meth:`PolicyEngine.replan <escalation_policy.PolicyEngine.replan>`). ``now`` is the
+        moment from which the open time a deadline has left is counted again; ``dry_run``: say
+        what would move, and change nothing."""
+        try:
+            now = to_instant(now)
+        except FieldProblem as problem:
+            raise InvalidFactError(str(problem), path="now") from None
+        _core.check_time(self.policy, now, "now")
+        keys = [row.escalation_id for row in self.store.states()]
+
+        def work_on(tx: Transaction) -> tuple[Replanned, ...]:
+            work, done = _Working(), list[Replanned]()
+            for key, row in tx.lock(keys).items():
+                before = self._thaw(row)
+                if before is None or before.status == AWAITING_OPENING:
+                    continue
+                after = before.copy()
+                replanned = _replan(self.policy, after, now)
+                if replanned is None:
+                    continue
+                work.seqs[key] = row.seq
+                work.hold(key, after)
+                work.changed.add(key)
+                done.append(replanned)
+            if not dry_run:
+                self._write(tx, work)
+            return tuple(sorted(done, key=lambda item: item.escalation_id))
+
+        return self.store.run(work_on)
 
     # ------------------------------------------------------------------------------ internals
     def _read(self, item: object) -> Fact:
@@ -635,8 +683,27 @@ class Service:
             due = _micros(next_due) if next_due is not None else None
             rows.append(StateUpdate(key, state, due, work.seqs[key], _micros(record.clock)))
         tx.save(rows)
+        self._keep_calendars(tx, work)
         tx.append(work.outbox)
         tx.remember(work.remembered)
+
+    def _keep_calendars(self, tx: Transaction, work: _Working) -> None:
+        """Keep in the store the calendars the changed escalations are pinned to, once."""
+        wanted = {
+            identity
+            for key in work.changed
+            if (record := work.records.get(key)) is not None
+            and (identity := record.calendar_identity) is not None
+            and identity not in self._kept_calendars
+        }
+        if not wanted:
+            return
+        documents = {
+            calendar.identity: json.dumps(calendar.document(), sort_keys=True)
+            for calendar in self.policy.pinned_calendars(wanted)
+        }
+        tx.keep_calendars(documents)
+        self._kept_calendars.update(documents)  # pinned for good: a rollback writes it again
 
     def _thaw(self, row: StateRow) -> Record | None:
         if row.state is None:
@@ -669,7 +736,7 @@ class Service:
                 )
                 return Record.thaw(snapshot.escalations[0])
             state: EscalationState = self._converter.structure(data, self.policy.contract.state)
-            return Record.thaw(state)
+            return Record.thaw(pinned(state, self.policy))
         except InvalidSnapshotError as error:
             raise StoreError(str(error)) from None
         except Exception as error:  # cattrs' groups too: whatever the text, it is the store's

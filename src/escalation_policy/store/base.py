@@ -308,6 +308,15 @@ class Transaction(abc.ABC):
         """Move the store's clock to ``clock`` (microseconds)."""
 
     @abc.abstractmethod
+    def calendars(self) -> dict[str, str]:
+        """The calendars escalations were pinned to, by identity: each its document as JSON
+        text (``Calendar.document``)."""
+
+    @abc.abstractmethod
+    def keep_calendars(self, documents: Mapping[str, str]) -> None:
+        """Keep these calendars (identity: JSON text) for good, each once."""
+
+    @abc.abstractmethod
     def source(self, name: str) -> int:
         """How far the source ``name`` was read (0 if never)."""
 
