@@ -24,6 +24,7 @@ from escalation_policy import (
     PolicyDefinitionError,
     PolicyEngine,
     Service,
+    clock_figures,
     load_policy,
     make_converter,
 )
@@ -553,3 +554,37 @@ def test_a_store_keeps_the_calendar_its_escalations_are_pinned_to(new_store_url:
         assert () == service.replan(dt.datetime.fromisoformat(ny(9, 16)))
         snapshot = service.snapshot()
         assert [changed.calendar("new_york").identity] == [c.identity for c in snapshot.calendars]
+
+
+def test_the_figures_of_an_escalation_s_clocks_count_pauses_in_open_time() -> None:
+    """Opened Monday 10:00, waiting on the customer from Monday 16:00 to Tuesday 10:00: by
+    Tuesday 12:00 it ran 26 hours, 18 of them paused; its calendar was open 10 of those hours
+    (Monday 10-17, Tuesday 9-12), 2 of them paused (Monday 16-17, Tuesday 9-10), so its clocks
+    ran 8 open hours."""
+    engine = PolicyEngine(office())
+    for item in [
+        opened(ny(9, 10), severity="low"),
+        fact("waiting", ny(9, 16)),
+        fact("back", ny(10, 10)),
+    ]:
+        engine.handle(item)
+    state = engine.escalation("E1")
+    assert state is not None
+    figures = clock_figures(state, dt.datetime.fromisoformat(ny(10, 12)), policy=office())
+    hours = dt.timedelta(hours=1)
+    assert (26 * hours, 18 * hours, 10 * hours, 2 * hours, 8 * hours) == (
+        figures.elapsed,
+        figures.paused,
+        figures.open_time,
+        figures.paused_open_time,
+        figures.business,
+    )
+    engine.handle(fact("waiting", ny(10, 12)))
+    still = engine.escalation("E1")
+    assert still is not None
+    later = clock_figures(still, dt.datetime.fromisoformat(ny(10, 14)), policy=office())
+    assert (20 * hours, 4 * hours, 8 * hours) == (
+        later.paused,
+        later.paused_open_time,
+        later.business,
+    )

@@ -36,12 +36,14 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     # the engines and what they return
     **dict.fromkeys(
-        ("ENGINES", "EngineName", "PolicyEngine", "advance", "decide"), "escalation_policy.engine"
+        ("ENGINES", "EngineName", "PolicyEngine", "advance", "clock_figures", "decide"),
+        "escalation_policy.engine",
     ),
     **dict.fromkeys(
         (
             "Decision",
             "EngineState",
+            "ClockFigures",
             "EscalationState",
             "Fulfilment",
             "MovedDue",
@@ -190,6 +192,7 @@ if TYPE_CHECKING:
     from escalation_policy.engine import EngineName as EngineName
     from escalation_policy.engine import PolicyEngine as PolicyEngine
     from escalation_policy.engine import advance as advance
+    from escalation_policy.engine import clock_figures as clock_figures
     from escalation_policy.engine import decide as decide
     from escalation_policy.errors import ClockJumpError as ClockJumpError
     from escalation_policy.errors import DuplicateEscalationError as DuplicateEscalationError
@@ -226,6 +229,7 @@ if TYPE_CHECKING:
     from escalation_policy.service import Handled as Handled
     from escalation_policy.service import Pruned as Pruned
     from escalation_policy.service import Service as Service
+    from escalation_policy.state import ClockFigures as ClockFigures
     from escalation_policy.state import Decision as Decision
     from escalation_policy.state import EngineState as EngineState
     from escalation_policy.state import EscalationState as EscalationState

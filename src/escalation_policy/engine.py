@@ -43,13 +43,22 @@ from escalation_policy.policy.outputs import output_value_sets
 from escalation_policy.policy.record import Record
 from escalation_policy.state import (
     SNAPSHOT_FORMAT,
+    ClockFigures,
     Decision,
     EngineState,
     EscalationState,
     Replanned,
 )
 
-__all__ = ["ENGINES", "Decision", "EngineName", "PolicyEngine", "advance", "decide"]
+__all__ = [
+    "ENGINES",
+    "Decision",
+    "EngineName",
+    "PolicyEngine",
+    "advance",
+    "clock_figures",
+    "decide",
+]
 
 
 def decide(
@@ -104,6 +113,42 @@ def advance(state: EscalationState, to: dt.datetime, *, policy: Policy | None = 
         return Decision(fact=tick, actions=(), state=state)  # nothing was due
     return Decision(
         fact=tick, actions=tuple(actions), state=None if record.settled else record.freeze()
+    )
+
+
+def clock_figures(
+    state: EscalationState, at: dt.datetime | None = None, *, policy: Policy | None = None
+) -> ClockFigures:
+    """How long the escalation has run at ``at`` (by default its clock): in calendar time,
+    paused, and in the open time of the calendar it counts on (see :class:`ClockFigures`)."""
+    chosen = policy or default_policy()
+    _check_state(state, None, chosen)
+    try:
+        when = to_instant(at) if at is not None else state.clock
+    except FieldProblem as problem:
+        raise InvalidFactError(str(problem), path="at") from None
+    if when < state.opened_at:
+        raise InvalidFactError(
+            f"got {when.isoformat()}, expected a time at or after the opening "
+            f"{state.opened_at.isoformat()}",
+            path="at",
+        )
+    paused, paused_open = state.paused_for, state.paused_open_for
+    calendar = chosen.calendar(state.calendar, state.calendar_identity)
+    if state.paused_since is not None and when > state.paused_since:
+        paused += when - state.paused_since
+        if state.calendar is not None:
+            paused_open += calendar.elapsed(state.paused_since, when)
+    elapsed = when - state.opened_at
+    open_time = calendar.elapsed(state.opened_at, when) if state.calendar is not None else elapsed
+    if state.calendar is None:
+        paused_open = paused
+    return ClockFigures(
+        at=when,
+        elapsed=elapsed,
+        paused=paused,
+        open_time=open_time,
+        paused_open_time=paused_open,
     )
 
 

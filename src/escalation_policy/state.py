@@ -19,6 +19,7 @@ from escalation_policy.model import AWAITING_OPENING, CLOSED, OMIT_IF_DEFAULT, A
 
 __all__ = [
     "SNAPSHOT_FORMAT",
+    "ClockFigures",
     "Decision",
     "EngineState",
     "EscalationState",
@@ -129,6 +130,8 @@ class EscalationState:
     """While the escalation's clocks are paused (waiting on the customer): since when."""
     paused_for: dt.timedelta = dt.timedelta(0)
     """How long its clocks were paused in all, pauses that ended."""
+    paused_open_for: dt.timedelta = attrs.field(default=dt.timedelta(0), metadata=OMIT_IF_DEFAULT)
+    """How much of that was open time on its calendar (for an escalation with one)."""
     held: tuple[Fact, ...] = attrs.field(default=(), metadata=OMIT_IF_DEFAULT)
     """While its status is ``awaiting_opening``: the facts about it that arrived before its
     opening fact, in order, held for the policy's ``opening_grace`` each (an ingestion race).
@@ -229,6 +232,26 @@ class Decision:
     fulfilled: tuple[Fulfilment, ...] = ()
     matched: tuple[str, ...] = ()
     state: EscalationState | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ClockFigures:
+    """How long an escalation has run, at ``at``: ``elapsed`` since its opening (calendar
+    time), of which ``paused`` with its clocks stopped; ``open_time``, the open time of its
+    calendar in that span (``elapsed`` without a calendar), of which ``paused_open_time``
+    paused; and ``business``, the open time its clocks ran (``open_time`` less what was
+    paused). The figures a pausable obligation's clock counts on."""
+
+    at: dt.datetime
+    elapsed: dt.timedelta
+    paused: dt.timedelta
+    open_time: dt.timedelta
+    paused_open_time: dt.timedelta
+
+    @property
+    def business(self) -> dt.timedelta:
+        """The open time the escalation's clocks ran."""
+        return self.open_time - self.paused_open_time
 
 
 @attrs.frozen(kw_only=True)

@@ -243,9 +243,11 @@ class Work:
         record = self.record
         if record.paused_since is None:
             return
-        record.paused_for += self.at - record.paused_since
-        record.paused_since = None
         calendar = self.policy.calendar(record.calendar, record.calendar_identity)
+        record.paused_for += self.at - record.paused_since
+        if record.calendar is not None:
+            record.paused_open_for += calendar.elapsed(record.paused_since, self.at)
+        record.paused_since = None
         resumed: list[PendingObligation] = []
         for pending in record.pending:
             left = pending.paused_left

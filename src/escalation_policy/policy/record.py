@@ -59,6 +59,7 @@ class Record:
     calendar_identity: str | None
     paused_since: dt.datetime | None
     paused_for: dt.timedelta
+    paused_open_for: dt.timedelta
     held: tuple[Fact, ...]
     next_due: dt.datetime | None
 
@@ -107,7 +108,7 @@ class RecordKind:
         record.escalation_id = fact.escalation_id
         record.opened_at = record.clock = fact.at
         record.status = AWAITING_OPENING
-        record.paused_for = dt.timedelta(0)
+        record.paused_for = record.paused_open_for = dt.timedelta(0)
         return record
 
     def blank(self) -> Record:
@@ -218,6 +219,7 @@ def record_kind(
             "    new.calendar_identity = None",
             "    new.paused_since = None",
             "    new.paused_for = ZERO",
+            "    new.paused_open_for = ZERO",
             "    new.held = ()",
             "    new.next_due = None",
             *(
