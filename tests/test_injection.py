@@ -345,6 +345,10 @@ def as_slack_shows(mrkdwn: str) -> str:
 
 def slack_problems(text: str) -> list[str]:
     """What in a mrkdwn text (the library's own markup taken out) Slack would act on."""
+    text = re.sub(
+        r"<!date\^\d+\^\{date_short_pretty\} at \{time\}\|\d{4}-\d\d-\d\d \d\d:\d\d UTC>", "", text
+    )  # a time, in the reader's zone
+    text = re.sub(r"(?m)^\u2022 \*[A-Z][A-Za-z ]*:\* | \u2192 ", "\n", text)  # what changed
     text = re.sub(r"^\*[A-Z][A-Za-z ]*:?\*(\n| )|\n\*Milestones:\*\n|\u2022 ", "", text)
     problems = []
     if not all(line.isprintable() for line in text.split("\n")):
@@ -388,6 +392,7 @@ def test_slack_messages_show_what_the_history_says_without_mentions_links_or_for
     history: nothing in any block or in the fallback mentions, links, formats or controls the
     terminal, and each text reads as written."""
     pytest.importorskip("slack_sdk", reason="pip install 'escalation-policy[slack]'")
+    from escalation_policy.rules import PostReason
     from escalation_policy.slack import is_post, message
 
     engine = PolicyEngine()
@@ -425,6 +430,23 @@ def test_slack_messages_show_what_the_history_says_without_mentions_links_or_for
         assert plain(attributes["engagement_status"]) in standing
         for milestone in attributes["milestones"]:
             assert f"\u2022 {plain(milestone)}" in standing
+        # An Update says what changed since the last post: the same text, as harmless.
+        before = attrs.evolve(
+            state,
+            customer="Before",
+            tam="Before",
+            summary="Before",
+            engagement_status="Before",
+            milestones=("Before",),
+        )
+        update = attrs.evolve(posts[escalation_id], reason=PostReason.UPDATE)
+        news = message(update, state, since=before, document=payload)
+        mrkdwn = [text for text, item in slack_texts(news) if item["type"] == "mrkdwn"]
+        assert [] == [(text, slack_problems(text)) for text in mrkdwn if slack_problems(text)]
+        (changes,) = [as_slack_shows(text) for text in mrkdwn if text.startswith("*What changed")]
+        for name in ("Customer", "TAM", "Executive summary", "Engagement status"):
+            value = plain(attributes[name.lower().replace(" ", "_").replace("executive_", "")])
+            assert f"\u2022 *{name}:* Before \u2192 {value[:10]}" in changes  # cut if long
 
 
 # ----------------------------------------------------------------------------------- HTML page
