@@ -18,6 +18,7 @@ from escalation_policy.cli import (
     audit,
     dead_letters,
     diff,
+    digest,
     identity,
     prune,
     refused,
@@ -50,6 +51,7 @@ __all__ = ["main", "read_facts"]
 COMMANDS = (
     replay,
     audit,
+    digest,
     table,
     rules,
     schema,
