@@ -177,6 +177,7 @@ box-shadow:0 1px 2px rgba(0,0,0,.08)}
 th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #e8e8e8;vertical-align:top}
 th{background:#f0f0f2;font-weight:600}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+td:first-child{white-space:nowrap}
 .zero{color:#9a9a9a}
 .tag{display:inline-block;padding:0 6px;border-radius:4px;font-size:13px;border:1px solid}
 .overdue{color:#8a3b00;border-color:#d55e00;background:#fff3e8}
@@ -403,7 +404,9 @@ def digest_slack(digest: "Digest") -> SlackMessage:
     by_severity = [
         f"\u2022 {_short(severity, 60)}: *{sum(ages.values())}*"
         + (
-            " (" + ", ".join(f"{count} {escape(age)}" for age, count in ages.items() if count) + ")"
+            " ("
+            + ", ".join(f"{escape(age)}: {count}" for age, count in ages.items() if count)
+            + ")"
             if sum(ages.values())
             else ""
         )
