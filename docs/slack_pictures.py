@@ -24,9 +24,10 @@ from typing import Any
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
+from tests.browser import CHROMIUM, DevTools  # noqa: E402
+
 from escalation_policy import PolicyEngine, digest, digest_html, digest_slack, load_policy  # noqa: E402
 from escalation_policy.slack import SlackMessage, is_post, message  # noqa: E402
-from tests.browser import CHROMIUM, DevTools  # noqa: E402
 
 DOCS = ROOT / "docs"
 CHANNELS = {"#escalated_customers": "C0ESCALATED", "#esc_globex": "C0GLOBEX"}
@@ -83,9 +84,11 @@ def block_html(block: dict[str, Any]) -> str:
     if kind == "divider":
         return "<hr>"
     if kind == "context":
-        return '<div class="context">' + "".join(
-            f"<span>{mrkdwn(element['text'])}</span>" for element in block["elements"]
-        ) + "</div>"
+        return (
+            '<div class="context">'
+            + "".join(f"<span>{mrkdwn(element['text'])}</span>" for element in block["elements"])
+            + "</div>"
+        )
     parts = []
     if "text" in block:
         parts.append(f'<div class="section">{mrkdwn(block["text"]["text"])}</div>')
@@ -133,12 +136,22 @@ def posts(policy: Any, path: pathlib.Path) -> list[SlackMessage]:
 
 def digest_history() -> list[dict[str, Any]]:
     """Four weeks of escalations, for the digest's picture."""
+
     def opened(at: str, number: int, customer: str, severity: str, **more: Any) -> dict[str, Any]:
-        return {"type": "opened", "at": at, "escalation_id": f"ESC-{number}",
-                "customer": customer, "segment": "enterprise", "severity": severity, **more}
+        return {
+            "type": "opened",
+            "at": at,
+            "escalation_id": f"ESC-{number}",
+            "customer": customer,
+            "segment": "enterprise",
+            "severity": severity,
+            **more,
+        }
 
     facts = [
-        opened("2026-02-09T09:00:00Z", 310, "Initech", "medium", initiated_by="support_engineering"),
+        opened(
+            "2026-02-09T09:00:00Z", 310, "Initech", "medium", initiated_by="support_engineering"
+        ),
         opened("2026-02-23T10:00:00Z", 318, "Globex", "high", tam="Priya Raman"),
         opened("2026-03-02T09:00:00Z", 325, "Acme & Sons", "critical", tam="Luis Ortega"),
         opened("2026-03-03T14:00:00Z", 327, "Umbrella", "low", initiated_by="support_engineering"),
@@ -146,11 +159,26 @@ def digest_history() -> list[dict[str, Any]]:
     for day in range(0, 12):
         at = dt.datetime(2026, 2, 23, 10, 30, tzinfo=dt.timezone.utc) + dt.timedelta(days=day)
         if at.weekday() < 5:
-            facts.append({"type": "posted", "at": at.isoformat(), "escalation_id": "ESC-318",
-                          "channel": "#escalated_customers", "purpose": "update" if day else "created",
-                          "by": "tam"})
-    facts.append({"type": "posted", "at": "2026-03-02T09:30:00Z", "escalation_id": "ESC-325",
-                  "channel": "#escalated_customers", "purpose": "created", "by": "tam"})
+            facts.append(
+                {
+                    "type": "posted",
+                    "at": at.isoformat(),
+                    "escalation_id": "ESC-318",
+                    "channel": "#escalated_customers",
+                    "purpose": "update" if day else "created",
+                    "by": "tam",
+                }
+            )
+    facts.append(
+        {
+            "type": "posted",
+            "at": "2026-03-02T09:30:00Z",
+            "escalation_id": "ESC-325",
+            "channel": "#escalated_customers",
+            "purpose": "created",
+            "by": "tam",
+        }
+    )
     facts.sort(key=lambda fact: fact["at"])
     return facts
 
@@ -161,12 +189,22 @@ def shoot(devtools: DevTools, source: str, target: pathlib.Path, width: int) -> 
         file = folder / "page.html"
         file.write_text(source, encoding="utf-8")
         session = devtools.load(file.as_uri())
-        devtools.send("Emulation.setDeviceMetricsOverride", session, width=width, height=600,
-                      deviceScaleFactor=1, mobile=False)
+        devtools.send(
+            "Emulation.setDeviceMetricsOverride",
+            session,
+            width=width,
+            height=600,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
         height = devtools.evaluate(session, "document.documentElement.scrollHeight")
-        shot = devtools.send("Page.captureScreenshot", session, format="png",
-                             captureBeyondViewport=True,
-                             clip={"x": 0, "y": 0, "width": width, "height": height, "scale": 1})
+        shot = devtools.send(
+            "Page.captureScreenshot",
+            session,
+            format="png",
+            captureBeyondViewport=True,
+            clip={"x": 0, "y": 0, "width": width, "height": height, "scale": 1},
+        )
         target.write_bytes(base64.b64decode(shot["data"]))
         print(f"wrote {target.relative_to(ROOT)} ({width}x{height})")
     finally:
@@ -175,19 +213,36 @@ def shoot(devtools: DevTools, source: str, target: pathlib.Path, width: int) -> 
 
 def main() -> None:
     handbook = posts(None, ROOT / "examples" / "critical-outage.jsonl")
-    new, update, closure = handbook[0], next(m for m in handbook if m.text.count("Changed since")), handbook[-1]
+    new, update, closure = (
+        handbook[0],
+        next(m for m in handbook if m.text.count("Changed since")),
+        handbook[-1],
+    )
     later = load_policy(str(ROOT / "examples" / "policies" / "later_process"))
-    later_posts = posts(later, ROOT / "examples" / "policies" / "later_process" / "examples"
-                        / "critical-product-outage.jsonl")
+    later_posts = posts(
+        later,
+        ROOT
+        / "examples"
+        / "policies"
+        / "later_process"
+        / "examples"
+        / "critical-product-outage.jsonl",
+    )
     weekly = digest(digest_history(), as_of=dt.datetime(2026, 3, 6, 12, tzinfo=dt.timezone.utc))
     profile = tempfile.mkdtemp(prefix="escalation-policy-chromium-")
     devtools = DevTools(CHROMIUM, profile)
     try:
-        for name, rendered in (("new", new), ("update", update), ("closure", closure),
-                               ("closure-later-process", later_posts[-1])):
+        for name, rendered in (
+            ("new", new),
+            ("update", update),
+            ("closure", closure),
+            ("closure-later-process", later_posts[-1]),
+        ):
             shoot(devtools, page(rendered, "11:12 AM"), DOCS / f"slack-{name}.png", 720)
         shoot(devtools, digest_html(weekly), DOCS / "digest.png", 1000)
-        shoot(devtools, page(digest_slack(weekly), "Monday 8:00 AM"), DOCS / "digest-slack.png", 720)
+        shoot(
+            devtools, page(digest_slack(weekly), "Monday 8:00 AM"), DOCS / "digest-slack.png", 720
+        )
     finally:
         devtools.close()
         shutil.rmtree(profile, ignore_errors=True)
