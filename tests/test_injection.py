@@ -24,7 +24,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from escalation_policy import PolicyEngine, audit
+from escalation_policy import (
+    PolicyEngine,
+    audit,
+    digest,
+    digest_html,
+    digest_markdown,
+    digest_slack,
+)
 from escalation_policy.cli import main
 from escalation_policy.render import markdown_text, plain
 from tests.browser import DevTools, browser
@@ -345,6 +352,10 @@ def as_slack_shows(mrkdwn: str) -> str:
 
 def slack_problems(text: str) -> list[str]:
     """What in a mrkdwn text (the library's own markup taken out) Slack would act on."""
+    text = re.sub(
+        r"<!date\^\d+\^\{date_short_pretty\} at \{time\}\|\d{4}-\d\d-\d\d \d\d:\d\d UTC>", "", text
+    )  # a time, in the reader's zone
+    text = re.sub(r"(?m)^\u2022 \*[A-Z][A-Za-z ]*:\* | \u2192 ", "\n", text)  # what changed
     text = re.sub(r"^\*[A-Z][A-Za-z ]*:?\*(\n| )|\n\*Milestones:\*\n|\u2022 ", "", text)
     problems = []
     if not all(line.isprintable() for line in text.split("\n")):
@@ -388,6 +399,7 @@ def test_slack_messages_show_what_the_history_says_without_mentions_links_or_for
     history: nothing in any block or in the fallback mentions, links, formats or controls the
     terminal, and each text reads as written."""
     pytest.importorskip("slack_sdk", reason="pip install 'escalation-policy[slack]'")
+    from escalation_policy.rules import PostReason
     from escalation_policy.slack import is_post, message
 
     engine = PolicyEngine()
@@ -425,6 +437,85 @@ def test_slack_messages_show_what_the_history_says_without_mentions_links_or_for
         assert plain(attributes["engagement_status"]) in standing
         for milestone in attributes["milestones"]:
             assert f"\u2022 {plain(milestone)}" in standing
+        # An Update says what changed since the last post: the same text, as harmless.
+        before = attrs.evolve(
+            state,
+            customer="Before",
+            tam="Before",
+            summary="Before",
+            engagement_status="Before",
+            milestones=("Before",),
+        )
+        update = attrs.evolve(posts[escalation_id], reason=PostReason.UPDATE)
+        news = message(update, state, since=before, document=payload)
+        mrkdwn = [text for text, item in slack_texts(news) if item["type"] == "mrkdwn"]
+        assert [] == [(text, slack_problems(text)) for text in mrkdwn if slack_problems(text)]
+        (changes,) = [as_slack_shows(text) for text in mrkdwn if text.startswith("*What changed")]
+        for name in ("Customer", "TAM", "Executive summary", "Engagement status"):
+            value = plain(attributes[name.lower().replace(" ", "_").replace("executive_", "")])
+            assert f"\u2022 *{name}:* Before \u2192 {value[:10]}" in changes  # cut if long
+
+
+# ------------------------------------------------------------------------------ weekly digest
+def digest_of_payloads() -> Any:
+    """The digest two days into the history of the escalations (the refused lines left out):
+    each one open, and its TAM's misses listed by the TAM's name, which holds the payload."""
+    facts = [fact for n, p in enumerate(PAYLOADS) for fact in escalation_facts(n, p)]
+    facts.sort(key=lambda fact: fact["at"])
+    return digest(facts, as_of=HISTORY_START + dt.timedelta(days=2))
+
+
+DIGEST_ELEMENTS = {"h1", "h2", "p", "table", "thead", "tbody", "tr", "th", "td", "code"}
+
+
+def test_the_markdown_digest_renders_what_the_history_says_literally() -> None:
+    weekly = digest_of_payloads()
+    text = digest_markdown(weekly)
+    for raw in ("://", "www.", "](", "<script", "<img", "<a "):
+        assert raw not in text, f"{raw!r} from the history is written as it came"
+    page = rendered_markdown(text)
+    assert set() == {tag for tag, _ in page.elements} - DIGEST_ELEMENTS
+    assert [] == [(tag, attrs) for tag, attrs in page.elements if attrs]
+    rows = {tuple(row[:2]) for row in page.rows}
+    assert len(PAYLOADS) == len(weekly.open)
+    for item in weekly.open:
+        assert (plain(item.escalation_id), plain(item.customer)) in rows
+    owners = {row[3] for row in page.rows if len(row) == 6}
+    assert weekly.missed
+    assert {plain(item.owner) for item in weekly.missed} <= owners
+
+
+def test_the_html_digest_shows_what_the_history_says_and_runs_nothing() -> None:
+    weekly = digest_of_payloads()
+    page = _Elements()
+    page.feed(digest_html(weekly))
+    page.close()
+    allowed = {"html", "head", "meta", "title", "style", "body", "main", "h1", "h2", "p"}
+    allowed |= {"table", "thead", "tbody", "tr", "th", "td", "span", "ul", "li", "strong"}
+    allowed |= {"div", "code"}
+    assert set() == {tag for tag, _ in page.elements} - allowed
+    names = {name for _, attributes in page.elements for name, _ in attributes}
+    assert set() == {name for name in names if name.startswith("on") or name in ("href", "src")}
+    cells = {cell for row in page.rows for cell in row}
+    assert {plain(item.escalation_id) for item in weekly.open} <= cells
+    assert {plain(item.customer) for item in weekly.open} <= cells
+
+
+def test_the_slack_digest_mentions_links_and_formats_nothing_of_the_history() -> None:
+    pytest.importorskip("slack_sdk", reason="pip install 'escalation-policy[slack]'")
+    weekly = digest_of_payloads()
+    rendered = digest_slack(weekly)
+    mrkdwn = [text for text, item in slack_texts(rendered) if item["type"] == "mrkdwn"]
+    assert [] == [item for text, item in slack_texts(rendered) if item.get("verbatim") is False]
+    for text in [*mrkdwn, rendered.text]:
+        without_times = re.sub(
+            r"<!date\^\d+\^\{date_short_pretty\} at \{time\}\|[^<>|]*>", "", text
+        )
+        assert "<" not in without_times, text
+        assert all(line.isprintable() for line in text.split("\n"))
+    shown = as_slack_shows("\n".join(mrkdwn))
+    for item in weekly.open[:5]:  # the list shows the first ones
+        assert plain(item.escalation_id)[:12] in shown
 
 
 # ----------------------------------------------------------------------------------- HTML page

@@ -192,12 +192,13 @@ def test_the_created_post_shows_the_escalation_as_the_handbook_words_it() -> Non
                 {
                     "type": "mrkdwn",
                     "verbatim": True,
-                    "text": "TAM posts to #escalated_customers by 2026-03-02 11:12 +00:00",
+                    "text": "TAM posts to #escalated_customers by "
+                    "<!date^1772449920^{date_short_pretty} at {time}|2026-03-02 11:12 UTC>",
                 },
                 {
                     "type": "mrkdwn",
                     "verbatim": True,
-                    "text": "communication.post_when_created \u00b7 Communication Process; "
+                    "text": "Required by Communication Process; "
                     "Responsibilities &gt; Medium and Low Level Issues",
                 },
             ],
@@ -283,7 +284,12 @@ def test_user_text_is_escaped_for_mrkdwn() -> None:
     assert "*Executive summary*\na &gt; b &amp; &lt;https://evil.example|click&gt;" in (
         mrkdwn_texts(rendered)
     )
-    assert [] == [text for text in mrkdwn_texts(rendered) if "<!" in text or "<@" in text]
+    commands = [
+        text
+        for text in mrkdwn_texts(rendered)
+        if "<@" in text or "<!" in text.replace("<!date^", "")
+    ]
+    assert [] == commands
     # Plain text shows what was typed; the fallback is escaped like mrkdwn.
     assert "New: <!channel> Tom & Jerry <@U123|boss>" == header(rendered)
     assert "&lt;!channel&gt; Tom &amp; Jerry" in rendered.text
@@ -365,7 +371,10 @@ def test_another_policys_posts_render_from_their_own_fields() -> None:
     )
     fields = mrkdwn_texts(new)
     assert "*Dedicated channel*\n#esc_globex" in fields
-    assert "*Crm case*\nhttps://crm.example.com/cases/ESC-710" in fields
+    assert (
+        "*CRM case*\n<https://crm.example.com/cases/ESC-710|crm.example.com/cases/ESC-710>"
+        in fields
+    )
     assert "*DRI*\nCustomer success manager" in fields
 
 
@@ -785,3 +794,216 @@ def test_sqlite_records_keep_what_was_written_after_reopening(tmp_path: pathlib.
         assert (1, None) == (len(reopened), reopened.get("ESC-1/2"))
         with pytest.raises(KeyError):
             del reopened["ESC-1/2"]
+
+
+# ------------------------------------------------------------------------ posts that say the news
+def section_texts(rendered: SlackMessage) -> list[str]:
+    return [
+        block["text"]["text"]
+        for block in rendered.blocks
+        if block["type"] == "section" and "text" in block
+    ]
+
+
+def later_posts(name: str = "critical-product-outage.jsonl") -> list[tuple[Action, Any]]:
+    policy = load_policy(str(LATER_PROCESS))
+    return posts_with_states(LATER_PROCESS / "examples" / name, PolicyEngine(policy))
+
+
+def test_an_update_says_what_changed_since_the_last_post() -> None:
+    """The severity rose and the owner changed since the New post: the Update says so first,
+    old value and new; what did not change is not listed."""
+    action, state = first_post()
+    update = attrs.evolve(action, reason=PostReason.UPDATE)
+    raised = attrs.evolve(state, severity=type(state.severity).HIGH, owner="support")
+    rendered = message(update, state, since=raised)
+    expected = (
+        "*What changed since the last post*\n"
+        "\u2022 *Severity:* High \u2192 Critical\n"
+        "\u2022 *Owner:* Support \u2192 TAM"
+    )
+    assert expected == section_texts(rendered)[0]
+    assert rendered.text.endswith("Changed since the last post: Severity, Owner.")
+
+
+def test_the_last_posts_message_serves_as_since_as_well_as_its_state() -> None:
+    action, state = first_post()
+    update = attrs.evolve(action, reason=PostReason.UPDATE)
+    later = attrs.evolve(state, summary="Hotfix deployed", milestones=("Monitor for 48h",))
+    from_state = message(update, later, since=state)
+    from_message = message(update, later, since=message(action, state))
+    assert from_state == from_message
+    assert (
+        "*What changed since the last post*\n"
+        "\u2022 *Milestones:* - \u2192 Monitor for 48h\n"
+        "\u2022 *Executive summary:* Self-managed instance down after upgrade; CI pipelines "
+        "blocked for 4,000 developers \u2192 Hotfix deployed"
+    ) == section_texts(from_state)[0]
+
+
+def test_an_update_with_no_news_says_nothing_changed_and_a_new_post_compares_nothing() -> None:
+    action, state = first_post()
+    update = attrs.evolve(action, reason=PostReason.UPDATE)
+    assert section_texts(message(update, state, since=state))[0].endswith(
+        "Nothing: the escalation stands as the last post showed it."
+    )
+    assert message(action, state, since=state).blocks == message(action, state).blocks
+
+
+def test_the_changes_of_hostile_text_are_escaped_and_stay_within_limits() -> None:
+    action, state = first_post()
+    update = attrs.evolve(action, reason=PostReason.UPDATE)
+    before = attrs.evolve(state, summary="<!channel> *now*", milestones=("x" * 5000,) * 30)
+    after = attrs.evolve(state, summary="<@U1> `a`", tam="&" * 3000, customer="<!here>")
+    rendered = message(update, after, since=before)
+    changes = section_texts(rendered)[0]
+    assert "&lt;!channel&gt; \u2217now\u2217 \u2192 &lt;@U1&gt; \u02cba\u02cb" in changes
+    assert [] == block_kit_problems(rendered)
+
+
+def test_a_since_of_another_escalation_is_refused() -> None:
+    action, state = first_post()
+    with pytest.raises(ValueError, match="got the since of 'ESC-999' for a post about 'ESC-101'"):
+        message(action, state, since=attrs.evolve(state, escalation_id="ESC-999"))
+    with pytest.raises(TypeError, match="got dict for 'since'"):
+        message(action, state, since={})  # type: ignore[arg-type]
+
+
+def test_a_closure_shows_the_outcome_verdict_and_links_of_the_closing_fact() -> None:
+    """The later process's closing fact records an outcome, the exit-criteria verdict, the
+    root-cause analysis and the customer's agreement: its Closure shows them all."""
+    policy = load_policy(str(LATER_PROCESS))
+    action, state = next(
+        (action, state)
+        for action, state in later_posts()
+        if getattr(action, "template", None) is not None and action.template.value == "closure"
+    )
+    outcome = next(
+        text
+        for text in section_texts(message(action, state, policy=policy))
+        if text.startswith("*Closed*")
+    )
+    expected = (
+        "*Closed* <!date^1772640000^{date_short_pretty} at {time}|2026-03-04 16:00 UTC>, "
+        "2d 7h after it opened.\n"
+        "\u2022 *Outcome:* Positive\n"
+        "\u2022 *Customer agreement:* "
+        "<https://crm.example.com/cases/ESC-710/agreement|Customer agreement>\n"
+        "\u2022 *Exit criteria met:* yes (Pipelines green for 7 days)\n"
+        "\u2022 *Root cause analysis:* "
+        "<https://docs.example.com/rca/globex-runners|Root cause analysis>"
+    )
+    assert expected == outcome
+
+
+def test_a_closure_without_agreement_or_verdict_says_so_and_links_no_script() -> None:
+    policy = load_policy(str(LATER_PROCESS))
+    action, state = later_posts()[-1]
+    bare = attrs.evolve(
+        state,
+        customer_agreement="javascript:alert(1)",
+        exit_criteria_met=None,
+        root_cause_analysis=None,
+    )
+    outcome = next(
+        text
+        for text in section_texts(message(action, bare, policy=policy))
+        if text.startswith("*Closed*")
+    )
+    assert "\u2022 *Customer agreement:* javascript:alert(1)" in outcome
+    assert "\u2022 *Exit criteria met:* no verdict given (Pipelines green for 7 days)" in outcome
+    assert "\u2022 *Root cause analysis:* none" in outcome
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.name)
+def test_times_show_in_the_readers_zone_and_rule_ids_stay_out_of_the_way(
+    path: pathlib.Path,
+) -> None:
+    engine = PolicyEngine()
+    rule_ids = set(engine.policy.rules)
+    for action, state in posts_with_states(path, engine):
+        rendered = message(action, state)
+        texts = " ".join(mrkdwn_texts(rendered)) + rendered.text
+        assert "+00:00" not in texts
+        assert [] == [rule for rule in rule_ids if rule in texts]
+        due = int(action.due.timestamp())
+        assert (
+            f"<!date^{due}^{{date_short_pretty}} at {{time}}|"
+            in rendered.blocks[-1]["elements"][1]["text"]
+        )
+
+
+def test_the_later_process_posts_show_about_ten_fields_in_one_order_with_real_labels() -> None:
+    policy = load_policy(str(LATER_PROCESS))
+    orders = set()
+    for name in ("critical-product-outage.jsonl", "raised-to-high.jsonl", "non-compliant.jsonl"):
+        for action, state in later_posts(name):
+            rendered = message(action, state, policy=policy)
+            fields = [f for block in rendered.blocks for f in block.get("fields", ())]
+            titles = tuple(field["text"].split("\n")[0] for field in fields)
+            orders.add(titles)
+            values = [field["text"].split("\n", 1)[1] for field in fields]
+            assert [] == [value for value in values if value in ("yes", "no")]
+    assert {
+        (
+            "*Customer*",
+            "*Severity*",
+            "*DRI*",
+            "*Status*",
+            "*Dedicated channel*",
+            "*CRM case*",
+            "*Product DRI*",
+            "*Support DRI*",
+            "*Meeting notes*",
+            "*Kept informed*",
+        )
+    } == orders
+
+
+def test_channels_whose_ids_are_known_are_linked() -> None:
+    policy = load_policy(str(LATER_PROCESS))
+    action, state = later_posts()[0]
+    channels = {"#ESC_globex": "C0GLOBEX", "escalated_customers": CHANNEL_ID}
+    rendered = message(action, state, policy=policy, channels=channels)
+    assert "*Dedicated channel*\n<#C0GLOBEX>" in mrkdwn_texts(rendered)
+    assert f"Posted to <#{CHANNEL_ID}>" in mrkdwn_texts(rendered)
+    unknown = message(action, state, policy=policy, channels={"#esc_globex": "<!channel>"})
+    assert "*Dedicated channel*\n#esc_globex" in mrkdwn_texts(unknown)
+
+
+def test_the_poster_tells_each_post_what_changed_since_the_last_one_it_delivered(
+    slack: StandIn, records: SQLiteRecords
+) -> None:
+    """The host delivers the New post, the severity is lowered, then the Update goes out: it
+    says what changed, and links the channel by its id."""
+    deliverer = poster(slack, records)
+    now = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.timezone.utc)
+    history = facts(ROOT / "examples" / "critical-outage.jsonl")
+    with Service(":memory:") as service:
+        service.handle(history[0])
+        first = next(d for d in service.outbox() if is_post(d.action))
+        state = service.escalation("ESC-101")
+        assert state is not None
+        deliverer.deliver(first, state)
+        service.handle(
+            {
+                "type": "severity_changed",
+                "at": now.isoformat(),
+                "escalation_id": "ESC-101",
+                "severity": "high",
+            }
+        )
+        update = next(
+            d
+            for d in service.outbox()
+            if isinstance(d.action, PostToChannel) and d.action.reason is PostReason.UPDATE
+        )
+        state = service.escalation("ESC-101")
+        assert state is not None
+        deliverer.deliver(update, state)
+    new_post, update_post = slack.posted()
+    assert "What changed" not in json.dumps(new_post["blocks"])
+    changes = update_post["blocks"][1]["text"]["text"]
+    assert changes.startswith("*What changed since the last post*\n")
+    assert "\u2022 *Severity:* Critical \u2192 High" in changes
+    assert f"<#{CHANNEL_ID}>" in json.dumps(update_post["blocks"])

@@ -93,6 +93,11 @@ _EXPORTS: dict[str, str] = {
         ),
         "escalation_policy._audit",
     ),
+    # the weekly digest
+    **dict.fromkeys(
+        ("Digest", "digest", "digest_html", "digest_markdown", "digest_slack"),
+        "escalation_policy._digest",
+    ),
     # errors
     **dict.fromkeys(
         (
@@ -188,6 +193,11 @@ if TYPE_CHECKING:
     from escalation_policy._audit import EscalationAudit as EscalationAudit
     from escalation_policy._audit import audit as audit
     from escalation_policy._convert import make_converter as make_converter
+    from escalation_policy._digest import Digest as Digest
+    from escalation_policy._digest import digest as digest
+    from escalation_policy._digest import digest_html as digest_html
+    from escalation_policy._digest import digest_markdown as digest_markdown
+    from escalation_policy._digest import digest_slack as digest_slack
     from escalation_policy.engine import ENGINES as ENGINES
     from escalation_policy.engine import EngineName as EngineName
     from escalation_policy.engine import PolicyEngine as PolicyEngine

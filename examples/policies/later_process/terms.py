@@ -249,10 +249,16 @@ class Closed(EscalationFact):
     """The escalation was closed. ``customer_agreement`` links the customer's documented
     agreement to close; ``exit_criteria_met`` is the verdict on the exit criteria set at
     opening (``null``: no verdict); ``root_cause_analysis`` links the analysis, if one was
-    written."""
+    written. The escalation keeps them, for the Closure message."""
 
     TYPE = "closed"
     STATUS: ClassVar[Mapping[str, str]] = {"active": "closed"}
+    SETS: ClassVar[Mapping[str, str]] = {
+        "outcome": "outcome",
+        "customer_agreement": "customer_agreement",
+        "exit_criteria_met": "exit_criteria_met",
+        "root_cause_analysis": "root_cause_analysis",
+    }
     outcome: Outcome
     customer_agreement: str | None = None
     exit_criteria_met: bool | None = None

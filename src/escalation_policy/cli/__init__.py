@@ -18,6 +18,7 @@ from escalation_policy.cli import (
     audit,
     dead_letters,
     diff,
+    digest,
     identity,
     prune,
     refused,
@@ -51,6 +52,7 @@ __all__ = ["main", "read_facts"]
 COMMANDS = (
     replay,
     audit,
+    digest,
     table,
     rules,
     schema,

@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 
 __all__ = ["EVENT_TYPE", "SlackDeliveryError", "SlackPost", "SlackPoster"]
 
+LAST_POST = "/last"
+"""The records keep what the last post about each escalation showed under ``ESCALATION/last``
+(no action id ends so: an action's id ends with its sequence number)."""
+
 EVENT_TYPE = "escalation_policy_action"
 """The ``event_type`` of the message metadata every post carries; its ``event_payload`` holds
 the action's id as ``action_id``."""
@@ -197,10 +201,40 @@ class SlackPoster:
         policy: Policy | None = None,
     ) -> SlackPost:
         """Render a post action claimed from a :class:`~escalation_policy.Service`
-        (:func:`message`) and post it under its id, to the action's channel."""
-        rendered = message(delivery.action, state, document=document, policy=policy)
-        channel = str(getattr(delivery.action, "channel", ""))  # message() checked it is there
-        return self.post(delivery.id, rendered, channel=channel)
+        (:func:`message`) and post it under its id, to the action's channel.
+
+        The poster keeps what the last post it delivered for each escalation showed (in its
+        records, under ``ESCALATION/last``), so that the next one says what changed since;
+        the channels it knows the ids of are linked."""
+        action = delivery.action
+        key = f"{action.escalation_id}{LAST_POST}"
+        last = self._last_shown(key)
+        rendered = message(
+            action,
+            state,
+            document=document,
+            policy=policy,
+            since=None if last is None else SlackMessage(text="", blocks=[], shown=last),
+            channels=self.channels,
+        )
+        channel = str(getattr(action, "channel", ""))  # message() checked it is there
+        post = self.post(delivery.id, rendered, channel=channel)
+        if post.new:
+            self.records[key] = json.dumps({"action_id": delivery.id, "shown": rendered.shown})
+        return post
+
+    def _last_shown(self, key: str) -> dict[str, str] | None:
+        """What the last post delivered about an escalation showed, if the records say."""
+        text = self.records.get(key)
+        if text is None:
+            return None
+        try:
+            shown = json.loads(text)["shown"]
+        except (ValueError, TypeError, KeyError):
+            return None  # not a record this poster wrote: nothing to compare with
+        if not isinstance(shown, dict):
+            return None
+        return {str(name): str(value) for name, value in shown.items()}
 
     def update(self, action_id: str, message: SlackMessage) -> SlackPost:
         """Replace the message posted for ``action_id`` (``chat.update`` of its ``ts``): the

@@ -1,0 +1,188 @@
+"""``escalation-policy digest``: the weekly digest for Customer Success leadership, from a
+recorded history or a store."""
+
+import argparse
+import bisect
+import json
+from collections.abc import Iterator
+
+from escalation_policy._digest import (
+    MAX_WEEKS,
+    digest,
+    digest_html,
+    digest_markdown,
+    digest_slack,
+)
+from escalation_policy.cli._common import (
+    EXIT_BAD_INPUT,
+    EXIT_CANNOT_WRITE,
+    EXIT_OK,
+    FILES_HELP,
+    STORE_HELP,
+    Commands,
+    Exit,
+    Output,
+    add_command,
+    chosen_policy,
+    open_service,
+    read_items,
+    stopped,
+)
+from escalation_policy.engine import ENGINES
+from escalation_policy.errors import InputError
+from escalation_policy.model import Fact, parse_timestamp
+
+
+def register(commands: Commands) -> None:
+    parser = add_command(
+        commands,
+        "digest",
+        help="the weekly digest for Customer Success leadership, from a history or a store",
+        description="The weekly digest: the escalations open by severity and age, the "
+        "obligations due by the end of the week, what was missed in the week and by whose "
+        "escalation, and the share of obligations met on time week over week. From a recorded "
+        "history (JSON-lines facts in time order, replayed as `audit` replays them) or from "
+        "a store (its escalations and its outbox; a store keeps no facts, so its weeks show "
+        "the misses only). Weeks are ISO weeks, Monday 00:00 UTC to Monday.",
+    )
+    parser.add_argument("files", nargs="*", metavar="FILE", help=FILES_HELP)
+    parser.add_argument(
+        "--store",
+        metavar="URL",
+        help="read the digest from this store instead of a history; " + STORE_HELP,
+    )
+    when = parser.add_mutually_exclusive_group()
+    when.add_argument(
+        "--week",
+        metavar="WEEK",
+        help="the ISO week, such as 2026-W10 (default: the week of --as-of)",
+    )
+    when.add_argument(
+        "--as-of",
+        metavar="TIME",
+        help="the digest as it stood at TIME (ISO-8601 with a timezone); default: the "
+        "history's last fact, or now for a store",
+    )
+    parser.add_argument(
+        "--weeks",
+        metavar="N",
+        type=_weeks,
+        default=6,
+        help=f"how many weeks the trend shows, the digest's week last (1 to {MAX_WEEKS}; "
+        "default 6)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("markdown", "html", "slack", "json"),
+        default="markdown",
+        help="markdown (default), html (one self-contained page), slack (the JSON object "
+        "chat.postMessage takes: text and blocks) or json",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write the digest to FILE instead of standard output (- is standard output)",
+    )
+    parser.add_argument(
+        "--engine", choices=ENGINES, default="native", help="the rule engine (default: native)"
+    )
+    parser.set_defaults(run=run)
+
+
+class _Origins:
+    """Which file and line each item of the stream came from, by its position (1-based),
+    kept as runs of consecutive lines."""
+
+    def __init__(self) -> None:
+        self._starts: list[int] = []
+        self._runs: list[tuple[str, int]] = []
+        self._expected: tuple[str, int] | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self._runs)
+
+    def add(self, position: int, name: str, number: int) -> None:
+        if (name, number) != self._expected:
+            self._starts.append(position)
+            self._runs.append((name, number))
+        self._expected = (name, number + 1)
+
+    def __getitem__(self, position: int) -> tuple[str, int]:
+        index = max(bisect.bisect_right(self._starts, position) - 1, 0)
+        name, number = self._runs[index]
+        return name, number + position - self._starts[index]
+
+
+def _weeks(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_WEEKS:
+        raise argparse.ArgumentTypeError(
+            f"got {text!r}, expected a whole number from 1 to {MAX_WEEKS}"
+        )
+    return value
+
+
+def run(args: argparse.Namespace, out: Output) -> int:
+    if args.files and args.store is not None:
+        raise Exit(EXIT_BAD_INPUT, "got FILE and --store, expected a history or a store")
+    as_of = None
+    if args.as_of is not None:
+        try:
+            as_of = parse_timestamp(args.as_of)
+        except ValueError as error:
+            raise Exit(EXIT_BAD_INPUT, f"--as-of: {error}") from None
+    origins = _Origins()
+    try:
+        if args.files:
+            policy = chosen_policy(args)
+
+            def items() -> Iterator[Fact | InputError]:
+                for position, (name, number, item) in enumerate(
+                    read_items(args.files, policy), start=1
+                ):
+                    origins.add(position, name, number)
+                    yield item
+
+            result = digest(
+                items(),
+                policy=policy,
+                week=args.week,
+                as_of=as_of,
+                weeks=args.weeks,
+                engine=args.engine,
+            )
+        else:
+            with open_service(args, create=False) as service:
+                result = digest(service, week=args.week, as_of=as_of, weeks=args.weeks)
+    except InputError as error:
+        if error.path in ("week", "as_of"):
+            option = "--week" if error.path == "week" else "--as-of"
+            raise Exit(EXIT_BAD_INPUT, f"{option}: {error.reason}") from None
+        if error.line is not None and origins:
+            name, number = origins[error.line]
+            raise stopped(name, error.at_line(number)) from None
+        raise
+    if args.format == "markdown":
+        text = digest_markdown(result)
+    elif args.format == "html":
+        text = digest_html(result)
+    elif args.format == "slack":
+        message = digest_slack(result)
+        text = json.dumps({"text": message.text, "blocks": message.blocks}, indent=2) + "\n"
+    else:
+        text = json.dumps(result.to_json(), indent=2) + "\n"
+    if args.output in (None, "-"):
+        out.write(text)
+    else:
+        try:
+            with open(args.output, "w", encoding="utf-8") as file:
+                file.write(text)
+        except OSError as error:
+            raise Exit(
+                EXIT_CANNOT_WRITE, f"cannot write {args.output}: {error.strerror or error}"
+            ) from None
+    return EXIT_OK
