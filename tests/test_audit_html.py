@@ -4,8 +4,10 @@ and a timeline per escalation, self-contained, checked in its text and in a real
 import datetime as dt
 import html
 import json
+import os
 import pathlib
 import re
+import subprocess
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -18,7 +20,7 @@ from escalation_policy._html import LATE, MET, MISSED, OPEN, audit_html, legend,
 from escalation_policy.cli import main, read_facts
 from escalation_policy.render import audit_markdown, audit_text
 from escalation_policy.testing import strategies
-from tests.browser import DevTools, browser
+from tests.browser import CHROMIUM, DevTools, browser
 
 EXAMPLE = pathlib.Path(__file__).parent.parent / "examples" / "non-compliant.jsonl"
 
@@ -728,3 +730,22 @@ def test_a_narrow_screen_gets_a_wide_plot_and_print_hides_the_controls(
           getComputedStyle(document.querySelector("details.escalation")).breakInside])""",
     )
     assert ["none", "avoid"] == json.loads(printed)
+
+
+@pytest.mark.slow
+def test_the_benchmark_builds_and_opens_a_page_of_200_escalations() -> None:
+    """``benchmarks/audit_html.py --quick`` runs (it stops with another status when the page
+    fails in the browser), so that the benchmark cannot rot."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    script = pathlib.Path(__file__).parent.parent / "benchmarks" / "audit_html.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--quick"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert 0 == result.returncode, result.stdout + result.stderr
+    (row,) = [line for line in result.stdout.splitlines() if line.startswith("| 200 |")]
+    assert 12 == len(row.split("|")), row

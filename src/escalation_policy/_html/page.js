@@ -120,9 +120,10 @@
   };
 
   // ------------------------------------------------------------------------------ tooltip
-  const tip = document.getElementById("tip");
+  // The tooltip comes after the timelines, which come after this script: found when needed.
   const showTip = (target, x, y) => {
     const items = tips.get(target);
+    const tip = document.getElementById("tip");
     if (!items || !tip) return;
     tip.replaceChildren();
     items.forEach((lines, index) => {
@@ -136,7 +137,10 @@
     tip.style.left = `${Math.max(window.scrollX + 4, left)}px`;
     tip.style.top = `${y + 14}px`;
   };
-  const hideTip = () => { if (tip) tip.hidden = true; };
+  const hideTip = () => {
+    const tip = document.getElementById("tip");
+    if (tip) tip.hidden = true;
+  };
   document.addEventListener("pointerover", (event) => {
     const target = event.target.closest && event.target.closest("[data-tip]");
     if (target) showTip(target, event.pageX, event.pageY); else hideTip();
