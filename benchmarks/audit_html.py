@@ -32,7 +32,6 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 import workload  # noqa: E402
-
 from tests.browser import CHROMIUM, DevTools  # noqa: E402
 
 TARGETS = {2_000: {"size_mb": 8.0, "build_s": 15.0, "table_s": 3.0}}

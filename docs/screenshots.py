@@ -22,8 +22,9 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT), str(ROOT / "benchmarks")]
 
-from escalation_policy.cli import main as cli  # noqa: E402
 from tests.browser import CHROMIUM, DevTools  # noqa: E402
+
+from escalation_policy.cli import main as cli  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "non-compliant.jsonl"
 SHOTS = {
