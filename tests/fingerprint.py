@@ -14,8 +14,8 @@ on the code before it and on the code after it, and comparing::
 ``--compare`` prints every (history, output) whose fingerprint differs, or is missing on one
 side (PostgreSQL reachable on one run only, say), and exits with status 1 if there is any;
 with ``--compare`` and no ``--histories``, the two files are compared as they are. Run both
-sides in the same environment: the HTML page embeds plotly.js, and every output goes through
-cattrs, so other versions of the dependencies make other bytes.
+sides in the same environment: every output goes through cattrs, so other versions of the
+dependencies make other bytes.
 
 Drawing 1,000 histories takes a few minutes (the compliant ones of the later process most);
 fingerprinting them, about three minutes of one core.
@@ -89,8 +89,7 @@ POSTGRES = os.environ.get(
 LATER = dt.timedelta(days=30)
 """How far past a history's end ``run_due`` and ``advance`` let time pass."""
 HTML_EVERY = 25
-"""The HTML audit (slow: plotly) is fingerprinted for the examples and every HTML_EVERY-th
-drawn history."""
+"""The HTML audit is fingerprinted for the examples and every HTML_EVERY-th drawn history."""
 
 VARIANTS: tuple[tuple[int, str, dict[str, Any]], ...] = (
     (6, "mixed", {}),

@@ -521,50 +521,54 @@ def test_the_slack_digest_mentions_links_and_formats_nothing_of_the_history() ->
 # ----------------------------------------------------------------------------------- HTML page
 IN_THE_PAGE = """
 (async () => {
-  for (let waited = 0; document.body.dataset.charts !== "drawn"; waited += 50) {
-    if (waited > 20000) throw new Error("the charts were not drawn in 20 s");
+  for (let waited = 0; document.readyState !== "complete"
+    || document.body.dataset.table !== "ready"; waited += 50) {
+    if (waited > 20000) throw new Error("the page was not ready in 20 s");
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+  const more = document.getElementById("show-more");
+  while (!more.hidden) more.click();
+  const found = {injected: window.injected === undefined ? null : window.injected, sections: {}};
+  found.rows = [...document.querySelectorAll("#late-table tbody tr")].map(
+    (row) => [...row.cells].map((cell) => cell.textContent));
+  // Open every escalation from the table, as a reader does, and hover every mark and bar.
+  for (const link of document.querySelectorAll("#late-table tbody tr a")) {
+    link.click();
+    const section = document.querySelector(link.getAttribute("href"));
+    const chart = section.querySelector(".chart");
+    for (let waited = 0; chart.dataset.drawn !== "drawn"; waited += 20) {
+      if (waited > 5000) throw new Error(`${section.id} was not drawn in 5 s`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const hovers = [];
+    for (const mark of chart.querySelectorAll("[data-tip]")) {
+      mark.dispatchEvent(new PointerEvent("pointerover", {bubbles: true}));
+      const tip = document.getElementById("tip");
+      let lines = [];
+      for (const node of tip.childNodes) {
+        if (node.nodeName === "HR") { hovers.push(lines); lines = []; }
+        else lines.push(...node.textContent.split("\\n"));
+      }
+      hovers.push(lines);
+    }
+    found.sections[section.dataset.escalation] = {
+      heading: section.querySelector("h3").textContent,
+      figures: [...section.querySelectorAll(".figures li")].map((item) => item.textContent),
+      lanes: [...chart.querySelectorAll(".lane-label")].map(
+        (label) => (label.querySelector("title") || label).textContent),
+      texts: [...chart.querySelectorAll("svg text")].map((text) => text.textContent),
+      legend: [...chart.querySelectorAll(".legend li")].map((item) => item.textContent),
+      hovers,
+    };
+  }
+  // No link, image, frame or handler anywhere, but the table's links to its own timelines.
   const linked = (element) => [...element.attributes].some(
     (attribute) => /^(href|src|xlink:href|srcdoc|action|formaction)$|^on/i.test(attribute.name));
-  const found = {injected: window.injected === undefined ? null : window.injected, hovers: {}};
-  // No link, image, frame or handler anywhere: plotly's mode bar buttons are links without one.
   found.linked = [...document.querySelectorAll("*")]
-    .filter((element) => linked(element) || (element.localName === "a"
-      && !element.classList.contains("modebar-btn")))
+    .filter((element) => (linked(element) || element.localName === "a")
+      && !(element.localName === "a" && /^#esc-\\d+$/.test(element.getAttribute("href"))
+        && element.closest("#late-table")))
     .map((element) => element.outerHTML.slice(0, 200));
-  found.sections = [...document.querySelectorAll("section.escalation")].map((section) => ({
-    escalation: section.dataset.escalation,
-    heading: section.querySelector("h2").textContent,
-    figures: [...section.querySelectorAll("li")].map((item) => item.textContent),
-  }));
-  const charts = [...document.querySelectorAll(".js-plotly-plot")]
-    .filter((chart) => chart.id.startsWith("timeline-"));
-  for (const chart of charts) {
-    found.hovers[chart.id] = [];
-    chart.dataset.lanes = JSON.stringify(
-      [...chart.querySelectorAll(".ytick text")].map((text) => text.textContent));
-    chart.dataset.legend = JSON.stringify(
-      [...chart.querySelectorAll(".legendtext")].map((text) => text.textContent));
-  }
-  // Hover every mark and bar: plotly lets a chart hover once per 50 ms, so a round hovers one
-  // point of each chart.
-  const plans = charts.map((chart) => chart.data.flatMap((trace, curve) =>
-    (trace.x || []).map((_, point) => ({curveNumber: curve, pointNumber: point}))));
-  for (let round = 0; round < Math.max(...plans.map((plan) => plan.length)); round++) {
-    charts.forEach((chart, index) => {
-      if (round >= plans[index].length) return;
-      Plotly.Fx.hover(chart, [plans[index][round]]);
-      for (const label of chart.querySelectorAll(".hoverlayer .hovertext text.nums")) {
-        const lines = [...label.querySelectorAll("tspan.line")];
-        found.hovers[chart.id].push((lines.length ? lines : [label]).map((l) => l.textContent));
-      }
-      if (chart.querySelector(".hoverlayer a")) found.linked.push(`a link in ${chart.id}`);
-    });
-    await new Promise((resolve) => setTimeout(resolve, 60));
-  }
-  found.lanes = Object.fromEntries(charts.map((c) => [c.id, JSON.parse(c.dataset.lanes)]));
-  found.legend = Object.fromEntries(charts.map((c) => [c.id, JSON.parse(c.dataset.legend)]));
   return JSON.stringify(found);
 })()
 """
@@ -582,10 +586,11 @@ def test_the_html_page_shows_what_the_history_says_literally_in_chromium(
     tmp_path: pathlib.Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """The page opened in Chromium, every mark and bar hovered: no script of the history runs,
-    no element of the page links anywhere or loads anything, and every id, customer, TAM and
-    text of the history reads as written where the page shows it (the escalation's heading
-    and figures, the timeline's lanes, its legend and its hovers)."""
+    """The page opened in Chromium, every escalation opened from its table and every mark and
+    bar hovered: no script of the history runs, no element of the page links anywhere (but to
+    its own timelines) or loads anything, and every id, customer, TAM and text of the history
+    reads as written where the page shows it (the table, the escalation's heading, the
+    timeline's lanes and its hovers)."""
     page = tmp_path / "audit.html"
     command = ["audit", str(history_file), "--format", "html", "-o", str(page), "--keep-going"]
     assert 2 == main(command)
@@ -609,18 +614,17 @@ def test_the_html_page_shows_what_the_history_says_literally_in_chromium(
     assert [] == errors
 
     assert len(PAYLOADS) == len(found["sections"])
-    for number, (payload, section) in enumerate(zip(PAYLOADS, found["sections"], strict=True)):
+    shown = {row[0]: row for row in found["rows"]}
+    for number, payload in enumerate(PAYLOADS):
         facts = escalation_facts(number, payload)
         escalation_id = plain(facts[0]["escalation_id"])
-        assert (escalation_id, f"{escalation_id} \u00b7 {plain(facts[0]['customer'])}") == (
-            section["escalation"],
-            section["heading"],
-        )
-        chart = f"timeline-{number + 1}"
+        section = found["sections"][escalation_id]
+        assert f"{escalation_id} \u00b7 {plain(facts[0]['customer'])}" == section["heading"]
+        assert plain(facts[0]["customer"]) == shown[escalation_id][1]
         for tam in (facts[0]["tam"], f"New TAM {payload}"):
-            assert f"obligation: inform_tam ({plain(tam)})" in found["lanes"][chart]
-        hovered = {line for label in found["hovers"][chart] for line in label}
+            assert f"obligation: inform_tam ({plain(tam)})" in section["lanes"]
+        hovered = {line for label in section["hovers"] for line in label}
         for fact in facts:
             for name, value in texts_of(fact).items():
-                assert f"{name}: {plain(value)}" in hovered, (chart, fact["type"], name)
+                assert f"{name}: {plain(value)}" in hovered, (escalation_id, fact["type"], name)
         assert f"inform_tam ({plain(facts[0]['tam'])})" in hovered, "an obligation's own hover"

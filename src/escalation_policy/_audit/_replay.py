@@ -124,7 +124,7 @@ class Replayed:
 class _Escalation:
     """One escalation of the history, from its opening: what each observer keeps of it."""
 
-    __slots__ = ("escalation_id", "forgotten", "kept", "opened_at")
+    __slots__ = ("escalation_id", "forgotten", "kept", "next_due", "opened_at")
 
     def __init__(self, fact: EscalationFact, kept: list[EscalationObserver]) -> None:
         self.escalation_id = fact.escalation_id
@@ -132,6 +132,13 @@ class _Escalation:
         self.kept = kept
         self.forgotten = False
         """Settled: the engine no longer holds it, and nothing about it changes any more."""
+        self.next_due: dt.datetime | None = fact.at
+        """When passing time next changes it, as its state last said (``None``: never)."""
+
+    def due_by(self, at: dt.datetime) -> bool:
+        """Whether time passing until ``at`` may change it: a tick before its next due time
+        changes nothing of it, and its observers need not read its state."""
+        return not self.forgotten and self.next_due is not None and self.next_due <= at
 
 
 def replay(
@@ -174,7 +181,7 @@ def replay(
                 )
             touched.add(fact.escalation_id)
         elif needs_state and isinstance(fact, Tick):
-            touched.update(key for key, known in active.items() if not known.forgotten)
+            touched.update(key for key, known in active.items() if known.due_by(fact.at))
         for action in decision.actions:
             escalation = active.get(action.escalation_id)
             if escalation is None:
@@ -200,6 +207,7 @@ def replay(
                 continue
             state = policy_engine.escalation(escalation_id)
             escalation.forgotten = state is None
+            escalation.next_due = None if state is None else state.next_due
             for index in needs_state:
                 escalation.kept[index].state(state, fact.at)
 

@@ -1,20 +1,24 @@
-"""The audit as one self-contained HTML page: a summary chart and a timeline per escalation.
+"""The audit as one self-contained HTML page: the "who is late" table, a summary, and a
+timeline per escalation.
 
 ``timelines(facts, policy)`` replays a history as the audit does (``_timeline``: what each
-escalation went through, observed on the replay); ``audit_page(report, timelines, policy)``
-draws them with plotly (``_figures``; the optional ``html`` extra, imported only there and only
-when called) into one page that holds plotly.js itself (``_page``), so that it opens offline and
-requests nothing.
+escalation went through, observed on the replay), and ``audit_with_timelines`` observes the
+audit and the timelines on one replay; ``audit_page(report, timelines, policy)`` turns them
+into data for the page (``_figures``) and writes the page (``_page``), whose own script
+(``page.js``) renders the table and draws each timeline as SVG when it is opened or scrolled
+into view. The page needs nothing else: it opens offline and requests nothing.
 """
 
 from escalation_policy._html._figures import (
-    EXTRA,
-    PlotlyMissingError,
-    require_plotly,
-    summary_figure,
-    timeline_figure,
+    CODE_COLOURS,
+    CODE_SHAPES,
+    OUTCOME_STYLES,
+    SEVERITY_COLOURS,
+    legend,
+    summary_data,
+    timeline_data,
 )
-from escalation_policy._html._page import audit_html, audit_page
+from escalation_policy._html._page import LANE_HEIGHT, Progress, audit_html, audit_page
 from escalation_policy._html._timeline import (
     ENDED,
     LATE,
@@ -27,27 +31,35 @@ from escalation_policy._html._timeline import (
     ObligationSpan,
     SeverityBand,
     TimelineObserver,
+    audit_with_timelines,
+    owner_name,
     timelines,
 )
 
 __all__ = [
+    "CODE_COLOURS",
+    "CODE_SHAPES",
     "ENDED",
-    "EXTRA",
+    "LANE_HEIGHT",
     "LATE",
     "MET",
     "MISSED",
     "OPEN",
     "OUTCOMES",
+    "OUTCOME_STYLES",
+    "SEVERITY_COLOURS",
     "EscalationTimeline",
     "Mark",
     "ObligationSpan",
-    "PlotlyMissingError",
+    "Progress",
     "SeverityBand",
     "TimelineObserver",
     "audit_html",
     "audit_page",
-    "require_plotly",
-    "summary_figure",
-    "timeline_figure",
+    "audit_with_timelines",
+    "legend",
+    "owner_name",
+    "summary_data",
+    "timeline_data",
     "timelines",
 ]

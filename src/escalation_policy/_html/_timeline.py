@@ -9,12 +9,19 @@ names. The violations it draws are the audit's own (:class:`~escalation_policy.A
 import datetime as dt
 import enum
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
 
-from escalation_policy._audit import AuditCalendar, Replayed, audit_end, replay
+from escalation_policy._audit import (
+    AuditCalendar,
+    AuditObserver,
+    AuditReport,
+    Replayed,
+    audit_end,
+    replay,
+)
 from escalation_policy._convert import shared_converter
 from escalation_policy.engine import EngineName, PolicyEngine
 from escalation_policy.errors import InputError
@@ -43,6 +50,8 @@ __all__ = [
     "ObligationSpan",
     "SeverityBand",
     "TimelineObserver",
+    "audit_with_timelines",
+    "owner_name",
     "shown_in",
     "text_of",
     "timelines",
@@ -125,6 +134,9 @@ class EscalationTimeline:
     """Reminders sent, by the lane of the obligation they are about."""
     facts: Mapping[str, tuple[Mark, ...]]
     """The facts about the escalation, by fact type, in the policy's order."""
+    owner: str = "-"
+    """Who owned it last: the person, where the owner is a team the escalation names a person
+    of (the TAM's name for the TAM team), else the team's label; ``-`` for none."""
 
 
 class _Span:
@@ -189,6 +201,8 @@ class _Builder:
         self.since: dt.datetime = fact.at
         self.bands: list[SeverityBand] = []
         self.owners: list[Mark] = []
+        self.owner_team: str | None = None
+        self.owner = "-"
         self.involvement: list[Mark] = []
         self.spans: list[_Span] = []
         self.pending: dict[_Identity, _Span] = {}
@@ -201,7 +215,9 @@ class _Builder:
     # -- what the engine said
     def action(self, action: Action) -> None:
         if isinstance(action, AssignOwner):
-            self.owners.append(_action_mark(action, label(action.owner), self.zone))
+            self.owner_team = text_of(action.owner)
+            self.owner = label(action.owner)
+            self.owners.append(_action_mark(action, self.owner, self.zone))
         elif isinstance(action, SetInvolvement):
             self.involvement.append(_action_mark(action, f"{len(action.roles)} roles", self.zone))
         elif isinstance(action, Reminder):
@@ -293,6 +309,7 @@ class _Builder:
                 key = None if pending.key is None else text_of(pending.key)
                 now[(pending.obligation, key, pending.rule, pending.due)] = pending
             self.severity_now(text_of(getattr(state, "severity", self.severity)), at)
+            self.owner_now(state, at)
             if state.closed_at is not None and self.closed_at is None:
                 self.closed_at = state.closed_at
         for identity, span in list(self.pending.items()):
@@ -315,6 +332,22 @@ class _Builder:
             )
             self.spans.append(span)
             self.pending[identity] = span
+
+    def owner_now(self, state: EscalationState, at: dt.datetime) -> None:
+        """Name the owner as a person where the state names one (the TAM's name when the TAM
+        team owns it): retitle the owner just assigned, or mark the person who took over."""
+        if state.owner is None or text_of(state.owner) != self.owner_team:
+            return
+        name = owner_name(state)
+        if name == self.owner:
+            return
+        self.owner = name
+        last = self.owners[-1] if self.owners else None
+        if last is not None and last.at == at:
+            self.owners[-1] = attrs.evolve(last, title=name)
+        else:
+            team = label(state.owner)
+            self.owners.append(Mark(at=at, title=name, details=(f"the {team} is now {name}",)))
 
     def severity_now(self, severity: str, at: dt.datetime) -> None:
         if severity == self.severity or self.closed_at is not None:
@@ -367,6 +400,7 @@ class _Builder:
                 name: tuple(self.facts[name])
                 for name in sorted(self.facts, key=lambda n: fact_order.get(n, len(fact_order)))
             },
+            owner=self.owner,
         )
 
 
@@ -376,6 +410,20 @@ def _action_mark(action: Action, title: str, zone: dt.tzinfo | None) -> Mark:
         title=title,
         details=(describe(action, zone), f"rule: {action.rule}", f"cites: {action.cites}"),
     )
+
+
+def owner_name(state: EscalationState) -> str:
+    """The escalation's owner as people name it: the person, where the owning team's value is
+    also an attribute of the escalation that names someone (the handbook's ``tam``, for the
+    TAM team), else the team's label."""
+    if state.owner is None:
+        return "-"
+    team = text_of(state.owner)
+    if team in state.ATTRIBUTES:
+        person = getattr(state, team)
+        if isinstance(person, str) and person.strip():
+            return person
+    return label(state.owner)
 
 
 def text_of(value: object) -> str:
@@ -446,3 +494,28 @@ def timelines(
     observer = TimelineObserver(policy_engine.policy)
     replay(facts, policy_engine, [observer], as_of=audit_end(as_of), keep_going=True)
     return observer.timelines
+
+
+def audit_with_timelines(
+    facts: Iterable[Fact | Mapping[str, Any] | InputError],
+    policy: Policy | None = None,
+    *,
+    as_of: dt.datetime | None = None,
+    engine: EngineName = "native",
+    keep_going: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[AuditReport, tuple[EscalationTimeline, ...]]:
+    """The audit of ``facts`` and each escalation's timeline, observed on one replay (as
+    :func:`~escalation_policy.audit` takes its arguments), so that they never count apart."""
+    policy_engine = PolicyEngine(policy, engine=engine)
+    audited = AuditObserver(policy_engine.policy)
+    drawn = TimelineObserver(policy_engine.policy)
+    replayed = replay(
+        facts,
+        policy_engine,
+        [audited, drawn],
+        as_of=audit_end(as_of),
+        keep_going=keep_going,
+        progress=progress,
+    )
+    return audited.report(replayed), drawn.timelines

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 
 import attrs
 
+from escalation_policy import _html
 from escalation_policy._audit import audit
 from escalation_policy._language.context import scalar
 from escalation_policy.cli._common import (
@@ -55,15 +56,17 @@ def register(commands: Commands) -> None:
     parser.add_argument(
         "--format",
         choices=("text", "markdown", "json", "html"),
-        help="text (default on a terminal), markdown, json (default otherwise), or html: one "
-        "self-contained page with charts, for a browser (needs escalation-policy[html])",
+        help="text, markdown, json or html (one self-contained page for a browser: who is "
+        "late, and each escalation's timeline); default: from the extension of -o's FILE "
+        "(.txt, .md, .json, .html), else text on a terminal and json otherwise",
     )
     parser.add_argument(
         "-o",
         "--output",
         metavar="FILE",
         help="write the report to FILE instead of standard output (- is standard output); "
-        "FILE is written once the audit is done, and not at all if it stops on bad input",
+        "FILE is written once the audit is done, and not at all if it stops on bad input; "
+        "its extension chooses the format, and one that contradicts --format is refused",
     )
     parser.add_argument(
         "--fail-on",
@@ -127,16 +130,37 @@ def _failing_codes(codes: Sequence[str] | None, policy: Policy) -> frozenset[str
     return frozenset(codes)
 
 
+EXTENSIONS = {
+    ".txt": "text",
+    ".text": "text",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".json": "json",
+    ".html": "html",
+    ".htm": "html",
+}
+"""The format a report file's extension names (compared in lower case)."""
+
+
+def chosen_format(given: str | None, output: str | None, terminal: bool) -> str:
+    """The report's format: ``--format``, else the one the output file's extension names, else
+    text on a terminal and JSON otherwise. A ``--format`` the extension contradicts is refused
+    (exit status 2), before anything is read."""
+    named = None
+    if output is not None:
+        named = EXTENSIONS.get(os.path.splitext(output)[1].lower())
+    if given is not None and named is not None and given != named:
+        raise Exit(
+            EXIT_BAD_INPUT,
+            f"--format {given} does not match the extension of {output} ({named}); "
+            f"expected --format {named}, no --format, or a file name for {given}",
+        )
+    return given or named or ("text" if output is None and terminal else "json")
+
+
 def run(args: argparse.Namespace, out: Output) -> int:
     output = None if args.output in (None, "-") else args.output
-    fmt = args.format or ("text" if output is None and out.isatty() else "json")
-    if fmt == "html":
-        from escalation_policy import _html  # plotly, an optional extra, is imported only here
-
-        try:
-            _html.require_plotly()
-        except _html.PlotlyMissingError as error:
-            raise Exit(EXIT_BAD_INPUT, f"--format html: {error}") from None
+    fmt = chosen_format(args.format, output, out.isatty())
     if output is not None:
         problem = _unwritable(output)
         if problem is not None:  # said before reading: a long audit is not wasted
@@ -153,27 +177,40 @@ def run(args: argparse.Namespace, out: Output) -> int:
         if show_progress and count % 100_000 == 0:
             write_progress(f"\r{count:,} facts audited")
 
+    def building(done: int, total: int) -> None:
+        if show_progress:
+            share = f" ({100 * done // total}%)" if total else ""
+            write_progress(f"\r\033[Kbuilding the page: {done:,} of {total:,} escalations{share}")
+
     origins = _Origins()
     policy = chosen_policy(args)
     failing_codes = _failing_codes(args.fail_on, policy)
-    kept: list[Fact | InputError] = []  # the page's timelines replay the history once more
 
     def items() -> Iterator[Fact | InputError]:
         for position, (name, number, item) in enumerate(read_items(args.files, policy), start=1):
             origins.add(position, name, number)
-            if fmt == "html":
-                kept.append(item)
             yield item
 
+    timelines: tuple[_html.EscalationTimeline, ...] = ()
     try:
-        report = audit(
-            items(),
-            as_of=as_of,
-            policy=policy,
-            engine=args.engine,
-            progress=progress,
-            keep_going=args.keep_going,
-        )
+        if fmt == "html":  # the audit and the timelines, observed on one replay
+            report, timelines = _html.audit_with_timelines(
+                items(),
+                policy,
+                as_of=as_of,
+                engine=args.engine,
+                progress=progress,
+                keep_going=args.keep_going,
+            )
+        else:
+            report = audit(
+                items(),
+                as_of=as_of,
+                policy=policy,
+                engine=args.engine,
+                progress=progress,
+                keep_going=args.keep_going,
+            )
     except InputError as error:
         if error.path == "as_of":
             raise Exit(EXIT_BAD_INPUT, f"--as-of: {error.reason}") from None
@@ -197,7 +234,11 @@ def run(args: argparse.Namespace, out: Output) -> int:
     elif fmt == "markdown":
         text = audit_markdown(report)
     elif fmt == "html":
-        text = _html.audit_html(report, kept, policy, as_of=as_of, engine=args.engine)
+        try:
+            text = _html.audit_page(report, timelines, policy, progress=building)
+        finally:
+            if show_progress:
+                write_progress("\r\033[K")
     else:
         text = audit_text(report)
     if output is None:
