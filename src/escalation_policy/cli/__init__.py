@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from escalation_policy import __version__
 from escalation_policy.cli import (
     audit,
     dead_letters,
@@ -79,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="The customer-escalation handbook as an executable policy.",
         epilog=EXIT_STATUSES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}", help="print the version"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
