@@ -9,12 +9,12 @@ is in ``_common``.
 
 import argparse
 import contextlib
+import importlib.metadata
 import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from escalation_policy import __version__
 from escalation_policy.cli import (
     audit,
     dead_letters,
@@ -74,6 +74,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
+def _version() -> str:
+    """The installed distribution's version (the package's front door, which also says it, is
+    not imported back by its modules)."""
+    try:
+        return importlib.metadata.version("escalation-policy")
+    except importlib.metadata.PackageNotFoundError:
+        return "(version unknown: not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="escalation-policy",
@@ -82,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--version", action="version", version=f"%(prog)s {__version__}", help="print the version"
+        "--version", action="version", version=f"%(prog)s {_version()}", help="print the version"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
