@@ -17,7 +17,8 @@ def _link(match: re.Match[str]) -> str:
     if target.startswith("docs/"):
         return f"[{text}]({target.removeprefix('docs/')})"
     # A file of the repository that is not a page of the site: named, not linked.
-    return text if text.strip("`") == target.rstrip("/") else f"{text} (`{target}`)"
+    shown = text.strip("`").rstrip("/")
+    return text if shown == target.rstrip("/") else f"{text} (`{target}`)"
 
 
 def home_page() -> str:

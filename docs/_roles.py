@@ -19,9 +19,13 @@ def _plain(match: re.Match[str]) -> str:
 
 
 class SphinxRoles(griffe.Extension):
-    """Rewrites every docstring as the objects are loaded."""
+    """Rewrites every docstring as the objects are loaded: each object's, and the package's
+    own (griffe reports a package's members to ``on_object``, not the package)."""
 
     def on_object(self, *, obj: griffe.Object, **_: Any) -> None:
         if obj.docstring is not None:
             text = ROLE.sub(_plain, obj.docstring.value)
             obj.docstring.value = re.sub(r"``([^`]+)``", r"`\1`", text)
+
+    def on_package(self, *, pkg: griffe.Module, **_: Any) -> None:
+        self.on_object(obj=pkg)

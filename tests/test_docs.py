@@ -1,10 +1,10 @@
 """The documentation is true: its Python runs, and the generated pages are current.
 
-Every ```python block of README.md and docs/*.md runs, each page's blocks in order in one
-namespace, as a reader would paste them. Test functions a page defines (``def test_...``) are
-then called, with the testing kit's fixtures by name, so examples of host tests run too. A
-block that cannot run on its own (a fragment of a rule module, say) is fenced ```python notest;
-such blocks are rare, and the prose around them says why.
+Every ```python block of README.md and docs/ (its folders too) runs, each page's blocks in
+order in one namespace, as a reader would paste them. Test functions a page defines
+(``def test_...``) are then called, with the testing kit's fixtures by name, so examples of
+host tests run too. A block that cannot run on its own (a fragment of a rule module, say) is
+fenced ```python notest; such blocks are rare, and the prose around them says why.
 """
 
 import ast
@@ -24,7 +24,7 @@ from escalation_policy.testing import Timeline
 
 ROOT = pathlib.Path(__file__).parent.parent
 DOCS = ROOT / "docs"
-PAGES = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+PAGES = [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
 FENCE = re.compile(r"^```(?P<info>.*)$")
 
 

@@ -326,13 +326,22 @@ def test_the_diff_command_prints_the_changes_and_exits_1_when_they_differ(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert 0 == main(["diff", "handbook"])
-    assert [f"{HANDBOOK} -> {HANDBOOK}"] == capsys.readouterr().out.splitlines()
+    assert [f"{HANDBOOK} -> {HANDBOOK}", "no changes"] == capsys.readouterr().out.splitlines()
     assert 1 == main(["diff", "handbook", "--setting", "high_update_every=2d"])
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(f"{HANDBOOK} -> sha256:")
     assert '~ settings/high_update_every: "each business day" -> "2d"' == lines[1]
+    assert "2 changes: 2 changed" == lines[-1]
     assert 1 == main(["diff", str(LATER_PROCESS)])
-    assert len(capsys.readouterr().out.splitlines()) > 10
+    lines = capsys.readouterr().out.splitlines()
+    changes = lines[1:-1]
+    signs = {kind: sum(line.startswith(f"{sign} ") for line in changes) for sign, kind in KINDS}
+    counted = [f"{signs[kind]} {kind}" for _, kind in KINDS if signs[kind]]
+    assert f"{len(changes)} changes: {', '.join(counted)}" == lines[-1]
+    assert len(changes) > 10
+
+
+KINDS = (("+", "added"), ("-", "removed"), ("~", "changed"))
 
 
 def test_the_identities_quoted_in_the_documentation_are_the_handbooks() -> None:

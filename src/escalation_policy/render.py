@@ -37,10 +37,12 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "audit_lines",
     "audit_markdown",
     "audit_text",
     "calendar_label",
     "decision_table",
+    "decision_table_cells",
     "describe",
     "duration",
     "label",
@@ -109,19 +111,30 @@ def _title(table: DecisionTable, field: str) -> str:
     return table.columns.get(field) or field.replace("_", " ").capitalize()
 
 
+def decision_table_cells(policy: Policy, table_id: str) -> tuple[list[str], list[list[str]]]:
+    """One of the policy's decision tables as its column titles and its rows of cells, in the
+    policy's wording, each through :func:`plain`: for a table drawn on a terminal."""
+    table = policy.table(table_id)
+    fields = (*table.inputs, *table.outputs)
+    rows = [
+        [_condition(row.when[field]) for field in table.inputs]
+        + [label(row.then[field]) for field in table.outputs]
+        for row in table.rows
+    ]
+    return [plain(_title(table, field)) for field in fields], [
+        [plain(cell) for cell in row] for row in rows
+    ]
+
+
 def decision_table(policy: Policy, table_id: str) -> str:
     """One of the policy's decision tables as a Markdown table, in the policy's wording:
     a column per input and output (titled as the table's ``columns`` say), a row per rule."""
-    table = policy.table(table_id)
-    fields = (*table.inputs, *table.outputs)
+    titles, rows = decision_table_cells(policy, table_id)
     lines = [
-        "| " + " | ".join(_cell(_title(table, field)) for field in fields) + " |",
-        "| " + " | ".join("-" * max(3, len(_title(table, field))) for field in fields) + " |",
+        "| " + " | ".join(_cell(title) for title in titles) + " |",
+        "| " + " | ".join("-" * max(3, len(title)) for title in titles) + " |",
     ]
-    for row in table.rows:
-        cells = [_condition(row.when[field]) for field in table.inputs]
-        cells += [label(row.then[field]) for field in table.outputs]
-        lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
+    lines += ["| " + " | ".join(_cell(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -235,11 +248,18 @@ def violation_outcome(violation: "AuditViolation", zone: dt.tzinfo | None = None
     return f"due {due}; not done ({duration(violation.late_by)} late)"
 
 
-def _violation_lines(violation: "AuditViolation", zone: dt.tzinfo | None = None) -> list[str]:
+def _violation_lines(
+    violation: "AuditViolation", zone: dt.tzinfo | None = None, width: int = 26
+) -> list[tuple[str, str | None]]:
+    """A violation's two lines: when, the code (in a column ``width`` wide, the longest code's
+    width, so that no code pushes the rule out of line), the rule; then what happened."""
     return [
-        f"    {_local(violation.detected_at, zone)}  {_text(violation.code):<26} "
-        f"{violation.rule} · {violation.cites}",
-        f"    {'':23}{violation_outcome(violation, zone)}",
+        (
+            f"    {_local(violation.detected_at, zone)}  {_text(violation.code):<{width}}  "
+            f"{violation.rule} · {violation.cites}",
+            "violation",
+        ),
+        (f"    {'':25}{violation_outcome(violation, zone)}", None),
     ]
 
 
@@ -253,23 +273,50 @@ def _obligation(name: str) -> str:
     return name.replace("_", " ")
 
 
-def audit_text(report: "AuditReport") -> str:
-    """The audit as readable text, for a terminal: every line goes through :func:`plain`."""
+def audit_text(report: "AuditReport", *, only_violations: bool = False) -> str:
+    """The audit as readable text, for a terminal: every line goes through :func:`plain`.
+    ``only_violations``: list only the escalations with violations (the totals are still
+    those of every escalation)."""
+    lines = audit_lines(report, only_violations=only_violations)
+    return "\n".join(text for text, _ in lines) + "\n"
+
+
+def _listed(report: "AuditReport", only_violations: bool) -> "tuple[EscalationAudit, ...]":
+    if not only_violations:
+        return report.escalations
+    return tuple(item for item in report.escalations if item.violations)
+
+
+def audit_lines(
+    report: "AuditReport", *, only_violations: bool = False
+) -> list[tuple[str, str | None]]:
+    """:func:`audit_text`'s lines, each through :func:`plain` and with the kind of line it
+    is (``heading``, ``violation``, ``ok``, ``refused`` or ``None``), for a terminal's colours."""
     end = f" as of {timestamp(report.as_of)}" if report.as_of else ""
-    lines = [
-        f"Audit of {report.facts} facts, {len(report.escalations)} escalations{end}",
-        f"Policy {report.policy}",
-        "",
+    listed = _listed(report, only_violations)
+    codes = [_text(v.code) for v in report.violations]
+    width = max(map(len, codes), default=0)
+    lines: list[tuple[str, str | None]] = [
+        (f"Audit of {report.facts} facts, {len(report.escalations)} escalations{end}", "heading"),
+        (f"Policy {report.policy}", None),
+        ("", None),
     ]
-    for item in report.escalations:
+    if only_violations:
+        lines[2:2] = [
+            (f"Listed: the {len(listed)} with violations, of {len(report.escalations)}", None)
+        ]
+    for item in listed:
         zone = _zone(item)
         closed = f", closed {_local(item.closed_at, zone)}" if item.closed_at else ", open"
         scope = "" if item.in_scope else "  (out of scope)"
         lines.append(
-            f"{item.escalation_id}  {item.customer}  {item.severity}  "
-            f"opened {_local(item.opened_at, zone)}{closed}{scope}"
+            (
+                f"{item.escalation_id}  {item.customer}  {item.severity}  "
+                f"opened {_local(item.opened_at, zone)}{closed}{scope}",
+                "heading",
+            )
         )
-        lines.append(f"  calendar: {calendar_label(item.calendar)}")
+        lines.append((f"  calendar: {calendar_label(item.calendar)}", None))
         severities = ", ".join(f"{k} {duration(v)}" for k, v in item.time_at_severity.items())
         kept = "; ".join(
             f"{_obligation(name)} {_ratio(figures.on_time, figures.due)}"
@@ -280,53 +327,79 @@ def audit_text(report: "AuditReport") -> str:
             )
             for name, figures in item.obligations.items()
         )
-        lines.append(f"  on time: {kept or 'nothing due'}")
+        lines.append((f"  on time: {kept or 'nothing due'}", None))
         lines.append(
-            f"  time at severity: {severities or '-'}; "
-            f"severity changes {item.severity_changes}; "
-            f"closed after {duration(item.time_to_closure)}"
+            (
+                f"  time at severity: {severities or '-'}; "
+                f"severity changes {item.severity_changes}; "
+                f"closed after {duration(item.time_to_closure)}",
+                None,
+            )
         )
         if item.violations:
-            lines.append(f"  violations ({len(item.violations)}):")
+            lines.append((f"  violations ({len(item.violations)}):", "violation"))
         lines += [
-            line for violation in item.violations for line in _violation_lines(violation, zone)
+            line
+            for violation in item.violations
+            for line in _violation_lines(violation, zone, width)
         ]
-        lines.append("")
+        lines.append(("", None))
     if report.unopened:
-        lines.append(f"About escalations never opened: violations ({len(report.unopened)}):")
+        lines.append(
+            (
+                f"About escalations never opened: violations ({len(report.unopened)}):",
+                "violation",
+            )
+        )
         for violation in report.unopened:
-            lines.append(f"  {violation.escalation_id}")
-            lines += _violation_lines(violation)
-        lines.append("")
+            lines.append((f"  {violation.escalation_id}", "heading"))
+            lines += _violation_lines(violation, None, width)
+        lines.append(("", None))
     if report.refused:
-        lines.append(f"Refused ({len(report.refused)})")
-        lines += [f"  {refusal(item)}" for item in report.refused]
-        lines.append("")
+        lines.append((f"Refused ({len(report.refused)})", "refused"))
+        lines += [(f"  {refusal(item)}", None) for item in report.refused]
+        lines.append(("", None))
     totals = report.totals
     by_code = ", ".join(f"{code} {count}" for code, count in totals.violations_by_code.items())
     lines += [
-        "Totals",
-        f"  escalations {totals.escalations} (in scope {totals.in_scope}, closed {totals.closed})",
-        f"  violations {totals.violations}" + (f": {by_code}" if by_code else ""),
+        ("Totals", "heading"),
+        (
+            f"  escalations {totals.escalations} (in scope {totals.in_scope}, "
+            f"closed {totals.closed})",
+            None,
+        ),
+        (
+            f"  violations {totals.violations}" + (f": {by_code}" if by_code else ""),
+            "violation" if totals.violations else "ok",
+        ),
     ]
     for name, figures in totals.obligations.items():
         lines.append(
-            f"  {_obligation(name)} on time {_ratio(figures.on_time, figures.due)}; "
-            f"mean time to the first {duration(figures.mean_first_met_after)}"
+            (
+                f"  {_obligation(name)} on time {_ratio(figures.on_time, figures.due)}; "
+                f"mean time to the first {duration(figures.mean_first_met_after)}",
+                None,
+            )
         )
     lines += [
-        f"  mean time to closure {duration(totals.mean_time_to_closure)}",
-        "  time at severity: "
-        + (", ".join(f"{k} {duration(v)}" for k, v in totals.time_at_severity.items()) or "-"),
-        f"  refused {totals.refused}",
+        (f"  mean time to closure {duration(totals.mean_time_to_closure)}", None),
+        (
+            "  time at severity: "
+            + (", ".join(f"{k} {duration(v)}" for k, v in totals.time_at_severity.items()) or "-"),
+            None,
+        ),
+        (f"  refused {totals.refused}", "refused" if totals.refused else None),
     ]
-    return "\n".join(plain(line) for line in lines) + "\n"
+    return [(plain(text), style) for text, style in lines]
 
 
-def audit_markdown(report: "AuditReport") -> str:
+def audit_markdown(report: "AuditReport", *, only_violations: bool = False) -> str:
     """The audit as Markdown, for a tracker document or a review. What the history says (ids,
-    customers, what happened, why a line was refused) goes through :func:`markdown_text`."""
+    customers, what happened, why a line was refused) goes through :func:`markdown_text`.
+    ``only_violations``: list only the escalations with violations (the totals are still
+    those of every escalation)."""
     totals = report.totals
+    listed = _listed(report, only_violations)
     end = f" as of {timestamp(report.as_of)}" if report.as_of else ""
     names = list(totals.obligations)
     lines = [
@@ -355,7 +428,12 @@ def audit_markdown(report: "AuditReport") -> str:
         + "violations |",
         "| --- | --- | --- | --- | " + "--- | " * len(names) + "--- |",
     ]
-    for item in report.escalations:
+    if only_violations:
+        lines[-2:-2] = [
+            f"Listed: the {len(listed)} escalations with violations, of {len(report.escalations)}.",
+            "",
+        ]
+    for item in listed:
         kept = "".join(
             f"{_ratio(item.obligations[name].on_time, item.obligations[name].due)} | "
             if name in item.obligations
@@ -367,7 +445,7 @@ def audit_markdown(report: "AuditReport") -> str:
             f"{markdown_text(item.severity)} | {markdown_text(calendar_label(item.calendar))} | "
             f"{kept}{len(item.violations)} |"
         )
-    violations = [(v, _zone(item)) for item in report.escalations for v in item.violations]
+    violations = [(v, _zone(item)) for item in listed for v in item.violations]
     violations += [(v, None) for v in report.unopened]
     if violations:
         lines += [

@@ -281,7 +281,10 @@ def _overdue(
 ) -> Violation:
     due = missed.due.isoformat()
     if periods > 1 and last_due is not None:
-        due = f"{due} nor by any of the {periods - 1} later due times to {last_due.isoformat()}"
+        later = (
+            "the next due time," if periods == 2 else f"any of the {periods - 1} later due times to"
+        )
+        due = f"{due} nor by {later} {last_due.isoformat()}"
     return Violation(
         escalation_id=escalation_id,
         at=at,

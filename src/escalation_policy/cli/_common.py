@@ -7,7 +7,9 @@ import datetime as dt
 import hashlib
 import json
 import os
+import stat
 import sys
+import typing
 from collections.abc import Iterator, Sequence
 from typing import IO, Any, TypeAlias
 
@@ -15,10 +17,11 @@ from escalation_policy._audit import AuditRefusal
 from escalation_policy._convert import shared_converter
 from escalation_policy._core.step import MAX_LATENESS
 from escalation_policy._language.typed import MAX_ID_LENGTH
+from escalation_policy.cli import _terminal
 from escalation_policy.engine import EngineName
 from escalation_policy.errors import InputError
 from escalation_policy.errors import describe as describe_value
-from escalation_policy.model import Action, Fact, parse_timestamp
+from escalation_policy.model import Action, Fact, OverdueNotice, Violation, parse_timestamp
 from escalation_policy.policy import Policy, default_policy, load_policy
 from escalation_policy.render import describe, plain, refusal, timestamp
 from escalation_policy.service import Service
@@ -76,9 +79,22 @@ class Output:
 
     def __init__(self, stream: IO[str] | None) -> None:
         self._stream = stream
+        self.colour = _terminal.colour_wanted(stream)
+        """Whether lines are shown in colour: on a terminal, unless ``NO_COLOR`` is set."""
 
     def isatty(self) -> bool:
         return self._stream is not None and self._stream.isatty()
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self._stream, "encoding", None) or "utf-8"
+
+    def line(self, text: str, style: str | None = None) -> None:
+        """One line, in the colours of ``style`` (a kind of line, such as ``violation``) when
+        :attr:`colour`; ``text`` is written as it is, never read as markup."""
+        if style is not None and self.colour:
+            text = _terminal.paint(text, style)
+        self.write(text + "\n")
 
     def write(self, text: str) -> None:
         stream = self._writable()
@@ -237,10 +253,45 @@ def _open(path: str) -> IO[bytes]:
         raise InputError(f"cannot read {path}: {error.strerror or error}") from None
 
 
+class ReadCount:
+    """How many bytes :func:`read_items` has read, across its files: for a progress bar."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+
+
+class _Counted:
+    """A stream whose lines, as they are read, are counted in a :class:`ReadCount`."""
+
+    def __init__(self, stream: IO[bytes], count: ReadCount) -> None:
+        self._stream = stream
+        self._count = count
+
+    def readline(self, size: int = -1) -> bytes:
+        line = self._stream.readline(size)
+        self._count.bytes += len(line)
+        return line
+
+
+def total_bytes(paths: Sequence[str]) -> int | None:
+    """How many bytes the files hold, if that is known before reading them: not for standard
+    input, a pipe or a device."""
+    total = 0
+    for path in paths:
+        try:
+            if path == "-" or not stat.S_ISREG(os.stat(path).st_mode):
+                return None
+            total += os.path.getsize(path)
+        except OSError:
+            return None
+    return total
+
+
 def read_items(
-    paths: Sequence[str], policy: Policy
+    paths: Sequence[str], policy: Policy, count: ReadCount | None = None
 ) -> Iterator[tuple[str, int, Fact | InputError]]:
-    """``(file, line number, fact or why not)`` for each non-blank line of the files, in order.
+    """``(file, line number, fact or why not)`` for each non-blank line of the files, in order;
+    ``count``, if given, counts the bytes read.
 
     Every file is opened first, so that a misspelt name stops the command before any output.
     """
@@ -249,8 +300,9 @@ def read_items(
             _open(path).close()
     for path in paths:
         stream = _open(path)
+        lines = stream if count is None else typing.cast(IO[bytes], _Counted(stream, count))
         try:
-            for number, item in _numbered(stream, policy):
+            for number, item in _numbered(lines, policy):
                 yield display_name(path), number, item
         except OSError as error:  # the file was readable, then a read failed (EIO, EISDIR)
             raise InputError(
@@ -276,14 +328,30 @@ def report_refused(count: int, read: int) -> None:
     write_error(f"{count} of {read} {lines} refused")
 
 
-def timeline_line(action: Action, after: str = "") -> str:
+def timeline_lines(action: Action, after: str = "") -> list[tuple[str, str | None]]:
     """An action as two lines of the readable timeline (``after``: what follows the second,
-    such as the action's id), each through :func:`plain`, as every text line is."""
-    return (
-        plain(f"{timestamp(action.at)}  {plain(action.escalation_id):<10}  {describe(action)}")
-        + "\n"
-        + plain(f"{'':19}{'':12}  [{action.rule} · {action.cites}]{after}")
+    such as the action's id), each through :func:`plain`, as every text line is, and each with
+    the kind of line it is, for its colour: a violation, an overdue notice or neither; then the
+    rule and citation, muted."""
+    kind = (
+        "violation"
+        if isinstance(action, Violation)
+        else "warning"
+        if isinstance(action, OverdueNotice)
+        else None
     )
+    return [
+        (
+            plain(f"{timestamp(action.at)}  {plain(action.escalation_id):<10}  {describe(action)}"),
+            kind,
+        ),
+        (plain(f"{'':19}{'':12}  [{action.rule} · {action.cites}]{after}"), "muted"),
+    ]
+
+
+def write_timeline(out: Output, action: Action, after: str = "") -> None:
+    for text, style in timeline_lines(action, after):
+        out.line(text, style)
 
 
 def refused_line(record: AuditRefusal) -> str:
@@ -467,10 +535,4 @@ def write_error(message: str) -> None:
         return
     with contextlib.suppress(OSError, ValueError):
         sys.stderr.write(f"escalation-policy: {plain(' '.join(message.splitlines()))}\n")
-        sys.stderr.flush()
-
-
-def write_progress(text: str) -> None:
-    with contextlib.suppress(OSError, ValueError):
-        sys.stderr.write(text)
         sys.stderr.flush()

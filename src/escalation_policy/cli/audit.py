@@ -5,13 +5,13 @@ import argparse
 import bisect
 import json
 import os
-import sys
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import attrs
 
 from escalation_policy import _html
-from escalation_policy._audit import audit
+from escalation_policy._audit import AuditReport, audit
 from escalation_policy._language.context import scalar
 from escalation_policy.cli._common import (
     EXIT_BAD_INPUT,
@@ -23,18 +23,20 @@ from escalation_policy.cli._common import (
     Commands,
     Exit,
     Output,
+    ReadCount,
     add_command,
     chosen_policy,
     read_items,
     report_refused,
     stopped,
-    write_progress,
+    total_bytes,
 )
+from escalation_policy.cli._terminal import Progress
 from escalation_policy.engine import ENGINES
 from escalation_policy.errors import InputError, did_you_mean
 from escalation_policy.model import Fact, parse_timestamp
 from escalation_policy.policy import Policy
-from escalation_policy.render import audit_markdown, audit_text
+from escalation_policy.render import audit_lines, audit_markdown, audit_text
 
 
 def register(commands: Commands) -> None:
@@ -74,6 +76,12 @@ def register(commands: Commands) -> None:
         type=_fail_on,
         help="exit with status 1 if there are violations with these codes "
         "(comma-separated), or 'any'",
+    )
+    parser.add_argument(
+        "--only-violations",
+        action="store_true",
+        help="list only the escalations with violations (text, markdown, json); the totals "
+        "are still those of every escalation",
     )
     parser.add_argument("--keep-going", action="store_true", help=KEEP_GOING_HELP)
     parser.add_argument(
@@ -161,6 +169,11 @@ def chosen_format(given: str | None, output: str | None, terminal: bool) -> str:
 def run(args: argparse.Namespace, out: Output) -> int:
     output = None if args.output in (None, "-") else args.output
     fmt = chosen_format(args.format, output, out.isatty())
+    if fmt == "html" and args.only_violations:
+        raise Exit(
+            EXIT_BAD_INPUT,
+            "--only-violations is for the text, markdown and json formats, not html",
+        )
     if output is not None:
         problem = _unwritable(output)
         if problem is not None:  # said before reading: a long audit is not wasted
@@ -171,46 +184,46 @@ def run(args: argparse.Namespace, out: Output) -> int:
             as_of = parse_timestamp(args.as_of)
         except ValueError as error:
             raise Exit(EXIT_BAD_INPUT, f"--as-of: {error}") from None
-    show_progress = sys.stderr is not None and sys.stderr.isatty()
-
-    def progress(count: int) -> None:
-        if show_progress and count % 100_000 == 0:
-            write_progress(f"\r{count:,} facts audited")
-
-    def building(done: int, total: int) -> None:
-        if show_progress:
-            share = f" ({100 * done // total}%)" if total else ""
-            write_progress(f"\r\033[Kbuilding the page: {done:,} of {total:,} escalations{share}")
-
     origins = _Origins()
     policy = chosen_policy(args)
     failing_codes = _failing_codes(args.fail_on, policy)
+    total = total_bytes(args.files)
+    read = ReadCount()
+    bar = Progress("auditing", total, unit="bytes" if total is not None else "facts")
+    page_bar: list[Progress] = []  # made when the page's size is known
+
+    def building(done: int, total: int) -> None:
+        if not page_bar:
+            page_bar.append(Progress("building the page", total, unit="escalations").__enter__())
+        page_bar[0].update(done, force=done == total)
 
     def items() -> Iterator[Fact | InputError]:
-        for position, (name, number, item) in enumerate(read_items(args.files, policy), start=1):
+        enumerated = enumerate(read_items(args.files, policy, read), start=1)
+        for position, (name, number, item) in enumerated:
             origins.add(position, name, number)
+            if bar.shown:
+                bar.update(position if total is None else read.bytes)
             yield item
 
     timelines: tuple[_html.EscalationTimeline, ...] = ()
     try:
-        if fmt == "html":  # the audit and the timelines, observed on one replay
-            report, timelines = _html.audit_with_timelines(
-                items(),
-                policy,
-                as_of=as_of,
-                engine=args.engine,
-                progress=progress,
-                keep_going=args.keep_going,
-            )
-        else:
-            report = audit(
-                items(),
-                as_of=as_of,
-                policy=policy,
-                engine=args.engine,
-                progress=progress,
-                keep_going=args.keep_going,
-            )
+        with bar:
+            if fmt == "html":  # the audit and the timelines, observed on one replay
+                report, timelines = _html.audit_with_timelines(
+                    items(),
+                    policy,
+                    as_of=as_of,
+                    engine=args.engine,
+                    keep_going=args.keep_going,
+                )
+            else:
+                report = audit(
+                    items(),
+                    as_of=as_of,
+                    policy=policy,
+                    engine=args.engine,
+                    keep_going=args.keep_going,
+                )
     except InputError as error:
         if error.path == "as_of":
             raise Exit(EXIT_BAD_INPUT, f"--as-of: {error.reason}") from None
@@ -218,9 +231,6 @@ def run(args: argparse.Namespace, out: Output) -> int:
             raise
         name, number = origins[error.line]
         raise stopped(name, error.at_line(number)) from None
-    finally:
-        if show_progress:
-            write_progress("\r\033[K")
     report = attrs.evolve(
         report,
         refused=tuple(
@@ -229,18 +239,23 @@ def run(args: argparse.Namespace, out: Output) -> int:
             for name, number in [origins[item.line]]
         ),
     )
+    only = args.only_violations
     if fmt == "json":
-        text = json.dumps(report.to_json(), indent=2) + "\n"
+        text = json.dumps(_json(report, only_violations=only), indent=2) + "\n"
     elif fmt == "markdown":
-        text = audit_markdown(report)
+        text = audit_markdown(report, only_violations=only)
     elif fmt == "html":
         try:
             text = _html.audit_page(report, timelines, policy, progress=building)
         finally:
-            if show_progress:
-                write_progress("\r\033[K")
+            for bar_shown in page_bar:
+                bar_shown.__exit__(None, None, None)
+    elif output is None:  # on a terminal, in its colours
+        for line, style in audit_lines(report, only_violations=only):
+            out.line(line, style)
+        text = ""
     else:
-        text = audit_text(report)
+        text = audit_text(report, only_violations=only)
     if output is None:
         out.write(text)
     else:
@@ -250,6 +265,20 @@ def run(args: argparse.Namespace, out: Output) -> int:
         return EXIT_BAD_INPUT
     failing = [v for v in report.violations if scalar(v.code) in failing_codes]
     return EXIT_VIOLATIONS if failing else EXIT_OK
+
+
+def _json(report: AuditReport, *, only_violations: bool) -> dict[str, Any]:
+    """The report's JSON form; ``only_violations``: only the escalations with violations in
+    ``escalations`` (the totals are those of every one), and ``"only_violations": true``."""
+    data = report.to_json()
+    if only_violations:
+        data["escalations"] = [
+            shown
+            for shown, item in zip(data["escalations"], report.escalations, strict=True)
+            if item.violations
+        ]
+        data["only_violations"] = True
+    return data
 
 
 def _unwritable(path: str) -> str | None:

@@ -18,7 +18,7 @@ from escalation_policy.cli._common import (
     refused_line,
     report_refused,
     stopped,
-    timeline_line,
+    write_timeline,
 )
 from escalation_policy.engine import ENGINES, PolicyEngine
 from escalation_policy.errors import InputError
@@ -70,13 +70,13 @@ def run(args: argparse.Namespace, out: Output) -> int:
                 body = {"type": "refused", **converter.unstructure(record)}
                 out.write(json.dumps(body) + "\n")
             else:
-                out.write(refused_line(record) + "\n")
+                out.line(refused_line(record), "refused")
             continue
         for action in decision.actions:
             if fmt == "json":
                 out.write(json.dumps(converter.unstructure(action, Action)) + "\n")
             else:
-                out.write(timeline_line(action) + "\n")
+                write_timeline(out, action)
     if refused:
         report_refused(refused, read)
         return EXIT_BAD_INPUT

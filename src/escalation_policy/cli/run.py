@@ -28,8 +28,8 @@ from escalation_policy.cli._common import (
     source_name,
     source_shown,
     stopped,
-    timeline_line,
     write_error,
+    write_timeline,
 )
 from escalation_policy.engine import ENGINES
 from escalation_policy.errors import InputError, describe
@@ -184,7 +184,7 @@ def _run_batch(
             _print_refused(out, fmt, service, display_name(path), number, result)
         elif not result.duplicate:
             for delivery in result.deliveries:
-                out.write(_delivery_line(fmt, service, delivery) + "\n")
+                _print_delivery(out, fmt, service, delivery)
     out.flush()
     return refused
 
@@ -197,10 +197,11 @@ def _print_refused(
         body = shared_converter(service.policy).unstructure(record)
         out.write(json.dumps({"type": "refused", **body}) + "\n")
     else:
-        out.write(refused_line(record) + "\n")
+        out.line(refused_line(record), "refused")
 
 
-def _delivery_line(fmt: str, service: Service, delivery: Delivery) -> str:
+def _print_delivery(out: Output, fmt: str, service: Service, delivery: Delivery) -> None:
     if fmt == "json":
-        return json.dumps(delivery.to_json(service.policy))
-    return timeline_line(delivery.action, after=f"  {delivery.id}")
+        out.write(json.dumps(delivery.to_json(service.policy)) + "\n")
+    else:
+        write_timeline(out, delivery.action, after=f"  {delivery.id}")

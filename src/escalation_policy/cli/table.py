@@ -1,7 +1,9 @@
-"""``escalation-policy table``: print the policy's decision tables as Markdown."""
+"""``escalation-policy table``: print the policy's decision tables, drawn for a terminal or as
+Markdown."""
 
 import argparse
 
+from escalation_policy.cli import _terminal
 from escalation_policy.cli._common import (
     EXIT_BAD_INPUT,
     EXIT_OK,
@@ -12,19 +14,26 @@ from escalation_policy.cli._common import (
     chosen_policy,
 )
 from escalation_policy.errors import did_you_mean
-from escalation_policy.render import tables
+from escalation_policy.render import decision_table_cells, plain, tables
 
 
 def register(commands: Commands) -> None:
     parser = add_command(
         commands,
         "table",
-        help="print decision tables as Markdown",
-        description="Render the policy's decision tables from the rules, as Markdown: the "
-        "tables named, or every table.",
+        help="print decision tables, drawn on a terminal or as Markdown",
+        description="Render the policy's decision tables from the rules: the tables named, or "
+        "every table. On a terminal each is drawn with its cells wrapped to the terminal's "
+        "width; otherwise (or with --format markdown) as Markdown.",
     )
     parser.add_argument(
         "tables", nargs="*", metavar="TABLE", help="a table's id, such as severity.levels"
+    )
+    parser.add_argument(
+        "--format",
+        choices=("text", "markdown"),
+        help="text: tables drawn for a terminal (default on a terminal); markdown (default "
+        "otherwise)",
     )
     parser.set_defaults(run=run)
 
@@ -39,5 +48,14 @@ def run(args: argparse.Namespace, out: Output) -> int:
                 f"no table {table_id!r}{did_you_mean(table_id, known)}; the policy has "
                 f"{', '.join(known)}",
             )
-    out.write(tables(policy, args.tables))
+    fmt = args.format or ("text" if out.isatty() else "markdown")
+    if fmt == "markdown":
+        out.write(tables(policy, args.tables))
+        return EXIT_OK
+    for number, table_id in enumerate(args.tables or known):
+        if number:
+            out.write("\n")
+        titles, rows = decision_table_cells(policy, table_id)
+        title = plain(f"{policy.table(table_id).title} ({table_id})")
+        _terminal.table(out, colour=out.colour, title=title, headers=titles, rows=rows)
     return EXIT_OK
