@@ -1,4 +1,7 @@
-"""Regenerate the pictures of the HTML audit in the docs: ``python docs/screenshots.py``.
+"""Regenerate every picture in the docs: ``PYTHONPATH=src python docs/screenshots.py``.
+
+The HTML audit's pictures are made here, then those of the Slack posts and the weekly digest
+(``docs/slack_pictures.py``, which also runs on its own).
 
 - ``docs/audit-report.png``: the page for ``examples/non-compliant.jsonl`` with 40 more
   escalations of the benchmarks' generated history, on a desktop (1280 px wide): the summary
@@ -101,6 +104,10 @@ def main() -> int:
                 print(f"wrote docs/{name}")
         finally:
             devtools.close()
+    sys.path.insert(0, str(ROOT / "docs"))
+    import slack_pictures  # beside this file: the Slack posts and the digest
+
+    slack_pictures.main()
     return 0
 
 
