@@ -193,19 +193,21 @@ def test_removing_any_post_that_met_an_obligation_yields_a_violation_naming_its_
     engine = PolicyEngine()
     met = {index: engine.handle(fact).fulfilled for index, fact in enumerate(history)}
     closed = {
-        fact.escalation_id: fact.at
-        for fact in history
+        fact.escalation_id: (position, fact.at)
+        for position, fact in enumerate(history)
         if isinstance(fact, EscalationFact) and fact.TYPE == "closed"
     }
+    never = (len(history), dt.datetime.max.replace(tzinfo=dt.timezone.utc))
     # What was due only after closing would have been cancelled by it: that post was early
-    # (a period, or a post due in business time the next morning). What closing requires, the
-    # closed post, is made after it.
+    # (a period, or a post due in business time the next morning), even one made at the very
+    # instant of the closing, before it. What closing requires, the closed post, is made after
+    # it.
     missed_without = {
         index: {
             fulfilment.rule
             for fulfilment in done
-            if fulfilment.due < closed.get(fulfilment.escalation_id, fulfilment.due + DAY)
-            or fulfilment.at >= closed.get(fulfilment.escalation_id, fulfilment.at + DAY)
+            if fulfilment.due < closed.get(fulfilment.escalation_id, never)[1]
+            or index > closed.get(fulfilment.escalation_id, never)[0]
         }
         for index, done in met.items()
         if isinstance(history[index], Posted)
