@@ -93,6 +93,8 @@ _EXPORTS: dict[str, str] = {
         ),
         "escalation_policy._audit",
     ),
+    # why a rule fired, or not; what a policy's owner should look at
+    **dict.fromkeys(("Explanation", "WhyNot", "explain"), "escalation_policy._explain"),
     # errors
     **dict.fromkeys(
         (
@@ -188,6 +190,9 @@ if TYPE_CHECKING:
     from escalation_policy._audit import EscalationAudit as EscalationAudit
     from escalation_policy._audit import audit as audit
     from escalation_policy._convert import make_converter as make_converter
+    from escalation_policy._explain import Explanation as Explanation
+    from escalation_policy._explain import WhyNot as WhyNot
+    from escalation_policy._explain import explain as explain
     from escalation_policy.engine import ENGINES as ENGINES
     from escalation_policy.engine import EngineName as EngineName
     from escalation_policy.engine import PolicyEngine as PolicyEngine

@@ -18,6 +18,7 @@ from escalation_policy.cli import (
     audit,
     dead_letters,
     diff,
+    explain,
     identity,
     prune,
     refused,
@@ -51,6 +52,7 @@ __all__ = ["main", "read_facts"]
 COMMANDS = (
     replay,
     audit,
+    explain,
     table,
     rules,
     schema,
