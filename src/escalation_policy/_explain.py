@@ -22,7 +22,7 @@ from escalation_policy._engines.native import NativeMatcher
 from escalation_policy._language.context import Situation, scalar
 from escalation_policy.engine import PolicyEngine
 from escalation_policy.errors import InputError, InvalidFactError, did_you_mean
-from escalation_policy.model import Action, EscalationFact, Fact
+from escalation_policy.model import AWAITING_OPENING, Action, EscalationFact, Fact
 from escalation_policy.periods import BusinessTime, Period
 from escalation_policy.policy import CompiledReaction, Condition, Policy, default_policy
 from escalation_policy.policy.record import Record
@@ -162,6 +162,10 @@ class Explanation:
     context: Mapping[str, object] = attrs.field(factory=dict)
     """Every field the reactions could test on this fact, with its value."""
     refused: str | None = None
+    held: bool = False
+    """The fact is about an escalation not opened yet, and is held for the policy's opening
+    grace for its opening to arrive: nothing is decided on it yet (its reactions show what
+    would fire were it decided now, as one about an escalation the engine does not know)."""
     file: str | None = None
     """The file the fact was read from, when the command line read it from one."""
     rules: tuple[str, ...] = ()
@@ -178,6 +182,15 @@ class Explanation:
                 rule=rule,
                 fired=False,
                 reason=f"{rule} did not fire: the policy refused the fact ({self.refused})",
+            )
+        if self.held:
+            self._known_rule(rule)
+            return WhyNot(
+                rule=rule,
+                fired=False,
+                reason=f"{rule} did not fire: {self._what()} is held for the opening of "
+                f"{self.escalation_id!r} (the policy's opening grace), and nothing is decided on "
+                "it yet",
             )
         for reaction in self.reactions:
             if reaction.id == rule:
@@ -289,6 +302,7 @@ class Explanation:
             "fact": converter.unstructure(self.fact, Fact),
             "known": self.known,
             "refused": self.refused,
+            "held": self.held,
             "context": {name: _json(value) for name, value in self.context.items()},
             "tables": [
                 {
@@ -500,7 +514,9 @@ def _tables(policy: Policy, recorder: _Recorder) -> tuple[CheckedTable, ...]:
     return tuple(checked)
 
 
-def _reactions(policy: Policy, recorder: _Recorder, fact: Fact) -> tuple[CheckedReaction, ...]:
+def _reactions(
+    policy: Policy, recorder: _Recorder, fact: Fact, held: bool
+) -> tuple[CheckedReaction, ...]:
     context = recorder.context or {}
     compilations: dict[str, list[CompiledReaction]] = {}
     for compiled in policy.reactions:
@@ -531,7 +547,7 @@ def _reactions(policy: Policy, recorder: _Recorder, fact: Fact) -> tuple[Checked
                 unknown=any(not compiled.known for compiled in each),
                 applies=bool(applying),
                 conditions=conditions,
-                matched=bool(applying) and all(c.passed for c in conditions),
+                matched=bool(applying) and not held and all(c.passed for c in conditions),
                 effects=tuple(type(effect).__name__ for effect in reaction.then),
             )
         )
@@ -659,6 +675,8 @@ def _explained(
     recorder = _Recorder(policy, fact)
     record = Record.thaw(before) if before is not None else None
     _core.decide(policy, recorder, record, fact)
+    after = engine.escalation(escalation_id)
+    held = after is not None and after.status == AWAITING_OPENING and fact in after.held
     return Explanation(
         escalation_id=escalation_id,
         line=line,
@@ -666,12 +684,13 @@ def _explained(
         known=recorder.known,
         planning=planning,
         tables=_tables(policy, recorder),
-        reactions=_reactions(policy, recorder, fact),
+        reactions=_reactions(policy, recorder, fact, held),
         matched=decision.matched,
         actions=decision.actions,
         pending_before=_pending(before),
-        pending_after=_pending(engine.escalation(escalation_id)),
+        pending_after=_pending(after),
         context=dict(recorder.context or {}),
+        held=held,
         rules=tuple(policy.rules),
         policy=policy,
     )

@@ -191,7 +191,13 @@ def explanation_text(explanation: Explanation) -> str:
         lines += [f"Refused: {explanation.refused}", "", "Pending:"]
         lines += _pending(explanation.pending_before)
         return "\n".join(plain(text) for text in lines) + "\n"
-    if not explanation.known:
+    if explanation.held:
+        lines += [
+            f"Held: {explanation.escalation_id} is not opened yet, and the fact waits for its "
+            "opening (the policy's opening grace); nothing is decided on it yet.",
+            "",
+        ]
+    elif not explanation.known:
         lines += [
             f"The engine does not know {explanation.escalation_id}: the fact was matched on its "
             "own fields.",
