@@ -93,13 +93,13 @@ def lint(
 def lint_loaded(
     policy: Policy,
     *,
-    given: Mapping[str, object] = {},  # noqa: B006  # read only
+    given: Mapping[str, object] | None = None,
     histories: Iterable[Iterable[Fact | Mapping[str, Any] | InputError]] = (),
     names: Iterable[str] = (),
 ) -> tuple[LintFinding, ...]:
     """The warnings about a loaded ``policy``, given these ``settings`` (by name) and
     ``histories`` (each replayed on its own; ``names`` names them in messages)."""
-    findings = [*_unused_values(policy), *_default_settings(policy, given)]
+    findings = [*_unused_values(policy), *_default_settings(policy, given or {})]
     histories = list(histories)
     if histories:
         findings += _unreached(policy, histories, list(names))
