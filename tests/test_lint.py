@@ -155,7 +155,9 @@ def test_lint_warns_of_a_setting_given_its_default_at_its_declaration() -> None:
     declared = communication.CREATED_POST.defined_at
     assert declared is not None
     assert (declared.file, declared.line) == (given[0].file, given[0].line)
-    assert [] == [f for f in lint(settings={"created_post_within": "3h"}) if f.code == given[0].code]
+    assert [] == [
+        f for f in lint(settings={"created_post_within": "3h"}) if f.code == given[0].code
+    ]
 
 
 def test_lint_reports_the_error_that_stops_a_policy_loading(tmp_path: pathlib.Path) -> None:
