@@ -98,6 +98,8 @@ _EXPORTS: dict[str, str] = {
         ("Digest", "digest", "digest_html", "digest_markdown", "digest_slack"),
         "escalation_policy._digest",
     ),
+    # why a rule fired, or not; what a policy's owner should look at
+    **dict.fromkeys(("Explanation", "WhyNot", "explain"), "escalation_policy._explain"),
     # errors
     **dict.fromkeys(
         (
@@ -198,6 +200,9 @@ if TYPE_CHECKING:
     from escalation_policy._digest import digest_html as digest_html
     from escalation_policy._digest import digest_markdown as digest_markdown
     from escalation_policy._digest import digest_slack as digest_slack
+    from escalation_policy._explain import Explanation as Explanation
+    from escalation_policy._explain import WhyNot as WhyNot
+    from escalation_policy._explain import explain as explain
     from escalation_policy.engine import ENGINES as ENGINES
     from escalation_policy.engine import EngineName as EngineName
     from escalation_policy.engine import PolicyEngine as PolicyEngine

@@ -61,7 +61,18 @@ class Work:
     effect.
     """
 
-    __slots__ = ("actions", "at", "escalation_id", "fact", "fulfilled", "plan", "policy", "record")
+    __slots__ = (
+        "actions",
+        "announced",
+        "at",
+        "escalation_id",
+        "fact",
+        "fulfilled",
+        "new_owner",
+        "plan",
+        "policy",
+        "record",
+    )
 
     def __init__(
         self, policy: Policy, record: Record, fact: EscalationFact, plan: Plan | None
@@ -74,6 +85,8 @@ class Work:
         self.plan = plan
         self.actions: list[Action] = []
         self.fulfilled: list[Fulfilment] = []
+        self.new_owner = False  # the plan gave it a new owner: see finish()
+        self.announced: list[tuple[str, str | None, dt.datetime]] = []
 
     def _find(self, obligation: str, key: object = None) -> int | None:
         """The pending instance of ``obligation`` (with ``key``, if one is given)."""
@@ -90,7 +103,23 @@ class Work:
         owner = self.record.owner
         if owner is None and self.plan is not None:
             owner = self.plan.values[OWNER]
+        self.announced.append((pending.obligation, pending.key, pending.due))
         self.actions.append(announce(self.escalation_id, self.at, pending, owner, self.record))
+
+    def finish(self) -> None:
+        """Once every effect of the fact applied: to a new owner, announce again what is still
+        pending of the obligations announced again on a new owner, unless the fact announced
+        it anew (a period the same fact re-planned is announced once, with its new due time;
+        one the fact dropped is not announced at all)."""
+        if not self.new_owner:
+            return
+        obligations = self.policy.obligations
+        for pending in self.record.pending:
+            declared = obligations[pending.obligation]
+            if not declared.announce_again_on_new_owner or pending.overdue:
+                continue
+            if (pending.obligation, pending.key, pending.due) not in self.announced:
+                self._announce(declared, pending)
 
     # ------------------------------------------------------------------------------- effects
     def _require(self, effect: vocab.Require, _prepared: None, rule: str, cites: str) -> None:
@@ -315,11 +344,7 @@ class Work:
         if owner != self.record.owner:  # a restored owner is its text: compare values
             self.record.owner = owner
             self.actions.append(self._from_plan(AssignOwner, sources[OWNER], owner=owner))
-            obligations = self.policy.obligations
-            for pending in self.record.pending:
-                declared = obligations[pending.obligation]
-                if declared.announce_again_on_new_owner and not pending.overdue:
-                    self._announce(declared, pending)
+            self.new_owner = True  # what stays pending is announced again once all applied
         roles: list[object] = []
         for role in tuple(values[INVOLVEMENT]) + tuple(values.get(EXTRA_INVOLVEMENT, ())):
             if role not in roles:

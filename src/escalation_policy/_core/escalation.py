@@ -381,6 +381,7 @@ def decide(
         matched.append(rule)
         for effect, prepared in compiled.then:
             HANDLERS[type(effect)](work, effect, prepared, rule, cites)
+    work.finish()
     record.refresh()
     if earlier:
         if not opens:

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+from typing import Any
 
 from escalation_policy._convert import shared_converter
 from escalation_policy.cli._common import (
@@ -22,7 +23,8 @@ from escalation_policy.cli._common import (
 )
 from escalation_policy.engine import ENGINES, PolicyEngine
 from escalation_policy.errors import InputError
-from escalation_policy.model import Action
+from escalation_policy.model import Action, EscalationFact, Fact
+from escalation_policy.render import plain
 
 
 def register(commands: Commands) -> None:
@@ -42,6 +44,13 @@ def register(commands: Commands) -> None:
         "(default: table on a terminal, json otherwise)",
     )
     parser.add_argument("--keep-going", action="store_true", help=KEEP_GOING_HELP)
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="add to each action the file and line of the fact that caused it, and the ids of "
+        "the table rows and reactions that matched on that fact (`escalation-policy explain` "
+        "says why)",
+    )
     parser.add_argument(
         "--engine", choices=ENGINES, default="native", help="the rule engine (default: native)"
     )
@@ -74,10 +83,26 @@ def run(args: argparse.Namespace, out: Output) -> int:
             continue
         for action in decision.actions:
             if fmt == "json":
-                out.write(json.dumps(converter.unstructure(action, Action)) + "\n")
+                body = converter.unstructure(action, Action)
+                if args.trace:
+                    body["trace"] = _trace(name, number, item, action, decision.matched)
+                out.write(json.dumps(body) + "\n")
             else:
                 write_timeline(out, action)
+                if args.trace:
+                    trace = _trace(name, number, item, action, decision.matched)
+                    matched = ", ".join(trace["matched"]) or "none (time passed)"
+                    out.write(plain(f"{'':31}  {name}:{number} matched {matched}") + "\n")
     if refused:
         report_refused(refused, read)
         return EXIT_BAD_INPUT
     return EXIT_OK
+
+
+def _trace(
+    name: str, number: int, fact: Fact, action: Action, matched: tuple[str, ...]
+) -> dict[str, Any]:
+    """Where ``action`` came from: the fact's file and line, and the rules that matched on it
+    (none for an action about another escalation, whose obligation fell due as time passed)."""
+    own = isinstance(fact, EscalationFact) and action.escalation_id == fact.escalation_id
+    return {"file": name, "line": number, "matched": list(matched) if own else []}

@@ -349,22 +349,13 @@ def _planning_facts(terms: Terms, plan_inputs: Sequence[str]) -> frozenset[str]:
     return frozenset(planning)
 
 
-def _check_values_used(
-    terms: Terms,
-    output_values: Mapping[str, type[enum.Enum] | None],
+def used_values(
     tables: Sequence[CompiledTable],
     reactions: Sequence[CompiledReaction],
     obligations: Mapping[str, "CompiledObligation"],
-) -> None:
-    """Every value of a value set that no fact brings in (teams only the tables assign,
-    cadences, roles, violation codes...) must be used by some rule: one never used is a value
-    the policy forgot, or should not declare."""
-    from_facts = {
-        found
-        for cls in terms.facts.values()
-        for kind in typing.get_type_hints(cls).values()
-        if (found := value_set(kind)) is not None
-    }
+) -> set[object]:
+    """Every value of a value set some rule names: a table's cell or output, a reaction's
+    condition or effect, an obligation's violation code or announcement."""
     used: set[object] = set()
 
     def use(value: object) -> None:
@@ -390,6 +381,23 @@ def _check_values_used(
     for compiled_obligation in obligations.values():
         use(compiled_obligation.violation)
         use(dict(compiled_obligation.obligation.announce_with))
+    return used
+
+
+def value_sets(
+    terms: Terms,
+    output_values: Mapping[str, type[enum.Enum] | None],
+    reactions: Sequence[CompiledReaction],
+    obligations: Mapping[str, "CompiledObligation"],
+) -> tuple[list[type[enum.Enum]], set[type[enum.Enum]]]:
+    """Every value set of the policy (its terms', its outputs', its violation codes'), and
+    those some fact brings values of in."""
+    from_facts = {
+        found
+        for cls in terms.facts.values()
+        for kind in typing.get_type_hints(cls).values()
+        if (found := value_set(kind)) is not None
+    }
     codes = [type(c.violation) for c in obligations.values()] + [
         type(effect.code)
         for reaction in reactions
@@ -401,7 +409,22 @@ def _check_values_used(
         *(kind for kind in output_values.values() if kind is not None),
         *(kind for kind in codes if issubclass(kind, enum.Enum)),
     ]
-    for kind in dict.fromkeys(sets):
+    return list(dict.fromkeys(sets)), from_facts
+
+
+def _check_values_used(
+    terms: Terms,
+    output_values: Mapping[str, type[enum.Enum] | None],
+    tables: Sequence[CompiledTable],
+    reactions: Sequence[CompiledReaction],
+    obligations: Mapping[str, "CompiledObligation"],
+) -> None:
+    """Every value of a value set that no fact brings in (teams only the tables assign,
+    cadences, roles, violation codes...) must be used by some rule: one never used is a value
+    the policy forgot, or should not declare."""
+    used = used_values(tables, reactions, obligations)
+    sets, from_facts = value_sets(terms, output_values, reactions, obligations)
+    for kind in sets:
         if kind in from_facts:
             continue
         unused = [member for member in kind if member not in used]

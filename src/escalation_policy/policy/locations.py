@@ -2,6 +2,7 @@
 
 import contextlib
 import inspect
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -41,3 +42,22 @@ def source_of(cls: type[Any]) -> dict[str, Any]:
     except (OSError, TypeError):
         return {}
     return {"file": file, "line": line} if file is not None and lines else {}
+
+
+def field_of(cls: type[Any], name: str) -> dict[str, Any]:
+    """``file`` and ``line`` of the field ``name`` in the definition of ``cls`` (or of the
+    base class that declares it), else of the class, where Python can tell."""
+    pattern = re.compile(rf"^\s*{re.escape(name)}\s*:")
+    for owner in cls.__mro__:
+        if name not in getattr(owner, "__annotations__", {}):
+            continue
+        try:
+            lines, start = inspect.getsourcelines(owner)
+            file = inspect.getsourcefile(owner)
+        except (OSError, TypeError):
+            break
+        for offset, text in enumerate(lines):
+            if file is not None and pattern.match(text):
+                return {"file": file, "line": start + offset}
+        break
+    return source_of(cls)

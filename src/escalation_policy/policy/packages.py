@@ -58,6 +58,7 @@ def read_modules(modules: Iterable[str | ModuleType]) -> Declarations:
     names: list[str] = []
     calendars: list[tuple[Calendars, str]] = []
     grace: list[tuple[object, str]] = []
+    loaded_modules: list[ModuleType] = []
     for module in modules:
         if isinstance(module, str):
             with importing(module):
@@ -66,6 +67,7 @@ def read_modules(modules: Iterable[str | ModuleType]) -> Declarations:
             loaded = module
         name = loaded.__name__
         names.append(name)
+        loaded_modules.append(loaded)
         if not any(
             hasattr(loaded, attribute)
             for attribute in (*DECLARED, "TABLES", "REACTIONS", "CALENDARS", "OPENING_GRACE")
@@ -94,6 +96,7 @@ def read_modules(modules: Iterable[str | ModuleType]) -> Declarations:
             calendars.append((chosen, name))
         if hasattr(loaded, "OPENING_GRACE"):
             grace.append((loaded.OPENING_GRACE, name))
+    _check_obligations_declared(loaded_modules, [item for item, _ in declared["OBLIGATIONS"]])
     return Declarations(
         modules=tuple(names),
         tables=tuple(tables),
@@ -106,6 +109,29 @@ def read_modules(modules: Iterable[str | ModuleType]) -> Declarations:
         calendars=tuple(calendars),
         opening_grace=tuple(grace),
     )
+
+
+def _check_obligations_declared(modules: list[ModuleType], declared: list[Obligation]) -> None:
+    """An obligation a rule module that declares ``OBLIGATIONS`` defines must be among them
+    (in its own, or another module's): the obligations a policy declares are where its owner
+    looks for them, and one left out would only be loaded if a reaction happened to name it."""
+    for loaded in modules:
+        if not hasattr(loaded, "OBLIGATIONS"):
+            continue
+        file = getattr(loaded, "__file__", None)
+        for attribute, value in vars(loaded).items():
+            if not isinstance(value, Obligation) or value in declared:
+                continue
+            location = value.defined_at
+            if location is None or file is None or location.file != file:
+                continue  # defined elsewhere and imported here
+            raise PolicyDefinitionError(
+                f"the obligation {attribute} ({value.id!r}) is defined here but not declared in "
+                "OBLIGATIONS: add it to OBLIGATIONS (obligations are declared there)",
+                module=loaded.__name__,
+                file=location.file,
+                line=location.line,
+            )
 
 
 def _own_outputs(loaded: ModuleType) -> list[tuple[str, str]]:

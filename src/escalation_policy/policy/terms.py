@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from escalation_policy._convert.fastpath import FACT_FIELD_TYPES, readable
 from escalation_policy._language.context import BOOL, Context, ContextField, Read, Situation, scalar
 from escalation_policy.errors import PolicyDefinitionError, did_you_mean
 from escalation_policy.model import (
@@ -29,6 +30,7 @@ from escalation_policy.model import (
     Fact,
     Tick,
 )
+from escalation_policy.policy.locations import field_of
 from escalation_policy.policy.record import CORE_FIELDS, RecordKind, record_kind
 
 __all__ = ["Terms", "compile_terms", "value_set"]
@@ -113,6 +115,20 @@ def _value_read(path: str, kind: object) -> tuple[Read | str, tuple[object, ...]
     return None
 
 
+def _check_readable(cls: type[EscalationFact], module: str) -> None:
+    """Every field of a fact type holds what a fact read from JSON can: else no fact of the
+    type could be read."""
+    for name, kind in _fields(cls).items():
+        if not readable(kind):
+            shown = kind.__qualname__ if isinstance(kind, type) else repr(kind)
+            raise PolicyDefinitionError(
+                f"{cls.__name__}.{name} is a {shown}, which a fact read from JSON cannot hold; "
+                f"expected {FACT_FIELD_TYPES}",
+                module=module,
+                **field_of(cls, name),
+            )
+
+
 def compile_terms(
     facts: Sequence[tuple[object, str]],
     actions: Sequence[tuple[object, str]],
@@ -147,6 +163,7 @@ def compile_terms(
                 f"{declared_in[tag]}) and {cls.__qualname__}",
                 module=module,
             )
+        _check_readable(cls, module)
         fact_types[tag] = cls
         declared_in[tag] = module
     openers = [cls for cls in fact_types.values() if cls.OPENS]

@@ -1,0 +1,220 @@
+"""Lint a policy package: every check the loader makes (an error stops the policy loading),
+then what loads but deserves a look, each with the file and line to look at.
+
+Warnings: a value no rule names (the loader refuses one no fact brings in; one a fact brings in
+is then treated as any other value), a rule no history of a given set reaches, a setting given
+its default value. A ``PolicyDefinitionError`` is the one error: the loader stops at the first.
+"""
+
+import enum
+import inspect
+import os
+import re
+from collections.abc import Iterable, Mapping
+from types import ModuleType
+from typing import Any
+
+import attrs
+
+from escalation_policy.engine import PolicyEngine
+from escalation_policy.errors import InputError, PolicyDefinitionError
+from escalation_policy.model import Fact
+from escalation_policy.policy import Policy, load_policy
+from escalation_policy.policy.load import used_values, value_sets
+from escalation_policy.policy.outputs import output_value_sets
+from escalation_policy.vocabulary import Location
+
+__all__ = ["ERROR", "WARNING", "LintFinding", "lint", "lint_loaded"]
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@attrs.frozen(kw_only=True)
+class LintFinding:
+    """One thing lint found: its ``level`` (``error`` or ``warning``), its ``code``, what is
+    wrong (``message``), and where to look: ``file`` and ``line``, the ``module`` and the
+    ``rule`` it concerns, where there is one."""
+
+    level: str
+    code: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+    module: str | None = None
+    rule: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{_shown(self.file)}:{self.line}: " if self.file and self.line else ""
+        if self.file and not self.line:
+            where = f"{_shown(self.file)}: "
+        return f"{where}{self.level}: {self.message} [{self.code}]"
+
+    def to_json(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+def _shown(file: str) -> str:
+    """``file`` relative to the current directory when it is under it."""
+    try:
+        relative = os.path.relpath(file)
+    except ValueError:  # another drive
+        return file
+    return file if relative.startswith("..") else relative
+
+
+def lint(
+    package: str | os.PathLike[str] | Iterable[str | ModuleType] = "escalation_policy.rules",
+    *,
+    settings: Mapping[str, object] | None = None,
+    histories: Iterable[Iterable[Fact | Mapping[str, Any]]] = (),
+) -> tuple[LintFinding, ...]:
+    """Lint the policy ``package`` (as :func:`~escalation_policy.load_policy` takes it) with
+    ``settings``: the error that stops it loading, if any; else the warnings (see the
+    module's documentation). Each of ``histories`` is replayed on its own; a fact the policy
+    refuses is skipped, and counted in a warning."""
+    try:
+        policy = load_policy(package, settings=settings)
+    except PolicyDefinitionError as error:
+        return (
+            LintFinding(
+                level=ERROR,
+                code=error.code,
+                message=error.reason,
+                file=error.file,
+                line=error.line,
+                module=error.module,
+                rule=error.rule,
+            ),
+        )
+    return lint_loaded(policy, given=settings or {}, histories=histories)
+
+
+def lint_loaded(
+    policy: Policy,
+    *,
+    given: Mapping[str, object] | None = None,
+    histories: Iterable[Iterable[Fact | Mapping[str, Any] | InputError]] = (),
+    names: Iterable[str] = (),
+) -> tuple[LintFinding, ...]:
+    """The warnings about a loaded ``policy``, given these ``settings`` (by name) and
+    ``histories`` (each replayed on its own; ``names`` names them in messages)."""
+    findings = [*_unused_values(policy), *_default_settings(policy, given or {})]
+    histories = list(histories)
+    if histories:
+        findings += _unreached(policy, histories, list(names))
+    return tuple(findings)
+
+
+def _member_line(kind: type[enum.Enum], member: enum.Enum) -> dict[str, Any]:
+    """``file`` and ``line`` where a value set declares ``member``."""
+    try:
+        lines, start = inspect.getsourcelines(kind)
+        file = inspect.getsourcefile(kind)
+    except (OSError, TypeError):
+        return {}
+    pattern = re.compile(rf"^\s*{re.escape(member.name)}\s*=")
+    for offset, text in enumerate(lines):
+        if pattern.match(text):
+            return {"file": file, "line": start + offset}
+    return {"file": file, "line": start}
+
+
+def _unused_values(policy: Policy) -> list[LintFinding]:
+    used = used_values(policy.tables, policy.reactions, policy.obligations)
+    calendars = policy.calendars
+    if calendars is not None:
+        used.update(key for key in calendars.choose if isinstance(key, enum.Enum))
+    outputs = output_value_sets([(compiled.table, compiled.module) for compiled in policy.tables])
+    sets, _ = value_sets(policy.terms, outputs, policy.reactions, policy.obligations)
+    return [
+        LintFinding(
+            level=WARNING,
+            code="value_unused",
+            message=f"{kind.__name__}.{member.name} ({member.value!r}) is declared but no table "
+            "row, reaction or obligation names it: the policy treats it as any other value",
+            module=kind.__module__,
+            **_member_line(kind, member),
+        )
+        for kind in sets
+        for member in kind
+        if member not in used
+    ]
+
+
+def _default_settings(policy: Policy, given: Mapping[str, object]) -> list[LintFinding]:
+    findings = []
+    for name in given:
+        setting = policy.setting_declarations.get(name)
+        if setting is None or policy.settings.get(name) != setting.default:
+            continue
+        location = setting.defined_at
+        findings.append(
+            LintFinding(
+                level=WARNING,
+                code="setting_default",
+                message=f"the setting {name} is given {given[name]!r}, which is its default",
+                file=location.file if location is not None else None,
+                line=location.line if location is not None else None,
+            )
+        )
+    return findings
+
+
+def _rule_locations(policy: Policy) -> dict[str, Location | None]:
+    found: dict[str, Location | None] = {}
+    for compiled in policy.tables:
+        for row_id, row in zip(compiled.row_ids, compiled.table.rows, strict=True):
+            found[row_id] = row.defined_at
+    for reaction in policy.reactions:
+        found.setdefault(reaction.reaction.id, reaction.reaction.defined_at)
+    return found
+
+
+def _unreached(
+    policy: Policy,
+    histories: list[Iterable[Fact | Mapping[str, Any] | InputError]],
+    names: list[str],
+) -> list[LintFinding]:
+    reached: set[str] = set()
+    findings = []
+    for number, history in enumerate(histories):
+        name = names[number] if number < len(names) else f"history {number + 1}"
+        engine = PolicyEngine(policy)
+        read = refused = 0
+        first: str | None = None
+        for item in history:
+            read += 1
+            try:
+                if isinstance(item, InputError):
+                    raise item
+                reached.update(engine.handle(item).matched)
+            except InputError as error:
+                refused += 1
+                first = first or str(error)
+        if refused:
+            findings.append(
+                LintFinding(
+                    level=WARNING,
+                    code="history_refused",
+                    message=f"{name}: the policy refused {refused} of {read} lines, which lint "
+                    f"skipped (the first: {first})",
+                )
+            )
+    locations = _rule_locations(policy)
+    for rule, info in policy.rules.items():
+        if rule in reached:
+            continue
+        location = locations.get(rule)
+        findings.append(
+            LintFinding(
+                level=WARNING,
+                code="rule_unreached",
+                message=f"no history given reaches {rule} ({info.title})",
+                file=location.file if location is not None else None,
+                line=location.line if location is not None else None,
+                module=info.module,
+                rule=rule,
+            )
+        )
+    return findings

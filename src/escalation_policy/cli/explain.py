@@ -1,0 +1,241 @@
+"""``escalation-policy explain``: why the policy decided as it did on one fact of a history."""
+
+import argparse
+import json
+from collections.abc import Iterator
+
+import attrs
+
+from escalation_policy._explain import (
+    Explanation,
+    PendingDue,
+    condition_json,
+    explain_numbered,
+    target_of,
+)
+from escalation_policy._language.wording import label
+from escalation_policy.cli._common import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    FILES_HELP,
+    Commands,
+    Exit,
+    Output,
+    add_command,
+    chosen_policy,
+    display_name,
+    read_items,
+    timeline_lines,
+)
+from escalation_policy.errors import InputError
+from escalation_policy.model import Fact, parse_timestamp
+from escalation_policy.render import plain, timestamp
+
+
+def register(commands: Commands) -> None:
+    parser = add_command(
+        commands,
+        "explain",
+        help="say why the policy decided as it did on one fact, or why a rule did not fire",
+        description="Replay a history (JSON-lines facts in time order) up to one fact about an "
+        "escalation, and explain the policy's decision on it: the values each decision table "
+        "read and the row that matched, each reaction's conditions with the value tested and "
+        "whether it passed, the actions, and the obligations pending before and after, each "
+        "with the rule and the calendar that set its due time. Lines the policy refuses before "
+        "that fact are skipped.",
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE", help=FILES_HELP)
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--line",
+        metavar="[FILE:]N",
+        help="the fact at line N (of FILE, when several files are given)",
+    )
+    which.add_argument(
+        "--at",
+        metavar="TIME",
+        help="the last fact about the escalation at or before TIME (ISO-8601 with a timezone)",
+    )
+    parser.add_argument(
+        "--escalation",
+        metavar="ID",
+        help="the escalation (needed with --at; with --line, the fact's own)",
+    )
+    parser.add_argument(
+        "--why-not",
+        metavar="RULE",
+        help="only say why RULE (a reaction's id, or a table's row as TABLE/ROW) did or did "
+        "not fire on that fact",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text (default), or json: the explanation as one JSON object",
+    )
+    parser.set_defaults(run=run)
+
+
+def _line(text: str, files: list[str]) -> tuple[str, int]:
+    """The file and line ``--line`` names."""
+    name, colon, number = text.rpartition(":")
+    if not colon:
+        if len(files) > 1:
+            raise Exit(
+                EXIT_BAD_INPUT,
+                f"--line: got {text!r}, expected FILE:N, since several files are given",
+            )
+        name = files[0]
+    if name not in files:
+        raise Exit(
+            EXIT_BAD_INPUT,
+            f"--line: got {text!r}, expected a file among those given ({', '.join(files)})",
+        )
+    if not number.isdigit() or int(number) < 1:
+        raise Exit(EXIT_BAD_INPUT, f"--line: got {text!r}, expected a line number of 1 or more")
+    return display_name(name), int(number)
+
+
+def run(args: argparse.Namespace, out: Output) -> int:
+    policy = chosen_policy(args)
+    at = None
+    line: tuple[str, int] | None = None
+    if args.at is not None:
+        try:
+            at = parse_timestamp(args.at)
+        except ValueError as error:
+            raise Exit(EXIT_BAD_INPUT, f"--at: {error}") from None
+        if args.escalation is None:
+            raise Exit(EXIT_BAD_INPUT, "--at: expected --escalation ID too")
+    else:
+        line = _line(args.line, args.files)
+    kept: list[tuple[str, int, Fact | InputError]] | None = None
+    if "-" in args.files:  # standard input is read once: kept for the second pass
+        kept = list(read_items(args.files, policy))
+    origins: list[tuple[str, int]] = []
+
+    def numbered() -> Iterator[tuple[int, Fact | InputError]]:
+        items = kept if kept is not None else read_items(args.files, policy)
+        origins.clear()
+        for position, (name, number, item) in enumerate(items, start=1):
+            origins.append((name, number))
+            yield position, item
+
+    position: int | None = None
+    if line is not None:
+        for candidate, (name, number, _) in enumerate(kept or read_items(args.files, policy), 1):
+            if (name, number) == line:
+                position = candidate
+                break
+        if position is None:
+            raise Exit(EXIT_BAD_INPUT, f"{line[0]}: no fact at line {line[1]}")
+    try:
+        target, _ = target_of(numbered(), args.escalation, line=position, at=at)
+        explanation = explain_numbered(policy, numbered(), target)
+    except InputError as error:
+        shown = error.reason.replace(f"line {position}", f"line {line[1]}") if line else None
+        raise Exit(EXIT_BAD_INPUT, shown or error.reason) from None
+    name, number = origins[target - 1]
+    explanation = attrs.evolve(explanation, file=name, line=number)
+    if args.why_not is not None:
+        try:
+            answer = explanation.why_not(args.why_not)
+        except KeyError as error:
+            raise Exit(EXIT_BAD_INPUT, f"--why-not: {error.args[0]}") from None
+        if args.format == "json":
+            body = {
+                "rule": answer.rule,
+                "fired": answer.fired,
+                "reason": answer.reason,
+                "condition": None if answer.condition is None else condition_json(answer.condition),
+            }
+            out.write(json.dumps(body) + "\n")
+        else:
+            out.write(plain(answer.reason) + "\n")
+        return EXIT_OK
+    if args.format == "json":
+        out.write(json.dumps(explanation.to_json(), indent=2) + "\n")
+    else:
+        out.write(explanation_text(explanation))
+    return EXIT_OK
+
+
+def _pending(items: tuple[PendingDue, ...]) -> list[str]:
+    if not items:
+        return ["  nothing"]
+    lines = []
+    for item in items:
+        key = f" ({item.key})" if item.key is not None else ""
+        state = " overdue" if item.overdue else " paused" if item.paused else ""
+        clock = (
+            f"on the calendar {item.calendar} ({item.calendar_identity})"
+            if item.calendar is not None
+            else "in calendar time"
+        )
+        lines.append(
+            f"  {item.obligation}{key}: due {timestamp(item.due)}{state}, set by {item.rule}, "
+            f"counted {clock}"
+        )
+    return lines
+
+
+def explanation_text(explanation: Explanation) -> str:
+    """The explanation as people read it."""
+    fact = explanation.fact
+    where = f"{explanation.file}:{explanation.line}"
+    lines = [
+        f"{explanation.escalation_id}: the {fact.TYPE} fact at {where} ({timestamp(fact.at)})",
+        "",
+    ]
+    if explanation.refused is not None:
+        lines += [f"Refused: {explanation.refused}", "", "Pending:"]
+        lines += _pending(explanation.pending_before)
+        return "\n".join(plain(text) for text in lines) + "\n"
+    if explanation.held:
+        lines += [
+            f"Held: {explanation.escalation_id} is not opened yet, and the fact waits for its "
+            "opening (the policy's opening grace); nothing is decided on it yet.",
+            "",
+        ]
+    elif not explanation.known:
+        lines += [
+            f"The engine does not know {explanation.escalation_id}: the fact was matched on its "
+            "own fields.",
+            "",
+        ]
+    consulted = [table for table in explanation.tables if table.consulted]
+    if consulted:
+        lines.append("Decision tables (the plan is made on this fact):")
+        for table in consulted:
+            read = ", ".join(f"{field}={value!r}" for field, value in table.inputs.items())
+            lines.append(f"  {table.id} ({table.hit_policy}) read {read}")
+            for row in table.rows:
+                if row.won:
+                    lines.append(f"    matched {row.id}")
+                elif row.matched:
+                    lines.append(f"    matched {row.id}, but an earlier row won")
+                else:
+                    failed = next(cell for cell in row.cells if not cell.passed)
+                    lines.append(f"    failed  {row.id}: {failed}")
+            gave = ", ".join(f"{field}={label(value)}" for field, value in table.outputs.items())
+            lines.append(f"    gave {gave or 'nothing'}")
+    else:
+        planning = ", ".join(explanation.planning)
+        lines.append(f"Decision tables: not consulted (the plan is made on {planning} facts).")
+    lines += ["", f"Reactions to {fact.TYPE} facts:"]
+    applying = [reaction for reaction in explanation.reactions if reaction.applies]
+    for reaction in applying:
+        verdict = "fired       " if reaction.matched else "did not fire"
+        lines.append(f"  {verdict} {reaction.id} ({', '.join(reaction.effects)})")
+        for condition in reaction.conditions:
+            lines.append(f"      {'passed' if condition.passed else 'failed'}: {condition}")
+    if not applying:
+        lines.append("  none")
+    lines += ["", "Actions:"]
+    for action in explanation.actions:
+        lines.extend(f"  {text}" for text, _ in timeline_lines(action))
+    if not explanation.actions:
+        lines.append("  none")
+    lines += ["", "Pending before the fact:", *_pending(explanation.pending_before)]
+    lines += ["", "Pending after it:", *_pending(explanation.pending_after), ""]
+    return "\n".join(plain(text) for text in lines)

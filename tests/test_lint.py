@@ -1,0 +1,220 @@
+"""``escalation-policy lint``: the loader's error with its file and line, and warnings a policy
+owner should look at, each with its file and line; an exit status for CI. And the two mistakes
+the loader now refuses: a fact field no fact can hold, an obligation left out of
+``OBLIGATIONS``."""
+
+import json
+import linecache
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from escalation_policy import PolicyDefinitionError, PolicyEngine, default_policy, load_policy
+from escalation_policy._lint import lint
+from escalation_policy.cli import main
+from escalation_policy.cli._common import read_facts
+from escalation_policy.rules import communication
+
+ROOT = pathlib.Path(__file__).parent.parent
+OFFICE = ROOT / "tests" / "policies" / "office"
+LATER = ROOT / "examples" / "policies" / "later_process"
+OUTAGE = ROOT / "examples" / "critical-outage.jsonl"
+
+
+def _office(tmp_path: pathlib.Path, old: str = "", new: str = "") -> pathlib.Path:
+    """The office policy as a package of its own, with ``old`` replaced by ``new`` in its
+    rules."""
+    package = tmp_path / "lint_office"
+    shutil.copytree(OFFICE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    init = package / "__init__.py"
+    init.write_text(init.read_text().replace("tests.policies.office.", "lint_office."))
+    rules = package / "rules.py"
+    text = rules.read_text()
+    assert old in text
+    rules.write_text(text.replace(old, new, 1))
+    return package
+
+
+def _line_of(path: pathlib.Path, text: str) -> int:
+    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+ASKED = '    TYPE: ClassVar[str] = "asked"\n'
+
+
+@pytest.mark.parametrize(
+    ("field", "shown"),
+    [
+        pytest.param("on_day: dt.date", "datetime.date", id="a date"),
+        pytest.param("on_day: dt.date | None = None", "datetime.date | None", id="optional date"),
+        pytest.param("on_day: Part | int = Part.CALL", "Part | int", id="a union"),
+        pytest.param("on_day: Mapping[str, str]", "Mapping[str, str]", id="a mapping"),
+        pytest.param("on_day: Opened | None = None", "Opened | None", id="a class of its own"),
+        pytest.param("on_day: int = 0", "int", id="a number"),
+    ],
+)
+def test_a_fact_field_no_fact_can_hold_fails_to_load_at_its_line(
+    tmp_path: pathlib.Path, field: str, shown: str
+) -> None:
+    """Such a field used to load, and every fact then failed with an internal error."""
+    package = _office(tmp_path, ASKED, f"{ASKED}    {field}\n")
+    with pytest.raises(PolicyDefinitionError) as caught:
+        load_policy(str(package))
+    error = caught.value
+    assert (str(package / "rules.py"), _line_of(package / "rules.py", field)) == (
+        error.file,
+        error.line,
+    )
+    assert "Asked.on_day" in error.reason
+    assert shown in error.reason
+    assert "expected str, bool, datetime.datetime" in error.reason
+
+
+def test_the_command_line_refuses_such_a_policy_with_status_2_naming_the_line(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    package = _office(tmp_path, ASKED, f"{ASKED}    on_day: dt.date | None = None\n")
+    line = _line_of(package / "rules.py", "on_day")
+    for command in (["replay", "-"], ["schema"], ["rules"]):
+        assert 2 == main([*command, "--policy", str(package)])
+        assert f"rules.py:{line}:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("package", ["escalation_policy.rules", str(LATER), str(OFFICE)])
+def test_the_schema_and_reference_describe_every_fact_field(package: str) -> None:
+    """No field of a policy that loads is described as anything (``{}``) or a class repr."""
+    from escalation_policy import json_schema
+    from escalation_policy.render import policy_reference
+
+    policy = load_policy(package if package != str(OFFICE) else "tests.policies.office")
+    schema = json.dumps(json_schema(policy))
+    assert "{}" not in schema
+    assert "<class" not in policy_reference(policy, "reference")
+
+
+def test_an_obligation_left_out_of_obligations_fails_to_load_naming_it(
+    tmp_path: pathlib.Path,
+) -> None:
+    package = _office(
+        tmp_path,
+        "OBLIGATIONS = (CHECK_IN, REVIEW, REPLY, CALL_BACK, ACKNOWLEDGE)",
+        "OBLIGATIONS = (CHECK_IN, REVIEW, REPLY, CALL_BACK)",
+    )
+    with pytest.raises(PolicyDefinitionError) as caught:
+        load_policy(str(package))
+    error = caught.value
+    assert "ACKNOWLEDGE ('acknowledge')" in error.reason
+    assert "not declared in OBLIGATIONS" in error.reason
+    assert (str(package / "rules.py"), _line_of(package / "rules.py", "ACKNOWLEDGE = ")) == (
+        error.file,
+        error.line,
+    )
+
+
+# ------------------------------------------------------------------------------------- lint
+def test_lint_of_the_handbook_warns_of_values_no_rule_names_at_their_line() -> None:
+    findings = lint()
+    assert findings
+    assert {"warning"} == {finding.level for finding in findings}
+    other = next(f for f in findings if f.message.startswith("Team.OTHER "))
+    assert "value_unused" == other.code
+    assert other.file is not None
+    assert other.line is not None
+    assert "OTHER" in linecache.getline(other.file, other.line)
+
+
+def test_lint_warns_of_the_rules_no_history_reaches() -> None:
+    policy = default_policy()
+    engine = PolicyEngine(policy)
+    with OUTAGE.open("rb") as stream:
+        reached = {rule for _, fact in read_facts(stream) for rule in engine.handle(fact).matched}
+    with OUTAGE.open("rb") as stream:
+        history = [fact for _, fact in read_facts(stream)]
+    findings = lint(histories=[history])
+    unreached = {f.rule for f in findings if f.code == "rule_unreached"}
+    assert set(policy.rules) - reached == unreached
+    for finding in findings:
+        if finding.code == "rule_unreached":
+            assert finding.file is not None
+            assert finding.line is not None
+            assert finding.rule is not None
+            assert finding.rule.rpartition("/")[2].rpartition(".")[2].split("_")[0] in (
+                linecache.getline(finding.file, finding.line)
+                + linecache.getline(finding.file, finding.line + 1)
+            )
+
+
+def test_lint_warns_of_a_setting_given_its_default_at_its_declaration() -> None:
+    default = communication.CREATED_POST.default
+    findings = lint(settings={"created_post_within": default})
+    given = [f for f in findings if f.code == "setting_default"]
+    assert 1 == len(given)
+    declared = communication.CREATED_POST.defined_at
+    assert declared is not None
+    assert (declared.file, declared.line) == (given[0].file, given[0].line)
+    assert [] == [
+        f for f in lint(settings={"created_post_within": "3h"}) if f.code == given[0].code
+    ]
+
+
+def test_lint_reports_the_error_that_stops_a_policy_loading(tmp_path: pathlib.Path) -> None:
+    package = _office(tmp_path, ASKED, f"{ASKED}    on_day: dt.date\n")
+    (error,) = lint(str(package))
+    assert ("error", "policy_definition") == (error.level, error.code)
+    assert (str(package / "rules.py"), _line_of(package / "rules.py", "on_day")) == (
+        error.file,
+        error.line,
+    )
+
+
+def _lint(*arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "escalation_policy", "lint", *arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+
+
+def test_the_command_exits_0_with_warnings_1_with_strict_and_2_for_an_error(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert 0 == main(["lint"])
+    out = capsys.readouterr().out
+    assert "src/escalation_policy/rules/terms.py:" in out or "terms.py:" in out
+    assert out.endswith("0 errors, 6 warnings\n")
+    assert 1 == main(["lint", "--strict"])
+    capsys.readouterr()
+    broken = _office(tmp_path, ASKED, f"{ASKED}    on_day: dt.date\n")
+    assert 2 == main(["lint", "--policy", str(broken)])
+    out = capsys.readouterr().out
+    assert f"rules.py:{_line_of(broken / 'rules.py', 'on_day')}: error:" in out
+    assert out.endswith("1 error, 0 warnings\n")
+
+
+def test_the_command_lints_against_histories_and_prints_json(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"type": "opened"}\n')
+    assert 0 == main(["lint", "--history", str(OUTAGE), str(bad), "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    codes = [finding["code"] for finding in report["findings"]]
+    assert "rule_unreached" in codes
+    refused = [f for f in report["findings"] if f["code"] == "history_refused"]
+    assert 1 == len(refused)
+    assert f"{bad}: the policy refused 1 of 1 lines" in refused[0]["message"]
+    assert report["warnings"] == len(report["findings"])
+    assert 2 == main(["lint", "--history", str(tmp_path / "missing.jsonl")])
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_lint_runs_from_the_command_line_as_a_ci_job_would() -> None:
+    done = _lint("--policy", str(LATER), "--history", *map(str, (LATER / "examples").glob("*")))
+    assert 0 == done.returncode, done.stderr
+    assert "examples/policies/later_process/owners.py:" in done.stdout
+    assert "[rule_unreached]" in done.stdout
