@@ -466,3 +466,17 @@ def _hover_of(figure: dict[str, Any], name: str, lane: str) -> str:
         if y == lane
     ]
     return str(hover)
+
+
+def test_the_page_lists_the_rule_coverage_the_report_counted(
+    report: AuditReport, page: str
+) -> None:
+    section = page[page.index('<section id="coverage">') :]
+    section = section[: section.index("</section>")]
+    row = r"<tr><td><code>([^<]+)</code></td><td>(\d+)</td><td>(\d+)</td></tr>"
+    rows = re.findall(row, section)
+    assert [
+        (html.escape(rule), str(figures.fired), str(figures.actions))
+        for rule, figures in report.coverage.items()
+    ] == rows
+    assert len(default_policy().rules) == len(rows)

@@ -320,7 +320,20 @@ def audit_text(report: "AuditReport") -> str:
         + (", ".join(f"{k} {duration(v)}" for k, v in totals.time_at_severity.items()) or "-"),
         f"  refused {totals.refused}",
     ]
+    if report.coverage:
+        width = max(len(rule) for rule in report.coverage)
+        lines += ["", f"Rule coverage ({_reached(report)})"]
+        lines += [
+            f"  {rule:<{width}}  fired {figures.fired:>6}  actions {figures.actions:>6}"
+            for rule, figures in report.coverage.items()
+        ]
     return "\n".join(plain(line) for line in lines) + "\n"
+
+
+def _reached(report: "AuditReport") -> str:
+    """``12 of 30 rules fired``: how much of the policy the history reached."""
+    fired = sum(1 for figures in report.coverage.values() if figures.fired or figures.actions)
+    return f"{fired} of {len(report.coverage)} rules fired"
 
 
 def audit_markdown(report: "AuditReport") -> str:
@@ -398,6 +411,20 @@ def audit_markdown(report: "AuditReport") -> str:
                 f"{_field_path(refused.path) if refused.path else ''} | "
                 f"{markdown_text(refused.reason)} |"
             )
+    if report.coverage:
+        lines += [
+            "",
+            "### Rule coverage",
+            "",
+            f"{_reached(report)}.",
+            "",
+            "| rule | fired | actions |",
+            "| --- | --- | --- |",
+        ]
+        lines += [
+            f"| `{rule}` | {figures.fired} | {figures.actions} |"
+            for rule, figures in report.coverage.items()
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -105,6 +105,7 @@ def audit_page(
 <ul class="figures">{items}</ul>
 <div class="chart" id="summary-chart"></div>
 </section>
+{_coverage_section(report)}
 {"".join(sections)}
 </main>
 {data}
@@ -165,6 +166,22 @@ def _ascii(script: str) -> str:
         return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
     return _NOT_ASCII.sub(escape, script)
+
+
+def _coverage_section(report: AuditReport) -> str:
+    """Rule coverage: a small table of every rule, the facts it matched and its actions."""
+    if not report.coverage:
+        return ""
+    rows = "".join(
+        f"<tr><td><code>{_text(rule)}</code></td><td>{figures.fired}</td>"
+        f"<td>{figures.actions}</td></tr>"
+        for rule, figures in report.coverage.items()
+    )
+    return (
+        '<section id="coverage">\n<h2>Rule coverage</h2>\n'
+        "<table><thead><tr><th>rule</th><th>fired</th><th>actions</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>\n</section>"
+    )
 
 
 def _escalation_section(
