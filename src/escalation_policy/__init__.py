@@ -11,7 +11,8 @@ Hosts feed :class:`PolicyEngine` facts and act on the actions it returns::
     for action in decision.actions:
         print(action.TYPE, action.rule, action.cites)
 
-This module holds what a host needs: the engines, the service and its stores, the audit, the
+This module holds what a host needs: the engines, the service and its stores, the audit and
+the impact of a change of policy, the
 bases of facts and actions and the actions every policy may emit, the errors, and loading a
 policy. Each audience has its own door:
 
@@ -92,6 +93,18 @@ _EXPORTS: dict[str, str] = {
             "audit",
         ),
         "escalation_policy._audit",
+    ),
+    # what a change of policy does to a history
+    **dict.fromkeys(
+        (
+            "ActionChange",
+            "ChangeCounts",
+            "EscalationImpact",
+            "ImpactReport",
+            "ImpactTotals",
+            "impact",
+        ),
+        "escalation_policy._impact",
     ),
     # errors
     **dict.fromkeys(
@@ -188,6 +201,12 @@ if TYPE_CHECKING:
     from escalation_policy._audit import EscalationAudit as EscalationAudit
     from escalation_policy._audit import audit as audit
     from escalation_policy._convert import make_converter as make_converter
+    from escalation_policy._impact import ActionChange as ActionChange
+    from escalation_policy._impact import ChangeCounts as ChangeCounts
+    from escalation_policy._impact import EscalationImpact as EscalationImpact
+    from escalation_policy._impact import ImpactReport as ImpactReport
+    from escalation_policy._impact import ImpactTotals as ImpactTotals
+    from escalation_policy._impact import impact as impact
     from escalation_policy.engine import ENGINES as ENGINES
     from escalation_policy.engine import EngineName as EngineName
     from escalation_policy.engine import PolicyEngine as PolicyEngine
