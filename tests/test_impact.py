@@ -329,7 +329,8 @@ AWKWARD = "ESC-<b>*x*</b>|`"
 def awkward_history() -> list[dict[str, Any]]:
     history = read(ROOT / "examples" / "strategic-partner.jsonl")
     return [
-        {**item, "escalation_id": AWKWARD} if item.get("escalation_id") == "ESC-412" else item for item in history
+        {**item, "escalation_id": AWKWARD} if item.get("escalation_id") == "ESC-412" else item
+        for item in history
     ]
 
 
