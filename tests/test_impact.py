@@ -447,3 +447,53 @@ def test_base_git_revision_is_the_package_as_that_revision_had_it(
         "acme_rules" not in sys.modules
         or pathlib.Path(sys.modules["acme_rules"].__file__ or "").parent == package.resolve()
     ), "the revision's copy leaves no module behind"
+
+
+# ------------------------------------------------------------------- never a traceback
+def _run(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "escalation_policy", "impact", *args],
+        input=stdin,
+        capture_output=True,
+        check=False,
+    )
+
+
+OPENED = (
+    '{"type": "opened", "at": "2026-03-02T09:00:00Z", "escalation_id": "E1", '
+    '"customer": "Acme", "segment": "enterprise", "severity": "high"}\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (b"\xff\xfe", "not UTF-8 (byte 0xff at column 1)"),
+        (b'{"type": "tick", "type": "tick", "at": "2026-03-02T10:00:00Z"}', "the key 'type'"),
+        (b'{"type": "openned", "at": "2026-03-02T10:00:00Z"}', "did you mean 'opened'?"),
+    ],
+)
+def test_a_bad_line_is_one_message_naming_file_and_line_with_status_2(
+    tmp_path: pathlib.Path, line: bytes, reason: str
+) -> None:
+    path = tmp_path / "facts.jsonl"
+    path.write_bytes(OPENED.encode() + line + b"\n")
+    result = _run(str(path), "--base", "handbook")
+    assert 2 == result.returncode
+    (message,) = result.stderr.decode().splitlines()
+    assert message.startswith(f"escalation-policy: {path}: line 2: ")
+    assert reason in message
+
+
+def test_standard_input_is_read_with_jobs_too_and_help_lists_the_exit_statuses() -> None:
+    history = (ROOT / "examples" / "strategic-partner.jsonl").read_bytes()
+    common = ["-", "--base", "handbook", "--setting", "high_update_every=2d", "--format", "json"]
+    one, two = _run(*common, stdin=history), _run(*common, "--jobs", "2", stdin=history)
+    assert (1, 1) == (one.returncode, two.returncode)
+    assert json.loads(one.stdout) == json.loads(two.stdout)
+    spoiled = _run(*common, "--jobs", "2", "--keep-going", stdin=history + b"x\n")
+    assert 2 == spoiled.returncode
+    refused = json.loads(spoiled.stdout)["refused"]
+    assert [("<stdin>", history.count(b"\n") + 1)] == [(r["file"], r["line"]) for r in refused]
+    out = _run("--help").stdout.decode()
+    assert "impact: some action differs" in " ".join(out.split())

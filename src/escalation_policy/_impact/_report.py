@@ -72,6 +72,9 @@ class ChangeCounts:
 
 @attrs.frozen(kw_only=True)
 class ImpactTotals:
+    """The changes over the whole history: how many escalations they touch, and the actions
+    added, removed and changed, in all and by rule, action type and violation code."""
+
     escalations: int
     """Escalations the history holds (opened under either policy)."""
     affected: int
