@@ -441,7 +441,8 @@ def test_base_git_revision_is_the_package_as_that_revision_had_it(
     capsys.readouterr()
     assert 2 == main([*common, "--base", "git:no-such-revision"])
     error = capsys.readouterr().err
-    assert error.startswith("escalation-policy: --base git:no-such-revision: git rev-parse")
+    assert error.startswith("escalation-policy: --base git:no-such-revision: the git repository")
+    assert "has no revision 'no-such-revision'" in error
     assert 1 == len(error.splitlines())
     assert (
         "acme_rules" not in sys.modules

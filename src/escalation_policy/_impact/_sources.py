@@ -116,7 +116,14 @@ def _archive(folder: pathlib.Path, revision: str, into: pathlib.Path) -> pathlib
     """The package in ``folder`` as ``revision`` had it, written under ``into``."""
     top = pathlib.Path(_git(folder, "rev-parse", "--show-toplevel").decode().strip()).resolve()
     relative = folder.relative_to(top).as_posix()
-    _git(top, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
+    try:
+        _git(top, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
+    except InputError:
+        raise InputError(
+            f"the git repository {top} has no revision {revision!r}; expected a commit, "
+            "a branch or a tag",
+            path="base",
+        ) from None
     data = _git(top, "archive", "--format=tar", revision, "--", relative)
     with tarfile.open(fileobj=io.BytesIO(data)) as archive:
         if hasattr(tarfile, "data_filter"):
