@@ -230,9 +230,16 @@ def test_cli_audit_formats_and_fail_on(capsys: pytest.CaptureFixture[str]) -> No
     assert 0 == main(["audit", path, "--format", "json"])
     data = json.loads(capsys.readouterr().out)
     assert 9 == data["totals"]["violations"]
-    assert {"policy", "facts", "started_at", "as_of", "escalations", "totals", "refused"} == set(
-        data
-    )
+    assert {
+        "policy",
+        "facts",
+        "started_at",
+        "as_of",
+        "escalations",
+        "totals",
+        "refused",
+        "coverage",
+    } == set(data)
     assert default_policy().identity == data["policy"]
     assert ([], 0) == (data["refused"], data["totals"]["refused"])
     assert 1 == main(["audit", path, "--format", "markdown", "--fail-on", "wrong_poster"])
@@ -477,3 +484,60 @@ def test_a_policy_without_calendars_audits_in_calendar_time_shown_in_utc() -> No
     assert "| calendar time (UTC) |" in audit_markdown(report)
     offsets = {line[21:27] for line in text.splitlines() if line.startswith("    20")}
     assert {"+00:00"} == offsets, "every violation's time in UTC"
+
+
+# ------------------------------------------------------------------------------- rule coverage
+@SLOW
+@given(strategies.histories())
+def test_rule_coverage_counts_what_the_engine_matched_and_emitted_for_every_rule(
+    history: list[Fact],
+) -> None:
+    """Each rule of the policy is listed, in the policy's order, zero for one the history
+    never reached; its counts are the facts whose decision matched it and the actions that
+    name it, as the engine returns them fact by fact."""
+    engine = PolicyEngine()
+    fired: dict[str, int] = {}
+    actions: dict[str, int] = {}
+    for fact in history:
+        decision = engine.handle(fact)
+        for rule in decision.matched:
+            fired[rule] = fired.get(rule, 0) + 1
+        for action in decision.actions:
+            actions[action.rule] = actions.get(action.rule, 0) + 1
+    for action in engine.release_held():
+        actions[action.rule] = actions.get(action.rule, 0) + 1
+    coverage = audit(history).coverage
+    assert list(default_policy().rules) == list(coverage)
+    assert fired == {rule: c.fired for rule, c in coverage.items() if c.fired}
+    assert actions == {rule: c.actions for rule, c in coverage.items() if c.actions}
+
+
+def test_rule_coverage_of_an_example_names_the_rules_it_reached_and_those_it_did_not() -> None:
+    coverage = audit(_facts("critical-outage.jsonl")).coverage
+    assert (1, 1) == attrs.astuple(coverage["responsibilities.owner/critical_and_high"])
+    assert (0, 0) == attrs.astuple(coverage["responsibilities.owner/medium_and_low"])
+    # the periodic update is required once, on opening; its later announcements are its own
+    assert coverage["communication.updates/critical"].actions > 1
+
+
+def test_cli_audit_shows_rule_coverage_in_every_format(
+    capsys: pytest.CaptureFixture[str], tmp_path: pathlib.Path
+) -> None:
+    path = str(EXAMPLES / "critical-outage.jsonl")
+    rules = len(default_policy().rules)
+    main(["audit", path, "--format", "json"])
+    data = json.loads(capsys.readouterr().out)["coverage"]
+    assert rules == len(data)
+    assert {"fired": 0, "actions": 0} == data["responsibilities.owner/medium_and_low"]
+    main(["audit", path, "--format", "text"])
+    text = capsys.readouterr().out
+    reached = sum(1 for figures in data.values() if figures["fired"] or figures["actions"])
+    assert f"Rule coverage ({reached} of {rules} rules fired)" in text
+    assert any(
+        line.split() == ["responsibilities.owner/medium_and_low", "fired", "0", "actions", "0"]
+        for line in text.splitlines()
+    )
+    main(["audit", path, "--format", "markdown"])
+    markdown = capsys.readouterr().out
+    assert "### Rule coverage" in markdown
+    assert "| `responsibilities.owner/critical_and_high` | 1 | 1 |" in markdown

@@ -754,3 +754,17 @@ def test_the_benchmark_builds_and_opens_a_page_of_200_escalations() -> None:
     cells = [cell.strip() for cell in row.strip("|").split("|")]
     assert 11 == len(cells), row  # every figure is measured
     assert float(cells[2].removesuffix(" MB")) > 0, "the page was written"
+
+
+def test_the_page_lists_the_rule_coverage_the_report_counted(
+    report: AuditReport, page: str
+) -> None:
+    section = page[page.index('<section id="coverage">') :]
+    section = section[: section.index("</section>")]
+    row = r"<tr><td><code>([^<]+)</code></td><td>(\d+)</td><td>(\d+)</td></tr>"
+    rows = re.findall(row, section)
+    assert [
+        (html.escape(rule), str(figures.fired), str(figures.actions))
+        for rule, figures in report.coverage.items()
+    ] == rows
+    assert len(default_policy().rules) == len(rows)

@@ -75,3 +75,10 @@ def test_quick_store_benchmarks_give_the_engines_actions() -> None:
         "SQLite, batches of 500",
     ):  # SQLite is always there (PostgreSQL may be skipped)
         assert configuration in printed
+
+
+def test_quick_impact_benchmark_checks_its_report_and_times_it_beside_the_audit() -> None:
+    printed = quick_run("impact.py")
+    assert "escalation by escalation: the same escalations" in printed
+    assert "| impact |" in printed
+    assert "| audit |" in printed

@@ -11,7 +11,8 @@ Hosts feed :class:`PolicyEngine` facts and act on the actions it returns::
     for action in decision.actions:
         print(action.TYPE, action.rule, action.cites)
 
-This module holds what a host needs: the engines, the service and its stores, the audit, the
+This module holds what a host needs: the engines, the service and its stores, the audit and
+the impact of a change of policy, the
 bases of facts and actions and the actions every policy may emit, the errors, and loading a
 policy. Each audience has its own door:
 
@@ -100,6 +101,18 @@ _EXPORTS: dict[str, str] = {
     ),
     # why a rule fired, or not; what a policy's owner should look at
     **dict.fromkeys(("Explanation", "WhyNot", "explain"), "escalation_policy._explain"),
+    # what a change of policy does to a history
+    **dict.fromkeys(
+        (
+            "ActionChange",
+            "ChangeCounts",
+            "EscalationImpact",
+            "ImpactReport",
+            "ImpactTotals",
+            "impact",
+        ),
+        "escalation_policy._impact",
+    ),
     # errors
     **dict.fromkeys(
         (
@@ -203,6 +216,12 @@ if TYPE_CHECKING:
     from escalation_policy._explain import Explanation as Explanation
     from escalation_policy._explain import WhyNot as WhyNot
     from escalation_policy._explain import explain as explain
+    from escalation_policy._impact import ActionChange as ActionChange
+    from escalation_policy._impact import ChangeCounts as ChangeCounts
+    from escalation_policy._impact import EscalationImpact as EscalationImpact
+    from escalation_policy._impact import ImpactReport as ImpactReport
+    from escalation_policy._impact import ImpactTotals as ImpactTotals
+    from escalation_policy._impact import impact as impact
     from escalation_policy.engine import ENGINES as ENGINES
     from escalation_policy.engine import EngineName as EngineName
     from escalation_policy.engine import PolicyEngine as PolicyEngine

@@ -390,7 +390,20 @@ def audit_lines(
         ),
         (f"  refused {totals.refused}", "refused" if totals.refused else None),
     ]
+    if report.coverage:
+        width = max(len(rule) for rule in report.coverage)
+        lines += [("", None), (f"Rule coverage ({_reached(report)})", "heading")]
+        lines += [
+            (f"  {rule:<{width}}  fired {figures.fired:>6}  actions {figures.actions:>6}", None)
+            for rule, figures in report.coverage.items()
+        ]
     return [(plain(text), style) for text, style in lines]
+
+
+def _reached(report: "AuditReport") -> str:
+    """``12 of 30 rules fired``: how much of the policy the history reached."""
+    fired = sum(1 for figures in report.coverage.values() if figures.fired or figures.actions)
+    return f"{fired} of {len(report.coverage)} rules fired"
 
 
 def audit_markdown(report: "AuditReport", *, only_violations: bool = False) -> str:
@@ -476,6 +489,20 @@ def audit_markdown(report: "AuditReport", *, only_violations: bool = False) -> s
                 f"{_field_path(refused.path) if refused.path else ''} | "
                 f"{markdown_text(refused.reason)} |"
             )
+    if report.coverage:
+        lines += [
+            "",
+            "### Rule coverage",
+            "",
+            f"{_reached(report)}.",
+            "",
+            "| rule | fired | actions |",
+            "| --- | --- | --- |",
+        ]
+        lines += [
+            f"| `{rule}` | {figures.fired} | {figures.actions} |"
+            for rule, figures in report.coverage.items()
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -174,6 +174,11 @@ def _declared_at() -> Location | None:
     return None
 
 
+def _rule_ids(value: "str | tuple[str, ...]") -> tuple[str, ...]:
+    """``replaces`` as a tuple of rule ids: one id may be given alone."""
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
 # ------------------------------------------------------------------------------------- settings
 @attrs.frozen(kw_only=True)
 class Setting:
@@ -214,6 +219,9 @@ class Row:
     then: Mapping[str, Any]
     cites: str | None = None
     """A narrower handbook section than the table's, if the row has one."""
+    replaces: tuple[str, ...] = attrs.field(default=(), converter=_rule_ids)
+    """The ids this row had before it was renamed (in the same table), so that comparing
+    what two policies do (``escalation-policy impact``) takes the rename for no change."""
     defined_at: Location | None = attrs.field(
         init=False, factory=_declared_at, eq=False, hash=False, repr=False
     )
@@ -484,6 +492,9 @@ class Reaction:
     on: tuple[type[Fact], ...]
     then: tuple[Effect, ...]
     when: Mapping[str, Cell] = attrs.field(factory=dict)
+    replaces: tuple[str, ...] = attrs.field(default=(), converter=_rule_ids)
+    """The ids this reaction had before it was renamed, so that comparing what two policies do
+    (``escalation-policy impact``) takes the rename for no change."""
     defined_at: Location | None = attrs.field(
         init=False, factory=_declared_at, eq=False, hash=False, repr=False
     )

@@ -2,14 +2,19 @@
 
 ``_replay`` feeds the history through a :class:`~escalation_policy.PolicyEngine` once and tells
 its observers what happens to each escalation; ``_report`` is the audit's observer and the
-report's types. The HTML page (``escalation_policy._html``) observes the same replay.
+report's types; ``_coverage`` counts how often each rule fired. The HTML page
+(``escalation_policy._html``) and the impact of a change (``escalation_policy._impact``)
+observe the same replay.
 """
 
+from escalation_policy._audit._coverage import CoverageObserver, RuleCoverage
 from escalation_policy._audit._replay import (
     AuditCalendar,
     AuditRefusal,
+    DecisionObserver,
     EscalationObserver,
     Observer,
+    Replay,
     Replayed,
     replay,
 )
@@ -32,12 +37,16 @@ __all__ = [
     "AuditReport",
     "AuditTotals",
     "AuditViolation",
+    "CoverageObserver",
+    "DecisionObserver",
     "EscalationAudit",
     "EscalationObserver",
     "ObligationFigures",
     "ObligationTotals",
     "Observer",
+    "Replay",
     "Replayed",
+    "RuleCoverage",
     "audit",
     "audit_end",
     "replay",

@@ -10,7 +10,7 @@ tell escalations apart, on their own.
 import datetime as dt
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import attrs
 
@@ -24,8 +24,10 @@ from escalation_policy.state import EscalationState, Fulfilment
 __all__ = [
     "AuditCalendar",
     "AuditRefusal",
+    "DecisionObserver",
     "EscalationObserver",
     "Observer",
+    "Replay",
     "Replayed",
     "replay",
 ]
@@ -141,46 +143,94 @@ class _Escalation:
         return not self.forgotten and self.next_due is not None and self.next_due <= at
 
 
-def replay(
-    facts: Iterable[Fact | Mapping[str, Any] | InputError],
-    policy_engine: PolicyEngine,
-    observers: Sequence[Observer[Any]],
-    *,
-    as_of: dt.datetime | None = None,
-    keep_going: bool = False,
-    progress: Callable[[int], None] | None = None,
-) -> Replayed:
-    """Feed ``facts`` (in time order) through ``policy_engine`` and tell ``observers``.
+@runtime_checkable
+class DecisionObserver(Protocol):
+    """An observer that also wants each decision whole, as the engine returned it (the rules
+    that matched, for rule coverage): an :class:`Observer` with a ``decided`` method."""
 
-    A fact the policy cannot take, or an ``InputError`` among ``facts`` (an item the caller
-    could not read as a fact), raises an ``InputError`` whose ``line`` is its position
-    (1-based); with ``keep_going`` it is counted in ``refused`` instead and the replay goes on,
-    the engine as if it had never arrived. ``as_of`` ends the history later than its last
-    fact: time passes until then. ``progress`` is called with the number of items read, every
-    10,000 items.
+    def decided(self, decision: Decision) -> None:
+        """A fact the policy took, and what it decided: told before the escalations are."""
+
+
+class Replay:
+    """One replay, a fact at a time: :meth:`feed` each item in time order, then :meth:`end`.
+
+    :func:`replay` feeds a whole history; a report that compares two policies feeds two
+    replays in step, one item at a time, so that neither keeps what the other already
+    matched.
     """
-    observers = tuple(observers)
-    needs_state = [index for index, observer in enumerate(observers) if observer.needs_state]
-    active: dict[str, _Escalation] = {}
-    finished: list[_Escalation] = []
-    refused: list[AuditRefusal] = []
-    count = 0
-    started_at: dt.datetime | None = None
 
-    def tell(decision: Decision) -> None:
+    def __init__(
+        self,
+        policy_engine: PolicyEngine,
+        observers: Sequence[Observer[Any]],
+        *,
+        keep_going: bool = False,
+    ) -> None:
+        self.policy_engine = policy_engine
+        self.observers = tuple(observers)
+        self.keep_going = keep_going
+        self.needs_state = [
+            index for index, observer in enumerate(self.observers) if observer.needs_state
+        ]
+        self.deciders = [o for o in self.observers if isinstance(o, DecisionObserver)]
+        self.active: dict[str, _Escalation] = {}
+        self.finished: list[_Escalation] = []
+        self.refused: list[AuditRefusal] = []
+        self.count = 0
+        """Items fed so far, refused ones included."""
+        self.started_at: dt.datetime | None = None
+
+    def feed(self, item: Fact | Mapping[str, Any] | InputError) -> None:
+        """Take the next item of the history. A fact the policy cannot take, or an
+        ``InputError`` (an item the caller could not read as a fact), raises an
+        ``InputError`` whose ``line`` is its position (1-based); with ``keep_going`` it is
+        counted in ``refused`` instead, the engine as if it had never arrived."""
+        self.count += 1
+        try:
+            if isinstance(item, InputError):
+                raise item
+            decision = self.policy_engine.handle(item)
+        except InputError as error:
+            if not self.keep_going:
+                raise error.at_line(self.count) from None
+            self.refused.append(
+                AuditRefusal(line=self.count, code=error.code, reason=error.reason, path=error.path)
+            )
+            return
+        if self.started_at is None:
+            self.started_at = decision.fact.at
+        self.tell(decision)
+
+    def pass_time(self, at: dt.datetime) -> bool:
+        """Let time pass to ``at``, as a ``tick`` would, counting no item: whether it could
+        (a time before the clock, or too far past it, changes nothing)."""
+        try:
+            decision = self.policy_engine.handle(Tick(at=at))
+        except InputError:
+            return False
+        self.tell(decision)
+        return True
+
+    def tell(self, decision: Decision) -> None:
+        """Tell the observers what ``decision`` did."""
+        active = self.active
+        observers = self.observers
+        for decider in self.deciders:
+            decider.decided(decision)
         fact = decision.fact
         touched: set[str] = set()
         if isinstance(fact, EscalationFact):
             if fact.OPENS:
                 old = active.pop(fact.escalation_id, None)
                 if old is not None:
-                    finished.append(old)  # an id reused after its escalation was settled
-                calendar = _calendar_of(policy_engine, fact)
+                    self.finished.append(old)  # an id reused after its escalation was settled
+                calendar = _calendar_of(self.policy_engine, fact)
                 active[fact.escalation_id] = _Escalation(
                     fact, [observer.opened(fact, calendar) for observer in observers]
                 )
             touched.add(fact.escalation_id)
-        elif needs_state and isinstance(fact, Tick):
+        elif self.needs_state and isinstance(fact, Tick):
             touched.update(key for key, known in active.items() if known.due_by(fact.at))
         for action in decision.actions:
             escalation = active.get(action.escalation_id)
@@ -199,54 +249,69 @@ def replay(
         if isinstance(fact, EscalationFact) and fact.escalation_id in active:
             for kept in active[fact.escalation_id].kept:
                 kept.fact(fact, decision.fulfilled)
-        if not needs_state:
+        if not self.needs_state:
             return
         for escalation_id in sorted(touched):
             escalation = active.get(escalation_id)
             if escalation is None:
                 continue
-            state = policy_engine.escalation(escalation_id)
+            state = self.policy_engine.escalation(escalation_id)
             escalation.forgotten = state is None
             escalation.next_due = None if state is None else state.next_due
-            for index in needs_state:
+            for index in self.needs_state:
                 escalation.kept[index].state(state, fact.at)
 
-    for count, fact in enumerate(facts, start=1):
-        try:
-            if isinstance(fact, InputError):
-                raise fact
-            decision = policy_engine.handle(fact)
-        except InputError as error:
-            if not keep_going:
-                raise error.at_line(count) from None
-            refused.append(
-                AuditRefusal(line=count, code=error.code, reason=error.reason, path=error.path)
-            )
-            continue
-        if started_at is None:
-            started_at = decision.fact.at
-        tell(decision)
-        if progress is not None and count % 10_000 == 0:
-            progress(count)
-    end = policy_engine.clock
-    if as_of is not None:
-        tell(_close_at(policy_engine, as_of))
-        end = as_of
-    # The history has ended: the openings of the facts still held for one will not come.
-    for action in policy_engine.release_held():
-        escalation = active.get(action.escalation_id)
-        if escalation is None:
-            for observer in observers:
-                observer.unopened(action)
-            continue
-        for kept in escalation.kept:
-            kept.action(action)
-    escalations = finished + list(active.values())
-    escalations.sort(key=lambda e: (e.opened_at, e.escalation_id))
-    replayed = Replayed(facts=count, started_at=started_at, end=end, refused=tuple(refused))
-    for index, observer in enumerate(observers):
-        observer.ended([escalation.kept[index] for escalation in escalations], replayed)
-    return replayed
+    def end(self, as_of: dt.datetime | None = None) -> Replayed:
+        """The history has ended (``as_of``: time passes until then): tell the observers."""
+        policy_engine = self.policy_engine
+        end = policy_engine.clock
+        if as_of is not None:
+            self.tell(_close_at(policy_engine, as_of))
+            end = as_of
+        # The history has ended: the openings of the facts still held for one will not come.
+        for action in policy_engine.release_held():
+            escalation = self.active.get(action.escalation_id)
+            if escalation is None:
+                for observer in self.observers:
+                    observer.unopened(action)
+                continue
+            for kept in escalation.kept:
+                kept.action(action)
+        escalations = self.finished + list(self.active.values())
+        escalations.sort(key=lambda e: (e.opened_at, e.escalation_id))
+        replayed = Replayed(
+            facts=self.count, started_at=self.started_at, end=end, refused=tuple(self.refused)
+        )
+        for index, observer in enumerate(self.observers):
+            observer.ended([escalation.kept[index] for escalation in escalations], replayed)
+        return replayed
+
+
+def replay(
+    facts: Iterable[Fact | Mapping[str, Any] | InputError],
+    policy_engine: PolicyEngine,
+    observers: Sequence[Observer[Any]],
+    *,
+    as_of: dt.datetime | None = None,
+    keep_going: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> Replayed:
+    """Feed ``facts`` (in time order) through ``policy_engine`` and tell ``observers``.
+
+    A fact the policy cannot take, or an ``InputError`` among ``facts`` (an item the caller
+    could not read as a fact), raises an ``InputError`` whose ``line`` is its position
+    (1-based); with ``keep_going`` it is counted in ``refused`` instead and the replay goes on,
+    the engine as if it had never arrived. ``as_of`` ends the history later than its last
+    fact: time passes until then. ``progress`` is called with the number of items read, every
+    10,000 items. Observers with a ``decided`` method (:class:`DecisionObserver`) are told
+    each decision too.
+    """
+    stepped = Replay(policy_engine, observers, keep_going=keep_going)
+    for fact in facts:
+        stepped.feed(fact)
+        if progress is not None and stepped.count % 10_000 == 0:
+            progress(stepped.count)
+    return stepped.end(as_of)
 
 
 def _calendar_of(policy_engine: PolicyEngine, fact: EscalationFact) -> AuditCalendar | None:

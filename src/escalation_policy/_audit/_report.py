@@ -1,9 +1,10 @@
 """The compliance audit: what the replay of a recorded history says of each escalation.
 
 ``audit(facts)`` replays the facts (any iterable, in time order) and reports, per escalation
-and in total, every violation with what was due and what happened instead, and the compliance
-figures. With ``keep_going=True`` the facts the policy refuses are reported too, instead of
-raised. The report converts to JSON with the library's converter (shape in ``docs/audit.md``).
+and in total, every violation with what was due and what happened instead, the compliance
+figures, and how often each rule fired (rule coverage). With ``keep_going=True`` the facts the
+policy refuses are reported too, instead of raised. The report converts to JSON with the
+library's converter (shape in ``docs/audit.md``).
 """
 
 import datetime as dt
@@ -13,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from escalation_policy._audit._coverage import CoverageObserver, RuleCoverage
 from escalation_policy._audit._replay import AuditCalendar, AuditRefusal, Replayed, replay
 from escalation_policy._convert import shared_converter
 from escalation_policy._language.frozen import quick_init
@@ -151,6 +153,10 @@ class AuditReport:
     unopened: tuple[AuditViolation, ...] = ()
     """Violations about escalations the history never opened (a post to the escalation
     channel about one is misuse), which no escalation lists."""
+    coverage: Mapping[str, RuleCoverage] = attrs.field(factory=dict)
+    """Rule coverage of the history: every rule of the policy (a table's row or a reaction,
+    in the policy's order), how many facts it matched and how many actions it produced,
+    zero for a rule the history never reached."""
 
     @property
     def violations(self) -> tuple[AuditViolation, ...]:
@@ -361,8 +367,11 @@ class AuditObserver:
     def ended(self, escalations: Sequence[_Tracker], replayed: Replayed) -> None:
         self.escalations = tuple(tracker.finish(replayed.end) for tracker in escalations)
 
-    def report(self, replayed: Replayed) -> "AuditReport":
-        """The audit of the history ``replayed``, once it has ended."""
+    def report(
+        self, replayed: Replayed, coverage: Mapping[str, RuleCoverage] | None = None
+    ) -> "AuditReport":
+        """The audit of the history ``replayed``, once it has ended (``coverage``: what a
+        :class:`CoverageObserver` of the same replay counted)."""
         unopened = tuple(self.about_unopened)
         return AuditReport(
             policy=self.policy.identity,
@@ -373,6 +382,7 @@ class AuditObserver:
             totals=_totals(self.escalations, unopened, self.book, refused=len(replayed.refused)),
             refused=replayed.refused,
             unopened=unopened,
+            coverage=dict(coverage or {}),
         )
 
 
@@ -404,15 +414,16 @@ def audit(
     """
     policy_engine = PolicyEngine(policy, engine=engine)
     observer = AuditObserver(policy_engine.policy)
+    coverage = CoverageObserver(policy_engine.policy)
     replayed = replay(
         facts,
         policy_engine,
-        [observer],
+        [observer, coverage],
         as_of=audit_end(as_of),
         keep_going=keep_going,
         progress=progress,
     )
-    return observer.report(replayed)
+    return observer.report(replayed, coverage.coverage())
 
 
 def audit_end(as_of: dt.datetime | None) -> dt.datetime | None:

@@ -166,6 +166,7 @@ with its heading; open an escalation's timeline with its name.</caption>
 </section>
 <script type="application/json" id="page-data">{_json(data)}</script>
 <script>{_asset("page.js")}</script>
+{_coverage_section(report)}
 <section id="timelines" aria-labelledby="timelines-heading">
 <h2 id="timelines-heading">Timelines</h2>
 <p class="note">Worst first, as the table. Escalations with violations are open; the
@@ -230,6 +231,22 @@ def _json(value: object) -> str:
     for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
         text = text.replace(raw, escaped)
     return text
+
+
+def _coverage_section(report: AuditReport) -> str:
+    """Rule coverage: a small table of every rule, the facts it matched and its actions."""
+    if not report.coverage:
+        return ""
+    rows = "".join(
+        f"<tr><td><code>{_text(rule)}</code></td><td>{figures.fired}</td>"
+        f"<td>{figures.actions}</td></tr>"
+        for rule, figures in report.coverage.items()
+    )
+    return (
+        '<section id="coverage">\n<h2>Rule coverage</h2>\n'
+        "<table><thead><tr><th>rule</th><th>fired</th><th>actions</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>\n</section>"
+    )
 
 
 def _escalation_section(

@@ -39,7 +39,8 @@ EXIT_INTERRUPTED = 130
 EXIT_STATUSES = f"""\
 exit status:
   {EXIT_OK}    done
-  {EXIT_VIOLATIONS}    audit: --fail-on matched a violation; diff: the policies differ
+  {EXIT_VIOLATIONS}    audit: --fail-on matched a violation; diff: the policies differ;
+       impact: some action differs
   {EXIT_BAD_INPUT}    bad input: a wrong argument, a file that cannot be read, a line refused
        (with --keep-going too, once every line was read)
   {EXIT_CANNOT_WRITE}    the output cannot be written (standard output closed, disk full)

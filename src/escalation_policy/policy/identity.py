@@ -178,6 +178,8 @@ class _Writer:
                 field.name: self.value(getattr(value, field.name))
                 for field in attrs.fields(type(value))
                 if field.name != "defined_at"  # where it was declared takes no part
+                # a rule that replaces none: the identity it had before ``replaces`` existed
+                and not (field.name == "replaces" and not getattr(value, field.name))
             }
             return {"kind": type(value).__qualname__, **body}
         if isinstance(value, types.ModuleType):
