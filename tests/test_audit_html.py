@@ -456,7 +456,9 @@ def many() -> list[Fact]:
             item = json.loads(line)
             if copy % 3 == 2 and item["type"] == "closed":
                 continue
-            at = dt.datetime.fromisoformat(item["at"]) + dt.timedelta(days=copy)
+            at = dt.datetime.fromisoformat(item["at"].replace("Z", "+00:00")) + dt.timedelta(
+                days=copy
+            )
             item["at"] = at.isoformat()
             if "escalation_id" in item:
                 item["escalation_id"] = f"{item['escalation_id']}-{copy:02d}"
