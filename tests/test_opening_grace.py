@@ -80,6 +80,9 @@ def test_a_post_a_minute_before_its_opening_is_the_created_post(engine_name: str
     opening = engine.handle(opened(at()))
     assert [("channel_post", "created")] == [(f.obligation, f.key) for f in opening.fulfilled]
     assert "communication.post_when_created" in opening.matched
+    # Made already: the host is not asked to make it (again).
+    asked = [a for a in opening.actions if a.TYPE == "post_to_channel"]
+    assert ["update"] == [a.reason.value for a in asked]  # type: ignore[attr-defined]
     later = handled(engine, [tick(at(days=1))])
     assert "channel_misuse" not in codes([*opening.actions, *later])
     assert "post_overdue" not in codes([*opening.actions, *later])

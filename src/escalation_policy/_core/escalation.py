@@ -411,8 +411,11 @@ def _after_opening(
 ) -> tuple[Record | None, Decision]:
     """The facts held for an escalation's opening, applied after it in order, each at its own
     time or the opening's, whichever is later: one decision for the opening and them all. A
-    held fact the opened escalation cannot take is decided as it would have been without it."""
-    actions, fulfilled = list(opening.actions), list(opening.fulfilled)
+    held fact the opened escalation cannot take is decided as it would have been without it.
+    What the opening announced and a held fact already did (the created post, made a minute
+    early) is not announced: the host would do it twice."""
+    actions: list[Action] = []
+    fulfilled = list(opening.fulfilled)
     matched = list(opening.matched)
     at = opening.fact.at
     for fact in held:
@@ -432,12 +435,33 @@ def _after_opening(
         actions.extend(decision.actions)
         fulfilled.extend(decision.fulfilled)
         matched.extend(decision.matched)
+    done = {(f.obligation, f.key, f.due) for f in fulfilled[len(opening.fulfilled) :]}
+    announced = [a for a in opening.actions if not _announces_one_of(policy, a, done)]
     return record, Decision(
         fact=opening.fact,
-        actions=tuple(actions),
+        actions=(*announced, *actions),
         fulfilled=tuple(fulfilled),
         matched=tuple(matched),
     )
+
+
+def _announces_one_of(
+    policy: Policy, action: Action, done: set[tuple[str, str | None, dt.datetime]]
+) -> bool:
+    """Whether ``action`` announces an obligation instance among ``done`` (obligation, key,
+    due time)."""
+    due = getattr(action, "due", None)
+    if not done or due is None:
+        return False
+    for name, compiled in policy.obligations.items():
+        announce = compiled.obligation.announce
+        if announce is None or not isinstance(action, announce):
+            continue
+        key_field = compiled.obligation.key
+        key = getattr(action, key_field, None) if key_field is not None else None
+        if (name, None if key is None else text_of(key), due) in done:
+            return True
+    return False
 
 
 def _expire(

@@ -45,8 +45,8 @@ exit status:
        (with --keep-going too, once every line was read)
   {EXIT_CANNOT_WRITE}    the output cannot be written (standard output closed, disk full)
   {EXIT_INTERNAL_ERROR}    an internal error: a bug, please report it
-  {EXIT_STORE}    run, worker, prune, status, refused, dead-letters: the store cannot be used
-       (a wrong URL, cannot connect, a newer schema, a damaged store)
+  {EXIT_STORE}    run, worker, prune, replan, status, refused, dead-letters, digest --store:
+       the store cannot be used (a wrong URL, cannot connect, a newer schema, a damaged store)
   {EXIT_INTERRUPTED}  interrupted (Ctrl-C)
 """
 
