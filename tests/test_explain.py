@@ -132,7 +132,9 @@ def _lowered(at: str = "2026-03-03T09:00:00Z") -> dict[str, Any]:
 
 
 def test_explain_shows_the_values_each_table_read_and_the_row_that_matched() -> None:
-    explanation = explain([_opened(), _lowered()], "E1", at=dt.datetime(2026, 3, 4, tzinfo=dt.UTC))
+    explanation = explain(
+        [_opened(), _lowered()], "E1", at=dt.datetime(2026, 3, 4, tzinfo=dt.timezone.utc)
+    )
     assert 2 == explanation.line, "the last fact about E1 at or before the time"
     levels = next(table for table in explanation.tables if table.id == "severity.levels")
     assert {"severity": "low"} == levels.inputs
@@ -259,7 +261,7 @@ def test_a_refused_fact_is_explained_as_refused() -> None:
         pytest.param({"line": 3}, "holds no fact", id="past the end"),
         pytest.param({"line": 1, "escalation_id": "E2"}, "not 'E2'", id="another escalation"),
         pytest.param(
-            {"escalation_id": "E2", "at": dt.datetime(2026, 3, 4, tzinfo=dt.UTC)},
+            {"escalation_id": "E2", "at": dt.datetime(2026, 3, 4, tzinfo=dt.timezone.utc)},
             "no fact about 'E2'",
             id="no such escalation",
         ),
