@@ -120,7 +120,8 @@ def _check_readable(cls: type[EscalationFact], module: str) -> None:
     type could be read."""
     for name, kind in _fields(cls).items():
         if not readable(kind):
-            shown = kind.__qualname__ if isinstance(kind, type) else repr(kind)
+            plain = isinstance(kind, type) and typing.get_origin(kind) is None  # list[int] too
+            shown = kind.__qualname__ if plain else repr(kind)
             raise PolicyDefinitionError(
                 f"{cls.__name__}.{name} is a {shown}, which a fact read from JSON cannot hold; "
                 f"expected {FACT_FIELD_TYPES}",
