@@ -147,7 +147,8 @@ def main() -> int:
           "| DOM nodes | JS heap |")  # fmt: skip
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     missed = []
-    with tempfile.TemporaryDirectory() as folder:
+    # Chromium's helper processes may still write its profile as it exits: no error then.
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as folder:
         devtools = DevTools(CHROMIUM, str(pathlib.Path(folder) / "profile"))
         try:
             for size in sizes:

@@ -92,7 +92,8 @@ def shoot(devtools: DevTools, page: pathlib.Path, width: int, height: int, timel
 
 
 def main() -> int:
-    with tempfile.TemporaryDirectory() as folder:
+    # Chromium's helper processes may still write its profile as it exits: no error then.
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as folder:
         page = pathlib.Path(folder) / "report.html"
         status = cli(["audit", str(history(pathlib.Path(folder))), "-o", str(page)])
         if status not in (0, 1):
