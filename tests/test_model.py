@@ -327,3 +327,39 @@ def test_the_fast_fact_reader_agrees_with_cattrs_on_every_near_miss(
         except Fallback:
             continue
         assert (variant, reference) == (variant, fast)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        str,
+        bool,
+        dt.datetime,
+        Severity,
+        tuple[str, ...],
+        str | None,
+        Severity | None,
+        tuple[str, ...] | None,
+        int,
+        dt.date,
+        dt.timedelta,
+        list[str],
+        tuple[int, ...],
+        dict[str, str],
+        str | int,
+        Opened,
+    ],
+    ids=repr,
+)
+def test_the_loader_takes_exactly_the_field_types_the_fast_reader_reads(kind: Any) -> None:
+    """What the loader lets a fact's field be is what a fact can be read with."""
+    from escalation_policy._convert.fastpath import _reader_for
+    from escalation_policy._language.typed import readable
+
+    try:
+        _reader_for(kind, parse_timestamp)
+    except TypeError:
+        fast = False
+    else:
+        fast = True
+    assert fast == readable(kind)

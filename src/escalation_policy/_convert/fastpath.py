@@ -24,12 +24,10 @@ from escalation_policy._language.frozen import slot_setter
 from escalation_policy._language.typed import MAX_FACT_SIZE, clean_string, text_limit
 
 __all__ = [
-    "FACT_FIELD_TYPES",
     "Fallback",
     "action_writer",
     "fact_reader",
     "object_writer",
-    "readable",
     "text_writer",
 ]
 
@@ -117,22 +115,6 @@ def _reader_for(kind: Any, parse_timestamp: Callable[[object], dt.datetime]) -> 
         if len(others) == 1:
             return _optional(_reader_for(others[0], parse_timestamp))
     raise TypeError(f"no fast reader for {kind!r}")  # a new field type: add a reader
-
-
-FACT_FIELD_TYPES = (
-    "str, bool, datetime.datetime, one of the policy's Values, tuple[str, ...], or any of them "
-    "| None"
-)
-"""The types a fact's field may have, as the loader's error says them."""
-
-
-def readable(kind: Any) -> bool:
-    """Whether a fact's field of type ``kind`` can be read from JSON (:data:`FACT_FIELD_TYPES`)."""
-    try:
-        _reader_for(kind, lambda value: value)  # type: ignore[arg-type,return-value]
-    except TypeError:
-        return False
-    return True
 
 
 def fact_reader(

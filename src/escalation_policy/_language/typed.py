@@ -366,3 +366,26 @@ VALUES: Mapping[str, bool] = {"values": True}
 """Field metadata: the field holds one of the policy's values (or several), as its member of
 the policy's enumeration or as its text: the engine's fields for the owner, the roles, the
 cadence and violation codes, whose value sets each policy declares."""
+
+
+FACT_FIELD_TYPES = (
+    "str, bool, datetime.datetime, one of the policy's Values, tuple[str, ...], or any of them "
+    "| None"
+)
+"""The types a fact's field may have, as the loader's error says them."""
+
+
+def readable(kind: Any) -> bool:
+    """Whether a fact's field of type ``kind`` can be read from JSON (:data:`FACT_FIELD_TYPES`):
+    the types the fast reader reads (``escalation_policy._convert.fastpath``; a test keeps the
+    two the same)."""
+    if kind is str or kind is bool or kind is dt.datetime:
+        return True
+    if isinstance(kind, type) and typing.get_origin(kind) is None:
+        return issubclass(kind, enum.Enum)
+    if typing.get_origin(kind) is tuple:
+        return typing.get_args(kind) == (str, ...)
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        others = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        return len(others) == 1 and readable(others[0])
+    return False

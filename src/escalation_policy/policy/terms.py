@@ -16,8 +16,8 @@ from typing import Any
 
 import attrs
 
-from escalation_policy._convert.fastpath import FACT_FIELD_TYPES, readable
 from escalation_policy._language.context import BOOL, Context, ContextField, Read, Situation, scalar
+from escalation_policy._language.typed import FACT_FIELD_TYPES, readable
 from escalation_policy.errors import PolicyDefinitionError, did_you_mean
 from escalation_policy.model import (
     ACTIVE,
