@@ -307,14 +307,26 @@ class Transaction(abc.ABC):
     def set_clock(self, clock: int) -> None:
         """Move the store's clock to ``clock`` (microseconds)."""
 
-    @abc.abstractmethod
+    db: Any
+    """The connection the transaction runs on (sqlite3's or psycopg's)."""
+    PARAM: ClassVar[str]
+    """The database's query parameter mark (``?`` or ``%s``)."""
+
     def calendars(self) -> dict[str, str]:
         """The calendars escalations were pinned to, by identity: each its document as JSON
         text (``Calendar.document``)."""
+        rows = self.db.execute("SELECT key, value FROM ep_meta WHERE key LIKE 'calendar:%'")
+        return {str(key).removeprefix("calendar:"): str(value) for key, value in rows.fetchall()}
 
-    @abc.abstractmethod
     def keep_calendars(self, documents: Mapping[str, str]) -> None:
         """Keep these calendars (identity: JSON text) for good, each once."""
+        mark = self.PARAM
+        for identity, text in sorted(documents.items()):
+            self.db.execute(
+                f"INSERT INTO ep_meta (key, value) VALUES ({mark}, {mark})"
+                " ON CONFLICT (key) DO NOTHING",
+                ("calendar:" + identity, text),
+            )
 
     @abc.abstractmethod
     def source(self, name: str) -> int:

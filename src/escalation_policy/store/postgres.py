@@ -4,7 +4,7 @@ psycopg is imported only when such a store is opened: it is the optional ``[post
 """
 
 import contextlib
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
 from escalation_policy.errors import StoreError
@@ -31,6 +31,8 @@ __all__ = ["PostgresStore"]
 
 
 class _PostgresTransaction(Transaction):
+    PARAM = "%s"
+
     def __init__(self, connection: Any) -> None:
         self.db = connection
 
@@ -130,19 +132,6 @@ class _PostgresTransaction(Transaction):
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (str(clock),),
         )
-
-    def calendars(self) -> dict[str, str]:
-        rows = self.db.execute(
-            "SELECT key, value FROM ep_meta WHERE key LIKE 'calendar:%'"
-        ).fetchall()
-        return {str(key).removeprefix("calendar:"): str(value) for key, value in rows}
-
-    def keep_calendars(self, documents: Mapping[str, str]) -> None:
-        for identity, text in sorted(documents.items()):
-            self.db.execute(
-                "INSERT INTO ep_meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING",
-                ("calendar:" + identity, text),
-            )
 
     def source(self, name: str) -> int:
         row = self.db.execute(

@@ -4,7 +4,7 @@ import contextlib
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
 from escalation_policy.errors import StoreError
@@ -37,6 +37,8 @@ _CLAIM = "SELECT o.action_id, o.escalation_id, o.action, o.attempts, o.policy" +
 
 
 class _SQLiteTransaction(Transaction):
+    PARAM = "?"
+
     def __init__(self, connection: sqlite3.Connection) -> None:
         self.db = connection
 
@@ -128,19 +130,6 @@ class _SQLiteTransaction(Transaction):
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (str(clock),),
         )
-
-    def calendars(self) -> dict[str, str]:
-        rows = self.db.execute(
-            "SELECT key, value FROM ep_meta WHERE key LIKE 'calendar:%'"
-        ).fetchall()
-        return {str(key).removeprefix("calendar:"): str(value) for key, value in rows}
-
-    def keep_calendars(self, documents: Mapping[str, str]) -> None:
-        for identity, text in sorted(documents.items()):
-            self.db.execute(
-                "INSERT INTO ep_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
-                ("calendar:" + identity, text),
-            )
 
     def source(self, name: str) -> int:
         row = self.db.execute(
