@@ -160,6 +160,20 @@ def test_lint_warns_of_a_setting_given_its_default_at_its_declaration() -> None:
     ]
 
 
+def test_lint_warns_of_open_hours_reminders_no_require_asks_for(tmp_path: pathlib.Path) -> None:
+    """``remind_in_open_hours`` moves reminders; with no ``remind_before`` there is none."""
+    assert [] == [f for f in lint(str(OFFICE)) if f.code == "reminder_unused"]
+    package = _office(tmp_path, "                remind_before=dt.timedelta(hours=2),\n", "")
+    (finding,) = [f for f in lint(str(package)) if f.code == "reminder_unused"]
+    rules = package / "rules.py"
+    assert ("warning", str(rules), _line_of(rules, "ACKNOWLEDGE = Obligation(")) == (
+        finding.level,
+        finding.file,
+        finding.line,
+    )
+    assert "acknowledge" in finding.message
+
+
 def test_lint_reports_the_error_that_stops_a_policy_loading(tmp_path: pathlib.Path) -> None:
     package = _office(tmp_path, ASKED, f"{ASKED}    on_day: dt.date\n")
     (error,) = lint(str(package))

@@ -3,7 +3,8 @@ then what loads but deserves a look, each with the file and line to look at.
 
 Warnings: a value no rule names (the loader refuses one no fact brings in; one a fact brings in
 is then treated as any other value), a rule no history of a given set reaches, a setting given
-its default value. A ``PolicyDefinitionError`` is the one error: the loader stops at the first.
+its default value, an obligation's ``remind_in_open_hours`` no reminder uses. A
+``PolicyDefinitionError`` is the one error: the loader stops at the first.
 """
 
 import enum
@@ -22,7 +23,7 @@ from escalation_policy.model import Fact
 from escalation_policy.policy import Policy, load_policy
 from escalation_policy.policy.load import used_values, value_sets
 from escalation_policy.policy.outputs import output_value_sets
-from escalation_policy.vocabulary import Location
+from escalation_policy.vocabulary import Location, Require
 
 __all__ = ["ERROR", "WARNING", "LintFinding", "lint", "lint_loaded"]
 
@@ -99,7 +100,11 @@ def lint_loaded(
 ) -> tuple[LintFinding, ...]:
     """The warnings about a loaded ``policy``, given these ``settings`` (by name) and
     ``histories`` (each replayed on its own; ``names`` names them in messages)."""
-    findings = [*_unused_values(policy), *_default_settings(policy, given or {})]
+    findings = [
+        *_unused_values(policy),
+        *_default_settings(policy, given or {}),
+        *_reminders_never_asked(policy),
+    ]
     histories = list(histories)
     if histories:
         findings += _unreached(policy, histories, list(names))
@@ -156,6 +161,34 @@ def _default_settings(policy: Policy, given: Mapping[str, object]) -> list[LintF
                 message=f"the setting {name} is given {given[name]!r}, which is its default",
                 file=location.file if location is not None else None,
                 line=location.line if location is not None else None,
+            )
+        )
+    return findings
+
+
+def _reminders_never_asked(policy: Policy) -> list[LintFinding]:
+    """Obligations that say when their reminders fall (``remind_in_open_hours``) though no
+    ``Require`` of theirs asks for a reminder (``remind_before``): the setting does nothing."""
+    reminded = {
+        effect.obligation.id
+        for compiled in policy.reactions
+        for effect in compiled.reaction.then
+        if isinstance(effect, Require) and effect.remind_before is not None
+    }
+    findings = []
+    for name, compiled in policy.obligations.items():
+        if not compiled.remind_in_open_hours or name in reminded:
+            continue
+        location = compiled.obligation.defined_at
+        findings.append(
+            LintFinding(
+                level=WARNING,
+                code="reminder_unused",
+                message=f"the obligation {name} sets remind_in_open_hours, but no Require of it "
+                "has a remind_before: it is never reminded of, so the setting does nothing",
+                file=location.file if location is not None else None,
+                line=location.line if location is not None else None,
+                module=compiled.module,
             )
         )
     return findings
