@@ -66,6 +66,7 @@ def _agrees_with_the_engine(explanation: Explanation, policy: Policy) -> set[str
     fired = set(explanation.matched)
     shown = {r.id for r in explanation.reactions if r.matched}
     shown |= {row.id for table in explanation.tables for row in table.rows if row.won}
+    shown |= set(explanation.released_matched)
     assert fired == shown, "the conditions re-evaluated say what the engine decided"
     for rule in policy.rules:
         answer = explanation.why_not(rule)
@@ -243,6 +244,28 @@ def test_a_fact_held_for_its_escalations_opening_is_explained_as_held() -> None:
     assert () == explanation.matched
     _agrees_with_the_engine(explanation, HANDBOOK)
     assert "is held for the opening of 'LATER'" in explanation.why_not("severity.plan").reason
+
+
+def test_an_opening_explains_the_held_facts_it_releases() -> None:
+    """A created post made a minute before the opening waits for it and is applied right
+    after: the opening's explanation names the post and the rule that fired on it."""
+    post = {
+        "type": "posted",
+        "at": "2026-03-02T08:59:00Z",
+        "escalation_id": "E1",
+        "channel": "#escalated_customers",
+        "purpose": "created",
+        "by": "tam",
+        "url": "https://docs.example.com/E1",
+    }
+    explanation = explain([post, _opened()], line=2)
+    assert ["posted"] == [fact.TYPE for fact in explanation.released]
+    assert ("communication.required_post_made",) == explanation.released_matched
+    answer = explanation.why_not("communication.required_post_made")
+    assert answer.fired
+    assert "held for this opening" in answer.reason
+    assert ["communication.required_post_made"] == explanation.to_json()["released_matched"]
+    _agrees_with_the_engine(explanation, HANDBOOK)
 
 
 def test_a_refused_fact_is_explained_as_refused() -> None:

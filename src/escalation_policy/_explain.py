@@ -166,6 +166,12 @@ class Explanation:
     """The fact is about an escalation not opened yet, and is held for the policy's opening
     grace for its opening to arrive: nothing is decided on it yet (its reactions show what
     would fire were it decided now, as one about an escalation the engine does not know)."""
+    released: tuple[Fact, ...] = ()
+    """At an opening: the facts held for it (the policy's opening grace), applied right after
+    it, in order. Their actions are among :attr:`actions`, their rules among :attr:`matched`
+    and :attr:`released_matched`."""
+    released_matched: tuple[str, ...] = ()
+    """The rules that fired on the :attr:`released` facts only, not on the opening itself."""
     file: str | None = None
     """The file the fact was read from, when the command line read it from one."""
     rules: tuple[str, ...] = ()
@@ -191,6 +197,14 @@ class Explanation:
                 reason=f"{rule} did not fire: {self._what()} is held for the opening of "
                 f"{self.escalation_id!r} (the policy's opening grace), and nothing is decided on "
                 "it yet",
+            )
+        if rule in self.released_matched:
+            released = ", ".join(f"{f.TYPE} ({f.at.isoformat()})" for f in self.released)
+            return WhyNot(
+                rule=rule,
+                fired=True,
+                reason=f"{rule} fired on a fact held for this opening and applied right after "
+                f"it: {released}",
             )
         for reaction in self.reactions:
             if reaction.id == rule:
@@ -303,6 +317,8 @@ class Explanation:
             "known": self.known,
             "refused": self.refused,
             "held": self.held,
+            "released": [converter.unstructure(fact, Fact) for fact in self.released],
+            "released_matched": list(self.released_matched),
             "context": {name: _json(value) for name, value in self.context.items()},
             "tables": [
                 {
@@ -677,15 +693,26 @@ def _explained(
     _core.decide(policy, recorder, record, fact)
     after = engine.escalation(escalation_id)
     held = after is not None and after.status == AWAITING_OPENING and fact in after.held
+    released: tuple[Fact, ...] = ()
+    if before is not None and before.status == AWAITING_OPENING and not held:
+        released = tuple(before.held)
+    reactions = _reactions(policy, recorder, fact, held)
+    tables = _tables(policy, recorder)
+    own = {r.id for r in reactions if r.matched}
+    own |= {row.id for table in tables for row in table.rows if row.won}
     return Explanation(
         escalation_id=escalation_id,
         line=line,
         fact=fact,
         known=recorder.known,
         planning=planning,
-        tables=_tables(policy, recorder),
-        reactions=_reactions(policy, recorder, fact, held),
+        tables=tables,
+        reactions=reactions,
         matched=decision.matched,
+        released=released,
+        released_matched=tuple(rule for rule in decision.matched if rule not in own)
+        if released
+        else (),
         actions=decision.actions,
         pending_before=_pending(before),
         pending_after=_pending(after),

@@ -197,6 +197,12 @@ def explanation_text(explanation: Explanation) -> str:
             "opening (the policy's opening grace); nothing is decided on it yet.",
             "",
         ]
+    elif explanation.released:
+        lines.append("Released: the facts held for this opening, applied right after it:")
+        lines += [f"  {f.TYPE} ({timestamp(f.at)})" for f in explanation.released]
+        if explanation.released_matched:
+            lines.append(f"  matched {', '.join(explanation.released_matched)}")
+        lines.append("")
     elif not explanation.known:
         lines += [
             f"The engine does not know {explanation.escalation_id}: the fact was matched on its "
