@@ -2,6 +2,7 @@
 loader, the core and the matchers stay layers (the loader knows no matcher)."""
 
 import ast
+import json
 import pathlib
 import subprocess
 import sys
@@ -186,6 +187,73 @@ def test_importing_the_package_loads_none_of_its_modules() -> None:
         check=True,
     )
     assert "[]" == loaded.stdout.strip()
+
+
+# What a host that only decides never pays for: each is loaded by what needs it (reading JSON
+# that the fast readers decline, printing on a terminal, the durable engine, a report, a
+# distribution's metadata), never by starting an engine.
+NOT_FOR_A_HOST = (
+    "cattrs",
+    "rich",
+    "durable",
+    "hypothesis",
+    "email",
+    "importlib.metadata",
+    "importlib.resources",
+    "escalation_policy._audit",
+    "escalation_policy._digest",
+    "escalation_policy._explain",
+    "escalation_policy._html",
+    "escalation_policy._impact",
+    "escalation_policy.cli",
+    "escalation_policy.render",
+    "escalation_policy.service",
+    "escalation_policy.slack",
+    "escalation_policy.store",
+    "escalation_policy.testing",
+)
+
+
+def _loaded_in_a_fresh_interpreter(code: str, *unwanted: str) -> list[str]:
+    """Which of ``unwanted`` (modules, with their submodules) ``code`` loads, run alone."""
+    script = (
+        f"import json, sys\n{code}\n"
+        f"unwanted = {unwanted!r}\n"
+        "found = [m for m in sys.modules\n"
+        "         if any(m == u or m.startswith(u + '.') for u in unwanted)]\n"
+        "sys.stderr.write(json.dumps(sorted(found)))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    loaded: list[str] = json.loads(run.stderr)
+    return loaded
+
+
+def test_a_host_deciding_on_a_json_fact_loads_no_edge_of_the_library() -> None:
+    """Starting an engine and reading a well-formed fact loads the engine and the policy only:
+    not the converter's cattrs, the terminal, the reports, the stores, the command line, nor
+    the standard library's metadata and e-mail parsers."""
+    code = (
+        "import escalation_policy as e\n"
+        "engine = e.PolicyEngine(e.load_policy())\n"
+        "decision = engine.handle({'type': 'opened', 'at': '2026-03-02T09:00:00Z',"
+        " 'escalation_id': 'ESC-1', 'customer': 'Acme', 'segment': 'enterprise',"
+        " 'severity': 'critical'})\n"
+        "assert decision.actions, 'the opened escalation has actions'"
+    )
+    assert [] == _loaded_in_a_fresh_interpreter(code, *NOT_FOR_A_HOST)
+
+
+def test_the_version_loads_no_command_and_a_command_only_its_own() -> None:
+    """``--version`` loads no command's module (nor the policy); a command loads its own."""
+    commands = tuple(f"escalation_policy.cli.{name}" for name in ("audit", "replay", "table"))
+    version = (
+        "from escalation_policy.cli import main\n"
+        "try:\n    main(['--version'])\nexcept SystemExit:\n    pass"
+    )
+    unwanted = (*commands, "escalation_policy.policy", "escalation_policy.cli._common")
+    assert [] == _loaded_in_a_fresh_interpreter(version, *unwanted)
+    table = "from escalation_policy.cli import main\nmain(['table'])"
+    assert ["escalation_policy.cli.table"] == _loaded_in_a_fresh_interpreter(table, *commands)
 
 
 @pytest.mark.parametrize(

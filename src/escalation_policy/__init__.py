@@ -27,7 +27,8 @@ Every name is imported on first use, so ``import escalation_policy`` costs next 
 
 import importlib
 import warnings
-from typing import TYPE_CHECKING, Any
+
+TYPE_CHECKING = False  # as typing's, without importing typing (most of this import's cost)
 
 __version__ = "0.1.0"
 
@@ -178,7 +179,7 @@ _MOVED: dict[str, str] = {
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> "Any":
     home = _EXPORTS.get(name)
     if home is not None:
         value = getattr(importlib.import_module(home), name)
@@ -275,3 +276,6 @@ if TYPE_CHECKING:
     from escalation_policy.store import SQLiteStore as SQLiteStore
     from escalation_policy.store import Store as Store
     from escalation_policy.store import open_store as open_store
+
+if TYPE_CHECKING:
+    from typing import Any

@@ -4,7 +4,6 @@ Every error has a stable ``code`` (catalogued in ``docs/errors.md``) and a messa
 what arrived, what was expected and where.
 """
 
-import difflib
 import os
 import reprlib
 from collections.abc import Iterable
@@ -198,6 +197,8 @@ def did_you_mean(got: object, choices: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` when ``got`` is close to one of ``choices``, else ``''``."""
     if not isinstance(got, str) or len(got) > 200:
         return ""
+    import difflib  # here: only a mistake needs it
+
     close = difflib.get_close_matches(got, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 

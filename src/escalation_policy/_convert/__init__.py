@@ -152,12 +152,7 @@ def make_converter(policy: "Policy | None" = None) -> "cattrs.Converter":
     from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
     from cattrs.gen import make_dict_unstructure_fn, override
 
-    from escalation_policy._convert.fastpath import (
-        Fallback,
-        action_writer,
-        fact_reader,
-        object_writer,
-    )
+    from escalation_policy._convert.fastpath import Fallback, action_writer, object_writer
     from escalation_policy.calendar import Calendar
     from escalation_policy.state import EngineState, EscalationState, PendingObligation
 
@@ -182,7 +177,6 @@ def make_converter(policy: "Policy | None" = None) -> "cattrs.Converter":
         converter.register_unstructure_hook(enum_cls, lambda member: member.value)
 
     # The well-formed case skips cattrs (see _fastpath); anything else is cattrs' to judge.
-    readers = {cls: fact_reader(cls, parse_timestamp) for cls in contract.facts.values()}
     writers = {cls: action_writer(cls) for cls in contract.actions.values()}
 
     generated: dict[type[Any], Callable[[Any, Any], Any]] = {}
@@ -243,7 +237,7 @@ def make_converter(policy: "Policy | None" = None) -> "cattrs.Converter":
                 f"expected one of {', '.join(registry)}",
                 path="$.type",
             )
-        reader = readers.get(cls)
+        reader = _fact_reader(policy, cls)
         if reader is not None:
             try:
                 return reader(value)
@@ -303,11 +297,62 @@ def make_converter(policy: "Policy | None" = None) -> "cattrs.Converter":
     return converter
 
 
+_READERS: "weakref.WeakKeyDictionary[Any, dict[type[Any], Callable[[Any], Any]]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _fact_reader(policy: "Policy", cls: type[Any]) -> Callable[[Any], Any] | None:
+    """The fast reader of ``cls`` if it is one of ``policy``'s facts (see ``_fastpath``), built
+    on first use and kept for the process: the converter tries it first, and
+    :func:`read_fact` without the converter (cattrs, imported and built, costs a start-up
+    more than the rest of the engine)."""
+    readers = _READERS.get(policy)
+    if readers is None:
+        readers = _READERS[policy] = {}
+    reader = readers.get(cls)
+    if reader is None:
+        if policy.contract.facts.get(getattr(cls, "TYPE", "")) is not cls:
+            return None
+        from escalation_policy._convert.fastpath import fact_reader
+
+        reader = readers[cls] = fact_reader(cls, parse_timestamp)
+    return reader
+
+
+def _read_well_formed(data: object, policy: "Policy") -> Fact | None:
+    """The fact, if ``data`` is one of ``policy``'s facts that its fast reader accepts;
+    ``None`` leaves it to the converter, which reads it the same way or says what is wrong."""
+    from escalation_policy._convert.fastpath import Fallback
+
+    if not isinstance(data, Mapping):
+        return None
+    tag = data.get("type")
+    cls = policy.contract.facts.get(tag) if isinstance(tag, str) else None
+    if cls is None:
+        return None
+    reader = _fact_reader(policy, cls)
+    if reader is None:
+        return None
+    try:
+        fact: Fact = reader(data)
+    except Fallback:
+        return None
+    return fact
+
+
 def read_fact(data: Mapping[str, Any], policy: "Policy | None" = None) -> Fact:
     """A fact of ``policy`` (by default the handbook's) from its JSON form; anything wrong
     with it, even a mapping that fails when read, is an
     :class:`~escalation_policy.errors.InputError`."""
+    if policy is None:
+        from escalation_policy.policy import default_policy
+
+        policy = default_policy()
     try:
+        well_formed = _read_well_formed(data, policy)
+        if well_formed is not None:
+            return well_formed
         fact: Fact = shared_converter(policy).structure(data, Fact)
     except PolicyError:
         raise

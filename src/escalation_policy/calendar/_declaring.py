@@ -4,12 +4,11 @@ checks and conversions of what a policy writes; reading zone data."""
 import datetime as dt
 import enum
 import importlib
-import importlib.metadata
-import importlib.resources
+import os
 import re
 import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import IO, Any
 
 import attrs
 
@@ -311,6 +310,23 @@ def _tzdata_version() -> str | None:
     return str(package.IANA_VERSION)
 
 
+def _tzdata_file(name: str) -> IO[bytes] | None:
+    """The ``tzdata`` package's file of the zone ``name``, open, or ``None`` if it has none.
+    A package on disk is read as files (``importlib.resources`` costs a start-up more than
+    the rest of a calendar); one in an archive through ``importlib.resources``."""
+    package = importlib.import_module("tzdata")
+    origin = package.__spec__.origin if package.__spec__ is not None else None
+    if origin is not None and os.path.isfile(origin):
+        path = os.path.join(os.path.dirname(origin), "zoneinfo", *name.split("/"))
+        return open(path, "rb") if os.path.isfile(path) else None
+    from importlib import resources
+
+    resource = resources.files("tzdata.zoneinfo")
+    for part in name.split("/"):
+        resource = resource.joinpath(part)
+    return resource.open("rb") if resource.is_file() else None
+
+
 def _load_zone(name: str) -> tuple[zoneinfo.ZoneInfo, str]:
     """The zone ``name`` and a word on its data: from the ``tzdata`` package if it has it,
     else from the host."""
@@ -322,11 +338,9 @@ def _load_zone(name: str) -> tuple[zoneinfo.ZoneInfo, str]:
     version = _tzdata_version()
     found: tuple[zoneinfo.ZoneInfo, str] | None = None
     if version is not None:
-        resource = importlib.resources.files("tzdata.zoneinfo")
-        for part in name.split("/"):
-            resource = resource.joinpath(part)
-        if resource.is_file():
-            with resource.open("rb") as data:
+        data = _tzdata_file(name)
+        if data is not None:
+            with data:
                 found = (zoneinfo.ZoneInfo.from_file(data, key=name), f"tzdata {version}")
     if found is None:
         try:

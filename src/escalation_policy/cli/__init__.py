@@ -9,33 +9,13 @@ is in ``_common``.
 
 import argparse
 import contextlib
-import importlib.metadata
+import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from escalation_policy.cli import (
-    audit,
-    dead_letters,
-    diff,
-    digest,
-    explain,
-    identity,
-    impact,
-    lint,
-    prune,
-    refused,
-    replan,
-    replay,
-    rules,
-    run,
-    schema,
-    status,
-    table,
-    worker,
-)
-from escalation_policy.cli._common import (
+from escalation_policy.cli._output import (
     EXIT_BAD_INPUT,
     EXIT_CANNOT_WRITE,
     EXIT_INTERNAL_ERROR,
@@ -46,34 +26,47 @@ from escalation_policy.cli._common import (
     CannotWrite,
     Exit,
     Output,
-    read_facts,
     write_error,
 )
 from escalation_policy.errors import PolicyError, StoreError
 
+if TYPE_CHECKING:
+    from escalation_policy.cli._common import read_facts
+
 __all__ = ["main", "read_facts"]
 
+
+def __getattr__(name: str) -> Any:
+    # read_facts is the commands' reader: imported with them, not with the command line's entry
+    if name == "read_facts":
+        from escalation_policy.cli._common import read_facts
+
+        return read_facts
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 COMMANDS = (
-    replay,
-    audit,
-    digest,
-    explain,
-    table,
-    rules,
-    schema,
-    identity,
-    diff,
-    lint,
-    impact,
-    run,
-    worker,
-    prune,
-    replan,
-    status,
-    refused,
-    dead_letters,
+    "replay",
+    "audit",
+    "digest",
+    "explain",
+    "table",
+    "rules",
+    "schema",
+    "identity",
+    "diff",
+    "lint",
+    "impact",
+    "run",
+    "worker",
+    "prune",
+    "replan",
+    "status",
+    "refused",
+    "dead-letters",
 )
-"""The commands, in the order ``--help`` lists them."""
+"""The commands, in the order ``--help`` lists them; each is the module of this package of its
+name (``dead-letters``: ``dead_letters``), imported only when its parser is needed."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -87,25 +80,48 @@ class _Parser(argparse.ArgumentParser):
 def _version() -> str:
     """The installed distribution's version (the package's front door, which also says it, is
     not imported back by its modules)."""
+    import importlib.metadata  # here: reading it costs more than the rest of the start
+
     try:
         return importlib.metadata.version("escalation-policy")
     except importlib.metadata.PackageNotFoundError:
         return "(version unknown: not installed)"
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Version(argparse._VersionAction):
+    """argparse's ``--version``, which reads the version only when asked for it."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> NoReturn:
+        self.version = f"%(prog)s {_version()}"
+        super().__call__(parser, *args, **kwargs)
+        raise AssertionError("unreachable: --version exits")  # pragma: no cover
+
+
+def _needed(argv: Sequence[str]) -> Sequence[str]:
+    """The commands whose parsers ``argv`` needs: the one it names, none for ``--version``
+    (which answers before any command is read), all for anything else (``--help``, an
+    error)."""
+    first = argv[0] if argv else ""
+    if first in COMMANDS:
+        return (first,)
+    if len(first) >= 3 and "--version".startswith(first):  # argparse takes "--vers" too
+        return ()
+    return COMMANDS
+
+
+def build_parser(commands: Sequence[str] = COMMANDS) -> argparse.ArgumentParser:
+    """The command line's parser, with the parsers of ``commands`` (all by default)."""
     parser = _Parser(
         prog="escalation-policy",
         description="The customer-escalation handbook as an executable policy.",
         epilog=EXIT_STATUSES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--version", action="version", version=f"%(prog)s {_version()}", help="print the version"
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in COMMANDS:
-        command.register(commands)
+    parser.add_argument("--version", action=_Version, version="", help="print the version")
+    chosen = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in commands:
+        module = importlib.import_module(f"escalation_policy.cli.{name.replace('-', '_')}")
+        module.register(chosen)
     return parser
 
 
@@ -120,7 +136,8 @@ def _discard_unwritten_output() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        arguments = sys.argv[1:] if argv is None else argv
+        args = build_parser(_needed(arguments)).parse_args(arguments)
         out = Output(sys.stdout)
         status: int = args.run(args, out)
         out.flush()
