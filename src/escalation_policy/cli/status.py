@@ -23,7 +23,7 @@ def register(commands: Commands) -> None:
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
-    with open_service(args, create=False) as service:
+    with open_service(args, create=False, replan=True) as service:
         status = service.status()
     out.write(
         json.dumps(

@@ -328,6 +328,24 @@ class Transaction(abc.ABC):
                 ("calendar:" + identity, text),
             )
 
+    def planned_under(self) -> tuple[str | None, bool]:
+        """The identity of the policy the escalations were planned under, as recorded (``None``:
+        a store written before stores recorded it), and whether any escalation is held."""
+        row = self.db.execute("SELECT value FROM ep_meta WHERE key = 'policy'").fetchone()
+        held = self.db.execute(
+            "SELECT 1 FROM ep_escalations WHERE state IS NOT NULL LIMIT 1"
+        ).fetchone()
+        return (str(row[0]) if row else None), held is not None
+
+    def set_planned_under(self, identity: str) -> None:
+        """Record ``identity`` as the policy the escalations are planned under."""
+        mark = self.PARAM
+        self.db.execute(
+            f"INSERT INTO ep_meta (key, value) VALUES ('policy', {mark})"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (identity,),
+        )
+
     @abc.abstractmethod
     def source(self, name: str) -> int:
         """How far the source ``name`` was read (0 if never)."""
