@@ -398,9 +398,8 @@ class PolicyEngine:
         """
         restored = cls(policy, engine=engine, max_clock_jump=max_clock_jump, lateness=lateness)
         state = read_snapshot(state, restored.policy, replan=replan)
-        if state.policy is not None and state.escalations:
-            if state.policy != restored.policy.identity:
-                restored._planned_under = state.policy
+        if state.policy not in (None, restored.policy.identity) and state.escalations:
+            restored._planned_under = state.policy
         restored._clock = state.clock
         for calendar in state.calendars:
             restored.policy.remember(calendar)

@@ -258,4 +258,3 @@ def _retimed(policy: Policy, record: Record, pending: PendingObligation) -> Pend
         after = tiers[pending.tier].after
         return attrs.evolve(pending, next_tier_at=tier_time(policy, record, pending, after))
     return on_clock(policy, record, pending)
-

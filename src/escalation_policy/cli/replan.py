@@ -115,9 +115,7 @@ def _text(item: Replanned, *, applied: bool) -> list[str]:
             )
         )
     for change in item.plan:
-        lines.append(
-            plain(f"  {change.field}: {_value(change.before)} -> {_value(change.after)}")
-        )
+        lines.append(plain(f"  {change.field}: {_value(change.before)} -> {_value(change.after)}"))
     for pending in item.added:
         lines.append(plain(f"  added    {_pending(pending)}"))
     for pending in item.removed:

@@ -45,6 +45,7 @@ from escalation_policy.errors import (
     InputError,
     InvalidFactError,
     InvalidSnapshotError,
+    PolicyChangedError,
     PolicyError,
     StoreError,
     describe,
@@ -155,9 +156,7 @@ class Service:
         # The calendars escalations were pinned to, kept by the store: each escalation keeps
         # counting on its own until re-planned, whatever the policy declares now.
         self._kept_calendars: set[str] = set()
-        calendars, (planned, held) = self.store.run(
-            lambda tx: (tx.calendars(), tx.planned_under())
-        )
+        calendars, (planned, held) = self.store.run(lambda tx: (tx.calendars(), tx.planned_under()))
         # The policy the stored escalations were planned under, where it is not this one:
         # nothing is decided until replan(). And whether the store is still to record this one.
         self._planned_under: str | None = None
@@ -579,7 +578,19 @@ class Service:
         def work_on(tx: Transaction) -> tuple[Replanned, ...]:
             work, done = _Working(), list[Replanned]()
             for key, row in tx.lock(keys).items():
-                before = self._thaw(row)
+                try:
+                    before = self._thaw(row)
+                except StoreError:
+                    if self._planned_under is None:
+                        raise
+                    raise PolicyChangedError(
+                        f"the escalations were planned under the policy {self._planned_under}, "
+                        f"and the policy loaded ({self.identity}) cannot read the state of "
+                        f"{key!r}: expected the policy that planned them, or one that "
+                        "declares their attributes and values",
+                        planned=self._planned_under,
+                        loaded=self.identity,
+                    ) from None
                 if before is None or before.status == AWAITING_OPENING:
                     continue
                 after = before.copy()
@@ -612,9 +623,7 @@ class Service:
     def _check_planned(self) -> None:
         """Refuse to decide on escalations planned under another policy, until re-planned."""
         if self._planned_under is not None:
-            raise policy_changed(
-                self._planned_under, self.policy, "call replan(now) first", None
-            )
+            raise policy_changed(self._planned_under, self.policy, "call replan(now) first", None)
 
     def _read(self, item: object) -> Fact:
         if isinstance(item, Fact):
