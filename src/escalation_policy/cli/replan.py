@@ -114,8 +114,10 @@ def _text(item: Replanned, *, applied: bool) -> list[str]:
                 f"{moved.before.isoformat()} -> {moved.after.isoformat()}"
             )
         )
-    for change in item.plan:
-        lines.append(plain(f"  {change.field}: {_value(change.before)} -> {_value(change.after)}"))
+    for planned in item.plan:
+        lines.append(
+            plain(f"  {planned.field}: {_value(planned.before)} -> {_value(planned.after)}")
+        )
     for pending in item.added:
         lines.append(plain(f"  added    {_pending(pending)}"))
     for pending in item.removed:
