@@ -459,3 +459,28 @@ def test_re_deriving_under_the_same_policy_changes_nothing(history: list[Any]) -
         at = engine.clock
         assert None is replan_record(policy, shared_matcher(policy), record, at, rederive=True)
         assert state == record.freeze()
+
+
+# --------------------------------------------------------------------------------- status
+def test_status_counts_the_escalations_awaiting_their_opening_apart(
+    new_store_url: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A post about an escalation whose opening has not arrived yet is held for it: the
+    escalation is not open, and `status` says how many wait so."""
+    url = new_store_url()
+    policy = load_policy("escalation_policy.rules", opening_grace=dt.timedelta(minutes=5))
+    post = {
+        "type": "posted",
+        "at": "2026-03-02T09:41:00Z",
+        "escalation_id": "E9",
+        "channel": "#escalated_customers",
+        "purpose": "update",
+        "by": "tam",
+    }
+    with Service(url, policy) as service:
+        service.handle(post)
+        status = service.status()
+    assert (0, 1) == (status.escalations, status.awaiting_opening)
+    assert 0 == main(["status", "--store", url])
+    shown = json.loads(capsys.readouterr().out)
+    assert (0, 1) == (shown["escalations"], shown["awaiting_opening"])

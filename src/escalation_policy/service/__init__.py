@@ -507,6 +507,7 @@ class Service:
             refused=counts.refused,
             next_wakeup=self.next_wakeup(),
             next_delivery=self.next_delivery(),
+            awaiting_opening=counts.awaiting_opening,
         )
 
     def prune(
