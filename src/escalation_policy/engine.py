@@ -506,6 +506,8 @@ def read_snapshot(state: object, policy: Policy, *, replan: bool = False) -> Eng
         ):
             raise policy_changed(planned, policy, _HOW)
         state = _structure_snapshot(state, policy)
+    elif replan and isinstance(state, EngineState):
+        state = _with_states_of(state, policy)
     if not isinstance(state, EngineState):
         raise InvalidSnapshotError(
             f"got {describe(state)}, expected an EngineState or its JSON object", path="$"
@@ -597,6 +599,18 @@ def _upgrade_pending(item: object) -> object:
     if key is not None:
         item["key"] = key
     return item
+
+
+def _with_states_of(state: EngineState, policy: Policy) -> EngineState:
+    """``state``, whose escalations may be the states of another policy (a snapshot object
+    restored to be re-planned), with each one read as a state of ``policy``, as its JSON."""
+    kind = policy.contract.state
+    if all(isinstance(escalation, kind) for escalation in state.escalations):
+        return state
+    converter = shared_converter(policy)
+    data = converter.unstructure(attrs.evolve(state, escalations=()))
+    data["escalations"] = [converter.unstructure(e, type(e)) for e in state.escalations]
+    return _structure_snapshot(data, policy)
 
 
 def _structure_snapshot(data: Mapping[str, Any], policy: Policy) -> EngineState:
