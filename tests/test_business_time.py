@@ -484,23 +484,33 @@ def test_a_calendar_change_applies_to_open_escalations_only_when_re_planned(
     """Opened and asked on Monday at 15:00: the reply is due on Tuesday at 11:00, four office
     hours on. The owner then makes that Tuesday a holiday: the escalation keeps the plan it was
     made under until the host re-plans it, which moves the reply to Wednesday at 11:00 (the
-    three open hours it had left at 16:00) and says so."""
+    three open hours it had left at 16:00) and says so. The rules are the same: re-planning
+    under the new policy adds, removes and changes nothing else."""
     engine = PolicyEngine(office(), engine=engine_name)  # type: ignore[arg-type]
     engine.handle(opened(ny(9, 10), severity="low"))
     engine.handle(fact("asked", ny(9, 15)))
     text = json.dumps(make_converter(office()).unstructure(engine.snapshot()))
     changed = office_with_a_new_holiday()
-    restored = PolicyEngine.restore(json.loads(text), changed, engine=engine_name)  # type: ignore[arg-type]
+    restored = PolicyEngine.restore(
+        json.loads(text),
+        changed,
+        engine=engine_name,  # type: ignore[arg-type]
+        replan=True,
+    )
     assert ny(10, 11) == reply_due(restored.escalation("E1"))
-    late = restored.handle(tick(ny(9, 16)))
-    assert [] == violations(late.actions)
-    (replanned,) = restored.replan()
+    (replanned,) = restored.replan(dt.datetime.fromisoformat(ny(9, 16)))
     assert ("E1", "new_york") == (replanned.escalation_id, replanned.calendar)
     assert replanned.before == office().calendar("new_york").identity
     assert replanned.after == changed.calendar("new_york").identity != replanned.before
     assert [("reply", ny(10, 11), ny(11, 11))] == [
         (m.obligation, local(m.before), local(m.after)) for m in replanned.moved
     ]
+    assert ((), (), (), ()) == (
+        replanned.plan,
+        replanned.added,
+        replanned.removed,
+        replanned.changed,
+    )
     assert ny(11, 11) == reply_due(restored.escalation("E1"))
     assert () == restored.replan(), "planned on today's calendar: nothing more to do"
     assert [] == violations(restored.handle(tick(ny(10, 11, 1))).actions)
@@ -514,6 +524,7 @@ def test_a_deadline_set_after_the_change_counts_on_the_pinned_calendar(engine_na
     engine.handle(opened(ny(9, 10), severity="low"))
     snapshot = json.loads(json.dumps(make_converter(office()).unstructure(engine.snapshot())))
     assert [office().calendar("new_york").document()] == snapshot["calendars"]
+    del snapshot["policy"]  # written before snapshots recorded their policy: taken as it is
     restored = PolicyEngine.restore(snapshot, office_with_a_new_holiday(), engine=engine_name)  # type: ignore[arg-type]
     restored.handle(fact("asked", ny(9, 15)))
     assert ny(10, 11) == reply_due(restored.escalation("E1"))
@@ -529,6 +540,7 @@ def test_a_state_kept_before_calendars_were_pinned_counts_on_todays() -> None:
     data = make_converter(office()).unstructure(engine.snapshot())
     del data["escalations"][0]["calendar_identity"]
     del data["calendars"]
+    del data["policy"]
     restored = PolicyEngine.restore(data, office_with_a_new_holiday())
     state = restored.escalation("E1")
     assert state is not None
@@ -537,11 +549,13 @@ def test_a_state_kept_before_calendars_were_pinned_counts_on_todays() -> None:
 
 
 def test_a_store_keeps_the_calendar_its_escalations_are_pinned_to(new_store_url: Any) -> None:
-    """Another process with the changed policy: the escalation keeps its plan, and deadlines
-    set now count on its calendar, until `replan`."""
+    """Another process with the changed policy, on a store written before stores recorded
+    their policy: the escalation keeps its plan, and deadlines set now count on its calendar,
+    until `replan`."""
     url = new_store_url()
     with Service(url, office()) as service:
         service.handle(opened(ny(9, 10), severity="low"))
+        service.store.run(lambda tx: tx.db.execute("DELETE FROM ep_meta WHERE key = 'policy'"))
     changed = office_with_a_new_holiday()
     with Service(url, changed) as service:
         service.handle(fact("asked", ny(9, 15)))

@@ -43,6 +43,7 @@ _EXPORTS: dict[str, str] = {
     ),
     **dict.fromkeys(
         (
+            "ChangedObligation",
             "Decision",
             "EngineState",
             "ClockFigures",
@@ -50,6 +51,7 @@ _EXPORTS: dict[str, str] = {
             "Fulfilment",
             "MovedDue",
             "PendingObligation",
+            "PlanChange",
             "Replanned",
         ),
         "escalation_policy.state",
@@ -126,6 +128,7 @@ _EXPORTS: dict[str, str] = {
             "InputError",
             "InvalidFactError",
             "InvalidSnapshotError",
+            "PolicyChangedError",
             "PolicyDefinitionError",
             "PolicyError",
             "StaleFactError",
@@ -238,6 +241,7 @@ if TYPE_CHECKING:
     from escalation_policy.errors import InputError as InputError
     from escalation_policy.errors import InvalidFactError as InvalidFactError
     from escalation_policy.errors import InvalidSnapshotError as InvalidSnapshotError
+    from escalation_policy.errors import PolicyChangedError as PolicyChangedError
     from escalation_policy.errors import PolicyDefinitionError as PolicyDefinitionError
     from escalation_policy.errors import PolicyError as PolicyError
     from escalation_policy.errors import StaleFactError as StaleFactError
@@ -264,6 +268,7 @@ if TYPE_CHECKING:
     from escalation_policy.service import Handled as Handled
     from escalation_policy.service import Pruned as Pruned
     from escalation_policy.service import Service as Service
+    from escalation_policy.state import ChangedObligation as ChangedObligation
     from escalation_policy.state import ClockFigures as ClockFigures
     from escalation_policy.state import Decision as Decision
     from escalation_policy.state import EngineState as EngineState
@@ -271,6 +276,7 @@ if TYPE_CHECKING:
     from escalation_policy.state import Fulfilment as Fulfilment
     from escalation_policy.state import MovedDue as MovedDue
     from escalation_policy.state import PendingObligation as PendingObligation
+    from escalation_policy.state import PlanChange as PlanChange
     from escalation_policy.state import Replanned as Replanned
     from escalation_policy.store import PostgresStore as PostgresStore
     from escalation_policy.store import SQLiteStore as SQLiteStore

@@ -25,6 +25,7 @@ from escalation_policy.errors import (
     InputError,
     InvalidFactError,
     InvalidSnapshotError,
+    PolicyChangedError,
     PolicyDefinitionError,
     describe,
 )
@@ -221,6 +222,9 @@ class PolicyEngine:
         self._held = _Escalations()
         self._records = self._held.records
         self._clock: dt.datetime | None = None
+        # The identity of the policy the escalations held were planned under, where it is not
+        # this engine's (a snapshot restored with replan=True): facts wait for replan().
+        self._planned_under: str | None = None
 
     @property
     def max_clock_jump(self) -> dt.timedelta | None:
@@ -273,6 +277,8 @@ class PolicyEngine:
             fact = read_fact(fact, self.policy)
         elif self._fact_types.get(fact.TYPE) is not type(fact):
             check_declared(fact, self.policy)
+        if self._planned_under is not None:
+            raise policy_changed(self._planned_under, self.policy, "call replan() first", None)
         with self._lock:
             return self._handle(fact)
 
@@ -318,40 +324,53 @@ class PolicyEngine:
                 calendars=self.policy.pinned_calendars(
                     record.calendar_identity for record in records.values()
                 ),
+                policy=self._planned_under or self.policy.identity,
             )
 
     def replan(
         self, at: dt.datetime | None = None, *, dry_run: bool = False
     ) -> tuple[Replanned, ...]:
-        """Plan every open escalation pinned to a calendar other than the one the policy
-        declares now on the one it declares now, and say what moved (by escalation id).
+        """Plan the open escalations again, and say what changed (by escalation id).
 
         An escalation keeps counting on the calendar it was opened under (its
         ``calendar_identity``) until this is asked: a change of a calendar's hours, holidays or
-        zone rewrites no plan by itself. ``at`` (by default the engine's clock) is the moment
-        from which the open time a deadline has left is counted again. ``dry_run``: say what
-        would move, and change nothing.
+        zone rewrites no plan by itself. Each escalation pinned to a calendar other than the
+        one the policy declares now is planned on the one it declares now
+        (:attr:`Replanned.moved`). After :meth:`restore` with ``replan=True`` of a snapshot
+        planned under another policy, every open escalation is also planned again under this
+        one: its tables' outputs (:attr:`Replanned.plan`), and the pending obligations the
+        policy adds, removes or changes (see ``docs/policy-owners.md``); facts are taken
+        again once this is done.
+
+        ``at`` (by default the engine's clock) is the moment from which the open time a
+        deadline has left is counted again, and a new or changed period starts. ``dry_run``:
+        say what would change, and change nothing.
         """
         with self._lock:
             if at is None:
                 at = self._clock
             if at is None:
+                if not dry_run:
+                    self._planned_under = None  # nothing held: nothing to plan again
                 return ()
             try:
                 at = to_instant(at)
             except FieldProblem as problem:
                 raise InvalidFactError(str(problem), path="at") from None
+            rederive = self._planned_under is not None
             done: list[Replanned] = []
             for key in sorted(self._records):
                 before = self._records[key]
                 if before.status == AWAITING_OPENING:
                     continue
                 after = before.copy()
-                replanned = _replan(self.policy, after, at)
+                replanned = _replan(self.policy, self._matcher, after, at, rederive=rederive)
                 if replanned is not None:
                     if not dry_run:
                         self._held.decided(key, before, after, at)
                     done.append(replanned)
+            if not dry_run:
+                self._planned_under = None
             return tuple(done)
 
     @classmethod
@@ -363,15 +382,24 @@ class PolicyEngine:
         engine: EngineName = "native",
         max_clock_jump: dt.timedelta | None = DEFAULT_MAX_CLOCK_JUMP,
         lateness: dt.timedelta = dt.timedelta(0),
+        replan: bool = False,
     ) -> "PolicyEngine":
         """An engine that continues from ``state`` (a snapshot, or its JSON form).
 
         The snapshot is checked like any input: a malformed or inconsistent one, or one
         written with a policy that lacks its rules, raises
         :class:`~escalation_policy.errors.InvalidSnapshotError` naming the field.
+
+        A snapshot whose escalations were planned under another policy (its
+        :attr:`EngineState.policy` is not ``policy.identity``) raises
+        :class:`~escalation_policy.errors.PolicyChangedError`, unless ``replan``: the engine
+        then holds them as they are, refuses facts, and plans them again under ``policy``
+        when :meth:`replan` is called. A snapshot that records no policy is taken as it is.
         """
         restored = cls(policy, engine=engine, max_clock_jump=max_clock_jump, lateness=lateness)
-        state = read_snapshot(state, restored.policy)
+        state = read_snapshot(state, restored.policy, replan=replan)
+        if state.policy not in (None, restored.policy.identity) and state.escalations:
+            restored._planned_under = state.policy
         restored._clock = state.clock
         for calendar in state.calendars:
             restored.policy.remember(calendar)
@@ -449,10 +477,37 @@ class _Escalations:
         heapq.heapify(self.heap)
 
 
-def read_snapshot(state: object, policy: Policy) -> EngineState:
-    """``state`` checked as a snapshot ``policy`` can continue from, else an input error."""
+def policy_changed(
+    planned: str, policy: Policy, how: str, path: str | None = "$.policy"
+) -> PolicyChangedError:
+    """The error that refuses escalations planned under the policy ``planned`` to ``policy``;
+    ``how``: what the host does to re-plan them."""
+    return PolicyChangedError(
+        f"the escalations were planned under the policy {planned}, not under the policy "
+        f"loaded ({policy.identity}); expected the same policy, or a re-plan under this one: "
+        f"{how}",
+        planned=planned,
+        loaded=policy.identity,
+        path=path,
+    )
+
+
+def read_snapshot(state: object, policy: Policy, *, replan: bool = False) -> EngineState:
+    """``state`` checked as a snapshot ``policy`` can continue from, else an input error.
+    One planned under another policy is refused with a :class:`PolicyChangedError`, unless
+    ``replan``: its escalations are then checked only as far as another policy allows."""
     if isinstance(state, Mapping):
+        planned = state.get("policy")
+        if (
+            not replan
+            and isinstance(planned, str)
+            and state.get("escalations")
+            and planned != policy.identity
+        ):
+            raise policy_changed(planned, policy, _HOW)
         state = _structure_snapshot(state, policy)
+    elif replan and isinstance(state, EngineState):
+        state = _with_states_of(state, policy)
     if not isinstance(state, EngineState):
         raise InvalidSnapshotError(
             f"got {describe(state)}, expected an EngineState or its JSON object", path="$"
@@ -475,6 +530,12 @@ def read_snapshot(state: object, policy: Policy) -> EngineState:
             "got escalations without a clock, expected a clock no earlier than their last fact",
             path="$.clock",
         )
+    foreign = (
+        state.policy is not None and bool(state.escalations) and state.policy != policy.identity
+    )
+    if foreign and not replan:
+        assert state.policy is not None
+        raise policy_changed(state.policy, policy, _HOW)
     seen: set[str] = set()
     for index, escalation in enumerate(state.escalations):
         where = f"$.escalations[{index}]"
@@ -483,7 +544,7 @@ def read_snapshot(state: object, policy: Policy) -> EngineState:
                 f"got {describe(escalation)}, expected the EscalationState of this policy",
                 path=where,
             )
-        problem = _inconsistency(escalation, state.clock, policy, seen)
+        problem = _inconsistency(escalation, state.clock, policy, seen, foreign=foreign)
         if problem is not None:
             field, message = problem
             raise InvalidSnapshotError(message, path=f"{where}.{field}")
@@ -491,6 +552,9 @@ def read_snapshot(state: object, policy: Policy) -> EngineState:
     if any(e.calendar is not None and e.calendar_identity is None for e in state.escalations):
         state = attrs.evolve(state, escalations=tuple(pinned(e, policy) for e in state.escalations))
     return state
+
+
+_HOW = "restore it with PolicyEngine.restore(..., replan=True), then call replan()"
 
 
 def pinned(state: EscalationState, policy: Policy) -> EscalationState:
@@ -535,6 +599,18 @@ def _upgrade_pending(item: object) -> object:
     if key is not None:
         item["key"] = key
     return item
+
+
+def _with_states_of(state: EngineState, policy: Policy) -> EngineState:
+    """``state``, whose escalations may be the states of another policy (a snapshot object
+    restored to be re-planned), with each one read as a state of ``policy``, as its JSON."""
+    kind = policy.contract.state
+    if all(isinstance(escalation, kind) for escalation in state.escalations):
+        return state
+    converter = shared_converter(policy)
+    data = converter.unstructure(attrs.evolve(state, escalations=()))
+    data["escalations"] = [converter.unstructure(e, type(e)) for e in state.escalations]
+    return _structure_snapshot(data, policy)
 
 
 def _structure_snapshot(data: Mapping[str, Any], policy: Policy) -> EngineState:
@@ -610,9 +686,16 @@ def _planned_values(policy: Policy) -> Mapping[str, tuple[str, ...]]:
 
 
 def _inconsistency(
-    escalation: EscalationState, clock: dt.datetime | None, policy: Policy, seen: set[str]
+    escalation: EscalationState,
+    clock: dt.datetime | None,
+    policy: Policy,
+    seen: set[str],
+    *,
+    foreign: bool = False,
 ) -> tuple[str, str] | None:
-    """The first thing in ``escalation`` no engine could have written, as (field, message)."""
+    """The first thing in ``escalation`` no engine could have written, as (field, message).
+    ``foreign``: it was planned under another policy, whose teams, obligations and rules it
+    may name until re-planned."""
     if not escalation.escalation_id:
         return "escalation_id", "got '', expected a non-empty string"
     if escalation.escalation_id in seen:
@@ -638,6 +721,8 @@ def _inconsistency(
             f"got {describe(escalation.closed_at)} with status {escalation.status!r}, "
             "expected a closing time exactly when the escalation is closed"
         )
+    if foreign:
+        return _foreign_inconsistency(escalation, policy)
     for field, values in _planned_values(policy).items():
         given = getattr(escalation, field)
         items = enumerate(given) if isinstance(given, tuple) else ((None, given),)
@@ -696,5 +781,22 @@ def _inconsistency(
             return f"{field}.rule", (
                 f"got {pending.rule!r}, a rule this policy does not have; expected one of "
                 "the policy's rule ids (was the snapshot written with another policy?)"
+            )
+    return None
+
+
+def _foreign_inconsistency(escalation: EscalationState, policy: Policy) -> tuple[str, str] | None:
+    """What :func:`_inconsistency` checks of an escalation planned under another policy: what
+    re-planning cannot mend."""
+    if escalation.calendar is not None:
+        try:
+            policy.calendar(escalation.calendar)
+        except (UnknownCalendarError, PolicyDefinitionError) as error:
+            return "calendar", str(error)
+    for number, pending in enumerate(escalation.pending):
+        if pending.period not in (None, ON_CALENDAR) and parse_period(pending.period) is None:
+            return f"pending[{number}].period", (
+                f"got {pending.period!r}, expected a period's text form ('each business day', "
+                "'2 per week', 'every 1d', ...) or null"
             )
     return None

@@ -19,6 +19,7 @@ __all__ = [
     "InputError",
     "InvalidFactError",
     "InvalidSnapshotError",
+    "PolicyChangedError",
     "PolicyDefinitionError",
     "PolicyError",
     "StaleFactError",
@@ -109,6 +110,20 @@ class InvalidSnapshotError(InputError):
     """A snapshot given to ``PolicyEngine.restore`` that is not one the library wrote."""
 
     code = "invalid_snapshot"
+
+
+class PolicyChangedError(InvalidSnapshotError):
+    """Escalations planned under one policy (a snapshot, a store) taken up under another: the
+    host must ask to re-plan them (``PolicyEngine.restore(..., replan=True)`` then
+    ``replan()``, ``Service(..., replan=True)`` then ``replan(now)``, or ``escalation-policy
+    replan``). ``planned`` and ``loaded`` are the two policies' identities."""
+
+    code = "policy_changed"
+
+    def __init__(self, message: str, *, planned: str, loaded: str, path: str | None = None) -> None:
+        self.planned = planned
+        self.loaded = loaded
+        super().__init__(message, path=path)
 
 
 class PolicyDefinitionError(PolicyError):

@@ -19,6 +19,7 @@ from escalation_policy.model import AWAITING_OPENING, CLOSED, OMIT_IF_DEFAULT, A
 
 __all__ = [
     "SNAPSHOT_FORMAT",
+    "ChangedObligation",
     "ClockFigures",
     "Decision",
     "EngineState",
@@ -26,6 +27,7 @@ __all__ = [
     "Fulfilment",
     "MovedDue",
     "PendingObligation",
+    "PlanChange",
     "Replanned",
 ]
 
@@ -266,16 +268,46 @@ class MovedDue:
 
 
 @attrs.frozen(kw_only=True)
+class ChangedObligation:
+    """A pending obligation that re-planning under another policy changed: ``obligation``
+    (``key``: which instance) as it was ``before`` and is ``after`` (its period, due time,
+    rule or citation)."""
+
+    obligation: str
+    key: str | None
+    before: PendingObligation
+    after: PendingObligation
+
+
+@attrs.frozen(kw_only=True)
+class PlanChange:
+    """What the decision tables of another policy give an escalation otherwise: ``field``
+    (``in_scope``, ``owner``, ``cadence`` or ``involvement``), its value ``before`` and
+    ``after``, as JSON values (a team's or role's text)."""
+
+    field: str
+    before: bool | str | tuple[str, ...] | None
+    after: bool | str | tuple[str, ...] | None
+
+
+@attrs.frozen(kw_only=True)
 class Replanned:
-    """One open escalation planned again on the calendar the policy declares now: the
+    """One open escalation planned again: on the calendar the policy declares now (the
     calendar's name, the identities it was pinned to ``before`` and is ``after``, and the due
-    times that moved (none, if the change did not touch them)."""
+    times that moved), and, when the policy itself changed, under the new policy (what its
+    tables give otherwise, ``plan``, and the pending obligations it ``added``, ``removed`` and
+    ``changed``). Fields with nothing to say are empty (``None`` for an escalation whose
+    calendar did not change)."""
 
     escalation_id: str
-    calendar: str
-    before: str | None
-    after: str
+    calendar: str | None = None
+    before: str | None = None
+    after: str | None = None
     moved: tuple[MovedDue, ...] = ()
+    plan: tuple[PlanChange, ...] = ()
+    added: tuple[PendingObligation, ...] = ()
+    removed: tuple[PendingObligation, ...] = ()
+    changed: tuple[ChangedObligation, ...] = ()
 
 
 SNAPSHOT_FORMAT = 2
@@ -300,3 +332,8 @@ class EngineState:
     as the policy declared them when they were pinned: each escalation keeps counting on its
     own after a change of the policy's, until re-planned. Written as each calendar's
     ``document()``, and only when there are any."""
+    policy: str | None = None
+    """The identity of the policy the escalations were planned under (:attr:`Policy.identity
+    <escalation_policy.Policy.identity>`): restoring the snapshot under another policy is
+    refused unless the host asks to re-plan (``PolicyEngine.restore(..., replan=True)``). A
+    snapshot written before snapshots kept it has none, and is read as before."""

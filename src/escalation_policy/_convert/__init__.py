@@ -289,7 +289,12 @@ def make_converter(policy: "Policy | None" = None) -> "cattrs.Converter":
     converter.register_unstructure_hook(Calendar, lambda calendar: calendar.document())
     converter.register_unstructure_hook(
         EngineState,
-        make_dict_unstructure_fn(EngineState, converter, calendars=override(omit_if_default=True)),
+        make_dict_unstructure_fn(
+            EngineState,
+            converter,
+            calendars=override(omit_if_default=True),
+            policy=override(omit_if_default=True),
+        ),
     )
     # Its pending obligations leave out the fields that hold their defaults, as the state's
     # own writer does.

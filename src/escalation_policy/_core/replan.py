@@ -1,20 +1,89 @@
-"""Re-planning an open escalation on the calendar its policy declares now, when the host asks:
-the due times it has pending move as the new calendar counts them."""
+"""Re-planning an open escalation when the host asks: on the calendar its policy declares now
+(the due times it has pending move as the new calendar counts them), and, once the policy
+itself changed, under the new policy (its plan and periodic obligations derived again)."""
 
 import datetime as dt
+import weakref
 
 import attrs
 
-from escalation_policy._core.obligations import ON_CALENDAR, on_clock, tier_time
+from escalation_policy import vocabulary as vocab
+from escalation_policy._core.effects import HANDLERS, Work
+from escalation_policy._core.matching import Matcher
+from escalation_policy._core.obligations import ON_CALENDAR, on_clock, text_of, tier_time
+from escalation_policy._language.context import Situation
+from escalation_policy.model import CLOSED
 from escalation_policy.periods import Bucket, parse_period
 from escalation_policy.policy import Policy
+from escalation_policy.policy.outputs import CADENCE, IN_SCOPE, OWNER
 from escalation_policy.policy.record import Record
-from escalation_policy.state import MovedDue, PendingObligation, Replanned
+from escalation_policy.state import (
+    ChangedObligation,
+    MovedDue,
+    PendingObligation,
+    PlanChange,
+    Replanned,
+)
+
+__all__ = ["replan"]
+
+_NOTHING_BEFORE: dict[str, object] = {}
+
+_PLANNED_FIELDS = ("in_scope", "owner", "cadence", "involvement")
+"""The fields of a record the decision tables give (see :class:`PlanChange`)."""
 
 
-def replan(policy: Policy, record: Record, at: dt.datetime) -> Replanned | None:
-    """Plan ``record`` (changed in place) again at ``at`` on its calendar as the policy
-    declares it now, if that is not the calendar it is pinned to; ``None`` otherwise.
+def replan(
+    policy: Policy, matcher: Matcher, record: Record, at: dt.datetime, *, rederive: bool = False
+) -> Replanned | None:
+    """Plan ``record`` (changed in place) again at ``at``: on its calendar as the policy
+    declares it now, and, with ``rederive`` (the escalation was planned under another
+    policy), under the policy's tables and reactions (:func:`rederive`). ``None`` if nothing
+    changes."""
+    moved = _recalendar(policy, record, at)
+    changes: tuple[tuple[PlanChange, ...], list[PendingObligation], list[PendingObligation]]
+    changes = ((), [], [])
+    if rederive:
+        changes = _rederive(policy, matcher, record, at)
+    plan, before, after = changes
+    if moved is None and not rederive:
+        return None
+    keys = {(p.obligation, p.key) for p in before} | {(p.obligation, p.key) for p in after}
+    was = {(p.obligation, p.key): p for p in before}
+    now = {(p.obligation, p.key): p for p in after}
+    added = tuple(now[k] for k in sorted(keys, key=_order) if k not in was)
+    removed = tuple(was[k] for k in sorted(keys, key=_order) if k not in now)
+    changed = tuple(
+        ChangedObligation(obligation=k[0], key=k[1], before=was[k], after=now[k])
+        for k in sorted(keys, key=_order)
+        if k in was and k in now and was[k] != now[k]
+    )
+    if moved is None and not (plan or added or removed or changed):
+        return None
+    calendar, pinned_before, pinned_after, moved_dues = moved or (None, None, None, ())
+    return Replanned(
+        escalation_id=record.escalation_id,
+        calendar=calendar,
+        before=pinned_before,
+        after=pinned_after,
+        moved=moved_dues,
+        plan=plan,
+        added=added,
+        removed=removed,
+        changed=changed,
+    )
+
+
+def _order(key: tuple[str, str | None]) -> tuple[str, str]:
+    return key[0], key[1] or ""
+
+
+def _recalendar(
+    policy: Policy, record: Record, at: dt.datetime
+) -> tuple[str, str | None, str, tuple[MovedDue, ...]] | None:
+    """Plan ``record`` again at ``at`` on its calendar as the policy declares it now, if that
+    is not the calendar it is pinned to: (the calendar's name, the identities before and
+    after, the due times that moved); ``None`` otherwise.
 
     A deadline counted on the calendar keeps the open time it had left at ``at``; a period of
     business days ends with the same business day, and a period of weeks with the same week, as
@@ -57,15 +126,127 @@ def replan(policy: Policy, record: Record, at: dt.datetime) -> Replanned | None:
             obligation = attrs.evolve(obligation, due=due, reminder_at=None)
         pending.append(obligation)
     record.calendar_identity = new.identity
-    record.pending = [_retimed(policy, record, obligation) for obligation in pending]
+    record.pending = [
+        _retimed(policy, record, obligation)
+        if obligation.obligation in policy.obligations
+        else obligation  # the policy no longer has it: re-deriving drops it
+        for obligation in pending
+    ]
     record.refresh()
-    return Replanned(
-        escalation_id=record.escalation_id,
-        calendar=name,
-        before=before,
-        after=new.identity,
-        moved=tuple(moved),
+    return name, before, new.identity, tuple(moved)
+
+
+def _rederive(
+    policy: Policy, matcher: Matcher, record: Record, at: dt.datetime
+) -> tuple[tuple[PlanChange, ...], list[PendingObligation], list[PendingObligation]]:
+    """Plan ``record`` (changed in place) again under ``policy``, which it was not planned
+    under, at ``at``; return what its tables give otherwise, and its pending obligations before
+    and after.
+
+    The tables are evaluated again on the escalation's attributes as they are now; the
+    reactions to the policy's opening fact that apply the plan and require periodic
+    obligations run again, as if the escalation opened at ``at`` with these attributes (the
+    one-off obligations an opening requires are not required again: their facts are past).
+    A pending obligation, or a rule it cites, that the policy no longer has is dropped, as is a
+    periodic obligation no reaction requires any longer; one whose period changed starts
+    afresh at ``at``, as on a change of severity. The others keep their due times (overdue
+    ones too), with the citation, reminder and tiers the policy gives them now.
+    """
+    before = list(record.pending)
+    was = {name: _planned_text(getattr(record, name)) for name in _PLANNED_FIELDS}
+    obligations, rules = policy.obligations, policy.rules
+    record.done = {name: key for name, key in record.done.items() if name in obligations}
+    kept: list[PendingObligation] = []
+    for pending in record.pending:
+        if pending.obligation not in obligations or pending.rule not in rules:
+            continue
+        cites = rules[pending.rule].cites
+        if cites != pending.cites:
+            pending = attrs.evolve(pending, cites=cites)
+        kept.append(_retimed(policy, record, pending))
+    record.pending = kept
+    plan = matcher.plan({field: getattr(record, field) for field in policy.plan_inputs})
+    in_scope = bool(plan.values[IN_SCOPE])
+    if in_scope != record.in_scope:
+        record.in_scope = in_scope
+        if not in_scope:
+            record.pending = []  # as when a fact takes it out of scope: it owes nothing more
+    if record.in_scope and record.status != CLOSED:
+        opening = policy.terms.opening
+        attributes = set(policy.terms.record.attributes)
+        fact = opening(
+            escalation_id=record.escalation_id,
+            at=at,
+            **{
+                field.name: getattr(record, field.name)
+                for field in attrs.fields(opening)
+                if field.name in attributes
+            },
+        )
+        situation = Situation(
+            record, fact, record.status, _NOTHING_BEFORE, plan.values[OWNER], plan.values[CADENCE]
+        )
+        work = Work(policy, record, fact, plan)
+        scheduled: set[str] = set()
+        reactions = policy.reactions
+        for index in matcher.reactions_for(opening.TYPE, situation):
+            compiled = reactions[index]
+            for effect, prepared in compiled.then:
+                if isinstance(effect, vocab.Require) and effect.every is not None:
+                    scheduled.add(effect.obligation.id)
+                elif not isinstance(effect, vocab.ApplyPlan):
+                    continue
+                HANDLERS[type(effect)](
+                    work, effect, prepared, compiled.reaction.id, compiled.reaction.cites
+                )
+        elsewhere = _periodic_elsewhere(policy)
+        record.pending = [
+            pending
+            for pending in record.pending
+            if not _periodic(pending)
+            or pending.obligation in scheduled
+            or pending.obligation in elsewhere
+        ]
+    record.refresh()
+    plan_changes = tuple(
+        PlanChange(field=name, before=was[name], after=after)
+        for name in _PLANNED_FIELDS
+        if (after := _planned_text(getattr(record, name))) != was[name]
     )
+    return plan_changes, before, list(record.pending)
+
+
+def _periodic(pending: PendingObligation) -> bool:
+    return pending.every is not None or pending.period not in (None, ON_CALENDAR)
+
+
+_ELSEWHERE: "weakref.WeakKeyDictionary[Policy, frozenset[str]]" = weakref.WeakKeyDictionary()
+
+
+def _periodic_elsewhere(policy: Policy) -> frozenset[str]:
+    """The obligations a reaction that does not react to the opening requires periodically:
+    re-deriving keeps them as they are pending, since only a later fact plans them."""
+    found = _ELSEWHERE.get(policy)
+    if found is not None:
+        return found
+    opening = policy.terms.opening.TYPE
+    found = _ELSEWHERE[policy] = frozenset(
+        effect.obligation.id
+        for compiled in policy.reactions
+        if opening not in compiled.types
+        for effect, _ in compiled.then
+        if isinstance(effect, vocab.Require) and effect.every is not None
+    )
+    return found
+
+
+def _planned_text(value: object) -> bool | str | tuple[str, ...] | None:
+    """A planned field's value as JSON (a team's or a role's text)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, tuple):
+        return tuple(text_of(item) for item in value)
+    return text_of(value)
 
 
 def _retimed(policy: Policy, record: Record, pending: PendingObligation) -> PendingObligation:

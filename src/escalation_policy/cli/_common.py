@@ -313,13 +313,26 @@ def source_shown(source: str | None) -> str:
 
 
 def open_service(
-    args: argparse.Namespace, *, catch_up: bool = True, create: bool = True
+    args: argparse.Namespace,
+    *,
+    catch_up: bool = True,
+    create: bool = True,
+    replan: bool = False,
 ) -> Service:
+    """The service over the store the arguments name. ``replan``: open a store planned under
+    another policy too (``Service(..., replan=True)``): for commands that only read or
+    deliver, which the service lets do so, and for ``replan``."""
     policy = chosen_policy(args)
     store = open_store(_store_url(args), create=create)
     lateness = getattr(args, "lateness", None) or dt.timedelta(0)
     engine: EngineName = getattr(args, "engine", "native")
-    return Service(store, policy, engine=engine, catch_up=catch_up, lateness=lateness)
+    try:
+        return Service(
+            store, policy, engine=engine, catch_up=catch_up, lateness=lateness, replan=replan
+        )
+    except BaseException:
+        store.close()
+        raise
 
 
 def given_time(text: str | None) -> dt.datetime | None:

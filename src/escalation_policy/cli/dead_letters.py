@@ -37,7 +37,7 @@ def register(commands: Commands) -> None:
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
-    with open_service(args, create=False) as service:
+    with open_service(args, create=False, replan=True) as service:
         letters = service.dead_letters()
         if args.ids:
             wanted = set(args.ids)

@@ -156,7 +156,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
                 engine=args.engine,
             )
         else:
-            with open_service(args, create=False) as service:
+            with open_service(args, create=False, replan=True) as service:
                 result = digest(service, week=args.week, as_of=as_of, weeks=args.weeks)
     except InputError as error:
         if error.path in ("week", "as_of"):

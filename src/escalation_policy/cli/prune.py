@@ -63,7 +63,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
         )
     except OverflowError:
         raise Exit(EXIT_BAD_INPUT, "a duration reaches back before the year 1") from None
-    with open_service(args, create=False) as service:
+    with open_service(args, create=False, replan=True) as service:
         try:
             pruned = service.prune(facts_before=facts_before, delivered_before=delivered_before)
         except InputError:

@@ -52,7 +52,7 @@ def register(commands: Commands) -> None:
 def run(args: argparse.Namespace, out: Output) -> int:
     names = [source_name(path) for path in args.files] + list(args.source or ())
     sources = set(names) if names else None
-    with open_service(args, create=False) as service:
+    with open_service(args, create=False, replan=True) as service:
         if args.acknowledge:
             # The wall clock, at the edge: when they were acknowledged.
             listed = service.acknowledge_refusals(dt.datetime.now(dt.timezone.utc), sources=sources)

@@ -1,9 +1,12 @@
-"""``escalation-policy replan``: plan the open escalations again on today's calendars."""
+"""``escalation-policy replan``: plan the open escalations again, on today's calendars and, once
+the policy changed, under the new policy."""
 
 import argparse
 import datetime as dt
 import json
+from typing import Any
 
+from escalation_policy._convert import shared_converter
 from escalation_policy.cli._common import (
     EXIT_OK,
     STORE_HELP,
@@ -13,36 +16,57 @@ from escalation_policy.cli._common import (
     given_time,
     open_service,
 )
+from escalation_policy.render import plain
+from escalation_policy.state import PendingObligation, Replanned
 
 
 def register(commands: Commands) -> None:
     parser = add_command(
         commands,
         "replan",
-        help="plan open escalations again after a calendar changed",
-        description="An escalation counts on the calendar it was opened under until it is "
-        "re-planned: a change of a calendar's hours, holidays or zone in the policy moves no "
-        "due time by itself. This plans every open escalation whose calendar the policy now "
-        "declares otherwise on the calendar it declares now (a deadline keeps the open time it "
-        "had left; a period of business days or weeks ends with the same day or week) and "
-        "prints one JSON object per escalation: its calendar, the identities before and after, "
-        "and each due time that moved.",
+        help="plan open escalations again after the policy or a calendar changed",
+        description="A store records the policy its escalations were planned under: any other "
+        "command that decides refuses a store planned under another policy. This plans every "
+        "open escalation again under the policy given: its tables' outputs (scope, owner, "
+        "cadence, involvement) from its attributes as they are now; the periodic obligations "
+        "the new policy requires, added, changed (a new period starts at --now) or removed; "
+        "the obligations and rules the new policy no longer has, removed; the others keep "
+        "their due times. An escalation also counts on the calendar it was opened under until "
+        "it is re-planned: this plans it on the calendar the policy declares now (a deadline "
+        "keeps the open time it had left; a period of business days or weeks ends with the "
+        "same day or week). Prints one JSON object per escalation that changed: its calendar, "
+        "the identities before and after, each due time that moved, what its tables give "
+        "otherwise, and the obligations added, removed and changed (--format text: the same "
+        "for people).",
     )
     parser.add_argument("--store", metavar="URL", help=STORE_HELP)
     parser.add_argument(
-        "--now", metavar="TIME", help="count open time left from TIME (ISO-8601), not the clock"
+        "--now",
+        metavar="TIME",
+        help="count open time left, and start new periods, from TIME (ISO-8601), not the clock",
     )
     parser.add_argument(
-        "--dry-run", action="store_true", help="say what would move, and change nothing"
+        "--dry-run", action="store_true", help="say what would change, and change nothing"
+    )
+    parser.add_argument(
+        "--format",
+        choices=("json", "text"),
+        default="json",
+        help="one JSON object per escalation (the default), or text for people",
     )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
     now = given_time(args.now) or dt.datetime.now(dt.timezone.utc)  # the clock, at the edge
-    with open_service(args, create=False) as service:
+    with open_service(args, create=False, replan=True) as service:
         replanned = service.replan(now, dry_run=args.dry_run)
+        unstructure = shared_converter(service.policy).unstructure
     for item in replanned:
+        if args.format == "text":
+            for line in _text(item, applied=not args.dry_run):
+                out.line(line)
+            continue
         record = {
             "escalation_id": item.escalation_id,
             "calendar": item.calendar,
@@ -57,7 +81,67 @@ def run(args: argparse.Namespace, out: Output) -> int:
                 }
                 for moved in item.moved
             ],
+            "plan": [
+                {"field": change.field, "before": change.before, "after": change.after}
+                for change in item.plan
+            ],
+            "added": [unstructure(pending, PendingObligation) for pending in item.added],
+            "removed": [unstructure(pending, PendingObligation) for pending in item.removed],
+            "changed": [
+                {
+                    "obligation": change.obligation,
+                    "key": change.key,
+                    "before": unstructure(change.before, PendingObligation),
+                    "after": unstructure(change.after, PendingObligation),
+                }
+                for change in item.changed
+            ],
             "applied": not args.dry_run,
         }
         out.write(json.dumps(record) + "\n")
     return EXIT_OK
+
+
+def _text(item: Replanned, *, applied: bool) -> list[str]:
+    """What re-planning changed of one escalation, as lines for people."""
+    lines = [plain(f"{item.escalation_id}: {'re-planned' if applied else 'would re-plan'}")]
+    if item.calendar is not None:
+        lines.append(plain(f"  calendar {item.calendar}: {item.before} -> {item.after}"))
+    for moved in item.moved:
+        lines.append(
+            plain(
+                f"  moved    {_named(moved.obligation, moved.key)}: due "
+                f"{moved.before.isoformat()} -> {moved.after.isoformat()}"
+            )
+        )
+    for planned in item.plan:
+        lines.append(
+            plain(f"  {planned.field}: {_value(planned.before)} -> {_value(planned.after)}")
+        )
+    for pending in item.added:
+        lines.append(plain(f"  added    {_pending(pending)}"))
+    for pending in item.removed:
+        lines.append(plain(f"  removed  {_pending(pending)}"))
+    for change in item.changed:
+        lines.append(plain(f"  changed  {_pending(change.before)}"))
+        lines.append(plain(f"       ->  {_pending(change.after)}"))
+    return lines
+
+
+def _named(obligation: str, key: str | None) -> str:
+    return obligation if key is None else f"{obligation} ({key})"
+
+
+def _pending(pending: PendingObligation) -> str:
+    every = pending.period or (str(pending.every) if pending.every is not None else None)
+    period = f", {every}" if every is not None and every != "business time" else ""
+    return (
+        f"{_named(pending.obligation, pending.key)}: due {pending.due.isoformat()}{period} "
+        f"[{pending.rule}]"
+    )
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ", ".join(value) or "none"
+    return json.dumps(value)

@@ -13,8 +13,9 @@ def register(commands: Commands) -> None:
         "status",
         help="what a store holds: escalations, undelivered actions, dead letters, refusals",
         description="Print, as one JSON object, what a store holds for monitoring: the open "
-        "escalations, the actions waiting for delivery, the dead letters (actions set aside "
-        "as undeliverable; `dead-letters` lists them), the refused lines not acknowledged "
+        "escalations (those awaiting their opening, with facts held for it, counted apart as "
+        "awaiting_opening), the actions waiting for delivery, the dead letters (actions set "
+        "aside as undeliverable; `dead-letters` lists them), the refused lines not acknowledged "
         "(`refused` lists them), and when the next due scan and the next delivery have "
         "something to do. A store that is not there is an error (exit status 5).",
     )
@@ -23,12 +24,13 @@ def register(commands: Commands) -> None:
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
-    with open_service(args, create=False) as service:
+    with open_service(args, create=False, replan=True) as service:
         status = service.status()
     out.write(
         json.dumps(
             {
                 "escalations": status.escalations,
+                "awaiting_opening": status.awaiting_opening,
                 "undelivered": status.undelivered,
                 "dead_letters": status.dead_letters,
                 "refused": status.refused,

@@ -39,12 +39,13 @@ from escalation_policy._core.step import (
 from escalation_policy._engines import EngineName, matcher_of, shared_matcher
 from escalation_policy._language.typed import MAX_ID_LENGTH, FieldProblem, to_instant
 from escalation_policy.calendar import Calendar
-from escalation_policy.engine import pinned, read_snapshot
+from escalation_policy.engine import pinned, policy_changed, read_snapshot
 from escalation_policy.errors import (
     DuplicateFactError,
     InputError,
     InvalidFactError,
     InvalidSnapshotError,
+    PolicyChangedError,
     PolicyError,
     StoreError,
     describe,
@@ -84,6 +85,11 @@ from escalation_policy.store import (
 
 __all__ = ["DeadLetter", "Delivery", "Handled", "Pruned", "Refusal", "Service", "Status"]
 
+_HOW = (
+    "open the Service with replan=True and call replan(now), or run "
+    "`escalation-policy replan --store URL --policy POLICY`"
+)
+
 _LONGEST_LEASE = dt.timedelta(days=366)
 """The longest lease :meth:`Service.claim` grants: longer is a mistake, not a plan."""
 
@@ -105,6 +111,13 @@ class Service:
     malformed facts; a refused fact changes nothing. Facts with an ``id`` are handled once: a
     redelivery returns the first handling's actions (``Handled.duplicate``) and emits nothing;
     the same id with other content is a :class:`~escalation_policy.errors.DuplicateFactError`.
+
+    A store records the identity of the policy its escalations were planned under. Opening it
+    under another policy raises :class:`~escalation_policy.errors.PolicyChangedError`, unless
+    ``replan``: then the service reads and delivers, refuses to decide (facts, ``run_due``)
+    with that error, and plans the escalations again under its policy when :meth:`replan` is
+    called. A store that records no policy (written before stores did) is taken as it is, and
+    records this one with the first change.
     """
 
     def __init__(
@@ -116,6 +129,7 @@ class Service:
         catch_up: bool = True,
         lateness: dt.timedelta = dt.timedelta(0),
         max_clock_jump: dt.timedelta | None = DEFAULT_MAX_CLOCK_JUMP,
+        replan: bool = False,
     ) -> None:
         self._limits = Limits.checked(max_clock_jump, lateness)
         self.store = open_store(store) if isinstance(store, str) else store
@@ -142,7 +156,19 @@ class Service:
         # The calendars escalations were pinned to, kept by the store: each escalation keeps
         # counting on its own until re-planned, whatever the policy declares now.
         self._kept_calendars: set[str] = set()
-        for identity, text in self.store.run(lambda tx: tx.calendars()).items():
+        calendars, (planned, held) = self.store.run(lambda tx: (tx.calendars(), tx.planned_under()))
+        # The policy the stored escalations were planned under, where it is not this one:
+        # nothing is decided until replan(). And whether the store is still to record this one.
+        self._planned_under: str | None = None
+        self._record_policy = planned != self.identity
+        self._policy_written = False
+        if planned is not None and planned != self.identity and held:
+            if not replan:
+                if isinstance(store, str):
+                    self.store.close()  # opened here
+                raise policy_changed(planned, self.policy, _HOW, None)
+            self._planned_under = planned
+        for identity, text in calendars.items():
             try:
                 self.policy.remember(Calendar.from_document(json.loads(text)))
             except (ValueError, PolicyError) as error:
@@ -196,6 +222,7 @@ class Service:
         :meth:`refusals` reports it until :meth:`acknowledge_refusals`: a run resumed after
         it does not read it again, and nothing refused goes unnoticed.
         """
+        self._check_planned()
         if positions is not None and len(positions) != len(facts):
             raise ValueError("positions must give one position per fact")
         if source is not None and (not isinstance(source, str) or len(source) > MAX_ID_LENGTH):
@@ -272,6 +299,7 @@ class Service:
             return results
 
         results = self.store.run(attempt)
+        self._recorded()
         return results
 
     def position(self, source: str) -> int:
@@ -287,6 +315,7 @@ class Service:
         the same time never report the same miss twice. ``limit`` bounds how many escalations
         one call advances (``None``: all that are due).
         """
+        self._check_planned()
         try:
             now = to_instant(now)
         except FieldProblem as problem:
@@ -307,6 +336,7 @@ class Service:
                 return len(rows), done
 
             found, done = self.store.run(scan)
+            self._recorded()
             emitted += done
             if found < chunk:
                 break
@@ -477,6 +507,7 @@ class Service:
             refused=counts.refused,
             next_wakeup=self.next_wakeup(),
             next_delivery=self.next_delivery(),
+            awaiting_opening=counts.awaiting_opening,
         )
 
     def prune(
@@ -522,29 +553,50 @@ class Service:
         states = self.escalations()
         clock = max((state.clock for state in states), default=None)
         calendars = self.policy.pinned_calendars(state.calendar_identity for state in states)
-        return EngineState(clock=clock, escalations=states, calendars=calendars)
+        return EngineState(
+            clock=clock,
+            escalations=states,
+            calendars=calendars,
+            policy=self._planned_under or self.identity,
+        )
 
     def replan(self, now: dt.datetime, *, dry_run: bool = False) -> tuple[Replanned, ...]:
-        """Plan every open escalation pinned to a calendar other than the one the policy
-        declares now on the one it declares now, in one transaction, and say what moved (see
-        :meth:`PolicyEngine.replan <escalation_policy.PolicyEngine.replan>`). ``now`` is the
-        moment from which the open time a deadline has left is counted again; ``dry_run``: say
-        what would move, and change nothing."""
+        """Plan the stored escalations again, in one transaction, and say what changed (see
+        :meth:`PolicyEngine.replan <escalation_policy.PolicyEngine.replan>`): on the calendars
+        the policy declares now and, for a store opened with ``replan=True`` whose escalations
+        were planned under another policy, under this one (the store then records it, and
+        facts are taken again). ``now`` is the moment from which the open time a deadline has
+        left is counted again, and a new or changed period starts; ``dry_run``: say what would
+        change, and change nothing."""
         try:
             now = to_instant(now)
         except FieldProblem as problem:
             raise InvalidFactError(str(problem), path="now") from None
         _core.check_time(self.policy, now, "now")
         keys = [row.escalation_id for row in self.store.states()]
+        rederive = self._planned_under is not None
 
         def work_on(tx: Transaction) -> tuple[Replanned, ...]:
             work, done = _Working(), list[Replanned]()
             for key, row in tx.lock(keys).items():
-                before = self._thaw(row)
+                try:
+                    before = self._thaw(row)
+                except StoreError:
+                    if self._planned_under is None:
+                        raise
+                    raise PolicyChangedError(
+                        f"the escalations were planned under the policy {self._planned_under}, "
+                        f"and the policy loaded ({self.identity}) cannot read the state of "
+                        f"{key!r}: expected the policy that planned them, or one that "
+                        "declares their attributes and values",
+                        planned=self._planned_under,
+                        loaded=self.identity,
+                    ) from None
                 if before is None or before.status == AWAITING_OPENING:
                     continue
                 after = before.copy()
-                replanned = _replan(self.policy, after, now)
+                with self._matching:
+                    replanned = _replan(self.policy, self._matcher, after, now, rederive=rederive)
                 if replanned is None:
                     continue
                 work.seqs[key] = row.seq
@@ -553,11 +605,27 @@ class Service:
                 done.append(replanned)
             if not dry_run:
                 self._write(tx, work)
+                if rederive or self._record_policy:
+                    tx.set_planned_under(self.identity)
             return tuple(sorted(done, key=lambda item: item.escalation_id))
 
-        return self.store.run(work_on)
+        done = self.store.run(work_on)
+        if not dry_run:
+            self._planned_under = None
+            self._record_policy = False
+        return done
 
     # ------------------------------------------------------------------------------ internals
+    def _recorded(self) -> None:
+        """After a transaction committed: the store records this policy, if it wrote it."""
+        if self._policy_written:
+            self._record_policy = self._policy_written = False
+
+    def _check_planned(self) -> None:
+        """Refuse to decide on escalations planned under another policy, until re-planned."""
+        if self._planned_under is not None:
+            raise policy_changed(self._planned_under, self.policy, "call replan(now) first", None)
+
     def _read(self, item: object) -> Fact:
         if isinstance(item, Fact):
             if not isinstance(item, Tick):
@@ -683,6 +751,9 @@ class Service:
             due = _micros(next_due) if next_due is not None else None
             rows.append(StateUpdate(key, state, due, work.seqs[key], _micros(record.clock)))
         tx.save(rows)
+        if self._record_policy and rows:
+            tx.set_planned_under(self.identity)
+            self._policy_written = True  # kept once the transaction commits
         self._keep_calendars(tx, work)
         tx.append(work.outbox)
         tx.remember(work.remembered)

@@ -154,8 +154,11 @@ class Status:
     :meth:`Service.run_due` and :meth:`Service.claim` next have something to do."""
 
     escalations: int
+    """Escalations held, open or closed and not yet settled (not those awaiting opening)."""
     undelivered: int
     dead_letters: int
     refused: int
     next_wakeup: dt.datetime | None
     next_delivery: dt.datetime | None
+    awaiting_opening: int = 0
+    """Escalations not opened yet whose facts are held for their opening (``opening_grace``)."""

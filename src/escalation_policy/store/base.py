@@ -187,13 +187,15 @@ class NewRefusal(NamedTuple):
 
 
 class StoreCounts(NamedTuple):
-    """What :meth:`Store.counts` tells: escalations held, actions undelivered (dead letters
-    aside), dead letters, and refused facts not acknowledged."""
+    """What :meth:`Store.counts` tells: escalations held (those awaiting their opening
+    apart), actions undelivered (dead letters aside), dead letters, refused facts not
+    acknowledged, and escalations awaiting their opening (facts held for it)."""
 
     escalations: int
     undelivered: int
     dead_letters: int
     refused: int
+    awaiting_opening: int = 0
 
 
 class StateUpdate(NamedTuple):
@@ -328,6 +330,24 @@ class Transaction(abc.ABC):
                 ("calendar:" + identity, text),
             )
 
+    def planned_under(self) -> tuple[str | None, bool]:
+        """The identity of the policy the escalations were planned under, as recorded (``None``:
+        a store written before stores recorded it), and whether any escalation is held."""
+        row = self.db.execute("SELECT value FROM ep_meta WHERE key = 'policy'").fetchone()
+        held = self.db.execute(
+            "SELECT 1 FROM ep_escalations WHERE state IS NOT NULL LIMIT 1"
+        ).fetchone()
+        return (str(row[0]) if row else None), held is not None
+
+    def set_planned_under(self, identity: str) -> None:
+        """Record ``identity`` as the policy the escalations are planned under."""
+        mark = self.PARAM
+        self.db.execute(
+            f"INSERT INTO ep_meta (key, value) VALUES ('policy', {mark})"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (identity,),
+        )
+
     @abc.abstractmethod
     def source(self, name: str) -> int:
         """How far the source ``name`` was read (0 if never)."""
@@ -438,12 +458,17 @@ class Store(abc.ABC):
         """How many escalations are held, actions undelivered, dead letters and refused facts
         not acknowledged: for a status report."""
         rows = self._query(
-            "SELECT (SELECT COUNT(*) FROM ep_escalations WHERE state IS NOT NULL),"
-            " (SELECT COUNT(*) FROM ep_outbox WHERE delivered IS NULL AND dead IS NULL),"
-            " (SELECT COUNT(*) FROM ep_outbox WHERE dead IS NOT NULL),"
-            " (SELECT COUNT(*) FROM ep_refusals WHERE acknowledged IS NULL)"
+            self._sql(
+                "SELECT (SELECT COUNT(*) FROM ep_escalations WHERE state IS NOT NULL),"
+                " (SELECT COUNT(*) FROM ep_outbox WHERE delivered IS NULL AND dead IS NULL),"
+                " (SELECT COUNT(*) FROM ep_outbox WHERE dead IS NOT NULL),"
+                " (SELECT COUNT(*) FROM ep_refusals WHERE acknowledged IS NULL),"
+                " (SELECT COUNT(*) FROM ep_escalations WHERE state LIKE ? OR state LIKE ?)"
+            ),
+            _AWAITING,
         )
-        return StoreCounts(*(_time(self, value) or 0 for value in rows[0]))
+        held, undelivered, dead, refused, awaiting = (_time(self, v) or 0 for v in rows[0])
+        return StoreCounts(held - awaiting, undelivered, dead, refused, awaiting)
 
     # ------------------------------------------------------------------------- delivery
     @abc.abstractmethod
@@ -575,6 +600,12 @@ _CLAIMABLE = (
     " AND e.delivered IS NULL AND e.dead IS NULL AND e.position < o.position)"
     " ORDER BY o.available_at, o.position LIMIT ?"
 )
+
+
+_AWAITING = ('%"status":"awaiting_opening"%', '%"status": "awaiting_opening"%')
+"""An escalation awaiting its opening, as its state's JSON text says (the library's writers
+put no space after a colon; ``json.dumps`` does): the key ``status`` is never inside a string,
+where its quotes would be escaped."""
 
 
 def _checked(
