@@ -9,6 +9,7 @@ library's converter (shape in ``docs/audit.md``).
 
 import datetime as dt
 import enum
+import fractions
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -239,6 +240,14 @@ class _Tracker:
         self.open_violations: dict[tuple[str, dt.datetime], dict[str, Any] | None] = {}
         self.figures: dict[str, dict[str, Any]] = {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Kept on disk while the report is written (the policy's book stays behind)."""
+        return {name: getattr(self, name) for name in self.__slots__ if name != "book"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            setattr(self, name, value)
+
     def figure(self, obligation: str) -> dict[str, Any]:
         found = self.figures.get(obligation)
         if found is None:
@@ -440,51 +449,100 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _mean(values: list[dt.timedelta]) -> dt.timedelta | None:
-    if not values:
+def _mean(total: int, count: int) -> dt.timedelta | None:
+    """The mean of ``count`` durations adding up to ``total`` microseconds, to the second
+    (half to even): exact, whatever the order they were added in."""
+    if not count:
         return None
-    return dt.timedelta(seconds=round(sum(v.total_seconds() for v in values) / len(values)))
+    return dt.timedelta(seconds=round(fractions.Fraction(total, count * 1_000_000)))
+
+
+def _microseconds(value: dt.timedelta) -> int:
+    return (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds
+
+
+class TotalsSum:
+    """The totals of an audit, added up an escalation at a time in any order (a report
+    written as it goes, the parts of a partitioned audit): the same totals as from every
+    escalation at once."""
+
+    def __init__(self, book: "_Book") -> None:
+        self.book = book
+        self.escalations = 0
+        self.in_scope = 0
+        self.closed = 0
+        self.severity_changes = 0
+        self.by_code: dict[str, int] = {}
+        self.time_at: dict[str, dt.timedelta] = {}
+        self.obligations: dict[str, list[int]] = {name: [0, 0, 0, 0] for name in book.obligations}
+        """Per obligation: due, on time, the sum of the first fulfilments' delays (in
+        microseconds) and how many there are."""
+        self.closure = [0, 0]
+
+    def add(self, escalation: EscalationAudit) -> None:
+        self.escalations += 1
+        self.in_scope += escalation.in_scope
+        self.severity_changes += escalation.severity_changes
+        if escalation.closed_at is not None:
+            self.closed += 1
+        if escalation.time_to_closure is not None:
+            self.closure[0] += _microseconds(escalation.time_to_closure)
+            self.closure[1] += 1
+        for violation in escalation.violations:
+            self.violation(violation)
+        time_at = self.time_at
+        for key, spent in escalation.time_at_severity.items():
+            time_at[key] = time_at.get(key, dt.timedelta(0)) + spent
+        for name, figures in escalation.obligations.items():
+            sums = self.obligations.get(name)
+            if sums is None:
+                continue
+            sums[0] += figures.due
+            sums[1] += figures.on_time
+            if figures.first_met_after is not None:
+                sums[2] += _microseconds(figures.first_met_after)
+                sums[3] += 1
+
+    def violation(self, violation: AuditViolation) -> None:
+        """A violation counted (one, however many periods): an escalation's, or one about an
+        escalation never opened."""
+        code = _value(violation.code)
+        self.by_code[code] = self.by_code.get(code, 0) + 1
+
+    def totals(self, *, refused: int) -> AuditTotals:
+        order = self.book.order
+        return AuditTotals(
+            escalations=self.escalations,
+            in_scope=self.in_scope,
+            closed=self.closed,
+            violations=sum(self.by_code.values()),
+            violations_by_code=dict(sorted(self.by_code.items())),
+            obligations={
+                name: ObligationTotals(
+                    due=due,
+                    on_time=on_time,
+                    on_time_share=_share(on_time, due),
+                    mean_first_met_after=_mean(total, count),
+                )
+                for name, (due, on_time, total, count) in self.obligations.items()
+            },
+            mean_time_to_closure=_mean(*self.closure),
+            time_at_severity=dict(sorted(self.time_at.items(), key=lambda kv: order[kv[0]])),
+            severity_changes=self.severity_changes,
+            refused=refused,
+        )
 
 
 def _totals(
-    escalations: tuple[EscalationAudit, ...],
-    unopened: tuple[AuditViolation, ...],
+    escalations: Iterable[EscalationAudit],
+    unopened: Iterable[AuditViolation],
     book: _Book,
     *,
     refused: int,
 ) -> AuditTotals:
-    by_code: dict[str, int] = {}
-    time_at: dict[str, dt.timedelta] = {}
-    for violation in (*(v for e in escalations for v in e.violations), *unopened):
-        code = _value(violation.code)
-        by_code[code] = by_code.get(code, 0) + 1  # one violation, however many periods
+    sums = TotalsSum(book)
     for escalation in escalations:
-        for key, spent in escalation.time_at_severity.items():
-            time_at[key] = time_at.get(key, dt.timedelta(0)) + spent
-    obligations = {}
-    for name in book.obligations:
-        figures = [e.obligations[name] for e in escalations if name in e.obligations]
-        due = sum(f.due for f in figures)
-        on_time = sum(f.on_time for f in figures)
-        obligations[name] = ObligationTotals(
-            due=due,
-            on_time=on_time,
-            on_time_share=_share(on_time, due),
-            mean_first_met_after=_mean(
-                [f.first_met_after for f in figures if f.first_met_after is not None]
-            ),
-        )
-    return AuditTotals(
-        escalations=len(escalations),
-        in_scope=sum(e.in_scope for e in escalations),
-        closed=sum(e.closed_at is not None for e in escalations),
-        violations=sum(by_code.values()),
-        violations_by_code=dict(sorted(by_code.items())),
-        obligations=obligations,
-        mean_time_to_closure=_mean(
-            [e.time_to_closure for e in escalations if e.time_to_closure is not None]
-        ),
-        time_at_severity=dict(sorted(time_at.items(), key=lambda kv: book.order[kv[0]])),
-        severity_changes=sum(e.severity_changes for e in escalations),
-        refused=refused,
-    )
+        sums.add(escalation)
+    for violation in unopened:
+        sums.violation(violation)
+    return sums.totals(refused=refused)

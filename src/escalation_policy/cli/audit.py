@@ -3,15 +3,14 @@ compliance."""
 
 import argparse
 import bisect
-import json
 import os
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
 
 import attrs
 
 from escalation_policy import _html
-from escalation_policy._audit import AuditReport, audit
+from escalation_policy._audit import AuditReport
+from escalation_policy._audit._stream import StreamedAudit, audit_streamed, write_json
 from escalation_policy._language.context import scalar
 from escalation_policy.cli._common import (
     EXIT_BAD_INPUT,
@@ -36,7 +35,7 @@ from escalation_policy.engine import ENGINES
 from escalation_policy.errors import InputError, did_you_mean
 from escalation_policy.model import Fact, parse_timestamp
 from escalation_policy.policy import Policy
-from escalation_policy.render import audit_lines, audit_markdown, audit_text
+from escalation_policy.render import iter_audit_lines, iter_audit_markdown
 
 
 def register(commands: Commands) -> None:
@@ -205,7 +204,18 @@ def run(args: argparse.Namespace, out: Output) -> int:
                 bar.update(position if total is None else read.bytes)
             yield item
 
+    def located(report: AuditReport) -> AuditReport:
+        return attrs.evolve(
+            report,
+            refused=tuple(
+                attrs.evolve(item, file=name, line=number)
+                for item in report.refused
+                for name, number in [origins[item.line]]
+            ),
+        )
+
     timelines: tuple[_html.EscalationTimeline, ...] = ()
+    streamed: StreamedAudit | None = None
     try:
         with bar:
             if fmt == "html":  # the audit and the timelines, observed on one replay
@@ -216,14 +226,17 @@ def run(args: argparse.Namespace, out: Output) -> int:
                     engine=args.engine,
                     keep_going=args.keep_going,
                 )
-            else:
-                report = audit(
+                report = located(report)
+            else:  # the escalations kept on disk once settled, and written from there
+                streamed = audit_streamed(
                     items(),
-                    as_of=as_of,
                     policy=policy,
+                    as_of=as_of,
                     engine=args.engine,
                     keep_going=args.keep_going,
+                    refusals=located,
                 )
+                report = streamed.head
     except InputError as error:
         if error.path == "as_of":
             raise Exit(EXIT_BAD_INPUT, f"--as-of: {error.reason}") from None
@@ -231,54 +244,68 @@ def run(args: argparse.Namespace, out: Output) -> int:
             raise
         name, number = origins[error.line]
         raise stopped(name, error.at_line(number)) from None
-    report = attrs.evolve(
-        report,
-        refused=tuple(
-            attrs.evolve(item, file=name, line=number)
-            for item in report.refused
-            for name, number in [origins[item.line]]
-        ),
-    )
-    only = args.only_violations
-    if fmt == "json":
-        text = json.dumps(_json(report, only_violations=only), indent=2) + "\n"
-    elif fmt == "markdown":
-        text = audit_markdown(report, only_violations=only)
-    elif fmt == "html":
+    if streamed is None:
+        codes = {scalar(v.code) for v in report.violations}
+        text = _html_page(report, timelines, policy, building, page_bar)
+        if output is None:
+            out.write(text)
+        else:
+            _write_report(output, text)
+    else:
         try:
-            text = _html.audit_page(report, timelines, policy, progress=building)
+            codes = set(streamed.codes)
+            _write_streamed(streamed, fmt, args.only_violations, out, output)
         finally:
-            for bar_shown in page_bar:
-                bar_shown.__exit__(None, None, None)
-    elif output is None:  # on a terminal, in its colours
-        for line, style in audit_lines(report, only_violations=only):
-            out.line(line, style)
-        text = ""
-    else:
-        text = audit_text(report, only_violations=only)
-    if output is None:
-        out.write(text)
-    else:
-        _write_report(output, text)
+            streamed.close()
     if report.refused:
         report_refused(len(report.refused), report.facts)
         return EXIT_BAD_INPUT
-    failing = [v for v in report.violations if scalar(v.code) in failing_codes]
-    return EXIT_VIOLATIONS if failing else EXIT_OK
+    return EXIT_VIOLATIONS if codes & failing_codes else EXIT_OK
 
 
-def _json(report: AuditReport, *, only_violations: bool) -> dict[str, Any]:
-    """The report's JSON form; ``only_violations``: only the escalations with violations in
-    ``escalations`` (the totals are those of every one), and ``"only_violations": true``."""
-    data = report.to_json()
-    if only_violations:
-        data["escalations"] = [
-            shown
-            for shown, item in zip(data["escalations"], report.escalations, strict=True)
-            if item.violations
-        ]
-        data["only_violations"] = True
-    return data
+def _html_page(
+    report: AuditReport,
+    timelines: "tuple[_html.EscalationTimeline, ...]",
+    policy: Policy,
+    building: Callable[[int, int], None],
+    page_bar: list[Progress],
+) -> str:
+    """The HTML page holds every escalation's timeline: it is made whole, in memory."""
+    try:
+        return _html.audit_page(report, timelines, policy, progress=building)
+    finally:
+        for bar_shown in page_bar:
+            bar_shown.__exit__(None, None, None)
+
+
+def _write_streamed(
+    streamed: StreamedAudit, fmt: str, only: bool, out: Output, output: str | None
+) -> None:
+    """Write the report an escalation at a time, to standard output or to ``output``."""
+    head, listing = streamed.head, streamed.listing
+    if output is None and fmt == "text":  # on a terminal, in its colours
+        for line, style in iter_audit_lines(head, listing, only_violations=only):
+            out.line(line, style)
+        return
+    try:
+        file = None if output is None else open(output, "w", encoding="utf-8")  # noqa: SIM115
+    except OSError as error:
+        raise Exit(EXIT_CANNOT_WRITE, f"cannot write {output}: {error.strerror or error}") from None
+    write = out.write if file is None else file.write
+    try:
+        if fmt == "json":
+            write_json(head, listing.listed(only), write, only_violations=only)
+        elif fmt == "markdown":
+            for line in iter_audit_markdown(head, listing, only_violations=only):
+                write(line + "\n")
+        else:
+            for line, _ in iter_audit_lines(head, listing, only_violations=only):
+                write(line + "\n")
+    except OSError as error:
+        raise Exit(EXIT_CANNOT_WRITE, f"cannot write {output}: {error.strerror or error}") from None
+    finally:
+        if file is not None:
+            file.close()
 
 
 def _unwritable(path: str) -> str | None:
