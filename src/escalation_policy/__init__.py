@@ -85,12 +85,16 @@ _EXPORTS: dict[str, str] = {
     # the audit
     **dict.fromkeys(
         (
+            "AuditPart",
+            "AuditPartsDisagree",
             "AuditRefusal",
             "AuditReport",
             "AuditTotals",
             "AuditViolation",
             "EscalationAudit",
             "audit",
+            "audit_partitioned",
+            "merge_audits",
         ),
         "escalation_policy._audit",
     ),
@@ -201,12 +205,16 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     # `X as X`: names a strict type checker sees as exported on purpose
+    from escalation_policy._audit import AuditPart as AuditPart
+    from escalation_policy._audit import AuditPartsDisagree as AuditPartsDisagree
     from escalation_policy._audit import AuditRefusal as AuditRefusal
     from escalation_policy._audit import AuditReport as AuditReport
     from escalation_policy._audit import AuditTotals as AuditTotals
     from escalation_policy._audit import AuditViolation as AuditViolation
     from escalation_policy._audit import EscalationAudit as EscalationAudit
     from escalation_policy._audit import audit as audit
+    from escalation_policy._audit import audit_partitioned as audit_partitioned
+    from escalation_policy._audit import merge_audits as merge_audits
     from escalation_policy._convert import make_converter as make_converter
     from escalation_policy._digest import Digest as Digest
     from escalation_policy._digest import digest as digest

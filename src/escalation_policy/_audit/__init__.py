@@ -8,6 +8,12 @@ observe the same replay.
 """
 
 from escalation_policy._audit._coverage import CoverageObserver, RuleCoverage
+from escalation_policy._audit._parts import (
+    AuditPartsDisagree,
+    audit_partitioned,
+    merge_audits,
+    part_of,
+)
 from escalation_policy._audit._replay import (
     AuditCalendar,
     AuditRefusal,
@@ -20,6 +26,7 @@ from escalation_policy._audit._replay import (
 )
 from escalation_policy._audit._report import (
     AuditObserver,
+    AuditPart,
     AuditReport,
     AuditTotals,
     AuditViolation,
@@ -33,6 +40,8 @@ from escalation_policy._audit._report import (
 __all__ = [
     "AuditCalendar",
     "AuditObserver",
+    "AuditPart",
+    "AuditPartsDisagree",
     "AuditRefusal",
     "AuditReport",
     "AuditTotals",
@@ -49,5 +58,8 @@ __all__ = [
     "RuleCoverage",
     "audit",
     "audit_end",
+    "audit_partitioned",
+    "merge_audits",
+    "part_of",
     "replay",
 ]

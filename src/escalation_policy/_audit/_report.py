@@ -38,6 +38,7 @@ from escalation_policy.vocabulary import Require
 __all__ = [
     "AuditCalendar",
     "AuditObserver",
+    "AuditPart",
     "AuditRefusal",
     "AuditReport",
     "AuditTotals",
@@ -136,6 +137,30 @@ class AuditTotals:
 
 
 @attrs.frozen(kw_only=True)
+class AuditPart:
+    """What the audit of one part of a history keeps to be merged with the others
+    (:func:`~escalation_policy.merge_audits`); not part of the report's JSON form.
+
+    ``refused_at``: the position of each refusal in the history (its ``line`` may be a file's);
+    ``owned_refusals``: those of this part's escalations; ``moved_clock``: those of them whose
+    time would have moved the clock, had they been taken; ``not_taken``: the positions whose
+    time this part did not let pass; ``unopened_keys``: where each violation about an
+    escalation never opened falls in the whole history."""
+
+    part: int
+    parts: int
+    not_taken: frozenset[int] = frozenset()
+    refused_at: tuple[int, ...] = ()
+    owned_refusals: tuple[int, ...] = ()
+    moved_clock: tuple[int, ...] = ()
+    unopened_keys: tuple[tuple[int, int, dt.datetime, str, int], ...] = ()
+    rules: int = 0
+    """How many of the coverage's rules are the policy's (the others: named by actions)."""
+    obligations: tuple[str, ...] = ()
+    severities: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
 class AuditReport:
     """The audit of a history: per escalation (in order of opening) and in total."""
 
@@ -158,6 +183,9 @@ class AuditReport:
     """Rule coverage of the history: every rule of the policy (a table's row or a reaction,
     in the policy's order), how many facts it matched and how many actions it produced,
     zero for a rule the history never reached."""
+    part: AuditPart | None = attrs.field(default=None, repr=False)
+    """For the audit of one part of a history (``audit(..., part=...)``): what merging it
+    with the others needs; ``None`` for the audit of a whole history."""
 
     @property
     def violations(self) -> tuple[AuditViolation, ...]:
@@ -170,7 +198,8 @@ class AuditReport:
 
     def to_json(self) -> dict[str, Any]:
         """The report's JSON form (``docs/audit.md``); ``unopened`` only when there are any."""
-        data: dict[str, Any] = shared_converter().unstructure(self)
+        data: dict[str, Any] = shared_converter().unstructure(attrs.evolve(self, part=None))
+        del data["part"]
         if not self.unopened:
             del data["unopened"]
         return data
@@ -364,6 +393,10 @@ class AuditObserver:
         self.policy = policy
         self.book = _Book(policy)
         self.about_unopened: list[AuditViolation] = []
+        self.unopened_calls: list[int] = []
+        """For each violation about an escalation never opened: which call of
+        :meth:`unopened` told it (0 for the first)."""
+        self._calls = 0
         self.escalations: tuple[EscalationAudit, ...] = ()
 
     def opened(self, fact: EscalationFact, calendar: AuditCalendar | None) -> _Tracker:
@@ -372,6 +405,8 @@ class AuditObserver:
     def unopened(self, action: Action) -> None:
         if isinstance(action, Violation):
             self.about_unopened.append(AuditViolation(**_violation(action)))
+            self.unopened_calls.append(self._calls)
+        self._calls += 1
 
     def ended(self, escalations: Sequence[_Tracker], replayed: Replayed) -> None:
         self.escalations = tuple(tracker.finish(replayed.end) for tracker in escalations)
@@ -407,6 +442,8 @@ def audit(
     engine: EngineName = "native",
     progress: Callable[[int], None] | None = None,
     keep_going: bool = False,
+    part: tuple[int, int] | None = None,
+    not_taken: Iterable[int] = (),
 ) -> AuditReport:
     """Audit a recorded history (facts in time order, any number of escalations).
 
@@ -420,7 +457,27 @@ def audit(
     policy is then as if the fact had never arrived. An ``InputError`` among ``facts`` stands
     for an item the caller could not read as a fact (a line that is not JSON, say): it is
     raised, or with ``keep_going`` reported, in its place.
+
+    ``part=(index, parts)`` audits one part of the history, to be merged with the others by
+    :func:`~escalation_policy.merge_audits`: the escalations whose id falls in part ``index``
+    of ``parts`` (``facts`` are still the whole history, every item read). ``not_taken``: the
+    positions of items refused in other parts, whose time does not pass here (what
+    :class:`~escalation_policy.AuditPartsDisagree` gives, when it is needed).
     """
+    if part is not None:
+        from escalation_policy._audit._parts import audit_part  # uses this
+
+        index, parts = part
+        return audit_part(
+            facts,
+            part=index,
+            parts=parts,
+            not_taken=not_taken,
+            as_of=as_of,
+            policy=policy,
+            engine=engine,
+            keep_going=keep_going,
+        )
     policy_engine = PolicyEngine(policy, engine=engine)
     observer = AuditObserver(policy_engine.policy)
     coverage = CoverageObserver(policy_engine.policy)
@@ -466,15 +523,15 @@ class TotalsSum:
     written as it goes, the parts of a partitioned audit): the same totals as from every
     escalation at once."""
 
-    def __init__(self, book: "_Book") -> None:
-        self.book = book
+    def __init__(self, obligations: Sequence[str], severities: Sequence[str]) -> None:
+        self.order = {severity: index for index, severity in enumerate(severities)}
         self.escalations = 0
         self.in_scope = 0
         self.closed = 0
         self.severity_changes = 0
         self.by_code: dict[str, int] = {}
         self.time_at: dict[str, dt.timedelta] = {}
-        self.obligations: dict[str, list[int]] = {name: [0, 0, 0, 0] for name in book.obligations}
+        self.obligations: dict[str, list[int]] = {name: [0, 0, 0, 0] for name in obligations}
         """Per obligation: due, on time, the sum of the first fulfilments' delays (in
         microseconds) and how many there are."""
         self.closure = [0, 0]
@@ -510,7 +567,7 @@ class TotalsSum:
         self.by_code[code] = self.by_code.get(code, 0) + 1
 
     def totals(self, *, refused: int) -> AuditTotals:
-        order = self.book.order
+        order = self.order
         return AuditTotals(
             escalations=self.escalations,
             in_scope=self.in_scope,
@@ -540,7 +597,7 @@ def _totals(
     *,
     refused: int,
 ) -> AuditTotals:
-    sums = TotalsSum(book)
+    sums = TotalsSum(book.obligations, list(book.order))
     for escalation in escalations:
         sums.add(escalation)
     for violation in unopened:

@@ -193,7 +193,7 @@ def audit_streamed(
                 progress(stepped.count)
         replayed = stepped.end(as_of)
         end = replayed.end
-        sums = TotalsSum(observer.book)
+        sums = TotalsSum(observer.book.obligations, list(observer.book.order))
         with_violations = 0
         for escalation in observer.read(end, only_violations=False):
             sums.add(escalation)
