@@ -547,8 +547,8 @@ def iter_audit_markdown(
             "| rule | fired | actions |",
             "| --- | --- | --- |",
         ]
-        for rule, figures in report.coverage.items():
-            yield f"| `{rule}` | {figures.fired} | {figures.actions} |"
+        for rule, counts in report.coverage.items():
+            yield f"| `{rule}` | {counts.fired} | {counts.actions} |"
 
 
 # ------------------------------------------------------------------------------ policy reference

@@ -14,14 +14,17 @@ was refused. Up to the first item where they do not, every part replayed exactly
 replay does, so the refusals it reports there are right: the parts are audited again with
 ``not_taken`` those refusals that moved the clock, and agree up to a later item at least.
 One round when nothing that moves the clock is refused; in practice two when something is
-(a wrongly moved clock is set right by the next item taken). :func:`merge_audits` checks the agreement and merges;
-:func:`audit_partitioned` runs the rounds, in local processes or on a Dask cluster.
+(a wrongly moved clock is set right by the next item taken). :func:`merge_audits` checks
+the agreement and merges; :func:`audit_partitioned` runs the rounds, in local processes or
+on a Dask cluster.
 """
 
 import bisect
 import concurrent.futures
+import contextlib
 import datetime as dt
 import heapq
+import importlib
 import multiprocessing
 import os
 import zlib
@@ -334,8 +337,8 @@ def is_parquet(path: str) -> bool:
 def read_rows(path: str, name: str) -> Iterator[tuple[str, int, Any]]:
     """``(file, row number, the row as a fact's JSON form)`` for each row of a Parquet file:
     a column a field, a null an absent field, a timestamp as its ISO-8601 text."""
-    try:
-        import pyarrow.parquet as parquet  # optional: the [dask] extra
+    try:  # optional: the [dask] extra; untyped
+        parquet: Any = importlib.import_module("pyarrow.parquet")
     except ImportError:
         raise InputError(
             f"cannot read {name}: reading Parquet needs pyarrow "
@@ -432,6 +435,27 @@ def on_dask(client: Any) -> Runner:
         return list(client.gather(futures))
 
     return run
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: str, workers: int) -> Iterator[Any]:
+    """A ``dask.distributed`` client: of a cluster of ``workers`` local processes for
+    ``"local"``, else of the scheduler at that address."""
+    try:  # optional: the [dask] extra; untyped
+        distributed: Any = importlib.import_module("distributed")
+    except ImportError:
+        raise InputError(
+            "--dask needs dask.distributed: pip install 'escalation-policy[dask]'"
+        ) from None
+    if scheduler == "local":
+        cluster = distributed.LocalCluster(
+            n_workers=workers, threads_per_worker=1, dashboard_address=None
+        )
+        with cluster, distributed.Client(cluster) as client:
+            yield client
+        return
+    with distributed.Client(scheduler) as client:
+        yield client
 
 
 def run_partitioned(tasks: Sequence[PartTask], runner: Runner) -> AuditReport:

@@ -162,10 +162,17 @@ class StreamedAudit:
     listing: AuditListing
     codes: frozenset[str]
     """Every violation code the report holds."""
-    spool: IO[bytes]
+    spool: IO[bytes] | None
 
     def close(self) -> None:
-        self.spool.close()
+        if self.spool is not None:
+            self.spool.close()
+
+    @classmethod
+    def of(cls, report: AuditReport) -> "StreamedAudit":
+        """A report already in memory, written the same way."""
+        codes = frozenset(_value(v.code) for v in report.violations)
+        return cls(head=report, listing=AuditListing.of(report), codes=codes, spool=None)
 
 
 def audit_streamed(

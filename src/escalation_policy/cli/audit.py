@@ -3,13 +3,22 @@ compliance."""
 
 import argparse
 import bisect
+import datetime as dt
 import os
 from collections.abc import Callable, Iterator, Sequence
 
 import attrs
 
 from escalation_policy import _html
-from escalation_policy._audit import AuditReport
+from escalation_policy._audit import AuditReport, audit_end
+from escalation_policy._audit._parts import (
+    PartTask,
+    dask_client,
+    in_processes,
+    is_parquet,
+    on_dask,
+    run_partitioned,
+)
 from escalation_policy._audit._stream import StreamedAudit, audit_streamed, write_json
 from escalation_policy._language.context import scalar
 from escalation_policy.cli._common import (
@@ -25,6 +34,8 @@ from escalation_policy.cli._common import (
     ReadCount,
     add_command,
     chosen_policy,
+    display_name,
+    positive,
     read_items,
     report_refused,
     stopped,
@@ -85,6 +96,27 @@ def register(commands: Commands) -> None:
     parser.add_argument("--keep-going", action="store_true", help=KEEP_GOING_HELP)
     parser.add_argument(
         "--engine", choices=ENGINES, default="native", help="the rule engine (default: native)"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=positive,
+        default=1,
+        metavar="N",
+        help="audit N parts of the escalations in parallel local processes (default 1); the "
+        "report is the same. FILEs ending in .parquet are read as Parquet (a row a fact)",
+    )
+    parser.add_argument(
+        "--dask",
+        metavar="SCHEDULER",
+        help="audit the parts on a Dask cluster: 'local' (a cluster of --workers processes on "
+        "this machine) or a scheduler's address (its workers read the FILEs: give paths they "
+        "all see); needs escalation-policy[dask]. The report is the same",
+    )
+    parser.add_argument(
+        "--workers",
+        type=positive,
+        metavar="N",
+        help="with --dask: the parts (and, for 'local', the worker processes); default 2",
     )
     parser.set_defaults(run=run)
 
@@ -183,6 +215,15 @@ def run(args: argparse.Namespace, out: Output) -> int:
             as_of = parse_timestamp(args.as_of)
         except ValueError as error:
             raise Exit(EXIT_BAD_INPUT, f"--as-of: {error}") from None
+    partitioned = args.jobs > 1 or args.dask is not None or any(map(is_parquet, args.files))
+    if partitioned and fmt == "html":
+        raise Exit(
+            EXIT_BAD_INPUT,
+            "--jobs, --dask and Parquet files are for the text, markdown "
+            "and json formats, not html",
+        )
+    if args.workers is not None and args.dask is None:
+        raise Exit(EXIT_BAD_INPUT, "--workers is for --dask; for local processes use --jobs")
     origins = _Origins()
     policy = chosen_policy(args)
     failing_codes = _failing_codes(args.fail_on, policy)
@@ -218,7 +259,10 @@ def run(args: argparse.Namespace, out: Output) -> int:
     streamed: StreamedAudit | None = None
     try:
         with bar:
-            if fmt == "html":  # the audit and the timelines, observed on one replay
+            if partitioned:
+                report = _partitioned(args, as_of)
+                streamed = StreamedAudit.of(report)
+            elif fmt == "html":  # the audit and the timelines, observed on one replay
                 report, timelines = _html.audit_with_timelines(
                     items(),
                     policy,
@@ -241,6 +285,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
         if error.path == "as_of":
             raise Exit(EXIT_BAD_INPUT, f"--as-of: {error.reason}") from None
         if error.line is None:
+            if partitioned:  # a part's message names its file and line
+                raise Exit(EXIT_BAD_INPUT, str(error)) from None
             raise
         name, number = origins[error.line]
         raise stopped(name, error.at_line(number)) from None
@@ -261,6 +307,34 @@ def run(args: argparse.Namespace, out: Output) -> int:
         report_refused(len(report.refused), report.facts)
         return EXIT_BAD_INPUT
     return EXIT_VIOLATIONS if codes & failing_codes else EXIT_OK
+
+
+def _partitioned(args: argparse.Namespace, as_of: dt.datetime | None) -> AuditReport:
+    """The audit in parts, in local processes or on Dask, merged."""
+    names = tuple(display_name(path) for path in args.files)
+    if "-" in args.files:
+        raise Exit(
+            EXIT_BAD_INPUT, "--jobs, --dask and Parquet files read files, not standard input"
+        )
+    parts = args.jobs if args.dask is None else (args.workers or 2)
+    tasks = [
+        PartTask(
+            paths=tuple(args.files),
+            names=names,
+            package=args.policy,
+            settings=tuple(args.setting or ()),
+            part=index,
+            parts=parts,
+            as_of=audit_end(as_of),
+            engine=args.engine,
+            keep_going=args.keep_going,
+        )
+        for index in range(parts)
+    ]
+    if args.dask is None:
+        return run_partitioned(tasks, in_processes(parts))
+    with dask_client(args.dask, parts) as client:
+        return run_partitioned(tasks, on_dask(client))
 
 
 def _html_page(
