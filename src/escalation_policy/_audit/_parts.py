@@ -163,8 +163,8 @@ def _fact_owner(fact: Fact, parts: int) -> int | None:
 
 def _read(item: Any, converter: Any) -> Fact | InputError:
     """An item as a fact of the policy, or the ``InputError`` that says why it is not one."""
-    if isinstance(item, (Fact, InputError)):
-        return item
+    if not isinstance(item, Mapping):
+        return item  # a fact, an InputError, or what the engine refuses as it is
     try:
         fact: Fact = converter.structure(item, Fact)
     except InputError as error:
@@ -210,14 +210,6 @@ def merge_audits(reports: Iterable[AuditReport]) -> AuditReport:
     ):
         got = ", ".join(f"{part.part} of {part.parts}" for part in info)
         raise ValueError(f"got parts {got}; expected each part 0 to {count - 1} of {count} once")
-    first = reports[0]
-    for report in reports[1:]:
-        for name in ("policy", "facts", "as_of"):
-            if getattr(report, name) != getattr(first, name):
-                raise ValueError(
-                    f"the parts differ in {name} ({getattr(first, name)} and "
-                    f"{getattr(report, name)}); expected the parts of one audit"
-                )
     not_taken = info[0].not_taken
     owned = {position for part in info for position in part.owned_refusals}
     moved = {position for part in info for position in part.moved_clock}
@@ -230,6 +222,14 @@ def merge_audits(reports: Iterable[AuditReport]) -> AuditReport:
             f"position {lines[0]}): audit each part again with not_taken",
             frozenset(moved | (not_taken & owned)),
         )
+    first = reports[0]
+    for report in reports[1:]:
+        for name in ("policy", "facts", "as_of"):
+            if getattr(report, name) != getattr(first, name):
+                raise ValueError(
+                    f"the parts differ in {name} ({getattr(first, name)} and "
+                    f"{getattr(report, name)}); expected the parts of one audit"
+                )
     return _merged(reports, info)
 
 

@@ -11,13 +11,12 @@ import os
 import shutil
 import sys
 import tempfile
-import zlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any
 
 import attrs
 
-from escalation_policy._audit import AuditRefusal
+from escalation_policy._audit import AuditRefusal, part_of
 from escalation_policy._impact import Comparison, ImpactReport
 from escalation_policy._impact._compare import order, time_of
 from escalation_policy._impact._render import impact_html, impact_markdown, impact_text
@@ -175,7 +174,7 @@ def _partition_of(data: Any, jobs: int) -> int | None:
     escalation_id = data.get("escalation_id") if isinstance(data, dict) else None
     if not isinstance(escalation_id, str):
         return None
-    return zlib.crc32(escalation_id.encode("utf-8", "surrogatepass")) % jobs
+    return part_of(escalation_id, jobs)  # the audit's parts: one partitioning
 
 
 _COUNTS: Any = None
