@@ -93,11 +93,11 @@ _EXPORTS: dict[str, str] = {
             "AuditViolation",
             "EscalationAudit",
             "audit",
-            "audit_partitioned",
             "merge_audits",
         ),
         "escalation_policy._audit",
     ),
+    "audit_partitioned": "escalation_policy._partitioned",
     # the weekly digest
     **dict.fromkeys(
         ("Digest", "digest", "digest_html", "digest_markdown", "digest_slack"),
@@ -213,7 +213,6 @@ if TYPE_CHECKING:
     from escalation_policy._audit import AuditViolation as AuditViolation
     from escalation_policy._audit import EscalationAudit as EscalationAudit
     from escalation_policy._audit import audit as audit
-    from escalation_policy._audit import audit_partitioned as audit_partitioned
     from escalation_policy._audit import merge_audits as merge_audits
     from escalation_policy._convert import make_converter as make_converter
     from escalation_policy._digest import Digest as Digest
@@ -230,6 +229,7 @@ if TYPE_CHECKING:
     from escalation_policy._impact import ImpactReport as ImpactReport
     from escalation_policy._impact import ImpactTotals as ImpactTotals
     from escalation_policy._impact import impact as impact
+    from escalation_policy._partitioned import audit_partitioned as audit_partitioned
     from escalation_policy.engine import ENGINES as ENGINES
     from escalation_policy.engine import EngineName as EngineName
     from escalation_policy.engine import PolicyEngine as PolicyEngine

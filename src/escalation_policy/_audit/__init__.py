@@ -7,13 +7,9 @@ report's types; ``_coverage`` counts how often each rule fired. The HTML page
 observe the same replay.
 """
 
+from escalation_policy._audit._api import audit
 from escalation_policy._audit._coverage import CoverageObserver, RuleCoverage
-from escalation_policy._audit._parts import (
-    AuditPartsDisagree,
-    audit_partitioned,
-    merge_audits,
-    part_of,
-)
+from escalation_policy._audit._parts import AuditPartsDisagree, merge_audits, part_of
 from escalation_policy._audit._replay import (
     AuditCalendar,
     AuditRefusal,
@@ -33,7 +29,6 @@ from escalation_policy._audit._report import (
     EscalationAudit,
     ObligationFigures,
     ObligationTotals,
-    audit,
     audit_end,
 )
 
@@ -58,7 +53,6 @@ __all__ = [
     "RuleCoverage",
     "audit",
     "audit_end",
-    "audit_partitioned",
     "merge_audits",
     "part_of",
     "replay",

@@ -11,14 +11,6 @@ import attrs
 
 from escalation_policy import _html
 from escalation_policy._audit import AuditReport, audit_end
-from escalation_policy._audit._parts import (
-    PartTask,
-    dask_client,
-    in_processes,
-    is_parquet,
-    on_dask,
-    run_partitioned,
-)
 from escalation_policy._audit._stream import StreamedAudit, audit_streamed, write_json
 from escalation_policy._language.context import scalar
 from escalation_policy.cli._common import (
@@ -215,7 +207,12 @@ def run(args: argparse.Namespace, out: Output) -> int:
             as_of = parse_timestamp(args.as_of)
         except ValueError as error:
             raise Exit(EXIT_BAD_INPUT, f"--as-of: {error}") from None
-    partitioned = args.jobs > 1 or args.dask is not None or any(map(is_parquet, args.files))
+    # Loaded here: it reads files with the command line's readers, whose package loads this.
+    from escalation_policy import _partitioned
+
+    partitioned = (
+        args.jobs > 1 or args.dask is not None or any(map(_partitioned.is_parquet, args.files))
+    )
     if partitioned and fmt == "html":
         raise Exit(
             EXIT_BAD_INPUT,
@@ -260,7 +257,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
     try:
         with bar:
             if partitioned:
-                report = _partitioned(args, as_of)
+                report = _in_parts(args, as_of)
                 streamed = StreamedAudit.of(report)
             elif fmt == "html":  # the audit and the timelines, observed on one replay
                 report, timelines = _html.audit_with_timelines(
@@ -309,8 +306,16 @@ def run(args: argparse.Namespace, out: Output) -> int:
     return EXIT_VIOLATIONS if codes & failing_codes else EXIT_OK
 
 
-def _partitioned(args: argparse.Namespace, as_of: dt.datetime | None) -> AuditReport:
+def _in_parts(args: argparse.Namespace, as_of: dt.datetime | None) -> AuditReport:
     """The audit in parts, in local processes or on Dask, merged."""
+    from escalation_policy._partitioned import (  # see run()
+        PartTask,
+        dask_client,
+        in_processes,
+        on_dask,
+        run_partitioned,
+    )
+
     names = tuple(display_name(path) for path in args.files)
     if "-" in args.files:
         raise Exit(
