@@ -1,6 +1,7 @@
 """The benchmarks cannot rot: their quick modes run here and check every implementation and
 every store."""
 
+import importlib.util
 import os
 import pathlib
 import re
@@ -82,3 +83,11 @@ def test_quick_impact_benchmark_checks_its_report_and_times_it_beside_the_audit(
     assert "escalation by escalation: the same escalations" in printed
     assert "| impact |" in printed
     assert "| audit |" in printed
+
+
+def test_quick_streaming_audit_benchmark_gives_one_report_in_one_process_and_in_parts() -> None:
+    dask = ["--dask", "2"] if importlib.util.find_spec("distributed") else []
+    printed = quick_run("audit_stream.py", "--jobs", "2", *dask)
+    assert "| one process |" in printed
+    assert "| --jobs 2 |" in printed
+    assert "every run's report the same" in printed

@@ -88,15 +88,19 @@ _EXPORTS: dict[str, str] = {
     # the audit
     **dict.fromkeys(
         (
+            "AuditPart",
+            "AuditPartsDisagree",
             "AuditRefusal",
             "AuditReport",
             "AuditTotals",
             "AuditViolation",
             "EscalationAudit",
             "audit",
+            "merge_audits",
         ),
         "escalation_policy._audit",
     ),
+    "audit_partitioned": "escalation_policy._partitioned",
     # the weekly digest
     **dict.fromkeys(
         ("Digest", "digest", "digest_html", "digest_markdown", "digest_slack"),
@@ -205,12 +209,15 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     # `X as X`: names a strict type checker sees as exported on purpose
+    from escalation_policy._audit import AuditPart as AuditPart
+    from escalation_policy._audit import AuditPartsDisagree as AuditPartsDisagree
     from escalation_policy._audit import AuditRefusal as AuditRefusal
     from escalation_policy._audit import AuditReport as AuditReport
     from escalation_policy._audit import AuditTotals as AuditTotals
     from escalation_policy._audit import AuditViolation as AuditViolation
     from escalation_policy._audit import EscalationAudit as EscalationAudit
     from escalation_policy._audit import audit as audit
+    from escalation_policy._audit import merge_audits as merge_audits
     from escalation_policy._convert import make_converter as make_converter
     from escalation_policy._digest import Digest as Digest
     from escalation_policy._digest import digest as digest
@@ -226,6 +233,7 @@ if TYPE_CHECKING:
     from escalation_policy._impact import ImpactReport as ImpactReport
     from escalation_policy._impact import ImpactTotals as ImpactTotals
     from escalation_policy._impact import impact as impact
+    from escalation_policy._partitioned import audit_partitioned as audit_partitioned
     from escalation_policy.engine import ENGINES as ENGINES
     from escalation_policy.engine import EngineName as EngineName
     from escalation_policy.engine import PolicyEngine as PolicyEngine

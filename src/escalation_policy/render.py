@@ -3,10 +3,11 @@
 import datetime as dt
 import enum
 import inspect
+import itertools
 import re
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -273,6 +274,34 @@ def _obligation(name: str) -> str:
     return name.replace("_", " ")
 
 
+@attrs.frozen(kw_only=True)
+class AuditListing:
+    """What the rendering of an audit reads of its escalations, so that they can come from
+    elsewhere than a report in memory (a report written as it goes reads them back from disk):
+    how many there are, how many have violations, the width of the longest violation code,
+    and ``listed(only_violations)``, a fresh iterator over them in order of opening each time
+    it is called."""
+
+    count: int
+    with_violations: int
+    code_width: int
+    listed: Callable[[bool], Iterator["EscalationAudit"]]
+
+    @classmethod
+    def of(cls, report: "AuditReport") -> "AuditListing":
+        escalations = report.escalations
+
+        def listed(only_violations: bool) -> Iterator["EscalationAudit"]:
+            return (e for e in escalations if e.violations or not only_violations)
+
+        return cls(
+            count=len(escalations),
+            with_violations=sum(1 for e in escalations if e.violations),
+            code_width=max((len(_text(v.code)) for v in report.violations), default=0),
+            listed=listed,
+        )
+
+
 def audit_text(report: "AuditReport", *, only_violations: bool = False) -> str:
     """The audit as readable text, for a terminal: every line goes through :func:`plain`.
     ``only_violations``: list only the escalations with violations (the totals are still
@@ -281,69 +310,79 @@ def audit_text(report: "AuditReport", *, only_violations: bool = False) -> str:
     return "\n".join(text for text, _ in lines) + "\n"
 
 
-def _listed(report: "AuditReport", only_violations: bool) -> "tuple[EscalationAudit, ...]":
-    if not only_violations:
-        return report.escalations
-    return tuple(item for item in report.escalations if item.violations)
-
-
 def audit_lines(
     report: "AuditReport", *, only_violations: bool = False
 ) -> list[tuple[str, str | None]]:
     """:func:`audit_text`'s lines, each through :func:`plain` and with the kind of line it
     is (``heading``, ``violation``, ``ok``, ``refused`` or ``None``), for a terminal's colours."""
+    listing = AuditListing.of(report)
+    return list(iter_audit_lines(report, listing, only_violations=only_violations))
+
+
+def iter_audit_lines(
+    report: "AuditReport", listing: AuditListing, *, only_violations: bool = False
+) -> Iterator[tuple[str, str | None]]:
+    """:func:`audit_lines` one at a time, the escalations read from ``listing`` (``report``
+    gives the rest: its own escalations are not read)."""
     end = f" as of {timestamp(report.as_of)}" if report.as_of else ""
-    listed = _listed(report, only_violations)
-    codes = [_text(v.code) for v in report.violations]
-    width = max(map(len, codes), default=0)
-    lines: list[tuple[str, str | None]] = [
-        (f"Audit of {report.facts} facts, {len(report.escalations)} escalations{end}", "heading"),
-        (f"Policy {report.policy}", None),
-        ("", None),
-    ]
+    width = listing.code_width
+    yield plain(f"Audit of {report.facts} facts, {listing.count} escalations{end}"), "heading"
+    yield plain(f"Policy {report.policy}"), None
     if only_violations:
-        lines[2:2] = [
-            (f"Listed: the {len(listed)} with violations, of {len(report.escalations)}", None)
-        ]
-    for item in listed:
-        zone = _zone(item)
-        closed = f", closed {_local(item.closed_at, zone)}" if item.closed_at else ", open"
-        scope = "" if item.in_scope else "  (out of scope)"
-        lines.append(
-            (
-                f"{item.escalation_id}  {item.customer}  {item.severity}  "
-                f"opened {_local(item.opened_at, zone)}{closed}{scope}",
-                "heading",
-            )
+        yield (
+            plain(f"Listed: the {listing.with_violations} with violations, of {listing.count}"),
+            None,
         )
-        lines.append((f"  calendar: {calendar_label(item.calendar)}", None))
-        severities = ", ".join(f"{k} {duration(v)}" for k, v in item.time_at_severity.items())
-        kept = "; ".join(
-            f"{_obligation(name)} {_ratio(figures.on_time, figures.due)}"
-            + (
-                f", first after {duration(figures.first_met_after)}"
-                if figures.first_met_after is not None
-                else ""
-            )
-            for name, figures in item.obligations.items()
+    yield "", None
+    for item in listing.listed(only_violations):
+        for text, style in _escalation_lines(item, width):
+            yield plain(text), style
+    for text, style in _audit_end_lines(report, width):
+        yield plain(text), style
+
+
+def _escalation_lines(item: "EscalationAudit", width: int) -> list[tuple[str, str | None]]:
+    zone = _zone(item)
+    closed = f", closed {_local(item.closed_at, zone)}" if item.closed_at else ", open"
+    scope = "" if item.in_scope else "  (out of scope)"
+    lines: list[tuple[str, str | None]] = [
+        (
+            f"{item.escalation_id}  {item.customer}  {item.severity}  "
+            f"opened {_local(item.opened_at, zone)}{closed}{scope}",
+            "heading",
         )
-        lines.append((f"  on time: {kept or 'nothing due'}", None))
-        lines.append(
-            (
-                f"  time at severity: {severities or '-'}; "
-                f"severity changes {item.severity_changes}; "
-                f"closed after {duration(item.time_to_closure)}",
-                None,
-            )
+    ]
+    lines.append((f"  calendar: {calendar_label(item.calendar)}", None))
+    severities = ", ".join(f"{k} {duration(v)}" for k, v in item.time_at_severity.items())
+    kept = "; ".join(
+        f"{_obligation(name)} {_ratio(figures.on_time, figures.due)}"
+        + (
+            f", first after {duration(figures.first_met_after)}"
+            if figures.first_met_after is not None
+            else ""
         )
-        if item.violations:
-            lines.append((f"  violations ({len(item.violations)}):", "violation"))
-        lines += [
-            line
-            for violation in item.violations
-            for line in _violation_lines(violation, zone, width)
-        ]
-        lines.append(("", None))
+        for name, figures in item.obligations.items()
+    )
+    lines.append((f"  on time: {kept or 'nothing due'}", None))
+    lines.append(
+        (
+            f"  time at severity: {severities or '-'}; "
+            f"severity changes {item.severity_changes}; "
+            f"closed after {duration(item.time_to_closure)}",
+            None,
+        )
+    )
+    if item.violations:
+        lines.append((f"  violations ({len(item.violations)}):", "violation"))
+    lines += [
+        line for violation in item.violations for line in _violation_lines(violation, zone, width)
+    ]
+    lines.append(("", None))
+    return lines
+
+
+def _audit_end_lines(report: "AuditReport", width: int) -> list[tuple[str, str | None]]:
+    lines: list[tuple[str, str | None]] = []
     if report.unopened:
         lines.append(
             (
@@ -397,7 +436,7 @@ def audit_lines(
             (f"  {rule:<{width}}  fired {figures.fired:>6}  actions {figures.actions:>6}", None)
             for rule, figures in report.coverage.items()
         ]
-    return [(plain(text), style) for text, style in lines]
+    return lines
 
 
 def _reached(report: "AuditReport") -> str:
@@ -411,11 +450,20 @@ def audit_markdown(report: "AuditReport", *, only_violations: bool = False) -> s
     customers, what happened, why a line was refused) goes through :func:`markdown_text`.
     ``only_violations``: list only the escalations with violations (the totals are still
     those of every escalation)."""
+    listing = AuditListing.of(report)
+    lines = iter_audit_markdown(report, listing, only_violations=only_violations)
+    return "\n".join(lines) + "\n"
+
+
+def iter_audit_markdown(
+    report: "AuditReport", listing: AuditListing, *, only_violations: bool = False
+) -> Iterator[str]:
+    """:func:`audit_markdown`'s lines one at a time, the escalations read from ``listing``
+    (twice: the table, then their violations)."""
     totals = report.totals
-    listed = _listed(report, only_violations)
     end = f" as of {timestamp(report.as_of)}" if report.as_of else ""
     names = list(totals.obligations)
-    lines = [
+    yield from [
         f"## Escalation audit{end}",
         "",
         f"{report.facts} facts, {totals.escalations} escalations "
@@ -428,55 +476,55 @@ def audit_markdown(report: "AuditReport", *, only_violations: bool = False) -> s
         "| --- | --- | --- |",
     ]
     for name, figures in totals.obligations.items():
-        lines.append(
+        yield (
             f"| {_obligation(name)} | {_ratio(figures.on_time, figures.due)} | "
             f"{duration(figures.mean_first_met_after)} |"
         )
-    lines += [
-        "",
-        f"Mean time to closure: {duration(totals.mean_time_to_closure)}.",
-        "",
+    yield from ["", f"Mean time to closure: {duration(totals.mean_time_to_closure)}.", ""]
+    if only_violations:
+        yield (
+            f"Listed: the {listing.with_violations} escalations with violations, "
+            f"of {listing.count}."
+        )
+        yield ""
+    yield (
         "| escalation | customer | severity | calendar | "
         + "".join(f"{_obligation(name)} on time | " for name in names)
-        + "violations |",
-        "| --- | --- | --- | --- | " + "--- | " * len(names) + "--- |",
-    ]
-    if only_violations:
-        lines[-2:-2] = [
-            f"Listed: the {len(listed)} escalations with violations, of {len(report.escalations)}.",
-            "",
-        ]
-    for item in listed:
+        + "violations |"
+    )
+    yield "| --- | --- | --- | --- | " + "--- | " * len(names) + "--- |"
+    for item in listing.listed(only_violations):
         kept = "".join(
             f"{_ratio(item.obligations[name].on_time, item.obligations[name].due)} | "
             if name in item.obligations
             else "none due | "
             for name in names
         )
-        lines.append(
+        yield (
             f"| {markdown_text(item.escalation_id)} | {markdown_text(item.customer)} | "
             f"{markdown_text(item.severity)} | {markdown_text(calendar_label(item.calendar))} | "
             f"{kept}{len(item.violations)} |"
         )
-    violations = [(v, _zone(item)) for item in listed for v in item.violations]
-    violations += [(v, None) for v in report.unopened]
-    if violations:
-        lines += [
-            "",
-            "### Violations",
-            "",
-            "| escalation | when | code | rule | handbook | what happened |",
-            "| --- | --- | --- | --- | --- | --- |",
-        ]
-        for violation, zone in violations:
-            lines.append(
-                f"| {markdown_text(violation.escalation_id)} | "
-                f"{_local(violation.detected_at, zone)} | `{_text(violation.code)}` | "
-                f"`{violation.rule}` | {_cell(violation.cites)} | "
-                f"{markdown_text(violation_outcome(violation, zone))} |"
-            )
+    heading = [
+        "",
+        "### Violations",
+        "",
+        "| escalation | when | code | rule | handbook | what happened |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    violations = ((v, _zone(item)) for item in listing.listed(True) for v in item.violations)
+    for violation, zone in itertools.chain(violations, ((v, None) for v in report.unopened)):
+        if heading:
+            yield from heading
+            heading = []
+        yield (
+            f"| {markdown_text(violation.escalation_id)} | "
+            f"{_local(violation.detected_at, zone)} | `{_text(violation.code)}` | "
+            f"`{violation.rule}` | {_cell(violation.cites)} | "
+            f"{markdown_text(violation_outcome(violation, zone))} |"
+        )
     if report.refused:
-        lines += [
+        yield from [
             "",
             "### Refused",
             "",
@@ -484,13 +532,13 @@ def audit_markdown(report: "AuditReport", *, only_violations: bool = False) -> s
             "| --- | --- | --- | --- | --- |",
         ]
         for refused in report.refused:
-            lines.append(
+            yield (
                 f"| {markdown_text(refused.file or '')} | {refused.line} | `{refused.code}` | "
                 f"{_field_path(refused.path) if refused.path else ''} | "
                 f"{markdown_text(refused.reason)} |"
             )
     if report.coverage:
-        lines += [
+        yield from [
             "",
             "### Rule coverage",
             "",
@@ -499,11 +547,8 @@ def audit_markdown(report: "AuditReport", *, only_violations: bool = False) -> s
             "| rule | fired | actions |",
             "| --- | --- | --- |",
         ]
-        lines += [
-            f"| `{rule}` | {figures.fired} | {figures.actions} |"
-            for rule, figures in report.coverage.items()
-        ]
-    return "\n".join(lines) + "\n"
+        for rule, counts in report.coverage.items():
+            yield f"| `{rule}` | {counts.fired} | {counts.actions} |"
 
 
 # ------------------------------------------------------------------------------ policy reference

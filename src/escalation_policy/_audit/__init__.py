@@ -7,7 +7,9 @@ report's types; ``_coverage`` counts how often each rule fired. The HTML page
 observe the same replay.
 """
 
+from escalation_policy._audit._api import audit
 from escalation_policy._audit._coverage import CoverageObserver, RuleCoverage
+from escalation_policy._audit._parts import AuditPartsDisagree, merge_audits, part_of
 from escalation_policy._audit._replay import (
     AuditCalendar,
     AuditRefusal,
@@ -20,19 +22,21 @@ from escalation_policy._audit._replay import (
 )
 from escalation_policy._audit._report import (
     AuditObserver,
+    AuditPart,
     AuditReport,
     AuditTotals,
     AuditViolation,
     EscalationAudit,
     ObligationFigures,
     ObligationTotals,
-    audit,
     audit_end,
 )
 
 __all__ = [
     "AuditCalendar",
     "AuditObserver",
+    "AuditPart",
+    "AuditPartsDisagree",
     "AuditRefusal",
     "AuditReport",
     "AuditTotals",
@@ -49,5 +53,7 @@ __all__ = [
     "RuleCoverage",
     "audit",
     "audit_end",
+    "merge_audits",
+    "part_of",
     "replay",
 ]

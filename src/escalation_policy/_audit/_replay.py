@@ -18,7 +18,7 @@ from escalation_policy._core.escalation import choose_calendar
 from escalation_policy.calendar import Calendar
 from escalation_policy.engine import Decision, PolicyEngine
 from escalation_policy.errors import InputError
-from escalation_policy.model import Action, EscalationFact, Fact, Tick
+from escalation_policy.model import AWAITING_OPENING, CLOSED, Action, EscalationFact, Fact, Tick
 from escalation_policy.state import EscalationState, Fulfilment
 
 __all__ = [
@@ -29,8 +29,14 @@ __all__ = [
     "Observer",
     "Replay",
     "Replayed",
+    "SettledObserver",
+    "UnopenedKey",
     "replay",
 ]
+
+SWEEP = 8192
+"""Items between two looks, in a replay that lets settled escalations go, at which of them the
+engine has forgotten."""
 
 
 @attrs.frozen(kw_only=True)
@@ -152,12 +158,43 @@ class DecisionObserver(Protocol):
         """A fact the policy took, and what it decided: told before the escalations are."""
 
 
+@runtime_checkable
+class SettledObserver(Protocol):
+    """An observer that keeps what it observed of an escalation elsewhere once the engine has
+    settled and forgotten it (a report written as it goes): an :class:`Observer` with
+    ``settled`` and ``late``, for a :class:`Replay` made with ``release=True``."""
+
+    def settled(self, kept: Any) -> None:
+        """The engine forgot the escalation ``kept`` observes (settled, or its id opened
+        again): nothing but facts about an escalation not open will be told of it."""
+
+    def late(self, escalation_id: str) -> EscalationObserver:
+        """Where to tell what happens about an escalation already settled (a post about it
+        that the policy reports as misuse, say), which the replay no longer holds."""
+
+
+UnopenedKey = tuple[int, int, dt.datetime, str, int]
+"""Where an action about an escalation never opened falls in the replay of the whole history:
+the item's position (the end: one and two past the last), then 0 for time passing and 1 for
+the item's own escalation, the time the engine had the escalation next due (time passing
+takes them in that order, then by id), its id, and the order among its own actions."""
+
+_NO_DUE = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+
+
 class Replay:
     """One replay, a fact at a time: :meth:`feed` each item in time order, then :meth:`end`.
 
     :func:`replay` feeds a whole history; a report that compares two policies feeds two
     replays in step, one item at a time, so that neither keeps what the other already
     matched.
+
+    ``release``: every observer is a :class:`SettledObserver`, told when the engine forgets
+    an escalation (looked at every :data:`SWEEP` items), so that the replay keeps only the
+    escalations the engine holds; :meth:`end` then tells ``ended`` only of those.
+    ``keyed``: keep, for each action about an escalation never opened, where it falls in the
+    whole history (:data:`UnopenedKey`, in ``unopened_keys``), to merge the parts of a
+    partitioned audit in the order one replay gives.
     """
 
     def __init__(
@@ -166,10 +203,30 @@ class Replay:
         observers: Sequence[Observer[Any]],
         *,
         keep_going: bool = False,
+        release: bool = False,
+        keyed: bool = False,
     ) -> None:
         self.policy_engine = policy_engine
         self.observers = tuple(observers)
         self.keep_going = keep_going
+        self.release = release
+        if release and not all(isinstance(o, SettledObserver) for o in self.observers):
+            raise TypeError("release=True needs observers with settled() and late()")
+        self.released: dict[str, list[EscalationObserver] | None] = {}
+        """In release mode: the escalations let go whose id has not opened again, with where
+        to tell what comes about them after (made when something does)."""
+        self.watch: set[str] = set()
+        terms = policy_engine.policy.terms
+        self.closing = frozenset(
+            tag for tag, moves in terms.moves.items() if CLOSED in moves.values()
+        )
+        self.keyed = keyed
+        self.unopened_keys: list[UnopenedKey] = []
+        self.awaiting: dict[str, dt.datetime | None] = {}
+        """With ``keyed`` and an opening grace: when each escalation awaiting its opening is
+        next due, as the engine last said."""
+        self.position = 0
+        """The position the actions told now belong to (see :data:`UnopenedKey`)."""
         self.needs_state = [
             index for index, observer in enumerate(self.observers) if observer.needs_state
         ]
@@ -200,7 +257,10 @@ class Replay:
             return
         if self.started_at is None:
             self.started_at = decision.fact.at
+        self.position = self.count
         self.tell(decision)
+        if self.release and self.count % SWEEP == 0:
+            self.sweep()
 
     def pass_time(self, at: dt.datetime) -> bool:
         """Let time pass to ``at``, as a ``tick`` would, counting no item: whether it could
@@ -209,8 +269,79 @@ class Replay:
             decision = self.policy_engine.handle(Tick(at=at))
         except InputError:
             return False
+        self.position = self.count
         self.tell(decision)
         return True
+
+    def sweep(self) -> None:
+        """Let go of the escalations the engine has forgotten since the last look: those
+        opened or closed since, and those closed and still held then."""
+        watch, self.watch = self.watch, set()
+        policy_engine = self.policy_engine
+        for escalation_id in sorted(watch):
+            escalation = self.active.get(escalation_id)
+            if escalation is None:
+                continue
+            state = policy_engine.escalation(escalation_id)
+            if state is None:
+                del self.active[escalation_id]
+                self._let_go(escalation)
+            elif state.status == CLOSED:
+                self.watch.add(escalation_id)
+
+    def _let_go(self, escalation: "_Escalation") -> None:
+        for observer, kept in zip(self.observers, escalation.kept, strict=True):
+            observer.settled(kept)  # type: ignore[attr-defined]
+        self.released[escalation.escalation_id] = None
+
+    def _late(self, escalation_id: str) -> list[EscalationObserver] | None:
+        """Where to tell what happens about an escalation let go, if ``escalation_id`` is
+        one."""
+        if escalation_id not in self.released:
+            return None
+        kept = self.released[escalation_id]
+        if kept is None:
+            kept = self.released[escalation_id] = [
+                observer.late(escalation_id)  # type: ignore[attr-defined]
+                for observer in self.observers
+            ]
+        return kept
+
+    def _unopened(self, action: Action, own: str | None) -> None:
+        """Tell the observers of ``action`` about an escalation never opened (or let go)."""
+        if self.release:
+            late = self._late(action.escalation_id)
+            if late is not None:
+                for kept in late:
+                    kept.action(action)
+                return
+        if self.keyed:
+            escalation_id = action.escalation_id
+            if escalation_id == own:
+                key: UnopenedKey = (self.position, 1, _NO_DUE, escalation_id, 0)
+            else:
+                due = self.awaiting.get(escalation_id) or _NO_DUE
+                key = (self.position, 0, due, escalation_id, 0)
+            self.unopened_keys.append((*key[:4], len(self.unopened_keys)))
+        for observer in self.observers:
+            observer.unopened(action)
+
+    def _awaiting_after(self, decision: Decision) -> None:
+        """With ``keyed``: when the escalations awaiting their opening that ``decision``
+        touched, or that fell due in it, are next due now."""
+        fact = decision.fact
+        touched = {key for key, due in self.awaiting.items() if due is not None and due < fact.at}
+        if isinstance(fact, EscalationFact) and fact.escalation_id not in self.active:
+            touched.add(fact.escalation_id)
+        touched.update(
+            a.escalation_id for a in decision.actions if a.escalation_id not in self.active
+        )
+        for escalation_id in touched:
+            state = self.policy_engine.escalation(escalation_id)
+            if state is not None and state.status == AWAITING_OPENING:
+                self.awaiting[escalation_id] = state.next_due
+            else:
+                self.awaiting.pop(escalation_id, None)
 
     def tell(self, decision: Decision) -> None:
         """Tell the observers what ``decision`` did."""
@@ -220,23 +351,30 @@ class Replay:
             decider.decided(decision)
         fact = decision.fact
         touched: set[str] = set()
+        own = None
         if isinstance(fact, EscalationFact):
+            own = fact.escalation_id
             if fact.OPENS:
                 old = active.pop(fact.escalation_id, None)
-                if old is not None:
-                    self.finished.append(old)  # an id reused after its escalation was settled
+                if old is not None:  # an id reused after its escalation was settled
+                    if self.release:
+                        self._let_go(old)
+                    else:
+                        self.finished.append(old)
+                self.released.pop(fact.escalation_id, None)
                 calendar = _calendar_of(self.policy_engine, fact)
                 active[fact.escalation_id] = _Escalation(
                     fact, [observer.opened(fact, calendar) for observer in observers]
                 )
+            if self.release and (fact.OPENS or fact.TYPE in self.closing):
+                self.watch.add(fact.escalation_id)
             touched.add(fact.escalation_id)
         elif self.needs_state and isinstance(fact, Tick):
             touched.update(key for key, known in active.items() if known.due_by(fact.at))
         for action in decision.actions:
             escalation = active.get(action.escalation_id)
             if escalation is None:
-                for observer in observers:
-                    observer.unopened(action)
+                self._unopened(action, own)
                 continue
             for kept in escalation.kept:
                 kept.action(action)
@@ -246,9 +384,16 @@ class Replay:
             for kept in escalation.kept:
                 kept.fulfilled(fulfilment)
             touched.add(fulfilment.escalation_id)
-        if isinstance(fact, EscalationFact) and fact.escalation_id in active:
-            for kept in active[fact.escalation_id].kept:
-                kept.fact(fact, decision.fulfilled)
+        if isinstance(fact, EscalationFact):
+            if fact.escalation_id in active:
+                for kept in active[fact.escalation_id].kept:
+                    kept.fact(fact, decision.fulfilled)
+            elif self.release:
+                late = self._late(fact.escalation_id)
+                for kept in late or ():
+                    kept.fact(fact, decision.fulfilled)
+        if self.keyed and self.policy_engine.policy.opening_grace:
+            self._awaiting_after(decision)
         if not self.needs_state:
             return
         for escalation_id in sorted(touched):
@@ -266,14 +411,15 @@ class Replay:
         policy_engine = self.policy_engine
         end = policy_engine.clock
         if as_of is not None:
+            self.position = self.count + 1
             self.tell(_close_at(policy_engine, as_of))
             end = as_of
         # The history has ended: the openings of the facts still held for one will not come.
+        self.position = self.count + 2
         for action in policy_engine.release_held():
             escalation = self.active.get(action.escalation_id)
             if escalation is None:
-                for observer in self.observers:
-                    observer.unopened(action)
+                self._unopened(action, action.escalation_id)
                 continue
             for kept in escalation.kept:
                 kept.action(action)

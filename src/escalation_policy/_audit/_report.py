@@ -9,24 +9,23 @@ library's converter (shape in ``docs/audit.md``).
 
 import datetime as dt
 import enum
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import fractions
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
 
-from escalation_policy._audit._coverage import CoverageObserver, RuleCoverage
-from escalation_policy._audit._replay import AuditCalendar, AuditRefusal, Replayed, replay
+from escalation_policy._audit._coverage import RuleCoverage
+from escalation_policy._audit._replay import AuditCalendar, AuditRefusal, Replayed
 from escalation_policy._convert import shared_converter
 from escalation_policy._language.frozen import quick_init
 from escalation_policy._language.typed import FieldProblem, to_instant
-from escalation_policy.engine import EngineName, PolicyEngine
 from escalation_policy.errors import InputError
 from escalation_policy.model import (
     ACTIVE,
     CLOSED,
     Action,
     EscalationFact,
-    Fact,
     OutOfScope,
     Violation,
 )
@@ -37,6 +36,7 @@ from escalation_policy.vocabulary import Require
 __all__ = [
     "AuditCalendar",
     "AuditObserver",
+    "AuditPart",
     "AuditRefusal",
     "AuditReport",
     "AuditTotals",
@@ -44,7 +44,6 @@ __all__ = [
     "EscalationAudit",
     "ObligationFigures",
     "ObligationTotals",
-    "audit",
     "audit_end",
 ]
 
@@ -135,6 +134,30 @@ class AuditTotals:
 
 
 @attrs.frozen(kw_only=True)
+class AuditPart:
+    """What the audit of one part of a history keeps to be merged with the others
+    (:func:`~escalation_policy.merge_audits`); not part of the report's JSON form.
+
+    ``refused_at``: the position of each refusal in the history (its ``line`` may be a file's);
+    ``owned_refusals``: those of this part's escalations; ``moved_clock``: those of them whose
+    time would have moved the clock, had they been taken; ``not_taken``: the positions whose
+    time this part did not let pass; ``unopened_keys``: where each violation about an
+    escalation never opened falls in the whole history."""
+
+    part: int
+    parts: int
+    not_taken: frozenset[int] = frozenset()
+    refused_at: tuple[int, ...] = ()
+    owned_refusals: tuple[int, ...] = ()
+    moved_clock: tuple[int, ...] = ()
+    unopened_keys: tuple[tuple[int, int, dt.datetime, str, int], ...] = ()
+    rules: int = 0
+    """How many of the coverage's rules are the policy's (the others: named by actions)."""
+    obligations: tuple[str, ...] = ()
+    severities: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
 class AuditReport:
     """The audit of a history: per escalation (in order of opening) and in total."""
 
@@ -157,6 +180,9 @@ class AuditReport:
     """Rule coverage of the history: every rule of the policy (a table's row or a reaction,
     in the policy's order), how many facts it matched and how many actions it produced,
     zero for a rule the history never reached."""
+    part: AuditPart | None = attrs.field(default=None, repr=False)
+    """For the audit of one part of a history (``audit(..., part=...)``): what merging it
+    with the others needs; ``None`` for the audit of a whole history."""
 
     @property
     def violations(self) -> tuple[AuditViolation, ...]:
@@ -169,7 +195,8 @@ class AuditReport:
 
     def to_json(self) -> dict[str, Any]:
         """The report's JSON form (``docs/audit.md``); ``unopened`` only when there are any."""
-        data: dict[str, Any] = shared_converter().unstructure(self)
+        data: dict[str, Any] = shared_converter().unstructure(attrs.evolve(self, part=None))
+        del data["part"]
         if not self.unopened:
             del data["unopened"]
         return data
@@ -238,6 +265,14 @@ class _Tracker:
         self.violations: list[dict[str, Any]] = []
         self.open_violations: dict[tuple[str, dt.datetime], dict[str, Any] | None] = {}
         self.figures: dict[str, dict[str, Any]] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Kept on disk while the report is written (the policy's book stays behind)."""
+        return {name: getattr(self, name) for name in self.__slots__ if name != "book"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            setattr(self, name, value)
 
     def figure(self, obligation: str) -> dict[str, Any]:
         found = self.figures.get(obligation)
@@ -355,6 +390,10 @@ class AuditObserver:
         self.policy = policy
         self.book = _Book(policy)
         self.about_unopened: list[AuditViolation] = []
+        self.unopened_calls: list[int] = []
+        """For each violation about an escalation never opened: which call of
+        :meth:`unopened` told it (0 for the first)."""
+        self._calls = 0
         self.escalations: tuple[EscalationAudit, ...] = ()
 
     def opened(self, fact: EscalationFact, calendar: AuditCalendar | None) -> _Tracker:
@@ -363,6 +402,8 @@ class AuditObserver:
     def unopened(self, action: Action) -> None:
         if isinstance(action, Violation):
             self.about_unopened.append(AuditViolation(**_violation(action)))
+            self.unopened_calls.append(self._calls)
+        self._calls += 1
 
     def ended(self, escalations: Sequence[_Tracker], replayed: Replayed) -> None:
         self.escalations = tuple(tracker.finish(replayed.end) for tracker in escalations)
@@ -390,42 +431,6 @@ def _value(value: object) -> str:
     return str(value.value if isinstance(value, enum.Enum) else value)
 
 
-def audit(
-    facts: Iterable[Fact | Mapping[str, Any] | InputError],
-    *,
-    as_of: dt.datetime | None = None,
-    policy: Policy | None = None,
-    engine: EngineName = "native",
-    progress: Callable[[int], None] | None = None,
-    keep_going: bool = False,
-) -> AuditReport:
-    """Audit a recorded history (facts in time order, any number of escalations).
-
-    ``as_of`` ends the audit at a later time, for histories whose escalations are still open:
-    obligations due by then and unmet are violations; those not yet due are not. ``progress``
-    is called with the number of facts read, every 10,000 facts.
-
-    A fact the policy cannot take raises :class:`~escalation_policy.errors.InputError`, with
-    ``line`` set to the fact's position (1-based) in ``facts``; the audit stops there. With
-    ``keep_going=True`` it is reported in ``refused`` instead, and the audit goes on: the
-    policy is then as if the fact had never arrived. An ``InputError`` among ``facts`` stands
-    for an item the caller could not read as a fact (a line that is not JSON, say): it is
-    raised, or with ``keep_going`` reported, in its place.
-    """
-    policy_engine = PolicyEngine(policy, engine=engine)
-    observer = AuditObserver(policy_engine.policy)
-    coverage = CoverageObserver(policy_engine.policy)
-    replayed = replay(
-        facts,
-        policy_engine,
-        [observer, coverage],
-        as_of=audit_end(as_of),
-        keep_going=keep_going,
-        progress=progress,
-    )
-    return observer.report(replayed, coverage.coverage())
-
-
 def audit_end(as_of: dt.datetime | None) -> dt.datetime | None:
     """``as_of`` as an instant, or an ``InputError`` naming ``as_of``."""
     if as_of is None:
@@ -440,51 +445,100 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _mean(values: list[dt.timedelta]) -> dt.timedelta | None:
-    if not values:
+def _mean(total: int, count: int) -> dt.timedelta | None:
+    """The mean of ``count`` durations adding up to ``total`` microseconds, to the second
+    (half to even): exact, whatever the order they were added in."""
+    if not count:
         return None
-    return dt.timedelta(seconds=round(sum(v.total_seconds() for v in values) / len(values)))
+    return dt.timedelta(seconds=round(fractions.Fraction(total, count * 1_000_000)))
+
+
+def _microseconds(value: dt.timedelta) -> int:
+    return (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds
+
+
+class TotalsSum:
+    """The totals of an audit, added up an escalation at a time in any order (a report
+    written as it goes, the parts of a partitioned audit): the same totals as from every
+    escalation at once."""
+
+    def __init__(self, obligations: Sequence[str], severities: Sequence[str]) -> None:
+        self.order = {severity: index for index, severity in enumerate(severities)}
+        self.escalations = 0
+        self.in_scope = 0
+        self.closed = 0
+        self.severity_changes = 0
+        self.by_code: dict[str, int] = {}
+        self.time_at: dict[str, dt.timedelta] = {}
+        self.obligations: dict[str, list[int]] = {name: [0, 0, 0, 0] for name in obligations}
+        """Per obligation: due, on time, the sum of the first fulfilments' delays (in
+        microseconds) and how many there are."""
+        self.closure = [0, 0]
+
+    def add(self, escalation: EscalationAudit) -> None:
+        self.escalations += 1
+        self.in_scope += escalation.in_scope
+        self.severity_changes += escalation.severity_changes
+        if escalation.closed_at is not None:
+            self.closed += 1
+        if escalation.time_to_closure is not None:
+            self.closure[0] += _microseconds(escalation.time_to_closure)
+            self.closure[1] += 1
+        for violation in escalation.violations:
+            self.violation(violation)
+        time_at = self.time_at
+        for key, spent in escalation.time_at_severity.items():
+            time_at[key] = time_at.get(key, dt.timedelta(0)) + spent
+        for name, figures in escalation.obligations.items():
+            sums = self.obligations.get(name)
+            if sums is None:
+                continue
+            sums[0] += figures.due
+            sums[1] += figures.on_time
+            if figures.first_met_after is not None:
+                sums[2] += _microseconds(figures.first_met_after)
+                sums[3] += 1
+
+    def violation(self, violation: AuditViolation) -> None:
+        """A violation counted (one, however many periods): an escalation's, or one about an
+        escalation never opened."""
+        code = _value(violation.code)
+        self.by_code[code] = self.by_code.get(code, 0) + 1
+
+    def totals(self, *, refused: int) -> AuditTotals:
+        order = self.order
+        return AuditTotals(
+            escalations=self.escalations,
+            in_scope=self.in_scope,
+            closed=self.closed,
+            violations=sum(self.by_code.values()),
+            violations_by_code=dict(sorted(self.by_code.items())),
+            obligations={
+                name: ObligationTotals(
+                    due=due,
+                    on_time=on_time,
+                    on_time_share=_share(on_time, due),
+                    mean_first_met_after=_mean(total, count),
+                )
+                for name, (due, on_time, total, count) in self.obligations.items()
+            },
+            mean_time_to_closure=_mean(*self.closure),
+            time_at_severity=dict(sorted(self.time_at.items(), key=lambda kv: order[kv[0]])),
+            severity_changes=self.severity_changes,
+            refused=refused,
+        )
 
 
 def _totals(
-    escalations: tuple[EscalationAudit, ...],
-    unopened: tuple[AuditViolation, ...],
+    escalations: Iterable[EscalationAudit],
+    unopened: Iterable[AuditViolation],
     book: _Book,
     *,
     refused: int,
 ) -> AuditTotals:
-    by_code: dict[str, int] = {}
-    time_at: dict[str, dt.timedelta] = {}
-    for violation in (*(v for e in escalations for v in e.violations), *unopened):
-        code = _value(violation.code)
-        by_code[code] = by_code.get(code, 0) + 1  # one violation, however many periods
+    sums = TotalsSum(book.obligations, list(book.order))
     for escalation in escalations:
-        for key, spent in escalation.time_at_severity.items():
-            time_at[key] = time_at.get(key, dt.timedelta(0)) + spent
-    obligations = {}
-    for name in book.obligations:
-        figures = [e.obligations[name] for e in escalations if name in e.obligations]
-        due = sum(f.due for f in figures)
-        on_time = sum(f.on_time for f in figures)
-        obligations[name] = ObligationTotals(
-            due=due,
-            on_time=on_time,
-            on_time_share=_share(on_time, due),
-            mean_first_met_after=_mean(
-                [f.first_met_after for f in figures if f.first_met_after is not None]
-            ),
-        )
-    return AuditTotals(
-        escalations=len(escalations),
-        in_scope=sum(e.in_scope for e in escalations),
-        closed=sum(e.closed_at is not None for e in escalations),
-        violations=sum(by_code.values()),
-        violations_by_code=dict(sorted(by_code.items())),
-        obligations=obligations,
-        mean_time_to_closure=_mean(
-            [e.time_to_closure for e in escalations if e.time_to_closure is not None]
-        ),
-        time_at_severity=dict(sorted(time_at.items(), key=lambda kv: book.order[kv[0]])),
-        severity_changes=sum(e.severity_changes for e in escalations),
-        refused=refused,
-    )
+        sums.add(escalation)
+    for violation in unopened:
+        sums.violation(violation)
+    return sums.totals(refused=refused)

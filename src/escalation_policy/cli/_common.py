@@ -158,6 +158,49 @@ def read_facts(
         yield number, item
 
 
+class _AsData:
+    """A converter that leaves each line's JSON data as it is: each policy reads it."""
+
+    @staticmethod
+    def structure(data: Any, _type: object) -> Any:
+        return data
+
+
+def read_json_items(paths: Sequence[str], names: Sequence[str]) -> Iterator[tuple[str, int, Any]]:
+    """``(file, line number, JSON data or the InputError of a line that is not JSON)`` for each
+    non-blank line of the files, in order."""
+    for path in paths:
+        if path != "-":
+            _open(path).close()
+    for path, name in zip(paths, names, strict=True):
+        stream = _open(path)
+        try:
+            for number, line in enumerate(_bounded(stream), start=1):
+                if line is None:
+                    yield (
+                        name,
+                        number,
+                        InputError(
+                            f"the line is longer than {MAX_LINE:,} bytes; expected one JSON "
+                            "object a line"
+                        ),
+                    )
+                    continue
+                if number == 1 and isinstance(line, bytes):
+                    line = line.removeprefix(b"\xef\xbb\xbf")
+                if not line.strip():
+                    continue
+                try:
+                    yield name, number, _fact(line, _AsData)
+                except InputError as error:
+                    yield name, number, error
+        except OSError as error:
+            raise InputError(f"cannot read {name}: {error.strerror or error}") from None
+        finally:
+            if path != "-":
+                stream.close()
+
+
 def display_name(path: str) -> str:
     return STDIN if path == "-" else path
 

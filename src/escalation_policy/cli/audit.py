@@ -3,15 +3,15 @@ compliance."""
 
 import argparse
 import bisect
-import json
+import datetime as dt
 import os
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
 
 import attrs
 
 from escalation_policy import _html
-from escalation_policy._audit import AuditReport, audit
+from escalation_policy._audit import AuditReport, audit_end
+from escalation_policy._audit._stream import StreamedAudit, audit_streamed, write_json
 from escalation_policy._language.context import scalar
 from escalation_policy.cli._common import (
     EXIT_BAD_INPUT,
@@ -26,6 +26,8 @@ from escalation_policy.cli._common import (
     ReadCount,
     add_command,
     chosen_policy,
+    display_name,
+    positive,
     read_items,
     report_refused,
     stopped,
@@ -36,7 +38,7 @@ from escalation_policy.engine import ENGINES
 from escalation_policy.errors import InputError, did_you_mean
 from escalation_policy.model import Fact, parse_timestamp
 from escalation_policy.policy import Policy
-from escalation_policy.render import audit_lines, audit_markdown, audit_text
+from escalation_policy.render import iter_audit_lines, iter_audit_markdown
 
 
 def register(commands: Commands) -> None:
@@ -86,6 +88,27 @@ def register(commands: Commands) -> None:
     parser.add_argument("--keep-going", action="store_true", help=KEEP_GOING_HELP)
     parser.add_argument(
         "--engine", choices=ENGINES, default="native", help="the rule engine (default: native)"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=positive,
+        default=1,
+        metavar="N",
+        help="audit N parts of the escalations in parallel local processes (default 1); the "
+        "report is the same. FILEs ending in .parquet are read as Parquet (a row a fact)",
+    )
+    parser.add_argument(
+        "--dask",
+        metavar="SCHEDULER",
+        help="audit the parts on a Dask cluster: 'local' (a cluster of --workers processes on "
+        "this machine) or a scheduler's address (its workers read the FILEs: give paths they "
+        "all see); needs escalation-policy[dask]. The report is the same",
+    )
+    parser.add_argument(
+        "--workers",
+        type=positive,
+        metavar="N",
+        help="with --dask: the parts (and, for 'local', the worker processes); default 2",
     )
     parser.set_defaults(run=run)
 
@@ -184,6 +207,20 @@ def run(args: argparse.Namespace, out: Output) -> int:
             as_of = parse_timestamp(args.as_of)
         except ValueError as error:
             raise Exit(EXIT_BAD_INPUT, f"--as-of: {error}") from None
+    # Loaded here: it reads files with the command line's readers, whose package loads this.
+    from escalation_policy import _partitioned
+
+    partitioned = (
+        args.jobs > 1 or args.dask is not None or any(map(_partitioned.is_parquet, args.files))
+    )
+    if partitioned and fmt == "html":
+        raise Exit(
+            EXIT_BAD_INPUT,
+            "--jobs, --dask and Parquet files are for the text, markdown "
+            "and json formats, not html",
+        )
+    if args.workers is not None and args.dask is None:
+        raise Exit(EXIT_BAD_INPUT, "--workers is for --dask; for local processes use --jobs")
     origins = _Origins()
     policy = chosen_policy(args)
     failing_codes = _failing_codes(args.fail_on, policy)
@@ -205,10 +242,24 @@ def run(args: argparse.Namespace, out: Output) -> int:
                 bar.update(position if total is None else read.bytes)
             yield item
 
+    def located(report: AuditReport) -> AuditReport:
+        return attrs.evolve(
+            report,
+            refused=tuple(
+                attrs.evolve(item, file=name, line=number)
+                for item in report.refused
+                for name, number in [origins[item.line]]
+            ),
+        )
+
     timelines: tuple[_html.EscalationTimeline, ...] = ()
+    streamed: StreamedAudit | None = None
     try:
         with bar:
-            if fmt == "html":  # the audit and the timelines, observed on one replay
+            if partitioned:
+                report = _in_parts(args, as_of)
+                streamed = StreamedAudit.of(report)
+            elif fmt == "html":  # the audit and the timelines, observed on one replay
                 report, timelines = _html.audit_with_timelines(
                     items(),
                     policy,
@@ -216,69 +267,124 @@ def run(args: argparse.Namespace, out: Output) -> int:
                     engine=args.engine,
                     keep_going=args.keep_going,
                 )
-            else:
-                report = audit(
+                report = located(report)
+            else:  # the escalations kept on disk once settled, and written from there
+                streamed = audit_streamed(
                     items(),
-                    as_of=as_of,
                     policy=policy,
+                    as_of=as_of,
                     engine=args.engine,
                     keep_going=args.keep_going,
+                    refusals=located,
                 )
+                report = streamed.head
     except InputError as error:
         if error.path == "as_of":
             raise Exit(EXIT_BAD_INPUT, f"--as-of: {error.reason}") from None
         if error.line is None:
+            if partitioned:  # a part's message names its file and line
+                raise Exit(EXIT_BAD_INPUT, str(error)) from None
             raise
         name, number = origins[error.line]
         raise stopped(name, error.at_line(number)) from None
-    report = attrs.evolve(
-        report,
-        refused=tuple(
-            attrs.evolve(item, file=name, line=number)
-            for item in report.refused
-            for name, number in [origins[item.line]]
-        ),
-    )
-    only = args.only_violations
-    if fmt == "json":
-        text = json.dumps(_json(report, only_violations=only), indent=2) + "\n"
-    elif fmt == "markdown":
-        text = audit_markdown(report, only_violations=only)
-    elif fmt == "html":
+    if streamed is None:
+        codes = {scalar(v.code) for v in report.violations}
+        text = _html_page(report, timelines, policy, building, page_bar)
+        if output is None:
+            out.write(text)
+        else:
+            _write_report(output, text)
+    else:
         try:
-            text = _html.audit_page(report, timelines, policy, progress=building)
+            codes = set(streamed.codes)
+            _write_streamed(streamed, fmt, args.only_violations, out, output)
         finally:
-            for bar_shown in page_bar:
-                bar_shown.__exit__(None, None, None)
-    elif output is None:  # on a terminal, in its colours
-        for line, style in audit_lines(report, only_violations=only):
-            out.line(line, style)
-        text = ""
-    else:
-        text = audit_text(report, only_violations=only)
-    if output is None:
-        out.write(text)
-    else:
-        _write_report(output, text)
+            streamed.close()
     if report.refused:
         report_refused(len(report.refused), report.facts)
         return EXIT_BAD_INPUT
-    failing = [v for v in report.violations if scalar(v.code) in failing_codes]
-    return EXIT_VIOLATIONS if failing else EXIT_OK
+    return EXIT_VIOLATIONS if codes & failing_codes else EXIT_OK
 
 
-def _json(report: AuditReport, *, only_violations: bool) -> dict[str, Any]:
-    """The report's JSON form; ``only_violations``: only the escalations with violations in
-    ``escalations`` (the totals are those of every one), and ``"only_violations": true``."""
-    data = report.to_json()
-    if only_violations:
-        data["escalations"] = [
-            shown
-            for shown, item in zip(data["escalations"], report.escalations, strict=True)
-            if item.violations
-        ]
-        data["only_violations"] = True
-    return data
+def _in_parts(args: argparse.Namespace, as_of: dt.datetime | None) -> AuditReport:
+    """The audit in parts, in local processes or on Dask, merged."""
+    from escalation_policy._partitioned import (  # see run()
+        PartTask,
+        dask_client,
+        in_processes,
+        on_dask,
+        run_partitioned,
+    )
+
+    names = tuple(display_name(path) for path in args.files)
+    if "-" in args.files:
+        raise Exit(
+            EXIT_BAD_INPUT, "--jobs, --dask and Parquet files read files, not standard input"
+        )
+    parts = args.jobs if args.dask is None else (args.workers or 2)
+    tasks = [
+        PartTask(
+            paths=tuple(args.files),
+            names=names,
+            package=args.policy,
+            settings=tuple(args.setting or ()),
+            part=index,
+            parts=parts,
+            as_of=audit_end(as_of),
+            engine=args.engine,
+            keep_going=args.keep_going,
+        )
+        for index in range(parts)
+    ]
+    if args.dask is None:
+        return run_partitioned(tasks, in_processes(parts))
+    with dask_client(args.dask, parts) as client:
+        return run_partitioned(tasks, on_dask(client))
+
+
+def _html_page(
+    report: AuditReport,
+    timelines: "tuple[_html.EscalationTimeline, ...]",
+    policy: Policy,
+    building: Callable[[int, int], None],
+    page_bar: list[Progress],
+) -> str:
+    """The HTML page holds every escalation's timeline: it is made whole, in memory."""
+    try:
+        return _html.audit_page(report, timelines, policy, progress=building)
+    finally:
+        for bar_shown in page_bar:
+            bar_shown.__exit__(None, None, None)
+
+
+def _write_streamed(
+    streamed: StreamedAudit, fmt: str, only: bool, out: Output, output: str | None
+) -> None:
+    """Write the report an escalation at a time, to standard output or to ``output``."""
+    head, listing = streamed.head, streamed.listing
+    if output is None and fmt == "text":  # on a terminal, in its colours
+        for line, style in iter_audit_lines(head, listing, only_violations=only):
+            out.line(line, style)
+        return
+    try:
+        file = None if output is None else open(output, "w", encoding="utf-8")  # noqa: SIM115
+    except OSError as error:
+        raise Exit(EXIT_CANNOT_WRITE, f"cannot write {output}: {error.strerror or error}") from None
+    write = out.write if file is None else file.write
+    try:
+        if fmt == "json":
+            write_json(head, listing.listed(only), write, only_violations=only)
+        elif fmt == "markdown":
+            for line in iter_audit_markdown(head, listing, only_violations=only):
+                write(line + "\n")
+        else:
+            for line, _ in iter_audit_lines(head, listing, only_violations=only):
+                write(line + "\n")
+    except OSError as error:
+        raise Exit(EXIT_CANNOT_WRITE, f"cannot write {output}: {error.strerror or error}") from None
+    finally:
+        if file is not None:
+            file.close()
 
 
 def _unwritable(path: str) -> str | None:

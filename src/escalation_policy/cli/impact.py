@@ -11,13 +11,12 @@ import os
 import shutil
 import sys
 import tempfile
-import zlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any
 
 import attrs
 
-from escalation_policy._audit import AuditRefusal
+from escalation_policy._audit import AuditRefusal, part_of
 from escalation_policy._impact import Comparison, ImpactReport
 from escalation_policy._impact._compare import order, time_of
 from escalation_policy._impact._render import impact_html, impact_markdown, impact_text
@@ -30,16 +29,13 @@ from escalation_policy.cli._common import (
     EXIT_OK,
     FILES_HELP,
     KEEP_GOING_HELP,
-    MAX_LINE,
     Commands,
     Exit,
     Output,
-    _bounded,
-    _fact,
-    _open,
     add_command,
     display_name,
     positive,
+    read_json_items,
     report_refused,
 )
 from escalation_policy.cli._terminal import Progress
@@ -127,55 +123,12 @@ class _Stopped:
     message: str
 
 
-class _AsData:
-    """A converter that leaves each line's JSON data as it is: each policy reads it."""
-
-    @staticmethod
-    def structure(data: Any, _type: object) -> Any:
-        return data
-
-
-def _items(paths: Sequence[str], names: Sequence[str]) -> Iterator[tuple[str, int, Any]]:
-    """``(file, line number, JSON data or the InputError of a line that is not JSON)`` for each
-    non-blank line of the files, in order."""
-    for path in paths:
-        if path != "-":
-            _open(path).close()
-    for path, name in zip(paths, names, strict=True):
-        stream = _open(path)
-        try:
-            for number, line in enumerate(_bounded(stream), start=1):
-                if line is None:
-                    yield (
-                        name,
-                        number,
-                        InputError(
-                            f"the line is longer than {MAX_LINE:,} bytes; expected one JSON "
-                            "object a line"
-                        ),
-                    )
-                    continue
-                if number == 1 and isinstance(line, bytes):
-                    line = line.removeprefix(b"\xef\xbb\xbf")
-                if not line.strip():
-                    continue
-                try:
-                    yield name, number, _fact(line, _AsData)
-                except InputError as error:
-                    yield name, number, error
-        except OSError as error:
-            raise InputError(f"cannot read {name}: {error.strerror or error}") from None
-        finally:
-            if path != "-":
-                stream.close()
-
-
 def _partition_of(data: Any, jobs: int) -> int | None:
     """Which partition a line's escalation falls in (``None``: every one, a tick)."""
     escalation_id = data.get("escalation_id") if isinstance(data, dict) else None
     if not isinstance(escalation_id, str):
         return None
-    return zlib.crc32(escalation_id.encode("utf-8", "surrogatepass")) % jobs
+    return part_of(escalation_id, jobs)  # the audit's parts: one partitioning
 
 
 _COUNTS: Any = None
@@ -201,7 +154,7 @@ def _partition(
     origins: list[tuple[str, int]] = []
     counts = _COUNTS
     try:
-        for position, (name, number, item) in enumerate(_items(task.paths, task.names), 1):
+        for position, (name, number, item) in enumerate(read_json_items(task.paths, task.names), 1):
             origins.append((name, number))
             mine = task.jobs == 1 or _partition_of(item, task.jobs) in (None, index)
             if mine:

@@ -1,0 +1,123 @@
+"""``escalation-policy audit`` on a long generated history: CPU time and peak memory of the
+command, one process against partitions (``--jobs``, ``--dask local``).
+
+    python benchmarks/audit_stream.py                       # 1,000,000 facts, one process
+    python benchmarks/audit_stream.py --facts 2000000 --jobs 2 --dask 2
+    python benchmarks/audit_stream.py --src /elsewhere/src  # another checkout's code, to compare
+    python benchmarks/audit_stream.py --quick               # seconds: 20,000 facts
+
+Each run is the command a user types, in a process of its own: its CPU time and peak resident
+memory are the child's, read with ``resource.getrusage(RUSAGE_CHILDREN)`` (for ``--jobs`` and
+``--dask`` the workers are the command's own children and are counted in the CPU time; the peak
+is the largest single process's). The reports of every run must be the same bytes.
+"""
+
+import argparse
+import hashlib
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import workload
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write_history(path: Path, facts: int) -> None:
+    with path.open("w") as stream:
+        for line in workload.history_lines(facts):
+            stream.write(line + "\n")
+
+
+def run_audit(history: Path, out: Path, src: Path, *extra: str) -> dict[str, float]:
+    """One ``escalation-policy audit`` in a process of its own: wall and CPU seconds, the peak
+    resident memory in MB."""
+    command = [
+        sys.executable,
+        "-c",
+        # The peak of this process and its children, read before it exits: RUSAGE_CHILDREN of
+        # the benchmark would count only the processes it waited for itself.
+        "import resource, sys\n"
+        "from escalation_policy.cli import main\n"
+        "try:\n"
+        "    code = main(sys.argv[1:])\n"
+        "finally:\n"
+        "    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+        "    print(f'peak-kb {own} {kids}', file=sys.stderr)\n"
+        "sys.exit(code)\n",
+        "audit",
+        str(history),
+        "--format",
+        "json",
+        "--keep-going",
+        "-o",
+        str(out),
+        *extra,
+    ]
+    environment = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{ROOT}"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"the audit failed ({done.returncode}):\n{done.stderr}")
+    own, kids = next(
+        (int(a), int(b))
+        for line in done.stderr.splitlines()
+        if line.startswith("peak-kb ")
+        for _, a, b in [line.split()]
+    )
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall": wall, "cpu": cpu, "peak_mb": own / 1024, "workers_peak_mb": kids / 1024}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--facts", type=int, default=1_000_000)
+    parser.add_argument("--quick", action="store_true", help="20,000 facts")
+    parser.add_argument("--src", type=Path, default=ROOT / "src", help="the code to run")
+    parser.add_argument("--jobs", type=int, default=0, help="also run with --jobs N")
+    parser.add_argument("--dask", type=int, default=0, help="also run on N local Dask workers")
+    parser.add_argument("--history", type=Path, help="reuse (or keep) the history in this file")
+    args = parser.parse_args()
+    facts = 20_000 if args.quick else args.facts
+    with tempfile.TemporaryDirectory(prefix="audit-stream-") as folder:
+        history = args.history or Path(folder) / "history.jsonl"
+        if not history.exists():
+            write_history(history, facts)
+        runs: list[tuple[str, list[str]]] = [("one process", [])]
+        if args.jobs:
+            runs.append((f"--jobs {args.jobs}", ["--jobs", str(args.jobs)]))
+        if args.dask:
+            runs.append((f"--dask local --workers {args.dask}", ["--dask", "local"]))
+            runs[-1][1].extend(["--workers", str(args.dask)])
+        print(f"escalation-policy audit --format json --keep-going, {facts:,} facts ({args.src})")
+        print("| run | wall s | CPU s | peak MB (command) | peak MB (largest worker) |")
+        print("| --- | --- | --- | --- | --- |")
+        digests = set()
+        for name, extra in runs:
+            out = Path(folder) / "report.json"
+            figures = run_audit(history, out, args.src, *extra)
+            digests.add(hashlib.sha256(out.read_bytes()).hexdigest())
+            print(
+                f"| {name} | {figures['wall']:.1f} | {figures['cpu']:.1f} | "
+                f"{figures['peak_mb']:.0f} | {figures['workers_peak_mb']:.0f} |",
+                flush=True,
+            )
+        if len(digests) != 1:
+            print("the runs' reports DIFFER")
+            return 1
+        print(f"every run's report the same ({next(iter(digests))[:12]})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

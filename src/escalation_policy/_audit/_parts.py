@@ -1,0 +1,265 @@
+"""An audit in parts, by escalation, merged into the audit of the whole history.
+
+Each part reads the whole history: it audits the escalations whose id falls in it (``crc32``
+of the id, as ``escalation-policy impact --jobs`` partitions), takes every item about no
+escalation (a tick) as one replay would, and lets the time of every other item pass, so that
+its clock is the whole history's and its escalations see time pass exactly as in one replay.
+
+One thing a part cannot see is whether another part's escalation refused an item (a fact
+about an escalation already closed, say): one replay's clock does not move for a refused
+item, while a part that only knew its time let it pass. The part that refuses such an item
+tells which of its refusals would have moved the clock (``AuditPart.moved_clock``); the parts
+agree when each of those was left out by the others (``not_taken``) and each item left out
+was refused. Up to the first item where they do not, every part replayed exactly what one
+replay does, so the refusals it reports there are right: the parts are audited again with
+``not_taken`` those refusals that moved the clock, and agree up to a later item at least.
+One round when nothing that moves the clock is refused; in practice two when something is
+(a wrongly moved clock is set right by the next item taken). :func:`merge_audits` checks
+the agreement and merges; ``escalation_policy._partitioned`` runs the rounds, on files, in
+local processes or on a Dask cluster.
+"""
+
+import datetime as dt
+import heapq
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from escalation_policy._audit._coverage import CoverageObserver, RuleCoverage
+from escalation_policy._audit._replay import AuditRefusal, Replay, UnopenedKey
+from escalation_policy._audit._report import (
+    AuditObserver,
+    AuditPart,
+    AuditReport,
+    TotalsSum,
+    audit_end,
+)
+from escalation_policy._convert import shared_converter
+from escalation_policy._core.step import Limits, admit
+from escalation_policy.engine import EngineName, PolicyEngine
+from escalation_policy.errors import InputError
+from escalation_policy.model import Fact, parse_timestamp
+from escalation_policy.policy import Policy
+
+__all__ = ["AuditPartsDisagree", "audit_part", "merge_audits", "part_of"]
+
+
+def part_of(escalation_id: str, parts: int) -> int:
+    """The part (``0`` to ``parts - 1``) an escalation's id falls in."""
+    return zlib.crc32(escalation_id.encode("utf-8", "surrogatepass")) % parts
+
+
+def _owner(data: object, parts: int) -> int | None:
+    """The part an item's escalation falls in (``None``: every part's, an item about no
+    escalation, or one that is not a JSON object)."""
+    escalation_id = data.get("escalation_id") if isinstance(data, Mapping) else None
+    if not isinstance(escalation_id, str):
+        return None
+    return part_of(escalation_id, parts)
+
+
+def _time_of(data: object) -> dt.datetime | None:
+    if isinstance(data, Fact):
+        return data.at
+    if not isinstance(data, Mapping):
+        return None
+    try:
+        return parse_timestamp(data.get("at"))
+    except ValueError:
+        return None
+
+
+class AuditPartsDisagree(ValueError):
+    """The parts of an audit did not take the same facts: audit them again with
+    ``not_taken``."""
+
+    def __init__(self, message: str, not_taken: frozenset[int]) -> None:
+        super().__init__(message)
+        self.not_taken = not_taken
+
+
+def audit_part(
+    facts: Iterable[Fact | Mapping[str, Any] | InputError],
+    *,
+    part: int,
+    parts: int,
+    not_taken: Iterable[int] = (),
+    as_of: dt.datetime | None = None,
+    policy: Policy | None = None,
+    engine: EngineName = "native",
+    keep_going: bool = False,
+) -> AuditReport:
+    """The audit of one part of a history: the escalations whose id falls in part ``part`` of
+    ``parts`` (see :func:`merge_audits`), every item read. ``facts`` are the whole history, as
+    :func:`audit` takes it (facts, their JSON forms, or the ``InputError`` of an item that
+    could not be read); the part is told apart by the ``escalation_id`` of each. The time of
+    an item of another part passes, unless its position is in ``not_taken``."""
+    if not 0 <= part < parts:
+        raise ValueError(f"got part {part} of {parts}; expected 0 to {parts - 1}")
+    policy_engine = PolicyEngine(policy, engine=engine)
+    chosen = policy_engine.policy
+    converter = shared_converter(chosen)
+    limits = Limits(policy_engine.max_clock_jump, policy_engine.lateness)
+    skipped = frozenset(not_taken)
+    observer = AuditObserver(chosen)
+    coverage = CoverageObserver(chosen)
+    stepped = Replay(policy_engine, [observer, coverage], keep_going=keep_going, keyed=True)
+    owned: list[int] = []
+    moved: list[int] = []
+    for item in facts:
+        owner = _fact_owner(item, parts) if isinstance(item, Fact) else _owner(item, parts)
+        if owner is None or owner == part:
+            refused = len(stepped.refused)
+            clock = policy_engine.clock
+            stepped.feed(_read(item, converter))
+            if owner is not None and len(stepped.refused) > refused:
+                owned.append(stepped.count)
+                at = _time_of(item)
+                if at is not None and _moves(chosen, limits, clock, at):
+                    moved.append(stepped.count)
+            continue
+        stepped.count += 1
+        if stepped.count not in skipped:
+            at = _time_of(item)
+            if at is not None:
+                stepped.pass_time(at)
+    replayed = stepped.end(audit_end(as_of))
+    report = observer.report(replayed, coverage.coverage())
+    return attrs.evolve(
+        report,
+        part=AuditPart(
+            part=part,
+            parts=parts,
+            not_taken=skipped,
+            refused_at=tuple(item.line for item in report.refused),
+            owned_refusals=tuple(owned),
+            moved_clock=tuple(moved),
+            unopened_keys=tuple(stepped.unopened_keys[index] for index in observer.unopened_calls),
+            rules=len(chosen.rules),
+            obligations=tuple(chosen.obligations),
+            severities=tuple(member.value for member in chosen.terms.severity),
+        ),
+    )
+
+
+def _fact_owner(fact: Fact, parts: int) -> int | None:
+    escalation_id = getattr(fact, "escalation_id", None)
+    return part_of(escalation_id, parts) if isinstance(escalation_id, str) else None
+
+
+def _read(item: Any, converter: Any) -> Any:
+    """An item as a fact of the policy, or the ``InputError`` that says why it is not one."""
+    if not isinstance(item, Mapping):
+        return item  # a fact, an InputError, or what the engine refuses as it is
+    try:
+        fact: Fact = converter.structure(item, Fact)
+    except InputError as error:
+        found = item.get("id") if isinstance(item, Mapping) else None
+        error.fact_id = found if isinstance(found, str) else None
+        return error
+    return fact
+
+
+def _moves(policy: Policy, limits: Limits, clock: dt.datetime | None, at: dt.datetime) -> bool:
+    """Whether time passing to ``at`` would move the clock: what the other parts did for an
+    item this part's escalation refused."""
+    try:
+        after, _ = admit(policy, limits, clock, at)
+    except InputError:
+        return False
+    return after != clock
+
+
+# ------------------------------------------------------------------------------------ merging
+def merge_audits(reports: Iterable[AuditReport]) -> AuditReport:
+    """The audit of a whole history from the audits of its parts (``audit(facts,
+    part=(index, parts))`` for every index, each given the whole history): exactly the report
+    one :func:`audit` of the history gives, refusals included.
+
+    Raises ``ValueError`` when the reports are not the parts of one audit (a part missing or
+    twice, other histories, policies or ends), and :class:`AuditPartsDisagree` (a ``ValueError``)
+    when a fact refused in one part moved the clock in others: audit every part again with
+    ``not_taken=error.not_taken`` (:func:`audit_partitioned` does).
+    """
+    reports = list(reports)
+    if not reports:
+        raise ValueError("got no reports; expected the audit of each part of a history")
+    if len(reports) == 1 and reports[0].part is None:
+        return reports[0]
+    parts = [report.part for report in reports]
+    if any(part is None for part in parts):
+        raise ValueError("got a report that is not a part's; expected audit(..., part=...)")
+    info = [part for part in parts if part is not None]
+    count = info[0].parts
+    if sorted(part.part for part in info) != list(range(count)) or any(
+        part.parts != count for part in info
+    ):
+        got = ", ".join(f"{part.part} of {part.parts}" for part in info)
+        raise ValueError(f"got parts {got}; expected each part 0 to {count - 1} of {count} once")
+    not_taken = info[0].not_taken
+    owned = {position for part in info for position in part.owned_refusals}
+    moved = {position for part in info for position in part.moved_clock}
+    if any(part.not_taken != not_taken for part in info):
+        raise ValueError("the parts were audited with different not_taken; expected the same")
+    if count > 1 and (not moved <= not_taken or not not_taken <= owned):
+        lines = sorted((moved - not_taken) | (not_taken - owned))
+        raise AuditPartsDisagree(
+            f"the parts disagree on whether {len(lines)} item(s) were taken (the first at "
+            f"position {lines[0]}): audit each part again with not_taken",
+            frozenset(moved | (not_taken & owned)),
+        )
+    first = reports[0]
+    for report in reports[1:]:
+        for name in ("policy", "facts", "as_of"):
+            if getattr(report, name) != getattr(first, name):
+                raise ValueError(
+                    f"the parts differ in {name} ({getattr(first, name)} and "
+                    f"{getattr(report, name)}); expected the parts of one audit"
+                )
+    return _merged(reports, info)
+
+
+def _merged(reports: Sequence[AuditReport], info: Sequence[AuditPart]) -> AuditReport:
+    first, part = reports[0], info[0]
+    escalations = tuple(
+        heapq.merge(*(r.escalations for r in reports), key=lambda e: (e.opened_at, e.escalation_id))
+    )
+    keyed: list[tuple[UnopenedKey, Any]] = [
+        (key, violation)
+        for report, about in zip(reports, info, strict=True)
+        for key, violation in zip(about.unopened_keys, report.unopened, strict=True)
+    ]
+    keyed.sort(key=lambda pair: pair[0])
+    unopened = tuple(violation for _, violation in keyed)
+    refused: dict[int, AuditRefusal] = {}
+    for report, about in zip(reports, info, strict=True):
+        for position, item in zip(about.refused_at, report.refused, strict=True):
+            refused.setdefault(position, item)  # an item about no escalation: in every part
+    coverage: dict[str, RuleCoverage] = {}
+    for report in reports:
+        for rule, figures in report.coverage.items():
+            was = coverage.get(rule, RuleCoverage())
+            coverage[rule] = RuleCoverage(
+                fired=was.fired + figures.fired, actions=was.actions + figures.actions
+            )
+    names = list(first.coverage)[: part.rules]
+    extra = sorted(set(coverage) - set(names))
+    sums = TotalsSum(part.obligations, part.severities)
+    for escalation in escalations:
+        sums.add(escalation)
+    for violation in unopened:
+        sums.violation(violation)
+    started = [r.started_at for r in reports if r.started_at is not None]
+    return AuditReport(
+        policy=first.policy,
+        facts=first.facts,
+        started_at=min(started) if started else None,
+        as_of=first.as_of,
+        escalations=escalations,
+        totals=sums.totals(refused=len(refused)),
+        refused=tuple(refused[position] for position in sorted(refused)),
+        unopened=unopened,
+        coverage={rule: coverage[rule] for rule in [*names, *extra]},
+    )

@@ -1,0 +1,268 @@
+"""The audit written as it goes: memory follows the escalations the engine holds, not the
+history.
+
+The replay lets an escalation go once the engine has settled and forgotten it
+(:class:`~escalation_policy._audit._replay.Replay` with ``release=True``); the audit then keeps
+what it observed of it (its tracker) in a temporary file, with its place in the order of
+opening. What comes about it after (a post the policy reports as misuse) is kept beside, and
+told to it when it is read back. Once the history has ended the report is written from the
+file, escalation by escalation in order of opening: the same bytes as from a report in memory.
+"""
+
+import datetime as dt
+import json
+import pickle
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import IO, Any
+
+import attrs
+
+from escalation_policy._audit._coverage import CoverageObserver, _Counts
+from escalation_policy._audit._replay import AuditCalendar, Replay, Replayed
+from escalation_policy._audit._report import (
+    AuditObserver,
+    AuditReport,
+    EscalationAudit,
+    TotalsSum,
+    _Tracker,
+    _value,
+)
+from escalation_policy._convert import shared_converter
+from escalation_policy.engine import EngineName, PolicyEngine
+from escalation_policy.errors import InputError
+from escalation_policy.model import Action, EscalationFact, Fact, Violation
+from escalation_policy.policy import Policy
+from escalation_policy.render import AuditListing
+from escalation_policy.state import EscalationState, Fulfilment
+
+__all__ = ["StreamedAudit", "audit_streamed", "write_json"]
+
+
+class _Late:
+    """What happens about an escalation already let go, kept to be told to it when it is read
+    back."""
+
+    __slots__ = ("entry", "events")
+
+    def __init__(self, entry: list[Any]) -> None:
+        self.entry = entry
+        self.events: list[tuple[str, Any, Any]] = []
+
+    def action(self, action: Action) -> None:
+        self.events.append(("action", action, None))
+        if isinstance(action, Violation):
+            self.entry[_VIOLATIONS] = True
+
+    def fulfilled(self, fulfilment: Fulfilment) -> None:
+        self.events.append(("fulfilled", fulfilment, None))
+
+    def fact(self, fact: EscalationFact, fulfilled: Sequence[Fulfilment]) -> None:
+        self.events.append(("fact", fact, fulfilled))
+
+    def state(self, state: EscalationState | None, at: dt.datetime) -> None:
+        """The audit does not ask the engine's state."""
+
+    def tell(self, tracker: _Tracker) -> None:
+        for kind, first, second in self.events:
+            if kind == "action":
+                tracker.action(first)
+            elif kind == "fulfilled":
+                tracker.fulfilled(first)
+            else:
+                tracker.fact(first, second)
+
+
+# An entry of the spool's index: opened_at, escalation id, order let go, offset, size, whether
+# it has violations (a list: a late violation sets it).
+_OFFSET, _SIZE, _VIOLATIONS = 3, 4, 5
+
+
+class _SpoolingObserver(AuditObserver):
+    """The audit's observer, keeping each escalation the replay lets go in a temporary file."""
+
+    def __init__(self, policy: Policy, spool: IO[bytes]) -> None:
+        super().__init__(policy)
+        self.spool = spool
+        self.index: list[list[Any]] = []
+        self.last: dict[str, list[Any]] = {}
+        """The entry of the escalation last let go under each id (for what comes after)."""
+        self.late_events: dict[int, _Late] = {}
+        self.codes: set[str] = set()
+        """Every violation code seen: the text's code column is as wide as the longest."""
+
+    def opened(self, fact: EscalationFact, calendar: AuditCalendar | None) -> _Tracker:
+        return _Tracker(fact, self.book, calendar)
+
+    def unopened(self, action: Action) -> None:
+        super().unopened(action)
+        if isinstance(action, Violation):
+            self.codes.add(_value(action.code))
+
+    def settled(self, tracker: _Tracker) -> None:
+        for item in tracker.violations:
+            self.codes.add(_value(item["code"]))
+        data = pickle.dumps(tracker, protocol=pickle.HIGHEST_PROTOCOL)
+        entry = [
+            tracker.opened_at,
+            tracker.escalation_id,
+            len(self.index),
+            self.spool.tell(),
+            len(data),
+            bool(tracker.violations),
+        ]
+        self.spool.write(data)
+        self.index.append(entry)
+        self.last[tracker.escalation_id] = entry
+
+    def late(self, escalation_id: str) -> _Late:
+        entry = self.last[escalation_id]
+        late = self.late_events.get(entry[2])
+        if late is None:
+            late = self.late_events[entry[2]] = _Late(entry)
+        return late
+
+    def ended(self, escalations: Sequence[_Tracker], replayed: Replayed) -> None:
+        for tracker in escalations:  # still held at the end
+            self.settled(tracker)
+        self.last.clear()
+        self.index.sort(key=lambda entry: (entry[0], entry[1], entry[2]))
+        self.escalations = ()
+
+    def read(self, end: dt.datetime | None, only_violations: bool) -> Iterator[EscalationAudit]:
+        """The escalations, from the file, in order of opening."""
+        spool, book = self.spool, self.book
+        for entry in self.index:
+            if only_violations and not entry[_VIOLATIONS]:
+                continue
+            spool.seek(entry[_OFFSET])
+            tracker: _Tracker = pickle.loads(spool.read(entry[_SIZE]))
+            tracker.book = book
+            late = self.late_events.get(entry[2])
+            if late is not None:
+                late.tell(tracker)
+            yield tracker.finish(end)
+
+
+class _StreamingCoverage(CoverageObserver):
+    def settled(self, kept: _Counts) -> None:
+        """Coverage keeps nothing per escalation."""
+
+    def late(self, escalation_id: str) -> _Counts:
+        return self._counts
+
+
+@attrs.frozen(kw_only=True)
+class StreamedAudit:
+    """An audit whose escalations wait in a temporary file: ``head``, the report without its
+    escalations (their totals are there), and ``listing``, which reads them back in order of
+    opening each time it is iterated. :meth:`close` deletes the file."""
+
+    head: AuditReport
+    listing: AuditListing
+    codes: frozenset[str]
+    """Every violation code the report holds."""
+    spool: IO[bytes] | None
+
+    def close(self) -> None:
+        if self.spool is not None:
+            self.spool.close()
+
+    @classmethod
+    def of(cls, report: AuditReport) -> "StreamedAudit":
+        """A report already in memory, written the same way."""
+        codes = frozenset(_value(v.code) for v in report.violations)
+        return cls(head=report, listing=AuditListing.of(report), codes=codes, spool=None)
+
+
+def audit_streamed(
+    facts: Iterable[Fact | Mapping[str, Any] | InputError],
+    *,
+    policy: Policy,
+    as_of: dt.datetime | None = None,
+    engine: EngineName = "native",
+    keep_going: bool = False,
+    progress: Callable[[int], None] | None = None,
+    refusals: Callable[[AuditReport], AuditReport] | None = None,
+) -> StreamedAudit:
+    """:func:`~escalation_policy.audit` with the escalations kept on disk once settled, for a
+    report written as it goes (``refusals``: what the head's refusals become, their files and
+    lines, say). The totals are added up while the escalations are read back once."""
+    policy_engine = PolicyEngine(policy, engine=engine)
+    spool = tempfile.TemporaryFile(prefix="escalation-policy-audit-")  # noqa: SIM115  # closed by close()
+    try:
+        observer = _SpoolingObserver(policy_engine.policy, spool)
+        coverage = _StreamingCoverage(policy_engine.policy)
+        stepped = Replay(policy_engine, [observer, coverage], keep_going=keep_going, release=True)
+        for fact in facts:
+            stepped.feed(fact)
+            if progress is not None and stepped.count % 10_000 == 0:
+                progress(stepped.count)
+        replayed = stepped.end(as_of)
+        end = replayed.end
+        sums = TotalsSum(observer.book.obligations, list(observer.book.order))
+        with_violations = 0
+        for escalation in observer.read(end, only_violations=False):
+            sums.add(escalation)
+            with_violations += bool(escalation.violations)
+        unopened = tuple(observer.about_unopened)
+        for violation in unopened:
+            sums.violation(violation)
+        head = AuditReport(
+            policy=policy_engine.policy.identity,
+            facts=replayed.facts,
+            started_at=replayed.started_at,
+            as_of=end,
+            escalations=(),
+            totals=sums.totals(refused=len(replayed.refused)),
+            refused=replayed.refused,
+            unopened=unopened,
+            coverage=coverage.coverage(),
+        )
+        if refusals is not None:
+            head = refusals(head)
+
+        def listed(only_violations: bool) -> Iterator[EscalationAudit]:
+            return observer.read(end, only_violations)
+
+        listing = AuditListing(
+            count=len(observer.index),
+            with_violations=with_violations,
+            code_width=max(map(len, observer.codes), default=0),
+            listed=listed,
+        )
+        return StreamedAudit(
+            head=head, listing=listing, codes=frozenset(observer.codes), spool=spool
+        )
+    except BaseException:
+        spool.close()
+        raise
+
+
+_MARK = "\u0000escalations\u0000"
+
+
+def write_json(
+    head: AuditReport,
+    escalations: Iterable[EscalationAudit],
+    write: Callable[[str], object],
+    *,
+    only_violations: bool = False,
+) -> None:
+    """The report's JSON form (``indent=2``, a line feed after), written an escalation at a
+    time: ``head`` with ``escalations`` in its place. With ``only_violations``, the
+    escalations given are those listed, and ``"only_violations": true`` ends it."""
+    converter = shared_converter()
+    data = head.to_json()
+    data["escalations"] = _MARK
+    if only_violations:
+        data["only_violations"] = True
+    before, after = json.dumps(data, indent=2).split(json.dumps(_MARK), 1)
+    write(before)
+    first = True
+    for escalation in escalations:
+        text = json.dumps(converter.unstructure(escalation, EscalationAudit), indent=2)
+        write(("[\n    " if first else ",\n    ") + text.replace("\n", "\n    "))
+        first = False
+    write("[]" if first else "\n  ]")
+    write(after + "\n")

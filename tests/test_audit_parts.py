@@ -1,0 +1,301 @@
+"""The audit written as it goes, and in parts by escalation: the same report as one audit in
+memory, refusals included."""
+
+import datetime as dt
+import json
+import pathlib
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from escalation_policy import (
+    AuditPartsDisagree,
+    AuditReport,
+    audit,
+    audit_partitioned,
+    default_policy,
+    load_policy,
+    merge_audits,
+)
+from escalation_policy._audit import _replay
+from escalation_policy._convert import shared_converter
+from escalation_policy.cli import main
+from escalation_policy.cli._common import read_items
+from escalation_policy.model import Fact
+from escalation_policy.policy import Policy
+from escalation_policy.render import audit_markdown, audit_text
+from escalation_policy.testing import strategies
+
+GRACE = load_policy(opening_grace=dt.timedelta(minutes=20))
+"""The handbook's policy holding a fact about an escalation not yet open for 20 minutes: what
+it then reports falls due as time passes, among other escalations' actions."""
+
+
+def _as_json(history: list[Fact], policy: Policy) -> list[dict[str, Any]]:
+    converter = shared_converter(policy)
+    return [converter.unstructure(fact, Fact) for fact in history]
+
+
+@st.composite
+def spoiled_histories(draw: st.DrawFn, policy: Policy) -> list[dict[str, Any]]:
+    """A coherent history with items every audit refuses or reports apart slipped in: a fact
+    whose field is wrong, later than the facts around it (one replay's clock does not move
+    for it), a fact about an escalation never opened, an opening of one already open, a copy
+    of an earlier fact (out of time order), a line that is not a fact."""
+    items = _as_json(draw(strategies.histories(max_escalations=5, max_steps=30)), policy)
+    for _ in range(draw(st.integers(0, 6))):
+        if not items:
+            break
+        index = draw(st.integers(0, len(items) - 1))
+        near = items[index]
+        if not isinstance(near, dict):
+            continue
+        at = dt.datetime.fromisoformat(near["at"]) + dt.timedelta(minutes=draw(st.integers(0, 600)))
+        escalation_id = near.get("escalation_id", "E-0")
+        kind = draw(st.sampled_from(["field", "unopened", "reopened", "copy", "junk"]))
+        if kind == "field":
+            item: Any = {
+                "type": "severity_changed",
+                "escalation_id": escalation_id,
+                "severity": "huge",
+                "at": at.isoformat(),
+            }
+        elif kind == "unopened":
+            item = {
+                "type": "posted",
+                "escalation_id": f"NEVER-{draw(st.integers(0, 3))}",
+                "channel": policy.channel,
+                "purpose": draw(st.sampled_from(["created", "update"])),
+                "by": "tam",
+                "at": at.isoformat(),
+            }
+        elif kind == "reopened":
+            opening = next(
+                (i for i in items if isinstance(i, dict) and i["type"] == "opened"), None
+            )
+            if opening is None:
+                continue
+            item = {**opening, "at": at.isoformat()}
+        elif kind == "copy":
+            item = items[draw(st.integers(0, index))]
+        else:
+            item = [1, 2]
+        items.insert(index + 1, item)
+    return items
+
+
+def _merged(items: list[Any], parts: int, policy: Policy, **options: Any) -> AuditReport:
+    """The parts' audits merged, audited again while they disagree."""
+    not_taken: frozenset[int] = frozenset()
+    for _ in range(len(items) + 2):  # each round agrees up to a later item
+        reports = [
+            audit(items, part=(index, parts), not_taken=not_taken, policy=policy, **options)
+            for index in range(parts)
+        ]
+        try:
+            return merge_audits(reports)
+        except AuditPartsDisagree as disagree:
+            not_taken = disagree.not_taken
+    raise AssertionError("the parts never agreed")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), st.sampled_from([default_policy(), GRACE]), st.integers(1, 4))
+def test_any_split_by_escalation_audited_per_part_and_merged_is_the_audit_of_the_whole(
+    data: st.DataObject, policy: Policy, parts: int
+) -> None:
+    """However the escalations fall into parts, the merged report is the whole history's:
+    the same JSON, refusals (and their positions), facts refused for their time, violations
+    about escalations never opened in the order one replay reports them."""
+    items = data.draw(spoiled_histories(policy))
+    as_of = data.draw(st.sampled_from([None, dt.datetime(2031, 1, 1, tzinfo=dt.timezone.utc)]))
+    whole = audit(items, policy=policy, keep_going=True, as_of=as_of)
+    merged = _merged(items, parts, policy, keep_going=True, as_of=as_of)
+    assert whole.to_json() == merged.to_json()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), st.sampled_from([default_policy(), GRACE]))
+def test_the_audit_written_as_it_goes_is_the_audit_in_memory(
+    data: st.DataObject, policy: Policy
+) -> None:
+    """Escalations let go as soon as the engine forgets them (looked at every 2 items here),
+    and what comes about them later, give the same report, byte for byte, in every format."""
+    from escalation_policy._audit._stream import audit_streamed, write_json
+    from escalation_policy.render import AuditListing, iter_audit_lines
+
+    items = data.draw(spoiled_histories(policy))
+    report = audit(items, policy=policy, keep_going=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_replay, "SWEEP", 2)
+        streamed = audit_streamed(items, policy=policy, keep_going=True)
+    try:
+        written: list[str] = []
+        write_json(streamed.head, streamed.listing.listed(False), written.append)
+        assert json.dumps(report.to_json(), indent=2) + "\n" == "".join(written)
+        lines = [line for line, _ in iter_audit_lines(streamed.head, streamed.listing)]
+        assert audit_text(report) == "\n".join(lines) + "\n"
+        assert AuditListing.of(report).with_violations == streamed.listing.with_violations
+    finally:
+        streamed.close()
+
+
+@pytest.fixture
+def monkeypatch_sweep(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_replay, "SWEEP", 2)
+
+
+def _history_file(tmp_path: pathlib.Path) -> pathlib.Path:
+    """A history of escalations opened, worked and closed, with lines refused among them."""
+    items: list[Any] = []
+    start = dt.datetime(2026, 3, 2, 9, tzinfo=dt.timezone.utc)
+    for number in range(12):
+        at = start + dt.timedelta(hours=number)
+        escalation_id = f"ESC-{number}"
+        items += [
+            {
+                "type": "opened",
+                "escalation_id": escalation_id,
+                "customer": "Acme",
+                "segment": "enterprise",
+                "severity": ["critical", "high", "medium", "low"][number % 4],
+                "tam": "Alex",
+                "at": at.isoformat(),
+            },
+            {
+                "type": "severity_changed",
+                "escalation_id": escalation_id,
+                "severity": "huge" if number % 5 == 0 else "low",
+                "at": (at + dt.timedelta(minutes=20)).isoformat(),
+            },
+            {
+                "type": "closed",
+                "escalation_id": escalation_id,
+                "at": (at + dt.timedelta(minutes=30 + number)).isoformat(),
+            },
+        ]
+    items.sort(key=lambda item: item["at"])
+    path = tmp_path / "history.jsonl"
+    path.write_text("".join(json.dumps(item) + "\n" for item in items) + "\nnot json\n")
+    return path
+
+
+def _in_memory(path: pathlib.Path) -> AuditReport:
+    """The report as one audit in memory gives it, its refusals named by file and line."""
+    read = list(read_items([str(path)], default_policy()))
+    report = audit([item for _, _, item in read], keep_going=True)
+    return attrs.evolve(
+        report,
+        refused=tuple(
+            attrs.evolve(item, file=read[item.line - 1][0], line=read[item.line - 1][1])
+            for item in report.refused
+        ),
+    )
+
+
+def _json(report: AuditReport, only_violations: bool) -> str:
+    data = report.to_json()
+    if only_violations:
+        data["escalations"] = [
+            shown
+            for shown, item in zip(data["escalations"], report.escalations, strict=True)
+            if item.violations
+        ]
+        data["only_violations"] = True
+    return json.dumps(data, indent=2) + "\n"
+
+
+@pytest.mark.parametrize("fmt", ["json", "text", "markdown"])
+@pytest.mark.parametrize("only", [False, True])
+def test_cli_writes_the_report_as_it_goes_the_same_as_from_memory(
+    tmp_path: pathlib.Path, monkeypatch_sweep: None, fmt: str, only: bool
+) -> None:
+    """The command line's report, written from disk an escalation at a time, is the bytes the
+    report in memory renders to, refusals named by file and line."""
+    path = _history_file(tmp_path)
+    out = tmp_path / f"report.{fmt}"
+    extra = ["--only-violations"] if only else []
+    assert 2 == main(["audit", str(path), "--keep-going", "--format", fmt, "-o", str(out), *extra])
+    report = _in_memory(path)
+    assert 4 == len(report.refused)
+    expected = {
+        "json": _json,
+        "text": lambda r, o: audit_text(r, only_violations=o),
+        "markdown": lambda r, o: audit_markdown(r, only_violations=o),
+    }[fmt](report, only)
+    assert expected == out.read_text()
+
+
+def test_cli_jobs_give_the_report_of_one_process(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--jobs 2`` audits two parts in processes: the same report, and the same refusals."""
+    path = _history_file(tmp_path)
+    one, two = tmp_path / "one.json", tmp_path / "two.json"
+    assert 2 == main(["audit", str(path), "--keep-going", "-o", str(one)])
+    assert 2 == main(["audit", str(path), "--keep-going", "-o", str(two), "--jobs", "2"])
+    assert one.read_text() == two.read_text()
+    assert 2 == main(["audit", str(path), "-o", str(two), "--jobs", "2"])
+    first = capsys.readouterr().err.splitlines()[-1]
+    assert 2 == main(["audit", str(path), "-o", str(one)])
+    assert first == capsys.readouterr().err.splitlines()[-1]
+
+
+def test_merging_refuses_reports_that_are_not_the_parts_of_one_audit(
+    tmp_path: pathlib.Path,
+) -> None:
+    """A part missing, or the report of a whole history among parts, is an error."""
+    items = [item for _, _, item in read_items([str(_history_file(tmp_path))], default_policy())]
+    one = audit(items, part=(0, 2), keep_going=True)
+    with pytest.raises(ValueError, match="expected each part 0 to 1 of 2 once"):
+        merge_audits([one])
+    with pytest.raises(ValueError, match="not a part's"):
+        merge_audits([one, audit(items, keep_going=True)])
+
+
+# ------------------------------------------------------------------------------------- Dask
+def _dask() -> Any:
+    return pytest.importorskip(
+        "distributed", reason="dask.distributed is not installed (escalation-policy[dask])"
+    )
+
+
+def _parquet(items: list[dict[str, Any]], path: pathlib.Path) -> None:
+    """Facts as Parquet rows: a column a field, null where a fact has none."""
+    pyarrow = pytest.importorskip("pyarrow", reason="pyarrow is not installed")
+    parquet = pytest.importorskip("pyarrow.parquet")
+    columns = sorted({key for item in items for key in item})
+    table = pyarrow.table({key: [item.get(key) for item in items] for key in columns})
+    parquet.write_table(table, path)
+
+
+def test_an_audit_on_a_dask_cluster_of_json_lines_and_parquet_is_the_audit_of_one_process(
+    tmp_path: pathlib.Path,
+) -> None:
+    """Two workers of a local Dask cluster audit two parts each of a JSON-lines history and of
+    the same history in Parquet: the report of one process, refusals with their file and
+    line (for Parquet, the row)."""
+    distributed = _dask()
+    path = _history_file(tmp_path)
+    whole = _in_memory(path)
+    rows = [json.loads(line) for line in path.read_text().splitlines()[:-2]]
+    table = tmp_path / "history.parquet"
+    _parquet(rows, table)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, processes=False, threads_per_worker=1, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        from_lines = audit_partitioned([path], parts=2, client=client, keep_going=True)
+        from_table = audit_partitioned([table], parts=3, client=client, keep_going=True)
+    assert whole.to_json() == from_lines.to_json()
+    of_rows = audit(rows, keep_going=True)
+    of_rows = attrs.evolve(
+        of_rows, refused=tuple(attrs.evolve(item, file=str(table)) for item in of_rows.refused)
+    )
+    assert 3 == len(of_rows.refused)
+    assert of_rows.to_json() == from_table.to_json()
