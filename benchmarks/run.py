@@ -553,7 +553,9 @@ def tick_cost(quick: bool, repeat: int) -> list[list[str]]:
     """The cost of a tick that makes 100 escalations due, beside 1,000 to 100,000 idle ones.
 
     Every engine is built first and the rounds interleave them (a tick on each per round),
-    so that the machine's slow spells fall on all sizes alike.
+    so that the machine's slow spells fall on all sizes alike. Each round opens 100 Critical
+    escalations in business hours and ticks three hours later, when their created posts (due
+    within two business hours) are overdue; the idle ones owe nothing within the week.
     """
     due_now = 100
     sizes = (200, 2_000) if quick else (1_000, 10_000, 100_000)
@@ -565,8 +567,10 @@ def tick_cost(quick: bool, repeat: int) -> list[list[str]]:
                 engine.handle(fact)
         engines[size] = engine
     timings: dict[int, list[float]] = {size: [] for size in sizes}
-    now = workload.START
+    now = workload.START  # a Monday's opening: three rounds a business day, one week
     for round_ in range(3 if quick else repeat * 3):
+        if now.hour >= 18:  # the created posts are due in two business hours: open by day
+            now += dt.timedelta(days=3 if now.weekday() == 4 else 1, hours=-9)
         for engine in engines.values():
             for number in range(due_now):  # due: critical, created post due in 2 hours
                 engine.handle(
