@@ -32,6 +32,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 
 import decision
+import host
 import workload
 
 from escalation_policy import Action, Fact, PolicyEngine, Tick, make_converter
@@ -176,18 +177,41 @@ def opened_decision(
             else "not counted"
         )
         ratios.append([label, f"{wall:.2f}x", counts])
+        if (first, second) == ("decide", "zen"):
+            ratio = (
+                counted[second] / counted[first] if first in counted and second in counted else wall
+            )
+            measure = "instructions" if first in counted and second in counted else "wall time"
+            target(
+                "public `decide` against zen-engine's fast API",
+                f"{wall:.2f}x wall" + (f", {counts} instructions" if counts[0].isdigit() else ""),
+                ratio,
+                f"at least 4x faster (on {measure})",
+                lambda v: v >= 4,
+                f"{(ratio / 4 - 1) * 100:+.0f}% against 4x",
+            )
     return rows, ratios
 
 
 # --------------------------------------------------------------------------- 2. throughput
 def the_mix(quick: bool) -> workload.Mix:
-    size = 200 if quick else 3_000
-    return workload.realistic_mix(escalations=size, open_at_once=size)
+    if quick:
+        return workload.realistic_mix(escalations=200, open_at_once=200)
+    return workload.realistic_mix(escalations=1_500, open_at_once=3_000)
+
+
+def seconds_and_cpu() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def since(started: tuple[float, float]) -> tuple[float, float]:
+    """Wall and CPU seconds since ``started`` (from :func:`seconds_and_cpu`)."""
+    return time.perf_counter() - started[0], time.process_time() - started[1]
 
 
 def mix_runs(
     engine: str, mix: workload.Mix, mark: Callable[[], object] = lambda: None
-) -> dict[str, Callable[[int], float]]:
+) -> dict[str, Callable[[int], tuple[float, float]]]:
     """Timed runs of the stream (its first ``count`` facts) through the public API, each on
     an engine that already holds the backlog (handled first, untimed). ``mark`` is called
     just before and just after the timed part (callgrind counts what runs between)."""
@@ -200,32 +224,32 @@ def mix_runs(
             policy_engine.handle(fact)
         return policy_engine
 
-    def from_objects(count: int) -> float:
+    def from_objects(count: int) -> tuple[float, float]:
         # Decisions are dropped as a host drops them once acted on: keeping them all alive
         # while timing would time the garbage collector walking them.
         policy_engine = prepared()
         facts = mix.facts[:count]
         gc.collect()
         mark()
-        started = time.perf_counter()
+        started = seconds_and_cpu()
         for fact in facts:
             policy_engine.handle(fact)
-        elapsed = time.perf_counter() - started
+        elapsed = since(started)
         mark()
         return elapsed
 
-    def json_to_json(count: int) -> float:
+    def json_to_json(count: int) -> tuple[float, float]:
         policy_engine = prepared()
         sink = io.StringIO()
         chosen = lines[:count]
         gc.collect()
         mark()
-        started = time.perf_counter()
+        started = seconds_and_cpu()
         for line in chosen:
             decided = policy_engine.handle(json.loads(line))
             for action in decided.actions:
                 sink.write(json.dumps(converter.unstructure(action, Action)) + "\n")
-        elapsed = time.perf_counter() - started
+        elapsed = since(started)
         mark()
         return elapsed
 
@@ -237,10 +261,194 @@ def mix_runs(
     }
 
 
+def host_runs(
+    mix: workload.Mix, mark: Callable[[], object] = lambda: None
+) -> dict[str, Callable[[int], tuple[float, float]]]:
+    """The same timed runs through the hand-written host (``host.py``): fact objects in and
+    the actions' JSON objects out, or JSON lines in and out."""
+    converter = make_converter()
+    lines = [json.dumps(converter.unstructure(fact, Fact)) for fact in mix.facts]
+
+    def prepared() -> host.Host:
+        hand_written = host.Host()
+        for fact in mix.backlog:
+            hand_written.handle(fact)
+        return hand_written
+
+    def from_objects(count: int) -> tuple[float, float]:
+        hand_written = prepared()
+        facts = mix.facts[:count]
+        gc.collect()
+        mark()
+        started = seconds_and_cpu()
+        for fact in facts:
+            hand_written.handle(fact)
+        elapsed = since(started)
+        mark()
+        return elapsed
+
+    def json_to_json(count: int) -> tuple[float, float]:
+        hand_written = prepared()
+        sink = io.StringIO()
+        chosen = lines[:count]
+        gc.collect()
+        mark()
+        started = seconds_and_cpu()
+        for line in chosen:
+            for action in hand_written.handle_line(line):
+                sink.write(action + "\n")
+        elapsed = since(started)
+        mark()
+        return elapsed
+
+    return {
+        "the hand-written host from fact objects": from_objects,
+        "the hand-written host, JSON lines in, JSON lines out": json_to_json,
+    }
+
+
 def facts_between_marks(engine: str, name: str, count: int) -> None:
     """The child callgrind counts: the backlog, a mark, ``count`` facts of the stream, a mark."""
-    runs = mix_runs(engine, the_mix(quick=False), mark=os.getppid)
-    next(run for label, run in runs.items() if label.startswith(name))(count)
+    mix = the_mix(quick=False)
+    runs = host_runs(mix, os.getppid) if engine == "host" else mix_runs(engine, mix, os.getppid)
+    next(run for label, run in runs.items() if name in label)(count)
+
+
+def first_difference(
+    facts: Iterable[Any], library: Callable[[Any], list[str]], hand: Callable[[Any], list[str]]
+) -> str | None:
+    """The first fact on which the hand-written host's actions differ from the library's,
+    shown with both; ``None`` if they agree on every fact."""
+    for number, fact in enumerate(facts):
+        expected, got = library(fact), hand(fact)
+        if expected != got:
+            return "\n".join(
+                [f"fact {number}: {fact}", "the library:", *expected, "the host:", *got]
+            )
+    return None
+
+
+def cross_check(mix: workload.Mix, quick: bool) -> list[list[str]]:
+    """The hand-written host against the library, action for action: on the mix, from
+    objects and from JSON lines; in the full mode also on a long history. Stops at the first
+    difference."""
+    converter = make_converter()
+    rows = []
+
+    def library_of(engine: PolicyEngine) -> Callable[[Any], list[str]]:
+        def actions(fact: Any) -> list[str]:
+            decided = engine.handle(json.loads(fact) if isinstance(fact, str) else fact)
+            return [json.dumps(converter.unstructure(a, Action)) for a in decided.actions]
+
+        return actions
+
+    def host_objects(hand_written: host.Host) -> Callable[[Any], list[str]]:
+        return lambda fact: [json.dumps(action) for action in hand_written.handle(fact)]
+
+    facts = mix.backlog + mix.facts
+    lines = [json.dumps(converter.unstructure(fact, Fact)) for fact in facts]
+    histories = [] if quick else [("a long history", list(workload.history_lines(200_000)))]
+    checks = [
+        ("the mix, from fact objects", facts, host_objects),
+        ("the mix, JSON lines", lines, lambda h: h.handle_line),
+        *[(name, history, lambda h: h.handle_line) for name, history in histories],
+    ]
+    for name, stream, hand in checks:
+        engine, hand_written = PolicyEngine(), host.Host()
+        difference = first_difference(stream, library_of(engine), hand(hand_written))  # type: ignore[no-untyped-call]
+        if difference is not None:
+            raise SystemExit(f"the hand-written host differs from the library on {name}:\n"
+                             + difference)  # fmt: skip
+        if len(engine) != len(hand_written):
+            raise SystemExit(f"the hand-written host holds {len(hand_written)} escalations "
+                             f"after {name}, the library {len(engine)}")  # fmt: skip
+        rows.append([f"cross-checked: {name}", f"{len(stream):,} facts, the same actions"])
+    return rows
+
+
+TARGETS: dict[str, tuple[str, float | None, str, Callable[[float], bool], str]] = {}
+"""What the targets table prints: for each target, today's figure as text, its value, the
+target as text, whether the value meets it, and by how much (filled by the sections)."""
+
+
+def target(
+    name: str, shown: str, value: float | None, goal: str, met: Callable[[float], bool], by: str
+) -> None:
+    TARGETS[name] = (shown, value, goal, met, by)
+
+
+def host_comparison(quick: bool, repeat: int, instructions: bool) -> list[list[str]]:
+    """``handle()`` against the hand-written host, from objects and JSON line to JSON line:
+    interleaved rounds on fresh engines holding the backlog, wall and CPU time, and the
+    instructions callgrind counts over the first 2,000 facts of the stream."""
+    mix = the_mix(quick)
+    rows = cross_check(mix, quick)
+    runs = {**mix_runs("native", mix), **host_runs(mix)}
+    walls: dict[str, list[float]] = {name: [] for name in runs}
+    cpus: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(1 if quick else repeat):
+        for name, run in runs.items():
+            wall, cpu = run(len(mix.facts))
+            walls[name].append(wall)
+            cpus[name].append(cpu)
+    count = 2_000
+    counted: dict[str, float] = {}
+    if instructions and not quick and shutil.which("valgrind"):
+        command = [sys.executable, str(Path(__file__).resolve()), "--facts-of"]
+        jobs = {
+            "library objects": ["native", "`handle()`"],
+            "library JSON": ["native", "JSON"],
+            "host objects": ["host", "from fact objects"],
+            "host JSON": ["host", "JSON lines"],
+        }
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            futures = {
+                key: pool.submit(callgrind_between_marks, [*command, *job, str(count)])
+                for key, job in jobs.items()
+            }
+            for key, future in futures.items():
+                total = future.result()
+                if total is not None:
+                    counted[key] = total / count
+    facts = len(mix.facts)
+    keys = dict(zip(runs, ("library objects", "library JSON", "host objects", "host JSON"),
+                    strict=True))  # fmt: skip
+    for name in runs:
+        wall, cpu = statistics.median(walls[name]), statistics.median(cpus[name])
+        counts = counted.get(keys[name])
+        rows.append(
+            [
+                name,
+                f"{facts / wall:,.0f} facts/s ({facts / max(walls[name]):,.0f} to "
+                f"{facts / min(walls[name]):,.0f})",
+                f"{cpu / facts * 1e6:,.1f} µs",
+                f"{counts:,.0f}" if counts is not None else "not counted",
+            ]
+        )
+    names = list(runs)
+    for label, library, hand, goal, key in (
+        ("`handle()` from objects against the host", names[0], names[2], 1.5, "objects"),
+        ("JSON line in, JSON actions out, against the host", names[1], names[3], 1.25, "JSON"),
+    ):
+        wall = statistics.median(walls[library]) / statistics.median(walls[hand])
+        cpu = statistics.median(cpus[library]) / statistics.median(cpus[hand])
+        both = (f"library {key}", f"host {key}")
+        ratio = counted[both[0]] / counted[both[1]] if all(k in counted for k in both) else None
+        shown = f"{wall:.2f}x wall, {cpu:.2f}x CPU" + (
+            f", {ratio:.2f}x instructions" if ratio is not None else ""
+        )
+        rows.append([label, shown, "", ""])
+        value = ratio if ratio is not None else cpu
+        measure = "instructions" if ratio is not None else "CPU time"
+        target(
+            label,
+            shown,
+            value,
+            f"at most {goal}x (on {measure})",
+            lambda v, goal=goal: v <= goal,  # type: ignore[misc]
+            f"{(value / goal - 1) * 100:+.0f}% against {goal}x",
+        )
+    return rows
 
 
 def throughput(quick: bool, repeat: int, instructions: bool) -> list[list[str]]:
@@ -277,6 +485,15 @@ def throughput(quick: bool, repeat: int, instructions: bool) -> list[list[str]]:
         raise SystemExit("the native and durable engines disagree on the realistic mix")
     actions = [action for decided in outputs[engines[0]] for action in decided]
     violations = sum(action.TYPE == "violation" for action in actions)
+    codes: dict[str, int] = {}
+    for action in actions:
+        if action.TYPE == "violation":
+            code = getattr(action.code, "value", action.code)
+            codes[code] = codes.get(code, 0) + 1
+    kinds = {fact.TYPE for fact in mix.backlog + mix.facts}
+    missing = [kind for kind in workload.fact_types() if kind not in kinds]
+    if missing:
+        raise SystemExit(f"the mix has no {', '.join(missing)} fact")
     hours = (mix.facts[-1].at - mix.facts[0].at).total_seconds() / 3600
     rows += [
         ["backlog handled first, untimed", f"{len(mix.backlog):,} facts"],
@@ -291,14 +508,20 @@ def throughput(quick: bool, repeat: int, instructions: bool) -> list[list[str]]:
             f"median {statistics.median(held):,.0f}, max {max(held):,}",
         ],
         ["actions returned", f"{len(actions):,}, of which {violations:,} violations"],
+        [
+            "violations by code",
+            ", ".join(f"{code} {n:,}" for code, n in sorted(codes.items(), key=lambda i: -i[1])),
+        ],
+        ["violations per fact of the stream", f"{violations / len(mix.facts):.1%}"],
+        ["fact types", f"all {len(workload.fact_types())} the policy takes, tick included"],
     ]
-    runs: dict[str, Callable[[int], float]] = {}
+    runs: dict[str, Callable[[int], tuple[float, float]]] = {}
     for engine in engines:
         runs.update(mix_runs(engine, mix))
     rates: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(1 if quick else max(1, repeat - 2)):
         for name, run in runs.items():
-            rates[name].append(len(mix.facts) / run(len(mix.facts)))
+            rates[name].append(len(mix.facts) / run(len(mix.facts))[0])
     counted: dict[str, float] = {}
     if instructions and not quick and shutil.which("valgrind") and "native" in engines:
         count = 2_000  # callgrind runs the backlog and the first facts some 50x slower
@@ -331,7 +554,9 @@ def tick_cost(quick: bool, repeat: int) -> list[list[str]]:
     """The cost of a tick that makes 100 escalations due, beside 1,000 to 100,000 idle ones.
 
     Every engine is built first and the rounds interleave them (a tick on each per round),
-    so that the machine's slow spells fall on all sizes alike.
+    so that the machine's slow spells fall on all sizes alike. Each round opens 100 Critical
+    escalations in business hours and ticks three hours later, when their created posts (due
+    within two business hours) are overdue; the idle ones owe nothing within the week.
     """
     due_now = 100
     sizes = (200, 2_000) if quick else (1_000, 10_000, 100_000)
@@ -343,8 +568,10 @@ def tick_cost(quick: bool, repeat: int) -> list[list[str]]:
                 engine.handle(fact)
         engines[size] = engine
     timings: dict[int, list[float]] = {size: [] for size in sizes}
-    now = workload.START
+    now = workload.START  # a Monday's opening: three rounds a business day, one week
     for round_ in range(3 if quick else repeat * 3):
+        if now.hour >= 18:  # the created posts are due in two business hours: open by day
+            now += dt.timedelta(days=3 if now.weekday() == 4 else 1, hours=-9)
         for engine in engines.values():
             for number in range(due_now):  # due: critical, created post due in 2 hours
                 engine.handle(
@@ -382,30 +609,51 @@ def tick_cost(quick: bool, repeat: int) -> list[list[str]]:
 
 # --------------------------------------------------------------------------- 4. memory
 def memory(quick: bool) -> list[list[str]]:
+    """Bytes per open escalation, the library's engine and the hand-written host holding the
+    same opened escalations (``tracemalloc``)."""
     rows = []
     for size in (2_000,) if quick else (10_000, 100_000):
-        gc.collect()
-        tracemalloc.start()
-        before = tracemalloc.get_traced_memory()[0]
-        engine = PolicyEngine()
-        for number in range(size):
-            severity = workload.SEVERITIES[number % 4]
-            engine.handle(
-                Opened(
-                    at=workload.START,
-                    escalation_id=f"ESC-{number}",
-                    customer=f"Customer {number}",
-                    segment=Segment.ENTERPRISE,
-                    severity=severity,
-                    tam="Alex",
-                )
+        facts = [
+            Opened(
+                at=workload.START,
+                escalation_id=f"ESC-{number}",
+                customer=f"Customer {number}",
+                segment=Segment.ENTERPRISE,
+                severity=workload.SEVERITIES[number % 4],
+                tam="Alex",
             )
-        gc.collect()
-        used = tracemalloc.get_traced_memory()[0] - before
-        tracemalloc.stop()
-        if len(engine) != size:
-            raise SystemExit("escalations went missing")
-        rows.append([f"{size:,} open", f"{used / size:,.0f} bytes per escalation"])
+            for number in range(size)
+        ]
+        used = {}
+        for name, make in (("library", PolicyEngine), ("host", host.Host)):
+            gc.collect()
+            tracemalloc.start()
+            before = tracemalloc.get_traced_memory()[0]
+            holder = make()
+            for fact in facts:
+                holder.handle(fact)
+            gc.collect()
+            used[name] = (tracemalloc.get_traced_memory()[0] - before) / size
+            tracemalloc.stop()
+            if len(holder) != size:
+                raise SystemExit("escalations went missing")
+            del holder
+        rows.append(
+            [
+                f"{size:,} open",
+                f"{used['library']:,.0f} bytes per escalation",
+                f"{used['host']:,.0f} bytes per escalation",
+            ]
+        )
+        kilobytes = used["library"] / 1024
+        target(
+            "memory per open escalation",
+            f"{kilobytes:.2f} KB at {size:,} open (the host: {used['host'] / 1024:.2f} KB)",
+            kilobytes,
+            "at most 0.9 KB",
+            lambda v: v <= 0.9,
+            f"{(kilobytes / 0.9 - 1) * 100:+.0f}% against 0.9 KB",
+        )
     return rows
 
 
@@ -458,14 +706,24 @@ def startup(quick: bool, repeat: int) -> list[list[str]]:
             )
         return [what, f"{spent:.0f} ms", f"{spent - bare:.0f} ms", verdict]
 
+    host = row(
+        "a host's start: import, load_policy(), PolicyEngine, first handle() of JSON",
+        [python, "-c", HOST_START],
+        START_TARGET_MS,
+    )
+    spent = float(host[2].removesuffix(" ms"))
+    target(
+        "a host's start (import, `load_policy`, `PolicyEngine`, a first `handle`)",
+        f"{spent:.0f} ms (interpreter start excluded)",
+        spent,
+        f"under {START_TARGET_MS:.0f} ms",
+        lambda v: v < START_TARGET_MS,
+        f"{spent - START_TARGET_MS:+.0f} ms against {START_TARGET_MS:.0f} ms",
+    )
     return [
         ["python -c pass", f"{bare:.0f} ms", "", ""],
         row("import escalation_policy", [python, "-c", "import escalation_policy"]),
-        row(
-            "a host's start: import, load_policy(), PolicyEngine, first handle() of JSON",
-            [python, "-c", HOST_START],
-            START_TARGET_MS,
-        ),
+        host,
         row("escalation-policy --version", [*cli, "--version"]),
         row("escalation-policy table --help (a command's start)", [*cli, "table", "--help"]),
         row("escalation-policy --help (every command's parser)", [*cli, "--help"]),
@@ -562,6 +820,11 @@ def main() -> int:
             ["measure", "figure"],
             throughput(quick, repeat, not args.no_instructions),
         )
+        table(
+            "2b. The same stream against the hand-written host (benchmarks/host.py)",
+            ["measure", "facts/s (range over rounds)", "CPU a fact", "instructions a fact"],
+            host_comparison(quick, repeat, not args.no_instructions),
+        )
     if 3 in sections:
         table(
             "3. A tick that makes 100 escalations due",
@@ -569,7 +832,11 @@ def main() -> int:
             tick_cost(quick, repeat),
         )
     if 4 in sections:
-        table("4. Memory per open escalation (tracemalloc)", ["open", "memory"], memory(quick))
+        table(
+            "4. Memory per open escalation (tracemalloc)",
+            ["open", "the library's engine", "the hand-written host"],
+            memory(quick),
+        )
     if 5 in sections:
         table(
             "5. Start-up (CPU time, median of runs)",
@@ -578,6 +845,12 @@ def main() -> int:
         )
     if 6 in sections and not args.skip_audit:
         table("6. The audit of a long history", ["measure", "figure"], audit_history(quick))
+    if TARGETS:
+        rows = []
+        for name, (shown, value, goal, met, by) in TARGETS.items():
+            verdict = "not measured" if value is None else ("met" if met(value) else "missed")
+            rows.append([name, shown, goal, f"{verdict} ({by})"])
+        table("Targets (issue 24)", ["target", "today", "target", "met or missed, by"], rows)
     print("\nall implementations agree" if quick else "")
     return 0
 

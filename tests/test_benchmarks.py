@@ -39,12 +39,17 @@ def test_quick_benchmarks_agree_across_every_implementation() -> None:
         "1. The decision on an opened escalation",
         "1b. Side by side",
         "2. handle() on a realistic mix",
+        "2b. The same stream against the hand-written host",
         "3. A tick",
         "4. Memory",
         "5. Start-up",
         "6. The audit",
+        "Targets (issue 24)",
     ):
         assert section in printed
+    for checked in ("the mix, from fact objects", "the mix, JSON lines"):
+        assert f"cross-checked: {checked} | " in printed  # the host gave the library's actions
+    assert "violations by code | " in printed
     for implementation in (
         "the floor",
         "`decide(None, fact)`",

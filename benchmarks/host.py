@@ -1,0 +1,896 @@
+"""The handbook's policy as a host would write it by hand: the baseline ``handle()`` is held to.
+
+An independent, plain-Python implementation of what ``PolicyEngine.handle`` does with the
+handbook's policy, written from docs/rules.md and docs/policy-decisions.md: dictionaries and
+slotted objects, straight-line code for each fact type, its own business-time arithmetic (the
+policy's calendar: Monday to Friday, 09:00 to 17:00, in UTC or the customer's time zone), its
+own obligations kept per escalation and its own queue of what falls due next. Like the floor
+in ``decision.py`` it reads its lookup tables (rows, rule ids, citations, limits, texts) from
+the loaded policy, so that it cannot drift from it silently; its logic is its own. ``run.py``
+cross-checks it action for action against the library before anything is timed.
+
+``Host.handle(fact)`` takes a fact object and returns the actions as JSON objects (dicts);
+``Host.handle_line(line)`` takes a JSON line and returns the JSON lines of the actions.
+
+What it does not do, and the workloads never ask: posts about an escalation the engine does
+not know (the policy holds them five minutes for their opening; here they raise
+``Unsupported``), input errors (a host that validates its facts, as the library does, pays
+for it; this one trusts them), reminders and escalation tiers (the handbook's policy has
+none), snapshots.
+"""
+
+import datetime as dt
+import heapq
+import json
+import math
+import zoneinfo
+from typing import Any
+
+from escalation_policy import Policy, default_policy
+from escalation_policy.rules import communication as _communication
+from escalation_policy.vocabulary import ANY, EachBusinessDay, OneOf, TimesPerWeek
+
+UTC = dt.timezone.utc
+DAY = dt.timedelta(days=1)
+HIGH = ("critical", "high")
+ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+PARTS = ("meeting", "customer_communication")  # the cadence's, in the order its facts count
+
+
+class Unsupported(Exception):
+    """A fact this host does not implement (see the module's description)."""
+
+
+# --------------------------------------------------------------------------- business time
+class Hours:
+    """The policy's business days in one time zone: weekdays, ``opens`` to ``closes``."""
+
+    __slots__ = ("closes", "ends", "opens", "tz")
+
+    def __init__(self, zone: str | None, opens: dt.time, closes: dt.time) -> None:
+        self.tz: dt.tzinfo = UTC if zone is None else zoneinfo.ZoneInfo(zone)
+        self.opens, self.closes = opens, closes
+        self.ends: dict[dt.date, dt.datetime] = {}
+
+    def at(self, day: dt.date, wall: dt.time) -> dt.datetime:
+        return dt.datetime.combine(day, wall, self.tz).astimezone(UTC)
+
+    def date(self, instant: dt.datetime) -> dt.date:
+        return instant.astimezone(self.tz).date()
+
+    def close(self, day: dt.date) -> dt.datetime:
+        found = self.ends.get(day)
+        if found is None:
+            found = self.ends[day] = self.at(day, self.closes)
+        return found
+
+    def add(self, start: dt.datetime, amount: dt.timedelta) -> dt.datetime:
+        """When ``amount`` of open time has passed since ``start``."""
+        day = self.date(start)
+        while True:
+            if day.weekday() < 5:
+                opens, closes = self.at(day, self.opens), self.close(day)
+                begin = start if start > opens else opens
+                if begin < closes:
+                    if begin + amount <= closes:
+                        return begin + amount
+                    amount -= closes - begin
+            day += DAY
+
+    def day_end(self, instant: dt.datetime) -> dt.datetime:
+        """The close of the business day ``instant`` counts toward (the next one after its
+        day's close)."""
+        day = self.date(instant)
+        while day.weekday() >= 5 or self.close(day) <= instant:
+            day += DAY
+        return self.close(day)
+
+    def monday_after(self, instant: dt.datetime) -> dt.datetime:
+        day = self.date(instant)
+        return self.at(day + dt.timedelta(days=7 - day.weekday()), dt.time())
+
+
+# --------------------------------------------------------------------------------- periods
+# A period is ("day",) for each business day, or ("week", times, weeks); a bucket is
+# (due, since, required).
+def first_bucket(period: tuple[Any, ...], hours: Hours, start: dt.datetime) -> tuple[Any, ...]:
+    if period[0] == "day":
+        since = hours.day_end(start)
+        return hours.day_end(since), since, 1
+    _, times, weeks = period
+    due = start
+    for _ in range(weeks):
+        due = hours.monday_after(due)
+    monday = hours.date(start)
+    monday -= dt.timedelta(days=monday.weekday())
+    last = hours.date(due) - DAY
+    total = sum(1 for n in range((last - monday).days + 1) if (monday + n * DAY).weekday() < 5)
+    after = hours.date(start) + DAY
+    left = sum(1 for n in range((last - after).days + 1) if (after + n * DAY).weekday() < 5)
+    required = math.ceil(times * left / total) if total else 0
+    if not required:
+        return next_bucket(period, hours, due)
+    return due, start, required
+
+
+def next_bucket(period: tuple[Any, ...], hours: Hours, due: dt.datetime) -> tuple[Any, ...]:
+    """The bucket after the one due at ``due``."""
+    if period[0] == "day":
+        return hours.day_end(due), due, 1
+    _, times, weeks = period
+    end = due
+    for _ in range(weeks):
+        end = hours.monday_after(end)
+    return end, due, times  # every run of weeks has weekdays: the policy's calendar has no holidays
+
+
+# ----------------------------------------------------------------------------- obligations
+class Due:
+    """One thing an escalation owes: a one-off (``period`` None) or a period's bucket."""
+
+    __slots__ = ("counts", "due", "key", "kind", "overdue", "paused", "period", "required",
+                 "rule", "since")  # fmt: skip
+
+    def __init__(self, kind: str, key: str | None, due: dt.datetime, rule: str) -> None:
+        self.kind, self.key, self.due, self.rule = kind, key, due, rule
+        self.period: tuple[Any, ...] | None = None
+        self.since: dt.datetime | None = None
+        self.required = 1
+        self.counts = [0, 0]
+        self.overdue = False
+        self.paused = False
+
+
+class Escalation:
+    __slots__ = ("broad", "cadence", "clock", "customer", "due", "hours", "id", "in_scope",
+                 "informed", "initiated_by", "involvement", "issue_type", "keep_until",
+                 "next_due", "opened_by", "owner", "paused", "severity", "status",
+                 "tam")  # fmt: skip
+
+    def __init__(self, escalation_id: str) -> None:
+        self.id = escalation_id
+        self.due: list[Due] = []
+        self.owner: str | None = None
+        self.cadence: str | None = None
+        self.involvement: tuple[str, ...] = ()
+        self.informed: str | None = None
+        self.paused = False
+        self.keep_until: dt.datetime | None = None
+        self.next_due: dt.datetime | None = None
+        self.status = "active"
+
+    def refresh(self) -> None:
+        times = [d.due for d in self.due if not d.overdue and not d.paused]
+        if self.keep_until is not None:
+            times.append(self.keep_until)
+        self.next_due = min(times) if times else None
+
+    def find(self, kind: str, key: str | None = None) -> Due | None:
+        for item in self.due:
+            if item.kind == kind and (key is None or item.key == key):
+                return item
+        return None
+
+    def drop(self, *kinds: str) -> None:
+        self.due = [d for d in self.due if d.kind not in kinds]
+
+
+# ------------------------------------------------------------------------ from the policy
+def _value(value: Any) -> Any:
+    return getattr(value, "value", value)
+
+
+def _row(policy: Policy, table_id: str, **values: object) -> tuple[Any, str]:
+    table = policy.table(table_id)
+    row = next(r for r in table.rows if all(_fits(r.when[k], v) for k, v in values.items()))
+    return row, f"{table_id}/{row.id}"
+
+
+def _fits(cell: Any, value: object) -> bool:
+    if cell is ANY:
+        return True
+    if isinstance(cell, OneOf):
+        return value in [_value(v) for v in cell.values]
+    return bool(_value(cell) == value)
+
+
+def _period(value: Any) -> tuple[Any, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, EachBusinessDay):
+        return ("day",)
+    if isinstance(value, TimesPerWeek):
+        return ("week", value.times, value.weeks)
+    raise Unsupported(f"a period this host does not count: {value!r}")
+
+
+class Tables:
+    """What the host looks up, read once from the loaded policy."""
+
+    def __init__(self, policy: Policy) -> None:
+        rules = policy.rules
+        self.cites = {name: info.cites for name, info in rules.items()}
+        self.scope: dict[tuple[bool, str, bool], str | None] = {}
+        for broad in (False, True):
+            for segment in ("enterprise", "commercial", "smb"):
+                for partnership in (False, True):
+                    row = next(
+                        r for r in policy.table("scope.customers").rows
+                        if _fits(r.when["broad_impact"], broad)
+                        and _fits(r.when["segment"], segment)
+                        and _fits(r.when["strategic_partnership"], partnership)
+                    )  # fmt: skip
+                    reason = None if row.then["in_scope"] else row.then["out_of_scope_reason"]
+                    self.scope[broad, segment, partnership] = reason
+        self.owner: dict[tuple[str, bool], tuple[str, str]] = {}
+        self.levels: dict[str, tuple[str, tuple[str, ...], str]] = {}
+        self.cadence_every: dict[str, tuple[tuple[Any, ...] | None, str]] = {}
+        self.update_every: dict[str, tuple[tuple[Any, ...] | None, str]] = {}
+        for severity in ORDER:
+            for tam in (False, True):
+                row = next(
+                    r for r in policy.table("responsibilities.owner").rows
+                    if _fits(r.when["severity"], severity)
+                    and (r.when["tam"] is ANY or (r.when["tam"] is None) is not tam)
+                )  # fmt: skip
+                row_id = f"responsibilities.owner/{row.id}"
+                self.owner[severity, tam] = (_value(row.then["owner"]), row_id)
+            row, row_id = _row(policy, "severity.levels", severity=severity)
+            cadence = _value(row.then["cadence"])
+            roles = tuple(_value(role) for role in row.then["involvement"])
+            self.levels[severity] = (cadence, roles, row_id)
+            every, every_id = _row(policy, "severity.cadence", cadence=cadence)
+            self.cadence_every[severity] = (_period(every.then["cadence_every"]), every_id)
+            update, update_id = _row(policy, "communication.updates", severity=severity)
+            self.update_every[severity] = (_period(update.then["update_every"]), update_id)
+        self.extra: dict[str, tuple[str, ...]] = {}
+        for row in policy.table("severity.issue_type_involvement").rows:
+            self.extra[row.when["issue_type"]] = tuple(
+                _value(role) for role in row.then["extra_involvement"]
+            )
+        self.within: dict[str, dt.timedelta] = {}
+        self.emit: dict[str, dict[str, Any]] = {}
+        for compiled in policy.reactions:
+            for effect in compiled.reaction.then:
+                within = getattr(effect, "within", None)
+                if within is not None:
+                    self.within[compiled.reaction.id] = within.duration
+                if type(effect).__name__ == "Emit":
+                    values = {k: _value(v) for k, v in effect.values.items()}
+                    values = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+                    self.emit[compiled.reaction.id] = {**values, "text": dict(effect.text)}
+        self.details = {
+            compiled.reaction.id: effect.detail
+            for compiled in policy.reactions
+            for effect in compiled.reaction.then
+            if isinstance(getattr(effect, "detail", None), str)
+        }
+        self.missed = {name: o.obligation.missed for name, o in policy.obligations.items()}
+        self.violation = {name: _value(o.violation) for name, o in policy.obligations.items()}
+        self.channel = policy.channel or ""
+        self.channel_key = self.channel.lstrip("#").casefold()
+        calendar = policy.calendars.default if policy.calendars is not None else None
+        assert calendar is not None
+        window = calendar.hours[0][0]
+        self.opens = (dt.datetime.min + dt.timedelta(seconds=window.start)).time()
+        self.closes = (dt.datetime.min + dt.timedelta(seconds=window.end)).time()
+        self.initiators = {
+            (team.value, severity.value)
+            for team, severities in _communication.INITIATORS_WHO_POST.items()
+            for severity in severities
+        }
+        self.part_of = {k.value: v.value for k, v in _communication.PART_OF.items()}
+        self.opening_grace = policy.opening_grace
+        self.keep_late = policy.late_fulfilment_window
+        self.director = _value(
+            next(
+                e for r in policy.reactions if r.reaction.id.endswith("account_issues_without_tam")
+                for e in r.reaction.then
+            ).values["role"]
+        )  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ the host
+FIELDS = {
+    "opened": ("customer", "segment", "severity", "strategic_partnership", "broad_impact",
+               "initiated_by", "opened_by", "tam", "issue_type", "time_zone"),
+    "severity_changed": ("severity",),
+    "tam_assigned": ("tam",),
+    "posted": ("channel", "purpose", "by", "url"),
+    "meeting_held": ("audience",),
+    "account_issue": ("kind",),
+    "issue_type_changed": ("issue_type",),
+}  # fmt: skip
+"""The fields of a fact object the host reads, by fact type."""
+
+
+class Host:
+    """The escalations a host holds, and what it does with each fact."""
+
+    def __init__(self, policy: Policy | None = None) -> None:
+        self.t = Tables(policy or default_policy())
+        self.open: dict[str, Escalation] = {}
+        self.queue: list[tuple[dt.datetime, str]] = []
+        self.hours: dict[str | None, Hours] = {}
+
+    def __len__(self) -> int:
+        return len(self.open)
+
+    # ------------------------------------------------------------------------ entry points
+    def handle(self, fact: Any) -> list[dict[str, Any]]:
+        """A fact object in, the actions' JSON objects out."""
+        kind = fact.TYPE
+        names = FIELDS.get(kind, ())
+        fields = {name: _value(getattr(fact, name)) for name in names}
+        if kind == "tick":
+            return self.tick(fact.at)
+        return self.fact(kind, fact.at, fact.escalation_id, fields)
+
+    def handle_line(self, line: str) -> list[str]:
+        """A fact's JSON line in, the actions' JSON lines out."""
+        body = json.loads(line)
+        text = body["at"]
+        at = dt.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+        at = at.astimezone(UTC)
+        kind = body["type"]
+        if kind == "tick":
+            actions = self.tick(at)
+        else:
+            actions = self.fact(kind, at, body["escalation_id"], body)
+        return [json.dumps(action) for action in actions]
+
+    def tick(self, at: dt.datetime) -> list[dict[str, Any]]:
+        return self.pass_time(at, None)
+
+    # --------------------------------------------------------------------------- time
+    def pass_time(self, to: dt.datetime, skip: str | None) -> list[dict[str, Any]]:
+        queue = self.queue
+        actions: list[dict[str, Any]] = []
+        aside = []
+        while queue and queue[0][0] < to:
+            entry = heapq.heappop(queue)
+            due, escalation_id = entry
+            escalation = self.open.get(escalation_id)
+            if escalation is None or escalation.next_due != due:
+                continue
+            if escalation_id == skip:
+                aside.append(entry)
+                continue
+            actions += self.advance(escalation, to)
+            if self.settled(escalation):
+                del self.open[escalation_id]
+            elif escalation.next_due is not None:
+                heapq.heappush(queue, (escalation.next_due, escalation_id))
+        for entry in aside:
+            heapq.heappush(queue, entry)
+        return actions
+
+    def settled(self, escalation: Escalation) -> bool:
+        if escalation.status != "closed" or any(not d.overdue for d in escalation.due):
+            return False
+        keep = escalation.keep_until
+        return not escalation.due or (keep is not None and escalation.clock >= keep)
+
+    def advance(self, escalation: Escalation, to: dt.datetime) -> list[dict[str, Any]]:
+        """What fell due unmet before ``to``, reported once; periods move on."""
+        if escalation.next_due is None or escalation.next_due >= to:
+            return []
+        late = sorted(
+            ((d.due, n) for n, d in enumerate(escalation.due)
+             if not d.overdue and not d.paused and d.due < to)
+        )  # fmt: skip
+        actions = []
+        announce = []
+        for _, n in late:
+            item = escalation.due[n]
+            if item.period is None:
+                actions.append(self.violation(escalation, item, to, item.due.isoformat()))
+                item.overdue = True
+                continue
+            hours = escalation.hours
+            periods, last, bucket = 1, item.due, next_bucket(item.period, hours, item.due)
+            while bucket[0] < to:
+                periods, last = periods + 1, bucket[0]
+                bucket = next_bucket(item.period, escalation.hours, bucket[0])
+            text = item.due.isoformat()
+            if periods > 1:
+                later = (
+                    "the next due time," if periods == 2
+                    else f"any of the {periods - 1} later due times to"
+                )  # fmt: skip
+                text = f"{text} nor by {later} {last.isoformat()}"
+            action = self.violation(escalation, item, to, text)
+            if periods > 1:
+                action["periods"] = periods
+                action["last_due"] = last.isoformat()
+            actions.append(action)
+            item.due, item.since, item.required = bucket
+            item.counts = [0, 0]
+            if item.kind == "channel_update":
+                announce.append(item)
+        for item in announce:
+            actions.append(self.post_due(escalation, item, to, "update"))
+        if escalation.status == "closed" and escalation.keep_until is None:
+            overdue = [d.due for d in escalation.due if d.overdue]
+            if overdue:
+                escalation.keep_until = max(overdue) + self.t.keep_late
+        if to > escalation.clock:
+            escalation.clock = to
+        escalation.refresh()
+        return actions
+
+    def violation(
+        self, escalation: Escalation, item: Due, at: dt.datetime, due: str
+    ) -> dict[str, Any]:
+        t = self.t
+        kind = item.kind
+        fields = {"due": due, "missing": ""}
+        if kind == "cadence":
+            required = item.required
+            missing = []
+            for part, count in zip(PARTS, item.counts, strict=True):
+                if count < required:
+                    words = part.replace("_", " ")
+                    missing.append(f"{words} {count} of {required}" if required > 1 else words)
+            fields["missing"] = " and ".join(missing)
+        elif kind == "inform_tam":
+            fields["tam"] = item.key or ""
+        elif kind == "channel_post":
+            fields["reason"] = item.key or ""
+        return {
+            "type": "violation",
+            "escalation_id": escalation.id,
+            "at": at.isoformat(),
+            "rule": item.rule,
+            "cites": t.cites[item.rule],
+            "code": t.violation[kind],
+            "detail": t.missed[kind].format(**fields),
+            "due": item.due.isoformat(),
+        }
+
+    # ----------------------------------------------------------------------- one fact
+    def fact(
+        self, kind: str, at: dt.datetime, escalation_id: str, f: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        others = self.pass_time(at, escalation_id)
+        escalation = self.open.get(escalation_id)
+        before = escalation.next_due if escalation is not None else None
+        earlier: list[dict[str, Any]] = []
+        if escalation is not None and escalation.next_due is not None and escalation.next_due < at:
+            earlier = self.advance(escalation, at)
+            if self.settled(escalation):
+                del self.open[escalation_id]
+                escalation = None
+                before = None
+        if kind == "opened":
+            escalation = Escalation(escalation_id)
+            own = self.opened(escalation, at, f)
+        elif escalation is None:
+            raise Unsupported(f"a {kind!r} fact about {escalation_id!r}, which is not open")
+        else:
+            own = self.apply(escalation, kind, at, f)
+        if earlier:
+            if kind != "opened":  # a next update announced, then cancelled by this fact
+                earlier = [a for a in earlier if self.still_due(escalation, a)]
+            own[:0] = earlier
+        escalation.refresh()
+        if escalation.status == "closed" and self.settled(escalation):
+            self.open.pop(escalation_id, None)
+        else:
+            self.open[escalation_id] = escalation
+            if escalation.next_due is not None and escalation.next_due != before:
+                heapq.heappush(self.queue, (escalation.next_due, escalation_id))
+        if len(self.queue) > 2 * len(self.open) + 1024:
+            self.queue = [(e.next_due, k) for k, e in self.open.items() if e.next_due is not None]
+            heapq.heapify(self.queue)
+        return others + own if others else own
+
+    def still_due(self, escalation: Escalation, action: dict[str, Any]) -> bool:
+        if action["type"] != "post_to_channel":
+            return True
+        return any(
+            d.kind == "channel_update" and d.due.isoformat() == action["due"]
+            for d in escalation.due
+        )
+
+    def common(self, escalation: Escalation, at: dt.datetime, rule: str) -> dict[str, Any]:
+        return {
+            "escalation_id": escalation.id,
+            "at": at.isoformat(),
+            "rule": rule,
+            "cites": self.t.cites[rule],
+        }
+
+    def post_due(
+        self, escalation: Escalation, item: Due, at: dt.datetime, reason: str
+    ) -> dict[str, Any]:
+        return {
+            "type": "post_to_channel",
+            **self.common(escalation, at, item.rule),
+            "channel": self.t.channel,
+            "by": escalation.owner,
+            "reason": reason,
+            "due": item.due.isoformat(),
+        }
+
+    def announce(self, escalation: Escalation, item: Due, at: dt.datetime) -> dict[str, Any]:
+        kind = item.kind
+        if kind == "channel_post":
+            return self.post_due(escalation, item, at, item.key or "")
+        if kind == "channel_update":
+            return self.post_due(escalation, item, at, "update")
+        if kind == "inform_tam":
+            return {"type": "inform_tam", **self.common(escalation, at, item.rule),
+                    "tam": item.key, "due": item.due.isoformat()}  # fmt: skip
+        return {"type": "update_executive_summary", **self.common(escalation, at, item.rule),
+                "due": item.due.isoformat()}  # fmt: skip
+
+    # ------------------------------------------------------------------ the obligations
+    def require(
+        self,
+        escalation: Escalation,
+        kind: str,
+        key: str | None,
+        rule: str,
+        at: dt.datetime,
+        actions: list[dict[str, Any]],
+        announced: list[tuple[str, str | None, dt.datetime]],
+        announce: bool = True,
+    ) -> None:
+        """A one-off, due within the rule's business time; kept if one is pending."""
+        if kind == "inform_tam":
+            if escalation.informed == key:
+                return
+            current = escalation.find(kind)
+        else:
+            current = escalation.find(kind, key)
+        if current is not None:
+            if current.key == key and not (kind == "executive_summary" and current.overdue):
+                return
+            escalation.due.remove(current)
+        item = Due(kind, key, escalation.hours.add(at, self.t.within[rule]), rule)
+        escalation.due.append(item)
+        if announce:
+            announced.append((kind, key, item.due))
+            actions.append(self.announce(escalation, item, at))
+
+    def schedule(
+        self,
+        escalation: Escalation,
+        kind: str,
+        plan: tuple[tuple[Any, ...] | None, str],
+        at: dt.datetime,
+        actions: list[dict[str, Any]],
+        announced: list[tuple[str, str | None, dt.datetime]],
+    ) -> None:
+        """A periodic obligation kept, started, re-planned or stopped."""
+        period, rule = plan
+        if escalation.status != "active":
+            period = None
+        current = escalation.find(kind)
+        if period is None:
+            if current is not None:
+                escalation.due.remove(current)
+            return
+        if current is not None and current.period == period:
+            return
+        item = Due(kind, None, at, rule)
+        item.period = period
+        item.due, item.since, item.required = first_bucket(period, escalation.hours, at)
+        item.paused = kind == "cadence" and escalation.paused
+        if current is None:
+            escalation.due.append(item)
+        else:
+            escalation.due[escalation.due.index(current)] = item
+        if kind == "channel_update":
+            announced.append((kind, None, item.due))
+            actions.append(self.announce(escalation, item, at))
+
+    def fulfil_part(
+        self, escalation: Escalation, item: Due | None, part: int, at: dt.datetime
+    ) -> None:
+        """A meeting (part 0) or communication to the customer (1) toward the cadence."""
+        if item is None or (item.since is not None and at < item.since):
+            return
+        item.counts[part] += 1
+        if min(item.counts) >= item.required:
+            period: tuple[Any, ...] = item.period  # type: ignore[assignment]
+            item.due, item.since, item.required = next_bucket(period, escalation.hours, item.due)
+            item.counts = [0, 0]
+
+    # ------------------------------------------------------------------------ the plan
+    def plan(
+        self,
+        escalation: Escalation,
+        at: dt.datetime,
+        actions: list[dict[str, Any]],
+    ) -> bool:
+        """Owner, involvement and cadence of the escalation as it now is; whether the owner
+        changed."""
+        t = self.t
+        severity = escalation.severity
+        owner, owner_rule = t.owner[severity, escalation.tam is not None]
+        cadence, roles, levels_rule = t.levels[severity]
+        extra = t.extra.get(escalation.issue_type, ())  # type: ignore[arg-type]
+        if extra:
+            roles = tuple(dict.fromkeys(roles + extra))
+        changed = owner != escalation.owner
+        if changed:
+            escalation.owner = owner
+            actions.append({"type": "assign_owner", **self.common(escalation, at, owner_rule),
+                            "owner": owner})  # fmt: skip
+        current = escalation.involvement
+        if roles != current:
+            escalation.involvement = roles
+            actions.append({"type": "set_involvement", **self.common(escalation, at, levels_rule),
+                            "roles": list(roles), "added": [r for r in roles if r not in current],
+                            "removed": [r for r in current if r not in roles]})  # fmt: skip
+        if cadence != escalation.cadence:
+            escalation.cadence = cadence
+            actions.append({"type": "set_cadence", **self.common(escalation, at, levels_rule),
+                            "cadence": cadence})  # fmt: skip
+        return changed
+
+    def again_to_new_owner(
+        self,
+        escalation: Escalation,
+        at: dt.datetime,
+        actions: list[dict[str, Any]],
+        announced: list[tuple[str, str | None, dt.datetime]],
+    ) -> None:
+        for item in escalation.due:
+            again = (item.kind, item.key, item.due)
+            if item.kind == "channel_post" and not item.overdue and again not in announced:
+                announced.append(again)
+                actions.append(self.announce(escalation, item, at))
+
+    # ---------------------------------------------------------------------- fact types
+    def opened(self, escalation: Escalation, at: dt.datetime, f: dict[str, Any]) -> list[Any]:
+        t = self.t
+        escalation.customer = f["customer"]
+        escalation.severity = f["severity"]
+        escalation.tam = f.get("tam")
+        escalation.opened_by = f.get("opened_by")
+        escalation.initiated_by = f.get("initiated_by") or "other"
+        escalation.broad = bool(f.get("broad_impact"))
+        escalation.issue_type = f.get("issue_type")
+        escalation.clock = at
+        zone = f.get("time_zone")
+        hours = self.hours.get(zone)
+        if hours is None:
+            hours = self.hours[zone] = Hours(zone, t.opens, t.closes)
+        escalation.hours = hours
+        reason = t.scope[escalation.broad, f["segment"], bool(f.get("strategic_partnership"))]
+        escalation.in_scope = reason is None
+        if reason is not None:
+            rule = "scope.out_of_scope"
+            return [{"type": "out_of_scope", **self.common(escalation, at, rule), "reason": reason}]
+        actions: list[dict[str, Any]] = []
+        announced: list[tuple[str, str | None, dt.datetime]] = []
+        self.plan(escalation, at, actions)
+        severity = escalation.severity
+        if not escalation.broad:
+            self.schedule(escalation, "cadence", t.cadence_every[severity], at, actions, announced)
+        tam = escalation.tam
+        if (
+            escalation.owner == "support_engineering"
+            and tam is not None
+            and (escalation.opened_by != tam)
+        ):
+            rule = "responsibilities.inform_tam"
+            self.require(escalation, "inform_tam", tam, rule, at, actions, announced)
+        if severity in HIGH and tam is None and not escalation.broad:
+            rule = "responsibilities.tam_needed"
+            self.require(escalation, "assign_tam", None, rule, at, actions, announced, False)
+        rule = "tracker.create_document"
+        document = t.emit[rule]
+        actions.append({"type": "create_tracker_document", **self.common(escalation, at, rule),
+                        "title": document["text"]["title"].format(customer=escalation.customer),
+                        "template": document["template"],
+                        "sections": document["sections"]})  # fmt: skip
+        rule = "communication.post_when_created"
+        self.require(escalation, "channel_post", "created", rule, at, actions, announced)
+        self.schedule(escalation, "channel_update", t.update_every[severity], at, actions,
+                      announced)  # fmt: skip
+        return actions
+
+    def apply(
+        self, escalation: Escalation, kind: str, at: dt.datetime, f: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        t = self.t
+        escalation.clock = at
+        actions: list[dict[str, Any]] = []
+        announced: list[tuple[str, str | None, dt.datetime]] = []
+        status = escalation.status
+        if kind == "posted":
+            if f["channel"].lstrip("#").casefold() != t.channel_key:
+                return actions
+            purpose = f["purpose"]
+            if escalation.in_scope:
+                if purpose in ("created", "update", "closed", "risk_reduced"):
+                    item = escalation.find("channel_post", purpose)
+                    if item is not None:
+                        escalation.due.remove(item)
+                if purpose == "update":
+                    item = escalation.find("channel_update")
+                    if item is not None and not (item.since is not None and at < item.since):
+                        item.due, item.since, item.required = next_bucket(
+                            item.period,  # type: ignore[arg-type]
+                            escalation.hours,
+                            item.due,
+                        )
+                        actions.append(self.announce(escalation, item, at))
+                by = f["by"]
+                by_owner = by == escalation.owner
+                if purpose in ("update", "closed", "risk_reduced") and not by_owner:
+                    rule = "communication.posted_by_owner"
+                    actions.append(self.effect_violation(escalation, at, rule, "wrong_poster"))
+                if purpose == "created" and not by_owner:
+                    part_of = t.part_of
+                    team = part_of.get(by, by)
+                    initiator = escalation.initiated_by
+                    if team != part_of.get(initiator, initiator) or (
+                        (team, escalation.severity) not in t.initiators
+                    ):
+                        rule = "communication.created_by_owner_or_initiator"
+                        actions.append(self.effect_violation(escalation, at, rule, "wrong_poster"))
+                if purpose in ("created", "closed", "risk_reduced") and f.get("url") is None:
+                    rule = "communication.document_linked"
+                    actions.append(
+                        self.effect_violation(escalation, at, rule, "document_link_missing")
+                    )
+            if purpose == "initiation":
+                rule = "communication.not_for_initiation"
+                actions.append(self.effect_violation(escalation, at, rule, "channel_misuse"))
+            elif purpose == "tracking":
+                rule = "communication.not_for_tracking"
+                actions.append(self.effect_violation(escalation, at, rule, "channel_misuse"))
+            return actions
+        if kind == "closed":
+            escalation.status = "closed"
+            if not escalation.in_scope:
+                return actions
+            escalation.drop("channel_update", "cadence", "inform_tam", "assign_tam",
+                            "executive_summary")  # fmt: skip
+            if status == "active":
+                escalation.drop("channel_post")
+                rule = "communication.post_when_closed"
+                self.require(escalation, "channel_post", "closed", rule, at, actions, announced)
+            return actions
+        if not escalation.in_scope:
+            if kind == "severity_changed":
+                escalation.severity = f["severity"]
+                if status == "risk_reduced":
+                    escalation.status = "active"
+            elif kind == "tam_assigned":
+                escalation.tam = f["tam"]
+            elif kind == "issue_type_changed":
+                escalation.issue_type = f["issue_type"]
+            elif kind == "risk_reduced" and status == "active":
+                escalation.status = "risk_reduced"
+            return actions
+        if kind == "meeting_held":
+            cadence = escalation.find("cadence")
+            self.fulfil_part(escalation, cadence, 0, at)
+            if f["audience"] in ("customer", "executive"):
+                self.fulfil_part(escalation, escalation.find("cadence"), 1, at)
+        elif kind == "customer_contacted":
+            self.fulfil_part(escalation, escalation.find("cadence"), 1, at)
+        elif kind == "tam_informed":
+            item = escalation.find("inform_tam")
+            done = item.key if item is not None else escalation.tam
+            if done is not None:
+                escalation.informed = done
+            if item is not None:
+                escalation.due.remove(item)
+        elif kind == "status_changed":
+            rule = "tracker.summary_on_status_change"
+            self.require(escalation, "executive_summary", None, rule, at, actions, announced)
+        elif kind == "executive_summary_updated":
+            item = escalation.find("executive_summary")
+            if item is not None:
+                escalation.due.remove(item)
+        elif kind == "severity_changed":
+            before = escalation.severity
+            severity = escalation.severity = f["severity"]
+            if status == "risk_reduced":
+                escalation.status = "active"
+            new_owner = self.plan(escalation, at, actions)
+            if not escalation.broad:
+                self.schedule(escalation, "cadence", t.cadence_every[severity], at, actions,
+                              announced)  # fmt: skip
+            if severity in HIGH and escalation.tam is None and not escalation.broad:
+                rule = "responsibilities.tam_needed"
+                self.require(escalation, "assign_tam", None, rule, at, actions, announced, False)
+            if severity not in HIGH:
+                escalation.drop("assign_tam")
+            if escalation.owner == "tam":
+                escalation.drop("inform_tam")
+            raised, lowered = ORDER[severity] < ORDER[before], ORDER[severity] > ORDER[before]
+            if raised:
+                rule = "tracker.summary_on_severity_change"
+                self.require(escalation, "executive_summary", None, rule, at, actions, announced)
+            if lowered:
+                rule = "tracker.summary_on_severity_lowered"
+                self.require(escalation, "executive_summary", None, rule, at, actions, announced)
+            self.schedule(escalation, "channel_update", t.update_every[severity], at, actions,
+                          announced)  # fmt: skip
+            if raised and severity in HIGH:
+                rule = "communication.update_when_raised"
+                self.require(escalation, "channel_post", "update", rule, at, actions, announced)
+            if new_owner:
+                self.again_to_new_owner(escalation, at, actions, announced)
+        elif kind == "tam_assigned":
+            tam = escalation.tam = f["tam"]
+            new_owner = self.plan(escalation, at, actions)
+            if not escalation.broad:
+                self.schedule(escalation, "cadence", t.cadence_every[escalation.severity], at,
+                              actions, announced)  # fmt: skip
+            if escalation.owner == "support_engineering" and escalation.opened_by != tam:
+                rule = "responsibilities.inform_tam"
+                self.require(escalation, "inform_tam", tam, rule, at, actions, announced)
+            item = escalation.find("assign_tam")
+            if item is not None:
+                escalation.due.remove(item)
+            if new_owner:
+                self.again_to_new_owner(escalation, at, actions, announced)
+        elif kind == "issue_type_changed":
+            escalation.issue_type = f["issue_type"]
+            self.plan(escalation, at, actions)
+        elif kind == "risk_reduced":
+            if status == "active":
+                escalation.status = "risk_reduced"
+            rule = "tracker.summary_on_risk_reduced"
+            self.require(escalation, "executive_summary", None, rule, at, actions, announced)
+            if status == "active":
+                escalation.drop("channel_update", "cadence")
+                rule = "communication.post_when_risk_reduced"
+                self.require(escalation, "channel_post", "risk_reduced", rule, at, actions,
+                             announced)  # fmt: skip
+        elif kind == "waiting_on_customer":
+            if not escalation.paused:
+                escalation.paused = True
+                for item in escalation.due:
+                    if item.kind == "cadence" and not item.overdue:
+                        item.paused = True
+        elif kind == "customer_responded":
+            if escalation.paused:
+                escalation.paused = False
+                for item in escalation.due:
+                    if item.paused:  # a period of days or weeks starts afresh
+                        item.due, item.since, item.required = first_bucket(
+                            item.period,  # type: ignore[arg-type]
+                            escalation.hours,
+                            at,
+                        )
+                        item.counts = [0, 0]
+                        item.paused = False
+        elif kind == "enhancement_requested":
+            if escalation.severity in HIGH:
+                rule = "related_links.enhancement_to_product"
+                actions.append({"type": "request_product_escalation",
+                                **self.common(escalation, at, rule),
+                                "template": t.emit[rule]["template"], "team": escalation.owner,
+                                "responsible": escalation.tam, "business_case": True})  # fmt: skip
+            else:
+                rule = "related_links.enhancement_from_support"
+                actions.append({"type": "request_product_escalation",
+                                **self.common(escalation, at, rule),
+                                "template": t.emit[rule]["template"], "team": escalation.owner,
+                                "responsible": None, "business_case": False})  # fmt: skip
+        elif kind == "account_issue":
+            if escalation.tam is not None:
+                rule = "responsibilities.account_issues_to_tam"
+                actions.append({"type": "route_to_tam", **self.common(escalation, at, rule),
+                                "kind": f["kind"], "tam": escalation.tam})  # fmt: skip
+            else:
+                rule = "responsibilities.account_issues_without_tam"
+                actions.append({"type": "route_to_role", **self.common(escalation, at, rule),
+                                "kind": f["kind"], "role": t.director})  # fmt: skip
+        return actions
+
+    def effect_violation(
+        self, escalation: Escalation, at: dt.datetime, rule: str, code: str
+    ) -> dict[str, Any]:
+        return {"type": "violation", **self.common(escalation, at, rule), "code": code,
+                "detail": self.t.details[rule], "due": None}  # fmt: skip
