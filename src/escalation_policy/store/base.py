@@ -337,7 +337,7 @@ class Transaction(abc.ABC):
         held = self.db.execute(
             "SELECT 1 FROM ep_escalations WHERE state IS NOT NULL LIMIT 1"
         ).fetchone()
-        return (str(row[0]) if row else None), held is not None
+        return (meta_identity(row[0]) if row else None), held is not None
 
     def set_planned_under(self, identity: str) -> None:
         """Record ``identity`` as the policy the escalations are planned under."""
@@ -621,6 +621,33 @@ def _checked(
         else:
             dead.append((row, error))
     return good, dead
+
+
+_IDENTITY = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def meta_clock(value: object) -> int:
+    """The clock ``ep_meta`` keeps, or a :class:`StoreError` for a value that is not one."""
+    if isinstance(value, (int, str)) and not isinstance(value, bool):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    raise StoreError(
+        f"the store's ep_meta holds {value!r} for 'clock', where a whole number of "
+        "microseconds belongs: it was damaged; restore it from a backup"
+    )
+
+
+def meta_identity(value: object) -> str:
+    """The policy identity ``ep_meta`` keeps, or a :class:`StoreError` for a value that is
+    not one."""
+    if isinstance(value, str) and _IDENTITY.fullmatch(value):
+        return value
+    raise StoreError(
+        f"the store's ep_meta holds {value!r} for 'policy', where a policy's identity "
+        "(sha256: and 64 hexadecimal digits) belongs: it was damaged; restore it from a backup"
+    )
 
 
 def _time(store: Store, value: object) -> int | None:

@@ -25,6 +25,7 @@ from escalation_policy.store.base import (
     _checked,
     _migrate,
     _safe,
+    meta_clock,
 )
 
 __all__ = ["PostgresStore"]
@@ -124,7 +125,7 @@ class _PostgresTransaction(Transaction):
 
     def clock(self) -> int | None:
         row = self.db.execute("SELECT value FROM ep_meta WHERE key = 'clock' FOR UPDATE").fetchone()
-        return int(row[0]) if row else None
+        return meta_clock(row[0]) if row else None
 
     def set_clock(self, clock: int) -> None:
         self.db.execute(

@@ -25,6 +25,7 @@ from escalation_policy.store.base import (
     _checked,
     _migrate,
     _safe,
+    meta_clock,
 )
 
 __all__ = ["SQLiteStore"]
@@ -122,7 +123,7 @@ class _SQLiteTransaction(Transaction):
 
     def clock(self) -> int | None:
         row = self.db.execute("SELECT value FROM ep_meta WHERE key = 'clock'").fetchone()
-        return int(row[0]) if row else None
+        return meta_clock(row[0]) if row else None
 
     def set_clock(self, clock: int) -> None:
         self.db.execute(
