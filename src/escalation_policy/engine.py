@@ -217,6 +217,10 @@ class PolicyEngine:
         self._limits = Limits.checked(max_clock_jump, lateness)
         self._matcher = matcher_of(engine, self.policy)
         self._fact_types = self.policy.contract.facts
+        # The native matcher is plain Python over the compiled policy: a fact is checked in
+        # full, then changes its record in place. durable_rules may fail in the middle of a
+        # fact (EngineFailure), which must change nothing too: its facts apply to a copy.
+        self._in_place = engine == "native"
         self._lock = threading.Lock()
         self._held = _Escalations()
         self._records = self._held.records
@@ -283,7 +287,9 @@ class PolicyEngine:
 
     def _handle(self, fact: Fact) -> Decision:
         clock, watermark = admit(self.policy, self._limits, self._clock, fact.at)
-        decision = step(self.policy, self._matcher, self._held, fact, watermark)
+        decision = step(
+            self.policy, self._matcher, self._held, fact, watermark, in_place=self._in_place
+        )
         self._clock = clock
         return decision
 
@@ -381,13 +387,15 @@ class PolicyEngine:
 
 class _Escalations:
     """The escalations an engine holds: a record each, and a heap of when each next falls
-    due (entries left behind when a due time moved are skipped and dropped)."""
+    due (entries left behind when a due time moved are skipped and dropped). The step
+    changes the records in place (``read_due``: when the record last read fell due then)."""
 
-    __slots__ = ("heap", "records")
+    __slots__ = ("heap", "read_due", "records")
 
     def __init__(self) -> None:
         self.records: dict[str, Record] = {}
         self.heap: list[tuple[dt.datetime, str]] = []
+        self.read_due: dt.datetime | None = None
 
     def restore(self, records: Iterable[Record]) -> None:
         self.records.clear()
@@ -395,7 +403,10 @@ class _Escalations:
         self._rebuild()
 
     def record(self, escalation_id: str) -> Record | None:
-        return self.records.get(escalation_id)
+        record = self.records.get(escalation_id)
+        if record is not None:
+            self.read_due = record.next_due
+        return record
 
     def check_unknown(self, escalation_id: str, at: dt.datetime) -> None:
         pass  # the engine forgets a settled escalation: its clock is the engine's
@@ -435,7 +446,11 @@ class _Escalations:
         else:
             self.records[escalation_id] = after
             next_due = after.next_due
-            if next_due is not None and (before is None or before.next_due != next_due):
+            if before is after:  # changed in place: as it was when read
+                due_before = self.read_due
+            else:
+                due_before = before.next_due if before is not None else None
+            if next_due is not None and (before is None or due_before != next_due):
                 heapq.heappush(self.heap, (next_due, escalation_id))
         if len(self.heap) > 2 * len(self.records) + 1024:
             self._rebuild()
