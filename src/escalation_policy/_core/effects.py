@@ -388,16 +388,16 @@ class Work:
             return
         if isinstance(every, Rolling) and not every.business and not every.sequential:
             every = every.every  # a plain rolling period: a duration says the same
-        if isinstance(every, dt.timedelta):
-            text, bucket = None, Bucket(self.at + every)
-        else:
-            calendar = self.policy.calendar(self.record.calendar, self.record.calendar_identity)
-            text, bucket = every.text, every.first(calendar, self.at)
-            every = None
+        duration, text = (every, None) if isinstance(every, dt.timedelta) else (None, every.text)
         if index is not None:
             current = self.record.pending[index]
-            if current.every == every and current.period == text:
-                return
+            if current.every == duration and current.period == text:
+                return  # kept as it is: its current period runs on
+        if isinstance(every, dt.timedelta):
+            bucket = Bucket(self.at + every)
+        else:
+            calendar = self.policy.calendar(self.record.calendar, self.record.calendar_identity)
+            bucket = every.first(calendar, self.at)
         key = effect.key
         pending = PendingObligation(
             obligation=name,
@@ -405,7 +405,7 @@ class Work:
             rule=rule,
             cites=self.policy.rules[rule].cites,
             key=None if key is None else text_of(key),
-            every=every,
+            every=duration,
             remind_before=cast("dt.timedelta | None", effect.remind_before),
             period=text,
             since=bucket.since,
