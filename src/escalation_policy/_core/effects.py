@@ -5,12 +5,11 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
-import attrs
-
 from escalation_policy import vocabulary as vocab
 from escalation_policy._core.matching import Plan
 from escalation_policy._core.obligations import (
     ON_CALENDAR,
+    changed,
     in_bucket,
     moved,
     on_clock,
@@ -216,7 +215,7 @@ class Work:
         counts = list(pending.counts or (0,) * len(parts))
         counts[parts.index(part) if part in parts else 0] += 1
         if min(counts) < pending.required:
-            self.record.pending[index] = attrs.evolve(pending, counts=tuple(counts))
+            self.record.pending[index] = changed(pending, counts=tuple(counts))
             return
         self.fulfilled.append(
             Fulfilment(
@@ -244,7 +243,7 @@ class Work:
         are paused."""
         if self.record.paused_since is None or not declared.pausable:
             return pending
-        return attrs.evolve(pending, paused_left=self._left(pending))
+        return changed(pending, paused_left=self._left(pending))
 
     def _left(self, pending: PendingObligation) -> dt.timedelta:
         """The time left on ``pending``'s clock now (open time, on the calendar)."""
@@ -262,7 +261,7 @@ class Work:
         record.paused_since = self.at
         obligations = self.policy.obligations
         record.pending = [
-            attrs.evolve(pending, paused_left=self._left(pending))
+            changed(pending, paused_left=self._left(pending))
             if obligations[pending.obligation].pausable and not pending.overdue
             else pending
             for pending in record.pending
@@ -291,11 +290,11 @@ class Work:
             ):
                 # A period of days or weeks starts afresh: the days paused were not its own.
                 fresh = in_bucket(pending, period.first(calendar, self.at))
-                resumed.append(on_clock(self.policy, record, attrs.evolve(fresh, paused_left=None)))
+                resumed.append(on_clock(self.policy, record, changed(fresh, paused_left=None)))
                 continue
             due = self.at + left if pending.period is None else calendar.add(self.at, left)
             resumed.append(
-                on_clock(self.policy, record, attrs.evolve(pending, due=due, paused_left=None))
+                on_clock(self.policy, record, changed(pending, due=due, paused_left=None))
             )
         record.pending = resumed
 

@@ -13,6 +13,7 @@ from escalation_policy import vocabulary as vocab
 from escalation_policy._core.effects import HANDLERS, Work
 from escalation_policy._core.matching import Matcher, Plan
 from escalation_policy._core.obligations import (
+    changed,
     in_bucket,
     missing_parts,
     moved,
@@ -219,7 +220,7 @@ def advance(policy: Policy, matcher: Matcher, record: Record, to: dt.datetime) -
                 key=due.key,
             )
         )
-        pending[index] = attrs.evolve(due, reminded=True)
+        pending[index] = changed(due, reminded=True)
     if record.status == CLOSED and record.retain_until is None and any(p.overdue for p in pending):
         record.retain_until = (
             max(p.due for p in pending if p.overdue) + policy.late_fulfilment_window
@@ -266,7 +267,7 @@ def _chase(policy: Policy, record: Record, index: int, to: dt.datetime) -> list[
                 key=late.key,
             )
         )
-    record.pending[index] = attrs.evolve(late, tier=sent, next_tier_at=next_at)
+    record.pending[index] = changed(late, tier=sent, next_tier_at=next_at)
     return notices
 
 
