@@ -278,20 +278,17 @@ class PolicyEngine:
         elif self._fact_types.get(fact.TYPE) is not type(fact):
             check_declared(fact, self.policy)
         with self._lock:
-            return self._handle(fact)
+            clock, watermark = admit(self.policy, self._limits, self._clock, fact.at)
+            decision = step(
+                self.policy, self._matcher, self._held, fact, watermark, in_place=self._in_place
+            )
+            self._clock = clock
+            return decision
 
     def replay(self, facts: Iterable[Fact | Mapping[str, Any]]) -> Iterator[Decision]:
         """Handle facts in order, yielding each decision; stops at the first error."""
         for fact in facts:
             yield self.handle(fact)
-
-    def _handle(self, fact: Fact) -> Decision:
-        clock, watermark = admit(self.policy, self._limits, self._clock, fact.at)
-        decision = step(
-            self.policy, self._matcher, self._held, fact, watermark, in_place=self._in_place
-        )
-        self._clock = clock
-        return decision
 
     def release_held(self) -> tuple[Action, ...]:
         """Decide every fact held for an opening (see ``opening_grace`` in
