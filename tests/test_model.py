@@ -244,6 +244,7 @@ def test_the_fast_action_writers_write_what_cattrs_writes(action: Action) -> Non
     assert list(expected.items()) == list(written.items())
     assert json.dumps(expected) == json.dumps(written)
     assert _compact(expected) == text_writer(cls, tag=cls.TYPE)(action)
+    assert json.dumps(expected) == text_writer(cls, tag=cls.TYPE, spaced=True)(action)
     assert json.loads(text_writer(cls, tag=cls.TYPE)(action)) == CONVERTER.unstructure(
         action, Action
     )
@@ -254,8 +255,9 @@ def test_the_fast_action_writers_write_what_cattrs_writes(action: Action) -> Non
 @given(data=st.data())
 def test_the_fast_state_writers_write_what_cattrs_writes(policy: str, data: st.DataObject) -> None:
     """Every state a history leaves, and its working record, is written as cattrs writes the
-    state: as a dictionary and as compact JSON text; and a state read back from that text
-    (values held as text) is written the same again."""
+    state: as a dictionary, as compact JSON text and as spaced text (as ``json.dumps`` spaces
+    it); and a state read back from that text (values held as text) is written the same
+    again."""
     chosen = POLICIES[policy]
     engine = PolicyEngine(chosen)
     for fact in data.draw(strategies.histories(policy=chosen)):
@@ -276,6 +278,7 @@ def test_the_fast_state_writers_write_what_cattrs_writes(policy: str, data: st.D
         assert list(expected.items()) == list(as_dict(state).items())
         assert list(expected.items()) == list(as_dict(record).items())
         assert _compact(expected) == as_text(state) == as_text(record)
+        assert json.dumps(expected) == text_writer(cls, spaced=True)(record)
         read_back = converter.structure(json.loads(as_text(state)), cls)
         assert _compact(expected) == as_text(read_back) == as_text(Record.thaw(read_back))
 

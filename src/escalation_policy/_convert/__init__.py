@@ -61,24 +61,32 @@ TextWriters = tuple[Callable[[Any], str], Mapping[type[Any], Callable[[Any], str
 state), and for each of its action types."""
 
 
-def shared_text_writers(policy: "Policy") -> TextWriters:
+_SPACED_TEXTS: "weakref.WeakKeyDictionary[Any, TextWriters]" = weakref.WeakKeyDictionary()
+
+
+def shared_text_writers(policy: "Policy", *, spaced: bool = False) -> TextWriters:
     """The compact JSON text writers of ``policy``'s state and actions, exactly as its
-    converter and ``json.dumps`` write them, built once for the process (see ``_fastpath``)."""
-    writers = _TEXTS.get(policy)
+    converter and ``json.dumps(..., separators=(",", ":"))`` write them (``spaced``: as
+    ``json.dumps`` writes them by default), built once for the process (see ``_fastpath``)."""
+    built = _SPACED_TEXTS if spaced else _TEXTS
+    writers = built.get(policy)
     if writers is None:
         from escalation_policy._convert.fastpath import text_writer
 
         contract = policy.contract
-        actions = {cls: text_writer(cls, tag=cls.TYPE) for cls in contract.actions.values()}
-        state_text = text_writer(contract.state)
+        actions = {
+            cls: text_writer(cls, tag=cls.TYPE, spaced=spaced) for cls in contract.actions.values()
+        }
+        state_text = text_writer(contract.state, spaced=spaced)
         converter = shared_converter(policy)
+        separators = (", ", ": ") if spaced else (",", ":")
 
         def write_state(state: Any) -> str:
             if state.status == AWAITING_OPENING:
-                return json.dumps(awaiting_document(state, converter), separators=(",", ":"))
+                return json.dumps(awaiting_document(state, converter), separators=separators)
             return state_text(state)
 
-        writers = _TEXTS[policy] = (write_state, actions)
+        writers = built[policy] = (write_state, actions)
     return writers
 
 
