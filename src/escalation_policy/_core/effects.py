@@ -30,7 +30,6 @@ from escalation_policy.periods import Bucket, BusinessTime, Period, Rolling
 from escalation_policy.policy import CompiledObligation, Emitter, Policy
 from escalation_policy.policy.outputs import (
     CADENCE,
-    EXTRA_INVOLVEMENT,
     INVOLVEMENT,
     OUT_OF_SCOPE_REASON,
     OWNER,
@@ -344,18 +343,15 @@ class Work:
             self.record.owner = owner
             self.actions.append(self._from_plan(AssignOwner, sources[OWNER], owner=owner))
             self.new_owner = True  # what stays pending is announced again once all applied
-        roles: list[object] = []
-        for role in tuple(values[INVOLVEMENT]) + tuple(values.get(EXTRA_INVOLVEMENT, ())):
-            if role not in roles:
-                roles.append(role)
+        roles = self.plan.involvement
         current = self.record.involvement
-        if tuple(roles) != current:
-            self.record.involvement = tuple(roles)
+        if roles != current:
+            self.record.involvement = roles
             self.actions.append(
                 self._from_plan(
                     SetInvolvement,
                     sources[INVOLVEMENT],
-                    roles=tuple(roles),
+                    roles=roles,
                     added=tuple(r for r in roles if r not in current),
                     removed=tuple(r for r in current if r not in roles),
                 )
