@@ -20,7 +20,12 @@ from escalation_policy import (
     load_policy,
     make_converter,
 )
-from escalation_policy._convert import shared_converter, shared_text_writers
+from escalation_policy._convert import (
+    read_fact,
+    shared_converter,
+    shared_fact_reader,
+    shared_text_writers,
+)
 from escalation_policy._convert.fastpath import (
     Fallback,
     action_writer,
@@ -292,6 +297,26 @@ def test_a_state_with_text_beyond_ascii_is_written_as_json_escapes_it() -> None:
     assert _compact(_cattrs_written(state, type(state))) == text
     assert text.isascii()
     assert customer == json.loads(text)["customer"]
+
+
+@given(strategies.facts())
+def test_the_engines_fact_reader_reads_what_the_converter_reads(fact: Fact) -> None:
+    document = json.loads(json.dumps(CONVERTER.unstructure(fact, Fact)))
+    assert CONVERTER.structure(document, Fact) == shared_fact_reader(default_policy())(document)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"customer": ""}, {"at": "2026-03-02T09:00:00"}, {"type": "openned"}, {"extra": 1}],
+    ids=["empty customer", "no timezone", "unknown type", "unknown field"],
+)
+def test_the_engines_fact_reader_refuses_as_the_converter_explains(change: dict[str, Any]) -> None:
+    body = {**OPENED, **change}
+    with pytest.raises(InvalidFactError) as expected:
+        read_fact(body)
+    with pytest.raises(InvalidFactError) as actual:
+        shared_fact_reader(default_policy())(body)
+    assert (expected.value.reason, expected.value.path) == (actual.value.reason, actual.value.path)
 
 
 def test_a_fact_the_fast_path_declines_still_gets_cattrs_explanation() -> None:

@@ -15,7 +15,12 @@ from typing import Any
 import attrs
 
 from escalation_policy import _core
-from escalation_policy._convert import check_declared, read_fact, shared_converter
+from escalation_policy._convert import (
+    check_declared,
+    read_fact,
+    shared_converter,
+    shared_fact_reader,
+)
 from escalation_policy._core.obligations import ON_CALENDAR
 from escalation_policy._core.replan import replan as _replan
 from escalation_policy._core.step import DEFAULT_MAX_CLOCK_JUMP, Limits, admit, step
@@ -217,6 +222,7 @@ class PolicyEngine:
         self._limits = Limits.checked(max_clock_jump, lateness)
         self._matcher = matcher_of(engine, self.policy)
         self._fact_types = self.policy.contract.facts
+        self._read = shared_fact_reader(self.policy)
         # The native matcher is plain Python over the compiled policy: a fact is checked in
         # full, then changes its record in place. durable_rules may fail in the middle of a
         # fact (EngineFailure), which must change nothing too: its facts apply to a copy.
@@ -274,7 +280,7 @@ class PolicyEngine:
                 raise InvalidFactError(
                     f"got {type(fact).__name__}, expected a Fact or a JSON object", path="$"
                 )
-            fact = read_fact(fact, self.policy)
+            fact = self._read(fact)
         elif self._fact_types.get(fact.TYPE) is not type(fact):
             check_declared(fact, self.policy)
         with self._lock:

@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # cattrs is imported when a converter is built
 
     from escalation_policy.policy import Policy
 
-__all__ = ["make_converter", "shared_converter", "shared_text_writers"]
+__all__ = ["make_converter", "shared_converter", "shared_fact_reader", "shared_text_writers"]
 
 
 _CONVERTERS: "weakref.WeakKeyDictionary[Any, cattrs.Converter]" = weakref.WeakKeyDictionary()
@@ -309,6 +309,41 @@ def make_converter(policy: "Policy | None" = None) -> "cattrs.Converter":
     # own writer does.
     converter.register_unstructure_hook(PendingObligation, object_writer(PendingObligation))
     return converter
+
+
+_READERS: "weakref.WeakKeyDictionary[Any, Callable[[Mapping[str, Any]], Fact]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def shared_fact_reader(policy: "Policy") -> Callable[[Mapping[str, Any]], Fact]:
+    """:func:`read_fact` for ``policy``, built once for the process: a JSON object as
+    ``json.loads`` gives it, whose ``type`` names one of the policy's facts, goes straight
+    to that fact's fast reader, without the converter's dispatch; anything else (or what
+    the fast reader declines) is read by :func:`read_fact`, which explains what is wrong."""
+    reader = _READERS.get(policy)
+    if reader is None:
+        from escalation_policy._convert.fastpath import fact_reader
+
+        by_tag = {
+            tag: fact_reader(cls, parse_timestamp) for tag, cls in policy.contract.facts.items()
+        }
+
+        def read(data: Mapping[str, Any]) -> Fact:
+            if type(data) is dict:
+                tag = data.get("type")
+                fast = by_tag.get(tag) if type(tag) is str else None
+                if fast is not None:
+                    try:
+                        fact: Fact = fast(data)
+                    except Exception:  # declined: read_fact reads it or says what is wrong
+                        pass
+                    else:
+                        return fact
+            return read_fact(data, policy)
+
+        reader = _READERS[policy] = read
+    return reader
 
 
 def read_fact(data: Mapping[str, Any], policy: "Policy | None" = None) -> Fact:
