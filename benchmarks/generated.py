@@ -22,6 +22,7 @@ import run  # the callgrind helper beside this file
 
 from escalation_policy import Fact, decide, default_policy, make_converter
 from escalation_policy._convert.fastpath import action_writer, fact_reader, text_writer
+from escalation_policy._core.obligations import changed
 from escalation_policy._language.frozen import ATTRS_INIT
 from escalation_policy.model import parse_timestamp
 from escalation_policy.policy.record import CORE_FIELDS, Record
@@ -102,7 +103,12 @@ _TRACKER = next(
     for effect in compiled.reaction.then
     if isinstance(effect, Emit) and effect.action is CreateTrackerDocument
 )
-_EMIT = POLICY.emitters[id(_TRACKER)]
+_EMIT = next(  # what the loader compiled of the effect: its emitter
+    prepared
+    for compiled in POLICY.reactions
+    for effect, prepared in compiled.then
+    if effect is _TRACKER
+)
 
 
 def _plain_announce(escalation_id: str, at: Any, pending: Any, owner: Any) -> Any:
@@ -131,6 +137,8 @@ def _plain_emit(escalation_id: str, at: Any, rule: str, cites: str, record: Any)
     )
 
 
+_PENDING = RECORD.pending[0]
+
 PAIRS: dict[str, tuple[Callable[[], Any], Callable[[], Any]]] = {
     "record copy": (lambda: RECORD.copy(), lambda: _plain_copy(RECORD)),
     "fact reader": (lambda: _READER(OPENED), lambda: _plain_read(OPENED)),
@@ -145,6 +153,10 @@ PAIRS: dict[str, tuple[Callable[[], Any], Callable[[], Any]]] = {
     "emitted action": (
         lambda: _EMIT("ESC-1", FACT.at, "r", "c", RECORD, FACT),
         lambda: _plain_emit("ESC-1", FACT.at, "r", "c", RECORD),
+    ),
+    "pending obligation changed": (
+        lambda: changed(_PENDING, counts=(1,)),
+        lambda: attrs.evolve(_PENDING, counts=(1,)),
     ),
 }
 

@@ -20,7 +20,12 @@ from escalation_policy import (
     load_policy,
     make_converter,
 )
-from escalation_policy._convert import shared_converter, shared_text_writers
+from escalation_policy._convert import (
+    read_fact,
+    shared_converter,
+    shared_fact_reader,
+    shared_text_writers,
+)
 from escalation_policy._convert.fastpath import (
     Fallback,
     action_writer,
@@ -244,6 +249,7 @@ def test_the_fast_action_writers_write_what_cattrs_writes(action: Action) -> Non
     assert list(expected.items()) == list(written.items())
     assert json.dumps(expected) == json.dumps(written)
     assert _compact(expected) == text_writer(cls, tag=cls.TYPE)(action)
+    assert json.dumps(expected) == text_writer(cls, tag=cls.TYPE, spaced=True)(action)
     assert json.loads(text_writer(cls, tag=cls.TYPE)(action)) == CONVERTER.unstructure(
         action, Action
     )
@@ -254,8 +260,9 @@ def test_the_fast_action_writers_write_what_cattrs_writes(action: Action) -> Non
 @given(data=st.data())
 def test_the_fast_state_writers_write_what_cattrs_writes(policy: str, data: st.DataObject) -> None:
     """Every state a history leaves, and its working record, is written as cattrs writes the
-    state: as a dictionary and as compact JSON text; and a state read back from that text
-    (values held as text) is written the same again."""
+    state: as a dictionary, as compact JSON text and as spaced text (as ``json.dumps`` spaces
+    it); and a state read back from that text (values held as text) is written the same
+    again."""
     chosen = POLICIES[policy]
     engine = PolicyEngine(chosen)
     for fact in data.draw(strategies.histories(policy=chosen)):
@@ -276,6 +283,7 @@ def test_the_fast_state_writers_write_what_cattrs_writes(policy: str, data: st.D
         assert list(expected.items()) == list(as_dict(state).items())
         assert list(expected.items()) == list(as_dict(record).items())
         assert _compact(expected) == as_text(state) == as_text(record)
+        assert json.dumps(expected) == text_writer(cls, spaced=True)(record)
         read_back = converter.structure(json.loads(as_text(state)), cls)
         assert _compact(expected) == as_text(read_back) == as_text(Record.thaw(read_back))
 
@@ -289,6 +297,26 @@ def test_a_state_with_text_beyond_ascii_is_written_as_json_escapes_it() -> None:
     assert _compact(_cattrs_written(state, type(state))) == text
     assert text.isascii()
     assert customer == json.loads(text)["customer"]
+
+
+@given(strategies.facts())
+def test_the_engines_fact_reader_reads_what_the_converter_reads(fact: Fact) -> None:
+    document = json.loads(json.dumps(CONVERTER.unstructure(fact, Fact)))
+    assert CONVERTER.structure(document, Fact) == shared_fact_reader(default_policy())(document)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"customer": ""}, {"at": "2026-03-02T09:00:00"}, {"type": "openned"}, {"extra": 1}],
+    ids=["empty customer", "no timezone", "unknown type", "unknown field"],
+)
+def test_the_engines_fact_reader_refuses_as_the_converter_explains(change: dict[str, Any]) -> None:
+    body = {**OPENED, **change}
+    with pytest.raises(InvalidFactError) as expected:
+        read_fact(body)
+    with pytest.raises(InvalidFactError) as actual:
+        shared_fact_reader(default_policy())(body)
+    assert (expected.value.reason, expected.value.path) == (actual.value.reason, actual.value.path)
 
 
 def test_a_fact_the_fast_path_declines_still_gets_cattrs_explanation() -> None:

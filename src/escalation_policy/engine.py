@@ -15,7 +15,12 @@ from typing import Any
 import attrs
 
 from escalation_policy import _core
-from escalation_policy._convert import check_declared, read_fact, shared_converter
+from escalation_policy._convert import (
+    check_declared,
+    read_fact,
+    shared_converter,
+    shared_fact_reader,
+)
 from escalation_policy._core.obligations import ON_CALENDAR
 from escalation_policy._core.replan import replan as _replan
 from escalation_policy._core.step import DEFAULT_MAX_CLOCK_JUMP, Limits, admit, step
@@ -218,6 +223,11 @@ class PolicyEngine:
         self._limits = Limits.checked(max_clock_jump, lateness)
         self._matcher = matcher_of(engine, self.policy)
         self._fact_types = self.policy.contract.facts
+        self._read = shared_fact_reader(self.policy)
+        # The native matcher is plain Python over the compiled policy: a fact is checked in
+        # full, then changes its record in place. durable_rules may fail in the middle of a
+        # fact (EngineFailure), which must change nothing too: its facts apply to a copy.
+        self._in_place = engine == "native"
         self._lock = threading.Lock()
         self._held = _Escalations()
         self._records = self._held.records
@@ -274,24 +284,23 @@ class PolicyEngine:
                 raise InvalidFactError(
                     f"got {type(fact).__name__}, expected a Fact or a JSON object", path="$"
                 )
-            fact = read_fact(fact, self.policy)
+            fact = self._read(fact)
         elif self._fact_types.get(fact.TYPE) is not type(fact):
             check_declared(fact, self.policy)
         if self._planned_under is not None:
             raise policy_changed(self._planned_under, self.policy, "call replan() first", None)
         with self._lock:
-            return self._handle(fact)
+            clock, watermark = admit(self.policy, self._limits, self._clock, fact.at)
+            decision = step(
+                self.policy, self._matcher, self._held, fact, watermark, in_place=self._in_place
+            )
+            self._clock = clock
+            return decision
 
     def replay(self, facts: Iterable[Fact | Mapping[str, Any]]) -> Iterator[Decision]:
         """Handle facts in order, yielding each decision; stops at the first error."""
         for fact in facts:
             yield self.handle(fact)
-
-    def _handle(self, fact: Fact) -> Decision:
-        clock, watermark = admit(self.policy, self._limits, self._clock, fact.at)
-        decision = step(self.policy, self._matcher, self._held, fact, watermark)
-        self._clock = clock
-        return decision
 
     def release_held(self) -> tuple[Action, ...]:
         """Decide every fact held for an opening (see ``opening_grace`` in
@@ -409,13 +418,15 @@ class PolicyEngine:
 
 class _Escalations:
     """The escalations an engine holds: a record each, and a heap of when each next falls
-    due (entries left behind when a due time moved are skipped and dropped)."""
+    due (entries left behind when a due time moved are skipped and dropped). The step
+    changes the records in place (``read_due``: when the record last read fell due then)."""
 
-    __slots__ = ("heap", "records")
+    __slots__ = ("heap", "read_due", "records")
 
     def __init__(self) -> None:
         self.records: dict[str, Record] = {}
         self.heap: list[tuple[dt.datetime, str]] = []
+        self.read_due: dt.datetime | None = None
 
     def restore(self, records: Iterable[Record]) -> None:
         self.records.clear()
@@ -423,7 +434,10 @@ class _Escalations:
         self._rebuild()
 
     def record(self, escalation_id: str) -> Record | None:
-        return self.records.get(escalation_id)
+        record = self.records.get(escalation_id)
+        if record is not None:
+            self.read_due = record.next_due
+        return record
 
     def check_unknown(self, escalation_id: str, at: dt.datetime) -> None:
         pass  # the engine forgets a settled escalation: its clock is the engine's
@@ -463,7 +477,11 @@ class _Escalations:
         else:
             self.records[escalation_id] = after
             next_due = after.next_due
-            if next_due is not None and (before is None or before.next_due != next_due):
+            if before is after:  # changed in place: as it was when read
+                due_before = self.read_due
+            else:
+                due_before = before.next_due if before is not None else None
+            if next_due is not None and (before is None or due_before != next_due):
                 heapq.heappush(self.heap, (next_due, escalation_id))
         if len(self.heap) > 2 * len(self.records) + 1024:
             self._rebuild()

@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # cattrs is imported when a converter is built
 
     from escalation_policy.policy import Policy
 
-__all__ = ["make_converter", "shared_converter", "shared_text_writers"]
+__all__ = ["make_converter", "shared_converter", "shared_fact_reader", "shared_text_writers"]
 
 
 _CONVERTERS: "weakref.WeakKeyDictionary[Any, cattrs.Converter]" = weakref.WeakKeyDictionary()
@@ -61,24 +61,32 @@ TextWriters = tuple[Callable[[Any], str], Mapping[type[Any], Callable[[Any], str
 state), and for each of its action types."""
 
 
-def shared_text_writers(policy: "Policy") -> TextWriters:
+_SPACED_TEXTS: "weakref.WeakKeyDictionary[Any, TextWriters]" = weakref.WeakKeyDictionary()
+
+
+def shared_text_writers(policy: "Policy", *, spaced: bool = False) -> TextWriters:
     """The compact JSON text writers of ``policy``'s state and actions, exactly as its
-    converter and ``json.dumps`` write them, built once for the process (see ``_fastpath``)."""
-    writers = _TEXTS.get(policy)
+    converter and ``json.dumps(..., separators=(",", ":"))`` write them (``spaced``: as
+    ``json.dumps`` writes them by default), built once for the process (see ``_fastpath``)."""
+    built = _SPACED_TEXTS if spaced else _TEXTS
+    writers = built.get(policy)
     if writers is None:
         from escalation_policy._convert.fastpath import text_writer
 
         contract = policy.contract
-        actions = {cls: text_writer(cls, tag=cls.TYPE) for cls in contract.actions.values()}
-        state_text = text_writer(contract.state)
+        actions = {
+            cls: text_writer(cls, tag=cls.TYPE, spaced=spaced) for cls in contract.actions.values()
+        }
+        state_text = text_writer(contract.state, spaced=spaced)
         converter = shared_converter(policy)
+        separators = (", ", ": ") if spaced else (",", ":")
 
         def write_state(state: Any) -> str:
             if state.status == AWAITING_OPENING:
-                return json.dumps(awaiting_document(state, converter), separators=(",", ":"))
+                return json.dumps(awaiting_document(state, converter), separators=separators)
             return state_text(state)
 
-        writers = _TEXTS[policy] = (write_state, actions)
+        writers = built[policy] = (write_state, actions)
     return writers
 
 
@@ -344,6 +352,43 @@ def _read_well_formed(data: object, policy: "Policy") -> Fact | None:
     except Fallback:
         return None
     return fact
+
+
+_SHARED: "weakref.WeakKeyDictionary[Any, Callable[[Mapping[str, Any]], Fact]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def shared_fact_reader(policy: "Policy") -> Callable[[Mapping[str, Any]], Fact]:
+    """:func:`read_fact` for ``policy``, built once for the process: a JSON object as
+    ``json.loads`` gives it, whose ``type`` names one of the policy's facts, goes straight
+    to that fact's fast reader (built when the type is first read), without the converter's
+    dispatch; anything else (or what the fast reader declines) is read by :func:`read_fact`,
+    which explains what is wrong."""
+    reader = _SHARED.get(policy)
+    if reader is None:
+        by_tag: dict[str, Callable[[Any], Any]] = {}
+
+        def read(data: Mapping[str, Any]) -> Fact:
+            if type(data) is dict:
+                tag = data.get("type")
+                fast = by_tag.get(tag) if type(tag) is str else None
+                if fast is None and type(tag) is str:
+                    cls = policy.contract.facts.get(tag)
+                    fast = _fact_reader(policy, cls) if cls is not None else None
+                    if fast is not None:
+                        by_tag[tag] = fast
+                if fast is not None:
+                    try:
+                        fact: Fact = fast(data)
+                    except Exception:  # declined: read_fact reads it or says what is wrong
+                        pass
+                    else:
+                        return fact
+            return read_fact(data, policy)
+
+        reader = _SHARED[policy] = read
+    return reader
 
 
 def read_fact(data: Mapping[str, Any], policy: "Policy | None" = None) -> Fact:

@@ -317,17 +317,23 @@ def object_writer(cls: type[Any], *, tag: str | None = None) -> Callable[[Any], 
 
 _COMPACT = json.JSONEncoder(separators=(",", ":")).encode
 """Compact JSON: what the text writers must equal, and what they fall back on."""
+_SPACED = json.JSONEncoder().encode
+"""JSON as ``json.dumps`` writes it by default (a space after each ``,`` and ``:``): what the
+spaced text writers must equal."""
 _ascii: Callable[[str], str] = json.encoder.encode_basestring_ascii
 """A string as a JSON string, quoted, as ``_COMPACT`` writes it."""
 
 
-def _text_of(kind: Any, value: str, namespace: dict[str, Any]) -> str:
+def _text_of(kind: Any, value: str, namespace: dict[str, Any], spaced: bool = False) -> str:
     """An expression for the JSON text of ``value`` (an expression of a field of ``kind``),
-    as ``_COMPACT`` would write what :func:`_writer_for` makes of it."""
+    as ``_COMPACT`` (``spaced``: ``_SPACED``) would write what :func:`_writer_for` makes of
+    it."""
+    comma = ", " if spaced else ","
     if typing.get_origin(kind) in (typing.Union, types.UnionType):
         others = [arg for arg in typing.get_args(kind) if arg is not type(None)]
         if len(others) == 1:
-            return f"(NULL if {value} is None else {_text_of(others[0], value, namespace)})"
+            inner = _text_of(others[0], value, namespace, spaced)
+            return f"(NULL if {value} is None else {inner})"
     if kind is str:
         return f"string({value})"  # a text, or a member of a str-based enumeration: its text
     if kind is bool:
@@ -341,13 +347,13 @@ def _text_of(kind: Any, value: str, namespace: dict[str, Any]) -> str:
     if typing.get_origin(kind) is tuple:
         item = typing.get_args(kind)[0]
         if item is str:
-            return f"('[' + ','.join(map(string, {value})) + ']')"
+            return f"('[' + {comma!r}.join(map(string, {value})) + ']')"
         if isinstance(item, type) and issubclass(item, enum.Enum):
-            return f"('[' + ','.join(map(member, {value})) + ']')"
+            return f"('[' + {comma!r}.join(map(member, {value})) + ']')"
         if attrs.has(item):
             name = f"text_of_{item.__name__}"
-            namespace[name] = text_writer(item)
-            return f"('[' + ','.join(map({name}, {value})) + ']')"
+            namespace[name] = text_writer(item, spaced=spaced)
+            return f"('[' + {comma!r}.join(map({name}, {value})) + ']')"
     write = _writer_for(kind)
     if write is None:
         return f"dumps({value})"
@@ -361,11 +367,16 @@ def _member_text(member: Any) -> str:  # an enum.Enum, or its value as text
     return _ascii(value) if type(value) is str else _COMPACT(value)
 
 
-def text_writer(cls: type[Any], *, tag: str | None = None) -> Callable[[Any], str]:
+def text_writer(
+    cls: type[Any], *, tag: str | None = None, spaced: bool = False
+) -> Callable[[Any], str]:
     """A function from an instance of the attrs class ``cls`` to its compact JSON text:
     exactly ``json.dumps(object_writer(cls, tag=tag)(value), separators=(",", ":"))``, in a
-    third of the time (no dictionary is built). It reads the fields by name only, as
-    :func:`object_writer` does."""
+    third of the time (no dictionary is built). ``spaced``: exactly
+    ``json.dumps(object_writer(cls, tag=tag)(value))`` instead, as the command line writes
+    its JSON lines. It reads the fields by name only, as :func:`object_writer` does."""
+    encode = _SPACED if spaced else _COMPACT
+    comma, colon = (", ", ": ") if spaced else (",", ":")
     namespace: dict[str, Any] = {
         "NULL": "null",
         "TRUE": "true",
@@ -374,22 +385,22 @@ def text_writer(cls: type[Any], *, tag: str | None = None) -> Callable[[Any], st
         "string": _ascii,
         "number": float.__repr__,
         "member": _member_text,
-        "dumps": _COMPACT,
+        "dumps": encode,
     }
     # The object's text is joined from its parts once (adding them one by one would copy the
     # growing text at each step).
-    always: list[str] = [] if tag is None else [repr('"type":' + _COMPACT(tag))]
+    always: list[str] = [] if tag is None else [repr('"type"' + colon + encode(tag))]
     optional: list[str] = []
     for field in attrs.fields(cls):
-        key = _COMPACT(field.name) + ":"
-        text = _text_of(field.type, f"source.{field.name}", namespace)
+        key = encode(field.name) + colon
+        text = _text_of(field.type, f"source.{field.name}", namespace, spaced)
         if field.metadata.get("omit_if_default"):
-            optional += _unless_default(field, namespace, f"parts += ({',' + key!r}, {text})")
+            optional += _unless_default(field, namespace, f"parts += ({comma + key!r}, {text})")
         else:
-            always += [repr(("," if always else "") + key), text]
+            always += [repr((comma if always else "") + key), text]
     if not always:  # nothing to open the object with: the dictionary way
         write = object_writer(cls, tag=tag)
-        return lambda source: _COMPACT(write(source))
+        return lambda source: encode(write(source))
     if optional:
         lines = [
             "def write(source):",

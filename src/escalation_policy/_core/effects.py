@@ -5,12 +5,11 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
-import attrs
-
 from escalation_policy import vocabulary as vocab
 from escalation_policy._core.matching import Plan
 from escalation_policy._core.obligations import (
     ON_CALENDAR,
+    changed,
     in_bucket,
     moved,
     on_clock,
@@ -31,7 +30,6 @@ from escalation_policy.periods import Bucket, BusinessTime, Period, Rolling
 from escalation_policy.policy import CompiledObligation, Emitter, Policy
 from escalation_policy.policy.outputs import (
     CADENCE,
-    EXTRA_INVOLVEMENT,
     INVOLVEMENT,
     OUT_OF_SCOPE_REASON,
     OWNER,
@@ -216,7 +214,7 @@ class Work:
         counts = list(pending.counts or (0,) * len(parts))
         counts[parts.index(part) if part in parts else 0] += 1
         if min(counts) < pending.required:
-            self.record.pending[index] = attrs.evolve(pending, counts=tuple(counts))
+            self.record.pending[index] = changed(pending, counts=tuple(counts))
             return
         self.fulfilled.append(
             Fulfilment(
@@ -244,7 +242,7 @@ class Work:
         are paused."""
         if self.record.paused_since is None or not declared.pausable:
             return pending
-        return attrs.evolve(pending, paused_left=self._left(pending))
+        return changed(pending, paused_left=self._left(pending))
 
     def _left(self, pending: PendingObligation) -> dt.timedelta:
         """The time left on ``pending``'s clock now (open time, on the calendar)."""
@@ -262,7 +260,7 @@ class Work:
         record.paused_since = self.at
         obligations = self.policy.obligations
         record.pending = [
-            attrs.evolve(pending, paused_left=self._left(pending))
+            changed(pending, paused_left=self._left(pending))
             if obligations[pending.obligation].pausable and not pending.overdue
             else pending
             for pending in record.pending
@@ -291,11 +289,11 @@ class Work:
             ):
                 # A period of days or weeks starts afresh: the days paused were not its own.
                 fresh = in_bucket(pending, period.first(calendar, self.at))
-                resumed.append(on_clock(self.policy, record, attrs.evolve(fresh, paused_left=None)))
+                resumed.append(on_clock(self.policy, record, changed(fresh, paused_left=None)))
                 continue
             due = self.at + left if pending.period is None else calendar.add(self.at, left)
             resumed.append(
-                on_clock(self.policy, record, attrs.evolve(pending, due=due, paused_left=None))
+                on_clock(self.policy, record, changed(pending, due=due, paused_left=None))
             )
         record.pending = resumed
 
@@ -345,18 +343,15 @@ class Work:
             self.record.owner = owner
             self.actions.append(self._from_plan(AssignOwner, sources[OWNER], owner=owner))
             self.new_owner = True  # what stays pending is announced again once all applied
-        roles: list[object] = []
-        for role in tuple(values[INVOLVEMENT]) + tuple(values.get(EXTRA_INVOLVEMENT, ())):
-            if role not in roles:
-                roles.append(role)
+        roles = self.plan.involvement
         current = self.record.involvement
-        if tuple(roles) != current:
-            self.record.involvement = tuple(roles)
+        if roles != current:
+            self.record.involvement = roles
             self.actions.append(
                 self._from_plan(
                     SetInvolvement,
                     sources[INVOLVEMENT],
-                    roles=tuple(roles),
+                    roles=roles,
                     added=tuple(r for r in roles if r not in current),
                     removed=tuple(r for r in current if r not in roles),
                 )
@@ -388,16 +383,16 @@ class Work:
             return
         if isinstance(every, Rolling) and not every.business and not every.sequential:
             every = every.every  # a plain rolling period: a duration says the same
-        if isinstance(every, dt.timedelta):
-            text, bucket = None, Bucket(self.at + every)
-        else:
-            calendar = self.policy.calendar(self.record.calendar, self.record.calendar_identity)
-            text, bucket = every.text, every.first(calendar, self.at)
-            every = None
+        duration, text = (every, None) if isinstance(every, dt.timedelta) else (None, every.text)
         if index is not None:
             current = self.record.pending[index]
-            if current.every == every and current.period == text:
-                return
+            if current.every == duration and current.period == text:
+                return  # kept as it is: its current period runs on
+        if isinstance(every, dt.timedelta):
+            bucket = Bucket(self.at + every)
+        else:
+            calendar = self.policy.calendar(self.record.calendar, self.record.calendar_identity)
+            bucket = every.first(calendar, self.at)
         key = effect.key
         pending = PendingObligation(
             obligation=name,
@@ -405,7 +400,7 @@ class Work:
             rule=rule,
             cites=self.policy.rules[rule].cites,
             key=None if key is None else text_of(key),
-            every=every,
+            every=duration,
             remind_before=cast("dt.timedelta | None", effect.remind_before),
             period=text,
             since=bucket.since,

@@ -13,6 +13,7 @@ from escalation_policy import vocabulary as vocab
 from escalation_policy._core.effects import HANDLERS, Work
 from escalation_policy._core.matching import Matcher, Plan
 from escalation_policy._core.obligations import (
+    changed,
     in_bucket,
     missing_parts,
     moved,
@@ -219,7 +220,7 @@ def advance(policy: Policy, matcher: Matcher, record: Record, to: dt.datetime) -
                 key=due.key,
             )
         )
-        pending[index] = attrs.evolve(due, reminded=True)
+        pending[index] = changed(due, reminded=True)
     if record.status == CLOSED and record.retain_until is None and any(p.overdue for p in pending):
         record.retain_until = (
             max(p.due for p in pending if p.overdue) + policy.late_fulfilment_window
@@ -266,7 +267,7 @@ def _chase(policy: Policy, record: Record, index: int, to: dt.datetime) -> list[
                 key=late.key,
             )
         )
-    record.pending[index] = attrs.evolve(late, tier=sent, next_tier_at=next_at)
+    record.pending[index] = changed(late, tier=sent, next_tier_at=next_at)
     return notices
 
 
@@ -299,6 +300,23 @@ def _overdue(
 
 
 # ---------------------------------------------------------------------------------------- decide
+def changes_in_place(record: Record | None, fact: EscalationFact) -> bool:
+    """Whether :func:`decide` refuses ``fact`` about ``record`` before it changes anything, so
+    that the caller may pass the record it holds rather than a copy: a fact about an open
+    escalation (or a closed one with nothing due before the fact), which no time passing
+    can settle, and which opens nothing. Every input error it may cause is then the one
+    :func:`check` finds; none comes later."""
+    if record is None or fact.OPENS:
+        return False
+    status = record.status
+    if status == AWAITING_OPENING:
+        return False
+    if status == CLOSED:
+        next_due = record.next_due
+        return next_due is None or next_due >= fact.at
+    return True
+
+
 def decide(
     policy: Policy,
     matcher: Matcher,
@@ -310,11 +328,16 @@ def decide(
     checked the fact's time (:func:`check_time`).
 
     Raises an :class:`~escalation_policy.errors.InputError` for a fact the escalation cannot
-    take. The record may be half-changed after an error: callers pass a copy they own and
-    keep it only when this returns.
+    take. Where :func:`changes_in_place` says so, the fact is checked in full before anything
+    changes, and a refused fact leaves ``record`` as it was; elsewhere the record may be
+    half-changed after an error: callers pass a copy they own and keep it only when this
+    returns.
     """
     at = fact.at
     opens = fact.OPENS
+    checked = changes_in_place(record, fact)
+    if checked:
+        check(policy, record, fact)  # refused before anything changes
     earlier: list[Action] = []
     if record is not None and record.next_due is not None and record.next_due < at:
         # Time passes first, for this escalation as for every other: what fell due before
@@ -342,7 +365,8 @@ def decide(
         waiting.retain_until = waiting.held[0].at + policy.opening_grace
         waiting.refresh()
         return waiting, Decision(fact=fact, actions=tuple(earlier))
-    check(policy, record, fact)
+    if not checked:
+        check(policy, record, fact)
     plan: Plan | None = None
     if opens:
         plan = matcher.plan(_plan_inputs(policy, fact))

@@ -13,6 +13,7 @@ import attrs
 from escalation_policy._language.context import Situation, scalar
 from escalation_policy.errors import PolicyDefinitionError
 from escalation_policy.policy import Policy
+from escalation_policy.policy.outputs import EXTRA_INVOLVEMENT, INVOLVEMENT
 from escalation_policy.vocabulary import HitPolicy
 
 __all__ = ["Matcher", "Plan", "evaluate_plan"]
@@ -26,6 +27,9 @@ class Plan:
     values: Mapping[str, Any]
     sources: Mapping[str, str]  # output -> the row id that produced it
     rows: tuple[str, ...]  # every row that matched, in table order
+    involvement: tuple[Any, ...] = ()
+    """The roles involved (``involvement`` and ``extra_involvement``), each once, in order:
+    worked out once per plan, and shared by every escalation the plan applies to."""
 
 
 def evaluate_plan(policy: Policy, matcher: "Matcher", base: Mapping[str, object]) -> Plan:
@@ -60,7 +64,11 @@ def evaluate_plan(policy: Policy, matcher: "Matcher", base: Mapping[str, object]
         for field in table.outputs:
             values[field] = table.rows[row].then[field]
             sources[field] = compiled.row_ids[row]
-    return Plan(values=values, sources=sources, rows=tuple(rows_matched))
+    roles: list[object] = []
+    for role in (*values.get(INVOLVEMENT, ()), *values.get(EXTRA_INVOLVEMENT, ())):
+        if role not in roles:
+            roles.append(role)
+    return Plan(values=values, sources=sources, rows=tuple(rows_matched), involvement=tuple(roles))
 
 
 class Matcher(Protocol):

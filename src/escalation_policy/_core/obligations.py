@@ -4,9 +4,11 @@ lacked, and its keys as text."""
 import datetime as dt
 import enum
 import functools
+from collections.abc import Callable
 
 import attrs
 
+from escalation_policy._language.codegen import generate
 from escalation_policy.periods import Bucket, Period, Rolling, parse_period
 from escalation_policy.policy import CompiledObligation, Policy
 from escalation_policy.policy.record import Record
@@ -16,6 +18,29 @@ from escalation_policy.state import (
 
 _NOTHING_BEFORE: dict[str, object] = {}
 """The ``previous`` of a fact that sets no attribute (shared, never changed)."""
+
+_KEEP = object()
+
+
+def _changed_function() -> Callable[..., PendingObligation]:
+    """``changed(pending, **fields)``: ``attrs.evolve`` unrolled over the fields of
+    :class:`PendingObligation`. It runs several times for many facts, where ``evolve``'s loop
+    over the fields cost more than the rest of the change."""
+    names = [field.name for field in attrs.fields(PendingObligation)]
+    lines = [
+        f"def changed(source, *, {', '.join(f'{name}=KEEP' for name in names)}):",
+        "    return Pending(",
+        *(f"        {name}=source.{name} if {name} is KEEP else {name}," for name in names),
+        "    )",
+    ]
+    function: Callable[..., PendingObligation] = generate(
+        lines, {"KEEP": _KEEP, "Pending": PendingObligation}, "changed PendingObligation"
+    )
+    return function
+
+
+changed = _changed_function()
+"""``pending`` with some fields changed, as ``attrs.evolve(pending, **fields)`` gives it."""
 
 
 def text_of(value: object) -> str:
@@ -56,11 +81,11 @@ def on_clock(policy: Policy, record: Record, pending: PendingObligation) -> Pend
     elif policy.obligations[pending.obligation].remind_in_open_hours:
         when = policy.calendar(record.calendar, record.calendar_identity).next_open(plain)
         if when >= pending.due:
-            return attrs.evolve(pending, reminded=True, reminder_at=None)
+            return changed(pending, reminded=True, reminder_at=None)
     reminder_at = None if when == plain else when
     if reminder_at == pending.reminder_at:
         return pending
-    return attrs.evolve(pending, reminder_at=reminder_at)
+    return changed(pending, reminder_at=reminder_at)
 
 
 def overdue(policy: Policy, record: Record, pending: PendingObligation) -> PendingObligation:
@@ -70,7 +95,7 @@ def overdue(policy: Policy, record: Record, pending: PendingObligation) -> Pendi
     tiers = policy.obligations[pending.obligation].tiers
     if not tiers:
         return late
-    return attrs.evolve(late, next_tier_at=tier_time(policy, record, late, tiers[0].after))
+    return changed(late, next_tier_at=tier_time(policy, record, late, tiers[0].after))
 
 
 def tier_time(
@@ -103,7 +128,7 @@ def in_bucket(
     pending: PendingObligation, bucket: Bucket, counts: tuple[int, ...] = ()
 ) -> PendingObligation:
     """``pending`` in ``bucket``, with ``counts`` done in it (none: a new period)."""
-    return attrs.evolve(
+    return changed(
         pending,
         due=bucket.due,
         since=bucket.since,

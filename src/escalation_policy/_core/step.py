@@ -2,13 +2,13 @@
 
 :func:`admit` checks the fact's time against the clock (one validator: the policy's range, the
 largest jump ahead, the lateness window) and returns the new clock and the watermark up to
-which time passes. :func:`step` then decides the fact for its own escalation first, on a copy,
-so that a refused fact changes nothing; lets time pass for every other escalation with
-something due before the watermark (:func:`pass_time`); and only then keeps the fact's own
-escalation's new record. Actions come in that order: what fell due for the others, then the
-fact's own. :class:`~escalation_policy.PolicyEngine` (and through it the audit and the HTML
-page) and :class:`~escalation_policy.Service` differ only in where they hold the records
-(:class:`Held`).
+which time passes. :func:`step` then decides the fact for its own escalation first (checked in
+full before its record changes, or else on a copy), so that a refused fact changes nothing;
+lets time pass for every other escalation with something due before the watermark
+(:func:`pass_time`); and only then keeps the fact's own escalation's new record. Actions come
+in that order: what fell due for the others, then the fact's own.
+:class:`~escalation_policy.PolicyEngine` (and through it the audit and the HTML page) and
+:class:`~escalation_policy.Service` differ only in where they hold the records (:class:`Held`).
 """
 
 import datetime as dt
@@ -113,7 +113,8 @@ class Held(Protocol):
     """Where an engine or a service holds its escalations' records for one step."""
 
     def record(self, escalation_id: str) -> Record | None:
-        """The escalation's record (never changed in place by the step), or ``None``."""
+        """The escalation's record (changed in place by the step only when it is told
+        ``in_place``), or ``None``."""
 
     def check_unknown(self, escalation_id: str, at: dt.datetime) -> None:
         """Refuse a fact at ``at`` about an escalation held as no record (for instance one
@@ -151,12 +152,19 @@ def step(
     held: Held,
     fact: Fact,
     watermark: dt.datetime | None,
+    *,
+    in_place: bool = False,
 ) -> Decision:
     """Apply ``fact`` (admitted by :func:`admit`) to what ``held`` holds: its own escalation
     is decided first, then time passes up to ``watermark`` (``None``: not at all) for the
     others, then its own escalation keeps its new record. Raises an
     :class:`~escalation_policy.errors.InputError`, changing nothing, for a fact the
-    escalation cannot take."""
+    escalation cannot take.
+
+    ``in_place``: ``held`` lets the step change the record it holds (``before`` is then
+    ``after`` in :meth:`Held.decided`), wherever the fact is checked in full before anything
+    changes (:func:`~escalation_policy._core.escalation.changes_in_place`); elsewhere, and
+    always without it, the step works on a copy."""
     if not isinstance(fact, EscalationFact):
         actions = pass_time(policy, matcher, held, watermark) if watermark is not None else []
         return Decision(fact=fact, actions=tuple(actions))
@@ -164,7 +172,12 @@ def step(
     before = held.record(target)
     if before is None:
         held.check_unknown(target, fact.at)
-    after, own = _core.decide(policy, matcher, before.copy() if before is not None else None, fact)
+        working = None
+    elif in_place and _core.changes_in_place(before, fact):
+        working = before  # refused, if at all, before it changes
+    else:
+        working = before.copy()
+    after, own = _core.decide(policy, matcher, working, fact)
     if watermark is None:
         held.decided(target, before, after, fact.at)
         return own

@@ -345,9 +345,10 @@ class Calendar:
 
     def _date_of(self, instant: dt.datetime) -> dt.date:
         day = instant.astimezone(self._tz).date()
-        if instant < self._day(day).start:
+        bounds = self._day(day)
+        if instant < bounds.start:
             return day - _DAY
-        if instant >= self._day(day).end:
+        if instant >= bounds.end:
             return day + _DAY
         return day
 

@@ -33,8 +33,10 @@ CORE_FIELDS = tuple(field.name for field in attrs.fields(EscalationState))
 class Record:
     """A mutable working copy of one escalation's state: what the core changes in place.
 
-    The engine keeps one per escalation and hands the core a :meth:`copy` per fact, swapped in
-    only once the fact applied in full: a fact that fails leaves the engine as it was. Hosts
+    The engine keeps one per escalation. The core checks a fact in full before it changes the
+    record in place; where it cannot (an opening, a closed escalation time may settle), it is
+    handed a :meth:`copy`, swapped in only once the fact applied in full: either way a fact
+    that fails leaves the engine as it was. Hosts
     only ever see the immutable :class:`EscalationState` (:meth:`freeze`). ``next_due`` is kept
     current by :meth:`refresh`, so that the engine and the core never recompute it. Each
     policy's records are of a subclass with a slot for each of its attributes.
