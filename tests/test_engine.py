@@ -9,6 +9,7 @@ import pytest
 
 from escalation_policy import (
     DuplicateEscalationError,
+    EngineFailure,
     EngineState,
     EngineUnavailableError,
     EscalationClosedError,
@@ -313,3 +314,30 @@ def test_the_lazily_loaded_audit_is_the_function_every_time() -> None:
     assert callable(first)
     assert first is escalation_policy.audit
     assert escalation_policy.AuditReport is escalation_policy.audit([]).__class__
+
+
+def test_an_unexpected_error_mid_fact_stops_the_native_engine_until_restored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A fact about an open escalation changes its record in place once it has been checked;
+    an error no check foresaw (a bug, a policy's own code raising) may strike after the record
+    changed, so the engine refuses to go on, or to be snapshotted, and a snapshot taken before
+    restores it."""
+    engine = PolicyEngine()
+    scenario = Scenario(engine)
+    scenario.open(severity="high")
+    before = engine.snapshot()
+
+    def exploding(*_: object, **__: object) -> list[object]:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("escalation_policy._core.step.pass_time", exploding)
+    with pytest.raises(RuntimeError, match="boom"):
+        scenario.post(at(hours=1), "created", "tam")
+    monkeypatch.undo()
+    with pytest.raises(EngineFailure, match=r"stopped after an unexpected error, RuntimeError"):
+        scenario.post(at(hours=2), "created", "tam")
+    with pytest.raises(EngineFailure, match="restore one from a snapshot"):
+        engine.snapshot()
+    restored = PolicyEngine.restore(before)
+    assert 1 == len(Scenario(restored).post(at(hours=1), "created", "tam").fulfilled)

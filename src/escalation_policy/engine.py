@@ -27,6 +27,7 @@ from escalation_policy._core.step import DEFAULT_MAX_CLOCK_JUMP, Limits, admit, 
 from escalation_policy._engines import ENGINES, EngineName, matcher_of, shared_matcher
 from escalation_policy._language.typed import FieldProblem, check_fields, to_instant
 from escalation_policy.errors import (
+    EngineFailure,
     InputError,
     InvalidFactError,
     InvalidSnapshotError,
@@ -235,6 +236,10 @@ class PolicyEngine:
         # The identity of the policy the escalations held were planned under, where it is not
         # this engine's (a snapshot restored with replan=True): facts wait for replan().
         self._planned_under: str | None = None
+        # What went wrong in the middle of a fact changed in place, if anything did: the
+        # engine then refuses to go on, or to be snapshotted, rather than build on a record
+        # it may have left half-changed.
+        self._failed: str | None = None
 
     @property
     def max_clock_jump(self) -> dt.timedelta | None:
@@ -290,12 +295,36 @@ class PolicyEngine:
         if self._planned_under is not None:
             raise policy_changed(self._planned_under, self.policy, "call replan() first", None)
         with self._lock:
+            if self._failed is not None:
+                raise self._stopped()
             clock, watermark = admit(self.policy, self._limits, self._clock, fact.at)
-            decision = step(
-                self.policy, self._matcher, self._held, fact, watermark, in_place=self._in_place
-            )
+            try:
+                decision = step(
+                    self.policy,
+                    self._matcher,
+                    self._held,
+                    fact,
+                    watermark,
+                    in_place=self._in_place,
+                )
+            except InputError:
+                raise  # refused before anything changed
+            except BaseException as error:
+                if self._in_place:
+                    self._failed = (
+                        f"{type(error).__name__} ({describe(str(error))}) in the middle of the "
+                        f"{fact.TYPE} fact at {fact.at.isoformat()}"
+                    )
+                raise
             self._clock = clock
             return decision
+
+    def _stopped(self) -> EngineFailure:
+        return EngineFailure(
+            f"the engine stopped after an unexpected error, {self._failed}, which may have "
+            "left an escalation half-changed; expected a new engine: restore one from a "
+            "snapshot taken before (PolicyEngine.restore), and report the error"
+        )
 
     def replay(self, facts: Iterable[Fact | Mapping[str, Any]]) -> Iterator[Decision]:
         """Handle facts in order, yielding each decision; stops at the first error."""
@@ -326,6 +355,8 @@ class PolicyEngine:
         snapshot ``format`` so that :meth:`restore` can tell what it reads.
         """
         with self._lock:
+            if self._failed is not None:
+                raise self._stopped()
             records = self._records
             return EngineState(
                 clock=self._clock,

@@ -183,7 +183,9 @@ class EngineUnavailableError(PolicyError, RuntimeError):
 
 
 class EngineFailure(PolicyError, RuntimeError):
-    """The rule engine failed while matching a fact. The engine's state is unchanged."""
+    """The rule engine failed while matching a fact, and the engine's state is unchanged; or
+    the native engine stopped after an unexpected error in the middle of a fact (restore a new
+    one from a snapshot)."""
 
     code = "engine_failure"
 
