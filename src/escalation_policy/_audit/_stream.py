@@ -12,6 +12,7 @@ file, escalation by escalation in order of opening: the same bytes as from a rep
 import datetime as dt
 import json
 import pickle
+import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any
@@ -156,17 +157,21 @@ class _StreamingCoverage(CoverageObserver):
 class StreamedAudit:
     """An audit whose escalations wait in a temporary file: ``head``, the report without its
     escalations (their totals are there), and ``listing``, which reads them back in order of
-    opening each time it is iterated. :meth:`close` deletes the file."""
+    opening each time it is iterated. :meth:`close` deletes the file (or the ``folder`` of
+    files an audit in parts reads them from)."""
 
     head: AuditReport
     listing: AuditListing
     codes: frozenset[str]
     """Every violation code the report holds."""
     spool: IO[bytes] | None
+    folder: str | None = None
 
     def close(self) -> None:
         if self.spool is not None:
             self.spool.close()
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
     @classmethod
     def of(cls, report: AuditReport) -> "StreamedAudit":

@@ -257,8 +257,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
     try:
         with bar:
             if partitioned:
-                report = _in_parts(args, as_of)
-                streamed = StreamedAudit.of(report)
+                streamed = _in_parts(args, as_of)
+                report = streamed.head
             elif fmt == "html":  # the audit and the timelines, observed on one replay
                 report, timelines = _html.audit_with_timelines(
                     items(),
@@ -306,8 +306,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
     return EXIT_VIOLATIONS if codes & failing_codes else EXIT_OK
 
 
-def _in_parts(args: argparse.Namespace, as_of: dt.datetime | None) -> AuditReport:
-    """The audit in parts, in local processes or on Dask, merged."""
+def _in_parts(args: argparse.Namespace, as_of: dt.datetime | None) -> StreamedAudit:
+    """The audit in parts, in local processes or on Dask, merged as it is written."""
     from escalation_policy._partitioned import (  # see run()
         PartTask,
         dask_client,
@@ -339,7 +339,8 @@ def _in_parts(args: argparse.Namespace, as_of: dt.datetime | None) -> AuditRepor
     if args.dask is None:
         return run_partitioned(tasks, in_processes(parts))
     with dask_client(args.dask, parts) as client:
-        return run_partitioned(tasks, on_dask(client))
+        # A local cluster's workers write where this process reads; others send theirs back.
+        return run_partitioned(tasks, on_dask(client), shared=args.dask == "local")
 
 
 def _html_page(
