@@ -232,12 +232,18 @@ def test_cli_writes_the_report_as_it_goes_the_same_as_from_memory(
 def test_cli_jobs_give_the_report_of_one_process(
     tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``--jobs 2`` audits two parts in processes: the same report, and the same refusals."""
+    """``--jobs 2`` audits two parts in processes: the same report (JSON the parts rendered,
+    Markdown from their escalations), and the same refusals."""
     path = _history_file(tmp_path)
     one, two = tmp_path / "one.json", tmp_path / "two.json"
     assert 2 == main(["audit", str(path), "--keep-going", "-o", str(one)])
     assert 2 == main(["audit", str(path), "--keep-going", "-o", str(two), "--jobs", "2"])
     assert one.read_text() == two.read_text()
+    one_md, two_md = tmp_path / "one.md", tmp_path / "two.md"
+    only = ["--keep-going", "--only-violations"]
+    assert 2 == main(["audit", str(path), *only, "-o", str(one_md)])
+    assert 2 == main(["audit", str(path), *only, "-o", str(two_md), "--jobs", "2"])
+    assert one_md.read_text() == two_md.read_text()
     assert 2 == main(["audit", str(path), "-o", str(two), "--jobs", "2"])
     first = capsys.readouterr().err.splitlines()[-1]
     assert 2 == main(["audit", str(path), "-o", str(one)])

@@ -6,6 +6,7 @@ import bisect
 import concurrent.futures
 import contextlib
 import datetime as dt
+import heapq
 import importlib
 import io
 import multiprocessing
@@ -29,8 +30,8 @@ from escalation_policy._audit._parts import (
     line_owner,
     merged_head,
 )
-from escalation_policy._audit._report import AuditReport, EscalationAudit, audit_end
-from escalation_policy._audit._stream import StreamedAudit
+from escalation_policy._audit._report import AuditReport, EscalationAudit, TotalsSum, audit_end
+from escalation_policy._audit._stream import StreamedAudit, json_text
 from escalation_policy._convert import shared_converter
 from escalation_policy.cli._common import json_data, read_json_lines
 from escalation_policy.engine import EngineName
@@ -68,6 +69,8 @@ class PartTask:
     as_of: dt.datetime | None = None
     engine: EngineName = "native"
     keep_going: bool = False
+    json: bool = False
+    """Render each escalation's JSON in the part (for a report written as JSON)."""
     folder: str | None = None
     """Where to write the part's escalations (a folder the merging process reads); ``None``:
     send them back with the result."""
@@ -183,11 +186,15 @@ def _items(task: PartTask, origins: _Origins, converter: Any) -> Iterator[Owned]
 @attrs.frozen(kw_only=True)
 class PartDone:
     """A part's audit: its report without its escalations, which are in ``file`` (a pickled
-    list at a time, in order of opening) or, from a worker elsewhere, in ``data`` (the same,
-    compressed)."""
+    list at a time, in order of opening: each escalation, or with ``PartTask.json`` its
+    opening, id, whether it has violations and its JSON) or, from a worker elsewhere, in
+    ``data`` (the same, compressed); ``sums``, their totals added up."""
 
     head: AuditReport
     codes: frozenset[str]
+    sums: TotalsSum
+    count: int
+    with_violations: int
     file: str | None = None
     data: bytes | None = None
 
@@ -202,12 +209,20 @@ def run_part(task: PartTask) -> PartDone | PartStopped:
     else:
         path, out = None, io.BytesIO()
 
+    count = with_violations = 0
+
     def keep(batch: Sequence[EscalationAudit]) -> None:
-        pickle.dump(list(batch), out, protocol=pickle.HIGHEST_PROTOCOL)
+        nonlocal count, with_violations
+        count += len(batch)
+        with_violations += sum(1 for e in batch if e.violations)
+        kept: list[Any] = list(batch)
+        if task.json:
+            kept = [(e.opened_at, e.escalation_id, bool(e.violations), json_text(e)) for e in batch]
+        pickle.dump(kept, out, protocol=pickle.HIGHEST_PROTOCOL)
 
     try:
         with out:
-            head, codes = audit_part_items(
+            head, codes, sums = audit_part_items(
                 _items(task, origins, shared_converter(policy)),
                 part=task.part,
                 parts=task.parts,
@@ -232,14 +247,22 @@ def run_part(task: PartTask) -> PartDone | PartStopped:
             for name, number in [origins[item.line]]
         ),
     )
-    return PartDone(head=head, codes=codes, file=path, data=data)
+    return PartDone(
+        head=head,
+        codes=codes,
+        sums=sums,
+        count=count,
+        with_violations=with_violations,
+        file=path,
+        data=data,
+    )
 
 
-def _escalations(path: str) -> Iterator[EscalationAudit]:
+def _kept(path: str) -> Iterator[Any]:
     with open(path, "rb") as stream:
         while True:
             try:
-                batch: list[EscalationAudit] = pickle.load(stream)
+                batch: list[Any] = pickle.load(stream)
             except EOFError:
                 return
             yield from batch
@@ -308,25 +331,23 @@ def run_partitioned(
         tasks = [attrs.evolve(task, folder=folder) for task in tasks]
     try:
         while True:
-            done: list[AuditReport] = []
+            done: list[PartDone] = []
             stopped: list[PartStopped] = []
             files: list[str] = []
-            codes: set[str] = set()
             for index, result in enumerate(runner(tasks)):
                 if isinstance(result, PartStopped):
                     stopped.append(result)
                     continue
-                done.append(result.head)
-                codes.update(result.codes)
+                done.append(result)
                 files.append(_local(result, folder, index))
             if stopped:
                 raise InputError(min(stopped, key=lambda s: s.position).message)
             try:
-                checked_parts(done)
+                checked_parts([result.head for result in done])
             except AuditPartsDisagree as disagree:
                 tasks = [attrs.evolve(task, not_taken=disagree.not_taken) for task in tasks]
                 continue
-            return _streamed(done, files, folder, codes)
+            return _streamed(done, files, folder, json=tasks[0].json)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -343,35 +364,39 @@ def _local(result: PartDone, folder: str, index: int) -> str:
 
 
 def _streamed(
-    reports: Sequence[AuditReport], files: Sequence[str], folder: str, codes: set[str]
+    done: Sequence[PartDone], files: Sequence[str], folder: str, *, json: bool
 ) -> StreamedAudit:
-    """The merged audit, its escalations read from the parts' files."""
-
-    def every() -> Iterator[EscalationAudit]:
-        return in_order(_escalations(path) for path in files)
-
-    count = with_violations = 0
-
-    def counted() -> Iterator[EscalationAudit]:
-        nonlocal count, with_violations
-        for escalation in every():
-            count += 1
-            with_violations += bool(escalation.violations)
-            yield escalation
-
-    head = merged_head(reports, counted())
+    """The merged audit, its escalations read from the parts' files in order of opening."""
+    reports = [result.head for result in done]
+    info = [report.part for report in reports if report.part is not None]
+    sums = TotalsSum(info[0].obligations, info[0].severities)
+    for result in done:
+        sums.extend(result.sums)
+    codes = frozenset(code for result in done for code in result.codes)
 
     def listed(only_violations: bool) -> Iterator[EscalationAudit]:
-        return (e for e in every() if e.violations or not only_violations)
+        if json:
+            raise TypeError("the parts rendered their escalations as JSON: read texts")
+        every = in_order(_kept(path) for path in files)
+        return (e for e in every if e.violations or not only_violations)
+
+    def texts(only_violations: bool) -> Iterator[str]:
+        every = heapq.merge(*(_kept(path) for path in files), key=lambda kept: kept[:2])
+        return (kept[3] for kept in every if kept[2] or not only_violations)
 
     listing = AuditListing(
-        count=count,
-        with_violations=with_violations,
+        count=sum(result.count for result in done),
+        with_violations=sum(result.with_violations for result in done),
         code_width=max(map(len, codes), default=0),
         listed=listed,
     )
     return StreamedAudit(
-        head=head, listing=listing, codes=frozenset(codes), spool=None, folder=folder
+        head=merged_head(reports, sums),
+        listing=listing,
+        codes=codes,
+        spool=None,
+        folder=folder,
+        texts=texts if json else None,
     )
 
 

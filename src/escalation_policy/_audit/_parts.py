@@ -158,7 +158,7 @@ def audit_part(
     :func:`audit` takes it (facts, their JSON forms, or the ``InputError`` of an item that
     could not be read); the part is told apart by the ``escalation_id`` of each. The time of
     an item of another part passes, unless its position is in ``not_taken``."""
-    report, _ = audit_part_items(
+    report, _, _ = audit_part_items(
         owned(facts, parts),
         part=part,
         parts=parts,
@@ -182,11 +182,12 @@ def audit_part_items(
     engine: EngineName = "native",
     keep_going: bool = False,
     keep: Callable[[Sequence[EscalationAudit]], object] | None = None,
-) -> tuple[AuditReport, frozenset[str]]:
-    """:func:`audit_part` of items already told apart (see :data:`Owned`), and every violation
-    code the report holds. ``keep``: the escalations are let go once settled (kept on disk
-    meanwhile) and given to ``keep`` in order of opening, a batch at a time, once the history
-    has ended; the report then holds none of them."""
+) -> tuple[AuditReport, frozenset[str], TotalsSum]:
+    """:func:`audit_part` of items already told apart (see :data:`Owned`), every violation
+    code the report holds, and the totals of its escalations added up.
+    ``keep``: the escalations are let go once settled (kept on disk meanwhile) and given to
+    ``keep`` in order of opening, a batch at a time, once the history has ended; the report
+    then holds none of them."""
     if not 0 <= part < parts:
         raise ValueError(f"got part {part} of {parts}; expected 0 to {parts - 1}")
     policy_engine = PolicyEngine(policy, engine=engine)
@@ -243,7 +244,10 @@ def audit_part_items(
         if keep is None or not isinstance(observer, _SpoolingObserver):
             report = observer.report(replayed, coverage.coverage())
             codes = frozenset(_value(v.code) for v in report.violations)
-            return attrs.evolve(report, part=part_info), codes
+            sums = TotalsSum(part_info.obligations, part_info.severities)
+            for escalation in report.escalations:
+                sums.add(escalation)
+            return attrs.evolve(report, part=part_info), codes, sums
         sums = TotalsSum(part_info.obligations, part_info.severities)
         batch: list[EscalationAudit] = []
         for escalation in observer.read(replayed.end, only_violations=False):
@@ -255,21 +259,23 @@ def audit_part_items(
         if batch:
             keep(batch)
         unopened = tuple(observer.about_unopened)
+        with_unopened = TotalsSum(part_info.obligations, part_info.severities)
+        with_unopened.extend(sums)
         for violation in unopened:
-            sums.violation(violation)
+            with_unopened.violation(violation)
         head = AuditReport(
             policy=chosen.identity,
             facts=replayed.facts,
             started_at=replayed.started_at,
             as_of=replayed.end,
             escalations=(),
-            totals=sums.totals(refused=len(replayed.refused)),
+            totals=with_unopened.totals(refused=len(replayed.refused)),
             refused=replayed.refused,
             unopened=unopened,
             coverage=coverage.coverage(),
             part=part_info,
         )
-        return head, frozenset(observer.codes)
+        return head, frozenset(observer.codes), sums
     finally:
         if spool is not None:
             spool.close()
@@ -323,9 +329,12 @@ def merge_audits(reports: Iterable[AuditReport]) -> AuditReport:
         raise ValueError("got no reports; expected the audit of each part of a history")
     if len(reports) == 1 and reports[0].part is None:
         return reports[0]
-    checked_parts(reports)
+    info = checked_parts(reports)
     escalations = tuple(in_order(report.escalations for report in reports))
-    return attrs.evolve(merged_head(reports, escalations), escalations=escalations)
+    sums = TotalsSum(info[0].obligations, info[0].severities)
+    for escalation in escalations:
+        sums.add(escalation)
+    return attrs.evolve(merged_head(reports, sums), escalations=escalations)
 
 
 def checked_parts(reports: Sequence[AuditReport]) -> list[AuditPart]:
@@ -371,11 +380,9 @@ def in_order(listings: Iterable[Iterable[EscalationAudit]]) -> Iterator[Escalati
     return heapq.merge(*listings, key=lambda e: (e.opened_at, e.escalation_id))
 
 
-def merged_head(
-    reports: Sequence[AuditReport], escalations: Iterable[EscalationAudit]
-) -> AuditReport:
+def merged_head(reports: Sequence[AuditReport], sums: TotalsSum) -> AuditReport:
     """The merged report of parts that :func:`checked_parts` accepted, without its escalations,
-    whose totals are added up from ``escalations`` (every part's, in order of opening)."""
+    whose totals ``sums`` added up (then the violations about escalations never opened)."""
     info = [report.part for report in reports if report.part is not None]
     first, part = reports[0], info[0]
     keyed: list[tuple[UnopenedKey, Any]] = [
@@ -398,9 +405,6 @@ def merged_head(
             )
     names = list(first.coverage)[: part.rules]
     extra = sorted(set(coverage) - set(names))
-    sums = TotalsSum(part.obligations, part.severities)
-    for escalation in escalations:
-        sums.add(escalation)
     for violation in unopened:
         sums.violation(violation)
     started = [r.started_at for r in reports if r.started_at is not None]

@@ -257,7 +257,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
     try:
         with bar:
             if partitioned:
-                streamed = _in_parts(args, as_of)
+                streamed = _in_parts(args, as_of, json=fmt == "json")
                 report = streamed.head
             elif fmt == "html":  # the audit and the timelines, observed on one replay
                 report, timelines = _html.audit_with_timelines(
@@ -306,7 +306,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
     return EXIT_VIOLATIONS if codes & failing_codes else EXIT_OK
 
 
-def _in_parts(args: argparse.Namespace, as_of: dt.datetime | None) -> StreamedAudit:
+def _in_parts(args: argparse.Namespace, as_of: dt.datetime | None, *, json: bool) -> StreamedAudit:
     """The audit in parts, in local processes or on Dask, merged as it is written."""
     from escalation_policy._partitioned import (  # see run()
         PartTask,
@@ -333,6 +333,7 @@ def _in_parts(args: argparse.Namespace, as_of: dt.datetime | None) -> StreamedAu
             as_of=audit_end(as_of),
             engine=args.engine,
             keep_going=args.keep_going,
+            json=json,
         )
         for index in range(parts)
     ]
@@ -374,7 +375,8 @@ def _write_streamed(
     write = out.write if file is None else file.write
     try:
         if fmt == "json":
-            write_json(head, listing.listed(only), write, only_violations=only)
+            escalations = listing.listed(only) if streamed.texts is None else streamed.texts(only)
+            write_json(head, escalations, write, only_violations=only)
         elif fmt == "markdown":
             for line in iter_audit_markdown(head, listing, only_violations=only):
                 write(line + "\n")
