@@ -102,16 +102,12 @@ _AT = re.compile(rb'[{,]\s*"at"\s*:\s*"([^"]*)"')
 def line_owner(line: bytes, parts: int) -> tuple[int, bytes | None] | None:
     """The part a JSON line's escalation falls in, and the text of its ``at``, told from the
     line's bytes without reading it as JSON; ``None`` when that cannot be told for sure (read it
-    then). A line that is one flat object, with no backslash and the key ``escalation_id``
-    once, has its quotes only around strings: what follows that key is the escalation's id as
-    JSON reads it. A line that is not JSON after all falls in that part too, for every part
-    tells it the same way: that part refuses it, and says whether its time moved the clock."""
-    if (
-        b"\\" in line
-        or line.count(b"{") != 1
-        or line.count(b"}") != 1
-        or line.count(b'"escalation_id"') != 1
-    ):
+    then). In a line with no backslash, quotes are only around strings; with one ``{``, a JSON
+    object's keys are its own: what follows its key ``escalation_id`` (there once) is the
+    escalation's id as JSON reads it. A line that is not JSON after all falls in that part
+    too, for every part tells it the same way: that part refuses it, and says whether its time
+    moved the clock."""
+    if b"\\" in line or line.count(b"{") != 1 or line.count(b'"escalation_id"') != 1:
         return None
     found = _ESCALATION_ID.search(line)
     if found is None:

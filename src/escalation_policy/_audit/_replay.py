@@ -270,7 +270,11 @@ class Replay:
         except InputError:
             return False
         self.position = self.count
-        self.tell(decision)
+        if decision.actions or decision.fulfilled or self.needs_state or self.awaiting:
+            self.tell(decision)
+        else:  # nothing fell due: only the deciders have anything to hear
+            for decider in self.deciders:
+                decider.decided(decision)
         return True
 
     def sweep(self) -> None:
