@@ -31,7 +31,12 @@ from escalation_policy._audit._parts import (
     merged_head,
 )
 from escalation_policy._audit._report import AuditReport, EscalationAudit, TotalsSum, audit_end
-from escalation_policy._audit._stream import StreamedAudit, json_text
+from escalation_policy._audit._stream import (
+    StreamedAudit,
+    _SpoolingObserver,
+    _StreamingCoverage,
+    json_text,
+)
 from escalation_policy._convert import shared_converter
 from escalation_policy.cli._common import json_data, read_json_lines
 from escalation_policy.engine import EngineName
@@ -220,8 +225,9 @@ def run_part(task: PartTask) -> PartDone | PartStopped:
             kept = [(e.opened_at, e.escalation_id, bool(e.violations), json_text(e)) for e in batch]
         pickle.dump(kept, out, protocol=pickle.HIGHEST_PROTOCOL)
 
+    spool = tempfile.TemporaryFile(prefix="escalation-policy-part-")  # noqa: SIM115  # closed below
     try:
-        with out:
+        with out, spool:
             head, codes, sums = audit_part_items(
                 _items(task, origins, shared_converter(policy)),
                 part=task.part,
@@ -232,6 +238,7 @@ def run_part(task: PartTask) -> PartDone | PartStopped:
                 engine=task.engine,
                 keep_going=task.keep_going,
                 keep=keep,
+                spooled=(_SpoolingObserver(policy, spool), _StreamingCoverage(policy)),
             )
             data = None if path is not None else zlib.compress(out.getvalue(), 1)  # type: ignore[attr-defined]
     except InputError as error:

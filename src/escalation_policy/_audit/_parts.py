@@ -22,10 +22,10 @@ local processes or on a Dask cluster.
 import datetime as dt
 import heapq
 import re
-import tempfile
+import typing
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
@@ -41,7 +41,6 @@ from escalation_policy._audit._report import (
     _value,
     audit_end,
 )
-from escalation_policy._audit._stream import _SpoolingObserver, _StreamingCoverage
 from escalation_policy._convert import shared_converter
 from escalation_policy._core.step import Limits, admit
 from escalation_policy.engine import EngineName, PolicyEngine
@@ -178,12 +177,14 @@ def audit_part_items(
     engine: EngineName = "native",
     keep_going: bool = False,
     keep: Callable[[Sequence[EscalationAudit]], object] | None = None,
+    spooled: tuple[AuditObserver, CoverageObserver] | None = None,
 ) -> tuple[AuditReport, frozenset[str], TotalsSum]:
     """:func:`audit_part` of items already told apart (see :data:`Owned`), every violation
     code the report holds, and the totals of its escalations added up.
     ``keep``: the escalations are let go once settled (kept on disk meanwhile) and given to
     ``keep`` in order of opening, a batch at a time, once the history has ended; the report
-    then holds none of them."""
+    then holds none of them. ``spooled``, with ``keep``: the audit's observers that keep the
+    escalations on disk (``escalation_policy._audit._stream``), read back with ``read``."""
     if not 0 <= part < parts:
         raise ValueError(f"got part {part} of {parts}; expected 0 to {parts - 1}")
     policy_engine = PolicyEngine(policy, engine=engine)
@@ -191,90 +192,97 @@ def audit_part_items(
     converter = shared_converter(chosen)
     limits = Limits(policy_engine.max_clock_jump, policy_engine.lateness)
     skipped = frozenset(not_taken)
-    spool = None if keep is None else tempfile.TemporaryFile(prefix="escalation-policy-part-")  # noqa: SIM115  # closed below
-    try:
-        observer = AuditObserver(chosen) if spool is None else _SpoolingObserver(chosen, spool)
-        coverage = CoverageObserver(chosen) if spool is None else _StreamingCoverage(chosen)
-        stepped = Replay(
-            policy_engine,
-            [observer, coverage],
-            keep_going=keep_going,
-            keyed=True,
-            release=spool is not None,
-        )
-        owned_refusals: list[int] = []
-        moved: list[int] = []
-        sweep = _replay.SWEEP
-        for owner, item, at in items:
-            if owner is None or owner == part:
-                refused = len(stepped.refused)
-                clock = policy_engine.clock
-                stepped.feed(_read(item, converter))
-                if owner is not None and len(stepped.refused) > refused:
-                    owned_refusals.append(stepped.count)
-                    when = _time_of(at)
-                    if when is not None and _moves(chosen, limits, clock, when):
-                        moved.append(stepped.count)
-            else:
-                stepped.count += 1
-                if stepped.count not in skipped:
-                    when = _time_of(at)
-                    if when is not None:
-                        stepped.pass_time(when)
-            if spool is not None and stepped.count >= sweep:
-                stepped.sweep()  # a part feeds only its own items: feed() seldom sweeps
-                sweep = stepped.count + _replay.SWEEP
-        replayed = stepped.end(audit_end(as_of))
-        part_info = AuditPart(
-            part=part,
-            parts=parts,
-            not_taken=skipped,
-            refused_at=tuple(item.line for item in replayed.refused),
-            owned_refusals=tuple(owned_refusals),
-            moved_clock=tuple(moved),
-            unopened_keys=tuple(stepped.unopened_keys[index] for index in observer.unopened_calls),
-            rules=len(chosen.rules),
-            obligations=tuple(chosen.obligations),
-            severities=tuple(member.value for member in chosen.terms.severity),
-        )
-        if keep is None or not isinstance(observer, _SpoolingObserver):
-            report = observer.report(replayed, coverage.coverage())
-            codes = frozenset(_value(v.code) for v in report.violations)
-            sums = TotalsSum(part_info.obligations, part_info.severities)
-            for escalation in report.escalations:
-                sums.add(escalation)
-            return attrs.evolve(report, part=part_info), codes, sums
+    if (keep is None) != (spooled is None):
+        raise ValueError("got keep without spooled observers, or the other way; expected both")
+    observer, coverage = spooled or (AuditObserver(chosen), CoverageObserver(chosen))
+    spool = spooled
+    stepped = Replay(
+        policy_engine,
+        [observer, coverage],
+        keep_going=keep_going,
+        keyed=True,
+        release=spool is not None,
+    )
+    owned_refusals: list[int] = []
+    moved: list[int] = []
+    sweep = _replay.SWEEP
+    for owner, item, at in items:
+        if owner is None or owner == part:
+            refused = len(stepped.refused)
+            clock = policy_engine.clock
+            stepped.feed(_read(item, converter))
+            if owner is not None and len(stepped.refused) > refused:
+                owned_refusals.append(stepped.count)
+                when = _time_of(at)
+                if when is not None and _moves(chosen, limits, clock, when):
+                    moved.append(stepped.count)
+        else:
+            stepped.count += 1
+            if stepped.count not in skipped:
+                when = _time_of(at)
+                if when is not None:
+                    stepped.pass_time(when)
+        if spool is not None and stepped.count >= sweep:
+            stepped.sweep()  # a part feeds only its own items: feed() seldom sweeps
+            sweep = stepped.count + _replay.SWEEP
+    replayed = stepped.end(audit_end(as_of))
+    part_info = AuditPart(
+        part=part,
+        parts=parts,
+        not_taken=skipped,
+        refused_at=tuple(item.line for item in replayed.refused),
+        owned_refusals=tuple(owned_refusals),
+        moved_clock=tuple(moved),
+        unopened_keys=tuple(stepped.unopened_keys[index] for index in observer.unopened_calls),
+        rules=len(chosen.rules),
+        obligations=tuple(chosen.obligations),
+        severities=tuple(member.value for member in chosen.terms.severity),
+    )
+    if keep is None or spool is None:
+        report = observer.report(replayed, coverage.coverage())
+        codes = frozenset(_value(v.code) for v in report.violations)
         sums = TotalsSum(part_info.obligations, part_info.severities)
-        batch: list[EscalationAudit] = []
-        for escalation in observer.read(replayed.end, only_violations=False):
+        for escalation in report.escalations:
             sums.add(escalation)
-            batch.append(escalation)
-            if len(batch) == _BATCH:
-                keep(batch)
-                batch = []
-        if batch:
+        return attrs.evolve(report, part=part_info), codes, sums
+    sums = TotalsSum(part_info.obligations, part_info.severities)
+    batch: list[EscalationAudit] = []
+    spooling = typing.cast(Spooling, observer)
+    for escalation in spooling.read(replayed.end, False):
+        sums.add(escalation)
+        batch.append(escalation)
+        if len(batch) == _BATCH:
             keep(batch)
-        unopened = tuple(observer.about_unopened)
-        with_unopened = TotalsSum(part_info.obligations, part_info.severities)
-        with_unopened.extend(sums)
-        for violation in unopened:
-            with_unopened.violation(violation)
-        head = AuditReport(
-            policy=chosen.identity,
-            facts=replayed.facts,
-            started_at=replayed.started_at,
-            as_of=replayed.end,
-            escalations=(),
-            totals=with_unopened.totals(refused=len(replayed.refused)),
-            refused=replayed.refused,
-            unopened=unopened,
-            coverage=coverage.coverage(),
-            part=part_info,
-        )
-        return head, frozenset(observer.codes), sums
-    finally:
-        if spool is not None:
-            spool.close()
+            batch = []
+    if batch:
+        keep(batch)
+    unopened = tuple(observer.about_unopened)
+    with_unopened = TotalsSum(part_info.obligations, part_info.severities)
+    with_unopened.extend(sums)
+    for violation in unopened:
+        with_unopened.violation(violation)
+    head = AuditReport(
+        policy=chosen.identity,
+        facts=replayed.facts,
+        started_at=replayed.started_at,
+        as_of=replayed.end,
+        escalations=(),
+        totals=with_unopened.totals(refused=len(replayed.refused)),
+        refused=replayed.refused,
+        unopened=unopened,
+        coverage=coverage.coverage(),
+        part=part_info,
+    )
+    return head, frozenset(spooling.codes), sums
+
+
+class Spooling(Protocol):
+    """An audit observer that keeps escalations on disk once settled."""
+
+    codes: set[str]
+
+    def read(self, end: dt.datetime | None, only_violations: bool) -> Iterator[EscalationAudit]:
+        """The escalations, in order of opening."""
 
 
 _BATCH = 512
