@@ -232,12 +232,18 @@ def test_cli_writes_the_report_as_it_goes_the_same_as_from_memory(
 def test_cli_jobs_give_the_report_of_one_process(
     tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``--jobs 2`` audits two parts in processes: the same report, and the same refusals."""
+    """``--jobs 2`` audits two parts in processes: the same report (JSON the parts rendered,
+    Markdown from their escalations), and the same refusals."""
     path = _history_file(tmp_path)
     one, two = tmp_path / "one.json", tmp_path / "two.json"
     assert 2 == main(["audit", str(path), "--keep-going", "-o", str(one)])
     assert 2 == main(["audit", str(path), "--keep-going", "-o", str(two), "--jobs", "2"])
     assert one.read_text() == two.read_text()
+    one_md, two_md = tmp_path / "one.md", tmp_path / "two.md"
+    only = ["--keep-going", "--only-violations"]
+    assert 2 == main(["audit", str(path), *only, "-o", str(one_md)])
+    assert 2 == main(["audit", str(path), *only, "-o", str(two_md), "--jobs", "2"])
+    assert one_md.read_text() == two_md.read_text()
     assert 2 == main(["audit", str(path), "-o", str(two), "--jobs", "2"])
     first = capsys.readouterr().err.splitlines()[-1]
     assert 2 == main(["audit", str(path), "-o", str(one)])
@@ -299,3 +305,70 @@ def test_an_audit_on_a_dask_cluster_of_json_lines_and_parquet_is_the_audit_of_on
     )
     assert 3 == len(of_rows.refused)
     assert of_rows.to_json() == from_table.to_json()
+
+
+# ------------------------------------------------------------------------------ history files
+def _lines(items: list[Any], draw: st.DrawFn) -> list[str]:
+    """Items as JSON lines, some written otherwise: a fact whose id is spelt with an escape
+    (read as JSON in every part), a line cut short or with ``at`` twice (told to a part by its
+    bytes, and refused there), text that is not JSON."""
+    lines = []
+    for item in items:
+        line = json.dumps(item)
+        if isinstance(item, dict) and "escalation_id" in item:
+            kind = draw(st.sampled_from(["plain"] * 6 + ["escaped", "cut", "twice", "text"]))
+            if kind == "escaped":
+                line = line.replace('"escalation_id": "', '"escalation_id": "\\u0045', 1)
+                line = line.replace("\\u0045E", "\\u0045", 1)
+            elif kind == "cut":
+                line = line[:-1]
+            elif kind == "twice":
+                line = line[:-1] + f', "at": "{item["at"]}"}}'
+            elif kind == "text":
+                line = f'"escalation_id": "{item["escalation_id"]}", "at": "{item["at"]}"'
+        lines.append(line)
+    return lines
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), st.integers(2, 3))
+def test_history_files_audited_in_parts_give_the_report_of_one_process(
+    tmp_path_factory: pytest.TempPathFactory, data: st.DataObject, parts: int
+) -> None:
+    """The parts of an audit of files read as JSON only their own lines (and lines whose part
+    cannot be told from their bytes), keep their escalations on disk, and the merged report,
+    read back in order of opening, is the report of one process, refusals by file and line."""
+    from escalation_policy._partitioned import PartTask, in_processes, run_partitioned
+
+    policy = default_policy()
+    lines = _lines(data.draw(spoiled_histories(policy)), data.draw)
+    path = tmp_path_factory.mktemp("history") / "history.jsonl"
+    path.write_text("".join(line + "\n" for line in lines))
+    read = list(read_items([str(path)], policy))
+    whole = audit([item for _, _, item in read], policy=policy, keep_going=True)
+    whole = attrs.evolve(
+        whole,
+        refused=tuple(
+            attrs.evolve(item, file=read[item.line - 1][0], line=read[item.line - 1][1])
+            for item in whole.refused
+        ),
+    )
+    tasks = [
+        PartTask(
+            paths=(str(path),),
+            names=(str(path),),
+            part=index,
+            parts=parts,
+            keep_going=True,
+        )
+        for index in range(parts)
+    ]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_replay, "SWEEP", 2)
+        streamed = run_partitioned(tasks, in_processes(1))
+    try:
+        merged = attrs.evolve(streamed.head, escalations=tuple(streamed.listing.listed(False)))
+        assert whole.to_json() == merged.to_json()
+        assert len(whole.escalations) == streamed.listing.count
+    finally:
+        streamed.close()

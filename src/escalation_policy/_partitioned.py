@@ -6,22 +6,47 @@ import bisect
 import concurrent.futures
 import contextlib
 import datetime as dt
+import heapq
 import importlib
+import io
 import multiprocessing
 import os
+import pickle
+import shutil
+import tempfile
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import IO, Any
 
 import attrs
 
-from escalation_policy._audit._parts import AuditPartsDisagree, audit_part, merge_audits
-from escalation_policy._audit._report import AuditReport, audit_end
-from escalation_policy.cli._common import read_json_items
+from escalation_policy._audit._parts import (
+    AuditPartsDisagree,
+    Owned,
+    _owner,
+    audit_part_items,
+    checked_parts,
+    in_order,
+    line_owner,
+    merged_head,
+)
+from escalation_policy._audit._report import AuditReport, EscalationAudit, TotalsSum, audit_end
+from escalation_policy._audit._stream import (
+    StreamedAudit,
+    _SpoolingObserver,
+    _StreamingCoverage,
+    json_text,
+)
+from escalation_policy._convert import shared_converter
+from escalation_policy.cli._common import json_data, read_json_lines
 from escalation_policy.engine import EngineName
 from escalation_policy.errors import InputError
+from escalation_policy.model import Fact
 from escalation_policy.policy import Policy, default_policy, load_policy
+from escalation_policy.render import AuditListing
 
 __all__ = [
+    "PartDone",
     "PartStopped",
     "PartTask",
     "audit_partitioned",
@@ -49,6 +74,11 @@ class PartTask:
     as_of: dt.datetime | None = None
     engine: EngineName = "native"
     keep_going: bool = False
+    json: bool = False
+    """Render each escalation's JSON in the part (for a report written as JSON)."""
+    folder: str | None = None
+    """Where to write the part's escalations (a folder the merging process reads); ``None``:
+    send them back with the result."""
 
     def policy(self) -> Policy:
         if self.package is None and not self.settings:
@@ -120,61 +150,144 @@ def _json_value(value: object) -> object:
     return value
 
 
-def _items(task: PartTask) -> Iterator[tuple[str, int, Any]]:
+def _items(task: PartTask, origins: _Origins, converter: Any) -> Iterator[Owned]:
+    """The items of the files, each with its part: a JSON line of another part is not read as
+    JSON when its part and time can be told from its bytes (see ``line_owner``)."""
+    part, parts = task.part, task.parts
+
+    def json_item(line: bytes) -> Any:
+        data = json_data(line)
+        if isinstance(data, (Mapping, InputError)):
+            return data
+        try:  # refused as one process refuses it
+            return converter.structure(data, Fact)
+        except InputError as error:
+            return error
+
+    position = 0
     for path, name in zip(task.paths, task.names, strict=True):
         if is_parquet(path):
-            yield from read_rows(path, name)
-        else:
-            yield from read_json_items((path,), (name,))
+            for row_name, number, row in read_rows(path, name):
+                position += 1
+                origins.add(position, row_name, number)
+                yield _owner(row, parts), row, row
+            continue
+        for line_name, number, line in read_json_lines((path,), (name,)):
+            position += 1
+            origins.add(position, line_name, number)
+            if isinstance(line, InputError):
+                yield None, line, line
+                continue
+            hint = line_owner(line, parts)
+            if hint is None:
+                item = json_item(line)
+                yield _owner(item, parts), item, item
+            elif hint[0] == part:
+                yield part, json_item(line), hint[1]
+            else:
+                yield hint[0], None, hint[1]
 
 
-def run_part(task: PartTask) -> AuditReport | PartStopped:
+@attrs.frozen(kw_only=True)
+class PartDone:
+    """A part's audit: its report without its escalations, which are in ``file`` (a pickled
+    list at a time, in order of opening: each escalation, or with ``PartTask.json`` its
+    opening, id, whether it has violations and its JSON) or, from a worker elsewhere, in
+    ``data`` (the same, compressed); ``sums``, their totals added up."""
+
+    head: AuditReport
+    codes: frozenset[str]
+    sums: TotalsSum
+    count: int
+    with_violations: int
+    file: str | None = None
+    data: bytes | None = None
+
+
+def run_part(task: PartTask) -> PartDone | PartStopped:
     """Audit one part of the files ``task`` names: refusals carry their file and line."""
     origins = _Origins()
+    policy = task.policy()
+    if task.folder is not None:
+        path = os.path.join(task.folder, f"part-{task.part}-of-{task.parts}")
+        out: IO[bytes] = open(path, "wb")  # noqa: SIM115  # closed below
+    else:
+        path, out = None, io.BytesIO()
 
-    def items() -> Iterator[Any]:
-        for position, (name, number, item) in enumerate(_items(task), start=1):
-            origins.add(position, name, number)
-            yield item
+    count = with_violations = 0
 
+    def keep(batch: Sequence[EscalationAudit]) -> None:
+        nonlocal count, with_violations
+        count += len(batch)
+        with_violations += sum(1 for e in batch if e.violations)
+        kept: list[Any] = list(batch)
+        if task.json:
+            kept = [(e.opened_at, e.escalation_id, bool(e.violations), json_text(e)) for e in batch]
+        pickle.dump(kept, out, protocol=pickle.HIGHEST_PROTOCOL)
+
+    spool = tempfile.TemporaryFile(prefix="escalation-policy-part-")  # noqa: SIM115  # closed below
     try:
-        report = audit_part(
-            items(),
-            part=task.part,
-            parts=task.parts,
-            not_taken=task.not_taken,
-            as_of=task.as_of,
-            policy=task.policy(),
-            engine=task.engine,
-            keep_going=task.keep_going,
-        )
+        with out, spool:
+            head, codes, sums = audit_part_items(
+                _items(task, origins, shared_converter(policy)),
+                part=task.part,
+                parts=task.parts,
+                not_taken=task.not_taken,
+                as_of=task.as_of,
+                policy=policy,
+                engine=task.engine,
+                keep_going=task.keep_going,
+                keep=keep,
+                spooled=(_SpoolingObserver(policy, spool), _StreamingCoverage(policy)),
+            )
+            data = None if path is not None else zlib.compress(out.getvalue(), 1)  # type: ignore[attr-defined]
     except InputError as error:
         if error.path == "as_of" or error.line is None:
             raise
         name, number = origins[error.line]
         return PartStopped(error.line, f"{name}: {error.at_line(number)}")
-    return attrs.evolve(
-        report,
+    head = attrs.evolve(
+        head,
         refused=tuple(
             attrs.evolve(item, file=name, line=number)
-            for item in report.refused
+            for item in head.refused
             for name, number in [origins[item.line]]
         ),
     )
+    return PartDone(
+        head=head,
+        codes=codes,
+        sums=sums,
+        count=count,
+        with_violations=with_violations,
+        file=path,
+        data=data,
+    )
 
 
-Runner = Callable[[Sequence[PartTask]], list[AuditReport | PartStopped]]
+def _kept(path: str) -> Iterator[Any]:
+    with open(path, "rb") as stream:
+        while True:
+            try:
+                batch: list[Any] = pickle.load(stream)
+            except EOFError:
+                return
+            yield from batch
+
+
+Runner = Callable[[Sequence[PartTask]], Iterator[PartDone | PartStopped]]
 
 
 def in_processes(jobs: int) -> Runner:
     """Run the parts in ``jobs`` local processes."""
 
-    def run(tasks: Sequence[PartTask]) -> list[AuditReport | PartStopped]:
+    def run(tasks: Sequence[PartTask]) -> Iterator[PartDone | PartStopped]:
         if jobs == 1:
-            return [run_part(task) for task in tasks]
+            yield from (run_part(task) for task in tasks)
+            return
         context = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            return list(pool.map(run_part, tasks))
+            yield from pool.map(run_part, tasks)
 
     return run
 
@@ -183,9 +296,11 @@ def on_dask(client: Any) -> Runner:
     """Run the parts on a ``dask.distributed`` client's workers (which read the files: on
     several machines, at paths they all see)."""
 
-    def run(tasks: Sequence[PartTask]) -> list[AuditReport | PartStopped]:
+    def run(tasks: Sequence[PartTask]) -> Iterator[PartDone | PartStopped]:
         futures = client.map(run_part, list(tasks), pure=False)
-        return list(client.gather(futures))
+        for future in futures:  # one part's result at a time
+            yield future.result()
+            future.release()
 
     return run
 
@@ -211,19 +326,85 @@ def dask_client(scheduler: str, workers: int) -> Iterator[Any]:
         yield client
 
 
-def run_partitioned(tasks: Sequence[PartTask], runner: Runner) -> AuditReport:
-    """Run the parts, again with ``not_taken`` while they disagree, and merge them; a part
-    stopped at a refused item raises ``InputError`` for the first in the history."""
-    while True:
-        results = runner(tasks)
-        stopped = [result for result in results if isinstance(result, PartStopped)]
-        if stopped:
-            raise InputError(min(stopped, key=lambda s: s.position).message)
-        reports = [result for result in results if isinstance(result, AuditReport)]
-        try:
-            return merge_audits(reports)
-        except AuditPartsDisagree as disagree:
-            tasks = [attrs.evolve(task, not_taken=disagree.not_taken) for task in tasks]
+def run_partitioned(
+    tasks: Sequence[PartTask], runner: Runner, *, shared: bool = True
+) -> StreamedAudit:
+    """Run the parts, again with ``not_taken`` while they disagree, and merge them: the
+    report's escalations are read from the parts' files, in order of opening, each time it is
+    listed (:meth:`StreamedAudit.close` deletes the files). A part stopped at a refused item
+    raises ``InputError`` for the first in the history."""
+    folder = tempfile.mkdtemp(prefix="escalation-policy-parts-")
+    if shared:  # the parts write their escalations where this process reads them
+        tasks = [attrs.evolve(task, folder=folder) for task in tasks]
+    try:
+        while True:
+            done: list[PartDone] = []
+            stopped: list[PartStopped] = []
+            files: list[str] = []
+            for index, result in enumerate(runner(tasks)):
+                if isinstance(result, PartStopped):
+                    stopped.append(result)
+                    continue
+                done.append(result)
+                files.append(_local(result, folder, index))
+            if stopped:
+                raise InputError(min(stopped, key=lambda s: s.position).message)
+            try:
+                checked_parts([result.head for result in done])
+            except AuditPartsDisagree as disagree:
+                tasks = [attrs.evolve(task, not_taken=disagree.not_taken) for task in tasks]
+                continue
+            return _streamed(done, files, folder, json=tasks[0].json)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _local(result: PartDone, folder: str, index: int) -> str:
+    """Where a part's escalations are on this machine."""
+    if result.file is not None:
+        return result.file
+    path = os.path.join(folder, f"received-{index}")
+    with open(path, "wb") as out:
+        out.write(zlib.decompress(result.data or b""))
+    return path
+
+
+def _streamed(
+    done: Sequence[PartDone], files: Sequence[str], folder: str, *, json: bool
+) -> StreamedAudit:
+    """The merged audit, its escalations read from the parts' files in order of opening."""
+    reports = [result.head for result in done]
+    info = [report.part for report in reports if report.part is not None]
+    sums = TotalsSum(info[0].obligations, info[0].severities)
+    for result in done:
+        sums.extend(result.sums)
+    codes = frozenset(code for result in done for code in result.codes)
+
+    def listed(only_violations: bool) -> Iterator[EscalationAudit]:
+        if json:
+            raise TypeError("the parts rendered their escalations as JSON: read texts")
+        every = in_order(_kept(path) for path in files)
+        return (e for e in every if e.violations or not only_violations)
+
+    def texts(only_violations: bool) -> Iterator[str]:
+        every = heapq.merge(*(_kept(path) for path in files), key=lambda kept: kept[:2])
+        return (kept[3] for kept in every if kept[2] or not only_violations)
+
+    listing = AuditListing(
+        count=sum(result.count for result in done),
+        with_violations=sum(result.with_violations for result in done),
+        code_width=max(map(len, codes), default=0),
+        listed=listed,
+    )
+    return StreamedAudit(
+        head=merged_head(reports, sums),
+        listing=listing,
+        codes=codes,
+        spool=None,
+        folder=folder,
+        texts=texts if json else None,
+    )
 
 
 def audit_partitioned(
@@ -265,4 +446,9 @@ def audit_partitioned(
         for index in range(parts)
     ]
     runner = on_dask(client) if client is not None else in_processes(jobs or parts)
-    return run_partitioned(tasks, runner)
+    # A cluster's workers may be elsewhere: they send their escalations back.
+    streamed = run_partitioned(tasks, runner, shared=client is None)
+    try:
+        return attrs.evolve(streamed.head, escalations=tuple(streamed.listing.listed(False)))
+    finally:
+        streamed.close()

@@ -21,19 +21,24 @@ local processes or on a Dask cluster.
 
 import datetime as dt
 import heapq
+import re
+import typing
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Protocol
 
 import attrs
 
+from escalation_policy._audit import _replay
 from escalation_policy._audit._coverage import CoverageObserver, RuleCoverage
 from escalation_policy._audit._replay import AuditRefusal, Replay, UnopenedKey
 from escalation_policy._audit._report import (
     AuditObserver,
     AuditPart,
     AuditReport,
+    EscalationAudit,
     TotalsSum,
+    _value,
     audit_end,
 )
 from escalation_policy._convert import shared_converter
@@ -43,7 +48,19 @@ from escalation_policy.errors import InputError
 from escalation_policy.model import Fact, parse_timestamp
 from escalation_policy.policy import Policy
 
-__all__ = ["AuditPartsDisagree", "audit_part", "merge_audits", "part_of"]
+__all__ = [
+    "AuditPartsDisagree",
+    "Owned",
+    "audit_part",
+    "audit_part_items",
+    "checked_parts",
+    "in_order",
+    "line_owner",
+    "merge_audits",
+    "merged_head",
+    "owned",
+    "part_of",
+]
 
 
 def part_of(escalation_id: str, parts: int) -> int:
@@ -61,14 +78,54 @@ def _owner(data: object, parts: int) -> int | None:
 
 
 def _time_of(data: object) -> dt.datetime | None:
+    """The time of an item (a fact, its JSON form) or the text of one (as a line gave it)."""
     if isinstance(data, Fact):
         return data.at
+    if isinstance(data, bytes):
+        try:
+            return parse_timestamp(data.decode("utf-8"))
+        except ValueError:  # UnicodeDecodeError too
+            return None
     if not isinstance(data, Mapping):
         return None
     try:
         return parse_timestamp(data.get("at"))
     except ValueError:
         return None
+
+
+_ESCALATION_ID = re.compile(rb'[{,]\s*"escalation_id"\s*:\s*"([^"]*)"')
+_AT = re.compile(rb'[{,]\s*"at"\s*:\s*"([^"]*)"')
+
+
+def line_owner(line: bytes, parts: int) -> tuple[int, bytes | None] | None:
+    """The part a JSON line's escalation falls in, and the text of its ``at``, told from the
+    line's bytes without reading it as JSON; ``None`` when that cannot be told for sure (read it
+    then). In a line with no backslash, quotes are only around strings; with one ``{``, a JSON
+    object's keys are its own: what follows its key ``escalation_id`` (there once) is the
+    escalation's id as JSON reads it. A line that is not JSON after all falls in that part
+    too, for every part tells it the same way: that part refuses it, and says whether its time
+    moved the clock."""
+    if b"\\" in line or line.count(b"{") != 1 or line.count(b'"escalation_id"') != 1:
+        return None
+    found = _ESCALATION_ID.search(line)
+    if found is None:
+        return None
+    at = _AT.search(line)
+    return zlib.crc32(found.group(1)) % parts, None if at is None else at.group(1)
+
+
+Owned = tuple[int | None, Any, object]
+"""An item of a history as a part reads it: its part (``None``: every part's), the item (read
+only by its part; ``None`` in the others) and its time (a ``datetime``, the item, or the text
+of its ``at``)."""
+
+
+def owned(facts: Iterable[Fact | Mapping[str, Any] | InputError], parts: int) -> Iterator[Owned]:
+    """The items of a history, each with its part."""
+    for item in facts:
+        owner = _fact_owner(item, parts) if isinstance(item, Fact) else _owner(item, parts)
+        yield owner, item, item
 
 
 class AuditPartsDisagree(ValueError):
@@ -96,6 +153,38 @@ def audit_part(
     :func:`audit` takes it (facts, their JSON forms, or the ``InputError`` of an item that
     could not be read); the part is told apart by the ``escalation_id`` of each. The time of
     an item of another part passes, unless its position is in ``not_taken``."""
+    report, _, _ = audit_part_items(
+        owned(facts, parts),
+        part=part,
+        parts=parts,
+        not_taken=not_taken,
+        as_of=as_of,
+        policy=policy,
+        engine=engine,
+        keep_going=keep_going,
+    )
+    return report
+
+
+def audit_part_items(
+    items: Iterable[Owned],
+    *,
+    part: int,
+    parts: int,
+    not_taken: Iterable[int] = (),
+    as_of: dt.datetime | None = None,
+    policy: Policy | None = None,
+    engine: EngineName = "native",
+    keep_going: bool = False,
+    keep: Callable[[Sequence[EscalationAudit]], object] | None = None,
+    spooled: tuple[AuditObserver, CoverageObserver] | None = None,
+) -> tuple[AuditReport, frozenset[str], TotalsSum]:
+    """:func:`audit_part` of items already told apart (see :data:`Owned`), every violation
+    code the report holds, and the totals of its escalations added up.
+    ``keep``: the escalations are let go once settled (kept on disk meanwhile) and given to
+    ``keep`` in order of opening, a batch at a time, once the history has ended; the report
+    then holds none of them. ``spooled``, with ``keep``: the audit's observers that keep the
+    escalations on disk (``escalation_policy._audit._stream``), read back with ``read``."""
     if not 0 <= part < parts:
         raise ValueError(f"got part {part} of {parts}; expected 0 to {parts - 1}")
     policy_engine = PolicyEngine(policy, engine=engine)
@@ -103,45 +192,101 @@ def audit_part(
     converter = shared_converter(chosen)
     limits = Limits(policy_engine.max_clock_jump, policy_engine.lateness)
     skipped = frozenset(not_taken)
-    observer = AuditObserver(chosen)
-    coverage = CoverageObserver(chosen)
-    stepped = Replay(policy_engine, [observer, coverage], keep_going=keep_going, keyed=True)
-    owned: list[int] = []
+    if (keep is None) != (spooled is None):
+        raise ValueError("got keep without spooled observers, or the other way; expected both")
+    observer, coverage = spooled or (AuditObserver(chosen), CoverageObserver(chosen))
+    spool = spooled
+    stepped = Replay(
+        policy_engine,
+        [observer, coverage],
+        keep_going=keep_going,
+        keyed=True,
+        release=spool is not None,
+    )
+    owned_refusals: list[int] = []
     moved: list[int] = []
-    for item in facts:
-        owner = _fact_owner(item, parts) if isinstance(item, Fact) else _owner(item, parts)
+    sweep = _replay.SWEEP
+    for owner, item, at in items:
         if owner is None or owner == part:
             refused = len(stepped.refused)
             clock = policy_engine.clock
             stepped.feed(_read(item, converter))
             if owner is not None and len(stepped.refused) > refused:
-                owned.append(stepped.count)
-                at = _time_of(item)
-                if at is not None and _moves(chosen, limits, clock, at):
+                owned_refusals.append(stepped.count)
+                when = _time_of(at)
+                if when is not None and _moves(chosen, limits, clock, when):
                     moved.append(stepped.count)
-            continue
-        stepped.count += 1
-        if stepped.count not in skipped:
-            at = _time_of(item)
-            if at is not None:
-                stepped.pass_time(at)
+        else:
+            stepped.count += 1
+            if stepped.count not in skipped:
+                when = _time_of(at)
+                if when is not None:
+                    stepped.pass_time(when)
+        if spool is not None and stepped.count >= sweep:
+            stepped.sweep()  # a part feeds only its own items: feed() seldom sweeps
+            sweep = stepped.count + _replay.SWEEP
     replayed = stepped.end(audit_end(as_of))
-    report = observer.report(replayed, coverage.coverage())
-    return attrs.evolve(
-        report,
-        part=AuditPart(
-            part=part,
-            parts=parts,
-            not_taken=skipped,
-            refused_at=tuple(item.line for item in report.refused),
-            owned_refusals=tuple(owned),
-            moved_clock=tuple(moved),
-            unopened_keys=tuple(stepped.unopened_keys[index] for index in observer.unopened_calls),
-            rules=len(chosen.rules),
-            obligations=tuple(chosen.obligations),
-            severities=tuple(member.value for member in chosen.terms.severity),
-        ),
+    part_info = AuditPart(
+        part=part,
+        parts=parts,
+        not_taken=skipped,
+        refused_at=tuple(item.line for item in replayed.refused),
+        owned_refusals=tuple(owned_refusals),
+        moved_clock=tuple(moved),
+        unopened_keys=tuple(stepped.unopened_keys[index] for index in observer.unopened_calls),
+        rules=len(chosen.rules),
+        obligations=tuple(chosen.obligations),
+        severities=tuple(member.value for member in chosen.terms.severity),
     )
+    if keep is None or spool is None:
+        report = observer.report(replayed, coverage.coverage())
+        codes = frozenset(_value(v.code) for v in report.violations)
+        sums = TotalsSum(part_info.obligations, part_info.severities)
+        for escalation in report.escalations:
+            sums.add(escalation)
+        return attrs.evolve(report, part=part_info), codes, sums
+    sums = TotalsSum(part_info.obligations, part_info.severities)
+    batch: list[EscalationAudit] = []
+    spooling = typing.cast(Spooling, observer)
+    for escalation in spooling.read(replayed.end, False):
+        sums.add(escalation)
+        batch.append(escalation)
+        if len(batch) == _BATCH:
+            keep(batch)
+            batch = []
+    if batch:
+        keep(batch)
+    unopened = tuple(observer.about_unopened)
+    with_unopened = TotalsSum(part_info.obligations, part_info.severities)
+    with_unopened.extend(sums)
+    for violation in unopened:
+        with_unopened.violation(violation)
+    head = AuditReport(
+        policy=chosen.identity,
+        facts=replayed.facts,
+        started_at=replayed.started_at,
+        as_of=replayed.end,
+        escalations=(),
+        totals=with_unopened.totals(refused=len(replayed.refused)),
+        refused=replayed.refused,
+        unopened=unopened,
+        coverage=coverage.coverage(),
+        part=part_info,
+    )
+    return head, frozenset(spooling.codes), sums
+
+
+class Spooling(Protocol):
+    """An audit observer that keeps escalations on disk once settled."""
+
+    codes: set[str]
+
+    def read(self, end: dt.datetime | None, only_violations: bool) -> Iterator[EscalationAudit]:
+        """The escalations, in order of opening."""
+
+
+_BATCH = 512
+"""Escalations given to ``keep`` at a time."""
 
 
 def _fact_owner(fact: Fact, parts: int) -> int | None:
@@ -188,6 +333,19 @@ def merge_audits(reports: Iterable[AuditReport]) -> AuditReport:
         raise ValueError("got no reports; expected the audit of each part of a history")
     if len(reports) == 1 and reports[0].part is None:
         return reports[0]
+    info = checked_parts(reports)
+    escalations = tuple(in_order(report.escalations for report in reports))
+    sums = TotalsSum(info[0].obligations, info[0].severities)
+    for escalation in escalations:
+        sums.add(escalation)
+    return attrs.evolve(merged_head(reports, sums), escalations=escalations)
+
+
+def checked_parts(reports: Sequence[AuditReport]) -> list[AuditPart]:
+    """What each of ``reports`` says of its part, once checked that they are the parts of one
+    audit that agree (see :func:`merge_audits`)."""
+    if not reports:
+        raise ValueError("got no reports; expected the audit of each part of a history")
     parts = [report.part for report in reports]
     if any(part is None for part in parts):
         raise ValueError("got a report that is not a part's; expected audit(..., part=...)")
@@ -218,14 +376,19 @@ def merge_audits(reports: Iterable[AuditReport]) -> AuditReport:
                     f"the parts differ in {name} ({getattr(first, name)} and "
                     f"{getattr(report, name)}); expected the parts of one audit"
                 )
-    return _merged(reports, info)
+    return info
 
 
-def _merged(reports: Sequence[AuditReport], info: Sequence[AuditPart]) -> AuditReport:
+def in_order(listings: Iterable[Iterable[EscalationAudit]]) -> Iterator[EscalationAudit]:
+    """The escalations of the parts (each in order of opening), in order of opening."""
+    return heapq.merge(*listings, key=lambda e: (e.opened_at, e.escalation_id))
+
+
+def merged_head(reports: Sequence[AuditReport], sums: TotalsSum) -> AuditReport:
+    """The merged report of parts that :func:`checked_parts` accepted, without its escalations,
+    whose totals ``sums`` added up (then the violations about escalations never opened)."""
+    info = [report.part for report in reports if report.part is not None]
     first, part = reports[0], info[0]
-    escalations = tuple(
-        heapq.merge(*(r.escalations for r in reports), key=lambda e: (e.opened_at, e.escalation_id))
-    )
     keyed: list[tuple[UnopenedKey, Any]] = [
         (key, violation)
         for report, about in zip(reports, info, strict=True)
@@ -246,9 +409,6 @@ def _merged(reports: Sequence[AuditReport], info: Sequence[AuditPart]) -> AuditR
             )
     names = list(first.coverage)[: part.rules]
     extra = sorted(set(coverage) - set(names))
-    sums = TotalsSum(part.obligations, part.severities)
-    for escalation in escalations:
-        sums.add(escalation)
     for violation in unopened:
         sums.violation(violation)
     started = [r.started_at for r in reports if r.started_at is not None]
@@ -257,7 +417,7 @@ def _merged(reports: Sequence[AuditReport], info: Sequence[AuditPart]) -> AuditR
         facts=first.facts,
         started_at=min(started) if started else None,
         as_of=first.as_of,
-        escalations=escalations,
+        escalations=(),
         totals=sums.totals(refused=len(refused)),
         refused=tuple(refused[position] for position in sorted(refused)),
         unopened=unopened,

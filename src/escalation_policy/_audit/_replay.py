@@ -270,7 +270,11 @@ class Replay:
         except InputError:
             return False
         self.position = self.count
-        self.tell(decision)
+        if decision.actions or decision.fulfilled or self.needs_state or self.awaiting:
+            self.tell(decision)
+        else:  # nothing fell due: only the deciders have anything to hear
+            for decider in self.deciders:
+                decider.decided(decision)
         return True
 
     def sweep(self) -> None:
@@ -330,6 +334,8 @@ class Replay:
         """With ``keyed``: when the escalations awaiting their opening that ``decision``
         touched, or that fell due in it, are next due now."""
         fact = decision.fact
+        if not self.awaiting and not decision.actions and not isinstance(fact, EscalationFact):
+            return  # time passing, with nothing awaiting its opening nor falling due
         touched = {key for key, due in self.awaiting.items() if due is not None and due < fact.at}
         if isinstance(fact, EscalationFact) and fact.escalation_id not in self.active:
             touched.add(fact.escalation_id)

@@ -499,6 +499,22 @@ class TotalsSum:
                 sums[2] += _microseconds(figures.first_met_after)
                 sums[3] += 1
 
+    def extend(self, other: "TotalsSum") -> None:
+        """Add what ``other`` added up (another part's escalations)."""
+        self.escalations += other.escalations
+        self.in_scope += other.in_scope
+        self.closed += other.closed
+        self.severity_changes += other.severity_changes
+        for code, count in other.by_code.items():
+            self.by_code[code] = self.by_code.get(code, 0) + count
+        for key, spent in other.time_at.items():
+            self.time_at[key] = self.time_at.get(key, dt.timedelta(0)) + spent
+        for name, figures in other.obligations.items():
+            sums = self.obligations.get(name)
+            if sums is not None:
+                self.obligations[name] = [a + b for a, b in zip(sums, figures, strict=True)]
+        self.closure = [a + b for a, b in zip(self.closure, other.closure, strict=True)]
+
     def violation(self, violation: AuditViolation) -> None:
         """A violation counted (one, however many periods): an escalation's, or one about an
         escalation never opened."""

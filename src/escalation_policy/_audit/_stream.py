@@ -12,6 +12,7 @@ file, escalation by escalation in order of opening: the same bytes as from a rep
 import datetime as dt
 import json
 import pickle
+import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any
@@ -36,7 +37,7 @@ from escalation_policy.policy import Policy
 from escalation_policy.render import AuditListing
 from escalation_policy.state import EscalationState, Fulfilment
 
-__all__ = ["StreamedAudit", "audit_streamed", "write_json"]
+__all__ = ["StreamedAudit", "audit_streamed", "json_text", "write_json"]
 
 
 class _Late:
@@ -156,17 +157,24 @@ class _StreamingCoverage(CoverageObserver):
 class StreamedAudit:
     """An audit whose escalations wait in a temporary file: ``head``, the report without its
     escalations (their totals are there), and ``listing``, which reads them back in order of
-    opening each time it is iterated. :meth:`close` deletes the file."""
+    opening each time it is iterated. :meth:`close` deletes the file (or the ``folder`` of
+    files an audit in parts reads them from)."""
 
     head: AuditReport
     listing: AuditListing
     codes: frozenset[str]
     """Every violation code the report holds."""
     spool: IO[bytes] | None
+    folder: str | None = None
+    texts: Callable[[bool], Iterator[str]] | None = None
+    """The escalations' :func:`json_text`, in order, when they come so (an audit in parts
+    rendered them): like ``listing.listed``."""
 
     def close(self) -> None:
         if self.spool is not None:
             self.spool.close()
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
     @classmethod
     def of(cls, report: AuditReport) -> "StreamedAudit":
@@ -242,17 +250,22 @@ def audit_streamed(
 _MARK = "\u0000escalations\u0000"
 
 
+def json_text(escalation: EscalationAudit) -> str:
+    """An escalation's JSON form as :func:`write_json` writes it (before its indentation)."""
+    return json.dumps(shared_converter().unstructure(escalation, EscalationAudit), indent=2)
+
+
 def write_json(
     head: AuditReport,
-    escalations: Iterable[EscalationAudit],
+    escalations: Iterable[EscalationAudit | str],
     write: Callable[[str], object],
     *,
     only_violations: bool = False,
 ) -> None:
     """The report's JSON form (``indent=2``, a line feed after), written an escalation at a
-    time: ``head`` with ``escalations`` in its place. With ``only_violations``, the
-    escalations given are those listed, and ``"only_violations": true`` ends it."""
-    converter = shared_converter()
+    time: ``head`` with ``escalations`` in its place (each an escalation, or its
+    :func:`json_text`). With ``only_violations``, the escalations given are those listed, and
+    ``"only_violations": true`` ends it."""
     data = head.to_json()
     data["escalations"] = _MARK
     if only_violations:
@@ -261,7 +274,7 @@ def write_json(
     write(before)
     first = True
     for escalation in escalations:
-        text = json.dumps(converter.unstructure(escalation, EscalationAudit), indent=2)
+        text = escalation if isinstance(escalation, str) else json_text(escalation)
         write(("[\n    " if first else ",\n    ") + text.replace("\n", "\n    "))
         first = False
     write("[]" if first else "\n  ]")

@@ -166,9 +166,11 @@ class _AsData:
         return data
 
 
-def read_json_items(paths: Sequence[str], names: Sequence[str]) -> Iterator[tuple[str, int, Any]]:
-    """``(file, line number, JSON data or the InputError of a line that is not JSON)`` for each
-    non-blank line of the files, in order."""
+def read_json_lines(
+    paths: Sequence[str], names: Sequence[str]
+) -> Iterator[tuple[str, int, bytes | InputError]]:
+    """``(file, line number, the line as read or the InputError of one too long)`` for each
+    non-blank line of the files, in order (a byte order mark taken off the first)."""
     for path in paths:
         if path != "-":
             _open(path).close()
@@ -190,15 +192,27 @@ def read_json_items(paths: Sequence[str], names: Sequence[str]) -> Iterator[tupl
                     line = line.removeprefix(b"\xef\xbb\xbf")
                 if not line.strip():
                     continue
-                try:
-                    yield name, number, _fact(line, _AsData)
-                except InputError as error:
-                    yield name, number, error
+                yield name, number, typing.cast(bytes, line)
         except OSError as error:
             raise InputError(f"cannot read {name}: {error.strerror or error}") from None
         finally:
             if path != "-":
                 stream.close()
+
+
+def json_data(line: bytes) -> Any:
+    """A line's JSON data, or the InputError of a line that is not JSON."""
+    try:
+        return _fact(line, _AsData)
+    except InputError as error:
+        return error
+
+
+def read_json_items(paths: Sequence[str], names: Sequence[str]) -> Iterator[tuple[str, int, Any]]:
+    """``(file, line number, JSON data or the InputError of a line that is not JSON)`` for each
+    non-blank line of the files, in order."""
+    for name, number, line in read_json_lines(paths, names):
+        yield name, number, line if isinstance(line, InputError) else json_data(line)
 
 
 def display_name(path: str) -> str:

@@ -257,8 +257,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
     try:
         with bar:
             if partitioned:
-                report = _in_parts(args, as_of)
-                streamed = StreamedAudit.of(report)
+                streamed = _in_parts(args, as_of, json=fmt == "json")
+                report = streamed.head
             elif fmt == "html":  # the audit and the timelines, observed on one replay
                 report, timelines = _html.audit_with_timelines(
                     items(),
@@ -306,8 +306,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
     return EXIT_VIOLATIONS if codes & failing_codes else EXIT_OK
 
 
-def _in_parts(args: argparse.Namespace, as_of: dt.datetime | None) -> AuditReport:
-    """The audit in parts, in local processes or on Dask, merged."""
+def _in_parts(args: argparse.Namespace, as_of: dt.datetime | None, *, json: bool) -> StreamedAudit:
+    """The audit in parts, in local processes or on Dask, merged as it is written."""
     from escalation_policy._partitioned import (  # see run()
         PartTask,
         dask_client,
@@ -333,13 +333,15 @@ def _in_parts(args: argparse.Namespace, as_of: dt.datetime | None) -> AuditRepor
             as_of=audit_end(as_of),
             engine=args.engine,
             keep_going=args.keep_going,
+            json=json,
         )
         for index in range(parts)
     ]
     if args.dask is None:
         return run_partitioned(tasks, in_processes(parts))
     with dask_client(args.dask, parts) as client:
-        return run_partitioned(tasks, on_dask(client))
+        # A local cluster's workers write where this process reads; others send theirs back.
+        return run_partitioned(tasks, on_dask(client), shared=args.dask == "local")
 
 
 def _html_page(
@@ -373,7 +375,8 @@ def _write_streamed(
     write = out.write if file is None else file.write
     try:
         if fmt == "json":
-            write_json(head, listing.listed(only), write, only_violations=only)
+            escalations = listing.listed(only) if streamed.texts is None else streamed.texts(only)
+            write_json(head, escalations, write, only_violations=only)
         elif fmt == "markdown":
             for line in iter_audit_markdown(head, listing, only_violations=only):
                 write(line + "\n")
