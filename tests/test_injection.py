@@ -342,12 +342,17 @@ def test_markdown_text_renders_as_the_text_itself_and_nothing_else(text: str) ->
 LOOK_ALIKES = {"\u2217": "*", "\u02cd": "_", "\u223c": "~", "\u02cb": "`", "\u02cc": ""}
 
 
+def as_read(text: str) -> str:
+    """``text`` as a reader reads it: a look-alike as what it stands for."""
+    for look_alike, meant in LOOK_ALIKES.items():
+        text = text.replace(look_alike, meant)
+    return text
+
+
 def as_slack_shows(mrkdwn: str) -> str:
     """The text a reader sees of ``mrkdwn`` that formats nothing: the look-alikes read as what
     they stand for, and the entities as their characters."""
-    for look_alike, meant in LOOK_ALIKES.items():
-        mrkdwn = mrkdwn.replace(look_alike, meant)
-    return mrkdwn.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return as_read(mrkdwn).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def slack_problems(text: str) -> list[str]:
@@ -381,7 +386,8 @@ def test_slack_escape_shows_any_text_as_written_and_formats_nothing(text: str) -
     from escalation_policy.slack import escape
 
     escaped = escape(text)
-    assert ([], plain(text)) == (slack_problems(escaped), as_slack_shows(escaped))
+    # A look-alike written in the text reads as what it looks like, as the escaped one does.
+    assert ([], as_read(plain(text))) == (slack_problems(escaped), as_slack_shows(escaped))
 
 
 def slack_texts(rendered: Any) -> Iterator[tuple[str, dict[str, Any]]]:
