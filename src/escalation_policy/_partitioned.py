@@ -38,7 +38,7 @@ from escalation_policy._audit._stream import (
     json_text,
 )
 from escalation_policy._convert import shared_converter
-from escalation_policy.cli._common import json_data, read_json_lines
+from escalation_policy.cli._common import json_data, read_json_items, read_json_lines
 from escalation_policy.engine import EngineName
 from escalation_policy.errors import InputError
 from escalation_policy.model import Fact
@@ -51,9 +51,11 @@ __all__ = [
     "PartTask",
     "audit_partitioned",
     "dask_client",
+    "dask_map",
     "in_processes",
     "is_parquet",
     "on_dask",
+    "read_items",
     "run_partitioned",
 ]
 
@@ -142,6 +144,16 @@ def read_rows(path: str, name: str) -> Iterator[tuple[str, int, Any]]:
                 number,
                 {key: _json_value(value) for key, value in row.items() if value is not None},
             )
+
+
+def read_items(paths: Sequence[str], names: Sequence[str]) -> Iterator[tuple[str, int, Any]]:
+    """``(file, line or row number, JSON data or the InputError of a line that is not JSON)``
+    for each item of the files in order: JSON lines, or Parquet rows for a ``.parquet`` file."""
+    for path, name in zip(paths, names, strict=True):
+        if is_parquet(path):
+            yield from read_rows(path, name)
+        else:
+            yield from read_json_items((path,), (name,))
 
 
 def _json_value(value: object) -> object:
@@ -297,12 +309,19 @@ def on_dask(client: Any) -> Runner:
     several machines, at paths they all see)."""
 
     def run(tasks: Sequence[PartTask]) -> Iterator[PartDone | PartStopped]:
-        futures = client.map(run_part, list(tasks), pure=False)
-        for future in futures:  # one part's result at a time
-            yield future.result()
-            future.release()
+        return dask_map(client, run_part, tasks)
 
     return run
+
+
+def dask_map(client: Any, function: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[Any]:
+    """``function`` of each task on a ``dask.distributed`` client's workers, each result in
+    the order of the tasks, released once it is read (the function and tasks are pickled:
+    workers import the function's module)."""
+    futures = client.map(function, list(tasks), pure=False)
+    for future in futures:  # one part's result at a time
+        yield future.result()
+        future.release()
 
 
 @contextlib.contextmanager

@@ -1,26 +1,19 @@
 """``escalation-policy impact``: what a change of policy would have done differently over a
-recorded history, escalation by escalation; in parallel processes with ``--jobs``."""
+recorded history, escalation by escalation; in parallel processes with ``--jobs``, on a Dask
+cluster with ``--dask``."""
 
 import argparse
-import concurrent.futures
 import contextlib
-import datetime as dt
 import json
-import multiprocessing
 import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
-from typing import IO, Any
+from collections.abc import Iterator, Sequence
+from typing import IO
 
-import attrs
-
-from escalation_policy._audit import AuditRefusal, part_of
-from escalation_policy._impact import Comparison, ImpactReport
-from escalation_policy._impact._compare import order, time_of
+from escalation_policy._impact import ImpactReport
 from escalation_policy._impact._render import impact_html, impact_markdown, impact_text
-from escalation_policy._impact._report import totals_of
 from escalation_policy._impact._sources import PolicySource, base_source
 from escalation_policy.cli._common import (
     EXIT_BAD_INPUT,
@@ -35,15 +28,13 @@ from escalation_policy.cli._common import (
     add_command,
     display_name,
     positive,
-    read_json_items,
     report_refused,
 )
 from escalation_policy.cli._terminal import Progress
 from escalation_policy.cli.audit import _unwritable, _write_report
-from escalation_policy.engine import ENGINES, EngineName
+from escalation_policy.engine import ENGINES
 from escalation_policy.errors import InputError
 from escalation_policy.model import parse_timestamp
-from escalation_policy.policy import Policy
 
 
 def register(commands: Commands) -> None:
@@ -91,138 +82,27 @@ def register(commands: Commands) -> None:
         default=1,
         metavar="N",
         help="replay N partitions of the escalations in parallel processes (default 1); the "
+        "report is the same. FILEs ending in .parquet are read as Parquet (a row a fact)",
+    )
+    parser.add_argument(
+        "--dask",
+        metavar="SCHEDULER",
+        help="replay the partitions on a Dask cluster: 'local' (a cluster of --workers "
+        "processes on this machine) or a scheduler's address (its workers read the FILEs and "
+        "load both policies: give paths they all see); needs escalation-policy[dask]. The "
         "report is the same",
+    )
+    parser.add_argument(
+        "--workers",
+        type=positive,
+        metavar="N",
+        help="with --dask: the partitions (and, for 'local', the worker processes); default 2",
     )
     parser.add_argument("--keep-going", action="store_true", help=KEEP_GOING_HELP)
     parser.add_argument(
         "--engine", choices=ENGINES, default="native", help="the rule engine (default: native)"
     )
     parser.set_defaults(run=run)
-
-
-@attrs.frozen(kw_only=True)
-class _Task:
-    """One partition's replay, as a process is given it."""
-
-    paths: tuple[str, ...]
-    names: tuple[str, ...]
-    """How each path is named in messages (standard input spooled to a file keeps its name)."""
-    policy: PolicySource
-    base: PolicySource
-    jobs: int
-    keep_going: bool
-    as_of: dt.datetime | None
-    engine: EngineName
-
-
-@attrs.frozen
-class _Stopped:
-    """A partition stopped at a refused line: its position in the history and the message."""
-
-    position: int
-    message: str
-
-
-def _partition_of(data: Any, jobs: int) -> int | None:
-    """Which partition a line's escalation falls in (``None``: every one, a tick)."""
-    escalation_id = data.get("escalation_id") if isinstance(data, dict) else None
-    if not isinstance(escalation_id, str):
-        return None
-    return part_of(escalation_id, jobs)  # the audit's parts: one partitioning
-
-
-_COUNTS: Any = None
-"""In a process of ``--jobs``: the lines each partition has read, shared with the process that
-shows the progress."""
-
-
-def _share_counts(counts: Any) -> None:
-    global _COUNTS
-    _COUNTS = counts
-
-
-def _partition(
-    task: _Task,
-    index: int,
-    loaded: "tuple[Policy, Policy] | None" = None,
-    progress: Callable[[int], None] | None = None,
-) -> ImpactReport | _Stopped:
-    """Replay one partition of the history: the escalations whose id falls in it, and the
-    time of every other fact, so that its clock is the whole history's."""
-    policy, base = loaded or (task.policy.load(), task.base.load())
-    comparison = Comparison(policy, base, engine=task.engine, keep_going=task.keep_going)
-    origins: list[tuple[str, int]] = []
-    counts = _COUNTS
-    try:
-        for position, (name, number, item) in enumerate(read_json_items(task.paths, task.names), 1):
-            origins.append((name, number))
-            mine = task.jobs == 1 or _partition_of(item, task.jobs) in (None, index)
-            if mine:
-                comparison.feed(item)
-            else:
-                comparison.skip(time_of(item))
-            if position % 10_000 == 0:
-                if counts is not None:
-                    counts[index] = position
-                if progress is not None:
-                    progress(position)
-        report = comparison.report(task.as_of)
-    except InputError as error:
-        if error.path == "as_of":
-            return _Stopped(0, f"--as-of: {error.reason}")
-        if error.line is None:
-            raise
-        name, number = origins[error.line - 1]
-        return _Stopped(error.line, f"{name}: {error.at_line(number)}")
-
-    def located(item: AuditRefusal) -> AuditRefusal:
-        name, number = origins[item.line - 1]
-        return attrs.evolve(item, file=name, line=number)
-
-    return attrs.evolve(
-        report,
-        refused=tuple(located(item) for item in report.refused),
-        skipped_by_base=tuple(located(item) for item in report.skipped_by_base),
-    )
-
-
-def _merged(reports: Sequence[ImpactReport], names: Sequence[str]) -> ImpactReport:
-    """The partitions' reports as one: what each found, in the order one replay gives."""
-    if len(reports) == 1:
-        return reports[0]
-    files = {name: index for index, name in reversed(list(enumerate(names)))}
-
-    def listed(items: Sequence[AuditRefusal]) -> tuple[AuditRefusal, ...]:
-        once = {(item.file, item.line): item for item in items}  # a tick: in every partition
-        return tuple(sorted(once.values(), key=lambda i: (files.get(i.file or "", 0), i.line)))
-
-    escalations = sorted((e for r in reports for e in r.escalations), key=order)
-    first = reports[0]
-    return attrs.evolve(
-        first,
-        escalations=tuple(escalations),
-        totals=totals_of(escalations, sum(r.totals.escalations for r in reports)),
-        refused=listed([i for r in reports for i in r.refused]),
-        skipped_by_base=listed([i for r in reports for i in r.skipped_by_base]),
-    )
-
-
-def _in_processes(task: _Task, bar: Progress) -> list[ImpactReport | _Stopped]:
-    context = multiprocessing.get_context("spawn")
-    counts = context.Array("q", task.jobs, lock=False)
-    with concurrent.futures.ProcessPoolExecutor(
-        max_workers=task.jobs,
-        mp_context=context,
-        initializer=_share_counts,
-        initargs=(counts,),
-    ) as pool:
-        futures = [pool.submit(_partition, task, index) for index in range(task.jobs)]
-        while True:
-            _done, waiting = concurrent.futures.wait(futures, timeout=0.5)
-            bar.update(min(counts))
-            if not waiting:
-                break
-        return [future.result() for future in futures]
 
 
 @contextlib.contextmanager
@@ -262,34 +142,49 @@ def run(args: argparse.Namespace, out: Output) -> int:
     def progress(count: int) -> None:
         bar.update(count)
 
+    if args.workers is not None and args.dask is None:
+        raise Exit(EXIT_BAD_INPUT, "--workers is for --dask; for local processes use --jobs")
+    if args.dask not in (None, "local") and "-" in args.files:
+        raise Exit(
+            EXIT_BAD_INPUT, "--dask with a scheduler's address reads files, not standard input"
+        )
+    jobs = args.jobs if args.dask is None else (args.workers or 2)
+    # Loaded here: it reads files with the command line's readers, whose package loads this.
+    from escalation_policy._impact import _parallel
+    from escalation_policy._partitioned import dask_client
+
     try:
         with base_source(args.base, args.policy) as base:
             base_policy = base.load()
-            with _readable(args.files, args.jobs) as paths:
-                task = _Task(
+            with _readable(args.files, jobs) as paths:
+                task = _parallel.PartitionTask(
                     paths=paths,
                     names=tuple(display_name(path) for path in args.files),
                     policy=new,
                     base=base,
-                    jobs=args.jobs,
+                    jobs=jobs,
                     keep_going=args.keep_going,
                     as_of=as_of,
                     engine=args.engine,
                 )
                 with bar:
-                    if args.jobs == 1:
-                        results = [_partition(task, 0, (policy, base_policy), progress)]
+                    if args.dask is not None:
+                        with dask_client(args.dask, jobs) as client:
+                            results = _parallel.on_dask(client, task)
+                    elif jobs == 1:
+                        loaded = (policy, base_policy)
+                        results = [_parallel.run_partition(task, loaded, progress)]
                     else:
-                        results = _in_processes(task, bar)
+                        results = _parallel.in_processes(task, shown=progress)
     except InputError as error:
         if error.path == "base":
             raise Exit(EXIT_BAD_INPUT, f"--base {args.base}: {error.reason}") from None
         raise
-    stopped = [result for result in results if isinstance(result, _Stopped)]
+    stopped = [result for result in results if isinstance(result, _parallel.PartitionStopped)]
     if stopped:
         raise Exit(EXIT_BAD_INPUT, min(stopped, key=lambda s: s.position).message)
     reports = [result for result in results if isinstance(result, ImpactReport)]
-    report = _merged(reports, task.names)
+    report = _parallel.merged(reports, task.names)
     if fmt == "json":
         text = json.dumps(report.to_json(), indent=2) + "\n"
     elif fmt == "markdown":
