@@ -388,6 +388,58 @@ def test_jobs_run_partitions_in_processes_and_give_the_report_of_one(
     assert 2 == len(data["refused"])
 
 
+def test_dask_partitions_of_json_lines_and_parquet_give_the_report_of_one_process(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two workers of a local Dask cluster replay three partitions of a history, in JSON lines
+    and in Parquet, with a base the workers load by name: the report of one process."""
+    distributed = pytest.importorskip(
+        "distributed", reason="dask.distributed is not installed (escalation-policy[dask])"
+    )
+    pyarrow = pytest.importorskip("pyarrow", reason="pyarrow is not installed")
+    parquet = pytest.importorskip("pyarrow.parquet")
+    policy = copied_package(tmp_path / "priority_dask", PRIORITY)
+    history = generated(600)
+    for index in range(5, len(history), 37):
+        if history[index]["type"] == "posted":
+            history[index] = {**history[index], "priority": "p2"}
+    path = history_file(tmp_path, history, "not json\n")
+    columns = sorted({key for item in history for key in item})
+    table = tmp_path / "history.parquet"
+    parquet.write_table(
+        pyarrow.table({key: [item.get(key) for item in history] for key in columns}), table
+    )
+    options: dict[str, Any] = {"package": policy, "settings": CHANGE, "keep_going": True}
+    one = escalation_policy.impact_partitioned([path], base="handbook", parts=1, **options)
+    of_rows = escalation_policy.impact_partitioned([table], base="handbook", parts=1, **options)
+    assert one.escalations and one.skipped_by_base and 1 == len(one.refused)
+    assert not of_rows.refused
+    with (
+        distributed.LocalCluster(
+            n_workers=2, processes=False, threads_per_worker=1, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        on_lines = escalation_policy.impact_partitioned(
+            [path], base="handbook", parts=3, client=client, **options
+        )
+        on_rows = escalation_policy.impact_partitioned(
+            [table], base="handbook", parts=3, client=client, **options
+        )
+    assert one.to_json() == on_lines.to_json()
+    assert of_rows.to_json() == on_rows.to_json()
+    in_memory = impact(history, base="handbook", policy=load_policy(policy, settings=CHANGE))
+    assert in_memory.escalations == of_rows.escalations
+
+    command = ["impact", path, "--policy", policy, "--base", "handbook", "--keep-going"]
+    command += ["--setting", "high_update_every=2d", "--format", "json"]
+    assert 2 == main(command)
+    alone = capsys.readouterr().out
+    assert 2 == main([*command, "--dask", "local", "--workers", "2"])
+    assert alone == capsys.readouterr().out
+    assert json.loads(alone) == json.loads(json.dumps(one.to_json()))
+
+
 # ----------------------------------------------------------------------------- git revisions
 def _git(folder: pathlib.Path, *arguments: str) -> None:
     subprocess.run(

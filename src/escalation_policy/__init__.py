@@ -120,6 +120,7 @@ _EXPORTS: dict[str, str] = {
         ),
         "escalation_policy._impact",
     ),
+    "impact_partitioned": "escalation_policy._impact._parallel",
     # errors
     **dict.fromkeys(
         (
@@ -233,6 +234,7 @@ if TYPE_CHECKING:
     from escalation_policy._impact import ImpactReport as ImpactReport
     from escalation_policy._impact import ImpactTotals as ImpactTotals
     from escalation_policy._impact import impact as impact
+    from escalation_policy._impact._parallel import impact_partitioned as impact_partitioned
     from escalation_policy._partitioned import audit_partitioned as audit_partitioned
     from escalation_policy.engine import ENGINES as ENGINES
     from escalation_policy.engine import EngineName as EngineName
