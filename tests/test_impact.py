@@ -412,7 +412,9 @@ def test_dask_partitions_of_json_lines_and_parquet_give_the_report_of_one_proces
     options: dict[str, Any] = {"package": policy, "settings": CHANGE, "keep_going": True}
     one = escalation_policy.impact_partitioned([path], base="handbook", parts=1, **options)
     of_rows = escalation_policy.impact_partitioned([table], base="handbook", parts=1, **options)
-    assert one.escalations and one.skipped_by_base and 1 == len(one.refused)
+    assert one.escalations
+    assert one.skipped_by_base
+    assert 1 == len(one.refused)
     assert not of_rows.refused
     with (
         distributed.LocalCluster(
