@@ -27,6 +27,7 @@ import datetime as dt
 import functools
 import math
 import re
+import sys
 
 import attrs
 
@@ -88,7 +89,8 @@ class Period(abc.ABC):
     @property
     @abc.abstractmethod
     def text(self) -> str:
-        """The period's text form, which :func:`parse_period` reads back."""
+        """The period's text form, which :func:`parse_period` reads back (interned: the
+        pending obligations of every escalation share it, rather than a copy each)."""
 
     def __str__(self) -> str:
         return self.text
@@ -162,7 +164,7 @@ class Rolling(Period):
         text = f"every {format_duration(self.every)}"
         if self.business:
             text += " of business time"
-        return text + (", sequential" if self.sequential else "")
+        return sys.intern(text + (", sequential" if self.sequential else ""))
 
     def _after(self, calendar: Calendar, start: dt.datetime, times: int = 1) -> dt.datetime:
         if self.business:
@@ -228,7 +230,7 @@ class EveryBusinessDays(Period):
 
     @property
     def text(self) -> str:
-        return f"every {self.days} business day{'s' if self.days > 1 else ''}"
+        return sys.intern(f"every {self.days} business day{'s' if self.days > 1 else ''}")
 
     def first(self, calendar: Calendar, start: dt.datetime) -> Bucket:
         return Bucket(calendar.next_business_day_end(start, self.days))
@@ -267,7 +269,7 @@ class TimesPerWeek(Period):
     @property
     def text(self) -> str:
         weeks = "week" if self.weeks == 1 else f"{self.weeks} weeks"
-        return f"{self.times} per {weeks}"
+        return sys.intern(f"{self.times} per {weeks}")
 
     def _end(self, calendar: Calendar, start: dt.datetime) -> dt.datetime:
         end = calendar.week_end(start)

@@ -36,7 +36,7 @@ NOTHING_DONE: Mapping[str, str] = types.MappingProxyType({})
 
 
 @quick_init
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)  # an engine holds several per escalation
 class PendingObligation:
     """Something still expected of the escalation's people, due at ``due``.
 
