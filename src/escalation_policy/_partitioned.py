@@ -38,7 +38,7 @@ from escalation_policy._audit._stream import (
     json_text,
 )
 from escalation_policy._convert import shared_converter
-from escalation_policy.cli._common import json_data, read_json_items, read_json_lines
+from escalation_policy._lines import json_data, read_json_items, read_json_lines
 from escalation_policy.engine import EngineName
 from escalation_policy.errors import InputError
 from escalation_policy.model import Fact
