@@ -30,7 +30,13 @@ from escalation_policy._audit._parts import (
     line_owner,
     merged_head,
 )
-from escalation_policy._audit._report import AuditReport, EscalationAudit, TotalsSum, audit_end
+from escalation_policy._audit._report import (
+    AuditListing,
+    AuditReport,
+    EscalationAudit,
+    TotalsSum,
+    audit_end,
+)
 from escalation_policy._audit._stream import (
     StreamedAudit,
     _SpoolingObserver,
@@ -43,7 +49,6 @@ from escalation_policy.engine import EngineName
 from escalation_policy.errors import InputError
 from escalation_policy.model import Fact
 from escalation_policy.policy import Policy, default_policy, load_policy
-from escalation_policy.render import AuditListing
 
 __all__ = [
     "PartDone",

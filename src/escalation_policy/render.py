@@ -7,11 +7,12 @@ import itertools
 import re
 import types
 import typing
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from escalation_policy._audit._report import AuditListing
 from escalation_policy._language.context import scalar
 from escalation_policy._language.wording import duration, label, timestamp
 from escalation_policy.model import (
@@ -272,34 +273,6 @@ def refusal(item: "AuditRefusal") -> str:
 
 def _obligation(name: str) -> str:
     return name.replace("_", " ")
-
-
-@attrs.frozen(kw_only=True)
-class AuditListing:
-    """What the rendering of an audit reads of its escalations, so that they can come from
-    elsewhere than a report in memory (a report written as it goes reads them back from disk):
-    how many there are, how many have violations, the width of the longest violation code,
-    and ``listed(only_violations)``, a fresh iterator over them in order of opening each time
-    it is called."""
-
-    count: int
-    with_violations: int
-    code_width: int
-    listed: Callable[[bool], Iterator["EscalationAudit"]]
-
-    @classmethod
-    def of(cls, report: "AuditReport") -> "AuditListing":
-        escalations = report.escalations
-
-        def listed(only_violations: bool) -> Iterator["EscalationAudit"]:
-            return (e for e in escalations if e.violations or not only_violations)
-
-        return cls(
-            count=len(escalations),
-            with_violations=sum(1 for e in escalations if e.violations),
-            code_width=max((len(_text(v.code)) for v in report.violations), default=0),
-            listed=listed,
-        )
 
 
 def audit_text(report: "AuditReport", *, only_violations: bool = False) -> str:

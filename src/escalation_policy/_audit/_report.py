@@ -10,7 +10,7 @@ library's converter (shape in ``docs/audit.md``).
 import datetime as dt
 import enum
 import fractions
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -558,3 +558,31 @@ def _totals(
     for violation in unopened:
         sums.violation(violation)
     return sums.totals(refused=refused)
+
+
+@attrs.frozen(kw_only=True)
+class AuditListing:
+    """What the rendering of an audit reads of its escalations, so that they can come from
+    elsewhere than a report in memory (a report written as it goes reads them back from disk):
+    how many there are, how many have violations, the width of the longest violation code,
+    and ``listed(only_violations)``, a fresh iterator over them in order of opening each time
+    it is called."""
+
+    count: int
+    with_violations: int
+    code_width: int
+    listed: Callable[[bool], Iterator[EscalationAudit]]
+
+    @classmethod
+    def of(cls, report: "AuditReport") -> "AuditListing":
+        escalations = report.escalations
+
+        def listed(only_violations: bool) -> Iterator[EscalationAudit]:
+            return (e for e in escalations if e.violations or not only_violations)
+
+        return cls(
+            count=len(escalations),
+            with_violations=sum(1 for e in escalations if e.violations),
+            code_width=max((len(_value(v.code)) for v in report.violations), default=0),
+            listed=listed,
+        )

@@ -22,6 +22,7 @@ import attrs
 from escalation_policy._audit._coverage import CoverageObserver, _Counts
 from escalation_policy._audit._replay import AuditCalendar, Replay, Replayed
 from escalation_policy._audit._report import (
+    AuditListing,
     AuditObserver,
     AuditReport,
     EscalationAudit,
@@ -34,7 +35,6 @@ from escalation_policy.engine import EngineName, PolicyEngine
 from escalation_policy.errors import InputError
 from escalation_policy.model import Action, EscalationFact, Fact, Violation
 from escalation_policy.policy import Policy
-from escalation_policy.render import AuditListing
 from escalation_policy.state import EscalationState, Fulfilment
 
 __all__ = ["StreamedAudit", "audit_streamed", "json_text", "write_json"]
