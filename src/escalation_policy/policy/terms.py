@@ -62,6 +62,8 @@ class Terms:
     record: RecordKind
     contract: Contract
     context: Context
+    hints: Mapping[str, Mapping[str, Any]]
+    """For each fact type, its class's ``typing.get_type_hints``."""
 
 
 def value_set(kind: object) -> type[enum.Enum] | None:
@@ -86,18 +88,20 @@ def _optional_of(kind: object) -> object:
     return kind
 
 
-def _fields(cls: type[Any]) -> dict[str, Any]:
-    """A fact or action class's fields and their types."""
-    hints = typing.get_type_hints(cls)
-    return {field.name: hints.get(field.name, field.type) for field in attrs.fields(cls)}
-
-
 class _Fields(dict[type[Any], dict[str, Any]]):
-    """Each class's :func:`_fields`, worked out once for one compilation of the terms (which
-    reads each fact type's fields several times; ``typing.get_type_hints`` is not cheap)."""
+    """A fact or action class's fields and their types, worked out once for one compilation
+    of the terms (which reads each fact type's fields several times, and
+    ``typing.get_type_hints`` is not cheap); each class's type hints in ``hints``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hints: dict[type[Any], dict[str, Any]] = {}
 
     def __missing__(self, cls: type[Any]) -> dict[str, Any]:
-        found = self[cls] = _fields(cls)
+        hints = self.hints[cls] = typing.get_type_hints(cls)
+        found = self[cls] = {
+            field.name: hints.get(field.name, field.type) for field in attrs.fields(cls)
+        }
         return found
 
 
@@ -324,6 +328,7 @@ def compile_terms(
         record=kind,
         contract=contract,
         context=context,
+        hints={tag: fields_of.hints[cls] for tag, cls in fact_types.items()},
     )
 
 
