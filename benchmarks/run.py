@@ -671,14 +671,33 @@ START_TARGET_MS = 40.0
 """Issue 24's target for the import a host needs, the interpreter's own start excluded."""
 
 
-def startup(quick: bool, repeat: int) -> list[list[str]]:
+def callgrind_total(command: list[str], env: dict[str, str]) -> int:
+    """Instructions the whole process of ``command`` runs (every thread), counted by
+    callgrind: steadier than a timing on a busy machine."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "callgrind.out"
+        subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *command],
+            check=True,
+            capture_output=True,
+            env=env,
+        )
+        for line in out.read_text().splitlines():
+            if line.startswith(("totals:", "summary:")):
+                return int(line.split()[1])
+    raise RuntimeError(f"callgrind wrote no totals for {command}")
+
+
+def startup(quick: bool, repeat: int, instructions: bool) -> list[list[str]]:
     """Start-up as a host and a shell see it: CPU time (user and system) of a fresh process,
     median of the runs, with the library's bytecode cached, as after ``pip install`` or a
     first import (an environment with PYTHONDONTWRITEBYTECODE would otherwise compile every
     module from source on every start). CPU time, not wall time: a busy machine delays a
-    process more than it slows it."""
+    process more than it slows it. With ``instructions``, callgrind's count of the whole
+    process beside it."""
     python = sys.executable
     env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    counted = instructions and not quick and shutil.which("valgrind") is not None
     cli = [python, "-m", "escalation_policy"]
     for warm in ([*cli, "table"], [python, "-c", HOST_START], [*cli, "--version"]):
         subprocess.run(warm, check=True, env=env, stdout=subprocess.DEVNULL)
@@ -693,6 +712,13 @@ def startup(quick: bool, repeat: int) -> list[list[str]]:
         return statistics.median(timings) * 1_000
 
     bare = cpu([python, "-c", "pass"])
+    bare_instructions = callgrind_total([python, "-c", "pass"], env) if counted else 0
+
+    def counts(command: list[str]) -> list[str]:
+        if not counted:
+            return ["", ""]
+        total = callgrind_total(command, env)
+        return [f"{total / 1e6:,.0f} M", f"{(total - bare_instructions) / 1e6:,.0f} M"]
 
     def row(what: str, command: list[str], target: float | None = None) -> list[str]:
         spent = cpu(command)
@@ -704,8 +730,9 @@ def startup(quick: bool, repeat: int) -> list[list[str]]:
                 if over < 0
                 else f"target < {target:.0f} ms: missed by {over:.0f} ms"
             )
-        return [what, f"{spent:.0f} ms", f"{spent - bare:.0f} ms", verdict]
+        return [what, f"{spent:.0f} ms", f"{spent - bare:.0f} ms", *counts(command), verdict]
 
+    shown_bare = f"{bare_instructions / 1e6:,.0f} M" if counted else ""
     host = row(
         "a host's start: import, load_policy(), PolicyEngine, first handle() of JSON",
         [python, "-c", HOST_START],
@@ -721,7 +748,7 @@ def startup(quick: bool, repeat: int) -> list[list[str]]:
         f"{spent - START_TARGET_MS:+.0f} ms against {START_TARGET_MS:.0f} ms",
     )
     return [
-        ["python -c pass", f"{bare:.0f} ms", "", ""],
+        ["python -c pass", f"{bare:.0f} ms", "", shown_bare, "", ""],
         row("import escalation_policy", [python, "-c", "import escalation_policy"]),
         host,
         row("escalation-policy --version", [*cli, "--version"]),
@@ -785,7 +812,9 @@ def main() -> int:
     parser.add_argument("--skip-audit", action="store_true", help="leave out the 1M-fact audit")
     parser.add_argument("--sections", default="1,2,3,4,5,6", help="which tables, e.g. 3,4")
     parser.add_argument(
-        "--no-instructions", action="store_true", help="leave out callgrind's counts (table 1)"
+        "--no-instructions",
+        action="store_true",
+        help="leave out callgrind's counts (tables 1, 2 and 5)",
     )
     parser.add_argument("--decisions-of", nargs=2, help=argparse.SUPPRESS)  # for callgrind
     parser.add_argument("--facts-of", nargs=3, help=argparse.SUPPRESS)  # for callgrind
@@ -840,8 +869,8 @@ def main() -> int:
     if 5 in sections:
         table(
             "5. Start-up (CPU time, median of runs)",
-            ["what", "CPU", "beyond python's start", "target"],
-            startup(quick, repeat),
+            ["what", "CPU", "beyond python's start", "instructions", "beyond python's", "target"],
+            startup(quick, repeat, not args.no_instructions),
         )
     if 6 in sections and not args.skip_audit:
         table("6. The audit of a long history", ["measure", "figure"], audit_history(quick))

@@ -1,5 +1,6 @@
 """The quicker ``__init__`` of the output classes builds exactly what attrs' own builds."""
 
+import inspect
 from typing import Any
 
 import attrs
@@ -74,6 +75,25 @@ def test_quickly_built_objects_are_still_frozen() -> None:
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         post.channel = "#y"  # type: ignore[misc]
     assert hash(post) == hash(_build(PostToChannel, ATTRS_INIT[PostToChannel], attrs.asdict(post)))
+
+
+def test_a_class_shows_attrs_signature_before_and_after_its_first_object() -> None:
+    """The quick ``__init__`` is generated when its class builds its first object (not when
+    the class is made): before and after, the class takes attrs' own arguments."""
+
+    @quick_init
+    @attrs.frozen(kw_only=True)
+    class Late:
+        x: int
+        y: str = "y"
+
+    before = inspect.signature(Late)
+    first = Late(x=1)
+    assert "(*, x: int, y: str = 'y') -> None" == str(before)
+    assert before == inspect.signature(Late)
+    assert _build(Late, ATTRS_INIT[Late], {"x": 1}) == first == Late(x=1, y="y")
+    with pytest.raises(TypeError, match="positional argument"):
+        Late(1)  # type: ignore[misc]
 
 
 def test_defaults_are_attrs_defaults() -> None:

@@ -191,7 +191,8 @@ def test_importing_the_package_loads_none_of_its_modules() -> None:
 
 # What a host that only decides never pays for: each is loaded by what needs it (reading JSON
 # that the fast readers decline, printing on a terminal, the durable engine, a report, a
-# distribution's metadata), never by starting an engine.
+# distribution's metadata, a policy package loaded from a folder or failing to import), never
+# by starting an engine.
 NOT_FOR_A_HOST = (
     "cattrs",
     "rich",
@@ -200,6 +201,9 @@ NOT_FOR_A_HOST = (
     "email",
     "importlib.metadata",
     "importlib.resources",
+    "importlib.util",
+    "pathlib",
+    "traceback",
     "escalation_policy._audit",
     "escalation_policy._digest",
     "escalation_policy._explain",

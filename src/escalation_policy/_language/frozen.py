@@ -9,6 +9,10 @@ Only for plain data: keyword-only fields with no validator, converter, factory d
 alias, and no ``__attrs_pre_init__``/``__attrs_post_init__``, so that the signature and the
 objects built are exactly attrs' own. ``ATTRS_INIT`` keeps attrs' version for the tests that
 compare the two.
+
+The quick ``__init__`` is generated when its class builds its first object, not when the class
+is made: of the classes a host's start makes, most build no object before its first decision,
+and compiling their ``__init__`` is part of what a start costs.
 """
 
 from typing import Any, TypeVar
@@ -26,14 +30,39 @@ ATTRS_INIT: dict[type[Any], Any] = {}
 
 
 def quick_init(cls: type[_T]) -> type[_T]:
-    """Class decorator, above ``@attrs.frozen(kw_only=True)``: the same ``__init__``, quicker."""
+    """Class decorator, above ``@attrs.frozen(kw_only=True)``: the same ``__init__``, quicker
+    (generated when the class builds its first object)."""
     problems = _unsupported(cls)
     if problems:
         raise TypeError(f"{cls.__qualname__}: no quick __init__ for {'; '.join(problems)}")
+    original = cls.__init__
+    built: list[Any] = []
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        if not built:
+            built.append(_quick(cls, original))
+            cls.__init__ = built[0]  # type: ignore[method-assign]
+        built[0](self, *args, **kwargs)
+
+    _like(__init__, original)
+    __init__.__wrapped__ = original  # type: ignore[attr-defined]  # inspect.signature: attrs'
+    ATTRS_INIT[cls] = original
+    cls.__init__ = __init__  # type: ignore[method-assign]
+    return cls
+
+
+def _like(function: Any, original: Any) -> None:
+    function.__qualname__ = original.__qualname__
+    function.__doc__ = original.__doc__
+    function.__annotations__ = dict(getattr(original, "__annotations__", {}))
+
+
+def _quick(cls: type[Any], original: Any) -> Any:
+    """The quick ``__init__`` of ``cls``, generated."""
     namespace: dict[str, Any] = {}
     parameters: list[str] = []
     body: list[str] = []
-    for field in attrs.fields(cls):  # type: ignore[arg-type]  # checked by _unsupported
+    for field in attrs.fields(cls):
         name = field.name
         namespace[f"set_{name}"] = slot_setter(cls, name)
         if field.default is attrs.NOTHING:
@@ -47,13 +76,8 @@ def quick_init(cls: type[_T]) -> type[_T]:
         namespace,
         f"__init__ of {cls.__qualname__}",
     )
-    original = cls.__init__
-    init.__qualname__ = original.__qualname__
-    init.__doc__ = original.__doc__
-    init.__annotations__ = dict(getattr(original, "__annotations__", {}))
-    ATTRS_INIT[cls] = original
-    cls.__init__ = init  # type: ignore[method-assign]
-    return cls
+    _like(init, original)
+    return init
 
 
 def slot_setter(cls: type[Any], name: str) -> Any:

@@ -2,7 +2,6 @@
 section is cited by some rule."""
 
 import importlib
-import importlib.util
 import linecache
 from collections.abc import Iterable, Mapping, Sequence
 from types import ModuleType

@@ -5,7 +5,6 @@ import datetime as dt
 import enum
 import functools
 import os
-import typing
 from collections.abc import Iterable, Mapping, Sequence
 from types import ModuleType
 
@@ -394,8 +393,8 @@ def value_sets(
     those some fact brings values of in."""
     from_facts = {
         found
-        for cls in terms.facts.values()
-        for kind in typing.get_type_hints(cls).values()
+        for hints in terms.hints.values()
+        for kind in hints.values()
         if (found := value_set(kind)) is not None
     }
     codes = [type(c.violation) for c in obligations.values()] + [

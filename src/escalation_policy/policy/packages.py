@@ -4,14 +4,11 @@ file and line."""
 
 import contextlib
 import importlib
-import importlib.util
 import os
-import pathlib
 import sys
-import traceback
 from collections.abc import Iterable, Iterator, Mapping
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -19,6 +16,12 @@ from escalation_policy.errors import PolicyDefinitionError
 from escalation_policy.policy.outputs import ENGINE_OUTPUTS
 from escalation_policy.policy.scope import ROW_ID
 from escalation_policy.vocabulary import Calendars, DecisionTable, Obligation, Reaction
+
+if TYPE_CHECKING:
+    import pathlib
+
+# pathlib, importlib.util and traceback are imported where a policy package is loaded from a
+# folder or fails to import: a host loading a package by its module name needs none of them.
 
 DECLARED: Mapping[str, Any] = {
     "OBLIGATIONS": Obligation,
@@ -213,6 +216,8 @@ def _import_failed(module: str, error: BaseException | None) -> PolicyDefinition
         file, line = error.filename, error.lineno
     elif error is not None:
         # The last line of the policy's own code that ran (not the standard library's).
+        import traceback
+
         library = os.path.dirname(os.__file__)
         for frame, number in traceback.walk_tb(error.__traceback__):
             name = frame.f_code.co_filename
@@ -226,8 +231,11 @@ def _import_failed(module: str, error: BaseException | None) -> PolicyDefinition
 
 def package_modules(package: str | os.PathLike[str]) -> tuple[str, ...]:
     """The ``MODULES`` of a policy package given by module name or by folder."""
-    folder = pathlib.Path(package)
-    if folder.is_dir():
+    if os.path.isdir(os.fspath(package) or "."):  # as pathlib reads "": the current folder
+        import pathlib
+        from importlib.util import module_from_spec, spec_from_file_location
+
+        folder = pathlib.Path(package)
         init = folder / "__init__.py"
         if not init.is_file():
             raise PolicyDefinitionError(
@@ -237,12 +245,12 @@ def package_modules(package: str | os.PathLike[str]) -> tuple[str, ...]:
         _check_name_is_free(name, folder, init.resolve())
         loaded = sys.modules.get(name)
         if loaded is None or _file_of(loaded) != init.resolve():
-            spec = importlib.util.spec_from_file_location(
+            spec = spec_from_file_location(
                 name, init.resolve(), submodule_search_locations=[str(folder.resolve())]
             )
             if spec is None or spec.loader is None:
                 raise PolicyDefinitionError(f"cannot load the policy package in {folder}")
-            loaded = importlib.util.module_from_spec(spec)
+            loaded = module_from_spec(spec)
             for stale in [key for key in sys.modules if key.startswith(f"{name}.")]:
                 del sys.modules[stale]  # rule modules of a package of that name elsewhere
             sys.modules[name] = loaded  # its rule modules import as name.module
@@ -266,12 +274,14 @@ def package_modules(package: str | os.PathLike[str]) -> tuple[str, ...]:
     return tuple(modules)
 
 
-def _file_of(module: ModuleType) -> pathlib.Path | None:
+def _file_of(module: ModuleType) -> "pathlib.Path | None":
+    import pathlib
+
     file = getattr(module, "__file__", None)
     return pathlib.Path(file).resolve() if isinstance(file, str) and file else None
 
 
-def _check_name_is_free(name: str, folder: pathlib.Path, init: pathlib.Path) -> None:
+def _check_name_is_free(name: str, folder: "pathlib.Path", init: "pathlib.Path") -> None:
     """A folder loads as the package of its name, which its rule modules import by: refused
     when that name is another module's (``--policy ./json``), which the package would replace
     for the whole process. A policy package of that name loaded before, from another folder
@@ -284,8 +294,11 @@ def _check_name_is_free(name: str, folder: pathlib.Path, init: pathlib.Path) -> 
     elif "." in name:
         return  # not a name an import statement reaches
     else:
+        import pathlib
+        from importlib.util import find_spec
+
         try:
-            spec = importlib.util.find_spec(name)
+            spec = find_spec(name)
         except (ImportError, ValueError):
             spec = None
         if spec is None:

@@ -125,8 +125,14 @@ def _parse_setting(setting: Setting, value: object) -> object:
     return value
 
 
+_PLAIN = frozenset({str, int, bool, float, type(None), dt.timedelta})
+"""Types of values that hold nothing inside (most of what a rule holds)."""
+
+
 def walk(item: Any) -> Iterator[object]:
     """Every value inside a rule: its fields, mappings and tuples, depth first."""
+    if type(item) in _PLAIN:
+        return
     if isinstance(item, Setting):
         yield item
     elif isinstance(item, Mapping):

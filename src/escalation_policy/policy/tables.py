@@ -177,12 +177,12 @@ def _shown_case(case: Mapping[str, object]) -> str:
 
 def _check_no_overlap(compiled: CompiledTable, cases: _Cases) -> None:
     table = compiled.table
+    admitted = [[frozenset(cell) for cell in row] for row in cases.admitted]
     for i, j in itertools.combinations(range(len(compiled.conditions)), 2):
-        shared = [
-            set(first) & set(second)
-            for first, second in zip(cases.admitted[i], cases.admitted[j], strict=True)
-        ]
-        if all(shared):
+        if all(
+            not first.isdisjoint(second)
+            for first, second in zip(admitted[i], admitted[j], strict=True)
+        ):
             raise PolicyDefinitionError(
                 f"rows {compiled.row_ids[i]!r} and {compiled.row_ids[j]!r} overlap, and the hit "
                 "policy UNIQUE allows one matching row for every input",

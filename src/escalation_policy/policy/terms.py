@@ -62,6 +62,8 @@ class Terms:
     record: RecordKind
     contract: Contract
     context: Context
+    hints: Mapping[str, Mapping[str, Any]]
+    """For each fact type, its class's ``typing.get_type_hints``."""
 
 
 def value_set(kind: object) -> type[enum.Enum] | None:
@@ -86,10 +88,21 @@ def _optional_of(kind: object) -> object:
     return kind
 
 
-def _fields(cls: type[Any]) -> dict[str, Any]:
-    """A fact or action class's fields and their types."""
-    hints = typing.get_type_hints(cls)
-    return {field.name: hints.get(field.name, field.type) for field in attrs.fields(cls)}
+class _Fields(dict[type[Any], dict[str, Any]]):
+    """A fact or action class's fields and their types, worked out once for one compilation
+    of the terms (which reads each fact type's fields several times, and
+    ``typing.get_type_hints`` is not cheap); each class's type hints in ``hints``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hints: dict[type[Any], dict[str, Any]] = {}
+
+    def __missing__(self, cls: type[Any]) -> dict[str, Any]:
+        hints = self.hints[cls] = typing.get_type_hints(cls)
+        found = self[cls] = {
+            field.name: hints.get(field.name, field.type) for field in attrs.fields(cls)
+        }
+        return found
 
 
 def _value_read(path: str, kind: object) -> tuple[Read | str, tuple[object, ...] | None] | None:
@@ -115,10 +128,10 @@ def _value_read(path: str, kind: object) -> tuple[Read | str, tuple[object, ...]
     return None
 
 
-def _check_readable(cls: type[EscalationFact], module: str) -> None:
+def _check_readable(cls: type[EscalationFact], module: str, fields_of: _Fields) -> None:
     """Every field of a fact type holds what a fact read from JSON can: else no fact of the
     type could be read."""
-    for name, kind in _fields(cls).items():
+    for name, kind in fields_of[cls].items():
         if not readable(kind):
             plain = isinstance(kind, type) and typing.get_origin(kind) is None  # list[int] too
             shown = kind.__qualname__ if plain else repr(kind)
@@ -144,6 +157,7 @@ def compile_terms(
     """
     fact_types: dict[str, type[EscalationFact]] = {}
     declared_in: dict[str, str] = {}
+    fields_of = _Fields()
     for item, module in facts:
         cls: Any = item
         if not (isinstance(cls, type) and attrs.has(cls) and issubclass(cls, EscalationFact)):
@@ -164,7 +178,7 @@ def compile_terms(
                 f"{declared_in[tag]}) and {cls.__qualname__}",
                 module=module,
             )
-        _check_readable(cls, module)
+        _check_readable(cls, module, fields_of)
         fact_types[tag] = cls
         declared_in[tag] = module
     openers = [cls for cls in fact_types.values() if cls.OPENS]
@@ -174,7 +188,7 @@ def compile_terms(
             f"got {', '.join(c.TYPE for c in openers) or 'none'}"
         )
     opening = openers[0]
-    opening_fields = _fields(opening)
+    opening_fields = fields_of[opening]
     where = declared_in[opening.TYPE]
     for required in ("customer", "severity"):
         if required not in opening_fields:
@@ -202,7 +216,7 @@ def compile_terms(
     statuses = [ACTIVE]
     for tag, cls in fact_types.items():
         module = declared_in[tag]
-        fields = _fields(cls)
+        fields = fields_of[cls]
         pairs = []
         if cls is not opening and cls.OPENS:
             raise PolicyDefinitionError(f"{cls.__name__} also opens", module=module)
@@ -283,7 +297,7 @@ def compile_terms(
 
     values: list[type[enum.Enum]] = []
     for cls in (*fact_types.values(), *action_types.values()):
-        for kind in _fields(cls).values():
+        for kind in fields_of[cls].values():
             found = value_set(kind)
             if found is not None and found not in values:
                 values.append(found)
@@ -297,7 +311,9 @@ def compile_terms(
     contract = Contract(
         facts=all_facts, actions=action_types, values=tuple(values), state=kind.state
     )
-    context = _context(fact_types, attributes, sets, tuple(statuses), output_values, computed)
+    context = _context(
+        fact_types, attributes, sets, tuple(statuses), output_values, computed, fields_of
+    )
     return Terms(
         facts=fact_types,
         opening=opening,
@@ -312,6 +328,7 @@ def compile_terms(
         record=kind,
         contract=contract,
         context=context,
+        hints={tag: fields_of.hints[cls] for tag, cls in fact_types.items()},
     )
 
 
@@ -339,6 +356,7 @@ def _context(
     statuses: tuple[str, ...],
     output_values: Mapping[str, type[enum.Enum] | None],
     computed: Sequence[tuple[object, str]],
+    fields_of: _Fields,
 ) -> Context:
     fields: dict[str, ContextField] = {}
     origin: dict[str, str] = {}
@@ -397,7 +415,7 @@ def _context(
     by_name: dict[str, tuple[object, set[str], bool]] = {}
     for tag, cls in fact_types.items():
         set_fields = {field for _, field in sets[tag]}
-        for name, kind in _fields(cls).items():
+        for name, kind in fields_of[cls].items():
             if name in COMMON_FIELDS or name in set_fields:
                 continue
             read = _value_read(f"fact.{name}", kind)
