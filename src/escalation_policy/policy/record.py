@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import attrs
 
 from escalation_policy._language.codegen import generate
-from escalation_policy._language.frozen import quick_init
+from escalation_policy._language.frozen import quick_init, twin_of
 from escalation_policy.model import ACTIVE, AWAITING_OPENING, EscalationFact, Fact
 from escalation_policy.state import (
     NOTHING_DONE,
@@ -154,8 +154,10 @@ def record_kind(
     all_fields = (*CORE_FIELDS, *names)
     namespace: dict[str, Any] = {
         "new_record": record_cls.__new__,
+        "new_object": object.__new__,
         "Record": record_cls,
         "State": state_cls,
+        "Twin": twin_of(state_cls),
         "ACTIVE": ACTIVE,
         "NOTHING_DONE": NOTHING_DONE,
         "ZERO": dt.timedelta(0),
@@ -189,14 +191,17 @@ def record_kind(
             "    return new",
         ],
     )
+    # The frozen state built as its quick __init__ builds it, without the keywords: every
+    # field set from the record, whose values the core checked.
     freeze = generated(
         "freeze",
         "source",
         [
-            "    return State(",
-            *(f"        {name}=source.{name}," for name in all_fields if name != "pending"),
-            "        pending=tuple(source.pending),",
-            "    )",
+            "    new = new_object(Twin)",
+            *(f"    new.{name} = source.{name}" for name in all_fields if name != "pending"),
+            "    new.pending = tuple(source.pending)",
+            "    new.__class__ = State",
+            "    return new",
         ],
     )
     opened_fields = {field.name for field in attrs.fields(opening)}
