@@ -48,12 +48,14 @@ ACTION = next(a for a in decide(None, FACT).actions if isinstance(a, PostToChann
 POST = {field.name: getattr(ACTION, field.name) for field in attrs.fields(PostToChannel)}
 
 
+SLOTS = (*Record.__slots__, *RECORD.KIND.attributes)  # the record's slots, a loop over them
+
+
 def _plain_copy(source: Record) -> Record:
     new: Record = Record.__new__(type(source))
-    for name in FIELDS:
+    for name in SLOTS:
         setattr(new, name, getattr(source, name))
     new.pending = list(source.pending)
-    new.next_due = source.next_due
     return new
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import attrs
 
 from escalation_policy._language.codegen import generate
+from escalation_policy._language.frozen import twin_of
 from escalation_policy.periods import Bucket, Period, Rolling, parse_period
 from escalation_policy.policy import CompiledObligation, Policy
 from escalation_policy.policy.record import Record
@@ -29,12 +30,19 @@ def _changed_function() -> Callable[..., PendingObligation]:
     names = [field.name for field in attrs.fields(PendingObligation)]
     lines = [
         f"def changed(source, *, {', '.join(f'{name}=KEEP' for name in names)}):",
-        "    return Pending(",
-        *(f"        {name}=source.{name} if {name} is KEEP else {name}," for name in names),
-        "    )",
+        "    new = new_object(Twin)",  # built as its quick __init__ builds it
+        *(f"    new.{name} = source.{name} if {name} is KEEP else {name}" for name in names),
+        "    new.__class__ = Pending",
+        "    return new",
     ]
+    namespace = {
+        "KEEP": _KEEP,
+        "Pending": PendingObligation,
+        "Twin": twin_of(PendingObligation),
+        "new_object": object.__new__,
+    }
     function: Callable[..., PendingObligation] = generate(
-        lines, {"KEEP": _KEEP, "Pending": PendingObligation}, "changed PendingObligation"
+        lines, namespace, "changed PendingObligation"
     )
     return function
 

@@ -1,18 +1,23 @@
 """A quicker ``__init__`` for the frozen attrs classes the engine builds on every fact.
 
 attrs' ``__init__`` for a frozen slotted class sets each field with ``object.__setattr__``,
-which looks the slot up on the type every time. Setting the slot through its descriptor does
-the same in about half the time; on the realistic mix of facts, where each fact builds a few
-actions, a decision and an obligation or two, that is about 5% of the engine's work.
+which looks the slot up on the type every time. Here each class has a *twin*: a class of the
+same layout (the same base and slots) that is not frozen. ``__init__`` turns the new object
+into its twin, sets the fields by plain assignment (which the interpreter does through the
+slot directly), and turns it back: about a third of attrs' time for a class of a dozen
+fields. Nothing else ever sees the twin: the object is of its class again before ``__init__``
+returns, so equality, hashing, ``repr``, pickling and immutability are attrs' own.
+:func:`twin_of` gives it to code that builds objects of the class from values already checked
+(the engine's frozen copy of a record).
 
 Only for plain data: keyword-only fields with no validator, converter, factory default or
 alias, and no ``__attrs_pre_init__``/``__attrs_post_init__``, so that the signature and the
 objects built are exactly attrs' own. ``ATTRS_INIT`` keeps attrs' version for the tests that
 compare the two.
 
-The quick ``__init__`` is generated when its class builds its first object, not when the class
-is made: of the classes a host's start makes, most build no object before its first decision,
-and compiling their ``__init__`` is part of what a start costs.
+The quick ``__init__`` (and the twin) is generated when its class builds its first object, not
+when the class is made: of the classes a host's start makes, most build no object before its
+first decision, and compiling their ``__init__`` is part of what a start costs.
 """
 
 from typing import Any, TypeVar
@@ -21,7 +26,7 @@ import attrs
 
 from escalation_policy._language.codegen import generate
 
-__all__ = ["ATTRS_INIT", "quick_init", "slot_setter"]
+__all__ = ["ATTRS_INIT", "quick_init", "slot_setter", "twin_of"]
 
 _T = TypeVar("_T")
 
@@ -59,9 +64,14 @@ def _like(function: Any, original: Any) -> None:
 
 def _quick(cls: type[Any], original: Any) -> Any:
     """The quick ``__init__`` of ``cls``, generated."""
-    namespace: dict[str, Any] = {}
+    namespace: dict[str, Any] = {
+        "Class": cls,
+        "Twin": twin_of(cls),
+        "set_class": object.__setattr__,
+    }
     parameters: list[str] = []
-    body: list[str] = []
+    quick: list[str] = []
+    slow: list[str] = []
     for field in attrs.fields(cls):
         name = field.name
         namespace[f"set_{name}"] = slot_setter(cls, name)
@@ -70,7 +80,18 @@ def _quick(cls: type[Any], original: Any) -> Any:
         else:
             namespace[f"default_{name}"] = field.default
             parameters.append(f"{name}=default_{name}")
-        body.append(f"    set_{name}(self, {name})")
+        quick.append(f"        self.{name} = {name}")
+        slow.append(f"        set_{name}(self, {name})")
+    # A subclass that is not an attrs class inherits this __init__: its objects may not have
+    # the twin's layout, so they are built as attrs builds them.
+    body = [
+        "    if type(self) is Class:",
+        "        set_class(self, '__class__', Twin)",
+        *quick,
+        "        self.__class__ = Class",
+        "    else:",
+        *slow,
+    ]
     init = generate(
         [f"def __init__(self, *, {', '.join(parameters)}):", *body],
         namespace,
@@ -78,6 +99,37 @@ def _quick(cls: type[Any], original: Any) -> Any:
     )
     _like(init, original)
     return init
+
+
+def twin_of(cls: type[Any]) -> type[Any]:
+    """The twin of a class given a quick ``__init__``: the same layout, not frozen (made the
+    first time it is asked for).
+
+    For generated code that builds an object from values already checked, with every field
+    set, as ``__init__`` does: ``new = object.__new__(Twin)``, ``new.field = value`` for
+    each field, then ``new.__class__ = cls``. The object must never be seen as a twin.
+    """
+    twin: type[Any] | None = cls.__dict__.get("_quick_twin")
+    if twin is None:
+        twin = _twin(cls)
+        type.__setattr__(cls, "_quick_twin", twin)
+    return twin
+
+
+def _twin(cls: type[Any]) -> type[Any]:
+    # The same base and the same slots: an object may change between the two classes. Both
+    # of object's own attribute setters, so that the interpreter sets slots directly.
+    namespace = {
+        "__slots__": cls.__dict__["__slots__"],
+        "__setattr__": object.__setattr__,
+        "__delattr__": object.__delattr__,
+        "__module__": cls.__module__,
+        "__qualname__": f"{cls.__qualname__}.twin",
+        "__doc__": "Objects of the class while they are built (see frozen.twin_of).",
+    }
+    metaclass: Any = type(cls)
+    twin: type[Any] = metaclass(cls.__name__, cls.__bases__, namespace)
+    return twin
 
 
 def slot_setter(cls: type[Any], name: str) -> Any:

@@ -9,12 +9,12 @@ them, generated once per policy.
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import attrs
 
 from escalation_policy._language.codegen import generate
-from escalation_policy._language.frozen import quick_init
+from escalation_policy._language.frozen import quick_init, twin_of
 from escalation_policy.model import ACTIVE, AWAITING_OPENING, EscalationFact, Fact
 from escalation_policy.state import (
     NOTHING_DONE,
@@ -24,10 +24,30 @@ from escalation_policy.state import (
     next_due_of,
 )
 
-__all__ = ["CORE_FIELDS", "Record", "RecordKind", "record_kind"]
+__all__ = ["CORE_FIELDS", "RARELY_SET", "Record", "RecordKind", "record_kind"]
 
 CORE_FIELDS = tuple(field.name for field in attrs.fields(EscalationState))
 """The fields every escalation has, whatever the policy."""
+
+
+class Rarely(NamedTuple):
+    """The fields of a record that most open escalations never set: they are kept together,
+    and every record that has not set any shares :data:`QUIET`. Never changed: a record that
+    sets one gets one of its own (``_replace``)."""
+
+    closed_at: dt.datetime | None = None
+    retain_until: dt.datetime | None = None
+    paused_since: dt.datetime | None = None
+    paused_for: dt.timedelta = dt.timedelta(0)
+    paused_open_for: dt.timedelta = dt.timedelta(0)
+    held: tuple[Fact, ...] = ()
+
+
+RARELY_SET = Rarely._fields
+"""The fields of a record kept in its :class:`Rarely` (``record.rarely``)."""
+
+QUIET = Rarely()
+"""What an escalation that was never closed, paused or held has in those fields (shared)."""
 
 
 class Record:
@@ -39,10 +59,12 @@ class Record:
     that fails leaves the engine as it was. Hosts
     only ever see the immutable :class:`EscalationState` (:meth:`freeze`). ``next_due`` is kept
     current by :meth:`refresh`, so that the engine and the core never recompute it. Each
-    policy's records are of a subclass with a slot for each of its attributes.
+    policy's records are of a subclass with a slot for each of its attributes. The fields of
+    :class:`Rarely` (a closing, a pause, facts held) are read and set as the others, but kept
+    in one slot that records share until they set one: an open escalation is smaller.
     """
 
-    __slots__ = (*CORE_FIELDS, "next_due")
+    __slots__ = (*(name for name in CORE_FIELDS if name not in RARELY_SET), "rarely", "next_due")
 
     # Declared for type checkers; tests/test_engine.py keeps them the state's fields exactly.
     escalation_id: str
@@ -64,6 +86,7 @@ class Record:
     paused_open_for: dt.timedelta
     held: tuple[Fact, ...]
     next_due: dt.datetime | None
+    rarely: Rarely
 
     KIND: ClassVar["RecordKind"]
 
@@ -83,11 +106,30 @@ class Record:
         return record
 
     def refresh(self) -> None:
-        self.next_due = next_due_of(self.pending, self.retain_until)
+        self.next_due = next_due_of(self.pending, self.rarely.retain_until)
 
     @property
     def settled(self) -> bool:
-        return is_settled(self.status, self.pending, self.retain_until, self.clock, self.held)
+        rarely = self.rarely
+        return is_settled(self.status, self.pending, rarely.retain_until, self.clock, rarely.held)
+
+
+def _rarely_set(name: str) -> property:
+    """The field ``name`` of a record's :class:`Rarely`, read and set as its own."""
+    index = RARELY_SET.index(name)
+
+    def get_field(record: Record) -> Any:
+        return record.rarely[index]  # by index: the interpreter's quickest read of a tuple
+
+    def set_field(record: Record, value: Any) -> None:
+        record.rarely = record.rarely._replace(**{name: value})
+
+    return property(get_field, set_field)
+
+
+for _name in RARELY_SET:
+    setattr(Record, _name, _rarely_set(_name))
+del _name
 
 
 @attrs.frozen
@@ -110,7 +152,6 @@ class RecordKind:
         record.escalation_id = fact.escalation_id
         record.opened_at = record.clock = fact.at
         record.status = AWAITING_OPENING
-        record.paused_for = record.paused_open_for = dt.timedelta(0)
         return record
 
     def blank(self) -> Record:
@@ -118,12 +159,13 @@ class RecordKind:
         context fields read for a fact about an escalation the engine does not know."""
         record: Record = self.record.__new__(self.record)
         for name in (*CORE_FIELDS, *self.attributes, "next_due"):
-            setattr(record, name, None)
+            if name not in RARELY_SET:
+                setattr(record, name, None)
         record.pending = []
         record.involvement = ()
         record.done = NOTHING_DONE
         record.in_scope = False
-        record.held = ()
+        record.rarely = QUIET
         return record
 
 
@@ -152,13 +194,17 @@ def record_kind(
     state_cls.__doc__ = EscalationState.__doc__
     state_cls.ATTRIBUTES = names
     all_fields = (*CORE_FIELDS, *names)
+    kept = [name for name in all_fields if name != "pending" and name not in RARELY_SET]
     namespace: dict[str, Any] = {
         "new_record": record_cls.__new__,
+        "new_object": object.__new__,
         "Record": record_cls,
         "State": state_cls,
+        "Twin": twin_of(state_cls),
         "ACTIVE": ACTIVE,
         "NOTHING_DONE": NOTHING_DONE,
-        "ZERO": dt.timedelta(0),
+        "QUIET": QUIET,
+        "Rarely": Rarely,
         **{f"default_{name}": default for name, (_, default) in attributes.items()},
     }
 
@@ -172,8 +218,9 @@ def record_kind(
         "source",
         [
             "    new = new_record(Record)",
-            *(f"    new.{name} = source.{name}" for name in all_fields if name != "pending"),
+            *(f"    new.{name} = source.{name}" for name in kept),
             "    new.pending = list(source.pending)",
+            "    new.rarely = source.rarely",
             "    new.next_due = source.next_due",
             "    return new",
         ],
@@ -183,20 +230,27 @@ def record_kind(
         "source",
         [
             "    new = new_record(Record)",
-            *(f"    new.{name} = source.{name}" for name in all_fields if name != "pending"),
+            *(f"    new.{name} = source.{name}" for name in kept),
             "    new.pending = list(source.pending)",
+            f"    rarely = Rarely({', '.join(f'source.{name}' for name in RARELY_SET)})",
+            "    new.rarely = QUIET if rarely == QUIET else rarely",
             "    new.refresh()",
             "    return new",
         ],
     )
+    # The frozen state built as its quick __init__ builds it, without the keywords: every
+    # field set from the record, whose values the core checked.
     freeze = generated(
         "freeze",
         "source",
         [
-            "    return State(",
-            *(f"        {name}=source.{name}," for name in all_fields if name != "pending"),
-            "        pending=tuple(source.pending),",
-            "    )",
+            "    new = new_object(Twin)",
+            *(f"    new.{name} = source.{name}" for name in kept),
+            "    new.pending = tuple(source.pending)",
+            f"    {', '.join(RARELY_SET)} = source.rarely",
+            *(f"    new.{name} = {name}" for name in RARELY_SET),
+            "    new.__class__ = State",
+            "    return new",
         ],
     )
     opened_fields = {field.name for field in attrs.fields(opening)}
@@ -215,14 +269,9 @@ def record_kind(
             "    new.involvement = ()",
             "    new.pending = []",
             "    new.done = NOTHING_DONE",
-            "    new.closed_at = None",
-            "    new.retain_until = None",
             "    new.calendar = None",
             "    new.calendar_identity = None",
-            "    new.paused_since = None",
-            "    new.paused_for = ZERO",
-            "    new.paused_open_for = ZERO",
-            "    new.held = ()",
+            "    new.rarely = QUIET",
             "    new.next_due = None",
             *(
                 f"    new.{name} = fact.{name}"
