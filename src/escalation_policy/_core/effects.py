@@ -50,6 +50,12 @@ _A = TypeVar("_A", bound=Action)
 Handler = Callable[["Work", Any, Any, str, str], None]
 """Applies one effect: (work, the effect, what the loader compiled of it, rule, cites)."""
 
+Reactor = Callable[["Work", str, Mapping[str, object], object, object, list[str]], None]
+"""Applies every reaction to one fact type that matches: (work, the status before the fact,
+the attributes it set as they were, the owner and the cadence as planned, the rule ids matched
+so far, to which it appends those it applies). The native engine generates one for each fact
+type (``_engines/reactors.py``)."""
+
 
 class Work:
     """The effects of one fact, applied to the escalation's record in place.

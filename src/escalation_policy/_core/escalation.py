@@ -395,16 +395,20 @@ def decide(
         owner, cadence = plan.values[OWNER], plan.values[CADENCE]  # as planned
     else:
         owner, cadence = record.owner, record.cadence
-    situation = Situation(record, fact, status_before, previous, owner, cadence)
     work = Work(policy, record, fact, plan)
     matched = list(plan.rows) if plan is not None else []
-    reactions = policy.reactions
-    for index in matcher.reactions_for(fact.TYPE, situation):
-        compiled = reactions[index]
-        rule, cites = compiled.reaction.id, compiled.reaction.cites
-        matched.append(rule)
-        for effect, prepared in compiled.then:
-            HANDLERS[type(effect)](work, effect, prepared, rule, cites)
+    react = matcher.reactor(fact.TYPE)
+    if react is not None:
+        react(work, status_before, previous, owner, cadence, matched)
+    else:
+        situation = Situation(record, fact, status_before, previous, owner, cadence)
+        reactions = policy.reactions
+        for index in matcher.reactions_for(fact.TYPE, situation):
+            compiled = reactions[index]
+            rule, cites = compiled.reaction.id, compiled.reaction.cites
+            matched.append(rule)
+            for effect, prepared in compiled.then:
+                HANDLERS[type(effect)](work, effect, prepared, rule, cites)
     work.finish()
     record.refresh()
     if earlier:

@@ -6,7 +6,7 @@ it memoises.
 """
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
@@ -15,6 +15,9 @@ from escalation_policy.errors import PolicyDefinitionError
 from escalation_policy.policy import Policy
 from escalation_policy.policy.outputs import EXTRA_INVOLVEMENT, INVOLVEMENT
 from escalation_policy.vocabulary import HitPolicy
+
+if TYPE_CHECKING:
+    from escalation_policy._core.effects import Reactor
 
 __all__ = ["Matcher", "Plan", "evaluate_plan"]
 
@@ -91,3 +94,8 @@ class Matcher(Protocol):
 
     def plan(self, base: Mapping[str, object]) -> Plan:
         """:func:`evaluate_plan` with this matcher (a matcher may memoise whole plans)."""
+
+    def reactor(self, fact_type: str) -> "Reactor | None":
+        """A function that applies the reactions to this fact type that match, the same as
+        :meth:`reactions_for` and each effect's handler would; ``None``: the core asks
+        :meth:`reactions_for` and applies the effects itself."""
