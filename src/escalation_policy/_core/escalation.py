@@ -335,6 +335,18 @@ def decide(
     """
     at = fact.at
     opens = fact.OPENS
+    if (
+        record is not None
+        and not opens
+        and record.status != CLOSED
+        and record.status != AWAITING_OPENING
+        and (record.next_due is None or record.next_due >= at)
+    ):
+        # The common case, a fact about an open escalation with nothing due before it: the
+        # branches below all fall through, and check() can only find it stale.
+        if at < record.clock:
+            check(policy, record, fact)
+        return _apply(policy, matcher, record, fact)
     checked = changes_in_place(record, fact)
     if checked:
         check(policy, record, fact)  # refused before anything changes
@@ -367,6 +379,22 @@ def decide(
         return waiting, Decision(fact=fact, actions=tuple(earlier))
     if not checked:
         check(policy, record, fact)
+    return _apply(policy, matcher, record, fact, earlier, waiting)
+
+
+def _apply(
+    policy: Policy,
+    matcher: Matcher,
+    record: Record | None,
+    fact: EscalationFact,
+    earlier: list[Action] | None = None,
+    waiting: Record | None = None,
+) -> tuple[Record | None, Decision]:
+    """:func:`decide` once the fact is checked and time has passed for its escalation:
+    ``earlier``, what fell due before it; ``waiting``, the record that held facts for an
+    opening."""
+    at = fact.at
+    opens = fact.OPENS
     plan: Plan | None = None
     if opens:
         plan = matcher.plan(_plan_inputs(policy, fact))
@@ -411,7 +439,7 @@ def decide(
                 HANDLERS[type(effect)](work, effect, prepared, rule, cites)
     work.finish()
     record.refresh()
-    if earlier:
+    if earlier:  # None or empty in the common case
         if not opens:
             # A next period announced while time passed, then cancelled by this very fact
             # (closing, risk reduced), was never really due: do not announce it.

@@ -108,9 +108,11 @@ def _reactor(policy: "Policy", fact_type: str, indices: Sequence[int]) -> Reacto
         # The fields every escalation has, read by a path, first: the cheapest tests first.
         ordered = sorted(
             compiled.conditions,
-            key=lambda c: type(c) is not Condition
-            or c.field not in context.by_name
-            or _path(context.by_name[c.field].read) is None,
+            key=lambda c: (
+                type(c) is not Condition
+                or c.field not in context.by_name
+                or _path(context.by_name[c.field].read) is None
+            ),
         )
         tests = " and ".join(test(condition) for condition in ordered) or "True"
         body.append(f"    if {tests}:")
