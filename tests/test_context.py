@@ -39,7 +39,7 @@ class Spy:
     def plan(self, base: Any) -> Plan:
         return evaluate_plan(self.native._policy, self, base)
 
-    def reactor(self, fact_type: str) -> None:
+    def generated(self, fact_type: str) -> None:
         return None  # every match is checked in reactions_for
 
     def reactions_for(self, fact_type: str, situation: Situation) -> Sequence[int]:

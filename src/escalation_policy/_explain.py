@@ -441,7 +441,7 @@ class _Recorder:
             self.context, self.known = dict(context), False  # its own comes last
         return self._inner.reactions_about_unknown(fact_type, context)
 
-    def reactor(self, fact_type: str) -> None:
+    def generated(self, fact_type: str) -> None:
         return None  # what matched is seen in reactions_for
 
     def reactions_for(self, fact_type: str, situation: Situation) -> Sequence[int]:

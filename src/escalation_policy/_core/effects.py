@@ -5,6 +5,8 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
+import attrs
+
 from escalation_policy import vocabulary as vocab
 from escalation_policy._core.matching import Plan
 from escalation_policy._core.obligations import (
@@ -36,6 +38,7 @@ from escalation_policy.policy.outputs import (
 )
 from escalation_policy.policy.record import Record
 from escalation_policy.state import (
+    Decision,
     Fulfilment,
     PendingObligation,
 )
@@ -53,8 +56,29 @@ Handler = Callable[["Work", Any, Any, str, str], None]
 Reactor = Callable[["Work", str, Mapping[str, object], object, object, list[str]], None]
 """Applies every reaction to one fact type that matches: (work, the status before the fact,
 the attributes it set as they were, the owner and the cadence as planned, the rule ids matched
-so far, to which it appends those it applies). The native engine generates one for each fact
-type (``_engines/reactors.py``)."""
+so far, to which it appends those it applies)."""
+
+Step = Callable[[Policy, Any, Record, EscalationFact], tuple[Record | None, "Decision"]]
+"""Decides one fact about an open escalation with nothing due before it, checked: (policy,
+matcher, record, fact) to the record (``None``: settled) and the decision."""
+
+
+PeriodMemo = dict[tuple[Period, str, Bucket], Bucket]
+"""The period after one met, by (its period, its calendar's identity, itself), for periods
+whose next one does not depend on when the last was met (:meth:`Period.met` as declared on
+:class:`Period`): owned by a native matcher, and given to the :class:`Work` of its steps."""
+
+_PERIOD_MEMO_LIMIT = 4096
+
+
+@attrs.frozen
+class Generated:
+    """What the native engine generates for one fact type (``_engines/reactors.py``): its
+    reactor, and its whole step for a fact that opens nothing (``None`` for one that
+    opens)."""
+
+    react: Reactor
+    step: Step | None
 
 
 class Work:
@@ -73,15 +97,22 @@ class Work:
         "fact",
         "fulfilled",
         "new_owner",
+        "periods",
         "plan",
         "policy",
         "record",
     )
 
     def __init__(
-        self, policy: Policy, record: Record, fact: EscalationFact, plan: Plan | None
+        self,
+        policy: Policy,
+        record: Record,
+        fact: EscalationFact,
+        plan: Plan | None,
+        periods: PeriodMemo | None = None,
     ) -> None:
         self.policy = policy
+        self.periods = periods
         self.record = record
         self.fact = fact
         self.at = fact.at
@@ -236,8 +267,20 @@ class Work:
         assert period is not None  # a periodic obligation
         calendar = self.policy.calendar(self.record.calendar, self.record.calendar_identity)
         bucket = Bucket(pending.due, pending.since, pending.required)
+        memo = self.periods
+        if memo is not None and type(period).met is Period.met:
+            # The next period depends on this one and the calendar alone, and escalations
+            # in one zone share their periods' ends: worked out once for them all.
+            key = (period, calendar.identity, bucket)
+            following = memo.get(key)
+            if following is None:
+                following = period.met(calendar, bucket, at)
+                if len(memo) < _PERIOD_MEMO_LIMIT:
+                    memo[key] = following
+        else:
+            following = period.met(calendar, bucket, at)
         self.record.pending[index] = on_clock(
-            self.policy, self.record, in_bucket(pending, period.met(calendar, bucket, at))
+            self.policy, self.record, in_bucket(pending, following)
         )
         self._announce(declared, self.record.pending[index])
 

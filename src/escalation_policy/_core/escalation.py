@@ -346,6 +346,9 @@ def decide(
         # branches below all fall through, and check() can only find it stale.
         if at < record.clock:
             check(policy, record, fact)
+        generated = matcher.generated(fact.TYPE)
+        if generated is not None and generated.step is not None:
+            return generated.step(policy, matcher, record, fact)
         return _apply(policy, matcher, record, fact)
     checked = changes_in_place(record, fact)
     if checked:
@@ -425,9 +428,9 @@ def _apply(
         owner, cadence = record.owner, record.cadence
     work = Work(policy, record, fact, plan)
     matched = list(plan.rows) if plan is not None else []
-    react = matcher.reactor(fact.TYPE)
-    if react is not None:
-        react(work, status_before, previous, owner, cadence, matched)
+    generated = matcher.generated(fact.TYPE)
+    if generated is not None:
+        generated.react(work, status_before, previous, owner, cadence, matched)
     else:
         situation = Situation(record, fact, status_before, previous, owner, cadence)
         reactions = policy.reactions

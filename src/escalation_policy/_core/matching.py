@@ -17,7 +17,7 @@ from escalation_policy.policy.outputs import EXTRA_INVOLVEMENT, INVOLVEMENT
 from escalation_policy.vocabulary import HitPolicy
 
 if TYPE_CHECKING:
-    from escalation_policy._core.effects import Reactor
+    from escalation_policy._core.effects import Generated
 
 __all__ = ["Matcher", "Plan", "evaluate_plan"]
 
@@ -95,7 +95,7 @@ class Matcher(Protocol):
     def plan(self, base: Mapping[str, object]) -> Plan:
         """:func:`evaluate_plan` with this matcher (a matcher may memoise whole plans)."""
 
-    def reactor(self, fact_type: str) -> "Reactor | None":
-        """A function that applies the reactions to this fact type that match, the same as
-        :meth:`reactions_for` and each effect's handler would; ``None``: the core asks
-        :meth:`reactions_for` and applies the effects itself."""
+    def generated(self, fact_type: str) -> "Generated | None":
+        """Functions generated for this fact type, which decide as the core's generic path
+        (:meth:`reactions_for` and each effect's handler) would; ``None``: the core takes the
+        generic path."""

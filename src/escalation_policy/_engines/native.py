@@ -3,9 +3,9 @@
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from escalation_policy._core.effects import Reactor
+from escalation_policy._core.effects import Generated, PeriodMemo
 from escalation_policy._core.matching import Plan, evaluate_plan
-from escalation_policy._engines.reactors import reactors
+from escalation_policy._engines.reactors import generated as generate
 from escalation_policy._language.context import Situation
 
 if TYPE_CHECKING:
@@ -17,14 +17,15 @@ _MEMO_LIMIT = 4096
 
 class NativeMatcher:
     """Matches in plain Python. It owns its memos: table results over finite domains, whole
-    plans by the escalation's attributes, and reactions by the fields they test. And its
-    reactors (``reactors.py``): a generated function for each fact type, which the core calls
-    in place of matching and applying reactions one by one (``generated=False``: none, the
+    plans by the escalation's attributes, and reactions by the fields they test. And what it
+    generates for each fact type (``reactors.py``), which the core calls in place of matching
+    and applying reactions one by one (``generated=False``: none, the
     core's generic path only, as the reference the reactors are checked against)."""
 
     def __init__(self, policy: "Policy", *, generated: bool = True) -> None:
         self._policy = policy
-        self._reactors: dict[str, Reactor] = reactors(policy) if generated else {}
+        self._periods: PeriodMemo = {}
+        self._generated: dict[str, Generated] = generate(policy, self._periods) if generated else {}
         self._context = context = policy.context
         tables, reactions = policy.tables, policy.reactions
         self._rows: list[tuple[tuple[Condition, ...], ...]] = [t.conditions for t in tables]
@@ -86,8 +87,8 @@ class NativeMatcher:
             if all(c.matches(inputs) for c in conditions)
         )
 
-    def reactor(self, fact_type: str) -> Reactor | None:
-        return self._reactors.get(fact_type)
+    def generated(self, fact_type: str) -> Generated | None:
+        return self._generated.get(fact_type)
 
     def reactions_for(self, fact_type: str, situation: Situation) -> Sequence[int]:
         # The memo key read straight from the situation: no context is built unless missed.
