@@ -200,12 +200,21 @@ class Work:
         self._announce(declared, pending)
 
     def _fulfil(self, effect: vocab.Fulfil, _prepared: None, _rule: str, _cites: str) -> None:
-        declared = self.policy.obligations[effect.obligation.id]
+        self.fulfil(self.policy.obligations[effect.obligation.id], effect.key, effect.part)
+
+    def fulfil(self, declared: CompiledObligation, key_field: str | None, part: str | None) -> None:
+        """A :class:`~escalation_policy.vocabulary.Fulfil` of ``declared``, keyed by the fact's
+        field ``key_field``, of ``part``: what the native engine's generated functions call,
+        with the obligation found when they were generated."""
         name = declared.id
         key = None
-        if effect.key is not None:
-            key = text_of(getattr(self.fact, effect.key))
-        index = self._find(name, key)
+        if key_field is not None:
+            key = text_of(getattr(self.fact, key_field))
+        index = None
+        for position, pending in enumerate(self.record.pending):
+            if pending.obligation == name and (key is None or pending.key == key):
+                index = position
+                break
         if declared.once_per_key:
             if index is not None:
                 done = self.record.pending[index].key
@@ -220,7 +229,7 @@ class Work:
         at = self.at
         pending = self.record.pending[index]
         if pending.period not in (None, ON_CALENDAR) or (declared.parts and pending.every):
-            self._fulfil_period(declared, index, effect.part)
+            self._fulfil_period(declared, index, part)
             return
         self.fulfilled.append(
             Fulfilment(

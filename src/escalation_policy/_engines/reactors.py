@@ -1,11 +1,14 @@
-"""The native engine's reactors: for each fact type, one generated function that applies the
-reactions that match a fact of that type, as a host would write it by hand.
+"""The native engine's generated functions: for each fact type, the reactions that match a
+fact of that type applied as a host would write them by hand, and for a type that opens
+nothing, its whole step on an open escalation.
 
 Built from the compiled policy's data alone, once, by each :class:`NativeMatcher`: every
 condition becomes a Python test of the situation's attribute it reads (``record.in_scope in
 V1``), a field the policy computes is read once and only when a condition needs it, and each
-effect is a direct call of its handler with its compiled arguments bound. Nothing is looked up
-by name while a fact applies: no context, no memo key, no dispatch on the kind of effect.
+effect is a direct call of its handler with its compiled arguments bound (a ``Fulfil`` with
+its obligation found). Nothing is looked up by name while a fact applies: no context, no memo
+key, no dispatch on the kind of effect. The step sets the attributes the fact type sets,
+moves the status as it declares, and plans again only where the type plans.
 
 A condition the generator does not know how to write (not a plain
 :class:`~escalation_policy.policy.compiled.Condition`, or a field the context does not
@@ -25,6 +28,7 @@ from escalation_policy.model import CLOSED, EscalationFact
 from escalation_policy.policy.compiled import Condition
 from escalation_policy.policy.outputs import CADENCE, IN_SCOPE, OWNER
 from escalation_policy.state import Decision
+from escalation_policy.vocabulary import Fulfil
 
 if TYPE_CHECKING:
     from escalation_policy.policy import Policy
@@ -78,6 +82,7 @@ class _Source:
             "_UNSET": _UNSET,
             "CONTEXT_OF": policy.context.context_of,
             "TYPE": fact_type,
+            "FULFIL": Work.fulfil,
         }
         self.computed: dict[str, str] = {}  # field -> the local that holds it once read
         self.uses_context = False
@@ -136,6 +141,18 @@ class _Source:
             lines.append(f"{indent}if {tests}:")
             lines.append(f"{indent}    matched.append({rule})")
             for effect, prepared in compiled.then:
+                if type(effect) is Fulfil:  # the obligation found now, not on every fact
+                    declared = self.policy.obligations[effect.obligation.id]
+                    arguments = ", ".join(
+                        self.constant(prefix, value)
+                        for prefix, value in (
+                            ("O", declared),
+                            ("K", effect.key),
+                            ("PART", effect.part),
+                        )
+                    )
+                    lines.append(f"{indent}    FULFIL(work, {arguments})")
+                    continue
                 handler = self.constant("H", HANDLERS[type(effect)])
                 arguments = f"{self.constant('E', effect)}, {self.constant('P', prepared)}"
                 lines.append(f"{indent}    {handler}(work, {arguments}, {rule}, {cites})")
