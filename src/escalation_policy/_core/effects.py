@@ -5,8 +5,6 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
-import attrs
-
 from escalation_policy import vocabulary as vocab
 from escalation_policy._core.matching import Plan
 from escalation_policy._core.obligations import (
@@ -38,7 +36,6 @@ from escalation_policy.policy.outputs import (
 )
 from escalation_policy.policy.record import Record
 from escalation_policy.state import (
-    Decision,
     Fulfilment,
     PendingObligation,
 )
@@ -53,32 +50,12 @@ _A = TypeVar("_A", bound=Action)
 Handler = Callable[["Work", Any, Any, str, str], None]
 """Applies one effect: (work, the effect, what the loader compiled of it, rule, cites)."""
 
-Reactor = Callable[["Work", str, Mapping[str, object], object, object, list[str]], None]
-"""Applies every reaction to one fact type that matches: (work, the status before the fact,
-the attributes it set as they were, the owner and the cadence as planned, the rule ids matched
-so far, to which it appends those it applies)."""
-
-Step = Callable[[Policy, Any, Record, EscalationFact], tuple[Record | None, "Decision"]]
-"""Decides one fact about an open escalation with nothing due before it, checked: (policy,
-matcher, record, fact) to the record (``None``: settled) and the decision."""
-
-
 PeriodMemo = dict[tuple[Period, str, Bucket], Bucket]
 """The period after one met, by (its period, its calendar's identity, itself), for periods
 whose next one does not depend on when the last was met (:meth:`Period.met` as declared on
 :class:`Period`): owned by a native matcher, and given to the :class:`Work` of its steps."""
 
 _PERIOD_MEMO_LIMIT = 4096
-
-
-@attrs.frozen
-class Generated:
-    """What the native engine generates for one fact type (``_engines/reactors.py``): its
-    reactor, and its whole step for a fact that opens nothing (``None`` for one that
-    opens)."""
-
-    react: Reactor
-    step: Step | None
 
 
 class Work:

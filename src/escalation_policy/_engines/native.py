@@ -3,8 +3,8 @@
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from escalation_policy._core.effects import Generated, PeriodMemo
-from escalation_policy._core.matching import Plan, evaluate_plan
+from escalation_policy._core.effects import PeriodMemo
+from escalation_policy._core.matching import Generated, Plan, evaluate_plan
 from escalation_policy._engines.reactors import generated as generate
 from escalation_policy._language.context import Situation
 

@@ -21,7 +21,8 @@ import keyword
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from escalation_policy._core.effects import HANDLERS, Generated, PeriodMemo, Work
+from escalation_policy._core.effects import HANDLERS, PeriodMemo, Work
+from escalation_policy._core.matching import Generated
 from escalation_policy._language.codegen import generate
 from escalation_policy._language.context import Situation
 from escalation_policy.model import CLOSED, EscalationFact
