@@ -39,6 +39,9 @@ class Spy:
     def plan(self, base: Any) -> Plan:
         return evaluate_plan(self.native._policy, self, base)
 
+    def generated(self, fact_type: str) -> None:
+        return None  # every match is checked in reactions_for
+
     def reactions_for(self, fact_type: str, situation: Situation) -> Sequence[int]:
         full = context_of(fact_type, situation)
         self.seen.append((fact_type, full))

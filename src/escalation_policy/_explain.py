@@ -441,6 +441,9 @@ class _Recorder:
             self.context, self.known = dict(context), False  # its own comes last
         return self._inner.reactions_about_unknown(fact_type, context)
 
+    def generated(self, fact_type: str) -> None:
+        return None  # what matched is seen in reactions_for
+
     def reactions_for(self, fact_type: str, situation: Situation) -> Sequence[int]:
         context = self._policy.context.context_of(fact_type, situation)
         if situation.fact is self._fact and (self.context is None or not self.known):

@@ -50,6 +50,13 @@ _A = TypeVar("_A", bound=Action)
 Handler = Callable[["Work", Any, Any, str, str], None]
 """Applies one effect: (work, the effect, what the loader compiled of it, rule, cites)."""
 
+PeriodMemo = dict[tuple[Period, str, Bucket], Bucket]
+"""The period after one met, by (its period, its calendar's identity, itself), for periods
+whose next one does not depend on when the last was met (:meth:`Period.met` as declared on
+:class:`Period`): owned by a native matcher, and given to the :class:`Work` of its steps."""
+
+_PERIOD_MEMO_LIMIT = 4096
+
 
 class Work:
     """The effects of one fact, applied to the escalation's record in place.
@@ -67,15 +74,22 @@ class Work:
         "fact",
         "fulfilled",
         "new_owner",
+        "periods",
         "plan",
         "policy",
         "record",
     )
 
     def __init__(
-        self, policy: Policy, record: Record, fact: EscalationFact, plan: Plan | None
+        self,
+        policy: Policy,
+        record: Record,
+        fact: EscalationFact,
+        plan: Plan | None,
+        periods: PeriodMemo | None = None,
     ) -> None:
         self.policy = policy
+        self.periods = periods
         self.record = record
         self.fact = fact
         self.at = fact.at
@@ -163,12 +177,21 @@ class Work:
         self._announce(declared, pending)
 
     def _fulfil(self, effect: vocab.Fulfil, _prepared: None, _rule: str, _cites: str) -> None:
-        declared = self.policy.obligations[effect.obligation.id]
+        self.fulfil(self.policy.obligations[effect.obligation.id], effect.key, effect.part)
+
+    def fulfil(self, declared: CompiledObligation, key_field: str | None, part: str | None) -> None:
+        """A :class:`~escalation_policy.vocabulary.Fulfil` of ``declared``, keyed by the fact's
+        field ``key_field``, of ``part``: what the native engine's generated functions call,
+        with the obligation found when they were generated."""
         name = declared.id
         key = None
-        if effect.key is not None:
-            key = text_of(getattr(self.fact, effect.key))
-        index = self._find(name, key)
+        if key_field is not None:
+            key = text_of(getattr(self.fact, key_field))
+        index = None
+        for position, pending in enumerate(self.record.pending):
+            if pending.obligation == name and (key is None or pending.key == key):
+                index = position
+                break
         if declared.once_per_key:
             if index is not None:
                 done = self.record.pending[index].key
@@ -183,7 +206,7 @@ class Work:
         at = self.at
         pending = self.record.pending[index]
         if pending.period not in (None, ON_CALENDAR) or (declared.parts and pending.every):
-            self._fulfil_period(declared, index, effect.part)
+            self._fulfil_period(declared, index, part)
             return
         self.fulfilled.append(
             Fulfilment(
@@ -230,8 +253,20 @@ class Work:
         assert period is not None  # a periodic obligation
         calendar = self.policy.calendar(self.record.calendar, self.record.calendar_identity)
         bucket = Bucket(pending.due, pending.since, pending.required)
+        memo = self.periods
+        if memo is not None and type(period).met is Period.met:
+            # The next period depends on this one and the calendar alone, and escalations
+            # in one zone share their periods' ends: worked out once for them all.
+            key = (period, calendar.identity, bucket)
+            following = memo.get(key)
+            if following is None:
+                following = period.met(calendar, bucket, at)
+                if len(memo) < _PERIOD_MEMO_LIMIT:
+                    memo[key] = following
+        else:
+            following = period.met(calendar, bucket, at)
         self.record.pending[index] = on_clock(
-            self.policy, self.record, in_bucket(pending, period.met(calendar, bucket, at))
+            self.policy, self.record, in_bucket(pending, following)
         )
         self._announce(declared, self.record.pending[index])
 

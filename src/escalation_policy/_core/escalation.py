@@ -335,6 +335,21 @@ def decide(
     """
     at = fact.at
     opens = fact.OPENS
+    if (
+        record is not None
+        and not opens
+        and record.status != CLOSED
+        and record.status != AWAITING_OPENING
+        and (record.next_due is None or record.next_due >= at)
+    ):
+        # The common case, a fact about an open escalation with nothing due before it: the
+        # branches below all fall through, and check() can only find it stale.
+        if at < record.clock:
+            check(policy, record, fact)
+        generated = matcher.generated(fact.TYPE)
+        if generated is not None and generated.step is not None:
+            return generated.step(policy, matcher, record, fact)
+        return _apply(policy, matcher, record, fact)
     checked = changes_in_place(record, fact)
     if checked:
         check(policy, record, fact)  # refused before anything changes
@@ -367,6 +382,22 @@ def decide(
         return waiting, Decision(fact=fact, actions=tuple(earlier))
     if not checked:
         check(policy, record, fact)
+    return _apply(policy, matcher, record, fact, earlier, waiting)
+
+
+def _apply(
+    policy: Policy,
+    matcher: Matcher,
+    record: Record | None,
+    fact: EscalationFact,
+    earlier: list[Action] | None = None,
+    waiting: Record | None = None,
+) -> tuple[Record | None, Decision]:
+    """:func:`decide` once the fact is checked and time has passed for its escalation:
+    ``earlier``, what fell due before it; ``waiting``, the record that held facts for an
+    opening."""
+    at = fact.at
+    opens = fact.OPENS
     plan: Plan | None = None
     if opens:
         plan = matcher.plan(_plan_inputs(policy, fact))
@@ -395,19 +426,23 @@ def decide(
         owner, cadence = plan.values[OWNER], plan.values[CADENCE]  # as planned
     else:
         owner, cadence = record.owner, record.cadence
-    situation = Situation(record, fact, status_before, previous, owner, cadence)
     work = Work(policy, record, fact, plan)
     matched = list(plan.rows) if plan is not None else []
-    reactions = policy.reactions
-    for index in matcher.reactions_for(fact.TYPE, situation):
-        compiled = reactions[index]
-        rule, cites = compiled.reaction.id, compiled.reaction.cites
-        matched.append(rule)
-        for effect, prepared in compiled.then:
-            HANDLERS[type(effect)](work, effect, prepared, rule, cites)
+    generated = matcher.generated(fact.TYPE)
+    if generated is not None:
+        generated.react(work, status_before, previous, owner, cadence, matched)
+    else:
+        situation = Situation(record, fact, status_before, previous, owner, cadence)
+        reactions = policy.reactions
+        for index in matcher.reactions_for(fact.TYPE, situation):
+            compiled = reactions[index]
+            rule, cites = compiled.reaction.id, compiled.reaction.cites
+            matched.append(rule)
+            for effect, prepared in compiled.then:
+                HANDLERS[type(effect)](work, effect, prepared, rule, cites)
     work.finish()
     record.refresh()
-    if earlier:
+    if earlier:  # None or empty in the common case
         if not opens:
             # A next period announced while time passed, then cancelled by this very fact
             # (closing, risk reduced), was never really due: do not announce it.

@@ -5,18 +5,21 @@ The compiled :class:`~escalation_policy.Policy` is immutable data; each matcher 
 it memoises.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import attrs
 
 from escalation_policy._language.context import Situation, scalar
 from escalation_policy.errors import PolicyDefinitionError
+from escalation_policy.model import EscalationFact
 from escalation_policy.policy import Policy
 from escalation_policy.policy.outputs import EXTRA_INVOLVEMENT, INVOLVEMENT
+from escalation_policy.policy.record import Record
+from escalation_policy.state import Decision
 from escalation_policy.vocabulary import HitPolicy
 
-__all__ = ["Matcher", "Plan", "evaluate_plan"]
+__all__ = ["Generated", "Matcher", "Plan", "Reactor", "Step", "evaluate_plan"]
 
 
 @attrs.frozen
@@ -71,6 +74,26 @@ def evaluate_plan(policy: Policy, matcher: "Matcher", base: Mapping[str, object]
     return Plan(values=values, sources=sources, rows=tuple(rows_matched), involvement=tuple(roles))
 
 
+Reactor = Callable[[Any, str, Mapping[str, object], object, object, list[str]], None]
+"""Applies every reaction to one fact type that matches: (the fact's ``Work``, the status
+before the fact, the attributes it set as they were, the owner and the cadence as planned, the
+rule ids matched so far, to which it appends those it applies)."""
+
+Step = Callable[[Policy, Any, Record, EscalationFact], tuple[Record | None, Decision]]
+"""Decides one fact about an open escalation with nothing due before it, checked: (policy,
+matcher, record, fact) to the record (``None``: settled) and the decision."""
+
+
+@attrs.frozen
+class Generated:
+    """What a matcher generates for one fact type (the native one: ``_engines/reactors.py``):
+    its reactor, and its whole step for a fact that opens nothing (``None`` for one that
+    opens)."""
+
+    react: Reactor
+    step: Step | None
+
+
 class Matcher(Protocol):
     """Answers which rows and reactions match; the engines differ only here."""
 
@@ -91,3 +114,8 @@ class Matcher(Protocol):
 
     def plan(self, base: Mapping[str, object]) -> Plan:
         """:func:`evaluate_plan` with this matcher (a matcher may memoise whole plans)."""
+
+    def generated(self, fact_type: str) -> Generated | None:
+        """Functions generated for this fact type, which decide as the core's generic path
+        (:meth:`reactions_for` and each effect's handler) would; ``None``: the core takes the
+        generic path."""

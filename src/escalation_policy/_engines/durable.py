@@ -204,6 +204,9 @@ class DurableMatcher:
     ) -> Sequence[int]:
         return self._post(self._reaction_layers, dict(context, event=fact_type, known=False))
 
+    def generated(self, fact_type: str) -> None:
+        return None  # matched through reactions_for, applied by the core
+
     def reactions_for(self, fact_type: str, situation: Situation) -> Sequence[int]:
         return self.reactions(fact_type, self._policy.context.context_of(fact_type, situation))
 

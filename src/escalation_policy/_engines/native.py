@@ -3,7 +3,9 @@
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from escalation_policy._core.matching import Plan, evaluate_plan
+from escalation_policy._core.effects import PeriodMemo
+from escalation_policy._core.matching import Generated, Plan, evaluate_plan
+from escalation_policy._engines.reactors import generated as generate
 from escalation_policy._language.context import Situation
 
 if TYPE_CHECKING:
@@ -15,10 +17,15 @@ _MEMO_LIMIT = 4096
 
 class NativeMatcher:
     """Matches in plain Python. It owns its memos: table results over finite domains, whole
-    plans by the escalation's attributes, and reactions by the fields they test."""
+    plans by the escalation's attributes, and reactions by the fields they test. And what it
+    generates for each fact type (``reactors.py``), which the core calls in place of matching
+    and applying reactions one by one (``generated=False``: none, the
+    core's generic path only, as the reference the reactors are checked against)."""
 
-    def __init__(self, policy: "Policy") -> None:
+    def __init__(self, policy: "Policy", *, generated: bool = True) -> None:
         self._policy = policy
+        self._periods: PeriodMemo = {}
+        self._generated: dict[str, Generated] = generate(policy, self._periods) if generated else {}
         self._context = context = policy.context
         tables, reactions = policy.tables, policy.reactions
         self._rows: list[tuple[tuple[Condition, ...], ...]] = [t.conditions for t in tables]
@@ -79,6 +86,9 @@ class NativeMatcher:
             for row, conditions in enumerate(self._rows[index])
             if all(c.matches(inputs) for c in conditions)
         )
+
+    def generated(self, fact_type: str) -> Generated | None:
+        return self._generated.get(fact_type)
 
     def reactions_for(self, fact_type: str, situation: Situation) -> Sequence[int]:
         # The memo key read straight from the situation: no context is built unless missed.

@@ -1,0 +1,275 @@
+"""The native engine's generated functions: for each fact type, the reactions that match a
+fact of that type applied as a host would write them by hand, and for a type that opens
+nothing, its whole step on an open escalation.
+
+Built from the compiled policy's data alone, once, by each :class:`NativeMatcher`: every
+condition becomes a Python test of the situation's attribute it reads (``record.in_scope in
+V1``), a field the policy computes is read once and only when a condition needs it, and each
+effect is a direct call of its handler with its compiled arguments bound (a ``Fulfil`` with
+its obligation found). Nothing is looked up by name while a fact applies: no context, no memo
+key, no dispatch on the kind of effect. The step sets the attributes the fact type sets,
+moves the status as it declares, and plans again only where the type plans.
+
+A condition the generator does not know how to write (not a plain
+:class:`~escalation_policy.policy.compiled.Condition`, or a field the context does not
+declare) is matched as the generic matcher does, on the fact's context built on demand. The
+generic path (:meth:`Matcher.reactions_for` and :data:`HANDLERS`) stays the reference: a
+property test checks that both decide the same for any history.
+"""
+
+import keyword
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from escalation_policy._core.effects import HANDLERS, PeriodMemo, Work
+from escalation_policy._core.matching import Generated
+from escalation_policy._language.codegen import generate
+from escalation_policy._language.context import Situation
+from escalation_policy.model import CLOSED, EscalationFact
+from escalation_policy.policy.compiled import Condition
+from escalation_policy.policy.outputs import CADENCE, IN_SCOPE, OWNER
+from escalation_policy.state import Decision
+from escalation_policy.vocabulary import Fulfil
+
+if TYPE_CHECKING:
+    from escalation_policy.policy import Policy
+
+__all__ = ["generated"]
+
+_SITUATION = frozenset(Situation.__slots__)
+"""The names a field's dotted path may start with: the reactor's own arguments."""
+
+_UNSET = object()
+"""A computed field not read yet."""
+
+_NOTHING_BEFORE: dict[str, object] = {}
+"""The ``previous`` of a fact that sets no attribute (shared, never changed)."""
+
+
+def generated(policy: "Policy", periods: PeriodMemo) -> dict[str, Generated]:
+    """The generated functions for each fact type some reaction about a known escalation
+    takes; their steps share ``periods`` (:class:`Work`)."""
+    by_type: dict[str, list[int]] = {}
+    for index, compiled in enumerate(policy.reactions):
+        if compiled.known:
+            for fact_type in compiled.types:
+                by_type.setdefault(fact_type, []).append(index)
+    return {
+        fact_type: _generated(policy, fact_type, indices, periods)
+        for fact_type, indices in sorted(by_type.items())
+    }
+
+
+def _path(read: object) -> str | None:
+    """The Python expression for a field read by a dotted path, or ``None``."""
+    if not isinstance(read, str):
+        return None
+    parts = read.split(".")
+    if parts[0] not in _SITUATION:
+        return None
+    if not all(part.isidentifier() and not keyword.iskeyword(part) for part in parts):
+        return None
+    return read
+
+
+class _Source:
+    """The lines of one fact type's generated functions, and the constants they name."""
+
+    def __init__(self, policy: "Policy", fact_type: str) -> None:
+        self.policy = policy
+        self.fact_type = fact_type
+        self.namespace: dict[str, Any] = {
+            "Situation": Situation,
+            "_UNSET": _UNSET,
+            "CONTEXT_OF": policy.context.context_of,
+            "TYPE": fact_type,
+            "FULFIL": Work.fulfil,
+        }
+        self.computed: dict[str, str] = {}  # field -> the local that holds it once read
+        self.uses_context = False
+
+    def constant(self, prefix: str, value: object) -> str:
+        for name, known in self.namespace.items():
+            if known is value and name.startswith(prefix):
+                return name
+        name = f"{prefix}{len(self.namespace)}"
+        self.namespace[name] = value
+        return name
+
+    def value_of(self, field: str) -> str:
+        declared = self.policy.context.by_name[field]
+        if declared.facts is not None and self.fact_type not in declared.facts:
+            return "None"  # not in this fact type's context
+        path = _path(declared.read)
+        if path is not None:
+            return path
+        local = self.computed.get(field)
+        if local is None:
+            local = self.computed[field] = f"v{len(self.computed)}"
+            self.namespace[f"R_{local}"] = declared.reader
+        return f"({local} if {local} is not _UNSET else ({local} := R_{local}(situation)))"
+
+    def translatable(self, condition: Condition) -> bool:
+        return type(condition) is Condition and condition.field in self.policy.context.by_name
+
+    def test(self, condition: Condition) -> str:
+        if not self.translatable(condition):
+            self.uses_context = True
+            return (
+                f"{self.constant('C', condition)}.matches(context if context is not None "
+                "else (context := CONTEXT_OF(TYPE, situation)))"
+            )
+        values = self.constant("V", condition.values)
+        operator = "not in" if condition.negated else "in"
+        return f"{self.value_of(condition.field)} {operator} {values}"
+
+    def reactions(self, indices: Sequence[int], indent: str) -> list[str]:
+        """Each reaction in turn: its conditions tested, its effects applied."""
+        lines: list[str] = []
+        context = self.policy.context
+        for index in indices:
+            compiled = self.policy.reactions[index]
+            rule = self.constant("RULE", compiled.reaction.id)
+            cites = self.constant("CITES", compiled.reaction.cites)
+            # The fields every escalation has, read by a path, first: the cheapest first.
+            ordered = sorted(
+                compiled.conditions,
+                key=lambda c: (
+                    not self.translatable(c) or _path(context.by_name[c.field].read) is None
+                ),
+            )
+            tests = " and ".join(self.test(condition) for condition in ordered) or "True"
+            lines.append(f"{indent}if {tests}:")
+            lines.append(f"{indent}    matched.append({rule})")
+            for effect, prepared in compiled.then:
+                if type(effect) is Fulfil:  # the obligation found now, not on every fact
+                    declared = self.policy.obligations[effect.obligation.id]
+                    arguments = ", ".join(
+                        self.constant(prefix, value)
+                        for prefix, value in (
+                            ("O", declared),
+                            ("K", effect.key),
+                            ("PART", effect.part),
+                        )
+                    )
+                    lines.append(f"{indent}    FULFIL(work, {arguments})")
+                    continue
+                handler = self.constant("H", HANDLERS[type(effect)])
+                arguments = f"{self.constant('E', effect)}, {self.constant('P', prepared)}"
+                lines.append(f"{indent}    {handler}(work, {arguments}, {rule}, {cites})")
+        return lines
+
+    def locals(self, indent: str) -> list[str]:
+        """What the reactions' tests read before they start: the situation, if they need it."""
+        lines = []
+        if self.computed or self.uses_context:
+            lines.append(
+                f"{indent}situation = Situation(record, fact, status_before, previous, owner, "
+                "cadence)"
+            )
+        lines.extend(f"{indent}{local} = _UNSET" for local in self.computed.values())
+        if self.uses_context:
+            lines.append(f"{indent}context = None")
+        return lines
+
+
+def _generated(
+    policy: "Policy", fact_type: str, indices: Sequence[int], periods: PeriodMemo
+) -> Generated:
+    source = _Source(policy, fact_type)
+    source.namespace["PERIODS"] = periods
+    reactions = source.reactions(indices, "    ")
+    react = generate(
+        [
+            "def react(work, status_before, previous, owner, cadence, matched):",
+            "    record = work.record",
+            "    fact = work.fact",
+            *source.locals("    "),
+            *reactions,
+        ],
+        source.namespace,
+        f"reactor for {fact_type}",
+    )
+    declared = policy.contract.facts[fact_type]
+    if not issubclass(declared, EscalationFact) or declared.OPENS:
+        return Generated(react=react, step=None)
+    return Generated(react=react, step=_step(policy, fact_type, source, reactions))
+
+
+def _step(policy: "Policy", fact_type: str, source: _Source, reactions: list[str]) -> Any:
+    """The fact type's whole step for the common case: a fact about an open escalation with
+    nothing due before it, checked (``decide``). What ``_apply`` does, with what depends
+    only on the fact type decided here: the attributes it sets, the status it moves, whether
+    it plans again."""
+    namespace = source.namespace
+    namespace.update(
+        Work=Work,
+        Decision=Decision,
+        CLOSED=CLOSED,
+        NOTHING=_NOTHING_BEFORE,
+        PLAN_INPUTS=policy.plan_inputs,
+        OWNER=OWNER,
+        CADENCE=CADENCE,
+        IN_SCOPE=IN_SCOPE,
+    )
+    lines = [
+        "def step(policy, matcher, record, fact):",
+        "    at = fact.at",
+        "    status_before = record.status",
+        "    record.clock = at",
+    ]
+    sets, moves = policy.changes.get(fact_type, ((), {}))
+    if sets:
+        lines.append("    previous = {}")
+        for attribute, field in sets:
+            lines.append(f"    previous[{attribute!r}] = record.{attribute}")
+            lines.append(f"    record.{attribute} = fact.{field}")
+    else:
+        lines.append("    previous = NOTHING")
+    if moves:
+        namespace["MOVES"] = dict(moves)
+        lines += [
+            "    after = MOVES.get(record.status)",
+            "    if after is not None:",
+            "        record.status = after",
+            "        if after == CLOSED:",
+            "            record.closed_at = at",
+        ]
+    if fact_type in policy.planning:
+        lines += [
+            "    plan = matcher.plan({field: getattr(record, field) for field in PLAN_INPUTS})",
+            "    in_scope = bool(plan.values[IN_SCOPE])",
+            "    if in_scope != record.in_scope:",
+            "        record.in_scope = in_scope",
+            "        if not in_scope:",
+            "            record.pending = []",
+            "    if record.in_scope:",
+            "        owner, cadence = plan.values[OWNER], plan.values[CADENCE]",
+            "    else:",
+            "        owner, cadence = record.owner, record.cadence",
+            "    matched = list(plan.rows)",
+        ]
+    else:
+        lines += [
+            "    plan = None",
+            "    owner, cadence = record.owner, record.cadence",
+            "    matched = []",
+        ]
+    lines += [
+        "    work = Work(policy, record, fact, plan, PERIODS)",
+        *source.locals("    "),
+        *reactions,
+        "    if work.new_owner:",
+        "        work.finish()",
+        "    record.refresh()",
+        "    decision = Decision(",
+        "        fact=fact,",
+        "        actions=tuple(work.actions),",
+        "        fulfilled=tuple(work.fulfilled),",
+        "        matched=tuple(matched),",
+        "    )",
+        "    if record.status == CLOSED and record.settled:",
+        "        return None, decision",
+        "    return record, decision",
+    ]
+    return generate(lines, namespace, f"step for {fact_type}")
