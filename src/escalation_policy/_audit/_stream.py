@@ -29,15 +29,16 @@ from escalation_policy._audit._report import (
     TotalsSum,
     _Tracker,
     _value,
+    audit_end,
 )
 from escalation_policy._convert import shared_converter
 from escalation_policy.engine import EngineName, PolicyEngine
 from escalation_policy.errors import InputError
 from escalation_policy.model import Action, EscalationFact, Fact, Violation
-from escalation_policy.policy import Policy
+from escalation_policy.policy import Policy, default_policy
 from escalation_policy.state import EscalationState, Fulfilment
 
-__all__ = ["StreamedAudit", "audit_streamed", "json_text", "write_json"]
+__all__ = ["StreamedAudit", "audit_streamed", "json_text", "spooled_audit", "write_json"]
 
 
 class _Late:
@@ -155,35 +156,91 @@ class _StreamingCoverage(CoverageObserver):
 
 @attrs.frozen(kw_only=True)
 class StreamedAudit:
-    """An audit whose escalations wait in a temporary file: ``head``, the report without its
-    escalations (their totals are there), and ``listing``, which reads them back in order of
-    opening each time it is iterated. :meth:`close` deletes the file (or the ``folder`` of
-    files an audit in parts reads them from)."""
+    """An audit whose escalations wait on disk (:func:`~escalation_policy.audit_streamed`):
+    ``report``, the report without its escalations (every total, refusal, rule's coverage and
+    violation about an escalation never opened is there), and :meth:`escalations`, which
+    reads them back in order of opening each time it is called. Use it in a ``with`` block,
+    or call :meth:`close`, which deletes the file."""
 
-    head: AuditReport
-    listing: AuditListing
-    codes: frozenset[str]
+    report: AuditReport
+    """The report, ``escalations`` left empty: :meth:`escalations` reads them."""
+    listing: AuditListing = attrs.field(repr=False)
+    codes: frozenset[str] = attrs.field(repr=False)
     """Every violation code the report holds."""
-    spool: IO[bytes] | None
-    folder: str | None = None
-    texts: Callable[[bool], Iterator[str]] | None = None
+    spool: IO[bytes] | None = attrs.field(repr=False)
+    folder: str | None = attrs.field(default=None, repr=False)
+    texts: Callable[[bool], Iterator[str]] | None = attrs.field(default=None, repr=False)
     """The escalations' :func:`json_text`, in order, when they come so (an audit in parts
     rendered them): like ``listing.listed``."""
 
+    def escalations(self, *, only_violations: bool = False) -> Iterator[EscalationAudit]:
+        """The escalations, read back from disk one at a time in order of opening, as
+        ``report.escalations`` of :func:`~escalation_policy.audit` lists them
+        (``only_violations``: only those with violations)."""
+        return self.listing.listed(only_violations)
+
+    def write_json(self, write: Callable[[str], object], *, only_violations: bool = False) -> None:
+        """Write the report's JSON form (what ``escalation-policy audit --format json``
+        writes: ``json.dumps(report.to_json(), indent=2)`` and a line feed, for the report of
+        :func:`~escalation_policy.audit`) an escalation at a time, with ``write`` (a file's
+        ``write``, say). ``only_violations`` lists only the escalations with violations,
+        as ``--only-violations`` does."""
+        escalations = (
+            self.escalations(only_violations=only_violations)
+            if self.texts is None
+            else self.texts(only_violations)
+        )
+        write_json(self.report, escalations, write, only_violations=only_violations)
+
     def close(self) -> None:
+        """Delete the escalations kept on disk."""
         if self.spool is not None:
             self.spool.close()
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
 
+    def __enter__(self) -> "StreamedAudit":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     @classmethod
     def of(cls, report: AuditReport) -> "StreamedAudit":
         """A report already in memory, written the same way."""
         codes = frozenset(_value(v.code) for v in report.violations)
-        return cls(head=report, listing=AuditListing.of(report), codes=codes, spool=None)
+        return cls(report=report, listing=AuditListing.of(report), codes=codes, spool=None)
 
 
 def audit_streamed(
+    facts: Iterable[Fact | Mapping[str, Any] | InputError],
+    *,
+    as_of: dt.datetime | None = None,
+    policy: Policy | None = None,
+    engine: EngineName = "native",
+    progress: Callable[[int], None] | None = None,
+    keep_going: bool = False,
+) -> StreamedAudit:
+    """:func:`~escalation_policy.audit`, with memory that follows the escalations still open
+    rather than the history: each escalation, once the engine has settled and forgotten it,
+    waits in a temporary file. The arguments are :func:`~escalation_policy.audit`'s.
+
+    The report (``report``: totals, refusals, rule coverage) is the one
+    :func:`~escalation_policy.audit` gives, its escalations left out; ``escalations()`` reads
+    them back in order of opening, and ``write_json`` writes the whole report's JSON form an
+    escalation at a time. Close it (or use it in a ``with`` block) to delete the file.
+    """
+    return spooled_audit(
+        facts,
+        policy=default_policy() if policy is None else policy,
+        as_of=audit_end(as_of),
+        engine=engine,
+        keep_going=keep_going,
+        progress=progress,
+    )
+
+
+def spooled_audit(
     facts: Iterable[Fact | Mapping[str, Any] | InputError],
     *,
     policy: Policy,
@@ -193,9 +250,9 @@ def audit_streamed(
     progress: Callable[[int], None] | None = None,
     refusals: Callable[[AuditReport], AuditReport] | None = None,
 ) -> StreamedAudit:
-    """:func:`~escalation_policy.audit` with the escalations kept on disk once settled, for a
-    report written as it goes (``refusals``: what the head's refusals become, their files and
-    lines, say). The totals are added up while the escalations are read back once."""
+    """:func:`audit_streamed` (``as_of`` already an instant), for a report written as it goes
+    (``refusals``: what the head's refusals become, their files and lines, say). The totals
+    are added up while the escalations are read back once."""
     policy_engine = PolicyEngine(policy, engine=engine)
     spool = tempfile.TemporaryFile(prefix="escalation-policy-audit-")  # noqa: SIM115  # closed by close()
     try:
@@ -240,7 +297,7 @@ def audit_streamed(
             listed=listed,
         )
         return StreamedAudit(
-            head=head, listing=listing, codes=frozenset(observer.codes), spool=spool
+            report=head, listing=listing, codes=frozenset(observer.codes), spool=spool
         )
     except BaseException:
         spool.close()
