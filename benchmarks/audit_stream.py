@@ -6,6 +6,7 @@ command, one process against partitions (``--jobs``, ``--dask local``).
     python benchmarks/audit_stream.py --src /elsewhere/src  # another checkout's code, to compare
     python benchmarks/audit_stream.py --quick               # seconds: 20,000 facts
     python benchmarks/audit_stream.py --python              # audit() against audit_streamed()
+    python benchmarks/audit_stream.py --instructions --facts 20000   # callgrind, steady figures
 
 Each run is the command a user types, in a process of its own: its CPU time and peak resident
 memory are the child's, read with ``resource.getrusage(RUSAGE_CHILDREN)`` (for ``--jobs`` and
@@ -18,6 +19,10 @@ same bytes.
 ``--python`` runs the Python API instead, each in a process of its own on the same facts
 (read from the file a line at a time): ``audit()``, whose report holds every escalation, and
 ``audit_streamed()``, whose escalations wait on disk, each writing the report's JSON form.
+
+``--instructions`` counts with callgrind (slow: give a small ``--facts``) the instructions of
+the one-process audit (the command's work, after its imports) and of one part of two (what a
+worker of ``--jobs 2`` runs): on a shared machine, the steady figures.
 """
 
 import argparse
@@ -164,6 +169,43 @@ def python_api(history: Path, folder: str, facts: int, src: Path) -> int:
     return 0
 
 
+BETWEEN_MARKS = """
+import os, sys, tempfile
+from escalation_policy.cli import main
+from escalation_policy._partitioned import PartTask, run_part
+
+history, out, how = sys.argv[1:4]
+task = PartTask(
+    paths=(history,), names=(history,), package=None, settings=(), part=0, parts=2,
+    as_of=None, engine="native", keep_going=True, json=True, folder=tempfile.mkdtemp(),
+)
+os.getppid()
+if how == "one process":
+    main(["audit", history, "--format", "json", "--keep-going", "-o", out])
+else:
+    run_part(task)
+os.getppid()
+"""
+
+
+def instructions(history: Path, folder: str, facts: int, src: Path) -> int:
+    from run import callgrind_between_marks
+
+    print(f"instructions (callgrind), {facts:,} facts ({src})")
+    print("| run | instructions | a fact |")
+    print("| --- | --- | --- |")
+    os.environ["PYTHONPATH"] = f"{src}{os.pathsep}{ROOT}"  # callgrind's child inherits it
+    out = str(Path(folder) / "report.json")
+    for how in ("one process", "part 0 of 2"):
+        command = [sys.executable, "-c", BETWEEN_MARKS, str(history), out, how]
+        total = callgrind_between_marks(command)
+        if total is None:
+            print(f"| {how} | (callgrind cannot see the marks) | |")
+            continue
+        print(f"| {how} | {total:,} | {total / facts:,.0f} |", flush=True)
+    return 0
+
+
 def _digest(path: Path) -> str:
     """The file's SHA-256, read a block at a time: this process stays small, for the peak of
     the next run's process starts from it."""
@@ -183,6 +225,7 @@ def main() -> int:
     parser.add_argument("--dask", type=int, default=0, help="also run on N local Dask workers")
     parser.add_argument("--history", type=Path, help="reuse (or keep) the history in this file")
     parser.add_argument("--python", action="store_true", help="audit() against audit_streamed()")
+    parser.add_argument("--instructions", action="store_true", help="callgrind's counts")
     args = parser.parse_args()
     facts = 20_000 if args.quick else args.facts
     with tempfile.TemporaryDirectory(prefix="audit-stream-") as folder:
@@ -191,6 +234,8 @@ def main() -> int:
             write_history(history, facts)
         if args.python:
             return python_api(history, folder, facts, args.src)
+        if args.instructions:
+            return instructions(history, folder, facts, args.src)
         runs: list[tuple[str, list[str]]] = [("one process", [])]
         if args.jobs:
             runs.append((f"--jobs {args.jobs}", ["--jobs", str(args.jobs)]))

@@ -22,6 +22,7 @@ from escalation_policy import (
     merge_audits,
 )
 from escalation_policy._audit import _replay
+from escalation_policy._audit._stream import spooled_audit
 from escalation_policy._convert import shared_converter
 from escalation_policy.cli import main
 from escalation_policy.cli._common import read_items
@@ -145,6 +146,19 @@ def test_the_audit_written_as_it_goes_is_the_audit_in_memory(
         lines = [line for line, _ in iter_audit_lines(streamed.report, streamed.listing)]
         assert audit_text(report) == "\n".join(lines) + "\n"
         assert AuditListing.of(report).with_violations == streamed.listing.with_violations
+        # As the command line writes JSON: each escalation's text made once, with the totals.
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(_replay, "SWEEP", 2)
+            as_json = spooled_audit(
+                items, policy=policy, keep_going=True, as_of=as_of, as_json=True
+            )
+        with as_json:
+            for only_violations in (False, True):
+                texts: list[str] = []
+                as_json.write_json(texts.append, only_violations=only_violations)
+                expected: list[str] = []
+                streamed.write_json(expected.append, only_violations=only_violations)
+                assert "".join(expected) == "".join(texts)
 
 
 @pytest.fixture

@@ -276,6 +276,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
                     engine=args.engine,
                     keep_going=args.keep_going,
                     refusals=located,
+                    as_json=fmt == "json",
                 )
                 report = streamed.report
     except InputError as error:
