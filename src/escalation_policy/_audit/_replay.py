@@ -334,8 +334,15 @@ class Replay:
         """With ``keyed``: when the escalations awaiting their opening that ``decision``
         touched, or that fell due in it, are next due now."""
         fact = decision.fact
-        if not self.awaiting and not decision.actions and not isinstance(fact, EscalationFact):
-            return  # time passing, with nothing awaiting its opening nor falling due
+        if not self.awaiting:
+            active = self.active
+            if isinstance(fact, EscalationFact):
+                if fact.escalation_id in active and all(
+                    a.escalation_id in active for a in decision.actions
+                ):
+                    return  # about held escalations only, with nothing awaiting its opening
+            elif not decision.actions:
+                return  # time passing, with nothing awaiting its opening nor falling due
         touched = {key for key, due in self.awaiting.items() if due is not None and due < fact.at}
         if isinstance(fact, EscalationFact) and fact.escalation_id not in self.active:
             touched.add(fact.escalation_id)
