@@ -5,6 +5,8 @@ command, one process against partitions (``--jobs``, ``--dask local``).
     python benchmarks/audit_stream.py --facts 2000000 --jobs 2 --dask 2
     python benchmarks/audit_stream.py --src /elsewhere/src  # another checkout's code, to compare
     python benchmarks/audit_stream.py --quick               # seconds: 20,000 facts
+    python benchmarks/audit_stream.py --python              # audit() against audit_streamed()
+    python benchmarks/audit_stream.py --instructions --facts 20000   # callgrind, steady figures
 
 Each run is the command a user types, in a process of its own: its CPU time and peak resident
 memory are the child's, read with ``resource.getrusage(RUSAGE_CHILDREN)`` (for ``--jobs`` and
@@ -13,6 +15,14 @@ is the largest single process's). The command's own CPU time (reading the parts 
 writing the report) is shown apart; what is left, shared by the parts, is a part's CPU time:
 on as many free cores as parts, the wall time follows it. The reports of every run must be the
 same bytes.
+
+``--python`` runs the Python API instead, each in a process of its own on the same facts
+(read from the file a line at a time): ``audit()``, whose report holds every escalation, and
+``audit_streamed()``, whose escalations wait on disk, each writing the report's JSON form.
+
+``--instructions`` counts with callgrind (slow: give a small ``--facts``) the instructions of
+the one-process audit (the command's work, after its imports) and of one part of two (what a
+worker of ``--jobs 2`` runs): on a shared machine, the steady figures.
 """
 
 import argparse
@@ -95,6 +105,107 @@ def run_audit(history: Path, out: Path, src: Path, *extra: str) -> dict[str, flo
     }
 
 
+PYTHON_API = """
+import json, resource, sys
+from escalation_policy import Fact, audit, audit_streamed, make_converter
+
+converter = make_converter()
+def facts():
+    with open(sys.argv[1], "rb") as stream:
+        for line in stream:
+            yield converter.structure(json.loads(line), Fact)
+
+with open(sys.argv[2], "w") as out:
+    if sys.argv[3] == "audit":
+        report = audit(facts(), keep_going=True)
+        out.write(json.dumps(report.to_json(), indent=2) + "\\n")
+    else:
+        with audit_streamed(facts(), keep_going=True) as streamed:
+            streamed.write_json(out.write)
+own = resource.getrusage(resource.RUSAGE_SELF)
+with open("/proc/self/status") as status:
+    peak = int(status.read().split("VmHWM:")[1].split()[0])
+print(f"peak-kb {peak} 0 {own.ru_utime + own.ru_stime}", file=sys.stderr)
+"""
+
+
+def run_python(history: Path, out: Path, src: Path, how: str) -> dict[str, float]:
+    """``audit()`` or ``audit_streamed()`` on the history, in a process of its own: wall and
+    CPU seconds, the peak resident memory in MB."""
+    command = [sys.executable, "-c", PYTHON_API, str(history), str(out), how]
+    environment = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{ROOT}"}
+    started = time.perf_counter()
+    done = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"the audit failed ({done.returncode}):\n{done.stderr}")
+    peak, cpu = next(
+        (int(a), float(c))
+        for line in done.stderr.splitlines()
+        if line.startswith("peak-kb ")
+        for _, a, _, c in [line.split()]
+    )
+    return {"wall": wall, "cpu": cpu, "peak_mb": peak / 1024}
+
+
+def python_api(history: Path, folder: str, facts: int, src: Path) -> int:
+    print(f"the Python API, keep_going=True, the report's JSON form written, {facts:,} facts")
+    print("| run | wall s | CPU s | peak MB |")
+    print("| --- | --- | --- | --- |")
+    digests = set()
+    for how in ("audit", "audit_streamed"):
+        out = Path(folder) / "report.json"
+        figures = run_python(history, out, src, how)
+        digests.add(_digest(out))
+        print(
+            f"| `{how}()` | {figures['wall']:.1f} | {figures['cpu']:.1f} | "
+            f"{figures['peak_mb']:.0f} |",
+            flush=True,
+        )
+    if len(digests) != 1:
+        print("the runs' reports DIFFER")
+        return 1
+    print(f"every run's report the same ({next(iter(digests))[:12]})")
+    return 0
+
+
+BETWEEN_MARKS = """
+import os, sys, tempfile
+from escalation_policy.cli import main
+from escalation_policy._partitioned import PartTask, run_part
+
+history, out, how = sys.argv[1:4]
+task = PartTask(
+    paths=(history,), names=(history,), package=None, settings=(), part=0, parts=2,
+    as_of=None, engine="native", keep_going=True, json=True, folder=tempfile.mkdtemp(),
+)
+os.getppid()
+if how == "one process":
+    main(["audit", history, "--format", "json", "--keep-going", "-o", out])
+else:
+    run_part(task)
+os.getppid()
+"""
+
+
+def instructions(history: Path, folder: str, facts: int, src: Path) -> int:
+    from run import callgrind_between_marks
+
+    print(f"instructions (callgrind), {facts:,} facts ({src})")
+    print("| run | instructions | a fact |")
+    print("| --- | --- | --- |")
+    os.environ["PYTHONPATH"] = f"{src}{os.pathsep}{ROOT}"  # callgrind's child inherits it
+    out = str(Path(folder) / "report.json")
+    for how in ("one process", "part 0 of 2"):
+        command = [sys.executable, "-c", BETWEEN_MARKS, str(history), out, how]
+        total = callgrind_between_marks(command)
+        if total is None:
+            print(f"| {how} | (callgrind cannot see the marks) | |")
+            continue
+        print(f"| {how} | {total:,} | {total / facts:,.0f} |", flush=True)
+    return 0
+
+
 def _digest(path: Path) -> str:
     """The file's SHA-256, read a block at a time: this process stays small, for the peak of
     the next run's process starts from it."""
@@ -113,12 +224,18 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=0, help="also run with --jobs N")
     parser.add_argument("--dask", type=int, default=0, help="also run on N local Dask workers")
     parser.add_argument("--history", type=Path, help="reuse (or keep) the history in this file")
+    parser.add_argument("--python", action="store_true", help="audit() against audit_streamed()")
+    parser.add_argument("--instructions", action="store_true", help="callgrind's counts")
     args = parser.parse_args()
     facts = 20_000 if args.quick else args.facts
     with tempfile.TemporaryDirectory(prefix="audit-stream-") as folder:
         history = args.history or Path(folder) / "history.jsonl"
         if not history.exists():
             write_history(history, facts)
+        if args.python:
+            return python_api(history, folder, facts, args.src)
+        if args.instructions:
+            return instructions(history, folder, facts, args.src)
         runs: list[tuple[str, list[str]]] = [("one process", [])]
         if args.jobs:
             runs.append((f"--jobs {args.jobs}", ["--jobs", str(args.jobs)]))

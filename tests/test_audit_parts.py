@@ -16,11 +16,13 @@ from escalation_policy import (
     AuditReport,
     audit,
     audit_partitioned,
+    audit_streamed,
     default_policy,
     load_policy,
     merge_audits,
 )
 from escalation_policy._audit import _replay
+from escalation_policy._audit._stream import spooled_audit
 from escalation_policy._convert import shared_converter
 from escalation_policy.cli import main
 from escalation_policy.cli._common import read_items
@@ -123,24 +125,40 @@ def test_the_audit_written_as_it_goes_is_the_audit_in_memory(
     data: st.DataObject, policy: Policy
 ) -> None:
     """Escalations let go as soon as the engine forgets them (looked at every 2 items here),
-    and what comes about them later, give the same report, byte for byte, in every format."""
-    from escalation_policy._audit._stream import audit_streamed, write_json
+    and what comes about them later, give the same report, byte for byte, in every format;
+    read back, they are the report's escalations, in its order."""
     from escalation_policy.render import AuditListing, iter_audit_lines
 
     items = data.draw(spoiled_histories(policy))
-    report = audit(items, policy=policy, keep_going=True)
+    as_of = data.draw(st.sampled_from([None, dt.datetime(2031, 1, 1, tzinfo=dt.timezone.utc)]))
+    report = audit(items, policy=policy, keep_going=True, as_of=as_of)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(_replay, "SWEEP", 2)
-        streamed = audit_streamed(items, policy=policy, keep_going=True)
-    try:
+        streamed = audit_streamed(items, policy=policy, keep_going=True, as_of=as_of)
+    with streamed:
+        assert attrs.evolve(report, escalations=()) == streamed.report
+        assert report.escalations == tuple(streamed.escalations())
+        with_violations = tuple(e for e in report.escalations if e.violations)
+        assert with_violations == tuple(streamed.escalations(only_violations=True))
         written: list[str] = []
-        write_json(streamed.head, streamed.listing.listed(False), written.append)
+        streamed.write_json(written.append)
         assert json.dumps(report.to_json(), indent=2) + "\n" == "".join(written)
-        lines = [line for line, _ in iter_audit_lines(streamed.head, streamed.listing)]
+        lines = [line for line, _ in iter_audit_lines(streamed.report, streamed.listing)]
         assert audit_text(report) == "\n".join(lines) + "\n"
         assert AuditListing.of(report).with_violations == streamed.listing.with_violations
-    finally:
-        streamed.close()
+        # As the command line writes JSON: each escalation's text made once, with the totals.
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(_replay, "SWEEP", 2)
+            as_json = spooled_audit(
+                items, policy=policy, keep_going=True, as_of=as_of, as_json=True
+            )
+        with as_json:
+            for only_violations in (False, True):
+                texts: list[str] = []
+                as_json.write_json(texts.append, only_violations=only_violations)
+                expected: list[str] = []
+                streamed.write_json(expected.append, only_violations=only_violations)
+                assert "".join(expected) == "".join(texts)
 
 
 @pytest.fixture
@@ -367,7 +385,7 @@ def test_history_files_audited_in_parts_give_the_report_of_one_process(
         patch.setattr(_replay, "SWEEP", 2)
         streamed = run_partitioned(tasks, in_processes(1))
     try:
-        merged = attrs.evolve(streamed.head, escalations=tuple(streamed.listing.listed(False)))
+        merged = attrs.evolve(streamed.report, escalations=tuple(streamed.escalations()))
         assert whole.to_json() == merged.to_json()
         assert len(whole.escalations) == streamed.listing.count
     finally:

@@ -95,7 +95,9 @@ _EXPORTS: dict[str, str] = {
             "AuditTotals",
             "AuditViolation",
             "EscalationAudit",
+            "StreamedAudit",
             "audit",
+            "audit_streamed",
             "merge_audits",
         ),
         "escalation_policy._audit",
@@ -217,7 +219,9 @@ if TYPE_CHECKING:
     from escalation_policy._audit import AuditTotals as AuditTotals
     from escalation_policy._audit import AuditViolation as AuditViolation
     from escalation_policy._audit import EscalationAudit as EscalationAudit
+    from escalation_policy._audit import StreamedAudit as StreamedAudit
     from escalation_policy._audit import audit as audit
+    from escalation_policy._audit import audit_streamed as audit_streamed
     from escalation_policy._audit import merge_audits as merge_audits
     from escalation_policy._convert import make_converter as make_converter
     from escalation_policy._digest import Digest as Digest

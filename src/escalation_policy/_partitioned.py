@@ -422,7 +422,7 @@ def _streamed(
         listed=listed,
     )
     return StreamedAudit(
-        head=merged_head(reports, sums),
+        report=merged_head(reports, sums),
         listing=listing,
         codes=codes,
         spool=None,
@@ -473,6 +473,6 @@ def audit_partitioned(
     # A cluster's workers may be elsewhere: they send their escalations back.
     streamed = run_partitioned(tasks, runner, shared=client is None)
     try:
-        return attrs.evolve(streamed.head, escalations=tuple(streamed.listing.listed(False)))
+        return attrs.evolve(streamed.report, escalations=tuple(streamed.escalations()))
     finally:
         streamed.close()

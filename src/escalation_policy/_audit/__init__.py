@@ -31,6 +31,7 @@ from escalation_policy._audit._report import (
     ObligationTotals,
     audit_end,
 )
+from escalation_policy._audit._stream import StreamedAudit, audit_streamed
 
 __all__ = [
     "AuditCalendar",
@@ -51,8 +52,10 @@ __all__ = [
     "Replay",
     "Replayed",
     "RuleCoverage",
+    "StreamedAudit",
     "audit",
     "audit_end",
+    "audit_streamed",
     "merge_audits",
     "part_of",
     "replay",

@@ -334,8 +334,15 @@ class Replay:
         """With ``keyed``: when the escalations awaiting their opening that ``decision``
         touched, or that fell due in it, are next due now."""
         fact = decision.fact
-        if not self.awaiting and not decision.actions and not isinstance(fact, EscalationFact):
-            return  # time passing, with nothing awaiting its opening nor falling due
+        if not self.awaiting:
+            active = self.active
+            if isinstance(fact, EscalationFact):
+                if fact.escalation_id in active and all(
+                    a.escalation_id in active for a in decision.actions
+                ):
+                    return  # about held escalations only, with nothing awaiting its opening
+            elif not decision.actions:
+                return  # time passing, with nothing awaiting its opening nor falling due
         touched = {key for key, due in self.awaiting.items() if due is not None and due < fact.at}
         if isinstance(fact, EscalationFact) and fact.escalation_id not in self.active:
             touched.add(fact.escalation_id)
@@ -352,30 +359,33 @@ class Replay:
     def tell(self, decision: Decision) -> None:
         """Tell the observers what ``decision`` did."""
         active = self.active
-        observers = self.observers
         for decider in self.deciders:
             decider.decided(decision)
         fact = decision.fact
+        needs_state = self.needs_state
         touched: set[str] = set()
         own = None
+        own_fact: EscalationFact | None = None
+        escalation: _Escalation | None = None
         if isinstance(fact, EscalationFact):
-            own = fact.escalation_id
+            own_fact, own = fact, fact.escalation_id
             if fact.OPENS:
-                old = active.pop(fact.escalation_id, None)
+                old = active.pop(own, None)
                 if old is not None:  # an id reused after its escalation was settled
                     if self.release:
                         self._let_go(old)
                     else:
                         self.finished.append(old)
-                self.released.pop(fact.escalation_id, None)
+                self.released.pop(own, None)
                 calendar = _calendar_of(self.policy_engine, fact)
-                active[fact.escalation_id] = _Escalation(
-                    fact, [observer.opened(fact, calendar) for observer in observers]
+                active[own] = _Escalation(
+                    fact, [observer.opened(fact, calendar) for observer in self.observers]
                 )
             if self.release and (fact.OPENS or fact.TYPE in self.closing):
-                self.watch.add(fact.escalation_id)
-            touched.add(fact.escalation_id)
-        elif self.needs_state and isinstance(fact, Tick):
+                self.watch.add(own)
+            if needs_state:
+                touched.add(own)
+        elif needs_state and isinstance(fact, Tick):
             touched.update(key for key, known in active.items() if known.due_by(fact.at))
         for action in decision.actions:
             escalation = active.get(action.escalation_id)
@@ -384,23 +394,27 @@ class Replay:
                 continue
             for kept in escalation.kept:
                 kept.action(action)
-            touched.add(action.escalation_id)
-        for fulfilment in decision.fulfilled:
+            if needs_state:
+                touched.add(action.escalation_id)
+        fulfilled = decision.fulfilled
+        for fulfilment in fulfilled:
             escalation = active[fulfilment.escalation_id]  # only a held escalation has any
             for kept in escalation.kept:
                 kept.fulfilled(fulfilment)
-            touched.add(fulfilment.escalation_id)
-        if isinstance(fact, EscalationFact):
-            if fact.escalation_id in active:
-                for kept in active[fact.escalation_id].kept:
-                    kept.fact(fact, decision.fulfilled)
+            if needs_state:
+                touched.add(fulfilment.escalation_id)
+        if own is not None and own_fact is not None:
+            escalation = active.get(own)
+            if escalation is not None:
+                for kept in escalation.kept:
+                    kept.fact(own_fact, fulfilled)
             elif self.release:
-                late = self._late(fact.escalation_id)
+                late = self._late(own)
                 for kept in late or ():
-                    kept.fact(fact, decision.fulfilled)
+                    kept.fact(own_fact, fulfilled)
         if self.keyed and self.policy_engine.policy.opening_grace:
             self._awaiting_after(decision)
-        if not self.needs_state:
+        if not needs_state:
             return
         for escalation_id in sorted(touched):
             escalation = active.get(escalation_id)
@@ -409,7 +423,7 @@ class Replay:
             state = self.policy_engine.escalation(escalation_id)
             escalation.forgotten = state is None
             escalation.next_due = None if state is None else state.next_due
-            for index in self.needs_state:
+            for index in needs_state:
                 escalation.kept[index].state(state, fact.at)
 
     def end(self, as_of: dt.datetime | None = None) -> Replayed:

@@ -319,7 +319,8 @@ class _Tracker:
                 self.spend(fact.at)
                 self.severity = severity
                 self.severity_changes += 1
-        after = book.moves.get(fact.TYPE, {}).get(self.status)
+        moves = book.moves.get(fact.TYPE)
+        after = None if moves is None else moves.get(self.status)
         if after is not None:
             self.status = after
             if after == CLOSED and self.closed_at is None:

@@ -10,10 +10,13 @@ file, escalation by escalation in order of opening: the same bytes as from a rep
 """
 
 import datetime as dt
+import functools
 import json
+import math
 import pickle
 import shutil
 import tempfile
+import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any
 
@@ -29,15 +32,16 @@ from escalation_policy._audit._report import (
     TotalsSum,
     _Tracker,
     _value,
+    audit_end,
 )
 from escalation_policy._convert import shared_converter
 from escalation_policy.engine import EngineName, PolicyEngine
 from escalation_policy.errors import InputError
 from escalation_policy.model import Action, EscalationFact, Fact, Violation
-from escalation_policy.policy import Policy
+from escalation_policy.policy import Policy, default_policy
 from escalation_policy.state import EscalationState, Fulfilment
 
-__all__ = ["StreamedAudit", "audit_streamed", "json_text", "write_json"]
+__all__ = ["StreamedAudit", "audit_streamed", "json_text", "spooled_audit", "write_json"]
 
 
 class _Late:
@@ -155,35 +159,94 @@ class _StreamingCoverage(CoverageObserver):
 
 @attrs.frozen(kw_only=True)
 class StreamedAudit:
-    """An audit whose escalations wait in a temporary file: ``head``, the report without its
-    escalations (their totals are there), and ``listing``, which reads them back in order of
-    opening each time it is iterated. :meth:`close` deletes the file (or the ``folder`` of
-    files an audit in parts reads them from)."""
+    """An audit whose escalations wait on disk (:func:`~escalation_policy.audit_streamed`):
+    ``report``, the report without its escalations (every total, refusal, rule's coverage and
+    violation about an escalation never opened is there), and :meth:`escalations`, which
+    reads them back in order of opening each time it is called. Use it in a ``with`` block,
+    or call :meth:`close`, which deletes the file."""
 
-    head: AuditReport
-    listing: AuditListing
-    codes: frozenset[str]
+    report: AuditReport
+    """The report, ``escalations`` left empty: :meth:`escalations` reads them."""
+    listing: AuditListing = attrs.field(repr=False)
+    codes: frozenset[str] = attrs.field(repr=False)
     """Every violation code the report holds."""
-    spool: IO[bytes] | None
-    folder: str | None = None
-    texts: Callable[[bool], Iterator[str]] | None = None
+    spool: IO[bytes] | None = attrs.field(repr=False)
+    folder: str | None = attrs.field(default=None, repr=False)
+    text_spool: IO[bytes] | None = attrs.field(default=None, repr=False)
+    texts: Callable[[bool], Iterator[str]] | None = attrs.field(default=None, repr=False)
     """The escalations' :func:`json_text`, in order, when they come so (an audit in parts
     rendered them): like ``listing.listed``."""
 
+    def escalations(self, *, only_violations: bool = False) -> Iterator[EscalationAudit]:
+        """The escalations, read back from disk one at a time in order of opening, as
+        ``report.escalations`` of :func:`~escalation_policy.audit` lists them
+        (``only_violations``: only those with violations)."""
+        return self.listing.listed(only_violations)
+
+    def write_json(self, write: Callable[[str], object], *, only_violations: bool = False) -> None:
+        """Write the report's JSON form (what ``escalation-policy audit --format json``
+        writes: ``json.dumps(report.to_json(), indent=2)`` and a line feed, for the report of
+        :func:`~escalation_policy.audit`) an escalation at a time, with ``write`` (a file's
+        ``write``, say). ``only_violations`` lists only the escalations with violations,
+        as ``--only-violations`` does."""
+        escalations = (
+            self.escalations(only_violations=only_violations)
+            if self.texts is None
+            else self.texts(only_violations)
+        )
+        write_json(self.report, escalations, write, only_violations=only_violations)
+
     def close(self) -> None:
+        """Delete the escalations kept on disk."""
         if self.spool is not None:
             self.spool.close()
+        if self.text_spool is not None:
+            self.text_spool.close()
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> "StreamedAudit":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     @classmethod
     def of(cls, report: AuditReport) -> "StreamedAudit":
         """A report already in memory, written the same way."""
         codes = frozenset(_value(v.code) for v in report.violations)
-        return cls(head=report, listing=AuditListing.of(report), codes=codes, spool=None)
+        return cls(report=report, listing=AuditListing.of(report), codes=codes, spool=None)
 
 
 def audit_streamed(
+    facts: Iterable[Fact | Mapping[str, Any] | InputError],
+    *,
+    as_of: dt.datetime | None = None,
+    policy: Policy | None = None,
+    engine: EngineName = "native",
+    progress: Callable[[int], None] | None = None,
+    keep_going: bool = False,
+) -> StreamedAudit:
+    """:func:`~escalation_policy.audit`, with memory that follows the escalations still open
+    rather than the history: each escalation, once the engine has settled and forgotten it,
+    waits in a temporary file. The arguments are :func:`~escalation_policy.audit`'s.
+
+    The report (``report``: totals, refusals, rule coverage) is the one
+    :func:`~escalation_policy.audit` gives, its escalations left out; ``escalations()`` reads
+    them back in order of opening, and ``write_json`` writes the whole report's JSON form an
+    escalation at a time. Close it (or use it in a ``with`` block) to delete the file.
+    """
+    return spooled_audit(
+        facts,
+        policy=default_policy() if policy is None else policy,
+        as_of=audit_end(as_of),
+        engine=engine,
+        keep_going=keep_going,
+        progress=progress,
+    )
+
+
+def spooled_audit(
     facts: Iterable[Fact | Mapping[str, Any] | InputError],
     *,
     policy: Policy,
@@ -192,12 +255,15 @@ def audit_streamed(
     keep_going: bool = False,
     progress: Callable[[int], None] | None = None,
     refusals: Callable[[AuditReport], AuditReport] | None = None,
+    as_json: bool = False,
 ) -> StreamedAudit:
-    """:func:`~escalation_policy.audit` with the escalations kept on disk once settled, for a
-    report written as it goes (``refusals``: what the head's refusals become, their files and
-    lines, say). The totals are added up while the escalations are read back once."""
+    """:func:`audit_streamed` (``as_of`` already an instant), for a report written as it goes
+    (``refusals``: what the head's refusals become, their files and lines, say). The totals
+    are added up while the escalations are read back once; with ``as_json``, their
+    :func:`json_text` is written then too, to another file, read back as ``texts``."""
     policy_engine = PolicyEngine(policy, engine=engine)
     spool = tempfile.TemporaryFile(prefix="escalation-policy-audit-")  # noqa: SIM115  # closed by close()
+    text_spool: IO[bytes] | None = None
     try:
         observer = _SpoolingObserver(policy_engine.policy, spool)
         coverage = _StreamingCoverage(policy_engine.policy)
@@ -210,9 +276,19 @@ def audit_streamed(
         end = replayed.end
         sums = TotalsSum(observer.book.obligations, list(observer.book.order))
         with_violations = 0
+        batch: list[tuple[bool, str]] = []
+        if as_json:
+            text_spool = tempfile.TemporaryFile(prefix="escalation-policy-audit-")  # noqa: SIM115
         for escalation in observer.read(end, only_violations=False):
             sums.add(escalation)
             with_violations += bool(escalation.violations)
+            if text_spool is not None:
+                batch.append((bool(escalation.violations), json_text(escalation)))
+                if len(batch) == _BATCH:
+                    pickle.dump(batch, text_spool, protocol=pickle.HIGHEST_PROTOCOL)
+                    batch = []
+        if text_spool is not None and batch:
+            pickle.dump(batch, text_spool, protocol=pickle.HIGHEST_PROTOCOL)
         unopened = tuple(observer.about_unopened)
         for violation in unopened:
             sums.violation(violation)
@@ -240,11 +316,36 @@ def audit_streamed(
             listed=listed,
         )
         return StreamedAudit(
-            head=head, listing=listing, codes=frozenset(observer.codes), spool=spool
+            report=head,
+            listing=listing,
+            codes=frozenset(observer.codes),
+            spool=spool,
+            text_spool=text_spool,
+            texts=None if text_spool is None else functools.partial(_texts, text_spool),
         )
     except BaseException:
         spool.close()
+        if text_spool is not None:
+            text_spool.close()
         raise
+
+
+_BATCH = 512
+"""Escalations' texts written to their file at a time."""
+
+
+def _texts(spool: IO[bytes], only_violations: bool) -> Iterator[str]:
+    """The texts :func:`spooled_audit` wrote, in order (``only_violations``: of those with
+    violations)."""
+    spool.seek(0)
+    while True:
+        try:
+            batch: list[tuple[bool, str]] = pickle.load(spool)
+        except EOFError:
+            return
+        for violations, text in batch:
+            if violations or not only_violations:
+                yield text
 
 
 _MARK = "\u0000escalations\u0000"
@@ -252,7 +353,65 @@ _MARK = "\u0000escalations\u0000"
 
 def json_text(escalation: EscalationAudit) -> str:
     """An escalation's JSON form as :func:`write_json` writes it (before its indentation)."""
-    return json.dumps(shared_converter().unstructure(escalation, EscalationAudit), indent=2)
+    data = shared_converter().unstructure(escalation, EscalationAudit)
+    try:
+        return _indented(data, "")
+    except (TypeError, ValueError):  # a value only the json module writes
+        return json.dumps(data, indent=2)
+
+
+_string = json.encoder.encode_basestring_ascii
+_float = float.__repr__
+_int = int.__repr__
+
+
+def _indented(value: object, indent: str) -> str:
+    """``json.dumps(value, indent=2)`` for JSON data of dicts, lists, strings, numbers, booleans
+    and nulls, the same text in half the time: the json module indents with the Python
+    encoder, a generator per level. Anything else (a non-finite float, another type) raises
+    for ``json.dumps`` to write."""
+    kind = type(value)
+    if kind is str:
+        return _string(typing.cast(str, value))
+    if kind is dict:
+        if not value:
+            return "{}"
+        inner = indent + "  "
+        items = typing.cast(dict[str, object], value).items()  # a key not a string raises
+        return (
+            "{\n"
+            + inner
+            + (",\n" + inner).join(
+                [_string(key) + ": " + _indented(item, inner) for key, item in items]
+            )
+            + "\n"
+            + indent
+            + "}"
+        )
+    if kind is list:
+        if not value:
+            return "[]"
+        inner = indent + "  "
+        elements = typing.cast(list[object], value)
+        return (
+            "[\n"
+            + inner
+            + (",\n" + inner).join([_indented(item, inner) for item in elements])
+            + "\n"
+            + indent
+            + "]"
+        )
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if kind is int:
+        return _int(value)
+    if kind is float and math.isfinite(value):  # type: ignore[arg-type]
+        return _float(value)
+    raise TypeError(f"{kind.__name__} is not written here")
 
 
 def write_json(

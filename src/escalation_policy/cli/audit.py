@@ -11,7 +11,7 @@ import attrs
 
 from escalation_policy import _html
 from escalation_policy._audit import AuditReport, audit_end
-from escalation_policy._audit._stream import StreamedAudit, audit_streamed, write_json
+from escalation_policy._audit._stream import StreamedAudit, spooled_audit, write_json
 from escalation_policy._language.context import scalar
 from escalation_policy.cli._common import (
     EXIT_BAD_INPUT,
@@ -258,7 +258,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
         with bar:
             if partitioned:
                 streamed = _in_parts(args, as_of, json=fmt == "json")
-                report = streamed.head
+                report = streamed.report
             elif fmt == "html":  # the audit and the timelines, observed on one replay
                 report, timelines = _html.audit_with_timelines(
                     items(),
@@ -269,15 +269,16 @@ def run(args: argparse.Namespace, out: Output) -> int:
                 )
                 report = located(report)
             else:  # the escalations kept on disk once settled, and written from there
-                streamed = audit_streamed(
+                streamed = spooled_audit(
                     items(),
                     policy=policy,
                     as_of=as_of,
                     engine=args.engine,
                     keep_going=args.keep_going,
                     refusals=located,
+                    as_json=fmt == "json",
                 )
-                report = streamed.head
+                report = streamed.report
     except InputError as error:
         if error.path == "as_of":
             raise Exit(EXIT_BAD_INPUT, f"--as-of: {error.reason}") from None
@@ -363,7 +364,7 @@ def _write_streamed(
     streamed: StreamedAudit, fmt: str, only: bool, out: Output, output: str | None
 ) -> None:
     """Write the report an escalation at a time, to standard output or to ``output``."""
-    head, listing = streamed.head, streamed.listing
+    head, listing = streamed.report, streamed.listing
     if output is None and fmt == "text":  # on a terminal, in its colours
         for line, style in iter_audit_lines(head, listing, only_violations=only):
             out.line(line, style)
