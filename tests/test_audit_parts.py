@@ -143,9 +143,9 @@ def test_the_audit_written_as_it_goes_is_the_audit_in_memory(
         written: list[str] = []
         streamed.write_json(written.append)
         assert json.dumps(report.to_json(), indent=2) + "\n" == "".join(written)
-        lines = [line for line, _ in iter_audit_lines(streamed.report, streamed.listing)]
+        lines = [line for line, _ in iter_audit_lines(streamed.report, streamed._listing)]
         assert audit_text(report) == "\n".join(lines) + "\n"
-        assert AuditListing.of(report).with_violations == streamed.listing.with_violations
+        assert AuditListing.of(report).with_violations == streamed._listing.with_violations
         # As the command line writes JSON: each escalation's text made once, with the totals.
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(_replay, "SWEEP", 2)
@@ -387,6 +387,6 @@ def test_history_files_audited_in_parts_give_the_report_of_one_process(
     try:
         merged = attrs.evolve(streamed.report, escalations=tuple(streamed.escalations()))
         assert whole.to_json() == merged.to_json()
-        assert len(whole.escalations) == streamed.listing.count
+        assert len(whole.escalations) == streamed._listing.count
     finally:
         streamed.close()

@@ -167,21 +167,21 @@ class StreamedAudit:
 
     report: AuditReport
     """The report, ``escalations`` left empty: :meth:`escalations` reads them."""
-    listing: AuditListing = attrs.field(repr=False)
+    _listing: AuditListing = attrs.field(repr=False)
     codes: frozenset[str] = attrs.field(repr=False)
     """Every violation code the report holds."""
-    spool: IO[bytes] | None = attrs.field(repr=False)
-    folder: str | None = attrs.field(default=None, repr=False)
-    text_spool: IO[bytes] | None = attrs.field(default=None, repr=False)
-    texts: Callable[[bool], Iterator[str]] | None = attrs.field(default=None, repr=False)
+    _spool: IO[bytes] | None = attrs.field(repr=False)
+    _folder: str | None = attrs.field(default=None, repr=False)
+    _text_spool: IO[bytes] | None = attrs.field(default=None, repr=False)
+    _texts: Callable[[bool], Iterator[str]] | None = attrs.field(default=None, repr=False)
     """The escalations' :func:`json_text`, in order, when they come so (an audit in parts
-    rendered them): like ``listing.listed``."""
+    rendered them): like the listing's ``listed``."""
 
     def escalations(self, *, only_violations: bool = False) -> Iterator[EscalationAudit]:
         """The escalations, read back from disk one at a time in order of opening, as
         ``report.escalations`` of :func:`~escalation_policy.audit` lists them
         (``only_violations``: only those with violations)."""
-        return self.listing.listed(only_violations)
+        return self._listing.listed(only_violations)
 
     def write_json(self, write: Callable[[str], object], *, only_violations: bool = False) -> None:
         """Write the report's JSON form (what ``escalation-policy audit --format json``
@@ -191,19 +191,19 @@ class StreamedAudit:
         as ``--only-violations`` does."""
         escalations = (
             self.escalations(only_violations=only_violations)
-            if self.texts is None
-            else self.texts(only_violations)
+            if self._texts is None
+            else self._texts(only_violations)
         )
         write_json(self.report, escalations, write, only_violations=only_violations)
 
     def close(self) -> None:
         """Delete the escalations kept on disk."""
-        if self.spool is not None:
-            self.spool.close()
-        if self.text_spool is not None:
-            self.text_spool.close()
-        if self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
+        if self._spool is not None:
+            self._spool.close()
+        if self._text_spool is not None:
+            self._text_spool.close()
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
 
     def __enter__(self) -> "StreamedAudit":
         return self

@@ -364,7 +364,7 @@ def _write_streamed(
     streamed: StreamedAudit, fmt: str, only: bool, out: Output, output: str | None
 ) -> None:
     """Write the report an escalation at a time, to standard output or to ``output``."""
-    head, listing = streamed.report, streamed.listing
+    head, listing = streamed.report, streamed._listing
     if output is None and fmt == "text":  # on a terminal, in its colours
         for line, style in iter_audit_lines(head, listing, only_violations=only):
             out.line(line, style)
@@ -376,7 +376,7 @@ def _write_streamed(
     write = out.write if file is None else file.write
     try:
         if fmt == "json":
-            escalations = listing.listed(only) if streamed.texts is None else streamed.texts(only)
+            escalations = listing.listed(only) if streamed._texts is None else streamed._texts(only)
             write_json(head, escalations, write, only_violations=only)
         elif fmt == "markdown":
             for line in iter_audit_markdown(head, listing, only_violations=only):
