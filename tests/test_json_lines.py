@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -172,3 +173,20 @@ def test_a_line_refused_in_a_file_reads_as_the_engine_refuses_it(tmp_path: Path)
 def test_action_json_refuses_what_is_not_an_action() -> None:
     with pytest.raises(TypeError, match="expected an Action"):
         action_json(OPENED)  # type: ignore[arg-type]
+
+
+@settings(max_examples=examples(30))
+@given(strategies.histories(max_escalations=3, max_steps=20))
+def test_a_delivery_is_written_as_json_dumps_writes_its_object(history: list[Fact]) -> None:
+    """What ``escalation-policy run`` and ``worker`` print of each delivery: its ``id`` and
+    ``policy`` first, then the action, the same bytes as ``json.dumps`` of ``to_json``."""
+    from escalation_policy import Service
+    from escalation_policy.service._results import delivery_json
+
+    with Service(":memory:") as service:
+        for fact in history:
+            for delivery in service.handle(fact).deliveries:
+                expected = json.dumps(delivery.to_json(service.policy))
+                assert expected == delivery_json(delivery, service.policy)
+                unrecorded = attrs.evolve(delivery, policy=None)  # stored by an earlier version
+                assert json.dumps(unrecorded.to_json()) == delivery_json(unrecorded)

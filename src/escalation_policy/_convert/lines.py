@@ -36,7 +36,7 @@ def json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 DECODER = json.JSONDecoder(object_pairs_hook=json_object)
 """Built once: ``json.loads`` with a hook builds a decoder for every line."""
 _decode = DECODER.decode
-_scan = DECODER.scan_once
+_scan: Callable[[str, int], tuple[Any, int]] = DECODER.scan_once  # type: ignore[attr-defined]
 """The decoder's own scanner: a line that is one JSON value and nothing else (or a newline)
 is read by it directly, without ``decode``'s two calls and two whitespace matches; anything
 else goes through ``decode``, which reads it the same way or says what is wrong."""
