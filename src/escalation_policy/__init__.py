@@ -73,7 +73,7 @@ _EXPORTS: dict[str, str] = {
         ),
         "escalation_policy.model",
     ),
-    "make_converter": "escalation_policy._convert",
+    **dict.fromkeys(("action_json", "make_converter"), "escalation_policy._convert"),
     "json_schema": "escalation_policy.schema",
     # policies
     **dict.fromkeys(
@@ -223,6 +223,7 @@ if TYPE_CHECKING:
     from escalation_policy._audit import audit as audit
     from escalation_policy._audit import audit_streamed as audit_streamed
     from escalation_policy._audit import merge_audits as merge_audits
+    from escalation_policy._convert import action_json as action_json
     from escalation_policy._convert import make_converter as make_converter
     from escalation_policy._digest import Digest as Digest
     from escalation_policy._digest import digest as digest

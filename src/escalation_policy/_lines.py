@@ -2,74 +2,31 @@
 JSON read with repeated keys refused, a byte order mark taken off the first. The command line,
 the audit in parts and the impact of a change read their files through it."""
 
-import json
 import sys
 import typing
 from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
+from escalation_policy._convert import lines as _json_lines
 from escalation_policy._convert import shared_converter
+from escalation_policy._convert.lines import fact_of_line, json_value
 from escalation_policy.errors import InputError
-from escalation_policy.errors import describe as describe_value
 from escalation_policy.model import Fact
 from escalation_policy.policy import Policy
 
 STDIN = "<stdin>"
 """How standard input (``-``) is named in messages and refused records."""
 
-
-class _RepeatedKey(Exception):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object, refused if a key comes twice: JSON readers differ on which one wins
-    (Python's, the last), so ``{"type": "tick", "type": "opened"}`` means nothing certain."""
-    data = dict(pairs)
-    if len(data) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise _RepeatedKey(key)
-            seen.add(key)
-    return data
-
-
-_DECODER = json.JSONDecoder(object_pairs_hook=_object)
-"""Built once: ``json.loads`` with a hook builds a decoder for every line."""
+# Where a line's JSON is read (the engine's handle_json reads it the same way), under the names
+# the command line has imported from here.
+_DECODER = _json_lines.DECODER
+_RepeatedKey = _json_lines.RepeatedKey
+_object = _json_lines.json_object
 
 
 def _fact(line: str | bytes, converter: Any) -> Fact:
     """The fact on one line; :class:`InputError` (without a line number) if there is none."""
-    if isinstance(line, bytes):
-        try:
-            line = line.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise InputError(
-                f"not UTF-8 (byte 0x{line[error.start]:02x} at column {error.start + 1})"
-            ) from None
-    try:
-        data = _DECODER.decode(line)
-    except _RepeatedKey as repeated:
-        raise InputError(
-            f"the key {describe_value(repeated.key)} is given more than once in one object; "
-            "expected each key once (which one was meant cannot be told)"
-        ) from None
-    except json.JSONDecodeError as error:
-        raise InputError(f"not valid JSON ({error.msg} at column {error.colno})") from None
-    except RecursionError:
-        raise InputError("not valid JSON (nested too deeply to read)") from None
-    except ValueError:  # Python's limit on the digits of an integer
-        raise InputError("not valid JSON (a number with too many digits to read)") from None
-    try:
-        fact: Fact = converter.structure(data, Fact)
-    except InputError as error:
-        found = data.get("id") if isinstance(data, dict) else None
-        error.fact_id = found if isinstance(found, str) else None  # kept with the refusal
-        raise
-    return fact
+    return fact_of_line(line, lambda data: converter.structure(data, Fact))
 
 
 MAX_LINE = 1 << 20
@@ -178,7 +135,7 @@ def read_json_lines(
 def json_data(line: bytes) -> Any:
     """A line's JSON data, or the InputError of a line that is not JSON."""
     try:
-        return _fact(line, _AsData)
+        return json_value(line)
     except InputError as error:
         return error
 

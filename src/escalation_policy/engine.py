@@ -9,7 +9,7 @@ import datetime as dt
 import heapq
 import threading
 import weakref
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -20,7 +20,9 @@ from escalation_policy._convert import (
     read_fact,
     shared_converter,
     shared_fact_reader,
+    shared_text_writers,
 )
+from escalation_policy._convert.lines import fact_of_line
 from escalation_policy._core.obligations import ON_CALENDAR
 from escalation_policy._core.replan import replan as _replan
 from escalation_policy._core.step import DEFAULT_MAX_CLOCK_JUMP, Limits, admit, step
@@ -225,6 +227,7 @@ class PolicyEngine:
         self._matcher = matcher_of(engine, self.policy)
         self._fact_types = self.policy.contract.facts
         self._read = shared_fact_reader(self.policy)
+        self._action_texts: Mapping[type[Any], Callable[[Any], str]] | None = None  # on first use
         # The native matcher is plain Python over the compiled policy: a fact is checked in
         # full, then changes its record in place. durable_rules may fail in the middle of a
         # fact (EngineFailure), which must change nothing too: its facts apply to a copy.
@@ -318,6 +321,29 @@ class PolicyEngine:
                 raise
             self._clock = clock
             return decision
+
+    def handle_json(self, line: str | bytes) -> list[str]:
+        """Apply one fact given as its JSON text (a line of a JSON-lines stream, ``str`` or
+        UTF-8 ``bytes``) and return the JSON text of each action, in order.
+
+        Each text is exactly :func:`~escalation_policy.action_json` of the action, which is
+        ``json.dumps(make_converter(policy).unstructure(action, Action))``, written without
+        building the dictionary. A fact the policy cannot take raises the same
+        :class:`~escalation_policy.errors.InputError` as :meth:`handle` of its JSON object
+        (with its ``fact_id``), and so does a line that is not one JSON object: not JSON, not
+        UTF-8, or with a key given twice (see ``docs/json-contract.md``). The engine is then
+        exactly as it was before the call.
+        """
+        fact = fact_of_line(line, self._read)
+        try:
+            decision = self.handle(fact)
+        except InputError as error:
+            error.fact_id = fact.id  # kept with the refusal, as for a line it could not read
+            raise
+        write = self._action_texts
+        if write is None:
+            write = self._action_texts = shared_text_writers(self.policy, spaced=True)[1]
+        return [write[type(action)](action) for action in decision.actions]
 
     def _stopped(self) -> EngineFailure:
         return EngineFailure(

@@ -11,6 +11,8 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from escalation_policy._language.typed import FieldProblem
 from escalation_policy.errors import InvalidFactError, PolicyError, describe, did_you_mean
 from escalation_policy.model import (
@@ -34,7 +36,13 @@ if TYPE_CHECKING:  # cattrs is imported when a converter is built
 
     from escalation_policy.policy import Policy
 
-__all__ = ["make_converter", "shared_converter", "shared_fact_reader", "shared_text_writers"]
+__all__ = [
+    "action_json",
+    "make_converter",
+    "shared_converter",
+    "shared_fact_reader",
+    "shared_text_writers",
+]
 
 
 _CONVERTERS: "weakref.WeakKeyDictionary[Any, cattrs.Converter]" = weakref.WeakKeyDictionary()
@@ -75,7 +83,8 @@ def shared_text_writers(policy: "Policy", *, spaced: bool = False) -> TextWriter
 
         contract = policy.contract
         actions = {
-            cls: text_writer(cls, tag=cls.TYPE, spaced=spaced) for cls in contract.actions.values()
+            cls: _action_text(cls) if spaced else text_writer(cls, tag=cls.TYPE)
+            for cls in contract.actions.values()
         }
         state_text = text_writer(contract.state, spaced=spaced)
         converter = shared_converter(policy)
@@ -88,6 +97,39 @@ def shared_text_writers(policy: "Policy", *, spaced: bool = False) -> TextWriter
 
         writers = built[policy] = (write_state, actions)
     return writers
+
+
+_ACTION_TEXTS: "weakref.WeakKeyDictionary[type[Any], Callable[[Any], str]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _action_text(cls: type[Any]) -> Callable[[Any], str]:
+    """The writer of the JSON text of the action class ``cls``, built once for the process."""
+    write = _ACTION_TEXTS.get(cls)
+    if write is None:
+        from escalation_policy._convert.fastpath import text_writer
+
+        write = _ACTION_TEXTS[cls] = text_writer(cls, tag=cls.TYPE, spaced=True)
+    return write
+
+
+def action_json(action: Action) -> str:
+    """The JSON text of ``action``, as the command line writes it and a host sends it on:
+    exactly ``json.dumps(make_converter(policy).unstructure(action, Action))`` for the policy
+    that emitted it, at a fraction of the cost (no dictionary is built). The text is one line,
+    with a space after each ``,`` and ``:`` and non-ASCII characters escaped, as ``json.dumps``
+    writes by default.
+
+    :meth:`PolicyEngine.handle_json <escalation_policy.PolicyEngine.handle_json>` writes each
+    action of a fact so.
+    """
+    write = _ACTION_TEXTS.get(type(action))
+    if write is None:
+        if not isinstance(action, Action) or not attrs.has(type(action)):
+            raise TypeError(f"got {describe(action)}, expected an Action")
+        write = _action_text(type(action))
+    return write(action)
 
 
 def awaiting_document(state: Any, converter: "cattrs.Converter") -> dict[str, Any]:

@@ -339,7 +339,7 @@ def _text_of(kind: Any, value: str, namespace: dict[str, Any], spaced: bool = Fa
     if kind is bool:
         return f"(TRUE if {value} is True else FALSE if {value} is False else dumps({value}))"
     if kind is dt.datetime:
-        return f"(QUOTE + {value}.isoformat() + QUOTE)"
+        return f"timestamp({value})"
     if kind is dt.timedelta:
         return f"number({value}.total_seconds())"
     if isinstance(kind, type) and issubclass(kind, enum.Enum):
@@ -362,6 +362,24 @@ def _text_of(kind: Any, value: str, namespace: dict[str, Any], spaced: bool = Fa
     return f"dumps({name}({value}))"
 
 
+_TWO_DIGITS = tuple(f"{number:02d}" for number in range(100))
+_UTC = dt.timezone.utc
+
+
+def _timestamp_text(value: dt.datetime) -> str:
+    """``value.isoformat()`` as a JSON string. A UTC time on a whole second (every time the
+    engine writes, but for a fact's own fractions) is joined from its numbers' texts, in half
+    the time: ``isoformat`` formats each number with C's ``sprintf``."""
+    year = value.year
+    if value.tzinfo is not _UTC or value.microsecond or year < 1000:
+        return '"' + value.isoformat() + '"'
+    two = _TWO_DIGITS
+    return (
+        f'"{year}-{two[value.month]}-{two[value.day]}T{two[value.hour]}:'
+        f'{two[value.minute]}:{two[value.second]}+00:00"'
+    )
+
+
 def _member_text(member: Any) -> str:  # an enum.Enum, or its value as text
     value = member if type(member) is str else member._value_
     return _ascii(value) if type(value) is str else _COMPACT(value)
@@ -381,7 +399,7 @@ def text_writer(
         "NULL": "null",
         "TRUE": "true",
         "FALSE": "false",
-        "QUOTE": '"',
+        "timestamp": _timestamp_text,
         "string": _ascii,
         "number": float.__repr__,
         "member": _member_text,

@@ -35,6 +35,7 @@ from escalation_policy.engine import ENGINES
 from escalation_policy.errors import InputError, describe
 from escalation_policy.model import Fact
 from escalation_policy.service import Delivery, Refusal, Service
+from escalation_policy.service._results import delivery_json
 
 _EARLIER_SHOWN = 20
 """How many refusals of earlier runs ``run`` names one by one before it only counts them."""
@@ -202,6 +203,6 @@ def _print_refused(
 
 def _print_delivery(out: Output, fmt: str, service: Service, delivery: Delivery) -> None:
     if fmt == "json":
-        out.write(json.dumps(delivery.to_json(service.policy)) + "\n")
+        out.write(delivery_json(delivery, service.policy) + "\n")
     else:
         write_timeline(out, delivery.action, after=f"  {delivery.id}")

@@ -4,7 +4,6 @@ outbox."""
 import argparse
 import contextlib
 import datetime as dt
-import json
 import os
 import signal
 import subprocess
@@ -26,6 +25,7 @@ from escalation_policy.cli._common import (
     write_error,
 )
 from escalation_policy.service import Delivery, Service
+from escalation_policy.service._results import delivery_json
 
 
 def register(commands: Commands) -> None:
@@ -144,7 +144,7 @@ def _deliver(service: Service, args: argparse.Namespace, out: Output, now: dt.da
         if not claimed:
             return
         for delivery in claimed:
-            text = json.dumps(delivery.to_json(service.policy))
+            text = delivery_json(delivery, service.policy)
             if args.deliver is None:
                 out.write(text + "\n")
                 out.flush()

@@ -2,11 +2,12 @@
 removed; and times as the store keeps them (microseconds since 1970)."""
 
 import datetime as dt
+import json
 from typing import Any
 
 import attrs
 
-from escalation_policy._convert import shared_converter
+from escalation_policy._convert import action_json, shared_converter
 from escalation_policy._language.typed import FieldProblem, to_instant
 from escalation_policy.errors import (
     InvalidFactError,
@@ -83,6 +84,18 @@ class Delivery:
         if self.policy is not None:
             head["policy"] = self.policy
         return {**head, **body}
+
+
+def delivery_json(delivery: Delivery, policy: Policy | None = None) -> str:
+    """``json.dumps(delivery.to_json(policy))``, as ``escalation-policy run`` and ``worker``
+    write a delivery, with the action written by its text writer (:func:`action_json`)."""
+    cls = type(delivery.action)
+    if hasattr(cls, "id") or hasattr(cls, "policy"):  # a field of its own would take their place
+        return json.dumps(delivery.to_json(policy))
+    head: dict[str, Any] = {"id": delivery.id}
+    if delivery.policy is not None:
+        head["policy"] = delivery.policy
+    return f"{json.dumps(head)[:-1]}, {action_json(delivery.action)[1:]}"
 
 
 @attrs.frozen
