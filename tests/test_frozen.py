@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 import escalation_policy
 import escalation_policy.rules
 from escalation_policy import Decision, EscalationState, PendingObligation, PolicyEngine, decide
-from escalation_policy._language.frozen import ATTRS_INIT, quick_init
+from escalation_policy._language.codegen import generate
+from escalation_policy._language.frozen import ATTRS_INIT, build_lines, quick_init
 from escalation_policy.model import Fact
 from escalation_policy.rules import PostToChannel
 from escalation_policy.testing import strategies
@@ -99,6 +100,36 @@ def test_a_class_shows_attrs_signature_before_and_after_its_first_object() -> No
     assert _build(Late, ATTRS_INIT[Late], {"x": 1}) == first == Late(x=1, y="y")
     with pytest.raises(TypeError, match="positional argument"):
         Late(1)  # type: ignore[misc]
+
+
+def test_a_class_whose_objects_cannot_change_class_is_built_through_its_slots() -> None:
+    """Where the interpreter refuses to let an object change to its class's twin (Python 3.10,
+    for a class with a weak-reference slot), the quick ``__init__`` and the generated
+    builders set each field through its slot, and build the same objects."""
+
+    @quick_init
+    @attrs.frozen(kw_only=True)
+    class NoTwin:
+        x: int
+        y: str = "y"
+
+    type.__setattr__(NoTwin, "_quick_twin", None)  # as twin_of finds it on Python 3.10
+    namespace: dict[str, Any] = {}
+    build = generate(
+        [
+            "def build(x):",
+            *build_lines(NoTwin, [("x", "x"), ("y", "'z'")], namespace, prefix="n_"),
+            "    return new",
+        ],
+        namespace,
+        "test build",
+    )
+    built = build(2)
+    assert NoTwin(x=1) == _build(NoTwin, ATTRS_INIT[NoTwin], {"x": 1})
+    assert type(built) is NoTwin
+    assert NoTwin(x=2, y="z") == built
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        built.x = 3  # type: ignore[misc]
 
 
 def test_defaults_are_attrs_defaults() -> None:

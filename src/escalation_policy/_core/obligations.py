@@ -5,11 +5,12 @@ import datetime as dt
 import enum
 import functools
 from collections.abc import Callable
+from typing import Any
 
 import attrs
 
 from escalation_policy._language.codegen import generate
-from escalation_policy._language.frozen import twin_of
+from escalation_policy._language.frozen import build_lines
 from escalation_policy.periods import Bucket, Period, Rolling, parse_period
 from escalation_policy.policy import CompiledObligation, Policy
 from escalation_policy.policy.record import Record
@@ -28,19 +29,17 @@ def _changed_function() -> Callable[..., PendingObligation]:
     :class:`PendingObligation`. It runs several times for many facts, where ``evolve``'s loop
     over the fields cost more than the rest of the change."""
     names = [field.name for field in attrs.fields(PendingObligation)]
+    namespace: dict[str, Any] = {"KEEP": _KEEP}
     lines = [
         f"def changed(source, *, {', '.join(f'{name}=KEEP' for name in names)}):",
-        "    new = new_object(Twin)",  # built as its quick __init__ builds it
-        *(f"    new.{name} = source.{name} if {name} is KEEP else {name}" for name in names),
-        "    new.__class__ = Pending",
+        *build_lines(  # built as its quick __init__ builds it
+            PendingObligation,
+            [(name, f"source.{name} if {name} is KEEP else {name}") for name in names],
+            namespace,
+            prefix="pending_",
+        ),
         "    return new",
     ]
-    namespace = {
-        "KEEP": _KEEP,
-        "Pending": PendingObligation,
-        "Twin": twin_of(PendingObligation),
-        "new_object": object.__new__,
-    }
     function: Callable[..., PendingObligation] = generate(
         lines, namespace, "changed PendingObligation"
     )

@@ -26,7 +26,7 @@ import attrs
 
 from escalation_policy._language.codegen import generate
 
-__all__ = ["ATTRS_INIT", "quick_init", "slot_setter", "twin_of"]
+__all__ = ["ATTRS_INIT", "build_lines", "quick_init", "slot_setter", "twin_of"]
 
 _T = TypeVar("_T")
 
@@ -64,11 +64,8 @@ def _like(function: Any, original: Any) -> None:
 
 def _quick(cls: type[Any], original: Any) -> Any:
     """The quick ``__init__`` of ``cls``, generated."""
-    namespace: dict[str, Any] = {
-        "Class": cls,
-        "Twin": twin_of(cls),
-        "set_class": object.__setattr__,
-    }
+    twin = twin_of(cls)
+    namespace: dict[str, Any] = {"Class": cls, "Twin": twin, "set_class": object.__setattr__}
     parameters: list[str] = []
     quick: list[str] = []
     slow: list[str] = []
@@ -92,6 +89,8 @@ def _quick(cls: type[Any], original: Any) -> Any:
         "    else:",
         *slow,
     ]
+    if twin is None:
+        body = [line[4:] for line in slow]
     init = generate(
         [f"def __init__(self, *, {', '.join(parameters)}):", *body],
         namespace,
@@ -101,19 +100,54 @@ def _quick(cls: type[Any], original: Any) -> Any:
     return init
 
 
-def twin_of(cls: type[Any]) -> type[Any]:
+def twin_of(cls: type[Any]) -> type[Any] | None:
     """The twin of a class given a quick ``__init__``: the same layout, not frozen (made the
-    first time it is asked for).
+    first time it is asked for); ``None`` where the interpreter does not let an object change
+    between the two (Python 3.10 refuses it for a class with a weak-reference slot), and the
+    fields are then set through their slots' descriptors, as attrs sets them.
 
     For generated code that builds an object from values already checked, with every field
-    set, as ``__init__`` does: ``new = object.__new__(Twin)``, ``new.field = value`` for
-    each field, then ``new.__class__ = cls``. The object must never be seen as a twin.
+    set, as ``__init__`` does: :func:`build_lines` writes it.
     """
-    twin: type[Any] | None = cls.__dict__.get("_quick_twin")
-    if twin is None:
-        twin = _twin(cls)
-        type.__setattr__(cls, "_quick_twin", twin)
+    if "_quick_twin" not in cls.__dict__:
+        made = _twin(cls)
+        type.__setattr__(cls, "_quick_twin", made if _swappable(cls, made) else None)
+    twin: type[Any] | None = cls.__dict__["_quick_twin"]
     return twin
+
+
+def build_lines(
+    cls: type[Any], fields: list[tuple[str, str]], namespace: dict[str, Any], *, prefix: str
+) -> list[str]:
+    """Lines of generated code (a function's body) that build ``new``, an object of ``cls``
+    (a class given a quick ``__init__``) with each field set to its expression, from values
+    already checked, as its quick ``__init__`` builds it: every field must be given. What the
+    lines use is added to ``namespace``, under names that start with ``prefix``."""
+    twin = twin_of(cls)
+    namespace["new_object"] = object.__new__
+    namespace[f"{prefix}Class"] = cls
+    if twin is not None:
+        namespace[f"{prefix}Twin"] = twin
+        return [
+            f"    new = new_object({prefix}Twin)",
+            *(f"    new.{name} = {value}" for name, value in fields),
+            f"    new.__class__ = {prefix}Class",
+        ]
+    lines = [f"    new = new_object({prefix}Class)"]
+    for name, value in fields:
+        namespace[f"{prefix}set_{name}"] = slot_setter(cls, name)
+        lines.append(f"    {prefix}set_{name}(new, {value})")
+    return lines
+
+
+def _swappable(cls: type[Any], twin: type[Any]) -> bool:
+    probe = object.__new__(cls)
+    try:
+        object.__setattr__(probe, "__class__", twin)
+    except TypeError:
+        return False
+    object.__setattr__(probe, "__class__", cls)
+    return True
 
 
 def _twin(cls: type[Any]) -> type[Any]:

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, NamedTuple
 import attrs
 
 from escalation_policy._language.codegen import generate
-from escalation_policy._language.frozen import quick_init, twin_of
+from escalation_policy._language.frozen import build_lines, quick_init
 from escalation_policy.model import ACTIVE, AWAITING_OPENING, EscalationFact, Fact
 from escalation_policy.state import (
     NOTHING_DONE,
@@ -200,7 +200,6 @@ def record_kind(
         "new_object": object.__new__,
         "Record": record_cls,
         "State": state_cls,
-        "Twin": twin_of(state_cls),
         "ACTIVE": ACTIVE,
         "NOTHING_DONE": NOTHING_DONE,
         "QUIET": QUIET,
@@ -244,12 +243,17 @@ def record_kind(
         "freeze",
         "source",
         [
-            "    new = new_object(Twin)",
-            *(f"    new.{name} = source.{name}" for name in kept),
-            "    new.pending = tuple(source.pending)",
             f"    {', '.join(RARELY_SET)} = source.rarely",
-            *(f"    new.{name} = {name}" for name in RARELY_SET),
-            "    new.__class__ = State",
+            *build_lines(
+                state_cls,
+                [
+                    *((name, f"source.{name}") for name in kept),
+                    ("pending", "tuple(source.pending)"),
+                    *((name, name) for name in RARELY_SET),
+                ],
+                namespace,
+                prefix="state_",
+            ),
             "    return new",
         ],
     )
