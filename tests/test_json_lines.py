@@ -17,27 +17,14 @@ from escalation_policy import (
     InputError,
     PolicyEngine,
     action_json,
-    default_policy,
-    load_policy,
     make_converter,
 )
 from escalation_policy.testing import strategies
 from tests.conftest import examples
+from tests.test_model import OPENED, POLICIES
 
 ROOT = Path(__file__).resolve().parent.parent
-POLICIES = {
-    "handbook": default_policy(),
-    "later process": load_policy(str(ROOT / "examples" / "policies" / "later_process")),
-}
 CONVERTER = make_converter()
-OPENED = {
-    "type": "opened",
-    "at": "2026-03-02T09:00:00Z",
-    "escalation_id": "ESC-1",
-    "customer": "Acme",
-    "segment": "enterprise",
-    "severity": "critical",
-}
 
 
 def written(actions: tuple[Action, ...], policy: Any = None) -> list[str]:
