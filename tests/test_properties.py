@@ -89,11 +89,19 @@ def test_the_generated_reactors_decide_as_the_generic_matcher_does(
         except InputError as error:
             return (type(error), str(error))
 
+    matcher = generated._matcher
+    assert isinstance(matcher, NativeMatcher)
+    assert not matcher._generated  # nothing until a fact arrives: each type's first fact
+    seen: set[str] = set()  # generates its functions mid-history
     for fact in history:
         intruder = data.draw(st.none() | strategies.facts())
         for each in (fact,) if intruder is None else (intruder, fact):
             assert outcome(generic, each) == outcome(generated, each)
+            seen.add(each.TYPE)
     assert generic.snapshot() == generated.snapshot()
+    known = {t for compiled in generated.policy.reactions if compiled.known for t in compiled.types}
+    assert set(matcher._generated) <= seen
+    assert all(matcher._generated[t] is not None for t in known & set(matcher._generated))
 
 
 @SETTINGS

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 from escalation_policy._core.effects import PeriodMemo
 from escalation_policy._core.matching import Generated, Plan, evaluate_plan
-from escalation_policy._engines.reactors import generated as generate
+from escalation_policy._engines import reactors
 from escalation_policy._language.context import Situation
 
 if TYPE_CHECKING:
@@ -14,18 +14,27 @@ if TYPE_CHECKING:
 
 _MEMO_LIMIT = 4096
 
+_NOT_YET = Generated(react=None, step=None)  # type: ignore[arg-type]
+"""In :attr:`NativeMatcher._generated`: the type's functions not generated yet (private)."""
+
 
 class NativeMatcher:
     """Matches in plain Python. It owns its memos: table results over finite domains, whole
     plans by the escalation's attributes, and reactions by the fields they test. And what it
     generates for each fact type (``reactors.py``), which the core calls in place of matching
     and applying reactions one by one (``generated=False``: none, the
-    core's generic path only, as the reference the reactors are checked against)."""
+    core's generic path only, as the reference the reactors are checked against).
+
+    A fact type's functions are generated the first time it decides a fact of that type, not
+    when it is built: :attr:`_generated` holds, for each type seen so far, its functions, or
+    ``None`` where the type has none or they could not be generated (the generic path decides
+    it, identically)."""
 
     def __init__(self, policy: "Policy", *, generated: bool = True) -> None:
         self._policy = policy
         self._periods: PeriodMemo = {}
-        self._generated: dict[str, Generated] = generate(policy, self._periods) if generated else {}
+        self._generates = generated
+        self._generated: dict[str, Generated | None] = {}
         self._context = context = policy.context
         tables, reactions = policy.tables, policy.reactions
         self._rows: list[tuple[tuple[Condition, ...], ...]] = [t.conditions for t in tables]
@@ -88,7 +97,30 @@ class NativeMatcher:
         )
 
     def generated(self, fact_type: str) -> Generated | None:
-        return self._generated.get(fact_type)
+        found = self._generated.get(fact_type, _NOT_YET)
+        if found is _NOT_YET:
+            return self._generate(fact_type)
+        return found
+
+    def _generate(self, fact_type: str) -> Generated | None:
+        """The type's functions, generated now (the first fact of its type), or ``None``: the
+        generic path decides it. Whatever the generator fails on, the generic path decides
+        the fact as the generated functions would have: a policy the generator cannot write
+        still works, and no fact is refused for it."""
+        reactions = self._by_type.get(fact_type) if self._generates else None
+        if reactions is None:
+            if fact_type not in self._policy.contract.facts:
+                return None  # not remembered: a type no policy declares is refused later
+            found = None
+        else:
+            try:
+                found = reactors.generated(
+                    self._policy, fact_type, [index for index, _ in reactions], self._periods
+                )
+            except Exception:  # the generator's failure: the reference path decides instead
+                found = None
+        self._generated[fact_type] = found
+        return found
 
     def reactions_for(self, fact_type: str, situation: Situation) -> Sequence[int]:
         # The memo key read straight from the situation: no context is built unless missed.

@@ -2,7 +2,9 @@
 fact of that type applied as a host would write them by hand, and for a type that opens
 nothing, its whole step on an open escalation.
 
-Built from the compiled policy's data alone, once, by each :class:`NativeMatcher`: every
+Built from the compiled policy's data alone by each :class:`NativeMatcher`, for a fact type
+the first time it decides a fact of that type (an engine that never sees a type never pays
+for its functions; one that cannot be generated is decided on the generic path): every
 condition becomes a Python test of the situation's attribute it reads (``record.in_scope in
 V1``), a field the policy computes is read once and only when a condition needs it, and each
 effect is a direct call of its handler with its compiled arguments bound (a ``Fulfil`` with
@@ -46,18 +48,31 @@ _NOTHING_BEFORE: dict[str, object] = {}
 """The ``previous`` of a fact that sets no attribute (shared, never changed)."""
 
 
-def generated(policy: "Policy", periods: PeriodMemo) -> dict[str, Generated]:
-    """The generated functions for each fact type some reaction about a known escalation
-    takes; their steps share ``periods`` (:class:`Work`)."""
-    by_type: dict[str, list[int]] = {}
-    for index, compiled in enumerate(policy.reactions):
-        if compiled.known:
-            for fact_type in compiled.types:
-                by_type.setdefault(fact_type, []).append(index)
-    return {
-        fact_type: _generated(policy, fact_type, indices, periods)
-        for fact_type, indices in sorted(by_type.items())
-    }
+def generated(
+    policy: "Policy", fact_type: str, indices: Sequence[int], periods: PeriodMemo
+) -> Generated:
+    """The generated functions for ``fact_type``, whose reactions about a known escalation
+    are ``policy.reactions[i]`` for ``i`` in ``indices`` (in order); its step shares
+    ``periods`` (:class:`Work`). A :class:`NativeMatcher` calls this the first time it
+    decides a fact of that type."""
+    source = _Source(policy, fact_type)
+    source.namespace["PERIODS"] = periods
+    reactions = source.reactions(indices, "    ")
+    react = generate(
+        [
+            "def react(work, status_before, previous, owner, cadence, matched):",
+            "    record = work.record",
+            "    fact = work.fact",
+            *source.locals("    "),
+            *reactions,
+        ],
+        source.namespace,
+        f"reactor for {fact_type}",
+    )
+    declared = policy.contract.facts[fact_type]
+    if not issubclass(declared, EscalationFact) or declared.OPENS:
+        return Generated(react=react, step=None)
+    return Generated(react=react, step=_step(policy, fact_type, source, reactions))
 
 
 def _path(read: object) -> str | None:
@@ -171,29 +186,6 @@ class _Source:
         if self.uses_context:
             lines.append(f"{indent}context = None")
         return lines
-
-
-def _generated(
-    policy: "Policy", fact_type: str, indices: Sequence[int], periods: PeriodMemo
-) -> Generated:
-    source = _Source(policy, fact_type)
-    source.namespace["PERIODS"] = periods
-    reactions = source.reactions(indices, "    ")
-    react = generate(
-        [
-            "def react(work, status_before, previous, owner, cadence, matched):",
-            "    record = work.record",
-            "    fact = work.fact",
-            *source.locals("    "),
-            *reactions,
-        ],
-        source.namespace,
-        f"reactor for {fact_type}",
-    )
-    declared = policy.contract.facts[fact_type]
-    if not issubclass(declared, EscalationFact) or declared.OPENS:
-        return Generated(react=react, step=None)
-    return Generated(react=react, step=_step(policy, fact_type, source, reactions))
 
 
 def _step(policy: "Policy", fact_type: str, source: _Source, reactions: list[str]) -> Any:
