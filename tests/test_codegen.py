@@ -1,11 +1,16 @@
 """Generated functions show their own lines in tracebacks, as attrs' generated methods do."""
 
+import hashlib
 import linecache
 import traceback
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from escalation_policy import make_converter
 from escalation_policy._language.codegen import generate
+from escalation_policy._language.digest import sha256_hex
 from escalation_policy.policy.record import Record
 
 
@@ -45,3 +50,10 @@ def _a_state() -> Any:
         "severity": "low",
     }
     return decide(None, opened).state
+
+
+@given(st.binary())
+def test_the_digests_a_start_takes_are_sha256s(data: bytes) -> None:
+    """The digest that names generated functions and pins calendars is SHA-256, from
+    CPython's own module where there is one instead of OpenSSL's."""
+    assert sha256_hex(data) == hashlib.sha256(data).hexdigest()

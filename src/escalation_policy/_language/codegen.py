@@ -6,10 +6,11 @@ measurement showed it pays (docs/design.md, "Generated code"). As attrs does in
 a readable file name, so a traceback through it shows its real lines instead of ``<string>``.
 """
 
-import hashlib
 import linecache
 from collections.abc import Mapping
 from typing import Any
+
+from escalation_policy._language.digest import sha256_hex
 
 __all__ = ["generate"]
 
@@ -22,7 +23,7 @@ def generate(lines: list[str], namespace: Mapping[str, Any], what: str) -> Any:
     ``<escalation_policy generated reader for Opened 3f2a91c0>``.
     """
     source = "\n".join(lines) + "\n"
-    digest = hashlib.sha256(source.encode()).hexdigest()[:8]
+    digest = sha256_hex(source.encode())[:8]
     filename = f"<escalation_policy generated {what} {digest}>"
     code = compile(source, filename, "exec")
     scope = dict(namespace)

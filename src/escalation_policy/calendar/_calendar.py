@@ -2,7 +2,6 @@
 
 import bisect
 import datetime as dt
-import hashlib
 import json
 import zoneinfo
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -10,6 +9,7 @@ from typing import Any
 
 import attrs
 
+from escalation_policy._language.digest import sha256_hex
 from escalation_policy.calendar._declaring import (
     _DAY,
     _MICROSECOND,
@@ -154,7 +154,7 @@ class Calendar:
                 " or add an open day"
             )
         text = json.dumps(self.document(), sort_keys=True, separators=(",", ":"))
-        setattr_(self, "_identity", "sha256:" + hashlib.sha256(text.encode()).hexdigest())
+        setattr_(self, "_identity", "sha256:" + sha256_hex(text.encode()))
 
     # -------------------------------------------------------------------- declaring
     @classmethod

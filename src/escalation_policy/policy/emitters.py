@@ -3,8 +3,10 @@ field by field: an :class:`~escalation_policy.vocabulary.Emit` effect's action a
 obligation's announcement."""
 
 import enum
-import string
 import typing
+
+# string.Formatter().parse, without importing string (which compiles a pattern when imported)
+from _string import formatter_parser  # type: ignore[import-not-found]
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -65,9 +67,7 @@ def compile_emitter(effect: Emit, types: set[str], module: str, rule: str, scope
             )
     for field, template in effect.text.items():
         try:
-            named = [
-                name for _, name, _, _ in string.Formatter().parse(template) if name is not None
-            ]
+            named = [name for _, name, _, _ in formatter_parser(template) if name is not None]
         except ValueError as error:
             raise bad(f"text for {field}: {template!r} is not a template ({error})") from None
         for name in named:
@@ -98,7 +98,7 @@ def compile_emitter(effect: Emit, types: set[str], module: str, rule: str, scope
         arguments.append(f"{field}=record.{source}")
     for number, (field, template) in enumerate(effect.text.items()):
         namespace[f"template_{number}"] = template
-        named = sorted({name for _, name, _, _ in string.Formatter().parse(template) if name})
+        named = sorted({name for _, name, _, _ in formatter_parser(template) if name})
         filled = ", ".join(f"{name}=record.{name}" for name in named)
         arguments.append(f"{field}=template_{number}.format({filled})")
     emit: Emitter = generate(
