@@ -4,9 +4,6 @@ obligation's announcement."""
 
 import enum
 import typing
-
-# string.Formatter().parse, without importing string (which compiles a pattern when imported)
-from _string import formatter_parser  # type: ignore[import-not-found]
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,6 +18,13 @@ from escalation_policy.vocabulary import (
     Emit,
     Obligation,
 )
+
+try:  # string.Formatter().parse, without importing string (which compiles a pattern)
+    from _string import formatter_parser  # type: ignore[import-not-found]
+except ImportError:  # a Python without CPython's private module
+    import string
+
+    formatter_parser = string.Formatter().parse
 
 
 def compile_emitter(effect: Emit, types: set[str], module: str, rule: str, scope: Scope) -> Emitter:
