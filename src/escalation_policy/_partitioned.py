@@ -43,7 +43,7 @@ from escalation_policy._audit._stream import (
     _StreamingCoverage,
     json_text,
 )
-from escalation_policy._convert import shared_converter
+from escalation_policy._convert import shared_fact_reader
 from escalation_policy._lines import json_data, read_json_items, read_json_lines
 from escalation_policy.engine import EngineName
 from escalation_policy.errors import InputError
@@ -167,17 +167,18 @@ def _json_value(value: object) -> object:
     return value
 
 
-def _items(task: PartTask, origins: _Origins, converter: Any) -> Iterator[Owned]:
+def _items(task: PartTask, origins: _Origins, policy: Policy) -> Iterator[Owned]:
     """The items of the files, each with its part: a JSON line of another part is not read as
     JSON when its part and time can be told from its bytes (see ``line_owner``)."""
     part, parts = task.part, task.parts
+    read = shared_fact_reader(policy)
 
     def json_item(line: bytes) -> Any:
         data = json_data(line)
         if isinstance(data, (Mapping, InputError)):
             return data
         try:  # refused as one process refuses it
-            return converter.structure(data, Fact)
+            return read(data)
         except InputError as error:
             return error
 
@@ -246,7 +247,7 @@ def run_part(task: PartTask) -> PartDone | PartStopped:
     try:
         with out, spool:
             head, codes, sums = audit_part_items(
-                _items(task, origins, shared_converter(policy)),
+                _items(task, origins, policy),
                 part=task.part,
                 parts=task.parts,
                 not_taken=task.not_taken,

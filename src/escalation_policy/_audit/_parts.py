@@ -41,7 +41,7 @@ from escalation_policy._audit._report import (
     _value,
     audit_end,
 )
-from escalation_policy._convert import shared_converter
+from escalation_policy._convert import shared_fact_reader
 from escalation_policy._core.step import Limits, admit
 from escalation_policy.engine import EngineName, PolicyEngine
 from escalation_policy.errors import InputError
@@ -189,7 +189,7 @@ def audit_part_items(
         raise ValueError(f"got part {part} of {parts}; expected 0 to {parts - 1}")
     policy_engine = PolicyEngine(policy, engine=engine)
     chosen = policy_engine.policy
-    converter = shared_converter(chosen)
+    read = shared_fact_reader(chosen)
     limits = Limits(policy_engine.max_clock_jump, policy_engine.lateness)
     skipped = frozenset(not_taken)
     if (keep is None) != (spooled is None):
@@ -210,7 +210,7 @@ def audit_part_items(
         if owner is None or owner == part:
             refused = len(stepped.refused)
             clock = policy_engine.clock
-            stepped.feed(_read(item, converter))
+            stepped.feed(_read(item, read))
             if owner is not None and len(stepped.refused) > refused:
                 owned_refusals.append(stepped.count)
                 when = _time_of(at)
@@ -294,12 +294,13 @@ def _fact_owner(fact: Fact, parts: int) -> int | None:
     return part_of(escalation_id, parts) if isinstance(escalation_id, str) else None
 
 
-def _read(item: Any, converter: Any) -> Any:
-    """An item as a fact of the policy, or the ``InputError`` that says why it is not one."""
+def _read(item: Any, read: Callable[[Mapping[str, Any]], Fact]) -> Any:
+    """An item as a fact of the policy (``read``: its reader), or the ``InputError`` that says
+    why it is not one."""
     if not isinstance(item, Mapping):
         return item  # a fact, an InputError, or what the engine refuses as it is
     try:
-        fact: Fact = converter.structure(item, Fact)
+        fact: Fact = read(item)
     except InputError as error:
         found = item.get("id") if isinstance(item, Mapping) else None
         error.fact_id = found if isinstance(found, str) else None
