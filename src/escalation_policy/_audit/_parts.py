@@ -94,8 +94,20 @@ def _time_of(data: object) -> dt.datetime | None:
         return None
 
 
-_ESCALATION_ID = re.compile(rb'[{,]\s*"escalation_id"\s*:\s*"([^"]*)"')
-_AT = re.compile(rb'[{,]\s*"at"\s*:\s*"([^"]*)"')
+_ID_KEY = b'"escalation_id"'
+_ID_VALUE = re.compile(rb'"escalation_id"\s*:\s*"([^"]*)"')
+_AT_KEY = b'"at"'
+_AT_VALUE = re.compile(rb'"at"\s*:\s*"([^"]*)"')
+_SPACE = frozenset(b" \t\n\r\f\v")
+"""What ``\\s`` matches in a pattern of bytes."""
+
+
+def _key_at(line: bytes, start: int) -> bool:
+    """Whether the quoted text at ``start`` follows ``{`` or ``,`` (and spaces): a key."""
+    index = start - 1
+    while index >= 0 and line[index] in _SPACE:
+        index -= 1
+    return index >= 0 and line[index] in b"{,"
 
 
 def line_owner(line: bytes, parts: int) -> tuple[int, bytes | None] | None:
@@ -106,13 +118,28 @@ def line_owner(line: bytes, parts: int) -> tuple[int, bytes | None] | None:
     escalation's id as JSON reads it. A line that is not JSON after all falls in that part
     too, for every part tells it the same way: that part refuses it, and says whether its time
     moved the clock."""
-    if b"\\" in line or line.count(b"{") != 1 or line.count(b'"escalation_id"') != 1:
+    start = line.find(_ID_KEY)
+    if (
+        start < 0
+        or line.find(_ID_KEY, start + 1) >= 0
+        or b"\\" in line
+        or line.count(b"{") != 1
+        or not _key_at(line, start)
+    ):
         return None
-    found = _ESCALATION_ID.search(line)
+    found = _ID_VALUE.match(line, start)
     if found is None:
         return None
-    at = _AT.search(line)
-    return zlib.crc32(found.group(1)) % parts, None if at is None else at.group(1)
+    at = None
+    index = line.find(_AT_KEY)
+    while index >= 0:  # the first "at" that is a key and has a string
+        if _key_at(line, index):
+            value = _AT_VALUE.match(line, index)
+            if value is not None:
+                at = value.group(1)
+                break
+        index = line.find(_AT_KEY, index + 1)
+    return zlib.crc32(found.group(1)) % parts, at
 
 
 Owned = tuple[int | None, Any, object]
@@ -202,10 +229,13 @@ def audit_part_items(
         keep_going=keep_going,
         keyed=True,
         release=spool is not None,
+        quiet_time=True,
     )
     owned_refusals: list[int] = []
     moved: list[int] = []
     sweep = _replay.SWEEP
+    last_at: object = None  # the time of the last item of another part, and its instant
+    last_when: dt.datetime | None = None
     for owner, item, at in items:
         if owner is None or owner == part:
             refused = len(stepped.refused)
@@ -219,7 +249,9 @@ def audit_part_items(
         else:
             stepped.count += 1
             if stepped.count not in skipped:
-                when = _time_of(at)
+                if type(at) is not bytes or at != last_at:  # often the same as the last
+                    last_at, last_when = at, _time_of(at)
+                when = last_when
                 if when is not None:
                     stepped.pass_time(when)
         if spool is not None and stepped.count >= sweep:
