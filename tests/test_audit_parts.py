@@ -436,7 +436,9 @@ def _objects(draw: st.DrawFn) -> bytes:
 @settings(max_examples=500, deadline=None)
 @example(b'{"escalation_id": "E-1", "at": "2026-03-02T09:00:00Z", "at": "later"}', 2)
 @example(b'{"note": "at": "2026-03-02T09:00:00Z", "escalation_id": "E-1", "at": 5}', 3)
-@given(st.lists(st.sampled_from(_PIECES), max_size=10).map(b"".join) | _objects(), st.integers(1, 4))
+@given(
+    st.lists(st.sampled_from(_PIECES), max_size=10).map(b"".join) | _objects(), st.integers(1, 4)
+)
 def test_a_lines_part_and_time_are_told_from_its_bytes_as_the_patterns_say(
     line: bytes, parts: int
 ) -> None:

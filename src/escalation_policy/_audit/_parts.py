@@ -124,7 +124,7 @@ def line_owner(line: bytes, parts: int) -> tuple[int, bytes | None] | None:
         or line.find(_ID_KEY, start + 1) >= 0
         or b"\\" in line
         or line.count(b"{") != 1
-        or not _key_at(line, start)
+        or (line[start - 2 : start] != b", " and not _key_at(line, start))
     ):
         return None
     found = _ID_VALUE.match(line, start)
@@ -133,7 +133,7 @@ def line_owner(line: bytes, parts: int) -> tuple[int, bytes | None] | None:
     at = None
     index = line.find(_AT_KEY)
     while index >= 0:  # the first "at" that is a key and has a string
-        if _key_at(line, index):
+        if line[index - 2 : index] == b", " or _key_at(line, index):
             value = _AT_VALUE.match(line, index)
             if value is not None:
                 at = value.group(1)
@@ -329,7 +329,7 @@ def _fact_owner(fact: Fact, parts: int) -> int | None:
 def _read(item: Any, read: Callable[[Mapping[str, Any]], Fact]) -> Any:
     """An item as a fact of the policy (``read``: its reader), or the ``InputError`` that says
     why it is not one."""
-    if not isinstance(item, Mapping):
+    if type(item) is not dict and not isinstance(item, Mapping):
         return item  # a fact, an InputError, or what the engine refuses as it is
     try:
         fact: Fact = read(item)

@@ -348,10 +348,12 @@ class Replay:
         if not self.awaiting:
             active = self.active
             if isinstance(fact, EscalationFact):
-                if fact.escalation_id in active and all(
-                    a.escalation_id in active for a in decision.actions
-                ):
-                    return  # about held escalations only, with nothing awaiting its opening
+                if fact.escalation_id in active:
+                    for action in decision.actions:
+                        if action.escalation_id not in active:
+                            break
+                    else:
+                        return  # about held escalations only, with nothing awaiting its opening
             elif not decision.actions:
                 return  # time passing, with nothing awaiting its opening nor falling due
         touched = {key for key, due in self.awaiting.items() if due is not None and due < fact.at}
