@@ -24,12 +24,12 @@ from escalation_policy import (
     merge_audits,
 )
 from escalation_policy._audit import _replay
-from escalation_policy._audit._parts import line_owner
+from escalation_policy._audit._parts import _time_of, line_owner
 from escalation_policy._audit._stream import spooled_audit
 from escalation_policy._convert import shared_converter
 from escalation_policy.cli import main
 from escalation_policy.cli._common import read_items
-from escalation_policy.model import Fact
+from escalation_policy.model import Fact, parse_timestamp
 from escalation_policy.policy import Policy
 from escalation_policy.render import audit_markdown, audit_text
 from escalation_policy.testing import strategies
@@ -446,3 +446,23 @@ def test_a_lines_part_and_time_are_told_from_its_bytes_as_the_patterns_say(
     key ``escalation_id`` (there once, after ``{`` or ``,``), its time after the first key
     ``at`` with a string."""
     assert _owner_by_patterns(line, parts) == line_owner(line, parts)
+
+
+@settings(max_examples=300, deadline=None)
+@example("2026-02-30T09:00:00+00:00")
+@example("0001-01-01T00:00:00+00:00")
+@example("9000-01-01T00:00:00+00:00")
+@given(
+    st.datetimes(timezones=st.just(dt.timezone.utc)).map(lambda at: at.isoformat())
+    | st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\+00:00\Z")
+)
+def test_the_time_of_a_line_of_another_part_is_read_as_a_facts_time(text: str) -> None:
+    """A part lets the time of another part's line pass as the part that owns the line reads
+    it: a time out of range, or no time, passes nothing."""
+    try:
+        expected: dt.datetime | None = parse_timestamp(text)
+    except ValueError:
+        expected = None
+    got = _time_of(text.encode())
+    assert expected == got
+    assert got is None or got.tzinfo is dt.timezone.utc

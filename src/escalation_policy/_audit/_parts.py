@@ -43,6 +43,7 @@ from escalation_policy._audit._report import (
 )
 from escalation_policy._convert import shared_fact_reader
 from escalation_policy._core.step import Limits, admit
+from escalation_policy._language.typed import EARLIEST, LATEST
 from escalation_policy.engine import EngineName, PolicyEngine
 from escalation_policy.errors import InputError
 from escalation_policy.model import Fact, parse_timestamp
@@ -77,11 +78,21 @@ def _owner(data: object, parts: int) -> int | None:
     return part_of(escalation_id, parts)
 
 
+_IN_UTC = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
+"""The common form of a time in UTC, which ``datetime.fromisoformat`` reads in UTC."""
+
+
 def _time_of(data: object) -> dt.datetime | None:
     """The time of an item (a fact, its JSON form) or the text of one (as a line gave it)."""
     if isinstance(data, Fact):
         return data.at
     if isinstance(data, bytes):
+        if _IN_UTC.fullmatch(data) is not None:  # as parse_timestamp reads it, in less time
+            try:
+                when = dt.datetime.fromisoformat(data.decode("ascii"))
+            except ValueError:  # a day or an hour out of range
+                return None
+            return when if EARLIEST <= when < LATEST else None
         try:
             return parse_timestamp(data.decode("utf-8"))
         except ValueError:  # UnicodeDecodeError too
