@@ -4,11 +4,13 @@ memory, refusals included."""
 import datetime as dt
 import json
 import pathlib
+import re
+import zlib
 from typing import Any
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from escalation_policy import (
@@ -22,11 +24,12 @@ from escalation_policy import (
     merge_audits,
 )
 from escalation_policy._audit import _replay
+from escalation_policy._audit._parts import _time_of, line_owner
 from escalation_policy._audit._stream import spooled_audit
 from escalation_policy._convert import shared_converter
 from escalation_policy.cli import main
 from escalation_policy.cli._common import read_items
-from escalation_policy.model import Fact
+from escalation_policy.model import Fact, parse_timestamp
 from escalation_policy.policy import Policy
 from escalation_policy.render import audit_markdown, audit_text
 from escalation_policy.testing import strategies
@@ -390,3 +393,76 @@ def test_history_files_audited_in_parts_give_the_report_of_one_process(
         assert len(whole.escalations) == streamed._listing.count
     finally:
         streamed.close()
+
+
+_ESCALATION_ID = re.compile(rb'[{,]\s*"escalation_id"\s*:\s*"([^"]*)"')
+_AT = re.compile(rb'[{,]\s*"at"\s*:\s*"([^"]*)"')
+
+
+def _owner_by_patterns(line: bytes, parts: int) -> tuple[int, bytes | None] | None:
+    """How a line's part and time are told from its bytes, said with regular expressions."""
+    if b"\\" in line or line.count(b"{") != 1 or line.count(b'"escalation_id"') != 1:
+        return None
+    found = _ESCALATION_ID.search(line)
+    if found is None:
+        return None
+    at = _AT.search(line)
+    return zlib.crc32(found.group(1)) % parts, None if at is None else at.group(1)
+
+
+_PIECES = [
+    b"{", b"}", b", ", b",", b": ", b" ", b"\t", b'"', b"\\", b"[1]",
+    b'"escalation_id"', b'"escalation_id": "E-1"', b'"escalation_id" :"ESC-22"',
+    b'"at"', b'"at": "2026-03-02T09:00:00Z"', b'"at":"2026-03-02T10:00:00+01:00"', b'"at": 5',
+    b'"type": "tick"',
+]  # fmt: skip
+_KEYS = st.sampled_from(["escalation_id", "at", "type", "note"])
+_VALUES = st.sampled_from(["E-1", "ESC-22", "at", "escalation_id", "2026-03-02T09:00:00Z"])
+
+
+@st.composite
+def _objects(draw: st.DrawFn) -> bytes:
+    """A JSON object's text, its keys perhaps twice, spaced in any of the ways JSON allows."""
+    pairs = draw(st.lists(st.tuples(_KEYS, _VALUES | st.integers(0, 3)), max_size=5))
+    space = st.sampled_from(["", " ", "\t", "  "])
+    text = "{" + draw(space)
+    for index, (key, value) in enumerate(pairs):
+        if index:
+            text += draw(space) + "," + draw(space)
+        text += json.dumps(key) + draw(space) + ":" + draw(space) + json.dumps(value)
+    return (text + draw(space) + "}").encode()
+
+
+@settings(max_examples=500, deadline=None)
+@example(b'{"escalation_id": "E-1", "at": "2026-03-02T09:00:00Z", "at": "later"}', 2)
+@example(b'{"note": "at": "2026-03-02T09:00:00Z", "escalation_id": "E-1", "at": 5}', 3)
+@given(
+    st.lists(st.sampled_from(_PIECES), max_size=10).map(b"".join) | _objects(), st.integers(1, 4)
+)
+def test_a_lines_part_and_time_are_told_from_its_bytes_as_the_patterns_say(
+    line: bytes, parts: int
+) -> None:
+    """Each part tells a line's part and time from its bytes the same way: its id after the
+    key ``escalation_id`` (there once, after ``{`` or ``,``), its time after the first key
+    ``at`` with a string."""
+    assert _owner_by_patterns(line, parts) == line_owner(line, parts)
+
+
+@settings(max_examples=300, deadline=None)
+@example("2026-02-30T09:00:00+00:00")
+@example("0001-01-01T00:00:00+00:00")
+@example("9000-01-01T00:00:00+00:00")
+@given(
+    st.datetimes(timezones=st.just(dt.timezone.utc)).map(lambda at: at.isoformat())
+    | st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\+00:00\Z")
+)
+def test_the_time_of_a_line_of_another_part_is_read_as_a_facts_time(text: str) -> None:
+    """A part lets the time of another part's line pass as the part that owns the line reads
+    it: a time out of range, or no time, passes nothing."""
+    try:
+        expected: dt.datetime | None = parse_timestamp(text)
+    except ValueError:
+        expected = None
+    got = _time_of(text.encode())
+    assert expected == got
+    assert got is None or got.tzinfo is dt.timezone.utc

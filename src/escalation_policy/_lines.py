@@ -8,11 +8,11 @@ from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
 from escalation_policy._convert import lines as _json_lines
-from escalation_policy._convert import shared_converter
+from escalation_policy._convert import shared_fact_reader
 from escalation_policy._convert.lines import fact_of_line, json_value
 from escalation_policy.errors import InputError
 from escalation_policy.model import Fact
-from escalation_policy.policy import Policy
+from escalation_policy.policy import Policy, default_policy
 
 STDIN = "<stdin>"
 """How standard input (``-``) is named in messages and refused records."""
@@ -54,7 +54,9 @@ def _numbered(
     stream: IO[str] | IO[bytes], policy: Policy | None = None
 ) -> Iterator[tuple[int, Fact | InputError]]:
     """``(line number, fact or the reason there is none)`` for each non-blank line."""
-    converter = shared_converter(policy)
+    # The engine's own reader: a well-formed fact straight to its type's fast reader, anything
+    # else to the converter, which reads it the same way or says what is wrong.
+    read = shared_fact_reader(default_policy() if policy is None else policy)
     for number, line in enumerate(_bounded(stream), start=1):
         if line is None:
             yield (
@@ -73,7 +75,7 @@ def _numbered(
         if not line.strip():
             continue
         try:
-            item: Fact | InputError = _fact(line, converter)
+            item: Fact | InputError = fact_of_line(line, read)
         except InputError as error:
             item = error.at_line(number)
         yield number, item

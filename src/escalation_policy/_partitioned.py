@@ -43,11 +43,10 @@ from escalation_policy._audit._stream import (
     _StreamingCoverage,
     json_text,
 )
-from escalation_policy._convert import shared_converter
+from escalation_policy._convert import shared_fact_reader
 from escalation_policy._lines import json_data, read_json_items, read_json_lines
 from escalation_policy.engine import EngineName
 from escalation_policy.errors import InputError
-from escalation_policy.model import Fact
 from escalation_policy.policy import Policy, default_policy, load_policy
 
 __all__ = [
@@ -112,9 +111,13 @@ class _Origins:
 
     def add(self, position: int, name: str, number: int) -> None:
         if (name, number) != self.expected:
-            self.starts.append(position)
-            self.runs.append((name, number))
+            self.start(position, name, number)
         self.expected = (name, number + 1)
+
+    def start(self, position: int, name: str, number: int) -> None:
+        """A run starts at ``position``: a reader that tells where runs break itself."""
+        self.starts.append(position)
+        self.runs.append((name, number))
 
     def __getitem__(self, position: int) -> tuple[str, int]:
         index = bisect.bisect_right(self.starts, position) - 1
@@ -167,17 +170,18 @@ def _json_value(value: object) -> object:
     return value
 
 
-def _items(task: PartTask, origins: _Origins, converter: Any) -> Iterator[Owned]:
+def _items(task: PartTask, origins: _Origins, policy: Policy) -> Iterator[Owned]:
     """The items of the files, each with its part: a JSON line of another part is not read as
     JSON when its part and time can be told from its bytes (see ``line_owner``)."""
     part, parts = task.part, task.parts
+    read = shared_fact_reader(policy)
 
     def json_item(line: bytes) -> Any:
         data = json_data(line)
-        if isinstance(data, (Mapping, InputError)):
+        if type(data) is dict or isinstance(data, (Mapping, InputError)):
             return data
         try:  # refused as one process refuses it
-            return converter.structure(data, Fact)
+            return read(data)
         except InputError as error:
             return error
 
@@ -189,9 +193,12 @@ def _items(task: PartTask, origins: _Origins, converter: Any) -> Iterator[Owned]
                 origins.add(position, row_name, number)
                 yield _owner(row, parts), row, row
             continue
+        following = 0  # the number of the line after the last: its origin is known
         for line_name, number, line in read_json_lines((path,), (name,)):
             position += 1
-            origins.add(position, line_name, number)
+            if number != following:
+                origins.start(position, line_name, number)
+            following = number + 1
             if isinstance(line, InputError):
                 yield None, line, line
                 continue
@@ -246,7 +253,7 @@ def run_part(task: PartTask) -> PartDone | PartStopped:
     try:
         with out, spool:
             head, codes, sums = audit_part_items(
-                _items(task, origins, shared_converter(policy)),
+                _items(task, origins, policy),
                 part=task.part,
                 parts=task.parts,
                 not_taken=task.not_taken,

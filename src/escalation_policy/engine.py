@@ -345,6 +345,33 @@ class PolicyEngine:
             write = self._action_texts = shared_text_writers(self.policy, spaced=True)[1]
         return [write[type(action)](action) for action in decision.actions]
 
+    def _pass_quiet_time(self, at: dt.datetime) -> bool | None:
+        """What :meth:`handle` of ``Tick(at=at)`` does when nothing falls due by then, without
+        making the tick: the clock moves, and ``True``; ``False`` for a time the engine refuses
+        (changing nothing); ``None`` (changing nothing) when that cannot be told so cheaply,
+        something falling due say: handle the tick then. For an audit that lets the time of
+        the items it does not audit pass."""
+        if (
+            self._planned_under is not None
+            or self._failed is not None
+            or self._fact_types.get(Tick.TYPE) is not Tick
+        ):
+            return None
+        try:
+            at = to_instant(at)
+        except FieldProblem:
+            return None
+        with self._lock:
+            try:
+                clock, watermark = admit(self.policy, self._limits, self._clock, at)
+            except InputError:
+                return False
+            heap = self._held.heap
+            if heap and heap[0][0] < watermark:
+                return None  # something may fall due (or an entry left behind: skipped)
+            self._clock = clock
+            return True
+
     def _stopped(self) -> EngineFailure:
         return EngineFailure(
             f"the engine stopped after an unexpected error, {self._failed}, which may have "

@@ -41,8 +41,9 @@ from escalation_policy._audit._report import (
     _value,
     audit_end,
 )
-from escalation_policy._convert import shared_converter
+from escalation_policy._convert import shared_fact_reader
 from escalation_policy._core.step import Limits, admit
+from escalation_policy._language.typed import EARLIEST, LATEST
 from escalation_policy.engine import EngineName, PolicyEngine
 from escalation_policy.errors import InputError
 from escalation_policy.model import Fact, parse_timestamp
@@ -77,11 +78,21 @@ def _owner(data: object, parts: int) -> int | None:
     return part_of(escalation_id, parts)
 
 
+_IN_UTC = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
+"""The common form of a time in UTC, which ``datetime.fromisoformat`` reads in UTC."""
+
+
 def _time_of(data: object) -> dt.datetime | None:
     """The time of an item (a fact, its JSON form) or the text of one (as a line gave it)."""
     if isinstance(data, Fact):
         return data.at
     if isinstance(data, bytes):
+        if _IN_UTC.fullmatch(data) is not None:  # as parse_timestamp reads it, in less time
+            try:
+                when = dt.datetime.fromisoformat(data.decode("ascii"))
+            except ValueError:  # a day or an hour out of range
+                return None
+            return when if EARLIEST <= when < LATEST else None
         try:
             return parse_timestamp(data.decode("utf-8"))
         except ValueError:  # UnicodeDecodeError too
@@ -94,8 +105,20 @@ def _time_of(data: object) -> dt.datetime | None:
         return None
 
 
-_ESCALATION_ID = re.compile(rb'[{,]\s*"escalation_id"\s*:\s*"([^"]*)"')
-_AT = re.compile(rb'[{,]\s*"at"\s*:\s*"([^"]*)"')
+_ID_KEY = b'"escalation_id"'
+_ID_VALUE = re.compile(rb'"escalation_id"\s*:\s*"([^"]*)"')
+_AT_KEY = b'"at"'
+_AT_VALUE = re.compile(rb'"at"\s*:\s*"([^"]*)"')
+_SPACE = frozenset(b" \t\n\r\f\v")
+"""What ``\\s`` matches in a pattern of bytes."""
+
+
+def _key_at(line: bytes, start: int) -> bool:
+    """Whether the quoted text at ``start`` follows ``{`` or ``,`` (and spaces): a key."""
+    index = start - 1
+    while index >= 0 and line[index] in _SPACE:
+        index -= 1
+    return index >= 0 and line[index] in b"{,"
 
 
 def line_owner(line: bytes, parts: int) -> tuple[int, bytes | None] | None:
@@ -106,13 +129,28 @@ def line_owner(line: bytes, parts: int) -> tuple[int, bytes | None] | None:
     escalation's id as JSON reads it. A line that is not JSON after all falls in that part
     too, for every part tells it the same way: that part refuses it, and says whether its time
     moved the clock."""
-    if b"\\" in line or line.count(b"{") != 1 or line.count(b'"escalation_id"') != 1:
+    start = line.find(_ID_KEY)
+    if (
+        start < 0
+        or line.find(_ID_KEY, start + 1) >= 0
+        or b"\\" in line
+        or line.count(b"{") != 1
+        or (line[start - 2 : start] != b", " and not _key_at(line, start))
+    ):
         return None
-    found = _ESCALATION_ID.search(line)
+    found = _ID_VALUE.match(line, start)
     if found is None:
         return None
-    at = _AT.search(line)
-    return zlib.crc32(found.group(1)) % parts, None if at is None else at.group(1)
+    at = None
+    index = line.find(_AT_KEY)
+    while index >= 0:  # the first "at" that is a key and has a string
+        if line[index - 2 : index] == b", " or _key_at(line, index):
+            value = _AT_VALUE.match(line, index)
+            if value is not None:
+                at = value.group(1)
+                break
+        index = line.find(_AT_KEY, index + 1)
+    return zlib.crc32(found.group(1)) % parts, at
 
 
 Owned = tuple[int | None, Any, object]
@@ -189,7 +227,7 @@ def audit_part_items(
         raise ValueError(f"got part {part} of {parts}; expected 0 to {parts - 1}")
     policy_engine = PolicyEngine(policy, engine=engine)
     chosen = policy_engine.policy
-    converter = shared_converter(chosen)
+    read = shared_fact_reader(chosen)
     limits = Limits(policy_engine.max_clock_jump, policy_engine.lateness)
     skipped = frozenset(not_taken)
     if (keep is None) != (spooled is None):
@@ -202,15 +240,18 @@ def audit_part_items(
         keep_going=keep_going,
         keyed=True,
         release=spool is not None,
+        quiet_time=True,
     )
     owned_refusals: list[int] = []
     moved: list[int] = []
     sweep = _replay.SWEEP
+    last_at: object = None  # the time of the last item of another part, and its instant
+    last_when: dt.datetime | None = None
     for owner, item, at in items:
         if owner is None or owner == part:
             refused = len(stepped.refused)
             clock = policy_engine.clock
-            stepped.feed(_read(item, converter))
+            stepped.feed(_read(item, read))
             if owner is not None and len(stepped.refused) > refused:
                 owned_refusals.append(stepped.count)
                 when = _time_of(at)
@@ -219,7 +260,9 @@ def audit_part_items(
         else:
             stepped.count += 1
             if stepped.count not in skipped:
-                when = _time_of(at)
+                if type(at) is not bytes or at != last_at:  # often the same as the last
+                    last_at, last_when = at, _time_of(at)
+                when = last_when
                 if when is not None:
                     stepped.pass_time(when)
         if spool is not None and stepped.count >= sweep:
@@ -294,12 +337,13 @@ def _fact_owner(fact: Fact, parts: int) -> int | None:
     return part_of(escalation_id, parts) if isinstance(escalation_id, str) else None
 
 
-def _read(item: Any, converter: Any) -> Any:
-    """An item as a fact of the policy, or the ``InputError`` that says why it is not one."""
-    if not isinstance(item, Mapping):
+def _read(item: Any, read: Callable[[Mapping[str, Any]], Fact]) -> Any:
+    """An item as a fact of the policy (``read``: its reader), or the ``InputError`` that says
+    why it is not one."""
+    if type(item) is not dict and not isinstance(item, Mapping):
         return item  # a fact, an InputError, or what the engine refuses as it is
     try:
-        fact: Fact = converter.structure(item, Fact)
+        fact: Fact = read(item)
     except InputError as error:
         found = item.get("id") if isinstance(item, Mapping) else None
         error.fact_id = found if isinstance(found, str) else None

@@ -205,6 +205,7 @@ class Replay:
         keep_going: bool = False,
         release: bool = False,
         keyed: bool = False,
+        quiet_time: bool = False,
     ) -> None:
         self.policy_engine = policy_engine
         self.observers = tuple(observers)
@@ -237,6 +238,10 @@ class Replay:
         self.count = 0
         """Items fed so far, refused ones included."""
         self.started_at: dt.datetime | None = None
+        self.quiet_time = quiet_time and not self.needs_state
+        """Whether time passing that makes nothing fall due may skip the tick: no observer
+        hears of it (the deciders hear only the rules a decision matched, which a tick
+        matches none of)."""
 
     def feed(self, item: Fact | Mapping[str, Any] | InputError) -> None:
         """Take the next item of the history. A fact the policy cannot take, or an
@@ -265,6 +270,12 @@ class Replay:
     def pass_time(self, at: dt.datetime) -> bool:
         """Let time pass to ``at``, as a ``tick`` would, counting no item: whether it could
         (a time before the clock, or too far past it, changes nothing)."""
+        if self.quiet_time and not self.awaiting:
+            quiet = self.policy_engine._pass_quiet_time(at)
+            if quiet is not None:
+                if quiet:
+                    self.position = self.count
+                return quiet
         try:
             decision = self.policy_engine.handle(Tick(at=at))
         except InputError:
@@ -337,10 +348,12 @@ class Replay:
         if not self.awaiting:
             active = self.active
             if isinstance(fact, EscalationFact):
-                if fact.escalation_id in active and all(
-                    a.escalation_id in active for a in decision.actions
-                ):
-                    return  # about held escalations only, with nothing awaiting its opening
+                if fact.escalation_id in active:
+                    for action in decision.actions:
+                        if action.escalation_id not in active:
+                            break
+                    else:
+                        return  # about held escalations only, with nothing awaiting its opening
             elif not decision.actions:
                 return  # time passing, with nothing awaiting its opening nor falling due
         touched = {key for key, due in self.awaiting.items() if due is not None and due < fact.at}

@@ -127,9 +127,13 @@ class _Origins:
 
     def add(self, position: int, name: str, number: int) -> None:
         if (name, number) != self._expected:
-            self._starts.append(position)
-            self._runs.append((name, number))
+            self.start(position, name, number)
         self._expected = (name, number + 1)
+
+    def start(self, position: int, name: str, number: int) -> None:
+        """A run starts at ``position``: a reader that tells where runs break itself."""
+        self._starts.append(position)
+        self._runs.append((name, number))
 
     def __getitem__(self, position: int) -> tuple[str, int]:
         index = bisect.bisect_right(self._starts, position) - 1
@@ -236,8 +240,12 @@ def run(args: argparse.Namespace, out: Output) -> int:
 
     def items() -> Iterator[Fact | InputError]:
         enumerated = enumerate(read_items(args.files, policy, read), start=1)
+        last_name, following = "", 0  # the file and number of the line after the last
         for position, (name, number, item) in enumerated:
-            origins.add(position, name, number)
+            if number != following or name != last_name:
+                origins.start(position, name, number)
+                last_name = name
+            following = number + 1
             if bar.shown:
                 bar.update(position if total is None else read.bytes)
             yield item
