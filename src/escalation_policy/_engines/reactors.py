@@ -21,10 +21,13 @@ import keyword
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from escalation_policy._core.effects import HANDLERS, PeriodMemo, Work
 from escalation_policy._core.matching import Generated
 from escalation_policy._language.codegen import generate
 from escalation_policy._language.context import Situation
+from escalation_policy._language.frozen import build_lines
 from escalation_policy.model import CLOSED, EscalationFact
 from escalation_policy.policy.compiled import Condition
 from escalation_policy.policy.outputs import CADENCE, IN_SCOPE, OWNER
@@ -196,6 +199,55 @@ def _generated(
     return Generated(react=react, step=_step(policy, fact_type, source, reactions))
 
 
+_WORK = {
+    "policy": "policy",
+    "periods": "PERIODS",
+    "record": "record",
+    "fact": "fact",
+    "at": "at",
+    "escalation_id": "record.escalation_id",
+    "plan": "plan",
+    "actions": "[]",
+    "fulfilled": "[]",
+    "new_owner": "False",
+    "announced": "[]",
+}
+"""What ``Work(policy, record, fact, plan, PERIODS)`` sets, slot by slot: the step builds its
+:class:`Work` without the call of its ``__init__``."""
+
+
+_DECISION = {
+    "fact": "fact",
+    "actions": "tuple(work.actions)",
+    "fulfilled": "tuple(work.fulfilled)",
+    "matched": "tuple(matched)",
+    "state": "None",
+}
+"""The step's :class:`Decision`, field by field."""
+
+
+def _every_field(
+    cls: type[Any], values: dict[str, str], namespace: dict[str, Any], prefix: str
+) -> list[str]:
+    """Lines that build ``new``, an object of ``cls`` with each field set to its expression
+    (:func:`build_lines`), once it is checked that every field has one."""
+    names = [field.name for field in attrs.fields(cls)]
+    if sorted(names) != sorted(values):  # a field added to the class and not here: say so
+        raise TypeError(f"the generated step sets {sorted(values)}, {cls.__name__} has {names}")
+    return build_lines(cls, [(name, values[name]) for name in names], namespace, prefix=prefix)
+
+
+def _new_work(namespace: dict[str, Any]) -> list[str]:
+    """Lines that build ``work`` as :class:`Work`'s ``__init__`` does, every slot set."""
+    if set(_WORK) != set(Work.__slots__):  # a slot added to Work and not here: say so now
+        raise TypeError(f"the generated step sets {sorted(_WORK)}, Work has {Work.__slots__}")
+    namespace["new_object"] = object.__new__
+    return [
+        "    work = new_object(Work)",
+        *(f"    work.{name} = {value}" for name, value in _WORK.items()),
+    ]
+
+
 def _step(policy: "Policy", fact_type: str, source: _Source, reactions: list[str]) -> Any:
     """The fact type's whole step for the common case: a fact about an open escalation with
     nothing due before it, checked (``decide``). What ``_apply`` does, with what depends
@@ -256,18 +308,14 @@ def _step(policy: "Policy", fact_type: str, source: _Source, reactions: list[str
             "    matched = []",
         ]
     lines += [
-        "    work = Work(policy, record, fact, plan, PERIODS)",
+        *_new_work(namespace),
         *source.locals("    "),
         *reactions,
         "    if work.new_owner:",
         "        work.finish()",
         "    record.refresh()",
-        "    decision = Decision(",
-        "        fact=fact,",
-        "        actions=tuple(work.actions),",
-        "        fulfilled=tuple(work.fulfilled),",
-        "        matched=tuple(matched),",
-        "    )",
+        *_every_field(Decision, _DECISION, namespace, "decision_"),
+        "    decision = new",
         "    if record.status == CLOSED and record.settled:",
         "        return None, decision",
         "    return record, decision",
