@@ -5,6 +5,8 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
+import attrs
+
 from escalation_policy import vocabulary as vocab
 from escalation_policy._core.matching import Plan
 from escalation_policy._core.obligations import (
@@ -16,6 +18,8 @@ from escalation_policy._core.obligations import (
     period_of,
     text_of,
 )
+from escalation_policy._language.codegen import generate
+from escalation_policy._language.frozen import build_lines
 from escalation_policy.model import (
     ACTIVE,
     Action,
@@ -50,10 +54,32 @@ _A = TypeVar("_A", bound=Action)
 Handler = Callable[["Work", Any, Any, str, str], None]
 """Applies one effect: (work, the effect, what the loader compiled of it, rule, cites)."""
 
-PeriodMemo = dict[tuple[Period, str, Bucket], Bucket]
-"""The period after one met, by (its period, its calendar's identity, itself), for periods
-whose next one does not depend on when the last was met (:meth:`Period.met` as declared on
-:class:`Period`): owned by a native matcher, and given to the :class:`Work` of its steps."""
+PeriodMemo = dict[
+    tuple[str | None, dt.timedelta | None, str, dt.datetime, dt.datetime | None, int], Bucket
+]
+"""The period after one met, for periods whose next one does not depend on when the last was
+met (:meth:`Period.met` as declared on :class:`Period`), by what they are worked out from: the
+pending obligation's ``period`` and ``every`` (which give its :class:`Period`), its calendar's
+identity, and its bucket (``due``, ``since``, ``required``), all of types that hash quickly.
+Owned by a native matcher, and given to the :class:`Work` of its steps."""
+
+
+def _fulfilment_function() -> Callable[..., Fulfilment]:
+    """``fulfilment(escalation_id, obligation, rule, due, at, key)``: the
+    :class:`~escalation_policy.state.Fulfilment` its quick ``__init__`` builds, without the
+    call of a class with keywords (a fact discharges one or two)."""
+    names = [field.name for field in attrs.fields(Fulfilment)]
+    namespace: dict[str, Any] = {}
+    lines = [
+        f"def fulfilment({', '.join(names)}):",
+        *build_lines(Fulfilment, [(name, name) for name in names], namespace, prefix="f_"),
+        "    return new",
+    ]
+    function: Callable[..., Fulfilment] = generate(lines, namespace, "Fulfilment of the core")
+    return function
+
+
+_fulfilment = _fulfilment_function()
 
 _PERIOD_MEMO_LIMIT = 4096
 
@@ -209,14 +235,7 @@ class Work:
             self._fulfil_period(declared, index, part)
             return
         self.fulfilled.append(
-            Fulfilment(
-                escalation_id=self.escalation_id,
-                obligation=name,
-                rule=pending.rule,
-                due=pending.due,
-                at=at,
-                key=pending.key,
-            )
+            _fulfilment(self.escalation_id, name, pending.rule, pending.due, at, pending.key)
         )
         if pending.every is None:
             del self.record.pending[index]
@@ -233,38 +252,44 @@ class Work:
         at = self.at
         if pending.since is not None and at < pending.since:
             return  # done again in a period already met
-        parts = declared.parts or (None,)
-        counts = list(pending.counts or (0,) * len(parts))
-        counts[parts.index(part) if part in parts else 0] += 1
-        if min(counts) < pending.required:
-            self.record.pending[index] = changed(pending, counts=tuple(counts))
-            return
+        parts = declared.parts
+        if parts or pending.counts or pending.required != 1:  # else met by this one
+            parts = parts or (None,)
+            counts = list(pending.counts or (0,) * len(parts))
+            counts[parts.index(part) if part in parts else 0] += 1
+            if min(counts) < pending.required:
+                self.record.pending[index] = changed(pending, counts=tuple(counts))
+                return
         self.fulfilled.append(
-            Fulfilment(
-                escalation_id=self.escalation_id,
-                obligation=declared.id,
-                rule=pending.rule,
-                due=pending.due,
-                at=at,
-                key=pending.key,
-            )
+            _fulfilment(self.escalation_id, declared.id, pending.rule, pending.due, at, pending.key)
         )
-        period = period_of(pending)
-        assert period is not None  # a periodic obligation
         calendar = self.policy.calendar(self.record.calendar, self.record.calendar_identity)
-        bucket = Bucket(pending.due, pending.since, pending.required)
         memo = self.periods
-        if memo is not None and type(period).met is Period.met:
+        following = None
+        if memo is not None:
             # The next period depends on this one and the calendar alone, and escalations
             # in one zone share their periods' ends: worked out once for them all.
-            key = (period, calendar.identity, bucket)
+            key = (
+                pending.period,
+                pending.every,
+                calendar.identity,
+                pending.due,
+                pending.since,
+                pending.required,
+            )
             following = memo.get(key)
-            if following is None:
-                following = period.met(calendar, bucket, at)
-                if len(memo) < _PERIOD_MEMO_LIMIT:
-                    memo[key] = following
-        else:
-            following = period.met(calendar, bucket, at)
+        if following is None:
+            period = period_of(pending)
+            assert period is not None  # a periodic obligation
+            following = period.met(
+                calendar, Bucket(pending.due, pending.since, pending.required), at
+            )
+            if (
+                memo is not None
+                and type(period).met is Period.met
+                and len(memo) < _PERIOD_MEMO_LIMIT
+            ):
+                memo[key] = following
         self.record.pending[index] = on_clock(
             self.policy, self.record, in_bucket(pending, following)
         )
