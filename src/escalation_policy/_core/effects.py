@@ -5,8 +5,6 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
-import attrs
-
 from escalation_policy import vocabulary as vocab
 from escalation_policy._core.matching import Plan
 from escalation_policy._core.obligations import (
@@ -18,8 +16,7 @@ from escalation_policy._core.obligations import (
     period_of,
     text_of,
 )
-from escalation_policy._language.codegen import generate
-from escalation_policy._language.frozen import build_lines
+from escalation_policy._language.frozen import builder_of
 from escalation_policy.model import (
     ACTIVE,
     Action,
@@ -64,22 +61,12 @@ identity, and its bucket (``due``, ``since``, ``required``), all of types that h
 Owned by a native matcher, and given to the :class:`Work` of its steps."""
 
 
-def _fulfilment_function() -> Callable[..., Fulfilment]:
-    """``fulfilment(escalation_id, obligation, rule, due, at, key)``: the
-    :class:`~escalation_policy.state.Fulfilment` its quick ``__init__`` builds, without the
-    call of a class with keywords (a fact discharges one or two)."""
-    names = [field.name for field in attrs.fields(Fulfilment)]
-    namespace: dict[str, Any] = {}
-    lines = [
-        f"def fulfilment({', '.join(names)}):",
-        *build_lines(Fulfilment, [(name, name) for name in names], namespace, prefix="f_"),
-        "    return new",
-    ]
-    function: Callable[..., Fulfilment] = generate(lines, namespace, "Fulfilment of the core")
-    return function
-
-
-_fulfilment = _fulfilment_function()
+_fulfilment = builder_of(Fulfilment)
+"""Builds a :class:`~escalation_policy.state.Fulfilment` (a fact discharges one or two)."""
+_pending = builder_of(PendingObligation)
+"""Builds a :class:`~escalation_policy.state.PendingObligation`."""
+_violation = builder_of(Violation)
+"""Builds a :class:`~escalation_policy.model.Violation`."""
 
 _PERIOD_MEMO_LIMIT = 4096
 
@@ -189,7 +176,7 @@ class Work:
             clock: str | None = ON_CALENDAR
         else:
             due, clock = self.at + within, None
-        pending = PendingObligation(
+        pending = _pending(
             obligation=name,
             due=due,
             rule=rule,
@@ -235,7 +222,14 @@ class Work:
             self._fulfil_period(declared, index, part)
             return
         self.fulfilled.append(
-            _fulfilment(self.escalation_id, name, pending.rule, pending.due, at, pending.key)
+            _fulfilment(
+                escalation_id=self.escalation_id,
+                obligation=name,
+                rule=pending.rule,
+                due=pending.due,
+                at=at,
+                key=pending.key,
+            )
         )
         if pending.every is None:
             del self.record.pending[index]
@@ -261,7 +255,14 @@ class Work:
                 self.record.pending[index] = changed(pending, counts=tuple(counts))
                 return
         self.fulfilled.append(
-            _fulfilment(self.escalation_id, declared.id, pending.rule, pending.due, at, pending.key)
+            _fulfilment(
+                escalation_id=self.escalation_id,
+                obligation=declared.id,
+                rule=pending.rule,
+                due=pending.due,
+                at=at,
+                key=pending.key,
+            )
         )
         calendar = self.policy.calendar(self.record.calendar, self.record.calendar_identity)
         memo = self.periods
@@ -366,7 +367,7 @@ class Work:
 
     def _violation(self, effect: vocab.Violation, _prepared: None, rule: str, cites: str) -> None:
         self.actions.append(
-            Violation(
+            _violation(
                 escalation_id=self.escalation_id,
                 at=self.at,
                 rule=rule,
@@ -454,7 +455,7 @@ class Work:
             calendar = self.policy.calendar(self.record.calendar, self.record.calendar_identity)
             bucket = every.first(calendar, self.at)
         key = effect.key
-        pending = PendingObligation(
+        pending = _pending(
             obligation=name,
             due=bucket.due,
             rule=rule,

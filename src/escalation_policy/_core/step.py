@@ -169,7 +169,7 @@ def step(
     always without it, the step works on a copy."""
     if not isinstance(fact, EscalationFact):
         actions = pass_time(policy, matcher, held, watermark) if watermark is not None else []
-        return Decision(fact=fact, actions=tuple(actions))
+        return _core.new_decision(fact=fact, actions=tuple(actions))
     target = fact.escalation_id
     before = held.record(target)
     if before is None:
@@ -188,4 +188,6 @@ def step(
     if not actions:
         return own
     actions.extend(own.actions)
-    return Decision(fact=fact, actions=tuple(actions), fulfilled=own.fulfilled, matched=own.matched)
+    return _core.new_decision(
+        fact=fact, actions=tuple(actions), fulfilled=own.fulfilled, matched=own.matched
+    )
