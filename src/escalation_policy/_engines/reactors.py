@@ -42,6 +42,9 @@ __all__ = ["generated"]
 _SITUATION = frozenset(Situation.__slots__)
 """The names a field's dotted path may start with: the reactor's own arguments."""
 
+_SITUATION_VALUES = ("record", "fact", "status_before", "previous", "owner", "cadence")
+"""The slots of the situation, each set to the generated function's local of that name."""
+
 _UNSET = object()
 """A computed field not read yet."""
 
@@ -166,10 +169,13 @@ class _Source:
         """What the reactions' tests read before they start: the situation, if they need it."""
         lines = []
         if self.computed or self.uses_context:
-            lines.append(
-                f"{indent}situation = Situation(record, fact, status_before, previous, owner, "
-                "cadence)"
-            )
+            # Built slot by slot, as its __init__ builds it, without the call of the class.
+            if set(_SITUATION) != set(_SITUATION_VALUES):
+                raise TypeError(f"the generated functions set {sorted(_SITUATION_VALUES)}, "
+                                f"Situation has {sorted(_SITUATION)}")  # fmt: skip
+            self.namespace["new_object"] = object.__new__
+            lines.append(f"{indent}situation = new_object(Situation)")
+            lines.extend(f"{indent}situation.{name} = {name}" for name in _SITUATION_VALUES)
         lines.extend(f"{indent}{local} = _UNSET" for local in self.computed.values())
         if self.uses_context:
             lines.append(f"{indent}context = None")
