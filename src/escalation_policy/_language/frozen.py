@@ -26,7 +26,15 @@ import attrs
 
 from escalation_policy._language.codegen import generate
 
-__all__ = ["ATTRS_INIT", "build_lines", "builder_of", "quick_init", "slot_setter", "twin_of"]
+__all__ = [
+    "ATTRS_INIT",
+    "build_lines",
+    "builder_of",
+    "construct_lines",
+    "quick_init",
+    "slot_setter",
+    "twin_of",
+]
 
 _T = TypeVar("_T")
 
@@ -138,6 +146,31 @@ def build_lines(
         namespace[f"{prefix}set_{name}"] = slot_setter(cls, name)
         lines.append(f"    {prefix}set_{name}(new, {value})")
     return lines
+
+
+def construct_lines(
+    cls: type[Any], given: dict[str, str], namespace: dict[str, Any], *, prefix: str
+) -> list[str] | None:
+    """Lines of generated code that build ``new``, an object of ``cls`` with the fields in
+    ``given`` set to their expressions and the others to their defaults, as ``cls(**given)``
+    builds it (:func:`build_lines`); ``None`` for a class without a quick ``__init__``, which
+    the generated code calls instead."""
+    if cls not in ATTRS_INIT:
+        return None
+    values: list[tuple[str, str]] = []
+    for field in attrs.fields(cls):
+        name = field.name
+        if name in given:
+            values.append((name, given[name]))
+        elif field.default is attrs.NOTHING:
+            raise TypeError(f"{cls.__qualname__}: nothing given for {name!r}")
+        else:
+            namespace[f"{prefix}default_{name}"] = field.default
+            values.append((name, f"{prefix}default_{name}"))
+    unknown = sorted(set(given) - {name for name, _ in values})
+    if unknown:
+        raise TypeError(f"{cls.__qualname__} has no field {unknown[0]!r}")
+    return build_lines(cls, values, namespace, prefix=prefix)
 
 
 def builder_of(cls: type[_T]) -> Any:
