@@ -248,9 +248,9 @@ class Work:
             return  # done again in a period already met
         parts = declared.parts
         if parts or pending.counts or pending.required != 1:  # else met by this one
-            parts = parts or (None,)
-            counts = list(pending.counts or (0,) * len(parts))
-            counts[parts.index(part) if part in parts else 0] += 1
+            named = parts or (None,)
+            counts = list(pending.counts or (0,) * len(named))
+            counts[named.index(part) if part in named else 0] += 1
             if min(counts) < pending.required:
                 self.record.pending[index] = changed(pending, counts=tuple(counts))
                 return
@@ -372,7 +372,7 @@ class Work:
                 at=self.at,
                 rule=rule,
                 cites=cites,
-                code=effect.code,  # type: ignore[arg-type]  # one of the policy's codes
+                code=effect.code,  # one of the policy's codes
                 detail=effect.detail,
             )
         )

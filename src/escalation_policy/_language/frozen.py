@@ -20,7 +20,8 @@ when the class is made: of the classes a host's start makes, most build no objec
 first decision, and compiling their ``__init__`` is part of what a start costs.
 """
 
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import attrs
 
@@ -173,13 +174,13 @@ def construct_lines(
     return build_lines(cls, values, namespace, prefix=prefix)
 
 
-def builder_of(cls: type[_T]) -> Any:
+def builder_of(cls: type[_T]) -> Callable[..., _T]:
     """``build(**fields)``: an object of ``cls`` (a class given a quick ``__init__``), with the
     signature of its ``__init__`` and built as it builds one, but without calling the class:
     a call of a class with keywords costs the interpreter about as much again as the
     ``__init__`` (the keywords made a dictionary, the new object passed through the type). For
     code that builds many."""
-    fields = attrs.fields(cls)
+    fields = attrs.fields(cast("type[Any]", cls))
     namespace: dict[str, Any] = {}
     parameters: list[str] = []
     for field in fields:
@@ -198,7 +199,8 @@ def builder_of(cls: type[_T]) -> Any:
         ),
         "    return new",
     ]
-    return generate(lines, namespace, f"builder of {cls.__qualname__}")
+    build: Callable[..., _T] = generate(lines, namespace, f"builder of {cls.__qualname__}")
+    return build
 
 
 def _swappable(cls: type[Any], twin: type[Any]) -> bool:
