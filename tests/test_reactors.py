@@ -4,9 +4,11 @@ path does, for conditions they write as tests and for those they leave to the co
 import inspect
 
 import attrs
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from escalation_policy import InputError, PolicyEngine, default_policy
+from escalation_policy._engines import reactors
 from escalation_policy._engines.native import NativeMatcher
 from escalation_policy.model import Fact
 from escalation_policy.policy import Policy
@@ -64,3 +66,22 @@ def test_conditions_left_to_the_context_decide_as_the_tests_written_out(
     assert expected == _outcomes(spelled, history)
     assert expected == _outcomes(written, history)
     assert generic.snapshot() == spelled.snapshot() == written.snapshot()
+
+
+def test_the_step_refuses_to_build_objects_it_would_leave_half_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The generated step builds its Work, its Situation and its Decision slot by slot: a slot
+    or a field it does not set (one added to the class later) stops the engine's making,
+    rather than leave an attribute unset."""
+    policy = default_policy()
+    NativeMatcher(policy)  # as they are, every one is set
+    for name, value in (
+        ("_WORK", {key: v for key, v in reactors._WORK.items() if key != "announced"}),
+        ("_DECISION", {key: v for key, v in reactors._DECISION.items() if key != "state"}),
+        ("_SITUATION_VALUES", reactors._SITUATION_VALUES[1:]),
+    ):
+        with monkeypatch.context() as patched:
+            patched.setattr(reactors, name, value)
+            with pytest.raises(TypeError, match="the generated"):
+                NativeMatcher(policy)
