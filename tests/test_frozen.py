@@ -14,8 +14,14 @@ import escalation_policy
 import escalation_policy.rules
 from escalation_policy import Decision, EscalationState, PendingObligation, PolicyEngine, decide
 from escalation_policy._language.codegen import generate
-from escalation_policy._language.frozen import ATTRS_INIT, build_lines, quick_init
-from escalation_policy.model import Fact
+from escalation_policy._language.frozen import (
+    ATTRS_INIT,
+    build_lines,
+    builder_of,
+    construct_lines,
+    quick_init,
+)
+from escalation_policy.model import Fact, Violation
 from escalation_policy.rules import PostToChannel
 from escalation_policy.testing import strategies
 from tests.conftest import examples
@@ -72,6 +78,74 @@ def test_quick_init_refuses_what_attrs_init_refuses(cls: type[Any]) -> None:
         missing = dict(list(required.items())[1:])
         with pytest.raises(TypeError, match="missing"):
             init(instance, **missing)
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda cls: cls.__qualname__)
+@given(data=st.data())
+def test_a_builder_builds_what_attrs_init_builds(cls: type[Any], data: st.DataObject) -> None:
+    """``builder_of(cls)`` takes the arguments of the class and builds the same object, of
+    the class, defaults included, without calling it."""
+    arguments: dict[str, object] = {}
+    for field in attrs.fields(cls):
+        if field.default is attrs.NOTHING or data.draw(st.booleans()):
+            arguments[field.name] = data.draw(st.integers() | st.text(max_size=3) | st.none())
+    built = builder_of(cls)(**arguments)
+    reference = _build(cls, ATTRS_INIT[cls], arguments)
+    assert type(built) is cls
+    assert built == reference
+    assert attrs.asdict(built, recurse=False) == attrs.asdict(reference, recurse=False)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        setattr(built, attrs.fields(cls)[0].name, 1)
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda cls: cls.__qualname__)
+def test_a_builder_refuses_what_attrs_init_refuses(cls: type[Any]) -> None:
+    required = {f.name: 1 for f in attrs.fields(cls) if f.default is attrs.NOTHING}
+    build = builder_of(cls)
+    with pytest.raises(TypeError, match="positional argument"):
+        build(*required.values())
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        build(**required, not_a_field=1)
+    with pytest.raises(TypeError, match="missing"):
+        build(**dict(list(required.items())[1:]))
+
+
+def test_a_builder_without_a_twin_builds_through_the_slots() -> None:
+    @quick_init
+    @attrs.frozen(kw_only=True)
+    class NoTwin:
+        x: int
+        y: str = "y"
+
+    type.__setattr__(NoTwin, "_quick_twin", None)  # as twin_of finds it on Python 3.10
+    built = builder_of(NoTwin)(x=1)
+    assert type(built) is NoTwin
+    assert built == NoTwin(x=1, y="y")
+
+
+def test_constructed_announcements_are_what_the_class_builds() -> None:
+    """What generated code builds field by field (the policy's announcements and emitted
+    actions) is the object the class builds from the same keywords, defaults included."""
+    namespace: dict[str, Any] = {}
+    given = {"escalation_id": "e", "at": "at", "rule": "'r'", "cites": "'c'", "code": "'x'"}
+    lines = construct_lines(Violation, {**given, "detail": "'d'"}, namespace, prefix="v_")
+    assert lines is not None
+    build = generate(["def build(e, at):", *lines, "    return new"], namespace, "test")
+    built = build("ESC-1", 5)
+    assert type(built) is Violation
+    expected = Violation(escalation_id="ESC-1", at=5, rule="r", cites="c", code="x", detail="d")
+    assert attrs.asdict(built) == attrs.asdict(expected)
+    assert built == expected
+    with pytest.raises(TypeError, match="no field 'nope'"):
+        construct_lines(Violation, {**given, "detail": "''", "nope": "1"}, {}, prefix="v_")
+    with pytest.raises(TypeError, match="nothing given for 'detail'"):
+        construct_lines(Violation, given, {}, prefix="v_")
+
+    @attrs.frozen(kw_only=True)
+    class Plain:
+        x: int
+
+    assert construct_lines(Plain, {"x": "1"}, {}, prefix="p_") is None  # called as it is
 
 
 def test_quickly_built_objects_are_still_frozen() -> None:

@@ -161,3 +161,39 @@ def test_a_failing_generator_on_the_opening_still_opens() -> None:
     assert broken.decisions == generic.decisions
     assert _generated_types(broken.engine) == {"opened": False, "posted": True}
     assert broken.engine.snapshot() == generic.engine.snapshot()
+
+
+def test_the_step_refuses_to_build_objects_it_would_leave_half_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The generated step builds its Work, its Situation and its Decision slot by slot: a slot
+    or a field it does not set (one added to the class later) stops the generation of the
+    type's functions, rather than leave an attribute unset; the type is then decided on the
+    generic path."""
+    policy = default_policy()
+
+    def failures() -> list[str]:
+        matcher = NativeMatcher(policy)
+        found = []
+        for fact_type in sorted(_known_types(policy)):
+            indices = [index for index, _ in matcher._by_type[fact_type]]
+            try:
+                reactors.generated(policy, fact_type, indices, matcher._periods)
+            except TypeError as error:
+                message = str(error)
+            else:
+                continue
+            assert "the generated" in message
+            assert matcher.generated(fact_type) is None  # the generic path decides it
+            found.append(fact_type)
+        return found
+
+    assert failures() == []  # as they are, every one is set
+    for name, value in (
+        ("_WORK", {key: v for key, v in reactors._WORK.items() if key != "announced"}),
+        ("_DECISION", {key: v for key, v in reactors._DECISION.items() if key != "state"}),
+        ("_SITUATION_VALUES", reactors._SITUATION_VALUES[1:]),
+    ):
+        with monkeypatch.context() as patched:
+            patched.setattr(reactors, name, value)
+            assert failures(), name

@@ -526,10 +526,14 @@ class _Escalations:
     def check_unknown(self, escalation_id: str, at: dt.datetime) -> None:
         pass  # the engine forgets a settled escalation: its clock is the engine's
 
-    def due(self, before: dt.datetime, skip: str | None) -> Iterator[tuple[str, Record]]:
+    def due(self, before: dt.datetime, skip: str | None) -> Iterable[tuple[str, Record]]:
         heap = self.heap
         if not heap or heap[0][0] >= before:
-            return
+            return ()  # most facts: nothing due, and no generator made
+        return self._due(before, skip)
+
+    def _due(self, before: dt.datetime, skip: str | None) -> Iterator[tuple[str, Record]]:
+        heap = self.heap
         records = self.records
         aside: list[tuple[dt.datetime, str]] = []
         try:

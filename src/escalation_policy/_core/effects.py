@@ -16,6 +16,7 @@ from escalation_policy._core.obligations import (
     period_of,
     text_of,
 )
+from escalation_policy._language.frozen import builder_of
 from escalation_policy.model import (
     ACTIVE,
     Action,
@@ -50,10 +51,22 @@ _A = TypeVar("_A", bound=Action)
 Handler = Callable[["Work", Any, Any, str, str], None]
 """Applies one effect: (work, the effect, what the loader compiled of it, rule, cites)."""
 
-PeriodMemo = dict[tuple[Period, str, Bucket], Bucket]
-"""The period after one met, by (its period, its calendar's identity, itself), for periods
-whose next one does not depend on when the last was met (:meth:`Period.met` as declared on
-:class:`Period`): owned by a native matcher, and given to the :class:`Work` of its steps."""
+PeriodMemo = dict[
+    tuple[str | None, dt.timedelta | None, str, dt.datetime, dt.datetime | None, int], Bucket
+]
+"""The period after one met, for periods whose next one does not depend on when the last was
+met (:meth:`Period.met` as declared on :class:`Period`), by what they are worked out from: the
+pending obligation's ``period`` and ``every`` (which give its :class:`Period`), its calendar's
+identity, and its bucket (``due``, ``since``, ``required``), all of types that hash quickly.
+Owned by a native matcher, and given to the :class:`Work` of its steps."""
+
+
+_fulfilment = builder_of(Fulfilment)
+"""Builds a :class:`~escalation_policy.state.Fulfilment` (a fact discharges one or two)."""
+_pending = builder_of(PendingObligation)
+"""Builds a :class:`~escalation_policy.state.PendingObligation`."""
+_violation = builder_of(Violation)
+"""Builds a :class:`~escalation_policy.model.Violation`."""
 
 _PERIOD_MEMO_LIMIT = 4096
 
@@ -163,7 +176,7 @@ class Work:
             clock: str | None = ON_CALENDAR
         else:
             due, clock = self.at + within, None
-        pending = PendingObligation(
+        pending = _pending(
             obligation=name,
             due=due,
             rule=rule,
@@ -209,7 +222,7 @@ class Work:
             self._fulfil_period(declared, index, part)
             return
         self.fulfilled.append(
-            Fulfilment(
+            _fulfilment(
                 escalation_id=self.escalation_id,
                 obligation=name,
                 rule=pending.rule,
@@ -233,14 +246,16 @@ class Work:
         at = self.at
         if pending.since is not None and at < pending.since:
             return  # done again in a period already met
-        parts = declared.parts or (None,)
-        counts = list(pending.counts or (0,) * len(parts))
-        counts[parts.index(part) if part in parts else 0] += 1
-        if min(counts) < pending.required:
-            self.record.pending[index] = changed(pending, counts=tuple(counts))
-            return
+        parts = declared.parts
+        if parts or pending.counts or pending.required != 1:  # else met by this one
+            named = parts or (None,)
+            counts = list(pending.counts or (0,) * len(named))
+            counts[named.index(part) if part in named else 0] += 1
+            if min(counts) < pending.required:
+                self.record.pending[index] = changed(pending, counts=tuple(counts))
+                return
         self.fulfilled.append(
-            Fulfilment(
+            _fulfilment(
                 escalation_id=self.escalation_id,
                 obligation=declared.id,
                 rule=pending.rule,
@@ -249,22 +264,33 @@ class Work:
                 key=pending.key,
             )
         )
-        period = period_of(pending)
-        assert period is not None  # a periodic obligation
         calendar = self.policy.calendar(self.record.calendar, self.record.calendar_identity)
-        bucket = Bucket(pending.due, pending.since, pending.required)
         memo = self.periods
-        if memo is not None and type(period).met is Period.met:
+        following = None
+        if memo is not None:
             # The next period depends on this one and the calendar alone, and escalations
             # in one zone share their periods' ends: worked out once for them all.
-            key = (period, calendar.identity, bucket)
+            key = (
+                pending.period,
+                pending.every,
+                calendar.identity,
+                pending.due,
+                pending.since,
+                pending.required,
+            )
             following = memo.get(key)
-            if following is None:
-                following = period.met(calendar, bucket, at)
-                if len(memo) < _PERIOD_MEMO_LIMIT:
-                    memo[key] = following
-        else:
-            following = period.met(calendar, bucket, at)
+        if following is None:
+            period = period_of(pending)
+            assert period is not None  # a periodic obligation
+            following = period.met(
+                calendar, Bucket(pending.due, pending.since, pending.required), at
+            )
+            if (
+                memo is not None
+                and type(period).met is Period.met
+                and len(memo) < _PERIOD_MEMO_LIMIT
+            ):
+                memo[key] = following
         self.record.pending[index] = on_clock(
             self.policy, self.record, in_bucket(pending, following)
         )
@@ -341,12 +367,12 @@ class Work:
 
     def _violation(self, effect: vocab.Violation, _prepared: None, rule: str, cites: str) -> None:
         self.actions.append(
-            Violation(
+            _violation(
                 escalation_id=self.escalation_id,
                 at=self.at,
                 rule=rule,
                 cites=cites,
-                code=effect.code,  # type: ignore[arg-type]  # one of the policy's codes
+                code=effect.code,  # one of the policy's codes
                 detail=effect.detail,
             )
         )
@@ -429,7 +455,7 @@ class Work:
             calendar = self.policy.calendar(self.record.calendar, self.record.calendar_identity)
             bucket = every.first(calendar, self.at)
         key = effect.key
-        pending = PendingObligation(
+        pending = _pending(
             obligation=name,
             due=bucket.due,
             rule=rule,

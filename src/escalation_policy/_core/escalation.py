@@ -24,6 +24,7 @@ from escalation_policy._core.obligations import (
     tier_time,
 )
 from escalation_policy._language.context import Situation
+from escalation_policy._language.frozen import builder_of
 from escalation_policy._language.typed import LATEST
 from escalation_policy.errors import (
     DuplicateEscalationError,
@@ -59,6 +60,9 @@ from escalation_policy.state import (
 
 _NOTHING_BEFORE: dict[str, object] = {}
 """The ``previous`` of a fact that sets no attribute (shared, never changed)."""
+
+new_decision = builder_of(Decision)
+"""Builds a :class:`~escalation_policy.state.Decision`, as ``Decision(...)`` does, quicker."""
 
 
 def choose_calendar(policy: Policy, fact: EscalationFact) -> str | None:
@@ -450,7 +454,7 @@ def _apply(
         work.actions[:0] = earlier
     settled = record.status == CLOSED and record.settled
     decided: Record | None = None if settled else record
-    decision = Decision(
+    decision = new_decision(
         fact=fact,
         actions=tuple(work.actions),
         fulfilled=tuple(work.fulfilled),

@@ -12,7 +12,7 @@ in that order: what fell due for the others, then the fact's own.
 """
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable
 from typing import Protocol
 
 import attrs
@@ -86,7 +86,9 @@ def admit(
     if clock is None:
         clock = at
     elif at >= clock:
-        check_jump(limits, clock, at)
+        jump = limits.max_clock_jump
+        if jump is not None and at - clock > jump:
+            check_jump(limits, clock, at)
         clock = at
     elif not lateness or at < clock - lateness:
         allowed = f" less the lateness {lateness}" if lateness else ""
@@ -120,7 +122,7 @@ class Held(Protocol):
         """Refuse a fact at ``at`` about an escalation held as no record (for instance one
         that settled later than ``at``), by raising an input error."""
 
-    def due(self, before: dt.datetime, skip: str | None) -> Iterator[tuple[str, Record]]:
+    def due(self, before: dt.datetime, skip: str | None) -> Iterable[tuple[str, Record]]:
         """Each escalation but ``skip`` with something due before ``before``, earliest first,
         as a record the step may change in place and then passes to :meth:`advanced`."""
 
@@ -167,7 +169,7 @@ def step(
     always without it, the step works on a copy."""
     if not isinstance(fact, EscalationFact):
         actions = pass_time(policy, matcher, held, watermark) if watermark is not None else []
-        return Decision(fact=fact, actions=tuple(actions))
+        return _core.new_decision(fact=fact, actions=tuple(actions))
     target = fact.escalation_id
     before = held.record(target)
     if before is None:
@@ -186,4 +188,6 @@ def step(
     if not actions:
         return own
     actions.extend(own.actions)
-    return Decision(fact=fact, actions=tuple(actions), fulfilled=own.fulfilled, matched=own.matched)
+    return _core.new_decision(
+        fact=fact, actions=tuple(actions), fulfilled=own.fulfilled, matched=own.matched
+    )

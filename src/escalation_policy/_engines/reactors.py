@@ -23,10 +23,13 @@ import keyword
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from escalation_policy._core.effects import HANDLERS, PeriodMemo, Work
 from escalation_policy._core.matching import Generated
 from escalation_policy._language.codegen import generate
 from escalation_policy._language.context import Situation
+from escalation_policy._language.frozen import build_lines
 from escalation_policy.model import CLOSED, EscalationFact
 from escalation_policy.policy.compiled import Condition
 from escalation_policy.policy.outputs import CADENCE, IN_SCOPE, OWNER
@@ -40,6 +43,9 @@ __all__ = ["generated"]
 
 _SITUATION = frozenset(Situation.__slots__)
 """The names a field's dotted path may start with: the reactor's own arguments."""
+
+_SITUATION_VALUES = ("record", "fact", "status_before", "previous", "owner", "cadence")
+"""The slots of the situation, each set to the generated function's local of that name."""
 
 _UNSET = object()
 """A computed field not read yet."""
@@ -178,14 +184,66 @@ class _Source:
         """What the reactions' tests read before they start: the situation, if they need it."""
         lines = []
         if self.computed or self.uses_context:
-            lines.append(
-                f"{indent}situation = Situation(record, fact, status_before, previous, owner, "
-                "cadence)"
-            )
+            # Built slot by slot, as its __init__ builds it, without the call of the class.
+            if set(_SITUATION) != set(_SITUATION_VALUES):
+                raise TypeError(f"the generated functions set {sorted(_SITUATION_VALUES)}, "
+                                f"Situation has {sorted(_SITUATION)}")  # fmt: skip
+            self.namespace["new_object"] = object.__new__
+            lines.append(f"{indent}situation = new_object(Situation)")
+            lines.extend(f"{indent}situation.{name} = {name}" for name in _SITUATION_VALUES)
         lines.extend(f"{indent}{local} = _UNSET" for local in self.computed.values())
         if self.uses_context:
             lines.append(f"{indent}context = None")
         return lines
+
+
+_WORK = {
+    "policy": "policy",
+    "periods": "PERIODS",
+    "record": "record",
+    "fact": "fact",
+    "at": "at",
+    "escalation_id": "record.escalation_id",
+    "plan": "plan",
+    "actions": "[]",
+    "fulfilled": "[]",
+    "new_owner": "False",
+    "announced": "[]",
+}
+"""What ``Work(policy, record, fact, plan, PERIODS)`` sets, slot by slot: the step builds its
+:class:`Work` without the call of its ``__init__``."""
+
+
+_DECISION = {
+    "fact": "fact",
+    "actions": "tuple(work.actions)",
+    "fulfilled": "tuple(work.fulfilled)",
+    "matched": "tuple(matched)",
+    "state": "None",
+}
+"""The step's :class:`Decision`, field by field."""
+
+
+def _every_field(
+    cls: type[Any], values: dict[str, str], namespace: dict[str, Any], prefix: str
+) -> list[str]:
+    """Lines that build ``new``, an object of ``cls`` with each field set to its expression
+    (:func:`build_lines`), once it is checked that every field has one."""
+    names = [field.name for field in attrs.fields(cls)]
+    if sorted(names) != sorted(values):  # a field added to the class and not here: say so
+        raise TypeError(f"the generated step sets {sorted(values)}, {cls.__name__} has {names}")
+    return build_lines(cls, [(name, values[name]) for name in names], namespace, prefix=prefix)
+
+
+def _new_work(namespace: dict[str, Any]) -> list[str]:
+    """Lines that build ``work`` as :class:`Work`'s ``__init__`` does, every slot set."""
+    if set(_WORK) != set(Work.__slots__):  # a slot added to Work and not here: say so now
+        raise TypeError(f"the generated step sets {sorted(_WORK)}, Work has {Work.__slots__}")
+    namespace["new_object"] = object.__new__
+    return [
+        "    work = new_object(Work)",
+        *(f"    work.{name} = {value}" for name, value in _WORK.items()),
+    ]
 
 
 def _step(policy: "Policy", fact_type: str, source: _Source, reactions: list[str]) -> Any:
@@ -248,18 +306,14 @@ def _step(policy: "Policy", fact_type: str, source: _Source, reactions: list[str
             "    matched = []",
         ]
     lines += [
-        "    work = Work(policy, record, fact, plan, PERIODS)",
+        *_new_work(namespace),
         *source.locals("    "),
         *reactions,
         "    if work.new_owner:",
         "        work.finish()",
         "    record.refresh()",
-        "    decision = Decision(",
-        "        fact=fact,",
-        "        actions=tuple(work.actions),",
-        "        fulfilled=tuple(work.fulfilled),",
-        "        matched=tuple(matched),",
-        "    )",
+        *_every_field(Decision, _DECISION, namespace, "decision_"),
+        "    decision = new",
         "    if record.status == CLOSED and record.settled:",
         "        return None, decision",
         "    return record, decision",

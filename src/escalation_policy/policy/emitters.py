@@ -10,6 +10,7 @@ from typing import Any
 import attrs
 
 from escalation_policy._language.codegen import generate
+from escalation_policy._language.frozen import construct_lines
 from escalation_policy.errors import PolicyDefinitionError, did_you_mean
 from escalation_policy.model import ACTION_FIELDS, Action
 from escalation_policy.policy.compiled import Announce, Emitter
@@ -108,7 +109,7 @@ def compile_emitter(effect: Emit, types: set[str], module: str, rule: str, scope
     emit: Emitter = generate(
         [
             "def emit(escalation_id, at, rule, cites, record, fact):",
-            f"    return cls({', '.join(arguments)})",
+            *_returning(cls, arguments, namespace),
         ],
         namespace,
         f"{cls.TYPE} emitted",
@@ -191,12 +192,22 @@ def announcer(
         [
             "def announce(escalation_id, at, pending, owner, record):",
             *body,
-            f"    return cls({', '.join(arguments)})",
+            *_returning(cls, arguments, namespace),
         ],
         namespace,
         f"announcement of {obligation.id}",
     )
     return announce
+
+
+def _returning(cls: Any, arguments: list[str], namespace: dict[str, Any]) -> list[str]:
+    """The lines that return ``cls(*arguments)`` (each ``field=expression``): built field by
+    field where the class has a quick ``__init__`` (no call of the class with keywords)."""
+    given = dict(argument.split("=", 1) for argument in arguments)
+    lines = construct_lines(cls, given, namespace, prefix="built_")
+    if lines is None:
+        return [f"    return cls({', '.join(arguments)})"]
+    return [*lines, "    return new"]
 
 
 def _no_owner(escalation_id: str, action: str) -> None:
