@@ -160,7 +160,7 @@ class EscalationState:
         return is_settled(self.status, self.pending, self.retain_until, self.clock, self.held)
 
 
-_UNCHANGED: tuple[Any, ...] = PendingObligation._KEPT.defaults  # type: ignore[attr-defined]
+NOTHING_RARE: tuple[Any, ...] = PendingObligation._KEPT.defaults  # type: ignore[attr-defined]
 """What a pending obligation neither paused, reminded nor chased keeps in ``_rarely`` (shared)."""
 
 
@@ -171,13 +171,22 @@ def next_due_of(
     stays overdue, or ``retain_until``."""
     earliest = retain_until
     for obligation in pending:
-        # One test for most: neither paused, nor reminded, nor chased (the fields kept together)
-        if obligation._rarely is not _UNCHANGED and obligation.paused_left is not None:  # type: ignore[attr-defined]
-            continue
-        if obligation.overdue:
-            when = obligation.next_tier_at
-            if when is None:
+        if obligation._rarely is NOTHING_RARE:  # type: ignore[attr-defined]
+            # Most: neither paused, nor reminded, nor chased (the fields kept together).
+            if obligation.overdue:
                 continue
+            when = obligation.due
+            if obligation.remind_before is not None:
+                remind = when - obligation.remind_before
+                if remind < when:
+                    when = remind
+        elif obligation.paused_left is not None:
+            continue
+        elif obligation.overdue:
+            tier_at = obligation.next_tier_at
+            if tier_at is None:
+                continue
+            when = tier_at
         else:
             when = obligation.due
             if obligation.remind_before is not None and not obligation.reminded:

@@ -81,9 +81,18 @@ def kept_together(*names: str, slot: str = "_kept") -> Callable[[type[_T]], type
     kept together, a tuple more for those objects)."""
 
     def decorate(cls: type[_T]) -> type[_T]:
-        fields = [field for field in attrs.fields(cls) if field.name in names]
-        if len(fields) != len(names) or "__slots__" not in cls.__dict__:
-            raise TypeError(f"{cls.__qualname__}: not slotted fields of its own: {names}")
+        original: Any = cls
+        slots = original.__dict__.get("__slots__", ())
+        fields = [field for field in attrs.fields(original) if field.name in names]
+        if len(fields) != len(names) or any(
+            field.name not in slots
+            or field.default is attrs.NOTHING
+            or isinstance(field.default, attrs.Factory)  # type: ignore[arg-type]
+            for field in fields
+        ):
+            raise TypeError(
+                f"{cls.__qualname__}: not slotted fields of its own with a plain default: {names}"
+            )
         kept = Kept(
             slot,
             tuple(field.name for field in fields),
@@ -91,18 +100,28 @@ def kept_together(*names: str, slot: str = "_kept") -> Callable[[type[_T]], type
         )
         # The class again, as attrs makes a slotted class: the same namespace, but one slot
         # for the fields kept together and a property for each.
-        slots = cls.__dict__["__slots__"]
         body = {
             key: value
-            for key, value in cls.__dict__.items()
+            for key, value in original.__dict__.items()
             if key not in (*slots, "__dict__", "__weakref__")
         }
         body["__slots__"] = (*(name for name in slots if name not in kept.names), slot)
         for index, name in enumerate(kept.names):
             body[name] = _kept_field(kept, index)
         body["_KEPT"] = kept
-        made: type[_T] = type(cls)(cls.__name__, cls.__bases__, body)
-        return made
+        made: Any = type(original)(original.__name__, original.__bases__, body)
+        # A method that names its class (``super()``, ``__class__``) names the new one, as
+        # attrs does for the class it makes.
+        for item in body.values():
+            function = item.fget if isinstance(item, property) else getattr(item, "__func__", item)
+            for cell in getattr(function, "__closure__", None) or ():
+                try:
+                    if cell.cell_contents is original:
+                        cell.cell_contents = made
+                except ValueError:  # an empty cell
+                    continue
+        result: type[_T] = made
+        return result
 
     return decorate
 
