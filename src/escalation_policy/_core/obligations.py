@@ -15,6 +15,7 @@ from escalation_policy.periods import Bucket, Period, Rolling, parse_period
 from escalation_policy.policy import CompiledObligation, Policy
 from escalation_policy.policy.record import Record
 from escalation_policy.state import (
+    NOTHING_RARE,
     PendingObligation,
 )
 
@@ -152,6 +153,15 @@ def in_bucket(
     pending: PendingObligation, bucket: Bucket, counts: tuple[int, ...] = ()
 ) -> PendingObligation:
     """``pending`` in ``bucket``, with ``counts`` done in it (none: a new period)."""
+    if pending._rarely is NOTHING_RARE:  # type: ignore[attr-defined]  # no reminder to reset
+        return changed(
+            pending,
+            due=bucket.due,
+            since=bucket.since,
+            required=bucket.required,
+            counts=counts,
+            overdue=False,
+        )
     return changed(
         pending,
         due=bucket.due,
