@@ -144,6 +144,10 @@ def _kept_field(kept: Kept, index: int) -> property:
         {},
         f"field {kept.names[index]} kept in {slot}",
     )
+    get_field.__doc__ = (
+        f"The field ``{kept.names[index]}`` (read from the slot ``{slot}``, where the class "
+        "keeps the fields most of its objects leave at their defaults)."
+    )
     return property(get_field, set_field)
 
 
