@@ -1,7 +1,11 @@
 """The quicker ``__init__`` of the output classes builds exactly what attrs' own builds."""
 
+import copy
+import datetime as dt
 import inspect
+import json
 import pickle
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,13 +16,22 @@ from hypothesis import strategies as st
 
 import escalation_policy
 import escalation_policy.rules
-from escalation_policy import Decision, EscalationState, PendingObligation, PolicyEngine, decide
+from escalation_policy import (
+    Decision,
+    EscalationState,
+    PendingObligation,
+    PolicyEngine,
+    decide,
+    make_converter,
+)
+from escalation_policy._core.obligations import changed
 from escalation_policy._language.codegen import generate
 from escalation_policy._language.frozen import (
     ATTRS_INIT,
     build_lines,
     builder_of,
     construct_lines,
+    kept_together,
     quick_init,
 )
 from escalation_policy.model import Fact, Violation
@@ -321,3 +334,156 @@ def test_what_the_engine_builds_is_what_the_public_constructors_build(history: l
             _check_built_as_attrs_builds(decided)
             states[escalation_id] = decided.state
             assert decided.state == engine.escalation(escalation_id)
+
+
+# ------------------------------------------------------------------ fields kept together
+_ANY = (
+    st.none()
+    | st.booleans()
+    | st.integers(-2, 300)
+    | st.text(max_size=2)
+    | st.just(())
+    | st.tuples(st.integers(0, 3))
+)
+"""Values of any kind (neither ``__init__`` checks them), defaults and values equal to a
+default but of another type (``0`` for ``False``, ``False`` for ``0``) among them."""
+
+
+def _some_fields(data: st.DataObject, required: bool) -> dict[str, object]:
+    return {
+        field.name: data.draw(_ANY)
+        for field in attrs.fields(PendingObligation)
+        if (required and field.default is attrs.NOTHING) or data.draw(st.booleans())
+    }
+
+
+def _read_back(pending: PendingObligation, arguments: dict[str, object]) -> None:
+    for field in attrs.fields(PendingObligation):
+        expected = arguments.get(field.name, field.default)
+        assert getattr(pending, field.name) is expected, field.name
+
+
+@settings(max_examples=examples(200))
+@given(data=st.data())
+def test_a_pending_obligation_reads_back_any_combination_of_fields(data: st.DataObject) -> None:
+    """Whichever fields an obligation is built with (those kept together in one slot or not,
+    at their defaults or not), each reads back as the very object given, through every way
+    an obligation is built: its constructor, attrs' own, ``attrs.evolve``, the core's
+    ``changed``, pickling and copying."""
+    arguments = _some_fields(data, required=True)
+    pending = PendingObligation(**arguments)  # type: ignore[arg-type]
+    _read_back(pending, arguments)
+    reference = _build(PendingObligation, ATTRS_INIT[PendingObligation], arguments)
+    _read_back(reference, arguments)  # type: ignore[arg-type]
+    assert reference == pending
+    assert repr(reference) == repr(pending)
+    for again in (
+        pickle.loads(pickle.dumps(pending)),
+        copy.copy(pending),
+        copy.deepcopy(pending),
+        attrs.evolve(pending),
+    ):
+        assert type(again) is PendingObligation
+        assert again == pending
+        assert repr(again) == repr(pending)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        pending.tier = 1  # type: ignore[misc]
+    changes = _some_fields(data, required=False)
+    evolved = attrs.evolve(pending, **changes)
+    _read_back(evolved, {**arguments, **changes})
+    quickly = changed(pending, **changes)
+    _read_back(quickly, {**arguments, **changes})
+    assert type(quickly) is PendingObligation
+    assert quickly == evolved
+    assert repr(quickly) == repr(evolved)
+    assert hash(reference) == hash(pending)
+    assert pending.__getstate__() == {  # type: ignore[attr-defined]
+        field.name: arguments.get(field.name, field.default)
+        for field in attrs.fields(PendingObligation)
+    }
+
+
+_TIMES = st.datetimes(
+    min_value=dt.datetime(2020, 1, 1),
+    max_value=dt.datetime(2030, 1, 1),
+    timezones=st.just(dt.timezone.utc),
+)
+_SPANS = st.timedeltas(min_value=dt.timedelta(seconds=1), max_value=dt.timedelta(days=30))
+
+
+@settings(max_examples=examples(100))
+@given(
+    due=_TIMES,
+    key=st.none() | st.text(max_size=3),
+    every=st.none() | _SPANS,
+    overdue=st.booleans(),
+    remind_before=st.none() | _SPANS,
+    reminded=st.booleans(),
+    period=st.none() | st.sampled_from(["each business day", "2 per week"]),
+    since=st.none() | _TIMES,
+    required=st.integers(1, 3),
+    counts=st.tuples() | st.tuples(st.integers(0, 3), st.integers(0, 3)),
+    paused_left=st.none() | _SPANS,
+    reminder_at=st.none() | _TIMES,
+    tier=st.integers(0, 3),
+    next_tier_at=st.none() | _TIMES,
+)
+def test_a_pending_obligation_keeps_its_json_form(**fields: Any) -> None:
+    """Its JSON form (in a snapshot) is written from its fields by name and read back equal,
+    the fields kept together in one slot included, those at their default left out as
+    before."""
+    converter = make_converter()
+    pending = PendingObligation(obligation="update", rule="r", cites="c", **fields)
+    written = converter.unstructure(pending, PendingObligation)
+    expected = {
+        "obligation": "update",
+        "due": converter.unstructure(fields["due"], dt.datetime),
+        "rule": "r",
+        "cites": "c",
+        **{
+            name: converter.unstructure(value, type(value))
+            for name, value in fields.items()
+            if name != "due"
+            and not (name in ("reminder_at", "tier", "next_tier_at") and value in (None, 0))
+        },
+    }
+    assert expected == json.loads(json.dumps(written))
+    assert converter.structure(json.loads(json.dumps(written)), PendingObligation) == pending
+
+
+def test_fields_kept_together_share_one_slot_until_one_is_set() -> None:
+    """An obligation neither reminded, paused nor chased keeps those fields in a slot all such
+    obligations share: it takes one slot for them, however many they are."""
+    quiet = [
+        PendingObligation(obligation=name, due=dt.datetime(2026, 1, 1), rule="r", cites="c")
+        for name in ("a", "b")
+    ]
+    assert quiet[0]._rarely is quiet[1]._rarely  # type: ignore[attr-defined]
+    assert changed(quiet[0], due=dt.datetime(2026, 1, 2))._rarely is quiet[0]._rarely  # type: ignore[attr-defined]
+    tiered = changed(quiet[0], tier=1)
+    assert tiered._rarely is not quiet[0]._rarely  # type: ignore[attr-defined]
+    assert changed(tiered, tier=0)._rarely is quiet[0]._rarely  # type: ignore[attr-defined]
+    kept = len(PendingObligation._KEPT.names)  # type: ignore[attr-defined]
+    fields = len(attrs.fields(PendingObligation))
+    assert fields - kept + 1 == len(PendingObligation.__slots__)
+    plain = attrs.make_class(
+        "Plain",
+        {f.name: attrs.field(default=f.default) for f in attrs.fields(PendingObligation)},
+        frozen=True,
+        slots=True,
+        kw_only=True,
+        weakref_slot=False,
+    )
+    assert sys.getsizeof(quiet[0]) == sys.getsizeof(object.__new__(plain)) - 8 * (kept - 1)
+
+
+def test_kept_together_refuses_what_is_not_a_field_of_its_own() -> None:
+    @attrs.frozen(kw_only=True)
+    class Small:
+        x: int = 0
+
+    with pytest.raises(TypeError, match="not slotted fields of its own"):
+        kept_together("y")(Small)
+    unslotted = attrs.make_class("U", {"x": attrs.field(default=0)}, slots=False, kw_only=True)
+    with pytest.raises(TypeError, match="not slotted fields of its own"):
+        kept_together("x")(unslotted)

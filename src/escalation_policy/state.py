@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from escalation_policy._language.frozen import quick_init
+from escalation_policy._language.frozen import kept_together, quick_init
 from escalation_policy._language.typed import VALUES
 from escalation_policy.calendar import Calendar
 from escalation_policy.model import AWAITING_OPENING, CLOSED, OMIT_IF_DEFAULT, Action, Fact
@@ -36,7 +36,10 @@ NOTHING_DONE: Mapping[str, str] = types.MappingProxyType({})
 
 
 @quick_init
-@attrs.frozen(kw_only=True, weakref_slot=False)  # an engine holds several per escalation
+# An engine holds several per escalation: no weak-reference slot, and the fields that change
+# while it is reminded, paused or chased one slot, shared by those that are none of these.
+@kept_together("reminded", "paused_left", "reminder_at", "tier", "next_tier_at", slot="_rarely")
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class PendingObligation:
     """Something still expected of the escalation's people, due at ``due``.
 
@@ -157,6 +160,10 @@ class EscalationState:
         return is_settled(self.status, self.pending, self.retain_until, self.clock, self.held)
 
 
+NOTHING_RARE: tuple[Any, ...] = PendingObligation._KEPT.defaults  # type: ignore[attr-defined]
+"""What a pending obligation neither paused, reminded nor chased keeps in ``_rarely`` (shared)."""
+
+
 def next_due_of(
     pending: Iterable[PendingObligation], retain_until: dt.datetime | None
 ) -> dt.datetime | None:
@@ -164,12 +171,22 @@ def next_due_of(
     stays overdue, or ``retain_until``."""
     earliest = retain_until
     for obligation in pending:
-        if obligation.paused_left is not None:
-            continue
-        if obligation.overdue:
-            when = obligation.next_tier_at
-            if when is None:
+        if obligation._rarely is NOTHING_RARE:  # type: ignore[attr-defined]
+            # Most: neither paused, nor reminded, nor chased (the fields kept together).
+            if obligation.overdue:
                 continue
+            when = obligation.due
+            if obligation.remind_before is not None:
+                remind = when - obligation.remind_before
+                if remind < when:
+                    when = remind
+        elif obligation.paused_left is not None:
+            continue
+        elif obligation.overdue:
+            tier_at = obligation.next_tier_at
+            if tier_at is None:
+                continue
+            when = tier_at
         else:
             when = obligation.due
             if obligation.remind_before is not None and not obligation.reminded:

@@ -54,6 +54,7 @@ from escalation_policy.policy.outputs import (
 )
 from escalation_policy.policy.record import Record
 from escalation_policy.state import (
+    NOTHING_RARE,
     Decision,
     PendingObligation,
 )
@@ -198,7 +199,9 @@ def advance(policy: Policy, matcher: Matcher, record: Record, to: dt.datetime) -
     chased = [
         (when, i)
         for i, p in enumerate(pending)
-        if (when := p.next_tier_at) is not None and when < to
+        if p._rarely is not NOTHING_RARE  # type: ignore[attr-defined]  # else: no tier to go
+        and (when := p.next_tier_at) is not None
+        and when < to
     ]
     chased.sort()
     for _, index in chased:

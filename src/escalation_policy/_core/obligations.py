@@ -10,11 +10,12 @@ from typing import Any
 import attrs
 
 from escalation_policy._language.codegen import generate
-from escalation_policy._language.frozen import build_lines
+from escalation_policy._language.frozen import Kept, build_lines
 from escalation_policy.periods import Bucket, Period, Rolling, parse_period
 from escalation_policy.policy import CompiledObligation, Policy
 from escalation_policy.policy.record import Record
 from escalation_policy.state import (
+    NOTHING_RARE,
     PendingObligation,
 )
 
@@ -27,14 +28,31 @@ _KEEP = object()
 def _changed_function() -> Callable[..., PendingObligation]:
     """``changed(pending, **fields)``: ``attrs.evolve`` unrolled over the fields of
     :class:`PendingObligation`. It runs several times for many facts, where ``evolve``'s loop
-    over the fields cost more than the rest of the change."""
+    over the fields cost more than the rest of the change. The fields kept together in one
+    slot (``PendingObligation._KEPT``) are taken over as that slot unless one of them
+    changes."""
     names = [field.name for field in attrs.fields(PendingObligation)]
+    kept: Kept = PendingObligation._KEPT  # type: ignore[attr-defined]
     namespace: dict[str, Any] = {"KEEP": _KEEP}
     lines = [
         f"def changed(source, *, {', '.join(f'{name}=KEEP' for name in names)}):",
+        f"    kept = source.{kept.slot}",
+        f"    if not ({' and '.join(f'{name} is KEEP' for name in kept.names)}):",
+        *(
+            f"        if {name} is KEEP: {name} = kept[{index}]"
+            for index, name in enumerate(kept.names)
+        ),
+        f"        kept = {kept.slot_value(list(kept.names), namespace)}",
         *build_lines(  # built as its quick __init__ builds it
             PendingObligation,
-            [(name, f"source.{name} if {name} is KEEP else {name}") for name in names],
+            [
+                *(
+                    (name, f"source.{name} if {name} is KEEP else {name}")
+                    for name in names
+                    if name not in kept.names
+                ),
+                (kept.slot, "kept"),
+            ],
             namespace,
             prefix="pending_",
         ),
@@ -135,6 +153,15 @@ def in_bucket(
     pending: PendingObligation, bucket: Bucket, counts: tuple[int, ...] = ()
 ) -> PendingObligation:
     """``pending`` in ``bucket``, with ``counts`` done in it (none: a new period)."""
+    if pending._rarely is NOTHING_RARE:  # type: ignore[attr-defined]  # no reminder to reset
+        return changed(
+            pending,
+            due=bucket.due,
+            since=bucket.since,
+            required=bucket.required,
+            counts=counts,
+            overdue=False,
+        )
     return changed(
         pending,
         due=bucket.due,

@@ -18,10 +18,13 @@ compare the two.
 The quick ``__init__`` (and the twin) is generated when its class builds its first object, not
 when the class is made: of the classes a host's start makes, most build no object before its
 first decision, and compiling their ``__init__`` is part of what a start costs.
+
+:func:`kept_together` makes a class smaller: fields that most of its objects leave at their
+defaults are kept in one slot, a tuple shared by every object that left them all so.
 """
 
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 import attrs
 
@@ -29,9 +32,11 @@ from escalation_policy._language.codegen import generate
 
 __all__ = [
     "ATTRS_INIT",
+    "Kept",
     "build_lines",
     "builder_of",
     "construct_lines",
+    "kept_together",
     "quick_init",
     "slot_setter",
     "twin_of",
@@ -41,6 +46,111 @@ _T = TypeVar("_T")
 
 ATTRS_INIT: dict[type[Any], Any] = {}
 """attrs' own ``__init__`` of each class given a quick one."""
+
+
+class Kept(NamedTuple):
+    """The fields of a class that :func:`kept_together` keeps in one slot (``cls._KEPT``)."""
+
+    slot: str
+    """The slot: a tuple of the fields' values, in their order."""
+    names: tuple[str, ...]
+    """The fields, in the class's order."""
+    defaults: tuple[Any, ...]
+    """What the slot holds for every object that left each field at its default (shared)."""
+
+    def slot_value(self, values: list[str], namespace: dict[str, Any], prefix: str = "") -> str:
+        """An expression for the slot's value from an expression of each field (names or plain
+        reads: each is evaluated up to twice): the shared defaults if each is its default, the
+        very object (a value equal to its default but of another type, ``0`` for ``False``,
+        is kept as it came), else a tuple of them. What it uses is added to ``namespace``,
+        under names that start with ``prefix``."""
+        namespace[f"{prefix}kept_defaults"] = self.defaults
+        tests = []
+        for name, default, value in zip(self.names, self.defaults, values, strict=True):
+            namespace[f"{prefix}kept_default_{name}"] = default
+            tests.append(f"{value} is {prefix}kept_default_{name}")
+        together = f"({', '.join(values)},)"
+        return f"({prefix}kept_defaults if {' and '.join(tests)} else {together})"
+
+
+def kept_together(*names: str, slot: str = "_kept") -> Callable[[type[_T]], type[_T]]:
+    """Class decorator, between :func:`quick_init` and ``@attrs.frozen(kw_only=True)``: the
+    fields ``names`` are kept in one slot, and every object that leaves them all at their
+    defaults shares one tuple there. They are read, built, compared, hashed, written and
+    pickled as before: each is a property over the slot, and the class's fields, signature,
+    ``repr``, equality, hashing and pickled form are attrs' own. For fields most objects
+    never set: an object that sets one holds a tuple of its own (one slot less per field
+    kept together, a tuple more for those objects)."""
+
+    def decorate(cls: type[_T]) -> type[_T]:
+        original: Any = cls
+        slots = original.__dict__.get("__slots__", ())
+        fields = [field for field in attrs.fields(original) if field.name in names]
+        if len(fields) != len(names) or any(
+            field.name not in slots
+            or field.default is attrs.NOTHING
+            or isinstance(field.default, attrs.Factory)  # type: ignore[arg-type]
+            for field in fields
+        ):
+            raise TypeError(
+                f"{cls.__qualname__}: not slotted fields of its own with a plain default: {names}"
+            )
+        kept = Kept(
+            slot,
+            tuple(field.name for field in fields),
+            tuple(field.default for field in fields),
+        )
+        # The class again, as attrs makes a slotted class: the same namespace, but one slot
+        # for the fields kept together and a property for each.
+        body = {
+            key: value
+            for key, value in original.__dict__.items()
+            if key not in (*slots, "__dict__", "__weakref__")
+        }
+        body["__slots__"] = (*(name for name in slots if name not in kept.names), slot)
+        for index, name in enumerate(kept.names):
+            body[name] = _kept_field(kept, index)
+        body["_KEPT"] = kept
+        made: Any = type(original)(original.__name__, original.__bases__, body)
+        # A method that names its class (``super()``, ``__class__``) names the new one, as
+        # attrs does for the class it makes.
+        for item in body.values():
+            function = item.fget if isinstance(item, property) else getattr(item, "__func__", item)
+            for cell in getattr(function, "__closure__", None) or ():
+                try:
+                    if cell.cell_contents is original:
+                        cell.cell_contents = made
+                except ValueError:  # an empty cell
+                    continue
+        result: type[_T] = made
+        return result
+
+    return decorate
+
+
+def _kept_field(kept: Kept, index: int) -> property:
+    """The field ``kept.names[index]``, read from (and, as attrs' own ``__init__`` and
+    pickling set fields, set in) the class's slot ``kept.slot``."""
+    defaults = kept.defaults
+    slot = kept.slot
+
+    def set_field(instance: Any, value: Any) -> None:
+        current = getattr(instance, slot, defaults)
+        values = (*current[:index], value, *current[index + 1 :])
+        quiet = all(new is default for new, default in zip(values, defaults, strict=True))
+        object.__setattr__(instance, slot, defaults if quiet else values)
+
+    # Generated: the slot read by name, which the interpreter does directly.
+    get_field = generate(
+        ["def get_field(instance):", f"    return instance.{slot}[{index}]"],
+        {},
+        f"field {kept.names[index]} kept in {slot}",
+    )
+    get_field.__doc__ = (
+        f"The field ``{kept.names[index]}`` (read from the slot ``{slot}``, where the class "
+        "keeps the fields most of its objects leave at their defaults)."
+    )
+    return property(get_field, set_field)
 
 
 def quick_init(cls: type[_T]) -> type[_T]:
@@ -78,16 +188,23 @@ def _quick(cls: type[Any], original: Any) -> Any:
     parameters: list[str] = []
     quick: list[str] = []
     slow: list[str] = []
+    kept: Kept | None = cls.__dict__.get("_KEPT")
     for field in attrs.fields(cls):
         name = field.name
-        namespace[f"set_{name}"] = slot_setter(cls, name)
         if field.default is attrs.NOTHING:
             parameters.append(name)
         else:
             namespace[f"default_{name}"] = field.default
             parameters.append(f"{name}=default_{name}")
-        quick.append(f"        self.{name} = {name}")
-        slow.append(f"        set_{name}(self, {name})")
+        if kept is None or name not in kept.names:
+            namespace[f"set_{name}"] = slot_setter(cls, name)
+            quick.append(f"        self.{name} = {name}")
+            slow.append(f"        set_{name}(self, {name})")
+    if kept is not None:
+        value = kept.slot_value(list(kept.names), namespace)
+        namespace[f"set_{kept.slot}"] = slot_setter(cls, kept.slot)
+        quick.append(f"        self.{kept.slot} = {value}")
+        slow.append(f"        set_{kept.slot}(self, {value})")
     # A subclass that is not an attrs class inherits this __init__: its objects may not have
     # the twin's layout, so they are built as attrs builds them.
     body = [
@@ -130,19 +247,29 @@ def build_lines(
 ) -> list[str]:
     """Lines of generated code (a function's body) that build ``new``, an object of ``cls``
     (a class given a quick ``__init__``) with each field set to its expression, from values
-    already checked, as its quick ``__init__`` builds it: every field must be given. What the
+    already checked, as its quick ``__init__`` builds it: every field must be given (for a
+    class with fields :func:`kept_together`, either each of them or their slot). What the
     lines use is added to ``namespace``, under names that start with ``prefix``."""
     twin = twin_of(cls)
+    kept: Kept | None = cls.__dict__.get("_KEPT")
+    first: list[str] = []
+    if kept is not None and kept.slot not in dict(fields):
+        given = dict(fields)
+        first = [f"    {prefix}kept_{name} = {given[name]}" for name in kept.names]
+        value = kept.slot_value([f"{prefix}kept_{name}" for name in kept.names], namespace, prefix)
+        fields = [(name, expr) for name, expr in fields if name not in kept.names]
+        fields.append((kept.slot, value))
     namespace["new_object"] = object.__new__
     namespace[f"{prefix}Class"] = cls
     if twin is not None:
         namespace[f"{prefix}Twin"] = twin
         return [
+            *first,
             f"    new = new_object({prefix}Twin)",
             *(f"    new.{name} = {value}" for name, value in fields),
             f"    new.__class__ = {prefix}Class",
         ]
-    lines = [f"    new = new_object({prefix}Class)"]
+    lines = [*first, f"    new = new_object({prefix}Class)"]
     for name, value in fields:
         namespace[f"{prefix}set_{name}"] = slot_setter(cls, name)
         lines.append(f"    {prefix}set_{name}(new, {value})")
