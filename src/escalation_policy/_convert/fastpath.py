@@ -20,7 +20,7 @@ from typing import Any
 import attrs
 
 from escalation_policy._language.codegen import generate
-from escalation_policy._language.frozen import slot_setter
+from escalation_policy._language.frozen import build_lines
 from escalation_policy._language.typed import (
     EARLIEST,
     LATEST,
@@ -183,9 +183,9 @@ def fact_reader(
             lines += [f"    {line}" for line in read]
         lines += _size_lines(field.type, text_limit(name, field.type))
         lines.append(f"    {name} = value")
-    for field in fields:
-        namespace[f"set_{field.name}"] = slot_setter(cls, field.name)
     namespace["MAX_FACT_SIZE"] = MAX_FACT_SIZE
+    # Built as the class's quick __init__ builds it: through its twin where there is one.
+    build = build_lines(cls, [(field.name, field.name) for field in fields], namespace, prefix="")
     lines += [
         "    if size > MAX_FACT_SIZE:",
         "        raise Fallback",
@@ -194,9 +194,8 @@ def fact_reader(
             if line
             else []
         ),
-        "    fact = new(cls)",
-        *(f"    set_{field.name}(fact, {field.name})" for field in fields),
-        "    return fact, at_text" if line else "    return fact",
+        *build,
+        "    return new, at_text" if line else "    return new",
     ]
     what = "line reader" if line else "reader"
     reader: Callable[..., Any] = generate(lines, namespace, f"{what} for {cls.__qualname__}")
