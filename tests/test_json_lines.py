@@ -2,6 +2,7 @@
 texts out, exactly as ``json.dumps`` writes the converter's objects (``action_json``); a bad
 line refused as ``handle`` refuses its object, the engine unchanged."""
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -177,3 +178,174 @@ def test_a_delivery_is_written_as_json_dumps_writes_its_object(history: list[Fac
                 assert expected == delivery_json(delivery, service.policy)
                 unrecorded = attrs.evolve(delivery, policy=None)  # stored by an earlier version
                 assert json.dumps(unrecorded.to_json()) == delivery_json(unrecorded)
+
+
+def read_as_before(engine: PolicyEngine, line: str | bytes) -> list[str]:
+    """``handle_json`` as it was first written, the reference: the line read by
+    ``fact_of_line`` (the decoder that refuses a repeated key), ``handle``, and ``json.dumps``
+    of the converter's objects."""
+    from escalation_policy._convert import shared_fact_reader
+    from escalation_policy._convert.lines import fact_of_line
+
+    fact = fact_of_line(line, shared_fact_reader(engine.policy))
+    try:
+        decision = engine.handle(fact)
+    except InputError as error:
+        error.fact_id = fact.id
+        raise
+    return written(decision.actions, engine.policy)
+
+
+TEXTS = st.sampled_from(["x", "a:b", "ü:", "\\", "", "é", "\u2028", 'say "hi"', "::"])
+
+
+@st.composite
+def written_lines(draw: st.DrawFn) -> str:
+    """A fact's JSON object written as other producers write it: keys in any order, compact
+    or spaced, non-ASCII as it is or escaped, its time in UTC or another zone, with 'Z';
+    now and then a key given twice, a text with colons (escaped or not), an unknown key."""
+    fact = draw(strategies.facts())
+    body: dict[str, Any] = CONVERTER.unstructure(fact, Fact)
+    pairs = list(body.items())
+    pairs = draw(st.permutations(pairs))
+    at = fact.at
+    pairs = [
+        (
+            key,
+            draw(
+                st.sampled_from(
+                    [
+                        value,
+                        at.isoformat().replace("+00:00", "Z"),
+                        at.astimezone(dt.timezone(dt.timedelta(hours=1))).isoformat(),
+                        at.isoformat().replace("T", " "),
+                    ]
+                )
+            )
+            if key == "at"
+            else value,
+        )
+        for key, value in pairs
+    ]
+    texts = [index for index, (_, value) in enumerate(pairs) if isinstance(value, str)]
+    if texts and draw(st.booleans()):  # a text with colons, or what else a producer writes
+        index = draw(st.sampled_from(texts))
+        key, value = pairs[index]
+        if key not in ("type", "at"):
+            pairs[index] = (key, value + draw(TEXTS))
+    if draw(st.booleans()):  # a key twice: the same value or another, first or last
+        key, value = draw(st.sampled_from(pairs))
+        again = draw(st.sampled_from([value, "x:y", None, "2026-03-02T09:00:00+00:00"]))
+        pairs.insert(draw(st.integers(0, len(pairs))), (key, again))
+    if draw(st.integers(0, 9)) == 0:
+        pairs.append(("extra", "x"))
+    ascii_only = draw(st.booleans())
+    comma, colon = draw(st.sampled_from([(", ", ": "), (",", ":"), (" ,", " : ")]))
+    line = (
+        "{"
+        + comma.join(
+            json.dumps(key, ensure_ascii=ascii_only)
+            + colon
+            + json.dumps(value, ensure_ascii=ascii_only)
+            for key, value in pairs
+        )
+        + "}"
+    )
+    if draw(st.booleans()):  # a colon in a text escaped, as some producers escape it
+        line = line.replace("a:b", "a\\u003ab")
+    return line
+
+
+@settings(max_examples=examples(300))
+@given(line=written_lines(), as_bytes=st.booleans())
+def test_a_line_written_in_any_form_reads_as_the_decoder_that_refuses_repeated_keys_reads_it(
+    line: str, as_bytes: bool
+) -> None:
+    """The well-formed case is read without the refusing decoder: a key given twice, or
+    whatever the shortcut cannot see, must still be refused (or read) exactly as before."""
+    given_line: str | bytes = line.encode() if as_bytes else line
+    by_line, before = PolicyEngine(max_clock_jump=None), PolicyEngine(max_clock_jump=None)
+    by_line.handle(OPENED)
+    before.handle(OPENED)
+    assert outcome(lambda text: read_as_before(before, text), given_line) == outcome(
+        by_line.handle_json, given_line
+    )
+    assert snapshot(before) == snapshot(by_line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"type": "tick", "at": "2026-03-02T10:00:00+00:00", "at": "2026-03-02T11:00:00+00:00"}',
+        '{"type": "tick", "at": "2026-03-02T10:00:00+00:00", "id": "a", "id": "b:"}',
+        '{"type": "tick", "id": "a\\u003a", "at": "2026-03-02T10:00:00+00:00", "id": "b"}',
+        '{"type": "tick", "id": "a", "at": "2026-03-02T10:00:00+00:00", "id" : "b:"}',
+    ],
+    ids=["time twice", "a colon in the text that wins", "an escaped colon", "space"],
+)
+def test_a_key_given_twice_in_a_well_formed_fact_is_refused(line: str) -> None:
+    engine = PolicyEngine()
+    engine.handle_json(json.dumps(OPENED))
+    before = snapshot(engine)
+    with pytest.raises(InputError, match="is given more than once in one object"):
+        engine.handle_json(line)
+    assert before == snapshot(engine)
+
+
+SHAPED = st.text(alphabet="0123456789-T:+ Z.z٣", min_size=25, max_size=25)
+
+
+@settings(max_examples=examples(300))
+@given(
+    time=st.one_of(
+        SHAPED,
+        st.builds(
+            lambda at, changes: "".join(changes.get(i, c) for i, c in enumerate(at)),
+            st.datetimes(
+                min_value=dt.datetime(1899, 12, 31), max_value=dt.datetime(9000, 1, 2)
+            ).map(lambda at: at.replace(microsecond=0, tzinfo=dt.timezone.utc).isoformat()),
+            st.dictionaries(st.integers(0, 24), st.sampled_from("0912-:+T t٣"), max_size=2),
+        ),
+    )
+)
+def test_a_time_in_the_shape_isoformat_writes_is_read_as_parse_timestamp_reads_it(
+    time: str,
+) -> None:
+    """Times shaped as isoformat writes them are read by ``fromisoformat`` alone: exactly
+    what the contract's pattern takes, the same instant, the same refusal otherwise."""
+    line = json.dumps({"type": "tick", "at": time})
+    by_line, before = PolicyEngine(max_clock_jump=None), PolicyEngine(max_clock_jump=None)
+    assert outcome(lambda text: read_as_before(before, text), line) == outcome(
+        by_line.handle_json, line
+    )
+    assert by_line.clock == before.clock
+
+
+@pytest.mark.parametrize(
+    "time",
+    [
+        "2026-03-02T09:00:00+00:00",
+        "2026-03-02 09:00:00+00:00",
+        "2026-03-02t09:00:00+00:00",
+        "2026-03-02T09:00+00:00:00",
+        "2026-W10-1T09:00:00+00:00",
+        "2026-03-02T09:00:00+01:00",
+        "2026-03-02T09:00:00-00:00",
+        "2026-03-02T0900:00.0+00:00",
+        "2026-03-02T09:00:00.5+0000",
+        "2026-03-02T09:00:00Z",
+        "2026-03-02T09:00:00.000Z",
+        "1899-12-31T23:59:59+00:00",
+        "9000-01-01T00:00:00+00:00",
+        "2026-03-02T24:00:00+00:00",
+        "2026-03-0٣T09:00:00+00:00",
+    ],
+)
+def test_an_opening_at_a_time_of_any_shape_answers_as_before(time: str) -> None:
+    """The time of the actions answering a fact is written as the line gave it only where
+    the line gave it as isoformat writes it."""
+    line = json.dumps({**OPENED, "at": time})
+    by_line, before = PolicyEngine(max_clock_jump=None), PolicyEngine(max_clock_jump=None)
+    expected = outcome(lambda text: read_as_before(before, text), line)
+    assert expected == outcome(by_line.handle_json, line)
+    assert snapshot(before) == snapshot(by_line)

@@ -16,13 +16,14 @@ import attrs
 
 from escalation_policy import _core
 from escalation_policy._convert import (
+    LineReader,
     check_declared,
     read_fact,
+    shared_answer_writers,
     shared_converter,
     shared_fact_reader,
-    shared_text_writers,
+    shared_line_reader,
 )
-from escalation_policy._convert.lines import fact_of_line
 from escalation_policy._core.obligations import ON_CALENDAR
 from escalation_policy._core.replan import replan as _replan
 from escalation_policy._core.step import DEFAULT_MAX_CLOCK_JUMP, Limits, admit, step
@@ -198,6 +199,11 @@ def _check_state(state: object, escalation_id: str | None, policy: Policy) -> No
         raise InvalidFactError(problem[1], path=f"state.{problem[0]}")
 
 
+_NO_TIME = object()
+"""What :meth:`PolicyEngine.handle_json` gives the action writers as the fact's time when the
+line did not give its text: no time of an action is it."""
+
+
 class PolicyEngine:
     """Holds the state of every open escalation; feed it facts with :meth:`handle`.
 
@@ -227,7 +233,8 @@ class PolicyEngine:
         self._matcher = matcher_of(engine, self.policy)
         self._fact_types = self.policy.contract.facts
         self._read = shared_fact_reader(self.policy)
-        self._action_texts: Mapping[type[Any], Callable[[Any], str]] | None = None  # on first use
+        self._action_texts: Mapping[type[Any], Callable[..., str]] | None = None  # on first use
+        self._read_line: LineReader | None = None  # on first use
         # The native matcher is plain Python over the compiled policy: a fact is checked in
         # full, then changes its record in place. durable_rules may fail in the middle of a
         # fact (EngineFailure), which must change nothing too: its facts apply to a copy.
@@ -334,16 +341,25 @@ class PolicyEngine:
         UTF-8, or with a key given twice (see ``docs/json-contract.md``). The engine is then
         exactly as it was before the call.
         """
-        fact = fact_of_line(line, self._read)
+        read = self._read_line
+        if read is None:
+            read = self._read_line = shared_line_reader(self.policy)
+        fact, at_text = read(line)
         try:
             decision = self.handle(fact)
         except InputError as error:
             error.fact_id = fact.id  # kept with the refusal, as for a line it could not read
             raise
+        actions = decision.actions
+        if not actions:
+            return []
         write = self._action_texts
         if write is None:
-            write = self._action_texts = shared_text_writers(self.policy, spaced=True)[1]
-        return [write[type(action)](action) for action in decision.actions]
+            write = self._action_texts = shared_answer_writers(self.policy)
+        # The actions' times that are the fact's own are written as the line gave it, where
+        # it gave it as they are written (at_text); else as any other time.
+        at = fact.at if at_text is not None else _NO_TIME
+        return [write[type(action)](action, at, at_text) for action in actions]
 
     def _pass_quiet_time(self, at: dt.datetime) -> bool | None:
         """What :meth:`handle` of ``Tick(at=at)`` does when nothing falls due by then, without

@@ -39,8 +39,10 @@ if TYPE_CHECKING:  # cattrs is imported when a converter is built
 __all__ = [
     "action_json",
     "make_converter",
+    "shared_answer_writers",
     "shared_converter",
     "shared_fact_reader",
+    "shared_line_reader",
     "shared_text_writers",
 ]
 
@@ -431,6 +433,84 @@ def shared_fact_reader(policy: "Policy") -> Callable[[Mapping[str, Any]], Fact]:
 
         reader = _SHARED[policy] = read
     return reader
+
+
+LineReader = Callable[[str | bytes], tuple[Fact, str | None]]
+"""A fact from one JSON line, and the JSON text of its time where the line gave it as an
+action's JSON writes it (else ``None``)."""
+
+_SHARED_LINES: "weakref.WeakKeyDictionary[Any, LineReader]" = weakref.WeakKeyDictionary()
+
+
+def shared_line_reader(policy: "Policy") -> LineReader:
+    """The fact on one JSON line (``str`` or UTF-8 ``bytes``) of ``policy``, as
+    :func:`~escalation_policy._convert.lines.fact_of_line` with :func:`shared_fact_reader`
+    reads it, with the same errors, built once for the process (with a reader for each of
+    the policy's facts). A line without a backslash whose object names one of the policy's
+    facts is read by the scanner that builds no list of pairs, and by that fact's line
+    reader, which declines unless every key came once (see ``_fastpath.fact_reader``);
+    anything else, or what it declines, is read by ``fact_of_line``."""
+    reader = _SHARED_LINES.get(policy)
+    if reader is None:
+        from escalation_policy._convert.fastpath import fact_reader
+        from escalation_policy._convert.lines import fact_of_line, scan_lenient
+
+        by_tag = {
+            tag: fact_reader(cls, parse_timestamp, line=True)
+            for tag, cls in policy.contract.facts.items()
+        }
+        read_object = shared_fact_reader(policy)
+
+        def read(line: str | bytes) -> tuple[Fact, str | None]:
+            text: str | bytes | None = line
+            if type(text) is bytes and b"\\" not in text:
+                try:
+                    text = text.decode()
+                except UnicodeDecodeError:
+                    text = None
+            if type(text) is str and "\\" not in text:
+                try:
+                    data, end = scan_lenient(text, 0)
+                except Exception:  # fact_of_line says what is wrong
+                    data = None
+                else:
+                    if end != len(text) and text[end:] != "\n":
+                        data = None
+                if type(data) is dict:
+                    tag = data.get("type")
+                    fast = by_tag.get(tag) if type(tag) is str else None
+                    if fast is not None:
+                        try:
+                            read_fast: tuple[Fact, str | None] = fast(data, text.count('"'))
+                        except Exception:  # declined: fact_of_line reads it or says why not
+                            pass
+                        else:
+                            return read_fast
+            return fact_of_line(line, read_object), None
+
+        reader = _SHARED_LINES[policy] = read
+    return reader
+
+
+_ANSWERS: "weakref.WeakKeyDictionary[Any, Mapping[type[Any], Callable[..., str]]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def shared_answer_writers(policy: "Policy") -> Mapping[type[Any], Callable[..., str]]:
+    """The writers of ``policy``'s actions as :func:`action_json` writes them, each called as
+    ``write(action, at, at_text)``: a time of the action that is the object ``at`` (the time
+    of the fact it answers) is written as ``at_text``, its JSON text (see
+    ``_fastpath.text_writer``). Built once for the process."""
+    writers = _ANSWERS.get(policy)
+    if writers is None:
+        from escalation_policy._convert.fastpath import text_writer
+
+        writers = _ANSWERS[policy] = {
+            cls: text_writer(cls, tag=cls.TYPE, spaced=True, at=True)
+            for cls in policy.contract.actions.values()
+        }
+    return writers
 
 
 def read_fact(data: Mapping[str, Any], policy: "Policy | None" = None) -> Fact:

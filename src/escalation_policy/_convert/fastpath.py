@@ -20,8 +20,14 @@ from typing import Any
 import attrs
 
 from escalation_policy._language.codegen import generate
-from escalation_policy._language.frozen import slot_setter
-from escalation_policy._language.typed import MAX_FACT_SIZE, clean_string, text_limit
+from escalation_policy._language.frozen import build_lines
+from escalation_policy._language.typed import (
+    EARLIEST,
+    LATEST,
+    MAX_FACT_SIZE,
+    clean_string,
+    text_limit,
+)
 
 __all__ = [
     "Fallback",
@@ -118,8 +124,8 @@ def _reader_for(kind: Any, parse_timestamp: Callable[[object], dt.datetime]) -> 
 
 
 def fact_reader(
-    cls: type[Any], parse_timestamp: Callable[[object], dt.datetime]
-) -> Callable[[Mapping[str, object]], Any]:
+    cls: type[Any], parse_timestamp: Callable[[object], dt.datetime], *, line: bool = False
+) -> Callable[..., Any]:
     """A function from a fact's JSON object (with its ``type``) to the fact, or Fallback.
 
     Unrolled over the class's fields (generated from their names and types only): this runs
@@ -127,6 +133,14 @@ def fact_reader(
     checks everything the class's own check (``_typed.check_fields``) does, for the
     well-formed case (the length of each text and the size of the whole fact too), and sets
     the fields directly without running it again.
+
+    ``line``: a reader of the object that a JSON line without a backslash held, read by a
+    decoder that lets a repeated key pass (the last one wins), called as
+    ``read(body, quotes)``; it returns the fact and the JSON text of its time where that is
+    the line's own (else ``None``). ``quotes`` counts the line's ``"``: without a backslash,
+    two for each text (each key, each text value), so the reader declines the object
+    (Fallback) unless its keys and texts account for them all, and a key given twice, or
+    anything else the object does not show, is left to the decoder that refuses it.
     """
     fields = attrs.fields(cls)
     namespace: dict[str, Any] = {
@@ -137,19 +151,30 @@ def fact_reader(
         "new": object.__new__,
         "clean": clean_string,
         "NUL": "\x00",
+        "QUOTE": '"',
     }
     lines = [
-        "def read(body):",
-        "    for key in body:",
-        "        if key not in KNOWN:",
-        "            raise Fallback",
+        "def read(body, quotes):" if line else "def read(body):",
+        "    if not KNOWN.issuperset(body):",
+        "        raise Fallback",
         "    size = 0",
     ]
+    if line:
+        lines += ["    texts = 0", "    at_text = None"]
+    texts = 1  # the type's
     for field in fields:
         name = field.name
         lines.append(f"    value = body.get({name!r}, MISSING)")
         check = "non_empty" if field.metadata.get("non_empty") else None
-        read = _read_lines(name, field.type, check, namespace, parse_timestamp)
+        read = _read_lines(name, field.type, check, namespace, parse_timestamp, line=line)
+        if line:  # the texts of the value, on the line
+            count = _texts_of(field.type)
+            if count == 1 and field.default is attrs.NOTHING:
+                texts += 1  # a required text is one
+            elif count == 1:
+                read.append("    texts += 1")
+            elif isinstance(count, list):
+                read += count
         if field.default is attrs.NOTHING:
             lines += ["    if value is MISSING:", "        raise Fallback", *read]
         else:  # only a value that arrived is read
@@ -158,20 +183,43 @@ def fact_reader(
             lines += [f"    {line}" for line in read]
         lines += _size_lines(field.type, text_limit(name, field.type))
         lines.append(f"    {name} = value")
-    for field in fields:
-        namespace[f"set_{field.name}"] = slot_setter(cls, field.name)
     namespace["MAX_FACT_SIZE"] = MAX_FACT_SIZE
+    # Built as the class's quick __init__ builds it: through its twin where there is one.
+    build = build_lines(cls, [(field.name, field.name) for field in fields], namespace, prefix="")
     lines += [
         "    if size > MAX_FACT_SIZE:",
         "        raise Fallback",
-        "    fact = new(cls)",
-        *(f"    set_{field.name}(fact, {field.name})" for field in fields),
-        "    return fact",
+        *(
+            [f"    if quotes != 2 * (len(body) + texts + {texts}):", "        raise Fallback"]
+            if line
+            else []
+        ),
+        *build,
+        "    return new, at_text" if line else "    return new",
     ]
-    reader: Callable[[Mapping[str, object]], Any] = generate(
-        lines, namespace, f"reader for {cls.__qualname__}"
-    )
+    what = "line reader" if line else "reader"
+    reader: Callable[..., Any] = generate(lines, namespace, f"{what} for {cls.__qualname__}")
     return reader
+
+
+def _texts_of(kind: Any) -> int | list[str]:
+    """How many texts a value of ``kind`` is in JSON, read: 1 for a text (a string, a time,
+    a member of an enumeration), 0 for none; or statements that add them to ``texts``."""
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        others = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        inner = _texts_of(others[0]) if len(others) == 1 else 0
+        if inner == 1:
+            inner = ["    texts += 1"]
+        if not inner or isinstance(inner, int):
+            return 0
+        return ["    if value is not None:", *(f"    {line}" for line in inner)]
+    if kind is str or kind is dt.datetime:
+        return 1
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return 1
+    if typing.get_origin(kind) is tuple:
+        return ["    texts += len(value)"]
+    return 0
 
 
 def _size_lines(kind: Any, limit: int) -> list[str]:
@@ -196,18 +244,26 @@ def _size_lines(kind: Any, limit: int) -> list[str]:
     ]
 
 
+_SEPARATORS = "--T::+:"
+"""The characters at every third place from the fifth of a timestamp as ``isoformat`` writes
+a UTC time on a whole second (``2026-03-02T09:00:00+00:00``)."""
+
+
 def _read_lines(
     name: str,
     kind: Any,
     check: str | None,
     namespace: dict[str, Any],
     parse_timestamp: Callable[[object], dt.datetime],
+    *,
+    line: bool = False,
 ) -> list[str]:
-    """Statements that check ``value`` as a ``kind`` and leave it read, or raise Fallback."""
+    """Statements that check ``value`` as a ``kind`` and leave it read, or raise Fallback
+    (``line``: a time as isoformat writes it in UTC leaves its JSON text in ``at_text``)."""
     if typing.get_origin(kind) in (typing.Union, types.UnionType):
         others = [arg for arg in typing.get_args(kind) if arg is not type(None)]
         if len(others) == 1:
-            inner = _read_lines(name, others[0], check, namespace, parse_timestamp)
+            inner = _read_lines(name, others[0], check, namespace, parse_timestamp, line=line)
             return ["    if value is not None:", *(f"    {line}" for line in inner)]
     if kind is str:
         empty = " or not value" if check == "non_empty" else ""
@@ -225,8 +281,37 @@ def _read_lines(
             "    if value is None:",
             "        raise Fallback",
         ]
-    # Timestamps (always with a timezone: "aware" holds) and lists of strings: one call.
     namespace[f"read_{name}"] = _reader_for(kind, parse_timestamp)
+    if kind is dt.datetime:
+        # The time as isoformat writes it, which every time this library writes is, is read
+        # by fromisoformat alone: what it reads of that shape (the separators in their places,
+        # ASCII, 25 characters) is what parse_timestamp's pattern takes, and gives the same
+        # time. Any other text is parse_timestamp's.
+        namespace.update(
+            SEPARATORS=_SEPARATORS,
+            from_iso=dt.datetime.fromisoformat,
+            UTC=_UTC,
+            EARLIEST=EARLIEST,
+            LATEST=LATEST,
+        )
+        # A time in UTC as this shape writes it, on a line: the action's JSON text of it.
+        text = ["            at_text = QUOTE + value + QUOTE"] if line and name == "at" else []
+        return [
+            "    if (type(value) is str and len(value) == 25 and value[4::3] == SEPARATORS"
+            " and value.isascii()):",
+            "        try:",
+            "            parsed = from_iso(value)",
+            "        except ValueError:",
+            "            raise Fallback from None",
+            "        if parsed.tzinfo is UTC and EARLIEST <= parsed < LATEST:",
+            *text,
+            "            value = parsed",
+            "        else:",
+            f"            value = read_{name}(value)",
+            "    else:",
+            f"        value = read_{name}(value)",
+        ]
+    # Lists of strings: one call.
     return [f"    value = read_{name}(value)"]
 
 
@@ -324,29 +409,37 @@ _ascii: Callable[[str], str] = json.encoder.encode_basestring_ascii
 """A string as a JSON string, quoted, as ``_COMPACT`` writes it."""
 
 
-def _text_of(kind: Any, value: str, namespace: dict[str, Any], spaced: bool = False) -> str:
+def _text_of(
+    kind: Any, value: str, namespace: dict[str, Any], spaced: bool = False, at: bool = False
+) -> str:
     """An expression for the JSON text of ``value`` (an expression of a field of ``kind``),
     as ``_COMPACT`` (``spaced``: ``_SPACED``) would write what :func:`_writer_for` makes of
-    it."""
+    it. ``at``: a time that is the object ``at`` is written as ``at_text``."""
     comma = ", " if spaced else ","
     if typing.get_origin(kind) in (typing.Union, types.UnionType):
         others = [arg for arg in typing.get_args(kind) if arg is not type(None)]
         if len(others) == 1:
-            inner = _text_of(others[0], value, namespace, spaced)
+            inner = _text_of(others[0], value, namespace, spaced, at)
             return f"(NULL if {value} is None else {inner})"
     if kind is str:
         return f"string({value})"  # a text, or a member of a str-based enumeration: its text
     if kind is bool:
         return f"(TRUE if {value} is True else FALSE if {value} is False else dumps({value}))"
     if kind is dt.datetime:
+        if at:
+            return f"(at_text if {value} is at else timestamp({value}))"
         return f"timestamp({value})"
     if kind is dt.timedelta:
         return f"number({value}.total_seconds())"
+    if _text_members(kind):
+        return f"string({value})"
     if isinstance(kind, type) and issubclass(kind, enum.Enum):
         return f"member({value})"
     if typing.get_origin(kind) is tuple:
         item = typing.get_args(kind)[0]
         if item is str:
+            return f"('[' + {comma!r}.join(map(string, {value})) + ']')"
+        if _text_members(item):
             return f"('[' + {comma!r}.join(map(string, {value})) + ']')"
         if isinstance(item, type) and issubclass(item, enum.Enum):
             return f"('[' + {comma!r}.join(map(member, {value})) + ']')"
@@ -360,6 +453,19 @@ def _text_of(kind: Any, value: str, namespace: dict[str, Any], spaced: bool = Fa
     name = f"write_{len(namespace)}"
     namespace[name] = write
     return f"dumps({name}({value}))"
+
+
+def _text_members(kind: Any) -> bool:
+    """Whether ``kind`` is an enumeration of texts each of whose members is a ``str`` of its
+    value's text: its JSON string is the member's own, as for any text."""
+    return (
+        isinstance(kind, type)
+        and issubclass(kind, enum.Enum)
+        and issubclass(kind, str)
+        and all(
+            type(member._value_) is str and str.__str__(member) == member._value_ for member in kind
+        )
+    )
 
 
 _TWO_DIGITS = tuple(f"{number:02d}" for number in range(100))
@@ -386,13 +492,18 @@ def _member_text(member: Any) -> str:  # an enum.Enum, or its value as text
 
 
 def text_writer(
-    cls: type[Any], *, tag: str | None = None, spaced: bool = False
-) -> Callable[[Any], str]:
+    cls: type[Any], *, tag: str | None = None, spaced: bool = False, at: bool = False
+) -> Callable[..., str]:
     """A function from an instance of the attrs class ``cls`` to its compact JSON text:
     exactly ``json.dumps(object_writer(cls, tag=tag)(value), separators=(",", ":"))``, in a
     third of the time (no dictionary is built). ``spaced``: exactly
     ``json.dumps(object_writer(cls, tag=tag)(value))`` instead, as the command line writes
-    its JSON lines. It reads the fields by name only, as :func:`object_writer` does."""
+    its JSON lines. It reads the fields by name only, as :func:`object_writer` does.
+
+    ``at``: called as ``write(source, at, at_text)``, where ``at_text`` is the JSON text of
+    the time ``at`` (the time of the fact that the action answers, which most of its times
+    are): a time that is that object is written as that text, without formatting it again.
+    """
     encode = _SPACED if spaced else _COMPACT
     comma, colon = (", ", ": ") if spaced else (",", ":")
     namespace: dict[str, Any] = {
@@ -411,25 +522,28 @@ def text_writer(
     optional: list[str] = []
     for field in attrs.fields(cls):
         key = encode(field.name) + colon
-        text = _text_of(field.type, f"source.{field.name}", namespace, spaced)
+        text = _text_of(field.type, f"source.{field.name}", namespace, spaced, at)
         if field.metadata.get("omit_if_default"):
             optional += _unless_default(field, namespace, f"parts += ({comma + key!r}, {text})")
         else:
             always += [repr((comma if always else "") + key), text]
     if not always:  # nothing to open the object with: the dictionary way
         write = object_writer(cls, tag=tag)
+        if at:
+            return lambda source, at, at_text: encode(write(source))
         return lambda source: encode(write(source))
+    head = "def write(source, at, at_text):" if at else "def write(source):"
     if optional:
         lines = [
-            "def write(source):",
+            head,
             f"    parts = ['{{', {', '.join(always)}]",
             *optional,
             "    parts.append('}')",
             "    return ''.join(parts)",
         ]
     else:
-        lines = ["def write(source):", f"    return ''.join(('{{', {', '.join(always)}, '}}'))"]
-    writer_function: Callable[[Any], str] = generate(
+        lines = [head, f"    return ''.join(('{{', {', '.join(always)}, '}}'))"]
+    writer_function: Callable[..., str] = generate(
         lines, namespace, f"text writer for {cls.__qualname__}"
     )
     return writer_function
