@@ -455,10 +455,16 @@ def shared_line_reader(policy: "Policy") -> LineReader:
         from escalation_policy._convert.fastpath import fact_reader
         from escalation_policy._convert.lines import fact_of_line, scan_lenient
 
-        by_tag = {
-            tag: fact_reader(cls, parse_timestamp, line=True)
-            for tag, cls in policy.contract.facts.items()
-        }
+        facts = policy.contract.facts
+        by_tag: dict[str, Any] = {}  # a fact's line reader, made at its type's first line
+
+        def fast_reader(tag: str) -> Any:
+            cls = facts.get(tag)
+            if cls is None:
+                return None  # not the policy's: fact_of_line says so (and nothing is kept)
+            made = by_tag[tag] = fact_reader(cls, parse_timestamp, line=True)
+            return made
+
         read_object = shared_fact_reader(policy)
 
         def read(line: str | bytes) -> tuple[Fact, str | None]:
@@ -478,7 +484,7 @@ def shared_line_reader(policy: "Policy") -> LineReader:
                         data = None
                 if type(data) is dict:
                     tag = data.get("type")
-                    fast = by_tag.get(tag) if type(tag) is str else None
+                    fast = (by_tag.get(tag) or fast_reader(tag)) if type(tag) is str else None
                     if fast is not None:
                         try:
                             read_fast: tuple[Fact, str | None] = fast(data, text.count('"'))
@@ -506,11 +512,23 @@ def shared_answer_writers(policy: "Policy") -> Mapping[type[Any], Callable[..., 
     if writers is None:
         from escalation_policy._convert.fastpath import text_writer
 
-        writers = _ANSWERS[policy] = {
-            cls: text_writer(cls, tag=cls.TYPE, spaced=True, at=True)
-            for cls in policy.contract.actions.values()
-        }
+        writers = _ANSWERS[policy] = _Writers(
+            lambda cls: text_writer(cls, tag=cls.TYPE, spaced=True, at=True)
+        )
     return writers
+
+
+class _Writers(dict[type[Any], Callable[..., str]]):
+    """A writer for each action class, made when the first action of that class is written
+    (the policy's actions are the engine's only classes of action)."""
+
+    def __init__(self, make: Callable[[type[Any]], Callable[..., str]]) -> None:
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, cls: type[Any]) -> Callable[..., str]:
+        made = self[cls] = self._make(cls)
+        return made
 
 
 def read_fact(data: Mapping[str, Any], policy: "Policy | None" = None) -> Fact:
