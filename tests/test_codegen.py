@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from escalation_policy import make_converter
 from escalation_policy._language.codegen import generate
-from escalation_policy._language.digest import sha256_hex
+from escalation_policy._sha256 import sha256_hex
 from escalation_policy.policy.record import Record
 
 

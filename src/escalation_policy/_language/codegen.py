@@ -10,7 +10,7 @@ import linecache
 from collections.abc import Mapping
 from typing import Any
 
-from escalation_policy._language.digest import sha256_hex
+from escalation_policy._sha256 import sha256_hex
 
 __all__ = ["generate"]
 

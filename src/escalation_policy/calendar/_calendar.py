@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 
-from escalation_policy._language.digest import sha256_hex
+from escalation_policy._sha256 import sha256_hex
 from escalation_policy.calendar._declaring import (
     _DAY,
     _MICROSECOND,
