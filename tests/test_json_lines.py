@@ -2,6 +2,7 @@
 texts out, exactly as ``json.dumps`` writes the converter's objects (``action_json``); a bad
 line refused as ``handle`` refuses its object, the engine unchanged."""
 
+import contextlib
 import datetime as dt
 import json
 from pathlib import Path
@@ -349,3 +350,34 @@ def test_an_opening_at_a_time_of_any_shape_answers_as_before(time: str) -> None:
     expected = outcome(lambda text: read_as_before(before, text), line)
     assert expected == outcome(by_line.handle_json, line)
     assert snapshot(before) == snapshot(by_line)
+
+
+ZONES = st.one_of(
+    st.just(dt.timezone.utc),
+    st.none(),
+    st.timedeltas(min_value=-dt.timedelta(hours=23), max_value=dt.timedelta(hours=23)).map(
+        dt.timezone
+    ),
+)
+
+
+@given(
+    times=st.lists(st.datetimes(timezones=ZONES), min_size=1, max_size=8),
+    zones=st.lists(ZONES.filter(lambda zone: zone is not None), min_size=1, max_size=3),
+)
+def test_a_writer_writes_every_time_as_isoformat_writes_it_again_and_again(
+    times: list[dt.datetime], zones: list[dt.tzinfo]
+) -> None:
+    # A writer keeps the texts of the times it wrote: the same instant in another zone, or
+    # the same time with another fold, is still written as isoformat writes it.
+    from escalation_policy._convert.fastpath import _timestamp_texts
+
+    timestamp = _timestamp_texts()
+    again = []
+    for time in times:
+        again += [time, time.replace(fold=1 - time.fold), time.replace(tzinfo=dt.timezone.utc)]
+        for zone in zones if time.tzinfo is not None else ():
+            with contextlib.suppress(OverflowError):  # out of the years a datetime holds
+                again.append(time.astimezone(zone))
+    for time in again + again[::-1]:
+        assert timestamp(time) == '"' + time.isoformat() + '"'

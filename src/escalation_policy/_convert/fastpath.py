@@ -486,6 +486,37 @@ def _timestamp_text(value: dt.datetime) -> str:
     )
 
 
+_DATETIME = dt.datetime
+_KNOWN_TIMES = 1024
+"""How many times' texts a writer keeps (it forgets them all when it has as many)."""
+
+
+def _timestamp_texts() -> Callable[[dt.datetime], str]:
+    """:func:`_timestamp_text` for one writer, keeping the texts of the UTC times it wrote.
+
+    The actions of a stream name the same times again and again (a deadline, a meeting's
+    time), and a text found again costs half of one joined anew. The key is the time's own
+    state as ``__reduce__`` gives it (its year, month, day, hour, minute, second and
+    microsecond, in bytes), read for a ``datetime`` in UTC only: two equal times in other
+    zones are written differently, and the state says everything ``isoformat`` writes of a
+    time in UTC."""
+    known: dict[bytes, str] = {}
+
+    def timestamp(value: dt.datetime) -> str:
+        if type(value) is _DATETIME:
+            state: tuple[Any, ...] = value.__reduce__()[1]  # type: ignore[assignment]
+            if state[-1] is _UTC:  # (state, zone): a time with a zone, and that zone UTC
+                text = known.get(state[0])
+                if text is None:
+                    if len(known) >= _KNOWN_TIMES:
+                        known.clear()
+                    text = known[state[0]] = _timestamp_text(value)
+                return text
+        return _timestamp_text(value)
+
+    return timestamp
+
+
 def _member_text(member: Any) -> str:  # an enum.Enum, or its value as text
     value = member if type(member) is str else member._value_
     return _ascii(value) if type(value) is str else _COMPACT(value)
@@ -510,7 +541,7 @@ def text_writer(
         "NULL": "null",
         "TRUE": "true",
         "FALSE": "false",
-        "timestamp": _timestamp_text,
+        "timestamp": _timestamp_texts(),
         "string": _ascii,
         "number": float.__repr__,
         "member": _member_text,
