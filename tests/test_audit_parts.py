@@ -49,7 +49,8 @@ def spoiled_histories(draw: st.DrawFn, policy: Policy) -> list[dict[str, Any]]:
     """A coherent history with items every audit refuses or reports apart slipped in: a fact
     whose field is wrong, later than the facts around it (one replay's clock does not move
     for it), a fact about an escalation never opened, an opening of one already open, a copy
-    of an earlier fact (out of time order), a line that is not a fact."""
+    of an earlier fact (out of time order), a line that is not a fact, a tick before the
+    clock or far past it."""
     items = _as_json(draw(strategies.histories(max_escalations=5, max_steps=30)), policy)
     for _ in range(draw(st.integers(0, 6))):
         if not items:
@@ -60,8 +61,13 @@ def spoiled_histories(draw: st.DrawFn, policy: Policy) -> list[dict[str, Any]]:
             continue
         at = dt.datetime.fromisoformat(near["at"]) + dt.timedelta(minutes=draw(st.integers(0, 600)))
         escalation_id = near.get("escalation_id", "E-0")
-        kind = draw(st.sampled_from(["field", "unopened", "reopened", "copy", "junk"]))
-        if kind == "field":
+        kind = draw(st.sampled_from(["field", "unopened", "reopened", "copy", "junk", "tick"]))
+        if kind == "tick":  # before the clock, or too far past it: refused; else taken
+            near_at = dt.datetime.fromisoformat(near["at"])
+            early = near_at - dt.timedelta(minutes=draw(st.integers(1, 600)))
+            late = near_at + dt.timedelta(days=draw(st.sampled_from([1, 400])))
+            item = {"type": "tick", "at": draw(st.sampled_from([early, at, late])).isoformat()}
+        elif kind == "field":
             item: Any = {
                 "type": "severity_changed",
                 "escalation_id": escalation_id,

@@ -12,6 +12,7 @@ import io
 import multiprocessing
 import os
 import pickle
+import re
 import shutil
 import tempfile
 import zlib
@@ -24,6 +25,7 @@ from escalation_policy._audit._parts import (
     AuditPartsDisagree,
     Owned,
     _owner,
+    _time_of,
     audit_part_items,
     checked_parts,
     in_order,
@@ -170,6 +172,10 @@ def _json_value(value: object) -> object:
     return value
 
 
+_TICK = re.compile(rb'\{"type": "tick", "at": "(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00)"\}\n?')
+"""A tick's line as commonly written: its time is all there is to read."""
+
+
 def _items(task: PartTask, origins: _Origins, policy: Policy) -> Iterator[Owned]:
     """The items of the files, each with its part: a JSON line of another part is not read as
     JSON when its part and time can be told from its bytes (see ``line_owner``)."""
@@ -204,6 +210,11 @@ def _items(task: PartTask, origins: _Origins, policy: Policy) -> Iterator[Owned]
                 continue
             hint = line_owner(line, parts)
             if hint is None:
+                tick = _TICK.fullmatch(line)
+                when = None if tick is None else _time_of(tick.group(1))
+                if when is not None:  # read by the part only if something falls due
+                    yield None, line, when
+                    continue
                 item = json_item(line)
                 yield _owner(item, parts), item, item
             elif hint[0] == part:
