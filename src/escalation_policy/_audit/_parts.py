@@ -252,7 +252,7 @@ def audit_part_items(
     for owner, item, at in items:
         if type(item) is bytes:  # a tick's line, not read yet
             if not stepped.feed_quiet_tick(typing.cast(dt.datetime, at)):
-                stepped.feed(_read(json_value(item), read))  # refused as any item about no escalation
+                stepped.feed(_read(json_value(item), read))  # as any item about no escalation
         elif owner is None or owner == part:
             refused = len(stepped.refused)
             clock = policy_engine.clock
