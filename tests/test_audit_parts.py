@@ -28,7 +28,7 @@ from escalation_policy._audit._parts import _time_of, line_owner
 from escalation_policy._audit._stream import spooled_audit
 from escalation_policy._convert import shared_converter
 from escalation_policy.cli import main
-from escalation_policy.cli._common import read_items
+from escalation_policy.cli._common import MAX_LINE, read_items
 from escalation_policy.model import Fact, parse_timestamp
 from escalation_policy.policy import Policy
 from escalation_policy.render import audit_markdown, audit_text
@@ -49,7 +49,8 @@ def spoiled_histories(draw: st.DrawFn, policy: Policy) -> list[dict[str, Any]]:
     """A coherent history with items every audit refuses or reports apart slipped in: a fact
     whose field is wrong, later than the facts around it (one replay's clock does not move
     for it), a fact about an escalation never opened, an opening of one already open, a copy
-    of an earlier fact (out of time order), a line that is not a fact."""
+    of an earlier fact (out of time order), a line that is not a fact, a tick before the
+    clock or far past it."""
     items = _as_json(draw(strategies.histories(max_escalations=5, max_steps=30)), policy)
     for _ in range(draw(st.integers(0, 6))):
         if not items:
@@ -60,8 +61,13 @@ def spoiled_histories(draw: st.DrawFn, policy: Policy) -> list[dict[str, Any]]:
             continue
         at = dt.datetime.fromisoformat(near["at"]) + dt.timedelta(minutes=draw(st.integers(0, 600)))
         escalation_id = near.get("escalation_id", "E-0")
-        kind = draw(st.sampled_from(["field", "unopened", "reopened", "copy", "junk"]))
-        if kind == "field":
+        kind = draw(st.sampled_from(["field", "unopened", "reopened", "copy", "junk", "tick"]))
+        if kind == "tick":  # before the clock, or too far past it: refused; else taken
+            near_at = dt.datetime.fromisoformat(near["at"])
+            early = near_at - dt.timedelta(minutes=draw(st.integers(1, 600)))
+            late = near_at + dt.timedelta(days=draw(st.sampled_from([1, 400])))
+            item = {"type": "tick", "at": draw(st.sampled_from([early, at, late])).isoformat()}
+        elif kind == "field":
             item: Any = {
                 "type": "severity_changed",
                 "escalation_id": escalation_id,
@@ -357,14 +363,23 @@ def test_history_files_audited_in_parts_give_the_report_of_one_process(
     tmp_path_factory: pytest.TempPathFactory, data: st.DataObject, parts: int
 ) -> None:
     """The parts of an audit of files read as JSON only their own lines (and lines whose part
-    cannot be told from their bytes), keep their escalations on disk, and the merged report,
-    read back in order of opening, is the report of one process, refusals by file and line."""
+    cannot be told from their bytes; a tick's only when something falls due), keep their
+    escalations on disk, and the merged report, read back in order of opening, is the report
+    of one process, refusals by file and line."""
     from escalation_policy._partitioned import PartTask, in_processes, run_partitioned
 
     policy = default_policy()
     lines = _lines(data.draw(spoiled_histories(policy)), data.draw)
+    # Lines read as no item (blank), or refused unread (too long), a byte order mark.
+    other = st.sampled_from(["", " \t", "x" * (MAX_LINE + 1)])
+    for index, text in sorted(
+        data.draw(st.lists(st.tuples(st.integers(0, len(lines)), other), max_size=3)),
+        reverse=True,
+    ):
+        lines.insert(index, text)
+    mark = data.draw(st.sampled_from(["", "\ufeff"]))
     path = tmp_path_factory.mktemp("history") / "history.jsonl"
-    path.write_text("".join(line + "\n" for line in lines))
+    path.write_text(mark + "".join(line + "\n" for line in lines))
     read = list(read_items([str(path)], policy))
     whole = audit([item for _, _, item in read], policy=policy, keep_going=True)
     whole = attrs.evolve(

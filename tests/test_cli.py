@@ -461,3 +461,20 @@ def test_a_key_given_twice_in_a_nested_object_is_refused_too(
     path.write_text(OPENED.replace('"low"', '{"a": 1, "a": 2}'))
     assert 2 == main(["replay", str(path)])
     assert "the key 'a' is given more than once" in capsys.readouterr().err
+
+
+def test_on_a_terminal_the_audit_shows_how_far_it_has_read_the_history(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On a terminal, reading the history shows a bar of the bytes read of the file's size."""
+    import re
+
+    history = EXAMPLES / "non-compliant.jsonl"
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert 0 == main(["audit", str(history), "--format", "json", "-o", str(tmp_path / "r.json")])
+    err = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", capsys.readouterr().err)
+    assert "auditing" in err
+    read = re.findall(r"([0-9.]+)/[0-9.]+ kB", err)
+    assert read
+    assert float(read[-1]) > 0

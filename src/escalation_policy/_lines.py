@@ -42,12 +42,24 @@ def _bounded(stream: IO[str] | IO[bytes]) -> Iterator[str | bytes | None]:
             return
         if len(line) > MAX_LINE and line[-1:] not in ("\n", b"\n"):
             yield None  # said first: a reader that stops at it never reads the rest
-            while True:
-                rest = stream.readline(MAX_LINE)
-                if not rest or rest[-1:] in ("\n", b"\n"):
-                    break
+            skip_rest(stream)
             continue
         yield line
+
+
+def skip_rest(stream: IO[str] | IO[bytes]) -> None:
+    """Read past the end of the line being read, keeping none of it."""
+    while True:
+        rest = stream.readline(MAX_LINE)
+        if not rest or rest[-1:] in ("\n", b"\n"):
+            return
+
+
+def too_long() -> InputError:
+    """The error of a line longer than :data:`MAX_LINE`."""
+    return InputError(
+        f"the line is longer than {MAX_LINE:,} bytes; expected one JSON object a line"
+    )
 
 
 def _numbered(
@@ -59,12 +71,7 @@ def _numbered(
     read = shared_fact_reader(default_policy() if policy is None else policy)
     for number, line in enumerate(_bounded(stream), start=1):
         if line is None:
-            yield (
-                number,
-                InputError(
-                    f"the line is longer than {MAX_LINE:,} bytes; expected one JSON object a line"
-                ).at_line(number),
-            )
+            yield number, too_long().at_line(number)
             continue
         if number == 1:  # a byte order mark, as some editors write
             line = (
@@ -107,20 +114,13 @@ def read_json_lines(
     non-blank line of the files, in order (a byte order mark taken off the first)."""
     for path in paths:
         if path != "-":
-            _open(path).close()
+            open_lines(path).close()
     for path, name in zip(paths, names, strict=True):
-        stream = _open(path)
+        stream = open_lines(path)
         try:
             for number, line in enumerate(_bounded(stream), start=1):
                 if line is None:
-                    yield (
-                        name,
-                        number,
-                        InputError(
-                            f"the line is longer than {MAX_LINE:,} bytes; expected one JSON "
-                            "object a line"
-                        ),
-                    )
+                    yield name, number, too_long()
                     continue
                 if number == 1 and isinstance(line, bytes):
                     line = line.removeprefix(b"\xef\xbb\xbf")
@@ -153,7 +153,9 @@ def display_name(path: str) -> str:
     return STDIN if path == "-" else path
 
 
-def _open(path: str) -> IO[bytes]:
+def open_lines(path: str) -> IO[bytes]:
+    """The file at ``path`` (``-``: standard input) to read as bytes; an :class:`InputError`
+    says why it cannot be opened."""
     if path == "-":
         if sys.stdin is None:
             raise InputError("cannot read standard input: it is closed")

@@ -12,6 +12,7 @@ import io
 import multiprocessing
 import os
 import pickle
+import re
 import shutil
 import tempfile
 import zlib
@@ -24,6 +25,7 @@ from escalation_policy._audit._parts import (
     AuditPartsDisagree,
     Owned,
     _owner,
+    _time_of,
     audit_part_items,
     checked_parts,
     in_order,
@@ -44,7 +46,14 @@ from escalation_policy._audit._stream import (
     json_text,
 )
 from escalation_policy._convert import shared_fact_reader
-from escalation_policy._lines import json_data, read_json_items, read_json_lines
+from escalation_policy._lines import (
+    MAX_LINE,
+    json_data,
+    open_lines,
+    read_json_items,
+    skip_rest,
+    too_long,
+)
 from escalation_policy.engine import EngineName
 from escalation_policy.errors import InputError
 from escalation_policy.policy import Policy, default_policy, load_policy
@@ -170,6 +179,10 @@ def _json_value(value: object) -> object:
     return value
 
 
+_TICK = re.compile(rb'\{"type": "tick", "at": "(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00)"\}\n?')
+"""A tick's line as commonly written: its time is all there is to read."""
+
+
 def _items(task: PartTask, origins: _Origins, policy: Policy) -> Iterator[Owned]:
     """The items of the files, each with its part: a JSON line of another part is not read as
     JSON when its part and time can be told from its bytes (see ``line_owner``)."""
@@ -193,23 +206,51 @@ def _items(task: PartTask, origins: _Origins, policy: Policy) -> Iterator[Owned]
                 origins.add(position, row_name, number)
                 yield _owner(row, parts), row, row
             continue
-        following = 0  # the number of the line after the last: its origin is known
-        for line_name, number, line in read_json_lines((path,), (name,)):
-            position += 1
-            if number != following:
-                origins.start(position, line_name, number)
-            following = number + 1
-            if isinstance(line, InputError):
-                yield None, line, line
-                continue
-            hint = line_owner(line, parts)
-            if hint is None:
+        # The lines read here, as read_json_lines reads them, in one loop: a part reads every
+        # line of the history, and most only to let their time pass.
+        stream = open_lines(path)
+        readline = stream.readline
+        number = following = 0  # the line after the last item: its origin is known
+        try:
+            while line := readline(MAX_LINE + 1):
+                number += 1
+                if len(line) > MAX_LINE and line[-1:] != b"\n":
+                    position += 1
+                    if number != following:
+                        origins.start(position, name, number)
+                    following = number + 1
+                    error = too_long()
+                    yield None, error, error  # said first: a part that stops at it reads no more
+                    skip_rest(stream)
+                    continue
+                if number == 1:
+                    line = line.removeprefix(b"\xef\xbb\xbf")
+                if not line.strip():
+                    continue
+                position += 1
+                if number != following:
+                    origins.start(position, name, number)
+                following = number + 1
+                hint = line_owner(line, parts)
+                if hint is not None:
+                    owner = hint[0]
+                    if owner == part:
+                        yield part, json_item(line), hint[1]
+                    else:
+                        yield owner, None, hint[1]
+                    continue
+                tick = _TICK.fullmatch(line)
+                when = None if tick is None else _time_of(tick.group(1))
+                if when is not None:  # read by the part only if something falls due
+                    yield None, line, when
+                    continue
                 item = json_item(line)
                 yield _owner(item, parts), item, item
-            elif hint[0] == part:
-                yield part, json_item(line), hint[1]
-            else:
-                yield hint[0], None, hint[1]
+        except OSError as error:
+            raise InputError(f"cannot read {name}: {error.strerror or error}") from None
+        finally:
+            if path != "-":
+                stream.close()
 
 
 @attrs.frozen(kw_only=True)

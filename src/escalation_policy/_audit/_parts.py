@@ -42,6 +42,7 @@ from escalation_policy._audit._report import (
     audit_end,
 )
 from escalation_policy._convert import shared_fact_reader
+from escalation_policy._convert.lines import json_value
 from escalation_policy._core.step import Limits, admit
 from escalation_policy._language.typed import EARLIEST, LATEST
 from escalation_policy.engine import EngineName, PolicyEngine
@@ -156,7 +157,8 @@ def line_owner(line: bytes, parts: int) -> tuple[int, bytes | None] | None:
 Owned = tuple[int | None, Any, object]
 """An item of a history as a part reads it: its part (``None``: every part's), the item (read
 only by its part; ``None`` in the others) and its time (a ``datetime``, the item, or the text
-of its ``at``)."""
+of its ``at``). An item of ``bytes`` (its part ``None``) is the JSON line of a tick, not read
+yet, at its time (a ``datetime``): taken without being read when nothing falls due by then."""
 
 
 def owned(facts: Iterable[Fact | Mapping[str, Any] | InputError], parts: int) -> Iterator[Owned]:
@@ -248,7 +250,10 @@ def audit_part_items(
     last_at: object = None  # the time of the last item of another part, and its instant
     last_when: dt.datetime | None = None
     for owner, item, at in items:
-        if owner is None or owner == part:
+        if type(item) is bytes:  # a tick's line, not read yet
+            if not stepped.feed_quiet_tick(typing.cast(dt.datetime, at)):
+                stepped.feed(_read(json_value(item), read))  # as any item about no escalation
+        elif owner is None or owner == part:
             refused = len(stepped.refused)
             clock = policy_engine.clock
             stepped.feed(_read(item, read))

@@ -288,6 +288,21 @@ class Replay:
                 decider.decided(decision)
         return True
 
+    def feed_quiet_tick(self, at: dt.datetime) -> bool:
+        """:meth:`feed` of ``Tick(at=at)`` when nothing falls due by then, in less time: the
+        clock moves, the item is counted, and ``True``; ``False`` (nothing changed) when that
+        cannot be told so cheaply: feed the tick then. Only with ``quiet_time``, and once a
+        fact has been taken (the first sets ``started_at``)."""
+        if not self.quiet_time or self.awaiting or self.started_at is None:
+            return False
+        if self.policy_engine._pass_quiet_time(at) is not True:
+            return False  # refused (unchanged) or something falls due: feed() says
+        self.count += 1
+        self.position = self.count
+        if self.release and self.count % SWEEP == 0:
+            self.sweep()
+        return True
+
     def sweep(self) -> None:
         """Let go of the escalations the engine has forgotten since the last look: those
         opened or closed since, and those closed and still held then."""

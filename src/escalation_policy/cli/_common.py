@@ -38,9 +38,6 @@ from escalation_policy._lines import (
     _object as _object,
 )
 from escalation_policy._lines import (
-    _open as _open,
-)
-from escalation_policy._lines import (
     _RepeatedKey as _RepeatedKey,
 )
 from escalation_policy._lines import (
@@ -48,6 +45,9 @@ from escalation_policy._lines import (
 )
 from escalation_policy._lines import (
     json_data as json_data,
+)
+from escalation_policy._lines import (
+    open_lines as _open,
 )
 from escalation_policy._lines import (
     read_facts as read_facts,

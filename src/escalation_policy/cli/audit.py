@@ -239,7 +239,9 @@ def run(args: argparse.Namespace, out: Output) -> int:
         page_bar[0].update(done, force=done == total)
 
     def items() -> Iterator[Fact | InputError]:
-        enumerated = enumerate(read_items(args.files, policy, read), start=1)
+        # The bytes read are counted only for a bar that is shown.
+        counted = read if bar.shown else None
+        enumerated = enumerate(read_items(args.files, policy, counted), start=1)
         last_name, following = "", 0  # the file and number of the line after the last
         for position, (name, number, item) in enumerated:
             if number != following or name != last_name:
