@@ -123,7 +123,10 @@ def test_a_builder_refuses_what_attrs_init_refuses(cls: type[Any]) -> None:
         build(**dict(list(required.items())[1:]))
 
 
-def test_a_builder_without_a_twin_builds_through_the_slots() -> None:
+def _no_twin_class() -> type[Any]:
+    """A quick-init class whose objects cannot change to a twin, as on Python 3.10 for a class
+    with a weak-reference slot."""
+
     @quick_init
     @attrs.frozen(kw_only=True)
     class NoTwin:
@@ -131,6 +134,11 @@ def test_a_builder_without_a_twin_builds_through_the_slots() -> None:
         y: str = "y"
 
     type.__setattr__(NoTwin, "_quick_twin", None)  # as twin_of finds it on Python 3.10
+    return NoTwin
+
+
+def test_a_builder_without_a_twin_builds_through_the_slots() -> None:
+    NoTwin = _no_twin_class()
     built = builder_of(NoTwin)(x=1)
     assert type(built) is NoTwin
     assert built == NoTwin(x=1, y="y")
@@ -194,13 +202,7 @@ def test_a_class_whose_objects_cannot_change_class_is_built_through_its_slots() 
     for a class with a weak-reference slot), the quick ``__init__`` and the generated
     builders set each field through its slot, and build the same objects."""
 
-    @quick_init
-    @attrs.frozen(kw_only=True)
-    class NoTwin:
-        x: int
-        y: str = "y"
-
-    type.__setattr__(NoTwin, "_quick_twin", None)  # as twin_of finds it on Python 3.10
+    NoTwin = _no_twin_class()
     namespace: dict[str, Any] = {}
     build = generate(
         [

@@ -153,25 +153,17 @@ def in_bucket(
     pending: PendingObligation, bucket: Bucket, counts: tuple[int, ...] = ()
 ) -> PendingObligation:
     """``pending`` in ``bucket``, with ``counts`` done in it (none: a new period)."""
-    if pending._rarely is NOTHING_RARE:  # type: ignore[attr-defined]  # no reminder to reset
-        return changed(
-            pending,
-            due=bucket.due,
-            since=bucket.since,
-            required=bucket.required,
-            counts=counts,
-            overdue=False,
-        )
-    return changed(
+    moved = changed(
         pending,
         due=bucket.due,
         since=bucket.since,
         required=bucket.required,
         counts=counts,
         overdue=False,
-        reminded=False,
-        reminder_at=None,
     )
+    if pending._rarely is NOTHING_RARE:  # type: ignore[attr-defined]  # no reminder to reset
+        return moved
+    return changed(moved, reminded=False, reminder_at=None)
 
 
 def missing_parts(declared: CompiledObligation, missed: PendingObligation) -> str:
