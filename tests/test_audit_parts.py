@@ -25,13 +25,14 @@ from escalation_policy import (
 )
 from escalation_policy._audit import _replay
 from escalation_policy._audit._parts import _time_of, line_owner
-from escalation_policy._audit._stream import spooled_audit
+from escalation_policy._audit._stream import _converted_text, json_text, spooled_audit
 from escalation_policy._convert import shared_converter
 from escalation_policy.cli import main
 from escalation_policy.cli._common import MAX_LINE, read_items
 from escalation_policy.model import Fact, parse_timestamp
 from escalation_policy.policy import Policy
 from escalation_policy.render import audit_markdown, audit_text
+from escalation_policy.rules import Severity
 from escalation_policy.testing import strategies
 
 GRACE = load_policy(opening_grace=dt.timedelta(minutes=20))
@@ -168,6 +169,24 @@ def test_the_audit_written_as_it_goes_is_the_audit_in_memory(
                 expected: list[str] = []
                 streamed.write_json(expected.append, only_violations=only_violations)
                 assert "".join(expected) == "".join(texts)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), st.sampled_from([default_policy(), GRACE]))
+def test_an_escalations_text_written_directly_is_the_converters(
+    data: st.DataObject, policy: Policy
+) -> None:
+    """Each escalation's JSON text, written straight from its values, is the text of its JSON
+    form as the converter gives it; a value of another type is written by the converter."""
+    items = data.draw(spoiled_histories(policy))
+    as_of = data.draw(st.sampled_from([None, dt.datetime(2031, 1, 1, tzinfo=dt.timezone.utc)]))
+    report = audit(items, policy=policy, keep_going=True, as_of=as_of)
+    for escalation in report.escalations:
+        expected = _converted_text(escalation)
+        assert json.loads(expected) == shared_converter().unstructure(escalation)
+        assert json_text(escalation) == expected
+        other = attrs.evolve(escalation, severity_changes=True, customer=Severity.HIGH)
+        assert json_text(other) == _converted_text(other)
 
 
 @pytest.fixture

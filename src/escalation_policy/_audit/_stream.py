@@ -28,7 +28,9 @@ from escalation_policy._audit._report import (
     AuditListing,
     AuditObserver,
     AuditReport,
+    AuditViolation,
     EscalationAudit,
+    ObligationFigures,
     TotalsSum,
     _Tracker,
     _value,
@@ -353,6 +355,14 @@ _MARK = "\u0000escalations\u0000"
 
 def json_text(escalation: EscalationAudit) -> str:
     """An escalation's JSON form as :func:`write_json` writes it (before its indentation)."""
+    try:
+        return _escalation_text(escalation)
+    except TypeError:  # a value of another type than the report's own: as the converter says
+        return _converted_text(escalation)
+
+
+def _converted_text(escalation: EscalationAudit) -> str:
+    """:func:`json_text` through the converter's JSON form (the reference)."""
     data = shared_converter().unstructure(escalation, EscalationAudit)
     try:
         return _indented(data, "")
@@ -411,7 +421,127 @@ def _indented(value: object, indent: str) -> str:
         return _int(value)
     if kind is float and math.isfinite(value):  # type: ignore[arg-type]
         return _float(value)
+    if isinstance(value, str):  # a member of a policy's value set (a violation's code)
+        return _string(value)
     raise TypeError(f"{kind.__name__} is not written here")
+
+
+def _text(value: object) -> str:
+    """A text (or a member of a policy's value set) as JSON; else TypeError."""
+    if not isinstance(value, str):
+        raise TypeError(f"{type(value).__name__} is not a text")
+    return _string(value)
+
+
+def _time(value: object) -> str:
+    """A time as the converter writes it (``null`` for none)."""
+    if value is None:
+        return "null"
+    if type(value) is not dt.datetime:
+        raise TypeError(f"{type(value).__name__} is not a time")
+    return _string(value.isoformat())
+
+
+def _seconds(value: object) -> str:
+    """A duration as the converter writes it, its seconds (``null`` for none)."""
+    if value is None:
+        return "null"
+    if type(value) is not dt.timedelta:
+        raise TypeError(f"{type(value).__name__} is not a duration")
+    return _float(value.total_seconds())
+
+
+def _count(value: object) -> str:
+    if type(value) is not int:
+        raise TypeError(f"{type(value).__name__} is not a count")
+    return _int(value)
+
+
+def _violation_text(violation: AuditViolation) -> str:
+    if type(violation) is not AuditViolation:
+        raise TypeError(f"{type(violation).__name__} is not a violation")
+    return (
+        f'{{\n      "escalation_id": {_text(violation.escalation_id)}'
+        f',\n      "code": {_text(violation.code)}'
+        f',\n      "rule": {_text(violation.rule)}'
+        f',\n      "cites": {_text(violation.cites)}'
+        f',\n      "detail": {_text(violation.detail)}'
+        f',\n      "detected_at": {_time(violation.detected_at)}'
+        f',\n      "due": {_time(violation.due)}'
+        f',\n      "fulfilled_at": {_time(violation.fulfilled_at)}'
+        f',\n      "late_by": {_seconds(violation.late_by)}'
+        f',\n      "periods": {_count(violation.periods)}'
+        f',\n      "last_due": {_time(violation.last_due)}'
+        "\n    }"
+    )
+
+
+def _figures_text(figures: ObligationFigures) -> str:
+    if type(figures) is not ObligationFigures:
+        raise TypeError(f"{type(figures).__name__} is not an obligation's figures")
+    return (
+        f'{{\n      "due": {_count(figures.due)}'
+        f',\n      "on_time": {_count(figures.on_time)}'
+        f',\n      "first_met_after": {_seconds(figures.first_met_after)}'
+        "\n    }"
+    )
+
+
+def _escalation_text(escalation: EscalationAudit) -> str:
+    """:func:`_converted_text` of an escalation whose values are of the report's own types,
+    written directly (a TypeError for any other): the same text in a fraction of the time."""
+    if type(escalation) is not EscalationAudit or type(escalation.in_scope) is not bool:
+        raise TypeError("not an escalation's audit of the report's own types")
+    calendar = escalation.calendar
+    if calendar is None:
+        calendar_text = "null"
+    elif type(calendar) is AuditCalendar:
+        calendar_text = (
+            f'{{\n    "name": {_text(calendar.name)},\n    "zone": {_text(calendar.zone)}\n  }}'
+        )
+    else:
+        raise TypeError(f"{type(calendar).__name__} is not a calendar")
+    violations = escalation.violations
+    obligations = escalation.obligations
+    time_at = escalation.time_at_severity
+    if type(violations) is not tuple or type(obligations) is not dict or type(time_at) is not dict:
+        raise TypeError("not an escalation's audit of the report's own types")
+    violations_text = (
+        "[\n    " + ",\n    ".join([_violation_text(v) for v in violations]) + "\n  ]"
+        if violations
+        else "[]"
+    )
+    obligations_text = (
+        "{\n    "
+        + ",\n    ".join(
+            [f"{_text(name)}: {_figures_text(figures)}" for name, figures in obligations.items()]
+        )
+        + "\n  }"
+        if obligations
+        else "{}"
+    )
+    time_at_text = (
+        "{\n    "
+        + ",\n    ".join([f"{_text(key)}: {_seconds(spent)}" for key, spent in time_at.items()])
+        + "\n  }"
+        if time_at
+        else "{}"
+    )
+    return (
+        f'{{\n  "escalation_id": {_text(escalation.escalation_id)}'
+        f',\n  "customer": {_text(escalation.customer)}'
+        f',\n  "in_scope": {"true" if escalation.in_scope else "false"}'
+        f',\n  "severity": {_text(escalation.severity)}'
+        f',\n  "opened_at": {_time(escalation.opened_at)}'
+        f',\n  "closed_at": {_time(escalation.closed_at)}'
+        f',\n  "calendar": {calendar_text}'
+        f',\n  "violations": {violations_text}'
+        f',\n  "obligations": {obligations_text}'
+        f',\n  "time_at_severity": {time_at_text}'
+        f',\n  "severity_changes": {_count(escalation.severity_changes)}'
+        f',\n  "time_to_closure": {_seconds(escalation.time_to_closure)}'
+        "\n}"
+    )
 
 
 def write_json(
