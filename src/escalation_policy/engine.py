@@ -282,6 +282,13 @@ class PolicyEngine:
             record = self._records.get(escalation_id)
             return record.freeze() if record is not None else None
 
+    def _status_of(self, escalation_id: str) -> tuple[str, str | None] | None:
+        """The ``status`` and ``calendar`` of :meth:`escalation`'s state (``None``: not held),
+        without making the state: for a replay that asks at every opening and closing."""
+        with self._lock:
+            record = self._records.get(escalation_id)
+            return None if record is None else (record.status, record.calendar)
+
     def escalations(self) -> tuple[EscalationState, ...]:
         """The state of every escalation the engine holds, by escalation id."""
         with self._lock:

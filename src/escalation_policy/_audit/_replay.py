@@ -312,11 +312,11 @@ class Replay:
             escalation = self.active.get(escalation_id)
             if escalation is None:
                 continue
-            state = policy_engine.escalation(escalation_id)
-            if state is None:
+            held = policy_engine._status_of(escalation_id)
+            if held is None:
                 del self.active[escalation_id]
                 self._let_go(escalation)
-            elif state.status == CLOSED:
+            elif held[0] == CLOSED:
                 self.watch.add(escalation_id)
 
     def _let_go(self, escalation: "_Escalation") -> None:
@@ -511,10 +511,10 @@ def replay(
 def _calendar_of(policy_engine: PolicyEngine, fact: EscalationFact) -> AuditCalendar | None:
     """The calendar the engine pinned for the escalation ``fact`` has just opened."""
     policy = policy_engine.policy
-    state = policy_engine.escalation(fact.escalation_id)
+    held = policy_engine._status_of(fact.escalation_id)
     # Settled at its opening, the escalation is no longer held: its calendar is the one the
     # engine chose for it, by the same choice.
-    name = state.calendar if state is not None else choose_calendar(policy, fact)
+    name = held[1] if held is not None else choose_calendar(policy, fact)
     if name is None:
         return None
     return AuditCalendar(name=name, zone=policy.calendar(name).zone)

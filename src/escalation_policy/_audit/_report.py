@@ -266,13 +266,47 @@ class _Tracker:
         self.open_violations: dict[tuple[str, dt.datetime], dict[str, Any] | None] = {}
         self.figures: dict[str, dict[str, Any]] = {}
 
-    def __getstate__(self) -> dict[str, Any]:
-        """Kept on disk while the report is written (the policy's book stays behind)."""
-        return {name: getattr(self, name) for name in self.__slots__ if name != "book"}
+    def __getstate__(self) -> tuple[Any, ...]:
+        """Kept on disk while the report is written (the policy's book stays behind): its
+        values in the order of ``_KEPT``, the calendar as its name and zone."""
+        calendar = self.calendar
+        return (
+            None if calendar is None else (calendar.name, calendar.zone),
+            self.closed_at,
+            self.customer,
+            self.escalation_id,
+            self.figures,
+            self.in_scope,
+            self.open_violations,
+            self.opened_at,
+            self.severity,
+            self.severity_changes,
+            self.since,
+            self.status,
+            self.time_at,
+            self.violations,
+        )
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        for name, value in state.items():
-            setattr(self, name, value)
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        (
+            calendar,
+            self.closed_at,
+            self.customer,
+            self.escalation_id,
+            self.figures,
+            self.in_scope,
+            self.open_violations,
+            self.opened_at,
+            self.severity,
+            self.severity_changes,
+            self.since,
+            self.status,
+            self.time_at,
+            self.violations,
+        ) = state
+        self.calendar = (
+            None if calendar is None else AuditCalendar(name=calendar[0], zone=calendar[1])
+        )
 
     def figure(self, obligation: str) -> dict[str, Any]:
         found = self.figures.get(obligation)
