@@ -69,9 +69,14 @@ def _numbered(
     # The engine's own reader: a well-formed fact straight to its type's fast reader, anything
     # else to the converter, which reads it the same way or says what is wrong.
     read = shared_fact_reader(default_policy() if policy is None else policy)
-    for number, line in enumerate(_bounded(stream), start=1):
-        if line is None:
-            yield number, too_long().at_line(number)
+    # _bounded's lines, read in this loop: a history is millions of lines.
+    readline = stream.readline
+    number = 0
+    while line := readline(MAX_LINE + 1):
+        number += 1
+        if len(line) > MAX_LINE and line[-1:] not in ("\n", b"\n"):
+            yield number, too_long().at_line(number)  # said first, as _bounded says it
+            skip_rest(stream)
             continue
         if number == 1:  # a byte order mark, as some editors write
             line = (
@@ -79,7 +84,7 @@ def _numbered(
                 if isinstance(line, bytes)
                 else line.removeprefix("\ufeff")
             )
-        if not line.strip():
+        if not line or line.isspace():  # as `not line.strip()`, without copying the line
             continue
         try:
             item: Fact | InputError = fact_of_line(line, read)
