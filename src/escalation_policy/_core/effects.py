@@ -175,7 +175,9 @@ class Work:
         # Checked at load time, where the policy's settings took their values.
         within = cast("dt.timedelta | BusinessTime", effect.within)
         if type(within) is not dt.timedelta and isinstance(within, BusinessTime):
-            due = within.due(self.policy.calendar(record.calendar, record.calendar_identity), self.at)
+            due = within.due(
+                self.policy.calendar(record.calendar, record.calendar_identity), self.at
+            )
             clock: str | None = ON_CALENDAR
         else:
             due, clock = self.at + within, None
@@ -456,55 +458,64 @@ class Work:
 
     def _schedule(self, effect: vocab.Require) -> None:
         """Keep, start, re-plan or stop a periodic obligation from the plan's period."""
-        assert self.plan is not None
+        plan = self.plan
+        assert plan is not None
         assert effect.every is not None
+        record = self.record
         declared = self.policy.obligations[effect.obligation.id]
         name = declared.id
-        every: dt.timedelta | Period | None = self.plan.values[effect.every]
-        rule = self.plan.sources.get(effect.every)
-        if self.record.status != ACTIVE:
+        every: dt.timedelta | Period | None = plan.values[effect.every]
+        rule = plan.sources.get(effect.every)
+        if record.status != ACTIVE:
             every = None
-        index = self._find(name)
+        pending_list = record.pending
+        index = self._find(name) if pending_list else None
         if every is None or rule is None:
             if index is not None:
-                del self.record.pending[index]
+                del pending_list[index]
             return
-        if (
-            type(every) is not dt.timedelta
-            and isinstance(every, Rolling)
-            and not every.business
-            and not every.sequential
-        ):
+        if isinstance(every, dt.timedelta):
+            duration, text = every, None
+        elif isinstance(every, Rolling) and not every.business and not every.sequential:
             every = every.every  # a plain rolling period: a duration says the same
-        duration, text = (every, None) if isinstance(every, dt.timedelta) else (None, every.text)
+            duration, text = every, None
+        else:
+            duration, text = None, every.text
         if index is not None:
-            current = self.record.pending[index]
+            current = pending_list[index]
             if current.every == duration and current.period == text:
                 return  # kept as it is: its current period runs on
-        if isinstance(every, dt.timedelta):
-            bucket = Bucket(self.at + every)
+        if duration is not None:
+            due, since, required = self.at + duration, None, 1  # Bucket(self.at + duration)
         else:
-            calendar = self.policy.calendar(self.record.calendar, self.record.calendar_identity)
+            assert isinstance(every, Period)
+            calendar = self.policy.calendar(record.calendar, record.calendar_identity)
             bucket = every.first(calendar, self.at)
+            due, since, required = bucket.due, bucket.since, bucket.required
         key = effect.key
+        remind_before = cast("dt.timedelta | None", effect.remind_before)
         pending = _pending(
             obligation=name,
-            due=bucket.due,
+            due=due,
             rule=rule,
             cites=self.policy.rules[rule].cites,
             key=None if key is None else text_of(key),
             every=duration,
-            remind_before=cast("dt.timedelta | None", effect.remind_before),
+            remind_before=remind_before,
             period=text,
-            since=bucket.since,
-            required=bucket.required,
+            since=since,
+            required=required,
         )
-        pending = self._paused(declared, on_clock(self.policy, self.record, pending))
+        if remind_before is not None and record.calendar is not None:
+            pending = on_clock(self.policy, record, pending)
+        if record.paused_since is not None:
+            pending = self._paused(declared, pending)
         if index is None:
-            self.record.pending.append(pending)
+            pending_list.append(pending)
         else:
-            self.record.pending[index] = pending
-        self._announce(declared, pending)
+            pending_list[index] = pending
+        if declared.announce is not None:
+            self._announce(declared, pending)
 
 
 HANDLERS: Mapping[type[vocab.Effect], Handler] = {

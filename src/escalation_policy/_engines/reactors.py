@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from escalation_policy._core.effects import HANDLERS, PeriodMemo, Work
+from escalation_policy._core.escalation import choose_calendar
 from escalation_policy._core.matching import Generated
 from escalation_policy._language.codegen import generate
 from escalation_policy._language.context import Situation
@@ -76,8 +77,12 @@ def generated(
         f"reactor for {fact_type}",
     )
     declared = policy.contract.facts[fact_type]
-    if not issubclass(declared, EscalationFact) or declared.OPENS:
+    if not issubclass(declared, EscalationFact):
         return Generated(react=react, step=None)
+    if declared.OPENS:
+        return Generated(
+            react=react, step=None, opening=_opening(policy, fact_type, source, reactions)
+        )
     return Generated(react=react, step=_step(policy, fact_type, source, reactions))
 
 
@@ -235,14 +240,16 @@ def _every_field(
     return build_lines(cls, [(name, values[name]) for name in names], namespace, prefix=prefix)
 
 
-def _new_work(namespace: dict[str, Any]) -> list[str]:
-    """Lines that build ``work`` as :class:`Work`'s ``__init__`` does, every slot set."""
+def _new_work(namespace: dict[str, Any], periods: str = "PERIODS") -> list[str]:
+    """Lines that build ``work`` as :class:`Work`'s ``__init__`` does, every slot set
+    (``periods``: the expression of its period memo)."""
     if set(_WORK) != set(Work.__slots__):  # a slot added to Work and not here: say so now
         raise TypeError(f"the generated step sets {sorted(_WORK)}, Work has {Work.__slots__}")
     namespace["new_object"] = object.__new__
+    slots = {**_WORK, "periods": periods}
     return [
         "    work = new_object(Work)",
-        *(f"    work.{name} = {value}" for name, value in _WORK.items()),
+        *(f"    work.{name} = {value}" for name, value in slots.items()),
     ]
 
 
@@ -319,3 +326,62 @@ def _step(policy: "Policy", fact_type: str, source: _Source, reactions: list[str
         "    return record, decision",
     ]
     return generate(lines, namespace, f"step for {fact_type}")
+
+
+def _opening(policy: "Policy", fact_type: str, source: _Source, reactions: list[str]) -> Any:
+    """The fact type's whole opening of an escalation no record holds (``decide``): what
+    ``_apply`` does for it, with what depends only on the policy decided here: the
+    attributes the tables read, whether the escalation counts on a calendar."""
+    namespace = source.namespace
+    namespace.update(
+        Work=Work,
+        Decision=Decision,
+        CLOSED=CLOSED,
+        NOTHING=_NOTHING_BEFORE,
+        OWNER=OWNER,
+        CADENCE=CADENCE,
+        IN_SCOPE=IN_SCOPE,
+        RECORDS=policy.terms.record,
+        CHOOSE_CALENDAR=choose_calendar,
+    )
+    inputs = policy.plan_inputs
+    if not all(field.isidentifier() and not keyword.iskeyword(field) for field in inputs):
+        raise TypeError(f"the generated opening reads the fact's fields by name: {inputs}")
+    read = ", ".join(f"{field!r}: fact.{field}" for field in inputs)
+    lines = [
+        "def opening(policy, matcher, fact):",
+        "    at = fact.at",
+        f"    plan = matcher.plan({{{read}}})",
+        "    record = RECORDS.open(fact, bool(plan.values[IN_SCOPE]))",
+    ]
+    if policy.calendars is not None:
+        lines += [
+            "    record.calendar = CHOOSE_CALENDAR(policy, fact)",
+            "    if record.calendar is not None:",
+            "        record.calendar_identity = policy.calendar(record.calendar).identity",
+        ]
+    else:  # choose_calendar would say None, as the record opens
+        lines += [
+            "    record.calendar = None",
+        ]
+    lines += [
+        "    status_before = record.status",
+        "    previous = NOTHING",
+        "    if record.in_scope:",
+        "        owner, cadence = plan.values[OWNER], plan.values[CADENCE]",
+        "    else:",
+        "        owner, cadence = record.owner, record.cadence",
+        *_new_work(namespace, periods="None"),
+        "    matched = list(plan.rows)",
+        *source.locals("    "),
+        *reactions,
+        "    if work.new_owner:",
+        "        work.finish()",
+        "    record.refresh()",
+        *_every_field(Decision, _DECISION, namespace, "decision_"),
+        "    decision = new",
+        "    if record.status == CLOSED and record.settled:",
+        "        return None, decision",
+        "    return record, decision",
+    ]
+    return generate(lines, namespace, f"opening for {fact_type}")
