@@ -233,10 +233,20 @@ _OPENING_POLICIES = (
 )
 
 
-def _opening(policy: Policy, matcher: NativeMatcher, fact: Fact) -> object:
+def _opening(
+    policy: Policy, matcher: NativeMatcher, fact: Fact, *, unshared: bool = False
+) -> object:
+    """The decision and state of an opening, or its refusal; ``unshared``: by an opening
+    generated without the matcher's plans (it asks the matcher for each)."""
     assert isinstance(fact, EscalationFact)
     try:
-        record, decision = _core.decide(policy, matcher, None, fact)
+        if unshared:
+            indices = [index for index, _ in matcher._by_type[fact.TYPE]]
+            opening = reactors.generated(policy, fact.TYPE, indices, {}).opening
+            assert opening is not None
+            record, decision = opening(policy, matcher, fact)
+        else:
+            record, decision = _core.decide(policy, matcher, None, fact)
     except InputError as error:
         return type(error), str(error), error.path
     return decision, None if record is None else record.freeze()
@@ -253,9 +263,9 @@ def test_the_generated_opening_decides_as_the_generic_path(
     opening = policy.terms.opening
     fact = data.draw(strategies.facts(opening, policy=policy))
     generated = NativeMatcher(policy)
-    assert _opening(policy, generated, fact) == _opening(
-        policy, NativeMatcher(policy, generated=False), fact
-    )
+    expected = _opening(policy, NativeMatcher(policy, generated=False), fact)
+    assert _opening(policy, generated, fact) == expected
+    assert _opening(policy, NativeMatcher(policy), fact, unshared=True) == expected
     found = generated.generated(opening.TYPE)
     assert found is not None
     assert found.opening is not None

@@ -89,12 +89,14 @@ def decide(
     the escalation cannot take.
     """
     chosen = policy or default_policy()
-    if not (_plain_fact(type(fact)) and chosen.contract.facts.get(fact.TYPE) is type(fact)):  # type: ignore[union-attr]
-        fact = _escalation_fact(fact, chosen)
+    kind: Any = type(fact)
+    if not (_plain_fact(kind) and chosen.contract.facts.get(kind.TYPE) is kind):
+        fact = _escalation_fact(fact, chosen)  # else: as it would take it, and quicker
     assert isinstance(fact, EscalationFact)
     if state is not None:
         _check_state(state, fact.escalation_id, chosen)
-    _core.check_time(chosen, fact.at, "$.at")
+    if fact.at >= chosen.latest:
+        _core.check_time(chosen, fact.at, "$.at")
     record = Record.thaw(pinned(state, chosen)) if state is not None else None
     record, decision = _core.decide(chosen, shared_matcher(chosen), record, fact)
     return new_decision(
@@ -102,7 +104,7 @@ def decide(
         actions=decision.actions,
         fulfilled=decision.fulfilled,
         matched=decision.matched,
-        state=record.freeze() if record is not None else None,
+        state=record.KIND.freeze(record) if record is not None else None,
     )
 
 

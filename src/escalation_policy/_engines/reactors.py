@@ -20,22 +20,24 @@ property test checks that both decide the same for any history.
 """
 
 import keyword
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from escalation_policy._core.effects import HANDLERS, PeriodMemo, Work
 from escalation_policy._core.escalation import choose_calendar
-from escalation_policy._core.matching import Generated
+from escalation_policy._core.matching import Generated, Plan
+from escalation_policy._core.obligations import ON_CALENDAR, on_clock, text_of
 from escalation_policy._language.codegen import generate
 from escalation_policy._language.context import Situation
-from escalation_policy._language.frozen import build_lines
+from escalation_policy._language.frozen import build_lines, construct_lines
 from escalation_policy.model import CLOSED, EscalationFact
+from escalation_policy.periods import BusinessTime
 from escalation_policy.policy.compiled import Condition
 from escalation_policy.policy.outputs import CADENCE, IN_SCOPE, OWNER
-from escalation_policy.state import Decision
-from escalation_policy.vocabulary import Fulfil
+from escalation_policy.state import Decision, PendingObligation
+from escalation_policy.vocabulary import Fulfil, Require
 
 if TYPE_CHECKING:
     from escalation_policy.policy import Policy
@@ -56,12 +58,17 @@ _NOTHING_BEFORE: dict[str, object] = {}
 
 
 def generated(
-    policy: "Policy", fact_type: str, indices: Sequence[int], periods: PeriodMemo
+    policy: "Policy",
+    fact_type: str,
+    indices: Sequence[int],
+    periods: PeriodMemo,
+    plans: Mapping[tuple[object, ...], Plan] | None = None,
 ) -> Generated:
     """The generated functions for ``fact_type``, whose reactions about a known escalation
     are ``policy.reactions[i]`` for ``i`` in ``indices`` (in order); its step shares
-    ``periods`` (:class:`Work`). A :class:`NativeMatcher` calls this the first time it
-    decides a fact of that type."""
+    ``periods`` (:class:`Work`), and its opening reads ``plans``, the matcher's plans by the
+    values of ``policy.plan_inputs`` in order, before it asks the matcher. A
+    :class:`NativeMatcher` calls this the first time it decides a fact of that type."""
     source = _Source(policy, fact_type)
     source.namespace["PERIODS"] = periods
     reactions = source.reactions(indices, "    ")
@@ -81,9 +88,103 @@ def generated(
         return Generated(react=react, step=None)
     if declared.OPENS:
         return Generated(
-            react=react, step=None, opening=_opening(policy, fact_type, source, reactions)
+            react=react,
+            step=None,
+            opening=_opening(policy, fact_type, source, reactions, plans),
         )
     return Generated(react=react, step=_step(policy, fact_type, source, reactions))
+
+
+def _required(policy: "Policy", effect: Require) -> Any:
+    """``Work._require`` for one :class:`~escalation_policy.vocabulary.Require` of a fixed
+    deadline, with what depends only on the effect and its obligation decided here (its key,
+    whether it is kept per key, counted on the calendar, reminded, announced), and its
+    pending instance built slot by slot: ``required(work, rule, cites)``. ``None`` where the
+    pending instance cannot be built so (the handler applies the effect)."""
+    declared = policy.obligations[effect.obligation.id]
+    within = effect.within
+    namespace: dict[str, Any] = {
+        "NAME": declared.id,
+        "DECLARED": declared,
+        "WITHIN": within,
+        "REMIND": effect.remind_before,
+        "ON_CALENDAR": ON_CALENDAR,
+        "ON_CLOCK": on_clock,
+        "TEXT_OF": text_of,
+        "FIND": Work._find,
+        "OWNER": OWNER,
+        "ANNOUNCE": declared.announce,
+        "KEY_FROM": declared.key_from,
+        "KEY": None if effect.key is None else text_of(effect.key),
+    }
+    built = construct_lines(
+        PendingObligation,
+        {
+            "obligation": "NAME",
+            "due": "due",
+            "rule": "rule",
+            "cites": "cites",
+            "key": "key",
+            "remind_before": "REMIND",
+            "period": "clock",
+        },
+        namespace,
+        prefix="pending_",
+    )
+    if built is None:
+        return None
+    lines = ["def required(work, rule, cites):", "    record = work.record"]
+    if declared.key_from is not None:
+        lines += [
+            "    key = getattr(record, KEY_FROM)",
+            "    if key is None:",
+            "        return  # nothing to key it by: nothing is required",
+            "    if type(key) is not str:",
+            "        key = TEXT_OF(key)",
+        ]
+    else:
+        lines.append("    key = KEY")
+    if declared.once_per_key:
+        lines += ["    if record.done.get(NAME) == key:", "        return"]
+    renewed = " and not pending.overdue" if declared.renew_when_overdue else ""
+    lines += [
+        "    pending_list = record.pending",
+        "    if pending_list:",
+        f"        index = FIND(work, NAME, {'None' if declared.one_at_a_time else 'key'})",
+        "        if index is not None:",
+        "            pending = pending_list[index]",
+        f"            if pending.key == key{renewed}:",
+        "                return",
+        "            del pending_list[index]  # renewed, or replaced by one for a new key",
+    ]
+    if isinstance(within, BusinessTime):
+        lines += [
+            "    calendar = work.policy.calendar(record.calendar, record.calendar_identity)",
+            "    due = WITHIN.due(calendar, work.at)",
+            "    clock = ON_CALENDAR",
+        ]
+    else:
+        lines += ["    due = work.at + WITHIN", "    clock = None"]
+    lines += built
+    if effect.remind_before is not None:
+        lines += [
+            "    if record.calendar is not None:",
+            "        new = ON_CLOCK(work.policy, record, new)",
+        ]
+    lines += [
+        "    if record.paused_since is not None:",
+        "        new = work._paused(DECLARED, new)",
+        "    pending_list.append(new)",
+    ]
+    if declared.announce is not None:
+        lines += [
+            "    owner = record.owner",
+            "    if owner is None and work.plan is not None:",
+            "        owner = work.plan.values[OWNER]",
+            "    work.announced.append((new.obligation, new.key, new.due))",
+            "    work.actions.append(ANNOUNCE(work.escalation_id, work.at, new, owner, record))",
+        ]
+    return generate(lines, namespace, f"require {declared.id}")
 
 
 def _path(read: object) -> str | None:
@@ -168,6 +269,12 @@ class _Source:
             lines.append(f"{indent}if {tests}:")
             lines.append(f"{indent}    matched.append({rule})")
             for effect, prepared in compiled.then:
+                if type(effect) is Require and effect.every is None:
+                    required = _required(self.policy, effect)
+                    if required is not None:  # else: the handler, as for any other effect
+                        function = self.constant("REQ", required)
+                        lines.append(f"{indent}    {function}(work, {rule}, {cites})")
+                        continue
                 if type(effect) is Fulfil:  # the obligation found now, not on every fact
                     declared = self.policy.obligations[effect.obligation.id]
                     arguments = ", ".join(
@@ -328,7 +435,13 @@ def _step(policy: "Policy", fact_type: str, source: _Source, reactions: list[str
     return generate(lines, namespace, f"step for {fact_type}")
 
 
-def _opening(policy: "Policy", fact_type: str, source: _Source, reactions: list[str]) -> Any:
+def _opening(
+    policy: "Policy",
+    fact_type: str,
+    source: _Source,
+    reactions: list[str],
+    plans: Mapping[tuple[object, ...], Plan] | None,
+) -> Any:
     """The fact type's whole opening of an escalation no record holds (``decide``): what
     ``_apply`` does for it, with what depends only on the policy decided here: the
     attributes the tables read, whether the escalation counts on a calendar."""
@@ -348,10 +461,17 @@ def _opening(policy: "Policy", fact_type: str, source: _Source, reactions: list[
     if not all(field.isidentifier() and not keyword.iskeyword(field) for field in inputs):
         raise TypeError(f"the generated opening reads the fact's fields by name: {inputs}")
     read = ", ".join(f"{field!r}: fact.{field}" for field in inputs)
-    lines = [
-        "def opening(policy, matcher, fact):",
-        "    at = fact.at",
-        f"    plan = matcher.plan({{{read}}})",
+    lines = ["def opening(policy, matcher, fact):", "    at = fact.at"]
+    if plans is None:
+        lines.append(f"    plan = matcher.plan({{{read}}})")
+    else:  # the matcher's memo first, by the key it keeps its plans under
+        namespace["PLANS"] = plans
+        lines += [
+            f"    plan = PLANS.get(({''.join(f'fact.{field}, ' for field in inputs)}))",
+            "    if plan is None:",
+            f"        plan = matcher.plan({{{read}}})",
+        ]
+    lines += [
         "    record = RECORDS.open(fact, bool(plan.values[IN_SCOPE]))",
     ]
     if policy.calendars is not None:
