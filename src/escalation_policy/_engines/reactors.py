@@ -37,7 +37,7 @@ from escalation_policy.periods import BusinessTime
 from escalation_policy.policy.compiled import Condition
 from escalation_policy.policy.outputs import CADENCE, IN_SCOPE, OWNER
 from escalation_policy.state import Decision, PendingObligation
-from escalation_policy.vocabulary import Fulfil, Require
+from escalation_policy.vocabulary import Emit, Fulfil, Require
 
 if TYPE_CHECKING:
     from escalation_policy.policy import Policy
@@ -275,6 +275,13 @@ class _Source:
                         function = self.constant("REQ", required)
                         lines.append(f"{indent}    {function}(work, {rule}, {cites})")
                         continue
+                if type(effect) is Emit:  # Work._emit, unrolled: the emitter called here
+                    emitter = self.constant("EMIT", prepared)
+                    lines.append(
+                        f"{indent}    work.actions.append({emitter}(work.escalation_id, "
+                        f"work.at, {rule}, {cites}, work.record, work.fact))"
+                    )
+                    continue
                 if type(effect) is Fulfil:  # the obligation found now, not on every fact
                     declared = self.policy.obligations[effect.obligation.id]
                     arguments = ", ".join(
