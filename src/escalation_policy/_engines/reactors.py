@@ -19,6 +19,7 @@ generic path (:meth:`Matcher.reactions_for` and :data:`HANDLERS`) stays the refe
 property test checks that both decide the same for any history.
 """
 
+import datetime as dt
 import keyword
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -32,9 +33,9 @@ from escalation_policy._core.obligations import ON_CALENDAR, on_clock, text_of
 from escalation_policy._language.codegen import generate
 from escalation_policy._language.context import Situation
 from escalation_policy._language.frozen import build_lines, construct_lines
-from escalation_policy.model import CLOSED, EscalationFact
-from escalation_policy.periods import BusinessTime
-from escalation_policy.policy.compiled import Condition
+from escalation_policy.model import ACTIVE, CLOSED, EscalationFact
+from escalation_policy.periods import BusinessTime, Rolling
+from escalation_policy.policy.compiled import CompiledObligation, Condition
 from escalation_policy.policy.outputs import CADENCE, IN_SCOPE, OWNER
 from escalation_policy.state import Decision, PendingObligation
 from escalation_policy.vocabulary import Emit, Fulfil, Require
@@ -176,15 +177,114 @@ def _required(policy: "Policy", effect: Require) -> Any:
         "        new = work._paused(DECLARED, new)",
         "    pending_list.append(new)",
     ]
-    if declared.announce is not None:
-        lines += [
-            "    owner = record.owner",
-            "    if owner is None and work.plan is not None:",
-            "        owner = work.plan.values[OWNER]",
-            "    work.announced.append((new.obligation, new.key, new.due))",
-            "    work.actions.append(ANNOUNCE(work.escalation_id, work.at, new, owner, record))",
-        ]
+    lines += _announced(declared)
     return generate(lines, namespace, f"require {declared.id}")
+
+
+def _announced(declared: CompiledObligation) -> list[str]:
+    """Lines that announce ``new``, the pending instance just kept, as ``Work._announce``
+    does, if its obligation is announced at all (``ANNOUNCE``)."""
+    if declared.announce is None:
+        return []
+    return [
+        "    owner = record.owner",
+        "    if owner is None and work.plan is not None:",
+        "        owner = work.plan.values[OWNER]",
+        "    work.announced.append((new.obligation, new.key, new.due))",
+        "    work.actions.append(ANNOUNCE(work.escalation_id, work.at, new, owner, record))",
+    ]
+
+
+def _scheduled(policy: "Policy", effect: Require) -> Any:
+    """``Work._schedule`` for one :class:`~escalation_policy.vocabulary.Require` of a period
+    the plan gives, with what depends only on the effect and its obligation decided here,
+    and its pending instance built slot by slot: ``scheduled(work, rule, cites)`` (the rule
+    and its citation are the plan's). ``None`` where the pending instance cannot be built so
+    (the handler applies the effect)."""
+    declared = policy.obligations[effect.obligation.id]
+    namespace: dict[str, Any] = {
+        "NAME": declared.id,
+        "DECLARED": declared,
+        "EVERY": effect.every,
+        "REMIND": effect.remind_before,
+        "ON_CLOCK": on_clock,
+        "FIND": Work._find,
+        "OWNER": OWNER,
+        "ANNOUNCE": declared.announce,
+        "KEY": None if effect.key is None else text_of(effect.key),
+        "ACTIVE": ACTIVE,
+        "RULES": policy.rules,
+        "timedelta": dt.timedelta,
+        "Rolling": Rolling,
+    }
+    built = construct_lines(
+        PendingObligation,
+        {
+            "obligation": "NAME",
+            "due": "due",
+            "rule": "rule",
+            "cites": "RULES[rule].cites",
+            "key": "KEY",
+            "every": "duration",
+            "remind_before": "REMIND",
+            "period": "text",
+            "since": "since",
+            "required": "required",
+        },
+        namespace,
+        prefix="pending_",
+    )
+    if built is None:
+        return None
+    lines = [
+        "def scheduled(work, _rule, _cites):",
+        "    record = work.record",
+        "    plan = work.plan",
+        "    assert plan is not None",
+        "    every = plan.values[EVERY]",
+        "    rule = plan.sources.get(EVERY)",
+        "    if record.status != ACTIVE:",
+        "        every = None",
+        "    pending_list = record.pending",
+        "    index = FIND(work, NAME) if pending_list else None",
+        "    if every is None or rule is None:",
+        "        if index is not None:",
+        "            del pending_list[index]",
+        "        return",
+        "    if isinstance(every, timedelta):",
+        "        duration, text = every, None",
+        "    elif isinstance(every, Rolling) and not every.business and not every.sequential:",
+        "        every = every.every  # a plain rolling period: a duration says the same",
+        "        duration, text = every, None",
+        "    else:",
+        "        duration, text = None, every.text",
+        "    if index is not None:",
+        "        current = pending_list[index]",
+        "        if current.every == duration and current.period == text:",
+        "            return  # kept as it is: its current period runs on",
+        "    if duration is not None:",
+        "        due, since, required = work.at + duration, None, 1",
+        "    else:",
+        "        calendar = work.policy.calendar(record.calendar, record.calendar_identity)",
+        "        bucket = every.first(calendar, work.at)",
+        "        due, since, required = bucket.due, bucket.since, bucket.required",
+        *built,
+    ]
+    if effect.remind_before is not None:
+        lines += [
+            "    if record.calendar is not None:",
+            "        new = ON_CLOCK(work.policy, record, new)",
+        ]
+    lines += [
+        "    if record.paused_since is not None:",
+        "        new = work._paused(DECLARED, new)",
+        "    if index is None:",
+        "        pending_list.append(new)",
+        "    else:",
+        "        pending_list[index] = new",
+        *_announced(declared),
+    ]
+    return generate(lines, namespace, f"schedule {declared.id}")
 
 
 def _path(read: object) -> str | None:
@@ -269,8 +369,12 @@ class _Source:
             lines.append(f"{indent}if {tests}:")
             lines.append(f"{indent}    matched.append({rule})")
             for effect, prepared in compiled.then:
-                if type(effect) is Require and effect.every is None:
-                    required = _required(self.policy, effect)
+                if type(effect) is Require:
+                    required = (
+                        _required(self.policy, effect)
+                        if effect.every is None
+                        else _scheduled(self.policy, effect)
+                    )
                     if required is not None:  # else: the handler, as for any other effect
                         function = self.constant("REQ", required)
                         lines.append(f"{indent}    {function}(work, {rule}, {cites})")
