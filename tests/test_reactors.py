@@ -1,6 +1,7 @@
 """The native engine's generated functions (``_engines/reactors.py``) decide as the generic
 path does, for conditions they write as tests and for those they leave to the context."""
 
+import datetime as dt
 import inspect
 
 import attrs
@@ -8,13 +9,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from escalation_policy import InputError, PolicyEngine, default_policy
+from escalation_policy import InputError, PolicyEngine, default_policy, load_policy
+from escalation_policy._core import escalation as _core
 from escalation_policy._engines import reactors
 from escalation_policy._engines.native import NativeMatcher
-from escalation_policy.model import Fact
+from escalation_policy.model import EscalationFact, Fact
 from escalation_policy.policy import Policy
 from escalation_policy.policy.compiled import Condition
 from escalation_policy.testing import strategies
+from escalation_policy.vocabulary import (
+    BusinessTime,
+    EachBusinessDay,
+    EveryBusinessDays,
+    Rolling,
+    TimesPerWeek,
+)
 from tests.conftest import T0, Scenario, examples
 
 
@@ -197,3 +206,66 @@ def test_the_step_refuses_to_build_objects_it_would_leave_half_set(
         with monkeypatch.context() as patched:
             patched.setattr(reactors, name, value)
             assert failures(), name
+
+
+def _in_calendar_time(value: object) -> object:
+    """A business time or period as the calendar time it stands for."""
+    if isinstance(value, BusinessTime):
+        return value.duration
+    if isinstance(value, EachBusinessDay):
+        return dt.timedelta(days=1)
+    if isinstance(value, TimesPerWeek):
+        return dt.timedelta(days=7 * value.weeks) / value.times
+    if isinstance(value, EveryBusinessDays):
+        return dt.timedelta(days=value.days)
+    if isinstance(value, Rolling):
+        return value.every
+    return value
+
+
+_OPENING_POLICIES = (
+    default_policy(),  # business time, on a calendar a time zone may move
+    load_policy(
+        settings={
+            name: _in_calendar_time(value) for name, value in default_policy().settings.items()
+        }
+    ),
+)
+
+
+def _opening(
+    policy: Policy, matcher: NativeMatcher, fact: Fact, *, unshared: bool = False
+) -> object:
+    """The decision and state of an opening, or its refusal; ``unshared``: by an opening
+    generated without the matcher's plans (it asks the matcher for each)."""
+    assert isinstance(fact, EscalationFact)
+    try:
+        if unshared:
+            indices = [index for index, _ in matcher._by_type[fact.TYPE]]
+            opening = reactors.generated(policy, fact.TYPE, indices, {}).opening
+            assert opening is not None
+            record, decision = opening(policy, matcher, fact)
+        else:
+            record, decision = _core.decide(policy, matcher, None, fact)
+    except InputError as error:
+        return type(error), str(error), error.path
+    return decision, None if record is None else record.freeze()
+
+
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(_OPENING_POLICIES), st.data())
+def test_the_generated_opening_decides_as_the_generic_path(
+    policy: Policy, data: st.DataObject
+) -> None:
+    """An opening no record holds, of any severity, segment, time, zone or calendar: the
+    generated opening and the generic path give the same decision and the same state, or the
+    same refusal."""
+    opening = policy.terms.opening
+    fact = data.draw(strategies.facts(opening, policy=policy))
+    generated = NativeMatcher(policy)
+    expected = _opening(policy, NativeMatcher(policy, generated=False), fact)
+    assert _opening(policy, generated, fact) == expected
+    assert _opening(policy, NativeMatcher(policy), fact, unshared=True) == expected
+    found = generated.generated(opening.TYPE)
+    assert found is not None
+    assert found.opening is not None

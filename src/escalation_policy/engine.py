@@ -6,6 +6,7 @@ escalations cost nothing.
 """
 
 import datetime as dt
+import functools
 import heapq
 import threading
 import weakref
@@ -24,6 +25,7 @@ from escalation_policy._convert import (
     shared_fact_reader,
     shared_line_reader,
 )
+from escalation_policy._core.escalation import new_decision
 from escalation_policy._core.obligations import ON_CALENDAR
 from escalation_policy._core.replan import replan as _replan
 from escalation_policy._core.step import DEFAULT_MAX_CLOCK_JUMP, Limits, admit, step
@@ -87,19 +89,31 @@ def decide(
     the escalation cannot take.
     """
     chosen = policy or default_policy()
-    fact = _escalation_fact(fact, chosen)
+    kind: Any = type(fact)
+    if not (_plain_fact(kind) and chosen.contract.facts.get(kind.TYPE) is kind):
+        fact = _escalation_fact(fact, chosen)  # else: as it would take it, and quicker
+    assert isinstance(fact, EscalationFact)
     if state is not None:
         _check_state(state, fact.escalation_id, chosen)
-    _core.check_time(chosen, fact.at, "$.at")
+    if fact.at >= chosen.latest:
+        _core.check_time(chosen, fact.at, "$.at")
     record = Record.thaw(pinned(state, chosen)) if state is not None else None
     record, decision = _core.decide(chosen, shared_matcher(chosen), record, fact)
-    return Decision(
+    return new_decision(
         fact=fact,
         actions=decision.actions,
         fulfilled=decision.fulfilled,
         matched=decision.matched,
-        state=record.freeze() if record is not None else None,
+        state=record.KIND.freeze(record) if record is not None else None,
     )
+
+
+@functools.cache
+def _plain_fact(cls: type[Any]) -> bool:
+    """Whether an object of ``cls`` is a fact object about one escalation and not a JSON
+    form: :func:`_escalation_fact` takes it as it is once its type is the one its policy
+    declares."""
+    return issubclass(cls, EscalationFact) and not issubclass(cls, Mapping)
 
 
 def advance(state: EscalationState, to: dt.datetime, *, policy: Policy | None = None) -> Decision:

@@ -3,7 +3,7 @@ effect the vocabulary declares (:data:`HANDLERS`)."""
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from escalation_policy import vocabulary as vocab
 from escalation_policy._core.matching import Plan
@@ -45,9 +45,6 @@ _NOTHING_BEFORE: dict[str, object] = {}
 """The ``previous`` of a fact that sets no attribute (shared, never changed)."""
 
 
-_A = TypeVar("_A", bound=Action)
-
-
 Handler = Callable[["Work", Any, Any, str, str], None]
 """Applies one effect: (work, the effect, what the loader compiled of it, rule, cites)."""
 
@@ -67,6 +64,10 @@ _pending = builder_of(PendingObligation)
 """Builds a :class:`~escalation_policy.state.PendingObligation`."""
 _violation = builder_of(Violation)
 """Builds a :class:`~escalation_policy.model.Violation`."""
+_assign_owner = builder_of(AssignOwner)
+_set_involvement = builder_of(SetInvolvement)
+_set_cadence = builder_of(SetCadence)
+"""Build the actions a plan gives (:meth:`Work._apply_plan`)."""
 
 _PERIOD_MEMO_LIMIT = 4096
 
@@ -151,43 +152,52 @@ class Work:
         if effect.every is not None:
             self._schedule(effect)
             return
+        record = self.record
         declared = self.policy.obligations[effect.obligation.id]
         name = declared.id
         key = effect.key
         if declared.key_from is not None:
-            key = getattr(self.record, declared.key_from)
+            key = getattr(record, declared.key_from)
             if key is None:
                 return  # nothing to key it by (no TAM assigned): nothing is required
-        key = None if key is None else text_of(key)
-        if declared.once_per_key and self.record.done.get(name) == key:
+        if key is not None and type(key) is not str:
+            key = text_of(key)
+        if declared.once_per_key and record.done.get(name) == key:
             return
-        index = self._find(name, None if declared.one_at_a_time else key)
-        if index is not None:
-            pending = self.record.pending[index]
-            if pending.key == key and not (declared.renew_when_overdue and pending.overdue):
-                return
-            del self.record.pending[index]  # renewed, or replaced by one for a new key
+        pending_list = record.pending
+        if pending_list:
+            index = self._find(name, None if declared.one_at_a_time else key)
+            if index is not None:
+                pending = pending_list[index]
+                if pending.key == key and not (declared.renew_when_overdue and pending.overdue):
+                    return
+                del pending_list[index]  # renewed, or replaced by one for a new key
         # Checked at load time, where the policy's settings took their values.
         within = cast("dt.timedelta | BusinessTime", effect.within)
-        if isinstance(within, BusinessTime):
+        if type(within) is not dt.timedelta and isinstance(within, BusinessTime):
             due = within.due(
-                self.policy.calendar(self.record.calendar, self.record.calendar_identity), self.at
+                self.policy.calendar(record.calendar, record.calendar_identity), self.at
             )
             clock: str | None = ON_CALENDAR
         else:
             due, clock = self.at + within, None
+        remind_before = cast("dt.timedelta | None", effect.remind_before)
         pending = _pending(
             obligation=name,
             due=due,
             rule=rule,
             cites=cites,
             key=key,
-            remind_before=cast("dt.timedelta | None", effect.remind_before),
+            remind_before=remind_before,
             period=clock,
         )
-        pending = self._paused(declared, on_clock(self.policy, self.record, pending))
-        self.record.pending.append(pending)
-        self._announce(declared, pending)
+        if remind_before is not None and record.calendar is not None:
+            pending = on_clock(self.policy, record, pending)
+        if record.paused_since is not None:
+            pending = self._paused(declared, pending)
+        pending_list.append(pending)
+        if declared.announce is not None:
+            self._announce(declared, pending)
 
     def _fulfil(self, effect: vocab.Fulfil, _prepared: None, _rule: str, _cites: str) -> None:
         self.fulfil(self.policy.obligations[effect.obligation.id], effect.key, effect.part)
@@ -398,81 +408,114 @@ class Work:
         self, _effect: vocab.ApplyPlan, _prepared: None, _rule: str, _cites: str
     ) -> None:
         assert self.plan is not None  # ApplyPlan runs on opened and severity_changed only
-        values, sources = self.plan.values, self.plan.sources
+        plan = self.plan
+        values, sources = plan.values, plan.sources
+        record = self.record
+        rules = self.policy.rules
         owner = values[OWNER]
-        if owner != self.record.owner:  # a restored owner is its text: compare values
-            self.record.owner = owner
-            self.actions.append(self._from_plan(AssignOwner, sources[OWNER], owner=owner))
-            self.new_owner = True  # what stays pending is announced again once all applied
-        roles = self.plan.involvement
-        current = self.record.involvement
-        if roles != current:
-            self.record.involvement = roles
+        if owner != record.owner:  # a restored owner is its text: compare values
+            record.owner = owner
+            row = sources[OWNER]
             self.actions.append(
-                self._from_plan(
-                    SetInvolvement,
-                    sources[INVOLVEMENT],
+                _assign_owner(
+                    escalation_id=self.escalation_id,
+                    at=self.at,
+                    rule=row,
+                    cites=rules[row].cites,
+                    owner=owner,
+                )
+            )
+            self.new_owner = True  # what stays pending is announced again once all applied
+        roles = plan.involvement
+        current = record.involvement
+        if roles != current:
+            record.involvement = roles
+            row = sources[INVOLVEMENT]
+            self.actions.append(
+                _set_involvement(
+                    escalation_id=self.escalation_id,
+                    at=self.at,
+                    rule=row,
+                    cites=rules[row].cites,
                     roles=roles,
-                    added=tuple(r for r in roles if r not in current),
-                    removed=tuple(r for r in current if r not in roles),
+                    added=tuple([r for r in roles if r not in current]),
+                    removed=tuple([r for r in current if r not in roles]),
                 )
             )
         cadence = values[CADENCE]
-        if cadence != self.record.cadence:
-            self.record.cadence = cadence
-            self.actions.append(self._from_plan(SetCadence, sources[CADENCE], cadence=cadence))
-
-    def _from_plan(self, cls: type[_A], row: str, **fields: Any) -> _A:
-        """An action produced by a table row: it cites the row's table."""
-        cites = self.policy.rules[row].cites
-        return cls(escalation_id=self.escalation_id, at=self.at, rule=row, cites=cites, **fields)
+        if cadence != record.cadence:
+            record.cadence = cadence
+            row = sources[CADENCE]
+            self.actions.append(
+                _set_cadence(
+                    escalation_id=self.escalation_id,
+                    at=self.at,
+                    rule=row,
+                    cites=rules[row].cites,
+                    cadence=cadence,
+                )
+            )
 
     def _schedule(self, effect: vocab.Require) -> None:
         """Keep, start, re-plan or stop a periodic obligation from the plan's period."""
-        assert self.plan is not None
+        plan = self.plan
+        assert plan is not None
         assert effect.every is not None
+        record = self.record
         declared = self.policy.obligations[effect.obligation.id]
         name = declared.id
-        every: dt.timedelta | Period | None = self.plan.values[effect.every]
-        rule = self.plan.sources.get(effect.every)
-        if self.record.status != ACTIVE:
+        every: dt.timedelta | Period | None = plan.values[effect.every]
+        rule = plan.sources.get(effect.every)
+        if record.status != ACTIVE:
             every = None
-        index = self._find(name)
+        pending_list = record.pending
+        index = self._find(name) if pending_list else None
         if every is None or rule is None:
             if index is not None:
-                del self.record.pending[index]
+                del pending_list[index]
             return
-        if isinstance(every, Rolling) and not every.business and not every.sequential:
+        if isinstance(every, dt.timedelta):
+            duration, text = every, None
+        elif isinstance(every, Rolling) and not every.business and not every.sequential:
             every = every.every  # a plain rolling period: a duration says the same
-        duration, text = (every, None) if isinstance(every, dt.timedelta) else (None, every.text)
+            duration, text = every, None
+        else:
+            duration, text = None, every.text
         if index is not None:
-            current = self.record.pending[index]
+            current = pending_list[index]
             if current.every == duration and current.period == text:
                 return  # kept as it is: its current period runs on
-        if isinstance(every, dt.timedelta):
-            bucket = Bucket(self.at + every)
+        if duration is not None:
+            due, since, required = self.at + duration, None, 1  # Bucket(self.at + duration)
         else:
-            calendar = self.policy.calendar(self.record.calendar, self.record.calendar_identity)
+            assert isinstance(every, Period)
+            calendar = self.policy.calendar(record.calendar, record.calendar_identity)
             bucket = every.first(calendar, self.at)
+            due, since, required = bucket.due, bucket.since, bucket.required
         key = effect.key
+        remind_before = cast("dt.timedelta | None", effect.remind_before)
         pending = _pending(
             obligation=name,
-            due=bucket.due,
+            due=due,
             rule=rule,
             cites=self.policy.rules[rule].cites,
             key=None if key is None else text_of(key),
             every=duration,
-            remind_before=cast("dt.timedelta | None", effect.remind_before),
+            remind_before=remind_before,
             period=text,
-            since=bucket.since,
-            required=bucket.required,
+            since=since,
+            required=required,
         )
-        pending = self._paused(declared, on_clock(self.policy, self.record, pending))
+        if remind_before is not None and record.calendar is not None:
+            pending = on_clock(self.policy, record, pending)
+        if record.paused_since is not None:
+            pending = self._paused(declared, pending)
         if index is None:
-            self.record.pending.append(pending)
+            pending_list.append(pending)
         else:
-            self.record.pending[index] = pending
-        self._announce(declared, pending)
+            pending_list[index] = pending
+        if declared.announce is not None:
+            self._announce(declared, pending)
 
 
 HANDLERS: Mapping[type[vocab.Effect], Handler] = {

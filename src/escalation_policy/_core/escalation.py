@@ -357,6 +357,12 @@ def decide(
         if generated is not None and generated.step is not None:
             return generated.step(policy, matcher, record, fact)
         return _apply(policy, matcher, record, fact)
+    if record is None and opens and isinstance(fact, EscalationFact):
+        # An opening with no record: nothing to check, no time to pass, nothing held.
+        generated = matcher.generated(fact.TYPE)
+        if generated is not None and generated.opening is not None:
+            return generated.opening(policy, matcher, fact)
+        return _apply(policy, matcher, None, fact)
     checked = changes_in_place(record, fact)
     if checked:
         check(policy, record, fact)  # refused before anything changes

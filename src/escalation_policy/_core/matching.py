@@ -84,14 +84,20 @@ Step = Callable[[Policy, Any, Record, EscalationFact], tuple[Record | None, Deci
 matcher, record, fact) to the record (``None``: settled) and the decision."""
 
 
+Opening = Callable[[Policy, Any, EscalationFact], tuple[Record | None, Decision]]
+"""Decides a fact that opens an escalation no record holds: (policy, matcher, fact) to the
+new record (``None``: settled) and the decision."""
+
+
 @attrs.frozen
 class Generated:
     """What a matcher generates for one fact type (the native one: ``_engines/reactors.py``):
-    its reactor, and its whole step for a fact that opens nothing (``None`` for one that
-    opens)."""
+    its reactor, its whole step for a fact that opens nothing (``None`` for one that
+    opens), and for one that opens, its whole opening of an escalation no record holds."""
 
     react: Reactor
     step: Step | None
+    opening: Opening | None = None
 
 
 class Matcher(Protocol):

@@ -115,7 +115,11 @@ class NativeMatcher:
         else:
             try:
                 found = reactors.generated(
-                    self._policy, fact_type, [index for index, _ in reactions], self._periods
+                    self._policy,
+                    fact_type,
+                    [index for index, _ in reactions],
+                    self._periods,
+                    self._plans,
                 )
             except Exception:  # the generator's failure: the reference path decides instead
                 found = None

@@ -19,22 +19,26 @@ generic path (:meth:`Matcher.reactions_for` and :data:`HANDLERS`) stays the refe
 property test checks that both decide the same for any history.
 """
 
+import datetime as dt
 import keyword
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from escalation_policy._core.effects import HANDLERS, PeriodMemo, Work
-from escalation_policy._core.matching import Generated
+from escalation_policy._core.escalation import choose_calendar
+from escalation_policy._core.matching import Generated, Plan
+from escalation_policy._core.obligations import ON_CALENDAR, on_clock, text_of
 from escalation_policy._language.codegen import generate
 from escalation_policy._language.context import Situation
-from escalation_policy._language.frozen import build_lines
-from escalation_policy.model import CLOSED, EscalationFact
-from escalation_policy.policy.compiled import Condition
+from escalation_policy._language.frozen import build_lines, construct_lines
+from escalation_policy.model import ACTIVE, CLOSED, EscalationFact
+from escalation_policy.periods import BusinessTime, Rolling
+from escalation_policy.policy.compiled import CompiledObligation, Condition
 from escalation_policy.policy.outputs import CADENCE, IN_SCOPE, OWNER
-from escalation_policy.state import Decision
-from escalation_policy.vocabulary import Fulfil
+from escalation_policy.state import Decision, PendingObligation
+from escalation_policy.vocabulary import Emit, Fulfil, Require
 
 if TYPE_CHECKING:
     from escalation_policy.policy import Policy
@@ -55,12 +59,17 @@ _NOTHING_BEFORE: dict[str, object] = {}
 
 
 def generated(
-    policy: "Policy", fact_type: str, indices: Sequence[int], periods: PeriodMemo
+    policy: "Policy",
+    fact_type: str,
+    indices: Sequence[int],
+    periods: PeriodMemo,
+    plans: Mapping[tuple[object, ...], Plan] | None = None,
 ) -> Generated:
     """The generated functions for ``fact_type``, whose reactions about a known escalation
     are ``policy.reactions[i]`` for ``i`` in ``indices`` (in order); its step shares
-    ``periods`` (:class:`Work`). A :class:`NativeMatcher` calls this the first time it
-    decides a fact of that type."""
+    ``periods`` (:class:`Work`), and its opening reads ``plans``, the matcher's plans by the
+    values of ``policy.plan_inputs`` in order, before it asks the matcher. A
+    :class:`NativeMatcher` calls this the first time it decides a fact of that type."""
     source = _Source(policy, fact_type)
     source.namespace["PERIODS"] = periods
     reactions = source.reactions(indices, "    ")
@@ -76,9 +85,206 @@ def generated(
         f"reactor for {fact_type}",
     )
     declared = policy.contract.facts[fact_type]
-    if not issubclass(declared, EscalationFact) or declared.OPENS:
+    if not issubclass(declared, EscalationFact):
         return Generated(react=react, step=None)
+    if declared.OPENS:
+        return Generated(
+            react=react,
+            step=None,
+            opening=_opening(policy, fact_type, source, reactions, plans),
+        )
     return Generated(react=react, step=_step(policy, fact_type, source, reactions))
+
+
+def _required(policy: "Policy", effect: Require) -> Any:
+    """``Work._require`` for one :class:`~escalation_policy.vocabulary.Require` of a fixed
+    deadline, with what depends only on the effect and its obligation decided here (its key,
+    whether it is kept per key, counted on the calendar, reminded, announced), and its
+    pending instance built slot by slot: ``required(work, rule, cites)``. ``None`` where the
+    pending instance cannot be built so (the handler applies the effect)."""
+    declared = policy.obligations[effect.obligation.id]
+    within = effect.within
+    namespace: dict[str, Any] = {
+        "NAME": declared.id,
+        "DECLARED": declared,
+        "WITHIN": within,
+        "REMIND": effect.remind_before,
+        "ON_CALENDAR": ON_CALENDAR,
+        "ON_CLOCK": on_clock,
+        "TEXT_OF": text_of,
+        "FIND": Work._find,
+        "OWNER": OWNER,
+        "ANNOUNCE": declared.announce,
+        "KEY_FROM": declared.key_from,
+        "KEY": None if effect.key is None else text_of(effect.key),
+    }
+    built = construct_lines(
+        PendingObligation,
+        {
+            "obligation": "NAME",
+            "due": "due",
+            "rule": "rule",
+            "cites": "cites",
+            "key": "key",
+            "remind_before": "REMIND",
+            "period": "clock",
+        },
+        namespace,
+        prefix="pending_",
+    )
+    if built is None:
+        return None
+    lines = ["def required(work, rule, cites):", "    record = work.record"]
+    if declared.key_from is not None:
+        lines += [
+            "    key = getattr(record, KEY_FROM)",
+            "    if key is None:",
+            "        return  # nothing to key it by: nothing is required",
+            "    if type(key) is not str:",
+            "        key = TEXT_OF(key)",
+        ]
+    else:
+        lines.append("    key = KEY")
+    if declared.once_per_key:
+        lines += ["    if record.done.get(NAME) == key:", "        return"]
+    renewed = " and not pending.overdue" if declared.renew_when_overdue else ""
+    lines += [
+        "    pending_list = record.pending",
+        "    if pending_list:",
+        f"        index = FIND(work, NAME, {'None' if declared.one_at_a_time else 'key'})",
+        "        if index is not None:",
+        "            pending = pending_list[index]",
+        f"            if pending.key == key{renewed}:",
+        "                return",
+        "            del pending_list[index]  # renewed, or replaced by one for a new key",
+    ]
+    if isinstance(within, BusinessTime):
+        lines += [
+            "    calendar = work.policy.calendar(record.calendar, record.calendar_identity)",
+            "    due = WITHIN.due(calendar, work.at)",
+            "    clock = ON_CALENDAR",
+        ]
+    else:
+        lines += ["    due = work.at + WITHIN", "    clock = None"]
+    lines += built
+    if effect.remind_before is not None:
+        lines += [
+            "    if record.calendar is not None:",
+            "        new = ON_CLOCK(work.policy, record, new)",
+        ]
+    lines += [
+        "    if record.paused_since is not None:",
+        "        new = work._paused(DECLARED, new)",
+        "    pending_list.append(new)",
+    ]
+    lines += _announced(declared)
+    return generate(lines, namespace, f"require {declared.id}")
+
+
+def _announced(declared: CompiledObligation) -> list[str]:
+    """Lines that announce ``new``, the pending instance just kept, as ``Work._announce``
+    does, if its obligation is announced at all (``ANNOUNCE``)."""
+    if declared.announce is None:
+        return []
+    return [
+        "    owner = record.owner",
+        "    if owner is None and work.plan is not None:",
+        "        owner = work.plan.values[OWNER]",
+        "    work.announced.append((new.obligation, new.key, new.due))",
+        "    work.actions.append(ANNOUNCE(work.escalation_id, work.at, new, owner, record))",
+    ]
+
+
+def _scheduled(policy: "Policy", effect: Require) -> Any:
+    """``Work._schedule`` for one :class:`~escalation_policy.vocabulary.Require` of a period
+    the plan gives, with what depends only on the effect and its obligation decided here,
+    and its pending instance built slot by slot: ``scheduled(work, rule, cites)`` (the rule
+    and its citation are the plan's). ``None`` where the pending instance cannot be built so
+    (the handler applies the effect)."""
+    declared = policy.obligations[effect.obligation.id]
+    namespace: dict[str, Any] = {
+        "NAME": declared.id,
+        "DECLARED": declared,
+        "EVERY": effect.every,
+        "REMIND": effect.remind_before,
+        "ON_CLOCK": on_clock,
+        "FIND": Work._find,
+        "OWNER": OWNER,
+        "ANNOUNCE": declared.announce,
+        "KEY": None if effect.key is None else text_of(effect.key),
+        "ACTIVE": ACTIVE,
+        "RULES": policy.rules,
+        "timedelta": dt.timedelta,
+        "Rolling": Rolling,
+    }
+    built = construct_lines(
+        PendingObligation,
+        {
+            "obligation": "NAME",
+            "due": "due",
+            "rule": "rule",
+            "cites": "RULES[rule].cites",
+            "key": "KEY",
+            "every": "duration",
+            "remind_before": "REMIND",
+            "period": "text",
+            "since": "since",
+            "required": "required",
+        },
+        namespace,
+        prefix="pending_",
+    )
+    if built is None:
+        return None
+    lines = [
+        "def scheduled(work, _rule, _cites):",
+        "    record = work.record",
+        "    plan = work.plan",
+        "    assert plan is not None",
+        "    every = plan.values[EVERY]",
+        "    rule = plan.sources.get(EVERY)",
+        "    if record.status != ACTIVE:",
+        "        every = None",
+        "    pending_list = record.pending",
+        "    index = FIND(work, NAME) if pending_list else None",
+        "    if every is None or rule is None:",
+        "        if index is not None:",
+        "            del pending_list[index]",
+        "        return",
+        "    if isinstance(every, timedelta):",
+        "        duration, text = every, None",
+        "    elif isinstance(every, Rolling) and not every.business and not every.sequential:",
+        "        every = every.every  # a plain rolling period: a duration says the same",
+        "        duration, text = every, None",
+        "    else:",
+        "        duration, text = None, every.text",
+        "    if index is not None:",
+        "        current = pending_list[index]",
+        "        if current.every == duration and current.period == text:",
+        "            return  # kept as it is: its current period runs on",
+        "    if duration is not None:",
+        "        due, since, required = work.at + duration, None, 1",
+        "    else:",
+        "        calendar = work.policy.calendar(record.calendar, record.calendar_identity)",
+        "        bucket = every.first(calendar, work.at)",
+        "        due, since, required = bucket.due, bucket.since, bucket.required",
+        *built,
+    ]
+    if effect.remind_before is not None:
+        lines += [
+            "    if record.calendar is not None:",
+            "        new = ON_CLOCK(work.policy, record, new)",
+        ]
+    lines += [
+        "    if record.paused_since is not None:",
+        "        new = work._paused(DECLARED, new)",
+        "    if index is None:",
+        "        pending_list.append(new)",
+        "    else:",
+        "        pending_list[index] = new",
+        *_announced(declared),
+    ]
+    return generate(lines, namespace, f"schedule {declared.id}")
 
 
 def _path(read: object) -> str | None:
@@ -163,6 +369,23 @@ class _Source:
             lines.append(f"{indent}if {tests}:")
             lines.append(f"{indent}    matched.append({rule})")
             for effect, prepared in compiled.then:
+                if type(effect) is Require:
+                    required = (
+                        _required(self.policy, effect)
+                        if effect.every is None
+                        else _scheduled(self.policy, effect)
+                    )
+                    if required is not None:  # else: the handler, as for any other effect
+                        function = self.constant("REQ", required)
+                        lines.append(f"{indent}    {function}(work, {rule}, {cites})")
+                        continue
+                if type(effect) is Emit:  # Work._emit, unrolled: the emitter called here
+                    emitter = self.constant("EMIT", prepared)
+                    lines.append(
+                        f"{indent}    work.actions.append({emitter}(work.escalation_id, "
+                        f"work.at, {rule}, {cites}, work.record, work.fact))"
+                    )
+                    continue
                 if type(effect) is Fulfil:  # the obligation found now, not on every fact
                     declared = self.policy.obligations[effect.obligation.id]
                     arguments = ", ".join(
@@ -235,14 +458,16 @@ def _every_field(
     return build_lines(cls, [(name, values[name]) for name in names], namespace, prefix=prefix)
 
 
-def _new_work(namespace: dict[str, Any]) -> list[str]:
-    """Lines that build ``work`` as :class:`Work`'s ``__init__`` does, every slot set."""
+def _new_work(namespace: dict[str, Any], periods: str = "PERIODS") -> list[str]:
+    """Lines that build ``work`` as :class:`Work`'s ``__init__`` does, every slot set
+    (``periods``: the expression of its period memo)."""
     if set(_WORK) != set(Work.__slots__):  # a slot added to Work and not here: say so now
         raise TypeError(f"the generated step sets {sorted(_WORK)}, Work has {Work.__slots__}")
     namespace["new_object"] = object.__new__
+    slots = {**_WORK, "periods": periods}
     return [
         "    work = new_object(Work)",
-        *(f"    work.{name} = {value}" for name, value in _WORK.items()),
+        *(f"    work.{name} = {value}" for name, value in slots.items()),
     ]
 
 
@@ -319,3 +544,75 @@ def _step(policy: "Policy", fact_type: str, source: _Source, reactions: list[str
         "    return record, decision",
     ]
     return generate(lines, namespace, f"step for {fact_type}")
+
+
+def _opening(
+    policy: "Policy",
+    fact_type: str,
+    source: _Source,
+    reactions: list[str],
+    plans: Mapping[tuple[object, ...], Plan] | None,
+) -> Any:
+    """The fact type's whole opening of an escalation no record holds (``decide``): what
+    ``_apply`` does for it, with what depends only on the policy decided here: the
+    attributes the tables read, whether the escalation counts on a calendar."""
+    namespace = source.namespace
+    namespace.update(
+        Work=Work,
+        Decision=Decision,
+        CLOSED=CLOSED,
+        NOTHING=_NOTHING_BEFORE,
+        OWNER=OWNER,
+        CADENCE=CADENCE,
+        IN_SCOPE=IN_SCOPE,
+        RECORDS=policy.terms.record,
+        CHOOSE_CALENDAR=choose_calendar,
+    )
+    inputs = policy.plan_inputs
+    if not all(field.isidentifier() and not keyword.iskeyword(field) for field in inputs):
+        raise TypeError(f"the generated opening reads the fact's fields by name: {inputs}")
+    read = ", ".join(f"{field!r}: fact.{field}" for field in inputs)
+    lines = ["def opening(policy, matcher, fact):", "    at = fact.at"]
+    if plans is None:
+        lines.append(f"    plan = matcher.plan({{{read}}})")
+    else:  # the matcher's memo first, by the key it keeps its plans under
+        namespace["PLANS"] = plans
+        lines += [
+            f"    plan = PLANS.get(({''.join(f'fact.{field}, ' for field in inputs)}))",
+            "    if plan is None:",
+            f"        plan = matcher.plan({{{read}}})",
+        ]
+    lines += [
+        "    record = RECORDS.open(fact, bool(plan.values[IN_SCOPE]))",
+    ]
+    if policy.calendars is not None:
+        lines += [
+            "    record.calendar = CHOOSE_CALENDAR(policy, fact)",
+            "    if record.calendar is not None:",
+            "        record.calendar_identity = policy.calendar(record.calendar).identity",
+        ]
+    else:  # choose_calendar would say None, as the record opens
+        lines += [
+            "    record.calendar = None",
+        ]
+    lines += [
+        "    status_before = record.status",
+        "    previous = NOTHING",
+        "    if record.in_scope:",
+        "        owner, cadence = plan.values[OWNER], plan.values[CADENCE]",
+        "    else:",
+        "        owner, cadence = record.owner, record.cadence",
+        *_new_work(namespace, periods="None"),
+        "    matched = list(plan.rows)",
+        *source.locals("    "),
+        *reactions,
+        "    if work.new_owner:",
+        "        work.finish()",
+        "    record.refresh()",
+        *_every_field(Decision, _DECISION, namespace, "decision_"),
+        "    decision = new",
+        "    if record.status == CLOSED and record.settled:",
+        "        return None, decision",
+        "    return record, decision",
+    ]
+    return generate(lines, namespace, f"opening for {fact_type}")

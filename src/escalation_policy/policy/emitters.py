@@ -183,7 +183,13 @@ def announcer(
     if key_name is not None:
         body.append("    key = pending.key")
         if key_type is not None:
-            body.append("    key = None if key is None else key_type(key)")
+            # key_type(key), its member found as the call of the class first looks for it
+            namespace["key_members"] = key_type._value2member_map_  # type: ignore[attr-defined]
+            body += [
+                "    if key is not None:",
+                "        member = key_members.get(key)",
+                "        key = member if member is not None else key_type(key)",
+            ]
         arguments.append(f"{key_name}=key")
     if owner_name is not None:
         body += ["    if owner is None:", f"        no_owner(escalation_id, {cls.TYPE!r})"]
