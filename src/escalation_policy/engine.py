@@ -6,7 +6,6 @@ escalations cost nothing.
 """
 
 import datetime as dt
-import functools
 import heapq
 import threading
 import weakref
@@ -89,10 +88,12 @@ def decide(
     the escalation cannot take.
     """
     chosen = policy or default_policy()
-    kind: Any = type(fact)
-    if not (_plain_fact(kind) and chosen.contract.facts.get(kind.TYPE) is kind):
-        fact = _escalation_fact(fact, chosen)  # else: as it would take it, and quicker
-    assert isinstance(fact, EscalationFact)
+    if (
+        not isinstance(fact, EscalationFact)
+        or chosen.contract.facts.get(fact.TYPE) is not type(fact)
+        or isinstance(fact, Mapping)
+    ):
+        fact = _escalation_fact(fact, chosen)  # else: a declared fact object, as it takes it
     if state is not None:
         _check_state(state, fact.escalation_id, chosen)
     if fact.at >= chosen.latest:
@@ -106,14 +107,6 @@ def decide(
         matched=decision.matched,
         state=record.KIND.freeze(record) if record is not None else None,
     )
-
-
-@functools.cache
-def _plain_fact(cls: type[Any]) -> bool:
-    """Whether an object of ``cls`` is a fact object about one escalation and not a JSON
-    form: :func:`_escalation_fact` takes it as it is once its type is the one its policy
-    declares."""
-    return issubclass(cls, EscalationFact) and not issubclass(cls, Mapping)
 
 
 def advance(state: EscalationState, to: dt.datetime, *, policy: Policy | None = None) -> Decision:
