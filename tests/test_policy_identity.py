@@ -1,17 +1,21 @@
 """A policy's identity: the same for the same policy anywhere, another for any change that
 matters, the same for changes that do not; and every action a store keeps names it."""
 
+import concurrent.futures
+import json
 import os
 import pathlib
 import re
 import subprocess
 import sys
+import threading
 from typing import Any
 
 import pytest
 
 from escalation_policy import Service, default_policy, load_policy
 from escalation_policy.cli import main
+from escalation_policy.policy.identity import document
 
 from .test_edited_policy import ALL_FOUR, EDITS, RULES, Edit, combined, edited_package
 
@@ -353,3 +357,25 @@ def test_the_identities_quoted_in_the_documentation_are_the_handbooks() -> None:
     }
     assert quoted
     assert {(page, HANDBOOK) for page, _ in quoted} == quoted
+
+
+def test_a_policys_identity_worked_out_in_many_threads_at_once_is_its_identity() -> None:
+    """Threads that work out policies' identities at once (a Dask worker's, a service's) each
+    get the identity, without an error: Python 3.11 cannot build syntax trees in two threads
+    at once (its ``ast.parse`` may raise ``SystemError``), so the library parses one at a time."""
+    policy = load_policy(settings={"high_update_every": "2d"})
+    expected = json.dumps(document(policy), sort_keys=True)
+    start = threading.Barrier(8)
+
+    def worked_out() -> list[str]:
+        start.wait()
+        return [json.dumps(document(policy), sort_keys=True) for _ in range(6)]
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns as often as they can
+    try:
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(lambda _: worked_out(), range(8)))
+    finally:
+        sys.setswitchinterval(interval)
+    assert [[expected] * 6] * 8 == results

@@ -21,6 +21,7 @@ import enum
 import hashlib
 import inspect
 import json
+import threading
 import types
 import typing
 import weakref
@@ -36,6 +37,11 @@ __all__ = ["FORMAT", "document", "identity"]
 FORMAT = 1
 """The version of :func:`document`'s form: part of what is digested, so that a new form never
 gives an old policy's identity to another policy."""
+
+_PARSING = threading.Lock()
+"""Held while a source is parsed: Python 3.11 keeps the depth of the syntax tree it is building
+in one place for all threads, and ``ast.parse`` in two threads at once may fail with
+``SystemError: AST constructor recursion depth mismatch`` (CPython issue 106905)."""
 
 _IDENTITIES: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
 """Each policy's identity, computed once: a policy never changes once loaded."""
@@ -227,7 +233,8 @@ def _syntax(function: Any) -> list[ast.AST]:
         return []
     try:
         lines, _ = inspect.findsource(function)
-        tree = ast.parse("".join(lines))
+        with _PARSING:
+            tree = ast.parse("".join(lines))
     except (OSError, TypeError, SyntaxError, ValueError):
         return []
     found: list[ast.AST] = []
