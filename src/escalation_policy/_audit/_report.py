@@ -10,6 +10,7 @@ library's converter (shape in ``docs/audit.md``).
 import datetime as dt
 import enum
 import fractions
+import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -267,43 +268,15 @@ class _Tracker:
         self.figures: dict[str, dict[str, Any]] = {}
 
     def __getstate__(self) -> tuple[Any, ...]:
-        """Kept on disk while the report is written (the policy's book stays behind): its
-        values in the order of ``_KEPT``, the calendar as its name and zone."""
+        """Kept on disk while the report is written (the policy's book stays behind): the
+        calendar as its name and zone, then the values of ``_KEPT``, in order."""
         calendar = self.calendar
-        return (
-            None if calendar is None else (calendar.name, calendar.zone),
-            self.closed_at,
-            self.customer,
-            self.escalation_id,
-            self.figures,
-            self.in_scope,
-            self.open_violations,
-            self.opened_at,
-            self.severity,
-            self.severity_changes,
-            self.since,
-            self.status,
-            self.time_at,
-            self.violations,
-        )
+        return (None if calendar is None else (calendar.name, calendar.zone), *_kept(self))
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        (
-            calendar,
-            self.closed_at,
-            self.customer,
-            self.escalation_id,
-            self.figures,
-            self.in_scope,
-            self.open_violations,
-            self.opened_at,
-            self.severity,
-            self.severity_changes,
-            self.since,
-            self.status,
-            self.time_at,
-            self.violations,
-        ) = state
+        calendar, *values = state
+        for name, value in zip(_KEPT, values, strict=True):
+            setattr(self, name, value)
         self.calendar = (
             None if calendar is None else AuditCalendar(name=calendar[0], zone=calendar[1])
         )
@@ -398,6 +371,11 @@ class _Tracker:
             severity_changes=self.severity_changes,
             time_to_closure=self.closed_at - self.opened_at if self.closed_at else None,
         )
+
+
+_KEPT = tuple(name for name in _Tracker.__slots__ if name not in ("book", "calendar"))
+"""What a tracker keeps on disk beside its calendar (its book stays behind)."""
+_kept = operator.attrgetter(*_KEPT)
 
 
 def _violation(action: Violation) -> dict[str, Any]:
