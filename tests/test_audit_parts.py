@@ -482,6 +482,48 @@ def test_a_lines_part_and_time_are_told_from_its_bytes_as_the_patterns_say(
     assert _owner_by_patterns(line, parts) == line_owner(line, parts)
 
 
+_TEXTS = st.sampled_from(
+    ["E-1", "at", "escalation_id", "type", "2026-03-02T09:00:00+00:00", "{", "}", "\\",
+     ",", ", ", ": ", '"', ', "at": "2026-03-02T10:00:00+00:00"', ', "escalation_id": "E-2"',
+     "[1, 2]"]
+)  # fmt: skip
+_SCALARS = st.one_of(_TEXTS, st.integers(0, 3), st.none(), st.booleans())
+
+
+@st.composite
+def _written(draw: st.DrawFn) -> bytes:
+    """A line as ``json.dumps`` writes a fact (its ``type`` and ``escalation_id`` first), its
+    other keys and values drawn to trip up any shortcut, perhaps cut or run on."""
+    fact: dict[str, object] = {
+        "type": draw(st.sampled_from(["posted", "tick", "at", "escalation_id", "Posted"])),
+        "escalation_id": draw(_TEXTS | st.integers(0, 3)),
+    }
+    keys = st.sampled_from(["at", "escalation_id", "note", "type", "", "a t", "{"]) | _TEXTS
+    for key, value in draw(
+        st.lists(st.tuples(keys, _SCALARS | st.lists(_SCALARS, max_size=2)), max_size=4)
+    ):
+        fact.setdefault(key, value)
+    if draw(st.booleans()):
+        fact["at"] = draw(_TEXTS | st.integers(0, 3))
+    text = json.dumps(fact).encode()
+    end = draw(st.sampled_from([b"\n", b"", b"\r\n", b" \n"]))
+    cut = draw(st.integers(0, len(text)))
+    return (text if draw(st.booleans()) else text[:cut] + draw(st.sampled_from(_PIECES))) + end
+
+
+@settings(max_examples=1000, deadline=None)
+@example(b'{"type": "posted", "escalation_id": "E-1", "at": "2026-03-02T09:00:00+00:00"}\n', 2)
+@example(b'{"type": "escalation_id", "escalation_id": "E-1", "at": "x"}\n', 2)
+@example(b'{"type": "posted", "escalation_id": "E-1", "at": 5, "at": "x"}\n', 2)
+@example(b'{"type": "posted", "escalation_id": "E-1", "at": "x", "escalation_id": "E-2"}', 2)
+@example(b'{"type": "posted", "escalation_id": "E-1", "n": "escalation_id", "at": "x"}', 2)
+@given(_written(), st.integers(1, 4))
+def test_a_line_as_json_writes_a_fact_is_told_as_the_patterns_say(line: bytes, parts: int) -> None:
+    """Most lines are written by ``json.dumps`` with the fact's ``type`` and ``escalation_id``
+    first, and told apart in one match: the same part and time as the patterns say."""
+    assert _owner_by_patterns(line, parts) == line_owner(line, parts)
+
+
 @settings(max_examples=300, deadline=None)
 @example("2026-02-30T09:00:00+00:00")
 @example("0001-01-01T00:00:00+00:00")
