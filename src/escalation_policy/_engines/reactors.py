@@ -555,7 +555,9 @@ def _opening(
 ) -> Any:
     """The fact type's whole opening of an escalation no record holds (``decide``): what
     ``_apply`` does for it, with what depends only on the policy decided here: the
-    attributes the tables read, whether the escalation counts on a calendar."""
+    attributes the tables read, whether the escalation counts on a calendar. ``frozen``:
+    the decision carries the new escalation's state (``None`` once settled), as the public
+    :func:`~escalation_policy.decide` returns it, built once."""
     namespace = source.namespace
     namespace.update(
         Work=Work,
@@ -572,7 +574,7 @@ def _opening(
     if not all(field.isidentifier() and not keyword.iskeyword(field) for field in inputs):
         raise TypeError(f"the generated opening reads the fact's fields by name: {inputs}")
     read = ", ".join(f"{field!r}: fact.{field}" for field in inputs)
-    lines = ["def opening(policy, matcher, fact):", "    at = fact.at"]
+    lines = ["def opening(policy, matcher, fact, frozen=False):", "    at = fact.at"]
     if plans is None:
         lines.append(f"    plan = matcher.plan({{{read}}})")
     else:  # the matcher's memo first, by the key it keeps its plans under
@@ -609,10 +611,11 @@ def _opening(
         "    if work.new_owner:",
         "        work.finish()",
         "    record.refresh()",
-        *_every_field(Decision, _DECISION, namespace, "decision_"),
-        "    decision = new",
-        "    if record.status == CLOSED and record.settled:",
-        "        return None, decision",
-        "    return record, decision",
+        "    settled = record.status == CLOSED and record.settled",
+        "    state = RECORDS.freeze(record) if frozen and not settled else None",
+        *_every_field(Decision, {**_DECISION, "state": "state"}, namespace, "decision_"),
+        "    if settled:",
+        "        return None, new",
+        "    return record, new",
     ]
     return generate(lines, namespace, f"opening for {fact_type}")
