@@ -33,12 +33,19 @@ from escalation_policy._core.obligations import ON_CALENDAR, on_clock, text_of
 from escalation_policy._language.codegen import generate
 from escalation_policy._language.context import Situation
 from escalation_policy._language.frozen import build_lines, construct_lines
-from escalation_policy.model import ACTIVE, CLOSED, EscalationFact
+from escalation_policy.model import (
+    ACTIVE,
+    CLOSED,
+    AssignOwner,
+    EscalationFact,
+    SetCadence,
+    SetInvolvement,
+)
 from escalation_policy.periods import BusinessTime, Rolling
 from escalation_policy.policy.compiled import CompiledObligation, Condition
-from escalation_policy.policy.outputs import CADENCE, IN_SCOPE, OWNER
-from escalation_policy.state import Decision, PendingObligation
-from escalation_policy.vocabulary import Emit, Fulfil, Require
+from escalation_policy.policy.outputs import CADENCE, IN_SCOPE, INVOLVEMENT, OWNER
+from escalation_policy.state import Decision, PendingObligation, next_due_of
+from escalation_policy.vocabulary import ApplyPlan, Emit, Fulfil, Require
 
 if TYPE_CHECKING:
     from escalation_policy.policy import Policy
@@ -173,7 +180,7 @@ def _required(policy: "Policy", effect: Require) -> Any:
             "        new = ON_CLOCK(work.policy, record, new)",
         ]
     lines += [
-        "    if record.paused_since is not None:",
+        "    if record.rarely.paused_since is not None:",
         "        new = work._paused(DECLARED, new)",
         "    pending_list.append(new)",
     ]
@@ -276,7 +283,7 @@ def _scheduled(policy: "Policy", effect: Require) -> Any:
             "        new = ON_CLOCK(work.policy, record, new)",
         ]
     lines += [
-        "    if record.paused_since is not None:",
+        "    if record.rarely.paused_since is not None:",
         "        new = work._paused(DECLARED, new)",
         "    if index is None:",
         "        pending_list.append(new)",
@@ -285,6 +292,73 @@ def _scheduled(policy: "Policy", effect: Require) -> Any:
         *_announced(declared),
     ]
     return generate(lines, namespace, f"schedule {declared.id}")
+
+
+def _applied(policy: "Policy") -> Any:
+    """``Work._apply_plan``, with each action it may take built slot by slot:
+    ``applied(work)``. ``None`` where one of them cannot be built so (the handler applies the
+    effect)."""
+    namespace: dict[str, Any] = {
+        "OWNER": OWNER,
+        "INVOLVEMENT": INVOLVEMENT,
+        "CADENCE": CADENCE,
+        "RULES": policy.rules,
+    }
+    common = {
+        "escalation_id": "work.escalation_id",
+        "at": "work.at",
+        "rule": "row",
+        "cites": "RULES[row].cites",
+    }
+    owner = construct_lines(AssignOwner, {**common, "owner": "owner"}, namespace, prefix="own_")
+    involvement = construct_lines(
+        SetInvolvement,
+        {
+            **common,
+            "roles": "roles",
+            "added": "tuple([r for r in roles if r not in current])",
+            "removed": "tuple([r for r in current if r not in roles])",
+        },
+        namespace,
+        prefix="inv_",
+    )
+    cadence = construct_lines(
+        SetCadence, {**common, "cadence": "cadence"}, namespace, prefix="cad_"
+    )
+    if owner is None or involvement is None or cadence is None:
+        return None
+
+    def inside(lines: list[str]) -> list[str]:
+        return [f"    {line}" for line in lines]
+
+    lines = [
+        "def applied(work):",
+        "    assert work.plan is not None  # ApplyPlan runs on opened and severity_changed only",
+        "    plan = work.plan",
+        "    values, sources = plan.values, plan.sources",
+        "    record = work.record",
+        "    owner = values[OWNER]",
+        "    if owner != record.owner:  # a restored owner is its text: compare values",
+        "        record.owner = owner",
+        "        row = sources[OWNER]",
+        *inside(owner),
+        "        work.actions.append(new)",
+        "        work.new_owner = True  # what stays pending is announced again once all applied",
+        "    roles = plan.involvement",
+        "    current = record.involvement",
+        "    if roles != current:",
+        "        record.involvement = roles",
+        "        row = sources[INVOLVEMENT]",
+        *inside(involvement),
+        "        work.actions.append(new)",
+        "    cadence = values[CADENCE]",
+        "    if cadence != record.cadence:",
+        "        record.cadence = cadence",
+        "        row = sources[CADENCE]",
+        *inside(cadence),
+        "        work.actions.append(new)",
+    ]
+    return generate(lines, namespace, "apply plan")
 
 
 def _path(read: object) -> str | None:
@@ -314,6 +388,13 @@ class _Source:
         }
         self.computed: dict[str, str] = {}  # field -> the local that holds it once read
         self.uses_context = False
+        self._applied: Any = _UNSET
+
+    def applied(self) -> Any:
+        """:func:`_applied` for the policy, generated once for all the reactions."""
+        if self._applied is _UNSET:
+            self._applied = _applied(self.policy)
+        return self._applied
 
     def constant(self, prefix: str, value: object) -> str:
         for name, known in self.namespace.items():
@@ -378,6 +459,12 @@ class _Source:
                     if required is not None:  # else: the handler, as for any other effect
                         function = self.constant("REQ", required)
                         lines.append(f"{indent}    {function}(work, {rule}, {cites})")
+                        continue
+                if type(effect) is ApplyPlan:
+                    applied = self.applied()
+                    if applied is not None:  # else: the handler, as for any other effect
+                        function = self.constant("APPLY", applied)
+                        lines.append(f"{indent}    {function}(work)")
                         continue
                 if type(effect) is Emit:  # Work._emit, unrolled: the emitter called here
                     emitter = self.constant("EMIT", prepared)
@@ -486,6 +573,7 @@ def _step(policy: "Policy", fact_type: str, source: _Source, reactions: list[str
         OWNER=OWNER,
         CADENCE=CADENCE,
         IN_SCOPE=IN_SCOPE,
+        NEXT_DUE_OF=next_due_of,
     )
     lines = [
         "def step(policy, matcher, record, fact):",
@@ -536,7 +624,7 @@ def _step(policy: "Policy", fact_type: str, source: _Source, reactions: list[str
         *reactions,
         "    if work.new_owner:",
         "        work.finish()",
-        "    record.refresh()",
+        "    record.next_due = NEXT_DUE_OF(record.pending, record.rarely.retain_until)",
         *_every_field(Decision, _DECISION, namespace, "decision_"),
         "    decision = new",
         "    if record.status == CLOSED and record.settled:",
@@ -569,6 +657,7 @@ def _opening(
         IN_SCOPE=IN_SCOPE,
         RECORDS=policy.terms.record,
         CHOOSE_CALENDAR=choose_calendar,
+        NEXT_DUE_OF=next_due_of,
     )
     inputs = policy.plan_inputs
     if not all(field.isidentifier() and not keyword.iskeyword(field) for field in inputs):
@@ -587,7 +676,28 @@ def _opening(
     lines += [
         "    record = RECORDS.open(fact, bool(plan.values[IN_SCOPE]))",
     ]
-    if policy.calendars is not None:
+    calendars = policy.calendars
+    zone_from = None if calendars is None else calendars.zone_from
+    if (
+        calendars is not None
+        and calendars.by is None
+        and (zone_from is None or (zone_from.isidentifier() and not keyword.iskeyword(zone_from)))
+    ):
+        # The policy's one calendar, unless the fact names a zone: its identity read once.
+        namespace["CALENDAR"] = calendars.default.name
+        namespace["IDENTITY"] = []  # the calendar's identity, once read
+        zone = "None" if zone_from is None else f"fact.{zone_from}"
+        lines += [
+            f"    if {zone}:",
+            "        record.calendar = CHOOSE_CALENDAR(policy, fact)",
+            "        record.calendar_identity = policy.calendar(record.calendar).identity",
+            "    else:",
+            "        record.calendar = CALENDAR",
+            "        if not IDENTITY:",
+            "            IDENTITY.append(policy.calendar(CALENDAR).identity)",
+            "        record.calendar_identity = IDENTITY[0]",
+        ]
+    elif calendars is not None:
         lines += [
             "    record.calendar = CHOOSE_CALENDAR(policy, fact)",
             "    if record.calendar is not None:",
@@ -610,7 +720,7 @@ def _opening(
         *reactions,
         "    if work.new_owner:",
         "        work.finish()",
-        "    record.refresh()",
+        "    record.next_due = NEXT_DUE_OF(record.pending, record.rarely.retain_until)",
         "    settled = record.status == CLOSED and record.settled",
         "    state = RECORDS.freeze(record) if frozen and not settled else None",
         *_every_field(Decision, {**_DECISION, "state": "state"}, namespace, "decision_"),

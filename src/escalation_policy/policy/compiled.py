@@ -5,7 +5,7 @@ import abc
 import datetime as dt
 import enum
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeGuard, cast
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import attrs
 
@@ -208,9 +208,9 @@ class Policy:
             )
             self._fact_classes[0] = (token, classes)
         kind = type(fact)
-        if kind not in classes:
+        if kind not in classes or not isinstance(fact, EscalationFact):
             return False
-        return self.terms.contract.facts.get(cast("EscalationFact", fact).TYPE) is kind
+        return self.terms.contract.facts.get(fact.TYPE) is kind
 
     @property
     def contract(self) -> Contract:
