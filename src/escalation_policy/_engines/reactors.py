@@ -119,7 +119,6 @@ def _required(policy: "Policy", effect: Require) -> Any:
         "ON_CALENDAR": ON_CALENDAR,
         "ON_CLOCK": on_clock,
         "TEXT_OF": text_of,
-        "FIND": Work._find,
         "OWNER": OWNER,
         "ANNOUNCE": declared.announce,
         "KEY_FROM": declared.key_from,
@@ -158,7 +157,7 @@ def _required(policy: "Policy", effect: Require) -> Any:
     lines += [
         "    pending_list = record.pending",
         "    if pending_list:",
-        f"        index = FIND(work, NAME, {'None' if declared.one_at_a_time else 'key'})",
+        *_found("        ", None if declared.one_at_a_time else "key"),
         "        if index is not None:",
         "            pending = pending_list[index]",
         f"            if pending.key == key{renewed}:",
@@ -188,6 +187,21 @@ def _required(policy: "Policy", effect: Require) -> Any:
     return generate(lines, namespace, f"require {declared.id}")
 
 
+def _found(indent: str, key: str | None) -> list[str]:
+    """Lines that set ``index`` as ``Work._find(work, NAME, key)`` does, over
+    ``pending_list`` (``key``: the local that holds the key, or ``None``)."""
+    test = "found.obligation == NAME"
+    if key is not None:
+        test += f" and ({key} is None or found.key == {key})"
+    return [
+        f"{indent}index = None",
+        f"{indent}for position, found in enumerate(pending_list):",
+        f"{indent}    if {test}:",
+        f"{indent}        index = position",
+        f"{indent}        break",
+    ]
+
+
 def _announced(declared: CompiledObligation) -> list[str]:
     """Lines that announce ``new``, the pending instance just kept, as ``Work._announce``
     does, if its obligation is announced at all (``ANNOUNCE``)."""
@@ -215,7 +229,6 @@ def _scheduled(policy: "Policy", effect: Require) -> Any:
         "EVERY": effect.every,
         "REMIND": effect.remind_before,
         "ON_CLOCK": on_clock,
-        "FIND": Work._find,
         "OWNER": OWNER,
         "ANNOUNCE": declared.announce,
         "KEY": None if effect.key is None else text_of(effect.key),
@@ -253,7 +266,7 @@ def _scheduled(policy: "Policy", effect: Require) -> Any:
         "    if record.status != ACTIVE:",
         "        every = None",
         "    pending_list = record.pending",
-        "    index = FIND(work, NAME) if pending_list else None",
+        *_found("    ", None),
         "    if every is None or rule is None:",
         "        if index is not None:",
         "            del pending_list[index]",
