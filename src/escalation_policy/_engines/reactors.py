@@ -558,6 +558,22 @@ def _every_field(
     return build_lines(cls, [(name, values[name]) for name in names], namespace, prefix=prefix)
 
 
+def _finish(namespace: dict[str, Any], policy: "Policy") -> list[str]:
+    """Lines that do what ``work.finish()`` does, in place: to a new owner, announce again
+    what is still pending of the obligations announced again on a new owner, unless the fact
+    announced it anew."""
+    namespace["OBLIGATIONS"] = policy.obligations
+    return [
+        "    if work.new_owner:",
+        "        for again in record.pending:",
+        "            again_declared = OBLIGATIONS[again.obligation]",
+        "            if not again_declared.announce_again_on_new_owner or again.overdue:",
+        "                continue",
+        "            if (again.obligation, again.key, again.due) not in work.announced:",
+        "                work._announce(again_declared, again)",
+    ]
+
+
 def _new_work(namespace: dict[str, Any], periods: str = "PERIODS") -> list[str]:
     """Lines that build ``work`` as :class:`Work`'s ``__init__`` does, every slot set
     (``periods``: the expression of its period memo)."""
@@ -635,8 +651,7 @@ def _step(policy: "Policy", fact_type: str, source: _Source, reactions: list[str
         *_new_work(namespace),
         *source.locals("    "),
         *reactions,
-        "    if work.new_owner:",
-        "        work.finish()",
+        *_finish(namespace, policy),
         "    record.next_due = NEXT_DUE_OF(record.pending, record.rarely.retain_until)",
         *_every_field(Decision, _DECISION, namespace, "decision_"),
         "    decision = new",
@@ -731,8 +746,7 @@ def _opening(
         "    matched = list(plan.rows)",
         *source.locals("    "),
         *reactions,
-        "    if work.new_owner:",
-        "        work.finish()",
+        *_finish(namespace, policy),
         "    record.next_due = NEXT_DUE_OF(record.pending, record.rarely.retain_until)",
         "    settled = record.status == CLOSED and record.settled",
         "    state = RECORDS.freeze(record) if frozen and not settled else None",
