@@ -311,7 +311,7 @@ def test_decide_opens_as_the_generic_path_then_freezes(policy: Policy, data: st.
 def test_a_policy_takes_as_objects_its_declared_fact_classes_not_mappings(
     data: st.DataObject,
 ) -> None:
-    """``Policy.takes_as_object`` answers as ``decide`` asked before: an object of the class
+    """``Policy._takes_as_object`` answers as ``decide`` asked before: an object of the class
     the policy declares for its type, a fact about one escalation, not a ``Mapping``; and asks
     the ABCs again once a class is registered with one (the cache token changes)."""
     policy = _OPENING_POLICIES[1]
@@ -327,10 +327,10 @@ def test_a_policy_takes_as_objects_its_declared_fact_classes_not_mappings(
 
     subclass = attrs.frozen(type("Subclass", (opening,), {"__module__": __name__}))
     candidates = [fact, {"type": opening.TYPE}, object(), None, subclass(**attrs.asdict(fact))]
-    assert [policy.takes_as_object(c) for c in candidates] == [asked(c) for c in candidates]
-    assert policy.takes_as_object(fact)
+    assert [policy._takes_as_object(c) for c in candidates] == [asked(c) for c in candidates]
+    assert policy._takes_as_object(fact)
     token = policy._fact_classes[0][0]
     Mapping.register(type("Registered", (), {}))
-    assert policy.takes_as_object(fact)
+    assert policy._takes_as_object(fact)
     assert policy._fact_classes[0][0] != token
-    assert [policy.takes_as_object(c) for c in candidates] == [asked(c) for c in candidates]
+    assert [policy._takes_as_object(c) for c in candidates] == [asked(c) for c in candidates]

@@ -88,7 +88,7 @@ def decide(
     the escalation cannot take.
     """
     chosen = policy or default_policy()
-    if not chosen.takes_as_object(fact):
+    if not chosen._takes_as_object(fact):
         fact = _escalation_fact(fact, chosen)  # else: a declared fact object, as it takes it
     if state is not None:
         _check_state(state, fact.escalation_id, chosen)

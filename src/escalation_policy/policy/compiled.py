@@ -188,9 +188,9 @@ class Policy:
         init=False, factory=lambda: [(None, frozenset())], repr=False, alias="_fact_classes"
     )
     """One item: the ABCs' cache token, and the fact classes this policy declares whose
-    objects :meth:`takes_as_object` takes, as they were under that token."""
+    objects :meth:`_takes_as_object` takes, as they were under that token."""
 
-    def takes_as_object(self, fact: object) -> TypeGuard[EscalationFact]:
+    def _takes_as_object(self, fact: object) -> TypeGuard[EscalationFact]:
         """Whether ``fact`` is an object of the class this policy declares for its type, a
         fact about one escalation and not a mapping (whose JSON form is read instead): the
         object :func:`~escalation_policy.decide` takes as it is. The same answer as
