@@ -3,6 +3,7 @@
 import hashlib
 import linecache
 import traceback
+import types
 from typing import Any
 
 from hypothesis import given
@@ -57,3 +58,37 @@ def test_the_digests_a_start_takes_are_sha256s(data: bytes) -> None:
     """The digest that names generated functions and pins calendars is SHA-256, from
     CPython's own module where there is one instead of OpenSSL's."""
     assert sha256_hex(data) == hashlib.sha256(data).hexdigest()
+
+
+_TEMPLATE_PIECES = st.one_of(
+    st.text(st.characters(exclude_categories=["Cs"]), max_size=6).map(
+        lambda text: text.replace("{", "{{").replace("}", "}}")
+    ),
+    st.sampled_from(["{customer}", "{tam}", "{customer!r}", "{tam:>8}", "{}", "{{", "}}"]),
+)
+
+
+@given(st.lists(_TEMPLATE_PIECES, max_size=6), st.one_of(st.none(), st.text(max_size=5)))
+def test_an_emitted_text_is_formatted_as_its_template_formats_it(
+    pieces: list[str], tam: str | None
+) -> None:
+    """The f-string an emitter writes for a template of text and plain fields makes what
+    ``template.format(...)`` makes, of the same type; any other template is left to it."""
+    from escalation_policy.policy.emitters import _formatted
+
+    template = "".join(pieces)
+    formatted = _formatted(template)
+    record = types.SimpleNamespace(customer=_Customer("Acme"), tam=tam)
+    if formatted is None:
+        return
+    found = eval(formatted, {}, {"record": record})  # the generated expression
+    expected = template.format(customer=record.customer, tam=record.tam)
+    assert found == expected
+    assert type(found) is type(expected) is str
+
+
+class _Customer(str):
+    """A text whose format is its own: the f-string must call it as str.format does."""
+
+    def __format__(self, spec: str) -> str:
+        return _Customer(f"<{self!s}>")

@@ -3,13 +3,21 @@ path does, for conditions they write as tests and for those they leave to the co
 
 import datetime as dt
 import inspect
+from collections.abc import Mapping
 
 import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from escalation_policy import InputError, PolicyEngine, default_policy, load_policy
+from escalation_policy import (
+    Decision,
+    InputError,
+    PolicyEngine,
+    decide,
+    default_policy,
+    load_policy,
+)
 from escalation_policy._core import escalation as _core
 from escalation_policy._engines import reactors
 from escalation_policy._engines.native import NativeMatcher
@@ -269,3 +277,60 @@ def test_the_generated_opening_decides_as_the_generic_path(
     found = generated.generated(opening.TYPE)
     assert found is not None
     assert found.opening is not None
+
+
+def _public_opening(policy: Policy, fact: Fact) -> object:
+    """``decide(None, fact)``, or its refusal."""
+    try:
+        return decide(None, fact, policy=policy)  # type: ignore[arg-type]
+    except InputError as error:
+        return type(error), str(error), error.path
+
+
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(_OPENING_POLICIES), st.data())
+def test_decide_opens_as_the_generic_path_then_freezes(policy: Policy, data: st.DataObject) -> None:
+    """``decide(None, fact)`` on an opening, which builds its decision with the new state in
+    the generated opening: the decision the generic path makes, with the state it freezes."""
+    fact = data.draw(strategies.facts(policy.terms.opening, policy=policy))
+    expected = _opening(policy, NativeMatcher(policy, generated=False), fact)
+    found = _public_opening(policy, fact)
+    if isinstance(found, tuple):
+        assert found == expected
+        return
+    assert isinstance(found, Decision)
+    assert isinstance(expected, tuple)
+    decision, state = expected
+    assert found == attrs.evolve(decision, state=state)
+    assert found.state == state
+    assert _public_opening(policy, fact) == found  # again, from the shared matcher's memos
+
+
+@settings(max_examples=examples(5), deadline=None)
+@given(st.data())
+def test_a_policy_takes_as_objects_its_declared_fact_classes_not_mappings(
+    data: st.DataObject,
+) -> None:
+    """``Policy._takes_as_object`` answers as ``decide`` asked before: an object of the class
+    the policy declares for its type, a fact about one escalation, not a ``Mapping``; and asks
+    the ABCs again once a class is registered with one (the cache token changes)."""
+    policy = _OPENING_POLICIES[1]
+    opening = policy.terms.opening
+    fact = data.draw(strategies.facts(opening, policy=policy))
+
+    def asked(candidate: object) -> bool:
+        return (
+            isinstance(candidate, EscalationFact)
+            and policy.contract.facts.get(candidate.TYPE) is type(candidate)
+            and not isinstance(candidate, Mapping)
+        )
+
+    subclass = attrs.frozen(type("Subclass", (opening,), {"__module__": __name__}))
+    candidates = [fact, {"type": opening.TYPE}, object(), None, subclass(**attrs.asdict(fact))]
+    assert [policy._takes_as_object(c) for c in candidates] == [asked(c) for c in candidates]
+    assert policy._takes_as_object(fact)
+    token = policy._fact_classes[0][0]
+    Mapping.register(type("Registered", (), {}))
+    assert policy._takes_as_object(fact)
+    assert policy._fact_classes[0][0] != token
+    assert [policy._takes_as_object(c) for c in candidates] == [asked(c) for c in candidates]

@@ -88,18 +88,21 @@ def decide(
     the escalation cannot take.
     """
     chosen = policy or default_policy()
-    if (
-        not isinstance(fact, EscalationFact)
-        or chosen.contract.facts.get(fact.TYPE) is not type(fact)
-        or isinstance(fact, Mapping)
-    ):
+    if not chosen._takes_as_object(fact):
         fact = _escalation_fact(fact, chosen)  # else: a declared fact object, as it takes it
     if state is not None:
         _check_state(state, fact.escalation_id, chosen)
     if fact.at >= chosen.latest:
         _core.check_time(chosen, fact.at, "$.at")
+    matcher = shared_matcher(chosen)
+    if state is None and fact.OPENS:
+        # As _core.decide opens it, by its generated opening: the decision, with the new
+        # state, built once.
+        generated = matcher.generated(fact.TYPE)
+        if generated is not None and generated.opening is not None:
+            return generated.opening(chosen, matcher, fact, True)[1]
     record = Record.thaw(pinned(state, chosen)) if state is not None else None
-    record, decision = _core.decide(chosen, shared_matcher(chosen), record, fact)
+    record, decision = _core.decide(chosen, matcher, record, fact)
     return new_decision(
         fact=fact,
         actions=decision.actions,

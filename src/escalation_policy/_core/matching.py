@@ -84,9 +84,15 @@ Step = Callable[[Policy, Any, Record, EscalationFact], tuple[Record | None, Deci
 matcher, record, fact) to the record (``None``: settled) and the decision."""
 
 
-Opening = Callable[[Policy, Any, EscalationFact], tuple[Record | None, Decision]]
-"""Decides a fact that opens an escalation no record holds: (policy, matcher, fact) to the
-new record (``None``: settled) and the decision."""
+class Opening(Protocol):
+    """Decides a fact that opens an escalation no record holds: (policy, matcher, fact) to the
+    new record (``None``: settled) and the decision; with ``frozen``, a decision that carries
+    the new escalation's state (``Decision.state``, ``None`` once settled), as
+    :func:`~escalation_policy.decide` returns it."""
+
+    def __call__(
+        self, policy: Policy, matcher: Any, fact: EscalationFact, frozen: bool = False, /
+    ) -> tuple[Record | None, Decision]: ...
 
 
 @attrs.frozen

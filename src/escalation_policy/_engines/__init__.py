@@ -14,16 +14,30 @@ EngineName = Literal["native", "durable"]
 ENGINES: tuple[EngineName, ...] = ("native", "durable")
 
 
-_SHARED: "weakref.WeakKeyDictionary[Policy, NativeMatcher]" = weakref.WeakKeyDictionary()
-"""The native matcher the pure functions use for each policy: they keep no state of their own,
-so its memos are shared by every call for that policy (and dropped with the policy)."""
+_SHARED: dict[int, tuple["weakref.ref[Policy]", NativeMatcher]] = {}
+"""The native matcher the pure functions use for each policy, by the policy's ``id`` with a
+weak reference to it: they keep no state of their own, so its memos are shared by every call
+for that policy (and dropped with the policy, whose reference's callback forgets it)."""
 
 
 def shared_matcher(policy: Policy) -> NativeMatcher:
     """The native matcher shared by every call of the pure functions for ``policy``."""
-    matcher = _SHARED.get(policy)
-    if matcher is None:
-        matcher = _SHARED[policy] = NativeMatcher(policy)
+    found = _SHARED.get(id(policy))
+    if found is not None and found[0]() is policy:
+        return found[1]
+    return _share(policy)
+
+
+def _share(policy: Policy) -> NativeMatcher:
+    """A new native matcher for ``policy``, kept until the policy is collected."""
+    key = id(policy)
+
+    def forget(reference: "weakref.ref[Policy]") -> None:
+        if _SHARED.get(key, (None,))[0] is reference:  # not a later policy's, at the same id
+            _SHARED.pop(key, None)
+
+    matcher = NativeMatcher(policy)
+    _SHARED[key] = (weakref.ref(policy, forget), matcher)
     return matcher
 
 

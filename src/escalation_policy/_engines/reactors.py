@@ -33,12 +33,19 @@ from escalation_policy._core.obligations import ON_CALENDAR, on_clock, text_of
 from escalation_policy._language.codegen import generate
 from escalation_policy._language.context import Situation
 from escalation_policy._language.frozen import build_lines, construct_lines
-from escalation_policy.model import ACTIVE, CLOSED, EscalationFact
+from escalation_policy.model import (
+    ACTIVE,
+    CLOSED,
+    AssignOwner,
+    EscalationFact,
+    SetCadence,
+    SetInvolvement,
+)
 from escalation_policy.periods import BusinessTime, Rolling
 from escalation_policy.policy.compiled import CompiledObligation, Condition
-from escalation_policy.policy.outputs import CADENCE, IN_SCOPE, OWNER
-from escalation_policy.state import Decision, PendingObligation
-from escalation_policy.vocabulary import Emit, Fulfil, Require
+from escalation_policy.policy.outputs import CADENCE, IN_SCOPE, INVOLVEMENT, OWNER
+from escalation_policy.state import Decision, PendingObligation, next_due_of
+from escalation_policy.vocabulary import ApplyPlan, Emit, Fulfil, Require
 
 if TYPE_CHECKING:
     from escalation_policy.policy import Policy
@@ -112,7 +119,6 @@ def _required(policy: "Policy", effect: Require) -> Any:
         "ON_CALENDAR": ON_CALENDAR,
         "ON_CLOCK": on_clock,
         "TEXT_OF": text_of,
-        "FIND": Work._find,
         "OWNER": OWNER,
         "ANNOUNCE": declared.announce,
         "KEY_FROM": declared.key_from,
@@ -151,7 +157,7 @@ def _required(policy: "Policy", effect: Require) -> Any:
     lines += [
         "    pending_list = record.pending",
         "    if pending_list:",
-        f"        index = FIND(work, NAME, {'None' if declared.one_at_a_time else 'key'})",
+        *_found("        ", None if declared.one_at_a_time else "key"),
         "        if index is not None:",
         "            pending = pending_list[index]",
         f"            if pending.key == key{renewed}:",
@@ -173,12 +179,27 @@ def _required(policy: "Policy", effect: Require) -> Any:
             "        new = ON_CLOCK(work.policy, record, new)",
         ]
     lines += [
-        "    if record.paused_since is not None:",
+        "    if record.rarely.paused_since is not None:",
         "        new = work._paused(DECLARED, new)",
         "    pending_list.append(new)",
     ]
     lines += _announced(declared)
     return generate(lines, namespace, f"require {declared.id}")
+
+
+def _found(indent: str, key: str | None) -> list[str]:
+    """Lines that set ``index`` as ``Work._find(work, NAME, key)`` does, over
+    ``pending_list`` (``key``: the local that holds the key, or ``None``)."""
+    test = "found.obligation == NAME"
+    if key is not None:
+        test += f" and ({key} is None or found.key == {key})"
+    return [
+        f"{indent}index = None",
+        f"{indent}for position, found in enumerate(pending_list):",
+        f"{indent}    if {test}:",
+        f"{indent}        index = position",
+        f"{indent}        break",
+    ]
 
 
 def _announced(declared: CompiledObligation) -> list[str]:
@@ -208,7 +229,6 @@ def _scheduled(policy: "Policy", effect: Require) -> Any:
         "EVERY": effect.every,
         "REMIND": effect.remind_before,
         "ON_CLOCK": on_clock,
-        "FIND": Work._find,
         "OWNER": OWNER,
         "ANNOUNCE": declared.announce,
         "KEY": None if effect.key is None else text_of(effect.key),
@@ -246,7 +266,7 @@ def _scheduled(policy: "Policy", effect: Require) -> Any:
         "    if record.status != ACTIVE:",
         "        every = None",
         "    pending_list = record.pending",
-        "    index = FIND(work, NAME) if pending_list else None",
+        *_found("    ", None),
         "    if every is None or rule is None:",
         "        if index is not None:",
         "            del pending_list[index]",
@@ -276,7 +296,7 @@ def _scheduled(policy: "Policy", effect: Require) -> Any:
             "        new = ON_CLOCK(work.policy, record, new)",
         ]
     lines += [
-        "    if record.paused_since is not None:",
+        "    if record.rarely.paused_since is not None:",
         "        new = work._paused(DECLARED, new)",
         "    if index is None:",
         "        pending_list.append(new)",
@@ -285,6 +305,73 @@ def _scheduled(policy: "Policy", effect: Require) -> Any:
         *_announced(declared),
     ]
     return generate(lines, namespace, f"schedule {declared.id}")
+
+
+def _applied(policy: "Policy") -> Any:
+    """``Work._apply_plan``, with each action it may take built slot by slot:
+    ``applied(work)``. ``None`` where one of them cannot be built so (the handler applies the
+    effect)."""
+    namespace: dict[str, Any] = {
+        "OWNER": OWNER,
+        "INVOLVEMENT": INVOLVEMENT,
+        "CADENCE": CADENCE,
+        "RULES": policy.rules,
+    }
+    common = {
+        "escalation_id": "work.escalation_id",
+        "at": "work.at",
+        "rule": "row",
+        "cites": "RULES[row].cites",
+    }
+    owner = construct_lines(AssignOwner, {**common, "owner": "owner"}, namespace, prefix="own_")
+    involvement = construct_lines(
+        SetInvolvement,
+        {
+            **common,
+            "roles": "roles",
+            "added": "tuple([r for r in roles if r not in current])",
+            "removed": "tuple([r for r in current if r not in roles])",
+        },
+        namespace,
+        prefix="inv_",
+    )
+    cadence = construct_lines(
+        SetCadence, {**common, "cadence": "cadence"}, namespace, prefix="cad_"
+    )
+    if owner is None or involvement is None or cadence is None:
+        return None
+
+    def inside(lines: list[str]) -> list[str]:
+        return [f"    {line}" for line in lines]
+
+    lines = [
+        "def applied(work):",
+        "    assert work.plan is not None  # ApplyPlan runs on opened and severity_changed only",
+        "    plan = work.plan",
+        "    values, sources = plan.values, plan.sources",
+        "    record = work.record",
+        "    owner = values[OWNER]",
+        "    if owner != record.owner:  # a restored owner is its text: compare values",
+        "        record.owner = owner",
+        "        row = sources[OWNER]",
+        *inside(owner),
+        "        work.actions.append(new)",
+        "        work.new_owner = True  # what stays pending is announced again once all applied",
+        "    roles = plan.involvement",
+        "    current = record.involvement",
+        "    if roles != current:",
+        "        record.involvement = roles",
+        "        row = sources[INVOLVEMENT]",
+        *inside(involvement),
+        "        work.actions.append(new)",
+        "    cadence = values[CADENCE]",
+        "    if cadence != record.cadence:",
+        "        record.cadence = cadence",
+        "        row = sources[CADENCE]",
+        *inside(cadence),
+        "        work.actions.append(new)",
+    ]
+    return generate(lines, namespace, "apply plan")
 
 
 def _path(read: object) -> str | None:
@@ -314,6 +401,13 @@ class _Source:
         }
         self.computed: dict[str, str] = {}  # field -> the local that holds it once read
         self.uses_context = False
+        self._applied: Any = _UNSET
+
+    def applied(self) -> Any:
+        """:func:`_applied` for the policy, generated once for all the reactions."""
+        if self._applied is _UNSET:
+            self._applied = _applied(self.policy)
+        return self._applied
 
     def constant(self, prefix: str, value: object) -> str:
         for name, known in self.namespace.items():
@@ -378,6 +472,12 @@ class _Source:
                     if required is not None:  # else: the handler, as for any other effect
                         function = self.constant("REQ", required)
                         lines.append(f"{indent}    {function}(work, {rule}, {cites})")
+                        continue
+                if type(effect) is ApplyPlan:
+                    applied = self.applied()
+                    if applied is not None:  # else: the handler, as for any other effect
+                        function = self.constant("APPLY", applied)
+                        lines.append(f"{indent}    {function}(work)")
                         continue
                 if type(effect) is Emit:  # Work._emit, unrolled: the emitter called here
                     emitter = self.constant("EMIT", prepared)
@@ -458,6 +558,22 @@ def _every_field(
     return build_lines(cls, [(name, values[name]) for name in names], namespace, prefix=prefix)
 
 
+def _finish(namespace: dict[str, Any], policy: "Policy") -> list[str]:
+    """Lines that do what ``work.finish()`` does, in place: to a new owner, announce again
+    what is still pending of the obligations announced again on a new owner, unless the fact
+    announced it anew."""
+    namespace["OBLIGATIONS"] = policy.obligations
+    return [
+        "    if work.new_owner:",
+        "        for again in record.pending:",
+        "            again_declared = OBLIGATIONS[again.obligation]",
+        "            if not again_declared.announce_again_on_new_owner or again.overdue:",
+        "                continue",
+        "            if (again.obligation, again.key, again.due) not in work.announced:",
+        "                work._announce(again_declared, again)",
+    ]
+
+
 def _new_work(namespace: dict[str, Any], periods: str = "PERIODS") -> list[str]:
     """Lines that build ``work`` as :class:`Work`'s ``__init__`` does, every slot set
     (``periods``: the expression of its period memo)."""
@@ -486,6 +602,7 @@ def _step(policy: "Policy", fact_type: str, source: _Source, reactions: list[str
         OWNER=OWNER,
         CADENCE=CADENCE,
         IN_SCOPE=IN_SCOPE,
+        NEXT_DUE_OF=next_due_of,
     )
     lines = [
         "def step(policy, matcher, record, fact):",
@@ -534,9 +651,8 @@ def _step(policy: "Policy", fact_type: str, source: _Source, reactions: list[str
         *_new_work(namespace),
         *source.locals("    "),
         *reactions,
-        "    if work.new_owner:",
-        "        work.finish()",
-        "    record.refresh()",
+        *_finish(namespace, policy),
+        "    record.next_due = NEXT_DUE_OF(record.pending, record.rarely.retain_until)",
         *_every_field(Decision, _DECISION, namespace, "decision_"),
         "    decision = new",
         "    if record.status == CLOSED and record.settled:",
@@ -555,7 +671,9 @@ def _opening(
 ) -> Any:
     """The fact type's whole opening of an escalation no record holds (``decide``): what
     ``_apply`` does for it, with what depends only on the policy decided here: the
-    attributes the tables read, whether the escalation counts on a calendar."""
+    attributes the tables read, whether the escalation counts on a calendar. ``frozen``:
+    the decision carries the new escalation's state (``None`` once settled), as the public
+    :func:`~escalation_policy.decide` returns it, built once."""
     namespace = source.namespace
     namespace.update(
         Work=Work,
@@ -567,12 +685,13 @@ def _opening(
         IN_SCOPE=IN_SCOPE,
         RECORDS=policy.terms.record,
         CHOOSE_CALENDAR=choose_calendar,
+        NEXT_DUE_OF=next_due_of,
     )
     inputs = policy.plan_inputs
     if not all(field.isidentifier() and not keyword.iskeyword(field) for field in inputs):
         raise TypeError(f"the generated opening reads the fact's fields by name: {inputs}")
     read = ", ".join(f"{field!r}: fact.{field}" for field in inputs)
-    lines = ["def opening(policy, matcher, fact):", "    at = fact.at"]
+    lines = ["def opening(policy, matcher, fact, frozen=False):", "    at = fact.at"]
     if plans is None:
         lines.append(f"    plan = matcher.plan({{{read}}})")
     else:  # the matcher's memo first, by the key it keeps its plans under
@@ -585,7 +704,28 @@ def _opening(
     lines += [
         "    record = RECORDS.open(fact, bool(plan.values[IN_SCOPE]))",
     ]
-    if policy.calendars is not None:
+    calendars = policy.calendars
+    zone_from = None if calendars is None else calendars.zone_from
+    if (
+        calendars is not None
+        and calendars.by is None
+        and (zone_from is None or (zone_from.isidentifier() and not keyword.iskeyword(zone_from)))
+    ):
+        # The policy's one calendar, unless the fact names a zone: its identity read once.
+        namespace["CALENDAR"] = calendars.default.name
+        namespace["IDENTITY"] = []  # the calendar's identity, once read
+        zone = "None" if zone_from is None else f"fact.{zone_from}"
+        lines += [
+            f"    if {zone}:",
+            "        record.calendar = CHOOSE_CALENDAR(policy, fact)",
+            "        record.calendar_identity = policy.calendar(record.calendar).identity",
+            "    else:",
+            "        record.calendar = CALENDAR",
+            "        if not IDENTITY:",
+            "            IDENTITY.append(policy.calendar(CALENDAR).identity)",
+            "        record.calendar_identity = IDENTITY[0]",
+        ]
+    elif calendars is not None:
         lines += [
             "    record.calendar = CHOOSE_CALENDAR(policy, fact)",
             "    if record.calendar is not None:",
@@ -606,13 +746,13 @@ def _opening(
         "    matched = list(plan.rows)",
         *source.locals("    "),
         *reactions,
-        "    if work.new_owner:",
-        "        work.finish()",
-        "    record.refresh()",
-        *_every_field(Decision, _DECISION, namespace, "decision_"),
-        "    decision = new",
-        "    if record.status == CLOSED and record.settled:",
-        "        return None, decision",
-        "    return record, decision",
+        *_finish(namespace, policy),
+        "    record.next_due = NEXT_DUE_OF(record.pending, record.rarely.retain_until)",
+        "    settled = record.status == CLOSED and record.settled",
+        "    state = RECORDS.freeze(record) if frozen and not settled else None",
+        *_every_field(Decision, {**_DECISION, "state": "state"}, namespace, "decision_"),
+        "    if settled:",
+        "        return None, new",
+        "    return record, new",
     ]
     return generate(lines, namespace, f"opening for {fact_type}")

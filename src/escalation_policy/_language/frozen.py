@@ -255,8 +255,19 @@ def build_lines(
     first: list[str] = []
     if kept is not None and kept.slot not in dict(fields):
         given = dict(fields)
-        first = [f"    {prefix}kept_{name} = {given[name]}" for name in kept.names]
-        value = kept.slot_value([f"{prefix}kept_{name}" for name in kept.names], namespace, prefix)
+        if all(
+            given[name] == f"{prefix}default_{name}"
+            and namespace.get(given[name], namespace) is default
+            for name, default in zip(kept.names, kept.defaults, strict=True)
+        ):
+            # Each left at its default (construct_lines): the shared defaults, as they are.
+            namespace[f"{prefix}kept_defaults"] = kept.defaults
+            value = f"{prefix}kept_defaults"
+        else:
+            first = [f"    {prefix}kept_{name} = {given[name]}" for name in kept.names]
+            value = kept.slot_value(
+                [f"{prefix}kept_{name}" for name in kept.names], namespace, prefix
+            )
         fields = [(name, expr) for name, expr in fields if name not in kept.names]
         fields.append((kept.slot, value))
     namespace["new_object"] = object.__new__

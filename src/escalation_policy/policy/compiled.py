@@ -1,10 +1,11 @@
 """What the compiler hands the core: the loaded :class:`Policy` and its compiled tables,
 reactions and obligations, immutable once loaded."""
 
+import abc
 import datetime as dt
 import enum
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import attrs
 
@@ -12,7 +13,7 @@ from escalation_policy._language.context import Context
 from escalation_policy._language.typed import LATEST
 from escalation_policy.calendar import Calendar
 from escalation_policy.errors import InputError, did_you_mean
-from escalation_policy.model import Contract
+from escalation_policy.model import Contract, EscalationFact
 from escalation_policy.policy.terms import Terms
 from escalation_policy.state import PendingObligation
 from escalation_policy.vocabulary import (
@@ -183,6 +184,33 @@ class Policy:
     _calendars: dict[str | None, Calendar] = attrs.field(
         init=False, factory=dict, repr=False, alias="_calendars"
     )
+    _fact_classes: list[tuple[object, frozenset[type[Any]]]] = attrs.field(
+        init=False, factory=lambda: [(None, frozenset())], repr=False, alias="_fact_classes"
+    )
+    """One item: the ABCs' cache token, and the fact classes this policy declares whose
+    objects :meth:`_takes_as_object` takes, as they were under that token."""
+
+    def _takes_as_object(self, fact: object) -> TypeGuard[EscalationFact]:
+        """Whether ``fact`` is an object of the class this policy declares for its type, a
+        fact about one escalation and not a mapping (whose JSON form is read instead): the
+        object :func:`~escalation_policy.decide` takes as it is. The same answer as
+        ``isinstance(fact, EscalationFact) and not isinstance(fact, Mapping)`` with its class
+        the declared one, without asking the ``Mapping`` ABC on every fact: its answer for
+        each declared class is kept until the ABCs' cache token changes (a class registered
+        with an ABC), as the ABC keeps its own."""
+        token = abc.get_cache_token()
+        known, classes = self._fact_classes[0]
+        if known != token:
+            classes = frozenset(
+                cls
+                for cls in self.terms.contract.facts.values()
+                if issubclass(cls, EscalationFact) and not issubclass(cls, Mapping)
+            )
+            self._fact_classes[0] = (token, classes)
+        kind = type(fact)
+        if kind not in classes or not isinstance(fact, EscalationFact):
+            return False
+        return self.terms.contract.facts.get(fact.TYPE) is kind
 
     @property
     def contract(self) -> Contract:

@@ -3,6 +3,7 @@ field by field: an :class:`~escalation_policy.vocabulary.Emit` effect's action a
 obligation's announcement."""
 
 import enum
+import keyword
 import typing
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -102,6 +103,10 @@ def compile_emitter(effect: Emit, types: set[str], module: str, rule: str, scope
     for field, source in effect.escalation.items():
         arguments.append(f"{field}=record.{source}")
     for number, (field, template) in enumerate(effect.text.items()):
+        formatted = _formatted(template)
+        if formatted is not None:
+            arguments.append(f"{field}={formatted}")
+            continue
         namespace[f"template_{number}"] = template
         named = sorted({name for _, name, _, _ in formatter_parser(template) if name})
         filled = ", ".join(f"{name}=record.{name}" for name in named)
@@ -115,6 +120,24 @@ def compile_emitter(effect: Emit, types: set[str], module: str, rule: str, scope
         f"{cls.TYPE} emitted",
     )
     return emit
+
+
+def _formatted(template: str) -> str | None:
+    """An f-string that makes what ``template.format(name=record.name, ...)`` makes, for a
+    template of text and plain fields (``{name}``, an attribute of the escalation), at least
+    two of them; ``None`` for any other (a conversion, a format spec, a lone field)."""
+    pieces: list[str] = []
+    for text, name, spec, conversion in formatter_parser(template):
+        if text:
+            pieces.append(text.replace("{", "{{").replace("}", "}}"))
+        if name is None:
+            continue
+        if spec or conversion is not None or not name.isidentifier() or keyword.iskeyword(name):
+            return None
+        pieces.append(f"{{record.{name}}}")
+    if len(pieces) < 2:  # one field alone: str.format's own str, whatever the value formats to
+        return None
+    return "f" + repr("".join(pieces))
 
 
 _ANNOUNCED_BY_CORE = frozenset({*ACTION_FIELDS, "due"})
