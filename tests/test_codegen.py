@@ -1,5 +1,6 @@
 """Generated functions show their own lines in tracebacks, as attrs' generated methods do."""
 
+import datetime as dt
 import hashlib
 import linecache
 import traceback
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from escalation_policy import make_converter
 from escalation_policy._language.codegen import generate
 from escalation_policy._sha256 import sha256_hex
+from escalation_policy.model import AssignOwner
 from escalation_policy.policy.record import Record
 
 
@@ -28,6 +30,15 @@ def test_a_traceback_through_generated_code_shows_its_lines() -> None:
 def test_the_librarys_generated_functions_are_registered_with_linecache() -> None:
     make_converter()  # builds the readers and writers
     Record.thaw(_a_state())  # the record copies are generated too
+    # A quick __init__ is generated when its class first builds an object by its keywords
+    # (the engine builds most without calling the class).
+    AssignOwner(
+        escalation_id="E",
+        at=dt.datetime(2026, 3, 2, tzinfo=dt.timezone.utc),
+        rule="r",
+        cites="c",
+        owner="tam",
+    )
     generated = [
         name
         for name in linecache.cache
