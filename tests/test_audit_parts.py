@@ -5,6 +5,7 @@ import datetime as dt
 import json
 import pathlib
 import re
+import socket
 import zlib
 from typing import Any
 
@@ -338,7 +339,11 @@ def test_an_audit_on_a_dask_cluster_of_json_lines_and_parquet_is_the_audit_of_on
     _parquet(rows, table)
     with (
         distributed.LocalCluster(
-            n_workers=2, processes=False, threads_per_worker=1, dashboard_address=None
+            n_workers=2,
+            processes=False,
+            threads_per_worker=1,
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # not 8787: it may be taken
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
@@ -351,6 +356,28 @@ def test_an_audit_on_a_dask_cluster_of_json_lines_and_parquet_is_the_audit_of_on
     )
     assert 3 == len(of_rows.refused)
     assert of_rows.to_json() == from_table.to_json()
+
+
+def test_a_local_dask_cluster_takes_no_port_another_may_hold(tmp_path: pathlib.Path) -> None:
+    """``--dask local`` starts its cluster on free ports of this machine: with port 8787 (the
+    Dask scheduler's default) held by another program, the audit runs without a warning (the
+    suite takes warnings as errors) and gives the report of one process."""
+    _dask()
+    path = _history_file(tmp_path)
+    holder = socket.socket()
+    try:
+        try:
+            holder.bind(("127.0.0.1", 8787))
+            holder.listen()
+        except OSError:
+            pass  # another program holds it already
+        out = tmp_path / "report.json"
+        command = ["audit", str(path), "--keep-going", "--format", "json", "-o"]
+        on_dask = main([*command, str(out), "--dask", "local", "--workers", "2"])
+    finally:
+        holder.close()
+    assert main([*command, str(tmp_path / "one.json")]) == on_dask == 2  # lines refused
+    assert (tmp_path / "one.json").read_bytes() == out.read_bytes()
 
 
 # ------------------------------------------------------------------------------ history files

@@ -418,7 +418,11 @@ def test_dask_partitions_of_json_lines_and_parquet_give_the_report_of_one_proces
     assert not of_rows.refused
     with (
         distributed.LocalCluster(
-            n_workers=2, processes=False, threads_per_worker=1, dashboard_address=None
+            n_workers=2,
+            processes=False,
+            threads_per_worker=1,
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # not 8787: it may be taken
         ) as cluster,
         distributed.Client(cluster) as client,
     ):

@@ -389,7 +389,12 @@ def dask_client(scheduler: str, workers: int) -> Iterator[Any]:
         ) from None
     if scheduler == "local":
         cluster = distributed.LocalCluster(
-            n_workers=workers, threads_per_worker=1, dashboard_address=None
+            n_workers=workers,
+            threads_per_worker=1,
+            dashboard_address=None,
+            # The scheduler's HTTP server (health, metrics) on a free port of this machine:
+            # by default it takes 8787, and warns when another cluster holds it.
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         )
         with cluster, distributed.Client(cluster) as client:
             yield client
