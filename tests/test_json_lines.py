@@ -21,6 +21,7 @@ from escalation_policy import (
     action_json,
     make_converter,
 )
+from escalation_policy._convert.fastpath import SHORT_LINE
 from escalation_policy.testing import strategies
 from tests.conftest import examples
 from tests.test_model import OPENED, POLICIES
@@ -268,6 +269,30 @@ def test_a_line_written_in_any_form_reads_as_the_decoder_that_refuses_repeated_k
     by_line, before = PolicyEngine(max_clock_jump=None), PolicyEngine(max_clock_jump=None)
     by_line.handle(OPENED)
     before.handle(OPENED)
+    assert outcome(lambda text: read_as_before(before, text), given_line) == outcome(
+        by_line.handle_json, given_line
+    )
+    assert snapshot(before) == snapshot(by_line)
+
+
+@settings(max_examples=examples(200))
+@given(
+    length=st.integers(SHORT_LINE - 4, SHORT_LINE + 4) | st.integers(0, 2 * SHORT_LINE),
+    letter=st.sampled_from(["E", "é", "\x00", "\u2028"]),
+    field=st.sampled_from(["escalation_id", "id", "customer"]),
+    as_bytes=st.booleans(),
+)
+def test_a_line_about_as_long_as_a_short_one_reads_as_before(
+    length: int, letter: str, field: str, as_bytes: bool
+) -> None:
+    """A short ASCII line's texts are not looked at again: around that length, and with a
+    text of another kind, a line reads (or is refused) as the refusing decoder reads it."""
+    body = {**OPENED, "at": "2026-03-02T09:00:00+00:00", "id": "F-1"}
+    text = json.dumps(body, ensure_ascii=False)
+    body[field] = "E" * max(0, length - len(text) - 1) + letter
+    line = json.dumps(body, ensure_ascii=letter == "\x00")
+    given_line: str | bytes = line.encode() if as_bytes else line
+    by_line, before = PolicyEngine(max_clock_jump=None), PolicyEngine(max_clock_jump=None)
     assert outcome(lambda text: read_as_before(before, text), given_line) == outcome(
         by_line.handle_json, given_line
     )

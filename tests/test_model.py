@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import types
 from pathlib import Path
 from typing import Any
 
@@ -326,6 +327,35 @@ def test_a_fact_the_fast_path_declines_still_gets_cattrs_explanation() -> None:
     with pytest.raises(InvalidFactError) as caught:
         CONVERTER.structure(body, Fact)
     assert "$.customer" == caught.value.path
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        types.MappingProxyType({**OPENED}),
+        {**OPENED, 1: "x"},
+        {**OPENED, None: None},
+        {**OPENED, "extra": None},
+        {**{key: value for key, value in OPENED.items() if key != "customer"}, "tam": "Kenji"},
+    ],
+    ids=["not a dict", "a number as a key", "null as a key", "an unknown key", "one missing"],
+)
+def test_the_fast_fact_reader_leaves_anything_but_a_dict_of_its_own_keys_to_cattrs(
+    body: Any,
+) -> None:
+    """The fast reader counts the keys it finds: one more, one missing, or an object of
+    another kind, is cattrs' to read (or to explain)."""
+    with pytest.raises(Fallback):
+        fact_reader(Opened, parse_timestamp)(body)
+    expected = outcome_of(lambda: CONVERTER.structure(dict(body), Fact))
+    assert expected == outcome_of(lambda: read_fact(body))
+
+
+def outcome_of(read: Any) -> Any:
+    try:
+        return read()
+    except InvalidFactError as error:
+        return error.reason, error.path
 
 
 NEAR_MISSES = [None, True, False, 0, 1, 1.5, "", "x", "low", "tam", "update", "internal"]
