@@ -4,6 +4,7 @@ line refused as ``handle`` refuses its object, the engine unchanged."""
 
 import contextlib
 import datetime as dt
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from escalation_policy import (
     InputError,
     PolicyEngine,
     action_json,
+    default_policy,
     make_converter,
 )
 from escalation_policy._convert.fastpath import SHORT_LINE
@@ -273,6 +275,52 @@ def test_a_line_written_in_any_form_reads_as_the_decoder_that_refuses_repeated_k
         by_line.handle_json, given_line
     )
     assert snapshot(before) == snapshot(by_line)
+
+
+def read_file_as_before(data: bytes) -> list[Any]:
+    """A file's lines read as the command line first read them, the reference: each
+    non-blank line by ``fact_of_line`` (the decoder that refuses a repeated key), a byte order
+    mark taken off the first; each fact, or its error (class, code, path, message, fact id,
+    line)."""
+    from escalation_policy._convert import shared_fact_reader
+    from escalation_policy._convert.lines import fact_of_line
+
+    read = shared_fact_reader(default_policy())
+    items: list[Any] = []
+    for number, line in enumerate(data.splitlines(keepends=True), start=1):
+        if number == 1:
+            line = line.removeprefix(b"\xef\xbb\xbf")
+        if not line.strip():
+            continue
+        try:
+            items.append((number, fact_of_line(line, read)))
+        except InputError as error:
+            items.append((number, _error(error.at_line(number))))
+    return items
+
+
+def _error(error: InputError) -> Any:
+    return type(error), error.code, error.path, str(error), error.fact_id, error.line
+
+
+@settings(max_examples=examples(200))
+@given(
+    lines=st.lists(written_lines() | st.sampled_from(["", "  ", "[1]", '{"type": "tick"'])),
+    mark=st.booleans(),
+)
+def test_a_file_of_lines_in_any_form_reads_as_the_decoder_that_refuses_repeated_keys_reads_it(
+    lines: list[str], mark: bool
+) -> None:
+    """The command line reads a file's lines as ``handle_json`` reads one: well-formed facts
+    without the refusing decoder, anything else as before, with the same errors and lines."""
+    from escalation_policy._lines import _numbered
+
+    data = ("\ufeff" if mark else "").encode() + "".join(line + "\n" for line in lines).encode()
+    got = [
+        (number, _error(item) if isinstance(item, InputError) else item)
+        for number, item in _numbered(io.BytesIO(data))
+    ]
+    assert read_file_as_before(data) == got
 
 
 @settings(max_examples=examples(200))
