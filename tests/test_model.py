@@ -34,7 +34,7 @@ from escalation_policy._convert.fastpath import (
     object_writer,
     text_writer,
 )
-from escalation_policy.model import AWAITING_OPENING, parse_timestamp
+from escalation_policy.model import AWAITING_OPENING, EscalationFact, parse_timestamp
 from escalation_policy.policy.record import Record
 from escalation_policy.rules import Opened, Segment, Severity
 from escalation_policy.testing import strategies
@@ -421,3 +421,50 @@ def test_the_loader_takes_exactly_the_field_types_the_fast_reader_reads(kind: An
     else:
         fast = True
     assert fast == readable(kind)
+
+
+@attrs.frozen(kw_only=True)
+class _Named(EscalationFact):
+    """A fact whose fields bear the names a generated reader uses for its own values."""
+
+    TYPE = "named"
+    found: str
+    short: str | None = None
+    size: bool = False
+    texts: str | None = None
+    value: str | None = None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"found": "x"},
+        {"found": "x", "short": "y", "size": True, "texts": "z", "value": "v"},
+        {"found": "x", "short": None, "texts": "t" * 300},
+        {"found": "x", "extra": 1},
+        {"short": "y"},
+    ],
+    ids=["one", "all", "long", "an unknown key", "one missing"],
+)
+def test_a_fact_whose_fields_bear_a_readers_own_names_reads_as_cattrs_reads_it(
+    body: dict[str, Any],
+) -> None:
+    body = {"type": "named", "at": "2026-03-02T09:00:00+00:00", "escalation_id": "E-1", **body}
+    try:
+        expected: Any = CONVERTER.gen_structure_attrs_fromdict(_Named)(
+            {key: value for key, value in body.items() if key != "type"}, _Named
+        )
+    except Exception:
+        expected = Fallback
+    line = json.dumps(body)
+    for read in (
+        lambda: fact_reader(_Named, parse_timestamp)(body),
+        lambda: fact_reader(_Named, parse_timestamp, line=True)(
+            body, line.count('"'), len(line) <= 256 and line.isascii()
+        )[0],
+    ):
+        try:
+            got = read()
+        except Fallback:
+            got = Fallback
+        assert expected == got

@@ -199,10 +199,12 @@ def fact_reader(
             ]
             lines += [f"    {line}" for line in read]
         lines += _size_lines(field.type, text_limit(name, field.type), line=line)
-        lines.append(f"    {name} = value")
+        lines.append(f"    field_{name} = value")  # named apart from the reader's own
     namespace["MAX_FACT_SIZE"] = MAX_FACT_SIZE
     # Built as the class's quick __init__ builds it: through its twin where there is one.
-    build = build_lines(cls, [(field.name, field.name) for field in fields], namespace, prefix="")
+    build = build_lines(
+        cls, [(field.name, f"field_{field.name}") for field in fields], namespace, prefix=""
+    )
     lines += [
         "    if size > MAX_FACT_SIZE:",
         "        raise Fallback",
