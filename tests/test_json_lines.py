@@ -4,6 +4,7 @@ line refused as ``handle`` refuses its object, the engine unchanged."""
 
 import contextlib
 import datetime as dt
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,10 @@ from escalation_policy import (
     InputError,
     PolicyEngine,
     action_json,
+    default_policy,
     make_converter,
 )
+from escalation_policy._convert.fastpath import SHORT_LINE
 from escalation_policy.testing import strategies
 from tests.conftest import examples
 from tests.test_model import OPENED, POLICIES
@@ -268,6 +271,76 @@ def test_a_line_written_in_any_form_reads_as_the_decoder_that_refuses_repeated_k
     by_line, before = PolicyEngine(max_clock_jump=None), PolicyEngine(max_clock_jump=None)
     by_line.handle(OPENED)
     before.handle(OPENED)
+    assert outcome(lambda text: read_as_before(before, text), given_line) == outcome(
+        by_line.handle_json, given_line
+    )
+    assert snapshot(before) == snapshot(by_line)
+
+
+def read_file_as_before(data: bytes) -> list[Any]:
+    """A file's lines read as the command line first read them, the reference: each
+    non-blank line by ``fact_of_line`` (the decoder that refuses a repeated key), a byte order
+    mark taken off the first; each fact, or its error (class, code, path, message, fact id,
+    line)."""
+    from escalation_policy._convert import shared_fact_reader
+    from escalation_policy._convert.lines import fact_of_line
+
+    read = shared_fact_reader(default_policy())
+    items: list[Any] = []
+    for number, line in enumerate(data.splitlines(keepends=True), start=1):
+        if number == 1:
+            line = line.removeprefix(b"\xef\xbb\xbf")
+        if not line.strip():
+            continue
+        try:
+            items.append((number, fact_of_line(line, read)))
+        except InputError as error:
+            items.append((number, _error(error.at_line(number))))
+    return items
+
+
+def _error(error: InputError) -> Any:
+    return type(error), error.code, error.path, str(error), error.fact_id, error.line
+
+
+@settings(max_examples=examples(200))
+@given(
+    lines=st.lists(written_lines() | st.sampled_from(["", "  ", "[1]", '{"type": "tick"'])),
+    mark=st.booleans(),
+)
+def test_a_file_of_lines_in_any_form_reads_as_the_decoder_that_refuses_repeated_keys_reads_it(
+    lines: list[str], mark: bool
+) -> None:
+    """The command line reads a file's lines as ``handle_json`` reads one: well-formed facts
+    without the refusing decoder, anything else as before, with the same errors and lines."""
+    from escalation_policy._lines import _numbered
+
+    data = ("\ufeff" if mark else "").encode() + "".join(line + "\n" for line in lines).encode()
+    got = [
+        (number, _error(item) if isinstance(item, InputError) else item)
+        for number, item in _numbered(io.BytesIO(data))
+    ]
+    assert read_file_as_before(data) == got
+
+
+@settings(max_examples=examples(200))
+@given(
+    length=st.integers(SHORT_LINE - 4, SHORT_LINE + 4) | st.integers(0, 2 * SHORT_LINE),
+    letter=st.sampled_from(["E", "é", "\x00", "\u2028"]),
+    field=st.sampled_from(["escalation_id", "id", "customer"]),
+    as_bytes=st.booleans(),
+)
+def test_a_line_about_as_long_as_a_short_one_reads_as_before(
+    length: int, letter: str, field: str, as_bytes: bool
+) -> None:
+    """A short ASCII line's texts are not looked at again: around that length, and with a
+    text of another kind, a line reads (or is refused) as the refusing decoder reads it."""
+    body = {**OPENED, "at": "2026-03-02T09:00:00+00:00", "id": "F-1"}
+    text = json.dumps(body, ensure_ascii=False)
+    body[field] = "E" * max(0, length - len(text) - 1) + letter
+    line = json.dumps(body, ensure_ascii=letter == "\x00")
+    given_line: str | bytes = line.encode() if as_bytes else line
+    by_line, before = PolicyEngine(max_clock_jump=None), PolicyEngine(max_clock_jump=None)
     assert outcome(lambda text: read_as_before(before, text), given_line) == outcome(
         by_line.handle_json, given_line
     )

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import types
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ from escalation_policy._convert.fastpath import (
     object_writer,
     text_writer,
 )
-from escalation_policy.model import AWAITING_OPENING, parse_timestamp
+from escalation_policy.model import AWAITING_OPENING, EscalationFact, parse_timestamp
 from escalation_policy.policy.record import Record
 from escalation_policy.rules import Opened, Segment, Severity
 from escalation_policy.testing import strategies
@@ -328,6 +329,35 @@ def test_a_fact_the_fast_path_declines_still_gets_cattrs_explanation() -> None:
     assert "$.customer" == caught.value.path
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        types.MappingProxyType({**OPENED}),
+        {**OPENED, 1: "x"},
+        {**OPENED, None: None},
+        {**OPENED, "extra": None},
+        {**{key: value for key, value in OPENED.items() if key != "customer"}, "tam": "Kenji"},
+    ],
+    ids=["not a dict", "a number as a key", "null as a key", "an unknown key", "one missing"],
+)
+def test_the_fast_fact_reader_leaves_anything_but_a_dict_of_its_own_keys_to_cattrs(
+    body: Any,
+) -> None:
+    """The fast reader counts the keys it finds: one more, one missing, or an object of
+    another kind, is cattrs' to read (or to explain)."""
+    with pytest.raises(Fallback):
+        fact_reader(Opened, parse_timestamp)(body)
+    expected = outcome_of(lambda: CONVERTER.structure(dict(body), Fact))
+    assert expected == outcome_of(lambda: read_fact(body))
+
+
+def outcome_of(read: Any) -> Any:
+    try:
+        return read()
+    except InvalidFactError as error:
+        return error.reason, error.path
+
+
 NEAR_MISSES = [None, True, False, 0, 1, 1.5, "", "x", "low", "tam", "update", "internal"]
 NEAR_MISSES += ["2026-03-02T09:00:00", "2026-03-02T09:00:00Z", "2026-03-02", [], ["a"], [1], {}]
 NEAR_MISSES += ["i" * 256, "i" * 257, "t" * 16_384, "t" * 16_385, ["t" * 16_385]]  # the limits
@@ -391,3 +421,50 @@ def test_the_loader_takes_exactly_the_field_types_the_fast_reader_reads(kind: An
     else:
         fast = True
     assert fast == readable(kind)
+
+
+@attrs.frozen(kw_only=True)
+class _Named(EscalationFact):
+    """A fact whose fields bear the names a generated reader uses for its own values."""
+
+    TYPE = "named"
+    found: str
+    short: str | None = None
+    size: bool = False
+    texts: str | None = None
+    value: str | None = None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"found": "x"},
+        {"found": "x", "short": "y", "size": True, "texts": "z", "value": "v"},
+        {"found": "x", "short": None, "texts": "t" * 300},
+        {"found": "x", "extra": 1},
+        {"short": "y"},
+    ],
+    ids=["one", "all", "long", "an unknown key", "one missing"],
+)
+def test_a_fact_whose_fields_bear_a_readers_own_names_reads_as_cattrs_reads_it(
+    body: dict[str, Any],
+) -> None:
+    body = {"type": "named", "at": "2026-03-02T09:00:00+00:00", "escalation_id": "E-1", **body}
+    try:
+        expected: Any = CONVERTER.gen_structure_attrs_fromdict(_Named)(
+            {key: value for key, value in body.items() if key != "type"}, _Named
+        )
+    except Exception:
+        expected = Fallback
+    line = json.dumps(body)
+    for read in (
+        lambda: fact_reader(_Named, parse_timestamp)(body),
+        lambda: fact_reader(_Named, parse_timestamp, line=True)(
+            body, line.count('"'), len(line) <= 256 and line.isascii()
+        )[0],
+    ):
+        try:
+            got = read()
+        except Fallback:
+            got = Fallback
+        assert expected == got

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
 from escalation_policy._convert import lines as _json_lines
-from escalation_policy._convert import shared_fact_reader
+from escalation_policy._convert import shared_line_reader
 from escalation_policy._convert.lines import fact_of_line, json_value
 from escalation_policy.errors import InputError
 from escalation_policy.model import Fact
@@ -66,9 +66,9 @@ def _numbered(
     stream: IO[str] | IO[bytes], policy: Policy | None = None
 ) -> Iterator[tuple[int, Fact | InputError]]:
     """``(line number, fact or the reason there is none)`` for each non-blank line."""
-    # The engine's own reader: a well-formed fact straight to its type's fast reader, anything
-    # else to the converter, which reads it the same way or says what is wrong.
-    read = shared_fact_reader(default_policy() if policy is None else policy)
+    # handle_json's reader: a well-formed fact's line straight to its type's line reader,
+    # anything else read as fact_of_line reads it, with the same errors.
+    read = shared_line_reader(default_policy() if policy is None else policy)
     # _bounded's lines, read in this loop: a history is millions of lines.
     readline = stream.readline
     number = 0
@@ -87,7 +87,7 @@ def _numbered(
         if not line or line.isspace():  # as `not line.strip()`, without copying the line
             continue
         try:
-            item: Fact | InputError = fact_of_line(line, read)
+            item: Fact | InputError = read(line)[0]
         except InputError as error:
             item = error.at_line(number)
         yield number, item

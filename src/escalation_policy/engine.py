@@ -375,8 +375,10 @@ class PolicyEngine:
             write = self._action_texts = shared_answer_writers(self.policy)
         # The actions' times that are the fact's own are written as the line gave it, where
         # it gave it as they are written (at_text); else as any other time.
-        at = fact.at if at_text is not None else _NO_TIME
-        return [write[type(action)](action, at, at_text) for action in actions]
+        if at_text is None:
+            return [write[type(action)](action, _NO_TIME, None) for action in actions]
+        at, at_json = fact.at, '"' + at_text + '"'
+        return [write[type(action)](action, at, at_json) for action in actions]
 
     def _pass_quiet_time(self, at: dt.datetime) -> bool | None:
         """What :meth:`handle` of ``Tick(at=at)`` does when nothing falls due by then, without

@@ -436,8 +436,8 @@ def shared_fact_reader(policy: "Policy") -> Callable[[Mapping[str, Any]], Fact]:
 
 
 LineReader = Callable[[str | bytes], tuple[Fact, str | None]]
-"""A fact from one JSON line, and the JSON text of its time where the line gave it as an
-action's JSON writes it (else ``None``)."""
+"""A fact from one JSON line, and the text of its time (without its quotes) where the line
+gave it as an action's JSON writes it (else ``None``)."""
 
 _SHARED_LINES: "weakref.WeakKeyDictionary[Any, LineReader]" = weakref.WeakKeyDictionary()
 
@@ -452,7 +452,7 @@ def shared_line_reader(policy: "Policy") -> LineReader:
     anything else, or what it declines, is read by ``fact_of_line``."""
     reader = _SHARED_LINES.get(policy)
     if reader is None:
-        from escalation_policy._convert.fastpath import fact_reader
+        from escalation_policy._convert.fastpath import SHORT_LINE, fact_reader
         from escalation_policy._convert.lines import fact_of_line, scan_lenient
 
         facts = policy.contract.facts
@@ -469,7 +469,7 @@ def shared_line_reader(policy: "Policy") -> LineReader:
 
         def read(line: str | bytes) -> tuple[Fact, str | None]:
             text: str | bytes | None = line
-            if type(text) is bytes and b"\\" not in text:
+            if type(text) is bytes:  # looked into as text: ``in`` of bytes costs more
                 try:
                     text = text.decode()
                 except UnicodeDecodeError:
@@ -487,7 +487,11 @@ def shared_line_reader(policy: "Policy") -> LineReader:
                     fast = (by_tag.get(tag) or fast_reader(tag)) if type(tag) is str else None
                     if fast is not None:
                         try:
-                            read_fast: tuple[Fact, str | None] = fast(data, text.count('"'))
+                            read_fast: tuple[Fact, str | None] = fast(
+                                data,
+                                text.count('"'),
+                                len(text) <= SHORT_LINE and text.isascii(),
+                            )
                         except Exception:  # declined: fact_of_line reads it or says why not
                             pass
                         else:

@@ -25,6 +25,7 @@ from escalation_policy._language.typed import (
     EARLIEST,
     LATEST,
     MAX_FACT_SIZE,
+    MAX_ID_LENGTH,
     clean_string,
     text_limit,
 )
@@ -134,37 +135,46 @@ def fact_reader(
     well-formed case (the length of each text and the size of the whole fact too), and sets
     the fields directly without running it again.
 
+    A key the class does not have declines: the reader counts the keys it finds, and an
+    object holding more (or not a ``dict``) is the converter's.
+
     ``line``: a reader of the object that a JSON line without a backslash held, read by a
     decoder that lets a repeated key pass (the last one wins), called as
-    ``read(body, quotes)``; it returns the fact and the JSON text of its time where that is
-    the line's own (else ``None``). ``quotes`` counts the line's ``"``: without a backslash,
-    two for each text (each key, each text value), so the reader declines the object
-    (Fallback) unless its keys and texts account for them all, and a key given twice, or
-    anything else the object does not show, is left to the decoder that refuses it.
+    ``read(body, quotes, short)``; it returns the fact and the text of its time, without its
+    quotes, where the line gave it as an action's JSON writes it (else ``None``). ``quotes``
+    counts the line's ``"``: without a backslash, two for each text (each key, each text
+    value), so the reader declines the object (Fallback) unless its keys and texts account
+    for them all, and a key given twice, or anything else the object does not show, is left
+    to the decoder that refuses it. ``short``: the line is ASCII and at most
+    :data:`SHORT_LINE` characters long, so each of its texts is ASCII without NUL (JSON
+    allows no control character in a text unescaped) and within every length limit, and
+    the reader does not look at them again.
     """
     fields = attrs.fields(cls)
     namespace: dict[str, Any] = {
         "cls": cls,
         "Fallback": Fallback,
         "MISSING": _MISSING,
-        "KNOWN": frozenset(field.name for field in fields) | {"type"},
         "new": object.__new__,
         "clean": clean_string,
         "NUL": "\x00",
-        "QUOTE": '"',
     }
+    # Its own keys only: a dictionary (as JSON gives it) holds no other key when it holds as
+    # many as the fields found in it and its type (an object of another kind is the
+    # converter's); counted as they are found, without a pass over its keys.
     lines = [
-        "def read(body, quotes):" if line else "def read(body):",
-        "    if not KNOWN.issuperset(body):",
+        "def read(body, quotes, short):" if line else "def read(body):",
+        "    if type(body) is not dict:",
         "        raise Fallback",
         "    size = 0",
+        "    found = 0",  # the optional fields found
     ]
     if line:
         lines += ["    texts = 0", "    at_text = None"]
     texts = 1  # the type's
+    required = 1  # the type
     for field in fields:
         name = field.name
-        lines.append(f"    value = body.get({name!r}, MISSING)")
         check = "non_empty" if field.metadata.get("non_empty") else None
         read = _read_lines(name, field.type, check, namespace, parse_timestamp, line=line)
         if line:  # the texts of the value, on the line
@@ -175,19 +185,30 @@ def fact_reader(
                 read.append("    texts += 1")
             elif isinstance(count, list):
                 read += count
-        if field.default is attrs.NOTHING:
-            lines += ["    if value is MISSING:", "        raise Fallback", *read]
+        if field.default is attrs.NOTHING:  # a missing one raises KeyError: Fallback below
+            required += 1
+            lines += [f"    value = body[{name!r}]", *read]
         else:  # only a value that arrived is read
             namespace[f"default_{name}"] = field.default
-            lines += ["    if value is MISSING:", f"        value = default_{name}", "    else:"]
+            lines += [
+                f"    value = body.get({name!r}, MISSING)",
+                "    if value is MISSING:",
+                f"        value = default_{name}",
+                "    else:",
+                "        found += 1",
+            ]
             lines += [f"    {line}" for line in read]
-        lines += _size_lines(field.type, text_limit(name, field.type))
-        lines.append(f"    {name} = value")
+        lines += _size_lines(field.type, text_limit(name, field.type), line=line)
+        lines.append(f"    field_{name} = value")  # named apart from the reader's own
     namespace["MAX_FACT_SIZE"] = MAX_FACT_SIZE
     # Built as the class's quick __init__ builds it: through its twin where there is one.
-    build = build_lines(cls, [(field.name, field.name) for field in fields], namespace, prefix="")
+    build = build_lines(
+        cls, [(field.name, f"field_{field.name}") for field in fields], namespace, prefix=""
+    )
     lines += [
         "    if size > MAX_FACT_SIZE:",
+        "        raise Fallback",
+        f"    if len(body) != found + {required}:",
         "        raise Fallback",
         *(
             [f"    if quotes != 2 * (len(body) + texts + {texts}):", "        raise Fallback"]
@@ -197,9 +218,22 @@ def fact_reader(
         *build,
         "    return new, at_text" if line else "    return new",
     ]
+    # A required field missing (KeyError) declines as any other problem does.
+    lines[1:] = [
+        "    try:",
+        *(f"    {each}" for each in lines[1 : -len(build) - 1]),
+        "    except KeyError:",
+        "        raise Fallback from None",
+        *lines[-len(build) - 1 :],
+    ]
     what = "line reader" if line else "reader"
     reader: Callable[..., Any] = generate(lines, namespace, f"{what} for {cls.__qualname__}")
     return reader
+
+
+SHORT_LINE = MAX_ID_LENGTH
+"""The longest line whose texts a line reader takes as within every length limit: none can be
+longer than the line."""
 
 
 def _texts_of(kind: Any) -> int | list[str]:
@@ -222,20 +256,26 @@ def _texts_of(kind: Any) -> int | list[str]:
     return 0
 
 
-def _size_lines(kind: Any, limit: int) -> list[str]:
+def _size_lines(kind: Any, limit: int, *, line: bool = False) -> list[str]:
     """Statements that check the length of ``value``, a text or a list of texts of a field
-    with that ``limit`` (0: no text), and add it to ``size`` as ``check_fields`` counts it."""
+    with that ``limit`` (0: no text), and add it to ``size`` as ``check_fields`` counts it
+    (``line``: a text of a short line is within every limit, and not counted)."""
     if not limit:
         return []
     if typing.get_origin(kind) in (typing.Union, types.UnionType):
-        inner = _size_lines(next(a for a in typing.get_args(kind) if a is not type(None)), limit)
-        return ["    if value is not None:", *(f"    {line}" for line in inner)]
+        inner_kind = next(a for a in typing.get_args(kind) if a is not type(None))
+        if line and inner_kind is str:
+            inner = _size_lines(inner_kind, limit)
+            return ["    if value is not None and not short:", *(f"    {x}" for x in inner)]
+        inner = _size_lines(inner_kind, limit, line=line)
+        return ["    if value is not None:", *(f"    {x}" for x in inner)]
     if kind is str:
-        return [
+        checks = [
             f"    if len(value) > {limit}:",
             "        raise Fallback",
             "    size += len(value) + 1",
         ]
+        return ["    if not short:", *(f"    {x}" for x in checks)] if line else checks
     return [  # a tuple of texts
         "    for item in value:",
         f"        if len(item) > {limit}:",
@@ -267,6 +307,12 @@ def _read_lines(
             return ["    if value is not None:", *(f"    {line}" for line in inner)]
     if kind is str:
         empty = " or not value" if check == "non_empty" else ""
+        if line:  # a short line's texts are ASCII without NUL (see fact_reader)
+            return [
+                f"    if type(value) is not str{empty} or not (short or (value.isascii() and NUL"
+                " not in value) or clean(value)):",
+                "        raise Fallback",
+            ]
         return [
             f"    if type(value) is not str{empty} or not ((value.isascii() and NUL not in value)"
             " or clean(value)):",
@@ -295,10 +341,11 @@ def _read_lines(
             LATEST=LATEST,
         )
         # A time in UTC as this shape writes it, on a line: the action's JSON text of it.
-        text = ["            at_text = QUOTE + value + QUOTE"] if line and name == "at" else []
+        text = ["            at_text = value"] if line and name == "at" else []
+        ascii_text = "(short or value.isascii())" if line else "value.isascii()"
         return [
             "    if (type(value) is str and len(value) == 25 and value[4::3] == SEPARATORS"
-            " and value.isascii()):",
+            f" and {ascii_text}):",
             "        try:",
             "            parsed = from_iso(value)",
             "        except ValueError:",

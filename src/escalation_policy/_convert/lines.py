@@ -44,8 +44,9 @@ else goes through ``decode``, which reads it the same way or says what is wrong.
 scan_lenient: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 """The scanner of a decoder that lets a repeated key pass (the last one wins), a third
 cheaper than :data:`DECODER`'s (whose hook builds each object again from a list of pairs). For
-readers that tell by other means that no key came twice (``_convert.fastpath.line_colons``),
-and read the line with :func:`json_value` where they cannot."""
+readers that tell by other means that no key came twice (the line readers of
+``_convert.fastpath.fact_reader`` count a line's ``"``), and read the line with
+:func:`json_value` where they cannot."""
 
 
 def json_value(line: str | bytes) -> Any:

@@ -128,13 +128,12 @@ def read_items(
     for path in paths:
         stream = _open(path)
         lines = stream if count is None else typing.cast(IO[bytes], _Counted(stream, count))
+        name = display_name(path)
         try:
             for number, item in _numbered(lines, policy):
-                yield display_name(path), number, item
+                yield name, number, item
         except OSError as error:  # the file was readable, then a read failed (EIO, EISDIR)
-            raise InputError(
-                f"cannot read {display_name(path)}: {error.strerror or error}"
-            ) from None
+            raise InputError(f"cannot read {name}: {error.strerror or error}") from None
         finally:
             if path != "-":
                 stream.close()
