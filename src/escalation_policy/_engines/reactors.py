@@ -21,8 +21,9 @@ property test checks that both decide the same for any history.
 
 import datetime as dt
 import keyword
+import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
 
@@ -103,12 +104,13 @@ def generated(
     return Generated(react=react, step=_step(policy, fact_type, source, reactions))
 
 
-def _required(policy: "Policy", effect: Require) -> Any:
+def _required(policy: "Policy", effect: Require) -> "_Function | None":
     """``Work._require`` for one :class:`~escalation_policy.vocabulary.Require` of a fixed
     deadline, with what depends only on the effect and its obligation decided here (its key,
     whether it is kept per key, counted on the calendar, reminded, announced), and its
-    pending instance built slot by slot: ``required(work, rule, cites)``. ``None`` where the
-    pending instance cannot be built so (the handler applies the effect)."""
+    pending instance built slot by slot: ``required(work, rule, cites)``, written in place
+    (:meth:`_Source.in_place`). ``None`` where the pending instance cannot be built so (the
+    handler applies the effect)."""
     declared = policy.obligations[effect.obligation.id]
     within = effect.within
     namespace: dict[str, Any] = {
@@ -184,7 +186,7 @@ def _required(policy: "Policy", effect: Require) -> Any:
         "    pending_list.append(new)",
     ]
     lines += _announced(declared)
-    return generate(lines, namespace, f"require {declared.id}")
+    return _Function(lines, namespace)
 
 
 def _found(indent: str, key: str | None) -> list[str]:
@@ -208,20 +210,22 @@ def _announced(declared: CompiledObligation) -> list[str]:
     if declared.announce is None:
         return []
     return [
-        "    owner = record.owner",
-        "    if owner is None and work.plan is not None:",
-        "        owner = work.plan.values[OWNER]",
+        "    announced_owner = record.owner",
+        "    if announced_owner is None and work.plan is not None:",
+        "        announced_owner = work.plan.values[OWNER]",
         "    work.announced.append((new.obligation, new.key, new.due))",
-        "    work.actions.append(ANNOUNCE(work.escalation_id, work.at, new, owner, record))",
+        "    work.actions.append(",
+        "        ANNOUNCE(work.escalation_id, work.at, new, announced_owner, record)",
+        "    )",
     ]
 
 
-def _scheduled(policy: "Policy", effect: Require) -> Any:
+def _scheduled(policy: "Policy", effect: Require) -> "_Function | None":
     """``Work._schedule`` for one :class:`~escalation_policy.vocabulary.Require` of a period
     the plan gives, with what depends only on the effect and its obligation decided here,
     and its pending instance built slot by slot: ``scheduled(work, rule, cites)`` (the rule
-    and its citation are the plan's). ``None`` where the pending instance cannot be built so
-    (the handler applies the effect)."""
+    and its citation are the plan's), written in place (:meth:`_Source.in_place`). ``None``
+    where the pending instance cannot be built so (the handler applies the effect)."""
     declared = policy.obligations[effect.obligation.id]
     namespace: dict[str, Any] = {
         "NAME": declared.id,
@@ -304,13 +308,13 @@ def _scheduled(policy: "Policy", effect: Require) -> Any:
         "        pending_list[index] = new",
         *_announced(declared),
     ]
-    return generate(lines, namespace, f"schedule {declared.id}")
+    return _Function(lines, namespace)
 
 
-def _applied(policy: "Policy") -> Any:
+def _applied(policy: "Policy") -> "_Function | None":
     """``Work._apply_plan``, with each action it may take built slot by slot:
-    ``applied(work)``. ``None`` where one of them cannot be built so (the handler applies the
-    effect)."""
+    ``applied(work)``, written in place (:meth:`_Source.in_place`). ``None`` where one of
+    them cannot be built so (the handler applies the effect)."""
     namespace: dict[str, Any] = {
         "OWNER": OWNER,
         "INVOLVEMENT": INVOLVEMENT,
@@ -323,7 +327,9 @@ def _applied(policy: "Policy") -> Any:
         "rule": "row",
         "cites": "RULES[row].cites",
     }
-    owner = construct_lines(AssignOwner, {**common, "owner": "owner"}, namespace, prefix="own_")
+    owner = construct_lines(
+        AssignOwner, {**common, "owner": "planned_owner"}, namespace, prefix="own_"
+    )
     involvement = construct_lines(
         SetInvolvement,
         {
@@ -336,7 +342,7 @@ def _applied(policy: "Policy") -> Any:
         prefix="inv_",
     )
     cadence = construct_lines(
-        SetCadence, {**common, "cadence": "cadence"}, namespace, prefix="cad_"
+        SetCadence, {**common, "cadence": "planned_cadence"}, namespace, prefix="cad_"
     )
     if owner is None or involvement is None or cadence is None:
         return None
@@ -350,9 +356,9 @@ def _applied(policy: "Policy") -> Any:
         "    plan = work.plan",
         "    values, sources = plan.values, plan.sources",
         "    record = work.record",
-        "    owner = values[OWNER]",
-        "    if owner != record.owner:  # a restored owner is its text: compare values",
-        "        record.owner = owner",
+        "    planned_owner = values[OWNER]",
+        "    if planned_owner != record.owner:  # a restored owner is its text: compare values",
+        "        record.owner = planned_owner",
         "        row = sources[OWNER]",
         *inside(owner),
         "        work.actions.append(new)",
@@ -364,14 +370,23 @@ def _applied(policy: "Policy") -> Any:
         "        row = sources[INVOLVEMENT]",
         *inside(involvement),
         "        work.actions.append(new)",
-        "    cadence = values[CADENCE]",
-        "    if cadence != record.cadence:",
-        "        record.cadence = cadence",
+        "    planned_cadence = values[CADENCE]",
+        "    if planned_cadence != record.cadence:",
+        "        record.cadence = planned_cadence",
         "        row = sources[CADENCE]",
         *inside(cadence),
         "        work.actions.append(new)",
     ]
-    return generate(lines, namespace, "apply plan")
+    return _Function(lines, namespace)
+
+
+class _Function(NamedTuple):
+    """The source of a function the generated ones do in place (:meth:`_Source.in_place`)."""
+
+    lines: list[str]
+    """Its ``def`` line, then its body."""
+    namespace: dict[str, Any]
+    """The constants it names."""
 
 
 def _path(read: object) -> str | None:
@@ -402,12 +417,48 @@ class _Source:
         self.computed: dict[str, str] = {}  # field -> the local that holds it once read
         self.uses_context = False
         self._applied: Any = _UNSET
+        self.in_place_count = 0  # functions written in place so far
 
-    def applied(self) -> Any:
-        """:func:`_applied` for the policy, generated once for all the reactions."""
+    def applied(self) -> "_Function | None":
+        """:func:`_applied` for the policy, written once for all the reactions."""
         if self._applied is _UNSET:
             self._applied = _applied(self.policy)
-        return self._applied
+        applied: _Function | None = self._applied
+        return applied
+
+    def in_place(self, function: "_Function", arguments: list[str], indent: str) -> list[str]:
+        """Lines that do at ``indent`` what a call of ``function`` (its first argument
+        ``work``, then ``arguments``) does, without the call: its parameters set, its body
+        run once in a loop that a ``return`` leaves by a ``break``, its constants named apart
+        from any other's (each gets a prefix of its own)."""
+        prefix = f"I{self.in_place_count}_"
+        self.in_place_count += 1
+        renamed = {name: f"{prefix}{name}" for name in function.namespace}
+        pattern = re.compile(r"(?<![\w.])(" + "|".join(map(re.escape, renamed)) + r")\b")
+        for name, value in function.namespace.items():
+            self.namespace[renamed[name]] = value
+        header, *body = function.lines
+        parameters = header.split("(", 1)[1].split(")", 1)[0].split(", ")
+        if parameters[0] != "work" or len(parameters) != len(arguments) + 1:
+            raise TypeError(f"written in place with work, {arguments}: {header}")
+        lines = [
+            f"{indent}{parameter} = {argument}"
+            for parameter, argument in zip(parameters[1:], arguments, strict=True)
+            if not parameter.startswith("_")  # not read
+        ]
+        lines.append(f"{indent}while True:  # once: its returns break out")
+        for line in body:
+            if not line.startswith("    "):
+                raise TypeError(f"not a line of the function's body: {line!r}")
+            line = pattern.sub(lambda found: renamed[found.group(1)], line[4:])
+            code = line.lstrip()
+            if code == "return" or code.startswith(("return ", "return  #")):
+                if code.split("#", 1)[0].strip() != "return":
+                    raise TypeError(f"written in place, a function returns nothing: {line!r}")
+                line = line.replace("return", "break", 1)
+            lines.append(f"{indent}    {line}")
+        lines.append(f"{indent}    break")
+        return lines
 
     def constant(self, prefix: str, value: object) -> str:
         for name, known in self.namespace.items():
@@ -470,14 +521,12 @@ class _Source:
                         else _scheduled(self.policy, effect)
                     )
                     if required is not None:  # else: the handler, as for any other effect
-                        function = self.constant("REQ", required)
-                        lines.append(f"{indent}    {function}(work, {rule}, {cites})")
+                        lines += self.in_place(required, [rule, cites], f"{indent}    ")
                         continue
                 if type(effect) is ApplyPlan:
                     applied = self.applied()
                     if applied is not None:  # else: the handler, as for any other effect
-                        function = self.constant("APPLY", applied)
-                        lines.append(f"{indent}    {function}(work)")
+                        lines += self.in_place(applied, [], f"{indent}    ")
                         continue
                 if type(effect) is Emit:  # Work._emit, unrolled: the emitter called here
                     emitter = self.constant("EMIT", prepared)
