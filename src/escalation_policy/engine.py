@@ -9,6 +9,7 @@ import datetime as dt
 import heapq
 import threading
 import weakref
+from abc import get_cache_token
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -72,6 +73,16 @@ __all__ = [
 ]
 
 
+_OPENINGS: dict[
+    tuple[int, type[Any]], tuple["weakref.ref[Policy]", object, Callable[..., Any], Any]
+] = {}
+"""What :func:`decide` found for the first fact object of a class that a policy takes as it
+is and that opens, by the policy's ``id`` and the class: a weak reference to the policy, the
+ABCs' cache token then (:meth:`Policy._takes_as_object` says the same while it holds), the
+generated opening and the shared matcher, so that the next such fact goes straight to its
+opening."""
+
+
 def decide(
     state: EscalationState | None,
     fact: EscalationFact | Mapping[str, Any],
@@ -88,7 +99,15 @@ def decide(
     the escalation cannot take.
     """
     chosen = policy or default_policy()
-    if not chosen._takes_as_object(fact):
+    if state is None:
+        known = _OPENINGS.get((id(chosen), type(fact)))
+        if known is not None and known[0]() is chosen and known[1] == get_cache_token():
+            # A fact object of a class this policy takes as it is, which opens: as below.
+            if fact.at >= chosen.latest:  # type: ignore[union-attr]  # an opening fact
+                _core.check_time(chosen, fact.at, "$.at")  # type: ignore[union-attr]
+            return known[2](chosen, known[3], fact, True)[1]
+    takes = chosen._takes_as_object(fact)
+    if not takes:
         fact = _escalation_fact(fact, chosen)  # else: a declared fact object, as it takes it
     if state is not None:
         _check_state(state, fact.escalation_id, chosen)
@@ -100,6 +119,13 @@ def decide(
         # state, built once.
         generated = matcher.generated(fact.TYPE)
         if generated is not None and generated.opening is not None:
+            if takes:  # the next fact of its class goes straight to its opening
+                _OPENINGS[(id(chosen), type(fact))] = (
+                    weakref.ref(chosen),
+                    get_cache_token(),
+                    generated.opening,
+                    matcher,
+                )
             return generated.opening(chosen, matcher, fact, True)[1]
     record = Record.thaw(pinned(state, chosen)) if state is not None else None
     record, decision = _core.decide(chosen, matcher, record, fact)
