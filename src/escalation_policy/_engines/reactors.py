@@ -335,8 +335,9 @@ def _applied(policy: "Policy") -> "_Function | None":
         {
             **common,
             "roles": "roles",
-            "added": "tuple([r for r in roles if r not in current])",
-            "removed": "tuple([r for r in current if r not in roles])",
+            # Nothing involved yet (an opening): each role added, none removed.
+            "added": "tuple([r for r in roles if r not in current]) if current else tuple(roles)",
+            "removed": "tuple([r for r in current if r not in roles]) if current else ()",
         },
         namespace,
         prefix="inv_",
@@ -612,14 +613,18 @@ def _finish(namespace: dict[str, Any], policy: "Policy") -> list[str]:
     what is still pending of the obligations announced again on a new owner, unless the fact
     announced it anew."""
     namespace["OBLIGATIONS"] = policy.obligations
+    namespace["AGAIN"] = frozenset(
+        name
+        for name, declared in policy.obligations.items()
+        if declared.announce_again_on_new_owner
+    )
     return [
         "    if work.new_owner:",
         "        for again in record.pending:",
-        "            again_declared = OBLIGATIONS[again.obligation]",
-        "            if not again_declared.announce_again_on_new_owner or again.overdue:",
+        "            if again.obligation not in AGAIN or again.overdue:",
         "                continue",
         "            if (again.obligation, again.key, again.due) not in work.announced:",
-        "                work._announce(again_declared, again)",
+        "                work._announce(OBLIGATIONS[again.obligation], again)",
     ]
 
 
