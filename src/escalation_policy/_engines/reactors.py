@@ -84,8 +84,7 @@ def generated(
     react = generate(
         [
             "def react(work, status_before, previous, owner, cadence, matched):",
-            "    record = work.record",
-            "    fact = work.fact",
+            *(f"    {name} = work.{name}" for name in _WORK_LOCALS),
             *source.locals("    "),
             *reactions,
         ],
@@ -142,7 +141,7 @@ def _required(policy: "Policy", effect: Require) -> "_Function | None":
     )
     if built is None:
         return None
-    lines = ["def required(work, rule, cites):", "    record = work.record"]
+    lines = ["def required(work, rule, cites):"]
     if declared.key_from is not None:
         lines += [
             "    key = getattr(record, KEY_FROM)",
@@ -168,17 +167,17 @@ def _required(policy: "Policy", effect: Require) -> "_Function | None":
     ]
     if isinstance(within, BusinessTime):
         lines += [
-            "    calendar = work.policy.calendar(record.calendar, record.calendar_identity)",
-            "    due = WITHIN.due(calendar, work.at)",
+            "    calendar = policy.calendar(record.calendar, record.calendar_identity)",
+            "    due = WITHIN.due(calendar, at)",
             "    clock = ON_CALENDAR",
         ]
     else:
-        lines += ["    due = work.at + WITHIN", "    clock = None"]
+        lines += ["    due = at + WITHIN", "    clock = None"]
     lines += built
     if effect.remind_before is not None:
         lines += [
             "    if record.calendar is not None:",
-            "        new = ON_CLOCK(work.policy, record, new)",
+            "        new = ON_CLOCK(policy, record, new)",
         ]
     lines += [
         "    if record.rarely.paused_since is not None:",
@@ -211,11 +210,11 @@ def _announced(declared: CompiledObligation) -> list[str]:
         return []
     return [
         "    announced_owner = record.owner",
-        "    if announced_owner is None and work.plan is not None:",
-        "        announced_owner = work.plan.values[OWNER]",
-        "    work.announced.append((new.obligation, new.key, new.due))",
-        "    work.actions.append(",
-        "        ANNOUNCE(work.escalation_id, work.at, new, announced_owner, record)",
+        "    if announced_owner is None and plan is not None:",
+        "        announced_owner = plan.values[OWNER]",
+        "    announced.append((new.obligation, new.key, new.due))",
+        "    actions.append(",
+        "        ANNOUNCE(escalation_id, at, new, announced_owner, record)",
         "    )",
     ]
 
@@ -262,8 +261,6 @@ def _scheduled(policy: "Policy", effect: Require) -> "_Function | None":
         return None
     lines = [
         "def scheduled(work, _rule, _cites):",
-        "    record = work.record",
-        "    plan = work.plan",
         "    assert plan is not None",
         "    every = plan.values[EVERY]",
         "    rule = plan.sources.get(EVERY)",
@@ -287,17 +284,17 @@ def _scheduled(policy: "Policy", effect: Require) -> "_Function | None":
         "        if current.every == duration and current.period == text:",
         "            return  # kept as it is: its current period runs on",
         "    if duration is not None:",
-        "        due, since, required = work.at + duration, None, 1",
+        "        due, since, required = at + duration, None, 1",
         "    else:",
-        "        calendar = work.policy.calendar(record.calendar, record.calendar_identity)",
-        "        bucket = every.first(calendar, work.at)",
+        "        calendar = policy.calendar(record.calendar, record.calendar_identity)",
+        "        bucket = every.first(calendar, at)",
         "        due, since, required = bucket.due, bucket.since, bucket.required",
         *built,
     ]
     if effect.remind_before is not None:
         lines += [
             "    if record.calendar is not None:",
-            "        new = ON_CLOCK(work.policy, record, new)",
+            "        new = ON_CLOCK(policy, record, new)",
         ]
     lines += [
         "    if record.rarely.paused_since is not None:",
@@ -322,8 +319,8 @@ def _applied(policy: "Policy") -> "_Function | None":
         "RULES": policy.rules,
     }
     common = {
-        "escalation_id": "work.escalation_id",
-        "at": "work.at",
+        "escalation_id": "escalation_id",
+        "at": "at",
         "rule": "row",
         "cites": "RULES[row].cites",
     }
@@ -353,16 +350,14 @@ def _applied(policy: "Policy") -> "_Function | None":
 
     lines = [
         "def applied(work):",
-        "    assert work.plan is not None  # ApplyPlan runs on opened and severity_changed only",
-        "    plan = work.plan",
+        "    assert plan is not None  # ApplyPlan runs on opened and severity_changed only",
         "    values, sources = plan.values, plan.sources",
-        "    record = work.record",
         "    planned_owner = values[OWNER]",
         "    if planned_owner != record.owner:  # a restored owner is its text: compare values",
         "        record.owner = planned_owner",
         "        row = sources[OWNER]",
         *inside(owner),
-        "        work.actions.append(new)",
+        "        actions.append(new)",
         "        work.new_owner = True  # what stays pending is announced again once all applied",
         "    roles = plan.involvement",
         "    current = record.involvement",
@@ -370,13 +365,13 @@ def _applied(policy: "Policy") -> "_Function | None":
         "        record.involvement = roles",
         "        row = sources[INVOLVEMENT]",
         *inside(involvement),
-        "        work.actions.append(new)",
+        "        actions.append(new)",
         "    planned_cadence = values[CADENCE]",
         "    if planned_cadence != record.cadence:",
         "        record.cadence = planned_cadence",
         "        row = sources[CADENCE]",
         *inside(cadence),
-        "        work.actions.append(new)",
+        "        actions.append(new)",
     ]
     return _Function(lines, namespace)
 
@@ -532,8 +527,8 @@ class _Source:
                 if type(effect) is Emit:  # Work._emit, unrolled: the emitter called here
                     emitter = self.constant("EMIT", prepared)
                     lines.append(
-                        f"{indent}    work.actions.append({emitter}(work.escalation_id, "
-                        f"work.at, {rule}, {cites}, work.record, work.fact))"
+                        f"{indent}    actions.append({emitter}(escalation_id, at, {rule}, "
+                        f"{cites}, record, fact))"
                     )
                     continue
                 if type(effect) is Fulfil:  # the obligation found now, not on every fact
@@ -576,20 +571,25 @@ _WORK = {
     "record": "record",
     "fact": "fact",
     "at": "at",
-    "escalation_id": "record.escalation_id",
+    "escalation_id": "escalation_id",
     "plan": "plan",
-    "actions": "[]",
+    "actions": "actions",
     "fulfilled": "[]",
     "new_owner": "False",
-    "announced": "[]",
+    "announced": "announced",
 }
 """What ``Work(policy, record, fact, plan, PERIODS)`` sets, slot by slot: the step builds its
-:class:`Work` without the call of its ``__init__``."""
+:class:`Work` without the call of its ``__init__`` (each value a local of the same name set
+first, a constant or a new list)."""
+
+_WORK_LOCALS = ("record", "fact", "at", "plan", "policy", "escalation_id", "actions", "announced")
+"""What the generated functions keep as locals of the same names as ``work``'s attributes,
+which the lines written in place read instead (``work`` never changes them once built)."""
 
 
 _DECISION = {
     "fact": "fact",
-    "actions": "tuple(work.actions)",
+    "actions": "tuple(actions)",
     "fulfilled": "tuple(work.fulfilled)",
     "matched": "tuple(matched)",
     "state": "None",
@@ -623,7 +623,7 @@ def _finish(namespace: dict[str, Any], policy: "Policy") -> list[str]:
         "        for again in record.pending:",
         "            if again.obligation not in AGAIN or again.overdue:",
         "                continue",
-        "            if (again.obligation, again.key, again.due) not in work.announced:",
+        "            if (again.obligation, again.key, again.due) not in announced:",
         "                work._announce(OBLIGATIONS[again.obligation], again)",
     ]
 
@@ -636,6 +636,9 @@ def _new_work(namespace: dict[str, Any], periods: str = "PERIODS") -> list[str]:
     namespace["new_object"] = object.__new__
     slots = {**_WORK, "periods": periods}
     return [
+        "    escalation_id = record.escalation_id",
+        "    actions = []",
+        "    announced = []",
         "    work = new_object(Work)",
         *(f"    work.{name} = {value}" for name, value in slots.items()),
     ]
