@@ -276,7 +276,7 @@ def build_lines(
         namespace[f"{prefix}Twin"] = twin
         return [
             *first,
-            f"    new = new_object({prefix}Twin)",
+            f"    new = {prefix}Twin()",  # a twin's __init__ is object's: nothing set yet
             *(f"    new.{name} = {value}" for name, value in fields),
             f"    new.__class__ = {prefix}Class",
         ]
@@ -355,9 +355,11 @@ def _twin(cls: type[Any]) -> type[Any]:
     # A subclass that adds no slot: the same layout, so an object may change between the two
     # classes, and the interpreter tells it so without comparing their slots name by name
     # (as it must for two classes that each add theirs). Both of object's own attribute
-    # setters, so that the interpreter sets slots directly.
+    # setters, so that the interpreter sets slots directly, and object's own __init__, so
+    # that calling the twin makes an object with nothing set (quicker than object.__new__).
     namespace = {
         "__slots__": (),
+        "__init__": object.__init__,
         "__setattr__": object.__setattr__,
         "__delattr__": object.__delattr__,
         "__module__": cls.__module__,
