@@ -33,6 +33,7 @@ from escalation_policy._language.frozen import (
     construct_lines,
     kept_together,
     quick_init,
+    twin_of,
 )
 from escalation_policy.model import Fact, Violation
 from escalation_policy.rules import PostToChannel
@@ -135,6 +136,24 @@ def _no_twin_class() -> type[Any]:
 
     type.__setattr__(NoTwin, "_quick_twin", None)  # as twin_of finds it on Python 3.10
     return NoTwin
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda cls: cls.__qualname__)
+def test_a_twin_is_a_subclass_adding_no_slot_whose_call_sets_nothing(cls: type[Any]) -> None:
+    """A class's twin has its layout (a subclass that adds no slot, not frozen): called, it
+    makes an object with no field set, which turns into an object of the class."""
+    twin = twin_of(cls)
+    assert twin is not None
+    assert twin.__bases__ == (cls,)
+    assert twin.__dict__["__slots__"] == ()
+    made = twin()
+    assert type(made) is twin
+    for field in attrs.fields(cls):
+        assert not hasattr(made, field.name), field.name
+    with pytest.raises(TypeError):
+        twin(**{attrs.fields(cls)[0].name: 1})  # object's own __init__: no arguments
+    made.__class__ = cls
+    assert type(made) is cls
 
 
 def test_a_builder_without_a_twin_builds_through_the_slots() -> None:

@@ -1,6 +1,7 @@
 """The native engine's generated functions (``_engines/reactors.py``) decide as the generic
 path does, for conditions they write as tests and for those they leave to the context."""
 
+import abc
 import datetime as dt
 import inspect
 from collections.abc import Mapping
@@ -16,10 +17,11 @@ from escalation_policy import (
     PolicyEngine,
     decide,
     default_policy,
+    engine,
     load_policy,
 )
 from escalation_policy._core import escalation as _core
-from escalation_policy._engines import reactors
+from escalation_policy._engines import reactors, shared_matcher
 from escalation_policy._engines.native import NativeMatcher
 from escalation_policy.model import EscalationFact, Fact
 from escalation_policy.policy import Policy
@@ -304,6 +306,41 @@ def test_decide_opens_as_the_generic_path_then_freezes(policy: Policy, data: st.
     assert found == attrs.evolve(decision, state=state)
     assert found.state == state
     assert _public_opening(policy, fact) == found  # again, from the shared matcher's memos
+
+
+@settings(max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(_OPENING_POLICIES), st.data())
+def test_decide_goes_straight_to_the_opening_only_for_the_classes_the_policy_takes(
+    policy: Policy, data: st.DataObject
+) -> None:
+    """Once ``decide`` opened with a fact object of a class the policy declares, the next one
+    goes straight to the generated opening, and decides as the generic path; an object of a
+    class the policy does not declare never does, and once a class is registered with an ABC,
+    the policy is asked again."""
+    opening = policy.terms.opening
+    fact = data.draw(strategies.facts(opening, policy=policy))
+    expected = _opening(policy, NativeMatcher(policy, generated=False), fact)
+    first = _public_opening(policy, fact)
+    key = (id(policy), type(fact))
+    kept = engine._OPENINGS[key]
+    found = shared_matcher(policy).generated(opening.TYPE)
+    assert found is not None
+    assert kept[0]() is policy
+    assert kept[2] is found.opening
+    assert _public_opening(policy, fact) == first  # straight to the opening
+    if isinstance(first, Decision):
+        assert isinstance(expected, tuple)
+        assert first == attrs.evolve(expected[0], state=expected[1])
+    else:
+        assert first == expected
+    subclass = attrs.frozen(type("Subclass", (opening,), {"__module__": __name__}))
+    other = subclass(**attrs.asdict(fact, recurse=False))
+    undeclared = _public_opening(policy, other)
+    assert (id(policy), subclass) not in engine._OPENINGS
+    assert _public_opening(policy, other) == undeclared
+    Mapping.register(type("Registered", (), {}))  # the ABCs' cache token changes
+    assert _public_opening(policy, fact) == first
+    assert engine._OPENINGS[key][1] == abc.get_cache_token()
 
 
 @settings(max_examples=examples(5), deadline=None)

@@ -26,6 +26,7 @@ from escalation_policy._convert import (
     shared_line_reader,
 )
 from escalation_policy._core.escalation import new_decision
+from escalation_policy._core.matching import Matcher, Opening
 from escalation_policy._core.obligations import ON_CALENDAR
 from escalation_policy._core.replan import replan as _replan
 from escalation_policy._core.step import DEFAULT_MAX_CLOCK_JUMP, Limits, admit, step
@@ -73,9 +74,7 @@ __all__ = [
 ]
 
 
-_OPENINGS: dict[
-    tuple[int, type[Any]], tuple["weakref.ref[Policy]", object, Callable[..., Any], Any]
-] = {}
+_OPENINGS: dict[tuple[int, type[Any]], tuple["weakref.ref[Policy]", object, Opening, Matcher]] = {}
 """What :func:`decide` found for the first fact object of a class that a policy takes as it
 is and that opens, by the policy's ``id`` and the class: a weak reference to the policy, the
 ABCs' cache token then (:meth:`Policy._takes_as_object` says the same while it holds), the
@@ -103,12 +102,15 @@ def decide(
         known = _OPENINGS.get((id(chosen), type(fact)))
         if known is not None and known[0]() is chosen and known[1] == get_cache_token():
             # A fact object of a class this policy takes as it is, which opens: as below.
-            if fact.at >= chosen.latest:  # type: ignore[union-attr]  # an opening fact
-                _core.check_time(chosen, fact.at, "$.at")  # type: ignore[union-attr]
-            return known[2](chosen, known[3], fact, True)[1]
-    takes = chosen._takes_as_object(fact)
-    if not takes:
-        fact = _escalation_fact(fact, chosen)  # else: a declared fact object, as it takes it
+            opening: EscalationFact = fact  # type: ignore[assignment]  # as the entry says
+            if opening.at >= chosen.latest:
+                _core.check_time(chosen, opening.at, "$.at")
+            return known[2](chosen, known[3], opening, True)[1]
+    takes = False
+    if chosen._takes_as_object(fact):
+        takes = True  # a declared fact object, as it takes it
+    else:
+        fact = _escalation_fact(fact, chosen)
     if state is not None:
         _check_state(state, fact.escalation_id, chosen)
     if fact.at >= chosen.latest:
