@@ -426,7 +426,9 @@ class _Source:
         """Lines that do at ``indent`` what a call of ``function`` (its first argument
         ``work``, then ``arguments``) does, without the call: its parameters set, its body
         run once in a loop that a ``return`` leaves by a ``break``, its constants named apart
-        from any other's (each gets a prefix of its own)."""
+        from any other's (each gets a prefix of its own). Its body reads what ``work`` holds
+        from the locals of the same names (``_WORK_LOCALS``), which every generated function
+        sets before its reactions."""
         prefix = f"I{self.in_place_count}_"
         self.in_place_count += 1
         renamed = {name: f"{prefix}{name}" for name in function.namespace}
