@@ -162,8 +162,9 @@ def fact_reader(
     # Its own keys only: a dictionary (as JSON gives it) holds no other key when it holds as
     # many as the fields found in it and its type (an object of another kind is the
     # converter's); counted as they are found, without a pass over its keys.
+    # The checks, in a try: a required field missing (KeyError) declines as any other
+    # problem does. Then the fact, built once they all passed.
     lines = [
-        "def read(body, quotes, short):" if line else "def read(body):",
         "    if type(body) is not dict:",
         "        raise Fallback",
         "    size = 0",
@@ -197,7 +198,7 @@ def fact_reader(
                 "    else:",
                 "        found += 1",
             ]
-            lines += [f"    {line}" for line in read]
+            lines += [f"    {each}" for each in read]
         lines += _size_lines(field.type, text_limit(name, field.type), line=line)
         lines.append(f"    field_{name} = value")  # named apart from the reader's own
     namespace["MAX_FACT_SIZE"] = MAX_FACT_SIZE
@@ -215,16 +216,15 @@ def fact_reader(
             if line
             else []
         ),
-        *build,
-        "    return new, at_text" if line else "    return new",
     ]
-    # A required field missing (KeyError) declines as any other problem does.
-    lines[1:] = [
+    lines = [
+        "def read(body, quotes, short):" if line else "def read(body):",
         "    try:",
-        *(f"    {each}" for each in lines[1 : -len(build) - 1]),
+        *(f"    {each}" for each in lines),
         "    except KeyError:",
         "        raise Fallback from None",
-        *lines[-len(build) - 1 :],
+        *build,
+        "    return new, at_text" if line else "    return new",
     ]
     what = "line reader" if line else "reader"
     reader: Callable[..., Any] = generate(lines, namespace, f"{what} for {cls.__qualname__}")
