@@ -343,3 +343,52 @@ def test_an_unexpected_error_mid_fact_stops_the_native_engine_until_restored(
         engine.snapshot()
     restored = PolicyEngine.restore(before)
     assert 1 == len(Scenario(restored).post(at(hours=1), "created", "tam").fulfilled)
+
+
+def test_a_policy_no_longer_used_goes_with_everything_the_library_built_for_it() -> None:
+    """What the library builds once for a policy (its shared matcher, its fact readers and
+    writers, its converter, the opening a fact class goes to, its test strategies) is kept
+    with the policy, so a host that loads policies again and again (a policy owner's edits, a
+    test suite) holds no more memory for the policies it dropped."""
+    import gc
+    import weakref
+
+    from escalation_policy import audit, load_policy
+    from escalation_policy.rules import Opened
+    from escalation_policy.testing import strategies
+
+    opened = {
+        "type": "opened",
+        "at": "2026-03-02T09:00:00Z",
+        "customer": "Acme",
+        "segment": "enterprise",
+        "severity": "critical",
+    }
+
+    def used() -> "weakref.ref[Any]":
+        policy = load_policy()
+        fact = CONVERTER.structure({**opened, "escalation_id": "ESC-1"}, Opened)
+        state = decide(None, fact, policy=policy).state
+        decide(None, fact, policy=policy)  # the second goes straight to the opening
+        assert state is not None
+        closing = {"type": "closed", "at": "2026-03-04T09:00:00Z", "escalation_id": "ESC-1"}
+        decide(state, closing, policy=policy)
+        decide(None, {**opened, "escalation_id": "ESC-2"}, policy=policy)
+        advance(state, at(days=3), policy=policy)
+        engine = PolicyEngine(policy)
+        engine.handle({**opened, "escalation_id": "ESC-3"})
+        engine.handle_json(json.dumps({**opened, "escalation_id": "ESC-4"}))
+        for bad in ('{"type": "opened", "at": 3}', "{", '{"type": "nothing"}'):
+            with pytest.raises(InputError):
+                engine.handle_json(bad)
+        with pytest.raises(InputError):
+            engine.handle({"type": "opened", "at": "not a time"})
+        engine.handle_json('{"type": "tick", "at": "2026-03-05T09:00:00Z"}')
+        PolicyEngine(policy).restore(engine.snapshot(), replan=True)
+        audit([{**opened, "escalation_id": "ESC-5"}], policy=policy)
+        strategies.fact_types(policy)
+        return weakref.ref(policy)
+
+    dropped = [used() for _ in range(3)]
+    gc.collect()
+    assert [reference() for reference in dropped] == [None, None, None]

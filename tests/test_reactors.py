@@ -321,12 +321,11 @@ def test_decide_goes_straight_to_the_opening_only_for_the_classes_the_policy_tak
     fact = data.draw(strategies.facts(opening, policy=policy))
     expected = _opening(policy, NativeMatcher(policy, generated=False), fact)
     first = _public_opening(policy, fact)
-    key = (id(policy), type(fact))
-    kept = engine._OPENINGS[key]
+    key = (engine._OPENING, type(fact))
+    kept = policy._kept[key]
     found = shared_matcher(policy).generated(opening.TYPE)
     assert found is not None
-    assert kept[0]() is policy
-    assert kept[2] is found.opening
+    assert kept[1] is found.opening
     assert _public_opening(policy, fact) == first  # straight to the opening
     if isinstance(first, Decision):
         assert isinstance(expected, tuple)
@@ -336,11 +335,11 @@ def test_decide_goes_straight_to_the_opening_only_for_the_classes_the_policy_tak
     subclass = attrs.frozen(type("Subclass", (opening,), {"__module__": __name__}))
     other = subclass(**attrs.asdict(fact, recurse=False))
     undeclared = _public_opening(policy, other)
-    assert (id(policy), subclass) not in engine._OPENINGS
+    assert (engine._OPENING, subclass) not in policy._kept
     assert _public_opening(policy, other) == undeclared
     Mapping.register(type("Registered", (), {}))  # the ABCs' cache token changes
     assert _public_opening(policy, fact) == first
-    assert engine._OPENINGS[key][1] == abc.get_cache_token()
+    assert policy._kept[key][0] == abc.get_cache_token()
 
 
 @settings(max_examples=examples(5), deadline=None)

@@ -8,7 +8,6 @@ escalations cost nothing.
 import datetime as dt
 import heapq
 import threading
-import weakref
 from abc import get_cache_token
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
@@ -74,12 +73,12 @@ __all__ = [
 ]
 
 
-_OPENINGS: dict[tuple[int, type[Any]], tuple["weakref.ref[Policy]", object, Opening, Matcher]] = {}
-"""What :func:`decide` found for the first fact object of a class that a policy takes as it
-is and that opens, by the policy's ``id`` and the class: a weak reference to the policy, the
-ABCs' cache token then (:meth:`Policy._takes_as_object` says the same while it holds), the
-generated opening and the shared matcher, so that the next such fact goes straight to its
-opening."""
+_OPENING = "opening of"
+"""The key, with a fact class, under which :func:`decide` keeps in ``Policy._kept`` what it
+found for the first fact object of that class that the policy takes as it is and that opens:
+the ABCs' cache token then (:meth:`Policy._takes_as_object` says the same while it holds),
+the generated opening and the shared matcher, so that the next such fact goes straight to
+its opening."""
 
 
 def decide(
@@ -99,13 +98,13 @@ def decide(
     """
     chosen = policy or default_policy()
     if state is None:
-        known = _OPENINGS.get((id(chosen), type(fact)))
-        if known is not None and known[0]() is chosen and known[1] == get_cache_token():
+        known: tuple[object, Opening, Matcher] | None = chosen._kept.get((_OPENING, type(fact)))
+        if known is not None and known[0] == get_cache_token():
             # A fact object of a class this policy takes as it is, which opens: as below.
             opening: EscalationFact = fact  # type: ignore[assignment]  # as the entry says
             if opening.at >= chosen.latest:
                 _core.check_time(chosen, opening.at, "$.at")
-            return known[2](chosen, known[3], opening, True)[1]
+            return known[1](chosen, known[2], opening, True)[1]
     takes = False
     if chosen._takes_as_object(fact):
         takes = True  # a declared fact object, as it takes it
@@ -122,8 +121,7 @@ def decide(
         generated = matcher.generated(fact.TYPE)
         if generated is not None and generated.opening is not None:
             if takes:  # the next fact of its class goes straight to its opening
-                _OPENINGS[(id(chosen), type(fact))] = (
-                    weakref.ref(chosen),
+                chosen._kept[(_OPENING, type(fact))] = (
                     get_cache_token(),
                     generated.opening,
                     matcher,
@@ -831,18 +829,13 @@ def _awaiting_inconsistency(escalation: EscalationState, policy: Policy) -> tupl
     return None
 
 
-_PLANNED: "weakref.WeakKeyDictionary[Policy, Mapping[str, tuple[str, ...]]]" = (
-    weakref.WeakKeyDictionary()
-)
-
-
 def _planned_values(policy: Policy) -> Mapping[str, tuple[str, ...]]:
     """The values a state's ``owner``, ``cadence`` and ``involvement`` may hold: those of the
-    value sets the policy's tables plan them from."""
-    found = _PLANNED.get(policy)
+    value sets the policy's tables plan them from (kept in ``Policy._kept``)."""
+    found: Mapping[str, tuple[str, ...]] | None = policy._kept.get(_planned_values)
     if found is None:
         sets = output_value_sets([(compiled.table, "") for compiled in policy.tables])
-        found = _PLANNED[policy] = {
+        found = policy._kept[_planned_values] = {
             field: tuple(str(member.value) for member in kind)
             for field, kind in (
                 ("owner", sets.get("owner")),

@@ -47,39 +47,30 @@ __all__ = [
 ]
 
 
-_CONVERTERS: "weakref.WeakKeyDictionary[Any, cattrs.Converter]" = weakref.WeakKeyDictionary()
-"""The converter of each policy in use: building one compiles code (milliseconds), and a built
-converter is never changed, so the engines and the command line of one policy share it."""
-
-
 def shared_converter(policy: "Policy | None" = None) -> "cattrs.Converter":
-    """The converter of ``policy`` (by default the handbook's), built once for the process."""
+    """The converter of ``policy`` (by default the handbook's), built once for the policy:
+    building one compiles code (milliseconds), and a built converter is never changed, so the
+    engines and the command line of one policy share it (kept in ``Policy._kept``)."""
     if policy is None:
         from escalation_policy.policy import default_policy
 
         policy = default_policy()
-    converter = _CONVERTERS.get(policy)
+    converter: cattrs.Converter | None = policy._kept.get(shared_converter)
     if converter is None:
-        converter = _CONVERTERS[policy] = make_converter(policy)
+        converter = policy._kept[shared_converter] = make_converter(policy)
     return converter
 
-
-_TEXTS: "weakref.WeakKeyDictionary[Any, TextWriters]" = weakref.WeakKeyDictionary()
 
 TextWriters = tuple[Callable[[Any], str], Mapping[type[Any], Callable[[Any], str]]]
 """A policy's writers of JSON text: for its escalation state (a record is written as its frozen
 state), and for each of its action types."""
 
 
-_SPACED_TEXTS: "weakref.WeakKeyDictionary[Any, TextWriters]" = weakref.WeakKeyDictionary()
-
-
 def shared_text_writers(policy: "Policy", *, spaced: bool = False) -> TextWriters:
     """The compact JSON text writers of ``policy``'s state and actions, exactly as its
     converter and ``json.dumps(..., separators=(",", ":"))`` write them (``spaced``: as
-    ``json.dumps`` writes them by default), built once for the process (see ``_fastpath``)."""
-    built = _SPACED_TEXTS if spaced else _TEXTS
-    writers = built.get(policy)
+    ``json.dumps`` writes them by default), built once for the policy (see ``_fastpath``)."""
+    writers: TextWriters | None = policy._kept.get((shared_text_writers, spaced))
     if writers is None:
         from escalation_policy._convert.fastpath import text_writer
 
@@ -97,7 +88,7 @@ def shared_text_writers(policy: "Policy", *, spaced: bool = False) -> TextWriter
                 return json.dumps(awaiting_document(state, converter), separators=separators)
             return state_text(state)
 
-        writers = built[policy] = (write_state, actions)
+        writers = policy._kept[(shared_text_writers, spaced)] = (write_state, actions)
     return writers
 
 
@@ -354,19 +345,14 @@ def make_converter(policy: "Policy | None" = None) -> "cattrs.Converter":
     return converter
 
 
-_READERS: "weakref.WeakKeyDictionary[Any, dict[type[Any], Callable[[Any], Any]]]" = (
-    weakref.WeakKeyDictionary()
-)
-
-
 def _fact_reader(policy: "Policy", cls: type[Any]) -> Callable[[Any], Any] | None:
     """The fast reader of ``cls`` if it is one of ``policy``'s facts (see ``_fastpath``), built
-    on first use and kept for the process: the converter tries it first, and
+    on first use and kept with the policy: the converter tries it first, and
     :func:`read_fact` without the converter (cattrs, imported and built, costs a start-up
     more than the rest of the engine)."""
-    readers = _READERS.get(policy)
+    readers: dict[type[Any], Callable[[Any], Any]] | None = policy._kept.get(_fact_reader)
     if readers is None:
-        readers = _READERS[policy] = {}
+        readers = policy._kept[_fact_reader] = {}
     reader = readers.get(cls)
     if reader is None:
         if policy.contract.facts.get(getattr(cls, "TYPE", "")) is not cls:
@@ -398,18 +384,13 @@ def _read_well_formed(data: object, policy: "Policy") -> Fact | None:
     return fact
 
 
-_SHARED: "weakref.WeakKeyDictionary[Any, Callable[[Mapping[str, Any]], Fact]]" = (
-    weakref.WeakKeyDictionary()
-)
-
-
 def shared_fact_reader(policy: "Policy") -> Callable[[Mapping[str, Any]], Fact]:
-    """:func:`read_fact` for ``policy``, built once for the process: a JSON object as
+    """:func:`read_fact` for ``policy``, built once for the policy: a JSON object as
     ``json.loads`` gives it, whose ``type`` names one of the policy's facts, goes straight
     to that fact's fast reader (built when the type is first read), without the converter's
     dispatch; anything else (or what the fast reader declines) is read by :func:`read_fact`,
     which explains what is wrong."""
-    reader = _SHARED.get(policy)
+    reader: Callable[[Mapping[str, Any]], Fact] | None = policy._kept.get(shared_fact_reader)
     if reader is None:
         by_tag: dict[str, Callable[[Any], Any]] = {}
 
@@ -431,7 +412,7 @@ def shared_fact_reader(policy: "Policy") -> Callable[[Mapping[str, Any]], Fact]:
                         return fact
             return read_fact(data, policy)
 
-        reader = _SHARED[policy] = read
+        reader = policy._kept[shared_fact_reader] = read
     return reader
 
 
@@ -439,18 +420,16 @@ LineReader = Callable[[str | bytes], tuple[Fact, str | None]]
 """A fact from one JSON line, and the text of its time (without its quotes) where the line
 gave it as an action's JSON writes it (else ``None``)."""
 
-_SHARED_LINES: "weakref.WeakKeyDictionary[Any, LineReader]" = weakref.WeakKeyDictionary()
-
 
 def shared_line_reader(policy: "Policy") -> LineReader:
     """The fact on one JSON line (``str`` or UTF-8 ``bytes``) of ``policy``, as
     :func:`~escalation_policy._convert.lines.fact_of_line` with :func:`shared_fact_reader`
-    reads it, with the same errors, built once for the process (with a reader for each of
+    reads it, with the same errors, built once for the policy (with a reader for each of
     the policy's facts). A line without a backslash whose object names one of the policy's
     facts is read by the scanner that builds no list of pairs, and by that fact's line
     reader, which declines unless every key came once (see ``_fastpath.fact_reader``);
     anything else, or what it declines, is read by ``fact_of_line``."""
-    reader = _SHARED_LINES.get(policy)
+    reader: LineReader | None = policy._kept.get(shared_line_reader)
     if reader is None:
         from escalation_policy._convert.fastpath import SHORT_LINE, fact_reader
         from escalation_policy._convert.lines import fact_of_line, scan_lenient
@@ -498,25 +477,20 @@ def shared_line_reader(policy: "Policy") -> LineReader:
                             return read_fast
             return fact_of_line(line, read_object), None
 
-        reader = _SHARED_LINES[policy] = read
+        reader = policy._kept[shared_line_reader] = read
     return reader
-
-
-_ANSWERS: "weakref.WeakKeyDictionary[Any, Mapping[type[Any], Callable[..., str]]]" = (
-    weakref.WeakKeyDictionary()
-)
 
 
 def shared_answer_writers(policy: "Policy") -> Mapping[type[Any], Callable[..., str]]:
     """The writers of ``policy``'s actions as :func:`action_json` writes them, each called as
     ``write(action, at, at_text)``: a time of the action that is the object ``at`` (the time
     of the fact it answers) is written as ``at_text``, its JSON text (see
-    ``_fastpath.text_writer``). Built once for the process."""
-    writers = _ANSWERS.get(policy)
+    ``_fastpath.text_writer``). Built once for the policy."""
+    writers: Mapping[type[Any], Callable[..., str]] | None = policy._kept.get(shared_answer_writers)
     if writers is None:
         from escalation_policy._convert.fastpath import text_writer
 
-        writers = _ANSWERS[policy] = _Writers(
+        writers = policy._kept[shared_answer_writers] = _Writers(
             lambda cls: text_writer(cls, tag=cls.TYPE, spaced=True, at=True)
         )
     return writers

@@ -3,7 +3,6 @@
 itself changed, under the new policy (its plan and periodic obligations derived again)."""
 
 import datetime as dt
-import weakref
 
 import attrs
 
@@ -220,17 +219,15 @@ def _periodic(pending: PendingObligation) -> bool:
     return pending.every is not None or pending.period not in (None, ON_CALENDAR)
 
 
-_ELSEWHERE: "weakref.WeakKeyDictionary[Policy, frozenset[str]]" = weakref.WeakKeyDictionary()
-
-
 def _periodic_elsewhere(policy: Policy) -> frozenset[str]:
     """The obligations a reaction that does not react to the opening requires periodically:
-    re-deriving keeps them as they are pending, since only a later fact plans them."""
-    found = _ELSEWHERE.get(policy)
+    re-deriving keeps them as they are pending, since only a later fact plans them (kept in
+    ``Policy._kept``)."""
+    found: frozenset[str] | None = policy._kept.get(_periodic_elsewhere)
     if found is not None:
         return found
     opening = policy.terms.opening.TYPE
-    found = _ELSEWHERE[policy] = frozenset(
+    found = policy._kept[_periodic_elsewhere] = frozenset(
         effect.obligation.id
         for compiled in policy.reactions
         if opening not in compiled.types

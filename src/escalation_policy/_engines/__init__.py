@@ -1,6 +1,5 @@
 """Who matches a fact against the rules: the native matcher, and durable_rules."""
 
-import weakref
 from typing import Literal
 
 from escalation_policy._core.matching import Matcher
@@ -14,30 +13,13 @@ EngineName = Literal["native", "durable"]
 ENGINES: tuple[EngineName, ...] = ("native", "durable")
 
 
-_SHARED: dict[int, tuple["weakref.ref[Policy]", NativeMatcher]] = {}
-"""The native matcher the pure functions use for each policy, by the policy's ``id`` with a
-weak reference to it: they keep no state of their own, so its memos are shared by every call
-for that policy (and dropped with the policy, whose reference's callback forgets it)."""
-
-
 def shared_matcher(policy: Policy) -> NativeMatcher:
-    """The native matcher shared by every call of the pure functions for ``policy``."""
-    found = _SHARED.get(id(policy))
-    if found is not None and found[0]() is policy:
-        return found[1]
-    return _share(policy)
-
-
-def _share(policy: Policy) -> NativeMatcher:
-    """A new native matcher for ``policy``, kept until the policy is collected."""
-    key = id(policy)
-
-    def forget(reference: "weakref.ref[Policy]") -> None:
-        if _SHARED.get(key, (None,))[0] is reference:  # not a later policy's, at the same id
-            _SHARED.pop(key, None)
-
-    matcher = NativeMatcher(policy)
-    _SHARED[key] = (weakref.ref(policy, forget), matcher)
+    """The native matcher shared by every call of the pure functions for ``policy``: they
+    keep no state of their own, so its memos are shared by every call for that policy (and
+    kept with the policy, see ``Policy._kept``)."""
+    matcher: NativeMatcher | None = policy._kept.get(NativeMatcher)
+    if matcher is None:
+        matcher = policy._kept[NativeMatcher] = NativeMatcher(policy)
     return matcher
 
 

@@ -184,6 +184,10 @@ class Policy:
     _calendars: dict[str | None, Calendar] = attrs.field(
         init=False, factory=dict, repr=False, alias="_calendars"
     )
+    _kept: dict[object, Any] = attrs.field(init=False, factory=dict, repr=False, alias="_kept")
+    """What the library works out once for this policy and reuses (its shared matcher, its
+    fact readers, the opening a fact class goes to), each under a key of its own: kept with
+    the policy, not in the library's modules, so that it goes when the policy goes."""
     _fact_classes: list[tuple[object, frozenset[type[Any]]]] = attrs.field(
         init=False, factory=lambda: [(None, frozenset())], repr=False, alias="_fact_classes"
     )

@@ -21,7 +21,6 @@ import enum
 import itertools
 import types
 import typing
-import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -188,14 +187,12 @@ class _Strategies:
         return st.builds(cls, **fields)
 
 
-_BY_POLICY: "weakref.WeakKeyDictionary[Policy, _Strategies]" = weakref.WeakKeyDictionary()
-
-
 def _of(policy: Policy | None) -> _Strategies:
+    """The strategies of ``policy``, built once and kept with it (in ``Policy._kept``)."""
     chosen = policy or default_policy()
-    found = _BY_POLICY.get(chosen)
+    found: _Strategies | None = chosen._kept.get(_Strategies)
     if found is None:
-        found = _BY_POLICY[chosen] = _Strategies(chosen)
+        found = chosen._kept[_Strategies] = _Strategies(chosen)
     return found
 
 
