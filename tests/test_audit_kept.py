@@ -202,5 +202,6 @@ def test_the_trackers_of_an_audit_are_kept_as_numbers_and_texts(history: list[An
     replay.end(None)
 
     written = spool.getvalue()
-    kept = [pickle.loads(written[entry[3] : entry[3] + entry[4]]) for entry in observer.index]
+    offset, size = _stream._OFFSET, _stream._SIZE
+    kept = [pickle.loads(written[e[offset] : e[offset] + e[size]]) for e in observer.index]
     assert [tuple] * len(kept) == [type(plain) for plain in kept]

@@ -1,12 +1,13 @@
 """A settled escalation's tracker as the audit written as it goes keeps it on disk: its values
 as plain numbers and texts.
 
-Pickling a tracker spends most of its time on its instants, durations and the policy's value
-set members (each a call into Python, written and read back): here an instant in UTC is its
-microseconds since 1970, a duration its microseconds, a member of an enumeration its place in
-:class:`Members` (which holds it in memory, for the spool is read back by the process that
-wrote it). A tracker holding any other value (a time in another zone, a value of another type)
-is pickled whole instead, so that every tracker reads back equal to what was kept, value for
+Pickling a tracker spends most of its time on its times, durations and the policy's value
+set members: pickle names their classes again in every tracker, written and read back, and a
+member is reduced by a call into Python. Here a time in UTC is its state (the ten bytes pickle
+keeps of it), a duration its microseconds, a member of an enumeration its place in
+:class:`Members` (which holds it in memory: the spool is read back by the process that wrote
+it). A tracker holding any other value (a time in another zone, a value of another type) is
+pickled whole instead, so that every tracker reads back equal to what was kept, value for
 value and type for type.
 """
 
