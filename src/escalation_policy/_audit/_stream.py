@@ -22,6 +22,7 @@ from typing import IO, Any
 
 import attrs
 
+from escalation_policy._audit import _kept
 from escalation_policy._audit._coverage import CoverageObserver, _Counts
 from escalation_policy._audit._replay import AuditCalendar, Replay, Replayed
 from escalation_policy._audit._report import (
@@ -97,6 +98,7 @@ class _SpoolingObserver(AuditObserver):
         self.late_events: dict[int, _Late] = {}
         self.codes: set[str] = set()
         """Every violation code seen: the text's code column is as wide as the longest."""
+        self.members = _kept.Members()
 
     def opened(self, fact: EscalationFact, calendar: AuditCalendar | None) -> _Tracker:
         return _Tracker(fact, self.book, calendar)
@@ -109,7 +111,7 @@ class _SpoolingObserver(AuditObserver):
     def settled(self, tracker: _Tracker) -> None:
         for item in tracker.violations:
             self.codes.add(_value(item["code"]))
-        data = pickle.dumps(tracker, protocol=pickle.HIGHEST_PROTOCOL)
+        data = _kept.dumps(tracker, self.members)
         entry = [
             tracker.opened_at,
             tracker.escalation_id,
@@ -138,13 +140,12 @@ class _SpoolingObserver(AuditObserver):
 
     def read(self, end: dt.datetime | None, only_violations: bool) -> Iterator[EscalationAudit]:
         """The escalations, from the file, in order of opening."""
-        spool, book = self.spool, self.book
+        spool, book, members = self.spool, self.book, self.members
         for entry in self.index:
             if only_violations and not entry[_VIOLATIONS]:
                 continue
             spool.seek(entry[_OFFSET])
-            tracker: _Tracker = pickle.loads(spool.read(entry[_SIZE]))
-            tracker.book = book
+            tracker = _kept.loads(spool.read(entry[_SIZE]), book, members)
             late = self.late_events.get(entry[2])
             if late is not None:
                 late.tell(tracker)
