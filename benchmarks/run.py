@@ -82,6 +82,11 @@ def callgrind_between_marks(command: list[str]) -> int | None:
     return None
 
 
+COUNTED_DECISIONS = 2_000
+"""Table 1's instructions are callgrind's over this many decisions of each contender, after a
+warm-up."""
+
+
 def instructions_per_decision(key: str, count: int) -> float | None:
     """Instructions per decision, over ``count`` decisions after a warm-up."""
     command = [sys.executable, str(Path(__file__).resolve()), "--decisions-of", key, str(count)]
@@ -140,10 +145,10 @@ def opened_decision(
     rates = interleaved_seconds(contenders, 1 if quick else repeat, 0.02 if quick else 1.0)
     counted: dict[str, float] = {}
     if instructions and not quick and shutil.which("valgrind"):
-        sizes = {
-            key: max(20, contender.count // 20)
-            for key, contender in zip(keys, contenders, strict=True)
-        }
+        # The same number of decisions for every contender on every machine: an engine
+        # that keeps what it decided grows with it, and so does the cyclic garbage
+        # collector's work, which a count over fewer decisions catches or misses.
+        sizes = dict.fromkeys(keys, COUNTED_DECISIONS)
         with concurrent.futures.ThreadPoolExecutor(2) as pool:  # one callgrind a core
             futures = {
                 key: pool.submit(instructions_per_decision, key, n) for key, n in sizes.items()
