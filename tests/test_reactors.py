@@ -23,6 +23,7 @@ from escalation_policy import (
 from escalation_policy._core import escalation as _core
 from escalation_policy._engines import reactors, shared_matcher
 from escalation_policy._engines.native import NativeMatcher
+from escalation_policy._language.codegen import generate
 from escalation_policy.model import EscalationFact, Fact
 from escalation_policy.policy import Policy
 from escalation_policy.policy.compiled import Condition
@@ -216,6 +217,82 @@ def test_the_step_refuses_to_build_objects_it_would_leave_half_set(
         with monkeypatch.context() as patched:
             patched.setattr(reactors, name, value)
             assert failures(), name
+
+
+_NOTED = reactors._Function(
+    [
+        "def noted(work, rule):",
+        "    owner = PREFIX + rule",
+        "    matched = [owner]",
+        "    count = 0",
+        "    for found in record:",
+        "        count += found",
+        "    if (total := count) == 0:",
+        "        return  # nothing to note",
+        "    actions.append((owner, matched, total))",
+    ],
+    {"PREFIX": "noted by "},
+)
+"""A function to write in place that binds names the function it is written in also uses
+(``owner``, ``matched``, ``count``, ``found``) and returns early."""
+
+
+@pytest.mark.parametrize("record", [[], [1, 2]])
+def test_a_function_written_in_place_does_what_its_call_does_and_keeps_the_callers_locals(
+    record: list[int],
+) -> None:
+    """Written in place twice, one after the other, the function notes what its call would
+    note, each time; its return leaves only its own lines; and the locals of the function it
+    is written in that it binds under the same names keep their values."""
+    source = reactors._Source(default_policy(), "posted")
+    enclosing = generate(
+        [
+            "def enclosing(work, record, actions):",
+            "    owner, matched, count, found = 'theirs', ['theirs'], -1, None",
+            *source.in_place(_NOTED, ["'R1'"], "    "),
+            *source.in_place(_NOTED, ["'R2'"], "    "),
+            "    return owner, matched, count, found",
+        ],
+        source.namespace,
+        "test of in_place",
+    )
+    called: list[object] = []  # what its calls note, one after the other
+    noted = generate(_NOTED.lines, {**_NOTED.namespace, "record": record, "actions": called}, "")
+    noted(None, "R1")
+    noted(None, "R2")
+
+    actions: list[object] = []
+    kept = enclosing(None, record, actions)
+
+    assert ("theirs", ["theirs"], -1, None) == kept
+    assert called == actions
+    assert (2 if record else 0) == len(actions)
+
+
+@pytest.mark.parametrize(
+    ("body", "refused"),
+    [
+        (["    return 1"], "returns nothing"),
+        (["    for found in record:", "        return"], "no return within a loop"),
+        (["    actions = []"], "binds 'actions', a name it shares"),
+        (["    work = None"], "binds 'work', a name it shares"),
+        (["    PREFIX = 'again'"], "binds 'PREFIX', a name it gives one of its constants"),
+        (["    actions.append(situation)"], "reads 'situation'"),
+        (["    actions.append(lambda: rule)"], "no Lambda"),
+        (["    import os"], "no Import"),
+        (["    break"], "no break or continue out of a loop"),
+    ],
+)
+def test_a_function_that_cannot_be_written_in_place_as_its_call_is_refused(
+    body: list[str], refused: str
+) -> None:
+    """A function whose lines in place would not do what its call does is refused with a
+    TypeError that says why (the type's functions are then left to the generic path)."""
+    source = reactors._Source(default_policy(), "posted")
+    function = reactors._Function(["def noted(work, rule):", *body], {"PREFIX": ""})
+
+    with pytest.raises(TypeError, match=refused):
+        source.in_place(function, ["'R1'"], "    ")
 
 
 def _in_calendar_time(value: object) -> object:

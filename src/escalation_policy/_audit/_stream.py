@@ -22,7 +22,7 @@ from typing import IO, Any
 
 import attrs
 
-from escalation_policy._audit import _kept
+from escalation_policy._audit import _stored
 from escalation_policy._audit._coverage import CoverageObserver, _Counts
 from escalation_policy._audit._replay import AuditCalendar, Replay, Replayed
 from escalation_policy._audit._report import (
@@ -98,7 +98,7 @@ class _SpoolingObserver(AuditObserver):
         self.late_events: dict[int, _Late] = {}
         self.codes: set[str] = set()
         """Every violation code seen: the text's code column is as wide as the longest."""
-        self.members = _kept.Members()
+        self.members = _stored.Members()
 
     def opened(self, fact: EscalationFact, calendar: AuditCalendar | None) -> _Tracker:
         return _Tracker(fact, self.book, calendar)
@@ -111,7 +111,7 @@ class _SpoolingObserver(AuditObserver):
     def settled(self, tracker: _Tracker) -> None:
         for item in tracker.violations:
             self.codes.add(_value(item["code"]))
-        data = _kept.dumps(tracker, self.members)
+        data = _stored.dumps(tracker, self.members)
         entry = [
             tracker.opened_at,
             tracker.escalation_id,
@@ -145,7 +145,7 @@ class _SpoolingObserver(AuditObserver):
             if only_violations and not entry[_VIOLATIONS]:
                 continue
             spool.seek(entry[_OFFSET])
-            tracker = _kept.loads(spool.read(entry[_SIZE]), book, members)
+            tracker = _stored.loads(spool.read(entry[_SIZE]), book, members)
             late = self.late_events.get(entry[2])
             if late is not None:
                 late.tell(tracker)

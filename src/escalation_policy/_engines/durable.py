@@ -46,8 +46,9 @@ __all__ = ["DurableMatcher", "durable_available"]
 _DURABLE_LOCK = threading.Lock()
 _SESSION = "0"
 # The rulesets compiled from each distinct policy (keyed by their definitions), shared by every
-# durable engine and never freed (see the module's notes). With _DURABLE_LOCK, the only
-# module-level mutable objects in the library, on purpose.
+# durable engine and never freed (see the module's notes). With _DURABLE_LOCK, the durable
+# engine's only process-wide state, on purpose: it follows durable_rules' own, which is
+# process-wide.
 _COMPILED: dict[str, "_Rulesets"] = {}
 # Only warnings raised by durable_rules' own modules (``durable``, ``durable.engine``).
 _DURABLE_DEPRECATION: tuple[str, None, type[Warning], re.Pattern[str], int] = (

@@ -19,9 +19,11 @@ generic path (:meth:`Matcher.reactions_for` and :data:`HANDLERS`) stays the refe
 property test checks that both decide the same for any history.
 """
 
+import ast
+import builtins
 import datetime as dt
+import functools
 import keyword
-import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -209,13 +211,11 @@ def _announced(declared: CompiledObligation) -> list[str]:
     if declared.announce is None:
         return []
     return [
-        "    announced_owner = record.owner",
-        "    if announced_owner is None and plan is not None:",
-        "        announced_owner = plan.values[OWNER]",
+        "    owner = record.owner",
+        "    if owner is None and plan is not None:",
+        "        owner = plan.values[OWNER]",
         "    announced.append((new.obligation, new.key, new.due))",
-        "    actions.append(",
-        "        ANNOUNCE(escalation_id, at, new, announced_owner, record)",
-        "    )",
+        "    actions.append(ANNOUNCE(escalation_id, at, new, owner, record))",
     ]
 
 
@@ -324,9 +324,7 @@ def _applied(policy: "Policy") -> "_Function | None":
         "rule": "row",
         "cites": "RULES[row].cites",
     }
-    owner = construct_lines(
-        AssignOwner, {**common, "owner": "planned_owner"}, namespace, prefix="own_"
-    )
+    owner = construct_lines(AssignOwner, {**common, "owner": "owner"}, namespace, prefix="own_")
     involvement = construct_lines(
         SetInvolvement,
         {
@@ -340,7 +338,7 @@ def _applied(policy: "Policy") -> "_Function | None":
         prefix="inv_",
     )
     cadence = construct_lines(
-        SetCadence, {**common, "cadence": "planned_cadence"}, namespace, prefix="cad_"
+        SetCadence, {**common, "cadence": "cadence"}, namespace, prefix="cad_"
     )
     if owner is None or involvement is None or cadence is None:
         return None
@@ -352,9 +350,9 @@ def _applied(policy: "Policy") -> "_Function | None":
         "def applied(work):",
         "    assert plan is not None  # ApplyPlan runs on opened and severity_changed only",
         "    values, sources = plan.values, plan.sources",
-        "    planned_owner = values[OWNER]",
-        "    if planned_owner != record.owner:  # a restored owner is its text: compare values",
-        "        record.owner = planned_owner",
+        "    owner = values[OWNER]",
+        "    if owner != record.owner:  # a restored owner is its text: compare values",
+        "        record.owner = owner",
         "        row = sources[OWNER]",
         *inside(owner),
         "        actions.append(new)",
@@ -366,9 +364,9 @@ def _applied(policy: "Policy") -> "_Function | None":
         "        row = sources[INVOLVEMENT]",
         *inside(involvement),
         "        actions.append(new)",
-        "    planned_cadence = values[CADENCE]",
-        "    if planned_cadence != record.cadence:",
-        "        record.cadence = planned_cadence",
+        "    cadence = values[CADENCE]",
+        "    if cadence != record.cadence:",
+        "        record.cadence = cadence",
         "        row = sources[CADENCE]",
         *inside(cadence),
         "        actions.append(new)",
@@ -383,6 +381,204 @@ class _Function(NamedTuple):
     """Its ``def`` line, then its body."""
     namespace: dict[str, Any]
     """The constants it names."""
+
+
+class _Body(NamedTuple):
+    """A :class:`_Function` read once, ready to be written in place under any prefix."""
+
+    parameters: tuple[str, ...]
+    """Its parameters after ``work``."""
+    read: frozenset[str]
+    """The parameters its body reads (one it never reads is not set)."""
+    returns: bool
+    """Whether it returns anywhere (it then runs in a loop that a ``break`` leaves)."""
+    lines: tuple[tuple[str, ...], ...]
+    """Its body's lines, one indent less, each cut where one of its constants is named: a
+    line written in place is its pieces joined by the prefix of its constants. Its
+    parameters and the names it binds already start with :data:`_LOCAL`, and its returns are
+    already ``break``."""
+
+
+_LOCAL = "I_"
+"""What the parameters and the names a body written in place binds start with: no name of
+the function it is written in does, so nothing the body binds changes a local of that
+function. The bodies written in one function share these locals, one after the other (a
+local of each body's own would cost every call of the function a slot to clear): a body
+assigns each local before it reads it, or its call would fail, so none reads what an
+earlier one left."""
+
+
+_STATEMENTS = frozenset(
+    (
+        ast.Assign,
+        ast.AugAssign,
+        ast.AnnAssign,
+        ast.Expr,
+        ast.If,
+        ast.For,
+        ast.While,
+        ast.With,
+        ast.Try,
+        ast.Raise,
+        ast.Assert,
+        ast.Delete,
+        ast.Pass,
+        ast.Break,
+        ast.Continue,
+        ast.Return,
+    )
+)
+"""The statements a body written in place may hold. Not the others: they bind names other
+than where a name stands (a nested function or class, an import, ``global``, a pattern's
+captures), or belong to no plain function (``async``)."""
+
+_EXPRESSIONS = frozenset((ast.Lambda, ast.Yield, ast.YieldFrom, ast.Await, ast.JoinedStr))
+"""The expressions a body written in place may not hold: a scope of its own, what would make
+the function it is written in a generator or a coroutine, and an f-string (Python 3.10 and
+3.11 do not always place the names in one right)."""
+
+_BUILTINS = frozenset(dir(builtins))
+
+
+@functools.lru_cache(maxsize=64)
+def _body_of(source: tuple[str, ...], constants: frozenset[str]) -> _Body:
+    """A :class:`_Function`, its ``source`` lines and the names of its ``constants``, read
+    with :mod:`ast`: its parameters, the names its body binds (assigned, a loop's or a
+    comprehension's target, augmented, ``:=``, ``with ... as``, deleted), its ``return``
+    statements, and the names it reads. A :exc:`TypeError` for a function that cannot be
+    written in place to do what a call of it does: one that returns a value or returns from
+    within a loop (a ``break`` would leave that loop only), binds a name it shares with the
+    function it is written in (:data:`_SHARED`) or a name of one of its constants, reads a
+    name that is none of its own, of the shared ones or of the builtins, or holds a
+    statement or an expression the renaming does not follow.
+
+    The last 64 read are kept: a few functions of the same source are written in place by
+    many fact types' functions and by every engine, and what is kept holds only texts."""
+    header, *body = source
+    try:
+        tree = ast.parse("\n".join(source))
+    except SyntaxError as error:
+        raise TypeError(f"written in place, not a function: {error}") from None
+    definition = tree.body[0] if len(tree.body) == 1 else None
+    if not isinstance(definition, ast.FunctionDef) or definition.body[0].lineno == 1:
+        raise TypeError(f"written in place, one def, its body on the lines after: {header}")
+    arguments = definition.args
+    parameters = [argument.arg for argument in arguments.args]
+    if (
+        parameters[:1] != ["work"]
+        or arguments.posonlyargs
+        or arguments.vararg
+        or arguments.kwonlyargs
+        or arguments.kwarg
+        or arguments.defaults
+        or definition.decorator_list
+    ):
+        raise TypeError(f"written in place, plain parameters, work first: {header}")
+    returns: list[ast.Return] = []
+
+    def statements(block: list[ast.stmt], in_loop: bool) -> None:
+        for statement in block:
+            kind = type(statement)
+            if kind not in _STATEMENTS:
+                raise TypeError(f"written in place, no {kind.__name__} in: {header}")
+            if isinstance(statement, ast.Return):
+                if statement.value is not None:
+                    raise TypeError(f"written in place, a function returns nothing: {header}")
+                if in_loop:
+                    raise TypeError(f"written in place, no return within a loop: {header}")
+                returns.append(statement)
+            elif isinstance(statement, (ast.Break, ast.Continue)) and not in_loop:
+                raise TypeError(f"written in place, no break or continue out of a loop: {header}")
+            elif isinstance(statement, (ast.For, ast.While)):
+                statements(statement.body, True)
+                statements(statement.orelse, in_loop)
+            elif isinstance(statement, (ast.If, ast.With)):
+                statements(statement.body, in_loop)
+                statements(getattr(statement, "orelse", []), in_loop)
+            elif isinstance(statement, ast.Try):
+                for part in (statement.body, statement.orelse, statement.finalbody):
+                    statements(part, in_loop)
+                for handler in statement.handlers:
+                    if handler.name is not None:
+                        raise TypeError(f"written in place, no except ... as: {header}")
+                    statements(handler.body, in_loop)
+
+    statements(definition.body, False)
+    names: list[ast.Name] = []
+    todo: list[Any] = list(definition.body)
+    while todo:  # every node of the body, but a Name's context
+        node = todo.pop()
+        kind = type(node)
+        if kind is ast.Name:
+            names.append(node)
+        elif kind in _EXPRESSIONS:
+            raise TypeError(f"written in place, no {kind.__name__} in: {header}")
+        elif kind is ast.Constant:
+            if node.end_lineno != node.lineno:  # its lines would move with the indent
+                raise TypeError(f"written in place, no text over several lines: {header}")
+        elif node is not None:  # None: a dictionary display's ** item has no key
+            for field in node._fields:
+                value = getattr(node, field)
+                if type(value) is list:
+                    todo.extend(value)
+                elif isinstance(value, ast.AST):
+                    todo.append(value)
+    bound = {name.id for name in names if type(name.ctx) is not ast.Load}
+    own = bound | set(parameters[1:])
+    clash = sorted(own & (_SHARED | constants))
+    if clash:
+        shared = "shares with the function it is written in"
+        raise TypeError(
+            f"written in place, {header} binds {clash[0]!r}, a name it "
+            f"{shared if clash[0] in _SHARED else 'gives one of its constants'}"
+        )
+    own |= constants
+    unknown = sorted({name.id for name in names} - own - _SHARED - _BUILTINS)
+    if unknown:
+        raise TypeError(
+            f"written in place, {header} reads {unknown[0]!r}: none of its own, "
+            "of what it shares (_WORK_LOCALS), nor a builtin"
+        )
+    # Where each line of the body changes: a local of its own takes _LOCAL before its name,
+    # a return becomes a break, and the line is cut where a constant starts.
+    changes: dict[int, list[tuple[int, str]]] = {}
+    for name in names:
+        if name.id in own:
+            change = "constant" if name.id in constants else "local"
+            changes.setdefault(name.lineno - 1, []).append((name.col_offset, change))
+    for found in returns:
+        changes.setdefault(found.lineno - 1, []).append((found.col_offset, "return"))
+    lines: list[tuple[str, ...]] = []
+    for number, line in enumerate(body, start=1):
+        if line and not line.startswith("    "):
+            raise TypeError(f"not a line of the function's body: {line!r}")
+        if number not in changes:
+            lines.append((line[4:],))
+            continue
+        pieces: list[str] = []
+        piece = ""
+        start = 4  # one indent less
+        for offset, change in sorted(changes[number]):
+            at = offset if line.isascii() else len(line.encode()[:offset].decode())  # ast: bytes
+            piece += line[start:at]
+            start = at
+            if change == "local":
+                piece += _LOCAL
+            elif change == "return":
+                piece += "break"
+                start += len("return")
+            else:
+                pieces.append(piece)
+                piece = ""
+        pieces.append(piece + line[start:])
+        lines.append(tuple(pieces))
+    read = {name.id for name in names if type(name.ctx) is ast.Load}
+    return _Body(
+        tuple(parameters[1:]),
+        frozenset(read.intersection(parameters[1:])),
+        bool(returns),
+        tuple(lines),
+    )
 
 
 def _path(read: object) -> str | None:
@@ -425,37 +621,31 @@ class _Source:
     def in_place(self, function: "_Function", arguments: list[str], indent: str) -> list[str]:
         """Lines that do at ``indent`` what a call of ``function`` (its first argument
         ``work``, then ``arguments``) does, without the call: its parameters set, its body
-        run once in a loop that a ``return`` leaves by a ``break``, its constants named apart
-        from any other's (each gets a prefix of its own). Its body reads what ``work`` holds
-        from the locals of the same names (``_WORK_LOCALS``), which every generated function
-        sets before its reactions."""
+        run, once in a loop that its returns leave by a ``break`` where it returns. Its
+        parameters and the names it binds start with :data:`_LOCAL`, so that nothing it
+        binds changes a local of the function it is written in; its constants get a prefix
+        of their own (``I0_``, ``I1_``, ...), apart from any other's. Its body reads what
+        ``work`` holds from the locals of the same names (``_WORK_LOCALS``), which every
+        generated function sets before its reactions, and binds none of them
+        (:func:`_body_of`)."""
+        body = _body_of(tuple(function.lines), frozenset(function.namespace))
+        if len(body.parameters) != len(arguments):
+            raise TypeError(f"written in place with work, {arguments}: {function.lines[0]}")
         prefix = f"I{self.in_place_count}_"
         self.in_place_count += 1
-        renamed = {name: f"{prefix}{name}" for name in function.namespace}
-        pattern = re.compile(r"(?<![\w.])(" + "|".join(map(re.escape, renamed)) + r")\b")
         for name, value in function.namespace.items():
-            self.namespace[renamed[name]] = value
-        header, *body = function.lines
-        parameters = header.split("(", 1)[1].split(")", 1)[0].split(", ")
-        if parameters[0] != "work" or len(parameters) != len(arguments) + 1:
-            raise TypeError(f"written in place with work, {arguments}: {header}")
+            self.namespace[f"{prefix}{name}"] = value
         lines = [
-            f"{indent}{parameter} = {argument}"
-            for parameter, argument in zip(parameters[1:], arguments, strict=True)
-            if not parameter.startswith("_")  # not read
+            f"{indent}{_LOCAL}{parameter} = {argument}"
+            for parameter, argument in zip(body.parameters, arguments, strict=True)
+            if parameter in body.read
         ]
-        lines.append(f"{indent}while True:  # once: its returns break out")
-        for line in body:
-            if not line.startswith("    "):
-                raise TypeError(f"not a line of the function's body: {line!r}")
-            line = pattern.sub(lambda found: renamed[found.group(1)], line[4:])
-            code = line.lstrip()
-            if code == "return" or code.startswith(("return ", "return  #")):
-                if code.split("#", 1)[0].strip() != "return":
-                    raise TypeError(f"written in place, a function returns nothing: {line!r}")
-                line = line.replace("return", "break", 1)
-            lines.append(f"{indent}    {line}")
-        lines.append(f"{indent}    break")
+        if body.returns:
+            lines.append(f"{indent}while True:  # once: its returns break out")
+            indent += "    "
+        lines.extend(f"{indent}{prefix.join(pieces)}" for pieces in body.lines)
+        if body.returns:
+            lines.append(f"{indent}break")
         return lines
 
     def constant(self, prefix: str, value: object) -> str:
@@ -587,6 +777,10 @@ first, a constant or a new list)."""
 _WORK_LOCALS = ("record", "fact", "at", "plan", "policy", "escalation_id", "actions", "announced")
 """What the generated functions keep as locals of the same names as ``work``'s attributes,
 which the lines written in place read instead (``work`` never changes them once built)."""
+
+_SHARED = frozenset(("work", *_WORK_LOCALS))
+"""The names a body written in place shares with the function it is written in: ``work``,
+and the locals that hold what ``work`` holds. It reads them and never binds them."""
 
 
 _DECISION = {

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from escalation_policy import default_policy
-from escalation_policy._audit import _kept, _stream
+from escalation_policy._audit import _stored, _stream
 from escalation_policy._audit._replay import AuditCalendar, Replay
 from escalation_policy._audit._report import _KEPT, _Book, _Tracker
 from escalation_policy.engine import PolicyEngine
@@ -181,9 +181,10 @@ def test_a_tracker_kept_on_disk_reads_back_the_same_values_of_the_same_types(
     kept: list[_Tracker],
 ) -> None:
     book = _Book(default_policy())
-    members = _kept.Members()
+    members = _stored.Members()
 
-    read = [_kept.loads(data, book, members) for data in [_kept.dumps(t, members) for t in kept]]
+    stored = [_stored.dumps(tracker, members) for tracker in kept]
+    read = [_stored.loads(data, book, members) for data in stored]
 
     assert all(tracker.book is book for tracker in read)
     assert all(_same(_held(e), _held(a)) for e, a in zip(kept, read, strict=True))
