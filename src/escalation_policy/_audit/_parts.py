@@ -105,7 +105,8 @@ def utc_time(data: bytes) -> dt.datetime | None:
 
 
 def _time_of(data: object) -> dt.datetime | None:
-    """The time of an item (a fact, its JSON form) or the text of one (as a line gave it)."""
+    """The time of an item (a fact, its JSON form) or the text of one (as a line gave it): an
+    instant, a UTC datetime in range (as ``to_instant`` gives it)."""
     if isinstance(data, bytes):
         when = utc_time(data)
         if when is not None:
@@ -302,8 +303,8 @@ def audit_part_items(
                 if type(at) is not bytes or at != last_at:  # often the same as the last
                     last_at, last_when = at, _time_of(at)
                 when = last_when
-                if when is not None:
-                    stepped.pass_time(when)
+                if when is not None:  # an instant (see _time_of)
+                    stepped.pass_instant(when)
         if spool is not None and stepped.count >= sweep:
             stepped.sweep()  # a part feeds only its own items: feed() seldom sweeps
             sweep = stepped.count + _replay.SWEEP

@@ -288,6 +288,17 @@ class Replay:
                 decider.decided(decision)
         return True
 
+    def pass_instant(self, at: dt.datetime) -> bool:
+        """:meth:`pass_time` to an instant (a UTC datetime in range, as ``to_instant`` gives
+        it), in less time when nothing falls due by then."""
+        if self.quiet_time and not self.awaiting:
+            quiet = self.policy_engine._pass_quiet_instant(at)
+            if quiet is not None:
+                if quiet:
+                    self.position = self.count
+                return quiet
+        return self.pass_time(at)
+
     def feed_quiet_tick(self, at: dt.datetime) -> bool:
         """:meth:`feed` of ``Tick(at=at)`` when nothing falls due by then, in less time: the
         clock moves, the item is counted, and ``True``; ``False`` (nothing changed) when that
