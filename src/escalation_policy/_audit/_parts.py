@@ -304,7 +304,7 @@ def audit_part_items(
                     last_at, last_when = at, _time_of(at)
                 when = last_when
                 if when is not None:  # an instant (see _time_of)
-                    stepped.pass_instant(when)
+                    stepped.pass_time(when, True)
         if spool is not None and stepped.count >= sweep:
             stepped.sweep()  # a part feeds only its own items: feed() seldom sweeps
             sweep = stepped.count + _replay.SWEEP
