@@ -399,8 +399,33 @@ def _lines(items: list[Any], draw: st.DrawFn) -> list[str]:
                 line = line[:-1] + f', "at": "{item["at"]}"}}'
             elif kind == "text":
                 line = f'"escalation_id": "{item["escalation_id"]}", "at": "{item["at"]}"'
+        elif isinstance(item, dict) and item.get("type") == "tick" and _is_utc(item.get("at")):
+            kind = draw(st.sampled_from(["plain"] * 4 + ["zulu", "offset", "compact", "more"]))
+            at = dt.datetime.fromisoformat(item["at"])
+            if kind == "zulu":  # a tick's time as a part reads it from the bytes, or as JSON
+                line = json.dumps({**item, "at": item["at"].replace("+00:00", "Z")})
+            elif kind == "offset":
+                east = at.astimezone(dt.timezone(dt.timedelta(hours=1)))
+                line = json.dumps({**item, "at": east.isoformat()})
+            elif kind == "compact":
+                line = json.dumps(item, separators=(",", ":"))
+            elif kind == "more":
+                line = line[:-1] + ', "note": "x"}'
         lines.append(line)
     return lines
+
+
+def _is_utc(text: object) -> bool:
+    """Whether ``text`` is a time in UTC of the common form (``2026-03-02T09:00:00+00:00``)."""
+    try:
+        return (
+            isinstance(text, str)
+            and len(text) == 25
+            and text.endswith("+00:00")
+            and (dt.datetime.fromisoformat(text).isoformat() == text)
+        )
+    except ValueError:
+        return False
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -12,7 +12,6 @@ import io
 import multiprocessing
 import os
 import pickle
-import re
 import shutil
 import tempfile
 import zlib
@@ -25,12 +24,12 @@ from escalation_policy._audit._parts import (
     AuditPartsDisagree,
     Owned,
     _owner,
-    _time_of,
     audit_part_items,
     checked_parts,
     in_order,
     line_owner,
     merged_head,
+    utc_time,
 )
 from escalation_policy._audit._report import (
     AuditListing,
@@ -45,7 +44,7 @@ from escalation_policy._audit._stream import (
     _StreamingCoverage,
     json_text,
 )
-from escalation_policy._convert import shared_fact_reader
+from escalation_policy._convert import shared_fact_reader, shared_line_reader
 from escalation_policy._lines import (
     MAX_LINE,
     json_data,
@@ -179,8 +178,10 @@ def _json_value(value: object) -> object:
     return value
 
 
-_TICK = re.compile(rb'\{"type": "tick", "at": "(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00)"\}\n?')
-"""A tick's line as commonly written: its time is all there is to read."""
+_TICK = b'{"type": "tick", "at": "'
+_TICK_END = (b'"}\n', b'"}')
+"""A tick's line as commonly written, around its time (in UTC, of the common form): its time
+is all there is to read."""
 
 
 def _items(task: PartTask, origins: _Origins, policy: Policy) -> Iterator[Owned]:
@@ -195,6 +196,14 @@ def _items(task: PartTask, origins: _Origins, policy: Policy) -> Iterator[Owned]
             return data
         try:  # refused as one process refuses it
             return read(data)
+        except InputError as error:
+            return error
+
+    read_line = shared_line_reader(policy)
+
+    def own_item(line: bytes) -> Any:  # a line of this part's, read as one process reads it
+        try:
+            return read_line(line)[0]
         except InputError as error:
             return error
 
@@ -225,7 +234,7 @@ def _items(task: PartTask, origins: _Origins, policy: Policy) -> Iterator[Owned]
                     continue
                 if number == 1:
                     line = line.removeprefix(b"\xef\xbb\xbf")
-                if not line.strip():
+                if not line or line.isspace():  # as `not line.strip()`, without copying it
                     continue
                 position += 1
                 if number != following:
@@ -235,12 +244,13 @@ def _items(task: PartTask, origins: _Origins, policy: Policy) -> Iterator[Owned]
                 if hint is not None:
                     owner = hint[0]
                     if owner == part:
-                        yield part, json_item(line), hint[1]
+                        yield part, own_item(line), hint[1]
                     else:
                         yield owner, None, hint[1]
                     continue
-                tick = _TICK.fullmatch(line)
-                when = None if tick is None else _time_of(tick.group(1))
+                when = None
+                if line.startswith(_TICK) and line[49:] in _TICK_END:
+                    when = utc_time(line[24:49])  # None: not of the common form
                 if when is not None:  # read by the part only if something falls due
                     yield None, line, when
                     continue

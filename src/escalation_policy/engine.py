@@ -412,15 +412,20 @@ class PolicyEngine:
         (changing nothing); ``None`` (changing nothing) when that cannot be told so cheaply,
         something falling due say: handle the tick then. For an audit that lets the time of
         the items it does not audit pass."""
+        try:
+            at = to_instant(at)
+        except FieldProblem:
+            return None
+        return self._pass_quiet_instant(at)
+
+    def _pass_quiet_instant(self, at: dt.datetime) -> bool | None:
+        """:meth:`_pass_quiet_time` of an instant (a UTC datetime in range, as ``to_instant``
+        gives it), not checked again."""
         if (
             self._planned_under is not None
             or self._failed is not None
             or self._fact_types.get(Tick.TYPE) is not Tick
         ):
-            return None
-        try:
-            at = to_instant(at)
-        except FieldProblem:
             return None
         with self._lock:
             try:

@@ -267,11 +267,14 @@ class Replay:
         if self.release and self.count % SWEEP == 0:
             self.sweep()
 
-    def pass_time(self, at: dt.datetime) -> bool:
+    def pass_time(self, at: dt.datetime, instant: bool = False) -> bool:
         """Let time pass to ``at``, as a ``tick`` would, counting no item: whether it could
-        (a time before the clock, or too far past it, changes nothing)."""
+        (a time before the clock, or too far past it, changes nothing). ``instant``: ``at``
+        is one already (a UTC datetime in range, as ``to_instant`` gives it), not checked
+        again."""
         if self.quiet_time and not self.awaiting:
-            quiet = self.policy_engine._pass_quiet_time(at)
+            engine = self.policy_engine
+            quiet = engine._pass_quiet_instant(at) if instant else engine._pass_quiet_time(at)
             if quiet is not None:
                 if quiet:
                     self.position = self.count
