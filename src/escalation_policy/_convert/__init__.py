@@ -222,6 +222,8 @@ def make_converter(policy: "Policy | None" = None) -> "cattrs.Converter":
     # The well-formed case skips cattrs (see _fastpath); anything else is cattrs' to judge.
     writers = {cls: action_writer(cls) for cls in contract.actions.values()}
 
+    # cattrs' reader of each fact and action type, for what its fast reader declines: built
+    # at the first such object of its type (most runs read none, and each is compiled code).
     generated: dict[type[Any], Callable[[Any, Any], Any]] = {}
 
     def tagged(base: type[Any], registry: Mapping[str, type[Any]], noun: str) -> None:
@@ -255,7 +257,6 @@ def make_converter(policy: "Policy | None" = None) -> "cattrs.Converter":
         # it (or its absence) when asked for the class itself.
         unstructure_one: dict[type[Any], Callable[[Any], dict[str, Any]]] = {}
         for cls in registry.values():
-            generated[cls] = converter.gen_structure_attrs_fromdict(cls)
             converter.register_structure_hook(cls, one_type(cls))
             unstructure_one[cls] = writers.get(cls) or with_tag(cls)
             converter.register_unstructure_hook(cls, unstructure_one[cls])
@@ -287,8 +288,11 @@ def make_converter(policy: "Policy | None" = None) -> "cattrs.Converter":
             except Fallback:
                 pass
         body = {key: item for key, item in value.items() if key != "type"}
+        read = generated.get(cls)
+        if read is None:
+            read = generated[cls] = converter.gen_structure_attrs_fromdict(cls)
         try:
-            return generated[cls](body, cls)
+            return read(body, cls)
         except InvalidFactError:
             raise
         except (ClassValidationError, ForbiddenExtraKeysError, FieldProblem) as error:

@@ -8,7 +8,7 @@ import os
 import stat
 import typing
 from collections.abc import Iterator, Sequence
-from typing import IO, Any, TypeAlias
+from typing import IO, TYPE_CHECKING, Any, TypeAlias
 
 from escalation_policy._audit import AuditRefusal
 from escalation_policy._core.step import MAX_LATENESS
@@ -76,8 +76,9 @@ from escalation_policy.errors import InputError
 from escalation_policy.model import Action, Fact, OverdueNotice, Violation, parse_timestamp
 from escalation_policy.policy import Policy, default_policy, load_policy
 from escalation_policy.render import describe, plain, refusal, timestamp
-from escalation_policy.service import Service
-from escalation_policy.store import open_store
+
+if TYPE_CHECKING:  # loaded by the commands that open a store (the others start sooner)
+    from escalation_policy.service import Service
 
 
 class ReadCount:
@@ -224,10 +225,13 @@ def open_service(
     catch_up: bool = True,
     create: bool = True,
     replan: bool = False,
-) -> Service:
+) -> "Service":
     """The service over the store the arguments name. ``replan``: open a store planned under
     another policy too (``Service(..., replan=True)``): for commands that only read or
     deliver, which the service lets do so, and for ``replan``."""
+    from escalation_policy.service import Service
+    from escalation_policy.store import open_store
+
     policy = chosen_policy(args)
     store = open_store(_store_url(args), create=create)
     lateness = getattr(args, "lateness", None) or dt.timedelta(0)

@@ -6,10 +6,10 @@ import bisect
 import datetime as dt
 import os
 from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 
-from escalation_policy import _html
 from escalation_policy._audit import AuditReport, audit_end
 from escalation_policy._audit._stream import StreamedAudit, spooled_audit, write_json
 from escalation_policy._language.context import scalar
@@ -39,6 +39,9 @@ from escalation_policy.errors import InputError, did_you_mean
 from escalation_policy.model import Fact, parse_timestamp
 from escalation_policy.policy import Policy
 from escalation_policy.render import iter_audit_lines, iter_audit_markdown
+
+if TYPE_CHECKING:  # the page's module is loaded only for a page (it takes a while to load)
+    from escalation_policy import _html
 
 
 def register(commands: Commands) -> None:
@@ -270,7 +273,9 @@ def run(args: argparse.Namespace, out: Output) -> int:
                 streamed = _in_parts(args, as_of, json=fmt == "json")
                 report = streamed.report
             elif fmt == "html":  # the audit and the timelines, observed on one replay
-                report, timelines = _html.audit_with_timelines(
+                from escalation_policy._html import audit_with_timelines
+
+                report, timelines = audit_with_timelines(
                     items(),
                     policy,
                     as_of=as_of,
@@ -363,8 +368,10 @@ def _html_page(
     page_bar: list[Progress],
 ) -> str:
     """The HTML page holds every escalation's timeline: it is made whole, in memory."""
+    from escalation_policy._html import audit_page
+
     try:
-        return _html.audit_page(report, timelines, policy, progress=building)
+        return audit_page(report, timelines, policy, progress=building)
     finally:
         for bar_shown in page_bar:
             bar_shown.__exit__(None, None, None)

@@ -126,6 +126,9 @@ class _Writer:
 
     def __init__(self) -> None:
         self.functions: dict[int, str] = {}  # the functions written or being written
+        self.definitions: dict[str, tuple[list[str], list[ast.AST]]] = {}
+        """Each source file read so far, its lines and its functions and lambdas: a module is
+        parsed once, however many of its functions the policy names."""
 
     def cls(self, cls: type[Any]) -> dict[str, Any]:
         """A fact or action type: its fields (name, type, default, metadata) and class
@@ -210,7 +213,7 @@ class _Writer:
         if id(function) in self.functions:  # recursion, or named twice: once is enough
             return written
         self.functions[id(function)] = name
-        nodes = _syntax(function)
+        nodes = _syntax(function, self.definitions)
         if not nodes:  # no source to read: its name is all there is
             return written
         written["code"] = [_tree(node) for node in nodes]
@@ -225,20 +228,37 @@ class _Writer:
         return written
 
 
-def _syntax(function: Any) -> list[ast.AST]:
+def _syntax(
+    function: Any, definitions: dict[str, tuple[list[str], list[ast.AST]]]
+) -> list[ast.AST]:
     """The syntax tree of a function or lambda, found in its module's source by its name and
-    first line (several lambdas on one line: all of them); empty if Python has no source."""
+    first line (several lambdas on one line: all of them); empty if Python has no source.
+    ``definitions``: by file name, each source already parsed, its lines and its functions
+    and lambdas in the order ``ast.walk`` gives them."""
     code = getattr(function, "__code__", None)
     if code is None:
         return []
     try:
         lines, _ = inspect.findsource(function)
-        with _PARSING:
-            tree = ast.parse("".join(lines))
     except (OSError, TypeError, SyntaxError, ValueError):
         return []
+    known = definitions.get(code.co_filename)
+    if known is not None and known[0] == lines:
+        candidates = known[1]
+    else:
+        try:
+            with _PARSING:
+                tree = ast.parse("".join(lines))
+        except (OSError, TypeError, SyntaxError, ValueError):
+            return []
+        candidates = [
+            node
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef))
+        ]
+        definitions[code.co_filename] = (lines, candidates)
     found: list[ast.AST] = []
-    for node in ast.walk(tree):
+    for node in candidates:
         if code.co_name == "<lambda>":
             if isinstance(node, ast.Lambda) and node.lineno == code.co_firstlineno:
                 found.append(node)
