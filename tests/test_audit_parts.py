@@ -481,6 +481,69 @@ def test_history_files_audited_in_parts_give_the_report_of_one_process(
         streamed.close()
 
 
+def test_refusals_that_keep_the_parts_apart_round_after_round_end_in_one_part(
+    tmp_path: pathlib.Path,
+) -> None:
+    """Refused lines whose times run backwards, about escalations of the two parts in turn,
+    keep the parts apart one line more each round: after ``ROUNDS`` rounds the history is
+    audited in one part, and the report is still the one of one process."""
+    from escalation_policy._audit._parts import part_of
+    from escalation_policy._partitioned import ROUNDS, PartTask, in_processes, run_partitioned
+
+    policy = default_policy()
+    ids = [f"ESC-{n}" for n in range(1, 200)]
+    by_part = [[i for i in ids if part_of(i, 2) == part] for part in (0, 1)]
+    start = dt.datetime(2026, 3, 2, 9, tzinfo=dt.timezone.utc)
+    opened = {
+        "type": "opened",
+        "escalation_id": "ESC-1",
+        "customer": "Acme",
+        "segment": "enterprise",
+        "severity": "low",
+        "at": start.isoformat(),
+    }
+    lines = [json.dumps(opened)]
+    for n in range(12):  # refused for a key no fact has, later than the clock, each earlier
+        escalation_id = by_part[n % 2][n // 2]
+        at = start + dt.timedelta(minutes=60 - n)
+        lines.append(
+            json.dumps(
+                {"type": "posted", "escalation_id": escalation_id, "bogus": 1, "at": at.isoformat()}
+            )
+        )
+    lines.append(json.dumps({"type": "tick", "at": (start + dt.timedelta(days=2)).isoformat()}))
+    path = tmp_path / "history.jsonl"
+    path.write_text("".join(line + "\n" for line in lines))
+    read = list(read_items([str(path)], policy))
+    whole = audit([item for _, _, item in read], policy=policy, keep_going=True)
+    whole = attrs.evolve(
+        whole,
+        refused=tuple(
+            attrs.evolve(item, file=read[item.line - 1][0], line=read[item.line - 1][1])
+            for item in whole.refused
+        ),
+    )
+    assert len(whole.refused) == 12
+    tasks = [
+        PartTask(paths=(str(path),), names=(str(path),), part=i, parts=2, keep_going=True)
+        for i in range(2)
+    ]
+    runner = in_processes(1)
+    rounds: list[int] = []
+
+    def counted(tasks: Any) -> Any:
+        rounds.append(len(tasks))
+        return runner(tasks)
+
+    streamed = run_partitioned(tasks, counted)
+    try:
+        merged = attrs.evolve(streamed.report, escalations=tuple(streamed.escalations()))
+        assert whole.to_json() == merged.to_json()
+    finally:
+        streamed.close()
+    assert rounds == [2] * ROUNDS + [1]
+
+
 _ESCALATION_ID = re.compile(rb'[{,]\s*"escalation_id"\s*:\s*"([^"]*)"')
 _AT = re.compile(rb'[{,]\s*"at"\s*:\s*"([^"]*)"')
 

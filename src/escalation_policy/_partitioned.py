@@ -413,18 +413,28 @@ def dask_client(scheduler: str, workers: int) -> Iterator[Any]:
         yield client
 
 
+ROUNDS = 3
+"""The most rounds of parts :func:`run_partitioned` runs before it audits the history in one
+part. Each round agrees with one process up to a later item than the one before, and two
+suffice in practice; but refused items whose times run backwards, about escalations of
+other parts in turn, may each take a round of their own."""
+
+
 def run_partitioned(
     tasks: Sequence[PartTask], runner: Runner, *, shared: bool = True
 ) -> StreamedAudit:
-    """Run the parts, again with ``not_taken`` while they disagree, and merge them: the
-    report's escalations are read from the parts' files, in order of opening, each time it is
-    listed (:meth:`StreamedAudit.close` deletes the files). A part stopped at a refused item
-    raises ``InputError`` for the first in the history."""
+    """Run the parts, again with ``not_taken`` while they disagree (at most :data:`ROUNDS`
+    times, then the history in one part), and merge them: the report's escalations are read
+    from the parts' files, in order of opening, each time it is listed
+    (:meth:`StreamedAudit.close` deletes the files). A part stopped at a refused item raises
+    ``InputError`` for the first in the history."""
     folder = tempfile.mkdtemp(prefix="escalation-policy-parts-")
     if shared:  # the parts write their escalations where this process reads them
         tasks = [attrs.evolve(task, folder=folder) for task in tasks]
     try:
+        rounds = 0
         while True:
+            rounds += 1
             done: list[PartDone] = []
             stopped: list[PartStopped] = []
             files: list[str] = []
@@ -439,7 +449,10 @@ def run_partitioned(
             try:
                 checked_parts([result.head for result in done])
             except AuditPartsDisagree as disagree:
-                tasks = [attrs.evolve(task, not_taken=disagree.not_taken) for task in tasks]
+                if rounds < ROUNDS:
+                    tasks = [attrs.evolve(task, not_taken=disagree.not_taken) for task in tasks]
+                else:  # the history in one part: the audit of one process, in one more pass
+                    tasks = [attrs.evolve(tasks[0], part=0, parts=1, not_taken=frozenset())]
                 continue
             return _streamed(done, files, folder, json=tasks[0].json)
     except BaseException:

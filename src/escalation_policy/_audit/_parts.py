@@ -142,16 +142,15 @@ def _key_at(line: bytes, start: int) -> bool:
 
 
 _COMMON = re.compile(
-    rb'\{"type": "[a-z_]++", "escalation_id": "([^"\\{]*+)"'
-    rb'(?:, "(?!at")[^"\\{]*+": (?:"[^"\\{]*+"|[^"\\{,]*+))*+'
-    rb', "at": "([^"\\{]*+)"'
-    rb'(?:, "[^"\\{]*+": (?:"[^"\\{]*+"|[^"\\{,]*))*\}\n?'
+    rb'\{"type": "[a-z_]+", "escalation_id": "([^"\\{]*)"'
+    rb'(?:, "(?!at")[^"\\{]*": (?:"[^"\\{]*"|[^"\\{,]*))*'
+    rb', "at": "([^"\\{]*)"'
+    rb'(?:, "[^"\\{]*": (?:"[^"\\{]*"|[^"\\{,]*))*\}\n?'
 )
 """A line as ``json.dumps`` writes a fact whose ``type`` and ``escalation_id`` come first: no
 backslash, no ``{`` but the first, no key ``at`` before its ``at``. With the string
 ``"escalation_id"`` there once, what :func:`line_owner` tells of it, in one match: its id, and
-its time (the first ``at`` with a string). Each ``*+`` or ``++`` (which gives nothing back)
-is followed by what it cannot match, so it matches as ``*`` or ``+`` would, in less time."""
+its time (the first ``at`` with a string)."""
 
 
 def line_owner(line: bytes, parts: int) -> tuple[int, bytes | None] | None:
