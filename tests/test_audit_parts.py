@@ -381,6 +381,19 @@ def test_a_local_dask_cluster_takes_no_port_another_may_hold(tmp_path: pathlib.P
 
 
 # ------------------------------------------------------------------------------ history files
+def _whole(path: pathlib.Path, policy: Policy) -> AuditReport:
+    """One process's audit of the history file, its refusals named by file and line."""
+    read = list(read_items([str(path)], policy))
+    whole = audit([item for _, _, item in read], policy=policy, keep_going=True)
+    return attrs.evolve(
+        whole,
+        refused=tuple(
+            attrs.evolve(item, file=read[item.line - 1][0], line=read[item.line - 1][1])
+            for item in whole.refused
+        ),
+    )
+
+
 def _lines(items: list[Any], draw: st.DrawFn) -> list[str]:
     """Items as JSON lines, some written otherwise: a fact whose id is spelt with an escape
     (read as JSON in every part), a line cut short or with ``at`` twice (told to a part by its
@@ -451,15 +464,7 @@ def test_history_files_audited_in_parts_give_the_report_of_one_process(
     mark = data.draw(st.sampled_from(["", "\ufeff"]))
     path = tmp_path_factory.mktemp("history") / "history.jsonl"
     path.write_text(mark + "".join(line + "\n" for line in lines))
-    read = list(read_items([str(path)], policy))
-    whole = audit([item for _, _, item in read], policy=policy, keep_going=True)
-    whole = attrs.evolve(
-        whole,
-        refused=tuple(
-            attrs.evolve(item, file=read[item.line - 1][0], line=read[item.line - 1][1])
-            for item in whole.refused
-        ),
-    )
+    whole = _whole(path, policy)
     tasks = [
         PartTask(
             paths=(str(path),),
@@ -514,15 +519,7 @@ def test_refusals_that_keep_the_parts_apart_round_after_round_end_in_one_part(
     lines.append(json.dumps({"type": "tick", "at": (start + dt.timedelta(days=2)).isoformat()}))
     path = tmp_path / "history.jsonl"
     path.write_text("".join(line + "\n" for line in lines))
-    read = list(read_items([str(path)], policy))
-    whole = audit([item for _, _, item in read], policy=policy, keep_going=True)
-    whole = attrs.evolve(
-        whole,
-        refused=tuple(
-            attrs.evolve(item, file=read[item.line - 1][0], line=read[item.line - 1][1])
-            for item in whole.refused
-        ),
-    )
+    whole = _whole(path, policy)
     assert len(whole.refused) == 12
     tasks = [
         PartTask(paths=(str(path),), names=(str(path),), part=i, parts=2, keep_going=True)

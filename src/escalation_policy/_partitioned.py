@@ -179,6 +179,8 @@ def _json_value(value: object) -> object:
 
 
 _TICK = b'{"type": "tick", "at": "'
+_TICK_TIME = len(_TICK)
+_TICK_TIME_END = _TICK_TIME + len("2026-03-02T09:00:00+00:00")
 _TICK_END = (b'"}\n', b'"}')
 """A tick's line as commonly written, around its time (in UTC, of the common form): its time
 is all there is to read."""
@@ -249,8 +251,8 @@ def _items(task: PartTask, origins: _Origins, policy: Policy) -> Iterator[Owned]
                         yield owner, None, hint[1]
                     continue
                 when = None
-                if line.startswith(_TICK) and line[49:] in _TICK_END:
-                    when = utc_time(line[24:49])  # None: not of the common form
+                if line.startswith(_TICK) and line[_TICK_TIME_END:] in _TICK_END:
+                    when = utc_time(line[_TICK_TIME:_TICK_TIME_END])  # None: another form
                 if when is not None:  # read by the part only if something falls due
                     yield None, line, when
                     continue
