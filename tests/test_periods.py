@@ -115,3 +115,45 @@ def test_buckets_move_forward_and_a_miss_leaves_the_next_bucket_ahead(
     assert periods >= 1
     assert bucket.due <= last < to <= upcoming.due
     assert isinstance(upcoming, Bucket)
+
+
+HOLIDAY_WEEK = Calendar.weekdays(
+    "09:00",
+    "17:00",
+    name="office",
+    zone="America/New_York",
+    holidays=[dt.date(2026, 3, 4), *(dt.date(2026, 3, day) for day in range(16, 21))],
+)
+
+
+@pytest.mark.parametrize("calendar", [OFFICE, HOLIDAY_WEEK], ids=["office", "holidays"])
+@pytest.mark.parametrize("period", [TimesPerWeek(2), TimesPerWeek(3), TimesPerWeek(1, 2)])
+def test_a_weekly_period_counts_the_business_days_of_its_weeks(
+    calendar: Calendar, period: TimesPerWeek
+) -> None:
+    """Each start from Monday 2026-03-02 to 2026-03-29, every five hours, across the change
+    to summer time (2026-03-08), a holiday on Wednesday 2026-03-04 and a week of holidays
+    (2026-03-16 to 2026-03-20): the first bucket asks in proportion to the business days
+    left after the start's date among those of its weeks, and a run of weeks with none is
+    skipped, asked again of the start."""
+
+    def business_days(first: dt.date, last: dt.date) -> int:
+        return sum(1 for _ in calendar.business_days(first, last)) if first <= last else 0
+
+    start = local(2, 0)
+    while start < local(29, 0):
+        day = calendar.day_of(start)
+        monday = day - dt.timedelta(days=day.weekday())
+        end = monday + dt.timedelta(weeks=period.weeks)
+        total = business_days(monday, end - dt.timedelta(days=1))
+        left = business_days(day + dt.timedelta(days=1), end - dt.timedelta(days=1))
+        required = -(-period.times * left // total) if total else 0
+        bucket = period.first(calendar, start)
+        if required:
+            assert Bucket(calendar.start_of_day(end), start, required) == bucket
+        else:  # the next run of weeks with a business day, asked in full
+            while not business_days(end, end + dt.timedelta(weeks=period.weeks, days=-1)):
+                end += dt.timedelta(weeks=period.weeks)
+            assert bucket.required == period.times
+            assert calendar.start_of_day(end + dt.timedelta(weeks=period.weeks)) == bucket.due
+        start += dt.timedelta(hours=5)

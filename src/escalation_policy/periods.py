@@ -271,19 +271,10 @@ class TimesPerWeek(Period):
         weeks = "week" if self.weeks == 1 else f"{self.weeks} weeks"
         return sys.intern(f"{self.times} per {weeks}")
 
-    def _end(self, calendar: Calendar, start: dt.datetime) -> dt.datetime:
-        end = calendar.week_end(start)
-        for _ in range(self.weeks - 1):
-            end = calendar.week_end(end)
-        return end
-
     def first(self, calendar: Calendar, start: dt.datetime) -> Bucket:
-        due = self._end(calendar, start)
-        first_day = calendar.day_of(calendar.week_start(start))
-        last_day = calendar.day_of(due) - dt.timedelta(days=1)
-        after = calendar.day_of(start) + dt.timedelta(days=1)
-        total = sum(1 for _ in calendar.business_days(first_day, last_day))
-        left = sum(1 for _ in calendar.business_days(after, last_day)) if after <= last_day else 0
+        # The run's end and its business days, all and after the start's date: the calendar
+        # keeps them for each date.
+        due, total, left = calendar._weeks_from(calendar.day_of(start), self.weeks)
         required = math.ceil(self.times * left / total) if total else 0
         if not required:
             return self.following(calendar, Bucket(due, start, 0))
@@ -294,10 +285,10 @@ class TimesPerWeek(Period):
         return attrs.evolve(bucket, due=new.week_end(bucket.due - _MICROSECOND))
 
     def following(self, calendar: Calendar, bucket: Bucket) -> Bucket:
-        due = self._end(calendar, bucket.due)
-        last_day = calendar.day_of(due) - dt.timedelta(days=1)
-        if not any(True for _ in calendar.business_days(calendar.day_of(bucket.due), last_day)):
-            return self.following(calendar, Bucket(due, bucket.due, 0))  # no business day
+        day = calendar.day_of(bucket.due)
+        due, _, after = calendar._weeks_from(day, self.weeks)
+        if not after and not calendar.is_business_day(day):  # no business day from ``day``
+            return self.following(calendar, Bucket(due, bucket.due, 0))
         return Bucket(due, bucket.due, self.times)
 
 

@@ -100,6 +100,9 @@ class Calendar:
     _special: tuple[dt.date, ...] = attrs.field(init=False, eq=False, repr=False)
     _weekly: dt.timedelta = attrs.field(init=False, eq=False, repr=False)
     _days: dict[dt.date, _Day] = attrs.field(init=False, eq=False, repr=False)
+    _weeks: dict[tuple[dt.date, int], tuple[dt.datetime, int, int]] = attrs.field(
+        init=False, eq=False, repr=False
+    )
 
     def __init__(
         self,
@@ -145,6 +148,7 @@ class Calendar:
         weekly = sum((w.end - w.start for day in self.hours for w in day), 0)
         setattr_(self, "_weekly", dt.timedelta(seconds=weekly))
         setattr_(self, "_days", {})
+        setattr_(self, "_weeks", {})
         if not weekly and not any(
             _subtract([(w.start, w.end) for w in windows], self._closed.get(day, ()))
             for day, windows in self.open_days
@@ -630,6 +634,31 @@ class Calendar:
         """The instant the local ISO week of ``instant`` ends: the next Monday's start."""
         day = self.day_of(instant)
         return self._day(day + dt.timedelta(days=7 - day.weekday())).start
+
+    def _weeks_from(self, day: dt.date, weeks: int) -> tuple[dt.datetime, int, int]:
+        """The run of ``weeks`` local ISO weeks from the week of the local date ``day``: the
+        instant it ends (the next Monday's start, as :meth:`week_end` gives it), how many
+        business days it holds, and how many of them come after ``day``. Kept for each date
+        and number of weeks (a bounded number of them): every opening of a weekly
+        obligation asks for its start's date."""
+        key = (day, weeks)
+        known = self._weeks.get(key)
+        if known is None:
+            monday = day - dt.timedelta(days=day.weekday())
+            end = monday + weeks * _WEEK
+            total = after = 0
+            current = monday
+            while current < end:
+                if self._day(current).intervals:
+                    total += 1
+                    if current > day:
+                        after += 1
+                current += _DAY
+            known = (self._day(end).start, total, after)
+            if len(self._weeks) > 4096:
+                self._weeks.clear()
+            self._weeks[key] = known
+        return known
 
     def business_days(self, start: dt.date, end: dt.date) -> Iterator[dt.date]:
         """The business days from ``start`` to ``end`` (both local dates, inclusive)."""
