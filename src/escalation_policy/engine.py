@@ -75,7 +75,8 @@ __all__ = [
 
 _OPENING = "opening of"
 """The key, with a fact class, under which :func:`decide` keeps in ``Policy._kept`` what it
-found for the first fact object of that class that the policy takes as it is and that opens:
+found for a fact object of that class that the policy takes as it is and that opens, once
+the type's opening is generated (from the type's second fact on):
 the ABCs' cache token then (:meth:`Policy._takes_as_object` says the same while it holds),
 the generated opening and the shared matcher, so that the next such fact goes straight to
 its opening."""

@@ -25,16 +25,19 @@ class NativeMatcher:
     and applying reactions one by one (``generated=False``: none, the
     core's generic path only, as the reference the reactors are checked against).
 
-    A fact type's functions are generated the first time it decides a fact of that type, not
-    when it is built: :attr:`_generated` holds, for each type seen so far, its functions, or
-    ``None`` where the type has none or they could not be generated (the generic path decides
-    it, identically)."""
+    A fact type's functions are generated at its second fact, not when it is built: the
+    generic path decides the first (:attr:`_met` holds the types it has matched a fact of),
+    as it decides any fact identically, and a process that sees one fact of a type, a host's
+    start, does not pay for writing and compiling them. :attr:`_generated` holds, for each
+    type asked for since, its functions, or ``None`` where the type has none or they could
+    not be generated (the generic path decides it, identically)."""
 
     def __init__(self, policy: "Policy", *, generated: bool = True) -> None:
         self._policy = policy
         self._periods: PeriodMemo = {}
         self._generates = generated
         self._generated: dict[str, Generated | None] = {}
+        self._met: set[str] = set()
         self._context = context = policy.context
         tables, reactions = policy.tables, policy.reactions
         self._rows: list[tuple[tuple[Condition, ...], ...]] = [t.conditions for t in tables]
@@ -99,14 +102,20 @@ class NativeMatcher:
     def generated(self, fact_type: str) -> Generated | None:
         found = self._generated.get(fact_type, _NOT_YET)
         if found is _NOT_YET:
-            return self._generate(fact_type)
+            if fact_type not in self._met and fact_type in self._by_type and self._generates:
+                return None  # its first fact: the generic path, which meets the type
+            return self.generate(fact_type)
         return found
 
-    def _generate(self, fact_type: str) -> Generated | None:
-        """The type's functions, generated now (the first fact of its type), or ``None``: the
-        generic path decides it. Whatever the generator fails on, the generic path decides
-        the fact as the generated functions would have: a policy the generator cannot write
-        still works, and no fact is refused for it."""
+    def generate(self, fact_type: str) -> Generated | None:
+        """The type's functions, whether or not a fact of the type was decided yet: generated
+        now, or those generated before; ``None``: the generic path decides it. Whatever the
+        generator fails on, the generic path decides the fact as the generated functions would
+        have: a policy the generator cannot write still works, and no fact is refused for
+        it."""
+        known = self._generated.get(fact_type, _NOT_YET)
+        if known is not _NOT_YET:
+            return known
         reactions = self._by_type.get(fact_type) if self._generates else None
         if reactions is None:
             if fact_type not in self._policy.contract.facts:
@@ -127,6 +136,7 @@ class NativeMatcher:
         return found
 
     def reactions_for(self, fact_type: str, situation: Situation) -> Sequence[int]:
+        self._met.add(fact_type)  # its next fact: generated functions (generated())
         # The memo key read straight from the situation: no context is built unless missed.
         memo = self._reaction_memo.get(fact_type)
         if memo is None:

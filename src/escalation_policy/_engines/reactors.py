@@ -3,8 +3,8 @@ fact of that type applied as a host would write them by hand, and for a type tha
 nothing, its whole step on an open escalation.
 
 Built from the compiled policy's data alone by each :class:`NativeMatcher`, for a fact type
-the first time it decides a fact of that type (an engine that never sees a type never pays
-for its functions; one that cannot be generated is decided on the generic path): every
+at its second fact (an engine that never sees a type again never pays for its functions; its
+first fact, and a type that cannot be generated, are decided on the generic path): every
 condition becomes a Python test of the situation's attribute it reads (``record.in_scope in
 V1``), a field the policy computes is read once and only when a condition needs it, and each
 effect is a direct call of its handler with its compiled arguments bound (a ``Fulfil`` with
@@ -79,7 +79,7 @@ def generated(
     are ``policy.reactions[i]`` for ``i`` in ``indices`` (in order); its step shares
     ``periods`` (:class:`Work`), and its opening reads ``plans``, the matcher's plans by the
     values of ``policy.plan_inputs`` in order, before it asks the matcher. A
-    :class:`NativeMatcher` calls this the first time it decides a fact of that type."""
+    :class:`NativeMatcher` calls this at the second fact of that type it decides."""
     source = _Source(policy, fact_type)
     source.namespace["PERIODS"] = periods
     reactions = source.reactions(indices, "    ")
