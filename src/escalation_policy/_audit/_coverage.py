@@ -57,14 +57,25 @@ class CoverageObserver:
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
-        self.fired: dict[str, int] = {}
+        self.matched: dict[tuple[str, ...], int] = {}
+        """How many decisions matched each set of rules (a decision's ``matched`` as a whole:
+        one count a fact, whatever the rules it matched; :attr:`fired` adds them up by rule)."""
         self.actions: dict[str, int] = {}
         self._counts = _Counts(self.actions)
 
     def decided(self, decision: Decision) -> None:
-        fired = self.fired
-        for rule in decision.matched:
-            fired[rule] = fired.get(rule, 0) + 1
+        matched = self.matched
+        rules = decision.matched
+        matched[rules] = matched.get(rules, 0) + 1
+
+    @property
+    def fired(self) -> dict[str, int]:
+        """The facts each rule matched, by rule."""
+        fired: dict[str, int] = {}
+        for rules, count in self.matched.items():
+            for rule in rules:
+                fired[rule] = fired.get(rule, 0) + count
+        return fired
 
     def opened(self, fact: EscalationFact, calendar: AuditCalendar | None) -> _Counts:
         return self._counts
@@ -78,10 +89,11 @@ class CoverageObserver:
     def coverage(self) -> dict[str, RuleCoverage]:
         """Every rule of the policy with its counts, in the policy's order; then any rule
         id the actions name that the policy does not list, in order of name."""
+        fired = self.fired
         rules = list(self.policy.rules)
         known = set(rules)
-        rules += sorted((set(self.fired) | set(self.actions)) - known)
+        rules += sorted((set(fired) | set(self.actions)) - known)
         return {
-            rule: RuleCoverage(fired=self.fired.get(rule, 0), actions=self.actions.get(rule, 0))
+            rule: RuleCoverage(fired=fired.get(rule, 0), actions=self.actions.get(rule, 0))
             for rule in rules
         }

@@ -393,13 +393,9 @@ class Replay:
         for decider in self.deciders:
             decider.decided(decision)
         fact = decision.fact
-        needs_state = self.needs_state
-        touched: set[str] = set()
         own = None
-        own_fact: EscalationFact | None = None
-        escalation: _Escalation | None = None
         if isinstance(fact, EscalationFact):
-            own_fact, own = fact, fact.escalation_id
+            own = fact.escalation_id
             if fact.OPENS:
                 old = active.pop(own, None)
                 if old is not None:  # an id reused after its escalation was settled
@@ -414,10 +410,6 @@ class Replay:
                 )
             if self.release and (fact.OPENS or fact.TYPE in self.closing):
                 self.watch.add(own)
-            if needs_state:
-                touched.add(own)
-        elif needs_state and isinstance(fact, Tick):
-            touched.update(key for key, known in active.items() if known.due_by(fact.at))
         for action in decision.actions:
             escalation = active.get(action.escalation_id)
             if escalation is None:
@@ -425,28 +417,40 @@ class Replay:
                 continue
             for kept in escalation.kept:
                 kept.action(action)
-            if needs_state:
-                touched.add(action.escalation_id)
         fulfilled = decision.fulfilled
         for fulfilment in fulfilled:
-            escalation = active[fulfilment.escalation_id]  # only a held escalation has any
-            for kept in escalation.kept:
+            # only a held escalation has any
+            for kept in active[fulfilment.escalation_id].kept:
                 kept.fulfilled(fulfilment)
-            if needs_state:
-                touched.add(fulfilment.escalation_id)
-        if own is not None and own_fact is not None:
+        if own is not None:
             escalation = active.get(own)
             if escalation is not None:
                 for kept in escalation.kept:
-                    kept.fact(own_fact, fulfilled)
+                    kept.fact(fact, fulfilled)  # type: ignore[arg-type]
             elif self.release:
                 late = self._late(own)
                 for kept in late or ():
-                    kept.fact(own_fact, fulfilled)
+                    kept.fact(fact, fulfilled)  # type: ignore[arg-type]
         if self.keyed and self.policy_engine.policy.opening_grace:
             self._awaiting_after(decision)
-        if not needs_state:
-            return
+        if self.needs_state:
+            self._tell_states(decision, own)
+
+    def _tell_states(self, decision: Decision, own: str | None) -> None:
+        """Tell the observers that ask the engine's state of each escalation ``decision``
+        touched (``own``: its fact's), in order of id."""
+        active = self.active
+        fact = decision.fact
+        touched: set[str] = set()
+        if own is not None:
+            touched.add(own)
+        elif isinstance(fact, Tick):
+            touched.update(key for key, known in active.items() if known.due_by(fact.at))
+        touched.update(
+            action.escalation_id for action in decision.actions if action.escalation_id in active
+        )
+        touched.update(fulfilment.escalation_id for fulfilment in decision.fulfilled)
+        needs_state = self.needs_state
         for escalation_id in sorted(touched):
             escalation = active.get(escalation_id)
             if escalation is None:

@@ -306,7 +306,9 @@ class _Tracker:
                     self.figure(missed)["due"] += action.periods
 
     def fulfilled(self, fulfilment: Fulfilment) -> None:
-        figure = self.figure(fulfilment.obligation)
+        figure = self.figures.get(fulfilment.obligation)
+        if figure is None:
+            figure = self.figure(fulfilment.obligation)
         if figure["first_met_after"] is None:
             figure["first_met_after"] = fulfilment.at - self.opened_at
         late_item = self.open_violations.pop((fulfilment.rule, fulfilment.due), None)
