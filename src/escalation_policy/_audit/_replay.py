@@ -394,8 +394,9 @@ class Replay:
             decider.decided(decision)
         fact = decision.fact
         own = None
+        own_fact: EscalationFact | None = None
         if isinstance(fact, EscalationFact):
-            own = fact.escalation_id
+            own_fact, own = fact, fact.escalation_id
             if fact.OPENS:
                 old = active.pop(own, None)
                 if old is not None:  # an id reused after its escalation was settled
@@ -422,15 +423,15 @@ class Replay:
             # only a held escalation has any
             for kept in active[fulfilment.escalation_id].kept:
                 kept.fulfilled(fulfilment)
-        if own is not None:
+        if own is not None and own_fact is not None:
             escalation = active.get(own)
             if escalation is not None:
                 for kept in escalation.kept:
-                    kept.fact(fact, fulfilled)  # type: ignore[arg-type]
+                    kept.fact(own_fact, fulfilled)
             elif self.release:
                 late = self._late(own)
                 for kept in late or ():
-                    kept.fact(fact, fulfilled)  # type: ignore[arg-type]
+                    kept.fact(own_fact, fulfilled)
         if self.keyed and self.policy_engine.policy.opening_grace:
             self._awaiting_after(decision)
         if self.needs_state:
