@@ -48,7 +48,7 @@ ASKED = '    TYPE: ClassVar[str] = "asked"\n'
 @pytest.mark.parametrize(
     ("field", "shown"),
     [
-        pytest.param("on_day: dt.date", "datetime.date", id="a date"),
+        pytest.param("on_day: dt.date", "date", id="a date"),
         pytest.param("on_day: dt.date | None = None", "datetime.date | None", id="optional date"),
         pytest.param("on_day: Part | int = Part.CALL", "Part | int", id="a union"),
         pytest.param("on_day: Mapping[str, str]", "Mapping[str, str]", id="a mapping"),
@@ -68,8 +68,8 @@ def test_a_fact_field_no_fact_can_hold_fails_to_load_at_its_line(
         error.file,
         error.line,
     )
-    assert "Asked.on_day" in error.reason
-    assert shown in error.reason
+    assert error.reason.startswith("Asked.on_day is annotated ")
+    assert f"{shown}, which a fact read from JSON cannot hold" in error.reason
     assert "expected str, bool, datetime.datetime" in error.reason
 
 
@@ -232,3 +232,66 @@ def test_lint_runs_from_the_command_line_as_a_ci_job_would() -> None:
     assert 0 == done.returncode, done.stderr
     assert "examples/policies/later_process/owners.py:" in done.stdout
     assert "[rule_unreached]" in done.stdout
+
+
+# ------------------------------------------------- load errors at the policy's line
+
+
+def test_an_opening_severity_that_is_no_enumeration_fails_at_its_line(
+    tmp_path: pathlib.Path,
+) -> None:
+    package = _office(tmp_path, "    severity: Severity\n", "    severity: str\n")
+    with pytest.raises(PolicyDefinitionError) as caught:
+        load_policy(str(package))
+    error = caught.value
+    rules = package / "rules.py"
+    assert (str(rules), _line_of(rules, "severity: str")) == (error.file, error.line)
+    assert error.reason.startswith(
+        "Opened.severity is annotated str, expected an enumeration of the severities"
+    )
+
+
+def test_a_calendar_in_a_misspelt_zone_fails_at_its_line(tmp_path: pathlib.Path) -> None:
+    package = _office(tmp_path, 'zone="America/New_York"', 'zone="America/New_Yrok"')
+    (error,) = lint(str(package))
+    rules = package / "rules.py"
+    assert ("error", str(rules), _line_of(rules, "NEW_YORK = Calendar.weekdays(")) == (
+        error.level,
+        error.file,
+        error.line,
+    )
+    assert error.message.startswith(
+        "calendar 'new_york': unknown time zone 'America/New_Yrok' (did you mean"
+    )
+
+
+def test_a_value_the_vocabulary_refuses_fails_at_the_policys_line(tmp_path: pathlib.Path) -> None:
+    """Not at the line of the library's class that refused it."""
+    package = _office(
+        tmp_path, "BusinessTime(dt.timedelta(hours=4))", "BusinessTime(dt.timedelta(0))"
+    )
+    (error,) = lint(str(package))
+    rules = package / "rules.py"
+    assert (str(rules), _line_of(rules, "BusinessTime(dt.timedelta(0))")) == (
+        error.file,
+        error.line,
+    )
+    assert "a business time must be a positive duration" in error.message
+
+
+def test_a_reminder_given_in_business_time_is_refused_saying_why(tmp_path: pathlib.Path) -> None:
+    package = _office(
+        tmp_path,
+        "remind_before=dt.timedelta(hours=1, minutes=45)",
+        "remind_before=BusinessTime(dt.timedelta(hours=1))",
+    )
+    (error,) = lint(str(package))
+    rules = package / "rules.py"
+    assert (str(rules), _line_of(rules, 'id="office.call_requested"') - 1) == (
+        error.file,
+        error.line,
+    )
+    assert "expected a positive timedelta or None: a reminder's lead is counted on the " in (
+        error.message
+    )
+    assert "so it is a plain timedelta even when within is a BusinessTime" in error.message
