@@ -9,11 +9,12 @@ import pathlib
 import shutil
 import subprocess
 import sys
+import types
 
 import pytest
 
 from escalation_policy import PolicyDefinitionError, PolicyEngine, default_policy, load_policy
-from escalation_policy._lint import lint
+from escalation_policy._lint import lint, lint_loaded
 from escalation_policy.cli import main
 from escalation_policy.cli._common import read_facts
 from escalation_policy.rules import communication
@@ -48,7 +49,7 @@ ASKED = '    TYPE: ClassVar[str] = "asked"\n'
 @pytest.mark.parametrize(
     ("field", "shown"),
     [
-        pytest.param("on_day: dt.date", "datetime.date", id="a date"),
+        pytest.param("on_day: dt.date", "date", id="a date"),
         pytest.param("on_day: dt.date | None = None", "datetime.date | None", id="optional date"),
         pytest.param("on_day: Part | int = Part.CALL", "Part | int", id="a union"),
         pytest.param("on_day: Mapping[str, str]", "Mapping[str, str]", id="a mapping"),
@@ -68,8 +69,8 @@ def test_a_fact_field_no_fact_can_hold_fails_to_load_at_its_line(
         error.file,
         error.line,
     )
-    assert "Asked.on_day" in error.reason
-    assert shown in error.reason
+    assert error.reason.startswith("Asked.on_day is annotated ")
+    assert f"{shown}, which a fact read from JSON cannot hold" in error.reason
     assert "expected str, bool, datetime.datetime" in error.reason
 
 
@@ -232,3 +233,183 @@ def test_lint_runs_from_the_command_line_as_a_ci_job_would() -> None:
     assert 0 == done.returncode, done.stderr
     assert "examples/policies/later_process/owners.py:" in done.stdout
     assert "[rule_unreached]" in done.stdout
+
+
+# ------------------------------------------------- mistakes that loaded silently, now found
+NEW_WARNINGS = ("business_time_without_calendar", "plan_unapplied")
+OFFICE_CALENDARS = """CALENDARS = Calendars(
+    default=NEW_YORK, by="region", choose={Region.EMEA: LONDON}, zone_from="time_zone"
+)
+"""
+EXAMPLE_POLICIES = sorted(
+    folder for folder in (ROOT / "examples" / "policies").iterdir() if folder.is_dir()
+)
+
+
+def test_lint_warns_of_business_time_in_a_policy_without_a_calendar(
+    tmp_path: pathlib.Path,
+) -> None:
+    """Without ``CALENDARS`` every instant is open: two business hours from Friday 15:30 UTC
+    are due at 17:30 UTC that Friday. The policy loads; lint names each rule that asks for
+    business time, at its line."""
+    package = _office(tmp_path, OFFICE_CALENDARS, "")
+    engine = PolicyEngine(load_policy(str(package)))
+    opened = {"escalation_id": "E-1", "customer": "Acme", "severity": "low"}
+    engine.handle({"type": "opened", "at": "2026-03-06T15:00:00Z", **opened})
+    engine.handle({"type": "call_requested", "at": "2026-03-06T15:30:00Z", "escalation_id": "E-1"})
+    state = engine.escalation("E-1")
+    assert state is not None
+    (call_back,) = [p for p in state.pending if p.obligation == "call_back"]
+    assert "2026-03-06T17:30:00+00:00" == call_back.due.isoformat()
+
+    findings = [f for f in lint(str(package)) if f.code == "business_time_without_calendar"]
+    rules = package / "rules.py"
+    assert [
+        ("warning", "office.asked", str(rules), _line_of(rules, 'id="office.asked"') - 1),
+        (
+            "warning",
+            "office.call_requested",
+            str(rules),
+            _line_of(rules, 'id="office.call_requested"') - 1,
+        ),
+        ("warning", "office.plan/high", str(rules), _line_of(rules, 'id="high"') - 1),
+    ] == [(f.level, f.rule, f.file, f.line) for f in findings]
+    asked, call, row = (f.message for f in findings)
+    assert asked.startswith("the obligation reply is due within 4h of business time")
+    assert "call_back is due within 2h of business time" in call
+    assert row.startswith("check_in_every is each business day in office.plan/high")
+    for message in (asked, call, row):
+        assert "declares no CALENDARS" in message
+        assert "runs as calendar time" in message
+    assert [] == [f for f in lint(str(OFFICE)) if f.code in NEW_WARNINGS]
+
+
+def test_business_time_a_setting_makes_calendar_time_is_not_warned_of() -> None:
+    """What counts is the value the policy runs with: a setting may give calendar time."""
+    from escalation_policy.rules import MODULES, severity
+
+    without = types.ModuleType(severity.__name__)  # the handbook's, without its CALENDARS
+    without.__dict__.update({k: v for k, v in vars(severity).items() if k != "CALENDARS"})
+    modules = [without if name == severity.__name__ else name for name in MODULES]
+
+    def warned(settings: dict[str, object]) -> set[str | None]:
+        policy = load_policy(modules, settings=settings)
+        return {f.rule for f in lint_loaded(policy) if f.code == "business_time_without_calendar"}
+
+    assert "communication.post_when_created" in warned({})
+    assert {"communication.post_when_created"} == warned({}) - warned(
+        {"created_post_within": "2h of calendar time"}
+    )
+
+
+def test_lint_warns_of_a_plan_no_reaction_applies(tmp_path: pathlib.Path) -> None:
+    """Without ``ApplyPlan()`` escalations get no owner and no ``assign_owner``, silently."""
+    package = _office(tmp_path, "            ApplyPlan(),\n", "")
+    engine = PolicyEngine(load_policy(str(package)))
+    decision = engine.handle(
+        {
+            "type": "opened",
+            "at": "2026-03-06T15:00:00Z",
+            "escalation_id": "E-1",
+            "customer": "Acme",
+            "severity": "high",
+        }
+    )
+    assert "assign_owner" not in [action.TYPE for action in decision.actions]
+    state = engine.escalation("E-1")
+    assert state is not None
+    assert state.owner is None
+
+    (finding,) = [f for f in lint(str(package)) if f.code == "plan_unapplied"]
+    rules = package / "rules.py"
+    assert ("warning", str(rules), _line_of(rules, 'id="office.plan"') - 1) == (
+        finding.level,
+        finding.file,
+        finding.line,
+    )
+    assert finding.message.startswith(
+        "the table office.plan gives the plan (owner, cadence, involvement), but no reaction "
+        "applies it"
+    )
+    assert "add ApplyPlan() to the reaction on Opened" in finding.message
+
+
+@pytest.mark.parametrize(
+    "package",
+    [
+        "escalation_policy.rules",
+        "tests.policies.office",
+        "tests.policies.new_owner",
+        *map(str, EXAMPLE_POLICIES),
+    ],
+)
+def test_the_handbook_and_the_examples_raise_none_of_the_new_warnings(package: str) -> None:
+    assert [] == [f for f in lint(package) if f.code in NEW_WARNINGS]
+
+
+def test_the_command_warns_of_neither_on_the_handbook_or_an_example() -> None:
+    assert EXAMPLE_POLICIES
+    for arguments in (["--format", "json"], *(["--policy", str(p)] for p in EXAMPLE_POLICIES)):
+        done = _lint(*arguments)
+        assert 0 == done.returncode, done.stderr
+        assert not any(code in done.stdout for code in NEW_WARNINGS), done.stdout
+
+
+def test_an_opening_severity_that_is_no_enumeration_fails_at_its_line(
+    tmp_path: pathlib.Path,
+) -> None:
+    package = _office(tmp_path, "    severity: Severity\n", "    severity: str\n")
+    with pytest.raises(PolicyDefinitionError) as caught:
+        load_policy(str(package))
+    error = caught.value
+    rules = package / "rules.py"
+    assert (str(rules), _line_of(rules, "severity: str")) == (error.file, error.line)
+    assert error.reason.startswith(
+        "Opened.severity is annotated str, expected an enumeration of the severities"
+    )
+
+
+def test_a_calendar_in_a_misspelt_zone_fails_at_its_line(tmp_path: pathlib.Path) -> None:
+    package = _office(tmp_path, 'zone="America/New_York"', 'zone="America/New_Yrok"')
+    (error,) = lint(str(package))
+    rules = package / "rules.py"
+    assert ("error", str(rules), _line_of(rules, "NEW_YORK = Calendar.weekdays(")) == (
+        error.level,
+        error.file,
+        error.line,
+    )
+    assert error.message.startswith(
+        "calendar 'new_york': unknown time zone 'America/New_Yrok' (did you mean"
+    )
+
+
+def test_a_value_the_vocabulary_refuses_fails_at_the_policys_line(tmp_path: pathlib.Path) -> None:
+    """Not at the line of the library's class that refused it."""
+    package = _office(
+        tmp_path, "BusinessTime(dt.timedelta(hours=4))", "BusinessTime(dt.timedelta(0))"
+    )
+    (error,) = lint(str(package))
+    rules = package / "rules.py"
+    assert (str(rules), _line_of(rules, "BusinessTime(dt.timedelta(0))")) == (
+        error.file,
+        error.line,
+    )
+    assert "a business time must be a positive duration" in error.message
+
+
+def test_a_reminder_given_in_business_time_is_refused_saying_why(tmp_path: pathlib.Path) -> None:
+    package = _office(
+        tmp_path,
+        "remind_before=dt.timedelta(hours=1, minutes=45)",
+        "remind_before=BusinessTime(dt.timedelta(hours=1))",
+    )
+    (error,) = lint(str(package))
+    rules = package / "rules.py"
+    assert (str(rules), _line_of(rules, 'id="office.call_requested"') - 1) == (
+        error.file,
+        error.line,
+    )
+    assert "expected a positive timedelta or None: a reminder's lead is counted on the " in (
+        error.message
+    )
+    assert "so it is a plain timedelta even when within is a BusinessTime" in error.message

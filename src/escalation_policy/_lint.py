@@ -3,8 +3,10 @@ then what loads but deserves a look, each with the file and line to look at.
 
 Warnings: a value no rule names (the loader refuses one no fact brings in; one a fact brings in
 is then treated as any other value), a rule no history of a given set reaches, a setting given
-its default value, an obligation's ``remind_in_open_hours`` no reminder uses. A
-``PolicyDefinitionError`` is the one error: the loader stops at the first.
+its default value, an obligation's ``remind_in_open_hours`` no reminder uses, business time in
+a policy that declares no calendar (it runs as calendar time), a plan table no reaction applies
+(no ``ApplyPlan``). A ``PolicyDefinitionError`` is the one error: the loader stops at the
+first.
 """
 
 import enum
@@ -20,10 +22,17 @@ import attrs
 from escalation_policy.engine import PolicyEngine
 from escalation_policy.errors import InputError, PolicyDefinitionError
 from escalation_policy.model import Fact
+from escalation_policy.periods import BusinessTime, EachBusinessDay, EveryBusinessDays, Rolling
 from escalation_policy.policy import Policy, load_policy
 from escalation_policy.policy.load import used_values, value_sets
-from escalation_policy.policy.outputs import output_value_sets
-from escalation_policy.vocabulary import Location, Require
+from escalation_policy.policy.outputs import (
+    CADENCE,
+    EXTRA_INVOLVEMENT,
+    INVOLVEMENT,
+    OWNER,
+    output_value_sets,
+)
+from escalation_policy.vocabulary import ApplyPlan, Location, Reaction, Require
 
 __all__ = ["ERROR", "WARNING", "LintFinding", "lint", "lint_loaded"]
 
@@ -104,6 +113,8 @@ def lint_loaded(
         *_unused_values(policy),
         *_default_settings(policy, given or {}),
         *_reminders_never_asked(policy),
+        *_business_time_without_calendar(policy),
+        *_plan_unapplied(policy),
     ]
     histories = list(histories)
     if histories:
@@ -189,6 +200,117 @@ def _reminders_never_asked(policy: Policy) -> list[LintFinding]:
                 file=location.file if location is not None else None,
                 line=location.line if location is not None else None,
                 module=compiled.module,
+            )
+        )
+    return findings
+
+
+def _located(location: Location | None) -> dict[str, Any]:
+    return {} if location is None else {"file": location.file, "line": location.line}
+
+
+def _reactions(policy: Policy) -> list[tuple[Reaction, str]]:
+    """Each reaction once (a reaction may be compiled twice: for known escalations and for
+    unknown ones), with its module."""
+    found: dict[str, tuple[Reaction, str]] = {}
+    for compiled in policy.reactions:
+        found.setdefault(compiled.reaction.id, (compiled.reaction, compiled.module))
+    return list(found.values())
+
+
+def _counts_business_time(period: object) -> bool:
+    """``period`` (a ``within`` or a table's period) counts the calendar's open time or its
+    business days."""
+    if isinstance(period, Rolling):
+        return period.business
+    return isinstance(period, (BusinessTime, EachBusinessDay, EveryBusinessDays))
+
+
+_NO_CALENDAR = (
+    "but the policy declares no CALENDARS: business time then runs as calendar time, so it "
+    "falls due at night and on weekends too; declare the business hours in a rule module "
+    "(CALENDARS = Calendars(default=Calendar.weekdays(...))), or give a plain timedelta if "
+    "calendar time is meant"
+)
+
+
+def _business_time_without_calendar(policy: Policy) -> list[LintFinding]:
+    """Business time (a ``BusinessTime`` within, a period of business days or open hours) in
+    a policy with no calendar: every instant is open, so it counts calendar time, silently."""
+    if policy.calendars is not None:
+        return []
+    findings = []
+    periods: dict[str, list[str]] = {}  # table output: the obligations due every period
+    for reaction, module in _reactions(policy):
+        for effect in reaction.then:
+            if not isinstance(effect, Require):
+                continue
+            name = effect.obligation.id
+            if effect.every is not None:
+                periods.setdefault(effect.every, []).append(name)
+            if not _counts_business_time(effect.within):
+                continue
+            findings.append(
+                LintFinding(
+                    level=WARNING,
+                    code="business_time_without_calendar",
+                    message=f"the obligation {name} is due within {effect.within} "
+                    f"({reaction.id}), {_NO_CALENDAR}",
+                    module=module,
+                    rule=reaction.id,
+                    **_located(reaction.defined_at),
+                )
+            )
+    for compiled in policy.tables:
+        for row_id, row in zip(compiled.row_ids, compiled.table.rows, strict=True):
+            for output, value in row.then.items():
+                if output not in periods or not _counts_business_time(value):
+                    continue
+                names = ", ".join(dict.fromkeys(periods[output]))
+                findings.append(
+                    LintFinding(
+                        level=WARNING,
+                        code="business_time_without_calendar",
+                        message=f"{output} is {value} in {row_id}, the period of {names}, "
+                        f"{_NO_CALENDAR}",
+                        module=compiled.module,
+                        rule=row_id,
+                        **_located(row.defined_at),
+                    )
+                )
+    return findings
+
+
+_APPLIED = (OWNER, CADENCE, INVOLVEMENT, EXTRA_INVOLVEMENT)
+"""The plan outputs only ``ApplyPlan`` applies to an escalation."""
+
+
+def _plan_unapplied(policy: Policy) -> list[LintFinding]:
+    """Tables that give the plan (owner, cadence, involvement) in a policy where no reaction
+    applies it (``ApplyPlan``): escalations get no owner, involvement or cadence."""
+    if any(
+        isinstance(effect, ApplyPlan)
+        for reaction, _ in _reactions(policy)
+        for effect in reaction.then
+    ):
+        return []
+    opening = policy.terms.opening.__name__
+    findings = []
+    for compiled in policy.tables:
+        table = compiled.table
+        gives = [output for output in table.outputs if output in _APPLIED]
+        if not gives:
+            continue
+        findings.append(
+            LintFinding(
+                level=WARNING,
+                code="plan_unapplied",
+                message=f"the table {table.id} gives the plan ({', '.join(gives)}), but no "
+                "reaction applies it (none has ApplyPlan() in its then): escalations get no "
+                "owner, involvement or cadence and no assign_owner action, though the audit "
+                f"counts the table's rows as fired; add ApplyPlan() to the reaction on {opening}",
+                module=compiled.module,
+                **_located(table.defined_at),
             )
         )
     return findings

@@ -364,7 +364,9 @@ class Require(Effect):
     """``obligation`` is due ``within`` this long, or every ``every`` (the name of the table
     output that gives the period, read on ``opened`` and ``severity_changed`` facts: no period
     stops it). ``key`` tells this instance apart, for a keyed obligation. ``remind_before``:
-    remind the owner this long before each due time (a ``reminder`` action)."""
+    remind the owner this long before each due time (a ``reminder`` action): a plain
+    ``timedelta`` even when ``within`` is a :class:`BusinessTime`, as the lead is counted on
+    the obligation's clock (open time, before a due time in business time)."""
 
     NAME = "require"
     obligation: Obligation

@@ -31,7 +31,8 @@ def register(commands: Commands) -> None:
         description="Load the policy (--policy, with the --setting values) and report, each "
         "with its file and line: the error that stops it loading, if any (every check the "
         "loader makes); else warnings: values declared that no rule names, settings given "
-        "their default value, and with --history, rules that no history given reaches (each "
+        "their default value, business time in a policy that declares no calendar, a plan no "
+        "reaction applies, and with --history, rules that no history given reaches (each "
         "file is replayed as a history of its own). Exit status: 0 when it loads (warnings "
         "too, unless --strict), 1 for warnings with --strict, 2 when it does not load or a "
         "history cannot be read.",

@@ -192,8 +192,17 @@ def importing(module: str, *, absent_is_callers: bool = False) -> Iterator[None]
     there is left to the caller (as an ``ImportError``) to say so."""
     try:
         yield
-    except PolicyDefinitionError:
-        raise
+    except PolicyDefinitionError as error:
+        if error.file is not None:
+            raise
+        # One raised by the library while the module declares something (a calendar in an
+        # unknown time zone): located at the policy's line that declared it.
+        file, line = _policy_line(module, error)
+        if file is None:
+            raise
+        raise PolicyDefinitionError(
+            error.reason, module=error.module or module, rule=error.rule, file=file, line=line
+        ) from None
     except ModuleNotFoundError as error:
         absent = bool(error.name) and (module == error.name or module.startswith(f"{error.name}."))
         if absent and absent_is_callers:
@@ -215,18 +224,41 @@ def _import_failed(module: str, error: BaseException | None) -> PolicyDefinition
     if isinstance(error, SyntaxError):
         file, line = error.filename, error.lineno
     elif error is not None:
-        # The last line of the policy's own code that ran (not the standard library's).
-        import traceback
-
-        library = os.path.dirname(os.__file__)
-        for frame, number in traceback.walk_tb(error.__traceback__):
-            name = frame.f_code.co_filename
-            if not name.startswith(("<", library)):
-                file, line = name, number
+        file, line = _policy_line(module, error, library_too=True)
     reason = f"{type(error).__name__}: {error}" if error is not None else "it failed"
     return PolicyDefinitionError(
         f"the module cannot be imported ({reason})", module=module, file=file, line=line
     )
+
+
+def _policy_line(
+    module: str, error: BaseException, *, library_too: bool = False
+) -> tuple[str | None, int | None]:
+    """The last line of the policy's own code that ran before ``error``: of the module being
+    imported or of its package, else of any code but the standard library's and this
+    library's (a value the policy gave that a class of the vocabulary refused is the policy's
+    line, not the class's); ``library_too``: else of this library's."""
+    import traceback
+
+    package = module.rpartition(".")[0]
+    standard = os.path.dirname(os.__file__)
+    library = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    found: list[tuple[str, int | None]] = [("", None)] * 3  # the policy's, other, the library's
+    for frame, number in traceback.walk_tb(error.__traceback__):
+        file = frame.f_code.co_filename
+        if file.startswith(("<", standard)):
+            continue
+        name = str(frame.f_globals.get("__name__", ""))
+        if name == module or (package and (name == package or name.startswith(f"{package}."))):
+            found[0] = (file, number)
+        elif not os.path.abspath(file).startswith(library):
+            found[1] = (file, number)
+        else:
+            found[2] = (file, number)
+    for file, line in found if library_too else found[:2]:
+        if file:
+            return file, line
+    return None, None
 
 
 def package_modules(package: str | os.PathLike[str]) -> tuple[str, ...]:

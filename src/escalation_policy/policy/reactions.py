@@ -431,9 +431,16 @@ def _check_timing(effect: object, module: str, rule: str) -> None:
         )
     remind = getattr(effect, "remind_before", None)
     if remind is not None and (not isinstance(remind, dt.timedelta) or remind <= dt.timedelta(0)):
+        why = (
+            ": a reminder's lead is counted on the obligation's clock (in open time, for one "
+            "due in business time), so it is a plain timedelta even when within is a "
+            "BusinessTime"
+            if isinstance(remind, BusinessTime)
+            else ""
+        )
         raise PolicyDefinitionError(
             f"{type(effect).__name__}.remind_before: got {remind!r}, expected a positive "
-            "timedelta or None",
+            f"timedelta or None{why}",
             module=module,
             rule=rule,
         )

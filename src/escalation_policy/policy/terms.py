@@ -30,7 +30,7 @@ from escalation_policy.model import (
     Fact,
     Tick,
 )
-from escalation_policy.policy.locations import field_of
+from escalation_policy.policy.locations import field_of, source_of
 from escalation_policy.policy.record import CORE_FIELDS, RecordKind, record_kind
 
 __all__ = ["Terms", "compile_terms", "value_set"]
@@ -128,16 +128,21 @@ def _value_read(path: str, kind: object) -> tuple[Read | str, tuple[object, ...]
     return None
 
 
+def _shown(kind: object) -> str:
+    """A field's annotation as its declaration reads: ``int``, ``datetime.date | None``."""
+    if isinstance(kind, type) and typing.get_origin(kind) is None:  # not list[int]
+        return kind.__qualname__
+    return repr(kind)
+
+
 def _check_readable(cls: type[EscalationFact], module: str, fields_of: _Fields) -> None:
     """Every field of a fact type holds what a fact read from JSON can: else no fact of the
     type could be read."""
     for name, kind in fields_of[cls].items():
         if not readable(kind):
-            plain = isinstance(kind, type) and typing.get_origin(kind) is None  # list[int] too
-            shown = kind.__qualname__ if plain else repr(kind)
             raise PolicyDefinitionError(
-                f"{cls.__name__}.{name} is a {shown}, which a fact read from JSON cannot hold; "
-                f"expected {FACT_FIELD_TYPES}",
+                f"{cls.__name__}.{name} is annotated {_shown(kind)}, which a fact read from JSON "
+                f"cannot hold; expected {FACT_FIELD_TYPES}",
                 module=module,
                 **field_of(cls, name),
             )
@@ -196,13 +201,15 @@ def compile_terms(
                 f"{opening.__name__} has no field {required!r}: the fact that opens an "
                 "escalation names its customer and its severity",
                 module=where,
+                **source_of(opening),
             )
     severity = opening_fields["severity"]
     if not (isinstance(severity, type) and issubclass(severity, enum.Enum)):
         raise PolicyDefinitionError(
-            f"{opening.__name__}.severity is {severity!r}, expected an enumeration of the "
-            "severities, most severe first",
+            f"{opening.__name__}.severity is annotated {_shown(severity)}, expected an "
+            "enumeration of the severities, most severe first",
             module=where,
+            **field_of(opening, "severity"),
         )
 
     # The escalation's attributes: the opening fact's fields, and those facts set.
