@@ -478,3 +478,17 @@ def test_on_a_terminal_the_audit_shows_how_far_it_has_read_the_history(
     read = re.findall(r"([0-9.]+)/[0-9.]+ kB", err)
     assert read
     assert float(read[-1]) > 0
+
+
+def test_the_parsers_limits_are_those_the_library_enforces() -> None:
+    """The parsers state these limits without loading the modules that enforce them."""
+    from escalation_policy._core.step import MAX_LATENESS
+    from escalation_policy._digest import MAX_WEEKS
+    from escalation_policy._language.typed import MAX_ID_LENGTH
+    from escalation_policy.cli import _parsers
+    from escalation_policy.engine import ENGINES
+
+    assert ENGINES == _parsers.ENGINES
+    assert MAX_ID_LENGTH == _parsers.MAX_ID_LENGTH
+    assert MAX_LATENESS == _parsers.MAX_LATENESS
+    assert MAX_WEEKS == _parsers.MAX_WEEKS
