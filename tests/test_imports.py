@@ -296,6 +296,13 @@ def test_help_loads_neither_the_policy_nor_a_command(command: str) -> None:
     assert [] == _loaded_in_a_fresh_interpreter(code, *NOT_FOR_A_PARSER)
 
 
+def test_a_command_loads_no_openssl() -> None:
+    """The digest of a long source name is CPython's own SHA-256: a command does not start
+    OpenSSL's ``hashlib`` for it."""
+    table = "from escalation_policy.cli import main\nmain(['table'])"
+    assert [] == _loaded_in_a_fresh_interpreter(table, "hashlib", "_hashlib")
+
+
 @pytest.mark.parametrize(
     ("name", "home"),
     [("Severity", "escalation_policy.rules"), ("Values", "escalation_policy.vocabulary")],

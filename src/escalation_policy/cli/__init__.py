@@ -13,7 +13,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NoReturn, cast
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from escalation_policy.cli._output import (
     EXIT_BAD_INPUT,
@@ -28,7 +28,7 @@ from escalation_policy.cli._output import (
     Output,
     write_error,
 )
-from escalation_policy.cli._parsers import PARSERS, Commands
+from escalation_policy.cli._parsers import PARSERS
 from escalation_policy.errors import PolicyError, StoreError
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ def _needed(argv: Sequence[str]) -> Sequence[str]:
 
 def build_parser(commands: Sequence[str] = COMMANDS) -> argparse.ArgumentParser:
     """The command line's parser, with the parsers of ``commands`` (all by default)."""
-    parser = _Parser(
+    parser: argparse.ArgumentParser = _Parser(
         prog="escalation-policy",
         description="The customer-escalation handbook as an executable policy.",
         epilog=EXIT_STATUSES,
@@ -86,8 +86,7 @@ def build_parser(commands: Sequence[str] = COMMANDS) -> argparse.ArgumentParser:
     parser.add_argument(
         "--version", action="version", version=f"%(prog)s {VERSION}", help="print the version"
     )
-    # the commands' parsers are of the class of this one (_Parser), an ArgumentParser
-    chosen = cast(Commands, parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
+    chosen = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in commands:
         PARSERS[name](chosen)
     return parser

@@ -3,7 +3,6 @@ policy and the store a command names. Their parsers are in ``_parsers``."""
 
 import argparse
 import datetime as dt
-import hashlib
 import os
 import stat
 import typing
@@ -57,6 +56,7 @@ from escalation_policy._lines import (
 from escalation_policy._lines import (
     read_json_lines as read_json_lines,
 )
+from escalation_policy._sha256 import sha256_hex
 from escalation_policy.cli._output import EXIT_BAD_INPUT as EXIT_BAD_INPUT
 from escalation_policy.cli._output import EXIT_CANNOT_WRITE as EXIT_CANNOT_WRITE
 from escalation_policy.cli._output import EXIT_DIFFERENT as EXIT_DIFFERENT
@@ -203,7 +203,7 @@ def source_name(path: str) -> str | None:
         return None
     name = "file:" + os.path.realpath(path)
     if len(name) > MAX_ID_LENGTH:  # a store keeps it in an index: a digest stands for it
-        name = "file-sha256:" + hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()
+        name = "file-sha256:" + sha256_hex(name.encode("utf-8", "surrogateescape"))
     return name
 
 
