@@ -265,7 +265,8 @@ def test_the_version_loads_no_command_and_a_command_only_its_own() -> None:
 
 
 # What no parser needs: the help of the command line and of each command, and a wrong
-# argument, are answered without the policy, the engines, attrs or a command's own module.
+# argument, are answered without the policy, the engines, attrs, typing or a command's own
+# module.
 NOT_FOR_A_PARSER = (
     "attrs",
     "attr",
@@ -273,6 +274,7 @@ NOT_FOR_A_PARSER = (
     "rich",
     "importlib.metadata",
     "inspect",
+    "typing",
     "escalation_policy.engine",
     "escalation_policy.model",
     "escalation_policy.policy",

@@ -7,13 +7,14 @@ in ``_parsers``; each command runs as the ``run`` function of the module of this
 name, imported only to run it; what the commands share when they run is in ``_common``.
 """
 
+from __future__ import annotations
+
 import argparse
 import contextlib
 import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
 
 from escalation_policy.cli._output import (
     EXIT_BAD_INPUT,
@@ -31,7 +32,11 @@ from escalation_policy.cli._output import (
 from escalation_policy.cli._parsers import PARSERS
 from escalation_policy.errors import PolicyError, StoreError
 
+TYPE_CHECKING = False  # as typing's: --version and --help start without typing
+
 if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
     from escalation_policy.cli._common import read_facts
 
 __all__ = ["main", "read_facts"]

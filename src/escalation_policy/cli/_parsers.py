@@ -6,13 +6,19 @@ The few limits the help states are copied here from the modules that enforce the
 load the engine with them; tests/test_cli.py keeps each copy equal to its source.
 """
 
+from __future__ import annotations
+
 import argparse
 import datetime as dt
 from collections.abc import Callable
-from typing import Any, TypeAlias
 
 from escalation_policy.cli._output import EXIT_STATUSES
 from escalation_policy.errors import describe
+
+TYPE_CHECKING = False  # as typing's: --version and --help start without typing
+
+if TYPE_CHECKING:
+    from typing import Any, TypeAlias
 
 ENGINES = ("native", "durable")
 """The rule engines ``--engine`` takes: ``escalation_policy.engine.ENGINES``."""
