@@ -478,3 +478,30 @@ def test_on_a_terminal_the_audit_shows_how_far_it_has_read_the_history(
     read = re.findall(r"([0-9.]+)/[0-9.]+ kB", err)
     assert read
     assert float(read[-1]) > 0
+
+
+def test_the_parsers_limits_are_those_the_library_enforces() -> None:
+    """The parsers state these limits without loading the modules that enforce them."""
+    from escalation_policy._core.step import MAX_LATENESS
+    from escalation_policy._digest import MAX_WEEKS
+    from escalation_policy._language.typed import MAX_ID_LENGTH
+    from escalation_policy.cli import _parsers
+    from escalation_policy.engine import ENGINES
+
+    assert ENGINES == _parsers.ENGINES
+    assert MAX_ID_LENGTH == _parsers.MAX_ID_LENGTH
+    assert MAX_LATENESS == _parsers.MAX_LATENESS
+    assert MAX_WEEKS == _parsers.MAX_WEEKS
+
+
+def test_a_long_source_name_is_its_sha256(tmp_path: pathlib.Path) -> None:
+    """``run`` records a file whose name is too long for the store's index by its digest."""
+    import hashlib
+
+    from escalation_policy.cli._common import source_name
+
+    path = tmp_path / ("x" * 250) / "facts.jsonl"
+    name = "file:" + os.path.realpath(path)
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    assert f"file-sha256:{digest}" == source_name(str(path))
+    assert f"file:{os.path.realpath(tmp_path)}" == source_name(str(tmp_path))

@@ -11,6 +11,7 @@ import warnings
 import pytest
 
 import escalation_policy
+from escalation_policy.cli import COMMANDS
 
 PACKAGE = pathlib.Path(__file__).parent.parent / "src" / "escalation_policy"
 
@@ -261,6 +262,47 @@ def test_the_version_loads_no_command_and_a_command_only_its_own() -> None:
     assert [] == _loaded_in_a_fresh_interpreter(version, *unwanted)
     table = "from escalation_policy.cli import main\nmain(['table'])"
     assert ["escalation_policy.cli.table"] == _loaded_in_a_fresh_interpreter(table, *commands)
+
+
+# What no parser needs: the help of the command line and of each command, and a wrong
+# argument, are answered without the policy, the engines, attrs, typing or a command's own
+# module.
+NOT_FOR_A_PARSER = (
+    "attrs",
+    "attr",
+    "cattrs",
+    "rich",
+    "importlib.metadata",
+    "inspect",
+    "typing",
+    "escalation_policy.engine",
+    "escalation_policy.model",
+    "escalation_policy.policy",
+    "escalation_policy.rules",
+    "escalation_policy.cli._common",
+    *(f"escalation_policy.cli.{name.replace('-', '_')}" for name in COMMANDS),
+)
+
+
+@pytest.mark.parametrize("command", ["", *COMMANDS])
+def test_help_loads_neither_the_policy_nor_a_command(command: str) -> None:
+    """``--help``, a command's ``--help`` and ``--version`` build parsers only."""
+    arguments = [*command.split(), "--help"]
+    code = (
+        "import contextlib, io\n"
+        "from escalation_policy.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    for arguments in ({arguments!r}, ['--version']):\n"
+        "        try:\n            main(arguments)\n        except SystemExit:\n            pass"
+    )
+    assert [] == _loaded_in_a_fresh_interpreter(code, *NOT_FOR_A_PARSER)
+
+
+def test_a_command_loads_no_openssl() -> None:
+    """The digest of a long source name is CPython's own SHA-256: a command does not start
+    OpenSSL's ``hashlib`` for it."""
+    table = "from escalation_policy.cli import main\nmain(['table'])"
+    assert [] == _loaded_in_a_fresh_interpreter(table, "hashlib", "_hashlib")
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ every reader sees: --version, aligned columns, --only-violations, the diff's sum
 
 import contextlib
 import fcntl
+import importlib.metadata
 import json
 import os
 import pathlib
@@ -79,6 +80,9 @@ def test_version_prints_the_packages_version(capsys: pytest.CaptureFixture[str])
     declared = found.group(1)
     assert f"escalation-policy {declared}\n" == capsys.readouterr().out
     assert declared == escalation_policy.__version__
+    # --version prints a constant of the command line, not the distribution's metadata (which
+    # takes longer to read than the rest of the start): it is the installed one's
+    assert declared == importlib.metadata.version("escalation-policy")
 
 
 # -------------------------------------------------------------------------------------- colour

@@ -4,10 +4,16 @@ Every error has a stable ``code`` (catalogued in ``docs/errors.md``) and a messa
 what arrived, what was expected and where.
 """
 
+from __future__ import annotations
+
 import os
 import reprlib
 from collections.abc import Iterable
-from typing import ClassVar
+
+TYPE_CHECKING = False  # as typing's: --version and --help start without typing
+
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 __all__ = [
     "ClockJumpError",
@@ -56,7 +62,7 @@ class InputError(PolicyError, ValueError):
             text = f"line {self.line}: {text}"
         return text
 
-    def at_line(self, line: int) -> "InputError":
+    def at_line(self, line: int) -> InputError:
         """The same error, located at ``line`` of a file."""
         self.line = line
         self.args = (self._render(),)

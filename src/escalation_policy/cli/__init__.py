@@ -2,10 +2,12 @@
 durable store, deliver its outbox, render the policy.
 
 The command line never ends with a traceback: bad input, closed streams and full disks end with
-one line on standard error and an exit status from ``EXIT_STATUSES``. Each command is a module
-of this package that adds its own parser (``register``) and runs it (``run``); what they share
-is in ``_common``.
+one line on standard error and an exit status from ``EXIT_STATUSES``. Every command's parser is
+in ``_parsers``; each command runs as the ``run`` function of the module of this package of its
+name, imported only to run it; what the commands share when they run is in ``_common``.
 """
+
+from __future__ import annotations
 
 import argparse
 import contextlib
@@ -13,7 +15,6 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
 
 from escalation_policy.cli._output import (
     EXIT_BAD_INPUT,
@@ -28,9 +29,14 @@ from escalation_policy.cli._output import (
     Output,
     write_error,
 )
+from escalation_policy.cli._parsers import PARSERS
 from escalation_policy.errors import PolicyError, StoreError
 
+TYPE_CHECKING = False  # as typing's: --version and --help start without typing
+
 if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
     from escalation_policy.cli._common import read_facts
 
 __all__ = ["main", "read_facts"]
@@ -45,28 +51,13 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-COMMANDS = (
-    "replay",
-    "audit",
-    "digest",
-    "explain",
-    "table",
-    "rules",
-    "schema",
-    "identity",
-    "diff",
-    "lint",
-    "impact",
-    "run",
-    "worker",
-    "prune",
-    "replan",
-    "status",
-    "refused",
-    "dead-letters",
-)
-"""The commands, in the order ``--help`` lists them; each is the module of this package of its
-name (``dead-letters``: ``dead_letters``), imported only when its parser is needed."""
+VERSION = "0.1.0"
+"""What ``--version`` prints: the distribution's version, as pyproject.toml declares it and the
+package's ``__version__`` says it (its modules do not import the package's front door back).
+tests/test_terminal.py keeps the three equal and equal to the installed distribution's."""
+
+COMMANDS = tuple(PARSERS)
+"""The commands, in the order ``--help`` lists them."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -75,26 +66,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see {self.prog} --help)\n")
-
-
-def _version() -> str:
-    """The installed distribution's version (the package's front door, which also says it, is
-    not imported back by its modules)."""
-    import importlib.metadata  # here: reading it costs more than the rest of the start
-
-    try:
-        return importlib.metadata.version("escalation-policy")
-    except importlib.metadata.PackageNotFoundError:
-        return "(version unknown: not installed)"
-
-
-class _Version(argparse._VersionAction):
-    """argparse's ``--version``, which reads the version only when asked for it."""
-
-    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> NoReturn:
-        self.version = f"%(prog)s {_version()}"
-        super().__call__(parser, *args, **kwargs)
-        raise AssertionError("unreachable: --version exits")  # pragma: no cover
 
 
 def _needed(argv: Sequence[str]) -> Sequence[str]:
@@ -111,17 +82,18 @@ def _needed(argv: Sequence[str]) -> Sequence[str]:
 
 def build_parser(commands: Sequence[str] = COMMANDS) -> argparse.ArgumentParser:
     """The command line's parser, with the parsers of ``commands`` (all by default)."""
-    parser = _Parser(
+    parser: argparse.ArgumentParser = _Parser(
         prog="escalation-policy",
         description="The customer-escalation handbook as an executable policy.",
         epilog=EXIT_STATUSES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action=_Version, version="", help="print the version")
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {VERSION}", help="print the version"
+    )
     chosen = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in commands:
-        module = importlib.import_module(f"escalation_policy.cli.{name.replace('-', '_')}")
-        module.register(chosen)
+        PARSERS[name](chosen)
     return parser
 
 
@@ -139,7 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         arguments = sys.argv[1:] if argv is None else argv
         args = build_parser(_needed(arguments)).parse_args(arguments)
         out = Output(sys.stdout)
-        status: int = args.run(args, out)
+        command = importlib.import_module(f"escalation_policy.cli.{args.command.replace('-', '_')}")
+        status: int = command.run(args, out)
         out.flush()
     except Exit as stop:
         write_error(stop.message)

@@ -1,17 +1,15 @@
-"""What the commands share: exit statuses and errors, output, reading facts, the policy and the
-store a command names, and the arguments several take."""
+"""What the commands share when they run: exit statuses and errors, output, reading facts, the
+policy and the store a command names. Their parsers are in ``_parsers``."""
 
 import argparse
 import datetime as dt
-import hashlib
 import os
 import stat
 import typing
 from collections.abc import Iterator, Sequence
-from typing import IO, TYPE_CHECKING, Any, TypeAlias
+from typing import IO, TYPE_CHECKING
 
 from escalation_policy._audit import AuditRefusal
-from escalation_policy._core.step import MAX_LATENESS
 from escalation_policy._language.typed import MAX_ID_LENGTH
 from escalation_policy._lines import (
     _DECODER as _DECODER,
@@ -58,6 +56,7 @@ from escalation_policy._lines import (
 from escalation_policy._lines import (
     read_json_lines as read_json_lines,
 )
+from escalation_policy._sha256 import sha256_hex
 from escalation_policy.cli._output import EXIT_BAD_INPUT as EXIT_BAD_INPUT
 from escalation_policy.cli._output import EXIT_CANNOT_WRITE as EXIT_CANNOT_WRITE
 from escalation_policy.cli._output import EXIT_DIFFERENT as EXIT_DIFFERENT
@@ -71,6 +70,7 @@ from escalation_policy.cli._output import CannotWrite as CannotWrite
 from escalation_policy.cli._output import Exit as Exit
 from escalation_policy.cli._output import Output as Output
 from escalation_policy.cli._output import write_error as write_error
+from escalation_policy.cli._parsers import DEFAULT_STORE
 from escalation_policy.engine import EngineName
 from escalation_policy.errors import InputError
 from escalation_policy.model import Action, Fact, OverdueNotice, Violation, parse_timestamp
@@ -187,11 +187,6 @@ def refused_line(record: AuditRefusal) -> str:
 
 
 # ----------------------------------------------------------------- the store, the time, durations
-DEFAULT_STORE = "sqlite:///escalations.db"
-"""The store ``run`` and ``worker`` use unless ``--store`` or ``ESCALATION_POLICY_STORE``
-names another: a SQLite file in the current directory."""
-
-
 def _store_url(args: argparse.Namespace) -> str:
     """The store ``--store`` names (a blank one is refused as it is, not replaced by the
     default), else ``$ESCALATION_POLICY_STORE``, else :data:`DEFAULT_STORE`."""
@@ -208,7 +203,7 @@ def source_name(path: str) -> str | None:
         return None
     name = "file:" + os.path.realpath(path)
     if len(name) > MAX_ID_LENGTH:  # a store keeps it in an index: a digest stands for it
-        name = "file-sha256:" + hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()
+        name = "file-sha256:" + sha256_hex(name.encode("utf-8", "surrogateescape"))
     return name
 
 
@@ -255,61 +250,6 @@ def given_time(text: str | None) -> dt.datetime | None:
         raise Exit(EXIT_BAD_INPUT, f"--now: {error}") from None
 
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def duration(text: str) -> dt.timedelta:
-    """A duration such as ``90s``, ``5m``, ``2h`` or ``1d`` (a bare number is seconds)."""
-    number, unit = (text[:-1], text[-1]) if text[-1:] in _UNITS else (text, "s")
-    try:
-        value = float(number)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value < 10**7 or not text.strip():
-        raise argparse.ArgumentTypeError(
-            f"got {text!r}, expected a duration such as 90s, 5m, 2h or 1d"
-        )
-    return dt.timedelta(seconds=value * _UNITS[unit])
-
-
-def lateness(text: str) -> dt.timedelta:
-    """``--lateness``: a duration (as :func:`duration` reads it) up to the engines' limit."""
-    value = duration(text)
-    if value > MAX_LATENESS:
-        raise argparse.ArgumentTypeError(
-            f"got {text!r}, expected a duration from 0 to {MAX_LATENESS.days}d"
-        )
-    return value
-
-
-def positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"got {text!r}, expected a whole number of 1 or more")
-    return value
-
-
-LONGEST_WAIT = 86_400.0
-"""The most seconds ``--interval`` and ``--timeout`` take: a day. A worker wakes at least that
-often, and gives a delivery at most that long."""
-
-
-def seconds(text: str) -> float:
-    """A positive number of seconds, at most :data:`LONGEST_WAIT`."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value <= LONGEST_WAIT:
-        raise argparse.ArgumentTypeError(
-            f"got {text!r}, expected a positive number of seconds, at most {LONGEST_WAIT:g} (a day)"
-        )
-    return value
-
-
 # ----------------------------------------------------------------------- the policy, the commands
 def chosen_policy(args: argparse.Namespace) -> Policy:
     """The policy ``--policy`` names (a package, by module or folder), or the handbook's, with
@@ -318,55 +258,3 @@ def chosen_policy(args: argparse.Namespace) -> Policy:
     if args.policy is None and not settings:
         return default_policy()
     return load_policy(args.policy or "escalation_policy.rules", settings=settings)
-
-
-def _setting(text: str) -> tuple[str, str]:
-    name, equals, value = text.partition("=")
-    if not equals or not name.strip() or not value.strip():
-        raise argparse.ArgumentTypeError(
-            f"got {text!r}, expected NAME=VALUE, such as high_update_every=2d"
-        )
-    return name.strip(), value.strip()
-
-
-Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
-"""Where each command adds its parser (``register``)."""
-
-FILES_HELP = (
-    "JSON-lines files of facts, or - for standard input, read in the order given as one history"
-)
-KEEP_GOING_HELP = (
-    "report each line the policy refuses (file, line, reason) and go on; "
-    "the exit status is still 2 when a line was refused"
-)
-STORE_HELP = (
-    "the store: sqlite:///FILE (or a file name) or postgresql://... (default: "
-    f"$ESCALATION_POLICY_STORE, else {DEFAULT_STORE})"
-)
-
-
-def add_command(commands: Commands, name: str, **kwargs: Any) -> argparse.ArgumentParser:
-    """Add the command ``name``'s parser, with the exit statuses and the options every command
-    takes (``--policy``, ``--setting``)."""
-    parser: argparse.ArgumentParser = commands.add_parser(
-        name,
-        epilog=EXIT_STATUSES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        **kwargs,
-    )
-    parser.add_argument(
-        "--policy",
-        metavar="PACKAGE",
-        help="the policy package to apply, as a module name or a folder whose "
-        "__init__.py declares MODULES (default: the handbook's policy). Loading a package "
-        "runs its Python code, with this command's rights: name only packages you would run",
-    )
-    parser.add_argument(
-        "--setting",
-        metavar="NAME=VALUE",
-        action="append",
-        type=_setting,
-        help="a value for one of the policy's settings, such as high_update_every=2d "
-        "(repeatable; `escalation-policy rules` lists them)",
-    )
-    return parser

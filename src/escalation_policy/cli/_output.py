@@ -2,11 +2,17 @@
 end it, its standard output and its one-line errors; nothing of the policy, so that
 ``--version`` and the choice of a command load nothing else."""
 
+from __future__ import annotations
+
 import contextlib
 import sys
-from typing import IO
 
 from escalation_policy.cli import _terminal
+
+TYPE_CHECKING = False  # as typing's: --version and --help start without typing
+
+if TYPE_CHECKING:
+    from typing import IO
 
 EXIT_OK = 0
 EXIT_VIOLATIONS = 1

@@ -8,13 +8,18 @@ to ``rich`` as a ``Text`` or through a ``Style``, never as markup: ``[red]`` in 
 is shown as written.
 """
 
+from __future__ import annotations
+
 import os
 import time
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any
+
+TYPE_CHECKING = False  # as typing's: --version and --help start without typing
 
 if TYPE_CHECKING:
+    from typing import IO, Any
+
     from rich.console import Console
 
 STYLES = {
@@ -62,7 +67,7 @@ def paint(text: str, style: str) -> str:
     return painter(text)
 
 
-def console(stream: Any, *, colour: bool) -> "Console":
+def console(stream: Any, *, colour: bool) -> Console:
     """A ``rich`` console writing to ``stream`` as to a terminal, in colour or not; markup,
     emoji codes and highlighting are off, so text is shown exactly as given."""
     from rich.console import Console
@@ -119,7 +124,7 @@ class Progress:
         self._task: Any = None
         self._next = 0.0
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         if not self.shown:
             return self
         from rich import progress

@@ -18,23 +18,17 @@ from escalation_policy.cli._common import (
     EXIT_CANNOT_WRITE,
     EXIT_OK,
     EXIT_VIOLATIONS,
-    FILES_HELP,
-    KEEP_GOING_HELP,
-    Commands,
     Exit,
     Output,
     ReadCount,
-    add_command,
     chosen_policy,
     display_name,
-    positive,
     read_items,
     report_refused,
     stopped,
     total_bytes,
 )
 from escalation_policy.cli._terminal import Progress
-from escalation_policy.engine import ENGINES
 from escalation_policy.errors import InputError, did_you_mean
 from escalation_policy.model import Fact, parse_timestamp
 from escalation_policy.policy import Policy
@@ -42,78 +36,6 @@ from escalation_policy.render import iter_audit_lines, iter_audit_markdown
 
 if TYPE_CHECKING:  # the page's module is loaded only for a page (it takes a while to load)
     from escalation_policy import _html
-
-
-def register(commands: Commands) -> None:
-    parser = add_command(
-        commands,
-        "audit",
-        help="check a recorded history against the policy and report compliance",
-        description="Replay a recorded history (JSON-lines facts in time order) and report "
-        "each violation, with what was due and what happened instead, and compliance "
-        "figures, per escalation and in total.",
-    )
-    parser.add_argument("files", nargs="+", metavar="FILE", help=FILES_HELP)
-    parser.add_argument(
-        "--as-of",
-        metavar="TIME",
-        help="end the audit at TIME (ISO-8601 with a timezone), for escalations still open: "
-        "obligations due by then are violations, those not yet due are not",
-    )
-    parser.add_argument(
-        "--format",
-        choices=("text", "markdown", "json", "html"),
-        help="text, markdown, json or html (one self-contained page for a browser: who is "
-        "late, and each escalation's timeline); default: from the extension of -o's FILE "
-        "(.txt, .md, .json, .html), else text on a terminal and json otherwise",
-    )
-    parser.add_argument(
-        "-o",
-        "--output",
-        metavar="FILE",
-        help="write the report to FILE instead of standard output (- is standard output); "
-        "FILE is written once the audit is done, and not at all if it stops on bad input; "
-        "its extension chooses the format, and one that contradicts --format is refused",
-    )
-    parser.add_argument(
-        "--fail-on",
-        metavar="CODES",
-        type=_fail_on,
-        help="exit with status 1 if there are violations with these codes "
-        "(comma-separated), or 'any'",
-    )
-    parser.add_argument(
-        "--only-violations",
-        action="store_true",
-        help="list only the escalations with violations (text, markdown, json); the totals "
-        "are still those of every escalation",
-    )
-    parser.add_argument("--keep-going", action="store_true", help=KEEP_GOING_HELP)
-    parser.add_argument(
-        "--engine", choices=ENGINES, default="native", help="the rule engine (default: native)"
-    )
-    parser.add_argument(
-        "--jobs",
-        type=positive,
-        default=1,
-        metavar="N",
-        help="audit N parts of the escalations in parallel local processes (default 1); the "
-        "report is the same. FILEs ending in .parquet are read as Parquet (a row a fact)",
-    )
-    parser.add_argument(
-        "--dask",
-        metavar="SCHEDULER",
-        help="audit the parts on a Dask cluster: 'local' (a cluster of --workers processes on "
-        "this machine) or a scheduler's address (its workers read the FILEs: give paths they "
-        "all see); needs escalation-policy[dask]. The report is the same",
-    )
-    parser.add_argument(
-        "--workers",
-        type=positive,
-        metavar="N",
-        help="with --dask: the parts (and, for 'local', the worker processes); default 2",
-    )
-    parser.set_defaults(run=run)
 
 
 class _Origins:
@@ -142,13 +64,6 @@ class _Origins:
         index = bisect.bisect_right(self._starts, position) - 1
         name, number = self._runs[index]
         return name, number + position - self._starts[index]
-
-
-def _fail_on(text: str) -> tuple[str, ...]:
-    codes = tuple(code.strip() for code in text.split(",") if code.strip())
-    if not codes:
-        raise argparse.ArgumentTypeError("expected 'any' or violation codes, comma-separated")
-    return codes
 
 
 def _failing_codes(codes: Sequence[str] | None, policy: Policy) -> frozenset[str]:

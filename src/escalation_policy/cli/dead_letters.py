@@ -6,34 +6,10 @@ import json
 
 from escalation_policy.cli._common import (
     EXIT_OK,
-    STORE_HELP,
-    Commands,
     Output,
-    add_command,
     open_service,
     write_error,
 )
-
-
-def register(commands: Commands) -> None:
-    parser = add_command(
-        commands,
-        "dead-letters",
-        help="list the actions set aside as undeliverable, and put them back",
-        description="List, one JSON line each, the actions of the outbox set aside as dead "
-        "letters: actions the worker's policy cannot read (damaged JSON, a value the policy "
-        "no longer declares). The others are delivered meanwhile. With --retry, put them "
-        "back in the outbox once the cause is mended (say, the policy that declares their "
-        "values is back): the next worker round delivers them, or sets them aside again.",
-    )
-    parser.add_argument(
-        "ids", nargs="*", metavar="ID", help="only these actions (default: every dead letter)"
-    )
-    parser.add_argument("--store", metavar="URL", help=STORE_HELP)
-    parser.add_argument(
-        "--retry", action="store_true", help="put the dead letters listed back in the outbox"
-    )
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, out: Output) -> int:

@@ -7,35 +7,12 @@ from collections.abc import Sequence
 from escalation_policy.cli._common import (
     EXIT_DIFFERENT,
     EXIT_OK,
-    Commands,
     Output,
-    add_command,
     chosen_policy,
 )
 from escalation_policy.policy import default_policy, load_policy
 from escalation_policy.policy.diff import PolicyDifference
 from escalation_policy.render import plain
-
-
-def register(commands: Commands) -> None:
-    parser = add_command(
-        commands,
-        "diff",
-        help="what changed from one policy to another",
-        description="Compare the policy (--policy, with any --setting; by default the "
-        "handbook's) with OLD: one line per place where what they declare differs, named by "
-        "its rule ids: + added, - removed, ~ changed (old -> new). The first line gives both "
-        "identities, the last counts the changes ('3 changes: 1 added, 2 changed') or says "
-        "'no changes'. Exit status 1 when they differ, 0 when they are the same policy.",
-    )
-    parser.add_argument(
-        "old",
-        metavar="OLD",
-        help="the policy to compare with: a package (module name or folder), or 'handbook'. "
-        "Loading a package runs its Python code, with this command's rights: compare only "
-        "packages you would run",
-    )
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, out: Output) -> int:

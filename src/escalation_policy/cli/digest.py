@@ -7,7 +7,6 @@ import json
 from collections.abc import Iterator
 
 from escalation_policy._digest import (
-    MAX_WEEKS,
     digest,
     digest_html,
     digest_markdown,
@@ -17,77 +16,15 @@ from escalation_policy.cli._common import (
     EXIT_BAD_INPUT,
     EXIT_CANNOT_WRITE,
     EXIT_OK,
-    FILES_HELP,
-    STORE_HELP,
-    Commands,
     Exit,
     Output,
-    add_command,
     chosen_policy,
     open_service,
     read_items,
     stopped,
 )
-from escalation_policy.engine import ENGINES
 from escalation_policy.errors import InputError
 from escalation_policy.model import Fact, parse_timestamp
-
-
-def register(commands: Commands) -> None:
-    parser = add_command(
-        commands,
-        "digest",
-        help="the weekly digest for Customer Success leadership, from a history or a store",
-        description="The weekly digest: the escalations open by severity and age, the "
-        "obligations due by the end of the week, what was missed in the week and by whose "
-        "escalation, and the share of obligations met on time week over week. From a recorded "
-        "history (JSON-lines facts in time order, replayed as `audit` replays them) or from "
-        "a store (its escalations and its outbox; a store keeps no facts, so its weeks show "
-        "the misses only). Weeks are ISO weeks, Monday 00:00 UTC to Monday.",
-    )
-    parser.add_argument("files", nargs="*", metavar="FILE", help=FILES_HELP)
-    parser.add_argument(
-        "--store",
-        metavar="URL",
-        help="read the digest from this store instead of a history; " + STORE_HELP,
-    )
-    when = parser.add_mutually_exclusive_group()
-    when.add_argument(
-        "--week",
-        metavar="WEEK",
-        help="the ISO week, such as 2026-W10 (default: the week of --as-of)",
-    )
-    when.add_argument(
-        "--as-of",
-        metavar="TIME",
-        help="the digest as it stood at TIME (ISO-8601 with a timezone); default: the "
-        "history's last fact, or now for a store",
-    )
-    parser.add_argument(
-        "--weeks",
-        metavar="N",
-        type=_weeks,
-        default=6,
-        help=f"how many weeks the trend shows, the digest's week last (1 to {MAX_WEEKS}; "
-        "default 6)",
-    )
-    parser.add_argument(
-        "--format",
-        choices=("markdown", "html", "slack", "json"),
-        default="markdown",
-        help="markdown (default), html (one self-contained page), slack (the JSON object "
-        "chat.postMessage takes: text and blocks) or json",
-    )
-    parser.add_argument(
-        "-o",
-        "--output",
-        metavar="FILE",
-        help="write the digest to FILE instead of standard output (- is standard output)",
-    )
-    parser.add_argument(
-        "--engine", choices=ENGINES, default="native", help="the rule engine (default: native)"
-    )
-    parser.set_defaults(run=run)
 
 
 class _Origins:
@@ -112,18 +49,6 @@ class _Origins:
         index = max(bisect.bisect_right(self._starts, position) - 1, 0)
         name, number = self._runs[index]
         return name, number + position - self._starts[index]
-
-
-def _weeks(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= MAX_WEEKS:
-        raise argparse.ArgumentTypeError(
-            f"got {text!r}, expected a whole number from 1 to {MAX_WEEKS}"
-        )
-    return value
 
 
 def run(args: argparse.Namespace, out: Output) -> int:

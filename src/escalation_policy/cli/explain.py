@@ -17,11 +17,8 @@ from escalation_policy._language.wording import label
 from escalation_policy.cli._common import (
     EXIT_BAD_INPUT,
     EXIT_OK,
-    FILES_HELP,
-    Commands,
     Exit,
     Output,
-    add_command,
     chosen_policy,
     display_name,
     read_items,
@@ -30,50 +27,6 @@ from escalation_policy.cli._common import (
 from escalation_policy.errors import InputError
 from escalation_policy.model import Fact, parse_timestamp
 from escalation_policy.render import plain, timestamp
-
-
-def register(commands: Commands) -> None:
-    parser = add_command(
-        commands,
-        "explain",
-        help="say why the policy decided as it did on one fact, or why a rule did not fire",
-        description="Replay a history (JSON-lines facts in time order) up to one fact about an "
-        "escalation, and explain the policy's decision on it: the values each decision table "
-        "read and the row that matched, each reaction's conditions with the value tested and "
-        "whether it passed, the actions, and the obligations pending before and after, each "
-        "with the rule and the calendar that set its due time. Lines the policy refuses before "
-        "that fact are skipped.",
-    )
-    parser.add_argument("files", nargs="+", metavar="FILE", help=FILES_HELP)
-    which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument(
-        "--line",
-        metavar="[FILE:]N",
-        help="the fact at line N (of FILE, when several files are given)",
-    )
-    which.add_argument(
-        "--at",
-        metavar="TIME",
-        help="the last fact about the escalation at or before TIME (ISO-8601 with a timezone)",
-    )
-    parser.add_argument(
-        "--escalation",
-        metavar="ID",
-        help="the escalation (needed with --at; with --line, the fact's own)",
-    )
-    parser.add_argument(
-        "--why-not",
-        metavar="RULE",
-        help="only say why RULE (a reaction's id, or a table's row as TABLE/ROW) did or did "
-        "not fire on that fact",
-    )
-    parser.add_argument(
-        "--format",
-        choices=("text", "json"),
-        default="text",
-        help="text (default), or json: the explanation as one JSON object",
-    )
-    parser.set_defaults(run=run)
 
 
 def _line(text: str, files: list[str]) -> tuple[str, int]:

@@ -20,89 +20,15 @@ from escalation_policy.cli._common import (
     EXIT_CANNOT_WRITE,
     EXIT_DIFFERENT,
     EXIT_OK,
-    FILES_HELP,
-    KEEP_GOING_HELP,
-    Commands,
     Exit,
     Output,
-    add_command,
     display_name,
-    positive,
     report_refused,
 )
 from escalation_policy.cli._terminal import Progress
 from escalation_policy.cli.audit import _unwritable, _write_report
-from escalation_policy.engine import ENGINES
 from escalation_policy.errors import InputError
 from escalation_policy.model import parse_timestamp
-
-
-def register(commands: Commands) -> None:
-    parser = add_command(
-        commands,
-        "impact",
-        help="what a change of policy would have done differently over a recorded history",
-        description="Replay a recorded history (JSON-lines facts in time order) under the "
-        "base policy (--base) and under the policy (--policy, with any --setting; by default "
-        "the handbook's), and report per escalation the actions and violations added, removed "
-        "and changed, then totals by rule, action type and violation code. A rule renamed with "
-        "replaces= is no change. Facts the base does not know are listed and skipped for it. "
-        "Exit status 1 when anything differs, 0 when nothing does.",
-    )
-    parser.add_argument("files", nargs="+", metavar="FILE", help=FILES_HELP)
-    parser.add_argument(
-        "--base",
-        required=True,
-        metavar="POLICY",
-        help="the policy to compare with: 'handbook', a package (module name or folder), or "
-        "git:REV, the package --policy names (by default the handbook's) as the git revision "
-        "REV had it (git:REV:PACKAGE for another). Loading a package runs its Python code, "
-        "with this command's rights: name only packages you would run",
-    )
-    parser.add_argument(
-        "--format",
-        choices=("text", "markdown", "json", "html"),
-        help="text (default on a terminal), markdown (for a merge request's comment), json "
-        "(default otherwise), or html: one self-contained page",
-    )
-    parser.add_argument(
-        "-o",
-        "--output",
-        metavar="FILE",
-        help="write the report to FILE instead of standard output (- is standard output)",
-    )
-    parser.add_argument(
-        "--as-of",
-        metavar="TIME",
-        help="end the history at TIME (ISO-8601 with a timezone) under both policies",
-    )
-    parser.add_argument(
-        "--jobs",
-        type=positive,
-        default=1,
-        metavar="N",
-        help="replay N partitions of the escalations in parallel processes (default 1); the "
-        "report is the same. FILEs ending in .parquet are read as Parquet (a row a fact)",
-    )
-    parser.add_argument(
-        "--dask",
-        metavar="SCHEDULER",
-        help="replay the partitions on a Dask cluster: 'local' (a cluster of --workers "
-        "processes on this machine) or a scheduler's address (its workers read the FILEs and "
-        "load both policies: give paths they all see); needs escalation-policy[dask]. The "
-        "report is the same",
-    )
-    parser.add_argument(
-        "--workers",
-        type=positive,
-        metavar="N",
-        help="with --dask: the partitions (and, for 'local', the worker processes); default 2",
-    )
-    parser.add_argument("--keep-going", action="store_true", help=KEEP_GOING_HELP)
-    parser.add_argument(
-        "--engine", choices=ENGINES, default="native", help="the rule engine (default: native)"
-    )
-    parser.set_defaults(run=run)
 
 
 @contextlib.contextmanager

@@ -9,10 +9,8 @@ from escalation_policy.cli._common import (
     EXIT_BAD_INPUT,
     EXIT_OK,
     EXIT_VIOLATIONS,
-    Commands,
     Exit,
     Output,
-    add_command,
     chosen_policy,
     display_name,
     read_items,
@@ -21,40 +19,6 @@ from escalation_policy.errors import InputError, PolicyDefinitionError
 from escalation_policy.model import Fact
 from escalation_policy.policy import Policy
 from escalation_policy.render import plain
-
-
-def register(commands: Commands) -> None:
-    parser = add_command(
-        commands,
-        "lint",
-        help="check a policy package: what stops it loading, and what deserves a look",
-        description="Load the policy (--policy, with the --setting values) and report, each "
-        "with its file and line: the error that stops it loading, if any (every check the "
-        "loader makes); else warnings: values declared that no rule names, settings given "
-        "their default value, business time in a policy that declares no calendar, a plan no "
-        "reaction applies, and with --history, rules that no history given reaches (each "
-        "file is replayed as a history of its own). Exit status: 0 when it loads (warnings "
-        "too, unless --strict), 1 for warnings with --strict, 2 when it does not load or a "
-        "history cannot be read.",
-    )
-    parser.add_argument(
-        "--history",
-        metavar="FILE",
-        nargs="+",
-        default=[],
-        help="JSON-lines histories to replay, each on its own: rules none of them reaches "
-        "are reported (lines the policy refuses are skipped, and counted)",
-    )
-    parser.add_argument(
-        "--strict", action="store_true", help="exit with status 1 when there are warnings"
-    )
-    parser.add_argument(
-        "--format",
-        choices=("text", "json"),
-        default="text",
-        help="text (default): one line a finding; json: one object with the findings",
-    )
-    parser.set_defaults(run=run)
 
 
 def _history(path: str, policy: Policy) -> Iterator[Fact | InputError]:

@@ -8,46 +8,12 @@ from escalation_policy._language.typed import EARLIEST, LATEST
 from escalation_policy.cli._common import (
     EXIT_BAD_INPUT,
     EXIT_OK,
-    STORE_HELP,
-    Commands,
     Exit,
     Output,
-    add_command,
-    duration,
     given_time,
     open_service,
 )
 from escalation_policy.errors import InputError
-
-
-def register(commands: Commands) -> None:
-    parser = add_command(
-        commands,
-        "prune",
-        help="forget old fact ids and delivered actions",
-        description="Forget the ids of facts older than a duration (a redelivery of such a "
-        "fact is then handled as a new fact: keep them longer than any source may redeliver) "
-        "and drop the actions delivered longer ago than a duration, measured back from the "
-        "wall clock. Undelivered actions and the escalations' states are never pruned. Prints "
-        "how many of each went, as one JSON object.",
-    )
-    parser.add_argument("--store", metavar="URL", help=STORE_HELP)
-    parser.add_argument(
-        "--facts-older-than",
-        type=duration,
-        metavar="DURATION",
-        help="forget the ids of facts whose time is older than this (90s, 5m, 2h, 30d)",
-    )
-    parser.add_argument(
-        "--delivered-older-than",
-        type=duration,
-        metavar="DURATION",
-        help="drop the actions delivered longer ago than this",
-    )
-    parser.add_argument(
-        "--now", metavar="TIME", help="measure back from TIME (ISO-8601) instead of the clock"
-    )
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, out: Output) -> int:

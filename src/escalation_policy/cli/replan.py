@@ -9,52 +9,12 @@ from typing import Any
 from escalation_policy._convert import shared_converter
 from escalation_policy.cli._common import (
     EXIT_OK,
-    STORE_HELP,
-    Commands,
     Output,
-    add_command,
     given_time,
     open_service,
 )
 from escalation_policy.render import plain
 from escalation_policy.state import PendingObligation, Replanned
-
-
-def register(commands: Commands) -> None:
-    parser = add_command(
-        commands,
-        "replan",
-        help="plan open escalations again after the policy or a calendar changed",
-        description="A store records the policy its escalations were planned under: any other "
-        "command that decides refuses a store planned under another policy. This plans every "
-        "open escalation again under the policy given: its tables' outputs (scope, owner, "
-        "cadence, involvement) from its attributes as they are now; the periodic obligations "
-        "the new policy requires, added, changed (a new period starts at --now) or removed; "
-        "the obligations and rules the new policy no longer has, removed; the others keep "
-        "their due times. An escalation also counts on the calendar it was opened under until "
-        "it is re-planned: this plans it on the calendar the policy declares now (a deadline "
-        "keeps the open time it had left; a period of business days or weeks ends with the "
-        "same day or week). Prints one JSON object per escalation that changed: its calendar, "
-        "the identities before and after, each due time that moved, what its tables give "
-        "otherwise, and the obligations added, removed and changed (--format text: the same "
-        "for people).",
-    )
-    parser.add_argument("--store", metavar="URL", help=STORE_HELP)
-    parser.add_argument(
-        "--now",
-        metavar="TIME",
-        help="count open time left, and start new periods, from TIME (ISO-8601), not the clock",
-    )
-    parser.add_argument(
-        "--dry-run", action="store_true", help="say what would change, and change nothing"
-    )
-    parser.add_argument(
-        "--format",
-        choices=("json", "text"),
-        default="json",
-        help="one JSON object per escalation (the default), or text for people",
-    )
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, out: Output) -> int:

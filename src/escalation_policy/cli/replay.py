@@ -8,11 +8,7 @@ from escalation_policy._convert import shared_converter, shared_text_writers
 from escalation_policy.cli._common import (
     EXIT_BAD_INPUT,
     EXIT_OK,
-    FILES_HELP,
-    KEEP_GOING_HELP,
-    Commands,
     Output,
-    add_command,
     chosen_policy,
     read_items,
     refusal_record,
@@ -21,40 +17,10 @@ from escalation_policy.cli._common import (
     stopped,
     write_timeline,
 )
-from escalation_policy.engine import ENGINES, PolicyEngine
+from escalation_policy.engine import PolicyEngine
 from escalation_policy.errors import InputError
 from escalation_policy.model import Action, EscalationFact, Fact
 from escalation_policy.render import plain
-
-
-def register(commands: Commands) -> None:
-    parser = add_command(
-        commands,
-        "replay",
-        help="replay recorded facts and print what the policy requires",
-        description="Read facts as JSON lines (one object per line, in time order) and print "
-        "the actions the policy takes. A bad line stops the replay with exit status 2, "
-        "unless --keep-going.",
-    )
-    parser.add_argument("files", nargs="+", metavar="FILE", help=FILES_HELP)
-    parser.add_argument(
-        "--format",
-        choices=("json", "table"),
-        help="json: one action per line; table: a readable timeline "
-        "(default: table on a terminal, json otherwise)",
-    )
-    parser.add_argument("--keep-going", action="store_true", help=KEEP_GOING_HELP)
-    parser.add_argument(
-        "--trace",
-        action="store_true",
-        help="add to each action the file and line of the fact that caused it, and the ids of "
-        "the table rows and reactions that matched on that fact (`escalation-policy explain` "
-        "says why)",
-    )
-    parser.add_argument(
-        "--engine", choices=ENGINES, default="native", help="the rule engine (default: native)"
-    )
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, out: Output) -> int:

@@ -6,21 +6,13 @@ import datetime as dt
 import json
 
 from escalation_policy._convert import shared_converter
-from escalation_policy._language.typed import MAX_ID_LENGTH
 from escalation_policy.cli._common import (
     EXIT_BAD_INPUT,
     EXIT_OK,
-    FILES_HELP,
-    KEEP_GOING_HELP,
-    STORE_HELP,
-    Commands,
     Exit,
     Output,
-    add_command,
     display_name,
-    lateness,
     open_service,
-    positive,
     read_items,
     refusal_record,
     refused_line,
@@ -31,78 +23,13 @@ from escalation_policy.cli._common import (
     write_error,
     write_timeline,
 )
-from escalation_policy.engine import ENGINES
-from escalation_policy.errors import InputError, describe
+from escalation_policy.errors import InputError
 from escalation_policy.model import Fact
 from escalation_policy.service import Delivery, Refusal, Service
 from escalation_policy.service._results import delivery_json
 
 _EARLIER_SHOWN = 20
 """How many refusals of earlier runs ``run`` names one by one before it only counts them."""
-
-
-def register(commands: Commands) -> None:
-    parser = add_command(
-        commands,
-        "run",
-        help="handle facts through a durable store and print the actions",
-        description="Handle facts (JSON lines in time order) through a durable store, in "
-        "batches of one transaction each, and print the actions they emit, each with its "
-        "stable id. The store remembers how far each file was read: after a crash, run the "
-        "same command again and it goes on after what was committed. A fact with an id "
-        "already handled emits nothing again.",
-    )
-    parser.add_argument("files", nargs="+", metavar="FILE", help=FILES_HELP)
-    parser.add_argument("--store", metavar="URL", help=STORE_HELP)
-    parser.add_argument(
-        "--batch",
-        type=positive,
-        default=500,
-        metavar="N",
-        help="facts handled in one transaction (default: 500)",
-    )
-    parser.add_argument(
-        "--source",
-        metavar="NAME",
-        type=source_option,
-        help="the name under which the store remembers how far the input was read (default: "
-        "the file's path; standard input is resumable only with a name; at most "
-        f"{MAX_ID_LENGTH} characters)",
-    )
-    parser.add_argument(
-        "--format",
-        choices=("json", "table"),
-        help="json: one action per line, with its id; table: a readable timeline "
-        "(default: table on a terminal, json otherwise)",
-    )
-    parser.add_argument("--keep-going", action="store_true", help=KEEP_GOING_HELP)
-    parser.add_argument(
-        "--no-catch-up",
-        action="store_true",
-        help="do not let time pass for other escalations before each fact (for several "
-        "processes sharing one stream; run `worker` to report what falls due)",
-    )
-    parser.add_argument(
-        "--lateness",
-        type=lateness,
-        metavar="DURATION",
-        help="time passes for other escalations only up to each fact's time less this "
-        "(90s, 5m, 2h, 1d; at most 7d), so a fact up to this late is not stale",
-    )
-    parser.add_argument(
-        "--engine", choices=ENGINES, default="native", help="the rule engine (default: native)"
-    )
-    parser.set_defaults(run=run)
-
-
-def source_option(text: str) -> str:
-    """``--source``: a name a store keeps in an index, as long as an id may be at most."""
-    if len(text) > MAX_ID_LENGTH:
-        raise argparse.ArgumentTypeError(
-            f"got {describe(text)} ({len(text):,} characters), expected a name of at most "
-            f"{MAX_ID_LENGTH} characters"
-        )
-    return text
 
 
 def run(args: argparse.Namespace, out: Output) -> int:

@@ -4,23 +4,7 @@ import argparse
 import datetime as dt
 import json
 
-from escalation_policy.cli._common import STORE_HELP, Commands, Output, add_command, open_service
-
-
-def register(commands: Commands) -> None:
-    parser = add_command(
-        commands,
-        "status",
-        help="what a store holds: escalations, undelivered actions, dead letters, refusals",
-        description="Print, as one JSON object, what a store holds for monitoring: the open "
-        "escalations (those awaiting their opening, with facts held for it, counted apart as "
-        "awaiting_opening), the actions waiting for delivery, the dead letters (actions set "
-        "aside as undeliverable; `dead-letters` lists them), the refused lines not acknowledged "
-        "(`refused` lists them), and when the next due scan and the next delivery have "
-        "something to do. A store that is not there is an error (exit status 5).",
-    )
-    parser.add_argument("--store", metavar="URL", help=STORE_HELP)
-    parser.set_defaults(run=run)
+from escalation_policy.cli._common import Output, open_service
 
 
 def run(args: argparse.Namespace, out: Output) -> int:

@@ -7,35 +7,12 @@ from escalation_policy.cli import _terminal
 from escalation_policy.cli._common import (
     EXIT_BAD_INPUT,
     EXIT_OK,
-    Commands,
     Exit,
     Output,
-    add_command,
     chosen_policy,
 )
 from escalation_policy.errors import did_you_mean
 from escalation_policy.render import decision_table_cells, plain, tables
-
-
-def register(commands: Commands) -> None:
-    parser = add_command(
-        commands,
-        "table",
-        help="print decision tables, drawn on a terminal or as Markdown",
-        description="Render the policy's decision tables from the rules: the tables named, or "
-        "every table. On a terminal each is drawn with its cells wrapped to the terminal's "
-        "width; otherwise (or with --format markdown) as Markdown.",
-    )
-    parser.add_argument(
-        "tables", nargs="*", metavar="TABLE", help="a table's id, such as severity.levels"
-    )
-    parser.add_argument(
-        "--format",
-        choices=("text", "markdown"),
-        help="text: tables drawn for a terminal (default on a terminal); markdown (default "
-        "otherwise)",
-    )
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, out: Output) -> int:

@@ -12,69 +12,14 @@ import time
 from escalation_policy.cli._common import (
     EXIT_BAD_INPUT,
     EXIT_OK,
-    STORE_HELP,
-    Commands,
     Exit,
     Output,
-    add_command,
     given_time,
-    lateness,
     open_service,
-    positive,
-    seconds,
     write_error,
 )
 from escalation_policy.service import Delivery, Service
 from escalation_policy.service._results import delivery_json
-
-
-def register(commands: Commands) -> None:
-    parser = add_command(
-        commands,
-        "worker",
-        help="report what falls due on the wall clock and deliver the outbox",
-        description="Run the store's due scans on the wall clock and deliver the actions in "
-        "its outbox, each exactly once as far as a receiver that de-duplicates by id can tell: "
-        "to standard output (one JSON line each), or to a command that gets the action on "
-        "standard input and its id in ESCALATION_POLICY_ACTION_ID, and whose exit status 0 "
-        "acknowledges it (any other: retried later, with back-off). Several workers may share "
-        "a store. SIGTERM or Ctrl-C ends the worker after the current round.",
-    )
-    parser.add_argument("--store", metavar="URL", help=STORE_HELP)
-    parser.add_argument(
-        "--deliver", metavar="COMMAND", help="deliver each action by running COMMAND (a shell line)"
-    )
-    parser.add_argument("--once", action="store_true", help="one round, then exit")
-    parser.add_argument(
-        "--now",
-        metavar="TIME",
-        help="with --once: the round's time (ISO-8601 with a timezone) instead of the clock",
-    )
-    parser.add_argument(
-        "--interval",
-        type=seconds,
-        default=30.0,
-        metavar="SECONDS",
-        help="the longest wait between rounds (default: 30; at most a day, 86400)",
-    )
-    parser.add_argument(
-        "--lateness",
-        type=lateness,
-        metavar="DURATION",
-        help="report what fell due only once this much more has passed, to let late facts "
-        "arrive first (90s, 5m, 2h, 1d; default: 0; at most 7d)",
-    )
-    parser.add_argument(
-        "--batch", type=positive, default=100, metavar="N", help="actions claimed at once"
-    )
-    parser.add_argument(
-        "--timeout",
-        type=seconds,
-        default=30.0,
-        metavar="SECONDS",
-        help="how long the delivery command may take (default: 30; at most a day, 86400)",
-    )
-    parser.set_defaults(run=run)
 
 
 class _Stop:
