@@ -447,6 +447,35 @@ def test_a_refused_line_is_reported_by_every_run_until_acknowledged(
     assert "" == capsys.readouterr().out
 
 
+def test_run_names_a_refused_line_as_given_and_the_store_by_its_absolute_path(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`run` reports a refused line under the file's name as given, as `audit` does; the
+    store keys it by the absolute path, so `refused` names that path, and finds the line
+    from another folder under another name for the same file."""
+    lines = (EXAMPLES / "critical-outage.jsonl").read_text().splitlines(keepends=True)
+    (tmp_path / "feed.jsonl").write_text("".join([lines[0], "not json\n", *lines[1:]]))
+    absolute = os.path.realpath(tmp_path / "feed.jsonl")
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    monkeypatch.chdir(tmp_path)
+    assert 2 == main(["run", "--store", store, "--keep-going", "--format", "json", "feed.jsonl"])
+    (reported,) = [line for line in printed(capsys.readouterr().out) if line["type"] == "refused"]
+    assert ("feed.jsonl", 2) == (reported["file"], reported["line"])
+    assert 2 == main(["audit", "--keep-going", "--format", "json", "feed.jsonl"])
+    assert [("feed.jsonl", 2)] == [
+        (item["file"], item["line"]) for item in json.loads(capsys.readouterr().out)["refused"]
+    ]
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert 0 == main(["refused", "--store", store, "../feed.jsonl"])
+    (listed,) = printed(capsys.readouterr().out)
+    assert (absolute, "file:" + absolute, 2) == (listed["file"], listed["source"], listed["line"])
+    assert 2 == main(["run", "--store", store, "--format", "json", "../feed.jsonl"])
+    out, err = capsys.readouterr()
+    assert "" == out  # nothing new is read from the same file under another name
+    assert f"{absolute}: line 2: " in err
+
+
 def test_worker_sets_an_unreadable_action_aside_and_delivers_the_others(
     new_store_url: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -344,3 +344,49 @@ def test_a_hosts_own_policy_package_drives_the_fixtures_and_coverage(
     assert "rules and table rows exercised" in result.stdout
     handbook = run_pytest(suite)
     assert 0 != handbook.returncode, "the handbook's Medium meets once in two weeks: no miss yet"
+
+
+def _package_copy(folder: pathlib.Path) -> pathlib.Path:
+    """The handbook's policy package, copied to ``folder`` under the folder's own name."""
+    import shutil
+
+    from escalation_policy import rules
+
+    shutil.copytree(pathlib.Path(rules.__file__).parent, folder)
+    init = folder / "__init__.py"
+    init.write_text(init.read_text().replace('"escalation_policy.rules.', f'"{folder.name}.'))
+    return folder
+
+
+@pytest.mark.slow
+def test_the_policy_package_option_runs_as_the_docs_write_it(tmp_path: pathlib.Path) -> None:
+    """docs/testing.md's command runs from the folder of a root conftest, as written; with
+    ``=`` it also takes a package outside that folder, where a separate value is read as a
+    path to test before the conftest that adds the option is loaded."""
+    page = (pathlib.Path(__file__).parent.parent / "docs" / "testing.md").read_text()
+    shown = re.search(r"`(python -m pytest\s+--policy-package=\S+ --policy-coverage)`", page)
+    assert shown, "docs/testing.md shows the command with --policy-package=PACKAGE"
+    words = shown[1].split()
+    (tmp_path / "host").mkdir()
+    host = host_suite(tmp_path / "host", "def test_an_engine(policy_engine):\n    pass\n")
+    _package_copy(host / "policies" / "mycompany")
+    outside = _package_copy(tmp_path / "elsewhere" / "theirs")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, *args, "-q", "-p", "no:cacheprovider"],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=host,
+            env={**os.environ, "PYTHONPATH": ""},
+        )
+
+    for args in (words[1:], ["-m", "pytest", f"--policy-package={outside}", "--policy-coverage"]):
+        result = run(*args)
+        assert 0 == result.returncode, result.stdout + result.stderr
+        assert "1 passed" in result.stdout
+        assert "rules and table rows exercised" in result.stdout
+    separate = run("-m", "pytest", "--policy-package", str(outside), "--policy-coverage")
+    assert 0 != separate.returncode
+    assert "unrecognized arguments: --policy-package --policy-coverage" in separate.stderr
