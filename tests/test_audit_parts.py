@@ -654,3 +654,96 @@ def test_the_time_of_a_line_of_another_part_is_read_as_a_facts_time(text: str) -
     got = _time_of(text.encode())
     assert expected == got
     assert got is None or got.tzinfo is dt.timezone.utc
+
+
+def test_times_of_other_parts_lines_at_the_edges_pass_as_in_one_process(
+    tmp_path: pathlib.Path,
+) -> None:
+    """Lines of one part whose times fall at the edges of what passes quietly in the other
+    part: exactly at an escalation's due time and a second before it, at the clock, before
+    it, past the largest jump, of another form (``Z``, an offset), not a time at all, a
+    refused line that moves the clock (audited again with ``not_taken``); and ticks among
+    them. Every part's report merges into the report of one process."""
+    from escalation_policy import PolicyEngine
+    from escalation_policy._audit._parts import part_of
+    from escalation_policy._partitioned import PartTask, in_processes, run_partitioned
+
+    policy = default_policy()
+    mine, other = "ESC-1", "ESC-4"
+    assert part_of(mine, 2) != part_of(other, 2)
+    start = dt.datetime(2026, 3, 2, 9, tzinfo=dt.timezone.utc)
+
+    def opened(escalation_id: str, at: dt.datetime) -> dict[str, Any]:
+        return {
+            "type": "opened",
+            "escalation_id": escalation_id,
+            "customer": "Acme",
+            "segment": "enterprise",
+            "severity": "critical",
+            "tam": "Alex",
+            "at": at.isoformat(),
+        }
+
+    engine = PolicyEngine(policy)
+    engine.handle(opened(mine, start))
+    state = engine.escalation(mine)
+    assert state is not None
+    assert state.next_due is not None
+    due = state.next_due
+
+    def text(at: dt.datetime) -> str:
+        return at.isoformat()
+
+    def posted(at: str, escalation_id: str = other) -> str:
+        return json.dumps({"type": "posted", "escalation_id": escalation_id, "at": at})
+
+    second = dt.timedelta(seconds=1)
+    lines = [
+        json.dumps(opened(mine, start)),
+        json.dumps(opened(other, start)),
+        posted(text(start)),  # at the clock
+        posted(text(start - second)),  # before it: refused
+        posted(text(due - second)),
+        posted(text(due)),  # exactly at the due time
+        posted(text(due - second)),  # before the clock again
+        json.dumps({"type": "tick", "at": text(due)}),  # a tick at the clock
+        posted(text(due + 400 * dt.timedelta(days=1))),  # past the largest jump: refused
+        posted(text(due + second).replace("+00:00", "Z")),
+        posted(text(due + 2 * second).replace("+00:00", "+01:00")),  # an hour earlier
+        posted("2026-02-30T09:00:00+00:00"),  # not a day
+        posted("2026-03-02T24:00:00+00:00"),  # not an hour
+        posted("2026-03-02T10:60:00+00:00"),  # not a minute
+        json.dumps({"type": "tick", "at": text(due + 3 * second)}),
+        posted(text(due + 4 * second), mine),
+        # Refused in the other part (a key no fact has) and later than the clock: audited
+        # again with it not taken.
+        json.dumps({"type": "posted", "escalation_id": other, "bogus": 1, "at": text(due)}),
+        json.dumps(
+            {"type": "posted", "escalation_id": other, "bogus": 1, "at": text(due + 9 * second)}
+        ),
+        posted(text(due + 5 * second)),
+        json.dumps({"type": "tick", "at": text(due + dt.timedelta(days=2))}),
+        posted(text(due + dt.timedelta(days=2, seconds=1)), mine),
+    ]
+    path = tmp_path / "history.jsonl"
+    path.write_text("".join(line + "\n" for line in lines))
+    whole = _whole(path, policy)
+    assert len(whole.refused) >= 6
+    tasks = [
+        PartTask(paths=(str(path),), names=(str(path),), part=i, parts=2, keep_going=True)
+        for i in range(2)
+    ]
+    runner = in_processes(1)
+    rounds: list[int] = []
+
+    def counted(tasks: Any) -> Any:
+        rounds.append(len(tasks))
+        return runner(tasks)
+
+    streamed = run_partitioned(tasks, counted)
+    try:
+        merged = attrs.evolve(streamed.report, escalations=tuple(streamed.escalations()))
+        assert whole.to_json() == merged.to_json()
+    finally:
+        streamed.close()
+    assert rounds[:2] == [2, 2]  # the second round with not_taken
