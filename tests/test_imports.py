@@ -6,6 +6,7 @@ import json
 import pathlib
 import subprocess
 import sys
+import typing
 import warnings
 
 import pytest
@@ -172,6 +173,17 @@ def test_every_public_name_imports_and_is_listed_by_dir() -> None:
     assert [] == [name for name in public if getattr(escalation_policy, name, None) is None]
     assert set(public) <= set(dir(escalation_policy))
     assert not set(escalation_policy._MOVED) & set(dir(escalation_policy))
+
+
+def test_the_type_hints_of_every_public_class_resolve() -> None:
+    # Tools that read annotations at run time (documentation, run-time type checkers) call
+    # typing.get_type_hints: a name imported only for the type checker would fail there.
+    public = [getattr(escalation_policy, name) for name in escalation_policy.__all__]
+    classes = [value for value in public if isinstance(value, type)]
+    assert escalation_policy.PolicyDefinitionError in classes
+    for cls in classes:
+        typing.get_type_hints(cls)
+    assert typing.get_type_hints(escalation_policy.PolicyError)["code"] is str
 
 
 def test_importing_the_package_loads_none_of_its_modules() -> None:

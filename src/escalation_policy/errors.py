@@ -10,11 +10,6 @@ import os
 import reprlib
 from collections.abc import Iterable
 
-TYPE_CHECKING = False  # as typing's: --version and --help start without typing
-
-if TYPE_CHECKING:
-    from typing import ClassVar
-
 __all__ = [
     "ClockJumpError",
     "DuplicateEscalationError",
@@ -37,13 +32,16 @@ __all__ = [
 class PolicyError(Exception):
     """Base class of every error the library raises on purpose."""
 
-    code: ClassVar[str] = "policy_error"
+    # Not ClassVar: typing is not imported for the command line's --help, and a name imported
+    # only for the type checker would leave typing.get_type_hints unable to resolve it.
+    code: str = "policy_error"
+    """The error's stable code, the same for every error of its class."""
 
 
 class InputError(PolicyError, ValueError):
     """A fact (or a line of a file) that the policy cannot take. Nothing was changed."""
 
-    code: ClassVar[str] = "input_error"
+    code: str = "input_error"
     fact_id: str | None = None
     """The ``id`` of the fact refused, when it was read far enough to show one (a refusal a
     store records keeps it)."""

@@ -5,7 +5,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Mapping, MutableMapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -41,7 +41,7 @@ class SlackDeliveryError(PolicyError):
     before posting. Otherwise nothing was posted and nothing was recorded.
     """
 
-    code: ClassVar[str] = "slack_delivery"
+    code = "slack_delivery"
 
     def __init__(
         self,
