@@ -3,6 +3,7 @@ owner should look at, each with its file and line; an exit status for CI. And th
 the loader now refuses: a fact field no fact can hold, an obligation left out of
 ``OBLIGATIONS``."""
 
+import datetime as dt
 import json
 import linecache
 import pathlib
@@ -273,14 +274,22 @@ def test_lint_warns_of_business_time_in_a_policy_without_a_calendar(
             _line_of(rules, 'id="office.call_requested"') - 1,
         ),
         ("warning", "office.plan/high", str(rules), _line_of(rules, 'id="high"') - 1),
+        ("warning", "office.plan/high", str(rules), _line_of(rules, 'id="high"') - 1),
+        ("warning", None, str(rules), _line_of(rules, "ACKNOWLEDGE = Obligation(")),
     ] == [(f.level, f.rule, f.file, f.line) for f in findings]
-    asked, call, row = (f.message for f in findings)
+    asked, call, row, weekly, reminded = (f.message for f in findings)
     assert asked.startswith("the obligation reply is due within 4h of business time")
     assert "call_back is due within 2h of business time" in call
     assert row.startswith("check_in_every is each business day in office.plan/high")
-    for message in (asked, call, row):
+    # A number of times a week asks, in its first week, by the business days left in it.
+    assert weekly.startswith("review_every is 1 per week in office.plan/high")
+    for message in (asked, call, row, weekly):
         assert "declares no CALENDARS" in message
         assert "runs as calendar time" in message
+    assert reminded.startswith(
+        "the obligation acknowledge sets remind_in_open_hours, but the policy declares no "
+        "CALENDARS: every hour is then open, so its reminders are never moved"
+    )
     assert [] == [f for f in lint(str(OFFICE)) if f.code in NEW_WARNINGS]
 
 
@@ -329,9 +338,48 @@ def test_lint_warns_of_a_plan_no_reaction_applies(tmp_path: pathlib.Path) -> Non
     )
     assert finding.message.startswith(
         "the table office.plan gives the plan (owner, cadence, involvement), but no reaction "
-        "applies it"
+        "on Opened applies it"
     )
     assert "add ApplyPlan() to the reaction on Opened" in finding.message
+    assert "office.plan" == finding.rule
+
+
+def test_lint_warns_of_a_plan_applied_only_after_the_opening() -> None:
+    """``ApplyPlan()`` on a later fact only: escalations open with no owner, silently."""
+    import attrs
+
+    from escalation_policy.rules import MODULES, severity
+    from escalation_policy.rules.terms import Opened, SeverityChanged
+
+    later = types.ModuleType(severity.__name__)  # the handbook's, its plan on a change only
+    later.__dict__.update(vars(severity))
+    vars(later)["REACTIONS"] = tuple(
+        attrs.evolve(reaction, on=(SeverityChanged,))
+        if reaction.id == "severity.plan"
+        else reaction
+        for reaction in severity.REACTIONS
+    )
+    modules = [later if name == severity.__name__ else name for name in MODULES]
+    policy = load_policy(modules)
+    decision = PolicyEngine(policy).handle(
+        Opened(
+            at=dt.datetime(2026, 3, 2, 9, tzinfo=dt.timezone.utc),
+            escalation_id="E-1",
+            customer="Acme",
+            segment="enterprise",
+            severity="critical",
+        )
+    )
+    assert "assign_owner" not in [action.TYPE for action in decision.actions]
+    findings = [f for f in lint_loaded(policy) if f.code == "plan_unapplied"]
+    assert {
+        "severity.levels",
+        "severity.issue_type_involvement",
+        "responsibilities.owner",
+    } == {f.rule for f in findings}
+    for finding in findings:
+        assert "no reaction on Opened applies it" in finding.message
+    assert [] == [f for f in lint_loaded(default_policy()) if f.code == "plan_unapplied"]
 
 
 @pytest.mark.parametrize(

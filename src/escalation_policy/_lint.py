@@ -22,7 +22,13 @@ import attrs
 from escalation_policy.engine import PolicyEngine
 from escalation_policy.errors import InputError, PolicyDefinitionError
 from escalation_policy.model import Fact
-from escalation_policy.periods import BusinessTime, EachBusinessDay, EveryBusinessDays, Rolling
+from escalation_policy.periods import (
+    BusinessTime,
+    EachBusinessDay,
+    EveryBusinessDays,
+    Rolling,
+    TimesPerWeek,
+)
 from escalation_policy.policy import Policy, load_policy
 from escalation_policy.policy.load import used_values, value_sets
 from escalation_policy.policy.outputs import (
@@ -170,8 +176,7 @@ def _default_settings(policy: Policy, given: Mapping[str, object]) -> list[LintF
                 level=WARNING,
                 code="setting_default",
                 message=f"the setting {name} is given {given[name]!r}, which is its default",
-                file=location.file if location is not None else None,
-                line=location.line if location is not None else None,
+                **_located(location),
             )
         )
     return findings
@@ -197,8 +202,7 @@ def _reminders_never_asked(policy: Policy) -> list[LintFinding]:
                 code="reminder_unused",
                 message=f"the obligation {name} sets remind_in_open_hours, but no Require of it "
                 "has a remind_before: it is never reminded of, so the setting does nothing",
-                file=location.file if location is not None else None,
-                line=location.line if location is not None else None,
+                **_located(location),
                 module=compiled.module,
             )
         )
@@ -220,10 +224,11 @@ def _reactions(policy: Policy) -> list[tuple[Reaction, str]]:
 
 def _counts_business_time(period: object) -> bool:
     """``period`` (a ``within`` or a table's period) counts the calendar's open time or its
-    business days."""
+    business days (a number of times a week asks, in its first week, in proportion to the
+    business days left)."""
     if isinstance(period, Rolling):
         return period.business
-    return isinstance(period, (BusinessTime, EachBusinessDay, EveryBusinessDays))
+    return isinstance(period, (BusinessTime, EachBusinessDay, EveryBusinessDays, TimesPerWeek))
 
 
 _NO_CALENDAR = (
@@ -278,6 +283,20 @@ def _business_time_without_calendar(policy: Policy) -> list[LintFinding]:
                         **_located(row.defined_at),
                     )
                 )
+    for name, obligation in policy.obligations.items():
+        if obligation.remind_in_open_hours:
+            findings.append(
+                LintFinding(
+                    level=WARNING,
+                    code="business_time_without_calendar",
+                    message=f"the obligation {name} sets remind_in_open_hours, but the policy "
+                    "declares no CALENDARS: every hour is then open, so its reminders are never "
+                    "moved; declare the business hours in a rule module, or leave the setting "
+                    "out",
+                    module=obligation.module,
+                    **_located(obligation.obligation.defined_at),
+                )
+            )
     return findings
 
 
@@ -287,14 +306,17 @@ _APPLIED = (OWNER, CADENCE, INVOLVEMENT, EXTRA_INVOLVEMENT)
 
 def _plan_unapplied(policy: Policy) -> list[LintFinding]:
     """Tables that give the plan (owner, cadence, involvement) in a policy where no reaction
-    applies it (``ApplyPlan``): escalations get no owner, involvement or cadence."""
+    applies it (``ApplyPlan``) to an escalation as it opens: escalations get no owner,
+    involvement or cadence (until a later fact applies it, if one does)."""
+    opening_type = policy.terms.opening
     if any(
         isinstance(effect, ApplyPlan)
         for reaction, _ in _reactions(policy)
+        if opening_type in reaction.on
         for effect in reaction.then
     ):
         return []
-    opening = policy.terms.opening.__name__
+    opening = opening_type.__name__
     findings = []
     for compiled in policy.tables:
         table = compiled.table
@@ -306,10 +328,12 @@ def _plan_unapplied(policy: Policy) -> list[LintFinding]:
                 level=WARNING,
                 code="plan_unapplied",
                 message=f"the table {table.id} gives the plan ({', '.join(gives)}), but no "
-                "reaction applies it (none has ApplyPlan() in its then): escalations get no "
-                "owner, involvement or cadence and no assign_owner action, though the audit "
-                f"counts the table's rows as fired; add ApplyPlan() to the reaction on {opening}",
+                f"reaction on {opening} applies it (none has ApplyPlan() in its then): "
+                "escalations open with no owner, involvement or cadence and no assign_owner "
+                "action, though the audit counts the table's rows as fired; add ApplyPlan() "
+                f"to the reaction on {opening}",
                 module=compiled.module,
+                rule=table.id,
                 **_located(table.defined_at),
             )
         )
@@ -321,8 +345,8 @@ def _rule_locations(policy: Policy) -> dict[str, Location | None]:
     for compiled in policy.tables:
         for row_id, row in zip(compiled.row_ids, compiled.table.rows, strict=True):
             found[row_id] = row.defined_at
-    for reaction in policy.reactions:
-        found.setdefault(reaction.reaction.id, reaction.reaction.defined_at)
+    for reaction, _ in _reactions(policy):
+        found.setdefault(reaction.id, reaction.defined_at)
     return found
 
 
@@ -366,8 +390,7 @@ def _unreached(
                 level=WARNING,
                 code="rule_unreached",
                 message=f"no history given reaches {rule} ({info.title})",
-                file=location.file if location is not None else None,
-                line=location.line if location is not None else None,
+                **_located(location),
                 module=info.module,
                 rule=rule,
             )
