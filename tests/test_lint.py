@@ -461,3 +461,23 @@ def test_a_reminder_given_in_business_time_is_refused_saying_why(tmp_path: pathl
         error.message
     )
     assert "so it is a plain timedelta even when within is a BusinessTime" in error.message
+
+
+def test_a_policy_installed_in_the_standard_librarys_folder_is_still_located(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Python installed without a virtual environment (the official Docker images) keeps
+    site-packages in the standard library's folder: the policy's lines there are its own."""
+    import os
+    import sysconfig
+
+    package = _office(tmp_path, 'zone="America/New_York"', 'zone="America/New_Yrok"')
+    monkeypatch.setattr(os, "__file__", str(tmp_path / "os.py"))
+    site = {"purelib": str(tmp_path), "platlib": str(tmp_path)}
+    monkeypatch.setattr(sysconfig, "get_paths", lambda: site)
+    (error,) = lint(str(package))
+    rules = package / "rules.py"
+    assert (str(rules), _line_of(rules, "NEW_YORK = Calendar.weekdays(")) == (
+        error.file,
+        error.line,
+    )

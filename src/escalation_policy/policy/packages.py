@@ -238,19 +238,27 @@ def _policy_line(
     imported or of its package, else of any code but the standard library's and this
     library's (a value the policy gave that a class of the vocabulary refused is the policy's
     line, not the class's); ``library_too``: else of this library's."""
+    import sysconfig
     import traceback
 
     package = module.rpartition(".")[0]
-    standard = os.path.dirname(os.__file__)
+    standard = os.path.dirname(os.__file__) + os.sep
+    # Installed packages, the policy's and this library's among them, are not the standard
+    # library's, though a Python installed without a virtual environment keeps them in a
+    # folder of it (site-packages).
+    paths = sysconfig.get_paths()
+    installed = tuple({os.path.join(paths[key], "") for key in ("purelib", "platlib")})
     library = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
     found: list[tuple[str, int | None]] = [("", None)] * 3  # the policy's, other, the library's
     for frame, number in traceback.walk_tb(error.__traceback__):
         file = frame.f_code.co_filename
-        if file.startswith(("<", standard)):
+        if file.startswith("<"):
             continue
         name = str(frame.f_globals.get("__name__", ""))
         if name == module or (package and (name == package or name.startswith(f"{package}."))):
             found[0] = (file, number)
+        elif file.startswith(standard) and not file.startswith(installed):
+            continue
         elif not os.path.abspath(file).startswith(library):
             found[1] = (file, number)
         else:
