@@ -493,7 +493,7 @@ def test_refusals_that_keep_the_parts_apart_round_after_round_end_in_one_part(
     keep the parts apart one line more each round: after ``ROUNDS`` rounds the history is
     audited in one part, and the report is still the one of one process."""
     from escalation_policy._audit._parts import part_of
-    from escalation_policy._partitioned import ROUNDS, PartTask, in_processes, run_partitioned
+    from escalation_policy._partitioned import ROUNDS
 
     policy = default_policy()
     ids = [f"ESC-{n}" for n in range(1, 200)]
@@ -521,6 +521,15 @@ def test_refusals_that_keep_the_parts_apart_round_after_round_end_in_one_part(
     path.write_text("".join(line + "\n" for line in lines))
     whole = _whole(path, policy)
     assert len(whole.refused) == 12
+    rounds = _rounds_of_two_parts_equal_to(whole, path)
+    assert rounds == [2] * ROUNDS + [1]
+
+
+def _rounds_of_two_parts_equal_to(whole: Any, path: pathlib.Path) -> list[int]:
+    """Audit ``path`` in two parts (``--keep-going``), check the merged report is ``whole``
+    (one process's), and return how many parts each round ran."""
+    from escalation_policy._partitioned import PartTask, in_processes, run_partitioned
+
     tasks = [
         PartTask(paths=(str(path),), names=(str(path),), part=i, parts=2, keep_going=True)
         for i in range(2)
@@ -538,7 +547,7 @@ def test_refusals_that_keep_the_parts_apart_round_after_round_end_in_one_part(
         assert whole.to_json() == merged.to_json()
     finally:
         streamed.close()
-    assert rounds == [2] * ROUNDS + [1]
+    return rounds
 
 
 _ESCALATION_ID = re.compile(rb'[{,]\s*"escalation_id"\s*:\s*"([^"]*)"')
@@ -666,7 +675,6 @@ def test_times_of_other_parts_lines_at_the_edges_pass_as_in_one_process(
     them. Every part's report merges into the report of one process."""
     from escalation_policy import PolicyEngine
     from escalation_policy._audit._parts import part_of
-    from escalation_policy._partitioned import PartTask, in_processes, run_partitioned
 
     policy = default_policy()
     mine, other = "ESC-1", "ESC-4"
@@ -729,21 +737,5 @@ def test_times_of_other_parts_lines_at_the_edges_pass_as_in_one_process(
     path.write_text("".join(line + "\n" for line in lines))
     whole = _whole(path, policy)
     assert len(whole.refused) >= 6
-    tasks = [
-        PartTask(paths=(str(path),), names=(str(path),), part=i, parts=2, keep_going=True)
-        for i in range(2)
-    ]
-    runner = in_processes(1)
-    rounds: list[int] = []
-
-    def counted(tasks: Any) -> Any:
-        rounds.append(len(tasks))
-        return runner(tasks)
-
-    streamed = run_partitioned(tasks, counted)
-    try:
-        merged = attrs.evolve(streamed.report, escalations=tuple(streamed.escalations()))
-        assert whole.to_json() == merged.to_json()
-    finally:
-        streamed.close()
+    rounds = _rounds_of_two_parts_equal_to(whole, path)
     assert rounds[:2] == [2, 2]  # the second round with not_taken
