@@ -129,7 +129,8 @@ def _value_read(path: str, kind: object) -> tuple[Read | str, tuple[object, ...]
 
 
 def _shown(kind: object) -> str:
-    """A field's annotation as its declaration reads: ``int``, ``datetime.date | None``."""
+    """A field's annotation, shown: a class by its name (``int``), anything else as Python
+    writes it (``datetime.date | None``, with its modules)."""
     if isinstance(kind, type) and typing.get_origin(kind) is None:  # not list[int]
         return kind.__qualname__
     return repr(kind)
