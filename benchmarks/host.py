@@ -32,6 +32,7 @@ from escalation_policy.vocabulary import ANY, EachBusinessDay, OneOf, TimesPerWe
 
 UTC = dt.timezone.utc
 DAY = dt.timedelta(days=1)
+MICROSECOND = dt.timedelta(microseconds=1)
 HIGH = ("critical", "high")
 ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 PARTS = ("meeting", "customer_communication")  # the cadence's, in the order its facts count
@@ -45,12 +46,13 @@ class Unsupported(Exception):
 class Hours:
     """The policy's business days in one time zone: weekdays, ``opens`` to ``closes``."""
 
-    __slots__ = ("closes", "ends", "opens", "tz")
+    __slots__ = ("closes", "ends", "midnights", "opens", "tz")
 
     def __init__(self, zone: str | None, opens: dt.time, closes: dt.time) -> None:
         self.tz: dt.tzinfo = UTC if zone is None else zoneinfo.ZoneInfo(zone)
         self.opens, self.closes = opens, closes
         self.ends: dict[dt.date, dt.datetime] = {}
+        self.midnights: dict[dt.date, dt.datetime] = {}
 
     def at(self, day: dt.date, wall: dt.time) -> dt.datetime:
         return dt.datetime.combine(day, wall, self.tz).astimezone(UTC)
@@ -77,13 +79,16 @@ class Hours:
                     amount -= closes - begin
             day += DAY
 
-    def day_end(self, instant: dt.datetime) -> dt.datetime:
-        """The close of the business day ``instant`` counts toward (the next one after its
-        day's close)."""
-        day = self.date(instant)
-        while day.weekday() >= 5 or self.close(day) <= instant:
+    def next_day_end(self, day: dt.date) -> dt.datetime:
+        """The end of the business day after the local date ``day``: the instant its own date
+        ends, so what is done on it counts toward it at any hour."""
+        day += DAY
+        while day.weekday() >= 5:
             day += DAY
-        return self.close(day)
+        found = self.midnights.get(day)
+        if found is None:
+            found = self.midnights[day] = self.at(day + DAY, dt.time())
+        return found
 
     def monday_after(self, instant: dt.datetime) -> dt.datetime:
         day = self.date(instant)
@@ -95,8 +100,8 @@ class Hours:
 # (due, since, required).
 def first_bucket(period: tuple[Any, ...], hours: Hours, start: dt.datetime) -> tuple[Any, ...]:
     if period[0] == "day":
-        since = hours.day_end(start)
-        return hours.day_end(since), since, 1
+        day = hours.date(start)
+        return hours.next_day_end(day), hours.at(day + DAY, dt.time()), 1
     _, times, weeks = period
     due = start
     for _ in range(weeks):
@@ -116,7 +121,7 @@ def first_bucket(period: tuple[Any, ...], hours: Hours, start: dt.datetime) -> t
 def next_bucket(period: tuple[Any, ...], hours: Hours, due: dt.datetime) -> tuple[Any, ...]:
     """The bucket after the one due at ``due``."""
     if period[0] == "day":
-        return hours.day_end(due), due, 1
+        return hours.next_day_end(hours.date(due - MICROSECOND)), due, 1
     _, times, weeks = period
     end = due
     for _ in range(weeks):

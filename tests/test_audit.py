@@ -95,9 +95,9 @@ def test_time_at_each_severity_and_changes() -> None:
 def test_as_of_reports_what_fell_due_but_not_what_is_still_to_come() -> None:
     opened = _facts("critical-outage.jsonl")[:2]  # opened, then the created post
     at = opened[-1].at
-    # opened on a Monday: the first updates and cadence are due by the end of Tuesday
-    soon = audit(opened, as_of=at + dt.timedelta(hours=30))
-    later = audit(opened, as_of=at + dt.timedelta(hours=32))
+    # opened on a Monday at 09:41: the first updates and cadence are due by the end of Tuesday
+    soon = audit(opened, as_of=at + dt.timedelta(hours=38))  # Tuesday 23:41
+    later = audit(opened, as_of=at + dt.timedelta(hours=39))  # Wednesday 00:41
     assert () == soon.violations
     assert {"update_overdue", "cadence_missed"} == {v.code.value for v in later.violations}
     assert later.escalations[0].closed_at is None

@@ -233,13 +233,13 @@ def test_each_escalation_keeps_the_calendar_chosen_when_it_opened(
 
 def test_a_customer_in_tokyo_is_checked_in_tokyo_business_days() -> None:
     """Opened on Monday 9 March at 10:00 Tokyo time: the first check-in is due at the end of
-    Tuesday in Tokyo (17:00 JST, 08:00 UTC)."""
+    Tuesday in Tokyo (midnight JST, 15:00 UTC)."""
     engine = PolicyEngine(office())
     engine.handle(opened("2026-03-09T01:00:00+00:00", time_zone="Asia/Tokyo"))
     state = engine.escalation("E1")
     assert state is not None
     (check_in,) = [p for p in state.pending if p.obligation == "check_in"]
-    assert dt.datetime(2026, 3, 10, 8, tzinfo=dt.timezone.utc) == check_in.due
+    assert dt.datetime(2026, 3, 10, 15, tzinfo=dt.timezone.utc) == check_in.due
 
 
 def test_an_unknown_zone_is_an_input_error_naming_the_field() -> None:

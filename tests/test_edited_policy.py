@@ -401,7 +401,7 @@ def test_medium_meets_weekly_and_high_is_updated_every_two_days(
 
     high = Timeline(PolicyEngine(policy))
     high.open(severity="high", tam="Priya").post("created", url=DOC)
-    high.wait(hours=47).post("update").meeting()  # Wednesday 08:00, due by Wednesday's end
+    high.wait(hours=59).post("update").meeting()  # Wednesday 20:00, due by Wednesday's end
     high.wait(hours=2).close().post("closed", url=DOC)
     assert_compliant(high)  # against the timeline's own policy
     as_json = make_converter(policy).unstructure(high.facts)
@@ -409,7 +409,7 @@ def test_medium_meets_weekly_and_high_is_updated_every_two_days(
     assert "update_overdue" in handbook, "the handbook's High is updated each business day"
     slow = Timeline(PolicyEngine(policy))
     slow.open(severity="high", tam="Priya").post("created", url=DOC)
-    slow.wait(hours=60).post("update").meeting()  # Wednesday 21:00
+    slow.wait(hours=64).post("update").meeting()  # Thursday 01:00, after Wednesday ended
     assert "update_overdue" in {v.code.value for v in audit(slow.facts, policy=policy).violations}
 
     medium = Timeline(PolicyEngine(policy)).open(severity="medium", tam="Priya")

@@ -647,14 +647,15 @@ KEPT = ("standup_overdue", "update_message_overdue")
 def test_critical_holds_a_standup_and_posts_an_update_each_business_day(
     escalation: Escalation,
 ) -> None:
-    """Opened Monday, the first day is its own: Tuesday needs both, by its close; a Wednesday
-    without them is one violation of each."""
+    """Opened Monday, the first day is its own: Tuesday needs both, by the end of its date; a
+    Wednesday without them is one violation of each."""
     escalation.open(severity="critical")
     escalation.fact("standup_held", utc(3, 10), notes="https://notes.example.com/1")
     escalation.fact("posted", utc(3, 11), channel="#escalated_customers", template="update")
     assert [] == [c for c in codes(escalation.tick(utc(3, 17, 1)).actions) if c in KEPT]
-    late = escalation.tick(utc(4, 17, 1))
-    assert [("standup_overdue", utc(4, 17)), ("update_message_overdue", utc(4, 17))] == sorted(
+    assert [] == [c for c in codes(escalation.tick(utc(4, 23, 59)).actions) if c in KEPT]
+    late = escalation.tick(utc(5, 0, 1))
+    assert [("standup_overdue", utc(5, 0)), ("update_message_overdue", utc(5, 0))] == sorted(
         (v.code.value, v.due) for v in of_type(late.actions, "violation") if v.code.value in KEPT
     )
 
@@ -734,13 +735,13 @@ def test_the_customer_hears_from_the_team_about_three_times_a_week_for_critical_
 def test_the_dedicated_channel_gets_an_update_at_least_daily(
     escalation: Escalation, severity: str
 ) -> None:
-    """Each business day, by its close: opened Monday, Tuesday is the first."""
+    """Each business day, by the end of its date: opened Monday, Tuesday is the first."""
     assert cadence.DAILY == output("cadence.dedicated_channel", "channel_update_every")
     actions = escalation.open(severity=severity).actions
-    assert [utc(3, 17)] == [a.due for a in of_type(actions, "update_channel")]
+    assert [utc(4, 0)] == [a.due for a in of_type(actions, "update_channel")]
     updated = escalation.fact("channel_updated", utc(3, 10))
     assert ["channel_update"] == [f.obligation for f in updated.fulfilled]
-    late = escalation.tick(utc(4, 17, 1))
+    late = escalation.tick(utc(5, 0, 1))
     assert ["channel_update_overdue"] == [c for c in codes(late.actions) if c.startswith("channel")]
 
 
@@ -762,7 +763,7 @@ def test_an_update_message_to_escalated_customers_keeps_the_cadence(
     escalation: Escalation, channel: str, counts: bool
 ) -> None:
     (due,) = of_type(escalation.open(severity="critical").actions, "message_due")
-    assert ("#escalated_customers", "update", utc(3, 17)) == (
+    assert ("#escalated_customers", "update", utc(4, 0)) == (
         due.channel,
         due.template.value,
         due.due,

@@ -51,27 +51,29 @@ def test_text_that_names_no_period_is_none(text: str) -> None:
 @pytest.mark.parametrize(
     ("case", "start", "due"),
     [
-        ("opened Friday afternoon: the first day is Monday", local(6, 15), local(9, 17)),
-        ("opened before Monday opens: Tuesday", local(2, 7), local(3, 17)),
-        ("opened on Saturday: Tuesday", local(7, 12), local(10, 17)),
-        ("opened Friday evening: Tuesday", local(6, 19), local(10, 17)),
+        ("opened Friday afternoon: the first day is Monday", local(6, 15), local(10, 0)),
+        ("opened before Monday opens: Tuesday", local(2, 7), local(4, 0)),
+        ("opened on Saturday: Monday", local(7, 12), local(10, 0)),
+        ("opened Friday evening: Monday", local(6, 19), local(10, 0)),
+        ("opened Sunday just before midnight: Monday", local(8, 23, 59), local(10, 0)),
     ],
 )
-def test_each_business_day_starts_with_the_business_day_after_the_one_it_starts_toward(
+def test_each_business_day_starts_with_the_business_day_after_the_date_it_starts_on(
     case: str, start: dt.datetime, due: dt.datetime
 ) -> None:
     assert due == EachBusinessDay().first(OFFICE, start).due, case
 
 
 def test_an_update_each_business_day_at_varying_times_is_never_late() -> None:
-    """17:00 one day and 09:00 the next are both in time for their own day."""
+    """17:00 one day, 09:00 the next, late in the evening after that: each in time for its
+    own day, which ends with its date."""
     period = EachBusinessDay()
     bucket = period.first(OFFICE, local(2, 10))  # Monday: the first period is Tuesday's
-    for made in (local(3, 17), local(4, 9), local(5, 16, 59)):
+    for made in (local(3, 17), local(4, 9), local(5, 23, 30)):
         assert bucket.since is not None
         assert bucket.since <= made <= bucket.due
         bucket = period.met(OFFICE, bucket, made)
-    assert local(6, 17) == bucket.due
+    assert local(7, 0) == bucket.due
 
 
 @pytest.mark.parametrize(
@@ -93,7 +95,7 @@ def test_a_silent_stretch_is_one_miss_counting_its_periods() -> None:
     period = EachBusinessDay()
     bucket = period.first(OFFICE, local(2, 10))
     periods, last, upcoming = period.missed(OFFICE, bucket, local(9, 12))
-    assert (4, local(6, 17), local(9, 17)) == (periods, last, upcoming.due)
+    assert (4, local(7, 0), local(10, 0)) == (periods, last, upcoming.due)
 
 
 instants = st.datetimes(
@@ -157,3 +159,14 @@ def test_a_weekly_period_counts_the_business_days_of_its_weeks(
             assert bucket.required == period.times
             assert calendar.start_of_day(end + dt.timedelta(weeks=period.weeks)) == bucket.due
         start += dt.timedelta(hours=5)
+
+
+def test_every_few_business_days_counts_from_the_date_the_work_was_done() -> None:
+    """Work done after the close counts for its own date: the next is due by the end of the
+    second business day after it, not after the next morning."""
+    period = EveryBusinessDays(2)
+    bucket = period.first(OFFICE, local(2, 10))  # Monday: by the end of Wednesday
+    assert local(5, 0) == bucket.due
+    bucket = period.met(OFFICE, bucket, local(3, 20))  # Tuesday evening: by Thursday's end
+    assert local(6, 0) == bucket.due
+    assert local(10, 0) == period.met(OFFICE, bucket, local(5, 12)).due  # Thursday: Monday

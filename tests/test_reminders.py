@@ -68,15 +68,17 @@ def test_the_owner_is_reminded_before_a_required_post_falls_due_once(reminded: S
 
 
 def test_each_period_of_a_periodic_obligation_is_reminded(reminded: Scenario) -> None:
-    """Updates are due by the end of each business day after the opening's (a Monday): the
-    owner is reminded two hours before each."""
+    """Updates are due by the end of each business day's date after the opening's (a Monday):
+    the owner is reminded two open hours before each (15:00), and an update late that evening
+    still counts for the day."""
     reminded.post(at(minutes=10), "created", "tam")
     assert [] == _reminders(reminded.tick(at(days=1, hours=5, minutes=59)))
     first = reminded.tick(at(days=1, hours=6, minutes=1))
-    assert [("channel_update", None, at(days=1, hours=8))] == _reminders(first)  # Tuesday 17:00
-    reminded.post(at(days=1, hours=7), "update", "tam")  # the next is due by Wednesday's end
-    second = reminded.tick(at(days=2, hours=6, minutes=1))
-    assert [("channel_update", None, at(days=2, hours=8))] == _reminders(second)
+    assert [("channel_update", None, at(days=1, hours=15))] == _reminders(first)  # Tuesday's end
+    made = reminded.post(at(days=1, hours=14), "update", "tam")  # Tuesday 23:00
+    assert [False] == [f.late for f in made.fulfilled]
+    second = reminded.tick(at(days=2, hours=6, minutes=1))  # the next: by Wednesday's end
+    assert [("channel_update", None, at(days=2, hours=15))] == _reminders(second)
 
 
 def test_a_missed_obligation_is_reported_not_reminded(reminded: Scenario) -> None:

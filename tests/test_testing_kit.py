@@ -52,7 +52,7 @@ def coverage_section(output: str) -> str:
 def test_timeline_builds_facts_with_defaults_and_advancing_time() -> None:
     timeline = Timeline()
     timeline.open(severity="critical", tam="alex").post("created", url="https://docs/1")
-    timeline.after(hours=32, minutes=1)  # Tuesday 17:01, the end of the next business day passed
+    timeline.after(hours=39, minutes=1)  # Wednesday 00:01, the end of the next business day passed
     opened, posted, tick = timeline.facts
     assert [Opened, Posted, Tick] == [type(fact) for fact in timeline.facts]
     assert isinstance(posted, Posted)
@@ -60,7 +60,7 @@ def test_timeline_builds_facts_with_defaults_and_advancing_time() -> None:
         posted.by.value,
         posted.channel,
     )
-    assert 32 * 3600 + 60 == (tick.at - opened.at).total_seconds()
+    assert 39 * 3600 + 60 == (tick.at - opened.at).total_seconds()
     assert {"update_overdue", "cadence_missed"} == {
         a.code.value for a in timeline.last.actions if a.TYPE == "violation"
     }
@@ -239,7 +239,7 @@ def test_the_timeline_factory_works_in_given_tests(tmp_path: pathlib.Path) -> No
         from escalation_policy.testing import assert_actions
 
         @settings(max_examples=10, deadline=None)  # from Monday 09:00, past the end of Tuesday
-        @given(st.integers(min_value=33, max_value=60))
+        @given(st.integers(min_value=40, max_value=60))
         def test_a_missed_update_is_caught(make_timeline, hours):
             timeline = make_timeline()
             timeline.open(severity="critical").post("created").after(hours=hours)

@@ -235,7 +235,7 @@ def test_a_tick_fifty_years_ahead_reports_each_missed_obligation_once(
 def test_one_missed_period_keeps_the_violations_json_as_it_was(scenario: Scenario) -> None:
     _critical(scenario)
     scenario.post(at(minutes=30), "created", CRITICAL_OWNER)
-    late = scenario.tick(at(days=1, hours=8, minutes=1))  # the end of the next business day
+    late = scenario.tick(at(days=1, hours=15, minutes=1))  # the end of the next business day
     update = next(a for a in late.actions if getattr(a, "code", None) == "update_overdue")
     body = CONVERTER.unstructure(update)
     assert 1 == update.periods

@@ -48,6 +48,7 @@ __all__ = [
 
 _DURATION = re.compile(r"^\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?\s*$")
 _ZERO = dt.timedelta(0)
+_ONE_DAY = dt.timedelta(days=1)
 
 
 def parse_duration(text: str) -> dt.timedelta | None:
@@ -194,22 +195,25 @@ class Rolling(Period):
 
 @attrs.frozen
 class EachBusinessDay(Period):
-    """At least once each business day, by its end (its last close). The business day an
-    obligation starts toward (the day it starts, or the next business day when it starts after
-    hours) is not a period of its own, as the day an escalation opens has its created post:
-    the first period is the business day after it, and what is done after that day closes
-    counts toward it."""
+    """At least once each business day, by the end of its date. A business day is a whole
+    local date of the calendar on which it is open, so what is done on that date counts toward
+    it at any hour, an evening meeting or a late update included; what is done on the days it
+    is closed counts toward the next business day. The date an obligation starts on (the day an
+    escalation opens, say, which has its created post) is not a period of its own, whatever the
+    hour: the first period is the next business day."""
 
     @property
     def text(self) -> str:
         return "each business day"
 
     def first(self, calendar: Calendar, start: dt.datetime) -> Bucket:
-        since = calendar.end_of_business_day(start)
-        return Bucket(calendar.end_of_business_day(since), since)
+        day = calendar.day_of(start)
+        return Bucket(_days_after(calendar, day, 1), calendar.start_of_day(day + _ONE_DAY))
 
     def following(self, calendar: Calendar, bucket: Bucket) -> Bucket:
-        return Bucket(calendar.end_of_business_day(bucket.due), bucket.due)
+        return Bucket(
+            _days_after(calendar, calendar.day_of(bucket.due - _MICROSECOND), 1), bucket.due
+        )
 
     def replanned(self, old: Calendar, new: Calendar, bucket: Bucket, at: dt.datetime) -> Bucket:
         """Due by the end of the same business day, as the new calendar has it (or of the next
@@ -217,10 +221,18 @@ class EachBusinessDay(Period):
         return attrs.evolve(bucket, due=_same_business_day(old, new, bucket.due))
 
 
+def _days_after(calendar: Calendar, day: dt.date, days: int) -> dt.datetime:
+    """The end of the ``days``-th business day after the local date ``day`` (``1``: the next
+    business day): the instant its date ends, the next date's start."""
+    business_day = calendar.business_days_after(day + _ONE_DAY, days - 1)
+    return calendar.start_of_day(business_day + _ONE_DAY)
+
+
 @attrs.frozen
 class EveryBusinessDays(Period):
     """By the end of the ``days``-th business day after the start, then after each
-    fulfilment."""
+    fulfilment: the end of that business day's date, as for :class:`EachBusinessDay`, so what
+    is done on a business day counts as done that day at any hour."""
 
     days: int
 
@@ -233,14 +245,14 @@ class EveryBusinessDays(Period):
         return sys.intern(f"every {self.days} business day{'s' if self.days > 1 else ''}")
 
     def first(self, calendar: Calendar, start: dt.datetime) -> Bucket:
-        return Bucket(calendar.next_business_day_end(start, self.days))
+        return Bucket(_days_after(calendar, calendar.day_of(start), self.days))
 
     def following(self, calendar: Calendar, bucket: Bucket) -> Bucket:
-        # ``bucket.due`` is a close: it counts toward the next business day already.
-        return Bucket(calendar.next_business_day_end(bucket.due, self.days - 1))
+        day = calendar.day_of(bucket.due - _MICROSECOND)
+        return Bucket(_days_after(calendar, day, self.days))
 
     def met(self, calendar: Calendar, bucket: Bucket, at: dt.datetime) -> Bucket:
-        return Bucket(calendar.next_business_day_end(at, self.days))
+        return Bucket(_days_after(calendar, calendar.day_of(at), self.days))
 
     def replanned(self, old: Calendar, new: Calendar, bucket: Bucket, at: dt.datetime) -> Bucket:
         """Due by the end of the same business day, as the new calendar has it (or of the next
@@ -296,9 +308,10 @@ _MICROSECOND = dt.timedelta(microseconds=1)
 
 
 def _same_business_day(old: Calendar, new: Calendar, due: dt.datetime) -> dt.datetime:
-    """The end of the business day that ends at ``due`` on ``old``, on ``new``."""
-    day = old.day_of(due - _MICROSECOND)
-    return new.end_of_business_day(new.start_of_day(day))
+    """The end of the business day whose date ends at ``due`` on ``old``, on ``new`` (or of the
+    next business day, if that date is not one on ``new``)."""
+    day = new.business_days_after(old.day_of(due - _MICROSECOND), 0)
+    return new.start_of_day(day + _ONE_DAY)
 
 
 _PER_WEEKS = re.compile(r"^(\d+) per (?:(\d+) )?weeks?$")

@@ -242,7 +242,8 @@ WEEKEND = [utc(3, 7, 12), utc(3, 8, 12), utc(3, 9, 8), utc(3, 9, 16, 59), utc(3,
 
 
 # "(e.g., daily updates for high or critical escalations)": an update each business day, by
-# its end, whatever the hour it was posted the day before.
+# the end of its date: one posted after the close counts for that day, not the next, and the
+# day an escalation opens is no period of its own whatever the hour.
 @pytest.mark.handbook_reading
 @pytest.mark.parametrize("severity", WITH_UPDATES)
 @pytest.mark.parametrize(
@@ -259,7 +260,7 @@ WEEKEND = [utc(3, 7, 12), utc(3, 8, 12), utc(3, 9, 8), utc(3, 9, 16, 59), utc(3,
             FRIDAY_AFTERNOON,
             [utc(3, 6, 15)],
             WEEKEND,
-            [utc(3, 9, 17)],
+            [utc(3, 10, 0)],
             id="opened Friday afternoon, no update Monday",
         ),
         pytest.param(
@@ -273,8 +274,22 @@ WEEKEND = [utc(3, 7, 12), utc(3, 8, 12), utc(3, 9, 8), utc(3, 9, 16, 59), utc(3,
             utc(3, 2, 10),
             [utc(3, 3, 12), utc(3, 5, 12)],
             [utc(3, day, 18) for day in (3, 4, 5)],
-            [utc(3, 4, 17)],
+            [utc(3, 5, 0)],
             id="no update Wednesday: one miss, Thursday on time",
+        ),
+        pytest.param(
+            utc(3, 2, 10),
+            [utc(3, 3, 19), utc(3, 4, 20)],
+            [utc(3, 4, 8), utc(3, 5, 8)],
+            [],
+            id="updates after the close count for their own day",
+        ),
+        pytest.param(
+            utc(3, 6, 19),
+            [],
+            [utc(3, 9, 18), utc(3, 10, 8)],
+            [utc(3, 10, 0)],
+            id="opened Friday evening, no update Monday",
         ),
     ],
 )
@@ -297,9 +312,9 @@ def test_updates_do_not_pause_while_waiting_on_the_customer(
     """The channel is for "executive or management visibility": an escalation that waits on
     the customer is still one executives follow, so its updates keep their days while its
     cadence of meetings stops."""
-    expected = [utc(3, 3, 17)]
+    expected = [utc(3, 4, 0)]
     assert expected == _missed_updates(
-        scenario, severity, utc(3, 2, 10), [], [utc(3, 3, 18)], pauses=(utc(3, 2, 12),)
+        scenario, severity, utc(3, 2, 10), [], [utc(3, 4, 8)], pauses=(utc(3, 2, 12),)
     )
 
 

@@ -262,18 +262,19 @@ def test_updates_are_still_posted_by_the_owner(scenario: Scenario) -> None:
 def test_critical_and_high_escalations_are_updated_each_business_day(
     scenario: Scenario, case: str, severity: str
 ) -> None:
-    """Opened on Monday morning: the first update is due by the end of Tuesday, the day
-    opened being no period of its own."""
+    """Opened on Monday morning: the first update is due by the end of Tuesday (its date's
+    end, so an update posted Tuesday evening counts), the day opened being no period of its
+    own."""
     opened = scenario.open(when=utc(3, 2, 9), severity=severity)
     (update,) = [
         a for a in of_type(opened.actions, "post_to_channel") if a.reason.value == "update"
     ]
-    assert utc(3, 3, 17) == update.due, case
+    assert utc(3, 4, 0) == update.due, case
 
 
 @pytest.mark.handbook_reading
 @pytest.mark.parametrize(("case", "severity"), [("Critical", "critical"), ("High", "high")])
-def test_an_escalation_opened_on_friday_afternoon_owes_its_first_update_by_mondays_close(
+def test_an_escalation_opened_on_friday_afternoon_owes_its_first_update_by_mondays_end(
     scenario: Scenario, case: str, severity: str
 ) -> None:
     """Nothing is owed over the weekend: the first update is Monday's, and a Monday without
@@ -283,9 +284,9 @@ def test_an_escalation_opened_on_friday_afternoon_owes_its_first_update_by_monda
     scenario.post(friday + dt.timedelta(minutes=20), "created", owner_of(severity))
     for day in (7, 8):
         assert "update_overdue" not in _codes(scenario.tick(utc(3, day, 12))), case
-    assert "update_overdue" not in _codes(scenario.tick(utc(3, 9, 16, 59))), case
+    assert "update_overdue" not in _codes(scenario.tick(utc(3, 9, 23, 59))), case
     assert ["update_overdue"] == [
-        code for code in _codes(scenario.tick(utc(3, 9, 18))) if code == "update_overdue"
+        code for code in _codes(scenario.tick(utc(3, 10, 0, 1))) if code == "update_overdue"
     ], case
 
 

@@ -228,8 +228,9 @@ def _lacked(
     return lacked(scenario.actions())
 
 
-# "| Critical | ... | Daily |": once each business day, by its end. The day the escalation
-# opens is not a period of its own; the weekend is no business day.
+# "| Critical | ... | Daily |": once each business day, by the end of its date, so a meeting
+# after the close counts for that day. The day the escalation opens is not a period of its own,
+# whatever the hour; the weekend is no business day.
 FRIDAY_AFTERNOON = utc(3, 6, 14)
 WEEKEND = [utc(3, 7, 12), utc(3, 8, 12), utc(3, 9, 8), utc(3, 9, 16, 59), utc(3, 10, 8)]
 
@@ -274,9 +275,16 @@ WEEKEND = [utc(3, 7, 12), utc(3, 8, 12), utc(3, 9, 8), utc(3, 9, 16, 59), utc(3,
         pytest.param(
             utc(3, 2, 10),
             [(utc(3, 3, 17, 1), CUSTOMER_MEETING)],
-            [utc(3, 3, 18), utc(3, 4, 18)],
+            [utc(3, 3, 18), utc(3, 4, 8)],
+            [],
+            id="a meeting after Tuesday's close counts toward Tuesday",
+        ),
+        pytest.param(
+            utc(3, 6, 19),
+            [],
+            [utc(3, 9, 18), utc(3, 10, 8)],
             ["meeting and customer communication"],
-            id="a meeting after Tuesday's close counts toward Wednesday",
+            id="opened Friday evening, silent Monday",
         ),
     ],
 )
@@ -413,7 +421,7 @@ def test_weekly_to_bi_weekly_is_at_least_once_every_two_calendar_weeks(
 # "Cadence refers to the cadence of internal and external meetings and communications to the
 # customer": one cadence, and one violation for one silent period. A lapse never makes the
 # periods after it late: each starts afresh.
-DAILY_CHECKS = [utc(3, day, 18) for day in (3, 4, 5)]
+DAILY_CHECKS = [utc(3, day, 8) for day in (4, 5, 6)]  # the morning after each day
 
 
 @pytest.mark.parametrize(
@@ -469,13 +477,13 @@ def test_a_lapse_never_cascades_into_the_next_period(
         ),
         pytest.param(
             [(utc(3, 2, 12), WAITING), (utc(3, 4, 10), RESPONDED), (utc(3, 5, 12), MESSAGE)],
-            [utc(3, 4, 18), utc(3, 5, 18)],
+            [utc(3, 5, 18), utc(3, 6, 8)],
             ["meeting"],
             id="the customer responds Wednesday, Thursday is the first period again",
         ),
         pytest.param(
             [(utc(3, 2, 12), WAITING), (utc(3, 6, 10), RESPONDED)],
-            [utc(3, 6, 18), utc(3, 9, 18)],
+            [utc(3, 6, 18), utc(3, 10, 8)],
             ["meeting and customer communication"],
             id="the customer responds Friday, silent Monday",
         ),
@@ -493,8 +501,8 @@ def test_waiting_on_the_customer_pauses_the_cadence(
     assert expected == _lacked(scenario, "critical", MONDAY, history, checked)
 
 
-# The business day is the customer's when the opening gives its time zone: 18:30 in Tokyo is
-# after Tokyo's Tuesday, while 09:30 UTC is Tuesday morning in UTC.
+# The business day is the customer's when the opening gives its time zone: 00:30 on Wednesday
+# in Tokyo is after Tokyo's Tuesday, while 15:30 UTC is Tuesday afternoon in UTC.
 @pytest.mark.parametrize(
     ("time_zone", "expected"),
     [
@@ -506,7 +514,7 @@ def test_the_customers_time_zone_moves_the_business_day(
     scenario: Scenario, time_zone: str | None, expected: list[str]
 ) -> None:
     fields = {"time_zone": time_zone} if time_zone else {}
-    history: History = [(utc(3, 3, 9, 30), CUSTOMER_MEETING)]
+    history: History = [(utc(3, 3, 15, 30), CUSTOMER_MEETING)]
     assert expected == _lacked(
         scenario, "critical", utc(3, 2, 1), history, [utc(3, 4, 9)], **fields
     )

@@ -6,8 +6,8 @@ while the escalation is open. The customer hears from the team about three times
 Critical and High.
 
 Periods are counted on the escalation's business calendar (``opening.BUSINESS_DAYS``): "daily"
-is each business day, by its end; "N times a week" is N in each calendar week, by its end. A
-period starts afresh at opening and at a change of severity that changes it.
+is each business day, by the end of its date; "N times a week" is N in each calendar week, by
+its end. A period starts afresh at opening and at a change of severity that changes it.
 """
 
 from escalation_policy.vocabulary import (

@@ -66,8 +66,8 @@ ONE_BUSINESS_DAY = dt.timedelta(hours=8)  # the open hours of one business day
 CREATED_POST_WITHIN = BusinessTime(dt.timedelta(hours=2))  # "when ... identified and created"
 CLOSED_POST_WITHIN = BusinessTime(ONE_BUSINESS_DAY)
 RISK_REDUCED_POST_WITHIN = BusinessTime(ONE_BUSINESS_DAY)
-# "e.g., daily updates for high or critical escalations": an update each business day, by its
-# end, for both.
+# "e.g., daily updates for high or critical escalations": an update each business day, by the
+# end of its date, for both.
 DAILY_UPDATES = EachBusinessDay()
 HIGH_UPDATES = EachBusinessDay()
 # Raising the severity into High or Critical, the severities the page's example gives

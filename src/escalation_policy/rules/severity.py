@@ -58,7 +58,7 @@ SEVERITY_LEVELS = "Definitions of Severity Levels"
 BUSINESS_DAYS = Calendar.weekdays("09:00", "17:00", name="business_days", zone="UTC")
 CALENDARS = Calendars(default=BUSINESS_DAYS, zone_from="time_zone")
 
-# Each cadence, as people read it: "Daily" is each business day (by its end), "Multiple times
+# Each cadence, as people read it: "Daily" is each business day (by its date's end), "Multiple times
 # per week" at least twice each calendar week, "Weekly to Bi-weekly" at least once every two
 # calendar weeks. As settings: load_policy(settings=...) changes them without editing rules.
 DAILY = Setting(
