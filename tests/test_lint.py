@@ -481,3 +481,86 @@ def test_a_policy_installed_in_the_standard_librarys_folder_is_still_located(
         error.file,
         error.line,
     )
+
+
+# ------------------------------------------------- errors about CALENDARS, at the line assigning it
+CALENDARS_DECLARED = 'CALENDARS = Calendars(\n    default=NEW_YORK, by="region",'
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "reason"),
+    [
+        pytest.param(
+            CALENDARS_DECLARED,
+            'CALENDARS = NEW_YORK\n_UNUSED = dict(\n    default=NEW_YORK, by="region",',
+            "CALENDARS: got Calendar(name='new_york', zone='America/New_York', hours=",
+            id="a calendar, not calendars",
+        ),
+        pytest.param(
+            "choose={Region.EMEA: LONDON}",
+            'choose={Region.EMEA: "london"}',
+            "CALENDARS: got 'london', expected a Calendar",
+            id="a name, not a calendar",
+        ),
+        pytest.param(
+            'by="region"',
+            'by="regoin"',
+            "CALENDARS.by: the opened fact has no field 'regoin' (did you mean 'region'?)",
+            id="a misspelt by",
+        ),
+        pytest.param(
+            'zone_from="time_zone"',
+            'zone_from="zone"',
+            "CALENDARS.zone_from: the opened fact has no field 'zone'",
+            id="a misspelt zone_from",
+        ),
+        pytest.param(
+            'by="region", ',
+            "",
+            "CALENDARS: choose gives calendars by value, but by names no field",
+            id="choose without by",
+        ),
+        pytest.param(
+            'name="london"',
+            'name="london@emea"',
+            "CALENDARS: a calendar's name may not hold '@' (got 'london@emea')",
+            id="a name with @",
+        ),
+    ],
+)
+def test_a_wrong_calendars_declaration_fails_at_the_line_assigning_it(
+    tmp_path: pathlib.Path, old: str, new: str, reason: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    package = _office(tmp_path, old, new)
+    rules = package / "rules.py"
+    line = _line_of(rules, "CALENDARS = ")
+    with pytest.raises(PolicyDefinitionError) as caught:
+        load_policy(str(package))
+    error = caught.value
+    assert (str(rules), line, "lint_office.rules") == (error.file, error.line, error.module)
+    assert error.reason.startswith(reason)
+    assert 2 == main(["lint", "--policy", str(package)])
+    captured = capsys.readouterr()
+    assert f"rules.py:{line}: error: {reason}" in captured.out
+    assert ("", "1 error, 0 warnings\n") == (captured.err, captured.out.splitlines(True)[-1])
+
+
+def test_calendars_declared_twice_fails_at_the_second_declaration(tmp_path: pathlib.Path) -> None:
+    """The second declaration here imports the first: it is located at that import."""
+    package = tmp_path / "lint_twice"
+    shutil.copytree(OFFICE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    init = package / "__init__.py"
+    init.write_text(
+        init.read_text()
+        .replace("tests.policies.office.", "lint_twice.")
+        .replace('"lint_twice.rules",', '"lint_twice.rules", "lint_twice.again",')
+    )
+    again = package / "again.py"
+    again.write_text('"""The same calendars again."""\n\nfrom lint_twice.rules import CALENDARS\n')
+    with pytest.raises(PolicyDefinitionError) as caught:
+        load_policy(str(package))
+    error = caught.value
+    assert (str(again), 3) == (error.file, error.line)
+    assert error.reason.startswith(
+        "CALENDARS is declared more than once (lint_twice.rules, lint_twice.again)"
+    )

@@ -219,16 +219,17 @@ def _calendars(declared: Declarations, terms: Terms) -> Calendars | None:
     if not declared.calendars:
         return None
     if len(declared.calendars) > 1:
-        where = ", ".join(module for _, module in declared.calendars)
+        where = ", ".join(module for _, module, _ in declared.calendars)
         raise PolicyDefinitionError(
-            f"CALENDARS is declared more than once ({where}): a policy chooses calendars once"
+            f"CALENDARS is declared more than once ({where}): a policy chooses calendars once",
+            **declared.calendars[1][2],
         )
-    chosen, module = declared.calendars[0]
+    chosen, module, location = declared.calendars[0]
     fields = attrs.fields_dict(terms.opening)
     for calendar in (chosen.default, *chosen.choose.values()):
         if not isinstance(calendar, Calendar):
             raise PolicyDefinitionError(
-                f"CALENDARS: got {calendar!r}, expected a Calendar", module=module
+                f"CALENDARS: got {calendar!r}, expected a Calendar", module=module, **location
             )
     for name in ("by", "zone_from"):
         field = getattr(chosen, name)
@@ -237,12 +238,14 @@ def _calendars(declared: Declarations, terms: Terms) -> Calendars | None:
                 f"CALENDARS.{name}: the {terms.opening.TYPE} fact has no field {field!r}"
                 f"{did_you_mean(field, fields)}",
                 module=module,
+                **location,
             )
     if chosen.choose and chosen.by is None:
         raise PolicyDefinitionError(
             "CALENDARS: choose gives calendars by value, but by names no field to read the "
             "value from",
             module=module,
+            **location,
         )
     names = [calendar.name for calendar in (chosen.default, *chosen.choose.values())]
     for calendar_name in names:
@@ -251,6 +254,7 @@ def _calendars(declared: Declarations, terms: Terms) -> Calendars | None:
                 f"CALENDARS: a calendar's name may not hold '@' (got {calendar_name!r}): it "
                 "separates the name from a zone",
                 module=module,
+                **location,
             )
     return chosen
 

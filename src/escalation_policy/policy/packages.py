@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from escalation_policy.errors import PolicyDefinitionError
+from escalation_policy.policy.locations import assigned_in
 from escalation_policy.policy.outputs import ENGINE_OUTPUTS
 from escalation_policy.policy.scope import ROW_ID
 from escalation_policy.vocabulary import Calendars, DecisionTable, Obligation, Reaction
@@ -46,8 +47,9 @@ class Declarations:
     context: tuple[tuple[Any, str], ...]
     outputs: tuple[tuple[tuple[str, str], str], ...]
     """The policy's own table outputs: (name, description), module."""
-    calendars: tuple[tuple[Calendars, str], ...] = ()
-    """The ``CALENDARS`` declarations (one at most in a valid policy), with their module."""
+    calendars: tuple[tuple[Calendars, str, Mapping[str, Any]], ...] = ()
+    """The ``CALENDARS`` declarations (one at most in a valid policy), with their module and
+    where it assigns them (``file`` and ``line``, where Python can tell)."""
     opening_grace: tuple[tuple[object, str], ...] = ()
     """The ``OPENING_GRACE`` declarations (one at most in a valid policy), with their module."""
 
@@ -59,7 +61,7 @@ def read_modules(modules: Iterable[str | ModuleType]) -> Declarations:
     reactions: list[tuple[Reaction, str]] = []
     declared: dict[str, list[tuple[Any, str]]] = {key: [] for key in DECLARED}
     names: list[str] = []
-    calendars: list[tuple[Calendars, str]] = []
+    calendars: list[tuple[Calendars, str, Mapping[str, Any]]] = []
     grace: list[tuple[object, str]] = []
     loaded_modules: list[ModuleType] = []
     for module in modules:
@@ -90,13 +92,15 @@ def read_modules(modules: Iterable[str | ModuleType]) -> Declarations:
         declared["OUTPUTS"].extend((output, name) for output in _own_outputs(loaded))
         if hasattr(loaded, "CALENDARS"):
             chosen = loaded.CALENDARS
+            location = assigned_in(loaded, "CALENDARS")
             if not isinstance(chosen, Calendars):
                 raise PolicyDefinitionError(
                     f"CALENDARS: got {chosen!r}, expected a Calendars declaration "
                     "(Calendars(default=Calendar(...)))",
                     module=name,
+                    **location,
                 )
-            calendars.append((chosen, name))
+            calendars.append((chosen, name, location))
         if hasattr(loaded, "OPENING_GRACE"):
             grace.append((loaded.OPENING_GRACE, name))
     _check_obligations_declared(loaded_modules, [item for item, _ in declared["OBLIGATIONS"]])
