@@ -483,7 +483,7 @@ def test_a_policy_installed_in_the_standard_librarys_folder_is_still_located(
     )
 
 
-# ------------------------------------------------- errors about CALENDARS, at the line assigning it
+# ---------------------------------------------- errors about CALENDARS and the terms, at their line
 CALENDARS_DECLARED = 'CALENDARS = Calendars(\n    default=NEW_YORK, by="region",'
 
 
@@ -564,3 +564,83 @@ def test_calendars_declared_twice_fails_at_the_second_declaration(tmp_path: path
     assert error.reason.startswith(
         "CALENDARS is declared more than once (lint_twice.rules, lint_twice.again)"
     )
+
+
+CHECKED_IN = 'TYPE: ClassVar[str] = "checked_in"'
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "fact", "reason"),
+    [
+        pytest.param(
+            CHECKED_IN,
+            'TYPE: ClassVar[str] = "Checked In"',
+            "CheckedIn",
+            "CheckedIn.TYPE is 'Checked In', expected a lower-case name other than 'tick'",
+            id="a TYPE that is no name",
+        ),
+        pytest.param(
+            CHECKED_IN,
+            'TYPE: ClassVar[str] = "opened"',
+            "CheckedIn",
+            "two fact types are named 'opened': Opened (in lint_office.rules) and CheckedIn",
+            id="a TYPE another fact has",
+        ),
+        pytest.param(
+            CHECKED_IN,
+            f'{CHECKED_IN}\n    SETS: ClassVar[Mapping[str, str]] = {{"note": "nothing"}}',
+            "CheckedIn",
+            "CheckedIn.SETS: 'note' from 'nothing', but checked_in facts have no field 'nothing'",
+            id="SETS from no field",
+        ),
+        pytest.param(
+            CHECKED_IN,
+            f'{CHECKED_IN}\n    SETS: ClassVar[Mapping[str, str]] = {{"status": "customer"}}'
+            "\n    customer: str",
+            "CheckedIn",
+            "CheckedIn.SETS: 'status' is not an attribute a fact may set",
+            id="SETS an attribute of the engine's",
+        ),
+        pytest.param(
+            CHECKED_IN,
+            f'{CHECKED_IN}\n    SETS: ClassVar[Mapping[str, str]] = {{"region": "customer"}}'
+            "\n    customer: str",
+            "CheckedIn",
+            "CheckedIn.SETS: 'region' is a ",
+            id="SETS an attribute of another type",
+        ),
+        pytest.param(
+            '{"active": "closed"}',
+            '{"active": "Closed"}',
+            "Closed",
+            "Closed.STATUS: 'Closed' is not a lower-case name",
+            id="a STATUS that is no name",
+        ),
+        pytest.param(
+            '{"active": "closed"}',
+            '{"active": "closed", "closed": "active"}',
+            "Closed",
+            "Closed.STATUS: nothing moves a closed escalation",
+            id="a STATUS that reopens",
+        ),
+        pytest.param(
+            "    OPENS: ClassVar[bool] = True\n",
+            "    OPENS: ClassVar[bool] = True\n"
+            '    STATUS: ClassVar[Mapping[str, str]] = {"a": "b"}\n',
+            "Opened",
+            "Opened.STATUS: an escalation opens as 'active'",
+            id="a STATUS on the opening fact",
+        ),
+    ],
+)
+def test_a_wrong_fact_type_fails_at_its_class(
+    tmp_path: pathlib.Path, old: str, new: str, fact: str, reason: str
+) -> None:
+    package = _office(tmp_path, old, new)
+    rules = package / "rules.py"
+    with pytest.raises(PolicyDefinitionError) as caught:
+        load_policy(str(package))
+    error = caught.value
+    # The definition starts at the class's decorator, the line above it.
+    assert (str(rules), _line_of(rules, f"class {fact}(") - 1) == (error.file, error.line)
+    assert error.reason.startswith(reason)

@@ -176,6 +176,7 @@ def compile_terms(
             raise PolicyDefinitionError(
                 f"{cls.__name__}.TYPE is {tag!r}, expected a lower-case name other than 'tick'",
                 module=module,
+                **source_of(cls),
             )
         other = fact_types.get(tag)
         if other is not None and other is not cls:
@@ -183,6 +184,7 @@ def compile_terms(
                 f"two fact types are named {tag!r}: {other.__qualname__} (in "
                 f"{declared_in[tag]}) and {cls.__qualname__}",
                 module=module,
+                **source_of(cls),
             )
         _check_readable(cls, module, fields_of)
         fact_types[tag] = cls
@@ -227,19 +229,23 @@ def compile_terms(
         fields = fields_of[cls]
         pairs = []
         if cls is not opening and cls.OPENS:
-            raise PolicyDefinitionError(f"{cls.__name__} also opens", module=module)
+            raise PolicyDefinitionError(
+                f"{cls.__name__} also opens", module=module, **source_of(cls)
+            )
         for attribute, field in dict(cls.SETS).items():
             if field not in fields:
                 raise PolicyDefinitionError(
                     f"{cls.__name__}.SETS: {attribute!r} from {field!r}, but {tag} facts have "
                     f"no field {field!r}{did_you_mean(field, fields)}",
                     module=module,
+                    **source_of(cls),
                 )
             if not isinstance(attribute, str) or attribute in CORE_FIELDS:
                 raise PolicyDefinitionError(
                     f"{cls.__name__}.SETS: {attribute!r} is not an attribute a fact may set "
                     f"(the engine keeps {', '.join(CORE_FIELDS)})",
                     module=module,
+                    **source_of(cls),
                 )
             kind = fields[field]
             known = attributes.get(attribute)
@@ -251,24 +257,30 @@ def compile_terms(
                     f"{cls.__name__}.SETS: {attribute!r} is a {known[0]!r}, but the field "
                     f"{field!r} is a {kind!r}",
                     module=module,
+                    **source_of(cls),
                 )
             pairs.append((attribute, field))
         sets[tag] = tuple(pairs)
         move = {str(scalar(k)): str(scalar(v)) for k, v in dict(cls.STATUS).items()}
         if cls is opening and move:
             raise PolicyDefinitionError(
-                f"{cls.__name__}.STATUS: an escalation opens as {ACTIVE!r}", module=module
+                f"{cls.__name__}.STATUS: an escalation opens as {ACTIVE!r}",
+                module=module,
+                **source_of(cls),
             )
         for before, after in move.items():
             if before == CLOSED:
                 raise PolicyDefinitionError(
-                    f"{cls.__name__}.STATUS: nothing moves a closed escalation", module=module
+                    f"{cls.__name__}.STATUS: nothing moves a closed escalation",
+                    module=module,
+                    **source_of(cls),
                 )
             for status in (before, after):
                 if not set(status) <= _NAME or not status:
                     raise PolicyDefinitionError(
                         f"{cls.__name__}.STATUS: {status!r} is not a lower-case name",
                         module=module,
+                        **source_of(cls),
                     )
                 if status not in statuses:
                     statuses.append(status)
@@ -292,7 +304,9 @@ def compile_terms(
         tag = cls.TYPE
         if not isinstance(tag, str) or not tag or not set(tag) <= _NAME:
             raise PolicyDefinitionError(
-                f"{cls.__name__}.TYPE is {tag!r}, expected a lower-case name", module=module
+                f"{cls.__name__}.TYPE is {tag!r}, expected a lower-case name",
+                module=module,
+                **source_of(cls),
             )
         known_action = action_types.get(tag)
         if known_action is not None and known_action is not cls:
@@ -300,6 +314,7 @@ def compile_terms(
                 f"two action types are named {tag!r}: {known_action.__qualname__} and "
                 f"{cls.__qualname__}",
                 module=module,
+                **source_of(cls),
             )
         action_types[tag] = cls
 
