@@ -129,11 +129,33 @@ def _value_read(path: str, kind: object) -> tuple[Read | str, tuple[object, ...]
 
 
 def _shown(kind: object) -> str:
-    """A field's annotation, shown: a class by its name (``int``), anything else as Python
-    writes it (``datetime.date | None``, with its modules)."""
-    if isinstance(kind, type) and typing.get_origin(kind) is None:  # not list[int]
-        return kind.__qualname__
-    return repr(kind)
+    """A field's annotation as a policy writes it, each class by its name without its
+    module: ``int``, ``date | None``, ``Mapping[str, Part]``, ``Optional[Opened]``."""
+    if kind is type(None):
+        return "None"
+    if kind is Ellipsis:
+        return "..."
+    if isinstance(kind, list):  # the parameters of a Callable
+        return f"[{', '.join(map(_shown, kind))}]"
+    origin = typing.get_origin(kind)
+    if origin is None:
+        if isinstance(kind, type):
+            return kind.__qualname__
+        return repr(kind).removeprefix("typing.")  # Any, a type variable
+    arguments = typing.get_args(kind)
+    if origin is types.UnionType:
+        return " | ".join(map(_shown, arguments))
+    if origin is typing.Union:
+        others = [argument for argument in arguments if argument is not type(None)]
+        if len(others) == 1 and len(arguments) == 2:
+            return f"Optional[{_shown(others[0])}]"
+        return f"Union[{', '.join(map(_shown, arguments))}]"
+    if origin is typing.Literal:
+        return f"Literal[{', '.join(map(repr, arguments))}]"
+    name = getattr(kind, "_name", None) or getattr(origin, "__qualname__", None)
+    if not isinstance(name, str):
+        return repr(kind).removeprefix("typing.")
+    return f"{name}[{', '.join(map(_shown, arguments))}]" if arguments else name
 
 
 def _check_readable(cls: type[EscalationFact], module: str, fields_of: _Fields) -> None:
