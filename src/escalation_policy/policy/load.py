@@ -27,7 +27,7 @@ from escalation_policy.policy.compiled import (
     Policy,
     RuleInfo,
 )
-from escalation_policy.policy.locations import declared_at, source_of, where
+from escalation_policy.policy.locations import assigned_in, declared_at, source_of, where
 from escalation_policy.policy.obligations import (
     announces_period_of,
     check_all_required,
@@ -222,14 +222,16 @@ def _calendars(declared: Declarations, terms: Terms) -> Calendars | None:
         where = ", ".join(module for _, module, _ in declared.calendars)
         raise PolicyDefinitionError(
             f"CALENDARS is declared more than once ({where}): a policy chooses calendars once",
-            **declared.calendars[1][2],
+            **assigned_in(declared.calendars[1][2], "CALENDARS"),
         )
-    chosen, module, location = declared.calendars[0]
+    chosen, module, loaded = declared.calendars[0]
     fields = attrs.fields_dict(terms.opening)
     for calendar in (chosen.default, *chosen.choose.values()):
         if not isinstance(calendar, Calendar):
             raise PolicyDefinitionError(
-                f"CALENDARS: got {calendar!r}, expected a Calendar", module=module, **location
+                f"CALENDARS: got {calendar!r}, expected a Calendar",
+                module=module,
+                **assigned_in(loaded, "CALENDARS"),
             )
     for name in ("by", "zone_from"):
         field = getattr(chosen, name)
@@ -238,14 +240,14 @@ def _calendars(declared: Declarations, terms: Terms) -> Calendars | None:
                 f"CALENDARS.{name}: the {terms.opening.TYPE} fact has no field {field!r}"
                 f"{did_you_mean(field, fields)}",
                 module=module,
-                **location,
+                **assigned_in(loaded, "CALENDARS"),
             )
     if chosen.choose and chosen.by is None:
         raise PolicyDefinitionError(
             "CALENDARS: choose gives calendars by value, but by names no field to read the "
             "value from",
             module=module,
-            **location,
+            **assigned_in(loaded, "CALENDARS"),
         )
     names = [calendar.name for calendar in (chosen.default, *chosen.choose.values())]
     for calendar_name in names:
@@ -254,7 +256,7 @@ def _calendars(declared: Declarations, terms: Terms) -> Calendars | None:
                 f"CALENDARS: a calendar's name may not hold '@' (got {calendar_name!r}): it "
                 "separates the name from a zone",
                 module=module,
-                **location,
+                **assigned_in(loaded, "CALENDARS"),
             )
     return chosen
 

@@ -47,9 +47,9 @@ class Declarations:
     context: tuple[tuple[Any, str], ...]
     outputs: tuple[tuple[tuple[str, str], str], ...]
     """The policy's own table outputs: (name, description), module."""
-    calendars: tuple[tuple[Calendars, str, Mapping[str, Any]], ...] = ()
-    """The ``CALENDARS`` declarations (one at most in a valid policy), with their module and
-    where it assigns them (``file`` and ``line``, where Python can tell)."""
+    calendars: tuple[tuple[Calendars, str, ModuleType], ...] = ()
+    """The ``CALENDARS`` declarations (one at most in a valid policy), with their module's name
+    and the module (an error about them is located where it assigns them)."""
     opening_grace: tuple[tuple[object, str], ...] = ()
     """The ``OPENING_GRACE`` declarations (one at most in a valid policy), with their module."""
 
@@ -61,7 +61,7 @@ def read_modules(modules: Iterable[str | ModuleType]) -> Declarations:
     reactions: list[tuple[Reaction, str]] = []
     declared: dict[str, list[tuple[Any, str]]] = {key: [] for key in DECLARED}
     names: list[str] = []
-    calendars: list[tuple[Calendars, str, Mapping[str, Any]]] = []
+    calendars: list[tuple[Calendars, str, ModuleType]] = []
     grace: list[tuple[object, str]] = []
     loaded_modules: list[ModuleType] = []
     for module in modules:
@@ -92,15 +92,14 @@ def read_modules(modules: Iterable[str | ModuleType]) -> Declarations:
         declared["OUTPUTS"].extend((output, name) for output in _own_outputs(loaded))
         if hasattr(loaded, "CALENDARS"):
             chosen = loaded.CALENDARS
-            location = assigned_in(loaded, "CALENDARS")
             if not isinstance(chosen, Calendars):
                 raise PolicyDefinitionError(
                     f"CALENDARS: got {chosen!r}, expected a Calendars declaration "
                     "(Calendars(default=Calendar(...)))",
                     module=name,
-                    **location,
+                    **assigned_in(loaded, "CALENDARS"),
                 )
-            calendars.append((chosen, name, location))
+            calendars.append((chosen, name, loaded))
         if hasattr(loaded, "OPENING_GRACE"):
             grace.append((loaded.OPENING_GRACE, name))
     _check_obligations_declared(loaded_modules, [item for item, _ in declared["OBLIGATIONS"]])
