@@ -51,18 +51,26 @@ ASKED = '    TYPE: ClassVar[str] = "asked"\n'
     ("field", "shown"),
     [
         pytest.param("on_day: dt.date", "date", id="a date"),
-        pytest.param("on_day: dt.date | None = None", "datetime.date | None", id="optional date"),
+        pytest.param("on_day: dt.date | None = None", "date | None", id="optional date"),
         pytest.param("on_day: Part | int = Part.CALL", "Part | int", id="a union"),
-        pytest.param("on_day: Mapping[str, str]", "Mapping[str, str]", id="a mapping"),
+        pytest.param("on_day: Mapping[str, dt.date]", "Mapping[str, date]", id="a mapping"),
         pytest.param("on_day: Opened | None = None", "Opened | None", id="a class of its own"),
+        pytest.param("on_day: Optional[Opened] = None", "Optional[Opened]", id="Optional"),
+        pytest.param("on_day: Union[Part, int] = Part.CALL", "Union[Part, int]", id="Union"),
+        pytest.param("on_day: tuple[Part, ...] = ()", "tuple[Part, ...]", id="a tuple"),
         pytest.param("on_day: int = 0", "int", id="a number"),
     ],
 )
 def test_a_fact_field_no_fact_can_hold_fails_to_load_at_its_line(
     tmp_path: pathlib.Path, field: str, shown: str
 ) -> None:
-    """Such a field used to load, and every fact then failed with an internal error."""
+    """Such a field used to load, and every fact then failed with an internal error. Its
+    annotation is shown as the policy writes it: classes by their names, without modules."""
     package = _office(tmp_path, ASKED, f"{ASKED}    {field}\n")
+    rules = package / "rules.py"
+    rules.write_text(
+        rules.read_text().replace("import ClassVar\n", "import ClassVar, Optional, Union\n", 1)
+    )
     with pytest.raises(PolicyDefinitionError) as caught:
         load_policy(str(package))
     error = caught.value
@@ -70,8 +78,9 @@ def test_a_fact_field_no_fact_can_hold_fails_to_load_at_its_line(
         error.file,
         error.line,
     )
-    assert error.reason.startswith("Asked.on_day is annotated ")
-    assert f"{shown}, which a fact read from JSON cannot hold" in error.reason
+    assert error.reason.startswith(
+        f"Asked.on_day is annotated {shown}, which a fact read from JSON cannot hold"
+    )
     assert "expected str, bool, datetime.datetime" in error.reason
 
 
@@ -403,17 +412,22 @@ def test_the_command_warns_of_neither_on_the_handbook_or_an_example() -> None:
         assert not any(code in done.stdout for code in NEW_WARNINGS), done.stdout
 
 
+@pytest.mark.parametrize(
+    ("annotation", "shown"),
+    [("str", "str"), ("Severity | None = None", "Severity | None")],
+    ids=["text", "optional"],
+)
 def test_an_opening_severity_that_is_no_enumeration_fails_at_its_line(
-    tmp_path: pathlib.Path,
+    tmp_path: pathlib.Path, annotation: str, shown: str
 ) -> None:
-    package = _office(tmp_path, "    severity: Severity\n", "    severity: str\n")
+    package = _office(tmp_path, "    severity: Severity\n", f"    severity: {annotation}\n")
     with pytest.raises(PolicyDefinitionError) as caught:
         load_policy(str(package))
     error = caught.value
     rules = package / "rules.py"
-    assert (str(rules), _line_of(rules, "severity: str")) == (error.file, error.line)
+    assert (str(rules), _line_of(rules, f"severity: {annotation}")) == (error.file, error.line)
     assert error.reason.startswith(
-        "Opened.severity is annotated str, expected an enumeration of the severities"
+        f"Opened.severity is annotated {shown}, expected an enumeration of the severities"
     )
 
 
@@ -481,3 +495,166 @@ def test_a_policy_installed_in_the_standard_librarys_folder_is_still_located(
         error.file,
         error.line,
     )
+
+
+# ---------------------------------------------- errors about CALENDARS and the terms, at their line
+CALENDARS_DECLARED = 'CALENDARS = Calendars(\n    default=NEW_YORK, by="region",'
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "reason"),
+    [
+        pytest.param(
+            CALENDARS_DECLARED,
+            'CALENDARS = NEW_YORK\n_UNUSED = dict(\n    default=NEW_YORK, by="region",',
+            "CALENDARS: got Calendar(name='new_york', zone='America/New_York', hours=",
+            id="a calendar, not calendars",
+        ),
+        pytest.param(
+            "choose={Region.EMEA: LONDON}",
+            'choose={Region.EMEA: "london"}',
+            "CALENDARS: got 'london', expected a Calendar",
+            id="a name, not a calendar",
+        ),
+        pytest.param(
+            'by="region"',
+            'by="regoin"',
+            "CALENDARS.by: the opened fact has no field 'regoin' (did you mean 'region'?)",
+            id="a misspelt by",
+        ),
+        pytest.param(
+            'zone_from="time_zone"',
+            'zone_from="zone"',
+            "CALENDARS.zone_from: the opened fact has no field 'zone'",
+            id="a misspelt zone_from",
+        ),
+        pytest.param(
+            'by="region", ',
+            "",
+            "CALENDARS: choose gives calendars by value, but by names no field",
+            id="choose without by",
+        ),
+        pytest.param(
+            'name="london"',
+            'name="london@emea"',
+            "CALENDARS: a calendar's name may not hold '@' (got 'london@emea')",
+            id="a name with @",
+        ),
+    ],
+)
+def test_a_wrong_calendars_declaration_fails_at_the_line_assigning_it(
+    tmp_path: pathlib.Path, old: str, new: str, reason: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    package = _office(tmp_path, old, new)
+    rules = package / "rules.py"
+    line = _line_of(rules, "CALENDARS = ")
+    with pytest.raises(PolicyDefinitionError) as caught:
+        load_policy(str(package))
+    error = caught.value
+    assert (str(rules), line, "lint_office.rules") == (error.file, error.line, error.module)
+    assert error.reason.startswith(reason)
+    assert 2 == main(["lint", "--policy", str(package)])
+    captured = capsys.readouterr()
+    assert f"rules.py:{line}: error: {reason}" in captured.out
+    assert ("", "1 error, 0 warnings\n") == (captured.err, captured.out.splitlines(True)[-1])
+
+
+def test_calendars_declared_twice_fails_at_the_second_declaration(tmp_path: pathlib.Path) -> None:
+    """The second declaration here imports the first: it is located at that import."""
+    package = tmp_path / "lint_twice"
+    shutil.copytree(OFFICE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    init = package / "__init__.py"
+    init.write_text(
+        init.read_text()
+        .replace("tests.policies.office.", "lint_twice.")
+        .replace('"lint_twice.rules",', '"lint_twice.rules", "lint_twice.again",')
+    )
+    again = package / "again.py"
+    again.write_text('"""The same calendars again."""\n\nfrom lint_twice.rules import CALENDARS\n')
+    with pytest.raises(PolicyDefinitionError) as caught:
+        load_policy(str(package))
+    error = caught.value
+    assert (str(again), 3) == (error.file, error.line)
+    assert error.reason.startswith(
+        "CALENDARS is declared more than once (lint_twice.rules, lint_twice.again)"
+    )
+
+
+CHECKED_IN = 'TYPE: ClassVar[str] = "checked_in"'
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "fact", "reason"),
+    [
+        pytest.param(
+            CHECKED_IN,
+            'TYPE: ClassVar[str] = "Checked In"',
+            "CheckedIn",
+            "CheckedIn.TYPE is 'Checked In', expected a lower-case name other than 'tick'",
+            id="a TYPE that is no name",
+        ),
+        pytest.param(
+            CHECKED_IN,
+            'TYPE: ClassVar[str] = "opened"',
+            "CheckedIn",
+            "two fact types are named 'opened': Opened (in lint_office.rules) and CheckedIn",
+            id="a TYPE another fact has",
+        ),
+        pytest.param(
+            CHECKED_IN,
+            f'{CHECKED_IN}\n    SETS: ClassVar[Mapping[str, str]] = {{"note": "nothing"}}',
+            "CheckedIn",
+            "CheckedIn.SETS: 'note' from 'nothing', but checked_in facts have no field 'nothing'",
+            id="SETS from no field",
+        ),
+        pytest.param(
+            CHECKED_IN,
+            f'{CHECKED_IN}\n    SETS: ClassVar[Mapping[str, str]] = {{"status": "customer"}}'
+            "\n    customer: str",
+            "CheckedIn",
+            "CheckedIn.SETS: 'status' is not an attribute a fact may set",
+            id="SETS an attribute of the engine's",
+        ),
+        pytest.param(
+            CHECKED_IN,
+            f'{CHECKED_IN}\n    SETS: ClassVar[Mapping[str, str]] = {{"region": "customer"}}'
+            "\n    customer: str",
+            "CheckedIn",
+            "CheckedIn.SETS: 'region' is a ",
+            id="SETS an attribute of another type",
+        ),
+        pytest.param(
+            '{"active": "closed"}',
+            '{"active": "Closed"}',
+            "Closed",
+            "Closed.STATUS: 'Closed' is not a lower-case name",
+            id="a STATUS that is no name",
+        ),
+        pytest.param(
+            '{"active": "closed"}',
+            '{"active": "closed", "closed": "active"}',
+            "Closed",
+            "Closed.STATUS: nothing moves a closed escalation",
+            id="a STATUS that reopens",
+        ),
+        pytest.param(
+            "    OPENS: ClassVar[bool] = True\n",
+            "    OPENS: ClassVar[bool] = True\n"
+            '    STATUS: ClassVar[Mapping[str, str]] = {"a": "b"}\n',
+            "Opened",
+            "Opened.STATUS: an escalation opens as 'active'",
+            id="a STATUS on the opening fact",
+        ),
+    ],
+)
+def test_a_wrong_fact_type_fails_at_its_class(
+    tmp_path: pathlib.Path, old: str, new: str, fact: str, reason: str
+) -> None:
+    package = _office(tmp_path, old, new)
+    rules = package / "rules.py"
+    with pytest.raises(PolicyDefinitionError) as caught:
+        load_policy(str(package))
+    error = caught.value
+    # The definition starts at the class's decorator, the line above it.
+    assert (str(rules), _line_of(rules, f"class {fact}(") - 1) == (error.file, error.line)
+    assert error.reason.startswith(reason)

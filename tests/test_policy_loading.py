@@ -876,3 +876,40 @@ def test_modules_the_package_does_not_hold_are_a_definition_error(tmp_path: path
     init.write_text(init.read_text().replace('"escalation_policy.rules.', '"mycompany.'))
     with pytest.raises(PolicyDefinitionError, match=re.escape("MODULES names 'mycompany.terms'")):
         load_policy(str(folder))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "action", "reason"),
+    [
+        (
+            'TYPE = "post_to_channel"',
+            'TYPE = "Post To Channel"',
+            "PostToChannel",
+            "PostToChannel.TYPE is 'Post To Channel', expected a lower-case name",
+        ),
+        (
+            'TYPE = "inform_tam"',
+            'TYPE = "post_to_channel"',
+            "InformTam",
+            "two action types are named 'post_to_channel': PostToChannel and InformTam",
+        ),
+    ],
+    ids=["no name", "another action's"],
+)
+def test_an_action_type_with_a_wrong_type_fails_at_its_class(
+    tmp_path: pathlib.Path, old: str, new: str, action: str, reason: str
+) -> None:
+    folder = tmp_path / f"broken_{action.lower()}"
+    shutil.copytree(_RULES_FOLDER, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    init = folder / "__init__.py"
+    init.write_text(init.read_text().replace('"escalation_policy.rules.', f'"{folder.name}.'))
+    terms = folder / "terms.py"
+    terms.write_text(terms.read_text().replace(old, new, 1))
+    with pytest.raises(PolicyDefinitionError) as caught:
+        load_policy(str(folder))
+    lines = terms.read_text().splitlines()
+    start = lines.index(f"class {action}(Action):")  # its definition starts at its decorators
+    while lines[start - 1].startswith("@"):
+        start -= 1
+    assert (str(terms), start + 1) == (caught.value.file, caught.value.line)
+    assert caught.value.reason.startswith(reason)

@@ -27,7 +27,7 @@ from escalation_policy.policy.compiled import (
     Policy,
     RuleInfo,
 )
-from escalation_policy.policy.locations import declared_at, source_of, where
+from escalation_policy.policy.locations import assigned_in, declared_at, source_of, where
 from escalation_policy.policy.obligations import (
     announces_period_of,
     check_all_required,
@@ -219,16 +219,19 @@ def _calendars(declared: Declarations, terms: Terms) -> Calendars | None:
     if not declared.calendars:
         return None
     if len(declared.calendars) > 1:
-        where = ", ".join(module for _, module in declared.calendars)
+        where = ", ".join(module for _, module, _ in declared.calendars)
         raise PolicyDefinitionError(
-            f"CALENDARS is declared more than once ({where}): a policy chooses calendars once"
+            f"CALENDARS is declared more than once ({where}): a policy chooses calendars once",
+            **assigned_in(declared.calendars[1][2], "CALENDARS"),
         )
-    chosen, module = declared.calendars[0]
+    chosen, module, loaded = declared.calendars[0]
     fields = attrs.fields_dict(terms.opening)
     for calendar in (chosen.default, *chosen.choose.values()):
         if not isinstance(calendar, Calendar):
             raise PolicyDefinitionError(
-                f"CALENDARS: got {calendar!r}, expected a Calendar", module=module
+                f"CALENDARS: got {calendar!r}, expected a Calendar",
+                module=module,
+                **assigned_in(loaded, "CALENDARS"),
             )
     for name in ("by", "zone_from"):
         field = getattr(chosen, name)
@@ -237,12 +240,14 @@ def _calendars(declared: Declarations, terms: Terms) -> Calendars | None:
                 f"CALENDARS.{name}: the {terms.opening.TYPE} fact has no field {field!r}"
                 f"{did_you_mean(field, fields)}",
                 module=module,
+                **assigned_in(loaded, "CALENDARS"),
             )
     if chosen.choose and chosen.by is None:
         raise PolicyDefinitionError(
             "CALENDARS: choose gives calendars by value, but by names no field to read the "
             "value from",
             module=module,
+            **assigned_in(loaded, "CALENDARS"),
         )
     names = [calendar.name for calendar in (chosen.default, *chosen.choose.values())]
     for calendar_name in names:
@@ -251,6 +256,7 @@ def _calendars(declared: Declarations, terms: Terms) -> Calendars | None:
                 f"CALENDARS: a calendar's name may not hold '@' (got {calendar_name!r}): it "
                 "separates the name from a zone",
                 module=module,
+                **assigned_in(loaded, "CALENDARS"),
             )
     return chosen
 

@@ -4,6 +4,7 @@ import contextlib
 import inspect
 import re
 from collections.abc import Iterator
+from types import ModuleType
 from typing import Any
 
 from escalation_policy.errors import PolicyDefinitionError
@@ -61,3 +62,45 @@ def field_of(cls: type[Any], name: str) -> dict[str, Any]:
                 return {"file": file, "line": start + offset}
         break
     return source_of(cls)
+
+
+def assigned_in(module: ModuleType, name: str) -> dict[str, Any]:
+    """``file`` and ``line`` of the statement that last binds ``name`` at the top of
+    ``module`` (an assignment, or the import of a value declared elsewhere), where Python can
+    tell."""
+    import ast  # here: only a mistake needs it
+
+    try:
+        lines, _ = inspect.getsourcelines(module)
+        file = inspect.getsourcefile(module)
+        tree = ast.parse("".join(lines))
+    except (OSError, TypeError, SyntaxError, ValueError):
+        return {}
+    found: int | None = None
+    statements: list[ast.AST] = list(tree.body)
+    while statements:
+        statement = statements.pop()
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue  # a name bound in there is not the module's
+        targets: list[ast.AST] = []
+        if isinstance(statement, ast.Assign):
+            targets = list(statement.targets)
+        elif isinstance(statement, (ast.AnnAssign, ast.AugAssign)):
+            targets = [statement.target]
+        bound = set()
+        while targets:  # a name, or names unpacked: a, (b, *c) = ...
+            target = targets.pop()
+            if isinstance(target, ast.Name):
+                bound.add(target.id)
+            elif isinstance(target, (ast.Tuple, ast.List)):
+                targets.extend(target.elts)
+            elif isinstance(target, ast.Starred):
+                targets.append(target.value)
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            bound = {(alias.asname or alias.name).partition(".")[0] for alias in statement.names}
+        line = getattr(statement, "lineno", None)
+        if name in bound and line is not None and (found is None or line > found):
+            found = line
+        for block in ("body", "orelse", "finalbody", "handlers"):  # if, try, with at the top
+            statements.extend(getattr(statement, block, ()))
+    return {"file": file, "line": found} if file is not None and found is not None else {}

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from escalation_policy.errors import PolicyDefinitionError
+from escalation_policy.policy.locations import assigned_in
 from escalation_policy.policy.outputs import ENGINE_OUTPUTS
 from escalation_policy.policy.scope import ROW_ID
 from escalation_policy.vocabulary import Calendars, DecisionTable, Obligation, Reaction
@@ -46,8 +47,9 @@ class Declarations:
     context: tuple[tuple[Any, str], ...]
     outputs: tuple[tuple[tuple[str, str], str], ...]
     """The policy's own table outputs: (name, description), module."""
-    calendars: tuple[tuple[Calendars, str], ...] = ()
-    """The ``CALENDARS`` declarations (one at most in a valid policy), with their module."""
+    calendars: tuple[tuple[Calendars, str, ModuleType], ...] = ()
+    """The ``CALENDARS`` declarations (one at most in a valid policy), with their module's name
+    and the module (an error about them is located where it assigns them)."""
     opening_grace: tuple[tuple[object, str], ...] = ()
     """The ``OPENING_GRACE`` declarations (one at most in a valid policy), with their module."""
 
@@ -59,7 +61,7 @@ def read_modules(modules: Iterable[str | ModuleType]) -> Declarations:
     reactions: list[tuple[Reaction, str]] = []
     declared: dict[str, list[tuple[Any, str]]] = {key: [] for key in DECLARED}
     names: list[str] = []
-    calendars: list[tuple[Calendars, str]] = []
+    calendars: list[tuple[Calendars, str, ModuleType]] = []
     grace: list[tuple[object, str]] = []
     loaded_modules: list[ModuleType] = []
     for module in modules:
@@ -95,8 +97,9 @@ def read_modules(modules: Iterable[str | ModuleType]) -> Declarations:
                     f"CALENDARS: got {chosen!r}, expected a Calendars declaration "
                     "(Calendars(default=Calendar(...)))",
                     module=name,
+                    **assigned_in(loaded, "CALENDARS"),
                 )
-            calendars.append((chosen, name))
+            calendars.append((chosen, name, loaded))
         if hasattr(loaded, "OPENING_GRACE"):
             grace.append((loaded.OPENING_GRACE, name))
     _check_obligations_declared(loaded_modules, [item for item, _ in declared["OBLIGATIONS"]])

@@ -129,11 +129,33 @@ def _value_read(path: str, kind: object) -> tuple[Read | str, tuple[object, ...]
 
 
 def _shown(kind: object) -> str:
-    """A field's annotation, shown: a class by its name (``int``), anything else as Python
-    writes it (``datetime.date | None``, with its modules)."""
-    if isinstance(kind, type) and typing.get_origin(kind) is None:  # not list[int]
-        return kind.__qualname__
-    return repr(kind)
+    """A field's annotation as a policy writes it, each class by its name without its
+    module: ``int``, ``date | None``, ``Mapping[str, Part]``, ``Optional[Opened]``."""
+    if kind is type(None):
+        return "None"
+    if kind is Ellipsis:
+        return "..."
+    if isinstance(kind, list):  # the parameters of a Callable
+        return f"[{', '.join(map(_shown, kind))}]"
+    origin = typing.get_origin(kind)
+    if origin is None:
+        if isinstance(kind, type):
+            return kind.__qualname__
+        return repr(kind).removeprefix("typing.")  # Any, a type variable
+    arguments = typing.get_args(kind)
+    if origin is types.UnionType:
+        return " | ".join(map(_shown, arguments))
+    if origin is typing.Union:
+        others = [argument for argument in arguments if argument is not type(None)]
+        if len(others) == 1 and len(arguments) == 2:
+            return f"Optional[{_shown(others[0])}]"
+        return f"Union[{', '.join(map(_shown, arguments))}]"
+    if origin is typing.Literal:
+        return f"Literal[{', '.join(map(repr, arguments))}]"
+    name = getattr(kind, "_name", None) or getattr(origin, "__qualname__", None)
+    if not isinstance(name, str):
+        return repr(kind).removeprefix("typing.")
+    return f"{name}[{', '.join(map(_shown, arguments))}]" if arguments else name
 
 
 def _check_readable(cls: type[EscalationFact], module: str, fields_of: _Fields) -> None:
@@ -176,6 +198,7 @@ def compile_terms(
             raise PolicyDefinitionError(
                 f"{cls.__name__}.TYPE is {tag!r}, expected a lower-case name other than 'tick'",
                 module=module,
+                **source_of(cls),
             )
         other = fact_types.get(tag)
         if other is not None and other is not cls:
@@ -183,6 +206,7 @@ def compile_terms(
                 f"two fact types are named {tag!r}: {other.__qualname__} (in "
                 f"{declared_in[tag]}) and {cls.__qualname__}",
                 module=module,
+                **source_of(cls),
             )
         _check_readable(cls, module, fields_of)
         fact_types[tag] = cls
@@ -227,19 +251,23 @@ def compile_terms(
         fields = fields_of[cls]
         pairs = []
         if cls is not opening and cls.OPENS:
-            raise PolicyDefinitionError(f"{cls.__name__} also opens", module=module)
+            raise PolicyDefinitionError(
+                f"{cls.__name__} also opens", module=module, **source_of(cls)
+            )
         for attribute, field in dict(cls.SETS).items():
             if field not in fields:
                 raise PolicyDefinitionError(
                     f"{cls.__name__}.SETS: {attribute!r} from {field!r}, but {tag} facts have "
                     f"no field {field!r}{did_you_mean(field, fields)}",
                     module=module,
+                    **source_of(cls),
                 )
             if not isinstance(attribute, str) or attribute in CORE_FIELDS:
                 raise PolicyDefinitionError(
                     f"{cls.__name__}.SETS: {attribute!r} is not an attribute a fact may set "
                     f"(the engine keeps {', '.join(CORE_FIELDS)})",
                     module=module,
+                    **source_of(cls),
                 )
             kind = fields[field]
             known = attributes.get(attribute)
@@ -251,24 +279,30 @@ def compile_terms(
                     f"{cls.__name__}.SETS: {attribute!r} is a {known[0]!r}, but the field "
                     f"{field!r} is a {kind!r}",
                     module=module,
+                    **source_of(cls),
                 )
             pairs.append((attribute, field))
         sets[tag] = tuple(pairs)
         move = {str(scalar(k)): str(scalar(v)) for k, v in dict(cls.STATUS).items()}
         if cls is opening and move:
             raise PolicyDefinitionError(
-                f"{cls.__name__}.STATUS: an escalation opens as {ACTIVE!r}", module=module
+                f"{cls.__name__}.STATUS: an escalation opens as {ACTIVE!r}",
+                module=module,
+                **source_of(cls),
             )
         for before, after in move.items():
             if before == CLOSED:
                 raise PolicyDefinitionError(
-                    f"{cls.__name__}.STATUS: nothing moves a closed escalation", module=module
+                    f"{cls.__name__}.STATUS: nothing moves a closed escalation",
+                    module=module,
+                    **source_of(cls),
                 )
             for status in (before, after):
                 if not set(status) <= _NAME or not status:
                     raise PolicyDefinitionError(
                         f"{cls.__name__}.STATUS: {status!r} is not a lower-case name",
                         module=module,
+                        **source_of(cls),
                     )
                 if status not in statuses:
                     statuses.append(status)
@@ -292,7 +326,9 @@ def compile_terms(
         tag = cls.TYPE
         if not isinstance(tag, str) or not tag or not set(tag) <= _NAME:
             raise PolicyDefinitionError(
-                f"{cls.__name__}.TYPE is {tag!r}, expected a lower-case name", module=module
+                f"{cls.__name__}.TYPE is {tag!r}, expected a lower-case name",
+                module=module,
+                **source_of(cls),
             )
         known_action = action_types.get(tag)
         if known_action is not None and known_action is not cls:
@@ -300,6 +336,7 @@ def compile_terms(
                 f"two action types are named {tag!r}: {known_action.__qualname__} and "
                 f"{cls.__qualname__}",
                 module=module,
+                **source_of(cls),
             )
         action_types[tag] = cls
 
