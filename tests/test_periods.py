@@ -136,8 +136,9 @@ def test_a_weekly_period_counts_the_business_days_of_its_weeks(
     """Each start from Monday 2026-03-02 to 2026-03-29, every five hours, across the change
     to summer time (2026-03-08), a holiday on Wednesday 2026-03-04 and a week of holidays
     (2026-03-16 to 2026-03-20): the first bucket asks in proportion to the business days
-    left after the start's date among those of its weeks, and a run of weeks with none is
-    skipped, asked again of the start."""
+    left after the start's date among the five a week of weekdays holds, and a run of weeks
+    with none is skipped, the next one asked in proportion to its business days."""
+    usual = 5 * period.weeks
 
     def business_days(first: dt.date, last: dt.date) -> int:
         return sum(1 for _ in calendar.business_days(first, last)) if first <= last else 0
@@ -149,14 +150,15 @@ def test_a_weekly_period_counts_the_business_days_of_its_weeks(
         end = monday + dt.timedelta(weeks=period.weeks)
         total = business_days(monday, end - dt.timedelta(days=1))
         left = business_days(day + dt.timedelta(days=1), end - dt.timedelta(days=1))
-        required = -(-period.times * left // total) if total else 0
+        required = min(period.times, -(-period.times * left // usual)) if total else 0
         bucket = period.first(calendar, start)
         if required:
             assert Bucket(calendar.start_of_day(end), start, required) == bucket
-        else:  # the next run of weeks with a business day, asked in full
+        else:  # the next run of weeks with a business day
             while not business_days(end, end + dt.timedelta(weeks=period.weeks, days=-1)):
                 end += dt.timedelta(weeks=period.weeks)
-            assert bucket.required == period.times
+            held = business_days(end, end + dt.timedelta(weeks=period.weeks, days=-1))
+            assert bucket.required == min(period.times, -(-period.times * held // usual))
             assert calendar.start_of_day(end + dt.timedelta(weeks=period.weeks)) == bucket.due
         start += dt.timedelta(hours=5)
 
@@ -170,3 +172,28 @@ def test_every_few_business_days_counts_from_the_date_the_work_was_done() -> Non
     bucket = period.met(OFFICE, bucket, local(3, 20))  # Tuesday evening: by Thursday's end
     assert local(6, 0) == bucket.due
     assert local(10, 0) == period.met(OFFICE, bucket, local(5, 12)).due  # Thursday: Monday
+
+
+@pytest.mark.parametrize(
+    ("monday", "required"),
+    [
+        pytest.param(9, 2, id="a plain week: twice"),
+        pytest.param(16, 1, id="a week of holidays but Monday: once"),
+        pytest.param(23, 2, id="the week after: twice again"),
+    ],
+)
+def test_twice_a_week_asks_in_proportion_in_a_week_of_holidays(monday: int, required: int) -> None:
+    """ "Multiple times per week" cannot mean two meetings on the one business day of a week of
+    holidays: a week asks in proportion to the business days it holds, as the first does."""
+    calendar = Calendar.weekdays(
+        "09:00",
+        "17:00",
+        name="office",
+        zone="America/New_York",
+        holidays=[dt.date(2026, 3, day) for day in range(17, 21)],
+    )
+    period = TimesPerWeek(2)
+    bucket = period.first(calendar, local(2, 10))
+    while bucket.due <= local(monday, 0):
+        bucket = period.following(calendar, bucket)
+    assert (local(monday + 7, 0), required) == (bucket.due, bucket.required)

@@ -267,7 +267,9 @@ class TimesPerWeek(Period):
 
     The run an obligation starts in asks for ``times`` in proportion to the business days
     left in it after the start's day, rounded up: a twice-weekly meeting started on a
-    Wednesday asks for one that week, started on a Friday for none."""
+    Wednesday asks for one that week, started on a Friday for none. A run with fewer business
+    days than its weekly hours give (holidays, closures) asks in proportion too: twice a week
+    is once in a week of one business day, twice in one of four; never more than ``times``."""
 
     times: int = 1
     weeks: int = 1
@@ -287,7 +289,7 @@ class TimesPerWeek(Period):
         # The run's end and its business days, all and after the start's date: the calendar
         # keeps them for each date.
         due, total, left = calendar._weeks_from(calendar.day_of(start), self.weeks)
-        required = math.ceil(self.times * left / total) if total else 0
+        required = self._share(calendar, left, total)
         if not required:
             return self.following(calendar, Bucket(due, start, 0))
         return Bucket(due, start, required)
@@ -297,11 +299,17 @@ class TimesPerWeek(Period):
         return attrs.evolve(bucket, due=new.week_end(bucket.due - _MICROSECOND))
 
     def following(self, calendar: Calendar, bucket: Bucket) -> Bucket:
-        day = calendar.day_of(bucket.due)
-        due, _, after = calendar._weeks_from(day, self.weeks)
-        if not after and not calendar.is_business_day(day):  # no business day from ``day``
+        due, total, _ = calendar._weeks_from(calendar.day_of(bucket.due), self.weeks)
+        if not total:  # no business day in the run
             return self.following(calendar, Bucket(due, bucket.due, 0))
-        return Bucket(due, bucket.due, self.times)
+        return Bucket(due, bucket.due, self._share(calendar, total, total))
+
+    def _share(self, calendar: Calendar, days: int, total: int) -> int:
+        """What a run asks for ``days`` of its business days (``total`` in all): ``times`` in
+        proportion to the business days its weekly hours give a run (or, for a calendar open
+        only on dates it names, to ``total``), rounded up, at most ``times``."""
+        usual = self.weeks * sum(1 for windows in calendar.hours if windows) or total
+        return min(self.times, math.ceil(self.times * days / usual)) if usual else 0
 
 
 _MICROSECOND = dt.timedelta(microseconds=1)
