@@ -187,6 +187,43 @@ def test_an_obligation_whose_rule_is_gone_is_removed(engine_name: str) -> None:
     )
 
 
+EARLIER_HANDBOOK = "sha256:49be1d3e30114e184ed12a5daa7fdc8a9046976977ca1b4c631f99d881fac288"
+"""The handbook's policy before the update after a raise was an obligation of its own."""
+
+
+def test_an_obligation_its_rule_no_longer_requires_becomes_the_one_it_does(
+    engine_name: str,
+) -> None:
+    """Under the earlier handbook, raised from Medium to High, an escalation owed the update
+    as a `channel_post`; re-planned, it owes it as the `raise_update` its rule requires now,
+    due when it was, and lowered back to Medium it no longer owes it."""
+    history = [
+        json.loads(line)
+        for line in (pathlib.Path(__file__).parent.parent / "examples" / "severity-change.jsonl")
+        .read_text()
+        .splitlines()[:4]
+    ]
+    engine = PolicyEngine(engine=engine_name)  # type: ignore[arg-type]
+    for item in history:
+        engine.handle(item)
+    earlier = _snapshot(engine)
+    earlier["policy"] = EARLIER_HANDBOOK
+    (update,) = [
+        p for p in earlier["escalations"][0]["pending"] if p["obligation"] == "raise_update"
+    ]
+    update["obligation"] = "channel_post"
+    restored = PolicyEngine.restore(earlier, engine=engine_name, replan=True)  # type: ignore[arg-type]
+    (replanned,) = restored.replan()
+    assert ([("raise_update", "update")], [("channel_post", "update")]) == (
+        _keys(replanned.added),
+        _keys(replanned.removed),
+    )
+    assert engine.escalations()[0].pending == restored.escalations()[0].pending
+    lowered = {**history[3], "at": "2026-05-12T08:00:00Z", "severity": "medium"}
+    restored.handle(lowered)
+    assert "raise_update" not in [p.obligation for p in restored.escalations()[0].pending]
+
+
 def test_an_overdue_obligation_keeps_its_due_time(engine_name: str) -> None:
     engine = PolicyEngine(office(), engine=engine_name)  # type: ignore[arg-type]
     engine.handle(opened(ny(9, 10)))
