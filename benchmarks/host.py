@@ -716,6 +716,10 @@ class Host:
                     item = escalation.find("channel_post", purpose)
                     if item is not None:
                         escalation.due.remove(item)
+                if purpose == "closed" and status == "closed":  # "closed or risk reduced"
+                    item = escalation.find("channel_post", "risk_reduced")
+                    if item is not None:
+                        escalation.due.remove(item)
                 if purpose == "update":
                     item = escalation.find("channel_update")
                     if item is not None and not (item.since is not None and at < item.since):
@@ -823,6 +827,10 @@ class Host:
             if raised and severity in HIGH:
                 rule = "communication.update_when_raised"
                 self.require(escalation, "channel_post", "update", rule, at, actions, announced)
+            if severity not in HIGH:  # the raise's update is no longer owed
+                item = escalation.find("channel_post", "update")
+                if item is not None:
+                    escalation.due.remove(item)
             if new_owner:
                 self.again_to_new_owner(escalation, at, actions, announced)
         elif kind == "tam_assigned":

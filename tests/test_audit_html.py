@@ -190,6 +190,43 @@ def test_the_obligations_drawn_are_those_the_audit_counts(report: AuditReport) -
         assert (totals.due, totals.on_time) == (len(due), sum(s.outcome == MET for s in due))
 
 
+def test_a_missed_obligation_is_counted_and_drawn_as_itself_among_those_sharing_its_code() -> None:
+    """The created post, the update after a raise and the risk-reduced post are all reported as
+    `post_overdue`: each missed one is counted under its own obligation and drawn on its lane."""
+    escalation = {"escalation_id": "ESC-9"}
+    history = awkward(
+        [
+            {
+                "type": "opened",
+                "at": "2026-07-13T09:00:00Z",
+                "customer": "Acme",
+                "segment": "enterprise",
+                "severity": "medium",
+                **escalation,
+            },
+            {
+                "type": "severity_changed",
+                "at": "2026-07-13T09:30:00Z",
+                "severity": "high",
+                **escalation,
+            },
+            {"type": "risk_reduced", "at": "2026-07-13T12:00:00Z", **escalation},
+            {"type": "closed", "at": "2026-07-15T09:00:00Z", **escalation},
+        ]
+    )
+    obligations = default_policy().obligations
+    posts = {name for name in obligations if obligations[name].violation == "post_overdue"}
+    report = audit(history)
+    (timeline,) = timelines(history)
+    missed = [(s.obligation, s.key) for s in timeline.obligations if s.outcome == MISSED]
+    assert [
+        ("channel_post", "created"),
+        ("raise_update", "update"),
+        ("risk_reduced_post", "risk_reduced"),
+    ] == sorted(key for key in missed if key[0] in posts)
+    assert dict.fromkeys(posts, 1) == {name: report.totals.obligations[name].due for name in posts}
+
+
 def test_the_timeline_follows_the_severity_owner_and_facts_of_an_escalation() -> None:
     (timeline,) = timelines(awkward())
     assert [("high", "2026-07-13", "2026-07-14"), ("critical", "2026-07-14", "2026-07-15")] == [

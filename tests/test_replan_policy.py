@@ -149,21 +149,20 @@ def test_re_planning_under_a_changed_policy_says_exactly_what_changed(
 
 @functools.cache
 def handbook_without(reaction: str) -> Policy:
-    """The handbook's policy without one of its communication reactions."""
+    """The handbook's policy without one of its tracker reactions."""
     from escalation_policy import rules
-    from escalation_policy.rules import communication
+    from escalation_policy.rules import tracker
 
-    edited = types.ModuleType(communication.__name__)
-    edited.__dict__.update({k: v for k, v in vars(communication).items() if not k.startswith("__")})
-    edited.REACTIONS = tuple(r for r in communication.REACTIONS if r.id != reaction)  # type: ignore[attr-defined]
-    return load_policy(
-        [edited if name == communication.__name__ else name for name in rules.MODULES]
-    )
+    edited = types.ModuleType(tracker.__name__)
+    edited.__dict__.update({k: v for k, v in vars(tracker).items() if not k.startswith("__")})
+    edited.REACTIONS = tuple(r for r in tracker.REACTIONS if r.id != reaction)  # type: ignore[attr-defined]
+    return load_policy([edited if name == tracker.__name__ else name for name in rules.MODULES])
 
 
 def test_an_obligation_whose_rule_is_gone_is_removed(engine_name: str) -> None:
-    """Raised from Medium to Critical, an escalation owes an update post soon after: a policy
-    without that rule removes it, and nothing else."""
+    """Raised from Medium to Critical, an escalation owes an update of its executive summary: a
+    policy without that rule removes it, and nothing else (other rules still require such
+    updates)."""
     history = [
         json.loads(line)
         for line in (pathlib.Path(__file__).parent.parent / "examples" / "severity-change.jsonl")
@@ -174,16 +173,55 @@ def test_an_obligation_whose_rule_is_gone_is_removed(engine_name: str) -> None:
     for item in history:
         engine.handle(item)
     pending = engine.escalations()[0].pending
-    assert ("channel_post", "update") in _keys(pending)
-    new = handbook_without("communication.update_when_raised")
+    assert ("executive_summary", None) in _keys(pending)
+    new = handbook_without("tracker.summary_on_severity_change")
     restored = PolicyEngine.restore(_snapshot(engine), new, engine=engine_name, replan=True)  # type: ignore[arg-type]
     (replanned,) = restored.replan()
-    assert ([], [("channel_post", "update")], []) == (
+    assert ([], [("executive_summary", None)], []) == (
         _keys(replanned.added),
         _keys(replanned.removed),
         _keys(replanned.changed),
     )
-    assert [p for p in pending if p.key != "update"] == list(restored.escalations()[0].pending)
+    assert [p for p in pending if p.obligation != "executive_summary"] == list(
+        restored.escalations()[0].pending
+    )
+
+
+EARLIER_HANDBOOK = "sha256:49be1d3e30114e184ed12a5daa7fdc8a9046976977ca1b4c631f99d881fac288"
+"""The handbook's policy before the update after a raise was an obligation of its own."""
+
+
+def test_an_obligation_its_rule_no_longer_requires_becomes_the_one_it_does(
+    engine_name: str,
+) -> None:
+    """Under the earlier handbook, raised from Medium to High, an escalation owed the update
+    as a `channel_post`; re-planned, it owes it as the `raise_update` its rule requires now,
+    due when it was, and lowered back to Medium it no longer owes it."""
+    history = [
+        json.loads(line)
+        for line in (pathlib.Path(__file__).parent.parent / "examples" / "severity-change.jsonl")
+        .read_text()
+        .splitlines()[:4]
+    ]
+    engine = PolicyEngine(engine=engine_name)  # type: ignore[arg-type]
+    for item in history:
+        engine.handle(item)
+    earlier = _snapshot(engine)
+    earlier["policy"] = EARLIER_HANDBOOK
+    (update,) = [
+        p for p in earlier["escalations"][0]["pending"] if p["obligation"] == "raise_update"
+    ]
+    update["obligation"] = "channel_post"
+    restored = PolicyEngine.restore(earlier, engine=engine_name, replan=True)  # type: ignore[arg-type]
+    (replanned,) = restored.replan()
+    assert ([("raise_update", "update")], [("channel_post", "update")]) == (
+        _keys(replanned.added),
+        _keys(replanned.removed),
+    )
+    assert engine.escalations()[0].pending == restored.escalations()[0].pending
+    lowered = {**history[3], "at": "2026-05-12T08:00:00Z", "severity": "medium"}
+    restored.handle(lowered)
+    assert "raise_update" not in [p.obligation for p in restored.escalations()[0].pending]
 
 
 def test_an_overdue_obligation_keeps_its_due_time(engine_name: str) -> None:

@@ -51,6 +51,7 @@ from escalation_policy.model import (
 from escalation_policy.periods import parse_period
 from escalation_policy.policy import Policy, default_policy
 from escalation_policy.policy.compiled import UnknownCalendarError
+from escalation_policy.policy.obligations import one_off_of_rule
 from escalation_policy.policy.outputs import output_value_sets
 from escalation_policy.policy.record import Record
 from escalation_policy.state import (
@@ -738,16 +739,18 @@ def pinned(state: EscalationState, policy: Policy) -> EscalationState:
     return attrs.evolve(state, calendar_identity=policy.calendar(state.calendar).identity)
 
 
-def upgrade_snapshot(data: Mapping[str, Any]) -> Mapping[str, Any]:
+def upgrade_snapshot(data: Mapping[str, Any], policy: Policy) -> Mapping[str, Any]:
     """The JSON of a snapshot in an earlier format, in the current one (others unchanged).
 
     Format 1 kept a pending obligation's key as ``reason`` (required posts; the periodic update
     carried ``"update"``, which is no key) or ``tam`` (informing the TAM), and the TAM last
     informed as ``informed_tam``: format 2 keeps each key as ``key``, and what was done once
-    per key as ``done``.
+    per key as ``done``. Format 1 names no policy: a one-off obligation whose rule now
+    requires another one of ``policy`` is that one.
     """
     if data.get("format", 1) != 1 or not isinstance(data.get("escalations"), (list, tuple)):
         return data
+    one_off = one_off_of_rule(policy.reactions)
     escalations = []
     for escalation in data["escalations"]:
         if isinstance(escalation, Mapping):
@@ -758,12 +761,14 @@ def upgrade_snapshot(data: Mapping[str, Any]) -> Mapping[str, Any]:
                 escalation["done"] = {"inform_tam": informed}
             pending = escalation.get("pending")
             if isinstance(pending, (list, tuple)):
-                escalation["pending"] = [_upgrade_pending(item) for item in pending]
+                escalation["pending"] = [
+                    _upgrade_pending(item, policy, one_off) for item in pending
+                ]
         escalations.append(escalation)
     return {**data, "format": SNAPSHOT_FORMAT, "escalations": escalations}
 
 
-def _upgrade_pending(item: object) -> object:
+def _upgrade_pending(item: object, policy: Policy, one_off: Mapping[str, str]) -> object:
     if not isinstance(item, Mapping):
         return item
     item = dict(item)
@@ -771,6 +776,14 @@ def _upgrade_pending(item: object) -> object:
     key = reason if item.get("obligation") == "channel_post" else tam
     if key is not None:
         item["key"] = key
+    rule = item.get("rule")
+    now = one_off.get(rule) if isinstance(rule, str) else None
+    if (
+        now is not None
+        and item.get("every") is None
+        and (policy.obligations[now].obligation.key is None) == (key is None)
+    ):
+        item["obligation"] = now
     return item
 
 
@@ -791,7 +804,7 @@ def _structure_snapshot(data: Mapping[str, Any], policy: Policy) -> EngineState:
 
     from escalation_policy.model import explain
 
-    data = upgrade_snapshot(data)
+    data = upgrade_snapshot(data, policy)
     try:
         snapshot: EngineState = shared_converter(policy).structure(data, EngineState)
     except (ClassValidationError, ForbiddenExtraKeysError, FieldProblem) as error:

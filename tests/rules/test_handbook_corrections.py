@@ -8,7 +8,7 @@ import pytest
 
 from escalation_policy.rules import tracker
 from escalation_policy.rules.terms import ViolationCode
-from tests.conftest import DOC, Scenario, at, of_type, owner_of, updates, violations
+from tests.conftest import CHANNEL, DOC, Scenario, at, of_type, owner_of, updates, violations
 from tests.rules.business_days import due, due_times, lacked, limit, period, utc
 
 
@@ -493,3 +493,105 @@ def test_only_a_post_that_could_start_an_escalation_is_initiation_in_the_channel
             scenario.post(when, purpose, owner)
         return
     assert expected == _codes(scenario.unopened_post(when, purpose, owner)), case
+
+
+def _overdue_posts(scenario: Scenario) -> list[tuple[str, str]]:
+    """The required posts reported as not made: ``(code, rule)``."""
+    return [v for v in violations(scenario.actions()) if v[0] == ViolationCode.POST_OVERDUE]
+
+
+# ---------------------------------------------------------------------------------------------
+# 14. "The posting to this channel should occur: ... 3. when the escalation is closed or risk
+#     reduced to standard business process to manage": one occasion. Risk reduced at 10:00 and
+#     closed at 15:00 the same day, the escalation announces it with one post: a risk-reduced
+#     post before closing (no closed post is then required), or a closed post after it.
+RISK_REDUCED_POST_MISSED = [("post_overdue", "communication.post_when_risk_reduced")]
+
+
+@pytest.mark.parametrize(
+    ("case", "posts", "expected"),
+    [
+        ("a closed post after closing", [(at(hours=6, minutes=30), "closed")], []),
+        ("a risk-reduced post before closing", [(at(hours=2), "risk_reduced")], []),
+        ("a risk-reduced post after closing", [(at(hours=6, minutes=30), "risk_reduced")], []),
+        ("no post at all", [], RISK_REDUCED_POST_MISSED),
+        ("an update only", [(at(hours=6, minutes=30), "update")], RISK_REDUCED_POST_MISSED),
+    ],
+)
+def test_closed_or_risk_reduced_is_one_post(
+    scenario: Scenario, case: str, posts: list[tuple[dt.datetime, str]], expected: list[Any]
+) -> None:
+    owner = owner_of("medium", tam=None)
+    scenario.open(severity="medium", tam=None)
+    scenario.post(at(minutes=10), "created", owner)
+    facts: list[tuple[dt.datetime, str, dict[str, str]]] = [
+        (at(hours=1), "risk_reduced", {}),
+        (at(hours=6), "closed", {}),
+        *(
+            (when, "posted", {"channel": CHANNEL, "purpose": purpose, "by": owner, "url": DOC})
+            for when, purpose in posts
+        ),
+    ]
+    for when, fact_type, fields in sorted(facts, key=lambda fact: fact[0]):
+        scenario.fact(fact_type, when, **fields)
+    scenario.tick(at(days=3))
+    assert expected == _overdue_posts(scenario), case
+
+
+# ---------------------------------------------------------------------------------------------
+# 15. "when incremental updates are required for executive or management visibility (e.g.,
+#     daily updates for high or critical escalations)": a raise into High or Critical calls
+#     for an update soon after (two business hours). Lowered back to Medium or Low before it is
+#     due, the escalation is one whose updates are posted when needed: the raise's update is
+#     no longer owed, as a TAM is no longer awaited (3. above). Still High or Critical, it is.
+RAISE_UPDATE_MISSED = [("post_overdue", "communication.update_when_raised")]
+
+
+@pytest.mark.parametrize(
+    ("case", "severity", "changes", "expected"),
+    [
+        (
+            "Medium raised to High, lowered back to Medium",
+            "medium",
+            [(at(hours=1), "high"), (at(hours=1, minutes=40), "medium")],
+            [],
+        ),
+        (
+            "Medium raised to Critical, lowered to Low",
+            "medium",
+            [(at(hours=1), "critical"), (at(hours=1, minutes=40), "low")],
+            [],
+        ),
+        (
+            "Medium raised to High, kept High",
+            "medium",
+            [(at(hours=1), "high")],
+            RAISE_UPDATE_MISSED,
+        ),
+        (
+            "High raised to Critical, lowered back to High",
+            "high",
+            [(at(hours=1), "critical"), (at(hours=1, minutes=40), "high")],
+            RAISE_UPDATE_MISSED,
+        ),
+        (
+            "Medium raised to High, lowered back to Medium once the update was due",
+            "medium",
+            [(at(hours=1), "high"), (at(hours=4), "medium")],
+            RAISE_UPDATE_MISSED,
+        ),
+    ],
+)
+def test_a_raise_undone_before_its_update_is_due_owes_no_update(
+    scenario: Scenario,
+    case: str,
+    severity: str,
+    changes: list[tuple[dt.datetime, str]],
+    expected: list[Any],
+) -> None:
+    scenario.open(severity=severity, tam=None)
+    scenario.post(at(minutes=10), "created", owner_of(severity, tam=None))
+    for when, changed_to in changes:
+        scenario.fact("severity_changed", when, severity=changed_to)
+    scenario.tick(at(hours=7))
+    assert expected == _overdue_posts(scenario), case

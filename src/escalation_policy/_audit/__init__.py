@@ -30,6 +30,7 @@ from escalation_policy._audit._report import (
     ObligationFigures,
     ObligationTotals,
     audit_end,
+    missed_obligations,
 )
 from escalation_policy._audit._stream import StreamedAudit, audit_streamed
 
@@ -57,6 +58,7 @@ __all__ = [
     "audit_end",
     "audit_streamed",
     "merge_audits",
+    "missed_obligations",
     "part_of",
     "replay",
 ]

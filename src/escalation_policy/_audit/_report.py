@@ -203,16 +203,41 @@ class AuditReport:
         return data
 
 
+def missed_obligations(policy: Policy) -> Callable[[object, str], str | None]:
+    """Which obligation a violation reports missed, from its code and rule (``None``: a
+    violation of conduct). Obligations may share a code (the handbook's required posts all
+    report ``post_overdue``): the one the rule requires with that code, else the first the
+    policy declares with it (a periodic obligation's violation names the table row)."""
+    by_code: dict[str, str] = {}
+    for name, compiled in policy.obligations.items():
+        by_code.setdefault(_code(compiled.violation), name)
+    by_rule: dict[tuple[str, str], str] = {}
+    for reaction in policy.reactions:
+        for effect in reaction.reaction.then:
+            if isinstance(effect, Require):
+                name = effect.obligation.id
+                code = _code(policy.obligations[name].violation)
+                by_rule.setdefault((code, reaction.reaction.id), name)
+
+    def missed(code: object, rule: str) -> str | None:
+        text = _code(code)
+        return by_rule.get((text, rule)) or by_code.get(text)
+
+    return missed
+
+
+def _code(value: object) -> str:
+    return str(value.value if isinstance(value, enum.Enum) else value)
+
+
 class _Book:
-    """What the audit needs to know of the policy: which obligation each violation code
+    """What the audit needs to know of the policy: which obligation each violation
     reports, which obligations are periodic, how facts move the status and the severity."""
 
     def __init__(self, policy: Policy) -> None:
         terms = policy.terms
         self.obligations = tuple(policy.obligations)
-        self.by_code: dict[object, str] = {}
-        for name, compiled in policy.obligations.items():
-            self.by_code.setdefault(compiled.violation, name)
+        self.missed = missed_obligations(policy)
         self.periodic = frozenset(
             effect.obligation.id
             for compiled in policy.reactions
@@ -301,7 +326,7 @@ class _Tracker:
             self.violations.append(item)
             if action.due is not None:
                 self.open_violations[(action.rule, action.due)] = item
-                missed = self.book.by_code.get(action.code)
+                missed = self.book.missed(action.code, action.rule)
                 if missed is not None:
                     self.figure(missed)["due"] += action.periods
 
@@ -349,7 +374,11 @@ class _Tracker:
             # A missed period is missed: the next one is an obligation of its own. A one-off
             # obligation never met stood late until closing ended it, or until the end.
             unmet = item["fulfilled_at"] is None and item["due"] is not None
-            if unmet and end is not None and book.by_code.get(item["code"]) not in book.periodic:
+            if (
+                unmet
+                and end is not None
+                and book.missed(item["code"], item["rule"]) not in book.periodic
+            ):
                 stop = end
                 if self.closed_at is not None and item["detected_at"] <= self.closed_at:
                     stop = self.closed_at  # closing ends every obligation but its own post

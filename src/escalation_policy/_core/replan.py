@@ -14,6 +14,7 @@ from escalation_policy._language.context import Situation
 from escalation_policy.model import CLOSED
 from escalation_policy.periods import Bucket, parse_period
 from escalation_policy.policy import Policy
+from escalation_policy.policy.obligations import one_off_of_rule
 from escalation_policy.policy.outputs import CADENCE, IN_SCOPE, OWNER
 from escalation_policy.policy.record import Record
 from escalation_policy.state import (
@@ -146,17 +147,27 @@ def _rederive(
     reactions to the policy's opening fact that apply the plan and require periodic
     obligations run again, as if the escalation opened at ``at`` with these attributes (the
     one-off obligations an opening requires are not required again: their facts are past).
-    A pending obligation, or a rule it cites, that the policy no longer has is dropped, as is a
-    periodic obligation no reaction requires any longer; one whose period changed starts
-    afresh at ``at``, as on a change of severity. The others keep their due times (overdue
-    ones too), with the citation, reminder and tiers the policy gives them now.
+    A one-off obligation whose rule now requires another one is that one (its due time and key
+    kept). A pending obligation, or a rule it cites, that the policy no longer has is dropped,
+    as is a periodic obligation no reaction requires any longer; one whose period changed
+    starts afresh at ``at``, as on a change of severity. The others keep their due times
+    (overdue ones too), with the citation, reminder and tiers the policy gives them now.
     """
     before = list(record.pending)
     was = {name: _planned_text(getattr(record, name)) for name in _PLANNED_FIELDS}
     obligations, rules = policy.obligations, policy.rules
     record.done = {name: key for name, key in record.done.items() if name in obligations}
+    one_off = one_off_of_rule(policy.reactions)
     kept: list[PendingObligation] = []
     for pending in record.pending:
+        now = one_off.get(pending.rule)
+        if (
+            now is not None
+            and now != pending.obligation
+            and not _periodic(pending)
+            and (obligations[now].obligation.key is None) == (pending.key is None)
+        ):
+            pending = attrs.evolve(pending, obligation=now)
         if pending.obligation not in obligations or pending.rule not in rules:
             continue
         cites = rules[pending.rule].cites

@@ -20,6 +20,7 @@ from escalation_policy._audit import (
     AuditReport,
     Replayed,
     audit_end,
+    missed_obligations,
     replay,
 )
 from escalation_policy._convert import shared_converter
@@ -208,9 +209,7 @@ class _Builder:
         self.pending: dict[_Identity, _Span] = {}
         self.reminders: dict[str, list[Mark]] = {}
         self.facts: dict[str, list[Mark]] = {}
-        self.obligation_of_code = {
-            text_of(compiled.violation): name for name, compiled in policy.obligations.items()
-        }
+        self.missed = missed_obligations(policy)
 
     # -- what the engine said
     def action(self, action: Action) -> None:
@@ -227,7 +226,7 @@ class _Builder:
             self._missed(action)
 
     def _missed(self, violation: Violation) -> None:
-        obligation = self.obligation_of_code.get(text_of(violation.code))
+        obligation = self.missed(violation.code, violation.rule)
         if violation.due is None or obligation is None:
             return  # conduct, not a missed obligation: a mark, not a span
         span = self._find(violation.rule, violation.due, obligation)

@@ -121,6 +121,18 @@ def check_all_required(
             )
 
 
+def one_off_of_rule(reactions: Sequence[CompiledReaction]) -> Mapping[str, str]:
+    """The one-off obligation each reaction requires, by the reaction's id, for those that
+    require exactly one: what a pending instance its rule required is now, if the obligation
+    it was kept under is no longer its rule's (a snapshot of an earlier policy)."""
+    found: dict[str, set[str]] = {}
+    for compiled in reactions:
+        for effect in compiled.reaction.then:
+            if isinstance(effect, Require) and effect.every is None:
+                found.setdefault(compiled.reaction.id, set()).add(effect.obligation.id)
+    return {rule: next(iter(names)) for rule, names in found.items() if len(names) == 1}
+
+
 def announces_period_of(
     obligations: Mapping[str, CompiledObligation], reactions: Sequence[CompiledReaction]
 ) -> Mapping[type[Any], frozenset[str]]:

@@ -183,8 +183,38 @@ CHANNEL_POST = Obligation(
     owner_field="by",
     announce_again_on_new_owner=True,
 )
-"""A post the owner must make to the channel, one per reason (created, closed, risk reduced);
-the host is told again when the owner changes."""
+"""A post the owner must make to the channel, one per reason (created, closed); the host is
+told again when the owner changes."""
+
+# The two posts below are worded and announced as CHANNEL_POST is, but are obligations of their
+# own because a fact other than their own post ends them: a Cancel drops every instance of the
+# obligations it names, and a Fulfil finds the instance it meets by a field of its fact.
+RISK_REDUCED_CHANNEL_POST = Obligation(
+    id="risk_reduced_post",
+    violation=ViolationCode.POST_OVERDUE,
+    missed="the {reason!r} post was due by {due} and was not made",
+    key="reason",
+    announce=PostToChannel,
+    announce_with={"channel": CHANNEL},
+    owner_field="by",
+    announce_again_on_new_owner=True,
+)
+"""The post when risk is reduced to the standard business process. "When the escalation is
+closed or risk reduced" is one occasion: a closed post, once the escalation is closed, makes it
+too."""
+
+RAISE_UPDATE = Obligation(
+    id="raise_update",
+    violation=ViolationCode.POST_OVERDUE,
+    missed="the {reason!r} post was due by {due} and was not made",
+    key="reason",
+    announce=PostToChannel,
+    announce_with={"channel": CHANNEL},
+    owner_field="by",
+    announce_again_on_new_owner=True,
+)
+"""The update soon after the severity rises into High or Critical; withdrawn if the severity
+falls back below High before it is made."""
 
 CHANNEL_UPDATE = Obligation(
     id="channel_update",
@@ -196,7 +226,7 @@ CHANNEL_UPDATE = Obligation(
 )
 """The periodic update to the channel; each next one is announced as a post."""
 
-OBLIGATIONS = (CHANNEL_POST, CHANNEL_UPDATE)
+OBLIGATIONS = (CHANNEL_POST, RISK_REDUCED_CHANNEL_POST, RAISE_UPDATE, CHANNEL_UPDATE)
 
 TABLES = (
     DecisionTable(
@@ -249,7 +279,19 @@ REACTIONS = (
         cites=COMMUNICATION,
         on=(SeverityChanged,),
         when={"severity_raised": True, "severity": one_of(Severity.CRITICAL, Severity.HIGH)},
-        then=(Require(obligation=CHANNEL_POST, key=PostReason.UPDATE, within=UPDATE_AFTER_RAISE),),
+        then=(Require(obligation=RAISE_UPDATE, key=PostReason.UPDATE, within=UPDATE_AFTER_RAISE),),
+    ),
+    # Back below High before the update is made, the escalation posts updates only "when
+    # incremental updates are required"; as a TAM is no longer awaited
+    # (responsibilities.tam_no_longer_needed), the raise's update is no longer owed.
+    Reaction(
+        id="communication.update_when_raised_withdrawn",
+        title="Lowered to Medium or Low, the escalation no longer owes the update its raise "
+        "called for",
+        cites=COMMUNICATION,
+        on=(SeverityChanged,),
+        when={"severity": one_of(Severity.MEDIUM, Severity.LOW)},
+        then=(Cancel(obligations=(RAISE_UPDATE,)),),
     ),
     Reaction(
         id="communication.post_when_risk_reduced",
@@ -260,7 +302,7 @@ REACTIONS = (
         then=(
             Cancel(obligations=(CHANNEL_UPDATE, CADENCE)),
             Require(
-                obligation=CHANNEL_POST,
+                obligation=RISK_REDUCED_CHANNEL_POST,
                 key=PostReason.RISK_REDUCED,
                 within=RISK_REDUCED_POST,
             ),
@@ -290,7 +332,7 @@ REACTIONS = (
         on=(Closed,),
         when={"status": Status.ACTIVE},
         then=(
-            Cancel(obligations=(CHANNEL_POST,)),
+            Cancel(obligations=(CHANNEL_POST, RISK_REDUCED_CHANNEL_POST, RAISE_UPDATE)),
             Require(obligation=CHANNEL_POST, key=PostReason.CLOSED, within=CLOSED_POST),
         ),
     ),
@@ -303,7 +345,27 @@ REACTIONS = (
             "escalation_channel": True,
             "purpose": AWARENESS_POSTS,
         },
-        then=(Fulfil(obligation=CHANNEL_POST, key="purpose"),),
+        then=(
+            Fulfil(obligation=CHANNEL_POST, key="purpose"),
+            Fulfil(obligation=RISK_REDUCED_CHANNEL_POST, key="purpose"),
+            Fulfil(obligation=RAISE_UPDATE, key="purpose"),
+        ),
+    ),
+    # "3. when the escalation is closed or risk reduced": one occasion. A risk-reduced post
+    # makes the closed post unnecessary (post_when_closed is for an active escalation); the
+    # other way round, a closed post is the risk-reduced post still owed.
+    Reaction(
+        id="communication.closed_post_for_risk_reduced",
+        title="Closed after its risk was reduced, the escalation's closed post is also its "
+        "risk-reduced post",
+        cites=COMMUNICATION,
+        on=(Posted,),
+        when={
+            "escalation_channel": True,
+            "purpose": PostPurpose.CLOSED,
+            "status": Status.CLOSED,
+        },
+        then=(Fulfil(obligation=RISK_REDUCED_CHANNEL_POST),),
     ),
     Reaction(
         id="communication.update_made",
