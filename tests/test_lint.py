@@ -645,6 +645,29 @@ CHECKED_IN = 'TYPE: ClassVar[str] = "checked_in"'
             "Opened.STATUS: an escalation opens as 'active'",
             id="a STATUS on the opening fact",
         ),
+        pytest.param(
+            CHECKED_IN,
+            f'{CHECKED_IN}\n    SETS: ClassVar[Mapping[str, str]] = "note"',
+            "CheckedIn",
+            "CheckedIn.SETS: got 'note', expected a mapping of the attributes it sets to the "
+            "fields they come from",
+            id="SETS that is no mapping",
+        ),
+        pytest.param(
+            '{"active": "closed"}',
+            '("active", "closed")',
+            "Closed",
+            "Closed.STATUS: got ('active', 'closed'), expected a mapping of a status to the one "
+            "the fact moves it to",
+            id="a STATUS that is no mapping",
+        ),
+        pytest.param(
+            CHECKED_IN,
+            f'{CHECKED_IN}\n    on_day: "Nothing" = None',
+            "CheckedIn",
+            "CheckedIn: an annotation cannot be read: name 'Nothing' is not defined",
+            id="an annotation that names nothing",
+        ),
     ],
 )
 def test_a_wrong_fact_type_fails_at_its_class(

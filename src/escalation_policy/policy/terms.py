@@ -98,11 +98,34 @@ class _Fields(dict[type[Any], dict[str, Any]]):
         self.hints: dict[type[Any], dict[str, Any]] = {}
 
     def __missing__(self, cls: type[Any]) -> dict[str, Any]:
-        hints = self.hints[cls] = typing.get_type_hints(cls)
+        try:
+            hints = self.hints[cls] = typing.get_type_hints(cls)
+        except Exception as error:  # a name it cannot resolve, an annotation that is no type
+            raise PolicyDefinitionError(
+                f"{cls.__name__}: an annotation cannot be read: {error}",
+                module=cls.__module__,
+                **source_of(cls),
+            ) from None
         found = self[cls] = {
             field.name: hints.get(field.name, field.type) for field in attrs.fields(cls)
         }
         return found
+
+
+_SETS_EXPECTED = "a mapping of the attributes it sets to the fields they come from"
+_STATUS_EXPECTED = "a mapping of a status to the one the fact moves it to"
+
+
+def _mapping(cls: type[Any], name: str, module: str, expected: str) -> Mapping[Any, Any]:
+    """A fact type's ``SETS`` or ``STATUS`` (``name``), once checked that it is a mapping."""
+    value = getattr(cls, name)
+    if not isinstance(value, Mapping):
+        raise PolicyDefinitionError(
+            f"{cls.__name__}.{name}: got {value!r}, expected {expected}",
+            module=module,
+            **source_of(cls),
+        )
+    return value
 
 
 def _value_read(path: str, kind: object) -> tuple[Read | str, tuple[object, ...] | None] | None:
@@ -254,7 +277,7 @@ def compile_terms(
             raise PolicyDefinitionError(
                 f"{cls.__name__} also opens", module=module, **source_of(cls)
             )
-        for attribute, field in dict(cls.SETS).items():
+        for attribute, field in _mapping(cls, "SETS", module, _SETS_EXPECTED).items():
             if field not in fields:
                 raise PolicyDefinitionError(
                     f"{cls.__name__}.SETS: {attribute!r} from {field!r}, but {tag} facts have "
@@ -283,7 +306,8 @@ def compile_terms(
                 )
             pairs.append((attribute, field))
         sets[tag] = tuple(pairs)
-        move = {str(scalar(k)): str(scalar(v)) for k, v in dict(cls.STATUS).items()}
+        declared = _mapping(cls, "STATUS", module, _STATUS_EXPECTED)
+        move = {str(scalar(k)): str(scalar(v)) for k, v in declared.items()}
         if cls is opening and move:
             raise PolicyDefinitionError(
                 f"{cls.__name__}.STATUS: an escalation opens as {ACTIVE!r}",
