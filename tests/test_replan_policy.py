@@ -37,6 +37,8 @@ from escalation_policy.vocabulary import EachBusinessDay, TimesPerWeek
 from tests.conftest import examples
 from tests.test_business_time import fact, ny, office, opened, tick
 
+ROOT = pathlib.Path(__file__).parent.parent
+
 
 def _office_edited(rows: dict[str, dict[str, Any]], without: tuple[str, ...] = ()) -> Policy:
     """The office policy with outputs of its plan's rows replaced (by row id) and reactions
@@ -159,19 +161,21 @@ def handbook_without(reaction: str) -> Policy:
     return load_policy([edited if name == tracker.__name__ else name for name in rules.MODULES])
 
 
+def _raised(engine_name: str) -> PolicyEngine:
+    """An engine that has taken the first four facts of ``examples/severity-change.jsonl``: a
+    Medium escalation opened, then raised."""
+    lines = (ROOT / "examples" / "severity-change.jsonl").read_text().splitlines()[:4]
+    engine = PolicyEngine(engine=engine_name)  # type: ignore[arg-type]
+    for line in lines:
+        engine.handle(json.loads(line))
+    return engine
+
+
 def test_an_obligation_whose_rule_is_gone_is_removed(engine_name: str) -> None:
     """Raised from Medium to Critical, an escalation owes an update of its executive summary: a
     policy without that rule removes it, and nothing else (other rules still require such
     updates)."""
-    history = [
-        json.loads(line)
-        for line in (pathlib.Path(__file__).parent.parent / "examples" / "severity-change.jsonl")
-        .read_text()
-        .splitlines()[:4]
-    ]
-    engine = PolicyEngine(engine=engine_name)  # type: ignore[arg-type]
-    for item in history:
-        engine.handle(item)
+    engine = _raised(engine_name)
     pending = engine.escalations()[0].pending
     assert ("executive_summary", None) in _keys(pending)
     new = handbook_without("tracker.summary_on_severity_change")
@@ -197,15 +201,7 @@ def test_an_obligation_its_rule_no_longer_requires_becomes_the_one_it_does(
     """Under the earlier handbook, raised from Medium to High, an escalation owed the update
     as a `channel_post`; re-planned, it owes it as the `raise_update` its rule requires now,
     due when it was, and lowered back to Medium it no longer owes it."""
-    history = [
-        json.loads(line)
-        for line in (pathlib.Path(__file__).parent.parent / "examples" / "severity-change.jsonl")
-        .read_text()
-        .splitlines()[:4]
-    ]
-    engine = PolicyEngine(engine=engine_name)  # type: ignore[arg-type]
-    for item in history:
-        engine.handle(item)
+    engine = _raised(engine_name)
     earlier = _snapshot(engine)
     earlier["policy"] = EARLIER_HANDBOOK
     (update,) = [
@@ -219,7 +215,12 @@ def test_an_obligation_its_rule_no_longer_requires_becomes_the_one_it_does(
         _keys(replanned.removed),
     )
     assert engine.escalations()[0].pending == restored.escalations()[0].pending
-    lowered = {**history[3], "at": "2026-05-12T08:00:00Z", "severity": "medium"}
+    lowered = {
+        "type": "severity_changed",
+        "at": "2026-05-12T08:00:00Z",
+        "escalation_id": "ESC-330",
+        "severity": "medium",
+    }
     restored.handle(lowered)
     assert "raise_update" not in [p.obligation for p in restored.escalations()[0].pending]
 
