@@ -148,6 +148,77 @@ def test_standard_input_resumes_only_under_a_source_name(
     assert "facts must arrive in time order" in unnamed.stderr
 
 
+def test_two_runs_of_one_file_at_once_handle_each_line_once(
+    new_store_url: Any, tmp_path: pathlib.Path
+) -> None:
+    """Two `run`s of the same file started together (a cron job that overlaps itself, say)
+    leave the store as one run alone does, and both succeed: the lines one handled, the other
+    skips."""
+    opens = tmp_path / "opens.jsonl"
+    posts = tmp_path / "posts.jsonl"
+    count = 300
+    opens.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "type": "opened",
+                    "at": "2026-03-02T09:00:00Z",
+                    "escalation_id": f"E{n}",
+                    "customer": "Acme",
+                    "segment": "enterprise",
+                    "severity": "low",
+                }
+            )
+            + "\n"
+            for n in range(count)
+        )
+    )
+    posts.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "type": "posted",
+                    "at": "2026-03-02T09:10:00Z",
+                    "escalation_id": f"E{n}",
+                    "channel": "#escalated_customers",
+                    "purpose": "update",
+                    "by": "tam",  # the wrong person: a violation each time it is handled
+                }
+            )
+            + "\n"
+            for n in range(count)
+        )
+    )
+    command = [sys.executable, "-m", "escalation_policy", "run", "--format", "json"]
+    shared, alone = new_store_url(), new_store_url()
+    for store in (shared, alone):
+        subprocess.run([*command, "--store", store, str(opens)], capture_output=True, check=True)
+    runs = [
+        subprocess.Popen(
+            [*command, "--store", shared, "--batch", "10", str(posts)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    single = subprocess.run(
+        [*command, "--store", alone, "--batch", "10", str(posts)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert [(0, ""), (0, "")] == [
+        (run.returncode, err) for run, (_, err) in zip(runs, outputs, strict=True)
+    ]
+    assert sorted(printed(single.stdout), key=str) == sorted(
+        (action for out, _ in outputs for action in printed(out)), key=str
+    )
+    with Service(shared) as both, Service(alone) as one:
+        assert [(d.id, d.action) for d in one.outbox()] == [(d.id, d.action) for d in both.outbox()]
+
+
 def test_the_default_store_is_a_sqlite_file_in_the_current_directory(
     tmp_path: pathlib.Path,
 ) -> None:

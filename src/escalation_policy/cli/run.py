@@ -95,7 +95,7 @@ def _run_batch(
 ) -> int:
     """Handle one batch in one transaction and print what it emitted; returns how many of
     its lines were refused (with --keep-going; without it, a refused line stops the run)."""
-    results = service.handle_many(
+    skipped, results = service._handle_many(
         batch,
         keep_going=args.keep_going,
         source=source,
@@ -103,7 +103,8 @@ def _run_batch(
         now=dt.datetime.now(dt.timezone.utc),  # the wall clock, at the edge: when refused
     )
     refused = 0
-    for number, result in zip(lines, results, strict=False):
+    # Lines another run of the same source handled meanwhile are skipped, and have no result.
+    for number, result in zip(lines[skipped:], results, strict=False):
         if isinstance(result, InputError):
             result.at_line(number)
             if not args.keep_going:
