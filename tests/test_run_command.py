@@ -1,6 +1,7 @@
 """`escalation-policy run` and `worker`: facts through a store, the outbox delivered."""
 
 import datetime as dt
+import io
 import json
 import os
 import pathlib
@@ -217,6 +218,48 @@ def test_two_runs_of_one_file_at_once_handle_each_line_once(
     )
     with Service(shared) as both, Service(alone) as one:
         assert [(d.id, d.action) for d in one.outbox()] == [(d.id, d.action) for d in both.outbox()]
+
+
+def test_a_replaced_file_shorter_than_what_was_read_under_its_name_is_an_error(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file rotated or replaced at the same path, with fewer lines than were read from it:
+    `run` says so and exits 2, rather than skip its lines in silence; under a new name it is
+    read."""
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    lines = (EXAMPLES / "severity-change.jsonl").read_text().splitlines(keepends=True)
+    path = tmp_path / "feed.jsonl"
+    path.write_text("".join(lines[:6]))
+    assert 0 == main(["run", "--store", store, str(path)])
+    capsys.readouterr()
+    path.write_text("".join(lines[6:9]))
+    assert 2 == main(["run", "--store", store, str(path)])
+    out, err = capsys.readouterr()
+    assert "" == out
+    assert (
+        f"escalation-policy: {path}: ends at line 3, but lines up to 6 were read under the name "
+        f"{os.path.realpath(path)} before: a new or rotated input is not read under an old "
+        "name; read it under a new one, --source NEW-NAME\n"
+    ) == err
+    assert 0 == main(["run", "--store", store, "--source", "feed-2", str(path)])
+    with Service(store) as service:
+        assert 3 == service.position("feed-2")
+
+
+def test_a_new_stream_under_a_source_name_shorter_than_what_was_read_is_an_error(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    lines = (EXAMPLES / "severity-change.jsonl").read_text().splitlines(keepends=True)
+    run = ["run", "--store", store, "--source", "crm-export", "-"]
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO("".join(lines[:6]).encode())))
+    assert 0 == main(run)
+    capsys.readouterr()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO("".join(lines[6:9]).encode())))
+    assert 2 == main(run)
+    out, err = capsys.readouterr()
+    assert "" == out
+    assert "<stdin>: ends at line 3, but lines up to 6 were read under the name crm-export" in err
 
 
 def test_the_default_store_is_a_sqlite_file_in_the_current_directory(

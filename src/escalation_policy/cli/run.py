@@ -46,8 +46,10 @@ def run(args: argparse.Namespace, out: Output) -> int:
             done = service.position(source) if source is not None else 0
             batch: list[Fact | InputError] = []
             lines: list[int] = []
+            last = 0
             for _, number, item in read_items([path], service.policy):
                 read += 1
+                last = number
                 if number <= done:
                     continue  # committed before: a run that stopped is resumed after it
                 lines.append(number)
@@ -57,11 +59,24 @@ def run(args: argparse.Namespace, out: Output) -> int:
                     batch, lines = [], []
             if batch:
                 refused += _run_batch(service, args, out, fmt, path, source, batch, lines)
+            if last < done:
+                raise _shorter(path, source, last, done)
     if earlier:
         _report_earlier(earlier)
     if refused:
         report_refused(refused, read)
     return EXIT_BAD_INPUT if refused or earlier else EXIT_OK
+
+
+def _shorter(path: str, source: str | None, last: int, done: int) -> Exit:
+    """A file, or standard input, that ends before the lines read under its name: a file
+    replaced or rotated, or a new stream, that would otherwise be skipped in silence."""
+    return Exit(
+        EXIT_BAD_INPUT,
+        f"{display_name(path)}: ends at line {last}, but lines up to {done} were read under "
+        f"the name {source_shown(source)} before: a new or rotated input is not read under "
+        "an old name; read it under a new one, --source NEW-NAME",
+    )
 
 
 def _report_earlier(earlier: list[Refusal]) -> None:
