@@ -117,6 +117,34 @@ def test_keep_going_reports_each_refused_line_and_exits_2(
     )
 
 
+def test_keep_going_leaves_a_last_line_still_being_written_for_the_next_run(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file being written as `run --keep-going` reads it: its last line, without a newline
+    yet and not a fact, is neither refused nor read past; once finished, the next run handles
+    it. A last fact whole but without a newline is handled."""
+    lines = (EXAMPLES / "critical-outage.jsonl").read_text().splitlines(keepends=True)
+    path = tmp_path / "feed.jsonl"
+    path.write_text("".join(lines[:3]) + lines[3][:40])
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    run = ["run", "--store", store, "--keep-going", "--format", "json", str(path)]
+    assert 0 == main(run)
+    out, err = capsys.readouterr()
+    assert (
+        f"escalation-policy: {path}: line 4 has no newline at its end and is not a fact: left "
+        "unread, as a line still being written; the next run reads it\n"
+    ) == err
+    first = printed(out)
+    path.write_text("".join(lines[:4]) + lines[4].rstrip("\n"))
+    assert 0 == main(run)
+    rest = printed(capsys.readouterr().out)
+    whole = tmp_path / "whole.jsonl"
+    whole.write_text("".join(lines[:5]))
+    assert replayed(whole) == without_ids(first + rest)  # nothing refused, nothing twice
+    with Service(store) as service:
+        assert (5, []) == (service.position("file:" + os.path.realpath(path)), service.refusals())
+
+
 def test_facts_with_ids_given_twice_are_printed_once(
     tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -47,7 +47,10 @@ def run(args: argparse.Namespace, out: Output) -> int:
             batch: list[Fact | InputError] = []
             lines: list[int] = []
             last = 0
-            for _, number, item in read_items([path], service.policy):
+            # With --keep-going, a last line still being written is left for the next run,
+            # rather than refused and read past for good.
+            unfinished: list[int] | None = [] if args.keep_going else None
+            for _, number, item in read_items([path], service.policy, unfinished=unfinished):
                 read += 1
                 last = number
                 if number <= done:
@@ -59,6 +62,12 @@ def run(args: argparse.Namespace, out: Output) -> int:
                     batch, lines = [], []
             if batch:
                 refused += _run_batch(service, args, out, fmt, path, source, batch, lines)
+            if unfinished:
+                last = unfinished[0]
+                write_error(
+                    f"{display_name(path)}: line {last} has no newline at its end and is not "
+                    "a fact: left unread, as a line still being written; the next run reads it"
+                )
             if last < done:
                 raise _shorter(path, source, last, done)
     if earlier:
