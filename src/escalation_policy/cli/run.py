@@ -48,8 +48,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
             lines: list[int] = []
             last = 0
             # With --keep-going, a last line still being written is left for the next run,
-            # rather than refused and read past for good.
-            unfinished: list[int] | None = [] if args.keep_going else None
+            # rather than refused and read past for good (an input without a name has none).
+            unfinished: list[int] | None = [] if args.keep_going and source else None
             for _, number, item in read_items([path], service.policy, unfinished=unfinished):
                 read += 1
                 last = number
