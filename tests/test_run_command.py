@@ -1,6 +1,7 @@
 """`escalation-policy run` and `worker`: facts through a store, the outbox delivered."""
 
 import datetime as dt
+import io
 import json
 import os
 import pathlib
@@ -116,6 +117,34 @@ def test_keep_going_reports_each_refused_line_and_exits_2(
     )
 
 
+def test_keep_going_leaves_a_last_line_still_being_written_for_the_next_run(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file being written as `run --keep-going` reads it: its last line, without a newline
+    yet and not a fact, is neither refused nor read past; once finished, the next run handles
+    it. A last fact whole but without a newline is handled."""
+    lines = (EXAMPLES / "critical-outage.jsonl").read_text().splitlines(keepends=True)
+    path = tmp_path / "feed.jsonl"
+    path.write_text("".join(lines[:3]) + lines[3][:40])
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    run = ["run", "--store", store, "--keep-going", "--format", "json", str(path)]
+    assert 0 == main(run)
+    out, err = capsys.readouterr()
+    assert (
+        f"escalation-policy: {path}: line 4 has no newline at its end and is not a fact: left "
+        "unread, as a line still being written; the next run reads it\n"
+    ) == err
+    first = printed(out)
+    path.write_text("".join(lines[:4]) + lines[4].rstrip("\n"))
+    assert 0 == main(run)
+    rest = printed(capsys.readouterr().out)
+    whole = tmp_path / "whole.jsonl"
+    whole.write_text("".join(lines[:5]))
+    assert replayed(whole) == without_ids(first + rest)  # nothing refused, nothing twice
+    with Service(store) as service:
+        assert (5, []) == (service.position("file:" + os.path.realpath(path)), service.refusals())
+
+
 def test_facts_with_ids_given_twice_are_printed_once(
     tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -146,6 +175,119 @@ def test_standard_input_resumes_only_under_a_source_name(
     unnamed = subprocess.run([*command, "-"], input=text, capture_output=True, text=True)
     assert 2 == unnamed.returncode  # read again from the start: older than the store's clock
     assert "facts must arrive in time order" in unnamed.stderr
+
+
+def test_two_runs_of_one_file_at_once_handle_each_line_once(
+    new_store_url: Any, tmp_path: pathlib.Path
+) -> None:
+    """Two `run`s of the same file started together (a cron job that overlaps itself, say)
+    leave the store as one run alone does, and both succeed: the lines one handled, the other
+    skips."""
+    opens = tmp_path / "opens.jsonl"
+    posts = tmp_path / "posts.jsonl"
+    count = 300
+    opens.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "type": "opened",
+                    "at": "2026-03-02T09:00:00Z",
+                    "escalation_id": f"E{n}",
+                    "customer": "Acme",
+                    "segment": "enterprise",
+                    "severity": "low",
+                }
+            )
+            + "\n"
+            for n in range(count)
+        )
+    )
+    posts.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "type": "posted",
+                    "at": "2026-03-02T09:10:00Z",
+                    "escalation_id": f"E{n}",
+                    "channel": "#escalated_customers",
+                    "purpose": "update",
+                    "by": "tam",  # the wrong person: a violation each time it is handled
+                }
+            )
+            + "\n"
+            for n in range(count)
+        )
+    )
+    command = [sys.executable, "-m", "escalation_policy", "run", "--format", "json"]
+    shared, alone = new_store_url(), new_store_url()
+    for store in (shared, alone):
+        subprocess.run([*command, "--store", store, str(opens)], capture_output=True, check=True)
+    runs = [
+        subprocess.Popen(
+            [*command, "--store", shared, "--batch", "10", str(posts)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    single = subprocess.run(
+        [*command, "--store", alone, "--batch", "10", str(posts)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert [(0, ""), (0, "")] == [
+        (run.returncode, err) for run, (_, err) in zip(runs, outputs, strict=True)
+    ]
+    assert sorted(printed(single.stdout), key=str) == sorted(
+        (action for out, _ in outputs for action in printed(out)), key=str
+    )
+    with Service(shared) as both, Service(alone) as one:
+        assert [(d.id, d.action) for d in one.outbox()] == [(d.id, d.action) for d in both.outbox()]
+
+
+def test_a_replaced_file_shorter_than_what_was_read_under_its_name_is_an_error(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file rotated or replaced at the same path, with fewer lines than were read from it:
+    `run` says so and exits 2, rather than skip its lines in silence; under a new name it is
+    read."""
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    lines = (EXAMPLES / "severity-change.jsonl").read_text().splitlines(keepends=True)
+    path = tmp_path / "feed.jsonl"
+    path.write_text("".join(lines[:6]))
+    assert 0 == main(["run", "--store", store, str(path)])
+    capsys.readouterr()
+    path.write_text("".join(lines[6:9]))
+    assert 2 == main(["run", "--store", store, str(path)])
+    out, err = capsys.readouterr()
+    assert "" == out
+    assert (
+        f"escalation-policy: {path}: ends at line 3, but lines up to 6 were read under the name "
+        f"{os.path.realpath(path)} before: a new or rotated input is not read under an old "
+        "name; read it under a new one, --source NEW-NAME\n"
+    ) == err
+    assert 0 == main(["run", "--store", store, "--source", "feed-2", str(path)])
+    with Service(store) as service:
+        assert 3 == service.position("feed-2")
+
+
+def test_a_new_stream_under_a_source_name_shorter_than_what_was_read_is_an_error(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    lines = (EXAMPLES / "severity-change.jsonl").read_text().splitlines(keepends=True)
+    run = ["run", "--store", store, "--source", "crm-export", "-"]
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO("".join(lines[:6]).encode())))
+    assert 0 == main(run)
+    capsys.readouterr()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO("".join(lines[6:9]).encode())))
+    assert 2 == main(run)
+    out, err = capsys.readouterr()
+    assert "" == out
+    assert "<stdin>: ends at line 3, but lines up to 6 were read under the name crm-export" in err
 
 
 def test_the_default_store_is_a_sqlite_file_in_the_current_directory(

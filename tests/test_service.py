@@ -5,6 +5,7 @@ import datetime as dt
 import json
 import pathlib
 import sqlite3
+import threading
 from typing import Any
 
 import attrs
@@ -283,6 +284,81 @@ def test_keep_going_refuses_the_bad_fact_and_handles_the_rest(new_store_url: Any
         assert [False, True, False] == [isinstance(r, InputError) for r in results]
         assert service.escalation("ESC-2") is not None
         assert 6 == service.position("feed")
+
+
+def posts_after_openings(count: int) -> tuple[list[Any], list[Any]]:
+    """``count`` escalations opened, then a post for each without an id, all at one time: a
+    post by the wrong person, which emits a violation each time it is handled."""
+    openings = [opened(f"ESC-{n}", severity="low") for n in range(count)]
+    posts = [
+        posted(f"ESC-{n}", at(minutes=10), "update", "tam", channel="#escalated_customers")
+        for n in range(count)
+    ]
+    return openings, posts
+
+
+def test_facts_a_source_has_read_past_are_skipped_by_a_second_reader(
+    new_store_url: Any,
+) -> None:
+    """Two readers of one source that both start from its beginning: the second handles only
+    what the first has not, and records no refusal the first recorded, so the store ends as
+    after one reader."""
+    openings, posts = posts_after_openings(3)
+    facts = [*posts, {"type": "nonsense"}]
+    url = new_store_url()
+    with Service(url) as first, Service(url) as second:
+        first.handle_many(openings)
+        first.handle_many(facts[:3], keep_going=True, source="feed", positions=[1, 2, 3])
+        results = second.handle_many(facts, keep_going=True, source="feed", positions=[1, 2, 3, 4])
+        assert 1 == len(results)
+        assert isinstance(results[0], InputError)
+        assert 4 == second.position("feed")
+        assert [4] == [refusal.position for refusal in second.refusals()]
+        alone = Service(new_store_url())
+        with alone:
+            alone.handle_many(openings)
+            alone.handle_many(facts, keep_going=True, source="feed", positions=[1, 2, 3, 4])
+            assert contents(alone) == contents(second)
+
+
+def test_two_readers_of_one_source_at_once_leave_the_outbox_of_one(new_store_url: Any) -> None:
+    """Two threads feed the same source in the same batches at the same time, each through
+    its own service: each batch is handled once, by whichever comes first."""
+    openings, posts = posts_after_openings(200)
+    batches = [list(range(start, start + 10)) for start in range(0, len(posts), 10)]
+    url = new_store_url()
+    with Service(url) as service:
+        service.handle_many(openings)
+    start = threading.Barrier(2)
+    handled: list[int] = []
+
+    def read() -> None:
+        with Service(url) as reader:
+            start.wait()
+            for batch in batches:
+                results = reader.handle_many(
+                    [posts[index] for index in batch],
+                    source="feed",
+                    positions=[index + 1 for index in batch],
+                )
+                handled.extend(len(r.deliveries) for r in results if not isinstance(r, InputError))
+
+    threads = [threading.Thread(target=read) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with Service(new_store_url()) as alone:
+        alone.handle_many(openings)
+        once = alone.handle_many(posts, source="feed", positions=range(1, len(posts) + 1))
+        with Service(url) as service:
+            assert contents(alone) == contents(service)
+        assert sum(len(r.deliveries) for r in once if not isinstance(r, InputError)) == sum(handled)
+
+
+def test_positions_of_a_source_must_increase(new_store_url: Any) -> None:
+    with Service(new_store_url()) as service, pytest.raises(ValueError, match="increase"):
+        service.handle_many([opened(), opened("ESC-2")], source="feed", positions=[2, 2])
 
 
 def test_a_negative_lateness_is_refused() -> None:

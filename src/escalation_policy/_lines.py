@@ -63,9 +63,14 @@ def too_long() -> InputError:
 
 
 def _numbered(
-    stream: IO[str] | IO[bytes], policy: Policy | None = None
+    stream: IO[str] | IO[bytes],
+    policy: Policy | None = None,
+    unfinished: list[int] | None = None,
 ) -> Iterator[tuple[int, Fact | InputError]]:
-    """``(line number, fact or the reason there is none)`` for each non-blank line."""
+    """``(line number, fact or the reason there is none)`` for each non-blank line.
+
+    ``unfinished``, if given: a last line without a newline that is not a fact is taken as
+    one still being written: it is not yielded, and its number is appended to the list."""
     # handle_json's reader: a well-formed fact's line straight to its type's line reader,
     # anything else read as fact_of_line reads it, with the same errors.
     read = shared_line_reader(default_policy() if policy is None else policy)
@@ -89,6 +94,9 @@ def _numbered(
         try:
             item: Fact | InputError = read(line)[0]
         except InputError as error:
+            if unfinished is not None and line[-1:] not in ("\n", b"\n"):
+                unfinished.append(number)  # only the last line of a stream lacks one
+                return
             item = error.at_line(number)
         yield number, item
 

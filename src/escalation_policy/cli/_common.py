@@ -116,10 +116,13 @@ def total_bytes(paths: Sequence[str]) -> int | None:
 
 
 def read_items(
-    paths: Sequence[str], policy: Policy, count: ReadCount | None = None
+    paths: Sequence[str],
+    policy: Policy,
+    count: ReadCount | None = None,
+    unfinished: list[int] | None = None,
 ) -> Iterator[tuple[str, int, Fact | InputError]]:
     """``(file, line number, fact or why not)`` for each non-blank line of the files, in order;
-    ``count``, if given, counts the bytes read.
+    ``count``, if given, counts the bytes read; ``unfinished``: as :func:`_numbered` takes it.
 
     Every file is opened first, so that a misspelt name stops the command before any output.
     """
@@ -131,7 +134,7 @@ def read_items(
         lines = stream if count is None else typing.cast(IO[bytes], _Counted(stream, count))
         name = display_name(path)
         try:
-            for number, item in _numbered(lines, policy):
+            for number, item in _numbered(lines, policy, unfinished):
                 yield name, number, item
         except OSError as error:  # the file was readable, then a read failed (EIO, EISDIR)
             raise InputError(f"cannot read {name}: {error.strerror or error}") from None

@@ -46,8 +46,13 @@ def run(args: argparse.Namespace, out: Output) -> int:
             done = service.position(source) if source is not None else 0
             batch: list[Fact | InputError] = []
             lines: list[int] = []
-            for _, number, item in read_items([path], service.policy):
+            last = 0
+            # With --keep-going, a last line still being written is left for the next run,
+            # rather than refused and read past for good (an input without a name has none).
+            unfinished: list[int] | None = [] if args.keep_going and source else None
+            for _, number, item in read_items([path], service.policy, unfinished=unfinished):
                 read += 1
+                last = number
                 if number <= done:
                     continue  # committed before: a run that stopped is resumed after it
                 lines.append(number)
@@ -57,11 +62,30 @@ def run(args: argparse.Namespace, out: Output) -> int:
                     batch, lines = [], []
             if batch:
                 refused += _run_batch(service, args, out, fmt, path, source, batch, lines)
+            if unfinished:
+                last = unfinished[0]
+                write_error(
+                    f"{display_name(path)}: line {last} has no newline at its end and is not "
+                    "a fact: left unread, as a line still being written; the next run reads it"
+                )
+            if last < done:
+                raise _shorter(path, source, last, done)
     if earlier:
         _report_earlier(earlier)
     if refused:
         report_refused(refused, read)
     return EXIT_BAD_INPUT if refused or earlier else EXIT_OK
+
+
+def _shorter(path: str, source: str | None, last: int, done: int) -> Exit:
+    """A file, or standard input, that ends before the lines read under its name: a file
+    replaced or rotated, or a new stream, that would otherwise be skipped in silence."""
+    return Exit(
+        EXIT_BAD_INPUT,
+        f"{display_name(path)}: ends at line {last}, but lines up to {done} were read under "
+        f"the name {source_shown(source)} before: a new or rotated input is not read under "
+        "an old name; read it under a new one, --source NEW-NAME",
+    )
 
 
 def _report_earlier(earlier: list[Refusal]) -> None:
@@ -95,7 +119,7 @@ def _run_batch(
 ) -> int:
     """Handle one batch in one transaction and print what it emitted; returns how many of
     its lines were refused (with --keep-going; without it, a refused line stops the run)."""
-    results = service.handle_many(
+    skipped, results = service._handle_many(
         batch,
         keep_going=args.keep_going,
         source=source,
@@ -103,7 +127,8 @@ def _run_batch(
         now=dt.datetime.now(dt.timezone.utc),  # the wall clock, at the edge: when refused
     )
     refused = 0
-    for number, result in zip(lines, results, strict=False):
+    # Lines another run of the same source handled meanwhile are skipped, and have no result.
+    for number, result in zip(lines[skipped:], results, strict=False):
         if isinstance(result, InputError):
             result.at_line(number)
             if not args.keep_going:

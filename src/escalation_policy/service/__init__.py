@@ -11,10 +11,12 @@ Every action gets a stable id, ``ESCALATION/SEQUENCE``: the receiver de-duplicat
 a redelivered fact returns the ids it got the first time.
 """
 
+import bisect
 import collections
 import contextlib
 import datetime as dt
 import hashlib
+import itertools
 import json
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -221,10 +223,35 @@ class Service:
         its id if it had one and the time ``now`` (the caller's clock, if given), and
         :meth:`refusals` reports it until :meth:`acknowledge_refusals`: a run resumed after
         it does not read it again, and nothing refused goes unnoticed.
+
+        The source's position is read, and held, in the same transaction: facts at positions
+        at or below it were read already (by another process reading the same source at the
+        same time, say) and are skipped, neither handled nor recorded, and get no result; the
+        results are those of the facts after them. ``positions`` must then increase.
         """
+        return self._handle_many(
+            facts, keep_going=keep_going, source=source, positions=positions, now=now
+        )[1]
+
+    def _handle_many(
+        self,
+        facts: Sequence[Fact | Mapping[str, Any] | InputError],
+        *,
+        keep_going: bool = False,
+        source: str | None = None,
+        positions: Sequence[int] | None = None,
+        now: dt.datetime | None = None,
+    ) -> tuple[int, list[Handled | InputError]]:
+        """:meth:`handle_many`, and how many facts it skipped, read already (the first ones)."""
         self._check_planned()
         if positions is not None and len(positions) != len(facts):
             raise ValueError("positions must give one position per fact")
+        if (
+            source is not None
+            and positions is not None
+            and any(b <= a for a, b in itertools.pairwise(positions))
+        ):
+            raise ValueError("positions must increase")
         if source is not None and (not isinstance(source, str) or len(source) > MAX_ID_LENGTH):
             shown = f" ({len(source):,} characters)" if isinstance(source, str) else ""
             raise InvalidFactError(
@@ -244,13 +271,20 @@ class Service:
                 read.append(self._read(item))
             except InputError as error:
                 read.append(error)
-        targets = {
-            fact.escalation_id
-            for fact in read
-            if isinstance(fact, EscalationFact) and not isinstance(fact, InputError)
-        }
 
-        def attempt(tx: Transaction) -> list[Handled | InputError]:
+        def attempt(tx: Transaction) -> tuple[int, list[Handled | InputError]]:
+            skipped = 0
+            if source is not None and positions is not None:
+                # Held to the end of the transaction: another process reading the same
+                # source waits here, then skips what this one handled.
+                done = tx.lock_source(source)
+                skipped = bisect.bisect_right(positions, done)
+            todo = read[skipped:]
+            targets = {
+                fact.escalation_id
+                for fact in todo
+                if isinstance(fact, EscalationFact) and not isinstance(fact, InputError)
+            }
             results: list[Handled | InputError] = []
             work = _Working()
             if self.catch_up:
@@ -260,21 +294,21 @@ class Service:
             for row in tx.lock(targets).values():
                 work.load(row, self._thaw(row))
             # What falls due before the batch's last fact, held once for the whole batch.
-            watermark = self._last_watermark(read, work.clock)
+            watermark = self._last_watermark(todo, work.clock)
             if watermark is not None:
                 for row in tx.due(_micros(watermark), targets, _UNLIMITED):
                     work.load(row, self._thaw(row))
-            ids = [f.id for f in read if isinstance(f, Fact) and f.id is not None]
+            ids = [f.id for f in todo if isinstance(f, Fact) and f.id is not None]
             if ids:
                 work.digests.update(tx.seen(ids))
-            consumed = -1
-            for index, fact in enumerate(read):
+            consumed = skipped - 1
+            for index, fact in enumerate(todo, start=skipped):
                 result = fact if isinstance(fact, InputError) else self._apply(tx, work, fact)
                 results.append(result)
                 if isinstance(result, InputError) and not keep_going:
                     break
                 consumed = index
-            if source is not None and positions is not None and consumed >= 0:
+            if source is not None and positions is not None and consumed >= skipped:
                 tx.set_source(source, positions[consumed])
             if source is not None:
                 tx.refuse(
@@ -288,7 +322,9 @@ class Service:
                             result.reason,
                             refused_at,
                         )
-                        for index, result in enumerate(results[: consumed + 1])
+                        for index, result in enumerate(
+                            results[: consumed + 1 - skipped], start=skipped
+                        )
                         if isinstance(result, InputError)
                     ]
                 )
@@ -296,7 +332,7 @@ class Service:
                 tx.set_clock(_micros(work.clock))
             self._write(tx, work)
             tx.forget(targets - work.changed)  # rows locked for facts that were refused
-            return results
+            return skipped, results
 
         results = self.store.run(attempt)
         self._recorded()

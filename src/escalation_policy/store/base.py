@@ -353,6 +353,12 @@ class Transaction(abc.ABC):
         """How far the source ``name`` was read (0 if never)."""
 
     @abc.abstractmethod
+    def lock_source(self, name: str) -> int:
+        """How far the source ``name`` was read (0 if never), held until the transaction
+        ends: a transaction of another process that locks the same source waits, then reads
+        what this one recorded."""
+
+    @abc.abstractmethod
     def set_source(self, name: str, position: int) -> None:
         """Record that the source ``name`` was read up to ``position``."""
 

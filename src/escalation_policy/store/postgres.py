@@ -140,6 +140,15 @@ class _PostgresTransaction(Transaction):
         ).fetchone()
         return int(row[0]) if row else 0
 
+    def lock_source(self, name: str) -> int:
+        # A row locked even when the source was never read: FOR UPDATE locks no missing row.
+        row = self.db.execute(
+            "INSERT INTO ep_sources AS s (source, position) VALUES (%s, 0)"
+            " ON CONFLICT (source) DO UPDATE SET position = s.position RETURNING s.position",
+            (name,),
+        ).fetchone()
+        return int(row[0])
+
     def set_source(self, name: str, position: int) -> None:
         self.db.execute(
             "INSERT INTO ep_sources (source, position) VALUES (%s, %s)"

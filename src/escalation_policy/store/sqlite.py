@@ -138,6 +138,9 @@ class _SQLiteTransaction(Transaction):
         ).fetchone()
         return int(row[0]) if row else 0
 
+    def lock_source(self, name: str) -> int:
+        return self.source(name)  # the transaction holds the write lock (BEGIN IMMEDIATE)
+
     def set_source(self, name: str, position: int) -> None:
         self.db.execute(
             "INSERT INTO ep_sources (source, position) VALUES (?, ?)"
