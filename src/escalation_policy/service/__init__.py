@@ -57,12 +57,14 @@ from escalation_policy.service._results import (
     _KNOWN_STATES,
     _SCAN_CHUNK,
     _UNLIMITED,
+    DamagedDeadLetters,
     DeadLetter,
     Delivery,
     Handled,
     Pruned,
     Refusal,
     Status,
+    _dead_letter,
     _given,
     _instant,
     _limit,
@@ -447,19 +449,29 @@ class Service:
         return retry_at
 
     def dead_letters(self) -> list[DeadLetter]:
-        """The actions set aside as undeliverable (:meth:`claim`), in the order emitted."""
-        return [
-            DeadLetter(
-                id=row.action_id,
-                escalation_id=row.escalation_id,
-                action=row.action,
-                error=row.error,
-                at=_instant(row.dead),
-                attempts=row.attempts,
-                policy=row.policy,
+        """The actions set aside as undeliverable (:meth:`claim`), in the order emitted.
+
+        One the store holds in a shape escalation-policy never writes (a damaged SQLite file)
+        is a :class:`StoreError` naming it by its position in the outbox, once every dead
+        letter was read; its ``readable`` attribute holds the others."""
+        readable: list[DeadLetter] = []
+        damaged: list[str] = []
+        for row in self.store.dead_letters():
+            letter = _dead_letter(row)
+            if isinstance(letter, DeadLetter):
+                readable.append(letter)
+            else:
+                where = f"position {row.position} of the outbox"
+                if isinstance(row.action_id, str):
+                    where = f"{describe(row.action_id)} ({where})"
+                damaged.append(f"the dead letter {where} holds {letter}")
+        if damaged:
+            more = f"; and {len(damaged) - 3} more" if len(damaged) > 3 else ""
+            raise DamagedDeadLetters(
+                f"{'; '.join(damaged[:3])}{more}: the store was damaged; restore it from a backup",
+                readable,
             )
-            for row in self.store.dead_letters()
-        ]
+        return readable
 
     def retry_dead_letters(self, ids: Iterable[str] | None = None) -> int:
         """Put dead letters back in the outbox, claimable at once (``None``: all of them), once

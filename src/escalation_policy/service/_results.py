@@ -12,10 +12,12 @@ from escalation_policy._language.typed import FieldProblem, to_instant
 from escalation_policy.errors import (
     InvalidFactError,
     StoreError,
+    describe,
 )
 from escalation_policy.model import Action, Fact
 from escalation_policy.policy import Policy
 from escalation_policy.state import Fulfilment
+from escalation_policy.store.base import DeadLetterRow
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _SCAN_CHUNK = 200
@@ -141,6 +143,47 @@ class DeadLetter:
     at: dt.datetime
     attempts: int
     policy: str | None = None
+
+
+class DamagedDeadLetters(StoreError):
+    """Dead letters the store holds in a shape escalation-policy never writes (a damaged
+    SQLite file: bytes where the action's text belongs, say). The message names each by its
+    position in the outbox; ``readable`` holds the other dead letters, read as usual."""
+
+    def __init__(self, message: str, readable: list[DeadLetter]) -> None:
+        super().__init__(message)
+        self.readable = readable
+
+
+def _dead_letter(row: DeadLetterRow) -> DeadLetter | str:
+    """The dead letter a row of the store holds, or what in it is not of its type."""
+    texts: list[tuple[str, object]] = [
+        ("id", row.action_id),
+        ("escalation_id", row.escalation_id),
+        ("action", row.action),
+        ("error", row.error),
+        ("policy", row.policy),
+    ]
+    for name, value in texts:
+        if not isinstance(value, str) and not (name == "policy" and value is None):
+            return f"{describe(value)} for its {name}, where text belongs"
+    numbers: list[tuple[str, object]] = [("attempts", row.attempts), ("set_aside_at", row.dead)]
+    for name, value in numbers:
+        if not isinstance(value, int) or isinstance(value, bool):
+            return f"{describe(value)} for its {name}, where a whole number belongs"
+    try:
+        at = _instant(row.dead)
+    except StoreError:
+        return f"{describe(row.dead)} for its set_aside_at, a time out of range"
+    return DeadLetter(
+        id=row.action_id,
+        escalation_id=row.escalation_id,
+        action=row.action,
+        error=row.error,
+        at=at,
+        attempts=row.attempts,
+        policy=row.policy,
+    )
 
 
 @attrs.frozen
