@@ -33,6 +33,12 @@ MAX_WEEKS = 52
 """The most weeks a digest's trend shows: ``escalation_policy._digest.MAX_WEEKS``."""
 
 # ------------------------------------------------------------------------ what the parsers share
+REPORT_FORMATS = ("text", "markdown", "json", "html")
+"""The formats of ``audit``'s and ``impact``'s reports."""
+
+DIGEST_FORMATS = ("markdown", "html", "slack", "json")
+"""The formats of ``digest``."""
+
 DEFAULT_STORE = "sqlite:///escalations.db"
 """The store ``run`` and ``worker`` use unless ``--store`` or ``ESCALATION_POLICY_STORE``
 names another: a SQLite file in the current directory."""
@@ -205,7 +211,7 @@ def _audit(commands: Commands) -> None:
     )
     parser.add_argument(
         "--format",
-        choices=("text", "markdown", "json", "html"),
+        choices=REPORT_FORMATS,
         help="text, markdown, json or html (one self-contained page for a browser: who is "
         "late, and each escalation's timeline); default: from the extension of -o's FILE "
         "(.txt, .md, .json, .html), else text on a terminal and json otherwise",
@@ -310,16 +316,18 @@ def _digest(commands: Commands) -> None:
     )
     parser.add_argument(
         "--format",
-        choices=("markdown", "html", "slack", "json"),
-        default="markdown",
-        help="markdown (default), html (one self-contained page), slack (the JSON object "
-        "chat.postMessage takes: text and blocks) or json",
+        choices=DIGEST_FORMATS,
+        help="markdown, html (one self-contained page), slack (the JSON object "
+        "chat.postMessage takes: text and blocks) or json; default: from the extension of "
+        "-o's FILE (.md, .html, .json), else markdown",
     )
     parser.add_argument(
         "-o",
         "--output",
         metavar="FILE",
-        help="write the digest to FILE instead of standard output (- is standard output)",
+        help="write the digest to FILE instead of standard output (- is standard output); "
+        "its extension chooses the format, and one that contradicts --format is refused "
+        "(slack's JSON may go to a .json file)",
     )
     parser.add_argument(
         "--engine", choices=ENGINES, default="native", help="the rule engine (default: native)"
@@ -499,15 +507,17 @@ def _impact(commands: Commands) -> None:
     )
     parser.add_argument(
         "--format",
-        choices=("text", "markdown", "json", "html"),
-        help="text (default on a terminal), markdown (for a merge request's comment), json "
-        "(default otherwise), or html: one self-contained page",
+        choices=REPORT_FORMATS,
+        help="text, markdown (for a merge request's comment), json, or html: one "
+        "self-contained page; default: from the extension of -o's FILE (.txt, .md, .json, "
+        ".html), else text on a terminal and json otherwise",
     )
     parser.add_argument(
         "-o",
         "--output",
         metavar="FILE",
-        help="write the report to FILE instead of standard output (- is standard output)",
+        help="write the report to FILE instead of standard output (- is standard output); "
+        "its extension chooses the format, and one that contradicts --format is refused",
     )
     parser.add_argument(
         "--as-of",
