@@ -384,7 +384,8 @@ def _table(commands: Commands) -> None:
         help="print decision tables, drawn on a terminal or as Markdown",
         description="Render the policy's decision tables from the rules: the tables named, or "
         "every table. On a terminal each is drawn with its cells wrapped to the terminal's "
-        "width; otherwise (or with --format markdown) as Markdown.",
+        "width; otherwise (or with --format markdown, or on a terminal too narrow for a "
+        "table's longest words) as Markdown.",
     )
     parser.add_argument(
         "tables", nargs="*", metavar="TABLE", help="a table's id, such as severity.levels"
