@@ -51,7 +51,7 @@ def duration(text: str) -> dt.timedelta:
     """A duration such as ``90s``, ``5m``, ``2h`` or ``1d`` (a bare number is seconds)."""
     number, unit = (text[:-1], text[-1]) if text[-1:] in _UNITS else (text, "s")
     try:
-        value = float(number)
+        value = float(number) if number.isascii() else -1.0  # float() reads "٣" as 3
     except ValueError:
         value = -1.0
     if not 0 <= value < 10**7 or not text.strip():
@@ -73,7 +73,7 @@ def lateness(text: str) -> dt.timedelta:
 
 def positive(text: str) -> int:
     try:
-        value = int(text)
+        value = int(text) if text.isascii() else 0  # int() reads "٣" as 3
     except ValueError:
         value = 0
     if value < 1:
@@ -89,7 +89,7 @@ often, and gives a delivery at most that long."""
 def seconds(text: str) -> float:
     """A positive number of seconds, at most :data:`LONGEST_WAIT`."""
     try:
-        value = float(text)
+        value = float(text) if text.isascii() else 0.0
     except ValueError:
         value = 0.0
     if not 0 < value <= LONGEST_WAIT:
@@ -266,7 +266,7 @@ def _audit(commands: Commands) -> None:
 
 def _weeks(text: str) -> int:
     try:
-        value = int(text)
+        value = int(text) if text.isascii() else 0
     except ValueError:
         value = 0
     if not 1 <= value <= MAX_WEEKS:
