@@ -11,14 +11,14 @@ from escalation_policy.cli._common import (
     write_error,
 )
 from escalation_policy.service import DeadLetter
-from escalation_policy.service._results import DamagedDeadLetters
+from escalation_policy.service._results import DamagedRows
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
     with open_service(args, create=False, replan=True) as service:
         try:
             letters = _wanted(service.dead_letters(), args.ids)
-        except DamagedDeadLetters as error:  # the others are listed; nothing is put back
+        except DamagedRows as error:  # the others are listed; nothing is put back
             _write(out, _wanted(error.readable, args.ids))
             raise
         _write(out, letters)  # listed before anything changes: a failure changes nothing

@@ -57,7 +57,6 @@ from escalation_policy.service._results import (
     _KNOWN_STATES,
     _SCAN_CHUNK,
     _UNLIMITED,
-    DamagedDeadLetters,
     DeadLetter,
     Delivery,
     Handled,
@@ -65,10 +64,14 @@ from escalation_policy.service._results import (
     Refusal,
     Status,
     _dead_letter,
+    _dead_letter_named,
     _given,
     _instant,
     _limit,
     _micros,
+    _readable,
+    _refusal,
+    _refusal_named,
 )
 from escalation_policy.service._working import _Working
 from escalation_policy.state import SNAPSHOT_FORMAT, EngineState, EscalationState, Replanned
@@ -454,24 +457,7 @@ class Service:
         One the store holds in a shape escalation-policy never writes (a damaged SQLite file)
         is a :class:`StoreError` naming it by its position in the outbox, once every dead
         letter was read; its ``readable`` attribute holds the others."""
-        readable: list[DeadLetter] = []
-        damaged: list[str] = []
-        for row in self.store.dead_letters():
-            letter = _dead_letter(row)
-            if isinstance(letter, DeadLetter):
-                readable.append(letter)
-            else:
-                where = f"position {row.position} of the outbox"
-                if isinstance(row.action_id, str):
-                    where = f"{describe(row.action_id)} ({where})"
-                damaged.append(f"the dead letter {where} holds {letter}")
-        if damaged:
-            more = f"; and {len(damaged) - 3} more" if len(damaged) > 3 else ""
-            raise DamagedDeadLetters(
-                f"{'; '.join(damaged[:3])}{more}: the store was damaged; restore it from a backup",
-                readable,
-            )
-        return readable
+        return _readable(self.store.dead_letters(), _dead_letter, _dead_letter_named)
 
     def retry_dead_letters(self, ids: Iterable[str] | None = None) -> int:
         """Put dead letters back in the outbox, claimable at once (``None``: all of them), once
@@ -482,20 +468,13 @@ class Service:
     # ------------------------------------------------------------------------------ refusals
     def refusals(self, *, sources: Iterable[str | None] | None = None) -> list[Refusal]:
         """The refused facts recorded by :meth:`handle_many` with a ``source`` and not yet
-        acknowledged, in the order refused; ``sources``: only those of these sources."""
-        return [
-            Refusal(
-                number=row.number,
-                source=row.source,
-                position=row.position,
-                fact_id=row.fact_id,
-                code=row.code,
-                path=row.path,
-                reason=row.reason,
-                at=_instant(row.refused) if row.refused is not None else None,
-            )
-            for row in self.store.refusals(None if sources is None else set(sources))
-        ]
+        acknowledged, in the order refused; ``sources``: only those of these sources.
+
+        One the store holds in a shape escalation-policy never writes (a damaged SQLite file)
+        is a :class:`StoreError` naming it by its number, once every refusal was read; its
+        ``readable`` attribute holds the others."""
+        rows = self.store.refusals(None if sources is None else set(sources))
+        return _readable(rows, _refusal, _refusal_named)
 
     def acknowledge_refusals(
         self, now: dt.datetime, *, sources: Iterable[str | None] | None = None
