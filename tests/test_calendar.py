@@ -335,6 +335,11 @@ def test_a_calendar_is_declared_with_readable_hours() -> None:
         ),
         pytest.param({"hours": {MONDAY: "9-17"}}, "monday: '9' is not a time of day", id="time"),
         pytest.param(
+            {"hours": {MONDAY: "\u0660\u0669:00-17:00"}},
+            "monday: '\u0660\u0669:00' is not a time of day",
+            id="Arabic-Indic digits",
+        ),
+        pytest.param(
             {"hours": {MONDAY: "17:00-09:00"}}, "must start before it ends", id="backwards"
         ),
         pytest.param({"hours": {MONDAY: "09:00-24:30"}}, "between 00:00 and 24:00", id="24:30"),

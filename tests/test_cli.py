@@ -505,3 +505,37 @@ def test_a_long_source_name_is_its_sha256(tmp_path: pathlib.Path) -> None:
     digest = hashlib.sha256(name.encode()).hexdigest()
     assert f"file-sha256:{digest}" == source_name(str(path))
     assert f"file:{os.path.realpath(tmp_path)}" == source_name(str(tmp_path))
+
+
+ARABIC_TWO = "\u0662"  # int() and float() read it as 2, as they do any script's digits
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        (["audit", TIMELINE, "--jobs", ARABIC_TWO], "--jobs: got '\u0662'"),
+        (["audit", TIMELINE, "--dask", "local", "--workers", ARABIC_TWO], "--workers: got"),
+        (["run", TIMELINE, "--batch", ARABIC_TWO], "--batch: got '\u0662'"),
+        (["run", TIMELINE, "--lateness", f"{ARABIC_TWO}h"], "--lateness: got '\u0662h'"),
+        (["worker", "--once", "--interval", ARABIC_TWO], "--interval: got '\u0662'"),
+        (["worker", "--once", "--timeout", "1" + ARABIC_TWO], "--timeout: got '1\u0662'"),
+        (["prune", "--facts-older-than", f"{ARABIC_TWO}d"], "--facts-older-than: got"),
+        (["digest", TIMELINE, "--weeks", ARABIC_TWO], "--weeks: got '\u0662'"),
+        (["digest", TIMELINE, "--week", f"2026-W1{ARABIC_TWO}"], "--week: got '2026-W1\u0662'"),
+        (["explain", TIMELINE, "--line", ARABIC_TWO], "--line: got '\u0662'"),
+        (["rules", "--setting", f"high_update_every={ARABIC_TWO}d"], "high_update_every: got"),
+        (["rules", "--setting", f"high_update_every={ARABIC_TWO} per week"], "got '\u0662 per"),
+    ],
+)
+def test_a_number_in_another_scripts_digits_is_refused_with_status_2(
+    arguments: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Numbers on the command line are ASCII digits: `--line ٢` was read as line 2."""
+    try:
+        status = main(arguments)
+    except SystemExit as stop:  # argparse's refusal of an option's value
+        status = stop.code
+    assert 2 == status
+    captured = capsys.readouterr()
+    assert ("", 1) == (captured.out, len(captured.err.splitlines()))
+    assert says in captured.err

@@ -357,6 +357,7 @@ def test_the_command_prints_the_explanation_as_json(
         pytest.param(["--line", "1", "--why-not", "severity.plann"], "did you mean", id="rule"),
         pytest.param(["--line", "3"], "no fact at line 3", id="no such line"),
         pytest.param(["--line", "x"], "expected a line number", id="not a number"),
+        pytest.param(["--line", "\u0662"], "expected a line number", id="an Arabic-Indic 2"),
         pytest.param(["--at", "2026-03-03T00:00:00Z"], "--escalation", id="at without id"),
         pytest.param(["--at", "yesterday", "--escalation", "E1"], "--at", id="bad time"),
         pytest.param(["--line", "2"], "expected a fact about one escalation", id="a tick"),
@@ -380,6 +381,8 @@ def test_with_several_files_a_line_names_its_file(
     assert "expected FILE:N" in capsys.readouterr().err
     assert 0 == main(["explain", first, str(second), "--line", f"{second}:1"])
     assert f"the severity_changed fact at {second}:1" in capsys.readouterr().out
+    assert 2 == main(["explain", first, str(second), "--line", f"{second}:\u0661"])
+    assert "expected a line number of 1 or more" in capsys.readouterr().err
 
 
 def test_replay_trace_adds_the_line_and_the_rules_that_matched_to_each_action(

@@ -43,7 +43,20 @@ def test_a_period_reads_back_from_its_text(period: Period) -> None:
     assert period == parse_period(period.text)
 
 
-@pytest.mark.parametrize("text", ["", "daily", "0 per week", "every 0 business days", "1 per"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "daily",
+        "0 per week",
+        "every 0 business days",
+        "1 per",
+        "\u0662 per week",  # digits other than ASCII's (Arabic-Indic two) are no number
+        "1 per \u0662 weeks",
+        "every \u0663 business days",
+        "every \u0664h",
+    ],
+)
 def test_text_that_names_no_period_is_none(text: str) -> None:
     assert parse_period(text) is None
 

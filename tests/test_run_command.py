@@ -652,6 +652,89 @@ def test_worker_sets_an_unreadable_action_aside_and_delivers_the_others(
     assert 1 == json.loads(capsys.readouterr().out)["undelivered"]
 
 
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        pytest.param("action", b"\x00\xff", id="bytes for the action's text"),
+        pytest.param("dead", 2**63 - 1, id="a time out of range"),
+    ],
+)
+def test_dead_letters_names_a_damaged_one_lists_the_others_and_puts_none_back(
+    new_store_url: Any, capsys: pytest.CaptureFixture[str], column: str, value: object
+) -> None:
+    """A dead letter the store holds in a shape no store writes (a damaged SQLite file can
+    hold bytes in any column): `dead-letters` lists the others, names it by its position and
+    ends with exit status 5; with --retry, it puts nothing back."""
+    url = new_store_url()
+    if isinstance(value, bytes) and url.startswith("postgresql"):
+        pytest.skip("a PostgreSQL text column holds no bytes")
+    path = EXAMPLES / "non-compliant.jsonl"
+    assert 0 == main(["run", "--store", url, "--format", "json", str(path)])
+    emitted = printed(capsys.readouterr().out)
+    with Service(url) as service, service.store.transaction() as tx:
+        db: Any = tx.db  # type: ignore[attr-defined]
+        db.execute("UPDATE ep_outbox SET action = 'not json' WHERE position <= 2")
+    end = facts_of(path)[-1]["at"]
+    assert 0 == main(["worker", "--store", url, "--once", "--now", end])
+    capsys.readouterr()
+    with Service(url) as service, service.store.transaction() as tx:
+        db = tx.db  # type: ignore[attr-defined]
+        db.execute(
+            service.store._sql(f"UPDATE ep_outbox SET {column} = ? WHERE position = 1"), (value,)
+        )
+    damaged, readable = emitted[0]["id"], emitted[1]["id"]
+    for retry in ([], ["--retry"]):
+        assert 5 == main(["dead-letters", "--store", url, *retry])
+        out, err = capsys.readouterr()
+        assert [readable] == [letter["id"] for letter in printed(out)]
+        (line,) = err.splitlines()
+        assert f"the dead letter '{damaged}' (position 1 of the outbox) holds " in line
+        assert line.endswith("the store was damaged; restore it from a backup")
+    assert 0 == main(["status", "--store", url])
+    assert 2 == json.loads(capsys.readouterr().out)["dead_letters"]  # none was put back
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        pytest.param("reason", b"\x00\xff", id="bytes for the reason's text"),
+        pytest.param("refused", 2**63 - 1, id="a time out of range"),
+    ],
+)
+def test_refused_names_a_damaged_refusal_lists_the_others_and_acknowledges_none(
+    new_store_url: Any,
+    tmp_path: pathlib.Path,
+    capsys: pytest.CaptureFixture[str],
+    column: str,
+    value: object,
+) -> None:
+    url = new_store_url()
+    if isinstance(value, bytes) and url.startswith("postgresql"):
+        pytest.skip("a PostgreSQL text column holds no bytes")
+    path = tmp_path / "feed.jsonl"
+    path.write_text('{"type": "openned", "id": "crm-1"}\n{"type": "openned", "id": "crm-2"}\n')
+    assert 2 == main(["run", "--store", url, "--keep-going", "--format", "json", str(path)])
+    capsys.readouterr()
+    with Service(url) as service, service.store.transaction() as tx:
+        db: Any = tx.db  # type: ignore[attr-defined]
+        db.execute(
+            service.store._sql(f"UPDATE ep_refusals SET {column} = ? WHERE fact_id = 'crm-1'"),
+            (value,),
+        )
+        (number,) = [
+            refusal.number for refusal in service.store.refusals() if refusal.fact_id == "crm-1"
+        ]
+    for acknowledge in ([], ["--acknowledge"]):
+        assert 5 == main(["refused", "--store", url, *acknowledge])
+        out, err = capsys.readouterr()
+        assert ["crm-2"] == [refusal["fact_id"] for refusal in printed(out)]
+        (line,) = err.splitlines()
+        assert f"the refusal numbered {number} holds " in line
+        assert line.endswith("the store was damaged; restore it from a backup")
+    assert 0 == main(["status", "--store", url])
+    assert 2 == json.loads(capsys.readouterr().out)["refused"]  # none was acknowledged
+
+
 @pytest.mark.parametrize("command", ["status", "refused", "dead-letters"])
 def test_reading_commands_refuse_a_store_that_is_not_there(
     command: str, tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]

@@ -160,6 +160,28 @@ def test_table_is_drawn_on_a_terminal_and_markdown_elsewhere() -> None:
     assert markdown.startswith("| Severity Level | Description | Cadence |")
 
 
+@pytest.mark.parametrize("columns", ["0", "10", "20", "60"])
+@pytest.mark.parametrize("given", [[], ["--format", "text"]])
+def test_a_terminal_too_narrow_for_whole_words_gets_the_markdown_tables(
+    columns: str, given: list[str]
+) -> None:
+    """A terminal narrower than a table's longest words (with COLUMNS=0 nothing was drawn at
+    all, with 20 words were cut in pieces) shows the tables as Markdown, as a pipe gets them:
+    its lines wrap with every word whole."""
+    shown, _ = on_terminal("table", *given, env={"COLUMNS": columns})
+    markdown, _ = on_terminal("table", "--format", "markdown")
+    assert markdown == shown
+    assert "| Critical | each business day |" in shown
+
+
+def test_a_narrow_terminal_draws_a_table_whose_words_fit() -> None:
+    shown, _ = on_terminal("table", "communication.updates", env={"COLUMNS": "30"})
+    lines = ESCAPE.sub("", shown).splitlines()
+    assert all(len(line.rstrip()) <= 30 for line in lines)
+    assert "│ Critical    │ each         │" in lines
+    assert "│             │ business day │" in lines
+
+
 # ---------------------------------------------------------------------------------- progress
 def test_a_long_audit_shows_progress_with_percentage_on_a_terminal_only(
     tmp_path: pathlib.Path,

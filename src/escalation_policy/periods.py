@@ -46,7 +46,7 @@ __all__ = [
     "parse_period",
 ]
 
-_DURATION = re.compile(r"^\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?\s*$")
+_DURATION = re.compile(r"^\s*(?:([0-9]+)d)?\s*(?:([0-9]+)h)?\s*(?:([0-9]+)m)?\s*(?:([0-9]+)s)?\s*$")
 _ZERO = dt.timedelta(0)
 _ONE_DAY = dt.timedelta(days=1)
 
@@ -322,8 +322,8 @@ def _same_business_day(old: Calendar, new: Calendar, due: dt.datetime) -> dt.dat
     return new.start_of_day(day + _ONE_DAY)
 
 
-_PER_WEEKS = re.compile(r"^(\d+) per (?:(\d+) )?weeks?$")
-_EVERY_DAYS = re.compile(r"^every (\d+) business days?$")
+_PER_WEEKS = re.compile(r"^([0-9]+) per (?:([0-9]+) )?weeks?$")
+_EVERY_DAYS = re.compile(r"^every ([0-9]+) business days?$")
 _EVERY = re.compile(r"^every (\S+)( of business time)?(, sequential)?$")
 
 

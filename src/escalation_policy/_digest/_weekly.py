@@ -47,7 +47,7 @@ __all__ = [
 AGES = ("under 1 week", "1\u20132 weeks", "2\u20134 weeks", "4 weeks or more")
 """How long the open escalations have been open, as the digest groups them."""
 _AGE_LIMITS = (dt.timedelta(weeks=1), dt.timedelta(weeks=2), dt.timedelta(weeks=4))
-_WEEK = re.compile(r"(\d{4})-W(\d{2})")
+_WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})")
 MAX_WEEKS = 52
 """The most weeks the trend goes back."""
 

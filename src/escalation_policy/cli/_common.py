@@ -190,7 +190,7 @@ def refused_line(record: AuditRefusal) -> str:
 
 
 # ----------------------------------------------------------------- the store, the time, durations
-def _store_url(args: argparse.Namespace) -> str:
+def store_url(args: argparse.Namespace) -> str:
     """The store ``--store`` names (a blank one is refused as it is, not replaced by the
     default), else ``$ESCALATION_POLICY_STORE``, else :data:`DEFAULT_STORE`."""
     if args.store is not None:
@@ -231,7 +231,7 @@ def open_service(
     from escalation_policy.store import open_store
 
     policy = chosen_policy(args)
-    store = open_store(_store_url(args), create=create)
+    store = open_store(store_url(args), create=create)
     lateness = getattr(args, "lateness", None) or dt.timedelta(0)
     engine: EngineName = getattr(args, "engine", "native")
     try:

@@ -33,6 +33,12 @@ MAX_WEEKS = 52
 """The most weeks a digest's trend shows: ``escalation_policy._digest.MAX_WEEKS``."""
 
 # ------------------------------------------------------------------------ what the parsers share
+REPORT_FORMATS = ("text", "markdown", "json", "html")
+"""The formats of ``audit``'s and ``impact``'s reports."""
+
+DIGEST_FORMATS = ("markdown", "html", "slack", "json")
+"""The formats of ``digest``."""
+
 DEFAULT_STORE = "sqlite:///escalations.db"
 """The store ``run`` and ``worker`` use unless ``--store`` or ``ESCALATION_POLICY_STORE``
 names another: a SQLite file in the current directory."""
@@ -45,7 +51,7 @@ def duration(text: str) -> dt.timedelta:
     """A duration such as ``90s``, ``5m``, ``2h`` or ``1d`` (a bare number is seconds)."""
     number, unit = (text[:-1], text[-1]) if text[-1:] in _UNITS else (text, "s")
     try:
-        value = float(number)
+        value = float(number) if number.isascii() else -1.0  # float() reads "٣" as 3
     except ValueError:
         value = -1.0
     if not 0 <= value < 10**7 or not text.strip():
@@ -67,7 +73,7 @@ def lateness(text: str) -> dt.timedelta:
 
 def positive(text: str) -> int:
     try:
-        value = int(text)
+        value = int(text) if text.isascii() else 0  # int() reads "٣" as 3
     except ValueError:
         value = 0
     if value < 1:
@@ -83,7 +89,7 @@ often, and gives a delivery at most that long."""
 def seconds(text: str) -> float:
     """A positive number of seconds, at most :data:`LONGEST_WAIT`."""
     try:
-        value = float(text)
+        value = float(text) if text.isascii() else 0.0
     except ValueError:
         value = 0.0
     if not 0 < value <= LONGEST_WAIT:
@@ -205,7 +211,7 @@ def _audit(commands: Commands) -> None:
     )
     parser.add_argument(
         "--format",
-        choices=("text", "markdown", "json", "html"),
+        choices=REPORT_FORMATS,
         help="text, markdown, json or html (one self-contained page for a browser: who is "
         "late, and each escalation's timeline); default: from the extension of -o's FILE "
         "(.txt, .md, .json, .html), else text on a terminal and json otherwise",
@@ -260,7 +266,7 @@ def _audit(commands: Commands) -> None:
 
 def _weeks(text: str) -> int:
     try:
-        value = int(text)
+        value = int(text) if text.isascii() else 0
     except ValueError:
         value = 0
     if not 1 <= value <= MAX_WEEKS:
@@ -310,16 +316,18 @@ def _digest(commands: Commands) -> None:
     )
     parser.add_argument(
         "--format",
-        choices=("markdown", "html", "slack", "json"),
-        default="markdown",
-        help="markdown (default), html (one self-contained page), slack (the JSON object "
-        "chat.postMessage takes: text and blocks) or json",
+        choices=DIGEST_FORMATS,
+        help="markdown, html (one self-contained page), slack (the JSON object "
+        "chat.postMessage takes: text and blocks) or json; default: from the extension of "
+        "-o's FILE (.md, .html, .json), else markdown",
     )
     parser.add_argument(
         "-o",
         "--output",
         metavar="FILE",
-        help="write the digest to FILE instead of standard output (- is standard output)",
+        help="write the digest to FILE instead of standard output (- is standard output); "
+        "its extension chooses the format, and one that contradicts --format is refused "
+        "(slack's JSON may go to a .json file)",
     )
     parser.add_argument(
         "--engine", choices=ENGINES, default="native", help="the rule engine (default: native)"
@@ -376,7 +384,8 @@ def _table(commands: Commands) -> None:
         help="print decision tables, drawn on a terminal or as Markdown",
         description="Render the policy's decision tables from the rules: the tables named, or "
         "every table. On a terminal each is drawn with its cells wrapped to the terminal's "
-        "width; otherwise (or with --format markdown) as Markdown.",
+        "width; otherwise (or with --format markdown, or on a terminal too narrow for a "
+        "table's longest words) as Markdown.",
     )
     parser.add_argument(
         "tables", nargs="*", metavar="TABLE", help="a table's id, such as severity.levels"
@@ -499,15 +508,17 @@ def _impact(commands: Commands) -> None:
     )
     parser.add_argument(
         "--format",
-        choices=("text", "markdown", "json", "html"),
-        help="text (default on a terminal), markdown (for a merge request's comment), json "
-        "(default otherwise), or html: one self-contained page",
+        choices=REPORT_FORMATS,
+        help="text, markdown (for a merge request's comment), json, or html: one "
+        "self-contained page; default: from the extension of -o's FILE (.txt, .md, .json, "
+        ".html), else text on a terminal and json otherwise",
     )
     parser.add_argument(
         "-o",
         "--output",
         metavar="FILE",
-        help="write the report to FILE instead of standard output (- is standard output)",
+        help="write the report to FILE instead of standard output (- is standard output); "
+        "its extension chooses the format, and one that contradicts --format is refused",
     )
     parser.add_argument(
         "--as-of",

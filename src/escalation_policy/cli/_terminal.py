@@ -83,9 +83,8 @@ def console(stream: Any, *, colour: bool) -> Console:
     )
 
 
-def table(stream: Any, *, colour: bool, title: str, headers: Sequence[str], rows: Any) -> None:
-    """A table drawn with box characters, as wide as the terminal: long cells wrap within
-    their column rather than break the lines."""
+def _drawn(title: str, headers: Sequence[str], rows: Any) -> Any:
+    """A table to draw with box characters; long cells wrap within their column."""
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -101,7 +100,25 @@ def table(stream: Any, *, colour: bool, title: str, headers: Sequence[str], rows
         drawn.add_column(Text(header), overflow="fold")
     for row in rows:
         drawn.add_row(*(Text(cell) for cell in row))
-    console(stream, colour=colour).print(drawn)
+    return drawn
+
+
+def fits(stream: Any, tables: Sequence[tuple[Sequence[str], Any]]) -> bool:
+    """Whether each table (its headers and rows) can be drawn as wide as the terminal with no
+    word cut in two: a narrower terminal (``COLUMNS=20``, or ``0``, where nothing at all is
+    drawn) would show cells as broken pieces of words."""
+    shown = console(stream, colour=False)
+    unbounded = shown.options.update_width(1 << 20)  # a measure is bounded by the width given
+    return all(
+        shown.measure(_drawn("", headers, rows), options=unbounded).minimum <= shown.width
+        for headers, rows in tables
+    )
+
+
+def table(stream: Any, *, colour: bool, title: str, headers: Sequence[str], rows: Any) -> None:
+    """A table drawn with box characters, as wide as the terminal: long cells wrap within
+    their column rather than break the lines (:func:`fits` says whether words stay whole)."""
+    console(stream, colour=colour).print(_drawn(title, headers, rows))
 
 
 class Progress:

@@ -4,7 +4,6 @@ compliance."""
 import argparse
 import bisect
 import datetime as dt
-import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
@@ -28,6 +27,8 @@ from escalation_policy.cli._common import (
     stopped,
     total_bytes,
 )
+from escalation_policy.cli._files import checked_output, chosen_format, write_report
+from escalation_policy.cli._parsers import REPORT_FORMATS
 from escalation_policy.cli._terminal import Progress
 from escalation_policy.errors import InputError, did_you_mean
 from escalation_policy.model import Fact, parse_timestamp
@@ -83,46 +84,17 @@ def _failing_codes(codes: Sequence[str] | None, policy: Policy) -> frozenset[str
     return frozenset(codes)
 
 
-EXTENSIONS = {
-    ".txt": "text",
-    ".text": "text",
-    ".md": "markdown",
-    ".markdown": "markdown",
-    ".json": "json",
-    ".html": "html",
-    ".htm": "html",
-}
-"""The format a report file's extension names (compared in lower case)."""
-
-
-def chosen_format(given: str | None, output: str | None, terminal: bool) -> str:
-    """The report's format: ``--format``, else the one the output file's extension names, else
-    text on a terminal and JSON otherwise. A ``--format`` the extension contradicts is refused
-    (exit status 2), before anything is read."""
-    named = None
-    if output is not None:
-        named = EXTENSIONS.get(os.path.splitext(output)[1].lower())
-    if given is not None and named is not None and given != named:
-        raise Exit(
-            EXIT_BAD_INPUT,
-            f"--format {given} does not match the extension of {output} ({named}); "
-            f"expected --format {named}, no --format, or a file name for {given}",
-        )
-    return given or named or ("text" if output is None and terminal else "json")
-
-
 def run(args: argparse.Namespace, out: Output) -> int:
     output = None if args.output in (None, "-") else args.output
-    fmt = chosen_format(args.format, output, out.isatty())
+    terminal = output is None and out.isatty()
+    fmt = chosen_format(args.format, output, "text" if terminal else "json", formats=REPORT_FORMATS)
     if fmt == "html" and args.only_violations:
         raise Exit(
             EXIT_BAD_INPUT,
             "--only-violations is for the text, markdown and json formats, not html",
         )
     if output is not None:
-        problem = _unwritable(output)
-        if problem is not None:  # said before reading: a long audit is not wasted
-            raise Exit(EXIT_CANNOT_WRITE, f"cannot write {output}: {problem}")
+        checked_output(output, args.files)
     as_of = None
     if args.as_of is not None:
         try:
@@ -224,7 +196,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
         if output is None:
             out.write(text)
         else:
-            _write_report(output, text)
+            write_report(output, text)
     else:
         try:
             codes = set(streamed.codes)
@@ -321,24 +293,3 @@ def _write_streamed(
     finally:
         if file is not None:
             file.close()
-
-
-def _unwritable(path: str) -> str | None:
-    """Why the report cannot be written to ``path``, if that can be told before writing."""
-    if os.path.isdir(path):
-        return "it is a directory"
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        return f"no such directory {folder}"
-    if not os.access(path if os.path.exists(path) else folder, os.W_OK):
-        return "permission denied"
-    return None
-
-
-def _write_report(path: str, text: str) -> None:
-    """Write the report to ``path`` (UTF-8), or end with exit status 3 saying why not."""
-    try:
-        with open(path, "w", encoding="utf-8") as file:
-            file.write(text)
-    except OSError as error:
-        raise Exit(EXIT_CANNOT_WRITE, f"cannot write {path}: {error.strerror or error}") from None

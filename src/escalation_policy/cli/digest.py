@@ -14,7 +14,6 @@ from escalation_policy._digest import (
 )
 from escalation_policy.cli._common import (
     EXIT_BAD_INPUT,
-    EXIT_CANNOT_WRITE,
     EXIT_OK,
     Exit,
     Output,
@@ -22,7 +21,10 @@ from escalation_policy.cli._common import (
     open_service,
     read_items,
     stopped,
+    store_url,
 )
+from escalation_policy.cli._files import checked_output, chosen_format, write_report
+from escalation_policy.cli._parsers import DIGEST_FORMATS
 from escalation_policy.errors import InputError
 from escalation_policy.model import Fact, parse_timestamp
 
@@ -51,9 +53,26 @@ class _Origins:
         return name, number + position - self._starts[index]
 
 
+def _store_files(args: argparse.Namespace) -> list[str]:
+    """The SQLite file the digest reads, when it reads a store (a file name or
+    ``sqlite:///FILE``): not to be overwritten by the digest."""
+    if args.files:
+        return []
+    url = store_url(args)
+    if url.lower().startswith("sqlite:///"):
+        return [url[len("sqlite:///") :]]
+    return [] if "://" in url else [url]
+
+
 def run(args: argparse.Namespace, out: Output) -> int:
     if args.files and args.store is not None:
         raise Exit(EXIT_BAD_INPUT, "got FILE and --store, expected a history or a store")
+    output = None if args.output in (None, "-") else args.output
+    fmt = chosen_format(
+        args.format, output, "markdown", formats=DIGEST_FORMATS, kinds={"slack": "json"}
+    )
+    if output is not None:
+        checked_output(output, [*args.files, *_store_files(args)])
     as_of = None
     if args.as_of is not None:
         try:
@@ -91,23 +110,17 @@ def run(args: argparse.Namespace, out: Output) -> int:
             name, number = origins[error.line]
             raise stopped(name, error.at_line(number)) from None
         raise
-    if args.format == "markdown":
+    if fmt == "markdown":
         text = digest_markdown(result)
-    elif args.format == "html":
+    elif fmt == "html":
         text = digest_html(result)
-    elif args.format == "slack":
+    elif fmt == "slack":
         message = digest_slack(result)
         text = json.dumps({"text": message.text, "blocks": message.blocks}, indent=2) + "\n"
     else:
         text = json.dumps(result.to_json(), indent=2) + "\n"
-    if args.output in (None, "-"):
+    if output is None:
         out.write(text)
     else:
-        try:
-            with open(args.output, "w", encoding="utf-8") as file:
-                file.write(text)
-        except OSError as error:
-            raise Exit(
-                EXIT_CANNOT_WRITE, f"cannot write {args.output}: {error.strerror or error}"
-            ) from None
+        write_report(output, text)
     return EXIT_OK

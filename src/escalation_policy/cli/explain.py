@@ -44,7 +44,7 @@ def _line(text: str, files: list[str]) -> tuple[str, int]:
             EXIT_BAD_INPUT,
             f"--line: got {text!r}, expected a file among those given ({', '.join(files)})",
         )
-    if not number.isdigit() or int(number) < 1:
+    if not (number.isascii() and number.isdigit()) or int(number) < 1:  # not "٣"
         raise Exit(EXIT_BAD_INPUT, f"--line: got {text!r}, expected a line number of 1 or more")
     return display_name(name), int(number)
 

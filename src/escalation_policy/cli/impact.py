@@ -17,7 +17,6 @@ from escalation_policy._impact._render import impact_html, impact_markdown, impa
 from escalation_policy._impact._sources import PolicySource, base_source
 from escalation_policy.cli._common import (
     EXIT_BAD_INPUT,
-    EXIT_CANNOT_WRITE,
     EXIT_DIFFERENT,
     EXIT_OK,
     Exit,
@@ -25,8 +24,9 @@ from escalation_policy.cli._common import (
     display_name,
     report_refused,
 )
+from escalation_policy.cli._files import checked_output, chosen_format, write_report
+from escalation_policy.cli._parsers import REPORT_FORMATS
 from escalation_policy.cli._terminal import Progress
-from escalation_policy.cli.audit import _unwritable, _write_report
 from escalation_policy.errors import InputError
 from escalation_policy.model import parse_timestamp
 
@@ -49,11 +49,10 @@ def _readable(paths: Sequence[str], jobs: int) -> Iterator[tuple[str, ...]]:
 
 def run(args: argparse.Namespace, out: Output) -> int:
     output = None if args.output in (None, "-") else args.output
-    fmt = args.format or ("text" if output is None and out.isatty() else "json")
+    terminal = output is None and out.isatty()
+    fmt = chosen_format(args.format, output, "text" if terminal else "json", formats=REPORT_FORMATS)
     if output is not None:
-        problem = _unwritable(output)
-        if problem is not None:
-            raise Exit(EXIT_CANNOT_WRITE, f"cannot write {output}: {problem}")
+        checked_output(output, args.files)
     as_of = None
     if args.as_of is not None:
         try:
@@ -122,7 +121,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
     if output is None:
         out.write(text)
     else:
-        _write_report(output, text)
+        write_report(output, text)
     if report.refused:
         report_refused(len(report.refused), report.facts)
         return EXIT_BAD_INPUT

@@ -26,13 +26,15 @@ def run(args: argparse.Namespace, out: Output) -> int:
                 f"{', '.join(known)}",
             )
     fmt = args.format or ("text" if out.isatty() else "markdown")
-    if fmt == "markdown":
+    chosen = args.tables or known
+    cells = [decision_table_cells(policy, table_id) for table_id in chosen]
+    if fmt == "markdown" or not _terminal.fits(out, cells):
+        # Too narrow a terminal would cut words into pieces: the lines of Markdown wrap whole.
         out.write(tables(policy, args.tables))
         return EXIT_OK
-    for number, table_id in enumerate(args.tables or known):
+    for number, (table_id, (titles, rows)) in enumerate(zip(chosen, cells, strict=True)):
         if number:
             out.write("\n")
-        titles, rows = decision_table_cells(policy, table_id)
         title = plain(f"{policy.table(table_id).title} ({table_id})")
         _terminal.table(out, colour=out.colour, title=title, headers=titles, rows=rows)
     return EXIT_OK

@@ -26,7 +26,7 @@ from escalation_policy.vocabulary import (
     Setting,
 )
 
-_DURATION = re.compile(r"^\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*$")
+_DURATION = re.compile(r"^\s*(?:([0-9]+)d)?\s*(?:([0-9]+)h)?\s*(?:([0-9]+)m)?\s*$")
 
 
 LONGEST_SETTING = dt.timedelta(days=HORIZON_DAYS)

@@ -65,10 +65,15 @@ from escalation_policy.service._results import (
     Pruned,
     Refusal,
     Status,
+    _dead_letter,
+    _dead_letter_named,
     _given,
     _instant,
     _limit,
     _micros,
+    _readable,
+    _refusal,
+    _refusal_named,
 )
 from escalation_policy.service._working import _Working
 from escalation_policy.state import SNAPSHOT_FORMAT, EngineState, EscalationState, Replanned
@@ -483,19 +488,12 @@ class Service:
         return retry_at
 
     def dead_letters(self) -> list[DeadLetter]:
-        """The actions set aside as undeliverable (:meth:`claim`), in the order emitted."""
-        return [
-            DeadLetter(
-                id=row.action_id,
-                escalation_id=row.escalation_id,
-                action=row.action,
-                error=row.error,
-                at=_instant(row.dead),
-                attempts=row.attempts,
-                policy=row.policy,
-            )
-            for row in self.store.dead_letters()
-        ]
+        """The actions set aside as undeliverable (:meth:`claim`), in the order emitted.
+
+        One the store holds in a shape escalation-policy never writes (a damaged SQLite file)
+        is a :class:`StoreError` naming it by its position in the outbox, once every dead
+        letter was read; its ``readable`` attribute holds the others."""
+        return _readable(self.store.dead_letters(), _dead_letter, _dead_letter_named)
 
     def retry_dead_letters(self, ids: Iterable[str] | None = None) -> int:
         """Put dead letters back in the outbox, claimable at once (``None``: all of them), once
@@ -506,20 +504,13 @@ class Service:
     # ------------------------------------------------------------------------------ refusals
     def refusals(self, *, sources: Iterable[str | None] | None = None) -> list[Refusal]:
         """The refused facts recorded by :meth:`handle_many` with a ``source`` and not yet
-        acknowledged, in the order refused; ``sources``: only those of these sources."""
-        return [
-            Refusal(
-                number=row.number,
-                source=row.source,
-                position=row.position,
-                fact_id=row.fact_id,
-                code=row.code,
-                path=row.path,
-                reason=row.reason,
-                at=_instant(row.refused) if row.refused is not None else None,
-            )
-            for row in self.store.refusals(None if sources is None else set(sources))
-        ]
+        acknowledged, in the order refused; ``sources``: only those of these sources.
+
+        One the store holds in a shape escalation-policy never writes (a damaged SQLite file)
+        is a :class:`StoreError` naming it by its number, once every refusal was read; its
+        ``readable`` attribute holds the others."""
+        rows = self.store.refusals(None if sources is None else set(sources))
+        return _readable(rows, _refusal, _refusal_named)
 
     def acknowledge_refusals(
         self, now: dt.datetime, *, sources: Iterable[str | None] | None = None

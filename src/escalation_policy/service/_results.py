@@ -3,7 +3,8 @@ removed; and times as the store keeps them (microseconds since 1970)."""
 
 import datetime as dt
 import json
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, Generic, TypeVar
 
 import attrs
 
@@ -12,16 +13,21 @@ from escalation_policy._language.typed import FieldProblem, to_instant
 from escalation_policy.errors import (
     InvalidFactError,
     StoreError,
+    describe,
 )
 from escalation_policy.model import Action, Fact
 from escalation_policy.policy import Policy
 from escalation_policy.state import Fulfilment
+from escalation_policy.store.base import DeadLetterRow, RefusalRow
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _SCAN_CHUNK = 200
 _UNLIMITED = 1 << 62
 _KNOWN_STATES = 10_000
 """How many escalations' last state a service keeps read, to skip reading it again."""
+
+_Row = TypeVar("_Row")
+_Read = TypeVar("_Read")
 
 
 def _micros(at: dt.datetime) -> int:
@@ -143,6 +149,93 @@ class DeadLetter:
     policy: str | None = None
 
 
+class DamagedRows(StoreError, Generic[_Read]):
+    """Rows the store holds in a shape escalation-policy never writes (a damaged SQLite file:
+    bytes where an action's text belongs, say). The message names each; ``readable`` holds the
+    other rows, read as usual."""
+
+    def __init__(self, message: str, readable: list[_Read]) -> None:
+        super().__init__(message)
+        self.readable = readable
+
+
+def _mistyped(values: list[tuple[str, object, type, bool]]) -> str | None:
+    """What among a row's values (name, value, type, whether it may be ``None``) is not of
+    its type, as a message says it (``None``: each is)."""
+    for name, value, kind, optional in values:
+        if (value is None and optional) or (isinstance(value, kind) and type(value) is not bool):
+            continue
+        expected = "text" if kind is str else "a whole number"
+        return f"{describe(value)} for its {name}, where {expected} belongs"
+    return None
+
+
+def _readable(
+    rows: Iterable[_Row], read: Callable[[_Row], "_Read | str"], named: Callable[[_Row], str]
+) -> list[_Read]:
+    """What ``read`` makes of each row, or a :class:`DamagedRows` naming (``named``) each row
+    it cannot read, once every row was read."""
+    readable: list[_Read] = []
+    damaged: list[str] = []
+    for row in rows:
+        item = read(row)
+        if isinstance(item, str):
+            damaged.append(f"{named(row)} holds {item}")
+        else:
+            readable.append(item)
+    if damaged:
+        more = f"; and {len(damaged) - 3} more" if len(damaged) > 3 else ""
+        raise DamagedRows(
+            f"{'; '.join(damaged[:3])}{more}: the store was damaged; restore it from a backup",
+            readable,
+        )
+    return readable
+
+
+def _time_read(micros: int | None) -> dt.datetime | str | None:
+    """A time the store holds, or why it is none (out of range)."""
+    if micros is None:
+        return None
+    try:
+        return _instant(micros)
+    except StoreError:
+        return f"{describe(micros)} for its time, out of range"
+
+
+def _dead_letter(row: DeadLetterRow) -> DeadLetter | str:
+    """The dead letter a row of the store holds, or what in it is not of its type."""
+    problem = _mistyped(
+        [
+            ("id", row.action_id, str, False),
+            ("escalation_id", row.escalation_id, str, False),
+            ("action", row.action, str, False),
+            ("error", row.error, str, False),
+            ("policy", row.policy, str, True),
+            ("attempts", row.attempts, int, False),
+            ("set_aside_at", row.dead, int, False),
+        ]
+    )
+    at = _time_read(row.dead) if problem is None else problem
+    if not isinstance(at, dt.datetime):
+        return str(at)
+    return DeadLetter(
+        id=row.action_id,
+        escalation_id=row.escalation_id,
+        action=row.action,
+        error=row.error,
+        at=at,
+        attempts=row.attempts,
+        policy=row.policy,
+    )
+
+
+def _dead_letter_named(row: DeadLetterRow) -> str:
+    where = f"position {row.position} of the outbox"
+    if isinstance(row.action_id, str):
+        where = f"{describe(row.action_id)} ({where})"
+    return f"the dead letter {where}"
+
+
 @attrs.frozen
 class Refusal:
     """A fact refused while a named source was read past it, kept until acknowledged
@@ -175,3 +268,36 @@ class Status:
     next_delivery: dt.datetime | None
     awaiting_opening: int = 0
     """Escalations not opened yet whose facts are held for their opening (``opening_grace``)."""
+
+
+def _refusal(row: RefusalRow) -> Refusal | str:
+    """The refusal a row of the store holds, or what in it is not of its type."""
+    problem = _mistyped(
+        [
+            ("number", row.number, int, False),
+            ("source", row.source, str, True),
+            ("line", row.position, int, True),
+            ("fact_id", row.fact_id, str, True),
+            ("code", row.code, str, False),
+            ("path", row.path, str, True),
+            ("reason", row.reason, str, False),
+            ("refused_at", row.refused, int, True),
+        ]
+    )
+    at = _time_read(row.refused) if problem is None else problem
+    if isinstance(at, str):
+        return at
+    return Refusal(
+        number=row.number,
+        source=row.source,
+        position=row.position,
+        fact_id=row.fact_id,
+        code=row.code,
+        path=row.path,
+        reason=row.reason,
+        at=at,
+    )
+
+
+def _refusal_named(row: RefusalRow) -> str:
+    return f"the refusal numbered {describe(row.number)}"

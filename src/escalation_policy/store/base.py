@@ -147,7 +147,9 @@ class OutboxRow:
 @attrs.frozen
 class DeadLetterRow:
     """An action set aside as undeliverable: its id, escalation, JSON as stored, delivery
-    attempts, the error that set it aside, when (microseconds) and the policy that decided it."""
+    attempts, the error that set it aside, when (microseconds), the policy that decided it and
+    its position in the outbox. Each value is as the database returned it: a damaged SQLite
+    file may hold another type in any column."""
 
     action_id: str
     escalation_id: str
@@ -156,6 +158,7 @@ class DeadLetterRow:
     error: str
     dead: int
     policy: str | None
+    position: int | None = None
 
 
 class RefusalRow(NamedTuple):
@@ -512,11 +515,11 @@ class Store(abc.ABC):
     def dead_letters(self) -> list[DeadLetterRow]:
         """The actions set aside as undeliverable, in the order emitted."""
         rows = self._query(
-            "SELECT action_id, escalation_id, action, attempts, last_error, dead, policy"
-            " FROM ep_outbox WHERE dead IS NOT NULL ORDER BY position"
+            "SELECT action_id, escalation_id, action, attempts, last_error, dead, policy,"
+            " position FROM ep_outbox WHERE dead IS NOT NULL ORDER BY position"
         )
         return [
-            DeadLetterRow(row[0], row[1], row[2], row[3], row[4] or "", row[5], row[6])
+            DeadLetterRow(row[0], row[1], row[2], row[3], row[4] or "", row[5], row[6], row[7])
             for row in rows
         ]
 
