@@ -13,7 +13,9 @@ import multiprocessing
 import os
 import pickle
 import shutil
+import signal
 import tempfile
+import threading
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, Any
@@ -66,6 +68,7 @@ __all__ = [
     "dask_map",
     "in_processes",
     "is_parquet",
+    "local_processes",
     "on_dask",
     "read_items",
     "run_partitioned",
@@ -362,11 +365,116 @@ def in_processes(jobs: int) -> Runner:
         if jobs == 1:
             yield from (run_part(task) for task in tasks)
             return
-        context = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            yield from pool.map(run_part, tasks)
+        with local_processes(run_part, tasks, jobs) as futures:
+            for future in futures:
+                yield future.result()
 
     return run
+
+
+@contextlib.contextmanager
+def local_processes(
+    function: Callable[[Any], Any],
+    tasks: Sequence[Any],
+    workers: int,
+    *,
+    initializer: Callable[..., object] | None = None,
+    initargs: tuple[Any, ...] = (),
+) -> Iterator[list[concurrent.futures.Future[Any]]]:
+    """``function`` of each task in ``workers`` new local processes: the futures of its results,
+    in the order of the tasks, for the block to wait on (each process runs ``initializer``
+    first).
+
+    The processes ignore Ctrl-C: the process that started them handles it. An exception that
+    ends the block (Ctrl-C among them) stops them at once rather than waiting for their work,
+    and they end if the process that started them ends. While the block runs in the main
+    thread, SIGTERM, unless a handler of its own is set, raises ``SystemExit(143)`` (128 plus
+    its number, the status a shell gives a process it ends): the processes are stopped and
+    temporary files deleted before this process exits, where by default it would end at once
+    and leave them running."""
+    context = multiprocessing.get_context("spawn")
+    with _terminated_exits():
+        pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=context,
+            initializer=_started,
+            initargs=(initializer, initargs),
+        )
+        try:
+            # A process starts when a task is submitted: Ctrl-C held back meanwhile (and
+            # raised after) is held back in the new process, which so ignores it from its start.
+            with _interrupts_held():
+                futures = [pool.submit(function, task) for task in tasks]
+            yield futures
+        except BaseException:
+            with _interrupts_held():
+                _stop(pool)
+            raise
+        pool.shutdown()
+
+
+def _started(initializer: Callable[..., object] | None, initargs: tuple[Any, ...]) -> None:
+    """A local process's start: Ctrl-C ignored, and an end of its own when its parent ends."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def _end_with(parent: Any) -> None:
+    parent.join()  # returns once the parent has ended: nobody waits for this process's work
+    os._exit(1)
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Ctrl-C held back in this thread during the block, and raised after it if it came."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: processes are not started by fork
+        yield
+        return
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+@contextlib.contextmanager
+def _terminated_exits() -> Iterator[None]:
+    """SIGTERM raises ``SystemExit`` during the block, if it would otherwise end the process."""
+    sigterm = getattr(signal, "SIGTERM", None)
+    if (
+        sigterm is None
+        or threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(sigterm) is not signal.SIG_DFL
+    ):
+        yield
+        return
+
+    def terminated(number: int, frame: object) -> None:
+        raise SystemExit(128 + number)
+
+    signal.signal(sigterm, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(sigterm, signal.SIG_DFL)
+
+
+def _stop(pool: concurrent.futures.ProcessPoolExecutor) -> None:
+    """Stop the pool's processes now, whatever they are doing: SIGTERM, then SIGKILL to one
+    that is still running a few seconds later (Python 3.14's ``terminate_workers``)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # private: 3.10-3.13
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(5)
+        if process.is_alive():
+            process.kill()
+            process.join()
 
 
 def on_dask(client: Any) -> Runner:
@@ -440,12 +548,18 @@ def run_partitioned(
             done: list[PartDone] = []
             stopped: list[PartStopped] = []
             files: list[str] = []
-            for index, result in enumerate(runner(tasks)):
-                if isinstance(result, PartStopped):
-                    stopped.append(result)
-                    continue
-                done.append(result)
-                files.append(_local(result, folder, index))
+            results = runner(tasks)
+            try:
+                for index, result in enumerate(results):
+                    if isinstance(result, PartStopped):
+                        stopped.append(result)
+                        continue
+                    done.append(result)
+                    files.append(_local(result, folder, index))
+            finally:  # a runner's processes stop with it (on an exception, at once)
+                close = getattr(results, "close", None)
+                if close is not None:
+                    close()
             if stopped:
                 raise InputError(min(stopped, key=lambda s: s.position).message)
             try:

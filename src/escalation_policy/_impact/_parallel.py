@@ -16,7 +16,7 @@ from escalation_policy._audit import AuditRefusal, audit_end, part_of
 from escalation_policy._impact._compare import Comparison, order, time_of
 from escalation_policy._impact._report import ImpactReport, totals_of
 from escalation_policy._impact._sources import PolicySource, base_source
-from escalation_policy._partitioned import dask_map, read_items
+from escalation_policy._partitioned import dask_map, local_processes, read_items
 from escalation_policy.engine import EngineName
 from escalation_policy.errors import InputError
 from escalation_policy.policy import Policy
@@ -155,15 +155,14 @@ def in_processes(
     ``shown`` is called now and then with the fewest items a partition has read."""
     if (workers or task.jobs) == 1:
         return [run_partition(each) for each in _tasks(task)]
-    context = multiprocessing.get_context("spawn")
-    counts = context.Array("q", task.jobs, lock=False)
-    with concurrent.futures.ProcessPoolExecutor(
-        max_workers=workers or task.jobs,
-        mp_context=context,
+    counts = multiprocessing.get_context("spawn").Array("q", task.jobs, lock=False)
+    with local_processes(
+        run_partition,
+        _tasks(task),
+        workers or task.jobs,
         initializer=_share_counts,
         initargs=(counts,),
-    ) as pool:
-        futures = [pool.submit(run_partition, each) for each in _tasks(task)]
+    ) as futures:
         while True:
             _done, waiting = concurrent.futures.wait(futures, timeout=0.5)
             if shown is not None:
