@@ -3,9 +3,13 @@ memory, refusals included."""
 
 import datetime as dt
 import json
+import os
 import pathlib
 import re
+import signal
 import socket
+import subprocess
+import sys
 import zlib
 from typing import Any
 
@@ -295,6 +299,44 @@ def test_cli_jobs_give_the_report_of_one_process(
     first = capsys.readouterr().err.splitlines()[-1]
     assert 2 == main(["audit", str(path), "-o", str(one)])
     assert first == capsys.readouterr().err.splitlines()[-1]
+
+
+JOBS_READ_FILES = (
+    "escalation-policy: --jobs, --dask and Parquet files read files, not pipes or devices"
+)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="makes a named pipe")
+def test_cli_jobs_refuse_a_named_pipe_before_starting_processes(tmp_path: pathlib.Path) -> None:
+    """Each part reads the history from its start: a named pipe has one reader. Before: one
+    part read it while the other waited for it to open, for ever."""
+    pipe = tmp_path / "history"
+    os.mkfifo(pipe)
+    command = [sys.executable, "-m", "escalation_policy", "audit", str(pipe), "--jobs", "2"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        _, error = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        pytest.fail("waited a minute for a named pipe")
+    assert (2, f"{JOBS_READ_FILES}: {pipe} is a pipe\n") == (process.returncode, error)
+
+
+@pytest.mark.skipif(not os.path.isdir("/dev/fd"), reason="names a pipe /dev/fd/N")
+def test_cli_jobs_refuse_a_process_substitution_as_a_pipe(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``audit <(zcat history.gz) --jobs 2`` names a pipe the shell opened: refused as a
+    pipe. Before: "No such file or directory", from processes that do not have it open."""
+    reader, writer = os.pipe()
+    try:
+        name = f"/dev/fd/{reader}"
+        assert 2 == main(["audit", name, "--jobs", "2", "-o", str(tmp_path / "report.json")])
+    finally:
+        os.close(reader)
+        os.close(writer)
+    assert f"{JOBS_READ_FILES}: {name} is a pipe\n" == capsys.readouterr().err
 
 
 def test_merging_refuses_reports_that_are_not_the_parts_of_one_audit(

@@ -4,6 +4,7 @@ recorded history, checked against a replay of each escalation under both policie
 import collections
 import importlib.util
 import json
+import os
 import pathlib
 import shutil
 import subprocess
@@ -556,3 +557,41 @@ def test_standard_input_is_read_with_jobs_too_and_help_lists_the_exit_statuses()
     assert [("<stdin>", history.count(b"\n") + 1)] == [(r["file"], r["line"]) for r in refused]
     out = _run("--help").stdout.decode()
     assert "impact: some action differs" in " ".join(out.split())
+
+
+@pytest.mark.skipif(not os.path.isdir("/dev/fd"), reason="names a pipe /dev/fd/N")
+def test_a_pipe_is_read_with_jobs_as_standard_input_is(tmp_path: pathlib.Path) -> None:
+    """``impact <(zcat history.gz) --jobs 2`` names a pipe, which only one process can read:
+    it is copied to a file first, as standard input is. Before: "No such file or directory",
+    from processes that do not have it open (and a named pipe waited for ever)."""
+    path = ROOT / "examples" / "strategic-partner.jsonl"
+    common = ["--base", "handbook", "--setting", "high_update_every=2d", "--format", "json"]
+    reader, writer = os.pipe()
+    os.write(writer, path.read_bytes())  # less than a pipe holds
+    os.close(writer)
+    one, two = tmp_path / "one.json", tmp_path / "two.json"
+    try:
+        assert 1 == main(["impact", f"/dev/fd/{reader}", *common, "--jobs", "2", "-o", str(two)])
+    finally:
+        os.close(reader)
+    assert 1 == main(["impact", str(path), *common, "-o", str(one)])
+    assert json.loads(one.read_text()) == json.loads(two.read_text())
+
+
+@pytest.mark.skipif(not os.path.isdir("/dev/fd"), reason="names a pipe /dev/fd/N")
+def test_a_pipe_is_refused_with_a_schedulers_address_as_standard_input_is(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A cluster's workers read the files themselves: a pipe is refused, before connecting."""
+    reader, writer = os.pipe()
+    name = f"/dev/fd/{reader}"
+    try:
+        assert 2 == main(["impact", name, "--base", "handbook", "--dask", "127.0.0.1:9"])
+    finally:
+        os.close(reader)
+        os.close(writer)
+    expected = (
+        "escalation-policy: --dask with a scheduler's address reads files, not pipes or "
+        f"devices: {name} is a pipe\n"
+    )
+    assert expected == capsys.readouterr().err

@@ -115,6 +115,23 @@ def total_bytes(paths: Sequence[str]) -> int | None:
     return total
 
 
+def stream_kind(path: str) -> str | None:
+    """What ``path`` names if it can be read only once, from its start, by one reader: ``"a
+    pipe"`` (a named pipe, a process substitution's ``/dev/fd/N``), ``"a device"``, ``"a
+    socket"``; ``None`` for a file, a folder, or what cannot be told (reading it says why)."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device"
+
+
 def read_items(
     paths: Sequence[str],
     policy: Policy,

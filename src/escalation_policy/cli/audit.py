@@ -25,6 +25,7 @@ from escalation_policy.cli._common import (
     read_items,
     report_refused,
     stopped,
+    stream_kind,
     total_bytes,
 )
 from escalation_policy.cli._files import checked_output, chosen_format, write_report
@@ -224,6 +225,14 @@ def _in_parts(args: argparse.Namespace, as_of: dt.datetime | None, *, json: bool
         raise Exit(
             EXIT_BAD_INPUT, "--jobs, --dask and Parquet files read files, not standard input"
         )
+    for path, name in zip(args.files, names, strict=True):
+        kind = stream_kind(path)
+        if kind is not None:  # each part would read it from its start: it has one reader
+            raise Exit(
+                EXIT_BAD_INPUT,
+                f"--jobs, --dask and Parquet files read files, not pipes or devices: "
+                f"{name} is {kind}",
+            )
     parts = args.jobs if args.dask is None else (args.workers or 2)
     tasks = [
         PartTask(

@@ -23,6 +23,7 @@ from escalation_policy.cli._common import (
     Output,
     display_name,
     report_refused,
+    stream_kind,
 )
 from escalation_policy.cli._files import checked_output, chosen_format, write_report
 from escalation_policy.cli._parsers import REPORT_FORMATS
@@ -33,18 +34,38 @@ from escalation_policy.model import parse_timestamp
 
 @contextlib.contextmanager
 def _readable(paths: Sequence[str], jobs: int) -> Iterator[tuple[str, ...]]:
-    """The paths each process reads: standard input, with several, spooled to a file first."""
-    if jobs == 1 or "-" not in paths:
+    """The paths each process reads: standard input, a pipe or a device, with several (each
+    reads every file from its start), copied to a file first."""
+    once = [path == "-" or stream_kind(path) is not None for path in paths]
+    if jobs == 1 or not any(once):
         yield tuple(paths)
         return
-    if sys.stdin is None:
-        raise InputError("cannot read standard input: it is closed")
     with tempfile.TemporaryDirectory(prefix="escalation-policy-impact-") as folder:
-        spooled = os.path.join(folder, "stdin.jsonl")
-        with open(spooled, "wb") as copy:
+        copies: dict[str, str] = {}
+        for index, path in enumerate(paths):
+            if once[index] and path not in copies:
+                copies[path] = _copied(path, folder, index)
+        yield tuple(copies.get(path, path) for path in paths)
+
+
+def _copied(path: str, folder: str, index: int) -> str:
+    """A copy of standard input (``-``), a pipe or a device in ``folder``: its path, whose
+    extension is the original's (which tells Parquet from JSON lines)."""
+    if path == "-":
+        if sys.stdin is None:
+            raise InputError("cannot read standard input: it is closed")
+        copy = os.path.join(folder, "stdin.jsonl")
+        with open(copy, "wb") as out:
             source: IO[bytes] = sys.stdin.buffer
-            shutil.copyfileobj(source, copy)
-        yield tuple(spooled if path == "-" else path for path in paths)
+            shutil.copyfileobj(source, out)
+        return copy
+    copy = os.path.join(folder, f"{index}-{os.path.basename(path)}")
+    try:
+        with open(path, "rb") as stream, open(copy, "wb") as out:
+            shutil.copyfileobj(stream, out)
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error.strerror or error}") from None
+    return copy
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
@@ -69,10 +90,19 @@ def run(args: argparse.Namespace, out: Output) -> int:
 
     if args.workers is not None and args.dask is None:
         raise Exit(EXIT_BAD_INPUT, "--workers is for --dask; for local processes use --jobs")
-    if args.dask not in (None, "local") and "-" in args.files:
-        raise Exit(
-            EXIT_BAD_INPUT, "--dask with a scheduler's address reads files, not standard input"
-        )
+    if args.dask not in (None, "local"):
+        if "-" in args.files:
+            raise Exit(
+                EXIT_BAD_INPUT, "--dask with a scheduler's address reads files, not standard input"
+            )
+        for path in args.files:
+            kind = stream_kind(path)
+            if kind is not None:  # its workers read the files themselves
+                raise Exit(
+                    EXIT_BAD_INPUT,
+                    "--dask with a scheduler's address reads files, not pipes or devices: "
+                    f"{path} is {kind}",
+                )
     jobs = args.jobs if args.dask is None else (args.workers or 2)
     # Loaded here: it reads files with the command line's readers, whose package loads this.
     from escalation_policy._impact import _parallel
