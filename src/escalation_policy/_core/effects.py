@@ -207,12 +207,17 @@ class Work:
         field ``key_field``, of ``part``: what the native engine's generated functions call,
         with the obligation found when they were generated."""
         name = declared.id
-        key = None
-        if key_field is not None:
-            key = text_of(getattr(self.fact, key_field))
+        key = None  # the fact's key, read once an instance of the obligation is pending
         index = None
         for position, pending in enumerate(self.record.pending):
-            if pending.obligation == name and (key is None or pending.key == key):
+            if pending.obligation != name:
+                continue
+            if key_field is None:
+                index = position
+                break
+            if key is None:
+                key = text_of(getattr(self.fact, key_field))
+            if pending.key == key:
                 index = position
                 break
         if declared.once_per_key:
