@@ -401,3 +401,35 @@ def test_replay_trace_adds_the_line_and_the_rules_that_matched_to_each_action(
         assert list(matched[trace["line"]]) == trace["matched"]
     assert 0 == main(["replay", str(path), "--trace", "--format", "table"])
     assert f"{path}:1 matched scope.customers/enterprise" in capsys.readouterr().out
+
+
+def test_explain_names_what_the_fact_met_and_work_done_a_little_before_it(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A closed post five minutes before the closing meets the closed post the closing
+    requires: the explanation of the closing says so, with the time of the post."""
+    post = {
+        "type": "posted",
+        "at": "2026-03-03T10:00:00Z",
+        "escalation_id": "E1",
+        "channel": "#escalated_customers",
+        "purpose": "closed",
+        "by": "tam",
+        "url": "https://docs.example.com/d",
+    }
+    closed = {"type": "closed", "at": "2026-03-03T10:05:00Z", "escalation_id": "E1"}
+    path = _history(tmp_path, _opened(), post, closed)
+    assert 0 == main(["explain", path, "--line", "3"])
+    out = capsys.readouterr().out
+    assert (
+        "Met:\n  channel_post 'closed', due 2026-03-04 10:05 +00:00 "
+        "(communication.post_when_closed): by the work at 2026-03-03 10:00 +00:00, a little "
+        "before the fact that required it\n"
+    ) in out
+    assert 0 == main(["explain", path, "--line", "3", "--format", "json"])
+    (met,) = json.loads(capsys.readouterr().out)["met"]
+    assert ("channel_post", "closed", "2026-03-03T10:00:00+00:00") == (
+        met["obligation"],
+        met["key"],
+        met["at"],
+    )

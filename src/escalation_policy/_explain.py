@@ -26,7 +26,7 @@ from escalation_policy.model import AWAITING_OPENING, Action, EscalationFact, Fa
 from escalation_policy.periods import BusinessTime, Period
 from escalation_policy.policy import CompiledReaction, Condition, Policy, default_policy
 from escalation_policy.policy.record import Record
-from escalation_policy.state import EscalationState
+from escalation_policy.state import EscalationState, Fulfilment
 from escalation_policy.vocabulary import HitPolicy, NoneOf, OneOf
 
 __all__ = [
@@ -159,6 +159,10 @@ class Explanation:
     actions: tuple[Action, ...]
     pending_before: tuple[PendingDue, ...]
     pending_after: tuple[PendingDue, ...]
+    met: tuple[Fulfilment, ...] = ()
+    """What the fact met, each with the time it was met: that of the work done a little
+    before, for an obligation the fact required that such work met at once (its
+    ``early_grace``)."""
     context: Mapping[str, object] = attrs.field(factory=dict)
     """Every field the reactions could test on this fact, with its value."""
     refused: str | None = None
@@ -354,6 +358,16 @@ class Explanation:
             "actions": [converter.unstructure(action, Action) for action in self.actions],
             "pending_before": [_pending_json(p) for p in self.pending_before],
             "pending_after": [_pending_json(p) for p in self.pending_after],
+            "met": [
+                {
+                    "obligation": met.obligation,
+                    "key": met.key,
+                    "due": met.due.isoformat(),
+                    "at": met.at.isoformat(),
+                    "rule": met.rule,
+                }
+                for met in self.met
+            ],
         }
 
 
@@ -719,6 +733,7 @@ def _explained(
         actions=decision.actions,
         pending_before=_pending(before),
         pending_after=_pending(after),
+        met=decision.fulfilled,
         context=dict(recorder.context or {}),
         held=held,
         rules=tuple(policy.rules),

@@ -924,6 +924,9 @@ def _inconsistency(
             policy.calendar(escalation.calendar)
         except (UnknownCalendarError, PolicyDefinitionError) as error:
             return "calendar", str(error)
+    early = _early_work_inconsistency(escalation, policy)
+    if early is not None:
+        return early
     for number, pending in enumerate(escalation.pending):
         field = f"pending[{number}]"
         if pending.period not in (None, ON_CALENDAR) and parse_period(pending.period) is None:
@@ -963,6 +966,39 @@ def _inconsistency(
                 f"got {pending.rule!r}, a rule this policy does not have; expected one of "
                 "the policy's rule ids (was the snapshot written with another policy?)"
             )
+    return None
+
+
+def _early_work_inconsistency(
+    escalation: EscalationState, policy: Policy
+) -> tuple[str, str] | None:
+    """What in ``escalation.early_work`` no engine of ``policy`` could have kept: work for an
+    obligation that keeps none, for an instance never required, later than the escalation's
+    clock, or twice for one instance."""
+    kept: set[tuple[str, str | None]] = set()
+    for number, early in enumerate(escalation.early_work):
+        field = f"early_work[{number}]"
+        declared = policy.obligations.get(early.obligation)
+        if declared is None or declared.early_grace is None:
+            keeping = [name for name, o in policy.obligations.items() if o.early_grace]
+            return f"{field}.obligation", (
+                f"got {early.obligation!r}, expected an obligation of this policy that counts "
+                f"work done early: {', '.join(keeping) or 'it has none'}"
+            )
+        keys = declared.early_keys
+        if early.key is not None and keys is not None and early.key not in keys:
+            return f"{field}.key", (
+                f"got {early.key!r}, expected a key {early.obligation} is required for: "
+                f"{', '.join(sorted(str(key) for key in keys))}"
+            )
+        if early.at > escalation.clock:
+            return f"{field}.at", (
+                f"got {early.at.isoformat()}, expected no later than the escalation's clock "
+                f"{escalation.clock.isoformat()}"
+            )
+        if (early.obligation, early.key) in kept:
+            return field, f"got {early.obligation} for {early.key!r} twice, expected it once"
+        kept.add((early.obligation, early.key))
     return None
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "ChangedObligation",
     "ClockFigures",
     "Decision",
+    "EarlyWork",
     "EngineState",
     "EscalationState",
     "Fulfilment",
@@ -96,6 +97,20 @@ class PendingObligation:
         return self.due - self.remind_before
 
 
+@attrs.frozen(kw_only=True)
+class EarlyWork:
+    """Work that fulfilled nothing when it was done, kept for a while because an obligation
+    it meets may be required just after it (a closing post made minutes before the escalation
+    is recorded closed): see :attr:`~escalation_policy.vocabulary.Obligation.early_grace`."""
+
+    obligation: str
+    """The obligation it would have fulfilled."""
+    at: dt.datetime
+    """When it was done."""
+    key: str | None = None
+    """The instance it would have fulfilled (``None``: any)."""
+
+
 @quick_init
 @attrs.frozen(kw_only=True)
 class EscalationState:
@@ -143,6 +158,10 @@ class EscalationState:
     When the opening comes in time they apply after it; each one whose time runs out is
     decided as a fact about an escalation that is not open. The escalation has no other
     attributes meanwhile."""
+    early_work: tuple[EarlyWork, ...] = attrs.field(default=(), metadata=OMIT_IF_DEFAULT)
+    """Work done lately that fulfilled nothing, for the obligations that count work done a
+    little before they are required (their ``early_grace``): each kept until that grace is
+    over, or until an obligation it meets is required."""
 
     @property
     def attributes(self) -> dict[str, Any]:

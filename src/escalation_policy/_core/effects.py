@@ -37,6 +37,7 @@ from escalation_policy.policy.outputs import (
 )
 from escalation_policy.policy.record import Record
 from escalation_policy.state import (
+    EarlyWork,
     Fulfilment,
     PendingObligation,
 )
@@ -60,6 +61,8 @@ Owned by a native matcher, and given to the :class:`Work` of its steps."""
 
 _fulfilment = builder_of(Fulfilment)
 """Builds a :class:`~escalation_policy.state.Fulfilment` (a fact discharges one or two)."""
+_early_work = builder_of(EarlyWork)
+"""Builds an :class:`~escalation_policy.state.EarlyWork` (work that fulfilled nothing)."""
 _pending = builder_of(PendingObligation)
 """Builds a :class:`~escalation_policy.state.PendingObligation`."""
 _violation = builder_of(Violation)
@@ -181,6 +184,8 @@ class Work:
             clock: str | None = ON_CALENDAR
         else:
             due, clock = self.at + within, None
+        if declared.early_grace is not None and self.met_early(declared, key, due, rule):
+            return
         remind_before = cast("dt.timedelta | None", effect.remind_before)
         pending = _pending(
             obligation=name,
@@ -230,6 +235,11 @@ class Work:
             if done is not None:
                 self.record.done = {**self.record.done, name: text_of(done)}
         if index is None:
+            if declared.early_grace is not None:
+                if key is None and key_field is not None:
+                    key = text_of(getattr(self.fact, key_field))
+                if key is None or declared.early_keys is None or key in declared.early_keys:
+                    self._remember_early(declared, key)  # else no instance is required for it
             return
         at = self.at
         pending = self.record.pending[index]
@@ -253,6 +263,64 @@ class Work:
             self.policy, self.record, moved(pending, at + pending.every, overdue=False)
         )
         self._announce(declared, self.record.pending[index])
+
+    def _remember_early(self, declared: CompiledObligation, key: str | None) -> None:
+        """Keep work that would have fulfilled ``declared`` (its instance of ``key``; with no
+        key of its fact, the one the escalation's attribute ``key_from`` names now, if any)
+        for its ``early_grace``: see :meth:`met_early`. What another grace is over for, or is
+        of this same instance, goes."""
+        record = self.record
+        if key is None and declared.key_from is not None:
+            named = getattr(record, declared.key_from)
+            key = None if named is None else text_of(named)
+        at = self.at
+        obligations = self.policy.obligations
+        kept = []
+        for early in record.rarely.early_work:
+            known = obligations.get(early.obligation)
+            grace = None if known is None else known.early_grace
+            if grace is None or at - early.at > grace:
+                continue
+            if early.obligation != declared.id or early.key != key:
+                kept.append(early)
+        kept.append(_early_work(obligation=declared.id, at=at, key=key))
+        record.early_work = tuple(kept)
+
+    def met_early(
+        self, declared: CompiledObligation, key: str | None, due: dt.datetime, rule: str
+    ) -> bool:
+        """Whether an instance of ``declared`` required now (of ``key``, due at ``due`` by
+        ``rule``) is met by work done within its ``early_grace`` before: if so, that work is
+        its fulfilment, at the work's time, and is no longer kept."""
+        record = self.record
+        grace = declared.early_grace
+        early_work = record.rarely.early_work
+        if grace is None or not early_work:
+            return False
+        name = declared.id
+        for early in early_work:
+            if (
+                early.obligation == name
+                and (early.key is None or early.key == key)
+                and self.at - early.at <= grace
+            ):
+                break
+        else:
+            return False
+        record.early_work = tuple(other for other in early_work if other is not early)
+        if declared.once_per_key and key is not None:
+            record.done = {**record.done, name: key}
+        self.fulfilled.append(
+            _fulfilment(
+                escalation_id=self.escalation_id,
+                obligation=name,
+                rule=rule,
+                due=due,
+                at=early.at,
+                key=key,
+            )
+        )
+        return True
 
     def _fulfil_period(self, declared: CompiledObligation, index: int, part: str | None) -> None:
         """Count a fulfilment toward the current period of a periodic obligation; once the

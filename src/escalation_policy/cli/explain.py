@@ -195,6 +195,16 @@ def explanation_text(explanation: Explanation) -> str:
         lines.extend(f"  {text}" for text, _ in timeline_lines(action))
     if not explanation.actions:
         lines.append("  none")
+    if explanation.met:
+        lines += ["", "Met:"]
+        for met in explanation.met:
+            key = f" {met.key!r}" if met.key is not None else ""
+            done = (
+                f"by the work at {timestamp(met.at)}, a little before the fact that required it"
+                if met.at < fact.at
+                else f"at {timestamp(met.at)}"
+            )
+            lines.append(f"  {met.obligation}{key}, due {timestamp(met.due)} ({met.rule}): {done}")
     lines += ["", "Pending before the fact:", *_pending(explanation.pending_before)]
     lines += ["", "Pending after it:", *_pending(explanation.pending_after), ""]
     return "\n".join(plain(text) for text in lines)

@@ -123,6 +123,9 @@ class CompiledObligation:
     parts: tuple[str, ...] = ()
     remind_in_open_hours: bool = False
     tiers: tuple[Tier, ...] = ()
+    early_grace: dt.timedelta | None = None
+    early_keys: frozenset[str | None] | None = None
+    """With an ``early_grace``: the keys its instances are required for (``None``: any)."""
 
     def missed(self, due: str, key: str | None, missing: str = "") -> str:
         """The detail of the violation reported when an instance is missed (``missing``:

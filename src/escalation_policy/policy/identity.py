@@ -38,6 +38,9 @@ FORMAT = 1
 """The version of :func:`document`'s form: part of what is digested, so that a new form never
 gives an old policy's identity to another policy."""
 
+_NEW_AND_UNSET = frozenset({"replaces", "early_grace"})
+"""Fields of declarations added after their first release, left out while unset."""
+
 _PARSING = threading.Lock()
 """Held while a source is parsed: Python 3.11 keeps the depth of the syntax tree it is building
 in one place for all threads, and ``ast.parse`` in two threads at once may fail with
@@ -187,8 +190,9 @@ class _Writer:
                 field.name: self.value(getattr(value, field.name))
                 for field in attrs.fields(type(value))
                 if field.name != "defined_at"  # where it was declared takes no part
-                # a rule that replaces none: the identity it had before ``replaces`` existed
-                and not (field.name == "replaces" and not getattr(value, field.name))
+                # a rule that replaces none, an obligation that counts no early work: the
+                # identity it had before ``replaces`` and ``early_grace`` existed
+                and not (field.name in _NEW_AND_UNSET and not getattr(value, field.name))
             }
             return {"kind": type(value).__qualname__, **body}
         if isinstance(value, types.ModuleType):

@@ -33,6 +33,7 @@ from escalation_policy.policy.obligations import (
     check_all_required,
     compile_obligation,
     the_channel,
+    with_early_keys,
 )
 from escalation_policy.policy.outputs import (
     ENGINE_OUTPUTS,
@@ -127,6 +128,7 @@ def load_policy(
             )
     check_all_cited(rules.sections, rules.cited)
     check_all_required(compiled_obligations, compiled_reactions)
+    compiled_obligations = with_early_keys(compiled_obligations, compiled_reactions)
     check_outputs_produced(outputs, ordered, declared.outputs)
     _check_values_used(terms, output_values, ordered, compiled_reactions, compiled_obligations)
     grace = _opening_grace(declared, opening_grace)

@@ -2,8 +2,11 @@
 facts about them the whole policy gives (every obligation required, the one channel)."""
 
 import datetime as dt
+import enum
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+import attrs
 
 from escalation_policy.errors import PolicyDefinitionError
 from escalation_policy.policy.compiled import Announce, CompiledObligation, CompiledReaction
@@ -66,6 +69,9 @@ def compile_obligation(
             )
         if not isinstance(tier.notify, str) or not tier.notify.strip():
             raise bad(f"tier {number}: notify: got {tier.notify!r}, expected whom to tell")
+    early = obligation.early_grace
+    if early is not None and (not isinstance(early, dt.timedelta) or early <= dt.timedelta(0)):
+        raise bad(f"early_grace: got {early!r}, expected a positive timedelta or None")
     if not isinstance(obligation.remind_in_open_hours, bool):
         raise bad(
             f"remind_in_open_hours: got {obligation.remind_in_open_hours!r}, expected True or False"
@@ -99,6 +105,7 @@ def compile_obligation(
         parts=tuple(obligation.parts),
         remind_in_open_hours=obligation.remind_in_open_hours,
         tiers=tiers,
+        early_grace=early,
     )
 
 
@@ -119,6 +126,51 @@ def check_all_required(
                 module=compiled.module,
                 **where(compiled.obligation),
             )
+
+
+def with_early_keys(
+    obligations: Mapping[str, CompiledObligation], reactions: Sequence[CompiledReaction]
+) -> dict[str, CompiledObligation]:
+    """``obligations``, each with an ``early_grace`` knowing the keys its instances are
+    required for (``early_keys``; ``None``: any, as read from the escalation), so that work
+    that could meet none of them is not kept. An obligation with an ``early_grace`` is met at
+    once by work done a little before a one-off instance is required; a periodic one counts
+    only what its periods see."""
+    keys: dict[str, set[str | None] | None] = {}
+    for compiled in reactions:
+        for effect in compiled.reaction.then:
+            if not isinstance(effect, Require):
+                continue
+            declared = obligations[effect.obligation.id]
+            if declared.early_grace is None:
+                continue
+            if effect.every is not None:
+                raise PolicyDefinitionError(
+                    f"obligation {declared.id!r}: early_grace counts work done before a one-off "
+                    f"instance is required, but reaction {compiled.reaction.id!r} requires it "
+                    f"every {effect.every!r}: a period counts what is done in it; leave "
+                    "early_grace out",
+                    module=declared.module,
+                    **where(declared.obligation),
+                )
+            known = keys.setdefault(declared.id, set())
+            if known is None or declared.key_from is not None:
+                keys[declared.id] = None
+            else:
+                known.add(None if effect.key is None else _key_text(effect.key))
+    return {
+        name: compiled
+        if name not in keys
+        else attrs.evolve(
+            compiled, early_keys=None if keys[name] is None else frozenset(keys[name] or ())
+        )
+        for name, compiled in obligations.items()
+    }
+
+
+def _key_text(key: object) -> str:
+    """A key as the core keeps it: an enumeration's value, as text."""
+    return str(key._value_ if isinstance(key, enum.Enum) else key)
 
 
 def one_off_of_rule(reactions: Sequence[CompiledReaction]) -> Mapping[str, str]:

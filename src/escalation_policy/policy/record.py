@@ -18,6 +18,7 @@ from escalation_policy._language.frozen import build_lines, quick_init
 from escalation_policy.model import ACTIVE, AWAITING_OPENING, EscalationFact, Fact
 from escalation_policy.state import (
     NOTHING_DONE,
+    EarlyWork,
     EscalationState,
     PendingObligation,
     is_settled,
@@ -41,6 +42,7 @@ class Rarely(NamedTuple):
     paused_for: dt.timedelta = dt.timedelta(0)
     paused_open_for: dt.timedelta = dt.timedelta(0)
     held: tuple[Fact, ...] = ()
+    early_work: tuple[EarlyWork, ...] = ()
 
 
 RARELY_SET = Rarely._fields
@@ -60,8 +62,9 @@ class Record:
     only ever see the immutable :class:`EscalationState` (:meth:`freeze`). ``next_due`` is kept
     current by :meth:`refresh`, so that the engine and the core never recompute it. Each
     policy's records are of a subclass with a slot for each of its attributes. The fields of
-    :class:`Rarely` (a closing, a pause, facts held) are read and set as the others, but kept
-    in one slot that records share until they set one: an open escalation is smaller.
+    :class:`Rarely` (a closing, a pause, facts held, work done early) are read and set as the
+    others, but kept in one slot that records share until they set one: an open escalation is
+    smaller.
     """
 
     __slots__ = (*(name for name in CORE_FIELDS if name not in RARELY_SET), "rarely", "next_due")
@@ -85,6 +88,7 @@ class Record:
     paused_for: dt.timedelta
     paused_open_for: dt.timedelta
     held: tuple[Fact, ...]
+    early_work: tuple[EarlyWork, ...]
     next_due: dt.datetime | None
     rarely: Rarely
 
