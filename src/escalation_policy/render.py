@@ -613,14 +613,16 @@ def policy_reference(policy: Policy, title: str) -> str:
     lines += [
         "## Obligations",
         "",
-        "| obligation | missed: violation | detail | announced as |",
-        "| --- | --- | --- | --- |",
+        "| obligation | missed: violation | detail | announced as | counts work done before |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for name, compiled in policy.obligations.items():
         declared = compiled.obligation
         announced = f"`{declared.announce.TYPE}`" if declared.announce is not None else "-"
+        early = f"up to {label(compiled.early_grace)}" if compiled.early_grace else "-"
         lines.append(
-            f"| `{name}` | `{_text(compiled.violation)}` | {_cell(declared.missed)} | {announced} |"
+            f"| `{name}` | `{_text(compiled.violation)}` | {_cell(declared.missed)} | {announced} "
+            f"| {early} |"
         )
     lines += ["", "## Settings", ""]
     if policy.settings:

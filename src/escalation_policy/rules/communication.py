@@ -41,6 +41,7 @@ from escalation_policy.vocabulary import (
 from .responsibilities import ASSIGN_TAM, INFORM_TAM
 from .severity import CADENCE
 from .terms import (
+    EARLY_GRACE,
     Closed,
     Opened,
     Posted,
@@ -182,6 +183,7 @@ CHANNEL_POST = Obligation(
     announce_with={"channel": CHANNEL},
     owner_field="by",
     announce_again_on_new_owner=True,
+    early_grace=EARLY_GRACE,
 )
 """A post the owner must make to the channel, one per reason (created, closed); the host is
 told again when the owner changes."""
@@ -198,6 +200,7 @@ RISK_REDUCED_CHANNEL_POST = Obligation(
     announce_with={"channel": CHANNEL},
     owner_field="by",
     announce_again_on_new_owner=True,
+    early_grace=EARLY_GRACE,
 )
 """The post when risk is reduced to the standard business process. "When the escalation is
 closed or risk reduced" is one occasion: a closed post, once the escalation is closed, makes it

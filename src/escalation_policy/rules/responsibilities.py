@@ -32,6 +32,7 @@ from escalation_policy.vocabulary import (
 )
 
 from .terms import (
+    EARLY_GRACE,
     AccountIssue,
     InformTam,
     Opened,
@@ -89,6 +90,7 @@ INFORM_TAM = Obligation(
     one_at_a_time=True,
     once_per_key=True,
     announce=InformTam,
+    early_grace=EARLY_GRACE,
 )
 """The assigned TAM must be informed: once per TAM, and a newly assigned TAM replaces one not
 yet informed."""

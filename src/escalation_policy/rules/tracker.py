@@ -20,6 +20,7 @@ from escalation_policy.vocabulary import (
 )
 
 from .terms import (
+    EARLY_GRACE,
     CreateTrackerDocument,
     ExecutiveSummaryUpdated,
     Opened,
@@ -58,6 +59,7 @@ EXECUTIVE_SUMMARY = Obligation(
     missed="the executive summary was not updated by {due}",
     renew_when_overdue=True,
     announce=UpdateExecutiveSummary,
+    early_grace=EARLY_GRACE,
 )
 """The tracker's executive summary must be updated; a new change of status while it is
 overdue asks for it afresh."""
