@@ -147,9 +147,9 @@ class Due:
 
 
 class Escalation:
-    __slots__ = ("broad", "cadence", "clock", "customer", "due", "hours", "id", "in_scope",
-                 "informed", "initiated_by", "involvement", "issue_type", "keep_until",
-                 "next_due", "opened_by", "owner", "paused", "severity", "status",
+    __slots__ = ("broad", "cadence", "clock", "customer", "due", "early", "hours", "id",
+                 "in_scope", "informed", "initiated_by", "involvement", "issue_type",
+                 "keep_until", "next_due", "opened_by", "owner", "paused", "severity", "status",
                  "tam")  # fmt: skip
 
     def __init__(self, escalation_id: str) -> None:
@@ -163,6 +163,8 @@ class Escalation:
         self.keep_until: dt.datetime | None = None
         self.next_due: dt.datetime | None = None
         self.status = "active"
+        self.early: dict[tuple[str, str | None], dt.datetime] | None = None
+        """Work that met nothing when done, by what it would have met, for an hour."""
 
     def refresh(self) -> None:
         times = [d.due for d in self.due if not d.overdue and not d.paused]
@@ -285,6 +287,11 @@ class Tables:
             for severity in severities
         }
         self.part_of = {k.value: v.value for k, v in _communication.PART_OF.items()}
+        # How long work done before an obligation is required counts for it (the same for
+        # each obligation that has it), and the keys of the posts that count it.
+        graces = {o.early_grace for o in policy.obligations.values() if o.early_grace}
+        assert len(graces) == 1
+        self.early_grace: dt.timedelta = graces.pop()
         self.opening_grace = policy.opening_grace
         self.keep_late = policy.late_fulfilment_window
         self.director = _value(
@@ -553,11 +560,41 @@ class Host:
             if current.key == key and not (kind == "executive_summary" and current.overdue):
                 return
             escalation.due.remove(current)
+        early = escalation.early
+        if early and self.met_early(escalation, early, kind, key, at):
+            return
         item = Due(kind, key, escalation.hours.add(at, self.t.within[rule]), rule)
         escalation.due.append(item)
         if announce:
             announced.append((kind, key, item.due))
             actions.append(self.announce(escalation, item, at))
+
+    def met_early(
+        self,
+        escalation: Escalation,
+        early: dict[tuple[str, str | None], dt.datetime],
+        kind: str,
+        key: str | None,
+        at: dt.datetime,
+    ) -> bool:
+        """Whether work done within the grace before meets a one-off required now."""
+        if kind == "channel_post" and key not in ("closed", "risk_reduced"):
+            return False  # the raise's update counts only what follows the raise
+        for (done_kind, done_key), done_at in early.items():
+            if done_kind == kind and done_key in (None, key) and at - done_at <= self.t.early_grace:
+                del early[done_kind, done_key]
+                if kind == "inform_tam":
+                    escalation.informed = key
+                return True
+        return False
+
+    def remember(self, escalation: Escalation, kind: str, key: str | None, at: dt.datetime) -> None:
+        """Keep work that met nothing for the grace: an obligation required soon may count it."""
+        grace = self.t.early_grace
+        early = {k: done for k, done in (escalation.early or {}).items() if at - done <= grace}
+        early.pop((kind, key), None)
+        early[kind, key] = at
+        escalation.early = early
 
     def schedule(
         self,
@@ -716,6 +753,8 @@ class Host:
                     item = escalation.find("channel_post", purpose)
                     if item is not None:
                         escalation.due.remove(item)
+                    elif purpose in ("closed", "risk_reduced"):
+                        self.remember(escalation, "channel_post", purpose, at)
                 if purpose == "closed" and status == "closed":  # "closed or risk reduced"
                     item = escalation.find("channel_post", "risk_reduced")
                     if item is not None:
@@ -792,6 +831,8 @@ class Host:
                 escalation.informed = done
             if item is not None:
                 escalation.due.remove(item)
+            else:
+                self.remember(escalation, "inform_tam", escalation.tam, at)
         elif kind == "status_changed":
             rule = "tracker.summary_on_status_change"
             self.require(escalation, "executive_summary", None, rule, at, actions, announced)
@@ -799,6 +840,8 @@ class Host:
             item = escalation.find("executive_summary")
             if item is not None:
                 escalation.due.remove(item)
+            else:
+                self.remember(escalation, "executive_summary", None, at)
         elif kind == "severity_changed":
             before = escalation.severity
             severity = escalation.severity = f["severity"]
