@@ -79,6 +79,19 @@ class Hours:
                     amount -= closes - begin
             day += DAY
 
+    def elapsed(self, start: dt.datetime, end: dt.datetime) -> dt.timedelta:
+        """The open time between ``start`` and ``end``."""
+        total, day = dt.timedelta(0), self.date(start)
+        while True:
+            opens = self.at(day, self.opens)
+            if opens >= end:
+                return total
+            if day.weekday() < 5:
+                begin, finish = max(start, opens), min(end, self.close(day))
+                if finish > begin:
+                    total += finish - begin
+            day += DAY
+
     def next_day_end(self, day: dt.date) -> dt.datetime:
         """The end of the business day after the local date ``day``: the instant its own date
         ends, so what is done on it counts toward it at any hour."""
@@ -287,11 +300,15 @@ class Tables:
             for severity in severities
         }
         self.part_of = {k.value: v.value for k, v in _communication.PART_OF.items()}
-        # How long work done before an obligation is required counts for it (the same for
-        # each obligation that has it), and the keys of the posts that count it.
-        graces = {o.early_grace for o in policy.obligations.values() if o.early_grace}
-        assert len(graces) == 1
-        self.early_grace: dt.timedelta = graces.pop()
+        # How long work done before an obligation is required counts for it: open time for
+        # the posts and informing the TAM, calendar time for the summary (as the policy says).
+        graces = {name: o.early_grace for name, o in policy.obligations.items() if o.early_grace}
+        self.early_grace: dict[str, Any] = {
+            "channel_post": graces["channel_post"],
+            "inform_tam": graces["inform_tam"],
+            "executive_summary": graces["executive_summary"],
+        }
+        assert graces["risk_reduced_post"] == graces["channel_post"]
         self.opening_grace = policy.opening_grace
         self.keep_late = policy.late_fulfilment_window
         self.director = _value(
@@ -581,18 +598,34 @@ class Host:
         if kind == "channel_post" and key not in ("closed", "risk_reduced"):
             return False  # the raise's update counts only what follows the raise
         for (done_kind, done_key), done_at in early.items():
-            if done_kind == kind and done_key in (None, key) and at - done_at <= self.t.early_grace:
+            if (
+                done_kind == kind
+                and done_key in (None, key)
+                and self.within_grace(escalation, kind, done_at, at)
+            ):
                 del early[done_kind, done_key]
                 if kind == "inform_tam":
                     escalation.informed = key
                 return True
         return False
 
+    def within_grace(
+        self, escalation: Escalation, kind: str, done_at: dt.datetime, at: dt.datetime
+    ) -> bool:
+        grace = self.t.early_grace[kind]
+        if isinstance(grace, dt.timedelta):
+            return at - done_at <= grace
+        return escalation.hours.elapsed(done_at, at) <= grace.duration
+
     def remember(self, escalation: Escalation, kind: str, key: str | None, at: dt.datetime) -> None:
-        """Keep work that met nothing for the grace: an obligation required soon may count it."""
-        grace = self.t.early_grace
-        early = {k: done for k, done in (escalation.early or {}).items() if at - done <= grace}
-        early.pop((kind, key), None)
+        """Keep work that met nothing for the grace: an obligation required soon may count it
+        (of the TAM's, only the latest: it is for the TAM assigned then)."""
+        early = {
+            (done_kind, done_key): done
+            for (done_kind, done_key), done in (escalation.early or {}).items()
+            if self.within_grace(escalation, done_kind, done, at)
+            and not (done_kind == kind and (done_key == key or kind == "inform_tam"))
+        }
         early[kind, key] = at
         escalation.early = early
 
@@ -755,10 +788,12 @@ class Host:
                         escalation.due.remove(item)
                     elif purpose in ("closed", "risk_reduced"):
                         self.remember(escalation, "channel_post", purpose, at)
-                if purpose == "closed" and status == "closed":  # "closed or risk reduced"
+                if purpose == "closed":  # "closed or risk reduced": also the risk-reduced post
                     item = escalation.find("channel_post", "risk_reduced")
                     if item is not None:
                         escalation.due.remove(item)
+                    else:
+                        self.remember(escalation, "channel_post", "risk_reduced", at)
                 if purpose == "update":
                     item = escalation.find("channel_update")
                     if item is not None and not (item.since is not None and at < item.since):

@@ -10,6 +10,7 @@ import json
 import re
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,6 +25,8 @@ from escalation_policy import (
 )
 from escalation_policy.policy.identity import document
 from escalation_policy.render import policy_reference
+from escalation_policy.state import EarlyWork
+from escalation_policy.vocabulary import BusinessTime
 from tests.conftest import Scenario, at, owner_of
 from tests.conftest import violations as handbook_violations
 from tests.test_business_time import _office_with, fact, ny, opened, tick, violations
@@ -128,7 +131,10 @@ def test_a_state_without_work_kept_early_is_written_as_before() -> None:
     ("grace", "message"),
     [
         (dt.timedelta(0), "early_grace: got datetime.timedelta(0), expected a positive timedelta"),
-        ("1h", "early_grace: got '1h', expected a positive timedelta or None"),
+        (
+            "1h",
+            "early_grace: got '1h', expected a positive timedelta, a BusinessTime of one, or None",
+        ),
     ],
 )
 def test_a_wrong_early_grace_is_refused_when_loaded(grace: object, message: str) -> None:
@@ -160,7 +166,7 @@ def test_the_identity_changes_only_for_an_obligation_that_declares_an_early_grac
             "required for",
         ),
         ([{"obligation": "call_back", "at": "2026-03-11T13:50:00+00:00"}], "at", "no later"),
-        ([{"obligation": "call_back", "at": "2026-03-10T13:50:00+00:00"}] * 2, "", "twice"),
+        ([{"obligation": "call_back", "at": "2026-03-10T13:50:00+00:00"}] * 2, "", "again"),
     ],
 )
 def test_a_snapshot_with_work_no_engine_could_have_kept_is_refused(
@@ -229,3 +235,122 @@ def test_the_policy_s_reference_says_which_obligations_count_work_done_before() 
     reference = policy_reference(_office(), "The office")
     assert "| `call_back` | `call_back_late` | no call back by {due} | - | up to 30m |" in reference
     assert "| `reply` | `reply_late` | no reply by {due} | - | - |" in reference
+
+
+def test_a_grace_of_business_time_counts_open_time_only(engine_name: str) -> None:
+    """Called back on Friday at 16:50, the request recorded on Monday at 09:10: twenty
+    minutes of open time, within a grace of half an hour of business time."""
+    policy = _office(early_grace=BusinessTime(dt.timedelta(minutes=30)))
+    engine = PolicyEngine(policy, engine=engine_name)  # type: ignore[arg-type]
+    facts = [
+        opened(ny(13, 9)),
+        fact("called_back", ny(13, 16, 50)),
+        fact("call_requested", ny(16, 9, 10)),
+        tick(ny(18, 10)),
+    ]
+    decisions = [engine.handle(item) for item in facts]
+    assert ["call_back"] == [f.obligation for f in decisions[2].fulfilled]
+    assert [] == _late_calls([a for d in decisions for a in d.actions])
+
+
+def test_work_kept_for_an_obligation_keyed_by_an_attribute_is_only_the_latest(
+    engine_name: str,
+) -> None:
+    """Each TAM told and replaced within the hour: only the last telling can count (for the
+    TAM assigned when it was told), so one is kept, however many came before."""
+    engine = PolicyEngine(engine=engine_name)  # type: ignore[arg-type]
+    base = dt.datetime(2026, 3, 2, 9, tzinfo=dt.timezone.utc)
+    engine.handle(
+        {
+            "type": "opened",
+            "at": base.isoformat(),
+            "escalation_id": "E1",
+            "customer": "Acme",
+            "segment": "enterprise",
+            "severity": "medium",
+            "tam": "t0",
+        }
+    )
+    engine.handle({"type": "tam_informed", "at": base.isoformat(), "escalation_id": "E1"})
+    for number in range(1, 30):
+        when = (base + dt.timedelta(minutes=number)).isoformat()
+        engine.handle(
+            {"type": "tam_assigned", "at": when, "escalation_id": "E1", "tam": f"t{number}"}
+        )
+        engine.handle({"type": "tam_informed", "at": when, "escalation_id": "E1"})
+        engine.handle({"type": "tam_informed", "at": when, "escalation_id": "E1"})
+    kept = engine.escalation("E1").early_work  # type: ignore[union-attr]
+    assert [("inform_tam", "t29")] == [(work.obligation, work.key) for work in kept]
+
+
+def test_a_snapshot_with_work_kept_twice_for_an_attribute_keyed_obligation_is_refused() -> None:
+    engine = PolicyEngine()
+    engine.handle(
+        {
+            "type": "opened",
+            "at": "2026-03-02T09:00:00Z",
+            "escalation_id": "E1",
+            "customer": "Acme",
+            "segment": "enterprise",
+            "severity": "medium",
+            "tam": "kim",
+        }
+    )
+    converter = make_converter()
+    data = converter.unstructure(engine.snapshot())
+    data["escalations"][0]["early_work"] = [
+        {"obligation": "inform_tam", "at": "2026-03-02T09:00:00+00:00", "key": f"t{n}"}
+        for n in range(2)
+    ]
+    with pytest.raises(InvalidSnapshotError, match="expected work kept once for the obligation"):
+        PolicyEngine.restore(converter.structure(data, EngineState))
+
+
+def test_an_escalation_awaiting_its_opening_keeps_no_work_done_early() -> None:
+    engine = PolicyEngine()
+    engine.handle(
+        {
+            "type": "posted",
+            "at": "2026-03-02T08:59:00Z",
+            "escalation_id": "E1",
+            "channel": "#escalated_customers",
+            "purpose": "created",
+            "by": "tam",
+            "url": "https://d",
+        }
+    )
+    (awaiting,) = engine.snapshot().escalations
+    crafted = attrs.evolve(
+        awaiting,
+        early_work=(EarlyWork(obligation="channel_post", at=awaiting.clock, key="closed"),),
+    )
+    snapshot = attrs.evolve(engine.snapshot(), escalations=(crafted,))
+    with pytest.raises(InvalidSnapshotError, match="nothing pending or kept as work done early"):
+        PolicyEngine.restore(snapshot)
+
+
+def test_re_planning_under_a_policy_that_keeps_no_early_work_forgets_it(
+    engine_name: str,
+) -> None:
+    """The work kept under a policy that counted it is dropped when re-planned under one that
+    does not, and the snapshot written after restores under it."""
+    keeping, plain = _office(), load_policy([_office_with()])
+    engine = PolicyEngine(keeping, engine=engine_name)  # type: ignore[arg-type]
+    for item in _facts(ny(10, 9, 50))[:2]:
+        engine.handle(item)
+    restored = PolicyEngine.restore(
+        make_converter(keeping).unstructure(engine.snapshot()),
+        plain,
+        engine=engine_name,  # type: ignore[arg-type]
+        replan=True,
+    )
+    restored.replan()
+    assert () == restored.escalation("E1").early_work  # type: ignore[union-attr]
+    again = PolicyEngine.restore(
+        make_converter(plain).unstructure(restored.snapshot()),
+        plain,
+        engine=engine_name,  # type: ignore[arg-type]
+    )
+    assert ["call_back_late"] == _late_calls(
+        [a for item in _facts(ny(10, 9, 50))[2:] for a in again.handle(item).actions]
+    )

@@ -419,6 +419,11 @@ def test_explain_names_what_the_fact_met_and_work_done_a_little_before_it(
     }
     closed = {"type": "closed", "at": "2026-03-03T10:05:00Z", "escalation_id": "E1"}
     path = _history(tmp_path, _opened(), post, closed)
+    assert 0 == main(["explain", path, "--line", "2"])
+    assert (
+        "Kept as work done early:\n  channel_post 'closed': this fact counts for it if it is "
+        "required within 8h of business time\n"
+    ) in capsys.readouterr().out
     assert 0 == main(["explain", path, "--line", "3"])
     out = capsys.readouterr().out
     assert (

@@ -320,6 +320,30 @@ def test_business_time_a_setting_makes_calendar_time_is_not_warned_of() -> None:
     )
 
 
+def test_lint_warns_of_an_early_grace_of_business_time_without_a_calendar() -> None:
+    """The handbook's posts count work a business day of open time before: without its
+    CALENDARS that is eight hours of calendar time, and lint says so at each obligation."""
+    from escalation_policy.rules import MODULES, severity
+
+    without = types.ModuleType(severity.__name__)
+    without.__dict__.update({k: v for k, v in vars(severity).items() if k != "CALENDARS"})
+    modules = [without if name == severity.__name__ else name for name in MODULES]
+    messages = sorted(
+        f.message
+        for f in lint_loaded(load_policy(modules))
+        if f.code == "business_time_without_calendar" and "counts work done" in f.message
+    )
+    assert [
+        "the obligation channel_post counts work done up to 8h of business time before it is "
+        "required",
+        "the obligation inform_tam counts work done up to 1h of business time before it is "
+        "required",
+        "the obligation risk_reduced_post counts work done up to 8h of business time before it "
+        "is required",
+    ] == [message.split(", but")[0] for message in messages]
+    assert [] == [f for f in lint_loaded(load_policy()) if f.code in NEW_WARNINGS]
+
+
 def test_lint_warns_of_a_plan_no_reaction_applies(tmp_path: pathlib.Path) -> None:
     """Without ``ApplyPlan()`` escalations get no owner and no ``assign_owner``, silently."""
     package = _office(tmp_path, "            ApplyPlan(),\n", "")

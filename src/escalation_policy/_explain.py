@@ -26,7 +26,7 @@ from escalation_policy.model import AWAITING_OPENING, Action, EscalationFact, Fa
 from escalation_policy.periods import BusinessTime, Period
 from escalation_policy.policy import CompiledReaction, Condition, Policy, default_policy
 from escalation_policy.policy.record import Record
-from escalation_policy.state import EscalationState, Fulfilment
+from escalation_policy.state import EarlyWork, EscalationState, Fulfilment
 from escalation_policy.vocabulary import HitPolicy, NoneOf, OneOf
 
 __all__ = [
@@ -159,6 +159,9 @@ class Explanation:
     actions: tuple[Action, ...]
     pending_before: tuple[PendingDue, ...]
     pending_after: tuple[PendingDue, ...]
+    kept_early: tuple[EarlyWork, ...] = ()
+    """Work the fact did that met nothing now, kept for an obligation that counts work done a
+    little before it is required (its ``early_grace``)."""
     met: tuple[Fulfilment, ...] = ()
     """What the fact met, each with the time it was met: that of the work done a little
     before, for an obligation the fact required that such work met at once (its
@@ -358,6 +361,10 @@ class Explanation:
             "actions": [converter.unstructure(action, Action) for action in self.actions],
             "pending_before": [_pending_json(p) for p in self.pending_before],
             "pending_after": [_pending_json(p) for p in self.pending_after],
+            "kept_early": [
+                {"obligation": kept.obligation, "key": kept.key, "at": kept.at.isoformat()}
+                for kept in self.kept_early
+            ],
             "met": [
                 {
                     "obligation": met.obligation,
@@ -734,6 +741,11 @@ def _explained(
         pending_before=_pending(before),
         pending_after=_pending(after),
         met=decision.fulfilled,
+        kept_early=tuple(
+            work
+            for work in (after.early_work if after is not None else ())
+            if work.at == fact.at and work not in (before.early_work if before is not None else ())
+        ),
         context=dict(recorder.context or {}),
         held=held,
         rules=tuple(policy.rules),

@@ -19,6 +19,7 @@ from typing import Any
 
 import attrs
 
+from escalation_policy._language.wording import label
 from escalation_policy.engine import PolicyEngine
 from escalation_policy.errors import InputError, PolicyDefinitionError
 from escalation_policy.model import Fact
@@ -293,6 +294,17 @@ def _business_time_without_calendar(policy: Policy) -> list[LintFinding]:
                     "declares no CALENDARS: every hour is then open, so its reminders are never "
                     "moved; declare the business hours in a rule module, or leave the setting "
                     "out",
+                    module=obligation.module,
+                    **_located(obligation.obligation.defined_at),
+                )
+            )
+        if isinstance(obligation.early_grace, BusinessTime):
+            findings.append(
+                LintFinding(
+                    level=WARNING,
+                    code="business_time_without_calendar",
+                    message=f"the obligation {name} counts work done up to "
+                    f"{label(obligation.early_grace)} before it is required, {_NO_CALENDAR}",
                     module=obligation.module,
                     **_located(obligation.obligation.defined_at),
                 )

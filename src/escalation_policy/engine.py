@@ -27,6 +27,7 @@ from escalation_policy._convert import (
 from escalation_policy._core.escalation import new_decision
 from escalation_policy._core.matching import Matcher, Opening
 from escalation_policy._core.obligations import ON_CALENDAR
+from escalation_policy._core.replan import mended as _mended
 from escalation_policy._core.replan import replan as _replan
 from escalation_policy._core.step import DEFAULT_MAX_CLOCK_JUMP, Limits, admit, step
 from escalation_policy._engines import ENGINES, EngineName, matcher_of, shared_matcher
@@ -527,9 +528,9 @@ class PolicyEngine:
                 after = before.copy()
                 replanned = _replan(self.policy, self._matcher, after, at, rederive=rederive)
                 if replanned is not None:
-                    if not dry_run:
-                        self._held.decided(key, before, after, at)
                     done.append(replanned)
+                if not dry_run and (replanned is not None or _mended(before, after)):
+                    self._held.decided(key, before, after, at)
             if not dry_run:
                 self._planned_under = None
             return tuple(done)
@@ -822,8 +823,11 @@ def _awaiting_inconsistency(escalation: EscalationState, policy: Policy) -> tupl
             f"got facts held with status {escalation.status!r}, expected them only while the "
             f"escalation is {AWAITING_OPENING!r}"
         )
-    if not escalation.held or escalation.pending:
-        return "held", "expected the facts held for the opening, and nothing pending"
+    if not escalation.held or escalation.pending or escalation.early_work:
+        return "held", (
+            "expected the facts held for the opening, and nothing pending or kept as work done "
+            "early"
+        )
     for number, fact in enumerate(escalation.held):
         field = f"held[{number}]"
         if (
@@ -974,7 +978,8 @@ def _early_work_inconsistency(
 ) -> tuple[str, str] | None:
     """What in ``escalation.early_work`` no engine of ``policy`` could have kept: work for an
     obligation that keeps none, for an instance never required, later than the escalation's
-    clock, or twice for one instance."""
+    clock, or twice for one instance (for an obligation keyed by the escalation's attribute,
+    twice at all)."""
     kept: set[tuple[str, str | None]] = set()
     for number, early in enumerate(escalation.early_work):
         field = f"early_work[{number}]"
@@ -996,9 +1001,14 @@ def _early_work_inconsistency(
                 f"got {early.at.isoformat()}, expected no later than the escalation's clock "
                 f"{escalation.clock.isoformat()}"
             )
-        if (early.obligation, early.key) in kept:
-            return field, f"got {early.obligation} for {early.key!r} twice, expected it once"
-        kept.add((early.obligation, early.key))
+        # One for each instance; for one keyed by the escalation's attribute, one in all.
+        instance = (early.obligation, None if declared.key_from else early.key)
+        if instance in kept:
+            return field, (
+                f"got {early.obligation} for {early.key!r} again, expected work kept once for "
+                + ("the obligation" if declared.key_from else "each of its instances")
+            )
+        kept.add(instance)
     return None
 
 

@@ -350,11 +350,13 @@ class Obligation:
     """Whom to tell, and when, while a one-off obligation stays unmet after its due time (the
     owner's manager after an hour, then a director...): each tier once, in order, until it is
     met or dropped. The violation at the due time is reported as ever."""
-    early_grace: dt.timedelta | None = None
+    early_grace: "dt.timedelta | BusinessTime | None" = None
     """How long before it is required the work that meets it may come and still count: a
     fact that would fulfil it while no instance is pending is kept that long, and an instance
     required meanwhile (of a one-off obligation, for the same key or any) is met at once, at
-    the time of that work. For work a host may record just before the fact that asks for it (a
+    the time of that work. A ``timedelta`` is calendar time; a :class:`BusinessTime`, open
+    time on the escalation's calendar (a post on Friday evening counts for a change recorded
+    on Monday morning). For work a host may record just before the fact that asks for it (a
     closing post made minutes before the escalation is recorded closed). ``None``: only work
     done while it is pending counts."""
     defined_at: Location | None = attrs.field(

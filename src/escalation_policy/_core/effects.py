@@ -267,24 +267,37 @@ class Work:
     def _remember_early(self, declared: CompiledObligation, key: str | None) -> None:
         """Keep work that would have fulfilled ``declared`` (its instance of ``key``; with no
         key of its fact, the one the escalation's attribute ``key_from`` names now, if any)
-        for its ``early_grace``: see :meth:`met_early`. What another grace is over for, or is
-        of this same instance, goes."""
+        for its ``early_grace``: see :meth:`met_early`. What another grace is over for goes,
+        as does earlier work for the same instance (for one keyed by the escalation's
+        attribute, for any instance: only work for the attribute's latest value can count)."""
         record = self.record
-        if key is None and declared.key_from is not None:
-            named = getattr(record, declared.key_from)
+        name = declared.id
+        by_attribute = declared.key_from is not None
+        if key is None and by_attribute:
+            named = getattr(record, declared.key_from)  # type: ignore[arg-type]
             key = None if named is None else text_of(named)
-        at = self.at
         obligations = self.policy.obligations
         kept = []
         for early in record.rarely.early_work:
             known = obligations.get(early.obligation)
-            grace = None if known is None else known.early_grace
-            if grace is None or at - early.at > grace:
+            if known is None or not self._within_grace(known, early):
                 continue
-            if early.obligation != declared.id or early.key != key:
+            if early.obligation != name or (early.key != key and not by_attribute):
                 kept.append(early)
-        kept.append(_early_work(obligation=declared.id, at=at, key=key))
+        kept.append(_early_work(obligation=name, at=self.at, key=key))
         record.early_work = tuple(kept)
+
+    def _within_grace(self, declared: CompiledObligation, early: EarlyWork) -> bool:
+        """Whether ``early`` is recent enough now to count for ``declared``: its grace of
+        calendar time, or of open time on the escalation's calendar."""
+        grace = declared.early_grace
+        if grace is None:
+            return False
+        if not isinstance(grace, BusinessTime):
+            return self.at - early.at <= grace
+        record = self.record
+        calendar = self.policy.calendar(record.calendar, record.calendar_identity)
+        return calendar.elapsed(early.at, self.at) <= grace.duration
 
     def met_early(
         self, declared: CompiledObligation, key: str | None, due: dt.datetime, rule: str
@@ -293,16 +306,15 @@ class Work:
         ``rule``) is met by work done within its ``early_grace`` before: if so, that work is
         its fulfilment, at the work's time, and is no longer kept."""
         record = self.record
-        grace = declared.early_grace
         early_work = record.rarely.early_work
-        if grace is None or not early_work:
+        if declared.early_grace is None or not early_work:
             return False
         name = declared.id
         for early in early_work:
             if (
                 early.obligation == name
                 and (early.key is None or early.key == key)
-                and self.at - early.at <= grace
+                and self._within_grace(declared, early)
             ):
                 break
         else:

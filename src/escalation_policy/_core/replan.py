@@ -19,13 +19,14 @@ from escalation_policy.policy.outputs import CADENCE, IN_SCOPE, OWNER
 from escalation_policy.policy.record import Record
 from escalation_policy.state import (
     ChangedObligation,
+    EarlyWork,
     MovedDue,
     PendingObligation,
     PlanChange,
     Replanned,
 )
 
-__all__ = ["replan"]
+__all__ = ["mended", "replan"]
 
 _NOTHING_BEFORE: dict[str, object] = {}
 
@@ -157,6 +158,8 @@ def _rederive(
     was = {name: _planned_text(getattr(record, name)) for name in _PLANNED_FIELDS}
     obligations, rules = policy.obligations, policy.rules
     record.done = {name: key for name, key in record.done.items() if name in obligations}
+    if record.rarely.early_work:
+        record.early_work = _early_work_kept(policy, record.rarely.early_work)
     one_off = one_off_of_rule(policy.reactions)
     kept: list[PendingObligation] = []
     for pending in record.pending:
@@ -224,6 +227,28 @@ def _rederive(
         if (after := _planned_text(getattr(record, name))) != was[name]
     )
     return plan_changes, before, list(record.pending)
+
+
+def _early_work_kept(policy: Policy, early_work: tuple[EarlyWork, ...]) -> tuple[EarlyWork, ...]:
+    """The work done early that ``policy`` would have kept: for an obligation it counts such
+    work for, an instance it requires (the latest only, for one keyed by an attribute)."""
+    kept: dict[tuple[str, str | None], EarlyWork] = {}
+    for early in early_work:
+        declared = policy.obligations.get(early.obligation)
+        if declared is None or declared.early_grace is None:
+            continue
+        keys = declared.early_keys
+        if early.key is not None and keys is not None and early.key not in keys:
+            continue
+        kept[early.obligation, None if declared.key_from else early.key] = early
+    return tuple(kept.values())
+
+
+def mended(before: Record, after: Record) -> bool:
+    """Whether re-planning changed what :class:`Replanned` does not report: the keys of
+    obligations fulfilled once per key, or the work kept as done early, that the policy no
+    longer has (the record is written all the same)."""
+    return before.done != after.done or before.rarely.early_work != after.rarely.early_work
 
 
 def _periodic(pending: PendingObligation) -> bool:

@@ -205,6 +205,15 @@ def explanation_text(explanation: Explanation) -> str:
                 else f"at {timestamp(met.at)}"
             )
             lines.append(f"  {met.obligation}{key}, due {timestamp(met.due)} ({met.rule}): {done}")
+    if explanation.kept_early and explanation.policy is not None:
+        lines += ["", "Kept as work done early:"]
+        for kept in explanation.kept_early:
+            key = f" {kept.key!r}" if kept.key is not None else ""
+            grace = explanation.policy.obligations[kept.obligation].early_grace
+            lines.append(
+                f"  {kept.obligation}{key}: this fact counts for it if it is required within "
+                f"{label(grace)}"
+            )
     lines += ["", "Pending before the fact:", *_pending(explanation.pending_before)]
     lines += ["", "Pending after it:", *_pending(explanation.pending_after), ""]
     return "\n".join(plain(text) for text in lines)

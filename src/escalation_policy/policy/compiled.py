@@ -17,6 +17,7 @@ from escalation_policy.model import Contract, EscalationFact
 from escalation_policy.policy.terms import Terms
 from escalation_policy.state import PendingObligation
 from escalation_policy.vocabulary import (
+    BusinessTime,
     Calendars,
     DecisionTable,
     Effect,
@@ -123,7 +124,7 @@ class CompiledObligation:
     parts: tuple[str, ...] = ()
     remind_in_open_hours: bool = False
     tiers: tuple[Tier, ...] = ()
-    early_grace: dt.timedelta | None = None
+    early_grace: "dt.timedelta | BusinessTime | None" = None
     early_keys: frozenset[str | None] | None = None
     """With an ``early_grace``: the keys its instances are required for (``None``: any)."""
 

@@ -14,6 +14,7 @@ from escalation_policy.policy.emitters import announcer
 from escalation_policy.policy.locations import where
 from escalation_policy.policy.scope import ROW_ID
 from escalation_policy.vocabulary import (
+    BusinessTime,
     Obligation,
     Require,
     Tier,
@@ -70,8 +71,12 @@ def compile_obligation(
         if not isinstance(tier.notify, str) or not tier.notify.strip():
             raise bad(f"tier {number}: notify: got {tier.notify!r}, expected whom to tell")
     early = obligation.early_grace
-    if early is not None and (not isinstance(early, dt.timedelta) or early <= dt.timedelta(0)):
-        raise bad(f"early_grace: got {early!r}, expected a positive timedelta or None")
+    length = early.duration if isinstance(early, BusinessTime) else early
+    if early is not None and (not isinstance(length, dt.timedelta) or length <= dt.timedelta(0)):
+        raise bad(
+            f"early_grace: got {early!r}, expected a positive timedelta, a BusinessTime of one, "
+            "or None"
+        )
     if not isinstance(obligation.remind_in_open_hours, bool):
         raise bad(
             f"remind_in_open_hours: got {obligation.remind_in_open_hours!r}, expected True or False"

@@ -41,7 +41,6 @@ from escalation_policy.vocabulary import (
 from .responsibilities import ASSIGN_TAM, INFORM_TAM
 from .severity import CADENCE
 from .terms import (
-    EARLY_GRACE,
     Closed,
     Opened,
     Posted,
@@ -81,6 +80,13 @@ CREATED_POST = Setting(
     default=CREATED_POST_WITHIN,
     description="how soon after opening the created post is due",
 )
+# "When the escalation is closed or risk reduced": a team that posts first and records the
+# change in the CRM later did what the page asks. A post names its purpose, so a closing or
+# risk-reduced post counts for the change recorded up to a business day of open time after it
+# (a post on Friday evening, the CRM on Monday). The raise's update is not counted so: updates
+# are posted every day, and one before a raise is the day's update at the old severity.
+EARLY_POST_GRACE = BusinessTime(ONE_BUSINESS_DAY)
+
 CLOSED_POST = Setting(
     name="closed_post_within",
     default=CLOSED_POST_WITHIN,
@@ -183,7 +189,7 @@ CHANNEL_POST = Obligation(
     announce_with={"channel": CHANNEL},
     owner_field="by",
     announce_again_on_new_owner=True,
-    early_grace=EARLY_GRACE,
+    early_grace=EARLY_POST_GRACE,
 )
 """A post the owner must make to the channel, one per reason (created, closed); the host is
 told again when the owner changes."""
@@ -200,7 +206,7 @@ RISK_REDUCED_CHANNEL_POST = Obligation(
     announce_with={"channel": CHANNEL},
     owner_field="by",
     announce_again_on_new_owner=True,
-    early_grace=EARLY_GRACE,
+    early_grace=EARLY_POST_GRACE,
 )
 """The post when risk is reduced to the standard business process. "When the escalation is
 closed or risk reduced" is one occasion: a closed post, once the escalation is closed, makes it
@@ -356,17 +362,17 @@ REACTIONS = (
     ),
     # "3. when the escalation is closed or risk reduced": one occasion. A risk-reduced post
     # makes the closed post unnecessary (post_when_closed is for an active escalation); the
-    # other way round, a closed post is the risk-reduced post still owed.
+    # other way round, a closed post is the risk-reduced post, whether owed already (made
+    # after the risk was reduced, before or after the closing) or about to be (made a little
+    # before the risk is recorded reduced: the post's early grace).
     Reaction(
         id="communication.closed_post_for_risk_reduced",
-        title="Closed after its risk was reduced, the escalation's closed post is also its "
-        "risk-reduced post",
+        title="The escalation's closed post is also its risk-reduced post",
         cites=COMMUNICATION,
         on=(Posted,),
         when={
             "escalation_channel": True,
             "purpose": PostPurpose.CLOSED,
-            "status": Status.CLOSED,
         },
         then=(Fulfil(obligation=RISK_REDUCED_CHANNEL_POST),),
     ),

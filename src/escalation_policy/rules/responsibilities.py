@@ -32,7 +32,6 @@ from escalation_policy.vocabulary import (
 )
 
 from .terms import (
-    EARLY_GRACE,
     AccountIssue,
     InformTam,
     Opened,
@@ -56,6 +55,10 @@ INFORM_TAM_WITHIN = BusinessTime(dt.timedelta(hours=2))
 # "TAMs are responsible for ... (Critical and High)": how long such an escalation may wait for one
 # (one business day of open time, on the escalation's business days).
 TAM_ASSIGNED_WITHIN = BusinessTime(dt.timedelta(hours=8))
+
+# Told first, assigned in the CRM after: the TAM was informed. Telling the TAM does not say
+# which TAM was told, so only an hour of open time before the assignment counts.
+EARLY_TAM_GRACE = BusinessTime(dt.timedelta(hours=1))
 
 INFORM_TAM_SETTING = Setting(
     name="inform_tam_within",
@@ -90,7 +93,7 @@ INFORM_TAM = Obligation(
     one_at_a_time=True,
     once_per_key=True,
     announce=InformTam,
-    early_grace=EARLY_GRACE,
+    early_grace=EARLY_TAM_GRACE,
 )
 """The assigned TAM must be informed: once per TAM, and a newly assigned TAM replaces one not
 yet informed."""

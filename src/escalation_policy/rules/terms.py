@@ -425,10 +425,3 @@ ACTIONS = (
 )
 """The actions the handbook's policy emits, besides the engine's own (owner, involvement,
 cadence, violations, reminders, out of scope)."""
-
-# Work a little before the fact that asks for it counts for it: the page asks for a post "when
-# the escalation is closed", an executive summary updated "when there are changes to the
-# status", the TAM informed of the escalation; a team that posts, updates or tells first and
-# records the change in the CRM minutes later did what it asks. An hour, not longer: work long
-# before was for something else.
-EARLY_GRACE = dt.timedelta(hours=1)

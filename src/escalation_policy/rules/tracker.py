@@ -20,7 +20,6 @@ from escalation_policy.vocabulary import (
 )
 
 from .terms import (
-    EARLY_GRACE,
     CreateTrackerDocument,
     ExecutiveSummaryUpdated,
     Opened,
@@ -47,6 +46,12 @@ TRACKER_SECTIONS = ("Executive Summary", "Key customer and company milestones")
 # business day of open time).
 SUMMARY_UPDATE_WITHIN = BusinessTime(dt.timedelta(hours=8))
 
+# Updated first, the change recorded after (or at the same instant, listed first): the summary
+# was updated for it. An update does not say which change it answers, and documents are often
+# saved twice, so only a quarter of an hour before counts, not the second save of the change
+# before.
+EARLY_SUMMARY_GRACE = dt.timedelta(minutes=15)
+
 SUMMARY_UPDATE = Setting(
     name="summary_update_within",
     default=SUMMARY_UPDATE_WITHIN,
@@ -59,7 +64,7 @@ EXECUTIVE_SUMMARY = Obligation(
     missed="the executive summary was not updated by {due}",
     renew_when_overdue=True,
     announce=UpdateExecutiveSummary,
-    early_grace=EARLY_GRACE,
+    early_grace=EARLY_SUMMARY_GRACE,
 )
 """The tracker's executive summary must be updated; a new change of status while it is
 overdue asks for it afresh."""

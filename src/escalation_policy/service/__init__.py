@@ -29,6 +29,7 @@ from escalation_policy._convert import (
     shared_converter,
     shared_text_writers,
 )
+from escalation_policy._core.replan import mended as _mended
 from escalation_policy._core.replan import replan as _replan
 from escalation_policy._core.step import (
     DEFAULT_MAX_CLOCK_JUMP,
@@ -624,12 +625,13 @@ class Service:
                 after = before.copy()
                 with self._matching:
                     replanned = _replan(self.policy, self._matcher, after, now, rederive=rederive)
-                if replanned is None:
+                if replanned is None and not _mended(before, after):
                     continue
                 work.seqs[key] = row.seq
                 work.hold(key, after)
                 work.changed.add(key)
-                done.append(replanned)
+                if replanned is not None:
+                    done.append(replanned)
             if not dry_run:
                 self._write(tx, work)
                 if rederive or self._record_policy:
