@@ -27,7 +27,7 @@ from escalation_policy.policy.identity import document
 from escalation_policy.render import policy_reference
 from escalation_policy.state import EarlyWork
 from escalation_policy.vocabulary import BusinessTime
-from tests.conftest import Scenario, at, owner_of
+from tests.conftest import CHANNEL, DOC, Scenario, at, owner_of
 from tests.conftest import violations as handbook_violations
 from tests.test_business_time import _office_with, fact, ny, opened, tick, violations
 
@@ -237,6 +237,13 @@ def test_the_policy_s_reference_says_which_obligations_count_work_done_before() 
     assert "| `reply` | `reply_late` | no reply by {due} | - | - |" in reference
 
 
+def _handbook(kind: str, when: str, **fields: Any) -> dict[str, Any]:
+    """A fact of the handbook's policy about E1; an opening is Acme's, enterprise, medium."""
+    if kind == "opened":
+        fields = {"customer": "Acme", "segment": "enterprise", "severity": "medium", **fields}
+    return {"type": kind, "at": when, "escalation_id": "E1", **fields}
+
+
 def test_a_grace_of_business_time_counts_open_time_only(engine_name: str) -> None:
     """Called back on Friday at 16:50, the request recorded on Monday at 09:10: twenty
     minutes of open time, within a grace of half an hour of business time."""
@@ -260,42 +267,20 @@ def test_work_kept_for_an_obligation_keyed_by_an_attribute_is_only_the_latest(
     TAM assigned when it was told), so one is kept, however many came before."""
     engine = PolicyEngine(engine=engine_name)  # type: ignore[arg-type]
     base = dt.datetime(2026, 3, 2, 9, tzinfo=dt.timezone.utc)
-    engine.handle(
-        {
-            "type": "opened",
-            "at": base.isoformat(),
-            "escalation_id": "E1",
-            "customer": "Acme",
-            "segment": "enterprise",
-            "severity": "medium",
-            "tam": "t0",
-        }
-    )
-    engine.handle({"type": "tam_informed", "at": base.isoformat(), "escalation_id": "E1"})
+    engine.handle(_handbook("opened", base.isoformat(), tam="t0"))
+    engine.handle(_handbook("tam_informed", base.isoformat()))
     for number in range(1, 30):
         when = (base + dt.timedelta(minutes=number)).isoformat()
-        engine.handle(
-            {"type": "tam_assigned", "at": when, "escalation_id": "E1", "tam": f"t{number}"}
-        )
-        engine.handle({"type": "tam_informed", "at": when, "escalation_id": "E1"})
-        engine.handle({"type": "tam_informed", "at": when, "escalation_id": "E1"})
+        engine.handle(_handbook("tam_assigned", when, tam=f"t{number}"))
+        engine.handle(_handbook("tam_informed", when))
+        engine.handle(_handbook("tam_informed", when))
     kept = engine.escalation("E1").early_work  # type: ignore[union-attr]
     assert [("inform_tam", "t29")] == [(work.obligation, work.key) for work in kept]
 
 
 def test_a_snapshot_with_work_kept_twice_for_an_attribute_keyed_obligation_is_refused() -> None:
     engine = PolicyEngine()
-    engine.handle(
-        {
-            "type": "opened",
-            "at": "2026-03-02T09:00:00Z",
-            "escalation_id": "E1",
-            "customer": "Acme",
-            "segment": "enterprise",
-            "severity": "medium",
-            "tam": "kim",
-        }
-    )
+    engine.handle(_handbook("opened", "2026-03-02T09:00:00Z", tam="kim"))
     converter = make_converter()
     data = converter.unstructure(engine.snapshot())
     data["escalations"][0]["early_work"] = [
@@ -309,15 +294,9 @@ def test_a_snapshot_with_work_kept_twice_for_an_attribute_keyed_obligation_is_re
 def test_an_escalation_awaiting_its_opening_keeps_no_work_done_early() -> None:
     engine = PolicyEngine()
     engine.handle(
-        {
-            "type": "posted",
-            "at": "2026-03-02T08:59:00Z",
-            "escalation_id": "E1",
-            "channel": "#escalated_customers",
-            "purpose": "created",
-            "by": "tam",
-            "url": "https://d",
-        }
+        _handbook(
+            "posted", "2026-03-02T08:59:00Z", channel=CHANNEL, purpose="created", by="tam", url=DOC
+        )
     )
     (awaiting,) = engine.snapshot().escalations
     crafted = attrs.evolve(

@@ -235,11 +235,19 @@ class Work:
             if done is not None:
                 self.record.done = {**self.record.done, name: text_of(done)}
         if index is None:
-            if declared.early_grace is not None:
-                if key is None and key_field is not None:
-                    key = text_of(getattr(self.fact, key_field))
-                if key is None or declared.early_keys is None or key in declared.early_keys:
-                    self._remember_early(declared, key)  # else no instance is required for it
+            if declared.early_grace is None:
+                return
+            keys = declared.early_keys
+            if key is None and key_field is not None:
+                value = getattr(self.fact, key_field)
+                # Most work that meets nothing is for no instance ever required early (an
+                # update is no closing post): a text, or a member of an enumeration of texts,
+                # is told by itself, without its text made.
+                if keys is not None and isinstance(value, str) and value not in keys:
+                    return
+                key = text_of(value)
+            if keys is None or key is None or key in keys:
+                self._remember_early(declared, key)
             return
         at = self.at
         pending = self.record.pending[index]
