@@ -990,11 +990,10 @@ def _early_work_inconsistency(
                 f"got {early.obligation!r}, expected an obligation of this policy that counts "
                 f"work done early: {', '.join(keeping) or 'it has none'}"
             )
-        keys = declared.early_keys
-        if early.key is not None and keys is not None and early.key not in keys:
+        if not declared.keeps_early(early.key):
             return f"{field}.key", (
                 f"got {early.key!r}, expected a key {early.obligation} is required for: "
-                f"{', '.join(sorted(str(key) for key in keys))}"
+                f"{', '.join(sorted(str(key) for key in declared.early_keys or ()))}"
             )
         if early.at > escalation.clock:
             return f"{field}.at", (
@@ -1002,7 +1001,7 @@ def _early_work_inconsistency(
                 f"{escalation.clock.isoformat()}"
             )
         # One for each instance; for one keyed by the escalation's attribute, one in all.
-        instance = (early.obligation, None if declared.key_from else early.key)
+        instance = declared.early_instance(early)
         if instance in kept:
             return field, (
                 f"got {early.obligation} for {early.key!r} again, expected work kept once for "

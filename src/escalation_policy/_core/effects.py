@@ -246,7 +246,7 @@ class Work:
                 if keys is not None and isinstance(value, str) and value not in keys:
                     return
                 key = text_of(value)
-            if keys is None or key is None or key in keys:
+            if declared.keeps_early(key):
                 self._remember_early(declared, key)
             return
         at = self.at
@@ -279,20 +279,22 @@ class Work:
         as does earlier work for the same instance (for one keyed by the escalation's
         attribute, for any instance: only work for the attribute's latest value can count)."""
         record = self.record
-        name = declared.id
-        by_attribute = declared.key_from is not None
-        if key is None and by_attribute:
-            named = getattr(record, declared.key_from)  # type: ignore[arg-type]
+        if key is None and declared.key_from is not None:
+            named = getattr(record, declared.key_from)
             key = None if named is None else text_of(named)
+        work = _early_work(obligation=declared.id, at=self.at, key=key)
+        instance = declared.early_instance(work)
         obligations = self.policy.obligations
         kept = []
         for early in record.rarely.early_work:
             known = obligations.get(early.obligation)
-            if known is None or not self._within_grace(known, early):
-                continue
-            if early.obligation != name or (early.key != key and not by_attribute):
+            if (
+                known is not None
+                and self._within_grace(known, early)
+                and known.early_instance(early) != instance
+            ):
                 kept.append(early)
-        kept.append(_early_work(obligation=name, at=self.at, key=key))
+        kept.append(work)
         record.early_work = tuple(kept)
 
     def _within_grace(self, declared: CompiledObligation, early: EarlyWork) -> bool:

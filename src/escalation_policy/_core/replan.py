@@ -235,12 +235,8 @@ def _early_work_kept(policy: Policy, early_work: tuple[EarlyWork, ...]) -> tuple
     kept: dict[tuple[str, str | None], EarlyWork] = {}
     for early in early_work:
         declared = policy.obligations.get(early.obligation)
-        if declared is None or declared.early_grace is None:
-            continue
-        keys = declared.early_keys
-        if early.key is not None and keys is not None and early.key not in keys:
-            continue
-        kept[early.obligation, None if declared.key_from else early.key] = early
+        if declared is not None and declared.keeps_early(early.key):
+            kept[declared.early_instance(early)] = early
     return tuple(kept.values())
 
 

@@ -15,7 +15,7 @@ from escalation_policy.calendar import Calendar
 from escalation_policy.errors import InputError, did_you_mean
 from escalation_policy.model import Contract, EscalationFact
 from escalation_policy.policy.terms import Terms
-from escalation_policy.state import PendingObligation
+from escalation_policy.state import EarlyWork, PendingObligation
 from escalation_policy.vocabulary import (
     BusinessTime,
     Calendars,
@@ -127,6 +127,17 @@ class CompiledObligation:
     early_grace: "dt.timedelta | BusinessTime | None" = None
     early_keys: frozenset[str | None] | None = None
     """With an ``early_grace``: the keys its instances are required for (``None``: any)."""
+
+    def keeps_early(self, key: str | None) -> bool:
+        """Whether work done early for its instance of ``key`` (``None``: any) is kept: it has
+        an ``early_grace``, and an instance of that key is ever required."""
+        keys = self.early_keys
+        return self.early_grace is not None and (key is None or keys is None or key in keys)
+
+    def early_instance(self, work: EarlyWork) -> tuple[str, str | None]:
+        """What one piece of work kept early stands for: its instance, or for an obligation
+        keyed by the escalation's attribute the obligation (only the latest work counts)."""
+        return work.obligation, None if self.key_from else work.key
 
     def missed(self, due: str, key: str | None, missing: str = "") -> str:
         """The detail of the violation reported when an instance is missed (``missing``:

@@ -2,12 +2,12 @@
 facts about them the whole policy gives (every obligation required, the one channel)."""
 
 import datetime as dt
-import enum
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
 
+from escalation_policy._language.context import scalar
 from escalation_policy.errors import PolicyDefinitionError
 from escalation_policy.policy.compiled import Announce, CompiledObligation, CompiledReaction
 from escalation_policy.policy.emitters import announcer
@@ -162,7 +162,7 @@ def with_early_keys(
             if known is None or declared.key_from is not None:
                 keys[declared.id] = None
             else:
-                known.add(None if effect.key is None else _key_text(effect.key))
+                known.add(None if effect.key is None else str(scalar(effect.key)))
     return {
         name: compiled
         if name not in keys
@@ -171,11 +171,6 @@ def with_early_keys(
         )
         for name, compiled in obligations.items()
     }
-
-
-def _key_text(key: object) -> str:
-    """A key as the core keeps it: an enumeration's value, as text."""
-    return str(key._value_ if isinstance(key, enum.Enum) else key)
 
 
 def one_off_of_rule(reactions: Sequence[CompiledReaction]) -> Mapping[str, str]:
