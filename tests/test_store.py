@@ -168,6 +168,67 @@ def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: pathlib.Path) 
     assert 5 == main(["status", "--store", str(path)])
 
 
+def _edit_state(url: str, escalation_id: str, edit: Any) -> None:
+    """Change an escalation's stored state as a person with a database client would."""
+    with open_store(url) as store, store._script() as execute:
+        (state,) = execute(
+            f"SELECT state FROM ep_escalations WHERE escalation_id = '{escalation_id}'"
+        )[0]
+        data = json.loads(state)
+        edit(data)
+        text = json.dumps(data).replace("'", "''")
+        execute(
+            f"UPDATE ep_escalations SET state = '{text}' WHERE escalation_id = '{escalation_id}'"
+        )
+
+
+DAMAGED_STATES = [
+    ("an obligation the policy does not have", "pending[0].obligation",
+     lambda d: d["pending"][0].update(obligation="gone")),
+    ("a rule the policy does not have", "pending[0].rule",
+     lambda d: d["pending"][0].update(rule="gone.rule")),
+    ("a status the policy does not have", "status", lambda d: d.update(status="bogus")),
+    ("a clock before the opening", "opened_at",
+     lambda d: d.update(clock="2020-01-01T00:00:00+00:00")),
+    ("no owner for what is pending", "owner", lambda d: d.update(owner=None)),
+    ("another escalation's state", "escalation_id", lambda d: d.update(escalation_id="ESC-2")),
+    ("work done early for no obligation that counts it", "early_work[0].obligation",
+     lambda d: d.update(early_work=[{"obligation": "cadence", "at": d["clock"]}])),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "field", "edit"), DAMAGED_STATES)
+def test_a_stored_state_no_engine_writes_is_a_store_error_and_changes_nothing(
+    new_store_url: Any, case: str, field: str, edit: Any
+) -> None:
+    """A row edited by hand or damaged is checked as a snapshot's escalation is, when a
+    process reads it: the error names the escalation and the field, and nothing is written."""
+    url = new_store_url()
+    opened = {
+        "type": "opened", "at": "2026-03-02T09:00:00Z", "escalation_id": "ESC-1",
+        "customer": "Initech", "segment": "enterprise", "severity": "critical",
+        "initiated_by": "customer_success", "tam": "Priya", "summary": "Builds fail",
+    }  # fmt: skip
+    with Service(url) as service:
+        service.handle(opened)
+        service.handle({**opened, "escalation_id": "ESC-3"})
+    _edit_state(url, "ESC-1", edit)
+    with open_store(url) as store:
+        before = (store.states(), store.outbox(), store.counts())
+    with Service(url) as service:
+        fact = {"type": "meeting_held", "at": "2026-03-02T10:00:00Z", "escalation_id": "ESC-1",
+                "audience": "customer"}  # fmt: skip
+        with pytest.raises(StoreError, match=r"the stored state of 'ESC-1' is not one") as raised:
+            service.handle(fact)
+        assert f"({field}: got " in str(raised.value), case
+        with pytest.raises(StoreError, match=r"'ESC-1'"):
+            service.escalation("ESC-1")
+        with open_store(url) as store:
+            assert before == (store.states(), store.outbox(), store.counts()), case
+        # the other escalations are still decided
+        service.handle({**fact, "escalation_id": "ESC-3"})
+
+
 # ------------------------------------------------------------------------------- store URLs
 @pytest.mark.parametrize(
     ("url", "message"),

@@ -870,6 +870,21 @@ def _planned_values(policy: Policy) -> Mapping[str, tuple[str, ...]]:
     return found
 
 
+def stored_state_problem(
+    escalation: EscalationState, escalation_id: str, policy: Policy, *, foreign: bool
+) -> str | None:
+    """What in an escalation's state read from a store's row of ``escalation_id`` no engine
+    could have written (``foreign``: planned under another policy, until re-planned), as the
+    field and what is wrong with it; ``None`` if nothing is."""
+    if escalation.escalation_id != escalation_id:
+        return (
+            f"escalation_id: got {describe(escalation.escalation_id)} in the row of "
+            f"{escalation_id!r}, expected the row's own escalation"
+        )
+    problem = _inconsistency(escalation, None, policy, set(), foreign=foreign)
+    return None if problem is None else f"{problem[0]}: {problem[1]}"
+
+
 def _inconsistency(
     escalation: EscalationState,
     clock: dt.datetime | None,

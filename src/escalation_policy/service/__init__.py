@@ -42,7 +42,7 @@ from escalation_policy._core.step import (
 from escalation_policy._engines import EngineName, matcher_of, shared_matcher
 from escalation_policy._language.typed import MAX_ID_LENGTH, FieldProblem, to_instant
 from escalation_policy.calendar import Calendar
-from escalation_policy.engine import pinned, policy_changed, read_snapshot
+from escalation_policy.engine import pinned, policy_changed, read_snapshot, stored_state_problem
 from escalation_policy.errors import (
     DuplicateFactError,
     InputError,
@@ -836,7 +836,6 @@ class Service:
                 )
                 return Record.thaw(snapshot.escalations[0])
             state: EscalationState = self._converter.structure(data, self.policy.contract.state)
-            return Record.thaw(pinned(state, self.policy))
         except InvalidSnapshotError as error:
             raise StoreError(str(error)) from None
         except Exception as error:  # cattrs' groups too: whatever the text, it is the store's
@@ -845,6 +844,17 @@ class Service:
                 f"({' '.join(str(error).split())}); was the store written with another policy, "
                 "or damaged?"
             ) from None
+        # Checked as a snapshot's escalation is: a row edited by hand or damaged must not
+        # reach the engine, which trusts what it wrote itself.
+        problem = stored_state_problem(
+            state, row.escalation_id, self.policy, foreign=self._planned_under is not None
+        )
+        if problem is not None:
+            raise StoreError(
+                f"the stored state of {row.escalation_id!r} is not one an engine writes "
+                f"({problem}); was the store damaged or edited?"
+            )
+        return Record.thaw(pinned(state, self.policy))
 
     def _action(self, text: str) -> Action:
         """The action an outbox row holds; a :class:`StoreError` for one this policy cannot
