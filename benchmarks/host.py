@@ -302,9 +302,11 @@ class Tables:
         self.part_of = {k.value: v.value for k, v in _communication.PART_OF.items()}
         # How long work done before an obligation is required counts for it: open time for
         # the posts and informing the TAM, calendar time for the summary (as the policy says).
+        # The raise's update is this host's channel post "update", with a grace of its own.
         graces = {name: o.early_grace for name, o in policy.obligations.items() if o.early_grace}
         self.early_grace: dict[str, Any] = {
             "channel_post": graces["channel_post"],
+            "update": graces["raise_update"],
             "inform_tam": graces["inform_tam"],
             "executive_summary": graces["executive_summary"],
         }
@@ -595,24 +597,31 @@ class Host:
         at: dt.datetime,
     ) -> bool:
         """Whether work done within the grace before meets a one-off required now."""
-        if kind == "channel_post" and key not in ("closed", "risk_reduced"):
-            return False  # the raise's update counts only what follows the raise
+        if kind == "channel_post" and key == "created":
+            return False  # a created post is required at the opening, before any work
         for (done_kind, done_key), done_at in early.items():
             if (
                 done_kind == kind
                 and done_key in (None, key)
-                and self.within_grace(escalation, kind, done_at, at)
+                and self.within_grace(escalation, kind, done_key, done_at, at)
             ):
-                del early[done_kind, done_key]
+                if done_key is None and key is not None:  # now for the instance it met
+                    del early[done_kind, done_key]
+                    early[done_kind, key] = done_at
                 if kind == "inform_tam":
                     escalation.informed = key
                 return True
         return False
 
     def within_grace(
-        self, escalation: Escalation, kind: str, done_at: dt.datetime, at: dt.datetime
+        self,
+        escalation: Escalation,
+        kind: str,
+        key: str | None,
+        done_at: dt.datetime,
+        at: dt.datetime,
     ) -> bool:
-        grace = self.t.early_grace[kind]
+        grace = self.t.early_grace["update" if key == "update" else kind]
         if isinstance(grace, dt.timedelta):
             return at - done_at <= grace
         return escalation.hours.elapsed(done_at, at) <= grace.duration
@@ -623,7 +632,7 @@ class Host:
         early = {
             (done_kind, done_key): done
             for (done_kind, done_key), done in (escalation.early or {}).items()
-            if self.within_grace(escalation, done_kind, done, at)
+            if self.within_grace(escalation, done_kind, done_key, done, at)
             and not (done_kind == kind and (done_key == key or kind == "inform_tam"))
         }
         early[kind, key] = at
@@ -786,7 +795,7 @@ class Host:
                     item = escalation.find("channel_post", purpose)
                     if item is not None:
                         escalation.due.remove(item)
-                    elif purpose in ("closed", "risk_reduced"):
+                    elif purpose != "created":
                         self.remember(escalation, "channel_post", purpose, at)
                 if purpose == "closed":  # "closed or risk reduced": also the risk-reduced post
                     item = escalation.find("channel_post", "risk_reduced")
@@ -862,12 +871,14 @@ class Host:
         elif kind == "tam_informed":
             item = escalation.find("inform_tam")
             done = item.key if item is not None else escalation.tam
+            told = escalation.informed
             if done is not None:
                 escalation.informed = done
             if item is not None:
                 escalation.due.remove(item)
-            else:
-                self.remember(escalation, "inform_tam", escalation.tam, at)
+            else:  # the TAM told already is not told again: the next one is
+                tam = escalation.tam
+                self.remember(escalation, "inform_tam", None if tam == told else tam, at)
         elif kind == "status_changed":
             rule = "tracker.summary_on_status_change"
             self.require(escalation, "executive_summary", None, rule, at, actions, announced)

@@ -263,8 +263,9 @@ def test_a_grace_of_business_time_counts_open_time_only(engine_name: str) -> Non
 def test_work_kept_for_an_obligation_keyed_by_an_attribute_is_only_the_latest(
     engine_name: str,
 ) -> None:
-    """Each TAM told and replaced within the hour: only the last telling can count (for the
-    TAM assigned when it was told), so one is kept, however many came before."""
+    """Each TAM told and replaced within the hour: only the last telling can count (told
+    again, the TAM assigned was told already, so it is for whichever TAM is assigned next),
+    so one is kept, however many came before."""
     engine = PolicyEngine(engine=engine_name)  # type: ignore[arg-type]
     base = dt.datetime(2026, 3, 2, 9, tzinfo=dt.timezone.utc)
     engine.handle(_handbook("opened", base.isoformat(), tam="t0"))
@@ -275,7 +276,31 @@ def test_work_kept_for_an_obligation_keyed_by_an_attribute_is_only_the_latest(
         engine.handle(_handbook("tam_informed", when))
         engine.handle(_handbook("tam_informed", when))
     kept = engine.escalation("E1").early_work  # type: ignore[union-attr]
-    assert [("inform_tam", "t29")] == [(work.obligation, work.key) for work in kept]
+    assert [("inform_tam", None)] == [(work.obligation, work.key) for work in kept]
+
+
+def test_work_for_any_key_that_met_one_stands_for_that_key_once(engine_name: str) -> None:
+    """A closed post is the risk-reduced post for any purpose it meets; a risk-reduced post
+    after it is work for the same instance. Once the risk is reduced, one piece of work stands
+    for that instance (the one that met it), and the engine restores its own snapshot."""
+    engine = PolicyEngine(engine=engine_name)  # type: ignore[arg-type]
+    post = {"channel": CHANNEL, "by": "support_engineering", "url": DOC}
+    for kind, when, fields in [
+        ("opened", "09:00", {"initiated_by": "support_engineering"}),
+        ("posted", "09:10", {**post, "purpose": "created"}),
+        ("posted", "10:00", {**post, "purpose": "closed"}),
+        ("posted", "10:05", {**post, "purpose": "risk_reduced"}),
+    ]:
+        engine.handle(_handbook(kind, f"2026-03-02T{when}:00Z", **fields))
+    reduced = engine.handle(_handbook("risk_reduced", "2026-03-02T10:10:00Z"))
+    ten = dt.datetime(2026, 3, 2, 10, tzinfo=dt.timezone.utc)
+    assert [("risk_reduced_post", ten)] == [(f.obligation, f.at) for f in reduced.fulfilled]
+    kept = engine.escalation("E1").early_work  # type: ignore[union-attr]
+    assert [("channel_post", "closed", ten), ("risk_reduced_post", "risk_reduced", ten)] == [
+        (work.obligation, work.key, work.at) for work in kept
+    ]
+    restored = PolicyEngine.restore(engine.snapshot(), engine=engine_name)  # type: ignore[arg-type]
+    assert engine.snapshot() == restored.snapshot()
 
 
 def test_a_snapshot_with_work_kept_twice_for_an_attribute_keyed_obligation_is_refused() -> None:

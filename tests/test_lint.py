@@ -321,8 +321,9 @@ def test_business_time_a_setting_makes_calendar_time_is_not_warned_of() -> None:
 
 
 def test_lint_warns_of_an_early_grace_of_business_time_without_a_calendar() -> None:
-    """The handbook's posts count work a business day of open time before: without its
-    CALENDARS that is eight hours of calendar time, and lint says so at each obligation."""
+    """The handbook's posts count work a business day of open time before (the raise's update
+    an hour): without its CALENDARS that is calendar time, and lint says so at each
+    obligation."""
     from escalation_policy.rules import MODULES, severity
 
     without = types.ModuleType(severity.__name__)
@@ -337,6 +338,8 @@ def test_lint_warns_of_an_early_grace_of_business_time_without_a_calendar() -> N
         "the obligation channel_post counts work done up to 8h of business time before it is "
         "required",
         "the obligation inform_tam counts work done up to 1h of business time before it is "
+        "required",
+        "the obligation raise_update counts work done up to 1h of business time before it is "
         "required",
         "the obligation risk_reduced_post counts work done up to 8h of business time before it "
         "is required",

@@ -357,8 +357,12 @@ class Obligation:
     the time of that work. A ``timedelta`` is calendar time; a :class:`BusinessTime`, open
     time on the escalation's calendar (a post on Friday evening counts for a change recorded
     on Monday morning). For work a host may record just before the fact that asks for it (a
-    closing post made minutes before the escalation is recorded closed). ``None``: only work
-    done while it is pending counts."""
+    closing post made minutes before the escalation is recorded closed). The work counts for
+    every instance required within its grace (one summary saved just before two changes
+    recorded together answers both; work for any key, once it met one, counts for that key).
+    Work for an obligation keyed by ``key_from`` and met once per key, done when the
+    attribute's instance was met already (the TAM told again), counts for the next instance,
+    whichever it is. ``None``: only work done while it is pending counts."""
     defined_at: Location | None = attrs.field(
         init=False, factory=_declared_at, eq=False, hash=False, repr=False
     )

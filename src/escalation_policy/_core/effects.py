@@ -225,6 +225,7 @@ class Work:
             if pending.key == key:
                 index = position
                 break
+        told = self.record.done.get(name) if declared.key_from is not None else None
         if declared.once_per_key:
             if index is not None:
                 done = self.record.pending[index].key
@@ -247,7 +248,7 @@ class Work:
                     return
                 key = text_of(value)
             if declared.keeps_early(key):
-                self._remember_early(declared, key)
+                self._remember_early(declared, key, told)
             return
         at = self.at
         pending = self.record.pending[index]
@@ -272,9 +273,12 @@ class Work:
         )
         self._announce(declared, self.record.pending[index])
 
-    def _remember_early(self, declared: CompiledObligation, key: str | None) -> None:
+    def _remember_early(
+        self, declared: CompiledObligation, key: str | None, told: str | None = None
+    ) -> None:
         """Keep work that would have fulfilled ``declared`` (its instance of ``key``; with no
-        key of its fact, the one the escalation's attribute ``key_from`` names now, if any)
+        key of its fact, the one the escalation's attribute ``key_from`` names now, if any,
+        unless that instance was met already, ``told``: then the next one, whichever it is)
         for its ``early_grace``: see :meth:`met_early`. What another grace is over for goes,
         as does earlier work for the same instance (for one keyed by the escalation's
         attribute, for any instance: only work for the attribute's latest value can count)."""
@@ -282,6 +286,8 @@ class Work:
         if key is None and declared.key_from is not None:
             named = getattr(record, declared.key_from)
             key = None if named is None else text_of(named)
+            if declared.once_per_key and key is not None and key == told:
+                key = None  # the TAM told already is not told again: the next one is
         work = _early_work(obligation=declared.id, at=self.at, key=key)
         instance = declared.early_instance(work)
         obligations = self.policy.obligations
@@ -314,7 +320,9 @@ class Work:
     ) -> bool:
         """Whether an instance of ``declared`` required now (of ``key``, due at ``due`` by
         ``rule``) is met by work done within its ``early_grace`` before: if so, that work is
-        its fulfilment, at the work's time, and is no longer kept."""
+        its fulfilment, at the work's time. The work stays kept for the rest of its grace, for
+        the instance it met: one summary saved just before two changes recorded together
+        answers both."""
         record = self.record
         early_work = record.rarely.early_work
         if declared.early_grace is None or not early_work:
@@ -329,7 +337,17 @@ class Work:
                 break
         else:
             return False
-        record.early_work = tuple(other for other in early_work if other is not early)
+        if early.key is None and key is not None:
+            # now work for the instance it met, in place of any other work for it
+            met = _early_work(obligation=name, at=early.at, key=key)
+            instance = declared.early_instance(met)
+            record.early_work = tuple(
+                met if other is early else other
+                for other in early_work
+                if other is early
+                or other.obligation != name
+                or declared.early_instance(other) != instance
+            )
         if declared.once_per_key and key is not None:
             record.done = {**record.done, name: key}
         self.fulfilled.append(

@@ -83,9 +83,12 @@ CREATED_POST = Setting(
 # "When the escalation is closed or risk reduced": a team that posts first and records the
 # change in the CRM later did what the page asks. A post names its purpose, so a closing or
 # risk-reduced post counts for the change recorded up to a business day of open time after it
-# (a post on Friday evening, the CRM on Monday). The raise's update is not counted so: updates
-# are posted every day, and one before a raise is the day's update at the old severity.
+# (a post on Friday evening, the CRM on Monday).
 EARLY_POST_GRACE = BusinessTime(ONE_BUSINESS_DAY)
+# A team that posts "raising this to High" and records the raise a few minutes later has posted
+# the raise's update. An update does not name the raise it answers, and High escalations post
+# one each business day: it counts for a raise recorded up to an hour of open time after it.
+EARLY_UPDATE_GRACE = BusinessTime(dt.timedelta(hours=1))
 
 CLOSED_POST = Setting(
     name="closed_post_within",
@@ -221,9 +224,11 @@ RAISE_UPDATE = Obligation(
     announce_with={"channel": CHANNEL},
     owner_field="by",
     announce_again_on_new_owner=True,
+    early_grace=EARLY_UPDATE_GRACE,
 )
 """The update soon after the severity rises into High or Critical; withdrawn if the severity
-falls back below High before it is made."""
+falls back below High before it is made. An update posted a little before the raise is
+recorded is the raise's update."""
 
 CHANNEL_UPDATE = Obligation(
     id="channel_update",
