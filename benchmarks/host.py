@@ -13,7 +13,7 @@ cross-checks it action for action against the library before anything is timed.
 ``Host.handle_line(line)`` takes a JSON line and returns the JSON lines of the actions.
 
 What it does not do, and the workloads never ask: posts about an escalation the engine does
-not know (the policy holds them five minutes for their opening; here they raise
+not know (the policy holds them an hour for their opening; here they raise
 ``Unsupported``), input errors (a host that validates its facts, as the library does, pays
 for it; this one trusts them), reminders and escalation tiers (the handbook's policy has
 none), snapshots.

@@ -1,8 +1,9 @@
 """The opening grace: a fact about an escalation not opened yet, which a reaction takes as such
-(a post about it), is held for the policy's ``opening_grace`` (five minutes unless it says),
-because the opening fact may be a moment behind it on another feed (the CRM). In time, it
-applies after the opening, in order; else it is decided as a fact about an escalation that is
-not open, as without a grace. Both engines, the pure functions, snapshots and both stores."""
+(a post about it), is held for the policy's ``opening_grace`` (five minutes unless it says; the
+handbook's is an hour), because the opening fact may be behind it on another feed (the CRM). In
+time, it applies after the opening, in order; else it is decided as a fact about an escalation
+that is not open, as without a grace. Both engines, the pure functions, snapshots and both
+stores."""
 
 import datetime as dt
 import json
@@ -27,6 +28,7 @@ from escalation_policy.rules import MODULES
 from tests.conftest import CHANNEL, DOC, T0, TAM, at
 
 CRITICAL_OWNER = "tam"
+GRACE = load_policy().opening_grace  # the handbook's: an hour
 
 
 def opened(when: dt.datetime = T0, escalation_id: str = "ESC-1") -> dict[str, Any]:
@@ -89,11 +91,11 @@ def test_a_post_a_minute_before_its_opening_is_the_created_post(engine_name: str
 
 
 def test_a_post_whose_opening_comes_too_late_is_decided_as_before(engine_name: str) -> None:
-    """Six minutes is past the grace: the post is a post about an escalation that is not open
+    """A minute past the grace: the post is a post about an escalation that is not open
     (reported, at its own time, when the grace runs out), and the opening owes its post."""
     engine = PolicyEngine(engine=engine_name)  # type: ignore[arg-type]
     assert () == engine.handle(posted(at())).actions
-    opening = engine.handle(opened(at(minutes=6)))
+    opening = engine.handle(opened(at() + GRACE + dt.timedelta(minutes=1)))
     misuse = [a for a in opening.actions if a.TYPE == "violation"]
     assert ["channel_misuse"] == codes(misuse)
     assert at() == misuse[0].at
@@ -104,8 +106,10 @@ def test_a_post_whose_opening_comes_too_late_is_decided_as_before(engine_name: s
 def test_time_passing_past_the_grace_reports_the_held_fact(engine_name: str) -> None:
     engine = PolicyEngine(engine=engine_name)  # type: ignore[arg-type]
     engine.handle(posted(at()))
-    assert [] == handled(engine, [tick(at(minutes=5))])  # the grace is five minutes: not yet
-    assert ["channel_misuse"] == codes(handled(engine, [tick(at(minutes=5.02))]))
+    assert [] == handled(engine, [tick(at() + GRACE)])  # the grace's last instant: not yet
+    assert ["channel_misuse"] == codes(
+        handled(engine, [tick(at() + GRACE + dt.timedelta(seconds=1))])
+    )
     assert engine.escalation("ESC-1") is None
     assert 0 == len(engine)
 
@@ -175,7 +179,7 @@ def test_the_pure_functions_hold_and_release_as_the_engine_does() -> None:
     assert held.state.held[0].at == at(minutes=-1)
     opening = decide(held.state, opened(at()))
     assert ["created"] == [f.key for f in opening.fulfilled]
-    expired = advance(decide(None, posted(at())).state, at(minutes=6))  # type: ignore[arg-type]
+    expired = advance(decide(None, posted(at())).state, at() + GRACE + dt.timedelta(minutes=1))  # type: ignore[arg-type]
     assert ["channel_misuse"] == codes(expired.actions)
     assert expired.state is None
 
@@ -194,7 +198,8 @@ def test_a_held_fact_is_kept_in_the_store_until_its_opening(new_store_url: Any) 
 def test_a_store_reports_a_held_fact_when_its_grace_runs_out(new_store_url: Any) -> None:
     with Service(new_store_url()) as service:
         service.handle(posted(at()))
-        assert ["channel_misuse"] == codes(service.handle(tick(at(minutes=6))).actions)
+        late = tick(at() + GRACE + dt.timedelta(minutes=1))
+        assert ["channel_misuse"] == codes(service.handle(late).actions)
         assert () == service.escalations()
 
 
@@ -206,16 +211,39 @@ def _with_grace(grace: object) -> types.ModuleType:
     return module
 
 
+def _handbook_without_its_grace() -> list[Any]:
+    """The handbook's modules, its communication rules without their ``OPENING_GRACE``."""
+    from escalation_policy.rules import communication
+
+    without = types.ModuleType(communication.__name__)
+    without.__dict__.update({k: v for k, v in vars(communication).items() if k != "OPENING_GRACE"})
+    return [without if name == communication.__name__ else name for name in MODULES]
+
+
 def test_a_policy_declares_its_grace_in_a_rule_module() -> None:
-    policy = load_policy([*MODULES, _with_grace(dt.timedelta(minutes=15))])
+    policy = load_policy([*_handbook_without_its_grace(), _with_grace(dt.timedelta(minutes=15))])
     assert dt.timedelta(minutes=15) == policy.opening_grace
-    assert dt.timedelta(minutes=5) == load_policy().opening_grace
+    assert dt.timedelta(minutes=5) == load_policy(_handbook_without_its_grace()).opening_grace
+    assert dt.timedelta(hours=1) == load_policy().opening_grace  # the handbook's
+
+
+def test_a_grace_declared_beside_the_handbooks_is_refused_naming_both() -> None:
+    """A package that adds a module to the handbook's sets its grace with
+    ``load_policy(opening_grace=...)``: two declarations are refused, naming where each is."""
+    with pytest.raises(PolicyDefinitionError, match="more than once") as raised:
+        load_policy([*MODULES, _with_grace(dt.timedelta(minutes=15))])
+    assert "communication" in str(raised.value)
+    assert "grace_rules" in str(raised.value)
+    assert (
+        dt.timedelta(minutes=15)
+        == load_policy(opening_grace=dt.timedelta(minutes=15)).opening_grace
+    )
 
 
 @pytest.mark.parametrize("grace", [dt.timedelta(minutes=-1), dt.timedelta(days=2), "5m"])
 def test_a_wrong_grace_is_refused_when_loaded(grace: object) -> None:
     with pytest.raises(PolicyDefinitionError, match="OPENING_GRACE: got"):
-        load_policy([*MODULES, _with_grace(grace)])
+        load_policy([*_handbook_without_its_grace(), _with_grace(grace)])
 
 
 def test_the_audit_takes_the_race_as_the_engine_does_and_releases_what_is_held_at_the_end() -> None:

@@ -61,7 +61,7 @@ def test_a_post_about_a_closed_escalation(
     assert engine.escalation("E1") is None  # closed, its closing post made: forgotten
     held = engine.handle(post("2026-03-04T11:00:00Z", purpose))
     # Held for an opening (the id might be reused a moment later), which does not come.
-    after = engine.handle({"type": "tick", "at": "2026-03-04T11:10:00Z"})
+    after = engine.handle({"type": "tick", "at": "2026-03-04T12:10:00Z"})  # the grace: an hour
     actions = [*held.actions, *after.actions]
     assert codes == [str(a.code) for a in actions if a.TYPE == "violation"], case
     assert engine.escalation("E1") is None

@@ -182,7 +182,9 @@ def _opening_grace(declared: Declarations, given: dt.timedelta | None) -> dt.tim
         if len(declared.opening_grace) > 1:
             where = ", ".join(name for _, name in declared.opening_grace)
             raise PolicyDefinitionError(
-                f"OPENING_GRACE is declared more than once ({where}): a policy sets it once"
+                f"OPENING_GRACE is declared more than once ({where}): a policy sets it once "
+                "(a package that adds modules to another's may choose with "
+                "load_policy(opening_grace=...))"
             )
         grace, module = declared.opening_grace[0]
     else:
