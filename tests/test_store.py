@@ -229,6 +229,51 @@ def test_a_stored_state_no_engine_writes_is_a_store_error_and_changes_nothing(
         service.handle({**fact, "escalation_id": "ESC-3"})
 
 
+def test_a_damaged_row_is_set_aside_and_time_passes_for_the_others(
+    new_store_url: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """BAD's row edited by hand, both escalations overdue three days later: the due scans set
+    BAD aside (named, with what is wrong) and report GOOD's misses; facts about GOOD and new
+    escalations are decided; the worker says so once. A fact about BAD still raises, until its
+    row is repaired: then it is decided and taken back."""
+    url = new_store_url()
+    opened = {
+        "type": "opened", "at": T0.isoformat(), "customer": "Initech", "segment": "enterprise",
+        "severity": "critical", "initiated_by": "customer_success", "tam": "Priya",
+    }  # fmt: skip
+    with Service(url) as service:
+        service.handle({**opened, "escalation_id": "BAD"})
+        service.handle({**opened, "escalation_id": "GOOD"})
+    with open_store(url) as store:
+        (original,) = [row.state for row in store.states() if row.escalation_id == "BAD"]
+    _edit_state(url, "BAD", lambda d: d.update(status="bogus"))
+    later = T0 + dt.timedelta(days=3)
+    with Service(url) as service:
+        missed = service.run_due(later)
+        assert {"GOOD"} == {d.action.escalation_id for d in missed}
+        assert ["post_overdue"] == [
+            d.action.code.value for d in missed if d.action.TYPE == "violation"
+        ][:1]
+        assert ["BAD"] == list(service.status().damaged)
+        assert "(status: got 'bogus'" in service.damaged["BAD"]
+        wakeup = service.next_wakeup()
+        assert wakeup is None or wakeup > later  # BAD's past due time wakes no one
+        service.handle({"type": "meeting_held", "at": later.isoformat(), "escalation_id": "GOOD",
+                        "audience": "customer"})  # fmt: skip
+        service.handle({**opened, "escalation_id": "NEW", "at": later.isoformat()})
+        with pytest.raises(StoreError, match="'BAD'"):
+            service.handle({"type": "tam_informed", "at": later.isoformat(),
+                            "escalation_id": "BAD"})  # fmt: skip
+        capsys.readouterr()
+        assert 0 == main(["worker", "--store", url, "--once", "--now", later.isoformat()])
+        assert "'BAD'" in capsys.readouterr().err
+        _edit_state(url, "BAD", lambda d: d.clear() or d.update(json.loads(original)))
+        decided = service.handle({"type": "tam_informed", "at": later.isoformat(),
+                                  "escalation_id": "BAD"})  # fmt: skip
+        assert "post_overdue" in [a.code.value for a in decided.actions if a.TYPE == "violation"]
+        assert {} == service.damaged
+
+
 # ------------------------------------------------------------------------------- store URLs
 @pytest.mark.parametrize(
     ("url", "message"),

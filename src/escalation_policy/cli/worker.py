@@ -46,6 +46,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
         _Stop.install()  # before the store opens: a SIGTERM from then on ends the worker cleanly
     service = open_service(args, catch_up=False)
     dead_letters = 0
+    damaged: set[str] = set()
     with service:
         while True:
             # The wall clock is read here and nowhere else in the library.
@@ -53,6 +54,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
             service.run_due(now - service.lateness)
             _deliver(service, args, out, now)
             dead_letters = _report_dead_letters(service, dead_letters)
+            damaged = _report_damaged(service, damaged)
             if args.once or _Stop.requested:
                 return EXIT_OK
             wake = [now + dt.timedelta(seconds=args.interval)]
@@ -79,6 +81,16 @@ def _report_dead_letters(service: Service, reported: int) -> int:
             "`escalation-policy dead-letters` lists them"
         )
     return count
+
+
+def _report_damaged(service: Service, reported: set[str]) -> set[str]:
+    """Say once which escalations the due scans set aside because their stored state is
+    damaged: nothing of theirs falls due until the row is repaired."""
+    damaged = service.damaged
+    for escalation_id, problem in damaged.items():
+        if escalation_id not in reported:
+            write_error(f"{problem}: set aside; nothing of it falls due until it is repaired")
+    return set(damaged)
 
 
 def _deliver(service: Service, args: argparse.Namespace, out: Output, now: dt.datetime) -> None:

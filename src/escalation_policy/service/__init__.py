@@ -102,6 +102,10 @@ _LONGEST_LEASE = dt.timedelta(days=366)
 """The longest lease :meth:`Service.claim` grants: longer is a mistake, not a plan."""
 
 
+class _DamagedState(StoreError):
+    """A row whose state this policy cannot read, or no engine writes."""
+
+
 class Service:
     """The policy over a durable store (a :class:`~escalation_policy.store.Store`, or its URL).
 
@@ -154,6 +158,12 @@ class Service:
         self._state_text, self._action_text = shared_text_writers(self.policy)
         self._known: collections.OrderedDict[str, tuple[str, Record]] = collections.OrderedDict()
         self._known_lock = threading.Lock()
+        # Escalations whose stored state no engine writes (edited by hand, damaged), found by
+        # this process: set aside from due scans, so that one damaged row does not stop time
+        # for every other escalation. A fact about one still raises; once its row reads
+        # well again (repaired), it is taken back. Read as copies (one call, atomic), since
+        # threads may share a service.
+        self._damaged: dict[str, str] = {}
         self.engine = engine
         # The native matcher keeps no state between calls and is shared; durable_rules is not
         # thread-safe, so a durable service matches one fact at a time.
@@ -302,8 +312,11 @@ class Service:
             # What falls due before the batch's last fact, held once for the whole batch.
             watermark = self._last_watermark(todo, work.clock)
             if watermark is not None:
-                for row in tx.due(_micros(watermark), targets, _UNLIMITED):
-                    work.load(row, self._thaw(row))
+                for row in tx.due(
+                    _micros(watermark), targets | self._damaged.copy().keys(), _UNLIMITED
+                ):
+                    if (due := self._thaw_due(row)) is not None:
+                        work.load(row, due)
             ids = [f.id for f in todo if isinstance(f, Fact) and f.id is not None]
             if ids:
                 work.digests.update(tx.seen(ids))
@@ -370,9 +383,10 @@ class Service:
 
             def scan(tx: Transaction, size: int = chunk) -> tuple[int, list[Delivery]]:
                 work, done = _Working(), list[Delivery]()
-                rows = tx.due(_micros(now), (), size)
+                rows = tx.due(_micros(now), tuple(self._damaged.copy()), size)
                 for row in rows:
-                    work.load(row, self._thaw(row))
+                    if (due := self._thaw_due(row)) is not None:
+                        work.load(row, due)
                 self._emit(work, pass_time(self.policy, self._matcher, work, now), done)
                 self._write(tx, work)
                 return len(rows), done
@@ -388,8 +402,17 @@ class Service:
 
     def next_wakeup(self) -> dt.datetime | None:
         """The earliest time at which :meth:`run_due` has something to do, or ``None``."""
-        due = self.store.next_wakeup()
+        due = self.store.next_wakeup(tuple(self._damaged.copy()))
         return _instant(due) if due is not None else None
+
+    @property
+    def damaged(self) -> Mapping[str, str]:
+        """The escalations whose stored state no engine writes (a row edited by hand or
+        damaged) that this service's due scans set aside, with what is wrong with each: nothing
+        of theirs falls due while time passes for the others. A fact about one raises a
+        :class:`~escalation_policy.errors.StoreError`; once its row reads well again (repaired),
+        it is taken back."""
+        return dict(sorted(self._damaged.copy().items()))
 
     # ----------------------------------------------------------------------------- queries
     def escalation(self, escalation_id: str) -> EscalationState | None:
@@ -536,6 +559,7 @@ class Service:
             next_wakeup=self.next_wakeup(),
             next_delivery=self.next_delivery(),
             awaiting_opening=counts.awaiting_opening,
+            damaged=self.damaged,
         )
 
     def prune(
@@ -812,8 +836,19 @@ class Service:
         if known is not None and known[0] == row.state and row.state_format == SNAPSHOT_FORMAT:
             return known[1]  # the text this process wrote: its record, never changed in place
         record = self._read_state(row)
+        if self._damaged:
+            self._damaged.pop(row.escalation_id, None)  # repaired
         self._remember(row.escalation_id, row.state, record)
         return record
+
+    def _thaw_due(self, row: StateRow) -> Record | None:
+        """The record of a row a due scan found; ``None``, and the row set aside, if its
+        state is damaged (:attr:`Status.damaged`)."""
+        try:
+            return self._thaw(row)
+        except _DamagedState as error:
+            self._damaged[row.escalation_id] = str(error)
+            return None
 
     def _remember(self, escalation_id: str, text: str, record: Record) -> None:
         """Keep the record a state's text was read as or written from, for the next read of
@@ -837,9 +872,9 @@ class Service:
                 return Record.thaw(snapshot.escalations[0])
             state: EscalationState = self._converter.structure(data, self.policy.contract.state)
         except InvalidSnapshotError as error:
-            raise StoreError(str(error)) from None
+            raise _DamagedState(str(error)) from None
         except Exception as error:  # cattrs' groups too: whatever the text, it is the store's
-            raise StoreError(
+            raise _DamagedState(
                 f"the stored state of {row.escalation_id!r} cannot be read with this policy "
                 f"({' '.join(str(error).split())}); was the store written with another policy, "
                 "or damaged?"
@@ -850,7 +885,7 @@ class Service:
             state, row.escalation_id, self.policy, foreign=self._planned_under is not None
         )
         if problem is not None:
-            raise StoreError(
+            raise _DamagedState(
                 f"the stored state of {row.escalation_id!r} is not one an engine writes "
                 f"({problem}); was the store damaged or edited?"
             )

@@ -3,7 +3,7 @@ removed; and times as the store keeps them (microseconds since 1970)."""
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -268,6 +268,11 @@ class Status:
     next_delivery: dt.datetime | None
     awaiting_opening: int = 0
     """Escalations not opened yet whose facts are held for their opening (``opening_grace``)."""
+    damaged: Mapping[str, str] = attrs.field(factory=dict, hash=False)
+    """Escalations whose stored state no engine writes (a row edited by hand or damaged), found
+    by this service's due scans, with what is wrong: set aside, nothing of theirs falls due,
+    while time passes for the others. A fact about one raises a ``StoreError``; once its row
+    reads well again, it is taken back."""
 
 
 def _refusal(row: RefusalRow) -> Refusal | str:
