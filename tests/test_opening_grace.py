@@ -148,6 +148,27 @@ def test_a_fact_no_reaction_takes_before_the_opening_is_refused_at_once(engine_n
     )
 
 
+def test_an_escalation_not_opened_holds_a_bounded_number_of_facts(engine_name: str) -> None:
+    """A stream of posts about one id: the first MAX_HELD are held for the opening, each
+    later one is decided at once, as without a grace, so a fact's work does not grow with
+    the stream; the opening still takes what was held."""
+    from escalation_policy._core.escalation import MAX_HELD
+
+    engine = PolicyEngine(engine=engine_name)  # type: ignore[arg-type]
+    without = PolicyEngine(load_policy(opening_grace=dt.timedelta(0)), engine=engine_name)  # type: ignore[arg-type]
+    times = [at(minutes=second / 60) for second in range(MAX_HELD + 10)]
+    stream = [posted(when, "tracking") for when in times]
+    for number, fact in enumerate(stream):
+        decision = engine.handle(fact)
+        at_once = without.handle(fact)
+        assert (() if number < MAX_HELD else at_once.actions) == decision.actions
+    awaiting = engine.escalation("ESC-1")
+    assert awaiting is not None
+    assert times[:MAX_HELD] == [fact.at for fact in awaiting.held]
+    opening = engine.handle(opened(at(minutes=1)))
+    assert MAX_HELD == codes(opening.actions).count("channel_misuse")
+
+
 def test_no_grace_decides_at_once() -> None:
     engine = PolicyEngine(load_policy(opening_grace=dt.timedelta(0)))
     assert ["channel_misuse"] == codes(engine.handle(posted(at())).actions)

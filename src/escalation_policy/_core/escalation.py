@@ -65,6 +65,11 @@ _NOTHING_BEFORE: dict[str, object] = {}
 new_decision = builder_of(Decision)
 """Builds a :class:`~escalation_policy.state.Decision`, as ``Decision(...)`` does, quicker."""
 
+MAX_HELD = 16
+"""How many facts one escalation not opened yet holds for its opening: more are decided at
+once, as without a grace (a stream of posts about an id that never opens costs each fact the
+same, not more and more)."""
+
 
 def choose_calendar(policy: Policy, fact: EscalationFact) -> str | None:
     """The name of the calendar an escalation opened by ``fact`` counts on, or the input error
@@ -384,7 +389,7 @@ def decide(
         waiting, record = record, None
     if record is None and not opens and fact.TYPE in policy.about_unknown:
         decision = _about_unknown(policy, matcher, fact, earlier)
-        if not policy.opening_grace:
+        if not policy.opening_grace or (waiting is not None and len(waiting.held) >= MAX_HELD):
             return waiting, decision
         # Held for the opening, which may be a moment behind (another feed).
         waiting = waiting or policy.terms.record.awaiting(fact)
