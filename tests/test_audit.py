@@ -6,7 +6,7 @@ import pathlib
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from escalation_policy import (
@@ -212,7 +212,11 @@ def test_removing_any_post_that_met_an_obligation_yields_a_violation_naming_its_
         for index, done in met.items()
         if isinstance(history[index], Posted)
     }
-    index = data.draw(st.sampled_from([index for index, rules in missed_without.items() if rules]))
+    needed = [index for index, rules in missed_without.items() if rules]
+    # Each post met only what was due after the closing (opened and risk reduced after hours,
+    # closed the next night): the closing would have cancelled it, and no post is needed.
+    assume(needed)
+    index = data.draw(st.sampled_from(needed))
     removed = history[index]
     assert isinstance(removed, EscalationFact)
     report = audit(
