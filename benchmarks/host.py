@@ -624,6 +624,8 @@ class Host:
         grace = self.t.early_grace["update" if key == "update" else kind]
         if isinstance(grace, dt.timedelta):
             return at - done_at <= grace
+        if at - done_at <= grace.duration:
+            return True
         return escalation.hours.elapsed(done_at, at) <= grace.duration
 
     def remember(self, escalation: Escalation, kind: str, key: str | None, at: dt.datetime) -> None:
@@ -632,8 +634,7 @@ class Host:
         early = {
             (done_kind, done_key): done
             for (done_kind, done_key), done in (escalation.early or {}).items()
-            if self.within_grace(escalation, done_kind, done_key, done, at)
-            and not (done_kind == kind and (done_key == key or kind == "inform_tam"))
+            if not (done_kind == kind and (done_key == key or kind == "inform_tam"))
         }
         early[kind, key] = at
         escalation.early = early

@@ -160,8 +160,9 @@ class EscalationState:
     attributes meanwhile."""
     early_work: tuple[EarlyWork, ...] = attrs.field(default=(), metadata=OMIT_IF_DEFAULT)
     """Work done lately that fulfilled nothing, for the obligations that count work done a
-    little before they are required (their ``early_grace``): each kept until that grace is
-    over, or until an obligation it meets is required."""
+    little before they are required (their ``early_grace``): the latest for each instance (for
+    an obligation keyed by ``key_from``, the latest in all), counting only while its grace
+    lasts, and replaced by later work for the same instance."""
 
     @property
     def attributes(self) -> dict[str, Any]:

@@ -244,7 +244,9 @@ class Work:
                 # Most work that meets nothing is for no instance ever required early (an
                 # update is no closing post): a text, or a member of an enumeration of texts,
                 # is told by itself, without its text made.
-                if keys is not None and isinstance(value, str) and value not in keys:
+                if keys is not None and isinstance(value, str):
+                    if value in keys:  # kept: an instance of its key is required at times
+                        self._remember_early(declared, text_of(value), told)
                     return
                 key = text_of(value)
             if declared.keeps_early(key):
@@ -279,27 +281,30 @@ class Work:
         """Keep work that would have fulfilled ``declared`` (its instance of ``key``; with no
         key of its fact, the one the escalation's attribute ``key_from`` names now, if any,
         unless that instance was met already, ``told``: then the next one, whichever it is)
-        for its ``early_grace``: see :meth:`met_early`. What another grace is over for goes,
-        as does earlier work for the same instance (for one keyed by the escalation's
-        attribute, for any instance: only work for the attribute's latest value can count)."""
+        for its ``early_grace``: see :meth:`met_early`. Earlier work for the same instance goes
+        (for one keyed by the escalation's attribute, for any instance: only work for the
+        attribute's latest value can count)."""
         record = self.record
         if key is None and declared.key_from is not None:
             named = getattr(record, declared.key_from)
             key = None if named is None else text_of(named)
             if declared.once_per_key and key is not None and key == told:
                 key = None  # the TAM told already is not told again: the next one is
-        work = _early_work(obligation=declared.id, at=self.at, key=key)
+        name = declared.id
+        work = _early_work(obligation=name, at=self.at, key=key)
         instance = declared.early_instance(work)
-        obligations = self.policy.obligations
-        kept = []
-        for early in record.rarely.early_work:
-            known = obligations.get(early.obligation)
-            if (
-                known is not None
-                and self._within_grace(known, early)
-                and known.early_instance(early) != instance
-            ):
-                kept.append(early)
+        # One piece of work for each instance: what another obligation or instance keeps stays
+        # (the policy's instances bound them; whether its grace is over is told when it is
+        # looked for, as telling it on every keep, in open time, costs a calendar's walk).
+        early_work = record.rarely.early_work
+        if not early_work:
+            record.early_work = (work,)
+            return
+        kept = [
+            early
+            for early in early_work
+            if early.obligation != name or declared.early_instance(early) != instance
+        ]
         kept.append(work)
         record.early_work = tuple(kept)
 
@@ -311,6 +316,8 @@ class Work:
             return False
         if not isinstance(grace, BusinessTime):
             return self.at - early.at <= grace
+        if self.at - early.at <= grace.duration:
+            return True  # no more open time than time: no need to walk the calendar
         record = self.record
         calendar = self.policy.calendar(record.calendar, record.calendar_identity)
         return calendar.elapsed(early.at, self.at) <= grace.duration

@@ -46,6 +46,7 @@ class Rarely(NamedTuple):
 
 
 RARELY_SET = Rarely._fields
+new_tuple = tuple.__new__
 """The fields of a record kept in its :class:`Rarely` (``record.rarely``)."""
 
 QUIET = Rarely()
@@ -126,7 +127,8 @@ def _rarely_set(name: str) -> property:
         return record.rarely[index]  # by index: the interpreter's quickest read of a tuple
 
     def set_field(record: Record, value: Any) -> None:
-        record.rarely = record.rarely._replace(**{name: value})
+        rarely = record.rarely  # a new tuple of the class, as _replace makes it, quicker
+        record.rarely = new_tuple(Rarely, (*rarely[:index], value, *rarely[index + 1 :]))
 
     return property(get_field, set_field)
 
