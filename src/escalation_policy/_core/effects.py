@@ -296,7 +296,7 @@ class Work:
         # One piece of work for each instance: what another obligation or instance keeps stays
         # (the policy's instances bound them; whether its grace is over is told when it is
         # looked for, as telling it on every keep, in open time, costs a calendar's walk).
-        early_work = record.rarely.early_work
+        early_work = record.early_work
         if not early_work:
             record.early_work = (work,)
             return
@@ -331,7 +331,7 @@ class Work:
         the instance it met: one summary saved just before two changes recorded together
         answers both."""
         record = self.record
-        early_work = record.rarely.early_work
+        early_work = record.early_work
         if declared.early_grace is None or not early_work:
             return False
         name = declared.id

@@ -158,8 +158,8 @@ def _rederive(
     was = {name: _planned_text(getattr(record, name)) for name in _PLANNED_FIELDS}
     obligations, rules = policy.obligations, policy.rules
     record.done = {name: key for name, key in record.done.items() if name in obligations}
-    if record.rarely.early_work:
-        record.early_work = _early_work_kept(policy, record.rarely.early_work)
+    if record.early_work:
+        record.early_work = _early_work_kept(policy, record.early_work)
     one_off = one_off_of_rule(policy.reactions)
     kept: list[PendingObligation] = []
     for pending in record.pending:
@@ -244,7 +244,7 @@ def mended(before: Record, after: Record) -> bool:
     """Whether re-planning changed what :class:`Replanned` does not report: the keys of
     obligations fulfilled once per key, or the work kept as done early, that the policy no
     longer has (the record is written all the same)."""
-    return before.done != after.done or before.rarely.early_work != after.rarely.early_work
+    return before.done != after.done or before.early_work != after.early_work
 
 
 def _periodic(pending: PendingObligation) -> bool:

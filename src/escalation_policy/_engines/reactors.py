@@ -177,7 +177,7 @@ def _required(policy: "Policy", effect: Require) -> "_Function | None":
         lines += ["    due = at + WITHIN", "    clock = None"]
     if declared.early_grace is not None:
         lines += [
-            "    if record.rarely.early_work and work.met_early(DECLARED, key, due, rule):",
+            "    if record.early_work and work.met_early(DECLARED, key, due, rule):",
             "        return  # met by work done a little before",
         ]
     lines += built

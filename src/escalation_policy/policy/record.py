@@ -42,7 +42,6 @@ class Rarely(NamedTuple):
     paused_for: dt.timedelta = dt.timedelta(0)
     paused_open_for: dt.timedelta = dt.timedelta(0)
     held: tuple[Fact, ...] = ()
-    early_work: tuple[EarlyWork, ...] = ()
 
 
 RARELY_SET = Rarely._fields
@@ -63,7 +62,7 @@ class Record:
     only ever see the immutable :class:`EscalationState` (:meth:`freeze`). ``next_due`` is kept
     current by :meth:`refresh`, so that the engine and the core never recompute it. Each
     policy's records are of a subclass with a slot for each of its attributes. The fields of
-    :class:`Rarely` (a closing, a pause, facts held, work done early) are read and set as the
+    :class:`Rarely` (a closing, a pause, facts held) are read and set as the
     others, but kept in one slot that records share until they set one: an open escalation is
     smaller.
     """
@@ -171,6 +170,7 @@ class RecordKind:
         record.involvement = ()
         record.done = NOTHING_DONE
         record.in_scope = False
+        record.early_work = ()
         record.rarely = QUIET
         return record
 
@@ -282,6 +282,7 @@ def record_kind(
             "    new.calendar = None",
             "    new.calendar_identity = None",
             "    new.rarely = QUIET",
+            "    new.early_work = ()",
             "    new.next_due = None",
             *(
                 f"    new.{name} = fact.{name}"
