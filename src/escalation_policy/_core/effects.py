@@ -290,16 +290,20 @@ class Work:
             key = None if named is None else text_of(named)
             if declared.once_per_key and key is not None and key == told:
                 key = None  # the TAM told already is not told again: the next one is
-        name = declared.id
-        work = _early_work(obligation=name, at=self.at, key=key)
-        instance = declared.early_instance(work)
-        # One piece of work for each instance: what another obligation or instance keeps stays
-        # (the policy's instances bound them; whether its grace is over is told when it is
-        # looked for, as telling it on every keep, in open time, costs a calendar's walk).
+        self._keep(declared, _early_work(obligation=declared.id, at=self.at, key=key))
+
+    def _keep(self, declared: CompiledObligation, work: EarlyWork) -> None:
+        """Keep ``work`` for ``declared`` in place of any other work for its instance: one
+        piece of work for each instance. What another obligation or instance keeps stays (the
+        policy's instances bound them; whether its grace is over is told when it is looked
+        for, as telling it on every keep, in open time, costs a calendar's walk)."""
+        record = self.record
         early_work = record.early_work
         if not early_work:
             record.early_work = (work,)
             return
+        name = declared.id
+        instance = declared.early_instance(work)
         kept = [
             early
             for early in early_work
@@ -344,17 +348,9 @@ class Work:
                 break
         else:
             return False
-        if early.key is None and key is not None:
-            # now work for the instance it met, in place of any other work for it
-            met = _early_work(obligation=name, at=early.at, key=key)
-            instance = declared.early_instance(met)
-            record.early_work = tuple(
-                met if other is early else other
-                for other in early_work
-                if other is early
-                or other.obligation != name
-                or declared.early_instance(other) != instance
-            )
+        if early.key is None and key is not None:  # now work for the instance it met
+            record.early_work = tuple(other for other in early_work if other is not early)
+            self._keep(declared, _early_work(obligation=name, at=early.at, key=key))
         if declared.once_per_key and key is not None:
             record.done = {**record.done, name: key}
         self.fulfilled.append(
