@@ -169,6 +169,17 @@ def test_an_escalation_not_opened_holds_a_bounded_number_of_facts(engine_name: s
     assert MAX_HELD == codes(opening.actions).count("channel_misuse")
 
 
+def test_a_snapshot_holding_more_facts_than_an_engine_holds_is_refused() -> None:
+    from escalation_policy._core.escalation import MAX_HELD
+
+    engine = PolicyEngine()
+    engine.handle(posted(at(minutes=-1), "tracking"))
+    data = make_converter().unstructure(engine.snapshot())
+    data["escalations"][0]["held"] *= MAX_HELD + 1
+    with pytest.raises(InvalidSnapshotError, match=rf"got {MAX_HELD + 1} facts, expected at most"):
+        PolicyEngine.restore(data)
+
+
 def test_no_grace_decides_at_once() -> None:
     engine = PolicyEngine(load_policy(opening_grace=dt.timedelta(0)))
     assert ["channel_misuse"] == codes(engine.handle(posted(at())).actions)

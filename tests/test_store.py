@@ -22,7 +22,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from escalation_policy import InputError, PolicyChangedError, Service, StoreError, open_store
+from escalation_policy import (
+    EscalationDamagedError,
+    InputError,
+    PolicyChangedError,
+    Service,
+    StoreError,
+    open_store,
+)
 from escalation_policy.cli import main
 from escalation_policy.store import SCHEMA_VERSION, _open
 from escalation_policy.store.base import _safe, _tables
@@ -272,6 +279,88 @@ def test_a_damaged_row_is_set_aside_and_time_passes_for_the_others(
                                   "escalation_id": "BAD"})  # fmt: skip
         assert "post_overdue" in [a.code.value for a in decided.actions if a.TYPE == "violation"]
         assert {} == service.damaged
+
+
+def _two_critical(url: str, *ids: str) -> dict[str, Any]:
+    """Open critical escalations ``ids`` at T0 in the store; their opening fact, without id."""
+    opened = {
+        "type": "opened", "at": T0.isoformat(), "customer": "Initech", "segment": "enterprise",
+        "severity": "critical", "initiated_by": "customer_success", "tam": "Priya",
+    }  # fmt: skip
+    with Service(url) as service:
+        for escalation_id in ids:
+            service.handle({**opened, "escalation_id": escalation_id})
+    return opened
+
+
+def test_a_fact_about_a_damaged_row_is_refused_alone_and_the_batch_goes_on(
+    new_store_url: Any, tmp_path: pathlib.Path
+) -> None:
+    """A batch with facts about GOOD, damaged BAD and a new escalation: only BAD's is refused
+    (an input error and a store error, `escalation_damaged`), the others are decided; `run
+    --keep-going` records the refusal and moves on, so the feed does not stall."""
+    url = new_store_url()
+    opened = _two_critical(url, "BAD", "GOOD")
+    _edit_state(url, "BAD", lambda d: d.update(status="bogus"))
+    later = (T0 + dt.timedelta(minutes=30)).isoformat()
+    facts = [
+        {"type": "meeting_held", "at": later, "escalation_id": "GOOD", "audience": "customer"},
+        {"type": "tam_informed", "at": later, "escalation_id": "BAD", "id": "f-2"},
+        {**opened, "at": later, "escalation_id": "NEW"},
+    ]
+    with Service(url) as service:
+        good, bad, new = service.handle_many(facts, keep_going=True)
+        assert isinstance(bad, EscalationDamagedError)
+        assert isinstance(bad, StoreError)
+        assert ("escalation_damaged", "$.escalation_id", "f-2") == (bad.code, bad.path, bad.fact_id)
+        assert "(status: got 'bogus'" in bad.reason
+        assert not isinstance(good, InputError)
+        assert not isinstance(new, InputError)
+        assert service.escalation("NEW") is not None
+        assert ["BAD"] == list(service.damaged)
+    lines = tmp_path / "facts.jsonl"
+    lines.write_text("".join(json.dumps({**f, "at": (T0 + dt.timedelta(hours=1)).isoformat()})
+                             + "\n" for f in facts[:2]))  # fmt: skip
+    assert 2 == main(["run", "--store", url, "--keep-going", str(lines)])
+    with Service(url) as service:
+        (refusal,) = service.refusals()
+        assert ("escalation_damaged", 2) == (refusal.code, refusal.position)
+
+
+def test_a_repaired_row_is_taken_back_by_the_next_due_scan(new_store_url: Any) -> None:
+    """Repaired while nothing refers to it (even to the very text this process wrote, which
+    it reads from memory), the row is read again by the next due scan and decided."""
+    url = new_store_url()
+    _two_critical(url, "BAD", "GOOD")
+    with open_store(url) as store:
+        (original,) = [row.state for row in store.states() if row.escalation_id == "BAD"]
+    with Service(url) as service:
+        service.escalation("BAD")  # this process now knows BAD's text
+        _edit_state(url, "BAD", lambda d: d.update(status="bogus"))
+        first = service.run_due(T0 + dt.timedelta(days=3))
+        assert {"GOOD"} == {d.action.escalation_id for d in first}
+        assert ["BAD"] == list(service.damaged)
+        _edit_state(url, "BAD", lambda d: d.clear() or d.update(json.loads(original)))
+        second = service.run_due(T0 + dt.timedelta(days=3))
+        assert {"BAD"} == {d.action.escalation_id for d in second}
+        assert {} == service.damaged
+
+
+def test_many_damaged_rows_are_skipped_by_the_database(new_store_url: Any) -> None:
+    """More rows set aside than a due scan lists itself: the scans still end and report the
+    others, and the next scan does not read the rows set aside again."""
+    url = new_store_url()
+    _two_critical(url, "GOOD", *(f"BAD-{n:03d}" for n in range(80)))
+    for n in range(80):
+        _edit_state(url, f"BAD-{n:03d}", lambda d: d.update(status="bogus"))
+    with Service(url) as service:
+        first = service.run_due(T0 + dt.timedelta(days=3))
+        assert {"GOOD"} == {d.action.escalation_id for d in first}
+        assert 80 == len(service.damaged)
+        later = service.run_due(T0 + dt.timedelta(days=4))
+        assert {"GOOD"} == {d.action.escalation_id for d in later}
+        wakeup = service.next_wakeup()
+        assert wakeup is None or wakeup > T0 + dt.timedelta(days=4)
 
 
 # ------------------------------------------------------------------------------- store URLs

@@ -132,6 +132,7 @@ _EXPORTS: dict[str, str] = {
             "EngineFailure",
             "EngineUnavailableError",
             "EscalationClosedError",
+            "EscalationDamagedError",
             "InputError",
             "InvalidFactError",
             "InvalidSnapshotError",
@@ -253,6 +254,7 @@ if TYPE_CHECKING:
     from escalation_policy.errors import EngineFailure as EngineFailure
     from escalation_policy.errors import EngineUnavailableError as EngineUnavailableError
     from escalation_policy.errors import EscalationClosedError as EscalationClosedError
+    from escalation_policy.errors import EscalationDamagedError as EscalationDamagedError
     from escalation_policy.errors import InputError as InputError
     from escalation_policy.errors import InvalidFactError as InvalidFactError
     from escalation_policy.errors import InvalidSnapshotError as InvalidSnapshotError

@@ -24,7 +24,7 @@ from escalation_policy._convert import (
     shared_fact_reader,
     shared_line_reader,
 )
-from escalation_policy._core.escalation import new_decision
+from escalation_policy._core.escalation import MAX_HELD, new_decision
 from escalation_policy._core.matching import Matcher, Opening
 from escalation_policy._core.obligations import ON_CALENDAR
 from escalation_policy._core.replan import mended as _mended
@@ -828,6 +828,8 @@ def _awaiting_inconsistency(escalation: EscalationState, policy: Policy) -> tupl
             "expected the facts held for the opening, and nothing pending or kept as work done "
             "early"
         )
+    if len(escalation.held) > MAX_HELD:
+        return "held", f"got {len(escalation.held)} facts, expected at most {MAX_HELD}"
     for number, fact in enumerate(escalation.held):
         field = f"held[{number}]"
         if (

@@ -17,6 +17,7 @@ __all__ = [
     "EngineFailure",
     "EngineUnavailableError",
     "EscalationClosedError",
+    "EscalationDamagedError",
     "InputError",
     "InvalidFactError",
     "InvalidSnapshotError",
@@ -229,3 +230,12 @@ class StoreError(PolicyError):
     schema written by a newer version). What the failed call was doing was not committed."""
 
     code = "store_error"
+
+
+class EscalationDamagedError(InputError, StoreError):
+    """A fact about an escalation whose stored state no engine writes (its row edited by hand
+    or damaged): refused, as an input error is, so that the other facts of its batch are
+    decided; the escalation is set aside until its row is repaired. Both an
+    :class:`InputError` and a :class:`StoreError`."""
+
+    code = "escalation_damaged"

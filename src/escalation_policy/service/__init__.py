@@ -45,6 +45,7 @@ from escalation_policy.calendar import Calendar
 from escalation_policy.engine import pinned, policy_changed, read_snapshot, stored_state_problem
 from escalation_policy.errors import (
     DuplicateFactError,
+    EscalationDamagedError,
     InputError,
     InvalidFactError,
     InvalidSnapshotError,
@@ -100,6 +101,10 @@ _HOW = (
 
 _LONGEST_LEASE = dt.timedelta(days=366)
 """The longest lease :meth:`Service.claim` grants: longer is a mistake, not a plan."""
+
+
+_RECHECKED = 16
+"""How many rows set aside each due scan reads again, to take back those repaired."""
 
 
 class _DamagedState(StoreError):
@@ -160,7 +165,7 @@ class Service:
         self._known_lock = threading.Lock()
         # Escalations whose stored state no engine writes (edited by hand, damaged), found by
         # this process: set aside from due scans, so that one damaged row does not stop time
-        # for every other escalation. A fact about one still raises; once its row reads
+        # for every other escalation. A fact about one is refused; once its row reads
         # well again (repaired), it is taken back. Read as copies (one call, atomic), since
         # threads may share a service.
         self._damaged: dict[str, str] = {}
@@ -307,8 +312,12 @@ class Service:
                 clock = tx.clock()
                 work.clock = _instant(clock) if clock is not None else None
             started = work.clock
+            damaged: dict[str, str] = {}  # the facts about these are refused, one by one
             for row in tx.lock(targets).values():
-                work.load(row, self._thaw(row))
+                try:
+                    work.load(row, self._thaw(row))
+                except _DamagedState as error:
+                    damaged[row.escalation_id] = self._damaged[row.escalation_id] = str(error)
             # What falls due before the batch's last fact, held once for the whole batch.
             watermark = self._last_watermark(todo, work.clock)
             if watermark is not None:
@@ -322,7 +331,17 @@ class Service:
                 work.digests.update(tx.seen(ids))
             consumed = skipped - 1
             for index, fact in enumerate(todo, start=skipped):
-                result = fact if isinstance(fact, InputError) else self._apply(tx, work, fact)
+                if isinstance(fact, InputError):
+                    result: Handled | InputError = fact
+                elif damaged and isinstance(fact, EscalationFact) and fact.escalation_id in damaged:
+                    result = EscalationDamagedError(
+                        f"{damaged[fact.escalation_id]}; a fact about it is refused until it is "
+                        "repaired",
+                        path="$.escalation_id",
+                    )
+                    result.fact_id = fact.id
+                else:
+                    result = self._apply(tx, work, fact)
                 results.append(result)
                 if isinstance(result, InputError) and not keep_going:
                     break
@@ -377,13 +396,14 @@ class Service:
             raise InvalidFactError(str(problem), path="now") from None
         _core.check_time(self.policy, now, "now")
         emitted: list[Delivery] = []
+        self._recheck_damaged()
         left = limit
         while left is None or left > 0:
             chunk = _SCAN_CHUNK if left is None else min(left, _SCAN_CHUNK)
 
             def scan(tx: Transaction, size: int = chunk) -> tuple[int, list[Delivery]]:
                 work, done = _Working(), list[Delivery]()
-                rows = tx.due(_micros(now), tuple(self._damaged.copy()), size)
+                rows = tx.due(_micros(now), frozenset(self._damaged.copy()), size)
                 for row in rows:
                     if (due := self._thaw_due(row)) is not None:
                         work.load(row, due)
@@ -408,10 +428,10 @@ class Service:
     @property
     def damaged(self) -> Mapping[str, str]:
         """The escalations whose stored state no engine writes (a row edited by hand or
-        damaged) that this service's due scans set aside, with what is wrong with each: nothing
-        of theirs falls due while time passes for the others. A fact about one raises a
-        :class:`~escalation_policy.errors.StoreError`; once its row reads well again (repaired),
-        it is taken back."""
+        damaged) that this service set aside, with what is wrong with each: nothing of theirs
+        falls due while time passes for the others. A fact about one is refused
+        (:class:`~escalation_policy.errors.EscalationDamagedError`); once its row reads well
+        again (repaired), it is taken back, by a fact about it or by a due scan."""
         return dict(sorted(self._damaged.copy().items()))
 
     # ----------------------------------------------------------------------------- queries
@@ -834,12 +854,27 @@ class Service:
             return None
         known = self._known.get(row.escalation_id)
         if known is not None and known[0] == row.state and row.state_format == SNAPSHOT_FORMAT:
-            return known[1]  # the text this process wrote: its record, never changed in place
-        record = self._read_state(row)
+            record = known[1]  # the text this process wrote: its record, never changed in place
+        else:
+            record = self._read_state(row)
+            self._remember(row.escalation_id, row.state, record)
         if self._damaged:
             self._damaged.pop(row.escalation_id, None)  # repaired
-        self._remember(row.escalation_id, row.state, record)
         return record
+
+    def _recheck_damaged(self) -> None:
+        """Read again a few of the rows set aside (in turn, the longest set aside first): one
+        that reads well now, repaired, is taken back; the others go to the end of the line."""
+        for escalation_id in list(self._damaged.copy())[:_RECHECKED]:
+            row = self.store.state(escalation_id)
+            if row is None or row.state is None:
+                self._damaged.pop(escalation_id, None)  # gone: nothing to set aside
+                continue
+            try:
+                self._thaw(row)
+            except _DamagedState as error:
+                self._damaged.pop(escalation_id, None)
+                self._damaged[escalation_id] = str(error)
 
     def _thaw_due(self, row: StateRow) -> Record | None:
         """The record of a row a due scan found; ``None``, and the row set aside, if its

@@ -271,8 +271,9 @@ class Status:
     damaged: Mapping[str, str] = attrs.field(factory=dict, hash=False)
     """Escalations whose stored state no engine writes (a row edited by hand or damaged), found
     by this service's due scans, with what is wrong: set aside, nothing of theirs falls due,
-    while time passes for the others. A fact about one raises a ``StoreError``; once its row
-    reads well again, it is taken back."""
+    while time passes for the others. A fact about one is refused
+    (:class:`~escalation_policy.errors.EscalationDamagedError`); once its row reads well
+    again, it is taken back."""
 
 
 def _refusal(row: RefusalRow) -> Refusal | str:

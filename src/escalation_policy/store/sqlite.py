@@ -1,6 +1,7 @@
 """A store in one SQLite file (the standard library's ``sqlite3``)."""
 
 import contextlib
+import json
 import sqlite3
 import threading
 import time
@@ -31,6 +32,8 @@ from escalation_policy.store.base import (
 __all__ = ["SQLiteStore"]
 
 _FAILURES = (sqlite3.Error, UnicodeDecodeError)
+_LISTED = 64
+"""Up to this many escalations left out of a due scan are skipped as the rows are read."""
 """What reading or writing the file may raise: the database's errors, and text that is not
 UTF-8 in a damaged file."""
 
@@ -72,12 +75,22 @@ class _SQLiteTransaction(Transaction):
         )
 
     def due(self, before: int, exclude: Collection[str], limit: int) -> list[StateRow]:
+        if len(exclude) <= _LISTED:
+            rows = self.db.execute(
+                f"SELECT {_STATE_ROW} FROM ep_escalations"
+                " WHERE next_due < ? ORDER BY next_due, escalation_id LIMIT ?",
+                (before, limit + len(exclude)),
+            ).fetchall()
+            return [StateRow(*row) for row in rows if row[0] not in exclude][:limit]
+        # Many left out (rows set aside): the database skips them, rather than each scan
+        # fetching them all again.
         rows = self.db.execute(
-            f"SELECT {_STATE_ROW} FROM ep_escalations"
-            " WHERE next_due < ? ORDER BY next_due, escalation_id LIMIT ?",
-            (before, limit + len(exclude)),
+            f"SELECT {_STATE_ROW} FROM ep_escalations WHERE next_due < ?"
+            " AND escalation_id NOT IN (SELECT value FROM json_each(?))"
+            " ORDER BY next_due, escalation_id LIMIT ?",
+            (before, json.dumps(sorted(exclude)), limit),
         ).fetchall()
-        return [StateRow(*row) for row in rows if row[0] not in exclude][:limit]
+        return [StateRow(*row) for row in rows]
 
     def save(self, rows: Sequence[StateUpdate]) -> None:
         self.db.executemany(
