@@ -867,14 +867,9 @@ class Service:
         that reads well now, repaired, is taken back; the others go to the end of the line."""
         for escalation_id in list(self._damaged.copy())[:_RECHECKED]:
             row = self.store.state(escalation_id)
-            if row is None or row.state is None:
-                self._damaged.pop(escalation_id, None)  # gone: nothing to set aside
-                continue
-            try:
-                self._thaw(row)
-            except _DamagedState as error:
-                self._damaged.pop(escalation_id, None)
-                self._damaged[escalation_id] = str(error)
+            self._damaged.pop(escalation_id, None)
+            if row is not None:
+                self._thaw_due(row)  # set aside again, last, if still damaged
 
     def _thaw_due(self, row: StateRow) -> Record | None:
         """The record of a row a due scan found; ``None``, and the row set aside, if its
