@@ -89,7 +89,7 @@ EARLY_POST_GRACE = BusinessTime(ONE_BUSINESS_DAY)
 # the raise's update. An update does not name the raise it answers, and High escalations post
 # one each business day: it counts for a raise recorded up to an hour of open time after it.
 EARLY_UPDATE_GRACE = BusinessTime(dt.timedelta(hours=1))
-# The created post is made "when an escalation is identified and created": a team that posts
+# The created post is made "when the escalation is identified and created": a team that posts
 # the escalation document and fills in the CRM record a few minutes later did not initiate the
 # escalation in the channel. A post about an escalation not opened yet waits this long for its
 # opening (the library's default is five minutes, for two feeds racing).
