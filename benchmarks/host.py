@@ -852,9 +852,10 @@ class Host:
             return actions
         if not escalation.in_scope:
             if kind == "severity_changed":
+                before = escalation.severity
                 escalation.severity = f["severity"]
-                if status == "risk_reduced":
-                    escalation.status = "active"
+                if status == "risk_reduced" and ORDER[f["severity"]] < ORDER[before]:
+                    escalation.status = "active"  # a raise re-escalates
             elif kind == "tam_assigned":
                 escalation.tam = f["tam"]
             elif kind == "issue_type_changed":
@@ -892,8 +893,8 @@ class Host:
         elif kind == "severity_changed":
             before = escalation.severity
             severity = escalation.severity = f["severity"]
-            if status == "risk_reduced":
-                escalation.status = "active"
+            if status == "risk_reduced" and ORDER[severity] < ORDER[before]:
+                escalation.status = "active"  # a raise re-escalates
             new_owner = self.plan(escalation, at, actions)
             if not escalation.broad:
                 self.schedule(escalation, "cadence", t.cadence_every[severity], at, actions,
@@ -947,6 +948,9 @@ class Host:
             self.require(escalation, "executive_summary", None, rule, at, actions, announced)
             if status == "active":
                 escalation.drop("channel_update", "cadence")
+                item = escalation.find("channel_post", "update")  # the raise's update
+                if item is not None:
+                    escalation.due.remove(item)
                 rule = "communication.post_when_risk_reduced"
                 self.require(escalation, "channel_post", "risk_reduced", rule, at, actions,
                              announced)  # fmt: skip

@@ -665,6 +665,30 @@ CHECKED_IN = 'TYPE: ClassVar[str] = "checked_in"'
             id="a STATUS that reopens",
         ),
         pytest.param(
+            '{"active": "closed"}',
+            '{"active": "closed"}\n    STATUS_WHEN: ClassVar[str] = "raised"',
+            "Closed",
+            "Closed.STATUS_WHEN: got 'raised'; a move to 'closed' is never conditional",
+            id="a conditional closing",
+        ),
+        pytest.param(
+            CHECKED_IN,
+            f'{CHECKED_IN}\n    STATUS: ClassVar[Mapping[str, str]] = {{"active": "waiting"}}'
+            '\n    STATUS_WHEN: ClassVar[str] = "raised"',
+            "CheckedIn",
+            "CheckedIn.STATUS_WHEN: got 'raised'; the fact type does not set the severity (SETS)",
+            id="STATUS_WHEN on a fact that sets no severity",
+        ),
+        pytest.param(
+            CHECKED_IN,
+            f'{CHECKED_IN}\n    STATUS: ClassVar[Mapping[str, str]] = {{"active": "waiting"}}'
+            '\n    STATUS_WHEN: ClassVar[str] = "higher"',
+            "CheckedIn",
+            "CheckedIn.STATUS_WHEN: got 'higher'; expected one of 'raised', 'lowered', "
+            "'changed', or None",
+            id="STATUS_WHEN that names no change",
+        ),
+        pytest.param(
             "    OPENS: ClassVar[bool] = True\n",
             "    OPENS: ClassVar[bool] = True\n"
             '    STATUS: ClassVar[Mapping[str, str]] = {"a": "b"}\n',

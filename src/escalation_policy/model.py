@@ -110,6 +110,10 @@ class EscalationFact(Fact):
       (``{"severity": "severity"}``); a new attribute starts unset (``None``, or empty).
     - ``STATUS``: how it moves the escalation's status (``{"active": "risk_reduced"}``). The
       engine knows ``active``, where an escalation starts, and ``closed``, where it ends.
+    - ``STATUS_WHEN``: for a fact that sets the severity, which change of it moves the status:
+      ``"raised"`` (to a more severe one), ``"lowered"`` or ``"changed"``. Unset (``None``),
+      the fact moves the status whenever it arrives. A move to ``closed`` is never
+      conditional.
     - ``AFTER_CLOSING``: it is still accepted once the escalation is closed (the posts its
       closing requires); any other fact about a closed escalation is refused.
     """
@@ -117,6 +121,7 @@ class EscalationFact(Fact):
     OPENS: ClassVar[bool] = False
     SETS: ClassVar[Mapping[str, str]] = {}
     STATUS: ClassVar[Mapping[str, str]] = {}
+    STATUS_WHEN: ClassVar[str | None] = None
     AFTER_CLOSING: ClassVar[bool] = False
     escalation_id: str = attrs.field(metadata=NON_EMPTY)
 

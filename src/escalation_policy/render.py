@@ -591,8 +591,12 @@ def policy_reference(policy: Policy, title: str) -> str:
             does.append("opens an escalation: its fields are the escalation's attributes")
         for attribute, field in terms.sets[tag]:
             does.append(f"sets the attribute `{attribute}` from `{field}`")
+        when = terms.move_when.get(tag)
         for before, after in terms.moves[tag].items():
-            does.append(f"moves the status from `{before}` to `{after}`")
+            does.append(
+                f"moves the status from `{before}` to `{after}`"
+                + (f" when the severity it sets is {when}" if when else "")
+            )
         if cls.AFTER_CLOSING:
             does.append("is taken once the escalation is closed")
         lines += [f"### `{tag}`", ""]

@@ -891,3 +891,84 @@ def test_an_update_before_a_raise_over_the_evening_counts_by_open_time(
     scenario.fact("severity_changed", at(days=1, minutes=30), severity="high")
     scenario.tick(at(days=2))
     assert [] == [v for v in _overdue_posts(scenario) if v[1].endswith("raised")]
+
+
+# ---------------------------------------------------------------------------------------------
+# 17. "when the escalation is closed or risk reduced to standard business process to manage
+#     (i.e., issue resolved and monitoring the solution)": handed back, the escalation is
+#     re-escalated by a raise only. A CRM that sends the same severity again, or a team that
+#     lowers it to match the resolution, does not restart updates and meetings (an earlier
+#     reading re-escalated on any change of severity). And the update a raise asked for is
+#     no longer owed once the risk is reduced: the risk-reduced post tells the channel.
+def _hand_back(scenario: Scenario, severity: str) -> None:
+    """Opened Monday 09:00; on Tuesday a meeting and an update, then risk reduced at 15:00,
+    announced at 15:30, and the executive summary updated."""
+    scenario.open(severity=severity)
+    scenario.post(at(minutes=30), "created", owner_of(severity))
+    scenario.fact("meeting_held", utc(3, 3, 10), audience="customer")
+    scenario.post(utc(3, 3, 11), "update", owner_of(severity))
+    scenario.fact("risk_reduced", utc(3, 3, 15))
+    scenario.post(utc(3, 3, 15, 30), "risk_reduced", owner_of(severity))
+    scenario.fact("executive_summary_updated", utc(3, 3, 15, 40))
+
+
+@pytest.mark.parametrize(
+    ("case", "severity", "to", "expected"),
+    [
+        ("Critical, the same severity again (a CRM re-sync)", "critical", "critical", []),
+        ("Critical, lowered to High", "critical", "high", []),
+        ("Critical, lowered to Low", "critical", "low", []),
+        ("High, lowered to Medium", "high", "medium", []),
+        ("High, raised to Critical: re-escalated", "high", "critical",
+         ["cadence_missed", "post_overdue", "update_overdue"]),
+    ],
+)  # fmt: skip
+def test_once_risk_is_reduced_only_a_raise_re_escalates(
+    scenario: Scenario, case: str, severity: str, to: str, expected: list[str]
+) -> None:
+    _hand_back(scenario, severity)
+    changed = scenario.fact("severity_changed", utc(3, 3, 16), severity=to)
+    scenario.fact("executive_summary_updated", utc(3, 3, 16, 10))  # a change: kept current
+    scenario.tick(utc(3, 6, 9))  # Friday: Wednesday and Thursday silent
+    assert expected == sorted(set(_codes(scenario.actions()))), case
+    status = scenario.engine.escalation("ESC-1").status  # type: ignore[union-attr]
+    assert ("active" if expected else "risk_reduced") == status, case
+    if not expected:  # no update, meeting or post is due; a new severity's summary is
+        due = [a.TYPE for a in changed.actions if getattr(a, "due", None) is not None]
+        assert (["update_executive_summary"] if to != severity else []) == due, case
+
+
+def test_a_closing_after_risk_reduced_is_still_announced_by_the_risk_reduced_post(
+    scenario: Scenario,
+) -> None:
+    """Lowered while monitoring, then closed: the risk-reduced post announced the end, and
+    nobody owes a closed post (nor posts as the wrong owner)."""
+    _hand_back(scenario, "critical")
+    scenario.fact("severity_changed", utc(3, 4, 10), severity="high")
+    scenario.fact("executive_summary_updated", utc(3, 4, 10, 10))
+    scenario.fact("closed", utc(3, 5, 12))
+    scenario.tick(utc(3, 9, 9))
+    assert [] == _codes(scenario.actions())
+
+
+@pytest.mark.parametrize(
+    ("case", "reduced", "closed", "expected"),
+    [
+        ("risk reduced an hour after the raise, announced", True, False, []),
+        ("risk reduced, announced, then closed", True, True, []),
+        ("the risk not reduced", False, False, RAISE_UPDATE_MISSED),
+    ],
+)
+def test_the_raises_update_is_not_owed_once_the_risk_is_reduced(
+    scenario: Scenario, case: str, reduced: bool, closed: bool, expected: list[Any]
+) -> None:
+    scenario.open(severity="medium")
+    scenario.post(at(minutes=10), "created", owner_of("medium"))
+    scenario.fact("severity_changed", RAISE, severity="high")
+    if reduced:
+        scenario.fact("risk_reduced", RAISE + dt.timedelta(hours=1))
+        scenario.post(RAISE + dt.timedelta(hours=1, minutes=15), "risk_reduced", owner_of("high"))
+    if closed:
+        scenario.fact("closed", RAISE + dt.timedelta(hours=1, minutes=30))
+    scenario.tick(RAISE + dt.timedelta(days=2))
+    assert expected == [v for v in _overdue_posts(scenario) if v[1].endswith("raised")], case

@@ -31,6 +31,7 @@ from escalation_policy.model import (
     Violation,
 )
 from escalation_policy.policy import Policy
+from escalation_policy.policy.terms import status_condition
 from escalation_policy.state import EscalationState, Fulfilment
 from escalation_policy.vocabulary import Require
 
@@ -252,6 +253,11 @@ class _Book:
             if name == "severity"
         }
         self.moves = terms.moves
+        self.move_when = {
+            tag: condition
+            for tag in terms.move_when
+            if (condition := status_condition(terms, tag)) is not None
+        }
 
 
 class _Tracker:
@@ -347,6 +353,7 @@ class _Tracker:
     def fact(self, fact: EscalationFact, fulfilled: Sequence[Fulfilment]) -> None:
         book = self.book
         field = book.severity_field.get(fact.TYPE)
+        before = self.severity
         if field is not None:
             severity = _value(getattr(fact, field))
             if severity != self.severity:
@@ -355,7 +362,8 @@ class _Tracker:
                 self.severity_changes += 1
         moves = book.moves.get(fact.TYPE)
         after = None if moves is None else moves.get(self.status)
-        if after is not None:
+        when = book.move_when.get(fact.TYPE) if after is not None else None
+        if after is not None and (when is None or when(before, self.severity)):
             self.status = after
             if after == CLOSED and self.closed_at is None:
                 self.spend(fact.at)

@@ -5,7 +5,7 @@ asked of a :class:`Matcher`, so that the same core runs on every engine.
 """
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import attrs
 
@@ -619,9 +619,11 @@ def _change(
     fact: EscalationFact,
     sets: tuple[tuple[str, str], ...],
     moves: Mapping[str, str],
+    when: Callable[[object, object], bool] | None,
 ) -> dict[str, object]:
     """The fact's own changes to the record, before any rule runs: the attributes it sets
-    and the status it moves to. Returns the attributes it set, as they were before."""
+    and the status it moves to (``when``: only for the change of severity it allows).
+    Returns the attributes it set, as they were before."""
     previous = _NOTHING_BEFORE
     if sets:
         previous = {}
@@ -629,7 +631,7 @@ def _change(
             previous[attribute] = getattr(record, attribute)
             setattr(record, attribute, getattr(fact, field))
     after = moves.get(record.status)
-    if after is not None:
+    if after is not None and (when is None or when(previous["severity"], record.severity)):
         record.status = after
         if after == CLOSED:
             record.closed_at = fact.at

@@ -868,7 +868,7 @@ def _step(policy: "Policy", fact_type: str, source: _Source, reactions: list[str
         "    status_before = record.status",
         "    record.clock = at",
     ]
-    sets, moves = policy.changes.get(fact_type, ((), {}))
+    sets, moves, when = policy.changes.get(fact_type, ((), {}, None))
     if sets:
         lines.append("    previous = {}")
         for attribute, field in sets:
@@ -878,9 +878,12 @@ def _step(policy: "Policy", fact_type: str, source: _Source, reactions: list[str
         lines.append("    previous = NOTHING")
     if moves:
         namespace["MOVES"] = dict(moves)
+        namespace["WHEN"] = when
         lines += [
             "    after = MOVES.get(record.status)",
-            "    if after is not None:",
+            "    if after is not None:"
+            if when is None
+            else "    if after is not None and WHEN(previous['severity'], record.severity):",
             "        record.status = after",
             "        if after == CLOSED:",
             "            record.closed_at = at",

@@ -160,9 +160,18 @@ class Policy:
     announces_period: Mapping[type[Any], frozenset[str]]
     """For each action class that announces the next period of a periodic obligation, the
     names of those obligations."""
-    changes: Mapping[str, tuple[tuple[tuple[str, str], ...], Mapping[str, str]]]
+    changes: Mapping[
+        str,
+        tuple[
+            tuple[tuple[str, str], ...],
+            Mapping[str, str],
+            Callable[[object, object], bool] | None,
+        ],
+    ]
     """For each fact type that changes the escalation itself: the attributes it sets (attribute,
-    field) and how it moves the status (before: after)."""
+    field), how it moves the status (before: after), and, if the move depends on the
+    severity it sets (``STATUS_WHEN``), whether a change from one severity to another moves
+    it."""
     about_unknown: frozenset[str]
     """The fact types some reaction takes about an escalation the engine does not know."""
     terms: Terms

@@ -151,6 +151,8 @@ class _Writer:
             for name in ("OPENS", "SETS", "STATUS", "AFTER_CLOSING")
             if hasattr(cls, name)
         }
+        if getattr(cls, "STATUS_WHEN", None) is not None:  # unset, as before it existed
+            settings["STATUS_WHEN"] = self.value(cls.STATUS_WHEN)
         return {"fields": fields, "class": settings}
 
     def members(self, cls: type[enum.Enum]) -> list[list[Any]]:

@@ -50,7 +50,7 @@ from escalation_policy.policy.reactions import (
 from escalation_policy.policy.scope import Scope
 from escalation_policy.policy.settings import chosen_settings, resolved
 from escalation_policy.policy.tables import compile_table, dependency_order, plan_inputs_of
-from escalation_policy.policy.terms import Terms, compile_terms, value_set
+from escalation_policy.policy.terms import Terms, compile_terms, status_condition, value_set
 from escalation_policy.vocabulary import (
     Calendars,
     DecisionTable,
@@ -140,7 +140,7 @@ def load_policy(
         obligations=compiled_obligations,
         announces_period=announces_period_of(compiled_obligations, compiled_reactions),
         changes={
-            tag: (terms.sets[tag], terms.moves[tag])
+            tag: (terms.sets[tag], terms.moves[tag], status_condition(terms, tag))
             for tag in terms.facts
             if terms.sets[tag] or terms.moves[tag]
         },

@@ -58,6 +58,9 @@ class Terms:
     """For each fact type, the (attribute, field) pairs it sets."""
     moves: Mapping[str, Mapping[str, str]]
     """For each fact type, how it moves the status (before: after)."""
+    move_when: Mapping[str, str]
+    """For the fact types whose move depends on the severity they set, which change moves
+    the status (``STATUS_WHEN``: ``raised``, ``lowered`` or ``changed``)."""
     after_closing: frozenset[str]
     record: RecordKind
     contract: Contract
@@ -126,6 +129,45 @@ def _mapping(cls: type[Any], name: str, module: str, expected: str) -> Mapping[A
             **source_of(cls),
         )
     return value
+
+
+STATUS_CHANGES = ("raised", "lowered", "changed")
+"""What ``STATUS_WHEN`` may name: the change of severity that moves the status."""
+
+
+def status_condition(terms: Terms, tag: str) -> typing.Callable[[object, object], bool] | None:
+    """For a fact type whose status move depends on the severity it sets (``STATUS_WHEN``),
+    whether a change from one severity to another moves it; ``None`` for any other type.
+    Severities are given as members or as their values, ranked most severe first."""
+    when = terms.move_when.get(tag)
+    if when is None:
+        return None
+    rank: dict[object, int] = {}
+    for index, member in enumerate(terms.severity):
+        rank[member] = rank[member.value] = index
+
+    def moves(before: object, after: object) -> bool:
+        old, new = rank.get(before), rank.get(after)
+        if old is None or new is None or old == new:
+            return False
+        return when == "changed" or (new < old) == (when == "raised")
+
+    return moves
+
+
+def _status_when_problem(
+    when: object, move: Mapping[str, str], pairs: Sequence[tuple[str, str]]
+) -> str | None:
+    """What is wrong with a fact type's ``STATUS_WHEN``, if anything."""
+    if when not in STATUS_CHANGES:
+        return f"expected one of {', '.join(map(repr, STATUS_CHANGES))}, or None"
+    if not move:
+        return "the fact type moves no status (STATUS is empty)"
+    if CLOSED in move.values():
+        return "a move to 'closed' is never conditional"
+    if not any(attribute == "severity" for attribute, _ in pairs):
+        return "the fact type does not set the severity (SETS)"
+    return None
 
 
 def _value_read(path: str, kind: object) -> tuple[Read | str, tuple[object, ...] | None] | None:
@@ -268,6 +310,7 @@ def compile_terms(
     }
     sets: dict[str, tuple[tuple[str, str], ...]] = {}
     moves: dict[str, Mapping[str, str]] = {}
+    move_when: dict[str, str] = {}
     statuses = [ACTIVE]
     for tag, cls in fact_types.items():
         module = declared_in[tag]
@@ -331,6 +374,16 @@ def compile_terms(
                 if status not in statuses:
                     statuses.append(status)
         moves[tag] = move
+        when = cls.STATUS_WHEN
+        if when is not None:
+            problem = _status_when_problem(when, move, pairs)
+            if problem:
+                raise PolicyDefinitionError(
+                    f"{cls.__name__}.STATUS_WHEN: got {when!r}; {problem}",
+                    module=module,
+                    **source_of(cls),
+                )
+            move_when[tag] = when
     if CLOSED not in statuses:
         raise PolicyDefinitionError(
             f"no fact type closes an escalation (STATUS = {{'{ACTIVE}': '{CLOSED}'}})"
@@ -393,6 +446,7 @@ def compile_terms(
         statuses=tuple(statuses),
         sets=sets,
         moves=moves,
+        move_when=move_when,
         after_closing=frozenset(t for t, c in fact_types.items() if c.AFTER_CLOSING),
         record=kind,
         contract=contract,

@@ -319,7 +319,9 @@ REACTIONS = (
         on=(RiskReduced,),
         when={"status": Status.ACTIVE},
         then=(
-            Cancel(obligations=(CHANNEL_UPDATE, CADENCE)),
+            # Handed back, the escalation owes no more updates, the raise's among them: the
+            # risk-reduced post tells the channel what an update would have.
+            Cancel(obligations=(CHANNEL_UPDATE, CADENCE, RAISE_UPDATE)),
             Require(
                 obligation=RISK_REDUCED_CHANNEL_POST,
                 key=PostReason.RISK_REDUCED,

@@ -180,7 +180,8 @@ class Opened(EscalationFact):
 class SeverityChanged(EscalationFact):
     TYPE = "severity_changed"
     SETS: ClassVar[Mapping[str, str]] = {"severity": "severity"}
-    STATUS: ClassVar[Mapping[str, str]] = {"risk_reduced": "active"}  # a new severity re-escalates
+    STATUS: ClassVar[Mapping[str, str]] = {"risk_reduced": "active"}
+    STATUS_WHEN: ClassVar[str | None] = "raised"  # a raise re-escalates; a lowering does not
     severity: Severity
 
 
