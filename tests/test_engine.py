@@ -392,3 +392,19 @@ def test_a_policy_no_longer_used_goes_with_everything_the_library_built_for_it()
     dropped = [used() for _ in range(3)]
     gc.collect()
     assert [reference() for reference in dropped] == [None, None, None]
+
+
+def test_reopening_an_id_whose_closing_is_still_owed_says_what_is_owed(
+    scenario: Scenario,
+) -> None:
+    """Closed with its closed post not made yet, the id is not free: the refusal says so, and
+    what it waits for, rather than calling the escalation open."""
+    _open(scenario)
+    scenario.fact("closed", at(days=1))
+    body = {"customer": "Acme", "segment": "enterprise", "severity": "low"}
+    with pytest.raises(DuplicateEscalationError) as refused:
+        scenario.fact("opened", at(days=1, hours=2), **body)
+    message = str(refused.value)
+    assert "'ESC-1' was closed at 2026-03-03T09:00:00+00:00" in message
+    assert "('channel_post', due " in message
+    assert "already open" not in message

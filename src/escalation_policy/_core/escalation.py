@@ -121,6 +121,15 @@ def check(policy: Policy, record: Record | None, fact: Fact) -> None:
         )
     if fact.OPENS:
         if record is not None and not record.settled:
+            if record.status == CLOSED and record.closed_at is not None and record.pending:
+                owed = min(record.pending, key=lambda pending: pending.due)
+                raise DuplicateEscalationError(
+                    f"escalation {fact.escalation_id!r} was closed at "
+                    f"{record.closed_at.isoformat()} and still owes what its closing asked "
+                    f"for ({owed.obligation!r}, due {owed.due.isoformat()}); its id opens "
+                    "again once that is met or reported: expected a new escalation_id",
+                    path="$.escalation_id",
+                )
             raise DuplicateEscalationError(
                 f"escalation {fact.escalation_id!r} is already open (opened "
                 f"{record.opened_at.isoformat()}); expected a new escalation_id",
