@@ -640,7 +640,9 @@ def _change(
             previous[attribute] = getattr(record, attribute)
             setattr(record, attribute, getattr(fact, field))
     after = moves.get(record.status)
-    if after is not None and (when is None or when(previous["severity"], record.severity)):
+    if after is not None and (
+        when is None or when(previous["severity"], getattr(record, "severity"))  # noqa: B009
+    ):
         record.status = after
         if after == CLOSED:
             record.closed_at = fact.at
