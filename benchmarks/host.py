@@ -662,6 +662,8 @@ class Host:
         item = Due(kind, None, at, rule)
         item.period = period
         item.due, item.since, item.required = first_bucket(period, escalation.hours, at)
+        if current is not None and period[0] != "day":
+            self.carry(escalation.hours, period, item, current, at)
         item.paused = kind == "cadence" and escalation.paused
         if current is None:
             escalation.due.append(item)
@@ -670,6 +672,28 @@ class Host:
         if kind == "channel_update":
             announced.append((kind, None, item.due))
             actions.append(self.announce(escalation, item, at))
+
+    @staticmethod
+    def carry(
+        hours: Hours, period: tuple[Any, ...], item: Due, current: Due, at: dt.datetime
+    ) -> None:
+        """A cadence changed mid-week keeps the week's meetings: what ``current`` counted in
+        the run ``item`` (a first bucket) belongs to."""
+        since = current.since
+        monday = hours.date(item.since)
+        start = hours.at(monday - dt.timedelta(days=monday.weekday()), dt.time())
+        if start > at or since is None or current.overdue:
+            return
+        if since > at:
+            counts = [1, 1]  # its period met (or not begun)
+        elif since >= start and any(current.counts):
+            counts = list(current.counts)
+        else:
+            return
+        if min(counts) >= item.required:
+            item.due, item.since, item.required = next_bucket(period, hours, item.due)
+        else:
+            item.counts = counts
 
     def fulfil_part(
         self, escalation: Escalation, item: Due | None, part: int, at: dt.datetime

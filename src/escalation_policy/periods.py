@@ -108,6 +108,11 @@ class Period(abc.ABC):
         """The bucket after ``bucket``, met at ``at``."""
         return self.following(calendar, bucket)
 
+    def counted_from(self, calendar: Calendar, bucket: Bucket) -> dt.datetime | None:
+        """When the period of ``bucket``, a first bucket, began: work done since then, under
+        the plan this one replaces, was done in it. By default its ``since``."""
+        return bucket.since
+
     def replanned(self, old: Calendar, new: Calendar, bucket: Bucket, at: dt.datetime) -> Bucket:
         """``bucket``, planned on the calendar ``old``, planned again at ``at`` on ``new``: by
         default the open time it had left is left on the new calendar."""
@@ -293,6 +298,10 @@ class TimesPerWeek(Period):
         if not required:
             return self.following(calendar, Bucket(due, start, 0))
         return Bucket(due, start, required)
+
+    def counted_from(self, calendar: Calendar, bucket: Bucket) -> dt.datetime | None:
+        """The run a first bucket ends began with its start's week."""
+        return None if bucket.since is None else calendar.week_start(bucket.since)
 
     def replanned(self, old: Calendar, new: Calendar, bucket: Bucket, at: dt.datetime) -> Bucket:
         """Due by the end of the same week, in the new calendar's zone."""

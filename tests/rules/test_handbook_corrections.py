@@ -972,3 +972,54 @@ def test_the_raises_update_is_not_owed_once_the_risk_is_reduced(
         scenario.fact("closed", RAISE + dt.timedelta(hours=1, minutes=30))
     scenario.tick(RAISE + dt.timedelta(days=2))
     assert expected == [v for v in _overdue_posts(scenario) if v[1].endswith("raised")], case
+
+
+# ---------------------------------------------------------------------------------------------
+# 18. "Cadence refers to the cadence of internal and external meetings and communications to
+#     the customer": "Multiple times per week" for High. A severity changed mid-week changes
+#     the cadence, and the meetings of the week already held still count: a High escalation
+#     met on Monday, Tuesday, Wednesday and Thursday, raised to Critical on Wednesday and
+#     lowered back on Thursday afternoon, kept its week (an earlier reading started the new
+#     cadence afresh at the change and asked for another meeting on Friday).
+def _cadence_missed(scenario: Scenario) -> list[str]:
+    return [a.due.isoformat() for a in _violations_of(scenario, "cadence_missed")]
+
+
+def _violations_of(scenario: Scenario, code: str) -> list[Any]:
+    return [a for a in of_type(scenario.actions(), "violation") if a.code == code]
+
+
+@pytest.mark.parametrize(
+    ("case", "meetings", "changes", "expected"),
+    [
+        ("High, met Monday to Thursday; Critical on Wednesday, High again Thursday 15:00",
+         [2, 3, 4, 5], [(utc(3, 4, 10), "critical"), (utc(3, 5, 15), "high")], []),
+        ("the same, lowered at 10:00 before Thursday's meeting",
+         [2, 3, 4, 5], [(utc(3, 4, 10), "critical"), (utc(3, 5, 10), "high")], []),
+        ("High, no meeting from Tuesday on; Critical on Wednesday, High again Thursday",
+         [2], [(utc(3, 4, 10), "critical"), (utc(3, 5, 15), "high")],
+         ["2026-03-09T00:00:00+00:00"]),
+        ("High to Medium and back on Tuesday, met Monday and Wednesday",
+         [2, 4], [(utc(3, 3, 10), "medium"), (utc(3, 3, 14), "high")], []),
+        ("High to Medium and back on Tuesday, met Monday only",
+         [2], [(utc(3, 3, 10), "medium"), (utc(3, 3, 14), "high")],
+         ["2026-03-09T00:00:00+00:00"]),
+        ("High all week, met Monday only", [2], [], ["2026-03-09T00:00:00+00:00"]),
+    ],
+)  # fmt: skip
+def test_a_cadence_changed_mid_week_keeps_the_weeks_meetings(
+    scenario: Scenario,
+    case: str,
+    meetings: list[int],
+    changes: list[tuple[dt.datetime, str]],
+    expected: list[str],
+) -> None:
+    """Opened Monday 2 March at 09:00; each meeting with the customer at 11:00."""
+    scenario.open(severity="high")
+    scenario.post(at(minutes=30), "created", owner_of("high"))
+    facts = [(utc(3, day, 11), "meeting_held", {"audience": "customer"}) for day in meetings]
+    facts += [(when, "severity_changed", {"severity": to}) for when, to in changes]
+    for when, fact_type, fields in sorted(facts, key=lambda item: item[0]):
+        scenario.fact(fact_type, when, **fields)
+    scenario.tick(utc(3, 9, 9))
+    assert expected == _cadence_missed(scenario), case

@@ -17,6 +17,7 @@ from escalation_policy._core.obligations import (
     text_of,
 )
 from escalation_policy._language.frozen import builder_of
+from escalation_policy.calendar import Calendar
 from escalation_policy.model import (
     ACTIVE,
     Action,
@@ -73,6 +74,35 @@ _set_cadence = builder_of(SetCadence)
 """Build the actions a plan gives (:meth:`Work._apply_plan`)."""
 
 _PERIOD_MEMO_LIMIT = 4096
+
+
+def carried(
+    calendar: Calendar,
+    every: Period,
+    bucket: Bucket,
+    current: PendingObligation,
+    at: dt.datetime,
+    parts: int,
+) -> tuple[Bucket, tuple[int, ...]]:
+    """The first bucket of a periodic obligation re-planned at ``at`` to ``every`` from
+    ``current`` (another period), and what it counts already: the work ``current`` counted
+    in the new bucket's period, so that a cadence changed mid-week keeps the week's meetings.
+    That is ``current``'s counts, if its period began within the new one; one of each of its
+    ``parts`` if its period was met (or has not begun: the work it would have asked for is
+    not asked twice). Met already, the new bucket gives way to the next."""
+    start = every.counted_from(calendar, bucket)
+    since = current.since
+    if start is None or start > at or since is None or current.overdue:
+        return bucket, ()
+    if since > at:
+        counts: tuple[int, ...] = (1,) * parts
+    elif since >= start and current.counts:
+        counts = current.counts
+    else:
+        return bucket, ()
+    if min(counts) >= bucket.required:
+        return every.met(calendar, bucket, at), ()
+    return bucket, counts
 
 
 class Work:
@@ -601,12 +631,17 @@ class Work:
             current = pending_list[index]
             if current.every == duration and current.period == text:
                 return  # kept as it is: its current period runs on
+        counts: tuple[int, ...] = ()
         if duration is not None:
             due, since, required = self.at + duration, None, 1  # Bucket(self.at + duration)
         else:
             assert isinstance(every, Period)
             calendar = self.policy.calendar(record.calendar, record.calendar_identity)
             bucket = every.first(calendar, self.at)
+            if index is not None:
+                bucket, counts = carried(
+                    calendar, every, bucket, current, self.at, len(declared.parts) or 1
+                )
             due, since, required = bucket.due, bucket.since, bucket.required
         key = effect.key
         remind_before = cast("dt.timedelta | None", effect.remind_before)
@@ -621,6 +656,7 @@ class Work:
             period=text,
             since=since,
             required=required,
+            counts=counts,
         )
         if remind_before is not None and record.calendar is not None:
             pending = on_clock(self.policy, record, pending)

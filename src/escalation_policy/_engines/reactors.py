@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
 
-from escalation_policy._core.effects import HANDLERS, PeriodMemo, Work
+from escalation_policy._core.effects import HANDLERS, PeriodMemo, Work, carried
 from escalation_policy._core.escalation import choose_calendar
 from escalation_policy._core.matching import Generated, Plan
 from escalation_policy._core.obligations import ON_CALENDAR, on_clock, text_of
@@ -244,6 +244,8 @@ def _scheduled(policy: "Policy", effect: Require) -> "_Function | None":
         "RULES": policy.rules,
         "timedelta": dt.timedelta,
         "Rolling": Rolling,
+        "CARRIED": carried,
+        "PARTS": len(declared.parts) or 1,
     }
     built = construct_lines(
         PendingObligation,
@@ -258,6 +260,7 @@ def _scheduled(policy: "Policy", effect: Require) -> "_Function | None":
             "period": "text",
             "since": "since",
             "required": "required",
+            "counts": "counts",
         },
         namespace,
         prefix="pending_",
@@ -288,11 +291,14 @@ def _scheduled(policy: "Policy", effect: Require) -> "_Function | None":
         "        current = pending_list[index]",
         "        if current.every == duration and current.period == text:",
         "            return  # kept as it is: its current period runs on",
+        "    counts = ()",
         "    if duration is not None:",
         "        due, since, required = at + duration, None, 1",
         "    else:",
         "        calendar = policy.calendar(record.calendar, record.calendar_identity)",
         "        bucket = every.first(calendar, at)",
+        "        if index is not None:",
+        "            bucket, counts = CARRIED(calendar, every, bucket, current, at, PARTS)",
         "        due, since, required = bucket.due, bucket.since, bucket.required",
         *built,
     ]
