@@ -117,7 +117,8 @@ def first_bucket(period: tuple[Any, ...], hours: Hours, start: dt.datetime) -> t
         return hours.next_day_end(day), hours.at(day + DAY, dt.time()), 1
     _, times, weeks = period
     due = start
-    for _ in range(weeks):
+    # a run of several weeks started after its Monday runs a week longer
+    for _ in range(weeks + 1 if weeks > 1 and hours.date(start).weekday() else weeks):
         due = hours.monday_after(due)
     monday = hours.date(start)
     monday -= dt.timedelta(days=monday.weekday())
@@ -125,7 +126,7 @@ def first_bucket(period: tuple[Any, ...], hours: Hours, start: dt.datetime) -> t
     total = sum(1 for n in range((last - monday).days + 1) if (monday + n * DAY).weekday() < 5)
     after = hours.date(start) + DAY
     left = sum(1 for n in range((last - after).days + 1) if (after + n * DAY).weekday() < 5)
-    required = math.ceil(times * left / total) if total else 0
+    required = min(times, math.ceil(times * left / (5 * weeks))) if total else 0
     if not required:
         return next_bucket(period, hours, due)
     return due, start, required

@@ -150,7 +150,8 @@ def test_a_weekly_period_counts_the_business_days_of_its_weeks(
     to summer time (2026-03-08), a holiday on Wednesday 2026-03-04 and a week of holidays
     (2026-03-16 to 2026-03-20): the first bucket asks in proportion to the business days
     left after the start's date among the five a week of weekdays holds, and a run of weeks
-    with none is skipped, the next one asked in proportion to its business days."""
+    with none is skipped, the next one asked in proportion to its business days. A first run
+    of several weeks started after a Monday runs a week longer."""
     usual = 5 * period.weeks
 
     def business_days(first: dt.date, last: dt.date) -> int:
@@ -160,7 +161,8 @@ def test_a_weekly_period_counts_the_business_days_of_its_weeks(
     while start < local(29, 0):
         day = calendar.day_of(start)
         monday = day - dt.timedelta(days=day.weekday())
-        end = monday + dt.timedelta(weeks=period.weeks)
+        longer = period.weeks > 1 and day.weekday() > 0
+        end = monday + dt.timedelta(weeks=period.weeks + longer)
         total = business_days(monday, end - dt.timedelta(days=1))
         left = business_days(day + dt.timedelta(days=1), end - dt.timedelta(days=1))
         required = min(period.times, -(-period.times * left // usual)) if total else 0
@@ -210,3 +212,26 @@ def test_twice_a_week_asks_in_proportion_in_a_week_of_holidays(monday: int, requ
     while bucket.due <= local(monday, 0):
         bucket = period.following(calendar, bucket)
     assert (local(monday + 7, 0), required) == (bucket.due, bucket.required)
+
+
+@pytest.mark.parametrize(
+    ("opened", "first_due"),
+    [
+        (dt.date(2026, 3, 9), dt.date(2026, 3, 23)),  # a Monday: by the end of the next week
+        (dt.date(2026, 3, 10), dt.date(2026, 3, 30)),  # a Tuesday: the week after that
+        (dt.date(2026, 3, 13), dt.date(2026, 3, 30)),  # a Friday: not nine days later
+    ],
+)
+def test_once_every_two_weeks_first_asks_no_sooner_than_two_weeks_after_the_start(
+    opened: dt.date, first_due: dt.date
+) -> None:
+    """"Weekly to Bi-weekly": a first meeting eleven days after a Friday opening is within
+    two weeks; the first run ends at least two weeks after the start, and the runs after it
+    are two weeks each, from the week it ends."""
+    period = TimesPerWeek(1, 2)
+    start = OFFICE.start_of_day(opened) + dt.timedelta(hours=15)
+    bucket = period.first(OFFICE, start)
+    assert (OFFICE.start_of_day(first_due), 1) == (bucket.due, bucket.required)
+    assert bucket.due - start >= dt.timedelta(weeks=2) - dt.timedelta(days=1)
+    following = period.following(OFFICE, bucket)
+    assert OFFICE.start_of_day(first_due + dt.timedelta(weeks=2)) == following.due

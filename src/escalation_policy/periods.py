@@ -274,7 +274,12 @@ class TimesPerWeek(Period):
     left in it after the start's day, rounded up: a twice-weekly meeting started on a
     Wednesday asks for one that week, started on a Friday for none. A run with fewer business
     days than its weekly hours give (holidays, closures) asks in proportion too: twice a week
-    is once in a week of one business day, twice in one of four; never more than ``times``."""
+    is once in a week of one business day, twice in one of four; never more than ``times``.
+
+    The first run of a period of several weeks started after its week's Monday runs a week
+    longer, so that it ends no sooner than ``weeks`` weeks after the start: once every two
+    weeks, started on a Friday, asks for one by the end of the second week after it (not,
+    nine days later, of the next), and on a Monday by the end of the next week."""
 
     times: int = 1
     weeks: int = 1
@@ -292,8 +297,11 @@ class TimesPerWeek(Period):
 
     def first(self, calendar: Calendar, start: dt.datetime) -> Bucket:
         # The run's end and its business days, all and after the start's date: the calendar
-        # keeps them for each date.
-        due, total, left = calendar._weeks_from(calendar.day_of(start), self.weeks)
+        # keeps them for each date. A run of several weeks started after its Monday takes in
+        # one week more, so that it ends no sooner than its weeks after the start.
+        day = calendar.day_of(start)
+        weeks = self.weeks + 1 if self.weeks > 1 and day.weekday() else self.weeks
+        due, total, left = calendar._weeks_from(day, weeks)
         required = self._share(calendar, left, total)
         if not required:
             return self.following(calendar, Bucket(due, start, 0))

@@ -1023,3 +1023,35 @@ def test_a_cadence_changed_mid_week_keeps_the_weeks_meetings(
         scenario.fact(fact_type, when, **fields)
     scenario.tick(utc(3, 9, 9))
     assert expected == _cadence_missed(scenario), case
+
+
+# ---------------------------------------------------------------------------------------------
+# 19. "Medium ... Weekly to Bi-weekly": at least once every two calendar weeks, and the first
+#     fortnight ends no sooner than two weeks after the opening. Opened on a Friday, a first
+#     customer meeting eleven days later is within it (an earlier reading counted the opening's
+#     week as the first of two and asked for it nine days after the opening).
+@pytest.mark.parametrize(
+    ("case", "opened", "meeting", "expected"),
+    [
+        ("opened Friday, met 11 days later", utc(3, 13, 15), utc(3, 24, 10), []),
+        ("opened Friday, met 16 days later", utc(3, 13, 15), utc(3, 29, 10), []),
+        ("opened Friday, never met", utc(3, 13, 15), None, ["2026-03-30T00:00:00+00:00"]),
+        ("opened Monday, met 13 days later", utc(3, 9, 9), utc(3, 22, 10), []),
+        ("opened Monday, met 15 days later", utc(3, 9, 9), utc(3, 24, 10),
+         ["2026-03-23T00:00:00+00:00"]),
+    ],
+)  # fmt: skip
+def test_a_medium_escalation_meets_within_two_weeks_of_its_opening(
+    scenario: Scenario,
+    case: str,
+    opened: dt.datetime,
+    meeting: dt.datetime | None,
+    expected: list[str],
+) -> None:
+    scenario.open(opened, severity="medium")
+    scenario.post(opened + dt.timedelta(minutes=20), "created", owner_of("medium"))
+    scenario.fact("tam_informed", opened + dt.timedelta(minutes=30))
+    if meeting is not None:
+        scenario.fact("meeting_held", meeting, audience="customer")
+    scenario.tick(utc(4, 1, 9))
+    assert expected == _cadence_missed(scenario), case
