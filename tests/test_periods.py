@@ -225,7 +225,7 @@ def test_twice_a_week_asks_in_proportion_in_a_week_of_holidays(monday: int, requ
 def test_once_every_two_weeks_first_asks_no_sooner_than_two_weeks_after_the_start(
     opened: dt.date, first_due: dt.date
 ) -> None:
-    """ "Weekly to Bi-weekly": a first meeting eleven days after a Friday opening is within
+    """For "Weekly to Bi-weekly", a first meeting eleven days after a Friday opening is within
     two weeks; the first run ends at least two weeks after the start, and the runs after it
     are two weeks each, from the week it ends."""
     period = TimesPerWeek(1, 2)
