@@ -111,7 +111,9 @@ class Hours:
 # --------------------------------------------------------------------------------- periods
 # A period is ("day",) for each business day, or ("week", times, weeks); a bucket is
 # (due, since, required).
-def first_bucket(period: tuple[Any, ...], hours: Hours, start: dt.datetime) -> tuple[Any, ...]:
+def first_bucket(
+    period: tuple[Any, ...], hours: Hours, start: dt.datetime, rounded: Any = math.ceil
+) -> tuple[Any, ...]:
     if period[0] == "day":
         day = hours.date(start)
         return hours.next_day_end(day), hours.at(day + DAY, dt.time()), 1
@@ -126,7 +128,7 @@ def first_bucket(period: tuple[Any, ...], hours: Hours, start: dt.datetime) -> t
     total = sum(1 for n in range((last - monday).days + 1) if (monday + n * DAY).weekday() < 5)
     after = hours.date(start) + DAY
     left = sum(1 for n in range((last - after).days + 1) if (after + n * DAY).weekday() < 5)
-    required = min(times, math.ceil(times * left / (5 * weeks))) if total else 0
+    required = min(times, rounded(times * left / (5 * weeks))) if total else 0
     if not required:
         return next_bucket(period, hours, due)
     return due, start, required
@@ -163,8 +165,8 @@ class Due:
 class Escalation:
     __slots__ = ("broad", "cadence", "clock", "customer", "due", "early", "hours", "id",
                  "in_scope", "informed", "initiated_by", "involvement", "issue_type",
-                 "keep_until", "next_due", "opened_by", "owner", "paused", "severity", "status",
-                 "tam")  # fmt: skip
+                 "keep_until", "next_due", "opened_by", "opened_on", "owner", "paused",
+                 "severity", "status", "tam")  # fmt: skip
 
     def __init__(self, escalation_id: str) -> None:
         self.id = escalation_id
@@ -662,9 +664,13 @@ class Host:
             return
         item = Due(kind, None, at, rule)
         item.period = period
-        item.due, item.since, item.required = first_bucket(period, escalation.hours, at)
+        hours = escalation.hours
+        if current is None or period[0] == "day" or hours.date(at) == escalation.opened_on:
+            item.due, item.since, item.required = first_bucket(period, hours, at)
+        else:  # changed after the opening's day: the week's share rounded down
+            item.due, item.since, item.required = first_bucket(period, hours, at, math.floor)
         if current is not None and period[0] != "day":
-            self.carry(escalation.hours, period, item, current, at)
+            self.carry(hours, period, item, current, at)
         item.paused = kind == "cadence" and escalation.paused
         if current is None:
             escalation.due.append(item)
@@ -683,14 +689,9 @@ class Host:
         since = current.since
         monday = hours.date(item.since)
         start = hours.at(monday - dt.timedelta(days=monday.weekday()), dt.time())
-        if start > at or since is None or current.overdue:
+        if since is None or not any(current.counts) or not start <= since <= at:
             return
-        if since > at:
-            counts = [1, 1]  # its period met (or not begun)
-        elif since >= start and any(current.counts):
-            counts = list(current.counts)
-        else:
-            return
+        counts = list(current.counts)
         if min(counts) >= item.required:
             item.due, item.since, item.required = next_bucket(period, hours, item.due)
         else:
@@ -770,6 +771,7 @@ class Host:
         if hours is None:
             hours = self.hours[zone] = Hours(zone, t.opens, t.closes)
         escalation.hours = hours
+        escalation.opened_on = hours.date(at)
         reason = t.scope[escalation.broad, f["segment"], bool(f.get("strategic_partnership"))]
         escalation.in_scope = reason is None
         if reason is not None:

@@ -28,6 +28,7 @@ import functools
 import math
 import re
 import sys
+from collections.abc import Callable
 
 import attrs
 
@@ -107,6 +108,11 @@ class Period(abc.ABC):
     def met(self, calendar: Calendar, bucket: Bucket, at: dt.datetime) -> Bucket:
         """The bucket after ``bucket``, met at ``at``."""
         return self.following(calendar, bucket)
+
+    def changed_to(self, calendar: Calendar, start: dt.datetime) -> Bucket:
+        """The first bucket of an obligation whose period changes to this one at ``start``,
+        after the day it was planned first: by default as :meth:`first`."""
+        return self.first(calendar, start)
 
     def counted_from(self, calendar: Calendar, bucket: Bucket) -> dt.datetime | None:
         """When the period of ``bucket``, a first bucket, began: work done since then, under
@@ -296,13 +302,24 @@ class TimesPerWeek(Period):
         return sys.intern(f"{self.times} per {weeks}")
 
     def first(self, calendar: Calendar, start: dt.datetime) -> Bucket:
+        return self._first(calendar, start, math.ceil)
+
+    def changed_to(self, calendar: Calendar, start: dt.datetime) -> Bucket:
+        """As :meth:`first`, the share rounded down: the week's earlier work, under the
+        period this one replaces, is not known (a cadence lowered on a Thursday afternoon
+        asks for nothing more that week; raised on a Monday, for one of two)."""
+        return self._first(calendar, start, math.floor)
+
+    def _first(
+        self, calendar: Calendar, start: dt.datetime, rounded: Callable[[float], int]
+    ) -> Bucket:
         # The run's end and its business days, all and after the start's date: the calendar
         # keeps them for each date. A run of several weeks started after its Monday takes in
         # one week more, so that it ends no sooner than its weeks after the start.
         day = calendar.day_of(start)
         weeks = self.weeks + 1 if self.weeks > 1 and day.weekday() else self.weeks
         due, total, left = calendar._weeks_from(day, weeks)
-        required = self._share(calendar, left, total)
+        required = self._share(calendar, left, total, rounded)
         if not required:
             return self.following(calendar, Bucket(due, start, 0))
         return Bucket(due, start, required)
@@ -321,12 +338,19 @@ class TimesPerWeek(Period):
             return self.following(calendar, Bucket(due, bucket.due, 0))
         return Bucket(due, bucket.due, self._share(calendar, total, total))
 
-    def _share(self, calendar: Calendar, days: int, total: int) -> int:
+    def _share(
+        self,
+        calendar: Calendar,
+        days: int,
+        total: int,
+        rounded: Callable[[float], int] = math.ceil,
+    ) -> int:
         """What a run asks for ``days`` of its business days (``total`` in all): ``times`` in
         proportion to the business days its weekly hours give a run (or, for a calendar open
-        only on dates it names, to ``total``), rounded up, at most ``times``."""
+        only on dates it names, to ``total``), rounded up (or as ``rounded``), at most
+        ``times``."""
         usual = self.weeks * sum(1 for windows in calendar.hours if windows) or total
-        return min(self.times, math.ceil(self.times * days / usual)) if usual else 0
+        return min(self.times, rounded(self.times * days / usual)) if usual else 0
 
 
 _MICROSECOND = dt.timedelta(microseconds=1)

@@ -977,10 +977,13 @@ def test_the_raises_update_is_not_owed_once_the_risk_is_reduced(
 # ---------------------------------------------------------------------------------------------
 # 18. "Cadence refers to the cadence of internal and external meetings and communications to
 #     the customer": "Multiple times per week" for High. A severity changed mid-week changes
-#     the cadence, and the meetings of the week already held still count: a High escalation
-#     met on Monday, Tuesday, Wednesday and Thursday, raised to Critical on Wednesday and
-#     lowered back on Thursday afternoon, kept its week (an earlier reading started the new
-#     cadence afresh at the change and asked for another meeting on Friday).
+#     the cadence; the new one asks for its share of the week's days left after the change,
+#     rounded down, and counts what the old one counted in the week: a High escalation met on
+#     Monday, Tuesday, Wednesday and Thursday, raised to Critical on Wednesday and lowered back
+#     on Thursday afternoon, kept its week (an earlier reading started the new cadence afresh at
+#     the change and asked for another meeting on Friday). The price: the old cadence's earlier
+#     periods are not known, so a week changed on its Thursday asks for nothing more, met or
+#     not. A change on the opening's day is a correction, planned as the opening.
 def _cadence_missed(scenario: Scenario) -> list[str]:
     return [a.due.isoformat() for a in _violations_of(scenario, "cadence_missed")]
 
@@ -996,9 +999,11 @@ def _violations_of(scenario: Scenario, code: str) -> list[Any]:
          [2, 3, 4, 5], [(utc(3, 4, 10), "critical"), (utc(3, 5, 15), "high")], []),
         ("the same, lowered at 10:00 before Thursday's meeting",
          [2, 3, 4, 5], [(utc(3, 4, 10), "critical"), (utc(3, 5, 10), "high")], []),
-        ("High, no meeting from Tuesday on; Critical on Wednesday, High again Thursday",
-         [2], [(utc(3, 4, 10), "critical"), (utc(3, 5, 15), "high")],
+        ("High, met Monday only; Critical on Tuesday, High again Tuesday 15:00: one asked",
+         [2], [(utc(3, 3, 10), "critical"), (utc(3, 3, 15), "high")],
          ["2026-03-09T00:00:00+00:00"]),
+        ("High, met Monday only; Critical on Wednesday, High again Thursday: none asked",
+         [2], [(utc(3, 4, 10), "critical"), (utc(3, 5, 15), "high")], []),
         ("High to Medium and back on Tuesday, met Monday and Wednesday",
          [2, 4], [(utc(3, 3, 10), "medium"), (utc(3, 3, 14), "high")], []),
         ("High to Medium and back on Tuesday, met Monday only",
@@ -1055,3 +1060,18 @@ def test_a_medium_escalation_meets_within_two_weeks_of_its_opening(
         scenario.fact("meeting_held", meeting, audience="customer")
     scenario.tick(utc(4, 1, 9))
     assert expected == _cadence_missed(scenario), case
+
+
+def test_a_severity_corrected_on_the_opening_day_is_planned_as_the_opening(
+    scenario: Scenario,
+) -> None:
+    """Opened Critical on Monday at 09:00 and corrected to High at 09:30, with one meeting
+    that week: the week asks for two, as had it been opened High."""
+    scenario.open(severity="critical")
+    scenario.post(at(minutes=10), "created", owner_of("critical"))
+    scenario.fact("severity_changed", at(minutes=30), severity="high")
+    scenario.fact("meeting_held", at(hours=2), audience="customer")
+    scenario.tick(utc(3, 9, 9))
+    assert ["2026-03-09T00:00:00+00:00"] == _cadence_missed(scenario)
+    (missed,) = _violations_of(scenario, "cadence_missed")
+    assert "meeting 1 of 2" in missed.detail

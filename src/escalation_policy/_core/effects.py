@@ -76,29 +76,28 @@ _set_cadence = builder_of(SetCadence)
 _PERIOD_MEMO_LIMIT = 4096
 
 
-def carried(
+def replanned_first(
     calendar: Calendar,
     every: Period,
-    bucket: Bucket,
     current: PendingObligation,
     at: dt.datetime,
-    parts: int,
+    opened_at: dt.datetime,
 ) -> tuple[Bucket, tuple[int, ...]]:
     """The first bucket of a periodic obligation re-planned at ``at`` to ``every`` from
-    ``current`` (another period), and what it counts already: the work ``current`` counted
-    in the new bucket's period, so that a cadence changed mid-week keeps the week's meetings.
-    That is ``current``'s counts, if its period began within the new one; one of each of its
-    ``parts`` if its period was met (or has not begun: the work it would have asked for is
-    not asked twice). Met already, the new bucket gives way to the next."""
+    ``current`` (another period), and what it counts already. Changed on a later day than the
+    opening, the period asks for what :meth:`Period.changed_to` gives (for a weekly one, its
+    share of the days left, rounded down: what was done earlier in the week is not known
+    here); on the opening's day, a correction, as at the opening. What ``current`` counted
+    in a period of its own that began within the new one's run counts toward it; met so,
+    the new bucket gives way to the next."""
+    if calendar.day_of(at) == calendar.day_of(opened_at):
+        bucket = every.first(calendar, at)
+    else:
+        bucket = every.changed_to(calendar, at)
     start = every.counted_from(calendar, bucket)
     since = current.since
-    if start is None or start > at or since is None or current.overdue:
-        return bucket, ()
-    if since > at:
-        counts: tuple[int, ...] = (1,) * parts
-    elif since >= start and current.counts:
-        counts = current.counts
-    else:
+    counts = current.counts
+    if start is None or since is None or not counts or not start <= since <= at:
         return bucket, ()
     if min(counts) >= bucket.required:
         return every.met(calendar, bucket, at), ()
@@ -637,10 +636,11 @@ class Work:
         else:
             assert isinstance(every, Period)
             calendar = self.policy.calendar(record.calendar, record.calendar_identity)
-            bucket = every.first(calendar, self.at)
-            if index is not None:
-                bucket, counts = carried(
-                    calendar, every, bucket, current, self.at, len(declared.parts) or 1
+            if index is None:
+                bucket = every.first(calendar, self.at)
+            else:
+                bucket, counts = replanned_first(
+                    calendar, every, current, self.at, record.opened_at
                 )
             due, since, required = bucket.due, bucket.since, bucket.required
         key = effect.key

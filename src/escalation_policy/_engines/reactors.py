@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
 
-from escalation_policy._core.effects import HANDLERS, PeriodMemo, Work, carried
+from escalation_policy._core.effects import HANDLERS, PeriodMemo, Work, replanned_first
 from escalation_policy._core.escalation import choose_calendar
 from escalation_policy._core.matching import Generated, Plan
 from escalation_policy._core.obligations import ON_CALENDAR, on_clock, text_of
@@ -244,8 +244,7 @@ def _scheduled(policy: "Policy", effect: Require) -> "_Function | None":
         "RULES": policy.rules,
         "timedelta": dt.timedelta,
         "Rolling": Rolling,
-        "CARRIED": carried,
-        "PARTS": len(declared.parts) or 1,
+        "REPLANNED_FIRST": replanned_first,
     }
     built = construct_lines(
         PendingObligation,
@@ -296,9 +295,11 @@ def _scheduled(policy: "Policy", effect: Require) -> "_Function | None":
         "        due, since, required = at + duration, None, 1",
         "    else:",
         "        calendar = policy.calendar(record.calendar, record.calendar_identity)",
-        "        bucket = every.first(calendar, at)",
-        "        if index is not None:",
-        "            bucket, counts = CARRIED(calendar, every, bucket, current, at, PARTS)",
+        "        if index is None:",
+        "            bucket = every.first(calendar, at)",
+        "        else:",
+        "            opened = record.opened_at",
+        "            bucket, counts = REPLANNED_FIRST(calendar, every, current, at, opened)",
         "        due, since, required = bucket.due, bucket.since, bucket.required",
         *built,
     ]
