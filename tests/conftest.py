@@ -114,13 +114,10 @@ def severities_where(test: Callable[[str], bool]) -> list[str]:
     return [severity for severity in SEVERITIES if test(severity)]
 
 
-GRACE = default_policy().opening_grace
-"""How long the handbook's policy holds a fact about an escalation not opened yet."""
-
-
 def past_grace(when: dt.datetime) -> dt.datetime:
-    """A moment after a fact at ``when`` about an escalation not opened stops being held."""
-    return when + GRACE + dt.timedelta(seconds=1)
+    """A moment after a fact at ``when`` about an escalation not opened stops being held (by
+    the handbook's policy)."""
+    return default_policy().held_until(when) + dt.timedelta(seconds=1)
 
 
 def at(days: float = 0, hours: float = 0, minutes: float = 0) -> dt.datetime:

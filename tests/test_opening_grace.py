@@ -24,11 +24,12 @@ from escalation_policy import (
     make_converter,
 )
 from escalation_policy.model import AWAITING_OPENING, Action
+from escalation_policy.periods import BusinessTime
 from escalation_policy.rules import MODULES
 from tests.conftest import CHANNEL, DOC, T0, TAM, at
 
 CRITICAL_OWNER = "tam"
-GRACE = load_policy().opening_grace  # the handbook's: an hour
+HELD = load_policy().held_until  # the handbook's: an hour of open time after a fact
 
 
 def opened(when: dt.datetime = T0, escalation_id: str = "ESC-1") -> dict[str, Any]:
@@ -95,7 +96,7 @@ def test_a_post_whose_opening_comes_too_late_is_decided_as_before(engine_name: s
     (reported, at its own time, when the grace runs out), and the opening owes its post."""
     engine = PolicyEngine(engine=engine_name)  # type: ignore[arg-type]
     assert () == engine.handle(posted(at())).actions
-    opening = engine.handle(opened(at() + GRACE + dt.timedelta(minutes=1)))
+    opening = engine.handle(opened(HELD(at()) + dt.timedelta(minutes=1)))
     misuse = [a for a in opening.actions if a.TYPE == "violation"]
     assert ["channel_misuse"] == codes(misuse)
     assert at() == misuse[0].at
@@ -106,9 +107,9 @@ def test_a_post_whose_opening_comes_too_late_is_decided_as_before(engine_name: s
 def test_time_passing_past_the_grace_reports_the_held_fact(engine_name: str) -> None:
     engine = PolicyEngine(engine=engine_name)  # type: ignore[arg-type]
     engine.handle(posted(at()))
-    assert [] == handled(engine, [tick(at() + GRACE)])  # the grace's last instant: not yet
+    assert [] == handled(engine, [tick(HELD(at()))])  # the grace's last instant: not yet
     assert ["channel_misuse"] == codes(
-        handled(engine, [tick(at() + GRACE + dt.timedelta(seconds=1))])
+        handled(engine, [tick(HELD(at()) + dt.timedelta(seconds=1))])
     )
     assert engine.escalation("ESC-1") is None
     assert 0 == len(engine)
@@ -211,7 +212,7 @@ def test_the_pure_functions_hold_and_release_as_the_engine_does() -> None:
     assert held.state.held[0].at == at(minutes=-1)
     opening = decide(held.state, opened(at()))
     assert ["created"] == [f.key for f in opening.fulfilled]
-    expired = advance(decide(None, posted(at())).state, at() + GRACE + dt.timedelta(minutes=1))  # type: ignore[arg-type]
+    expired = advance(decide(None, posted(at())).state, HELD(at()) + dt.timedelta(minutes=1))  # type: ignore[arg-type]
     assert ["channel_misuse"] == codes(expired.actions)
     assert expired.state is None
 
@@ -230,7 +231,7 @@ def test_a_held_fact_is_kept_in_the_store_until_its_opening(new_store_url: Any) 
 def test_a_store_reports_a_held_fact_when_its_grace_runs_out(new_store_url: Any) -> None:
     with Service(new_store_url()) as service:
         service.handle(posted(at()))
-        late = tick(at() + GRACE + dt.timedelta(minutes=1))
+        late = tick(HELD(at()) + dt.timedelta(minutes=1))
         assert ["channel_misuse"] == codes(service.handle(late).actions)
         assert () == service.escalations()
 
@@ -256,7 +257,7 @@ def test_a_policy_declares_its_grace_in_a_rule_module() -> None:
     policy = load_policy([*_handbook_without_its_grace(), _with_grace(dt.timedelta(minutes=15))])
     assert dt.timedelta(minutes=15) == policy.opening_grace
     assert dt.timedelta(minutes=5) == load_policy(_handbook_without_its_grace()).opening_grace
-    assert dt.timedelta(hours=1) == load_policy().opening_grace  # the handbook's
+    assert BusinessTime(dt.timedelta(hours=1)) == load_policy().opening_grace  # the handbook's
 
 
 def test_a_grace_declared_beside_the_handbooks_is_refused_naming_both() -> None:
@@ -272,10 +273,37 @@ def test_a_grace_declared_beside_the_handbooks_is_refused_naming_both() -> None:
     )
 
 
-@pytest.mark.parametrize("grace", [dt.timedelta(minutes=-1), dt.timedelta(days=2), "5m"])
+@pytest.mark.parametrize(
+    "grace",
+    [
+        dt.timedelta(minutes=-1),
+        dt.timedelta(days=2),
+        "5m",
+        BusinessTime(dt.timedelta(days=2)),
+    ],
+)
 def test_a_wrong_grace_is_refused_when_loaded(grace: object) -> None:
     with pytest.raises(PolicyDefinitionError, match="OPENING_GRACE: got"):
         load_policy([*_handbook_without_its_grace(), _with_grace(grace)])
+
+
+def test_a_grace_of_open_time_needs_a_calendar_and_counts_on_the_default_one() -> None:
+    """``BusinessTime``: open time on the policy's default calendar (the handbook's: Monday to
+    Friday, 09:00 to 17:00 UTC); a policy without ``CALENDARS`` is refused."""
+    from escalation_policy.rules import severity
+
+    hour = BusinessTime(dt.timedelta(hours=1))
+    policy = load_policy(opening_grace=hour)
+    friday_evening = dt.datetime(2026, 3, 13, 17, 40, tzinfo=dt.timezone.utc)
+    monday_ten = dt.datetime(2026, 3, 16, 10, tzinfo=dt.timezone.utc)
+    assert monday_ten == policy.held_until(friday_evening)
+    tuesday = dt.datetime(2026, 3, 17, 11, 15, tzinfo=dt.timezone.utc)
+    assert tuesday + dt.timedelta(hours=1) == policy.held_until(tuesday)
+    no_calendars = types.ModuleType(severity.__name__)
+    no_calendars.__dict__.update({k: v for k, v in vars(severity).items() if k != "CALENDARS"})
+    modules = [no_calendars if name == severity.__name__ else name for name in MODULES]
+    with pytest.raises(PolicyDefinitionError, match="declares no CALENDARS"):
+        load_policy(modules, opening_grace=hour)
 
 
 def test_the_audit_takes_the_race_as_the_engine_does_and_releases_what_is_held_at_the_end() -> None:

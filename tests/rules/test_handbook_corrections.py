@@ -1075,3 +1075,27 @@ def test_a_severity_corrected_on_the_opening_day_is_planned_as_the_opening(
     assert ["2026-03-09T00:00:00+00:00"] == _cadence_missed(scenario)
     (missed,) = _violations_of(scenario, "cadence_missed")
     assert "meeting 1 of 2" in missed.detail
+
+
+# ---------------------------------------------------------------------------------------------
+# 20. "The posting to this channel should occur: when the escalation is identified and
+#     created": a post about an escalation not opened yet waits an hour of open time for its
+#     opening, not an hour of the clock. The escalation document posted on Friday evening and
+#     the CRM record made on Monday morning are one escalation created, not an initiation in the
+#     channel followed by a created post "not made" (an earlier reading reported both).
+@pytest.mark.parametrize(
+    ("case", "opened", "expected"),
+    [
+        ("recorded on Monday at 08:45", utc(3, 16, 8, 45), []),
+        ("recorded on Monday at 09:55", utc(3, 16, 9, 55), []),
+        ("recorded on Monday at 10:30, an hour and a half of open time later", utc(3, 16, 10, 30),
+         ["channel_misuse", "post_overdue"]),
+    ],
+)  # fmt: skip
+def test_a_document_posted_on_friday_evening_is_the_created_post_of_mondays_record(
+    scenario: Scenario, case: str, opened: dt.datetime, expected: list[str]
+) -> None:
+    scenario.post(utc(3, 13, 17, 40), "created", owner_of("high"))
+    scenario.open(opened, severity="high")
+    scenario.tick(utc(3, 16, 16))
+    assert expected == sorted(_codes(scenario.actions())), case

@@ -432,7 +432,7 @@ class Replay:
                 late = self._late(own)
                 for kept in late or ():
                     kept.fact(own_fact, fulfilled)
-        if self.keyed and self.policy_engine.policy.opening_grace:
+        if self.keyed and self.policy_engine.policy.holds_for_opening:
             self._awaiting_after(decision)
         if self.needs_state:
             self._tell_states(decision, own)

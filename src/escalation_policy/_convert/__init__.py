@@ -178,7 +178,7 @@ def _awaiting_state(
     record = policy.terms.record.awaiting(facts[0])
     record.held = tuple(facts)
     record.clock = max(fact.at for fact in facts)
-    record.retain_until = facts[0].at + policy.opening_grace
+    record.retain_until = policy.held_until(facts[0].at)
     record.refresh()
     return record.freeze()
 

@@ -398,13 +398,13 @@ def decide(
         waiting, record = record, None
     if record is None and not opens and fact.TYPE in policy.about_unknown:
         decision = _about_unknown(policy, matcher, fact, earlier)
-        if not policy.opening_grace or (waiting is not None and len(waiting.held) >= MAX_HELD):
+        if not policy.holds_for_opening or (waiting is not None and len(waiting.held) >= MAX_HELD):
             return waiting, decision
         # Held for the opening, which may be a moment behind (another feed).
         waiting = waiting or policy.terms.record.awaiting(fact)
         waiting.held = (*waiting.held, fact)
         waiting.clock = max(waiting.clock, at)
-        waiting.retain_until = waiting.held[0].at + policy.opening_grace
+        waiting.retain_until = policy.held_until(waiting.held[0].at)
         waiting.refresh()
         return waiting, Decision(fact=fact, actions=tuple(earlier))
     if not checked:
@@ -556,11 +556,10 @@ def _expire(
     """Time passes up to ``to`` for an escalation awaiting its opening: each held fact whose
     grace ran out before ``to`` (``None``: every one) is decided as a fact about an escalation
     that is not open."""
-    grace = policy.opening_grace
     actions: list[Action] = []
     kept: list[Fact] = []
     for fact in record.held:
-        if to is not None and fact.at + grace >= to:
+        if to is not None and policy.held_until(fact.at) >= to:
             kept.append(fact)
             continue
         assert isinstance(fact, EscalationFact)  # only facts about an escalation are held
@@ -569,7 +568,7 @@ def _expire(
         except InputError:
             continue  # the policy no longer takes it at all
     record.held = tuple(kept)
-    record.retain_until = kept[0].at + grace if kept else None
+    record.retain_until = policy.held_until(kept[0].at) if kept else None
     record.refresh()
     return actions
 

@@ -199,9 +199,10 @@ class Policy:
     longest period together, and the late fulfilment window."""
     latest: dt.datetime = LATEST
     """Facts must come before this, so that what the policy schedules stays in range."""
-    opening_grace: dt.timedelta = dt.timedelta(0)
+    opening_grace: dt.timedelta | BusinessTime = dt.timedelta(0)
     """How long a fact about an escalation not opened yet, which a reaction takes as such, is
-    held for its opening to arrive (an ingestion race); zero: decided at once."""
+    held for its opening to arrive (an ingestion race); zero: decided at once. A
+    ``BusinessTime`` is open time on the default calendar (:meth:`held_until`)."""
     _pinned: dict[str, Calendar] = attrs.field(
         init=False, factory=dict, repr=False, alias="_pinned"
     )
@@ -255,6 +256,22 @@ class Policy:
         from escalation_policy.policy.identity import identity
 
         return identity(self)
+
+    @property
+    def holds_for_opening(self) -> bool:
+        """Whether facts about an escalation not opened yet are held for its opening."""
+        grace = self.opening_grace
+        return bool(grace.duration if isinstance(grace, BusinessTime) else grace)
+
+    def held_until(self, at: dt.datetime) -> dt.datetime:
+        """Until when a fact of time ``at``, about an escalation not opened yet, is held for
+        its opening (the opening grace after it, in open time for a ``BusinessTime``, on the
+        default calendar)."""
+        grace = self.opening_grace
+        if not isinstance(grace, BusinessTime):
+            return at + grace
+        assert self.calendars is not None  # checked at load time
+        return self.calendar(self.calendars.default.name).add(at, grace.duration)
 
     def calendar(self, name: str | None, pinned: str | None = None) -> Calendar:
         """The calendar an escalation's state names (:attr:`EscalationState.calendar`):

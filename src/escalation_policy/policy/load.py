@@ -11,8 +11,9 @@ from types import ModuleType
 import attrs
 
 from escalation_policy._language.typed import EARLIEST, LATEST
-from escalation_policy.calendar import Calendar
+from escalation_policy.calendar import HORIZON_DAYS, Calendar
 from escalation_policy.errors import PolicyDefinitionError, did_you_mean
+from escalation_policy.periods import BusinessTime
 from escalation_policy.policy.citations import (
     Sections,
     check_all_cited,
@@ -69,7 +70,7 @@ def load_policy(
     sections: Iterable[str] | None = None,
     late_fulfilment_window: dt.timedelta = dt.timedelta(days=7),
     settings: Mapping[str, object] | None = None,
-    opening_grace: dt.timedelta | None = None,
+    opening_grace: dt.timedelta | BusinessTime | None = None,
 ) -> Policy:
     r"""Load and check a policy: rule modules (names or module objects, in the order given),
     or a policy package, named as a module (``"mycompany.escalations"``) or by its folder
@@ -89,8 +90,10 @@ def load_policy(
     ``opening_grace``: how long a fact about an escalation not opened yet (which a reaction
     takes as such: a post about it) is held for its opening fact to arrive, as when a chat
     post reaches the host a minute before the CRM's opening. In time, it applies after the
-    opening; else it is decided as a fact about an escalation that is not open. By default,
-    the ``OPENING_GRACE`` a rule module declares, else :data:`DEFAULT_OPENING_GRACE`; zero
+    opening; else it is decided as a fact about an escalation that is not open. A
+    ``BusinessTime`` counts open time on the policy's default calendar (a post on Friday
+    evening waits for a CRM record made on Monday morning). By default, the
+    ``OPENING_GRACE`` a rule module declares, else :data:`DEFAULT_OPENING_GRACE`; zero
     decides such facts at once.
     """
     if isinstance(modules, (str, os.PathLike)):
@@ -132,7 +135,17 @@ def load_policy(
     check_outputs_produced(outputs, ordered, declared.outputs)
     _check_values_used(terms, output_values, ordered, compiled_reactions, compiled_obligations)
     grace = _opening_grace(declared, opening_grace)
-    horizon = _checked_horizon(ordered, compiled_reactions, late_fulfilment_window) + grace
+    calendars = _calendars(declared, terms)
+    if isinstance(grace, BusinessTime):
+        if calendars is None:
+            raise PolicyDefinitionError(
+                f"OPENING_GRACE: got {grace!r}, open time, but the policy declares no "
+                "CALENDARS to count it on; expected a timedelta"
+            )
+        held = grace.duration + dt.timedelta(days=2 * HORIZON_DAYS)  # over closed days
+    else:
+        held = grace
+    horizon = _checked_horizon(ordered, compiled_reactions, late_fulfilment_window) + held
     return Policy(
         tables=tuple(ordered),
         reactions=tuple(compiled_reactions),
@@ -159,7 +172,7 @@ def load_policy(
         planning=scope.planning,
         settings={name: value for name, (_, value) in chosen.items()},
         setting_declarations={name: setting for name, (setting, _) in chosen.items()},
-        calendars=_calendars(declared, terms),
+        calendars=calendars,
         horizon=horizon,
         latest=LATEST - horizon,
         opening_grace=grace,
@@ -172,7 +185,9 @@ MAX_OPENING_GRACE = dt.timedelta(days=1)
 """The longest opening grace a policy may set: a race between two feeds, not a backlog."""
 
 
-def _opening_grace(declared: Declarations, given: dt.timedelta | None) -> dt.timedelta:
+def _opening_grace(
+    declared: Declarations, given: dt.timedelta | BusinessTime | None
+) -> dt.timedelta | BusinessTime:
     """The policy's opening grace: the one given, else the one a module declares, else the
     default; checked."""
     module: str | None = None
@@ -189,11 +204,14 @@ def _opening_grace(declared: Declarations, given: dt.timedelta | None) -> dt.tim
         grace, module = declared.opening_grace[0]
     else:
         return DEFAULT_OPENING_GRACE
-    if not isinstance(grace, dt.timedelta) or not (dt.timedelta(0) <= grace <= MAX_OPENING_GRACE):
+    length = grace.duration if isinstance(grace, BusinessTime) else grace
+    if not isinstance(length, dt.timedelta) or not (dt.timedelta(0) <= length <= MAX_OPENING_GRACE):
         raise PolicyDefinitionError(
-            f"OPENING_GRACE: got {grace!r}, expected a timedelta from 0 to {MAX_OPENING_GRACE}",
+            f"OPENING_GRACE: got {grace!r}, expected a timedelta from 0 to "
+            f"{MAX_OPENING_GRACE}, or a BusinessTime of one",
             module=module,
         )
+    assert isinstance(grace, (dt.timedelta, BusinessTime))
     return grace
 
 

@@ -92,8 +92,10 @@ EARLY_UPDATE_GRACE = BusinessTime(dt.timedelta(hours=1))
 # The created post is made "when the escalation is identified and created": a team that posts
 # the escalation document and fills in the CRM record a few minutes later did not initiate the
 # escalation in the channel. A post about an escalation not opened yet waits this long for its
-# opening (the library's default is five minutes, for two feeds racing).
-OPENING_GRACE = dt.timedelta(hours=1)
+# opening (the library's default is five minutes, for two feeds racing): an hour of open time,
+# so that a document posted on Friday evening and recorded on Monday morning is the created
+# post, not an initiation in the channel.
+OPENING_GRACE = BusinessTime(dt.timedelta(hours=1))
 
 CLOSED_POST = Setting(
     name="closed_post_within",
