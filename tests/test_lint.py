@@ -689,6 +689,15 @@ CHECKED_IN = 'TYPE: ClassVar[str] = "checked_in"'
             id="STATUS_WHEN that names no change",
         ),
         pytest.param(
+            CHECKED_IN,
+            f'{CHECKED_IN}\n    STATUS: ClassVar[Mapping[str, str]] = {{"active": "waiting"}}'
+            '\n    STATUS_WHEN: ClassVar[object] = __import__("enum").Enum("W", [("raised", "raised")], '
+            "type=str).raised",
+            "CheckedIn",
+            "CheckedIn.STATUS_WHEN: got <W.raised: 'raised'>; expected one of 'raised'",
+            id="STATUS_WHEN that is no plain text",
+        ),
+        pytest.param(
             "    OPENS: ClassVar[bool] = True\n",
             "    OPENS: ClassVar[bool] = True\n"
             '    STATUS: ClassVar[Mapping[str, str]] = {"a": "b"}\n',

@@ -287,9 +287,9 @@ def test_a_wrong_grace_is_refused_when_loaded(grace: object) -> None:
         load_policy([*_handbook_without_its_grace(), _with_grace(grace)])
 
 
-def test_a_grace_of_open_time_needs_a_calendar_and_counts_on_the_default_one() -> None:
+def test_a_grace_of_open_time_counts_on_the_default_calendar() -> None:
     """``BusinessTime``: open time on the policy's default calendar (the handbook's: Monday to
-    Friday, 09:00 to 17:00 UTC); a policy without ``CALENDARS`` is refused."""
+    Friday, 09:00 to 17:00 UTC); for a policy without ``CALENDARS``, calendar time."""
     from escalation_policy.rules import severity
 
     hour = BusinessTime(dt.timedelta(hours=1))
@@ -302,8 +302,9 @@ def test_a_grace_of_open_time_needs_a_calendar_and_counts_on_the_default_one() -
     no_calendars = types.ModuleType(severity.__name__)
     no_calendars.__dict__.update({k: v for k, v in vars(severity).items() if k != "CALENDARS"})
     modules = [no_calendars if name == severity.__name__ else name for name in MODULES]
-    with pytest.raises(PolicyDefinitionError, match="declares no CALENDARS"):
-        load_policy(modules, opening_grace=hour)
+    assert friday_evening + dt.timedelta(hours=1) == load_policy(
+        modules, opening_grace=hour
+    ).held_until(friday_evening)
 
 
 def test_the_audit_takes_the_race_as_the_engine_does_and_releases_what_is_held_at_the_end() -> None:

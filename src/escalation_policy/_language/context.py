@@ -74,7 +74,8 @@ class ContextField:
     dotted path to that attribute (``"record.severity._value_"``): reading a path costs a
     fraction of calling a function, and a memo key of paths only is one call for all of them.
     A function returns the JSON scalar (an enumeration's value, not the member), or ``None``
-    for a field the fact does not have.
+    for a field the fact does not have. The fields a policy declares in its ``CONTEXT`` are
+    read by a function; paths are for those the engine makes of the facts and the record.
     """
 
     name: str

@@ -266,11 +266,12 @@ class Policy:
     def held_until(self, at: dt.datetime) -> dt.datetime:
         """Until when a fact of time ``at``, about an escalation not opened yet, is held for
         its opening (the opening grace after it, in open time for a ``BusinessTime``, on the
-        default calendar)."""
+        default calendar; in calendar time for a policy without ``CALENDARS``)."""
         grace = self.opening_grace
         if not isinstance(grace, BusinessTime):
             return at + grace
-        assert self.calendars is not None  # checked at load time
+        if self.calendars is None:  # as a BusinessTime within is: calendar time
+            return at + grace.duration
         return self.calendar(self.calendars.default.name).add(at, grace.duration)
 
     def calendar(self, name: str | None, pinned: str | None = None) -> Calendar:

@@ -136,15 +136,9 @@ def load_policy(
     _check_values_used(terms, output_values, ordered, compiled_reactions, compiled_obligations)
     grace = _opening_grace(declared, opening_grace)
     calendars = _calendars(declared, terms)
-    if isinstance(grace, BusinessTime):
-        if calendars is None:
-            raise PolicyDefinitionError(
-                f"OPENING_GRACE: got {grace!r}, open time, but the policy declares no "
-                "CALENDARS to count it on; expected a timedelta"
-            )
-        held = grace.duration + dt.timedelta(days=2 * HORIZON_DAYS)  # over closed days
-    else:
-        held = grace
+    held = grace if isinstance(grace, dt.timedelta) else grace.duration
+    if isinstance(grace, BusinessTime) and calendars is not None:
+        held += dt.timedelta(days=2 * HORIZON_DAYS)  # open time, over closed days
     horizon = _checked_horizon(ordered, compiled_reactions, late_fulfilment_window) + held
     return Policy(
         tables=tuple(ordered),

@@ -159,7 +159,7 @@ def _status_when_problem(
     when: object, move: Mapping[str, str], pairs: Sequence[tuple[str, str]]
 ) -> str | None:
     """What is wrong with a fact type's ``STATUS_WHEN``, if anything."""
-    if when not in STATUS_CHANGES:
+    if type(when) is not str or when not in STATUS_CHANGES:  # a plain text, as it is digested
         return f"expected one of {', '.join(map(repr, STATUS_CHANGES))}, or None"
     if not move:
         return "the fact type moves no status (STATUS is empty)"
