@@ -691,8 +691,8 @@ CHECKED_IN = 'TYPE: ClassVar[str] = "checked_in"'
         pytest.param(
             CHECKED_IN,
             f'{CHECKED_IN}\n    STATUS: ClassVar[Mapping[str, str]] = {{"active": "waiting"}}'
-            '\n    STATUS_WHEN: ClassVar[object] = __import__("enum").Enum("W", [("raised", "raised")], '
-            "type=str).raised",
+            '\n    STATUS_WHEN: ClassVar[object] = __import__("enum").Enum("W", '
+            '[("raised", "raised")], type=str).raised',
             "CheckedIn",
             "CheckedIn.STATUS_WHEN: got <W.raised: 'raised'>; expected one of 'raised'",
             id="STATUS_WHEN that is no plain text",
