@@ -134,6 +134,12 @@ def first_bucket(
     return due, start, required
 
 
+def per_week(period: tuple[Any, ...] | None) -> float:
+    """About how many times a week a period asks (the library's ``Period.per_week``)."""
+    assert period is not None
+    return 5.0 if period[0] == "day" else period[1] / period[2]
+
+
 def next_bucket(period: tuple[Any, ...], hours: Hours, due: dt.datetime) -> tuple[Any, ...]:
     """The bucket after the one due at ``due``."""
     if period[0] == "day":
@@ -149,8 +155,8 @@ def next_bucket(period: tuple[Any, ...], hours: Hours, due: dt.datetime) -> tupl
 class Due:
     """One thing an escalation owes: a one-off (``period`` None) or a period's bucket."""
 
-    __slots__ = ("counts", "due", "key", "kind", "overdue", "paused", "period", "required",
-                 "rule", "since")  # fmt: skip
+    __slots__ = ("counts", "due", "kept", "key", "kind", "overdue", "paused", "period",
+                 "required", "rule", "since")  # fmt: skip
 
     def __init__(self, kind: str, key: str | None, due: dt.datetime, rule: str) -> None:
         self.kind, self.key, self.due, self.rule = kind, key, due, rule
@@ -158,6 +164,8 @@ class Due:
         self.since: dt.datetime | None = None
         self.required = 1
         self.counts = [0, 0]
+        self.kept = False
+        """The period before was met (the library's counts of zeros)."""
         self.overdue = False
         self.paused = False
 
@@ -440,6 +448,7 @@ class Host:
             actions.append(action)
             item.due, item.since, item.required = bucket
             item.counts = [0, 0]
+            item.kept = False
             if item.kind == "channel_update":
                 announce.append(item)
         for item in announce:
@@ -665,12 +674,9 @@ class Host:
         item = Due(kind, None, at, rule)
         item.period = period
         hours = escalation.hours
-        if current is None or period[0] == "day" or hours.date(at) == escalation.opened_on:
-            item.due, item.since, item.required = first_bucket(period, hours, at)
-        else:  # changed after the opening's day: the week's share rounded down
-            item.due, item.since, item.required = first_bucket(period, hours, at, math.floor)
-        if current is not None and period[0] != "day":
-            self.carry(hours, period, item, current, at)
+        item.due, item.since, item.required = first_bucket(period, hours, at)
+        if current is not None:
+            self.carry(escalation, period, item, current, at)
         item.paused = kind == "cadence" and escalation.paused
         if current is None:
             escalation.due.append(item)
@@ -682,18 +688,34 @@ class Host:
 
     @staticmethod
     def carry(
-        hours: Hours, period: tuple[Any, ...], item: Due, current: Due, at: dt.datetime
+        escalation: Escalation, period: tuple[Any, ...], item: Due, current: Due, at: dt.datetime
     ) -> None:
-        """A cadence changed mid-week keeps the week's meetings: what ``current`` counted in
-        the run ``item`` (a first bucket) belongs to."""
+        """A cadence changed mid-week keeps the week's meetings: a stricter cadence kept until
+        the change leaves the new one its share of the days left rounded down; what
+        ``current`` counted in the run ``item`` (a first bucket) belongs to counts."""
+        hours = escalation.hours
         since = current.since
-        monday = hours.date(item.since)
-        start = hours.at(monday - dt.timedelta(days=monday.weekday()), dt.time())
-        if since is None or not any(current.counts) or not start <= since <= at:
+        if period[0] == "day":
+            start = item.since
+        else:
+            monday = hours.date(item.since)
+            start = hours.at(monday - dt.timedelta(days=monday.weekday()), dt.time())
+        if since is None:
+            return
+        if current.kept and not any(current.counts):
+            if current.overdue or since <= start:
+                return
+            lighter = per_week(period) <= per_week(current.period)
+            if hours.date(at) != escalation.opened_on and lighter:
+                item.due, item.since, item.required = first_bucket(period, hours, at, math.floor)
+            item.kept = True
+            return
+        if not any(current.counts) or not start <= since <= at:
             return
         counts = list(current.counts)
         if min(counts) >= item.required:
             item.due, item.since, item.required = next_bucket(period, hours, item.due)
+            item.kept = True
         else:
             item.counts = counts
 
@@ -708,6 +730,7 @@ class Host:
             period: tuple[Any, ...] = item.period  # type: ignore[assignment]
             item.due, item.since, item.required = next_bucket(period, escalation.hours, item.due)
             item.counts = [0, 0]
+            item.kept = True
 
     # ------------------------------------------------------------------------ the plan
     def plan(
@@ -998,6 +1021,7 @@ class Host:
                             at,
                         )
                         item.counts = [0, 0]
+                        item.kept = False
                         item.paused = False
         elif kind == "enhancement_requested":
             if escalation.severity in HIGH:

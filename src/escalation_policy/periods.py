@@ -111,8 +111,15 @@ class Period(abc.ABC):
 
     def changed_to(self, calendar: Calendar, start: dt.datetime) -> Bucket:
         """The first bucket of an obligation whose period changes to this one at ``start``,
-        after the day it was planned first: by default as :meth:`first`."""
+        after the day it was planned first, from one that asked as much and was kept: by
+        default as :meth:`first`."""
         return self.first(calendar, start)
+
+    @property
+    def per_week(self) -> float | None:
+        """About how many times a week the period asks, to tell which of two periods asks
+        more (``None``: not known)."""
+        return None
 
     def counted_from(self, calendar: Calendar, bucket: Bucket) -> dt.datetime | None:
         """When the period of ``bucket``, a first bucket, began: work done since then, under
@@ -172,6 +179,10 @@ class Rolling(Period):
             raise ValueError(f"a period must be a positive duration, not {self.every!r}")
 
     @property
+    def per_week(self) -> float:
+        return (_BUSINESS_WEEK if self.business else _WEEK_OF_TIME) / self.every
+
+    @property
     def text(self) -> str:
         text = f"every {format_duration(self.every)}"
         if self.business:
@@ -217,6 +228,10 @@ class EachBusinessDay(Period):
     def text(self) -> str:
         return "each business day"
 
+    @property
+    def per_week(self) -> float:
+        return 5.0
+
     def first(self, calendar: Calendar, start: dt.datetime) -> Bucket:
         day = calendar.day_of(start)
         return Bucket(_days_after(calendar, day, 1), calendar.start_of_day(day + _ONE_DAY))
@@ -254,6 +269,10 @@ class EveryBusinessDays(Period):
     @property
     def text(self) -> str:
         return sys.intern(f"every {self.days} business day{'s' if self.days > 1 else ''}")
+
+    @property
+    def per_week(self) -> float:
+        return 5 / self.days
 
     def first(self, calendar: Calendar, start: dt.datetime) -> Bucket:
         return Bucket(_days_after(calendar, calendar.day_of(start), self.days))
@@ -301,13 +320,18 @@ class TimesPerWeek(Period):
         weeks = "week" if self.weeks == 1 else f"{self.weeks} weeks"
         return sys.intern(f"{self.times} per {weeks}")
 
+    @property
+    def per_week(self) -> float:
+        return self.times / self.weeks
+
     def first(self, calendar: Calendar, start: dt.datetime) -> Bucket:
         return self._first(calendar, start, math.ceil)
 
     def changed_to(self, calendar: Calendar, start: dt.datetime) -> Bucket:
         """As :meth:`first`, the share rounded down: the week's earlier work, under the
-        period this one replaces, is not known (a cadence lowered on a Thursday afternoon
-        asks for nothing more that week; raised on a Monday, for one of two)."""
+        stricter period this one replaces, was done but is not counted here (twice a week,
+        after a daily cadence kept until a Thursday afternoon, asks for nothing more that
+        week; until a Tuesday, for one)."""
         return self._first(calendar, start, math.floor)
 
     def _first(
@@ -354,6 +378,9 @@ class TimesPerWeek(Period):
 
 
 _MICROSECOND = dt.timedelta(microseconds=1)
+_WEEK_OF_TIME = dt.timedelta(weeks=1)
+_BUSINESS_WEEK = dt.timedelta(hours=40)
+"""About the open time of a week, to compare a period of open time with others."""
 
 
 def _same_business_day(old: Calendar, new: Calendar, due: dt.datetime) -> dt.datetime:

@@ -70,7 +70,8 @@ class PendingObligation:
     """How many times the current period asks for."""
     counts: tuple[int, ...] = ()
     """How many times each part (or the obligation, if it has no parts) was done in the
-    current period; empty: none yet."""
+    current period; empty: none yet, and nothing known of the period before (the first one
+    planned, or one after a miss); zeros: none yet, after a period met."""
     paused_left: dt.timedelta | None = None
     """While the escalation's clocks are paused: the time left on this obligation's clock
     (open time, for one counted on the calendar); it is not due meanwhile."""

@@ -977,13 +977,13 @@ def test_the_raises_update_is_not_owed_once_the_risk_is_reduced(
 # ---------------------------------------------------------------------------------------------
 # 18. "Cadence refers to the cadence of internal and external meetings and communications to
 #     the customer": "Multiple times per week" for High. A severity changed mid-week changes
-#     the cadence; the new one asks for its share of the week's days left after the change,
-#     rounded down, and counts what the old one counted in the week: a High escalation met on
+#     the cadence. Lowered from a stricter cadence that was kept, the new one asks for its
+#     share of the week's days left after the change, rounded down: a High escalation met on
 #     Monday, Tuesday, Wednesday and Thursday, raised to Critical on Wednesday and lowered back
 #     on Thursday afternoon, kept its week (an earlier reading started the new cadence afresh at
-#     the change and asked for another meeting on Friday). The price: the old cadence's earlier
-#     periods are not known, so a week changed on its Thursday asks for nothing more, met or
-#     not. A change on the opening's day is a correction, planned as the opening.
+#     the change and asked for another meeting on Friday). Raised, or lowered from a cadence
+#     not kept, it asks as at an opening (rounded up), counting what the old one counted in the
+#     week. A change on the opening's day is a correction, planned as the opening.
 def _cadence_missed(scenario: Scenario) -> list[str]:
     return [a.due.isoformat() for a in _violations_of(scenario, "cadence_missed")]
 
@@ -1002,10 +1002,16 @@ def _violations_of(scenario: Scenario, code: str) -> list[Any]:
         ("High, met Monday only; Critical on Tuesday, High again Tuesday 15:00: one asked",
          [2], [(utc(3, 3, 10), "critical"), (utc(3, 3, 15), "high")],
          ["2026-03-09T00:00:00+00:00"]),
-        ("High, met Monday only; Critical on Wednesday, High again Thursday: none asked",
-         [2], [(utc(3, 4, 10), "critical"), (utc(3, 5, 15), "high")], []),
-        ("High to Medium and back on Tuesday, met Monday and Wednesday",
-         [2, 4], [(utc(3, 3, 10), "medium"), (utc(3, 3, 14), "high")], []),
+        ("High, met Monday only; Critical on Wednesday, High again Thursday",
+         [2], [(utc(3, 4, 10), "critical"), (utc(3, 5, 15), "high")],
+         ["2026-03-09T00:00:00+00:00"]),
+        ("Critical, met Monday and Tuesday, lowered to High on Wednesday",
+         [2, 3], [(utc(3, 2, 9, 30), "critical"), (utc(3, 4, 10), "high")], []),
+        ("Medium, raised to High on Tuesday, met Thursday only: two asked",
+         [5], [(utc(3, 2, 9, 30), "medium"), (utc(3, 3, 10), "high")],
+         ["2026-03-09T00:00:00+00:00"]),
+        ("Medium, raised to High on Wednesday, met Thursday: one asked",
+         [5], [(utc(3, 2, 9, 30), "medium"), (utc(3, 4, 10), "high")], []),
         ("High to Medium and back on Tuesday, met Monday only",
          [2], [(utc(3, 3, 10), "medium"), (utc(3, 3, 14), "high")],
          ["2026-03-09T00:00:00+00:00"]),

@@ -76,6 +76,17 @@ _set_cadence = builder_of(SetCadence)
 _PERIOD_MEMO_LIMIT = 4096
 
 
+_KEPT = tuple((0,) * parts for parts in range(9))
+"""The counts of a period that follows one met (none yet), for each number of parts: the
+same tuple for them all."""
+
+
+def kept_counts(parts: int) -> tuple[int, ...]:
+    """The counts a period starts with after one met: zeros, where a period after a miss, or
+    the first one planned, starts empty (nothing known of the periods before)."""
+    return _KEPT[parts] if parts < len(_KEPT) else (0,) * parts
+
+
 def replanned_first(
     calendar: Calendar,
     every: Period,
@@ -84,23 +95,35 @@ def replanned_first(
     opened_at: dt.datetime,
 ) -> tuple[Bucket, tuple[int, ...]]:
     """The first bucket of a periodic obligation re-planned at ``at`` to ``every`` from
-    ``current`` (another period), and what it counts already. Changed on a later day than the
-    opening, the period asks for what :meth:`Period.changed_to` gives (for a weekly one, its
-    share of the days left, rounded down: what was done earlier in the week is not known
-    here); on the opening's day, a correction, as at the opening. What ``current`` counted
-    in a period of its own that began within the new one's run counts toward it; met so,
-    the new bucket gives way to the next."""
-    if calendar.day_of(at) == calendar.day_of(opened_at):
-        bucket = every.first(calendar, at)
-    else:
-        bucket = every.changed_to(calendar, at)
+    ``current`` (another period), and what it counts already.
+
+    As at an opening (the share of a weekly period rounded up), unless ``current``'s period
+    before was met (its counts zeros: :func:`kept_counts`) and ended within the new period's
+    run, and asked at least as much as ``every`` (:attr:`Period.per_week`): then, after the
+    opening's day, what :meth:`Period.changed_to` gives (for a weekly period, its share of
+    the days left rounded down: the stricter cadence was kept, so the week's earlier work was
+    done, though not counted here), and the new period is marked as kept too. What
+    ``current`` counted in a period of its own that began within the new one's run counts
+    toward it; met so, the new bucket gives way to the next."""
+    bucket = every.first(calendar, at)
     start = every.counted_from(calendar, bucket)
     since = current.since
     counts = current.counts
-    if start is None or since is None or not counts or not start <= since <= at:
+    if start is None or since is None or not counts:
+        return bucket, ()
+    if not any(counts):  # kept: its period before was met, and ended within the new run
+        if current.overdue or since <= start:
+            return bucket, ()
+        if calendar.day_of(at) != calendar.day_of(opened_at):
+            old, new = period_of(current), every.per_week
+            asked = None if old is None else old.per_week
+            if new is not None and asked is not None and new <= asked:
+                bucket = every.changed_to(calendar, at)
+        return bucket, counts
+    if not start <= since <= at:
         return bucket, ()
     if min(counts) >= bucket.required:
-        return every.met(calendar, bucket, at), ()
+        return every.met(calendar, bucket, at), kept_counts(len(counts))
     return bucket, counts
 
 
@@ -447,7 +470,7 @@ class Work:
             ):
                 memo[key] = following
         self.record.pending[index] = on_clock(
-            self.policy, self.record, in_bucket(pending, following)
+            self.policy, self.record, in_bucket(pending, following, kept_counts(len(parts) or 1))
         )
         self._announce(declared, self.record.pending[index])
 
