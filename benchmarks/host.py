@@ -131,6 +131,8 @@ def first_bucket(
     required = min(times, rounded(times * left / (5 * weeks))) if total else 0
     if not required:
         return next_bucket(period, hours, due)
+    if weeks > 1 and hours.date(start).weekday():  # counted from the week after the start's
+        return due, hours.at(monday + dt.timedelta(days=7), dt.time()), required
     return due, start, required
 
 

@@ -302,9 +302,10 @@ class TimesPerWeek(Period):
     is once in a week of one business day, twice in one of four; never more than ``times``.
 
     The first run of a period of several weeks started after its week's Monday runs a week
-    longer, so that it ends no sooner than ``weeks`` weeks after the start: once every two
-    weeks, started on a Friday, asks for one by the end of the second week after it (not,
-    nine days later, of the next), and on a Monday by the end of the next week."""
+    longer, so that it ends no sooner than ``weeks`` weeks after the start, and counts what
+    is done from the next week on: once every two weeks, started on a Friday, asks for one in
+    the two weeks after it (not, nine days later, by the end of the next), and on a Monday by
+    the end of the next week."""
 
     times: int = 1
     weeks: int = 1
@@ -339,14 +340,16 @@ class TimesPerWeek(Period):
     ) -> Bucket:
         # The run's end and its business days, all and after the start's date: the calendar
         # keeps them for each date. A run of several weeks started after its Monday takes in
-        # one week more, so that it ends no sooner than its weeks after the start.
+        # one week more, so that it ends no sooner than its weeks after the start, and counts
+        # from the week after the start's: what is done in the start's week does not stand
+        # for the weeks after it.
         day = calendar.day_of(start)
-        weeks = self.weeks + 1 if self.weeks > 1 and day.weekday() else self.weeks
-        due, total, left = calendar._weeks_from(day, weeks)
+        longer = self.weeks > 1 and day.weekday() > 0
+        due, total, left = calendar._weeks_from(day, self.weeks + longer)
         required = self._share(calendar, left, total, rounded)
         if not required:
             return self.following(calendar, Bucket(due, start, 0))
-        return Bucket(due, start, required)
+        return Bucket(due, calendar.week_end(start) if longer else start, required)
 
     def counted_from(self, calendar: Calendar, bucket: Bucket) -> dt.datetime | None:
         """The run a first bucket ends began with its start's week."""

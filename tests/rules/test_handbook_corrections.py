@@ -1040,7 +1040,8 @@ def test_a_cadence_changed_mid_week_keeps_the_weeks_meetings(
 # 19. "Medium ... Weekly to Bi-weekly": at least once every two calendar weeks, and the first
 #     fortnight ends no sooner than two weeks after the opening. Opened on a Friday, a first
 #     customer meeting eleven days later is within it (an earlier reading counted the opening's
-#     week as the first of two and asked for it nine days after the opening).
+#     week as the first of two and asked for it nine days after the opening); a meeting on the
+#     opening's afternoon does not stand for the two weeks after it.
 @pytest.mark.parametrize(
     ("case", "opened", "meeting", "expected"),
     [
@@ -1048,6 +1049,8 @@ def test_a_cadence_changed_mid_week_keeps_the_weeks_meetings(
         ("opened Friday, met 16 days later", utc(3, 13, 15), utc(3, 29, 10), []),
         ("opened Friday, never met", utc(3, 13, 15), None, ["2026-03-30T00:00:00+00:00"]),
         ("opened Monday, met 13 days later", utc(3, 9, 9), utc(3, 22, 10), []),
+        ("opened Friday, met the same afternoon only", utc(3, 13, 15), utc(3, 13, 16),
+         ["2026-03-30T00:00:00+00:00"]),
         ("opened Monday, met 15 days later", utc(3, 9, 9), utc(3, 24, 10),
          ["2026-03-23T00:00:00+00:00"]),
     ],
