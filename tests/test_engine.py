@@ -408,3 +408,10 @@ def test_reopening_an_id_whose_closing_is_still_owed_says_what_is_owed(
     assert "'ESC-1' was closed at 2026-03-03T09:00:00+00:00" in message
     assert "('channel_post', due " in message
     assert "already open" not in message
+    # Reported overdue, the post is still taken late for a while, and the id kept as long.
+    scenario.tick(at(days=3))
+    with pytest.raises(DuplicateEscalationError) as refused:
+        scenario.fact("opened", at(days=3, hours=1), **body)
+    assert "('channel_post', reported overdue, and a late one is still taken until " in str(
+        refused.value
+    )

@@ -123,11 +123,16 @@ def check(policy: Policy, record: Record | None, fact: Fact) -> None:
         if record is not None and not record.settled:
             if record.status == CLOSED and record.closed_at is not None and record.pending:
                 owed = min(record.pending, key=lambda pending: pending.due)
+                waits = (
+                    f"reported overdue, and a late one is still taken until "
+                    f"{record.retain_until.isoformat()}"
+                    if all(p.overdue for p in record.pending) and record.retain_until
+                    else f"due {owed.due.isoformat()}"
+                )
                 raise DuplicateEscalationError(
                     f"escalation {fact.escalation_id!r} was closed at "
-                    f"{record.closed_at.isoformat()} and still owes what its closing asked "
-                    f"for ({owed.obligation!r}, due {owed.due.isoformat()}); its id opens "
-                    "again once that is met or reported: expected a new escalation_id",
+                    f"{record.closed_at.isoformat()} and its id is kept for what its closing "
+                    f"asked for ({owed.obligation!r}, {waits}); expected a new escalation_id",
                     path="$.escalation_id",
                 )
             raise DuplicateEscalationError(
