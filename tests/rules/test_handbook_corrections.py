@@ -912,6 +912,7 @@ def _hand_back(scenario: Scenario, severity: str) -> None:
     scenario.fact("executive_summary_updated", utc(3, 3, 15, 40))
 
 
+@pytest.mark.handbook_reading
 @pytest.mark.parametrize(
     ("case", "severity", "to", "expected"),
     [
@@ -992,6 +993,7 @@ def _violations_of(scenario: Scenario, code: str) -> list[Any]:
     return [a for a in of_type(scenario.actions(), "violation") if a.code == code]
 
 
+@pytest.mark.handbook_reading
 @pytest.mark.parametrize(
     ("case", "meetings", "changes", "expected"),
     [
@@ -1042,6 +1044,7 @@ def test_a_cadence_changed_mid_week_keeps_the_weeks_meetings(
 #     customer meeting eleven days later is within it (an earlier reading counted the opening's
 #     week as the first of two and asked for it nine days after the opening); a meeting on the
 #     opening's afternoon does not stand for the two weeks after it.
+@pytest.mark.handbook_reading
 @pytest.mark.parametrize(
     ("case", "opened", "meeting", "expected"),
     [
@@ -1071,6 +1074,7 @@ def test_a_medium_escalation_meets_within_two_weeks_of_its_opening(
     assert expected == _cadence_missed(scenario), case
 
 
+@pytest.mark.handbook_reading
 def test_a_severity_corrected_on_the_opening_day_is_planned_as_the_opening(
     scenario: Scenario,
 ) -> None:
