@@ -7,6 +7,7 @@ command, one process against partitions (``--jobs``, ``--dask local``).
     python benchmarks/audit_stream.py --quick               # seconds: 20,000 facts
     python benchmarks/audit_stream.py --python              # audit() against audit_streamed()
     python benchmarks/audit_stream.py --instructions --facts 20000   # callgrind, steady figures
+    python benchmarks/audit_stream.py --parquet ...         # the same history as a Parquet file
 
 Each run is the command a user types, in a process of its own: its CPU time and peak resident
 memory are the child's, read with ``resource.getrusage(RUSAGE_CHILDREN)`` (for ``--jobs`` and
@@ -25,6 +26,9 @@ the one-process audit (the command's work, after its imports) and of one part of
 worker of ``--jobs 2`` runs): on a shared machine, the steady figures. Each is counted on the
 history and on its first 200 facts, and the difference gives the instructions of a fact
 without what every run costs once.
+
+``--parquet`` writes the history as a Parquet file (a column a field, each a text but the
+booleans, ``null`` where a fact has no such field) and runs everything on it instead.
 """
 
 import argparse
@@ -49,6 +53,36 @@ def write_history(path: Path, facts: int) -> None:
     with path.open("w") as stream:
         for line in workload.history_lines(facts):
             stream.write(line + "\n")
+
+
+def write_parquet(lines: Path, path: Path, facts: int | None = None) -> None:
+    """The history in ``lines`` (its first ``facts``) as a Parquet file: a column a field, of
+    the type of its first value; written 100,000 rows at a time."""
+    import json
+
+    import pyarrow
+    import pyarrow.parquet
+
+    def rows() -> typing.Iterator[dict[str, typing.Any]]:
+        with lines.open("rb") as stream:
+            for _, line in zip(range(facts or sys.maxsize), stream, strict=False):
+                yield json.loads(line)
+
+    types: dict[str, typing.Any] = {}
+    for row in rows():
+        for field, value in row.items():
+            if field not in types and value is not None:
+                types[field] = pyarrow.scalar(value).type
+    schema = pyarrow.schema(list(types.items()))
+    with pyarrow.parquet.ParquetWriter(path, schema) as writer:
+        chunk: list[dict[str, typing.Any]] = []
+        for row in rows():
+            chunk.append(row)
+            if len(chunk) == 100_000:
+                writer.write_table(pyarrow.Table.from_pylist(chunk, schema))
+                chunk = []
+        if chunk:
+            writer.write_table(pyarrow.Table.from_pylist(chunk, schema))
 
 
 def run_audit(history: Path, out: Path, src: Path, *extra: str) -> dict[str, float]:
@@ -201,9 +235,13 @@ def instructions(history: Path, folder: str, facts: int, src: Path) -> int:
     from run import callgrind_between_marks
 
     first = Path(folder) / "first.jsonl"
-    with history.open("rb") as stream, first.open("wb") as out:
-        for _, line in zip(range(FIRST), stream, strict=False):
-            out.write(line)
+    if history.suffix == ".parquet":
+        first = first.with_suffix(".parquet")
+        write_parquet(history.with_suffix(".jsonl"), first, FIRST)
+    else:
+        with history.open("rb") as stream, first.open("wb") as out:
+            for _, line in zip(range(FIRST), stream, strict=False):
+                out.write(line)
     print(f"instructions (callgrind), {facts:,} facts ({src})")
     print(f"| run | instructions | the first {FIRST} facts | a fact after them |")
     print("| --- | --- | --- | --- |")
@@ -247,12 +285,19 @@ def main() -> int:
     parser.add_argument("--history", type=Path, help="reuse (or keep) the history in this file")
     parser.add_argument("--python", action="store_true", help="audit() against audit_streamed()")
     parser.add_argument("--instructions", action="store_true", help="callgrind's counts")
+    parser.add_argument("--parquet", action="store_true", help="the history as a Parquet file")
     args = parser.parse_args()
     facts = 20_000 if args.quick else args.facts
     with tempfile.TemporaryDirectory(prefix="audit-stream-") as folder:
         history = args.history or Path(folder) / "history.jsonl"
         if not history.exists():
             write_history(history, facts)
+        if args.parquet:
+            lines, history = history, history.with_suffix(".parquet")
+            if lines.suffix != ".jsonl":
+                parser.error("--parquet: give --history a .jsonl file")
+            if not history.exists():
+                write_parquet(lines, history)
         if args.python:
             return python_api(history, folder, facts, args.src)
         if args.instructions:

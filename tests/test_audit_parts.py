@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from escalation_policy import (
@@ -424,8 +424,14 @@ def test_a_local_dask_cluster_takes_no_port_another_may_hold(tmp_path: pathlib.P
 
 # ------------------------------------------------------------------------------ history files
 def _whole(path: pathlib.Path, policy: Policy) -> AuditReport:
-    """One process's audit of the history file, its refusals named by file and line."""
-    read = list(read_items([str(path)], policy))
+    """One process's audit of the history file, its refusals named by file and line (for a
+    Parquet file, by row)."""
+    if path.suffix == ".parquet":
+        from escalation_policy._partitioned import read_items as read_files
+
+        read = list(read_files([str(path)], [str(path)]))
+    else:
+        read = list(read_items([str(path)], policy))
     whole = audit([item for _, _, item in read], policy=policy, keep_going=True)
     return attrs.evolve(
         whole,
@@ -524,6 +530,58 @@ def test_history_files_audited_in_parts_give_the_report_of_one_process(
         merged = attrs.evolve(streamed.report, escalations=tuple(streamed.escalations()))
         assert whole.to_json() == merged.to_json()
         assert len(whole.escalations) == streamed._listing.count
+    finally:
+        streamed.close()
+
+
+def _timestamp(text: object) -> dt.datetime | None:
+    """A fact's time as a Parquet timestamp column holds it (``None``: a time it cannot)."""
+    try:
+        at = parse_timestamp(text)
+    except ValueError:
+        return None
+    return at if at.microsecond % 1000 == 0 else None
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.data(),
+    st.integers(2, 3),
+    st.sampled_from(["text", "timestamp", "offset timestamp", "no id column"]),
+)
+def test_parquet_files_audited_in_parts_give_the_report_of_one_process(
+    tmp_path_factory: pytest.TempPathFactory, data: st.DataObject, parts: int, form: str
+) -> None:
+    """A part of an audit of a Parquet file reads only the ``escalation_id`` and ``at`` of
+    another part's row, and a tick's row as a tick's line: the merged report is the report of
+    one process, refusals by file and row, whatever the time column's type (a text, or a
+    timestamp in UTC or at an offset) and with no ``escalation_id`` column at all."""
+    pyarrow = pytest.importorskip("pyarrow", reason="pyarrow is not installed")
+    parquet = pytest.importorskip("pyarrow.parquet")
+    from escalation_policy._partitioned import PartTask, in_processes, run_partitioned
+
+    policy = default_policy()
+    rows = [item for item in data.draw(spoiled_histories(policy)) if isinstance(item, dict)]
+    if form == "no id column":
+        rows = [row for row in rows if "escalation_id" not in row]
+    columns = sorted({key for row in rows for key in row} | {"at"})
+    table = {key: [row.get(key) for row in rows] for key in columns}
+    if form != "text":
+        times = [_timestamp(text) for text in table["at"]]
+        assume(None not in times)
+        zone = "UTC" if form == "timestamp" else "+05:30"
+        table["at"] = pyarrow.array(times, pyarrow.timestamp("ms", tz=zone))
+    path = tmp_path_factory.mktemp("history") / "history.parquet"
+    parquet.write_table(pyarrow.table(table), path)
+    whole = _whole(path, policy)
+    tasks = [
+        PartTask(paths=(str(path),), names=(str(path),), part=i, parts=parts, keep_going=True)
+        for i in range(parts)
+    ]
+    streamed = run_partitioned(tasks, in_processes(1))
+    try:
+        merged = attrs.evolve(streamed.report, escalations=tuple(streamed.escalations()))
+        assert whole.to_json() == merged.to_json()
     finally:
         streamed.close()
 

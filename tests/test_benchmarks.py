@@ -96,3 +96,11 @@ def test_quick_streaming_audit_benchmark_gives_one_report_in_one_process_and_in_
     assert "| one process |" in printed
     assert "| --jobs 2 |" in printed
     assert "every run's report the same" in printed
+
+
+def test_quick_streaming_audit_benchmark_of_a_parquet_history_gives_one_report() -> None:
+    """``--parquet``: the same history as a Parquet file, one process and two parts."""
+    pytest.importorskip("pyarrow", reason="pyarrow is not installed")
+    printed = quick_run("audit_stream.py", "--parquet", "--jobs", "2")
+    assert "| --jobs 2 |" in printed
+    assert "every run's report the same" in printed

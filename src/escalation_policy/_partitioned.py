@@ -17,7 +17,7 @@ import signal
 import tempfile
 import threading
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from typing import IO, Any
 
 import attrs
@@ -31,6 +31,7 @@ from escalation_policy._audit._parts import (
     in_order,
     line_owner,
     merged_head,
+    part_of,
     utc_time,
 )
 from escalation_policy._audit._report import (
@@ -140,9 +141,8 @@ def is_parquet(path: str) -> bool:
     return os.path.splitext(path)[1].lower() in (".parquet", ".pq")
 
 
-def read_rows(path: str, name: str) -> Iterator[tuple[str, int, Any]]:
-    """``(file, row number, the row as a fact's JSON form)`` for each row of a Parquet file:
-    a column a field, a null an absent field, a timestamp as its ISO-8601 text."""
+def _parquet_batches(path: str, name: str) -> Iterator[Any]:
+    """The record batches of a Parquet file (``pyarrow.RecordBatch``)."""
     try:  # optional: the [dask] extra; untyped
         parquet: Any = importlib.import_module("pyarrow.parquet")
     except ImportError:
@@ -154,15 +154,109 @@ def read_rows(path: str, name: str) -> Iterator[tuple[str, int, Any]]:
         table = parquet.ParquetFile(path)
     except (OSError, ValueError) as error:
         raise InputError(f"cannot read {name}: {error}") from None
+    yield from table.iter_batches(batch_size=_PARQUET_BATCH)
+
+
+_PARQUET_BATCH = 8192
+
+
+def _row(row: Mapping[str, object]) -> dict[str, object]:
+    """A Parquet row as a fact's JSON form: a null an absent field, a timestamp its text."""
+    return {key: _json_value(value) for key, value in row.items() if value is not None}
+
+
+def read_rows(path: str, name: str) -> Iterator[tuple[str, int, Any]]:
+    """``(file, row number, the row as a fact's JSON form)`` for each row of a Parquet file:
+    a column a field, a null an absent field, a timestamp as its ISO-8601 text."""
     number = 0
-    for batch in table.iter_batches(batch_size=8192):
+    for batch in _parquet_batches(path, name):
         for row in batch.to_pylist():
             number += 1
-            yield (
-                name,
-                number,
-                {key: _json_value(value) for key, value in row.items() if value is not None},
-            )
+            yield name, number, _row(row)
+
+
+def _column(batch: Any, field: str) -> list[Any] | None:
+    index = batch.schema.get_field_index(field)
+    return None if index < 0 else batch.column(index).to_pylist()
+
+
+def part_rows(path: str, name: str, part: int, parts: int) -> Generator[Owned, None, int]:
+    """Each row of a Parquet file as a part reads it (see :data:`Owned`), and then how many
+    rows it had: a row of another part is not made into a fact's JSON form, only its
+    ``escalation_id`` and ``at`` columns are read, and its time is the text ``read_rows`` gives
+    its ``at``, as a line of another part gives it."""
+    number = 0
+    for batch in _parquet_batches(path, name):
+        pyarrow: Any = importlib.import_module("pyarrow")  # imported to read the file
+        ids = _column(batch, "escalation_id")
+        if ids is None:  # no row is about an escalation: every part reads every row
+            for row in batch.to_pylist():
+                number += 1
+                item = _row(row)
+                yield None, item, item
+            continue
+        parts_of: dict[str, int] = {}
+        owners: list[int | None] = []
+        for escalation_id in ids:  # as _owner tells it of the row read
+            if isinstance(escalation_id, str):
+                owner = parts_of.get(escalation_id)
+                if owner is None:
+                    owner = parts_of[escalation_id] = part_of(escalation_id, parts)
+                owners.append(owner)
+            else:
+                owners.append(None)
+        mine = [owner is None or owner == part for owner in owners]
+        if all(mine):  # one part of one: no row left out
+            read, times = iter(batch.to_pylist()), None
+        else:
+            kept = batch.filter(pyarrow.array(mine, pyarrow.bool_())) if any(mine) else batch[:0]
+            read, times = iter(kept.to_pylist()), _times(batch)
+        for index, owner in enumerate(owners):
+            number += 1
+            if owner is None or owner == part:
+                row = _row(next(read))
+                if owner is None and len(row) == 2 and row.get("type") == "tick":
+                    tick = _quiet_tick(row.get("at"))
+                    if tick is not None:  # read by the part only if something falls due
+                        yield tick
+                        continue
+                yield owner, row, row
+                continue
+            # Its time as the row read gives it: a text as a line's, or what _time_of reads.
+            at = times[index] if times is not None else None
+            yield owner, None, at if type(at) is bytes else {"at": _json_value(at)}
+    return number
+
+
+def _times(batch: Any) -> list[Any] | None:
+    """The ``at`` of each row of a batch: the bytes of a text (a text column's values, read as
+    bytes), a timestamp's as ``read_rows`` gives it, or the value as it is."""
+    index = batch.schema.get_field_index("at")
+    if index < 0:
+        return None
+    column = batch.column(index)
+    pyarrow: Any = importlib.import_module("pyarrow")
+    values: list[Any]
+    if pyarrow.types.is_string(column.type):  # UTF-8: the bytes read_rows decodes
+        values = column.cast(pyarrow.binary()).to_pylist()
+        return values
+    if pyarrow.types.is_large_string(column.type):
+        values = column.cast(pyarrow.large_binary()).to_pylist()
+        return values
+    values = column.to_pylist()
+    return [
+        value.isoformat().encode() if isinstance(value, dt.datetime) else value for value in values
+    ]
+
+
+def _quiet_tick(at: object) -> Owned | None:
+    """A tick at ``at`` (a row's text) as a part takes the line of one (see :data:`Owned`): the
+    line it is, at its time, when its time is of the common form in UTC."""
+    if not isinstance(at, str) or not at.isascii():
+        return None
+    text = at.encode()
+    when = utc_time(text)
+    return None if when is None else (None, _TICK + text + b'"}', when)
 
 
 def read_items(paths: Sequence[str], names: Sequence[str]) -> Iterator[tuple[str, int, Any]]:
@@ -215,10 +309,8 @@ def _items(task: PartTask, origins: _Origins, policy: Policy) -> Iterator[Owned]
     position = 0
     for path, name in zip(task.paths, task.names, strict=True):
         if is_parquet(path):
-            for row_name, number, row in read_rows(path, name):
-                position += 1
-                origins.add(position, row_name, number)
-                yield _owner(row, parts), row, row
+            origins.start(position + 1, name, 1)  # a row an item
+            position += yield from part_rows(path, name, part, parts)
             continue
         # The lines read here, as read_json_lines reads them, in one loop: a part reads every
         # line of the history, and most only to let their time pass.
