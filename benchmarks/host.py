@@ -184,7 +184,7 @@ class Escalation:
         self.owner: str | None = None
         self.cadence: str | None = None
         self.involvement: tuple[str, ...] = ()
-        self.informed: str | None = None
+        self.informed: tuple[str, ...] = ()  # every TAM told, once
         self.paused = False
         self.keep_until: dt.datetime | None = None
         self.next_due: dt.datetime | None = None
@@ -583,16 +583,13 @@ class Host:
         announce: bool = True,
     ) -> None:
         """A one-off, due within the rule's business time; kept if one is pending."""
-        if kind == "inform_tam":
-            if escalation.informed == key:
-                return
-            current = escalation.find(kind)
-        else:
-            current = escalation.find(kind, key)
+        current = escalation.find(kind, None if kind == "inform_tam" else key)
         if current is not None:
             if current.key == key and not (kind == "executive_summary" and current.overdue):
                 return
             escalation.due.remove(current)
+        if kind == "inform_tam" and key in escalation.informed:
+            return  # told before (a TAM back from a cover): replaces one not told, owes nothing
         early = escalation.early
         if early and self.met_early(escalation, early, kind, key, at):
             return
@@ -622,8 +619,8 @@ class Host:
                 if done_key is None and key is not None:  # now for the instance it met
                     del early[done_kind, done_key]
                     early[done_kind, key] = done_at
-                if kind == "inform_tam":
-                    escalation.informed = key
+                if kind == "inform_tam" and key not in escalation.informed:
+                    escalation.informed += (key,)
                 return True
         return False
 
@@ -926,13 +923,13 @@ class Host:
             item = escalation.find("inform_tam")
             done = item.key if item is not None else escalation.tam
             told = escalation.informed
-            if done is not None:
-                escalation.informed = done
+            if done is not None and done not in told:
+                escalation.informed = (*told, done)
             if item is not None:
                 escalation.due.remove(item)
             else:  # the TAM told already is not told again: the next one is
                 tam = escalation.tam
-                self.remember(escalation, "inform_tam", None if tam == told else tam, at)
+                self.remember(escalation, "inform_tam", None if tam in told else tam, at)
         elif kind == "status_changed":
             rule = "tracker.summary_on_status_change"
             self.require(escalation, "executive_summary", None, rule, at, actions, announced)

@@ -397,7 +397,7 @@ BAD_SNAPSHOTS = [
         "another policy",
         id="unknown rule",
     ),
-    pytest.param(_spoil(["format"], 3), "$.format", "got format 3", id="future format"),
+    pytest.param(_spoil(["format"], 4), "$.format", "got format 4", id="future format"),
     pytest.param(_spoil(["clock"], None), "$.clock", "without a clock", id="no clock"),
     pytest.param(
         _spoil(["clock"], "2026-03-01T00:00:00Z"),
@@ -431,10 +431,16 @@ BAD_SNAPSHOTS = [
         id="undeclared role",
     ),
     pytest.param(
-        _spoil(["escalations", 0, "done"], {"dance": "x"}),
+        _spoil(["escalations", 0, "done"], {"dance": ["x"]}),
         "$.escalations[0].done['dance']",
         "an obligation this policy does not have",
         id="undeclared obligation done",
+    ),
+    pytest.param(
+        _spoil(["escalations", 0, "done"], {"inform_tam": "alex"}),
+        "$.escalations[0].done[inform_tam]",
+        "got 'alex', expected a list of strings",
+        id="done as format 2 wrote it, in format 3",
     ),
     pytest.param(
         _spoil(["escalations", 0, "escalation_id"], "E" * (MAX_ID_LENGTH + 1)),
@@ -454,17 +460,27 @@ def test_restore_checks_a_snapshot_like_any_input(data: Any, path: str, message:
 
 
 def test_a_snapshot_carries_its_format() -> None:
-    assert SNAPSHOT_FORMAT == 2 == _snapshot_json()["format"]
+    assert SNAPSHOT_FORMAT == 3 == _snapshot_json()["format"]
 
 
-@pytest.mark.parametrize("with_format", [True, False], ids=["format 1", "no format"])
-def test_a_snapshot_of_the_first_format_is_upgraded_and_continues_the_same(
-    engine_name: str, with_format: bool
+@pytest.mark.parametrize(
+    ("written", "with_format"),
+    [
+        ("snapshot-format-1.json", True),
+        ("snapshot-format-1.json", False),
+        ("snapshot-format-2.json", True),
+    ],
+    ids=["format 1", "no format", "format 2"],
+)
+def test_a_snapshot_of_an_earlier_format_is_upgraded_and_continues_the_same(
+    engine_name: str, written: str, with_format: bool
 ) -> None:
-    """A snapshot in the previous release's format (format 1: keys kept as ``reason`` and
-    ``tam``, the TAM informed as ``informed_tam``; no format before formats were numbered)
-    continues exactly as an engine that never stopped."""
-    data = json.loads((DATA / "snapshot-format-1.json").read_text())
+    """A snapshot in an earlier release's format continues exactly as an engine that never
+    stopped: format 1 (keys kept as ``reason`` and ``tam``, the TAM informed as
+    ``informed_tam``; no format before formats were numbered), and format 2 (the TAM last
+    informed in ``done`` as a text, where format 3 keeps a list of every TAM informed), each
+    written by the release that wrote that format, after the history's first six facts."""
+    data = json.loads((DATA / written).read_text())
     if not with_format:
         del data["format"]
     facts = [

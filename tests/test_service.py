@@ -670,25 +670,35 @@ def test_a_store_of_a_newer_schema_is_refused(new_store_url: Any) -> None:
         open_store(url)
 
 
-def test_a_state_of_the_previous_snapshot_format_is_upgraded_when_read(
-    tmp_path: pathlib.Path,
+@pytest.mark.parametrize("written", [1, 2], ids=["format 1", "format 2"])
+def test_a_state_of_an_earlier_snapshot_format_is_upgraded_when_read(
+    tmp_path: pathlib.Path, written: int
 ) -> None:
-    snapshot = json.loads((ROOT / "tests" / "data" / "snapshot-format-1.json").read_text())
-    (old,) = [e for e in snapshot["escalations"] if e.get("informed_tam")][:1] or [
-        snapshot["escalations"][0]
-    ]
+    """A row an earlier release wrote (its ``state_format``) reads as that release's snapshot
+    restored: format 1's TAM informed as ``informed_tam``, format 2's as a text in ``done``."""
+    data = ROOT / "tests" / "data" / f"snapshot-format-{written}.json"
+    snapshot = json.loads(data.read_text())
+    (old,) = [e for e in snapshot["escalations"] if e.get("informed_tam") or e.get("done")][:1]
     path = tmp_path / "old.db"
     open_store(str(path)).close()
     db = sqlite3.connect(path)
     db.execute(
-        "INSERT INTO ep_escalations (escalation_id, state, state_format, seq) VALUES (?, ?, 1, 0)",
-        (old["escalation_id"], json.dumps(old)),
+        "INSERT INTO ep_escalations (escalation_id, state, state_format, seq) VALUES (?, ?, ?, 0)",
+        (old["escalation_id"], json.dumps(old), written),
     )
     db.commit()
     db.close()
     engine = PolicyEngine.restore(snapshot)
     with Service(str(path)) as service:
         assert engine.escalation(old["escalation_id"]) == service.escalation(old["escalation_id"])
+    assert ("alex",) == engine.escalation(old["escalation_id"]).done["inform_tam"]  # type: ignore[union-attr]
+
+
+def test_the_stores_write_states_in_the_snapshot_format_of_the_engine() -> None:
+    from escalation_policy.state import SNAPSHOT_FORMAT
+    from escalation_policy.store.base import _STATE_FORMAT
+
+    assert SNAPSHOT_FORMAT == _STATE_FORMAT
 
 
 # ------------------------------------------------------------------------------- store URLs

@@ -10,7 +10,7 @@ import heapq
 import threading
 from abc import get_cache_token
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -747,10 +747,23 @@ def upgrade_snapshot(data: Mapping[str, Any], policy: Policy) -> Mapping[str, An
     carried ``"update"``, which is no key) or ``tam`` (informing the TAM), and the TAM last
     informed as ``informed_tam``: format 2 keeps each key as ``key``, and what was done once
     per key as ``done``. Format 1 names no policy: a one-off obligation whose rule now
-    requires another one of ``policy`` is that one.
+    requires another one of ``policy`` is that one. Format 2 kept in ``done`` the key an
+    obligation was last fulfilled for (a text): format 3 keeps every key (a list).
     """
-    if data.get("format", 1) != 1 or not isinstance(data.get("escalations"), (list, tuple)):
+    if not isinstance(data.get("escalations"), (list, tuple)):
         return data
+    if data.get("format", 1) == 1:
+        data = _from_format_1(data, policy)
+    if data.get("format") == 2:
+        data = {
+            **data,
+            "format": 3,
+            "escalations": [_from_format_2(escalation) for escalation in data["escalations"]],
+        }
+    return data
+
+
+def _from_format_1(data: Mapping[str, Any], policy: Policy) -> Mapping[str, Any]:
     one_off = one_off_of_rule(policy.reactions)
     escalations = []
     for escalation in data["escalations"]:
@@ -766,7 +779,16 @@ def upgrade_snapshot(data: Mapping[str, Any], policy: Policy) -> Mapping[str, An
                     _upgrade_pending(item, policy, one_off) for item in pending
                 ]
         escalations.append(escalation)
-    return {**data, "format": SNAPSHOT_FORMAT, "escalations": escalations}
+    return {**data, "format": 2, "escalations": escalations}
+
+
+def _from_format_2(escalation: object) -> object:
+    """An escalation's state with each key in ``done`` a list of keys."""
+    done = escalation.get("done") if isinstance(escalation, Mapping) else None
+    if not isinstance(done, Mapping):
+        return escalation
+    upgraded = {name: [key] if isinstance(key, str) else key for name, key in done.items()}
+    return {**cast("Mapping[str, Any]", escalation), "done": upgraded}
 
 
 def _upgrade_pending(item: object, policy: Policy, one_off: Mapping[str, str]) -> object:

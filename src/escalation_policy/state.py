@@ -32,7 +32,7 @@ __all__ = [
     "Replanned",
 ]
 
-NOTHING_DONE: Mapping[str, str] = types.MappingProxyType({})
+NOTHING_DONE: Mapping[str, tuple[str, ...]] = types.MappingProxyType({})
 """No obligation fulfilled once per key yet (shared, never changed: records replace it)."""
 
 
@@ -135,8 +135,9 @@ class EscalationState:
     cadence: str | None = attrs.field(default=None, metadata=VALUES)
     involvement: tuple[str, ...] = attrs.field(default=(), metadata=VALUES)
     pending: tuple[PendingObligation, ...] = ()
-    done: Mapping[str, str] = NOTHING_DONE
-    """For an obligation fulfilled once per key: the key it was last fulfilled for."""
+    done: Mapping[str, tuple[str, ...]] = NOTHING_DONE
+    """For an obligation fulfilled once per key: the keys it was fulfilled for, in the order
+    they were (a TAM informed, then another TAM covering: both)."""
     closed_at: dt.datetime | None = None
     retain_until: dt.datetime | None = None
     """For a closed escalation waiting for an overdue closing post: when to stop waiting."""
@@ -348,10 +349,11 @@ class Replanned:
     changed: tuple[ChangedObligation, ...] = ()
 
 
-SNAPSHOT_FORMAT = 2
+SNAPSHOT_FORMAT = 3
 """The format of the snapshots this version of the library writes. It reads every earlier
 format too: format 1 kept a pending obligation's key as ``reason`` or ``tam``, and the TAM last
-informed as ``informed_tam``."""
+informed as ``informed_tam``; format 2 kept in ``done`` only the key an obligation was last
+fulfilled for, a text, where format 3 keeps every key, a list."""
 
 
 @attrs.frozen(kw_only=True)

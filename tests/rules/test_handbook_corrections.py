@@ -1112,3 +1112,40 @@ def test_a_document_posted_on_friday_evening_is_the_created_post_of_mondays_reco
     scenario.open(opened, severity="high")
     scenario.tick(utc(3, 16, 16))
     assert expected == sorted(_codes(scenario.actions())), case
+
+
+# ---------------------------------------------------------------------------------------------
+# 21. "If a TAM is assigned, Support Engineering should inform the TAM of the escalation": once
+#     per TAM. A TAM told of the escalation, covered for a while by another TAM, and assigned
+#     again knows of it: nothing more is owed (an earlier reading remembered only the last TAM
+#     told, and reported the returning TAM `tam_not_informed`). A TAM assigned again replaces
+#     a cover not told yet, as any newly assigned TAM replaces one not yet informed.
+@pytest.mark.parametrize(
+    ("case", "steps", "expected"),
+    [
+        ("Ann told, Bob covers and is told, Ann returns",
+         [("ann", True), ("bob", True), ("ann", False)], []),
+        ("Ann told, Bob covers and is told, Ann returns, Bob covers again",
+         [("ann", True), ("bob", True), ("ann", False), ("bob", False)], []),
+        ("Ann told, Bob covers untold for an hour, Ann returns",
+         [("ann", True), ("bob", False), ("ann", False)], []),
+        ("Ann told, Bob covers and is told, Cara takes over untold",
+         [("ann", True), ("bob", True), ("cara", False)], ["tam_not_informed: cara"]),
+        ("Ann never told, Bob covers and is told, Ann returns",
+         [("ann", False), ("bob", True), ("ann", False)], ["tam_not_informed: ann"]),
+    ],
+)  # fmt: skip
+def test_a_tam_told_once_is_not_told_again_after_a_cover(
+    scenario: Scenario, case: str, steps: list[tuple[str, bool]], expected: list[str]
+) -> None:
+    scenario.open(severity="medium", tam=None)
+    for hour, (tam, told) in enumerate(steps, start=1):
+        scenario.fact("tam_assigned", at(hours=hour), tam=tam)
+        if told:
+            scenario.fact("tam_informed", at(hours=hour, minutes=10))
+    scenario.tick(at(days=3))
+    assert expected == [
+        f"tam_not_informed: {v.detail.split(chr(39))[1]}"
+        for v in of_type(scenario.actions(), "violation")
+        if v.code.value == "tam_not_informed"
+    ], case

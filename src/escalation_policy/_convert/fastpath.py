@@ -370,8 +370,10 @@ def _writer_for(kind: Any) -> Callable[[Any], Any] | None:
         return dt.timedelta.total_seconds
     if isinstance(kind, type) and issubclass(kind, enum.Enum):
         return _enum_value
-    if typing.get_origin(kind) in (Mapping, dict):
-        return dict  # of strings: the only mappings the state holds
+    if typing.get_origin(kind) in (Mapping, dict):  # of strings, or of lists of strings
+        if typing.get_origin(typing.get_args(kind)[1]) is tuple:
+            return _of_lists
+        return dict
     if typing.get_origin(kind) is tuple:  # written as a JSON array
         item = typing.get_args(kind)[0]
         if isinstance(item, type) and issubclass(item, enum.Enum):
@@ -385,6 +387,10 @@ def _writer_for(kind: Any) -> Callable[[Any], Any] | None:
         inner = _writer_for(others[0]) if len(others) == 1 else None
         return _or_none(inner) if inner is not None else None
     return None
+
+
+def _of_lists(mapping: Mapping[str, tuple[str, ...]]) -> dict[str, list[str]]:
+    return {key: list(items) for key, items in mapping.items()}
 
 
 def _enum_value(member: Any) -> Any:  # an enum.Enum, or its value as text

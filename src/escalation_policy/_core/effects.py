@@ -81,6 +81,15 @@ _KEPT = tuple((0,) * parts for parts in range(9))
 same tuple for them all."""
 
 
+def done_with(
+    done: Mapping[str, tuple[str, ...]], name: str, key: str
+) -> Mapping[str, tuple[str, ...]]:
+    """``done`` (a record's) with ``key`` among the keys the obligation ``name`` was fulfilled
+    for, once: a new mapping when it was not (records replace it, never change it)."""
+    keys = done.get(name, ())
+    return done if key in keys else {**done, name: (*keys, key)}
+
+
 def kept_counts(parts: int) -> tuple[int, ...]:
     """The counts a period starts with after one met: zeros, where a period after a miss, or
     the first one planned, starts empty (nothing known of the periods before)."""
@@ -217,8 +226,6 @@ class Work:
                 return  # nothing to key it by (no TAM assigned): nothing is required
         if key is not None and type(key) is not str:
             key = text_of(key)
-        if declared.once_per_key and record.done.get(name) == key:
-            return
         pending_list = record.pending
         if pending_list:
             index = self._find(name, None if declared.one_at_a_time else key)
@@ -227,6 +234,8 @@ class Work:
                 if pending.key == key and not (declared.renew_when_overdue and pending.overdue):
                     return
                 del pending_list[index]  # renewed, or replaced by one for a new key
+        if declared.once_per_key and key in record.done.get(name, ()):
+            return  # met for this key before (one replaced above: by one met already)
         # Checked at load time, where the policy's settings took their values.
         within = cast("dt.timedelta | BusinessTime", effect.within)
         if type(within) is not dt.timedelta and isinstance(within, BusinessTime):
@@ -277,7 +286,7 @@ class Work:
             if pending.key == key:
                 index = position
                 break
-        told = self.record.done.get(name) if declared.key_from is not None else None
+        told = self.record.done.get(name, ()) if declared.key_from is not None else ()
         if declared.once_per_key:
             if index is not None:
                 done = self.record.pending[index].key
@@ -286,7 +295,7 @@ class Work:
                     None if declared.key_from is None else getattr(self.record, declared.key_from)
                 )
             if done is not None:
-                self.record.done = {**self.record.done, name: text_of(done)}
+                self.record.done = done_with(self.record.done, name, text_of(done))
         if index is None:
             if declared.early_grace is None:
                 return
@@ -328,11 +337,12 @@ class Work:
         self._announce(declared, self.record.pending[index])
 
     def _remember_early(
-        self, declared: CompiledObligation, key: str | None, told: str | None = None
+        self, declared: CompiledObligation, key: str | None, told: tuple[str, ...] = ()
     ) -> None:
         """Keep work that would have fulfilled ``declared`` (its instance of ``key``; with no
         key of its fact, the one the escalation's attribute ``key_from`` names now, if any,
-        unless that instance was met already, ``told``: then the next one, whichever it is)
+        unless that instance was met already, among ``told``: then the next one, whichever it
+        is)
         for its ``early_grace``: see :meth:`met_early`. Earlier work for the same instance goes
         (for one keyed by the escalation's attribute, for any instance: only work for the
         attribute's latest value can count)."""
@@ -340,7 +350,7 @@ class Work:
         if key is None and declared.key_from is not None:
             named = getattr(record, declared.key_from)
             key = None if named is None else text_of(named)
-            if declared.once_per_key and key is not None and key == told:
+            if declared.once_per_key and key is not None and key in told:
                 key = None  # the TAM told already is not told again: the next one is
         self._keep(declared, _early_work(obligation=declared.id, at=self.at, key=key))
 
@@ -404,7 +414,7 @@ class Work:
             record.early_work = tuple(other for other in early_work if other is not early)
             self._keep(declared, _early_work(obligation=name, at=early.at, key=key))
         if declared.once_per_key and key is not None:
-            record.done = {**record.done, name: key}
+            record.done = done_with(record.done, name, key)
         self.fulfilled.append(
             _fulfilment(
                 escalation_id=self.escalation_id,

@@ -154,8 +154,6 @@ def _required(policy: "Policy", effect: Require) -> "_Function | None":
         ]
     else:
         lines.append("    key = KEY")
-    if declared.once_per_key:
-        lines += ["    if record.done.get(NAME) == key:", "        return"]
     renewed = " and not pending.overdue" if declared.renew_when_overdue else ""
     lines += [
         "    pending_list = record.pending",
@@ -167,6 +165,8 @@ def _required(policy: "Policy", effect: Require) -> "_Function | None":
         "                return",
         "            del pending_list[index]  # renewed, or replaced by one for a new key",
     ]
+    if declared.once_per_key:  # met for this key before: nothing more is required
+        lines += ["    if key in record.done.get(NAME, ()):", "        return"]
     if isinstance(within, BusinessTime):
         lines += [
             "    calendar = policy.calendar(record.calendar, record.calendar_identity)",

@@ -79,7 +79,7 @@ class Record:
     cadence: Any
     involvement: tuple[Any, ...]
     pending: list[PendingObligation]
-    done: Mapping[str, str]
+    done: Mapping[str, tuple[str, ...]]
     closed_at: dt.datetime | None
     retain_until: dt.datetime | None
     calendar: str | None

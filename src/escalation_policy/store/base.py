@@ -112,7 +112,9 @@ _MIGRATIONS: Mapping[str, Sequence[Sequence[str]]] = {
 }
 
 
-_STATE_FORMAT = 2  # the snapshot format of the states written (escalation_policy.state)
+_STATE_FORMAT = 3
+"""The snapshot format of the states written: ``escalation_policy.state.SNAPSHOT_FORMAT`` (a
+test keeps them equal; the stores import nothing of the engine)."""
 
 _STATE_ROW = "escalation_id, state, state_format, seq, clock"
 """The columns of ``ep_escalations`` a :class:`StateRow` holds, in its order."""
