@@ -639,6 +639,19 @@ class Host:
             return True
         return escalation.hours.elapsed(done_at, at) <= grace.duration
 
+    def tam_knows(self, escalation: Escalation, at: dt.datetime) -> None:
+        """The TAM owns the escalation: no informing is owed, now or later."""
+        escalation.drop("inform_tam")
+        tam = escalation.tam
+        if tam is not None and tam not in escalation.informed:
+            escalation.informed += (tam,)
+            self.forget(escalation, "inform_tam")
+
+    def forget(self, escalation: Escalation, kind: str) -> None:
+        """Work kept for the TAM's informing goes (of the TAM's, only the latest counts)."""
+        if escalation.early and any(done_kind == kind for done_kind, _ in escalation.early):
+            escalation.early = {k: v for k, v in escalation.early.items() if k[0] != kind}
+
     def remember(self, escalation: Escalation, kind: str, key: str | None, at: dt.datetime) -> None:
         """Keep work that met nothing for the grace: an obligation required soon may count it
         (of the TAM's, only the latest: it is for the TAM assigned then)."""
@@ -813,6 +826,8 @@ class Host:
         ):
             rule = "responsibilities.inform_tam"
             self.require(escalation, "inform_tam", tam, rule, at, actions, announced)
+        if escalation.owner == "tam":
+            self.tam_knows(escalation, at)
         if severity in HIGH and tam is None and not escalation.broad:
             rule = "responsibilities.tam_needed"
             self.require(escalation, "assign_tam", None, rule, at, actions, announced, False)
@@ -927,9 +942,10 @@ class Host:
                 escalation.informed = (*told, done)
             if item is not None:
                 escalation.due.remove(item)
-            else:  # the TAM told already is not told again: the next one is
-                tam = escalation.tam
-                self.remember(escalation, "inform_tam", None if tam in told else tam, at)
+            elif escalation.tam is None or escalation.tam in told:  # for the next TAM
+                self.remember(escalation, "inform_tam", None, at)
+            else:  # the TAM named now is told for good: only earlier work goes
+                self.forget(escalation, "inform_tam")
         elif kind == "status_changed":
             rule = "tracker.summary_on_status_change"
             self.require(escalation, "executive_summary", None, rule, at, actions, announced)
@@ -954,7 +970,7 @@ class Host:
             if severity not in HIGH:
                 escalation.drop("assign_tam")
             if escalation.owner == "tam":
-                escalation.drop("inform_tam")
+                self.tam_knows(escalation, at)
             raised, lowered = ORDER[severity] < ORDER[before], ORDER[severity] > ORDER[before]
             if raised:
                 rule = "tracker.summary_on_severity_change"
@@ -982,6 +998,10 @@ class Host:
             if escalation.owner == "support_engineering" and escalation.opened_by != tam:
                 rule = "responsibilities.inform_tam"
                 self.require(escalation, "inform_tam", tam, rule, at, actions, announced)
+            if escalation.owner == "tam":
+                self.tam_knows(escalation, at)
+            if escalation.opened_by == tam:  # back after a cover: the cover is owed nothing
+                escalation.drop("inform_tam")
             item = escalation.find("assign_tam")
             if item is not None:
                 escalation.due.remove(item)

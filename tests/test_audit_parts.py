@@ -586,6 +586,149 @@ def test_parquet_files_audited_in_parts_give_the_report_of_one_process(
         streamed.close()
 
 
+def _tables() -> list[Any]:
+    """Record batches of every kind of column a Parquet file may give."""
+    pyarrow = pytest.importorskip("pyarrow", reason="pyarrow is not installed")
+    at = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.timezone.utc)
+    columns = {
+        "type": pyarrow.array(["posted", None, "tick"]),
+        "large": pyarrow.array(["a", "b", None], pyarrow.large_string()),
+        "flag": pyarrow.array([True, None, False]),
+        "count": pyarrow.array([1, None, 3], pyarrow.int16()),
+        "share": pyarrow.array([0.5, float("nan"), None]),
+        "nothing": pyarrow.nulls(3),
+        "utc": pyarrow.array([at, None, at], pyarrow.timestamp("us", tz="UTC")),
+        "naive": pyarrow.array([at.replace(tzinfo=None)] * 3, pyarrow.timestamp("ms")),
+        "zoned": pyarrow.array([at] * 3, pyarrow.timestamp("s", tz="America/New_York")),
+        "day": pyarrow.array([at.date(), None, at.date()]),
+        "words": pyarrow.array(["x", "y", "x"]).dictionary_encode(),
+        "times": pyarrow.array(
+            [at, at, None], pyarrow.timestamp("ms", tz="UTC")
+        ).dictionary_encode(),
+        "list": pyarrow.array([[1], [], None]),
+        "struct": pyarrow.array([{"a": 1}, None, {"a": 2}]),
+        "bytes": pyarrow.array([b"\x00", None, b"x"]),
+    }
+    whole = pyarrow.record_batch(list(columns.values()), names=list(columns))
+    return [whole, whole.slice(1, 2), whole.select([]), whole.slice(0, 0)]
+
+
+def test_a_parquet_batch_read_a_column_at_a_time_gives_the_rows_read_one_at_a_time() -> None:
+    """``read_rows`` makes a batch's rows a column at a time: the same facts' JSON forms as
+    reading each row (a null an absent field, a timestamp its text), whatever the columns'
+    types, and with no column at all."""
+    from escalation_policy._partitioned import _row, _rows
+
+    for batch in _tables():
+        expected = [_row(row) for row in batch.to_pylist()]
+        rows = _rows(batch)
+        assert len(expected) == len(rows) == batch.num_rows
+        # By their texts: a NaN is not equal to itself.
+        assert [repr(list(row.items())) for row in expected] == [
+            repr(list(row.items())) for row in rows
+        ]
+
+
+def _opened_rows() -> list[dict[str, Any]]:
+    """Seven escalations opened, the last four days after the others."""
+    return [
+        {
+            "type": "opened",
+            "escalation_id": f"ESC-{number}",
+            "customer": f"Customer {number}",
+            "segment": "enterprise",
+            "severity": "low",
+            "at": f"2026-01-0{9 if number == 7 else 5}T09:0{number}:00+00:00",
+        }
+        for number in range(1, 8)
+    ]
+
+
+def _spoiled_table(case: str) -> Any:
+    pyarrow = pytest.importorskip("pyarrow", reason="pyarrow is not installed")
+    rows = _opened_rows()
+    table = pyarrow.table({key: [row[key] for row in rows] for key in rows[0]})
+    at = table.schema.get_field_index("at")
+    if case == "the time as bytes":
+        return table.set_column(at, "at", table.column("at").cast(pyarrow.binary()))
+    if case == "a column of text views":
+        customer = table.schema.get_field_index("customer")
+        views = table.column("customer").cast(pyarrow.string_view())
+        return table.set_column(customer, "customer", views)
+    if case == "the time as a timestamp":
+        times = [dt.datetime.fromisoformat(row["at"]) for row in rows]
+        return table.set_column(at, "at", pyarrow.array(times, pyarrow.timestamp("s", tz="UTC")))
+    raise AssertionError(case)
+
+
+@pytest.mark.parametrize(
+    "case", ["the time as bytes", "a column of text views", "the time as a timestamp"]
+)
+def test_parquet_columns_of_any_type_give_parts_the_report_of_one_process(
+    tmp_path: pathlib.Path, case: str
+) -> None:
+    """A time as bytes is no time (every row refused, in one process and in parts alike), a
+    column of a type pyarrow cannot filter is read row by row, a timestamp is its instant."""
+    parquet = pytest.importorskip("pyarrow.parquet")
+    path = tmp_path / "history.parquet"
+    parquet.write_table(_spoiled_table(case), path)
+    command = ["audit", str(path), "--keep-going", "--format", "json", "-o"]
+    one = main([*command, str(tmp_path / "one.json")])
+    assert one == main([*command, str(tmp_path / "two.json"), "--jobs", "2"])
+    assert one == main([*command, str(tmp_path / "three.json"), "--jobs", "3"])
+    written = (tmp_path / "one.json").read_bytes()
+    assert written == (tmp_path / "two.json").read_bytes() == (tmp_path / "three.json").read_bytes()
+    report = json.loads(written)
+    assert (7 if case == "the time as bytes" else 0) == len(report["refused"])
+
+
+def _unreadable(case: str, path: pathlib.Path) -> None:
+    pyarrow = pytest.importorskip("pyarrow", reason="pyarrow is not installed")
+    parquet = pytest.importorskip("pyarrow.parquet")
+    rows = _opened_rows()
+    table = pyarrow.table({key: [row[key] for row in rows] for key in rows[0]})
+    at = table.schema.get_field_index("at")
+    if case == "a column twice":
+        parquet.write_table(table.append_column("at", table.column("at")), path)
+    elif case == "nanoseconds":  # no Python datetime holds them (without pandas)
+        times = pyarrow.array([1_767_603_600_000_000_001] * 7, pyarrow.timestamp("ns", tz="UTC"))
+        parquet.write_table(table.set_column(at, "at", times), path)
+    elif case == "past the year 9999":
+        times = pyarrow.array([300_000_000_000] * 7, pyarrow.timestamp("s", tz="UTC"))
+        parquet.write_table(table.set_column(at, "at", times), path)
+    elif case == "text that is not UTF-8":
+        spoiled = pyarrow.array([b"\xff"] * 7, pyarrow.binary()).view(pyarrow.string())
+        parquet.write_table(table.append_column("note", spoiled), path)
+    else:
+        raise AssertionError(case)
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("a column twice", "the column 'at' is there twice; expected each field of a fact"),
+        ("nanoseconds", ", from row 1: "),
+        ("past the year 9999", ", from row 1: "),
+        ("text that is not UTF-8", ", from row 1: "),
+    ],
+)
+def test_a_parquet_file_that_cannot_be_read_is_refused_naming_the_file(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str], case: str, message: str
+) -> None:
+    """A column twice (which is the fact's field?), or values pyarrow cannot make into
+    Python's: the file is refused with its name and the first row of the batch, in one
+    process and in parts, never an internal error."""
+    path = tmp_path / "history.parquet"
+    _unreadable(case, path)
+    for jobs in ([], ["--jobs", "2"]):
+        status = main(["audit", str(path), "--keep-going", "-o", str(tmp_path / "r"), *jobs])
+        error = capsys.readouterr().err
+        said = f"escalation-policy: cannot read {path}"
+        assert (2, said) == (status, error[: len(said)]), error
+        assert message in error
+        assert "internal error" not in error
+
+
 def test_refusals_that_keep_the_parts_apart_round_after_round_end_in_one_part(
     tmp_path: pathlib.Path,
 ) -> None:

@@ -2,6 +2,7 @@
 hand-written host the benchmarks compare ``handle()`` with gives the library's actions."""
 
 import collections
+import datetime as dt
 import importlib.util
 import json
 import pathlib
@@ -10,6 +11,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from escalation_policy import Action, Fact, PolicyEngine, default_policy, make_converter
 
@@ -85,3 +88,83 @@ def test_the_hand_written_host_gives_the_library_s_actions(workload: Any, host: 
             from_lines.handle_line(line),
         )
     assert len(engine) == len(from_objects) == len(from_lines)
+
+
+_TAMS = ("ann", "bob", "cara")
+
+
+@st.composite
+def _tam_histories(draw: st.DrawFn) -> list[str]:
+    """An escalation whose TAMs come and go (covers, returns, the opener back), told or not,
+    its severity moving between Support's and the TAM's ownership: JSON lines."""
+    start = dt.datetime(2026, 3, 2, 9, tzinfo=dt.timezone.utc)
+    opened: dict[str, Any] = {
+        "type": "opened",
+        "escalation_id": "E1",
+        "customer": "Acme",
+        "segment": "enterprise",
+        "severity": draw(st.sampled_from(["low", "medium", "high", "critical"])),
+        "initiated_by": "support_engineering",
+        "at": start.isoformat(),
+    }
+    tam = draw(st.sampled_from([None, *_TAMS]))
+    if tam is not None:
+        opened["tam"] = tam
+        if draw(st.booleans()):
+            opened["opened_by"] = tam
+    lines, minutes = [json.dumps(opened)], 0
+    for kind in draw(st.lists(st.sampled_from(["tam_assigned", "tam_informed", "severity"]))):
+        minutes += draw(st.sampled_from([1, 10, 50, 70, 200, 600]))
+        fact: dict[str, Any] = {
+            "type": "severity_changed" if kind == "severity" else kind,
+            "escalation_id": "E1",
+            "at": (start + dt.timedelta(minutes=minutes)).isoformat(),
+        }
+        if kind == "tam_assigned":
+            fact["tam"] = draw(st.sampled_from(_TAMS))
+        elif kind == "severity":
+            fact["severity"] = draw(st.sampled_from(["low", "medium", "high", "critical"]))
+        lines.append(json.dumps(fact))
+    lines.append(json.dumps({"type": "tick", "at": (start + dt.timedelta(days=4)).isoformat()}))
+    return lines
+
+
+def _lines(*facts: tuple[str, int, dict[str, Any]]) -> list[str]:
+    """JSON lines of ``(type, minutes after Monday 09:00, fields)`` about E1."""
+    start = dt.datetime(2026, 3, 2, 9, tzinfo=dt.timezone.utc)
+    return [
+        json.dumps(
+            {"type": kind, **({} if kind == "tick" else {"escalation_id": "E1"}), **fields}
+            | {"at": (start + dt.timedelta(minutes=minutes)).isoformat()}
+        )
+        for kind, minutes, fields in facts
+    ]
+
+
+OPENED = {"customer": "Acme", "segment": "enterprise", "initiated_by": "support_engineering"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(_tam_histories())
+# A TAM who owns the escalation and knew of it already leaves no work behind for the next TAM.
+@example(
+    _lines(
+        ("opened", 0, {**OPENED, "severity": "medium", "tam": "bob"}),
+        ("severity_changed", 1, {"severity": "critical"}),
+        ("tam_assigned", 31, {"tam": "bob"}),
+        ("severity_changed", 41, {"severity": "medium"}),
+        ("tam_assigned", 42, {"tam": "cara"}),
+        ("tick", 6000, {}),
+    )
+)
+def test_the_hand_written_host_informs_tams_as_the_library_does(lines: list[str]) -> None:
+    """Who is owed informing, and who knows already (told, opened it, owned it), is the
+    subtlest of the host's rules: the same actions on any history of TAMs and severities."""
+    host = _module("host")
+    engine, hand_written = PolicyEngine(), host.Host()
+    for number, line in enumerate(lines):
+        expected = [json.loads(text) for text in engine.handle_json(line)]
+        assert (number, expected) == (
+            number,
+            [json.loads(t) for t in hand_written.handle_line(line)],
+        )

@@ -166,8 +166,8 @@ PRODUCT_DRI_REMINDER = dt.timedelta(hours=4)
 """,
         ),
         (
-            '    ContextField("tam_opened", BOOL, _tam_opened),\n)\n',
-            """    ContextField("tam_opened", BOOL, _tam_opened),
+            '    ContextField("tam_told", BOOL, _tam_told),\n)\n',
+            """    ContextField("tam_told", BOOL, _tam_told),
     ContextField(
         "product_dri_assigned", BOOL, lambda situation: situation.record.product_dri is not None
     ),

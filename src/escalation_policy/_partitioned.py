@@ -16,6 +16,7 @@ import shutil
 import signal
 import tempfile
 import threading
+import types
 import zlib
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from typing import IO, Any
@@ -141,8 +142,10 @@ def is_parquet(path: str) -> bool:
     return os.path.splitext(path)[1].lower() in (".parquet", ".pq")
 
 
-def _parquet_batches(path: str, name: str) -> Iterator[Any]:
-    """The record batches of a Parquet file (``pyarrow.RecordBatch``)."""
+def _parquet_batches(path: str, name: str) -> Iterator[tuple[int, Any]]:
+    """The record batches of a Parquet file (``pyarrow.RecordBatch``), each with the number of
+    its first row. A file that repeats a column's name is refused: which of the two is the
+    fact's field?"""
     try:  # optional: the [dask] extra; untyped
         parquet: Any = importlib.import_module("pyarrow.parquet")
     except ImportError:
@@ -154,10 +157,39 @@ def _parquet_batches(path: str, name: str) -> Iterator[Any]:
         table = parquet.ParquetFile(path)
     except (OSError, ValueError) as error:
         raise InputError(f"cannot read {name}: {error}") from None
-    yield from table.iter_batches(batch_size=_PARQUET_BATCH)
+    names = table.schema_arrow.names
+    twice = sorted({field for field in names if names.count(field) > 1})
+    if twice:
+        raise InputError(
+            f"cannot read {name}: the column {twice[0]!r} is there twice; expected each field "
+            "of a fact in one column"
+        )
+    batches = table.iter_batches(batch_size=_PARQUET_BATCH)
+    first = 1
+    while True:
+        with _unreadable(name, first):
+            batch = next(batches, None)
+        if batch is None:
+            return
+        yield first, batch
+        first += batch.num_rows
 
 
 _PARQUET_BATCH = 8192
+
+
+@contextlib.contextmanager
+def _unreadable(name: str, first: int) -> Iterator[None]:
+    """What pyarrow raises for a batch it cannot read or make Python values of (a damaged
+    page, a time out of Python's range, text that is not UTF-8), as the ``InputError`` that
+    names the file and the batch's first row."""
+    try:
+        yield
+    except (OSError, ValueError, OverflowError, TypeError, NotImplementedError) as error:
+        if isinstance(error, InputError):
+            raise
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise InputError(f"cannot read {name}, from row {first}: {reason}") from None
 
 
 def _row(row: Mapping[str, object]) -> dict[str, object]:
@@ -165,88 +197,126 @@ def _row(row: Mapping[str, object]) -> dict[str, object]:
     return {key: _json_value(value) for key, value in row.items() if value is not None}
 
 
+_PLAIN = ("is_string", "is_large_string", "is_boolean", "is_integer", "is_floating", "is_null")
+"""The types (``pyarrow.types``' tests) whose values are never timestamps."""
+
+
+def _rows(batch: Any) -> list[dict[str, object]]:
+    """The rows of a batch as :func:`_row` makes each of ``batch.to_pylist()``, read a column
+    at a time: only a column of a type whose values may be timestamps is looked at value by
+    value."""
+    names = batch.schema.names
+    if not names:
+        return [{} for _ in range(batch.num_rows)]
+    arrow_types: Any = importlib.import_module("pyarrow").types
+    columns = []
+    for column in batch.columns:
+        values = column.to_pylist()
+        if not any(getattr(arrow_types, test)(column.type) for test in _PLAIN):
+            values = [_json_value(value) for value in values]
+        columns.append(values)
+    return [
+        {name: value for name, value in zip(names, values, strict=True) if value is not None}
+        for values in zip(*columns, strict=True)
+    ]
+
+
 def read_rows(path: str, name: str) -> Iterator[tuple[str, int, Any]]:
     """``(file, row number, the row as a fact's JSON form)`` for each row of a Parquet file:
     a column a field, a null an absent field, a timestamp as its ISO-8601 text."""
-    number = 0
-    for batch in _parquet_batches(path, name):
-        for row in batch.to_pylist():
-            number += 1
-            yield name, number, _row(row)
-
-
-def _column(batch: Any, field: str) -> list[Any] | None:
-    index = batch.schema.get_field_index(field)
-    return None if index < 0 else batch.column(index).to_pylist()
+    for first, batch in _parquet_batches(path, name):
+        with _unreadable(name, first):
+            rows = _rows(batch)
+        for number, row in enumerate(rows, start=first):
+            yield name, number, row
 
 
 def part_rows(path: str, name: str, part: int, parts: int) -> Generator[Owned, None, int]:
     """Each row of a Parquet file as a part reads it (see :data:`Owned`), and then how many
     rows it had: a row of another part is not made into a fact's JSON form, only its
-    ``escalation_id`` and ``at`` columns are read, and its time is the text ``read_rows`` gives
-    its ``at``, as a line of another part gives it."""
-    number = 0
-    for batch in _parquet_batches(path, name):
-        pyarrow: Any = importlib.import_module("pyarrow")  # imported to read the file
-        ids = _column(batch, "escalation_id")
-        if ids is None:  # no row is about an escalation: every part reads every row
-            for row in batch.to_pylist():
-                number += 1
-                item = _row(row)
-                yield None, item, item
-            continue
-        parts_of: dict[str, int] = {}
-        owners: list[int | None] = []
-        for escalation_id in ids:  # as _owner tells it of the row read
-            if isinstance(escalation_id, str):
-                owner = parts_of.get(escalation_id)
-                if owner is None:
-                    owner = parts_of[escalation_id] = part_of(escalation_id, parts)
-                owners.append(owner)
-            else:
-                owners.append(None)
-        mine = [owner is None or owner == part for owner in owners]
-        if all(mine):  # one part of one: no row left out
-            read, times = iter(batch.to_pylist()), None
+    ``escalation_id`` and ``at`` columns are read, and its time is what ``read_rows`` gives its
+    ``at``, as a line of another part gives it."""
+    rows = 0
+    for first, batch in _parquet_batches(path, name):
+        with _unreadable(name, first):
+            owners, mine, times = _owners(batch, part, parts)
+        rows += batch.num_rows
+        if times is None:  # every row this part's, or about no escalation
+            with _unreadable(name, first):
+                read = iter(_rows(batch))
         else:
-            kept = batch.filter(pyarrow.array(mine, pyarrow.bool_())) if any(mine) else batch[:0]
-            read, times = iter(kept.to_pylist()), _times(batch)
+            with _unreadable(name, first):
+                read = iter(_own_rows(batch, mine))
         for index, owner in enumerate(owners):
-            number += 1
             if owner is None or owner == part:
-                row = _row(next(read))
+                row = next(read)
                 if owner is None and len(row) == 2 and row.get("type") == "tick":
                     tick = _quiet_tick(row.get("at"))
                     if tick is not None:  # read by the part only if something falls due
                         yield tick
                         continue
                 yield owner, row, row
-                continue
-            # Its time as the row read gives it: a text as a line's, or what _time_of reads.
-            at = times[index] if times is not None else None
-            yield owner, None, at if type(at) is bytes else {"at": _json_value(at)}
-    return number
+            else:
+                yield owner, None, times[index]
+    return rows
 
 
-def _times(batch: Any) -> list[Any] | None:
-    """The ``at`` of each row of a batch: the bytes of a text (a text column's values, read as
-    bytes), a timestamp's as ``read_rows`` gives it, or the value as it is."""
+def _owners(batch: Any, part: int, parts: int) -> tuple[list[int | None], list[bool], Any]:
+    """The part of each row of a batch (``None``: every part's, a row about no escalation), as
+    ``_owner`` tells it of the row read; whether each is this part's to read; and, unless every
+    row is, the time of each (see :func:`_times`)."""
+    index = batch.schema.get_field_index("escalation_id")  # -1: none (no name is there twice)
+    if index < 0:
+        return [None] * batch.num_rows, [True] * batch.num_rows, None
+    parts_of: dict[str, int] = {}
+    owners: list[int | None] = []
+    for escalation_id in batch.column(index).to_pylist():
+        if isinstance(escalation_id, str):
+            owner = parts_of.get(escalation_id)
+            if owner is None:
+                owner = parts_of[escalation_id] = part_of(escalation_id, parts)
+            owners.append(owner)
+        else:
+            owners.append(None)
+    mine = [owner is None or owner == part for owner in owners]
+    return owners, mine, None if all(mine) else _times(batch)
+
+
+def _own_rows(batch: Any, mine: list[bool]) -> list[dict[str, object]]:
+    """The rows of a batch that are this part's (``mine``), as :func:`_rows` makes them."""
+    if not any(mine):
+        return []
+    pyarrow: Any = importlib.import_module("pyarrow")
+    try:
+        kept = batch.filter(pyarrow.array(mine, pyarrow.bool_()))
+    except NotImplementedError:  # a column of a type filters do not take (string views)
+        return [row for row, own in zip(_rows(batch), mine, strict=True) if own]
+    return _rows(kept)
+
+
+def _times(batch: Any) -> list[object]:
+    """The time of each row of a batch, as :data:`Owned` holds another part's: the bytes of a
+    text (a text column's values, read as bytes), of a timestamp's ISO-8601 text (as
+    ``read_rows`` gives it), or the JSON form ``{"at": value}`` of any other value."""
     index = batch.schema.get_field_index("at")
     if index < 0:
-        return None
+        return [_NO_TIME] * batch.num_rows
     column = batch.column(index)
     pyarrow: Any = importlib.import_module("pyarrow")
-    values: list[Any]
     if pyarrow.types.is_string(column.type):  # UTF-8: the bytes read_rows decodes
-        values = column.cast(pyarrow.binary()).to_pylist()
-        return values
+        times: list[object] = column.cast(pyarrow.binary()).to_pylist()
+        return [_NO_TIME if at is None else at for at in times]
     if pyarrow.types.is_large_string(column.type):
-        values = column.cast(pyarrow.large_binary()).to_pylist()
-        return values
-    values = column.to_pylist()
+        times = column.cast(pyarrow.large_binary()).to_pylist()
+        return [_NO_TIME if at is None else at for at in times]
     return [
-        value.isoformat().encode() if isinstance(value, dt.datetime) else value for value in values
+        at.isoformat().encode() if isinstance(at, dt.datetime) else {"at": _json_value(at)}
+        for at in column.to_pylist()
     ]
+
+
+_NO_TIME: Mapping[str, object] = types.MappingProxyType({})
+"""The time of a row without one, as ``_time_of`` reads the row: none."""
 
 
 def _quiet_tick(at: object) -> Owned | None:

@@ -1149,3 +1149,73 @@ def test_a_tam_told_once_is_not_told_again_after_a_cover(
         for v in of_type(scenario.actions(), "violation")
         if v.code.value == "tam_not_informed"
     ], case
+
+
+# "TAMs are responsible for managing the account engagement" (Critical and High): a TAM who
+# owned the escalation knows of it. Lowered to Medium, the CRM's re-sync of the same TAM, or
+# the TAM's return after a cover, owes no informing (an earlier reading reported it
+# `tam_not_informed`). The TAM who opened the escalation, back after a cover not told yet,
+# replaces the cover too.
+@pytest.mark.parametrize(
+    ("case", "opening", "later", "expected"),
+    [
+        ("High run by Ann, lowered, the CRM re-syncs Ann",
+         {"severity": "high", "tam": "Ann"},
+         [("severity_changed", {"severity": "medium"}), ("tam_assigned", {"tam": "Ann"})], []),
+        ("High run by Ann, lowered, Bob covers and is told, Ann returns",
+         {"severity": "high", "tam": "Ann"},
+         [("severity_changed", {"severity": "medium"}), ("tam_assigned", {"tam": "Bob"}),
+          ("tam_informed", {}), ("tam_assigned", {"tam": "Ann"})], []),
+        ("High, Bob assigned while High, lowered, Ann returns untold, Bob returns",
+         {"severity": "high", "tam": "Ann"},
+         [("tam_assigned", {"tam": "Bob"}), ("severity_changed", {"severity": "medium"}),
+          ("tam_assigned", {"tam": "Ann"}), ("tam_assigned", {"tam": "Bob"})],
+         []),
+        ("Medium, Ann never told, raised to High: Ann owns it and knows",
+         {"severity": "medium", "tam": "Ann"},
+         [("severity_changed", {"severity": "high"})], []),
+        ("Medium opened by TAM Ann, Bob covers untold, Ann returns",
+         {"severity": "medium", "tam": "Ann", "opened_by": "Ann"},
+         [("tam_assigned", {"tam": "Bob"}), ("tam_assigned", {"tam": "Ann"})], []),
+        ("Medium opened by TAM Ann, Bob covers untold for the day",
+         {"severity": "medium", "tam": "Ann", "opened_by": "Ann"},
+         [("tam_assigned", {"tam": "Bob"})], ["tam_not_informed: Bob"]),
+        ("High run by Ann, lowered, Cara takes over untold",
+         {"severity": "high", "tam": "Ann"},
+         [("severity_changed", {"severity": "medium"}), ("tam_assigned", {"tam": "Cara"})],
+         ["tam_not_informed: Cara"]),
+    ],
+)  # fmt: skip
+def test_a_tam_who_owned_or_opened_the_escalation_knows_of_it(
+    scenario: Scenario,
+    case: str,
+    opening: dict[str, Any],
+    later: list[tuple[str, dict[str, Any]]],
+    expected: list[str],
+) -> None:
+    scenario.open(**opening)
+    for hour, (kind, fields) in enumerate(later, start=1):
+        scenario.fact(kind, at(hours=hour), **fields)
+    scenario.tick(at(days=3))
+    assert expected == [
+        f"tam_not_informed: {v.detail.split(chr(39))[1]}"
+        for v in of_type(scenario.actions(), "violation")
+        if v.code.value == "tam_not_informed"
+    ], case
+
+
+def test_a_tam_who_knew_owning_the_escalation_tells_no_next_tam(scenario: Scenario) -> None:
+    """Ann told, the escalation raised to Critical (Ann owns it), lowered ten minutes later and
+    handed to Cara: Cara is still owed informing. Ann's owning is no telling of the next TAM
+    (only a ``tam_informed`` just before an assignment counts for the TAM assigned)."""
+    scenario.open(severity="medium", tam="Ann")
+    scenario.fact("tam_informed", at(minutes=10))
+    scenario.fact("severity_changed", at(minutes=20), severity="critical")
+    scenario.fact("severity_changed", at(minutes=30), severity="medium")
+    scenario.fact("tam_assigned", at(minutes=40), tam="Cara")
+    scenario.tick(at(days=3))
+    assert ["the TAM 'Cara'"] == [
+        v.detail.split(" was")[0]
+        for v in of_type(scenario.actions(), "violation")
+        if v.code.value == "tam_not_informed"
+    ]

@@ -342,7 +342,8 @@ class Work:
         """Keep work that would have fulfilled ``declared`` (its instance of ``key``; with no
         key of its fact, the one the escalation's attribute ``key_from`` names now, if any,
         unless that instance was met already, among ``told``: then the next one, whichever it
-        is)
+        is; for one fulfilled once per key, the instance named now was met for good by this
+        work, and nothing is kept)
         for its ``early_grace``: see :meth:`met_early`. Earlier work for the same instance goes
         (for one keyed by the escalation's attribute, for any instance: only work for the
         attribute's latest value can count)."""
@@ -350,19 +351,25 @@ class Work:
         if key is None and declared.key_from is not None:
             named = getattr(record, declared.key_from)
             key = None if named is None else text_of(named)
-            if declared.once_per_key and key is not None and key in told:
+            if declared.once_per_key and key is not None:
+                if key not in told:  # met for good by this work (fulfil() keeps it done)
+                    work = _early_work(obligation=declared.id, at=self.at, key=key)
+                    self._keep(declared, work, keep=False)  # only other work goes
+                    return
                 key = None  # the TAM told already is not told again: the next one is
         self._keep(declared, _early_work(obligation=declared.id, at=self.at, key=key))
 
-    def _keep(self, declared: CompiledObligation, work: EarlyWork) -> None:
+    def _keep(self, declared: CompiledObligation, work: EarlyWork, keep: bool = True) -> None:
         """Keep ``work`` for ``declared`` in place of any other work for its instance: one
-        piece of work for each instance. What another obligation or instance keeps stays (the
-        policy's instances bound them; whether its grace is over is told when it is looked
-        for, as telling it on every keep, in open time, costs a calendar's walk)."""
+        piece of work for each instance (``keep`` false: only the other work goes). What
+        another obligation or instance keeps stays (the policy's instances bound them; whether
+        its grace is over is told when it is looked for, as telling it on every keep, in open
+        time, costs a calendar's walk)."""
         record = self.record
         early_work = record.early_work
         if not early_work:
-            record.early_work = (work,)
+            if keep:
+                record.early_work = (work,)
             return
         name = declared.id
         instance = declared.early_instance(work)
@@ -371,7 +378,8 @@ class Work:
             for early in early_work
             if early.obligation != name or declared.early_instance(early) != instance
         ]
-        kept.append(work)
+        if keep:
+            kept.append(work)
         record.early_work = tuple(kept)
 
     def _within_grace(self, declared: CompiledObligation, early: EarlyWork) -> bool:

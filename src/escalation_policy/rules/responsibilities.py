@@ -78,11 +78,19 @@ def _tam_opened(situation: Situation) -> bool:
     return opener is not None and opener == record.tam
 
 
+def _tam_told(situation: Situation) -> bool:
+    record = situation.record
+    tam: object = record.tam
+    return tam is not None and tam in record.done.get(INFORM_TAM.id, ())
+
+
 CONTEXT = (
     ContextField("tam_assigned", BOOL, lambda situation: situation.record.tam is not None),
     ContextField("tam_opened", BOOL, _tam_opened),
+    ContextField("tam_told", BOOL, _tam_told),
 )
-"""Whether the escalation has a TAM, and whether that TAM opened it."""
+"""Whether the escalation has a TAM, whether that TAM opened it, and whether that TAM was
+told of it (informed, or owned it) before."""
 
 INFORM_TAM = Obligation(
     id="inform_tam",
@@ -187,12 +195,25 @@ REACTIONS = (
         when={"severity": one_of(Severity.MEDIUM, Severity.LOW)},
         then=(Cancel(obligations=(ASSIGN_TAM,)),),
     ),
+    # "TAMs are responsible for managing the account engagement" (Critical and High): a TAM
+    # who owns the escalation knows of it, then and after a lowering (a CRM re-sync of the same
+    # TAM, a cover and a return, owes no informing).
     Reaction(
         id="responsibilities.tam_owns",
-        title="A TAM who owns the escalation needs no informing",
+        title="A TAM who owns the escalation knows of it: no informing, now or later",
         cites=CRITICAL_AND_HIGH,
-        on=(SeverityChanged,),
-        when={"owner": Team.TAM},
+        on=(Opened, SeverityChanged, TamAssigned),
+        when={"owner": Team.TAM, "tam_told": False},
+        then=(Cancel(obligations=(INFORM_TAM,)), Fulfil(obligation=INFORM_TAM)),
+    ),
+    # The TAM who opened the escalation, assigned again after a cover not told yet: the cover
+    # is no longer owed informing, as a newly assigned TAM replaces one not yet informed.
+    Reaction(
+        id="responsibilities.opener_back",
+        title="The TAM who opened the escalation, assigned again, needs no informing",
+        cites=MEDIUM_AND_LOW,
+        on=(TamAssigned,),
+        when={"tam_opened": True},
         then=(Cancel(obligations=(INFORM_TAM,)),),
     ),
     Reaction(
