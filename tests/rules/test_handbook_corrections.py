@@ -1114,6 +1114,15 @@ def test_a_document_posted_on_friday_evening_is_the_created_post_of_mondays_reco
     assert expected == sorted(_codes(scenario.actions())), case
 
 
+def _uninformed(scenario: Scenario) -> list[str]:
+    """``tam_not_informed: NAME`` for each TAM reported not informed, in order."""
+    return [
+        f"tam_not_informed: {v.detail.split(chr(39))[1]}"
+        for v in of_type(scenario.actions(), "violation")
+        if v.code.value == "tam_not_informed"
+    ]
+
+
 # ---------------------------------------------------------------------------------------------
 # 21. "If a TAM is assigned, Support Engineering should inform the TAM of the escalation": once
 #     per TAM. A TAM told of the escalation, covered for a while by another TAM, and assigned
@@ -1144,11 +1153,7 @@ def test_a_tam_told_once_is_not_told_again_after_a_cover(
         if told:
             scenario.fact("tam_informed", at(hours=hour, minutes=10))
     scenario.tick(at(days=3))
-    assert expected == [
-        f"tam_not_informed: {v.detail.split(chr(39))[1]}"
-        for v in of_type(scenario.actions(), "violation")
-        if v.code.value == "tam_not_informed"
-    ], case
+    assert expected == _uninformed(scenario), case
 
 
 # "TAMs are responsible for managing the account engagement" (Critical and High): a TAM who
@@ -1197,11 +1202,7 @@ def test_a_tam_who_owned_or_opened_the_escalation_knows_of_it(
     for hour, (kind, fields) in enumerate(later, start=1):
         scenario.fact(kind, at(hours=hour), **fields)
     scenario.tick(at(days=3))
-    assert expected == [
-        f"tam_not_informed: {v.detail.split(chr(39))[1]}"
-        for v in of_type(scenario.actions(), "violation")
-        if v.code.value == "tam_not_informed"
-    ], case
+    assert expected == _uninformed(scenario), case
 
 
 def test_a_tam_who_knew_owning_the_escalation_tells_no_next_tam(scenario: Scenario) -> None:
@@ -1214,8 +1215,4 @@ def test_a_tam_who_knew_owning_the_escalation_tells_no_next_tam(scenario: Scenar
     scenario.fact("severity_changed", at(minutes=30), severity="medium")
     scenario.fact("tam_assigned", at(minutes=40), tam="Cara")
     scenario.tick(at(days=3))
-    assert ["the TAM 'Cara'"] == [
-        v.detail.split(" was")[0]
-        for v in of_type(scenario.actions(), "violation")
-        if v.code.value == "tam_not_informed"
-    ]
+    assert ["tam_not_informed: Cara"] == _uninformed(scenario)
