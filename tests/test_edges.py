@@ -742,3 +742,32 @@ def test_a_failing_timezone_or_mapping_is_an_input_error() -> None:
     engine = PolicyEngine()
     with pytest.raises(InputError, match="could not read the object"):
         engine.handle(_BrokenMapping(OPENED))
+
+
+def test_what_escalations_have_done_once_is_shared_and_what_is_shared_is_bounded() -> None:
+    """Escalations whose TAM was informed share one ``done`` mapping for each TAM (memory per
+    open escalation), and a policy shares at most a bounded number: TAM names come from the
+    facts, and a stream of new ones must not grow what the policy keeps."""
+    from escalation_policy.policy import compiled
+
+    engine = PolicyEngine()
+    for number in (1, 2):
+        engine.handle(
+            {
+                "type": "opened",
+                "escalation_id": f"E-{number}",
+                "customer": "Acme",
+                "segment": "enterprise",
+                "severity": "critical",
+                "tam": "Ann",
+                "at": "2026-03-02T09:00:00+00:00",
+            }
+        )
+    first, second = (engine.escalation(f"E-{number}") for number in (1, 2))
+    assert first is not None and second is not None
+    assert {"inform_tam": ("Ann",)} == first.done
+    assert first.done is second.done
+    policy = engine.policy
+    for number in range(compiled._SHARED_DONE + 10):
+        assert {"inform_tam": (f"T{number}",)} == policy.done_once("inform_tam", f"T{number}")
+    assert compiled._SHARED_DONE == len(policy._kept["done once"])

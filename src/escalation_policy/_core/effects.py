@@ -82,10 +82,13 @@ same tuple for them all."""
 
 
 def done_with(
-    done: Mapping[str, tuple[str, ...]], name: str, key: str
+    policy: Policy, done: Mapping[str, tuple[str, ...]], name: str, key: str
 ) -> Mapping[str, tuple[str, ...]]:
     """``done`` (a record's) with ``key`` among the keys the obligation ``name`` was fulfilled
-    for, once: a new mapping when it was not (records replace it, never change it)."""
+    for, once: another mapping when it was not (records replace it, never change it; the
+    first key met is :meth:`Policy.done_once`'s, shared)."""
+    if not done:
+        return policy.done_once(name, key)
     keys = done.get(name, ())
     return done if key in keys else {**done, name: (*keys, key)}
 
@@ -295,7 +298,7 @@ class Work:
                     None if declared.key_from is None else getattr(self.record, declared.key_from)
                 )
             if done is not None:
-                self.record.done = done_with(self.record.done, name, text_of(done))
+                self.record.done = done_with(self.policy, self.record.done, name, text_of(done))
         if index is None:
             if declared.early_grace is None:
                 return
@@ -422,7 +425,7 @@ class Work:
             record.early_work = tuple(other for other in early_work if other is not early)
             self._keep(declared, _early_work(obligation=name, at=early.at, key=key))
         if declared.once_per_key and key is not None:
-            record.done = done_with(record.done, name, key)
+            record.done = done_with(self.policy, record.done, name, key)
         self.fulfilled.append(
             _fulfilment(
                 escalation_id=self.escalation_id,

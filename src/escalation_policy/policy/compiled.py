@@ -4,6 +4,7 @@ reactions and obligations, immutable once loaded."""
 import abc
 import datetime as dt
 import enum
+import types
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeGuard
 
@@ -263,6 +264,20 @@ class Policy:
         grace = self.opening_grace
         return bool(grace.duration if isinstance(grace, BusinessTime) else grace)
 
+    def done_once(self, name: str, key: str) -> Mapping[str, tuple[str, ...]]:
+        """``{name: (key,)}``: an escalation's ``done`` once the obligation ``name`` was met for
+        ``key``, and nothing else was. One mapping, never changed (a record replaces its
+        ``done``), shared by the escalations of each of the first pairs met (a TAM informed of
+        many escalations), so that each costs a reference; a new one for each after them."""
+        shared: dict[tuple[str, str], Mapping[str, tuple[str, ...]]]
+        shared = self._kept.setdefault("done once", {})
+        found = shared.get((name, key))
+        if found is None:
+            found = types.MappingProxyType({name: (key,)})
+            if len(shared) < _SHARED_DONE:
+                shared[name, key] = found
+        return found
+
     def held_until(self, at: dt.datetime) -> dt.datetime:
         """Until when a fact of time ``at``, about an escalation not opened yet, is held for
         its opening (the opening grace after it, in open time for a ``BusinessTime``, on the
@@ -357,3 +372,8 @@ def channel_key(channel: str) -> str:
 
 Emitter = Callable[[str, dt.datetime, str, str, Any, Any], Any]
 """Builds an emitted action: (escalation id, at, rule, cites, record, fact) -> action."""
+
+
+_SHARED_DONE = 4096
+"""At most this many ``done`` mappings a policy shares (see :meth:`Policy.done_once`): what
+facts name (a TAM) is unbounded, what the policy keeps is not."""
