@@ -964,7 +964,8 @@ class Host:
             if not escalation.broad:
                 self.schedule(escalation, "cadence", t.cadence_every[severity], at, actions,
                               announced)  # fmt: skip
-            if severity in HIGH and escalation.tam is None and not escalation.broad:
+            needed = severity in HIGH and escalation.tam is None and not escalation.broad
+            if needed and escalation.status == "active":  # not while risk is reduced
                 rule = "responsibilities.tam_needed"
                 self.require(escalation, "assign_tam", None, rule, at, actions, announced, False)
             if severity not in HIGH:
@@ -1013,6 +1014,7 @@ class Host:
         elif kind == "risk_reduced":
             if status == "active":
                 escalation.status = "risk_reduced"
+            escalation.drop("assign_tam")  # the engagement a TAM would manage is over
             rule = "tracker.summary_on_risk_reduced"
             self.require(escalation, "executive_summary", None, rule, at, actions, announced)
             if status == "active":

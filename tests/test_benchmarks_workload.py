@@ -96,7 +96,8 @@ _TAMS = ("ann", "bob", "cara")
 @st.composite
 def _tam_histories(draw: st.DrawFn) -> list[str]:
     """An escalation whose TAMs come and go (covers, returns, the opener back), told or not,
-    its severity moving between Support's and the TAM's ownership: JSON lines."""
+    its severity moving between Support's and the TAM's ownership, its risk reduced at times:
+    JSON lines."""
     start = dt.datetime(2026, 3, 2, 9, tzinfo=dt.timezone.utc)
     opened: dict[str, Any] = {
         "type": "opened",
@@ -113,7 +114,8 @@ def _tam_histories(draw: st.DrawFn) -> list[str]:
         if draw(st.booleans()):
             opened["opened_by"] = tam
     lines, minutes = [json.dumps(opened)], 0
-    for kind in draw(st.lists(st.sampled_from(["tam_assigned", "tam_informed", "severity"]))):
+    kinds = st.sampled_from(["tam_assigned", "tam_informed", "severity", "risk_reduced"])
+    for kind in draw(st.lists(kinds)):
         minutes += draw(st.sampled_from([1, 10, 50, 70, 200, 600]))
         fact: dict[str, Any] = {
             "type": "severity_changed" if kind == "severity" else kind,

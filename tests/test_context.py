@@ -137,6 +137,7 @@ def test_a_post_is_matched_against_the_escalation_and_the_post() -> None:
         "linked": False,
         "tam_opened": False,
         "tam_told": True,  # Alex owns the High escalation: Alex knows of it
+        "escalated": True,
     }
 
 

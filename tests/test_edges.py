@@ -764,7 +764,8 @@ def test_what_escalations_have_done_once_is_shared_and_what_is_shared_is_bounded
             }
         )
     first, second = (engine.escalation(f"E-{number}") for number in (1, 2))
-    assert first is not None and second is not None
+    assert first is not None
+    assert second is not None
     assert {"inform_tam": ("Ann",)} == first.done
     assert first.done is second.done
     policy = engine.policy

@@ -166,8 +166,8 @@ PRODUCT_DRI_REMINDER = dt.timedelta(hours=4)
 """,
         ),
         (
-            '    ContextField("tam_told", BOOL, _tam_told),\n)\n',
-            """    ContextField("tam_told", BOOL, _tam_told),
+            '    ContextField("escalated", BOOL, _escalated),\n)\n',
+            """    ContextField("escalated", BOOL, _escalated),
     ContextField(
         "product_dri_assigned", BOOL, lambda situation: situation.record.product_dri is not None
     ),

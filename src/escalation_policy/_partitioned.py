@@ -257,7 +257,7 @@ def part_rows(path: str, name: str, part: int, parts: int) -> Generator[Owned, N
                         continue
                 yield owner, row, row
             else:
-                yield owner, None, times[index]
+                yield owner, None, times[index] or _NO_TIME  # b"": no time, as a null
     return rows
 
 
@@ -268,16 +268,23 @@ def _owners(batch: Any, part: int, parts: int) -> tuple[list[int | None], list[b
     index = batch.schema.get_field_index("escalation_id")  # -1: none (no name is there twice)
     if index < 0:
         return [None] * batch.num_rows, [True] * batch.num_rows, None
-    parts_of: dict[str, int] = {}
-    owners: list[int | None] = []
-    for escalation_id in batch.column(index).to_pylist():
-        if isinstance(escalation_id, str):
-            owner = parts_of.get(escalation_id)
-            if owner is None:
-                owner = parts_of[escalation_id] = part_of(escalation_id, parts)
-            owners.append(owner)
-        else:
-            owners.append(None)
+    column = batch.column(index)
+    pyarrow: Any = importlib.import_module("pyarrow")
+    owners: list[int | None]
+    if parts == 1:  # one part: every row read, a row with an id of part 0
+        ids = column.to_pylist()
+        return [0 if isinstance(i, str) else None for i in ids], [True] * len(ids), None
+    if pyarrow.types.is_string(column.type) or pyarrow.types.is_large_string(column.type):
+        # Each id told once: a batch holds a few hundred escalations' rows. A null's part is
+        # null: None, as for a row without an id.
+        encoded = column.dictionary_encode()
+        told = [part_of(escalation_id, parts) for escalation_id in encoded.dictionary.to_pylist()]
+        owners = pyarrow.array(told, pyarrow.int64()).take(encoded.indices).to_pylist()
+    else:
+        owners = [
+            part_of(escalation_id, parts) if isinstance(escalation_id, str) else None
+            for escalation_id in column.to_pylist()
+        ]
     mine = [owner is None or owner == part for owner in owners]
     return owners, mine, None if all(mine) else _times(batch)
 
@@ -303,12 +310,13 @@ def _times(batch: Any) -> list[object]:
         return [_NO_TIME] * batch.num_rows
     column = batch.column(index)
     pyarrow: Any = importlib.import_module("pyarrow")
+    times: list[object]
     if pyarrow.types.is_string(column.type):  # UTF-8: the bytes read_rows decodes
-        times: list[object] = column.cast(pyarrow.binary()).to_pylist()
-        return [_NO_TIME if at is None else at for at in times]
+        times = column.cast(pyarrow.binary()).to_pylist()
+        return times  # a null None: part_rows gives _NO_TIME
     if pyarrow.types.is_large_string(column.type):
         times = column.cast(pyarrow.large_binary()).to_pylist()
-        return [_NO_TIME if at is None else at for at in times]
+        return times
     return [
         at.isoformat().encode() if isinstance(at, dt.datetime) else {"at": _json_value(at)}
         for at in column.to_pylist()

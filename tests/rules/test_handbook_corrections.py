@@ -1216,3 +1216,41 @@ def test_a_tam_who_knew_owning_the_escalation_tells_no_next_tam(scenario: Scenar
     scenario.fact("tam_assigned", at(minutes=40), tam="Cara")
     scenario.tick(at(days=3))
     assert ["tam_not_informed: Cara"] == _uninformed(scenario)
+
+
+# ---------------------------------------------------------------------------------------------
+# 22. "TAMs are responsible for managing the account engagement" (Critical and High), until
+#     "risk reduced to standard business process to manage (i.e., issue resolved and
+#     monitoring the solution)": a High escalation whose risk is reduced before it has a TAM
+#     needs none (an earlier reading reported `tam_missing` at the end of its first business
+#     day). Lowered while monitoring, it still needs none; raised again, it is escalated again
+#     and needs a TAM within a business day of the raise.
+@pytest.mark.parametrize(
+    ("case", "severity", "later", "expected"),
+    [
+        ("High, risk reduced an hour after opening", "high",
+         [("risk_reduced", {})], []),
+        ("Critical, risk reduced, lowered to High while monitoring", "critical",
+         [("risk_reduced", {}), ("severity_changed", {"severity": "high"})], []),
+        ("High, risk reduced, raised to Critical: escalated again", "high",
+         [("risk_reduced", {}), ("severity_changed", {"severity": "critical"})],
+         [("tam_missing", utc(3, 3, 11))]),
+        ("High, no TAM and no risk reduced", "high", [], [("tam_missing", utc(3, 2, 17))]),
+    ],
+)  # fmt: skip
+def test_an_escalation_whose_risk_is_reduced_needs_no_tam(
+    scenario: Scenario,
+    case: str,
+    severity: str,
+    later: list[tuple[str, dict[str, Any]]],
+    expected: list[tuple[str, dt.datetime]],
+) -> None:
+    scenario.open(severity=severity, tam=None)
+    for hour, (kind, fields) in enumerate(later, start=1):
+        scenario.fact(kind, at(hours=hour), **fields)
+    scenario.tick(at(days=3))
+    assert expected == [
+        (v.code.value, v.due)
+        for v in of_type(scenario.actions(), "violation")
+        if v.code.value == "tam_missing"
+    ], case

@@ -35,11 +35,13 @@ from .terms import (
     AccountIssue,
     InformTam,
     Opened,
+    RiskReduced,
     Role,
     RouteToRole,
     RouteToTam,
     Severity,
     SeverityChanged,
+    Status,
     TamAssigned,
     TamInformed,
     Team,
@@ -84,13 +86,19 @@ def _tam_told(situation: Situation) -> bool:
     return tam is not None and tam in record.done.get(INFORM_TAM.id, ())
 
 
+def _escalated(situation: Situation) -> bool:
+    return bool(situation.record.status == Status.ACTIVE)
+
+
 CONTEXT = (
     ContextField("tam_assigned", BOOL, lambda situation: situation.record.tam is not None),
     ContextField("tam_opened", BOOL, _tam_opened),
     ContextField("tam_told", BOOL, _tam_told),
+    ContextField("escalated", BOOL, _escalated),
 )
-"""Whether the escalation has a TAM, whether that TAM opened it, and whether that TAM was
-told of it (informed, or owned it) before."""
+"""Whether the escalation has a TAM, whether that TAM opened it, whether that TAM was told of
+it (informed, or owned it) before, and whether the escalation is active once the fact is
+taken (not risk reduced: the context's ``status`` is the one before the fact)."""
 
 INFORM_TAM = Obligation(
     id="inform_tam",
@@ -177,6 +185,7 @@ REACTIONS = (
             "severity": one_of(Severity.CRITICAL, Severity.HIGH),
             "tam_assigned": False,
             "broad_impact": False,
+            "escalated": True,
         },
         then=(Require(obligation=ASSIGN_TAM, within=TAM_ASSIGNED_SETTING),),
     ),
@@ -193,6 +202,16 @@ REACTIONS = (
         cites=MEDIUM_AND_LOW,
         on=(SeverityChanged,),
         when={"severity": one_of(Severity.MEDIUM, Severity.LOW)},
+        then=(Cancel(obligations=(ASSIGN_TAM,)),),
+    ),
+    # "risk reduced to standard business process to manage (i.e., issue resolved and
+    # monitoring the solution)": the account engagement a TAM would manage is over. A raise
+    # re-escalates, and asks for a TAM again.
+    Reaction(
+        id="responsibilities.tam_not_needed_once_risk_reduced",
+        title="Once the risk is reduced, the escalation needs no TAM",
+        cites=f"{CRITICAL_AND_HIGH}; Communication Process",
+        on=(RiskReduced,),
         then=(Cancel(obligations=(ASSIGN_TAM,)),),
     ),
     # "TAMs are responsible for managing the account engagement" (Critical and High): a TAM
