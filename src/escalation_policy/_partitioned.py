@@ -17,6 +17,7 @@ import signal
 import tempfile
 import threading
 import types
+import typing
 import zlib
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from typing import IO, Any
@@ -240,13 +241,9 @@ def part_rows(path: str, name: str, part: int, parts: int) -> Generator[Owned, N
     for first, batch in _parquet_batches(path, name):
         with _unreadable(name, first):
             owners, mine, times = _owners(batch, part, parts)
+            # Every row this part's (or about no escalation), or only its own made.
+            read = iter(_rows(batch) if times is None else _own_rows(batch, mine))
         rows += batch.num_rows
-        if times is None:  # every row this part's, or about no escalation
-            with _unreadable(name, first):
-                read = iter(_rows(batch))
-        else:
-            with _unreadable(name, first):
-                read = iter(_own_rows(batch, mine))
         for index, owner in enumerate(owners):
             if owner is None or owner == part:
                 row = next(read)
@@ -269,11 +266,11 @@ def _owners(batch: Any, part: int, parts: int) -> tuple[list[int | None], list[b
     if index < 0:
         return [None] * batch.num_rows, [True] * batch.num_rows, None
     column = batch.column(index)
-    pyarrow: Any = importlib.import_module("pyarrow")
-    owners: list[int | None]
     if parts == 1:  # one part: every row read, a row with an id of part 0
         ids = column.to_pylist()
         return [0 if isinstance(i, str) else None for i in ids], [True] * len(ids), None
+    pyarrow: Any = importlib.import_module("pyarrow")
+    owners: list[int | None]
     if pyarrow.types.is_string(column.type) or pyarrow.types.is_large_string(column.type):
         # Each id told once: a batch holds a few hundred escalations' rows. A null's part is
         # null: None, as for a row without an id.
@@ -310,13 +307,12 @@ def _times(batch: Any) -> list[object]:
         return [_NO_TIME] * batch.num_rows
     column = batch.column(index)
     pyarrow: Any = importlib.import_module("pyarrow")
-    times: list[object]
-    if pyarrow.types.is_string(column.type):  # UTF-8: the bytes read_rows decodes
-        times = column.cast(pyarrow.binary()).to_pylist()
-        return times  # a null None: part_rows gives _NO_TIME
+    # A text column read as bytes: UTF-8, the bytes read_rows decodes (a null None, which
+    # part_rows gives as _NO_TIME).
+    if pyarrow.types.is_string(column.type):
+        return typing.cast("list[object]", column.cast(pyarrow.binary()).to_pylist())
     if pyarrow.types.is_large_string(column.type):
-        times = column.cast(pyarrow.large_binary()).to_pylist()
-        return times
+        return typing.cast("list[object]", column.cast(pyarrow.large_binary()).to_pylist())
     return [
         at.isoformat().encode() if isinstance(at, dt.datetime) else {"at": _json_value(at)}
         for at in column.to_pylist()

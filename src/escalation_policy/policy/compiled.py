@@ -269,8 +269,10 @@ class Policy:
         ``key``, and nothing else was. One mapping, never changed (a record replaces its
         ``done``), shared by the escalations of each of the first pairs met (a TAM informed of
         many escalations), so that each costs a reference; a new one for each after them."""
-        shared: dict[tuple[str, str], Mapping[str, tuple[str, ...]]]
-        shared = self._kept.setdefault("done once", {})
+        shared: dict[tuple[str, str], Mapping[str, tuple[str, ...]]] | None
+        shared = self._kept.get("done once")
+        if shared is None:
+            shared = self._kept["done once"] = {}
         found = shared.get((name, key))
         if found is None:
             found = types.MappingProxyType({name: (key,)})
