@@ -729,6 +729,37 @@ def test_a_parquet_file_that_cannot_be_read_is_refused_naming_the_file(
         assert "internal error" not in error
 
 
+@pytest.mark.parametrize("jobs", [[], ["--jobs", "2"]])
+def test_a_parquet_files_refusals_name_its_rows(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str], jobs: list[str]
+) -> None:
+    """A Parquet file holds rows, not lines: its refusals, the first that stops an audit, and
+    the count of those refused say ``row``; a file of JSON lines beside it keeps ``line``."""
+    pyarrow = pytest.importorskip("pyarrow", reason="pyarrow is not installed")
+    parquet = pytest.importorskip("pyarrow.parquet")
+    at = "2026-03-02T09:00:00+00:00"
+    opened = {"type": "opened", "escalation_id": "E-1", "customer": "Acme"}
+    opened |= {"segment": "enterprise", "severity": "high", "at": at}
+    meeting = {"type": "meeting_held", "escalation_id": "E-1", "at": at}  # no audience
+    table = tmp_path / "history.parquet"
+    parquet.write_table(pyarrow.Table.from_pylist([opened, meeting]), table)
+    lines = tmp_path / "more.jsonl"
+    lines.write_text(json.dumps(meeting | {"escalation_id": "E-2"}) + "\n")
+
+    assert main(["audit", str(table), *jobs, "-o", str(tmp_path / "r.json")]) == 2
+    assert f"{table}: row 2: required field is missing @ $.audience" in capsys.readouterr().err
+    out = tmp_path / "r.md"
+    assert main(["audit", str(table), "--keep-going", *jobs, "-o", str(out)]) == 2
+    assert "1 of 2 rows refused" in capsys.readouterr().err
+    assert "| file | row | code | field | reason |" in out.read_text()
+    out = tmp_path / "r.txt"
+    assert main(["audit", str(table), str(lines), "--keep-going", *jobs, "-o", str(out)]) == 2
+    assert "2 of 3 lines and rows refused" in capsys.readouterr().err
+    text = out.read_text()
+    assert f"{table}: row 2: required field is missing" in text
+    assert f"{lines}: line 1: " in text
+
+
 def test_refusals_that_keep_the_parts_apart_round_after_round_end_in_one_part(
     tmp_path: pathlib.Path,
 ) -> None:

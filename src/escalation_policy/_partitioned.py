@@ -59,7 +59,7 @@ from escalation_policy._lines import (
     too_long,
 )
 from escalation_policy.engine import EngineName
-from escalation_policy.errors import InputError
+from escalation_policy.errors import InputError, is_parquet
 from escalation_policy.policy import Policy, default_policy, load_policy
 
 __all__ = [
@@ -137,10 +137,6 @@ class _Origins:
         index = bisect.bisect_right(self.starts, position) - 1
         name, number = self.runs[index]
         return name, number + position - self.starts[index]
-
-
-def is_parquet(path: str) -> bool:
-    return os.path.splitext(path)[1].lower() in (".parquet", ".pq")
 
 
 def _parquet_batches(path: str, name: str) -> Iterator[tuple[int, Any]]:
@@ -491,7 +487,7 @@ def run_part(task: PartTask) -> PartDone | PartStopped:
         if error.path == "as_of" or error.line is None:
             raise
         name, number = origins[error.line]
-        return PartStopped(error.line, f"{name}: {error.at_line(number)}")
+        return PartStopped(error.line, f"{name}: {error.at_line(number, name)}")
     head = attrs.evolve(
         head,
         refused=tuple(

@@ -46,6 +46,8 @@ class InputError(PolicyError, ValueError):
     fact_id: str | None = None
     """The ``id`` of the fact refused, when it was read far enough to show one (a refusal a
     store records keeps it)."""
+    file: str | None = None
+    """The file ``line`` is in, when it was located in one: a Parquet file's is a row."""
 
     def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
         self.reason = message
@@ -58,12 +60,14 @@ class InputError(PolicyError, ValueError):
         if self.path:
             text = f"{text} @ {self.path}"
         if self.line is not None:
-            text = f"line {self.line}: {text}"
+            text = f"{position(self.file, self.line)}: {text}"
         return text
 
-    def at_line(self, line: int) -> InputError:
-        """The same error, located at ``line`` of a file."""
+    def at_line(self, line: int, file: str | None = None) -> InputError:
+        """The same error, located at ``line`` of a file (of ``file``: its row, in a Parquet
+        file)."""
         self.line = line
+        self.file = file
         self.args = (self._render(),)
         return self
 
@@ -167,6 +171,17 @@ class PolicyDefinitionError(PolicyError):
                 f"{_shown(file)}:{line}: {text}" if line is not None else f"{_shown(file)}: {text}"
             )
         super().__init__(text)
+
+
+def is_parquet(path: str) -> bool:
+    """Whether a file is read as Parquet, a row a fact (else as JSON lines)."""
+    return os.path.splitext(path)[1].lower() in (".parquet", ".pq")
+
+
+def position(file: str | None, number: int) -> str:
+    """A position in an input, as messages give it: ``row 3`` of a Parquet file, else
+    ``line 3``."""
+    return f"{'row' if file is not None and is_parquet(file) else 'line'} {number}"
 
 
 def _shown(file: str) -> str:

@@ -15,6 +15,7 @@ import attrs
 from escalation_policy._audit._report import AuditListing
 from escalation_policy._language.context import scalar
 from escalation_policy._language.wording import duration, label, timestamp
+from escalation_policy.errors import position
 from escalation_policy.model import (
     ACTION_FIELDS,
     Action,
@@ -266,8 +267,11 @@ def _violation_lines(
 
 
 def refusal(item: "AuditRefusal") -> str:
-    """``facts.jsonl: line 3: got 'lo'; expected ... @ $.severity``."""
-    where = f"{item.file}: line {item.line}" if item.file is not None else f"line {item.line}"
+    """``facts.jsonl: line 3: got 'lo'; expected ... @ $.severity`` (``row 3`` of a Parquet
+    file)."""
+    where = position(item.file, item.line)
+    if item.file is not None:
+        where = f"{item.file}: {where}"
     return f"{where}: {item.reason}" + (f" @ {item.path}" if item.path else "")
 
 
@@ -497,11 +501,12 @@ def iter_audit_markdown(
             f"{markdown_text(violation_outcome(violation, zone))} |"
         )
     if report.refused:
+        kinds = sorted({position(r.file, 0).split()[0] for r in report.refused})  # line, row
         yield from [
             "",
             "### Refused",
             "",
-            "| file | line | code | field | reason |",
+            f"| file | {' or '.join(kinds)} | code | field | reason |",
             "| --- | --- | --- | --- | --- |",
         ]
         for refused in report.refused:

@@ -108,7 +108,7 @@ def run_partition(
         if error.line is None:
             raise
         name, number = origins[error.line - 1]
-        return PartitionStopped(error.line, f"{name}: {error.at_line(number)}")
+        return PartitionStopped(error.line, f"{name}: {error.at_line(number, name)}")
 
     def located(item: AuditRefusal) -> AuditRefusal:
         name, number = origins[item.line - 1]

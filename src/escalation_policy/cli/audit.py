@@ -205,7 +205,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
         finally:
             streamed.close()
     if report.refused:
-        report_refused(len(report.refused), report.facts)
+        report_refused(len(report.refused), report.facts, args.files)
         return EXIT_BAD_INPUT
     return EXIT_VIOLATIONS if codes & failing_codes else EXIT_OK
 

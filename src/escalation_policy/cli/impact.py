@@ -153,6 +153,6 @@ def run(args: argparse.Namespace, out: Output) -> int:
     else:
         write_report(output, text)
     if report.refused:
-        report_refused(len(report.refused), report.facts)
+        report_refused(len(report.refused), report.facts, args.files)
         return EXIT_BAD_INPUT
     return EXIT_DIFFERENT if report.different else EXIT_OK
