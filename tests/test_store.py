@@ -175,6 +175,21 @@ def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: pathlib.Path) 
     assert 5 == main(["status", "--store", str(path)])
 
 
+def test_a_relative_sqlite_path_that_cannot_be_opened_says_how_to_give_an_absolute_one(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``sqlite:///var/lib/x.db`` is ``var/lib/x.db`` in the current folder, as SQLAlchemy
+    reads it: where that folder is missing, the error says so, and how to name the root's."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(StoreError) as raised:
+        open_store("sqlite:///var/lib/escalations.db")
+    assert f"(a path relative to {tmp_path};" in str(raised.value)
+    assert "sqlite:////" in str(raised.value)
+    with pytest.raises(StoreError) as raised:
+        open_store(f"sqlite:///{tmp_path}/missing/escalations.db")  # absolute: no hint
+    assert "(a path relative to" not in str(raised.value)
+
+
 def _edit_state(url: str, escalation_id: str, edit: Any) -> None:
     """Change an escalation's stored state as a person with a database client would."""
     with open_store(url) as store, store._script() as execute:

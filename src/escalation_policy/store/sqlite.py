@@ -2,6 +2,7 @@
 
 import contextlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -200,7 +201,13 @@ class SQLiteStore(Store):
             self.close()
             if isinstance(error, UnicodeDecodeError):
                 raise self._failed(error) from None
-            raise StoreError(f"cannot open the SQLite store {self._shown}: {error}") from None
+            hint = (
+                ""
+                if path == ":memory:" or os.path.isabs(path)
+                else f" (a path relative to {_safe(os.getcwd())}; sqlite://// and an absolute "
+                "path, four slashes, for one from the root)"
+            )
+            raise StoreError(f"cannot open the SQLite store {self._shown}: {error}{hint}") from None
         self._lock = threading.RLock()
         try:
             _migrate(self, "INTEGER PRIMARY KEY AUTOINCREMENT")
