@@ -313,8 +313,8 @@ class Tables:
             for severity in severities
         }
         self.part_of = {k.value: v.value for k, v in _communication.PART_OF.items()}
-        # How long work done before an obligation is required counts for it: open time for
-        # the posts and informing the TAM, calendar time for the summary (as the policy says).
+        # How long work done before an obligation is required counts for it: open time or
+        # calendar time, as the policy says.
         # The raise's update is this host's channel post "update", with a grace of its own.
         graces = {name: o.early_grace for name, o in policy.obligations.items() if o.early_grace}
         self.early_grace: dict[str, Any] = {

@@ -210,8 +210,9 @@ def test_a_missed_obligation_is_counted_and_drawn_as_itself_among_those_sharing_
                 "severity": "high",
                 **escalation,
             },
-            {"type": "risk_reduced", "at": "2026-07-13T12:00:00Z", **escalation},
-            {"type": "closed", "at": "2026-07-15T09:00:00Z", **escalation},
+            # after the raise's update fell due (a business day after the raise)
+            {"type": "risk_reduced", "at": "2026-07-14T12:00:00Z", **escalation},
+            {"type": "closed", "at": "2026-07-16T09:00:00Z", **escalation},
         ]
     )
     obligations = default_policy().obligations

@@ -39,7 +39,7 @@ def _open(scenario: Scenario) -> None:
 
 REJECTED = [
     pytest.param(
-        {"type": "tam_informed", "escalation_id": "ESC-9"},
+        {"type": "meeting_held", "escalation_id": "ESC-9", "audience": "customer"},
         UnknownEscalationError,
         id="unknown escalation",
     ),

@@ -33,8 +33,9 @@ HANDBOOK = default_policy()
 LATER_PROCESS = load_policy(str(LATER))
 WALKS = ROOT / "tests" / "data" / "rule_walk"
 # Histories in which every rule of the shipped policies fires: the examples, and for the rules
-# they do not reach, histories drawn for them (tests/data/rule_walk). Posts about escalations
-# not open are decided at once (no opening grace), for their rules to fire on the post itself.
+# they do not reach, histories drawn for them (tests/data/rule_walk). Facts about escalations
+# not open (posts, a TAM told) are decided at once (no opening grace), for their rules to fire
+# on the fact itself.
 SHIPPED = {
     "handbook": [
         (

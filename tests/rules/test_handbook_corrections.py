@@ -541,9 +541,11 @@ def test_closed_or_risk_reduced_is_one_post(
 # ---------------------------------------------------------------------------------------------
 # 15. "when incremental updates are required for executive or management visibility (e.g.,
 #     daily updates for high or critical escalations)": a raise into High or Critical calls
-#     for an update soon after (two business hours). Lowered back to Medium or Low before it is
-#     due, the escalation is one whose updates are posted when needed: the raise's update is
-#     no longer owed, as a TAM is no longer awaited (3. above). Still High or Critical, it is.
+#     for an update within a business day of open time (an earlier reading gave two business
+#     hours, and reported the day's update posted that afternoon late). Lowered back to Medium
+#     or Low before it is due, the escalation is one whose updates are posted when needed: the
+#     raise's update is no longer owed, as a TAM is no longer awaited (3. above). Still High or
+#     Critical, it is.
 RAISE_UPDATE_MISSED = [("post_overdue", "communication.update_when_raised")]
 
 
@@ -569,6 +571,12 @@ RAISE_UPDATE_MISSED = [("post_overdue", "communication.update_when_raised")]
             RAISE_UPDATE_MISSED,
         ),
         (
+            "Medium raised to High, the day's update posted that afternoon",
+            "medium",
+            [(at(hours=1), "high"), (at(hours=6), "update")],
+            [],
+        ),
+        (
             "High raised to Critical, lowered back to High",
             "high",
             [(at(hours=1), "critical"), (at(hours=1, minutes=40), "high")],
@@ -577,7 +585,7 @@ RAISE_UPDATE_MISSED = [("post_overdue", "communication.update_when_raised")]
         (
             "Medium raised to High, lowered back to Medium once the update was due",
             "medium",
-            [(at(hours=1), "high"), (at(hours=4), "medium")],
+            [(at(hours=1), "high"), (at(days=1, hours=2), "medium")],
             RAISE_UPDATE_MISSED,
         ),
     ],
@@ -592,8 +600,11 @@ def test_a_raise_undone_before_its_update_is_due_owes_no_update(
     scenario.open(severity=severity, tam=None)
     scenario.post(at(minutes=10), "created", owner_of(severity, tam=None))
     for when, changed_to in changes:
-        scenario.fact("severity_changed", when, severity=changed_to)
-    scenario.tick(at(hours=7))
+        if changed_to == "update":  # the owner is the TAM's team once it is High
+            scenario.post(when, "update", owner_of("high", tam=None))
+        else:
+            scenario.fact("severity_changed", when, severity=changed_to)
+    scenario.tick(at(days=1, hours=3))
     assert expected == _overdue_posts(scenario), case
 
 
@@ -605,10 +616,10 @@ def test_a_raise_undone_before_its_update_is_due_owes_no_update(
 #     updates or tells first and records the change in the CRM later did what the page asks.
 #     How much earlier counts depends on what the work says of itself: a post names its
 #     purpose (a business day of open time); an update does not name the raise it answers,
-#     and telling the TAM does not name the TAM (an hour of open time); a summary update names
-#     nothing and is often saved twice (a quarter of an hour). Work for another purpose or
-#     another TAM never counts. (An earlier reading counted only work recorded after the fact,
-#     and later none before a raise.)
+#     and telling the TAM does not name the TAM, and a summary update names nothing (an hour
+#     of open time). Work for another purpose or another TAM never counts. (An earlier reading
+#     counted only work recorded after the fact, later none before a raise, and then only a
+#     quarter of an hour before a change of status.)
 CLOSED_POST_MISSED = [("post_overdue", "communication.post_when_closed")]
 CLOSING = at(days=1, hours=6)  # Tuesday 15:00; the escalation opened on Monday at 09:00
 
@@ -735,12 +746,14 @@ def test_one_closed_post_before_closing_announces_the_risk_reduced_and_the_closi
     [
         ("at the same instant, listed first", [at(hours=4)], []),
         ("ten minutes before", [at(hours=3, minutes=50)], []),
-        ("half an hour before", [at(hours=3, minutes=30)], ["executive_summary_overdue"]),
+        ("half an hour before", [at(hours=3, minutes=30)], []),
+        ("an hour before", [at(hours=3)], []),
+        ("more than an hour before", [at(hours=2, minutes=50)], ["executive_summary_overdue"]),
         (
             # updated for the change at 01:00, then saved again: the change at 04:00 was never
             # written up
             "saved again after the change before",
-            [at(hours=1, minutes=20), at(hours=3)],
+            [at(hours=1, minutes=20), at(hours=2, minutes=30)],
             ["executive_summary_overdue"],
         ),
     ],
@@ -869,7 +882,7 @@ def test_an_update_posted_just_before_a_raise_is_the_raises_update(
     if post is not None:
         scenario.post(post[0], post[1], owner_of(severity))
     raised = scenario.fact("severity_changed", RAISE, severity=to)
-    scenario.tick(RAISE + dt.timedelta(hours=3))
+    scenario.tick(RAISE + dt.timedelta(days=1, hours=1))
     assert expected == [v for v in _overdue_posts(scenario) if v[1].endswith("raised")], case
     if not expected and post is not None:
         # met at the time of the post, and the owner is not asked for it again
@@ -1254,3 +1267,46 @@ def test_an_escalation_whose_risk_is_reduced_needs_no_tam(
         for v in of_type(scenario.actions(), "violation")
         if v.code.value == "tam_missing"
     ], case
+
+
+# 23. "If a TAM is assigned, Support Engineering should inform the TAM of the escalation":
+#     Support often tells the TAM, then records the escalation in the CRM. The telling waits for
+#     the opening as a created post does (an hour of open time) and informs the TAM the
+#     escalation opens with, or the TAM assigned up to an hour after it. (An earlier reading
+#     refused the telling as about no open escalation, and an audit stopped at it; with
+#     --keep-going the TAM was reported not informed.) An escalation never recorded leaves a
+#     TAM told of it, which is no violation.
+@pytest.mark.parametrize(
+    ("case", "told", "opened", "tam_later", "expected"),
+    [
+        ("five minutes before the opening", utc(3, 2, 8, 55), utc(3, 2, 9), None, []),
+        ("at the instant of the opening, listed first", utc(3, 2, 9), utc(3, 2, 9), None, []),
+        ("on Friday evening, recorded on Monday morning", utc(2, 27, 17, 30), utc(3, 2, 9, 20),
+         None, []),
+        ("before an opening without a TAM, the TAM assigned half an hour later",
+         utc(3, 2, 8, 55), utc(3, 2, 9), utc(3, 2, 9, 30), []),
+        ("three hours of open time before the opening", utc(3, 2, 9), utc(3, 2, 12), None,
+         ["tam_not_informed: Kim"]),
+    ],
+)  # fmt: skip
+def test_a_tam_told_just_before_the_escalation_is_recorded_was_informed(
+    scenario: Scenario,
+    case: str,
+    told: dt.datetime,
+    opened: dt.datetime,
+    tam_later: dt.datetime | None,
+    expected: list[str],
+) -> None:
+    scenario.fact("tam_informed", told, by="support_engineering")
+    scenario.open(opened, severity="medium", tam=None if tam_later else "Kim")
+    if tam_later is not None:
+        scenario.fact("tam_assigned", tam_later, tam="Kim")
+    scenario.tick(utc(3, 5, 12))
+    assert expected == _uninformed(scenario), case
+
+
+def test_a_tam_told_of_an_escalation_never_recorded_is_no_violation(scenario: Scenario) -> None:
+    told = scenario.fact("tam_informed", utc(3, 2, 8, 55), by="support_engineering")
+    scenario.tick(utc(3, 5, 12))
+    assert [] == scenario.actions()
+    assert [] == list(told.fulfilled)

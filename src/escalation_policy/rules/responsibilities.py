@@ -15,6 +15,7 @@ import datetime as dt
 from escalation_policy.vocabulary import (
     ANY,
     BOOL,
+    Accept,
     BusinessTime,
     Cancel,
     ContextField,
@@ -173,6 +174,18 @@ REACTIONS = (
         cites=MEDIUM_AND_LOW,
         on=(TamInformed,),
         then=(Fulfil(obligation=INFORM_TAM),),
+    ),
+    # Support tells the TAM, then records the escalation in the CRM: the telling is held for
+    # the opening, as a created post is (the policy's opening grace), and informs the TAM the
+    # escalation opens with. An escalation never recorded leaves the TAM told of it, which is
+    # no violation.
+    Reaction(
+        id="responsibilities.tam_told_before_opening",
+        title="A TAM told of an escalation a moment before it is recorded was informed",
+        cites=MEDIUM_AND_LOW,
+        on=(TamInformed,),
+        when={"known": False},
+        then=(Accept(),),
     ),
     # A TAM manages one account's engagement; a broad-impact escalation's "customer engagement
     # model will differ" (Scope), and it needs no TAM of its own.

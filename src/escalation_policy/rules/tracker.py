@@ -47,10 +47,11 @@ TRACKER_SECTIONS = ("Executive Summary", "Key customer and company milestones")
 SUMMARY_UPDATE_WITHIN = BusinessTime(dt.timedelta(hours=8))
 
 # Updated first, the change recorded after (or at the same instant, listed first): the summary
-# was updated for it. An update does not say which change it answers, and documents are often
-# saved twice, so only a quarter of an hour before counts, not the second save of the change
-# before.
-EARLY_SUMMARY_GRACE = dt.timedelta(minutes=15)
+# was updated for it. A team often writes the summary up, then records the change in the CRM.
+# An update does not say which change it answers, so only an hour of open time before counts,
+# as for the other work that names nothing (the raise's update, telling the TAM): a save for
+# the change before, longer ago, is not the update for this one.
+EARLY_SUMMARY_GRACE = BusinessTime(dt.timedelta(hours=1))
 
 SUMMARY_UPDATE = Setting(
     name="summary_update_within",
