@@ -10,6 +10,7 @@ fenced ```python notest; such blocks are rare, and the prose around them says wh
 import ast
 import importlib.util
 import inspect
+import json
 import pathlib
 import re
 import traceback
@@ -218,3 +219,42 @@ def test_every_violation_code_is_documented_with_the_rules_that_raise_it(
     named = [rule for rules in rows.values() for rule in rules]
     assert [] == [rule for rule in named if rule not in policy.rules]
     assert all(rows.values()), "each code names the rules that raise it"
+
+
+def test_the_readmes_json_example_is_what_the_engine_says() -> None:
+    """The README's example of the JSON contract: its facts, handled in order, and a tick at
+    the time of its actions, give those actions, field for field."""
+    (block,) = [
+        b
+        for b in blocks(ROOT / "README.md")
+        if b.info == "json" and '"type": "violation"' in b.code
+    ]
+    decoder, text, objects = json.JSONDecoder(), block.code.strip(), []
+    while text:
+        value, end = decoder.raw_decode(text)
+        objects.append(value)
+        text = text[end:].strip()
+    engine = PolicyEngine()
+    facts = [o for o in objects if o["type"] in engine.policy.terms.facts]
+    shown = [o for o in objects if o not in facts]
+    said = [json.loads(line) for fact in facts for line in engine.handle_json(json.dumps(fact))]
+    tick = {"type": "tick", "at": max(action["at"] for action in shown)}
+    said += [json.loads(line) for line in engine.handle_json(json.dumps(tick))]
+    assert shown
+    assert [action for action in shown if action not in said] == [], said
+
+
+def test_the_json_contracts_table_of_facts_names_every_fact_and_field() -> None:
+    """docs/json-contract.md lists each fact type the handbook's policy declares, each with
+    every field a host may send."""
+    text = (DOCS / "json-contract.md").read_text()
+    table = text[text.index("## Facts (host to library)") : text.index("### Limits")]
+    rows = {
+        match["type"]: match["rest"]
+        for match in re.finditer(r"^\| `(?P<type>[a-z_]+)` \|(?P<rest>.*)$", table, re.M)
+    }
+    facts = PolicyEngine().policy.terms.facts
+    assert sorted([*facts, "tick"]) == sorted(rows)
+    for tag, cls in facts.items():
+        fields = {f.name for f in attrs.fields(cls)} - {"escalation_id", "at", "id"}
+        assert [] == [name for name in sorted(fields) if f"`{name}`" not in rows[tag]], tag
