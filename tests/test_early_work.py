@@ -132,7 +132,13 @@ def test_a_state_without_work_kept_early_is_written_as_before() -> None:
         (dt.timedelta(0), "early_grace: got datetime.timedelta(0), expected a positive timedelta"),
         (
             "1h",
-            "early_grace: got '1h', expected a positive timedelta, a BusinessTime of one, or None",
+            "early_grace: got '1h', expected a positive timedelta, a BusinessTime of one "
+            "(without to_end_of_day: a grace is a length of time), or None",
+        ),
+        (
+            BusinessTime(dt.timedelta(hours=1), to_end_of_day=True),
+            "early_grace: got BusinessTime(duration=datetime.timedelta(seconds=3600), "
+            "to_end_of_day=True), expected",
         ),
     ],
 )

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from escalation_policy.calendar import Calendar
 from escalation_policy.periods import (
     Bucket,
+    BusinessTime,
     EachBusinessDay,
     EveryBusinessDays,
     Period,
@@ -236,3 +237,40 @@ def test_once_every_two_weeks_first_asks_no_sooner_than_two_weeks_after_the_star
     assert bucket.due - start >= dt.timedelta(weeks=2) - dt.timedelta(days=1)
     following = period.following(OFFICE, bucket)
     assert OFFICE.start_of_day(first_due + dt.timedelta(weeks=2)) == following.due
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.datetimes(
+        min_value=dt.datetime(2026, 1, 1),
+        max_value=dt.datetime(2027, 12, 31),
+        timezones=st.just(UTC),
+    ),
+    st.integers(1, 16 * 60),
+)
+def test_a_business_time_to_the_end_of_the_day_ends_the_day_its_open_time_ends(
+    start: dt.datetime, minutes: int
+) -> None:
+    """Due by the end of the local date the open time ends on: never before it ends, never a
+    day later, and at a date's end."""
+    length = dt.timedelta(minutes=minutes)
+    ends = BusinessTime(length).due(OFFICE, start)
+    due = BusinessTime(length, to_end_of_day=True).due(OFFICE, start)
+    assert ends <= due < ends + dt.timedelta(days=1, hours=1)  # a day of 25 hours in autumn
+    assert due == OFFICE.start_of_day(OFFICE.day_of(ends) + dt.timedelta(days=1))
+
+
+def test_a_business_time_to_the_end_of_the_day_reads_back_from_its_setting() -> None:
+    """As settings write it and take it: ``4h of business time, to the end of that day``; a
+    plain duration is open time only."""
+    from escalation_policy import load_policy
+    from escalation_policy._language.wording import label
+
+    for text, expected in [
+        ("3h of business time, to the end of that day", BusinessTime(dt.timedelta(hours=3), True)),
+        ("6h", BusinessTime(dt.timedelta(hours=6))),
+    ]:
+        value = load_policy(settings={"update_after_raise_within": text}).settings
+        assert expected == value["update_after_raise_within"]
+        shown = label(value["update_after_raise_within"])
+        assert text.replace("6h", "6h of business time") == shown

@@ -149,19 +149,33 @@ class Period(abc.ABC):
 class BusinessTime:
     """A duration counted in the open time of the escalation's calendar: due ``within``
     ``BusinessTime(dt.timedelta(hours=2))`` of an event outside open hours is due two open
-    hours after the next opening."""
+    hours after the next opening. ``to_end_of_day``: due by the end of the date that time falls
+    on, the calendar's local date: ``BusinessTime(dt.timedelta(hours=4), to_end_of_day=True)``
+    of an event in the morning is due that night, of one in the afternoon the next business
+    day's night."""
 
     duration: dt.timedelta
+    to_end_of_day: bool = False
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.duration, dt.timedelta) or self.duration <= _ZERO:
             raise ValueError(f"a business time must be a positive duration, not {self.duration!r}")
+        if not isinstance(self.to_end_of_day, bool):
+            raise ValueError(f"to_end_of_day must be True or False, not {self.to_end_of_day!r}")
 
     def due(self, calendar: Calendar, start: dt.datetime) -> dt.datetime:
-        return calendar.add(start, self.duration)
+        due = calendar.add(start, self.duration)
+        if self.to_end_of_day:
+            return calendar.start_of_day(calendar.day_of(due) + _ONE_DAY)
+        return due
 
     def __str__(self) -> str:
-        return f"{format_duration(self.duration)} of business time"
+        text = f"{format_duration(self.duration)} of business time"
+        return text + END_OF_THAT_DAY if self.to_end_of_day else text
+
+
+END_OF_THAT_DAY = ", to the end of that day"
+"""How a :class:`BusinessTime` ``to_end_of_day`` is written, after its duration."""
 
 
 @attrs.frozen

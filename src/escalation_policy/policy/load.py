@@ -199,10 +199,14 @@ def _opening_grace(
     else:
         return DEFAULT_OPENING_GRACE
     length = grace.duration if isinstance(grace, BusinessTime) else grace
-    if not isinstance(length, dt.timedelta) or not (dt.timedelta(0) <= length <= MAX_OPENING_GRACE):
+    if (
+        not isinstance(length, dt.timedelta)
+        or not (dt.timedelta(0) <= length <= MAX_OPENING_GRACE)
+        or (isinstance(grace, BusinessTime) and grace.to_end_of_day)
+    ):
         raise PolicyDefinitionError(
             f"OPENING_GRACE: got {grace!r}, expected a timedelta from 0 to "
-            f"{MAX_OPENING_GRACE}, or a BusinessTime of one",
+            f"{MAX_OPENING_GRACE}, or a BusinessTime of one (without to_end_of_day)",
             module=module,
         )
     assert isinstance(grace, (dt.timedelta, BusinessTime))

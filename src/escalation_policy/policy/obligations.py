@@ -72,10 +72,12 @@ def compile_obligation(
             raise bad(f"tier {number}: notify: got {tier.notify!r}, expected whom to tell")
     early = obligation.early_grace
     length = early.duration if isinstance(early, BusinessTime) else early
-    if early is not None and (not isinstance(length, dt.timedelta) or length <= dt.timedelta(0)):
+    if (
+        early is not None and (not isinstance(length, dt.timedelta) or length <= dt.timedelta(0))
+    ) or (isinstance(early, BusinessTime) and early.to_end_of_day):
         raise bad(
-            f"early_grace: got {early!r}, expected a positive timedelta, a BusinessTime of one, "
-            "or None"
+            f"early_grace: got {early!r}, expected a positive timedelta, a BusinessTime of one "
+            "(without to_end_of_day: a grace is a length of time), or None"
         )
     if not isinstance(obligation.remind_in_open_hours, bool):
         raise bad(

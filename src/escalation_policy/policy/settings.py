@@ -11,6 +11,7 @@ import attrs
 from escalation_policy.calendar import HORIZON_DAYS
 from escalation_policy.errors import PolicyDefinitionError, did_you_mean
 from escalation_policy.periods import (
+    END_OF_THAT_DAY,
     BusinessTime,
     EveryBusinessDays,
     Period,
@@ -104,20 +105,23 @@ def _parse_setting(setting: Setting, value: object) -> object:
             return value
         if isinstance(value, dt.timedelta) and value > dt.timedelta(0):
             return value  # a duration of calendar time, as a duration gives everywhere
-        length = None
+        length, to_end_of_day = None, False
         if isinstance(value, str):
             text = value.strip().lower()
             if text.endswith(" of calendar time"):
                 calendar_time = parse_duration(text.removesuffix(" of calendar time"))
                 if calendar_time is not None:
                     return calendar_time
+            to_end_of_day = text.endswith(END_OF_THAT_DAY)
+            text = text.removesuffix(END_OF_THAT_DAY)
             length = parse_duration(text.removesuffix(" of business time"))
         if length is None or length <= dt.timedelta(0):
             raise PolicyDefinitionError(
                 f"setting {setting.name}: got {value!r}, expected a positive duration of "
-                "business time such as '2h' or '1d', or of calendar time ('2h of calendar time')"
+                "business time such as '2h' or '1d' (and ', to the end of that day'), or of "
+                "calendar time ('2h of calendar time')"
             )
-        return BusinessTime(length)
+        return BusinessTime(length, to_end_of_day)
     if not isinstance(value, type(default)):
         raise PolicyDefinitionError(
             f"setting {setting.name}: got {value!r}, expected a {type(default).__name__}"
