@@ -282,12 +282,15 @@ class Tables:
                 _value(role) for role in row.then["extra_involvement"]
             )
         self.within: dict[str, dt.timedelta] = {}
+        self.to_day_end: set[str] = set()  # due by the end of the day the open time ends on
         self.emit: dict[str, dict[str, Any]] = {}
         for compiled in policy.reactions:
             for effect in compiled.reaction.then:
                 within = getattr(effect, "within", None)
                 if within is not None:
                     self.within[compiled.reaction.id] = within.duration
+                    if within.to_end_of_day:
+                        self.to_day_end.add(compiled.reaction.id)
                 if type(effect).__name__ == "Emit":
                     values = {k: _value(v) for k, v in effect.values.items()}
                     values = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
@@ -593,7 +596,11 @@ class Host:
         early = escalation.early
         if early and self.met_early(escalation, early, kind, key, at):
             return
-        item = Due(kind, key, escalation.hours.add(at, self.t.within[rule]), rule)
+        hours = escalation.hours
+        due = hours.add(at, self.t.within[rule])
+        if rule in self.t.to_day_end:
+            due = hours.at(hours.date(due) + DAY, dt.time())
+        item = Due(kind, key, due, rule)
         escalation.due.append(item)
         if announce:
             announced.append((kind, key, item.due))
@@ -878,7 +885,12 @@ class Host:
                         )
                         actions.append(self.announce(escalation, item, at))
                 by = f["by"]
-                by_owner = by == escalation.owner
+                by_owner = by == escalation.owner or (
+                    # no TAM yet: Support owns it, and a TAM is the owner the page names
+                    by == "tam"
+                    and escalation.tam is None
+                    and escalation.severity in ("critical", "high")
+                )
                 if purpose in ("update", "closed", "risk_reduced") and not by_owner:
                     rule = "communication.posted_by_owner"
                     actions.append(self.effect_violation(escalation, at, rule, "wrong_poster"))

@@ -337,8 +337,6 @@ def test_lint_warns_of_an_early_grace_of_business_time_without_a_calendar() -> N
     assert [
         "the obligation channel_post counts work done up to 8h of business time before it is "
         "required",
-        "the obligation executive_summary counts work done up to 1h of business time before "
-        "it is required",
         "the obligation inform_tam counts work done up to 1h of business time before it is "
         "required",
         "the obligation raise_update counts work done up to 1h of business time before it is "

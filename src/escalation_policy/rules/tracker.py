@@ -48,10 +48,10 @@ SUMMARY_UPDATE_WITHIN = BusinessTime(dt.timedelta(hours=8))
 
 # Updated first, the change recorded after (or at the same instant, listed first): the summary
 # was updated for it. A team often writes the summary up, then records the change in the CRM.
-# An update does not say which change it answers, so only an hour of open time before counts,
-# as for the other work that names nothing (the raise's update, telling the TAM): a save for
-# the change before, longer ago, is not the update for this one.
-EARLY_SUMMARY_GRACE = BusinessTime(dt.timedelta(hours=1))
+# An update does not say which change it answers, so only half an hour before counts, on the
+# clock: a save for a change three quarters of an hour before, or for Friday's news, is not the
+# update for a new change (Monday's, from the weekend).
+EARLY_SUMMARY_GRACE = dt.timedelta(minutes=30)
 
 SUMMARY_UPDATE = Setting(
     name="summary_update_within",
