@@ -178,10 +178,15 @@ def is_parquet(path: str) -> bool:
     return os.path.splitext(path)[1].lower() in (".parquet", ".pq")
 
 
+def unit_of(file: str | None) -> str:
+    """What a position in an input counts: a Parquet file's rows, else lines."""
+    return "row" if file is not None and is_parquet(file) else "line"
+
+
 def position(file: str | None, number: int) -> str:
     """A position in an input, as messages give it: ``row 3`` of a Parquet file, else
     ``line 3``."""
-    return f"{'row' if file is not None and is_parquet(file) else 'line'} {number}"
+    return f"{unit_of(file)} {number}"
 
 
 def _shown(file: str) -> str:

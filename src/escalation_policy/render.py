@@ -15,7 +15,7 @@ import attrs
 from escalation_policy._audit._report import AuditListing
 from escalation_policy._language.context import scalar
 from escalation_policy._language.wording import duration, label, timestamp
-from escalation_policy.errors import position
+from escalation_policy.errors import position, unit_of
 from escalation_policy.model import (
     ACTION_FIELDS,
     Action,
@@ -501,7 +501,7 @@ def iter_audit_markdown(
             f"{markdown_text(violation_outcome(violation, zone))} |"
         )
     if report.refused:
-        kinds = sorted({position(r.file, 0).split()[0] for r in report.refused})  # line, row
+        kinds = sorted({unit_of(refused.file) for refused in report.refused})  # line, row
         yield from [
             "",
             "### Refused",

@@ -72,7 +72,7 @@ from escalation_policy.cli._output import Output as Output
 from escalation_policy.cli._output import write_error as write_error
 from escalation_policy.cli._parsers import DEFAULT_STORE
 from escalation_policy.engine import EngineName
-from escalation_policy.errors import InputError, is_parquet
+from escalation_policy.errors import InputError, unit_of
 from escalation_policy.model import Action, Fact, OverdueNotice, Violation, parse_timestamp
 from escalation_policy.policy import Policy, default_policy, load_policy
 from escalation_policy.render import describe, plain, refusal, timestamp
@@ -173,8 +173,8 @@ def stopped(name: str, error: InputError) -> Exit:
 def report_refused(count: int, read: int, files: Sequence[str] = ()) -> None:
     """``3 of 120 lines refused``: rows, of Parquet ``files`` (lines and rows, of both)."""
     plural = "" if read == 1 else "s"
-    kinds = sorted({is_parquet(file) for file in files} or {False})  # lines first
-    unit = " and ".join(("row" if parquet else "line") + plural for parquet in kinds)
+    kinds = sorted({unit_of(file) for file in files} or {"line"})  # lines first
+    unit = " and ".join(kind + plural for kind in kinds)
     write_error(f"{count} of {read} {unit} refused")
 
 
