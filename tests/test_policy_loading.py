@@ -2,6 +2,7 @@
 rule and the value."""
 
 import datetime as dt
+import json
 import pathlib
 import re
 import shutil
@@ -14,7 +15,7 @@ import attrs
 import pytest
 
 import escalation_policy
-from escalation_policy import PolicyDefinitionError, PolicyEngine, load_policy
+from escalation_policy import PolicyDefinitionError, PolicyEngine, load_policy, make_converter
 from escalation_policy.cli import main
 from escalation_policy.rules import (
     MODULES,
@@ -29,9 +30,11 @@ from escalation_policy.rules.terms import (
     Cadence,
     Opened,
     Posted,
+    PostPurpose,
     PostReason,
     Role,
     Severity,
+    SeverityChanged,
     ViolationCode,
 )
 from escalation_policy.vocabulary import (
@@ -913,3 +916,65 @@ def test_an_action_type_with_a_wrong_type_fails_at_its_class(
         start -= 1
     assert (str(terms), start + 1) == (caught.value.file, caught.value.line)
     assert caught.value.reason.startswith(reason)
+
+
+def _violation_on(on: tuple[Any, ...], detail: str, **when: Any) -> Reaction:
+    return Reaction(
+        id="severity.detailed",
+        title="t",
+        cites="Definitions of Severity Levels",
+        on=on,
+        when=when,
+        then=(Violation(code="wrong_poster", detail=detail),),
+    )
+
+
+@pytest.mark.parametrize(
+    ("on", "detail", "when", "words"),
+    [
+        ((Posted,), "posted by {poster}", {},
+         ["names 'poster'", "of every fact it reacts to, or an attribute", "(did you mean"]),
+        ((Posted, SeverityChanged), "posted by {by}", {},
+         ["names 'by'", "a field of every fact it reacts to"]),
+        ((Posted,), "posted by {by!r}", {}, ["got {by!r}, expected a name in braces"]),
+        ((Posted,), "posted by {}", {}, ["got {}, expected a name in braces"]),
+        ((Posted,), "an open brace { alone", {}, ["write a brace as {{ or }}"]),
+        ((Posted,), "the owner {owner}", {"known": False},
+         ["names 'owner'", "a field of the fact (the escalation is not known)"]),
+    ],
+)  # fmt: skip
+def test_a_violation_detail_naming_what_its_facts_lack_fails(
+    on: tuple[Any, ...], detail: str, when: dict[str, Any], words: list[str]
+) -> None:
+    """A detail names in braces a field of every fact the reaction is on, or an attribute of
+    the escalation; the loader says what it may name instead."""
+    reaction = _violation_on(on, detail, **when)
+    _fails(_with(severity, REACTIONS=(*severity.REACTIONS, reaction)), *words)
+
+
+@pytest.mark.parametrize("engine", ["native", "durable"])
+def test_a_violation_detail_says_the_facts_field_and_the_escalations_attribute(
+    engine: str,
+) -> None:
+    """``{by}`` from the fact, ``{owner}`` and ``{tam}`` from the escalation, as the JSON
+    contract writes them (``none`` for none), a brace written twice as one, on both engines,
+    and the same once the escalation is restored from its JSON."""
+    if engine == "durable":
+        pytest.importorskip("durable", reason="durable-rules is not installed")
+    reaction = _violation_on(
+        (Posted,), "posted by {by} for {owner}; TAM {tam} {{sic}}", purpose=PostPurpose.TRACKING
+    )
+    policy = load_policy(_with(severity, REACTIONS=(*severity.REACTIONS, reaction)))
+    handled = PolicyEngine(policy, engine=engine)
+    handled.handle(
+        {"type": "opened", "at": "2026-03-02T09:00:00Z", "escalation_id": "E-1",
+         "customer": "Acme", "segment": "enterprise", "severity": "medium"}
+    )  # fmt: skip
+    text = json.dumps(make_converter(policy).unstructure(handled.snapshot()))
+    restored = PolicyEngine.restore(json.loads(text), policy, engine=engine)
+    post = {"type": "posted", "at": "2026-03-02T09:10:00Z", "escalation_id": "E-1",
+            "channel": "#acme", "purpose": "tracking", "by": "customer_success"}  # fmt: skip
+    for engine_now in (handled, restored):
+        assert ["posted by customer_success for support_engineering; TAM none {sic}"] == [
+            v.detail for v in engine_now.handle(post).actions if v.rule == "severity.detailed"
+        ]

@@ -10,6 +10,7 @@ from escalation_policy._core.matching import Plan
 from escalation_policy._core.obligations import (
     ON_CALENDAR,
     changed,
+    detail_text,
     in_bucket,
     moved,
     on_clock,
@@ -17,6 +18,7 @@ from escalation_policy._core.obligations import (
     text_of,
 )
 from escalation_policy._language.frozen import builder_of
+from escalation_policy._language.wording import DetailFields
 from escalation_policy.calendar import Calendar
 from escalation_policy.model import (
     ACTIVE,
@@ -564,7 +566,9 @@ class Work:
         names = {obligation.id for obligation in effect.obligations}
         self.record.pending = [p for p in self.record.pending if p.obligation not in names]
 
-    def _violation(self, effect: vocab.Violation, _prepared: None, rule: str, cites: str) -> None:
+    def _violation(
+        self, effect: vocab.Violation, fields: DetailFields | None, rule: str, cites: str
+    ) -> None:
         self.actions.append(
             _violation(
                 escalation_id=self.escalation_id,
@@ -572,7 +576,7 @@ class Work:
                 rule=rule,
                 cites=cites,
                 code=effect.code,  # one of the policy's codes
-                detail=effect.detail,
+                detail=detail_text(effect.detail, fields, self.record, self.fact),
             )
         )
 

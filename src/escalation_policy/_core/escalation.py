@@ -6,6 +6,7 @@ asked of a :class:`Matcher`, so that the same core runs on every engine.
 
 import datetime as dt
 from collections.abc import Callable, Mapping
+from typing import cast
 
 import attrs
 
@@ -14,6 +15,7 @@ from escalation_policy._core.effects import HANDLERS, Work
 from escalation_policy._core.matching import Matcher, Plan
 from escalation_policy._core.obligations import (
     changed,
+    detail_text,
     in_bucket,
     missing_parts,
     moved,
@@ -26,6 +28,7 @@ from escalation_policy._core.obligations import (
 from escalation_policy._language.context import Situation
 from escalation_policy._language.frozen import builder_of
 from escalation_policy._language.typed import LATEST
+from escalation_policy._language.wording import DetailFields
 from escalation_policy.errors import (
     DuplicateEscalationError,
     EscalationClosedError,
@@ -597,12 +600,14 @@ def _about_unknown(
     matched = []
     reactions = policy.reactions
     for index in matcher.reactions_about_unknown(fact.TYPE, fields):
-        reaction = reactions[index].reaction
+        compiled = reactions[index]
+        reaction = compiled.reaction
         matched.append(reaction.id)
-        for effect in reaction.then:
+        for effect, prepared in compiled.then:
             if isinstance(effect, vocab.Accept):
                 continue  # taken, nothing to report
             assert isinstance(effect, vocab.Violation)  # the kinds ABOUT_UNKNOWN, at load time
+            detail = detail_text(effect.detail, cast("DetailFields | None", prepared), None, fact)
             actions.append(
                 Violation(
                     escalation_id=fact.escalation_id,
@@ -610,7 +615,7 @@ def _about_unknown(
                     rule=reaction.id,
                     cites=reaction.cites,
                     code=effect.code,  # type: ignore[arg-type]  # one of the policy's codes
-                    detail=effect.detail,
+                    detail=detail,
                 )
             )
     if not matched:

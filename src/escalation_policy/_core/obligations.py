@@ -11,6 +11,7 @@ import attrs
 
 from escalation_policy._language.codegen import generate
 from escalation_policy._language.frozen import Kept, build_lines
+from escalation_policy._language.wording import DetailFields
 from escalation_policy.periods import Bucket, Period, Rolling, parse_period
 from escalation_policy.policy import CompiledObligation, Policy
 from escalation_policy.policy.record import Record
@@ -73,6 +74,30 @@ def text_of(value: object) -> str:
     if type(value) is str:
         return value
     return str(value._value_ if isinstance(value, enum.Enum) else value)
+
+
+def detail_text(detail: str, fields: DetailFields | None, record: object, fact: object) -> str:
+    """A violation's ``detail`` with the names it gives in braces filled in, each value as the
+    JSON contract writes it (an enumeration's value, a time in ISO 8601, the items of a tuple;
+    ``none`` for none): an escalation restored from JSON says the same."""
+    if fields is None:
+        return detail  # no brace: as it is
+    values = {}
+    for name, of_fact in fields:
+        values[name] = _plain(getattr(fact if of_fact else record, name, None))
+    return detail.format_map(values)
+
+
+def _plain(value: object) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (tuple, list)):
+        return ", ".join(_plain(item) for item in value) or "none"
+    return text_of(value)
 
 
 def moved(pending: PendingObligation, due: dt.datetime, overdue: bool) -> PendingObligation:

@@ -6,7 +6,11 @@ import enum
 
 from escalation_policy.periods import END_OF_THAT_DAY, BusinessTime, Period
 
-__all__ = ["duration", "label", "timestamp"]
+__all__ = ["DetailFields", "duration", "label", "timestamp"]
+
+DetailFields = tuple[tuple[str, bool], ...]
+"""The names a violation's detail gives in braces, each with whether the fact holds it (else
+the escalation does), in order: what the loader compiles of a ``Violation``'s ``detail``."""
 
 
 def label(value: object) -> str:

@@ -1,12 +1,14 @@
 """Reactions compiled: the facts they take, their conditions, and each effect checked."""
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from escalation_policy._language.context import BOOL, scalar
+from escalation_policy._language.wording import DetailFields
 from escalation_policy.calendar import HORIZON_DAYS
 from escalation_policy.errors import PolicyDefinitionError, did_you_mean
 from escalation_policy.periods import BusinessTime, Period
@@ -129,6 +131,7 @@ def compile_reaction(
         module=module,
         rule=reaction.id,
         scope=scope,
+        about_unknown=about_unknown,
     )
     then = tuple((effect, _compile_effect(effect, site)) for effect in reaction.then)
     register(
@@ -208,6 +211,9 @@ class _Site:
     module: str
     rule: str
     scope: Scope
+    about_unknown: bool = False
+    """Whether the reaction takes facts about an escalation the engine does not know: its
+    effects read the fact alone."""
 
 
 def _compile_effect(effect: object, site: _Site) -> object:
@@ -246,6 +252,64 @@ def _compile_effect(effect: object, site: _Site) -> object:
     return check(effect, site)
 
 
+_BRACES = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+"""In a detail: a brace written twice, a name in braces, or a brace alone."""
+
+_CORE_ATTRIBUTES = ("owner", "cadence", "status")
+"""The escalation's attributes every policy has, besides those its terms declare."""
+
+
+def _detail_fields(detail: object, site: _Site) -> DetailFields | None:
+    """The names a violation's ``detail`` gives in braces (``"posted by {by}"``), each read
+    from the fact (a field of every fact the reaction is on) or else from the escalation (an
+    attribute); ``None`` when it has no brace (it is written as it is)."""
+    if not isinstance(detail, str) or ("{" not in detail and "}" not in detail):
+        return None
+    parsed: list[str] = []  # the text in each pair of braces, as str.format reads them
+    for found in _BRACES.finditer(detail):
+        if found[0] in ("{{", "}}"):
+            continue  # a brace written twice: a brace
+        if found[1] is None:
+            raise PolicyDefinitionError(
+                f"Violation detail {detail!r}: a brace alone (write a brace as {{{{ or }}}})",
+                module=site.module,
+                rule=site.rule,
+            )
+        parsed.append(found[1])
+    terms = site.scope.terms
+    shared = set.intersection(
+        *({field.name for field in attrs.fields(terms.facts[t])} for t in sorted(site.types))
+    ) - {"id"}
+    attributes = set(_CORE_ATTRIBUTES) | set(terms.attributes)
+    fields: list[tuple[str, bool]] = []
+    for name in parsed:
+        if not name.isidentifier():
+            raise PolicyDefinitionError(
+                f"Violation detail {detail!r}: got {{{name}}}, expected a name in braces, such "
+                "as {by}",
+                module=site.module,
+                rule=site.rule,
+            )
+        if name in shared:
+            fields.append((name, True))
+        elif name in attributes and not site.about_unknown:
+            fields.append((name, False))
+        else:
+            where = (
+                "a field of the fact (the escalation is not known)"
+                if site.about_unknown
+                else "a field of every fact it reacts to, or an attribute of the escalation"
+            )
+            choices = sorted(shared if site.about_unknown else shared | attributes)
+            raise PolicyDefinitionError(
+                f"Violation detail {detail!r} names {name!r}, expected {where}: "
+                f"{', '.join(choices)}{did_you_mean(name, choices)}",
+                module=site.module,
+                rule=site.rule,
+            )
+    return tuple(dict.fromkeys(fields))
+
+
 class _Checks:
     """The loader's check of each kind of effect, named after it (``Effect.NAME``): it raises
     a :class:`PolicyDefinitionError` for an effect that cannot work, and returns what the core's
@@ -268,8 +332,8 @@ class _Checks:
         _check_obligation_effect(effect, site)
 
     @staticmethod
-    def violation(_effect: Violation, _site: _Site) -> None:
-        return None
+    def violation(effect: Violation, site: _Site) -> DetailFields | None:
+        return _detail_fields(effect.detail, site)
 
     @staticmethod
     def apply_plan(_effect: ApplyPlan, _site: _Site) -> None:
