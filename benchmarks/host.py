@@ -173,8 +173,8 @@ class Due:
 
 
 class Escalation:
-    __slots__ = ("broad", "cadence", "clock", "customer", "due", "early", "hours", "id",
-                 "in_scope", "informed", "initiated_by", "involvement", "issue_type",
+    __slots__ = ("broad", "cadence", "changed_at", "clock", "customer", "due", "early", "hours",
+                 "id", "in_scope", "informed", "initiated_by", "involvement", "issue_type",
                  "keep_until", "next_due", "opened_by", "opened_on", "owner", "paused",
                  "severity", "status", "tam")  # fmt: skip
 
@@ -191,6 +191,7 @@ class Escalation:
         self.status = "active"
         self.early: dict[tuple[str, str | None], dt.datetime] | None = None
         """Work that met nothing when done, by what it would have met, for an hour."""
+        self.changed_at: dt.datetime | None = None  # when the severity last changed
 
     def refresh(self) -> None:
         times = [d.due for d in self.due if not d.overdue and not d.paused]
@@ -316,6 +317,7 @@ class Tables:
             for severity in severities
         }
         self.part_of = {k.value: v.value for k, v in _communication.PART_OF.items()}
+        self.corrected_within = _communication.CORRECTED_WITHIN
         # How long work done before an obligation is required counts for it: open time or
         # calendar time, as the policy says.
         # The raise's update is this host's channel post "update", with a grace of its own.
@@ -893,7 +895,7 @@ class Host:
                 )
                 if purpose in ("update", "closed", "risk_reduced") and not by_owner:
                     rule = "communication.posted_by_owner"
-                    actions.append(self.effect_violation(escalation, at, rule, "wrong_poster"))
+                    actions.append(self.effect_violation(escalation, at, rule, "wrong_poster", by))
                 if purpose == "created" and not by_owner:
                     part_of = t.part_of
                     team = part_of.get(by, by)
@@ -902,7 +904,9 @@ class Host:
                         (team, escalation.severity) not in t.initiators
                     ):
                         rule = "communication.created_by_owner_or_initiator"
-                        actions.append(self.effect_violation(escalation, at, rule, "wrong_poster"))
+                        actions.append(
+                            self.effect_violation(escalation, at, rule, "wrong_poster", by)
+                        )
                 if purpose in ("created", "closed", "risk_reduced") and f.get("url") is None:
                     rule = "communication.document_linked"
                     actions.append(
@@ -930,6 +934,7 @@ class Host:
             if kind == "severity_changed":
                 before = escalation.severity
                 escalation.severity = f["severity"]
+                escalation.changed_at = at
                 if status == "risk_reduced" and ORDER[f["severity"]] < ORDER[before]:
                     escalation.status = "active"  # a raise re-escalates
             elif kind == "tam_assigned":
@@ -970,6 +975,8 @@ class Host:
         elif kind == "severity_changed":
             before = escalation.severity
             severity = escalation.severity = f["severity"]
+            changed_at, escalation.changed_at = escalation.changed_at, at
+            corrects = changed_at is None or at - changed_at <= t.corrected_within
             if status == "risk_reduced" and ORDER[severity] < ORDER[before]:
                 escalation.status = "active"  # a raise re-escalates
             new_owner = self.plan(escalation, at, actions)
@@ -996,7 +1003,7 @@ class Host:
             if raised and severity in HIGH:
                 rule = "communication.update_when_raised"
                 self.require(escalation, "channel_post", "update", rule, at, actions, announced)
-            if severity not in HIGH:  # the raise's update is no longer owed
+            if severity not in HIGH and corrects:  # a raise corrected: its update is not owed
                 item = escalation.find("channel_post", "update")
                 if item is not None:
                     escalation.due.remove(item)
@@ -1081,7 +1088,10 @@ class Host:
         return actions
 
     def effect_violation(
-        self, escalation: Escalation, at: dt.datetime, rule: str, code: str
+        self, escalation: Escalation, at: dt.datetime, rule: str, code: str, by: str = ""
     ) -> dict[str, Any]:
+        detail = self.t.details[rule].format(
+            by=by, owner=escalation.owner or "none", initiated_by=escalation.initiated_by or "none"
+        )
         return {"type": "violation", **self.common(escalation, at, rule), "code": code,
-                "detail": self.t.details[rule], "due": None}  # fmt: skip
+                "detail": detail, "due": None}  # fmt: skip

@@ -497,6 +497,13 @@ def test_a_snapshot_of_an_earlier_format_is_upgraded_and_continues_the_same(
     whole = PolicyEngine(earlier, engine=engine_name)
     for fact in facts[:6]:
         whole.handle(fact)
+    # Nor did they keep when the severity last changed (``severity_changed_at``): the engine
+    # that never stopped, with its state as they wrote it.
+    state = whole.snapshot()
+    unknown = tuple(attrs.evolve(e, severity_changed_at=None) for e in state.escalations)
+    whole = PolicyEngine.restore(
+        attrs.evolve(state, escalations=unknown), earlier, engine=engine_name
+    )
     replanned = "policy" in data
     restored = PolicyEngine.restore(data, earlier, engine=engine_name, replan=replanned)
     if replanned:

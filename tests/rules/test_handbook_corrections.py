@@ -1413,3 +1413,40 @@ def test_a_summary_saved_before_counts_for_half_an_hour_on_the_clock(
         scenario.fact("status_changed", when, status=f"change {number}")
     later = scenario.tick(changes[-1] + dt.timedelta(days=4))
     assert expected == [c for c in _codes(later) if c == "executive_summary_overdue"], case
+
+
+# 26. "(e.g., daily updates for high or critical escalations)": a raise lowered again within
+#     two hours is a correction, and owes no update; an escalation lowered later was High or
+#     Critical for a while, and still owes the day's update. (An earlier reading withdrew the
+#     update at any lowering before it was due, so an escalation High for a whole business day
+#     and lowered that afternoon owed none.)
+@pytest.mark.parametrize(
+    ("case", "raised", "lowered", "expected"),
+    [
+        ("raised at 10:00, lowered at 10:40", utc(3, 2, 10), utc(3, 2, 10, 40), []),
+        ("raised at 10:00, lowered at 12:00", utc(3, 2, 10), utc(3, 2, 12), []),
+        ("raised at 10:00, lowered at 15:00", utc(3, 2, 10), utc(3, 2, 15), [utc(3, 3, 0)]),
+        ("Tuesday from 09:00 to 16:59", utc(3, 3, 9), utc(3, 3, 16, 59), [utc(3, 4, 0)]),
+        ("raised at 13:01, lowered the next day at 16:30", utc(3, 2, 13, 1), utc(3, 3, 16, 30),
+         [utc(3, 4, 0)]),
+        ("raised on Friday at 13:01, lowered on Monday at 16:00", utc(3, 6, 13, 1),
+         utc(3, 9, 16), [utc(3, 10, 0)]),
+    ],
+)  # fmt: skip
+def test_a_raise_lowered_later_than_a_correction_still_owes_the_days_update(
+    scenario: Scenario,
+    case: str,
+    raised: dt.datetime,
+    lowered: dt.datetime,
+    expected: list[dt.datetime],
+) -> None:
+    scenario.open(severity="medium", tam=None)
+    scenario.post(at(minutes=10), "created", owner_of("medium", tam=None))
+    scenario.fact("severity_changed", raised, severity="critical")
+    scenario.fact("severity_changed", lowered, severity="medium")
+    scenario.tick(utc(3, 12, 12))
+    assert expected == [
+        v.due
+        for v in of_type(scenario.actions(), "violation")
+        if v.rule == "communication.update_when_raised"
+    ], case

@@ -190,14 +190,29 @@ def _by_owner(situation: Situation) -> bool:
     return by == Team.TAM and record.tam is None and record.severity in _TAM_SEVERITIES
 
 
+# A change of severity this soon after the one before undoes it: a raise corrected, not an
+# escalation that was High or Critical for a while.
+CORRECTED_WITHIN = dt.timedelta(hours=2)
+
+
+def _corrects(situation: Situation) -> bool:
+    """Whether this change of severity comes within ``CORRECTED_WITHIN`` of the one before
+    (or the escalation's state does not know when that was: written by an earlier release)."""
+    before: object = situation.previous.get("severity_changed_at")
+    at: dt.datetime = situation.fact.at
+    return not isinstance(before, dt.datetime) or at - before <= CORRECTED_WITHIN
+
+
 CONTEXT = (
     ContextField("escalation_channel", BOOL, _escalation_channel, frozenset({Posted.TYPE})),
     ContextField("by_owner", BOOL, _by_owner, frozenset({Posted.TYPE})),
     ContextField("by_initiator", BOOL, _by_initiator, frozenset({Posted.TYPE})),
     ContextField("linked", BOOL, _linked, frozenset({Posted.TYPE})),
+    ContextField("corrects", BOOL, _corrects, frozenset({SeverityChanged.TYPE})),
 )
 """Whether a post went to the escalation channel; whether its owner made it, or the team that
-initiated the escalation where the handbook lets it post; whether it links the document."""
+initiated the escalation where the handbook lets it post; whether it links the document;
+whether a change of severity corrects the one before."""
 
 OUTPUTS = {"update_every": "duration or null: periodic channel updates"}
 
@@ -313,16 +328,18 @@ REACTIONS = (
         when={"severity_raised": True, "severity": one_of(Severity.CRITICAL, Severity.HIGH)},
         then=(Require(obligation=RAISE_UPDATE, key=PostReason.UPDATE, within=UPDATE_AFTER_RAISE),),
     ),
-    # Back below High before the update is made, the escalation posts updates only "when
-    # incremental updates are required"; as a TAM is no longer awaited
-    # (responsibilities.tam_no_longer_needed), the raise's update is no longer owed.
+    # A raise corrected (back below High within two hours, before the update is made): the
+    # escalation posts updates only "when incremental updates are required", and a TAM is no
+    # longer awaited (responsibilities.tam_no_longer_needed); the raise's update is not owed.
+    # Lowered later, the escalation was High or Critical for a while, and the day's update
+    # stays owed.
     Reaction(
         id="communication.update_when_raised_withdrawn",
-        title="Lowered to Medium or Low, the escalation no longer owes the update its raise "
-        "called for",
+        title="A raise corrected, lowered to Medium or Low soon after, no longer owes the update "
+        "it called for",
         cites=COMMUNICATION,
         on=(SeverityChanged,),
-        when={"severity": one_of(Severity.MEDIUM, Severity.LOW)},
+        when={"severity": one_of(Severity.MEDIUM, Severity.LOW), "corrects": True},
         then=(Cancel(obligations=(RAISE_UPDATE,)),),
     ),
     Reaction(
@@ -422,7 +439,7 @@ REACTIONS = (
         then=(
             Violation(
                 code=ViolationCode.WRONG_POSTER,
-                detail="posted by a team other than the escalation owner",
+                detail="posted by {by}, not by the escalation owner ({owner})",
             ),
         ),
     ),
@@ -441,7 +458,8 @@ REACTIONS = (
         then=(
             Violation(
                 code=ViolationCode.WRONG_POSTER,
-                detail="posted by a team other than the escalation owner or its initiator",
+                detail="posted by {by}, neither the escalation owner ({owner}) nor the team that "
+                "initiated it ({initiated_by})",
             ),
         ),
     ),

@@ -179,7 +179,8 @@ class Opened(EscalationFact):
 @attrs.frozen(kw_only=True)
 class SeverityChanged(EscalationFact):
     TYPE = "severity_changed"
-    SETS: ClassVar[Mapping[str, str]] = {"severity": "severity"}
+    # When the severity last changed: a change soon after it undoes it (a correction).
+    SETS: ClassVar[Mapping[str, str]] = {"severity": "severity", "severity_changed_at": "at"}
     STATUS: ClassVar[Mapping[str, str]] = {"risk_reduced": "active"}
     STATUS_WHEN: ClassVar[str | None] = "raised"  # a raise re-escalates; a lowering does not
     severity: Severity
