@@ -976,7 +976,9 @@ class Host:
             before = escalation.severity
             severity = escalation.severity = f["severity"]
             changed_at, escalation.changed_at = escalation.changed_at, at
-            corrects = changed_at is None or at - changed_at <= t.corrected_within
+            corrects = before in HIGH and (  # out of High or Critical, soon after the change
+                changed_at is None or at - changed_at <= t.corrected_within
+            )
             if status == "risk_reduced" and ORDER[severity] < ORDER[before]:
                 escalation.status = "active"  # a raise re-escalates
             new_owner = self.plan(escalation, at, actions)
@@ -1091,7 +1093,10 @@ class Host:
         self, escalation: Escalation, at: dt.datetime, rule: str, code: str, by: str = ""
     ) -> dict[str, Any]:
         detail = self.t.details[rule].format(
-            by=by, owner=escalation.owner or "none", initiated_by=escalation.initiated_by or "none"
+            by=by,
+            owner=escalation.owner or "none",
+            initiated_by=escalation.initiated_by or "none",
+            severity=escalation.severity,
         )
         return {"type": "violation", **self.common(escalation, at, rule), "code": code,
                 "detail": detail, "due": None}  # fmt: skip

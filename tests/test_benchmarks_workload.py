@@ -127,7 +127,8 @@ def _tam_histories(draw: st.DrawFn) -> list[str]:
         elif kind == "severity":
             fact["severity"] = draw(st.sampled_from(["low", "medium", "high", "critical"]))
         lines.append(json.dumps(fact))
-    lines.append(json.dumps({"type": "tick", "at": (start + dt.timedelta(days=4)).isoformat()}))
+    last = start + dt.timedelta(minutes=minutes)  # four days after the last fact: all fell due
+    lines.append(json.dumps({"type": "tick", "at": (last + dt.timedelta(days=4)).isoformat()}))
     return lines
 
 

@@ -25,6 +25,7 @@ from escalation_policy.rules import (
     responsibilities,
     scope,
     severity,
+    terms,
 )
 from escalation_policy.rules.terms import (
     Cadence,
@@ -978,3 +979,18 @@ def test_a_violation_detail_says_the_facts_field_and_the_escalations_attribute(
         assert ["posted by customer_success for support_engineering; TAM none {sic}"] == [
             v.detail for v in engine_now.handle(post).actions if v.rule == "severity.detailed"
         ]
+
+
+@pytest.mark.parametrize("name", ["pending", "clock", "opened_at", "rarely", "next_due", "settled"])
+def test_an_opening_field_named_as_the_engines_own_fails(name: str) -> None:
+    """An opening fact's fields are the escalation's attributes: one named as a field the
+    engine keeps (its obligations, its clock) would overwrite it, and the loader refuses it."""
+    opened = attrs.make_class(
+        "Opened",
+        {name: attrs.field(default=None, type=str | None)},
+        bases=(Opened,),
+        frozen=True,
+        kw_only=True,
+    )
+    facts = tuple(opened if cls is Opened else cls for cls in terms.FACTS)
+    _fails(_with(terms, FACTS=facts), f"has a field {name!r}", "the engine keeps one of that name")

@@ -1450,3 +1450,21 @@ def test_a_raise_lowered_later_than_a_correction_still_owes_the_days_update(
         for v in of_type(scenario.actions(), "violation")
         if v.rule == "communication.update_when_raised"
     ], case
+
+
+def test_a_change_below_high_after_a_lowering_leaves_the_raises_update_owed(
+    scenario: Scenario,
+) -> None:
+    """High from 10:00 to 13:00, then Medium to Low half an hour later: the second change is
+    no correction of a raise (the escalation was not High), and the update stays owed."""
+    scenario.open(severity="medium", tam=None)
+    scenario.post(at(minutes=10), "created", owner_of("medium", tam=None))
+    for when, severity in [(utc(3, 3, 10), "high"), (utc(3, 3, 13), "medium"),
+                           (utc(3, 3, 13, 30), "low")]:  # fmt: skip
+        scenario.fact("severity_changed", when, severity=severity)
+    scenario.tick(utc(3, 12, 12))
+    assert [utc(3, 4, 0)] == [
+        v.due
+        for v in of_type(scenario.actions(), "violation")
+        if v.rule == "communication.update_when_raised"
+    ]

@@ -78,8 +78,9 @@ def text_of(value: object) -> str:
 
 def detail_text(detail: str, fields: DetailFields | None, record: object, fact: object) -> str:
     """A violation's ``detail`` with the names it gives in braces filled in, each value as the
-    JSON contract writes it (an enumeration's value, a time in ISO 8601, the items of a tuple;
-    ``none`` for none): an escalation restored from JSON says the same."""
+    JSON contract writes it (an enumeration's value, a time in ISO 8601, ``true`` or ``false``,
+    the items of a tuple; ``none`` for none or no items): an escalation restored from JSON says
+    the same."""
     if fields is None:
         return detail  # no brace: as it is
     values = {}
@@ -94,7 +95,7 @@ def _plain(value: object) -> str:
     if isinstance(value, dt.datetime):
         return value.isoformat()
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return "true" if value else "false"
     if isinstance(value, (tuple, list)):
         return ", ".join(_plain(item) for item in value) or "none"
     return text_of(value)

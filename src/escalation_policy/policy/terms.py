@@ -31,7 +31,8 @@ from escalation_policy.model import (
     Tick,
 )
 from escalation_policy.policy.locations import field_of, source_of
-from escalation_policy.policy.record import CORE_FIELDS, RecordKind, record_kind
+from escalation_policy.policy.record import CORE_FIELDS, Record, RecordKind, record_kind
+from escalation_policy.state import EscalationState
 
 __all__ = ["Terms", "compile_terms", "value_set"]
 
@@ -114,6 +115,13 @@ class _Fields(dict[type[Any], dict[str, Any]]):
         }
         return found
 
+
+_RESERVED = frozenset(
+    {*CORE_FIELDS, *(name for name in dir(Record) if not name.startswith("__"))}
+    | {name for name in dir(EscalationState) if not name.startswith("__")}
+)
+"""Names an escalation's attribute may not take: the engine's own fields and methods, of its
+working record and of the state it gives hosts."""
 
 _SETS_EXPECTED = "a mapping of the attributes it sets to the fields they come from"
 _STATUS_EXPECTED = "a mapping of a status to the one the fact moves it to"
@@ -308,6 +316,15 @@ def compile_terms(
         for name, kind in opening_fields.items()
         if name not in COMMON_FIELDS
     }
+    for name in attributes:
+        if name in _RESERVED:
+            raise PolicyDefinitionError(
+                f"{opening.__name__} has a field {name!r}, which would be an attribute of the "
+                f"escalation, and the engine keeps one of that name; expected another name (the "
+                f"engine keeps {', '.join(CORE_FIELDS)})",
+                module=declared_in[opening.TYPE],
+                **field_of(opening, name),
+            )
     sets: dict[str, tuple[tuple[str, str], ...]] = {}
     moves: dict[str, Mapping[str, str]] = {}
     move_when: dict[str, str] = {}
@@ -328,7 +345,7 @@ def compile_terms(
                     module=module,
                     **source_of(cls),
                 )
-            if not isinstance(attribute, str) or attribute in CORE_FIELDS:
+            if not isinstance(attribute, str) or attribute in _RESERVED:
                 raise PolicyDefinitionError(
                     f"{cls.__name__}.SETS: {attribute!r} is not an attribute a fact may set "
                     f"(the engine keeps {', '.join(CORE_FIELDS)})",

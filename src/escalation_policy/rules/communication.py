@@ -196,8 +196,11 @@ CORRECTED_WITHIN = dt.timedelta(hours=2)
 
 
 def _corrects(situation: Situation) -> bool:
-    """Whether this change of severity comes within ``CORRECTED_WITHIN`` of the one before
-    (or the escalation's state does not know when that was: written by an earlier release)."""
+    """Whether this change of severity takes the escalation out of High or Critical within
+    ``CORRECTED_WITHIN`` of the change before (or the escalation's state does not know when
+    that was: written by an earlier release)."""
+    if situation.previous.get("severity") not in _TAM_SEVERITIES:
+        return False  # it was not High or Critical: there is no raise to undo
     before: object = situation.previous.get("severity_changed_at")
     at: dt.datetime = situation.fact.at
     return not isinstance(before, dt.datetime) or at - before <= CORRECTED_WITHIN
@@ -458,8 +461,8 @@ REACTIONS = (
         then=(
             Violation(
                 code=ViolationCode.WRONG_POSTER,
-                detail="posted by {by}, neither the escalation owner ({owner}) nor the team that "
-                "initiated it ({initiated_by})",
+                detail="posted by {by}: at {severity} severity the escalation owner ({owner}) "
+                "posts it, or the team that initiated it ({initiated_by}) where the page lets it",
             ),
         ),
     ),
