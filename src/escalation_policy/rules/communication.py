@@ -263,8 +263,8 @@ RAISE_UPDATE = Obligation(
     early_grace=EARLY_UPDATE_GRACE,
 )
 """The day's update after the severity rises into High or Critical; withdrawn if the severity
-falls back below High before it is made. An update posted a little before the
-raise is recorded is the raise's update."""
+falls back below High within two hours (a correction) before it is made. An update posted a
+little before the raise is recorded is the raise's update."""
 
 CHANNEL_UPDATE = Obligation(
     id="channel_update",
