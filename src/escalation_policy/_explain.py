@@ -23,7 +23,7 @@ from escalation_policy._language.context import Situation, scalar
 from escalation_policy.engine import PolicyEngine
 from escalation_policy.errors import InputError, InvalidFactError, did_you_mean
 from escalation_policy.model import AWAITING_OPENING, Action, EscalationFact, Fact
-from escalation_policy.periods import END_OF_THAT_DAY, BusinessTime, Period
+from escalation_policy.periods import BusinessTime, Period
 from escalation_policy.policy import CompiledReaction, Condition, Policy, default_policy
 from escalation_policy.policy.record import Record
 from escalation_policy.state import EarlyWork, EscalationState, Fulfilment
@@ -413,8 +413,7 @@ def _json(value: object) -> object:
     if isinstance(value, Period):
         return value.text
     if isinstance(value, BusinessTime):
-        text = f"{value.duration.total_seconds():g}s of business time"
-        return text + END_OF_THAT_DAY if value.to_end_of_day else text
+        return value.written(f"{value.duration.total_seconds():g}s")
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)

@@ -169,9 +169,14 @@ class BusinessTime:
             return calendar.start_of_day(calendar.day_of(due) + _ONE_DAY)
         return due
 
-    def __str__(self) -> str:
-        text = f"{format_duration(self.duration)} of business time"
+    def written(self, length: str) -> str:
+        """How it is written, its duration written ``length``: ``2h of business time``, and
+        ``, to the end of that day`` with ``to_end_of_day``."""
+        text = f"{length} of business time"
         return text + END_OF_THAT_DAY if self.to_end_of_day else text
+
+    def __str__(self) -> str:
+        return self.written(format_duration(self.duration))
 
 
 END_OF_THAT_DAY = ", to the end of that day"

@@ -4,7 +4,7 @@ read, and for a policy's own actions, whose ``describe`` says what the host is t
 import datetime as dt
 import enum
 
-from escalation_policy.periods import END_OF_THAT_DAY, BusinessTime, Period
+from escalation_policy.periods import BusinessTime, Period
 
 __all__ = ["DetailFields", "duration", "label", "timestamp"]
 
@@ -26,8 +26,7 @@ def label(value: object) -> str:
     if isinstance(value, Period):
         return value.text  # "each business day", "2 per week": as settings are written
     if isinstance(value, BusinessTime):
-        text = f"{duration(value.duration)} of business time"
-        return text + END_OF_THAT_DAY if value.to_end_of_day else text
+        return value.written(duration(value.duration))
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, (tuple, list)):
