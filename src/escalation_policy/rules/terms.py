@@ -217,6 +217,7 @@ class TamInformed(EscalationFact):
     record: whoever told the TAM, the TAM knows)."""
 
     TYPE = "tam_informed"
+    AFTER_CLOSING = True  # a TAM told as the escalation closes is no input error
     by: Team | None = None
 
 
