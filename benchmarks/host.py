@@ -977,7 +977,9 @@ class Host:
             severity = escalation.severity = f["severity"]
             changed_at, escalation.changed_at = escalation.changed_at, at
             corrects = before in HIGH and (  # out of High or Critical, soon after the change
-                changed_at is None or at - changed_at <= t.corrected_within
+                changed_at is None
+                or at <= changed_at
+                or escalation.hours.elapsed(changed_at, at) <= t.corrected_within.duration
             )
             if status == "risk_reduced" and ORDER[severity] < ORDER[before]:
                 escalation.status = "active"  # a raise re-escalates

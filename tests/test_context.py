@@ -149,3 +149,25 @@ def test_memo_keys_and_answers_agree_with_the_full_context(history: list[Fact]) 
     for fact_type, full in spy.seen:
         assert set(full) <= set(fields_for(fact_type))
         assert None not in full.values()
+
+
+def test_a_context_function_counts_open_time_on_the_escalations_calendar() -> None:
+    """``Situation.open_time``: the handbook's business days, 09:00 to 17:00, in the zone the
+    escalation's calendar is moved to; no time for an end not after the start."""
+    policy = default_policy()
+    friday = dt.datetime(2026, 3, 6, 16, 30, tzinfo=dt.timezone.utc)
+
+    def open_time(calendar: str, start: dt.datetime, end: dt.datetime) -> dt.timedelta:
+        record = policy.terms.record.blank()
+        record.calendar = calendar
+        situation = Situation(policy, record, None, "", {}, None, None)
+        return situation.open_time(start, end)
+
+    hours = dt.timedelta(hours=1)
+    assert open_time("business_days", friday, friday + 2.25 * hours) == 0.5 * hours
+    monday = dt.datetime(2026, 3, 9, 9, 45, tzinfo=dt.timezone.utc)
+    assert open_time("business_days", friday, monday) == 1.25 * hours
+    assert open_time("business_days", monday, friday) == dt.timedelta(0)
+    # 11:30 to 13:45 in New York: all of it open.
+    zoned = "business_days@America/New_York"
+    assert open_time(zoned, friday, friday + 2.25 * hours) == 2.25 * hours

@@ -1416,10 +1416,11 @@ def test_a_summary_saved_before_counts_for_half_an_hour_on_the_clock(
 
 
 # 26. "(e.g., daily updates for high or critical escalations)": a raise lowered again within
-#     two hours is a correction, and owes no update; an escalation lowered later was High or
-#     Critical for a while, and still owes the day's update. (An earlier reading withdrew the
-#     update at any lowering before it was due, so an escalation High for a whole business day
-#     and lowered that afternoon owed none.)
+#     two hours of open time is a correction, and owes no update; an escalation lowered later
+#     was High or Critical for a while, and still owes the day's update. (An earlier reading
+#     withdrew the update at any lowering before it was due, so an escalation High for a whole
+#     business day and lowered that afternoon owed none; the next counted the window on the
+#     clock, so a raise on Friday evening lowered the same evening owed Monday an update.)
 @pytest.mark.parametrize(
     ("case", "raised", "lowered", "expected"),
     [
@@ -1431,6 +1432,14 @@ def test_a_summary_saved_before_counts_for_half_an_hour_on_the_clock(
          [utc(3, 4, 0)]),
         ("raised on Friday at 13:01, lowered on Monday at 16:00", utc(3, 6, 13, 1),
          utc(3, 9, 16), [utc(3, 10, 0)]),
+        # Two hours of open time, on the escalation's business days (09:00 to 17:00): an
+        # earlier reading counted the clock's, and the first of these owed Monday's update.
+        ("raised on Friday at 16:30, lowered at 18:45", utc(3, 6, 16, 30), utc(3, 6, 18, 45),
+         []),
+        ("raised on Friday at 16:30, lowered on Monday at 09:45", utc(3, 6, 16, 30),
+         utc(3, 9, 9, 45), []),
+        ("raised on Friday at 15:00, lowered on Monday at 10:30", utc(3, 6, 15),
+         utc(3, 9, 10, 30), [utc(3, 10, 0)]),
     ],
 )  # fmt: skip
 def test_a_raise_lowered_later_than_a_correction_still_owes_the_days_update(
@@ -1468,3 +1477,37 @@ def test_a_change_below_high_after_a_lowering_leaves_the_raises_update_owed(
         for v in of_type(scenario.actions(), "violation")
         if v.rule == "communication.update_when_raised"
     ]
+
+
+# 27. "If a TAM is assigned, Support Engineering should inform the TAM of the escalation": a
+#     CRM that records the telling a moment after the closing records no input error. The fact
+#     is taken and changes nothing (the closing ended the informing); an earlier reading
+#     refused it, and an audit stopped at it.
+@pytest.mark.parametrize(
+    ("case", "closing", "told", "expected"),
+    [
+        ("told ten minutes after the closing, in time", utc(3, 2, 10), utc(3, 2, 10, 10), []),
+        ("never told, closed before the informing fell due", utc(3, 2, 10), None, []),
+        ("never told, closed after the informing fell due", utc(3, 2, 12), None,
+         ["tam_not_informed: Kim"]),
+        ("told after a closing that came after the informing fell due", utc(3, 2, 12),
+         utc(3, 2, 12, 30), ["tam_not_informed: Kim"]),
+    ],
+)  # fmt: skip
+def test_a_tam_told_after_the_closing_is_taken(
+    scenario: Scenario,
+    case: str,
+    closing: dt.datetime,
+    told: dt.datetime | None,
+    expected: list[str],
+) -> None:
+    """Opened Monday 09:00 (Medium, TAM Kim): the TAM is to be told by 11:00."""
+    scenario.open(utc(3, 2, 9), severity="medium", tam="Kim")
+    scenario.post(utc(3, 2, 9, 10), "created", owner_of("medium"))
+    scenario.fact("closed", closing)
+    if told is not None:
+        taken = scenario.fact("tam_informed", told, by="support_engineering")
+        assert () == taken.actions, case
+    scenario.post(utc(3, 2, 13), "closed", owner_of("medium"))
+    scenario.tick(utc(3, 5, 12))
+    assert expected == _uninformed(scenario), case

@@ -467,7 +467,7 @@ def _apply(
     if generated is not None:
         generated.react(work, status_before, previous, owner, cadence, matched)
     else:
-        situation = Situation(record, fact, status_before, previous, owner, cadence)
+        situation = Situation(policy, record, fact, status_before, previous, owner, cadence)
         reactions = policy.reactions
         for index in matcher.reactions_for(fact.TYPE, situation):
             compiled = reactions[index]
@@ -588,7 +588,9 @@ def _about_unknown(
     forgotten), which some reaction takes: matched on the fact's own fields, its violations
     reported; nothing is kept."""
     context = policy.context
-    situation = Situation(policy.terms.record.blank(), fact, "", _NOTHING_BEFORE, None, None)
+    situation = Situation(
+        policy, policy.terms.record.blank(), fact, "", _NOTHING_BEFORE, None, None
+    )
     fields: dict[str, object] = {}
     for name in context.fields_for(fact.TYPE):
         field = context.by_name[name]

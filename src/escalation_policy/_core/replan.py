@@ -197,7 +197,13 @@ def _rederive(
             },
         )
         situation = Situation(
-            record, fact, record.status, _NOTHING_BEFORE, plan.values[OWNER], plan.values[CADENCE]
+            policy,
+            record,
+            fact,
+            record.status,
+            _NOTHING_BEFORE,
+            plan.values[OWNER],
+            plan.values[CADENCE],
         )
         work = Work(policy, record, fact, plan)
         scheduled: set[str] = set()

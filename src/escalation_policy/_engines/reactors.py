@@ -58,7 +58,7 @@ __all__ = ["generated"]
 _SITUATION = frozenset(Situation.__slots__)
 """The names a field's dotted path may start with: the reactor's own arguments."""
 
-_SITUATION_VALUES = ("record", "fact", "status_before", "previous", "owner", "cadence")
+_SITUATION_VALUES = ("policy", "record", "fact", "status_before", "previous", "owner", "cadence")
 """The slots of the situation, each set to the generated function's local of that name."""
 
 _UNSET = object()

@@ -11,6 +11,7 @@ policy computes itself. The full context (for matching) and the native matcher's
 the fields a fact type's reactions test) are both read through it, so the two cannot disagree.
 """
 
+import datetime as dt
 import enum
 import operator
 from collections.abc import Callable, Iterable, Mapping
@@ -40,13 +41,15 @@ class Situation:
 
     ``record`` is the escalation (its attributes by name: ``situation.record.tam``), ``fact``
     the fact, ``status_before`` the status before it, ``previous`` the attributes the fact
-    set, as they were before it, and ``owner`` and ``cadence`` as planned.
+    set, as they were before it, and ``owner`` and ``cadence`` as planned. ``policy`` is the
+    loaded policy, for :meth:`open_time`.
     """
 
-    __slots__ = ("cadence", "fact", "owner", "previous", "record", "status_before")
+    __slots__ = ("cadence", "fact", "owner", "policy", "previous", "record", "status_before")
 
     def __init__(
         self,
+        policy: Any,
         record: Any,
         fact: Any,
         status_before: str,
@@ -54,12 +57,24 @@ class Situation:
         owner: object,
         cadence: object,
     ) -> None:
+        self.policy: Any = policy
         self.record: Any = record
         self.fact: Any = fact
         self.status_before = status_before
         self.previous = previous
         self.owner = owner
         self.cadence = cadence
+
+    def open_time(self, start: dt.datetime, end: dt.datetime) -> dt.timedelta:
+        """The open time from ``start`` to ``end`` on the escalation's calendar (its business
+        hours; every instant, for a policy that declares no calendar): what a window of
+        business time is compared with; none for an ``end`` not after ``start``."""
+        if end <= start:
+            return dt.timedelta(0)
+        record = self.record
+        calendar = self.policy.calendar(record.calendar, record.calendar_identity)
+        elapsed: dt.timedelta = calendar.elapsed(start, end)
+        return elapsed
 
 
 Read = Callable[[Situation], object]

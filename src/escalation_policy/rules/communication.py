@@ -190,20 +190,23 @@ def _by_owner(situation: Situation) -> bool:
     return by == Team.TAM and record.tam is None and record.severity in _TAM_SEVERITIES
 
 
-# A change of severity this soon after the one before undoes it: a raise corrected, not an
-# escalation that was High or Critical for a while.
-CORRECTED_WITHIN = dt.timedelta(hours=2)
+# A change of severity this soon after the one before, in open time on the escalation's
+# business days, undoes it: a raise corrected, not an escalation that was High or Critical for
+# a while. (Raised on Friday at 16:30 and lowered at 18:45, the escalation was Critical for
+# half an hour of a working day.)
+CORRECTED_WITHIN = BusinessTime(dt.timedelta(hours=2))
 
 
 def _corrects(situation: Situation) -> bool:
     """Whether this change of severity takes the escalation out of High or Critical within
-    ``CORRECTED_WITHIN`` of the change before (or the escalation's state does not know when
-    that was: written by an earlier release)."""
+    ``CORRECTED_WITHIN`` of open time since the change before (or the escalation's state does
+    not know when that was: written by an earlier release)."""
     if situation.previous.get("severity") not in _TAM_SEVERITIES:
         return False  # it was not High or Critical: there is no raise to undo
     before: object = situation.previous.get("severity_changed_at")
-    at: dt.datetime = situation.fact.at
-    return not isinstance(before, dt.datetime) or at - before <= CORRECTED_WITHIN
+    if not isinstance(before, dt.datetime):
+        return True
+    return situation.open_time(before, situation.fact.at) <= CORRECTED_WITHIN.duration
 
 
 CONTEXT = (
