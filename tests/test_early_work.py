@@ -372,3 +372,37 @@ def test_re_planning_under_a_policy_that_keeps_no_early_work_forgets_it(
     assert ["call_back_late"] == _late_calls(
         [a for item in _facts(ny(10, 9, 50))[2:] for a in again.handle(item).actions]
     )
+
+
+# ------------------------------------------------------------------ covered_by: one report
+def test_covered_by_is_checked_when_loaded() -> None:
+    """An obligation may be covered by others the policy declares, not by itself, nor by one
+    covered in turn; the identity changes only where it is declared."""
+    from tests.policies.office import rules
+
+    with pytest.raises(PolicyDefinitionError, match="covered_by: names the obligation itself"):
+        load_policy([_office_with(call_back={"covered_by": (rules.CALL_BACK,)})])
+    with pytest.raises(PolicyDefinitionError, match=re.escape("expected a tuple of Obligations")):
+        load_policy([_office_with(call_back={"covered_by": ("reply",)})])
+    stranger = attrs.evolve(rules.REPLY, id="answer")
+    with pytest.raises(
+        PolicyDefinitionError,
+        match=re.escape("covered_by names 'answer', which the policy does not declare"),
+    ):
+        load_policy([_office_with(call_back={"covered_by": (stranger,)})])
+    chained = attrs.evolve(rules.REPLY, covered_by=(rules.CHECK_IN,))
+    with pytest.raises(PolicyDefinitionError, match="which is covered by check_in in turn"):
+        load_policy(
+            [
+                _office_with(
+                    call_back={"covered_by": (chained,)}, reply={"covered_by": (rules.CHECK_IN,)}
+                )
+            ]
+        )
+    covered = load_policy([_office_with(call_back={"covered_by": (rules.REPLY,)})])
+    plain = load_policy([_office_with()])
+    assert "covered_by" not in document(plain)["obligations"]["call_back"]
+    assert ["reply"] == [
+        o["id"] for o in document(covered)["obligations"]["call_back"]["covered_by"]
+    ]
+    assert plain.identity != covered.identity

@@ -108,7 +108,7 @@ def test_generated_histories_are_coherent(history: list[Fact]) -> None:
         elif escalation_id is not None:
             assert escalation_id in opened, "opened before anything else"
             if escalation_id in closed:
-                assert isinstance(fact, Posted), "after closed, only posts"
+                assert type(fact).AFTER_CLOSING, "after closed, only what the policy takes then"
         if isinstance(fact, Closed):
             closed.add(fact.escalation_id)
 

@@ -622,16 +622,18 @@ def policy_reference(policy: Policy, title: str) -> str:
     lines += [
         "## Obligations",
         "",
-        "| obligation | missed: violation | detail | announced as | counts work done before |",
-        "| --- | --- | --- | --- | --- |",
+        "| obligation | missed: violation | detail | announced as | counts work done before "
+        "| missed with, reported as |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for name, compiled in policy.obligations.items():
         declared = compiled.obligation
         announced = f"`{declared.announce.TYPE}`" if declared.announce is not None else "-"
         early = f"up to {label(compiled.early_grace)}" if compiled.early_grace else "-"
+        covered = ", ".join(f"`{other}`" for other in sorted(compiled.covered_by)) or "-"
         lines.append(
             f"| `{name}` | `{_text(compiled.violation)}` | {_cell(declared.missed)} | {announced} "
-            f"| {early} |"
+            f"| {early} | {covered} |"
         )
     lines += ["", "## Settings", ""]
     if policy.settings:

@@ -363,6 +363,12 @@ class Obligation:
     Work for an obligation keyed by ``key_from`` and met once per key, done when the
     attribute's instance was met already (the TAM told again), counts for the next instance,
     whichever it is. ``None``: only work done while it is pending counts."""
+    covered_by: "tuple[Obligation, ...]" = ()
+    """Obligations the same work meets, whose violation reports this one's miss: an instance
+    that falls due unmet at the same instant as an unmet instance of one of these is not
+    reported on its own (it is overdue all the same, and met late as ever). One missing post is
+    one violation: the handbook's update after a raise late in the day, due with the next
+    day's daily update, is reported once, as that update (``update_overdue``)."""
     defined_at: Location | None = attrs.field(
         init=False, factory=_declared_at, eq=False, hash=False, repr=False
     )

@@ -187,6 +187,7 @@ def advance(policy: Policy, matcher: Matcher, record: Record, to: dt.datetime) -
         for i, p in enumerate(pending)
         if not p.overdue and p.due < to and p.paused_left is None
     )
+    covered = _covered(obligations, pending, late) if len(late) > 1 else ()
     for _, index in late:
         missed = pending[index]
         declared = obligations[missed.obligation]
@@ -198,20 +199,25 @@ def advance(policy: Policy, matcher: Matcher, record: Record, to: dt.datetime) -
                 bucket = Bucket(missed.due, missed.since, missed.required)
                 periods, last_due, upcoming = period.missed(calendar, bucket, to)
                 missing = missing_parts(declared, missed)
-                actions.append(
-                    _overdue(record.escalation_id, declared, missed, to, periods, last_due, missing)
-                )
+                if index not in covered:
+                    actions.append(
+                        _overdue(
+                            record.escalation_id, declared, missed, to, periods, last_due, missing
+                        )
+                    )
                 pending[index] = on_clock(policy, record, in_bucket(missed, upcoming))
                 if declared.announce is not None:
                     announced.append((declared.announce, pending[index]))
                 continue
         if every is None:
-            actions.append(_overdue(record.escalation_id, declared, missed, to))
+            if index not in covered:
+                actions.append(_overdue(record.escalation_id, declared, missed, to))
             pending[index] = overdue(policy, record, missed)
             continue
         periods = -((missed.due - to) // every)  # due times before ``to``: ceil(gap / every)
         last_due = missed.due + (periods - 1) * every
-        actions.append(_overdue(record.escalation_id, declared, missed, to, periods, last_due))
+        if index not in covered:
+            actions.append(_overdue(record.escalation_id, declared, missed, to, periods, last_due))
         pending[index] = on_clock(policy, record, moved(missed, last_due + every, overdue=False))
         if declared.announce is not None:
             announced.append((declared.announce, pending[index]))
@@ -298,6 +304,24 @@ def _chase(policy: Policy, record: Record, index: int, to: dt.datetime) -> list[
         )
     record.pending[index] = changed(late, tier=sent, next_tier_at=next_at)
     return notices
+
+
+def _covered(
+    obligations: Mapping[str, CompiledObligation],
+    pending: list[PendingObligation],
+    late: list[tuple[dt.datetime, int]],
+) -> set[int]:
+    """The indexes, among ``late``, of the instances whose miss another one's violation
+    reports: due at the same instant as a late instance of an obligation they are
+    ``covered_by``."""
+    covered = set()
+    for due, index in late:
+        names = obligations[pending[index].obligation].covered_by
+        if names and any(
+            other_due == due and pending[other].obligation in names for other_due, other in late
+        ):
+            covered.add(index)
+    return covered
 
 
 def _overdue(

@@ -128,6 +128,9 @@ class CompiledObligation:
     early_grace: "dt.timedelta | BusinessTime | None" = None
     early_keys: frozenset[str | None] | None = None
     """With an ``early_grace``: the keys its instances are required for (``None``: any)."""
+    covered_by: frozenset[str] = frozenset()
+    """The names of the obligations whose violation, due at the same instant, reports its
+    miss (:attr:`~escalation_policy.vocabulary.Obligation.covered_by`)."""
 
     def keeps_early(self, key: str | None) -> bool:
         """Whether work done early for its instance of ``key`` (``None``: any) is kept: it has

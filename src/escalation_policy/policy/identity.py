@@ -38,7 +38,7 @@ FORMAT = 1
 """The version of :func:`document`'s form: part of what is digested, so that a new form never
 gives an old policy's identity to another policy."""
 
-_NEW_AND_UNSET = frozenset({"replaces", "early_grace", "to_end_of_day"})
+_NEW_AND_UNSET = frozenset({"replaces", "early_grace", "to_end_of_day", "covered_by"})
 """Fields of declarations added after their first release, left out while unset."""
 
 _PARSING = threading.Lock()
@@ -192,9 +192,10 @@ class _Writer:
                 field.name: self.value(getattr(value, field.name))
                 for field in attrs.fields(type(value))
                 if field.name != "defined_at"  # where it was declared takes no part
-                # a rule that replaces none, an obligation that counts no early work, a business
-                # time that ends when its open time does: the identity it had before
-                # ``replaces``, ``early_grace`` and ``to_end_of_day`` existed
+                # a rule that replaces none, an obligation that counts no early work and is
+                # covered by none, a business time that ends when its open time does: the
+                # identity it had before ``replaces``, ``early_grace``, ``covered_by`` and
+                # ``to_end_of_day`` existed
                 and not (field.name in _NEW_AND_UNSET and not getattr(value, field.name))
             }
             return {"kind": type(value).__qualname__, **body}

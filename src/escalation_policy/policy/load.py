@@ -32,6 +32,7 @@ from escalation_policy.policy.locations import assigned_in, declared_at, source_
 from escalation_policy.policy.obligations import (
     announces_period_of,
     check_all_required,
+    check_covered,
     compile_obligation,
     the_channel,
     with_early_keys,
@@ -131,6 +132,7 @@ def load_policy(
             )
     check_all_cited(rules.sections, rules.cited)
     check_all_required(compiled_obligations, compiled_reactions)
+    check_covered(compiled_obligations)
     compiled_obligations = with_early_keys(compiled_obligations, compiled_reactions)
     check_outputs_produced(outputs, ordered, declared.outputs)
     _check_values_used(terms, output_values, ordered, compiled_reactions, compiled_obligations)

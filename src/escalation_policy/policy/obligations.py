@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 
 from escalation_policy._language.context import scalar
-from escalation_policy.errors import PolicyDefinitionError
+from escalation_policy.errors import PolicyDefinitionError, did_you_mean
 from escalation_policy.policy.compiled import Announce, CompiledObligation, CompiledReaction
 from escalation_policy.policy.emitters import announcer
 from escalation_policy.policy.locations import where
@@ -79,6 +79,13 @@ def compile_obligation(
             f"early_grace: got {early!r}, expected a positive timedelta, a BusinessTime of one "
             "(without to_end_of_day: a grace is a length of time), or None"
         )
+    covered_by = obligation.covered_by
+    if not isinstance(covered_by, tuple) or not all(
+        isinstance(other, Obligation) for other in covered_by
+    ):
+        raise bad(f"covered_by: got {covered_by!r}, expected a tuple of Obligations")
+    if any(other.id == obligation.id for other in covered_by):
+        raise bad("covered_by: names the obligation itself; name the others the same work meets")
     if not isinstance(obligation.remind_in_open_hours, bool):
         raise bad(
             f"remind_in_open_hours: got {obligation.remind_in_open_hours!r}, expected True or False"
@@ -113,6 +120,7 @@ def compile_obligation(
         remind_in_open_hours=obligation.remind_in_open_hours,
         tiers=tiers,
         early_grace=early,
+        covered_by=frozenset(other.id for other in covered_by),
     )
 
 
@@ -133,6 +141,33 @@ def check_all_required(
                 module=compiled.module,
                 **where(compiled.obligation),
             )
+
+
+def check_covered(obligations: Mapping[str, CompiledObligation]) -> None:
+    """Each obligation an obligation is ``covered_by`` is one of the policy's, as declared."""
+    for name, compiled in obligations.items():
+        for other in compiled.obligation.covered_by:
+            known = obligations.get(other.id)
+            if known is None or known.obligation != other:
+                raise PolicyDefinitionError(
+                    f"obligation {name!r}: covered_by names {other.id!r}, "
+                    + (
+                        "which differs from the obligation of that name the policy declares"
+                        if known is not None
+                        else "which the policy does not declare (in OBLIGATIONS, or in a "
+                        f"reaction){did_you_mean(other.id, tuple(obligations))}"
+                    ),
+                    module=compiled.module,
+                    **where(compiled.obligation),
+                )
+            if known.covered_by:
+                raise PolicyDefinitionError(
+                    f"obligation {name!r}: covered_by names {other.id!r}, which is covered by "
+                    f"{', '.join(sorted(known.covered_by))} in turn; name the obligation whose "
+                    "violation reports the miss",
+                    module=compiled.module,
+                    **where(compiled.obligation),
+                )
 
 
 def with_early_keys(

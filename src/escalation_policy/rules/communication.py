@@ -254,6 +254,16 @@ RISK_REDUCED_CHANNEL_POST = Obligation(
 closed or risk reduced" is one occasion: a closed post, once the escalation is closed, makes it
 too."""
 
+CHANNEL_UPDATE = Obligation(
+    id="channel_update",
+    violation=ViolationCode.UPDATE_OVERDUE,
+    missed="no update was posted by {due}",
+    announce=PostToChannel,
+    announce_with={"channel": CHANNEL, "reason": PostReason.UPDATE},
+    owner_field="by",
+)
+"""The periodic update to the channel; each next one is announced as a post."""
+
 RAISE_UPDATE = Obligation(
     id="raise_update",
     violation=ViolationCode.POST_OVERDUE,
@@ -264,20 +274,13 @@ RAISE_UPDATE = Obligation(
     owner_field="by",
     announce_again_on_new_owner=True,
     early_grace=EARLY_UPDATE_GRACE,
+    covered_by=(CHANNEL_UPDATE,),
 )
 """The day's update after the severity rises into High or Critical; withdrawn if the severity
-falls back below High within two hours (a correction) before it is made. An update posted a
-little before the raise is recorded is the raise's update."""
-
-CHANNEL_UPDATE = Obligation(
-    id="channel_update",
-    violation=ViolationCode.UPDATE_OVERDUE,
-    missed="no update was posted by {due}",
-    announce=PostToChannel,
-    announce_with={"channel": CHANNEL, "reason": PostReason.UPDATE},
-    owner_field="by",
-)
-"""The periodic update to the channel; each next one is announced as a post."""
+falls back below High within two hours of open time (a correction) before it is made. An
+update posted a little before the raise is recorded is the raise's update. Raised late in the
+day, it is due with the next day's daily update: one missing post, reported once, as that
+update (``update_overdue``)."""
 
 OBLIGATIONS = (CHANNEL_POST, RISK_REDUCED_CHANNEL_POST, RAISE_UPDATE, CHANNEL_UPDATE)
 
