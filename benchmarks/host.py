@@ -871,6 +871,11 @@ class Host:
             if f["channel"].lstrip("#").casefold() != t.channel_key:
                 return actions
             purpose = f["purpose"]
+            # The update a High spell still owes, lowered since: its TAM may post it (read
+            # before the post meets it).
+            owed_update = (
+                purpose == "update" and escalation.find("channel_post", "update") is not None
+            )
             if escalation.in_scope:
                 if purpose in ("created", "update", "closed", "risk_reduced"):
                     item = escalation.find("channel_post", purpose)
@@ -897,8 +902,10 @@ class Host:
                 by_owner = by == escalation.owner or (
                     # no TAM yet: Support owns it, and a TAM is the owner the page names
                     by == "tam"
-                    and escalation.tam is None
-                    and escalation.severity in ("critical", "high")
+                    and (
+                        (escalation.tam is None and escalation.severity in ("critical", "high"))
+                        or owed_update
+                    )
                 )
                 if purpose in ("update", "closed", "risk_reduced") and not by_owner:
                     rule = "communication.posted_by_owner"

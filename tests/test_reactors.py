@@ -5,6 +5,7 @@ import abc
 import datetime as dt
 import inspect
 from collections.abc import Mapping
+from typing import Any
 
 import attrs
 import pytest
@@ -459,3 +460,35 @@ def test_a_policy_takes_as_objects_its_declared_fact_classes_not_mappings(
     assert policy._takes_as_object(fact)
     assert policy._fact_classes[0][0] != token
     assert [policy._takes_as_object(c) for c in candidates] == [asked(c) for c in candidates]
+
+
+def test_a_computed_field_reads_the_escalation_as_before_the_facts_effects() -> None:
+    """The handbook's ``by_owner`` reads the updates still owed; a post's first reaction meets
+    the raise's update. Read lazily after that effect, the field saw it gone, and the TAM who
+    posted the update a High spell owed was ``wrong_poster``. Each path reads it as the
+    generic path does: before any effect."""
+    at = "2026-03-0{}T{}:00Z".format
+    history: list[Any] = [
+        {"type": "opened", "at": at(2, "09:00"), "escalation_id": "E", "customer": "Acme",
+         "segment": "enterprise", "severity": "medium", "tam": "Kim"},
+        # the first post: the type's functions are generated at its second fact
+        {"type": "posted", "at": at(2, "09:10"), "escalation_id": "E", "purpose": "created",
+         "by": "support_engineering", "channel": "#escalated_customers"},
+        {"type": "tam_informed", "at": at(2, "09:20"), "escalation_id": "E"},
+        {"type": "severity_changed", "at": at(3, "10:00"), "escalation_id": "E",
+         "severity": "high"},
+        {"type": "severity_changed", "at": at(3, "14:00"), "escalation_id": "E",
+         "severity": "medium"},
+        {"type": "posted", "at": at(3, "16:00"), "escalation_id": "E", "by": "tam",
+         "channel": "#escalated_customers", "purpose": "update"},
+    ]  # fmt: skip
+    written = PolicyEngine(default_policy())
+    spelled = PolicyEngine(_spelled(default_policy()))
+    generic = PolicyEngine(spelled.policy)
+    generic._matcher = NativeMatcher(spelled.policy, generated=False)
+    expected = _outcomes(generic, history)
+    assert expected == _outcomes(spelled, history) == _outcomes(written, history)
+    update = expected[-1]
+    assert isinstance(update, Decision)
+    assert [] == [a.code.value for a in update.actions if a.TYPE == "violation"]
+    assert "raise_update" in [f.obligation for f in update.fulfilled]

@@ -1569,3 +1569,30 @@ def test_one_missing_update_after_a_raise_is_reported_once(
         scenario.post(when, "update", owner_of("high", tam=None))
     scenario.tick(utc(3, 5, 9))  # Thursday morning: Wednesday's update was due last night
     assert expected == _updates_missed(scenario), case
+
+
+# 29. "by the escalation owner (i.e., Support for Low/Medium severity, TAM for high/critical
+#     severity escalations)": the update a High spell owes, posted once the escalation is
+#     lowered again, is that spell's, and the TAM who owned it then may post it (an earlier
+#     reading reported the TAM `wrong_poster`, as Medium's owner is Support). An update owed by
+#     nothing is Medium's, and Support's to post.
+@pytest.mark.parametrize(
+    ("case", "lowered", "by", "expected"),
+    [
+        ("High from 10:00 to 14:00, the TAM posts the day's update at 16:00", utc(3, 3, 14),
+         "tam", []),
+        ("the same, Support posts it", utc(3, 3, 14), "support_engineering", []),
+        ("a correction at 10:40: no update owed, the TAM posts one", utc(3, 3, 10, 40), "tam",
+         ["wrong_poster"]),
+    ],
+)  # fmt: skip
+def test_the_update_a_high_spell_owes_may_be_posted_by_its_tam(
+    scenario: Scenario, case: str, lowered: dt.datetime, by: str, expected: list[str]
+) -> None:
+    scenario.open(severity="medium", tam="Kim")
+    scenario.post(at(minutes=10), "created", owner_of("medium"))
+    scenario.fact("tam_informed", at(minutes=20))
+    scenario.fact("severity_changed", utc(3, 3, 10), severity="high")
+    scenario.fact("severity_changed", lowered, severity="medium")
+    posted = scenario.post(utc(3, 3, 16), "update", by)
+    assert expected == _codes(posted), case

@@ -181,13 +181,22 @@ _TAM_SEVERITIES = frozenset({Severity.CRITICAL, Severity.HIGH})
 def _by_owner(situation: Situation) -> bool:
     """Whether the owner made the post. With no TAM assigned yet, Support Engineering owns a
     Critical or High escalation (responsibilities.owner), and a TAM who posts for it is the
-    owner the page names too: "TAM for high/critical severity escalations"."""
-    by: str = situation.fact.by
+    owner the page names too: "TAM for high/critical severity escalations". An update a High
+    or Critical spell still owes (the raise's update, lowered since) is that spell's: its
+    owner, the TAM, may post it."""
+    fact = situation.fact
+    by: str = fact.by
     record = situation.record
     owner: object = record.owner
     if by == owner:
         return True
-    return by == Team.TAM and record.tam is None and record.severity in _TAM_SEVERITIES
+    if by != Team.TAM:
+        return False
+    if record.tam is None and record.severity in _TAM_SEVERITIES:
+        return True
+    return fact.purpose == PostPurpose.UPDATE and any(
+        pending.obligation == RAISE_UPDATE.id for pending in record.pending
+    )
 
 
 # A change of severity this soon after the one before, in open time on the escalation's
