@@ -431,14 +431,18 @@ class Host:
         actions = []
         announce = []
         due = escalation.due
-        # The raise's update due with a daily update, both unmet: one post, reported as the
-        # daily update.
-        updates = {when for when, n in late if due[n].kind == "channel_update"}
+        # The raise's update due with (or after) a daily update, both unmet: one post,
+        # reported as the daily update.
+        updates = [when for when, n in late if due[n].kind == "channel_update"]
+        first_update = min(updates) if updates else None  # its violation spans what followed
         for _, n in late:
             item = due[n]
             if item.period is None:
                 if not (
-                    item.kind == "channel_post" and item.key == "update" and item.due in updates
+                    item.kind == "channel_post"
+                    and item.key == "update"
+                    and first_update is not None
+                    and first_update <= item.due
                 ):
                     actions.append(self.violation(escalation, item, to, item.due.isoformat()))
                 item.overdue = True
@@ -883,6 +887,10 @@ class Host:
                         escalation.due.remove(item)
                     elif purpose != "created":
                         self.remember(escalation, "channel_post", purpose, at)
+                if purpose == "created":  # made after a raise: it is the raise's update too
+                    item = escalation.find("channel_post", "update")
+                    if item is not None:
+                        escalation.due.remove(item)
                 if purpose == "closed":  # "closed or risk reduced": also the risk-reduced post
                     item = escalation.find("channel_post", "risk_reduced")
                     if item is not None:
@@ -948,7 +956,8 @@ class Host:
             if kind == "severity_changed":
                 before = escalation.severity
                 escalation.severity = f["severity"]
-                escalation.changed_at = at
+                if escalation.severity != before:  # a re-sync of the same one changes nothing
+                    escalation.changed_at = at
                 if status == "risk_reduced" and ORDER[f["severity"]] < ORDER[before]:
                     escalation.status = "active"  # a raise re-escalates
             elif kind == "tam_assigned":
@@ -989,11 +998,17 @@ class Host:
         elif kind == "severity_changed":
             before = escalation.severity
             severity = escalation.severity = f["severity"]
-            changed_at, escalation.changed_at = escalation.changed_at, at
+            changed_at = escalation.changed_at
+            if severity != before:  # a re-sync of the same severity changes nothing
+                escalation.changed_at = at
+            hours = escalation.hours
             corrects = before in HIGH and (  # out of High or Critical, soon after the change
                 changed_at is None
-                or at <= changed_at
-                or escalation.hours.elapsed(changed_at, at) <= t.corrected_within.duration
+                or at - changed_at <= t.corrected_within
+                or (
+                    hours.date(changed_at) == hours.date(at)
+                    and hours.elapsed(changed_at, at) <= t.corrected_within
+                )
             )
             if status == "risk_reduced" and ORDER[severity] < ORDER[before]:
                 escalation.status = "active"  # a raise re-escalates

@@ -135,6 +135,7 @@ def test_a_post_is_matched_against_the_escalation_and_the_post() -> None:
         "by_owner": owner is Team.SUPPORT_ENGINEERING,
         "by_initiator": False,
         "linked": False,
+        "raise_update_owed": False,
         "tam_opened": False,
         "tam_told": True,  # Alex owns the High escalation: Alex knows of it
         "escalated": True,

@@ -107,7 +107,9 @@ class EscalationFact(Fact):
     - ``OPENS``: it opens an escalation; its fields are the escalation's attributes. A policy
       has exactly one such fact type, with a ``customer`` and an ordered ``severity`` field.
     - ``SETS``: the escalation's attributes it sets, each from one of its fields
-      (``{"severity": "severity"}``); a new attribute starts unset (``None``, or empty).
+      (``{"severity": "severity"}``); a new attribute starts unset (``None``, or empty). One
+      set from the fact's ``at`` is the time of the change: beside others, it is set only
+      when one of them changes.
     - ``STATUS``: how it moves the escalation's status (``{"active": "risk_reduced"}``). The
       engine knows ``active``, where an escalation starts, and ``closed``, where it ends.
     - ``STATUS_WHEN``: for a fact that sets the severity, which change of it moves the status:

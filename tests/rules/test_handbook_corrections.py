@@ -1442,7 +1442,8 @@ def test_a_summary_saved_before_counts_for_half_an_hour_on_the_clock(
 #     was High or Critical for a while, and still owes the day's update. (An earlier reading
 #     withdrew the update at any lowering before it was due, so an escalation High for a whole
 #     business day and lowered that afternoon owed none; the next counted the window on the
-#     clock, so a raise on Friday evening lowered the same evening owed Monday an update.)
+#     clock, so a raise on Friday evening lowered the same evening owed Monday an update; the
+#     next in open time alone, so a Critical weekend was a correction.)
 @pytest.mark.parametrize(
     ("case", "raised", "lowered", "expected"),
     [
@@ -1454,12 +1455,17 @@ def test_a_summary_saved_before_counts_for_half_an_hour_on_the_clock(
          [utc(3, 4, 0)]),
         ("raised on Friday at 13:01, lowered on Monday at 16:00", utc(3, 6, 13, 1),
          utc(3, 9, 16), [utc(3, 10, 0)]),
-        # Two hours of open time, on the escalation's business days (09:00 to 17:00): an
-        # earlier reading counted the clock's, and the first of these owed Monday's update.
+        # Two hours on the clock, or two hours of open time on the escalation's business days
+        # (09:00 to 17:00) the same day: an earlier reading counted only the clock's, and the
+        # first of these owed Monday's update; the next counted only open time, and an
+        # escalation Critical over a weekend or a night was a correction.
         ("raised on Friday at 16:30, lowered at 18:45", utc(3, 6, 16, 30), utc(3, 6, 18, 45),
          []),
-        ("raised on Friday at 16:30, lowered on Monday at 09:45", utc(3, 6, 16, 30),
-         utc(3, 9, 9, 45), []),
+        ("raised at 23:00, lowered at 00:30", utc(3, 3, 23), utc(3, 4, 0, 30), []),
+        ("raised on Friday at 16:00, lowered on Monday at 10:00", utc(3, 6, 16),
+         utc(3, 9, 10), [utc(3, 10, 0)]),
+        ("raised on Tuesday at 16:30, lowered on Wednesday at 10:00", utc(3, 3, 16, 30),
+         utc(3, 4, 10), [utc(3, 5, 0)]),
         ("raised on Friday at 15:00, lowered on Monday at 10:30", utc(3, 6, 15),
          utc(3, 9, 10, 30), [utc(3, 10, 0)]),
     ],
@@ -1596,3 +1602,69 @@ def test_the_update_a_high_spell_owes_may_be_posted_by_its_tam(
     scenario.fact("severity_changed", lowered, severity="medium")
     posted = scenario.post(utc(3, 3, 16), "update", by)
     assert expected == _codes(posted), case
+
+
+def test_a_re_sync_of_the_same_severity_does_not_restart_the_correction_window(
+    scenario: Scenario,
+) -> None:
+    """Raised to High at 10:00, re-synced at High at 15:00 (a change to the same severity
+    changes nothing), lowered at 16:00: High for six hours, and the day's update is owed (an
+    earlier reading took the re-sync for the change before, and the lowering for a
+    correction)."""
+    scenario.open(severity="medium", tam=None)
+    scenario.post(at(minutes=10), "created", owner_of("medium", tam=None))
+    for when, severity in [(utc(3, 3, 10), "high"), (utc(3, 3, 15), "high"),
+                           (utc(3, 3, 16), "medium")]:  # fmt: skip
+        scenario.fact("severity_changed", when, severity=severity)
+    scenario.tick(utc(3, 12, 12))
+    assert [utc(3, 4, 0)] == [
+        v.due
+        for v in of_type(scenario.actions(), "violation")
+        if v.rule == "communication.update_when_raised"
+    ]
+
+
+def test_a_raises_update_due_within_daily_updates_already_missed_is_reported_with_them(
+    scenario: Scenario,
+) -> None:
+    """High from Monday, no update on Tuesday, raised to Critical on Tuesday at 15:00, and
+    nothing recorded until Thursday: Tuesday's and Wednesday's missing updates are one
+    `update_overdue` of two periods, and the raise's update, due with Wednesday's, is in it
+    (an earlier reading reported it too, as `post_overdue`, when no fact came between)."""
+    scenario.open(severity="high")
+    scenario.post(at(minutes=30), "created", owner_of("high"))
+    scenario.fact("severity_changed", utc(3, 3, 15), severity="critical")
+    scenario.tick(utc(3, 5, 17))
+    assert [("update_overdue", utc(3, 4, 0))] == _updates_missed(scenario)
+    (missed,) = [v for v in of_type(scenario.actions(), "violation") if v.due == utc(3, 4, 0)]
+    assert (2, utc(3, 5, 0)) == (missed.periods, missed.last_due)
+
+
+# 30. "The posting to this channel should occur: 1. when the escalation is identified and
+#     created": a created post made after a raise tells the channel the escalation at its new
+#     severity, and is the raise's update (an earlier reading asked for another the same day).
+#     One made before the raise told the channel of the old severity, and is not.
+@pytest.mark.parametrize(
+    ("case", "raised", "created", "expected"),
+    [
+        ("raised at 09:20, the created post at 09:40", utc(3, 2, 9, 20), utc(3, 2, 9, 40), []),
+        ("the created post at 09:10, raised at 10:00", utc(3, 2, 10), utc(3, 2, 9, 10),
+         [("post_overdue", utc(3, 3, 0))]),
+    ],
+)  # fmt: skip
+def test_a_created_post_made_after_a_raise_is_its_update(
+    scenario: Scenario,
+    case: str,
+    raised: dt.datetime,
+    created: dt.datetime,
+    expected: list[tuple[str, dt.datetime]],
+) -> None:
+    scenario.open(utc(3, 2, 9), severity="high", initiated_by="customer_success")
+    for when in sorted([raised, created]):
+        if when == raised:
+            scenario.fact("severity_changed", raised, severity="critical")
+        else:
+            scenario.post(created, "created", owner_of("high"))
+    scenario.post(utc(3, 3, 16), "update", owner_of("critical"))
+    scenario.tick(utc(3, 4, 8))
+    assert expected == _updates_missed(scenario), case

@@ -312,16 +312,23 @@ def _covered(
     late: list[tuple[dt.datetime, int]],
 ) -> set[int]:
     """The indexes, among ``late``, of the instances whose miss another one's violation
-    reports: due at the same instant as a late instance of an obligation they are
-    ``covered_by``."""
+    reports: a late instance of an obligation they are ``covered_by``, due at the same
+    instant, or periodic and due no later (its violation counts every period missed since,
+    theirs among them)."""
     covered = set()
     for due, index in late:
         names = obligations[pending[index].obligation].covered_by
         if names and any(
-            other_due == due and pending[other].obligation in names for other_due, other in late
+            (other_due == due or (other_due < due and _periodic(pending[other])))
+            and pending[other].obligation in names
+            for other_due, other in late
         ):
             covered.add(index)
     return covered
+
+
+def _periodic(pending: PendingObligation) -> bool:
+    return pending.period is not None or pending.every is not None
 
 
 def _overdue(
@@ -671,9 +678,20 @@ def _change(
     previous = _NOTHING_BEFORE
     if sets:
         previous = {}
+        changed = False
         for attribute, field in sets:
-            previous[attribute] = getattr(record, attribute)
-            setattr(record, attribute, getattr(fact, field))
+            if field != "at":
+                before = previous[attribute] = getattr(record, attribute)
+                value = getattr(fact, field)
+                changed = changed or value != before
+                setattr(record, attribute, value)
+        # An attribute set from the fact's time is when the others changed: set only if one
+        # did, or if there are none (a re-sync of the same severity changes nothing).
+        for attribute, field in sets:
+            if field == "at":
+                previous[attribute] = getattr(record, attribute)
+                if changed or all(other == "at" for _, other in sets):
+                    setattr(record, attribute, fact.at)
     after = moves.get(record.status)
     if after is not None and (
         when is None or when(previous["severity"], getattr(record, "severity"))  # noqa: B009

@@ -901,10 +901,25 @@ def _step(policy: "Policy", fact_type: str, source: _Source, reactions: list[str
     ]
     sets, moves, when = policy.changes.get(fact_type, ((), {}, None))
     if sets:
+        # As _core.escalation._change: an attribute set from the fact's time only if another
+        # one it sets changed (or it sets no other).
+        values = [(attribute, field) for attribute, field in sets if field != "at"]
+        times = [attribute for attribute, field in sets if field == "at"]
         lines.append("    previous = {}")
-        for attribute, field in sets:
+        for attribute, field in values:
             lines.append(f"    previous[{attribute!r}] = record.{attribute}")
             lines.append(f"    record.{attribute} = fact.{field}")
+        if times and values:
+            changed = " or ".join(
+                f"record.{attribute} != previous[{attribute!r}]" for attribute, _ in values
+            )
+            lines.append(f"    changed = {changed}")
+        for attribute in times:
+            lines.append(f"    previous[{attribute!r}] = record.{attribute}")
+            if values:
+                lines.append(f"    if changed: record.{attribute} = at")
+            else:
+                lines.append(f"    record.{attribute} = at")
     else:
         lines.append("    previous = NOTHING")
     if moves:

@@ -65,15 +65,21 @@ class Situation:
         self.owner = owner
         self.cadence = cadence
 
+    @property
+    def calendar(self) -> Any:
+        """The escalation's calendar (:class:`~escalation_policy.Calendar`; open at every
+        instant, for a policy that declares none): its local dates (``day_of``), its business
+        days, its open time."""
+        record = self.record
+        return self.policy.calendar(record.calendar, record.calendar_identity)
+
     def open_time(self, start: dt.datetime, end: dt.datetime) -> dt.timedelta:
         """The open time from ``start`` to ``end`` on the escalation's calendar (its business
         hours; every instant, for a policy that declares no calendar): what a window of
         business time is compared with; none for an ``end`` not after ``start``."""
         if end <= start:
             return dt.timedelta(0)
-        record = self.record
-        calendar = self.policy.calendar(record.calendar, record.calendar_identity)
-        elapsed: dt.timedelta = calendar.elapsed(start, end)
+        elapsed: dt.timedelta = self.calendar.elapsed(start, end)
         return elapsed
 
 

@@ -199,23 +199,37 @@ def _by_owner(situation: Situation) -> bool:
     )
 
 
-# A change of severity this soon after the one before, in open time on the escalation's
-# business days, undoes it: a raise corrected, not an escalation that was High or Critical for
-# a while. (Raised on Friday at 16:30 and lowered at 18:45, the escalation was Critical for
-# half an hour of a working day.)
-CORRECTED_WITHIN = BusinessTime(dt.timedelta(hours=2))
+# A change of severity this soon after the one before undoes it: a raise corrected, not an
+# escalation that was High or Critical for a while. Two hours on the clock, or two hours of
+# open time on the escalation's business days within one local date: raised on Friday at
+# 16:30 and lowered at 18:45, the escalation was Critical for half an hour of a working day;
+# raised on Friday at 16:00 and lowered on Monday morning, it was Critical all weekend.
+CORRECTED_WITHIN = dt.timedelta(hours=2)
+
+
+def _raise_update_owed(situation: Situation) -> bool:
+    """Whether the update a raise into High or Critical called for is still owed."""
+    return any(pending.obligation == RAISE_UPDATE.id for pending in situation.record.pending)
 
 
 def _corrects(situation: Situation) -> bool:
     """Whether this change of severity takes the escalation out of High or Critical within
-    ``CORRECTED_WITHIN`` of open time since the change before (or the escalation's state does
-    not know when that was: written by an earlier release)."""
+    ``CORRECTED_WITHIN`` of the change before, on the clock, or in open time the same local
+    date (or the escalation's state does not know when that was: written by an earlier
+    release)."""
     if situation.previous.get("severity") not in _TAM_SEVERITIES:
         return False  # it was not High or Critical: there is no raise to undo
     before: object = situation.previous.get("severity_changed_at")
     if not isinstance(before, dt.datetime):
         return True
-    return situation.open_time(before, situation.fact.at) <= CORRECTED_WITHIN.duration
+    at: dt.datetime = situation.fact.at
+    if at - before <= CORRECTED_WITHIN:
+        return True
+    calendar = situation.calendar
+    return bool(
+        calendar.day_of(before) == calendar.day_of(at)
+        and situation.open_time(before, at) <= CORRECTED_WITHIN
+    )
 
 
 CONTEXT = (
@@ -224,10 +238,11 @@ CONTEXT = (
     ContextField("by_initiator", BOOL, _by_initiator, frozenset({Posted.TYPE})),
     ContextField("linked", BOOL, _linked, frozenset({Posted.TYPE})),
     ContextField("corrects", BOOL, _corrects, frozenset({SeverityChanged.TYPE})),
+    ContextField("raise_update_owed", BOOL, _raise_update_owed, frozenset({Posted.TYPE})),
 )
 """Whether a post went to the escalation channel; whether its owner made it, or the team that
 initiated the escalation where the handbook lets it post; whether it links the document;
-whether a change of severity corrects the one before."""
+whether a change of severity corrects the one before; whether a raise's update is owed."""
 
 OUTPUTS = {"update_every": "duration or null: periodic channel updates"}
 
@@ -419,6 +434,22 @@ REACTIONS = (
             Fulfil(obligation=RISK_REDUCED_CHANNEL_POST, key="purpose"),
             Fulfil(obligation=RAISE_UPDATE, key="purpose"),
         ),
+    ),
+    # "1. when the escalation is identified and created": a created post made after a raise
+    # tells the channel of the escalation at its new severity; it is the raise's update. (One
+    # made before the raise told of the old severity: only a post made while the update is
+    # owed counts.)
+    Reaction(
+        id="communication.created_post_after_a_raise",
+        title="A created post made after a raise into High or Critical is the raise's update",
+        cites=COMMUNICATION,
+        on=(Posted,),
+        when={
+            "escalation_channel": True,
+            "purpose": PostPurpose.CREATED,
+            "raise_update_owed": True,
+        },
+        then=(Fulfil(obligation=RAISE_UPDATE),),
     ),
     # "3. when the escalation is closed or risk reduced": one occasion. A risk-reduced post
     # makes the closed post unnecessary (post_when_closed is for an active escalation); the
