@@ -987,8 +987,9 @@ class Host:
             else:  # the TAM named now is told for good: only earlier work goes
                 self.forget(escalation, "inform_tam")
         elif kind == "status_changed":
-            rule = "tracker.summary_on_status_change"
-            self.require(escalation, "executive_summary", None, rule, at, actions, announced)
+            if status != "closed":  # "Closed - resolved", set as it closes: nothing is asked
+                rule = "tracker.summary_on_status_change"
+                self.require(escalation, "executive_summary", None, rule, at, actions, announced)
         elif kind == "executive_summary_updated":
             item = escalation.find("executive_summary")
             if item is not None:

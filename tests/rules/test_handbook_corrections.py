@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from escalation_policy import InputError
 from escalation_policy.rules import tracker
 from escalation_policy.rules.terms import ViolationCode
 from tests.conftest import CHANNEL, DOC, Scenario, at, of_type, owner_of, updates, violations
@@ -1668,3 +1669,46 @@ def test_a_created_post_made_after_a_raise_is_its_update(
     scenario.post(utc(3, 3, 16), "update", owner_of("critical"))
     scenario.tick(utc(3, 4, 8))
     assert expected == _updates_missed(scenario), case
+
+
+# 31. What a CRM records as an escalation closes is no input error: its status set to "Closed
+#     - resolved" at the closing instant, the final executive summary, a closing call or
+#     meeting logged a little late. While the closing post is awaited, they are taken and ask
+#     for nothing (an earlier reading refused them, `escalation_closed`, and an audit stopped
+#     at the first). A change of severity or a new TAM after the closing is still refused.
+@pytest.mark.parametrize(
+    ("case", "fact", "fields"),
+    [
+        ("the status set at the closing instant", "status_changed",
+         {"status": "Closed - resolved"}),
+        ("the final executive summary", "executive_summary_updated", {}),
+        ("a closing meeting logged late", "meeting_held", {"audience": "customer"}),
+        ("a closing email logged late", "customer_contacted", {"by": "tam"}),
+    ],
+)  # fmt: skip
+def test_what_a_crm_records_as_an_escalation_closes_is_taken(
+    scenario: Scenario, case: str, fact: str, fields: dict[str, Any]
+) -> None:
+    scenario.open(utc(3, 2, 9), severity="high")
+    scenario.post(utc(3, 2, 9, 10), "created", owner_of("high"))
+    scenario.fact("closed", utc(3, 3, 12))
+    taken = scenario.fact(fact, utc(3, 3, 12) if fact == "status_changed" else utc(3, 3, 12, 30),
+                          **fields)  # fmt: skip
+    assert () == taken.actions, case
+    assert "closed" == scenario.engine.escalation("ESC-1").status, case  # type: ignore[union-attr]
+    scenario.post(utc(3, 3, 14), "closed", owner_of("high"))
+    scenario.tick(utc(3, 9, 9))
+    assert [] == _codes(scenario.actions()), case
+
+
+@pytest.mark.parametrize(
+    ("fact", "fields"),
+    [("severity_changed", {"severity": "low"}), ("tam_assigned", {"tam": "Kim"})],
+)
+def test_a_change_to_a_closed_escalation_is_still_refused(
+    scenario: Scenario, fact: str, fields: dict[str, Any]
+) -> None:
+    scenario.open(utc(3, 2, 9), severity="high")
+    scenario.fact("closed", utc(3, 3, 12))
+    with pytest.raises(InputError, match="is closed"):
+        scenario.fact(fact, utc(3, 3, 12, 30), **fields)

@@ -208,6 +208,7 @@ class Posted(EscalationFact):
 @attrs.frozen(kw_only=True)
 class MeetingHeld(EscalationFact):
     TYPE = "meeting_held"
+    AFTER_CLOSING = True  # recorded as the escalation closes, it asks for nothing
     audience: MeetingAudience
 
 
@@ -226,6 +227,7 @@ class CustomerContacted(EscalationFact):
     """The team communicated with the customer (a call, an email, a message), by ``by``."""
 
     TYPE = "customer_contacted"
+    AFTER_CLOSING = True  # recorded as the escalation closes, it asks for nothing
     by: Team | None = None
 
 
@@ -243,6 +245,7 @@ class StatusChanged(EscalationFact):
     """The status of the overall engagement changed (top-level issue status, milestones)."""
 
     TYPE = "status_changed"
+    AFTER_CLOSING = True  # "Closed - resolved", set as the escalation closes: nothing is asked
     SETS: ClassVar[Mapping[str, str]] = {"engagement_status": "status", "milestones": "milestones"}
     status: str = attrs.field(metadata=NON_EMPTY)
     milestones: tuple[str, ...] = ()
@@ -251,6 +254,7 @@ class StatusChanged(EscalationFact):
 @attrs.frozen(kw_only=True)
 class ExecutiveSummaryUpdated(EscalationFact):
     TYPE = "executive_summary_updated"
+    AFTER_CLOSING = True  # recorded as the escalation closes, it asks for nothing
 
 
 @attrs.frozen(kw_only=True)

@@ -17,6 +17,7 @@ from escalation_policy.vocabulary import (
     Reaction,
     Require,
     Setting,
+    one_of,
 )
 
 from .terms import (
@@ -25,6 +26,7 @@ from .terms import (
     Opened,
     RiskReduced,
     SeverityChanged,
+    Status,
     StatusChanged,
     UpdateExecutiveSummary,
     ViolationCode,
@@ -93,6 +95,9 @@ REACTIONS = (
         title="The executive summary is updated when the engagement's status changes",
         cites=f"{TRACKER} > Executive Summary",
         on=(StatusChanged,),
+        # The status a CRM sets as the escalation closes ("Closed - resolved") ends the
+        # engagement: no summary is asked of it.
+        when={"status": one_of(Status.ACTIVE, Status.RISK_REDUCED)},
         then=(Require(obligation=EXECUTIVE_SUMMARY, within=SUMMARY_UPDATE),),
     ),
     Reaction(
