@@ -431,18 +431,26 @@ class Host:
         actions = []
         announce = []
         due = escalation.due
-        # The raise's update due with (or after) a daily update, both unmet: one post,
-        # reported as the daily update.
-        updates = [when for when, n in late if due[n].kind == "channel_update"]
-        first_update = min(updates) if updates else None  # its violation spans what followed
+        # The raise's update due with one of the daily updates missed before ``to``: one
+        # post, reported as the daily updates.
+        spans = []
+        for _, n in late:
+            if due[n].kind == "channel_update":
+                first = last = due[n].due
+                bucket = next_bucket(due[n].period, escalation.hours, first)
+                while bucket[0] < to:
+                    last, bucket = (
+                        bucket[0],
+                        next_bucket(due[n].period, escalation.hours, bucket[0]),
+                    )
+                spans.append((first, last))
         for _, n in late:
             item = due[n]
             if item.period is None:
                 if not (
                     item.kind == "channel_post"
                     and item.key == "update"
-                    and first_update is not None
-                    and first_update <= item.due
+                    and any(first <= item.due <= last for first, last in spans)
                 ):
                     actions.append(self.violation(escalation, item, to, item.due.isoformat()))
                 item.overdue = True
@@ -1002,14 +1010,8 @@ class Host:
             changed_at = escalation.changed_at
             if severity != before:  # a re-sync of the same severity changes nothing
                 escalation.changed_at = at
-            hours = escalation.hours
             corrects = before in HIGH and (  # out of High or Critical, soon after the change
-                changed_at is None
-                or at - changed_at <= t.corrected_within
-                or (
-                    hours.date(changed_at) == hours.date(at)
-                    and hours.elapsed(changed_at, at) <= t.corrected_within
-                )
+                changed_at is None or at - changed_at <= t.corrected_within
             )
             if status == "risk_reduced" and ORDER[severity] < ORDER[before]:
                 escalation.status = "active"  # a raise re-escalates

@@ -391,7 +391,7 @@ def test_covered_by_is_checked_when_loaded() -> None:
     ):
         load_policy([_office_with(call_back={"covered_by": (stranger,)})])
     chained = attrs.evolve(rules.REPLY, covered_by=(rules.CHECK_IN,))
-    with pytest.raises(PolicyDefinitionError, match="which is covered by check_in in turn"):
+    with pytest.raises(PolicyDefinitionError, match="which is covered by 'check_in' in turn"):
         load_policy(
             [
                 _office_with(

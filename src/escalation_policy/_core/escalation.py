@@ -187,7 +187,7 @@ def advance(policy: Policy, matcher: Matcher, record: Record, to: dt.datetime) -
         for i, p in enumerate(pending)
         if not p.overdue and p.due < to and p.paused_left is None
     )
-    covered = _covered(obligations, pending, late) if len(late) > 1 else ()
+    covered = _covered(policy, record, late, to) if len(late) > 1 else ()
     for _, index in late:
         missed = pending[index]
         declared = obligations[missed.obligation]
@@ -307,28 +307,48 @@ def _chase(policy: Policy, record: Record, index: int, to: dt.datetime) -> list[
 
 
 def _covered(
-    obligations: Mapping[str, CompiledObligation],
-    pending: list[PendingObligation],
+    policy: Policy,
+    record: Record,
     late: list[tuple[dt.datetime, int]],
+    to: dt.datetime,
 ) -> set[int]:
     """The indexes, among ``late``, of the instances whose miss another one's violation
     reports: a late instance of an obligation they are ``covered_by``, due at the same
-    instant, or periodic and due no later (its violation counts every period missed since,
-    theirs among them)."""
+    instant, or periodic and counting their due time among the due times it missed before
+    ``to`` (however often time was told to pass: a periodic one reported before has moved on
+    to its next due time)."""
+    obligations, pending = policy.obligations, record.pending
     covered = set()
     for due, index in late:
         names = obligations[pending[index].obligation].covered_by
         if names and any(
-            (other_due == due or (other_due < due and _periodic(pending[other])))
-            and pending[other].obligation in names
+            pending[other].obligation in names
+            and (
+                other_due == due
+                or (other_due < due <= _last_missed(policy, record, pending[other], to))
+            )
             for other_due, other in late
         ):
             covered.add(index)
     return covered
 
 
-def _periodic(pending: PendingObligation) -> bool:
-    return pending.period is not None or pending.every is not None
+def _last_missed(
+    policy: Policy, record: Record, missed: PendingObligation, to: dt.datetime
+) -> dt.datetime:
+    """The last due time before ``to`` that the violation of a late instance counts, as
+    :func:`advance` counts them (its own due time, for a one-off)."""
+    every = missed.every
+    if missed.period is not None or (policy.obligations[missed.obligation].parts and every):
+        period = period_of(missed)
+        if period is not None:
+            calendar = policy.calendar(record.calendar, record.calendar_identity)
+            bucket = Bucket(missed.due, missed.since, missed.required)
+            return period.missed(calendar, bucket, to)[1]
+    if every is None:
+        return missed.due
+    periods = -((missed.due - to) // every)
+    return missed.due + (periods - 1) * every
 
 
 def _overdue(

@@ -76,7 +76,7 @@ class Situation:
     def open_time(self, start: dt.datetime, end: dt.datetime) -> dt.timedelta:
         """The open time from ``start`` to ``end`` on the escalation's calendar (its business
         hours; every instant, for a policy that declares no calendar): what a window of
-        business time is compared with; none for an ``end`` not after ``start``."""
+        business time is compared with; zero for an ``end`` not after ``start``."""
         if end <= start:
             return dt.timedelta(0)
         elapsed: dt.timedelta = self.calendar.elapsed(start, end)

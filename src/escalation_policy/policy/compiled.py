@@ -130,7 +130,8 @@ class CompiledObligation:
     """With an ``early_grace``: the keys its instances are required for (``None``: any)."""
     covered_by: frozenset[str] = frozenset()
     """The names of the obligations whose violation, due at the same instant (or, periodic,
-    earlier), reports its miss (:attr:`~escalation_policy.vocabulary.Obligation.covered_by`)."""
+    counting its due time among those missed), reports its miss
+    (:attr:`~escalation_policy.vocabulary.Obligation.covered_by`)."""
 
     def keeps_early(self, key: str | None) -> bool:
         """Whether work done early for its instance of ``key`` (``None``: any) is kept: it has

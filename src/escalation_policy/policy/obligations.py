@@ -163,7 +163,8 @@ def check_covered(obligations: Mapping[str, CompiledObligation]) -> None:
             if known.covered_by:
                 raise PolicyDefinitionError(
                     f"obligation {name!r}: covered_by names {other.id!r}, which is covered by "
-                    f"{', '.join(sorted(known.covered_by))} in turn; name the obligation whose "
+                    f"{', '.join(map(repr, sorted(known.covered_by)))} in turn; name the "
+                    "obligation whose "
                     "violation reports the miss",
                     module=compiled.module,
                     **where(compiled.obligation),

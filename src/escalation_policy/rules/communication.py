@@ -200,10 +200,9 @@ def _by_owner(situation: Situation) -> bool:
 
 
 # A change of severity this soon after the one before undoes it: a raise corrected, not an
-# escalation that was High or Critical for a while. Two hours on the clock, or two hours of
-# open time on the escalation's business days within one local date: raised on Friday at
-# 16:30 and lowered at 18:45, the escalation was Critical for half an hour of a working day;
-# raised on Friday at 16:00 and lowered on Monday morning, it was Critical all weekend.
+# escalation that was High or Critical for a while. Two hours on the clock, at any hour: a
+# Critical escalation is worked at any hour, and one Critical for longer (an evening, a
+# night, a weekend) stood, whatever share of it fell in business hours.
 CORRECTED_WITHIN = dt.timedelta(hours=2)
 
 
@@ -214,22 +213,13 @@ def _raise_update_owed(situation: Situation) -> bool:
 
 def _corrects(situation: Situation) -> bool:
     """Whether this change of severity takes the escalation out of High or Critical within
-    ``CORRECTED_WITHIN`` of the change before, on the clock, or in open time the same local
-    date (or the escalation's state does not know when that was: written by an earlier
-    release)."""
+    ``CORRECTED_WITHIN`` of the change before (or the escalation's state does not know when
+    that was: written by an earlier release)."""
     if situation.previous.get("severity") not in _TAM_SEVERITIES:
         return False  # it was not High or Critical: there is no raise to undo
     before: object = situation.previous.get("severity_changed_at")
-    if not isinstance(before, dt.datetime):
-        return True
     at: dt.datetime = situation.fact.at
-    if at - before <= CORRECTED_WITHIN:
-        return True
-    calendar = situation.calendar
-    return bool(
-        calendar.day_of(before) == calendar.day_of(at)
-        and situation.open_time(before, at) <= CORRECTED_WITHIN
-    )
+    return not isinstance(before, dt.datetime) or at - before <= CORRECTED_WITHIN
 
 
 CONTEXT = (

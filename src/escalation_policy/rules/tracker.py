@@ -10,6 +10,7 @@ milestones, etc.).
 import datetime as dt
 
 from escalation_policy.vocabulary import (
+    Accept,
     BusinessTime,
     Emit,
     Fulfil,
@@ -22,7 +23,9 @@ from escalation_policy.vocabulary import (
 
 from .terms import (
     CreateTrackerDocument,
+    CustomerContacted,
     ExecutiveSummaryUpdated,
+    MeetingHeld,
     Opened,
     RiskReduced,
     SeverityChanged,
@@ -129,5 +132,19 @@ REACTIONS = (
         cites=f"{TRACKER} > Executive Summary",
         on=(ExecutiveSummaryUpdated,),
         then=(Fulfil(obligation=EXECUTIVE_SUMMARY),),
+    ),
+    # What a CRM records as an escalation closes (its status "Closed - resolved", the final
+    # summary, a closing call or meeting logged late) may come once the escalation is
+    # forgotten: closed, with nothing more awaited (its closing post made, or a risk-reduced
+    # post before it). It is taken as it is, as those facts are while the closing post is
+    # awaited (AFTER_CLOSING).
+    Reaction(
+        id="tracker.recorded_as_it_closed",
+        title="What a CRM records about an escalation no longer open (its closing status, the "
+        "final summary, a closing call or meeting) is taken as it is",
+        cites=f"{TRACKER}; Definitions of Severity Levels",
+        on=(StatusChanged, ExecutiveSummaryUpdated, CustomerContacted, MeetingHeld),
+        when={"known": False},
+        then=(Accept(),),
     ),
 )
