@@ -48,7 +48,7 @@ from escalation_policy.periods import BusinessTime, Rolling
 from escalation_policy.policy.compiled import CompiledObligation, Condition
 from escalation_policy.policy.outputs import CADENCE, IN_SCOPE, INVOLVEMENT, OWNER
 from escalation_policy.state import Decision, PendingObligation, next_due_of
-from escalation_policy.vocabulary import Accept, ApplyPlan, Emit, Fulfil, Require, Violation
+from escalation_policy.vocabulary import ApplyPlan, Emit, Fulfil, Require
 
 if TYPE_CHECKING:
     from escalation_policy.policy import Policy
@@ -64,8 +64,6 @@ _SITUATION_VALUES = ("policy", "record", "fact", "status_before", "previous", "o
 _UNSET = object()
 """A computed field not read yet."""
 
-_READ_ONLY = (Emit, Violation, Accept)
-"""The effects that leave the escalation as it was (what a computed field may read)."""
 
 _NOTHING_BEFORE: dict[str, object] = {}
 """The ``previous`` of a fact that sets no attribute (shared, never changed)."""
@@ -699,16 +697,16 @@ class _Source:
         return f"{self.value_of(condition.field)} {operator} {values}"
 
     def reactions(self, indices: Sequence[int], indent: str) -> list[str]:
-        """Each reaction in turn: its conditions tested, its effects applied.
+        """Each reaction's conditions tested, then each matched reaction's effects applied.
 
-        A field the policy computes is read when a test first needs it; the situation it reads
-        is the one before any reaction's effects, as the generic path reads the whole context
-        before it applies any. So a reaction that changes the escalation reads first, before
-        its effects, what the reactions after it test and was not read yet."""
+        A field the policy computes is read when a test first needs it. Every test runs before
+        any effect, as the generic path matches every reaction before it applies any: a field
+        reads the escalation as it was before the fact's effects (the obligations still owed
+        among them)."""
         lines: list[str] = []
         context = self.policy.context
-        tested = []
-        for index in indices:
+        matches = []
+        for number, index in enumerate(indices):
             compiled = self.policy.reactions[index]
             # The fields every escalation has, read by a path, first: the cheapest first.
             ordered = sorted(
@@ -718,25 +716,13 @@ class _Source:
                 ),
             )
             tests = " and ".join(self.test(condition) for condition in ordered) or "True"
-            reads = {local for local in self.computed.values() if f"({local} if " in tests}
-            if "CONTEXT_OF(" in tests:
-                reads.add("context")
-            tested.append((compiled, tests, reads))
-        for number, (compiled, tests, _) in enumerate(tested):
+            lines.append(f"{indent}m{number} = {tests}")
+            matches.append((compiled, f"m{number}"))
+        for compiled, match in matches:
             rule = self.constant("RULE", compiled.reaction.id)
             cites = self.constant("CITES", compiled.reaction.cites)
-            lines.append(f"{indent}if {tests}:")
+            lines.append(f"{indent}if {match}:")
             lines.append(f"{indent}    matched.append({rule})")
-            if any(type(effect) not in _READ_ONLY for effect, _ in compiled.then):
-                later = set().union(*(reads for _, _, reads in tested[number + 1 :]))
-                for local in sorted(later - {"context"}):
-                    lines.append(
-                        f"{indent}    if {local} is _UNSET: {local} = R_{local}(situation)"
-                    )
-                if "context" in later:
-                    lines.append(
-                        f"{indent}    if context is None: context = CONTEXT_OF(TYPE, situation)"
-                    )
             for effect, prepared in compiled.then:
                 if type(effect) is Require:
                     required = (
