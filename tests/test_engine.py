@@ -25,7 +25,7 @@ from escalation_policy import (
 )
 from escalation_policy.model import Fact, Tick
 from escalation_policy.policy.record import RARELY_SET, Record
-from tests.conftest import CHANNEL, Scenario, at, owner_of, violations
+from tests.conftest import CHANNEL, Scenario, at, owner_of, past_grace, violations
 
 CONVERTER = make_converter()
 
@@ -39,7 +39,7 @@ def _open(scenario: Scenario) -> None:
 
 REJECTED = [
     pytest.param(
-        {"type": "meeting_held", "escalation_id": "ESC-9", "audience": "customer"},
+        {"type": "severity_changed", "escalation_id": "ESC-9", "severity": "low"},
         UnknownEscalationError,
         id="unknown escalation",
     ),
@@ -126,8 +126,13 @@ def test_a_never_made_closing_post_is_forgotten_after_the_late_window(scenario: 
     # no initiation in the channel, and no one's mistake to refuse.
     assert [] == scenario.unopened_post(at(days=21), "closed", CRITICAL_OWNER)
     assert 0 == len(scenario.engine)
+    # What a CRM records as an escalation closes (a closing meeting logged late) is taken,
+    # held for an opening a while, then dropped with nothing reported; a change is refused.
+    assert () == scenario.fact("meeting_held", at(days=22), audience="customer").actions
+    assert () == scenario.tick(past_grace(at(days=22))).actions
+    assert 0 == len(scenario.engine)
     with pytest.raises(UnknownEscalationError):
-        scenario.fact("meeting_held", at(days=22), audience="customer")
+        scenario.fact("severity_changed", at(days=23), severity="low")
 
 
 def test_an_id_can_be_reused_once_its_escalation_is_settled(scenario: Scenario) -> None:

@@ -64,7 +64,6 @@ _SITUATION_VALUES = ("policy", "record", "fact", "status_before", "previous", "o
 _UNSET = object()
 """A computed field not read yet."""
 
-
 _NOTHING_BEFORE: dict[str, object] = {}
 """The ``previous`` of a fact that sets no attribute (shared, never changed)."""
 
@@ -899,11 +898,11 @@ def _step(policy: "Policy", fact_type: str, source: _Source, reactions: list[str
             changed = " or ".join(
                 f"record.{attribute} != previous[{attribute!r}]" for attribute, _ in values
             )
-            lines.append(f"    changed = {changed}")
+            lines.append(f"    sets_changed = {changed}")
         for attribute in times:
             lines.append(f"    previous[{attribute!r}] = record.{attribute}")
             if values:
-                lines.append(f"    if changed: record.{attribute} = at")
+                lines.append(f"    if sets_changed: record.{attribute} = at")
             else:
                 lines.append(f"    record.{attribute} = at")
     else:

@@ -164,8 +164,7 @@ def check_covered(obligations: Mapping[str, CompiledObligation]) -> None:
                 raise PolicyDefinitionError(
                     f"obligation {name!r}: covered_by names {other.id!r}, which is covered by "
                     f"{', '.join(map(repr, sorted(known.covered_by)))} in turn; name the "
-                    "obligation whose "
-                    "violation reports the miss",
+                    "obligation whose violation reports the miss",
                     module=compiled.module,
                     **where(compiled.obligation),
                 )
