@@ -6,7 +6,7 @@ asked of a :class:`Matcher`, so that the same core runs on every engine.
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from typing import cast
+from typing import Any, cast
 
 import attrs
 
@@ -48,7 +48,7 @@ from escalation_policy.model import (
     Reminder,
     Violation,
 )
-from escalation_policy.periods import Bucket
+from escalation_policy.periods import Bucket, Period
 from escalation_policy.policy import Announce, CompiledObligation, Policy
 from escalation_policy.policy.outputs import (
     CADENCE,
@@ -187,38 +187,28 @@ def advance(policy: Policy, matcher: Matcher, record: Record, to: dt.datetime) -
         for i, p in enumerate(pending)
         if not p.overdue and p.due < to and p.paused_left is None
     )
-    covered = _covered(policy, record, late, to) if len(late) > 1 else ()
+    runs = {index: _missed_run(policy, record, pending[index], to) for _, index in late}
+    covered = _covered(obligations, pending, late, runs) if len(late) > 1 else ()
     for _, index in late:
         missed = pending[index]
         declared = obligations[missed.obligation]
-        every = missed.every
-        if missed.period is not None or (declared.parts and every is not None):
-            period = period_of(missed)
-            if period is not None:
-                calendar = policy.calendar(record.calendar, record.calendar_identity)
-                bucket = Bucket(missed.due, missed.since, missed.required)
-                periods, last_due, upcoming = period.missed(calendar, bucket, to)
-                missing = missing_parts(declared, missed)
-                if index not in covered:
-                    actions.append(
-                        _overdue(
-                            record.escalation_id, declared, missed, to, periods, last_due, missing
-                        )
-                    )
-                pending[index] = on_clock(policy, record, in_bucket(missed, upcoming))
-                if declared.announce is not None:
-                    announced.append((declared.announce, pending[index]))
-                continue
-        if every is None:
+        period, periods, last_due, upcoming = runs[index]
+        if period is None and missed.every is None:  # a one-off
             if index not in covered:
                 actions.append(_overdue(record.escalation_id, declared, missed, to))
             pending[index] = overdue(policy, record, missed)
             continue
-        periods = -((missed.due - to) // every)  # due times before ``to``: ceil(gap / every)
-        last_due = missed.due + (periods - 1) * every
         if index not in covered:
-            actions.append(_overdue(record.escalation_id, declared, missed, to, periods, last_due))
-        pending[index] = on_clock(policy, record, moved(missed, last_due + every, overdue=False))
+            missing = missing_parts(declared, missed) if period is not None else ""
+            actions.append(
+                _overdue(record.escalation_id, declared, missed, to, periods, last_due, missing)
+            )
+        following = (
+            in_bucket(missed, upcoming)
+            if period is not None
+            else moved(missed, last_due + cast(dt.timedelta, missed.every), overdue=False)
+        )
+        pending[index] = on_clock(policy, record, following)
         if declared.announce is not None:
             announced.append((declared.announce, pending[index]))
     for announce, next_period in announced:  # the next due times, after what was missed
@@ -306,49 +296,48 @@ def _chase(policy: Policy, record: Record, index: int, to: dt.datetime) -> list[
     return notices
 
 
-def _covered(
-    policy: Policy,
-    record: Record,
-    late: list[tuple[dt.datetime, int]],
-    to: dt.datetime,
-) -> set[int]:
-    """The indexes, among ``late``, of the instances whose miss another one's violation
-    reports: a late instance of an obligation they are ``covered_by``, due at the same
-    instant, or periodic and counting their due time among the due times it missed before
-    ``to`` (however often time was told to pass: a periodic one reported before has moved on
-    to its next due time)."""
-    obligations, pending = policy.obligations, record.pending
-    covered = set()
-    for due, index in late:
-        names = obligations[pending[index].obligation].covered_by
-        if names and any(
-            pending[other].obligation in names
-            and (
-                other_due == due
-                or (other_due < due <= _last_missed(policy, record, pending[other], to))
-            )
-            for other_due, other in late
-        ):
-            covered.add(index)
-    return covered
+_Run = tuple[Period | None, int, dt.datetime, Any]
+"""What a late instance missed before a time: its period (``None``: a one-off, or periodic
+every ``every``), how many due times, the last of them, and its next bucket (periods only)."""
 
 
-def _last_missed(
-    policy: Policy, record: Record, missed: PendingObligation, to: dt.datetime
-) -> dt.datetime:
-    """The last due time before ``to`` that the violation of a late instance counts, as
-    :func:`advance` counts them (its own due time, for a one-off)."""
+def _missed_run(policy: Policy, record: Record, missed: PendingObligation, to: dt.datetime) -> _Run:
+    """The due times a late instance missed before ``to``: its violation counts them."""
     every = missed.every
     if missed.period is not None or (policy.obligations[missed.obligation].parts and every):
         period = period_of(missed)
         if period is not None:
             calendar = policy.calendar(record.calendar, record.calendar_identity)
             bucket = Bucket(missed.due, missed.since, missed.required)
-            return period.missed(calendar, bucket, to)[1]
+            periods, last_due, upcoming = period.missed(calendar, bucket, to)
+            return period, periods, last_due, upcoming
     if every is None:
-        return missed.due
-    periods = -((missed.due - to) // every)
-    return missed.due + (periods - 1) * every
+        return None, 1, missed.due, None
+    periods = -((missed.due - to) // every)  # due times before ``to``: ceil(gap / every)
+    return None, periods, missed.due + (periods - 1) * every, None
+
+
+def _covered(
+    obligations: Mapping[str, CompiledObligation],
+    pending: list[PendingObligation],
+    late: list[tuple[dt.datetime, int]],
+    runs: Mapping[int, _Run],
+) -> set[int]:
+    """The indexes, among ``late``, of the instances whose miss another one's violation
+    reports: a late instance of an obligation they are ``covered_by``, due at the same
+    instant, or periodic and counting their due time among the due times it missed (however
+    often time was told to pass: a periodic one reported before has moved on to its next due
+    time)."""
+    covered = set()
+    for due, index in late:
+        names = obligations[pending[index].obligation].covered_by
+        if names and any(
+            pending[other].obligation in names and other_due <= due <= runs[other][2]
+            for other_due, other in late
+            if other != index
+        ):
+            covered.add(index)
+    return covered
 
 
 def _overdue(
