@@ -876,17 +876,17 @@ def _updates_missed(scenario: Scenario) -> list[tuple[str, dt.datetime | None]]:
 @pytest.mark.parametrize(
     ("case", "severity", "to", "post", "counts"),
     [
-        ("Medium to High, an update five minutes before", "medium", "high",
+        ("Medium to Critical, an update five minutes before", "medium", "critical",
          (RAISE - dt.timedelta(minutes=5), "update"), True),
-        ("Medium to High, an hour of open time before", "medium", "high",
+        ("Medium to Critical, an hour of open time before", "medium", "critical",
          (RAISE - dt.timedelta(hours=1), "update"), True),
-        ("Medium to High, two hours before", "medium", "high",
+        ("Medium to Critical, two hours before", "medium", "critical",
          (RAISE - dt.timedelta(hours=2), "update"), False),
         ("High to Critical, the day's update half an hour before", "high", "critical",
          (RAISE - dt.timedelta(minutes=30), "update"), True),
-        ("Medium to High, a tracking post five minutes before", "medium", "high",
+        ("Medium to Critical, a tracking post five minutes before", "medium", "critical",
          (RAISE - dt.timedelta(minutes=5), "tracking"), False),
-        ("Medium to High, no update", "medium", "high", None, False),
+        ("Medium to Critical, no update", "medium", "critical", None, False),
     ],
 )  # fmt: skip
 def test_an_update_posted_just_before_a_raise_is_the_raises_update(
@@ -1000,10 +1000,12 @@ def test_the_raises_update_is_not_owed_once_the_risk_is_reduced(
 ) -> None:
     scenario.open(severity="medium")
     scenario.post(at(minutes=10), "created", owner_of("medium"))
-    scenario.fact("severity_changed", RAISE, severity="high")
+    scenario.fact("severity_changed", RAISE, severity="critical")
     if reduced:
         scenario.fact("risk_reduced", RAISE + dt.timedelta(hours=1))
-        scenario.post(RAISE + dt.timedelta(hours=1, minutes=15), "risk_reduced", owner_of("high"))
+        scenario.post(
+            RAISE + dt.timedelta(hours=1, minutes=15), "risk_reduced", owner_of("critical")
+        )
     if closed:
         scenario.fact("closed", RAISE + dt.timedelta(hours=1, minutes=30))
     scenario.tick(RAISE + dt.timedelta(days=2))
@@ -1546,6 +1548,7 @@ def test_a_tam_told_after_the_closing_is_taken(
 #     update, and a day without one is reported once, as `update_overdue` (an earlier reading
 #     also reported the raise's update, `post_overdue`, for the same post). Raised in the
 #     morning, the raise's update is the raise day's own, and a second day is a second post.
+@pytest.mark.handbook_reading  # High's daily updates
 @pytest.mark.parametrize(
     ("case", "raised", "updates", "expected"),
     [
@@ -1624,6 +1627,7 @@ def test_a_re_sync_of_the_same_severity_does_not_restart_the_correction_window(
     ]
 
 
+@pytest.mark.handbook_reading  # High's daily updates
 def test_a_raises_update_due_within_daily_updates_already_missed_is_reported_with_them(
     scenario: Scenario,
 ) -> None:
@@ -1713,6 +1717,7 @@ def test_a_change_to_a_closed_escalation_is_still_refused(
         scenario.fact(fact, utc(3, 3, 12, 30), **fields)
 
 
+@pytest.mark.handbook_reading  # High's daily updates
 @pytest.mark.parametrize("tick_between", [False, True])
 def test_a_raises_update_due_after_the_daily_updates_missed_is_its_own(
     engine_name: str, tick_between: bool

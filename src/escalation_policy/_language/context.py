@@ -42,7 +42,7 @@ class Situation:
     ``record`` is the escalation (its attributes by name: ``situation.record.tam``), ``fact``
     the fact, ``status_before`` the status before it, ``previous`` the attributes the fact
     set, as they were before it, and ``owner`` and ``cadence`` as planned. ``policy`` is the
-    loaded policy, for :meth:`open_time`.
+    loaded policy, for :attr:`calendar` and :meth:`open_time`.
     """
 
     __slots__ = ("cadence", "fact", "owner", "policy", "previous", "record", "status_before")
