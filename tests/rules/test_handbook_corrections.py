@@ -1679,16 +1679,17 @@ def test_a_created_post_made_after_a_raise_is_its_update(
 #     meeting logged a little late. While the closing post is awaited, they are taken and ask
 #     for nothing (an earlier reading refused them, `escalation_closed`, and an audit stopped
 #     at the first). A change of severity or a new TAM after the closing is still refused.
-@pytest.mark.parametrize(
-    ("case", "fact", "fields"),
-    [
-        ("the status set at the closing instant", "status_changed",
-         {"status": "Closed - resolved"}),
-        ("the final executive summary", "executive_summary_updated", {}),
-        ("a closing meeting logged late", "meeting_held", {"audience": "customer"}),
-        ("a closing email logged late", "customer_contacted", {"by": "tam"}),
-    ],
-)  # fmt: skip
+CLOSING_RECORDS = [
+    ("the status set at the closing instant", "status_changed",
+     {"status": "Closed - resolved"}),
+    ("the final executive summary", "executive_summary_updated", {}),
+    ("a closing meeting logged late", "meeting_held", {"audience": "customer"}),
+    ("a closing email logged late", "customer_contacted", {"by": "tam"}),
+]  # fmt: skip
+"""What a CRM records as an escalation closes: ``(case, fact type, fields)``."""
+
+
+@pytest.mark.parametrize(("case", "fact", "fields"), CLOSING_RECORDS)
 def test_what_a_crm_records_as_an_escalation_closes_is_taken(
     scenario: Scenario, case: str, fact: str, fields: dict[str, Any]
 ) -> None:
@@ -1745,16 +1746,7 @@ def test_a_raises_update_due_after_the_daily_updates_missed_is_its_own(
     )
 
 
-@pytest.mark.parametrize(
-    ("case", "fact", "fields"),
-    [
-        ("the status set at the closing instant", "status_changed",
-         {"status": "Closed - resolved"}),
-        ("the final executive summary", "executive_summary_updated", {}),
-        ("a closing meeting logged late", "meeting_held", {"audience": "customer"}),
-        ("a closing email logged late", "customer_contacted", {"by": "tam"}),
-    ],
-)  # fmt: skip
+@pytest.mark.parametrize(("case", "fact", "fields"), CLOSING_RECORDS)
 def test_what_a_crm_records_once_the_escalation_is_forgotten_is_taken(
     scenario: Scenario, case: str, fact: str, fields: dict[str, Any]
 ) -> None:
