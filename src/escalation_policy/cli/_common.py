@@ -2,6 +2,7 @@
 policy and the store a command names. Their parsers are in ``_parsers``."""
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import stat
@@ -72,7 +73,7 @@ from escalation_policy.cli._output import Output as Output
 from escalation_policy.cli._output import write_error as write_error
 from escalation_policy.cli._parsers import DEFAULT_STORE
 from escalation_policy.engine import EngineName
-from escalation_policy.errors import InputError, unit_of
+from escalation_policy.errors import InputError, is_parquet, unit_of
 from escalation_policy.model import Action, Fact, OverdueNotice, Violation, parse_timestamp
 from escalation_policy.policy import Policy, default_policy, load_policy
 from escalation_policy.render import describe, plain, refusal, timestamp
@@ -138,7 +139,8 @@ def read_items(
     count: ReadCount | None = None,
     unfinished: list[int] | None = None,
 ) -> Iterator[tuple[str, int, Fact | InputError]]:
-    """``(file, line number, fact or why not)`` for each non-blank line of the files, in order;
+    """``(file, line number, fact or why not)`` for each non-blank line of the files, in order
+    (``(file, row number, ...)`` for each row of a Parquet file, as ``audit`` reads one);
     ``count``, if given, counts the bytes read; ``unfinished``: as :func:`_numbered` takes it.
 
     Every file is opened first, so that a misspelt name stops the command before any output.
@@ -147,6 +149,9 @@ def read_items(
         if path != "-":
             _open(path).close()
     for path in paths:
+        if path != "-" and is_parquet(path):
+            yield from _parquet_items(path, policy, count)
+            continue
         stream = _open(path)
         lines = stream if count is None else typing.cast(IO[bytes], _Counted(stream, count))
         name = display_name(path)
@@ -158,6 +163,28 @@ def read_items(
         finally:
             if path != "-":
                 stream.close()
+
+
+def _parquet_items(
+    path: str, policy: Policy, count: ReadCount | None
+) -> Iterator[tuple[str, int, Fact | InputError]]:
+    """``(file, row number, fact or why not)`` for each row of a Parquet file: a column a
+    field, a null an absent field, as ``audit`` reads it."""
+    # Loaded here: pyarrow and the Parquet reader only for a command given such a file.
+    from escalation_policy import _partitioned
+    from escalation_policy._convert import shared_fact_reader
+
+    read = shared_fact_reader(policy)
+    name = display_name(path)
+    for _, number, row in _partitioned.read_rows(path, name):
+        try:
+            item: Fact | InputError = read(row)
+        except InputError as error:
+            item = error.at_line(number, name)
+        yield name, number, item
+    if count is not None:  # the bar counts a Parquet file's bytes once it has been read
+        with contextlib.suppress(OSError):
+            count.bytes += os.path.getsize(path)
 
 
 def refusal_record(name: str, number: int, error: InputError) -> AuditRefusal:

@@ -190,7 +190,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
                 raise Exit(EXIT_BAD_INPUT, str(error)) from None
             raise
         name, number = origins[error.line]
-        raise stopped(name, error.at_line(number)) from None
+        raise stopped(name, error.at_line(number, name)) from None
     if streamed is None:
         codes = {scalar(v.code) for v in report.violations}
         text = _html_page(report, timelines, policy, building, page_bar)

@@ -108,7 +108,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
             raise Exit(EXIT_BAD_INPUT, f"{option}: {error.reason}") from None
         if error.line is not None and origins:
             name, number = origins[error.line]
-            raise stopped(name, error.at_line(number)) from None
+            raise stopped(name, error.at_line(number, name)) from None
         raise
     if fmt == "markdown":
         text = digest_markdown(result)

@@ -25,6 +25,7 @@ from escalation_policy.cli._common import (
     timeline_lines,
 )
 from escalation_policy.errors import InputError
+from escalation_policy.errors import position as position_of
 from escalation_policy.model import Fact, parse_timestamp
 from escalation_policy.render import plain, timestamp
 
@@ -81,12 +82,16 @@ def run(args: argparse.Namespace, out: Output) -> int:
                 position = candidate
                 break
         if position is None:
-            raise Exit(EXIT_BAD_INPUT, f"{line[0]}: no fact at line {line[1]}")
+            raise Exit(EXIT_BAD_INPUT, f"{line[0]}: no fact at {position_of(line[0], line[1])}")
     try:
         target, _ = target_of(numbered(), args.escalation, line=position, at=at)
         explanation = explain_numbered(policy, numbered(), target)
     except InputError as error:
-        shown = error.reason.replace(f"line {position}", f"line {line[1]}") if line else None
+        shown = (
+            error.reason.replace(f"line {position}", position_of(line[0], line[1]))
+            if line
+            else None
+        )
         raise Exit(EXIT_BAD_INPUT, shown or error.reason) from None
     name, number = origins[target - 1]
     explanation = attrs.evolve(explanation, file=name, line=number)

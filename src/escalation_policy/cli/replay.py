@@ -38,7 +38,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
                 raise item
             decision = engine.handle(item)
         except InputError as error:
-            error.at_line(number)
+            error.at_line(number, name)
             if not args.keep_going:
                 raise stopped(name, error) from None
             refused += 1
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
                     matched = ", ".join(trace["matched"]) or "none (time passed)"
                     out.write(plain(f"{'':31}  {name}:{number} matched {matched}") + "\n")
     if refused:
-        report_refused(refused, read)
+        report_refused(refused, read, args.files)
         return EXIT_BAD_INPUT
     return EXIT_OK
 
