@@ -349,14 +349,21 @@ KINDS = (("+", "added"), ("-", "removed"), ("~", "changed"))
 
 
 def test_the_identities_quoted_in_the_documentation_are_the_handbooks() -> None:
-    """The docs show the handbook's identity in their examples: it must be today's."""
+    """The docs show the handbook's identity in their examples: it must be today's. Its
+    reference shows its calendar's too, which must be today's as well."""
     quoted = {
         (page.name, identity)
         for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
         for identity in re.findall(r"sha256:[0-9a-f]{64}", page.read_text())
     }
     assert quoted
-    assert {(page, HANDBOOK) for page, _ in quoted} == quoted
+    calendars = default_policy().calendars
+    assert calendars is not None
+    calendar = calendars.default.identity
+    assert ("rules.md", calendar) in quoted
+    assert {
+        (page, calendar if identity == calendar else HANDBOOK) for page, identity in quoted
+    } == (quoted)
 
 
 def test_a_policys_identity_worked_out_in_many_threads_at_once_is_its_identity() -> None:

@@ -778,6 +778,53 @@ def test_the_policys_reference_shows_each_settings_value() -> None:
     assert "| `created_post_within` | 2h of business time | 2h of business time |" in page
 
 
+def test_the_policys_reference_shows_its_calendars_due_times_and_context_fields() -> None:
+    """A policy owner reads, from the reference alone, which calendar counts an escalation's
+    business time, when each reaction's obligations fall due, and what a condition may test."""
+    from escalation_policy.render import policy_reference
+    from tests.policies.office import rules as office
+
+    page = policy_reference(load_policy([office]), "The office")
+    assert "chosen by the opening fact's `region`" in page
+    assert "an opening fact's `time_zone`, when it gives an IANA time zone" in page
+    new_york, london = load_policy([office]).calendars.default, office.LONDON
+    assert (
+        f"| `new_york` | any other `region` | America/New_York | Mon-Fri 09:00-17:00 | "
+        f"2026-07-03 | `{new_york.identity}` |"
+    ) in page
+    assert (
+        f"| `london` | `region` is `emea` | Europe/London | Mon-Fri 09:00-17:30 | none | "
+        f"`{london.identity}` |"
+    ) in page
+    assert (
+        "| `office.call_requested` | `call_back` | within 2h of business time | - | 1h 45m |"
+    ) in page
+    assert "| `office.paged` | `acknowledge` | within 12h | - | 2h |" in page
+    assert (
+        "| `office.plan_applies` | `check_in` | every period the table output "
+        "`check_in_every` gives | - | - |"
+    ) in page
+    assert "| `part` | `call`, `notes` | reviewed | the field 'part' of reviewed facts |" in page
+    assert "| `status` | `active`, `closed` | every fact | the engine's 'status' |" in page
+    handbook = policy_reference(load_policy(settings={"created_post_within": "3h"}), "t")
+    assert (
+        "| `communication.post_when_created` | `channel_post` | within 3h of business time "
+        "| `created` |" in handbook
+    )
+    assert (
+        "| `corrects` | `false`, `true` | severity_changed | computed by "
+        "`escalation_policy.rules.communication._corrects`: Whether this change of severity "
+        "takes the escalation out of High or Critical within ``CORRECTED_WITHIN`` of the change "
+        "before (or the escalation's state does not know when that was: written by an earlier "
+        "release)."
+    ) in handbook
+    from tests.policies.new_owner import rules as without_calendars
+
+    assert "None: every clock counts calendar time" in policy_reference(
+        load_policy([without_calendars]), "t"
+    )
+
+
 def test_an_announcement_reads_fields_from_the_escalation() -> None:
     """``announce_from``: the TAM informed of an escalation is told its customer."""
     import escalation_policy.rules.terms as handbook_terms

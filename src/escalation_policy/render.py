@@ -4,6 +4,7 @@ import datetime as dt
 import enum
 import inspect
 import itertools
+import json
 import re
 import types
 import typing
@@ -28,7 +29,15 @@ from escalation_policy.model import (
     Violation,
 )
 from escalation_policy.policy import Policy
-from escalation_policy.vocabulary import AnyValue, DecisionTable, NoneOf, OneOf
+from escalation_policy.vocabulary import (
+    AnyValue,
+    DecisionTable,
+    NoneOf,
+    OneOf,
+    Reaction,
+    Require,
+    Setting,
+)
 
 if TYPE_CHECKING:
     from escalation_policy._audit import (
@@ -38,6 +47,7 @@ if TYPE_CHECKING:
         AuditViolation,
         EscalationAudit,
     )
+    from escalation_policy.calendar import Calendar
 
 __all__ = [
     "audit_lines",
@@ -575,8 +585,9 @@ def _json(value: object) -> object:
 
 def policy_reference(policy: Policy, title: str) -> str:
     """A policy's reference page, generated from the loaded policy: its facts and actions
-    (the JSON contract), its values, its obligations, its decision tables and its reactions,
-    with every rule's id and citation."""
+    (the JSON contract), its values, its obligations, its calendars, its settings, its decision
+    tables and its reactions, with every rule's id and citation; what each reaction requires
+    and by when; the context fields conditions may test."""
     terms = policy.terms
     lines = [
         f"# {title}",
@@ -635,6 +646,7 @@ def policy_reference(policy: Policy, title: str) -> str:
             f"| `{name}` | `{_text(compiled.violation)}` | {_cell(declared.missed)} | {announced} "
             f"| {early} | {covered} |"
         )
+    lines += _calendars_section(policy)
     lines += ["", "## Settings", ""]
     if policy.settings:
         lines += [
@@ -672,7 +684,7 @@ def policy_reference(policy: Policy, title: str) -> str:
         lines.append("")
     lines += ["## Reactions", "", "| rule id | on | what | cites |", "| --- | --- | --- | --- |"]
     seen: dict[str, list[str]] = {}
-    reactions = {}
+    reactions: dict[str, Reaction] = {}
     for compiled_reaction in policy.reactions:
         reaction = compiled_reaction.reaction
         reactions[reaction.id] = reaction
@@ -682,6 +694,150 @@ def policy_reference(policy: Policy, title: str) -> str:
     for rule_id, reaction in reactions.items():
         on = ", ".join(seen[rule_id])
         lines.append(f"| `{rule_id}` | {on} | {reaction.title} | {reaction.cites} |")
+    lines += _requirements_section(policy, reactions)
+    lines += _context_section(policy)
     lines += ["", "## Violation codes", ""]
     lines += [f"- `{code}`" for code in policy.violation_codes]
     return "\n".join(lines).rstrip() + "\n"
+
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _open_hours(calendar: "Calendar") -> str:
+    """A calendar's weekly hours, days with the same windows together: ``Mon-Fri
+    09:00-17:00``."""
+    runs: list[tuple[int, int, str]] = []
+    for day, windows in enumerate(calendar.hours):
+        text = ", ".join(map(str, windows))
+        if runs and runs[-1][2] == text and runs[-1][1] == day - 1:
+            runs[-1] = (runs[-1][0], day, text)
+        else:
+            runs.append((day, day, text))
+    shown = []
+    for first, last, text in runs:
+        if not text:
+            continue
+        days = _WEEKDAYS[first] if first == last else f"{_WEEKDAYS[first]}-{_WEEKDAYS[last]}"
+        shown.append(f"{days} {text}")
+    return "; ".join(shown) or "never"
+
+
+def _calendar_row(calendar: "Calendar", chosen: str) -> str:
+    dates = [holiday.date for holiday in calendar.holidays]
+    holidays = (
+        "none"
+        if not dates
+        else str(dates[0])
+        if len(dates) == 1
+        else f"{len(dates)}, {dates[0]} to {dates[-1]}"
+    )
+    extra = [
+        f"{len(dated)} {what}"
+        for dated, what in ((calendar.closures, "closures"), (calendar.open_days, "open days"))
+        if dated
+    ]
+    if extra:
+        holidays += "; " + ", ".join(extra)
+    return (
+        f"| `{_cell(calendar.name)}` | {_cell(chosen)} | {_cell(calendar.zone)} | "
+        f"{_open_hours(calendar)} | {holidays} | `{calendar.identity}` |"
+    )
+
+
+def _calendars_section(policy: Policy) -> list[str]:
+    """Which calendar an escalation's clocks count on: each with its zone, weekly hours,
+    holidays and identity."""
+    lines = ["", "## Calendars", ""]
+    calendars = policy.calendars
+    if calendars is None:
+        return [*lines, "None: every clock counts calendar time, at every hour of every day."]
+    chosen = "every escalation" if calendars.by is None else f"any other `{calendars.by}`"
+    rows = [_calendar_row(calendars.default, chosen)]
+    for value, calendar in calendars.choose.items():
+        rows.append(_calendar_row(calendar, f"`{calendars.by}` is `{_text(value)}`"))
+    said = (
+        "A business time (`2h of business time`) is open time on the calendar an escalation "
+        "gets as it opens, kept for its life"
+    )
+    if calendars.by is not None:
+        said += f", chosen by the opening fact's `{calendars.by}`"
+    if calendars.zone_from is not None:
+        said += (
+            f"; an opening fact's `{calendars.zone_from}`, when it gives an IANA time zone, "
+            "moves the calendar's hours into that zone"
+        )
+    return [
+        *lines,
+        said + ".",
+        "",
+        "| calendar | for | time zone | open | holidays | identity |",
+        "| --- | --- | --- | --- | --- | --- |",
+        *rows,
+    ]
+
+
+def _requirements_section(policy: Policy, reactions: dict[str, Reaction]) -> list[str]:
+    """What each reaction requires, and by when: the due times of its obligations."""
+    lines = [
+        "",
+        "## What reactions require",
+        "",
+        "| rule id | requires | due | key | reminder before |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    found = False
+    for rule_id, reaction in reactions.items():
+        for effect in reaction.then:
+            if not isinstance(effect, Require):
+                continue
+            found = True
+            due = (
+                f"every period the table output `{effect.every}` gives"
+                if effect.every is not None
+                else f"within {_setting_label(policy, effect.within)}"
+            )
+            key = "-" if effect.key is None else f"`{_cell(_text(effect.key))}`"
+            lines.append(
+                f"| `{rule_id}` | `{effect.obligation.id}` | {due} | {key} | "
+                f"{_setting_label(policy, effect.remind_before)} |"
+            )
+    return lines if found else [*lines[:3], "None."]
+
+
+def _setting_label(policy: Policy, value: object) -> str:
+    """A value as :func:`label` shows it; a setting's as its name and its value here."""
+    if isinstance(value, Setting):
+        return f"{label(policy.settings.get(value.name, value.default))} (`{value.name}`)"
+    return _cell(label(value))
+
+
+def _context_section(policy: Policy) -> list[str]:
+    """The fields conditions may test: what each is, its values and the facts that have it."""
+    context = policy.terms.context
+    lines = [
+        "",
+        "## Context fields",
+        "",
+        "What a reaction's `when` may test: the escalation's attributes, the engine's, the "
+        "facts' fields and the fields the policy computes (`CONTEXT`); `known` besides.",
+        "",
+        "| field | values | on | what it is |",
+        "| --- | --- | --- | --- |",
+    ]
+    for field in context.fields:
+        values = (
+            "text"
+            if field.domain is None
+            else ", ".join(f"`{json.dumps(v) if isinstance(v, bool) else v}`" for v in field.domain)
+        )
+        on = "every fact" if field.facts is None else ", ".join(sorted(field.facts))
+        what = context.origin.get(field.name, "-")
+        read = field.read
+        if not isinstance(read, str) and what.startswith("the computed field"):
+            what = f"computed by `{read.__module__}.{read.__qualname__}`"
+            doc = " ".join((inspect.getdoc(read) or "").split())
+            if doc:  # its first sentence
+                what += ": " + doc.split(". ")[0].rstrip(".") + "."
+        lines.append(f"| `{field.name}` | {values} | {_cell(on)} | {_cell(what)} |")
+    return lines

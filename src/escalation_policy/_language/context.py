@@ -114,8 +114,15 @@ class ContextField:
 class Context:
     """The fields one policy's conditions may test, and how a situation's are read."""
 
-    def __init__(self, fields: Iterable[ContextField], fact_types: Iterable[str]) -> None:
+    def __init__(
+        self,
+        fields: Iterable[ContextField],
+        fact_types: Iterable[str],
+        origin: Mapping[str, str] | None = None,
+    ) -> None:
         self.fields: tuple[ContextField, ...] = tuple(fields)
+        self.origin: Mapping[str, str] = dict(origin or {})
+        """What each field is, as the policy's reference says it (``the attribute 'tam'``)."""
         self.by_name: Mapping[str, ContextField] = {field.name: field for field in self.fields}
         self.domains: Mapping[str, tuple[object, ...] | None] = {
             field.name: field.domain for field in self.fields

@@ -404,8 +404,9 @@ def _rules(commands: Commands) -> None:
         "rules",
         help="print the policy's reference as Markdown",
         description="Render the policy's reference from the loaded policy, as Markdown: its "
-        "facts and actions (the JSON contract), values, obligations, decision tables and "
-        "reactions, with every rule's id and citation.",
+        "facts and actions (the JSON contract), values, obligations, calendars, settings, "
+        "decision tables and reactions, with every rule's id and citation; what each reaction "
+        "requires and by when; and the context fields its conditions may test.",
     )
 
 

@@ -597,4 +597,4 @@ def _context(
                     module=module,
                 )
         add(field, f"the computed field in {module}", module)
-    return Context(fields.values(), (*fact_types, Tick.TYPE))
+    return Context(fields.values(), (*fact_types, Tick.TYPE), origin)
