@@ -382,8 +382,22 @@ def test_covered_by_is_checked_when_loaded() -> None:
 
     with pytest.raises(PolicyDefinitionError, match="covered_by: names the obligation itself"):
         load_policy([_office_with(call_back={"covered_by": (rules.CALL_BACK,)})])
-    with pytest.raises(PolicyDefinitionError, match=re.escape("expected a tuple of Obligations")):
-        load_policy([_office_with(call_back={"covered_by": ("reply",)})])
+    for ids in ("reply", ("reply",)):
+        with pytest.raises(
+            PolicyDefinitionError,
+            match=re.escape(
+                "covered_by: got 'reply', expected a tuple of the Obligation objects the policy "
+                "declares (the objects themselves, not their ids)"
+            ),
+        ):
+            load_policy([_office_with(call_back={"covered_by": ids})])
+    # One obligation may be given alone, as one rule id may be given to ``replaces``.
+    alone = load_policy([_office_with(call_back={"covered_by": rules.REPLY})])
+    assert (
+        alone.identity
+        == load_policy([_office_with(call_back={"covered_by": [rules.REPLY]})]).identity
+    )
+    assert frozenset({"reply"}) == alone.obligations["call_back"].covered_by
     stranger = attrs.evolve(rules.REPLY, id="answer")
     with pytest.raises(
         PolicyDefinitionError,
@@ -401,6 +415,7 @@ def test_covered_by_is_checked_when_loaded() -> None:
         )
     covered = load_policy([_office_with(call_back={"covered_by": (rules.REPLY,)})])
     plain = load_policy([_office_with()])
+    assert alone.identity == covered.identity
     assert "covered_by" not in document(plain)["obligations"]["call_back"]
     assert ["reply"] == [
         o["id"] for o in document(covered)["obligations"]["call_back"]["covered_by"]

@@ -179,6 +179,16 @@ def _rule_ids(value: "str | tuple[str, ...]") -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
+def _obligations(value: object) -> Any:
+    """``covered_by`` as a tuple: one obligation may be given alone. Anything else is kept as
+    it is, for the loader to refuse with the module and line."""
+    if isinstance(value, Obligation):
+        return (value,)
+    if isinstance(value, list):
+        return tuple(value)
+    return value
+
+
 # ------------------------------------------------------------------------------------- settings
 @attrs.frozen(kw_only=True)
 class Setting:
@@ -299,6 +309,14 @@ class Obligation:
     it) and *drop* it (:class:`Cancel`). Missed, it is reported as a ``violation`` with code
     ``violation`` and the detail ``missed``, in which ``{due}`` is the due time and, for a keyed
     obligation, ``{KEY!r}`` the key (``KEY`` the name given by ``key``).
+
+    The rest is optional, each attribute documented below: its instances (``key``,
+    ``key_from``, ``one_at_a_time``, ``once_per_key``, ``renew_when_overdue``); what the host
+    is told (``announce``, ``announce_with``, ``announce_from``, ``owner_field``,
+    ``announce_again_on_new_owner``); its clock (``pausable``, ``remind_in_open_hours``); a
+    periodic one's ``parts``; whom to tell once it is late (``tiers``); work done before it is
+    required (``early_grace``); and other obligations whose violation reports its miss
+    (``covered_by``). The loader checks each, with the module and line.
     """
 
     id: str
@@ -363,8 +381,8 @@ class Obligation:
     Work for an obligation keyed by ``key_from`` and met once per key, done when the
     attribute's instance was met already (the TAM told again), counts for the next instance,
     whichever it is. ``None``: only work done while it is pending counts."""
-    covered_by: "tuple[Obligation, ...]" = ()
-    """Obligations the same work meets, whose violation reports this one's miss: an instance
+    covered_by: "tuple[Obligation, ...]" = attrs.field(default=(), converter=_obligations)
+    """Obligations the same work meets (one may be given alone), whose violation reports this one's miss: an instance
     that falls due unmet at the same instant as an unmet instance of one of these, or, for a
     periodic one, within the due times its violation counts as missed (its first missed due
     time to its last before the miss is found: one reported before has moved on to its next

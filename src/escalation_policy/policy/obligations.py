@@ -83,7 +83,16 @@ def compile_obligation(
     if not isinstance(covered_by, tuple) or not all(
         isinstance(other, Obligation) for other in covered_by
     ):
-        raise bad(f"covered_by: got {covered_by!r}, expected a tuple of Obligations")
+        wrong = (
+            next(other for other in covered_by if not isinstance(other, Obligation))
+            if isinstance(covered_by, tuple)
+            else covered_by
+        )
+        shown = f"'{wrong}'" if isinstance(wrong, str) else type(wrong).__name__
+        raise bad(
+            f"covered_by: got {shown}, expected a tuple of the Obligation objects the policy "
+            "declares (the objects themselves, not their ids)"
+        )
     if any(other.id == obligation.id for other in covered_by):
         raise bad("covered_by: names the obligation itself; name the others the same work meets")
     if not isinstance(obligation.remind_in_open_hours, bool):
