@@ -382,11 +382,12 @@ class Obligation:
     attribute's instance was met already (the TAM told again), counts for the next instance,
     whichever it is. ``None``: only work done while it is pending counts."""
     covered_by: "tuple[Obligation, ...]" = attrs.field(default=(), converter=_obligations)
-    """Obligations the same work meets (one may be given alone), whose violation reports this one's miss: an instance
-    that falls due unmet at the same instant as an unmet instance of one of these, or, for a
-    periodic one, within the due times its violation counts as missed (its first missed due
-    time to its last before the miss is found: one reported before has moved on to its next
-    due time), is not reported on its own (it is overdue all the same, and met late as ever).
+    """Obligations the same work meets (one may be given alone), whose violation reports this
+    one's miss: an instance that falls due unmet at the same instant as an unmet instance of
+    one of these, or, for a periodic one, within the due times its violation counts as missed
+    (its first missed due time to its last before the miss is found: one reported before has
+    moved on to its next due time), is not reported on its own (it is overdue all the same,
+    and met late as ever).
     One missing post is one violation: the handbook's update after a raise late in the day,
     due with the next day's daily update, is reported once, as that update
     (``update_overdue``)."""
