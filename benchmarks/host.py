@@ -1028,6 +1028,17 @@ class Host:
             if escalation.owner == "tam":
                 self.tam_knows(escalation, at)
             raised, lowered = ORDER[severity] < ORDER[before], ORDER[severity] > ORDER[before]
+            # The summary owed for the raise before alone (due as that raise set it).
+            summary = escalation.find("executive_summary")
+            for_the_raise = (
+                summary is not None
+                and changed_at is not None
+                and summary.rule == "tracker.summary_on_severity_change"
+                and summary.due
+                == escalation.hours.add(
+                    changed_at, self.t.within["tracker.summary_on_severity_change"]
+                )
+            )
             if raised:
                 rule = "tracker.summary_on_severity_change"
                 self.require(escalation, "executive_summary", None, rule, at, actions, announced)
@@ -1043,6 +1054,8 @@ class Host:
                 item = escalation.find("channel_post", "update")
                 if item is not None:
                     escalation.due.remove(item)
+                if for_the_raise:  # nor the summary it asked for
+                    escalation.drop("executive_summary")
             if new_owner:
                 self.again_to_new_owner(escalation, at, actions, announced)
         elif kind == "tam_assigned":

@@ -96,8 +96,8 @@ _TAMS = ("ann", "bob", "cara")
 @st.composite
 def _tam_histories(draw: st.DrawFn) -> list[str]:
     """An escalation whose TAMs come and go (covers, returns, the opener back), told or not,
-    its severity moving between Support's and the TAM's ownership, its risk reduced at times:
-    JSON lines."""
+    its severity moving between Support's and the TAM's ownership (raises corrected or not),
+    its risk reduced at times, its status changing and its summary updated: JSON lines."""
     start = dt.datetime(2026, 3, 2, 9, tzinfo=dt.timezone.utc)
     opened: dict[str, Any] = {
         "type": "opened",
@@ -114,7 +114,16 @@ def _tam_histories(draw: st.DrawFn) -> list[str]:
         if draw(st.booleans()):
             opened["opened_by"] = tam
     lines, minutes = [json.dumps(opened)], 0
-    kinds = st.sampled_from(["tam_assigned", "tam_informed", "severity", "risk_reduced"])
+    kinds = st.sampled_from(
+        [
+            "tam_assigned",
+            "tam_informed",
+            "severity",
+            "risk_reduced",
+            "status_changed",
+            "executive_summary_updated",
+        ]
+    )
     for kind in draw(st.lists(kinds)):
         minutes += draw(st.sampled_from([1, 10, 50, 70, 200, 600]))
         fact: dict[str, Any] = {
@@ -126,6 +135,8 @@ def _tam_histories(draw: st.DrawFn) -> list[str]:
             fact["tam"] = draw(st.sampled_from(_TAMS))
         elif kind == "severity":
             fact["severity"] = draw(st.sampled_from(["low", "medium", "high", "critical"]))
+        elif kind == "status_changed":
+            fact["status"] = draw(st.sampled_from(["investigating", "workaround in place"]))
         lines.append(json.dumps(fact))
     last = start + dt.timedelta(minutes=minutes)  # four days after the last fact: all fell due
     lines.append(json.dumps({"type": "tick", "at": (last + dt.timedelta(days=4)).isoformat()}))

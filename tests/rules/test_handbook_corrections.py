@@ -618,6 +618,109 @@ def test_a_raise_undone_before_its_update_is_due_owes_no_update(
 
 
 # ---------------------------------------------------------------------------------------------
+# 15b. The executive summary "should be updated when there are changes to the status of the
+#     overall engagement". A raise corrected within two hours (above) was a mistake, not such a
+#     change: the summary it asked for is not owed either. A summary owed from before the raise
+#     stays owed; one already updated for the raise says High, and is asked for again; a raise
+#     that stood owes it, however it ends.
+SUMMARY_FOR_RAISE = [("executive_summary_overdue", "tracker.summary_on_severity_change")]
+
+
+def _summaries_missed(scenario: Scenario) -> list[tuple[str, str]]:
+    return [
+        v for v in violations(scenario.actions()) if v[0] == ViolationCode.EXECUTIVE_SUMMARY_OVERDUE
+    ]
+
+
+@pytest.mark.parametrize(
+    ("case", "severity", "changes", "expected"),
+    [
+        (
+            "Medium raised to High at 10:00, lowered back to Medium at 10:40",
+            "medium",
+            [(at(hours=1), "high"), (at(hours=1, minutes=40), "medium")],
+            [],
+        ),
+        (
+            "Medium raised to Critical, lowered to Low",
+            "medium",
+            [(at(hours=1), "critical"), (at(hours=1, minutes=40), "low")],
+            [],
+        ),
+        (
+            "Medium raised to High, kept High",
+            "medium",
+            [(at(hours=1), "high")],
+            SUMMARY_FOR_RAISE,
+        ),
+        (
+            "Medium raised to High, lowered back to Medium the next day: both changes stood",
+            "medium",
+            [(at(hours=1), "high"), (at(days=1, hours=2), "medium")],
+            [
+                *SUMMARY_FOR_RAISE,
+                ("executive_summary_overdue", "tracker.summary_on_severity_lowered"),
+            ],
+        ),
+        (
+            "High raised to Critical, lowered back to High: still High",
+            "high",
+            [(at(hours=1), "critical"), (at(hours=1, minutes=40), "high")],
+            SUMMARY_FOR_RAISE,
+        ),
+        (
+            "the status changed at 09:30, raised at 10:00 and corrected: the summary is owed",
+            "medium",
+            [
+                (at(minutes=30), "status"),
+                (at(hours=1), "high"),
+                (at(hours=1, minutes=40), "medium"),
+            ],
+            [("executive_summary_overdue", "tracker.summary_on_status_change")],
+        ),
+        (
+            "the summary updated for the raise, then the raise corrected: it says High",
+            "medium",
+            [
+                (at(hours=1), "high"),
+                (at(hours=1, minutes=20), "summary"),
+                (at(hours=1, minutes=40), "medium"),
+            ],
+            [("executive_summary_overdue", "tracker.summary_on_severity_lowered")],
+        ),
+        (
+            "Low raised to Medium at 09:30, to High at 10:00, corrected: Medium stood",
+            "low",
+            [
+                (at(minutes=30), "medium"),
+                (at(hours=1), "high"),
+                (at(hours=1, minutes=40), "medium"),
+            ],
+            SUMMARY_FOR_RAISE,
+        ),
+    ],
+)
+def test_a_raise_corrected_owes_no_executive_summary_update(
+    scenario: Scenario,
+    case: str,
+    severity: str,
+    changes: list[tuple[dt.datetime, str]],
+    expected: list[Any],
+) -> None:
+    scenario.open(severity=severity, tam=None)
+    scenario.post(at(minutes=10), "created", owner_of(severity, tam=None))
+    for when, change in changes:
+        if change == "status":
+            scenario.fact("status_changed", when, status="workaround in place")
+        elif change == "summary":
+            scenario.fact("executive_summary_updated", when)
+        else:
+            scenario.fact("severity_changed", when, severity=change)
+    scenario.tick(at(days=3))
+    assert expected == _summaries_missed(scenario), case
+
+
+# ---------------------------------------------------------------------------------------------
 # 16. Work recorded a little before the fact that asks for it counts for it. The page asks for
 #     a post "when the escalation is closed or risk reduced to standard business process to
 #     manage", for the executive summary to be "updated when there are changes to the status",

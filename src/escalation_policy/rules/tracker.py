@@ -10,14 +10,18 @@ milestones, etc.).
 import datetime as dt
 
 from escalation_policy.vocabulary import (
+    BOOL,
     Accept,
     BusinessTime,
+    Cancel,
+    ContextField,
     Emit,
     Fulfil,
     Obligation,
     Reaction,
     Require,
     Setting,
+    Situation,
     one_of,
 )
 
@@ -28,6 +32,7 @@ from .terms import (
     MeetingHeld,
     Opened,
     RiskReduced,
+    Severity,
     SeverityChanged,
     Status,
     StatusChanged,
@@ -77,6 +82,40 @@ overdue asks for it afresh."""
 
 OBLIGATIONS = (EXECUTIVE_SUMMARY,)
 
+SUMMARY_ON_RAISE = "tracker.summary_on_severity_change"
+
+
+def _summary_owed_for_the_raise(situation: Situation) -> bool:
+    """Whether the executive summary is owed for the change of severity before this one
+    alone: required by that raise (``SUMMARY_ON_RAISE``, due as it set it), not owed from
+    before it (a summary owed already stands as it was when a raise asks for it again)."""
+    before: object = situation.previous.get("severity_changed_at")
+    if not isinstance(before, dt.datetime):
+        return False
+    within = situation.policy.settings[SUMMARY_UPDATE.name]
+    due = (
+        within.due(situation.calendar, before)
+        if isinstance(within, BusinessTime)
+        else before + within
+    )
+    return any(
+        pending.obligation == EXECUTIVE_SUMMARY.id
+        and pending.rule == SUMMARY_ON_RAISE
+        and pending.due == due
+        for pending in situation.record.pending
+    )
+
+
+CONTEXT = (
+    ContextField(
+        "summary_owed_for_the_raise",
+        BOOL,
+        _summary_owed_for_the_raise,
+        frozenset({SeverityChanged.TYPE}),
+    ),
+)
+"""Whether the executive summary is owed for the raise a change of severity follows alone."""
+
 TABLES = ()
 
 REACTIONS = (
@@ -104,7 +143,7 @@ REACTIONS = (
         then=(Require(obligation=EXECUTIVE_SUMMARY, within=SUMMARY_UPDATE),),
     ),
     Reaction(
-        id="tracker.summary_on_severity_change",
+        id=SUMMARY_ON_RAISE,
         title="The executive summary is updated when the severity changes",
         cites=f"{TRACKER} > Executive Summary",
         on=(SeverityChanged,),
@@ -118,6 +157,25 @@ REACTIONS = (
         on=(SeverityChanged,),
         when={"severity_lowered": True},
         then=(Require(obligation=EXECUTIVE_SUMMARY, within=SUMMARY_UPDATE),),
+    ),
+    # A raise corrected (back below High within two hours: communication.CORRECTED_WITHIN)
+    # was a mistake, not a change "to the status of the overall engagement": the summary it
+    # asked for is not owed, as the raise's update is not (communication.
+    # update_when_raised_withdrawn). A summary owed from before the raise stays owed, and one
+    # already updated for the raise is asked for again (summary_on_severity_lowered): it says
+    # High.
+    Reaction(
+        id="tracker.summary_when_raised_withdrawn",
+        title="A raise corrected, lowered to Medium or Low soon after, no longer owes the "
+        "summary update it called for",
+        cites=f"{TRACKER} > Executive Summary",
+        on=(SeverityChanged,),
+        when={
+            "severity": one_of(Severity.MEDIUM, Severity.LOW),
+            "corrects": True,
+            "summary_owed_for_the_raise": True,
+        },
+        then=(Cancel(obligations=(EXECUTIVE_SUMMARY,)),),
     ),
     Reaction(
         id="tracker.summary_on_risk_reduced",
