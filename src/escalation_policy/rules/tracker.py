@@ -143,7 +143,7 @@ REACTIONS = (
         then=(Require(obligation=EXECUTIVE_SUMMARY, within=SUMMARY_UPDATE),),
     ),
     Reaction(
-        id=SUMMARY_ON_RAISE,
+        id="tracker.summary_on_severity_change",  # SUMMARY_ON_RAISE
         title="The executive summary is updated when the severity changes",
         cites=f"{TRACKER} > Executive Summary",
         on=(SeverityChanged,),
