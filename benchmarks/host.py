@@ -1033,6 +1033,10 @@ class Host:
             for_the_raise = (
                 summary is not None
                 and changed_at is not None
+                and status == "active"  # risk reduced since asked for it too
+                # a raise while closed is not told apart from an earlier one that evening
+                and escalation.hours.elapsed(changed_at - dt.timedelta(seconds=1), changed_at)
+                > dt.timedelta(0)
                 and summary.rule == "tracker.summary_on_severity_change"
                 and summary.due
                 == escalation.hours.add(

@@ -386,8 +386,8 @@ def test_covered_by_is_checked_when_loaded() -> None:
         with pytest.raises(
             PolicyDefinitionError,
             match=re.escape(
-                "covered_by: got 'reply', expected a tuple of the Obligation objects the policy "
-                "declares (the objects themselves, not their ids)"
+                "covered_by: got 'reply', expected an Obligation the policy declares, or a "
+                "tuple of them (the objects themselves, not their ids)"
             ),
         ):
             load_policy([_office_with(call_back={"covered_by": ids})])

@@ -790,7 +790,8 @@ def test_the_policys_reference_shows_its_calendars_due_times_and_context_fields(
     new_york, london = load_policy([office]).calendars.default, office.LONDON
     assert (
         f"| `new_york` | any other `region` | America/New_York | Mon-Fri 09:00-17:00 | "
-        f"2026-07-03 | `{new_york.identity}` |"
+        f"2026-07-03{' ' + new_york.holidays[0].name if new_york.holidays[0].name else ''} | "
+        f"`{new_york.identity}` |"
     ) in page
     assert (
         f"| `london` | `region` is `emea` | Europe/London | Mon-Fri 09:00-17:30 | none | "
@@ -807,10 +808,22 @@ def test_the_policys_reference_shows_its_calendars_due_times_and_context_fields(
     assert "| `part` | `call`, `notes` | reviewed | the field 'part' of reviewed facts |" in page
     assert "| `status` | `active`, `closed` | every fact | the engine's 'status' |" in page
     handbook = policy_reference(load_policy(settings={"created_post_within": "3h"}), "t")
+    # Where a rule uses a setting, the reference names it beside its value here.
     assert (
         "| `communication.post_when_created` | `channel_post` | within 3h of business time "
-        "| `created` |" in handbook
+        "(`created_post_within`) | `created` |" in handbook
     )
+    assert (
+        "| `communication.updates/high` | High | each business day (`high_update_every`) | "
+        "Communication Process |" in handbook
+    )
+    # A decision table's rows, as the table command draws them: a field not set is "none".
+    assert (
+        "| `responsibilities.owner/critical_and_high_without_tam` | Critical or High | none | "
+        "Support Engineering |" in handbook
+    )
+    # The value sets the tables give, though no fact or action field holds them.
+    assert "### `Cadence`" in handbook
     assert (
         "| `corrects` | `false`, `true` | severity_changed | computed by "
         "`escalation_policy.rules.communication._corrects`: Whether this change of severity "
@@ -818,6 +831,16 @@ def test_the_policys_reference_shows_its_calendars_due_times_and_context_fields(
         "before (or the escalation's state does not know when that was: written by an earlier "
         "release)."
     ) in handbook
+    many = attrs.evolve(
+        office.NEW_YORK,
+        holidays={dt.date(2026, 7, 3): "Independence Day (observed)", dt.date(2026, 9, 7): ""},
+    )
+    named = types.ModuleType(office.__name__)
+    named.__dict__.update({k: v for k, v in vars(office).items() if not k.startswith("__")})
+    named.CALENDARS = attrs.evolve(office.CALENDARS, default=many)  # type: ignore[attr-defined]
+    assert "| 2026-07-03 Independence Day (observed); 2026-09-07 |" in policy_reference(
+        load_policy([named]), "t"
+    )
     from tests.policies.new_owner import rules as without_calendars
 
     assert "None: every clock counts calendar time" in policy_reference(

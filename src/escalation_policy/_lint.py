@@ -65,7 +65,8 @@ class LintFinding:
         where = f"{_shown(self.file)}:{self.line}: " if self.file and self.line else ""
         if self.file and not self.line:
             where = f"{_shown(self.file)}: "
-        return f"{where}{self.level}: {self.message} [{self.code}]"
+        rule = f" (rule {self.rule})" if self.rule and self.rule not in self.message else ""
+        return f"{where}{self.level}: {self.message}{rule} [{self.code}]"
 
     def to_json(self) -> dict[str, Any]:
         return attrs.asdict(self)

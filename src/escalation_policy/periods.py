@@ -43,6 +43,7 @@ __all__ = [
     "Rolling",
     "TimesPerWeek",
     "format_duration",
+    "format_open_time",
     "parse_duration",
     "parse_period",
 ]
@@ -72,6 +73,17 @@ def format_duration(duration: dt.timedelta) -> str:
     parts = [
         f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "m"), (seconds, "s"))
     ]
+    return "".join(part for part in parts if not part.startswith("0")) or "0s"
+
+
+def format_open_time(duration: dt.timedelta) -> str:
+    """A length of business time in hours and minutes (``24h``, ``2h30m``), as
+    :func:`parse_duration` reads it: a day of it is 24 hours of open time, three business
+    days of eight hours, not one, so it is never written in days."""
+    seconds = int(duration.total_seconds())
+    hours, seconds = divmod(seconds, 3_600)
+    minutes, seconds = divmod(seconds, 60)
+    parts = [f"{n}{unit}" for n, unit in ((hours, "h"), (minutes, "m"), (seconds, "s"))]
     return "".join(part for part in parts if not part.startswith("0")) or "0s"
 
 
@@ -176,7 +188,7 @@ class BusinessTime:
         return text + END_OF_THAT_DAY if self.to_end_of_day else text
 
     def __str__(self) -> str:
-        return self.written(format_duration(self.duration))
+        return self.written(format_open_time(self.duration))
 
 
 END_OF_THAT_DAY = ", to the end of that day"

@@ -36,7 +36,6 @@ from escalation_policy.vocabulary import (
     OneOf,
     Reaction,
     Require,
-    Setting,
 )
 
 if TYPE_CHECKING:
@@ -113,6 +112,8 @@ def _field_path(path: str) -> str:
 def _condition(cell: object) -> str:
     if isinstance(cell, AnyValue):
         return "-"
+    if cell is None:  # the field is not set: not "-", which is any value
+        return "none"
     if isinstance(cell, OneOf):
         return " or ".join(label(value) for value in cell.values)
     if isinstance(cell, NoneOf):
@@ -626,7 +627,7 @@ def policy_reference(policy: Policy, title: str) -> str:
         lines += [f"### `{tag}`", ""]
         lines += _fields_table(action, ACTION_FIELDS)
     lines += ["## Values", ""]
-    for values in terms.values:
+    for values in _value_sets(policy):
         lines += [f"### `{values.__name__}`", "", "| value | reads |", "| --- | --- |"]
         lines += [f"| `{member.value}` | {_cell(label(member))} |" for member in values]
         lines.append("")
@@ -634,7 +635,7 @@ def policy_reference(policy: Policy, title: str) -> str:
         "## Obligations",
         "",
         "| obligation | missed: violation | detail | announced as | counts work done before "
-        "| missed with, reported as |",
+        "| covered by (`covered_by`): a miss reported as theirs |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for name, compiled in policy.obligations.items():
@@ -678,9 +679,21 @@ def policy_reference(policy: Policy, title: str) -> str:
         if not table.rows:
             lines += ["(No rows.)", ""]
             continue
-        lines += ["| rule id | cites |", "| --- | --- |"]
-        for row_id in compiled_table.row_ids:
-            lines.append(f"| `{row_id}` | {policy.rules[row_id].cites} |")
+        titles, cells = decision_table_cells(policy, table.id)
+        lines += [
+            "| rule id | " + " | ".join(_cell(title) for title in titles) + " | cites |",
+            "| --- |" + " --- |" * (len(titles) + 1),
+        ]
+        outputs = table.outputs
+        for row_id, row in zip(compiled_table.row_ids, cells, strict=True):
+            row_cells = [_cell(cell) for cell in row]
+            for index, output in enumerate(outputs, start=len(table.inputs)):
+                setting_name = policy.setting_places.get((row_id, output))
+                if setting_name is not None:
+                    row_cells[index] += f" (`{setting_name}`)"
+            lines.append(
+                f"| `{row_id}` | " + " | ".join(row_cells) + f" | {policy.rules[row_id].cites} |"
+            )
         lines.append("")
     lines += ["## Reactions", "", "| rule id | on | what | cites |", "| --- | --- | --- | --- |"]
     seen: dict[str, list[str]] = {}
@@ -689,8 +702,8 @@ def policy_reference(policy: Policy, title: str) -> str:
         reaction = compiled_reaction.reaction
         reactions[reaction.id] = reaction
         for fact_type in sorted(compiled_reaction.types):
-            shown = fact_type if compiled_reaction.known else f"{fact_type} (unknown escalation)"
-            seen.setdefault(reaction.id, []).append(shown)
+            on = fact_type if compiled_reaction.known else f"{fact_type} (unknown escalation)"
+            seen.setdefault(reaction.id, []).append(on)
     for rule_id, reaction in reactions.items():
         on = ", ".join(seen[rule_id])
         lines.append(f"| `{rule_id}` | {on} | {reaction.title} | {reaction.cites} |")
@@ -702,6 +715,8 @@ def policy_reference(policy: Policy, title: str) -> str:
 
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_HOLIDAYS_NAMED = 12
+"""A calendar with more holidays shows their count and first and last dates."""
 
 
 def _open_hours(calendar: "Calendar") -> str:
@@ -724,13 +739,16 @@ def _open_hours(calendar: "Calendar") -> str:
 
 
 def _calendar_row(calendar: "Calendar", chosen: str) -> str:
-    dates = [holiday.date for holiday in calendar.holidays]
+    named = [
+        f"{holiday.date}" + (f" {holiday.name}" if holiday.name else "")
+        for holiday in calendar.holidays
+    ]
     holidays = (
         "none"
-        if not dates
-        else str(dates[0])
-        if len(dates) == 1
-        else f"{len(dates)}, {dates[0]} to {dates[-1]}"
+        if not named
+        else "; ".join(named)
+        if len(named) <= _HOLIDAYS_NAMED
+        else f"{len(named)}, from {calendar.holidays[0].date} to {calendar.holidays[-1].date}"
     )
     extra = [
         f"{len(dated)} {what}"
@@ -767,6 +785,11 @@ def _calendars_section(policy: Policy) -> list[str]:
             f"; an opening fact's `{calendars.zone_from}`, when it gives an IANA time zone, "
             "moves the calendar's hours into that zone"
         )
+    said += (
+        ". A period of business days (`each business day`) ends at the end of its local "
+        "date, not when the calendar closes; work done on a closed day counts toward the next "
+        "business day"
+    )
     return [
         *lines,
         said + ".",
@@ -788,28 +811,44 @@ def _requirements_section(policy: Policy, reactions: dict[str, Reaction]) -> lis
     ]
     found = False
     for rule_id, reaction in reactions.items():
-        for effect in reaction.then:
+        for index, effect in enumerate(reaction.then):
             if not isinstance(effect, Require):
                 continue
             found = True
+
+            def shown(name: str, value: object) -> str:
+                setting = policy.setting_places.get((rule_id, f"{index}.{name}"))  # noqa: B023
+                return _cell(label(value)) + (f" (`{setting}`)" if setting else "")
+
             due = (
                 f"every period the table output `{effect.every}` gives"
                 if effect.every is not None
-                else f"within {_setting_label(policy, effect.within)}"
+                else f"within {shown('within', effect.within)}"
             )
             key = "-" if effect.key is None else f"`{_cell(_text(effect.key))}`"
             lines.append(
                 f"| `{rule_id}` | `{effect.obligation.id}` | {due} | {key} | "
-                f"{_setting_label(policy, effect.remind_before)} |"
+                f"{shown('remind_before', effect.remind_before)} |"
             )
     return lines if found else [*lines[:3], "None."]
 
 
-def _setting_label(policy: Policy, value: object) -> str:
-    """A value as :func:`label` shows it; a setting's as its name and its value here."""
-    if isinstance(value, Setting):
-        return f"{label(policy.settings.get(value.name, value.default))} (`{value.name}`)"
-    return _cell(label(value))
+def _value_sets(policy: Policy) -> list[type[enum.Enum]]:
+    """The policy's value sets: those of its facts, actions and attributes, then those its
+    decision tables give (an owner, a cadence, roles to involve)."""
+    found = list(policy.terms.values)
+    for compiled in policy.tables:
+        for row in compiled.table.rows:
+            for value in row.then.values():
+                for item in value if isinstance(value, tuple) else (value,):
+                    kind = type(item)
+                    if isinstance(item, enum.Enum) and kind not in found:
+                        found.append(kind)
+    return found
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`\"(])")
+"""Where a docstring's first sentence ends ("i.e. more" goes on)."""
 
 
 def _context_section(policy: Policy) -> list[str]:
@@ -835,9 +874,14 @@ def _context_section(policy: Policy) -> list[str]:
         what = context.origin.get(field.name, "-")
         read = field.read
         if not isinstance(read, str) and what.startswith("the computed field"):
-            what = f"computed by `{read.__module__}.{read.__qualname__}`"
+            name = getattr(read, "__qualname__", "")
+            what = (
+                f"computed by a lambda in `{read.__module__}`"
+                if name.endswith("<lambda>")
+                else f"computed by `{read.__module__}.{name}`"
+            )
             doc = " ".join((inspect.getdoc(read) or "").split())
-            if doc:  # its first sentence
-                what += ": " + doc.split(". ")[0].rstrip(".") + "."
+            if doc:  # its first sentence: up to a full stop before a capital letter
+                what += ": " + _SENTENCE_END.split(doc, maxsplit=1)[0].rstrip(".") + "."
         lines.append(f"| `{field.name}` | {values} | {_cell(on)} | {_cell(what)} |")
     return lines

@@ -689,6 +689,33 @@ def _summaries_missed(scenario: Scenario) -> list[tuple[str, str]]:
             [("executive_summary_overdue", "tracker.summary_on_severity_lowered")],
         ),
         (
+            "risk reduced between the raise and its correction: it asks for the summary too",
+            "medium",
+            [
+                (at(hours=1), "high"),
+                (at(hours=1, minutes=20), "risk_reduced"),
+                (at(hours=1, minutes=40), "medium"),
+            ],
+            SUMMARY_FOR_RAISE,
+        ),
+        (
+            "raised at 18:00 and corrected at 18:30: not told apart from an earlier raise that "
+            "evening, the summary stays owed",
+            "medium",
+            [(at(hours=9), "high"), (at(hours=9, minutes=30), "medium")],
+            SUMMARY_FOR_RAISE,
+        ),
+        (
+            "Low raised to Medium at 17:30, to High at 18:00, corrected at 18:30: Medium stood",
+            "low",
+            [
+                (at(hours=8, minutes=30), "medium"),
+                (at(hours=9), "high"),
+                (at(hours=9, minutes=30), "medium"),
+            ],
+            SUMMARY_FOR_RAISE,
+        ),
+        (
             "Low raised to Medium at 09:30, to High at 10:00, corrected: Medium stood",
             "low",
             [
@@ -712,6 +739,8 @@ def test_a_raise_corrected_owes_no_executive_summary_update(
     for when, change in changes:
         if change == "status":
             scenario.fact("status_changed", when, status="workaround in place")
+        elif change == "risk_reduced":
+            scenario.fact("risk_reduced", when)
         elif change == "summary":
             scenario.fact("executive_summary_updated", when)
         else:

@@ -26,7 +26,7 @@ def label(value: object) -> str:
     if isinstance(value, Period):
         return value.text  # "each business day", "2 per week": as settings are written
     if isinstance(value, BusinessTime):
-        return value.written(duration(value.duration))
+        return value.written(_open_time(value.duration))
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, (tuple, list)):
@@ -45,6 +45,17 @@ def duration(value: dt.timedelta | None) -> str:
     if hours:
         parts.append(f"{hours}h")
     if minutes and not days:
+        parts.append(f"{minutes}m")
+    return " ".join(parts) or "0m"
+
+
+def _open_time(value: dt.timedelta) -> str:
+    """A length of business time as :func:`duration` writes one, in hours and minutes: a
+    day of it is 24 hours of open time (three business days of eight hours), never ``1d``."""
+    minutes = int(value.total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{hours}h"] if hours else []
+    if minutes:
         parts.append(f"{minutes}m")
     return " ".join(parts) or "0m"
 

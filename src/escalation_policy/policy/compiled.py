@@ -208,6 +208,10 @@ class Policy:
     """How long a fact about an escalation not opened yet, which a reaction takes as such, is
     held for its opening to arrive (an ingestion race); zero: decided at once. A
     ``BusinessTime`` is open time on the default calendar (:meth:`held_until`)."""
+    setting_places: Mapping[tuple[str, str], str] = attrs.field(factory=dict)
+    """Where the rules use a setting, by the rule's id and the place in it (a table row's
+    output, or ``"2.within"``: a reaction's third effect's ``within``): the setting's name.
+    The rules themselves hold its value."""
     _pinned: dict[str, Calendar] = attrs.field(
         init=False, factory=dict, repr=False, alias="_pinned"
     )

@@ -50,7 +50,7 @@ from escalation_policy.policy.reactions import (
     violation_codes_of,
 )
 from escalation_policy.policy.scope import Scope
-from escalation_policy.policy.settings import chosen_settings, resolved
+from escalation_policy.policy.settings import chosen_settings, resolved, setting_places
 from escalation_policy.policy.tables import compile_table, dependency_order, plan_inputs_of
 from escalation_policy.policy.terms import Terms, compile_terms, status_condition, value_set
 from escalation_policy.vocabulary import (
@@ -172,6 +172,7 @@ def load_policy(
         horizon=horizon,
         latest=LATEST - horizon,
         opening_grace=grace,
+        setting_places=setting_places(declared.tables, declared.reactions),
     )
 
 

@@ -90,8 +90,8 @@ def compile_obligation(
         )
         shown = f"'{wrong}'" if isinstance(wrong, str) else type(wrong).__name__
         raise bad(
-            f"covered_by: got {shown}, expected a tuple of the Obligation objects the policy "
-            "declares (the objects themselves, not their ids)"
+            f"covered_by: got {shown}, expected an Obligation the policy declares, or a tuple "
+            "of them (the objects themselves, not their ids)"
         )
     if any(other.id == obligation.id for other in covered_by):
         raise bad("covered_by: names the obligation itself; name the others the same work meets")

@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 
 from escalation_policy._language.context import BOOL, scalar
-from escalation_policy._language.wording import DetailFields
+from escalation_policy._language.wording import DetailFields, label
 from escalation_policy.calendar import HORIZON_DAYS
 from escalation_policy.errors import PolicyDefinitionError, did_you_mean
 from escalation_policy.periods import BusinessTime, Period
@@ -475,8 +475,8 @@ def _check_obligation_effect(effect: "Require | Fulfil | Cancel", site: _Site) -
         )
         if isinstance(remind, dt.timedelta) and shortest is not None and remind >= shortest:
             raise PolicyDefinitionError(
-                f"Require({obligation.id}).remind_before: got {remind}, expected less than the "
-                f"shortest period {effect.every!r} gives ({shortest})",
+                f"Require({obligation.id}).remind_before: got {label(remind)}, expected less "
+                f"than the shortest period {effect.every!r} gives ({label(shortest)})",
                 module=module,
                 rule=rule,
             )
@@ -509,9 +509,10 @@ def _check_timing(effect: object, module: str, rule: str) -> None:
             rule=rule,
         )
     if remind is not None and within is not None and remind >= within:
+        given = getattr(effect, "within", within)
         raise PolicyDefinitionError(
-            f"{type(effect).__name__}.remind_before: got {remind}, expected less than "
-            f"within ({within}): a reminder comes before the obligation falls due",
+            f"{type(effect).__name__}.remind_before: got {label(remind)}, expected less than "
+            f"within ({label(given)}): a reminder comes before the obligation falls due",
             module=module,
             rule=rule,
         )

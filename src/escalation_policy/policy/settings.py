@@ -118,8 +118,9 @@ def _parse_setting(setting: Setting, value: object) -> object:
         if length is None or length <= dt.timedelta(0):
             raise PolicyDefinitionError(
                 f"setting {setting.name}: got {value!r}, expected a positive duration of "
-                "business time such as '2h' or '1d' (and ', to the end of that day'), or of "
-                "calendar time ('2h of calendar time')"
+                "business time such as '2h' or '16h' (hours of open time; '1d' is 24 of them), "
+                "and ', to the end of that day' if it ends there, or of calendar time ('2h of "
+                "calendar time')"
             )
         return BusinessTime(length, to_end_of_day)
     if not isinstance(value, type(default)):
@@ -199,3 +200,23 @@ def resolved(item: Any, chosen: Mapping[str, tuple[Setting, object]]) -> Any:
     if hasattr(item, "defined_at"):
         object.__setattr__(copy, "defined_at", item.defined_at)
     return copy
+
+
+def setting_places(
+    tables: Sequence[tuple[Any, str]], reactions: Sequence[tuple[Any, str]]
+) -> dict[tuple[str, str], str]:
+    """Where the declared rules use a setting (see ``Policy.setting_places``): a table row's
+    output, a ``Require``'s ``within`` or ``remind_before``."""
+    places: dict[tuple[str, str], str] = {}
+    for table, _ in tables:
+        for row in table.rows:
+            for output, value in row.then.items():
+                if isinstance(value, Setting):
+                    places[f"{table.id}/{row.id}", output] = value.name
+    for reaction, _ in reactions:
+        for index, effect in enumerate(reaction.then):
+            for name in ("within", "remind_before"):
+                value = getattr(effect, name, None)
+                if isinstance(value, Setting):
+                    places[reaction.id, f"{index}.{name}"] = value.name
+    return places

@@ -291,7 +291,7 @@ RAISE_UPDATE = Obligation(
     covered_by=(CHANNEL_UPDATE,),
 )
 """The day's update after the severity rises into High or Critical; withdrawn if the severity
-falls back below High within two hours of open time (a correction) before it is made. An
+falls back below High within two hours on the clock (a correction) before it is made. An
 update posted a little before the raise is recorded is the raise's update. Raised late in the
 day, it is due with the next day's daily update: one missing post, reported once, as that
 update (``update_overdue``)."""

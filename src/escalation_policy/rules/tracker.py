@@ -83,15 +83,20 @@ overdue asks for it afresh."""
 OBLIGATIONS = (EXECUTIVE_SUMMARY,)
 
 SUMMARY_ON_RAISE = "tracker.summary_on_severity_change"
+_AN_INSTANT = dt.timedelta(seconds=1)
 
 
 def _summary_owed_for_the_raise(situation: Situation) -> bool:
     """Whether the executive summary is owed for the change of severity before this one
     alone: required by that raise (``SUMMARY_ON_RAISE``, due as it set it), not owed from
-    before it (a summary owed already stands as it was when a raise asks for it again)."""
+    before it (a summary owed already stands as it was when a raise asks for it again). Told
+    for sure only of a raise in open hours: a raise while the calendar is closed is due as
+    one earlier the same evening or weekend would be, and is not told apart from it."""
     before: object = situation.previous.get("severity_changed_at")
     if not isinstance(before, dt.datetime):
         return False
+    if situation.open_time(before - _AN_INSTANT, before) <= dt.timedelta(0):
+        return False  # closed just before the raise: its due time may be an earlier one's
     within = situation.policy.settings[SUMMARY_UPDATE.name]
     due = (
         within.due(situation.calendar, before)
@@ -163,7 +168,8 @@ REACTIONS = (
     # asked for is not owed, as the raise's update is not (communication.
     # update_when_raised_withdrawn). A summary owed from before the raise stays owed, and one
     # already updated for the raise is asked for again (summary_on_severity_lowered): it says
-    # High.
+    # High. Risk reduced since the raise asks for the summary too; a raise made while the
+    # calendar was closed is not told apart from an earlier one that evening, and keeps it.
     Reaction(
         id="tracker.summary_when_raised_withdrawn",
         title="A raise corrected, lowered to Medium or Low soon after, no longer owes the "
@@ -173,6 +179,7 @@ REACTIONS = (
         when={
             "severity": one_of(Severity.MEDIUM, Severity.LOW),
             "corrects": True,
+            "status": Status.ACTIVE,  # risk reduced since the raise asked for the summary too
             "summary_owed_for_the_raise": True,
         },
         then=(Cancel(obligations=(EXECUTIVE_SUMMARY,)),),
