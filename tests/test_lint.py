@@ -185,6 +185,44 @@ def test_lint_warns_of_open_hours_reminders_no_require_asks_for(tmp_path: pathli
     assert "acknowledge" in finding.message
 
 
+def test_lint_warns_of_an_obligation_no_reaction_fulfils(tmp_path: pathlib.Path) -> None:
+    """Required but never met: every instance ends in a violation (or is dropped)."""
+    package = _office(
+        tmp_path,
+        "        then=(Fulfil(obligation=ACKNOWLEDGE),),\n",
+        "        then=(Cancel(obligations=(ACKNOWLEDGE,)),),\n",
+    )
+    (finding,) = [f for f in lint(str(package)) if f.code == "obligation_never_met"]
+    rules = package / "rules.py"
+    assert ("warning", str(rules), _line_of(rules, "ACKNOWLEDGE = Obligation(")) == (
+        finding.level,
+        finding.file,
+        finding.line,
+    )
+    assert "acknowledge" in finding.message
+
+
+def test_lint_warns_of_a_setting_no_rule_uses(tmp_path: pathlib.Path) -> None:
+    """A ``Setting`` declared in a rule module whose rules write a value instead: not one of
+    the policy's settings, and ``--setting`` refuses it."""
+    declared = (
+        '\nUNUSED_WITHIN = Setting(name="unused_within", default=dt.timedelta(hours=4), '
+        'description="never used")\n'
+    )
+    package = _office(tmp_path, "\nCHECK_IN = Obligation(", declared + "\nCHECK_IN = Obligation(")
+    rules = package / "rules.py"
+    if "Setting" not in rules.read_text().split("UNUSED_WITHIN")[0]:
+        rules.write_text("from escalation_policy.vocabulary import Setting\n" + rules.read_text())
+    (finding,) = [f for f in lint(str(package)) if f.code == "setting_unused"]
+    assert ("warning", str(rules), _line_of(rules, "UNUSED_WITHIN = Setting(")) == (
+        finding.level,
+        finding.file,
+        finding.line,
+    )
+    assert "unused_within" in finding.message
+    assert "lint_office.rules" == finding.module
+
+
 def test_lint_reports_the_error_that_stops_a_policy_loading(tmp_path: pathlib.Path) -> None:
     package = _office(tmp_path, ASKED, f"{ASKED}    on_day: dt.date\n")
     (error,) = lint(str(package))
@@ -246,7 +284,12 @@ def test_lint_runs_from_the_command_line_as_a_ci_job_would() -> None:
 
 
 # ------------------------------------------------- mistakes that loaded silently, now found
-NEW_WARNINGS = ("business_time_without_calendar", "plan_unapplied")
+NEW_WARNINGS = (
+    "business_time_without_calendar",
+    "plan_unapplied",
+    "obligation_never_met",
+    "setting_unused",
+)
 OFFICE_CALENDARS = """CALENDARS = Calendars(
     default=NEW_YORK, by="region", choose={Region.EMEA: LONDON}, zone_from="time_zone"
 )

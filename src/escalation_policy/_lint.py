@@ -5,7 +5,8 @@ Warnings: a value no rule names (the loader refuses one no fact brings in; one a
 is then treated as any other value), a rule no history of a given set reaches, a setting given
 its default value, an obligation's ``remind_in_open_hours`` no reminder uses, business time in
 a policy that declares no calendar (it runs as calendar time), a plan table no reaction applies
-(no ``ApplyPlan``). A ``PolicyDefinitionError`` is the one error: the loader stops at the
+(no ``ApplyPlan``), an obligation no reaction fulfils, a setting a module declares and no rule
+uses. A ``PolicyDefinitionError`` is the one error: the loader stops at the
 first.
 """
 
@@ -13,6 +14,7 @@ import enum
 import inspect
 import os
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from types import ModuleType
 from typing import Any
@@ -39,7 +41,7 @@ from escalation_policy.policy.outputs import (
     OWNER,
     output_value_sets,
 )
-from escalation_policy.vocabulary import ApplyPlan, Location, Reaction, Require
+from escalation_policy.vocabulary import ApplyPlan, Fulfil, Location, Reaction, Require, Setting
 
 __all__ = ["ERROR", "WARNING", "LintFinding", "lint", "lint_loaded"]
 
@@ -123,6 +125,8 @@ def lint_loaded(
         *_reminders_never_asked(policy),
         *_business_time_without_calendar(policy),
         *_plan_unapplied(policy),
+        *_obligations_never_met(policy),
+        *_settings_unused(policy),
     ]
     histories = list(histories)
     if histories:
@@ -208,6 +212,63 @@ def _reminders_never_asked(policy: Policy) -> list[LintFinding]:
                 module=compiled.module,
             )
         )
+    return findings
+
+
+def _obligations_never_met(policy: Policy) -> list[LintFinding]:
+    """Obligations that reactions require but no reaction fulfils: every instance ends in a
+    violation, or is dropped."""
+    fulfilled = {
+        effect.obligation.id
+        for compiled in policy.reactions
+        for effect in compiled.reaction.then
+        if isinstance(effect, Fulfil)
+    }
+    findings = []
+    for name, compiled in policy.obligations.items():
+        if name in fulfilled:
+            continue
+        findings.append(
+            LintFinding(
+                level=WARNING,
+                code="obligation_never_met",
+                message=f"no reaction fulfils the obligation {name} (a Fulfil of it): every "
+                "instance required falls due unmet, a violation, unless a Cancel drops it",
+                **_located(compiled.obligation.defined_at),
+                module=compiled.module,
+            )
+        )
+    return findings
+
+
+def _settings_unused(policy: Policy) -> list[LintFinding]:
+    """Settings a rule module declares (a module-level ``Setting``) that no rule uses: the
+    policy does not have them, and ``--setting`` refuses them."""
+    modules = sorted(
+        {compiled.module for compiled in policy.reactions}
+        | {compiled.module for compiled in policy.tables}
+    )
+    findings = []
+    seen: set[str] = set()
+    for name in modules:
+        module = sys.modules.get(name)
+        for value in vars(module).values() if module is not None else ():
+            if not isinstance(value, Setting) or value.name in policy.setting_declarations:
+                continue
+            if value.name in seen:
+                continue
+            seen.add(value.name)
+            findings.append(
+                LintFinding(
+                    level=WARNING,
+                    code="setting_unused",
+                    message=f"the setting {value.name} is declared, but no rule uses it: it "
+                    "is not one of the policy's settings (a rule that writes its value "
+                    "instead does not change with it)",
+                    **_located(value.defined_at),
+                    module=name,
+                )
+            )
     return findings
 
 
