@@ -759,7 +759,7 @@ def _calendar_row(calendar: "Calendar", chosen: str) -> str:
         holidays += "; " + ", ".join(extra)
     return (
         f"| `{_cell(calendar.name)}` | {_cell(chosen)} | {_cell(calendar.zone)} | "
-        f"{_open_hours(calendar)} | {holidays} | `{calendar.identity}` |"
+        f"{_open_hours(calendar)} | {_cell(holidays)} | `{calendar.identity}` |"
     )
 
 
@@ -815,22 +815,24 @@ def _requirements_section(policy: Policy, reactions: dict[str, Reaction]) -> lis
             if not isinstance(effect, Require):
                 continue
             found = True
-
-            def shown(name: str, value: object) -> str:
-                setting = policy.setting_places.get((rule_id, f"{index}.{name}"))  # noqa: B023
-                return _cell(label(value)) + (f" (`{setting}`)" if setting else "")
-
+            place = f"{rule_id}", f"{index}."
             due = (
                 f"every period the table output `{effect.every}` gives"
                 if effect.every is not None
-                else f"within {shown('within', effect.within)}"
+                else f"within {_with_setting(policy, place, 'within', effect.within)}"
             )
             key = "-" if effect.key is None else f"`{_cell(_text(effect.key))}`"
-            lines.append(
-                f"| `{rule_id}` | `{effect.obligation.id}` | {due} | {key} | "
-                f"{shown('remind_before', effect.remind_before)} |"
-            )
+            remind = _with_setting(policy, place, "remind_before", effect.remind_before)
+            lines.append(f"| `{rule_id}` | `{effect.obligation.id}` | {due} | {key} | {remind} |")
     return lines if found else [*lines[:3], "None."]
+
+
+def _with_setting(policy: Policy, place: tuple[str, str], name: str, value: object) -> str:
+    """A value of a rule's effect as the reference shows it, and the setting it comes from,
+    if any (``place``: the rule's id and the effect's index, as ``setting_places`` keys
+    them)."""
+    setting = policy.setting_places.get((place[0], place[1] + name))
+    return _cell(label(value)) + (f" (`{setting}`)" if setting else "")
 
 
 def _value_sets(policy: Policy) -> list[type[enum.Enum]]:
@@ -868,7 +870,9 @@ def _context_section(policy: Policy) -> list[str]:
         values = (
             "text"
             if field.domain is None
-            else ", ".join(f"`{json.dumps(v) if isinstance(v, bool) else v}`" for v in field.domain)
+            else _cell(
+                ", ".join(f"`{json.dumps(v) if isinstance(v, bool) else v}`" for v in field.domain)
+            )
         )
         on = "every fact" if field.facts is None else ", ".join(sorted(field.facts))
         what = context.origin.get(field.name, "-")
