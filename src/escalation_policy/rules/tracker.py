@@ -97,7 +97,7 @@ def _summary_owed_for_the_raise(situation: Situation) -> bool:
         return False
     if situation.open_time(before - _AN_INSTANT, before) <= dt.timedelta(0):
         return False  # closed just before the raise: its due time may be an earlier one's
-    within = situation.policy.settings[SUMMARY_UPDATE.name]
+    within = situation.policy.settings.get(SUMMARY_UPDATE.name, SUMMARY_UPDATE.default)
     due = (
         within.due(situation.calendar, before)
         if isinstance(within, BusinessTime)
