@@ -417,6 +417,8 @@ def _audit_end_lines(report: "AuditReport", width: int) -> list[tuple[str, str |
         ),
         (f"  refused {totals.refused}", "refused" if totals.refused else None),
     ]
+    if totals.redelivered:
+        lines.append((f"  redelivered {totals.redelivered} (each taken once)", None))
     if report.coverage:
         width = max(len(rule) for rule in report.coverage)
         lines += [("", None), (f"Rule coverage ({_reached(report)})", "heading")]
@@ -456,7 +458,8 @@ def iter_audit_markdown(
         "",
         f"{report.facts} facts, {totals.escalations} escalations "
         f"({totals.in_scope} in scope, {totals.closed} closed), "
-        f"{totals.violations} violations, {totals.refused} refused.",
+        f"{totals.violations} violations, {totals.refused} refused"
+        + (f", {totals.redelivered} redelivered (each taken once)." if totals.redelivered else "."),
         "",
         f"Policy `{report.policy}`.",
         "",

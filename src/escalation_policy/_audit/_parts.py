@@ -349,7 +349,9 @@ def audit_part_items(
         started_at=replayed.started_at,
         as_of=replayed.end,
         escalations=(),
-        totals=with_unopened.totals(refused=len(replayed.refused)),
+        totals=with_unopened.totals(
+            refused=len(replayed.refused), redelivered=replayed.redelivered
+        ),
         refused=replayed.refused,
         unopened=unopened,
         coverage=coverage.coverage(),
@@ -501,7 +503,11 @@ def merged_head(reports: Sequence[AuditReport], sums: TotalsSum) -> AuditReport:
         started_at=min(started) if started else None,
         as_of=first.as_of,
         escalations=(),
-        totals=sums.totals(refused=len(refused)),
+        totals=sums.totals(
+            refused=len(refused),
+            # each part takes the redeliveries of its own escalations' facts
+            redelivered=sum(report.totals.redelivered for report in reports),
+        ),
         refused=tuple(refused[position] for position in sorted(refused)),
         unopened=unopened,
         coverage={rule: coverage[rule] for rule in [*names, *extra]},

@@ -17,7 +17,7 @@ import attrs
 from escalation_policy._core.escalation import choose_calendar
 from escalation_policy.calendar import Calendar
 from escalation_policy.engine import Decision, PolicyEngine
-from escalation_policy.errors import InputError
+from escalation_policy.errors import DuplicateFactError, InputError
 from escalation_policy.model import AWAITING_OPENING, CLOSED, Action, EscalationFact, Fact, Tick
 from escalation_policy.state import EscalationState, Fulfilment
 
@@ -127,6 +127,9 @@ class Replayed:
     """The end of the history: ``as_of``, or the engine's clock after the last fact."""
     refused: tuple[AuditRefusal, ...]
     """With ``keep_going``: the items refused, in the order read."""
+    redelivered: int = 0
+    """Facts delivered again (an ``id`` taken before for the same open escalation, the same
+    fact): each taken once, as a store takes a redelivery."""
 
 
 class _Escalation:
@@ -237,6 +240,11 @@ class Replay:
         self.refused: list[AuditRefusal] = []
         self.count = 0
         """Items fed so far, refused ones included."""
+        self.redelivered = 0
+        self.ids: dict[str, dict[str, Fact]] = {}
+        """The facts with an ``id`` taken about each escalation the replay follows, by id:
+        a redelivery (the same fact) is taken once, another fact under a taken id refused.
+        Let go with the escalation."""
         self.started_at: dt.datetime | None = None
         self.quiet_time = quiet_time and not self.needs_state
         """Whether time passing that makes nothing fall due may skip the tick: no observer
@@ -252,6 +260,11 @@ class Replay:
         try:
             if isinstance(item, InputError):
                 raise item
+            if type(item) is dict and item.get("id") is not None:
+                item = self.policy_engine._read(item)  # as handle() reads it: by its id
+            if getattr(item, "id", None) is not None and self._delivered_before(item):
+                self.redelivered += 1  # the same fact again: taken once
+                return
             decision = self.policy_engine.handle(item)
         except InputError as error:
             if not self.keep_going:
@@ -264,8 +277,36 @@ class Replay:
             self.started_at = decision.fact.at
         self.position = self.count
         self.tell(decision)
+        fact = decision.fact
+        fact_id = getattr(fact, "id", None)
+        if fact_id is not None:
+            escalation_id = getattr(fact, "escalation_id", None)
+            if escalation_id in self.active:  # followed: its ids go when it is let go
+                self.ids.setdefault(escalation_id, {})[fact_id] = fact
         if self.release and self.count % SWEEP == 0:
             self.sweep()
+
+    def _delivered_before(self, item: object) -> bool:
+        """Whether ``item`` (a fact with an ``id``) was taken before about its escalation,
+        while the engine still knows it; ``DuplicateFactError`` for another fact under that
+        id."""
+        escalation_id = getattr(item, "escalation_id", None)
+        taken = self.ids.get(escalation_id) if isinstance(escalation_id, str) else None
+        earlier = None if taken is None else taken.get(getattr(item, "id", None))  # type: ignore[arg-type]
+        if earlier is None:
+            return False
+        if self.policy_engine._status_of(escalation_id) is None:  # type: ignore[arg-type]
+            # Forgotten by the engine (a history replayed whole does not let it go): a fact
+            # about it is new to it, as to a store that pruned its ids.
+            del self.ids[escalation_id]  # type: ignore[arg-type]
+            return False
+        if earlier != item:
+            raise DuplicateFactError(
+                f"the fact {getattr(item, 'id', None)!r} was taken before with other content; "
+                "a redelivery must be the same fact, and another fact a new id",
+                path="id",
+            )
+        return True
 
     def pass_time(self, at: dt.datetime, instant: bool = False) -> bool:
         """Let time pass to ``at``, as a ``tick`` would, counting no item: whether it could
@@ -323,6 +364,7 @@ class Replay:
                 self.watch.add(escalation_id)
 
     def _let_go(self, escalation: "_Escalation") -> None:
+        self.ids.pop(escalation.escalation_id, None)
         for observer, kept in zip(self.observers, escalation.kept, strict=True):
             observer.settled(kept)  # type: ignore[attr-defined]
         self.released[escalation.escalation_id] = None
@@ -398,6 +440,7 @@ class Replay:
         if isinstance(fact, EscalationFact):
             own_fact, own = fact, fact.escalation_id
             if fact.OPENS:
+                self.ids.pop(own, None)  # an id reused: its facts' ids start afresh
                 old = active.pop(own, None)
                 if old is not None:  # an id reused after its escalation was settled
                     if self.release:
@@ -482,7 +525,11 @@ class Replay:
         escalations = self.finished + list(self.active.values())
         escalations.sort(key=lambda e: (e.opened_at, e.escalation_id))
         replayed = Replayed(
-            facts=self.count, started_at=self.started_at, end=end, refused=tuple(self.refused)
+            facts=self.count,
+            started_at=self.started_at,
+            end=end,
+            refused=tuple(self.refused),
+            redelivered=self.redelivered,
         )
         for index, observer in enumerate(self.observers):
             observer.ended([escalation.kept[index] for escalation in escalations], replayed)

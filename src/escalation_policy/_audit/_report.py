@@ -133,6 +133,9 @@ class AuditTotals:
     severity_changes: int
     refused: int
     """Facts refused, with ``keep_going``; without it, a refusal stops the audit."""
+    redelivered: int = 0
+    """Facts delivered again (the same fact under an ``id`` taken before for its escalation),
+    each taken once; in the JSON form only when there are any."""
 
 
 @attrs.frozen(kw_only=True)
@@ -201,6 +204,8 @@ class AuditReport:
         del data["part"]
         if not self.unopened:
             del data["unopened"]
+        if not self.totals.redelivered:
+            del data["totals"]["redelivered"]
         return data
 
 
@@ -472,7 +477,13 @@ class AuditObserver:
             started_at=replayed.started_at,
             as_of=replayed.end,
             escalations=self.escalations,
-            totals=_totals(self.escalations, unopened, self.book, refused=len(replayed.refused)),
+            totals=_totals(
+                self.escalations,
+                unopened,
+                self.book,
+                refused=len(replayed.refused),
+                redelivered=replayed.redelivered,
+            ),
             refused=replayed.refused,
             unopened=unopened,
             coverage=dict(coverage or {}),
@@ -573,7 +584,7 @@ class TotalsSum:
         code = _value(violation.code)
         self.by_code[code] = self.by_code.get(code, 0) + 1
 
-    def totals(self, *, refused: int) -> AuditTotals:
+    def totals(self, *, refused: int, redelivered: int = 0) -> AuditTotals:
         order = self.order
         return AuditTotals(
             escalations=self.escalations,
@@ -594,6 +605,7 @@ class TotalsSum:
             time_at_severity=dict(sorted(self.time_at.items(), key=lambda kv: order[kv[0]])),
             severity_changes=self.severity_changes,
             refused=refused,
+            redelivered=redelivered,
         )
 
 
@@ -603,13 +615,14 @@ def _totals(
     book: _Book,
     *,
     refused: int,
+    redelivered: int = 0,
 ) -> AuditTotals:
     sums = TotalsSum(book.obligations, list(book.order))
     for escalation in escalations:
         sums.add(escalation)
     for violation in unopened:
         sums.violation(violation)
-    return sums.totals(refused=refused)
+    return sums.totals(refused=refused, redelivered=redelivered)
 
 
 @attrs.frozen(kw_only=True)

@@ -301,7 +301,7 @@ def spooled_audit(
             started_at=replayed.started_at,
             as_of=end,
             escalations=(),
-            totals=sums.totals(refused=len(replayed.refused)),
+            totals=sums.totals(refused=len(replayed.refused), redelivered=replayed.redelivered),
             refused=replayed.refused,
             unopened=unopened,
             coverage=coverage.coverage(),
