@@ -2,6 +2,7 @@
 column a field. ``replay``, ``digest`` and ``explain`` give the answer of the same facts as JSON
 lines, and a refused row is named as a row."""
 
+import datetime as dt
 import json
 import pathlib
 from typing import Any
@@ -93,3 +94,34 @@ def test_a_parquet_file_without_pyarrow_is_a_clear_error(
     assert 2 == status
     assert "" == out
     assert "reading Parquet needs pyarrow" in err
+
+
+def test_an_escalation_id_column_of_timestamps_falls_in_one_part(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A timestamp where an id belongs is read as its text, as every other timestamp is: the
+    row is that escalation's in every part, and ``--jobs 2`` gives one process's report (it
+    was every part's, and counted once in each)."""
+    pyarrow = pytest.importorskip("pyarrow", reason="pyarrow is not installed")
+    parquet = pytest.importorskip("pyarrow.parquet")
+    facts = [
+        json.loads(line)
+        for line in (EXAMPLES / "critical-outage.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
+    columns = sorted({key for item in facts for key in item})
+    data = {key: [item.get(key) for item in facts] for key in columns}
+    instant = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    data["escalation_id"] = pyarrow.array(
+        [instant if value is not None else None for value in data["escalation_id"]],
+        pyarrow.timestamp("us", tz="UTC"),
+    )
+    table = tmp_path / "history.parquet"
+    parquet.write_table(pyarrow.table(data), table)
+    reports = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"report-{jobs}.json"
+        assert 0 == main(["audit", str(table), "--format", "json", "--jobs", jobs, "-o", str(out)])
+        reports.append(out.read_text())
+    assert reports[0] == reports[1]
+    assert 1 == json.loads(reports[0])["totals"]["escalations"]

@@ -263,7 +263,7 @@ def _owners(batch: Any, part: int, parts: int) -> tuple[list[int | None], list[b
         return [None] * batch.num_rows, [True] * batch.num_rows, None
     column = batch.column(index)
     if parts == 1:  # one part: every row read, a row with an id of part 0
-        ids = column.to_pylist()
+        ids = [_json_value(value) for value in column.to_pylist()]
         return [0 if isinstance(i, str) else None for i in ids], [True] * len(ids), None
     pyarrow: Any = importlib.import_module("pyarrow")
     owners: list[int | None]
@@ -273,10 +273,10 @@ def _owners(batch: Any, part: int, parts: int) -> tuple[list[int | None], list[b
         encoded = column.dictionary_encode()
         told = [part_of(escalation_id, parts) for escalation_id in encoded.dictionary.to_pylist()]
         owners = pyarrow.array(told, pyarrow.int64()).take(encoded.indices).to_pylist()
-    else:
+    else:  # an id as the row read gives it (a timestamp: its text), as _owner tells it
         owners = [
             part_of(escalation_id, parts) if isinstance(escalation_id, str) else None
-            for escalation_id in column.to_pylist()
+            for escalation_id in map(_json_value, column.to_pylist())
         ]
     mine = [owner is None or owner == part for owner in owners]
     return owners, mine, None if all(mine) else _times(batch)
