@@ -9,6 +9,7 @@ import pathlib
 from typing import Any
 
 import attrs
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -102,8 +103,12 @@ def test_another_fact_under_an_id_taken_before_is_refused(tmp_path: pathlib.Path
     report = audit(history, keep_going=True)
     assert 1 == report.totals.redelivered
     (refused,) = report.refused
-    assert (4, "duplicate_fact", "id") == (refused.line, refused.code, refused.path)
-    assert "'chat-7' was taken before with other content" in refused.reason
+    assert (4, "duplicate_fact", "$.id") == (refused.line, refused.code, refused.path)
+    assert (
+        "the fact 'chat-7' was taken before with at 2026-03-02T09:10:00+00:00, and now has "
+        "2026-03-02T12:00:00+00:00; expected the same fact again (a redelivery), or a new id "
+        "for another fact"
+    ) == refused.reason
     path = tmp_path / "history.jsonl"
     path.write_text("".join(json.dumps(item) + "\n" for item in history))
     assert 2 == main(["audit", str(path)])
@@ -150,3 +155,37 @@ def test_a_copy_after_the_engine_forgot_the_escalation_is_new_to_it() -> None:
     with streamed:
         assert attrs.evolve(report, escalations=()) == streamed.report
     assert report.to_json() == _merged(items, 2, POLICY, keep_going=True, as_of=AS_OF).to_json()
+
+
+@pytest.mark.parametrize(
+    ("case", "order", "expected"),
+    [
+        ("posted before its opening, delivered twice", "PPO", {"document_link_missing": 1}),
+        (
+            "posted before its opening, delivered again after it",
+            "POP",
+            {"document_link_missing": 1},
+        ),
+        ("about an escalation never opened, delivered twice", "PPT", {"channel_misuse": 1}),
+    ],
+)
+def test_a_fact_held_for_its_opening_delivered_again_is_taken_once(
+    case: str, order: str, expected: dict[str, int]
+) -> None:
+    """A post that reached the host before the CRM's opening is held for it (the opening
+    grace); delivered again, before or after the opening, it is taken once, as a store takes
+    it: one post, one report of what it lacks."""
+    post = {**CREATED_POST, "by": "other", "url": None, "at": "2026-03-02T09:00:00Z"}
+    opening = {**OPENED, "severity": "low", "at": "2026-03-02T09:03:00Z"}
+    tick = {"type": "tick", "at": "2026-03-04T09:00:00Z"}
+    items = [{"P": post, "O": opening, "T": tick}[letter] for letter in order]
+    if order != "PPT":
+        items.append(tick)
+    report = audit(items, keep_going=True)
+    assert (1, ()) == (report.totals.redelivered, report.refused), case
+    codes = dict(report.totals.violations_by_code)
+    assert expected.items() <= codes.items(), case
+    assert report.to_json() == _merged(items, 2, POLICY, keep_going=True).to_json()
+    streamed = audit_streamed(items, keep_going=True)
+    with streamed:
+        assert attrs.evolve(report, escalations=()) == streamed.report

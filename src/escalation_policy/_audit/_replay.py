@@ -241,6 +241,8 @@ class Replay:
         self.count = 0
         """Items fed so far, refused ones included."""
         self.redelivered = 0
+        self.held_ids: set[str] = set()
+        """Escalations not opened yet whose facts' ids are kept (their facts held)."""
         self.ids: dict[str, dict[str, Fact]] = {}
         """The facts with an ``id`` taken about each escalation the replay follows, by id:
         a redelivery (the same fact) is taken once, another fact under a taken id refused.
@@ -283,6 +285,11 @@ class Replay:
             escalation_id = getattr(fact, "escalation_id", None)
             if escalation_id in self.active:  # followed: its ids go when it is let go
                 self.ids.setdefault(escalation_id, {})[fact_id] = fact
+            elif isinstance(escalation_id, str) and (
+                self.policy_engine._status_of(escalation_id) is not None
+            ):  # held for its opening: its ids go when the engine forgets it (sweep)
+                self.ids.setdefault(escalation_id, {})[fact_id] = fact
+                self.held_ids.add(escalation_id)
         if self.release and self.count % SWEEP == 0:
             self.sweep()
 
@@ -301,10 +308,20 @@ class Replay:
             del self.ids[escalation_id]  # type: ignore[arg-type]
             return False
         if earlier != item:
+            field = next(
+                (
+                    name
+                    for name in attrs.fields_dict(type(earlier))
+                    if getattr(earlier, name, None) != getattr(item, name, None)
+                ),
+                "type",
+            )
             raise DuplicateFactError(
-                f"the fact {getattr(item, 'id', None)!r} was taken before with other content; "
-                "a redelivery must be the same fact, and another fact a new id",
-                path="id",
+                f"the fact {getattr(item, 'id', None)!r} was taken before with {field} "
+                f"{_shown(getattr(earlier, field, None))}, and now has "
+                f"{_shown(getattr(item, field, None))}; expected the same fact again (a "
+                "redelivery), or a new id for another fact",
+                path="$.id",
             )
         return True
 
@@ -352,6 +369,12 @@ class Replay:
         opened or closed since, and those closed and still held then."""
         watch, self.watch = self.watch, set()
         policy_engine = self.policy_engine
+        for escalation_id in sorted(self.held_ids):  # opened since, or forgotten unopened
+            if escalation_id in self.active:
+                self.held_ids.discard(escalation_id)
+            elif policy_engine._status_of(escalation_id) is None:
+                self.held_ids.discard(escalation_id)
+                self.ids.pop(escalation_id, None)
         for escalation_id in sorted(watch):
             escalation = self.active.get(escalation_id)
             if escalation is None:
@@ -440,9 +463,9 @@ class Replay:
         if isinstance(fact, EscalationFact):
             own_fact, own = fact, fact.escalation_id
             if fact.OPENS:
-                self.ids.pop(own, None)  # an id reused: its facts' ids start afresh
                 old = active.pop(own, None)
                 if old is not None:  # an id reused after its escalation was settled
+                    self.ids.pop(own, None)  # its facts' ids start afresh
                     if self.release:
                         self._let_go(old)
                     else:
@@ -534,6 +557,13 @@ class Replay:
         for index, observer in enumerate(self.observers):
             observer.ended([escalation.kept[index] for escalation in escalations], replayed)
         return replayed
+
+
+def _shown(value: object) -> str:
+    """A fact's field as a message quotes it: a time as its ISO text, a value as JSON has it."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return repr(getattr(value, "value", value))
 
 
 def replay(
