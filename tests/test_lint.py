@@ -185,15 +185,31 @@ def test_lint_warns_of_open_hours_reminders_no_require_asks_for(tmp_path: pathli
     assert "acknowledge" in finding.message
 
 
-def test_lint_warns_of_an_obligation_no_reaction_fulfils(tmp_path: pathlib.Path) -> None:
-    """Required but never met: every instance ends in a violation (or is dropped)."""
-    package = _office(
+def test_lint_warns_of_an_obligation_no_reaction_fulfils_or_drops(tmp_path: pathlib.Path) -> None:
+    """Required but never met nor dropped: every instance ends in a violation. One that a
+    reaction only drops is a timer (a violation unless something comes), not warned of."""
+    timer = _office(
         tmp_path,
         "        then=(Fulfil(obligation=ACKNOWLEDGE),),\n",
         "        then=(Cancel(obligations=(ACKNOWLEDGE,)),),\n",
     )
-    (finding,) = [f for f in lint(str(package)) if f.code == "obligation_never_met"]
+    assert [] == [f for f in lint(str(timer)) if f.code == "obligation_never_met"]
+
+
+def test_lint_warns_of_an_obligation_nothing_ends(tmp_path: pathlib.Path) -> None:
+    package = _office(
+        tmp_path,
+        "        then=(Fulfil(obligation=ACKNOWLEDGE),),\n",
+        "        then=(Cancel(obligations=(REPLY,)),),\n",
+    )
     rules = package / "rules.py"
+    rules.write_text(
+        rules.read_text().replace(
+            "Cancel(obligations=(CHECK_IN, REVIEW, REPLY, CALL_BACK, ACKNOWLEDGE))",
+            "Cancel(obligations=(CHECK_IN, REVIEW, REPLY, CALL_BACK))",
+        )
+    )
+    (finding,) = [f for f in lint(str(package)) if f.code == "obligation_never_met"]
     assert ("warning", str(rules), _line_of(rules, "ACKNOWLEDGE = Obligation(")) == (
         finding.level,
         finding.file,

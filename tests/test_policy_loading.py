@@ -827,9 +827,9 @@ def test_the_policys_reference_shows_its_calendars_due_times_and_context_fields(
     assert (
         "| `corrects` | `false`, `true` | severity_changed | computed by "
         "`escalation_policy.rules.communication._corrects`: Whether this change of severity "
-        "takes the escalation out of High or Critical within ``CORRECTED_WITHIN`` of the change "
-        "before (or the escalation's state does not know when that was: written by an earlier "
-        "release)."
+        "takes the escalation out of High or Critical within &#96;&#96;CORRECTED_WITHIN"
+        "&#96;&#96; of the change before (or the escalation's state does not know when that "
+        "was: written by an earlier release)."
     ) in handbook
     many = attrs.evolve(
         office.NEW_YORK,
@@ -841,6 +841,25 @@ def test_the_policys_reference_shows_its_calendars_due_times_and_context_fields(
     assert "| 2026-07-03 Independence Day (observed); 2026-09-07 |" in policy_reference(
         load_policy([named]), "t"
     )
+    # The policy's own words are shown as written, never as markup nor across cells: a
+    # holiday's name (from a third party's data, maybe) or a reaction's title.
+    evil = "<script>alert(1)</script> | `x` [l](javascript:x)\n## injected"
+    named.CALENDARS = attrs.evolve(  # type: ignore[attr-defined]
+        office.CALENDARS,
+        default=attrs.evolve(office.NEW_YORK, holidays={dt.date(2026, 7, 3): evil}),
+    )
+    named.REACTIONS = (  # type: ignore[attr-defined]
+        attrs.evolve(office.REACTIONS[0], title=evil),
+        *office.REACTIONS[1:],
+    )
+    page = policy_reference(load_policy([named]), "t")
+    assert "<script>" not in page
+    assert "\n## injected" not in page
+    assert "](javascript:" not in page
+    rows = [line for line in page.splitlines() if "alert(1)" in line]
+    assert 2 == len(rows)
+    for row in rows:  # the title and the holiday each in one cell of their table
+        assert row.count(" | ") + 1 == (6 if row.startswith("| `new_york`") else 4), row
     from tests.policies.new_owner import rules as without_calendars
 
     assert "None: every clock counts calendar time" in policy_reference(

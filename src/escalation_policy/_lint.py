@@ -41,7 +41,15 @@ from escalation_policy.policy.outputs import (
     OWNER,
     output_value_sets,
 )
-from escalation_policy.vocabulary import ApplyPlan, Fulfil, Location, Reaction, Require, Setting
+from escalation_policy.vocabulary import (
+    ApplyPlan,
+    Cancel,
+    Fulfil,
+    Location,
+    Reaction,
+    Require,
+    Setting,
+)
 
 __all__ = ["ERROR", "WARNING", "LintFinding", "lint", "lint_loaded"]
 
@@ -216,24 +224,30 @@ def _reminders_never_asked(policy: Policy) -> list[LintFinding]:
 
 
 def _obligations_never_met(policy: Policy) -> list[LintFinding]:
-    """Obligations that reactions require but no reaction fulfils: every instance ends in a
-    violation, or is dropped."""
-    fulfilled = {
+    """Obligations that reactions require but no reaction fulfils nor drops: every instance
+    ends in a violation. (One only dropped is a timer: a violation unless something comes.)"""
+    ended = {
         effect.obligation.id
         for compiled in policy.reactions
         for effect in compiled.reaction.then
         if isinstance(effect, Fulfil)
+    } | {
+        obligation.id
+        for compiled in policy.reactions
+        for effect in compiled.reaction.then
+        if isinstance(effect, Cancel)
+        for obligation in effect.obligations
     }
     findings = []
     for name, compiled in policy.obligations.items():
-        if name in fulfilled:
+        if name in ended:
             continue
         findings.append(
             LintFinding(
                 level=WARNING,
                 code="obligation_never_met",
-                message=f"no reaction fulfils the obligation {name} (a Fulfil of it): every "
-                "instance required falls due unmet, a violation, unless a Cancel drops it",
+                message=f"no reaction fulfils the obligation {name} (a Fulfil of it) or drops "
+                "it (a Cancel): every instance required falls due unmet, a violation",
                 **_located(compiled.obligation.defined_at),
                 module=compiled.module,
             )
@@ -247,6 +261,7 @@ def _settings_unused(policy: Policy) -> list[LintFinding]:
     modules = sorted(
         {compiled.module for compiled in policy.reactions}
         | {compiled.module for compiled in policy.tables}
+        | {compiled.module for compiled in policy.obligations.values()}
     )
     findings = []
     seen: set[str] = set()

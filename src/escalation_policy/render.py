@@ -632,7 +632,7 @@ def policy_reference(policy: Policy, title: str) -> str:
     lines += ["## Values", ""]
     for values in _value_sets(policy):
         lines += [f"### `{values.__name__}`", "", "| value | reads |", "| --- | --- |"]
-        lines += [f"| `{member.value}` | {_cell(label(member))} |" for member in values]
+        lines += [f"| {_code(str(member.value))} | {_md(label(member))} |" for member in values]
         lines.append("")
     lines += [
         "## Obligations",
@@ -647,7 +647,8 @@ def policy_reference(policy: Policy, title: str) -> str:
         early = f"up to {label(compiled.early_grace)}" if compiled.early_grace else "-"
         covered = ", ".join(f"`{other}`" for other in sorted(compiled.covered_by)) or "-"
         lines.append(
-            f"| `{name}` | `{_text(compiled.violation)}` | {_cell(declared.missed)} | {announced} "
+            f"| {_code(name)} | {_code(_text(compiled.violation))} | {_md(declared.missed)} "
+            f"| {announced} "
             f"| {early} | {covered} |"
         )
     lines += _calendars_section(policy)
@@ -663,8 +664,8 @@ def policy_reference(policy: Policy, title: str) -> str:
         for name, value in policy.settings.items():
             setting = policy.setting_declarations[name]
             lines.append(
-                f"| `{name}` | {label(value)} | {label(setting.default)} | "
-                f"{_cell(setting.description)} |"
+                f"| {_code(name)} | {_md(label(value))} | {_md(label(setting.default))} | "
+                f"{_md(setting.description)} |"
             )
     else:
         lines.append("None.")
@@ -672,9 +673,9 @@ def policy_reference(policy: Policy, title: str) -> str:
     for compiled_table in policy.tables:
         table = compiled_table.table
         lines += [
-            f"### `{table.id}`: {table.title}",
+            f"### `{table.id}`: {_md(table.title)}",
             "",
-            f"Module `{compiled_table.module}`; cites *{table.cites}*; hit policy "
+            f"Module `{compiled_table.module}`; cites *{_md(table.cites)}*; hit policy "
             f"{table.hit_policy.value}; inputs {', '.join(table.inputs)}; outputs "
             f"{', '.join(table.outputs)}.",
             "",
@@ -684,18 +685,20 @@ def policy_reference(policy: Policy, title: str) -> str:
             continue
         titles, cells = decision_table_cells(policy, table.id)
         lines += [
-            "| rule id | " + " | ".join(_cell(title) for title in titles) + " | cites |",
+            "| rule id | " + " | ".join(_md(title) for title in titles) + " | cites |",
             "| --- |" + " --- |" * (len(titles) + 1),
         ]
         outputs = table.outputs
         for row_id, row in zip(compiled_table.row_ids, cells, strict=True):
-            row_cells = [_cell(cell) for cell in row]
+            row_cells = [_md(cell) for cell in row]
             for index, output in enumerate(outputs, start=len(table.inputs)):
                 setting_name = policy.setting_places.get((row_id, output))
                 if setting_name is not None:
                     row_cells[index] += f" (`{setting_name}`)"
             lines.append(
-                f"| `{row_id}` | " + " | ".join(row_cells) + f" | {policy.rules[row_id].cites} |"
+                f"| `{row_id}` | "
+                + " | ".join(row_cells)
+                + f" | {_md(policy.rules[row_id].cites)} |"
             )
         lines.append("")
     lines += ["## Reactions", "", "| rule id | on | what | cites |", "| --- | --- | --- | --- |"]
@@ -709,7 +712,7 @@ def policy_reference(policy: Policy, title: str) -> str:
             seen.setdefault(reaction.id, []).append(on)
     for rule_id, reaction in reactions.items():
         on = ", ".join(seen[rule_id])
-        lines.append(f"| `{rule_id}` | {on} | {reaction.title} | {reaction.cites} |")
+        lines.append(f"| `{rule_id}` | {on} | {_md(reaction.title)} | {_md(reaction.cites)} |")
     lines += _requirements_section(policy, reactions)
     lines += _context_section(policy)
     lines += ["", "## Violation codes", ""]
@@ -761,8 +764,8 @@ def _calendar_row(calendar: "Calendar", chosen: str) -> str:
     if extra:
         holidays += "; " + ", ".join(extra)
     return (
-        f"| `{_cell(calendar.name)}` | {_cell(chosen)} | {_cell(calendar.zone)} | "
-        f"{_open_hours(calendar)} | {_cell(holidays)} | `{calendar.identity}` |"
+        f"| {_code(calendar.name)} | {_cell(chosen)} | {_md(calendar.zone)} | "
+        f"{_open_hours(calendar)} | {_md(holidays)} | `{calendar.identity}` |"
     )
 
 
@@ -824,7 +827,7 @@ def _requirements_section(policy: Policy, reactions: dict[str, Reaction]) -> lis
                 if effect.every is not None
                 else f"within {_with_setting(policy, place, 'within', effect.within)}"
             )
-            key = "-" if effect.key is None else f"`{_cell(_text(effect.key))}`"
+            key = "-" if effect.key is None else _code(_text(effect.key))
             remind = _with_setting(policy, place, "remind_before", effect.remind_before)
             lines.append(f"| `{rule_id}` | `{effect.obligation.id}` | {due} | {key} | {remind} |")
     return lines if found else [*lines[:3], "None."]
@@ -835,7 +838,7 @@ def _with_setting(policy: Policy, place: tuple[str, str], name: str, value: obje
     if any (``place``: the rule's id and the effect's index, as ``setting_places`` keys
     them)."""
     setting = policy.setting_places.get((place[0], place[1] + name))
-    return _cell(label(value)) + (f" (`{setting}`)" if setting else "")
+    return _md(label(value)) + (f" (`{setting}`)" if setting else "")
 
 
 def _value_sets(policy: Policy) -> list[type[enum.Enum]]:
@@ -873,22 +876,40 @@ def _context_section(policy: Policy) -> list[str]:
         values = (
             "text"
             if field.domain is None
-            else _cell(
-                ", ".join(f"`{json.dumps(v) if isinstance(v, bool) else v}`" for v in field.domain)
+            else ", ".join(
+                _code(json.dumps(v) if isinstance(v, bool) else str(v)) for v in field.domain
             )
         )
         on = "every fact" if field.facts is None else ", ".join(sorted(field.facts))
-        what = context.origin.get(field.name, "-")
+        what = _md(context.origin.get(field.name, "-"))
         read = field.read
-        if not isinstance(read, str) and what.startswith("the computed field"):
+        if not isinstance(read, str) and context.origin.get(field.name, "").startswith(
+            "the computed field"
+        ):
             name = getattr(read, "__qualname__", "")
             what = (
-                f"computed by a lambda in `{read.__module__}`"
+                f"computed by a lambda in {_code(read.__module__)}"
                 if name.endswith("<lambda>")
-                else f"computed by `{read.__module__}.{name}`"
+                else f"computed by {_code(f'{read.__module__}.{name}')}"
             )
             doc = " ".join((inspect.getdoc(read) or "").split())
             if doc:  # its first sentence: up to a full stop before a capital letter
-                what += ": " + _SENTENCE_END.split(doc, maxsplit=1)[0].rstrip(".") + "."
-        lines.append(f"| `{field.name}` | {values} | {_cell(on)} | {_cell(what)} |")
+                what += ": " + _md(_SENTENCE_END.split(doc, maxsplit=1)[0].rstrip(".") + ".")
+        lines.append(f"| {_code(field.name)} | {values} | {_md(on)} | {what} |")
     return lines
+
+
+def _md(text: str) -> str:
+    """A policy's own words in its reference (a title, a value's wording, a holiday's name, a
+    docstring): on one line, shown as written, no markup of Markdown or HTML taken from them
+    (see :func:`markdown_text`)."""
+    return markdown_text(text)
+
+
+def _code(text: str) -> str:
+    """A name or value of the policy as code in a table cell: on one line, its pipes escaped,
+    fenced so that a backtick in it does not end it."""
+    text = plain(text).replace("|", "\\|")
+    if "`" not in text:
+        return f"`{text}`"
+    return f"`` {text} ``"
