@@ -124,7 +124,10 @@ def escalation_facts(number: int, payload: str) -> list[dict[str, Any]]:
             "issue_type": f"New issue {payload}",
         },
     ]
-    return [{**fact, "id": f"fact-{number}-{fact['type']} {payload}"} for fact in facts]
+    return [
+        {**fact, "id": f"fact-{number}-{index}-{fact['type']} {payload}"}
+        for index, fact in enumerate(facts)
+    ]
 
 
 def refused_facts(number: int, payload: str) -> list[dict[str, Any]]:
