@@ -92,8 +92,13 @@ def _summary_owed_for_the_raise(situation: Situation) -> bool:
     before it (a summary owed already stands as it was when a raise asks for it again). Told
     for sure only of a raise in open hours: a raise while the calendar is closed is due as
     one earlier the same evening or weekend would be, and is not told apart from it."""
+    owed = [
+        pending.due
+        for pending in situation.record.pending
+        if pending.obligation == EXECUTIVE_SUMMARY.id and pending.rule == SUMMARY_ON_RAISE
+    ]
     before: object = situation.previous.get("severity_changed_at")
-    if not isinstance(before, dt.datetime):
+    if not owed or not isinstance(before, dt.datetime):
         return False
     if situation.open_time(before - _AN_INSTANT, before) <= dt.timedelta(0):
         return False  # closed just before the raise: its due time may be an earlier one's
@@ -103,12 +108,7 @@ def _summary_owed_for_the_raise(situation: Situation) -> bool:
         if isinstance(within, BusinessTime)
         else before + within
     )
-    return any(
-        pending.obligation == EXECUTIVE_SUMMARY.id
-        and pending.rule == SUMMARY_ON_RAISE
-        and pending.due == due
-        for pending in situation.record.pending
-    )
+    return due in owed
 
 
 CONTEXT = (
