@@ -5,9 +5,8 @@ Warnings: a value no rule names (the loader refuses one no fact brings in; one a
 is then treated as any other value), a rule no history of a given set reaches, a setting given
 its default value, an obligation's ``remind_in_open_hours`` no reminder uses, business time in
 a policy that declares no calendar (it runs as calendar time), a plan table no reaction applies
-(no ``ApplyPlan``), an obligation no reaction fulfils, a setting a module declares and no rule
-uses. A ``PolicyDefinitionError`` is the one error: the loader stops at the
-first.
+(no ``ApplyPlan``), an obligation no reaction fulfils or drops, a setting a module declares
+and no rule uses. A ``PolicyDefinitionError`` is the one error: the loader stops at the first.
 """
 
 import enum
