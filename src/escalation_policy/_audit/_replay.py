@@ -264,7 +264,11 @@ class Replay:
                 raise item
             if type(item) is dict and item.get("id") is not None:
                 item = self.policy_engine._read(item)  # as handle() reads it: by its id
-            if getattr(item, "id", None) is not None and self._delivered_before(item):
+            try:
+                fact_id = item.id  # type: ignore[union-attr]  # a fact's, most often None
+            except AttributeError:  # a mapping without one: the engine reads it
+                fact_id = None
+            if fact_id is not None and self._delivered_before(item):
                 self.redelivered += 1  # the same fact again: taken once
                 return
             decision = self.policy_engine.handle(item)
@@ -280,8 +284,8 @@ class Replay:
         self.position = self.count
         self.tell(decision)
         fact = decision.fact
-        fact_id = getattr(fact, "id", None)
-        if fact_id is not None:
+        if fact.id is not None:
+            fact_id = fact.id
             escalation_id = getattr(fact, "escalation_id", None)
             if escalation_id in self.active:  # followed: its ids go when it is let go
                 self.ids.setdefault(escalation_id, {})[fact_id] = fact
