@@ -14,9 +14,9 @@ import inspect
 import os
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -200,9 +200,8 @@ def _reminders_never_asked(policy: Policy) -> list[LintFinding]:
     ``Require`` of theirs asks for a reminder (``remind_before``): the setting does nothing."""
     reminded = {
         effect.obligation.id
-        for compiled in policy.reactions
-        for effect in compiled.reaction.then
-        if isinstance(effect, Require) and effect.remind_before is not None
+        for effect in _effects(policy, Require)
+        if effect.remind_before is not None
     }
     findings = []
     for name, compiled in policy.obligations.items():
@@ -222,20 +221,23 @@ def _reminders_never_asked(policy: Policy) -> list[LintFinding]:
     return findings
 
 
+_E = TypeVar("_E")
+
+
+def _effects(policy: Policy, kind: type[_E]) -> Iterator[_E]:
+    """Every effect of one kind in the policy's reactions (a reaction compiled twice, for
+    known and unknown escalations, gives its effects twice)."""
+    for compiled in policy.reactions:
+        for effect in compiled.reaction.then:
+            if isinstance(effect, kind):
+                yield effect
+
+
 def _obligations_never_met(policy: Policy) -> list[LintFinding]:
     """Obligations that reactions require but no reaction fulfils nor drops: every instance
     ends in a violation. (One only dropped is a timer: a violation unless something comes.)"""
-    ended = {
-        effect.obligation.id
-        for compiled in policy.reactions
-        for effect in compiled.reaction.then
-        if isinstance(effect, Fulfil)
-    } | {
-        obligation.id
-        for compiled in policy.reactions
-        for effect in compiled.reaction.then
-        if isinstance(effect, Cancel)
-        for obligation in effect.obligations
+    ended = {effect.obligation.id for effect in _effects(policy, Fulfil)} | {
+        obligation.id for effect in _effects(policy, Cancel) for obligation in effect.obligations
     }
     findings = []
     for name, compiled in policy.obligations.items():
