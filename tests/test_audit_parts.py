@@ -682,51 +682,91 @@ def test_parquet_columns_of_any_type_give_parts_the_report_of_one_process(
     assert (7 if case == "the time as bytes" else 0) == len(report["refused"])
 
 
+_SPOILED = 2
+"""The row (from 0) whose value a case spoils; the others are whole."""
+
+
 def _unreadable(case: str, path: pathlib.Path) -> None:
+    """Seven openings as Parquet, spoiled as ``case`` says: a column twice, or one row (the
+    third) with a value pyarrow cannot make into Python's."""
     pyarrow = pytest.importorskip("pyarrow", reason="pyarrow is not installed")
     parquet = pytest.importorskip("pyarrow.parquet")
     rows = _opened_rows()
     table = pyarrow.table({key: [row[key] for row in rows] for key in rows[0]})
     at = table.schema.get_field_index("at")
+    instants = [dt.datetime.fromisoformat(row["at"]).timestamp() for row in rows]
     if case == "a column twice":
         parquet.write_table(table.append_column("at", table.column("at")), path)
     elif case == "nanoseconds":  # no Python datetime holds them (without pandas)
-        times = pyarrow.array([1_767_603_600_000_000_001] * 7, pyarrow.timestamp("ns", tz="UTC"))
+        nanoseconds = [int(instant) * 10**9 for instant in instants]
+        nanoseconds[_SPOILED] += 1
+        times = pyarrow.array(nanoseconds, pyarrow.timestamp("ns", tz="UTC"))
         parquet.write_table(table.set_column(at, "at", times), path)
     elif case == "past the year 9999":
-        times = pyarrow.array([300_000_000_000] * 7, pyarrow.timestamp("s", tz="UTC"))
+        seconds = [int(instant) for instant in instants]
+        seconds[_SPOILED] = 300_000_000_000
+        times = pyarrow.array(seconds, pyarrow.timestamp("s", tz="UTC"))
         parquet.write_table(table.set_column(at, "at", times), path)
     elif case == "text that is not UTF-8":
-        spoiled = pyarrow.array([b"\xff"] * 7, pyarrow.binary()).view(pyarrow.string())
-        parquet.write_table(table.append_column("note", spoiled), path)
+        notes = [b"fine"] * len(rows)
+        notes[_SPOILED] = b"\xff"
+        spoiled = pyarrow.array(notes, pyarrow.binary()).view(pyarrow.string())
+        parquet.write_table(table.append_column("summary", spoiled), path)
     else:
         raise AssertionError(case)
 
 
-@pytest.mark.parametrize(
-    ("case", "message"),
-    [
-        ("a column twice", "the column 'at' is there twice; expected each field of a fact"),
-        ("nanoseconds", ", from row 1: "),
-        ("past the year 9999", ", from row 1: "),
-        ("text that is not UTF-8", ", from row 1: "),
-    ],
-)
-def test_a_parquet_file_that_cannot_be_read_is_refused_naming_the_file(
-    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str], case: str, message: str
+def test_a_parquet_file_with_a_column_twice_is_refused_naming_the_file(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A column twice (which is the fact's field?), or values pyarrow cannot make into
-    Python's: the file is refused with its name and the first row of the batch, in one
+    """Which of the two columns is the fact's field? The file is refused with its name, in one
     process and in parts, never an internal error."""
     path = tmp_path / "history.parquet"
-    _unreadable(case, path)
+    _unreadable("a column twice", path)
     for jobs in ([], ["--jobs", "2"]):
         status = main(["audit", str(path), "--keep-going", "-o", str(tmp_path / "r"), *jobs])
         error = capsys.readouterr().err
-        said = f"escalation-policy: cannot read {path}"
+        said = f"escalation-policy: cannot read {path}: the column 'at' is there twice"
         assert (2, said) == (status, error[: len(said)]), error
-        assert message in error
-        assert "internal error" not in error
+
+
+@pytest.mark.parametrize(
+    ("case", "field", "shown"),
+    [
+        ("nanoseconds", "at", "'2026-01-05 09:03:00.000000001Z'"),
+        ("past the year 9999", "at", "'11476-08-15 05:20:00.000Z'"),
+        ("text that is not UTF-8", "summary", "b'\\xff'"),
+    ],
+)
+def test_a_value_python_cannot_hold_refuses_its_row_alone(
+    tmp_path: pathlib.Path,
+    capsys: pytest.CaptureFixture[str],
+    case: str,
+    field: str,
+    shown: str,
+) -> None:
+    """A value pyarrow cannot make into Python's is that row's refusal, naming the row, the
+    field and what arrived, as a bad value of a JSON line is: the audit stops at it, or with
+    ``--keep-going`` takes the other rows, and in parts gives one process's report."""
+    path = tmp_path / "history.parquet"
+    _unreadable(case, path)
+    assert 2 == main(["audit", str(path), "-o", str(tmp_path / "stopped.json")])
+    error = capsys.readouterr().err
+    said = f"escalation-policy: {path}: row {_SPOILED + 1}: got {shown}, which Python cannot hold"
+    assert said == error[: len(said)], error
+    assert error.rstrip().endswith(f"@ $.{field}"), error
+    reports = []
+    for jobs in ("1", "2", "3"):
+        out = tmp_path / f"report-{jobs}.json"
+        status = main(["audit", str(path), "--keep-going", "--jobs", jobs, "-o", str(out)])
+        assert "internal error" not in capsys.readouterr().err
+        assert 2 == status
+        reports.append(out.read_text())
+    assert reports[0] == reports[1] == reports[2]
+    report = json.loads(reports[0])
+    refused = [(item["line"], item["path"]) for item in report["refused"]]
+    assert [(_SPOILED + 1, f"$.{field}")] == refused
+    assert len(_opened_rows()) - 1 == report["totals"]["escalations"]
 
 
 @pytest.mark.parametrize("jobs", [[], ["--jobs", "2"]])

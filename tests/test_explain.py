@@ -372,6 +372,20 @@ def test_the_command_refuses_what_it_cannot_explain_with_status_2(
     assert words in capsys.readouterr().err
 
 
+def test_a_refused_line_is_named_with_its_file_and_field(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Asked to explain a line the policy refuses, the command says which file, which line,
+    what arrived, what was expected and at which field, as ``replay`` does."""
+    first = _history(tmp_path, _opened())
+    second = tmp_path / "later.jsonl"
+    second.write_text(json.dumps(_lowered() | {"severity": "urgent"}) + "\n")
+    assert 2 == main(["explain", first, str(second), "--line", f"{second}:1"])
+    error = capsys.readouterr().err
+    assert f"{second}: line 1 holds no fact: got 'urgent', expected one of " in error
+    assert error.rstrip().endswith("@ $.severity"), error
+
+
 def test_with_several_files_a_line_names_its_file(
     tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

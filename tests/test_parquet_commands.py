@@ -85,6 +85,36 @@ def test_a_refused_row_is_named_as_a_row(
     assert f"{table}: no fact at row 40" in err
 
 
+def test_a_row_python_cannot_hold_is_named_by_every_command(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A time past the year 9999 is its row's refusal, naming the row and the field, in
+    ``replay``, ``digest`` and ``explain`` as in ``audit``; the other rows are read."""
+    pyarrow = pytest.importorskip("pyarrow", reason="pyarrow is not installed")
+    parquet = pytest.importorskip("pyarrow.parquet")
+    facts = _facts()
+    columns = sorted({key for item in facts for key in item})
+    data: dict[str, Any] = {key: [item.get(key) for item in facts] for key in columns}
+    seconds = [int(dt.datetime.fromisoformat(at).timestamp()) for at in data["at"]]
+    seconds[6] = 300_000_000_000  # the year 11476
+    data["at"] = pyarrow.array(seconds, pyarrow.timestamp("s", tz="UTC"))
+    table = tmp_path / "history.parquet"
+    parquet.write_table(pyarrow.table(data), table)
+    arrived = "got '11476-08-15 05:20:00.000Z', which Python cannot hold"
+    for command, said in (
+        (["replay"], f"{table}: row 7: {arrived}"),
+        (["digest", "--week", "2026-W28"], f"{table}: row 7: {arrived}"),
+        (["explain", "--line", "7"], f"{table}: row 7 holds no fact: {arrived}"),
+    ):
+        status, _, err = _output(capsys, command[0], str(table), *command[1:])
+        assert (2, f"escalation-policy: {said}") == (status, err[: len(said) + 19]), err
+        assert err.rstrip().endswith("@ $.at"), err
+    status, out, err = _output(capsys, "replay", str(table), "--keep-going", "--format", "json")
+    assert 2 == status
+    assert "1 of 14 rows refused" in err
+    assert any('"type": "post_to_channel"' in line for line in out.splitlines())
+
+
 def test_a_parquet_file_without_pyarrow_is_a_clear_error(
     tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -630,8 +630,9 @@ def target_of(
             if number != line:
                 continue
             if isinstance(item, InputError):
+                where = f" @ {item.path}" if item.path else ""
                 raise InvalidFactError(
-                    f"line {line} holds no fact ({item.reason})", path="line"
+                    f"line {line} holds no fact: {item.reason}{where}", path="line"
                 ) from None
             if not isinstance(item, EscalationFact):
                 raise InvalidFactError(

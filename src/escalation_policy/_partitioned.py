@@ -59,7 +59,7 @@ from escalation_policy._lines import (
     too_long,
 )
 from escalation_policy.engine import EngineName
-from escalation_policy.errors import InputError, is_parquet
+from escalation_policy.errors import InputError, InvalidFactError, is_parquet
 from escalation_policy.policy import Policy, default_policy, load_policy
 
 __all__ = [
@@ -189,6 +189,57 @@ def _unreadable(name: str, first: int) -> Iterator[None]:
         raise InputError(f"cannot read {name}, from row {first}: {reason}") from None
 
 
+@attrs.frozen
+class _Unreadable:
+    """A Parquet value that pyarrow cannot make a Python value of (a time past the year 9999,
+    a date before the year 1): what arrived, as Arrow writes it, and why."""
+
+    column: str
+    text: str
+    reason: str
+
+    def error(self) -> InvalidFactError:
+        """The refusal of the row that holds it, naming the field, as a fact's is named."""
+        return InvalidFactError(
+            f"got {self.text}, which Python cannot hold ({self.reason}); expected a value "
+            "Python holds (text in UTF-8; a time from the year 1 to 9999, to the microsecond)",
+            path=f"$.{self.column}" if self.column.isidentifier() else f"$[{self.column!r}]",
+        )
+
+
+def _values(column: Any, name: str) -> list[object]:
+    """The Python values of a column (``pyarrow``'s ``to_pylist``); one that cannot be made
+    is an :class:`_Unreadable`, so that only its row is refused."""
+    try:
+        return typing.cast("list[object]", column.to_pylist())
+    except (ValueError, OverflowError, TypeError, NotImplementedError):
+        return _each_value(column, name)
+
+
+def _each_value(column: Any, name: str) -> list[object]:
+    """:func:`_values` of a column ``to_pylist`` refused, made one at a time."""
+    values: list[object] = []
+    for index in range(len(column)):
+        try:
+            values.append(column[index].as_py())
+        except (ValueError, OverflowError, TypeError, NotImplementedError) as error:
+            # pyarrow's first sentence: the rest is advice to a programmer (install pandas).
+            reason = " ".join(str(error).split()).split(". ")[0].rstrip(".")
+            text = _arrow_text(column.slice(index, 1))
+            values.append(_Unreadable(name, text, reason or type(error).__name__))
+    return values
+
+
+def _arrow_text(value: Any) -> str:
+    """A value of one element as Arrow writes it as text, quoted, or as its bytes (its type,
+    where it can be neither)."""
+    pyarrow: Any = importlib.import_module("pyarrow")
+    for kind in (pyarrow.string(), pyarrow.binary()):
+        with contextlib.suppress(ValueError, OverflowError, TypeError, NotImplementedError):
+            return repr(value.cast(kind)[0].as_py())
+    return f"a value of type {value.type}"
+
+
 def _row(row: Mapping[str, object]) -> dict[str, object]:
     """A Parquet row as a fact's JSON form: a null an absent field, a timestamp its text."""
     return {key: _json_value(value) for key, value in row.items() if value is not None}
@@ -198,24 +249,42 @@ _PLAIN = ("is_string", "is_large_string", "is_boolean", "is_integer", "is_floati
 """The types (``pyarrow.types``' tests) whose values are never timestamps."""
 
 
-def _rows(batch: Any) -> list[dict[str, object]]:
+def _rows(batch: Any) -> list[dict[str, object] | InvalidFactError]:
     """The rows of a batch as :func:`_row` makes each of ``batch.to_pylist()``, read a column
     at a time: only a column of a type whose values may be timestamps is looked at value by
-    value."""
+    value. A row with a value Python cannot hold is its refusal (see :class:`_Unreadable`)."""
     names = batch.schema.names
     if not names:
         return [{} for _ in range(batch.num_rows)]
     arrow_types: Any = importlib.import_module("pyarrow").types
     columns = []
-    for column in batch.columns:
-        values = column.to_pylist()
+    spoiled = False
+    for name, column in zip(names, batch.columns, strict=True):
+        try:
+            values = column.to_pylist()
+        except (ValueError, OverflowError, TypeError, NotImplementedError):
+            values, spoiled = _each_value(column, name), True
         if not any(getattr(arrow_types, test)(column.type) for test in _PLAIN):
             values = [_json_value(value) for value in values]
         columns.append(values)
+    if spoiled:  # rare: each row looked at
+        return [_checked(names, values) for values in zip(*columns, strict=True)]
     return [
         {name: value for name, value in zip(names, values, strict=True) if value is not None}
         for values in zip(*columns, strict=True)
     ]
+
+
+def _checked(
+    names: Sequence[str], values: Sequence[object]
+) -> dict[str, object] | InvalidFactError:
+    """A row of :func:`_rows`: its values by name, or the refusal of its first value Python
+    cannot hold."""
+    row = {name: value for name, value in zip(names, values, strict=True) if value is not None}
+    for value in row.values():
+        if type(value) is _Unreadable:
+            return value.error()
+    return row
 
 
 def read_rows(path: str, name: str) -> Iterator[tuple[str, int, Any]]:
@@ -243,6 +312,12 @@ def part_rows(path: str, name: str, part: int, parts: int) -> Generator[Owned, N
         for index, owner in enumerate(owners):
             if owner is None or owner == part:
                 row = next(read)
+                if type(row) is not dict:  # refused: its time as another part reads it
+                    if times is None:
+                        with _unreadable(name, first):
+                            times = _times(batch)
+                    yield owner, row, times[index] or _NO_TIME
+                    continue
                 if owner is None and len(row) == 2 and row.get("type") == "tick":
                     tick = _quiet_tick(row.get("at"))
                     if tick is not None:  # read by the part only if something falls due
@@ -263,7 +338,7 @@ def _owners(batch: Any, part: int, parts: int) -> tuple[list[int | None], list[b
         return [None] * batch.num_rows, [True] * batch.num_rows, None
     column = batch.column(index)
     if parts == 1:  # one part: every row read, a row with an id of part 0
-        ids = [_json_value(value) for value in column.to_pylist()]
+        ids = [_json_value(value) for value in _values(column, "escalation_id")]
         return [0 if isinstance(i, str) else None for i in ids], [True] * len(ids), None
     pyarrow: Any = importlib.import_module("pyarrow")
     owners: list[int | None]
@@ -276,13 +351,13 @@ def _owners(batch: Any, part: int, parts: int) -> tuple[list[int | None], list[b
     else:  # an id as the row read gives it (a timestamp: its text), as _owner tells it
         owners = [
             part_of(escalation_id, parts) if isinstance(escalation_id, str) else None
-            for escalation_id in map(_json_value, column.to_pylist())
+            for escalation_id in map(_json_value, _values(column, "escalation_id"))
         ]
     mine = [owner is None or owner == part for owner in owners]
     return owners, mine, None if all(mine) else _times(batch)
 
 
-def _own_rows(batch: Any, mine: list[bool]) -> list[dict[str, object]]:
+def _own_rows(batch: Any, mine: list[bool]) -> list[dict[str, object] | InvalidFactError]:
     """The rows of a batch that are this part's (``mine``), as :func:`_rows` makes them."""
     if not any(mine):
         return []
@@ -311,7 +386,7 @@ def _times(batch: Any) -> list[object]:
         return typing.cast("list[object]", column.cast(pyarrow.large_binary()).to_pylist())
     return [
         at.isoformat().encode() if isinstance(at, dt.datetime) else {"at": _json_value(at)}
-        for at in column.to_pylist()
+        for at in _values(column, "at")
     ]
 
 

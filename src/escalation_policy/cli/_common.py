@@ -178,9 +178,11 @@ def _parquet_items(
     name = display_name(path)
     for _, number, row in _partitioned.read_rows(path, name):
         try:
-            item: Fact | InputError = read(row)
+            item: Fact | InputError = row if isinstance(row, InputError) else read(row)
         except InputError as error:
-            item = error.at_line(number, name)
+            item = error
+        if isinstance(item, InputError):
+            item.at_line(number, name)
         yield name, number, item
     if count is not None:  # the bar counts a Parquet file's bytes once it has been read
         with contextlib.suppress(OSError):

@@ -87,12 +87,11 @@ def run(args: argparse.Namespace, out: Output) -> int:
         target, _ = target_of(numbered(), args.escalation, line=position, at=at)
         explanation = explain_numbered(policy, numbered(), target)
     except InputError as error:
-        shown = (
-            error.reason.replace(f"line {position}", position_of(line[0], line[1]))
-            if line
-            else None
-        )
-        raise Exit(EXIT_BAD_INPUT, shown or error.reason) from None
+        if line is None:
+            raise Exit(EXIT_BAD_INPUT, error.reason) from None
+        # The line as the files number it (a row, in a Parquet file), in its file.
+        shown = error.reason.replace(f"line {position}", position_of(line[0], line[1]), 1)
+        raise Exit(EXIT_BAD_INPUT, f"{line[0]}: {shown}") from None
     name, number = origins[target - 1]
     explanation = attrs.evolve(explanation, file=name, line=number)
     if args.why_not is not None:
