@@ -239,6 +239,52 @@ def test_lint_warns_of_a_setting_no_rule_uses(tmp_path: pathlib.Path) -> None:
     assert "lint_office.rules" == finding.module
 
 
+@pytest.mark.parametrize(
+    ("declared", "field"),
+    [
+        ('default=BusinessTime(dt.timedelta(hours=9)), description="x"', "default"),
+        ('default=BusinessTime(dt.timedelta(hours=4)), description="another"', "description"),
+    ],
+)
+def test_lint_warns_of_a_setting_declared_again_otherwise(
+    tmp_path: pathlib.Path, declared: str, field: str
+) -> None:
+    """A second ``Setting`` under the name of one the rules use, declared otherwise and used
+    by no rule: editing its default changes nothing. Declared alike, it is the same setting."""
+
+    def package_declaring(again: str, folder: str) -> pathlib.Path:
+        used = (
+            '\nREPLY_WITHIN = Setting(name="reply_within", '
+            'default=BusinessTime(dt.timedelta(hours=4)), description="x")\n'
+        )
+        added = f'{used}\nREPLY_AGAIN = Setting(name="reply_within", {again})\n'
+        (tmp_path / folder).mkdir()
+        package = _office(
+            tmp_path / folder, "\nCHECK_IN = Obligation(", f"{added}\nCHECK_IN = Obligation("
+        )
+        rules = package / "rules.py"
+        text = rules.read_text()
+        if "Setting" not in text.split("REPLY_WITHIN")[0]:
+            text = "from escalation_policy.vocabulary import Setting\n" + text
+        reply = "within=BusinessTime(dt.timedelta(hours=4))"
+        assert reply in text, "the office's reply is due in 4h of business time"
+        rules.write_text(text.replace(reply, "within=REPLY_WITHIN", 1))
+        return package
+
+    package = package_declaring(declared, "shadowed")
+    rules = package / "rules.py"
+    findings = [f for f in lint(str(package)) if f.code.startswith("setting_")]
+    assert [("setting_shadowed", _line_of(rules, "REPLY_AGAIN = Setting("))] == [
+        (f.code, f.line) for f in findings
+    ]
+    assert f"with the {field} " in findings[0].message
+    assert f"{rules}:{_line_of(rules, 'REPLY_WITHIN = Setting(')}" in findings[0].message
+    alike = package_declaring(
+        'default=BusinessTime(dt.timedelta(hours=4)), description="x"', "alike"
+    )
+    assert [] == [f for f in lint(str(alike)) if f.code.startswith("setting_")]
+
+
 def test_lint_reports_the_error_that_stops_a_policy_loading(tmp_path: pathlib.Path) -> None:
     package = _office(tmp_path, ASKED, f"{ASKED}    on_day: dt.date\n")
     (error,) = lint(str(package))
@@ -305,6 +351,7 @@ NEW_WARNINGS = (
     "plan_unapplied",
     "obligation_never_met",
     "setting_unused",
+    "setting_shadowed",
 )
 OFFICE_CALENDARS = """CALENDARS = Calendars(
     default=NEW_YORK, by="region", choose={Region.EMEA: LONDON}, zone_from="time_zone"

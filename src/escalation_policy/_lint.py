@@ -6,7 +6,8 @@ is then treated as any other value), a rule no history of a given set reaches, a
 its default value, an obligation's ``remind_in_open_hours`` no reminder uses, business time in
 a policy that declares no calendar (it runs as calendar time), a plan table no reaction applies
 (no ``ApplyPlan``), an obligation no reaction fulfils or drops, a setting a module declares
-and no rule uses. A ``PolicyDefinitionError`` is the one error: the loader stops at the first.
+and no rule uses, or one named as a setting the rules use but declared otherwise. A
+``PolicyDefinitionError`` is the one error: the loader stops at the first.
 """
 
 import enum
@@ -269,7 +270,12 @@ def _settings_unused(policy: Policy) -> list[LintFinding]:
     for name in modules:
         module = sys.modules.get(name)
         for value in vars(module).values() if module is not None else ():
-            if not isinstance(value, Setting) or value.name in policy.setting_declarations:
+            if not isinstance(value, Setting):
+                continue
+            used = policy.setting_declarations.get(value.name)
+            if used is not None:
+                if used != value:
+                    findings.append(_shadowed(value, used, name))
                 continue
             if value.name in seen:
                 continue
@@ -286,6 +292,24 @@ def _settings_unused(policy: Policy) -> list[LintFinding]:
                 )
             )
     return findings
+
+
+def _shadowed(value: Setting, used: Setting, module: str) -> LintFinding:
+    """A module's ``Setting`` no rule uses, named as one the rules use but declared otherwise:
+    the policy runs with the other, whatever this one says."""
+    where = used.defined_at
+    declared = f", declared at {where.file}:{where.line}" if where is not None else ""
+    field = "default" if value.default != used.default else "description"
+    return LintFinding(
+        level=WARNING,
+        code="setting_shadowed",
+        message=f"the setting {value.name} is declared here with the {field} "
+        f"{getattr(value, field)!r}, but the rules use another setting of that name{declared}, "
+        f"with the {field} {getattr(used, field)!r}: the policy runs with that one, and this "
+        "declaration does nothing (rules that used both would not load)",
+        **_located(value.defined_at),
+        module=module,
+    )
 
 
 def _located(location: Location | None) -> dict[str, Any]:
