@@ -285,6 +285,26 @@ def test_lint_warns_of_a_setting_declared_again_otherwise(
     assert [] == [f for f in lint(str(alike)) if f.code.startswith("setting_")]
 
 
+def test_a_module_global_whose_class_raises_is_passed_over(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The loader and lint look through a rule module's globals for obligations and settings
+    by their type: a global whose ``__class__`` raises (a proxy, a lazy object) is none of
+    them, and neither stops the policy loading nor ends a command in an internal error."""
+    sneaky = (
+        "\n\nclass _Sneaky:\n    @property\n    def __class__(self):  # type: ignore\n"
+        '        raise RuntimeError("no class here")\n\n\nSNEAKY = _Sneaky()\n'
+    )
+    package = _office(tmp_path)
+    rules = package / "rules.py"
+    rules.write_text(rules.read_text() + sneaky)
+    assert [] == [f for f in lint(str(package)) if f.level == "error"]
+    assert load_policy(str(package)).identity
+    for command in (["lint"], ["rules"]):
+        assert 0 == main([*command, "--policy", str(package)])
+        assert "internal error" not in capsys.readouterr().err
+
+
 def test_lint_reports_the_error_that_stops_a_policy_loading(tmp_path: pathlib.Path) -> None:
     package = _office(tmp_path, ASKED, f"{ASKED}    on_day: dt.date\n")
     (error,) = lint(str(package))

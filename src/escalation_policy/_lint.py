@@ -270,7 +270,7 @@ def _settings_unused(policy: Policy) -> list[LintFinding]:
     for name in modules:
         module = sys.modules.get(name)
         for value in vars(module).values() if module is not None else ():
-            if not isinstance(value, Setting):
+            if not issubclass(type(value), Setting):  # type(): a global's __class__ not asked
                 continue
             used = policy.setting_declarations.get(value.name)
             if used is not None:
