@@ -173,10 +173,10 @@ class Due:
 
 
 class Escalation:
-    __slots__ = ("broad", "cadence", "changed_at", "clock", "customer", "due", "early", "hours",
-                 "id", "in_scope", "informed", "initiated_by", "involvement", "issue_type",
-                 "keep_until", "next_due", "opened_by", "opened_on", "owner", "paused",
-                 "severity", "status", "tam")  # fmt: skip
+    __slots__ = ("broad", "cadence", "changed_at", "clock", "customer", "due", "early",
+                 "engagement", "hours", "id", "in_scope", "informed", "initiated_by",
+                 "involvement", "issue_type", "keep_until", "next_due", "opened_by", "opened_on",
+                 "owner", "paused", "severity", "status", "tam")  # fmt: skip
 
     def __init__(self, escalation_id: str) -> None:
         self.id = escalation_id
@@ -192,6 +192,7 @@ class Escalation:
         self.early: dict[tuple[str, str | None], dt.datetime] | None = None
         """Work that met nothing when done, by what it would have met, for an hour."""
         self.changed_at: dt.datetime | None = None  # when the severity last changed
+        self.engagement: tuple[object, object] | None = None  # the status and its milestones
 
     def refresh(self) -> None:
         times = [d.due for d in self.due if not d.overdue and not d.paused]
@@ -349,6 +350,7 @@ FIELDS = {
     "meeting_held": ("audience",),
     "account_issue": ("kind",),
     "issue_type_changed": ("issue_type",),
+    "status_changed": ("status", "milestones"),
 }  # fmt: skip
 """The fields of a fact object the host reads, by fact type."""
 
@@ -675,6 +677,20 @@ class Host:
             escalation.informed += (tam,)
             self.forget(escalation, "inform_tam")
 
+    def told(self, escalation: Escalation, at: dt.datetime) -> None:
+        """The TAM knows of the escalation (told, or posted about it)."""
+        item = escalation.find("inform_tam")
+        done = item.key if item is not None else escalation.tam
+        told = escalation.informed
+        if done is not None and done not in told:
+            escalation.informed = (*told, done)
+        if item is not None:
+            escalation.due.remove(item)
+        elif escalation.tam is None or escalation.tam in told:  # for the next TAM
+            self.remember(escalation, "inform_tam", None, at)
+        else:  # the TAM named now is told for good: only earlier work goes
+            self.forget(escalation, "inform_tam")
+
     def forget(self, escalation: Escalation, kind: str) -> None:
         """Work kept for the TAM's informing goes (of the TAM's, only the latest counts)."""
         if escalation.early and any(done_kind == kind for done_kind, _ in escalation.early):
@@ -847,14 +863,16 @@ class Host:
         if not escalation.broad:
             self.schedule(escalation, "cadence", t.cadence_every[severity], at, actions, announced)
         tam = escalation.tam
+        initiated = escalation.initiated_by == "tam"  # the TAM who initiated it knows of it
         if (
             escalation.owner == "support_engineering"
             and tam is not None
             and (escalation.opened_by != tam)
+            and not initiated
         ):
             rule = "responsibilities.inform_tam"
             self.require(escalation, "inform_tam", tam, rule, at, actions, announced)
-        if escalation.owner == "tam":
+        if escalation.owner == "tam" or (initiated and tam is not None):
             self.tam_knows(escalation, at)
         if severity in HIGH and tam is None and not escalation.broad:
             rule = "responsibilities.tam_needed"
@@ -880,6 +898,10 @@ class Host:
         announced: list[tuple[str, str | None, dt.datetime]] = []
         status = escalation.status
         if kind == "posted":
+            tam = escalation.tam
+            posted_by_tam = f["by"] == "tam" and tam is not None
+            if posted_by_tam and tam not in escalation.informed and escalation.in_scope:
+                self.told(escalation, at)  # a TAM who posts knows of it
             if f["channel"].lstrip("#").casefold() != t.channel_key:
                 return actions
             purpose = f["purpose"]
@@ -983,19 +1005,12 @@ class Host:
         elif kind == "customer_contacted":
             self.fulfil_part(escalation, escalation.find("cadence"), 1, at)
         elif kind == "tam_informed":
-            item = escalation.find("inform_tam")
-            done = item.key if item is not None else escalation.tam
-            told = escalation.informed
-            if done is not None and done not in told:
-                escalation.informed = (*told, done)
-            if item is not None:
-                escalation.due.remove(item)
-            elif escalation.tam is None or escalation.tam in told:  # for the next TAM
-                self.remember(escalation, "inform_tam", None, at)
-            else:  # the TAM named now is told for good: only earlier work goes
-                self.forget(escalation, "inform_tam")
+            self.told(escalation, at)
         elif kind == "status_changed":
-            if status != "closed":  # "Closed - resolved", set as it closes: nothing is asked
+            engagement = (f["status"], tuple(f.get("milestones") or ()))
+            news = engagement != escalation.engagement  # the same synced again changes nothing
+            escalation.engagement = engagement
+            if status != "closed" and news:  # "Closed - resolved", set as it closes: nothing
                 rule = "tracker.summary_on_status_change"
                 self.require(escalation, "executive_summary", None, rule, at, actions, announced)
         elif kind == "executive_summary_updated":
@@ -1043,10 +1058,14 @@ class Host:
                     changed_at, self.t.within["tracker.summary_on_severity_change"]
                 )
             )
-            if raised:
+            # A severity set while its created post is still due is the one it is documented
+            # with: no summary is owed for it.
+            created = escalation.find("channel_post", "created")
+            documented = created is None or created.overdue
+            if raised and documented:
                 rule = "tracker.summary_on_severity_change"
                 self.require(escalation, "executive_summary", None, rule, at, actions, announced)
-            if lowered:
+            if lowered and documented:
                 rule = "tracker.summary_on_severity_lowered"
                 self.require(escalation, "executive_summary", None, rule, at, actions, announced)
             self.schedule(escalation, "channel_update", t.update_every[severity], at, actions,
@@ -1087,8 +1106,9 @@ class Host:
             if status == "active":
                 escalation.status = "risk_reduced"
             escalation.drop("assign_tam")  # the engagement a TAM would manage is over
-            rule = "tracker.summary_on_risk_reduced"
-            self.require(escalation, "executive_summary", None, rule, at, actions, announced)
+            if status == "active":  # reduced again (a re-sync) is no news
+                rule = "tracker.summary_on_risk_reduced"
+                self.require(escalation, "executive_summary", None, rule, at, actions, announced)
             if status == "active":
                 escalation.drop("channel_update", "cadence")
                 item = escalation.find("channel_post", "update")  # the raise's update

@@ -96,8 +96,9 @@ _TAMS = ("ann", "bob", "cara")
 @st.composite
 def _tam_histories(draw: st.DrawFn) -> list[str]:
     """An escalation whose TAMs come and go (covers, returns, the opener back), told or not,
-    its severity moving between Support's and the TAM's ownership (raises corrected or not),
-    its risk reduced at times, its status changing and its summary updated: JSON lines."""
+    initiated by one or posting about it, its severity moving between Support's and the TAM's
+    ownership (raises corrected or not), its risk reduced at times (again, too), its status
+    changing or synced again and its summary updated: JSON lines."""
     start = dt.datetime(2026, 3, 2, 9, tzinfo=dt.timezone.utc)
     opened: dict[str, Any] = {
         "type": "opened",
@@ -105,7 +106,7 @@ def _tam_histories(draw: st.DrawFn) -> list[str]:
         "customer": "Acme",
         "segment": "enterprise",
         "severity": draw(st.sampled_from(["low", "medium", "high", "critical"])),
-        "initiated_by": "support_engineering",
+        "initiated_by": draw(st.sampled_from(["support_engineering", "tam", "customer_success"])),
         "at": start.isoformat(),
     }
     tam = draw(st.sampled_from([None, *_TAMS]))
@@ -122,6 +123,7 @@ def _tam_histories(draw: st.DrawFn) -> list[str]:
             "risk_reduced",
             "status_changed",
             "executive_summary_updated",
+            "posted",
         ]
     )
     for kind in draw(st.lists(kinds)):
@@ -137,6 +139,13 @@ def _tam_histories(draw: st.DrawFn) -> list[str]:
             fact["severity"] = draw(st.sampled_from(["low", "medium", "high", "critical"]))
         elif kind == "status_changed":
             fact["status"] = draw(st.sampled_from(["investigating", "workaround in place"]))
+            if draw(st.booleans()):
+                fact["milestones"] = [draw(st.sampled_from(["fix in 16.10", "fix in 16.11"]))]
+        elif kind == "posted":
+            fact["channel"] = draw(st.sampled_from(["#escalated_customers", "#acme"]))
+            fact["purpose"] = draw(st.sampled_from(["created", "update"]))
+            fact["by"] = draw(st.sampled_from(["tam", "support_engineering"]))
+            fact["url"] = "https://docs.example.com/tracker"
         lines.append(json.dumps(fact))
     last = start + dt.timedelta(minutes=minutes)  # four days after the last fact: all fell due
     lines.append(json.dumps({"type": "tick", "at": (last + dt.timedelta(days=4)).isoformat()}))

@@ -92,11 +92,16 @@ def test_a_post_a_minute_before_its_opening_is_the_created_post(engine_name: str
 
 
 def test_a_post_whose_opening_comes_too_late_is_decided_as_before(engine_name: str) -> None:
-    """A minute past the grace: the post is a post about an escalation that is not open
-    (reported, at its own time, when the grace runs out), and the opening owes its post."""
+    """A minute past the grace on the escalation's calendar: the post is a post about an
+    escalation that is not open (reported at its own time, before what the opening does), and
+    the opening owes its post. It was still held: the opening could have been in a zone where
+    the grace had not run out."""
     engine = PolicyEngine(engine=engine_name)  # type: ignore[arg-type]
     assert () == engine.handle(posted(at())).actions
-    opening = engine.handle(opened(HELD(at()) + dt.timedelta(minutes=1)))
+    policy = load_policy()
+    late = policy.grace_ends(at(), policy.calendars.default.name) + dt.timedelta(minutes=1)
+    assert late < HELD(at())
+    opening = engine.handle(opened(late))
     misuse = [a for a in opening.actions if a.TYPE == "violation"]
     assert ["channel_misuse"] == codes(misuse)
     assert at() == misuse[0].at
@@ -287,18 +292,27 @@ def test_a_wrong_grace_is_refused_when_loaded(grace: object) -> None:
         load_policy([*_handbook_without_its_grace(), _with_grace(grace)])
 
 
-def test_a_grace_of_open_time_counts_on_the_default_calendar() -> None:
-    """``BusinessTime``: open time on the policy's default calendar (the handbook's: Monday to
-    Friday, 09:00 to 17:00 UTC); for a policy without ``CALENDARS``, calendar time."""
+def test_a_grace_of_open_time_counts_on_the_escalations_calendar() -> None:
+    """``BusinessTime``: open time on the escalation's calendar (the handbook's: Monday to
+    Friday, 09:00 to 17:00, in the customer's zone or UTC); held until it has passed in every
+    zone, and two hours more; for a policy without ``CALENDARS``, calendar time."""
     from escalation_policy.rules import severity
 
     hour = BusinessTime(dt.timedelta(hours=1))
     policy = load_policy(opening_grace=hour)
     friday_evening = dt.datetime(2026, 3, 13, 17, 40, tzinfo=dt.timezone.utc)
     monday_ten = dt.datetime(2026, 3, 16, 10, tzinfo=dt.timezone.utc)
-    assert monday_ten == policy.held_until(friday_evening)
+    assert monday_ten == policy.grace_ends(friday_evening, "business_days")
+    # Friday 10:40 in Los Angeles: an hour of open time ends at 11:40 there.
+    los_angeles = dt.datetime(2026, 3, 13, 18, 40, tzinfo=dt.timezone.utc)
+    assert los_angeles == policy.grace_ends(friday_evening, "business_days@America/Los_Angeles")
     tuesday = dt.datetime(2026, 3, 17, 11, 15, tzinfo=dt.timezone.utc)
-    assert tuesday + dt.timedelta(hours=1) == policy.held_until(tuesday)
+    assert tuesday + dt.timedelta(hours=1) == policy.grace_ends(tuesday, "business_days")
+    # The latest is an hour behind UTC: 16:40 there, twenty minutes open on Friday, forty on
+    # Monday from 09:00 there (10:00 UTC).
+    azores = dt.datetime(2026, 3, 16, 10, 40, tzinfo=dt.timezone.utc)
+    assert azores == policy.grace_ends(friday_evening, "business_days@Etc/GMT+1")
+    assert azores + dt.timedelta(hours=2) == policy.held_until(friday_evening)
     no_calendars = types.ModuleType(severity.__name__)
     no_calendars.__dict__.update({k: v for k, v in vars(severity).items() if k != "CALENDARS"})
     modules = [no_calendars if name == severity.__name__ else name for name in MODULES]

@@ -7,6 +7,7 @@ post made, so the engine no longer holds it) is neither initiation nor tracking,
 mistake to refuse; a tracking post still is the channel's misuse.
 """
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -61,7 +62,9 @@ def test_a_post_about_a_closed_escalation(
     assert engine.escalation("E1") is None  # closed, its closing post made: forgotten
     held = engine.handle(post("2026-03-04T11:00:00Z", purpose))
     # Held for an opening (the id might be reused a moment later), which does not come.
-    after = engine.handle({"type": "tick", "at": "2026-03-04T12:10:00Z"})  # the grace: an hour
+    # The grace: an hour of open time, in whichever zone an opening might give.
+    ends = engine.policy.held_until(dt.datetime(2026, 3, 4, 11, tzinfo=dt.timezone.utc))
+    after = engine.handle({"type": "tick", "at": (ends + dt.timedelta(minutes=10)).isoformat()})
     actions = [*held.actions, *after.actions]
     assert codes == [str(a.code) for a in actions if a.TYPE == "violation"], case
     assert engine.escalation("E1") is None

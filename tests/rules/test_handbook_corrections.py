@@ -2,9 +2,12 @@
 tables a policy owner can read beside the sentence it rests on (docs/policy-decisions.md)."""
 
 import datetime as dt
+import zoneinfo
 from typing import Any
 
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 
 from escalation_policy import InputError
 from escalation_policy.rules import tracker
@@ -1895,3 +1898,231 @@ def test_what_a_crm_records_once_the_escalation_is_forgotten_is_taken(
     scenario.fact(fact, utc(3, 5, 14), **fields)
     scenario.tick(utc(3, 9, 9))
     assert [] == _codes(scenario.actions()), case
+
+
+# ---------------------------------------------------------------------------------------------
+# 32. The executive summary "should be updated when there are changes to the status of the
+#     overall engagement (e.g., top-level issue status, milestones, etc.)". A CRM that syncs
+#     the same status and milestones again, or records the risk reduced again, changed nothing:
+#     no update is asked (an earlier reading asked for one each time). A severity set while the
+#     escalation is being set up (its created post still due) is the severity it is documented
+#     with, as one it opened at is: no summary is owed for it.
+WORKAROUND = {"status": "Workaround in place", "milestones": ["Fix in 16.10"]}
+
+
+@pytest.mark.parametrize(
+    ("case", "changes", "expected"),
+    [
+        ("the status set, summary updated", [("status", WORKAROUND), ("summary", {})], []),
+        (
+            "the same status synced again the next day",
+            [("status", WORKAROUND), ("summary", {}), ("status", WORKAROUND)],
+            [],
+        ),
+        (
+            "another status the next day",
+            [("status", WORKAROUND), ("summary", {}), ("status", {"status": "Fixed"})],
+            [("executive_summary_overdue", "tracker.summary_on_status_change")],
+        ),
+        (
+            "the same status, another milestone",
+            [
+                ("status", WORKAROUND),
+                ("summary", {}),
+                ("status", {**WORKAROUND, "milestones": ["Fix in 16.11"]}),
+            ],
+            [("executive_summary_overdue", "tracker.summary_on_status_change")],
+        ),
+        (
+            "risk reduced, post and summary made, risk reduced again the next day",
+            [("risk_reduced", {}), ("summary", {}), ("risk_reduced", {})],
+            [],
+        ),
+        (
+            "risk reduced again without its summary: the first one's stays owed",
+            [("risk_reduced", {}), ("risk_reduced", {})],
+            [("executive_summary_overdue", "tracker.summary_on_risk_reduced")],
+        ),
+    ],
+)
+def test_a_status_synced_again_asks_for_no_summary(
+    scenario: Scenario, case: str, changes: list[tuple[str, dict[str, Any]]], expected: list[Any]
+) -> None:
+    scenario.open(severity="medium", tam=None)
+    scenario.post(at(minutes=10), "created", owner_of("medium", tam=None))
+    day = -1
+    for change, fields in changes:  # each change on a day of its own, a summary 20 min after
+        day += change != "summary"
+        when = at(days=day, hours=2)
+        if change == "status":
+            scenario.fact("status_changed", when, **fields)
+        elif change == "risk_reduced":
+            scenario.fact("risk_reduced", when)
+            scenario.post(when + dt.timedelta(minutes=10), "risk_reduced", owner_of("medium"))
+        else:
+            scenario.fact("executive_summary_updated", when + dt.timedelta(minutes=20))
+    scenario.tick(at(days=len(changes) + 3))
+    assert expected == _summaries_missed(scenario), case
+
+
+@pytest.mark.parametrize(
+    ("case", "created_post", "expected"),
+    [
+        ("raised at 09:10, before the created post at 09:40", at(minutes=40), []),
+        (
+            "raised at 09:10, after the created post at 09:05: the document said Medium",
+            at(minutes=5),
+            SUMMARY_FOR_RAISE,
+        ),
+        ("raised with the created post overdue", at(days=1), SUMMARY_FOR_RAISE),
+    ],
+)
+def test_a_severity_set_before_the_created_post_owes_no_summary(
+    scenario: Scenario, case: str, created_post: dt.datetime, expected: list[Any]
+) -> None:
+    scenario.open(severity="medium")
+    when = at(minutes=10) if created_post < at(hours=3) else at(hours=5)
+    if created_post < when:
+        scenario.post(created_post, "created", owner_of("medium"))
+    scenario.fact("severity_changed", when, severity="high")
+    if created_post >= when:
+        scenario.post(created_post, "created", owner_of("high"))
+    scenario.tick(at(days=3))
+    assert expected == _summaries_missed(scenario), case
+
+
+# ---------------------------------------------------------------------------------------------
+# 33. "If a TAM is assigned, Support Engineering should inform the TAM of the escalation":
+#     the TAM is to know. A TAM who initiated the escalation knows of it, as one who opened it
+#     in the CRM does, and so does a TAM who posts about it in a channel (an earlier reading
+#     reported `tam_not_informed` for both).
+@pytest.mark.parametrize(
+    ("case", "initiated_by", "post_by", "expected"),
+    [
+        ("initiated by Support, nobody told the TAM", "support_engineering", None, 1),
+        ("initiated by the TAM", "tam", None, 0),
+        (
+            "initiated by Customer Success, the TAM posted the document",
+            "customer_success",
+            "tam",
+            0,
+        ),
+        ("initiated by Support, Support posted", "support_engineering", "support_engineering", 1),
+    ],
+)
+def test_a_tam_who_initiated_or_posted_knows_of_the_escalation(
+    scenario: Scenario, case: str, initiated_by: str, post_by: str | None, expected: int
+) -> None:
+    scenario.open(severity="medium", initiated_by=initiated_by)
+    if post_by is not None:
+        scenario.post(at(minutes=30), "created", post_by)
+    scenario.tick(at(days=1))
+    missed = [v for v in violations(scenario.actions()) if v[0] == "tam_not_informed"]
+    assert expected == len(missed), case
+
+
+# ---------------------------------------------------------------------------------------------
+# 34. The created post is made "when the escalation is identified and created": a document
+#     posted on Friday evening and recorded in the CRM on Monday morning, in the customer's
+#     time zone, is the created post (an hour of open time on the escalation's own calendar).
+#     Before the opening says which zone that is, the post is held for its grace in any zone;
+#     the opening's calendar then decides. An earlier reading counted the hour on the default
+#     calendar (UTC): a Los Angeles or Tokyo team's evening post was `channel_misuse`, the
+#     created post `post_overdue`, and the TAM told with it `tam_not_informed`.
+@pytest.mark.parametrize(
+    ("case", "zone", "posted_at", "opened_at", "expected"),
+    [
+        (
+            "Los Angeles: posted Friday 16:30, recorded Monday 08:30",
+            "America/Los_Angeles",
+            "2026-03-06T16:30:00-08:00",
+            "2026-03-09T08:30:00-07:00",
+            [],
+        ),
+        (
+            "Tokyo: posted Friday 18:00, recorded Monday 09:05",
+            "Asia/Tokyo",
+            "2026-03-06T18:00:00+09:00",
+            "2026-03-09T09:05:00+09:00",
+            [],
+        ),
+        (
+            "Tokyo: posted Friday 15:00, recorded Monday 09:05: two open hours before",
+            "Asia/Tokyo",
+            "2026-03-06T15:00:00+09:00",
+            "2026-03-09T09:05:00+09:00",
+            ["channel_misuse", "tam_not_informed"],  # the telling too long before as well
+        ),
+        (
+            "UTC: posted Friday 16:30, recorded Monday 08:30",
+            None,
+            "2026-03-06T16:30:00+00:00",
+            "2026-03-09T08:30:00+00:00",
+            [],
+        ),
+        (
+            "UTC: posted Thursday 10:00, recorded Friday 10:00",
+            None,
+            "2026-03-05T10:00:00+00:00",
+            "2026-03-06T10:00:00+00:00",
+            ["channel_misuse", "tam_not_informed"],
+        ),
+    ],
+)
+def test_a_post_before_the_record_counts_on_the_customers_calendar(
+    scenario: Scenario,
+    case: str,
+    zone: str | None,
+    posted_at: str,
+    opened_at: str,
+    expected: list[str],
+) -> None:
+    posted = dt.datetime.fromisoformat(posted_at)
+    opened = dt.datetime.fromisoformat(opened_at)
+    scenario.post(posted, "created", "support_engineering")
+    scenario.fact("tam_informed", posted + dt.timedelta(minutes=5))
+    fields = {} if zone is None else {"time_zone": zone}
+    scenario.open(opened, severity="medium", initiated_by="support_engineering", **fields)
+    if expected:  # the post did not count: the created post is still owed, made a bit later
+        scenario.post(opened + dt.timedelta(minutes=20), "created", "support_engineering")
+    scenario.tick(opened + dt.timedelta(days=3))
+    codes = [code for code, _ in violations(scenario.actions())]
+    assert expected == codes, case
+
+
+def test_a_post_about_an_escalation_never_recorded_is_still_channel_misuse(
+    scenario: Scenario,
+) -> None:
+    """Held for its grace in any zone, then decided as about no escalation: reported once,
+    at the post's own time, as soon as no opening can still claim it."""
+    from escalation_policy import default_policy
+
+    posted = dt.datetime(2026, 3, 6, 16, 30, tzinfo=dt.timezone.utc)  # a Friday
+    assert () == scenario.post(posted, "created", "support_engineering").actions
+    held_until = default_policy().held_until(posted)
+    assert [] == _codes(scenario.tick(held_until))
+    assert ["channel_misuse"] == _codes(scenario.tick(held_until + dt.timedelta(seconds=1)))
+    # Held no longer than its grace on some calendar the escalation might count on.
+    ends = [default_policy().grace_ends(posted, f"business_days@{zone}") for zone in ZONES]
+    assert max(ends) <= held_until <= max(ends) + dt.timedelta(hours=2)
+
+
+ZONES = sorted(zoneinfo.available_timezones() - {"Factory", "localtime"})
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@hypothesis.given(
+    posted=st.datetimes(min_value=dt.datetime(2026, 1, 1), max_value=dt.datetime(2027, 12, 31)).map(
+        lambda moment: moment.replace(tzinfo=dt.timezone.utc)
+    ),
+    zone=st.sampled_from(ZONES),
+)
+def test_a_fact_is_held_for_as_long_as_any_zone_would_take_it(
+    posted: dt.datetime, zone: str
+) -> None:
+    """Whatever zone the opening gives, a fact held for it is still held when its grace on
+    that zone's calendar ends: an opening in time finds it there."""
+    from escalation_policy import default_policy
+
+    policy = default_policy()
+    assert policy.grace_ends(posted, f"business_days@{zone}") <= policy.held_until(posted)

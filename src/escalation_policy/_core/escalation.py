@@ -444,6 +444,9 @@ def decide(
     waiting: Record | None = None
     if record is not None and record.status == AWAITING_OPENING:
         waiting, record = record, None
+        if opens and waiting.held and isinstance(fact, EscalationFact):
+            # Held for whichever calendar the escalation would count on: its own decides.
+            earlier.extend(_expired_at_opening(policy, matcher, waiting, fact))
     if record is None and not opens and fact.TYPE in policy.about_unknown:
         decision = _about_unknown(policy, matcher, fact, earlier)
         if not policy.holds_for_opening or (waiting is not None and len(waiting.held) >= MAX_HELD):
@@ -598,16 +601,35 @@ def _announces_one_of(
     return False
 
 
+def _expired_at_opening(
+    policy: Policy, matcher: Matcher, waiting: Record, opening: EscalationFact
+) -> list[Action]:
+    """The held facts whose grace, on the calendar the escalation opens on, ran out before its
+    opening: decided as facts about an escalation that is not open, as time passing decides
+    them (an opening whose zone is refused is refused by it, as before)."""
+    try:
+        calendar = choose_calendar(policy, opening)
+    except InputError:
+        return []
+    return _expire(policy, matcher, waiting, opening.at, lambda at: policy.grace_ends(at, calendar))
+
+
 def _expire(
-    policy: Policy, matcher: Matcher, record: Record, to: dt.datetime | None
+    policy: Policy,
+    matcher: Matcher,
+    record: Record,
+    to: dt.datetime | None,
+    ends: Callable[[dt.datetime], dt.datetime] | None = None,
 ) -> list[Action]:
     """Time passes up to ``to`` for an escalation awaiting its opening: each held fact whose
     grace ran out before ``to`` (``None``: every one) is decided as a fact about an escalation
-    that is not open."""
+    that is not open. The grace ends as the policy holds such a fact
+    (:meth:`Policy.held_until`), or as ``ends`` says (on the calendar it opens on)."""
+    grace_end = policy.held_until if ends is None else ends
     actions: list[Action] = []
     kept: list[Fact] = []
     for fact in record.held:
-        if to is not None and policy.held_until(fact.at) >= to:
+        if to is not None and grace_end(fact.at) >= to:
             kept.append(fact)
             continue
         assert isinstance(fact, EscalationFact)  # only facts about an escalation are held

@@ -207,7 +207,8 @@ class Policy:
     opening_grace: dt.timedelta | BusinessTime = dt.timedelta(0)
     """How long a fact about an escalation not opened yet, which a reaction takes as such, is
     held for its opening to arrive (an ingestion race); zero: decided at once. A
-    ``BusinessTime`` is open time on the default calendar (:meth:`held_until`)."""
+    ``BusinessTime`` is open time on the escalation's calendar, which its opening chooses
+    (:meth:`held_until`, :meth:`grace_ends`)."""
     setting_places: Mapping[tuple[str, str], str] = attrs.field(factory=dict)
     """Where the rules use a setting, by the rule's id and the place in it (a table row's
     output, or ``"2.within"``: a reaction's third effect's ``within``): the setting's name.
@@ -290,14 +291,56 @@ class Policy:
 
     def held_until(self, at: dt.datetime) -> dt.datetime:
         """Until when a fact of time ``at``, about an escalation not opened yet, is held for
-        its opening (the opening grace after it, in open time for a ``BusinessTime``, on the
-        default calendar; in calendar time for a policy without ``CALENDARS``)."""
+        its opening: the opening grace after it (in open time for a ``BusinessTime``) on
+        whichever calendar the escalation may count on ends it last. Which that is, its
+        opening says (``Calendars.by``, and its zone with ``Calendars.zone_from``): until then
+        every calendar the policy declares is one, in any time zone where it takes its zone
+        from the opening. At the opening, the escalation's own calendar decides
+        (:meth:`grace_ends`). In calendar time for a policy without ``CALENDARS``."""
         grace = self.opening_grace
         if not isinstance(grace, BusinessTime):
             return at + grace
         if self.calendars is None:  # as a BusinessTime within is: calendar time
             return at + grace.duration
-        return self.calendar(self.calendars.default.name).add(at, grace.duration)
+        ends: dict[dt.datetime, dt.datetime] | None = self._kept.get("held until")
+        if ends is None:
+            ends = self._kept["held until"] = {}
+        end = ends.get(at)
+        if end is None:
+            end = max(calendar.add(at, grace.duration) for calendar in self._opening_calendars())
+            if self.calendars.zone_from is not None:  # summer time begun or ended between
+                end += _CLOCKS_CHANGED
+            if len(ends) >= _HELD_UNTIL_KEPT:
+                ends.clear()
+            ends[at] = end
+        return end
+
+    def grace_ends(self, at: dt.datetime, calendar: str | None) -> dt.datetime:
+        """When the opening grace of a fact of time ``at`` ends on the calendar an escalation
+        counts on (its name, as :attr:`EscalationState.calendar` gives it): a fact held for
+        the opening is the escalation's if the opening comes by then."""
+        grace = self.opening_grace
+        if not isinstance(grace, BusinessTime):
+            return at + grace
+        if self.calendars is None:
+            return at + grace.duration
+        return self.calendar(calendar).add(at, grace.duration)
+
+    def _opening_calendars(self) -> "tuple[Calendar, ...]":
+        """The calendars an escalation not opened yet may count on: see :meth:`held_until`."""
+        found: tuple[Calendar, ...] | None = self._kept.get("opening calendars")
+        if found is None:
+            declared = self.calendars
+            assert declared is not None
+            names = sorted({c.name for c in (declared.default, *declared.choose.values())})
+            zones = ("",) if declared.zone_from is None else ("", *_EVERY_OFFSET)
+            found = tuple(
+                self.calendar(f"{name}@{zone}" if zone else name)
+                for name in names
+                for zone in zones
+            )
+            self._kept["opening calendars"] = found
+        return found
 
     def calendar(self, name: str | None, pinned: str | None = None) -> Calendar:
         """The calendar an escalation's state names (:attr:`EscalationState.calendar`):
@@ -385,5 +428,30 @@ Emitter = Callable[[str, dt.datetime, str, str, Any, Any], Any]
 
 
 _SHARED_DONE = 4096
+
+_HELD_UNTIL_KEPT = 4096
+_CLOCKS_CHANGED = dt.timedelta(hours=2)
+"""How many facts' hold :meth:`Policy.held_until` keeps told, before it starts again."""
+
+_EVERY_OFFSET = (
+    *(f"Etc/GMT{hours:+d}" if hours else "Etc/GMT" for hours in range(12, -15, -1)),
+    "America/St_Johns",
+    "Pacific/Marquesas",
+    "Asia/Tehran",
+    "Asia/Kabul",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Asia/Yangon",
+    "Australia/Darwin",
+    "Australia/Adelaide",
+    "Australia/Eucla",
+    "Australia/Lord_Howe",
+    "Pacific/Chatham",
+)
+"""A zone of each offset from UTC in use (``Etc/GMT+12`` is twelve hours behind UTC; the
+half- and three-quarter-hour ones by a zone that keeps them): where a policy's calendar moves
+into the customer's zone, a fact held for an opening is held until its grace has passed in
+every one, and two hours more for clocks changed between (by one hour in most zones, two in
+Antarctica/Troll) (:meth:`Policy.held_until`)."""
 """At most this many ``done`` mappings a policy shares (see :meth:`Policy.done_once`): what
 facts name (a TAM) is unbounded, what the policy keeps is not."""

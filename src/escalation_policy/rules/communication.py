@@ -211,6 +211,17 @@ def _raise_update_owed(situation: Situation) -> bool:
     return any(pending.obligation == RAISE_UPDATE.id for pending in situation.record.pending)
 
 
+def _created_post_owed(situation: Situation) -> bool:
+    """Whether the created post is still due (owed, not overdue): the escalation is being set
+    up, and not yet told to the channel with its document."""
+    return any(
+        pending.obligation == CHANNEL_POST.id
+        and pending.key == PostReason.CREATED
+        and not pending.overdue
+        for pending in situation.record.pending
+    )
+
+
 def _corrects(situation: Situation) -> bool:
     """Whether this change of severity takes the escalation out of High or Critical within
     ``CORRECTED_WITHIN`` of the change before (or the escalation's state does not know when
@@ -229,10 +240,12 @@ CONTEXT = (
     ContextField("linked", BOOL, _linked, frozenset({Posted.TYPE})),
     ContextField("corrects", BOOL, _corrects, frozenset({SeverityChanged.TYPE})),
     ContextField("raise_update_owed", BOOL, _raise_update_owed, frozenset({Posted.TYPE})),
+    ContextField("created_post_owed", BOOL, _created_post_owed, frozenset({SeverityChanged.TYPE})),
 )
 """Whether a post went to the escalation channel; whether its owner made it, or the team that
 initiated the escalation where the handbook lets it post; whether it links the document;
-whether a change of severity corrects the one before; whether a raise's update is owed."""
+whether a change of severity corrects the one before; whether a raise's update is owed;
+whether the created post is still due when the severity changes."""
 
 OUTPUTS = {"update_every": "duration or null: periodic channel updates"}
 

@@ -36,6 +36,7 @@ from .terms import (
     AccountIssue,
     InformTam,
     Opened,
+    Posted,
     RiskReduced,
     Role,
     RouteToRole,
@@ -81,6 +82,11 @@ def _tam_opened(situation: Situation) -> bool:
     return opener is not None and opener == record.tam
 
 
+def _tam_initiated(situation: Situation) -> bool:
+    """Whether the escalation opens now initiated by its TAM (``initiated_by: tam``)."""
+    return bool(situation.fact.TYPE == Opened.TYPE and situation.record.initiated_by == Team.TAM)
+
+
 def _tam_told(situation: Situation) -> bool:
     record = situation.record
     tam: object = record.tam
@@ -94,12 +100,14 @@ def _escalated(situation: Situation) -> bool:
 CONTEXT = (
     ContextField("tam_assigned", BOOL, lambda situation: situation.record.tam is not None),
     ContextField("tam_opened", BOOL, _tam_opened),
+    ContextField("tam_initiated", BOOL, _tam_initiated, frozenset({Opened.TYPE, TamAssigned.TYPE})),
     ContextField("tam_told", BOOL, _tam_told),
     ContextField("escalated", BOOL, _escalated),
 )
-"""Whether the escalation has a TAM, whether that TAM opened it, whether that TAM was told of
-it (informed, or owned it) before, and whether the escalation is active once the fact is
-taken (not risk reduced: the context's ``status`` is the one before the fact)."""
+"""Whether the escalation has a TAM, whether that TAM opened it, whether it opens now
+initiated by its TAM, whether that TAM was told of it (informed, or owned it) before, and
+whether the escalation is active once the fact is taken (not risk reduced: the context's
+``status`` is the one before the fact)."""
 
 INFORM_TAM = Obligation(
     id="inform_tam",
@@ -163,7 +171,12 @@ REACTIONS = (
         title="If a TAM is assigned, Support Engineering informs the TAM of the escalation",
         cites=MEDIUM_AND_LOW,
         on=(Opened, TamAssigned),
-        when={"owner": Team.SUPPORT_ENGINEERING, "tam_assigned": True, "tam_opened": False},
+        when={
+            "owner": Team.SUPPORT_ENGINEERING,
+            "tam_assigned": True,
+            "tam_opened": False,
+            "tam_initiated": False,
+        },
         then=(Require(obligation=INFORM_TAM, within=INFORM_TAM_SETTING),),
     ),
     # "Support Engineering should inform the TAM of the escalation" asks that the TAM knows: a
@@ -237,6 +250,25 @@ REACTIONS = (
         on=(Opened, SeverityChanged, TamAssigned),
         when={"owner": Team.TAM, "tam_told": False},
         then=(Cancel(obligations=(INFORM_TAM,)), Fulfil(obligation=INFORM_TAM)),
+    ),
+    # "Support Engineering should inform the TAM of the escalation" asks that the TAM knows: a
+    # TAM who initiated the escalation knows of it (as one who opened it in the CRM does), and
+    # so does a TAM who posts about it in a channel.
+    Reaction(
+        id="responsibilities.tam_initiated",
+        title="A TAM who initiated the escalation knows of it: no informing, now or later",
+        cites=MEDIUM_AND_LOW,
+        on=(Opened,),
+        when={"tam_initiated": True, "tam_assigned": True},
+        then=(Fulfil(obligation=INFORM_TAM),),
+    ),
+    Reaction(
+        id="responsibilities.tam_posted",
+        title="A TAM who posts about the escalation knows of it",
+        cites=MEDIUM_AND_LOW,
+        on=(Posted,),
+        when={"by": Team.TAM, "known": True, "tam_assigned": True, "tam_told": False},
+        then=(Fulfil(obligation=INFORM_TAM),),
     ),
     # The TAM who opened the escalation, assigned again after a cover not told yet: the cover
     # is no longer owed informing, as a newly assigned TAM replaces one not yet informed.

@@ -111,6 +111,17 @@ def _summary_owed_for_the_raise(situation: Situation) -> bool:
     return due in owed
 
 
+def _status_news(situation: Situation) -> bool:
+    """Whether a change of status says something new: another status or other milestones
+    than the escalation had (a CRM that syncs the same status again changes nothing)."""
+    fact = situation.fact
+    previous = situation.previous
+    return bool(
+        fact.status != previous.get("engagement_status")
+        or fact.milestones != (previous.get("milestones") or ())
+    )
+
+
 CONTEXT = (
     ContextField(
         "summary_owed_for_the_raise",
@@ -118,8 +129,10 @@ CONTEXT = (
         _summary_owed_for_the_raise,
         frozenset({SeverityChanged.TYPE}),
     ),
+    ContextField("status_news", BOOL, _status_news, frozenset({StatusChanged.TYPE})),
 )
-"""Whether the executive summary is owed for the raise a change of severity follows alone."""
+"""Whether the executive summary is owed for the raise a change of severity follows alone;
+whether a change of status says something new."""
 
 TABLES = ()
 
@@ -143,8 +156,9 @@ REACTIONS = (
         cites=f"{TRACKER} > Executive Summary",
         on=(StatusChanged,),
         # The status a CRM sets as the escalation closes ("Closed - resolved") ends the
-        # engagement: no summary is asked of it.
-        when={"status": one_of(Status.ACTIVE, Status.RISK_REDUCED)},
+        # engagement: no summary is asked of it. Nor of the same status and milestones synced
+        # again: "changes to the status" are asked about, and nothing changed.
+        when={"status": one_of(Status.ACTIVE, Status.RISK_REDUCED), "status_news": True},
         then=(Require(obligation=EXECUTIVE_SUMMARY, within=SUMMARY_UPDATE),),
     ),
     Reaction(
@@ -152,7 +166,10 @@ REACTIONS = (
         title="The executive summary is updated when the severity changes",
         cites=f"{TRACKER} > Executive Summary",
         on=(SeverityChanged,),
-        when={"severity_raised": True},
+        # A severity set while the escalation is being set up (its created post still due,
+        # its document not yet told to the channel) is the severity it is documented with, as
+        # one it opened at is: no summary says otherwise yet.
+        when={"severity_raised": True, "created_post_owed": False},
         then=(Require(obligation=EXECUTIVE_SUMMARY, within=SUMMARY_UPDATE),),
     ),
     Reaction(
@@ -160,7 +177,7 @@ REACTIONS = (
         title="The executive summary is updated when the severity is lowered",
         cites=f"{TRACKER} > Executive Summary",
         on=(SeverityChanged,),
-        when={"severity_lowered": True},
+        when={"severity_lowered": True, "created_post_owed": False},
         then=(Require(obligation=EXECUTIVE_SUMMARY, within=SUMMARY_UPDATE),),
     ),
     # A raise corrected (back below High within two hours: communication.CORRECTED_WITHIN)
@@ -189,6 +206,9 @@ REACTIONS = (
         title="The executive summary is updated when risk is reduced",
         cites=f"{TRACKER} > Executive Summary",
         on=(RiskReduced,),
+        # Once: risk reduced again (a CRM's re-sync) changes nothing, as for its post. After a
+        # raise has escalated it again, it is active, and reducing the risk again is news.
+        when={"status": Status.ACTIVE},
         then=(Require(obligation=EXECUTIVE_SUMMARY, within=SUMMARY_UPDATE),),
     ),
     Reaction(
