@@ -707,6 +707,12 @@ def _unreadable(case: str, path: pathlib.Path) -> None:
         seconds[_SPOILED] = 300_000_000_000
         times = pyarrow.array(seconds, pyarrow.timestamp("s", tz="UTC"))
         parquet.write_table(table.set_column(at, "at", times), path)
+    elif case == "an id that is not UTF-8":
+        ids = [row["escalation_id"].encode() for row in rows]
+        ids[_SPOILED] = b"\xff" + ids[_SPOILED]
+        spoiled = pyarrow.array(ids, pyarrow.binary()).view(pyarrow.string())
+        index = table.schema.get_field_index("escalation_id")
+        parquet.write_table(table.set_column(index, "escalation_id", spoiled), path)
     elif case == "text that is not UTF-8":
         notes = [b"fine"] * len(rows)
         notes[_SPOILED] = b"\xff"
@@ -736,6 +742,7 @@ def test_a_parquet_file_with_a_column_twice_is_refused_naming_the_file(
         ("nanoseconds", "at", "'2026-01-05 09:03:00.000000001Z'"),
         ("past the year 9999", "at", "'11476-08-15 05:20:00.000Z'"),
         ("text that is not UTF-8", "summary", "b'\\xff'"),
+        ("an id that is not UTF-8", "escalation_id", "b'\\xffESC-3'"),
     ],
 )
 def test_a_value_python_cannot_hold_refuses_its_row_alone(
@@ -767,6 +774,21 @@ def test_a_value_python_cannot_hold_refuses_its_row_alone(
     refused = [(item["line"], item["path"]) for item in report["refused"]]
     assert [(_SPOILED + 1, f"$.{field}")] == refused
     assert len(_opened_rows()) - 1 == report["totals"]["escalations"]
+
+
+def test_a_part_that_cannot_read_its_file_reports_it_without_raising(
+    tmp_path: pathlib.Path,
+) -> None:
+    """A part, as a Dask worker runs it, returns why it stopped at a file it cannot read (the
+    command says it once): raised, each worker would log its traceback."""
+    from escalation_policy._partitioned import PartStopped, PartTask, run_part
+
+    path = tmp_path / "history.parquet"
+    path.write_bytes(b"PAR1 not a Parquet file PAR1")
+    names = (str(path),)
+    result = run_part(PartTask(paths=names, names=names, part=1, parts=2))
+    assert isinstance(result, PartStopped)
+    assert result.message.startswith(f"cannot read {path}")
 
 
 @pytest.mark.parametrize("jobs", [[], ["--jobs", "2"]])

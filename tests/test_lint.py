@@ -305,6 +305,40 @@ def test_a_module_global_whose_class_raises_is_passed_over(
         assert "internal error" not in capsys.readouterr().err
 
 
+def test_lint_warns_of_each_setting_the_owner_declared_and_nothing_else(
+    tmp_path: pathlib.Path,
+) -> None:
+    """``setting_unused`` names each declaration of the package's own that no rule uses, two
+    of one name each at its line; a setting of another package imported (the handbook's) is
+    not the owner's; a ``Setting`` whose name is no text, or whose default cannot be compared,
+    is looked at without an internal error."""
+    declared = (
+        "\nfrom escalation_policy.rules.communication import CREATED_POST\n"
+        "\n\nclass _Odd:\n    def __eq__(self, other: object) -> bool:\n"
+        '        raise RuntimeError("no")\n\n    __hash__ = object.__hash__\n\n\n'
+        'FIRST = Setting(name="spare_within", default=dt.timedelta(hours=1), description="a")\n'
+        'SECOND = Setting(name="spare_within", default=dt.timedelta(hours=2), description="b")\n'
+        'NAMELESS = Setting(name=["x"], default=1, description="c")  # type: ignore\n'
+        'ODD = Setting(name="reply_within", default=_Odd(), description="d")\n'
+        'REPLY_WITHIN = Setting(name="reply_within", default=BusinessTime(dt.timedelta(hours=4)), '
+        'description="x")\n'
+    )
+    package = _office(tmp_path, "\nCHECK_IN = Obligation(", declared + "\nCHECK_IN = Obligation(")
+    rules = package / "rules.py"
+    text = rules.read_text()
+    if "Setting" not in text.split("FIRST")[0]:
+        text = "from escalation_policy.vocabulary import Setting\n" + text
+    reply = "within=BusinessTime(dt.timedelta(hours=4))"
+    rules.write_text(text.replace(reply, "within=REPLY_WITHIN", 1))
+    findings = [f for f in lint(str(package)) if f.code.startswith("setting_")]
+    assert [
+        ("setting_unused", _line_of(rules, "FIRST = Setting(")),
+        ("setting_unused", _line_of(rules, "SECOND = Setting(")),
+        ("setting_shadowed", _line_of(rules, "ODD = Setting(")),
+    ] == [(f.code, f.line) for f in findings]
+    assert all(f.file == str(rules) for f in findings)
+
+
 def test_lint_reports_the_error_that_stops_a_policy_loading(tmp_path: pathlib.Path) -> None:
     package = _office(tmp_path, ASKED, f"{ASKED}    on_day: dt.date\n")
     (error,) = lint(str(package))

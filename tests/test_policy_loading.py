@@ -725,6 +725,8 @@ def test_every_invented_limit_is_a_setting_changed_without_editing_the_rules() -
         ({"inform_tam_within": "367d of calendar time"}, ("expected at most 366 days",)),
         ({"inform_tam_within": dt.timedelta(days=400)}, ("setting inform_tam_within",)),
         ({"daily_cadence": "every 8785h of business time"}, ("expected at most 366 days",)),
+        ({"high_update_every": "1 per 999999999 weeks"}, ("expected at most 366 days",)),
+        ({"high_update_every": "every 9999999999 business days"}, ("expected at most 366 days",)),
     ],
 )
 def test_a_wrong_setting_fails_to_load_naming_it(

@@ -266,20 +266,25 @@ def _settings_unused(policy: Policy) -> list[LintFinding]:
         | {compiled.module for compiled in policy.obligations.values()}
     )
     findings = []
-    seen: set[str] = set()
+    seen: set[tuple[str, Location | None]] = set()
+    files = [getattr(sys.modules.get(name), "__file__", None) for name in modules]
+    folders = {os.path.dirname(file) for file in files if isinstance(file, str)}
     for name in modules:
         module = sys.modules.get(name)
         for value in vars(module).values() if module is not None else ():
             if not issubclass(type(value), Setting):  # type(): a global's __class__ not asked
                 continue
+            location = value.defined_at
+            if location is not None and os.path.dirname(location.file) not in folders:
+                continue  # another package's (the handbook's), imported here: not the owner's
+            if not isinstance(value.name, str) or (value.name, location) in seen:
+                continue  # no setting's name: no rule could use it by its name
+            seen.add((value.name, location))
             used = policy.setting_declarations.get(value.name)
             if used is not None:
-                if used != value:
+                if _differs(used, value):
                     findings.append(_shadowed(value, used, name))
                 continue
-            if value.name in seen:
-                continue
-            seen.add(value.name)
             findings.append(
                 LintFinding(
                     level=WARNING,
@@ -294,12 +299,24 @@ def _settings_unused(policy: Policy) -> list[LintFinding]:
     return findings
 
 
+def _differs(used: Setting, value: Setting) -> bool:
+    """Whether two settings of one name are declared otherwise (a default whose comparison
+    raises cannot be told the same)."""
+    try:
+        return bool(used != value)
+    except Exception:  # a policy's own value: any error it raises
+        return True
+
+
 def _shadowed(value: Setting, used: Setting, module: str) -> LintFinding:
     """A module's ``Setting`` no rule uses, named as one the rules use but declared otherwise:
     the policy runs with the other, whatever this one says."""
     where = used.defined_at
     declared = f", declared at {where.file}:{where.line}" if where is not None else ""
-    field = "default" if value.default != used.default else "description"
+    try:
+        field = "default" if value.default != used.default else "description"
+    except Exception:  # a policy's own value: any error it raises
+        field = "default"
     return LintFinding(
         level=WARNING,
         code="setting_shadowed",

@@ -342,13 +342,19 @@ def _owners(batch: Any, part: int, parts: int) -> tuple[list[int | None], list[b
         return [0 if isinstance(i, str) else None for i in ids], [True] * len(ids), None
     pyarrow: Any = importlib.import_module("pyarrow")
     owners: list[int | None]
-    if pyarrow.types.is_string(column.type) or pyarrow.types.is_large_string(column.type):
+    text = pyarrow.types.is_string(column.type) or pyarrow.types.is_large_string(column.type)
+    encoded: Any = column.dictionary_encode() if text else None
+    distinct: list[str] | None = None
+    if encoded is not None:
+        with contextlib.suppress(ValueError, OverflowError, TypeError, NotImplementedError):
+            distinct = encoded.dictionary.to_pylist()  # not if an id is not UTF-8
+    if distinct is not None:
         # Each id told once: a batch holds a few hundred escalations' rows. A null's part is
         # null: None, as for a row without an id.
-        encoded = column.dictionary_encode()
-        told = [part_of(escalation_id, parts) for escalation_id in encoded.dictionary.to_pylist()]
+        told = [part_of(escalation_id, parts) for escalation_id in distinct]
         owners = pyarrow.array(told, pyarrow.int64()).take(encoded.indices).to_pylist()
-    else:  # an id as the row read gives it (a timestamp: its text), as _owner tells it
+    else:  # an id as the row read gives it (a timestamp: its text), as _owner tells it; one
+        # Python cannot hold is every part's (each refuses its row, as one process does)
         owners = [
             part_of(escalation_id, parts) if isinstance(escalation_id, str) else None
             for escalation_id in map(_json_value, _values(column, "escalation_id"))
@@ -559,8 +565,10 @@ def run_part(task: PartTask) -> PartDone | PartStopped:
             )
             data = None if path is not None else zlib.compress(out.getvalue(), 1)  # type: ignore[attr-defined]
     except InputError as error:
-        if error.path == "as_of" or error.line is None:
+        if error.path == "as_of":
             raise
+        if error.line is None:  # a file that cannot be read: every part stops at it
+            return PartStopped(0, str(error))
         name, number = origins[error.line]
         return PartStopped(error.line, f"{name}: {error.at_line(number, name)}")
     head = attrs.evolve(

@@ -41,9 +41,9 @@ def parse_setting(setting: Setting, value: object) -> object:
     :class:`~escalation_policy.errors.PolicyDefinitionError` saying what was expected."""
     try:
         parsed = _parse_setting(setting, value)
+        span = _span(parsed)
     except OverflowError:  # more days than a duration holds
-        parsed = LONGEST_SETTING * 2
-    span = _span(parsed)
+        parsed, span = None, LONGEST_SETTING * 2
     if span is not None and span > LONGEST_SETTING:
         raise PolicyDefinitionError(
             f"setting {setting.name}: got {value!r}, expected at most {HORIZON_DAYS} days: "
