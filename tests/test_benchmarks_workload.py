@@ -97,8 +97,8 @@ _TAMS = ("ann", "bob", "cara")
 def _tam_histories(draw: st.DrawFn) -> list[str]:
     """An escalation whose TAMs come and go (covers, returns, the opener back), told or not,
     initiated by one or posting about it, its severity moving between Support's and the TAM's
-    ownership (raises corrected or not), its risk reduced at times (again, too), its status
-    changing or synced again and its summary updated: JSON lines."""
+    ownership (raises corrected or not), its risk reduced at times (again, too), waiting on
+    the customer, its status changing or synced again and its summary updated: JSON lines."""
     start = dt.datetime(2026, 3, 2, 9, tzinfo=dt.timezone.utc)
     opened: dict[str, Any] = {
         "type": "opened",
@@ -124,6 +124,8 @@ def _tam_histories(draw: st.DrawFn) -> list[str]:
             "status_changed",
             "executive_summary_updated",
             "posted",
+            "waiting_on_customer",
+            "customer_responded",
         ]
     )
     for kind in draw(st.lists(kinds)):
@@ -178,6 +180,16 @@ OPENED = {"customer": "Acme", "segment": "enterprise", "initiated_by": "support_
         ("severity_changed", 41, {"severity": "medium"}),
         ("tam_assigned", 42, {"tam": "cara"}),
         ("tick", 6000, {}),
+    )
+)
+# A wait on the customer ends with the risk reduced: the raise after it runs its cadence.
+@example(
+    _lines(
+        ("opened", 0, {**OPENED, "severity": "high", "tam": "bob"}),
+        ("waiting_on_customer", 60, {}),
+        ("risk_reduced", 120, {}),
+        ("severity_changed", 10080, {"severity": "critical"}),
+        ("tick", 20000, {}),
     )
 )
 def test_the_hand_written_host_informs_tams_as_the_library_does(lines: list[str]) -> None:

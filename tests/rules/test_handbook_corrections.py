@@ -2126,3 +2126,27 @@ def test_a_fact_is_held_for_as_long_as_any_zone_would_take_it(
 
     policy = default_policy()
     assert policy.grace_ends(posted, f"business_days@{zone}") <= policy.held_until(posted)
+
+
+# ---------------------------------------------------------------------------------------------
+# 35. "Critical: Daily". Waiting on the customer stops the cadence; risk reduced "to standard
+#     business process to manage" hands the escalation back, and the wait ends with it. A raise
+#     that re-escalates it later runs the new cadence from the raise, as after no wait (an
+#     earlier reading kept the cadence paused: four silent days went unreported).
+@pytest.mark.parametrize("waited", [True, False])
+def test_a_wait_ends_when_the_risk_is_reduced(scenario: Scenario, waited: bool) -> None:
+    scenario.open(utc(3, 2, 9), severity="high")
+    scenario.post(utc(3, 2, 9, 30), "created", owner_of("high"))
+    if waited:
+        scenario.fact("waiting_on_customer", utc(3, 2, 10))
+    scenario.fact("risk_reduced", utc(3, 2, 11))
+    scenario.post(utc(3, 2, 11, 10), "risk_reduced", owner_of("high"))
+    scenario.fact("executive_summary_updated", utc(3, 2, 11, 20))
+    scenario.fact("severity_changed", utc(3, 9, 9), severity="critical")
+    scenario.post(utc(3, 9, 9, 10), "update", owner_of("critical"))
+    scenario.fact("executive_summary_updated", utc(3, 9, 9, 20))
+    for day in (10, 11, 12, 13):  # daily updates, but no meeting and no word to the customer
+        scenario.post(utc(3, day, 16), "update", owner_of("critical"))
+    scenario.tick(utc(3, 16, 9))
+    missed = [code for code, _ in violations(scenario.actions())]
+    assert ["cadence_missed"] * 4 == missed, waited

@@ -42,9 +42,11 @@ from .terms import (
     MeetingAudience,
     MeetingHeld,
     Opened,
+    RiskReduced,
     Role,
     Severity,
     SeverityChanged,
+    Status,
     TamAssigned,
     ViolationCode,
     WaitingOnCustomer,
@@ -304,6 +306,17 @@ REACTIONS = (
         title="When the customer responds, the cadence runs again",
         cites=SEVERITY_LEVELS,
         on=(CustomerResponded,),
+        then=(Resume(),),
+    ),
+    # Risk reduced "to standard business process to manage" hands the escalation back: the
+    # cadence stops (communication.post_when_risk_reduced), and the wait on the customer ends
+    # with it. A raise that re-escalates it later runs the new cadence from the raise.
+    Reaction(
+        id="severity.risk_reduced_ends_the_wait",
+        title="Once the risk is reduced, the escalation no longer waits on the customer",
+        cites=f"{SEVERITY_LEVELS}; Communication Process",
+        on=(RiskReduced,),
+        when={"status": Status.ACTIVE},
         then=(Resume(),),
     ),
 )
