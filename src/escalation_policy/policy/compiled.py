@@ -428,10 +428,15 @@ Emitter = Callable[[str, dt.datetime, str, str, Any, Any], Any]
 
 
 _SHARED_DONE = 4096
+"""At most this many ``done`` mappings a policy shares (see :meth:`Policy.done_once`): what
+facts name (a TAM) is unbounded, what the policy keeps is not."""
 
 _HELD_UNTIL_KEPT = 4096
-_CLOCKS_CHANGED = dt.timedelta(hours=2)
 """How many facts' hold :meth:`Policy.held_until` keeps told, before it starts again."""
+
+_CLOCKS_CHANGED = dt.timedelta(hours=2)
+"""How much later a grace may end in a zone whose clocks change while it runs than in the zone
+of its offset before (an hour in most zones, two in Antarctica/Troll)."""
 
 _EVERY_OFFSET = (
     *(f"Etc/GMT{hours:+d}" if hours else "Etc/GMT" for hours in range(12, -15, -1)),
@@ -453,5 +458,3 @@ half- and three-quarter-hour ones by a zone that keeps them): where a policy's c
 into the customer's zone, a fact held for an opening is held until its grace has passed in
 every one, and two hours more for clocks changed between (by one hour in most zones, two in
 Antarctica/Troll) (:meth:`Policy.held_until`)."""
-"""At most this many ``done`` mappings a policy shares (see :meth:`Policy.done_once`): what
-facts name (a TAM) is unbounded, what the policy keeps is not."""
