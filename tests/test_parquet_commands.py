@@ -95,7 +95,9 @@ def test_a_row_python_cannot_hold_is_named_by_every_command(
     facts = _facts()
     columns = sorted({key for item in facts for key in item})
     data: dict[str, Any] = {key: [item.get(key) for item in facts] for key in columns}
-    seconds = [int(dt.datetime.fromisoformat(at).timestamp()) for at in data["at"]]
+    seconds = [
+        int(dt.datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp()) for at in data["at"]
+    ]
     seconds[6] = 300_000_000_000  # the year 11476
     data["at"] = pyarrow.array(seconds, pyarrow.timestamp("s", tz="UTC"))
     table = tmp_path / "history.parquet"
