@@ -258,8 +258,10 @@ def _obligations_never_met(policy: Policy) -> list[LintFinding]:
 
 
 def _settings_unused(policy: Policy) -> list[LintFinding]:
-    """Settings a rule module declares (a module-level ``Setting``) that no rule uses: the
-    policy does not have them, and ``--setting`` refuses them."""
+    """Settings a rule module of the package declares (a module-level ``Setting``, each
+    declaration once) that no rule uses: the policy does not have them, and ``--setting``
+    refuses them (``setting_unused``); or that take the name of one the rules use, declared
+    otherwise, which changes nothing (``setting_shadowed``)."""
     modules = sorted(
         {compiled.module for compiled in policy.reactions}
         | {compiled.module for compiled in policy.tables}
