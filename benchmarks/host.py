@@ -1109,7 +1109,6 @@ class Host:
             if status == "active":  # reduced again (a re-sync) is no news
                 rule = "tracker.summary_on_risk_reduced"
                 self.require(escalation, "executive_summary", None, rule, at, actions, announced)
-            if status == "active":
                 escalation.paused = False  # handed back: the wait on the customer ends too
                 escalation.drop("channel_update", "cadence")
                 item = escalation.find("channel_post", "update")  # the raise's update

@@ -175,6 +175,10 @@ def _parquet_batches(path: str, name: str) -> Iterator[tuple[int, Any]]:
 _PARQUET_BATCH = 8192
 
 
+_ARROW_ERRORS = (ValueError, OverflowError, TypeError, NotImplementedError)
+"""What pyarrow raises for a value it cannot make into Python's, or a cast it cannot make."""
+
+
 @contextlib.contextmanager
 def _unreadable(name: str, first: int) -> Iterator[None]:
     """What pyarrow raises for a batch it cannot read or make Python values of (a damaged
@@ -182,7 +186,7 @@ def _unreadable(name: str, first: int) -> Iterator[None]:
     names the file and the batch's first row."""
     try:
         yield
-    except (OSError, ValueError, OverflowError, TypeError, NotImplementedError) as error:
+    except (OSError, *_ARROW_ERRORS) as error:
         if isinstance(error, InputError):
             raise
         reason = " ".join(str(error).split()) or type(error).__name__
@@ -212,7 +216,7 @@ def _values(column: Any, name: str) -> list[object]:
     is an :class:`_Unreadable`, so that only its row is refused."""
     try:
         return typing.cast("list[object]", column.to_pylist())
-    except (ValueError, OverflowError, TypeError, NotImplementedError):
+    except _ARROW_ERRORS:
         return _each_value(column, name)
 
 
@@ -222,7 +226,7 @@ def _each_value(column: Any, name: str) -> list[object]:
     for index in range(len(column)):
         try:
             values.append(column[index].as_py())
-        except (ValueError, OverflowError, TypeError, NotImplementedError) as error:
+        except _ARROW_ERRORS as error:
             # pyarrow's first sentence: the rest is advice to a programmer (install pandas).
             reason = " ".join(str(error).split()).split(". ")[0].rstrip(".")
             text = _arrow_text(column.slice(index, 1))
@@ -235,7 +239,7 @@ def _arrow_text(value: Any) -> str:
     where it can be neither)."""
     pyarrow: Any = importlib.import_module("pyarrow")
     for kind in (pyarrow.string(), pyarrow.binary()):
-        with contextlib.suppress(ValueError, OverflowError, TypeError, NotImplementedError):
+        with contextlib.suppress(*_ARROW_ERRORS):
             return repr(value.cast(kind)[0].as_py())
     return f"a value of type {value.type}"
 
@@ -262,7 +266,7 @@ def _rows(batch: Any) -> list[dict[str, object] | InvalidFactError]:
     for name, column in zip(names, batch.columns, strict=True):
         try:
             values = column.to_pylist()
-        except (ValueError, OverflowError, TypeError, NotImplementedError):
+        except _ARROW_ERRORS:
             values, spoiled = _each_value(column, name), True
         if not any(getattr(arrow_types, test)(column.type) for test in _PLAIN):
             values = [_json_value(value) for value in values]
@@ -346,7 +350,7 @@ def _owners(batch: Any, part: int, parts: int) -> tuple[list[int | None], list[b
     encoded: Any = column.dictionary_encode() if text else None
     distinct: list[str] | None = None
     if encoded is not None:
-        with contextlib.suppress(ValueError, OverflowError, TypeError, NotImplementedError):
+        with contextlib.suppress(*_ARROW_ERRORS):
             distinct = encoded.dictionary.to_pylist()  # not if an id is not UTF-8
     if distinct is not None:
         # Each id told once: a batch holds a few hundred escalations' rows. A null's part is
