@@ -37,9 +37,20 @@ NOTHING_DONE: Mapping[str, tuple[str, ...]] = types.MappingProxyType({})
 
 
 @quick_init
-# An engine holds several per escalation: no weak-reference slot, and the fields that change
-# while it is reminded, paused or chased one slot, shared by those that are none of these.
-@kept_together("reminded", "paused_left", "reminder_at", "tier", "next_tier_at", slot="_rarely")
+# An engine holds several per escalation: no weak-reference slot, and one slot, shared by those
+# that set none of them, for the fields that change while it is reminded, paused or chased and
+# for a plain duration's period and a reminder's lead (periods counted on the calendar and
+# obligations without a reminder, the handbook's all, leave them unset).
+@kept_together(
+    "every",
+    "remind_before",
+    "reminded",
+    "paused_left",
+    "reminder_at",
+    "tier",
+    "next_tier_at",
+    slot="_rarely",
+)
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class PendingObligation:
     """Something still expected of the escalation's people, due at ``due``.
