@@ -153,6 +153,38 @@ def next_bucket(period: tuple[Any, ...], hours: Hours, due: dt.datetime) -> tupl
     return end, due, times  # every run of weeks has weekdays: the policy's calendar has no holidays
 
 
+def resume(item: Any, hours: Hours, paused_at: dt.datetime, at: dt.datetime) -> None:
+    """A period of days or weeks when the wait that began at ``paused_at`` ends at ``at``:
+    untouched if the wait ended before it began; standing, with what was done in it, if the
+    wait began within it and left it open time (a run of weeks asks no more than its share
+    of the days after the response's day); else the next starts afresh."""
+    period = item.period
+    since, due = item.since, item.due
+    if since is not None and at <= since:
+        return
+    if since is not None and since <= paused_at and at < due and hours.elapsed(at, due):
+        share = item.required
+        if period[0] == "week":
+            _, times, weeks = period
+            after, last = hours.date(at) + DAY, hours.date(due - MICROSECOND)
+            left = sum(1 for n in range((last - after).days + 1) if (after + n * DAY).weekday() < 5)
+            share = min(times, math.ceil(times * left / (5 * weeks)))
+        done = min(item.counts)
+        asked = min(item.required, done + share)
+        if asked == item.required:
+            return
+        if done >= asked:  # what was done before the wait is all the period now asks
+            item.due, item.since, item.required = next_bucket(period, hours, due)
+            item.counts = [0, 0]
+            item.kept = True
+            return
+        item.required = asked
+        return
+    item.due, item.since, item.required = first_bucket(period, hours, at)
+    item.counts = [0, 0]
+    item.kept = False
+
+
 # ----------------------------------------------------------------------------- obligations
 class Due:
     """One thing an escalation owes: a one-off (``period`` None) or a period's bucket."""
@@ -185,7 +217,7 @@ class Escalation:
         self.cadence: str | None = None
         self.involvement: tuple[str, ...] = ()
         self.informed: tuple[str, ...] = ()  # every TAM told, once
-        self.paused = False
+        self.paused: dt.datetime | None = None  # when the wait on the customer began
         self.keep_until: dt.datetime | None = None
         self.next_due: dt.datetime | None = None
         self.status = "active"
@@ -733,7 +765,7 @@ class Host:
         item.due, item.since, item.required = first_bucket(period, hours, at)
         if current is not None:
             self.carry(escalation, period, item, current, at)
-        item.paused = kind == "cadence" and escalation.paused
+        item.paused = kind == "cadence" and escalation.paused is not None
         if current is None:
             escalation.due.append(item)
         else:
@@ -1109,7 +1141,7 @@ class Host:
             if status == "active":  # reduced again (a re-sync) is no news
                 rule = "tracker.summary_on_risk_reduced"
                 self.require(escalation, "executive_summary", None, rule, at, actions, announced)
-                escalation.paused = False  # handed back: the wait on the customer ends too
+                escalation.paused = None  # handed back: the wait on the customer ends too
                 escalation.drop("channel_update", "cadence")
                 item = escalation.find("channel_post", "update")  # the raise's update
                 if item is not None:
@@ -1118,24 +1150,18 @@ class Host:
                 self.require(escalation, "channel_post", "risk_reduced", rule, at, actions,
                              announced)  # fmt: skip
         elif kind == "waiting_on_customer":
-            if not escalation.paused:
-                escalation.paused = True
+            if escalation.paused is None:
+                escalation.paused = at
                 for item in escalation.due:
                     if item.kind == "cadence" and not item.overdue:
                         item.paused = True
         elif kind == "customer_responded":
-            if escalation.paused:
-                escalation.paused = False
+            if escalation.paused is not None:
+                paused_at, escalation.paused = escalation.paused, None
                 for item in escalation.due:
-                    if item.paused:  # a period of days or weeks starts afresh
-                        item.due, item.since, item.required = first_bucket(
-                            item.period,  # type: ignore[arg-type]
-                            escalation.hours,
-                            at,
-                        )
-                        item.counts = [0, 0]
-                        item.kept = False
+                    if item.paused:
                         item.paused = False
+                        resume(item, escalation.hours, paused_at, at)
         elif kind == "enhancement_requested":
             if escalation.severity in HIGH:
                 rule = "related_links.enhancement_to_product"

@@ -126,10 +126,12 @@ def _tam_histories(draw: st.DrawFn) -> list[str]:
             "posted",
             "waiting_on_customer",
             "customer_responded",
+            "meeting_held",
+            "customer_contacted",
         ]
     )
     for kind in draw(st.lists(kinds)):
-        minutes += draw(st.sampled_from([1, 10, 50, 70, 200, 600]))
+        minutes += draw(st.sampled_from([1, 10, 50, 70, 200, 600, 1440, 4000]))
         fact: dict[str, Any] = {
             "type": "severity_changed" if kind == "severity" else kind,
             "escalation_id": "E1",
@@ -148,6 +150,8 @@ def _tam_histories(draw: st.DrawFn) -> list[str]:
             fact["purpose"] = draw(st.sampled_from(["created", "update"]))
             fact["by"] = draw(st.sampled_from(["tam", "support_engineering"]))
             fact["url"] = "https://docs.example.com/tracker"
+        elif kind == "meeting_held":
+            fact["audience"] = "customer"
         lines.append(json.dumps(fact))
     last = start + dt.timedelta(minutes=minutes)  # four days after the last fact: all fell due
     lines.append(json.dumps({"type": "tick", "at": (last + dt.timedelta(days=4)).isoformat()}))
@@ -189,6 +193,36 @@ OPENED = {"customer": "Acme", "segment": "enterprise", "initiated_by": "support_
         ("waiting_on_customer", 60, {}),
         ("risk_reduced", 120, {}),
         ("severity_changed", 10080, {"severity": "critical"}),
+        ("tick", 20000, {}),
+    )
+)
+# A week met, then a short wait within the next: the next week stands as planned.
+@example(
+    _lines(
+        ("opened", 0, {**OPENED, "severity": "high", "tam": "bob"}),
+        ("meeting_held", 7200, {"audience": "customer"}),
+        ("customer_contacted", 7210, {}),
+        ("meeting_held", 8640, {"audience": "customer"}),
+        ("customer_contacted", 8650, {}),
+        ("waiting_on_customer", 10110, {}),
+        ("customer_responded", 10170, {}),
+        ("tick", 20000, {}),
+    )
+)
+# A short wait each morning leaves each day its cadence; a wait within a week met in part
+# asks its share of the days after the response.
+@example(
+    _lines(
+        ("opened", 0, {**OPENED, "severity": "critical", "tam": "bob"}),
+        ("waiting_on_customer", 1440, {}),
+        ("customer_responded", 1500, {}),
+        ("waiting_on_customer", 2880, {}),
+        ("customer_responded", 2940, {}),
+        ("severity_changed", 2950, {"severity": "high"}),
+        ("meeting_held", 2960, {"audience": "customer"}),
+        ("customer_contacted", 2970, {}),
+        ("waiting_on_customer", 4320, {}),
+        ("customer_responded", 4380, {}),
         ("tick", 20000, {}),
     )
 )

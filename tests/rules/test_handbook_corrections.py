@@ -2150,3 +2150,103 @@ def test_a_wait_ends_when_the_risk_is_reduced(scenario: Scenario, waited: bool) 
     scenario.tick(utc(3, 16, 9))
     missed = [code for code, _ in violations(scenario.actions())]
     assert ["cadence_missed"] * 4 == missed, waited
+
+
+# ---------------------------------------------------------------------------------------------
+# 36. "Cadence refers to the cadence of internal and external meetings and communications to
+#     the customer" (Critical: "Daily"; High: "Multiple times per week"). Waiting on the
+#     customer stops the cadence's clock, and a wait may only relieve the team:
+#     - a wait that ends before its period begins leaves the period as planned (an earlier
+#       reading started the period afresh at the response: a week already met asked again);
+#     - a wait that begins and ends within a period, with open time left in it, leaves the
+#       period standing with what was done in it, a week asking no more than its share of the
+#       business days after the response's day (an earlier reading started afresh: an hour's
+#       wait each morning left a Critical escalation without a cadence);
+#     - a wait across a period's end starts the cadence afresh, the day of the response being
+#       no period of its own, as before.
+def _in_order(
+    scenario: Scenario, severity: str, facts: list[tuple[dt.datetime, str, dict[str, Any]]]
+) -> None:
+    """Opened on Friday 5 June at ``severity``, its created post made, then ``facts`` and the
+    channel's update each business day of the week of 8 June (only the cadence is judged), in
+    time order, and a tick on the Monday after."""
+    scenario.open(utc(6, 5, 11), severity=severity)
+    scenario.post(utc(6, 5, 11, 20), "created", owner_of(severity))
+    updates = [
+        (
+            utc(6, day, 16, 30),
+            "posted",
+            {"channel": CHANNEL, "purpose": "update", "by": owner_of(severity), "url": DOC},
+        )
+        for day in range(8, 13)
+    ]
+    for when, kind, fields in sorted([*facts, *updates], key=lambda fact: fact[0]):
+        scenario.fact(kind, when, **fields)
+    scenario.tick(utc(6, 15, 9))
+
+
+def _both_parts(day: int) -> list[tuple[dt.datetime, str, dict[str, Any]]]:
+    """A meeting with the customer and a word to them on ``day`` of June: both parts."""
+    return [
+        (utc(6, day, 12), "meeting_held", {"audience": "customer"}),
+        (utc(6, day, 12, 30), "customer_contacted", {}),
+    ]
+
+
+def _waiting(start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, str, dict[str, Any]]]:
+    return [(start, "waiting_on_customer", {}), (end, "customer_responded", {})]
+
+
+@pytest.mark.parametrize("met", [True, False])
+def test_a_short_wait_leaves_a_week_already_met_as_it_was(scenario: Scenario, met: bool) -> None:
+    done = [*_both_parts(8), *_both_parts(9)] if met else []  # twice in the week of 8 June
+    _in_order(scenario, "high", [*done, *_waiting(utc(6, 11, 9, 30), utc(6, 11, 10, 30))])
+    assert _codes_missed(scenario) == ([] if met else ["cadence_missed"])
+
+
+@pytest.mark.parametrize("waits", [True, False])
+def test_an_hours_wait_each_morning_leaves_each_day_its_cadence(
+    scenario: Scenario, waits: bool
+) -> None:
+    # Critical, and no meeting and no word to the customer all week
+    waited = [
+        fact for day in range(8, 13) for fact in _waiting(utc(6, day, 9, 30), utc(6, day, 10, 30))
+    ]
+    _in_order(scenario, "critical", waited if waits else [])
+    assert _codes_missed(scenario) == ["cadence_missed"] * 5  # each business day's
+
+
+@pytest.mark.parametrize(
+    ("responded", "missed"),
+    [
+        pytest.param(utc(6, 10, 10), 0, id="across-days-the-response-day-is-no-period"),
+        pytest.param(utc(6, 8, 18), 0, id="after-the-days-open-hours"),
+        pytest.param(utc(6, 8, 16), 1, id="within-the-day-with-open-time-left"),
+    ],
+)
+def test_a_wait_excuses_the_days_it_takes(
+    scenario: Scenario, responded: dt.datetime, missed: int
+) -> None:
+    # Critical, waiting from Monday 09:00; met each day after the response's, to Friday
+    done = [
+        fact for day in (9, 10, 11, 12) if utc(6, day, 12) > responded for fact in _both_parts(day)
+    ]
+    _in_order(scenario, "critical", [*_waiting(utc(6, 8, 9), responded), *done])
+    assert _codes_missed(scenario) == ["cadence_missed"] * missed
+
+
+@pytest.mark.parametrize(
+    ("meetings", "missed"),
+    [pytest.param(1, 0, id="its-share-of-friday"), pytest.param(0, 1, id="nothing-after-it")],
+)
+def test_a_long_wait_within_a_week_asks_its_share_of_the_days_after_it(
+    scenario: Scenario, meetings: int, missed: int
+) -> None:
+    # High (twice a week), waiting from Monday to Thursday morning: Friday is left
+    done = _both_parts(12) if meetings else []
+    _in_order(scenario, "high", [*_waiting(utc(6, 8, 9), utc(6, 11, 10)), *done])
+    assert _codes_missed(scenario) == ["cadence_missed"] * missed
+
+
+def _codes_missed(scenario: Scenario) -> list[str]:
+    return [code for code, _ in violations(scenario.actions()) if code == "cadence_missed"]

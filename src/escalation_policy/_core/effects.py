@@ -533,9 +533,10 @@ class Work:
         if record.paused_since is None:
             return
         calendar = self.policy.calendar(record.calendar, record.calendar_identity)
-        record.paused_for += self.at - record.paused_since
+        paused_at = record.paused_since
+        record.paused_for += self.at - paused_at
         if record.calendar is not None:
-            record.paused_open_for += calendar.elapsed(record.paused_since, self.at)
+            record.paused_open_for += calendar.elapsed(paused_at, self.at)
         record.paused_since = None
         resumed: list[PendingObligation] = []
         for pending in record.pending:
@@ -549,15 +550,56 @@ class Work:
                 and period is not None
                 and not isinstance(period, Rolling)
             ):
-                # A period of days or weeks starts afresh: the days paused were not its own.
-                fresh = in_bucket(pending, period.first(calendar, self.at))
-                resumed.append(on_clock(self.policy, record, changed(fresh, paused_left=None)))
+                resumed.append(
+                    on_clock(
+                        self.policy,
+                        record,
+                        changed(
+                            self._period_resumed(calendar, pending, period, paused_at),
+                            paused_left=None,
+                        ),
+                    )
+                )
                 continue
             due = self.at + left if pending.period is None else calendar.add(self.at, left)
             resumed.append(
                 on_clock(self.policy, record, changed(pending, due=due, paused_left=None))
             )
         record.pending = resumed
+
+    def _period_resumed(
+        self,
+        calendar: Calendar,
+        pending: PendingObligation,
+        period: Period,
+        paused_at: dt.datetime,
+    ) -> PendingObligation:
+        """``pending``, a period of days or weeks, when the clocks paused at ``paused_at``
+        resume now. A wait that ended before its period began leaves it as it was; one that
+        began and ended within it, with open time left in it, leaves it standing with what was
+        done in it, asking no more than :meth:`Period.resumed` gives; a wait across a period's
+        end starts the next afresh, the day of the response being no period of its own."""
+        at = self.at
+        since = pending.since
+        if since is not None and at <= since:
+            return pending  # the wait ended before this period began: none of it was waited
+        if (
+            since is not None
+            and since <= paused_at
+            and at < pending.due
+            and calendar.elapsed(at, pending.due)
+        ):
+            bucket = Bucket(pending.due, since, pending.required)
+            counts = pending.counts
+            done = min(counts) if counts else 0
+            asked = min(pending.required, done + period.resumed(calendar, bucket, at))
+            if asked == pending.required:
+                return pending
+            if done >= asked:  # what was done before the wait is all the period now asks
+                parts = len(self.policy.obligations[pending.obligation].parts) or 1
+                return in_bucket(pending, period.met(calendar, bucket, at), kept_counts(parts))
+            return changed(pending, required=asked)
+        return in_bucket(pending, period.first(calendar, at))
 
     def _accept(self, _effect: vocab.Accept, _prepared: None, _rule: str, _cites: str) -> None:
         pass  # the fact is taken as it is
