@@ -545,3 +545,40 @@ def test_cli_audit_shows_rule_coverage_in_every_format(
     markdown = capsys.readouterr().out
     assert "### Rule coverage" in markdown
     assert "| `responsibilities.owner/critical_and_high` | 1 | 1 |" in markdown
+
+
+def test_a_days_period_reads_as_due_by_its_dates_end() -> None:
+    """A daily cadence is due by the end of its business day: shown in the escalation's zone as
+    that date's 24:00, not the next date's 00:00 (which reads as the next day's); the JSON
+    keeps the instant."""
+    from escalation_policy.render import audit_markdown, audit_text
+
+    opened = {
+        "type": "opened",
+        "at": "2026-06-19T16:00:00Z",  # Friday 09:00 in Los Angeles
+        "escalation_id": "ESC-LA",
+        "customer": "Hollywood",
+        "segment": "enterprise",
+        "severity": "critical",
+        "initiated_by": "tam",
+        "tam": "Dana",
+        "time_zone": "America/Los_Angeles",
+    }
+    created = {
+        "type": "posted",
+        "at": "2026-06-19T16:20:00Z",
+        "escalation_id": "ESC-LA",
+        "channel": "#escalated_customers",
+        "purpose": "created",
+        "by": "tam",
+        "url": "https://docs.example.com/esc-la",
+    }
+    # Monday 22 June goes by with no meeting and no word to the customer
+    report = audit([opened, created], as_of=dt.datetime(2026, 6, 23, 8, tzinfo=dt.timezone.utc))
+    (escalation,) = report.to_json()["escalations"]
+    cadence = [v for v in escalation["violations"] if v["code"] == "cadence_missed"]
+    assert ["2026-06-23T07:00:00+00:00"] == [v["due"] for v in cadence]
+    shown = "due 2026-06-22 24:00 -07:00; missed"
+    assert shown in audit_text(report)
+    assert shown in audit_markdown(report)
+    assert "2026-06-23 00:00" not in audit_text(report)

@@ -192,7 +192,7 @@ def describe(action: Action, zone: dt.tzinfo | None = None) -> str:
         if action.key is not None:
             what = f"{what} ({action.key})"
         who = f"{label(action.owner)}: " if action.owner is not None else ""
-        return f"reminder: {who}{what} due by {_local(action.due, zone)}"
+        return f"reminder: {who}{what} due by {_due(action.due, zone)}"
     if isinstance(action, OverdueNotice):
         what = action.obligation.replace("_", " ")
         if action.key is not None:
@@ -200,7 +200,7 @@ def describe(action: Action, zone: dt.tzinfo | None = None) -> str:
         owner = f" (owner {label(action.owner)})" if action.owner is not None else ""
         return (
             f"overdue, tier {action.tier}: tell {action.notify}: {what} due by "
-            f"{_local(action.due, zone)} is not done{owner}"
+            f"{_due(action.due, zone)} is not done{owner}"
         )
     own: Any = getattr(action, "describe", None)
     if callable(own):
@@ -235,6 +235,21 @@ def _local(value: dt.datetime, zone: dt.tzinfo | None) -> str:
     return timestamp(value if zone is None else value.astimezone(zone))
 
 
+def _due(value: dt.datetime, zone: dt.tzinfo | None) -> str:
+    """A due time as :func:`_local` shows it, but one at a local midnight as the end of the
+    day before (``2026-06-22 24:00 -07:00``): a day's period is due by its date's end, and
+    ``2026-06-23 00:00`` reads as Tuesday's."""
+    local = value if zone is None else value.astimezone(zone)
+    if local.time() != dt.time(0):
+        return timestamp(local)
+    before = timestamp(local - _ONE_DAY)  # the same offset: only the date is taken from it
+    offset = timestamp(local)[16:]
+    return f"{before[:10]} 24:00{offset}"
+
+
+_ONE_DAY = dt.timedelta(days=1)
+
+
 def _zone(escalation: "EscalationAudit") -> dt.tzinfo | None:
     return None if escalation.calendar is None else escalation.calendar.tzinfo
 
@@ -243,10 +258,11 @@ def violation_outcome(violation: "AuditViolation", zone: dt.tzinfo | None = None
     """What happened instead: ``due ...; done ... (1h 30m late)``, ``due ...; missed``, or
     for consecutive periods missed, ``due ...; missed 3 periods, the last due ...``; for
     conduct, the violation's detail. Times are shown in ``zone`` (the zone of the calendar
-    the escalation's clocks counted on), with their offset there."""
+    the escalation's clocks counted on), with their offset there; a due time at a local
+    midnight as the day before's ``24:00``."""
     if violation.due is None:
         return violation.detail
-    due = _local(violation.due, zone)
+    due = _due(violation.due, zone)
     if violation.fulfilled_at is not None:
         return (
             f"due {due}; done {_local(violation.fulfilled_at, zone)} "
@@ -256,7 +272,7 @@ def violation_outcome(violation: "AuditViolation", zone: dt.tzinfo | None = None
         if violation.periods > 1 and violation.last_due is not None:
             return (
                 f"due {due}; missed {violation.periods} periods, "
-                f"the last due {_local(violation.last_due, zone)}"
+                f"the last due {_due(violation.last_due, zone)}"
             )
         return f"due {due}; missed"
     return f"due {due}; not done ({duration(violation.late_by)} late)"
