@@ -153,36 +153,17 @@ def next_bucket(period: tuple[Any, ...], hours: Hours, due: dt.datetime) -> tupl
     return end, due, times  # every run of weeks has weekdays: the policy's calendar has no holidays
 
 
-def resume(item: Any, hours: Hours, paused_at: dt.datetime, at: dt.datetime) -> None:
-    """A period of days or weeks when the wait that began at ``paused_at`` ends at ``at``:
-    untouched if the wait ended before it began; standing, with what was done in it, if the
-    wait began within it and left it open time (a run of weeks asks no more than its share
-    of the days after the response's day); else the next starts afresh."""
-    period = item.period
-    since, due = item.since, item.due
-    if since is not None and at <= since:
-        return
-    if since is not None and since <= paused_at and at < due and hours.elapsed(at, due):
-        share = item.required
-        if period[0] == "week":
-            _, times, weeks = period
-            after, last = hours.date(at) + DAY, hours.date(due - MICROSECOND)
-            left = sum(1 for n in range((last - after).days + 1) if (after + n * DAY).weekday() < 5)
-            share = min(times, math.ceil(times * left / (5 * weeks)))
-        done = min(item.counts)
-        asked = min(item.required, done + share)
-        if asked == item.required:
-            return
-        if done >= asked:  # what was done before the wait is all the period now asks
-            item.due, item.since, item.required = next_bucket(period, hours, due)
-            item.counts = [0, 0]
-            item.kept = True
-            return
-        item.required = asked
-        return
-    item.due, item.since, item.required = first_bucket(period, hours, at)
-    item.counts = [0, 0]
-    item.kept = False
+def asked_after_wait(
+    hours: Hours, bucket: tuple[Any, ...], start: dt.datetime, end: dt.datetime
+) -> int:
+    """What a period asks when the escalation waited from ``start`` to ``end`` within it: its
+    times in proportion to its open time not waited, rounded half up."""
+    due, since, required = bucket
+    whole = hours.elapsed(since, due)
+    if not whole:
+        return int(required)
+    left = whole - hours.elapsed(start, end)
+    return min(required, math.floor(required * (left / whole) + 0.5))
 
 
 # ----------------------------------------------------------------------------- obligations
@@ -808,9 +789,18 @@ class Host:
             item.counts = counts
 
     def fulfil_part(
-        self, escalation: Escalation, item: Due | None, part: int, at: dt.datetime
+        self,
+        escalation: Escalation,
+        item: Due | None,
+        part: int,
+        at: dt.datetime,
+        actions: list[dict[str, Any]],
     ) -> None:
         """A meeting (part 0) or communication to the customer (1) toward the cadence."""
+        if item is not None and item.paused and item.due <= at:  # counted in its own period
+            paused_at = escalation.paused
+            assert paused_at is not None
+            self.waited_through(escalation, item, paused_at, at, actions)
         if item is None or (item.since is not None and at < item.since):
             return
         item.counts[part] += 1
@@ -819,6 +809,66 @@ class Host:
             item.due, item.since, item.required = next_bucket(period, escalation.hours, item.due)
             item.counts = [0, 0]
             item.kept = True
+
+    def responded(
+        self, escalation: Escalation, at: dt.datetime, actions: list[dict[str, Any]]
+    ) -> None:
+        """The wait on the customer ends: the cadence's clock runs again."""
+        if escalation.paused is not None:
+            paused_at, escalation.paused = escalation.paused, None
+            for item in escalation.due:
+                if item.paused:
+                    item.paused = False
+                    self.resume(escalation, item, paused_at, at, actions)
+
+    def resume(
+        self,
+        escalation: Escalation,
+        item: Due,
+        paused_at: dt.datetime,
+        at: dt.datetime,
+        actions: list[dict[str, Any]],
+    ) -> None:
+        """The cadence's period when the wait that began at ``paused_at`` ends at ``at``: a
+        wait relieves a period only of the open time it took, in proportion."""
+        hours = escalation.hours
+        if at <= item.since or not hours.elapsed(paused_at, at):
+            return
+        if item.due <= at:
+            self.waited_through(escalation, item, paused_at, at, actions)
+        bucket = (item.due, item.since, item.required)
+        asked = asked_after_wait(hours, bucket, max(paused_at, item.since), at)
+        if asked >= item.required:
+            return
+        if min(item.counts) >= asked:
+            item.due, item.since, item.required = next_bucket(item.period, hours, item.due)
+            item.counts = [0, 0]
+            item.kept = True
+            return
+        item.required = asked
+
+    def waited_through(
+        self,
+        escalation: Escalation,
+        item: Due,
+        paused_at: dt.datetime,
+        to: dt.datetime,
+        actions: list[dict[str, Any]],
+    ) -> None:
+        """A paused period that ended during the wait: reported if short of what it asks for
+        its open time not waited; the periods the wait took whole excused."""
+        hours, period = escalation.hours, item.period
+        bucket = (item.due, item.since, item.required)
+        asked = asked_after_wait(hours, bucket, max(paused_at, item.since), item.due)
+        if min(item.counts) < asked:
+            item.required = asked
+            actions.append(self.violation(escalation, item, to, item.due.isoformat()))
+        following = next_bucket(period, hours, item.due)
+        while following[0] <= to:
+            following = next_bucket(period, hours, following[0])
+        item.due, item.since, item.required = following
+        item.counts = [0, 0]
+        item.kept = False
 
     # ------------------------------------------------------------------------ the plan
     def plan(
@@ -1031,11 +1081,11 @@ class Host:
             return actions
         if kind == "meeting_held":
             cadence = escalation.find("cadence")
-            self.fulfil_part(escalation, cadence, 0, at)
+            self.fulfil_part(escalation, cadence, 0, at, actions)
             if f["audience"] in ("customer", "executive"):
-                self.fulfil_part(escalation, escalation.find("cadence"), 1, at)
+                self.fulfil_part(escalation, escalation.find("cadence"), 1, at, actions)
         elif kind == "customer_contacted":
-            self.fulfil_part(escalation, escalation.find("cadence"), 1, at)
+            self.fulfil_part(escalation, escalation.find("cadence"), 1, at, actions)
         elif kind == "tam_informed":
             self.told(escalation, at)
         elif kind == "status_changed":
@@ -1139,9 +1189,9 @@ class Host:
                 escalation.status = "risk_reduced"
             escalation.drop("assign_tam")  # the engagement a TAM would manage is over
             if status == "active":  # reduced again (a re-sync) is no news
+                self.responded(escalation, at, actions)  # handed back: the wait ends too
                 rule = "tracker.summary_on_risk_reduced"
                 self.require(escalation, "executive_summary", None, rule, at, actions, announced)
-                escalation.paused = None  # handed back: the wait on the customer ends too
                 escalation.drop("channel_update", "cadence")
                 item = escalation.find("channel_post", "update")  # the raise's update
                 if item is not None:
@@ -1156,12 +1206,7 @@ class Host:
                     if item.kind == "cadence" and not item.overdue:
                         item.paused = True
         elif kind == "customer_responded":
-            if escalation.paused is not None:
-                paused_at, escalation.paused = escalation.paused, None
-                for item in escalation.due:
-                    if item.paused:
-                        item.paused = False
-                        resume(item, escalation.hours, paused_at, at)
+            self.responded(escalation, at, actions)
         elif kind == "enhancement_requested":
             if escalation.severity in HIGH:
                 rule = "related_links.enhancement_to_product"

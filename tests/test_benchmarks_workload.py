@@ -226,6 +226,16 @@ OPENED = {"customer": "Acme", "segment": "enterprise", "initiated_by": "support_
         ("tick", 20000, {}),
     )
 )
+# A wait begun after Tuesday's hours, ended by the risk reduced on Wednesday evening: Tuesday,
+# which it took no open time of, is reported missed as the wait ends.
+@example(
+    _lines(
+        ("opened", 0, {**OPENED, "severity": "critical", "tam": "bob"}),
+        ("waiting_on_customer", 2041, {}),
+        ("risk_reduced", 3481, {}),
+        ("tick", 8641, {}),
+    )
+)
 def test_the_hand_written_host_informs_tams_as_the_library_does(lines: list[str]) -> None:
     """Who is owed informing, and who knows already (told, opened it, owned it), is the
     subtlest of the host's rules: the same actions on any history of TAMs and severities."""

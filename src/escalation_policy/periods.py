@@ -133,12 +133,6 @@ class Period(abc.ABC):
         more (``None``: not known)."""
         return None
 
-    def resumed(self, calendar: Calendar, bucket: Bucket, at: dt.datetime) -> int:
-        """What ``bucket`` asks for, beyond what was done in it, after a wait that began within
-        it ends at ``at``, before its end (never more than it asked): by default all it asked
-        (a day's period stands whole)."""
-        return bucket.required
-
     def counted_from(self, calendar: Calendar, bucket: Bucket) -> dt.datetime | None:
         """When the period of ``bucket``, a first bucket, began: work done since then, under
         the plan this one replaces, was done in it. By default its ``since``."""
@@ -387,14 +381,6 @@ class TimesPerWeek(Period):
         if not required:
             return self.following(calendar, Bucket(due, start, 0))
         return Bucket(due, calendar.week_end(start) if longer else start, required)
-
-    def resumed(self, calendar: Calendar, bucket: Bucket, at: dt.datetime) -> int:
-        """The run's share of the business days left after the response's day, as a run
-        started on that day asks it (rounded up): the days waited were not the team's."""
-        last = calendar.day_of(bucket.due - _MICROSECOND)
-        _, total, _ = calendar._weeks_from(last - dt.timedelta(weeks=self.weeks - 1), self.weeks)
-        left = sum(1 for _ in calendar.business_days(calendar.day_of(at) + _ONE_DAY, last))
-        return min(bucket.required, self._share(calendar, left, total))
 
     def counted_from(self, calendar: Calendar, bucket: Bucket) -> dt.datetime | None:
         """The run a first bucket ends began with its start's week."""

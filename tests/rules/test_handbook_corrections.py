@@ -2155,15 +2155,14 @@ def test_a_wait_ends_when_the_risk_is_reduced(scenario: Scenario, waited: bool) 
 # ---------------------------------------------------------------------------------------------
 # 36. "Cadence refers to the cadence of internal and external meetings and communications to
 #     the customer" (Critical: "Daily"; High: "Multiple times per week"). Waiting on the
-#     customer stops the cadence's clock, and a wait may only relieve the team:
-#     - a wait that ends before its period begins leaves the period as planned (an earlier
-#       reading started the period afresh at the response: a week already met asked again);
-#     - a wait that begins and ends within a period, with open time left in it, leaves the
-#       period standing with what was done in it, a week asking no more than its share of the
-#       business days after the response's day (an earlier reading started afresh: an hour's
-#       wait each morning left a Critical escalation without a cadence);
-#     - a wait across a period's end starts the cadence afresh, the day of the response being
-#       no period of its own, as before.
+#     customer stops the cadence's clock, and a wait relieves a period only of the open time
+#     it took: each period the wait touched asks in proportion to its open time not waited,
+#     rounded half up, and keeps what was done in it, during the wait too. A day waited for
+#     half its open hours or more asks nothing; a week of two waited three days asks one; a
+#     wait that took no open time (an evening, a weekend) excuses nothing. An earlier reading
+#     started the cadence afresh at every response, the day of the response no period of its
+#     own: an hour's wait each morning, or each evening, left a Critical escalation without a
+#     cadence, and a short wait in a week already met asked for another meeting.
 def _in_order(
     scenario: Scenario, severity: str, facts: list[tuple[dt.datetime, str, dict[str, Any]]]
 ) -> None:
@@ -2219,18 +2218,19 @@ def test_an_hours_wait_each_morning_leaves_each_day_its_cadence(
 @pytest.mark.parametrize(
     ("responded", "missed"),
     [
-        pytest.param(utc(6, 10, 10), 0, id="across-days-the-response-day-is-no-period"),
+        pytest.param(utc(6, 10, 10), 1, id="back-Wednesday-morning-Wednesday-stands"),
+        pytest.param(utc(6, 10, 14), 0, id="back-Wednesday-afternoon-Wednesday-excused"),
         pytest.param(utc(6, 8, 18), 0, id="after-the-days-open-hours"),
-        pytest.param(utc(6, 8, 16), 1, id="within-the-day-with-open-time-left"),
+        pytest.param(utc(6, 8, 16), 0, id="the-wait-took-most-of-the-day"),
+        pytest.param(utc(6, 8, 12), 1, id="the-wait-took-less-than-half-the-day"),
     ],
 )
 def test_a_wait_excuses_the_days_it_takes(
     scenario: Scenario, responded: dt.datetime, missed: int
 ) -> None:
-    # Critical, waiting from Monday 09:00; met each day after the response's, to Friday
-    done = [
-        fact for day in (9, 10, 11, 12) if utc(6, day, 12) > responded for fact in _both_parts(day)
-    ]
+    # Critical, waiting from Monday 09:00; silent the day of the response, met each day after
+    # it, to Friday
+    done = [fact for day in (9, 10, 11, 12) if day > responded.day for fact in _both_parts(day)]
     _in_order(scenario, "critical", [*_waiting(utc(6, 8, 9), responded), *done])
     assert _codes_missed(scenario) == ["cadence_missed"] * missed
 
@@ -2250,3 +2250,45 @@ def test_a_long_wait_within_a_week_asks_its_share_of_the_days_after_it(
 
 def _codes_missed(scenario: Scenario) -> list[str]:
     return [code for code, _ in violations(scenario.actions()) if code == "cadence_missed"]
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        pytest.param((18, 0), (18, 30), id="an-evening-wait-each-day"),
+        pytest.param((16, 0), (9, 30), id="a-wait-each-night-until-the-next-morning"),
+    ],
+)
+def test_waits_that_take_little_open_time_excuse_no_day(
+    scenario: Scenario, start: tuple[int, int], end: tuple[int, int]
+) -> None:
+    # Critical, and no meeting and no word to the customer all week: each day is missed
+    overnight = end < start
+    waited = [
+        fact
+        for day in range(8, 12 if overnight else 13)
+        for fact in _waiting(utc(6, day, *start), utc(6, day + overnight, *end))
+    ]
+    _in_order(scenario, "critical", waited)
+    assert _codes_missed(scenario) == ["cadence_missed"] * 5
+
+
+@pytest.mark.parametrize("met_during_the_wait", [True, False])
+def test_work_done_during_a_wait_counts_in_its_own_week(
+    scenario: Scenario, met_during_the_wait: bool
+) -> None:
+    # High (twice a week): waiting from Thursday 11 June to Tuesday 16 June 10:00. The week of
+    # 8 June, waited two days of five, asks one meeting (Monday's); the week of 15 June, waited
+    # nine open hours of forty, asks two: Monday's, held during the wait, and Thursday's.
+    scenario.open(utc(6, 5, 11), severity="high")
+    scenario.post(utc(6, 5, 11, 20), "created", owner_of("high"))
+    facts = [
+        *_both_parts(8),
+        *_waiting(utc(6, 11, 9), utc(6, 16, 10)),
+        *(_both_parts(15) if met_during_the_wait else []),
+        *_both_parts(18),
+    ]
+    for when, kind, fields in sorted(facts, key=lambda fact: fact[0]):
+        scenario.fact(kind, when, **fields)
+    scenario.tick(utc(6, 22, 9))
+    assert _codes_missed(scenario) == ([] if met_during_the_wait else ["cadence_missed"])

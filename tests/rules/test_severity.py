@@ -458,8 +458,8 @@ def test_a_lapse_never_cascades_into_the_next_period(
 
 
 # The cadence stops while the escalation waits on the customer (an answer, access, a test):
-# nothing is missed while it waits, and the cadence resumes afresh when the customer responds,
-# the day of the response being no period of its own.
+# nothing is missed while it waits, and a day is excused when the wait took half its open hours
+# or more (a Critical day asks in proportion to its open time not waited, rounded half up).
 @pytest.mark.parametrize(
     ("history", "checked", "expected"),
     [
@@ -476,10 +476,16 @@ def test_a_lapse_never_cascades_into_the_next_period(
             id="waiting for four weeks without an answer",
         ),
         pytest.param(
-            [(utc(3, 2, 12), WAITING), (utc(3, 4, 10), RESPONDED), (utc(3, 5, 12), MESSAGE)],
+            [(utc(3, 2, 12), WAITING), (utc(3, 4, 14), RESPONDED), (utc(3, 5, 12), MESSAGE)],
             [utc(3, 5, 18), utc(3, 6, 8)],
             ["meeting"],
-            id="the customer responds Wednesday, Thursday is the first period again",
+            id="the customer responds Wednesday afternoon, Thursday is the first period again",
+        ),
+        pytest.param(
+            [(utc(3, 2, 12), WAITING), (utc(3, 4, 10), RESPONDED), (utc(3, 5, 12), MESSAGE)],
+            [utc(3, 5, 18), utc(3, 6, 8)],
+            ["meeting and customer communication", "meeting"],
+            id="the customer responds Wednesday morning, Wednesday is still a period",
         ),
         pytest.param(
             [(utc(3, 2, 12), WAITING), (utc(3, 6, 10), RESPONDED)],

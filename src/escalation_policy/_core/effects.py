@@ -9,11 +9,14 @@ from escalation_policy import vocabulary as vocab
 from escalation_policy._core.matching import Plan
 from escalation_policy._core.obligations import (
     ON_CALENDAR,
+    asked_after_wait,
     changed,
     detail_text,
     in_bucket,
+    missing_parts,
     moved,
     on_clock,
+    overdue_violation,
     period_of,
     text_of,
 )
@@ -445,6 +448,9 @@ class Work:
         period has what it asks for, the next one starts."""
         pending = self.record.pending[index]
         at = self.at
+        if pending.paused_left is not None and pending.due <= at:
+            pending = self._roll_paused(pending)  # counted in the period it is done in
+            self.record.pending[index] = pending
         if pending.since is not None and at < pending.since:
             return  # done again in a period already met
         parts = declared.parts
@@ -575,31 +581,76 @@ class Work:
         paused_at: dt.datetime,
     ) -> PendingObligation:
         """``pending``, a period of days or weeks, when the clocks paused at ``paused_at``
-        resume now. A wait that ended before its period began leaves it as it was; one that
-        began and ended within it, with open time left in it, leaves it standing with what was
-        done in it, asking no more than :meth:`Period.resumed` gives; a wait across a period's
-        end starts the next afresh, the day of the response being no period of its own."""
+        resume now. A wait relieves a period only of the open time it took: a wait that ended
+        before the period began, or took no open time, leaves it as planned; a period that
+        ended during the wait is judged as :meth:`_waited_through` judges it; the period the
+        wait ends in stands with what was done in it, asking in proportion to its open time
+        not waited (:func:`asked_after_wait`)."""
         at = self.at
         since = pending.since
-        if since is not None and at <= since:
-            return pending  # the wait ended before this period began: none of it was waited
-        if (
-            since is not None
-            and since <= paused_at
-            and at < pending.due
-            and calendar.elapsed(at, pending.due)
-        ):
-            bucket = Bucket(pending.due, since, pending.required)
-            counts = pending.counts
-            done = min(counts) if counts else 0
-            asked = min(pending.required, done + period.resumed(calendar, bucket, at))
-            if asked == pending.required:
-                return pending
-            if done >= asked:  # what was done before the wait is all the period now asks
-                parts = len(self.policy.obligations[pending.obligation].parts) or 1
-                return in_bucket(pending, period.met(calendar, bucket, at), kept_counts(parts))
-            return changed(pending, required=asked)
-        return in_bucket(pending, period.first(calendar, at))
+        if since is None:  # a period that counts from its fulfilments: it starts afresh
+            return in_bucket(pending, period.first(calendar, at))
+        if at <= since or not calendar.elapsed(paused_at, at):
+            return pending  # the wait took none of its open time
+        if pending.due <= at:
+            pending = self._waited_through(calendar, pending, period, paused_at, at)
+            since = cast(dt.datetime, pending.since)
+        bucket = Bucket(pending.due, since, pending.required)
+        asked = asked_after_wait(calendar, bucket, max(paused_at, since), at)
+        if asked >= pending.required:
+            return pending
+        counts = pending.counts
+        if (min(counts) if counts else 0) >= asked:  # what was done is all it now asks
+            parts = len(self.policy.obligations[pending.obligation].parts) or 1
+            return in_bucket(pending, period.met(calendar, bucket, at), kept_counts(parts))
+        return changed(pending, required=asked)
+
+    def _roll_paused(self, pending: PendingObligation) -> PendingObligation:
+        """``pending``, paused, whose period ended during the wait: the period now, as
+        :meth:`_waited_through` gives it, still paused (a period that counts from its
+        fulfilments, or of plain time, as it is)."""
+        period = period_of(pending)
+        paused_at = self.record.paused_since
+        if pending.since is None or period is None or isinstance(period, Rolling):
+            return pending
+        if paused_at is None:  # pragma: no cover - a paused obligation has a wait begun
+            return pending
+        calendar = self.policy.calendar(self.record.calendar, self.record.calendar_identity)
+        return self._waited_through(calendar, pending, period, paused_at, self.at)
+
+    def _waited_through(
+        self,
+        calendar: Calendar,
+        pending: PendingObligation,
+        period: Period,
+        paused_at: dt.datetime,
+        to: dt.datetime,
+    ) -> PendingObligation:
+        """``pending``, a paused period of days or weeks that ended at or before ``to`` during
+        the wait that began at ``paused_at``: reported missed now if what was done in it falls
+        short of what it asks for its open time not waited (:func:`asked_after_wait`); the
+        periods after it that the wait took whole are excused. The period ``to`` falls in,
+        as yet with nothing done in it."""
+        since = cast(dt.datetime, pending.since)
+        bucket = Bucket(pending.due, since, pending.required)
+        asked = asked_after_wait(calendar, bucket, max(paused_at, since), pending.due)
+        counts = pending.counts
+        if (min(counts) if counts else 0) < asked:
+            declared = self.policy.obligations[pending.obligation]
+            short = changed(pending, required=asked)
+            self.actions.append(
+                overdue_violation(
+                    self.escalation_id,
+                    declared,
+                    short,
+                    self.at,
+                    missing=missing_parts(declared, short),
+                )
+            )
+        following = period.following(calendar, bucket)
+        while following.due <= to:
+            following = period.following(calendar, following)
+        return in_bucket(pending, following)
 
     def _accept(self, _effect: vocab.Accept, _prepared: None, _rule: str, _cites: str) -> None:
         pass  # the fact is taken as it is

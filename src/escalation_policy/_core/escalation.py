@@ -21,6 +21,7 @@ from escalation_policy._core.obligations import (
     moved,
     on_clock,
     overdue,
+    overdue_violation,
     period_of,
     text_of,
     tier_time,
@@ -195,13 +196,15 @@ def advance(policy: Policy, matcher: Matcher, record: Record, to: dt.datetime) -
         period, periods, last_due, upcoming = runs[index]
         if period is None and missed.every is None:  # a one-off
             if index not in covered:
-                actions.append(_overdue(record.escalation_id, declared, missed, to))
+                actions.append(overdue_violation(record.escalation_id, declared, missed, to))
             pending[index] = overdue(policy, record, missed)
             continue
         if index not in covered:
             missing = missing_parts(declared, missed) if period is not None else ""
             actions.append(
-                _overdue(record.escalation_id, declared, missed, to, periods, last_due, missing)
+                overdue_violation(
+                    record.escalation_id, declared, missed, to, periods, last_due, missing
+                )
             )
         following = (
             in_bucket(missed, upcoming)
@@ -338,34 +341,6 @@ def _covered(
         ):
             covered.add(index)
     return covered
-
-
-def _overdue(
-    escalation_id: str,
-    declared: CompiledObligation,
-    missed: PendingObligation,
-    at: dt.datetime,
-    periods: int = 1,
-    last_due: dt.datetime | None = None,
-    missing: str = "",
-) -> Violation:
-    due = missed.due.isoformat()
-    if periods > 1 and last_due is not None:
-        later = (
-            "the next due time," if periods == 2 else f"any of the {periods - 1} later due times to"
-        )
-        due = f"{due} nor by {later} {last_due.isoformat()}"
-    return Violation(
-        escalation_id=escalation_id,
-        at=at,
-        rule=missed.rule,
-        cites=missed.cites,
-        code=declared.violation,
-        detail=declared.missed(due, missed.key, missing),
-        due=missed.due,
-        periods=periods,
-        last_due=last_due if periods > 1 else None,
-    )
 
 
 # ---------------------------------------------------------------------------------------- decide

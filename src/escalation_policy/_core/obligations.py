@@ -4,14 +4,17 @@ lacked, and its keys as text."""
 import datetime as dt
 import enum
 import functools
+import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
 from escalation_policy._language.codegen import generate
 from escalation_policy._language.frozen import Kept, build_lines
 from escalation_policy._language.wording import DetailFields
+from escalation_policy.calendar import Calendar
+from escalation_policy.model import Violation
 from escalation_policy.periods import Bucket, Period, Rolling, parse_period
 from escalation_policy.policy import CompiledObligation, Policy
 from escalation_policy.policy.record import Record
@@ -192,6 +195,21 @@ def in_bucket(
     return changed(moved, reminded=False, reminder_at=None)
 
 
+def asked_after_wait(
+    calendar: Calendar, bucket: Bucket, start: dt.datetime, end: dt.datetime
+) -> int:
+    """What ``bucket`` (a period of days or weeks, counted from its ``since``) asks for when
+    the escalation waited on the customer from ``start`` to ``end`` within it: its
+    ``required`` in proportion to its open time not waited, rounded half up. A day waited for
+    half its open hours or more asks nothing; a week of two waited three days out of five
+    asks one."""
+    whole = calendar.elapsed(cast(dt.datetime, bucket.since), bucket.due)
+    if not whole:
+        return bucket.required
+    left = whole - calendar.elapsed(start, end)
+    return min(bucket.required, math.floor(bucket.required * (left / whole) + 0.5))
+
+
 def missing_parts(declared: CompiledObligation, missed: PendingObligation) -> str:
     """What a period of ``missed`` lacked, in words: its parts done fewer times than asked."""
     parts = declared.parts or ("",)
@@ -204,3 +222,33 @@ def missing_parts(declared: CompiledObligation, missed: PendingObligation) -> st
         if count < missed.required and part
     ]
     return " and ".join(short)
+
+
+def overdue_violation(
+    escalation_id: str,
+    declared: CompiledObligation,
+    missed: PendingObligation,
+    at: dt.datetime,
+    periods: int = 1,
+    last_due: dt.datetime | None = None,
+    missing: str = "",
+) -> Violation:
+    """The violation of ``missed``, noticed at ``at``: ``periods`` of a periodic obligation in a
+    row, the last due at ``last_due``, lacking ``missing``."""
+    due = missed.due.isoformat()
+    if periods > 1 and last_due is not None:
+        later = (
+            "the next due time," if periods == 2 else f"any of the {periods - 1} later due times to"
+        )
+        due = f"{due} nor by {later} {last_due.isoformat()}"
+    return Violation(
+        escalation_id=escalation_id,
+        at=at,
+        rule=missed.rule,
+        cites=missed.cites,
+        code=declared.violation,
+        detail=declared.missed(due, missed.key, missing),
+        due=missed.due,
+        periods=periods,
+        last_due=last_due if periods > 1 else None,
+    )
