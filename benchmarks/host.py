@@ -153,25 +153,23 @@ def next_bucket(period: tuple[Any, ...], hours: Hours, due: dt.datetime) -> tupl
     return end, due, times  # every run of weeks has weekdays: the policy's calendar has no holidays
 
 
-def asked_after_wait(
-    hours: Hours, bucket: tuple[Any, ...], start: dt.datetime, end: dt.datetime
-) -> int:
-    """What a period asks when the escalation waited from ``start`` to ``end`` within it: its
-    times in proportion to its open time not waited, rounded half up."""
-    due, since, required = bucket
-    whole = hours.elapsed(since, due)
-    if not whole:
-        return int(required)
-    left = whole - hours.elapsed(start, end)
-    return min(required, math.floor(required * (left / whole) + 0.5))
+def after_wait(hours: Hours, item: Any, start: dt.datetime, end: dt.datetime) -> None:
+    """A period once the escalation waited from ``start`` to ``end`` within it: the open time
+    waited added up, and what it asks, in full less the share the time waited makes, rounded
+    half up."""
+    whole = hours.elapsed(item.since, item.due)
+    waited = (item.waited or dt.timedelta(0)) + hours.elapsed(start, end)
+    full = item.required if item.full is None else item.full
+    relieved = math.floor(full * (min(waited, whole) / whole) + 0.5) if whole else 0
+    item.required, item.waited, item.full = full - relieved, waited, full
 
 
 # ----------------------------------------------------------------------------- obligations
 class Due:
     """One thing an escalation owes: a one-off (``period`` None) or a period's bucket."""
 
-    __slots__ = ("counts", "due", "kept", "key", "kind", "overdue", "paused", "period",
-                 "required", "rule", "since")  # fmt: skip
+    __slots__ = ("counts", "due", "full", "kept", "key", "kind", "overdue", "paused", "period",
+                 "required", "rule", "since", "waited")  # fmt: skip
 
     def __init__(self, kind: str, key: str | None, due: dt.datetime, rule: str) -> None:
         self.kind, self.key, self.due, self.rule = kind, key, due, rule
@@ -183,6 +181,15 @@ class Due:
         """The period before was met (the library's counts of zeros)."""
         self.overdue = False
         self.paused = False
+        self.waited: dt.timedelta | None = None
+        """The open time of its period waited on the customer, once a wait took some."""
+        self.full: int | None = None
+        """What its period asked before waits relieved it."""
+
+    def set_bucket(self, due: dt.datetime, since: dt.datetime, required: int) -> None:
+        """A period of its own: nothing waited in it yet."""
+        self.due, self.since, self.required = due, since, required
+        self.waited = self.full = None
 
 
 class Escalation:
@@ -487,7 +494,7 @@ class Host:
                 action["periods"] = periods
                 action["last_due"] = last.isoformat()
             actions.append(action)
-            item.due, item.since, item.required = bucket
+            item.set_bucket(*bucket)
             item.counts = [0, 0]
             item.kept = False
             if item.kind == "channel_update":
@@ -743,7 +750,7 @@ class Host:
         item = Due(kind, None, at, rule)
         item.period = period
         hours = escalation.hours
-        item.due, item.since, item.required = first_bucket(period, hours, at)
+        item.set_bucket(*first_bucket(period, hours, at))
         if current is not None:
             self.carry(escalation, period, item, current, at)
         item.paused = kind == "cadence" and escalation.paused is not None
@@ -776,14 +783,14 @@ class Host:
                 return
             lighter = per_week(period) <= per_week(current.period)
             if hours.date(at) != escalation.opened_on and lighter:
-                item.due, item.since, item.required = first_bucket(period, hours, at, math.floor)
+                item.set_bucket(*first_bucket(period, hours, at, math.floor))
             item.kept = True
             return
         if not any(current.counts) or not start <= since <= at:
             return
         counts = list(current.counts)
         if min(counts) >= item.required:
-            item.due, item.since, item.required = next_bucket(period, hours, item.due)
+            item.set_bucket(*next_bucket(period, hours, item.due))
             item.kept = True
         else:
             item.counts = counts
@@ -806,7 +813,7 @@ class Host:
         item.counts[part] += 1
         if min(item.counts) >= item.required:
             period: tuple[Any, ...] = item.period  # type: ignore[assignment]
-            item.due, item.since, item.required = next_bucket(period, escalation.hours, item.due)
+            item.set_bucket(*next_bucket(period, escalation.hours, item.due))
             item.counts = [0, 0]
             item.kept = True
 
@@ -836,16 +843,11 @@ class Host:
             return
         if item.due <= at:
             self.waited_through(escalation, item, paused_at, at, actions)
-        bucket = (item.due, item.since, item.required)
-        asked = asked_after_wait(hours, bucket, max(paused_at, item.since), at)
-        if asked >= item.required:
-            return
-        if min(item.counts) >= asked:
-            item.due, item.since, item.required = next_bucket(item.period, hours, item.due)
+        after_wait(hours, item, max(paused_at, item.since), at)
+        if min(item.counts) >= item.required:  # all it now asks is done
+            item.set_bucket(*next_bucket(item.period, hours, item.due))
             item.counts = [0, 0]
             item.kept = True
-            return
-        item.required = asked
 
     def waited_through(
         self,
@@ -858,15 +860,13 @@ class Host:
         """A paused period that ended during the wait: reported if short of what it asks for
         its open time not waited; the periods the wait took whole excused."""
         hours, period = escalation.hours, item.period
-        bucket = (item.due, item.since, item.required)
-        asked = asked_after_wait(hours, bucket, max(paused_at, item.since), item.due)
-        if min(item.counts) < asked:
-            item.required = asked
+        after_wait(hours, item, max(paused_at, item.since), item.due)
+        if min(item.counts) < item.required:
             actions.append(self.violation(escalation, item, to, item.due.isoformat()))
         following = next_bucket(period, hours, item.due)
         while following[0] <= to:
             following = next_bucket(period, hours, following[0])
-        item.due, item.since, item.required = following
+        item.set_bucket(*following)
         item.counts = [0, 0]
         item.kept = False
 
@@ -1012,11 +1012,9 @@ class Host:
                 if purpose == "update":
                     item = escalation.find("channel_update")
                     if item is not None and not (item.since is not None and at < item.since):
-                        item.due, item.since, item.required = next_bucket(
-                            item.period,  # type: ignore[arg-type]
-                            escalation.hours,
-                            item.due,
-                        )
+                        period = item.period
+                        assert period is not None
+                        item.set_bucket(*next_bucket(period, escalation.hours, item.due))
                         actions.append(self.announce(escalation, item, at))
                 by = f["by"]
                 by_owner = by == escalation.owner or (
@@ -1057,6 +1055,10 @@ class Host:
             escalation.status = "closed"
             if not escalation.in_scope:
                 return actions
+            if escalation.paused is not None:  # a period that ended during the wait: judged
+                for item in escalation.due:
+                    if item.paused and item.due <= at:
+                        self.waited_through(escalation, item, escalation.paused, at, actions)
             escalation.drop("channel_update", "cadence", "inform_tam", "assign_tam",
                             "executive_summary")  # fmt: skip
             if status == "active":

@@ -236,6 +236,29 @@ OPENED = {"customer": "Acme", "segment": "enterprise", "initiated_by": "support_
         ("tick", 8641, {}),
     )
 )
+# Three waits of two hours on Tuesday add up to more than half its open hours: excused.
+@example(
+    _lines(
+        ("opened", 0, {**OPENED, "severity": "critical", "tam": "bob"}),
+        ("waiting_on_customer", 1440, {}),
+        ("customer_responded", 1560, {}),
+        ("waiting_on_customer", 1620, {}),
+        ("customer_responded", 1740, {}),
+        ("waiting_on_customer", 1800, {}),
+        ("customer_responded", 1920, {}),
+        ("tick", 8641, {}),
+    )
+)
+# A silent week, then a wait from Friday afternoon ended by the closing: the week, which the
+# wait took an hour of, is reported at the closing.
+@example(
+    _lines(
+        ("opened", 0, {**OPENED, "severity": "high", "tam": "bob"}),
+        ("waiting_on_customer", 6180, {}),
+        ("closed", 11580, {}),
+        ("tick", 20000, {}),
+    )
+)
 def test_the_hand_written_host_informs_tams_as_the_library_does(lines: list[str]) -> None:
     """Who is owed informing, and who knows already (told, opened it, owned it), is the
     subtlest of the host's rules: the same actions on any history of TAMs and severities."""

@@ -369,6 +369,18 @@ BAD_SNAPSHOTS = [
         id="reminder lead of 0",
     ),
     pytest.param(
+        _spoil(["escalations", 0, "pending", P, "waited"], -60),
+        f"$.escalations[0].pending[{P}].waited",
+        "zero or more",
+        id="negative time waited",
+    ),
+    pytest.param(
+        _spoil(["escalations", 0, "pending", P, "required_in_full"], 0),
+        f"$.escalations[0].pending[{P}].required_in_full",
+        "at least its required",
+        id="asked in full less than it asks",
+    ),
+    pytest.param(
         _spoil(["escalations", 0, "pending", P, "period"], "each fortnight"),
         f"$.escalations[0].pending[{P}].period",
         "expected a period's text form",

@@ -1004,6 +1004,17 @@ def _inconsistency(
                 f"got {pending.remind_before.total_seconds()} seconds, expected a positive "
                 "lead time or null"
             )
+        if pending.waited is not None and pending.waited < dt.timedelta(0):
+            return f"{field}.waited", (
+                f"got {pending.waited.total_seconds()} seconds, expected the open time a wait "
+                "took of the period (zero or more) or null"
+            )
+        full = pending.required_in_full
+        if full is not None and not 0 <= pending.required <= full:
+            return f"{field}.required_in_full", (
+                f"got {full}, expected what the period asked in full: at least its required "
+                f"({pending.required}), or null"
+            )
         if pending.rule not in policy.rules:
             return f"{field}.rule", (
                 f"got {pending.rule!r}, a rule this policy does not have; expected one of "

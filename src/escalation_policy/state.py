@@ -49,6 +49,8 @@ NOTHING_DONE: Mapping[str, tuple[str, ...]] = types.MappingProxyType({})
     "reminder_at",
     "tier",
     "next_tier_at",
+    "waited",
+    "required_in_full",
     slot="_rarely",
 )
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -93,6 +95,12 @@ class PendingObligation:
     """How many of its obligation's tiers were sent since it fell overdue."""
     next_tier_at: dt.datetime | None = attrs.field(default=None, metadata=OMIT_IF_DEFAULT)
     """While it stays overdue and a tier is left to send: when to send the next one."""
+    waited: dt.timedelta | None = attrs.field(default=None, metadata=OMIT_IF_DEFAULT)
+    """For a period of days or weeks, the open time of its current period the escalation
+    spent paused (waiting on the customer), once a pause took some."""
+    required_in_full: int | None = attrs.field(default=None, metadata=OMIT_IF_DEFAULT)
+    """What the current period asked before pauses relieved it (``required`` is then what it
+    asks in proportion to its open time not paused)."""
 
     @property
     def remind_at(self) -> dt.datetime | None:

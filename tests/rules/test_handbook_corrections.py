@@ -2156,10 +2156,12 @@ def test_a_wait_ends_when_the_risk_is_reduced(scenario: Scenario, waited: bool) 
 # 36. "Cadence refers to the cadence of internal and external meetings and communications to
 #     the customer" (Critical: "Daily"; High: "Multiple times per week"). Waiting on the
 #     customer stops the cadence's clock, and a wait relieves a period only of the open time
-#     it took: each period the wait touched asks in proportion to its open time not waited,
-#     rounded half up, and keeps what was done in it, during the wait too. A day waited for
-#     half its open hours or more asks nothing; a week of two waited three days asks one; a
-#     wait that took no open time (an evening, a weekend) excuses nothing. An earlier reading
+#     it took: each period the wait touched asks for what it asked less the share its open
+#     time waited makes (the waits in it added up), rounded half up, and keeps what was done
+#     in it, during the wait too. A day waited for half its open hours or more asks nothing; a
+#     week of two waited three days asks one; a wait that took no open time (an evening, a
+#     weekend) excuses nothing; a period that ended short during a wait is reported when the
+#     wait ends or the escalation closes. An earlier reading
 #     started the cadence afresh at every response, the day of the response no period of its
 #     own: an hour's wait each morning, or each evening, left a Critical escalation without a
 #     cadence, and a short wait in a week already met asked for another meeting.
@@ -2292,3 +2294,34 @@ def test_work_done_during_a_wait_counts_in_its_own_week(
         scenario.fact(kind, when, **fields)
     scenario.tick(utc(6, 22, 9))
     assert _codes_missed(scenario) == ([] if met_during_the_wait else ["cadence_missed"])
+
+
+@pytest.mark.parametrize(
+    ("waits", "missed"),
+    [
+        pytest.param([(9, 13)], 0, id="half-the-day-in-one-wait"),
+        pytest.param([(9, 11), (12, 14), (15, 17)], 0, id="three-waits-of-two-hours"),
+        pytest.param([(9, 10), (12, 13), (15, 16)], 1, id="three-waits-of-an-hour"),
+    ],
+)
+def test_the_waits_of_a_day_add_up(
+    scenario: Scenario, waits: list[tuple[int, int]], missed: int
+) -> None:
+    # Critical, silent on Wednesday 10 June but for the waits; met every other day
+    waited = [fact for start, end in waits for fact in _waiting(utc(6, 10, start), utc(6, 10, end))]
+    done = [fact for day in (8, 9, 11, 12) for fact in _both_parts(day)]
+    _in_order(scenario, "critical", [*waited, *done])
+    assert _codes_missed(scenario) == ["cadence_missed"] * missed
+
+
+@pytest.mark.parametrize("waited", [True, False])
+def test_a_period_that_ended_short_during_a_wait_is_reported_at_the_closing(
+    scenario: Scenario, waited: bool
+) -> None:
+    # High, a silent week of 8 June; waiting from Friday 16:00 until it closes on Tuesday
+    scenario.open(utc(6, 5, 11), severity="high")
+    scenario.post(utc(6, 5, 11, 20), "created", owner_of("high"))
+    if waited:
+        scenario.fact("waiting_on_customer", utc(6, 12, 16))
+    scenario.fact("closed", utc(6, 16, 10))
+    assert _codes_missed(scenario) == ["cadence_missed"]

@@ -9,7 +9,7 @@ from escalation_policy import vocabulary as vocab
 from escalation_policy._core.matching import Plan
 from escalation_policy._core.obligations import (
     ON_CALENDAR,
-    asked_after_wait,
+    after_wait,
     changed,
     detail_text,
     in_bucket,
@@ -584,8 +584,8 @@ class Work:
         resume now. A wait relieves a period only of the open time it took: a wait that ended
         before the period began, or took no open time, leaves it as planned; a period that
         ended during the wait is judged as :meth:`_waited_through` judges it; the period the
-        wait ends in stands with what was done in it, asking in proportion to its open time
-        not waited (:func:`asked_after_wait`)."""
+        wait ends in keeps what was done in it and asks in proportion to its open time not
+        waited (:func:`after_wait`)."""
         at = self.at
         since = pending.since
         if since is None:  # a period that counts from its fulfilments: it starts afresh
@@ -595,15 +595,13 @@ class Work:
         if pending.due <= at:
             pending = self._waited_through(calendar, pending, period, paused_at, at)
             since = cast(dt.datetime, pending.since)
-        bucket = Bucket(pending.due, since, pending.required)
-        asked = asked_after_wait(calendar, bucket, max(paused_at, since), at)
-        if asked >= pending.required:
-            return pending
+        pending = after_wait(calendar, pending, max(paused_at, since), at)
         counts = pending.counts
-        if (min(counts) if counts else 0) >= asked:  # what was done is all it now asks
+        if (min(counts) if counts else 0) >= pending.required:  # all it now asks is done
             parts = len(self.policy.obligations[pending.obligation].parts) or 1
+            bucket = Bucket(pending.due, since, pending.required)
             return in_bucket(pending, period.met(calendar, bucket, at), kept_counts(parts))
-        return changed(pending, required=asked)
+        return pending
 
     def _roll_paused(self, pending: PendingObligation) -> PendingObligation:
         """``pending``, paused, whose period ended during the wait: the period now, as
@@ -628,26 +626,24 @@ class Work:
     ) -> PendingObligation:
         """``pending``, a paused period of days or weeks that ended at or before ``to`` during
         the wait that began at ``paused_at``: reported missed now if what was done in it falls
-        short of what it asks for its open time not waited (:func:`asked_after_wait`); the
-        periods after it that the wait took whole are excused. The period ``to`` falls in,
-        as yet with nothing done in it."""
+        short of what it asks for its open time not waited (:func:`after_wait`); the periods
+        after it that the wait took whole are excused. The period ``to`` falls in, as yet
+        with nothing done in it."""
         since = cast(dt.datetime, pending.since)
-        bucket = Bucket(pending.due, since, pending.required)
-        asked = asked_after_wait(calendar, bucket, max(paused_at, since), pending.due)
-        counts = pending.counts
-        if (min(counts) if counts else 0) < asked:
+        judged = after_wait(calendar, pending, max(paused_at, since), pending.due)
+        counts = judged.counts
+        if (min(counts) if counts else 0) < judged.required:
             declared = self.policy.obligations[pending.obligation]
-            short = changed(pending, required=asked)
             self.actions.append(
                 overdue_violation(
                     self.escalation_id,
                     declared,
-                    short,
+                    judged,
                     self.at,
-                    missing=missing_parts(declared, short),
+                    missing=missing_parts(declared, judged),
                 )
             )
-        following = period.following(calendar, bucket)
+        following = period.following(calendar, Bucket(pending.due, since, pending.required))
         while following.due <= to:
             following = period.following(calendar, following)
         return in_bucket(pending, following)
@@ -657,7 +653,13 @@ class Work:
 
     def _cancel(self, effect: vocab.Cancel, _prepared: None, _rule: str, _cites: str) -> None:
         names = {obligation.id for obligation in effect.obligations}
-        self.record.pending = [p for p in self.record.pending if p.obligation not in names]
+        record = self.record
+        if record.paused_since is not None:  # a period that ended during the wait: judged
+            for pending in record.pending:
+                ended = pending.paused_left is not None and pending.due <= self.at
+                if ended and pending.obligation in names:
+                    self._roll_paused(pending)
+        record.pending = [p for p in record.pending if p.obligation not in names]
 
     def _violation(
         self, effect: vocab.Violation, fields: DetailFields | None, rule: str, cites: str

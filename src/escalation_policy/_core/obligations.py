@@ -192,22 +192,25 @@ def in_bucket(
     )
     if pending._rarely is NOTHING_RARE:  # type: ignore[attr-defined]  # no reminder to reset
         return moved
-    return changed(moved, reminded=False, reminder_at=None)
+    return changed(moved, reminded=False, reminder_at=None, waited=None, required_in_full=None)
 
 
-def asked_after_wait(
-    calendar: Calendar, bucket: Bucket, start: dt.datetime, end: dt.datetime
-) -> int:
-    """What ``bucket`` (a period of days or weeks, counted from its ``since``) asks for when
-    the escalation waited on the customer from ``start`` to ``end`` within it: its
-    ``required`` in proportion to its open time not waited, rounded half up. A day waited for
-    half its open hours or more asks nothing; a week of two waited three days out of five
-    asks one."""
-    whole = calendar.elapsed(cast(dt.datetime, bucket.since), bucket.due)
-    if not whole:
-        return bucket.required
-    left = whole - calendar.elapsed(start, end)
-    return min(bucket.required, math.floor(bucket.required * (left / whole) + 0.5))
+def after_wait(
+    calendar: Calendar, pending: PendingObligation, start: dt.datetime, end: dt.datetime
+) -> PendingObligation:
+    """``pending`` (a period of days or weeks, counted from its ``since``) once the escalation
+    waited on the customer from ``start`` to ``end`` within its current period: the open time
+    waited in it added up, and what it asks, its ``required`` in full less the share of it
+    the time waited makes, rounded half up. A day waited for half its open hours or more asks
+    nothing; a week of two waited a quarter of its open time or more asks one."""
+    whole = calendar.elapsed(cast(dt.datetime, pending.since), pending.due)
+    waited = (pending.waited or _NO_TIME) + calendar.elapsed(start, end)
+    full = pending.required if pending.required_in_full is None else pending.required_in_full
+    relieved = math.floor(full * (min(waited, whole) / whole) + 0.5) if whole else 0
+    return changed(pending, required=full - relieved, waited=waited, required_in_full=full)
+
+
+_NO_TIME = dt.timedelta(0)
 
 
 def missing_parts(declared: CompiledObligation, missed: PendingObligation) -> str:
