@@ -494,8 +494,10 @@ class Pause(Effect):
 
 @attrs.frozen(kw_only=True)
 class Resume(Effect):
-    """Start the paused clocks again: each pausable obligation is due when the time it had
-    left has run again, counted from now (on the calendar, in open time)."""
+    """Start the paused clocks again: a pausable one-off obligation, or one of a rolling
+    period, is due when the time it had left has run again, counted from now (on the
+    calendar, in open time); a period of days or weeks keeps its end and asks in proportion
+    to its open time not paused (see docs/business-time.md)."""
 
     NAME = "resume"
 

@@ -43,6 +43,7 @@ from escalation_policy.policy.outputs import (
 )
 from escalation_policy.policy.record import Record
 from escalation_policy.state import (
+    NOTHING_RARE,
     EarlyWork,
     Fulfilment,
     PendingObligation,
@@ -448,7 +449,8 @@ class Work:
         period has what it asks for, the next one starts."""
         pending = self.record.pending[index]
         at = self.at
-        if pending.paused_left is not None and pending.due <= at:
+        rarely = pending._rarely  # type: ignore[attr-defined]  # paused_left is kept there
+        if rarely is not NOTHING_RARE and pending.paused_left is not None and pending.due <= at:
             pending = self._roll_paused(pending)  # counted in the period it is done in
             self.record.pending[index] = pending
         if pending.since is not None and at < pending.since:
@@ -477,9 +479,10 @@ class Work:
         if memo is not None:
             # The next period depends on this one and the calendar alone, and escalations
             # in one zone share their periods' ends: worked out once for them all.
+            rarely = pending._rarely  # type: ignore[attr-defined]  # every is kept there too
             key = (
                 pending.period,
-                pending.every,
+                None if rarely is NOTHING_RARE else pending.every,
                 calendar.identity,
                 pending.due,
                 pending.since,

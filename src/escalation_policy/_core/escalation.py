@@ -231,7 +231,10 @@ def advance(policy: Policy, matcher: Matcher, record: Record, to: dt.datetime) -
     soon = [
         (remind_at, i)
         for i, p in enumerate(pending)
-        if p.remind_before is not None and (remind_at := p.remind_at) is not None and remind_at < to
+        if p._rarely is not NOTHING_RARE  # type: ignore[attr-defined]  # else: no reminder asked
+        and p.remind_before is not None
+        and (remind_at := p.remind_at) is not None
+        and remind_at < to
     ]
     soon.sort()
     for _, index in soon:

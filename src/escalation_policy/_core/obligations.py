@@ -123,6 +123,8 @@ def on_clock(policy: Policy, record: Record, pending: PendingObligation) -> Pend
     ``due - remind_before``: a lead of open time for an obligation counted on the calendar,
     or the next opening for one whose obligation keeps reminders to open hours (no reminder
     if that is not before the due time)."""
+    if pending._rarely is NOTHING_RARE:  # type: ignore[attr-defined]  # no reminder asked
+        return pending
     lead = pending.remind_before
     if lead is None or pending.reminded or pending.overdue or record.calendar is None:
         return pending
