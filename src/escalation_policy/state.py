@@ -38,9 +38,9 @@ NOTHING_DONE: Mapping[str, tuple[str, ...]] = types.MappingProxyType({})
 
 @quick_init
 # An engine holds several per escalation: no weak-reference slot, and one slot, shared by those
-# that set none of them, for the fields that change while it is reminded, paused or chased and
-# for a plain duration's period and a reminder's lead (periods counted on the calendar and
-# obligations without a reminder, the handbook's all, leave them unset).
+# that set none of them, for the fields that change while it is reminded, paused, relieved by a
+# pause or chased, and for a plain duration's period and a reminder's lead (periods counted on
+# the calendar and obligations without a reminder, the handbook's all, leave them unset).
 @kept_together(
     "every",
     "remind_before",
